@@ -1,0 +1,38 @@
+# valuemax — the two quick-start commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test lint bench install install-test browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade --quiet pip
+
+install: $(BIN)/python
+	$(PIP) install --quiet -e .
+
+install-test: $(BIN)/python
+	$(PIP) install --quiet -e '.[test,spark,bench]'
+
+# Debian's chromium for the browser test of report.html (no browser download).
+browser:
+	@bash scripts/install-browser.sh
+
+demo: install
+	$(BIN)/valuemax demo --out valuemax-demo
+
+test: install-test browser
+	$(BIN)/python -m pytest -q
+	$(BIN)/lint-imports
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+
+bench: install-test
+	$(BIN)/python benchmarks/bench_analyze.py
+
+clean:
+	rm -rf valuemax-demo .pytest_cache build dist

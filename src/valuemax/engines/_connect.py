@@ -1,0 +1,96 @@
+"""Open Ibis backends: DuckDB with offline-safe settings, PySpark local mode on request."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import ibis
+from ibis.backends import BaseBackend
+
+from valuemax._core.exceptions import InputError
+
+_SPARK_HINT = "install the Spark extra: pip install 'valuemax[spark]' (needs Java 17)"
+
+
+def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: int | None = None):
+    """Return an Ibis backend for ``target``.
+
+    Parameters
+    ----------
+    target : str, Path, ibis backend, SparkSession or None
+        ``None``: in-memory DuckDB. A path (``.duckdb``/``.db`` or any file name): a DuckDB
+        file, created with its parent folders when missing. A URL with ``://``: passed to
+        ``ibis.connect`` (``postgres://...``, ``mysql://...``). An Ibis backend: returned as is.
+        A ``pyspark.sql.SparkSession``: wrapped with ``ibis.pyspark.connect``.
+    threads : int, optional
+        DuckDB worker threads; default all cores.
+
+    Returns
+    -------
+    ibis.backends.BaseBackend
+
+    Raises
+    ------
+    InputError
+        If the path's folder cannot be created or the URL's backend is not installed.
+
+    Notes
+    -----
+    DuckDB is opened with ``autoinstall_known_extensions = false``: extensions that would be
+    downloaded at run time (excel, httpfs, postgres scanner) fail fast instead of hanging
+    without a network (DESIGN.md §2).
+    """
+    if isinstance(target, BaseBackend):
+        return target
+    if target is not None and type(target).__module__.startswith("pyspark"):
+        return ibis.pyspark.connect(target)
+    if isinstance(target, str) and "://" in target:
+        try:
+            return ibis.connect(target)
+        except ImportError as exc:  # pragma: no cover - depends on extras
+            raise InputError(f"cannot open {target!r}: {exc}") from exc
+    config: dict[str, Any] = {"autoinstall_known_extensions": False}
+    if threads is not None:
+        config["threads"] = int(threads)
+    if target is None:
+        return ibis.duckdb.connect(":memory:", **config)
+    path = Path(target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder for the store {str(path)!r}: {exc}") from exc
+    return ibis.duckdb.connect(str(path), **config)
+
+
+def spark_session(*, app_name: str = "valuemax", memory: str = "2g"):
+    """Start (or reuse) a PySpark local-mode session configured for valuemax.
+
+    Sets ``SPARK_LOCAL_IP=127.0.0.1`` when unset, enables Arrow transfers, the session time
+    zone UTC (so timestamps are not shifted) and 2 shuffle partitions.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+
+    Raises
+    ------
+    InputError
+        If PySpark is not installed (with the ``pip install`` fix).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise InputError(f"PySpark is not installed: {_SPARK_HINT}") from exc
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName(app_name)
+        .config("spark.driver.memory", memory)
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
