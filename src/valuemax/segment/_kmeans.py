@@ -1,0 +1,278 @@
+"""K-means customer clusters with k chosen by silhouette and clusters ranked by value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from valuemax._core.exceptions import InputError
+from valuemax.segment._profile import (
+    cluster_profile,
+    empty_profile,
+    n_distinct,
+    rank_by_value,
+    sample_indices,
+    standardised_features,
+)
+from valuemax.segment._validation import check_customers, check_int
+
+#: Largest sample the silhouette is computed on (O(n^2) distances).
+SILHOUETTE_SAMPLE = 10_000
+#: Largest sample k-means is fitted on; every customer is then assigned to a centre.
+FIT_SAMPLE = 200_000
+#: Customers drawn for the 2-D PCA projection plot.
+PROJECTION_SAMPLE = 5_000
+
+_COLUMNS = {"recency": "recency_days", "frequency": "n_orders", "monetary": "total_spend"}
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """K-means clusters of customers, ranked by value, with the evidence for k.
+
+    Attributes
+    ----------
+    method : str
+        ``"kmeans"``.
+    k : int or None
+        Number of clusters (None when skipped).
+    labels : pandas.Series of shape (n_customers,) or None
+        Cluster 1..k per customer, indexed like the input; 1 = highest mean total spend.
+    names : dict of int to str
+        Cluster -> descriptive name from its R/F/M levels.
+    profile : pandas.DataFrame of shape (k, 13)
+        ``cluster, name, n_customers, share_customers, revenue, revenue_share,
+        mean_recency_days, mean_n_orders, mean_total_spend, top_countries, r_level,
+        f_level, m_level``.
+    selection : pandas.DataFrame of shape (n_k, 3)
+        ``k, silhouette, inertia`` for every k tried (inertia on the fit sample).
+    projection : pandas.DataFrame of shape (<= 5000, 3)
+        ``pc1, pc2, cluster`` for a seeded sample of customers (index = their labels).
+    centers_projection : pandas.DataFrame of shape (k, 3)
+        ``cluster, pc1, pc2`` of the cluster centres.
+    features : tuple of str
+        Features clustered on.
+    criterion : str
+        How k was chosen.
+    notes : tuple of str
+        Every choice and change made (dropped features, samples, caps).
+    skipped : str or None
+        Why no clustering was done (then labels is None and the frames are empty).
+    """
+
+    method: str
+    k: int | None
+    labels: pd.Series | None
+    names: dict[int, str]
+    profile: pd.DataFrame
+    selection: pd.DataFrame
+    projection: pd.DataFrame
+    centers_projection: pd.DataFrame
+    features: tuple[str, ...]
+    criterion: str
+    notes: tuple[str, ...] = field(default=())
+    skipped: str | None = None
+
+
+def _skipped(reason: str, features: tuple[str, ...], notes: list[str]) -> ClusterResult:
+    return ClusterResult(
+        method="kmeans", k=None, labels=None, names={}, profile=empty_profile(),
+        selection=pd.DataFrame({"k": pd.Series(dtype=np.int64),
+                                "silhouette": pd.Series(dtype=float),
+                                "inertia": pd.Series(dtype=float)}),
+        projection=pd.DataFrame({"pc1": pd.Series(dtype=float), "pc2": pd.Series(dtype=float),
+                                 "cluster": pd.Series(dtype=np.int64)}),
+        centers_projection=pd.DataFrame({"cluster": pd.Series(dtype=np.int64),
+                                         "pc1": pd.Series(dtype=float),
+                                         "pc2": pd.Series(dtype=float)}),
+        features=features, criterion=f"not clustered: {reason}", notes=tuple(notes),
+        skipped=reason,
+    )
+
+
+def silhouette_on(x: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of ``labels`` on ``x``; NaN when fewer than 2 labels are present."""
+    from sklearn.metrics import silhouette_score
+
+    n_labels = len(np.unique(labels))
+    if n_labels < 2 or n_labels > len(x) - 1:
+        return float("nan")
+    return float(silhouette_score(x, labels))
+
+
+def project_2d(fit_x: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """PCA (fitted on ``fit_x``) coordinates of each array, as (n, 2); pc2 = 0 if 1 feature."""
+    if fit_x.shape[1] == 1:
+        return [np.column_stack([o[:, 0], np.zeros(len(o))]) for o in others]
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=2).fit(fit_x)
+    return [pca.transform(o) for o in others]
+
+
+def kmeans_segments(
+    customers: pd.DataFrame,
+    *,
+    k_min: int = 2,
+    k_max: int = 10,
+    random_state: int = 0,
+    sample_size: int | None = None,
+    country: str | None = "Country",
+) -> ClusterResult:
+    """Cluster customers with k-means on standardised log R/F/M; k by best silhouette.
+
+    Features: ``log1p(recency_days)``, ``log1p(n_orders)``, ``log1p(total_spend)``,
+    standardised with ``StandardScaler`` (spend and order counts are log-transformed before
+    standardising, DESIGN.md §7); constant features are dropped with a note. For each k in
+    ``k_min..k_max`` (capped at ``n_distinct - 1`` distinct points of the fit sample, since the
+    silhouette needs k < n), ``KMeans(n_clusters=k, n_init=10, random_state=random_state)`` is
+    fitted on a seeded sample of at most 200,000 customers (all when fewer) and scored by the
+    mean silhouette [1]_ on a seeded sample of at most 10,000 of the fitted points (the same
+    points for every k); k with the highest silhouette wins (ties: smaller k). Inertia is
+    reported alongside for an elbow plot. Every customer is then assigned to its nearest
+    centre (``predict``), and clusters are renumbered by mean total spend (1 = highest).
+    Names come from each cluster's median R/F/M against the overall median (see
+    ``valuemax.segment._profile``: "high" when (1 + cluster median) / (1 + overall median)
+    > 1.2, "low" when < 1/1.2, reversed for recency days), as "<headline> (<recency>,
+    <frequency>, <spend>)", e.g. "High-value loyal (recent, frequent, high spend)".
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame of shape (n_customers, n_columns)
+        ``recency_days`` (>= 0), ``n_orders`` (>= 1), ``total_spend`` (>= 0); not modified.
+    k_min, k_max : int, default 2, 10
+        Range of k tried; 2 <= k_min <= k_max.
+    random_state : int, default 0
+        Seed of every sample and of k-means (same seed -> same labels).
+    sample_size : int or None, default None
+        Customers k-means is fitted on (None: min(n_customers, 200,000)).
+    country : str or None, default "Country"
+        Column for ``top_countries``; None (or absent, with a note) gives "".
+
+    Returns
+    -------
+    ClusterResult
+        ``skipped`` says why when there is a single customer or fewer than 3 distinct points
+        (then ``labels`` is None).
+
+    Raises
+    ------
+    InputError
+        As :func:`rfm_scores` for the columns; if ``k_min``/``k_max``/``sample_size``/
+        ``random_state`` are not integers in range.
+
+    Notes
+    -----
+    k-means, the silhouette and the assignment run single-threaded (``threadpoolctl``,
+    restored afterwards): results are then bit-identical across machines with different core
+    counts, and on a busy machine this is also faster (OpenMP threads oversubscribe the CPUs:
+    measured 8.4 s vs 0.9 s for one 200,000-point fit at load 7 on 2 cores).
+
+    References
+    ----------
+    .. [1] Rousseeuw, P. J. (1987). Silhouettes: a graphical aid to the interpretation and
+       validation of cluster analysis. J. Comput. Appl. Math. 20:53-65.
+       doi:10.1016/0377-0427(87)90125-7
+    .. [2] MacQueen, J. (1967). Some methods for classification and analysis of
+       multivariate observations. Proc. 5th Berkeley Symp. 1:281-297.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"recency_days": [3, 4, 5, 300, 310, 320],
+    ...                   "n_orders": [20, 22, 18, 1, 1, 2],
+    ...                   "total_spend": [5000.0, 5200, 4800, 40, 50, 60]})
+    >>> res = kmeans_segments(c)
+    >>> res.k, res.labels.tolist()
+    (2, [1, 1, 1, 2, 2, 2])
+    """
+    k_min = check_int(k_min, "k_min", minimum=2)
+    k_max = check_int(k_max, "k_max", minimum=k_min)
+    random_state = check_int(random_state, "random_state", minimum=0)
+    fit_size = FIT_SAMPLE if sample_size is None else check_int(
+        sample_size, "sample_size", minimum=3)
+    if country is not None and not isinstance(country, str):
+        raise InputError(f"country={country!r} must be a column name (str) or None.")
+    values = check_customers(customers, _COLUMNS, who="kmeans_segments")
+    n = len(customers)
+    x, features, notes = standardised_features(values)
+    if n < 2:
+        return _skipped("a single customer cannot be clustered", features, notes)
+    if x.shape[1] == 0:
+        return _skipped("all customers have identical recency, orders and spend", features,
+                        notes)
+    rng = np.random.default_rng(random_state)
+    fit_idx = sample_indices(rng, n, fit_size)
+    xf = x[fit_idx]
+    if len(fit_idx) < n:
+        notes.append(f"k-means fitted on a seeded sample of {len(fit_idx):,} of {n:,} "
+                     "customers (random_state); every customer then assigned to its nearest "
+                     "centre.")
+    distinct = n_distinct(xf)
+    if distinct < 3:
+        return _skipped(
+            f"only {distinct} distinct customer profile(s) in recency/orders/spend; at least 3 "
+            "are needed for 2 clusters with a silhouette", features, notes)
+    k_hi = min(k_max, distinct - 1)
+    k_lo = min(k_min, k_hi)
+    if k_hi < k_max:
+        notes.append(f"k capped at {k_hi} (= distinct points - 1 = {distinct} - 1; the "
+                     f"silhouette needs k < number of distinct points); asked k_max={k_max}.")
+    if k_lo < k_min:
+        notes.append(f"k_min lowered from {k_min} to {k_lo} for the same reason.")
+    sil_idx = sample_indices(rng, len(xf), SILHOUETTE_SAMPLE)
+    if len(sil_idx) < len(xf):
+        notes.append(f"silhouette computed on a seeded sample of {len(sil_idx):,} of "
+                     f"{len(xf):,} fitted customers (the same for every k).")
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    rows, models = [], {}
+    with threadpool_limits(limits=1):  # reproducible sums, no oversubscription (see Notes)
+        for k in range(k_lo, k_hi + 1):
+            km = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(xf)
+            rows.append((k, silhouette_on(xf[sil_idx], km.labels_[sil_idx]),
+                         float(km.inertia_)))
+            models[k] = km
+    selection = pd.DataFrame(rows, columns=["k", "silhouette", "inertia"])
+    sil = selection["silhouette"].to_numpy()
+    if np.all(np.isnan(sil)):
+        best = k_lo
+        criterion = (f"k = {best}: the silhouette could not be computed for any k in "
+                     f"{k_lo}..{k_hi} (one cluster dominated the silhouette sample).")
+    else:
+        best = int(selection["k"].iloc[int(np.nanargmax(sil))])
+        criterion = (
+            f"k = {best} has the highest mean silhouette ({np.nanmax(sil):.3f}; Rousseeuw "
+            f"1987) among k = {k_lo}..{k_hi}, on standardised log1p recency/orders/spend "
+            f"({len(sil_idx):,} seeded points); inertia is shown for the elbow."
+        )
+    model = models[best]
+    with threadpool_limits(limits=1):
+        raw = model.predict(x)
+    labels, mapping = rank_by_value(raw, values["monetary"])
+    k = len(mapping)
+    country_col = None
+    if country is not None:
+        if country in customers.columns:
+            country_col = customers[country]
+        else:
+            notes.append(f"no column {country!r}: top_countries left empty.")
+    profile, names = cluster_profile(values, labels, k, country_col)
+    proj_idx = sample_indices(rng, n, PROJECTION_SAMPLE)
+    pts, centers = project_2d(xf, x[proj_idx], model.cluster_centers_)
+    projection = pd.DataFrame({"pc1": pts[:, 0], "pc2": pts[:, 1],
+                               "cluster": labels[proj_idx]}, index=customers.index[proj_idx])
+    present = np.array(sorted(mapping), dtype=np.int64)
+    centers_projection = pd.DataFrame({"cluster": [mapping[int(p)] for p in present],
+                                       "pc1": centers[present, 0], "pc2": centers[present, 1]})
+    centers_projection = centers_projection.sort_values("cluster").reset_index(drop=True)
+    return ClusterResult(
+        method="kmeans", k=k,
+        labels=pd.Series(labels, index=customers.index, name="cluster"),
+        names=names, profile=profile, selection=selection, projection=projection,
+        centers_projection=centers_projection, features=features, criterion=criterion,
+        notes=tuple(notes), skipped=None,
+    )

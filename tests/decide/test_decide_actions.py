@@ -1,0 +1,76 @@
+"""segment_actions and cluster_actions."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pytest
+
+import valuemax.decide
+from valuemax._core.exceptions import InputError
+from valuemax.decide import SEGMENT_ACTIONS, cluster_actions, segment_actions
+from valuemax.segment import SEGMENT_NAMES, kmeans_segments
+
+
+def test_exports():
+    assert sorted(valuemax.decide.__all__) == [
+        "SEGMENT_ACTIONS", "cluster_actions", "segment_actions"]
+
+
+def test_every_segment_has_one_action_and_a_one_sentence_rationale():
+    a = segment_actions()
+    assert a.columns.tolist() == ["segment", "action", "rationale"]
+    assert a["segment"].tolist() == list(SEGMENT_NAMES)
+    assert set(SEGMENT_ACTIONS) == set(SEGMENT_NAMES)
+    for row in a.itertuples(index=False):
+        assert len(row.action) > 30 and row.action.endswith(".")
+        assert row.rationale.endswith(".") and ". " not in row.rationale.rstrip(".")
+        assert any(tag in row.rationale for tag in ("R ", "R = ", "R, F", "F, M"))
+    champions = a.set_index("segment").loc["Champions", "action"]
+    assert "no discounts" in champions and "referral" in champions
+    assert "strong offer" in a.set_index("segment").loc["At Risk", "action"]
+
+
+def test_cluster_actions_follow_the_rfm_pattern():
+    levels = ["high", "mid", "low"]
+    profile = pd.DataFrame(list(itertools.product(levels, repeat=3)),
+                           columns=["r_level", "f_level", "m_level"])
+    profile.insert(0, "cluster", range(1, len(profile) + 1))
+    out = cluster_actions(profile)
+    assert out.columns.tolist() == ["cluster", "action", "rationale"]
+    assert out["cluster"].tolist() == profile["cluster"].tolist()
+    by_levels = dict(zip(map(tuple, profile[["r_level", "f_level", "m_level"]].to_numpy()),
+                         out["action"], strict=True))
+    expected = {
+        ("high", "high", "high"): "Champions", ("low", "high", "high"): "Can't Lose Them",
+        ("high", "low", "low"): "New", ("mid", "low", "low"): "Promising",
+        ("low", "low", "low"): "Lost", ("low", "mid", "mid"): "At Risk",
+        ("mid", "mid", "mid"): "Loyal", ("high", "high", "low"): "Potential Loyalist",
+    }
+    for lv, seg in expected.items():
+        assert by_levels[lv] == SEGMENT_ACTIONS[seg][0]
+    first = out.iloc[0]["rationale"]
+    assert first.startswith("Customers here are recent, frequent and high-spending")
+    assert "treated like Champions (RFM cell 555" in first
+
+
+def test_cluster_actions_on_a_kmeans_profile(rng):
+    n = 40
+    c = pd.DataFrame({
+        "recency_days": list(rng.integers(1, 6, n)) + list(rng.integers(250, 300, n)),
+        "n_orders": list(rng.integers(20, 30, n)) + [1] * n,
+        "total_spend": list(rng.uniform(5000, 6000, n)) + list(rng.uniform(10, 20, n)),
+    })
+    km = kmeans_segments(c, k_max=3)
+    out = cluster_actions(km.profile)
+    assert km.k == 2
+    assert out["action"].tolist() == [SEGMENT_ACTIONS["Champions"][0], SEGMENT_ACTIONS["Lost"][0]]
+
+
+def test_cluster_actions_bad_profile():
+    with pytest.raises(InputError, match=r"\['r_level'\] not found; available columns"):
+        cluster_actions(pd.DataFrame({"cluster": [1], "f_level": ["high"], "m_level": ["low"]}))
+    with pytest.raises(InputError, match="one of"):
+        cluster_actions(pd.DataFrame({"cluster": [1], "r_level": ["top"], "f_level": ["high"],
+                                      "m_level": ["low"]}))

@@ -1,0 +1,138 @@
+"""kmeans_segments: blobs recovered, value ranking, seeds, degenerate inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuemax._core.exceptions import InputError
+from valuemax.segment import ClusterResult, kmeans_segments
+
+
+def test_blobs_recovered_and_ranked_by_value(rng, make_blobs):
+    c, truth = make_blobs(rng)
+    before = c.copy(deep=True)
+    res = kmeans_segments(c)
+    pd.testing.assert_frame_equal(c, before)
+    assert isinstance(res, ClusterResult) and res.method == "kmeans" and res.skipped is None
+    assert res.k == 3
+    assert res.selection["k"].tolist() == list(range(2, 11))
+    assert res.selection["silhouette"].idxmax() == 1  # row of k = 3
+    assert "silhouette" in res.criterion and "k = 3" in res.criterion
+    # each true group is exactly one cluster, numbered by value
+    labels = res.labels
+    assert labels.index.equals(c.index) and labels.name == "cluster"
+    assert set(labels[truth == "best"]) == {1}
+    assert set(labels[truth == "middle"]) == {2}
+    assert set(labels[truth == "lapsed"]) == {3}
+    p = res.profile
+    assert p["cluster"].tolist() == [1, 2, 3]
+    assert p["mean_total_spend"].is_monotonic_decreasing
+    assert p["n_customers"].tolist() == [60, 60, 60]
+    assert p["share_customers"].sum() == pytest.approx(1.0)
+    assert p["revenue_share"].sum() == pytest.approx(1.0)
+    assert p["revenue"].sum() == pytest.approx(c["total_spend"].sum())
+    assert p.loc[0, "mean_total_spend"] == pytest.approx(
+        c.loc[truth == "best", "total_spend"].mean())
+    assert res.names[1] == "High-value loyal (recent, frequent, high spend)"
+    assert res.names[3] == "Lapsed low spenders (lapsed, infrequent, low spend)"
+    assert p["name"].tolist() == [res.names[k] for k in (1, 2, 3)]
+    assert p.loc[0, ["r_level", "f_level", "m_level"]].tolist() == ["high", "high", "high"]
+    assert p.loc[2, ["r_level", "f_level", "m_level"]].tolist() == ["low", "low", "low"]
+    assert p["top_countries"].str.match(r"United Kingdom \d+%, Germany \d+%").all()
+    assert res.features == ("log1p_recency_days", "log1p_n_orders", "log1p_total_spend")
+    assert res.projection.shape == (180, 3) and res.projection.columns.tolist() == [
+        "pc1", "pc2", "cluster"]
+    assert res.projection["cluster"].to_numpy().tolist() == labels.loc[
+        res.projection.index].tolist()
+    assert res.centers_projection["cluster"].tolist() == [1, 2, 3]
+
+
+def test_silhouette_matches_sklearn(rng, make_blobs):
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    c, _ = make_blobs(rng, n_per=30)
+    res = kmeans_segments(c, k_max=4)
+    x = StandardScaler().fit_transform(
+        np.log1p(c[["recency_days", "n_orders", "total_spend"]].to_numpy(dtype=float)))
+    sil = res.selection.set_index("k").loc[res.k, "silhouette"]
+    assert sil == pytest.approx(silhouette_score(x, res.labels.to_numpy()), rel=1e-9)
+    assert res.selection["inertia"].is_monotonic_decreasing
+
+
+def test_same_seed_same_result(rng, make_blobs):
+    c, _ = make_blobs(rng, n_per=40)
+    a = kmeans_segments(c, random_state=7, sample_size=100)
+    b = kmeans_segments(c, random_state=7, sample_size=100)
+    pd.testing.assert_series_equal(a.labels, b.labels)
+    pd.testing.assert_frame_equal(a.selection, b.selection)
+    pd.testing.assert_frame_equal(a.projection, b.projection)
+    assert any("sample of 100 of 120" in n for n in a.notes)
+    assert a.labels.notna().all() and len(a.labels) == 120
+
+
+def test_single_customer_skipped():
+    c = pd.DataFrame({"recency_days": [3], "n_orders": [2], "total_spend": [10.0]})
+    res = kmeans_segments(c)
+    assert res.skipped is not None and "single customer" in res.skipped
+    assert res.labels is None and res.k is None and res.names == {}
+    assert res.profile.empty and res.selection.empty and res.projection.empty
+
+
+def test_all_identical_skipped():
+    c = pd.DataFrame({"recency_days": [3] * 5, "n_orders": [2] * 5, "total_spend": [10.0] * 5})
+    res = kmeans_segments(c)
+    assert res.skipped == "all customers have identical recency, orders and spend"
+    assert len(res.notes) == 3 and res.labels is None
+
+
+def test_two_distinct_points_skipped():
+    c = pd.DataFrame({"recency_days": [3, 3, 3, 90, 90], "n_orders": [5, 5, 5, 1, 1],
+                      "total_spend": [500.0, 500.0, 500.0, 20.0, 20.0]})
+    res = kmeans_segments(c)
+    assert res.skipped is not None and "only 2 distinct" in res.skipped
+    assert res.labels is None
+
+
+def test_three_distinct_points_cap_k():
+    c = pd.DataFrame({"recency_days": [3, 3, 50, 90, 90], "n_orders": [5, 5, 2, 1, 1],
+                      "total_spend": [500.0, 500.0, 90.0, 20.0, 20.0]})
+    res = kmeans_segments(c)
+    assert res.k == 2 and res.selection["k"].tolist() == [2]
+    assert any("k capped at 2" in n for n in res.notes)
+    assert res.labels.tolist()[:2] == [1, 1]
+
+
+def test_constant_feature_dropped(rng, make_blobs):
+    c, truth = make_blobs(rng, n_per=40, country=False)
+    c["n_orders"] = 1
+    res = kmeans_segments(c, country=None)
+    assert res.features == ("log1p_recency_days", "log1p_total_spend")
+    assert any("log1p(n_orders) dropped" in n for n in res.notes)
+    assert res.k == 3 and set(res.labels[truth == "best"]) == {1}
+    assert (res.profile["top_countries"] == "").all()
+    assert res.profile["f_level"].eq("mid").all()
+
+
+def test_one_feature_left_gives_flat_projection():
+    c = pd.DataFrame({"recency_days": [1, 2, 3, 50, 60, 70], "n_orders": [1] * 6,
+                      "total_spend": [10.0] * 6})
+    res = kmeans_segments(c, country="Country")
+    assert res.features == ("log1p_recency_days",)
+    assert res.k == 2 and (res.projection["pc2"] == 0).all()
+    assert any("no column 'Country'" in n for n in res.notes)
+
+
+def test_bad_arguments():
+    c = pd.DataFrame({"recency_days": [1, 2, 3], "n_orders": [1, 2, 3],
+                      "total_spend": [1.0, 2.0, 3.0]})
+    with pytest.raises(InputError, match="k_min=1"):
+        kmeans_segments(c, k_min=1)
+    with pytest.raises(InputError, match="k_max=2"):
+        kmeans_segments(c, k_min=3, k_max=2)
+    with pytest.raises(InputError, match="random_state"):
+        kmeans_segments(c, random_state=None)
+    with pytest.raises(InputError, match=r"\['n_orders'\] not found"):
+        kmeans_segments(c.drop(columns="n_orders"))

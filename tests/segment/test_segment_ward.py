@@ -1,0 +1,59 @@
+"""ward_segments: blobs recovered on a sample, dendrogram data, degenerate inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuemax._core.exceptions import InputError
+from valuemax.segment import HierarchicalResult, ward_segments
+
+
+def test_ward_on_blobs(rng, make_blobs):
+    c, truth = make_blobs(rng, n_per=50)
+    before = c.copy(deep=True)
+    res = ward_segments(c)
+    pd.testing.assert_frame_equal(c, before)
+    assert isinstance(res, HierarchicalResult) and res.method == "ward"
+    assert res.skipped is None and res.k == 3 and res.n_used == 150
+    assert res.linkage.shape == (149, 4)
+    assert set(res.labels[truth == "best"]) == {1}
+    assert set(res.labels[truth == "middle"]) == {2}
+    assert set(res.labels[truth == "lapsed"]) == {3}
+    assert res.profile["mean_total_spend"].is_monotonic_decreasing
+    assert res.profile["n_customers"].tolist() == [50, 50, 50]
+    assert res.profile["share_customers"].sum() == pytest.approx(1.0)
+    assert set(res.dendrogram) >= {"icoord", "dcoord", "ivl"}
+    assert len(res.dendrogram["ivl"]) == 30  # truncate_mode="lastp", p=30
+    assert res.selection["k"].tolist() == list(range(2, 11))
+    assert "silhouette" in res.criterion
+
+
+def test_ward_sample_and_explicit_k(rng, make_blobs):
+    c, _ = make_blobs(rng, n_per=50)
+    res = ward_segments(c, k=2, max_customers=60, random_state=3)
+    assert res.n_used == 60 and len(res.labels) == 60 and res.k == 2
+    assert res.labels.index.isin(c.index).all() and res.labels.index.is_unique
+    assert any("sample of 60 of 150" in n for n in res.notes)
+    again = ward_segments(c, k=2, max_customers=60, random_state=3)
+    pd.testing.assert_series_equal(res.labels, again.labels)
+    assert res.criterion == "k = 2 as requested"
+
+
+def test_ward_degenerate():
+    one = pd.DataFrame({"recency_days": [1], "n_orders": [1], "total_spend": [1.0]})
+    assert "single customer" in ward_segments(one).skipped
+    two = pd.DataFrame({"recency_days": [1, 1, 9], "n_orders": [1, 1, 4],
+                        "total_spend": [1.0, 1.0, 50.0]})
+    res = ward_segments(two)
+    assert "only 2 distinct" in res.skipped and res.labels is None and res.linkage is None
+    three = pd.DataFrame({"recency_days": [1, 5, 9], "n_orders": [1, 2, 4],
+                          "total_spend": [1.0, 10.0, 50.0]})
+    res = ward_segments(three, k=5)
+    assert res.k == 2 and any("capped at 2" in n for n in res.notes)
+    with pytest.raises(InputError, match="max_customers"):
+        ward_segments(three, max_customers=2)
+    with pytest.raises(InputError, match="k=1"):
+        ward_segments(three, k=1)
+    assert np.isfinite(ward_segments(three).selection["silhouette"]).all()
