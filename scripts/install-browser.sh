@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install Debian's chromium for the report's browser test, unless it is already there.
+# Install Debian's chromium (and a CJK font, so Chinese renders in screenshots) for the
+# report's browser test, unless they are already there.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then
+if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk"; then
   exit 0
 fi
 if [ "$(id -u)" != "0" ]; then
@@ -10,5 +11,5 @@ if [ "$(id -u)" != "0" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-wqy-microhei fontconfig >/dev/null
 command -v chromium

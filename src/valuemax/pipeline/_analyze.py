@@ -1,0 +1,312 @@
+"""``analyze()``: the main job, end to end, with an atomic output folder."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+
+from valuemax import __version__
+from valuemax._core.exceptions import InputError
+from valuemax._core.schema import TIME_UNITS, normalise_name
+from valuemax.clean import clean
+from valuemax.decide import cluster_actions, segment_actions
+from valuemax.engines import connect
+from valuemax.features import customer_table
+from valuemax.io import read_transactions
+from valuemax.pipeline._outputs import summary_dict, write_exports
+from valuemax.pipeline._result import AnalysisResult
+from valuemax.pipeline._store import record_run, write_table
+from valuemax.segment import (
+    assign_segments,
+    kmeans_segments,
+    rfm_scores,
+    segment_summary,
+    ward_segments,
+)
+
+#: Steps of the main job, in order (names used for progress and ``timings_s``).
+STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "store", "report")
+_COUNTRY_NAMES = {"country", "国家", "国家地区", "countryregion"}
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What ``inspect()`` returns: how the source was read and the quality report."""
+
+    ingest: dict[str, Any]
+    quality: Any
+
+
+def _check_options(time_unit: str, clusters: str) -> None:
+    if time_unit not in TIME_UNITS:
+        raise InputError(f"time_unit={time_unit!r} is not one of {sorted(TIME_UNITS)}")
+    if clusters not in ("kmeans", "kmeans+ward", "none"):
+        raise InputError(
+            f"clusters={clusters!r} is not one of ['kmeans', 'kmeans+ward', 'none']"
+        )
+
+
+def _country_column(extra: Sequence[str]) -> str | None:
+    for name in extra:
+        if normalise_name(name) in _COUNTRY_NAMES:
+            return name
+    return None
+
+
+def inspect(
+    source: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    mapping: Mapping[str, str] | None = None,
+    date_format: str | Sequence[str] | None = None,
+    encoding: str | None = None,
+    preset: str = "standard",
+    observation_end: date | datetime | str | None = None,
+    returns: str = "exclude",
+) -> Inspection:
+    """Read and clean ``source`` in memory; return the mapping and the quality report.
+
+    Parameters are those of :func:`analyze`. Nothing is written.
+
+    Returns
+    -------
+    Inspection
+
+    Raises
+    ------
+    InputError
+        On unreadable input or invalid options.
+    """
+    con = connect(None)
+    try:
+        ingested = read_transactions(
+            source, con=con, columns=columns, mapping=mapping, date_format=date_format,
+            encoding=encoding,
+        )
+        cleaned = clean(ingested, preset=preset, observation_end=observation_end, returns=returns)
+        return Inspection(ingest=ingested.to_dict(), quality=cleaned.report)
+    finally:
+        con.disconnect()
+
+
+def analyze(
+    source: Any,
+    *,
+    out: str | Path | None = None,
+    db: str | Path | None = None,
+    columns: Sequence[str] | None = None,
+    mapping: Mapping[str, str] | None = None,
+    date_format: str | Sequence[str] | None = None,
+    encoding: str | None = None,
+    preset: Literal["standard", "classic", "none"] = "standard",
+    observation_end: date | datetime | str | None = None,
+    time_unit: Literal["D", "W"] = "D",
+    returns: Literal["exclude", "net"] = "exclude",
+    clusters: Literal["kmeans", "kmeans+ward", "none"] = "kmeans",
+    k_min: int = 2,
+    k_max: int = 10,
+    seed: int = 0,
+    on_step: Callable[[str], None] | None = None,
+) -> AnalysisResult:
+    """Run the main job: transaction log -> clean log -> customers -> segments -> report.
+
+    Parameters
+    ----------
+    source : path, DataFrame (pandas/polars), pyarrow.Table or ``(con, table)``
+        The transaction log; see :func:`valuemax.io.read_transactions` for formats.
+    out : path, optional
+        Output folder: ``report.html``, ``customers.parquet``/``.csv``, ``quarantine.parquet``,
+        ``summary.json`` and (unless ``db`` is given) ``valuemax.duckdb``. Written atomically:
+        on error nothing is left half-written. ``None``: nothing written (in-memory store).
+    db : path, optional
+        DuckDB store file (default ``<out>/valuemax.duckdb``).
+    columns, mapping, date_format, encoding
+        Passed to :func:`valuemax.io.read_transactions`.
+    preset, observation_end, returns
+        Passed to :func:`valuemax.clean.clean`. ``observation_end`` defaults to the date of
+        the last valid transaction (inclusive).
+    time_unit : {"D", "W"}
+        Unit of the BTYD summary (``frequency``, ``recency``, ``T``); W = days / 7.
+    clusters : {"kmeans", "kmeans+ward", "none"}
+        Clustering to run besides the RFM segments.
+    k_min, k_max : int
+        Range of k for the silhouette search.
+    seed : int
+        Seed of every random step (K-means, samples).
+    on_step : callable, optional
+        Called with each step's name (``STEPS``) as it starts; the CLI draws progress with it.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Raises
+    ------
+    InputError
+        If the source cannot be read or every row is invalid (exit code 2 in the CLI).
+    """
+    _check_options(time_unit, clusters)
+    started = datetime.now()
+    timings: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    params = {
+        "preset": preset, "observation_end": None if observation_end is None else str(observation_end),
+        "time_unit": time_unit, "returns": returns, "clusters": clusters, "k_min": k_min,
+        "k_max": k_max, "seed": seed, "mapping": dict(mapping or {}),
+        "columns": list(columns) if columns else None,
+        "date_format": date_format if date_format is None or isinstance(date_format, str)
+        else list(date_format),
+        "encoding": encoding,
+        "run_at": started.isoformat(timespec="seconds"),
+    }
+    out_path = Path(out) if out is not None else None
+    tmp = None
+    if out_path is not None:
+        if out_path.exists() and not out_path.is_dir():
+            raise InputError(f"--out {str(out_path)!r} exists and is not a folder; choose another")
+        tmp = out_path.parent / f".{out_path.name}.partial-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+    db_path = Path(db) if db is not None else (tmp / "valuemax.duckdb" if tmp else None)
+    con = None
+    try:
+        con = connect(db_path)
+        clock = _Clock(timings, on_step)
+
+        with clock("read"):
+            ingested = read_transactions(
+                source, con=con, columns=columns, mapping=mapping, date_format=date_format,
+                encoding=encoding,
+            )
+        with clock("clean"):
+            cleaned = clean(
+                ingested, preset=preset, observation_end=observation_end, returns=returns
+            )
+            write_table(con, "transactions_clean", cleaned.transactions)
+            write_table(con, "quarantine", cleaned.quarantine)
+        quality = cleaned.report
+        obs_end = cleaned.observation_end
+        params["observation_end"] = obs_end.isoformat()
+        country = _country_column(ingested.extra_columns)
+        with clock("customers"):
+            expr = customer_table(
+                con.table("transactions_clean"), observation_end=obs_end, time_unit=time_unit,
+                mode_columns=(country,) if country else (),
+            )
+            write_table(con, "customers", expr)
+            customers = con.table("customers").order_by("customer_id").to_pandas()
+        with clock("segments"):
+            rfm = rfm_scores(customers)
+            customers = customers.join(rfm.scores)
+            customers["segment"] = assign_segments(rfm).astype(str)
+            segments = segment_summary(customers, customers["segment"]).merge(
+                segment_actions(), on="segment", how="left"
+            )
+        with clock("clusters"):
+            km, actions, ward = _cluster(customers, clusters, k_min, k_max, seed, country, skipped)
+            if km is not None and km.skipped is None:
+                customers["cluster"] = km.labels.astype("Int64")
+                customers["cluster_name"] = customers["cluster"].map(km.names)
+        result = AnalysisResult(
+            ingest=ingested.to_dict(), quality=quality, customers=customers,
+            time_unit=time_unit, rfm=rfm, segments=segments, clusters=km,
+            cluster_actions=actions, hierarchy=ward, skipped=skipped, params=params,
+            timings_s=timings, version=__version__,
+        )
+        with clock("store"):
+            seg_cols = [c for c in ("customer_id", "r_score", "f_score", "m_score", "rfm_cell",
+                                    "segment", "cluster", "cluster_name") if c in customers]
+            write_table(con, "segments", customers[seg_cols])
+            write_table(con, "segment_summary", segments)
+            write_table(con, "quality", quality.to_frame())
+        result.summary = summary_dict(result)
+        with clock("report"):
+            if tmp is not None:
+                write_exports(result, tmp, quarantine=con.table("quarantine"))
+                result.to_html(tmp / "report.html")
+        result.summary = summary_dict(result)  # final timings
+        record_run(
+            con, started=started, params=params, ingest=result.ingest, quality=quality,
+            n_customers=len(customers), timings=timings,
+        )
+        if tmp is not None:
+            (tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
+        con.disconnect()
+        con = None
+        if tmp is not None and out_path is not None:
+            _publish(tmp, out_path)
+            tmp = None
+            result.out = out_path
+        return result
+    finally:
+        if con is not None:
+            con.disconnect()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _cluster(customers, clusters, k_min, k_max, seed, country, skipped):
+    if clusters == "none":
+        skipped["kmeans"] = "clustering turned off (clusters='none')"
+        return None, None, None
+    km = kmeans_segments(
+        customers, k_min=k_min, k_max=k_max, random_state=seed, country=country
+    )
+    actions = None
+    if km.skipped is not None:
+        skipped["kmeans"] = km.skipped
+    else:
+        actions = cluster_actions(km.profile)
+    ward = None
+    if clusters == "kmeans+ward":
+        ward = ward_segments(customers, random_state=seed)
+        if ward.skipped is not None:
+            skipped["ward"] = ward.skipped
+    return km, actions, ward
+
+
+class _Clock:
+    """Times named steps into ``timings`` and announces each to ``on_step``."""
+
+    def __init__(self, timings: dict[str, float], on_step: Callable[[str], None] | None):
+        self.timings, self.on_step = timings, on_step
+
+    def __call__(self, name: str) -> _Clock:
+        self._name = name
+        return self
+
+    def __enter__(self) -> None:
+        if self.on_step is not None:
+            self.on_step(self._name)
+        self._t0 = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self._name] = round(time.perf_counter() - self._t0, 3)
+
+
+def _json(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Move the finished files from ``tmp`` into ``out`` (replacing same-named files)."""
+    if not out.exists():
+        tmp.rename(out)
+        return
+    for item in tmp.iterdir():
+        target = out / item.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        item.replace(target)
+    tmp.rmdir()
+
+
+__all__ = ["STEPS", "Inspection", "analyze", "inspect"]

@@ -1,0 +1,73 @@
+"""The run's files: customers as Parquet and CSV, quarantine as Parquet, summary.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def summary_dict(result: Any) -> dict[str, Any]:
+    """The machine-readable summary of a run (``summary.json``).
+
+    Keys: ``valuemax_version``, ``source``, ``rows_in``, ``rows_clean``, ``rows_quarantined``,
+    ``quarantine_by_reason`` (rule code -> rows, every rule of the preset), ``n_outliers``,
+    ``n_customers``, ``observation_end`` (ISO date, inclusive), ``time_unit``, ``mapping``,
+    ``encoding``, ``date_formats``, ``segments`` (name, n_customers, revenue_share),
+    ``rfm_cut_points``, ``kmeans`` (k, silhouette, criterion; or ``skipped``), ``skipped``,
+    ``params`` and ``timings_s`` (seconds per step).
+    """
+    q = result.quality
+    by_reason = {str(r.rule): int(r.rows) for r in q.to_frame().itertuples(index=False)}
+    segs = []
+    if result.segments is not None:
+        segs = [
+            {"name": str(r.segment), "n_customers": int(r.n_customers),
+             "revenue_share": round(float(r.revenue_share), 6)}
+            for r in result.segments.itertuples(index=False)
+        ]
+    km: dict[str, Any] | None = None
+    if result.clusters is not None:
+        c = result.clusters
+        if c.skipped is None:
+            sel = c.selection.set_index("k")
+            km = {"k": int(c.k), "silhouette": round(float(sel.loc[c.k, "silhouette"]), 6),
+                  "criterion": c.criterion,
+                  "clusters": [{"cluster": int(r.cluster), "name": str(r.name),
+                                "n_customers": int(r.n_customers)}
+                               for r in c.profile.itertuples(index=False)]}
+        else:
+            km = {"k": None, "silhouette": None, "skipped": c.skipped}
+    ing = result.ingest
+    return {
+        "valuemax_version": result.version,
+        "source": ing.get("source"),
+        "rows_in": int(q.rows_in),
+        "rows_clean": int(q.rows_clean),
+        "rows_quarantined": int(q.rows_quarantined),
+        "quarantine_by_reason": by_reason,
+        "n_outliers": int(q.n_outliers),
+        "n_customers": len(result.customers),
+        "observation_end": q.observation_end.isoformat(),
+        "time_unit": result.time_unit,
+        "mapping": ing.get("mapping"),
+        "encoding": ing.get("encoding"),
+        "date_formats": ing.get("date_formats"),
+        "segments": segs,
+        "rfm_cut_points": None if result.rfm is None else
+        {k: [float(x) for x in v] for k, v in result.rfm.cut_points.items()},
+        "kmeans": km,
+        "skipped": dict(result.skipped),
+        "params": result.params,
+        "timings_s": dict(result.timings_s),
+    }
+
+
+def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
+    """Write ``customers.parquet``, ``customers.csv`` (UTF-8) and ``quarantine.parquet``.
+
+    ``quarantine`` is an Ibis table: it is written by the engine, never through pandas.
+    """
+    customers = result.customers
+    customers.to_parquet(folder / "customers.parquet", index=False)
+    customers.to_csv(folder / "customers.csv", index=False, encoding="utf-8")
+    quarantine.to_parquet(folder / "quarantine.parquet")

@@ -1,0 +1,78 @@
+"""The object ``analyze()`` returns: the run's tables and results, in pandas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class AnalysisResult:
+    """Everything one run of the main job produced.
+
+    Attributes
+    ----------
+    ingest : dict
+        How the source was read: format, encoding, header, column mapping, date formats,
+        normalisation notes, row count, sha256 fingerprint.
+    quality : valuemax.clean.QualityReport
+        Rows in, clean and quarantined, per rule; ``rows_in == rows_clean + rows_quarantined``.
+    customers : pandas.DataFrame of shape (n_customers, n_fields)
+        One row per customer: marketing RFM (days, log currency), the BTYD summary in
+        ``time_unit``, RFM scores, segment, cluster.
+    time_unit : {"D", "W"}
+        Unit of ``frequency``/``recency``/``T``.
+    rfm : valuemax.segment.RFMScores or None
+        Scores and the actual quintile cut points.
+    segments : pandas.DataFrame or None
+        One row per named RFM segment: size, revenue share, recommended action and rationale.
+    clusters : valuemax.segment.ClusterResult or None
+        K-means result (k chosen by silhouette), or ``None`` when not run.
+    cluster_actions : pandas.DataFrame or None
+        Recommended action per cluster.
+    hierarchy : valuemax.segment.HierarchicalResult or None
+        Ward clustering, when asked for.
+    skipped : dict of str to str
+        Steps that did not run, with the reason.
+    params : dict
+        The run's parameters.
+    timings_s : dict of str to float
+        Wall time per step, seconds.
+    summary : dict
+        The content of ``summary.json``.
+    out : pathlib.Path or None
+        The output folder, when one was written.
+    """
+
+    ingest: dict[str, Any]
+    quality: Any
+    customers: pd.DataFrame
+    time_unit: str
+    rfm: Any = None
+    segments: pd.DataFrame | None = None
+    clusters: Any = None
+    cluster_actions: pd.DataFrame | None = None
+    hierarchy: Any = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    out: Path | None = None
+    version: str = ""
+
+    def to_html(self, path: str | Path) -> Path:
+        """Write the self-contained HTML report to ``path`` and return the path."""
+        from valuemax.report import write_report
+
+        return write_report(self, Path(path))
+
+    def __repr__(self) -> str:
+        q = self.quality
+        return (
+            f"AnalysisResult(rows_in={q.rows_in:,}, rows_clean={q.rows_clean:,}, "
+            f"rows_quarantined={q.rows_quarantined:,}, customers={len(self.customers):,}, "
+            f"observation_end={q.observation_end.isoformat()}, out={self.out})"
+        )

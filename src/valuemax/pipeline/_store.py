@@ -1,0 +1,79 @@
+"""Writes to the DuckDB store: the run's tables and the ``runs`` audit trail (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import platform
+import uuid
+from datetime import datetime
+from importlib import metadata
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from valuemax import __version__
+
+#: Packages whose versions are recorded with every run.
+_RECORDED = ("ibis-framework", "duckdb", "sqlglot", "pandas", "numpy", "scikit-learn", "scipy",
+             "pyarrow", "plotly")
+
+
+def write_table(con, name: str, obj: Any) -> None:
+    """Materialise ``obj`` (an Ibis expression or a pandas frame) as table ``name``, replacing it.
+
+    Pandas categoricals are stored as their string labels.
+    """
+    if isinstance(obj, pd.DataFrame):
+        frame = obj.copy()
+        for col in frame.columns:
+            if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = frame[col].astype("string")
+        obj = ibis.memtable(frame)
+    con.create_table(name, obj, overwrite=True)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of valuemax and the packages that shape its numbers."""
+    out = {"valuemax": __version__, "python": platform.python_version()}
+    for name in _RECORDED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies
+            out[name] = "not installed"
+    return out
+
+
+def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: Any,
+               n_customers: int, timings: dict[str, float]) -> str:
+    """Append one row to the ``runs`` table (created on first use) and return its ``run_id``."""
+    run_id = uuid.uuid4().hex
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        user = "unknown"
+    row = pd.DataFrame(
+        {
+            "run_id": [run_id],
+            "started_at": [pd.Timestamp(started)],
+            "finished_at": [pd.Timestamp(datetime.now())],
+            "user": [user],
+            "host": [platform.node()],
+            "valuemax_version": [__version__],
+            "source": [str(ingest.get("source"))],
+            "input_sha256": [str(ingest.get("fingerprint"))],
+            "parameters": [json.dumps(params, default=str, ensure_ascii=False)],
+            "versions": [json.dumps(package_versions())],
+            "rows_in": [int(quality.rows_in)],
+            "rows_clean": [int(quality.rows_clean)],
+            "rows_quarantined": [int(quality.rows_quarantined)],
+            "n_customers": [int(n_customers)],
+            "timings_s": [json.dumps(timings)],
+        }
+    )
+    if "runs" in con.list_tables():
+        con.insert("runs", ibis.memtable(row))
+    else:
+        con.create_table("runs", ibis.memtable(row))
+    return run_id

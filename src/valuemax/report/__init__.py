@@ -1,0 +1,5 @@
+"""valuemax.report: the self-contained HTML report of a run (plotly, imported lazily)."""
+
+from valuemax.report._report import render_report, write_report
+
+__all__ = ["render_report", "write_report"]

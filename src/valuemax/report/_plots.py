@@ -1,0 +1,293 @@
+"""The report's plotly figures, built from small pre-aggregated arrays.
+
+plotly is imported inside the functions (``import valuemax.report`` loads no plotly). Every
+builder returns ``None`` when it has nothing to draw, so no empty figure is ever emitted; the
+caller shows a note instead. Histograms are binned here with numpy, so the page holds bin
+counts, never one value per customer. User text that ends up in a figure (category names) is
+HTML-escaped, since plotly interprets a subset of HTML in labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuemax.report._html import esc
+
+PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#d53f8c", "#805ad5", "#319795", "#d69e2e",
+           "#e53e3e", "#4a5568", "#718096", "#975a16", "#2c7a7b")
+MAX_BINS = 60
+MAX_POINTS = 5000
+
+
+def _go() -> Any:
+    import plotly.graph_objects as go
+
+    return go
+
+
+def _style(fig: Any, *, x_title: str, y_title: str, height: int = 360, **layout: Any) -> Any:
+    fig.update_layout(
+        template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 30, "b": 55},
+        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Noto Sans, "
+                        "Noto Sans CJK SC, Microsoft YaHei, sans-serif", "size": 12},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hoverlabel={"namelength": -1}, **layout,
+    )
+    fig.update_xaxes(title_text=x_title, automargin=True)
+    fig.update_yaxes(title_text=y_title, automargin=True)
+    return fig
+
+
+def _finite(values: Any) -> np.ndarray:
+    arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return arr[np.isfinite(arr)]
+
+
+def _edges(arr: np.ndarray, *, integer: bool) -> np.ndarray:
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo == hi:
+        return np.array([lo - 0.5, hi + 0.5])
+    edges = np.histogram_bin_edges(arr, bins="auto")
+    if len(edges) > MAX_BINS + 1:
+        edges = np.linspace(lo, hi, MAX_BINS + 1)
+    if integer:
+        width = max(1.0, np.ceil((hi - lo + 1) / (len(edges) - 1)))
+        edges = np.arange(np.floor(lo) - 0.5, hi + width, width)
+    return edges
+
+
+def histogram(values: Any, *, x_title: str, unit: str, integer: bool = False,
+              color: str = PALETTE[0]) -> Any | None:
+    """Histogram of ``values`` on a linear axis (bins chosen by numpy's "auto", <= 60)."""
+    arr = _finite(values)
+    if arr.size == 0:
+        return None
+    edges = _edges(arr, integer=integer)
+    counts, edges = np.histogram(arr, bins=edges)
+    go = _go()
+    fig = go.Figure(go.Bar(
+        x=((edges[:-1] + edges[1:]) / 2).tolist(), y=counts.tolist(),
+        width=np.diff(edges).tolist(), marker={"color": color, "line": {"width": 0}},
+        customdata=np.column_stack([edges[:-1], edges[1:]]).tolist(),
+        hovertemplate=f"%{{customdata[0]:,.4~g}} to %{{customdata[1]:,.4~g}} {esc(unit)}"
+                      "<br>%{y:,} customers<extra></extra>",
+    ))
+    return _style(fig, x_title=x_title, y_title="customers (count)", bargap=0.02)
+
+
+def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    vals, text = [], []
+    for k in range(int(np.floor(lo)) - 1, int(np.ceil(hi)) + 1):
+        for m in (1, 2, 5):
+            v = m * 10.0 ** k
+            if lo - 1e-9 <= np.log10(v) <= hi + 1e-9:
+                vals.append(float(np.log10(v)))
+                text.append(f"{v:,.10g}" if v < 1e3 else f"{v / 1e3:,.10g}k"
+                            if v < 1e6 else f"{v / 1e6:,.10g}M")
+    if len(vals) > 12:  # keep the powers of ten only
+        keep = [i for i, v in enumerate(vals) if abs(v - round(v)) < 1e-9]
+        vals, text = [vals[i] for i in keep], [text[i] for i in keep]
+    return vals, text
+
+
+def log_histogram(values: Any, *, x_title: str, unit: str,
+                  color: str = PALETTE[2]) -> tuple[Any | None, int]:
+    """Histogram of the positive ``values`` in log10 bins, ticks in the original unit.
+
+    Returns the figure (None if no positive value) and the number of values left out (<= 0).
+    """
+    arr = _finite(values)
+    pos = arr[arr > 0]
+    n_out = int(arr.size - pos.size)
+    if pos.size == 0:
+        return None, n_out
+    logs = np.log10(pos)
+    edges = _edges(logs, integer=False)
+    if len(edges) > 41:
+        edges = np.linspace(edges[0], edges[-1], 41)
+    counts, edges = np.histogram(logs, bins=edges)
+    tickvals, ticktext = _log_ticks(float(edges[0]), float(edges[-1]))
+    go = _go()
+    fig = go.Figure(go.Bar(
+        x=((edges[:-1] + edges[1:]) / 2).tolist(), y=counts.tolist(),
+        width=np.diff(edges).tolist(), marker={"color": color, "line": {"width": 0}},
+        customdata=np.column_stack([10 ** edges[:-1], 10 ** edges[1:]]).tolist(),
+        hovertemplate=f"%{{customdata[0]:,.4~g}} to %{{customdata[1]:,.4~g}} {esc(unit)}"
+                      "<br>%{y:,} customers<extra></extra>",
+    ))
+    _style(fig, x_title=x_title, y_title="customers (count)", bargap=0.02)
+    if tickvals:
+        fig.update_xaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    return fig, n_out
+
+
+def count_bars(values: Any, *, x_title: str, unit: str, cap: int,
+               color: str = PALETTE[1]) -> Any | None:
+    """Bars of integer counts 1..cap, the last bar holding every value >= cap."""
+    arr = _finite(values)
+    if arr.size == 0:
+        return None
+    lo = min(int(max(0, np.floor(arr.min()))), cap)
+    clipped = np.clip(np.round(arr).astype(np.int64), lo, cap)
+    counts = np.bincount(clipped - lo, minlength=cap - lo + 1)
+    labels = [str(v) for v in range(lo, cap + 1)]
+    if arr.max() > cap:
+        labels[-1] = f"≥{cap}"
+    go = _go()
+    fig = go.Figure(go.Bar(
+        x=labels, y=counts.tolist(), marker={"color": color},
+        hovertemplate=f"%{{x}} {esc(unit)}<br>%{{y:,}} customers<extra></extra>",
+    ))
+    _style(fig, x_title=x_title, y_title="customers (count)", bargap=0.08)
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def hbar(labels: Sequence[Any], series: dict[str, Sequence[float]], *, x_title: str,
+         percent: bool = False) -> Any | None:
+    """Horizontal bars, one trace per entry of ``series``, first label on top."""
+    if len(labels) == 0 or not series:
+        return None
+    go = _go()
+    fig = go.Figure()
+    ylab = [esc(v) for v in labels]
+    for i, (name, vals) in enumerate(series.items()):
+        vals = [100.0 * float(v) for v in vals] if percent else [float(v) for v in vals]
+        fmt = "%{x:.1f}%" if percent else "%{x:,}"
+        single = len(series) == 1
+        fig.add_trace(go.Bar(
+            y=ylab, x=vals, name=esc(name), orientation="h",
+            marker={"color": PALETTE[i % len(PALETTE)]},
+            texttemplate=fmt if single else None, textposition="outside" if single else None,
+            cliponaxis=False,
+            hovertemplate=f"%{{y}}<br>{esc(name)}: {fmt}<extra></extra>",
+        ))
+    height = max(260, 70 + 26 * len(labels) * max(1, len(series)) ** 0.6)
+    _style(fig, x_title=x_title, y_title="", height=int(height), barmode="group",
+           showlegend=len(series) > 1)
+    fig.update_layout(margin={"r": 60})
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig
+
+
+def heatmap(z: np.ndarray, *, x_labels: Sequence[Any], y_labels: Sequence[Any], x_title: str,
+            y_title: str, z_title: str, extra: np.ndarray | None = None,
+            extra_title: str = "") -> Any | None:
+    """Annotated heat map of ``z`` (rows = y_labels, columns = x_labels)."""
+    if z.size == 0 or not np.isfinite(z).any():
+        return None
+    go = _go()
+    custom = None if extra is None else np.where(np.isfinite(extra), np.round(extra, 2),
+                                                 None).tolist()
+    hover = f"{esc(y_title)} %{{y}}, {esc(x_title)} %{{x}}<br>{esc(z_title)}: %{{z:,}}"
+    if custom is not None:
+        hover += f"<br>{esc(extra_title)}: %{{customdata:,.2f}}"
+    fig = go.Figure(go.Heatmap(
+        z=z.tolist(), x=[esc(v) for v in x_labels], y=[esc(v) for v in y_labels],
+        colorscale="Blues", texttemplate="%{z:,}", customdata=custom,
+        hovertemplate=hover + "<extra></extra>", colorbar={"title": {"text": esc(z_title)}},
+    ))
+    _style(fig, x_title=x_title, y_title=y_title, height=400)
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
+    return fig
+
+
+def selection_line(k: Sequence[Any], y: Sequence[Any], *, chosen: Any, y_title: str,
+                   color: str) -> Any | None:
+    """A metric by k (line + markers) with the chosen k marked."""
+    kk = pd.to_numeric(pd.Series(list(k)), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    yy = pd.to_numeric(pd.Series(list(y)), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    ok = np.isfinite(kk) & np.isfinite(yy)
+    if not ok.any():
+        return None
+    kk, yy = kk[ok], yy[ok]
+    go = _go()
+    fig = go.Figure(go.Scatter(
+        x=kk.tolist(), y=yy.tolist(), mode="lines+markers", name=esc(y_title),
+        line={"color": color}, marker={"size": 7},
+        hovertemplate=f"k = %{{x}}<br>{esc(y_title)}: %{{y:,.4g}}<extra></extra>",
+    ))
+    at = np.flatnonzero(kk == float(chosen)) if chosen is not None else np.array([])
+    if at.size:
+        pos = ("top right" if at[0] == 0 else "top left" if at[0] == kk.size - 1
+               else "top center")
+        fig.add_trace(go.Scatter(
+            x=[float(kk[at[0]])], y=[float(yy[at[0]])], mode="markers+text",
+            name="chosen k", text=[f"chosen k = {int(kk[at[0]])}"], textposition=pos,
+            cliponaxis=False,
+            marker={"size": 15, "color": "#e53e3e", "symbol": "star"},
+            hovertemplate="chosen k = %{x}<extra></extra>",
+        ))
+    _style(fig, x_title="number of clusters k", y_title=y_title, height=320, showlegend=False)
+    fig.update_layout(margin={"t": 40})
+    pad = 0.12 * (float(yy.max() - yy.min()) or abs(float(yy.max())) or 1.0)
+    fig.update_yaxes(range=[float(yy.min()) - pad / 2, float(yy.max()) + pad])
+    fig.update_xaxes(dtick=1)
+    return fig
+
+
+def projection_scatter(proj: pd.DataFrame, centers: pd.DataFrame | None,
+                       names: dict[Any, str]) -> tuple[Any | None, int]:
+    """PCA scatter (pc1, pc2) coloured by cluster name, centroids as crosses.
+
+    At most 5,000 points (seeded sample); returns the figure and the number of points drawn.
+    """
+    if proj is None or len(proj) == 0 or not {"pc1", "pc2", "cluster"} <= set(proj.columns):
+        return None, 0
+    if len(proj) > MAX_POINTS:
+        proj = proj.sample(n=MAX_POINTS, random_state=0)
+    go = _go()
+    fig = go.Figure()
+    for i, (cl, part) in enumerate(proj.groupby("cluster", sort=True)):
+        label = esc(names.get(cl, names.get(int(cl), f"cluster {cl}")))
+        fig.add_trace(go.Scatter(
+            x=part["pc1"].round(4).tolist(), y=part["pc2"].round(4).tolist(),
+            mode="markers", name=label, marker={"size": 5, "opacity": 0.6,
+                                                "color": PALETTE[i % len(PALETTE)]},
+            hovertemplate=f"{label}<br>pc1 %{{x:.2f}}, pc2 %{{y:.2f}}<extra></extra>",
+        ))
+    if centers is not None and len(centers) and {"pc1", "pc2"} <= set(centers.columns):
+        cl = centers["cluster"].tolist() if "cluster" in centers else [None] * len(centers)
+        text = [esc(names.get(c, f"cluster {c}")) for c in cl]
+        fig.add_trace(go.Scatter(
+            x=centers["pc1"].tolist(), y=centers["pc2"].tolist(), mode="markers",
+            name="centroids", text=text,
+            marker={"symbol": "x", "size": 14, "color": "#1a202c", "line": {"width": 2}},
+            hovertemplate="centroid of %{text}<extra></extra>",
+        ))
+    _style(fig, x_title="principal component 1 (standardised units)",
+           y_title="principal component 2 (standardised units)", height=460)
+    return fig, len(proj)
+
+
+def dendrogram(icoord: Any, dcoord: Any, ivl: Sequence[Any], *, y_title: str) -> Any | None:
+    """A dendrogram from scipy's ``dendrogram(no_plot=True)`` coordinates, as line segments."""
+    ic = np.asarray(icoord, dtype=float)
+    dc = np.asarray(dcoord, dtype=float)
+    if ic.ndim != 2 or ic.shape[0] == 0 or ic.shape != dc.shape:
+        return None
+    gap = np.full((ic.shape[0], 1), np.nan)
+    x = np.hstack([ic, gap]).ravel()
+    y = np.hstack([dc, gap]).ravel()
+    go = _go()
+    fig = go.Figure(go.Scatter(
+        x=np.where(np.isnan(x), None, x).tolist(), y=np.where(np.isnan(y), None, y).tolist(),
+        mode="lines", line={"color": PALETTE[0], "width": 1.4}, connectgaps=False,
+        hovertemplate="merge height %{y:,.3g}<extra></extra>", name="merges",
+    ))
+    _style(fig, x_title="customers (leaves; a number in brackets = merged group size)",
+           y_title=y_title, height=420, showlegend=False)
+    n = len(ivl)
+    fig.update_xaxes(range=[0.0, 10.0 * n] if n else None, zeroline=False)
+    fig.update_yaxes(range=[0.0, float(np.nanmax(dc)) * 1.06 or 1.0], rangemode="tozero")
+    if 0 < n <= 80:
+        fig.update_xaxes(tickmode="array", tickvals=(5.0 + 10.0 * np.arange(n)).tolist(),
+                         ticktext=[esc(v) for v in ivl], tickangle=-60, showgrid=False)
+    else:
+        fig.update_xaxes(showticklabels=False, showgrid=False)
+    return fig

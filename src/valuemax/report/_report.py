@@ -1,0 +1,131 @@
+"""render_report / write_report: the self-contained HTML report of one run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from valuemax._core.exceptions import InputError
+from valuemax.report._html import fmt_int, page
+from valuemax.report._sections_data import customers_section, data_section
+from valuemax.report._sections_model import clusters_section, run_section, segments_section
+
+_RUN_DATE_KEYS = ("run_at", "run_date", "started_at", "started", "created_at")
+_EXPECTED = ("ingest", "quality", "customers")
+
+
+def _run_date(result: Any) -> str:
+    for holder in (getattr(result, "params", None), getattr(result, "summary", None)):
+        if isinstance(holder, dict):
+            for key in _RUN_DATE_KEYS:
+                if holder.get(key):
+                    value = holder[key]
+                    return value.isoformat(sep=" ", timespec="seconds") if isinstance(
+                        value, dt.datetime) else str(value)
+    return dt.datetime.now().astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+def render_report(result: Any) -> str:
+    """Render the run's report as one self-contained HTML page.
+
+    Sections follow the chain data -> customers -> segments -> clusters -> run (DESIGN.md
+    §4). plotly.js is embedded once in the page head, so the page opens offline; every
+    figure has a caption and every table a "Download CSV" link (UTF-8 with BOM). Missing
+    pieces (no RFM, no segments, clustering skipped, no Ward tree, no country column) give a
+    visible note instead of a figure.
+
+    Parameters
+    ----------
+    result : AnalysisResult or any object with the same attributes
+        Duck-typed: ``ingest`` (dict), ``quality`` (QualityReport), ``customers``
+        (DataFrame, one row per customer), ``time_unit`` ("D" or "W"), ``rfm``,
+        ``segments``, ``clusters``, ``cluster_actions``, ``hierarchy``, ``skipped``,
+        ``params``, ``timings_s``, ``summary``, ``version``. Absent attributes are treated
+        as not computed.
+
+    Returns
+    -------
+    str
+        The HTML document (UTF-8 text, ``<meta charset="utf-8">``); about 4.9 MB, nearly
+        all of it plotly.js.
+
+    Raises
+    ------
+    InputError
+        If ``result`` has none of ``ingest``, ``quality``, ``customers``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> html = render_report(SimpleNamespace(ingest={"source": "orders.csv"}))
+    >>> html.startswith("<!DOCTYPE html>") and "Clustering was skipped" in html
+    True
+    """
+    if result is None or not any(hasattr(result, a) for a in _EXPECTED):
+        raise InputError(
+            f"write_report needs the result of valuemax.analyze() (an AnalysisResult); got "
+            f"{type(result).__name__} without any of the attributes {', '.join(_EXPECTED)}. "
+            "Pass the object analyze() returned."
+        )
+    import plotly.offline
+
+    built = [data_section(result), customers_section(result), segments_section(result),
+             clusters_section(result)]
+    run_date = _run_date(result)
+    built.append(run_section(result, run_date))
+    titles = ("1. Data", "2. Customers", "3. Segments (RFM)", "4. Clusters", "5. Run")
+    anchors = ("data", "customers", "segments", "clusters", "run")
+    toc = [(a, t, subs) for a, t, (_, subs) in zip(anchors, titles, built, strict=True)]
+
+    ing = getattr(result, "ingest", None) or {}
+    q = getattr(result, "quality", None)
+    cust = getattr(result, "customers", None)
+    source = str(ing.get("source") or "—")
+    version = getattr(result, "version", None) or "—"
+    facts = [
+        ("source", source),
+        ("run date", run_date),
+        ("valuemax", version),
+        ("observation end", getattr(q, "observation_end", None) or "—"),
+        ("rows in / clean / quarantined",
+         " / ".join(fmt_int(getattr(q, a, None)) for a in
+                    ("rows_in", "rows_clean", "rows_quarantined")) if q is not None else "—"),
+        ("customers", fmt_int(len(cust)) if cust is not None else "—"),
+    ]
+    return page(
+        title=Path(source).name if source != "—" else "report",
+        plotlyjs=plotly.offline.get_plotlyjs(),
+        facts=facts, toc=toc, sections=[html for html, _ in built],
+        footer=f"valuemax {version} · generated {run_date} · opens offline, no network used",
+    )
+
+
+def write_report(result: Any, path: str | Path) -> Path:
+    """Write the self-contained HTML report of ``result`` to ``path``.
+
+    Parameters
+    ----------
+    result : AnalysisResult or any object with the same attributes
+        See :func:`render_report`.
+    path : str or pathlib.Path
+        The file to write (parent folders are created); an existing folder gets
+        ``report.html`` inside it.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    InputError
+        If ``result`` is not an analysis result (see :func:`render_report`).
+    """
+    out = Path(path)
+    if out.is_dir():
+        out = out / "report.html"
+    text = render_report(result)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8", newline="\n")
+    return out

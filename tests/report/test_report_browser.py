@@ -1,0 +1,34 @@
+"""valuemax.report in a real browser: headless Debian chromium, offline, no errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from valuemax.report import write_report
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium(fake_result, tmp_path, check_report_in_browser):
+    path = write_report(fake_result, tmp_path / "report.html")
+    shot = tmp_path / "report.png"
+    seen = check_report_in_browser(path, screenshot=shot)
+    assert seen["n_plots"] == path.read_text(encoding="utf-8").count("Plotly.newPlot(") == 13
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = seen["text"]
+    for title in ("1. Data", "2. Customers", "3. Segments (RFM)", "4. Clusters", "5. Run"):
+        assert title in text
+    assert "订单号" in text and "商品名称" in text  # Chinese column names, decoded as UTF-8
+    assert "<script>alert(1)</script>" in text  # user text shown as text, never run
+
+
+@pytest.mark.browser
+def test_report_with_missing_pieces_renders(make_fake_result, tmp_path,
+                                            check_report_in_browser):
+    res = make_fake_result(n=40, seed=3)
+    res.rfm = res.segments = res.clusters = res.cluster_actions = res.hierarchy = None
+    res.customers = res.customers.drop(columns=["Country", "r_score", "f_score"])
+    res.skipped = {"kmeans": "clustering turned off (clusters='none')"}
+    path = write_report(res, tmp_path / "report.html")
+    seen = check_report_in_browser(path)
+    assert seen["n_plots"] == 5
+    assert "Clustering was skipped" in seen["text"]
