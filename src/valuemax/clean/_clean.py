@@ -1,0 +1,313 @@
+"""``clean()``: split a standardized log into clean transactions and a quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from valuemax._core.exceptions import InputError
+from valuemax._core.schema import CANONICAL_COLUMNS
+from valuemax.clean._options import (
+    check_cancel_prefix,
+    check_choice,
+    check_codes,
+    check_ingested,
+    parse_observation_end,
+)
+from valuemax.clean._report import OUTLIER_Z, QualityReport, build_report
+from valuemax.clean._returns import net_returns
+from valuemax.clean._rules import (
+    DEFAULT_NON_PRODUCT_CODES,
+    PRESETS,
+    Rule,
+    RuleContext,
+    active_rules,
+    any_fires,
+    make_rules,
+    reason_expr,
+)
+
+_NET_ONLY = ("return_netted", "return_unmatched", "fully_returned")
+
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """What :func:`clean` returns.
+
+    Attributes
+    ----------
+    transactions : ibis.Table
+        Lazy expression: the clean lines, ordered by ``_row_id``: ``_row_id``, the canonical
+        columns, the extra columns, ``is_outlier`` (bool) and, with ``returns="net"``,
+        ``returned_quantity`` (float64 units deducted by later returns; 0 when none).
+    quarantine : ibis.Table
+        Lazy expression: every other line with all raw columns as read (original values),
+        ``_row_id`` and ``reason`` (the code of the first rule it failed).
+    report : QualityReport
+        Counts per rule; ``rows_in == rows_clean + rows_quarantined``.
+    observation_end : datetime.date
+        Last day (inclusive) of the observation period.
+    """
+
+    transactions: ir.Table
+    quarantine: ir.Table
+    report: QualityReport
+    observation_end: dt.date
+
+
+def clean(
+    ingested: Any,
+    *,
+    preset: Literal["standard", "classic", "none"] = "standard",
+    observation_end: dt.date | str | None = None,
+    returns: Literal["exclude", "net"] = "exclude",
+    cancel_prefix: str | None = "C",
+    non_product_codes: list[str] | tuple[str, ...] | None = None,
+    outliers: Literal["flag", "off"] | None = None,
+) -> CleanResult:
+    """Split a transaction log into clean lines and a quarantine, accounting for every line.
+
+    Each line gets the reason code of the *first* rule it fails, in the order of
+    ``valuemax.clean.PRESETS[preset].rules``; lines failing none are clean. Nothing is
+    deleted: the quarantine keeps the original values and the reason.
+
+    Parameters
+    ----------
+    ingested : Ingested
+        From :func:`valuemax.io.read_transactions`: ``raw`` (original columns and
+        ``_row_id``), ``con``, ``extra_columns`` and ``standardized()``.
+    preset : {"standard", "classic", "none"}
+        Rule set, see :data:`PRESETS`. ``"classic"`` is the Online Retail literature's
+        cleaning; ``"none"`` removes only unusable lines (parse errors).
+    observation_end : datetime.date, datetime.datetime, str or None
+        Last day (inclusive) of the observation period, ``'YYYY-MM-DD'``; lines dated after
+        it are quarantined as ``after_observation_end`` (in every preset when given). None:
+        the date of the last line that passes every *other* rule, so a line quarantined for
+        another reason (a cancellation, a duplicate, a line without a customer...) cannot
+        move it. A valid-looking line with a mistyped future date still can: the report's
+        notes give the number of lines on that day and the gap to the previous day (with a
+        warning above 31 days); pass the date when the end of the log is in doubt.
+    returns : {"exclude", "net"}
+        ``"exclude"``: cancellation and return lines are quarantined (``cancellation``,
+        ``return``). ``"net"``: each return is deducted from the same customer's most recent
+        earlier purchase line of the same product (quantity and amount reduced, capped at
+        zero); the return line is quarantined as ``return_netted`` or ``return_unmatched``,
+        purchase lines netted to zero as ``fully_returned``. Not available with
+        ``preset="none"``.
+    cancel_prefix : str or None
+        Order-id prefix of cancelled orders (``"C"`` in Online Retail, case-sensitive); None
+        disables the ``cancellation`` rule (negative quantities are still returns).
+    non_product_codes : list of str or None
+        Product codes that are not product sales; an entry ending in ``*`` is a prefix;
+        matched ignoring case and surrounding blanks. None: the preset's choice
+        (``standard``: :data:`DEFAULT_NON_PRODUCT_CODES`; others: no such rule); a list
+        adds the rule to any preset; ``()`` removes it.
+    outliers : {"flag", "off"} or None
+        ``"flag"``: ``is_outlier`` marks (and keeps) clean lines whose log(amount) has a
+        modified z-score ``0.6745 (x - median) / MAD`` above 3.5 in absolute value
+        (Iglewicz & Hoaglin 1993), median and MAD over the clean lines. ``"off"``: all
+        False. None: the preset's choice (``standard``: flag; others: off).
+
+    Returns
+    -------
+    CleanResult
+        Lazy ``transactions`` and ``quarantine`` expressions, the ``report`` and the
+        ``observation_end`` used.
+
+    Raises
+    ------
+    InputError
+        If an option is not one of its choices, ``observation_end`` is not a date,
+        ``ingested`` lacks a contract column, the log is empty, or every line is
+        quarantined (the message gives the counts per rule and how to fix the main one).
+
+    Notes
+    -----
+    Runs one aggregate query for the default observation end and one GROUP BY for the
+    counts; the tables stay lazy (the pipeline materialises them). Online Retail's three
+    bad-debt adjustment invoices (order ids ``A...``) are caught by ``non_product`` through
+    their stock code ``B``: no rule looks at an ``A`` prefix, because many systems number
+    ordinary orders with letters.
+
+    References
+    ----------
+    .. [1] Iglewicz, B. & Hoaglin, D. (1993). How to Detect and Handle Outliers. ASQC.
+    .. [2] Chen, D., Sain, S. L. & Guo, K. (2012). Data mining for the online retail
+       industry. Journal of Database Marketing & Customer Strategy Management 19(3).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from valuemax.io import read_transactions
+    >>> log = pd.DataFrame({
+    ...     "customer_id": ["c1", "c1", "c2", None, "c2"],
+    ...     "order_id": ["o1", "o1", "o2", "o3", "C4"],
+    ...     "order_ts": ["2024-01-05", "2024-01-05", "2024-01-06", "2024-01-06", "2024-01-06"],
+    ...     "quantity": [2, 2, 1, 1, -1],
+    ...     "unit_price": [5.0, 5.0, 20.0, 3.0, 20.0],
+    ... })
+    >>> res = clean(read_transactions(log))
+    >>> {r.code: r.count for r in res.report.rules if r.count}
+    {'missing_customer_id': 1, 'duplicate_line': 1, 'cancellation': 1}
+    >>> res.report.rows_in, res.report.rows_clean, res.observation_end.isoformat()
+    (5, 2, '2024-01-06')
+    """
+    check_choice("preset", preset, PRESETS)
+    check_choice("returns", returns, ("exclude", "net"))
+    check_choice("outliers", outliers, ("flag", "off", None))
+    cancel_prefix = check_cancel_prefix(cancel_prefix)
+    codes = check_codes(non_product_codes)
+    given_end = parse_observation_end(observation_end)
+    raw, std, extras = check_ingested(ingested)
+    spec = PRESETS[preset]
+    if returns == "net" and not {"cancellation", "return"} & set(spec.rules):
+        raise InputError(
+            f"returns='net' needs a preset with return rules; preset={preset!r} has only "
+            f"{list(spec.rules)}. Use preset='standard' or 'classic', or returns='exclude'"
+        )
+    flag = (outliers or spec.outliers) == "flag"
+    applied = active_rules(
+        spec, returns=returns, observation_end_given=given_end is not None,
+        cancel_prefix=cancel_prefix, non_product_codes=codes,
+    )
+    if codes is None:
+        codes = DEFAULT_NON_PRODUCT_CODES
+    con = ingested.con
+
+    t = _with_duplicates(std, raw) if "duplicate_line" in applied else std
+    base_ctx = RuleContext(given_end, cancel_prefix, codes)
+    return_rules = make_rules(
+        ("cancellation", "return") if cancel_prefix else ("return",), base_ctx
+    )
+    notes: list[str] = []
+    if given_end is None:
+        extra = return_rules if returns == "net" else ()
+        obs_end, note = _default_end(con, std, applied, base_ctx, extra)
+        if obs_end is None:
+            applied = tuple(c for c in applied if c != "after_observation_end")
+        else:
+            notes.append(note)
+    else:
+        obs_end = given_end
+        notes.append(f"observation_end {obs_end.isoformat()}: given by the caller")
+    ctx = RuleContext(obs_end, cancel_prefix, codes)
+    rules = make_rules(applied, ctx)
+
+    if returns == "net":
+        cut = applied.index("return_netted")
+        pre = tuple(r for r in rules[:cut])
+        post = tuple(r for r in rules[cut + 2:] if r.code != "fully_returned")
+        t = net_returns(
+            t, is_return=any_fires(t, return_rules, ctx), pre_fires=any_fires(t, pre, ctx),
+            post_fires=any_fires(t, post, ctx),
+        )
+    t = t.mutate(reason=reason_expr(t, rules, ctx))
+    if returns == "net":
+        t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
+    t = _flag_outliers(t, flag)
+
+    counts = _count(con, t, net=returns == "net")
+    report = build_report(counts, rules, obs_end, preset=preset, returns=returns, flag=flag,
+                     notes=notes, codes=codes)
+    keep = ["_row_id", *CANONICAL_COLUMNS, *extras, "is_outlier"]
+    if returns == "net":
+        keep.append("returned_quantity")
+    transactions = t.filter(t.reason.isnull()).select(*keep).order_by("_row_id")
+    q = t.filter(t.reason.notnull()).select(_vm_rid=t._row_id, reason=t.reason)
+    quarantine = (
+        raw.join(q, raw._row_id == q._vm_rid).select(*raw.columns, "reason").order_by("_row_id")
+    )
+    return CleanResult(transactions, quarantine, report, report.observation_end)
+
+
+def _default_end(
+    con: Any,
+    std: ir.Table,
+    applied: tuple[str, ...],
+    ctx: RuleContext,
+    extra: tuple[Rule, ...],
+) -> tuple[dt.date | None, str]:
+    """Date of the last line that fails none of the other rules (None when there is none).
+
+    One aggregate query. Every rule but ``duplicate_line`` depends only on the line's own
+    values, so a later copy fails the same rules as its first copy: ``duplicate_line``
+    cannot change the maximum and is left out (it is the costly rule). ``extra``: the
+    return rules under ``returns="net"``, where returns are not purchases.
+
+    Returns
+    -------
+    (date or None, str)
+        The date and a note saying how many lines fall on it and the previous such day,
+        so that a single mistyped future date is visible in the report.
+    """
+    skip = (*_NET_ONLY, "after_observation_end", "duplicate_line")
+    rules = make_rules(tuple(c for c in applied if c not in skip), ctx) + extra
+    days = std.filter(~any_fires(std, rules, ctx)).select(d=std.order_ts.date())
+    j = days.cross_join(days.aggregate(last=days.d.max()))
+    row = con.to_pyarrow(j.aggregate(
+        last=j["last"].max(), n_last=(j.d == j["last"]).cast("int64").sum(),
+        prev=j.d.max(where=j.d < j["last"]),
+    )).to_pylist()[0]
+    if row["last"] is None:
+        return None, ""
+    end, prev = row["last"], row["prev"]
+    note = (
+        f"observation_end {end.isoformat()}: the date of the last line that passes every "
+        f"other rule ({row['n_last']:,} line{'s' if row['n_last'] != 1 else ''} that day"
+    )
+    if prev is None:
+        note += "; no earlier day)"
+    else:
+        gap = (end - prev).days
+        note += f"; the previous day with such lines is {prev.isoformat()}, {gap} days before)"
+        if gap > 31:
+            note += "; check the log for a mistyped date or pass observation_end="
+    return end, note
+
+
+def _with_duplicates(std: ir.Table, raw: ir.Table) -> ir.Table:
+    """Add ``_vm_dup``: the line equals an earlier line (smaller ``_row_id``) in every raw column.
+
+    GROUP BY over all raw columns (NULLs compare equal) keeps the first ``_row_id`` of each
+    distinct line; every other line is a later copy. A hash aggregate, cheaper than a window.
+    """
+    raw_cols = [c for c in raw.columns if c != "_row_id"]
+    firsts = raw.group_by(raw_cols).aggregate(_vm_first=raw._row_id.min())
+    return std.mutate(_vm_dup=~std._row_id.isin(firsts._vm_first))
+
+
+def _flag_outliers(t: ir.Table, flag: bool) -> ir.Table:
+    """Add ``is_outlier`` (and ``_vm_med``/``_vm_mad`` of log amount over clean lines)."""
+    if not flag:
+        return t.mutate(is_outlier=ibis.literal(False), _vm_med=ibis.null("float64"),
+                        _vm_mad=ibis.null("float64"))
+    logx = ibis.ifelse(t.amount > 0, t.amount, ibis.null("float64")).ln()
+    t = t.mutate(_vm_x=ibis.ifelse(t.reason.isnull(), logx, ibis.null("float64")))
+    s1 = t.aggregate(_vm_med=t._vm_x.median())
+    c = t.select("_vm_x").cross_join(s1)
+    s2 = c.aggregate(_vm_mad=(c._vm_x - c._vm_med).abs().median())
+    t = t.cross_join(s1.cross_join(s2))
+    z = (0.6745 * (t._vm_x - t._vm_med) / t._vm_mad).abs()
+    out = ibis.ifelse(t._vm_mad > 0, z > OUTLIER_Z, False).fill_null(False)
+    return t.mutate(is_outlier=out)
+
+
+def _count(con: Any, t: ir.Table, *, net: bool) -> list[dict[str, Any]]:
+    """One GROUP BY reason: rows, outliers, netted revenue, parse errors left clean.
+
+    Fetched as Arrow (ibis 12's pandas conversion of strings warns under pandas 3).
+    """
+    metrics = {
+        "n": t.count(),
+        "n_out": t.is_outlier.cast("int64").sum(),
+        "bad": t._parse_error.notnull().cast("int64").sum(),
+        "med": t._vm_med.max(),
+        "mad": t._vm_mad.max(),
+        "netted": (t._vm_amount0 - t.amount).sum() if net else ibis.literal(0.0),
+    }
+    return con.to_pyarrow(t.group_by("reason").aggregate(**metrics)).to_pylist()

@@ -1,0 +1,287 @@
+"""The quality report of a cleaning run: every input line accounted for, per rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from valuemax._core.exceptions import InputError
+from valuemax.clean._rules import Rule
+
+#: Iglewicz & Hoaglin (1993): |0.6745 (x - median) / MAD| > 3.5 marks a potential outlier.
+OUTLIER_Z = 3.5
+
+_FIX = {
+    "missing_customer_id": "map the customer id column: read_transactions(..., "
+    "mapping={'customer_id': '<column>'})",
+    "missing_date": "map the date column: read_transactions(..., mapping={'order_ts': '<column>'})",
+    "unparseable_date": "pass the format: read_transactions(..., date_format='%d/%m/%Y')",
+    "missing_amount": "map an amount column, or quantity and unit_price, in read_transactions",
+    "unparseable_amount": "check the number format of the amount/quantity/price columns",
+    "after_observation_end": "pass a later observation_end, or None for the last clean date",
+    "non_product": "pass non_product_codes=() to keep these product codes",
+    "cancellation": "pass cancel_prefix=None if order ids start with that letter by design",
+    "return": "check the sign of the quantity and amount columns",
+    "return_unmatched": "use returns='exclude'",
+    "return_netted": "use returns='exclude'",
+    "nonpositive_quantity": "check the quantity column",
+    "nonpositive_price": "check the unit price / amount columns",
+    "fully_returned": "use returns='exclude'",
+}
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """How many lines one rule sent to quarantine.
+
+    Attributes
+    ----------
+    code : str
+        Reason code (``quarantine.reason``).
+    description : str
+        What the rule removes, in one line.
+    count : int
+        Lines whose *first* failed rule is this one (>= 0).
+    """
+
+    code: str
+    description: str
+    count: int
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Rows in, clean and quarantined, per rule, with the run's settings.
+
+    Invariants (checked on construction): ``rows_in == rows_clean + rows_quarantined`` and
+    the rule counts sum to ``rows_quarantined``.
+
+    Attributes
+    ----------
+    rows_in : int
+        Lines read.
+    rows_clean : int
+        Lines in ``CleanResult.transactions``.
+    rows_quarantined : int
+        Lines in ``CleanResult.quarantine``.
+    rules : tuple of RuleCount
+        Every rule applied, in application order, zero counts included.
+    observation_end : datetime.date
+        Last day (inclusive) of the observation period.
+    preset : str
+        ``"standard"``, ``"classic"`` or ``"none"``.
+    returns : str
+        ``"exclude"`` or ``"net"``.
+    outliers : str
+        ``"flag"`` or ``"off"``.
+    n_outliers : int
+        Clean lines flagged ``is_outlier`` (kept in the clean table).
+    netted_revenue : float
+        Revenue deducted from purchase lines by ``returns="net"`` (log currency; 0.0 with
+        ``returns="exclude"``).
+    notes : tuple of str
+        How defaults were chosen and what each count means.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> rep = QualityReport(
+    ...     rows_in=10, rows_clean=7, rows_quarantined=3,
+    ...     rules=(RuleCount("missing_customer_id", "No customer id.", 2),
+    ...            RuleCount("return", "Goods returned.", 1)),
+    ...     observation_end=dt.date(2011, 12, 9), preset="classic", returns="exclude",
+    ...     outliers="off", n_outliers=0, netted_revenue=0.0, notes=())
+    >>> rep.to_frame()
+                      rule      description  rows  share
+    0  missing_customer_id  No customer id.     2    0.2
+    1               return  Goods returned.     1    0.1
+    >>> rep["return"]
+    1
+    """
+
+    rows_in: int
+    rows_clean: int
+    rows_quarantined: int
+    rules: tuple[RuleCount, ...]
+    observation_end: dt.date
+    preset: str
+    returns: str
+    outliers: str
+    n_outliers: int
+    netted_revenue: float
+    notes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        total = sum(r.count for r in self.rules)
+        if self.rows_in != self.rows_clean + self.rows_quarantined or total != self.rows_quarantined:
+            raise InputError(
+                f"inconsistent quality report: rows_in {self.rows_in:,} must equal rows_clean "
+                f"{self.rows_clean:,} + rows_quarantined {self.rows_quarantined:,}, and the "
+                f"rule counts (sum {total:,}) must add up to rows_quarantined"
+            )
+
+    def __getitem__(self, code: str) -> int:
+        """Return the count of rule ``code``.
+
+        Raises
+        ------
+        KeyError
+            If ``code`` is not one of the rules applied (the message lists them).
+        """
+        for r in self.rules:
+            if r.code == code:
+                return r.count
+        raise KeyError(f"rule {code!r} was not applied; rules: {[r.code for r in self.rules]}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per rule in application order.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_rules, 4)
+            Columns ``rule`` (code), ``description``, ``rows`` (int64) and ``share``
+            (rows / rows_in, in [0, 1]).
+        """
+        n = max(self.rows_in, 1)
+        return pd.DataFrame(
+            {
+                "rule": [r.code for r in self.rules],
+                "description": [r.description for r in self.rules],
+                "rows": pd.array([r.count for r in self.rules], dtype="int64"),
+                "share": [r.count / n for r in self.rules],
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able description (dates as ISO strings).
+
+        Returns
+        -------
+        dict
+            Keys ``rows_in``, ``rows_clean``, ``rows_quarantined``, ``rules`` (list of
+            ``{"rule", "description", "rows", "share"}``), ``observation_end``, ``preset``,
+            ``returns``, ``outliers``, ``n_outliers``, ``netted_revenue``, ``notes``.
+        """
+        n = max(self.rows_in, 1)
+        return {
+            "rows_in": int(self.rows_in),
+            "rows_clean": int(self.rows_clean),
+            "rows_quarantined": int(self.rows_quarantined),
+            "rules": [
+                {"rule": r.code, "description": r.description, "rows": int(r.count),
+                 "share": r.count / n}
+                for r in self.rules
+            ],
+            "observation_end": self.observation_end.isoformat(),
+            "preset": self.preset,
+            "returns": self.returns,
+            "outliers": self.outliers,
+            "n_outliers": int(self.n_outliers),
+            "netted_revenue": float(self.netted_revenue),
+            "notes": list(self.notes),
+        }
+
+    def to_text(self) -> str:
+        """A short fixed-width table: one line per rule, then the totals and the notes.
+
+        Returns
+        -------
+        str
+        """
+        n = max(self.rows_in, 1)
+        width = max([len(r.code) for r in self.rules] + [len("rows_quarantined")])
+        lines = [
+            f"Data quality: preset {self.preset!r}, returns {self.returns!r}, "
+            f"observation end {self.observation_end.isoformat()}",
+            f"{'rule':<{width}}  {'rows':>11}  {'share':>7}  description",
+        ]
+        for r in self.rules:
+            lines.append(
+                f"{r.code:<{width}}  {r.count:>11,}  {r.count / n:>7.2%}  {r.description}"
+            )
+        lines.append(f"{'rows_in':<{width}}  {self.rows_in:>11,}")
+        lines.append(f"{'rows_clean':<{width}}  {self.rows_clean:>11,}  {self.rows_clean / n:>7.2%}")
+        lines.append(
+            f"{'rows_quarantined':<{width}}  {self.rows_quarantined:>11,}  "
+            f"{self.rows_quarantined / n:>7.2%}"
+        )
+        lines.extend(f"- {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+def build_report(
+    counts: list[dict[str, Any]],
+    rules: tuple[Rule, ...],
+    obs_end: dt.date | None,
+    *,
+    preset: str,
+    returns: str,
+    flag: bool,
+    notes: list[str],
+    codes: tuple[str, ...],
+) -> QualityReport:
+    """Turn the GROUP BY rows of ``clean`` into a :class:`QualityReport`.
+
+    Raises
+    ------
+    InputError
+        If the log is empty, every line was quarantined (counts per rule and the fix for
+        the main rule), or ``standardized()`` used a ``_parse_error`` code outside the
+        contract.
+    """
+    by = {row["reason"]: row for row in counts}
+    n = {k: int(row["n"]) for k, row in by.items()}
+    rows_in = sum(n.values())
+    clean_row = by.get(None)
+    rows_clean = n.get(None, 0)
+    if rows_in == 0:
+        raise InputError("the log has no lines to clean; check the source file and its mapping")
+    if clean_row is not None and int(clean_row["bad"]) > 0:
+        raise InputError(
+            f"standardized() flagged {int(clean_row['bad']):,} lines with a _parse_error code "
+            "outside the contract's list; they cannot be cleaned"
+        )
+    per_rule = tuple(RuleCount(r.code, r.description, n.get(r.code, 0)) for r in rules)
+    if rows_clean == 0:
+        ranked = sorted((rc for rc in per_rule if rc.count), key=lambda rc: -rc.count)
+        detail = ", ".join(f"{rc.code} {rc.count:,}" for rc in ranked)
+        raise InputError(
+            f"all {rows_in:,} rows were quarantined: {detail}. The main cause is "
+            f"{ranked[0].code} ({ranked[0].description}); to fix: {_FIX.get(ranked[0].code, '')}"
+        )
+    if obs_end is None:  # pragma: no cover - a clean line implies a default end was found
+        raise InputError("no observation end could be determined")
+    n_out = int(clean_row["n_out"]) if clean_row is not None else 0
+    netted = float(sum(float(row["netted"] or 0.0) for row in by.values()))
+    if flag:
+        med, mad = clean_row["med"], clean_row["mad"]
+        if mad is None or mad == 0:
+            notes.append("is_outlier: none flagged, the clean amounts have a MAD of 0 on the "
+                         "log scale (at least half the lines have the same amount)")
+        else:
+            notes.append(
+                f"is_outlier: {n_out:,} of {rows_clean:,} clean lines have |0.6745 (log amount "
+                f"- median) / MAD| > {OUTLIER_Z} (median amount {math.exp(float(med)):,.2f}, "
+                f"MAD of log amount {float(mad):.3f}); flagged, not removed"
+            )
+    if any(r.code == "non_product" for r in rules):
+        notes.append(f"non_product codes: {', '.join(codes)} (ignoring case)")
+    if any(r.code == "duplicate_line" for r in rules):
+        notes.append("duplicate_line counts copies after the first of lines equal in every "
+                     "original column; copies failing an earlier rule are counted there")
+    elif preset == "classic":
+        notes.append("classic preset: exact duplicates and non-product lines are kept, as "
+                     "in the published analyses")
+    if returns == "net":
+        notes.append(f"returns netted: {netted:,.2f} of revenue deducted from earlier purchases "
+                     "of the same product by the same customer")
+    return QualityReport(
+        rows_in=rows_in, rows_clean=rows_clean, rows_quarantined=rows_in - rows_clean,
+        rules=per_rule, observation_end=obs_end, preset=preset, returns=returns,
+        outliers="flag" if flag else "off", n_outliers=n_out, netted_revenue=netted,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,160 @@
+"""The presets on UCI Online Retail (541,909 lines), against published and recounted figures.
+
+Published (datasets/README.md; Chen, Sain & Guo 2012 and the analyses that follow them): the
+usual cleaning (CustomerID present, invoice not cancelled, Quantity > 0, UnitPrice > 0) keeps
+397,884 lines, 18,532 invoices, 4,338 customers and 8,911,407.90 GBP. The file holds 135,080
+lines without CustomerID and 5,268 exact duplicate lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from valuemax.clean import DEFAULT_NON_PRODUCT_CODES, clean
+
+N_LINES = 541_909
+RAW = "online_retail_raw"
+
+
+def materialised(ingested, result, name: str):
+    """The result with its clean table materialised, as the pipeline does (one run).
+
+    The quarantine stays lazy: each test queries it at most once.
+    """
+    tx = ingested.con.create_table(f"{name}_tx", result.transactions)
+    return replace(result, transactions=tx)
+
+
+@pytest.fixture(scope="module")
+def classic(online_retail):
+    return materialised(online_retail, clean(online_retail, preset="classic"), "classic")
+
+
+@pytest.fixture(scope="module")
+def standard(online_retail):
+    return materialised(online_retail, clean(online_retail), "standard")
+
+
+@pytest.fixture(scope="module")
+def net(online_retail):
+    return materialised(online_retail, clean(online_retail, returns="net"), "net")
+
+
+def sql_one(ingested, sql: str):
+    """First value of an independent DuckDB query on the raw table."""
+    return ingested.con.raw_sql(sql).fetchone()[0]
+
+
+def counts_by_reason(result) -> dict[str, int]:
+    q = result.quarantine
+    rows = q.group_by("reason").aggregate(n=q.count()).to_pyarrow().to_pylist()
+    return {r["reason"]: r["n"] for r in rows}
+
+
+def test_classic_reproduces_the_literature(classic):
+    tx = classic.transactions
+    got = tx.aggregate(
+        n=tx.count(), invoices=tx.order_id.nunique(), customers=tx.customer_id.nunique(),
+        revenue=tx.amount.sum(),
+    ).to_pyarrow().to_pylist()[0]
+    assert got["n"] == 397_884
+    assert got["invoices"] == 18_532
+    assert got["customers"] == 4_338
+    assert got["revenue"] == pytest.approx(8_911_407.90, abs=0.005)
+    rep = classic.report
+    assert rep.rows_in == N_LINES and rep.rows_clean == 397_884
+    assert rep.observation_end == dt.date(2011, 12, 9)
+    assert not tx.is_outlier.any().to_pyarrow().as_py()
+
+
+def test_classic_counts_per_rule(online_retail, classic):
+    rep = classic.report
+    assert [r.code for r in rep.rules] == [
+        "missing_customer_id", "missing_date", "unparseable_date", "missing_amount",
+        "unparseable_amount", "cancellation", "return", "nonpositive_quantity",
+        "nonpositive_price",
+    ]
+    assert rep["missing_customer_id"] == 135_080
+    # recounted on the raw file: C invoices that have a customer id; negative quantities
+    # outside C invoices all lack a customer id; priced <= 0 among the rest
+    assert rep["cancellation"] == sql_one(
+        online_retail,
+        f"SELECT count(*) FROM {RAW} WHERE CustomerID IS NOT NULL AND InvoiceNo LIKE 'C%'",
+    ) == 8_905
+    assert rep["return"] == rep["nonpositive_quantity"] == 0
+    assert rep["nonpositive_price"] == 40
+    assert sum(r.count for r in rep.rules) == rep.rows_quarantined == N_LINES - 397_884
+    assert counts_by_reason(classic) == {r.code: r.count for r in rep.rules if r.count}
+
+
+def test_standard_accounts_for_every_line(online_retail, standard):
+    rep = standard.report
+    assert [r.code for r in rep.rules] == [
+        "missing_customer_id", "missing_date", "unparseable_date", "missing_amount",
+        "unparseable_amount", "after_observation_end", "duplicate_line", "non_product",
+        "cancellation", "return", "nonpositive_quantity", "nonpositive_price",
+    ]
+    assert rep.rows_in == N_LINES == rep.rows_clean + rep.rows_quarantined
+    assert sum(r.count for r in rep.rules) == rep.rows_quarantined
+    assert standard.transactions.count().to_pyarrow().as_py() == rep.rows_clean
+    assert counts_by_reason(standard) == {r.code: r.count for r in rep.rules if r.count}
+    assert rep["missing_customer_id"] == 135_080
+    assert rep["after_observation_end"] == 0  # the default end is the log's last day
+    assert rep.observation_end == dt.date(2011, 12, 9)
+    # 5,268 exact duplicates in the file; those without a customer id count there
+    dup_sql = f"""
+        SELECT count(*) FROM (
+          SELECT CustomerID, row_number() OVER (PARTITION BY InvoiceNo, StockCode,
+            Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country
+            ORDER BY _row_id) AS k FROM {RAW}) WHERE k > 1"""
+    assert sql_one(online_retail, dup_sql) == 5_268
+    assert rep["duplicate_line"] == sql_one(
+        online_retail, dup_sql + " AND CustomerID IS NOT NULL") <= 5_268
+    # non-product and cancellations recounted in SQL among first copies with a customer
+    exact = ", ".join(f"'{c.upper()}'" for c in DEFAULT_NON_PRODUCT_CODES if c[-1] != "*")
+    first = f"""
+        SELECT * FROM (
+          SELECT *, row_number() OVER (PARTITION BY InvoiceNo, StockCode, Description,
+            Quantity, InvoiceDate, UnitPrice, CustomerID, Country ORDER BY _row_id) AS k
+          FROM {RAW}) WHERE k = 1 AND CustomerID IS NOT NULL"""
+    nonprod = f"(upper(trim(StockCode)) IN ({exact}) OR upper(StockCode) LIKE 'GIFT\\_%' ESCAPE '\\')"
+    assert rep["non_product"] == sql_one(
+        online_retail, f"SELECT count(*) FROM ({first}) WHERE {nonprod}")
+    assert rep["cancellation"] == sql_one(
+        online_retail,
+        f"SELECT count(*) FROM ({first}) WHERE NOT {nonprod} AND InvoiceNo LIKE 'C%'",
+    )
+    assert rep["cancellation"] < 8_905 and rep["non_product"] > 0
+    # outliers are flagged and kept
+    tx = standard.transactions
+    assert tx.is_outlier.sum().to_pyarrow().as_py() == rep.n_outliers > 0
+    assert rep.rows_clean == sql_one(
+        online_retail,
+        f"SELECT count(*) FROM ({first}) WHERE NOT {nonprod} AND InvoiceNo NOT LIKE 'C%' "
+        "AND CAST(Quantity AS DOUBLE) > 0 AND CAST(UnitPrice AS DOUBLE) > 0",
+    ) == 391_150
+
+
+def test_net_mode_matches_exclude_mode(standard, net):
+    ex, nt = standard.report, net.report
+    assert nt.rows_in == N_LINES == nt.rows_clean + nt.rows_quarantined
+    assert sum(r.count for r in nt.rules) == nt.rows_quarantined
+    # the same lines are returns, and the same lines are purchases, in both modes
+    assert nt["return_netted"] + nt["return_unmatched"] == ex["cancellation"] + ex["return"]
+    assert nt.rows_clean + nt["fully_returned"] == ex.rows_clean
+    for code in ("missing_customer_id", "duplicate_line", "non_product", "nonpositive_price"):
+        assert nt[code] == ex[code]
+    # revenue: purchases before netting - netted == purchases after netting
+    ex_tx, nt_tx = standard.transactions, net.transactions
+    before = ex_tx.amount.sum().to_pyarrow().as_py()
+    after = nt_tx.amount.sum().to_pyarrow().as_py()
+    assert nt.netted_revenue > 0
+    assert before - nt.netted_revenue == pytest.approx(after, abs=0.01)
+    # never a negative spend, per line or per customer
+    spend = nt_tx.group_by("customer_id").aggregate(s=nt_tx.amount.sum())
+    assert spend.s.min().to_pyarrow().as_py() >= 0
+    assert nt_tx.amount.min().to_pyarrow().as_py() > 0
+    assert nt_tx.returned_quantity.min().to_pyarrow().as_py() == 0

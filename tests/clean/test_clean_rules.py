@@ -1,0 +1,278 @@
+"""Rules on a hand-built log: one example of every rule, reasons worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import pytest
+
+import valuemax.clean
+from valuemax._core.exceptions import InputError
+from valuemax.clean import PRESETS, RULE_ORDER, clean
+
+D = "2024-01-{:02d} 10:00:00"
+
+# InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country
+ROWS = [
+    ("1001", "85123A", "HEART", "6", D.format(2), "2.55", "17850.0", "UK"),  # 1 clean
+    ("1001", "71053", "LANTERN", "6", D.format(2), "3.39", "17850.0", "UK"),  # 2 clean
+    ("1002", "85123A", "HEART", "2", D.format(3), "2.55", "", "UK"),  # 3 no customer
+    ("1003", "22423", "CAKESTAND", "1", "", "12.75", "13047.0", "UK"),  # 4 no date
+    ("1003", "22423", "CAKESTAND", "1", "03/01/2024", "12.75", "13047.0", "UK"),  # 5 bad date
+    ("1004", "22423", "CAKESTAND", "", D.format(3), "12.75", "13047.0", "UK"),  # 6 no qty
+    ("1004", "22423", "CAKESTAND", "two", D.format(3), "12.75", "13047.0", "UK"),  # 7 bad qty
+    # 8: a cancellation dated 2030: after the observation end (first rule that applies)
+    ("C1005", "85123A", "HEART", "-1", "2030-06-01 10:00:00", "2.55", "17850.0", "UK"),
+    ("1001", "85123A", "HEART", "6", D.format(2), "2.55", "17850.0", "UK"),  # 9 copy of 1
+    ("1006", "POST", "POSTAGE", "1", D.format(4), "18.00", "12583.0", "France"),  # 10
+    ("C1007", "71053", "LANTERN", "-2", D.format(5), "3.39", "17850.0", "UK"),  # 11 cancel
+    ("1008", "71053", "LANTERN", "-3", D.format(5), "3.39", "17850.0", "UK"),  # 12 return
+    ("1009", "22111", "BOTTLE", "0", D.format(6), "4.25", "12583.0", "France"),  # 13 qty 0
+    ("1009", "22112", "FREEBIE", "4", D.format(6), "0", "12583.0", "France"),  # 14 price 0
+    ("1010", "22113", "TEACUP", "3", D.format(7), "1.25", "12583.0", "France"),  # 15 clean
+    # 16: no customer and a typo date in 2029: must not move the observation end
+    ("1011", "22114", "TYPO", "1", "2029-01-01 10:00:00", "5.00", None, "UK"),
+    ("C1012", "gift_0001_20", "VOUCHER", "-1", D.format(5), "20", "12583.0", "France"),  # 17
+    ("1002", "85123A", "HEART", "2", D.format(3), "2.55", "", "UK"),  # 18 copy of 3
+    ("1014", "m", "Manual", "1", D.format(4), "5", "12583.0", "France"),  # 19 lower-case M
+]
+
+# Expected reasons, by hand (first failed rule in the standard order).
+STANDARD = {
+    1: None, 2: None, 3: "missing_customer_id", 4: "missing_date", 5: "unparseable_date",
+    6: "missing_amount", 7: "unparseable_amount", 8: "after_observation_end",
+    9: "duplicate_line", 10: "non_product", 11: "cancellation", 12: "return",
+    13: "nonpositive_quantity", 14: "nonpositive_price", 15: None, 16: "missing_customer_id",
+    17: "non_product", 18: "missing_customer_id", 19: "non_product",
+}
+# classic: no date cut, duplicates and non-product lines kept
+CLASSIC = {
+    **STANDARD, 8: "cancellation", 9: None, 10: None, 17: "cancellation", 19: None,
+}
+
+
+def fetch(expr) -> pd.DataFrame:
+    """Run ``expr`` through Arrow (ibis 12's own pandas conversion warns under pandas 3)."""
+    return expr.to_pyarrow().to_pandas()
+
+
+def reasons(result) -> dict[int, str | None]:
+    q = fetch(result.quarantine)
+    got = {int(r): str(c) for r, c in zip(q["_row_id"], q["reason"], strict=True)}
+    ids = fetch(result.transactions)["_row_id"]
+    got.update({int(r): None for r in ids})
+    return dict(sorted(got.items()))
+
+
+@pytest.fixture
+def small(log_factory):
+    return log_factory(ROWS)
+
+
+def test_public_names():
+    assert sorted(valuemax.clean.__all__) == sorted([
+        "DEFAULT_NON_PRODUCT_CODES", "PRESETS", "RULE_ORDER", "CleanResult", "Preset",
+        "QualityReport", "RuleCount", "clean",
+    ])
+
+
+def test_standard_reason_per_line(small):
+    res = clean(small)
+    assert reasons(res) == STANDARD
+    # the 2029 and 2030 dates fail other rules, so the default end is the last clean day
+    assert res.observation_end == dt.date(2024, 1, 7)
+    assert res.report.observation_end == dt.date(2024, 1, 7)
+    assert isinstance(res.transactions, ir.Table) and isinstance(res.quarantine, ir.Table)
+
+
+def test_classic_and_none_presets(small):
+    assert reasons(clean(small, preset="classic")) == CLASSIC
+    res = clean(small, preset="none")
+    parse = {k: v for k, v in STANDARD.items() if k in (3, 4, 5, 6, 7, 16, 18)}
+    assert reasons(res) == {k: parse.get(k) for k in STANDARD}
+    # only parse errors: the 2030 cancellation is a usable line, so it sets the default end
+    assert res.observation_end == dt.date(2030, 6, 1)
+
+
+def test_report_counts_every_rule_in_order(small):
+    rep = clean(small).report
+    assert [r.code for r in rep.rules] == list(PRESETS["standard"].rules)
+    assert [r.code for r in rep.rules] == [c for c in RULE_ORDER if c in PRESETS["standard"].rules]
+    expected = pd.Series([v for v in STANDARD.values() if v]).value_counts()
+    for r in rep.rules:
+        assert r.count == expected.get(r.code, 0), r.code
+        assert r.description and "\n" not in r.description
+    assert rep.rows_in == len(ROWS) == rep.rows_clean + rep.rows_quarantined
+    assert rep.rows_clean == 3
+    assert sum(r.count for r in rep.rules) == rep.rows_quarantined == 16
+    frame = rep.to_frame()
+    assert list(frame.columns) == ["rule", "description", "rows", "share"]
+    assert frame["rows"].sum() == 16
+    assert frame.set_index("rule").loc["non_product", "share"] == pytest.approx(3 / 19)
+    d = json.loads(json.dumps(rep.to_dict()))
+    assert d["observation_end"] == "2024-01-07"
+    assert d["rows_in"] == 19 and len(d["rules"]) == len(rep.rules)
+    text = rep.to_text()
+    assert "duplicate_line" in text and "rows_quarantined" in text
+
+
+def test_first_failed_rule_wins(log_factory):
+    rows = [
+        ("1", "A", "x", "1", D.format(1), "1", "1", "UK"),  # keeps the default end
+        # no customer AND cancelled AND negative: the parse error comes first
+        ("C2", "A", "x", "-1", D.format(1), "1", "", "UK"),
+        # cancelled AND negative quantity AND zero price: cancellation first
+        ("C3", "A", "x", "-1", D.format(1), "0", "1", "UK"),
+        # non-product AND zero price: non_product first
+        ("4", "POST", "x", "1", D.format(1), "0", "1", "UK"),
+        # zero quantity AND zero price: nonpositive_quantity first
+        ("5", "A", "x", "0", D.format(1), "0", "1", "UK"),
+    ]
+    got = reasons(clean(log_factory(rows)))
+    assert got == {1: None, 2: "missing_customer_id", 3: "cancellation", 4: "non_product",
+                   5: "nonpositive_quantity"}
+
+
+def test_quarantine_keeps_original_values(small):
+    q = fetch(clean(small).quarantine).set_index("_row_id")
+    raw = pd.DataFrame(ROWS, columns=q.columns.drop("reason")).set_axis(range(1, 20))
+    assert list(q.columns) == [*raw.columns, "reason"]
+    for rid in q.index:
+        assert q.loc[rid].drop("reason").fillna("<NA>").tolist() == pd.Series(
+            raw.loc[rid]).fillna("<NA>").tolist()
+    # values as written, not as parsed
+    assert q.loc[5, "InvoiceDate"] == "03/01/2024"
+    assert q.loc[7, "Quantity"] == "two"
+    assert q.loc[11, "CustomerID"] == "17850.0"
+
+
+def test_duplicates_keep_first_copy(log_factory):
+    line = ("1", "A", "x", "2", D.format(1), "1.5", "7", "UK")
+    other_country = ("1", "A", "x", "2", D.format(1), "1.5", "7", "FR")
+    with_null = ("2", "Z", None, "1", D.format(1), "3", "7", "UK")
+    rows = [line, line, other_country, line, with_null, with_null]
+    res = clean(log_factory(rows))
+    assert reasons(res) == {1: None, 2: "duplicate_line", 3: None, 4: "duplicate_line",
+                            5: None, 6: "duplicate_line"}
+    assert res.report["duplicate_line"] == 3
+
+
+def test_observation_end_given(small):
+    res = clean(small, observation_end="2024-01-04")
+    got = reasons(res)
+    # lines dated after 4 Jan that pass the parse checks (16 has no customer id)
+    after = {8, 11, 12, 13, 14, 15, 17}
+    assert {k for k, v in got.items() if v == "after_observation_end"} == after
+    assert res.report["after_observation_end"] == len(after) == 7
+    assert res.observation_end == dt.date(2024, 1, 4)
+    for same in (dt.date(2024, 1, 4), dt.datetime(2024, 1, 4, 0, 0), pd.Timestamp("2024-01-04")):
+        assert clean(small, observation_end=same).report == res.report
+    # classic has no date rule, but a given end adds it
+    classic = clean(small, preset="classic", observation_end="2024-01-04")
+    assert classic.report["after_observation_end"] == 7
+
+
+@pytest.mark.parametrize("bad", ["2024-13-01", "01/02/2024", "20240104", "yesterday", 20240104])
+def test_bad_observation_end(small, bad):
+    with pytest.raises(InputError, match="observation_end"):
+        clean(small, observation_end=bad)
+
+
+def test_timezone_aware_observation_end_is_refused(small):
+    with pytest.raises(InputError, match="time zone"):
+        clean(small, observation_end=dt.datetime(2024, 1, 4, tzinfo=dt.UTC))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"preset": "strict"}, "preset='strict' is not a valid option; choose one of 'standard', "
+                               "'classic', 'none'"),
+        ({"returns": "drop"}, "returns='drop' .*'exclude', 'net'"),
+        ({"outliers": "remove"}, "outliers='remove' .*'flag', 'off'"),
+        ({"cancel_prefix": ""}, "cancel_prefix"),
+        ({"non_product_codes": "POST"}, "single string"),
+        ({"non_product_codes": ["POST", 3]}, "invalid entries"),
+        ({"preset": "none", "returns": "net"}, "returns='net' needs a preset"),
+    ],
+)
+def test_bad_options(small, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        clean(small, **kwargs)
+
+
+def test_all_rows_invalid(log_factory):
+    rows = [("1", "A", "x", "1", D.format(1), "1", "", "UK")] * 3 + [
+        ("C2", "A", "x", "-1", D.format(1), "1", "5", "UK")
+    ]
+    with pytest.raises(InputError, match=r"all 4 rows were quarantined: missing_customer_id "
+                                         r"3, cancellation 1\. The main cause is "
+                                         r"missing_customer_id.*mapping"):
+        clean(log_factory(rows))
+
+
+def test_not_an_ingested_object():
+    with pytest.raises(InputError, match="read_transactions"):
+        clean(pd.DataFrame({"a": [1]}))
+
+
+def test_cancel_prefix_and_non_product_options(small):
+    # cancellation off: C lines with negative quantity are still returns
+    got = reasons(clean(small, cancel_prefix=None))
+    assert got[11] == "return"
+    rep = clean(small, cancel_prefix=None).report
+    assert "cancellation" not in [r.code for r in rep.rules]
+    # no non-product rule: POST is a sale, the voucher refund a cancellation
+    got = reasons(clean(small, non_product_codes=()))
+    assert (got[10], got[17], got[19]) == (None, "cancellation", None)
+    # a custom list, with a prefix entry; added to the classic preset too
+    got = reasons(clean(small, preset="classic", non_product_codes=["post", "221*"]))
+    assert (got[10], got[13], got[14], got[15], got[19]) == (
+        "non_product", "non_product", "non_product", "non_product", None)
+
+
+def test_outlier_flag_matches_numpy(log_factory):
+    amounts = [10.0, 12.0, 9.0, 11.0, 10.5, 9.5, 500.0, 0.2, 10.0, 13.0]
+    rows = [(str(i), "A", "x", "1", D.format(1), str(a), "1", "UK")
+            for i, a in enumerate(amounts, 1)]
+    res = clean(log_factory(rows))
+    tx = fetch(res.transactions).sort_values("_row_id")
+    x = np.log(amounts)
+    med = np.median(x)
+    mad = np.median(np.abs(x - med))
+    expected = np.abs(0.6745 * (x - med) / mad) > 3.5
+    assert expected.tolist() == [False] * 6 + [True, True, False, False]
+    assert tx["is_outlier"].tolist() == expected.tolist()
+    assert res.report.n_outliers == 2
+    off = clean(log_factory(rows), outliers="off")
+    assert not fetch(off.transactions)["is_outlier"].any()
+    assert off.report.n_outliers == 0
+    # classic does not flag unless asked
+    assert clean(log_factory(rows), preset="classic").report.n_outliers == 0
+    assert clean(log_factory(rows), preset="classic", outliers="flag").report.n_outliers == 2
+
+
+def test_outlier_flag_with_constant_amounts(log_factory):
+    rows = [(str(i), "A", "x", "1", D.format(1), "5", "1", "UK") for i in range(4)]
+    res = clean(log_factory(rows))
+    assert res.report.n_outliers == 0
+    assert any("MAD of 0" in n for n in res.report.notes)
+
+
+def test_default_end_note_shows_a_lone_future_date(log_factory):
+    rows = [("1", "A", "x", "1", D.format(d), "1", "1", "UK") for d in (1, 2, 2)]
+    rows.append(("9", "A", "x", "1", "2031-01-01 10:00:00", "1", "1", "UK"))
+    res = clean(log_factory(rows))
+    assert res.observation_end == dt.date(2031, 1, 1)
+    note = res.report.notes[0]
+    assert "1 line that day" in note and "2024-01-02, 2556 days before" in note
+    assert "mistyped date" in note
+
+
+def test_empty_log(log_factory):
+    with pytest.raises(InputError, match="no lines"):
+        clean(log_factory([]))
