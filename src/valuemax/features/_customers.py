@@ -1,0 +1,209 @@
+"""The customer table: marketing RFM and the BTYD summary, one row per customer.
+
+Written once as Ibis expressions that mean the same on every engine (DESIGN.md §2): day
+numbers come from ``DateValue.delta(..., unit="day")`` (an integer), durations are cast to
+float64 *before* dividing by the days per unit, and nothing is cast from float to int.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from valuemax._core.schema import TimeUnit
+from valuemax.features._validation import (
+    as_date,
+    check_columns,
+    check_mode_columns,
+    check_rows,
+    days_per_unit,
+    purchase_day,
+)
+
+
+def customer_table(
+    transactions: ir.Table,
+    *,
+    observation_end: _dt.date | str,
+    time_unit: TimeUnit = "D",
+    mode_columns: Sequence[str] = (),
+) -> ir.Table:
+    """One row per customer: marketing RFM and the BTYD summary at ``observation_end``.
+
+    The BTYD fields are those of Fader, Hardie & Lee [1]_ as computed by lifetimes'
+    ``summary_data_from_transaction_data`` [2]_ with ``freq="D"`` and
+    ``freq_multiplier=7`` for weeks: purchase occasions are distinct calendar days, so
+    several orders on one day are one occasion.
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        Canonical transactions (see ``valuemax.io``): ``customer_id``, ``order_ts`` (naive
+        timestamp or date), ``amount`` (numeric, line revenue), optionally ``order_id``
+        (string; NULL or absent: the line is its own order) and the ``mode_columns``. Every
+        line must be on or before ``observation_end`` and have no NULL in those columns
+        (``valuemax.clean`` quarantines such lines).
+    observation_end : datetime.date or str
+        Last day of the observation period, inclusive (``"YYYY-MM-DD"``).
+    time_unit : {"D", "W"}, default "D"
+        Unit of ``recency`` and ``T``: days, or weeks of 7 days (days / 7, as in the
+        published CDNOW summary).
+    mode_columns : sequence of str, default ()
+        Columns (e.g. ``("Country",)``) to summarise by each customer's most frequent
+        non-NULL value; ties go to the smallest value, NULL when all are NULL.
+
+    Returns
+    -------
+    ibis.Table
+        Lazy expression, one row per ``customer_id`` (ordered by it), columns:
+
+        - ``first_purchase``, ``last_purchase`` (date): first and last purchase day;
+        - ``n_orders`` (int64): distinct ``order_id`` plus lines without one;
+        - ``n_lines`` (int64): transaction lines;
+        - ``total_spend`` (float64): sum of ``amount``;
+        - ``avg_order_value`` (float64): ``total_spend / n_orders``;
+        - ``recency_days`` (int64): days from ``last_purchase`` to ``observation_end``;
+        - ``tenure_days`` (int64): days from ``first_purchase`` to ``observation_end``;
+        - ``frequency`` (int64): repeat purchase days (distinct purchase days - 1);
+        - ``recency`` (float64): ``last_purchase - first_purchase`` in ``time_unit``;
+        - ``T`` (float64): ``observation_end - first_purchase`` in ``time_unit``;
+        - ``monetary_value`` (float64): mean spend per repeat purchase day (the first day
+          excluded); 0 when ``frequency == 0`` (lifetimes' convention, not NaN);
+        - one column per ``mode_columns`` entry, same name and type as the source.
+
+    Raises
+    ------
+    InputError
+        If ``time_unit``, ``observation_end`` or ``mode_columns`` is invalid, a column is
+        missing or mistyped, or (checked with one aggregate query over ``transactions``) any
+        line has a NULL customer/date/amount or falls after ``observation_end``.
+
+    See Also
+    --------
+    calibration_holdout : the same summary on a calibration period plus holdout counts.
+
+    Notes
+    -----
+    ``0 <= recency <= T``, and ``frequency == 0`` implies ``recency == 0`` and
+    ``monetary_value == 0``. Row order and line order in ``transactions`` do not matter.
+
+    References
+    ----------
+    .. [1] Fader, Hardie & Lee (2005). "Counting Your Customers" the Easy Way: An
+       Alternative to the Pareto/NBD Model. Marketing Science 24(2):275-284.
+       doi:10.1287/mksc.1040.0098
+    .. [2] lifetimes, ``lifetimes/utils.py``: ``summary_data_from_transaction_data``
+       (Davidson-Pilon et al., MIT licence).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from valuemax.engines import connect
+    >>> con = connect(None)
+    >>> days = ["2024-01-01", "2024-01-01", "2024-01-15", "2024-01-08"]
+    >>> tx = con.create_table("tx", pa.table({
+    ...     "customer_id": ["a", "a", "a", "b"],
+    ...     "order_id": ["1", "2", "3", "4"],
+    ...     "order_ts": pa.array(days).cast(pa.timestamp("us")),
+    ...     "amount": [10.0, 5.0, 30.0, 7.0]}))
+    >>> out = customer_table(tx, observation_end="2024-01-29", time_unit="W")
+    >>> out = out.to_pyarrow().to_pandas()
+    >>> out[["customer_id", "n_orders", "frequency", "recency", "T", "monetary_value"]]
+      customer_id  n_orders  frequency  recency    T  monetary_value
+    0           a         3          1      2.0  4.0            30.0
+    1           b         1          0      0.0  3.0             0.0
+    """
+    unit = days_per_unit(time_unit)
+    end = as_date(observation_end, "observation_end")
+    check_columns(transactions)
+    modes = check_mode_columns(mode_columns, transactions)
+    check_rows(transactions, end)
+    return summarise(transactions, end=end, unit=unit, modes=modes).order_by("customer_id")
+
+
+def summarise(
+    transactions: ir.Table, *, end: _dt.date, unit: int, modes: tuple[str, ...]
+) -> ir.Table:
+    """Build the (unordered) customer-table expression; inputs are already validated.
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        Validated canonical transactions, all on or before ``end``.
+    end : datetime.date
+        Inclusive observation end.
+    unit : int
+        Days per time unit (1 or 7).
+    modes : tuple of str
+        Validated mode columns.
+
+    Returns
+    -------
+    ibis.Table
+        The customer table of :func:`customer_table`, unordered.
+    """
+    t = transactions
+    order_id = t.order_id if "order_id" in t.columns else ibis.null("string")
+    lines = t.select(
+        customer_id=t.customer_id,
+        order_id=order_id,
+        day=purchase_day(t),
+        amount=t.amount.cast("float64"),
+    )
+    # one scan for the order/line counts, one for the purchase days: a single COUNT DISTINCT
+    # per aggregate keeps Spark from expanding the rows once per distinct column
+    orders = lines.group_by("customer_id").aggregate(
+        n_orders=(lines.order_id.nunique() + lines.order_id.isnull().sum()).cast("int64"),
+        n_lines=lines.count().cast("int64"),
+        total_spend=lines.amount.sum(),
+    )
+    days = lines.group_by(["customer_id", "day"]).aggregate(spend=lines.amount.sum())
+    days = days.mutate(first_day=days.day.min().over(group_by=days.customer_id))
+    occasions = days.group_by("customer_id").aggregate(
+        first_purchase=days.day.min(),
+        last_purchase=days.day.max(),
+        n_days=days.count().cast("int64"),
+        repeat_spend=days.spend.sum(where=days.day > days.first_day),
+    )
+    per = occasions.join(orders, "customer_id")
+    end_day = ibis.date(end)
+    gap = per.last_purchase.delta(per.first_purchase, unit="day")
+    age = end_day.delta(per.first_purchase, unit="day")
+    frequency = (per.n_days - 1).cast("int64")
+    out = per.select(
+        customer_id=per.customer_id,
+        first_purchase=per.first_purchase,
+        last_purchase=per.last_purchase,
+        n_orders=per.n_orders,
+        n_lines=per.n_lines,
+        total_spend=per.total_spend.cast("float64"),
+        avg_order_value=per.total_spend.cast("float64") / per.n_orders.cast("float64"),
+        recency_days=end_day.delta(per.last_purchase, unit="day").cast("int64"),
+        tenure_days=age.cast("int64"),
+        frequency=frequency,
+        recency=gap.cast("float64") / float(unit),
+        T=age.cast("float64") / float(unit),
+        monetary_value=ibis.ifelse(
+            frequency > 0,
+            per.repeat_spend.cast("float64") / frequency.cast("float64"),
+            ibis.literal(0.0, "float64"),
+        ),
+    )
+    for col in modes:
+        out = _join_mode(out, t, col)
+    return out
+
+
+def _join_mode(out: ir.Table, t: ir.Table, col: str) -> ir.Table:
+    """Left-join each customer's most frequent non-NULL ``col`` value (ties: smallest)."""
+    vals = t.filter(t[col].notnull()).group_by(["customer_id", col]).aggregate(_n=ibis._.count())
+    rank = ibis.row_number().over(
+        group_by=vals.customer_id, order_by=[ibis.desc(vals._n), ibis.asc(vals[col])]
+    )
+    top = vals.mutate(_rank=rank).filter(ibis._._rank == 0).select("customer_id", col)
+    top = top.rename(_mode_key="customer_id")
+    joined = out.left_join(top, out.customer_id == top._mode_key)
+    return joined.select(*out.columns, col)

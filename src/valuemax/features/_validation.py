@@ -1,0 +1,253 @@
+"""Argument and input checks shared by the customer-table builders (STYLE.md b.7, d).
+
+Everything here is checked once, at the public boundary, before any expression is built:
+the options (``time_unit``, dates, ``mode_columns``) from their Python values, the columns
+from the table's schema, and the rows with one aggregate query (:func:`check_rows`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from valuemax._core.exceptions import InputError
+from valuemax._core.schema import TIME_UNITS
+
+#: Columns the customer table is built from (``order_id`` is optional: without it every
+#: line is its own order).
+NEEDED_COLUMNS: tuple[str, ...] = ("customer_id", "order_ts", "amount")
+
+#: Output columns of :func:`valuemax.features.customer_table`, in order (mode columns follow).
+CUSTOMER_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "first_purchase",
+    "last_purchase",
+    "n_orders",
+    "n_lines",
+    "total_spend",
+    "avg_order_value",
+    "recency_days",
+    "tenure_days",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+)
+
+HOLDOUT_COLUMNS: tuple[str, ...] = ("frequency_holdout", "monetary_holdout", "duration_holdout")
+
+# ibis 12 reads pandas' deprecated ``future.infer_string`` option whenever it converts to or
+# from pandas (the PySpark backend always does); pandas 3 warns about it from inside ibis.
+_IBIS_PANDAS3_WARNING = r"The 'future\.infer_string' option is deprecated"
+
+
+def fetch_rows(expr: ir.Table) -> list[dict[str, Any]]:
+    """Execute a small result on any backend and return it as a list of row dicts.
+
+    The deprecation warning ibis 12 triggers inside its pandas conversion (PySpark backend,
+    pandas 3) is silenced here only, in a local ``catch_warnings`` block.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=_IBIS_PANDAS3_WARNING, category=DeprecationWarning
+        )
+        return expr.to_pyarrow().to_pylist()
+
+
+def days_per_unit(time_unit: Any) -> int:
+    """Return the number of days in ``time_unit`` (1 for ``"D"``, 7 for ``"W"``).
+
+    Raises
+    ------
+    InputError
+        If ``time_unit`` is not one of the choices.
+    """
+    if not isinstance(time_unit, str) or time_unit not in TIME_UNITS:
+        choices = ", ".join(repr(k) for k in TIME_UNITS)
+        raise InputError(
+            f"time_unit={time_unit!r} is not supported; choose one of {choices} "
+            "(D = days, W = weeks of 7 days: durations are days / 7)."
+        )
+    return TIME_UNITS[time_unit]
+
+
+def as_date(value: Any, name: str) -> _dt.date:
+    """Return ``value`` as a ``datetime.date``, refusing anything that would lose information.
+
+    Accepts a ``datetime.date``, a naive ``datetime.datetime`` (or ``pandas.Timestamp``) at
+    midnight, or an ISO string ``"YYYY-MM-DD"`` (optionally ``"YYYY-MM-DD 00:00:00"``).
+
+    Raises
+    ------
+    InputError
+        If ``value`` is of another type, has a time of day other than midnight, carries a time
+        zone, or is not an ISO date.
+    """
+    if isinstance(value, str):
+        try:
+            value = _dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InputError(
+                f"{name}={value!r} is not an ISO date; pass 'YYYY-MM-DD' or a datetime.date."
+            ) from None
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is not None:
+            raise InputError(
+                f"{name}={value!r} has a time zone; the log's timestamps are naive, so pass the "
+                "local calendar date (datetime.date) instead."
+            )
+        if value.time() != _dt.time(0):
+            raise InputError(
+                f"{name}={value!r} has a time of day; {name} is an inclusive calendar date "
+                f"(the whole day counts), so pass {value.date().isoformat()!r}."
+            )
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    raise InputError(
+        f"{name} must be a date ('YYYY-MM-DD' or datetime.date); got {type(value).__name__} "
+        f"{value!r}."
+    )
+
+
+def check_mode_columns(mode_columns: Any, table: ir.Table) -> tuple[str, ...]:
+    """Return ``mode_columns`` as a tuple of existing column names.
+
+    Raises
+    ------
+    InputError
+        If ``mode_columns`` is a bare string, names a missing column, repeats a name, or a
+        name clashes with an output column of the customer table.
+    """
+    if isinstance(mode_columns, str) or not isinstance(mode_columns, Sequence):
+        raise InputError(
+            f"mode_columns must be a sequence of column names, got {mode_columns!r}; "
+            f"for one column write mode_columns=({mode_columns!r},)."
+        )
+    names = tuple(mode_columns)
+    missing = [c for c in names if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"mode_columns names {len(missing)} column(s) not in the transactions: "
+            f"{', '.join(map(repr, missing))}; available: {', '.join(table.columns)}."
+        )
+    reserved = set(CUSTOMER_COLUMNS) | set(HOLDOUT_COLUMNS)
+    bad = [c for c in names if c in reserved or c == "customer_id"]
+    if bad or len(set(names)) != len(names):
+        raise InputError(
+            f"mode_columns {names!r} repeats a name or clashes with an output column "
+            f"({', '.join(map(repr, bad)) or 'duplicate'}); rename the source column first."
+        )
+    return names
+
+
+def check_columns(table: Any) -> None:
+    """Check that ``table`` is an Ibis table with the needed columns and types.
+
+    Raises
+    ------
+    InputError
+        If ``table`` is not an ``ibis.Table``, a needed column is missing, ``order_ts`` is
+        not a naive timestamp or a date, or ``amount`` is not numeric.
+    """
+    if not isinstance(table, ir.Table):
+        raise InputError(
+            f"transactions must be an ibis.Table, got {type(table).__name__}; read the log "
+            "with valuemax.io.read_transactions or wrap a frame with con.create_table(...)."
+        )
+    missing = [c for c in NEEDED_COLUMNS if c not in table.columns]
+    if missing:
+        hint = ""
+        if "amount" in missing and {"quantity", "unit_price"} <= set(table.columns):
+            hint = " Derive it first: t.mutate(amount=t.quantity * t.unit_price)."
+        raise InputError(
+            f"transactions lack column(s) {', '.join(map(repr, missing))}; available: "
+            f"{', '.join(table.columns)}. Expected the canonical columns customer_id, "
+            f"order_ts (timestamp), amount (float64) - see valuemax.io.{hint}"
+        )
+    schema = table.schema()
+    ts = schema["order_ts"]
+    if not (ts.is_date() or (ts.is_timestamp() and ts.timezone is None)):
+        raise InputError(
+            f"order_ts has type {ts}; expected a naive timestamp or a date. Parse text dates "
+            "with valuemax.io and convert time-zone-aware timestamps to local time first."
+        )
+    if not schema["amount"].is_numeric():
+        raise InputError(
+            f"amount has type {schema['amount']}; expected a number (float64, in the log's "
+            "currency). Parse it with valuemax.io."
+        )
+    if "order_id" in table.columns and not schema["order_id"].is_string():
+        raise InputError(
+            f"order_id has type {schema['order_id']}; expected a string. Cast it with "
+            "t.mutate(order_id=t.order_id.cast('string'))."
+        )
+
+
+def purchase_day(table: ir.Table) -> ir.DateColumn:
+    """Return the calendar day of each line (``order_ts`` as a date)."""
+    ts = table.order_ts
+    return ts if ts.type().is_date() else ts.date()
+
+
+def check_rows(table: ir.Table, observation_end: _dt.date) -> None:
+    """Count bad lines in one aggregate query and raise if there are any.
+
+    One scan of ``table`` counts the lines, those after ``observation_end`` and those with a
+    NULL ``customer_id``, ``order_ts`` or ``amount``; a second query (for up to 5 example
+    customer ids) runs only when lines fall after ``observation_end``.
+
+    Raises
+    ------
+    InputError
+        If any line has a NULL in a needed column or falls after ``observation_end``.
+    """
+    day = purchase_day(table)
+    end = ibis.date(observation_end)
+    counts = fetch_rows(
+        table.aggregate(
+            n=table.count(),
+            after=(day > end).sum(),
+            null_customer=table.customer_id.isnull().sum(),
+            null_ts=table.order_ts.isnull().sum(),
+            null_amount=table.amount.isnull().sum(),
+            last=day.max(),
+        )
+    )[0]
+    n = int(counts["n"] or 0)
+    nulls = {
+        col: int(counts[key] or 0)
+        for col, key in (
+            ("customer_id", "null_customer"),
+            ("order_ts", "null_ts"),
+            ("amount", "null_amount"),
+        )
+    }
+    if any(nulls.values()):
+        parts = ", ".join(f"{v:,} with NULL {k}" for k, v in nulls.items() if v)
+        raise InputError(
+            f"{parts} (of {n:,} transaction lines); every line needs a customer, a date and an "
+            "amount. Run valuemax.clean.clean(...) first: it quarantines such lines."
+        )
+    after = int(counts["after"] or 0)
+    if after:
+        rows = fetch_rows(
+            table.filter(day > end)
+            .select("customer_id")
+            .distinct()
+            .order_by("customer_id")
+            .limit(5)
+        )
+        examples = [row["customer_id"] for row in rows]
+        raise InputError(
+            f"{after:,} of {n:,} transaction lines fall after observation_end="
+            f"{observation_end.isoformat()} (last purchase day {counts['last']}; customer_id "
+            f"{', '.join(map(str, examples))}). observation_end is inclusive and must not be "
+            "before the last transaction: pass a later observation_end, or run "
+            "valuemax.clean.clean(..., observation_end=...) which quarantines them."
+        )
