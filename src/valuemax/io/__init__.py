@@ -1,0 +1,13 @@
+"""Reading transaction logs (DESIGN.md §1): any source -> a raw table + canonical mapping.
+
+``read_transactions`` materialises CSV/TSV/whitespace text (plain, .gz, .zst), Parquet, Excel,
+JSON lines, DuckDB tables and pandas/polars/Arrow tables in DuckDB exactly as read, maps their
+columns to the canonical ones (English and Chinese names, or ``mapping=``) and decides how to
+parse dates, numbers and ids; ``Ingested.standardized()`` applies that lazily. Nothing is
+cleaned here: that is ``valuemax.clean``.
+"""
+
+from valuemax.io._ingested import Ingested, ParsePlan
+from valuemax.io._read import read_transactions
+
+__all__ = ["Ingested", "ParsePlan", "read_transactions"]

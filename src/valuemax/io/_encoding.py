@@ -1,0 +1,225 @@
+"""Bytes of input files: decompression, a leading sample, binary checks, encodings, hashing.
+
+DuckDB reads UTF-8 (with or without a byte-order mark) itself, plain or gzip/zstd-compressed.
+Other encodings (GB18030/GBK, UTF-16, Windows code pages) cannot be read offline, so the file
+is transcoded to a temporary UTF-8 file in large streaming chunks (an incremental decoder,
+never line by line) and the temporary file is deleted after loading.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import re
+from pathlib import Path
+from typing import IO
+
+from valuemax._core.exceptions import InputError
+
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
+
+#: Bytes read from the start of a file to detect its encoding and layout.
+SAMPLE_BYTES = 1 << 20
+_CHUNK = 8 << 20
+
+#: File signatures of things that are not text tables, and what to tell the user.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel workbook is one: give it the .xlsx extension)"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls/OLE file (save it as .xlsx or .csv)"),
+    (b"\x1f\x8b", "gzip-compressed (add the .gz extension)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed (add the .zst extension)"),
+    (b"PAR1", "a Parquet file (give it the .parquet extension)"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+
+
+def open_binary(path: Path, compression: str | None) -> IO[bytes]:
+    """Open ``path`` for reading decompressed bytes (``compression``: gzip, zstd or None)."""
+    if compression == "gzip":
+        return gzip.open(path, "rb")
+    if compression == "zstd":
+        import zstandard
+
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the stream reader (closefd)
+        return zstandard.ZstdDecompressor().stream_reader(fh, closefd=True)
+    return open(path, "rb")
+
+
+def _read_up_to(fh: IO[bytes], size: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = fh.read(remaining)
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+def read_sample(path: Path, compression: str | None, *, source: str) -> tuple[bytes, bool]:
+    """Return the first ``SAMPLE_BYTES`` decompressed bytes and whether that is the whole file.
+
+    Raises
+    ------
+    InputError
+        If the compressed stream is corrupt or not in the format its extension says.
+    """
+    try:
+        with open_binary(path, compression) as fh:
+            data = _read_up_to(fh, SAMPLE_BYTES + 1)
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(
+            f"{source} cannot be decompressed as {compression}: {exc}. Check that the file is "
+            f"complete and that its extension matches its compression."
+        ) from exc
+    return data[:SAMPLE_BYTES], len(data) <= SAMPLE_BYTES
+
+
+def check_text(sample: bytes, *, source: str, wide: bool = False) -> None:
+    """Raise ``InputError`` when ``sample`` is the start of a binary (non-text) file.
+
+    ``wide``: the caller says the text is UTF-16/32, where NUL bytes are normal.
+
+    Raises
+    ------
+    InputError
+        If the bytes carry a known binary signature or NUL bytes (outside UTF-16).
+    """
+    for magic, what in _MAGIC:
+        if sample.startswith(magic):
+            raise InputError(
+                f"{source} is not a text table: it is {what}. Expected CSV/TSV/text, "
+                f"Parquet, .xlsx or JSON lines."
+            )
+    if sample[8:12] == b"DUCK":
+        raise InputError(
+            f"{source} is a DuckDB database, not a text table; pass "
+            f"'duckdb:///{source}::<table>' to read one of its tables."
+        )
+    wide = wide or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not wide and b"\x00" in sample:
+        n_nul = sample.count(b"\x00")
+        raise InputError(
+            f"{source} is not a text table: its first {len(sample):,} bytes contain "
+            f"{n_nul:,} NUL bytes (binary data). Expected CSV/TSV/text, Parquet, .xlsx or "
+            f"JSON lines; pass encoding='utf-16' if it is UTF-16 text without a byte-order mark."
+        )
+
+
+def _decodes(sample: bytes, encoding: str, at_eof: bool) -> str | None:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        return decoder.decode(sample, final=at_eof)
+    except UnicodeDecodeError:
+        return None
+
+
+def _mostly_gb2312(text: str) -> bool:
+    """True when the non-ASCII characters are mostly common Chinese (GB2312) characters."""
+    wide = _ASCII_RUN.sub("", text)
+    if not wide:
+        return True
+    encoded = wide.encode("gb2312", errors="replace")
+    return encoded.count(b"?") <= 0.2 * len(wide)
+
+
+def detect_encoding(sample: bytes, at_eof: bool, *, source: str) -> str:
+    """Return the Python codec name of ``sample``'s text encoding.
+
+    Order: a UTF-8 byte-order mark (``'utf-8-sig'``), a UTF-16 one (``'utf-16'``), strict
+    UTF-8, strict GB18030 whose non-ASCII characters are mostly Chinese. Anything else is not
+    guessed: charset-normalizer's candidates are named in the error.
+
+    Raises
+    ------
+    InputError
+        If none of these fits (with charset-normalizer's suggestions and the ``encoding=``
+        fix).
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _decodes(sample, "utf-8", at_eof) is not None:
+        return "utf-8"
+    text = _decodes(sample, "gb18030", at_eof)
+    if text is not None and _mostly_gb2312(text):
+        return "gb18030"
+    from charset_normalizer import from_bytes
+
+    guesses = list(dict.fromkeys(codecs.lookup(m.encoding).name for m in from_bytes(sample)))[:4]
+    looks = f"; charset-normalizer suggests {', '.join(guesses)}" if guesses else ""
+    raise InputError(
+        f"cannot tell the text encoding of {source}: its first {len(sample):,} bytes are "
+        f"neither UTF-8 nor GB18030{looks}. valuemax does not guess an encoding (a wrong one "
+        f"garbles names silently): pass encoding= (e.g. encoding='cp1252' for Western "
+        f"European Excel exports, 'latin-1', 'cp1251', 'shift_jis'; CLI --encoding)."
+    )
+
+
+def normalise_encoding(encoding: str) -> str:
+    """Return the Python codec name of ``encoding`` (``'GBK'`` -> ``'gbk'``).
+
+    Raises
+    ------
+    InputError
+        If Python knows no such codec.
+    """
+    try:
+        return codecs.lookup(encoding).name
+    except (LookupError, TypeError) as exc:
+        raise InputError(
+            f"encoding={encoding!r} is not a known text encoding; use a Python codec name "
+            f"such as 'utf-8', 'utf-8-sig', 'gb18030', 'gbk', 'latin-1', 'cp1252'."
+        ) from exc
+
+
+def needs_transcoding(encoding: str) -> bool:
+    """True unless DuckDB reads ``encoding`` natively (UTF-8 with or without a BOM)."""
+    return codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig")
+
+
+def transcode_to_utf8(
+    path: Path, compression: str | None, encoding: str, dest: Path, *, source: str
+) -> Path:
+    """Write ``path`` decoded from ``encoding`` as UTF-8 to ``dest``; return ``dest``.
+
+    Streams 8 MiB chunks through an incremental decoder; line ends are kept as they are.
+
+    Raises
+    ------
+    InputError
+        If some bytes are not valid in ``encoding`` (with their offset).
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    with open_binary(path, compression) as src, open(dest, "w", encoding="utf-8", newline="") as dst:
+        while True:
+            chunk = src.read(_CHUNK)
+            try:
+                dst.write(decoder.decode(chunk, final=not chunk))
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{source} is not valid {encoding}: the bytes at offset "
+                    f"{offset + exc.start:,} cannot be decoded ({exc.reason}). Pass the right "
+                    f"encoding= (e.g. 'gb18030', 'utf-8', 'cp1252'; CLI --encoding)."
+                ) from exc
+            if not chunk:
+                break
+            offset += len(chunk)
+    return dest
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex SHA-256 of the bytes of ``path`` as stored (compressed or not)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,240 @@
+"""File formats by extension, and loading text tables (CSV/TSV, whitespace) into DuckDB.
+
+Text tables are materialised once with ``CREATE TABLE ... AS SELECT`` from DuckDB's
+``read_csv`` given everything explicitly (delimiter, quote, escape, header, skip, compression
+and every column as ``VARCHAR``), so nothing is re-sniffed or coerced; ``_row_id`` is
+``row_number() OVER ()`` over the file order. Whitespace-separated files are read one line per
+row and split in SQL with ``string_split_regex``.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from valuemax._core.exceptions import InputError
+from valuemax.io._encoding import (
+    check_text,
+    detect_encoding,
+    needs_transcoding,
+    normalise_encoding,
+    read_sample,
+    transcode_to_utf8,
+)
+from valuemax.io._sql import duck, fetch, ident, lit
+from valuemax.io._text import TextLayout, sniff_layout
+
+#: Compression suffixes DuckDB and Python both read.
+COMPRESSIONS: dict[str, str] = {".gz": "gzip", ".zst": "zstd"}
+#: Extension -> format.
+FORMATS: dict[str, str] = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "text",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".xlsx": "xlsx", ".xlsm": "xlsx",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
+}
+_TEXT = ("csv", "tsv", "text")
+_COMPRESSIBLE = (*_TEXT, "jsonl", "json")
+_SUPPORTED = (
+    ".csv, .tsv, .txt (delimited or whitespace-separated), each optionally .gz or .zst; "
+    ".parquet; .xlsx; .jsonl/.ndjson/.json"
+)
+_LINE_SPLIT = r"string_split_regex(regexp_replace(line, '^\s+|\s+$', '', 'g'), '\s+')"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a loader did: the facts ``Ingested`` records about the source."""
+
+    source: str
+    format: str
+    encoding: str | None
+    header: bool
+    fingerprint: str
+    notes: tuple[str, ...] = ()
+
+
+def detect_format(path: Path) -> tuple[str, str | None]:
+    """Return ``(format, compression)`` from the extension(s) of ``path``.
+
+    Examples
+    --------
+    >>> detect_format(Path("orders.csv.gz"))
+    ('csv', 'gzip')
+    >>> detect_format(Path("CDNOW_master.txt"))
+    ('text', None)
+
+    Raises
+    ------
+    InputError
+        If the extension is not supported (listing those that are).
+    """
+    suffixes = [s.lower() for s in path.suffixes]
+    compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
+    if compression:
+        suffixes = suffixes[:-1]
+    ext = suffixes[-1] if suffixes else ""
+    fmt = FORMATS.get(ext)
+    if fmt is None or (compression and fmt not in _COMPRESSIBLE):
+        shown = "".join(path.suffixes[-2:] if compression else path.suffixes[-1:]) or "none"
+        hint = ""
+        if ext == ".xls":
+            hint = " Save the workbook as .xlsx (or export a CSV)."
+        elif ext in ("", ".dat", ".log"):
+            hint = " If it is delimited or whitespace-separated text, rename it to .csv or .txt."
+        raise InputError(
+            f"{path.name}: unsupported file type (extension {shown}). Supported: "
+            f"{_SUPPORTED}.{hint}"
+        )
+    return fmt, compression
+
+
+def sample_encoding(
+    path: Path, compression: str | None, encoding: str | None, *, source: str
+) -> tuple[str, str, bool]:
+    """Return ``(encoding, decoded sample, at_eof)`` of a text file.
+
+    Raises
+    ------
+    InputError
+        If the file is empty, binary, or its encoding cannot be told.
+    """
+    sample, at_eof = read_sample(path, compression, source=source)
+    if not sample:
+        what = "decompresses to 0 bytes" if compression else "is empty (0 bytes)"
+        raise InputError(f"{source} {what}; expected a header line and transaction lines.")
+    given = normalise_encoding(encoding) if encoding else None
+    check_text(sample, source=source,
+               wide=given is not None and given.startswith(("utf-16", "utf-32")))
+    enc = given or detect_encoding(sample, at_eof, source=source)
+    if enc == "utf-8" and sample.startswith(codecs.BOM_UTF8):
+        enc = "utf-8-sig"
+    text = codecs.getincrementaldecoder(enc)(errors="replace").decode(sample, final=at_eof)
+    return enc, text, at_eof
+
+
+def readable_copy(
+    path: Path, compression: str | None, encoding: str, tmpdir: Path, *, source: str
+) -> tuple[Path, str | None, tuple[str, ...]]:
+    """Return ``(path, compression, notes)`` DuckDB can read: ``path`` or a UTF-8 copy."""
+    if not needs_transcoding(encoding):
+        return path, compression, ()
+    dest = transcode_to_utf8(path, compression, encoding, tmpdir / "transcoded-utf8.txt",
+                             source=source)
+    return dest, None, (f"transcoded from {encoding} to UTF-8 (temporary copy, deleted)",)
+
+
+def _csv_error(exc: Exception, source: str, layout: TextLayout) -> InputError:
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    keep = [ln for ln in lines[:4] if not ln.startswith("Possible")]
+    detail = " / ".join(keep[:3]).replace("Invalid Input Error: ", "")
+    sep = "blanks" if layout.delimiter is None else repr(layout.delimiter)
+    fix = "quote fields that contain the delimiter, or fix the line"
+    if "unicode" in detail.lower() or "utf-8" in detail.lower():
+        fix = "pass the file's encoding= (e.g. 'gb18030', 'cp1252'; CLI --encoding)"
+    return InputError(
+        f"{source} could not be read as text with {len(layout.names)} columns separated by "
+        f"{sep}: {detail}. Fix: {fix}."
+    )
+
+
+def load_text(
+    con: Any,
+    path: Path,
+    *,
+    table: str,
+    fmt: str,
+    compression: str | None,
+    columns: tuple[str, ...] | None,
+    encoding: str | None,
+    tmpdir: Path,
+    source: str,
+) -> tuple[TextLayout, str, tuple[str, ...]]:
+    """Materialise a CSV/TSV/whitespace text file as ``table`` (all VARCHAR + ``_row_id``).
+
+    Returns
+    -------
+    (TextLayout, str, tuple of str)
+        The layout used, the encoding detected (or given) and notes.
+
+    Raises
+    ------
+    InputError
+        If the file is empty, binary, not a consistent table, has a data row where the header
+        should be, cannot be decoded, or has lines with the wrong number of fields.
+    """
+    enc, text, at_eof = sample_encoding(path, compression, encoding, source=source)
+    layout = sniff_layout(text, at_eof=at_eof, source=source, prefer_tab=fmt == "tsv",
+                          columns=columns)
+    if "_row_id" in {n.lower() for n in layout.names}:
+        raise InputError(
+            f"{source} has a column named '_row_id', which valuemax reserves for the line "
+            f"number; rename that column."
+        )
+    read_path, read_comp, notes = readable_copy(path, compression, enc, tmpdir, source=source)
+    notes = (*layout.notes, *notes)
+    if compression:
+        notes = (f"{compression}-compressed", *notes)
+    comp = lit(read_comp or "none")
+    if layout.kind == "csv":
+        cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in layout.names) + "}"
+        sql = (
+            f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT *, row_number() OVER () AS "
+            f"_row_id FROM read_csv({lit(str(read_path))}, columns={cols}, "
+            f"delim={lit(layout.delimiter or ',')}, quote='\"', escape='\"', "
+            f"header={str(layout.header).lower()}, skip={layout.skip}, comment='', "
+            f"auto_detect=false, compression={comp})"
+        )
+    else:
+        sql = _whitespace_sql(table, read_path, layout, comp)
+    try:
+        duck(con).execute(sql)
+    except Exception as exc:  # duckdb.Error and its subclasses
+        if layout.kind == "whitespace" and "valuemax-fields" in str(exc):
+            raise _ragged_whitespace(con, read_path, layout, comp, source) from exc
+        raise _csv_error(exc, source, layout) from exc
+    return layout, enc, notes
+
+
+def _lines_sql(path: Path, layout: TextLayout, comp: str) -> str:
+    skip = layout.skip + (1 if layout.header else 0)
+    return (
+        f"SELECT {_LINE_SPLIT} AS p FROM read_csv({lit(str(path))}, columns={{'line': "
+        f"'VARCHAR'}}, delim={lit(chr(1))}, quote='', escape='', header=false, skip={skip}, "
+        f"comment='', auto_detect=false, compression={comp}) "
+        f"WHERE line IS NOT NULL AND regexp_matches(line, '\\S')"
+    )
+
+
+def _whitespace_sql(table: str, path: Path, layout: TextLayout, comp: str) -> str:
+    n = len(layout.names)
+    fields = ", ".join(f"p[{i + 1}] AS {ident(name)}" for i, name in enumerate(layout.names))
+    guard = (
+        f"CASE WHEN len(p) = {n} THEN p ELSE error('valuemax-fields: a line has ' || len(p) "
+        f"|| ' fields') END"
+    )
+    return (
+        f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT {fields}, row_number() OVER () "
+        f"AS _row_id FROM (SELECT {guard} AS p FROM ({_lines_sql(path, layout, comp)}))"
+    )
+
+
+def _ragged_whitespace(
+    con: Any, path: Path, layout: TextLayout, comp: str, source: str
+) -> InputError:
+    n = len(layout.names)
+    sql = (
+        f"SELECT count(*) FILTER (WHERE len(p) <> {n}), "
+        f"list(i) FILTER (WHERE len(p) <> {n})[1:3], "
+        f"list(array_to_string(p, ' ')) FILTER (WHERE len(p) <> {n})[1:3] "
+        f"FROM (SELECT p, row_number() OVER () AS i FROM ({_lines_sql(path, layout, comp)}))"
+    )
+    count, where, examples = fetch(con, sql)[0]
+    shown = "; ".join(f"data line {i}: {e[:60]!r}" for i, e in zip(where, examples, strict=True))
+    return InputError(
+        f"{source}: {count:,} whitespace-separated lines do not have {n} fields "
+        f"({', '.join(layout.names)}): {shown}. Fields must not contain blanks; fix those "
+        f"lines or save the file as CSV with quoted fields."
+    )

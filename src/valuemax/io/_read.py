@@ -1,0 +1,312 @@
+"""``read_transactions``: any supported source -> a raw table in DuckDB + an ``Ingested``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from valuemax._core.exceptions import InputError
+from valuemax._core.schema import CANONICAL_COLUMNS
+from valuemax.engines import connect
+from valuemax.io._dates import infer_date_plan
+from valuemax.io._encoding import file_sha256
+from valuemax.io._formats import Loaded, detect_format, load_text
+from valuemax.io._ingested import Ingested, ParsePlan
+from valuemax.io._mapping import check_required, resolve_mapping, validate_mapping
+from valuemax.io._numbers import infer_id_plan, infer_number_plan
+from valuemax.io._sources import (
+    load_arrow,
+    load_duckdb_pair,
+    load_duckdb_url,
+    load_json,
+    load_parquet,
+    load_xlsx,
+    to_arrow,
+)
+from valuemax.io._sql import duck, ident
+from valuemax.io._text import DELIMITERS, delimiter_name
+
+_RESERVED = {c.lower() for c in (*CANONICAL_COLUMNS, "_row_id", "_parse_error")}
+
+
+def read_transactions(
+    source: Any,
+    *,
+    con: Any = None,
+    columns: Sequence[str] | str | None = None,
+    mapping: Mapping[str, str | None] | None = None,
+    date_format: str | Sequence[str] | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    table_name: str = "transactions_raw",
+) -> Ingested:
+    """Read a transaction log into the engine and map it to the canonical columns.
+
+    The source is materialised once in ``con`` as ``table_name``: its columns exactly as read
+    (text formats: every column VARCHAR, nothing coerced) plus ``_row_id``, the 1-based
+    position of the line in the input (header excluded). Nothing is cleaned here; how each
+    column will be parsed (date formats, currency signs, thousands separators, float-like
+    ids) is decided on the whole column in the engine, noted with counts, and applied lazily
+    by ``Ingested.standardized()``.
+
+    Parameters
+    ----------
+    source : str, path, DataFrame, Arrow table or (connection, table)
+        A file: ``.csv``/``.tsv``/``.txt`` (delimiter sniffed, or whitespace-separated like the
+        CDNOW files), each optionally ``.gz``/``.zst``; ``.parquet``; ``.xlsx``;
+        ``.jsonl``/``.ndjson``/``.json``. ``'duckdb:///path.duckdb::table'`` or a pair
+        ``(ibis DuckDB backend or duckdb connection, 'table')``. A pandas, polars or pyarrow
+        table (registered through Arrow).
+    con : ibis DuckDB backend, path or None
+        Where the raw table is written; None opens an in-memory DuckDB; a path opens (or
+        creates) that DuckDB file.
+    columns : sequence of str or 'a,b,c', optional
+        Names of the columns of a text/Excel file without a header line (e.g.
+        ``CDNOW_sample.txt``). A first line that looks like data is never taken as a header.
+    mapping : dict, optional
+        Canonical column -> source column, overriding the automatic mapping (English and
+        Chinese names); a None value leaves that canonical column unmapped.
+    date_format : str or sequence of str, optional
+        strptime format(s) of ``order_ts`` (DuckDB ``try_strptime``; several are tried in
+        order). Default: inferred; ambiguous day/month orders and mixed formats raise.
+    encoding : str, optional
+        Text encoding (Python codec name) of a text file; default detected (UTF-8, UTF-8
+        with BOM, GB18030/GBK, else charset-normalizer).
+    sheet : str or int, optional
+        Excel sheet name or 0-based index; default the first.
+    table_name : str, default 'transactions_raw'
+        Name of the raw table in ``con`` (replaced if it exists).
+
+    Returns
+    -------
+    Ingested
+
+    Raises
+    ------
+    InputError
+        File not found, empty, header only, binary or not a table, unsupported extension,
+        inconsistent delimiters, a first line that looks like data without ``columns=``,
+        undecodable text, missing required columns (customer_id, order_ts, and amount or
+        quantity and unit_price), an ambiguous day/month order or mixed date formats, mixed
+        currencies, or invalid arguments.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Customer ID": ["007", "008"], "Date": ["2024-01-05", "2024-02-01"],
+    ...                    "Sales": ["£1,200.50", "£3.00"]})
+    >>> ing = read_transactions(df)
+    >>> ing.mapping
+    {'customer_id': 'Customer ID', 'order_ts': 'Date', 'amount': 'Sales'}
+    >>> ing.standardized().select("customer_id", "amount").to_pyarrow().to_pydict()
+    {'customer_id': ['007', '008'], 'amount': [1200.5, 3.0]}
+    """
+    names = _check_columns(columns)
+    user_map = validate_mapping(mapping)
+    formats = _check_date_format(date_format)
+    if encoding is not None and not isinstance(encoding, str):
+        raise InputError(f"encoding= must be a codec name such as 'gb18030', got {encoding!r}.")
+    if not isinstance(table_name, str) or not table_name.strip():
+        raise InputError(f"table_name= must be a non-empty string, got {table_name!r}.")
+    con = connect(con)
+    if getattr(con, "name", None) != "duckdb":
+        raise InputError(
+            f"read_transactions writes the raw log to DuckDB; con= is a "
+            f"{getattr(con, 'name', type(con).__name__)} backend. Pass a DuckDB backend "
+            f"(valuemax.engines.connect(path)) or None."
+        )
+    loaded = _load(con, source, table=table_name, columns=names, encoding=encoding, sheet=sheet)
+    try:
+        return _ingest(con, loaded, table_name, user_map, formats)
+    except InputError:
+        duck(con).execute(f"DROP TABLE IF EXISTS {ident(table_name)}")
+        raise
+
+
+def _check_columns(columns: Any) -> tuple[str, ...] | None:
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        columns = [c.strip() for c in columns.split(",")]
+    names = tuple(columns)
+    if not names or not all(isinstance(c, str) and c.strip() for c in names):
+        raise InputError(f"columns= must be non-empty names, e.g. ['customer_id', 'date', "
+                         f"'amount'] (CLI --columns customer_id,date,amount); got {columns!r}.")
+    dup = sorted({c for c in names if [n.lower() for n in names].count(c.lower()) > 1})
+    if dup:
+        raise InputError(f"columns= repeats {', '.join(map(repr, dup))}; names must be unique.")
+    return names
+
+
+def _check_date_format(date_format: Any) -> tuple[str, ...] | None:
+    if date_format is None:
+        return None
+    formats = (date_format,) if isinstance(date_format, str) else tuple(date_format)
+    if not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+        raise InputError(
+            f"date_format= must be a strptime format such as '%d/%m/%Y' or a tuple of them; "
+            f"got {date_format!r}."
+        )
+    return formats
+
+
+def _load(
+    con: Any, source: Any, *, table: str, columns: tuple[str, ...] | None,
+    encoding: str | None, sheet: str | int | None,
+) -> Loaded:
+    path_like = isinstance(source, str | os.PathLike)
+    if isinstance(source, str) and source.startswith("duckdb://"):
+        _only(columns=columns, encoding=encoding, sheet=sheet, kind="a DuckDB table")
+        return load_duckdb_url(con, source, table=table)
+    if isinstance(source, tuple) and len(source) == 2:
+        _only(columns=columns, encoding=encoding, sheet=sheet, kind="a DuckDB table")
+        return load_duckdb_pair(con, source, table=table)
+    if not path_like:
+        arrow = to_arrow(source)
+        if arrow is None:
+            raise InputError(
+                f"cannot read a {type(source).__name__}: pass a file path, "
+                f"'duckdb:///file.duckdb::table', a (connection, table) pair, or a pandas / "
+                f"polars / pyarrow table."
+            )
+        _only(columns=columns, encoding=encoding, sheet=sheet, kind=f"a {arrow[1]} table")
+        return load_arrow(con, arrow[0], kind=arrow[1], table=table)
+    path = Path(source).expanduser()
+    label = str(source)
+    if not path.exists():
+        raise InputError(f"file not found: {label!r} (looked in {str(path.resolve())!r}). "
+                         f"Check the path.")
+    if path.is_dir():
+        raise InputError(f"{label!r} is a folder; pass the path of a file in it.")
+    fmt, compression = detect_format(path)
+    if path.stat().st_size == 0:
+        raise InputError(f"{label} is empty (0 bytes); expected a header line and "
+                         f"transaction lines.")
+    if fmt == "parquet":
+        _only(columns=columns, encoding=encoding, sheet=sheet, kind="a Parquet file")
+        return load_parquet(con, path, table=table, source=label)
+    if fmt == "xlsx":
+        _only(encoding=encoding, kind="an .xlsx workbook")
+        return load_xlsx(con, path, table=table, sheet=sheet, columns=columns, source=label)
+    _only(sheet=sheet, kind="a text file")
+    with tempfile.TemporaryDirectory(prefix="valuemax-io-") as tmp:
+        if fmt in ("jsonl", "json"):
+            _only(columns=columns, kind="a JSON file")
+            return load_json(con, path, table=table, fmt=fmt, compression=compression,
+                             encoding=encoding, tmpdir=Path(tmp), source=label)
+        layout, enc, notes = load_text(
+            con, path, table=table, fmt=fmt, compression=compression, columns=columns,
+            encoding=encoding, tmpdir=Path(tmp), source=label,
+        )
+    kind = "whitespace" if layout.kind == "whitespace" else (
+        "tsv" if layout.delimiter == "\t" else "csv")
+    return Loaded(label, kind, enc, layout.header, file_sha256(path), notes)
+
+
+def _only(*, kind: str, **given: Any) -> None:
+    """Raise when an option that does not apply to this kind of source was given."""
+    purpose = {"columns": "names the columns of a headerless text or Excel file (use "
+                          "mapping= to choose columns)",
+               "encoding": "applies to text files", "sheet": "applies to .xlsx workbooks"}
+    for name, value in given.items():
+        if value is not None:
+            raise InputError(f"{name}= {purpose[name]}; the source is {kind}. Drop {name}=.")
+
+
+def _ingest(
+    con: Any, loaded: Loaded, table: str, user_map: dict[str, str | None],
+    formats: tuple[str, ...] | None,
+) -> Ingested:
+    raw = con.table(table)
+    names = [c for c in raw.columns if c != "_row_id"]
+    n_rows = int(raw.count().to_pyarrow().as_py())
+    _check_shape(loaded, names, n_rows)
+    mapping, map_notes = resolve_mapping(names, user_map, source=loaded.source)
+    check_required(mapping, names, source=loaded.source,
+                   header=loaded.header and loaded.format in ("csv", "tsv", "whitespace", "xlsx"))
+    schema = raw.schema()
+    date_plan, date_notes = infer_date_plan(con, table, mapping["order_ts"],
+                                            schema[mapping["order_ts"]], formats)
+    ids, id_notes = {}, []
+    for canonical in ("customer_id", "order_id", "product_id"):
+        if canonical in mapping:
+            ids[canonical], notes = infer_id_plan(raw, mapping[canonical], canonical)
+            id_notes += notes
+    numbers, number_notes = {}, []
+    amount_from = "amount" if "amount" in mapping else "quantity_x_unit_price"
+    for canonical in ("amount", "quantity", "unit_price"):
+        if canonical in mapping:
+            feeds_amount = canonical == "amount" or amount_from != "amount"
+            code = "unparseable_amount" if feeds_amount else None
+            numbers[canonical], notes = infer_number_plan(raw, mapping[canonical], canonical,
+                                                          code)
+            number_notes += notes
+    if amount_from == "amount":
+        how = f"amount <- {mapping['amount']!r}"
+        if "quantity" in mapping and "unit_price" in mapping:
+            how += " (quantity * unit_price not used: the amount column is taken as given)"
+    else:
+        how = (f"amount = quantity * unit_price ({mapping['quantity']!r} * "
+               f"{mapping['unit_price']!r}; no amount column)")
+    extra_names, extra_notes = _extra_names(names, mapping)
+    plan = ParsePlan(ids, date_plan, numbers, amount_from, extra_names)
+    notes = (*loaded.notes, *map_notes, how, *date_notes, *id_notes, *number_notes,
+             *extra_notes)
+    return Ingested(
+        raw=raw, con=con, source=loaded.source, format=loaded.format, encoding=loaded.encoding,
+        header=loaded.header, mapping=mapping, date_formats=date_plan.formats,
+        number_notes=tuple(number_notes), notes=notes, fingerprint=loaded.fingerprint,
+        n_rows=n_rows, extra_columns=tuple(extra_names.values()), plan=plan,
+    )
+
+
+def _check_shape(loaded: Loaded, names: list[str], n_rows: int) -> None:
+    if len(names) == 1:
+        name = names[0]
+        hits = [d for d in (*DELIMITERS, " ") if d in name]
+        if hits:
+            d = hits[0]
+            raise InputError(
+                f"{loaded.source} was read as one column named {name!r}; the name contains "
+                f"{delimiter_name(d)}, so the data is probably {delimiter_name(d)}-separated. "
+                f"Split it with that delimiter (e.g. pandas.read_csv(path, sep={d!r})) or pass "
+                f"the file itself (valuemax sniffs the delimiter of text files)."
+            )
+        raise InputError(
+            f"{loaded.source} has a single column {name!r}; a transaction log needs at least "
+            f"customer, date and amount columns."
+        )
+    if n_rows == 0:
+        raise InputError(
+            f"{loaded.source} has a header ({len(names)} columns: "
+            f"{', '.join(repr(c) for c in names[:8])}) but no data rows."
+            + (" If that line is data, pass the column names with columns=."
+               if loaded.header and loaded.format in ("csv", "tsv", "whitespace", "xlsx")
+               else "")
+        )
+
+
+def _extra_names(names: list[str], mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    used = set(mapping.values())
+    taken = {n.lower() for n in names} | _RESERVED
+    out: dict[str, str] = {}
+    notes: list[str] = []
+    for name in names:
+        if name in used:
+            continue
+        new = name
+        if name.lower() in _RESERVED:
+            new, k = f"{name}_source", 2
+            while new.lower() in taken:
+                new, k = f"{name}_source{k}", k + 1
+            taken.add(new.lower())
+            notes.append(f"extra column {name!r} is named like a canonical column; kept in "
+                         f"standardized() as {new!r}")
+        out[name] = new
+    if out:
+        notes.append(f"extra columns kept under their own names: "
+                     f"{', '.join(repr(v) for v in out.values())}")
+    return out, notes
