@@ -200,7 +200,7 @@ def analyze(
                 mode_columns=(country,) if country else (),
             )
             write_table(con, "customers", expr)
-            customers = con.table("customers").order_by("customer_id").to_pandas()
+            customers = con.table("customers").order_by("customer_id").to_pyarrow().to_pandas()
         with clock("segments"):
             rfm = rfm_scores(customers)
             customers = customers.join(rfm.scores)

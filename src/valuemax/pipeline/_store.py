@@ -10,8 +10,8 @@ from datetime import datetime
 from importlib import metadata
 from typing import Any
 
-import ibis
 import pandas as pd
+import pyarrow as pa
 
 from valuemax import __version__
 
@@ -30,7 +30,8 @@ def write_table(con, name: str, obj: Any) -> None:
         for col in frame.columns:
             if isinstance(frame[col].dtype, pd.CategoricalDtype):
                 frame[col] = frame[col].astype("string")
-        obj = ibis.memtable(frame)
+        # via Arrow: ibis 12's pandas path warns under pandas 3 (future.infer_string)
+        obj = pa.Table.from_pandas(frame, preserve_index=False)
     con.create_table(name, obj, overwrite=True)
 
 
@@ -72,8 +73,9 @@ def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: A
             "timings_s": [json.dumps(timings)],
         }
     )
+    row = pa.Table.from_pandas(row, preserve_index=False)
     if "runs" in con.list_tables():
-        con.insert("runs", ibis.memtable(row))
+        con.insert("runs", row)
     else:
-        con.create_table("runs", ibis.memtable(row))
+        con.create_table("runs", row)
     return run_id

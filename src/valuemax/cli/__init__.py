@@ -1,0 +1,9 @@
+"""The ``valuemax`` command line (Typer + Rich): parse, call the public API, set the exit code.
+
+Exit codes: 0 success; 2 bad input (``InputError``, or a usage error) with a one-line reason;
+1 any other valuemax error. Tracebacks only with ``--debug``.
+"""
+
+from valuemax.cli._app import app, main
+
+__all__ = ["app", "main"]

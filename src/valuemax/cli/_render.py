@@ -1,0 +1,113 @@
+"""Terminal rendering with Rich: progress over the steps, the closing summary tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+@contextmanager
+def progress_for(console: Console, steps: Sequence[str]) -> Iterator[Callable[[str], None]]:
+    """Yield an ``on_step`` callback that advances a progress bar over ``steps``."""
+    progress = Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description:<10}"), BarColumn(),
+        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+        console=console, transient=True,
+    )
+    task = progress.add_task("starting", total=len(steps))
+    seen: list[str] = []
+
+    def on_step(name: str) -> None:
+        if seen:
+            progress.advance(task)
+        seen.append(name)
+        progress.update(task, description=name)
+
+    with progress:
+        yield on_step
+        progress.update(task, completed=len(steps))
+
+
+def _quality_table(quality: Any) -> Table:
+    table = Table(title="Data quality: every row accounted for", title_justify="left")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("description", no_wrap=True, overflow="ellipsis", max_width=48)
+    table.add_column("rows", justify="right")
+    table.add_column("share", justify="right")
+    for row in quality.to_frame().itertuples(index=False):
+        table.add_row(str(row.rule), str(row.description), f"{int(row.rows):,}", f"{row.share:.2%}")
+    table.add_section()
+    table.add_row("rows_in", "", f"{quality.rows_in:,}", "")
+    table.add_row("rows_clean", "", f"{quality.rows_clean:,}", f"{quality.rows_clean / max(quality.rows_in, 1):.2%}")
+    table.add_row("rows_quarantined", "", f"{quality.rows_quarantined:,}",
+                  f"{quality.rows_quarantined / max(quality.rows_in, 1):.2%}")
+    return table
+
+
+def _mapping_table(ingest: dict[str, Any]) -> Table:
+    table = Table(title="Column mapping", title_justify="left")
+    table.add_column("canonical")
+    table.add_column("source column")
+    for canonical, source in ingest.get("mapping", {}).items():
+        table.add_row(canonical, str(source))
+    return table
+
+
+def _print_ingest(console: Console, ingest: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{ingest.get('source')}[/]: {ingest.get('format')}, encoding "
+        f"{ingest.get('encoding')}, {ingest.get('n_rows', 0):,} rows, date format(s) "
+        f"{', '.join(ingest.get('date_formats') or []) or 'typed'}"
+    )
+    console.print(_mapping_table(ingest))
+    for note in ingest.get("notes") or []:
+        console.print(f"  note: {note}")
+
+
+def print_inspection(console: Console, found: Any) -> None:
+    """Print how the source was read and its quality report."""
+    _print_ingest(console, found.ingest)
+    console.print(_quality_table(found.quality))
+    console.print(f"observation end: {found.quality.observation_end.isoformat()} (inclusive)")
+
+
+def print_summary(console: Console, result: Any) -> None:
+    """Print the run's closing summary: quality, customers, segments, clusters, outputs."""
+    _print_ingest(console, result.ingest)
+    console.print(_quality_table(result.quality))
+    console.print(
+        f"[bold]{len(result.customers):,} customers[/] at observation end "
+        f"{result.quality.observation_end.isoformat()} (time unit {result.time_unit})"
+    )
+    if result.segments is not None:
+        table = Table(title="RFM segments (by revenue)", title_justify="left")
+        table.add_column("segment", no_wrap=True)
+        table.add_column("customers", justify="right")
+        table.add_column("revenue share", justify="right")
+        table.add_column("action", no_wrap=True, overflow="ellipsis", max_width=56)
+        for r in result.segments.itertuples(index=False):
+            if int(r.n_customers) == 0:
+                continue
+            table.add_row(str(r.segment), f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}", str(r.action))
+        console.print(table)
+    km = result.clusters
+    if km is not None and km.skipped is None:
+        table = Table(title=f"K-means clusters (k={km.k}; {km.criterion})", title_justify="left")
+        for col in ("cluster", "name", "customers", "revenue share"):
+            table.add_column(col)
+        for r in km.profile.itertuples(index=False):
+            table.add_row(str(r.cluster), str(r.name), f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}")
+        console.print(table)
+    for step, reason in result.skipped.items():
+        console.print(f"[yellow]skipped {step}:[/] {reason}")
+    total = sum(result.timings_s.values())
+    console.print(f"done in {total:.1f} s: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings_s.items()))
+    if result.out is not None:
+        console.print(f"[bold green]report:[/] {(result.out / 'report.html').resolve()}")
+        console.print(f"outputs: {result.out.resolve()} (customers.parquet/.csv, quarantine.parquet, "
+                      "summary.json, valuemax.duckdb)")

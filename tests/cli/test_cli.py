@@ -1,0 +1,63 @@
+"""CLI behaviour: output equals the API's, inspect, headerless files, debug tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import valuemax
+from valuemax._core.exceptions import InputError
+from valuemax.cli import app
+
+CDNOW_COLS = "customer_id,customer_index,date,number_of_cds,dollar_value"
+
+
+def test_cli_output_equals_api_output(cli_runner, datasets, tmp_path):
+    src = datasets / "cdnow" / "CDNOW_sample.txt"
+    out = tmp_path / "cli"
+    result = cli_runner.invoke(app, ["analyze", str(src), "--out", str(out), "--columns",
+                                     CDNOW_COLS, "--time-unit", "W", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    api = valuemax.analyze(str(src), columns=CDNOW_COLS.split(","), time_unit="W", seed=1)
+    cli_summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    api_summary = api.summary
+    for key in ("rows_in", "rows_clean", "quarantine_by_reason", "n_customers",
+                "observation_end", "segments", "kmeans", "rfm_cut_points"):
+        assert cli_summary[key] == api_summary[key], key
+    assert "report" in result.output and "report.html" in result.output
+
+
+def test_headerless_file_needs_columns(cli_runner, datasets, tmp_path):
+    src = datasets / "cdnow" / "CDNOW_sample.txt"
+    result = cli_runner.invoke(app, ["inspect", str(src)])
+    assert result.exit_code == 2
+    assert "--columns" in (result.stderr or result.output)
+
+
+def test_inspect_json(cli_runner, datasets):
+    src = datasets / "cdnow" / "CDNOW_master.txt"
+    result = cli_runner.invoke(app, ["inspect", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    q = payload["quality"]
+    assert q["rows_in"] == 69_659 == q["rows_clean"] + q["rows_quarantined"]
+    assert payload["ingest"]["mapping"]["customer_id"] == "customer_id"
+    assert payload["ingest"]["date_formats"] == ["%Y%m%d"]
+
+
+def test_debug_shows_the_traceback(cli_runner, tmp_path):
+    src = tmp_path / "empty.csv"
+    src.write_bytes(b"")
+    plain = cli_runner.invoke(app, ["inspect", str(src)])
+    assert plain.exit_code == 2 and plain.exception is None or isinstance(plain.exception, SystemExit)
+    debug = cli_runner.invoke(app, ["inspect", str(src), "--debug"])
+    assert debug.exit_code != 0
+    assert isinstance(debug.exception, InputError)
+
+
+@pytest.mark.parametrize("cmd", [["--help"], ["analyze", "--help"], ["inspect", "--help"], ["demo", "--help"]])
+def test_help(cli_runner, cmd):
+    result = cli_runner.invoke(app, cmd)
+    assert result.exit_code == 0
+    assert "Usage" in result.output

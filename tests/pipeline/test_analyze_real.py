@@ -1,0 +1,109 @@
+"""The main job end to end on the shared real data (DESIGN.md §1, issue 2 acceptance)."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+import valuemax
+
+
+@pytest.fixture(scope="module")
+def retail_classic(datasets, tmp_path_factory):
+    out = tmp_path_factory.mktemp("classic") / "out"
+    src = datasets / "online_retail" / "online_retail.csv.gz"
+    return valuemax.analyze(str(src), out=out, preset="classic", seed=0)
+
+
+def test_classic_preset_reproduces_the_published_counts(retail_classic):
+    # Published rule set: CustomerID present, not cancelled, Quantity > 0, UnitPrice > 0
+    # (datasets/README.md): 397,884 lines, 18,532 invoices, 4,338 customers, 8,911,407.90.
+    q = retail_classic.quality
+    assert q.rows_in == 541_909
+    assert q.rows_clean == 397_884
+    assert q.rows_in == q.rows_clean + q.rows_quarantined
+    assert int(q.to_frame()["rows"].sum()) == q.rows_quarantined
+    cust = retail_classic.customers
+    assert len(cust) == 4_338
+    assert cust["total_spend"].sum() == pytest.approx(8_911_407.90, abs=0.01)
+    with duckdb.connect(str(retail_classic.out / "valuemax.duckdb"), read_only=True) as con:
+        n_inv = con.sql("select count(distinct order_id) from transactions_clean").fetchone()[0]
+        assert n_inv == 18_532
+        raw, clean, quar = (con.sql(f"select count(*) from {t}").fetchone()[0]
+                            for t in ("transactions_raw", "transactions_clean", "quarantine"))
+        assert (raw, clean, quar) == (541_909, 397_884, 541_909 - 397_884)
+
+
+def test_outputs_agree_with_each_other(retail_classic):
+    out = retail_classic.out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for key in ("rows_in", "rows_clean", "rows_quarantined", "quarantine_by_reason",
+                "n_customers", "observation_end", "segments", "kmeans", "timings_s"):
+        assert key in summary, key
+    assert summary["rows_in"] == summary["rows_clean"] + summary["rows_quarantined"]
+    assert sum(summary["quarantine_by_reason"].values()) == summary["rows_quarantined"]
+    assert summary["observation_end"] == "2011-12-09"
+    assert sum(s["n_customers"] for s in summary["segments"]) == summary["n_customers"]
+    assert sum(s["revenue_share"] for s in summary["segments"]) == pytest.approx(1.0, abs=1e-5)
+    parquet = pd.read_parquet(out / "customers.parquet")
+    csv = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    assert len(parquet) == len(csv) == summary["n_customers"] == 4_338
+    assert parquet["customer_id"].is_unique
+    assert parquet["segment"].notna().all()
+    assert set(parquet["cluster"].dropna().astype(int)) == set(range(1, summary["kmeans"]["k"] + 1))
+    with duckdb.connect(str(out / "valuemax.duckdb"), read_only=True) as con:
+        tables = {r[0] for r in con.sql("show tables").fetchall()}
+        assert {"transactions_raw", "transactions_clean", "quarantine", "customers",
+                "segments", "runs"} <= tables
+        runs = con.sql("select rows_in, rows_clean, n_customers, input_sha256 from runs").fetchall()
+        assert runs == [(541_909, 397_884, 4_338, retail_classic.ingest["fingerprint"])]
+    assert (out / "report.html").stat().st_size > 100_000
+
+
+def test_customer_spend_is_never_negative_and_reconciles(retail_classic):
+    cust = retail_classic.customers
+    assert (cust["total_spend"] > 0).all()
+    assert (cust["frequency"] >= 0).all() and (cust["recency"] <= cust["T"]).all()
+    assert (cust["n_orders"] >= cust["frequency"] + 1).all()
+
+
+def test_default_preset_accounts_for_every_row(datasets, tmp_path):
+    res = valuemax.analyze(
+        str(datasets / "online_retail" / "online_retail.csv.gz"), seed=0, clusters="none"
+    )
+    q = res.quality
+    frame = q.to_frame().set_index("rule")
+    assert q.rows_in == 541_909 == q.rows_clean + q.rows_quarantined
+    assert int(frame["rows"].sum()) == q.rows_quarantined
+    assert frame.loc["missing_customer_id", "rows"] == 135_080
+    assert res.out is None and "kmeans" in res.skipped
+
+
+def test_cdnow_master_with_no_flags(datasets, tmp_path):
+    res = valuemax.analyze(str(datasets / "cdnow" / "CDNOW_master.txt"), out=tmp_path / "cd")
+    q = res.quality
+    assert q.rows_in == 69_659 == q.rows_clean + q.rows_quarantined
+    assert q.observation_end.isoformat() == "1998-06-30"
+    # every customer made a first purchase in Q1 1997 (datasets/README.md): a later first
+    # purchase only where that customer's earlier lines were quarantined (e.g. value <= 0)
+    cust = res.customers
+    late = set(cust.loc[cust["first_purchase"] > pd.Timestamp("1997-03-31").date(), "customer_id"])
+    with duckdb.connect(str(tmp_path / "cd" / "valuemax.duckdb"), read_only=True) as con:
+        quarantined = {r[0] for r in con.sql("select customer_id from quarantine").fetchall()}
+        n_raw = con.sql("select count(distinct customer_id) from transactions_raw").fetchone()[0]
+    assert n_raw == 23_570
+    assert late <= quarantined
+    assert len(cust) + len(quarantined - set(cust["customer_id"])) == 23_570
+    assert (tmp_path / "cd" / "report.html").exists()
+
+
+def test_same_seed_same_numbers(datasets):
+    path = str(datasets / "cdnow" / "CDNOW_sample.txt")
+    cols = ["customer_id", "customer_index", "date", "number_of_cds", "dollar_value"]
+    a = valuemax.analyze(path, columns=cols, seed=3)
+    b = valuemax.analyze(path, columns=cols, seed=3)
+    pd.testing.assert_frame_equal(a.customers, b.customers)
+    assert a.clusters.k == b.clusters.k
