@@ -50,7 +50,9 @@ def test_debug_shows_the_traceback(cli_runner, tmp_path):
     src = tmp_path / "empty.csv"
     src.write_bytes(b"")
     plain = cli_runner.invoke(app, ["inspect", str(src)])
-    assert plain.exit_code == 2 and plain.exception is None or isinstance(plain.exception, SystemExit)
+    assert plain.exit_code == 2
+    assert "Traceback" not in plain.output
+    assert not isinstance(plain.exception, InputError)
     debug = cli_runner.invoke(app, ["inspect", str(src), "--debug"])
     assert debug.exit_code != 0
     assert isinstance(debug.exception, InputError)

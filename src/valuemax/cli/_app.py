@@ -27,6 +27,7 @@ MapOpt = Annotated[list[str] | None, typer.Option("--map", help="Override the co
 ColumnsOpt = Annotated[str | None, typer.Option("--columns", help="Comma-separated names for a headerless file, e.g. customer_id,customer_index,date,quantity,amount.")]
 PresetOpt = Annotated[str, typer.Option("--preset", help="Cleaning rules: standard | classic | none.")]
 ObsEndOpt = Annotated[str | None, typer.Option("--observation-end", help="Observation end date YYYY-MM-DD, inclusive [default: last valid transaction date].")]
+CalEndOpt = Annotated[str | None, typer.Option("--calibration-end", help="Also build the calibration/holdout table split at this date YYYY-MM-DD (inclusive).")]
 TimeUnitOpt = Annotated[str, typer.Option("--time-unit", help="Unit of frequency/recency/T: D (days) or W (weeks = days/7).")]
 DateFmtOpt = Annotated[list[str] | None, typer.Option("--date-format", help="strptime format of the date column, e.g. %d/%m/%Y (repeatable for several formats).")]
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding [default: detected: utf-8, utf-8-sig, gb18030].")]
@@ -99,6 +100,7 @@ def analyze(
     preset: PresetOpt = "standard",
     observation_end: ObsEndOpt = None,
     time_unit: TimeUnitOpt = "D",
+    calibration_end: CalEndOpt = None,
     date_format: DateFmtOpt = None,
     encoding: EncodingOpt = None,
     returns: ReturnsOpt = "exclude",
@@ -110,7 +112,8 @@ def analyze(
     _run(debug, lambda: _analyze(
         path, out, db=db, mapping=_parse_map(map_), columns=_parse_columns(columns),
         preset=preset, observation_end=observation_end, time_unit=time_unit,
-        date_format=date_format or None, encoding=encoding, returns=returns,
+        calibration_end=calibration_end, date_format=date_format or None, encoding=encoding,
+        returns=returns,
         clusters=clusters, seed=seed,
     ))
 

@@ -6,17 +6,17 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
-from pathlib import Path
+import importlib.resources as _resources
+import pathlib as _pathlib
 
 __all__ = ["online_retail_path"]
 
 
-def online_retail_path() -> Path:
+def online_retail_path() -> _pathlib.Path:
     """Path of the bundled UCI Online Retail log (gzip CSV, 541,909 lines).
 
     Returns
     -------
     pathlib.Path
     """
-    return Path(str(files("valuemax.datasets").joinpath("online_retail.csv.gz")))
+    return _pathlib.Path(str(_resources.files("valuemax.datasets").joinpath("online_retail.csv.gz")))

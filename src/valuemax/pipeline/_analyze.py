@@ -11,14 +11,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-
 from valuemax import __version__
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TIME_UNITS, normalise_name
 from valuemax.clean import clean
 from valuemax.decide import cluster_actions, segment_actions
 from valuemax.engines import connect
-from valuemax.features import customer_table
+from valuemax.features import calibration_holdout, customer_table
 from valuemax.io import read_transactions
 from valuemax.pipeline._outputs import summary_dict, write_exports
 from valuemax.pipeline._result import AnalysisResult
@@ -108,6 +107,7 @@ def analyze(
     preset: Literal["standard", "classic", "none"] = "standard",
     observation_end: date | datetime | str | None = None,
     time_unit: Literal["D", "W"] = "D",
+    calibration_end: date | datetime | str | None = None,
     returns: Literal["exclude", "net"] = "exclude",
     clusters: Literal["kmeans", "kmeans+ward", "none"] = "kmeans",
     k_min: int = 2,
@@ -134,6 +134,11 @@ def analyze(
         the last valid transaction (inclusive).
     time_unit : {"D", "W"}
         Unit of the BTYD summary (``frequency``, ``recency``, ``T``); W = days / 7.
+    calibration_end : date or str, optional
+        When given, also build the calibration/holdout table (``result.calibration``, store
+        table ``calibration_holdout``, ``calibration_holdout.parquet``): the BTYD summary up to
+        this date (inclusive) plus ``frequency_holdout``, ``monetary_holdout`` and
+        ``duration_holdout`` over the rest of the observation period.
     clusters : {"kmeans", "kmeans+ward", "none"}
         Clustering to run besides the RFM segments.
     k_min, k_max : int
@@ -158,7 +163,8 @@ def analyze(
     skipped: dict[str, str] = {}
     params = {
         "preset": preset, "observation_end": None if observation_end is None else str(observation_end),
-        "time_unit": time_unit, "returns": returns, "clusters": clusters, "k_min": k_min,
+        "time_unit": time_unit, "calibration_end": None if calibration_end is None
+        else str(calibration_end), "returns": returns, "clusters": clusters, "k_min": k_min,
         "k_max": k_max, "seed": seed, "mapping": dict(mapping or {}),
         "columns": list(columns) if columns else None,
         "date_format": date_format if date_format is None or isinstance(date_format, str)
@@ -201,6 +207,14 @@ def analyze(
             )
             write_table(con, "customers", expr)
             customers = con.table("customers").order_by("customer_id").to_pyarrow().to_pandas()
+            calibration = None
+            if calibration_end is not None:
+                write_table(con, "calibration_holdout", calibration_holdout(
+                    con.table("transactions_clean"), calibration_end=calibration_end,
+                    observation_end=obs_end, time_unit=time_unit,
+                ))
+                calibration = (con.table("calibration_holdout").order_by("customer_id")
+                               .to_pyarrow().to_pandas())
         with clock("segments"):
             rfm = rfm_scores(customers)
             customers = customers.join(rfm.scores)
@@ -216,7 +230,8 @@ def analyze(
         result = AnalysisResult(
             ingest=ingested.to_dict(), quality=quality, customers=customers,
             time_unit=time_unit, rfm=rfm, segments=segments, clusters=km,
-            cluster_actions=actions, hierarchy=ward, skipped=skipped, params=params,
+            cluster_actions=actions, hierarchy=ward, calibration=calibration,
+            skipped=skipped, params=params,
             timings_s=timings, version=__version__,
         )
         with clock("store"):

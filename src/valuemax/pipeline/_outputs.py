@@ -49,6 +49,11 @@ def summary_dict(result: Any) -> dict[str, Any]:
         "n_customers": len(result.customers),
         "observation_end": q.observation_end.isoformat(),
         "time_unit": result.time_unit,
+        "calibration": None if getattr(result, "calibration", None) is None else {
+            "calibration_end": result.params.get("calibration_end"),
+            "n_customers": len(result.calibration),
+            "repeat_buyers": int((result.calibration["frequency"] > 0).sum()),
+        },
         "mapping": ing.get("mapping"),
         "encoding": ing.get("encoding"),
         "date_formats": ing.get("date_formats"),
@@ -71,3 +76,5 @@ def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
     customers.to_parquet(folder / "customers.parquet", index=False)
     customers.to_csv(folder / "customers.csv", index=False, encoding="utf-8")
     quarantine.to_parquet(folder / "quarantine.parquet")
+    if getattr(result, "calibration", None) is not None:
+        result.calibration.to_parquet(folder / "calibration_holdout.parquet", index=False)

@@ -35,6 +35,9 @@ class AnalysisResult:
         Recommended action per cluster.
     hierarchy : valuemax.segment.HierarchicalResult or None
         Ward clustering, when asked for.
+    calibration : pandas.DataFrame or None
+        Calibration/holdout table (one row per customer first seen by ``calibration_end``),
+        when ``calibration_end`` was given.
     skipped : dict of str to str
         Steps that did not run, with the reason.
     params : dict
@@ -56,6 +59,7 @@ class AnalysisResult:
     clusters: Any = None
     cluster_actions: pd.DataFrame | None = None
     hierarchy: Any = None
+    calibration: pd.DataFrame | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)

@@ -65,6 +65,7 @@ def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: A
             "source": [str(ingest.get("source"))],
             "input_sha256": [str(ingest.get("fingerprint"))],
             "parameters": [json.dumps(params, default=str, ensure_ascii=False)],
+            "ingest": [json.dumps(ingest, default=str, ensure_ascii=False)],
             "versions": [json.dumps(package_versions())],
             "rows_in": [int(quality.rows_in)],
             "rows_clean": [int(quality.rows_clean)],

@@ -1,0 +1,47 @@
+"""Each package's ``__all__`` is exactly its public surface (STYLE.md b.5)."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+EXPECTED = {
+    "valuemax.io": ["Ingested", "ParsePlan", "read_transactions"],
+    "valuemax.clean": ["CleanResult", "DEFAULT_NON_PRODUCT_CODES", "PRESETS", "Preset",
+                       "QualityReport", "RULE_ORDER", "RuleCount", "clean"],
+    "valuemax.features": ["calibration_holdout", "customer_table"],
+    "valuemax.segment": ["ClusterResult", "HierarchicalResult", "RFMScores", "RFM_SEGMENT_RULES",
+                         "SEGMENT_NAMES", "SegmentRule", "assign_segments", "kmeans_segments",
+                         "rfm_scores", "segment_summary", "ward_segments"],
+    "valuemax.decide": ["SEGMENT_ACTIONS", "cluster_actions", "segment_actions"],
+    "valuemax.report": ["render_report", "write_report"],
+    "valuemax.engines": ["connect", "spark_session"],
+    "valuemax._core": ["CANONICAL_COLUMNS", "ConvergenceError", "ConvergenceWarning",
+                       "DataLossWarning", "InputError", "NotFittedError", "REQUIRED_COLUMNS",
+                       "TIME_UNITS", "ValuemaxError"],
+    "valuemax.pipeline": ["AnalysisResult", "analyze", "inspect"],
+    "valuemax.cli": ["app", "main"],
+    "valuemax.datasets": ["online_retail_path"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_all_is_exactly_the_public_surface(name):
+    module = importlib.import_module(name)
+    assert sorted(module.__all__) == sorted(EXPECTED[name])
+    public = {
+        attr for attr, value in vars(module).items()
+        if not attr.startswith("_") and not isinstance(value, types.ModuleType)
+        and attr != "annotations"
+    }
+    assert public == set(module.__all__), f"{name}: public but not in __all__: {public - set(module.__all__)}"
+
+
+def test_error_tree():
+    from valuemax._core import ConvergenceError, InputError, NotFittedError, ValuemaxError
+
+    assert issubclass(InputError, ValuemaxError) and issubclass(InputError, ValueError)
+    assert issubclass(NotFittedError, AttributeError) and issubclass(NotFittedError, ValuemaxError)
+    assert issubclass(ConvergenceError, ValuemaxError)
