@@ -21,19 +21,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (written atomically).")]
-DbOpt = Annotated[Path | None, typer.Option("--db", help="DuckDB store file [default: OUT/valuemax.duckdb].")]
-MapOpt = Annotated[list[str] | None, typer.Option("--map", help="Override the column mapping: canonical=source (repeatable), e.g. --map customer_id=会员号.")]
-ColumnsOpt = Annotated[str | None, typer.Option("--columns", help="Comma-separated names for a headerless file, e.g. customer_id,customer_index,date,quantity,amount.")]
-PresetOpt = Annotated[str, typer.Option("--preset", help="Cleaning rules: standard | classic | none.")]
-ObsEndOpt = Annotated[str | None, typer.Option("--observation-end", help="Observation end date YYYY-MM-DD, inclusive [default: last valid transaction date].")]
-CalEndOpt = Annotated[str | None, typer.Option("--calibration-end", help="Also build the calibration/holdout table split at this date YYYY-MM-DD (inclusive).")]
-TimeUnitOpt = Annotated[str, typer.Option("--time-unit", help="Unit of frequency/recency/T: D (days) or W (weeks = days/7).")]
-DateFmtOpt = Annotated[list[str] | None, typer.Option("--date-format", help="strptime format of the date column, e.g. %d/%m/%Y (repeatable for several formats).")]
-EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding [default: detected: utf-8, utf-8-sig, gb18030].")]
-ReturnsOpt = Annotated[str, typer.Option("--returns", help="Returns: exclude (quarantine them) or net (against the earlier purchase).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random step.")]
-ClustersOpt = Annotated[str, typer.Option("--clusters", help="kmeans | kmeans+ward | none.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Output folder (written atomically).")]
+DbOpt = Annotated[Path | None, typer.Option("--db", metavar="FILE", help="DuckDB store file (default: DIR/valuemax.duckdb).")]
+MapOpt = Annotated[list[str] | None, typer.Option("--map", metavar="CANONICAL=SOURCE", help="Override the column mapping: canonical=source (repeatable), e.g. --map customer_id=会员号.")]
+ColumnsOpt = Annotated[str | None, typer.Option("--columns", metavar="NAMES", help="Comma-separated names for a headerless file, e.g. customer_id,customer_index,date,quantity,amount.")]
+PresetOpt = Annotated[str, typer.Option("--preset", metavar="standard|classic|none", help="Cleaning rules: standard | classic | none.")]
+ObsEndOpt = Annotated[str | None, typer.Option("--observation-end", metavar="DATE", help="Observation end YYYY-MM-DD, inclusive (default: the last valid transaction date).")]
+CalEndOpt = Annotated[str | None, typer.Option("--calibration-end", metavar="DATE", help="Also build the calibration/holdout table split at this date YYYY-MM-DD (inclusive).")]
+TimeUnitOpt = Annotated[str, typer.Option("--time-unit", metavar="D|W", help="Unit of frequency/recency/T: D (days) or W (weeks = days/7).")]
+DateFmtOpt = Annotated[list[str] | None, typer.Option("--date-format", metavar="FMT", help="strptime format of the date column, e.g. %d/%m/%Y (repeatable for several formats).")]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", metavar="NAME", help="Text encoding (default: detected among utf-8, utf-8-sig, utf-16, gb18030).")]
+ReturnsOpt = Annotated[str | None, typer.Option("--returns", metavar="net|exclude", help="Returns netted against the customer's earlier purchase of the product, or excluded (quarantined, the purchase kept). Default: net with --preset standard, exclude otherwise.")]
+SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Seed of every random step.")]
+ClustersOpt = Annotated[str, typer.Option("--clusters", metavar="kmeans|kmeans+ward|none", help="kmeans | kmeans+ward | none.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 
@@ -92,7 +92,7 @@ def _analyze(source: Any, out: Path, **kw: Any) -> None:
 
 @app.command()
 def analyze(
-    path: Annotated[str, typer.Argument(help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet, XLSX, JSONL.")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet, XLSX, JSONL.")],
     out: OutOpt = Path("valuemax-results"),
     db: DbOpt = None,
     map_: MapOpt = None,
@@ -103,7 +103,7 @@ def analyze(
     calibration_end: CalEndOpt = None,
     date_format: DateFmtOpt = None,
     encoding: EncodingOpt = None,
-    returns: ReturnsOpt = "exclude",
+    returns: ReturnsOpt = None,
     clusters: ClustersOpt = "kmeans",
     seed: SeedOpt = 0,
     debug: DebugOpt = False,
@@ -132,14 +132,14 @@ def demo(
 
 @app.command()
 def inspect(
-    path: Annotated[str, typer.Argument(help="Transaction log to inspect.")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log to inspect.")],
     map_: MapOpt = None,
     columns: ColumnsOpt = None,
     preset: PresetOpt = "standard",
     observation_end: ObsEndOpt = None,
     date_format: DateFmtOpt = None,
     encoding: EncodingOpt = None,
-    returns: ReturnsOpt = "exclude",
+    returns: ReturnsOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:

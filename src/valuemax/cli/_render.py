@@ -34,11 +34,11 @@ def progress_for(console: Console, steps: Sequence[str]) -> Iterator[Callable[[s
 
 
 def _quality_table(quality: Any) -> Table:
-    table = Table(title="Data quality: every row accounted for", title_justify="left")
-    table.add_column("rule", no_wrap=True)
-    table.add_column("description", no_wrap=True, overflow="ellipsis", max_width=48)
-    table.add_column("rows", justify="right")
-    table.add_column("share", justify="right")
+    table = Table(title="Data quality: every row accounted for", title_justify="left", expand=True)
+    table.add_column("rule", no_wrap=True, min_width=12)
+    table.add_column("description", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("rows", justify="right", no_wrap=True, min_width=9)
+    table.add_column("share", justify="right", no_wrap=True, min_width=7)
     for row in quality.to_frame().itertuples(index=False):
         table.add_row(str(row.rule), str(row.description), f"{int(row.rows):,}", f"{row.share:.2%}")
     table.add_section()
@@ -80,16 +80,19 @@ def print_summary(console: Console, result: Any) -> None:
     """Print the run's closing summary: quality, customers, segments, clusters, outputs."""
     _print_ingest(console, result.ingest)
     console.print(_quality_table(result.quality))
+    for note in result.quality.notes:
+        if note.startswith("customers lost"):
+            console.print(f"[yellow]{note}[/]")
     console.print(
         f"[bold]{len(result.customers):,} customers[/] at observation end "
         f"{result.quality.observation_end.isoformat()} (time unit {result.time_unit})"
     )
     if result.segments is not None:
-        table = Table(title="RFM segments (by revenue)", title_justify="left")
-        table.add_column("segment", no_wrap=True)
-        table.add_column("customers", justify="right")
-        table.add_column("revenue share", justify="right")
-        table.add_column("action", no_wrap=True, overflow="ellipsis", max_width=56)
+        table = Table(title="RFM segments (by revenue)", title_justify="left", expand=True)
+        table.add_column("segment", no_wrap=True, min_width=10)
+        table.add_column("customers", justify="right", no_wrap=True, min_width=9)
+        table.add_column("revenue", justify="right", no_wrap=True, min_width=7)
+        table.add_column("action", no_wrap=True, overflow="ellipsis", ratio=1)
         for r in result.segments.itertuples(index=False):
             if int(r.n_customers) == 0:
                 continue
@@ -97,9 +100,12 @@ def print_summary(console: Console, result: Any) -> None:
         console.print(table)
     km = result.clusters
     if km is not None and km.skipped is None:
-        table = Table(title=f"K-means clusters (k={km.k}; {km.criterion})", title_justify="left")
-        for col in ("cluster", "name", "customers", "revenue share"):
-            table.add_column(col)
+        table = Table(title=f"K-means clusters (k={km.k}, chosen by silhouette)",
+                      title_justify="left", expand=True)
+        table.add_column("cluster", justify="right", no_wrap=True)
+        table.add_column("name", overflow="ellipsis", ratio=1)
+        table.add_column("customers", justify="right", no_wrap=True, min_width=9)
+        table.add_column("revenue", justify="right", no_wrap=True, min_width=7)
         for r in km.profile.itertuples(index=False):
             table.add_row(str(r.cluster), str(r.name), f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}")
         console.print(table)

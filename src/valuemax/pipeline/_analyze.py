@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 import uuid
@@ -31,6 +32,8 @@ from valuemax.segment import (
 )
 
 #: Steps of the main job, in order (names used for progress and ``timings_s``).
+#: Fewer customers than this: K-means (and Ward) are skipped with the reason.
+MIN_CUSTOMERS_TO_CLUSTER = 20
 STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "store", "report")
 _COUNTRY_NAMES = {"country", "国家", "国家地区", "countryregion"}
 
@@ -68,7 +71,7 @@ def inspect(
     encoding: str | None = None,
     preset: str = "standard",
     observation_end: date | datetime | str | None = None,
-    returns: str = "exclude",
+    returns: str | None = None,
 ) -> Inspection:
     """Read and clean ``source`` in memory; return the mapping and the quality report.
 
@@ -83,6 +86,8 @@ def inspect(
     InputError
         On unreadable input or invalid options.
     """
+    if returns is None:
+        returns = "net" if preset == "standard" else "exclude"
     con = connect(None)
     try:
         ingested = read_transactions(
@@ -108,7 +113,7 @@ def analyze(
     observation_end: date | datetime | str | None = None,
     time_unit: Literal["D", "W"] = "D",
     calibration_end: date | datetime | str | None = None,
-    returns: Literal["exclude", "net"] = "exclude",
+    returns: Literal["exclude", "net"] | None = None,
     clusters: Literal["kmeans", "kmeans+ward", "none"] = "kmeans",
     k_min: int = 2,
     k_max: int = 10,
@@ -131,7 +136,11 @@ def analyze(
         Passed to :func:`valuemax.io.read_transactions`.
     preset, observation_end, returns
         Passed to :func:`valuemax.clean.clean`. ``observation_end`` defaults to the date of
-        the last valid transaction (inclusive).
+        the last valid transaction (inclusive). ``returns`` defaults to ``"net"`` with the
+        ``standard`` preset (a cancelled order is not revenue: returns are netted against the
+        customer's earlier purchase of the product) and to ``"exclude"`` otherwise (the
+        ``classic`` preset reproduces the published rule set, which keeps the cancelled
+        purchase).
     time_unit : {"D", "W"}
         Unit of the BTYD summary (``frequency``, ``recency``, ``T``); W = days / 7.
     calibration_end : date or str, optional
@@ -158,6 +167,8 @@ def analyze(
         If the source cannot be read or every row is invalid (exit code 2 in the CLI).
     """
     _check_options(time_unit, clusters)
+    if returns is None:
+        returns = "net" if preset == "standard" else "exclude"
     started = datetime.now()
     timings: dict[str, float] = {}
     skipped: dict[str, str] = {}
@@ -196,7 +207,7 @@ def analyze(
             )
             write_table(con, "transactions_clean", cleaned.transactions)
             write_table(con, "quarantine", cleaned.quarantine)
-        quality = cleaned.report
+        quality = _with_lost_customers(cleaned.report, ingested, con)
         obs_end = cleaned.observation_end
         params["observation_end"] = obs_end.isoformat()
         country = _country_column(ingested.extra_columns)
@@ -227,6 +238,8 @@ def analyze(
             if km is not None and km.skipped is None:
                 customers["cluster"] = km.labels.astype("Int64")
                 customers["cluster_name"] = customers["cluster"].map(km.names)
+            if ward is not None and ward.skipped is None and len(ward.labels) == len(customers):
+                customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
         result = AnalysisResult(
             ingest=ingested.to_dict(), quality=quality, customers=customers,
             time_unit=time_unit, rfm=rfm, segments=segments, clusters=km,
@@ -236,7 +249,8 @@ def analyze(
         )
         with clock("store"):
             seg_cols = [c for c in ("customer_id", "r_score", "f_score", "m_score", "rfm_cell",
-                                    "segment", "cluster", "cluster_name") if c in customers]
+                                    "segment", "cluster", "cluster_name", "ward_cluster")
+                        if c in customers]
             write_table(con, "segments", customers[seg_cols])
             write_table(con, "segment_summary", segments)
             write_table(con, "quality", quality.to_frame())
@@ -268,7 +282,14 @@ def analyze(
 
 def _cluster(customers, clusters, k_min, k_max, seed, country, skipped):
     if clusters == "none":
-        skipped["kmeans"] = "clustering turned off (clusters='none')"
+        skipped["kmeans"] = "clustering turned off (--clusters none)"
+        return None, None, None
+    if len(customers) < MIN_CUSTOMERS_TO_CLUSTER:
+        skipped["kmeans"] = (
+            f"only {len(customers):,} customers: clustering needs at least "
+            f"{MIN_CUSTOMERS_TO_CLUSTER} for the silhouette to choose k meaningfully; "
+            "the RFM segments above still apply"
+        )
         return None, None, None
     km = kmeans_segments(
         customers, k_min=k_min, k_max=k_max, random_state=seed, country=country
@@ -284,6 +305,25 @@ def _cluster(customers, clusters, k_min, k_max, seed, country, skipped):
         if ward.skipped is not None:
             skipped["ward"] = ward.skipped
     return km, actions, ward
+
+
+def _with_lost_customers(report, ingested, con):
+    """Add a note counting customer ids whose every line was quarantined (one engine query)."""
+    std = ingested.standardized()
+    ids = std.filter(std.customer_id.notnull()).select("customer_id").distinct()
+    kept = con.table("transactions_clean").select("customer_id").distinct()
+    lost = ids.anti_join(kept, "customer_id")
+    n_lost = int(lost.count().to_pyarrow().as_py())
+    if n_lost == 0:
+        return report
+    examples = lost.order_by("customer_id").limit(5).to_pyarrow().column(0).to_pylist()
+    n_ids = int(ids.count().to_pyarrow().as_py())
+    note = (
+        f"customers lost to the quarantine: {n_lost:,} of {n_ids:,} customer ids have no clean "
+        f"line (e.g. {', '.join(map(str, examples))}); they are not in the customer table. "
+        "See quarantine.parquet for their lines and reasons."
+    )
+    return dataclasses.replace(report, notes=(*report.notes, note))
 
 
 class _Clock:

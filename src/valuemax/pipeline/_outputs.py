@@ -37,6 +37,8 @@ def summary_dict(result: Any) -> dict[str, Any]:
                                for r in c.profile.itertuples(index=False)]}
         else:
             km = {"k": None, "silhouette": None, "skipped": c.skipped}
+    elif "kmeans" in result.skipped:
+        km = {"k": None, "silhouette": None, "skipped": result.skipped["kmeans"]}
     ing = result.ingest
     return {
         "valuemax_version": result.version,
@@ -68,13 +70,14 @@ def summary_dict(result: Any) -> dict[str, Any]:
 
 
 def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
-    """Write ``customers.parquet``, ``customers.csv`` (UTF-8) and ``quarantine.parquet``.
+    """Write ``customers.parquet``, ``customers.csv`` (UTF-8 with BOM) and ``quarantine.parquet``.
 
     ``quarantine`` is an Ibis table: it is written by the engine, never through pandas.
     """
     customers = result.customers
     customers.to_parquet(folder / "customers.parquet", index=False)
-    customers.to_csv(folder / "customers.csv", index=False, encoding="utf-8")
+    # UTF-8 with a byte-order mark, so that Excel opens Chinese text correctly
+    customers.to_csv(folder / "customers.csv", index=False, encoding="utf-8-sig")
     quarantine.to_parquet(folder / "quarantine.parquet")
     if getattr(result, "calibration", None) is not None:
         result.calibration.to_parquet(folder / "calibration_holdout.parquet", index=False)
