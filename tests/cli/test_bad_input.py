@@ -191,3 +191,6 @@ def test_bad_option_values_exit_2(cli_runner, tmp_path):
     _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--preset", "nope"), out, "preset")
     _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--map", "customer_id"), out, "canonical=source")
     _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--observation-end", "yesterday"), out, "observation")
+    _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--map", "customer_id=A",
+                        "--map", "customer_id=B"), out, "twice")
+    _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--seed", "99999999999"), out, "seed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +31,7 @@ ObsEndOpt = Annotated[str | None, typer.Option("--observation-end", metavar="DAT
 CalEndOpt = Annotated[str | None, typer.Option("--calibration-end", metavar="DATE", help="Also build the calibration/holdout table split at this date YYYY-MM-DD (inclusive).")]
 TimeUnitOpt = Annotated[str, typer.Option("--time-unit", metavar="D|W", help="Unit of frequency/recency/T: D (days) or W (weeks = days/7).")]
 DateFmtOpt = Annotated[list[str] | None, typer.Option("--date-format", metavar="FMT", help="strptime format of the date column, e.g. %d/%m/%Y (repeatable for several formats).")]
+SheetOpt = Annotated[str | None, typer.Option("--sheet", metavar="NAME", help="Excel sheet to read: its name or 0-based index (default: the first non-empty sheet).")]
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", metavar="NAME", help="Text encoding (default: detected among utf-8, utf-8-sig, utf-16, gb18030).")]
 ReturnsOpt = Annotated[str | None, typer.Option("--returns", metavar="net|exclude", help="Returns netted against the customer's earlier purchase of the product, or excluded (quarantined, the purchase kept). Default: net with --preset standard, exclude otherwise.")]
 SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Seed of every random step.")]
@@ -46,7 +48,13 @@ def _parse_map(items: list[str] | None) -> dict[str, str]:
             raise InputError(
                 f"--map {item!r} is not of the form canonical=source (e.g. --map order_id=单号)"
             )
-        mapping[canonical.strip()] = source.strip()
+        key = canonical.strip()
+        if key in mapping and mapping[key] != source.strip():
+            raise InputError(
+                f"--map gives {key} twice ({mapping[key]!r} and {source.strip()!r}); "
+                "give each canonical column once"
+            )
+        mapping[key] = source.strip()
     return mapping
 
 
@@ -57,6 +65,10 @@ def _parse_columns(text: str | None) -> list[str] | None:
     if any(not c for c in names):
         raise InputError(f"--columns {text!r} has an empty name; give comma-separated names")
     return names
+
+
+def _parse_sheet(text: str | None) -> str | int | None:
+    return int(text) if text is not None and text.isdigit() else text
 
 
 def _run(debug: bool, fn: Callable[[], Any]) -> Any:
@@ -103,6 +115,7 @@ def analyze(
     calibration_end: CalEndOpt = None,
     date_format: DateFmtOpt = None,
     encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
     returns: ReturnsOpt = None,
     clusters: ClustersOpt = "kmeans",
     seed: SeedOpt = 0,
@@ -113,7 +126,7 @@ def analyze(
         path, out, db=db, mapping=_parse_map(map_), columns=_parse_columns(columns),
         preset=preset, observation_end=observation_end, time_unit=time_unit,
         calibration_end=calibration_end, date_format=date_format or None, encoding=encoding,
-        returns=returns,
+        sheet=_parse_sheet(sheet), returns=returns,
         clusters=clusters, seed=seed,
     ))
 
@@ -139,6 +152,7 @@ def inspect(
     observation_end: ObsEndOpt = None,
     date_format: DateFmtOpt = None,
     encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
     returns: ReturnsOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -150,7 +164,7 @@ def inspect(
         found = inspect_(
             path, mapping=_parse_map(map_), columns=_parse_columns(columns), preset=preset,
             observation_end=observation_end, date_format=date_format or None,
-            encoding=encoding, returns=returns,
+            encoding=encoding, sheet=_parse_sheet(sheet), returns=returns,
         )
         if as_json:
             payload = {"ingest": found.ingest, "quality": found.quality.to_dict()}
@@ -161,6 +175,12 @@ def inspect(
     _run(debug, run)
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    # SIGTERM unwinds like Ctrl-C, so a run's private partial folder is removed
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point of the ``valuemax`` console script."""
+    signal.signal(signal.SIGTERM, _terminate)
     app()

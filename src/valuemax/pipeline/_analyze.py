@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +21,7 @@ from valuemax.io import read_transactions
 from valuemax.pipeline._outputs import summary_dict, write_exports
 from valuemax.pipeline._result import AnalysisResult
 from valuemax.pipeline._store import record_run, write_table
+from valuemax.pipeline._workspace import Workspace
 from valuemax.segment import (
     assign_segments,
     kmeans_segments,
@@ -69,6 +68,7 @@ def inspect(
     mapping: Mapping[str, str] | None = None,
     date_format: str | Sequence[str] | None = None,
     encoding: str | None = None,
+    sheet: str | int | None = None,
     preset: str = "standard",
     observation_end: date | datetime | str | None = None,
     returns: str | None = None,
@@ -86,14 +86,15 @@ def inspect(
     InputError
         On unreadable input or invalid options.
     """
-    if returns is None:
-        returns = "net" if preset == "standard" else "exclude"
     con = connect(None)
     try:
         ingested = read_transactions(
             source, con=con, columns=columns, mapping=mapping, date_format=date_format,
-            encoding=encoding,
+            encoding=encoding, sheet=sheet,
         )
+        if returns is None:
+            has_product = "product_id" in ingested.mapping
+            returns = "net" if preset == "standard" and has_product else "exclude"
         cleaned = clean(ingested, preset=preset, observation_end=observation_end, returns=returns)
         return Inspection(ingest=ingested.to_dict(), quality=cleaned.report)
     finally:
@@ -109,6 +110,7 @@ def analyze(
     mapping: Mapping[str, str] | None = None,
     date_format: str | Sequence[str] | None = None,
     encoding: str | None = None,
+    sheet: str | int | None = None,
     preset: Literal["standard", "classic", "none"] = "standard",
     observation_end: date | datetime | str | None = None,
     time_unit: Literal["D", "W"] = "D",
@@ -132,13 +134,15 @@ def analyze(
         on error nothing is left half-written. ``None``: nothing written (in-memory store).
     db : path, optional
         DuckDB store file (default ``<out>/valuemax.duckdb``).
-    columns, mapping, date_format, encoding
-        Passed to :func:`valuemax.io.read_transactions`.
+    columns, mapping, date_format, encoding, sheet
+        Passed to :func:`valuemax.io.read_transactions` (``sheet``: Excel sheet name or
+        0-based index).
     preset, observation_end, returns
         Passed to :func:`valuemax.clean.clean`. ``observation_end`` defaults to the date of
         the last valid transaction (inclusive). ``returns`` defaults to ``"net"`` with the
-        ``standard`` preset (a cancelled order is not revenue: returns are netted against the
-        customer's earlier purchase of the product) and to ``"exclude"`` otherwise (the
+        ``standard`` preset when the log has a product column (a cancelled order is not
+        revenue: returns are netted against the customer's earlier purchase of the product)
+        and to ``"exclude"`` otherwise (the
         ``classic`` preset reproduces the published rule set, which keeps the cancelled
         purchase).
     time_unit : {"D", "W"}
@@ -167,8 +171,6 @@ def analyze(
         If the source cannot be read or every row is invalid (exit code 2 in the CLI).
     """
     _check_options(time_unit, clusters)
-    if returns is None:
-        returns = "net" if preset == "standard" else "exclude"
     started = datetime.now()
     timings: dict[str, float] = {}
     skipped: dict[str, str] = {}
@@ -180,27 +182,26 @@ def analyze(
         "columns": list(columns) if columns else None,
         "date_format": date_format if date_format is None or isinstance(date_format, str)
         else list(date_format),
-        "encoding": encoding,
+        "encoding": encoding, "sheet": sheet,
         "run_at": started.isoformat(timespec="seconds"),
     }
-    out_path = Path(out) if out is not None else None
-    tmp = None
-    if out_path is not None:
-        if out_path.exists() and not out_path.is_dir():
-            raise InputError(f"--out {str(out_path)!r} exists and is not a folder; choose another")
-        tmp = out_path.parent / f".{out_path.name}.partial-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir(parents=True)
-    db_path = Path(db) if db is not None else (tmp / "valuemax.duckdb" if tmp else None)
+    if not (isinstance(seed, int) and 0 <= seed < 2**32):
+        raise InputError(f"seed={seed!r} must be an integer in [0, 2**32 - 1]")
+    ws = Workspace(Path(out) if out is not None else None, Path(db) if db is not None else None)
     con = None
     try:
-        con = connect(db_path)
+        con = connect(ws.store)
         clock = _Clock(timings, on_step)
 
         with clock("read"):
             ingested = read_transactions(
                 source, con=con, columns=columns, mapping=mapping, date_format=date_format,
-                encoding=encoding,
+                encoding=encoding, sheet=sheet,
             )
+        if returns is None:
+            has_product = "product_id" in ingested.mapping
+            returns = "net" if preset == "standard" and has_product else "exclude"
+            params["returns"] = returns
         with clock("clean"):
             cleaned = clean(
                 ingested, preset=preset, observation_end=observation_end, returns=returns
@@ -256,28 +257,26 @@ def analyze(
             write_table(con, "quality", quality.to_frame())
         result.summary = summary_dict(result)
         with clock("report"):
-            if tmp is not None:
-                write_exports(result, tmp, quarantine=con.table("quarantine"))
-                result.to_html(tmp / "report.html")
+            if ws.tmp is not None and ws.out is not None:
+                write_exports(result, ws.tmp, quarantine=con.table("quarantine"))
+                result.to_html(ws.tmp / "report.html")
         result.summary = summary_dict(result)  # final timings
         record_run(
             con, started=started, params=params, ingest=result.ingest, quality=quality,
             n_customers=len(customers), timings=timings,
         )
-        if tmp is not None:
-            (tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
+        if ws.tmp is not None and ws.out is not None:
+            (ws.tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
+        ws.copy_store_to_db(con, con.list_tables())
         con.disconnect()
         con = None
-        if tmp is not None and out_path is not None:
-            _publish(tmp, out_path)
-            tmp = None
-            result.out = out_path
+        ws.publish()
+        result.out = ws.out
         return result
     finally:
         if con is not None:
             con.disconnect()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        ws.discard()
 
 
 def _cluster(customers, clusters, k_min, k_max, seed, country, skipped):
@@ -349,19 +348,6 @@ def _json(obj: Any) -> str:
     import json
 
     return json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Move the finished files from ``tmp`` into ``out`` (replacing same-named files)."""
-    if not out.exists():
-        tmp.rename(out)
-        return
-    for item in tmp.iterdir():
-        target = out / item.name
-        if target.is_dir():
-            shutil.rmtree(target)
-        item.replace(target)
-    tmp.rmdir()
 
 
 __all__ = ["STEPS", "Inspection", "analyze", "inspect"]

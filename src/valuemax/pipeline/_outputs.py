@@ -69,6 +69,28 @@ def summary_dict(result: Any) -> dict[str, Any]:
     }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame):
+    """A copy of ``frame`` whose text cells cannot run as spreadsheet formulas.
+
+    Text cells starting with ``= + - @``, tab or carriage return get a leading ``'`` (OWASP
+    "CSV injection"); numbers are untouched. Only the CSV export is escaped: Parquet, the
+    store and the report keep the original values.
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
+            text = out[col]
+            risky = text.astype("string").str.startswith(_FORMULA_START).fillna(False)
+            if risky.any():
+                out[col] = text.where(~risky, "'" + text.astype("string"))
+    return out
+
+
 def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
     """Write ``customers.parquet``, ``customers.csv`` (UTF-8 with BOM) and ``quarantine.parquet``.
 
@@ -77,7 +99,7 @@ def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
     customers = result.customers
     customers.to_parquet(folder / "customers.parquet", index=False)
     # UTF-8 with a byte-order mark, so that Excel opens Chinese text correctly
-    customers.to_csv(folder / "customers.csv", index=False, encoding="utf-8-sig")
+    csv_safe(customers).to_csv(folder / "customers.csv", index=False, encoding="utf-8-sig")
     quarantine.to_parquet(folder / "quarantine.parquet")
     if getattr(result, "calibration", None) is not None:
         result.calibration.to_parquet(folder / "calibration_holdout.parquet", index=False)
