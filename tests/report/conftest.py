@@ -182,7 +182,7 @@ def make_result(n: int = 300, seed: int = 42) -> SimpleNamespace:
                 "seed": 0, "clusters": "kmeans+ward", "run_at": "2026-11-20 10:00:00+00:00"},
         timings_s={"read": 0.41, "clean": 0.22, "customers": 0.08, "segments": 0.03,
                    "clusters": 1.2, "store": 0.05},
-        summary={}, version="0.1.0",
+        calibration=None, summary={}, version="0.1.0",
     )
 
 

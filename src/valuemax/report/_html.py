@@ -7,16 +7,25 @@ through :func:`esc`; nothing from the user is ever inserted unescaped.
 from __future__ import annotations
 
 import base64
-import html
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from valuemax.report._format import (
+    PERCENT_COLUMNS,
+    esc,
+    fmt_pct,
+    fmt_value,
+    header,
+    is_missing,
+)
+
 #: Rows shown in an HTML table; the CSV download always has every row.
 MAX_TABLE_ROWS = 200
+#: Tables with at most this many rows are shown whole, without an inner vertical scroll.
+FULL_TABLE_ROWS = 30
 
 CSS = """
 :root { --ink:#1f2933; --muted:#5f6b7a; --line:#e3e8ee; --bg:#f7f9fb; --accent:#2b6cb0;
@@ -58,21 +67,33 @@ p.lead { color:var(--muted); margin:4px 0 12px; }
               font-size:.95rem; }
 ul.notes { margin:6px 0; padding-left:20px; color:#334e68; font-size:.92rem; }
 .tbl { margin:8px 0 14px; }
-.tbl .scroll { overflow-x:auto; max-height:520px; overflow-y:auto;
-               border:1px solid var(--line); border-radius:6px; }
+.tbl .scroll { overflow-x:auto; border:1px solid var(--line); border-radius:6px; }
+.tbl .scroll.tall { max-height:560px; overflow-y:auto; }
 table { border-collapse:collapse; width:100%; font-size:.86rem; }
 th, td { padding:5px 10px; border-bottom:1px solid var(--line); text-align:left;
          vertical-align:top; }
-th { background:#f0f4f8; position:sticky; top:0; font-weight:600; vertical-align:bottom; }
+th { background:#f0f4f8; position:sticky; top:0; font-weight:600; vertical-align:bottom;
+     line-height:1.25; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 td.num { white-space:nowrap; }
 td.text { min-width:18em; }
-tbody tr:nth-child(even) td { background:#fafbfc; }
-.tblfoot { display:flex; justify-content:space-between; align-items:center; gap:12px;
+td.name { min-width:13em; }
+td.short { white-space:nowrap; }
+table.flat > tbody > tr:nth-child(even) > td { background:#fafbfc; }
+table.rec > tbody:nth-of-type(even) > tr > td { background:#fafbfc; }
+table.rec > tbody > tr.main > td { border-bottom:none; padding-bottom:2px; }
+table.rec > tbody > tr.detail > td { color:#334e68; font-size:.84rem; padding-top:0; }
+tr.detail div { margin:1px 0 2px; }
+tr.detail b { color:var(--muted); font-weight:600; }
+.tblfoot { display:flex; justify-content:space-between; align-items:flex-start; gap:12px;
            font-size:.8rem; color:var(--muted); margin-top:4px; }
+.tblfoot small { display:block; font-size:.75rem; }
 a.dl { color:var(--accent); text-decoration:none; border:1px solid var(--accent);
        border-radius:4px; padding:1px 8px; white-space:nowrap; }
 a.dl:hover { background:var(--accent); color:#fff; }
+.alert { background:#fff1f0; border:1px solid #f5b7b1; border-left:6px solid #c53030;
+         border-radius:6px; padding:10px 14px; margin:12px 0; }
+.alert b { color:#9b2c2c; display:block; margin-bottom:2px; }
 figure.plot { margin:10px 0 18px; border:1px solid var(--line); border-radius:6px;
               padding:6px 6px 0; background:#fff; min-width:0; }
 figure.plot figcaption { font-size:.86rem; color:var(--muted); padding:4px 8px 10px; }
@@ -89,95 +110,22 @@ footer { text-align:center; color:var(--muted); font-size:.8rem; padding:12px 0 
   main { padding:8px 12px 32px; }
   .grid2 { grid-template-columns:1fr; }
 }
+@media print {
+  body { background:#fff; }
+  .layout { display:block; max-width:none; }
+  nav.toc { display:none; }
+  main { padding:0; }
+  section.chain { border:none; padding:0; }
+  .tbl .scroll, .tbl .scroll.tall { max-height:none; overflow:visible; }
+  th { position:static; }
+  table, table.rec > tbody > tr.detail > td { font-size:.72rem; }
+  th, td { padding:3px 5px; }
+  td.name { min-width:8em; }
+  td.short { white-space:normal; }
+  tr, tbody, figure.plot, .note, .alert { break-inside:avoid; }
+  a.dl { display:none; }
+}
 """
-
-
-def esc(value: Any) -> str:
-    """Escape any value for HTML text or attribute context.
-
-    >>> esc('<script>alert("1")</script>')
-    '&lt;script&gt;alert(&quot;1&quot;)&lt;/script&gt;'
-    """
-    return html.escape(str(value), quote=True)
-
-
-def is_missing(value: Any) -> bool:
-    """True for None, NaN, NaT and pandas NA."""
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_int(value: Any) -> str:
-    """Integer with thousands separators; '—' when missing.
-
-    >>> fmt_int(1234567)
-    '1,234,567'
-    """
-    return "—" if is_missing(value) else f"{int(value):,}"
-
-
-def fmt_num(value: Any) -> str:
-    """A float with precision that suits its size; '—' when missing.
-
-    >>> fmt_num(1234.5678), fmt_num(12.345), fmt_num(0.123456)
-    ('1,235', '12.3', '0.123')
-    """
-    if is_missing(value):
-        return "—"
-    v = float(value)
-    if not math.isfinite(v):
-        return str(v)
-    if v != 0 and v == round(v) and abs(v) < 1e15:
-        return f"{int(v):,}"
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:,.0f}"
-    if a >= 10:
-        return f"{v:,.1f}"
-    if a >= 1:
-        return f"{v:,.2f}"
-    return f"{v:.3g}"
-
-
-def fmt_pct(value: Any) -> str:
-    """A fraction in [0, 1] as a percentage.
-
-    >>> fmt_pct(0.1234), fmt_pct(0.0), fmt_pct(0.00004)
-    ('12.3%', '0%', '<0.1%')
-    """
-    if is_missing(value):
-        return "—"
-    v = float(value)
-    if v == 0:
-        return "0%"
-    if 0 < abs(v) < 0.001:
-        return "<0.1%" if v > 0 else ">-0.1%"
-    return f"{100.0 * v:.1f}%"
-
-
-def fmt_value(value: Any) -> str:
-    """Any cell value as display text (not yet escaped)."""
-    if is_missing(value):
-        return "—"
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
-        return fmt_int(value)
-    if isinstance(value, float | np.floating):
-        return fmt_num(value)
-    if isinstance(value, dict | list | tuple) and len(value) == 0:
-        return "—"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {fmt_value(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple | np.ndarray):
-        return ", ".join(fmt_value(v) for v in value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 
 def _csv_href(df: pd.DataFrame) -> str:
@@ -193,70 +141,134 @@ def _csv_href(df: pd.DataFrame) -> str:
 
 
 def _kind(col: pd.Series) -> str:
-    """CSS class of a column: "num" (right-aligned), "text" (long prose, wide) or ""."""
+    """CSS class of a column: "num" (right-aligned), "text" (long prose, wide), "short"."""
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
         return "num"
     lengths = col.dropna().astype(str).str.len()
-    return "text" if len(lengths) and lengths.mean() > 18 else ""
+    if not len(lengths):
+        return ""
+    return "text" if lengths.mean() > 18 else "short" if lengths.max() <= 20 else ""
+
+
+def _renamed_note(columns: Sequence[Any], labels: dict[str, str]) -> str:
+    """Which machine names the CSV keeps, when some headers were made readable."""
+    renamed = [str(c) for c in columns if header(c, labels) != str(c)]
+    if not renamed:
+        return ""
+    more = ", …" if len(renamed) > 5 else ""
+    return f"The CSV keeps the machine column names ({', '.join(renamed[:5])}{more})."
 
 
 def table(
     df: pd.DataFrame,
     *,
     csv_name: str,
+    show: Sequence[str] | None = None,
+    detail: Sequence[str] = (),
     percent: Iterable[str] = (),
     labels: dict[str, str] | None = None,
     caption: str | None = None,
+    max_rows: int = MAX_TABLE_ROWS,
+    extra: dict[str, Sequence[Any]] | None = None,
 ) -> str:
     """Render ``df`` as an escaped HTML table with a "Download CSV" link.
+
+    Headers are readable (:func:`~valuemax.report._format.header`); the CSV keeps the
+    machine names and says so in a small caption. A table of at most ``FULL_TABLE_ROWS``
+    rows is shown whole; a longer one scrolls inside its box.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        The table; the CSV download holds it unformatted, every row.
+        The table; the CSV download holds it unformatted, every row and column.
     csv_name : str
         File name offered for the download (``.csv`` appended when missing).
-    percent : iterable of str
-        Columns holding fractions in [0, 1], shown as percentages.
+    show : sequence of str, optional
+        The columns shown as table columns, in order; default every column not in
+        ``detail``.
+    detail : sequence of str, default ()
+        Long-text columns (e.g. an action and its rationale) shown on a wrapped line under
+        each row instead of as columns, so the table never needs a horizontal scroll.
+    percent : iterable of str, default ()
+        Columns holding fractions in [0, 1], shown as percentages, besides the usual share
+        columns (``share_customers``, ``revenue_share``, ``share``).
     labels : dict of str to str, optional
-        Display header for some columns (e.g. with the unit).
+        Display header for some columns, overriding the readable defaults.
     caption : str, optional
         A line under the table saying what it shows.
+    max_rows : int, default 200
+        Rows shown in the page; the CSV always has every row of ``df``.
+    extra : dict of str to sequence, optional
+        Display-only columns (one value per row of ``df``), e.g. three short columns merged
+        into one; name them in ``show``. They are not in the CSV.
 
     Returns
     -------
     str
         HTML of a ``<div class="tbl">`` block.
     """
-    percent = set(percent)
+    percent = set(percent) | PERCENT_COLUMNS
     labels = labels or {}
     if not csv_name.endswith(".csv"):
         csv_name += ".csv"
-    shown = df.iloc[:MAX_TABLE_ROWS]
-    kind = {c: _kind(shown[c]) for c in df.columns}
-    attr = {c: f' class="{kind[c]}"' if kind[c] else "" for c in df.columns}
-    head = "".join(f"<th{attr[c]}>{esc(labels.get(str(c), c))}</th>" for c in df.columns)
-    cols = []
-    for c in df.columns:
+    detail = [c for c in detail if c in df.columns]
+    shown = df.iloc[:max_rows]
+    if extra:
+        shown = shown.assign(**{k: list(v)[:max_rows] for k, v in extra.items()})
+    cols = [c for c in (show if show is not None else df.columns)
+            if c in shown.columns and c not in detail]
+    kind = {c: _kind(shown[c]) for c in cols}
+    if detail:  # the first text column names the row: keep it readable
+        first = next((c for c in cols if kind[c] != "num"), None)
+        if first is not None:
+            kind[first] = (kind[first] + " name").strip()
+    attr = {c: f' class="{kind[c]}"' if kind[c] else "" for c in cols}
+    head = "".join(f"<th{attr[c]}>{esc(header(c, labels))}</th>" for c in cols)
+
+    def cells(c: Any) -> list[str]:
         fmt = fmt_pct if c in percent else fmt_value
-        cols.append([fmt(v) for v in shown[c].tolist()])
-    body = "".join(
-        "<tr>" + "".join(
-            f"<td{attr[c]}>{esc(cells[i])}</td>"
-            for c, cells in zip(df.columns, cols, strict=True)
-        ) + "</tr>"
+        return [fmt(v) for v in shown[c].tolist()]
+
+    values = {c: cells(c) for c in [*cols, *detail]}
+    rows = [
+        "<tr{}>".format(' class="main"' if detail else "") + "".join(
+            f"<td{attr[c]}>{esc(values[c][i])}</td>" for c in cols) + "</tr>"
         for i in range(len(shown))
-    )
-    more = (f"first {MAX_TABLE_ROWS:,} of {len(df):,} rows shown; the CSV has all. "
-            if len(df) > MAX_TABLE_ROWS else "")
-    cap = esc(caption) if caption else ""
+    ]
+    if detail:
+        rows = [
+            f"<tbody>{row}<tr class=\"detail\"><td colspan=\"{len(cols)}\">" + "".join(
+                f"<div><b>{esc(header(c, labels))}:</b> {esc(values[c][i])}</div>"
+                for c in detail if not is_missing(shown[c].iloc[i])) + "</td></tr></tbody>"
+            for i, row in enumerate(rows)
+        ]
+        body, klass = "".join(rows), "rec"
+    else:
+        body, klass = f"<tbody>{''.join(rows)}</tbody>", "flat"
+    foot = [caption or ""]
+    n_cols = len([c for c in [*cols, *detail] if c in df.columns])
+    cut = []
+    if len(df) > len(shown):
+        cut.append(f"first {len(shown):,} of {len(df):,} rows")
+    if not extra and n_cols < len(df.columns):
+        cut.append(f"{n_cols:,} of {len(df.columns):,} columns")
+    if cut:
+        foot.append(f"{' and '.join(cut).capitalize()} shown; the CSV has them all.")
+    small = _renamed_note([c for c in [*cols, *detail] if c in df.columns], labels)
+    scroll = "scroll tall" if len(shown) > FULL_TABLE_ROWS else "scroll"
     return (
-        f'<div class="tbl"><div class="scroll"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-        f'<div class="tblfoot"><span>{cap} {esc(more)}</span>'
+        f'<div class="tbl"><div class="{scroll}"><table class="{klass}"><thead><tr>{head}'
+        f"</tr></thead>{body}</table></div>"
+        f'<div class="tblfoot"><span>{esc(" ".join(f for f in foot if f))}'
+        f'{f"<small>{esc(small)}</small>" if small else ""}</span>'
         f'<a class="dl" download="{esc(csv_name)}" href="{_csv_href(df)}">Download CSV</a>'
         f"</div></div>"
     )
+
+
+def alert(title: str, text: str) -> str:
+    """A highlighted box for something the reader must not miss (both escaped)."""
+    return f'<div class="alert" role="alert"><b>{esc(title)}</b>{esc(text)}</div>'
 
 
 def note(text: str, *, warn: bool = False) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax.report._html import esc
+from valuemax.report._format import esc, fmt_pct
 
 PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#d53f8c", "#805ad5", "#319795", "#d69e2e",
            "#e53e3e", "#4a5568", "#718096", "#975a16", "#2c7a7b")
@@ -37,8 +37,17 @@ def _style(fig: Any, *, x_title: str, y_title: str, height: int = 360, **layout:
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         hoverlabel={"namelength": -1}, **layout,
     )
-    fig.update_xaxes(title_text=x_title, automargin=True)
-    fig.update_yaxes(title_text=y_title, automargin=True)
+    # thousands separators on every numeric axis (category axes ignore tickformat)
+    fig.update_xaxes(title_text=x_title, automargin=True, tickformat=",")
+    fig.update_yaxes(title_text=y_title, automargin=True, tickformat=",")
+    return fig
+
+
+def legend_below(fig: Any, *, height: int) -> Any:
+    """Move the legend under the x axis (horizontal), clear of the plotly toolbar."""
+    fig.update_layout(height=height, legend={"orientation": "h", "xanchor": "left", "x": 0,
+                                             "yanchor": "top", "y": -0.2},
+                      margin={"b": 110})
     return fig
 
 
@@ -155,16 +164,17 @@ def hbar(labels: Sequence[Any], series: dict[str, Sequence[float]], *, x_title: 
     go = _go()
     fig = go.Figure()
     ylab = [esc(v) for v in labels]
+    single = len(series) == 1
     for i, (name, vals) in enumerate(series.items()):
-        vals = [100.0 * float(v) for v in vals] if percent else [float(v) for v in vals]
-        fmt = "%{x:.1f}%" if percent else "%{x:,}"
-        single = len(series) == 1
+        raw = [float(v) for v in vals]
+        xs = [100.0 * v for v in raw] if percent else raw
+        text = [esc(fmt_pct(v)) if percent else f"{v:,.10g}" for v in raw]
         fig.add_trace(go.Bar(
-            y=ylab, x=vals, name=esc(name), orientation="h",
-            marker={"color": PALETTE[i % len(PALETTE)]},
-            texttemplate=fmt if single else None, textposition="outside" if single else None,
-            cliponaxis=False,
-            hovertemplate=f"%{{y}}<br>{esc(name)}: {fmt}<extra></extra>",
+            y=ylab, x=xs, name=esc(name), orientation="h",
+            marker={"color": PALETTE[i % len(PALETTE)]}, customdata=text,
+            texttemplate="%{customdata}" if single else None,
+            textposition="outside" if single else None, cliponaxis=False,
+            hovertemplate=f"%{{y}}<br>{esc(name)}: %{{customdata}}<extra></extra>",
         ))
     height = max(260, 70 + 26 * len(labels) * max(1, len(series)) ** 0.6)
     _style(fig, x_title=x_title, y_title="", height=int(height), barmode="group",
@@ -261,7 +271,8 @@ def projection_scatter(proj: pd.DataFrame, centers: pd.DataFrame | None,
             hovertemplate="centroid of %{text}<extra></extra>",
         ))
     _style(fig, x_title="principal component 1 (standardised units)",
-           y_title="principal component 2 (standardised units)", height=460)
+           y_title="principal component 2 (standardised units)")
+    legend_below(fig, height=520)
     return fig, len(proj)
 
 

@@ -7,9 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from valuemax._core.exceptions import InputError
-from valuemax.report._html import fmt_int, page
-from valuemax.report._sections_data import customers_section, data_section
-from valuemax.report._sections_model import clusters_section, run_section, segments_section
+from valuemax.report._format import fmt_int
+from valuemax.report._html import page
+from valuemax.report._sections_clusters import clusters_section
+from valuemax.report._sections_customers import customers_section
+from valuemax.report._sections_data import data_section
+from valuemax.report._sections_run import run_section
+from valuemax.report._sections_segments import segments_section
 
 _RUN_DATE_KEYS = ("run_at", "run_date", "started_at", "started", "created_at")
 _EXPECTED = ("ingest", "quality", "customers")
