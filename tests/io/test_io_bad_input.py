@@ -131,7 +131,7 @@ def test_missing_required_columns(write):
     text = "Kunde,Datum,Betrag\nk1,2024-01-05,1\n"
     with pytest.raises(InputError, match=(
         r"cannot find the column\(s\) for customer_id; order_ts; amount \(or quantity and "
-        r"unit_price; quantity and unit_price not found\)\. Available columns: 'Kunde', "
+        r"unit_price; quantity and unit_price not found\)\. Unmapped columns: 'Kunde', "
         r"'Datum', 'Betrag'\. Name them with mapping=.*--map customer_id=<column>")):
         read_transactions(write("de.csv", text))
 

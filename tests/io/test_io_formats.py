@@ -273,7 +273,7 @@ def test_fingerprint_follows_content():
     assert read_transactions(pa.table(changed)).fingerprint != one
 
 
-def test_timezone_aware_frame_converted_to_utc(rows):
+def test_timezone_aware_frame_keeps_local_time_of_its_zone(rows):
     frame = pd.DataFrame({
         "customer_id": ["a", "b"],
         "order_ts": pd.to_datetime(["2024-01-05 10:00", "2024-06-05 10:00"]).tz_localize(
@@ -281,8 +281,11 @@ def test_timezone_aware_frame_converted_to_utc(rows):
         "amount": [1.0, 2.0],
     })
     ing = read_transactions(frame)
-    assert rows(ing.standardized(), "order_ts") == [(ts(2024, 1, 5, 9),), (ts(2024, 6, 5, 8),)]
-    assert any("converted to UTC" in n for n in ing.notes)
+    # one zone: the Berlin wall-clock time (winter +01:00 and summer +02:00 alike)
+    assert rows(ing.standardized(), "order_ts") == [
+        (ts(2024, 1, 5, 10),), (ts(2024, 6, 5, 10),)]
+    assert any("all in zone 'Europe/Berlin'; kept as the local wall-clock time" in n
+               for n in ing.notes)
 
 
 def test_duckdb_file_url_and_pairs(tmp_path, rows):

@@ -46,7 +46,9 @@ def test_day_first_when_a_day_is_above_12(write, rows):
 def test_two_date_formats_in_one_column(write, rows):
     path = log(write, ["2024-01-05", "2024-01-06", "2024-01-07", "13/01/2024"])
     with pytest.raises(InputError, match=r"more than one format: '%Y-%m-%d' \(3 values.*"
-                       r"'%d/%m/%Y' \(1 values, e\.g\. '13/01/2024'\).*as a tuple"):
+                       r"'%d/%m/%Y' \(1 values, e\.g\. '13/01/2024'\).*pass them together: "
+                       r"date_format=\('%Y-%m-%d', '%d/%m/%Y'\) \(CLI --date-format '%Y-%m-%d' "
+                       r"--date-format '%d/%m/%Y'\)"):
         read_transactions(path)
     ing = read_transactions(path, date_format=("%Y-%m-%d", "%d/%m/%Y"))
     assert rows(ing.standardized(), "order_ts")[3] == (dt.datetime(2024, 1, 13),)
@@ -82,7 +84,8 @@ def test_utc_offsets_are_converted(write, rows):
     ing = read_transactions(log(write, ["2024-01-05T10:00:00+08:00", "2024-01-05T03:00:00Z"]))
     assert rows(ing.standardized(), "order_ts") == [
         (dt.datetime(2024, 1, 5, 2),), (dt.datetime(2024, 1, 5, 3),)]
-    assert any("carry a UTC offset; converted to UTC" in n for n in ing.notes)
+    assert any("carry 2 different UTC offsets (+08:00: 1 values, +00:00: 1 values); converted "
+               "to UTC" in n for n in ing.notes)
 
 
 def test_chinese_and_compact_dates(write, rows):
@@ -130,10 +133,11 @@ def test_mixed_currencies_are_refused(write):
 
 
 def test_not_plain_numbers_are_unparseable(write, rows):
-    ing = read_transactions(log(write, ["2024-01-05"] * 4, ["1_000", "nan", "inf", "12,50"]))
+    ing = read_transactions(log(write, ["2024-01-05"] * 5,
+                                ["1_000", "nan", "inf", "12,50", "7"]))
     assert [r[0] for r in rows(ing.standardized(), "_parse_error")] == [
-        "unparseable_amount"] * 4
-    assert "decimal commas" in ing.number_notes[0]
+        "unparseable_amount", "missing_amount", "unparseable_amount", "unparseable_amount", None]
+    assert "decimal commas" in ing.number_notes[-1]
 
 
 def test_amount_column_wins_over_quantity_times_price(write, rows):
@@ -145,10 +149,11 @@ def test_amount_column_wins_over_quantity_times_price(write, rows):
 
 
 def test_unparseable_quantity_makes_amount_unparseable(write, rows):
-    text = "customer_id,date,qty,price\nc1,2024-01-05,two,3\nc2,2024-01-05,,3\n"
+    text = ("customer_id,date,qty,price\nc1,2024-01-05,two,3\nc2,2024-01-05,,3\n"
+            "c3,2024-01-05,2,3\n")
     ing = read_transactions(write("qp.csv", text))
     assert rows(ing.standardized(), "amount", "_parse_error") == [
-        (None, "unparseable_amount"), (None, "missing_amount")]
+        (None, "unparseable_amount"), (None, "missing_amount"), (6.0, None)]
 
 
 def test_numeric_nan_is_missing(rows):

@@ -105,11 +105,78 @@ def check_text(sample: bytes, *, source: str, wide: bool = False) -> None:
     wide = wide or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if not wide and b"\x00" in sample:
         n_nul = sample.count(b"\x00")
+        utf16 = utf16_order(sample)
+        hint = (f"if it is UTF-16 text without a byte-order mark, pass encoding={utf16!r} "
+                f"(CLI --encoding {utf16}): its NUL bytes sit at "
+                f"{'odd' if utf16 == 'utf-16-le' else 'even'} offsets, as in "
+                f"{'little' if utf16 == 'utf-16-le' else 'big'}-endian UTF-16 text"
+                if utf16 else "if it is text, save it as UTF-8")
         raise InputError(
             f"{source} is not a text table: its first {len(sample):,} bytes contain "
             f"{n_nul:,} NUL bytes (binary data). Expected CSV/TSV/text, Parquet, .xlsx or "
-            f"JSON lines; pass encoding='utf-16' if it is UTF-16 text without a byte-order mark."
+            f"JSON lines; {hint}."
         )
+
+
+def utf16_order(sample: bytes) -> str | None:
+    """``'utf-16-le'`` / ``'utf-16-be'`` when the NUL bytes of ``sample`` sit where ASCII
+    text in that byte order has them (>= 90% at odd / even offsets), else None.
+
+    Examples
+    --------
+    >>> utf16_order("id,x".encode("utf-16-le")), utf16_order("id,x".encode("utf-16-be"))
+    ('utf-16-le', 'utf-16-be')
+    """
+    odd = sample[1::2].count(0)
+    even = sample[0::2].count(0)
+    half = len(sample) // 2
+    if not half or odd + even < 0.25 * half:
+        return None
+    if odd >= 0.9 * (odd + even):
+        return "utf-16-le"
+    if even >= 0.9 * (odd + even):
+        return "utf-16-be"
+    return None
+
+
+def check_decodes(sample: bytes, encoding: str, at_eof: bool, *, source: str) -> None:
+    """Raise ``InputError`` unless ``sample`` is valid text in the user-given ``encoding``.
+
+    Raises
+    ------
+    InputError
+        Naming the byte offset, the reason and an encoding to try (from the NUL bytes, or
+        the detected one).
+    """
+    name = codecs.lookup(encoding).name
+    if name.startswith(("utf-16", "utf-32")) and b"\x00" not in sample:
+        problem = ("it has no NUL bytes, so it is not UTF-16/32 (each ASCII character, such "
+                   "as a delimiter, has a NUL byte there)")
+        pos = 0
+    else:
+        try:
+            codecs.getincrementaldecoder(encoding)(errors="strict").decode(sample,
+                                                                            final=at_eof)
+            return
+        except UnicodeDecodeError as exc:
+            pos, problem = exc.start, exc.reason
+        except UnicodeError as exc:  # e.g. 'UTF-16 stream does not start with BOM'
+            pos, problem = 0, str(exc)
+    raise InputError(
+        f"could not decode {source} as {encoding} at byte {pos:,}: {problem}; try "
+        f"encoding={_suggest(sample, at_eof, name)!r} (CLI --encoding), or leave encoding= "
+        f"unset to detect it."
+    )
+
+
+def _suggest(sample: bytes, at_eof: bool, given: str) -> str:
+    order = utf16_order(sample)
+    if order:
+        return order
+    try:
+        return detect_encoding(sample, at_eof, source="")
+    except InputError:
+        return "utf-8" if given != "utf-8" else "cp1252"
 
 
 def _decodes(sample: bytes, encoding: str, at_eof: bool) -> str | None:
@@ -204,11 +271,13 @@ def transcode_to_utf8(
             chunk = src.read(_CHUNK)
             try:
                 dst.write(decoder.decode(chunk, final=not chunk))
-            except UnicodeDecodeError as exc:
+            except UnicodeError as exc:
+                start = getattr(exc, "start", 0)
+                reason = getattr(exc, "reason", str(exc))
                 raise InputError(
-                    f"{source} is not valid {encoding}: the bytes at offset "
-                    f"{offset + exc.start:,} cannot be decoded ({exc.reason}). Pass the right "
-                    f"encoding= (e.g. 'gb18030', 'utf-8', 'cp1252'; CLI --encoding)."
+                    f"could not decode {source} as {encoding} at byte {offset + start:,}: "
+                    f"{reason}; pass the right encoding= (e.g. 'gb18030', 'utf-8', 'cp1252', "
+                    f"'utf-16-le'; CLI --encoding)."
                 ) from exc
             if not chunk:
                 break

@@ -10,12 +10,16 @@ row and split in SQL with ``string_split_regex``.
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from valuemax._core.exceptions import InputError
+from valuemax.io._date_formats import SourceZone
 from valuemax.io._encoding import (
+    check_decodes,
     check_text,
     detect_encoding,
     needs_transcoding,
@@ -41,6 +45,7 @@ _SUPPORTED = (
     ".csv, .tsv, .txt (delimited or whitespace-separated), each optionally .gz or .zst; "
     ".parquet; .xlsx; .jsonl/.ndjson/.json"
 )
+_MAX_LINE = 1 << 28  # longest line (bytes) read by raising DuckDB's max_line_size
 _LINE_SPLIT = r"string_split_regex(regexp_replace(line, '^\s+|\s+$', '', 'g'), '\s+')"
 
 
@@ -54,6 +59,8 @@ class Loaded:
     header: bool
     fingerprint: str
     notes: tuple[str, ...] = ()
+    #: Timezone-aware columns of a typed source -> their zone(s), when known.
+    zones: Mapping[str, SourceZone] = field(default_factory=dict)
 
 
 def detect_format(path: Path) -> tuple[str, str | None]:
@@ -108,6 +115,8 @@ def sample_encoding(
     given = normalise_encoding(encoding) if encoding else None
     check_text(sample, source=source,
                wide=given is not None and given.startswith(("utf-16", "utf-32")))
+    if given is not None:
+        check_decodes(sample, encoding or given, at_eof, source=source)
     enc = given or detect_encoding(sample, at_eof, source=source)
     if enc == "utf-8" and sample.startswith(codecs.BOM_UTF8):
         enc = "utf-8-sig"
@@ -128,7 +137,8 @@ def readable_copy(
 
 def _csv_error(exc: Exception, source: str, layout: TextLayout) -> InputError:
     lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-    keep = [ln for ln in lines[:4] if not ln.startswith("Possible")]
+    keep = [ln if len(ln) < 200 else ln[:200] + "..." for ln in lines[:4]
+            if not ln.startswith("Possible")]
     detail = " / ".join(keep[:3]).replace("Invalid Input Error: ", "")
     sep = "blanks" if layout.delimiter is None else repr(layout.delimiter)
     fix = "quote fields that contain the delimiter, or fix the line"
@@ -185,16 +195,22 @@ def load_text(
             f"_row_id FROM read_csv({lit(str(read_path))}, columns={cols}, "
             f"delim={lit(layout.delimiter or ',')}, quote='\"', escape='\"', "
             f"header={str(layout.header).lower()}, skip={layout.skip}, comment='', "
-            f"auto_detect=false, compression={comp})"
+            f"auto_detect=false, compression={comp}{{max_line}})"
         )
     else:
         sql = _whitespace_sql(table, read_path, layout, comp)
-    try:
-        duck(con).execute(sql)
-    except Exception as exc:  # duckdb.Error and its subclasses
-        if layout.kind == "whitespace" and "valuemax-fields" in str(exc):
-            raise _ragged_whitespace(con, read_path, layout, comp, source) from exc
-        raise _csv_error(exc, source, layout) from exc
+    max_line = ""
+    for _ in range(4):  # lines over DuckDB's max_line_size (2 MB): retry with a larger one
+        try:
+            duck(con).execute(sql.replace("{max_line}", max_line))
+            break
+        except Exception as exc:  # duckdb.Error and its subclasses
+            if layout.kind == "whitespace" and "valuemax-fields" in str(exc):
+                raise _ragged_whitespace(con, read_path, layout, comp, source) from exc
+            size = re.search(r"Maximum line size .*Actual Size:\s*(\d+)", str(exc))
+            if layout.kind != "csv" or size is None or int(size.group(1)) > _MAX_LINE:
+                raise _csv_error(exc, source, layout) from exc
+            max_line = f", max_line_size={2 * int(size.group(1))}"
     return layout, enc, notes
 
 

@@ -8,15 +8,9 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.datatypes as dt
 
-from valuemax.io._dates import DatePlan, date_stage1, date_stage2, date_stage3
-from valuemax.io._numbers import (
-    IdPlan,
-    NumberPlan,
-    id_expr,
-    number_stage1,
-    number_stage2,
-    number_stage3,
-)
+from valuemax.io._date_formats import DatePlan, date_stage1, date_stage2, date_stage3
+from valuemax.io._ids import IdPlan, id_expr
+from valuemax.io._numbers import NumberPlan, number_stage1, number_stage2, number_stage3
 
 _NUMBER_COLUMNS = ("amount", "quantity", "unit_price")
 
@@ -70,7 +64,8 @@ class Ingested:
     mapping : dict of str to str
         Canonical column -> source column.
     date_formats : tuple of str
-        strptime formats used for ``order_ts`` (empty when it was already a timestamp).
+        strptime formats used for ``order_ts`` (or the numeric encoding, e.g. ``epoch_s``;
+        empty when it was already a timestamp).
     number_notes : tuple of str
         Normalisations of amount / quantity / unit_price, with counts.
     notes : tuple of str
@@ -159,7 +154,10 @@ class Ingested:
             amount, a_missing, a_bad = parsed["amount"]
         else:
             (q, q_missing, q_bad), (p, p_missing, p_bad) = parsed["quantity"], parsed["unit_price"]
-            amount, a_missing, a_bad = q * p, q_missing | p_missing, q_bad | p_bad
+            a_missing = q_missing | p_missing
+            # a product that overflows (1e200 * 1e200 = inf) is not a number either
+            a_bad = ~a_missing & (q_bad | p_bad | (q * p).isinf())
+            amount = ibis.ifelse(a_bad, ibis.null(dt.float64), q * p)
         out = {
             "_row_id": s2["_row_id"],
             "customer_id": s2["customer_id"],

@@ -122,7 +122,8 @@ def resolve_mapping(
 
 
 def check_required(
-    mapping: Mapping[str, str], columns: Sequence[str], *, source: str, header: bool
+    mapping: Mapping[str, str], columns: Sequence[str], *, source: str, header: bool,
+    user: Mapping[str, str | None] | None = None,
 ) -> None:
     """Raise ``InputError`` unless customer_id, order_ts and an amount (or quantity and
     unit_price) are mapped.
@@ -130,8 +131,9 @@ def check_required(
     Raises
     ------
     InputError
-        Listing the missing canonical columns, the available source columns and the
-        ``mapping=`` / ``--map`` fix.
+        Listing the missing canonical columns, the source columns (saying which are
+        already mapped, and which a ``mapping=`` override took from the missing column) and
+        the ``mapping=`` / ``--map`` fix.
     """
     missing = [c for c in ("customer_id", "order_ts") if c not in mapping]
     if "amount" not in mapping and not ("quantity" in mapping and "unit_price" in mapping):
@@ -139,14 +141,38 @@ def check_required(
         missing.append(f"amount (or quantity and unit_price; {' and '.join(lacking)} not found)")
     if not missing:
         return
-    example = ", ".join(f"'{m.split(' ')[0]}': '<column>'" for m in missing)
-    cli = " ".join(f"--map {m.split(' ')[0]}=<column>" for m in missing)
+    keys = [m.split(" ")[0] for m in missing]
+    example = ", ".join(f"'{k}': '<column>'" for k in keys)
+    cli = " ".join(f"--map {k}=<column>" for k in keys)
+    claimed = _claimed(keys, mapping, user or {})
     hint = ""
-    if header:
+    if header and not claimed:
         hint = (" If the first line is data rather than a header, pass the column names with "
                 "columns= (CLI --columns).")
+    by_column = {v: k for k, v in mapping.items()}
+    free = [repr(c) for c in columns if c not in by_column]
+    used = [f"{c!r} (mapped to {by_column[c]})" for c in columns if c in by_column]
+    shown = f"Unmapped columns: {', '.join(free) or 'none'}"
+    if used:
+        shown += f"; already mapped: {', '.join(used)}"
     raise InputError(
-        f"{source}: cannot find the column(s) for {'; '.join(missing)}. Available columns: "
-        f"{', '.join(repr(c) for c in columns)}. Name them with mapping={{{example}}} "
-        f"(CLI {cli}).{hint}"
+        f"{source}: cannot find the column(s) for {'; '.join(missing)}.{claimed} {shown}. "
+        f"Name them with mapping={{{example}}} (CLI {cli}).{hint}"
     )
+
+
+def _claimed(missing: list[str], mapping: Mapping[str, str],
+             user: Mapping[str, str | None]) -> str:
+    """Say which missing canonical column lost its obvious source column to an override."""
+    out = []
+    for canonical, column in user.items():
+        if column is None:
+            continue
+        for want in missing:
+            if want in _PRIORITY and normalise_name(column) in _PRIORITY[want] and \
+                    want != canonical:
+                out.append(f" {column!r} is now mapped to {canonical} (mapping={{"
+                           f"{canonical!r}: {column!r}}}), so it cannot also be {want}; map "
+                           f"{want} to another column with mapping= (CLI --map "
+                           f"{want}=<column>).")
+    return "".join(out)

@@ -1,14 +1,17 @@
-"""Numbers (amount, quantity, unit_price) and identifiers, inspected in the engine.
+"""Numbers (amount, quantity, unit_price), inspected in the engine.
 
 Text numbers are parsed only when they are plain decimals (``^[+-]?\\d+(\\.\\d*)?(e..)?$``)
 after removing, where the column has them, a currency sign or code (leading or trailing:
-£ $ € ¥ ￥ 元 RMB CNY USD GBP EUR) and thousands separators (``1,234.50``). Each removal is
-noted with its count; two currencies in one column are an error (never mixed currencies).
-What is still not a number becomes NULL (``_parse_error='unparseable_amount'`` for the amount).
+£ $ € ¥ ￥ 元 RMB CNY USD GBP EUR) and thousands separators. Each removal is noted with its
+count; two currencies in one column are an error (never mixed currencies).
 
-Identifiers are trimmed text; blank -> NULL. A text column whose every value is a float-like
-integer (``'17850.0'``, as pandas writes integer ids with missing values) loses the ``.0``; a
-float column with integral values is written as integers. Leading zeros are kept.
+``decimal='.'`` (default): ``','`` is removed as a thousands separator only when every value
+of the column that has a comma is grouped in threes (``1,234`` or ``1,234.50``); otherwise
+such values stay unparseable and the note points at ``decimal=','``. ``decimal=','``: the
+comma is the decimal mark (``12,50``) and ``'.'`` a thousands separator under the same rule
+(``1.234,50``). Null-like words (``NA``, ``N/A``, ``-``, ``null``, ...) are missing values;
+what is still not a finite number becomes NULL (``_parse_error='unparseable_amount'`` for the
+amount), and an amount column in which no value is a number is an error.
 
 The same Ibis expressions serve the inference queries here and ``Ingested.standardized()``.
 """
@@ -23,7 +26,8 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from valuemax._core.exceptions import InputError
-from valuemax.io._sql import strip_expr
+from valuemax.io._ids import describe_tokens, is_null_token, null_token_counts
+from valuemax.io._sql import as_text
 
 #: Currency signs and codes, and the currency each stands for.
 CURRENCY_TOKENS: dict[str, str] = {
@@ -34,59 +38,61 @@ _ANY_TOKEN = r"£|\$|€|¥|￥|元|(?i:RMB|CNY|USD|GBP|EUR)"
 _LEAD = rf"^[+-]?\s*({_ANY_TOKEN})"
 _TRAIL = rf"({_ANY_TOKEN})$"
 PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+#: ``1,234`` / ``1,234.50``: every comma followed by exactly three digits.
 THOUSANDS = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
+#: ``1.234`` / ``1.234,50`` (``decimal=','``).
+THOUSANDS_DOT = r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$"
 _DECIMAL_COMMA = r"^[+-]?\d+,\d{1,2}$"
-_FLOAT_INT = r"^[+-]?\d+\.0+$"
+_ONE_GROUP = r"^[+-]?\d{1,3},\d{3}$"
+_SEP = {".": (",", THOUSANDS), ",": (".", THOUSANDS_DOT)}
 
 
 @dataclass(frozen=True)
 class NumberPlan:
     """How a numeric column is parsed: ``'numeric'`` (cast) or ``'text'`` (cleaned, parsed).
 
-    ``tokens``: currency signs/codes removed; ``thousands``: remove ',' in ``1,234.5``.
+    ``tokens``: currency signs/codes removed; ``thousands``: remove the thousands separator
+    (``','``, or ``'.'`` when ``decimal=','``) from values grouped in threes; ``decimal``: the
+    decimal mark; ``null_tokens``: null-like spellings read as missing.
     """
 
     kind: Literal["numeric", "text"]
     tokens: tuple[str, ...] = ()
     thousands: bool = False
-
-
-@dataclass(frozen=True)
-class IdPlan:
-    """How an id column becomes text.
-
-    ``kind``: ``'text'`` (trim, blank -> NULL), ``'float_text'`` (also drop ``.0``),
-    ``'float_int'`` (float column, integral: via int64), ``'cast'`` (other types).
-    """
-
-    kind: Literal["text", "float_text", "float_int", "cast"]
+    decimal: Literal[".", ","] = "."
+    null_tokens: tuple[str, ...] = ()
 
 
 def _token_alternation(tokens: tuple[str, ...]) -> str:
     return "|".join(f"(?i:{t})" if t.isalpha() and t.isascii() else re.escape(t) for t in tokens)
 
 
-def _text(col: Any) -> Any:
-    return strip_expr(col if col.type().is_string() else col.cast(dt.string))
-
-
 def cleaned_text(col: Any, plan: NumberPlan) -> Any:
-    """The trimmed text of ``col`` with the plan's currency tokens and separators removed."""
-    s = _text(col)
+    """The trimmed text of ``col`` with currency tokens and separators removed, the decimal
+    mark made a point (NULL when a ``decimal=','`` value has a stray ``'.'``)."""
+    s = as_text(col)
     if plan.tokens:
         alt = _token_alternation(plan.tokens)
         s = s.re_replace(rf"^([+-]?)\s*(?:{alt})\s*", r"\1").re_replace(rf"\s*(?:{alt})$", "")
+    sep, grouped = _SEP[plan.decimal]
     if plan.thousands:
-        s = ibis.ifelse(s.re_search(THOUSANDS), s.replace(",", ""), s)
+        s = ibis.ifelse(s.re_search(grouped), s.replace(sep, ""), s)
+    if plan.decimal == ",":
+        s = ibis.ifelse(s.contains("."), ibis.null(dt.string), s.replace(",", "."))
     return s
 
 
 def number_stage1(col: Any, plan: NumberPlan) -> tuple[Any, Any]:
-    """Stage 1 of parsing: ``(trimmed text, cleaned text)``, or the float64 value twice."""
+    """Stage 1 of parsing: ``(trimmed text, cleaned text)``, or the float64 value twice.
+
+    Null-like words become ``''`` in the trimmed text (so they count as missing)."""
     if plan.kind == "numeric":
         v = col.cast(dt.float64)
         return v, v
-    return _text(col), cleaned_text(col, plan)
+    text = as_text(col)
+    if plan.null_tokens:
+        text = ibis.ifelse(text.isin(list(plan.null_tokens)), "", text)
+    return text, cleaned_text(col, plan)
 
 
 def number_stage2(cleaned: Any, plan: NumberPlan) -> Any:
@@ -98,8 +104,8 @@ def number_stage2(cleaned: Any, plan: NumberPlan) -> Any:
 
 
 def number_stage3(text: Any, value: Any, plan: NumberPlan) -> tuple[Any, Any, Any]:
-    """Stage 3: ``(value, is_missing, is_unparseable)``; NaN counts as missing, +-inf as
-    unparseable, and both become NULL."""
+    """Stage 3: ``(value, is_missing, is_unparseable)``; NaN and null-like words count as
+    missing, +-inf (and overflow such as ``1e309``) as unparseable; both become NULL."""
     if plan.kind == "numeric":
         missing = text.isnull() | text.isnan()
         bad = ~missing & text.isinf()
@@ -110,9 +116,9 @@ def number_stage3(text: Any, value: Any, plan: NumberPlan) -> tuple[Any, Any, An
 
 
 def infer_number_plan(
-    raw: Any, column: str, canonical: str, code: str | None
+    raw: Any, column: str, canonical: str, code: str | None, decimal: Literal[".", ","] = "."
 ) -> tuple[NumberPlan, tuple[str, ...]]:
-    """Inspect ``raw[column]``: currency tokens, thousands separators, non-numbers.
+    """Inspect ``raw[column]``: currency tokens, separators, null-like words, non-numbers.
 
     Parameters
     ----------
@@ -122,7 +128,10 @@ def infer_number_plan(
     canonical : str
         amount, quantity or unit_price (for messages).
     code : str or None
-        The ``_parse_error`` code non-numbers get (named in the note), if any.
+        The ``_parse_error`` code non-numbers get (named in the note), if any; when given,
+        a column with no number at all is an error.
+    decimal : {'.', ','}
+        The decimal mark of text numbers.
 
     Returns
     -------
@@ -132,7 +141,8 @@ def infer_number_plan(
     Raises
     ------
     InputError
-        If the column mixes currencies.
+        If the column mixes currencies, or ``code`` is given and none of its non-missing
+        values is a number (with the decimal-comma hint when it applies).
     """
     col = raw[column]
     dtype = col.type()
@@ -140,18 +150,17 @@ def infer_number_plan(
         return NumberPlan("numeric"), ()
     # every check runs on the distinct values with their counts
     distinct = raw.group_by(v=col).aggregate(m=lambda t: t.count())
-    vals = (distinct.select(s=_text(distinct.v), m=distinct.m)
+    vals = (distinct.select(s=as_text(distinct.v), m=distinct.m)
             .filter(lambda t: t.s.notnull() & (t.s != ""))
             .group_by("s").aggregate(n=lambda t: t.m.sum()).cache())
     try:
-        return _number_plan(vals, column, canonical, code)
+        return _number_plan(vals, column, canonical, code, decimal)
     finally:
         vals.release()
 
 
-def _number_plan(
-    vals: Any, column: str, canonical: str, code: str | None
-) -> tuple[NumberPlan, tuple[str, ...]]:
+def _currency_tokens(vals: Any, column: str, canonical: str) -> dict[str, int]:
+    """Currency token -> values carrying it, most frequent first (one currency only)."""
     groups = (
         vals.mutate(lead=vals.s.re_extract(_LEAD, 1).upper(),
                     trail=vals.s.re_extract(_TRAIL, 1).upper())
@@ -174,91 +183,84 @@ def _number_plan(
             f"up different currencies: convert the values to one currency (or split the log "
             f"by currency) before reading it."
         )
-    tokens = tuple(sorted(counts, key=lambda t: -counts[t]))
-    c = cleaned_text(vals.s, NumberPlan("text", tokens, thousands=False))
-    stats = vals.select(s=vals.s, n=vals.n, c=c).aggregate(
-        n=lambda t: t.n.sum(),
-        thousands=lambda t: t.n.sum(where=t.c.re_search(THOUSANDS)),
-        ok=lambda t: t.n.sum(where=t.c.re_search(PLAIN) | t.c.re_search(THOUSANDS)),
-        comma=lambda t: t.n.sum(where=t.s.re_search(_DECIMAL_COMMA)),
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _number_plan(
+    vals: Any, column: str, canonical: str, code: str | None, decimal: Literal[".", ","]
+) -> tuple[NumberPlan, tuple[str, ...]]:
+    label = f"{canonical} (column {column!r})"
+    counts = _currency_tokens(vals, column, canonical)
+    tokens = tuple(counts)
+    found = null_token_counts(vals, "s", "n")
+    sep, grouped = _SEP[decimal]
+    c = cleaned_text(vals.s, NumberPlan("text", tokens))  # tokens off, separators kept
+    t = vals.select(s=vals.s, n=vals.n, c=c)
+    st = t.aggregate(
+        grouped=lambda t: t.n.sum(where=t.c.re_search(grouped)),
+        with_sep=lambda t: t.n.sum(where=t.c.contains(sep)),
+        one_group=lambda t: t.n.sum(where=t.c.re_search(_ONE_GROUP)),
+        comma=lambda t: t.n.sum(where=t.c.re_search(_DECIMAL_COMMA)),
     ).to_pyarrow().to_pylist()[0]
-    n, n_thousands = int(stats["n"] or 0), int(stats["thousands"] or 0)
-    plan = NumberPlan("text", tokens, thousands=n_thousands > 0)
+    n_grouped, n_sep = int(st["grouped"] or 0), int(st["with_sep"] or 0)
+    thousands = 0 < n_grouped == n_sep
+    plan = NumberPlan("text", tokens, thousands, decimal, tuple(tok for tok, _ in found))
     notes: list[str] = []
-    removed = [f"currency sign {t!r} from {counts[t]:,} values" for t in tokens]
-    if n_thousands:
-        removed.append(f"thousands separator ',' from {n_thousands:,} values")
+    removed = [f"currency sign {tok!r} from {n:,} values" for tok, n in counts.items()]
+    if thousands:
+        removed.append(f"thousands separator {sep!r} from {n_grouped:,} values")
+    if decimal == ",":
+        notes.append(f"{label}: read with decimal=',' (',' is the decimal mark, e.g. "
+                     f"'1.234,50' -> 1234.5)")
     if removed:
-        notes.append(f"{canonical} (column {column!r}): removed {'; '.join(removed)}")
-    n_bad = n - int(stats["ok"] or 0)
-    if n_bad:
-        bad = (vals.mutate(c=cleaned_text(vals.s, plan)).filter(lambda t: ~t.c.re_search(PLAIN))
-               .order_by([ibis.desc("n"), "s"]).limit(3).to_pyarrow().column("s").to_pylist())
-        where = f", _parse_error={code!r}" if code else ""
-        hint = ""
-        if int(stats["comma"] or 0):
-            hint = (f" ({int(stats['comma']):,} look like decimal commas, e.g. '12,50': "
-                    f"write decimals with a point)")
-        notes.append(
-            f"{canonical} (column {column!r}): {n_bad:,} of {n:,} values are not numbers "
-            f"(e.g. {', '.join(repr(b) for b in bad)}) -> NULL{where}{hint}"
-        )
+        ambiguous = ""
+        if decimal == "." and thousands and int(st["one_group"] or 0) == n_grouped:
+            ambiguous = (" (every such value is like '1,234': if ',' is the decimal mark "
+                         "here, pass decimal=',')")
+        notes.append(f"{label}: removed {'; '.join(removed)}{ambiguous}")
+    if found:
+        where = f" (_parse_error={'missing_amount'!r})" if code else ""
+        notes.append(f"{label}: {describe_tokens(found)} read as missing{where}")
+    _check_bad(t, plan, label, code, 0 if thousands else n_sep - n_grouped,
+               int(st["comma"] or 0), notes)
     return plan, tuple(notes)
 
 
-def id_expr(col: Any, plan: IdPlan) -> Any:
-    """The id as trimmed text, blank -> NULL, per ``plan``."""
-    if plan.kind == "float_int":
-        v = col.cast(dt.float64)
-        return ibis.ifelse(v.isnan(), ibis.null(dt.int64), v.try_cast(dt.int64)).cast(dt.string)
-    s = _text(col)
-    if plan.kind == "float_text":
-        s = s.re_replace(r"\.0+$", "")
-    return s.nullif("")
-
-
-def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[str, ...]]:
-    """Inspect an id column: float-like integers, surrounding blanks, blank values.
-
-    Returns
-    -------
-    (IdPlan, tuple of str)
-    """
-    col = raw[column]
-    dtype = col.type()
-    label = f"{canonical} (column {column!r})"
-    if dtype.is_floating() or dtype.is_decimal():
-        v = col.cast(dt.float64)
-        st = raw.select(v=v).filter(lambda t: t.v.notnull() & ~t.v.isnan()).aggregate(
-            n=lambda t: t.count(), integral=lambda t: (t.v == t.v.floor()).sum(),
-        ).to_pyarrow().to_pylist()[0]
-        n, integral = int(st["n"] or 0), int(st["integral"] or 0)
-        if n and integral == n:
-            return IdPlan("float_int"), (
-                f"{label}: a float column with integral values; written as integers "
-                f"(17850.0 -> '17850') for {n:,} values",)
-        return IdPlan("cast"), (f"{label}: a float column with {n - integral:,} non-integral "
-                                f"values; ids are its values as text",)
-    if not dtype.is_string():
-        return IdPlan("cast"), ()
-    distinct = raw.filter(col.notnull()).group_by(raw_=col).aggregate(m=lambda t: t.count())
-    s = strip_expr(distinct.raw_)
-    st = distinct.select(raw_=distinct.raw_, s=s, m=distinct.m).aggregate(
-        n=lambda t: t.m.sum(),
-        blank=lambda t: t.m.sum(where=t.s == ""),
-        padded=lambda t: t.m.sum(where=(t.s != t.raw_) & (t.s != "")),
-        float_like=lambda t: t.m.sum(where=t.s.re_search(_FLOAT_INT)),
+def _check_bad(
+    t: Any, plan: NumberPlan, label: str, code: str | None, n_ungrouped: int, n_comma: int,
+    notes: list[str],
+) -> None:
+    canonical = label.split(" ")[0]
+    c = cleaned_text(t.s, plan)
+    nonfinite = c.try_cast(dt.float64).isinf().fill_null(True)
+    bad = ibis.ifelse(c.re_search(PLAIN), nonfinite, True) & ~is_null_token(t.s)
+    st = t.aggregate(
+        n=lambda t: t.n.sum(where=~is_null_token(t.s)), bad=lambda t: t.n.sum(where=bad),
     ).to_pyarrow().to_pylist()[0]
-    n, blank = int(st["n"] or 0), int(st["blank"] or 0)
-    padded, float_like = int(st["padded"] or 0), int(st["float_like"] or 0)
-    notes = []
-    kind: Literal["text", "float_text"] = "text"
-    if float_like and float_like == n - blank:
-        kind = "float_text"
-        notes.append(f"{label}: every value is a float-like integer ('17850.0'); removed the "
-                     f"'.0' from {float_like:,} values")
-    if padded:
-        notes.append(f"{label}: trimmed surrounding blanks from {padded:,} values")
-    if blank:
-        notes.append(f"{label}: {blank:,} blank values -> NULL")
-    return IdPlan(kind), tuple(notes)
+    n, n_bad = int(st["n"] or 0), int(st["bad"] or 0)
+    if not n_bad:
+        return
+    examples = (t.filter(bad).order_by([ibis.desc("n"), "s"]).limit(3)
+                .to_pyarrow().column("s").to_pylist())
+    hint = ""
+    if plan.decimal == "." and n_ungrouped:
+        looks = f"; {n_comma:,} look like decimal commas, e.g. '12,50'" if n_comma else ""
+        hint = (f" ({n_ungrouped:,} values have a ',' that is not a thousands separator "
+                f"grouped in threes{looks}: if ',' is the decimal mark, pass decimal=','; "
+                f"',' is removed as a thousands separator only when every value with a "
+                f"comma is grouped in threes, as in '1,234.50')")
+    elif plan.decimal == "," and n_ungrouped:
+        hint = (f" ({n_ungrouped:,} values have a '.', which with decimal=',' may only "
+                f"separate thousands in groups of three, as in '1.234,50'; drop decimal=',' "
+                f"if '.' is the decimal mark)")
+    shown = ", ".join(repr(b) for b in examples)
+    if code and n_bad == n:
+        raise InputError(
+            f"{label}: none of its {n:,} values is a number (e.g. {shown}){hint}. Expected "
+            f"decimals such as 12.50 (currency signs and thousands separators are removed). "
+            f"Check the mapping (mapping={{{canonical!r}: '<column>'}}, CLI --map "
+            f"{canonical}=<column>) or fix the number format."
+        )
+    where = f", _parse_error={code!r}" if code else ""
+    notes.append(f"{label}: {n_bad:,} of {n:,} values are not numbers (e.g. {shown}) -> "
+                 f"NULL{where}{hint}")

@@ -6,26 +6,22 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import CANONICAL_COLUMNS
 from valuemax.engines import connect
+from valuemax.io._date_formats import SPECIAL_FORMATS
 from valuemax.io._dates import infer_date_plan
 from valuemax.io._encoding import file_sha256
+from valuemax.io._excel import load_xlsx
 from valuemax.io._formats import Loaded, detect_format, load_text
+from valuemax.io._frames import load_arrow, to_arrow
+from valuemax.io._ids import infer_id_plan
 from valuemax.io._ingested import Ingested, ParsePlan
 from valuemax.io._mapping import check_required, resolve_mapping, validate_mapping
-from valuemax.io._numbers import infer_id_plan, infer_number_plan
-from valuemax.io._sources import (
-    load_arrow,
-    load_duckdb_pair,
-    load_duckdb_url,
-    load_json,
-    load_parquet,
-    load_xlsx,
-    to_arrow,
-)
+from valuemax.io._numbers import infer_number_plan
+from valuemax.io._sources import load_duckdb_pair, load_duckdb_url, load_json, load_parquet
 from valuemax.io._sql import duck, ident
 from valuemax.io._text import DELIMITERS, delimiter_name
 
@@ -41,6 +37,7 @@ def read_transactions(
     date_format: str | Sequence[str] | None = None,
     encoding: str | None = None,
     sheet: str | int | None = None,
+    decimal: Literal[".", ","] = ".",
     table_name: str = "transactions_raw",
 ) -> Ingested:
     """Read a transaction log into the engine and map it to the canonical columns.
@@ -71,12 +68,24 @@ def read_transactions(
         Chinese names); a None value leaves that canonical column unmapped.
     date_format : str or sequence of str, optional
         strptime format(s) of ``order_ts`` (DuckDB ``try_strptime``; several are tried in
-        order). Default: inferred; ambiguous day/month orders and mixed formats raise.
+        order, and a value two of them read as different dates raises). Or one of the
+        numeric encodings ``'epoch_s'`` / ``'epoch_ms'`` (Unix epoch seconds/milliseconds,
+        UTC) and ``'excel_serial'`` (Excel serial days, 1900 system; 40546 = 2011-01-03).
+        Default: inferred; ambiguous day/month orders and mixed formats raise. Values with a
+        UTC offset keep their local wall-clock time when they all share one offset (and a
+        timezone-aware column its zone's local time), else they are converted to UTC; a
+        note says which.
     encoding : str, optional
         Text encoding (Python codec name) of a text file; default detected (UTF-8, UTF-8
         with BOM, GB18030/GBK, else charset-normalizer).
     sheet : str or int, optional
-        Excel sheet name or 0-based index; default the first.
+        Excel sheet name or 0-based index; default the first non-empty sheet (empty sheets
+        before it and the other non-empty sheets are named in notes).
+    decimal : {'.', ','}, default '.'
+        Decimal mark of text numbers (amount, quantity, unit_price). With ``'.'``, ``','``
+        is removed as a thousands separator only when every value with a comma is grouped
+        in threes (``1,234.50``). With ``','`` (European style), ``'12,50'`` is 12.5 and
+        ``'1.234,50'`` is 1234.5 (``'.'`` only as a thousands separator grouped in threes).
     table_name : str, default 'transactions_raw'
         Name of the raw table in ``con`` (replaced if it exists).
 
@@ -90,8 +99,10 @@ def read_transactions(
         File not found, empty, header only, binary or not a table, unsupported extension,
         inconsistent delimiters, a first line that looks like data without ``columns=``,
         undecodable text, missing required columns (customer_id, order_ts, and amount or
-        quantity and unit_price), an ambiguous day/month order or mixed date formats, mixed
-        currencies, or invalid arguments.
+        quantity and unit_price), an ambiguous day/month order or mixed date formats, dates
+        written as numbers (epoch, Excel serial) without ``date_format=``, timezone-aware and
+        naive timestamps mixed in one column, mixed currencies, an amount column with no
+        number at all, or invalid arguments.
 
     Examples
     --------
@@ -107,6 +118,9 @@ def read_transactions(
     names = _check_columns(columns)
     user_map = validate_mapping(mapping)
     formats = _check_date_format(date_format)
+    if decimal not in (".", ","):
+        raise InputError(f"decimal= must be '.' or ',' (the decimal mark of text numbers); "
+                         f"got {decimal!r}.")
     if encoding is not None and not isinstance(encoding, str):
         raise InputError(f"encoding= must be a codec name such as 'gb18030', got {encoding!r}.")
     if not isinstance(table_name, str) or not table_name.strip():
@@ -120,7 +134,7 @@ def read_transactions(
         )
     loaded = _load(con, source, table=table_name, columns=names, encoding=encoding, sheet=sheet)
     try:
-        return _ingest(con, loaded, table_name, user_map, formats)
+        return _ingest(con, loaded, table_name, user_map, formats, decimal)
     except InputError:
         duck(con).execute(f"DROP TABLE IF EXISTS {ident(table_name)}")
         raise
@@ -145,10 +159,17 @@ def _check_date_format(date_format: Any) -> tuple[str, ...] | None:
     if date_format is None:
         return None
     formats = (date_format,) if isinstance(date_format, str) else tuple(date_format)
-    if not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+    special = [f for f in formats if f in SPECIAL_FORMATS]
+    if special and len(formats) > 1:
         raise InputError(
-            f"date_format= must be a strptime format such as '%d/%m/%Y' or a tuple of them; "
-            f"got {date_format!r}."
+            f"date_format={special[0]!r} reads numbers, not text: pass it alone, not with "
+            f"other formats (got {date_format!r})."
+        )
+    if not formats or not (special or all(isinstance(f, str) and "%" in f for f in formats)):
+        raise InputError(
+            f"date_format= must be a strptime format such as '%d/%m/%Y', a tuple of them, or "
+            f"one of {', '.join(map(repr, SPECIAL_FORMATS))} for numeric dates; got "
+            f"{date_format!r}."
         )
     return formats
 
@@ -165,15 +186,16 @@ def _load(
         _only(columns=columns, encoding=encoding, sheet=sheet, kind="a DuckDB table")
         return load_duckdb_pair(con, source, table=table)
     if not path_like:
-        arrow = to_arrow(source)
-        if arrow is None:
+        frame = to_arrow(source)
+        if frame is None:
             raise InputError(
                 f"cannot read a {type(source).__name__}: pass a file path, "
                 f"'duckdb:///file.duckdb::table', a (connection, table) pair, or a pandas / "
                 f"polars / pyarrow table."
             )
-        _only(columns=columns, encoding=encoding, sheet=sheet, kind=f"a {arrow[1]} table")
-        return load_arrow(con, arrow[0], kind=arrow[1], table=table)
+        data, kind, notes, zones = frame
+        _only(columns=columns, encoding=encoding, sheet=sheet, kind=f"a {kind} table")
+        return load_arrow(con, data, kind=kind, table=table, notes=notes, zones=zones)
     path = Path(source).expanduser()
     label = str(source)
     if not path.exists():
@@ -218,18 +240,19 @@ def _only(*, kind: str, **given: Any) -> None:
 
 def _ingest(
     con: Any, loaded: Loaded, table: str, user_map: dict[str, str | None],
-    formats: tuple[str, ...] | None,
+    formats: tuple[str, ...] | None, decimal: Literal[".", ","],
 ) -> Ingested:
     raw = con.table(table)
     names = [c for c in raw.columns if c != "_row_id"]
     n_rows = int(raw.count().to_pyarrow().as_py())
     _check_shape(loaded, names, n_rows)
     mapping, map_notes = resolve_mapping(names, user_map, source=loaded.source)
-    check_required(mapping, names, source=loaded.source,
+    check_required(mapping, names, source=loaded.source, user=user_map,
                    header=loaded.header and loaded.format in ("csv", "tsv", "whitespace", "xlsx"))
     schema = raw.schema()
-    date_plan, date_notes = infer_date_plan(con, table, mapping["order_ts"],
-                                            schema[mapping["order_ts"]], formats)
+    ts_col = mapping["order_ts"]
+    date_plan, date_notes = infer_date_plan(con, table, ts_col, schema[ts_col], formats,
+                                            loaded.zones.get(ts_col))
     ids, id_notes = {}, []
     for canonical in ("customer_id", "order_id", "product_id"):
         if canonical in mapping:
@@ -242,7 +265,7 @@ def _ingest(
             feeds_amount = canonical == "amount" or amount_from != "amount"
             code = "unparseable_amount" if feeds_amount else None
             numbers[canonical], notes = infer_number_plan(raw, mapping[canonical], canonical,
-                                                          code)
+                                                          code, decimal)
             number_notes += notes
     if amount_from == "amount":
         how = f"amount <- {mapping['amount']!r}"
@@ -264,6 +287,10 @@ def _ingest(
 
 
 def _check_shape(loaded: Loaded, names: list[str], n_rows: int) -> None:
+    with_header = loaded.format in ("csv", "tsv", "whitespace", "xlsx")
+    if not names:
+        raise InputError(f"{loaded.source} has no columns ({n_rows:,} rows); expected a "
+                         f"transaction log with customer, date and amount columns.")
     if len(names) == 1:
         name = names[0]
         hits = [d for d in (*DELIMITERS, " ") if d in name]
@@ -279,13 +306,17 @@ def _check_shape(loaded: Loaded, names: list[str], n_rows: int) -> None:
             f"{loaded.source} has a single column {name!r}; a transaction log needs at least "
             f"customer, date and amount columns."
         )
+    shown = ", ".join(repr(c) for c in names[:8])
+    if n_rows == 0 and not with_header:
+        raise InputError(
+            f"{'the table ' if loaded.source.startswith('<') else ''}{loaded.source} has no "
+            f"rows ({len(names)} columns: {shown}); expected one row per transaction line."
+        )
     if n_rows == 0:
         raise InputError(
-            f"{loaded.source} has a header ({len(names)} columns: "
-            f"{', '.join(repr(c) for c in names[:8])}) but no data rows."
+            f"{loaded.source} has a header ({len(names)} columns: {shown}) but no data rows."
             + (" If that line is data, pass the column names with columns=."
-               if loaded.header and loaded.format in ("csv", "tsv", "whitespace", "xlsx")
-               else "")
+               if loaded.header else "")
         )
 
 

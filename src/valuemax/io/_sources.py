@@ -1,71 +1,25 @@
-"""Loading typed sources into DuckDB: Parquet, JSON lines, Excel, Arrow-able frames, tables.
+"""Loading typed sources into DuckDB: Parquet, JSON lines, DuckDB tables.
 
 Each loader materialises the source once as ``table`` with its own columns and a 1-based
-``_row_id`` in source order and returns a ``Loaded`` record (format, fingerprint, notes).
-Excel is read with fastexcel (calamine), every cell as text, because DuckDB's excel extension
-is downloaded at run time; in-memory frames are registered through Arrow.
+``_row_id`` in source order and returns a ``Loaded`` record (format, fingerprint, notes,
+zones). Excel is in ``_excel``, in-memory frames in ``_frames``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from pathlib import Path
 from typing import Any
 
 from valuemax._core.exceptions import InputError
+from valuemax.io._date_formats import SourceZone
 from valuemax.io._encoding import file_sha256
 from valuemax.io._formats import Loaded, readable_copy, sample_encoding
+from valuemax.io._frames import arrow_sha256, check_reserved, ctas, load_arrow
 from valuemax.io._sql import duck, fetch, ident, lit
-from valuemax.io._text import looks_like_data, unique_names
 
-_TEMPORAL = ("DATE", "TIME", "TIMESTAMP")
-_HEAD_ROWS = 200
-
-
-class _HashSink:
-    """A write-only file that feeds a SHA-256 digest (for Arrow IPC fingerprints)."""
-
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256()
-        self.closed = False
-
-    def write(self, data: Any) -> int:
-        self.digest.update(data)
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing is buffered."""
-
-    def close(self) -> None:
-        self.closed = True
-
-
-def arrow_sha256(schema: Any, batches: Any) -> str:
-    """Return the hex SHA-256 of the Arrow IPC stream of ``batches`` with ``schema``."""
-    import pyarrow as pa
-
-    sink = _HashSink()
-    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), schema) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-    return sink.digest.hexdigest()
-
-
-def _check_reserved(names: list[str], source: str) -> None:
-    if "_row_id" in {str(n).lower() for n in names}:
-        raise InputError(
-            f"{source} has a column named '_row_id', which valuemax reserves for the input "
-            f"line number; rename that column."
-        )
-
-
-def _ctas(con: Any, table: str, select: str, source: str, what: str) -> None:
-    try:
-        duck(con).execute(f"CREATE OR REPLACE TABLE {ident(table)} AS {select}")
-    except Exception as exc:  # duckdb.Error
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{source} could not be read as {what}: {first}") from exc
+#: JSON columns read as text: DuckDB's dates/times (kept as written) and JSON (mixed types).
+_AS_TEXT = ("DATE", "TIME", "TIMESTAMP", "JSON")
 
 
 def _describe(con: Any, relation: str, source: str, what: str) -> list[tuple[str, str]]:
@@ -75,7 +29,7 @@ def _describe(con: Any, relation: str, source: str, what: str) -> list[tuple[str
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{source} could not be read as {what}: {first}") from exc
     names = [r[0] for r in rows]
-    _check_reserved(names, source)
+    check_reserved(names, source)
     return [(r[0], r[1]) for r in rows]
 
 
@@ -83,9 +37,22 @@ def load_parquet(con: Any, path: Path, *, table: str, source: str) -> Loaded:
     """Materialise a Parquet file; ``_row_id`` is the file row number + 1."""
     rel = f"read_parquet({lit(str(path))}, file_row_number=true)"
     _describe(con, f"read_parquet({lit(str(path))})", source, "Parquet")
-    _ctas(con, table, f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_id "
+    ctas(con, table, f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_id "
           f"FROM {rel} ORDER BY file_row_number", source, "Parquet")
-    return Loaded(source, "parquet", None, True, file_sha256(path))
+    return Loaded(source, "parquet", None, True, file_sha256(path), (), _parquet_zones(path))
+
+
+def _parquet_zones(path: Path) -> dict[str, SourceZone]:
+    """The zone of each timezone-aware column, from the Parquet file's Arrow schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError):  # DuckDB read it; without a schema, no zones known
+        return {}
+    return {f.name: SourceZone(f.type.tz) for f in schema
+            if pa.types.is_timestamp(f.type) and f.type.tz}
 
 
 def load_json(
@@ -95,7 +62,9 @@ def load_json(
     """Materialise JSON lines (or a JSON array of records).
 
     JSON strings stay text: columns DuckDB would turn into dates or timestamps are read as
-    VARCHAR, so the date format is decided (and reported) like for any text source.
+    VARCHAR, so the date format is decided (and reported) like for any text source; columns
+    mixing value types (``"A"`` and ``7``) are read as VARCHAR too, strings without their
+    JSON quotes (``A``, ``7``).
     """
     enc, _, _ = sample_encoding(path, compression, encoding, source=source)
     read_path, comp, notes = readable_copy(path, compression, enc, tmpdir, source=source)
@@ -103,137 +72,20 @@ def load_json(
     base = (f"read_json({lit(str(read_path))}, format={lit(layout)}, "
             f"compression={lit(comp or 'uncompressed')}")
     described = _describe(con, base + ")", source, "JSON")
-    types = {n: ("VARCHAR" if t.startswith(_TEMPORAL) else t) for n, t in described}
+    types = {n: ("VARCHAR" if t.startswith(_AS_TEXT) else t) for n, t in described}
     cols = "{" + ", ".join(f"{lit(n)}: {lit(t)}" for n, t in types.items()) + "}"
-    _ctas(con, table, f"SELECT *, row_number() OVER () AS _row_id FROM {base}, "
+    ctas(con, table, f"SELECT *, row_number() OVER () AS _row_id FROM {base}, "
           f"columns={cols})", source, "JSON")
-    kept = [n for n, t in described if t.startswith(_TEMPORAL)]
+    kept = [n for n, t in described if t.startswith(_AS_TEXT[:3])]
     if kept:
         notes = (*notes, f"JSON string columns kept as text (not auto-converted): "
                  f"{', '.join(kept)}")
+    mixed = [n for n, t in described if t == "JSON"]
+    if mixed:
+        notes = (*notes, f"JSON columns holding values of several types (e.g. strings and "
+                         f"numbers) read as text, strings without their quotes: "
+                         f"{', '.join(mixed)}")
     return Loaded(source, fmt, enc, True, file_sha256(path), notes)
-
-
-def load_xlsx(
-    con: Any, path: Path, *, table: str, sheet: str | int | None,
-    columns: tuple[str, ...] | None, source: str,
-) -> Loaded:
-    """Materialise one sheet of an .xlsx workbook, every cell as text (fastexcel).
-
-    Raises
-    ------
-    InputError
-        If the workbook cannot be opened, the sheet does not exist or is empty, or the first
-        row looks like data while ``columns`` is not given.
-    """
-    import fastexcel
-    import pyarrow as pa
-
-    try:
-        reader = fastexcel.read_excel(str(path))
-    except Exception as exc:  # fastexcel raises its own error classes
-        raise InputError(f"{source} could not be opened as an .xlsx workbook: {exc}") from exc
-    names = list(reader.sheet_names)
-    if sheet is None:
-        sheet = 0
-    if (isinstance(sheet, int) and not 0 <= sheet < len(names)) or (
-        isinstance(sheet, str) and sheet not in names
-    ):
-        raise InputError(
-            f"sheet={sheet!r} is not in {source}; its sheets are {names} (pass a name or a "
-            f"0-based index)."
-        )
-    batch = reader.load_sheet(sheet, header_row=None, dtypes="string").to_arrow()
-    data = pa.Table.from_batches([batch])
-    sheet_name = names[sheet] if isinstance(sheet, int) else sheet
-    if data.num_columns == 0 or data.num_rows == 0:
-        raise InputError(f"sheet {sheet_name!r} of {source} is empty.")
-    head = data.slice(0, _HEAD_ROWS + 1).to_pylist()
-    rows = [[r[c] for c in data.column_names] for r in head]
-    header = columns is None
-    if columns is not None:
-        if len(columns) != data.num_columns:
-            raise InputError(
-                f"columns= gives {len(columns)} names but sheet {sheet_name!r} of {source} "
-                f"has {data.num_columns} columns. Pass {data.num_columns} names."
-            )
-        col_names, renames = unique_names(columns)
-    else:
-        reason = looks_like_data(rows[0], rows[1:])
-        if reason is not None:
-            raise InputError(
-                f"the first row of sheet {sheet_name!r} of {source} looks like data, not a "
-                f"header: {reason}. Pass the {data.num_columns} column names with "
-                f"columns=[...] (CLI --columns a,b,c)."
-            )
-        col_names, renames = unique_names([None if v is None else str(v) for v in rows[0]])
-        data = data.slice(1)
-    _check_reserved(list(col_names), source)
-    data = data.rename_columns(list(col_names))
-    notes = (f"sheet {sheet_name!r}, every cell read as text", *renames)
-    _register(con, table, data, source)
-    return Loaded(source, "xlsx", None, header, file_sha256(path), notes)
-
-
-def _register(con: Any, table: str, data: Any, source: str) -> None:
-    import numpy as np
-    import pyarrow as pa
-
-    data = data.append_column(
-        "_row_id", pa.array(np.arange(1, data.num_rows + 1, dtype=np.int64))
-    )
-    view = f"__valuemax_arrow_{secrets.token_hex(6)}"
-    duck(con).register(view, data)
-    try:
-        _ctas(con, table, f"SELECT * FROM {ident(view)}", source, "a table")
-    finally:
-        duck(con).unregister(view)
-
-
-def to_arrow(source: Any) -> tuple[Any, str] | None:
-    """Return ``(pyarrow.Table, kind)`` for an in-memory table, or None if ``source`` is not one.
-
-    Kinds: pandas, polars, arrow, ibis.
-    """
-    import pyarrow as pa
-
-    module = type(source).__module__
-    if module.startswith("pandas") and hasattr(source, "columns"):
-        try:
-            return pa.Table.from_pandas(source, preserve_index=None), "pandas"
-        except (pa.ArrowException, TypeError, ValueError) as exc:
-            raise InputError(
-                f"the pandas DataFrame cannot be converted to Arrow: {exc}. Give each column "
-                f"one type (e.g. df[col].astype(str))."
-            ) from exc
-    if module.startswith("polars"):
-        frame = source.collect() if hasattr(source, "collect") else source
-        return frame.to_arrow(), "polars"
-    if isinstance(source, pa.Table):
-        return source, "arrow"
-    if isinstance(source, pa.RecordBatch):
-        return pa.Table.from_batches([source]), "arrow"
-    if isinstance(source, pa.RecordBatchReader):
-        return source.read_all(), "arrow"
-    if module.startswith("ibis") and hasattr(source, "to_pyarrow"):
-        return source.to_pyarrow(), "ibis"
-    return None
-
-
-def load_arrow(con: Any, data: Any, *, kind: str, table: str) -> Loaded:
-    """Materialise an in-memory Arrow table; fingerprint = SHA-256 of its Arrow IPC stream."""
-    import pyarrow as pa
-
-    name = {"pandas": "pandas.DataFrame", "polars": "polars.DataFrame", "arrow":
-            "pyarrow.Table", "ibis": "ibis.Table"}[kind]
-    _check_reserved(data.column_names, f"the {name}")
-    fingerprint = arrow_sha256(data.schema, data.to_batches())
-    decoded = [
-        c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in data.columns
-    ]
-    data = pa.Table.from_arrays(decoded, names=data.column_names)
-    _register(con, table, data, f"the {name}")
-    return Loaded(f"<{name}>", kind, None, True, fingerprint)
 
 
 def _table_fingerprint(con: Any, table: str) -> str:
@@ -292,7 +144,7 @@ def _copy_table(con: Any, database: str, src_table: str, *, table: str, source: 
         )
     rel = f"{ident(database)}.{ident(schema)}.{ident(name)}"
     _describe(con, rel, source, "a DuckDB table")
-    _ctas(con, table, f"SELECT *, row_number() OVER () AS _row_id FROM {rel}", source,
+    ctas(con, table, f"SELECT *, row_number() OVER () AS _row_id FROM {rel}", source,
           "a DuckDB table")
 
 

@@ -69,3 +69,10 @@ def fetch_one(con: Any, sql: str, params: list[Any] | None = None) -> tuple:
     """Run ``sql`` and return its single row."""
     rows = fetch(con, sql, params)
     return rows[0]
+
+
+def as_text(col: Any) -> Any:
+    """Return the Ibis column ``col`` as trimmed text (cast to string first if needed)."""
+    import ibis.expr.datatypes as dt
+
+    return strip_expr(col if col.type().is_string() else col.cast(dt.string))

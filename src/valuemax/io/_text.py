@@ -152,9 +152,17 @@ def _sample_lines(text: str, at_eof: bool) -> tuple[list[str], int]:
 
 
 def _split_rows(lines: list[str], delimiter: str) -> list[list[str]]:
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter, quotechar='"',
-                        doublequote=True, strict=False)
-    return [row for row in reader if row]
+    text = "\n".join(lines)
+    # csv refuses fields over field_size_limit() (131,072 characters by default); the limit
+    # is process-wide, so it is raised only for this call and restored
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"',
+                            doublequote=True, strict=False)
+        return [row for row in reader if row]
+    finally:
+        csv.field_size_limit(limit)
 
 
 def sniff_layout(

@@ -1,0 +1,111 @@
+"""Excel workbooks (.xlsx): one sheet, every cell as text, read with fastexcel (calamine).
+
+DuckDB's excel extension is downloaded at run time, so fastexcel reads the sheet. Only one
+sheet is read (by default the first non-empty one); the other non-empty sheets are listed in
+a note (with their row counts and how to choose one), never ignored silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from valuemax._core.exceptions import InputError
+from valuemax.io._encoding import file_sha256
+from valuemax.io._formats import Loaded
+from valuemax.io._frames import check_reserved, register_arrow
+from valuemax.io._text import looks_like_data, unique_names
+
+_HEAD_ROWS = 200
+
+
+def _sheet_heights(reader: Any, names: list[str]) -> dict[str, int]:
+    """Rows in each sheet (header included), reading one row of each."""
+    return {n: int(reader.load_sheet(n, header_row=None, n_rows=1, dtypes="string")
+                   .total_height) for n in names}
+
+
+def _pick(sheet: str) -> str:
+    return f"sheet={sheet!r} (CLI --sheet {sheet!r})"
+
+
+def load_xlsx(
+    con: Any, path: Path, *, table: str, sheet: str | int | None,
+    columns: tuple[str, ...] | None, source: str,
+) -> Loaded:
+    """Materialise one sheet of an .xlsx workbook, every cell as text (fastexcel).
+
+    ``sheet=None`` reads the first non-empty sheet (a note names the empty ones skipped).
+
+    Raises
+    ------
+    InputError
+        If the workbook cannot be opened, the sheet does not exist or is empty (listing the
+        non-empty sheets), or the first row looks like data while ``columns`` is not given.
+    """
+    import fastexcel
+    import pyarrow as pa
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+    except Exception as exc:  # fastexcel raises its own error classes
+        raise InputError(f"{source} could not be opened as an .xlsx workbook: {exc}") from exc
+    names = list(reader.sheet_names)
+    default = sheet is None
+    if default:
+        sheet = 0
+    if (isinstance(sheet, int) and not 0 <= sheet < len(names)) or (
+        isinstance(sheet, str) and sheet not in names
+    ):
+        raise InputError(
+            f"sheet={sheet!r} is not in {source}; its sheets are {names} (pass a name or a "
+            f"0-based index; CLI --sheet)."
+        )
+    sheet_name = names[sheet] if isinstance(sheet, int) else sheet
+    heights = _sheet_heights(reader, names)
+    skipped: tuple[str, ...] = ()
+    if default and not heights[sheet_name] and any(heights.values()):
+        empty = names[:next(i for i, n in enumerate(names) if heights[n])]
+        sheet_name = names[len(empty)]
+        skipped = (f"sheet(s) {', '.join(map(repr, empty))} are empty; read the first "
+                   f"non-empty sheet, {sheet_name!r} (choose one with sheet=, CLI --sheet)",)
+    others = {n: h for n, h in heights.items() if h and n != sheet_name}
+    batch = reader.load_sheet(sheet_name, header_row=None, dtypes="string").to_arrow()
+    data = pa.Table.from_batches([batch])
+    if data.num_columns == 0 or data.num_rows == 0:
+        if others:
+            shown = ", ".join(f"{n!r} ({h:,} rows)" for n, h in others.items())
+            fix = f"The non-empty sheets are {shown}: pass {_pick(next(iter(others)))}."
+        else:
+            fix = "No sheet of the workbook has data."
+        raise InputError(f"sheet {sheet_name!r} of {source} is empty. {fix}")
+    head = data.slice(0, _HEAD_ROWS + 1).to_pylist()
+    rows = [[r[c] for c in data.column_names] for r in head]
+    header = columns is None
+    if columns is not None:
+        if len(columns) != data.num_columns:
+            raise InputError(
+                f"columns= gives {len(columns)} names but sheet {sheet_name!r} of {source} "
+                f"has {data.num_columns} columns. Pass {data.num_columns} names."
+            )
+        col_names, renames = unique_names(columns)
+    else:
+        reason = looks_like_data(rows[0], rows[1:])
+        if reason is not None:
+            raise InputError(
+                f"the first row of sheet {sheet_name!r} of {source} looks like data, not a "
+                f"header: {reason}. Pass the {data.num_columns} column names with "
+                f"columns=[...] (CLI --columns a,b,c)."
+            )
+        col_names, renames = unique_names([None if v is None else str(v) for v in rows[0]])
+        data = data.slice(1)
+    check_reserved(list(col_names), source)
+    data = data.rename_columns(list(col_names))
+    notes = (*skipped, f"sheet {sheet_name!r}, every cell read as text", *renames)
+    if others:
+        shown = ", ".join(f"{n!r} ({h:,} rows)" for n, h in others.items())
+        notes += (f"the workbook has {len(others)} other non-empty sheet(s), not read: {shown}; "
+                  f"only sheet {sheet_name!r} was read. Choose another with "
+                  f"{_pick(next(iter(others)))}",)
+    register_arrow(con, table, data, source)
+    return Loaded(source, "xlsx", None, header, file_sha256(path), notes)

@@ -1,0 +1,165 @@
+"""Identifiers (customer_id, order_id, product_id) and null-like text, inspected in the engine.
+
+Identifiers are trimmed text; blank -> NULL, and so are the null-like words spreadsheets and
+dataframe libraries write for a missing value (``NA``, ``N/A``, ``None``, ``nan``, ``null``,
+``-``, ...; ``NULL_TOKENS``), each noted with its count. A text column whose every value is a
+float-like integer (``'17850.0'``, as pandas writes integer ids with missing values) loses
+the ``.0``; a float column with integral values is written as integers. Leading zeros are
+kept. When only some ids carry ``.0`` (``'1'`` and ``'1.0'`` both occur), they stay different
+ids and a note says how many.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from valuemax.io._sql import as_text, strip_expr
+
+#: Text read as a missing value (compared case-insensitively after trimming).
+NULL_TOKENS: tuple[str, ...] = ("na", "n/a", "#n/a", "<na>", "none", "nan", "null", "-")
+_FLOAT_INT = r"^[+-]?\d+\.0+$"
+
+
+@dataclass(frozen=True)
+class IdPlan:
+    """How an id column becomes text.
+
+    ``kind``: ``'text'`` (trim, blank -> NULL), ``'float_text'`` (also drop ``.0``),
+    ``'float_int'`` (float column, integral: via int64), ``'cast'`` (other types).
+    ``null_tokens``: the null-like spellings seen in the column (read as NULL).
+    """
+
+    kind: Literal["text", "float_text", "float_int", "cast"]
+    null_tokens: tuple[str, ...] = ()
+
+
+def is_null_token(text: Any) -> Any:
+    """Ibis boolean: the trimmed text ``text`` is one of ``NULL_TOKENS`` (any case)."""
+    return text.lower().isin(list(NULL_TOKENS))
+
+
+def null_token_counts(vals: Any, text: str, count: str) -> list[tuple[str, int]]:
+    """``[(spelling, rows)]`` of the null-like values in ``vals``, most frequent first.
+
+    ``vals`` is a small Ibis table of distinct trimmed values ``text`` with their ``count``.
+    """
+    rows = (vals.filter(is_null_token(vals[text]))
+            .group_by(t=vals[text]).aggregate(n=lambda t: t[count].sum())
+            .order_by([ibis.desc("n"), "t"]).to_pyarrow().to_pylist())
+    return [(r["t"], int(r["n"])) for r in rows]
+
+
+def describe_tokens(found: list[tuple[str, int]]) -> str:
+    """``"5 values 'NA', 'null'"``: the count and spellings of null-like values."""
+    total = sum(n for _, n in found)
+    return f"{total:,} values {', '.join(repr(t) for t, _ in found)}"
+
+
+def id_expr(col: Any, plan: IdPlan) -> Any:
+    """The id as trimmed text, blank or null-like -> NULL, per ``plan``."""
+    if plan.kind == "float_int":
+        v = col.cast(dt.float64)
+        return ibis.ifelse(v.isnan(), ibis.null(dt.int64), v.try_cast(dt.int64)).cast(dt.string)
+    s = as_text(col)
+    if plan.kind == "float_text":
+        s = s.re_replace(r"\.0+$", "")
+    if plan.null_tokens:
+        s = ibis.ifelse(s.isin(list(plan.null_tokens)), "", s)
+    return s.nullif("")
+
+
+def _float_column_plan(raw: Any, col: Any, label: str) -> tuple[IdPlan, tuple[str, ...]]:
+    v = col.cast(dt.float64)
+    st = raw.select(v=v).filter(lambda t: t.v.notnull() & ~t.v.isnan()).aggregate(
+        n=lambda t: t.count(), integral=lambda t: (t.v == t.v.floor()).sum(),
+        example=lambda t: t.v.min(),
+    ).to_pyarrow().to_pylist()[0]
+    n, integral = int(st["n"] or 0), int(st["integral"] or 0)
+    if n and integral == n:
+        ex = float(st["example"])
+        return IdPlan("float_int"), (
+            f"{label}: a float column with integral values; written as integers "
+            f"({ex!r} -> '{int(ex)}') for {n:,} values",)
+    return IdPlan("cast"), (f"{label}: a float column with {n - integral:,} non-integral "
+                            f"values; ids are its values as text",)
+
+
+def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[str, ...]]:
+    """Inspect an id column: float-like integers, blanks, null-like words.
+
+    Parameters
+    ----------
+    raw : ibis.Table
+    column : str
+        Source column mapped to ``canonical``.
+    canonical : str
+        customer_id, order_id or product_id (for messages).
+
+    Returns
+    -------
+    (IdPlan, tuple of str)
+        The plan and notes with counts.
+    """
+    col = raw[column]
+    dtype = col.type()
+    label = f"{canonical} (column {column!r})"
+    if dtype.is_floating() or dtype.is_decimal():
+        return _float_column_plan(raw, col, label)
+    if not dtype.is_string():
+        return IdPlan("cast"), ()
+    distinct = raw.filter(col.notnull()).group_by(raw_=col).aggregate(m=lambda t: t.count())
+    vals = distinct.select(raw_=distinct.raw_, s=strip_expr(distinct.raw_), m=distinct.m)
+    st = vals.aggregate(
+        n=lambda t: t.m.sum(),
+        blank=lambda t: t.m.sum(where=t.s == ""),
+        padded=lambda t: t.m.sum(where=(t.s != t.raw_) & (t.s != "")),
+        float_like=lambda t: t.m.sum(where=t.s.re_search(_FLOAT_INT)),
+        float_ex=lambda t: t.s.argmax(t.m, where=t.s.re_search(_FLOAT_INT)),
+    ).to_pyarrow().to_pylist()[0]
+    n, blank = int(st["n"] or 0), int(st["blank"] or 0)
+    padded, float_like = int(st["padded"] or 0), int(st["float_like"] or 0)
+    tokens = null_token_counts(vals, "s", "m")
+    n_null = sum(k for _, k in tokens)
+    notes = []
+    kind: Literal["text", "float_text"] = "text"
+    if float_like and float_like == n - blank - n_null:
+        kind = "float_text"
+        ex = st["float_ex"]
+        notes.append(f"{label}: every value is a float-like integer (e.g. {ex!r} -> "
+                     f"{ex.split('.')[0]!r}); removed the '.0' from {float_like:,} values")
+    elif float_like:
+        notes += _mixed_float_note(vals, label, canonical)
+    if padded:
+        notes.append(f"{label}: trimmed surrounding blanks from {padded:,} values")
+    if blank:
+        notes.append(f"{label}: {blank:,} blank values -> NULL")
+    if tokens:
+        what = {"customer_id": " (_parse_error='missing_customer_id')",
+                "order_id": " (each such line is its own order)"}.get(canonical, "")
+        notes.append(f"{label}: {describe_tokens(tokens)} read as missing{what}")
+    return IdPlan(kind, tuple(t for t, _ in tokens)), tuple(notes)
+
+
+def _mixed_float_note(vals: Any, label: str, canonical: str) -> list[str]:
+    """A note when ids such as ``'1'`` and ``'1.0'`` both occur (kept as different ids)."""
+    per = vals.group_by("s").aggregate(m=lambda t: t.m.sum())
+    dotted = per.filter(per.s.re_search(_FLOAT_INT))
+    dotted = dotted.mutate(base=dotted.s.re_replace(r"\.0+$", ""))
+    plain = per.select(base=per.s, m_plain=per.m)
+    pairs = dotted.join(plain, "base")
+    st = pairs.aggregate(
+        k=lambda t: t.count(), rows=lambda t: (t.m + t.m_plain).sum(),
+        ex=lambda t: t.s.min(), ex_base=lambda t: t.base.argmin(t.s),
+    ).to_pyarrow().to_pylist()[0]
+    k = int(st["k"] or 0)
+    if not k:
+        return []
+    who = "customers" if canonical == "customer_id" else "ids"
+    return [f"{label}: {k:,} ids occur both with and without '.0' (e.g. {st['ex_base']!r} and "
+            f"{st['ex']!r}; {int(st['rows']):,} lines); they are treated as different {who} "
+            f"because not every value has '.0'. If they are the same, write the ids one way "
+            f"before loading."]
