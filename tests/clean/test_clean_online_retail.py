@@ -74,10 +74,11 @@ def test_classic_counts_per_rule(online_retail, classic):
     rep = classic.report
     assert [r.code for r in rep.rules] == [
         "missing_customer_id", "missing_date", "unparseable_date", "missing_amount",
-        "unparseable_amount", "cancellation", "return", "nonpositive_quantity",
-        "nonpositive_price",
+        "unparseable_amount", "implausible_date", "cancellation", "return",
+        "nonpositive_quantity", "nonpositive_price",
     ]
     assert rep["missing_customer_id"] == 135_080
+    assert rep["implausible_date"] == 0
     # recounted on the raw file: C invoices that have a customer id; negative quantities
     # outside C invoices all lack a customer id; priced <= 0 among the rest
     assert rep["cancellation"] == sql_one(
@@ -94,16 +95,19 @@ def test_standard_accounts_for_every_line(online_retail, standard):
     rep = standard.report
     assert [r.code for r in rep.rules] == [
         "missing_customer_id", "missing_date", "unparseable_date", "missing_amount",
-        "unparseable_amount", "after_observation_end", "duplicate_line", "non_product",
-        "cancellation", "return", "nonpositive_quantity", "nonpositive_price",
+        "unparseable_amount", "implausible_date", "after_observation_end", "duplicate_line",
+        "non_product", "cancellation", "return", "nonpositive_quantity", "nonpositive_price",
     ]
     assert rep.rows_in == N_LINES == rep.rows_clean + rep.rows_quarantined
     assert sum(r.count for r in rep.rules) == rep.rows_quarantined
     assert standard.transactions.count().to_pyarrow().as_py() == rep.rows_clean
     assert counts_by_reason(standard) == {r.code: r.count for r in rep.rules if r.count}
     assert rep["missing_customer_id"] == 135_080
+    assert rep["implausible_date"] == 0
     assert rep["after_observation_end"] == 0  # the default end is the log's last day
     assert rep.observation_end == dt.date(2011, 12, 9)
+    assert rep.notes[0].startswith("observation_end 2011-12-09: the date of the log's last "
+                                   "transaction (")
     # 5,268 exact duplicates in the file; those without a customer id count there
     dup_sql = f"""
         SELECT count(*) FROM (

@@ -89,8 +89,11 @@ def test_exclude_is_the_other_option(log_factory):
     assert res.report.netted_revenue == 0.0
 
 
-def test_default_end_ignores_return_lines(log_factory):
-    # the last purchase is on 5 Jan; later returns are then after the observation end
+def test_default_end_includes_returns_on_the_last_day(log_factory, netted):
+    # the log's last transaction is C's return on 10 Jan: it sets the default end and is
+    # still a return (unmatched), not after_observation_end; B's return on 9 Jan is netted
     res = clean(log_factory(ROWS), returns="net")
-    assert res.observation_end.isoformat() == "2024-01-05"
-    assert res.report["after_observation_end"] == 4  # rows 3, 4, 8, 9
+    assert res.observation_end.isoformat() == "2024-01-10"
+    assert res.report["after_observation_end"] == 0
+    assert fetch(res.quarantine)["reason"].tolist() == fetch(netted.quarantine)["reason"].tolist()
+    assert res.report.netted_revenue == pytest.approx(114.0)

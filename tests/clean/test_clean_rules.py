@@ -25,8 +25,9 @@ ROWS = [
     ("1003", "22423", "CAKESTAND", "1", "03/01/2024", "12.75", "13047.0", "UK"),  # 5 bad date
     ("1004", "22423", "CAKESTAND", "", D.format(3), "12.75", "13047.0", "UK"),  # 6 no qty
     ("1004", "22423", "CAKESTAND", "two", D.format(3), "12.75", "13047.0", "UK"),  # 7 bad qty
-    # 8: a cancellation dated 2030: after the observation end (first rule that applies)
-    ("C1005", "85123A", "HEART", "-1", "2030-06-01 10:00:00", "2.55", "17850.0", "UK"),
+    # 8: a cancellation on the log's last day: it sets the default observation end, and is
+    # a cancellation (after_observation_end only with an explicit, earlier end)
+    ("C1005", "85123A", "HEART", "-1", D.format(8), "2.55", "17850.0", "UK"),
     ("1001", "85123A", "HEART", "6", D.format(2), "2.55", "17850.0", "UK"),  # 9 copy of 1
     ("1006", "POST", "POSTAGE", "1", D.format(4), "18.00", "12583.0", "France"),  # 10
     ("C1007", "71053", "LANTERN", "-2", D.format(5), "3.39", "17850.0", "UK"),  # 11 cancel
@@ -39,20 +40,20 @@ ROWS = [
     ("C1012", "gift_0001_20", "VOUCHER", "-1", D.format(5), "20", "12583.0", "France"),  # 17
     ("1002", "85123A", "HEART", "2", D.format(3), "2.55", "", "UK"),  # 18 copy of 3
     ("1014", "m", "Manual", "1", D.format(4), "5", "12583.0", "France"),  # 19 lower-case M
+    # 20: a year typo (2201): implausible_date, and cannot move the observation end
+    ("1015", "22115", "TYPO", "1", "2201-01-04 10:00:00", "5.00", "12583.0", "France"),
 ]
 
 # Expected reasons, by hand (first failed rule in the standard order).
 STANDARD = {
     1: None, 2: None, 3: "missing_customer_id", 4: "missing_date", 5: "unparseable_date",
-    6: "missing_amount", 7: "unparseable_amount", 8: "after_observation_end",
+    6: "missing_amount", 7: "unparseable_amount", 8: "cancellation",
     9: "duplicate_line", 10: "non_product", 11: "cancellation", 12: "return",
     13: "nonpositive_quantity", 14: "nonpositive_price", 15: None, 16: "missing_customer_id",
-    17: "non_product", 18: "missing_customer_id", 19: "non_product",
+    17: "non_product", 18: "missing_customer_id", 19: "non_product", 20: "implausible_date",
 }
 # classic: no date cut, duplicates and non-product lines kept
-CLASSIC = {
-    **STANDARD, 8: "cancellation", 9: None, 10: None, 17: "cancellation", 19: None,
-}
+CLASSIC = {**STANDARD, 9: None, 10: None, 17: "cancellation", 19: None}
 
 
 def fetch(expr) -> pd.DataFrame:
@@ -83,19 +84,22 @@ def test_public_names():
 def test_standard_reason_per_line(small):
     res = clean(small)
     assert reasons(res) == STANDARD
-    # the 2029 and 2030 dates fail other rules, so the default end is the last clean day
-    assert res.observation_end == dt.date(2024, 1, 7)
-    assert res.report.observation_end == dt.date(2024, 1, 7)
+    # the default end is the log's last transaction date: the cancellation on 8 Jan counts;
+    # the 2029 line (no customer) and the 2201 line (implausible) cannot move it
+    assert res.observation_end == dt.date(2024, 1, 8)
+    assert res.report.observation_end == dt.date(2024, 1, 8)
+    assert res.report["after_observation_end"] == 0
     assert isinstance(res.transactions, ir.Table) and isinstance(res.quarantine, ir.Table)
 
 
 def test_classic_and_none_presets(small):
     assert reasons(clean(small, preset="classic")) == CLASSIC
     res = clean(small, preset="none")
-    parse = {k: v for k, v in STANDARD.items() if k in (3, 4, 5, 6, 7, 16, 18)}
+    parse = {k: v for k, v in STANDARD.items() if k in (3, 4, 5, 6, 7, 16, 18, 20)}
     assert reasons(res) == {k: parse.get(k) for k in STANDARD}
-    # only parse errors: the 2030 cancellation is a usable line, so it sets the default end
-    assert res.observation_end == dt.date(2030, 6, 1)
+    assert [r.code for r in res.report.rules][-1] == "implausible_date"
+    # the same default end in every preset: the log's last transaction date
+    assert res.observation_end == dt.date(2024, 1, 8)
 
 
 def test_report_counts_every_rule_in_order(small):
@@ -108,14 +112,14 @@ def test_report_counts_every_rule_in_order(small):
         assert r.description and "\n" not in r.description
     assert rep.rows_in == len(ROWS) == rep.rows_clean + rep.rows_quarantined
     assert rep.rows_clean == 3
-    assert sum(r.count for r in rep.rules) == rep.rows_quarantined == 16
+    assert sum(r.count for r in rep.rules) == rep.rows_quarantined == 17
     frame = rep.to_frame()
     assert list(frame.columns) == ["rule", "description", "rows", "share"]
-    assert frame["rows"].sum() == 16
-    assert frame.set_index("rule").loc["non_product", "share"] == pytest.approx(3 / 19)
+    assert frame["rows"].sum() == 17
+    assert frame.set_index("rule").loc["non_product", "share"] == pytest.approx(3 / 20)
     d = json.loads(json.dumps(rep.to_dict()))
-    assert d["observation_end"] == "2024-01-07"
-    assert d["rows_in"] == 19 and len(d["rules"]) == len(rep.rules)
+    assert d["observation_end"] == "2024-01-08"
+    assert d["rows_in"] == 20 and len(d["rules"]) == len(rep.rules)
     text = rep.to_text()
     assert "duplicate_line" in text and "rows_quarantined" in text
 
@@ -139,7 +143,8 @@ def test_first_failed_rule_wins(log_factory):
 
 def test_quarantine_keeps_original_values(small):
     q = fetch(clean(small).quarantine).set_index("_row_id")
-    raw = pd.DataFrame(ROWS, columns=q.columns.drop("reason")).set_axis(range(1, 20))
+    raw = pd.DataFrame(ROWS, columns=q.columns.drop("reason")).set_axis(
+        range(1, len(ROWS) + 1))
     assert list(q.columns) == [*raw.columns, "reason"]
     for rid in q.index:
         assert q.loc[rid].drop("reason").fillna("<NA>").tolist() == pd.Series(
@@ -164,7 +169,8 @@ def test_duplicates_keep_first_copy(log_factory):
 def test_observation_end_given(small):
     res = clean(small, observation_end="2024-01-04")
     got = reasons(res)
-    # lines dated after 4 Jan that pass the parse checks (16 has no customer id)
+    # lines dated after 4 Jan that pass the parse checks (16 has no customer id) and have a
+    # plausible date (20 is dated 2201)
     after = {8, 11, 12, 13, 14, 15, 17}
     assert {k for k, v in got.items() if v == "after_observation_end"} == after
     assert res.report["after_observation_end"] == len(after) == 7
@@ -196,7 +202,8 @@ def test_timezone_aware_observation_end_is_refused(small):
         ({"outliers": "remove"}, "outliers='remove' .*'flag', 'off'"),
         ({"cancel_prefix": ""}, "cancel_prefix"),
         ({"non_product_codes": "POST"}, "single string"),
-        ({"non_product_codes": ["POST", 3]}, "invalid entries"),
+        ({"non_product_codes": ["POST", 3]}, r"holds 1 invalid entry \(\[3\]\)"),
+        ({"non_product_codes": ["", "*"]}, r"holds 2 invalid entries \(\['', '\*'\]\)"),
         ({"preset": "none", "returns": "net"}, "returns='net' needs a preset"),
     ],
 )
@@ -263,13 +270,18 @@ def test_outlier_flag_with_constant_amounts(log_factory):
     assert any("MAD of 0" in n for n in res.report.notes)
 
 
-def test_default_end_note_shows_a_lone_future_date(log_factory):
+def test_default_end_note_gives_the_last_day_and_the_gap(log_factory):
     rows = [("1", "A", "x", "1", D.format(d), "1", "1", "UK") for d in (1, 2, 2)]
-    rows.append(("9", "A", "x", "1", "2031-01-01 10:00:00", "1", "1", "UK"))
+    note = clean(log_factory(rows)).report.notes[0]
+    assert note == ("observation_end 2024-01-02: the date of the log's last transaction "
+                    "(2 lines that day; the previous date with transactions is 2024-01-01, "
+                    "1 day before)")
+    # a 41-day gap is below the 90-day guard: accepted, with a hint in the note
+    rows.append(("9", "A", "x", "1", "2024-02-12 10:00:00", "1", "1", "UK"))
     res = clean(log_factory(rows))
-    assert res.observation_end == dt.date(2031, 1, 1)
+    assert res.observation_end == dt.date(2024, 2, 12)
     note = res.report.notes[0]
-    assert "1 line that day" in note and "2024-01-02, 2556 days before" in note
+    assert "(1 line that day" in note and "2024-01-02, 41 days before" in note
     assert "mistyped date" in note
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -11,6 +12,7 @@ import ibis.expr.types as ir
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import CANONICAL_COLUMNS
+from valuemax.clean._obsend import default_observation_end
 from valuemax.clean._options import (
     check_cancel_prefix,
     check_choice,
@@ -23,7 +25,6 @@ from valuemax.clean._returns import net_returns
 from valuemax.clean._rules import (
     DEFAULT_NON_PRODUCT_CODES,
     PRESETS,
-    Rule,
     RuleContext,
     active_rules,
     any_fires,
@@ -31,9 +32,8 @@ from valuemax.clean._rules import (
     reason_expr,
 )
 
-_NET_ONLY = ("return_netted", "return_unmatched", "fully_returned")
-
-
+#: Optional canonical columns whose absence changes the rules.
+_OPTIONAL = ("order_id", "product_id", "unit_price")
 
 @dataclass(frozen=True)
 class CleanResult:
@@ -85,20 +85,23 @@ def clean(
         Rule set, see :data:`PRESETS`. ``"classic"`` is the Online Retail literature's
         cleaning; ``"none"`` removes only unusable lines (parse errors).
     observation_end : datetime.date, datetime.datetime, str or None
-        Last day (inclusive) of the observation period, ``'YYYY-MM-DD'``; lines dated after
-        it are quarantined as ``after_observation_end`` (in every preset when given). None:
-        the date of the last line that passes every *other* rule, so a line quarantined for
-        another reason (a cancellation, a duplicate, a line without a customer...) cannot
-        move it. A valid-looking line with a mistyped future date still can: the report's
-        notes give the number of lines on that day and the gap to the previous day (with a
-        warning above 31 days); pass the date when the end of the log is in doubt.
+        Last day (inclusive) of the observation period: ``'YYYY-MM-DD'``, a date, or a
+        datetime at 00:00. Lines dated after it are quarantined as
+        ``after_observation_end`` (in every preset when given). None: the date of the log's
+        last transaction, inclusive, as lifetimes does: the last date of a line that passes
+        the parse rules (customer id, date and amount usable) and has a plausible date,
+        whatever the later rules say about it (a return on the last day is still netted or
+        counted as a return); ``after_observation_end`` then never fires. A last date cut
+        off from the rest of the log by a long gap is refused as a likely typo (the rule is
+        in ``valuemax.clean._obsend.default_observation_end``: at most max(5, 0.1 % of the
+        rows) lines after a gap of more than max(90 days, 25 % of the log's span)).
     returns : {"exclude", "net"}
         ``"exclude"``: cancellation and return lines are quarantined (``cancellation``,
         ``return``). ``"net"``: each return is deducted from the same customer's most recent
         earlier purchase line of the same product (quantity and amount reduced, capped at
         zero); the return line is quarantined as ``return_netted`` or ``return_unmatched``,
-        purchase lines netted to zero as ``fully_returned``. Not available with
-        ``preset="none"``.
+        purchase lines netted to zero as ``fully_returned``. Needs a product column, and
+        not available with ``preset="none"``.
     cancel_prefix : str or None
         Order-id prefix of cancelled orders (``"C"`` in Online Retail, case-sensitive); None
         disables the ``cancellation`` rule (negative quantities are still returns).
@@ -122,13 +125,21 @@ def clean(
     Raises
     ------
     InputError
-        If an option is not one of its choices, ``observation_end`` is not a date,
-        ``ingested`` lacks a contract column, the log is empty, or every line is
-        quarantined (the message gives the counts per rule and how to fix the main one).
+        If an option is not one of its choices, ``observation_end`` is not a date (or has a
+        time of day), ``returns="net"`` but the log has no product column, ``ingested``
+        lacks a contract column, the log is empty, the default observation end would be a
+        far-off date of a few lines (a likely typo; the message names them and the fix),
+        or every line is quarantined (the message gives the counts per rule and how to fix
+        the main one).
 
     Notes
     -----
-    Runs one aggregate query for the default observation end and one GROUP BY for the
+    Dates before 1900-01-01 or after 2100-01-01 are quarantined as ``implausible_date`` in
+    every preset, right after the parse rules. Without an order id column (``order_id``
+    not in ``ingested.mapping``), ``duplicate_line`` is not applied: equal lines are then
+    separate purchases on the same day (as in CDNOW), and a note says so.
+
+    Runs one GROUP BY date query for the default observation end and one GROUP BY for the
     counts; the tables stay lazy (the pipeline materialises them). Online Retail's three
     bad-debt adjustment invoices (order ids ``A...``) are caught by ``non_product`` through
     their stock code ``B``: no rule looks at an ``A`` prefix, because many systems number
@@ -170,24 +181,27 @@ def clean(
             f"returns='net' needs a preset with return rules; preset={preset!r} has only "
             f"{list(spec.rules)}. Use preset='standard' or 'classic', or returns='exclude'"
         )
+    con = ingested.con
+    has = _has_columns(ingested, std)
+    if returns == "net" and "product_id" not in has:
+        raise InputError(
+            "returns='net' matches a return to the customer's earlier purchase of the same "
+            "product, but the log has no product column; map one (mapping={'product_id': "
+            "'<column>'}, CLI --map product_id=<column>) or use returns='exclude'"
+        )
     flag = (outliers or spec.outliers) == "flag"
     applied = active_rules(
         spec, returns=returns, observation_end_given=given_end is not None,
         cancel_prefix=cancel_prefix, non_product_codes=codes,
+        has_order_id="order_id" in has,
     )
     if codes is None:
         codes = DEFAULT_NON_PRODUCT_CODES
-    con = ingested.con
 
     t = _with_duplicates(std, raw) if "duplicate_line" in applied else std
-    base_ctx = RuleContext(given_end, cancel_prefix, codes)
-    return_rules = make_rules(
-        ("cancellation", "return") if cancel_prefix else ("return",), base_ctx
-    )
     notes: list[str] = []
     if given_end is None:
-        extra = return_rules if returns == "net" else ()
-        obs_end, note = _default_end(con, std, applied, base_ctx, extra)
+        obs_end, note = default_observation_end(con, std)
         if obs_end is None:
             applied = tuple(c for c in applied if c != "after_observation_end")
         else:
@@ -195,8 +209,11 @@ def clean(
     else:
         obs_end = given_end
         notes.append(f"observation_end {obs_end.isoformat()}: given by the caller")
-    ctx = RuleContext(obs_end, cancel_prefix, codes)
+    ctx = RuleContext(obs_end, cancel_prefix, codes, has_unit_price="unit_price" in has)
     rules = make_rules(applied, ctx)
+    return_rules = make_rules(
+        ("cancellation", "return") if cancel_prefix else ("return",), ctx
+    )
 
     if returns == "net":
         cut = applied.index("return_netted")
@@ -212,8 +229,11 @@ def clean(
     t = _flag_outliers(t, flag)
 
     counts = _count(con, t, net=returns == "net")
-    report = build_report(counts, rules, obs_end, preset=preset, returns=returns, flag=flag,
-                     notes=notes, codes=codes)
+    report = build_report(
+        counts, rules, obs_end, preset=preset, returns=returns, flag=flag, notes=notes,
+        codes=codes,
+        duplicates_skipped="duplicate_line" in spec.rules and "order_id" not in has,
+    )
     keep = ["_row_id", *CANONICAL_COLUMNS, *extras, "is_outlier"]
     if returns == "net":
         keep.append("returned_quantity")
@@ -225,49 +245,19 @@ def clean(
     return CleanResult(transactions, quarantine, report, report.observation_end)
 
 
-def _default_end(
-    con: Any,
-    std: ir.Table,
-    applied: tuple[str, ...],
-    ctx: RuleContext,
-    extra: tuple[Rule, ...],
-) -> tuple[dt.date | None, str]:
-    """Date of the last line that fails none of the other rules (None when there is none).
+def _has_columns(ingested: Any, std: ir.Table) -> frozenset[str]:
+    """Which of ``order_id``, ``product_id`` and ``unit_price`` the log has.
 
-    One aggregate query. Every rule but ``duplicate_line`` depends only on the line's own
-    values, so a later copy fails the same rules as its first copy: ``duplicate_line``
-    cannot change the maximum and is left out (it is the costly rule). ``extra``: the
-    return rules under ``returns="net"``, where returns are not purchases.
-
-    Returns
-    -------
-    (date or None, str)
-        The date and a note saying how many lines fall on it and the previous such day,
-        so that a single mistyped future date is visible in the report.
+    From ``ingested.mapping`` (canonical -> source column) when it has one; otherwise (an
+    ``Ingested``-like object without it) one aggregate query, where a column that is NULL
+    on every line counts as absent.
     """
-    skip = (*_NET_ONLY, "after_observation_end", "duplicate_line")
-    rules = make_rules(tuple(c for c in applied if c not in skip), ctx) + extra
-    days = std.filter(~any_fires(std, rules, ctx)).select(d=std.order_ts.date())
-    j = days.cross_join(days.aggregate(last=days.d.max()))
-    row = con.to_pyarrow(j.aggregate(
-        last=j["last"].max(), n_last=(j.d == j["last"]).cast("int64").sum(),
-        prev=j.d.max(where=j.d < j["last"]),
-    )).to_pylist()[0]
-    if row["last"] is None:
-        return None, ""
-    end, prev = row["last"], row["prev"]
-    note = (
-        f"observation_end {end.isoformat()}: the date of the last line that passes every "
-        f"other rule ({row['n_last']:,} line{'s' if row['n_last'] != 1 else ''} that day"
-    )
-    if prev is None:
-        note += "; no earlier day)"
-    else:
-        gap = (end - prev).days
-        note += f"; the previous day with such lines is {prev.isoformat()}, {gap} days before)"
-        if gap > 31:
-            note += "; check the log for a mistyped date or pass observation_end="
-    return end, note
+    mapping = getattr(ingested, "mapping", None)
+    if isinstance(mapping, Mapping):
+        return frozenset(c for c in _OPTIONAL if mapping.get(c) is not None)
+    agg = std.aggregate(**{c: std[c].count() for c in _OPTIONAL})
+    row = ingested.con.to_pyarrow(agg).to_pylist()[0]
+    return frozenset(c for c in _OPTIONAL if row[c])
 
 
 def _with_duplicates(std: ir.Table, raw: ir.Table) -> ir.Table:

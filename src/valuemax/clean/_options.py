@@ -11,6 +11,7 @@ import ibis.expr.types as ir
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import CANONICAL_COLUMNS
+from valuemax.clean._report import count_noun
 
 #: Columns ``Ingested.standardized()`` must return besides the extra columns.
 STANDARDIZED_COLUMNS = ("_row_id", *CANONICAL_COLUMNS, "_parse_error")
@@ -32,14 +33,16 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
 def parse_observation_end(value: Any) -> dt.date | None:
     """Return ``value`` as a ``datetime.date`` (None stays None).
 
-    Accepts a ``datetime.date``, a naive ``datetime.datetime`` (its date is used: the cut is
-    by calendar day) or a ``'YYYY-MM-DD'`` string.
+    Accepts a ``datetime.date``, a naive ``datetime.datetime`` at midnight (a
+    ``pandas.Timestamp`` is one) or a ``'YYYY-MM-DD'`` string. The observation end is a
+    whole calendar day, inclusive.
 
     Raises
     ------
     InputError
-        For any other type, a string not of the form ``YYYY-MM-DD`` or not a real date, or a
-        timezone-aware datetime (the transactions carry naive timestamps).
+        For any other type, a string not of the form ``YYYY-MM-DD`` or not a real date, a
+        timezone-aware datetime (the transactions carry naive timestamps), or a datetime
+        with a time of day other than 00:00 (it would be truncated to its date).
     """
     if value is None:
         return None
@@ -48,6 +51,14 @@ def parse_observation_end(value: Any) -> dt.date | None:
             raise InputError(
                 f"observation_end={value!r} has a time zone, but order_ts is naive local "
                 "time; pass the calendar date, e.g. observation_end='2011-12-09'"
+            )
+        if value.time() != dt.time(0) or getattr(value, "nanosecond", 0):
+            day = value.date().isoformat()
+            raise InputError(
+                f"observation_end={value!r} has a time of day ({value.time().isoformat()}), "
+                f"but the observation end is a whole day, inclusive: every line dated {day} "
+                f"is kept, whatever its time. Pass the date, observation_end='{day}' "
+                "(or a datetime at 00:00)"
             )
         return value.date()
     if isinstance(value, dt.date):
@@ -61,7 +72,8 @@ def parse_observation_end(value: Any) -> dt.date | None:
                 pass
         raise InputError(
             f"observation_end={value!r} is not a date; expected 'YYYY-MM-DD' "
-            "(e.g. '2011-12-09'), a datetime.date, or None for the last clean transaction's date"
+            "(e.g. '2011-12-09'), a datetime.date, or None for the date of the log's last "
+            "transaction"
         )
     raise InputError(
         f"observation_end must be a datetime.date, 'YYYY-MM-DD' string or None, "
@@ -106,7 +118,8 @@ def check_codes(value: Any) -> tuple[str, ...] | None:
     bad = [c for c in codes if not isinstance(c, str) or not c.strip() or c.strip() == "*"]
     if bad:
         raise InputError(
-            f"non_product_codes holds {len(bad)} invalid entries ({bad[:5]!r}); each must be a "
+            f"non_product_codes holds {count_noun(len(bad), 'invalid entry', 'invalid entries')} "
+            f"({bad[:5]!r}); each must be a "
             "non-empty product code, or a prefix ending in '*' such as 'gift_*'"
         )
     return codes

@@ -12,6 +12,18 @@ import pandas as pd
 from valuemax._core.exceptions import InputError
 from valuemax.clean._rules import Rule
 
+
+def count_noun(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and ``noun`` in the singular or plural.
+
+    Examples
+    --------
+    >>> count_noun(1, "day"), count_noun(1200, "line"), count_noun(2, "entry", "entries")
+    ('1 day', '1,200 lines', '2 entries')
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 #: Iglewicz & Hoaglin (1993): |0.6745 (x - median) / MAD| > 3.5 marks a potential outlier.
 OUTLIER_Z = 3.5
 
@@ -22,7 +34,10 @@ _FIX = {
     "unparseable_date": "pass the format: read_transactions(..., date_format='%d/%m/%Y')",
     "missing_amount": "map an amount column, or quantity and unit_price, in read_transactions",
     "unparseable_amount": "check the number format of the amount/quantity/price columns",
-    "after_observation_end": "pass a later observation_end, or None for the last clean date",
+    "implausible_date": "correct the dates in the source, or check the date format "
+    "(read_transactions(..., date_format=...))",
+    "after_observation_end": "pass a later observation_end, or None for the date of the log's "
+    "last transaction",
     "non_product": "pass non_product_codes=() to keep these product codes",
     "cancellation": "pass cancel_prefix=None if order ids start with that letter by design",
     "return": "check the sign of the quantity and amount columns",
@@ -223,8 +238,12 @@ def build_report(
     flag: bool,
     notes: list[str],
     codes: tuple[str, ...],
+    duplicates_skipped: bool = False,
 ) -> QualityReport:
     """Turn the GROUP BY rows of ``clean`` into a :class:`QualityReport`.
+
+    ``duplicates_skipped``: ``duplicate_line`` was left out because the log has no order id
+    column; a note says so and why.
 
     Raises
     ------
@@ -242,15 +261,16 @@ def build_report(
         raise InputError("the log has no lines to clean; check the source file and its mapping")
     if clean_row is not None and int(clean_row["bad"]) > 0:
         raise InputError(
-            f"standardized() flagged {int(clean_row['bad']):,} lines with a _parse_error code "
-            "outside the contract's list; they cannot be cleaned"
+            f"standardized() flagged {count_noun(int(clean_row['bad']), 'line')} with a "
+            "_parse_error code outside the contract's list; they cannot be cleaned"
         )
     per_rule = tuple(RuleCount(r.code, r.description, n.get(r.code, 0)) for r in rules)
     if rows_clean == 0:
         ranked = sorted((rc for rc in per_rule if rc.count), key=lambda rc: -rc.count)
         detail = ", ".join(f"{rc.code} {rc.count:,}" for rc in ranked)
+        every = "the only row was" if rows_in == 1 else f"all {rows_in:,} rows were"
         raise InputError(
-            f"all {rows_in:,} rows were quarantined: {detail}. The main cause is "
+            f"{every} quarantined: {detail}. The main cause is "
             f"{ranked[0].code} ({ranked[0].description}); to fix: {_FIX.get(ranked[0].code, '')}"
         )
     if obs_end is None:  # pragma: no cover - a clean line implies a default end was found
@@ -264,7 +284,8 @@ def build_report(
                          "log scale (at least half the lines have the same amount)")
         else:
             notes.append(
-                f"is_outlier: {n_out:,} of {rows_clean:,} clean lines have |0.6745 (log amount "
+                f"is_outlier: {n_out:,} of {count_noun(rows_clean, 'clean line')} "
+                f"{'has' if n_out == 1 else 'have'} |0.6745 (log amount "
                 f"- median) / MAD| > {OUTLIER_Z} (median amount {math.exp(float(med)):,.2f}, "
                 f"MAD of log amount {float(mad):.3f}); flagged, not removed"
             )
@@ -273,6 +294,13 @@ def build_report(
     if any(r.code == "duplicate_line" for r in rules):
         notes.append("duplicate_line counts copies after the first of lines equal in every "
                      "original column; copies failing an earlier rule are counted there")
+    elif duplicates_skipped:
+        notes.append(
+            "duplicate_line not applied: the log has no order id column, so equal lines "
+            "(same customer, date and values) can be separate purchases on the same day (in "
+            "CDNOW customers often buy more than once a day); all are kept. Map an order id "
+            "column (mapping={'order_id': ...}, CLI --map order_id=...) to detect copied lines"
+        )
     elif preset == "classic":
         notes.append("classic preset: exact duplicates and non-product lines are kept, as "
                      "in the published analyses")

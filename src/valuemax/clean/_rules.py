@@ -25,11 +25,16 @@ PARSE_ERRORS: Final[tuple[str, ...]] = (
     "unparseable_amount",
 )
 
+#: Order dates outside this range (inclusive) are ``implausible_date``: a mistyped year
+#: (2201 for 2011) or a placeholder such as 0001-01-01, Excel's 1899-12-30 or 9999-12-31.
+PLAUSIBLE_DATES: Final[tuple[dt.date, dt.date]] = (dt.date(1900, 1, 1), dt.date(2100, 1, 1))
+
 #: Every rule code, in the order rules are applied (first failed rule gives the reason).
 #: ``cancellation``/``return`` apply with ``returns="exclude"``; ``return_netted``,
 #: ``return_unmatched`` and ``fully_returned`` replace them with ``returns="net"``.
 RULE_ORDER: Final[tuple[str, ...]] = (
     *PARSE_ERRORS,
+    "implausible_date",
     "after_observation_end",
     "duplicate_line",
     "non_product",
@@ -59,6 +64,8 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "unparseable_date": "The order date could not be read as a date.",
     "missing_amount": "No amount (nor quantity and unit price) to value the sale.",
     "unparseable_amount": "The amount, quantity or unit price could not be read as a number.",
+    "implausible_date": "Order date before 1900-01-01 or after 2100-01-01: a mistyped year or "
+    "a placeholder date.",
     "after_observation_end": "Dated after the observation end date ({observation_end}).",
     "duplicate_line": "Exact copy of an earlier line (every column equal); the first copy is kept.",
     "non_product": "Not a product sale: postage, fees, discounts, samples, adjustments, vouchers.",
@@ -67,18 +74,33 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "return_netted": "Return deducted from the customer's earlier purchase of the same product.",
     "return_unmatched": "Return with no earlier purchase of that product by the customer.",
     "nonpositive_quantity": "Quantity is zero or negative: nothing was sold.",
-    "nonpositive_price": "Unit price (or amount) is zero or negative: free items, corrections.",
+    "nonpositive_price": "Unit price (or, where it is missing, the amount) is zero or "
+    "negative: free items, corrections.",
     "fully_returned": "Purchase whose whole quantity was returned later (netted to zero).",
 }
+#: ``nonpositive_price`` in a log without a unit price column (only an amount).
+_AMOUNT_ONLY_PRICE: Final = "Amount is zero or negative: free items, corrections."
 
 
 @dataclass(frozen=True)
 class RuleContext:
-    """Parameters the rule predicates read (validated by ``clean``)."""
+    """Parameters the rule predicates and descriptions read (validated by ``clean``).
+
+    ``has_unit_price`` is False when the log has no unit price column: ``nonpositive_price``
+    is then described as a test of the amount alone (its predicate falls back to the amount
+    wherever the unit price is NULL).
+    """
 
     observation_end: dt.date | None
     cancel_prefix: str | None
     non_product_codes: tuple[str, ...]
+    has_unit_price: bool = True
+
+
+def implausible(t: ir.Table) -> ir.BooleanValue:
+    """True where ``order_ts`` is outside :data:`PLAUSIBLE_DATES` (NULL where it is NULL)."""
+    day = t.order_ts.date()
+    return (day < ibis.literal(PLAUSIBLE_DATES[0])) | (day > ibis.literal(PLAUSIBLE_DATES[1]))
 
 
 def _non_product(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
@@ -107,6 +129,7 @@ def _parse(code: str) -> Callable[[ir.Table, RuleContext], ir.BooleanValue]:
 
 _PREDICATES: Final[dict[str, Callable[[ir.Table, RuleContext], ir.BooleanValue]]] = {
     **{code: _parse(code) for code in PARSE_ERRORS},
+    "implausible_date": lambda t, ctx: implausible(t),
     "after_observation_end": lambda t, ctx: t.order_ts.date() > ibis.literal(ctx.observation_end),
     "duplicate_line": lambda t, ctx: t["_vm_dup"],
     "non_product": _non_product,
@@ -170,29 +193,35 @@ _RETURN_RULES = ("cancellation", "return", "nonpositive_quantity", "nonpositive_
 #: Retail literature (customer id present, invoice not cancelled, quantity > 0, unit price >
 #: 0; duplicates and non-product lines kept): 397,884 lines, 18,532 invoices, 4,338
 #: customers, revenue 8,911,407.90 GBP. ``standard`` (the default) adds the date cut,
-#: exact duplicates and non-product lines, and flags outliers. ``none`` removes only the
-#: lines that cannot be used at all (parse errors).
+#: exact duplicates (only when the log has an order id column: without one, equal lines
+#: are separate purchases on the same day) and non-product lines, and flags outliers.
+#: ``none`` removes only the lines that cannot be used at all (parse errors). Every preset
+#: quarantines dates outside :data:`PLAUSIBLE_DATES` as ``implausible_date``, right after
+#: the parse errors.
 PRESETS: Final = MappingProxyType({
     "standard": Preset(
         "standard",
-        (*PARSE_ERRORS, "after_observation_end", "duplicate_line", "non_product",
-         *_RETURN_RULES),
+        (*PARSE_ERRORS, "implausible_date", "after_observation_end", "duplicate_line",
+         "non_product", *_RETURN_RULES),
         "flag",
-        "Parse errors, lines after the observation end, exact duplicates, non-product "
-        "lines, cancellations, returns, zero quantities and prices; outliers flagged.",
+        "Parse errors, implausible dates, lines after the observation end, exact duplicates "
+        "(when the log has order ids), non-product lines, cancellations, returns, zero "
+        "quantities and prices; outliers flagged.",
     ),
     "classic": Preset(
         "classic",
-        (*PARSE_ERRORS, *_RETURN_RULES),
+        (*PARSE_ERRORS, "implausible_date", *_RETURN_RULES),
         "off",
         "The literature's Online Retail cleaning: customer id present, not cancelled, "
-        "quantity > 0, unit price > 0 (duplicates and non-product lines kept).",
+        "quantity > 0, unit price > 0 (duplicates and non-product lines kept); dates before "
+        "1900 or after 2100 are quarantined as implausible.",
     ),
     "none": Preset(
         "none",
-        PARSE_ERRORS,
+        (*PARSE_ERRORS, "implausible_date"),
         "off",
-        "Only lines that cannot be used at all (no customer, date or amount).",
+        "Only lines that cannot be used at all (no customer, date or amount, or a date "
+        "before 1900 or after 2100).",
     ),
 })
 
@@ -204,10 +233,13 @@ def active_rules(
     observation_end_given: bool,
     cancel_prefix: str | None,
     non_product_codes: tuple[str, ...] | None,
+    has_order_id: bool = True,
 ) -> tuple[str, ...]:
     """Rule codes applied for these options, in :data:`RULE_ORDER`.
 
     ``after_observation_end`` joins any preset when an observation end is given;
+    ``duplicate_line`` leaves when the log has no order id (``has_order_id=False``: equal
+    lines are then separate purchases on the same day, as in CDNOW);
     ``non_product`` joins when codes are given and leaves when ``()`` is given;
     ``cancellation`` leaves when ``cancel_prefix`` is None; ``returns="net"`` replaces
     ``cancellation``/``return`` by ``return_netted``, ``return_unmatched`` and
@@ -223,6 +255,8 @@ def active_rules(
             codes.discard("non_product")
     if cancel_prefix is None:
         codes.discard("cancellation")
+    if not has_order_id:
+        codes.discard("duplicate_line")
     if returns == "net" and codes & {"cancellation", "return"}:
         codes -= {"cancellation", "return"}
         codes |= {"return_netted", "return_unmatched", "fully_returned"}
@@ -235,7 +269,13 @@ def make_rules(codes: tuple[str, ...], ctx: RuleContext) -> tuple[Rule, ...]:
         "observation_end": "" if ctx.observation_end is None else ctx.observation_end.isoformat(),
         "cancel_prefix": ctx.cancel_prefix or "",
     }
-    return tuple(Rule(code, _DESCRIPTIONS[code].format(**fill)) for code in codes)
+
+    def text(code: str) -> str:
+        if code == "nonpositive_price" and not ctx.has_unit_price:
+            return _AMOUNT_ONLY_PRICE
+        return _DESCRIPTIONS[code].format(**fill)
+
+    return tuple(Rule(code, text(code)) for code in codes)
 
 
 def _branches(

@@ -1,0 +1,152 @@
+"""The default observation end: the log's last transaction date, guarded against a typo.
+
+The default is the date of the last line that passes the parse rules (customer id, date and
+amount usable) and has a plausible date (:data:`~valuemax.clean._rules.PLAUSIBLE_DATES`),
+whatever the other rules later decide about that line: a return, a cancellation or a free
+item on the last day is still a transaction of the log, as in lifetimes'
+``observation_period_end`` default. A line that cannot be parsed cannot move it.
+
+A single mistyped year (2021 for 2011) still can, and would add years to every customer's
+recency. :func:`default_observation_end` therefore refuses a last date cut off from the rest
+of the log by an implausible gap (the rule is stated there).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from valuemax._core.exceptions import InputError
+from valuemax.clean._report import count_noun
+from valuemax.clean._rules import implausible
+
+#: A tail of at most ``max(TAIL_MAX_LINES, TAIL_MAX_SHARE * rows)`` lines is "few" ...
+TAIL_MAX_LINES: Final = 5
+TAIL_MAX_SHARE: Final = 0.001
+#: ... and is refused when its gap exceeds ``max(GAP_MIN_DAYS, GAP_SPAN_SHARE * span)`` days.
+GAP_MIN_DAYS: Final = 90
+GAP_SPAN_SHARE: Final = 0.25
+#: A gap (in days) before the last date above which the note suggests checking the log.
+NOTE_GAP_DAYS: Final = 31
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def usable(t: ir.Table) -> ir.BooleanValue:
+    """True where the line passes the parse rules and its date is plausible (no NULLs)."""
+    return (t["_parse_error"].isnull() & ~implausible(t)).fill_null(False)
+
+
+def default_observation_end(con: Any, std: ir.Table) -> tuple[dt.date | None, str]:
+    """The date of the log's last transaction, refusing a far-off last date.
+
+    One GROUP BY date query over ``std`` (the usable lines' dates, see :func:`usable`).
+
+    The guard. Let ``d_1 < ... < d_k`` be the distinct dates of the usable lines, ``N`` the
+    number of rows of the log (all lines) and, for ``i >= 2``, ``tail_i`` the number of
+    usable lines dated ``d_i`` or later. The default is refused when some ``i`` has
+
+    - ``tail_i <= max(5, 0.001 * N)`` (a handful of lines, at most 0.1 % of the rows), and
+    - ``d_i - d_(i-1) > max(90, 0.25 * (d_(i-1) - d_1))`` days (a gap longer than 90 days
+      and than a quarter of the span of the log before it).
+
+    The smallest such ``i`` is reported (the whole suspect tail). An explicit
+    ``observation_end`` skips the guard.
+
+    Parameters
+    ----------
+    con : ibis backend
+        The engine holding ``std``.
+    std : ibis.Table
+        ``Ingested.standardized()``: ``_row_id``, ``customer_id``, ``order_ts``,
+        ``_parse_error``.
+
+    Returns
+    -------
+    (datetime.date or None, str)
+        The last date (None when no line is usable) and a note: how many lines fall on it
+        and the previous date with transactions, so that the choice is visible in the report.
+
+    Raises
+    ------
+    InputError
+        If the guard fires: the message gives the suspect dates with their line counts, up
+        to 5 ``_row_id``/customer ids, the gap, and the fix (``observation_end=`` /
+        ``--observation-end`` to quarantine them as ``after_observation_end``, or correct
+        the dates).
+    """
+    ok = usable(std)
+    s = std.select(_vm_d=ibis.ifelse(ok, std.order_ts.date(), ibis.null("date")))
+    tbl = con.to_pyarrow(s.group_by("_vm_d").aggregate(_vm_n=s.count()))
+    n_rows = int(pc.sum(tbl["_vm_n"]).as_py() or 0)
+    valid = pc.is_valid(tbl["_vm_d"])
+    days = np.asarray(pc.filter(tbl["_vm_d"], valid).cast(pa.int32()).to_numpy(), np.int64)
+    n = np.asarray(pc.filter(tbl["_vm_n"], valid).to_numpy(), np.int64)
+    if days.size == 0:
+        return None, ""
+    order = np.argsort(days)
+    days, n = days[order], n[order]
+    tail = np.cumsum(n[::-1])[::-1]  # usable lines dated days[i] or later
+    gap = np.diff(days)  # gap[i - 1] = days[i] - days[i - 1]
+    span = days[:-1] - days[0]
+    few = tail[1:] <= max(TAIL_MAX_LINES, TAIL_MAX_SHARE * n_rows)
+    far = gap > np.maximum(GAP_MIN_DAYS, GAP_SPAN_SHARE * span)
+    hits = np.flatnonzero(few & far)
+    if hits.size:
+        _refuse(con, std, days, n, int(hits[0]) + 1, n_rows)
+    end = _date(days[-1])
+    note = (
+        f"observation_end {end.isoformat()}: the date of the log's last transaction "
+        f"({count_noun(int(n[-1]), 'line')} that day"
+    )
+    if days.size == 1:
+        return end, note + "; no earlier date)"
+    prev, last_gap = _date(days[-2]), int(gap[-1])
+    note += (f"; the previous date with transactions is {prev.isoformat()}, "
+             f"{count_noun(last_gap, 'day')} before)")
+    if last_gap > NOTE_GAP_DAYS:
+        note += "; check the log for a mistyped date, or pass observation_end="
+    return end, note
+
+
+def _date(day: np.int64) -> dt.date:
+    return _EPOCH + dt.timedelta(days=int(day))
+
+
+def _refuse(
+    con: Any, std: ir.Table, days: np.ndarray, n: np.ndarray, i: int, n_rows: int
+) -> None:
+    """Raise the InputError of the guard for the tail starting at ``days[i]``."""
+    first, cut, start, last = (_date(days[j]) for j in (i, i - 1, 0, -1))
+    gap = int(days[i] - days[i - 1])
+    n_tail = int(n[i:].sum())
+    listed = ", ".join(f"{count_noun(int(k), 'line')} on {_date(d).isoformat()}"
+                       for d, k in zip(days[i:i + 5], n[i:i + 5], strict=True))
+    if days.size - i > 5:
+        listed += ", ..."
+    ex = con.to_pyarrow(
+        std.filter(usable(std) & (std.order_ts.date() >= ibis.literal(first)))
+        .select("_row_id", "customer_id").order_by("_row_id").limit(5)
+    ).to_pylist()
+    examples = ", ".join(f"{r['_row_id']} (customer {r['customer_id']!r})" for r in ex)
+    threshold = max(GAP_MIN_DAYS, GAP_SPAN_SHARE * int(days[i - 1] - days[0]))
+    raise InputError(
+        f"observation_end was not given, and its default, the date of the log's last "
+        f"transaction, would be {last.isoformat()}; but {listed} "
+        f"{'comes' if n_tail == 1 else 'come'} after a gap of {count_noun(gap, 'day')} from "
+        f"the rest of the log ({start.isoformat()} .. {cut.isoformat()}; "
+        f"{count_noun(n_rows, 'row')} in all). So few lines (at most max(5, 0.1% of the "
+        f"rows)) after a gap of more than {threshold:,.0f} days (max of 90 days and 25% of "
+        f"the log's span before the gap) look like mistyped dates; as the observation end "
+        f"they would add {count_noun(int(days[-1] - days[i - 1]), 'day')} to every "
+        f"customer's recency. Lines (_row_id): {examples}. Pass "
+        f"observation_end='{cut.isoformat()}' (CLI --observation-end {cut.isoformat()}) to "
+        f"quarantine them as after_observation_end, or correct the dates in the source; if "
+        f"they are genuine, pass observation_end='{last.isoformat()}'"
+    )

@@ -1,0 +1,133 @@
+"""Rules that depend on which columns the log has: product (netting), order id
+(duplicates), unit price (the nonpositive_price wording); and the report's wording.
+
+Whether a column exists comes from ``Ingested.mapping`` (logs read with
+``read_transactions``); for an Ingested-like object without ``mapping`` (``log_factory``), a
+column NULL on every line counts as absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from valuemax._core.exceptions import InputError
+from valuemax.clean import clean
+from valuemax.io import read_transactions
+
+D = "2024-01-{:02d} 10:00:00"
+NET_NEEDS_PRODUCT = (
+    r"returns='net' matches a return to the customer's earlier purchase of the same "
+    r"product, but the log has no product column; map one \(mapping=\{'product_id': "
+    r"'<column>'\}, CLI --map product_id=<column>\) or use returns='exclude'"
+)
+
+
+def read(tmp_path: Path, text: str, name: str = "log.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return read_transactions(path)
+
+
+def fetch(expr) -> pd.DataFrame:
+    return expr.to_pyarrow().to_pandas()
+
+
+def rule(report, code: str):
+    return next(r for r in report.rules if r.code == code)
+
+
+# --- 3. netting needs a product --------------------------------------------------------
+
+def test_net_without_a_product_column_is_refused(tmp_path):
+    ing = read(tmp_path, "customer_id,order_id,order_date,amount\n"
+                         "A,1,2011-01-03,10\nB,2,2011-01-04,5\nA,3,2011-01-05,-3\n")
+    assert "product_id" not in ing.mapping
+    with pytest.raises(InputError, match=NET_NEEDS_PRODUCT):
+        clean(ing, returns="net")
+    # exclude works, and the refund is a return
+    q = fetch(clean(ing).quarantine)
+    assert q[["_row_id", "reason"]].values.tolist() == [[3, "return"]]
+
+
+def test_net_without_product_values_is_refused_without_mapping(log_factory):
+    rows = [("1", None, "x", "2", D.format(1), "5", "1", "UK"),
+            ("C2", None, "x", "-1", D.format(2), "5", "1", "UK")]
+    with pytest.raises(InputError, match=NET_NEEDS_PRODUCT):
+        clean(log_factory(rows), returns="net")
+
+
+# --- 4. no order id: equal lines are separate purchases --------------------------------
+
+def test_equal_lines_without_order_id_are_kept(tmp_path):
+    text = ("customer_id,date,number_of_cds,dollar_value\n"
+            "00001,19970101,1,11.77\n00001,19970101,1,11.77\n00002,19970102,2,20.00\n"
+            "00002,19970102,2,20.00\n00002,19970102,2,20.00\n")
+    ing = read(tmp_path, text)
+    assert "order_id" not in ing.mapping
+    res = clean(ing)
+    rep = res.report
+    assert rep.rows_clean == 5 and rep.rows_quarantined == 0
+    assert "duplicate_line" not in [r.code for r in rep.rules]
+    note = next(n for n in rep.notes if n.startswith("duplicate_line"))
+    assert note.startswith("duplicate_line not applied: the log has no order id column")
+    assert "Map an order id column" in note
+    # the same lines with an order id column: copies are duplicates again
+    with_id = read(tmp_path, "order_id," + text.replace("\n0", "\nX,0"), "ids.csv")
+    assert "order_id" in with_id.mapping
+    assert clean(with_id).report["duplicate_line"] == 3
+
+
+def test_equal_lines_without_order_id_values_are_kept_without_mapping(log_factory):
+    line = (None, "A", "x", "2", D.format(1), "1.5", "7", "UK")
+    res = clean(log_factory([line, line, line]))
+    assert res.report.rows_clean == 3
+    assert "duplicate_line" not in [r.code for r in res.report.rules]
+    assert any(n.startswith("duplicate_line not applied") for n in res.report.notes)
+
+
+def test_cdnow_master_keeps_same_day_purchases(datasets):
+    # CDNOW: no order id; several customers buy more than once on the same day (README);
+    # 80 lines have dollar_value <= 0 (README), none negative, so they are nonpositive_price
+    ing = read_transactions(datasets / "cdnow" / "CDNOW_master.txt")
+    rep = clean(ing, outliers="off").report
+    assert rep.rows_in == 69_659
+    assert rep["nonpositive_price"] == 80 == rep.rows_quarantined
+    assert rep.rows_clean == 69_659 - 80
+    assert str(rep.observation_end) == "1998-06-30"
+    assert rule(rep, "nonpositive_price").description == (
+        "Amount is zero or negative: free items, corrections.")
+
+
+# --- 7. the nonpositive_price description ---------------------------------------------
+
+def test_nonpositive_price_description_follows_the_columns(tmp_path, log_factory):
+    amount_only = read(tmp_path, "customer_id,order_date,amount\nA,2011-01-03,10\n"
+                                 "A,2011-01-04,0\n")
+    rep = clean(amount_only).report
+    assert rep["nonpositive_price"] == 1
+    assert rule(rep, "nonpositive_price").description == (
+        "Amount is zero or negative: free items, corrections.")
+    priced = log_factory([("1", "A", "x", "2", D.format(1), "0", "1", "UK"),
+                          ("2", "A", "x", "2", D.format(1), "3", "1", "UK")])
+    rep = clean(priced).report
+    assert rep["nonpositive_price"] == 1
+    assert rule(rep, "nonpositive_price").description == (
+        "Unit price (or, where it is missing, the amount) is zero or negative: free items, "
+        "corrections.")
+
+
+# --- 6. counts and nouns agree -----------------------------------------------------------
+
+def test_singular_wording(log_factory):
+    with pytest.raises(InputError, match=r"^the only row was quarantined: "
+                                         r"missing_customer_id 1\."):
+        clean(log_factory([("1", "A", "x", "1", D.format(1), "1", "", "UK")]))
+    rows = [("1", "A", "x", "1", D.format(1), "1", "1", "UK"),
+            ("2", "A", "x", "1", D.format(2), "2", "1", "UK")]
+    notes = clean(log_factory(rows)).report.notes
+    assert notes[0].endswith("(1 line that day; the previous date with transactions is "
+                             "2024-01-01, 1 day before)")
+    assert not any("1 days" in n or "1 lines" in n for n in notes)
