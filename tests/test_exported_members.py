@@ -15,6 +15,8 @@ EXPECTED = {
     "valuemax.segment": ["ClusterResult", "HierarchicalResult", "RFMScores", "RFM_SEGMENT_RULES",
                          "SEGMENT_NAMES", "SegmentRule", "assign_segments", "kmeans_segments",
                          "rfm_scores", "segment_summary", "ward_segments"],
+    "valuemax.clv": ["BetaGeoModel", "FitSummary", "GammaGammaModel", "ModifiedBetaGeoModel",
+                     "ParetoNBDModel"],
     "valuemax.decide": ["SEGMENT_ACTIONS", "cluster_actions", "segment_actions"],
     "valuemax.report": ["render_report", "write_report"],
     "valuemax.engines": ["connect", "spark_session"],

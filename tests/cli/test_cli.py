@@ -63,3 +63,21 @@ def test_help(cli_runner, cmd):
     result = cli_runner.invoke(app, cmd)
     assert result.exit_code == 0
     assert "Usage" in result.output
+
+
+def test_decimal_comma_option(cli_runner, tmp_path):
+    src = tmp_path / "eu.csv"
+    src.write_text("order_id;customer_id;order_date;amount\n"
+                   + "".join(f"{i};{100 + i % 3};2011-02-{1 + i:02d};1.2{i % 10}0,50\n" for i in range(25)),
+                   encoding="utf-8")
+    out = tmp_path / "out"
+    failed = cli_runner.invoke(app, ["analyze", str(src), "--out", str(out)])
+    assert failed.exit_code == 2 and "decimal" in failed.stderr
+    result = cli_runner.invoke(app, ["analyze", str(src), "--out", str(out), "--decimal", ","])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rows_clean"] == 25
+    import pandas as pd
+
+    total = pd.read_parquet(out / "customers.parquet")["total_spend"].sum()
+    assert total == pytest.approx(sum(1200 + 10 * (i % 10) + 0.5 for i in range(25)))

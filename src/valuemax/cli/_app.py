@@ -31,6 +31,7 @@ ObsEndOpt = Annotated[str | None, typer.Option("--observation-end", metavar="DAT
 CalEndOpt = Annotated[str | None, typer.Option("--calibration-end", metavar="DATE", help="Also build the calibration/holdout table split at this date YYYY-MM-DD (inclusive).")]
 TimeUnitOpt = Annotated[str, typer.Option("--time-unit", metavar="D|W", help="Unit of frequency/recency/T: D (days) or W (weeks = days/7).")]
 DateFmtOpt = Annotated[list[str] | None, typer.Option("--date-format", metavar="FMT", help="strptime format of the date column, e.g. %d/%m/%Y (repeatable for several formats).")]
+DecimalOpt = Annotated[str, typer.Option("--decimal", metavar="SEP", help="Decimal separator of numbers: '.' or ',' (European, e.g. 1.234,50).")]
 SheetOpt = Annotated[str | None, typer.Option("--sheet", metavar="NAME", help="Excel sheet to read: its name or 0-based index (default: the first non-empty sheet).")]
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", metavar="NAME", help="Text encoding (default: detected among utf-8, utf-8-sig, utf-16, gb18030).")]
 ReturnsOpt = Annotated[str | None, typer.Option("--returns", metavar="net|exclude", help="Returns netted against the customer's earlier purchase of the product, or excluded (quarantined, the purchase kept). Default: net with --preset standard, exclude otherwise.")]
@@ -116,6 +117,7 @@ def analyze(
     date_format: DateFmtOpt = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
+    decimal: DecimalOpt = ".",
     returns: ReturnsOpt = None,
     clusters: ClustersOpt = "kmeans",
     seed: SeedOpt = 0,
@@ -126,7 +128,7 @@ def analyze(
         path, out, db=db, mapping=_parse_map(map_), columns=_parse_columns(columns),
         preset=preset, observation_end=observation_end, time_unit=time_unit,
         calibration_end=calibration_end, date_format=date_format or None, encoding=encoding,
-        sheet=_parse_sheet(sheet), returns=returns,
+        sheet=_parse_sheet(sheet), decimal=decimal, returns=returns,
         clusters=clusters, seed=seed,
     ))
 
@@ -153,6 +155,7 @@ def inspect(
     date_format: DateFmtOpt = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
+    decimal: DecimalOpt = ".",
     returns: ReturnsOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -164,7 +167,7 @@ def inspect(
         found = inspect_(
             path, mapping=_parse_map(map_), columns=_parse_columns(columns), preset=preset,
             observation_end=observation_end, date_format=date_format or None,
-            encoding=encoding, sheet=_parse_sheet(sheet), returns=returns,
+            encoding=encoding, sheet=_parse_sheet(sheet), decimal=decimal, returns=returns,
         )
         if as_json:
             payload = {"ingest": found.ingest, "quality": found.quality.to_dict()}

@@ -69,6 +69,7 @@ def inspect(
     date_format: str | Sequence[str] | None = None,
     encoding: str | None = None,
     sheet: str | int | None = None,
+    decimal: Literal[".", ","] = ".",
     preset: str = "standard",
     observation_end: date | datetime | str | None = None,
     returns: str | None = None,
@@ -90,7 +91,7 @@ def inspect(
     try:
         ingested = read_transactions(
             source, con=con, columns=columns, mapping=mapping, date_format=date_format,
-            encoding=encoding, sheet=sheet,
+            encoding=encoding, sheet=sheet, decimal=decimal,
         )
         if returns is None:
             has_product = "product_id" in ingested.mapping
@@ -111,6 +112,7 @@ def analyze(
     date_format: str | Sequence[str] | None = None,
     encoding: str | None = None,
     sheet: str | int | None = None,
+    decimal: Literal[".", ","] = ".",
     preset: Literal["standard", "classic", "none"] = "standard",
     observation_end: date | datetime | str | None = None,
     time_unit: Literal["D", "W"] = "D",
@@ -134,9 +136,9 @@ def analyze(
         on error nothing is left half-written. ``None``: nothing written (in-memory store).
     db : path, optional
         DuckDB store file (default ``<out>/valuemax.duckdb``).
-    columns, mapping, date_format, encoding, sheet
+    columns, mapping, date_format, encoding, sheet, decimal
         Passed to :func:`valuemax.io.read_transactions` (``sheet``: Excel sheet name or
-        0-based index).
+        0-based index; ``decimal``: ``","`` for European decimal commas).
     preset, observation_end, returns
         Passed to :func:`valuemax.clean.clean`. ``observation_end`` defaults to the date of
         the last valid transaction (inclusive). ``returns`` defaults to ``"net"`` with the
@@ -182,7 +184,7 @@ def analyze(
         "columns": list(columns) if columns else None,
         "date_format": date_format if date_format is None or isinstance(date_format, str)
         else list(date_format),
-        "encoding": encoding, "sheet": sheet,
+        "encoding": encoding, "sheet": sheet, "decimal": decimal,
         "run_at": started.isoformat(timespec="seconds"),
     }
     if not (isinstance(seed, int) and 0 <= seed < 2**32):
@@ -196,7 +198,7 @@ def analyze(
         with clock("read"):
             ingested = read_transactions(
                 source, con=con, columns=columns, mapping=mapping, date_format=date_format,
-                encoding=encoding, sheet=sheet,
+                encoding=encoding, sheet=sheet, decimal=decimal,
             )
         if returns is None:
             has_product = "product_id" in ingested.mapping

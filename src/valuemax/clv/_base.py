@@ -1,0 +1,212 @@
+"""The estimator machinery the CLV models share: maximum likelihood, fitted state, summary.
+
+Fitting maximises the weighted log-likelihood over the compressed unique rows, in
+log-parameters, with L-BFGS-B (central-difference gradients) from several starting points;
+standard errors come from the numerical Hessian at the optimum (observed information).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from scipy.optimize import minimize
+
+from valuemax._core.exceptions import ConvergenceError, ConvergenceWarning, NotFittedError
+from valuemax.clv._results import FitSummary
+from valuemax.clv._validation import check_hyper
+
+_BOUND = 15.0  # |log parameter| bound: parameters in [3e-7, 3e6]
+
+
+def _central_grad(f: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarray:
+    grad = np.empty_like(theta)
+    for i in range(theta.size):
+        h = 1e-6 * max(1.0, abs(theta[i]))
+        step = np.zeros_like(theta)
+        step[i] = h
+        grad[i] = (f(theta + step) - f(theta - step)) / (2 * h)
+    return grad
+
+
+def numerical_hessian(f: Callable[[np.ndarray], float], theta: np.ndarray,
+                      h: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of ``f`` at ``theta``, shape (k, k)."""
+    k = theta.size
+    eye = np.eye(k) * h
+    f0 = f(theta)
+    hess = np.empty((k, k))
+    for i in range(k):
+        hess[i, i] = (f(theta + eye[i]) - 2 * f0 + f(theta - eye[i])) / h**2
+        for j in range(i):
+            hess[i, j] = hess[j, i] = (
+                f(theta + eye[i] + eye[j]) - f(theta + eye[i] - eye[j])
+                - f(theta - eye[i] + eye[j]) + f(theta - eye[i] - eye[j])
+            ) / (4 * h**2)
+    return hess
+
+
+def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start: np.ndarray,
+            *, penalizer: float, n_starts: int, random_state: Any,
+            grad: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
+    """Maximise ``loglik(log_params)`` (a weighted sum) from several starts.
+
+    The objective is ``-loglik/n_obs + penalizer * sum(params**2)``. Start 0 is ``start``;
+    the others add N(0, 1) noise to it from ``np.random.default_rng(random_state)``.
+    ``grad(log_params)`` is the analytic gradient of ``loglik``; without it (or where it is
+    not finite) central differences are used.
+
+    Returns
+    -------
+    dict
+        ``theta`` (log-parameters), ``loglik``, ``n_iter``, ``converged``, ``log_se``.
+
+    Raises
+    ------
+    ConvergenceError
+        If no start converges to a finite optimum; the message gives the last estimates.
+    """
+    def objective(theta: np.ndarray) -> float:
+        # extreme trial points may overflow: they score as infeasible, not as warnings
+        with np.errstate(all="ignore"):
+            value = -loglik(theta) / n_obs + penalizer * float(np.sum(np.exp(2 * theta)))
+        return value if np.isfinite(value) else 1e100
+
+    def jacobian(theta: np.ndarray) -> np.ndarray:
+        if grad is not None:
+            with np.errstate(all="ignore"):
+                g = -grad(theta) / n_obs + penalizer * 2 * np.exp(2 * theta)
+            if np.all(np.isfinite(g)):
+                return g
+        return _central_grad(objective, theta)
+
+    rng = np.random.default_rng(random_state)
+    best, last = None, start
+    for i in range(n_starts):
+        theta0 = start if i == 0 else start + rng.normal(0.0, 1.0, size=start.size)
+        res = minimize(objective, theta0, jac=jacobian,
+                       method="L-BFGS-B", bounds=[(-_BOUND, _BOUND)] * start.size,
+                       options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+        last = res.x
+        ok = np.isfinite(res.fun) and res.fun < 1e99 and (
+            res.success or np.max(np.abs(res.jac)) < 1e-5)
+        if ok and (best is None or res.fun < best.fun):
+            best = res
+    if best is None:
+        raise ConvergenceError(
+            f"{who}: the optimiser did not converge from {n_starts} start(s); last estimates "
+            f"{np.round(np.exp(last), 6).tolist()}. Try more n_starts, a small penalizer "
+            "(e.g. 0.001), or check the data (units, recency <= T).")
+    if not best.success:
+        warnings.warn(f"{who}: the optimiser stopped ({best.message}) with a near-zero gradient "
+                      f"(max |g| = {np.max(np.abs(best.jac)):.1e}); estimates kept, "
+                      "converged_=False.", ConvergenceWarning, stacklevel=3)
+    at_bound = np.abs(best.x) >= _BOUND - 1.0  # within a factor e of the bound
+    if at_bound.any():
+        warnings.warn(f"{who}: {int(at_bound.sum())} parameter(s) ran to the search bound "
+                      f"(estimates {np.round(np.exp(best.x), 6).tolist()}): the data do not "
+                      "identify them (e.g. no heterogeneity); standard errors are not "
+                      "meaningful. Try a small penalizer.", ConvergenceWarning, stacklevel=3)
+    hess = numerical_hessian(lambda t: -loglik(t) + n_obs * penalizer * np.sum(np.exp(2 * t)),
+                             best.x)
+    try:
+        cov = np.linalg.inv(hess)
+        log_se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+    except np.linalg.LinAlgError:
+        log_se = np.full(best.x.size, np.nan)
+    return {"theta": best.x, "loglik": float(loglik(best.x)), "n_iter": int(best.nit),
+            "converged": bool(best.success), "log_se": log_se}
+
+
+class ParametricModel:
+    """Base of the CLV estimators: hyper-parameters, fitted state, ``summary``, ``from_params``.
+
+    Subclasses set ``_name``, ``_param_names`` and ``_has_time_unit``.
+    """
+
+    _name: ClassVar[str]
+    _param_names: ClassVar[tuple[str, ...]]
+    _has_time_unit: ClassVar[bool] = True
+
+    def __init__(self, *, time_unit: str = "W", penalizer: float = 0.0, n_starts: int = 3,
+                 random_state: Any = None) -> None:
+        self.time_unit = time_unit
+        self.penalizer = penalizer
+        self.n_starts = n_starts
+        self.random_state = random_state
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters as passed to ``__init__``."""
+        return {k: getattr(self, k) for k in ("time_unit", "penalizer", "n_starts",
+                                               "random_state")}
+
+    def _check_hyper(self) -> None:
+        time_unit = self.time_unit if self._has_time_unit else None
+        check_hyper(type(self).__name__, time_unit, self.penalizer, self.n_starts)
+
+    def _check_is_fitted(self) -> np.ndarray:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(...) "
+                                 "or build it with from_params(...).")
+        return np.array([self.params_[k] for k in self._param_names])
+
+    @classmethod
+    def _build(cls, time_unit: str, **params: float) -> Self:
+        model = cls(time_unit=time_unit) if cls._has_time_unit else cls()
+        model._check_hyper()
+        time_unit = time_unit if cls._has_time_unit else ""
+        bad = {k: v for k, v in params.items() if not (np.isfinite(v) and v > 0)}
+        if bad:
+            raise ValueError(f"{cls.__name__}.from_params: parameters must be finite and > 0; "
+                             f"got {bad}")
+        model.params_ = {k: float(params[k]) for k in cls._param_names}
+        model.time_unit_ = time_unit
+        return model
+
+    def _fit_loglik(self, loglik: Callable[[np.ndarray], float], n_obs: float,
+                    start: np.ndarray,
+                    grad: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        fitted = fit_mle(type(self).__name__, loglik, n_obs, np.log(start),
+                         penalizer=float(self.penalizer), n_starts=int(self.n_starts),
+                         random_state=self.random_state, grad=grad)
+        estimates = np.exp(fitted["theta"])
+        self.params_ = dict(zip(self._param_names, estimates.tolist(), strict=True))
+        self.loglik_ = fitted["loglik"]
+        self.n_iter_ = fitted["n_iter"]
+        self.converged_ = fitted["converged"]
+        self.n_customers_ = float(n_obs)
+        self.std_errors_ = dict(zip(self._param_names, (estimates * fitted["log_se"]).tolist(),
+                                    strict=True))
+        self.time_unit_ = self.time_unit if self._has_time_unit else ""
+
+    def summary(self) -> FitSummary:
+        """Estimates, standard errors, intervals and fit statistics of the fitted model.
+
+        Returns
+        -------
+        FitSummary
+            Frozen results object with ``conf_int(alpha)``, ``to_frame()``, ``to_text()``.
+
+        Raises
+        ------
+        NotFittedError
+            If the model was not fitted (``from_params`` models have no standard errors).
+        """
+        estimates = self._check_is_fitted()
+        if not hasattr(self, "loglik_"):
+            raise NotFittedError(f"This {type(self).__name__} was built with from_params and "
+                                 "has no standard errors; call fit(...) for a summary.")
+        k, n = len(self._param_names), self.n_customers_
+        std_errors = np.array([self.std_errors_[name] for name in self._param_names])
+        return FitSummary(
+            model=self._name, param_names=self._param_names, estimates=estimates,
+            std_errors=std_errors, log_std_errors=std_errors / estimates,
+            loglik=self.loglik_, n_obs=n, aic=2 * k - 2 * self.loglik_,
+            bic=k * np.log(n) - 2 * self.loglik_, n_iter=self.n_iter_,
+            converged=self.converged_, time_unit=self.time_unit_)

@@ -1,0 +1,255 @@
+"""Gamma-Gamma model of the average value of repeat transactions (Fader, Hardie & Lee 2005)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from valuemax._core.exceptions import DataLossWarning, InputError
+from valuemax.clv._base import ParametricModel
+from valuemax.clv._likelihoods import gamma_gamma_loglik, gamma_gamma_loglik_grad
+from valuemax.clv._validation import check_arrays, compress, labels, wrap
+
+#: Fewest repeat buyers ``fit`` accepts (3 parameters; fewer gives no usable estimate).
+MIN_REPEAT_BUYERS = 10
+
+
+def _check_spend(who: str, frequency: Any, monetary_value: Any, weights: Any = None):
+    cols = {"frequency": frequency, "monetary_value": monetary_value}
+    if weights is not None:
+        cols["weights"] = weights
+    arrs, index = check_arrays(who, cols)
+    x = arrs["frequency"]
+    for mask, rule in ((x < 0, "is negative"), (x != np.floor(x), "is not an integer")):
+        if mask.any():
+            raise InputError(f"{who}: frequency {rule} for {int(mask.sum()):,} of {x.size:,} "
+                             f"customers ({labels(index, mask)}). frequency counts repeat "
+                             "purchase occasions (integers >= 0).")
+    weights_arr = arrs.get("weights", np.ones_like(x))
+    if (weights_arr < 0).any():
+        raise InputError(f"{who}: weights must be >= 0; {int((weights_arr < 0).sum()):,} are "
+                         "negative.")
+    return x, arrs["monetary_value"], weights_arr, index
+
+
+class GammaGammaModel(ParametricModel):
+    """Gamma-Gamma model of a customer's average transaction value.
+
+    Transaction values are ``Gamma(p, nu)`` around each customer's mean, with
+    ``nu ~ Gamma(q, gamma)`` across customers; the mean of ``x`` values then has a known
+    density [1]_ [2]_. It assumes spend is independent of the purchase process.
+
+    Parameters
+    ----------
+    on_invalid : {"raise", "drop"}, default "raise"
+        What to do with rows that cannot enter the fit (frequency == 0, or
+        monetary_value <= 0 where frequency >= 1): raise ``InputError``, or drop them with a
+        ``DataLossWarning`` giving the count.
+    penalizer : float, default 0.0
+        L2 penalty on the parameters added to the mean negative log-likelihood.
+    n_starts : int, default 3
+        Optimiser starting points (the first is fixed, the others random).
+    random_state : int, Generator or None, default None
+        Seed of the random starting points.
+
+    Attributes
+    ----------
+    params_ : dict of str to float
+        ``p``, ``q``, ``gamma`` (``gamma`` in the currency of ``monetary_value``).
+    std_errors_ : dict of str to float
+        Standard errors (observed information, delta method).
+    loglik_ : float
+        Log-likelihood at the optimum (sum over customers).
+    n_iter_ : int
+        Optimiser iterations.
+    converged_ : bool
+        Whether the optimiser reported convergence.
+    n_customers_ : float
+        Repeat buyers fitted (sum of weights).
+    n_dropped_ : int
+        Rows dropped under ``on_invalid="drop"``.
+
+    References
+    ----------
+    .. [1] Fader, Hardie & Lee (2005). RFM and CLV: Using Iso-Value Curves for Customer Base
+       Analysis. J. Marketing Research 42(4):415-430. doi:10.1509/jmkr.2005.42.4.415
+    .. [2] Hardie (2013). The Gamma-Gamma Model of Monetary Value.
+       http://brucehardie.com/notes/025/
+
+    Examples
+    --------
+    >>> m = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44)
+    >>> round(m.population_mean(), 2)
+    35.22
+    """
+
+    _name = "Gamma-Gamma"
+    _param_names = ("p", "q", "gamma")
+    _has_time_unit = False
+
+    def __init__(self, *, on_invalid: str = "raise", penalizer: float = 0.0, n_starts: int = 3,
+                 random_state: Any = None) -> None:
+        self.on_invalid = on_invalid
+        self.penalizer = penalizer
+        self.n_starts = n_starts
+        self.random_state = random_state
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters as passed to ``__init__``."""
+        return {k: getattr(self, k) for k in ("on_invalid", "penalizer", "n_starts",
+                                               "random_state")}
+
+    @classmethod
+    def from_params(cls, *, p: float, q: float, gamma: float) -> GammaGammaModel:
+        """Build a model from known parameters (e.g. published values), without fitting.
+
+        Parameters
+        ----------
+        p, q, gamma : float
+            Positive parameters; ``gamma`` in the currency of the spend data.
+
+        Returns
+        -------
+        GammaGammaModel
+            A model with ``params_`` set (no standard errors).
+
+        Raises
+        ------
+        ValueError
+            If a parameter is not finite and positive.
+
+        Examples
+        --------
+        >>> GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44).params_["q"]
+        3.74
+        """
+        return cls._build("", p=p, q=q, gamma=gamma)
+
+    def fit(self, frequency: Any, monetary_value: Any, weights: Any = None) -> GammaGammaModel:
+        """Fit by maximum likelihood on the repeat buyers' average transaction values.
+
+        Parameters
+        ----------
+        frequency : array-like of shape (n_customers,)
+            Repeat transactions ``x`` averaged in ``monetary_value``; integers >= 1.
+        monetary_value : array-like of shape (n_customers,)
+            Mean value of the repeat transactions; > 0.
+        weights : array-like of shape (n_customers,), optional
+            Number of customers each row stands for.
+
+        Returns
+        -------
+        self
+            The fitted model.
+
+        Raises
+        ------
+        InputError
+            If lengths differ, values are NaN, frequency is non-integral or negative; if rows
+            have frequency == 0 or monetary_value <= 0 and ``on_invalid="raise"``; if fewer
+            than ``MIN_REPEAT_BUYERS`` (10) repeat buyers remain.
+        ConvergenceError
+            If no starting point converges.
+        ValueError
+            If a hyper-parameter is invalid.
+        """
+        who = f"{type(self).__name__}.fit"
+        if self.on_invalid not in ("raise", "drop"):
+            raise ValueError(f"{who}: on_invalid must be one of ['raise', 'drop']; got "
+                             f"{self.on_invalid!r}")
+        self._check_hyper()
+        x, m, w, _ = _check_spend(who, frequency, monetary_value, weights)
+        bad = (x == 0) | (m <= 0)
+        if bad.any() and self.on_invalid == "raise":
+            raise InputError(
+                f"{who}: GammaGammaModel needs frequency >= 1 and monetary_value > 0; "
+                f"{int((x == 0).sum()):,} of {x.size:,} rows have frequency == 0 and "
+                f"{int(((x > 0) & (m <= 0)).sum()):,} have monetary_value <= 0. Pass only the "
+                "repeat buyers (customers[customers.frequency > 0]) or on_invalid='drop'.")
+        if bad.any():
+            warnings.warn(f"dropped {int(bad.sum()):,} rows ({bad.mean():.1%}): frequency == 0 "
+                          "or monetary_value <= 0", DataLossWarning, stacklevel=2)
+        n_left = float(w[~bad].sum())
+        if n_left < MIN_REPEAT_BUYERS:
+            raise InputError(f"{who}: {n_left:,.0f} repeat buyers to fit; GammaGammaModel needs "
+                             f"at least {MIN_REPEAT_BUYERS}. Use a longer calibration period.")
+        rows, counts = compress(np.column_stack([x[~bad], m[~bad]]), w[~bad])
+        ux, um = rows.T
+
+        def total(theta: np.ndarray) -> float:
+            return float(np.dot(counts, gamma_gamma_loglik(*np.exp(theta), ux, um)))
+
+        def grad(theta: np.ndarray) -> np.ndarray:
+            params = np.exp(theta)  # chain rule to log-parameters
+            return params * (gamma_gamma_loglik_grad(*params, ux, um) @ counts)
+
+        self._fit_loglik(total, float(counts.sum()), np.array([1.0, 1.0, float(np.mean(um))]),
+                         grad)
+        self.n_dropped_ = int(bad.sum())
+        return self
+
+    def population_mean(self) -> float:
+        """Mean transaction value across customers, ``p gamma / (q - 1)`` (``inf`` if q <= 1).
+
+        Returns
+        -------
+        float
+            In the currency of the data.
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        """
+        p, q, gamma = self._check_is_fitted()
+        return float(p * gamma / (q - 1)) if q > 1 else float("inf")
+
+    def expected_average_value(self, frequency: Any, monetary_value: Any) -> np.ndarray:
+        """Expected average transaction value given each customer's history, eq. (5) of [1]_.
+
+        ``E[M | x, m] = (q-1)/(px+q-1) * p gamma/(q-1) + px/(px+q-1) * m``: a weighted mean of
+        the population mean and the customer's own average; customers with ``x == 0`` get
+        the population mean (their ``monetary_value`` is ignored).
+
+        Parameters
+        ----------
+        frequency : array-like of shape (n_customers,)
+            Repeat transactions; integers >= 0.
+        monetary_value : array-like of shape (n_customers,)
+            Mean repeat-transaction value; > 0 where frequency >= 1.
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+            Expected value (> 0); a Series keeping the index if one was passed.
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If lengths differ, values are NaN, frequency is not an integer >= 0, or
+            monetary_value <= 0 where frequency >= 1.
+
+        References
+        ----------
+        .. [1] Fader, Hardie & Lee (2005), J. Marketing Research 42(4):415-430.
+
+        Examples
+        --------
+        >>> m = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> np.round(m.expected_average_value([0, 1, 10], [0.0, 20.0, 20.0]), 2)
+        array([35.22, 24.64, 20.64])
+        """
+        p, q, gamma = self._check_is_fitted()
+        who = f"{type(self).__name__}.expected_average_value"
+        x, m, _, index = _check_spend(who, frequency, monetary_value)
+        bad = (x > 0) & (m <= 0)
+        if bad.any():
+            raise InputError(f"{who}: monetary_value <= 0 where frequency >= 1 for "
+                             f"{int(bad.sum()):,} of {x.size:,} customers; spend must be "
+                             "positive (exclude returns-only customers).")
+        px = p * x
+        return wrap((gamma + m * x) * p / (px + q - 1), index)

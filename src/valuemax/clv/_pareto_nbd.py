@@ -1,0 +1,231 @@
+"""Pareto/NBD: Poisson purchases with exponential lifetimes (Schmittlein et al. 1987)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from valuemax.clv._btyd import RepeatPurchaseModel
+from valuemax.clv._likelihoods import pareto_nbd_log_a0, pareto_nbd_loglik
+
+
+def _integral_ratio(s: float, base: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``(1 - (base/(base+t))^(s-1)) / (s-1)``, with its limit ``ln(1+t/base)`` at s == 1."""
+    log_ratio = np.log1p(t / base)
+    if abs(s - 1) < 1e-10:
+        return log_ratio
+    return -np.expm1(-(s - 1) * log_ratio) / (s - 1)
+
+
+class ParetoNBDModel(RepeatPurchaseModel):
+    """Pareto/NBD model of repeat purchases in a non-contractual setting.
+
+    While alive a customer buys at Poisson rate ``lambda ~ Gamma(r, alpha)`` and has an
+    exponential lifetime with rate ``mu ~ Gamma(s, beta)`` [1]_. The likelihood follows the
+    Fader-Hardie note [2]_, with the hypergeometric term evaluated in log space so that it
+    never overflows, for both ``alpha >= beta`` and ``alpha < beta``.
+
+    Parameters
+    ----------
+    time_unit : {"W", "D"}, default "W"
+        Unit of recency, T and horizons; ``alpha`` and ``beta`` are in this unit.
+    penalizer : float, default 0.0
+        L2 penalty on the parameters added to the mean negative log-likelihood.
+    n_starts : int, default 3
+        Optimiser starting points (the first is fixed, the others random).
+    random_state : int, Generator or None, default None
+        Seed of the random starting points.
+
+    Attributes
+    ----------
+    params_ : dict of str to float
+        ``r``, ``alpha``, ``s``, ``beta``.
+    std_errors_ : dict of str to float
+        Standard errors (observed information, delta method).
+    loglik_ : float
+        Log-likelihood at the optimum (sum over customers).
+    n_iter_ : int
+        Optimiser iterations.
+    converged_ : bool
+        Whether the optimiser reported convergence.
+    n_customers_ : float
+        Customers fitted (sum of weights).
+    n_unique_ : int
+        Unique ``(frequency, recency, T)`` rows the likelihood was evaluated on.
+    time_unit_ : str
+        Time unit of the fit.
+
+    References
+    ----------
+    .. [1] Schmittlein, Morrison & Colombo (1987). Counting Your Customers: Who Are They and
+       What Will They Do Next? Management Science 33(1):1-24.
+    .. [2] Fader & Hardie (2005). A Note on Deriving the Pareto/NBD Model and Related
+       Expressions. http://brucehardie.com/notes/009/
+
+    Examples
+    --------
+    >>> m = ParetoNBDModel.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+    >>> m.p_alive([0, 4], [0.0, 35.0], [39.0, 39.0]).round(3)
+    array([0.294, 0.941])
+    """
+
+    _name = "Pareto/NBD"
+    _param_names = ("r", "alpha", "s", "beta")
+    _start = (1.0, 1.0, 1.0, 1.0)
+    _loglik = staticmethod(pareto_nbd_loglik)
+
+    @classmethod
+    def from_params(cls, *, r: float, alpha: float, s: float, beta: float,
+                    time_unit: str = "W") -> ParetoNBDModel:
+        """Build a model from known parameters (e.g. published values), without fitting.
+
+        Parameters
+        ----------
+        r, alpha, s, beta : float
+            Positive parameters; ``alpha`` and ``beta`` in ``time_unit``.
+        time_unit : {"W", "D"}, default "W"
+            Unit of ``alpha``, ``beta`` and of the data passed to predictions.
+
+        Returns
+        -------
+        ParetoNBDModel
+            A model with ``params_`` and ``time_unit_`` set (no standard errors).
+
+        Raises
+        ------
+        ValueError
+            If a parameter is not finite and positive, or ``time_unit`` is unknown.
+
+        Examples
+        --------
+        >>> m = ParetoNBDModel.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+        >>> m.params_["beta"]
+        11.669
+        """
+        return cls._build(time_unit, r=r, alpha=alpha, s=s, beta=beta)
+
+    def expected_purchases_new(self, t: Any) -> np.ndarray:
+        """Expected repeat purchases of a new customer in ``(0, t]`` ([1]_, eq. 17 of [2]_).
+
+        ``E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]`` (its limit
+        ``r beta/alpha ln(1 + t/beta)`` at s == 1).
+
+        Parameters
+        ----------
+        t : float or array-like of any shape
+            Time since the first purchase in ``time_unit_``; >= 0.
+
+        Returns
+        -------
+        ndarray of the shape of ``t``
+            Expected count (>= 0, non-decreasing in ``t``).
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If ``t`` is negative or not finite.
+
+        References
+        ----------
+        .. [1] Schmittlein, Morrison & Colombo (1987), Management Science 33(1).
+        .. [2] Fader & Hardie (2005), http://brucehardie.com/notes/009/
+
+        Examples
+        --------
+        >>> m = ParetoNBDModel.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+        >>> np.round(m.expected_purchases_new([0, 39, 78]), 3)
+        array([0.   , 1.213, 1.909])
+        """
+        r, alpha, s, beta = self._check_is_fitted()
+        t = self._horizon("expected_purchases_new", t)
+        return r * beta / alpha * _integral_ratio(s, beta, t)
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
+        """Expected repeat purchases per customer in the next ``t`` periods (eq. 22 of [1]_).
+
+        ``P(alive) (r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]``.
+
+        Parameters
+        ----------
+        t : float or array-like of shape (n_customers,)
+            Window length in ``time_unit_``; >= 0.
+        frequency : array-like of shape (n_customers,)
+            Repeat purchases ``x``; integers >= 0.
+        recency : array-like of shape (n_customers,)
+            First-to-last purchase ``t_x`` in ``time_unit_``; 0 when x == 0.
+        T : array-like of shape (n_customers,)
+            First purchase to end of observation in ``time_unit_``; >= recency.
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+            Expected count (>= 0); a Series keeping the index if one was passed.
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If lengths differ, recency > T, or frequency is non-integral.
+
+        References
+        ----------
+        .. [1] Fader & Hardie (2005), http://brucehardie.com/notes/009/
+
+        Examples
+        --------
+        >>> m = ParetoNBDModel.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+        >>> np.round(m.expected_purchases(39, [0, 2], [0.0, 30.43], [38.86, 38.86]), 3)
+        array([0.107, 1.455])
+        """
+        (r, alpha, s, beta), x, t_x, age, index = self._rfm("expected_purchases", frequency,
+                                                            recency, T)
+        t = self._horizon("expected_purchases", t, x.size)
+        rate = (r + x) * (beta + age) / (alpha + age) * _integral_ratio(s, beta + age, t)
+        return self._wrap(rate * self._p_alive(r, alpha, s, beta, x, t_x, age), index)
+
+    @staticmethod
+    def _p_alive(r, alpha, s, beta, x, t_x, age):
+        log_odds_dead = (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + age)
+                         + s * np.log(beta + age)
+                         + pareto_nbd_log_a0(r, alpha, s, beta, x, t_x, age))
+        return expit(-log_odds_dead)
+
+    def p_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
+        """Probability each customer is still alive at ``T`` (eq. 18 of [1]_).
+
+        ``1 / (1 + s/(r+s+x) (alpha+T)^(r+x) (beta+T)^s A0)``, in log space.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like of shape (n_customers,)
+            As in ``fit``, in ``time_unit_``.
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+            Probabilities in [0, 1]; a Series keeping the index if one was passed.
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If lengths differ, recency > T, or frequency is non-integral.
+
+        References
+        ----------
+        .. [1] Fader & Hardie (2005), http://brucehardie.com/notes/009/
+
+        Examples
+        --------
+        >>> m = ParetoNBDModel.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+        >>> np.round(m.p_alive([0, 2], [0.0, 30.43], [38.86, 38.86]), 3)
+        array([0.295, 0.869])
+        """
+        params, x, t_x, age, index = self._rfm("p_alive", frequency, recency, T)
+        return self._wrap(self._p_alive(*params, x, t_x, age), index)

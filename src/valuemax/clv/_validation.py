@@ -1,0 +1,166 @@
+"""Boundary checks for the CLV models (STYLE.md b.7, d): validate first, convert after.
+
+Each check names the argument the caller passed, the rule and its unit, how many rows break
+it (with up to 5 example labels: the Series index when one was passed, else row positions)
+and how to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuemax._core.exceptions import InputError
+
+_TIME_UNITS = ("D", "W")
+
+
+def check_hyper(who: str, time_unit: Any, penalizer: Any, n_starts: Any) -> None:
+    """Validate the shared hyper-parameters (at ``fit``/``from_params``, never in ``__init__``).
+
+    Raises
+    ------
+    ValueError
+        If ``time_unit`` is not one of ``"D"``, ``"W"`` (``None``: not checked); ``penalizer`` is negative or not a
+        number; or ``n_starts`` is not an integer >= 1.
+    """
+    if time_unit is not None and time_unit not in _TIME_UNITS:
+        raise ValueError(f"{who}: time_unit must be one of {list(_TIME_UNITS)}; got {time_unit!r}")
+    if not isinstance(penalizer, int | float) or not np.isfinite(penalizer) or penalizer < 0:
+        raise ValueError(f"{who}: penalizer must be a finite number >= 0; got {penalizer!r}")
+    if isinstance(n_starts, bool) or not isinstance(n_starts, int | np.integer) or n_starts < 1:
+        raise ValueError(f"{who}: n_starts must be an integer >= 1; got {n_starts!r}")
+
+
+def labels(index: pd.Index | None, mask: np.ndarray, limit: int = 5) -> str:
+    where = np.flatnonzero(mask)[:limit]
+    if index is None:
+        return "rows " + ", ".join(str(i) for i in where)
+    return f"{index.name or 'index'} " + ", ".join(str(index[i]) for i in where)
+
+
+def _raw(name: str, value: Any, who: str) -> np.ndarray:
+    """The values as an ndarray without any conversion of dtype."""
+    arr = value.to_numpy() if isinstance(value, pd.Series) else np.asarray(value)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise InputError(f"{who}: {name} must be one-dimensional (one value per customer); got "
+                         f"shape {arr.shape}. Pass a column, e.g. customers['{name}'].")
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                 or np.issubdtype(arr.dtype, np.floating)):
+        raise InputError(f"{who}: {name} must be numeric; got dtype {arr.dtype}. Convert the "
+                         "column to numbers first (non-numeric values are never coerced).")
+    return arr
+
+
+def _fail(who: str, name: str, mask: np.ndarray, index: pd.Index | None, rule: str,
+          fix: str) -> None:
+    count = int(mask.sum())
+    if count:
+        raise InputError(f"{who}: {name} {rule} for {count:,} of {mask.size:,} customers "
+                         f"({labels(index, mask)}). {fix}")
+
+
+def check_arrays(who: str, columns: dict[str, Any]) -> tuple[dict[str, np.ndarray],
+                                                             pd.Index | None]:
+    """Check shapes, lengths, dtypes and finiteness; return float64 arrays and any index.
+
+    Raises
+    ------
+    InputError
+        If an array is not 1-D or not numeric, if lengths differ, if there are no rows, or if
+        any value is NaN or infinite (with counts and examples).
+    """
+    index = next((v.index for v in columns.values() if isinstance(v, pd.Series)), None)
+    raw = {name: _raw(name, value, who) for name, value in columns.items()}
+    lengths = {name: arr.size for name, arr in raw.items()}
+    if len(set(lengths.values())) > 1:
+        raise InputError(f"{who}: inputs must have one value per customer; lengths differ: "
+                         f"{lengths}. Pass columns of the same customer table.")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise InputError(f"{who}: got 0 customers; pass at least one row.")
+    for name, arr in raw.items():
+        _fail(who, name, ~np.isfinite(arr), index, "is NaN or infinite",
+              "Every customer needs a finite value; fill or drop those rows first.")
+    return {name: arr.astype(np.float64) for name, arr in raw.items()}, index
+
+
+def check_rfm(who: str, frequency: Any, recency: Any, T: Any, weights: Any = None,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, pd.Index | None]:
+    """Validate BTYD sufficient statistics ``(x, t_x, T)`` and optional weights.
+
+    Returns
+    -------
+    x, t_x, T, weights : ndarray of shape (n,)
+        float64 copies (weights are ones when not given).
+    index : pandas.Index or None
+        The index of the first Series passed, to label outputs.
+
+    Raises
+    ------
+    InputError
+        If frequency is negative or non-integral, recency < 0, recency > T, T <= 0,
+        recency != 0 where frequency == 0, or weights are negative.
+    """
+    cols = {"frequency": frequency, "recency": recency, "T": T}
+    if weights is not None:
+        cols["weights"] = weights
+    arrs, index = check_arrays(who, cols)
+    x, t_x, age = arrs["frequency"], arrs["recency"], arrs["T"]
+    _fail(who, "frequency", x < 0, index, "is negative",
+          "frequency counts repeat purchase occasions (integers >= 0).")
+    _fail(who, "frequency", x != np.floor(x), index, "is not an integer",
+          "frequency counts repeat purchase occasions; it is never rounded for you.")
+    _fail(who, "recency", t_x < 0, index, "is negative",
+          "recency is last minus first purchase time (>= 0).")
+    _fail(who, "T", age <= 0, index, "is not positive",
+          "T is observation end minus first purchase time (> 0).")
+    _fail(who, "recency", t_x > age, index, "exceeds T",
+          "Both must be in the same time_unit from each customer's first purchase; check the "
+          "observation end is not before the last transaction.")
+    _fail(who, "recency", (x == 0) & (t_x != 0), index, "is not 0 where frequency == 0",
+          "A customer without repeat purchases has recency 0 by definition.")
+    w = arrs.get("weights", np.ones_like(x))
+    _fail(who, "weights", w < 0, index, "is negative", "Weights count customers (>= 0).")
+    if w.sum() <= 0:
+        raise InputError(f"{who}: weights sum to 0; at least one customer must count.")
+    return x, t_x, age, w, index
+
+
+def check_horizon(who: str, t: Any) -> np.ndarray:
+    """Validate a prediction horizon (finite, >= 0) and return it as float64 (any shape).
+
+    Raises
+    ------
+    InputError
+        If ``t`` is not numeric, not finite, or negative.
+    """
+    arr = np.asarray(t)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                 or np.issubdtype(arr.dtype, np.floating)):
+        raise InputError(f"{who}: t must be numeric; got dtype {arr.dtype}.")
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        raise InputError(f"{who}: t must be finite and >= 0 (in time_unit_); {int(bad.sum())} "
+                         f"of {arr.size} values are not.")
+    return arr.astype(np.float64)
+
+
+def compress(columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique rows of ``columns`` (n, k) with summed ``weights`` (DESIGN.md §2).
+
+    Rows with weight 0 are dropped (they do not enter the likelihood).
+    """
+    keep = weights > 0
+    unique, inverse = np.unique(columns[keep], axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=weights[keep], minlength=len(unique))
+    return unique, counts
+
+
+def wrap(values: np.ndarray, index: pd.Index | None) -> np.ndarray | pd.Series:
+    """Return ``values`` as a Series on ``index`` when the caller passed a Series."""
+    return values if index is None else pd.Series(values, index=index)

@@ -1,0 +1,119 @@
+"""Bad input to the CLV models: a clear, typed error naming what, how much and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuemax._core import ConvergenceError, DataLossWarning, InputError
+from valuemax.clv import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+
+ALL = pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel],
+                              ids=lambda c: c.__name__)
+
+
+@ALL
+@pytest.mark.parametrize(("frequency", "recency", "T", "match"), [
+    ([0, 1.5, 2], [0, 1, 2], [3, 3, 3], r"frequency is not an integer for 1 of 3 customers "
+                                         r"\(rows 1\)"),
+    ([0, -1, 2], [0, 1, 2], [3, 3, 3], r"frequency is negative for 1 of 3"),
+    ([0, 1, 2], [0, 4, 5], [3, 3, 3], r"recency exceeds T for 2 of 3 customers \(rows 1, 2\)"),
+    ([0, 1, 2], [0, np.nan, 2], [3, 3, 3], r"recency is NaN or infinite for 1 of 3"),
+    ([0, 1], [0, 1, 2], [3, 3, 3], r"lengths differ"),
+    ([0, 1, 2], [1, 1, 2], [3, 3, 3], r"recency is not 0 where frequency == 0"),
+    ([0, 1, 2], [0, -1, 2], [3, 3, 3], r"recency is negative"),
+    ([0, 1, 2], [0, 0, 0], [3, 0, 3], r"T is not positive"),
+    (["0", "1"], [0, 1], [3, 3], r"frequency must be numeric"),
+    ([], [], [], r"got 0 customers"),
+])
+def test_fit_rejects_bad_rfm(cls, frequency, recency, T, match):
+    with pytest.raises(InputError, match=match):
+        cls().fit(frequency, recency, T)
+
+
+def test_messages_name_series_labels_and_predictions_check_too():
+    idx = pd.Index(["c1", "c2", "c3"], name="customer_id")
+    x = pd.Series([0, 1, 2], index=idx)
+    tx = pd.Series([0.0, 5.0, 1.0], index=idx)
+    T = pd.Series([3.0, 3.0, 3.0], index=idx)
+    m = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    with pytest.raises(InputError, match=r"BetaGeoModel.p_alive: recency exceeds T .*customer_id c2"):
+        m.p_alive(x, tx, T)
+    with pytest.raises(InputError, match=r"t must be finite and >= 0"):
+        m.expected_purchases(-1, [1], [1.0], [2.0])
+    with pytest.raises(InputError, match=r"t must be finite and >= 0"):
+        m.expected_purchases_new([1.0, np.inf])
+
+
+def test_weights_must_be_non_negative():
+    with pytest.raises(InputError, match=r"weights is negative for 1 of 2"):
+        BetaGeoModel().fit([0, 1], [0, 1.0], [2.0, 2.0], weights=[1, -1])
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"time_unit": "M"}, r"time_unit must be one of \['D', 'W'\]; got 'M'"),
+    ({"penalizer": -1.0}, r"penalizer must be a finite number >= 0"),
+    ({"n_starts": 0}, r"n_starts must be an integer >= 1"),
+])
+def test_bad_hyper_parameters_raise_at_fit(kwargs, match):
+    model = BetaGeoModel(**kwargs)  # stored unvalidated (STYLE b.1)
+    with pytest.raises(ValueError, match=match):
+        model.fit([0, 1], [0, 1.0], [2.0, 2.0])
+
+
+def test_from_params_rejects_non_positive():
+    with pytest.raises(ValueError, match=r"finite and > 0"):
+        BetaGeoModel.from_params(r=0.2, alpha=-1.0, a=0.8, b=2.4)
+
+
+def test_convergence_error_gives_last_estimates(monkeypatch):
+    import valuemax.clv._base as base
+
+    class Failed:
+        x = np.zeros(4)
+        fun = 1.0
+        jac = np.ones(4)
+        success = False
+        nit = 1000
+
+    monkeypatch.setattr(base, "minimize", lambda *a, **k: Failed())
+    with pytest.raises(ConvergenceError, match=r"did not converge from 2 start\(s\); last "
+                                               r"estimates \[1.0, 1.0, 1.0, 1.0\]"):
+        BetaGeoModel(n_starts=2).fit([0, 1, 2], [0, 1.0, 2.0], [3.0, 3.0, 3.0])
+
+
+def test_gamma_gamma_rejects_non_repeat_buyers(cdnow_rfm):
+    x, m = cdnow_rfm["frequency"], cdnow_rfm["monetary_value"]
+    with pytest.raises(InputError, match=r"1,411 of 2,357 rows have frequency == 0 .*"
+                                         r"on_invalid='drop'"):
+        GammaGammaModel().fit(x, m)
+    with pytest.warns(DataLossWarning, match=r"dropped 1,411 rows \(59.9%\)"):
+        dropped = GammaGammaModel(on_invalid="drop", random_state=0).fit(x, m)
+    assert dropped.n_dropped_ == 1411 and dropped.n_customers_ == 946
+
+
+def test_gamma_gamma_too_few_repeat_buyers():
+    with pytest.raises(InputError, match=r"3 repeat buyers to fit; GammaGammaModel needs at "
+                                         r"least 10"):
+        GammaGammaModel().fit([1, 2, 3], [10.0, 20.0, 30.0])
+
+
+def test_gamma_gamma_bad_values():
+    with pytest.raises(InputError, match=r"frequency is not an integer for 1 of 2"):
+        GammaGammaModel().fit([1, 2.5], [10.0, 20.0])
+    with pytest.raises(InputError, match=r"1 have monetary_value <= 0"):
+        GammaGammaModel().fit([1, 2], [10.0, -5.0])
+    m = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44)
+    with pytest.raises(InputError, match=r"monetary_value <= 0 where frequency >= 1 for 1 of 2"):
+        m.expected_average_value([1, 2], [0.0, 5.0])
+    with pytest.raises(ValueError, match=r"on_invalid must be one of"):
+        GammaGammaModel(on_invalid="skip").fit([1], [1.0])
+
+
+def test_unidentified_parameter_warns_at_the_bound():
+    # every customer identical and far from heterogeneous: r and alpha run to the bound
+    from valuemax._core import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match=r"ran to the search bound"):
+        ParetoNBDModel(n_starts=1).fit([3] * 50, [30.0] * 50, [39.0] * 50)

@@ -1,0 +1,17 @@
+"""``valuemax.clv.__all__`` is exactly its public surface (STYLE.md b.5)."""
+
+from __future__ import annotations
+
+import types
+
+import valuemax.clv as clv
+
+EXPECTED = ["BetaGeoModel", "FitSummary", "GammaGammaModel", "ModifiedBetaGeoModel",
+            "ParetoNBDModel"]
+
+
+def test_all_is_exactly_the_public_surface():
+    assert sorted(clv.__all__) == EXPECTED
+    public = {name for name, value in vars(clv).items()
+              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    assert public == set(EXPECTED)
