@@ -45,6 +45,18 @@ class Inspection:
     quality: Any
 
 
+def default_returns(returns: str | None, preset: str, ingested: Any) -> str:
+    """``returns`` as given, else ``"net"`` for the standard preset on a log with products.
+
+    Netting matches a return to the customer's earlier purchase of the same product, so it
+    needs a product column; the classic preset reproduces the published rule set (exclude).
+    """
+    if returns is not None:
+        return returns
+    has_product = "product_id" in ingested.mapping
+    return "net" if preset == "standard" and has_product else "exclude"
+
+
 def _check_options(time_unit: str, clusters: str) -> None:
     if time_unit not in TIME_UNITS:
         raise InputError(f"time_unit={time_unit!r} is not one of {sorted(TIME_UNITS)}")
@@ -93,9 +105,7 @@ def inspect(
             source, con=con, columns=columns, mapping=mapping, date_format=date_format,
             encoding=encoding, sheet=sheet, decimal=decimal,
         )
-        if returns is None:
-            has_product = "product_id" in ingested.mapping
-            returns = "net" if preset == "standard" and has_product else "exclude"
+        returns = default_returns(returns, preset, ingested)
         cleaned = clean(ingested, preset=preset, observation_end=observation_end, returns=returns)
         return Inspection(ingest=ingested.to_dict(), quality=cleaned.report)
     finally:
@@ -200,10 +210,7 @@ def analyze(
                 source, con=con, columns=columns, mapping=mapping, date_format=date_format,
                 encoding=encoding, sheet=sheet, decimal=decimal,
             )
-        if returns is None:
-            has_product = "product_id" in ingested.mapping
-            returns = "net" if preset == "standard" and has_product else "exclude"
-            params["returns"] = returns
+        returns = params["returns"] = default_returns(returns, preset, ingested)
         with clock("clean"):
             cleaned = clean(
                 ingested, preset=preset, observation_end=observation_end, returns=returns
