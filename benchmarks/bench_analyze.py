@@ -89,10 +89,7 @@ def analyze_file(path: str, out: str) -> dict:
 
 def _canonical_parquet(con, path: str):
     t = con.read_parquet(path)
-    import ibis
-
     return t.mutate(
-        _row_id=ibis.row_number() + 1,
         customer_id=t.CustomerID, order_id=t.InvoiceNo, order_ts=t.InvoiceDate,
         amount=t.Quantity * t.UnitPrice, quantity=t.Quantity, unit_price=t.UnitPrice,
     )
