@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -227,6 +228,7 @@ def clean(
     if returns == "net":
         t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
     t = _flag_outliers(t, flag)
+    t = _materialise(con, t)
 
     counts = _count(con, t, net=returns == "net")
     report = build_report(
@@ -243,6 +245,16 @@ def clean(
         raw.join(q, raw._row_id == q._vm_rid).select(*raw.columns, "reason").order_by("_row_id")
     )
     return CleanResult(transactions, quarantine, report, report.observation_end)
+
+
+def _materialise(con: Any, t: ir.Table) -> ir.Table:
+    """Compute the labelled lines once, as a temporary table of the connection.
+
+    The rules, the duplicate and netting windows and the outlier statistics then run in one
+    pass; the counts, the clean lines and the quarantine all read the result (instead of
+    re-running that plan three times, which at 10M lines costs minutes and gigabytes).
+    """
+    return con.create_table(f"_vm_labelled_{uuid.uuid4().hex[:12]}", t, temp=True)
 
 
 def _has_columns(ingested: Any, std: ir.Table) -> frozenset[str]:
