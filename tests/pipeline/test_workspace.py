@@ -71,3 +71,20 @@ def test_csv_export_cannot_run_formulas():
     assert safe["customer_id"].tolist() == ["'=cmd|' /C calc'!A0", "'+SUM(1)", "ok", "'@x"]
     assert safe["total_spend"].tolist() == [-2.0, 1.0, 3.0, 4.0]
     assert frame["customer_id"].iloc[0] == "=cmd|' /C calc'!A0"  # input unchanged
+
+
+def test_db_inside_a_new_out_folder(tmp_path):
+    src = _log(tmp_path / "log.csv")
+    out = tmp_path / "X"
+    valuemax.analyze(str(src), out=out, db=out / "store.duckdb", clusters="none")
+    valuemax.analyze(str(src), out=out, db=out / "store.duckdb", clusters="none")
+    with duckdb.connect(str(out / "store.duckdb"), read_only=True) as con:
+        assert con.sql("select count(*) from runs").fetchone()[0] == 2
+    assert not (out / "valuemax.duckdb").exists()
+    assert not list(tmp_path.glob(".X.partial-*"))
+
+
+def test_db_in_an_unwritable_place_is_refused_before_the_run(tmp_path):
+    src = _log(tmp_path / "log.csv")
+    with pytest.raises(InputError, match="db/--db"):
+        valuemax.analyze(str(src), db="/proc/nope/x.duckdb")

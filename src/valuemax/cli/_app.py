@@ -87,6 +87,11 @@ def _run(debug: bool, fn: Callable[[], Any]) -> Any:
             raise
         err.print(f"[bold red]error:[/] {_one_line(exc)}", soft_wrap=True)
         raise typer.Exit(1) from None
+    except Exception:
+        if _Terminated.signum is None or debug:
+            raise
+        err.print("[bold red]stopped:[/] terminated by a signal; nothing was written")
+        raise typer.Exit(128 + _Terminated.signum) from None
 
 
 def _one_line(exc: Exception) -> str:
@@ -178,8 +183,15 @@ def inspect(
     _run(debug, run)
 
 
+class _Terminated:
+    """Set when SIGTERM arrived: DuckDB turns the interrupt into ``RuntimeError``."""
+
+    signum: int | None = None
+
+
 def _terminate(signum: int, frame: Any) -> None:
     # SIGTERM unwinds like Ctrl-C, so a run's private partial folder is removed
+    _Terminated.signum = signum
     raise SystemExit(128 + signum)
 
 

@@ -46,6 +46,16 @@ def check_db_path(db: Path) -> None:
             raise InputError(f"db/--db {str(db)!r} is not writable")
     else:
         _check_writable_folder(db.parent, "db/--db")
+        try:  # the folder must really take a file (os.access says yes to root in /proc)
+            db.parent.mkdir(parents=True, exist_ok=True)
+            probe = db.parent / f".{db.name}.probe-{uuid.uuid4().hex[:8]}"
+            probe.touch()
+            probe.unlink()
+        except OSError as exc:
+            raise InputError(
+                f"db/--db {str(db)!r}: cannot create a file in {str(db.parent)!r} "
+                f"({exc.strerror}); choose a writable location"
+            ) from exc
 
 
 class Workspace:
@@ -66,7 +76,13 @@ class Workspace:
                 raise InputError(f"out/--out {str(out)!r} exists and is not a folder; "
                                  "choose another")
             _check_writable_folder(out.parent, "out/--out")
-        if db is not None:
+        # a store inside the output folder is written with the other files and published
+        # with them; any other store gets the tables copied in on success
+        self.db_in_out = (
+            db is not None and out is not None
+            and db.resolve().is_relative_to(out.resolve())
+        )
+        if db is not None and not self.db_in_out:
             check_db_path(db)
         anchor = out if out is not None else db
         self.tmp: Path | None = None
@@ -77,16 +93,29 @@ class Workspace:
             except OSError as exc:
                 raise InputError(f"cannot create {str(self.tmp)!r}: {exc.strerror}") from exc
 
+        if self.db_in_out and self.tmp is not None:
+            rel = db.resolve().relative_to(out.resolve())
+            self._store = self.tmp / rel
+            self._store.parent.mkdir(parents=True, exist_ok=True)
+            if db.exists():  # keep its earlier runs: continue from a copy
+                check_db_path(db)
+                shutil.copy2(db, self._store)
+        else:
+            self._store = None if self.tmp is None else self.tmp / "valuemax.duckdb"
+
     @property
     def store(self) -> Path | None:
         """The run's own DuckDB file (inside the private folder), or None for in-memory."""
-        return None if self.tmp is None else self.tmp / "valuemax.duckdb"
+        return self._store
 
     def copy_store_to_db(self, con, tables: list[str]) -> None:
         """Copy ``tables`` into the user's ``db`` (replacing them) and append to its ``runs``."""
-        if self.db is None:
+        if self.db is None or self.db_in_out:
             return
-        con.raw_sql(f"ATTACH '{_sql_str(self.db)}' AS vm_dst")
+        try:
+            con.raw_sql(f"ATTACH '{_sql_str(self.db)}' AS vm_dst")
+        except Exception as exc:  # duckdb.IOException and friends
+            raise InputError(f"cannot open the store db/--db {str(self.db)!r}: {exc}") from exc
         try:
             have = {r[0] for r in con.raw_sql(
                 "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'vm_dst'"
@@ -103,7 +132,7 @@ class Workspace:
         """Move the finished files into ``out``; drop the private store if ``db`` was given."""
         if self.tmp is None:
             return
-        if self.db is not None and self.store is not None:
+        if self.db is not None and not self.db_in_out and self.store is not None:
             for suffix in ("", ".wal"):
                 Path(f"{self.store}{suffix}").unlink(missing_ok=True)
         if self.out is None:
