@@ -21,9 +21,7 @@ class RepeatPurchaseModel(ParametricModel):
 
     _loglik_grad: ClassVar[Any] = None  # analytic per-row gradient, shape (k, n), if known
 
-    @staticmethod
-    def _loglik(*args: Any) -> np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
+    _loglik: ClassVar[Any]  # per-row log-likelihood: f(*params, x, t_x, T) -> (n,) array
 
     def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None,
             ) -> RepeatPurchaseModel:
