@@ -190,3 +190,11 @@ def test_observation_end_at_midnight_is_that_day(tmp_path):
     ing = read(tmp_path, REPRO)
     for value in (dt.datetime(2011, 1, 4), pd.Timestamp("2011-01-04"), dt.date(2011, 1, 4)):
         assert clean(ing, observation_end=value).observation_end == dt.date(2011, 1, 4)
+
+
+def test_guard_does_not_judge_tiny_logs(log_factory):
+    # 4 rows, one genuine date a year after the rest: too few rows to call it a typo
+    rows = dated(["2011-02-01", "2011-02-03", "2011-02-05", "2012-02-29"])
+    res = clean(log_factory(rows))
+    assert res.observation_end.isoformat() == "2012-02-29"
+    assert res.report.rows_clean == 4

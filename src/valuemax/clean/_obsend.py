@@ -29,6 +29,8 @@ from valuemax.clean._rules import implausible
 #: A tail of at most ``max(TAIL_MAX_LINES, TAIL_MAX_SHARE * rows)`` lines is "few" ...
 TAIL_MAX_LINES: Final = 5
 TAIL_MAX_SHARE: Final = 0.001
+#: Logs with fewer rows are not judged: one late line there is as likely real as a typo.
+MIN_ROWS_TO_JUDGE: Final = 20
 #: ... and is refused when its gap exceeds ``max(GAP_MIN_DAYS, GAP_SPAN_SHARE * span)`` days.
 GAP_MIN_DAYS: Final = 90
 GAP_SPAN_SHARE: Final = 0.25
@@ -57,7 +59,7 @@ def default_observation_end(con: Any, std: ir.Table) -> tuple[dt.date | None, st
       and than a quarter of the span of the log before it).
 
     The smallest such ``i`` is reported (the whole suspect tail). An explicit
-    ``observation_end`` skips the guard.
+    ``observation_end`` skips the guard, and logs of fewer than 20 rows are not judged.
 
     Parameters
     ----------
@@ -97,7 +99,7 @@ def default_observation_end(con: Any, std: ir.Table) -> tuple[dt.date | None, st
     span = days[:-1] - days[0]
     few = tail[1:] <= max(TAIL_MAX_LINES, TAIL_MAX_SHARE * n_rows)
     far = gap > np.maximum(GAP_MIN_DAYS, GAP_SPAN_SHARE * span)
-    hits = np.flatnonzero(few & far)
+    hits = np.flatnonzero(few & far) if n_rows >= MIN_ROWS_TO_JUDGE else np.array([], int)
     if hits.size:
         _refuse(con, std, days, n, int(hits[0]) + 1, n_rows)
     end = _date(days[-1])
