@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,13 @@ from valuemax._core.exceptions import InputError
 _SPARK_HINT = "install the Spark extra: pip install 'valuemax[spark]' (needs Java 17)"
 
 
-def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: int | None = None):
+#: DuckDB's memory cap for valuemax (its own default is 80 % of RAM). Measured on a 10M-line
+#: log: peak RSS 7.5 GB -> 3.5 GB and faster (less memory pressure); larger work spills to disk.
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: int | None = None,
+            memory_limit: str | None = DEFAULT_MEMORY_LIMIT):
     """Return an Ibis backend for ``target``.
 
     Parameters
@@ -26,6 +33,10 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
         A ``pyspark.sql.SparkSession``: wrapped with ``ibis.pyspark.connect``.
     threads : int, optional
         DuckDB worker threads; default all cores.
+    memory_limit : str or None, default "3GB"
+        DuckDB ``memory_limit``; beyond it DuckDB spills to a temporary folder under the
+        system temp directory (never the current directory or the output folder). ``None``:
+        DuckDB's own default (80 % of RAM).
 
     Returns
     -------
@@ -54,6 +65,9 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
     config: dict[str, Any] = {"autoinstall_known_extensions": False}
     if threads is not None:
         config["threads"] = int(threads)
+    if memory_limit is not None:
+        config["memory_limit"] = memory_limit
+        config["temp_directory"] = str(Path(tempfile.gettempdir()) / "valuemax-duckdb-spill")
     if target is None:
         return ibis.duckdb.connect(":memory:", **config)
     path = Path(target)
