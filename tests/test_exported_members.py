@@ -11,7 +11,7 @@ EXPECTED = {
     "valuemax.io": ["Ingested", "ParsePlan", "read_transactions"],
     "valuemax.clean": ["CleanResult", "DEFAULT_NON_PRODUCT_CODES", "PRESETS", "Preset",
                        "QualityReport", "RULE_ORDER", "RuleCount", "clean"],
-    "valuemax.features": ["calibration_holdout", "customer_table"],
+    "valuemax.features": ["calibration_holdout", "customer_table", "repeat_purchase_days"],
     "valuemax.segment": ["ClusterResult", "HierarchicalResult", "RFMScores", "RFM_SEGMENT_RULES",
                          "SEGMENT_NAMES", "SegmentRule", "assign_segments", "kmeans_segments",
                          "rfm_scores", "segment_summary", "ward_segments"],
