@@ -88,31 +88,41 @@ def test_equal_lines_without_order_id_values_are_kept_without_mapping(log_factor
     assert any(n.startswith("duplicate_line not applied") for n in res.report.notes)
 
 
-def test_cdnow_master_keeps_same_day_purchases(datasets):
+def test_cdnow_master_keeps_same_day_purchases_and_free_purchases(datasets):
     # CDNOW: no order id; several customers buy more than once on the same day (README);
-    # 80 lines have dollar_value <= 0 (README), none negative, so they are nonpositive_price
+    # 80 lines have dollar_value <= 0 (README), none negative: free purchases, which the
+    # standard preset keeps (the BTYD literature counts them) and classic quarantines
     ing = read_transactions(datasets / "cdnow" / "CDNOW_master.txt")
     rep = clean(ing, outliers="off").report
-    assert rep.rows_in == 69_659
-    assert rep["nonpositive_price"] == 80 == rep.rows_quarantined
-    assert rep.rows_clean == 69_659 - 80
+    assert rep.rows_in == 69_659 == rep.rows_clean
+    assert rep["negative_price"] == 0 == rep.rows_quarantined
     assert str(rep.observation_end) == "1998-06-30"
-    assert rule(rep, "nonpositive_price").description == (
-        "Amount is zero or negative: free items, corrections.")
+    assert rule(rep, "negative_price").description == (
+        "Amount is negative: corrections. Zero-amount lines are kept as free purchases (an "
+        "occasion, no spend).")
+    classic = clean(ing, preset="classic").report
+    assert classic["nonpositive_price"] == 80 == classic.rows_quarantined
 
 
-# --- 7. the nonpositive_price description ---------------------------------------------
+# --- 7. the price rules' descriptions -------------------------------------------------
 
-def test_nonpositive_price_description_follows_the_columns(tmp_path, log_factory):
+def test_price_rule_descriptions_follow_the_columns(tmp_path, log_factory):
     amount_only = read(tmp_path, "customer_id,order_date,amount\nA,2011-01-03,10\n"
                                  "A,2011-01-04,0\n")
     rep = clean(amount_only).report
+    assert (rep["negative_price"], rep.rows_clean) == (0, 2)  # the zero is a free purchase
+    rep = clean(amount_only, preset="classic").report
     assert rep["nonpositive_price"] == 1
     assert rule(rep, "nonpositive_price").description == (
         "Amount is zero or negative: free items, corrections.")
     priced = log_factory([("1", "A", "x", "2", D.format(1), "0", "1", "UK"),
                           ("2", "A", "x", "2", D.format(1), "3", "1", "UK")])
     rep = clean(priced).report
+    assert (rep["negative_price"], rep.rows_clean) == (0, 2)
+    assert rule(rep, "negative_price").description == (
+        "Unit price (or, where it is missing, the amount) is negative: corrections. "
+        "Zero-priced lines are kept as free purchases (an occasion, no spend).")
+    rep = clean(priced, preset="classic").report
     assert rep["nonpositive_price"] == 1
     assert rule(rep, "nonpositive_price").description == (
         "Unit price (or, where it is missing, the amount) is zero or negative: free items, "

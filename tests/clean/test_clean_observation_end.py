@@ -57,7 +57,7 @@ def test_return_on_the_last_day_is_netted(tmp_path):
 def test_return_and_free_line_on_the_last_day_keep_their_reasons(tmp_path):
     res = clean(read(tmp_path, [*REPRO, "B,4,2011-01-05,0,Y"]))
     assert res.observation_end == dt.date(2011, 1, 5)
-    assert reasons(res) == {3: "return", 4: "nonpositive_price"}
+    assert reasons(res) == {3: "return"}  # row 4 (amount 0) is a free purchase: kept
     assert res.report["after_observation_end"] == 0
 
 

@@ -96,7 +96,7 @@ def test_standard_accounts_for_every_line(online_retail, standard):
     assert [r.code for r in rep.rules] == [
         "missing_customer_id", "missing_date", "unparseable_date", "missing_amount",
         "unparseable_amount", "implausible_date", "after_observation_end", "duplicate_line",
-        "non_product", "cancellation", "return", "nonpositive_quantity", "nonpositive_price",
+        "non_product", "cancellation", "return", "nonpositive_quantity", "negative_price",
     ]
     assert rep.rows_in == N_LINES == rep.rows_clean + rep.rows_quarantined
     assert sum(r.count for r in rep.rules) == rep.rows_quarantined
@@ -138,8 +138,14 @@ def test_standard_accounts_for_every_line(online_retail, standard):
     assert rep.rows_clean == sql_one(
         online_retail,
         f"SELECT count(*) FROM ({first}) WHERE NOT {nonprod} AND InvoiceNo NOT LIKE 'C%' "
-        "AND CAST(Quantity AS DOUBLE) > 0 AND CAST(UnitPrice AS DOUBLE) > 0",
-    ) == 391_150
+        "AND CAST(Quantity AS DOUBLE) > 0 AND CAST(UnitPrice AS DOUBLE) >= 0",
+    ) == 391_183
+    # zero-priced lines are free purchases, kept by standard (classic drops them)
+    assert rep.rows_clean - 391_150 == sql_one(
+        online_retail,
+        f"SELECT count(*) FROM ({first}) WHERE NOT {nonprod} AND InvoiceNo NOT LIKE 'C%' "
+        "AND CAST(Quantity AS DOUBLE) > 0 AND CAST(UnitPrice AS DOUBLE) = 0",
+    ) == 33
 
 
 def test_net_mode_matches_exclude_mode(standard, net):
@@ -149,7 +155,7 @@ def test_net_mode_matches_exclude_mode(standard, net):
     # the same lines are returns, and the same lines are purchases, in both modes
     assert nt["return_netted"] + nt["return_unmatched"] == ex["cancellation"] + ex["return"]
     assert nt.rows_clean + nt["fully_returned"] == ex.rows_clean
-    for code in ("missing_customer_id", "duplicate_line", "non_product", "nonpositive_price"):
+    for code in ("missing_customer_id", "duplicate_line", "non_product", "negative_price"):
         assert nt[code] == ex[code]
     # revenue: purchases before netting - netted == purchases after netting
     ex_tx, nt_tx = standard.transactions, net.transactions
@@ -160,5 +166,9 @@ def test_net_mode_matches_exclude_mode(standard, net):
     # never a negative spend, per line or per customer
     spend = nt_tx.group_by("customer_id").aggregate(s=nt_tx.amount.sum())
     assert spend.s.min().to_pyarrow().as_py() >= 0
-    assert nt_tx.amount.min().to_pyarrow().as_py() > 0
+    # the only zero-amount lines are the free purchases (price 0), never a line netted to 0
+    zero = nt_tx.filter(nt_tx.amount == 0)
+    n_zero = zero.count().to_pyarrow().as_py()
+    assert n_zero == zero.filter(zero.unit_price == 0).count().to_pyarrow().as_py() > 0
+    assert nt_tx.amount.min().to_pyarrow().as_py() == 0
     assert nt_tx.returned_quantity.min().to_pyarrow().as_py() == 0

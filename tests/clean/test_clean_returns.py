@@ -67,7 +67,7 @@ def test_netted_values(netted):
     assert rep.rows_clean == 3 and rep.rows_in == 11
     assert [r.code for r in rep.rules][-6:] == [
         "non_product", "return_netted", "return_unmatched", "nonpositive_quantity",
-        "nonpositive_price", "fully_returned",
+        "negative_price", "fully_returned",
     ]
     assert "cancellation" not in [r.code for r in rep.rules]
 

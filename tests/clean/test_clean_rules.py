@@ -44,16 +44,18 @@ ROWS = [
     ("1015", "22115", "TYPO", "1", "2201-01-04 10:00:00", "5.00", "12583.0", "France"),
 ]
 
-# Expected reasons, by hand (first failed rule in the standard order).
+# Expected reasons, by hand (first failed rule in the standard order). Row 14 (price 0) is a
+# free purchase: kept by standard, quarantined by classic (unit price > 0).
 STANDARD = {
     1: None, 2: None, 3: "missing_customer_id", 4: "missing_date", 5: "unparseable_date",
     6: "missing_amount", 7: "unparseable_amount", 8: "cancellation",
     9: "duplicate_line", 10: "non_product", 11: "cancellation", 12: "return",
-    13: "nonpositive_quantity", 14: "nonpositive_price", 15: None, 16: "missing_customer_id",
+    13: "nonpositive_quantity", 14: None, 15: None, 16: "missing_customer_id",
     17: "non_product", 18: "missing_customer_id", 19: "non_product", 20: "implausible_date",
 }
 # classic: no date cut, duplicates and non-product lines kept
-CLASSIC = {**STANDARD, 9: None, 10: None, 17: "cancellation", 19: None}
+CLASSIC = {**STANDARD, 9: None, 10: None, 14: "nonpositive_price", 17: "cancellation",
+           19: None}
 
 
 def fetch(expr) -> pd.DataFrame:
@@ -111,11 +113,11 @@ def test_report_counts_every_rule_in_order(small):
         assert r.count == expected.get(r.code, 0), r.code
         assert r.description and "\n" not in r.description
     assert rep.rows_in == len(ROWS) == rep.rows_clean + rep.rows_quarantined
-    assert rep.rows_clean == 3
-    assert sum(r.count for r in rep.rules) == rep.rows_quarantined == 17
+    assert rep.rows_clean == 4
+    assert sum(r.count for r in rep.rules) == rep.rows_quarantined == 16
     frame = rep.to_frame()
     assert list(frame.columns) == ["rule", "description", "rows", "share"]
-    assert frame["rows"].sum() == 17
+    assert frame["rows"].sum() == 16
     assert frame.set_index("rule").loc["non_product", "share"] == pytest.approx(3 / 20)
     d = json.loads(json.dumps(rep.to_dict()))
     assert d["observation_end"] == "2024-01-08"

@@ -44,6 +44,7 @@ _FIX = {
     "return_unmatched": "use returns='exclude'",
     "return_netted": "use returns='exclude'",
     "nonpositive_quantity": "check the quantity column",
+    "negative_price": "check the unit price / amount columns",
     "nonpositive_price": "check the unit price / amount columns",
     "fully_returned": "use returns='exclude'",
 }

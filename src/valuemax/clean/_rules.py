@@ -43,6 +43,7 @@ RULE_ORDER: Final[tuple[str, ...]] = (
     "return_netted",
     "return_unmatched",
     "nonpositive_quantity",
+    "negative_price",
     "nonpositive_price",
     "fully_returned",
 )
@@ -74,12 +75,17 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "return_netted": "Return deducted from the customer's earlier purchase of the same product.",
     "return_unmatched": "Return with no earlier purchase of that product by the customer.",
     "nonpositive_quantity": "Quantity is zero or negative: nothing was sold.",
+    "negative_price": "Unit price (or, where it is missing, the amount) is negative: "
+    "corrections. Zero-priced lines are kept as free purchases (an occasion, no spend).",
     "nonpositive_price": "Unit price (or, where it is missing, the amount) is zero or "
     "negative: free items, corrections.",
     "fully_returned": "Purchase whose whole quantity was returned later (netted to zero).",
 }
 #: ``nonpositive_price`` in a log without a unit price column (only an amount).
 _AMOUNT_ONLY_PRICE: Final = "Amount is zero or negative: free items, corrections."
+#: ``negative_price`` in a log without a unit price column.
+_AMOUNT_ONLY_NEGATIVE: Final = ("Amount is negative: corrections. Zero-amount lines are kept "
+                                "as free purchases (an occasion, no spend).")
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,8 @@ _PREDICATES: Final[dict[str, Callable[[ir.Table, RuleContext], ir.BooleanValue]]
     "return_netted": lambda t, ctx: t["_vm_ret"] & t["_vm_matched"],
     "return_unmatched": lambda t, ctx: t["_vm_ret"],
     "nonpositive_quantity": lambda t, ctx: t.quantity <= 0,
+    "negative_price": lambda t, ctx: (t.unit_price < 0)
+    | (t.unit_price.isnull() & (t.amount < 0)),
     "nonpositive_price": lambda t, ctx: (t.unit_price <= 0)
     | (t.unit_price.isnull() & (t.amount <= 0)),
     "fully_returned": lambda t, ctx: t["_vm_full"],
@@ -202,11 +210,12 @@ PRESETS: Final = MappingProxyType({
     "standard": Preset(
         "standard",
         (*PARSE_ERRORS, "implausible_date", "after_observation_end", "duplicate_line",
-         "non_product", *_RETURN_RULES),
+         "non_product", *_RETURN_RULES[:-1], "negative_price"),
         "flag",
         "Parse errors, implausible dates, lines after the observation end, exact duplicates "
         "(when the log has order ids), non-product lines, cancellations, returns, zero "
-        "quantities and prices; outliers flagged.",
+        "quantities and negative prices (zero-priced lines are free purchases: kept, as the "
+        "BTYD literature counts them); outliers flagged.",
     ),
     "classic": Preset(
         "classic",
@@ -273,6 +282,8 @@ def make_rules(codes: tuple[str, ...], ctx: RuleContext) -> tuple[Rule, ...]:
     def text(code: str) -> str:
         if code == "nonpositive_price" and not ctx.has_unit_price:
             return _AMOUNT_ONLY_PRICE
+        if code == "negative_price" and not ctx.has_unit_price:
+            return _AMOUNT_ONLY_NEGATIVE
         return _DESCRIPTIONS[code].format(**fill)
 
     return tuple(Rule(code, text(code)) for code in codes)
