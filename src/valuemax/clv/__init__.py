@@ -3,7 +3,10 @@
 - :class:`BetaGeoModel` (BG/NBD), :class:`ModifiedBetaGeoModel` (MBG/NBD) and
   :class:`ParetoNBDModel` (Pareto/NBD) model repeat purchases and drop-out from each
   customer's ``(frequency, recency, T)``;
-- :class:`GammaGammaModel` models the average value of repeat transactions.
+- :class:`GammaGammaModel` models the average value of repeat transactions;
+- :class:`BetaGeoBetaBinomModel` (BG/BB) models repeat transactions at discrete opportunities
+  from ``(frequency, recency, n_periods)``, and :class:`ShiftedBetaGeoModel` (sBG)
+  contractual retention from a cohort's survivor counts.
 
 Every model is an estimator (STYLE.md b.1-b.4): hyper-parameters in ``__init__``, data in
 ``fit``, fitted attributes ending in ``_``, ``summary()`` returning a :class:`FitSummary`,
@@ -11,15 +14,30 @@ Every model is an estimator (STYLE.md b.1-b.4): hyper-parameters in ``__init__``
 """
 
 from valuemax.clv._beta_geo import BetaGeoModel
+from valuemax.clv._beta_geo_beta_binom import BetaGeoBetaBinomModel
 from valuemax.clv._gamma_gamma import GammaGammaModel
+from valuemax.clv._holdout import HoldoutValidation, holdout_validation, tracking_curve
 from valuemax.clv._modified_beta_geo import ModifiedBetaGeoModel
 from valuemax.clv._pareto_nbd import ParetoNBDModel
 from valuemax.clv._results import FitSummary
+from valuemax.clv._select import ModelComparison, compare_models
+from valuemax.clv._shifted_beta_geo import ShiftedBetaGeoModel
+from valuemax.clv._value import clv_table, customer_lifetime_value, spend_independence
 
 __all__ = [
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "FitSummary",
     "GammaGammaModel",
+    "HoldoutValidation",
+    "ModelComparison",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
+    "ShiftedBetaGeoModel",
+    "clv_table",
+    "compare_models",
+    "customer_lifetime_value",
+    "holdout_validation",
+    "spend_independence",
+    "tracking_curve",
 ]

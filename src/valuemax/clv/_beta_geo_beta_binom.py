@@ -1,0 +1,401 @@
+"""BG/BB: beta-geometric / beta-Bernoulli repeat buying in discrete time (Fader, Hardie &
+Shang 2010)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln
+
+from valuemax._core.exceptions import InputError
+from valuemax.clv._base import ParametricModel
+from valuemax.clv._discrete_likelihoods import bg_bb_alive_sum, bg_bb_log_pmf, bg_bb_loglik
+from valuemax.clv._validation import check_arrays, compress, labels, wrap
+
+_FIX = ("frequency counts repeat transactions and recency is the opportunity (1..n_periods) "
+        "of the last one, 0 without repeats; all three are integer counts of opportunities.")
+
+
+def check_discrete(who: str, frequency: Any, recency: Any, n_periods: Any, weights: Any = None):
+    """Validate ``(x, t_x, n)`` (integers, 0 <= x <= t_x <= n, n >= 1, t_x = 0 iff x = 0)
+    and weights (>= 0); return float64 copies and the index, or raise ``InputError``."""
+    cols = {"frequency": frequency, "recency": recency, "n_periods": n_periods}
+    if weights is not None:
+        cols["weights"] = weights
+    arrs, index = check_arrays(who, cols)
+    x, t_x, n = arrs["frequency"], arrs["recency"], arrs["n_periods"]
+    w = arrs.get("weights", np.ones_like(x))
+    rules = [(v != np.floor(v), name, "is not an integer") for name, v in
+             (("frequency", x), ("recency", t_x), ("n_periods", n))]
+    rules += [(x < 0, "frequency", "is negative"), (n < 1, "n_periods", "is below 1"),
+              (x > t_x, "frequency", "exceeds recency (at most one transaction per opportunity)"),
+              (t_x > n, "recency", "exceeds n_periods"),
+              ((x == 0) & (t_x != 0), "recency", "is not 0 where frequency == 0"),
+              (w < 0, "weights", "is negative")]
+    for mask, name, rule in rules:
+        if mask.any():
+            raise InputError(f"{who}: {name} {rule} for {int(mask.sum()):,} of {mask.size:,} "
+                             f"rows ({labels(index, mask)}). {_FIX}")
+    if w.sum() <= 0:
+        raise InputError(f"{who}: weights sum to 0; at least one customer must count.")
+    return x, t_x, n, w, index
+
+
+def _check_count(who: str, name: str, value: Any) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+        raise InputError(f"{who}: {name} must be numeric; got dtype {arr.dtype}.")
+    bad = ~np.isfinite(arr) | (arr < 0) | (arr != np.floor(arr))
+    if bad.any():
+        raise InputError(f"{who}: {name} must be whole numbers of opportunities >= 0; "
+                         f"{int(bad.sum())} of {arr.size} values are not (never rounded).")
+    return arr.astype(np.float64)
+
+
+class BetaGeoBetaBinomModel(ParametricModel):
+    """BG/BB model of repeat transactions at discrete opportunities (non-contractual).
+
+    While alive a customer transacts at each opportunity with probability
+    ``p ~ Beta(alpha, beta)``; before each opportunity they drop out with probability
+    ``theta ~ Beta(gamma, delta)`` [1]_. A customer is summarised by ``(x, t_x, n)``:
+    repeat transactions, the opportunity of the last one, and opportunities observed.
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty on the parameters added to the mean negative log-likelihood.
+    n_starts : int, default 3
+        Optimiser starting points (the first is fixed, the others random).
+    random_state : int, Generator or None, default None
+        Seed of the random starting points.
+
+    Attributes
+    ----------
+    params_ : dict of str to float
+        ``alpha``, ``beta``, ``gamma``, ``delta``.
+    std_errors_ : dict of str to float
+        Standard errors (observed information, delta method).
+    loglik_ : float
+        Log-likelihood at the optimum (sum over customers).
+    n_iter_ : int
+        Optimiser iterations.
+    converged_ : bool
+        Whether the optimiser reported convergence.
+    n_customers_ : float
+        Customers fitted (sum of weights).
+    n_unique_ : int
+        Unique ``(frequency, recency, n_periods)`` rows the likelihood was evaluated on.
+
+    References
+    ----------
+    .. [1] Fader, Hardie & Shang (2010). Customer-Base Analysis in a Discrete-Time
+       Noncontractual Setting. Marketing Science 29(6):1086-1108. doi:10.1287/mksc.1100.0580
+
+    Examples
+    --------
+    >>> m = BetaGeoBetaBinomModel.from_params(alpha=1.204, beta=0.750, gamma=0.657,
+    ...                                       delta=2.783)
+    >>> np.round(m.p_alive([0, 2, 6], [0, 4, 6], [6, 6, 6]), 2)  # FHS (2010) Table 6
+    array([0.11, 0.59, 0.93])
+    """
+
+    _name = "BG/BB"
+    _param_names = ("alpha", "beta", "gamma", "delta")
+    _has_time_unit = False
+    _start = (1.0, 1.0, 1.0, 1.0)
+
+    def __init__(self, *, penalizer: float = 0.0, n_starts: int = 3,
+                 random_state: Any = None) -> None:
+        self.penalizer = penalizer
+        self.n_starts = n_starts
+        self.random_state = random_state
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters as passed to ``__init__``."""
+        return {k: getattr(self, k) for k in ("penalizer", "n_starts", "random_state")}
+
+    @classmethod
+    def from_params(cls, *, alpha: float, beta: float, gamma: float,
+                    delta: float) -> BetaGeoBetaBinomModel:
+        """Build a model from known (e.g. published) positive parameters, without fitting.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is not finite and positive.
+        """
+        return cls._build("", alpha=alpha, beta=beta, gamma=gamma, delta=delta)
+
+    def fit(self, frequency: Any, recency: Any, n_periods: Any,
+            weights: Any = None) -> BetaGeoBetaBinomModel:
+        """Fit by maximum likelihood on the unique ``(frequency, recency, n_periods)`` rows.
+
+        Parameters
+        ----------
+        frequency : array-like of shape (n_rows,)
+            Repeat transactions ``x``; integers, ``0 <= x <= recency``.
+        recency : array-like of shape (n_rows,)
+            Opportunity ``t_x`` of the last transaction; integers <= n_periods; 0 if x == 0.
+        n_periods : array-like of shape (n_rows,)
+            Transaction opportunities observed ``n``; integers >= 1.
+        weights : array-like of shape (n_rows,), optional
+            Customers each row stands for (e.g. the ``weights`` column of a table grouped by
+            ``(x, t_x, n)``); rows are compressed either way.
+
+        Returns
+        -------
+        self
+            The fitted model.
+
+        Raises
+        ------
+        InputError
+            If the inputs break the rules above, lengths differ or values are NaN.
+        ConvergenceError
+            If no starting point converges.
+        ValueError
+            If a hyper-parameter is invalid.
+        """
+        self._check_hyper()
+        x, t_x, n, w, _ = check_discrete(f"{type(self).__name__}.fit", frequency, recency,
+                                         n_periods, weights)
+        rows, counts = compress(np.column_stack([x, t_x, n]), w)
+        ux, utx, un = rows.T
+
+        def total(theta: np.ndarray) -> float:
+            return float(np.dot(counts, bg_bb_loglik(*np.exp(theta), ux, utx, un)))
+
+        self._fit_loglik(total, float(counts.sum()), np.array(self._start))
+        self.n_unique_ = len(counts)
+        return self
+
+    def _data(self, who: str, frequency: Any, recency: Any, n_periods: Any):
+        params = self._check_is_fitted()
+        x, t_x, n, _, index = check_discrete(f"{type(self).__name__}.{who}", frequency,
+                                             recency, n_periods)
+        return params, x, t_x, n, index
+
+    def loglik_rows(self, frequency: Any, recency: Any, n_periods: Any) -> np.ndarray:
+        """Log-likelihood of each customer (arguments as in ``fit``), shape (n_customers,).
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If the inputs break the rules of ``fit``.
+        """
+        params, x, t_x, n, index = self._data("loglik_rows", frequency, recency, n_periods)
+        return wrap(bg_bb_loglik(*params, x, t_x, n), index)
+
+    def p_alive(self, frequency: Any, recency: Any, n_periods: Any) -> np.ndarray:
+        """Probability each customer is alive at opportunity ``n + 1``, eq. (11) of FHS (2010).
+
+        ``B(α+x, β+n-x)/B(α,β) · B(γ, δ+n+1)/B(γ,δ) / L(α, β, γ, δ | x, t_x, n)``.
+
+        Parameters
+        ----------
+        frequency, recency, n_periods : array-like of shape (n_customers,)
+            As in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+            Probabilities in [0, 1]; a Series keeping the index if one was passed.
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If the inputs break the rules of ``fit``.
+
+        Examples
+        --------
+        >>> m = BetaGeoBetaBinomModel.from_params(alpha=1.204, beta=0.750, gamma=0.657,
+        ...                                       delta=2.783)
+        >>> round(float(m.p_alive([6], [6], [6])[0]), 3)
+        0.93
+        """
+        (a, b, g, d), x, t_x, n, index = self._data("p_alive", frequency, recency, n_periods)
+        log_num = (betaln(a + x, b + n - x) - betaln(a, b)
+                   + betaln(g, d + n + 1) - betaln(g, d))
+        value = np.exp(log_num - bg_bb_loglik(a, b, g, d, x, t_x, n))
+        return wrap(np.clip(value, 0.0, 1.0), index)
+
+    def expected_purchases(self, n_future: Any, frequency: Any, recency: Any,
+                           n_periods: Any) -> np.ndarray:
+        """Expected transactions in the next ``n_future`` opportunities, eq. (13) of FHS (2010).
+
+        ``E[X(n, n+n*) | x, t_x, n] = B(α+x+1, β+n-x)/B(α,β) · δ/(γ-1) · Γ(γ+δ)/Γ(1+δ)
+        · [Γ(1+δ+n)/Γ(γ+δ+n) - Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)] / L``, in logs (stable at γ = 1).
+
+        Parameters
+        ----------
+        n_future : int or array-like of shape (n_customers,)
+            Future opportunities ``n*``; whole numbers >= 0.
+        frequency, recency, n_periods : array-like of shape (n_customers,)
+            As in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_customers,)
+            Expected count (>= 0); a Series keeping the index if one was passed.
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If ``n_future`` is not a whole number >= 0, or the inputs break ``fit``'s rules.
+
+        Examples
+        --------
+        >>> m = BetaGeoBetaBinomModel.from_params(alpha=1.204, beta=0.750, gamma=0.657,
+        ...                                       delta=2.783)
+        >>> np.round(m.expected_purchases(5, [0, 6], [0, 6], [6, 6]), 3)
+        array([0.073, 3.752])
+        """
+        (a, b, g, d), x, t_x, n, index = self._data("expected_purchases", frequency,
+                                                    recency, n_periods)
+        horizon = _check_count(f"{type(self).__name__}.expected_purchases", "n_future",
+                               n_future)
+        if horizon.ndim > 1 or horizon.size not in (1, x.size):
+            raise InputError(f"{type(self).__name__}.expected_purchases: n_future must be a "
+                             "scalar or have one value per customer "
+                             f"({x.size}); got shape {horizon.shape}")
+        log_weight = (betaln(a + x + 1, b + n - x) - betaln(a, b)
+                      - bg_bb_loglik(a, b, g, d, x, t_x, n))
+        return wrap(np.exp(log_weight) * bg_bb_alive_sum(g, d, n, n + horizon), index)
+
+    def expected_purchases_new(self, n_periods: Any) -> np.ndarray:
+        """Expected transactions of a new customer in ``n`` opportunities, eq. (7) of FHS (2010).
+
+        ``E[X(n)] = α/(α+β) · δ/(γ-1) · [1 - Γ(γ+δ)/Γ(γ+δ+n) · Γ(1+δ+n)/Γ(1+δ)]``.
+
+        Parameters
+        ----------
+        n_periods : int or array-like of any shape
+            Opportunities ``n``; whole numbers >= 0.
+
+        Returns
+        -------
+        ndarray of the shape of ``n_periods``
+            Expected count (>= 0, non-decreasing in ``n``).
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If ``n_periods`` is not a whole number >= 0.
+
+        Examples
+        --------
+        >>> m = BetaGeoBetaBinomModel.from_params(alpha=1.204, beta=0.750, gamma=0.657,
+        ...                                       delta=2.783)
+        >>> np.round(m.expected_purchases_new([0, 1, 6]), 3)
+        array([0.   , 0.498, 2.22 ])
+        """
+        a, b, g, d = self._check_is_fitted()
+        n = _check_count(f"{type(self).__name__}.expected_purchases_new", "n_periods",
+                         n_periods)
+        return a / (a + b) * bg_bb_alive_sum(g, d, np.zeros_like(n), n)
+
+    def p_purchases(self, n_purchases: Any, n_periods: Any) -> np.ndarray:
+        """Probability of exactly ``x`` transactions in ``n`` opportunities, eq. (8) of FHS (2010).
+
+        Parameters
+        ----------
+        n_purchases : int or array-like
+            Transaction counts ``x``; whole numbers >= 0 (0 probability when ``x > n``).
+        n_periods : int or array-like
+            Opportunities ``n``; whole numbers >= 0, broadcastable with ``n_purchases``.
+
+        Returns
+        -------
+        ndarray of the broadcast shape
+            Probabilities in [0, 1]; they sum to 1 over ``x = 0..n``.
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If an argument is not a whole number >= 0.
+
+        Examples
+        --------
+        >>> m = BetaGeoBetaBinomModel.from_params(alpha=1.204, beta=0.750, gamma=0.657,
+        ...                                       delta=2.783)
+        >>> np.round(m.p_purchases([0, 6], 6), 4)
+        array([0.3112, 0.1128])
+        """
+        params = self._check_is_fitted()
+        who = f"{type(self).__name__}.p_purchases"
+        x = _check_count(who, "n_purchases", n_purchases)
+        n = _check_count(who, "n_periods", n_periods)
+        return np.clip(np.exp(bg_bb_log_pmf(*params, x, n)), 0.0, 1.0)
+
+    def simulate(self, n_customers: int, n_periods: Any,
+                 random_state: Any = None) -> pd.DataFrame:
+        """Draw customers from the BG/BB generative process of FHS (2010).
+
+        ``p ~ Beta(alpha, beta)``, ``theta ~ Beta(gamma, delta)`` per customer: alive for a
+        geometric number of opportunities, transacting with probability ``p`` at each.
+
+        Parameters
+        ----------
+        n_customers : int
+            Number of customers (>= 1).
+        n_periods : int or array-like of shape (n_customers,)
+            Opportunities observed per customer; whole numbers >= 1.
+        random_state : int, Generator or None, default None
+            Seed; the only source of randomness.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_customers, 3)
+            int64 columns ``frequency``, ``recency``, ``n_periods`` (as ``fit`` takes).
+
+        Raises
+        ------
+        InputError, ValueError
+            If ``n_periods`` is not a whole number >= 1 (or has the wrong length), or
+            ``n_customers`` is not an integer >= 1.
+
+        Examples
+        --------
+        >>> m = BetaGeoBetaBinomModel.from_params(alpha=1.204, beta=0.750, gamma=0.657,
+        ...                                       delta=2.783)
+        >>> sim = m.simulate(4, 6, random_state=0)
+        >>> list(sim.columns), bool((sim.frequency <= sim.recency).all())
+        (['frequency', 'recency', 'n_periods'], True)
+        """
+        a, b, g, d = self._check_is_fitted()
+        if isinstance(n_customers, bool) or not isinstance(n_customers, int | np.integer) \
+                or n_customers < 1:
+            raise ValueError(f"n_customers must be an integer >= 1; got {n_customers!r}")
+        who = f"{type(self).__name__}.simulate"
+        n = _check_count(who, "n_periods", n_periods)
+        if n.ndim > 1 or n.size not in (1, n_customers) or np.any(n < 1):
+            raise InputError(f"{who}: n_periods must be a whole number >= 1, or one per "
+                             f"customer ({n_customers}); got shape {n.shape}, min "
+                             f"{n.min() if n.size else None}.")
+        n = np.broadcast_to(n.ravel(), (n_customers,)).astype(np.int64)
+        rng = np.random.default_rng(random_state)
+        p = rng.beta(a, b, n_customers)
+        theta = rng.beta(g, d, n_customers)
+        log_u = np.log(1.0 - rng.random((2, n_customers)))  # log of U(0, 1], finite
+        with np.errstate(all="ignore"):  # theta or p == 0 (underflow) is masked below
+            # opportunities alive ~ Geometric on {0, 1, ...}: P(L >= k) = (1 - theta)^k
+            life = np.floor(log_u[0] / np.log1p(-theta))
+            # trials counted back from the last opportunity alive until a transaction
+            back = 1 + np.floor(log_u[1] / np.log1p(-p))
+        alive = np.where(theta > 0, np.minimum(life, n), n).astype(np.int64)
+        back = np.where(p > 0, back, np.inf)
+        t_x = np.where(back <= alive, alive - np.minimum(back, alive) + 1, 0).astype(np.int64)
+        x = np.where(t_x > 0, 1 + rng.binomial(np.maximum(t_x - 1, 0), p), 0)
+        return pd.DataFrame({"frequency": x.astype(np.int64), "recency": t_x, "n_periods": n})
