@@ -6,8 +6,11 @@ import types
 
 import valuemax.clv as clv
 
-EXPECTED = ["BetaGeoModel", "FitSummary", "GammaGammaModel", "ModifiedBetaGeoModel",
-            "ParetoNBDModel"]
+EXPECTED = sorted(["BetaGeoModel", "FitSummary", "GammaGammaModel", "ModifiedBetaGeoModel",
+                   "ParetoNBDModel", "BetaGeoBetaBinomModel", "ShiftedBetaGeoModel",
+                   "HoldoutValidation", "ModelComparison", "clv_table", "compare_models",
+                   "customer_lifetime_value", "holdout_validation", "spend_independence",
+                   "tracking_curve"])
 
 
 def test_all_is_exactly_the_public_surface():
