@@ -1,0 +1,162 @@
+"""Report section "What goes with value": correlations, the value regression, its caveats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from valuemax.report import _plots as plots
+from valuemax.report._format import fmt_int, fmt_num
+from valuemax.report._html import figure, grid2, kv, note, notes_list, section, sub, table
+from valuemax.report._sections_data import skip_reason
+
+Subs = list[tuple[str, str]]
+
+CAVEATS = (
+    "Associations, not causes: customers who differ in one feature differ in others the "
+    "model does not see, so pushing a feature up need not raise value.",
+    "Outliers: a few very large customers can move least-squares estimates; the residual "
+    "plots show how far the data stray from the model.",
+    "Log scale: on a log outcome a coefficient is a percent change (×e^β per unit, or an "
+    "elasticity when the predictor is logged too), not a change in currency.",
+)
+
+
+def stars(p: float) -> str:
+    """``***`` p < 0.001, ``**`` p < 0.01, ``*`` p < 0.05, else empty (NaN: empty)."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value for display: '< 1e-300' for an underflow to 0, 3 significant digits else."""
+    if p is None or not np.isfinite(float(p)):
+        return "—"
+    p = float(p)
+    return "< 1e-300" if p == 0 else f"{p:.3g}"
+
+
+def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[str, Subs]:
+    """The statistics section: heat map, regression table, residual plots, reading.
+
+    Parameters
+    ----------
+    result : AnalysisResult or any object
+        Reads ``result.stats`` (a :class:`valuemax.stats.ValueDrivers` or None) and, when
+        it is None, ``result.skipped["stats"]`` for the reason shown.
+    title : str, default "What goes with value"
+        Section heading (the report may number it, e.g. ``"3. What goes with value"``).
+
+    Returns
+    -------
+    tuple of (str, list of (str, str))
+        The section HTML and its (anchor, title) sub-entries for the table of contents.
+    """
+    lead = ("Which customer features go together with value, how strongly, and how sure we "
+            "are: rank correlations with corrected p-values, and a regression on a log "
+            "scale. Read them as associations, not causes.")
+    vd = getattr(result, "stats", None)
+    if vd is None:
+        body = note("The statistics did not run: " + skip_reason(
+            result, "stats", default="no statistics result was recorded for this run."),
+            warn=True)
+        return section("stats", title, lead, body), []
+    parts: list[str] = [sub("stats-corr", "Correlations")]
+    subs: Subs = [("stats-corr", "Correlations")]
+    parts.append(_correlations(vd.correlations))
+    parts.append(sub("stats-reg", "Regression of value"))
+    subs.append(("stats-reg", "Regression"))
+    reg = getattr(vd, "regression", None)
+    if reg is None:
+        why = "; ".join(n for n in vd.notes if "not fitted" in n)
+        parts.append(note("No regression: " + (why or "it could not be fitted."), warn=True))
+    else:
+        parts.append(_regression(vd, reg))
+    parts.append(sub("stats-reading", "Reading and caveats"))
+    subs.append(("stats-reading", "Reading"))
+    parts.append(notes_list(list(reg.reading) if reg is not None else [],
+                            title="In plain words"))
+    parts.append(notes_list(CAVEATS, title="Caveats"))
+    parts.append(notes_list(vd.notes, title="What was chosen and why"))
+    return section("stats", title, lead, "".join(parts)), subs
+
+
+def _correlations(cm: Any) -> str:
+    r = cm.r.to_numpy(dtype=float)
+    padj = cm.p_adjusted.to_numpy(dtype=float)
+    n = cm.n.to_numpy()
+    labels = cm.columns
+    text = [[("1" if i == j else "—" if not np.isfinite(r[i, j]) else
+              f"{r[i, j]:.2f}{stars(padj[i, j])}") for j in range(len(labels))]
+            for i in range(len(labels))]
+    hover = [[f"r = {fmt_num(r[i, j])}, n = {fmt_int(n[i, j])}, adjusted p = "
+              f"{fmt_p(padj[i, j])}" for j in range(len(labels))] for i in range(len(labels))]
+    adj = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}.get(cm.adjust, "no")
+    parts = []
+    fig = plots.corr_heatmap(r, labels, text=text, hover=hover, title=f"{cm.method} r")
+    if fig is None:
+        parts.append(note("No correlation heat map: no pair could be computed.", warn=True))
+    else:
+        parts.append(figure(fig, (
+            f"{cm.method.capitalize()} correlation of each pair of customer features (red: "
+            "they rise together; blue: one rises as the other falls). Stars mark pairs still "
+            f"significant after the {adj} correction over all pairs (* p < 0.05, ** p < 0.01, "
+            "*** p < 0.001); with thousands of customers even weak correlations are "
+            "significant, so read the size of r.")))
+    long = cm.long
+    parts.append(table(
+        long, csv_name="correlations", show=["x", "y", "r", "ci_low", "ci_high", "n", "p_adj"],
+        extra={"p_adj": [fmt_p(v) for v in long["p_adjusted"]]},
+        labels={"p_adj": "adjusted p", "ci_low": "CI low", "ci_high": "CI high"},
+        caption=(f"Every pair with its {cm.confidence:.0%} interval ({cm.ci_method}) and "
+                 f"{adj}-adjusted p-value; n counts customers with both values.")))
+    if cm.dropped:
+        parts.append(notes_list([f"{c}: {why}" for c, why in cm.dropped.items()],
+                                title="Columns left out of the correlations"))
+    if getattr(cm, "notes", ()):
+        parts.append(notes_list(cm.notes))
+    return "".join(parts)
+
+
+def _regression(vd: Any, reg: Any) -> str:
+    coefs = reg.coefficients.merge(reg.vif, on="term", how="left")
+    parts = [kv([
+        ("outcome", vd.target), ("customers used", fmt_int(reg.n)),
+        ("R² / adjusted R²", f"{reg.r_squared:.3f} / {reg.adj_r_squared:.3f}"),
+        ("standard errors", "HC3 (robust to unequal variance)" if reg.robust else "classical"),
+    ])]
+    parts.append(table(
+        coefs, csv_name="value_regression",
+        show=["term", "coef", "se", "ci_low", "ci_high", "p", "vif"],
+        extra={"p": [fmt_p(v) for v in coefs["p_value"]]},
+        labels={"coef": "coefficient", "se": "SE", "ci_low": "CI low", "ci_high": "CI high",
+                "p": "p-value", "vif": "VIF"},
+        caption=(f"OLS of {vd.target} with {reg.confidence:.0%} intervals. A VIF above 5 "
+                 "flags a predictor largely explained by the others (its SE is inflated).")))
+    excluded = getattr(vd, "excluded", None) or {}
+    if excluded:
+        parts.append(notes_list([f"{c}: {why}" for c, why in excluded.items()],
+                                title="Not used as predictors, and why"))
+    resid = np.asarray(reg.residuals, dtype=float)
+    fig_r, shown = plots.residual_scatter(reg.fitted, resid, x_title=f"fitted {vd.target}",
+                                          y_title="residual (observed − fitted)")
+    fig_q = plots.qq_plot(resid)
+    blocks = []
+    if fig_r is not None:
+        sample = "" if shown == resid.size else f" (a seeded sample of {shown:,} customers)"
+        blocks.append(figure(fig_r, "Residuals against fitted values" + sample + ": a "
+                                    "shapeless band around zero is what the model assumes; a "
+                                    "funnel means unequal variance (hence HC3), a curve a "
+                                    "missing term."))
+    if fig_q is not None:
+        blocks.append(figure(fig_q, "Normal Q-Q plot of the standardised residuals: points "
+                                    "on the dashed line are normal; ends bending away are "
+                                    "heavy tails (outlying customers)."))
+    if blocks:
+        parts.append(grid2(*blocks) if len(blocks) == 2 else blocks[0])
+    else:
+        parts.append(note("No residual plots: the residuals are empty or constant."))
+    return "".join(parts)
+
