@@ -1,0 +1,179 @@
+"""``analyze_baskets``: baskets, rules, recommendations and their evaluation in one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from valuemax._core.exceptions import InputError
+from valuemax.basket._baskets import Baskets, build_baskets
+from valuemax.basket._evaluate import evaluate_recommendations
+from valuemax.basket._mine import RuleSet, mine_rules
+from valuemax.basket._recommend import recommend
+from valuemax.basket._thresholds import choose_thresholds
+
+#: Items shown in the item-association (lift) matrix.
+TOP_ITEMS = 15
+
+
+@dataclass(frozen=True)
+class BasketResult:
+    """What :func:`analyze_baskets` returns.
+
+    Attributes
+    ----------
+    baskets : dict
+        :meth:`Baskets.summary` (n_baskets, n_items, kind, item_column, sizes).
+    rule_set : RuleSet
+        Frequent itemsets and rules.
+    recommendations : pandas.DataFrame
+        :func:`recommend` for every customer (customer_id, rank, item, score, source).
+    evaluation : dict or None
+        :func:`evaluate_recommendations`, None when not run (reason in ``notes``).
+    thresholds : dict
+        The thresholds used, with ``reason`` (chosen from the data or given).
+    item_names : dict of str to str
+        Product name of each item when the items are product ids and the log has names
+        (the smallest name of the id), else empty.
+    item_lift : pandas.DataFrame
+        Lift between the most frequent items (square, labels as index and columns; NaN on the
+        diagonal and where the pair never occurs together).
+    notes : tuple of str
+        Decisions and skipped steps.
+    """
+
+    baskets: dict[str, Any]
+    rule_set: RuleSet
+    recommendations: pd.DataFrame
+    evaluation: dict[str, Any] | None
+    thresholds: dict[str, Any]
+    item_lift: pd.DataFrame = field(default_factory=pd.DataFrame)
+    item_names: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (the ``basket`` entry of summary.json)."""
+        ev = self.evaluation or {}
+        th = {k: v for k, v in self.thresholds.items()}
+        return {"n_baskets": self.baskets["n_baskets"], "n_items": self.baskets["n_items"],
+                "basket_kind": self.baskets["kind"], "item_column": self.baskets["item_column"],
+                "n_itemsets": len(self.rule_set.itemsets), "n_rules": len(self.rule_set.rules),
+                "thresholds": th,
+                "n_recommendations": len(self.recommendations),
+                "hit_rate_at_n": ev.get("hit_rate_at_n"),
+                "baseline_hit_rate_at_n": ev.get("baseline_hit_rate_at_n"),
+                "recall_at_n": ev.get("recall_at_n"),
+                "baseline_recall_at_n": ev.get("baseline_recall_at_n"),
+                "evaluation": {k: v for k, v in ev.items() if k != "thresholds"} or None,
+                "notes": [*self.notes, "conviction is null in JSON where it is infinite "
+                                        "(confidence 1)"]}
+
+
+def item_lift(baskets: Baskets, top: int = TOP_ITEMS) -> pd.DataFrame:
+    """Lift ``N · n_ij / (n_i · n_j)`` among the ``top`` items in most baskets.
+
+    Parameters
+    ----------
+    baskets : Baskets
+    top : int
+        Number of items.
+
+    Returns
+    -------
+    pandas.DataFrame of shape (top, top)
+        NaN on the diagonal and for pairs never bought together.
+    """
+    counts = baskets.item_counts()
+    idx = np.argsort(-counts, kind="stable")[:top]
+    x = baskets.matrix[:, idx].astype(np.float64)
+    co = np.asarray((x.T @ x).todense())
+    ci = counts[idx].astype(float)
+    lift = baskets.n_baskets * co / np.outer(ci, ci)
+    lift[co == 0] = np.nan
+    np.fill_diagonal(lift, np.nan)
+    names = [baskets.items[i] for i in idx]
+    return pd.DataFrame(lift, index=names, columns=names)
+
+
+def analyze_baskets(transactions: ir.Table, *, min_support: float | None = None,
+                    min_confidence: float | None = None, min_lift: float | None = None,
+                    max_len: int | None = None, n_recommendations: int = 5,
+                    evaluate: bool = True, random_state: int | None = 0,
+                    item: str = "auto") -> BasketResult:
+    """The main job's cross-sell step: baskets, rules, recommendations, evaluation.
+
+    Thresholds left None come from :func:`choose_thresholds` (stated in
+    ``thresholds["reason"]``). Recommendations come from :func:`recommend` on all the data;
+    the evaluation from :func:`evaluate_recommendations` with the same thresholds rule
+    (chosen again on the training period when not given).
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        Clean transactions with a product column.
+    min_support, min_confidence, min_lift : float or None
+        See :func:`mine_rules`; None: chosen from the data.
+    max_len : int or None
+        Longest itemset; None: 3 (the chosen default).
+    n_recommendations : int, default 5
+        Items per customer.
+    evaluate : bool, default True
+        Run the holdout evaluation.
+    random_state : int or None, default 0
+        Accepted for the pipeline's uniform call; nothing in this step is random.
+    item : str, default "auto"
+        Item column, as in :func:`build_baskets`.
+
+    Returns
+    -------
+    BasketResult
+
+    Raises
+    ------
+    InputError
+        If there is no product column or a threshold is invalid.
+    """
+    del random_state
+    baskets = build_baskets(transactions, item=item)
+    notes = list(baskets.notes)
+    given = {"min_support": min_support, "min_confidence": min_confidence,
+             "min_lift": min_lift, "max_len": max_len}
+    if any(v is None for v in given.values()):
+        chosen = choose_thresholds(baskets)
+        th = {k: (chosen[k] if v is None else v) for k, v in given.items()}
+        which = [k for k, v in given.items() if v is None]
+        th["reason"] = f"chosen from the data ({', '.join(which)}): {chosen['reason']}"
+    else:
+        th = dict(given)
+        th["reason"] = "given by the caller"
+    rs = mine_rules(baskets, min_support=th["min_support"], min_confidence=th["min_confidence"],
+                    min_lift=th["min_lift"], max_len=th["max_len"])
+    th["min_count"] = rs.thresholds["min_count"]
+    recs = recommend(rs, baskets, n=n_recommendations)
+    evaluation = None
+    if evaluate:
+        try:
+            ev_th = None if any(v is None for v in given.values()) else {
+                k: th[k] for k in given}
+            evaluation = evaluate_recommendations(transactions, n=n_recommendations,
+                                                  thresholds=ev_th, item=baskets.item_column)
+        except InputError as exc:
+            notes.append(f"holdout evaluation skipped: {exc}")
+    else:
+        notes.append("holdout evaluation skipped: evaluate=False.")
+    if len(rs.rules) == 0:
+        notes.append("no rule passed the thresholds; recommendations come from co-occurrence.")
+    names: dict[str, str] = {}
+    if baskets.item_column == "product_id" and "product_name" in transactions.columns:
+        t = transactions.filter(transactions.product_id.notnull())
+        got = (t.group_by(item=t.product_id.cast("string"))
+               .aggregate(name=t.product_name.cast("string").min()).to_pyarrow().to_pandas())
+        got = got[got["name"].notna()]
+        names = dict(zip(got["item"], got["name"], strict=True))
+    return BasketResult(baskets=baskets.summary(), rule_set=rs, recommendations=recs,
+                        evaluation=evaluation, thresholds=th, item_lift=item_lift(baskets),
+                        item_names=names, notes=tuple(notes))

@@ -1,0 +1,314 @@
+"""Baskets: the sparse basket × item incidence, built in the engine or read from a file."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import scipy.sparse as sp
+
+from valuemax._core.exceptions import InputError
+
+BasketKind = Literal["order", "customer-day", "file"]
+
+
+@dataclass(frozen=True)
+class Baskets:
+    """A basket × item incidence matrix (each item counted once per basket).
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix of shape (n_baskets, n_items), dtype bool
+        True where the basket holds the item.
+    items : list of str, length n_items
+        Item labels, sorted; column ``j`` of ``matrix`` is ``items[j]``.
+    basket_ids : ndarray of shape (n_baskets,)
+        Basket labels (order ids, ``"customer|YYYY-MM-DD"``, or the 1-based line number).
+    customer_ids : ndarray of shape (n_baskets,) or None
+        The customer of each basket (None for a plain basket file).
+    basket_dates : ndarray of datetime64[D] of shape (n_baskets,) or None
+        Date of each basket (its first line), None when unknown.
+    kind : {"order", "customer-day", "file"}
+        What a basket is.
+    item_column : str
+        The column (or file) the items come from.
+    notes : tuple of str
+        What was decided on the way (dropped empty lines, NULL items, ...), with counts.
+    """
+
+    matrix: sp.csr_matrix
+    items: list[str]
+    basket_ids: np.ndarray
+    customer_ids: np.ndarray | None = None
+    basket_dates: np.ndarray | None = None
+    kind: BasketKind = "order"
+    item_column: str = "product_id"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def n_baskets(self) -> int:
+        """Number of baskets (rows of ``matrix``), single-item baskets included."""
+        return int(self.matrix.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        """Number of distinct items (columns of ``matrix``)."""
+        return int(self.matrix.shape[1])
+
+    def basket_sizes(self) -> np.ndarray:
+        """Distinct items per basket, ndarray of int64 of shape (n_baskets,)."""
+        return np.diff(self.matrix.indptr).astype(np.int64)
+
+    def item_counts(self) -> np.ndarray:
+        """Baskets holding each item, ndarray of int64 of shape (n_items,)."""
+        return np.bincount(self.matrix.indices, minlength=self.n_items).astype(np.int64)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able counts: n_baskets, n_items, kind, item_column, mean/max basket size."""
+        sizes = self.basket_sizes()
+        return {"n_baskets": self.n_baskets, "n_items": self.n_items, "kind": self.kind,
+                "item_column": self.item_column,
+                "mean_basket_size": float(sizes.mean()) if len(sizes) else 0.0,
+                "max_basket_size": int(sizes.max()) if len(sizes) else 0,
+                "single_item_baskets": int((sizes == 1).sum())}
+
+
+def from_codes(basket_codes: np.ndarray, item_codes: np.ndarray, n_baskets: int,
+               n_items: int) -> sp.csr_matrix:
+    """Boolean CSR incidence from (basket, item) code pairs; duplicate pairs count once."""
+    data = np.ones(len(basket_codes), dtype=bool)
+    m = sp.csr_matrix((data, (basket_codes, item_codes)), shape=(n_baskets, n_items),
+                      dtype=bool)
+    m.sum_duplicates()
+    m.sort_indices()
+    return m
+
+
+def _pick_item(columns: list[str], item: str) -> str:
+    if item == "auto":
+        for col in ("product_id", "product_name"):
+            if col in columns:
+                return col
+        raise InputError(
+            "build_baskets needs a product column: neither product_id nor product_name is in "
+            f"the transactions (columns: {', '.join(columns)}). Map the stock code or product "
+            "description with read_transactions(..., mapping={'product_id': 'YourColumn'}).")
+    if item not in columns:
+        raise InputError(f"build_baskets: item={item!r} is not a column of the transactions "
+                         f"(columns: {', '.join(columns)}); pass item='auto' or one of them.")
+    return item
+
+
+def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
+    """Build the basket × item incidence in the engine; only distinct pairs reach Python.
+
+    A basket is an order (``order_id``); lines without an order id (or a log without that
+    column) are grouped into customer-days (``customer_id`` and the calendar date of
+    ``order_ts``). Repeated lines of one item in one basket count once. Lines whose item is
+    NULL are left out (counted in ``notes``).
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        Clean transactions with the canonical columns (``customer_id``, ``order_ts``, and
+        ``order_id``, ``product_id``/``product_name`` when present).
+    item : str, default "auto"
+        The item column; ``"auto"`` takes ``product_id``, else ``product_name``.
+
+    Returns
+    -------
+    Baskets
+        ``kind`` is ``"order"`` when every basket is an order, else ``"customer-day"``.
+
+    Raises
+    ------
+    InputError
+        If there is no product column, ``item`` is not a column, or no line has an item.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd, pyarrow as pa
+    >>> df = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "1", "2"],
+    ...                    "order_ts": pd.to_datetime(["2024-01-01"] * 3),
+    ...                    "product_id": ["x", "x", "y"]})
+    >>> b = build_baskets(ibis.memtable(pa.Table.from_pandas(df)))
+    >>> (b.n_baskets, b.n_items, int(b.matrix.sum()))
+    (2, 2, 2)
+    """
+    columns = list(transactions.columns)
+    item_col = _pick_item(columns, item)
+    for col in ("customer_id", "order_ts"):
+        if col not in columns:
+            raise InputError(f"build_baskets needs column {col!r}; the transactions have "
+                             f"{', '.join(columns)}.")
+    t = transactions
+    day = t.order_ts.cast("date").cast("string")
+    cday = t.customer_id.cast("string").concat("|", day)
+    has_order = "order_id" in columns
+    key = t.order_id.cast("string").coalesce(cday) if has_order else cday
+    t = t.mutate(_basket=key, _item=t[item_col].cast("string"),
+                 _is_order=(t.order_id.notnull() if has_order else ibis.literal(False)))
+    counts = t.aggregate(n=t.count(), n_null=t._item.isnull().sum().coalesce(0),
+                         n_no_order=(~t._is_order).sum().coalesce(0))
+    n, n_null, n_no_order = (int(x) for x in counts.to_pyarrow().to_pandas().iloc[0])
+    notes: list[str] = []
+    if n_null:
+        notes.append(f"{n_null:,} of {n:,} lines have no {item_col} and are left out of the "
+                     "baskets.")
+    t = t.filter(t._item.notnull())
+    pairs = t.select("_basket", "_item").distinct().to_pyarrow().to_pandas()
+    if pairs.empty:
+        raise InputError(f"build_baskets: no line has a {item_col}; there is nothing to "
+                         "put in baskets.")
+    info = (t.group_by("_basket")
+            .aggregate(_customer=t.customer_id.cast("string").min(), _ts=t.order_ts.min())
+            .to_pyarrow().to_pandas())
+    b_codes, b_ids = pd.factorize(pairs["_basket"], sort=True)
+    i_codes, items = pd.factorize(pairs["_item"], sort=True)
+    info = info.set_index("_basket").reindex(b_ids)
+    kind: BasketKind = "order" if has_order and n_no_order == 0 else "customer-day"
+    if has_order and n_no_order:
+        notes.append(f"{n_no_order:,} of {n:,} lines have no order_id: they form customer-day "
+                     "baskets (customer and calendar date).")
+    return Baskets(
+        matrix=from_codes(b_codes, i_codes, len(b_ids), len(items)),
+        items=[str(x) for x in items], basket_ids=np.asarray(b_ids, dtype=object),
+        customer_ids=info["_customer"].to_numpy(dtype=object),
+        basket_dates=pd.to_datetime(info["_ts"]).to_numpy().astype("datetime64[D]"),
+        kind=kind, item_column=item_col, notes=tuple(notes))
+
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open("r", encoding="utf-8")
+
+
+def read_baskets(path: str | Path, *, sep: str = ",") -> Baskets:
+    """Read a plain basket file: one basket per line, items separated by ``sep``, no header.
+
+    Items are stripped of surrounding blanks (the labels changed are named in ``notes``:
+    Groceries has ``'cream cheese '`` at the end of some lines only); an item repeated on a line counts once; blank
+    lines are skipped (counted in ``notes``). ``.gz`` files are decompressed. Basket ids are
+    the 1-based line numbers.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (e.g. the arules ``Groceries`` export ``groceries_baskets.csv.gz``).
+    sep : str, default ","
+        Item separator.
+
+    Returns
+    -------
+    Baskets
+        ``kind="file"``, no customers or dates.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or holds no item.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"read_baskets: no file at {path}.")
+    b_codes: list[int] = []
+    names: list[str] = []
+    line_ids: list[int] = []
+    blank = 0
+    padded: set[str] = set()
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            raw = line.rstrip("\r\n").split(sep)
+            its = [x.strip() for x in raw]
+            padded.update(x for x, y in zip(raw, its, strict=True) if x != y and y)
+            its = [x for x in its if x]
+            if not its:
+                blank += 1
+                continue
+            b = len(line_ids)
+            line_ids.append(lineno)
+            b_codes.extend([b] * len(its))
+            names.extend(its)
+    if not names:
+        raise InputError(f"read_baskets: {path} holds no item (every line is blank).")
+    i_codes, items = pd.factorize(pd.Series(names, dtype=object), sort=True)
+    notes = [f"{blank:,} blank lines skipped."] if blank else []
+    if padded:
+        shown = ", ".join(repr(x) for x in sorted(padded)[:5])
+        notes.append(f"{len(padded):,} item labels had surrounding blanks, removed so that "
+                     f"each item has one label (e.g. {shown}).")
+    return Baskets(matrix=from_codes(np.asarray(b_codes), i_codes, len(line_ids), len(items)),
+                   items=[str(x) for x in items], basket_ids=np.asarray(line_ids),
+                   kind="file", item_column=path.name, notes=tuple(notes))
+
+
+def baskets_from_long(data: pd.DataFrame | str | Path,
+                      basket_columns: tuple[str, ...] | list[str] = ("Member_number", "Date"),
+                      item_column: str = "itemDescription") -> Baskets:
+    """Baskets from a long table (one line per basket and item), grouped in DuckDB.
+
+    A basket is one combination of ``basket_columns`` (by default a member on a day, as in
+    the Kaggle ``Groceries_dataset.csv``); every column is read as text, nothing coerced.
+
+    Parameters
+    ----------
+    data : DataFrame, str or Path
+        The table, or a CSV file (``.gz`` ok) with a header line.
+    basket_columns : sequence of str, default ("Member_number", "Date")
+        Columns whose combination is a basket; the first is taken as the customer.
+    item_column : str, default "itemDescription"
+        The item column.
+
+    Returns
+    -------
+    Baskets
+        ``kind="customer-day"``, basket ids ``"value|value"``, ``customer_ids`` from the
+        first basket column, no dates.
+
+    Raises
+    ------
+    InputError
+        If a column is missing or no line has an item.
+    """
+    from valuemax.engines import connect
+
+    con = connect(None)
+    try:
+        if isinstance(data, pd.DataFrame):
+            t = ibis.memtable(pa.Table.from_pandas(data.astype("string"), preserve_index=False))
+        else:
+            if not Path(data).is_file():
+                raise InputError(f"baskets_from_long: no file at {data}.")
+            t = con.read_csv(str(data), all_varchar=True)
+        cols = [*basket_columns, item_column]
+        missing = [c for c in cols if c not in t.columns]
+        if missing:
+            raise InputError(f"baskets_from_long: missing column(s) {', '.join(missing)}; the "
+                             f"table has {', '.join(t.columns)}. Pass basket_columns= and "
+                             "item_column=.")
+        key = t[basket_columns[0]].cast("string")
+        for c in basket_columns[1:]:
+            key = key.concat("|", t[c].cast("string"))
+        t = t.mutate(_basket=key, _item=t[item_column].cast("string").strip(),
+                     _customer=t[basket_columns[0]].cast("string"))
+        t = t.filter(t._item.notnull() & (t._item != "") & t._basket.notnull())
+        pairs = con.to_pyarrow(t.select("_basket", "_item", "_customer").distinct()).to_pandas()
+    finally:
+        con.disconnect()
+    if pairs.empty:
+        raise InputError("baskets_from_long: no line has an item.")
+    b_codes, b_ids = pd.factorize(pairs["_basket"], sort=True)
+    i_codes, items = pd.factorize(pairs["_item"], sort=True)
+    cust = pairs.drop_duplicates("_basket").set_index("_basket")["_customer"].reindex(b_ids)
+    return Baskets(matrix=from_codes(b_codes, i_codes, len(b_ids), len(items)),
+                   items=[str(x) for x in items], basket_ids=np.asarray(b_ids, dtype=object),
+                   customer_ids=cust.to_numpy(dtype=object), kind="customer-day",
+                   item_column=item_column)

@@ -1,0 +1,169 @@
+"""Cross-sell recommendations: rules first, then item-item cosine co-occurrence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from valuemax._core.exceptions import InputError
+from valuemax.basket._baskets import Baskets, build_baskets
+
+_CHUNK = 512
+_OUT = {"customer_id": "object", "rank": "int64", "item": "object", "score": "float64",
+        "source": "object"}
+
+
+def customer_items(baskets: Baskets) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Customers (sorted) and their customer × item bought matrix (bool CSR)."""
+    if baskets.customer_ids is None:
+        raise InputError("recommend needs baskets with customers (customer_ids); a plain "
+                         "basket file has none. Use build_baskets(transactions) or "
+                         "baskets_from_long(...).")
+    codes, custs = pd.factorize(pd.Series(baskets.customer_ids, dtype=object), sort=True)
+    owner = sp.csr_matrix((np.ones(len(codes), dtype=np.int32),
+                           (codes, np.arange(len(codes)))), shape=(len(custs), len(codes)))
+    hist = (owner @ baskets.matrix.astype(np.int32)).tocsr()
+    hist.data = (hist.data > 0)
+    return np.asarray(custs, dtype=object), hist.astype(bool)
+
+
+def top_n_dense(score_rows: Any, bought: sp.csr_matrix, n: int, *, exclude: bool,
+                positive: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top ``n`` columns per row of a customer chunk, best first: (rows, cols, scores)."""
+    dense = np.asarray(score_rows.toarray() if sp.issparse(score_rows) else score_rows,
+                       dtype=float)
+    if exclude:
+        b = bought.tocoo()
+        dense[b.row, b.col] = -np.inf
+    k = min(n, dense.shape[1])
+    if k == 0:
+        return (np.array([], dtype=np.int64),) * 2 + (np.array([], dtype=float),)
+    part = np.argpartition(-dense, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(dense, part, axis=1)
+    order = np.lexsort((part, -vals), axis=1)
+    part = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    rows = np.repeat(np.arange(dense.shape[0]), k)
+    cols, vals = part.ravel(), vals.ravel()
+    ok = vals > 0 if positive else np.isfinite(vals)
+    return rows[ok], cols[ok], vals[ok]
+
+
+def cosine_items(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Item × item cosine similarity of the basket columns, zero diagonal (sparse)."""
+    x = matrix.astype(np.float64)
+    co = (x.T @ x).tocsr()
+    d = np.sqrt(co.diagonal())
+    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    cos = sp.diags(inv) @ co @ sp.diags(inv)
+    cos = cos.tocsr()
+    cos.setdiag(0.0)
+    cos.eliminate_zeros()
+    return cos
+
+
+def _rule_scores(rules: pd.DataFrame, items: list[str], hist: sp.csr_matrix,
+                 exclude: bool) -> pd.DataFrame:
+    cols = ["_c", "_i", "score", "lift"]
+    if rules is None or len(rules) == 0:
+        return pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols})
+    index = {x: j for j, x in enumerate(items)}
+    ants = rules["antecedents"].tolist()
+    ok = np.array([all(a in index for a in ant) and all(c in index for c in con)
+                   for ant, con in zip(ants, rules["consequents"], strict=True)], dtype=bool)
+    rules = rules[ok].reset_index(drop=True)
+    if len(rules) == 0:
+        return pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols})
+    r_idx = np.repeat(np.arange(len(rules)), [len(a) for a in rules["antecedents"]])
+    i_idx = [index[a] for ant in rules["antecedents"] for a in ant]
+    amat = sp.csr_matrix((np.ones(len(r_idx), dtype=np.int32), (r_idx, i_idx)),
+                         shape=(len(rules), len(items)))
+    need = np.asarray(amat.sum(axis=1)).ravel()
+    held = (hist.astype(np.int32) @ amat.T).tocoo()
+    app = held.data == need[held.col]
+    pairs = pd.DataFrame({"_c": held.row[app], "_r": held.col[app]})
+    cons = pd.DataFrame({"_r": np.repeat(np.arange(len(rules)),
+                                         [len(c) for c in rules["consequents"]]),
+                         "_i": [index[c] for con in rules["consequents"] for c in con]})
+    cons["score"] = rules["confidence"].to_numpy()[cons["_r"]]
+    cons["lift"] = rules["lift"].to_numpy()[cons["_r"]]
+    got = pairs.merge(cons, on="_r")
+    if exclude and len(got):
+        got = got[~np.asarray(hist[got["_c"].to_numpy(), got["_i"].to_numpy()]).ravel()]
+    return (got.groupby(["_c", "_i"], as_index=False)
+            .agg(score=("score", "max"), lift=("lift", "max")))
+
+
+def recommend(rules: Any, baskets_by_customer_or_transactions: Any, *, n: int = 5,
+              exclude_bought: bool = True) -> pd.DataFrame:
+    """Top-``n`` cross-sell items per customer: from the rules, then by co-occurrence.
+
+    Rule score of item ``i`` for customer ``c``: the largest confidence ``P(C | A)`` over the
+    rules ``A → C`` with ``i`` in ``C`` whose antecedent ``A`` the customer has bought (in
+    any basket), ties broken by the larger lift. When the rules give fewer than ``n`` items,
+    the rest come from item-item cosine similarity of the basket columns (Sarwar et al.
+    2001): score = Σ_{j bought} cos(i, j) / (number of items bought), computed with sparse
+    products, customers in chunks (never a dense basket × item table). Rule items rank
+    first. Only items with a positive score are suggested.
+
+    Parameters
+    ----------
+    rules : RuleSet or pandas.DataFrame
+        Mined rules (``antecedents``, ``consequents``, ``confidence``, ``lift``).
+    baskets_by_customer_or_transactions : Baskets or ibis.Table
+        Baskets with ``customer_ids`` (their union is what each customer has bought, and
+        their columns give the co-occurrence), or clean transactions (then
+        :func:`build_baskets` is called).
+    n : int, default 5
+        Items per customer (>= 1).
+    exclude_bought : bool, default True
+        Suggest only items the customer has not bought.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``rank`` (1 = best), ``item``, ``score`` and ``source``
+        (``"rule"`` or ``"co-occurrence"``); at most ``n`` rows per customer, sorted by
+        customer and rank.
+
+    Raises
+    ------
+    InputError
+        If ``n < 1`` or the baskets have no customers.
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise InputError(f"recommend: n must be an integer >= 1; got {n!r}.")
+    b = baskets_by_customer_or_transactions
+    if not isinstance(b, Baskets):
+        b = build_baskets(b)
+    custs, hist = customer_items(b)
+    table = getattr(rules, "rules", rules)
+    by_rule = _rule_scores(table, b.items, hist, exclude_bought)
+    by_rule = by_rule.sort_values(["_c", "score", "lift", "_i"],
+                                  ascending=[True, False, False, True])
+    by_rule = by_rule.groupby("_c").head(n).assign(source="rule", _o=0)
+    cos = cosine_items(b.matrix)
+    size = np.asarray(hist.sum(axis=1)).ravel().astype(float)
+    parts = []
+    for start in range(0, hist.shape[0], _CHUNK):
+        h = hist[start:start + _CHUNK]
+        s = (h.astype(np.float64) @ cos)
+        s = sp.diags(1.0 / np.maximum(size[start:start + _CHUNK], 1.0)) @ s
+        r, c, v = top_n_dense(s, h, n, exclude=exclude_bought)
+        parts.append(pd.DataFrame({"_c": r + start, "_i": c, "score": v}))
+    co = pd.concat(parts, ignore_index=True).assign(source="co-occurrence", _o=1, lift=0.0)
+    allrec = pd.concat([by_rule[["_c", "_i", "score", "source", "_o", "lift"]], co],
+                       ignore_index=True)
+    allrec = allrec.sort_values(["_c", "_o", "score", "lift", "_i"],
+                                ascending=[True, True, False, False, True])
+    allrec = allrec.drop_duplicates(["_c", "_i"]).groupby("_c").head(n)
+    items = np.asarray(b.items, dtype=object)
+    out = pd.DataFrame({"customer_id": custs[allrec["_c"].to_numpy(dtype=np.int64)],
+                        "rank": allrec.groupby("_c").cumcount().to_numpy() + 1,
+                        "item": items[allrec["_i"].to_numpy(dtype=np.int64)],
+                        "score": allrec["score"].to_numpy(dtype=float),
+                        "source": allrec["source"].to_numpy(dtype=object)})
+    return out.astype(_OUT).reset_index(drop=True)

@@ -1,0 +1,214 @@
+"""Report section "What sells together": rules, item associations, cross-sell, holdout."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuemax.report import _plots as plots
+from valuemax.report._format import fmt_num, fmt_pct
+from valuemax.report._html import figure, kv, note, notes_list, section, sub, table
+from valuemax.report._sections_data import skip_reason
+
+Subs = list[tuple[str, str]]
+
+#: Rules shown in the page (the CSV has them all).
+TOP_RULES = 30
+#: Suggestions listed per segment.
+TOP_PER_SEGMENT = 5
+RULE_SHOW = ("rule", "count", "support", "confidence", "lift", "leverage", "conviction_shown",
+             "zhangs_metric", "antecedent_support", "consequent_support")
+
+
+def _named(items: tuple[str, ...] | str, names: dict[str, str]) -> str:
+    seq = (items,) if isinstance(items, str) else items
+    return ", ".join(f"{x} ({names[x]})" if x in names else str(x) for x in seq)
+
+
+def _conviction(v: Any) -> str:
+    v = float(v)
+    return "∞" if math.isinf(v) and v > 0 else fmt_num(v)
+
+
+def basket_section(result: Any) -> tuple[str, Subs]:
+    """Section "What sells together" from ``result.basket`` (a BasketResult or None).
+
+    Parameters
+    ----------
+    result : AnalysisResult-like
+        Reads ``basket`` (``valuemax.basket.BasketResult`` or None; then a visible note with
+        the reason from ``result.skipped["basket"]``) and ``customers`` (``customer_id``,
+        ``segment``) for the suggestions per segment.
+
+    Returns
+    -------
+    tuple of (str, list of (anchor, title))
+        The section's HTML and its sub-section anchors for the table of contents.
+    """
+    lead = ("Which products are bought in the same basket (association rules mined with "
+            "FP-growth), and which products to suggest to each customer: the rules whose "
+            "antecedent the customer has bought, then item-to-item co-occurrence. These are "
+            "associations in past baskets, not causes.")
+    res = getattr(result, "basket", None)
+    if res is None:
+        body = note("Basket analysis did not run: " + skip_reason(
+            result, "basket", "rules", default="no basket result was recorded for this run "
+            "(the log needs a product column)."), warn=True)
+        return section("basket", "What sells together", lead, body), []
+    names = dict(getattr(res, "item_names", None) or {})
+    parts: list[str] = [sub("bsk-overview", "Baskets and thresholds")]
+    subs: Subs = [("bsk-overview", "Baskets and thresholds")]
+    parts.append(_overview(res))
+    parts.append(sub("bsk-rules", "Top rules"))
+    subs.append(("bsk-rules", "Top rules"))
+    parts.append(_rules(res, names))
+    parts.append(sub("bsk-assoc", "Item associations"))
+    subs.append(("bsk-assoc", "Item associations"))
+    parts.append(_assoc(res, names))
+    parts.append(sub("bsk-segments", "Cross-sell suggestions per segment"))
+    subs.append(("bsk-segments", "Suggestions per segment"))
+    parts.append(_per_segment(res, getattr(result, "customers", None), names))
+    parts.append(sub("bsk-eval", "Holdout evaluation"))
+    subs.append(("bsk-eval", "Holdout evaluation"))
+    parts.append(_evaluation(res))
+    return section("basket", "What sells together", lead, "".join(parts)), subs
+
+
+def _overview(res: Any) -> str:
+    b = dict(res.baskets)
+    th = dict(res.thresholds)
+    rs = res.rule_set
+    pairs = [("baskets", b.get("n_baskets")), ("a basket is", {
+        "order": "an order (order_id)", "customer-day": "a customer's purchases on one day",
+        "file": "a line of the basket file"}.get(b.get("kind"), b.get("kind"))),
+        ("items", f"{b.get('n_items', 0):,} distinct {b.get('item_column')}"),
+        ("mean items per basket", b.get("mean_basket_size")),
+        ("single-item baskets (counted in every support)", b.get("single_item_baskets")),
+        ("min support", f"{th.get('min_support')} (at least {th.get('min_count', 0):,} "
+                        "baskets)"),
+        ("min confidence", th.get("min_confidence")), ("min lift", th.get("min_lift")),
+        ("max itemset length", th.get("max_len")),
+        ("frequent itemsets", len(rs.itemsets)), ("rules", len(rs.rules)),
+        ("how thresholds were chosen", th.get("reason"))]
+    return kv(pairs) + notes_list(list(res.notes) + list(rs.notes), title="Notes")
+
+
+def _rules(res: Any, names: dict[str, str]) -> str:
+    rules = res.rule_set.rules
+    if len(rules) == 0:
+        return note("No rule passed the thresholds: the suggestions below come from "
+                    "co-occurrence only. Lower min_support or min_confidence to see rules.")
+    df = rules.copy()
+    df["antecedents"] = df["antecedents"].map(lambda x: " | ".join(x))
+    df["consequents"] = df["consequents"].map(lambda x: " | ".join(x))
+    shown = df.iloc[:TOP_RULES]
+    extra = {"conviction_shown": [_conviction(v) for v in shown["conviction"]]}
+    if names:
+        df["products"] = [f"{_named(a, names)} → {_named(c, names)}" for a, c in
+                          zip(rules["antecedents"], rules["consequents"], strict=True)]
+    return table(df, csv_name="rules", show=list(RULE_SHOW),
+                 detail=("products",) if names else (), extra=extra, max_rows=TOP_RULES,
+                 percent=("support", "confidence", "antecedent_support",
+                          "consequent_support"),
+                 labels={"conviction_shown": "conviction", "zhangs_metric": "Zhang",
+                         "count": "baskets"},
+                 caption=("Rules A → C with the highest lift. support: share of baskets "
+                          "holding A and C; confidence: share of the baskets with A that "
+                          "also hold C; lift: how many times more likely C is with A than "
+                          "overall (1 = independent); leverage: supp(AC) − supp(A)·supp(C); "
+                          "conviction: (1 − supp(C)) / (1 − confidence), ∞ when confidence "
+                          "is 1 (inf in the CSV); Zhang: −1 (repel) to 1 (attract)."))
+
+
+def _assoc(res: Any, names: dict[str, str]) -> str:
+    lift = getattr(res, "item_lift", None)
+    if not isinstance(lift, pd.DataFrame) or lift.empty:
+        return note("No item-association view: no item lift was computed.")
+    labels = [str(x) for x in lift.index]
+    hover = [_named(x, names) for x in labels]
+    fig = plots.lift_heatmap(lift.to_numpy(dtype=float), labels, hover=hover)
+    if fig is None:
+        return note("No item-association view: none of the most frequent items are ever "
+                    "bought together.")
+    return figure(fig, f"Lift between the {len(labels)} items in the most baskets (number in "
+                       "each cell; colour on a log scale): red pairs are bought together more "
+                       "often than chance (lift > 1), blue less often; blank cells never "
+                       "occur together. Hover for the product names.")
+
+
+def _per_segment(res: Any, customers: Any, names: dict[str, str]) -> str:
+    rec = res.recommendations
+    if rec is None or len(rec) == 0:
+        return note("No suggestion: no customer has an item to suggest.")
+    if not isinstance(customers, pd.DataFrame) or not {"customer_id", "segment"} <= set(
+            customers.columns):
+        return note("No suggestions per segment: the customer table has no segment column; "
+                    "the recommendations table lists the suggestions per customer.")
+    seg = customers[["customer_id", "segment"]].astype({"customer_id": "string"})
+    m = rec.astype({"customer_id": "string"}).merge(seg, on="customer_id", how="left")
+    m["segment"] = m["segment"].astype("object").where(m["segment"].notna(), "(no segment)")
+    by = m.groupby(["segment", "item"]).agg(customers=("customer_id", "nunique"),
+                                            mean_score=("score", "mean"),
+                                            from_rules=("source", lambda s: (s == "rule")
+                                                        .mean()))
+    by = by.reset_index().sort_values(["segment", "customers", "item"],
+                                      ascending=[True, False, True])
+    top = by.groupby("segment").head(TOP_PER_SEGMENT)
+    n_seg = m.groupby("segment")["customer_id"].nunique()
+    rows = []
+    for s, g in top.groupby("segment", sort=False):
+        rows.append({"segment": s, "customers_with_suggestions": int(n_seg[s]),
+                     "rule_share": float((m.loc[m.segment == s, "source"] == "rule").mean()),
+                     "top_suggestions": "; ".join(
+                         f"{_named(i, names)} ({c:,} customers)"
+                         for i, c in zip(g["item"], g["customers"], strict=True))})
+    frame = pd.DataFrame(rows).sort_values("customers_with_suggestions", ascending=False)
+    return table(frame, csv_name="cross_sell_by_segment", detail=("top_suggestions",),
+                 percent=("rule_share",), labels={"rule_share": "from rules"},
+                 caption=(f"The {TOP_PER_SEGMENT} items suggested to most customers of each "
+                          "segment (each customer gets up to "
+                          f"{int(rec.groupby('customer_id').size().max())} items not bought "
+                          "yet); 'from rules' is the share of suggestions coming from a rule "
+                          "rather than co-occurrence. The recommendations table has every "
+                          "customer's list."))
+
+
+def _evaluation(res: Any) -> str:
+    ev = getattr(res, "evaluation", None)
+    if not ev:
+        why = next((x for x in getattr(res, "notes", ()) if "evaluation" in str(x)),
+                   "the holdout evaluation did not run.")
+        return note(f"No holdout evaluation: {why}", warn=True)
+    n = ev.get("n")
+    frame = pd.DataFrame({
+        "method": ["rules + co-occurrence", "popularity (baseline)"],
+        "hit_rate_at_n": [ev["hit_rate_at_n"], ev["baseline_hit_rate_at_n"]],
+        "recall_at_n": [ev["recall_at_n"], ev["baseline_recall_at_n"]]})
+    fig = plots.hbar(frame["method"].tolist(), {"hit rate": frame["hit_rate_at_n"].tolist(),
+                                                "recall": frame["recall_at_n"].tolist()},
+                     x_title=f"share (%) at n = {n}", percent=True)
+    ratio = (ev["hit_rate_at_n"] / ev["baseline_hit_rate_at_n"]
+             if ev["baseline_hit_rate_at_n"] else np.nan)
+    head = kv([("split date (first test day)", ev.get("split_date")),
+               ("customers evaluated", ev.get("n_customers_evaluated")),
+               ("training baskets", ev.get("n_train_baskets")),
+               ("rules mined on the training period", ev.get("n_rules")),
+               ("hit rate vs popularity", f"{fmt_pct(ev['hit_rate_at_n'])} vs "
+                                          f"{fmt_pct(ev['baseline_hit_rate_at_n'])} "
+                                          f"(× {fmt_num(ratio)})"),
+               ("who is evaluated", ev.get("definition"))])
+    parts = [head]
+    if fig is not None:
+        parts.append(figure(fig, f"Hit rate@{n}: share of evaluated customers who bought at "
+                                 "least one suggested item after the split date; recall@"
+                                 f"{n}: mean share of their new items that were suggested. "
+                                 "The recommender should beat the popularity baseline."))
+    parts.append(table(frame, csv_name="basket_holdout", percent=("hit_rate_at_n",
+                                                                  "recall_at_n"),
+                       labels={"hit_rate_at_n": f"hit rate@{n}", "recall_at_n":
+                               f"recall@{n}"},
+                       caption="Holdout evaluation on the period after the split date."))
+    return "".join(parts)

@@ -1,0 +1,218 @@
+"""mine_rules on hand-built baskets against brute-force counts (itertools), and its guards."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import scipy.sparse as sp
+
+from valuemax._core.exceptions import InputError
+from valuemax.basket import Baskets, build_baskets, mine_rules
+from valuemax.basket._guard import estimate_itemsets
+
+METRICS = ("antecedent_count", "consequent_count", "count", "support", "confidence", "lift",
+           "leverage", "conviction", "zhangs_metric")
+
+SMALL = [{"bread", "milk"}, {"bread", "diapers", "beer", "eggs"},
+         {"milk", "diapers", "beer", "cola"}, {"bread", "milk", "diapers", "beer"},
+         {"bread", "milk", "diapers", "cola"}, {"milk"}, {"tea"}, {"bread", "milk", "beer"}]
+
+
+def make(baskets: list[set[str]]) -> Baskets:
+    items = sorted({x for b in baskets for x in b})
+    idx = {x: j for j, x in enumerate(items)}
+    rows = [i for i, b in enumerate(baskets) for _ in b]
+    cols = [idx[x] for b in baskets for x in sorted(b)]
+    m = sp.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)),
+                      shape=(len(baskets), len(items)))
+    return Baskets(matrix=m, items=items, basket_ids=np.arange(len(baskets)), kind="file")
+
+
+def check_against_brute(rs, baskets, brute, min_count, min_conf=Fraction(0)):
+    exp_sets = brute.itemsets(baskets, min_count)
+    got_sets = dict(zip(rs.itemsets["itemset"], rs.itemsets["count"], strict=True))
+    assert got_sets == exp_sets
+    np.testing.assert_allclose(rs.itemsets["support"],
+                               rs.itemsets["count"] / len(baskets), rtol=0, atol=0)
+    exp = brute.rules(exp_sets, len(baskets), min_conf)
+    got = {(a, c): row for a, c, row in zip(rs.rules["antecedents"], rs.rules["consequents"],
+                                            rs.rules[list(METRICS)].to_dict("records"),
+                                            strict=True)}
+    assert set(got) == set(exp)
+    for key, want in exp.items():
+        for m in METRICS:
+            assert got[key][m] == pytest.approx(want[m], rel=1e-12, abs=1e-15), (key, m)
+    return exp
+
+
+@pytest.mark.parametrize("min_support", [0.25, 0.3, 0.125, 0.5])
+def test_itemsets_and_every_metric_match_brute_force(brute, min_support):
+    b = make(SMALL)
+    rs = mine_rules(b, min_support=min_support)
+    min_count = math.ceil(Fraction(str(min_support)) * len(SMALL))
+    assert rs.thresholds["min_count"] == min_count
+    exp = check_against_brute(rs, SMALL, brute, min_count)
+    assert len(exp) > 0 and rs.n_baskets == 8
+    assert rs.rules["rule"].iloc[0].count("→") == 1
+
+
+def test_support_threshold_is_compared_exactly(brute):
+    # 10 baskets; s*N = 3 exactly (0.3 * 10 is 3.0000000000000004 in floating point, which
+    # makes mlxtend's own ceil ask for 4); and s*N = 2.5 (not an integer: count >= 3).
+    baskets = [{"a", "b"}] * 3 + [{"a", "c"}] * 2 + [{"c"}] * 3 + [{"d"}] * 2
+    b = make(baskets)
+    rs = mine_rules(b, min_support=0.3)
+    assert rs.thresholds["min_count"] == 3
+    assert ("a", "b") in set(rs.itemsets["itemset"])  # count 3 == 0.3 * 10: kept
+    check_against_brute(rs, baskets, brute, 3)
+    rs = mine_rules(b, min_support=0.25)
+    assert rs.thresholds["min_count"] == 3
+    assert ("d",) not in set(rs.itemsets["itemset"])  # count 2 < 2.5
+    assert ("a", "b") in set(rs.itemsets["itemset"])
+    rs = mine_rules(b, min_support=0.2)  # s*N = 2: count 2 kept
+    assert ("d",) in set(rs.itemsets["itemset"]) and ("a", "c") in set(rs.itemsets["itemset"])
+
+
+def test_confidence_and_lift_thresholds_exact(brute):
+    b = make(SMALL)
+    # milk -> bread: 4 of 6 milk baskets hold bread; confidence 2/3 exactly
+    rs = mine_rules(b, min_support=0.125, min_confidence=Fraction(2, 3).__float__())
+    check_against_brute(rs, SMALL, brute, 1, Fraction("0.6666666666666666"))
+    rs = mine_rules(b, min_support=0.125, min_confidence=0.5, min_lift=1.0)
+    exp = {k: v for k, v in brute.rules(brute.itemsets(SMALL, 1), 8, Fraction(1, 2)).items()
+           if v["count"] * 8 >= v["antecedent_count"] * v["consequent_count"]}
+    assert set(zip(rs.rules["antecedents"], rs.rules["consequents"], strict=True)) == set(exp)
+    rs2 = mine_rules(b, min_support=0.125, min_zhang=0.5, min_leverage=0.01)
+    assert (rs2.rules["zhangs_metric"] >= 0.5).all() and (rs2.rules["leverage"] >= 0.01).all()
+    assert 0 < len(rs2.rules) < len(mine_rules(b, min_support=0.125).rules)
+
+
+def test_single_item_baskets_give_no_rules_but_count_in_n(brute):
+    baskets = [{"a"}, {"a"}, {"b"}, {"c"}, {"a"}]
+    rs = mine_rules(make(baskets), min_support=0.2)
+    assert len(rs.rules) == 0 and list(rs.rules.columns)[:3] == ["rule", "antecedents",
+                                                                  "consequents"]
+    got = dict(zip(rs.itemsets["itemset"], rs.itemsets["support"], strict=True))
+    assert got == {("a",): 0.6, ("b",): 0.2, ("c",): 0.2}
+    # the single-item baskets stay in the denominators of the rules of a mixed log
+    mixed = [{"x", "y"}, {"x", "y"}, {"x"}, {"z"}, {"z"}, {"z"}]
+    rs = mine_rules(make(mixed), min_support=0.3)
+    row = rs.rules.set_index("rule").loc["x → y"]
+    assert row["support"] == pytest.approx(2 / 6) and row["lift"] == pytest.approx(
+        (2 / 3) / (2 / 6))
+    assert rs.to_dict()["n_rules"] == 2
+
+
+def test_confidence_one_gives_infinite_conviction():
+    baskets = [{"a", "b"}, {"a", "b"}, {"b"}, {"c"}]
+    rs = mine_rules(make(baskets), min_support=0.5)
+    row = rs.rules.set_index("rule").loc["a → b"]
+    assert row["confidence"] == 1.0 and row["conviction"] == np.inf
+    other = rs.rules.set_index("rule").loc["b → a"]
+    assert other["conviction"] == pytest.approx((1 - 0.5) / (1 - 2 / 3))
+    top = {r["rule"]: r for r in rs.to_dict()["top_rules"]}
+    assert top["a → b"]["conviction"] is None  # JSON has no infinity
+
+
+def test_duplicate_lines_count_once(brute):
+    df = pd.DataFrame({
+        "customer_id": ["c1"] * 4 + ["c2"] * 3 + ["c3"],
+        "order_id": ["o1", "o1", "o1", "o1", "o2", "o2", "o3", "o4"],
+        "order_ts": pd.to_datetime(["2024-01-01"] * 4 + ["2024-01-02"] * 3 + ["2024-01-03"]),
+        "product_id": ["A", "A", "B", "A", "A", "B", "B", "C"]})
+    b = build_baskets(ibis.memtable(pa.Table.from_pandas(df)))
+    assert (b.n_baskets, b.n_items, b.kind) == (4, 3, "order")
+    assert b.matrix.sum() == 6 and b.matrix.dtype == bool
+    assert list(b.basket_ids) == ["o1", "o2", "o3", "o4"]
+    assert list(b.customer_ids) == ["c1", "c2", "c2", "c3"]
+    rs = mine_rules(b, min_support=0.5)
+    check_against_brute(rs, [{"A", "B"}, {"A", "B"}, {"B"}, {"C"}], brute, 2)
+
+
+def test_customer_day_baskets_without_order_ids():
+    df = pd.DataFrame({
+        "customer_id": ["c1", "c1", "c1", "c2"],
+        "order_ts": pd.to_datetime(["2024-01-01 09:00", "2024-01-01 17:00",
+                                    "2024-01-02 10:00", "2024-01-01 10:00"]),
+        "product_name": ["tea", "milk", "tea", "tea"]})
+    b = build_baskets(ibis.memtable(pa.Table.from_pandas(df)))
+    assert b.kind == "customer-day" and b.item_column == "product_name"
+    assert list(b.basket_ids) == ["c1|2024-01-01", "c1|2024-01-02", "c2|2024-01-01"]
+    assert b.matrix.toarray().tolist() == [[True, True], [False, True], [False, True]]
+    assert b.basket_dates.astype(str).tolist() == ["2024-01-01", "2024-01-02", "2024-01-01"]
+
+
+def test_no_product_column_is_a_clear_error(tx_small):
+    t = ibis.memtable(pa.Table.from_pandas(tx_small.drop(columns="product_id")))
+    with pytest.raises(InputError, match=r"needs a product column.*product_id"):
+        build_baskets(t)
+
+
+@pytest.mark.parametrize("s", [0, -0.1, 1.2, float("nan")])
+def test_min_support_out_of_range(s):
+    with pytest.raises(InputError, match="min_support"):
+        mine_rules(make(SMALL), min_support=s)
+
+
+def test_min_support_one_is_allowed():
+    rs = mine_rules(make([{"a", "b"}, {"a"}]), min_support=1.0)
+    assert list(rs.itemsets["itemset"]) == [("a",)] and len(rs.rules) == 0
+
+
+def test_guard_refuses_an_exploding_basket():
+    # 40 items bought together 3 times: 2^40 - 1 frequent itemsets at support 0.5
+    big = {f"i{j:02d}" for j in range(40)}
+    b = make([big, big, big, {"i00"}, {"x"}, {"y"}])
+    with pytest.raises(InputError, match=r"(?s)max_itemsets=2,000,000.*min_support.*max_len"):
+        mine_rules(b, min_support=0.5)
+    rs = mine_rules(b, min_support=0.5, max_len=2)  # the fix the message names
+    assert len(rs.itemsets) == 40 + 40 * 39 // 2
+
+
+def _rows_to_baskets(rows):
+    return [{"abcdef"[j] for j, v in enumerate(r) if v} for r in rows]
+
+
+def test_guard_stops_streamed_mining_at_the_limit(brute):
+    # the bound (18.25) is above the limit, the real count (17) is not: mined exactly by the
+    # streamed generator; with a limit of 16 the streamed mining stops and refuses
+    rows = [[1, 0, 1, 1, 1, 0], [0, 0, 1, 0, 1, 1], [1, 1, 1, 0, 1, 0], [1, 1, 1, 0, 0, 0],
+            [1, 0, 1, 1, 0, 1]]
+    baskets = _rows_to_baskets(rows)
+    b = make(baskets)
+    assert estimate_itemsets(b.matrix, 2, None) > 17
+    rs = mine_rules(b, min_support=0.4, max_itemsets=17)
+    assert len(rs.itemsets) == 17
+    check_against_brute(rs, baskets, brute, 2)
+    with pytest.raises(InputError, match=r"more than max_itemsets=16 .*upper bound"):
+        mine_rules(b, min_support=0.4, max_itemsets=16)
+
+
+def test_guard_bound_is_an_upper_bound(brute, rng):
+    for _ in range(300):
+        m = rng.random((int(rng.integers(3, 12)), 6)) < 0.55
+        baskets = _rows_to_baskets(m.astype(int).tolist())
+        baskets = [x for x in baskets if x] or [{"a"}]
+        b = make(baskets)
+        for min_count in (1, 2, 3):
+            for max_len in (None, 2, 3):
+                exact = len(brute.itemsets(baskets, min_count, max_len))
+                assert estimate_itemsets(b.matrix, min_count, max_len) >= exact - 1e-9
+
+
+def test_rules_round_trip_through_parquet_keeps_infinite_conviction(tmp_path):
+    import pyarrow.parquet as pq
+
+    rs = mine_rules(make([{"a", "b"}, {"a", "b"}, {"b"}, {"c"}]), min_support=0.5)
+    path = tmp_path / "rules.parquet"
+    pq.write_table(pa.Table.from_pandas(rs.rules, preserve_index=False), path)
+    back = pq.read_table(path).to_pandas()
+    assert back["rule"].tolist() == rs.rules["rule"].tolist()
+    assert [tuple(x) for x in back["antecedents"]] == rs.rules["antecedents"].tolist()
+    assert np.isinf(back.set_index("rule").loc["a → b", "conviction"])

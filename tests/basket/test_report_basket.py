@@ -1,0 +1,76 @@
+"""The report section "What sells together" renders from a BasketResult (and without one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from valuemax.basket import analyze_baskets
+from valuemax.report._sections_basket import basket_section
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    rng = np.random.default_rng(7)
+    rows = []
+    start = dt.datetime(2024, 1, 1)
+    for c in range(80):
+        for k in range(int(rng.integers(2, 6))):
+            day = start + dt.timedelta(days=int(rng.integers(0, 90)))
+            basket = {"P1"} if rng.random() < 0.5 else {"P3"}
+            if "P1" in basket:
+                basket.add("P2")  # P1 -> P2 with confidence 1
+            basket |= {f"P{j}" for j in rng.choice(range(3, 12), int(rng.integers(0, 3)),
+                                                    replace=False)}
+            for p in sorted(basket):
+                rows.append((f"c{c}", f"o{c}-{k}", day, p, XSS if p == "P5" else f"name {p}"))
+    df = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_ts", "product_id",
+                                     "product_name"])
+    res = analyze_baskets(ibis.memtable(pa.Table.from_pandas(df)), min_support=0.1,
+                          min_confidence=0.3, min_lift=1.0, max_len=3)
+    customers = pd.DataFrame({"customer_id": [f"c{c}" for c in range(80)],
+                              "segment": np.where(np.arange(80) < 40, "Champions", XSS)})
+    return SimpleNamespace(basket=res, customers=customers, skipped={})
+
+
+def test_section_renders_every_part(small_result):
+    html, subs = basket_section(small_result)
+    assert [a for a, _ in subs] == ["bsk-overview", "bsk-rules", "bsk-assoc", "bsk-segments",
+                                    "bsk-eval"]
+    rules = small_result.basket.rule_set.rules
+    assert (rules.set_index("rule").loc["P1 → P2", "conviction"]) == np.inf
+    assert "P1 → P2" in html and "∞" in html and "P1 (name P1) → P2 (name P2)" in html
+    assert XSS not in html and "&lt;script&gt;" in html
+    assert html.count('class="plotly-graph-div"') == 2  # lift heat map, holdout bars
+    assert "Champions" in html and "popularity (baseline)" in html
+    ev = small_result.basket.evaluation
+    assert ev is not None and f"{ev['n_customers_evaluated']:,}" in html
+
+
+def test_section_without_result_shows_the_reason():
+    html, subs = basket_section(SimpleNamespace(basket=None,
+                                                skipped={"basket": "no product column"}))
+    assert subs == [] and "no product column" in html and 'class="note warn"' in html
+
+
+@pytest.mark.browser
+def test_section_opens_in_a_browser(small_result, tmp_path, check_report_in_browser):
+    import plotly.offline
+
+    from valuemax.report._html import page
+
+    html, subs = basket_section(small_result)
+    doc = page(title="basket", plotlyjs=plotly.offline.get_plotlyjs(), facts=[],
+               toc=[("basket", "What sells together", subs)], sections=[html], footer="")
+    path = tmp_path / "report.html"
+    path.write_text(doc, encoding="utf-8")
+    out = check_report_in_browser(path)
+    assert out["n_plots"] == 2 and "What sells together" in out["text"]
