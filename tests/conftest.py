@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -116,3 +117,9 @@ def _check_report_in_browser(path: Path, *, screenshot: Path | None = None,
 def check_report_in_browser() -> Callable[..., dict[str, Any]]:
     """``check_report_in_browser(path, *, screenshot=None)`` -> {"n_plots", "text"}."""
     return _check_report_in_browser
+
+
+@pytest.fixture
+def cli_runner() -> CliRunner:
+    """Typer's test runner for the ``valuemax`` app (tests/cli, tests/pipeline)."""
+    return CliRunner()

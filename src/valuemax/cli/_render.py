@@ -117,3 +117,87 @@ def print_summary(console: Console, result: Any) -> None:
         console.print(f"[bold green]report:[/] {(result.out / 'report.html').resolve()}")
         console.print(f"outputs: {result.out.resolve()} (customers.parquet/.csv, quarantine.parquet, "
                       "summary.json, valuemax.duckdb)")
+
+
+def print_value(console: Console, value: Any) -> None:
+    """Print the customer-value step: model comparison, estimates, holdout fit, top CLV."""
+    if value.comparison is not None:
+        table = Table(title=f"Purchase models on the holdout (calibration to "
+                      f"{value.calibration_end.isoformat()})", title_justify="left",
+                      expand=True)
+        for col in ("model", "loglik", "BIC", "holdout MAE", "predicted", "actual", "chosen"):
+            table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
+        for r in value.comparison.table.itertuples(index=False):
+            table.add_row(str(r.model), f"{r.loglik:,.1f}", f"{r.bic:,.1f}",
+                          f"{r.holdout_mae:.4f}", f"{r.predicted_total:,.1f}",
+                          f"{r.actual_total:,.0f}", "yes" if r.chosen else "")
+        console.print(table)
+        params = Table(title="Calibration-period estimates (SE)", title_justify="left",
+                       expand=True)
+        params.add_column("model", no_wrap=True)
+        params.add_column("estimates", overflow="fold", ratio=1)
+        for name, model in value.comparison.models.items():
+            params.add_row(name, _estimates(model))
+        if value.spend_model_calibration is not None:
+            params.add_row("Gamma-Gamma", _estimates(value.spend_model_calibration))
+        console.print(params)
+        v = value.validation
+        console.print(f"holdout, {value.model_name}: MAE {v.mae:.4f} per customer (naive "
+                      f"calibration rate: {v.naive_mae:.4f}); predicted {v.predicted_total:,.1f}"
+                      f" vs actual {v.actual_total:,.0f} repeat purchases")
+    console.print(f"[bold]{value.model_name}[/] refitted on the whole period "
+                  f"({value.time_unit}): {_estimates(value.model)}")
+    if value.spend_model is not None:
+        console.print(f"[bold]Gamma-Gamma[/]: {_estimates(value.spend_model)}")
+        h = value.horizon_months
+        col = f"clv_{h}"
+        console.print(f"total {h}-month CLV {value.table[col].sum():,.2f} (margin "
+                      f"{value.margin:g}, monthly discount rate {value.discount_rate:g}); "
+                      f"median {value.table[col].median():,.2f} per customer")
+    console.print(f"rule: {value.rule}")
+    for note in value.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def _estimates(model: Any) -> str:
+    s = model.summary()
+    return ", ".join(f"{n} {e:.4g} ({se:.2g})" for n, e, se in
+                     zip(s.param_names, s.estimates, s.std_errors, strict=True)) + \
+        f"; LL {s.loglik:,.1f}"
+
+
+def print_rules(console: Console, found: Any, rule_set: Any) -> None:
+    """Print the rules found (top 15 by lift), the thresholds and the recommendation check."""
+    th = rule_set.thresholds
+    console.print(f"{rule_set.n_baskets:,} baskets, {rule_set.n_items:,} items; "
+                  f"{len(rule_set.itemsets):,} frequent itemsets, {len(rule_set.rules):,} rules "
+                  f"(support >= {th.get('min_support')}, confidence >= "
+                  f"{th.get('min_confidence')}, lift >= {th.get('min_lift')}, max_len "
+                  f"{th.get('max_len')})")
+    reason = getattr(found, "thresholds", {}).get("reason")
+    if reason:
+        console.print(f"thresholds: {reason}")
+    if rule_set.rules.empty:
+        console.print("[yellow]no rule passes these thresholds:[/] try a lower --min-support, "
+                      "--min-confidence or --min-lift")
+    table = Table(title="Top rules by lift", title_justify="left", expand=True)
+    table.add_column("rule", overflow="fold", ratio=1)
+    for col in ("support", "confidence", "lift"):
+        table.add_column(col, justify="right", no_wrap=True)
+    names = getattr(found, "item_names", None) or {}
+
+    def named(items: Any) -> str:
+        return ", ".join(f"{names[i]} ({i})" if names.get(i) else str(i) for i in items)
+
+    for r in rule_set.rules.head(15).itertuples(index=False):
+        text = f"{named(r.antecedents)} → {named(r.consequents)}" if names else str(r.rule)
+        table.add_row(text, f"{r.support:.4f}", f"{r.confidence:.3f}", f"{r.lift:.2f}")
+    console.print(table)
+    ev = getattr(found, "evaluation", None) or {}
+    if ev.get("hit_rate_at_n") is not None:
+        console.print(f"holdout: hit rate@{ev.get('n', 5)} {ev['hit_rate_at_n']:.1%} vs "
+                      f"popularity {ev['baseline_hit_rate_at_n']:.1%}; recall "
+                      f"{ev['recall_at_n']:.1%} vs {ev['baseline_recall_at_n']:.1%} "
+                      f"({ev.get('n_customers_evaluated', 0):,} customers)")
+    for note in getattr(found, "notes", ()) or ():
+        console.print(f"[yellow]note:[/] {note}")

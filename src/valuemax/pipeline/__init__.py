@@ -1,10 +1,17 @@
-"""The main job: ``analyze()`` composes ingest -> clean -> customers -> segments -> report.
+"""The main job: ``analyze()`` composes ingest -> clean -> customers -> segments -> value ->
+report; ``customer_value()`` and ``association_rules()`` run one part, ``inspect()`` only
+read and clean.
 
 Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
-``valuemax.features``, ``valuemax.segment``, ``valuemax.decide``, ``valuemax.report``).
+``valuemax.features``, ``valuemax.segment``, ``valuemax.clv``, ``valuemax.decide``,
+``valuemax.report``).
 """
 
-from valuemax.pipeline._analyze import analyze, inspect
+from valuemax.pipeline._analyze import analyze
+from valuemax.pipeline._jobs import association_rules, customer_value
+from valuemax.pipeline._prepare import inspect
 from valuemax.pipeline._result import AnalysisResult
+from valuemax.pipeline._value import ValueResult
 
-__all__ = ["AnalysisResult", "analyze", "inspect"]
+__all__ = ["AnalysisResult", "ValueResult", "analyze", "association_rules", "customer_value",
+           "inspect"]

@@ -5,22 +5,23 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from valuemax import __version__
 from valuemax._core.exceptions import InputError
-from valuemax._core.schema import TIME_UNITS, normalise_name
+from valuemax._core.schema import TIME_UNITS
 from valuemax.clean import clean
 from valuemax.decide import cluster_actions, segment_actions
 from valuemax.engines import connect
 from valuemax.features import calibration_holdout, customer_table
-from valuemax.io import read_transactions
 from valuemax.pipeline._outputs import summary_dict, write_exports
+from valuemax.pipeline._parts import run_basket, run_stats
+from valuemax.pipeline._prepare import ReadOptions, country_column, default_returns
 from valuemax.pipeline._result import AnalysisResult
-from valuemax.pipeline._store import record_run, write_table
+from valuemax.pipeline._store import record_run, write_table, write_value_tables
+from valuemax.pipeline._value import check_value_options, run_value
 from valuemax.pipeline._workspace import Workspace
 from valuemax.segment import (
     assign_segments,
@@ -33,28 +34,8 @@ from valuemax.segment import (
 #: Steps of the main job, in order (names used for progress and ``timings_s``).
 #: Fewer customers than this: K-means (and Ward) are skipped with the reason.
 MIN_CUSTOMERS_TO_CLUSTER = 20
-STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "store", "report")
-_COUNTRY_NAMES = {"country", "国家", "国家地区", "countryregion"}
-
-
-@dataclass(frozen=True)
-class Inspection:
-    """What ``inspect()`` returns: how the source was read and the quality report."""
-
-    ingest: dict[str, Any]
-    quality: Any
-
-
-def default_returns(returns: str | None, preset: str, ingested: Any) -> str:
-    """``returns`` as given, else ``"net"`` for the standard preset on a log with products.
-
-    Netting matches a return to the customer's earlier purchase of the same product, so it
-    needs a product column; the classic preset reproduces the published rule set (exclude).
-    """
-    if returns is not None:
-        return returns
-    has_product = "product_id" in ingested.mapping
-    return "net" if preset == "standard" and has_product else "exclude"
+STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "value",
+                          "stats", "basket", "store", "report")
 
 
 def _check_options(time_unit: str, clusters: str) -> None:
@@ -64,52 +45,6 @@ def _check_options(time_unit: str, clusters: str) -> None:
         raise InputError(
             f"clusters={clusters!r} is not one of ['kmeans', 'kmeans+ward', 'none']"
         )
-
-
-def _country_column(extra: Sequence[str]) -> str | None:
-    for name in extra:
-        if normalise_name(name) in _COUNTRY_NAMES:
-            return name
-    return None
-
-
-def inspect(
-    source: Any,
-    *,
-    columns: Sequence[str] | None = None,
-    mapping: Mapping[str, str] | None = None,
-    date_format: str | Sequence[str] | None = None,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    decimal: Literal[".", ","] = ".",
-    preset: str = "standard",
-    observation_end: date | datetime | str | None = None,
-    returns: str | None = None,
-) -> Inspection:
-    """Read and clean ``source`` in memory; return the mapping and the quality report.
-
-    Parameters are those of :func:`analyze`. Nothing is written.
-
-    Returns
-    -------
-    Inspection
-
-    Raises
-    ------
-    InputError
-        On unreadable input or invalid options.
-    """
-    con = connect(None)
-    try:
-        ingested = read_transactions(
-            source, con=con, columns=columns, mapping=mapping, date_format=date_format,
-            encoding=encoding, sheet=sheet, decimal=decimal,
-        )
-        returns = default_returns(returns, preset, ingested)
-        cleaned = clean(ingested, preset=preset, observation_end=observation_end, returns=returns)
-        return Inspection(ingest=ingested.to_dict(), quality=cleaned.report)
-    finally:
-        con.disconnect()
 
 
 def analyze(
@@ -131,6 +66,11 @@ def analyze(
     clusters: Literal["kmeans", "kmeans+ward", "none"] = "kmeans",
     k_min: int = 2,
     k_max: int = 10,
+    clv: bool = True,
+    clv_horizon: int = 12,
+    discount_rate: float = 0.01,
+    margin: float = 1.0,
+    clv_model: Literal["auto", "bgnbd", "mbgnbd", "pareto"] = "auto",
     seed: int = 0,
     on_step: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
@@ -168,8 +108,22 @@ def analyze(
         Clustering to run besides the RFM segments.
     k_min, k_max : int
         Range of k for the silhouette search.
+    clv : bool, default True
+        Fit the purchase model and Gamma-Gamma and add ``p_alive``,
+        ``expected_purchases_<h>``, ``expected_avg_value`` and ``clv_<h>`` to the customer
+        table (``result.value``; store table ``clv``). The model is chosen on a holdout (the
+        ``calibration_end`` split, or the last third of the span when not given) among
+        BG/NBD, MBG/NBD and Pareto/NBD, then refitted on the whole period.
+    clv_horizon : int, default 12
+        CLV horizon in months (of 30.4375 days, whatever ``time_unit`` is).
+    discount_rate : float, default 0.01
+        Monthly discount rate of future margin, in [0, 1).
+    margin : float, default 1.0
+        Share of revenue that is profit, in (0, 1]; 1 gives revenue CLV.
+    clv_model : {"auto", "bgnbd", "mbgnbd", "pareto"}, default "auto"
+        Purchase model; ``auto`` chooses by the rule of :func:`valuemax.clv.compare_models`.
     seed : int
-        Seed of every random step (K-means, samples).
+        Seed of every random step (K-means, samples, optimiser starts).
     on_step : callable, optional
         Called with each step's name (``STEPS``) as it starts; the CLI draws progress with it.
 
@@ -183,6 +137,8 @@ def analyze(
         If the source cannot be read or every row is invalid (exit code 2 in the CLI).
     """
     _check_options(time_unit, clusters)
+    if clv:
+        check_value_options(clv_horizon, discount_rate, margin, clv_model)
     started = datetime.now()
     timings: dict[str, float] = {}
     skipped: dict[str, str] = {}
@@ -190,7 +146,8 @@ def analyze(
         "preset": preset, "observation_end": None if observation_end is None else str(observation_end),
         "time_unit": time_unit, "calibration_end": None if calibration_end is None
         else str(calibration_end), "returns": returns, "clusters": clusters, "k_min": k_min,
-        "k_max": k_max, "seed": seed, "mapping": dict(mapping or {}),
+        "k_max": k_max, "clv": clv, "clv_horizon": clv_horizon,
+        "discount_rate": discount_rate, "margin": margin, "clv_model": clv_model, "seed": seed, "mapping": dict(mapping or {}),
         "columns": list(columns) if columns else None,
         "date_format": date_format if date_format is None or isinstance(date_format, str)
         else list(date_format),
@@ -205,11 +162,9 @@ def analyze(
         con = connect(ws.store)
         clock = _Clock(timings, on_step)
 
+        read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal)
         with clock("read"):
-            ingested = read_transactions(
-                source, con=con, columns=columns, mapping=mapping, date_format=date_format,
-                encoding=encoding, sheet=sheet, decimal=decimal,
-            )
+            ingested = read.read(source, con)
         returns = params["returns"] = default_returns(returns, preset, ingested)
         with clock("clean"):
             cleaned = clean(
@@ -220,7 +175,7 @@ def analyze(
         quality = _with_lost_customers(cleaned.report, ingested, con)
         obs_end = cleaned.observation_end
         params["observation_end"] = obs_end.isoformat()
-        country = _country_column(ingested.extra_columns)
+        country = country_column(ingested.extra_columns)
         with clock("customers"):
             expr = customer_table(
                 con.table("transactions_clean"), observation_end=obs_end, time_unit=time_unit,
@@ -250,10 +205,31 @@ def analyze(
                 customers["cluster_name"] = customers["cluster"].map(km.names)
             if ward is not None and ward.skipped is None and len(ward.labels) == len(customers):
                 customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
+        value = None
+        with clock("value"):
+            if not clv:
+                skipped["value"] = "customer value turned off (--no-clv)"
+            else:
+                value, reason = run_value(
+                    con, con.table("transactions_clean"), customers, obs_end=obs_end,
+                    time_unit=time_unit, calibration_end=calibration_end,
+                    calibration=calibration, horizon_months=clv_horizon,
+                    discount_rate=discount_rate, margin=margin, model=clv_model, seed=seed)
+                if value is None:
+                    skipped["value"] = reason
+                else:
+                    customers = customers.merge(value.table, on="customer_id", how="left",
+                                                validate="one_to_one")
+        with clock("stats"):
+            stats = run_stats(customers, skipped)
+        with clock("basket"):
+            basket = run_basket(con.table("transactions_clean"), ingested.mapping, skipped,
+                                seed=seed)
         result = AnalysisResult(
             ingest=ingested.to_dict(), quality=quality, customers=customers,
             time_unit=time_unit, rfm=rfm, segments=segments, clusters=km,
-            cluster_actions=actions, hierarchy=ward, calibration=calibration,
+            cluster_actions=actions, hierarchy=ward, calibration=calibration, value=value,
+            stats=stats, basket=basket,
             skipped=skipped, params=params,
             timings_s=timings, version=__version__,
         )
@@ -264,6 +240,11 @@ def analyze(
             write_table(con, "segments", customers[seg_cols])
             write_table(con, "segment_summary", segments)
             write_table(con, "quality", quality.to_frame())
+            if value is not None:
+                write_value_tables(con, value)
+            if basket is not None:
+                write_table(con, "rules", basket.rule_set.rules)
+                write_table(con, "recommendations", basket.recommendations)
         result.summary = summary_dict(result)
         with clock("report"):
             if ws.tmp is not None and ws.out is not None:
@@ -359,4 +340,4 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-__all__ = ["STEPS", "Inspection", "analyze", "inspect"]
+__all__ = ["STEPS", "analyze"]

@@ -13,7 +13,11 @@ def summary_dict(result: Any) -> dict[str, Any]:
     ``quarantine_by_reason`` (rule code -> rows, every rule of the preset), ``n_outliers``,
     ``n_customers``, ``observation_end`` (ISO date, inclusive), ``time_unit``, ``mapping``,
     ``encoding``, ``date_formats``, ``segments`` (name, n_customers, revenue_share),
-    ``rfm_cut_points``, ``kmeans`` (k, silhouette, criterion; or ``skipped``), ``skipped``,
+    ``rfm_cut_points``, ``kmeans`` (k, silhouette, criterion; or ``skipped``), ``clv``
+    (model, rule, params, se, loglik, holdout MAE and totals, model comparison, spend model,
+    total CLV; ``None`` when skipped), ``stats`` (target, R², top correlations), ``basket``
+    (n_baskets, n_items, n_itemsets, n_rules, thresholds, hit rate@N vs popularity),
+    ``skipped``,
     ``params`` and ``timings_s`` (seconds per step).
     """
     q = result.quality
@@ -63,6 +67,9 @@ def summary_dict(result: Any) -> dict[str, Any]:
         "rfm_cut_points": None if result.rfm is None else
         {k: [float(x) for x in v] for k, v in result.rfm.cut_points.items()},
         "kmeans": km,
+        "clv": None if getattr(result, "value", None) is None else result.value.to_dict(),
+        "stats": None if getattr(result, "stats", None) is None else result.stats.to_dict(),
+        "basket": None if getattr(result, "basket", None) is None else result.basket.to_dict(),
         "skipped": dict(result.skipped),
         "params": result.params,
         "timings_s": dict(result.timings_s),
@@ -92,7 +99,9 @@ def csv_safe(frame):
 
 
 def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
-    """Write ``customers.parquet``, ``customers.csv`` (UTF-8 with BOM) and ``quarantine.parquet``.
+    """Write ``customers.parquet``/``.csv`` (UTF-8 with BOM), ``quarantine.parquet`` and, when
+    computed, ``calibration_holdout.parquet``, ``rules.parquet``/``.csv`` and
+    ``recommendations.parquet``/``.csv`` (rules' item lists joined by `` | `` in the CSV).
 
     ``quarantine`` is an Ibis table: it is written by the engine, never through pandas.
     """
@@ -103,3 +112,14 @@ def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
     quarantine.to_parquet(folder / "quarantine.parquet")
     if getattr(result, "calibration", None) is not None:
         result.calibration.to_parquet(folder / "calibration_holdout.parquet", index=False)
+    basket = getattr(result, "basket", None)
+    if basket is not None:
+        rules = basket.rule_set.rules
+        rules.to_parquet(folder / "rules.parquet", index=False)
+        flat = rules.assign(**{c: rules[c].map(" | ".join) for c in ("antecedents",
+                                                                     "consequents")
+                               if c in rules})
+        csv_safe(flat).to_csv(folder / "rules.csv", index=False, encoding="utf-8-sig")
+        basket.recommendations.to_parquet(folder / "recommendations.parquet", index=False)
+        csv_safe(basket.recommendations).to_csv(folder / "recommendations.csv", index=False,
+                                                encoding="utf-8-sig")

@@ -38,6 +38,16 @@ class AnalysisResult:
     calibration : pandas.DataFrame or None
         Calibration/holdout table (one row per customer first seen by ``calibration_end``),
         when ``calibration_end`` was given.
+    value : valuemax.pipeline.ValueResult or None
+        The customer-value step: chosen purchase model (refitted on the whole period), the
+        Gamma-Gamma spend model, the model comparison on the holdout, the tracking series
+        and the per-customer CLV table; ``None`` when skipped (see ``skipped["value"]``).
+    stats : valuemax.stats.ValueDrivers or None
+        "What goes with value": Spearman correlations (Holm-adjusted) of the customer
+        features and an OLS (HC3) of log spend, or of log1p(CLV) when CLV was estimated.
+    basket : valuemax.basket.BasketResult or None
+        "What sells together": baskets, frequent itemsets and association rules (thresholds
+        chosen from the data), cross-sell recommendations and their holdout evaluation.
     skipped : dict of str to str
         Steps that did not run, with the reason.
     params : dict
@@ -60,6 +70,9 @@ class AnalysisResult:
     cluster_actions: pd.DataFrame | None = None
     hierarchy: Any = None
     calibration: pd.DataFrame | None = None
+    value: Any = None
+    stats: Any = None
+    basket: Any = None
     skipped: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)

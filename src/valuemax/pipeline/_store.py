@@ -17,7 +17,7 @@ from valuemax import __version__
 
 #: Packages whose versions are recorded with every run.
 _RECORDED = ("ibis-framework", "duckdb", "sqlglot", "pandas", "numpy", "scikit-learn", "scipy",
-             "pyarrow", "plotly")
+             "pyarrow", "plotly", "statsmodels", "mlxtend")
 
 
 def write_table(con, name: str, obj: Any) -> None:
@@ -33,6 +33,24 @@ def write_table(con, name: str, obj: Any) -> None:
         # via Arrow: ibis 12's pandas path warns under pandas 3 (future.infer_string)
         obj = pa.Table.from_pandas(frame, preserve_index=False)
     con.create_table(name, obj, overwrite=True)
+
+
+def write_value_tables(con, value: Any) -> None:
+    """Store the value step: ``clv`` (per customer), ``clv_params``, ``clv_models``,
+    ``clv_tracking`` and ``clv_holdout_by_frequency`` (the last three when a holdout ran)."""
+    write_table(con, "clv", value.table)
+    params = value.model.summary().to_frame().reset_index(names="parameter")
+    params.insert(0, "model", value.model_name)
+    if value.spend_model is not None:
+        spend = value.spend_model.summary().to_frame().reset_index(names="parameter")
+        spend.insert(0, "model", "Gamma-Gamma")
+        params = pd.concat([params, spend], ignore_index=True)
+    write_table(con, "clv_params", params)
+    if value.comparison is not None:
+        write_table(con, "clv_models", value.comparison.table)
+        write_table(con, "clv_holdout_by_frequency", value.validation.by_frequency)
+    if value.tracking is not None:
+        write_table(con, "clv_tracking", value.tracking)
 
 
 def package_versions() -> dict[str, str]:

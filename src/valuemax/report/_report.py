@@ -9,11 +9,26 @@ from typing import Any
 from valuemax._core.exceptions import InputError
 from valuemax.report._format import fmt_int
 from valuemax.report._html import page
+from valuemax.report._sections_basket import basket_section
 from valuemax.report._sections_clusters import clusters_section
 from valuemax.report._sections_customers import customers_section
 from valuemax.report._sections_data import data_section
 from valuemax.report._sections_run import run_section
 from valuemax.report._sections_segments import segments_section
+from valuemax.report._sections_stats import stats_section
+from valuemax.report._sections_value import value_section
+
+#: Sections in chain order (data -> information -> knowledge -> insight -> decision), each
+#: ``(anchor, title, build(result, numbered_title) -> (html, subs))``; "Run" closes the page.
+_SECTIONS = (
+    ("data", "Data", lambda r, t: data_section(r)),
+    ("customers", "Customers", lambda r, t: customers_section(r)),
+    ("segments", "Segments (RFM)", lambda r, t: segments_section(r)),
+    ("clusters", "Clusters", lambda r, t: clusters_section(r)),
+    ("value", "Customer value", lambda r, t: value_section(r, title=t)),
+    ("stats", "What goes with value", lambda r, t: stats_section(r, title=t)),
+    ("basket", "What sells together", lambda r, t: basket_section(r, title=t)),
+)
 
 _RUN_DATE_KEYS = ("run_at", "run_date", "started_at", "started", "created_at")
 _EXPECTED = ("ingest", "quality", "customers")
@@ -33,8 +48,8 @@ def _run_date(result: Any) -> str:
 def render_report(result: Any) -> str:
     """Render the run's report as one self-contained HTML page.
 
-    Sections follow the chain data -> customers -> segments -> clusters -> run (DESIGN.md
-    §4). plotly.js is embedded once in the page head, so the page opens offline; every
+    Sections follow the chain data -> customers -> segments -> clusters -> customer value
+    -> what goes with value -> who buys next -> what sells together -> run (DESIGN.md §4). plotly.js is embedded once in the page head, so the page opens offline; every
     figure has a caption and every table a "Download CSV" link (UTF-8 with BOM). Missing
     pieces (no RFM, no segments, clustering skipped, no Ward tree, no country column) give a
     visible note instead of a figure.
@@ -44,7 +59,8 @@ def render_report(result: Any) -> str:
     result : AnalysisResult or any object with the same attributes
         Duck-typed: ``ingest`` (dict), ``quality`` (QualityReport), ``customers``
         (DataFrame, one row per customer), ``time_unit`` ("D" or "W"), ``rfm``,
-        ``segments``, ``clusters``, ``cluster_actions``, ``hierarchy``, ``skipped``,
+        ``segments``, ``clusters``, ``cluster_actions``, ``hierarchy``, ``value``,
+        ``stats``, ``propensity``, ``basket``, ``skipped``,
         ``params``, ``timings_s``, ``summary``, ``version``. Absent attributes are treated
         as not computed.
 
@@ -74,12 +90,16 @@ def render_report(result: Any) -> str:
         )
     import plotly.offline
 
-    built = [data_section(result), customers_section(result), segments_section(result),
-             clusters_section(result)]
+    built, titles, anchors = [], [], []
+    for anchor, title, build in _SECTIONS:
+        number = f"{len(built) + 1}. {title}"
+        built.append(build(result, number))
+        titles.append(number)
+        anchors.append(anchor)
     run_date = _run_date(result)
-    built.append(run_section(result, run_date))
-    titles = ("1. Data", "2. Customers", "3. Segments (RFM)", "4. Clusters", "5. Run")
-    anchors = ("data", "customers", "segments", "clusters", "run")
+    titles.append(f"{len(built) + 1}. Run")
+    built.append(run_section(result, run_date, title=titles[-1]))
+    anchors.append("run")
     toc = [(a, t, subs) for a, t, (_, subs) in zip(anchors, titles, built, strict=True)]
 
     ing = getattr(result, "ingest", None) or {}

@@ -33,7 +33,7 @@ def _conviction(v: Any) -> str:
     return "∞" if math.isinf(v) and v > 0 else fmt_num(v)
 
 
-def basket_section(result: Any) -> tuple[str, Subs]:
+def basket_section(result: Any, *, title: str = "What sells together") -> tuple[str, Subs]:
     """Section "What sells together" from ``result.basket`` (a BasketResult or None).
 
     Parameters
@@ -57,7 +57,7 @@ def basket_section(result: Any) -> tuple[str, Subs]:
         body = note("Basket analysis did not run: " + skip_reason(
             result, "basket", "rules", default="no basket result was recorded for this run "
             "(the log needs a product column)."), warn=True)
-        return section("basket", "What sells together", lead, body), []
+        return section("basket", title, lead, body), []
     names = dict(getattr(res, "item_names", None) or {})
     parts: list[str] = [sub("bsk-overview", "Baskets and thresholds")]
     subs: Subs = [("bsk-overview", "Baskets and thresholds")]
@@ -74,7 +74,7 @@ def basket_section(result: Any) -> tuple[str, Subs]:
     parts.append(sub("bsk-eval", "Holdout evaluation"))
     subs.append(("bsk-eval", "Holdout evaluation"))
     parts.append(_evaluation(res))
-    return section("basket", "What sells together", lead, "".join(parts)), subs
+    return section("basket", title, lead, "".join(parts)), subs
 
 
 def _overview(res: Any) -> str:

@@ -15,8 +15,8 @@ Subs = list[tuple[str, str]]
 #: The step that writes the report: its time is not known while the report is written.
 REPORT_STEP = "report"
 
-def run_section(result: Any, run_date: str) -> tuple[str, Subs]:
-    """Section 5: parameters, timings, skipped steps, version and input fingerprint."""
+def run_section(result: Any, run_date: str, *, title: str = "Run") -> tuple[str, Subs]:
+    """Last section: parameters, timings, skipped steps, version and input fingerprint."""
     ing = getattr(result, "ingest", None) or {}
     parts = [sub("run-id", "Provenance"), kv([
         ("valuemax version", getattr(result, "version", None) or "—"),
@@ -49,7 +49,7 @@ def run_section(result: Any, run_date: str) -> tuple[str, Subs]:
     subs = [("run-id", "Provenance"), ("run-params", "Parameters"),
             ("run-timings", "Timings"), ("run-skipped", "Skipped steps")]
     lead = "What was run, with which parameters and how long each step took, to re-run it."
-    return section("run", "5. Run", lead, "".join(parts)), subs
+    return section("run", title, lead, "".join(parts)), subs
 
 
 def _timings(timings: dict[Any, Any]) -> str:

@@ -1,0 +1,151 @@
+"""Commands that run one part of the main job: ``valuemax clv``, ``valuemax rules``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from valuemax.cli._app import app
+from valuemax.cli._options import (
+    CalEndOpt,
+    ClvHorizonOpt,
+    ClvModelOpt,
+    ColumnsOpt,
+    DateFmtOpt,
+    DebugOpt,
+    DecimalOpt,
+    DiscountOpt,
+    EncodingOpt,
+    JsonOpt,
+    MapOpt,
+    MarginOpt,
+    ObsEndOpt,
+    PresetOpt,
+    ReturnsOpt,
+    SeedOpt,
+    SheetOpt,
+    TimeUnitOpt,
+    parse_columns,
+    parse_map,
+    parse_sheet,
+    run_guarded,
+)
+from valuemax.cli._render import print_rules, print_value
+
+PartOutOpt = Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write the per-customer table and the JSON summary to DIR.")]
+
+
+def _dump(obj: object) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+
+
+@app.command()
+def clv(
+    path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log (any format analyze reads).")],
+    out: PartOutOpt = None,
+    map_: MapOpt = None,
+    columns: ColumnsOpt = None,
+    preset: PresetOpt = "standard",
+    observation_end: ObsEndOpt = None,
+    time_unit: TimeUnitOpt = "D",
+    calibration_end: CalEndOpt = None,
+    date_format: DateFmtOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    decimal: DecimalOpt = ".",
+    returns: ReturnsOpt = None,
+    clv_horizon: ClvHorizonOpt = 12,
+    discount_rate: DiscountOpt = 0.01,
+    margin: MarginOpt = 1.0,
+    clv_model: ClvModelOpt = "auto",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Customer value only: compare BG/NBD, MBG/NBD, Pareto/NBD on a holdout, fit Gamma-Gamma, CLV per customer."""
+    from valuemax.pipeline import customer_value
+
+    def run() -> None:
+        value = customer_value(
+            path, mapping=parse_map(map_), columns=parse_columns(columns), preset=preset,
+            observation_end=observation_end, date_format=date_format or None,
+            encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
+            time_unit=time_unit, calibration_end=calibration_end, clv_horizon=clv_horizon,
+            discount_rate=discount_rate, margin=margin, clv_model=clv_model, seed=seed,
+        )
+        summary = value.to_dict()
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            value.table.to_parquet(out / "clv.parquet", index=False)
+            value.table.to_csv(out / "clv.csv", index=False, encoding="utf-8-sig")
+            (out / "clv_summary.json").write_text(_dump(summary) + "\n", encoding="utf-8")
+        if as_json:
+            typer.echo(_dump(summary))
+        else:
+            console = Console(highlight=False)
+            print_value(console, value)
+            if out is not None:
+                console.print(f"outputs: {out.resolve()} (clv.parquet/.csv, clv_summary.json)")
+
+    run_guarded(debug, run)
+
+
+@app.command()
+def rules(
+    path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log, or a basket file with --input baskets|long.")],
+    out: PartOutOpt = None,
+    input_format: Annotated[str, typer.Option("--input", metavar="transactions|baskets|long", help="transactions: a log read and cleaned as by analyze; baskets: one basket per line, items comma-separated; long: one line per basket and item.")] = "transactions",
+    min_support: Annotated[float | None, typer.Option("--min-support", metavar="S", help="Minimum support in (0, 1]: itemsets in at least S x baskets (default: chosen from the data).")] = None,
+    min_confidence: Annotated[float | None, typer.Option("--min-confidence", metavar="C", help="Minimum confidence in [0, 1].")] = None,
+    min_lift: Annotated[float | None, typer.Option("--min-lift", metavar="L", help="Minimum lift (> 1: bought together more than by chance).")] = None,
+    max_len: Annotated[int | None, typer.Option("--max-len", metavar="K", help="Longest itemset (items in antecedent + consequent).")] = None,
+    basket_columns: Annotated[str, typer.Option("--basket-columns", metavar="NAMES", help="--input long: comma-separated columns forming a basket.")] = "Member_number,Date",
+    item_column: Annotated[str, typer.Option("--item-column", metavar="NAME", help="--input long: the item column.")] = "itemDescription",
+    map_: MapOpt = None,
+    columns: ColumnsOpt = None,
+    preset: PresetOpt = "standard",
+    date_format: DateFmtOpt = None,
+    encoding: EncodingOpt = None,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """What sells together: frequent itemsets, association rules and cross-sell suggestions."""
+    from valuemax.pipeline import association_rules
+
+    def run() -> None:
+        found = association_rules(
+            path, input_format=input_format, min_support=min_support,
+            min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
+            basket_columns=[c.strip() for c in basket_columns.split(",")],
+            item_column=item_column, seed=seed, mapping=parse_map(map_),
+            columns=parse_columns(columns), preset=preset, date_format=date_format or None,
+            encoding=encoding,
+        )
+        rule_set = getattr(found, "rule_set", found)
+        summary = found.to_dict()
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            table = rule_set.rules
+            table.to_parquet(out / "rules.parquet", index=False)
+            flat = table.assign(**{c: table[c].map(" | ".join)
+                                   for c in ("antecedents", "consequents") if c in table})
+            flat.to_csv(out / "rules.csv", index=False, encoding="utf-8-sig")
+            recs = getattr(found, "recommendations", None)
+            if recs is not None:
+                recs.to_parquet(out / "recommendations.parquet", index=False)
+                recs.to_csv(out / "recommendations.csv", index=False, encoding="utf-8-sig")
+            (out / "rules_summary.json").write_text(_dump(summary) + "\n", encoding="utf-8")
+        if as_json:
+            typer.echo(_dump(summary))
+        else:
+            print_rules(Console(highlight=False), found, rule_set)
+            if out is not None:
+                typer.echo(f"outputs: {out.resolve()} (rules.parquet/.csv, "
+                           "recommendations.parquet/.csv, rules_summary.json)")
+
+    run_guarded(debug, run)

@@ -1,0 +1,98 @@
+"""Shared pieces of the commands: option types, argument parsing, error handling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from valuemax._core.exceptions import InputError, ValuemaxError
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Output folder (written atomically).")]
+DbOpt = Annotated[Path | None, typer.Option("--db", metavar="FILE", help="DuckDB store file (default: DIR/valuemax.duckdb).")]
+MapOpt = Annotated[list[str] | None, typer.Option("--map", metavar="CANONICAL=SOURCE", help="Override the column mapping: canonical=source (repeatable), e.g. --map customer_id=会员号.")]
+ColumnsOpt = Annotated[str | None, typer.Option("--columns", metavar="NAMES", help="Comma-separated names for a headerless file, e.g. customer_id,customer_index,date,quantity,amount.")]
+PresetOpt = Annotated[str, typer.Option("--preset", metavar="standard|classic|none", help="Cleaning rules: standard | classic | none.")]
+ObsEndOpt = Annotated[str | None, typer.Option("--observation-end", metavar="DATE", help="Observation end YYYY-MM-DD, inclusive (default: the last valid transaction date).")]
+CalEndOpt = Annotated[str | None, typer.Option("--calibration-end", metavar="DATE", help="Also build the calibration/holdout table split at this date YYYY-MM-DD (inclusive).")]
+TimeUnitOpt = Annotated[str, typer.Option("--time-unit", metavar="D|W", help="Unit of frequency/recency/T: D (days) or W (weeks = days/7).")]
+DateFmtOpt = Annotated[list[str] | None, typer.Option("--date-format", metavar="FMT", help="strptime format of the date column, e.g. %d/%m/%Y (repeatable for several formats).")]
+DecimalOpt = Annotated[str, typer.Option("--decimal", metavar="SEP", help="Decimal separator of numbers: '.' or ',' (European, e.g. 1.234,50).")]
+SheetOpt = Annotated[str | None, typer.Option("--sheet", metavar="NAME", help="Excel sheet to read: its name or 0-based index (default: the first non-empty sheet).")]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", metavar="NAME", help="Text encoding (default: detected among utf-8, utf-8-sig, utf-16, gb18030).")]
+ReturnsOpt = Annotated[str | None, typer.Option("--returns", metavar="net|exclude", help="Returns netted against the customer's earlier purchase of the product, or excluded (quarantined, the purchase kept). Default: net with --preset standard, exclude otherwise.")]
+SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Seed of every random step.")]
+ClustersOpt = Annotated[str, typer.Option("--clusters", metavar="kmeans|kmeans+ward|none", help="kmeans | kmeans+ward | none.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+ClvOpt = Annotated[bool, typer.Option("--clv/--no-clv", help="Estimate customer value (purchase model + Gamma-Gamma): P(alive), expected purchases, CLV.")]
+ClvHorizonOpt = Annotated[int, typer.Option("--clv-horizon", metavar="MONTHS", help="CLV horizon in months (of 30.4375 days).")]
+DiscountOpt = Annotated[float, typer.Option("--discount-rate", metavar="RATE", help="Monthly discount rate of future margin, e.g. 0.01 (about 12.7%/year).")]
+MarginOpt = Annotated[float, typer.Option("--margin", metavar="SHARE", help="Profit share of revenue in (0, 1]; 1 values revenue.")]
+ClvModelOpt = Annotated[str, typer.Option("--clv-model", metavar="auto|bgnbd|mbgnbd|pareto", help="Purchase model; auto chooses on the holdout (lowest MAE, BIC among near ties).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+def parse_map(items: list[str] | None) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in items or []:
+        canonical, sep, source = item.partition("=")
+        if not sep or not canonical.strip() or not source.strip():
+            raise InputError(
+                f"--map {item!r} is not of the form canonical=source (e.g. --map order_id=单号)"
+            )
+        key = canonical.strip()
+        if key in mapping and mapping[key] != source.strip():
+            raise InputError(
+                f"--map gives {key} twice ({mapping[key]!r} and {source.strip()!r}); "
+                "give each canonical column once"
+            )
+        mapping[key] = source.strip()
+    return mapping
+
+
+def parse_columns(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [c.strip() for c in text.split(",")]
+    if any(not c for c in names):
+        raise InputError(f"--columns {text!r} has an empty name; give comma-separated names")
+    return names
+
+
+def parse_sheet(text: str | None) -> str | int | None:
+    return int(text) if text is not None and text.isdigit() else text
+
+
+def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
+    """Call ``fn``; map valuemax errors to exit codes with a one-line reason on stderr."""
+    err = Console(stderr=True, highlight=False)
+    try:
+        return fn()
+    except InputError as exc:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {one_line(exc)}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except ValuemaxError as exc:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {one_line(exc)}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except Exception:
+        if Terminated.signum is None or debug:
+            raise
+        err.print("[bold red]stopped:[/] terminated by a signal; nothing was written")
+        raise typer.Exit(128 + Terminated.signum) from None
+
+
+def one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+class Terminated:
+    """Set when SIGTERM arrived: DuckDB turns the interrupt into ``RuntimeError``."""
+
+    signum: int | None = None

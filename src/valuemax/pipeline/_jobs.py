@@ -1,0 +1,160 @@
+"""One-part jobs: read and clean a log, then run only the value step (``valuemax clv``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+
+from valuemax._core.exceptions import InputError
+from valuemax._core.schema import TIME_UNITS
+from valuemax.engines import connect
+from valuemax.features import customer_table
+from valuemax.pipeline._prepare import ReadOptions, read_and_clean
+from valuemax.pipeline._value import ValueResult, check_value_options, run_value
+
+
+def customer_value(
+    source: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    mapping: Mapping[str, str] | None = None,
+    date_format: str | Sequence[str] | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    decimal: Literal[".", ","] = ".",
+    preset: str = "standard",
+    observation_end: date | datetime | str | None = None,
+    returns: str | None = None,
+    time_unit: Literal["D", "W"] = "D",
+    calibration_end: date | datetime | str | None = None,
+    clv_horizon: int = 12,
+    discount_rate: float = 0.01,
+    margin: float = 1.0,
+    clv_model: Literal["auto", "bgnbd", "mbgnbd", "pareto"] = "auto",
+    seed: int = 0,
+) -> ValueResult:
+    """Read and clean ``source``, then run only the customer-value step; nothing is written.
+
+    Parameters are those of :func:`valuemax.pipeline.analyze`.
+
+    Returns
+    -------
+    ValueResult
+        The chosen purchase model (refitted on the whole period), Gamma-Gamma, the model
+        comparison on the holdout and the per-customer CLV table (``.table``).
+
+    Raises
+    ------
+    InputError
+        On unreadable input, invalid options, or too few repeat buyers to fit a model.
+    ConvergenceError
+        If no purchase model converges.
+    """
+    if time_unit not in TIME_UNITS:
+        raise InputError(f"time_unit={time_unit!r} is not one of {sorted(TIME_UNITS)}")
+    check_value_options(clv_horizon, discount_rate, margin, clv_model)
+    con = connect(None)
+    try:
+        read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal)
+        _, cleaned, _ = read_and_clean(source, con, read, preset=preset,
+                                       observation_end=observation_end, returns=returns)
+        con.create_table("transactions_clean", cleaned.transactions)
+        tx = con.table("transactions_clean")
+        customers = (customer_table(tx, observation_end=cleaned.observation_end,
+                                    time_unit=time_unit)
+                     .to_pyarrow().to_pandas())
+        value, reason = run_value(
+            con, tx, customers, obs_end=cleaned.observation_end, time_unit=time_unit,
+            calibration_end=calibration_end, horizon_months=clv_horizon,
+            discount_rate=discount_rate, margin=margin, model=clv_model, seed=seed)
+        if value is None:
+            raise InputError(f"customer value cannot be estimated: {reason}")
+        return value
+    finally:
+        con.disconnect()
+
+
+def association_rules(
+    source: Any,
+    *,
+    input_format: Literal["transactions", "baskets", "long"] = "transactions",
+    min_support: float | None = None,
+    min_confidence: float | None = None,
+    min_lift: float | None = None,
+    max_len: int | None = None,
+    basket_columns: Sequence[str] = ("Member_number", "Date"),
+    item_column: str = "itemDescription",
+    n_recommendations: int = 5,
+    seed: int = 0,
+    **read_clean: Any,
+) -> Any:
+    """Association rules (and, for a transaction log, cross-sell recommendations).
+
+    Parameters
+    ----------
+    source : path or table
+        A transaction log (``input_format="transactions"``: read and cleaned as by
+        :func:`valuemax.pipeline.analyze`, which takes ``read_clean`` keywords ``columns``,
+        ``mapping``, ``date_format``, ``encoding``, ``sheet``, ``decimal``, ``preset``,
+        ``observation_end``, ``returns``); a plain basket file, one basket per line with
+        comma-separated items (``"baskets"``); or a long table, one line per basket and
+        item (``"long"``, e.g. ``Member_number, Date, itemDescription``).
+    min_support, min_confidence, min_lift, max_len
+        Thresholds; None: chosen from the data (:func:`valuemax.basket.choose_thresholds`,
+        the reason stated in the result).
+    basket_columns, item_column
+        The long format's basket key and item columns.
+    n_recommendations : int, default 5
+        Suggestions per customer (transaction logs only).
+    seed : int, default 0
+        Seed of every random step.
+
+    Returns
+    -------
+    valuemax.basket.BasketResult or valuemax.basket.RuleSet
+        A BasketResult (rules, recommendations, holdout evaluation) for a transaction log;
+        a RuleSet for basket files, which carry no customers or dates.
+
+    Raises
+    ------
+    InputError
+        On unreadable input, invalid thresholds, or an itemset blow-up (the message names
+        the option that fixes it).
+    """
+    from valuemax.basket import (
+        analyze_baskets,
+        baskets_from_long,
+        choose_thresholds,
+        mine_rules,
+        read_baskets,
+    )
+
+    if input_format in ("baskets", "long"):
+        baskets = (read_baskets(source) if input_format == "baskets" else
+                   baskets_from_long(source, tuple(basket_columns), item_column))
+        chosen = choose_thresholds(baskets) if min_support is None else {}
+        return mine_rules(
+            baskets, min_support=min_support if min_support is not None
+            else chosen["min_support"],
+            min_confidence=min_confidence if min_confidence is not None
+            else chosen.get("min_confidence", 0.0),
+            min_lift=min_lift if min_lift is not None else chosen.get("min_lift", 0.0),
+            max_len=max_len if max_len is not None else chosen.get("max_len"))
+    if input_format != "transactions":
+        raise InputError(f"input_format={input_format!r} is not one of ['transactions', "
+                         "'baskets', 'long']")
+    con = connect(None)
+    try:
+        read = ReadOptions(**{k: read_clean.pop(k) for k in list(read_clean)
+                              if k in ReadOptions.__dataclass_fields__})
+        clean_kw = {"preset": "standard", "observation_end": None, "returns": None,
+                    **read_clean}
+        _, cleaned, _ = read_and_clean(source, con, read, **clean_kw)
+        con.create_table("transactions_clean", cleaned.transactions)
+        return analyze_baskets(
+            con.table("transactions_clean"), min_support=min_support,
+            min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
+            n_recommendations=n_recommendations, random_state=seed)
+    finally:
+        con.disconnect()

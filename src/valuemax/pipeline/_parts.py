@@ -1,0 +1,41 @@
+"""The main job's analysis steps after the customer table, each skipped with a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from valuemax._core.exceptions import InputError
+from valuemax.basket import analyze_baskets
+from valuemax.stats import value_drivers
+
+
+def run_stats(customers: pd.DataFrame, skipped: dict[str, str]) -> Any:
+    """"What goes with value" (:func:`valuemax.stats.value_drivers`), or None with a reason.
+
+    The target is log1p(CLV) when the value step added a ``clv_*`` column, else log spend.
+    """
+    try:
+        return value_drivers(customers)
+    except InputError as exc:
+        skipped["stats"] = str(exc)
+        return None
+
+
+def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
+               seed: int) -> Any:
+    """"What sells together" (:func:`valuemax.basket.analyze_baskets`) on the clean lines.
+
+    Runs when the log has a product column, with thresholds chosen from the data (stated in
+    the result); otherwise, or on a refusal (e.g. the blow-up guard), None with the reason.
+    """
+    if not {"product_id", "product_name"} & set(mapping):
+        skipped["basket"] = ("the log has no product column (product_id or product_name): "
+                             "nothing to find in baskets")
+        return None
+    try:
+        return analyze_baskets(tx, random_state=seed)
+    except InputError as exc:
+        skipped["basket"] = str(exc)
+        return None

@@ -1,0 +1,310 @@
+"""The customer-value step: choose a purchase model on a holdout, then CLV per customer.
+
+1. Split the log at a calibration date (given, or chosen: the last third of the observation
+   span is the holdout) and compare BG/NBD, MBG/NBD and Pareto/NBD on it
+   (:func:`valuemax.clv.compare_models`: lowest holdout MAE, BIC among near ties).
+2. Track the calibration cohort's cumulative repeat purchases, actual vs expected, per week.
+3. Refit the chosen model and Gamma-Gamma on the whole observation period and score every
+   customer: ``p_alive``, ``expected_purchases_<h>``, ``expected_avg_value``, ``clv_<h>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuemax._core.exceptions import ConvergenceError, ConvergenceWarning, InputError
+from valuemax._core.schema import TIME_UNITS
+from valuemax.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    clv_table,
+    compare_models,
+    spend_independence,
+    tracking_curve,
+)
+from valuemax.features import calibration_holdout, repeat_purchase_days
+
+#: Purchase models by name, in the order tried when the chosen one fails on the full period.
+MODELS = {"BG/NBD": BetaGeoModel, "MBG/NBD": ModifiedBetaGeoModel, "Pareto/NBD": ParetoNBDModel}
+MODEL_OPTIONS = {"auto": None, "bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto": "Pareto/NBD"}
+#: Fewer repeat buyers than this: no purchase model is fitted (the step is skipped).
+MIN_REPEAT_BUYERS = 20
+#: Observation spans shorter than this (days) get no holdout: the model is chosen by BIC.
+MIN_SPAN_FOR_HOLDOUT = 90
+#: T used to score customers first seen on the last day (T = 0), in model time units.
+_T_NEW = 1e-9
+
+
+@dataclass
+class ValueResult:
+    """What the customer-value step produced (``AnalysisResult.value``)."""
+
+    model_name: str
+    model: Any
+    spend_model: Any
+    table: pd.DataFrame
+    time_unit: str
+    horizon_months: int
+    discount_rate: float
+    margin: float
+    calibration_end: dt.date | None = None
+    comparison: Any = None
+    validation: Any = None
+    tracking: pd.DataFrame | None = None
+    spend_check: dict[str, Any] | None = None
+    spend_model_calibration: Any = None
+    rule: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (``summary.json`` key ``clv``)."""
+        s = self.model.summary()
+        h = self.horizon_months
+        out: dict[str, Any] = {
+            "model": self.model_name, "rule": self.rule, "time_unit": self.time_unit,
+            "params": _floats(s.estimates, s.param_names),
+            "se": _floats(s.std_errors, s.param_names),
+            "loglik": float(s.loglik), "bic": float(s.bic), "n_customers": int(s.n_obs),
+            "horizon_months": h, "discount_rate_monthly": self.discount_rate,
+            "margin": self.margin,
+            "calibration_end": None if self.calibration_end is None
+            else self.calibration_end.isoformat(),
+            "holdout": None if self.validation is None else self.validation.to_dict(),
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
+            "spend_model": None, "spend_check": self.spend_check,
+            "total_clv": None, "notes": list(self.notes),
+        }
+        if self.spend_model is not None:
+            g = self.spend_model.summary()
+            out["spend_model"] = {"model": "Gamma-Gamma", "params": _floats(g.estimates,
+                                  g.param_names), "se": _floats(g.std_errors, g.param_names),
+                                  "loglik": float(g.loglik), "n_customers": int(g.n_obs)}
+            out["total_clv"] = float(self.table[f"clv_{h}"].sum())
+        if self.spend_model_calibration is not None:
+            g = self.spend_model_calibration.summary()
+            out["spend_model_calibration"] = {
+                "params": _floats(g.estimates, g.param_names),
+                "se": _floats(g.std_errors, g.param_names), "loglik": float(g.loglik),
+                "n_customers": int(g.n_obs)}
+        return out
+
+
+def _floats(values: Any, names: Any) -> dict[str, float | None]:
+    return {n: (float(v) if np.isfinite(v) else None) for n, v in zip(names, values,
+                                                                        strict=True)}
+
+
+def default_calibration_end(first_day: dt.date, obs_end: dt.date) -> dt.date | None:
+    """The last two thirds of the span calibrate, the last third is the holdout.
+
+    Returns ``None`` when the span is under ``MIN_SPAN_FOR_HOLDOUT`` days.
+    """
+    span = (obs_end - first_day).days
+    if span < MIN_SPAN_FOR_HOLDOUT:
+        return None
+    return obs_end - dt.timedelta(days=round(span / 3))
+
+
+def check_value_options(horizon_months: Any, discount_rate: Any, margin: Any,
+                        model: str) -> None:
+    """Refuse invalid CLV options before any work (exit code 2 in the CLI)."""
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) \
+            or not 1 <= horizon_months <= 600:
+        raise InputError(f"clv_horizon={horizon_months!r} must be a whole number of months "
+                         "in 1..600 (e.g. 12)")
+    if not (isinstance(discount_rate, int | float) and 0 <= discount_rate < 1):
+        raise InputError(f"discount_rate={discount_rate!r} must be a monthly rate in [0, 1) "
+                         "(e.g. 0.01 for 1% a month, about 12.7% a year)")
+    if not (isinstance(margin, int | float) and 0 < margin <= 1):
+        raise InputError(f"margin={margin!r} must be a share of revenue in (0, 1] "
+                         "(e.g. 0.3 for a 30% gross margin)")
+    if model not in MODEL_OPTIONS:
+        raise InputError(f"clv model={model!r} is not one of {sorted(MODEL_OPTIONS)}")
+
+
+def run_value(con: Any, tx: Any, customers: pd.DataFrame, **kw: Any,
+              ) -> tuple[ValueResult | None, str | None]:
+    """Run the value step; returns ``(result, None)`` or ``(None, skip_reason)``.
+
+    ``tx`` is the Ibis table of clean lines, ``customers`` the customer table (pandas,
+    one row per customer, BTYD summary in ``time_unit``); keywords: ``obs_end``,
+    ``time_unit``, ``calibration_end``, ``calibration`` (the calibration/holdout table
+    when the caller built it for ``calibration_end``), ``horizon_months``,
+    ``discount_rate``, ``margin``, ``model``, ``seed``. Convergence warnings become notes
+    of the result (the report and summary show them), not console noise.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        value, reason = _run_value(con, tx, customers, **kw)
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif value is not None and str(w.message) not in value.notes:
+            value.notes.append(str(w.message))
+    return value, reason
+
+
+def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
+               time_unit: str, calibration_end: Any = None,
+               calibration: pd.DataFrame | None = None, horizon_months: int = 12,
+               discount_rate: float = 0.01, margin: float = 1.0, model: str = "auto",
+               seed: int = 0) -> tuple[ValueResult | None, str | None]:
+    n_repeat = int((customers["frequency"] > 0).sum())
+    if n_repeat < MIN_REPEAT_BUYERS:
+        return None, (f"only {n_repeat:,} repeat buyers (customers with 2+ purchase days): "
+                      f"fitting a purchase model needs at least {MIN_REPEAT_BUYERS}")
+    notes: list[str] = []
+    first_day = pd.Timestamp(customers["first_purchase"].min()).date()
+    cal_end = calibration_end
+    if cal_end is None:
+        cal_end = default_calibration_end(first_day, obs_end)
+        if cal_end is not None:
+            notes.append(f"calibration/holdout split chosen at {cal_end.isoformat()}: the last "
+                         "third of the observation span is the holdout (set it with "
+                         "--calibration-end)")
+    else:
+        cal_end = pd.Timestamp(cal_end).date()
+    unit = TIME_UNITS[time_unit]
+    forced = MODEL_OPTIONS[model]
+    comparison = validation = tracking = cal_spend = None
+    if cal_end is not None:
+        if calibration is None:
+            calibration = calibration_holdout(
+                tx, calibration_end=cal_end, observation_end=obs_end, time_unit=time_unit,
+            ).to_pyarrow().to_pandas()
+        names = tuple(MODELS) if forced is None else (forced,)
+        cal = _with_positive_T(calibration, notes, f"calibration end {cal_end.isoformat()}")
+        comparison = compare_models(
+            cal["frequency"], cal["recency"], cal["T"], cal["frequency_holdout"],
+            cal["duration_holdout"], time_unit=time_unit, models=names, random_state=seed)
+        chosen = comparison.chosen
+        validation = comparison.validations[chosen]
+        tracking = _tracking(con, tx, calibration, comparison.models[chosen], cal_end,
+                             obs_end, unit)
+        cal_spend = _fit_spend(cal, seed, notes, None)
+        rule = comparison.rule
+    else:
+        chosen, rule = _by_bic(customers, time_unit, seed, forced, notes)
+    fitted, chosen = _fit_full(_with_positive_T(customers, notes, "the observation end"),
+                               chosen, time_unit, seed, notes, comparison)
+    spend = _fit_spend(customers, seed, notes, "observation")
+    if spend is None:
+        notes.append("CLV not computed: too few repeat buyers with positive spend for the "
+                     "Gamma-Gamma spend model; P(alive) and expected purchases are given")
+    table = _score(fitted, spend, customers, horizon_months, discount_rate, margin, notes)
+    check = spend_independence(customers["frequency"], customers["monetary_value"])
+    if check.get("material"):
+        notes.append(check["message"])
+    return ValueResult(
+        model_name=chosen, model=fitted, spend_model=spend, table=table, time_unit=time_unit,
+        horizon_months=horizon_months, discount_rate=float(discount_rate),
+        margin=float(margin), calibration_end=cal_end, comparison=comparison,
+        validation=validation, tracking=tracking, spend_check=check,
+        spend_model_calibration=cal_spend, rule=rule, notes=notes), None
+
+
+def _by_bic(customers, time_unit, seed, forced, notes):
+    if forced is not None:
+        return forced, f"{forced} as asked (no holdout: the span is too short)"
+    bics = {}
+    for name, cls in MODELS.items():
+        try:
+            m = cls(time_unit=time_unit, random_state=seed).fit(
+                customers["frequency"], customers["recency"], customers["T"])
+            bics[name] = m.summary().bic
+        except ConvergenceError as exc:
+            notes.append(f"{name} did not converge on the observation period: {exc}")
+    if not bics:
+        raise ConvergenceError("no purchase model converged on the observation period; "
+                               "see the notes above")
+    best = min(bics, key=bics.get)
+    return best, (f"lowest BIC on the observation period ({best}); the span is under "
+                  f"{MIN_SPAN_FOR_HOLDOUT} days, too short for a holdout comparison")
+
+
+def _fit_full(customers, chosen, time_unit, seed, notes, comparison):
+    order = [chosen] + [n for n in MODELS if n != chosen and (
+        comparison is None or n in comparison.models)]
+    for name in order:
+        try:
+            m = MODELS[name](time_unit=time_unit, random_state=seed).fit(
+                customers["frequency"], customers["recency"], customers["T"])
+            if name != chosen:
+                notes.append(f"{chosen} did not converge on the whole period; {name} used")
+            return m, name
+        except ConvergenceError as exc:
+            notes.append(f"{name} did not converge on the whole period: {exc}")
+    raise ConvergenceError(f"no purchase model converged on the whole period (tried "
+                           f"{', '.join(order)}); see the notes. Try --clv-model with another "
+                           "model, or --no-clv.")
+
+
+def _with_positive_T(frame: pd.DataFrame, notes: list[str], when: str) -> pd.DataFrame:
+    """The customers with T > 0: those first seen on the last day carry no information."""
+    new = frame["T"] <= 0
+    if new.any():
+        notes.append(f"{int(new.sum()):,} customers first bought on {when} (T = 0): left out "
+                     "of the purchase-model fit (no time observed yet) and scored as new "
+                     "customers")
+        return frame.loc[~new].reset_index(drop=True)
+    return frame
+
+
+def _fit_spend(frame: pd.DataFrame, seed: int, notes: list[str], period: str | None):
+    repeat = frame["frequency"] > 0
+    ok = repeat & (frame["monetary_value"] > 0)
+    n_bad = int((repeat & ~ok).sum())
+    if n_bad and period is not None:
+        notes.append(f"{n_bad:,} repeat buyers with zero net spend on their repeat days "
+                     f"({period} period) are left out of the spend model; they get the "
+                     "population mean spend")
+    if int(ok.sum()) < MIN_REPEAT_BUYERS:
+        return None
+    return GammaGammaModel(random_state=seed).fit(frame.loc[ok, "frequency"],
+                                                  frame.loc[ok, "monetary_value"])
+
+
+def _score(model, spend, customers, horizon, discount, margin, notes):
+    freq, rec = customers["frequency"], customers["recency"]
+    # T = 0 (first purchase on the last day): scored at the limit T -> 0, where the
+    # conditional predictions equal a new customer's (P(alive) = 1, E[X(t)] unconditional)
+    age = customers["T"].clip(lower=_T_NEW)
+    if spend is not None:
+        table = clv_table(model, spend, freq, rec, age, customers["monetary_value"],
+                          horizon_months=horizon, discount_rate=discount, margin=margin)
+        notes.extend(table.attrs.get("notes", []))
+    else:
+        table = pd.DataFrame({"p_alive": np.asarray(model.p_alive(freq, rec, age))})
+        t = horizon * (365.25 / 12) / TIME_UNITS[model.time_unit_]  # months as in clv_table
+        table[f"expected_purchases_{horizon}"] = np.asarray(
+            model.expected_purchases(t, freq, rec, age))
+    table.insert(0, "customer_id", customers["customer_id"].to_numpy())
+    return table.reset_index(drop=True)
+
+
+def _tracking(con, tx, calibration, model, cal_end, obs_end, unit) -> pd.DataFrame:
+    """Weekly cumulative repeat purchases of the calibration cohort: actual vs expected."""
+    daily = repeat_purchase_days(tx, cohort_end=cal_end, observation_end=obs_end)
+    daily = daily.to_pyarrow().to_pandas().sort_values("day")
+    start = pd.Timestamp(calibration["first_purchase"].min())
+    weeks = int(np.ceil(((pd.Timestamp(obs_end) - start).days + 1) / 7))
+    ends = start + pd.to_timedelta(np.arange(1, weeks + 1) * 7 - 1, unit="D")
+    ends = ends.where(ends <= pd.Timestamp(obs_end), pd.Timestamp(obs_end))
+    cum = np.concatenate([[0], daily["n_repeat"].to_numpy().cumsum()])
+    upto = np.searchsorted(pd.to_datetime(daily["day"]).to_numpy(), ends.to_numpy(),
+                           side="right")
+    birth = ((pd.to_datetime(calibration["first_purchase"]) - start).dt.days / unit).to_numpy()
+    # the BTYD clock: T = (last day - first purchase day), so day d is at (d - start) / unit
+    clock = (ends - start).days.to_numpy() / unit
+    expected = tracking_curve(model, birth, clock)
+    return pd.DataFrame({"week": np.arange(1, weeks + 1), "week_end": ends.date,
+                         "actual": cum[upto].astype(float), "expected": expected,
+                         "holdout": ends > pd.Timestamp(cal_end)})

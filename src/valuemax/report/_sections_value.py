@@ -1,0 +1,194 @@
+"""Report section "Customer value": purchase model, holdout fit, P(alive), CLV, at risk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuemax.decide import high_value_at_risk, value_at_risk_summary
+from valuemax.report import _plots as plots
+from valuemax.report import _plots_value as vplots
+from valuemax.report._format import fmt_int, fmt_num, fmt_pct
+from valuemax.report._html import alert, figure, grid2, kv, note, notes_list, section, sub, table
+from valuemax.report._sections_data import skip_reason
+
+Subs = list[tuple[str, str]]
+_UNIT = {"D": "days", "W": "weeks"}
+_SHOWN = ("customer_id", "segment", "n_orders", "total_spend", "frequency", "recency", "T",
+          "p_alive")
+
+
+def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, Subs]:
+    """Customer value: model choice, parameters, holdout plots, P(alive), CLV, value at risk.
+
+    Reads ``result.value`` (:class:`valuemax.pipeline.ValueResult` or None, then a note
+    with ``skipped["value"]``) and ``result.customers`` (with ``p_alive`` and ``clv_<h>``).
+    """
+    lead = ("What each customer is worth over the next months and who is quietly leaving: a "
+            "buy-till-you-die purchase model (chosen on a holdout) gives P(alive) and expected "
+            "purchases, the Gamma-Gamma model the expected spend per purchase; CLV is their "
+            "discounted product.")
+    value = getattr(result, "value", None)
+    if value is None:
+        text = skip_reason(result, "value", default="the value step did not run.")
+        return section("value", title, lead, note("Customer value was skipped: " + text,
+                                                   warn=True)), []
+    unit = _UNIT.get(value.time_unit, value.time_unit)
+    h = value.horizon_months
+    parts: list[str] = []
+    subs: Subs = []
+
+    def head(anchor: str, text: str) -> None:
+        parts.append(sub(anchor, text))
+        subs.append((anchor, text))
+
+    parts.append(kv([("purchase model", value.model_name), ("time unit", unit),
+                     ("CLV horizon", f"{h} months (30.4375 days each)"),
+                     ("monthly discount rate", fmt_pct(value.discount_rate)),
+                     ("margin", fmt_pct(value.margin)),
+                     ("calibration end", value.calibration_end or "— (no holdout)")]))
+    parts.append(note("CLV = margin × expected spend per purchase × Σ over months m = 1..H of "
+                      "the expected purchases in month m / (1 + monthly discount rate)^m "
+                      "(Fader, Hardie & Lee 2005). How the model was chosen: " + value.rule))
+    parts.append(notes_list(value.notes, title="Notes"))
+
+    head("value-models", "Model choice and parameters")
+    parts.append(_models(value))
+    head("value-holdout", "Holdout validation")
+    parts.append(_holdout(value))
+    head("value-alive", "Who is still active: P(alive)")
+    parts.append(_alive(value, result, unit))
+    cust = getattr(result, "customers", None)
+    col = f"clv_{h}"
+    head("value-clv", f"{h}-month CLV")
+    if cust is None or col not in cust:
+        parts.append(note("CLV was not computed (no spend model); see the notes above.",
+                          warn=True))
+    else:
+        parts.append(_clv(cust, col, h))
+    head("value-risk", "High value at risk")
+    parts.append(_at_risk(cust, col))
+    return section("value", title, lead, "".join(parts)), subs
+
+
+def _models(value: Any) -> str:
+    out = []
+    if value.comparison is not None:
+        comp = value.comparison.table.copy()
+        out.append(table(comp, csv_name="clv_models", caption=(
+            "Each model fitted on the calibration period and scored on the holdout: "
+            "log-likelihood and BIC (lower is better) of the fit, mean absolute and root mean "
+            "squared error of each customer's predicted against actual holdout purchases, "
+            "and the predicted against actual holdout total.")))
+        for name, msg in value.comparison.failures.items():
+            out.append(note(f"{name} failed: {msg}", warn=True))
+    frames = [value.model.summary().to_frame().reset_index(names="parameter")
+              .assign(model=value.model_name)]
+    if value.spend_model is not None:
+        frames.append(value.spend_model.summary().to_frame().reset_index(names="parameter")
+                      .assign(model="Gamma-Gamma"))
+    params = pd.concat(frames, ignore_index=True)
+    params = params[["model", *[c for c in params.columns if c != "model"]]]
+    out.append(table(params, csv_name="clv_parameters", caption=(
+        "Parameters refitted on the whole observation period, with standard errors from "
+        "the observed information and 95% confidence intervals. The purchase-rate scale "
+        f"(alpha) is in {_UNIT.get(value.time_unit, value.time_unit)}; Gamma-Gamma's gamma is "
+        "in the currency of the log.")))
+    check = value.spend_check or {}
+    if check.get("message"):
+        text = check["message"]
+        out.append(alert("Spend model assumption", text) if check.get("material")
+                   else note(text))
+    return "".join(out)
+
+
+def _holdout(value: Any) -> str:
+    v = value.validation
+    if v is None:
+        return note("No holdout: the observation span is too short to keep one back, so "
+                    "the model was chosen by BIC on the whole period.", warn=True)
+    out = [kv([("customers scored", fmt_int(len(v.customers))),
+               ("holdout purchases: actual", fmt_num(v.actual_total)),
+               (f"predicted by {value.model_name}", fmt_num(v.predicted_total)),
+               ("naive baseline (calibration rate)", fmt_num(v.naive_total)),
+               ("MAE per customer: model / naive", f"{v.mae:.4f} / {v.naive_mae:.4f}"),
+               ("RMSE per customer: model / naive", f"{v.rmse:.4f} / {v.naive_rmse:.4f}")])]
+    figs = []
+    fig = vplots.conditional_expectation(v.by_frequency, model=value.model_name)
+    if fig is not None:
+        figs.append(figure(fig, "Conditional expectations: mean purchases in the holdout by "
+                                "the number of repeat purchases in the calibration period, "
+                                "actual against the model and the naive rate."))
+    fig = vplots.tracking(value.tracking, model=value.model_name)
+    if fig is not None:
+        figs.append(figure(fig, "Tracking: cumulative repeat purchases of the customers "
+                                "acquired by the calibration end, week by week, actual "
+                                "against the model's expectation; the shaded weeks are the "
+                                "holdout."))
+    if figs:
+        out.append(grid2(*figs))
+    return "".join(out)
+
+
+def _alive(value: Any, result: Any, unit: str) -> str:
+    cust = getattr(result, "customers", None)
+    if cust is None or "frequency" not in cust or cust.empty:
+        return note("No customer table to draw the grid from.")
+    cap = int(min(max(np.quantile(cust["frequency"], 0.95), 3), 30))
+    age = float(cust["T"].max())
+    fig, where = vplots.p_alive_grid(value.model, max_frequency=cap, T=age, unit_label=unit)
+    out = [figure(fig, f"P(alive) by frequency and recency for {where}: customers who bought "
+                       "often but not lately (bottom left) are the likeliest to have left.")]
+    if "p_alive" in cust:
+        fig = plots.histogram(cust["p_alive"], x_title="P(alive)", unit="")
+        if fig is not None:
+            out.append(figure(fig, "P(alive) of every customer at the observation end."))
+    return grid2(*out) if len(out) == 2 else "".join(out)
+
+
+def _clv(cust: pd.DataFrame, col: str, h: int) -> str:
+    total = float(cust[col].sum())
+    top = cust.sort_values(col, ascending=False, kind="stable")
+    n10 = max(1, int(np.ceil(0.1 * len(top))))
+    share10 = float(top[col].head(n10).sum() / total) if total > 0 else float("nan")
+    out = [kv([("total CLV", fmt_num(total)), ("median per customer",
+                                                fmt_num(float(cust[col].median()))),
+               ("share of the top 10% of customers", fmt_pct(share10))])]
+    fig, n_out = plots.log_histogram(cust[col], x_title=f"{h}-month CLV (log scale)",
+                                     unit="currency")
+    if fig is not None:
+        out.append(figure(fig, f"Distribution of {h}-month CLV, log scale"
+                               + (f"; {n_out:,} customers with CLV 0 not drawn." if n_out
+                                  else ".")))
+    show = [c for c in (*_SHOWN, f"expected_purchases_{h}", "expected_avg_value", col)
+            if c in top]
+    out.append(table(top[show].head(50), csv_name=f"top_customers_clv_{h}", caption=(
+        f"The 50 customers with the highest {h}-month CLV (the CSV has these 50; every "
+        "customer's value is in customers.csv).")))
+    return "".join(out)
+
+
+def _at_risk(cust: pd.DataFrame | None, col: str) -> str:
+    if cust is None or "p_alive" not in cust or "total_spend" not in cust:
+        return note("Needs P(alive) and past spend; not available.")
+    risk = high_value_at_risk(cust)
+    summary = value_at_risk_summary(risk, cust, col)
+    out = [kv([("high past spend", f"top 20% by total spend (≥ "
+                                   f"{fmt_num(summary['spend_threshold'])})"),
+               ("at risk", f"P(alive) < {summary['p_alive_below']:g}"),
+               ("customers", f"{fmt_int(summary['n_customers'])} of "
+                             f"{fmt_int(summary['n_high_value'])} high spenders"),
+               ("their past spend", f"{fmt_num(summary['past_spend'])} "
+                                    f"({fmt_pct(summary['past_spend_share'])} of all)")])]
+    if risk.empty:
+        out.append(note("No high spender has a low P(alive): nobody to win back urgently."))
+        return "".join(out)
+    action, why = risk["action"].iloc[0], risk["rationale"].iloc[0]
+    out.append(alert("Action", f"{action} Why: {why}"))
+    show = [c for c in (*_SHOWN, col) if c in risk]
+    out.append(table(risk[show], csv_name="high_value_at_risk", max_rows=50, caption=(
+        "High past spend, low P(alive), by past spend: the 50 largest shown, every one in "
+        "the CSV.")))
+    return "".join(out)

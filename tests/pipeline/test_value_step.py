@@ -1,0 +1,161 @@
+"""The customer-value step on real data: published CDNOW estimates from the raw file, the
+per-customer table, the tracking series, new customers, options and skips."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuemax._core.exceptions import InputError
+from valuemax.cli import app
+from valuemax.clv import BetaGeoModel
+from valuemax.pipeline import customer_value
+
+CDNOW_COLUMNS = ["customer_id", "customer_index", "date", "quantity", "amount"]
+#: Fader, Hardie & Lee (2005) and the issue's table: CDNOW 1/10 sample, 39-week calibration.
+PUBLISHED = {
+    "BG/NBD": ({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, -9582.4),
+    "MBG/NBD": ({"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}, -9582.1),
+    "Pareto/NBD": ({"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}, -9595.0),
+}
+
+
+@pytest.fixture(scope="module")
+def cdnow_value(datasets):
+    return customer_value(datasets / "cdnow" / "CDNOW_sample.txt", columns=CDNOW_COLUMNS,
+                          calibration_end="1997-09-30", time_unit="W")
+
+
+def test_reproduces_the_published_calibration_fits_from_the_raw_file(cdnow_value):
+    comp = cdnow_value.comparison
+    table = comp.table.set_index("model")
+    for name, (params, loglik) in PUBLISHED.items():
+        fitted = comp.models[name].params_
+        for key, value in params.items():
+            assert fitted[key] == pytest.approx(value, abs=6e-4), (name, key)
+        assert table.loc[name, "loglik"] == pytest.approx(loglik, abs=0.05)
+    spend = cdnow_value.spend_model_calibration
+    assert spend.n_customers_ == 946
+    assert [round(spend.params_[k], 2) for k in ("p", "q", "gamma")] == [6.25, 3.74, 15.44]
+    # the chosen model has the lowest holdout MAE (no other model within 1% of it)
+    best = table["holdout_mae"].idxmin()
+    assert comp.chosen == cdnow_value.model_name == best
+    assert table.loc[best, "actual_total"] == 1_882  # repeat purchase days, 1997-10..1998-06
+
+
+def test_tracking_series_matches_the_calibration_counts(cdnow_value, datasets):
+    track = cdnow_value.tracking
+    v = cdnow_value.validation
+    cal = track.loc[~track["holdout"], "actual"].iloc[-1]
+    end = track["actual"].iloc[-1]
+    assert end - cal == v.actual_total  # every holdout repeat purchase is in the series
+    assert track["actual"].is_monotonic_increasing
+    assert track["expected"].is_monotonic_increasing
+    assert track["week_end"].iloc[-1] == dt.date(1998, 6, 30)
+    # expected at the last calibration week's end = sum over customers of E[X(age_i)],
+    # ages from the raw file's first purchase dates (independent of the pipeline)
+    raw = pd.read_csv(datasets / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                      names=CDNOW_COLUMNS, dtype={"customer_id": str, "date": str})
+    births = pd.to_datetime(raw.groupby("customer_id")["date"].min(), format="%Y%m%d")
+    model = cdnow_value.comparison.models[cdnow_value.model_name]
+    week = track.loc[~track["holdout"]].iloc[-1]
+    ages = ((pd.Timestamp(week["week_end"]) - births).dt.days / 7.0).clip(lower=0)
+    independent = sum(float(model.expected_purchases_new(a)) for a in ages if a > 0)
+    assert week["expected"] == pytest.approx(independent, rel=1e-9)
+    assert week["week_end"] <= dt.date(1997, 9, 30)
+
+
+def test_customer_table_is_complete_and_non_negative(cdnow_value):
+    t = cdnow_value.table
+    assert len(t) == t["customer_id"].nunique() == 2_357
+    assert list(t.columns) == ["customer_id", "p_alive", "expected_purchases_12",
+                               "expected_avg_value", "clv_12"]
+    assert t.notna().all().all()
+    assert ((t["p_alive"] >= 0) & (t["p_alive"] <= 1)).all()
+    assert (t["clv_12"] >= 0).all() and (t["expected_purchases_12"] >= 0).all()
+    d = json.loads(json.dumps(cdnow_value.to_dict(), default=str))
+    assert d["model"] == cdnow_value.model_name and d["total_clv"] == pytest.approx(
+        t["clv_12"].sum())
+    assert set(d["params"]) == set(cdnow_value.model.params_)
+
+
+def test_margin_and_discount_scale_clv(datasets):
+    kw = dict(columns=CDNOW_COLUMNS, calibration_end="1997-09-30", time_unit="W",
+              clv_model="bgnbd")
+    path = datasets / "cdnow" / "CDNOW_sample.txt"
+    base = customer_value(path, **kw, discount_rate=0.0).table
+    half = customer_value(path, **kw, discount_rate=0.0, margin=0.5).table
+    disc = customer_value(path, **kw, discount_rate=0.05).table
+    np.testing.assert_allclose(half["clv_12"], 0.5 * base["clv_12"], rtol=1e-12)
+    # without discounting, CLV = spend per purchase x expected purchases over the horizon
+    np.testing.assert_allclose(base["clv_12"],
+                               base["expected_avg_value"] * base["expected_purchases_12"],
+                               rtol=1e-9)
+    assert (disc["clv_12"] <= base["clv_12"] + 1e-12).all()
+    assert disc["clv_12"].sum() < 0.95 * base["clv_12"].sum()
+
+
+def test_customers_first_seen_on_the_last_day_are_scored_as_new(tmp_path):
+    rng = np.random.default_rng(7)
+    rows = []
+    start = dt.date(2023, 1, 1)
+    for c in range(300):  # enough repeat buyers to fit
+        n = int(rng.integers(1, 6))
+        days = sorted(rng.choice(300, size=n, replace=False))
+        rows += [(f"c{c}", (start + dt.timedelta(days=int(d))).isoformat(),
+                  float(rng.integers(5, 50))) for d in days]
+    last = (start + dt.timedelta(days=300)).isoformat()
+    rows.append(("newbie", last, 20.0))
+    path = tmp_path / "log.csv"
+    pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).to_csv(path, index=False)
+    value = customer_value(path, clv_model="bgnbd")
+    row = value.table.set_index("customer_id").loc["newbie"]
+    assert row["p_alive"] == pytest.approx(1.0)
+    new = value.model.expected_purchases_new(12 * 365.25 / 12)
+    assert row["expected_purchases_12"] == pytest.approx(float(new), rel=1e-6)
+    assert any("first bought on the observation end (T = 0)" in n for n in value.notes)
+    assert isinstance(value.model, BetaGeoModel)
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"clv_horizon": 0}, "whole number of months"),
+    ({"discount_rate": 1.5}, "monthly rate"),
+    ({"margin": 0}, "share of revenue"),
+    ({"clv_model": "gamma"}, "clv model"),
+])
+def test_bad_options_are_refused_before_reading(kw, match):
+    with pytest.raises(InputError, match=match):
+        customer_value("does-not-matter.csv", **kw)
+
+
+def test_too_few_repeat_buyers_is_a_clear_error(tmp_path):
+    path = tmp_path / "few.csv"
+    path.write_text("customer_id,date,amount\na,2024-01-01,5\na,2024-02-01,6\n"
+                    "b,2024-01-03,7\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"only 1 repeat buyers .* at least 20"):
+        customer_value(path)
+
+
+def test_cli_clv_json_reproduces_cdnow(cli_runner, datasets):
+    res = cli_runner.invoke(app, [
+        "clv", str(datasets / "cdnow" / "CDNOW_sample.txt"),
+        "--columns", ",".join(CDNOW_COLUMNS), "--calibration-end", "1997-09-30",
+        "--time-unit", "W", "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    for name, (params, _) in PUBLISHED.items():
+        got = d["comparison"]["params"][name]
+        assert {k: round(got[k], 3) for k in params} == pytest.approx(params, abs=1.1e-3)
+    assert d["spend_model_calibration"]["n_customers"] == 946
+    assert d["holdout"]["actual_total"] == 1_882
+
+
+def test_cli_clv_bad_option_exits_2(cli_runner, datasets):
+    res = cli_runner.invoke(app, ["clv", str(datasets / "cdnow" / "CDNOW_sample.txt"),
+                                  "--margin", "1.5"])
+    assert res.exit_code == 2
+    assert "share of revenue" in res.output
