@@ -72,7 +72,8 @@ def test_customer_spend_is_never_negative_and_reconciles(retail_classic):
 
 def test_default_preset_accounts_for_every_row(datasets, tmp_path):
     res = valuemax.analyze(
-        str(datasets / "online_retail" / "online_retail.csv.gz"), seed=0, clusters="none"
+        str(datasets / "online_retail" / "online_retail.csv.gz"), seed=0, clusters="none",
+        clv=False,
     )
     q = res.quality
     frame = q.to_frame().set_index("rule")

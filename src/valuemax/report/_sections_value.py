@@ -115,6 +115,13 @@ def _holdout(value: Any) -> str:
                ("naive baseline (calibration rate)", fmt_num(v.naive_total)),
                ("MAE per customer: model / naive", f"{v.mae:.4f} / {v.naive_mae:.4f}"),
                ("RMSE per customer: model / naive", f"{v.rmse:.4f} / {v.naive_rmse:.4f}")])]
+    if v.mae >= v.naive_mae:
+        out.append(alert("The naive baseline predicts the holdout as well as the model", (
+            f"Each customer's calibration purchase rate gives a holdout MAE of "
+            f"{v.naive_mae:.4f} against the model's {v.mae:.4f}. The BTYD models assume "
+            "steady purchase rates; seasonality (e.g. a holiday peak in the holdout), growth "
+            "or a changing customer mix break that. Read CLV and P(alive) as a ranking of "
+            "customers more than as exact amounts.")))
     figs = []
     fig = vplots.conditional_expectation(v.by_frequency, model=value.model_name)
     if fig is not None:
