@@ -109,6 +109,7 @@ def print_summary(console: Console, result: Any) -> None:
         for r in km.profile.itertuples(index=False):
             table.add_row(str(r.cluster), str(r.name), f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}")
         console.print(table)
+    _print_parts(console, result)
     for step, reason in result.skipped.items():
         console.print(f"[yellow]skipped {step}:[/] {reason}")
     total = sum(result.timings_s.values())
@@ -117,6 +118,42 @@ def print_summary(console: Console, result: Any) -> None:
         console.print(f"[bold green]report:[/] {(result.out / 'report.html').resolve()}")
         console.print(f"outputs: {result.out.resolve()} (customers.parquet/.csv, quarantine.parquet, "
                       "summary.json, valuemax.duckdb)")
+
+
+def _print_parts(console: Console, result: Any) -> None:
+    """One or two lines per analysis part: value, what goes with value, what sells together."""
+    value = getattr(result, "value", None)
+    if value is not None:
+        h = value.horizon_months
+        line = f"[bold]customer value[/]: {value.model_name}"
+        v = value.validation
+        if v is not None:
+            line += (f" (holdout MAE {v.mae:.3f} per customer, naive rate {v.naive_mae:.3f}; "
+                     f"predicted {v.predicted_total:,.0f} vs actual {v.actual_total:,.0f})")
+        col = f"clv_{h}"
+        if col in result.customers:
+            line += f"; total {h}-month CLV {result.customers[col].sum():,.0f}"
+        console.print(line)
+        if "p_alive" in result.customers:
+            from valuemax.decide import high_value_at_risk
+
+            risk = high_value_at_risk(result.customers)
+            console.print(f"high value at risk: {len(risk):,} of the top-20% spenders have "
+                          "P(alive) < 0.5 (report: Customer value > High value at risk)")
+    stats = getattr(result, "stats", None)
+    reg = getattr(stats, "regression", None)
+    if reg is not None:
+        console.print(f"[bold]what goes with value[/]: {stats.target} explained with R² "
+                      f"{reg.r_squared:.2f} by {', '.join(stats.predictors)}")
+    basket = getattr(result, "basket", None)
+    if basket is not None:
+        ev = basket.evaluation or {}
+        line = (f"[bold]what sells together[/]: {len(basket.rule_set.rules):,} rules from "
+                f"{basket.baskets['n_baskets']:,} baskets")
+        if ev.get("hit_rate_at_n") is not None:
+            line += (f"; cross-sell hit rate@{ev.get('n', 5)} {ev['hit_rate_at_n']:.1%} vs "
+                     f"popularity {ev['baseline_hit_rate_at_n']:.1%}")
+        console.print(line)
 
 
 def print_value(console: Console, value: Any) -> None:

@@ -189,13 +189,13 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
         validation = comparison.validations[chosen]
         tracking = _tracking(con, tx, calibration, comparison.models[chosen], cal_end,
                              obs_end, unit)
-        cal_spend = _fit_spend(cal, seed, notes, None)
+        cal_spend = _fit_spend(cal, seed)
         rule = comparison.rule
     else:
         chosen, rule = _by_bic(customers, time_unit, seed, forced, notes)
     fitted, chosen = _fit_full(_with_positive_T(customers, notes, "the observation end"),
                                chosen, time_unit, seed, notes, comparison)
-    spend = _fit_spend(customers, seed, notes, "observation")
+    spend = _fit_spend(customers, seed)
     if spend is None:
         notes.append("CLV not computed: too few repeat buyers with positive spend for the "
                      "Gamma-Gamma spend model; P(alive) and expected purchases are given")
@@ -258,14 +258,9 @@ def _with_positive_T(frame: pd.DataFrame, notes: list[str], when: str) -> pd.Dat
     return frame
 
 
-def _fit_spend(frame: pd.DataFrame, seed: int, notes: list[str], period: str | None):
-    repeat = frame["frequency"] > 0
-    ok = repeat & (frame["monetary_value"] > 0)
-    n_bad = int((repeat & ~ok).sum())
-    if n_bad and period is not None:
-        notes.append(f"{n_bad:,} repeat buyers with zero net spend on their repeat days "
-                     f"({period} period) are left out of the spend model; they get the "
-                     "population mean spend")
+def _fit_spend(frame: pd.DataFrame, seed: int):
+    """Gamma-Gamma on the repeat buyers with positive spend (clv_table counts the others)."""
+    ok = (frame["frequency"] > 0) & (frame["monetary_value"] > 0)
     if int(ok.sum()) < MIN_REPEAT_BUYERS:
         return None
     return GammaGammaModel(random_state=seed).fit(frame.loc[ok, "frequency"],

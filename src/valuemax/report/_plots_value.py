@@ -57,7 +57,8 @@ def tracking(df: pd.DataFrame, *, model: str) -> Any | None:
         first = x[df.index.get_loc(hold[0])]
         fig.add_vrect(x0=first, x1=x[-1], fillcolor="#edf2f7", opacity=0.6, line_width=0,
                       layer="below", annotation_text="holdout", annotation_position="top left")
-    _style(fig, x_title="week", y_title="cumulative repeat purchases")
+    _style(fig, x_title="week ending", y_title="cumulative repeat purchases")
+    fig.update_xaxes(type="date", tickformat="%b %Y")
     return fig
 
 

@@ -16,8 +16,9 @@ from valuemax.report._sections_data import skip_reason
 
 Subs = list[tuple[str, str]]
 _UNIT = {"D": "days", "W": "weeks"}
-_SHOWN = ("customer_id", "segment", "n_orders", "total_spend", "frequency", "recency", "T",
-          "p_alive")
+_SHOWN = ("customer_id", "segment", "n_orders", "total_spend", "recency_days", "p_alive")
+#: CLV below this (one cent) is not drawn on the log-scale histogram.
+_MIN_DRAWN = 0.01
 
 
 def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, Subs]:
@@ -77,11 +78,14 @@ def _models(value: Any) -> str:
     out = []
     if value.comparison is not None:
         comp = value.comparison.table.copy()
-        out.append(table(comp, csv_name="clv_models", caption=(
+        show = [c for c in ("model", "loglik", "bic", "holdout_mae", "holdout_rmse",
+                            "predicted_total", "actual_total", "chosen") if c in comp]
+        out.append(table(comp, csv_name="clv_models", show=show, caption=(
             "Each model fitted on the calibration period and scored on the holdout: "
             "log-likelihood and BIC (lower is better) of the fit, mean absolute and root mean "
             "squared error of each customer's predicted against actual holdout purchases, "
-            "and the predicted against actual holdout total.")))
+            "and the predicted against actual holdout total (the CSV adds AIC and the "
+            "optimiser's convergence flag).")))
         for name, msg in value.comparison.failures.items():
             out.append(note(f"{name} failed: {msg}", warn=True))
     frames = [value.model.summary().to_frame().reset_index(names="parameter")
@@ -147,7 +151,8 @@ def _alive(value: Any, result: Any, unit: str) -> str:
     age = float(cust["T"].max())
     fig, where = vplots.p_alive_grid(value.model, max_frequency=cap, T=age, unit_label=unit)
     out = [figure(fig, f"P(alive) by frequency and recency for {where}: customers who bought "
-                       "often but not lately (bottom left) are the likeliest to have left.")]
+                       "often but not lately (top left) are the likeliest to have left. "
+                       "Frequency 0 has recency 0 by definition: one value across its row.")]
     if "p_alive" in cust:
         fig = plots.histogram(cust["p_alive"], x_title="P(alive)", unit="")
         if fig is not None:
@@ -163,17 +168,20 @@ def _clv(cust: pd.DataFrame, col: str, h: int) -> str:
     out = [kv([("total CLV", fmt_num(total)), ("median per customer",
                                                 fmt_num(float(cust[col].median()))),
                ("share of the top 10% of customers", fmt_pct(share10))])]
-    fig, n_out = plots.log_histogram(cust[col], x_title=f"{h}-month CLV (log scale)",
-                                     unit="currency")
+    drawn = cust[col] >= _MIN_DRAWN
+    fig, _ = plots.log_histogram(cust.loc[drawn, col], x_title=f"{h}-month CLV (log scale)",
+                                 unit="currency")
+    n_small = int((~drawn).sum())
     if fig is not None:
         out.append(figure(fig, f"Distribution of {h}-month CLV, log scale"
-                               + (f"; {n_out:,} customers with CLV 0 not drawn." if n_out
-                                  else ".")))
+                               + (f"; {n_small:,} customers with a CLV under {_MIN_DRAWN} "
+                                  "(almost surely gone) are not drawn." if n_small else ".")))
     show = [c for c in (*_SHOWN, f"expected_purchases_{h}", "expected_avg_value", col)
             if c in top]
-    out.append(table(top[show].head(50), csv_name=f"top_customers_clv_{h}", caption=(
-        f"The 50 customers with the highest {h}-month CLV (the CSV has these 50; every "
-        "customer's value is in customers.csv).")))
+    out.append(table(_readable(top[show].head(50)), csv_name=f"top_customers_clv_{h}",
+                     labels=_labels(h), caption=(
+        f"The 50 customers with the highest {h}-month CLV (every customer's value is in "
+        "customers.csv).")))
     return "".join(out)
 
 
@@ -195,7 +203,25 @@ def _at_risk(cust: pd.DataFrame | None, col: str) -> str:
     action, why = risk["action"].iloc[0], risk["rationale"].iloc[0]
     out.append(alert("Action", f"{action} Why: {why}"))
     show = [c for c in (*_SHOWN, col) if c in risk]
-    out.append(table(risk[show], csv_name="high_value_at_risk", max_rows=50, caption=(
+    out.append(table(_readable(risk[show]), csv_name="high_value_at_risk", max_rows=50,
+                     labels=_labels(int(col.split("_")[-1])), caption=(
         "High past spend, low P(alive), by past spend: the 50 largest shown, every one in "
         "the CSV.")))
     return "".join(out)
+
+
+def _labels(h: int) -> dict[str, str]:
+    return {"recency_days": "days since last purchase", "p_alive": "P(alive)",
+            f"expected_purchases_{h}": f"expected purchases, {h} months",
+            "expected_avg_value": "expected spend per purchase", f"clv_{h}": f"CLV, {h} months"}
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Probabilities to 3 decimals, money and counts to 2: no 7e-15 in a marketer's table."""
+    out = frame.copy()
+    for c in out.columns:
+        if c == "p_alive":
+            out[c] = out[c].round(3)
+        elif pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(2)
+    return out
