@@ -1,0 +1,378 @@
+"""``fit_propensity``: rolling-origin training, holdout evaluation, baselines, scoring."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuemax._core.exceptions import InputError
+from valuemax.propensity._frame import (
+    BASE_FEATURES,
+    as_day,
+    check_cutoff,
+    check_horizon,
+    check_transactions,
+    date_range,
+    features_at,
+    resolve_categorical,
+)
+from valuemax.propensity._metrics import (
+    btyd_scores,
+    calibration_table,
+    gains_table,
+    permutation_table,
+    score_metrics,
+)
+from valuemax.propensity._models import fit_calibrated, time_folds, tune
+from valuemax.propensity._result import PropensityResult, churn_risk
+
+#: A training origin needs at least this many days of log before it.
+MIN_HISTORY_DAYS = 30
+
+
+@contextmanager
+def materialised(expr: Any) -> Iterator[Any]:
+    """``expr.cache()`` (a temporary table in the engine), released on exit.
+
+    The clean transactions are a lazy expression (returns netting, rules) that each of the
+    per-cutoff queries would otherwise recompute.
+    """
+    cached = expr.cache()
+    try:
+        yield cached
+    finally:
+        cached.release()
+
+NAN_POLICY = ("NaN policy: ipt_mean is NaN for one purchase day and ipt_cv below two gaps; "
+              "the gradient boosting model handles NaN natively, the logistic model imputes "
+              "the training median and adds a missing-indicator column.")
+
+
+def can_run(observation_start: Any, observation_end: Any, horizon_days: int,
+            ) -> tuple[bool, str]:
+    """Whether the log spans enough time for :func:`fit_propensity` (two horizons).
+
+    Parameters
+    ----------
+    observation_start, observation_end : date or "YYYY-MM-DD"
+        First and last day of the log (inclusive).
+    horizon_days : int
+        H in days.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        ``(True, "")`` when the log covers at least ``2 * horizon_days`` days, else
+        ``(False, reason)``.
+
+    Raises
+    ------
+    InputError
+        If a date or ``horizon_days`` is invalid.
+
+    Examples
+    --------
+    >>> can_run("2011-01-01", "2011-12-31", 90)
+    (True, '')
+    >>> can_run("2011-01-01", "2011-03-31", 90)[0]
+    False
+    """
+    start = as_day(observation_start, "observation_start")
+    end = as_day(observation_end, "observation_end")
+    h = check_horizon(horizon_days)
+    span = (end - start).days + 1
+    if span >= 2 * h:
+        return True, ""
+    return False, (f"the log spans {span} days ({start} to {end}), fewer than two horizons "
+                   f"(2 x {h} = {2 * h} days) needed for a training window and a holdout "
+                   f"window; use a shorter horizon (at most {span // 2} days) or a longer log.")
+
+
+def plan_origins(cutoff: _dt.date, first: _dt.date, h: int, n_origins: int,
+                 ) -> tuple[list[_dt.date], int, str]:
+    """Training origins ``cutoff - k * L`` (k = 1..n) whose label windows end by ``cutoff``.
+
+    ``L = h`` and origins at least :data:`MIN_HISTORY_DAYS` after ``first`` are kept; when
+    none fits, ``L`` shrinks to ``(cutoff - first - 30 days) // n_origins`` (stated in the
+    note) so the training labels never look past the holdout cutoff.
+
+    Raises
+    ------
+    InputError
+        If even a 7-day training window does not fit before ``cutoff``.
+    """
+    earliest = first + _dt.timedelta(MIN_HISTORY_DAYS)
+    full = [cutoff - _dt.timedelta(k * h) for k in range(1, n_origins + 1)]
+    full = [o for o in full if o >= earliest]
+    if full:
+        return full, h, (f"training origins {', '.join(map(str, full))} with {h}-day label "
+                         "windows, each ending on or before the holdout cutoff")
+    step = ((cutoff - earliest).days) // n_origins
+    if step < 7:
+        raise InputError(
+            f"the log has {(cutoff - first).days} days before the cutoff {cutoff}: too few for "
+            f"a training origin (>= {MIN_HISTORY_DAYS} days of history plus a 7-day label "
+            "window before the cutoff); pick a later cutoff or a shorter horizon_days.")
+    origins = [cutoff - _dt.timedelta(k * step) for k in range(1, n_origins + 1)]
+    return origins, step, (
+        f"the log before the cutoff is shorter than {h} days plus {MIN_HISTORY_DAYS} days of "
+        f"history: training labels use {step}-day windows at origins "
+        f"{', '.join(map(str, origins))} (not {h} days, so holdout probabilities are for a "
+        f"shorter window than H and the Brier score is pessimistic; the ranking is unaffected)")
+
+
+def _two_classes(y: np.ndarray, what: str, window: str) -> None:
+    n1 = int(y.sum())
+    if n1 == 0 or n1 == len(y):
+        kind = "no buyer" if n1 == 0 else "only buyers"
+        raise InputError(
+            f"{what} has {kind}: {n1:,} of {len(y):,} customers bought in {window}, so the "
+            "label has one class and no classifier or AUC can be computed; pick another cutoff "
+            "or horizon_days so the window holds both buyers and non-buyers.")
+
+
+def _usable(train: pd.DataFrame, cols: list[str], notes: list[str]) -> list[str]:
+    keep = []
+    for c in cols:
+        s = train[c]
+        if s.isna().all():
+            notes.append(f"dropped feature {c!r}: missing for every training row.")
+        elif s.nunique(dropna=True) <= 1:
+            notes.append(f"dropped feature {c!r}: constant in the training rows.")
+        else:
+            keep.append(c)
+    return keep
+
+
+def _cap(df: pd.DataFrame, max_rows: int, seed: int, notes: list[str], what: str) -> pd.DataFrame:
+    if len(df) <= max_rows:
+        return df
+    from sklearn.model_selection import train_test_split
+
+    part, _ = train_test_split(df, train_size=max_rows, stratify=df["label"], random_state=seed)
+    notes.append(f"{what}: a seeded stratified sample of {max_rows:,} of {len(df):,} rows.")
+    return part.sort_index()
+
+
+def fit_propensity(
+    transactions: Any,
+    *,
+    horizon_days: int = 90,
+    cutoff: Any = None,
+    n_origins: int = 3,
+    categorical: Any = "auto",
+    random_state: int = 0,
+    btyd_baseline: bool = True,
+    observation_end: Any = None,
+    cv_folds: int = 3,
+    max_train_rows: int = 200_000,
+    n_threads: int | None = 1,
+) -> PropensityResult:
+    """Who buys again within H days: learned models vs. recency and BTYD, then scores.
+
+    Training rows come from ``n_origins`` rolling origins ``cutoff - k * H`` (features before
+    each origin, label in the H days after it, every label window ending by ``cutoff``);
+    the holdout is the customers active before ``cutoff``, labelled on ``[cutoff, cutoff +
+    H)``. A logistic regression and a HistGradientBoostingClassifier (scikit-learn [1]_)
+    are tuned by time-ordered CV over the origins, calibrated (``CalibratedClassifierCV``)
+    and compared on the holdout with recency alone (score = -recency_days) and BG/NBD [2]_
+    (expected purchases in H days, P(alive)). The model with the higher CV AUC is chosen,
+    refitted on the holdout rows and scores every customer as of the day after the
+    observation end.
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        Clean canonical transactions (``clean(...).transactions``).
+    horizon_days : int, default 90
+        H in days.
+    cutoff : date or "YYYY-MM-DD", optional
+        Holdout cutoff; default ``observation_end - H days``.
+    n_origins : int, default 3
+        Training origins before the cutoff (fewer when the log is short; see notes).
+    categorical : "auto", None or sequence of str, default "auto"
+        Categorical columns (customer's most frequent value); "auto"/None: extra string
+        columns with <= 100 levels; ``()``: none.
+    random_state : int, default 0
+        Seed of the models, CV shuffles, calibration folds and permutations.
+    btyd_baseline : bool, default True
+        Add the BG/NBD baselines.
+    observation_end : date, optional
+        Last day of the log (``clean(...).observation_end``); default the last line's day.
+    cv_folds : int, default 3
+        Folds when only one origin fits (stratified) and a floor on the rows per class.
+    max_train_rows : int, default 200_000
+        Seeded stratified cap on the training (and refit) rows.
+    n_threads : int or None, default 1
+        OpenMP/BLAS threads while fitting (``threadpoolctl``, restored afterwards); None
+        keeps the library default. 1 by default: gradient boosting on 40k rows took 16 s
+        with the default pool on a loaded 2-core machine and 2 s with one thread.
+
+    Returns
+    -------
+    PropensityResult
+
+    Raises
+    ------
+    InputError
+        If the cutoff is outside the log or its window past the observation end, a window
+        has no buyers or only buyers, a class has fewer rows than ``cv_folds``, or an
+        argument is invalid.
+
+    Warns
+    -----
+    SeparationWarning
+        If the logistic model's training classes are perfectly separated.
+
+    References
+    ----------
+    .. [1] Pedregosa et al. (2011). Scikit-learn: Machine Learning in Python. JMLR 12.
+    .. [2] Fader, Hardie & Lee (2005). "Counting Your Customers" the Easy Way. Marketing
+       Science 24(2):275-284.
+    """
+    # load scikit-learn's OpenMP and BLAS first: threadpoolctl limits loaded libraries only
+    import sklearn.ensemble
+    import sklearn.linear_model  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    t = check_transactions(transactions)
+    h = check_horizon(horizon_days)
+    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, int)
+                                  or n_threads < 1):
+        raise InputError(f"n_threads must be None or an integer >= 1; got {n_threads!r}.")
+    with threadpool_limits(limits=n_threads):
+        return _fit(t, h, cutoff, n_origins, categorical, random_state, btyd_baseline,
+                    observation_end, cv_folds, max_train_rows)
+
+
+def _fit(t: Any, h: int, cutoff: Any, n_origins: int, categorical: Any, random_state: int,
+         btyd_baseline: bool, observation_end: Any, cv_folds: int, max_train_rows: int,
+         ) -> PropensityResult:
+    """The body of :func:`fit_propensity` (arguments as there, ``t``/``h`` checked)."""
+    for name, v, lo in (("n_origins", n_origins, 1), ("cv_folds", cv_folds, 2),
+                        ("max_train_rows", max_train_rows, 100)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise InputError(f"{name} must be an integer >= {lo}; got {v!r}.")
+    cats = resolve_categorical(t, categorical)
+    keep = [c for c in ("customer_id", "order_id", "order_ts", "amount", "product_id")
+            if c in t.columns]
+    with materialised(t.select(*keep, *cats)) as t:
+        return _fit_cached(t, h, cutoff, n_origins, cats, random_state, btyd_baseline,
+                           observation_end, cv_folds, max_train_rows)
+
+
+def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ...],
+                random_state: int, btyd_baseline: bool, observation_end: Any, cv_folds: int,
+                max_train_rows: int) -> PropensityResult:
+    """Everything after the columns are materialised once in the engine."""
+    first, last = date_range(t)
+    end = last if observation_end is None else as_day(observation_end, "observation_end")
+    cut = end - _dt.timedelta(h) if cutoff is None else as_day(cutoff, "cutoff")
+    check_cutoff(cut, first, last, end, h)
+    origins, label_days, origin_note = plan_origins(cut, first, h, n_origins)
+    notes = [origin_note, NAN_POLICY]
+    train = pd.concat([features_at(t, o, categorical=cats, label_days=label_days)
+                       .assign(origin=o) for o in origins], ignore_index=True)
+    hold = features_at(t, cut, categorical=cats, label_days=h)
+    _two_classes(hold["label"].to_numpy(), "the holdout window",
+                 f"[{cut}, {cut + _dt.timedelta(h)})")
+    _two_classes(train["label"].to_numpy(), "the training windows",
+                 f"the {label_days} days after each origin")
+    counts = np.bincount(train["label"].to_numpy(), minlength=2)
+    if counts.min() < cv_folds:
+        raise InputError(
+            f"too few training customers for {cv_folds}-fold cross-validation and calibration: "
+            f"{counts[1]:,} buyers and {counts[0]:,} non-buyers (each class needs >= "
+            f"{cv_folds}); use a longer log, more customers or cv_folds=2.")
+    numeric = [c for c in (*BASE_FEATURES, "product_diversity", "return_rate") if c in train]
+    numeric = _usable(train, numeric, notes)
+    cats_used = _usable(train, list(cats), notes)
+    if not numeric and not cats_used:
+        raise InputError("every feature is constant or missing in the training rows; the log "
+                         "has too little variation to model.")
+    feats = [*numeric, *cats_used]
+    train = _cap(train, max_train_rows, random_state, notes, "training rows")
+    y_tr = train["label"].to_numpy(dtype=int)
+    x_tr = train[feats]
+    folds, cv_note = time_folds(train["origin"].to_numpy(), y_tr, cv_folds, random_state)
+    notes.append(cv_note)
+    best: dict[str, Any] = {}
+    grids = []
+    for kind in ("logit", "hgb"):
+        params, cv_auc, grid = tune(kind, x_tr, y_tr, folds, numeric, cats_used, random_state,
+                                    notes)
+        best[kind] = (params, cv_auc)
+        grids.append(grid)
+    chosen = "hgb" if best["hgb"][1] > best["logit"][1] else "logit"
+    notes.append(f"chosen model: {chosen} (higher mean CV ROC AUC: logit "
+                 f"{best['logit'][1]:.4f}, hgb {best['hgb'][1]:.4f}; ties go to the logit).")
+    y_ho = hold["label"].to_numpy(dtype=int)
+    x_ho = hold[feats]
+    fitted: dict[str, Any] = {}
+    probs: dict[str, np.ndarray] = {}
+    methods: dict[str, str] = {}
+    for kind in ("logit", "hgb"):
+        fitted[kind], methods[kind] = fit_calibrated(kind, best[kind][0], x_tr, y_tr, numeric,
+                                                     cats_used, random_state, notes)
+        probs[kind] = fitted[kind].predict_proba(x_ho)[:, 1]
+    notes.append(f"probability calibration: CalibratedClassifierCV, 3 shuffled stratified folds "
+                 f"(logit {methods['logit']}, hgb {methods['hgb']}).")
+    scores = dict(probs)
+    scores["recency"] = -hold["recency_days"].to_numpy(dtype=float)
+    if btyd_baseline:
+        scores.update(btyd_scores(hold, h, random_state, notes) or {})
+    rows = [score_metrics(k, y_ho, s, is_probability=k in ("logit", "hgb"))
+            for k, s in scores.items()]
+    metrics = pd.DataFrame(rows).assign(chosen=lambda d: d["model"] == chosen)
+    importance, imp_note = permutation_table(fitted[chosen], x_ho, y_ho,
+                                             random_state=random_state)
+    if imp_note:
+        notes.append(imp_note)
+    final_rows = _cap(hold, max_train_rows, random_state, notes, "refit rows")
+    final, _ = fit_calibrated(chosen, best[chosen][0], final_rows[feats],
+                              final_rows["label"].to_numpy(dtype=int), numeric, cats_used,
+                              random_state, notes)
+    score_day = end + _dt.timedelta(1)
+    now = features_at(t, score_day, categorical=cats)
+    out = _score_frame(now, final.predict_proba(now[feats])[:, 1], h, score_day, notes)
+    notes.append(f"scores: {chosen} refitted on the holdout rows (cutoff {cut}, {h}-day labels) "
+                 f"and applied to features as of {score_day} (the day after the observation end).")
+    return PropensityResult(
+        horizon_days=h, cutoff=cut, scores=out, metrics=metrics, chosen_model=chosen,
+        calibration=calibration_table(y_ho, probs), gains=gains_table(y_ho, scores),
+        importance=importance, notes=tuple(notes), origins=tuple(origins),
+        label_days=label_days, cv_results=pd.concat(grids, ignore_index=True),
+        params={"logit": best["logit"][0], "hgb": best["hgb"][0], "calibration": methods},
+        base_rate=float(y_ho.mean()), n_train=len(train), n_holdout=len(hold),
+        features=tuple(feats))
+
+
+def _score_frame(now: pd.DataFrame, p: np.ndarray, h: int, score_day: _dt.date,
+                 notes: list[str]) -> pd.DataFrame:
+    """Per-customer score, churn risk and expected next purchase date."""
+    last = pd.to_datetime(pd.Series([score_day] * len(now))) - pd.to_timedelta(
+        now["recency_days"].to_numpy(), unit="D")
+    ipt = now["ipt_mean"].astype(float)
+    median = float(ipt.median()) if ipt.notna().any() else float("nan")
+    basis = pd.Series(np.where(ipt.notna(), "own", "population"), dtype="string")
+    gap = ipt.fillna(median)
+    if np.isnan(median):
+        notes.append("no repeat customer: expected_next_purchase is missing for everyone.")
+        basis[:] = "none"
+    else:
+        notes.append(f"expected_next_purchase = last purchase day + the customer's mean days "
+                     f"between purchase days; one-time buyers get the median over repeat "
+                     f"customers ({median:.1f} days). Dates before {score_day} are overdue.")
+    nxt = (last + pd.to_timedelta(gap.round().to_numpy(), unit="D")).dt.date
+    return pd.DataFrame({
+        "customer_id": now["customer_id"].to_numpy(),
+        f"p_buy_{h}d": p,
+        "churn_risk": churn_risk(p).to_numpy(),
+        "expected_next_purchase": nxt.to_numpy(),
+        "next_purchase_basis": basis.to_numpy(),
+    })

@@ -1,0 +1,333 @@
+"""Point-in-time customer features and the buy-again label, built in the engine (Ibis).
+
+Every feature at a cutoff ``c`` is computed from the lines with ``order_ts < c`` only; the
+label looks at ``[c, c + H days)`` only. One query per cutoff returns one row per customer
+who bought before ``c``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from valuemax._core.exceptions import InputError
+from valuemax._core.schema import CANONICAL_COLUMNS
+from valuemax.features import customer_table
+
+#: Days of each of the two spend-trend windows before the cutoff.
+TREND_DAYS = 90
+
+#: Numeric feature columns every frame carries (``product_diversity`` and ``return_rate``
+#: only when the log has ``product_id`` / ``returned_quantity`` + ``quantity``).
+BASE_FEATURES: tuple[str, ...] = (
+    "n_orders", "n_lines", "total_spend", "avg_order_value", "recency_days", "tenure_days",
+    "frequency", "recency", "T", "monetary_value", "ipt_mean", "ipt_cv", "spend_last_90d",
+    "spend_prev_90d", "spend_trend",
+)
+
+#: Extra string columns never used as categorical features.
+_NOT_CATEGORICAL = frozenset({"is_outlier", "returned_quantity", "origin", "label"})
+#: Auto-detected categorical columns must have at most this many distinct values.
+MAX_LEVELS = 100
+
+
+def as_day(value: Any, name: str) -> _dt.date:
+    """Return ``value`` (a date, midnight datetime or ``"YYYY-MM-DD"``) as a date.
+
+    Raises
+    ------
+    InputError
+        If ``value`` is not a date or carries a time of day.
+    """
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, str):
+        try:
+            value = _dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InputError(f"{name}={value!r} is not an ISO date; pass 'YYYY-MM-DD'.") from None
+    if isinstance(value, _dt.datetime):
+        if value.time() != _dt.time(0) or value.tzinfo is not None:
+            raise InputError(f"{name}={value!r} must be a calendar date (midnight, no zone).")
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    raise InputError(f"{name} must be a date ('YYYY-MM-DD'); got {type(value).__name__}.")
+
+
+def check_horizon(horizon_days: Any) -> int:
+    """Return ``horizon_days`` as a positive int, else raise :class:`InputError`."""
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
+        raise InputError(f"horizon_days must be a positive integer number of days; got "
+                         f"{horizon_days!r}.")
+    return horizon_days
+
+
+def check_transactions(transactions: Any) -> ir.Table:
+    """Check the table type and the needed columns; return it.
+
+    Raises
+    ------
+    InputError
+        If ``transactions`` is not an Ibis table or lacks customer_id/order_ts/amount.
+    """
+    if not isinstance(transactions, ir.Table):
+        raise InputError(f"transactions must be an ibis Table (e.g. clean(...).transactions); "
+                         f"got {type(transactions).__name__}.")
+    missing = [c for c in ("customer_id", "order_ts", "amount") if c not in transactions.columns]
+    if missing:
+        raise InputError(f"transactions lacks column(s) {', '.join(missing)}; available: "
+                         f"{', '.join(transactions.columns)}.")
+    return transactions
+
+
+def date_range(transactions: ir.Table) -> tuple[_dt.date, _dt.date]:
+    """First and last purchase day of the log (one aggregate query).
+
+    Raises
+    ------
+    InputError
+        If the log is empty.
+    """
+    t = transactions
+    row = t.aggregate(lo=t.order_ts.min(), hi=t.order_ts.max()).to_pyarrow().to_pylist()[0]
+    if row["lo"] is None:
+        raise InputError("transactions is empty: no line to build propensity features from.")
+    return _to_date(row["lo"]), _to_date(row["hi"])
+
+
+def _to_date(v: Any) -> _dt.date:
+    return v.date() if isinstance(v, _dt.datetime) else v
+
+
+def resolve_categorical(transactions: ir.Table, categorical: Any) -> tuple[str, ...]:
+    """Categorical columns to summarise by each customer's most frequent value.
+
+    ``None`` or ``"auto"``: every extra string column (not canonical, not internal) with at
+    most :data:`MAX_LEVELS` distinct values, e.g. ``Country`` or ``channel``; ``()``: none.
+
+    Raises
+    ------
+    InputError
+        If a named column is missing or ``categorical`` is a bare string other than "auto".
+    """
+    t = transactions
+    if categorical is None or (isinstance(categorical, str) and categorical == "auto"):
+        cands = [c for c, typ in t.schema().items() if typ.is_string()
+                 and c not in CANONICAL_COLUMNS and not c.startswith("_")
+                 and c not in _NOT_CATEGORICAL]
+        if not cands:
+            return ()
+        counts = t.aggregate(**{c: t[c].nunique() for c in cands}).to_pyarrow().to_pylist()[0]
+        return tuple(c for c in cands if 0 < counts[c] <= MAX_LEVELS)
+    if isinstance(categorical, str) or not isinstance(categorical, Sequence):
+        raise InputError(f"categorical must be None, 'auto' or a sequence of column names; got "
+                         f"{categorical!r} (for one column write ({categorical!r},)).")
+    missing = [c for c in categorical if c not in t.columns]
+    if missing:
+        raise InputError(f"categorical names column(s) not in the transactions: "
+                         f"{', '.join(map(repr, missing))}; available: {', '.join(t.columns)}.")
+    return tuple(categorical)
+
+
+def features_at(
+    transactions: ir.Table,
+    cutoff: _dt.date,
+    *,
+    categorical: tuple[str, ...] = (),
+    label_days: int | None = None,
+    return_rate: bool = False,
+) -> pd.DataFrame:
+    """One row per customer who bought before ``cutoff``: features, and the label if asked.
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        Checked canonical transactions.
+    cutoff : datetime.date
+        Features use ``order_ts < cutoff`` only.
+    categorical : tuple of str
+        Columns summarised by the customer's most frequent value (ties: smallest).
+    label_days : int, optional
+        When given, ``label`` (int 0/1) = bought in ``[cutoff, cutoff + label_days)``.
+    return_rate : bool
+        Add ``return_rate`` = returned units / bought units (needs ``returned_quantity``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, :data:`BASE_FEATURES`, optional ``product_diversity``,
+        ``return_rate``, the categorical columns and ``label``; ordered by ``customer_id``.
+    """
+    t = transactions
+    cut_ts = ibis.timestamp(_dt.datetime.combine(cutoff, _dt.time(0)))
+    before = t.filter(t.order_ts < cut_ts)
+    base = customer_table(before, observation_end=cutoff, mode_columns=categorical)
+    extra = _extra_features(before, cutoff, return_rate=return_rate)
+    out = base.join(extra, "customer_id")
+    if label_days is not None:
+        end_ts = ibis.timestamp(_dt.datetime.combine(cutoff + _dt.timedelta(label_days),
+                                                      _dt.time(0)))
+        after = t.filter((t.order_ts >= cut_ts) & (t.order_ts < end_ts))
+        buyers = after.select(_buyer=after.customer_id).distinct()
+        out = out.left_join(buyers, out.customer_id == buyers._buyer)
+        out = out.mutate(label=out._buyer.notnull().cast("int64")).drop("_buyer")
+    df = out.order_by("customer_id").to_pyarrow().to_pandas()
+    keep = ["customer_id", *BASE_FEATURES]
+    keep += [c for c in ("product_diversity", "return_rate") if c in df.columns]
+    keep += [*categorical, *(["label"] if label_days is not None else [])]
+    return df[keep].reset_index(drop=True)
+
+
+def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool) -> ir.Table:
+    """Inter-purchase times, spend trend, product diversity and return rate per customer."""
+    day = before.order_ts.date()
+    lines = before.mutate(_day=day, _amt=before.amount.cast("float64"))
+    days = lines.group_by(["customer_id", "_day"]).aggregate(_spend=lines._amt.sum())
+    prev = days._day.lag().over(group_by=days.customer_id, order_by=days._day)
+    gaps = days.mutate(_gap=days._day.delta(prev, unit="day").cast("float64"))
+    ipt = gaps.group_by("customer_id").aggregate(
+        ipt_mean=gaps._gap.mean(), _sd=gaps._gap.std(how="pop"), _ng=gaps._gap.count())
+    ipt = ipt.mutate(ipt_cv=ibis.ifelse((ipt._ng >= 2) & (ipt.ipt_mean > 0),
+                                        ipt._sd / ipt.ipt_mean, ibis.null("float64")))
+    last_lo = ibis.date(cutoff - _dt.timedelta(TREND_DAYS))
+    prev_lo = ibis.date(cutoff - _dt.timedelta(2 * TREND_DAYS))
+    aggs: dict[str, Any] = {
+        "_last": lines._amt.sum(where=lines._day >= last_lo),
+        "_prev": lines._amt.sum(where=(lines._day >= prev_lo) & (lines._day < last_lo)),
+        "_nl": lines.count(),
+    }
+    if "product_id" in lines.columns:
+        aggs["_np"] = lines.product_id.nunique()
+    if return_rate and {"returned_quantity", "quantity"} <= set(lines.columns):
+        aggs["_ret"] = lines.returned_quantity.cast("float64").sum()
+        aggs["_bought"] = (lines.quantity.cast("float64")
+                           + lines.returned_quantity.cast("float64")).sum()
+    per = lines.group_by("customer_id").aggregate(**aggs)
+    zero = ibis.literal(0.0, "float64")
+    last = per._last.fill_null(0.0)
+    prev_s = per._prev.fill_null(0.0)
+    cols: dict[str, Any] = {
+        "customer_id": per.customer_id,
+        "spend_last_90d": last,
+        "spend_prev_90d": prev_s,
+        "spend_trend": ibis.ifelse((last + prev_s) > 0, (last - prev_s) / (last + prev_s), zero),
+    }
+    if "_np" in per.columns:
+        cols["product_diversity"] = per._np.cast("float64") / per._nl.cast("float64")
+    if "_ret" in per.columns:
+        cols["return_rate"] = ibis.ifelse(per._bought > 0, per._ret / per._bought,
+                                          ibis.null("float64"))
+    feats = per.select(**cols)
+    ipt = ipt.select(_k=ipt.customer_id, ipt_mean=ipt.ipt_mean, ipt_cv=ipt.ipt_cv)
+    joined = feats.join(ipt, feats.customer_id == ipt._k)
+    return joined.select(*feats.columns, "ipt_mean", "ipt_cv")
+
+
+def build_training_frame(
+    transactions: ir.Table,
+    *,
+    cutoffs: Sequence[Any],
+    horizon_days: int = 90,
+    categorical: Sequence[str] | str | None = None,
+    observation_end: Any = None,
+    return_rate: bool = False,
+) -> pd.DataFrame:
+    """Point-in-time features and the buy-again label at one or more cutoffs.
+
+    For each cutoff ``c``, one row per customer with a line before ``c``. Features see the
+    lines with ``order_ts < c`` only; ``label`` is 1 when the customer has a line in
+    ``[c, c + horizon_days)``, else 0 (churn = 1 - label).
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        Clean canonical transactions (``clean(...).transactions``): ``customer_id``,
+        ``order_ts``, ``amount``; optional ``order_id``, ``product_id``, ``quantity``,
+        ``returned_quantity`` and extra columns (e.g. ``Country``).
+    cutoffs : sequence of date or "YYYY-MM-DD"
+        The cutoff days (rolling origins).
+    horizon_days : int, default 90
+        Label window length H in days.
+    categorical : None, "auto" or sequence of str, default None
+        Columns summarised by each customer's most frequent value. None / "auto": every
+        extra string column with at most 100 distinct values (e.g. Country, channel).
+    observation_end : date, optional
+        Last day of the log (inclusive); default the last transaction's day. Every label
+        window must end by the day after it.
+    return_rate : bool, default False
+        Add ``return_rate`` (returned / bought units). Off by default: ``clean(...,
+        returns="net")`` nets returns made at *any* time, including after the cutoff, so
+        this feature leaks future information.
+
+    Returns
+    -------
+    pandas.DataFrame of shape (sum of active customers over cutoffs, n_columns)
+        ``origin`` (date), ``customer_id``, the numeric features (``n_orders``, ``n_lines``,
+        ``total_spend``, ``avg_order_value``, ``recency_days`` (days from the last purchase
+        day to the cutoff), ``tenure_days``, ``frequency``, ``recency``, ``T`` (days, the
+        BTYD summary), ``monetary_value``, ``ipt_mean`` (days; NaN for one purchase day),
+        ``ipt_cv`` (population SD / mean of the gaps; NaN below two gaps),
+        ``spend_last_90d``, ``spend_prev_90d``, ``spend_trend`` ((last - prev) / (last +
+        prev), 0 when both are 0), ``product_diversity`` (distinct products / lines)), the
+        categorical columns and ``label`` (int 0/1).
+
+    Raises
+    ------
+    InputError
+        If a cutoff is not after the first transaction day or not on/before the last, a label
+        window runs past ``observation_end``, ``horizon_days`` is not a positive int, or a
+        column is missing.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from valuemax.engines import connect
+    >>> con = connect(None)
+    >>> days = ["2024-01-01", "2024-01-20", "2024-01-05", "2024-02-10"]
+    >>> tx = con.create_table("tx_prop", pa.table({
+    ...     "customer_id": ["a", "a", "b", "b"],
+    ...     "order_ts": pa.array(days).cast(pa.timestamp("us")),
+    ...     "amount": [10.0, 5.0, 7.0, 3.0]}))
+    >>> df = build_training_frame(tx, cutoffs=["2024-02-01"], horizon_days=28,
+    ...                           observation_end="2024-02-29")
+    >>> df[["customer_id", "frequency", "recency_days", "label"]]
+      customer_id  frequency  recency_days  label
+    0           a          1            12      0
+    1           b          0            27      1
+    """
+    t = check_transactions(transactions)
+    h = check_horizon(horizon_days)
+    if isinstance(cutoffs, str) or not isinstance(cutoffs, Sequence) or not cutoffs:
+        raise InputError(f"cutoffs must be a non-empty sequence of dates; got {cutoffs!r}.")
+    days = [as_day(c, "cutoffs") for c in cutoffs]
+    first, last = date_range(t)
+    end = last if observation_end is None else as_day(observation_end, "observation_end")
+    for c in days:
+        check_cutoff(c, first, last, end, h)
+    cats = resolve_categorical(t, categorical)
+    frames = []
+    for c in days:
+        df = features_at(t, c, categorical=cats, label_days=h, return_rate=return_rate)
+        df.insert(0, "origin", c)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def check_cutoff(c: _dt.date, first: _dt.date, last: _dt.date, end: _dt.date, h: int) -> None:
+    """Raise :class:`InputError` unless ``first < c <= last`` and ``c + h <= end + 1 day``."""
+    if c <= first:
+        raise InputError(f"cutoff {c} is not after the first transaction day ({first}): no "
+                         f"customer has history before it; pick a cutoff after {first}.")
+    if c > last:
+        raise InputError(f"cutoff {c} is after the last transaction day ({last}): the label "
+                         f"window would be empty; pick a cutoff on or before {last}.")
+    if c + _dt.timedelta(h) > end + _dt.timedelta(1):
+        raise InputError(f"the label window [{c}, {c + _dt.timedelta(h)}) of {h} days runs past "
+                         f"the observation end {end}; use a cutoff on or before "
+                         f"{end + _dt.timedelta(1 - h)} or a shorter horizon_days.")

@@ -1,0 +1,135 @@
+"""Holdout metrics, cumulative gains with ties, calibration curve and the BTYD baseline."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuemax._core.exceptions import ConvergenceWarning
+from valuemax.clv import BetaGeoModel
+
+
+def gains_curve(y: np.ndarray, score: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """Share of all buyers captured by the top ``fractions`` of customers ranked by score.
+
+    Customers with equal scores are one block whose buyers are spread evenly over it (linear
+    interpolation), so ties are not broken by row order.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n,)
+        Labels 0/1 with at least one 1.
+    score : ndarray of shape (n,)
+        Higher = more likely to buy.
+    fractions : ndarray
+        Customer shares in [0, 1].
+
+    Returns
+    -------
+    ndarray
+        Captured buyer shares in [0, 1], same shape as ``fractions``.
+    """
+    df = pd.DataFrame({"s": score, "y": y}).groupby("s", sort=True)["y"].agg(["size", "sum"])
+    df = df.iloc[::-1]
+    cum_n = np.concatenate([[0.0], df["size"].cumsum().to_numpy(dtype=float)])
+    cum_y = np.concatenate([[0.0], df["sum"].cumsum().to_numpy(dtype=float)])
+    return np.interp(np.asarray(fractions) * len(y), cum_n, cum_y) / cum_y[-1]
+
+
+def score_metrics(name: str, y: np.ndarray, score: np.ndarray, *, is_probability: bool,
+                  ) -> dict[str, Any]:
+    """ROC AUC, PR AUC (average precision), Brier (probabilities only) and top-decile lift."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    top = float(gains_curve(y, score, np.array([0.1]))[0]) / 0.1
+    return {
+        "model": name,
+        "roc_auc": float(roc_auc_score(y, score)),
+        "pr_auc": float(average_precision_score(y, score)),
+        "brier": float(brier_score_loss(y, score)) if is_probability else float("nan"),
+        "top_decile_lift": top,
+    }
+
+
+def gains_table(y: np.ndarray, scores: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Cumulative gain and lift per decile for each scorer (long format)."""
+    q = np.arange(1, 11) / 10
+    rows = []
+    for name, s in scores.items():
+        g = gains_curve(y, s, q)
+        for i, (f, gi) in enumerate(zip(q, g, strict=True)):
+            rows.append({"model": name, "decile": i + 1, "customer_share": float(f),
+                         "buyer_share": float(gi), "lift": float(gi / f)})
+    return pd.DataFrame(rows)
+
+
+def calibration_table(y: np.ndarray, probs: dict[str, np.ndarray], n_bins: int = 10,
+                      ) -> pd.DataFrame:
+    """``sklearn.calibration.calibration_curve`` (quantile bins) for each probability model."""
+    from sklearn.calibration import calibration_curve
+
+    rows = []
+    for name, p in probs.items():
+        frac, mean = calibration_curve(y, p, n_bins=n_bins, strategy="quantile")
+        rows += [{"model": name, "mean_predicted": float(m), "fraction_positive": float(f)}
+                 for m, f in zip(mean, frac, strict=True)]
+    return pd.DataFrame(rows)
+
+
+def permutation_table(model: Any, x: pd.DataFrame, y: np.ndarray, *, random_state: int,
+                      n_repeats: int = 5, max_rows: int = 20_000) -> tuple[pd.DataFrame, str]:
+    """Permutation importance (drop in holdout ROC AUC), on at most ``max_rows`` rows."""
+    from sklearn.inspection import permutation_importance
+
+    note = ""
+    if len(x) > max_rows:
+        idx = np.random.default_rng(random_state).choice(len(x), max_rows, replace=False)
+        x, y = x.iloc[np.sort(idx)], y[np.sort(idx)]
+        note = (f"permutation importance on a seeded sample of {max_rows:,} holdout "
+                "customers.")
+    res = permutation_importance(model, x, y, scoring="roc_auc", n_repeats=n_repeats,
+                                 random_state=random_state)
+    df = pd.DataFrame({"feature": list(x.columns), "importance_mean": res.importances_mean,
+                       "importance_sd": res.importances_std})
+    return df.sort_values("importance_mean", ascending=False, ignore_index=True), note
+
+
+def btyd_scores(feats: pd.DataFrame, horizon_days: int, random_state: int,
+                notes: list[str]) -> dict[str, np.ndarray] | None:
+    """BG/NBD fitted on the features at the cutoff: E[purchases in H days] and P(alive).
+
+    Weeks (days / 7) as in Fader, Hardie & Lee (2005). Returns None (with a note) when the
+    fit fails.
+    """
+    x = feats["frequency"].to_numpy(dtype=float)
+    t_x = feats["recency"].to_numpy(dtype=float) / 7.0
+    big_t = feats["T"].to_numpy(dtype=float) / 7.0
+    model = BetaGeoModel(time_unit="W", random_state=random_state)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model.fit(x, t_x, big_t)
+    except (ValueError, RuntimeError) as err:
+        notes.append(f"BTYD baseline skipped: BG/NBD fit failed ({err}).")
+        return None
+    for w in caught:
+        notes.append(f"BTYD baseline: {w.message}")
+    p = model.params_
+    notes.append("BTYD baseline: BG/NBD on the features at the cutoff (weeks), r="
+                 f"{p['r']:.3g}, alpha={p['alpha']:.3g}, a={p['a']:.3g}, b={p['b']:.3g}.")
+    with np.errstate(all="ignore"):
+        out = {
+            "btyd_expected_purchases": np.asarray(
+                model.expected_purchases(horizon_days / 7.0, x, t_x, big_t), dtype=float),
+            "btyd_p_alive": np.asarray(model.p_alive(x, t_x, big_t), dtype=float),
+        }
+    for name in list(out):
+        bad = int((~np.isfinite(out[name])).sum())
+        if bad:
+            notes.append(f"BTYD baseline {name} skipped: {bad:,} of {len(x):,} predictions are "
+                         "not finite at these parameters (a degenerate BG/NBD fit).")
+            del out[name]
+    return out

@@ -1,0 +1,141 @@
+"""``PropensityResult``: what :func:`fit_propensity` returns."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+#: churn_risk from the calibrated probability of buying within the horizon:
+#: p >= 0.5 -> "Low", 0.2 <= p < 0.5 -> "Medium", p < 0.2 -> "High".
+CHURN_THRESHOLDS: dict[str, float] = {"low_at_least": 0.5, "high_below": 0.2}
+
+
+def churn_risk(p: Any) -> pd.Series:
+    """Map probabilities to Low/Medium/High churn risk with :data:`CHURN_THRESHOLDS`."""
+    p = pd.Series(p, dtype=float)
+    out = pd.Series("Medium", index=p.index, dtype="string")
+    out[p >= CHURN_THRESHOLDS["low_at_least"]] = "Low"
+    out[p < CHURN_THRESHOLDS["high_below"]] = "High"
+    return out
+
+
+def _num(v: Any) -> float | None:
+    v = float(v)
+    return None if math.isnan(v) else v
+
+
+@dataclass(frozen=True)
+class PropensityResult:
+    """Buy-again propensity: holdout evaluation, baselines and scores at the log's end.
+
+    Attributes
+    ----------
+    horizon_days : int
+        H, the label window in days.
+    cutoff : datetime.date
+        Holdout cutoff: features before it, label in ``[cutoff, cutoff + H)``.
+    scores : pandas.DataFrame of shape (n_customers, 5)
+        As of the day after the observation end: ``customer_id``, ``p_buy_<H>d``
+        (calibrated probability of a purchase within H days), ``churn_risk``
+        (Low/Medium/High, see :data:`CHURN_THRESHOLDS`), ``expected_next_purchase`` (date:
+        last purchase day + the customer's mean inter-purchase time, or + the median of
+        those means over repeat customers for one-time buyers) and
+        ``next_purchase_basis`` ("own" or "population").
+    metrics : pandas.DataFrame
+        One row per model and baseline on the holdout: ``model``, ``roc_auc``, ``pr_auc``,
+        ``brier`` (NaN for scores that are not probabilities: recency, expected
+        purchases), ``top_decile_lift``, ``chosen`` (bool).
+    chosen_model : str
+        "logit" or "hgb": the higher mean time-ordered CV ROC AUC on the training origins
+        (ties to the logit); never chosen on the holdout.
+    calibration : pandas.DataFrame
+        ``model``, ``mean_predicted``, ``fraction_positive`` (10 quantile bins, holdout).
+    gains : pandas.DataFrame
+        ``model``, ``decile``, ``customer_share``, ``buyer_share`` (cumulative gain), ``lift``.
+    importance : pandas.DataFrame
+        ``feature``, ``importance_mean``, ``importance_sd``: drop in holdout ROC AUC when the
+        feature is permuted (chosen model, seeded).
+    notes : tuple of str
+        Origins used, CV scheme, calibration method, dropped features, NaN policy, warnings.
+    origins : tuple of datetime.date
+        Training cutoffs (rolling origins).
+    label_days : int
+        Label window of the training origins (H unless the log was too short, see notes).
+    cv_results : pandas.DataFrame
+        The grid: ``model``, hyper-parameters, ``cv_auc``, ``cv_auc_sd``.
+    params : dict
+        Chosen hyper-parameters per model and the calibration method.
+    base_rate : float
+        Share of holdout customers who bought within H days.
+    n_train, n_holdout : int
+        Training and holdout rows.
+    features : tuple of str
+        Feature columns used (after dropping constant / all-missing ones).
+    """
+
+    horizon_days: int
+    cutoff: _dt.date
+    scores: pd.DataFrame
+    metrics: pd.DataFrame
+    chosen_model: str
+    calibration: pd.DataFrame
+    gains: pd.DataFrame
+    importance: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    origins: tuple[_dt.date, ...] = ()
+    label_days: int = 0
+    cv_results: pd.DataFrame = field(default_factory=pd.DataFrame)
+    params: dict[str, Any] = field(default_factory=dict)
+    base_rate: float = float("nan")
+    n_train: int = 0
+    n_holdout: int = 0
+    features: tuple[str, ...] = ()
+
+    @property
+    def score_column(self) -> str:
+        """Name of the probability column, e.g. ``"p_buy_90d"``."""
+        return f"p_buy_{self.horizon_days}d"
+
+    def churn_counts(self) -> pd.DataFrame:
+        """Customers per churn-risk level with the probability range of each level."""
+        rng = {"Low": f"p >= {CHURN_THRESHOLDS['low_at_least']}",
+               "Medium": f"{CHURN_THRESHOLDS['high_below']} <= p < "
+                         f"{CHURN_THRESHOLDS['low_at_least']}",
+               "High": f"p < {CHURN_THRESHOLDS['high_below']}"}
+        counts = self.scores["churn_risk"].value_counts()
+        return pd.DataFrame({"churn_risk": list(rng), "rule": list(rng.values()),
+                             "customers": [int(counts.get(k, 0)) for k in rng]})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (``summary.json["propensity"]``); NaN becomes None."""
+        m = self.metrics.set_index("model")
+        chosen = m.loc[self.chosen_model]
+        baselines = [k for k in m.index if k not in ("logit", "hgb")]
+        auc = float(chosen["roc_auc"])
+        return {
+            "horizon_days": self.horizon_days,
+            "cutoff": self.cutoff.isoformat(),
+            "origins": [o.isoformat() for o in self.origins],
+            "label_days": self.label_days,
+            "chosen_model": self.chosen_model,
+            "auc": auc,
+            "pr_auc": float(chosen["pr_auc"]),
+            "brier": _num(chosen["brier"]),
+            "top_decile_lift": float(chosen["top_decile_lift"]),
+            "base_rate": _num(self.base_rate),
+            "n_train": self.n_train,
+            "n_holdout": self.n_holdout,
+            "models": {k: {c: _num(m.loc[k, c]) for c in ("roc_auc", "pr_auc", "brier",
+                                                          "top_decile_lift")}
+                       for k in m.index},
+            "baseline_auc": {k: float(m.loc[k, "roc_auc"]) for k in baselines},
+            "beats_baseline": {k: auc > float(m.loc[k, "roc_auc"]) for k in baselines},
+            "churn_thresholds": dict(CHURN_THRESHOLDS),
+            "churn_counts": {r["churn_risk"]: r["customers"]
+                             for r in self.churn_counts().to_dict("records")},
+            "notes": list(self.notes),
+        }

@@ -1,0 +1,127 @@
+"""Report section "Who buys next": buy-again propensity, its baselines and churn risk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from valuemax.report import _plots as plots
+from valuemax.report._html import figure, grid2, kv, note, notes_list, section, sub, table
+from valuemax.report._sections_data import skip_reason
+
+Subs = list[tuple[str, str]]
+
+_WHAT = {
+    "logit": "logistic regression (calibrated)",
+    "hgb": "gradient boosting (calibrated)",
+    "recency": "baseline: recency alone (fewer days since the last purchase ranks higher)",
+    "btyd_expected_purchases": "baseline: BG/NBD expected purchases in the horizon",
+    "btyd_p_alive": "baseline: BG/NBD probability of being alive",
+}
+
+
+def _metrics_frame(res: Any) -> pd.DataFrame:
+    m = res.metrics.copy()
+    m.insert(1, "what", [_WHAT.get(k, "") for k in m["model"]])
+    return m
+
+
+def _verdict(res: Any) -> str:
+    m = res.metrics.set_index("model")
+    auc = float(m.loc[res.chosen_model, "roc_auc"])
+    parts = [f"The chosen model ({res.chosen_model}) has a holdout ROC AUC of {auc:.3f}."]
+    for base in [k for k in m.index if k not in ("logit", "hgb")]:
+        b = float(m.loc[base, "roc_auc"])
+        word = "beats" if auc > b else "does NOT beat"
+        parts.append(f"It {word} {base} (AUC {b:.3f}).")
+    return " ".join(parts)
+
+
+def propensity_section(result: Any) -> tuple[str, Subs]:
+    """Section "Who buys next": metrics vs. baselines, calibration, gains, importance, churn.
+
+    Parameters
+    ----------
+    result : object
+        Anything with a ``propensity`` attribute holding a
+        :class:`valuemax.propensity.PropensityResult` or None (then the reason recorded in
+        ``result.skipped["propensity"]`` is shown).
+
+    Returns
+    -------
+    tuple of (str, list of (str, str))
+        The section's HTML and its (anchor, title) sub-sections for the table of contents.
+    """
+    lead = ("Who is likely to buy again within the horizon: a model trained on earlier "
+            "periods, checked on a later holdout window against simple baselines.")
+    res = getattr(result, "propensity", None)
+    if res is None:
+        body = note("Propensity did not run: " + skip_reason(
+            result, "propensity", default="no propensity result was recorded for this run."),
+            warn=True)
+        return section("propensity", "Who buys next", lead, body), []
+    h = res.horizon_days
+    parts: list[str] = [kv([
+        ("horizon", f"{h} days"),
+        ("holdout cutoff", str(res.cutoff)),
+        ("holdout window", f"{res.cutoff} + {h} days"),
+        ("training origins", ", ".join(str(o) for o in res.origins) or "—"),
+        ("training / holdout customers", f"{res.n_train:,} / {res.n_holdout:,}"),
+        ("holdout buyers", f"{res.base_rate:.1%}"),
+        ("chosen model", res.chosen_model),
+    ])]
+    subs: Subs = []
+
+    parts.append(sub("prop-metrics", "Model against baselines"))
+    subs.append(("prop-metrics", "Model vs. baselines"))
+    parts.append(note(_verdict(res)))
+    parts.append(table(_metrics_frame(res), csv_name="propensity_metrics", caption=(
+        "Holdout metrics: ROC AUC and PR AUC (ranking, higher is better), Brier score "
+        "(probability error, lower is better; empty for scores that are not probabilities), "
+        "top-decile lift (buyer rate in the top 10% / overall rate). The model is chosen by "
+        "time-ordered cross-validation on the training origins, never on the holdout.")))
+
+    parts.append(sub("prop-curves", "Calibration and cumulative gain"))
+    subs.append(("prop-curves", "Calibration and gain"))
+    cal = plots.calibration_lines(res.calibration, chosen=res.chosen_model)
+    gain = plots.gains_lines(res.gains)
+    blocks = []
+    if cal is not None:
+        blocks.append(figure(cal, "Predicted probability vs. observed share of buyers on the "
+                                  "holdout (10 equal-size bins). On the diagonal, a 30% "
+                                  "prediction means 3 in 10 bought."))
+    if gain is not None:
+        blocks.append(figure(gain, "Share of the holdout's buyers found by contacting the "
+                                   "highest-scored customers first; the higher the curve above "
+                                   "the diagonal, the better the ranking."))
+    parts.append(grid2(*blocks) if blocks else note("No calibration or gain data recorded."))
+
+    parts.append(sub("prop-importance", "What drives the score"))
+    subs.append(("prop-importance", "Permutation importance"))
+    imp = res.importance
+    pos = imp[imp["importance_mean"] > 0].head(15)
+    fig = plots.hbar(pos["feature"].tolist(),
+                     {"AUC drop": pos["importance_mean"].round(4).tolist()},
+                     x_title="drop in holdout ROC AUC when the feature is shuffled")
+    if fig is not None:
+        rest = len(imp) - len(pos)
+        parts.append(figure(fig, "Permutation importance of the chosen model on the holdout: "
+                                 "how much the AUC falls when one feature's values are "
+                                 "shuffled (top 15). Associations the model uses, not causes."
+                                 + (f" {rest} feature(s) with no AUC drop are not drawn; "
+                                    "see the table." if rest else "")))
+    else:
+        parts.append(note("No feature lowers the holdout AUC when shuffled."))
+    parts.append(table(imp, csv_name="propensity_importance",
+                       caption="Every feature: mean and SD of the AUC drop over 5 shuffles."))
+
+    parts.append(sub("prop-churn", "Churn risk"))
+    subs.append(("prop-churn", "Churn risk"))
+    parts.append(table(res.churn_counts(), csv_name="churn_risk_counts", caption=(
+        f"Customers per churn-risk level from p_buy_{h}d, the calibrated probability of a "
+        f"purchase within {h} days as of the day after the log ends. Expected next purchase "
+        "= last purchase + the customer's mean gap between purchase days (one-time buyers: "
+        "the median gap of repeat buyers).")))
+    parts.append(notes_list(res.notes, title="How this was computed"))
+    return section("propensity", "Who buys next", lead, "".join(parts)), subs

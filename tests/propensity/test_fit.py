@@ -1,0 +1,142 @@
+"""fit_propensity: acceptance on the shared data, invariants, and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from valuemax._core.exceptions import InputError
+from valuemax.propensity import (
+    CHURN_THRESHOLDS,
+    build_training_frame,
+    can_run,
+    fit_propensity,
+)
+from valuemax.propensity._metrics import gains_curve
+
+
+@pytest.fixture(scope="module")
+def retail_fit(retail_clean):
+    return fit_propensity(retail_clean.transactions, cutoff="2011-09-09", horizon_days=90,
+                          observation_end=retail_clean.observation_end, n_origins=3)
+
+
+@pytest.fixture(scope="module")
+def cdnow_fit(cdnow_clean):
+    return fit_propensity(cdnow_clean.transactions, cutoff="1997-09-30", horizon_days=273,
+                          observation_end=cdnow_clean.observation_end, n_origins=3)
+
+
+def test_online_retail_learned_model_beats_recency(retail_fit):
+    m = retail_fit.metrics.set_index("model")
+    # measured (seed 0): logit 0.7423, hgb 0.7282, recency 0.6857, BG/NBD E[X] 0.7294
+    assert m.loc["recency", "roc_auc"] == pytest.approx(0.6857, abs=5e-4)   # no fitting
+    assert m.loc["btyd_expected_purchases", "roc_auc"] == pytest.approx(0.7294, abs=5e-3)
+    chosen = m.loc[retail_fit.chosen_model]
+    assert chosen["roc_auc"] == pytest.approx(0.742, abs=0.015)
+    assert chosen["roc_auc"] > m.loc["recency", "roc_auc"] + 0.03
+    assert min(m.loc["logit", "roc_auc"], m.loc["hgb", "roc_auc"]) > m.loc["recency", "roc_auc"]
+    assert retail_fit.origins == (dt.date(2011, 6, 11), dt.date(2011, 3, 13))
+    assert retail_fit.n_holdout == 3_355 and retail_fit.label_days == 90
+    assert retail_fit.base_rate == pytest.approx(0.5666, abs=1e-4)
+    assert 0 < chosen["brier"] < 0.25 and chosen["top_decile_lift"] > 1.5
+
+
+def test_cdnow_learned_model_beats_recency_with_btyd_beside(cdnow_fit):
+    m = cdnow_fit.metrics.set_index("model")
+    # measured (seed 0): logit 0.7685, hgb 0.7658, recency 0.7583, BG/NBD E[X] 0.7617,
+    # P(alive) 0.320 (BG/NBD puts one-time buyers at P(alive) = 1, hence below 0.5)
+    assert m.loc["recency", "roc_auc"] == pytest.approx(0.7583, abs=5e-4)
+    assert m.loc["btyd_expected_purchases", "roc_auc"] == pytest.approx(0.7617, abs=2e-3)
+    assert m.loc["btyd_p_alive", "roc_auc"] == pytest.approx(0.320, abs=0.01)
+    auc = m.loc[cdnow_fit.chosen_model, "roc_auc"]
+    assert auc == pytest.approx(0.7685, abs=0.01)
+    assert auc > m.loc["recency", "roc_auc"] + 0.005
+    d = cdnow_fit.to_dict()
+    assert d["beats_baseline"]["recency"] is True
+    # whether it beats BTYD is reported, not required
+    assert d["beats_baseline"]["btyd_expected_purchases"] == bool(
+        auc > m.loc["btyd_expected_purchases", "roc_auc"])
+    # 273 days do not fit before 1997-09-30: shorter training windows, stated
+    assert cdnow_fit.label_days == 80 and any("80-day windows" in n for n in cdnow_fit.notes)
+    assert d["cutoff"] == "1997-09-30" and d["horizon_days"] == 273
+
+
+def test_recency_baseline_equals_an_independent_auc(retail_fit, retail_clean):
+    hold = build_training_frame(retail_clean.transactions, cutoffs=["2011-09-09"],
+                                horizon_days=90)
+    want = roc_auc_score(hold["label"], -hold["recency_days"])
+    got = retail_fit.metrics.set_index("model").loc["recency", "roc_auc"]
+    assert got == pytest.approx(want, abs=1e-12)
+
+
+def test_scores_cover_every_customer_with_consistent_risk(retail_fit, retail_clean):
+    s = retail_fit.scores
+    n = retail_clean.transactions.customer_id.nunique().to_pyarrow().as_py()
+    assert len(s) == n and s["customer_id"].is_unique
+    p = s["p_buy_90d"]
+    assert p.between(0, 1).all()
+    lo, hi = CHURN_THRESHOLDS["high_below"], CHURN_THRESHOLDS["low_at_least"]
+    expect = np.where(p >= hi, "Low", np.where(p < lo, "High", "Medium"))
+    assert (s["churn_risk"].to_numpy() == expect).all()
+    assert retail_fit.churn_counts()["customers"].sum() == n
+
+
+def test_expected_next_purchase_is_last_day_plus_mean_gap(retail_fit, retail_clean):
+    now = build_training_frame(retail_clean.transactions, cutoffs=["2011-09-09"],
+                               horizon_days=90).set_index("customer_id")
+    s = retail_fit.scores.set_index("customer_id")
+    # 12347: purchase days up to 2011-12-07; at the end its mean gap is 2011-12-07 minus
+    # 2010-12-07 over 6 gaps = 60.83 days -> 2012-02-06
+    assert s.loc["12347", "expected_next_purchase"] == dt.date(2012, 2, 6)
+    assert s.loc["12347", "next_purchase_basis"] == "own"
+    assert (s["next_purchase_basis"] == "population").sum() > 1000
+    assert len(now) < len(s)
+
+
+def test_summary_dict_is_json(retail_fit):
+    d = json.loads(json.dumps(retail_fit.to_dict()))
+    assert set(d) >= {"horizon_days", "cutoff", "auc", "pr_auc", "brier", "top_decile_lift",
+                      "baseline_auc"}
+    assert d["auc"] == pytest.approx(retail_fit.metrics.set_index("model")
+                                     .loc[retail_fit.chosen_model, "roc_auc"])
+    assert set(d["baseline_auc"]) == {"recency", "btyd_expected_purchases", "btyd_p_alive"}
+    assert d["models"]["recency"]["brier"] is None      # not a probability
+
+
+def test_report_tables_are_well_formed(retail_fit):
+    g = retail_fit.gains
+    assert set(g["model"]) == set(retail_fit.metrics["model"])
+    last = g[g["decile"] == 10]
+    assert np.allclose(last["buyer_share"], 1.0)
+    top = g[g["decile"] == 1].set_index("model")["lift"]
+    assert np.allclose(top, retail_fit.metrics.set_index("model")["top_decile_lift"][top.index])
+    cal = retail_fit.calibration
+    assert cal["mean_predicted"].between(0, 1).all() and set(cal["model"]) == {"logit", "hgb"}
+    imp = retail_fit.importance
+    assert set(imp["feature"]) == set(retail_fit.features)
+    assert imp["importance_mean"].iloc[0] > 0.01
+
+
+def test_gains_curve_spreads_tied_buyers_evenly():
+    y = np.array([1, 0, 1, 0])
+    score = np.array([2.0, 1.0, 1.0, 0.0])
+    # top half: the 2 (a buyer) + half of the tie at 1 (one buyer of two) -> 1.5 of 2 buyers
+    assert gains_curve(y, score, np.array([0.5]))[0] == pytest.approx(0.75)
+    rng = np.random.default_rng(0)
+    yy, ss = rng.integers(0, 2, 200), rng.normal(size=200)
+    order = np.argsort(-ss)
+    brute = np.cumsum(yy[order])[19] / yy.sum()               # no ties: top 20 exactly
+    assert gains_curve(yy, ss, np.array([0.1]))[0] == pytest.approx(brute)
+
+
+def test_can_run_needs_two_horizons():
+    assert can_run("2010-12-01", "2011-12-09", 90) == (True, "")
+    ok, why = can_run(dt.date(2011, 1, 1), dt.date(2011, 3, 31), 90)
+    assert not ok and "90 days" in why and "at most 45 days" in why
+    with pytest.raises(InputError, match="horizon_days"):
+        can_run("2011-01-01", "2011-12-31", -5)
