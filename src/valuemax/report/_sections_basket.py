@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from valuemax.report import _plots as plots
+from valuemax.report import _plots_basket as plots_basket
 from valuemax.report._format import fmt_num, fmt_pct
 from valuemax.report._html import figure, kv, note, notes_list, section, sub, table
 from valuemax.report._sections_data import skip_reason
@@ -129,7 +130,7 @@ def _assoc(res: Any, names: dict[str, str]) -> str:
         return note("No item-association view: no item lift was computed.")
     labels = [str(x) for x in lift.index]
     hover = [_named(x, names) for x in labels]
-    fig = plots.lift_heatmap(lift.to_numpy(dtype=float), labels, hover=hover)
+    fig = plots_basket.lift_heatmap(lift.to_numpy(dtype=float), labels, hover=hover)
     if fig is None:
         return note("No item-association view: none of the most frequent items are ever "
                     "bought together.")

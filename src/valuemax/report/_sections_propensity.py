@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from valuemax.report import _plots as plots
+from valuemax.report import _plots_propensity as plots_propensity
 from valuemax.report._html import figure, grid2, kv, note, notes_list, section, sub, table
 from valuemax.report._sections_data import skip_reason
 
@@ -84,8 +85,8 @@ def propensity_section(result: Any) -> tuple[str, Subs]:
 
     parts.append(sub("prop-curves", "Calibration and cumulative gain"))
     subs.append(("prop-curves", "Calibration and gain"))
-    cal = plots.calibration_lines(res.calibration, chosen=res.chosen_model)
-    gain = plots.gains_lines(res.gains)
+    cal = plots_propensity.calibration_lines(res.calibration, chosen=res.chosen_model)
+    gain = plots_propensity.gains_lines(res.gains)
     blocks = []
     if cal is not None:
         blocks.append(figure(cal, "Predicted probability vs. observed share of buyers on the "

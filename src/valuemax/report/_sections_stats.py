@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from valuemax.report import _plots as plots
+from valuemax.report import _plots_stats as plots_stats
 from valuemax.report._format import fmt_int, fmt_num
 from valuemax.report._html import figure, grid2, kv, note, notes_list, section, sub, table
 from valuemax.report._sections_data import skip_reason
@@ -95,7 +95,7 @@ def _correlations(cm: Any) -> str:
               f"{fmt_p(padj[i, j])}" for j in range(len(labels))] for i in range(len(labels))]
     adj = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}.get(cm.adjust, "no")
     parts = []
-    fig = plots.corr_heatmap(r, labels, text=text, hover=hover, title=f"{cm.method} r")
+    fig = plots_stats.corr_heatmap(r, labels, text=text, hover=hover, title=f"{cm.method} r")
     if fig is None:
         parts.append(note("No correlation heat map: no pair could be computed.", warn=True))
     else:
@@ -140,9 +140,9 @@ def _regression(vd: Any, reg: Any) -> str:
         parts.append(notes_list([f"{c}: {why}" for c, why in excluded.items()],
                                 title="Not used as predictors, and why"))
     resid = np.asarray(reg.residuals, dtype=float)
-    fig_r, shown = plots.residual_scatter(reg.fitted, resid, x_title=f"fitted {vd.target}",
+    fig_r, shown = plots_stats.residual_scatter(reg.fitted, resid, x_title=f"fitted {vd.target}",
                                           y_title="residual (observed − fitted)")
-    fig_q = plots.qq_plot(resid)
+    fig_q = plots_stats.qq_plot(resid)
     blocks = []
     if fig_r is not None:
         sample = "" if shown == resid.size else f" (a seeded sample of {shown:,} customers)"

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax.decide import high_value_at_risk, value_at_risk_summary
+from valuemax.decide import AT_RISK_SEGMENTS, high_value_at_risk, value_at_risk_summary
 from valuemax.report import _plots as plots
 from valuemax.report import _plots_value as vplots
 from valuemax.report._format import fmt_int, fmt_num, fmt_pct
@@ -53,7 +53,11 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
     parts.append(note("CLV = margin × expected spend per purchase × Σ over months m = 1..H of "
                       "the expected purchases in month m / (1 + monthly discount rate)^m "
                       "(Fader, Hardie & Lee 2005). How the model was chosen: " + value.rule))
-    parts.append(notes_list(value.notes, title="Notes"))
+    if not value.p_alive_informative:
+        parts.append(alert("P(alive) cannot rank customers in this log",
+                           value.p_alive_warning))
+    parts.append(notes_list([n for n in value.notes if n != value.p_alive_warning],
+                            title="Notes"))
 
     head("value-models", "Model choice and parameters")
     parts.append(_models(value))
@@ -70,7 +74,7 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
     else:
         parts.append(_clv(cust, col, h))
     head("value-risk", "High value at risk")
-    parts.append(_at_risk(cust, col))
+    parts.append(_at_risk(cust, col, value.p_alive_informative))
     return section("value", title, lead, "".join(parts)), subs
 
 
@@ -185,20 +189,23 @@ def _clv(cust: pd.DataFrame, col: str, h: int) -> str:
     return "".join(out)
 
 
-def _at_risk(cust: pd.DataFrame | None, col: str) -> str:
+def _at_risk(cust: pd.DataFrame | None, col: str, informative: bool = True) -> str:
     if cust is None or "p_alive" not in cust or "total_spend" not in cust:
         return note("Needs P(alive) and past spend; not available.")
-    risk = high_value_at_risk(cust)
+    by_segment = not informative and "segment" in cust
+    risk = high_value_at_risk(cust, segments=AT_RISK_SEGMENTS if by_segment else None)
     summary = value_at_risk_summary(risk, cust, col)
+    rule = (f"RFM segment {' or '.join(AT_RISK_SEGMENTS)} (P(alive) is not informative "
+            "here)" if by_segment else f"P(alive) < {summary['p_alive_below']:g}")
     out = [kv([("high past spend", f"top 20% by total spend (≥ "
                                    f"{fmt_num(summary['spend_threshold'])})"),
-               ("at risk", f"P(alive) < {summary['p_alive_below']:g}"),
+               ("at risk", rule),
                ("customers", f"{fmt_int(summary['n_customers'])} of "
                              f"{fmt_int(summary['n_high_value'])} high spenders"),
                ("their past spend", f"{fmt_num(summary['past_spend'])} "
                                     f"({fmt_pct(summary['past_spend_share'])} of all)")])]
     if risk.empty:
-        out.append(note("No high spender has a low P(alive): nobody to win back urgently."))
+        out.append(note(f"No high spender is at risk by this rule ({rule})."))
         return "".join(out)
     action, why = risk["action"].iloc[0], risk["rationale"].iloc[0]
     out.append(alert("Action", f"{action} Why: {why}"))
