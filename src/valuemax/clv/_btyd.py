@@ -5,9 +5,35 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from valuemax._core.exceptions import InputError
 from valuemax.clv._base import ParametricModel
 from valuemax.clv._validation import check_horizon, check_rfm, compress, wrap
+
+
+def simulate_beta_geometric(rng: np.random.Generator, lam: np.ndarray, p: np.ndarray,
+                            age: np.ndarray, *, drop_at_start: bool,
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """Repeat purchases ``(x, t_x)`` of the BG/NBD process, vectorised over customers.
+
+    Customers buy at Poisson rates ``lam`` until ``age`` and drop out with probability ``p``
+    after each repeat purchase (and, when ``drop_at_start``, right after the first purchase
+    at time 0, as in MBG/NBD). One loop round per purchase, over the customers still active.
+    """
+    x = np.zeros(lam.size, dtype=np.int64)
+    t_x = np.zeros(lam.size)
+    active = np.arange(lam.size)
+    if drop_at_start:
+        active = active[rng.random(active.size) >= p]
+    while active.size:
+        nxt = t_x[active] + rng.exponential(1.0, active.size) / lam[active]
+        buys = nxt <= age[active]
+        active = active[buys]
+        x[active] += 1
+        t_x[active] = nxt[buys]
+        active = active[rng.random(active.size) >= p[active]]
+    return x, t_x
 
 
 class RepeatPurchaseModel(ParametricModel):
@@ -71,7 +97,11 @@ class RepeatPurchaseModel(ParametricModel):
                 params = np.exp(theta)  # chain rule to log-parameters
                 return params * (row_grad(*params, ux, utx, uT) @ counts)
 
-        self._fit_loglik(total, float(counts.sum()), np.array(self._start), grad)
+        # one BLAS thread: the 4-parameter optimiser gains nothing from threads, and OpenBLAS
+        # threads spinning between its many tiny calls slow the fit several-fold on a busy
+        # machine (scoped: the caller's setting is restored on exit)
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._fit_loglik(total, float(counts.sum()), np.array(self._start), grad)
         self.n_unique_ = len(counts)
         return self
 
@@ -86,6 +116,39 @@ class RepeatPurchaseModel(ParametricModel):
             raise ValueError(f"t must be a scalar or have one value per customer ({n}); got "
                              f"shape {arr.shape}")
         return arr
+
+    def _simulate_setup(self, n_customers: Any, T: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validated ``(params, age)`` for ``simulate``: age has shape (n_customers,)."""
+        params = self._check_is_fitted()
+        if isinstance(n_customers, bool) or not isinstance(n_customers, int | np.integer) \
+                or n_customers < 1:
+            raise ValueError(f"n_customers must be an integer >= 1; got {n_customers!r}")
+        age = self._horizon("simulate", T, int(n_customers))
+        if np.any(age <= 0):
+            raise InputError(f"{type(self).__name__}.simulate: T must be > 0 (in time_unit_); "
+                             f"{int(np.sum(age <= 0))} value(s) are not.")
+        return params, np.broadcast_to(age, (int(n_customers),)).astype(float)
+
+    def _count_grid(self, t: Any, n: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validated ``(params, t, n)`` of ``probability_of_n_purchases``, broadcast together."""
+        params = self._check_is_fitted()
+        who = f"{type(self).__name__}.probability_of_n_purchases"
+        t = check_horizon(who, t)
+        n_arr = np.asarray(n)
+        if n_arr.dtype == bool or not (np.issubdtype(n_arr.dtype, np.integer)
+                                       or np.issubdtype(n_arr.dtype, np.floating)):
+            raise InputError(f"{who}: n must be numeric; got dtype {n_arr.dtype}.")
+        bad = ~np.isfinite(n_arr) | (n_arr < 0) | (n_arr != np.floor(n_arr))
+        if bad.any():
+            raise InputError(f"{who}: n counts purchases (integers >= 0); {int(bad.sum())} of "
+                             f"{n_arr.size} values are not. It is never rounded for you.")
+        try:
+            t, n_arr = np.broadcast_arrays(t, n_arr.astype(np.float64))
+        except ValueError:
+            raise InputError(f"{who}: t of shape {t.shape} and n of shape {n_arr.shape} do not "
+                             "broadcast; e.g. pass t[:, None] and n for a (len(t), len(n)) "
+                             "grid.") from None
+        return params, t, n_arr
 
     def loglik_rows(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Log-likelihood of each customer under the fitted parameters.

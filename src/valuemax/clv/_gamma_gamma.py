@@ -6,6 +6,8 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import DataLossWarning, InputError
 from valuemax.clv._base import ParametricModel
@@ -185,8 +187,9 @@ class GammaGammaModel(ParametricModel):
             params = np.exp(theta)  # chain rule to log-parameters
             return params * (gamma_gamma_loglik_grad(*params, ux, um) @ counts)
 
-        self._fit_loglik(total, float(counts.sum()), np.array([1.0, 1.0, float(np.mean(um))]),
-                         grad)
+        with threadpool_limits(limits=1, user_api="blas"):  # as RepeatPurchaseModel.fit
+            self._fit_loglik(total, float(counts.sum()),
+                             np.array([1.0, 1.0, float(np.mean(um))]), grad)
         self.n_dropped_ = int(bad.sum())
         return self
 
@@ -253,3 +256,60 @@ class GammaGammaModel(ParametricModel):
                              "positive (exclude returns-only customers).")
         px = p * x
         return wrap((gamma + m * x) * p / (px + q - 1), index)
+
+    def simulate(self, frequency: Any, random_state: Any = None) -> pd.DataFrame:
+        """Draw each customer's mean spend and the average of their repeat transactions [1]_.
+
+        Each customer gets ``nu ~ Gamma(q, rate=gamma)``, so a mean transaction value
+        ``p/nu``; their ``x`` repeat transactions are ``Gamma(p, rate=nu)``, whose average
+        is drawn directly as ``Gamma(p x, rate=x nu)``. Customers with ``x == 0`` get
+        ``monetary_value`` 0, as in the BTYD summary.
+
+        Parameters
+        ----------
+        frequency : array-like of shape (n_customers,)
+            Repeat transactions ``x`` per customer; integers >= 0 (e.g. the ``frequency``
+            column of a purchase model's ``simulate``).
+        random_state : int, Generator or None, default None
+            Seed; the only source of randomness.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_customers, 3)
+            Columns ``frequency`` (int64), ``monetary_value`` (average of the ``x`` values;
+            0 when ``x == 0``) and ``mean_value`` (the customer's latent mean ``p/nu``), in
+            the currency of ``gamma``; the index of ``frequency`` if a Series was passed.
+
+        Raises
+        ------
+        NotFittedError
+            If neither fitted nor built with ``from_params``.
+        InputError
+            If ``frequency`` is empty, NaN, negative or non-integral.
+
+        References
+        ----------
+        .. [1] Hardie (2013). The Gamma-Gamma Model of Monetary Value.
+           http://brucehardie.com/notes/025/
+
+        Examples
+        --------
+        >>> m = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> sim = m.simulate([0, 1, 3], random_state=0)
+        >>> list(sim.columns), float(sim.monetary_value[0]), bool(sim.monetary_value[2] > 0)
+        (['frequency', 'monetary_value', 'mean_value'], 0.0, True)
+        """
+        p, q, gamma = self._check_is_fitted()
+        who = f"{type(self).__name__}.simulate"
+        x, _, _, index = _check_spend(who, frequency, np.zeros(np.size(frequency)))
+        rng = np.random.default_rng(random_state)
+        nu = rng.gamma(q, 1.0 / gamma, x.size)
+        repeat = x > 0
+        xs = np.where(repeat, x, 1.0)
+        average = rng.gamma(p * xs, 1.0 / (xs * nu))
+        frame = pd.DataFrame({"frequency": x.astype(np.int64),
+                              "monetary_value": np.where(repeat, average, 0.0),
+                              "mean_value": p / nu})
+        if index is not None:
+            frame.index = index
+        return frame

@@ -31,9 +31,59 @@ __all__ = [
     "gamma_gamma_loglik_grad",
     "log_hyp2f1_a_b_a1",
     "mbg_nbd_loglik",
+    "mbg_nbd_loglik_grad",
     "pareto_nbd_log_a0",
     "pareto_nbd_loglik",
 ]
+
+
+def _counts(x):
+    """``(values, index)`` with ``f(x) == f(values)[index]`` for elementwise ``f``: special
+    functions of a count are evaluated once per count 0..max(x) when ``x`` holds integers
+    >= 0 and that table is shorter than ``x`` (else ``(x, None)``)."""
+    x = np.asarray(x, dtype=float)
+    if x.size == 0 or not 0 <= x.max() < x.size - 1:
+        return x, None
+    index = x.astype(np.intp)
+    if np.any(index != x) or x.min() < 0:
+        return x, None
+    return np.arange(float(x.max()) + 1), index
+
+
+def _take(values, index):
+    return values if index is None else values[index]
+
+
+def _bg_terms(r, alpha, a, b, x, t_x, T, shift):
+    """Bracketed log terms of BG/NBD (``shift=0``) and MBG/NBD (``shift=1``) and their
+    log-sum-exp: ``term_t = -(r+x) ln(α+T)`` and ``term_tx = ln a - ln(b+x+shift-1)
+    - (r+x) ln(α+t_x)`` where ``x + shift > 0`` (else ``-inf``)."""
+    k, index = _counts(x)
+    x = np.asarray(x, dtype=float)
+    term_t = -(r + x) * np.log(alpha + T)
+    has_tx = _take(k + shift > 0, index)
+    log_coef = _take(np.log(a) - np.log(np.where(k + shift > 0, b + k + shift - 1, 1.0)), index)
+    term_tx = np.where(has_tx, log_coef - (r + x) * np.log(alpha + t_x), -np.inf)
+    return k, index, x, term_t, term_tx, np.logaddexp(term_t, term_tx)
+
+
+def _bg_loglik(r, alpha, a, b, x, t_x, T, shift):
+    k, index, _, _, _, total = _bg_terms(r, alpha, a, b, x, t_x, T, shift)
+    common = _take(gammaln(r + k) + betaln(a, b + k + shift), index)
+    return common - gammaln(r) + r * np.log(alpha) - betaln(a, b) + total
+
+
+def _bg_loglik_grad(r, alpha, a, b, x, t_x, T, shift):
+    k, index, x, term_t, term_tx, total = _bg_terms(r, alpha, a, b, x, t_x, T, shift)
+    w_t, w_tx = np.exp(term_t - total), np.exp(term_tx - total)
+    ks = k + shift
+    d_r = (_take(digamma(r + k), index) - digamma(r) + np.log(alpha)
+           - w_t * np.log(alpha + T) - w_tx * np.log(alpha + t_x))
+    d_alpha = r / alpha - (r + x) * (w_t / (alpha + T) + w_tx / (alpha + t_x))
+    d_a = _take(digamma(a + b) - digamma(a + b + ks), index) + w_tx / a
+    d_b = (_take(digamma(b + ks) - digamma(a + b + ks) - digamma(b) + digamma(a + b), index)
+           - w_tx * _take(1.0 / np.where(ks > 0, b + ks - 1, 1.0), index))
+    return np.stack(np.broadcast_arrays(d_r, d_alpha, d_a, d_b))
 
 
 def bg_nbd_loglik(r, alpha, a, b, x, t_x, T):
@@ -67,14 +117,7 @@ def bg_nbd_loglik(r, alpha, a, b, x, t_x, T):
     >>> ll.shape, bool(np.all(ll < 0))
     ((2,), True)
     """
-    x = np.asarray(x, dtype=float)
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
-    term_t = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
-    # b + x - 1 > 0 whenever x >= 1; guard the x == 0 rows, whose term is dropped
-    term_tx = np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x)
-    term_tx = np.where(repeat, term_tx, -np.inf)
-    return common + np.logaddexp(term_t, term_tx)
+    return _bg_loglik(r, alpha, a, b, x, t_x, T, 0)
 
 
 def bg_nbd_loglik_grad(r, alpha, a, b, x, t_x, T):
@@ -105,19 +148,7 @@ def bg_nbd_loglik_grad(r, alpha, a, b, x, t_x, T):
     >>> g.shape
     (4, 2)
     """
-    x = np.asarray(x, dtype=float)
-    repeat = x > 0
-    bx1 = np.where(repeat, b + x - 1, 1.0)
-    term_t = -(r + x) * np.log(alpha + T)
-    term_tx = np.where(repeat, np.log(a) - np.log(bx1) - (r + x) * np.log(alpha + t_x), -np.inf)
-    total = np.logaddexp(term_t, term_tx)
-    w_t, w_tx = np.exp(term_t - total), np.exp(term_tx - total)
-    d_r = (digamma(r + x) - digamma(r) + np.log(alpha)
-           - w_t * np.log(alpha + T) - w_tx * np.log(alpha + t_x))
-    d_alpha = r / alpha - (r + x) * (w_t / (alpha + T) + w_tx / (alpha + t_x))
-    d_a = digamma(a + b) - digamma(a + b + x) + w_tx / a
-    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b) - w_tx / bx1
-    return np.stack(np.broadcast_arrays(d_r, d_alpha, d_a, d_b))
+    return _bg_loglik_grad(r, alpha, a, b, x, t_x, T, 0)
 
 
 def mbg_nbd_loglik(r, alpha, a, b, x, t_x, T):
@@ -152,11 +183,18 @@ def mbg_nbd_loglik(r, alpha, a, b, x, t_x, T):
     >>> bool(np.all(np.isfinite(ll)))
     True
     """
-    x = np.asarray(x, dtype=float)
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x + 1) - betaln(a, b)
-    term_t = -(r + x) * np.log(alpha + T)
-    term_tx = np.log(a) - np.log(b + x) - (r + x) * np.log(alpha + t_x)
-    return common + np.logaddexp(term_t, term_tx)
+    return _bg_loglik(r, alpha, a, b, x, t_x, T, 1)
+
+
+def mbg_nbd_loglik_grad(r, alpha, a, b, x, t_x, T):
+    """Gradient of :func:`mbg_nbd_loglik` w.r.t. ``(r, alpha, a, b)``, shape (4, n).
+
+    As :func:`bg_nbd_loglik_grad` with ``x+1`` for ``x`` in the beta terms:
+    ``d/da = psi(a+b) - psi(a+b+x+1) + w_tx/a``,
+    ``d/db = psi(b+x+1) - psi(a+b+x+1) - psi(b) + psi(a+b) - w_tx/(b+x)``; arguments as in
+    :func:`mbg_nbd_loglik`.
+    """
+    return _bg_loglik_grad(r, alpha, a, b, x, t_x, T, 1)
 
 
 def log_hyp2f1_a_b_a1(a, b, z):
@@ -338,13 +376,14 @@ def gamma_gamma_loglik(p, q, gamma, x, m):
     >>> ll.shape
     (2,)
     """
+    k, index = _counts(x)
     x = np.asarray(x, dtype=float)
     m = np.asarray(m, dtype=float)
     px = p * x
-    return (
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
-        + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + m * x)
-    )
+    with np.errstate(divide="ignore", invalid="ignore"):  # x == 0: unused table row 0
+        by_count = gammaln(p * k + q) - gammaln(p * k) + p * k * np.log(k)
+    return (_take(by_count, index) - gammaln(q) + q * np.log(gamma)
+            + (px - 1.0) * np.log(m) - (px + q) * np.log(gamma + m * x))
 
 
 def gamma_gamma_loglik_grad(p, q, gamma, x, m):
@@ -371,11 +410,15 @@ def gamma_gamma_loglik_grad(p, q, gamma, x, m):
     ...                         np.array([20.0, 35.5])).shape
     (3, 2)
     """
+    k, index = _counts(x)
     x = np.asarray(x, dtype=float)
     m = np.asarray(m, dtype=float)
     px = p * x
     log_denom = np.log(gamma + m * x)
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_denom)
-    d_q = digamma(px + q) - digamma(q) + np.log(gamma) - log_denom
+    with np.errstate(divide="ignore", invalid="ignore"):  # x == 0: unused table row 0
+        psi_pq = digamma(p * k + q)
+        by_count = psi_pq - digamma(p * k) + np.log(k)
+    d_p = x * (_take(by_count, index) + np.log(m) - log_denom)
+    d_q = _take(psi_pq, index) - digamma(q) + np.log(gamma) - log_denom
     d_gamma = q / gamma - (px + q) / (gamma + m * x)
     return np.stack(np.broadcast_arrays(d_p, d_q, d_gamma))
