@@ -42,6 +42,10 @@ def test_value_columns_cover_every_customer(retail):
     # Online Retail's holdout (Aug-Dec 2011) holds the Christmas peak: stationary BTYD rates
     # under-predict it, and the report says so when the naive rate does as well
     assert v.validation.predicted_total < v.validation.actual_total
+    # ... and the models find almost no drop-out here: P(alive) ~ 1 for everyone, flagged
+    assert not v.p_alive_informative
+    assert np.quantile(cust["p_alive"], 0.05) > 0.95
+    assert "P(alive) is not informative here" in v.p_alive_warning
 
 
 def test_summary_store_and_exports_carry_the_parts(retail):
@@ -68,6 +72,16 @@ def test_summary_store_and_exports_carry_the_parts(retail):
     assert n_rules == basket["n_rules"]
     rules = pd.read_csv(out / "rules.csv", dtype=str)
     assert len(rules) == n_rules and rules["antecedents"].str.len().gt(0).all()
+    prop = summary["propensity"]
+    assert prop["horizon_days"] == 90 and prop["cutoff"] == "2011-09-10"
+    assert prop["auc"] > prop["baseline_auc"]["recency"]
+    with duckdb.connect(str(out / "valuemax.duckdb"), read_only=True) as con:
+        n_scores = con.sql("select count(*) from propensity_scores").fetchone()[0]
+    assert n_scores == len(retail.customers)
+    p = retail.customers["p_buy_90d"]
+    assert p.notna().all() and ((p >= 0) & (p <= 1)).all()
+    risk = retail.customers["churn_risk"]
+    assert ((risk == "High") == (p < 0.2)).all() and ((risk == "Low") == (p >= 0.5)).all()
     recs = pd.read_parquet(out / "recommendations.parquet")
     assert set(recs.columns) >= {"customer_id", "rank", "item", "score", "source"}
     parquet = pd.read_parquet(out / "customers.parquet")
@@ -77,8 +91,12 @@ def test_summary_store_and_exports_carry_the_parts(retail):
 def test_report_shows_every_part(retail, check_report_in_browser):
     seen = check_report_in_browser(retail.out / "report.html")
     text = seen["text"]
-    for title in ("5. Customer value", "6. What goes with value", "What sells together",
+    for title in ("5. Customer value", "6. What goes with value", "7. Who buys next",
+                  "8. What sells together",
                   "High value at risk", "Holdout validation"):
         assert title in text, title
     v = retail.value.validation
     assert ("naive baseline predicts the holdout as well" in text) == (v.mae >= v.naive_mae)
+    # P(alive) flagged; "at risk" read from the RFM segments instead
+    assert "P(alive) cannot rank customers in this log" in text
+    assert "RFM segment Can't Lose Them or At Risk (P(alive) is not informative here)" in text

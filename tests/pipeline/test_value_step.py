@@ -45,6 +45,7 @@ def test_reproduces_the_published_calibration_fits_from_the_raw_file(cdnow_value
     best = table["holdout_mae"].idxmin()
     assert comp.chosen == cdnow_value.model_name == best
     assert table.loc[best, "actual_total"] == 1_882  # repeat purchase days, 1997-10..1998-06
+    assert cdnow_value.p_alive_informative  # CDNOW has drop-out the models can see
 
 
 def test_tracking_series_matches_the_calibration_counts(cdnow_value, datasets):
@@ -151,6 +152,11 @@ def test_cli_clv_json_reproduces_cdnow(cli_runner, datasets):
         got = d["comparison"]["params"][name]
         assert {k: round(got[k], 3) for k in params} == pytest.approx(params, abs=1.1e-3)
     assert d["spend_model_calibration"]["n_customers"] == 946
+    for name, (params, loglik) in PUBLISHED.items():
+        fit = d["calibration_fits"][name]
+        assert fit["loglik"] == pytest.approx(loglik, abs=0.05)
+        assert {k: round(fit["params"][k], 3) for k in params} == pytest.approx(params,
+                                                                                abs=1.1e-3)
     assert d["holdout"]["actual_total"] == 1_882
 
 

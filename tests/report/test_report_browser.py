@@ -15,7 +15,9 @@ def test_report_renders_in_chromium(fake_result, tmp_path, check_report_in_brows
     assert seen["n_plots"] == path.read_text(encoding="utf-8").count("Plotly.newPlot(") == 13
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = seen["text"]
-    for title in ("1. Data", "2. Customers", "3. Segments (RFM)", "4. Clusters", "5. Run"):
+    for title in ("1. Data", "2. Customers", "3. Segments (RFM)", "4. Clusters",
+                  "5. Customer value", "6. What goes with value", "7. Who buys next",
+                  "8. What sells together", "9. Run"):
         assert title in text
     assert "订单号" in text and "商品名称" in text  # Chinese column names, decoded as UTF-8
     assert "<script>alert(1)</script>" in text  # user text shown as text, never run

@@ -18,7 +18,8 @@ from valuemax._core import InputError
 from valuemax.report import render_report, write_report
 
 XSS = "<script>alert(1)</script>"  # as in conftest.py
-SECTIONS = ("1. Data", "2. Customers", "3. Segments (RFM)", "4. Clusters", "5. Run")
+SECTIONS = ("1. Data", "2. Customers", "3. Segments (RFM)", "4. Clusters", "5. Customer value",
+           "6. What goes with value", "7. Who buys next", "8. What sells together", "9. Run")
 ESCAPED_XSS = "&lt;script&gt;alert(1)&lt;/script&gt;"
 LINK = re.compile(r'<a class="dl" download="([^"]+)" href="data:text/csv;charset=utf-8;base64,'
                   r'([A-Za-z0-9+/=]+)">Download CSV</a>')
@@ -235,3 +236,11 @@ def test_large_tables_stay_out_of_the_page(make_fake_result):
     # histograms are pre-binned: no trace holds one value per customer
     assert max(len(t.get("x") or ()) for f in figures for t in f) <= 5000
     assert "60,000" in html
+
+
+def test_a_part_report_holds_only_the_asked_sections(fake_result):
+    html = render_report(fake_result, sections=("segments",))
+    assert "3. Segments (RFM)" not in html and "1. Segments (RFM)" in html
+    assert "<h2>2. Run</h2>" in html and 'id="clusters"' not in html
+    with pytest.raises(InputError, match=r"unknown \['churn'\]"):
+        render_report(fake_result, sections=("churn",))

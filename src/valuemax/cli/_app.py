@@ -23,12 +23,14 @@ from valuemax.cli._options import (
     DecimalOpt,
     DiscountOpt,
     EncodingOpt,
+    HorizonOpt,
     JsonOpt,
     MapOpt,
     MarginOpt,
     ObsEndOpt,
     OutOpt,
     PresetOpt,
+    PropensityOpt,
     ReturnsOpt,
     SeedOpt,
     SheetOpt,
@@ -82,6 +84,8 @@ def analyze(
     discount_rate: DiscountOpt = 0.01,
     margin: MarginOpt = 1.0,
     clv_model: ClvModelOpt = "auto",
+    propensity: PropensityOpt = True,
+    horizon: HorizonOpt = 90,
     seed: SeedOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
@@ -92,7 +96,7 @@ def analyze(
         calibration_end=calibration_end, date_format=date_format or None, encoding=encoding,
         sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
         clusters=clusters, clv=clv, clv_horizon=clv_horizon, discount_rate=discount_rate,
-        margin=margin, clv_model=clv_model, seed=seed,
+        margin=margin, clv_model=clv_model, propensity=propensity, horizon=horizon, seed=seed,
     ))
 
 

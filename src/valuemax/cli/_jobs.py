@@ -1,4 +1,4 @@
-"""Commands that run one part of the main job: ``valuemax clv``, ``valuemax rules``."""
+"""Commands that run one part of the main job: ``valuemax clv | rules | propensity``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from valuemax.cli._options import (
     DecimalOpt,
     DiscountOpt,
     EncodingOpt,
+    HorizonOpt,
     JsonOpt,
     MapOpt,
     MarginOpt,
@@ -34,9 +35,9 @@ from valuemax.cli._options import (
     parse_sheet,
     run_guarded,
 )
-from valuemax.cli._render import print_rules, print_value
+from valuemax.cli._render import print_propensity, print_rules, print_value
 
-PartOutOpt = Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write the per-customer table and the JSON summary to DIR.")]
+PartOutOpt = Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write the results (tables as Parquet and CSV, a JSON summary) to DIR.")]
 
 
 def _dump(obj: object) -> str:
@@ -145,7 +146,64 @@ def rules(
         else:
             print_rules(Console(highlight=False), found, rule_set)
             if out is not None:
-                typer.echo(f"outputs: {out.resolve()} (rules.parquet/.csv, "
-                           "recommendations.parquet/.csv, rules_summary.json)")
+                written = sorted(p.name for p in out.iterdir() if p.name.startswith(
+                    ("rules", "recommendations")))
+                typer.echo(f"outputs: {out.resolve()} ({', '.join(written)})")
+
+    run_guarded(debug, run)
+
+
+@app.command()
+def propensity(
+    path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log (any format analyze reads).")],
+    out: PartOutOpt = None,
+    horizon: HorizonOpt = 90,
+    cutoff: Annotated[str | None, typer.Option("--cutoff", metavar="DATE", help="Holdout cutoff YYYY-MM-DD: features before it, the label in the --horizon days from it (default: observation end minus the horizon).")] = None,
+    map_: MapOpt = None,
+    columns: ColumnsOpt = None,
+    preset: PresetOpt = "standard",
+    observation_end: ObsEndOpt = None,
+    date_format: DateFmtOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    decimal: DecimalOpt = ".",
+    returns: ReturnsOpt = None,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Who buys next: buy-again model vs recency and BTYD baselines on a holdout; scores per customer."""
+    from valuemax.pipeline import buy_propensity
+
+    def run() -> None:
+        found = buy_propensity(
+            path, horizon=horizon, cutoff=cutoff, seed=seed, mapping=parse_map(map_),
+            columns=parse_columns(columns), preset=preset, observation_end=observation_end,
+            date_format=date_format or None, encoding=encoding, sheet=parse_sheet(sheet),
+            decimal=decimal, returns=returns,
+        )
+        summary = found.to_dict()
+        if out is not None:
+            from types import SimpleNamespace
+
+            from valuemax.report import write_report
+
+            out.mkdir(parents=True, exist_ok=True)
+            for name in ("scores", "metrics", "gains", "calibration", "importance"):
+                frame = getattr(found, name)
+                frame.to_csv(out / f"propensity_{name}.csv", index=False, encoding="utf-8-sig")
+            found.scores.to_parquet(out / "propensity_scores.parquet", index=False)
+            (out / "propensity_summary.json").write_text(_dump(summary) + "\n",
+                                                         encoding="utf-8")
+            write_report(SimpleNamespace(propensity=found, ingest={"source": path}),
+                         out / "propensity.html", sections=("propensity",))
+        if as_json:
+            typer.echo(_dump(summary))
+        else:
+            console = Console(highlight=False)
+            print_propensity(console, found)
+            if out is not None:
+                console.print(f"outputs: {out.resolve()} (propensity.html, propensity_*.csv, "
+                              "propensity_scores.parquet, propensity_summary.json)")
 
     run_guarded(debug, run)

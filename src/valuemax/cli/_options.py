@@ -32,6 +32,8 @@ ClvHorizonOpt = Annotated[int, typer.Option("--clv-horizon", metavar="MONTHS", h
 DiscountOpt = Annotated[float, typer.Option("--discount-rate", metavar="RATE", help="Monthly discount rate of future margin, e.g. 0.01 (about 12.7%/year).")]
 MarginOpt = Annotated[float, typer.Option("--margin", metavar="SHARE", help="Profit share of revenue in (0, 1]; 1 values revenue.")]
 ClvModelOpt = Annotated[str, typer.Option("--clv-model", metavar="auto|bgnbd|mbgnbd|pareto", help="Purchase model; auto chooses on the holdout (lowest MAE, BIC among near ties).")]
+PropensityOpt = Annotated[bool, typer.Option("--propensity/--no-propensity", help="Score each customer's chance to buy again within --horizon days (needs a log spanning two horizons).")]
+HorizonOpt = Annotated[int, typer.Option("--horizon", metavar="DAYS", help="Buy-again horizon in days.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 
 

@@ -137,9 +137,13 @@ def _print_parts(console: Console, result: Any) -> None:
         if "p_alive" in result.customers:
             from valuemax.decide import high_value_at_risk
 
-            risk = high_value_at_risk(result.customers)
-            console.print(f"high value at risk: {len(risk):,} of the top-20% spenders have "
-                          "P(alive) < 0.5 (report: Customer value > High value at risk)")
+            if value.p_alive_informative:
+                risk = high_value_at_risk(result.customers)
+                console.print(f"high value at risk: {len(risk):,} of the top-20% spenders "
+                              "have P(alive) < 0.5 (report: Customer value > High value at "
+                              "risk)")
+            else:
+                console.print(f"[yellow]{value.p_alive_warning}[/]")
     stats = getattr(result, "stats", None)
     reg = getattr(stats, "regression", None)
     if reg is not None:
@@ -237,4 +241,28 @@ def print_rules(console: Console, found: Any, rule_set: Any) -> None:
                       f"{ev['recall_at_n']:.1%} vs {ev['baseline_recall_at_n']:.1%} "
                       f"({ev.get('n_customers_evaluated', 0):,} customers)")
     for note in getattr(found, "notes", ()) or ():
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def print_propensity(console: Console, found: Any) -> None:
+    """Print the buy-again model's holdout metrics beside the baselines, and churn counts."""
+    console.print(f"buys again within {found.horizon_days} days of {found.cutoff.isoformat()} "
+                  f"(holdout: {found.n_holdout:,} customers, base rate {found.base_rate:.1%}); "
+                  f"chosen model: {found.chosen_model}")
+    table = Table(title="Holdout metrics (model and baselines)", title_justify="left",
+                  expand=True)
+    for col in ("model", "ROC AUC", "PR AUC", "Brier", "top-decile lift"):
+        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
+
+    def num(v: Any, fmt: str) -> str:
+        return "—" if v is None or v != v else format(v, fmt)
+
+    for r in found.metrics.itertuples(index=False):
+        table.add_row(str(r.model), num(r.roc_auc, ".3f"), num(r.pr_auc, ".3f"),
+                      num(r.brier, ".3f"), num(r.top_decile_lift, ".2f"))
+    console.print(table)
+    counts = found.churn_counts()
+    console.print("churn risk: " + ", ".join(
+        f"{r.churn_risk} {int(r.customers):,}" for r in counts.itertuples(index=False)))
+    for note in found.notes:
         console.print(f"[yellow]note:[/] {note}")

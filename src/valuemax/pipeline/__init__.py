@@ -1,6 +1,6 @@
 """The main job: ``analyze()`` composes ingest -> clean -> customers -> segments -> value ->
-report; ``customer_value()`` and ``association_rules()`` run one part, ``inspect()`` only
-read and clean.
+report; ``customer_value()``, ``buy_propensity()`` and ``association_rules()`` run one
+part, ``inspect()`` only read and clean.
 
 Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
 ``valuemax.features``, ``valuemax.segment``, ``valuemax.clv``, ``valuemax.decide``,
@@ -8,10 +8,10 @@ Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
 """
 
 from valuemax.pipeline._analyze import analyze
-from valuemax.pipeline._jobs import association_rules, customer_value
+from valuemax.pipeline._jobs import association_rules, buy_propensity, customer_value
 from valuemax.pipeline._prepare import inspect
 from valuemax.pipeline._result import AnalysisResult
-from valuemax.pipeline._value import ValueResult
+from valuemax.pipeline._value_result import ValueResult
 
-__all__ = ["AnalysisResult", "ValueResult", "analyze", "association_rules", "customer_value",
-           "inspect"]
+__all__ = ["AnalysisResult", "ValueResult", "analyze", "association_rules", "buy_propensity",
+           "customer_value", "inspect"]

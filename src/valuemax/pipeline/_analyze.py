@@ -17,7 +17,7 @@ from valuemax.decide import cluster_actions, segment_actions
 from valuemax.engines import connect
 from valuemax.features import calibration_holdout, customer_table
 from valuemax.pipeline._outputs import summary_dict, write_exports
-from valuemax.pipeline._parts import run_basket, run_stats
+from valuemax.pipeline._parts import run_basket, run_propensity, run_stats
 from valuemax.pipeline._prepare import ReadOptions, country_column, default_returns
 from valuemax.pipeline._result import AnalysisResult
 from valuemax.pipeline._store import record_run, write_table, write_value_tables
@@ -35,7 +35,7 @@ from valuemax.segment import (
 #: Fewer customers than this: K-means (and Ward) are skipped with the reason.
 MIN_CUSTOMERS_TO_CLUSTER = 20
 STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "value",
-                          "stats", "basket", "store", "report")
+                          "stats", "propensity", "basket", "store", "report")
 
 
 def _check_options(time_unit: str, clusters: str) -> None:
@@ -71,6 +71,8 @@ def analyze(
     discount_rate: float = 0.01,
     margin: float = 1.0,
     clv_model: Literal["auto", "bgnbd", "mbgnbd", "pareto"] = "auto",
+    propensity: bool = True,
+    horizon: int = 90,
     seed: int = 0,
     on_step: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
@@ -122,8 +124,14 @@ def analyze(
         Share of revenue that is profit, in (0, 1]; 1 gives revenue CLV.
     clv_model : {"auto", "bgnbd", "mbgnbd", "pareto"}, default "auto"
         Purchase model; ``auto`` chooses by the rule of :func:`valuemax.clv.compare_models`.
+    propensity : bool, default True
+        Score every customer's chance to buy again within ``horizon`` days (``p_buy_<h>d``,
+        ``churn_risk``, ``expected_next_purchase``; ``result.propensity``), when the log
+        spans at least two horizons.
+    horizon : int, default 90
+        Propensity horizon in days.
     seed : int
-        Seed of every random step (K-means, samples, optimiser starts).
+        Seed of every random step (K-means, samples, optimiser starts, models).
     on_step : callable, optional
         Called with each step's name (``STEPS``) as it starts; the CLI draws progress with it.
 
@@ -139,6 +147,9 @@ def analyze(
     _check_options(time_unit, clusters)
     if clv:
         check_value_options(clv_horizon, discount_rate, margin, clv_model)
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= 3650:
+        raise InputError(f"horizon={horizon!r} must be a whole number of days in 1..3650 "
+                         "(e.g. 90)")
     started = datetime.now()
     timings: dict[str, float] = {}
     skipped: dict[str, str] = {}
@@ -147,7 +158,8 @@ def analyze(
         "time_unit": time_unit, "calibration_end": None if calibration_end is None
         else str(calibration_end), "returns": returns, "clusters": clusters, "k_min": k_min,
         "k_max": k_max, "clv": clv, "clv_horizon": clv_horizon,
-        "discount_rate": discount_rate, "margin": margin, "clv_model": clv_model, "seed": seed, "mapping": dict(mapping or {}),
+        "discount_rate": discount_rate, "margin": margin, "clv_model": clv_model,
+        "propensity": propensity, "horizon": horizon, "seed": seed, "mapping": dict(mapping or {}),
         "columns": list(columns) if columns else None,
         "date_format": date_format if date_format is None or isinstance(date_format, str)
         else list(date_format),
@@ -222,6 +234,17 @@ def analyze(
                                                 validate="one_to_one")
         with clock("stats"):
             stats = run_stats(customers, skipped)
+        with clock("propensity"):
+            prop = None
+            if not propensity:
+                skipped["propensity"] = "turned off (--no-propensity)"
+            else:
+                prop = run_propensity(
+                    con.table("transactions_clean"), customers, skipped,
+                    observation_end=obs_end, horizon_days=horizon, seed=seed)
+            if prop is not None:
+                customers = customers.merge(prop.scores, on="customer_id", how="left",
+                                            validate="one_to_one")
         with clock("basket"):
             basket = run_basket(con.table("transactions_clean"), ingested.mapping, skipped,
                                 seed=seed)
@@ -229,7 +252,7 @@ def analyze(
             ingest=ingested.to_dict(), quality=quality, customers=customers,
             time_unit=time_unit, rfm=rfm, segments=segments, clusters=km,
             cluster_actions=actions, hierarchy=ward, calibration=calibration, value=value,
-            stats=stats, basket=basket,
+            stats=stats, basket=basket, propensity=prop,
             skipped=skipped, params=params,
             timings_s=timings, version=__version__,
         )
@@ -242,6 +265,9 @@ def analyze(
             write_table(con, "quality", quality.to_frame())
             if value is not None:
                 write_value_tables(con, value)
+            if prop is not None:
+                write_table(con, "propensity_scores", prop.scores)
+                write_table(con, "propensity_metrics", prop.metrics)
             if basket is not None:
                 write_table(con, "rules", basket.rule_set.rules)
                 write_table(con, "recommendations", basket.recommendations)

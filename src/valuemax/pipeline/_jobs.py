@@ -158,3 +158,58 @@ def association_rules(
             n_recommendations=n_recommendations, random_state=seed)
     finally:
         con.disconnect()
+
+
+def buy_propensity(
+    source: Any,
+    *,
+    horizon: int = 90,
+    cutoff: date | datetime | str | None = None,
+    n_origins: int = 3,
+    seed: int = 0,
+    **read_clean: Any,
+) -> Any:
+    """Who buys next: the buy-again model of :func:`valuemax.propensity.fit_propensity`.
+
+    Parameters
+    ----------
+    source : path or table
+        A transaction log, read and cleaned as by :func:`valuemax.pipeline.analyze`
+        (``read_clean`` keywords: ``columns``, ``mapping``, ``date_format``, ``encoding``,
+        ``sheet``, ``decimal``, ``preset``, ``observation_end``, ``returns``).
+    horizon : int, default 90
+        Days after a cutoff in which a purchase counts as "buys again".
+    cutoff : date or str, optional
+        Holdout cutoff: features use the lines before it, the label the ``horizon`` days
+        from it (default: observation end minus ``horizon``).
+    n_origins : int, default 3
+        Earlier rolling origins the training rows come from.
+    seed : int, default 0
+        Seed of every random step.
+
+    Returns
+    -------
+    valuemax.propensity.PropensityResult
+        Holdout metrics of the model and the baselines, plots' data, per-customer scores.
+
+    Raises
+    ------
+    InputError
+        On unreadable input, a cutoff outside the log, a log shorter than two horizons, or
+        a holdout window with one class only.
+    """
+    from valuemax.propensity import fit_propensity
+
+    con = connect(None)
+    try:
+        read = ReadOptions(**{k: read_clean.pop(k) for k in list(read_clean)
+                              if k in ReadOptions.__dataclass_fields__})
+        clean_kw = {"preset": "standard", "observation_end": None, "returns": None,
+                    **read_clean}
+        _, cleaned, _ = read_and_clean(source, con, read, **clean_kw)
+        con.create_table("transactions_clean", cleaned.transactions)
+        return fit_propensity(con.table("transactions_clean"), horizon_days=horizon,
+                              cutoff=cutoff, n_origins=n_origins, random_state=seed,
+                              observation_end=cleaned.observation_end)
+    finally:
+        con.disconnect()

@@ -17,6 +17,7 @@ def summary_dict(result: Any) -> dict[str, Any]:
     (model, rule, params, se, loglik, holdout MAE and totals, model comparison, spend model,
     total CLV; ``None`` when skipped), ``stats`` (target, R², top correlations), ``basket``
     (n_baskets, n_items, n_itemsets, n_rules, thresholds, hit rate@N vs popularity),
+    ``propensity`` (horizon, cutoff, auc, pr_auc, brier, top_decile_lift, baseline AUCs),
     ``skipped``,
     ``params`` and ``timings_s`` (seconds per step).
     """
@@ -70,6 +71,8 @@ def summary_dict(result: Any) -> dict[str, Any]:
         "clv": None if getattr(result, "value", None) is None else result.value.to_dict(),
         "stats": None if getattr(result, "stats", None) is None else result.stats.to_dict(),
         "basket": None if getattr(result, "basket", None) is None else result.basket.to_dict(),
+        "propensity": None if getattr(result, "propensity", None) is None
+        else result.propensity.to_dict(),
         "skipped": dict(result.skipped),
         "params": result.params,
         "timings_s": dict(result.timings_s),

@@ -45,6 +45,10 @@ class AnalysisResult:
     stats : valuemax.stats.ValueDrivers or None
         "What goes with value": Spearman correlations (Holm-adjusted) of the customer
         features and an OLS (HC3) of log spend, or of log1p(CLV) when CLV was estimated.
+    propensity : valuemax.propensity.PropensityResult or None
+        "Who buys next": the buy-again model, its holdout metrics beside the recency and
+        BTYD baselines, and per-customer ``p_buy_<h>d``, ``churn_risk``,
+        ``expected_next_purchase`` (also merged into ``customers``).
     basket : valuemax.basket.BasketResult or None
         "What sells together": baskets, frequent itemsets and association rules (thresholds
         chosen from the data), cross-sell recommendations and their holdout evaluation.
@@ -73,6 +77,7 @@ class AnalysisResult:
     value: Any = None
     stats: Any = None
     basket: Any = None
+    propensity: Any = None
     skipped: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from valuemax.clv import (
     tracking_curve,
 )
 from valuemax.features import calibration_holdout, repeat_purchase_days
+from valuemax.pipeline._value_result import ValueResult
 
 #: Purchase models by name, in the order tried when the chosen one fails on the full period.
 MODELS = {"BG/NBD": BetaGeoModel, "MBG/NBD": ModifiedBetaGeoModel, "Pareto/NBD": ParetoNBDModel}
@@ -41,65 +41,6 @@ MIN_REPEAT_BUYERS = 20
 MIN_SPAN_FOR_HOLDOUT = 90
 #: T used to score customers first seen on the last day (T = 0), in model time units.
 _T_NEW = 1e-9
-
-
-@dataclass
-class ValueResult:
-    """What the customer-value step produced (``AnalysisResult.value``)."""
-
-    model_name: str
-    model: Any
-    spend_model: Any
-    table: pd.DataFrame
-    time_unit: str
-    horizon_months: int
-    discount_rate: float
-    margin: float
-    calibration_end: dt.date | None = None
-    comparison: Any = None
-    validation: Any = None
-    tracking: pd.DataFrame | None = None
-    spend_check: dict[str, Any] | None = None
-    spend_model_calibration: Any = None
-    rule: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able summary (``summary.json`` key ``clv``)."""
-        s = self.model.summary()
-        h = self.horizon_months
-        out: dict[str, Any] = {
-            "model": self.model_name, "rule": self.rule, "time_unit": self.time_unit,
-            "params": _floats(s.estimates, s.param_names),
-            "se": _floats(s.std_errors, s.param_names),
-            "loglik": float(s.loglik), "bic": float(s.bic), "n_customers": int(s.n_obs),
-            "horizon_months": h, "discount_rate_monthly": self.discount_rate,
-            "margin": self.margin,
-            "calibration_end": None if self.calibration_end is None
-            else self.calibration_end.isoformat(),
-            "holdout": None if self.validation is None else self.validation.to_dict(),
-            "comparison": None if self.comparison is None else self.comparison.to_dict(),
-            "spend_model": None, "spend_check": self.spend_check,
-            "total_clv": None, "notes": list(self.notes),
-        }
-        if self.spend_model is not None:
-            g = self.spend_model.summary()
-            out["spend_model"] = {"model": "Gamma-Gamma", "params": _floats(g.estimates,
-                                  g.param_names), "se": _floats(g.std_errors, g.param_names),
-                                  "loglik": float(g.loglik), "n_customers": int(g.n_obs)}
-            out["total_clv"] = float(self.table[f"clv_{h}"].sum())
-        if self.spend_model_calibration is not None:
-            g = self.spend_model_calibration.summary()
-            out["spend_model_calibration"] = {
-                "params": _floats(g.estimates, g.param_names),
-                "se": _floats(g.std_errors, g.param_names), "loglik": float(g.loglik),
-                "n_customers": int(g.n_obs)}
-        return out
-
-
-def _floats(values: Any, names: Any) -> dict[str, float | None]:
-    return {n: (float(v) if np.isfinite(v) else None) for n, v in zip(names, values,
-                                                                        strict=True)}
 
 
 def default_calibration_end(first_day: dt.date, obs_end: dt.date) -> dt.date | None:
@@ -200,6 +141,9 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
         notes.append("CLV not computed: too few repeat buyers with positive spend for the "
                      "Gamma-Gamma spend model; P(alive) and expected purchases are given")
     table = _score(fitted, spend, customers, horizon_months, discount_rate, margin, notes)
+    warning = p_alive_warning(fitted, table["p_alive"])
+    if warning:
+        notes.append(warning)
     check = spend_independence(customers["frequency"], customers["monetary_value"])
     if check.get("material"):
         notes.append(check["message"])
@@ -208,7 +152,39 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
         horizon_months=horizon_months, discount_rate=float(discount_rate),
         margin=float(margin), calibration_end=cal_end, comparison=comparison,
         validation=validation, tracking=tracking, spend_check=check,
-        spend_model_calibration=cal_spend, rule=rule, notes=notes), None
+        spend_model_calibration=cal_spend, rule=rule, notes=notes,
+        p_alive_warning=warning), None
+
+
+#: A parameter whose 95% interval spans more than this factor (log SE > 2) is not identified.
+_MAX_LOG_SE = 2.0
+#: P(alive) whose 5th to 95th percentile spread is under this separates nobody.
+_MIN_SPREAD = 0.05
+
+
+def p_alive_warning(model: Any, p_alive: pd.Series) -> str | None:
+    """Why P(alive) cannot rank customers by their chance of being active, or None.
+
+    Two symptoms, either enough: a drop-out parameter the data do not identify (its 95%
+    interval spans a factor over e^(2 * 1.96 * 2) ~ 2,500), or P(alive) nearly the same
+    for everyone (5th to 95th percentile within 0.05).
+    """
+    s = model.summary()
+    wide = [n for n, lse in zip(s.param_names, s.log_std_errors, strict=True)
+            if not np.isfinite(lse) or lse > _MAX_LOG_SE]
+    lo, hi = np.quantile(np.asarray(p_alive, dtype=float), [0.05, 0.95])
+    if not wide and hi - lo >= _MIN_SPREAD:
+        return None
+    why = []
+    if wide:
+        why.append(f"the data do not pin down {', '.join(wide)} (95% intervals over a "
+                   "factor of 2,500)")
+    if hi - lo < _MIN_SPREAD:
+        why.append(f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers")
+    return ("P(alive) is not informative here: " + "; ".join(why) + ". The model sees "
+            "little drop-out in this log, so it cannot tell active customers from lost ones; "
+            "use the RFM segments (At Risk, Can't Lose Them) for churn, and read CLV as "
+            "expected purchases x spend with little churn.")
 
 
 def _by_bic(customers, time_unit, seed, forced, notes):
@@ -251,9 +227,10 @@ def _with_positive_T(frame: pd.DataFrame, notes: list[str], when: str) -> pd.Dat
     """The customers with T > 0: those first seen on the last day carry no information."""
     new = frame["T"] <= 0
     if new.any():
-        notes.append(f"{int(new.sum()):,} customers first bought on {when} (T = 0): left out "
-                     "of the purchase-model fit (no time observed yet) and scored as new "
-                     "customers")
+        n = int(new.sum())
+        notes.append(f"{n:,} {'customer' if n == 1 else 'customers'} first bought on {when} "
+                     "(T = 0): left out of the purchase-model fit (no time observed yet) and "
+                     "scored as new customers")
         return frame.loc[~new].reset_index(drop=True)
     return frame
 

@@ -13,6 +13,7 @@ from valuemax.report._sections_basket import basket_section
 from valuemax.report._sections_clusters import clusters_section
 from valuemax.report._sections_customers import customers_section
 from valuemax.report._sections_data import data_section
+from valuemax.report._sections_propensity import propensity_section
 from valuemax.report._sections_run import run_section
 from valuemax.report._sections_segments import segments_section
 from valuemax.report._sections_stats import stats_section
@@ -21,12 +22,13 @@ from valuemax.report._sections_value import value_section
 #: Sections in chain order (data -> information -> knowledge -> insight -> decision), each
 #: ``(anchor, title, build(result, numbered_title) -> (html, subs))``; "Run" closes the page.
 _SECTIONS = (
-    ("data", "Data", lambda r, t: data_section(r)),
-    ("customers", "Customers", lambda r, t: customers_section(r)),
-    ("segments", "Segments (RFM)", lambda r, t: segments_section(r)),
-    ("clusters", "Clusters", lambda r, t: clusters_section(r)),
+    ("data", "Data", lambda r, t: data_section(r, title=t)),
+    ("customers", "Customers", lambda r, t: customers_section(r, title=t)),
+    ("segments", "Segments (RFM)", lambda r, t: segments_section(r, title=t)),
+    ("clusters", "Clusters", lambda r, t: clusters_section(r, title=t)),
     ("value", "Customer value", lambda r, t: value_section(r, title=t)),
     ("stats", "What goes with value", lambda r, t: stats_section(r, title=t)),
+    ("propensity", "Who buys next", lambda r, t: propensity_section(r, title=t)),
     ("basket", "What sells together", lambda r, t: basket_section(r, title=t)),
 )
 
@@ -45,7 +47,7 @@ def _run_date(result: Any) -> str:
     return dt.datetime.now().astimezone().isoformat(sep=" ", timespec="seconds")
 
 
-def render_report(result: Any) -> str:
+def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> str:
     """Render the run's report as one self-contained HTML page.
 
     Sections follow the chain data -> customers -> segments -> clusters -> customer value
@@ -63,6 +65,11 @@ def render_report(result: Any) -> str:
         ``stats``, ``propensity``, ``basket``, ``skipped``,
         ``params``, ``timings_s``, ``summary``, ``version``. Absent attributes are treated
         as not computed.
+
+    sections : tuple of str, optional
+        Anchors of the sections to include (``"data"``, ``"customers"``, ``"segments"``,
+        ``"clusters"``, ``"value"``, ``"stats"``, ``"propensity"``, ``"basket"``); default
+        all. The "Run" section always closes the page.
 
     Returns
     -------
@@ -82,7 +89,11 @@ def render_report(result: Any) -> str:
     >>> html.startswith("<!DOCTYPE html>") and "Clustering was skipped" in html
     True
     """
-    if result is None or not any(hasattr(result, a) for a in _EXPECTED):
+    known = [a for a, _, _ in _SECTIONS]
+    if sections is not None and not set(sections) <= set(known):
+        raise InputError(f"sections={sections!r}: unknown {sorted(set(sections) - set(known))}; "
+                         f"known: {known}")
+    if result is None or not any(hasattr(result, a) for a in (*_EXPECTED, *(sections or ()))):
         raise InputError(
             f"write_report needs the result of valuemax.analyze() (an AnalysisResult); got "
             f"{type(result).__name__} without any of the attributes {', '.join(_EXPECTED)}. "
@@ -92,6 +103,8 @@ def render_report(result: Any) -> str:
 
     built, titles, anchors = [], [], []
     for anchor, title, build in _SECTIONS:
+        if sections is not None and anchor not in sections:
+            continue
         number = f"{len(built) + 1}. {title}"
         built.append(build(result, number))
         titles.append(number)
@@ -125,12 +138,15 @@ def render_report(result: Any) -> str:
     )
 
 
-def write_report(result: Any, path: str | Path) -> Path:
+def write_report(result: Any, path: str | Path, *,
+                 sections: tuple[str, ...] | None = None) -> Path:
     """Write the self-contained HTML report of ``result`` to ``path``.
 
     Parameters
     ----------
     result : AnalysisResult or any object with the same attributes
+        See :func:`render_report`.
+    sections : tuple of str, optional
         See :func:`render_report`.
     path : str or pathlib.Path
         The file to write (parent folders are created); an existing folder gets
@@ -149,7 +165,7 @@ def write_report(result: Any, path: str | Path) -> Path:
     out = Path(path)
     if out.is_dir():
         out = out / "report.html"
-    text = render_report(result)
+    text = render_report(result, sections=sections)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8", newline="\n")
     return out

@@ -18,7 +18,7 @@ Subs = list[tuple[str, str]]
 #: How to ask for Ward, on the command line and in Python.
 WARD_HINT = "--clusters kmeans+ward (Python: clusters='kmeans+ward')"
 
-def clusters_section(result: Any) -> tuple[str, Subs]:
+def clusters_section(result: Any, *, title: str = "Clusters") -> tuple[str, Subs]:
     """Section 4: k-means (k chosen by a stated criterion), projection, profile; Ward."""
     lead = ("K-means on log-transformed, standardised customer features; clusters are ranked "
             "by value and named from their profile (labels are otherwise arbitrary).")
@@ -34,7 +34,7 @@ def clusters_section(result: Any) -> tuple[str, Subs]:
     parts.append(sub("cl-ward", "Hierarchical (Ward)"))
     subs.append(("cl-ward", "Hierarchical (Ward)"))
     parts.append(_hierarchy(result))
-    return section("clusters", "4. Clusters", lead, "".join(parts)), subs
+    return section("clusters", title, lead, "".join(parts)), subs
 
 
 def _kmeans(km: Any, actions: Any, subs: Subs) -> str:

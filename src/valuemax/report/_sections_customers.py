@@ -58,7 +58,7 @@ def _stats(customers: pd.DataFrame, unit: str) -> pd.DataFrame:
     })
 
 
-def customers_section(result: Any) -> tuple[str, Subs]:
+def customers_section(result: Any, *, title: str = "Customers") -> tuple[str, Subs]:
     """Section 2: how many customers, their RFM/BTYD distributions and summary statistics."""
     cust = getattr(result, "customers", None)
     subs = [("cust-overview", "Overview"), ("cust-dist", "Distributions"),
@@ -68,7 +68,7 @@ def customers_section(result: Any) -> tuple[str, Subs]:
     if cust is None or len(cust) == 0:
         body = note("No customer table: " + skip_reason(
             result, "customers", default="no clean transactions to summarise."), warn=True)
-        return section("customers", "2. Customers", lead, body), []
+        return section("customers", title, lead, body), []
     tu = str(getattr(result, "time_unit", "") or "D")
     unit = UNIT_NAMES.get(tu, tu)
     q = getattr(result, "quality", None)
@@ -114,7 +114,7 @@ def customers_section(result: Any) -> tuple[str, Subs]:
         parts.append(sub("cust-calibration", "Calibration / holdout split"))
         parts.append(_calibration(cal, result, unit))
         subs.append(("cust-calibration", "Calibration / holdout"))
-    return section("customers", "2. Customers", lead, "".join(parts)), subs
+    return section("customers", title, lead, "".join(parts)), subs
 
 
 def _distributions(cust: pd.DataFrame) -> str:

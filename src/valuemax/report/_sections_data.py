@@ -47,7 +47,7 @@ def _mapping_frame(ing: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"canonical": canon, "source column": source, "how": how})
 
 
-def data_section(result: Any) -> tuple[str, Subs]:
+def data_section(result: Any, *, title: str = "Data") -> tuple[str, Subs]:
     """Section 1: how the file was read, the column mapping, the quality accounting."""
     ing = _ingest(result)
     parts: list[str] = [sub("data-source", "Source")]
@@ -79,7 +79,7 @@ def data_section(result: Any) -> tuple[str, Subs]:
             ("data-quality", "Data quality")]
     lead = ("How the log was read and cleaned. Cleaning never deletes: every input row is "
             "either in the clean log or in the quarantine with a reason code.")
-    return section("data", "1. Data", lead, "".join(parts)), subs
+    return section("data", title, lead, "".join(parts)), subs
 
 
 def _quality(q: Any) -> str:

@@ -39,7 +39,7 @@ def _verdict(res: Any) -> str:
     return " ".join(parts)
 
 
-def propensity_section(result: Any) -> tuple[str, Subs]:
+def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[str, Subs]:
     """Section "Who buys next": metrics vs. baselines, calibration, gains, importance, churn.
 
     Parameters
@@ -61,7 +61,7 @@ def propensity_section(result: Any) -> tuple[str, Subs]:
         body = note("Propensity did not run: " + skip_reason(
             result, "propensity", default="no propensity result was recorded for this run."),
             warn=True)
-        return section("propensity", "Who buys next", lead, body), []
+        return section("propensity", title, lead, body), []
     h = res.horizon_days
     parts: list[str] = [kv([
         ("horizon", f"{h} days"),
@@ -125,4 +125,4 @@ def propensity_section(result: Any) -> tuple[str, Subs]:
         "= last purchase + the customer's mean gap between purchase days (one-time buyers: "
         "the median gap of repeat buyers).")))
     parts.append(notes_list(res.notes, title="How this was computed"))
-    return section("propensity", "Who buys next", lead, "".join(parts)), subs
+    return section("propensity", title, lead, "".join(parts)), subs

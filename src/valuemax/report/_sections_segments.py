@@ -90,7 +90,7 @@ def frame_or_none(obj: Any) -> pd.DataFrame | None:
     return obj if isinstance(obj, pd.DataFrame) and len(obj) else None
 
 
-def segments_section(result: Any) -> tuple[str, Subs]:
+def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str, Subs]:
     """Section 3: RFM cut points, named segments with actions, the R x F heat map."""
     lead = ("RFM scores rank customers by recency, frequency and monetary value into "
             "quantile bins; named segments group the score cells and come with an action.")
@@ -150,7 +150,7 @@ def segments_section(result: Any) -> tuple[str, Subs]:
     parts.append(sub("seg-heat", "Recency × frequency"))
     subs.append(("seg-heat", "R × F heat map"))
     parts.append(_rf_heatmap(getattr(result, "customers", None)))
-    return section("segments", "3. Segments (RFM)", lead, "".join(parts)), subs
+    return section("segments", title, lead, "".join(parts)), subs
 
 
 def _rf_heatmap(cust: Any) -> str:

@@ -1,0 +1,133 @@
+"""The value step's result object: models, per-customer table, validation, notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class ValueResult:
+    """What the customer-value step produced (``AnalysisResult.value``).
+
+    Attributes
+    ----------
+    model_name : {"BG/NBD", "MBG/NBD", "Pareto/NBD"}
+        The purchase model chosen (``rule`` says how).
+    model : valuemax.clv model
+        The chosen model refitted on the whole observation period (``time_unit``).
+    spend_model : valuemax.clv.GammaGammaModel or None
+        Gamma-Gamma on the repeat buyers with positive spend; None when too few.
+    table : pandas.DataFrame of shape (n_customers, 5)
+        ``customer_id``, ``p_alive``, ``expected_purchases_<h>`` (purchases in the next
+        h months), ``expected_avg_value`` (currency per purchase), ``clv_<h>`` (currency,
+        discounted, times ``margin``; absent without a spend model).
+    time_unit : {"D", "W"}
+        Unit of the model's recency, T and ``alpha``.
+    horizon_months, discount_rate, margin
+        CLV settings: months of 30.4375 days, monthly rate, profit share.
+    calibration_end : datetime.date or None
+        End of the calibration period of the holdout comparison (None: no holdout).
+    comparison : valuemax.clv.ModelComparison or None
+        The models fitted on the calibration period and scored on the holdout.
+    validation : valuemax.clv.HoldoutValidation or None
+        The chosen model's holdout validation (conditional expectations, MAE, RMSE, naive).
+    tracking : pandas.DataFrame or None
+        Weekly cumulative repeat purchases of the calibration cohort: ``week``,
+        ``week_end``, ``actual``, ``expected``, ``holdout`` (bool).
+    spend_check : dict or None
+        Gamma-Gamma's independence check (:func:`valuemax.clv.spend_independence`).
+    spend_model_calibration : valuemax.clv.GammaGammaModel or None
+        Gamma-Gamma fitted on the calibration period's repeat buyers.
+    rule : str
+        How the model was chosen, in one sentence.
+    notes : list of str
+        Everything the reader should know: defaults chosen, customers excluded, warnings.
+    p_alive_warning : str or None
+        Why P(alive) cannot rank customers in this log (parameters not identified, or
+        nearly equal for everyone); None when it can.
+    """
+
+    model_name: str
+    model: Any
+    spend_model: Any
+    table: pd.DataFrame
+    time_unit: str
+    horizon_months: int
+    discount_rate: float
+    margin: float
+    calibration_end: dt.date | None = None
+    comparison: Any = None
+    validation: Any = None
+    tracking: pd.DataFrame | None = None
+    spend_check: dict[str, Any] | None = None
+    spend_model_calibration: Any = None
+    rule: str = ""
+    notes: list[str] = field(default_factory=list)
+    p_alive_warning: str | None = None
+
+    @property
+    def p_alive_informative(self) -> bool:
+        """False when the model cannot tell active customers from lost ones (see warning)."""
+        return self.p_alive_warning is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (``summary.json`` key ``clv``).
+
+        Top level: the chosen model refitted on the whole period (``model``, ``params``,
+        ``se``, ``loglik``, ``bic``), the holdout validation of the chosen model
+        (``holdout``), the comparison table (``comparison``), the spend model and CLV
+        settings. ``calibration_fits`` and ``spend_model_calibration``: every model as
+        fitted on the calibration period only (the published set-up of the BTYD papers).
+        """
+        s = self.model.summary()
+        h = self.horizon_months
+        out: dict[str, Any] = {
+            "model": self.model_name, "rule": self.rule, "time_unit": self.time_unit,
+            "params": _floats(s.estimates, s.param_names),
+            "se": _floats(s.std_errors, s.param_names),
+            "loglik": float(s.loglik), "bic": float(s.bic), "n_customers": int(s.n_obs),
+            "converged": bool(s.converged),
+            "horizon_months": h, "discount_rate_monthly": self.discount_rate,
+            "margin": self.margin,
+            "calibration_end": None if self.calibration_end is None
+            else self.calibration_end.isoformat(),
+            "holdout": None if self.validation is None else self.validation.to_dict(),
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
+            "spend_model": None, "spend_check": self.spend_check,
+            "total_clv": None, "notes": list(self.notes),
+            "p_alive_informative": self.p_alive_informative,
+            "p_alive_warning": self.p_alive_warning,
+        }
+        if self.spend_model is not None:
+            g = self.spend_model.summary()
+            out["spend_model"] = {"model": "Gamma-Gamma", "params": _floats(g.estimates,
+                                  g.param_names), "se": _floats(g.std_errors, g.param_names),
+                                  "loglik": float(g.loglik), "n_customers": int(g.n_obs),
+                                  "converged": bool(g.converged)}
+            out["total_clv"] = float(self.table[f"clv_{h}"].sum())
+        if self.comparison is not None:
+            fits = {}
+            for name, m in self.comparison.models.items():
+                c = m.summary()
+                fits[name] = {"params": _floats(c.estimates, c.param_names),
+                              "se": _floats(c.std_errors, c.param_names),
+                              "loglik": float(c.loglik), "bic": float(c.bic),
+                              "n_customers": int(c.n_obs), "converged": bool(c.converged)}
+            out["calibration_fits"] = fits
+        if self.spend_model_calibration is not None:
+            g = self.spend_model_calibration.summary()
+            out["spend_model_calibration"] = {
+                "params": _floats(g.estimates, g.param_names),
+                "se": _floats(g.std_errors, g.param_names), "loglik": float(g.loglik),
+                "n_customers": int(g.n_obs)}
+        return out
+
+
+def _floats(values: Any, names: Any) -> dict[str, float | None]:
+    return {n: (float(v) if np.isfinite(v) else None) for n, v in zip(names, values,
+                                                                        strict=True)}
