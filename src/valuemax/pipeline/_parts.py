@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
 from valuemax.basket import analyze_baskets
-from valuemax.propensity import can_run, fit_propensity
+from valuemax.propensity import SeparationWarning, can_run, fit_propensity
 from valuemax.stats import value_drivers
 
 
@@ -60,8 +61,11 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
         skipped["propensity"] = why
         return None
     try:
-        return fit_propensity(tx, horizon_days=horizon_days, observation_end=observation_end,
-                              random_state=seed)
+        with warnings.catch_warnings():
+            # the result's notes carry it; the report and summary show it
+            warnings.simplefilter("ignore", SeparationWarning)
+            return fit_propensity(tx, horizon_days=horizon_days,
+                                  observation_end=observation_end, random_state=seed)
     except InputError as exc:
         skipped["propensity"] = str(exc)
         return None
