@@ -80,7 +80,35 @@ def test_convergence_error_gives_last_estimates(monkeypatch):
     monkeypatch.setattr(base, "minimize", lambda *a, **k: Failed())
     with pytest.raises(ConvergenceError, match=r"did not converge from 2 start\(s\); last "
                                                r"estimates \[1.0, 1.0, 1.0, 1.0\]"):
-        BetaGeoModel(n_starts=2).fit([0, 1, 2], [0, 1.0, 2.0], [3.0, 3.0, 3.0])
+        BetaGeoModel(n_starts=2).fit([0, 1, 2], [0, 1.0, 2.0], [3.0, 3.0, 3.0],
+                                     weights=[10, 10, 10])
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel])
+def test_too_few_repeat_buyers_is_an_error_with_count_and_minimum(cls):
+    x = [0] * 50 + [1] * 9
+    t_x = [0.0] * 50 + [2.0] * 9
+    with pytest.raises(InputError, match=r"9 repeat buyers .* of 59; .* at least 10"):
+        cls().fit(x, t_x, [5.0] * 59)
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel])
+def test_expectations_are_smooth_through_a_equal_one(cls):
+    # the closed forms are 0/0 at a = 1: the value there sits between its neighbours
+    vals = [cls.from_params(r=0.5, alpha=5.0, a=a, b=2.0).expected_purchases(
+        10.0, [2, 0], [5.0, 0.0], [20.0, 20.0]) for a in (1 - 1e-3, 1.0, 1 + 1e-3)]
+    assert np.isfinite(vals).all()
+    np.testing.assert_allclose(vals[1], (vals[0] + vals[2]) / 2, rtol=1e-6)
+    new = [float(cls.from_params(r=0.5, alpha=5.0, a=a, b=2.0).expected_purchases_new(10.0))
+           for a in (1 - 1e-3, 1.0, 1 + 1e-3)]
+    assert new[0] > new[1] > new[2] > 0
+
+
+def test_series_with_different_indexes_are_refused():
+    m = BetaGeoModel.from_params(r=0.5, alpha=5.0, a=0.8, b=2.0)
+    f = pd.Series([1, 0], index=["a", "b"])
+    with pytest.raises(InputError, match="different indexes"):
+        m.p_alive(f, pd.Series([2.0, 0.0], index=["b", "a"]), pd.Series([5.0, 5.0], index=f.index))
 
 
 def test_gamma_gamma_rejects_non_repeat_buyers(cdnow_rfm):

@@ -162,10 +162,10 @@ def test_clv_table_columns_index_notes(models):
     assert table.loc["a", "expected_avg_value"] == pytest.approx(pop)
     assert table.loc["d", "expected_avg_value"] == pytest.approx(pop)
     assert table.attrs["notes"] == [
-        "1 of 5 customers without repeat purchases are valued at the population mean spend "
-        "35.22.",
-        "1 of 5 customers with repeat purchases but monetary_value <= 0 (returns, free orders) "
-        "are valued at the population mean spend 35.22."]
+        "1 of 5 customers have no repeat purchase; they are valued at the population mean "
+        "spend 35.22.",
+        "1 of 4 repeat buyers have monetary_value <= 0 (returns, free orders); they are valued "
+        "at the population mean spend 35.22."]
     np.testing.assert_allclose(table["p_alive"], bg.p_alive(X, TX, T))
     np.testing.assert_allclose(table["expected_purchases_6"],
                                bg.expected_purchases(6 * 30.4375 / 7, X, TX, T))

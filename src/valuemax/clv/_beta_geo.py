@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import betainc, betaln, expit, gammaln, hyp2f1, xlogy
 
-from valuemax.clv._btyd import RepeatPurchaseModel, simulate_beta_geometric
+from valuemax.clv._btyd import (
+    RepeatPurchaseModel,
+    finite_or_raise,
+    simulate_beta_geometric,
+    smooth_at_a_one,
+)
 from valuemax.clv._likelihoods import bg_nbd_loglik, bg_nbd_loglik_grad
 
 
@@ -135,9 +140,10 @@ class BetaGeoModel(RepeatPurchaseModel):
         z = t / (alpha + t)
         # (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z) rewritten by Euler's transformation as
         # (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z), which cannot overflow
-        value = (a + b - 1) / (a - 1) * (
-            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z))
-        return np.where(t > 0, value, 0.0)
+        value = smooth_at_a_one(lambda a: (a + b - 1) / (a - 1) * (
+            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z)), a)
+        return finite_or_raise(np.where(t > 0, value, 0.0), "BetaGeoModel.expected_purchases_new",
+                               (r, alpha, a, b))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Expected repeat purchases per customer in the next ``t`` periods, eq. (10) of [1]_.
@@ -183,9 +189,11 @@ class BetaGeoModel(RepeatPurchaseModel):
         z = t / (alpha + age + t)
         # Euler's transformation of ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z):
         # no overflow for large x
-        future = (a + b + x - 1) / (a - 1) * (
-            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z))
-        return self._wrap(future * self._p_alive(r, alpha, a, b, x, t_x, age), index)
+        future = smooth_at_a_one(lambda a: (a + b + x - 1) / (a - 1) * (
+            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)), a)
+        value = finite_or_raise(future * self._p_alive(r, alpha, a, b, x, t_x, age),
+                                "BetaGeoModel.expected_purchases", (r, alpha, a, b))
+        return self._wrap(value, index)
 
     @staticmethod
     def _p_alive(r, alpha, a, b, x, t_x, age):

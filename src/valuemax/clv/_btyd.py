@@ -11,6 +11,40 @@ from valuemax._core.exceptions import InputError
 from valuemax.clv._base import ParametricModel
 from valuemax.clv._validation import check_horizon, check_rfm, compress, wrap
 
+#: Fewer repeat buyers (weighted) than this: the repeat-purchase models refuse to fit.
+MIN_REPEAT_BUYERS = 10
+
+#: Half-width around a = 1 where BG/NBD-type expectations are interpolated (see below).
+_POLE = 1e-4
+
+
+def smooth_at_a_one(fn: Any, a: float) -> np.ndarray:
+    """``fn(a)`` for the BG/NBD-family expectations, which are 0/0 at ``a == 1``.
+
+    Their closed forms carry ``1 / (a - 1)`` times a factor that vanishes at ``a = 1``;
+    the expression is analytic in ``a``, so within ``_POLE`` of 1 it is interpolated
+    linearly between ``a = 1 - _POLE`` and ``1 + _POLE`` (error O(_POLE^2) ~ 1e-8 relative,
+    no cancellation).
+    """
+    if abs(a - 1.0) >= _POLE:
+        return fn(a)
+    lo, hi = fn(1.0 - _POLE), fn(1.0 + _POLE)
+    return (lo + hi) / 2 + (a - 1.0) * (hi - lo) / (2 * _POLE)
+
+
+def finite_or_raise(values: np.ndarray, who: str, params: Any) -> np.ndarray:
+    """``values`` if all finite; else a ConvergenceError naming the parameters."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        from valuemax._core.exceptions import ConvergenceError
+
+        raise ConvergenceError(
+            f"{who}: the prediction is not finite for {int(bad.sum()):,} of {bad.size:,} "
+            f"values at parameters {np.round(np.asarray(params, dtype=float), 6).tolist()} "
+            "(a special function overflowed at these extreme estimates). Refit with a small "
+            "penalizer (e.g. 0.001) or more data.")
+    return values
+
 
 def simulate_beta_geometric(rng: np.random.Generator, lam: np.ndarray, p: np.ndarray,
                             age: np.ndarray, *, drop_at_start: bool,
@@ -74,7 +108,8 @@ class RepeatPurchaseModel(ParametricModel):
         ------
         InputError
             If lengths differ, values are NaN, frequency is negative or non-integral,
-            recency > T, or weights are negative.
+            recency > T, weights are negative, or fewer than ``MIN_REPEAT_BUYERS`` (10)
+            customers have repeat purchases.
         ConvergenceError
             If no starting point converges.
         ValueError
@@ -83,6 +118,13 @@ class RepeatPurchaseModel(ParametricModel):
         self._check_hyper()
         x, t_x, age, w, _ = check_rfm(f"{type(self).__name__}.fit", frequency, recency, T,
                                       weights)
+        n_repeat = float(w[x > 0].sum())
+        if n_repeat < MIN_REPEAT_BUYERS:
+            raise InputError(
+                f"{type(self).__name__}.fit: {n_repeat:,.0f} repeat buyers (customers with "
+                f"frequency > 0) of {w.sum():,.0f}; fitting the purchase and drop-out "
+                f"processes needs at least {MIN_REPEAT_BUYERS}. Use a longer observation "
+                "period or more customers.")
         rows, counts = compress(np.column_stack([x, t_x, age]), w)
         ux, utx, uT = rows.T
         loglik = type(self)._loglik

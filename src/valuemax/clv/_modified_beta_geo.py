@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import betainc, betaln, expit, gammaln, hyp2f1, xlogy
 
-from valuemax.clv._btyd import RepeatPurchaseModel, simulate_beta_geometric
+from valuemax.clv._btyd import (
+    RepeatPurchaseModel,
+    finite_or_raise,
+    simulate_beta_geometric,
+    smooth_at_a_one,
+)
 from valuemax.clv._likelihoods import mbg_nbd_loglik
 
 
@@ -137,8 +142,10 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         t = self._horizon("expected_purchases_new", t)
         z = t / (alpha + t)
         # Euler's transformation of (alpha/(alpha+t))^r 2F1(r, b+1; a+b; z)
-        value = b / (a - 1) * (1 - (1 - z) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b, z))
-        return np.where(t > 0, value, 0.0)
+        value = smooth_at_a_one(lambda a: b / (a - 1) * (
+            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b, z)), a)
+        return finite_or_raise(np.where(t > 0, value, 0.0),
+                               "ModifiedBetaGeoModel.expected_purchases_new", (r, alpha, a, b))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Expected repeat purchases per customer in the next ``t`` periods ([1]_).
@@ -186,9 +193,11 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         z = t / (alpha + age + t)
         # Euler's transformation of ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; z):
         # no overflow for large x
-        future = (a + b + x) / (a - 1) * (
-            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b + x, z))
-        return self._wrap(future * self._p_alive(r, alpha, a, b, x, t_x, age), index)
+        future = smooth_at_a_one(lambda a: (a + b + x) / (a - 1) * (
+            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b + x, z)), a)
+        value = finite_or_raise(future * self._p_alive(r, alpha, a, b, x, t_x, age),
+                                "ModifiedBetaGeoModel.expected_purchases", (r, alpha, a, b))
+        return self._wrap(value, index)
 
     @staticmethod
     def _p_alive(r, alpha, a, b, x, t_x, age):

@@ -71,10 +71,18 @@ def check_arrays(who: str, columns: dict[str, Any]) -> tuple[dict[str, np.ndarra
     Raises
     ------
     InputError
-        If an array is not 1-D or not numeric, if lengths differ, if there are no rows, or if
-        any value is NaN or infinite (with counts and examples).
+        If an array is not 1-D or not numeric, if lengths differ, if Series have different
+        indexes, if there are no rows, or if any value is NaN or infinite (with counts and
+        examples).
     """
-    index = next((v.index for v in columns.values() if isinstance(v, pd.Series)), None)
+    indexes = {n: v.index for n, v in columns.items() if isinstance(v, pd.Series)}
+    index = next(iter(indexes.values()), None)
+    differ = [n for n, idx in indexes.items() if not idx.equals(index)]
+    if differ:
+        raise InputError(f"{who}: the Series passed have different indexes ({', '.join(differ)} "
+                         f"differ from {next(iter(indexes))}); values are paired by position, "
+                         "so pass columns of the same customer table, or plain arrays in the "
+                         "same order.")
     raw = {name: _raw(name, value, who) for name, value in columns.items()}
     lengths = {name: arr.size for name, arr in raw.items()}
     if len(set(lengths.values())) > 1:

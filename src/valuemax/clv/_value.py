@@ -101,12 +101,14 @@ def _clv_parts(who: str, purchase_model: Any, spend_model: Any, frequency: Any, 
                              "q <= 1), so customers without repeat spend cannot be valued. "
                              "Refit the spend model on more repeat buyers.")
         if (x == 0).any():
-            notes.append(f"{int((x == 0).sum()):,} of {x.size:,} customers without repeat "
-                         f"purchases are valued at the population mean spend {pop:,.2f}.")
+            notes.append(f"{int((x == 0).sum()):,} of {x.size:,} customers have no repeat "
+                         "purchase; they are valued at the population mean spend "
+                         f"{pop:,.2f}.")
         if zero_spend.any():
-            notes.append(f"{int(zero_spend.sum()):,} of {x.size:,} customers with repeat "
-                         "purchases but monetary_value <= 0 (returns, free orders) are valued "
-                         f"at the population mean spend {pop:,.2f}.")
+            n_zero, n_repeat = int(zero_spend.sum()), int((x > 0).sum())
+            notes.append(f"{n_zero:,} of {n_repeat:,} repeat buyers have monetary_value <= 0 "
+                         "(returns, free orders); they are valued at the population mean "
+                         f"spend {pop:,.2f}.")
     if not np.all(np.isfinite(value) & (value > 0)):
         raise InputError(f"{who}: the spend model gave non-finite or non-positive expected "
                          f"values for {int((~(np.isfinite(value) & (value > 0))).sum()):,} "
@@ -239,7 +241,7 @@ def clv_table(purchase_model: Any, spend_model: Any, frequency: Any, recency: An
     >>> list(table.columns)
     ['p_alive', 'expected_purchases_12', 'expected_avg_value', 'clv_12']
     >>> table.attrs["notes"]
-    ['1 of 2 customers without repeat purchases are valued at the population mean spend 35.22.']
+    ['1 of 2 customers have no repeat purchase; they are valued at the population mean spend 35.22.']
     """
     parts = _clv_parts("clv_table", purchase_model, spend_model, frequency, recency, T,
                        monetary_value, horizon_months, discount_rate, margin, freq_multiplier)
