@@ -271,4 +271,5 @@ def test_calibration_holdout_tx_small(small):
 def test_public_names():
     import valuemax.features
 
-    assert valuemax.features.__all__ == ["calibration_holdout", "customer_table"]
+    assert valuemax.features.__all__ == ["calibration_holdout", "customer_table",
+                                         "repeat_purchase_days"]

@@ -13,6 +13,7 @@ import pytest
 from valuemax._core.exceptions import InputError
 from valuemax.cli import app
 from valuemax.clv import BetaGeoModel
+import valuemax
 from valuemax.pipeline import customer_value
 
 CDNOW_COLUMNS = ["customer_id", "customer_index", "date", "quantity", "amount"]
@@ -165,3 +166,42 @@ def test_cli_clv_bad_option_exits_2(cli_runner, datasets):
                                   "--margin", "1.5"])
     assert res.exit_code == 2
     assert "share of revenue" in res.output
+
+
+@pytest.fixture
+def short_log(tmp_path):
+    """60 days, 60 customers, one customer first seen on the last day: no holdout (BIC)."""
+    rng = np.random.default_rng(3)
+    rows = [(f"c{c}", (dt.date(2024, 1, 1) + dt.timedelta(days=int(d))).isoformat(), 10.0)
+            for c in range(60)
+            for d in sorted(rng.choice(60, size=int(rng.integers(1, 4)), replace=False))]
+    rows.append(("late", "2024-03-01", 5.0))
+    path = tmp_path / "short.csv"
+    pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).to_csv(path, index=False)
+    return path
+
+
+def test_short_log_is_chosen_by_bic_and_scores_the_newcomer(short_log):
+    value = customer_value(short_log)
+    assert value.comparison is None and value.calibration_end is None
+    assert "lowest BIC" in value.rule
+    t = value.table.set_index("customer_id")
+    assert t.loc["late", "p_alive"] == pytest.approx(1.0)
+    assert t.notna().all().all() and len(t) == 61
+
+
+@pytest.mark.parametrize(("cal_end", "match"), [
+    ("2024-13-45", "is not a date YYYY-MM-DD"),
+    ("2023-01-01", "must fall after the first purchase"),
+    ("2024-03-01", "before the observation end"),
+])
+def test_bad_calibration_end_is_explained(short_log, cal_end, match):
+    with pytest.raises(InputError, match=match):
+        customer_value(short_log, calibration_end=cal_end)
+
+
+def test_analyze_goes_on_when_the_value_step_cannot_run(short_log):
+    res = valuemax.analyze(str(short_log), calibration_end="2023-06-01", clusters="none",
+                           propensity=False)
+    assert res.value is None and "must fall after the first purchase" in res.skipped["value"]
+    assert "clv_12" not in res.customers and len(res.customers) == 61

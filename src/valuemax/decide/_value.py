@@ -20,12 +20,19 @@ AT_RISK_ACTION: tuple[str, str] = (
 )
 
 
+#: RFM segments read as "at risk" when P(alive) is not informative.
+AT_RISK_SEGMENTS: tuple[str, ...] = ("Can't Lose Them", "At Risk")
+
+
 def high_value_at_risk(customers: pd.DataFrame, *, top_share: float = 0.2,
-                       p_alive_below: float = 0.5) -> pd.DataFrame:
+                       p_alive_below: float = 0.5,
+                       segments: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Customers with a high past spend and a low probability of being alive.
 
     High past spend = the top ``top_share`` of customers by ``total_spend`` (ties at the
-    threshold included); at risk = ``p_alive < p_alive_below``.
+    threshold included); at risk = ``p_alive < p_alive_below``, or, with ``segments``, an
+    RFM segment among ``segments`` (for logs where the purchase model sees no drop-out and
+    P(alive) cannot rank customers; e.g. :data:`AT_RISK_SEGMENTS`).
 
     Parameters
     ----------
@@ -35,6 +42,8 @@ def high_value_at_risk(customers: pd.DataFrame, *, top_share: float = 0.2,
         Share of customers counted as high past spend, in (0, 1].
     p_alive_below : float, default 0.5
         P(alive) below which a customer is at risk, in (0, 1].
+    segments : tuple of str, optional
+        Read "at risk" from the ``segment`` column instead of ``p_alive``.
 
     Returns
     -------
@@ -56,25 +65,40 @@ def high_value_at_risk(customers: pd.DataFrame, *, top_share: float = 0.2,
     ...                    "p_alive": [0.1, 0.9, 0.05, 0.5, 0.2]})
     >>> high_value_at_risk(df, top_share=0.4)["customer_id"].tolist()
     ['a']
+    >>> df["segment"] = ["Champions", "At Risk", "Lost", "New", "Lost"]
+    >>> high_value_at_risk(df, top_share=0.4, segments=("At Risk",))["customer_id"].tolist()
+    ['b']
     """
-    missing = [c for c in ("customer_id", "total_spend", "p_alive") if c not in customers]
+    need = ("customer_id", "total_spend", "segment" if segments is not None else "p_alive")
+    missing = [c for c in need if c not in customers]
     if missing:
         raise InputError(f"high_value_at_risk needs columns {missing}; fit the value step "
                          "(valuemax.clv) first to get p_alive")
     if not 0 < top_share <= 1 or not 0 < p_alive_below <= 1:
         raise InputError(f"top_share={top_share!r} and p_alive_below={p_alive_below!r} must "
                          "be in (0, 1]")
-    p = customers["p_alive"].to_numpy(dtype=float)
-    if not np.isfinite(p).all():
-        raise InputError(f"p_alive is missing for {int((~np.isfinite(p)).sum()):,} customers; "
-                         "score every customer before choosing whom to win back")
     spend = customers["total_spend"].to_numpy(dtype=float)
     k = max(1, int(np.ceil(top_share * len(customers)))) if len(customers) else 0
     threshold = float(np.sort(spend)[::-1][k - 1]) if k else float("nan")
     high = spend >= threshold
-    out = customers.loc[high & (p < p_alive_below)].sort_values(
+    if segments is not None:
+        risky = customers["segment"].isin(segments).to_numpy()
+        why = ("They are among the top spenders of the past and their RFM segment ("
+               f"{' or '.join(segments)}) says they have not bought for a long time; the "
+               "purchase model cannot rank them here, so the segments stand in for P(alive).")
+        return _at_risk(customers, high, risky, threshold, top_share, None, why)
+    p = customers["p_alive"].to_numpy(dtype=float)
+    if not np.isfinite(p).all():
+        raise InputError(f"p_alive is missing for {int((~np.isfinite(p)).sum()):,} customers; "
+                         "score every customer before choosing whom to win back")
+    return _at_risk(customers, high, p < p_alive_below, threshold, top_share, p_alive_below)
+
+
+def _at_risk(customers, high, risky, threshold, top_share, p_alive_below,
+             rationale=AT_RISK_ACTION[1]) -> pd.DataFrame:
+    out = customers.loc[high & risky].sort_values(
         "total_spend", ascending=False, kind="stable").copy()
-    out["action"], out["rationale"] = AT_RISK_ACTION
+    out["action"], out["rationale"] = AT_RISK_ACTION[0], rationale
     out.attrs.update(spend_threshold=threshold, top_share=top_share,
                      p_alive_below=p_alive_below, n_high_value=int(high.sum()))
     return out

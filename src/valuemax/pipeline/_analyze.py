@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from valuemax import __version__
-from valuemax._core.exceptions import InputError
+from valuemax._core.exceptions import ConvergenceError, InputError
 from valuemax._core.schema import TIME_UNITS
 from valuemax.clean import clean
 from valuemax.decide import cluster_actions, segment_actions
@@ -222,11 +222,15 @@ def analyze(
             if not clv:
                 skipped["value"] = "customer value turned off (--no-clv)"
             else:
-                value, reason = run_value(
-                    con, con.table("transactions_clean"), customers, obs_end=obs_end,
-                    time_unit=time_unit, calibration_end=calibration_end,
-                    calibration=calibration, horizon_months=clv_horizon,
-                    discount_rate=discount_rate, margin=margin, model=clv_model, seed=seed)
+                try:
+                    value, reason = run_value(
+                        con, con.table("transactions_clean"), customers, obs_end=obs_end,
+                        time_unit=time_unit, calibration_end=calibration_end,
+                        calibration=calibration, horizon_months=clv_horizon,
+                        discount_rate=discount_rate, margin=margin, model=clv_model,
+                        seed=seed)
+                except (InputError, ConvergenceError) as exc:  # the rest of the job goes on
+                    value, reason = None, f"{type(exc).__name__}: {exc}"
                 if value is None:
                     skipped["value"] = reason
                 else:

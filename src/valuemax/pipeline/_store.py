@@ -30,6 +30,10 @@ def write_table(con, name: str, obj: Any) -> None:
         for col in frame.columns:
             if isinstance(frame[col].dtype, pd.CategoricalDtype):
                 frame[col] = frame[col].astype("string")
+        if frame.empty:  # no values to infer object columns from: store them as text
+            for col in frame.columns:
+                if frame[col].dtype == object:
+                    frame[col] = frame[col].astype("string")
         # via Arrow: ibis 12's pandas path warns under pandas 3 (future.infer_string)
         obj = pa.Table.from_pandas(frame, preserve_index=False)
     con.create_table(name, obj, overwrite=True)

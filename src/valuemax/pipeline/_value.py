@@ -54,6 +54,27 @@ def default_calibration_end(first_day: dt.date, obs_end: dt.date) -> dt.date | N
     return obs_end - dt.timedelta(days=round(span / 3))
 
 
+def check_calibration_end(value: Any, first_day: dt.date, obs_end: dt.date) -> dt.date:
+    """The calibration end as a date strictly inside (first purchase, observation end)."""
+    if isinstance(value, dt.datetime):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise InputError(f"calibration_end={value!r} is not a date YYYY-MM-DD "
+                             "(e.g. --calibration-end 2011-06-30)") from None
+    if not first_day < day < obs_end:
+        raise InputError(f"calibration_end {day.isoformat()} must fall after the first purchase "
+                         f"({first_day.isoformat()}) and before the observation end "
+                         f"({obs_end.isoformat()}): the calibration period needs customers and "
+                         "the holdout needs days. Pick a date in between, or leave it out to "
+                         "hold out the last third of the span.")
+    return day
+
+
 def check_value_options(horizon_months: Any, discount_rate: Any, margin: Any,
                         model: str) -> None:
     """Refuse invalid CLV options before any work (exit code 2 in the CLI)."""
@@ -104,25 +125,33 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
                       f"fitting a purchase model needs at least {MIN_REPEAT_BUYERS}")
     notes: list[str] = []
     first_day = pd.Timestamp(customers["first_purchase"].min()).date()
-    cal_end = calibration_end
-    if cal_end is None:
+    if calibration_end is None:
         cal_end = default_calibration_end(first_day, obs_end)
         if cal_end is not None:
             notes.append(f"calibration/holdout split chosen at {cal_end.isoformat()}: the last "
                          "third of the observation span is the holdout (set it with "
                          "--calibration-end)")
     else:
-        cal_end = pd.Timestamp(cal_end).date()
+        cal_end = check_calibration_end(calibration_end, first_day, obs_end)
     unit = TIME_UNITS[time_unit]
     forced = MODEL_OPTIONS[model]
     comparison = validation = tracking = cal_spend = None
+    cal = None
     if cal_end is not None:
         if calibration is None:
             calibration = calibration_holdout(
                 tx, calibration_end=cal_end, observation_end=obs_end, time_unit=time_unit,
             ).to_pyarrow().to_pandas()
-        names = tuple(MODELS) if forced is None else (forced,)
         cal = _with_positive_T(calibration, notes, f"calibration end {cal_end.isoformat()}")
+        n_cal = int((cal["frequency"] > 0).sum())
+        if n_cal < MIN_REPEAT_BUYERS:
+            notes.append(f"no holdout comparison: only {n_cal:,} repeat buyers by the "
+                         f"calibration end {cal_end.isoformat()} (at least "
+                         f"{MIN_REPEAT_BUYERS} needed); the model is chosen by BIC on the "
+                         "whole period")
+            cal = None
+    if cal is not None:
+        names = tuple(MODELS) if forced is None else (forced,)
         comparison = compare_models(
             cal["frequency"], cal["recency"], cal["T"], cal["frequency_holdout"],
             cal["duration_holdout"], time_unit=time_unit, models=names, random_state=seed)
@@ -130,16 +159,19 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
         validation = comparison.validations[chosen]
         tracking = _tracking(con, tx, calibration, comparison.models[chosen], cal_end,
                              obs_end, unit)
-        cal_spend = _fit_spend(cal, seed)
+        cal_spend = _fit_spend(cal, seed, notes)
         rule = comparison.rule
     else:
-        chosen, rule = _by_bic(customers, time_unit, seed, forced, notes)
+        cal_end = None
+        chosen, rule = _by_bic(_with_positive_T(customers, [], ""), time_unit, seed, forced,
+                               notes)
     fitted, chosen = _fit_full(_with_positive_T(customers, notes, "the observation end"),
                                chosen, time_unit, seed, notes, comparison)
-    spend = _fit_spend(customers, seed)
+    spend = _fit_spend(customers, seed, notes)
     if spend is None:
-        notes.append("CLV not computed: too few repeat buyers with positive spend for the "
-                     "Gamma-Gamma spend model; P(alive) and expected purchases are given")
+        notes.append("CLV not computed: no spend model (too few repeat buyers with positive "
+                     f"spend, at least {MIN_REPEAT_BUYERS} needed, or see the note above); "
+                     "P(alive) and expected purchases are given")
     table = _score(fitted, spend, customers, horizon_months, discount_rate, margin, notes)
     warning = p_alive_warning(fitted, table["p_alive"])
     if warning:
@@ -235,13 +267,18 @@ def _with_positive_T(frame: pd.DataFrame, notes: list[str], when: str) -> pd.Dat
     return frame
 
 
-def _fit_spend(frame: pd.DataFrame, seed: int):
-    """Gamma-Gamma on the repeat buyers with positive spend (clv_table counts the others)."""
+def _fit_spend(frame: pd.DataFrame, seed: int, notes: list[str]):
+    """Gamma-Gamma on the repeat buyers with positive spend (clv_table counts the others);
+    None (with a note when the fit failed) when it cannot be fitted."""
     ok = (frame["frequency"] > 0) & (frame["monetary_value"] > 0)
     if int(ok.sum()) < MIN_REPEAT_BUYERS:
         return None
-    return GammaGammaModel(random_state=seed).fit(frame.loc[ok, "frequency"],
-                                                  frame.loc[ok, "monetary_value"])
+    try:
+        return GammaGammaModel(random_state=seed).fit(frame.loc[ok, "frequency"],
+                                                      frame.loc[ok, "monetary_value"])
+    except ConvergenceError as exc:
+        notes.append(f"the Gamma-Gamma spend model did not converge ({exc})")
+        return None
 
 
 def _score(model, spend, customers, horizon, discount, margin, notes):

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from valuemax._core.exceptions import InputError
 from valuemax.stats._validation import check_choice, check_confidence, check_design, design
 
 ASSOCIATION = ("These are associations, not causes: the customers who differ in a predictor "
@@ -170,8 +171,8 @@ def ols(
     ------
     InputError
         If a column is missing or not numeric, holds infinite values, fewer usable rows than
-        parameters + 1 remain, or the design is perfectly collinear (the message names the
-        redundant columns).
+        parameters + 1 remain, the design is perfectly collinear (the message names the
+        redundant columns), or the outcome is constant.
 
     References
     ----------
@@ -197,6 +198,11 @@ def ols(
         exog = np.column_stack([np.ones(len(exog)), exog])
         names = ["const", *names]
     check_design(exog, names, "ols", n_notes=" ".join(notes))
+    yy = yv.to_numpy(dtype=float)
+    if np.ptp(yy) == 0:
+        raise InputError(f"ols: the outcome {y!r} has the same value ({yy[0]:g}) for all "
+                         f"{len(yy):,} rows: there is no variation to explain. Pick another "
+                         "outcome, or a sample where it varies.")
     cov = "HC3" if robust else "nonrobust"
     res = sm.OLS(yv.to_numpy(dtype=float), exog).fit(cov_type=cov)
     ci = np.asarray(res.conf_int(alpha=1 - confidence))
