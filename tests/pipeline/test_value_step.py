@@ -92,7 +92,8 @@ def test_margin_and_discount_scale_clv(datasets):
     base = customer_value(path, **kw, discount_rate=0.0).table
     half = customer_value(path, **kw, discount_rate=0.0, margin=0.5).table
     disc = customer_value(path, **kw, discount_rate=0.05).table
-    np.testing.assert_allclose(half["clv_12"], 0.5 * base["clv_12"], rtol=1e-9)
+    # two separate fits: equal to the optimiser's tolerance (BLAS summation order may differ)
+    np.testing.assert_allclose(half["clv_12"], 0.5 * base["clv_12"], rtol=1e-6)
     # without discounting, CLV = spend per purchase x expected purchases over the horizon
     np.testing.assert_allclose(base["clv_12"],
                                base["expected_avg_value"] * base["expected_purchases_12"],

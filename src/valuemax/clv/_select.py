@@ -91,7 +91,8 @@ def _choose(table: pd.DataFrame) -> str:
 def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_holdout: Any,
                    duration_holdout: Any, *, time_unit: str = "W",
                    models: tuple[str, ...] = ("BG/NBD", "MBG/NBD", "Pareto/NBD"),
-                   random_state: Any = 0, penalizer: float = 0.0) -> ModelComparison:
+                   random_state: Any = 0, penalizer: float = 0.0,
+                   n_starts: int = 3) -> ModelComparison:
     """Fit each purchase model on the calibration period and choose one by holdout error.
 
     Each model is fitted by maximum likelihood on ``(frequency_cal, recency_cal, T_cal)`` and
@@ -117,6 +118,8 @@ def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_h
         Seed of the optimisers' random starting points.
     penalizer : float, default 0.0
         L2 penalty passed to every model.
+    n_starts : int, default 3
+        Optimiser starting points of every model (the first fixed, the others random).
 
     Returns
     -------
@@ -160,7 +163,7 @@ def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_h
     failures: dict[str, str] = {}
     notes: dict[str, list[str]] = {}
     for name in names:
-        model = MODELS[name](time_unit=time_unit, penalizer=penalizer,
+        model = MODELS[name](time_unit=time_unit, penalizer=penalizer, n_starts=n_starts,
                              random_state=random_state)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
