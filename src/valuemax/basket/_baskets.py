@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,13 +186,13 @@ def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
         kind=kind, item_column=item_col, notes=tuple(notes))
 
 
-def _open_text(path: Path):
+def _open_text(path: Path, encoding: str = "utf-8"):
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open("r", encoding="utf-8")
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return path.open("r", encoding=encoding, newline="")
 
 
-def read_baskets(path: str | Path, *, sep: str = ",") -> Baskets:
+def read_baskets(path: str | Path, *, sep: str = ",", encoding: str = "utf-8") -> Baskets:
     """Read a plain basket file: one basket per line, items separated by ``sep``, no header.
 
     Items are stripped of surrounding blanks (the labels changed are named in ``notes``:
@@ -205,6 +206,10 @@ def read_baskets(path: str | Path, *, sep: str = ",") -> Baskets:
         The file (e.g. the arules ``Groceries`` export ``groceries_baskets.csv.gz``).
     sep : str, default ","
         Item separator.
+    encoding : str, default "utf-8"
+        Text encoding of the file; a file that is not valid in it is refused (InputError
+        naming the byte), never decoded with replacement characters. Items may be quoted
+        (``"a, b",c``: the csv module's rules).
 
     Returns
     -------
@@ -224,19 +229,24 @@ def read_baskets(path: str | Path, *, sep: str = ",") -> Baskets:
     line_ids: list[int] = []
     blank = 0
     padded: set[str] = set()
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            raw = line.rstrip("\r\n").split(sep)
-            its = [x.strip() for x in raw]
-            padded.update(x for x, y in zip(raw, its, strict=True) if x != y and y)
-            its = [x for x in its if x]
-            if not its:
-                blank += 1
-                continue
-            b = len(line_ids)
-            line_ids.append(lineno)
-            b_codes.extend([b] * len(its))
-            names.extend(its)
+    try:
+        with _open_text(path, encoding) as fh:
+            rows = list(csv.reader(fh, delimiter=sep))  # "a, b",c: one item "a, b"
+    except UnicodeDecodeError as exc:
+        raise InputError(f"read_baskets: {path} is not {encoding} text ({exc.reason} at byte "
+                         f"{exc.start:,}); pass encoding= (e.g. 'gb18030' or 'latin-1'), or "
+                         "--encoding on the command line.") from None
+    for lineno, raw in enumerate(rows, start=1):
+        its = [x.strip() for x in raw]
+        padded.update(x for x, y in zip(raw, its, strict=True) if x != y and y)
+        its = [x for x in its if x]
+        if not its:
+            blank += 1
+            continue
+        b = len(line_ids)
+        line_ids.append(lineno)
+        b_codes.extend([b] * len(its))
+        names.extend(its)
     if not names:
         raise InputError(f"read_baskets: {path} holds no item (every line is blank).")
     i_codes, items = pd.factorize(pd.Series(names, dtype=object), sort=True)
@@ -299,7 +309,10 @@ def baskets_from_long(data: pd.DataFrame | str | Path,
             key = key.concat("|", t[c].cast("string"))
         t = t.mutate(_basket=key, _item=t[item_column].cast("string").strip(),
                      _customer=t[basket_columns[0]].cast("string"))
-        t = t.filter(t._item.notnull() & (t._item != "") & t._basket.notnull())
+        usable = t._item.notnull() & (t._item != "") & t._basket.notnull()
+        n_lines = int(con.to_pyarrow(t.count()).as_py())
+        t = t.filter(usable)
+        n_dropped = n_lines - int(con.to_pyarrow(t.count()).as_py())
         pairs = con.to_pyarrow(t.select("_basket", "_item", "_customer").distinct()).to_pandas()
     finally:
         con.disconnect()
@@ -311,4 +324,6 @@ def baskets_from_long(data: pd.DataFrame | str | Path,
     return Baskets(matrix=from_codes(b_codes, i_codes, len(b_ids), len(items)),
                    items=[str(x) for x in items], basket_ids=np.asarray(b_ids, dtype=object),
                    customer_ids=cust.to_numpy(dtype=object), kind="customer-day",
-                   item_column=item_column)
+                   item_column=item_column,
+                   notes=(f"{n_dropped:,} of {n_lines:,} lines have no item or no basket key "
+                          f"({', '.join(basket_columns)}): left out.",) if n_dropped else ())

@@ -17,6 +17,9 @@ from valuemax.basket._baskets import Baskets
 from valuemax.basket._guard import estimate_itemsets
 
 #: Columns of ``RuleSet.rules`` in order.
+#: The itemset bound this many times over ``max_itemsets``: refused before mining starts.
+_REFUSE_FACTOR = 1_000
+
 RULE_COLUMNS = ("rule", "antecedents", "consequents", "antecedent_count", "consequent_count",
                 "count", "antecedent_support", "consequent_support", "support", "confidence",
                 "lift", "leverage", "conviction", "zhangs_metric")
@@ -183,6 +186,12 @@ def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 
                   "max_len": max_len, "min_leverage": min_leverage,
                   "min_conviction": min_conviction, "min_zhang": min_zhang}
     est = estimate_itemsets(baskets.matrix, min_count, max_len)
+    if est > _REFUSE_FACTOR * max_itemsets:  # astronomically above: refuse before any work
+        raise InputError(
+            f"mine_rules: up to {est:,.3g} frequent itemsets at min_support={min_support} (>= "
+            f"{min_count:,} of {n:,} baskets) and max_len={max_len}, over {_REFUSE_FACTOR:,} "
+            f"times the limit max_itemsets={max_itemsets:,}: mining would exhaust memory. "
+            "Raise min_support (--min-support) or set max_len (--max-len, e.g. 3).")
     itemsets = _frequent_itemsets(baskets, min_count, max_len,
                                   limit=None if est <= max_itemsets else max_itemsets)
     if itemsets is None:
@@ -190,8 +199,8 @@ def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 
             f"mine_rules: more than max_itemsets={max_itemsets:,} frequent itemsets at "
             f"min_support={min_support} (>= {min_count:,} of {n:,} baskets) and max_len="
             f"{max_len} (the upper bound before mining was {est:,.0f}); mining stopped before "
-            "exhausting memory. Raise min_support, set max_len (e.g. 3), or raise "
-            "max_itemsets if you have the memory.")
+            "exhausting memory. Raise min_support (--min-support), set max_len (--max-len, "
+            "e.g. 3), or, in Python, raise max_itemsets if you have the memory.")
     rules = _rules(itemsets, n)
     if len(rules):
         keep = _ratio_ge(rules["count"].to_numpy(), rules["antecedent_count"].to_numpy(), c)

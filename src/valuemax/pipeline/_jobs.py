@@ -131,7 +131,8 @@ def association_rules(
     )
 
     if input_format in ("baskets", "long"):
-        baskets = (read_baskets(source) if input_format == "baskets" else
+        baskets = (read_baskets(source, encoding=read_clean.get("encoding") or "utf-8")
+                   if input_format == "baskets" else
                    baskets_from_long(source, tuple(basket_columns), item_column))
         chosen = choose_thresholds(baskets) if min_support is None else {}
         return mine_rules(
