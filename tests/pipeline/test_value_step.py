@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import valuemax
 from valuemax._core.exceptions import InputError
 from valuemax.cli import app
 from valuemax.clv import BetaGeoModel
-import valuemax
 from valuemax.pipeline import customer_value
 
 CDNOW_COLUMNS = ["customer_id", "customer_index", "date", "quantity", "amount"]

@@ -10,7 +10,7 @@ from scipy.integrate import quad_vec
 from scipy.special import expit, gammaln, xlogy
 
 from valuemax.clv._btyd import RepeatPurchaseModel
-from valuemax.clv._likelihoods import pareto_nbd_log_a0, pareto_nbd_loglik
+from valuemax.clv._pareto_likelihood import pareto_nbd_log_a0, pareto_nbd_loglik
 
 
 def _integral_ratio(s: float, base: np.ndarray, t: np.ndarray) -> np.ndarray:
