@@ -145,3 +145,10 @@ def test_unidentified_parameter_warns_at_the_bound():
 
     with pytest.warns(ConvergenceWarning, match=r"ran to the search bound"):
         ParetoNBDModel(n_starts=1).fit([3] * 50, [30.0] * 50, [39.0] * 50)
+
+
+def test_gamma_gamma_infinite_mean_is_refused_not_negative():
+    m = GammaGammaModel.from_params(p=2.0, q=0.5, gamma=3.0)
+    assert float(m.expected_average_value([5], [10.0])[0]) > 0  # p x + q - 1 > 0: defined
+    with pytest.raises(InputError, match=r"undefined .* q = 0.5 <= 1"):
+        m.expected_average_value([0, 5], [0.0, 10.0])

@@ -233,8 +233,9 @@ class GammaGammaModel(ParametricModel):
         NotFittedError
             If neither fitted nor built with ``from_params``.
         InputError
-            If lengths differ, values are NaN, frequency is not an integer >= 0, or
-            monetary_value <= 0 where frequency >= 1.
+            If lengths differ, values are NaN, frequency is not an integer >= 0,
+            monetary_value <= 0 where frequency >= 1, or ``q <= 1`` makes a customer's
+            expectation infinite (``p x + q - 1 <= 0``).
 
         References
         ----------
@@ -255,6 +256,12 @@ class GammaGammaModel(ParametricModel):
                              f"{int(bad.sum()):,} of {x.size:,} customers; spend must be "
                              "positive (exclude returns-only customers).")
         px = p * x
+        undefined = px + q - 1 <= 0  # only where q <= 1 and p x <= 1 - q (e.g. x = 0)
+        if undefined.any():
+            raise InputError(f"{who}: the expected spend is undefined (infinite mean) for "
+                             f"{int(undefined.sum()):,} of {x.size:,} customers, those with "
+                             f"p*x + q - 1 <= 0, because q = {q:.4g} <= 1; refit the spend "
+                             "model on more repeat buyers, or with a small penalizer.")
         return wrap((gamma + m * x) * p / (px + q - 1), index)
 
     def simulate(self, frequency: Any, random_state: Any = None) -> pd.DataFrame:
