@@ -1,5 +1,4 @@
-"""BG/BB: beta-geometric / beta-Bernoulli repeat buying in discrete time (Fader, Hardie &
-Shang 2010)."""
+"""BG/BB: beta-geometric / beta-Bernoulli discrete-time repeat buying (FHS 2010)."""
 
 from __future__ import annotations
 
