@@ -56,6 +56,15 @@ def _check_options(horizon_months: Any, discount_rate: Any, margin: Any) -> None
                          "Pass margin=1.0 to value revenue.")
 
 
+def _population_mean(spend_model: Any, who: str) -> float:
+    pop = float(spend_model.population_mean())
+    if not (np.isfinite(pop) and pop > 0):
+        raise InputError(f"{who}: the spend model's population mean is {pop} (Gamma-Gamma "
+                         "q <= 1), so customers without repeat spend cannot be valued. "
+                         "Refit the spend model on more repeat buyers.")
+    return pop
+
+
 def _clv_parts(who: str, purchase_model: Any, spend_model: Any, frequency: Any, recency: Any,
                T: Any, monetary_value: Any, horizon_months: Any, discount_rate: Any,
                margin: Any, freq_multiplier: Any) -> dict[str, Any]:
@@ -91,15 +100,13 @@ def _clv_parts(who: str, purchase_model: Any, spend_model: Any, frequency: Any, 
     notes = []
     zero_spend = (x > 0) & (m <= 0)
     use_mean = (x == 0) | zero_spend
+    if use_mean.any():
+        pop = _population_mean(spend_model, who)
     value = np.asarray(spend_model.expected_average_value(np.where(zero_spend, 0.0, x),
                                                           np.where(zero_spend, 0.0, m)),
                        dtype=float)
     if use_mean.any() or not np.all(np.isfinite(value) & (value > 0)):
-        pop = float(spend_model.population_mean())
-        if not (np.isfinite(pop) and pop > 0):
-            raise InputError(f"{who}: the spend model's population mean is {pop} (Gamma-Gamma "
-                             "q <= 1), so customers without repeat spend cannot be valued. "
-                             "Refit the spend model on more repeat buyers.")
+        pop = _population_mean(spend_model, who)
         if (x == 0).any():
             notes.append(f"{int((x == 0).sum()):,} of {x.size:,} customers have no repeat "
                          "purchase; they are valued at the population mean spend "
