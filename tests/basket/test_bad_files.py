@@ -44,3 +44,16 @@ def test_an_astronomical_bound_is_refused_before_mining():
                 basket_ids=np.arange(n_baskets), kind="file", item_column="item")
     with pytest.raises(InputError, match=r"over 1,000 times the limit .*--max-len"):
         mine_rules(b, min_support=0.01)
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"min_leverage": float("nan")}, "min_leverage must be a finite number"),
+    ({"min_conviction": "x"}, "min_conviction must be a finite number"),
+    ({"max_itemsets": -1}, "max_itemsets must be an integer >= 1"),
+])
+def test_metric_thresholds_are_checked(tmp_path, kw, match):
+    path = tmp_path / "b.csv"
+    path.write_text("a,b\na,b\nb,c\n", encoding="utf-8")
+    with pytest.raises(InputError, match=match):
+        mine_rules(read_baskets(path), min_support=0.5, **kw)
+    assert len(mine_rules(read_baskets(path), min_support=0.5, max_len=np.int64(2)).rules) == 2

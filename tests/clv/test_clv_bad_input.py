@@ -152,3 +152,13 @@ def test_gamma_gamma_infinite_mean_is_refused_not_negative():
     assert float(m.expected_average_value([5], [10.0])[0]) > 0  # p x + q - 1 > 0: defined
     with pytest.raises(InputError, match=r"undefined .* q = 0.5 <= 1"):
         m.expected_average_value([0, 5], [0.0, 10.0])
+
+
+def test_from_params_refuses_booleans_and_text_and_takes_numpy_numbers():
+    with pytest.raises(ValueError, match="finite and > 0"):
+        BetaGeoModel.from_params(r=True, alpha=1.0, a=1.0, b=1.0)
+    with pytest.raises(ValueError, match="finite and > 0"):
+        BetaGeoModel.from_params(r="1", alpha=1.0, a=1.0, b=1.0)
+    m = BetaGeoModel.from_params(r=np.float32(0.5), alpha=np.int64(4), a=0.8, b=2.0)
+    assert m.params_["alpha"] == 4.0
+    BetaGeoModel(penalizer=np.float64(0.01))._check_hyper()

@@ -102,8 +102,8 @@ def _check(min_support: Any, min_confidence: Any, min_lift: Any, max_len: Any) -
     lift = _exact(min_lift, "min_lift")
     if lift < 0:
         raise InputError(f"mine_rules: min_lift must be >= 0; got {min_lift!r}.")
-    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int)
-                                or max_len < 1):
+    if max_len is not None and (isinstance(max_len, bool)
+                                or not isinstance(max_len, int | np.integer) or max_len < 1):
         raise InputError(f"mine_rules: max_len must be an integer >= 1 or None; got {max_len!r}.")
     return s, c, lift
 
@@ -179,6 +179,15 @@ def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 
     milk → bread 2 0.667 0.889 0.75
     """
     s, c, lift_t = _check(min_support, min_confidence, min_lift, max_len)
+    for name, t in (("min_leverage", min_leverage), ("min_conviction", min_conviction),
+                    ("min_zhang", min_zhang)):
+        if t is not None and (isinstance(t, bool) or not isinstance(t, Real)
+                              or not math.isfinite(t)):
+            raise InputError(f"mine_rules: {name} must be a finite number or None; got {t!r}.")
+    if isinstance(max_itemsets, bool) or not isinstance(max_itemsets, int | np.integer) \
+            or max_itemsets < 1:
+        raise InputError(f"mine_rules: max_itemsets must be an integer >= 1; got "
+                         f"{max_itemsets!r}.")
     n = baskets.n_baskets
     min_count = max(1, math.ceil(s * n))
     thresholds = {"min_support": float(min_support), "min_count": int(min_count),

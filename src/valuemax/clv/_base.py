@@ -161,7 +161,9 @@ class ParametricModel:
         model = cls(time_unit=time_unit) if cls._has_time_unit else cls()
         model._check_hyper()
         time_unit = time_unit if cls._has_time_unit else ""
-        bad = {k: v for k, v in params.items() if not (np.isfinite(v) and v > 0)}
+        bad = {k: v for k, v in params.items()
+               if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating)
+               or not (np.isfinite(v) and v > 0)}
         if bad:
             raise ValueError(f"{cls.__name__}.from_params: parameters must be finite and > 0; "
                              f"got {bad}")

@@ -28,7 +28,9 @@ def check_hyper(who: str, time_unit: Any, penalizer: Any, n_starts: Any) -> None
     """
     if time_unit is not None and time_unit not in _TIME_UNITS:
         raise ValueError(f"{who}: time_unit must be one of {list(_TIME_UNITS)}; got {time_unit!r}")
-    if not isinstance(penalizer, int | float) or not np.isfinite(penalizer) or penalizer < 0:
+    if isinstance(penalizer, bool) or not isinstance(penalizer, int | float | np.integer
+                                                     | np.floating) \
+            or not np.isfinite(penalizer) or penalizer < 0:
         raise ValueError(f"{who}: penalizer must be a finite number >= 0; got {penalizer!r}")
     if isinstance(n_starts, bool) or not isinstance(n_starts, int | np.integer) or n_starts < 1:
         raise ValueError(f"{who}: n_starts must be an integer >= 1; got {n_starts!r}")
