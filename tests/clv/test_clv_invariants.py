@@ -120,7 +120,7 @@ def test_not_fitted(cls):
     with pytest.raises(NotFittedError, match="not fitted"):
         cls().p_alive([1], [2.0], [3.0])
     assert cls().get_params() == {"time_unit": "W", "penalizer": 0.0, "n_starts": 3,
-                                  "random_state": None}
+                                  "random_state": 0}
 
 
 def test_penalizer_shrinks_parameters(cdnow_rfm):

@@ -131,7 +131,7 @@ class ParametricModel:
     _has_time_unit: ClassVar[bool] = True
 
     def __init__(self, *, time_unit: str = "W", penalizer: float = 0.0, n_starts: int = 3,
-                 random_state: Any = None) -> None:
+                 random_state: Any = 0) -> None:
         self.time_unit = time_unit
         self.penalizer = penalizer
         self.n_starts = n_starts

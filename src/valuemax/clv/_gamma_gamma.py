@@ -53,8 +53,9 @@ class GammaGammaModel(ParametricModel):
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
         Optimiser starting points (the first is fixed, the others random).
-    random_state : int, Generator or None, default None
-        Seed of the random starting points.
+    random_state : int, Generator or None, default 0
+        Seed of the random starting points (fixed by default: the same data give the
+        same estimates; None draws fresh starts).
 
     Attributes
     ----------
@@ -92,7 +93,7 @@ class GammaGammaModel(ParametricModel):
     _has_time_unit = False
 
     def __init__(self, *, on_invalid: str = "raise", penalizer: float = 0.0, n_starts: int = 3,
-                 random_state: Any = None) -> None:
+                 random_state: Any = 0) -> None:
         self.on_invalid = on_invalid
         self.penalizer = penalizer
         self.n_starts = n_starts

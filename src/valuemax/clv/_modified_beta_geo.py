@@ -32,8 +32,9 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
         Optimiser starting points (the first is fixed, the others random).
-    random_state : int, Generator or None, default None
-        Seed of the random starting points.
+    random_state : int, Generator or None, default 0
+        Seed of the random starting points (fixed by default: the same data give the
+        same estimates; None draws fresh starts).
 
     Attributes
     ----------

@@ -76,8 +76,9 @@ class ShiftedBetaGeoModel(ParametricModel):
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
         Optimiser starting points (the first is fixed, the others random).
-    random_state : int, Generator or None, default None
-        Seed of the random starting points.
+    random_state : int, Generator or None, default 0
+        Seed of the random starting points (fixed by default: the same data give the
+        same estimates; None draws fresh starts).
 
     Attributes
     ----------
@@ -119,7 +120,7 @@ class ShiftedBetaGeoModel(ParametricModel):
     _start = (1.0, 1.0)
 
     def __init__(self, *, penalizer: float = 0.0, n_starts: int = 3,
-                 random_state: Any = None) -> None:
+                 random_state: Any = 0) -> None:
         self.penalizer = penalizer
         self.n_starts = n_starts
         self.random_state = random_state
