@@ -68,8 +68,7 @@ class BetaGeoBetaBinomModel(ParametricModel):
     n_starts : int, default 3
         Optimiser starting points (the first is fixed, the others random).
     random_state : int, Generator or None, default 0
-        Seed of the random starting points (fixed by default: the same data give the
-        same estimates; None draws fresh starts).
+        Seed of the random starts (fixed: same data, same estimates; None: fresh starts).
 
     Attributes
     ----------
