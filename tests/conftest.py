@@ -1,4 +1,4 @@
-"""Shared fixtures (STYLE.md e): paths to the shared real data, a seeded rng, a small log."""
+"""Shared fixtures (STYLE.md e): the real data files (bundled), a seeded rng, a small log."""
 
 from __future__ import annotations
 
@@ -19,18 +19,74 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-sync"]
 
 
-def _datasets_dir() -> Path:
+DATA_DIR = ROOT / "tests" / "data"
+SHARED_DIR = ROOT.parent / "shared" / "datasets"
+
+#: Files in the shared layout (``../shared/datasets/``) -> their copy in the repository.
+#: Package data is resolved through ``valuemax.datasets.path``; see tests/data/README.md.
+BUNDLED: dict[str, str | Path] = {
+    "cdnow/CDNOW_master.txt": "cdnow_master",
+    "cdnow/CDNOW_sample.txt": "cdnow_sample",
+    "donations/donations.csv": "donations",
+    "online_retail/online_retail.csv.gz": "online_retail",
+    "retention/sbg_survivors.csv": "retention",
+    "groceries/groceries_baskets.csv.gz": DATA_DIR / "groceries_baskets.csv.gz",
+    "groceries/groceries.csv.gz": DATA_DIR / "groceries.csv.gz",
+}
+#: Files the repository does not ship, with the reason a test needing them skips.
+NOT_BUNDLED: dict[str, str] = {
+    "hillstrom/hillstrom.csv.gz": "the Hillstrom (MineThatData 2008) data is not bundled: its "
+    "publisher states no licence allowing redistribution (tests/data/README.md)",
+}
+
+
+def _datasets_dir() -> Path | None:
+    """The ``VALUEMAX_SHARED_DATASETS`` override folder, or None when the variable is unset."""
     env = os.environ.get("VALUEMAX_SHARED_DATASETS")
-    return Path(env) if env else ROOT.parent / "shared" / "datasets"
+    return Path(env) if env else None
+
+
+def _bundled(name: str) -> Path | None:
+    where = BUNDLED.get(name)
+    if where is None:
+        return None
+    if isinstance(where, Path):
+        return where if where.is_file() else None
+    from valuemax.datasets import path
+
+    return path(where)
+
+
+def _dataset_file(name: str) -> Path:
+    """Resolve ``name`` (its path in the shared layout) as tests/data/README.md describes."""
+    override = _datasets_dir()
+    if override is not None:
+        if not override.is_dir():
+            pytest.fail(f"VALUEMAX_SHARED_DATASETS={override} is not a folder; unset it to use "
+                        "the copies bundled with the repository")
+        if (override / name).is_file():
+            return override / name
+    bundled = _bundled(name)
+    if bundled is not None:
+        return bundled
+    if (SHARED_DIR / name).is_file():
+        return SHARED_DIR / name
+    if name in NOT_BUNDLED or name in BUNDLED:
+        pytest.skip(f"{name} not found: {NOT_BUNDLED.get(name, 'its bundled copy was removed')}"
+                    f"; put a copy under VALUEMAX_SHARED_DATASETS or {SHARED_DIR}")
+    pytest.fail(f"unknown data file {name!r}; known: {sorted(BUNDLED | NOT_BUNDLED)}")
 
 
 @pytest.fixture(scope="session")
-def datasets() -> Path:
-    """``../shared/datasets`` (read-only real data; README there has the reference figures)."""
-    path = _datasets_dir()
-    if not path.is_dir():
-        pytest.fail(f"shared data sets not found at {path}; set VALUEMAX_SHARED_DATASETS")
-    return path
+def datasets() -> Callable[[str], Path]:
+    """``datasets("cdnow/CDNOW_sample.txt")`` -> path of that real data file.
+
+    Names are paths in the shared layout (``../shared/datasets/README.md`` has the reference
+    figures). The file is taken from ``VALUEMAX_SHARED_DATASETS`` when set, else from the copy
+    bundled in the repository (byte-identical to the shared one once decompressed), else from
+    ``../shared/datasets``; a file the repository cannot ship skips the test with the reason.
+    """
+    return _dataset_file
 
 
 @pytest.fixture

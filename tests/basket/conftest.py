@@ -15,7 +15,7 @@ from valuemax.io import read_transactions
 @pytest.fixture(scope="session")
 def retail_tx(datasets):
     """Clean Online Retail transactions (ibis Table, in-memory DuckDB), standard preset."""
-    ing = read_transactions(str(datasets / "online_retail" / "online_retail.csv.gz"))
+    ing = read_transactions(str(datasets("online_retail/online_retail.csv.gz")))
     return clean(ing).transactions
 
 

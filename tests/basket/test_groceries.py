@@ -18,12 +18,12 @@ from valuemax.basket import baskets_from_long, mine_rules, read_baskets
 
 @pytest.fixture(scope="module")
 def groceries(datasets):
-    return read_baskets(datasets / "groceries" / "groceries_baskets.csv.gz")
+    return read_baskets(datasets("groceries/groceries_baskets.csv.gz"))
 
 
 @pytest.fixture(scope="module")
 def groceries_sets(datasets):
-    with gzip.open(datasets / "groceries" / "groceries_baskets.csv.gz", "rt") as fh:
+    with gzip.open(datasets("groceries/groceries_baskets.csv.gz"), "rt") as fh:
         return [{x.strip() for x in line.rstrip("\n").split(",")} for line in fh]
 
 
@@ -57,7 +57,7 @@ def test_rules_agree_with_an_independent_count(groceries, groceries_sets, brute)
 
 
 def test_long_format_loads(datasets):
-    path = datasets / "groceries" / "groceries.csv.gz"
+    path = datasets("groceries/groceries.csv.gz")
     b = baskets_from_long(path)
     lines = pd.read_csv(path, dtype=str)
     assert len(lines) == 38_765

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import ibis
@@ -89,9 +88,9 @@ def log_factory():
 
 
 @pytest.fixture(scope="session")
-def online_retail(datasets: Path) -> FakeIngested:
+def online_retail(datasets) -> FakeIngested:
     """UCI Online Retail (541,909 lines) as an Ingested-like object on in-memory DuckDB."""
-    path = datasets / "online_retail" / "online_retail.csv.gz"
+    path = datasets("online_retail/online_retail.csv.gz")
     con = ibis.duckdb.connect()
     con.raw_sql(
         "CREATE TABLE online_retail_raw AS SELECT row_number() OVER () AS _row_id, * "

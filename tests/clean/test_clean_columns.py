@@ -92,7 +92,7 @@ def test_cdnow_master_keeps_same_day_purchases_and_free_purchases(datasets):
     # CDNOW: no order id; several customers buy more than once on the same day (README);
     # 80 lines have dollar_value <= 0 (README), none negative: free purchases, which the
     # standard preset keeps (the BTYD literature counts them) and classic quarantines
-    ing = read_transactions(datasets / "cdnow" / "CDNOW_master.txt")
+    ing = read_transactions(datasets("cdnow/CDNOW_master.txt"))
     rep = clean(ing, outliers="off").report
     assert rep.rows_in == 69_659 == rep.rows_clean
     assert rep["negative_price"] == 0 == rep.rows_quarantined

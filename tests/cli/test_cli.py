@@ -14,7 +14,7 @@ CDNOW_COLS = "customer_id,customer_index,date,number_of_cds,dollar_value"
 
 
 def test_cli_output_equals_api_output(cli_runner, datasets, tmp_path):
-    src = datasets / "cdnow" / "CDNOW_sample.txt"
+    src = datasets("cdnow/CDNOW_sample.txt")
     out = tmp_path / "cli"
     result = cli_runner.invoke(app, ["analyze", str(src), "--out", str(out), "--columns",
                                      CDNOW_COLS, "--time-unit", "W", "--seed", "1"])
@@ -29,14 +29,14 @@ def test_cli_output_equals_api_output(cli_runner, datasets, tmp_path):
 
 
 def test_headerless_file_needs_columns(cli_runner, datasets, tmp_path):
-    src = datasets / "cdnow" / "CDNOW_sample.txt"
+    src = datasets("cdnow/CDNOW_sample.txt")
     result = cli_runner.invoke(app, ["inspect", str(src)])
     assert result.exit_code == 2
     assert "--columns" in (result.stderr or result.output)
 
 
 def test_inspect_json(cli_runner, datasets):
-    src = datasets / "cdnow" / "CDNOW_master.txt"
+    src = datasets("cdnow/CDNOW_master.txt")
     result = cli_runner.invoke(app, ["inspect", str(src), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)

@@ -35,7 +35,7 @@ def btyd_summary(tx: pd.DataFrame, end: pd.Timestamp, days_per_unit: float) -> p
 @pytest.fixture(scope="session")
 def cdnow_tx(datasets) -> pd.DataFrame:
     """CDNOW_sample.txt: 6,919 lines (customer_id, customer_index, date, n_cds, amount)."""
-    tx = pd.read_csv(datasets / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
+    tx = pd.read_csv(datasets("cdnow/CDNOW_sample.txt"), sep=r"\s+", header=None,
                      names=["customer_id", "customer_index", "date", "n_cds", "amount"],
                      dtype={"customer_id": str, "date": str})
     tx["date"] = pd.to_datetime(tx["date"], format="%Y%m%d")

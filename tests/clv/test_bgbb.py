@@ -29,7 +29,7 @@ N_DONORS = 11_104
 
 @pytest.fixture(scope="module")
 def donations(datasets) -> pd.DataFrame:
-    frame = pd.read_csv(datasets / "donations" / "donations.csv")
+    frame = pd.read_csv(datasets("donations/donations.csv"))
     assert len(frame) == 22 and frame["weights"].sum() == N_DONORS
     return frame
 

@@ -24,7 +24,7 @@ CALIBRATION = 8  # years 0..7
 
 @pytest.fixture(scope="module")
 def survivors(datasets) -> pd.DataFrame:
-    frame = pd.read_csv(datasets / "retention" / "sbg_survivors.csv")
+    frame = pd.read_csv(datasets("retention/sbg_survivors.csv"))
     assert list(frame.columns) == ["year", "regular", "high_end"]
     assert frame["year"].tolist() == list(range(13))
     return frame

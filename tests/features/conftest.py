@@ -6,8 +6,6 @@ below, so these tests check the features stage alone.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from valuemax.engines import connect
@@ -61,17 +59,17 @@ def duck():
 
 
 @pytest.fixture(scope="session")
-def cdnow(duck, datasets: Path):
+def cdnow(duck, datasets):
     """The CDNOW 1/10 sample as canonical transactions (6,919 lines, 2,357 customers)."""
-    path = datasets / "cdnow" / "CDNOW_sample.txt"
+    path = datasets("cdnow/CDNOW_sample.txt")
     duck.raw_sql(CDNOW_SQL.format(path=path.as_posix()))
     return duck.table("cdnow")
 
 
 @pytest.fixture(scope="session")
-def retail(duck, datasets: Path):
+def retail(duck, datasets):
     """Online Retail after the classic cleaning, as canonical transactions (+ Country)."""
-    path = datasets / "online_retail" / "online_retail.csv.gz"
+    path = datasets("online_retail/online_retail.csv.gz")
     duck.raw_sql(RETAIL_SQL.format(path=path.as_posix()))
     return duck.table("retail")
 

@@ -17,7 +17,7 @@ from valuemax.pipeline._value import MODELS
 @pytest.fixture(scope="module")
 def retail(datasets, tmp_path_factory):
     out = tmp_path_factory.mktemp("parts") / "out"
-    src = datasets / "online_retail" / "online_retail.csv.gz"
+    src = datasets("online_retail/online_retail.csv.gz")
     return valuemax.analyze(str(src), out=out, seed=0)
 
 

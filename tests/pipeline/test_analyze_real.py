@@ -14,7 +14,7 @@ import valuemax
 @pytest.fixture(scope="module")
 def retail_classic(datasets, tmp_path_factory):
     out = tmp_path_factory.mktemp("classic") / "out"
-    src = datasets / "online_retail" / "online_retail.csv.gz"
+    src = datasets("online_retail/online_retail.csv.gz")
     return valuemax.analyze(str(src), out=out, preset="classic", seed=0)
 
 
@@ -72,7 +72,7 @@ def test_customer_spend_is_never_negative_and_reconciles(retail_classic):
 
 def test_default_preset_accounts_for_every_row(datasets, tmp_path):
     res = valuemax.analyze(
-        str(datasets / "online_retail" / "online_retail.csv.gz"), seed=0, clusters="none",
+        str(datasets("online_retail/online_retail.csv.gz")), seed=0, clusters="none",
         clv=False,
     )
     q = res.quality
@@ -84,7 +84,7 @@ def test_default_preset_accounts_for_every_row(datasets, tmp_path):
 
 
 def test_cdnow_master_with_no_flags(datasets, tmp_path):
-    res = valuemax.analyze(str(datasets / "cdnow" / "CDNOW_master.txt"), out=tmp_path / "cd")
+    res = valuemax.analyze(str(datasets("cdnow/CDNOW_master.txt")), out=tmp_path / "cd")
     q = res.quality
     assert q.rows_in == 69_659 == q.rows_clean + q.rows_quarantined
     assert q.observation_end.isoformat() == "1998-06-30"
@@ -102,7 +102,7 @@ def test_cdnow_master_with_no_flags(datasets, tmp_path):
 
 
 def test_same_seed_same_numbers(datasets):
-    path = str(datasets / "cdnow" / "CDNOW_sample.txt")
+    path = str(datasets("cdnow/CDNOW_sample.txt"))
     cols = ["customer_id", "customer_index", "date", "number_of_cds", "dollar_value"]
     a = valuemax.analyze(path, columns=cols, seed=3)
     b = valuemax.analyze(path, columns=cols, seed=3)

@@ -16,7 +16,7 @@ CDNOW_COLS = ["customer_id", "customer_index", "date", "number_of_cds", "dollar_
 def cdnow_sample_run(datasets, tmp_path_factory):
     out = tmp_path_factory.mktemp("cdnow") / "out"
     return valuemax.analyze(
-        str(datasets / "cdnow" / "CDNOW_sample.txt"), out=out, columns=CDNOW_COLS,
+        str(datasets("cdnow/CDNOW_sample.txt")), out=out, columns=CDNOW_COLS,
         mapping={"customer_id": "customer_index"}, preset="none", time_unit="W",
         calibration_end="1997-09-30", clusters="kmeans+ward", seed=0,
     )
@@ -53,7 +53,7 @@ def test_ward_runs_beside_kmeans(cdnow_sample_run):
 
 
 def test_returns_net_never_gives_negative_spend(datasets):
-    res = valuemax.analyze(str(datasets / "online_retail" / "online_retail.csv.gz"),
+    res = valuemax.analyze(str(datasets("online_retail/online_retail.csv.gz")),
                            returns="net", clusters="none")
     q = res.quality
     assert q.rows_in == q.rows_clean + q.rows_quarantined == 541_909

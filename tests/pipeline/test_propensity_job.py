@@ -17,7 +17,7 @@ CDNOW_COLUMNS = "customer_id,customer_index,date,quantity,amount"
 def test_cli_writes_scores_metrics_and_a_one_section_report(cli_runner, datasets, tmp_path):
     out = tmp_path / "prop"
     res = cli_runner.invoke(app, [
-        "propensity", str(datasets / "cdnow" / "CDNOW_sample.txt"), "--columns", CDNOW_COLUMNS,
+        "propensity", str(datasets("cdnow/CDNOW_sample.txt")), "--columns", CDNOW_COLUMNS,
         "--horizon", "90", "--cutoff", "1998-03-01", "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
@@ -47,7 +47,7 @@ def test_short_log_skips_propensity_with_the_reason(tmp_path):
 
 @pytest.mark.parametrize("horizon", ["0", "-5", "4000"])
 def test_bad_horizon_exits_2(cli_runner, datasets, horizon):
-    res = cli_runner.invoke(app, ["analyze", str(datasets / "cdnow" / "CDNOW_sample.txt"),
+    res = cli_runner.invoke(app, ["analyze", str(datasets("cdnow/CDNOW_sample.txt")),
                                   "--columns", CDNOW_COLUMNS, "--horizon", horizon])
     assert res.exit_code == 2
     assert "whole number of days" in res.output

@@ -27,7 +27,7 @@ PUBLISHED = {
 
 @pytest.fixture(scope="module")
 def cdnow_value(datasets):
-    return customer_value(datasets / "cdnow" / "CDNOW_sample.txt", columns=CDNOW_COLUMNS,
+    return customer_value(datasets("cdnow/CDNOW_sample.txt"), columns=CDNOW_COLUMNS,
                           calibration_end="1997-09-30", time_unit="W")
 
 
@@ -60,7 +60,7 @@ def test_tracking_series_matches_the_calibration_counts(cdnow_value, datasets):
     assert track["week_end"].iloc[-1] == dt.date(1998, 6, 30)
     # expected at the last calibration week's end = sum over customers of E[X(age_i)],
     # ages from the raw file's first purchase dates (independent of the pipeline)
-    raw = pd.read_csv(datasets / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
+    raw = pd.read_csv(datasets("cdnow/CDNOW_sample.txt"), sep=r"\s+", header=None,
                       names=CDNOW_COLUMNS, dtype={"customer_id": str, "date": str})
     births = pd.to_datetime(raw.groupby("customer_id")["date"].min(), format="%Y%m%d")
     model = cdnow_value.comparison.models[cdnow_value.model_name]
@@ -88,7 +88,7 @@ def test_customer_table_is_complete_and_non_negative(cdnow_value):
 def test_margin_and_discount_scale_clv(datasets):
     kw = dict(columns=CDNOW_COLUMNS, calibration_end="1997-09-30", time_unit="W",
               clv_model="bgnbd")
-    path = datasets / "cdnow" / "CDNOW_sample.txt"
+    path = datasets("cdnow/CDNOW_sample.txt")
     base = customer_value(path, **kw, discount_rate=0.0).table
     half = customer_value(path, **kw, discount_rate=0.0, margin=0.5).table
     disc = customer_value(path, **kw, discount_rate=0.05).table
@@ -145,7 +145,7 @@ def test_too_few_repeat_buyers_is_a_clear_error(tmp_path):
 
 def test_cli_clv_json_reproduces_cdnow(cli_runner, datasets):
     res = cli_runner.invoke(app, [
-        "clv", str(datasets / "cdnow" / "CDNOW_sample.txt"),
+        "clv", str(datasets("cdnow/CDNOW_sample.txt")),
         "--columns", ",".join(CDNOW_COLUMNS), "--calibration-end", "1997-09-30",
         "--time-unit", "W", "--json"])
     assert res.exit_code == 0, res.output
@@ -163,7 +163,7 @@ def test_cli_clv_json_reproduces_cdnow(cli_runner, datasets):
 
 
 def test_cli_clv_bad_option_exits_2(cli_runner, datasets):
-    res = cli_runner.invoke(app, ["clv", str(datasets / "cdnow" / "CDNOW_sample.txt"),
+    res = cli_runner.invoke(app, ["clv", str(datasets("cdnow/CDNOW_sample.txt")),
                                   "--margin", "1.5"])
     assert res.exit_code == 2
     assert "share of revenue" in res.output

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,17 +24,17 @@ def con():
 
 
 @pytest.fixture(scope="session")
-def retail_clean(con, datasets: Path):
+def retail_clean(con, datasets):
     """Online Retail through the standard cleaning with returns netted (keeps Country)."""
-    ing = read_transactions(str(datasets / "online_retail" / "online_retail.csv.gz"), con=con,
+    ing = read_transactions(str(datasets("online_retail/online_retail.csv.gz")), con=con,
                             table_name="retail_raw")
     return clean(ing, returns="net")
 
 
 @pytest.fixture(scope="session")
-def cdnow_clean(con, datasets: Path):
+def cdnow_clean(con, datasets):
     """CDNOW_master (23,570 customers, 1997-01-01 to 1998-06-30) through the cleaning."""
-    ing = read_transactions(str(datasets / "cdnow" / "CDNOW_master.txt"), con=con,
+    ing = read_transactions(str(datasets("cdnow/CDNOW_master.txt")), con=con,
                             table_name="cdnow_raw")
     return clean(ing)
 

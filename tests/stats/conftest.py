@@ -13,7 +13,7 @@ def retail_customers(datasets) -> pd.DataFrame:
     from valuemax.features import customer_table
     from valuemax.io import read_transactions
 
-    ingested = read_transactions(datasets / "online_retail" / "online_retail.csv.gz")
+    ingested = read_transactions(datasets("online_retail/online_retail.csv.gz"))
     try:
         cleaned = clean(ingested, preset="classic")
         expr = customer_table(cleaned.transactions, observation_end=cleaned.observation_end,
