@@ -28,9 +28,17 @@ DATA = HERE / "_data"
 ROOT = HERE.parent
 
 
-def _datasets() -> Path:
+def _dataset(name: str) -> Path:
+    """A real data file by its ``../shared/datasets`` name: under ``VALUEMAX_SHARED_DATASETS``
+    when that is set and holds it, else the copy in the repository (tests/data/README.md)."""
     env = os.environ.get("VALUEMAX_SHARED_DATASETS")
-    return Path(env) if env else ROOT.parent / "shared" / "datasets"
+    if env and (Path(env) / name).is_file():
+        return Path(env) / name
+    if name == "online_retail/online_retail.csv.gz":
+        from valuemax.datasets import path
+
+        return path("online_retail")
+    return ROOT / "tests" / "data" / Path(name).name
 
 
 def make_synthetic(lines: int, seed: int = 0) -> Path:
@@ -172,7 +180,7 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        retail = str(_datasets() / "online_retail" / "online_retail.csv.gz")
+        retail = str(_dataset("online_retail/online_retail.csv.gz"))
         rows.append(("analyze, Online Retail (541,909 lines)", run_job("analyze_file", retail, f"{tmp}/or")))
         synth = str(make_synthetic(args.lines))
         label = f"{args.lines:,} lines"

@@ -30,9 +30,17 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def _datasets() -> Path:
+def _dataset(name: str) -> Path:
+    """A real data file by its ``../shared/datasets`` name: under ``VALUEMAX_SHARED_DATASETS``
+    when that is set and holds it, else the copy in the repository (tests/data/README.md)."""
     env = os.environ.get("VALUEMAX_SHARED_DATASETS")
-    return Path(env) if env else ROOT.parent / "shared" / "datasets"
+    if env and (Path(env) / name).is_file():
+        return Path(env) / name
+    if name == "online_retail/online_retail.csv.gz":
+        from valuemax.datasets import path
+
+        return path("online_retail")
+    return ROOT / "tests" / "data" / Path(name).name
 
 
 JOBS = {}
@@ -111,7 +119,7 @@ def prepare_retail(tmp: str) -> tuple[str, dict]:
     from valuemax.clean import clean
     from valuemax.io import read_transactions
 
-    ing = read_transactions(str(_datasets() / "online_retail" / "online_retail.csv.gz"))
+    ing = read_transactions(str(_dataset("online_retail/online_retail.csv.gz")))
     tx = clean(ing).transactions
     tx = tx.filter(tx.product_id.notnull()).select("customer_id", "order_id", "order_ts",
                                                     "product_id")
@@ -144,7 +152,7 @@ def main() -> None:
         print(json.dumps(info))
         return
     rows = []
-    groceries = str(_datasets() / "groceries" / "groceries_baskets.csv.gz")
+    groceries = str(_dataset("groceries/groceries_baskets.csv.gz"))
     gp = {"min_support": 0.001, "min_confidence": 0.5, "min_lift": 0.0, "max_len": None}
     with tempfile.TemporaryDirectory() as tmp:
         rows.append(("Groceries, valuemax FP-growth (sparse)",
