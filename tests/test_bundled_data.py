@@ -79,7 +79,7 @@ def test_the_small_tables_are_the_published_figures():
     retention = vd.load_retention()
     assert retention.iloc[0].tolist() == [0, 1_000, 1_000]
     assert (np.diff(retention[["regular", "high_end"]].to_numpy(), axis=0) <= 0).all()
-    # Fader & Hardie (2007), Table 1: 631 and 869 still active at the start of year 1
+    # Fader & Hardie (2007): 631 regular and 869 high-end customers still active in year 1
     assert retention.iloc[1].tolist() == [1, 631, 869]
 
 
