@@ -23,9 +23,11 @@ from valuemax.clean._options import (
 )
 from valuemax.clean._report import OUTLIER_Z, QualityReport, build_report
 from valuemax.clean._returns import net_returns
+from valuemax.clean._returns_amount import net_by_amount
 from valuemax.clean._rules import (
     DEFAULT_NON_PRODUCT_CODES,
     PRESETS,
+    RULE_ORDER,
     RuleContext,
     active_rules,
     any_fires,
@@ -34,7 +36,12 @@ from valuemax.clean._rules import (
 )
 
 #: Optional canonical columns whose absence changes the rules.
-_OPTIONAL = ("order_id", "product_id", "unit_price")
+_OPTIONAL = ("order_id", "product_id", "product_name", "unit_price")
+
+#: Rules ordered before the return rules: a line failing one is neither a return nor a
+#: purchase for netting.
+_PRE_RETURN_CODES = frozenset(RULE_ORDER[:RULE_ORDER.index("cancellation")])
+
 
 @dataclass(frozen=True)
 class CleanResult:
@@ -184,17 +191,12 @@ def clean(
         )
     con = ingested.con
     has = _has_columns(ingested, std)
-    if returns == "net" and "product_id" not in has:
-        raise InputError(
-            "returns='net' matches a return to the customer's earlier purchase of the same "
-            "product, but the log has no product column; map one (mapping={'product_id': "
-            "'<column>'}, CLI --map product_id=<column>) or use returns='exclude'"
-        )
+    item = next((c for c in ("product_id", "product_name") if c in has), None)
     flag = (outliers or spec.outliers) == "flag"
     applied = active_rules(
         spec, returns=returns, observation_end_given=given_end is not None,
         cancel_prefix=cancel_prefix, non_product_codes=codes,
-        has_order_id="order_id" in has,
+        has_order_id="order_id" in has, by_amount=item is None,
     )
     if codes is None:
         codes = DEFAULT_NON_PRODUCT_CODES
@@ -210,20 +212,25 @@ def clean(
     else:
         obs_end = given_end
         notes.append(f"observation_end {obs_end.isoformat()}: given by the caller")
-    ctx = RuleContext(obs_end, cancel_prefix, codes, has_unit_price="unit_price" in has)
+    ctx = RuleContext(obs_end, cancel_prefix, codes, has_unit_price="unit_price" in has,
+                      by_amount=item is None)
     rules = make_rules(applied, ctx)
     return_rules = make_rules(
         ("cancellation", "return") if cancel_prefix else ("return",), ctx
     )
 
     if returns == "net":
-        cut = applied.index("return_netted")
-        pre = tuple(r for r in rules[:cut])
-        post = tuple(r for r in rules[cut + 2:] if r.code != "fully_returned")
-        t = net_returns(
-            t, is_return=any_fires(t, return_rules, ctx), pre_fires=any_fires(t, pre, ctx),
-            post_fires=any_fires(t, post, ctx),
-        )
+        codes_applied = [r.code for r in rules]
+        cut = codes_applied.index("return_unmatched")
+        pre = tuple(r for r in rules if r.code in _PRE_RETURN_CODES)
+        post = tuple(r for r in rules[cut + 1:] if r.code != "fully_returned")
+        fires = {"is_return": any_fires(t, return_rules, ctx),
+                 "pre_fires": any_fires(t, pre, ctx), "post_fires": any_fires(t, post, ctx)}
+        if item is None:
+            t = net_by_amount(t, **fires, cancel_prefix=cancel_prefix,
+                              has_order_id="order_id" in has)
+        else:
+            t = net_returns(t, **fires, item=item)
     t = t.mutate(reason=reason_expr(t, rules, ctx))
     if returns == "net":
         t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
@@ -233,7 +240,7 @@ def clean(
     counts = _count(con, t, net=returns == "net")
     report = build_report(
         counts, rules, obs_end, preset=preset, returns=returns, flag=flag, notes=notes,
-        codes=codes,
+        codes=codes, netting=(item or "amount") if returns == "net" else None,
         duplicates_skipped="duplicate_line" in spec.rules and "order_id" not in has,
     )
     keep = ["_row_id", *CANONICAL_COLUMNS, *extras, "is_outlier"]
@@ -302,10 +309,19 @@ def _flag_outliers(t: ir.Table, flag: bool) -> ir.Table:
 def _count(con: Any, t: ir.Table, *, net: bool) -> list[dict[str, Any]]:
     """One GROUP BY reason: rows, outliers, netted revenue, parse errors left clean.
 
+    Also ``zero`` (zero-priced lines: unit price 0, or amount 0 where the price is missing,
+    before netting), ``left`` (refund money not netted) and ``n_left`` (return lines with
+    some refund not netted).
+
     Fetched as Arrow (ibis 12's pandas conversion of strings warns under pandas 3).
     """
+    amount0 = t._vm_amount0 if net else t.amount
+    zero = (t.unit_price == 0) | (t.unit_price.isnull() & (amount0 == 0))
     metrics = {
         "n": t.count(),
+        "zero": zero.fill_null(False).cast("int64").sum(),
+        "left": t._vm_left.sum() if net else ibis.literal(0.0),
+        "n_left": (t._vm_left > 0).cast("int64").sum() if net else ibis.literal(0),
         "n_out": t.is_outlier.cast("int64").sum(),
         "bad": t._parse_error.notnull().cast("int64").sum(),
         "med": t._vm_med.max(),
