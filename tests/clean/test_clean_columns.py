@@ -65,10 +65,18 @@ def test_equal_lines_without_order_id_are_kept(tmp_path):
     note = next(n for n in rep.notes if n.startswith("duplicate_line"))
     assert note.startswith("duplicate_line not applied: the log has no order id column")
     assert "Map an order id column" in note
-    # the same lines with an order id column: copies are duplicates again
+    # the same lines with an order id column but no product: still kept (two items of one
+    # order at the same price look the same), with the note naming the missing column
     with_id = read(tmp_path, "order_id," + text.replace("\n0", "\nX,0"), "ids.csv")
     assert "order_id" in with_id.mapping
-    assert clean(with_id).report["duplicate_line"] == 3
+    rep = clean(with_id).report
+    assert rep.rows_clean == 5 and "duplicate_line" not in [r.code for r in rep.rules]
+    assert any(n.startswith("duplicate_line not applied: the log has no product column")
+               for n in rep.notes)
+    # with an order id and a product: copies are duplicates again
+    both = read(tmp_path, "order_id,sku," + text.replace("\n0", "\nX,P,0"), "both.csv")
+    assert {"order_id", "product_id"} <= set(both.mapping)
+    assert clean(both).report["duplicate_line"] == 3
 
 
 def test_equal_lines_without_order_id_values_are_kept_without_mapping(log_factory):

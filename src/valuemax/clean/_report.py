@@ -261,13 +261,13 @@ def build_report(
     flag: bool,
     notes: list[str],
     codes: tuple[str, ...],
-    duplicates_skipped: bool = False,
+    duplicates_skipped: str | None = None,
     netting: str | None = None,
 ) -> QualityReport:
     """Turn the GROUP BY rows of ``clean`` into a :class:`QualityReport`.
 
     ``duplicates_skipped``: ``duplicate_line`` was left out because the log has no order id
-    column; a note says so and why. ``netting``: what returns were matched by (None with
+    column (``"order_id"``) or no product column (``"product"``); a note says so and why. ``netting``: what returns were matched by (None with
     ``returns="exclude"``).
 
     Raises
@@ -319,6 +319,13 @@ def build_report(
     if any(r.code == "duplicate_line" for r in rules):
         notes.append("duplicate_line counts copies after the first of lines equal in every "
                      "original column; copies failing an earlier rule are counted there")
+    elif duplicates_skipped == "product":
+        notes.append(
+            "duplicate_line not applied: the log has no product column, so equal lines of "
+            "one order (same customer, time, quantity and price) can be different items "
+            "bought together; all are kept. Map a product column (mapping={'product_id': "
+            "...}, CLI --map product_id=...) to detect copied lines"
+        )
     elif duplicates_skipped:
         notes.append(
             "duplicate_line not applied: the log has no order id column, so equal lines "
