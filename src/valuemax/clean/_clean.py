@@ -125,8 +125,9 @@ def clean(
     non_product_codes : list of str or None
         Product codes that are not product sales; an entry ending in ``*`` is a prefix;
         matched ignoring case and surrounding blanks. None: the preset's choice
-        (``standard``: :data:`DEFAULT_NON_PRODUCT_CODES`; others: no such rule); a list
-        adds the rule to any preset; ``()`` removes it.
+        (``standard``: :data:`DEFAULT_NON_PRODUCT_CODES`, unless the log has no
+        ``product_id`` column; others: no such rule); a list adds the rule to any preset;
+        ``()`` removes it.
     outliers : {"flag", "off"} or None
         ``"flag"``: ``is_outlier`` marks (and keeps) clean lines whose log(amount) has a
         modified z-score ``0.6745 (x - median) / MAD`` above 3.5 in absolute value
@@ -210,7 +211,9 @@ def clean(
     flag = (outliers or spec.outliers) == "flag"
     applied = active_rules(
         spec, returns=returns, observation_end_given=given_end is not None,
-        cancel_prefix=cancel_prefix, non_product_codes=codes,
+        cancel_prefix=cancel_prefix,
+        # the default codes are stock codes: nothing to test in a log without them
+        non_product_codes=() if codes is None and "product_id" not in has else codes,
         has_order_id=can_dedupe, by_amount=item is None,
     )
     if codes is None:

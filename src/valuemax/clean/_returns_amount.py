@@ -55,6 +55,9 @@ import ibis.expr.types as ir
 #: Exact money for the running balances (6 decimals: amounts are rounded to a millionth of
 #: the currency unit on netted lines only).
 MONEY: Final = dt.Decimal(38, 6)
+#: Lines with ``|amount|`` at or above this (no real shop; DECIMAL(38, 6) holds < 1e32) are
+#: left out of the netting: such a return is unmatched, such a purchase untouched.
+MONEY_MAX: Final = 1e30
 
 #: Suffixes after a separator that mark an order id as the cancellation of the id before it.
 CANCEL_SUFFIXES: Final[tuple[str, ...]] = (
@@ -163,7 +166,7 @@ def net_by_amount(
         return lines; 0 elsewhere).
     """
     t = t.mutate(_vm_ret=~pre_fires & is_return, _vm_cand=~pre_fires & ~is_return & ~post_fires)
-    lines = t.filter(t._vm_ret | t._vm_cand)
+    lines = t.filter((t._vm_ret | t._vm_cand) & (t.amount.abs() < MONEY_MAX))
     u = lines.select(
         "_row_id", "customer_id", "order_id", "order_ts",
         _vm_kind=ibis.ifelse(lines._vm_ret, 1, 0).cast("int8"),
@@ -211,6 +214,6 @@ def net_by_amount(
         _vm_matched=j._vm_ret & j._vm_st.notnull(),
         _vm_stage=j._vm_st,
         _vm_full=touched & (j._vm_vf <= zero),
-        _vm_left=ibis.ifelse(j._vm_ret, j._vm_vf.cast("float64"), 0.0).fill_null(0.0),
+        _vm_left=ibis.ifelse(j._vm_ret, j._vm_vf.cast("float64").coalesce(a.abs()), 0.0),
     )
     return out.drop("_vm_cand")
