@@ -33,6 +33,10 @@ which windows compute exactly: with ``S_k`` the running sum of the signed amount
 loses ``min(B_k - min_(j>=k) B_j, amount)``. Money is netted in ``DECIMAL(38, 6)`` so that a
 purchase returned in full ends at exactly zero.
 
+Each stage is a handful of window functions over the log's lines (no join, no Python):
+measured 30 s for 1,000,000 lines (100,000 returns) against 9 s with ``returns="exclude"``,
+on a 2-core machine at load 7.5.
+
 Result per line: a purchase keeps ``amount - deducted`` (>= 0, so spend per order, day and
 customer is never negative), its quantity scaled by the same factor (``returned_quantity``
 is the units taken off; NULL when the line has no quantity); a purchase deducted to zero is
@@ -93,41 +97,44 @@ def original_order_id(order_id: ir.StringValue, cancel_prefix: str | None) -> ir
     return ibis.cases(*branches, else_=order_id)
 
 
-def _stage(u: ir.Table, part: ir.BooleanValue, keys: list[str], order: list[str],
+def _stage(t: ir.Table, part: ir.BooleanValue, keys: list[str], order: list[str],
            stage: int) -> ir.Table:
     """Net the returns against the purchases within groups ``keys`` (LIFO balance).
 
-    ``u`` has ``_row_id``, ``_vm_kind`` (0 purchase, 1 return), ``_vm_v`` (money still to
-    place / still bought, MONEY) and ``_vm_stage``; lines where ``part`` is False keep
-    their values. Returns ``u`` with ``_vm_v`` reduced and ``_vm_stage`` set on the returns
-    that met money in this stage (when not set before).
+    ``t`` has ``_row_id``, ``_vm_kind`` (0 purchase, 1 return), ``_vm_v`` (money still to
+    place / still bought, MONEY) and ``_vm_stage``. Only lines where ``part`` holds take
+    part (the others add nothing to the balance and keep their values), so each stage is
+    a few window functions over the same lines: no join, no plan evaluated twice. Returns
+    ``t`` with ``_vm_v`` reduced and ``_vm_stage`` set on the returns that met money in
+    this stage (when not set before).
     """
-    sub = u.filter(part)
-    x = ibis.ifelse(sub._vm_kind == 0, sub._vm_v, -sub._vm_v)
-    upto = ibis.window(group_by=keys, order_by=[sub[c] for c in order], preceding=None,
-                       following=0)
-    sub = sub.mutate(_vm_s=x.sum().over(upto))
     zero = ibis.literal(0).cast(MONEY)
-    sub = sub.mutate(_vm_b=(sub._vm_s - ibis.least(sub._vm_s.min().over(upto), zero))
-                     .cast(MONEY))
-    ordered = {"group_by": keys, "order_by": [sub[c] for c in order]}
-    after = ibis.window(**ordered, preceding=0, following=None)
-    sub = sub.mutate(
-        _vm_bp=sub._vm_b.lag().over(**ordered).fill_null(zero),
-        _vm_f=sub._vm_b.min().over(after),
+    t = t.mutate(_vm_p=part, _vm_x=ibis.ifelse(
+        part, ibis.ifelse(t._vm_kind == 0, t._vm_v, -t._vm_v), zero).cast(MONEY))
+    ordered = {"group_by": keys, "order_by": [t[c] for c in order]}
+    upto = ibis.window(**ordered, preceding=None, following=0)
+    t = t.mutate(_vm_s=t._vm_x.sum().over(upto).cast(MONEY))
+    upto = ibis.window(group_by=keys, order_by=[t[c] for c in order], preceding=None,
+                       following=0)
+    t = t.mutate(_vm_b=(t._vm_s - ibis.least(t._vm_s.min().over(upto), zero)).cast(MONEY))
+    ordered = {"group_by": keys, "order_by": [t[c] for c in order]}
+    t = t.mutate(
+        _vm_bp=t._vm_b.lag().over(**ordered).fill_null(zero),
+        _vm_f=t._vm_b.min().over(ibis.window(**ordered, preceding=0, following=None)),
     )
-    take = ibis.ifelse(sub._vm_kind == 1, ibis.least(sub._vm_v, sub._vm_bp),
-                       ibis.least(sub._vm_b - sub._vm_f, sub._vm_v))
-    out = sub.select(_vm_r="_row_id", _vm_take=take.cast(MONEY),
-                     _vm_met=(sub._vm_kind == 1) & (sub._vm_bp > zero))
-    j = u.left_join(out, u._row_id == out._vm_r)
-    met = j._vm_met.fill_null(False)
-    return j.select(
-        *[c for c in u.columns if c not in ("_vm_v", "_vm_stage")],
-        _vm_v=(j._vm_v - j._vm_take.fill_null(zero)).cast(MONEY),
-        _vm_stage=ibis.ifelse(j._vm_stage.isnull() & met, ibis.literal(stage, "int8"),
-                              j._vm_stage),
+    take = ibis.ifelse(
+        t._vm_p,
+        ibis.ifelse(t._vm_kind == 1, ibis.least(t._vm_v, t._vm_bp),
+                    ibis.least(t._vm_b - t._vm_f, t._vm_v)),
+        zero,
     )
+    met = t._vm_p & (t._vm_kind == 1) & (t._vm_bp > zero)
+    t = t.mutate(
+        _vm_v=(t._vm_v - take).cast(MONEY),
+        _vm_stage=ibis.ifelse(t._vm_stage.isnull() & met, ibis.literal(stage, "int8"),
+                              t._vm_stage),
+    )
+    return t.drop("_vm_p", "_vm_x", "_vm_s", "_vm_b", "_vm_bp", "_vm_f")
 
 
 def net_by_amount(
@@ -165,55 +172,50 @@ def net_by_amount(
         (purchase netted to zero) and ``_vm_left`` (float64 refund placed nowhere, on
         return lines; 0 elsewhere).
     """
+    cols = list(t.columns)
     t = t.mutate(_vm_ret=~pre_fires & is_return, _vm_cand=~pre_fires & ~is_return & ~post_fires)
-    lines = t.filter((t._vm_ret | t._vm_cand) & (t.amount.abs() < MONEY_MAX))
-    u = lines.select(
-        "_row_id", "customer_id", "order_id", "order_ts",
-        _vm_kind=ibis.ifelse(lines._vm_ret, 1, 0).cast("int8"),
-        _vm_day=lines.order_ts.date(),
-        _vm_v=ibis.ifelse(lines._vm_ret, lines.amount.abs(), lines.amount).cast(MONEY),
+    inside = ((t._vm_ret | t._vm_cand) & (t.amount.abs() < MONEY_MAX)).fill_null(False)
+    zero = ibis.literal(0).cast(MONEY)
+    t = t.mutate(
+        _vm_in=inside,
+        _vm_kind=ibis.ifelse(t._vm_ret, 1, 0).cast("int8"),
+        _vm_day=t.order_ts.date(),
+        _vm_v=ibis.ifelse(inside, ibis.ifelse(t._vm_ret, t.amount.abs(), t.amount), 0.0)
+        .cast(MONEY),
         _vm_stage=ibis.null("int8"),
     )
-    u = u.mutate(_vm_v0=u._vm_v)
+    t = t.mutate(_vm_v0=t._vm_v)
     if has_order_id:
-        buys = u.filter((u._vm_kind == 0) & u.order_id.notnull())
-        orders = buys.group_by(["customer_id", "order_id"]).aggregate(
-            _vm_first=buys.order_ts.min())
-        rets = u.filter(u._vm_kind == 1)
-        rets = rets.mutate(_vm_base=original_order_id(rets.order_id, cancel_prefix))
-        hits = rets.join(
-            orders,
-            [rets.customer_id == orders.customer_id, rets._vm_base == orders.order_id,
-             orders._vm_first <= rets.order_ts],
-        ).select(_vm_hr=rets._row_id, _vm_hkey=rets._vm_base)
-        j = u.left_join(hits, u._row_id == hits._vm_hr)
-        u = j.select(*u.columns, _vm_okey=ibis.ifelse(j._vm_kind == 0, j.order_id, j._vm_hkey))
-        u = _stage(u, u._vm_okey.notnull(), ["customer_id", "_vm_okey"],
+        key = ibis.ifelse(t._vm_kind == 0, t.order_id,
+                          original_order_id(t.order_id, cancel_prefix))
+        t = t.mutate(_vm_okey=ibis.ifelse(t._vm_in, key, ibis.null("string")))
+        bought = ibis.ifelse(t._vm_in & (t._vm_kind == 0), t.order_ts, ibis.null("timestamp"))
+        first = bought.min().over(group_by=["customer_id", "_vm_okey"])
+        t = t.mutate(_vm_first=first)
+        p1 = (t._vm_okey.notnull() & t._vm_first.notnull()
+              & ((t._vm_kind == 0) | (t._vm_first <= t.order_ts)))
+        t = _stage(t, p1.fill_null(False), ["customer_id", "_vm_okey"],
                    ["_vm_kind", "order_ts", "_row_id"], 1)
-    u = _stage(u, ibis.literal(True), ["customer_id", "_vm_day"],
-               ["_vm_kind", "order_ts", "_row_id"], 2)
-    u = _stage(u, ibis.literal(True), ["customer_id"],
-               ["_vm_day", "_vm_kind", "order_ts", "_row_id"], 3)
-    res = u.select(_vm_r="_row_id", _vm_vf="_vm_v", _vm_v0="_vm_v0", _vm_st="_vm_stage")
+        t = t.drop("_vm_okey", "_vm_first")
+    t = _stage(t, t._vm_in, ["customer_id", "_vm_day"], ["_vm_kind", "order_ts", "_row_id"], 2)
+    t = _stage(t, t._vm_in, ["customer_id"], ["_vm_day", "_vm_kind", "order_ts", "_row_id"], 3)
 
-    j = t.left_join(res, t._row_id == res._vm_r)
-    zero = ibis.literal(0).cast(MONEY)
-    taken = (j._vm_v0 - j._vm_vf).fill_null(zero)
-    touched = j._vm_cand & (taken > zero)
-    q, a = j.quantity, j.amount
-    new_a = ibis.ifelse(touched, j._vm_vf.cast("float64"), a)
+    taken = t._vm_v0 - t._vm_v
+    touched = t._vm_cand & t._vm_in & (taken > zero)
+    q, a = t.quantity, t.amount
+    new_a = ibis.ifelse(touched, t._vm_v.cast("float64"), a)
     scalable = touched & q.notnull() & (a > 0)
     new_q = ibis.ifelse(scalable, q * new_a / a, q)
-    out = j.select(
-        *t.columns,
+    return t.select(
+        *cols, "_vm_ret",
         _vm_qty_net=new_q.cast("float64"),
         _vm_amt_net=new_a.cast("float64"),
         returned_quantity=ibis.cases(
             (scalable, q - new_q), (touched, ibis.null("float64")), else_=0.0
         ).cast("float64"),
-        _vm_matched=j._vm_ret & j._vm_st.notnull(),
-        _vm_stage=j._vm_st,
-        _vm_full=touched & (j._vm_vf <= zero),
-        _vm_left=ibis.ifelse(j._vm_ret, j._vm_vf.cast("float64").coalesce(a.abs()), 0.0),
+        _vm_matched=t._vm_ret & t._vm_stage.notnull(),
+        _vm_stage=t._vm_stage,
+        _vm_full=touched & (t._vm_v <= zero),
+        _vm_left=ibis.ifelse(t._vm_ret, ibis.ifelse(t._vm_in, t._vm_v.cast("float64"),
+                                                     a.abs()), 0.0),
     )
-    return out.drop("_vm_cand")
