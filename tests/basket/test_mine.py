@@ -148,10 +148,33 @@ def test_customer_day_baskets_without_order_ids():
     assert b.basket_dates.astype(str).tolist() == ["2024-01-01", "2024-01-02", "2024-01-01"]
 
 
+def test_names_are_the_items_when_no_line_has_a_code(tmp_path):
+    """A log with product names but no codes, read and cleaned: the clean table has a
+    product_id column that is NULL everywhere, so the names are the items. Order 1 holds
+    tea and milk (tea twice: once), order 2 tea: 2 baskets x 2 items."""
+    from valuemax.clean import clean
+    from valuemax.io import read_transactions
+
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,order_id,order_date,product_name,amount\n"
+                    "c1,1,2024-01-01,tea,3\nc1,1,2024-01-01,milk,2\nc1,1,2024-01-01,tea,3\n"
+                    "c2,2,2024-01-02,tea,3\n", encoding="utf-8")
+    ing = read_transactions(path)
+    assert "product_id" not in ing.mapping
+    tx = clean(ing, preset="none").transactions
+    assert "product_id" in tx.columns
+    b = build_baskets(tx)
+    assert b.item_column == "product_name" and b.items == ["milk", "tea"]
+    assert b.matrix.toarray().tolist() == [[True, True], [False, True]]
+
+
 def test_no_product_column_is_a_clear_error(tx_small):
     t = ibis.memtable(pa.Table.from_pandas(tx_small.drop(columns="product_id")))
     with pytest.raises(InputError, match=r"needs a product column.*product_id"):
         build_baskets(t)
+    empty = ibis.memtable(pa.Table.from_pandas(tx_small.assign(product_id=None)))
+    with pytest.raises(InputError, match=r"no line has a product_id or a product_name"):
+        build_baskets(empty)
 
 
 @pytest.mark.parametrize("s", [0, -0.1, 1.2, float("nan")])

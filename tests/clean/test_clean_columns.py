@@ -18,11 +18,6 @@ from valuemax.clean import clean
 from valuemax.io import read_transactions
 
 D = "2024-01-{:02d} 10:00:00"
-NET_NEEDS_PRODUCT = (
-    r"returns='net' matches a return to the customer's earlier purchase of the same "
-    r"product, but the log has no product column; map one \(mapping=\{'product_id': "
-    r"'<column>'\}, CLI --map product_id=<column>\) or use returns='exclude'"
-)
 
 
 def read(tmp_path: Path, text: str, name: str = "log.csv"):
@@ -39,24 +34,20 @@ def rule(report, code: str):
     return next(r for r in report.rules if r.code == code)
 
 
-# --- 3. netting needs a product --------------------------------------------------------
+# --- 3. netting without a product: by amount (tests/clean/test_clean_returns_amount.py) --
 
-def test_net_without_a_product_column_is_refused(tmp_path):
+def test_net_without_a_product_column_nets_by_amount(tmp_path):
     ing = read(tmp_path, "customer_id,order_id,order_date,amount\n"
                          "A,1,2011-01-03,10\nB,2,2011-01-04,5\nA,3,2011-01-05,-3\n")
     assert "product_id" not in ing.mapping
-    with pytest.raises(InputError, match=NET_NEEDS_PRODUCT):
-        clean(ing, returns="net")
+    # the refund of 3 comes off A's earlier purchase (10 -> 7)
+    res = clean(ing, returns="net")
+    assert fetch(res.quarantine)[["_row_id", "reason"]].values.tolist() == [
+        [3, "return_netted_earlier"]]
+    assert fetch(res.transactions)["amount"].tolist() == [7.0, 5.0]
     # exclude works, and the refund is a return
     q = fetch(clean(ing).quarantine)
     assert q[["_row_id", "reason"]].values.tolist() == [[3, "return"]]
-
-
-def test_net_without_product_values_is_refused_without_mapping(log_factory):
-    rows = [("1", None, "x", "2", D.format(1), "5", "1", "UK"),
-            ("C2", None, "x", "-1", D.format(2), "5", "1", "UK")]
-    with pytest.raises(InputError, match=NET_NEEDS_PRODUCT):
-        clean(log_factory(rows), returns="net")
 
 
 # --- 4. no order id: equal lines are separate purchases --------------------------------
@@ -74,10 +65,18 @@ def test_equal_lines_without_order_id_are_kept(tmp_path):
     note = next(n for n in rep.notes if n.startswith("duplicate_line"))
     assert note.startswith("duplicate_line not applied: the log has no order id column")
     assert "Map an order id column" in note
-    # the same lines with an order id column: copies are duplicates again
+    # the same lines with an order id column but no product: still kept (two items of one
+    # order at the same price look the same), with the note naming the missing column
     with_id = read(tmp_path, "order_id," + text.replace("\n0", "\nX,0"), "ids.csv")
     assert "order_id" in with_id.mapping
-    assert clean(with_id).report["duplicate_line"] == 3
+    rep = clean(with_id).report
+    assert rep.rows_clean == 5 and "duplicate_line" not in [r.code for r in rep.rules]
+    assert any(n.startswith("duplicate_line not applied: the log has no product column")
+               for n in rep.notes)
+    # with an order id and a product: copies are duplicates again
+    both = read(tmp_path, "order_id,sku," + text.replace("\n0", "\nX,P,0"), "both.csv")
+    assert {"order_id", "product_id"} <= set(both.mapping)
+    assert clean(both).report["duplicate_line"] == 3
 
 
 def test_equal_lines_without_order_id_values_are_kept_without_mapping(log_factory):

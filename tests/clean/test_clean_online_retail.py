@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import ibis
 import pytest
 
 from valuemax.clean import DEFAULT_NON_PRODUCT_CODES, clean
@@ -172,3 +173,82 @@ def test_net_mode_matches_exclude_mode(standard, net):
     assert n_zero == zero.filter(zero.unit_price == 0).count().to_pyarrow().as_py() > 0
     assert nt_tx.amount.min().to_pyarrow().as_py() == 0
     assert nt_tx.returned_quantity.min().to_pyarrow().as_py() == 0
+
+
+# --- Online Retail without its product columns: returns netted by amount ----------------
+
+@pytest.fixture(scope="module")
+def no_products(online_retail):
+    """Online Retail with StockCode and Description dropped from the source (an export
+    without products): the same lines, order ids, customers, dates, quantities and prices."""
+    con = online_retail.con
+    con.raw_sql(f"CREATE OR REPLACE VIEW or_noprod AS SELECT * EXCLUDE (StockCode, "
+                f"Description) FROM {RAW}")
+    con.raw_sql("CREATE OR REPLACE VIEW or_noprod_std AS SELECT * REPLACE (NULL::VARCHAR AS "
+                f"product_id, NULL::VARCHAR AS product_name) FROM {RAW}_std")
+    return replace(online_retail, raw=con.table("or_noprod"), std=con.table("or_noprod_std"))
+
+
+@pytest.fixture(scope="module")
+def no_products_net(no_products):
+    return materialised(no_products, clean(no_products, returns="net"), "noprod_net")
+
+
+@pytest.fixture(scope="module")
+def no_products_exclude(no_products):
+    return materialised(no_products, clean(no_products), "noprod_ex")
+
+
+def test_without_products_every_line_is_counted_by_reason(
+        online_retail, no_products_net, no_products_exclude):
+    rep, ex = no_products_net.report, no_products_exclude.report
+    assert rep.netting == "amount"
+    assert rep.rows_in == N_LINES == rep.rows_clean + rep.rows_quarantined
+    assert sum(r.count for r in rep.rules) == rep.rows_quarantined
+    assert counts_by_reason(no_products_net) == {r.code: r.count for r in rep.rules if r.count}
+    # the same lines are refunds in both modes, and the same lines are purchases
+    netted = ("return_netted_order", "return_netted_day", "return_netted_earlier")
+    assert sum(rep[c] for c in (*netted, "return_unmatched")) == ex["cancellation"] + ex["return"]
+    assert rep.rows_clean + rep["fully_returned"] == ex.rows_clean
+    # Online Retail numbers cancellations from the invoices' own sequence: no C invoice
+    # names an invoice (of anyone), so nothing is netted at order level
+    assert sql_one(online_retail, f"""
+        SELECT count(*) FROM {RAW} c JOIN {RAW} p ON p.InvoiceNo = substr(c.InvoiceNo, 2)
+        WHERE c.InvoiceNo LIKE 'C%'""") == 0
+    assert rep["return_netted_order"] == 0
+    assert rep["return_netted_day"] > 0 and rep["return_netted_earlier"] > 0
+    assert rep["return_unmatched"] > 0 and rep.refunds_not_netted > 0
+
+
+def test_without_products_spend_is_net_and_never_negative(no_products_net, no_products_exclude):
+    rep = no_products_net.report
+    # every refund (|Quantity x UnitPrice| of a quarantined return line, recomputed from the
+    # raw text) is either deducted from a purchase or reported as not netted
+    q = no_products_net.quarantine
+    ret = q.filter(q.reason.startswith("return_"))
+    refunds = (ret.Quantity.cast("float64") * ret.UnitPrice.cast("float64")).abs().sum()
+    assert rep.netted_revenue + rep.refunds_not_netted == pytest.approx(
+        refunds.to_pyarrow().as_py(), rel=1e-12)
+    before_tx, after_tx = no_products_exclude.transactions, no_products_net.transactions
+    before = before_tx.amount.sum().to_pyarrow().as_py()
+    after = after_tx.amount.sum().to_pyarrow().as_py()
+    assert before - rep.netted_revenue == pytest.approx(after, abs=0.01)
+    assert after_tx.amount.min().to_pyarrow().as_py() >= 0
+    per_order = after_tx.group_by("order_id").aggregate(s=after_tx.amount.sum())
+    assert per_order.s.min().to_pyarrow().as_py() >= 0
+    # per customer: at most what they bought, at least what they bought minus all their
+    # refunds (some refunds find nothing earlier to come off), never below zero
+    b = before_tx.group_by("customer_id").aggregate(bought=before_tx.amount.sum())
+    a = after_tx.group_by("customer_id").aggregate(net=after_tx.amount.sum())
+    r = ret.mutate(cid=ret.CustomerID.re_replace(r"\.0$", ""))
+    r = r.group_by("cid").aggregate(
+        refunded=(r.Quantity.cast("float64") * r.UnitPrice.cast("float64")).abs().sum())
+    a = a.rename(aid="customer_id")
+    j = b.left_join(a, b.customer_id == a.aid).left_join(r, b.customer_id == r.cid)
+    j = j.mutate(net=j.net.fill_null(0.0), refunded=j.refunded.fill_null(0.0))
+    worst = j.aggregate(
+        over=(j.net - j.bought).max(),
+        under=(ibis.greatest(j.bought - j.refunded, 0.0) - j.net).max(),
+        neg=j.net.min(),
+    ).to_pyarrow().to_pylist()[0]
+    assert worst["over"] <= 1e-6 and worst["under"] <= 1e-6 and worst["neg"] >= 0

@@ -88,21 +88,99 @@ def test_all_identical_skipped():
     assert len(res.notes) == 3 and res.labels is None
 
 
-def test_two_distinct_points_skipped():
+def _silhouette(x: np.ndarray, labels: np.ndarray) -> float:
+    """Rousseeuw's silhouette written out: s = (b - a) / max(a, b), 0 for a singleton."""
+    d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    s = np.zeros(len(x))
+    for i in range(len(x)):
+        own = labels == labels[i]
+        if own.sum() == 1:
+            continue
+        a = d[i, own].sum() / (own.sum() - 1)
+        b = min(d[i, labels == other].mean() for other in set(labels) - {labels[i]})
+        s[i] = (b - a) / max(a, b)
+    return float(s.mean())
+
+
+def _features(c: pd.DataFrame) -> np.ndarray:
+    from sklearn.preprocessing import StandardScaler
+
+    cols = ["recency_days", "n_orders", "total_spend"]
+    return StandardScaler().fit_transform(np.log1p(c[cols].to_numpy(dtype=float)))
+
+
+def test_three_groups_of_identical_customers_give_k3():
+    """3 groups of 4 identical customers: k = 3 (silhouette 1), not 2 as the old cap did.
+
+    At k = 3 every customer sits on its cluster's centre with 3 other identical customers:
+    a(i) = 0 and b(i) > 0, so s(i) = 1 for all. At k = 2 two groups share a cluster, a(i) > 0
+    there, so the mean silhouette is < 1 (computed below from the definition).
+    """
+    c = pd.DataFrame({"recency_days": [3] * 4 + [40] * 4 + [300] * 4,
+                      "n_orders": [30] * 4 + [5] * 4 + [1] * 4,
+                      "total_spend": [8000.0] * 4 + [600.0] * 4 + [40.0] * 4})
+    res = kmeans_segments(c)
+    assert res.skipped is None and res.k == 3
+    assert res.selection["k"].tolist() == [2, 3]
+    sil = res.selection.set_index("k")["silhouette"]
+    assert sil[3] == pytest.approx(1.0)
+    x = _features(c)
+    two = res.selection.loc[0]
+    assert two["k"] == 2
+    # the k = 2 split is the best merge of two groups; the direct formula agrees with it
+    best2 = max(_silhouette(x, np.array(lab)) for lab in (
+        [0] * 8 + [1] * 4, [0] * 4 + [1] * 8, [0] * 4 + [1] * 4 + [0] * 4))
+    assert sil[2] == pytest.approx(best2, rel=1e-9) and sil[2] < 1.0
+    assert res.labels.tolist() == [1] * 4 + [2] * 4 + [3] * 4
+    assert any("k tried up to 3" in n for n in res.notes)
+
+
+def test_three_tight_groups_of_distinct_customers_give_k3():
+    """3 tight groups (spread 1% of the gaps between them), every customer distinct: k = 3."""
+    base = [(3, 30, 8000.0), (40, 5, 600.0), (300, 1, 40.0)]
+    rows = [(r + j, f, m * (1 + 0.001 * j)) for r, f, m in base for j in range(3)]
+    c = pd.DataFrame(rows, columns=["recency_days", "n_orders", "total_spend"])
+    res = kmeans_segments(c)
+    assert res.k == 3 and res.labels.tolist() == [1] * 3 + [2] * 3 + [3] * 3
+    assert res.selection["k"].tolist() == list(range(2, 10))  # up to 9 distinct points
+    sil = res.selection.set_index("k")["silhouette"]
+    assert np.isnan(sil[9])  # 9 singletons: undefined, never chosen
+    truth = np.repeat([0, 1, 2], 3)
+    assert sil[3] == pytest.approx(_silhouette(_features(c), truth), rel=1e-9)
+
+
+def test_two_groups_of_identical_customers_give_k2():
     c = pd.DataFrame({"recency_days": [3, 3, 3, 90, 90], "n_orders": [5, 5, 5, 1, 1],
                       "total_spend": [500.0, 500.0, 500.0, 20.0, 20.0]})
     res = kmeans_segments(c)
-    assert res.skipped is not None and "only 2 distinct" in res.skipped
-    assert res.labels is None
+    assert res.skipped is None and res.k == 2
+    assert res.labels.tolist() == [1, 1, 1, 2, 2]
+    assert res.selection["silhouette"].tolist() == pytest.approx([1.0])
 
 
-def test_three_distinct_points_cap_k():
-    c = pd.DataFrame({"recency_days": [3, 3, 50, 90, 90], "n_orders": [5, 5, 2, 1, 1],
-                      "total_spend": [500.0, 500.0, 90.0, 20.0, 20.0]})
-    res = kmeans_segments(c)
-    assert res.k == 2 and res.selection["k"].tolist() == [2]
-    assert any("k capped at 2" in n for n in res.notes)
-    assert res.labels.tolist()[:2] == [1, 1]
+def test_fixed_k_above_distinct_points_is_refused():
+    """4 distinct profiles (8 customers) and k = 6 asked: a clear error, not 4 or 3 clusters."""
+    c = pd.DataFrame({"recency_days": [3, 3, 40, 40, 90, 90, 300, 300],
+                      "n_orders": [30, 30, 5, 5, 2, 2, 1, 1],
+                      "total_spend": [8e3, 8e3, 600.0, 600.0, 90.0, 90.0, 40.0, 40.0]})
+    with pytest.raises(InputError, match=r"k_min=6 asks for at least 6 clusters, but the 8 "
+                                         r"customers clustered have only 4 distinct .*k_min <= 4"):
+        kmeans_segments(c, k_min=6, k_max=6)
+    fixed = kmeans_segments(c, k_min=4, k_max=4)
+    assert fixed.k == 4 and fixed.criterion == "k = 4 as requested (k_min = k_max)."
+    assert fixed.labels.tolist() == [1, 1, 2, 2, 3, 3, 4, 4]
+    auto = kmeans_segments(c, k_max=6)
+    assert auto.selection["k"].tolist() == [2, 3, 4] and auto.k == 4
+    assert any("k tried up to 4" in n and "k_max=6" in n for n in auto.notes)
+
+
+def test_fixed_k_equal_to_the_number_of_customers():
+    """k = n = 4 distinct customers: 4 singleton clusters; the silhouette is undefined (NaN)."""
+    c = pd.DataFrame({"recency_days": [3, 40, 90, 300], "n_orders": [30, 5, 2, 1],
+                      "total_spend": [8e3, 600.0, 90.0, 40.0]})
+    res = kmeans_segments(c, k_min=4, k_max=4)
+    assert res.k == 4 and res.labels.tolist() == [1, 2, 3, 4]
+    assert np.isnan(res.selection["silhouette"].iloc[0])
 
 
 def test_constant_feature_dropped(rng, make_blobs):

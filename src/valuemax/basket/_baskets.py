@@ -92,19 +92,32 @@ def from_codes(basket_codes: np.ndarray, item_codes: np.ndarray, n_baskets: int,
     return m
 
 
-def _pick_item(columns: list[str], item: str) -> str:
-    if item == "auto":
-        for col in ("product_id", "product_name"):
-            if col in columns:
+def _pick_item(t: ir.Table, item: str) -> str:
+    """The item column: ``item`` as given, or for ``"auto"`` the first product column filled.
+
+    ``"auto"`` takes ``product_id`` when at least one line has one, else ``product_name``
+    (a log with product names but no codes: the names are the items). The clean table
+    always has both canonical columns, NULL when the log lacks them, hence the count (one
+    aggregate query).
+    """
+    columns = list(t.columns)
+    if item != "auto":
+        if item not in columns:
+            raise InputError(f"build_baskets: item={item!r} is not a column of the "
+                             f"transactions (columns: {', '.join(columns)}); pass "
+                             "item='auto' or one of them.")
+        return item
+    present = [c for c in ("product_id", "product_name") if c in columns]
+    if present:
+        filled = t.aggregate(**{c: t[c].count() for c in present}).to_pyarrow().to_pylist()[0]
+        for col in present:
+            if filled[col]:
                 return col
-        raise InputError(
-            "build_baskets needs a product column: neither product_id nor product_name is in "
-            f"the transactions (columns: {', '.join(columns)}). Map the stock code or product "
-            "description with read_transactions(..., mapping={'product_id': 'YourColumn'}).")
-    if item not in columns:
-        raise InputError(f"build_baskets: item={item!r} is not a column of the transactions "
-                         f"(columns: {', '.join(columns)}); pass item='auto' or one of them.")
-    return item
+    raise InputError(
+        "build_baskets needs a product column: no line has a product_id or a product_name "
+        f"(columns: {', '.join(columns)}). Map the stock code or product description with "
+        "read_transactions(..., mapping={'product_id': 'YourColumn'}) or "
+        "mapping={'product_name': 'YourColumn'}.")
 
 
 def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
@@ -121,7 +134,8 @@ def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
         Clean transactions with the canonical columns (``customer_id``, ``order_ts``, and
         ``order_id``, ``product_id``/``product_name`` when present).
     item : str, default "auto"
-        The item column; ``"auto"`` takes ``product_id``, else ``product_name``.
+        The item column; ``"auto"`` takes ``product_id`` when any line has one, else
+        ``product_name`` (a log with product names but no codes uses the names as items).
 
     Returns
     -------
@@ -144,7 +158,7 @@ def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
     (2, 2, 2)
     """
     columns = list(transactions.columns)
-    item_col = _pick_item(columns, item)
+    item_col = _pick_item(transactions, item)
     for col in ("customer_id", "order_ts"):
         if col not in columns:
             raise InputError(f"build_baskets needs column {col!r}; the transactions have "

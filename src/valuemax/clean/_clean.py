@@ -23,9 +23,11 @@ from valuemax.clean._options import (
 )
 from valuemax.clean._report import OUTLIER_Z, QualityReport, build_report
 from valuemax.clean._returns import net_returns
+from valuemax.clean._returns_amount import net_by_amount
 from valuemax.clean._rules import (
     DEFAULT_NON_PRODUCT_CODES,
     PRESETS,
+    RULE_ORDER,
     RuleContext,
     active_rules,
     any_fires,
@@ -34,7 +36,12 @@ from valuemax.clean._rules import (
 )
 
 #: Optional canonical columns whose absence changes the rules.
-_OPTIONAL = ("order_id", "product_id", "unit_price")
+_OPTIONAL = ("order_id", "product_id", "product_name", "unit_price")
+
+#: Rules ordered before the return rules: a line failing one is neither a return nor a
+#: purchase for netting.
+_PRE_RETURN_CODES = frozenset(RULE_ORDER[:RULE_ORDER.index("cancellation")])
+
 
 @dataclass(frozen=True)
 class CleanResult:
@@ -45,7 +52,8 @@ class CleanResult:
     transactions : ibis.Table
         Lazy expression: the clean lines, ordered by ``_row_id``: ``_row_id``, the canonical
         columns, the extra columns, ``is_outlier`` (bool) and, with ``returns="net"``,
-        ``returned_quantity`` (float64 units deducted by later returns; 0 when none).
+        ``returned_quantity`` (float64 units deducted by later returns; 0 when none; NULL
+        when netted in money on a line without a quantity).
     quarantine : ibis.Table
         Lazy expression: every other line with all raw columns as read (original values),
         ``_row_id`` and ``reason`` (the code of the first rule it failed).
@@ -98,19 +106,28 @@ def clean(
         rows) lines after a gap of more than max(90 days, 25 % of the log's span)).
     returns : {"exclude", "net"}
         ``"exclude"``: cancellation and return lines are quarantined (``cancellation``,
-        ``return``). ``"net"``: each return is deducted from the same customer's most recent
-        earlier purchase line of the same product (quantity and amount reduced, capped at
-        zero); the return line is quarantined as ``return_netted`` or ``return_unmatched``,
-        purchase lines netted to zero as ``fully_returned``. Needs a product column, and
-        not available with ``preset="none"``.
+        ``return``). ``"net"``: returns are deducted from the customer's purchases, never
+        below zero; return lines are quarantined with the reason saying how they were
+        netted, purchase lines netted to zero as ``fully_returned``. With a product column
+        (``product_id``, else ``product_name`` when the log has names but no codes), each
+        return comes off the customer's most recent earlier purchase line of the same
+        product (quantity and amount reduced, capped at zero): ``return_netted`` or
+        ``return_unmatched``. Without one, by amount (``valuemax.clean._returns_amount``):
+        from the order the return's id names (``C536379`` -> ``536379``, ``1001-R`` ->
+        ``1001``, or its own order), else the customer's purchases that day, else their
+        earlier purchases, most recent first: ``return_netted_order``,
+        ``return_netted_day``, ``return_netted_earlier`` or ``return_unmatched``; refunds
+        no purchase could absorb are ``report.refunds_not_netted``. Not available with
+        ``preset="none"``.
     cancel_prefix : str or None
         Order-id prefix of cancelled orders (``"C"`` in Online Retail, case-sensitive); None
         disables the ``cancellation`` rule (negative quantities are still returns).
     non_product_codes : list of str or None
         Product codes that are not product sales; an entry ending in ``*`` is a prefix;
         matched ignoring case and surrounding blanks. None: the preset's choice
-        (``standard``: :data:`DEFAULT_NON_PRODUCT_CODES`; others: no such rule); a list
-        adds the rule to any preset; ``()`` removes it.
+        (``standard``: :data:`DEFAULT_NON_PRODUCT_CODES`, unless the log has no
+        ``product_id`` column; others: no such rule); a list adds the rule to any preset;
+        ``()`` removes it.
     outliers : {"flag", "off"} or None
         ``"flag"``: ``is_outlier`` marks (and keeps) clean lines whose log(amount) has a
         modified z-score ``0.6745 (x - median) / MAD`` above 3.5 in absolute value
@@ -127,8 +144,8 @@ def clean(
     ------
     InputError
         If an option is not one of its choices, ``observation_end`` is not a date (or has a
-        time of day), ``returns="net"`` but the log has no product column, ``ingested``
-        lacks a contract column, the log is empty, the default observation end would be a
+        time of day), ``ingested`` lacks a contract column, the log is empty, the default
+        observation end would be a
         far-off date of a few lines (a likely typo; the message names them and the fix),
         or every line is quarantined (the message gives the counts per rule and how to fix
         the main one).
@@ -138,7 +155,10 @@ def clean(
     Dates before 1900-01-01 or after 2100-01-01 are quarantined as ``implausible_date`` in
     every preset, right after the parse rules. Without an order id column (``order_id``
     not in ``ingested.mapping``), ``duplicate_line`` is not applied: equal lines are then
-    separate purchases on the same day (as in CDNOW), and a note says so.
+    separate purchases on the same day (as in CDNOW), and a note says so. Nor without a
+    product column (``product_id`` or ``product_name``): equal lines of one order are then
+    as likely two items at the same price as a copy (dropping Online Retail's product
+    columns would make 151,429 lines "duplicates" instead of 5,268).
 
     Runs one GROUP BY date query for the default observation end and one GROUP BY for the
     counts; the tables stay lazy (the pipeline materialises them). Online Retail's three
@@ -162,6 +182,7 @@ def clean(
     ...     "order_ts": ["2024-01-05", "2024-01-05", "2024-01-06", "2024-01-06", "2024-01-06"],
     ...     "quantity": [2, 2, 1, 1, -1],
     ...     "unit_price": [5.0, 5.0, 20.0, 3.0, 20.0],
+    ...     "product_id": ["p1", "p1", "p2", "p1", "p2"],
     ... })
     >>> res = clean(read_transactions(log))
     >>> {r.code: r.count for r in res.report.rules if r.count}
@@ -184,17 +205,16 @@ def clean(
         )
     con = ingested.con
     has = _has_columns(ingested, std)
-    if returns == "net" and "product_id" not in has:
-        raise InputError(
-            "returns='net' matches a return to the customer's earlier purchase of the same "
-            "product, but the log has no product column; map one (mapping={'product_id': "
-            "'<column>'}, CLI --map product_id=<column>) or use returns='exclude'"
-        )
+    item = next((c for c in ("product_id", "product_name") if c in has), None)
+    # a copied line is told apart from a second item of the order only by its product
+    can_dedupe = "order_id" in has and item is not None
     flag = (outliers or spec.outliers) == "flag"
     applied = active_rules(
         spec, returns=returns, observation_end_given=given_end is not None,
-        cancel_prefix=cancel_prefix, non_product_codes=codes,
-        has_order_id="order_id" in has,
+        cancel_prefix=cancel_prefix,
+        # the default codes are stock codes: nothing to test in a log without them
+        non_product_codes=() if codes is None and "product_id" not in has else codes,
+        has_order_id=can_dedupe, by_amount=item is None,
     )
     if codes is None:
         codes = DEFAULT_NON_PRODUCT_CODES
@@ -210,20 +230,25 @@ def clean(
     else:
         obs_end = given_end
         notes.append(f"observation_end {obs_end.isoformat()}: given by the caller")
-    ctx = RuleContext(obs_end, cancel_prefix, codes, has_unit_price="unit_price" in has)
+    ctx = RuleContext(obs_end, cancel_prefix, codes, has_unit_price="unit_price" in has,
+                      by_amount=item is None)
     rules = make_rules(applied, ctx)
     return_rules = make_rules(
         ("cancellation", "return") if cancel_prefix else ("return",), ctx
     )
 
     if returns == "net":
-        cut = applied.index("return_netted")
-        pre = tuple(r for r in rules[:cut])
-        post = tuple(r for r in rules[cut + 2:] if r.code != "fully_returned")
-        t = net_returns(
-            t, is_return=any_fires(t, return_rules, ctx), pre_fires=any_fires(t, pre, ctx),
-            post_fires=any_fires(t, post, ctx),
-        )
+        codes_applied = [r.code for r in rules]
+        cut = codes_applied.index("return_unmatched")
+        pre = tuple(r for r in rules if r.code in _PRE_RETURN_CODES)
+        post = tuple(r for r in rules[cut + 1:] if r.code != "fully_returned")
+        fires = {"is_return": any_fires(t, return_rules, ctx),
+                 "pre_fires": any_fires(t, pre, ctx), "post_fires": any_fires(t, post, ctx)}
+        if item is None:
+            t = net_by_amount(t, **fires, cancel_prefix=cancel_prefix,
+                              has_order_id="order_id" in has)
+        else:
+            t = net_returns(t, **fires, item=item)
     t = t.mutate(reason=reason_expr(t, rules, ctx))
     if returns == "net":
         t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
@@ -233,8 +258,9 @@ def clean(
     counts = _count(con, t, net=returns == "net")
     report = build_report(
         counts, rules, obs_end, preset=preset, returns=returns, flag=flag, notes=notes,
-        codes=codes,
-        duplicates_skipped="duplicate_line" in spec.rules and "order_id" not in has,
+        codes=codes, netting=(item or "amount") if returns == "net" else None,
+        duplicates_skipped=None if "duplicate_line" not in spec.rules or can_dedupe else (
+            "order_id" if "order_id" not in has else "product"),
     )
     keep = ["_row_id", *CANONICAL_COLUMNS, *extras, "is_outlier"]
     if returns == "net":
@@ -302,10 +328,19 @@ def _flag_outliers(t: ir.Table, flag: bool) -> ir.Table:
 def _count(con: Any, t: ir.Table, *, net: bool) -> list[dict[str, Any]]:
     """One GROUP BY reason: rows, outliers, netted revenue, parse errors left clean.
 
+    Also ``zero`` (zero-priced lines: unit price 0, or amount 0 where the price is missing,
+    before netting), ``left`` (refund money not netted) and ``n_left`` (return lines with
+    some refund not netted).
+
     Fetched as Arrow (ibis 12's pandas conversion of strings warns under pandas 3).
     """
+    amount0 = t._vm_amount0 if net else t.amount
+    zero = (t.unit_price == 0) | (t.unit_price.isnull() & (amount0 == 0))
     metrics = {
         "n": t.count(),
+        "zero": zero.fill_null(False).cast("int64").sum(),
+        "left": t._vm_left.sum() if net else ibis.literal(0.0),
+        "n_left": (t._vm_left > 0).cast("int64").sum() if net else ibis.literal(0),
         "n_out": t.is_outlier.cast("int64").sum(),
         "bad": t._parse_error.notnull().cast("int64").sum(),
         "med": t._vm_med.max(),

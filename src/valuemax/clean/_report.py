@@ -43,6 +43,9 @@ _FIX = {
     "return": "check the sign of the quantity and amount columns",
     "return_unmatched": "use returns='exclude'",
     "return_netted": "use returns='exclude'",
+    "return_netted_order": "use returns='exclude'",
+    "return_netted_day": "use returns='exclude'",
+    "return_netted_earlier": "use returns='exclude'",
     "nonpositive_quantity": "check the quantity column",
     "negative_price": "check the unit price / amount columns",
     "nonpositive_price": "check the unit price / amount columns",
@@ -101,6 +104,18 @@ class QualityReport:
         ``returns="exclude"``).
     notes : tuple of str
         How defaults were chosen and what each count means.
+    zero_priced : int
+        Zero-priced lines (unit price 0, or amount 0 where there is no unit price) that
+        fail no other rule: kept as free purchases by ``standard`` and ``none``,
+        quarantined as ``nonpositive_price`` by ``classic``; counted whatever the preset.
+    netting : {"product_id", "product_name", "amount"} or None
+        What ``returns="net"`` matched returns by (None with ``returns="exclude"``):
+        the product code, the product name (a log with names but no codes), or the amount
+        (no product column; see ``valuemax.clean._returns_amount``).
+    refunds_not_netted : float
+        Refund money (``|amount|`` of return lines) deducted from no purchase: unmatched
+        returns, and by amount also the part of a return beyond what was left to net
+        against (log currency; 0.0 with ``returns="exclude"``).
 
     Examples
     --------
@@ -130,6 +145,9 @@ class QualityReport:
     n_outliers: int
     netted_revenue: float
     notes: tuple[str, ...]
+    zero_priced: int = 0
+    netting: str | None = None
+    refunds_not_netted: float = 0.0
 
     def __post_init__(self) -> None:
         total = sum(r.count for r in self.rules)
@@ -180,7 +198,8 @@ class QualityReport:
         dict
             Keys ``rows_in``, ``rows_clean``, ``rows_quarantined``, ``rules`` (list of
             ``{"rule", "description", "rows", "share"}``), ``observation_end``, ``preset``,
-            ``returns``, ``outliers``, ``n_outliers``, ``netted_revenue``, ``notes``.
+            ``returns``, ``outliers``, ``n_outliers``, ``netted_revenue``, ``notes``,
+            ``zero_priced``, ``netting``, ``refunds_not_netted``.
         """
         n = max(self.rows_in, 1)
         return {
@@ -199,6 +218,9 @@ class QualityReport:
             "n_outliers": int(self.n_outliers),
             "netted_revenue": float(self.netted_revenue),
             "notes": list(self.notes),
+            "zero_priced": int(self.zero_priced),
+            "netting": self.netting,
+            "refunds_not_netted": float(self.refunds_not_netted),
         }
 
     def to_text(self) -> str:
@@ -239,12 +261,14 @@ def build_report(
     flag: bool,
     notes: list[str],
     codes: tuple[str, ...],
-    duplicates_skipped: bool = False,
+    duplicates_skipped: str | None = None,
+    netting: str | None = None,
 ) -> QualityReport:
     """Turn the GROUP BY rows of ``clean`` into a :class:`QualityReport`.
 
     ``duplicates_skipped``: ``duplicate_line`` was left out because the log has no order id
-    column; a note says so and why.
+    column (``"order_id"``) or no product column (``"product"``); a note says so and why. ``netting``: what returns were matched by (None with
+    ``returns="exclude"``).
 
     Raises
     ------
@@ -295,6 +319,13 @@ def build_report(
     if any(r.code == "duplicate_line" for r in rules):
         notes.append("duplicate_line counts copies after the first of lines equal in every "
                      "original column; copies failing an earlier rule are counted there")
+    elif duplicates_skipped == "product":
+        notes.append(
+            "duplicate_line not applied: the log has no product column, so equal lines of "
+            "one order (same customer, time, quantity and price) can be different items "
+            "bought together; all are kept. Map a product column (mapping={'product_id': "
+            "...}, CLI --map product_id=...) to detect copied lines"
+        )
     elif duplicates_skipped:
         notes.append(
             "duplicate_line not applied: the log has no order id column, so equal lines "
@@ -305,12 +336,45 @@ def build_report(
     elif preset == "classic":
         notes.append("classic preset: exact duplicates and non-product lines are kept, as "
                      "in the published analyses")
+    zero_priced = sum(int(by[k]["zero"] or 0) for k in _PRICE_REASONS if k in by)
+    codes_applied = {r.code for r in rules}
+    if zero_priced or "nonpositive_price" in codes_applied:
+        where = ("quarantined as nonpositive_price (this preset does not count free items as "
+                 "purchases)" if "nonpositive_price" in codes_applied else
+                 "kept as free purchases (a purchase occasion without spend)")
+        notes.append(f"zero-priced lines: {zero_priced:,} {where}")
+    left = float(sum(float(row["left"] or 0.0) for row in by.values()))
     if returns == "net":
-        notes.append(f"returns netted: {netted:,.2f} of revenue deducted from earlier purchases "
-                     "of the same product by the same customer")
+        notes.append(_netting_note(netting, netted, left, by))
     return QualityReport(
         rows_in=rows_in, rows_clean=rows_clean, rows_quarantined=rows_in - rows_clean,
         rules=per_rule, observation_end=obs_end, preset=preset, returns=returns,
         outliers="flag" if flag else "off", n_outliers=n_out, netted_revenue=netted,
-        notes=tuple(notes),
+        notes=tuple(notes), zero_priced=zero_priced, netting=netting,
+        refunds_not_netted=left,
     )
+
+
+#: Reasons a zero-priced line can end with when it fails no other rule.
+_PRICE_REASONS = (None, "nonpositive_price", "fully_returned")
+
+
+def _netting_note(netting: str | None, netted: float, left: float,
+                  by: dict[Any, dict[str, Any]]) -> str:
+    """The note saying how returns were netted, how much, and how much was not."""
+    if netting == "amount":
+        over = sum(int(row["n_left"] or 0) for k, row in by.items()
+                   if k is not None and k.startswith("return_netted"))
+        unmatched = int(by["return_unmatched"]["n"]) if "return_unmatched" in by else 0
+        return (
+            f"returns netted by amount (the log has no product column): {netted:,.2f} of "
+            "revenue deducted from the order a cancellation names, else from the customer's "
+            "purchases of the same day, else from their earlier purchases (most recent "
+            f"first), never below zero; {left:,.2f} of refunds not netted "
+            f"({count_noun(unmatched, 'unmatched return line')}, "
+            f"{count_noun(over, 'return line')} larger than what was left to net against)"
+        )
+    by_what = ("product name (the log has product names but no product codes)"
+               if netting == "product_name" else "product")
+    return (f"returns netted: {netted:,.2f} of revenue deducted from earlier purchases of the "
+            f"same {by_what} by the same customer; {left:,.2f} of refunds unmatched")

@@ -1,13 +1,16 @@
-"""``returns="net"``: deduct each return from the customer's earlier purchase of the product.
+"""``returns="net"`` with products: deduct each return from the earlier purchase of the product.
 
 Everything is one lazy Ibis expression (windows and joins in the engine, no Python loop).
 
 Matching. A *return line* is a line that would be quarantined as ``cancellation`` or
 ``return`` and fails no earlier rule (parse errors, date cut, duplicate, non-product). A
-*purchase line* is a line that fails no rule at all and is not a return. Within each
-(customer_id, product_id), lines are ordered by (order_ts, _row_id); a return is matched to
-the last purchase line before it in that order (the most recent earlier purchase; ties in
-time go to the line written first). Lines without a product_id are never matched.
+*purchase line* is a line that fails no rule at all and is not a return. The product is
+the ``product_id``, or the ``product_name`` in a log with names but no codes (the item
+column, chosen by ``clean``). Within each (customer_id, item), lines are ordered by
+(order_ts, _row_id); a return is matched to the last purchase line before it in that order
+(the most recent earlier purchase; ties in time go to the line written first). Lines
+without an item are never matched. A log without any product column is netted by amount
+instead (``valuemax.clean._returns_amount``).
 
 Netting. Per purchase line, the matched returns' units ``|quantity|`` are summed and the
 line's quantity is reduced by them, capped at zero; the amount is reduced in proportion
@@ -22,8 +25,6 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-_KEYS = ("customer_id", "product_id")
-
 
 def net_returns(
     t: ir.Table,
@@ -31,6 +32,7 @@ def net_returns(
     is_return: ir.BooleanValue,
     pre_fires: ir.BooleanValue,
     post_fires: ir.BooleanValue,
+    item: str = "product_id",
 ) -> ir.Table:
     """Add the netting columns to ``t``.
 
@@ -45,6 +47,8 @@ def net_returns(
         True where a rule ordered before the return rules fails (no NULLs).
     post_fires : ibis BooleanValue
         True where a rule ordered after the return rules fails (no NULLs).
+    item : {"product_id", "product_name"}
+        The column that names the product.
 
     Returns
     -------
@@ -53,25 +57,26 @@ def net_returns(
         ``_vm_qty_net`` and ``_vm_amt_net`` (quantity and amount after netting),
         ``returned_quantity`` (units deducted, 0 when none; NULL when netted in money),
         ``_vm_ret`` (eligible return line),
-        ``_vm_matched`` (return matched to a purchase) and ``_vm_full`` (purchase netted to
-        zero).
+        ``_vm_matched`` (return matched to a purchase), ``_vm_full`` (purchase netted to
+        zero) and ``_vm_left`` (float64: ``|amount|`` of an unmatched return, else 0).
     """
+    keys = ("customer_id", item)
     t = t.mutate(_vm_ret=~pre_fires & is_return, _vm_cand=~pre_fires & ~is_return & ~post_fires)
-    keyed = t.product_id.notnull()
+    keyed = t[item].notnull()
     rets = t.filter(t._vm_ret & keyed).select(
-        *_KEYS, "order_ts", "_row_id",
+        *keys, "order_ts", "_row_id",
         _vm_kind=ibis.literal(1, "int8"),
         _vm_units=t.quantity.abs(),
         _vm_money=t.amount.abs(),
     )
     buys = t.filter(t._vm_cand & keyed).select(
-        *_KEYS, "order_ts", "_row_id",
+        *keys, "order_ts", "_row_id",
         _vm_kind=ibis.literal(0, "int8"),
         _vm_units=ibis.null("float64"),
         _vm_money=ibis.null("float64"),
     )
     u = rets.union(buys)
-    ordered = {"group_by": list(_KEYS), "order_by": [u.order_ts, u._row_id]}
+    ordered = {"group_by": list(keys), "order_by": [u.order_ts, u._row_id]}
     u = u.mutate(_vm_seq=ibis.row_number().over(**ordered))
     u = u.mutate(_vm_pseq=ibis.ifelse(u._vm_kind == 0, u._vm_seq, ibis.null("int64")))
     u = u.mutate(
@@ -80,11 +85,11 @@ def net_returns(
     # return -> matched purchase _row_id
     r = u.filter((u._vm_kind == 1) & u._vm_last.notnull())
     p = u.filter(u._vm_kind == 0).select(
-        *_KEYS, _vm_pseq2="_vm_seq", _vm_prow="_row_id"
+        *keys, _vm_pseq2="_vm_seq", _vm_prow="_row_id"
     )
     m = r.join(
         p,
-        [r.customer_id == p.customer_id, r.product_id == p.product_id, r._vm_last == p._vm_pseq2],
+        [r.customer_id == p.customer_id, r[item] == p[item], r._vm_last == p._vm_pseq2],
     ).select(_vm_rrow=r._row_id, _vm_prow=p._vm_prow, _vm_units=r._vm_units,
              _vm_money=r._vm_money)
     per_buy = m.group_by("_vm_prow").aggregate(
@@ -117,5 +122,6 @@ def net_returns(
         ).cast("float64"),
         _vm_matched=j._vm_hit.fill_null(False),
         _vm_full=hit & ibis.ifelse(in_units, new_q <= 0, new_a <= 0),
+        _vm_left=ibis.ifelse(j._vm_ret & j._vm_hit.isnull(), a.abs(), 0.0).cast("float64"),
     )
     return out.drop("_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_hit", "_vm_cand")

@@ -30,8 +30,11 @@ PARSE_ERRORS: Final[tuple[str, ...]] = (
 PLAUSIBLE_DATES: Final[tuple[dt.date, dt.date]] = (dt.date(1900, 1, 1), dt.date(2100, 1, 1))
 
 #: Every rule code, in the order rules are applied (first failed rule gives the reason).
-#: ``cancellation``/``return`` apply with ``returns="exclude"``; ``return_netted``,
-#: ``return_unmatched`` and ``fully_returned`` replace them with ``returns="net"``.
+#: ``cancellation``/``return`` apply with ``returns="exclude"``; with ``returns="net"`` they
+#: are replaced by ``return_unmatched``, ``fully_returned`` and either ``return_netted`` (a log
+#: with products: netted against the same product) or ``return_netted_order``,
+#: ``return_netted_day`` and ``return_netted_earlier`` (no product column: netted by amount,
+#: see ``valuemax.clean._returns_amount``).
 RULE_ORDER: Final[tuple[str, ...]] = (
     *PARSE_ERRORS,
     "implausible_date",
@@ -41,6 +44,9 @@ RULE_ORDER: Final[tuple[str, ...]] = (
     "cancellation",
     "return",
     "return_netted",
+    "return_netted_order",
+    "return_netted_day",
+    "return_netted_earlier",
     "return_unmatched",
     "nonpositive_quantity",
     "negative_price",
@@ -73,6 +79,11 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "cancellation": "Line of a cancelled order (order id starts with '{cancel_prefix}').",
     "return": "Goods returned or refunded (negative quantity or amount).",
     "return_netted": "Return deducted from the customer's earlier purchase of the same product.",
+    "return_netted_order": "Return or cancellation deducted from the order it names "
+    "(e.g. C536379 for order 536379).",
+    "return_netted_day": "Return deducted from the customer's purchases of the same day.",
+    "return_netted_earlier": "Return deducted from the customer's earlier purchases, by amount "
+    "(most recent first).",
     "return_unmatched": "Return with no earlier purchase of that product by the customer.",
     "nonpositive_quantity": "Quantity is zero or negative: nothing was sold.",
     "negative_price": "Unit price (or, where it is missing, the amount) is negative: "
@@ -83,6 +94,9 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
 }
 #: ``nonpositive_price`` in a log without a unit price column (only an amount).
 _AMOUNT_ONLY_PRICE: Final = "Amount is zero or negative: free items, corrections."
+#: ``return_unmatched`` when returns are netted by amount (a log without products).
+_UNMATCHED_BY_AMOUNT: Final = ("Return with nothing left to net it against: no named order, no "
+                               "purchase that day and no earlier purchase by the customer.")
 #: ``negative_price`` in a log without a unit price column.
 _AMOUNT_ONLY_NEGATIVE: Final = ("Amount is negative: corrections. Zero-amount lines are kept "
                                 "as free purchases (an occasion, no spend).")
@@ -94,13 +108,15 @@ class RuleContext:
 
     ``has_unit_price`` is False when the log has no unit price column: ``nonpositive_price``
     is then described as a test of the amount alone (its predicate falls back to the amount
-    wherever the unit price is NULL).
+    wherever the unit price is NULL). ``by_amount`` is True when returns are netted by
+    amount (no product column): ``return_unmatched`` is then described in those terms.
     """
 
     observation_end: dt.date | None
     cancel_prefix: str | None
     non_product_codes: tuple[str, ...]
     has_unit_price: bool = True
+    by_amount: bool = False
 
 
 def implausible(t: ir.Table) -> ir.BooleanValue:
@@ -143,6 +159,9 @@ _PREDICATES: Final[dict[str, Callable[[ir.Table, RuleContext], ir.BooleanValue]]
     "return": _return,
     # the netting columns are added by valuemax.clean._returns before the CASE is built
     "return_netted": lambda t, ctx: t["_vm_ret"] & t["_vm_matched"],
+    "return_netted_order": lambda t, ctx: t["_vm_ret"] & (t["_vm_stage"] == 1),
+    "return_netted_day": lambda t, ctx: t["_vm_ret"] & (t["_vm_stage"] == 2),
+    "return_netted_earlier": lambda t, ctx: t["_vm_ret"] & (t["_vm_stage"] == 3),
     "return_unmatched": lambda t, ctx: t["_vm_ret"],
     "nonpositive_quantity": lambda t, ctx: t.quantity <= 0,
     "negative_price": lambda t, ctx: (t.unit_price < 0)
@@ -243,6 +262,7 @@ def active_rules(
     cancel_prefix: str | None,
     non_product_codes: tuple[str, ...] | None,
     has_order_id: bool = True,
+    by_amount: bool = False,
 ) -> tuple[str, ...]:
     """Rule codes applied for these options, in :data:`RULE_ORDER`.
 
@@ -252,7 +272,9 @@ def active_rules(
     ``non_product`` joins when codes are given and leaves when ``()`` is given;
     ``cancellation`` leaves when ``cancel_prefix`` is None; ``returns="net"`` replaces
     ``cancellation``/``return`` by ``return_netted``, ``return_unmatched`` and
-    ``fully_returned``.
+    ``fully_returned`` (with ``by_amount=True``, a log without products,
+    ``return_netted_order``, ``return_netted_day`` and ``return_netted_earlier`` replace
+    ``return_netted``).
     """
     codes = set(preset.rules)
     if observation_end_given:
@@ -268,7 +290,9 @@ def active_rules(
         codes.discard("duplicate_line")
     if returns == "net" and codes & {"cancellation", "return"}:
         codes -= {"cancellation", "return"}
-        codes |= {"return_netted", "return_unmatched", "fully_returned"}
+        codes |= {"return_unmatched", "fully_returned"}
+        codes |= ({"return_netted_order", "return_netted_day", "return_netted_earlier"}
+                  if by_amount else {"return_netted"})
     return tuple(code for code in RULE_ORDER if code in codes)
 
 
@@ -284,6 +308,10 @@ def make_rules(codes: tuple[str, ...], ctx: RuleContext) -> tuple[Rule, ...]:
             return _AMOUNT_ONLY_PRICE
         if code == "negative_price" and not ctx.has_unit_price:
             return _AMOUNT_ONLY_NEGATIVE
+        if code == "return_unmatched" and ctx.by_amount:
+            return _UNMATCHED_BY_AMOUNT
+        if code == "fully_returned" and ctx.by_amount:
+            return "Purchase whose whole amount was refunded later (netted to zero)."
         return _DESCRIPTIONS[code].format(**fill)
 
     return tuple(Rule(code, text(code)) for code in codes)

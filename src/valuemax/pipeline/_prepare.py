@@ -44,15 +44,15 @@ class ReadOptions:
 
 
 def default_returns(returns: str | None, preset: str, ingested: Any) -> str:
-    """``returns`` as given, else ``"net"`` for the standard preset on a log with products.
+    """``returns`` as given, else ``"net"`` for the standard preset, ``"exclude"`` otherwise.
 
-    Netting matches a return to the customer's earlier purchase of the same product, so it
-    needs a product column; the classic preset reproduces the published rule set (exclude).
+    Netting matches a return to the customer's earlier purchase of the same product, or by
+    amount in a log without products (``valuemax.clean.clean``); the classic preset
+    reproduces the published rule set (exclude). ``ingested`` is kept for the signature.
     """
     if returns is not None:
         return returns
-    has_product = "product_id" in ingested.mapping
-    return "net" if preset == "standard" and has_product else "exclude"
+    return "net" if preset == "standard" else "exclude"
 
 
 def country_column(extra: Sequence[str]) -> str | None:

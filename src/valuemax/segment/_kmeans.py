@@ -93,7 +93,11 @@ def _skipped(reason: str, features: tuple[str, ...], notes: list[str]) -> Cluste
 
 
 def silhouette_on(x: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette of ``labels`` on ``x``; NaN when fewer than 2 labels are present."""
+    """Mean silhouette of ``labels`` on ``x``.
+
+    NaN when it is undefined (Rousseeuw 1987): fewer than 2 labels, or as many labels as
+    points (every cluster a single point).
+    """
     from sklearn.metrics import silhouette_score
 
     n_labels = len(np.unique(labels))
@@ -126,11 +130,14 @@ def kmeans_segments(
     Features: ``log1p(recency_days)``, ``log1p(n_orders)``, ``log1p(total_spend)``,
     standardised with ``StandardScaler`` (spend and order counts are log-transformed before
     standardising, DESIGN.md §7); constant features are dropped with a note. For each k in
-    ``k_min..k_max`` (capped at ``n_distinct - 1`` distinct points of the fit sample, since the
-    silhouette needs k < n), ``KMeans(n_clusters=k, n_init=10, random_state=random_state)`` is
+    ``k_min..k_max`` (k_max capped at the number of distinct points of the fit sample: k
+    groups of identical customers are k clusters, with silhouette 1),
+    ``KMeans(n_clusters=k, n_init=10, random_state=random_state)`` is
     fitted on a seeded sample of at most 200,000 customers (all when fewer) and scored by the
     mean silhouette [1]_ on a seeded sample of at most 10,000 of the fitted points (the same
-    points for every k); k with the highest silhouette wins (ties: smaller k). Inertia is
+    points for every k); k with the highest silhouette wins (ties: smaller k; a k whose
+    silhouette is undefined, k = number of points, is never chosen over one with a
+    silhouette); with ``k_min == k_max`` that k is used as asked. Inertia is
     reported alongside for an elbow plot. Every customer is then assigned to its nearest
     centre (``predict``), and clusters are renumbered by mean total spend (1 = highest).
     Names come from each cluster's median R/F/M against the overall median (see
@@ -143,7 +150,8 @@ def kmeans_segments(
     customers : pandas.DataFrame of shape (n_customers, n_columns)
         ``recency_days`` (>= 0), ``n_orders`` (>= 1), ``total_spend`` (>= 0); not modified.
     k_min, k_max : int, default 2, 10
-        Range of k tried; 2 <= k_min <= k_max.
+        Range of k tried; 2 <= k_min <= k_max; ``k_min == k_max`` fixes k. k_min must not
+        exceed the number of distinct customer profiles (see Raises).
     random_state : int, default 0
         Seed of every sample and of k-means (same seed -> same labels).
     sample_size : int or None, default None
@@ -154,14 +162,17 @@ def kmeans_segments(
     Returns
     -------
     ClusterResult
-        ``skipped`` says why when there is a single customer or fewer than 3 distinct points
-        (then ``labels`` is None).
+        ``skipped`` says why when there is a single customer or a single distinct point
+        (then ``labels`` is None). ``notes`` says when k_max was capped, or when fewer than
+        the chosen k clusters received customers.
 
     Raises
     ------
     InputError
         As :func:`rfm_scores` for the columns; if ``k_min``/``k_max``/``sample_size``/
-        ``random_state`` are not integers in range.
+        ``random_state`` are not integers in range; if ``k_min`` is above the number of
+        distinct (recency_days, n_orders, total_spend) profiles of the fit sample (k-means
+        cannot make more clusters than distinct points; the message gives the number).
 
     Notes
     -----
@@ -211,17 +222,23 @@ def kmeans_segments(
                      "customers (random_state); every customer then assigned to its nearest "
                      "centre.")
     distinct = n_distinct(xf)
-    if distinct < 3:
+    if distinct < 2:
         return _skipped(
-            f"only {distinct} distinct customer profile(s) in recency/orders/spend; at least 3 "
-            "are needed for 2 clusters with a silhouette", features, notes)
-    k_hi = min(k_max, distinct - 1)
-    k_lo = min(k_min, k_hi)
+            "all customers in the fit sample have the same recency, orders and spend",
+            features, notes)
+    if k_min > distinct:
+        raise InputError(
+            f"kmeans_segments: k_min={k_min} asks for at least {k_min} clusters, but the "
+            f"{len(xf):,} customers clustered have only {distinct} distinct (recency_days, "
+            f"n_orders, total_spend) profiles, and k-means cannot make more clusters than "
+            f"distinct points. Pass k_min <= {distinct} (keyword k_min), or the default k_min=2 "
+            "to let the silhouette choose k."
+        )
+    fixed = k_min == k_max
+    k_lo, k_hi = k_min, min(k_max, distinct)
     if k_hi < k_max:
-        notes.append(f"k capped at {k_hi} (= distinct points - 1 = {distinct} - 1; the "
-                     f"silhouette needs k < number of distinct points); asked k_max={k_max}.")
-    if k_lo < k_min:
-        notes.append(f"k_min lowered from {k_min} to {k_lo} for the same reason.")
+        notes.append(f"k tried up to {k_hi} (= the number of distinct customer profiles); "
+                     f"asked k_max={k_max}.")
     sil_idx = sample_indices(rng, len(xf), SILHOUETTE_SAMPLE)
     if len(sil_idx) < len(xf):
         notes.append(f"silhouette computed on a seeded sample of {len(sil_idx):,} of "
@@ -238,7 +255,10 @@ def kmeans_segments(
             models[k] = km
     selection = pd.DataFrame(rows, columns=["k", "silhouette", "inertia"])
     sil = selection["silhouette"].to_numpy()
-    if np.all(np.isnan(sil)):
+    if fixed:
+        best = k_lo
+        criterion = f"k = {best} as requested (k_min = k_max)."
+    elif np.all(np.isnan(sil)):
         best = k_lo
         criterion = (f"k = {best}: the silhouette could not be computed for any k in "
                      f"{k_lo}..{k_hi} (one cluster dominated the silhouette sample).")
@@ -254,6 +274,9 @@ def kmeans_segments(
         raw = model.predict(x)
     labels, mapping = rank_by_value(raw, values["monetary"])
     k = len(mapping)
+    if k < best:
+        notes.append(f"k = {best} was chosen but only {k} clusters received customers when "
+                     "every customer was assigned to its nearest centre.")
     country_col = None
     if country is not None:
         if country in customers.columns:

@@ -87,8 +87,9 @@ def ward_segments(
     Ward's minimum-variance linkage [1]_ (``scipy.cluster.hierarchy.linkage``) needs
     O(n^2) memory, so it runs on a seeded sample of at most ``max_customers`` customers. The
     tree is cut with ``fcluster(criterion="maxclust")``; when ``k`` is None, k in 2..10
-    (capped at distinct points - 1) with the highest mean silhouette [2]_ on the sample wins
-    (ties: smaller k). Clusters are renumbered by mean total spend (1 = highest) and named
+    (capped at the number of distinct points: k groups of identical customers are k
+    clusters) with the highest mean silhouette [2]_ on the sample wins (ties: smaller k; an
+    undefined silhouette, k = number of points, never wins). Clusters are renumbered by mean total spend (1 = highest) and named
     as in :func:`kmeans_segments`.
 
     Parameters
@@ -97,7 +98,7 @@ def ward_segments(
         ``recency_days``, ``n_orders``, ``total_spend``; not modified.
     k : int or None, default None
         Number of clusters (>= 2); None chooses it by silhouette. A k above the number of
-        distinct points - 1 is capped, with a note.
+        distinct points is refused (see Raises).
     max_customers : int, default 5000
         Largest sample clustered (>= 3).
     random_state : int, default 0
@@ -108,13 +109,14 @@ def ward_segments(
     Returns
     -------
     HierarchicalResult
-        ``skipped`` says why when fewer than 3 distinct points are available.
+        ``skipped`` says why when a single customer or a single distinct point is sampled.
 
     Raises
     ------
     InputError
         As :func:`rfm_scores` for the columns; if ``k``, ``max_customers`` or
-        ``random_state`` are not integers in range.
+        ``random_state`` are not integers in range; if ``k`` is above the number of distinct
+        (recency_days, n_orders, total_spend) profiles of the sample.
 
     References
     ----------
@@ -148,24 +150,30 @@ def ward_segments(
         notes.append(f"Ward clustering on a seeded sample of {len(idx):,} of {n:,} customers "
                      "(memory grows with the square of the sample).")
     distinct = n_distinct(xs) if x.shape[1] else 1
-    if n < 2 or distinct < 3:
+    if n < 2 or distinct < 2:
         reason = ("a single customer cannot be clustered" if n < 2 else
-                  f"only {distinct} distinct customer profile(s) in recency/orders/spend; at "
-                  "least 3 are needed")
+                  "all sampled customers have the same recency, orders and spend")
         return HierarchicalResult(k=None, labels=None, linkage=None, dendrogram={},
                                   profile=empty_profile(), n_used=len(idx), notes=tuple(notes),
                                   skipped=reason, features=features,
                                   criterion=f"not clustered: {reason}")
     from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
 
+    if k is not None and k > distinct:
+        raise InputError(
+            f"ward_segments: k={k} clusters asked, but the {len(idx):,} customers clustered "
+            f"have only {distinct} distinct (recency_days, n_orders, total_spend) profiles, "
+            f"and a tree cannot be cut into more clusters than distinct points. Pass k <= "
+            f"{distinct}, or k=None to let the silhouette choose."
+        )
     z = linkage(xs, method="ward")
-    cap = distinct - 1
     if k is not None:
-        ks = [min(k, cap)]
-        if k > cap:
-            notes.append(f"k={k} capped at {cap} (distinct points - 1).")
+        ks = [k]
     else:
-        ks = list(range(_K_RANGE[0], min(_K_RANGE[1], cap) + 1))
+        ks = list(range(_K_RANGE[0], min(_K_RANGE[1], distinct) + 1))
+        if ks[-1] < _K_RANGE[1]:
+            notes.append(f"k tried up to {ks[-1]} (= the number of distinct customer "
+                         "profiles).")
     from threadpoolctl import threadpool_limits
 
     rows, cuts = [], {}
