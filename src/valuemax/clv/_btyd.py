@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.special import hyp2f1
 from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import InputError
@@ -30,6 +31,87 @@ def smooth_at_a_one(fn: Any, a: float) -> np.ndarray:
         return fn(a)
     lo, hi = fn(1.0 - _POLE), fn(1.0 + _POLE)
     return (lo + hi) / 2 + (a - 1.0) * (hi - lo) / (2 * _POLE)
+
+
+#: Most terms of the positive series of :func:`expected_alive_purchases`; beyond it (the
+#: horizon dwarfs ``alpha + T`` and the count has a heavy tail) the Gauss form is used.
+_MAX_TERMS = 5_000
+_CELLS = 2_000_000  # rows x terms evaluated at once
+
+
+def expected_alive_purchases(n, a, b, c):
+    """Expected purchases in a window of a customer alive at its start (BG/NBD family).
+
+    Purchases come at a Poisson rate ``lambda ~ Gamma(n, alpha')`` and, after each, the
+    customer drops out with probability ``p ~ Beta(a, b)``; ``c = t / alpha'`` is the
+    window length in units of the rate's scale. Given the ``K`` purchases a never-dying
+    customer would make (``K ~ NB(n, z)``, ``z = c/(1+c)``), the ``j``-th (from 0) happens
+    when the first ``j`` coin tosses spared the customer, with probability
+    ``q_j = E[(1-p)^j] = (b)_j/(a+b)_j``, so the expectation is the series of positive terms
+    ``Σ_j q_j P(K > j)``: the Gauss form ``(a+b-1)/(a-1) [1 - (1+c)^-n 2F1(n, b; a+b-1;
+    z)]`` summed without cancellation. It stays exact in every limit: ``n, alpha' → ∞``
+    (K becomes Poisson), ``a, b → ∞`` (``q_j → (1-p)^j``), ``a → 0`` (``q_j → 1``, the NBD
+    mean ``n c``), with no pole at ``a = 1``.
+
+    The count's pmf is built in log space (``ln pmf_k = -n log1p(c) + Σ ln((n+i-1) z/i)``)
+    up to ``K_max = m + 12 sd + 45/(-ln z) + 20`` terms (``m = n c``, ``sd² = m (1+c)``),
+    beyond which ``P(K > K_max) < 1e-17``; rows needing more than ``_MAX_TERMS`` terms
+    (a horizon many times ``alpha'``, with a heavy-tailed count, away from every limit) use
+    the Gauss form through Euler's transformation, ``(1-z)^(a-1) 2F1(a+b-1-n, a-1; a+b-1;
+    z)``, evaluated by ``scipy.special.hyp2f1``.
+
+    Parameters
+    ----------
+    n, b, c : ndarray of shape (k,)
+        Gamma shape (``r + x``), Beta second parameter (``b + x`` or ``b + x + 1``) and
+        ``t / (alpha + T)`` per row (``c >= 0``).
+    a : float
+        Beta first parameter.
+
+    Returns
+    -------
+    ndarray of shape (k,)
+        Expected purchases (>= 0; 0 where ``c == 0``).
+    """
+    shape = np.broadcast_shapes(np.shape(n), np.shape(b), np.shape(c))
+    n, b, c = (np.array(np.broadcast_to(v, shape), dtype=float).reshape(-1) for v in (n, b, c))
+    out = np.zeros(n.size)
+    with np.errstate(divide="ignore"):
+        log_z = np.log(c) - np.log1p(c)
+    m = n * c
+    terms = np.ceil(m + 12 * np.sqrt(m * (1 + c)) + 45 / -np.where(c > 0, log_z, -1.0) + 20)
+    series = (c > 0) & (terms <= _MAX_TERMS)
+    wide = (c > 0) & ~series
+    if wide.any():
+        nw, bw, zw = n[wide], b[wide], c[wide] / (1 + c[wide])
+        out[wide] = smooth_at_a_one(lambda a: (a + bw - 1) / (a - 1) * (
+            1 - (1 - zw) ** (a - 1) * hyp2f1(a + bw - 1 - nw, a - 1, a + bw - 1, zw)), a)
+    rows = np.flatnonzero(series)
+    rows = rows[np.argsort(terms[rows], kind="stable")]
+    start = 0
+    while start < rows.size:
+        width = int(terms[rows[min(start + 255, rows.size - 1)]])
+        stop = min(rows.size, start + max(1, _CELLS // width))
+        width = int(terms[rows[stop - 1]])
+        idx = rows[start:stop]
+        out[idx] = _alive_series(n[idx], a, b[idx], c[idx], log_z[idx], width)
+        start = stop
+    return out.reshape(shape)
+
+
+def _alive_series(n, a, b, c, log_z, width):
+    i = np.arange(1.0, width)
+    log_pmf = np.concatenate(
+        [(-n * np.log1p(c))[:, None],
+         -(n * np.log1p(c))[:, None] + np.cumsum(np.log(n[:, None] + i - 1) - np.log(i)
+                                                   + log_z[:, None], axis=1)], axis=1)
+    pmf = np.exp(log_pmf)
+    # P(K > j) for j = 0..width-1, by a reverse cumulative sum (positive terms, no cancelling)
+    survival = np.cumsum(pmf[:, :0:-1], axis=1)[:, ::-1]
+    survival = np.concatenate([survival, np.zeros((n.size, 1))], axis=1)
+    log_q = np.concatenate([np.zeros((n.size, 1)), np.cumsum(
+        np.log1p(-a / (a + b[:, None] + i - 1)), axis=1)], axis=1)
+    return np.sum(np.exp(log_q) * survival, axis=1)
 
 
 def finite_or_raise(values: np.ndarray, who: str, params: Any) -> np.ndarray:

@@ -10,7 +10,7 @@ from scipy.integrate import quad_vec
 from scipy.special import expit, gammaln, xlogy
 
 from valuemax.clv._btyd import RepeatPurchaseModel
-from valuemax.clv._pareto_likelihood import pareto_nbd_log_a0, pareto_nbd_loglik
+from valuemax.clv._pareto_likelihood import pareto_nbd_log_odds_died, pareto_nbd_loglik
 
 
 def _integral_ratio(s: float, base: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -215,10 +215,7 @@ class ParetoNBDModel(RepeatPurchaseModel):
 
     @staticmethod
     def _p_alive(r, alpha, s, beta, x, t_x, age):
-        log_odds_dead = (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + age)
-                         + s * np.log(beta + age)
-                         + pareto_nbd_log_a0(r, alpha, s, beta, x, t_x, age))
-        return expit(-log_odds_dead)
+        return expit(-pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, age))
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Probability each customer is still alive at ``T`` (eq. 18 of [1]_).
