@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import InputError
 from valuemax.clv._base import ParametricModel
-from valuemax.clv._validation import check_horizon, check_rfm, compress, wrap
+from valuemax.clv._validation import check_horizon, check_rfm, check_unit, compress, wrap
 
 #: Fewer repeat buyers (weighted) than this: the repeat-purchase models refuse to fit.
 MIN_REPEAT_BUYERS = 10
@@ -123,8 +123,8 @@ def finite_or_raise(values: np.ndarray, who: str, params: Any) -> np.ndarray:
         raise ConvergenceError(
             f"{who}: the prediction is not finite for {int(bad.sum()):,} of {bad.size:,} "
             f"values at parameters {np.round(np.asarray(params, dtype=float), 6).tolist()} "
-            "(a special function overflowed at these extreme estimates). Refit with a small "
-            "penalizer (e.g. 0.001) or more data.")
+            "(a special function overflowed at these estimates); please report it with the "
+            "parameters above.")
     return values
 
 
@@ -190,16 +190,19 @@ class RepeatPurchaseModel(ParametricModel):
         ------
         InputError
             If lengths differ, values are NaN, frequency is negative or non-integral,
-            recency > T, weights are negative, or fewer than ``MIN_REPEAT_BUYERS`` (10)
-            customers have repeat purchases.
+            recency > T, T < 0, weights are negative, fewer than ``MIN_REPEAT_BUYERS`` (10)
+            customers have repeat purchases, or the columns carry an ``attrs["time_unit"]``
+            other than ``time_unit``. Customers with ``T == 0`` (first seen at the
+            observation end) are valid: their likelihood is 1.
         ConvergenceError
             If no starting point converges.
         ValueError
             If a hyper-parameter is invalid.
         """
         self._check_hyper()
-        x, t_x, age, w, _ = check_rfm(f"{type(self).__name__}.fit", frequency, recency, T,
-                                      weights)
+        who = f"{type(self).__name__}.fit"
+        check_unit(who, self.time_unit, {"frequency": frequency, "recency": recency, "T": T})
+        x, t_x, age, w, _ = check_rfm(who, frequency, recency, T, weights)
         n_repeat = float(w[x > 0].sum())
         if n_repeat < MIN_REPEAT_BUYERS:
             raise InputError(
@@ -231,7 +234,9 @@ class RepeatPurchaseModel(ParametricModel):
 
     def _rfm(self, who: str, frequency: Any, recency: Any, T: Any):
         params = self._check_is_fitted()
-        x, t_x, age, _, index = check_rfm(f"{type(self).__name__}.{who}", frequency, recency, T)
+        who = f"{type(self).__name__}.{who}"
+        check_unit(who, self.time_unit_, {"frequency": frequency, "recency": recency, "T": T})
+        x, t_x, age, _, index = check_rfm(who, frequency, recency, T)
         return params, x, t_x, age, index
 
     def _horizon(self, who: str, t: Any, n: int | None = None) -> np.ndarray:

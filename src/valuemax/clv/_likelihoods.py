@@ -102,8 +102,11 @@ def _bg_loglik(r, alpha, a, b, x, t_x, T, shift):
     # + ln(1 + e^L), each part without cancellation between large terms
     k, index, x, log_odds = _bg_terms(r, alpha, a, b, x, t_x, T, shift)
     common = _take(log_rising(r, k) + log_beta_ratio(a, b, k + shift), index)
-    return (common - x * np.log(alpha + T) - r * np.log1p(np.asarray(T, dtype=float) / alpha)
-            + np.logaddexp(0.0, log_odds))
+    T = np.asarray(T, dtype=float)
+    ll = common - x * np.log(alpha + T) - r * np.log1p(T / alpha) + np.logaddexp(0.0, log_odds)
+    # T == 0 (first seen at the observation end): nothing observed, the likelihood is 1
+    # (MBG/NBD's two terms b/(a+b) and a/(a+b) sum to it only up to round-off)
+    return np.where(T > 0, ll, 0.0)
 
 
 def _bg_loglik_grad(r, alpha, a, b, x, t_x, T, shift):
@@ -117,7 +120,10 @@ def _bg_loglik_grad(r, alpha, a, b, x, t_x, T, shift):
     d_a = _take(digamma(a + b) - digamma(a + b + ks), index) + w_tx / a
     d_b = (_take(digamma(b + ks) - digamma(a + b + ks) - digamma(b) + digamma(a + b), index)
            - w_tx * _take(1.0 / np.where(ks > 0, b + ks - 1, 1.0), index))
-    return np.stack(np.broadcast_arrays(d_r, d_alpha, d_a, d_b))
+    # T == 0: the likelihood is 1 whatever the parameters, so the gradient is 0
+    observed = np.asarray(T, dtype=float) > 0
+    return np.stack(np.broadcast_arrays(*(np.where(observed, d, 0.0)
+                                          for d in (d_r, d_alpha, d_a, d_b))))
 
 
 def bg_nbd_loglik(r, alpha, a, b, x, t_x, T):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betainc, expit, gammaln, xlogy
 
+from valuemax.clv._base import COLLAPSED, VANISHING
 from valuemax.clv._btyd import (
     RepeatPurchaseModel,
     expected_alive_purchases,
@@ -26,8 +27,10 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
 
     Parameters
     ----------
-    time_unit : {"W", "D"}, default "W"
-        Unit of recency, T and horizons; ``alpha`` is in this unit.
+    time_unit : {"D", "W"}, default "D"
+        Unit of recency, T and horizons; ``alpha`` is in this unit. The default is
+        ``customer_table``'s; columns of a customer table that carries
+        ``attrs["time_unit"]`` (``analyze(...).customers``) must match it.
     penalizer : float, default 0.0
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
@@ -54,6 +57,13 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         Unique ``(frequency, recency, T)`` rows the likelihood was evaluated on.
     time_unit_ : str
         Time unit of the fit.
+    boundary_ : tuple of str
+        The limiting models the estimates reached, in plain words (empty when none):
+        "no purchase-rate heterogeneity" (``r >= 1e3``: the gamma of
+        purchase rates collapsed to ``r/alpha``), "no drop-out heterogeneity" (``a + b >=
+        1e3``: one drop-out probability ``a/(a+b)``), "no drop-out" (``a`` or the mean
+        drop-out probability ``a/(a+b)`` below 1e-4). Predictions there are those of the limiting model (finite and exact);
+        standard errors of the parameters involved are not meaningful.
 
     References
     ----------
@@ -75,17 +85,23 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _start = (1.0, 1.0, 1.0, 1.0)
     _loglik = staticmethod(mbg_nbd_loglik)
+    _limits = (
+        ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
+        ("no drop-out heterogeneity", ("a", "b"), lambda p: p["a"] + p["b"] >= COLLAPSED),
+        ("no drop-out", ("a",),
+         lambda p: min(p["a"], p["a"] / (p["a"] + p["b"])) <= VANISHING),
+    )
 
     @classmethod
     def from_params(cls, *, r: float, alpha: float, a: float, b: float,
-                    time_unit: str = "W") -> ModifiedBetaGeoModel:
+                    time_unit: str = "D") -> ModifiedBetaGeoModel:
         """Build a model from known parameters (e.g. published values), without fitting.
 
         Parameters
         ----------
         r, alpha, a, b : float
             Positive parameters; ``alpha`` in ``time_unit``.
-        time_unit : {"W", "D"}, default "W"
+        time_unit : {"D", "W"}, default "D"
             Unit of ``alpha`` and of the data passed to predictions.
 
         Returns

@@ -321,4 +321,5 @@ def pareto_nbd_loglik(r, alpha, s, beta, x, t_x, T):
     # large terms, plus ln(1 + e^odds)
     alive = (log_rising(r, x) - x * np.log(alpha + T) - r * np.log1p(T / alpha)
              - s * np.log1p(T / beta))
-    return alive + np.logaddexp(0.0, pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T))
+    ll = alive + np.logaddexp(0.0, pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T))
+    return np.where(T > 0, ll, 0.0)  # T == 0: nothing observed yet, the likelihood is 1
