@@ -20,9 +20,9 @@ from valuemax.clv._results import FitSummary
 from valuemax.clv._validation import check_hyper
 
 _BOUND = 15.0  # |log parameter| bound: parameters in [3e-7, 3e6]
-#: A gamma shape (or a beta's a + b) above this leaves a spread (CV) under 3.2% of the mean:
-#: the mixing distribution has collapsed to one value (no heterogeneity).
-COLLAPSED = 1e3
+#: A gamma shape (or a beta's a + b) above this leaves a spread (CV) under 10% of the mean:
+#: the mixing distribution has (nearly) collapsed to one value (no heterogeneity).
+COLLAPSED = 1e2
 #: A beta's ``a`` (or a gamma's ``s``) below this puts the drop-out mass at 0: no drop-out.
 VANISHING = 1e-4
 
@@ -148,8 +148,8 @@ class ParametricModel:
         """
         params = self.params_
         found, covered = [], set()
-        for label, names, test in self._limits:
-            if test(params):
+        for label, names, test in self._limits:  # the stronger limit first: "no drop-out"
+            if not set(names) <= covered and test(params):
                 found.append(label)
                 covered.update(names)
         for name, value in params.items():

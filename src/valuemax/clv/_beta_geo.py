@@ -63,9 +63,9 @@ class BetaGeoModel(RepeatPurchaseModel):
         Time unit of the fit.
     boundary_ : tuple of str
         The limiting models the estimates reached, in plain words (empty when none):
-        "no purchase-rate heterogeneity" (``r >= 1e3``: the gamma of
+        "no purchase-rate heterogeneity" (``r >= 100``: the gamma of
         purchase rates collapsed to ``r/alpha``), "no drop-out heterogeneity" (``a + b >=
-        1e3``: one drop-out probability ``a/(a+b)``), "no drop-out" (``a`` or the mean
+        100``: one drop-out probability ``a/(a+b)``), "no drop-out" (``a`` or the mean
         drop-out probability ``a/(a+b)`` below 1e-4). Predictions there are those of the limiting model (finite and exact);
         standard errors of the parameters involved are not meaningful.
 
@@ -90,9 +90,9 @@ class BetaGeoModel(RepeatPurchaseModel):
     _loglik_grad = staticmethod(bg_nbd_loglik_grad)
     _limits = (
         ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
-        ("no drop-out heterogeneity", ("a", "b"), lambda p: p["a"] + p["b"] >= COLLAPSED),
-        ("no drop-out", ("a",),
+        ("no drop-out", ("a", "b"),
          lambda p: min(p["a"], p["a"] / (p["a"] + p["b"])) <= VANISHING),
+        ("no drop-out heterogeneity", ("a", "b"), lambda p: p["a"] + p["b"] >= COLLAPSED),
     )
 
     @classmethod

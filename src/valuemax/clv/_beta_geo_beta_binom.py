@@ -88,8 +88,8 @@ class BetaGeoBetaBinomModel(ParametricModel):
         Unique ``(frequency, recency, n_periods)`` rows the likelihood was evaluated on.
     boundary_ : tuple of str
         The limiting models the estimates reached, in plain words (empty when none):
-        "no purchase-probability heterogeneity" (``alpha + beta >= 1e3``),
-        "no drop-out heterogeneity" (``gamma + delta >= 1e3``), "no drop-out" (``gamma <=
+        "no purchase-probability heterogeneity" (``alpha + beta >= 100``),
+        "no drop-out heterogeneity" (``gamma + delta >= 100``), "no drop-out" (``gamma <=
         1e-4``). Standard errors of the parameters involved are not meaningful there.
 
     References
@@ -110,9 +110,9 @@ class BetaGeoBetaBinomModel(ParametricModel):
     _limits = (
         ("no purchase-probability heterogeneity", ("alpha", "beta"),
          lambda p: p["alpha"] + p["beta"] >= COLLAPSED),
+        ("no drop-out", ("gamma", "delta"), lambda p: p["gamma"] <= VANISHING),
         ("no drop-out heterogeneity", ("gamma", "delta"),
          lambda p: p["gamma"] + p["delta"] >= COLLAPSED),
-        ("no drop-out", ("gamma",), lambda p: p["gamma"] <= VANISHING),
     )
     _has_time_unit = False
     _start = (1.0, 1.0, 1.0, 1.0)

@@ -75,7 +75,7 @@ class GammaGammaModel(ParametricModel):
         Rows dropped under ``on_invalid="drop"``.
     boundary_ : tuple of str
         The limiting models the estimates reached, in plain words (empty when none):
-        "no spend heterogeneity across customers" (``q >= 1e3``: every
+        "no spend heterogeneity across customers" (``q >= 100``: every
         customer has the same mean spend). Standard errors of the parameters involved are not meaningful there.
 
     References

@@ -90,10 +90,11 @@ class ParetoNBDModel(RepeatPurchaseModel):
         Time unit of the fit.
     boundary_ : tuple of str
         The limiting models the estimates reached, in plain words (empty when none):
-        "no purchase-rate heterogeneity" (``r >= 1e3``: the gamma of
+        "no purchase-rate heterogeneity" (``r >= 100``: the gamma of
         purchase rates collapsed to ``r/alpha``), "no drop-out-rate heterogeneity" (``s >=
-        1e3``: one drop-out rate ``s/beta``), "no drop-out" (``s <= 1e-4``). Predictions there are those of the limiting model (finite and exact);
-        standard errors of the parameters involved are not meaningful.
+        100``: one drop-out rate ``s/beta``), "no drop-out" (``s <= 1e-4``). Predictions
+        there are those of the limiting model (finite and exact); standard errors of the
+        parameters involved are not meaningful.
 
     References
     ----------
@@ -115,8 +116,8 @@ class ParetoNBDModel(RepeatPurchaseModel):
     _loglik = staticmethod(pareto_nbd_loglik)
     _limits = (
         ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
+        ("no drop-out", ("s", "beta"), lambda p: p["s"] <= VANISHING),
         ("no drop-out-rate heterogeneity", ("s", "beta"), lambda p: p["s"] >= COLLAPSED),
-        ("no drop-out", ("s",), lambda p: p["s"] <= VANISHING),
     )
 
     @classmethod

@@ -98,7 +98,7 @@ class ShiftedBetaGeoModel(ParametricModel):
         Calibration periods ``n`` (one fewer than the survivor counts).
     boundary_ : tuple of str
         The limiting models the estimates reached, in plain words (empty when none):
-        "no churn-probability heterogeneity" (``alpha + beta >= 1e3``),
+        "no churn-probability heterogeneity" (``alpha + beta >= 100``),
         "no churn" (``alpha <= 1e-4``). Standard errors of the parameters involved are not meaningful there.
 
     References
@@ -121,9 +121,9 @@ class ShiftedBetaGeoModel(ParametricModel):
     _name = "sBG"
     _param_names = ("alpha", "beta")
     _limits = (
+        ("no churn", ("alpha", "beta"), lambda p: p["alpha"] <= VANISHING),
         ("no churn-probability heterogeneity", ("alpha", "beta"),
          lambda p: p["alpha"] + p["beta"] >= COLLAPSED),
-        ("no churn", ("alpha",), lambda p: p["alpha"] <= VANISHING),
     )
     _has_time_unit = False
     _start = (1.0, 1.0)
