@@ -243,3 +243,22 @@ def test_pareto_died_integral_matches_quadrature_in_the_limit():
                                                   - (S + 1) * np.log1p((tau - tx) / (BETA + tx))),
                    tx, age, epsabs=0, epsrel=1e-13)[0]
         assert value == pytest.approx(scale + np.log(ref), abs=1e-9)
+
+
+@pytest.mark.parametrize(("n", "a", "b", "c"), [
+    (0.243, 0.793, 2.426, 52.0 / 4.414),  # CDNOW BG/NBD, a new customer, one year
+    (2.243, 0.793, 4.426, 39.0 / 43.3),  # and a customer with x = 2, T = 38.86
+    (12.5, 3.0, 1.5, 0.8),
+    (0.5, 1.00001, 2.0, 5.0),  # next to the a = 1 pole of the Gauss form
+])
+def test_series_and_gauss_form_agree_with_quadrature(n, a, b, c):
+    from valuemax.clv._btyd import expected_alive_purchases
+
+    # E over p ~ Beta(a, b) of (1 - (1 + p c)^-n) / p: the gamma's Laplace transform in λ
+    ref = quad(lambda p: -np.expm1(-n * np.log1p(p * c)) / p * stats.beta.pdf(p, a, b),
+               0.0, 1.0, epsabs=0, epsrel=1e-12, limit=200)[0]
+    series = expected_alive_purchases(np.array([n]), a, np.array([b]), np.array([c]))
+    gauss = expected_alive_purchases(np.array([n]), a, np.array([b]), np.array([c]),
+                                     closed_form=True)
+    assert series[0] == pytest.approx(ref, rel=1e-9)
+    assert gauss[0] == pytest.approx(ref, rel=1e-7)

@@ -160,7 +160,8 @@ class BetaGeoModel(RepeatPurchaseModel):
         r, alpha, a, b = self._check_is_fitted()
         t = self._horizon("expected_purchases_new", t)
         # a sum of positive terms, exact in every limit (see expected_alive_purchases)
-        value = expected_alive_purchases(np.full(t.shape, r), a, np.full(t.shape, b), t / alpha)
+        value = expected_alive_purchases(np.full(t.shape, r), a, np.full(t.shape, b), t / alpha,
+                                         closed_form=self._moderate())
         return finite_or_raise(value.reshape(t.shape), "BetaGeoModel.expected_purchases_new",
                                (r, alpha, a, b))
 
@@ -207,7 +208,8 @@ class BetaGeoModel(RepeatPurchaseModel):
         t = self._horizon("expected_purchases", t, x.size)
         # (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)] as
         # a sum of positive terms, exact in every limit (see expected_alive_purchases)
-        future = expected_alive_purchases(r + x, a, b + x, t / (alpha + age))
+        future = expected_alive_purchases(r + x, a, b + x, t / (alpha + age),
+                                          closed_form=self._moderate())
         value = finite_or_raise(future * self._p_alive(r, alpha, a, b, x, t_x, age),
                                 "BetaGeoModel.expected_purchases", (r, alpha, a, b))
         return self._wrap(value, index)

@@ -159,8 +159,9 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         t = self._horizon("expected_purchases_new", t)
         # survives the first toss with probability b/(a+b), then buys as a BG/NBD customer
         # with p ~ Beta(a, b+1): a sum of positive terms (see expected_alive_purchases)
-        value = b / (a + b) * expected_alive_purchases(np.full(t.shape, r), a,
-                                                       np.full(t.shape, b + 1), t / alpha)
+        value = b / (a + b) * expected_alive_purchases(
+            np.full(t.shape, r), a, np.full(t.shape, b + 1), t / alpha,
+            closed_form=self._moderate())
         return finite_or_raise(value.reshape(t.shape),
                                "ModifiedBetaGeoModel.expected_purchases_new", (r, alpha, a, b))
 
@@ -208,7 +209,8 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
                                                          recency, T)
         t = self._horizon("expected_purchases", t, x.size)
         # the Gauss form as a sum of positive terms, exact in every limit
-        future = expected_alive_purchases(r + x, a, b + x + 1, t / (alpha + age))
+        future = expected_alive_purchases(r + x, a, b + x + 1, t / (alpha + age),
+                                          closed_form=self._moderate())
         value = finite_or_raise(future * self._p_alive(r, alpha, a, b, x, t_x, age),
                                 "ModifiedBetaGeoModel.expected_purchases", (r, alpha, a, b))
         return self._wrap(value, index)
