@@ -23,7 +23,8 @@ ALL = pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel, Pareto
     ([0, 1], [0, 1, 2], [3, 3, 3], r"lengths differ"),
     ([0, 1, 2], [1, 1, 2], [3, 3, 3], r"recency is not 0 where frequency == 0"),
     ([0, 1, 2], [0, -1, 2], [3, 3, 3], r"recency is negative"),
-    ([0, 1, 2], [0, 0, 0], [3, 0, 3], r"T is not positive"),
+    ([0, 1, 2], [0, 0, 0], [3, -1, 3], r"T is negative for 1 of 3 customers \(rows 1\)"),
+    ([0, 1, 2], [0, 0, 0], [3, 0, 3], r"frequency is above 0 where T == 0 .*rows 1"),
     (["0", "1"], [0, 1], [3, 3], r"frequency must be numeric"),
     ([], [], [], r"got 0 customers"),
 ])
@@ -130,10 +131,17 @@ def test_gamma_gamma_too_few_repeat_buyers():
 def test_gamma_gamma_bad_values():
     with pytest.raises(InputError, match=r"frequency is not an integer for 1 of 2"):
         GammaGammaModel().fit([1, 2.5], [10.0, 20.0])
-    with pytest.raises(InputError, match=r"1 have monetary_value <= 0"):
+    with pytest.raises(InputError, match=r"1 of 2 rows have monetary_value <= 0 \(rows 1\)"):
         GammaGammaModel().fit([1, 2], [10.0, -5.0])
+    ids = pd.Index(["c1", "c2", "c3"], name="customer_id")
+    with pytest.raises(InputError, match=r"1 of 3 rows have frequency == 0 \(customer_id c2\) "
+                                         r"and 1 of 3 rows have monetary_value <= 0 "
+                                         r"\(customer_id c3\)"):
+        GammaGammaModel().fit(pd.Series([1, 0, 2], index=ids),
+                              pd.Series([10.0, 0.0, -5.0], index=ids))
     m = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44)
-    with pytest.raises(InputError, match=r"monetary_value <= 0 where frequency >= 1 for 1 of 2"):
+    with pytest.raises(InputError, match=r"monetary_value <= 0 where frequency >= 1 for 1 of 2 "
+                                         r"customers \(rows 0\)"):
         m.expected_average_value([1, 2], [0.0, 5.0])
     with pytest.raises(ValueError, match=r"on_invalid must be one of"):
         GammaGammaModel(on_invalid="skip").fit([1], [1.0])

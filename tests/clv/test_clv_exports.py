@@ -8,7 +8,7 @@ import valuemax.clv as clv
 
 EXPECTED = sorted(["BetaGeoModel", "FitSummary", "GammaGammaModel", "ModifiedBetaGeoModel",
                    "ParetoNBDModel", "BetaGeoBetaBinomModel", "ShiftedBetaGeoModel",
-                   "HoldoutValidation", "ModelComparison", "clv_table", "compare_models",
+                   "HoldoutValidation", "ModelComparison", "clv_table", "compare_models", "loglik_ties",
                    "customer_lifetime_value", "holdout_validation", "spend_independence",
                    "tracking_curve"])
 

@@ -119,7 +119,7 @@ def test_inputs_unchanged(cls, cdnow_rfm):
 def test_not_fitted(cls):
     with pytest.raises(NotFittedError, match="not fitted"):
         cls().p_alive([1], [2.0], [3.0])
-    assert cls().get_params() == {"time_unit": "W", "penalizer": 0.0, "n_starts": 3,
+    assert cls().get_params() == {"time_unit": "D", "penalizer": 0.0, "n_starts": 3,
                                   "random_state": 0}
 
 

@@ -64,7 +64,7 @@ def _brute_clv(x, t_x, T, m, months, d, margin, weeks_per_month=30.4375 / 7):
 
 @pytest.fixture
 def models():
-    return BetaGeoModel.from_params(**BG), GammaGammaModel.from_params(**GG)
+    return BetaGeoModel.from_params(**BG, time_unit="W"), GammaGammaModel.from_params(**GG)
 
 
 @pytest.mark.parametrize(("months", "d", "margin"), [(12, 0.01, 1.0), (3, 0.05, 0.3),
@@ -110,7 +110,7 @@ def test_freq_multiplier_default_is_weeks_per_month(models):
 
 def test_same_clv_from_day_and_week_fits(cdnow_rfm, cdnow_rfm_days):
     gg = GammaGammaModel.from_params(**GG)
-    week = BetaGeoModel(random_state=0).fit(cdnow_rfm["frequency"], cdnow_rfm["recency"],
+    week = BetaGeoModel(time_unit="W", random_state=0).fit(cdnow_rfm["frequency"], cdnow_rfm["recency"],
                                             cdnow_rfm["T"])
     day = BetaGeoModel(time_unit="D", random_state=0).fit(
         cdnow_rfm_days["frequency"], cdnow_rfm_days["recency"], cdnow_rfm_days["T"])
@@ -125,7 +125,7 @@ def test_same_clv_from_day_and_week_fits(cdnow_rfm, cdnow_rfm_days):
 
 
 def test_cdnow_clv_with_published_models_matches_brute_force(cdnow_rfm):
-    bg, gg = BetaGeoModel.from_params(**BG), GammaGammaModel.from_params(**GG)
+    bg, gg = BetaGeoModel.from_params(**BG, time_unit="W"), GammaGammaModel.from_params(**GG)
     rfm = cdnow_rfm.iloc[:40]
     got = customer_lifetime_value(bg, gg, rfm["frequency"], rfm["recency"], rfm["T"],
                                   rfm["monetary_value"])
@@ -138,7 +138,8 @@ def test_cdnow_clv_with_published_models_matches_brute_force(cdnow_rfm):
 def test_works_with_pareto_nbd_and_days():
     pnbd = ParetoNBDModel.from_params(r=0.553, alpha=10.578 * 7, s=0.606, beta=11.669 * 7,
                                       time_unit="D")
-    pnbd_w = ParetoNBDModel.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+    pnbd_w = ParetoNBDModel.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669,
+                                        time_unit="W")
     gg = GammaGammaModel.from_params(**GG)
     day = customer_lifetime_value(pnbd, gg, X, TX * 7, T * 7, M)
     week = customer_lifetime_value(pnbd_w, gg, X, TX, T, M)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import valuemax
-from valuemax._core.exceptions import InputError
+from valuemax._core.exceptions import ConvergenceWarning, InputError
 from valuemax.cli import app
 from valuemax.clv import BetaGeoModel
 from valuemax.pipeline import customer_value
@@ -183,12 +184,44 @@ def short_log(tmp_path):
 
 
 def test_short_log_is_chosen_by_bic_and_scores_the_newcomer(short_log):
+    # 60 customers buying at random days of 60: one purchase rate, no drop-out, so every
+    # purchase model runs to a limit (the fits of issue 9 that crashed on fresh machines)
     value = customer_value(short_log)
     assert value.comparison is None and value.calibration_end is None
     assert "lowest BIC" in value.rule
     t = value.table.set_index("customer_id")
     assert t.loc["late", "p_alive"] == pytest.approx(1.0)
     assert t.notna().all().all() and len(t) == 61
+    assert np.isfinite(t.to_numpy(dtype=float)).all()
+    # the customer first seen on the last day (T = 0) gets a new customer's expectation
+    new = value.model.expected_purchases_new(12 * 365.25 / 12)  # days, the default unit
+    assert t.loc["late", "expected_purchases_12"] == pytest.approx(float(new), rel=1e-9)
+    # honest about thin evidence: limits, no crowned model, the naive rate, the horizon
+    assert value.degenerate and all(value.boundary.values()) and len(value.boundary) == 3
+    assert "no model can be crowned" in value.rule
+    assert any("rests on the naive purchase rate" in n for n in value.notes)
+    assert any("12 months ahead from only 60 days of history" in n for n in value.notes)
+    assert not value.p_alive_informative and "sit at a limit" in value.p_alive_warning
+    d = json.loads(json.dumps(value.to_dict(), default=str))
+    assert d["degenerate"] is True and d["history_days"] == 60
+    assert d["boundary"] == {k: list(v) for k, v in value.boundary.items()}
+
+
+def test_readme_flow_customer_table_fits_the_estimators_as_is(short_log):
+    result = valuemax.analyze(str(short_log), time_unit="W", clusters="none", propensity=False,
+                              seed=0)
+    customers = result.customers
+    assert customers.attrs["time_unit"] == "W"
+    assert (customers["T"] == 0).sum() == 1  # "late", first seen on the last day
+    with warnings.catch_warnings():  # this log has no heterogeneity: parameters at a bound
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        bg = BetaGeoModel(time_unit="W").fit(customers["frequency"], customers["recency"],
+                                             customers["T"])
+    assert "no purchase-rate heterogeneity" in bg.boundary_
+    assert bg.time_unit_ == "W" and bg.n_customers_ == len(customers) == 61
+    # the weekly table refuses a model in days (the default) instead of misreading it
+    with pytest.raises(InputError, match=r"time_unit='W' \(weeks.*Pass time_unit='W'"):
+        BetaGeoModel().fit(customers["frequency"], customers["recency"], customers["T"])
 
 
 @pytest.mark.parametrize(("cal_end", "match"), [

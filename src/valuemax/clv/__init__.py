@@ -20,7 +20,7 @@ from valuemax.clv._holdout import HoldoutValidation, holdout_validation, trackin
 from valuemax.clv._modified_beta_geo import ModifiedBetaGeoModel
 from valuemax.clv._pareto_nbd import ParetoNBDModel
 from valuemax.clv._results import FitSummary
-from valuemax.clv._select import ModelComparison, compare_models
+from valuemax.clv._select import ModelComparison, compare_models, loglik_ties
 from valuemax.clv._shifted_beta_geo import ShiftedBetaGeoModel
 from valuemax.clv._value import clv_table, customer_lifetime_value, spend_independence
 
@@ -38,6 +38,7 @@ __all__ = [
     "compare_models",
     "customer_lifetime_value",
     "holdout_validation",
+    "loglik_ties",
     "spend_independence",
     "tracking_curve",
 ]

@@ -7,6 +7,7 @@ standard errors come from the numerical Hessian at the optimum (observed informa
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar, Self
@@ -19,6 +20,11 @@ from valuemax.clv._results import FitSummary
 from valuemax.clv._validation import check_hyper
 
 _BOUND = 15.0  # |log parameter| bound: parameters in [3e-7, 3e6]
+#: A gamma shape (or a beta's a + b) above this leaves a spread (CV) under 10% of the mean:
+#: the mixing distribution has (nearly) collapsed to one value (no heterogeneity).
+COLLAPSED = 1e2
+#: A beta's ``a`` (or a gamma's ``s``) below this puts the drop-out mass at 0: no drop-out.
+VANISHING = 1e-4
 
 
 def _central_grad(f: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarray:
@@ -107,8 +113,9 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
     if at_bound.any():
         warnings.warn(f"{who}: {int(at_bound.sum())} parameter(s) ran to the search bound "
                       f"(estimates {np.round(np.exp(best.x), 6).tolist()}): the data do not "
-                      "identify them (e.g. no heterogeneity); standard errors are not "
-                      "meaningful. Try a small penalizer.", ConvergenceWarning, stacklevel=3)
+                      "identify them (e.g. no heterogeneity), so the model behaves as its "
+                      "limiting model (named in boundary_), whose predictions are exact; "
+                      "standard errors are not meaningful.", ConvergenceWarning, stacklevel=3)
     hess = numerical_hessian(lambda t: -loglik(t) + n_obs * penalizer * np.sum(np.exp(2 * t)),
                              best.x)
     try:
@@ -129,8 +136,28 @@ class ParametricModel:
     _name: ClassVar[str]
     _param_names: ClassVar[tuple[str, ...]]
     _has_time_unit: ClassVar[bool] = True
+    #: (limit, parameters, test): the limiting model reached when ``test(params)`` holds.
+    _limits: ClassVar[tuple[tuple[str, tuple[str, ...], Callable[[dict], bool]], ...]] = ()
 
-    def __init__(self, *, time_unit: str = "W", penalizer: float = 0.0, n_starts: int = 3,
+    def _boundary(self) -> tuple[str, ...]:
+        """The limiting models the parameters reached, in plain words (``boundary_``).
+
+        Each model lists its limits in ``_limits`` (e.g. ``r >= COLLAPSED``: "no
+        purchase-rate heterogeneity"); any other parameter within a factor e of the search
+        bound is named as "<name> at the search bound".
+        """
+        params = self.params_
+        found, covered = [], set()
+        for label, names, test in self._limits:  # the stronger limit first: "no drop-out"
+            if not set(names) <= covered and test(params):
+                found.append(label)
+                covered.update(names)
+        for name, value in params.items():
+            if name not in covered and abs(np.log(value)) >= _BOUND - 1.0:
+                found.append(f"{name} at the search bound")
+        return tuple(found)
+
+    def __init__(self, *, time_unit: str = "D", penalizer: float = 0.0, n_starts: int = 3,
                  random_state: Any = 0) -> None:
         self.time_unit = time_unit
         self.penalizer = penalizer
@@ -141,10 +168,62 @@ class ParametricModel:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters as passed to ``__init__``."""
-        return {k: getattr(self, k) for k in ("time_unit", "penalizer", "n_starts",
-                                               "random_state")}
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """The keyword hyper-parameters of ``__init__``, sorted (as scikit-learn's)."""
+        signature = inspect.signature(cls.__init__)
+        return sorted(p.name for p in signature.parameters.values()
+                      if p.name != "self" and p.kind == p.KEYWORD_ONLY)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyper-parameters as passed to ``__init__`` (scikit-learn's contract).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn's ``clone``; these estimators hold no sub-estimators,
+            so it changes nothing.
+
+        Returns
+        -------
+        dict of str to object
+            Every ``__init__`` keyword and its current value.
+
+        Examples
+        --------
+        >>> from sklearn.base import clone
+        >>> from valuemax.clv import BetaGeoModel
+        >>> clone(BetaGeoModel(time_unit="D", penalizer=0.01)).get_params()["time_unit"]
+        'D'
+        """
+        return {k: getattr(self, k) for k in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Set hyper-parameters by name, unvalidated (they are checked at ``fit``).
+
+        Parameters
+        ----------
+        **params
+            ``__init__`` keywords and their new values.
+
+        Returns
+        -------
+        self
+            The estimator.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a hyper-parameter of this estimator (the message lists them).
+        """
+        valid = self._get_param_names()
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.set_params: unknown parameter(s) "
+                             f"{unknown}; valid ones are {valid}.")
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
 
     def _check_hyper(self) -> None:
         time_unit = self.time_unit if self._has_time_unit else None
@@ -169,6 +248,7 @@ class ParametricModel:
                              f"got {bad}")
         model.params_ = {k: float(params[k]) for k in cls._param_names}
         model.time_unit_ = time_unit
+        model.boundary_ = model._boundary()
         return model
 
     def _fit_loglik(self, loglik: Callable[[np.ndarray], float], n_obs: float,
@@ -186,6 +266,7 @@ class ParametricModel:
         self.std_errors_ = dict(zip(self._param_names, (estimates * fitted["log_se"]).tolist(),
                                     strict=True))
         self.time_unit_ = self.time_unit if self._has_time_unit else ""
+        self.boundary_ = self._boundary()
 
     def summary(self) -> FitSummary:
         """Estimates, standard errors, intervals and fit statistics of the fitted model.

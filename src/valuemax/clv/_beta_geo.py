@@ -6,15 +6,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import betainc, betaln, expit, gammaln, hyp2f1, xlogy
+from scipy.special import betainc, expit, gammaln, xlogy
 
+from valuemax.clv._base import COLLAPSED, VANISHING
 from valuemax.clv._btyd import (
     RepeatPurchaseModel,
+    expected_alive_purchases,
     finite_or_raise,
     simulate_beta_geometric,
-    smooth_at_a_one,
 )
-from valuemax.clv._likelihoods import bg_nbd_loglik, bg_nbd_loglik_grad
+from valuemax.clv._likelihoods import (
+    bg_nbd_loglik,
+    bg_nbd_loglik_grad,
+    log_beta_ratio,
+    log_rising,
+)
 
 
 class BetaGeoModel(RepeatPurchaseModel):
@@ -25,8 +31,10 @@ class BetaGeoModel(RepeatPurchaseModel):
 
     Parameters
     ----------
-    time_unit : {"W", "D"}, default "W"
-        Unit of recency, T and horizons; ``alpha`` is in this unit.
+    time_unit : {"D", "W"}, default "D"
+        Unit of recency, T and horizons; ``alpha`` is in this unit. The default is
+        ``customer_table``'s; columns of a customer table that carries
+        ``attrs["time_unit"]`` (``analyze(...).customers``) must match it.
     penalizer : float, default 0.0
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
@@ -53,6 +61,13 @@ class BetaGeoModel(RepeatPurchaseModel):
         Unique ``(frequency, recency, T)`` rows the likelihood was evaluated on.
     time_unit_ : str
         Time unit of the fit.
+    boundary_ : tuple of str
+        The limiting models the estimates reached, in plain words (empty when none):
+        "no purchase-rate heterogeneity" (``r >= 100``: the gamma of
+        purchase rates collapsed to ``r/alpha``), "no drop-out heterogeneity" (``a + b >=
+        100``: one drop-out probability ``a/(a+b)``), "no drop-out" (``a`` or the mean
+        drop-out probability ``a/(a+b)`` below 1e-4). Predictions there are those of the limiting model (finite and exact);
+        standard errors of the parameters involved are not meaningful.
 
     References
     ----------
@@ -73,17 +88,23 @@ class BetaGeoModel(RepeatPurchaseModel):
     _start = (1.0, 1.0, 1.0, 1.0)
     _loglik = staticmethod(bg_nbd_loglik)
     _loglik_grad = staticmethod(bg_nbd_loglik_grad)
+    _limits = (
+        ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
+        ("no drop-out", ("a", "b"),
+         lambda p: min(p["a"], p["a"] / (p["a"] + p["b"])) <= VANISHING),
+        ("no drop-out heterogeneity", ("a", "b"), lambda p: p["a"] + p["b"] >= COLLAPSED),
+    )
 
     @classmethod
     def from_params(cls, *, r: float, alpha: float, a: float, b: float,
-                    time_unit: str = "W") -> BetaGeoModel:
+                    time_unit: str = "D") -> BetaGeoModel:
         """Build a model from known parameters (e.g. published values), without fitting.
 
         Parameters
         ----------
         r, alpha, a, b : float
             Positive parameters; ``alpha`` in ``time_unit``.
-        time_unit : {"W", "D"}, default "W"
+        time_unit : {"D", "W"}, default "D"
             Unit of ``alpha`` and of the data passed to predictions.
 
         Returns
@@ -138,12 +159,10 @@ class BetaGeoModel(RepeatPurchaseModel):
         """
         r, alpha, a, b = self._check_is_fitted()
         t = self._horizon("expected_purchases_new", t)
-        z = t / (alpha + t)
-        # (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z) rewritten by Euler's transformation as
-        # (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z), which cannot overflow
-        value = smooth_at_a_one(lambda a: (a + b - 1) / (a - 1) * (
-            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z)), a)
-        return finite_or_raise(np.where(t > 0, value, 0.0), "BetaGeoModel.expected_purchases_new",
+        # a sum of positive terms, exact in every limit (see expected_alive_purchases)
+        value = expected_alive_purchases(np.full(t.shape, r), a, np.full(t.shape, b), t / alpha,
+                                         closed_form=self._moderate())
+        return finite_or_raise(value.reshape(t.shape), "BetaGeoModel.expected_purchases_new",
                                (r, alpha, a, b))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
@@ -187,11 +206,10 @@ class BetaGeoModel(RepeatPurchaseModel):
         (r, alpha, a, b), x, t_x, age, index = self._rfm("expected_purchases", frequency,
                                                          recency, T)
         t = self._horizon("expected_purchases", t, x.size)
-        z = t / (alpha + age + t)
-        # Euler's transformation of ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z):
-        # no overflow for large x
-        future = smooth_at_a_one(lambda a: (a + b + x - 1) / (a - 1) * (
-            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)), a)
+        # (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)] as
+        # a sum of positive terms, exact in every limit (see expected_alive_purchases)
+        future = expected_alive_purchases(r + x, a, b + x, t / (alpha + age),
+                                          closed_form=self._moderate())
         value = finite_or_raise(future * self._p_alive(r, alpha, a, b, x, t_x, age),
                                 "BetaGeoModel.expected_purchases", (r, alpha, a, b))
         return self._wrap(value, index)
@@ -200,7 +218,7 @@ class BetaGeoModel(RepeatPurchaseModel):
     def _p_alive(r, alpha, a, b, x, t_x, age):
         repeat = x > 0
         log_odds_dead = (np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0))
-                         + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x)))
+                         + (r + x) * np.log1p((age - t_x) / (alpha + t_x)))
         return np.where(repeat, expit(-log_odds_dead), 1.0)
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
@@ -328,10 +346,12 @@ class BetaGeoModel(RepeatPurchaseModel):
         (1.0, 0.574)
         """
         (r, alpha, a, b), t, n = self._count_grid(t, n)
-        log_nb = (gammaln(r + n) - gammaln(r) - gammaln(n + 1)
-                  + r * (np.log(alpha) - np.log(alpha + t)) + xlogy(n, t / (alpha + t)))
-        alive = np.exp(betaln(a, b + n) - betaln(a, b) + log_nb)
+        log_nb = (log_rising(r, n) - gammaln(n + 1) - r * np.log1p(t / alpha)
+                  + xlogy(n, t / (alpha + t)))
+        alive = np.exp(log_beta_ratio(a, b, n) + log_nb)
         repeat = n > 0
         n1 = np.where(repeat, n, 1.0)
-        dead = np.exp(betaln(a + 1, b + n1 - 1) - betaln(a, b)) * betainc(n1, r, t / (alpha + t))
+        # B(a+1, b+n-1)/B(a, b) = a/(a+b+n-1) B(a, b+n-1)/B(a, b)
+        dead = (a / (a + b + n1 - 1) * np.exp(log_beta_ratio(a, b, n1 - 1))
+                * betainc(n1, r, t / (alpha + t)))
         return alive + np.where(repeat, dead, 0.0)

@@ -9,7 +9,7 @@ import pandas as pd
 from scipy.special import betaln
 
 from valuemax._core.exceptions import InputError
-from valuemax.clv._base import ParametricModel
+from valuemax.clv._base import COLLAPSED, VANISHING, ParametricModel
 from valuemax.clv._discrete_likelihoods import bg_bb_alive_sum, bg_bb_log_pmf, bg_bb_loglik
 from valuemax.clv._validation import check_arrays, compress, labels, wrap
 
@@ -86,6 +86,11 @@ class BetaGeoBetaBinomModel(ParametricModel):
         Customers fitted (sum of weights).
     n_unique_ : int
         Unique ``(frequency, recency, n_periods)`` rows the likelihood was evaluated on.
+    boundary_ : tuple of str
+        The limiting models the estimates reached, in plain words (empty when none):
+        "no purchase-probability heterogeneity" (``alpha + beta >= 100``),
+        "no drop-out heterogeneity" (``gamma + delta >= 100``), "no drop-out" (``gamma <=
+        1e-4``). Standard errors of the parameters involved are not meaningful there.
 
     References
     ----------
@@ -102,6 +107,13 @@ class BetaGeoBetaBinomModel(ParametricModel):
 
     _name = "BG/BB"
     _param_names = ("alpha", "beta", "gamma", "delta")
+    _limits = (
+        ("no purchase-probability heterogeneity", ("alpha", "beta"),
+         lambda p: p["alpha"] + p["beta"] >= COLLAPSED),
+        ("no drop-out", ("gamma", "delta"), lambda p: p["gamma"] <= VANISHING),
+        ("no drop-out heterogeneity", ("gamma", "delta"),
+         lambda p: p["gamma"] + p["delta"] >= COLLAPSED),
+    )
     _has_time_unit = False
     _start = (1.0, 1.0, 1.0, 1.0)
 
@@ -110,10 +122,6 @@ class BetaGeoBetaBinomModel(ParametricModel):
         self.penalizer = penalizer
         self.n_starts = n_starts
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters as passed to ``__init__``."""
-        return {k: getattr(self, k) for k in ("penalizer", "n_starts", "random_state")}
 
     @classmethod
     def from_params(cls, *, alpha: float, beta: float, gamma: float,

@@ -10,7 +10,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import DataLossWarning, InputError
-from valuemax.clv._base import ParametricModel
+from valuemax.clv._base import COLLAPSED, ParametricModel
 from valuemax.clv._likelihoods import gamma_gamma_loglik, gamma_gamma_loglik_grad
 from valuemax.clv._validation import check_arrays, compress, labels, wrap
 
@@ -32,7 +32,7 @@ def _check_spend(who: str, frequency: Any, monetary_value: Any, weights: Any = N
     weights_arr = arrs.get("weights", np.ones_like(x))
     if (weights_arr < 0).any():
         raise InputError(f"{who}: weights must be >= 0; {int((weights_arr < 0).sum()):,} are "
-                         "negative.")
+                         f"negative ({labels(index, weights_arr < 0)}).")
     return x, arrs["monetary_value"], weights_arr, index
 
 
@@ -73,6 +73,10 @@ class GammaGammaModel(ParametricModel):
         Repeat buyers fitted (sum of weights).
     n_dropped_ : int
         Rows dropped under ``on_invalid="drop"``.
+    boundary_ : tuple of str
+        The limiting models the estimates reached, in plain words (empty when none):
+        "no spend heterogeneity across customers" (``q >= 100``: every
+        customer has the same mean spend). Standard errors of the parameters involved are not meaningful there.
 
     References
     ----------
@@ -90,6 +94,10 @@ class GammaGammaModel(ParametricModel):
 
     _name = "Gamma-Gamma"
     _param_names = ("p", "q", "gamma")
+    _limits = (
+        ("no spend heterogeneity across customers", ("q", "gamma"),
+         lambda p: p["q"] >= COLLAPSED),
+    )
     _has_time_unit = False
 
     def __init__(self, *, on_invalid: str = "raise", penalizer: float = 0.0, n_starts: int = 3,
@@ -98,11 +106,6 @@ class GammaGammaModel(ParametricModel):
         self.penalizer = penalizer
         self.n_starts = n_starts
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters as passed to ``__init__``."""
-        return {k: getattr(self, k) for k in ("on_invalid", "penalizer", "n_starts",
-                                               "random_state")}
 
     @classmethod
     def from_params(cls, *, p: float, q: float, gamma: float) -> GammaGammaModel:
@@ -163,14 +166,19 @@ class GammaGammaModel(ParametricModel):
             raise ValueError(f"{who}: on_invalid must be one of ['raise', 'drop']; got "
                              f"{self.on_invalid!r}")
         self._check_hyper()
-        x, m, w, _ = _check_spend(who, frequency, monetary_value, weights)
+        x, m, w, index = _check_spend(who, frequency, monetary_value, weights)
         bad = (x == 0) | (m <= 0)
         if bad.any() and self.on_invalid == "raise":
+            no_repeat, no_spend = x == 0, (x > 0) & (m <= 0)
+            parts = [f"{int(mask.sum()):,} of {x.size:,} rows have {rule} ({labels(index, mask)})"
+                     for mask, rule in ((no_repeat, "frequency == 0"),
+                                        (no_spend, "monetary_value <= 0"))
+                     if mask.any()]
             raise InputError(
                 f"{who}: GammaGammaModel needs frequency >= 1 and monetary_value > 0; "
-                f"{int((x == 0).sum()):,} of {x.size:,} rows have frequency == 0 and "
-                f"{int(((x > 0) & (m <= 0)).sum()):,} have monetary_value <= 0. Pass only the "
-                "repeat buyers (customers[customers.frequency > 0]) or on_invalid='drop'.")
+                f"{' and '.join(parts)}. Pass only the repeat buyers with positive spend "
+                "(customers[(customers.frequency > 0) & (customers.monetary_value > 0)]) or "
+                "on_invalid='drop'.")
         if bad.any():
             warnings.warn(f"dropped {int(bad.sum()):,} rows ({bad.mean():.1%}): frequency == 0 "
                           "or monetary_value <= 0", DataLossWarning, stacklevel=2)
@@ -254,13 +262,15 @@ class GammaGammaModel(ParametricModel):
         bad = (x > 0) & (m <= 0)
         if bad.any():
             raise InputError(f"{who}: monetary_value <= 0 where frequency >= 1 for "
-                             f"{int(bad.sum()):,} of {x.size:,} customers; spend must be "
-                             "positive (exclude returns-only customers).")
+                             f"{int(bad.sum()):,} of {x.size:,} customers "
+                             f"({labels(index, bad)}); spend must be positive (exclude "
+                             "returns-only customers).")
         px = p * x
         undefined = px + q - 1 <= 0  # only where q <= 1 and p x <= 1 - q (e.g. x = 0)
         if undefined.any():
             raise InputError(f"{who}: the expected spend is undefined (infinite mean) for "
-                             f"{int(undefined.sum()):,} of {x.size:,} customers, those with "
+                             f"{int(undefined.sum()):,} of {x.size:,} customers "
+                             f"({labels(index, undefined)}), those with "
                              f"p*x + q - 1 <= 0, because q = {q:.4g} <= 1; refit the spend "
                              "model on more repeat buyers, or with a small penalizer.")
         return wrap((gamma + m * x) * p / (px + q - 1), index)

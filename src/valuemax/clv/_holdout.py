@@ -157,12 +157,14 @@ def holdout_validation(model: Any, frequency_cal: Any, recency_cal: Any, T_cal: 
                          f"({x.size:,}); got dtype {duration.dtype}, shape {duration.shape}.")
     duration = duration.astype(np.float64)
     if not np.all(np.isfinite(duration) & (duration > 0)):
+        bad_d = ~(np.isfinite(duration) & (duration > 0))
+        where = f" ({labels(index, bad_d)})" if bad_d.size == x.size else ""
         raise InputError(f"{who}: duration_holdout must be finite and > 0 (in the model's "
-                         f"time_unit_); {int((~(np.isfinite(duration) & (duration > 0))).sum())}"
-                         " values are not.")
+                         f"time_unit_); {int(bad_d.sum())} values are not{where}.")
     duration = np.broadcast_to(duration.reshape(-1), x.shape)
     predicted = np.asarray(model.expected_purchases(duration, x, t_x, age), dtype=float)
-    naive = x / age * duration
+    # the naive rate x/T; 0 for customers first seen at the calibration end (T = 0, x = 0)
+    naive = np.divide(x, age, out=np.zeros_like(x), where=age > 0) * duration
     customers = pd.DataFrame({"frequency_cal": x.astype(np.int64),
                               "actual": actual.astype(np.int64),
                               "predicted": predicted, "naive": naive}, index=index)

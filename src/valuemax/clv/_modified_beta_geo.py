@@ -6,15 +6,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import betainc, betaln, expit, gammaln, hyp2f1, xlogy
+from scipy.special import betainc, expit, gammaln, xlogy
 
+from valuemax.clv._base import COLLAPSED, VANISHING
 from valuemax.clv._btyd import (
     RepeatPurchaseModel,
+    expected_alive_purchases,
     finite_or_raise,
     simulate_beta_geometric,
-    smooth_at_a_one,
 )
-from valuemax.clv._likelihoods import mbg_nbd_loglik
+from valuemax.clv._likelihoods import log_beta_ratio, log_rising, mbg_nbd_loglik
 
 
 class ModifiedBetaGeoModel(RepeatPurchaseModel):
@@ -26,8 +27,10 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
 
     Parameters
     ----------
-    time_unit : {"W", "D"}, default "W"
-        Unit of recency, T and horizons; ``alpha`` is in this unit.
+    time_unit : {"D", "W"}, default "D"
+        Unit of recency, T and horizons; ``alpha`` is in this unit. The default is
+        ``customer_table``'s; columns of a customer table that carries
+        ``attrs["time_unit"]`` (``analyze(...).customers``) must match it.
     penalizer : float, default 0.0
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
@@ -54,6 +57,13 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         Unique ``(frequency, recency, T)`` rows the likelihood was evaluated on.
     time_unit_ : str
         Time unit of the fit.
+    boundary_ : tuple of str
+        The limiting models the estimates reached, in plain words (empty when none):
+        "no purchase-rate heterogeneity" (``r >= 100``: the gamma of
+        purchase rates collapsed to ``r/alpha``), "no drop-out heterogeneity" (``a + b >=
+        100``: one drop-out probability ``a/(a+b)``), "no drop-out" (``a`` or the mean
+        drop-out probability ``a/(a+b)`` below 1e-4). Predictions there are those of the limiting model (finite and exact);
+        standard errors of the parameters involved are not meaningful.
 
     References
     ----------
@@ -75,17 +85,23 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _start = (1.0, 1.0, 1.0, 1.0)
     _loglik = staticmethod(mbg_nbd_loglik)
+    _limits = (
+        ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
+        ("no drop-out", ("a", "b"),
+         lambda p: min(p["a"], p["a"] / (p["a"] + p["b"])) <= VANISHING),
+        ("no drop-out heterogeneity", ("a", "b"), lambda p: p["a"] + p["b"] >= COLLAPSED),
+    )
 
     @classmethod
     def from_params(cls, *, r: float, alpha: float, a: float, b: float,
-                    time_unit: str = "W") -> ModifiedBetaGeoModel:
+                    time_unit: str = "D") -> ModifiedBetaGeoModel:
         """Build a model from known parameters (e.g. published values), without fitting.
 
         Parameters
         ----------
         r, alpha, a, b : float
             Positive parameters; ``alpha`` in ``time_unit``.
-        time_unit : {"W", "D"}, default "W"
+        time_unit : {"D", "W"}, default "D"
             Unit of ``alpha`` and of the data passed to predictions.
 
         Returns
@@ -141,11 +157,12 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         """
         r, alpha, a, b = self._check_is_fitted()
         t = self._horizon("expected_purchases_new", t)
-        z = t / (alpha + t)
-        # Euler's transformation of (alpha/(alpha+t))^r 2F1(r, b+1; a+b; z)
-        value = smooth_at_a_one(lambda a: b / (a - 1) * (
-            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b, z)), a)
-        return finite_or_raise(np.where(t > 0, value, 0.0),
+        # survives the first toss with probability b/(a+b), then buys as a BG/NBD customer
+        # with p ~ Beta(a, b+1): a sum of positive terms (see expected_alive_purchases)
+        value = b / (a + b) * expected_alive_purchases(
+            np.full(t.shape, r), a, np.full(t.shape, b + 1), t / alpha,
+            closed_form=self._moderate())
+        return finite_or_raise(value.reshape(t.shape),
                                "ModifiedBetaGeoModel.expected_purchases_new", (r, alpha, a, b))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
@@ -191,11 +208,9 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         (r, alpha, a, b), x, t_x, age, index = self._rfm("expected_purchases", frequency,
                                                          recency, T)
         t = self._horizon("expected_purchases", t, x.size)
-        z = t / (alpha + age + t)
-        # Euler's transformation of ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; z):
-        # no overflow for large x
-        future = smooth_at_a_one(lambda a: (a + b + x) / (a - 1) * (
-            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b + x, z)), a)
+        # the Gauss form as a sum of positive terms, exact in every limit
+        future = expected_alive_purchases(r + x, a, b + x + 1, t / (alpha + age),
+                                          closed_form=self._moderate())
         value = finite_or_raise(future * self._p_alive(r, alpha, a, b, x, t_x, age),
                                 "ModifiedBetaGeoModel.expected_purchases", (r, alpha, a, b))
         return self._wrap(value, index)
@@ -203,7 +218,7 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
     @staticmethod
     def _p_alive(r, alpha, a, b, x, t_x, age):
         log_odds_dead = (np.log(a) - np.log(b + x)
-                         + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x)))
+                         + (r + x) * np.log1p((age - t_x) / (alpha + t_x)))
         return expit(-log_odds_dead)
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
@@ -339,10 +354,10 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         """
         (r, alpha, a, b), t, n = self._count_grid(t, n)
         z = t / (alpha + t)
-        log_nb = (gammaln(r + n) - gammaln(r) - gammaln(n + 1)
-                  + r * (np.log(alpha) - np.log(alpha + t)) + xlogy(n, z))
-        alive = np.exp(betaln(a, b + n + 1) - betaln(a, b) + log_nb)
+        log_nb = log_rising(r, n) - gammaln(n + 1) - r * np.log1p(t / alpha) + xlogy(n, z)
+        alive = np.exp(log_beta_ratio(a, b, n + 1) + log_nb)
         repeat = n > 0
         n1 = np.where(repeat, n, 1.0)
-        dead = np.exp(betaln(a + 1, b + n1) - betaln(a, b)) * betainc(n1, r, z)
+        # B(a+1, b+n)/B(a, b) = a/(a+b+n) B(a, b+n)/B(a, b)
+        dead = a / (a + b + n1) * np.exp(log_beta_ratio(a, b, n1)) * betainc(n1, r, z)
         return alive + np.where(repeat, dead, a / (a + b))

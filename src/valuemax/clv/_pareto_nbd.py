@@ -9,8 +9,10 @@ import pandas as pd
 from scipy.integrate import quad_vec
 from scipy.special import expit, gammaln, xlogy
 
+from valuemax.clv._base import COLLAPSED, VANISHING
 from valuemax.clv._btyd import RepeatPurchaseModel
-from valuemax.clv._pareto_likelihood import pareto_nbd_log_a0, pareto_nbd_loglik
+from valuemax.clv._likelihoods import log_rising
+from valuemax.clv._pareto_likelihood import pareto_nbd_log_odds_died, pareto_nbd_loglik
 
 
 def _integral_ratio(s: float, base: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -31,11 +33,14 @@ def _p_n_dead_by_t(r, alpha, s, beta, t, n):
     ``n``, scaled to at most ~1 per element so that the absolute tolerance is relative.
     """
     z1 = t / (alpha + t)
-    log_c = (gammaln(r + n) - gammaln(r) - gammaln(n + 1) + np.log(s) + np.log(alpha)
-             + s * np.log(beta) + (n + 1) * np.log(z1) - np.log(n + 1))
+    # β^s (β+(α-β) z1 u)^-(s+1) = β^-1 (1 + (α-β)/β z1 u)^-(s+1): no large terms cancel
+    # as s, β → ∞ (nor, with log_rising, as r, α → ∞)
+    log_c = (log_rising(r, n) - gammaln(n + 1) + np.log(s) + np.log(alpha) - np.log(beta)
+             + (n + 1) * np.log(z1) - np.log(n + 1))
 
     def log_g(u):
-        return (r + s - 1) * np.log1p(-z1 * u) - (s + 1) * np.log(beta + (alpha - beta) * z1 * u)
+        return ((r + s - 1) * np.log1p(-z1 * u)
+                - (s + 1) * np.log1p((alpha - beta) / beta * z1 * u))
 
     log_k = np.maximum(log_g(0.0), log_g(1.0))
     integral, _ = quad_vec(lambda v: np.exp(log_g(v ** (1.0 / (n + 1))) - log_k), 0.0, 1.0,
@@ -53,8 +58,10 @@ class ParetoNBDModel(RepeatPurchaseModel):
 
     Parameters
     ----------
-    time_unit : {"W", "D"}, default "W"
-        Unit of recency, T and horizons; ``alpha`` and ``beta`` are in this unit.
+    time_unit : {"D", "W"}, default "D"
+        Unit of recency, T and horizons; ``alpha`` and ``beta`` are in this unit. The
+        default is ``customer_table``'s; columns of a customer table that carries
+        ``attrs["time_unit"]`` (``analyze(...).customers``) must match it.
     penalizer : float, default 0.0
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
@@ -81,6 +88,13 @@ class ParetoNBDModel(RepeatPurchaseModel):
         Unique ``(frequency, recency, T)`` rows the likelihood was evaluated on.
     time_unit_ : str
         Time unit of the fit.
+    boundary_ : tuple of str
+        The limiting models the estimates reached, in plain words (empty when none):
+        "no purchase-rate heterogeneity" (``r >= 100``: the gamma of
+        purchase rates collapsed to ``r/alpha``), "no drop-out-rate heterogeneity" (``s >=
+        100``: one drop-out rate ``s/beta``), "no drop-out" (``s <= 1e-4``). Predictions
+        there are those of the limiting model (finite and exact); standard errors of the
+        parameters involved are not meaningful.
 
     References
     ----------
@@ -100,17 +114,22 @@ class ParetoNBDModel(RepeatPurchaseModel):
     _param_names = ("r", "alpha", "s", "beta")
     _start = (1.0, 1.0, 1.0, 1.0)
     _loglik = staticmethod(pareto_nbd_loglik)
+    _limits = (
+        ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
+        ("no drop-out", ("s", "beta"), lambda p: p["s"] <= VANISHING),
+        ("no drop-out-rate heterogeneity", ("s", "beta"), lambda p: p["s"] >= COLLAPSED),
+    )
 
     @classmethod
     def from_params(cls, *, r: float, alpha: float, s: float, beta: float,
-                    time_unit: str = "W") -> ParetoNBDModel:
+                    time_unit: str = "D") -> ParetoNBDModel:
         """Build a model from known parameters (e.g. published values), without fitting.
 
         Parameters
         ----------
         r, alpha, s, beta : float
             Positive parameters; ``alpha`` and ``beta`` in ``time_unit``.
-        time_unit : {"W", "D"}, default "W"
+        time_unit : {"D", "W"}, default "D"
             Unit of ``alpha``, ``beta`` and of the data passed to predictions.
 
         Returns
@@ -215,10 +234,7 @@ class ParetoNBDModel(RepeatPurchaseModel):
 
     @staticmethod
     def _p_alive(r, alpha, s, beta, x, t_x, age):
-        log_odds_dead = (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + age)
-                         + s * np.log(beta + age)
-                         + pareto_nbd_log_a0(r, alpha, s, beta, x, t_x, age))
-        return expit(-log_odds_dead)
+        return expit(-pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, age))
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Probability each customer is still alive at ``T`` (eq. 18 of [1]_).
@@ -353,9 +369,9 @@ class ParetoNBDModel(RepeatPurchaseModel):
         (1.0, 0.594)
         """
         (r, alpha, s, beta), t, n = self._count_grid(t, n)
-        log_nb = (gammaln(r + n) - gammaln(r) - gammaln(n + 1)
-                  + r * (np.log(alpha) - np.log(alpha + t)) + xlogy(n, t / (alpha + t)))
-        out = np.array(np.exp(s * (np.log(beta) - np.log(beta + t)) + log_nb), ndmin=1)
+        log_nb = (log_rising(r, n) - gammaln(n + 1) - r * np.log1p(t / alpha)
+                  + xlogy(n, t / (alpha + t)))
+        out = np.array(np.exp(-s * np.log1p(t / beta) + log_nb), ndmin=1)
         t, n = np.ravel(t), np.ravel(n)
         pos = t > 0
         if pos.any():

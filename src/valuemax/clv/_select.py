@@ -20,6 +20,9 @@ MODELS = {"BG/NBD": BetaGeoModel, "MBG/NBD": ModifiedBetaGeoModel,
           "Pareto/NBD": ParetoNBDModel}
 #: Relative MAE gap within which models count as tied (then the lowest BIC wins).
 MAE_TIE = 0.01
+#: Log-likelihoods closer than this (absolute, on the calibration data) cannot tell two
+#: models apart: they fit the data equally well (often both reached the same limiting model).
+LOGLIK_TIE = 0.01
 RULE = ("The chosen model has the lowest holdout MAE (mean absolute error of each customer's "
         "predicted against actual holdout purchases); models within 1% of that MAE count as "
         "tied, and among them the one with the lowest BIC is chosen.")
@@ -49,6 +52,11 @@ class ModelComparison:
         Models whose fit raised ``ConvergenceError``, with the message.
     notes : dict of str to list of str
         Warnings (``ConvergenceWarning``) raised while fitting each model.
+    indistinguishable : tuple of tuple of str
+        Groups of models whose calibration log-likelihoods agree within ``LOGLIK_TIE``
+        (0.01): the data cannot tell them apart, whichever is chosen.
+    boundary : dict of str to tuple of str
+        Each fitted model's ``boundary_``: the limiting models its estimates reached.
     """
 
     table: pd.DataFrame
@@ -58,6 +66,18 @@ class ModelComparison:
     validations: dict[str, HoldoutValidation]
     failures: dict[str, str]
     notes: dict[str, list[str]] = field(default_factory=dict)
+    indistinguishable: tuple[tuple[str, ...], ...] = ()
+    boundary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def messages(self) -> list[str]:
+        """Plain sentences on limits reached and models that cannot be told apart."""
+        out = [f"{name} reached a limit: {', '.join(limits)}."
+               for name, limits in self.boundary.items() if limits]
+        out += [f"{' and '.join(group)} fit the calibration data equally well (log-likelihoods "
+                f"within {LOGLIK_TIE}): the data cannot tell them apart."
+                for group in self.indistinguishable]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as JSON-able Python values.
@@ -65,7 +85,8 @@ class ModelComparison:
         Returns
         -------
         dict
-            ``chosen``, ``rule``, ``table`` (list of row dicts), ``failures``, ``notes``,
+            ``chosen``, ``rule``, ``table`` (list of row dicts), ``indistinguishable``,
+            ``boundary``, ``messages``, ``failures``, ``notes``,
             ``params`` (fitted parameters by model) and ``validations`` (each
             ``HoldoutValidation.to_dict()``).
         """
@@ -75,6 +96,9 @@ class ModelComparison:
                              else int(v) if k == "n_params" else float(v))
                          for k, v in row.items()})
         return {"chosen": self.chosen, "rule": self.rule, "table": rows,
+                "indistinguishable": [list(g) for g in self.indistinguishable],
+                "boundary": {k: list(v) for k, v in self.boundary.items()},
+                "messages": self.messages,
                 "failures": dict(self.failures), "notes": {k: list(v) for k, v in
                                                            self.notes.items()},
                 "params": {name: {k: float(v) for k, v in m.params_.items()}
@@ -89,7 +113,7 @@ def _choose(table: pd.DataFrame) -> str:
 
 
 def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_holdout: Any,
-                   duration_holdout: Any, *, time_unit: str = "W",
+                   duration_holdout: Any, *, time_unit: str = "D",
                    models: tuple[str, ...] = ("BG/NBD", "MBG/NBD", "Pareto/NBD"),
                    random_state: Any = 0, penalizer: float = 0.0,
                    n_starts: int = 3) -> ModelComparison:
@@ -101,6 +125,8 @@ def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_h
     calibration data, the same customers for every model). A model whose fit raises
     ``ConvergenceError`` is listed in ``failures`` (never dropped silently);
     ``ConvergenceWarning`` s raised while fitting are kept in ``notes`` and re-emitted.
+    Models whose log-likelihoods agree within ``LOGLIK_TIE`` are listed in
+    ``indistinguishable`` and each model's limits (``boundary_``) in ``boundary``.
 
     Parameters
     ----------
@@ -110,7 +136,7 @@ def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_h
         Purchase occasions in the holdout period; integers >= 0.
     duration_holdout : float or array-like of shape (n_customers,)
         Holdout length in ``time_unit``; > 0.
-    time_unit : {"W", "D"}, default "W"
+    time_unit : {"D", "W"}, default "D"
         Unit of the time inputs.
     models : tuple of str, default ("BG/NBD", "MBG/NBD", "Pareto/NBD")
         Names from :data:`MODELS`, each at most once.
@@ -203,4 +229,30 @@ def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_h
     chosen = _choose(table)
     table["chosen"] = table["model"] == chosen
     return ModelComparison(table=table, chosen=chosen, rule=RULE, models=fitted,
-                           validations=validations, failures=failures, notes=notes)
+                           validations=validations, failures=failures, notes=notes,
+                           indistinguishable=loglik_ties(
+                               dict(zip(table["model"], table["loglik"], strict=True))),
+                           boundary={n: tuple(m.boundary_) for n, m in fitted.items()})
+
+
+def loglik_ties(logliks: dict[str, float]) -> tuple[tuple[str, ...], ...]:
+    """Groups (of 2 or more) of models whose log-likelihoods agree within ``LOGLIK_TIE``.
+
+    Models are sorted by log-likelihood and chained while neighbours are within the
+    tolerance.
+
+    Examples
+    --------
+    >>> loglik_ties({"BG/NBD": -100.0, "MBG/NBD": -100.004, "Pareto/NBD": -98.0})
+    (('BG/NBD', 'MBG/NBD'),)
+    """
+    order = sorted(logliks, key=lambda n: -logliks[n])
+    groups, current = [], order[:1]
+    for name in order[1:]:
+        if abs(logliks[current[-1]] - logliks[name]) <= LOGLIK_TIE:
+            current.append(name)
+        else:
+            groups.append(current)
+            current = [name]
+    groups.append(current)
+    return tuple(tuple(g) for g in groups if len(g) > 1)

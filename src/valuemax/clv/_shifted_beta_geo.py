@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from valuemax._core.exceptions import InputError
-from valuemax.clv._base import ParametricModel
+from valuemax.clv._base import COLLAPSED, VANISHING, ParametricModel
 from valuemax.clv._discrete_likelihoods import (
     sbg_derl,
     sbg_log_churn,
@@ -96,6 +96,10 @@ class ShiftedBetaGeoModel(ParametricModel):
         Cohort size (the first survivor count).
     n_periods_ : int
         Calibration periods ``n`` (one fewer than the survivor counts).
+    boundary_ : tuple of str
+        The limiting models the estimates reached, in plain words (empty when none):
+        "no churn-probability heterogeneity" (``alpha + beta >= 100``),
+        "no churn" (``alpha <= 1e-4``). Standard errors of the parameters involved are not meaningful there.
 
     References
     ----------
@@ -116,6 +120,11 @@ class ShiftedBetaGeoModel(ParametricModel):
 
     _name = "sBG"
     _param_names = ("alpha", "beta")
+    _limits = (
+        ("no churn", ("alpha", "beta"), lambda p: p["alpha"] <= VANISHING),
+        ("no churn-probability heterogeneity", ("alpha", "beta"),
+         lambda p: p["alpha"] + p["beta"] >= COLLAPSED),
+    )
     _has_time_unit = False
     _start = (1.0, 1.0)
 
@@ -124,10 +133,6 @@ class ShiftedBetaGeoModel(ParametricModel):
         self.penalizer = penalizer
         self.n_starts = n_starts
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters as passed to ``__init__``."""
-        return {k: getattr(self, k) for k in ("penalizer", "n_starts", "random_state")}
 
     @classmethod
     def from_params(cls, *, alpha: float, beta: float) -> ShiftedBetaGeoModel:

@@ -36,6 +36,35 @@ def check_hyper(who: str, time_unit: Any, penalizer: Any, n_starts: Any) -> None
         raise ValueError(f"{who}: n_starts must be an integer >= 1; got {n_starts!r}")
 
 
+_UNIT_NAMES = {"D": "days", "W": "weeks"}
+
+
+def check_unit(who: str, expected: str, columns: dict[str, Any]) -> None:
+    """Refuse columns whose ``attrs["time_unit"]`` differs from the model's time unit.
+
+    A customer table made by ``valuemax.analyze`` carries its unit in ``attrs["time_unit"]``
+    and pandas passes it on to the columns selected from it; arrays and Series without it
+    are taken as they are.
+
+    Raises
+    ------
+    InputError
+        If a column carries a time unit other than ``expected`` (with the fix).
+    """
+    if not expected:
+        return
+    for name, value in columns.items():
+        unit = getattr(value, "attrs", {}).get("time_unit") if isinstance(value, pd.Series) \
+            else None
+        if unit is not None and unit != expected:
+            raise InputError(
+                f"{who}: {name} is in time_unit={unit!r} ({_UNIT_NAMES.get(unit, unit)}, from "
+                f"its customer table's attrs['time_unit']) but the model's time_unit is "
+                f"{expected!r} ({_UNIT_NAMES.get(expected, expected)}); recency, T and every "
+                f"horizon would be misread. Pass time_unit={unit!r} to the model (or build the "
+                f"customer table with time_unit={expected!r}).")
+
+
 def labels(index: pd.Index | None, mask: np.ndarray, limit: int = 5) -> str:
     where = np.flatnonzero(mask)[:limit]
     if index is None:
@@ -113,8 +142,10 @@ def check_rfm(who: str, frequency: Any, recency: Any, T: Any, weights: Any = Non
     Raises
     ------
     InputError
-        If frequency is negative or non-integral, recency < 0, recency > T, T <= 0,
-        recency != 0 where frequency == 0, or weights are negative.
+        If frequency is negative or non-integral, recency < 0, recency > T, T < 0,
+        recency != 0 where frequency == 0, frequency > 0 where T == 0, or weights are
+        negative. ``T == 0`` (a customer first seen at the observation end) is valid: its
+        likelihood is 1 and its predictions are the population's prior ones.
     """
     cols = {"frequency": frequency, "recency": recency, "T": T}
     if weights is not None:
@@ -127,13 +158,16 @@ def check_rfm(who: str, frequency: Any, recency: Any, T: Any, weights: Any = Non
           "frequency counts repeat purchase occasions; it is never rounded for you.")
     _fail(who, "recency", t_x < 0, index, "is negative",
           "recency is last minus first purchase time (>= 0).")
-    _fail(who, "T", age <= 0, index, "is not positive",
-          "T is observation end minus first purchase time (> 0).")
+    _fail(who, "T", age < 0, index, "is negative",
+          "T is observation end minus first purchase time (>= 0; 0 for a customer first "
+          "seen at the observation end).")
     _fail(who, "recency", t_x > age, index, "exceeds T",
           "Both must be in the same time_unit from each customer's first purchase; check the "
           "observation end is not before the last transaction.")
     _fail(who, "recency", (x == 0) & (t_x != 0), index, "is not 0 where frequency == 0",
           "A customer without repeat purchases has recency 0 by definition.")
+    _fail(who, "frequency", (age == 0) & (x > 0), index, "is above 0 where T == 0",
+          "A customer first seen at the observation end cannot have repeat purchases yet.")
     w = arrs.get("weights", np.ones_like(x))
     _fail(who, "weights", w < 0, index, "is negative", "Weights count customers (>= 0).")
     if w.sum() <= 0:

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from valuemax._core.exceptions import InputError, NotFittedError
-from valuemax.clv._validation import check_arrays, check_rfm, wrap
+from valuemax.clv._validation import check_arrays, check_rfm, check_unit, labels, wrap
 
 #: Days in a month (365.25 / 12).
 DAYS_PER_MONTH = 30.4375
@@ -70,6 +70,8 @@ def _clv_parts(who: str, purchase_model: Any, spend_model: Any, frequency: Any, 
                margin: Any, freq_multiplier: Any) -> dict[str, Any]:
     _check_options(horizon_months, discount_rate, margin)
     per_month = _units_per_month(purchase_model, freq_multiplier)
+    check_unit(who, purchase_model.time_unit_, {"frequency": frequency, "recency": recency,
+                                                "T": T})
     x, t_x, age, _, index = check_rfm(who, frequency, recency, T)
     arrs, m_index = check_arrays(who, {"monetary_value": monetary_value})
     m = arrs["monetary_value"]
@@ -190,7 +192,7 @@ def customer_lifetime_value(purchase_model: Any, spend_model: Any, frequency: An
     Examples
     --------
     >>> from valuemax.clv import BetaGeoModel, GammaGammaModel
-    >>> bg = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    >>> bg = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
     >>> gg = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44)
     >>> clv = customer_lifetime_value(bg, gg, [0, 2], [0.0, 30.43], [38.86, 38.86],
     ...                               [0.0, 20.0], horizon_months=12, discount_rate=0.0)
@@ -311,12 +313,12 @@ def spend_independence(frequency: Any, monetary_value: Any, *, threshold: float 
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) \
             or not 0 < threshold <= 1:
         raise InputError(f"{who}: threshold must be in (0, 1]; got {threshold!r}.")
-    arrs, _ = check_arrays(who, {"frequency": frequency, "monetary_value": monetary_value})
+    arrs, index = check_arrays(who, {"frequency": frequency, "monetary_value": monetary_value})
     x, m = arrs["frequency"], arrs["monetary_value"]
     bad = (x < 0) | (x != np.floor(x))
     if bad.any():
         raise InputError(f"{who}: frequency must be integers >= 0; {int(bad.sum()):,} of "
-                         f"{x.size:,} values are not.")
+                         f"{x.size:,} values are not ({labels(index, bad)}).")
     keep = (x > 0) & (m > 0)
     x, m = x[keep], m[keep]
     out: dict[str, Any] = {"n": int(keep.sum()), "pearson_r": None, "pearson_p": None,

@@ -50,7 +50,10 @@ def customer_table(
         Last day of the observation period, inclusive (``"YYYY-MM-DD"``).
     time_unit : {"D", "W"}, default "D"
         Unit of ``recency`` and ``T``: days, or weeks of 7 days (days / 7, as in the
-        published CDNOW summary).
+        published CDNOW summary). The CLV estimators (``valuemax.clv``) share this default;
+        ``valuemax.analyze`` stores the unit in ``customers.attrs["time_unit"]``, which
+        pandas passes on to the selected columns, and the estimators refuse columns in
+        another unit than theirs.
     mode_columns : sequence of str, default ()
         Columns (e.g. ``("Country",)``) to summarise by each customer's most frequent
         non-NULL value; ties go to the smallest value, NULL when all are NULL.

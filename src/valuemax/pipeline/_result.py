@@ -85,6 +85,11 @@ class AnalysisResult:
     out: Path | None = None
     version: str = ""
 
+    def __post_init__(self) -> None:
+        # the unit travels with the table (and the columns selected from it): the CLV
+        # estimators refuse columns in another unit than theirs
+        self.customers.attrs["time_unit"] = self.time_unit
+
     def to_html(self, path: str | Path) -> Path:
         """Write the self-contained HTML report to ``path`` and return the path."""
         from valuemax.report import write_report

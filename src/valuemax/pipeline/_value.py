@@ -26,6 +26,7 @@ from valuemax.clv import (
     ParetoNBDModel,
     clv_table,
     compare_models,
+    loglik_ties,
     spend_independence,
     tracking_curve,
 )
@@ -42,8 +43,6 @@ MIN_REPEAT_BUYERS = 20
 N_STARTS = 2
 #: Observation spans shorter than this (days) get no holdout: the model is chosen by BIC.
 MIN_SPAN_FOR_HOLDOUT = 90
-#: T used to score customers first seen on the last day (T = 0), in model time units.
-_T_NEW = 1e-9
 
 
 def default_calibration_end(first_day: dt.date, obs_end: dt.date) -> dt.date | None:
@@ -145,7 +144,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
             calibration = calibration_holdout(
                 tx, calibration_end=cal_end, observation_end=obs_end, time_unit=time_unit,
             ).to_pyarrow().to_pandas()
-        cal = _with_positive_T(calibration, notes, f"calibration end {cal_end.isoformat()}")
+        cal = _note_new(calibration, notes, f"calibration end {cal_end.isoformat()}")
         n_cal = int((cal["frequency"] > 0).sum())
         if n_cal < MIN_REPEAT_BUYERS:
             notes.append(f"no holdout comparison: only {n_cal:,} repeat buyers by the "
@@ -165,18 +164,34 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
                              obs_end, unit)
         cal_spend = _fit_spend(cal, seed, notes)
         rule = comparison.rule
+        limits, ties = comparison.boundary, comparison.indistinguishable
     else:
         cal_end = None
-        chosen, rule = _by_bic(_with_positive_T(customers, [], ""), time_unit, seed, forced,
-                               notes)
-    fitted, chosen = _fit_full(_with_positive_T(customers, notes, "the observation end"),
+        chosen, rule, limits, ties = _by_bic(customers, time_unit, seed, forced, notes)
+    fitted, chosen = _fit_full(_note_new(customers, notes, "the observation end"),
                                chosen, time_unit, seed, notes, comparison)
+    limits = {**limits, chosen: tuple(fitted.boundary_)} if comparison is None else limits
+    notes.extend(evidence_notes(limits, ties, chosen, fitted))
+    degenerate = bool(limits) and all(limits.values())
+    if degenerate:
+        rule = (f"no model can be crowned: every purchase model reached a limit; {chosen} "
+                f"stands in for the naive purchase rate ({rule})")
+    span_days = (obs_end - first_day).days
+    horizon_note = history_note(horizon_months, span_days)
+    if horizon_note:
+        notes.append(horizon_note)
     spend = _fit_spend(customers, seed, notes)
+    if spend is not None and spend.boundary_:
+        notes.append(f"the Gamma-Gamma spend model reached a limit ({', '.join(spend.boundary_)})"
+                     ": the log shows no spread in average spend between customers, so every "
+                     "customer's expected spend is close to the same mean")
     if spend is None:
         notes.append("CLV not computed: no spend model (too few repeat buyers with positive "
                      f"spend, at least {MIN_REPEAT_BUYERS} needed, or see the note above); "
                      "P(alive) and expected purchases are given")
     table = _score(fitted, spend, customers, horizon_months, discount_rate, margin, notes)
+    if degenerate:
+        notes.append(naive_rate_note(fitted, limits, horizon_months))
     warning = p_alive_warning(fitted, table["p_alive"])
     if warning:
         notes.append(warning)
@@ -189,29 +204,38 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
         margin=float(margin), calibration_end=cal_end, comparison=comparison,
         validation=validation, tracking=tracking, spend_check=check,
         spend_model_calibration=cal_spend, rule=rule, notes=notes,
-        p_alive_warning=warning), None
+        p_alive_warning=warning, boundary={k: list(v) for k, v in limits.items()},
+        indistinguishable=[list(g) for g in ties], degenerate=degenerate,
+        history_days=span_days), None
 
 
 #: A parameter whose 95% interval spans more than this factor (log SE > 2) is not identified.
 _MAX_LOG_SE = 2.0
 #: P(alive) whose 5th to 95th percentile spread is under this separates nobody.
 _MIN_SPREAD = 0.05
+#: The drop-out parameters of the purchase models (P(alive) rests on them).
+_DROPOUT_PARAMS = ("a", "b", "s", "beta")
 
 
 def p_alive_warning(model: Any, p_alive: pd.Series) -> str | None:
     """Why P(alive) cannot rank customers by their chance of being active, or None.
 
-    Two symptoms, either enough: a drop-out parameter the data do not identify (its 95%
-    interval spans a factor over e^(2 * 1.96 * 2) ~ 2,500), or P(alive) nearly the same
-    for everyone (5th to 95th percentile within 0.05).
+    Three symptoms, any one enough: the drop-out parameters at a limit (``boundary_``: no
+    drop-out, no drop-out heterogeneity, or at the search bound), a parameter the data do
+    not identify (its 95% interval spans a factor over e^(2 * 1.96 * 2) ~ 2,500), or
+    P(alive) nearly the same for everyone (5th to 95th percentile within 0.05).
     """
     s = model.summary()
     wide = [n for n, lse in zip(s.param_names, s.log_std_errors, strict=True)
             if not np.isfinite(lse) or lse > _MAX_LOG_SE]
     lo, hi = np.quantile(np.asarray(p_alive, dtype=float), [0.05, 0.95])
-    if not wide and hi - lo >= _MIN_SPREAD:
+    at_limit = [limit for limit in getattr(model, "boundary_", ()) if "drop-out" in limit
+                or any(f"{name} at the search bound" == limit for name in _DROPOUT_PARAMS)]
+    if not wide and not at_limit and hi - lo >= _MIN_SPREAD:
         return None
     why = []
+    if at_limit:
+        why.append(f"its drop-out parameters sit at a limit ({', '.join(at_limit)})")
     if wide:
         why.append(f"the data do not pin down {', '.join(wide)} (95% intervals over a "
                    "factor of 2,500)")
@@ -224,22 +248,74 @@ def p_alive_warning(model: Any, p_alive: pd.Series) -> str | None:
 
 
 def _by_bic(customers, time_unit, seed, forced, notes):
+    """The model with the lowest BIC on the whole period, with every model's limits and the
+    groups of models the data cannot tell apart."""
     if forced is not None:
-        return forced, f"{forced} as asked (no holdout: the span is too short)"
-    bics = {}
+        return forced, f"{forced} as asked (no holdout: the span is too short)", {}, ()
+    fits = {}
     for name, cls in MODELS.items():
         try:
-            m = cls(time_unit=time_unit, random_state=seed, n_starts=N_STARTS).fit(
+            fits[name] = cls(time_unit=time_unit, random_state=seed, n_starts=N_STARTS).fit(
                 customers["frequency"], customers["recency"], customers["T"])
-            bics[name] = m.summary().bic
         except ConvergenceError as exc:
             notes.append(f"{name} did not converge on the observation period: {exc}")
-    if not bics:
+    if not fits:
         raise ConvergenceError("no purchase model converged on the observation period; "
                                "see the notes above")
+    bics = {name: m.summary().bic for name, m in fits.items()}
     best = min(bics, key=bics.get)
+    ties = loglik_ties({name: m.loglik_ for name, m in fits.items()})
+    limits = {name: tuple(m.boundary_) for name, m in fits.items()}
     return best, (f"lowest BIC on the observation period ({best}); the span is under "
-                  f"{MIN_SPAN_FOR_HOLDOUT} days, too short for a holdout comparison")
+                  f"{MIN_SPAN_FOR_HOLDOUT} days, too short for a holdout comparison"), limits, ties
+
+
+def evidence_notes(limits: dict[str, tuple[str, ...]], ties: Any, chosen: str,
+                   fitted: Any) -> list[str]:
+    """Plain sentences: which models reached a limit, which cannot be told apart.
+
+    ``limits`` maps each model to its ``boundary_`` (the calibration fits when there was a
+    holdout, else the whole-period fits); ``fitted`` is the chosen model refitted on the
+    whole period.
+    """
+    out = []
+    for name, found in limits.items():
+        if found:
+            out.append(f"{name} reached a limit of its model ({', '.join(found)}): the data "
+                       "show no spread there, so it behaves as the simpler limiting model and "
+                       "its parameters there have no meaningful standard errors")
+    full = tuple(fitted.boundary_)
+    if full and full != tuple(limits.get(chosen, ())):
+        out.append(f"{chosen} refitted on the whole period reached a limit ({', '.join(full)})")
+    for group in ties:
+        out.append(f"{' and '.join(group)} fit the data equally well (the same "
+                   "log-likelihood): the data cannot tell them apart, so the choice among them "
+                   "carries no information")
+    return out
+
+
+def history_note(horizon_months: int, span_days: int) -> str | None:
+    """A sentence when the CLV horizon is longer than the observed history, else None."""
+    horizon_days = horizon_months * 365.25 / 12
+    if horizon_days <= span_days:
+        return None
+    return (f"CLV looks {horizon_months} months ahead from only {span_days:,} days of history "
+            f"(the horizon is {horizon_days / max(span_days, 1):,.1f} times the observed span): "
+            "the models extrapolate far beyond what the log shows, so read CLV as a rough "
+            "order of magnitude, or shorten the horizon (--clv-horizon)")
+
+
+def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon: int) -> str:
+    """The sentence for the case where every purchase model reached a limit."""
+    rate = None
+    if "r" in model.params_ and "alpha" in model.params_:
+        per_month = 365.25 / 12 / TIME_UNITS[model.time_unit_]
+        rate = model.params_["r"] / model.params_["alpha"] * per_month
+    which = "; ".join(f"{n}: {', '.join(v)}" for n, v in limits.items())
+    rate_text = "" if rate is None else f" (about {rate:.2f} purchases a month while active)"
+    return (f"every purchase model reached a limit ({which}), so no model is better than the "
+            f"others: CLV over {horizon} months rests on the naive purchase rate{rate_text} "
+            "times spend, not on individual buying patterns")
 
 
 def _fit_full(customers, chosen, time_unit, seed, notes, comparison):
@@ -259,15 +335,15 @@ def _fit_full(customers, chosen, time_unit, seed, notes, comparison):
                            "model, or --no-clv.")
 
 
-def _with_positive_T(frame: pd.DataFrame, notes: list[str], when: str) -> pd.DataFrame:
-    """The customers with T > 0: those first seen on the last day carry no information."""
+def _note_new(frame: pd.DataFrame, notes: list[str], when: str) -> pd.DataFrame:
+    """The customers unchanged, with a note on those first seen on the last day (T = 0):
+    they are valid rows (likelihood 1, nothing observed yet) scored as new customers."""
     new = frame["T"] <= 0
     if new.any():
         n = int(new.sum())
         notes.append(f"{n:,} {'customer' if n == 1 else 'customers'} first bought on {when} "
-                     "(T = 0): left out of the purchase-model fit (no time observed yet) and "
-                     "scored as new customers")
-        return frame.loc[~new].reset_index(drop=True)
+                     "(T = 0): no time observed yet, so they add nothing to the purchase-model "
+                     "fit and are scored as new customers (the population's prior)")
     return frame
 
 
@@ -286,10 +362,9 @@ def _fit_spend(frame: pd.DataFrame, seed: int, notes: list[str]):
 
 
 def _score(model, spend, customers, horizon, discount, margin, notes):
-    freq, rec = customers["frequency"], customers["recency"]
-    # T = 0 (first purchase on the last day): scored at the limit T -> 0, where the
-    # conditional predictions equal a new customer's (P(alive) = 1, E[X(t)] unconditional)
-    age = customers["T"].clip(lower=_T_NEW)
+    # T = 0 (first purchase on the last day) is a valid row: its predictions are a new
+    # customer's (the population prior)
+    freq, rec, age = customers["frequency"], customers["recency"], customers["T"]
     if spend is not None:
         table = clv_table(model, spend, freq, rec, age, customers["monetary_value"],
                           horizon_months=horizon, discount_rate=discount, margin=margin)

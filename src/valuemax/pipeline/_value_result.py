@@ -48,8 +48,20 @@ class ValueResult:
     notes : list of str
         Everything the reader should know: defaults chosen, customers excluded, warnings.
     p_alive_warning : str or None
-        Why P(alive) cannot rank customers in this log (parameters not identified, or
-        nearly equal for everyone); None when it can.
+        Why P(alive) cannot rank customers in this log (drop-out parameters at a limit or
+        not identified, or P(alive) nearly equal for everyone); None when it can.
+    boundary : dict of str to list of str
+        Each purchase model's limits reached (its ``boundary_``, e.g. "no purchase-rate
+        heterogeneity"): the calibration fits with a holdout, else the whole-period fits.
+    indistinguishable : list of list of str
+        Groups of purchase models whose log-likelihoods agree (the data cannot tell them
+        apart).
+    degenerate : bool
+        Every purchase model reached a limit: no model is crowned and CLV rests on the
+        naive purchase rate (a note says so).
+    history_days : int or None
+        Days from the first purchase to the observation end (the notes say when the CLV
+        horizon is longer).
     """
 
     model_name: str
@@ -69,6 +81,10 @@ class ValueResult:
     rule: str = ""
     notes: list[str] = field(default_factory=list)
     p_alive_warning: str | None = None
+    boundary: dict[str, list[str]] = field(default_factory=dict)
+    indistinguishable: list[list[str]] = field(default_factory=list)
+    degenerate: bool = False
+    history_days: int | None = None
 
     @property
     def p_alive_informative(self) -> bool:
@@ -83,6 +99,9 @@ class ValueResult:
         (``holdout``), the comparison table (``comparison``), the spend model and CLV
         settings. ``calibration_fits`` and ``spend_model_calibration``: every model as
         fitted on the calibration period only (the published set-up of the BTYD papers).
+        ``boundary`` (limits each purchase model reached), ``indistinguishable`` (models the
+        data cannot tell apart), ``degenerate`` (every model at a limit: CLV rests on the
+        naive rate) and ``history_days`` go with the plain-language ``notes``.
         """
         s = self.model.summary()
         h = self.horizon_months
@@ -102,6 +121,9 @@ class ValueResult:
             "total_clv": None, "notes": list(self.notes),
             "p_alive_informative": self.p_alive_informative,
             "p_alive_warning": self.p_alive_warning,
+            "boundary": {k: list(v) for k, v in self.boundary.items()},
+            "indistinguishable": [list(g) for g in self.indistinguishable],
+            "degenerate": self.degenerate, "history_days": self.history_days,
         }
         if self.spend_model is not None:
             g = self.spend_model.summary()
