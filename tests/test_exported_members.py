@@ -40,6 +40,9 @@ EXPECTED = {
     "valuemax.stats": ["CVResult", "CorrelationMatrix", "CorrelationTest", "LogitResult",
                        "OLSResult", "ValueDrivers", "correlation", "correlation_matrix",
                        "cross_validate", "logit", "ols", "value_drivers"],
+    "valuemax.experiment": ["Adjusted", "ArmStatistics", "Comparison", "ExperimentResult",
+                            "SRMTest", "arm_statistics", "compare_means", "compare_proportions",
+                            "cuped", "readout", "srm_test"],
 }
 
 

@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import DataLossWarning, InputError
-from valuemax.experiment._compare import MIN_ARM_SIZE, Comparison, compare_means, compare_proportions
+from valuemax.experiment._compare import (
+    MIN_ARM_SIZE,
+    Comparison,
+    compare_means,
+    compare_proportions,
+)
 from valuemax.experiment._cuped import Adjusted, cuped
 from valuemax.experiment._result import CORRECTIONS, ExperimentResult
 from valuemax.experiment._srm import SRM_ALPHA, srm_test
@@ -77,7 +82,7 @@ def _compare(stats: ArmStatistics, adj: Adjusted | None, i0: int, i1: int,
                              n1, float(adj.total[i1]), float(adj.total_sq[i1]),
                              confidence=confidence)
     if stats.kind == "proportion":
-        return compare_proportions(int(round(stats.total[i0])), n0, int(round(stats.total[i1])),
+        return compare_proportions(float(stats.total[i0]), n0, float(stats.total[i1]),
                                    n1, confidence=confidence)
     return compare_means(n0, float(stats.total[i0]), float(stats.total_sq[i0]),
                          n1, float(stats.total[i1]), float(stats.total_sq[i1]),
