@@ -41,8 +41,8 @@ EXPECTED = {
                        "OLSResult", "ValueDrivers", "correlation", "correlation_matrix",
                        "cross_validate", "logit", "ols", "value_drivers"],
     "valuemax.experiment": ["Adjusted", "ArmStatistics", "Comparison", "ExperimentResult",
-                            "SRMTest", "arm_statistics", "compare_means", "compare_proportions",
-                            "cuped", "readout", "srm_test"],
+                            "PowerPlan", "SRMTest", "arm_statistics", "compare_means",
+                            "compare_proportions", "cuped", "plan", "readout", "srm_test"],
 }
 
 

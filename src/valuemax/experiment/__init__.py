@@ -9,12 +9,14 @@
   (:func:`arm_statistics`), so the rows never reach pandas.
 - :func:`compare_means`, :func:`compare_proportions`, :func:`srm_test`: the same tests from
   sufficient statistics (n, sums, sums of squares; conversions).
+- :func:`plan`: power, minimum detectable effect or sample size for means and rates.
 
 scipy and statsmodels are imported inside the functions.
 """
 
 from valuemax.experiment._compare import Comparison, compare_means, compare_proportions
 from valuemax.experiment._cuped import Adjusted, cuped
+from valuemax.experiment._plan import PowerPlan, plan
 from valuemax.experiment._readout import readout
 from valuemax.experiment._result import ExperimentResult
 from valuemax.experiment._srm import SRMTest, srm_test
@@ -25,11 +27,13 @@ __all__ = [
     "ArmStatistics",
     "Comparison",
     "ExperimentResult",
+    "PowerPlan",
     "SRMTest",
     "arm_statistics",
     "compare_means",
     "compare_proportions",
     "cuped",
+    "plan",
     "readout",
     "srm_test",
 ]
