@@ -94,3 +94,15 @@ def test_cli_plan_bad_input(cli_runner):
     res = _run(cli_runner, "plan", "--kind", "mean", "--baseline", "1", "--effect", "0.1",
                "--power", "0.8")
     assert res.exit_code == 2 and "sd (the per-customer standard deviation" in res.stderr
+
+
+def test_import_loads_no_scipy_or_statsmodels():
+    import subprocess
+    import sys
+
+    code = ("import sys, valuemax, valuemax.experiment, valuemax.cli;"
+            "print(','.join(m for m in ('scipy', 'statsmodels', 'sklearn', 'plotly') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
