@@ -41,8 +41,10 @@ EXPECTED = {
                        "OLSResult", "ValueDrivers", "correlation", "correlation_matrix",
                        "cross_validate", "logit", "ols", "value_drivers"],
     "valuemax.experiment": ["Adjusted", "ArmStatistics", "Comparison", "ExperimentResult",
-                            "PowerPlan", "SRMTest", "arm_statistics", "compare_means",
-                            "compare_proportions", "cuped", "plan", "readout", "srm_test"],
+                            "Outcomes", "PowerPlan", "SRMTest", "arm_statistics",
+                            "compare_means", "compare_proportions", "cuped",
+                            "outcomes_from_log", "plan", "readout", "readout_from_log",
+                            "srm_test"],
 }
 
 

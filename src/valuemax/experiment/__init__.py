@@ -9,11 +9,15 @@
   (:func:`arm_statistics`), so the rows never reach pandas.
 - :func:`compare_means`, :func:`compare_proportions`, :func:`srm_test`: the same tests from
   sufficient statistics (n, sums, sums of squares; conversions).
+- :func:`outcomes_from_log`, :func:`readout_from_log`: an assignment file (``customer_id, arm,
+  assigned_at``) plus the transaction log; outcomes (converted, orders, revenue net of returns)
+  over a stated window after each assignment and pre-period covariates, computed in the engine.
 - :func:`plan`: power, minimum detectable effect or sample size for means and rates.
 
 scipy and statsmodels are imported inside the functions.
 """
 
+from valuemax.experiment._assignments import Outcomes, outcomes_from_log, readout_from_log
 from valuemax.experiment._compare import Comparison, compare_means, compare_proportions
 from valuemax.experiment._cuped import Adjusted, cuped
 from valuemax.experiment._plan import PowerPlan, plan
@@ -27,13 +31,16 @@ __all__ = [
     "ArmStatistics",
     "Comparison",
     "ExperimentResult",
+    "Outcomes",
     "PowerPlan",
     "SRMTest",
     "arm_statistics",
     "compare_means",
     "compare_proportions",
     "cuped",
+    "outcomes_from_log",
     "plan",
     "readout",
+    "readout_from_log",
     "srm_test",
 ]

@@ -23,7 +23,7 @@ REASON_TWO_ARMS = "assigned_to_several_arms"
 REASON_TWICE = "assigned_twice_same_arm"
 
 
-def as_table(source: Any) -> ir.Table:
+def as_table(source: Any, con: Any = None, name: str = "experiment_input") -> ir.Table:
     """Return ``source`` as an Ibis table.
 
     Parameters
@@ -31,6 +31,11 @@ def as_table(source: Any) -> ir.Table:
     source : str, Path, ibis.Table, pandas/polars DataFrame or pyarrow Table
         A CSV file (plain, ``.gz`` or ``.zst``; header line, types sniffed by DuckDB) or a
         Parquet file; or a table already in memory or in an engine.
+    con : ibis backend, optional
+        Where to read a file or register a frame (default: a new in-memory DuckDB); an Ibis
+        table is returned as it is.
+    name : str, default "experiment_input"
+        Stem of the temporary table a frame is registered under (a random suffix is added).
 
     Returns
     -------
@@ -50,7 +55,7 @@ def as_table(source: Any) -> ir.Table:
         if not path.is_file():
             raise InputError(f"experiment table {str(path)!r} does not exist; pass the path of "
                              "a CSV or Parquet file with one row per customer.")
-        con = connect(None)
+        con = con if con is not None else connect(None)
         try:
             if path.suffix.lower() in {".parquet", ".pq"}:
                 return con.read_parquet(str(path))
@@ -70,8 +75,10 @@ def as_table(source: Any) -> ir.Table:
         raise InputError(f"cannot read an experiment table from {type(source).__name__}; pass "
                          "a file path, a pandas/polars DataFrame, a pyarrow Table or an Ibis "
                          "table.")
-    con = connect(None)
-    return con.create_table("experiment_input", data, temp=True)
+    con = con if con is not None else connect(None)
+    import uuid
+
+    return con.create_table(f"{name}_{uuid.uuid4().hex[:12]}", data, temp=True)
 
 
 def check_columns(table: ir.Table, arm: str, columns: dict[str, list[str]]) -> None:
