@@ -106,3 +106,46 @@ def test_import_loads_no_scipy_or_statsmodels():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
+
+
+def test_cli_assignments_and_log(cli_runner, tmp_path, rng):
+    n = 1_500
+    ids = np.array([f"u{i}" for i in range(n)])
+    arm = rng.choice(["holdout", "offer"], n)
+    start = pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 10, n), unit="D")
+    pd.DataFrame({"customer_id": ids, "arm": arm, "assigned_at": start}).to_csv(
+        tmp_path / "assign.csv", index=False)
+    k = rng.poisson(np.where(arm == "offer", 0.6, 0.4))
+    who = np.repeat(np.arange(n), k)
+    ts = start[who] + pd.to_timedelta(rng.uniform(0, 14, who.size), unit="D")
+    price = np.round(rng.gamma(2.0, 15.0, who.size), 2)
+    log = pd.DataFrame({"InvoiceNo": [f"o{i}" for i in range(who.size)],
+                        "CustomerID": ids[who], "InvoiceDate": ts.strftime("%Y-%m-%d %H:%M:%S"),
+                        "Quantity": 1, "UnitPrice": price, "StockCode": "A"})
+    # a later line (outside every window) makes the log cover every window whatever the draw
+    log.loc[len(log)] = ["o-late", "u0", "2024-04-30 10:00:00", 1, 5.0, "A"]
+    log.to_csv(tmp_path / "log.csv", index=False)
+    res = _run(cli_runner, tmp_path / "assign.csv", "--log", tmp_path / "log.csv",
+               "--window-days", "14", "--control", "holdout", "--json")
+    assert res.exit_code == 0, res.output
+    got = pd.DataFrame(json.loads(res.stdout)["comparisons"]).set_index("metric")
+    # the same outcomes counted with pandas: every line falls inside its customer's window
+    table = pd.DataFrame({"arm": arm, "orders": k,
+                          "revenue": np.bincount(who, weights=price, minlength=n)})
+    table["converted"] = (table.orders > 0).astype(int)
+    api = readout(table, arm="arm", control="holdout",
+                  metrics=["converted", "orders", "revenue"]).to_frame().set_index("metric")
+    for col in ("absolute_lift", "absolute_ci_low", "p_value"):
+        assert got[col].to_numpy(float) == pytest.approx(api[col].to_numpy(), rel=1e-9)
+    res = _run(cli_runner, tmp_path / "assign.csv", "--log", tmp_path / "log.csv",
+               "--control", "holdout")
+    assert res.exit_code == 2 and "--log needs --window-days" in res.stderr
+
+
+def test_cli_hillstrom_reference(cli_runner, hillstrom_path):
+    res = _run(cli_runner, hillstrom_path, "--arm", "segment", "--control", "No E-Mail",
+               "--metric", "visit", "--metric", "spend", "--json")
+    assert res.exit_code == 0, res.output
+    arms = pd.DataFrame(json.loads(res.stdout)["arm_table"]).set_index(["metric", "arm"])
+    assert arms.loc[("visit", "Womens E-Mail"), "n"] == 21_387
+    assert arms.loc[("spend", "Mens E-Mail"), "mean"] == pytest.approx(1.422617, abs=5e-7)

@@ -123,33 +123,52 @@ def _print_readout(console: Console, result: Any) -> None:
 
 @experiment_app.command("readout")
 def readout_cmd(
-    table: Annotated[str, typer.Argument(metavar="TABLE", help="One row per customer (CSV, .csv.gz, Parquet): arm, outcomes, pre-period covariates.")],
-    arm: Annotated[str, typer.Option("--arm", metavar="COL", help="Column holding each customer's arm.")],
+    table: Annotated[str, typer.Argument(metavar="TABLE", help="One row per customer (CSV, .csv.gz, Parquet): arm, outcomes, pre-period covariates; with --log, the assignment file (customer_id, arm, assigned_at).")],
     control: Annotated[str, typer.Option("--control", metavar="NAME", help="Label of the control arm.")],
-    metric: Annotated[list[str], typer.Option("--metric", metavar="COL[:rate|mean]", help="Outcome column (repeatable); a 0/1 column is read as a rate unless :mean is given.")],
+    arm: Annotated[str, typer.Option("--arm", metavar="COL", help="Column holding each customer's arm.")] = "arm",
+    metric: Annotated[list[str] | None, typer.Option("--metric", metavar="COL[:rate|mean]", help="Outcome column (repeatable); a 0/1 column is read as a rate unless :mean is given. With --log: converted, orders, revenue (the default).")] = None,
     covariate: Annotated[list[str] | None, typer.Option("--covariate", metavar="COL", help="Pre-treatment column for CUPED (repeatable), e.g. history.")] = None,
     id_column: Annotated[str | None, typer.Option("--id", metavar="COL", help="Customer id column: customers on several rows are quarantined.")] = None,
     shares: Annotated[list[str] | None, typer.Option("--shares", metavar="ARM=SHARE", help="Designed share of each arm (repeatable; default equal), e.g. --shares A=0.95 --shares B=0.05.")] = None,
     correction: Annotated[str, typer.Option("--correction", metavar="holm|bh|none", help="Multiple-testing correction over arms x metrics.")] = "holm",
     confidence: Annotated[float, typer.Option("--confidence", metavar="LEVEL", help="Confidence level of the intervals.")] = 0.95,
     missing: Annotated[str, typer.Option("--missing", metavar="error|exclude", help="Missing outcomes: stop, or leave them out of that metric (counted).")] = "error",
+    log: Annotated[str | None, typer.Option("--log", metavar="PATH", help="Transaction log (any format analyze reads, cleaned with the standard preset): outcomes are computed from it over --window-days after each assignment.")] = None,
+    window_days: Annotated[int | None, typer.Option("--window-days", metavar="DAYS", help="With --log: outcome window after each customer's assigned_at.")] = None,
+    pre_days: Annotated[int | None, typer.Option("--pre-days", metavar="DAYS", help="With --log: pre-period before assignment for the CUPED covariates pre_orders, pre_revenue.")] = None,
+    assigned_at: Annotated[str, typer.Option("--assigned-at", metavar="COL", help="With --log: assignment time column (date or timestamp).")] = "assigned_at",
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write experiment_*.csv/.parquet and experiment_summary.json to DIR.")] = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Per-arm means and rates, lifts with intervals, corrected p-values, CUPED and SRM.
 
-    Example: valuemax experiment hillstrom.csv.gz --arm segment --control "No E-Mail"
-    --metric visit --metric conversion --metric spend --covariate history
+    Examples: valuemax experiment hillstrom.csv.gz --arm segment --control "No E-Mail"
+    --metric visit --metric conversion --metric spend --covariate history;
+    valuemax experiment assignments.csv --log orders.csv --window-days 14 --pre-days 90
+    --control holdout
     """
     from valuemax.experiment import readout
 
     def run() -> None:
-        names, kinds = parse_metrics(metric)
-        result = readout(table, arm=arm, control=control, metrics=names,
-                         covariates=covariate or [], kinds=kinds, shares=parse_shares(shares),
-                         correction=correction, confidence=confidence, id_column=id_column,
-                         missing=missing)
+        names, kinds = parse_metrics(metric or [])
+        options = {"kinds": kinds, "shares": parse_shares(shares), "correction": correction,
+                   "confidence": confidence}
+        if log is not None:
+            result = _readout_from_log(table, log, control=control, arm=arm, names=names,
+                                       id_column=id_column, window_days=window_days,
+                                       pre_days=pre_days, assigned_at=assigned_at,
+                                       covariates=covariate, **options)
+        else:
+            if not names:
+                raise InputError("name at least one outcome column with --metric (or give the "
+                                 "transaction log with --log and --window-days).")
+            if window_days is not None or pre_days is not None:
+                raise InputError("--window-days and --pre-days need --log (the transaction "
+                                 "log the outcomes are computed from).")
+            result = readout(table, arm=arm, control=control, metrics=names,
+                             covariates=covariate or [], id_column=id_column,
+                             missing=missing, **options)
         summary = result.to_dict()
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
@@ -169,6 +188,31 @@ def readout_cmd(
                               "experiment_summary.json)")
 
     run_guarded(debug, run)
+
+
+def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: list[str],
+                      id_column: str | None, window_days: int | None, pre_days: int | None,
+                      assigned_at: str, covariates: list[str] | None, **options: Any) -> Any:
+    from valuemax.engines import connect
+    from valuemax.experiment import readout_from_log
+    from valuemax.experiment._assignments import OUTCOMES
+    from valuemax.pipeline._prepare import ReadOptions, read_and_clean
+
+    if window_days is None:
+        raise InputError("--log needs --window-days: the outcome window after each "
+                         "assignment, in days (e.g. --window-days 14).")
+    if covariates:
+        raise InputError("with --log the covariates are pre_orders and pre_revenue over "
+                         "--pre-days; drop --covariate.")
+    con = connect(None)
+    _, cleaned, _ = read_and_clean(log, con, ReadOptions(), preset="standard",
+                                   observation_end=None, returns=None)
+    return readout_from_log(table, cleaned.transactions, control=control,
+                            window_days=window_days, pre_days=pre_days,
+                            metrics=tuple(names) or OUTCOMES,
+                            observation_end=cleaned.observation_end,
+                            customer_id=id_column or "customer_id", arm=arm,
+                            assigned_at=assigned_at, **options)
 
 
 @experiment_app.command("plan")

@@ -254,9 +254,16 @@ def readout_from_log(
     found = outcomes_from_log(assignments, transactions, window_days=window_days,
                               pre_days=pre_days, observation_end=observation_end,
                               customer_id=customer_id, arm=arm, assigned_at=assigned_at)
-    result = readout(found.table, arm="arm", control=control, metrics=list(metrics),
-                     covariates=list(COVARIATES) if pre_days is not None else [],
-                     id_column="customer_id", **options)
+    try:
+        result = readout(found.table, arm="arm", control=control, metrics=list(metrics),
+                         covariates=list(COVARIATES) if pre_days is not None else [],
+                         id_column="customer_id", **options)
+    except InputError as exc:
+        if pre_days is None or "cannot adjust" not in str(exc):
+            raise
+        raise InputError(f"{str(exc).split(';')[0]}: the covariates are the purchases in the "
+                         f"pre_days={pre_days} days before each assignment; lengthen the "
+                         "pre-period or leave it out (pre_days= / --pre-days).") from None
     notes = list(result.notes)
     if len(found.quarantine):
         counts = found.quarantine["reason"].value_counts()
