@@ -88,15 +88,17 @@ def test_assigned_twice_or_to_two_arms_quarantined(rng):
     twice = df.iloc[[3]]                                  # c3 again, same arm
     other = df.iloc[[5]].assign(arm="B")                  # c5 also in B
     no_arm = df.iloc[[7]].assign(arm=None, customer_id="c-new")
-    dirty = pd.concat([df, twice, other, no_arm], ignore_index=True)
+    no_id = df.iloc[[8, 9]].assign(customer_id=None)      # two rows without an id
+    dirty = pd.concat([df, twice, other, no_arm, no_id], ignore_index=True)
     r = readout(dirty, arm="arm", control="A", metrics=["spend"], id_column="customer_id")
     q = r.quarantine.sort_values(["reason", "arm"]).reset_index(drop=True)
     assert q.reason.value_counts().to_dict() == {"assigned_twice_same_arm": 2,
                                                  "assigned_to_several_arms": 2,
-                                                 "arm_missing": 1}
-    assert set(q.customer_id) == {"c3", "c5", "c-new"}
+                                                 "arm_missing": 1,
+                                                 "customer_id_missing": 2}
+    assert set(q.customer_id.dropna()) == {"c3", "c5", "c-new"}
     assert r.srm.observed == (200 - 2, 200)               # both customers left arm A
-    assert "quarantined" in r.notes[0] and r.to_dict()["quarantine"]["n_rows"] == 5
+    assert "quarantined" in r.notes[0] and r.to_dict()["quarantine"]["n_rows"] == 7
     clean = df[~df.customer_id.isin(["c3", "c5"])]
     a, b = (clean.spend[clean.arm == x] for x in "AB")
     assert r.to_frame().iloc[0].p_value == pytest.approx(

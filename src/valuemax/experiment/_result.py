@@ -56,8 +56,10 @@ class ExperimentResult:
     srm : SRMTest
         Sample-ratio-mismatch test of ``n_assigned`` against the designed shares.
     quarantine : pandas.DataFrame
-        Rows left out, with ``reason`` (``arm_missing``, ``assigned_twice_same_arm``,
-        ``assigned_to_several_arms``) and the customer id when one was given.
+        Rows left out, with ``reason`` (``arm_missing``, ``customer_id_missing``,
+        ``assigned_twice_same_arm``, ``assigned_to_several_arms``; from a log also
+        ``assigned_at_missing`` and ``window_not_observed``) and the customer id when one was
+        given.
     notes : tuple of str
         Plain-language caveats (SRM alert, quarantined or missing counts, undefined figures).
     """

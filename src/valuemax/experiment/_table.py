@@ -19,6 +19,7 @@ from valuemax._core.exceptions import InputError
 
 #: Quarantine reasons, in the order they are checked.
 REASON_NO_ARM = "arm_missing"
+REASON_NO_ID = "customer_id_missing"
 REASON_TWO_ARMS = "assigned_to_several_arms"
 REASON_TWICE = "assigned_twice_same_arm"
 
@@ -113,7 +114,8 @@ def quarantine_assignments(table: ir.Table, *, arm: str, id_column: str | None) 
 
     A customer id on more than one row is quarantined with all its rows: with one arm
     (``assigned_twice_same_arm``) or several (``assigned_to_several_arms``). A row whose arm
-    is NULL is ``arm_missing``. Without ``id_column`` only the NULL-arm rule applies.
+    is NULL is ``arm_missing``, one whose id is NULL ``customer_id_missing``. Without
+    ``id_column`` only the NULL-arm rule applies.
 
     Returns
     -------
@@ -128,6 +130,11 @@ def quarantine_assignments(table: ir.Table, *, arm: str, id_column: str | None) 
         arm=ibis.null().cast("string"), reason=ibis.literal(REASON_NO_ARM))]
     clean = table.filter(arm_col.notnull())
     if id_column is not None:
+        no_id = clean.filter(clean[id_column].isnull())
+        pieces.append(no_id.select(customer_id=ibis.null().cast("string"),
+                                   arm=no_id[arm].cast("string"),
+                                   reason=ibis.literal(REASON_NO_ID)))
+        clean = clean.filter(clean[id_column].notnull())
         ids = clean.group_by(id_column).aggregate(_n_rows=clean.count(),
                                                   _n_arms=clean[arm].nunique())
         dup = ids.filter(ids._n_rows > 1)
@@ -136,6 +143,8 @@ def quarantine_assignments(table: ir.Table, *, arm: str, id_column: str | None) 
             customer_id=joined[id_column].cast("string"), arm=joined[arm].cast("string"),
             reason=ibis.cases((joined._n_arms > 1, REASON_TWO_ARMS), else_=REASON_TWICE)))
         clean = clean.anti_join(dup, id_column)
-    quarantine = pieces[0] if len(pieces) == 1 else pieces[0].union(pieces[1])
+    quarantine = pieces[0]
+    for piece in pieces[1:]:
+        quarantine = quarantine.union(piece)
     frame = quarantine.to_pyarrow().to_pandas()
     return Split(clean=clean, quarantine=frame)
