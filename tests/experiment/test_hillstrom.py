@@ -133,6 +133,8 @@ def test_cuped_equals_ols_with_covariates(hillstrom_path, hillstrom):
         pooled = float((per_arm * ss.loc[per_arm.index]).sum() / ss.sum())
         assert pooled == pytest.approx(within, rel=1e-6)
         assert (per_arm > 0).all()
+        assert f"variance reduced by {within:.2%}" in frame.loc[(metric, "Mens E-Mail"),
+                                                                "adjustment"]
     assert "CUPED on history" in frame["adjustment"].iloc[0]
 
 

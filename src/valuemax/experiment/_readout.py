@@ -253,7 +253,8 @@ def readout(
         arm_rows.extend(_arm_rows(stats, adj))
         i0 = stats.arms.index(control)
         adjustment = "none" if adj is None else "CUPED on " + ", ".join(
-            f"{c} (θ = {t:.6g})" for c, t in zip(cov_list, adj.theta, strict=True))
+            f"{c} (θ = {t:.6g})" for c, t in zip(cov_list, adj.theta, strict=True)) + (
+            f"; variance reduced by {adj.pooled_variance_reduction:.2%} (pooled within arms)")
         for i1, a in enumerate(stats.arms):
             if i1 == i0:
                 continue

@@ -88,7 +88,8 @@ class ExperimentResult:
             treatment_mean, absolute_lift, absolute_ci_low, absolute_ci_high, p_value,
             p_adjusted, significant, relative_lift, relative_ci_low, relative_ci_high,
             relative_p_value, statistic, df, test, absolute_method, relative_method,
-            adjustment, note``. Means are per customer in the metric's unit (rates for
+            adjustment, note``. ``adjustment`` names the CUPED covariates, their ``θ`` and the
+            pooled within-arm variance reduction of the metric (or ``none``). Means are per customer in the metric's unit (rates for
             proportions); ``significant`` is ``p_adjusted < 1 - confidence``.
         """
         return self.comparisons.copy()
