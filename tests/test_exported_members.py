@@ -41,6 +41,11 @@ EXPECTED = {
     "valuemax.stats": ["CVResult", "CorrelationMatrix", "CorrelationTest", "LogitResult",
                        "OLSResult", "ValueDrivers", "correlation", "correlation_matrix",
                        "cross_validate", "logit", "ols", "value_drivers"],
+    "valuemax.experiment": ["Adjusted", "ArmStatistics", "Comparison", "ExperimentResult",
+                            "Outcomes", "PowerPlan", "SRMTest", "arm_statistics",
+                            "compare_means", "compare_proportions", "cuped",
+                            "outcomes_from_log", "plan", "readout", "readout_from_log",
+                            "srm_test"],
 }
 
 

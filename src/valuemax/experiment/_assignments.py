@@ -1,0 +1,278 @@
+"""Input (b): an assignment file plus the transaction log, outcomes computed in the engine.
+
+Each assigned customer's outcomes are read from the log over a stated window after their own
+assignment time, and pre-period covariates over a window before it. The join and the
+aggregation run as one Ibis expression, so the log never reaches Python.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from valuemax._core.exceptions import InputError
+from valuemax.experiment._result import ExperimentResult
+from valuemax.experiment._table import as_table
+
+#: Quarantine reasons of the assignment file, in the order they are checked.
+REASON_NO_ID = "customer_id_missing"
+REASON_NO_TIME = "assigned_at_missing"
+REASON_NO_ARM = "arm_missing"
+REASON_TWO_ARMS = "assigned_to_several_arms"
+REASON_TWICE = "assigned_twice_same_arm"
+REASON_LATE = "window_not_observed"
+
+#: Outcome columns (in the window after assignment) and covariates (in the pre-period).
+OUTCOMES: tuple[str, ...] = ("converted", "orders", "revenue")
+COVARIATES: tuple[str, ...] = ("pre_orders", "pre_revenue")
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Per-customer outcomes of an experiment read from a transaction log.
+
+    Attributes
+    ----------
+    table : ibis.Table
+        Lazy, one row per kept assigned customer: ``customer_id`` (string), ``arm``
+        (string), ``assigned_at`` (timestamp), ``converted`` (int 0/1: a line with
+        ``amount > 0`` in the window), ``orders`` (int: distinct orders with such a line; a
+        line without ``order_id`` is its own order), ``revenue`` (float: sum of ``amount`` in
+        the window, returns' negative lines included, i.e. net of returns) and, with a
+        pre-period, ``pre_orders`` and ``pre_revenue`` defined the same way over it.
+    quarantine : pandas.DataFrame
+        Assignment rows left out: ``customer_id``, ``arm``, ``assigned_at``, ``reason``.
+    window_days : int
+        Outcome window ``[assigned_at, assigned_at + window_days days)``.
+    pre_days : int or None
+        Pre-period ``[assigned_at - pre_days days, assigned_at)``.
+    observation_end : datetime.date
+        Last day the log covers (inclusive); windows ending after it are quarantined.
+    """
+
+    table: ir.Table
+    quarantine: pd.DataFrame
+    window_days: int
+    pre_days: int | None
+    observation_end: _dt.date
+
+
+def _days(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{name}={value!r} must be a whole number of days >= 1.")
+    return value
+
+
+def _assigned_at(table: ir.Table, column: str) -> ir.Value:
+    dtype = table[column].type()
+    if dtype.is_timestamp():
+        if getattr(dtype, "timezone", None):
+            raise InputError(f"{column!r} has time zone {dtype.timezone}; give naive local "
+                             "times like the log's order_ts (convert before, never dropped "
+                             "silently).")
+        return table[column]
+    if dtype.is_date():
+        return table[column].cast("timestamp")
+    raise InputError(f"{column!r} must be a date or timestamp; it is {dtype}. Parse it first "
+                     "(e.g. pandas.to_datetime(..., format='%Y-%m-%d %H:%M:%S')); valuemax does "
+                     "not guess date orders.")
+
+
+def outcomes_from_log(
+    assignments: Any,
+    transactions: Any,
+    *,
+    window_days: int,
+    pre_days: int | None = None,
+    observation_end: _dt.date | str | None = None,
+    customer_id: str = "customer_id",
+    arm: str = "arm",
+    assigned_at: str = "assigned_at",
+) -> Outcomes:
+    """Each assigned customer's outcomes over ``window_days`` after assignment, in the engine.
+
+    Parameters
+    ----------
+    assignments : str, Path, ibis.Table, DataFrame or pyarrow Table
+        One row per assigned customer: ``customer_id``, ``arm``, ``assigned_at`` (date or
+        naive timestamp), under the names given.
+    transactions : ibis.Table, DataFrame or pyarrow Table
+        A clean canonical log (``valuemax.clean``): ``customer_id``, ``order_ts``, ``amount``
+        and optionally ``order_id``. A frame is registered in the assignments' engine, or
+        both in a new in-memory DuckDB.
+    window_days : int
+        Outcome window length in days (>= 1).
+    pre_days : int, optional
+        Pre-period length in days for the CUPED covariates ``pre_orders`` and
+        ``pre_revenue``; none by default.
+    observation_end : datetime.date or str, optional
+        Last day the log covers, inclusive (default: the day of its last ``order_ts``).
+        A customer whose window ends after it has unobserved outcomes and is quarantined
+        (``window_not_observed``), not read as a non-buyer.
+    customer_id, arm, assigned_at : str
+        Column names in ``assignments``.
+
+    Returns
+    -------
+    Outcomes
+
+    Raises
+    ------
+    InputError
+        If a column is missing or mistyped, a window length is invalid, or no assignment is
+        left after the quarantine.
+
+    Notes
+    -----
+    Quarantined (every row of the customer) with a reason: no id, no ``assigned_at``, no
+    arm, an id on several rows with one arm or with several arms, and a window not covered by
+    the log. Customers without any transaction in the window are kept with outcomes 0.
+    """
+    win = _days("window_days", window_days)
+    pre = None if pre_days is None else _days("pre_days", pre_days)
+    tx = transactions if isinstance(transactions, ir.Table) else None
+    a = as_table(assignments, con=tx.get_backend() if tx is not None else None,
+                 name="assignments")
+    if tx is None:
+        tx = as_table(transactions, con=a.get_backend(), name="transactions")
+    missing = [c for c in (customer_id, arm, assigned_at) if c not in a.columns]
+    if missing:
+        raise InputError(f"assignment column(s) {missing} not found; available: "
+                         f"{', '.join(a.columns)} (customer_id= / arm= / assigned_at=).")
+    need = [c for c in ("customer_id", "order_ts", "amount") if c not in tx.columns]
+    if need:
+        raise InputError(f"the transaction log lacks {need}; it has {', '.join(tx.columns)}. "
+                         "Read and clean it with valuemax.io / valuemax.clean first.")
+    a = a.select(customer_id=a[customer_id].cast("string"), arm=a[arm].cast("string"),
+                 assigned_at=_assigned_at(a, assigned_at))
+    if observation_end is None:
+        last = tx.order_ts.max().to_pyarrow().as_py()
+        if last is None:
+            raise InputError("the transaction log is empty: no outcome can be observed.")
+        end = last.date() if isinstance(last, _dt.datetime) else last
+    else:
+        try:
+            end = _dt.date.fromisoformat(str(observation_end))
+        except ValueError as exc:
+            raise InputError(f"observation_end={observation_end!r} is not a date YYYY-MM-DD."
+                             ) from exc
+    end_ts = ibis.timestamp(_dt.datetime.combine(end + _dt.timedelta(days=1), _dt.time()))
+    window = ibis.interval(days=win)
+    ids = a.group_by("customer_id").aggregate(_n_rows=a.count(), _n_arms=a.arm.nunique())
+    a = a.left_join(ids, "customer_id").select(a, "_n_rows", "_n_arms")
+    reason = ibis.cases(
+        (a.customer_id.isnull(), REASON_NO_ID), (a.assigned_at.isnull(), REASON_NO_TIME),
+        (a.arm.isnull(), REASON_NO_ARM), (a._n_arms > 1, REASON_TWO_ARMS),
+        (a._n_rows > 1, REASON_TWICE), (a.assigned_at + window > end_ts, REASON_LATE),
+        else_=ibis.null().cast("string"))
+    a = a.mutate(reason=reason).drop("_n_rows", "_n_arms")
+    quarantine = a.filter(a.reason.notnull()).order_by(["reason", "customer_id"])
+    quarantine = quarantine.to_pyarrow().to_pandas()
+    kept = a.filter(a.reason.isnull()).drop("reason")
+    t = tx.select(_cid=tx.customer_id.cast("string"), _ts=tx.order_ts.cast("timestamp"),
+                  _amount=tx.amount.cast("float64"),
+                  _order=(tx.order_id.cast("string") if "order_id" in tx.columns
+                          else ibis.null().cast("string")))
+    j = kept.left_join(t, kept.customer_id == t._cid)
+
+    def measures(cond: ir.BooleanValue, prefix: str) -> dict[str, ir.Value]:
+        bought = cond & (j._amount > 0)
+        return {
+            f"{prefix}orders": (ibis.ifelse(bought & j._order.notnull(), j._order, None).nunique()
+                                + ibis.ifelse(bought & j._order.isnull(), 1, 0).sum()),
+            f"{prefix}revenue": ibis.ifelse(cond, j._amount, 0.0).sum().fill_null(0.0),
+            f"{prefix}converted": ibis.ifelse(bought, 1, 0).max(),
+        }
+
+    aggs = measures((j._ts >= j.assigned_at) & (j._ts < j.assigned_at + window), "")
+    if pre is not None:
+        pre_aggs = measures((j._ts >= j.assigned_at - ibis.interval(days=pre))
+                            & (j._ts < j.assigned_at), "pre_")
+        aggs.update({k: v for k, v in pre_aggs.items() if k != "pre_converted"})
+    out = j.group_by(["customer_id", "arm", "assigned_at"]).aggregate(**aggs)
+    out = out.mutate(converted=out.converted.fill_null(0).cast("int64"),
+                     orders=out.orders.fill_null(0).cast("int64"))
+    if pre is not None:
+        out = out.mutate(pre_orders=out.pre_orders.fill_null(0).cast("int64"))
+    return Outcomes(table=out, quarantine=quarantine, window_days=win, pre_days=pre,
+                    observation_end=end)
+
+
+def readout_from_log(
+    assignments: Any,
+    transactions: Any,
+    *,
+    control: str,
+    window_days: int,
+    pre_days: int | None = None,
+    metrics: tuple[str, ...] = OUTCOMES,
+    observation_end: _dt.date | str | None = None,
+    customer_id: str = "customer_id",
+    arm: str = "arm",
+    assigned_at: str = "assigned_at",
+    **options: Any,
+) -> ExperimentResult:
+    """Read out an experiment from an assignment file and the transaction log.
+
+    :func:`outcomes_from_log` then :func:`readout` on ``metrics`` (default ``converted``
+    (a rate), ``orders`` and ``revenue`` (means per assigned customer)) with CUPED on
+    ``pre_orders`` and ``pre_revenue`` when ``pre_days`` is given. The result's quarantine
+    holds the assignment rows left out, and its notes count them.
+
+    Parameters
+    ----------
+    assignments, transactions, window_days, pre_days, observation_end, customer_id, arm, assigned_at
+        As in :func:`outcomes_from_log`.
+    control : str
+        The control arm's label.
+    metrics : tuple of str, default ("converted", "orders", "revenue")
+    **options
+        Passed to :func:`readout`: ``shares``, ``correction``, ``confidence``, ``kinds``,
+        ``srm_alpha``.
+
+    Returns
+    -------
+    ExperimentResult
+        ``quarantine`` columns ``customer_id, arm, assigned_at, reason``.
+
+    Raises
+    ------
+    InputError
+        As :func:`outcomes_from_log` and :func:`readout`, or if ``options`` names an argument
+        this function sets itself.
+    """
+    from valuemax.experiment._readout import readout
+
+    clash = sorted(set(options) & {"arm", "metrics", "covariates", "id_column", "missing"})
+    if clash:
+        raise InputError(f"{clash} are set by readout_from_log itself; remove them.")
+    found = outcomes_from_log(assignments, transactions, window_days=window_days,
+                              pre_days=pre_days, observation_end=observation_end,
+                              customer_id=customer_id, arm=arm, assigned_at=assigned_at)
+    try:
+        result = readout(found.table, arm="arm", control=control, metrics=list(metrics),
+                         covariates=list(COVARIATES) if pre_days is not None else [],
+                         id_column="customer_id", **options)
+    except InputError as exc:
+        if pre_days is None or "cannot adjust" not in str(exc):
+            raise
+        raise InputError(f"{str(exc).split(';')[0]}: the covariates are the purchases in the "
+                         f"pre_days={pre_days} days before each assignment; lengthen the "
+                         "pre-period or leave it out (pre_days= / --pre-days).") from None
+    notes = list(result.notes)
+    if len(found.quarantine):
+        counts = found.quarantine["reason"].value_counts()
+        notes.insert(0, "quarantined " + ", ".join(f"{int(v):,} assignment rows {k}"
+                                                   for k, v in counts.items()))
+    pre = f", pre-period {found.pre_days} days" if found.pre_days else ""
+    notes.append(f"outcomes over {found.window_days} days after each assignment{pre}; log "
+                 f"observed to {found.observation_end.isoformat()}")
+    quarantine = pd.concat([found.quarantine, result.quarantine], ignore_index=True) \
+        if len(result.quarantine) else found.quarantine
+    return replace(result, quarantine=quarantine, notes=tuple(notes))
+
