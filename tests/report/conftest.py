@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -196,3 +197,90 @@ def make_fake_result() -> Callable[..., SimpleNamespace]:
 def fake_result() -> SimpleNamespace:
     """A realistic fake AnalysisResult for 300 synthetic customers (seeded)."""
     return make_result()
+
+
+# --- layout facts of a rendered report, measured in headless Debian chromium -------------
+
+_FACTS_JS = """() => {
+  const outside = el => !el.closest('details.diagnostics');
+  const clone = document.body.cloneNode(true);
+  clone.querySelectorAll('details.diagnostics, script, style, .plotly-graph-div')
+       .forEach(e => e.remove());
+  document.body.appendChild(clone); clone.style.position = 'absolute';
+  const text = clone.innerText; clone.remove();
+  const svgText = [...document.querySelectorAll('.plotly-graph-div text')]
+      .filter(outside).map(t => t.textContent).filter(t => t.trim());
+  const tables = [...document.querySelectorAll('.tbl .scroll')].filter(outside).map(el => ({
+      csv: (el.parentElement.querySelector('a.dl') || {}).download || '',
+      scrollWidth: el.scrollWidth, clientWidth: el.clientWidth}));
+  const emptyHeaders = [...document.querySelectorAll('.tbl th')].filter(outside)
+      .filter(th => !th.innerText.trim()).map(th =>
+        (th.closest('.tbl').querySelector('a.dl') || {}).download || '');
+  const rect = el => { const r = el.getBoundingClientRect();
+                       return {x: r.left, y: r.top, w: r.width, h: r.height}; };
+  const plots = [...document.querySelectorAll('.plotly-graph-div')].filter(outside).map(gd => {
+    const fl = gd._fullLayout; const axes = [];
+    for (const k of Object.keys(fl)) {
+      if (!/^[xy]axis\\d*$/.test(k) || !fl[k].visible) continue;
+      axes.push({axis: k, title: ((fl[k].title || {}).text || '').trim()});
+    }
+    const shown = (gd._fullData || []).filter(t => t.showlegend && fl.showlegend);
+    const legend = gd.querySelector('g.legend');
+    const modebar = gd.querySelector('.modebar');
+    const caption = (gd.closest('figure') || gd).querySelector('figcaption');
+    return {caption: caption ? caption.innerText.slice(0, 60) : gd.id, axes,
+            legendNames: shown.map(t => String(t.name || '').trim()),
+            legend: legend && shown.length ? rect(legend) : null,
+            modebar: modebar ? rect(modebar) : null};
+  });
+  return {text, svgText, tables, emptyHeaders, plots};
+}"""
+
+
+
+def _root_conftest(config: pytest.Config) -> Any:
+    """tests/conftest.py as loaded by pytest (its CHROMIUM path and CHROMIUM_ARGS)."""
+    for plugin in config.pluginmanager.get_plugins():
+        if hasattr(plugin, "CHROMIUM_ARGS") and hasattr(plugin, "CHROMIUM"):
+            return plugin
+    raise RuntimeError("tests/conftest.py (CHROMIUM, CHROMIUM_ARGS) is not loaded")
+
+
+@pytest.fixture(scope="session")
+def page_facts(pytestconfig: pytest.Config) -> Callable[..., dict[str, Any]]:
+    """``page_facts(path, *, screenshot=None, width=1400)``: what a reader sees of a report.
+
+    Opens ``path`` offline in headless Debian chromium (fails when it is missing) and
+    returns ``text`` (visible page text outside the collapsed "Model diagnostics" parts and
+    outside plots), ``svgText`` (text drawn in the plots outside those parts), ``tables``
+    (``csv``, ``scrollWidth``, ``clientWidth`` of each table box), ``emptyHeaders`` (CSV names
+    of tables with an empty header cell) and ``plots`` (per plot: ``caption``, ``axes`` with
+    their ``title``, ``legendNames``, and the ``legend`` and ``modebar`` boxes).
+    """
+    root = _root_conftest(pytestconfig)
+
+    def facts(path: Path, *, screenshot: Path | None = None,
+              width: int = 1400) -> dict[str, Any]:
+        if not root.CHROMIUM.exists():
+            pytest.fail(f"{root.CHROMIUM} is missing: run `make test` or "
+                        "`bash scripts/install-browser.sh`")
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(root.CHROMIUM),
+                                        args=root.CHROMIUM_ARGS)
+            try:
+                page = browser.new_context(viewport={"width": width, "height": 900},
+                                           offline=True).new_page()
+                page.goto(Path(path).resolve().as_uri(), wait_until="load", timeout=60_000)
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('.plotly-graph-div')]"
+                    ".every(gd => gd.querySelector('.main-svg'))", timeout=60_000)
+                out = page.evaluate(_FACTS_JS)
+                if screenshot is not None:
+                    page.screenshot(path=str(screenshot), full_page=True)
+            finally:
+                browser.close()
+        return out
+
+    return facts
