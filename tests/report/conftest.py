@@ -284,3 +284,72 @@ def page_facts(pytestconfig: pytest.Config) -> Callable[..., dict[str, Any]]:
         return out
 
     return facts
+
+
+# --- real runs of analyze, one per data set, shared by the report tests -------------------
+
+#: Products of the small Chinese shop: (code, name, unit price in CNY).
+CHINESE_PRODUCTS = (
+    ("P1001", "绿茶礼盒", 88.0), ("P1002", "乌龙茶", 45.0), ("P1003", "紫砂茶壶", 268.0),
+    ("P1004", "青花瓷茶杯", 35.0), ("P1005", "普洱茶饼", 120.0), ("P1006", "竹制茶盘", 150.0),
+    ("P1007", "茉莉花茶", 39.0), ("P1008", "红茶罐装", 56.0), ("P1009", "茶叶收纳罐", 29.0),
+    ("P1010", "玻璃公道杯", 42.0),
+)
+
+
+def write_chinese_log(path: Path, *, seed: int = 1, n_customers: int = 40) -> pd.DataFrame:
+    """A small tea shop's log: 40 members over 8 months of 2024, Chinese headers, GBK.
+
+    Columns 订单号, 会员号, 下单时间, 商品编码, 商品名称, 数量, 单价; each member's first order
+    falls in the first 200 days, then 1 + Poisson(2.5) orders in all (same-day orders
+    merged), each of 1 + Poisson(1.2) distinct products, 1-3 of each. Seeded.
+    """
+    rng = np.random.default_rng(seed)
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-08-31")
+    rows, order = [], 100_000
+    for c in range(n_customers):
+        first = start + pd.Timedelta(days=int(rng.integers(0, 200)))
+        n = 1 + rng.poisson(2.5)
+        days = sorted({0, *rng.integers(0, max(1, (end - first).days), n - 1).tolist()})
+        for d in days:
+            order += 1
+            ts = first + pd.Timedelta(days=int(d), minutes=int(rng.integers(8 * 60, 22 * 60)))
+            k = min(1 + rng.poisson(1.2), len(CHINESE_PRODUCTS))
+            for j in rng.choice(len(CHINESE_PRODUCTS), size=k, replace=False):
+                code, name, price = CHINESE_PRODUCTS[j]
+                rows.append({"订单号": f"DD{order}", "会员号": f"会员{c + 1:03d}",
+                             "下单时间": ts.strftime("%Y-%m-%d %H:%M:%S"), "商品编码": code,
+                             "商品名称": name, "数量": int(rng.integers(1, 4)), "单价": price})
+    frame = pd.DataFrame(rows)
+    frame.to_csv(path, index=False, encoding="gbk")
+    return frame
+
+
+def _run(source: Path, out: Path) -> tuple[Any, Path]:
+    import valuemax
+
+    result = valuemax.analyze(str(source), out=out, seed=0)
+    return result, out / "report.html"
+
+
+@pytest.fixture(scope="session")
+def retail_run(datasets: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """``analyze`` on the shared UCI Online Retail log (slow: minutes): (result, report)."""
+    src = datasets / "online_retail" / "online_retail.csv.gz"
+    return _run(src, tmp_path_factory.mktemp("report_retail") / "out")
+
+
+@pytest.fixture(scope="session")
+def cdnow_run(datasets: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """``analyze`` on the shared CDNOW_master log: (result, report)."""
+    return _run(datasets / "cdnow" / "CDNOW_master.txt",
+                tmp_path_factory.mktemp("report_cdnow") / "out")
+
+
+@pytest.fixture(scope="session")
+def chinese_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """``analyze`` on the small Chinese tea-shop log (:func:`write_chinese_log`)."""
+    where = tmp_path_factory.mktemp("report_chinese")
+    src = where / "茶叶订单.csv"
+    write_chinese_log(src)
+    return _run(src, where / "out")

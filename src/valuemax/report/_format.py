@@ -82,6 +82,8 @@ TERMS: dict[str, str] = {
     "log1p_n_orders": "log of orders", "log1p_total_spend": "log of total spend",
     "log1p_avg_order_value": "log of average order value",
     "log1p_tenure_days": "log of days since first purchase",
+    "log_recency_days": "log of days since last purchase",
+    "log_tenure_days": "log of days since first purchase",
     "ipt_mean": "mean days between purchases", "ipt_cv": "regularity of the gaps between "
     "purchases", "spend_last_90d": "spend in the last 90 days", "spend_prev_90d":
     "spend in the 90 days before", "spend_trend": "spend trend", "product_diversity":

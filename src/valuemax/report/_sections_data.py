@@ -154,7 +154,8 @@ def _quality(q: Any, diag: list[str]) -> str:
         show = [c for c in ("reason", "description", "rows", "share") if c != "description"
                 or "description" in frame.columns]
         parts.append(table(frame[cols], csv_name="quality_rules", percent=("share",),
-                           show=show, extra={"reason": [_rule_name(r) for r in frame["rule"]]},
+                           show=show, terms=("description",),
+                           extra={"reason": [_rule_name(r) for r in frame["rule"]]},
                            labels={"share": "share of input rows", "rows": "rows quarantined",
                                    "description": "what it means"},
                            caption="Rows quarantined by each cleaning rule, in rule order "
