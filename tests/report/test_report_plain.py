@@ -36,7 +36,8 @@ def test_every_known_machine_name_has_plain_words():
 @pytest.mark.parametrize("text", [
     "ABNORMAL: line search failed", "converged_=False", "p = 2.7e-11", "4.69e-296",
     "estimates [7.403106, 62.789574, 0.0, 2e-06]", "ConvergenceError: overflow",
-    "hgb beats top_k_recall", "BetaGeoModel.expected_purchases failed"])
+    "hgb beats top_k_recall", "BetaGeoModel.expected_purchases failed",
+    "probability calibration: CalibratedClassifierCV", "BetaGeoModel ran to a bound"])
 def test_technical_text_is_recognised(text):
     assert is_technical(text)
 

@@ -115,7 +115,8 @@ TECHNICAL = re.compile(
     r"|\b\d+(?:\.\d+)?[eE][-+]?\d+\b"             # 2.7e-11
     r"|\[\s*-?[\d.]+(?:[eE][-+]?\d+)?(?:\s*,\s*-?[\d.]+(?:[eE][-+]?\d+)?){1,}\s*\]"
     r"|\b[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Warning|Exception)\b"
-    r"|\b[A-Za-z]+(?:Model|Classifier|Regressor)\.[a-z_]+")
+    r"|\b[A-Za-z]+(?:Model|Classifier|Regressor)\.[a-z_]+"
+    r"|\b(?:[A-Z][a-z]+){2,}(?:CV|Classifier|Regressor|Model)\b")  # CalibratedClassifierCV
 
 
 def term(name: Any) -> str:

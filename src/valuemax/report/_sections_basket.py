@@ -245,6 +245,12 @@ def _evaluation(res: Any) -> str:
                                           f"(× {fmt_num(ratio)})"),
                ("who is evaluated", plain(ev.get("definition")))])
     parts = [head]
+    if ev["hit_rate_at_n"] <= ev["baseline_hit_rate_at_n"]:
+        parts.append(note(
+            f"The suggestions do not beat offering the most popular products (hit rate "
+            f"{fmt_pct(ev['hit_rate_at_n'])} against {fmt_pct(ev['baseline_hit_rate_at_n'])}):"
+            " on this log, promote the best-sellers a customer has not bought yet.",
+            warn=True))
     if fig is not None:
         parts.append(figure(fig, f"Hit rate@{n}: share of evaluated customers who bought at "
                                  "least one suggested item after the split date; recall@"

@@ -64,6 +64,12 @@ def _verdict(res: Any) -> str:
         b = float(m.loc[base, "roc_auc"])
         word = "beats" if auc > b else "does NOT beat"
         parts.append(f"It {word} the baseline {model_name(base)} (AUC {b:.3f}).")
+    if "recency" in m.index and auc <= float(m.loc["recency", "roc_auc"]):
+        parts.append("What to do: the model adds nothing over recency on this log, so pick "
+                     "whom to contact by the days since their last purchase.")
+    elif auc < 0.6:
+        parts.append("What to do: an AUC this close to 0.5 ranks customers little better "
+                     "than chance; use the scores with care.")
     return " ".join(parts)
 
 

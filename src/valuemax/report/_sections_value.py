@@ -67,6 +67,9 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
     parts.append(note("CLV = margin × expected spend per purchase × Σ over months m = 1..H of "
                       "the expected purchases in month m / (1 + monthly discount rate)^m "
                       "(Fader, Hardie & Lee 2005). How the model was chosen: " + value.rule))
+    verdict = _verdict(value)
+    if verdict:
+        parts.append(note(verdict))
     if not value.p_alive_informative:
         shown, raw = plain_text(value.p_alive_warning, fallback=(
             "the fitted purchase model gives almost the same P(alive) to every customer, so "
@@ -105,6 +108,22 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
     parts.append(_at_risk(cust, col, value.p_alive_informative))
     parts.append(diagnostics(diag, what="fits, parameters and optimiser messages"))
     return section("value", title, lead, "".join(parts)), subs
+
+
+def _verdict(value: Any) -> str:
+    """What to trust, in one or two sentences, from the holdout check and P(alive)."""
+    v = value.validation
+    if v is None:
+        return ("What to trust: no holdout could be kept back, so the purchase model is "
+                "unchecked; use CLV to rank customers, not as an amount to budget on.")
+    if v.mae < v.naive_mae:
+        text = (f"What to trust: {value.model_name} predicts the holdout better than each "
+                f"customer's past purchase rate (error {fmt_num(v.mae)} against "
+                f"{fmt_num(v.naive_mae)} purchases per customer), so CLV can rank customers "
+                "and size budgets")
+        return text + ("." if value.p_alive_informative else
+                       "; P(alive) cannot (see below).")
+    return ""
 
 
 def _models(value: Any, diag: list[str]) -> str:
