@@ -9,6 +9,7 @@ import pytest
 from valuemax.report import render_report
 from valuemax.report._format import LABELS, TECHNICAL, TERMS, fmt_num, is_technical, plain
 from valuemax.report._html import diagnostics, split_notes
+from valuemax.report._sections_basket import axis_names
 from valuemax.report._sections_stats import fmt_p
 
 DIAG = re.compile(r'<details class="diagnostics">.*?</details>', re.S)
@@ -98,3 +99,12 @@ def test_fake_report_shows_no_machine_name_outside_diagnostics(fake_result):
     user = {"Country", "StockCode", "UnitPrice", "InvoiceDate", "Quantity"}
     leaks = {m.group(0) for m in TECHNICAL.finditer(body)} - user
     assert not leaks, sorted(leaks)
+
+
+def test_heat_map_labels_are_short_distinct_product_names():
+    names = {"22383": "LUNCH BAG SUKI  DESIGN ", "1": "A" * 40, "2": "A" * 40 + " B",
+             "P9": "绿茶礼盒"}
+    labels = axis_names(["22383", "1", "2", "P9", "X7"], names)
+    cut = "A" * 27 + "…"
+    assert labels == ["LUNCH BAG SUKI DESIGN", f"{cut} (1)", f"{cut} (2)", "绿茶礼盒", "X7"]
+    assert len(set(labels)) == len(labels)

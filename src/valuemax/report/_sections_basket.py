@@ -47,13 +47,13 @@ def _named(items: tuple[str, ...] | str, names: dict[str, str]) -> str:
 def axis_names(items: list[str], names: dict[str, str]) -> list[str]:
     """Short, distinct axis labels: product names cut to :data:`AXIS_NAME_CHARS`.
 
-    Two items whose cut names would be equal get their code appended, so no two heat-map
-    rows merge.
+    Runs of blanks are closed up (as the plot draws them). Two items whose cut names would
+    be equal get their code appended, so no two heat-map rows merge.
     """
     def cut(text: str) -> str:
         return text if len(text) <= AXIS_NAME_CHARS else text[:AXIS_NAME_CHARS - 1] + "…"
 
-    short = [cut(str(names.get(x, x))) for x in items]
+    short = [cut(" ".join(str(names.get(x, x)).split())) for x in items]
     seen = pd.Series(short).duplicated(keep=False).tolist()
     return [f"{s} ({x})" if dup else s for s, x, dup in zip(short, items, seen, strict=True)]
 
