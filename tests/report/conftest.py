@@ -1,7 +1,6 @@
-"""Fixtures for the report tests: a realistic fake AnalysisResult and a headless-browser check.
-
-``check_report_in_browser`` is written to be reusable on the real pipeline output (it only
-needs the path of a report.html); move it to tests/conftest.py to share it across stages.
+"""Fixtures for the report tests: a realistic fake AnalysisResult, real runs of analyze
+(Online Retail, CDNOW_master, a small Chinese log; one per session) and ``page_facts``, what
+a reader sees of a report in headless chromium.
 """
 
 from __future__ import annotations
