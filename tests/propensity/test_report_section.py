@@ -24,7 +24,8 @@ def test_section_renders_tables_and_three_plots(result):
                  f"{result.metrics.set_index('model').loc['recency', 'roc_auc']:.3f}"):
         assert text in html
     chosen = result.chosen_model
-    assert f"The chosen model ({chosen})" in html
+    shown = {"logit": "logistic regression", "hgb": "gradient boosting"}[chosen]
+    assert f"The chosen model ({shown})" in html
 
 
 def test_section_without_result_shows_the_reason():

@@ -61,7 +61,7 @@ def test_profile_tables_put_numbers_first_and_text_under_the_row(fake_result):
     assert '<div class="scroll">' in seg and "scroll tall" not in seg
     assert seg.count('<tr class="main">') == len(fake_result.segments)
     assert seg.count("<b>action:</b>") == seg.count("<b>why:</b>") == len(fake_result.segments)
-    assert "The CSV keeps the machine column names (n_customers, share_customers" in seg
+    assert 'title="n_customers, share_customers' in seg  # machine names on hover only
     prof = _table_block(html, "cluster_profiles.csv")
     assert _headers(prof)[:4] == ["cluster", "name", "customers", "share of customers"]
     assert "<b>action:</b> Retain" in prof and "<b>top countries:</b>" in prof
@@ -101,12 +101,12 @@ def test_orders_caption_states_the_share_of_one_time_buyers(make_fake_result):
     assert one > 0
     html = render_report(res)
     pct = f"{100 * one / len(orders):.1f}%"
-    assert f"The first bar is the {one:,} one-time buyers (n_orders = 1), {pct} of customers." \
+    assert f"The first bar is the {one:,} one-time buyers (one order), {pct} of customers." \
         in html
 
     res.customers["n_orders"] = orders + 1  # nobody bought exactly once
     html = render_report(res)
-    assert "one-time buyers (n_orders = 1), " not in html
+    assert "one-time buyers (one order), " not in html
     assert ("No customer bought exactly once (0% one-time buyers): every customer has at "
             "least 2 orders, so the first bar is 2 orders.") in html
 
@@ -218,7 +218,9 @@ def test_projection_legend_sits_below_the_plot(fake_result):
                if "principal component 1" in json.dumps(lay.get("xaxis", {}))]
     assert len(layouts) == 1
     legend = layouts[0]["legend"]
-    assert legend["orientation"] == "h" and legend["yanchor"] == "top" and legend["y"] < 0
+    # at the bottom of the figure (container coordinates), under the x axis title
+    assert legend["orientation"] == "h" and legend["yref"] == "container"
+    assert legend["yanchor"] == "bottom" and legend["y"] < 0.05
 
 
 @pytest.mark.parametrize("n_rows", [31, 250])

@@ -45,9 +45,11 @@ def test_section_has_heatmap_table_plots_and_reading(small_drivers):
     r = small_drivers.correlations.r.loc["n_orders", "total_spend"]
     assert f"{r:.2f}***" in html  # r printed in its cell, significance starred
     assert "associations, not causes" in html.lower()
+    from valuemax.report._format import plain  # the page names predictors in plain words
+
     for term in small_drivers.predictors:
-        assert term in html
-    assert "VIF" in html and "avg_order_value" in html  # excluded, with its reason
+        assert plain(term) in html
+    assert "VIF" in html and "average order value" in html  # excluded, with its reason
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html  # escaped
     assert re.search(r"HC3", html)
 
@@ -79,4 +81,4 @@ def test_section_renders_in_chromium(retail_customers, tmp_path, check_report_in
     seen = check_report_in_browser(path)
     assert seen["n_plots"] == 3
     assert "3. What goes with value" in seen["text"]
-    assert "log(total_spend)" in seen["text"]
+    assert "log(total spend)" in seen["text"]  # the outcome, in plain words

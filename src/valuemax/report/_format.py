@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,108 @@ LABELS: dict[str, str] = {
     "f_score": "F score",
     "m_score": "M score",
     "rfm_cell": "RFM cell",
+    "customers_with_suggestions": "customers with suggestions",
+    "top_suggestions": "top suggestions",
+    "importance_mean": "mean AUC drop",
+    "importance_sd": "SD of the AUC drop",
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "brier": "Brier score",
+    "top_decile_lift": "top-decile lift",
+    "churn_risk": "churn risk",
+    "holdout_mae": "holdout error per customer (MAE)",
+    "holdout_rmse": "holdout RMSE",
+    "predicted_total": "predicted holdout purchases",
+    "actual_total": "actual holdout purchases",
+    "std_error": "standard error",
+    "loglik": "log-likelihood",
+    "bic": "BIC",
+    "source column": "source column",
 }
+
+#: Plain words for the machine names that reach the page (features, columns, model keys).
+#: :func:`plain` substitutes them as whole words; :func:`term` maps one name.
+TERMS: dict[str, str] = {
+    "customer_id": "customer id", "order_id": "order id", "order_ts": "order date",
+    "unit_price": "unit price", "product_id": "product code", "product_name": "product name",
+    "recency_days": "days since last purchase", "n_orders": "orders", "n_lines": "order lines",
+    "total_spend": "total spend", "avg_order_value": "average order value",
+    "tenure_days": "days since first purchase", "monetary_value": "spend per repeat purchase",
+    "log_total_spend": "log of total spend", "log_n_orders": "log of orders",
+    "log_lines_per_order": "log of lines per order", "log_avg_order_value":
+    "log of average order value", "log1p_recency_days": "log of days since last purchase",
+    "log1p_n_orders": "log of orders", "log1p_total_spend": "log of total spend",
+    "log1p_avg_order_value": "log of average order value",
+    "log1p_tenure_days": "log of days since first purchase",
+    "log_recency_days": "log of days since last purchase",
+    "log_tenure_days": "log of days since first purchase",
+    "ipt_mean": "mean days between purchases", "ipt_cv": "regularity of the gaps between "
+    "purchases", "spend_last_90d": "spend in the last 90 days", "spend_prev_90d":
+    "spend in the 90 days before", "spend_trend": "spend trend", "product_diversity":
+    "share of distinct products", "return_rate": "share returned",
+    "p_alive": "P(alive)", "expected_avg_value": "expected spend per purchase",
+    "expected_next_purchase": "expected next purchase", "btyd_expected_purchases":
+    "BG/NBD expected purchases", "btyd_p_alive": "BG/NBD P(alive)",
+    "frequency_holdout": "holdout purchases", "monetary_holdout": "holdout spend per purchase",
+    "duration_holdout": "holdout length", "split_date": "split date",
+    "min_support": "minimum support", "min_confidence": "minimum confidence",
+    "min_lift": "minimum lift", "max_len": "maximum rule length", "rows_in": "rows in",
+    "rows_clean": "clean rows", "rows_quarantined": "quarantined rows",
+    "is_outlier": "outlier flag", "r_score": "R score", "f_score": "F score",
+    "m_score": "M score", "rfm_cell": "RFM cell", "cluster_name": "cluster",
+    "observation_end": "observation end", "calibration_end": "calibration end",
+    "time_unit": "time unit", "const": "intercept",
+}
+_TERM_WORD = re.compile(r"(?<![\w.])(" + "|".join(sorted(map(re.escape, TERMS), key=len,
+                                                          reverse=True)) + r")(?![\w(])")
+_HORIZON_TERM = re.compile(r"(?<![\w.])(clv|expected_purchases)_(\d+)(?![\w(])")
+_P_BUY = re.compile(r"(?<![\w.])p_buy_(\d+)d(?![\w(])")
+
+#: What a marketer should not have to read in the visible page: machine identifiers
+#: (snake_case), optimiser internals, scientific-notation floats, parameter vectors and
+#: exception class names. Such text goes to the "Model diagnostics" part.
+TECHNICAL = re.compile(
+    r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b"          # snake_case identifiers
+    r"|ABNORMAL|converged_|\w+_\b"               # optimiser flags, fitted attributes
+    r"|\b\d+(?:\.\d+)?[eE][-+]?\d+\b"             # 2.7e-11
+    r"|\[\s*-?[\d.]+(?:[eE][-+]?\d+)?(?:\s*,\s*-?[\d.]+(?:[eE][-+]?\d+)?){1,}\s*\]"
+    r"|\b[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Warning|Exception)\b"
+    r"|\b[A-Za-z]+(?:Model|Classifier|Regressor)\.[a-z_]+"
+    r"|\b(?:[A-Z][a-z]+){2,}(?:CV|Classifier|Regressor|Model)\b")  # CalibratedClassifierCV
+
+
+def term(name: Any) -> str:
+    """The plain words for one machine name (``n_orders`` -> "orders"), else the name.
+
+    >>> term("recency_days"), term("clv_12"), term("Country")
+    ('days since last purchase', '12-month CLV', 'Country')
+    """
+    return plain(str(name))
+
+
+def plain(text: Any) -> str:
+    """``text`` with every known machine name replaced by plain words.
+
+    >>> plain("log_total_spend rises with n_orders; p_buy_90d and expected_purchases_12")
+    'log of total spend rises with orders; P(buy within 90 days) and expected purchases, 12 months'
+    """
+    out = _HORIZON_TERM.sub(lambda m: f"{m.group(2)}-month CLV" if m.group(1) == "clv"
+                            else f"expected purchases, {m.group(2)} months", str(text))
+    out = _P_BUY.sub(lambda m: f"P(buy within {m.group(1)} days)", out)
+    return _TERM_WORD.sub(lambda m: TERMS[m.group(1)], out)
+
+
+def is_technical(text: Any) -> bool:
+    """True when ``text``, even after :func:`plain`, holds machine names or raw internals.
+
+    >>> is_technical("ipt_cv below two gaps"), is_technical("estimates [7.4, 62.8, 0.0]")
+    (False, True)
+    >>> is_technical("ABNORMAL: line search failed"), is_technical("p = 2.7e-11")
+    (True, True)
+    >>> is_technical("12,054 of 23,570 customers have no repeat purchase")
+    False
+    """
+    return bool(TECHNICAL.search(plain(text)))
 
 #: Columns holding fractions in [0, 1], shown as percentages in every table.
 PERCENT_COLUMNS = frozenset({"share_customers", "revenue_share", "share"})
@@ -95,8 +197,8 @@ def fmt_int(value: Any) -> str:
 def fmt_num(value: Any) -> str:
     """A float with precision that suits its size; '—' when missing.
 
-    >>> fmt_num(1234.5678), fmt_num(12.345), fmt_num(0.123456)
-    ('1,235', '12.3', '0.123')
+    >>> fmt_num(1234.5678), fmt_num(12.345), fmt_num(0.123456), fmt_num(2.7e-11)
+    ('1,235', '12.3', '0.123', '≈0')
     """
     if is_missing(value):
         return "—"
@@ -106,6 +208,8 @@ def fmt_num(value: Any) -> str:
     if v != 0 and v == round(v) and abs(v) < 1e15:
         return f"{int(v):,}"
     a = abs(v)
+    if 0 < a < 1e-4:  # never 2.7e-11 in the page; the CSV keeps the value
+        return "≈0"
     if a >= 1000:
         return f"{v:,.0f}"
     if a >= 10:

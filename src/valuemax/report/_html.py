@@ -20,6 +20,8 @@ from valuemax.report._format import (
     fmt_value,
     header,
     is_missing,
+    is_technical,
+    plain,
 )
 
 #: Rows shown in an HTML table; the CSV download always has every row.
@@ -101,7 +103,12 @@ figure.plot figcaption { font-size:.86rem; color:var(--muted); padding:4px 8px 1
 dl.kv { display:grid; grid-template-columns:max-content 1fr; gap:4px 16px; margin:8px 0;
         font-size:.9rem; }
 dl.kv dt { color:var(--muted); }
-dl.kv dd { margin:0; word-break:break-all; }
+dl.kv dd { margin:0; overflow-wrap:anywhere; }
+details.diagnostics { margin:16px 0 4px; border:1px dashed var(--line); border-radius:6px;
+                      padding:4px 12px; background:#fbfcfd; }
+details.diagnostics > summary { cursor:pointer; color:var(--muted); font-size:.88rem;
+                                font-weight:600; padding:4px 0; }
+details.diagnostics[open] > summary { margin-bottom:6px; }
 code { background:#f0f4f8; padding:0 4px; border-radius:3px; font-size:.88em; }
 footer { text-align:center; color:var(--muted); font-size:.8rem; padding:12px 0 28px; }
 @media (max-width: 900px) {
@@ -124,8 +131,18 @@ footer { text-align:center; color:var(--muted); font-size:.8rem; padding:12px 0 
   td.short { white-space:normal; }
   tr, tbody, figure.plot, .note, .alert { break-inside:avoid; }
   a.dl { display:none; }
+  details.diagnostics { display:none; }
 }
 """
+
+
+#: Plots drawn inside a closed "Model diagnostics" part get their size when it is opened.
+_RESIZE_ON_OPEN = (
+    "document.querySelectorAll('details.diagnostics').forEach(function (d) {"
+    " d.addEventListener('toggle', function () { if (!d.open) return;"
+    " d.querySelectorAll('.plotly-graph-div').forEach(function (g) {"
+    " Plotly.Plots.resize(g); }); }); });"
+)
 
 
 def _csv_href(df: pd.DataFrame) -> str:
@@ -150,13 +167,9 @@ def _kind(col: pd.Series) -> str:
     return "text" if lengths.mean() > 18 else "short" if lengths.max() <= 20 else ""
 
 
-def _renamed_note(columns: Sequence[Any], labels: dict[str, str]) -> str:
-    """Which machine names the CSV keeps, when some headers were made readable."""
-    renamed = [str(c) for c in columns if header(c, labels) != str(c)]
-    if not renamed:
-        return ""
-    more = ", …" if len(renamed) > 5 else ""
-    return f"The CSV keeps the machine column names ({', '.join(renamed[:5])}{more})."
+def _renamed(columns: Sequence[Any], labels: dict[str, str]) -> list[str]:
+    """The machine names the CSV keeps where the page shows a readable header."""
+    return [str(c) for c in columns if header(c, labels) != str(c)]
 
 
 def table(
@@ -170,6 +183,7 @@ def table(
     caption: str | None = None,
     max_rows: int = MAX_TABLE_ROWS,
     extra: dict[str, Sequence[Any]] | None = None,
+    terms: Iterable[str] = (),
 ) -> str:
     """Render ``df`` as an escaped HTML table with a "Download CSV" link.
 
@@ -201,6 +215,9 @@ def table(
     extra : dict of str to sequence, optional
         Display-only columns (one value per row of ``df``), e.g. three short columns merged
         into one; name them in ``show``. They are not in the CSV.
+    terms : iterable of str, default ()
+        Columns holding machine names (features, fields, model keys) shown in plain words
+        (:func:`~valuemax.report._format.plain`); the CSV keeps the names.
 
     Returns
     -------
@@ -225,9 +242,12 @@ def table(
     attr = {c: f' class="{kind[c]}"' if kind[c] else "" for c in cols}
     head = "".join(f"<th{attr[c]}>{esc(header(c, labels))}</th>" for c in cols)
 
+    terms = set(terms)
+
     def cells(c: Any) -> list[str]:
         fmt = fmt_pct if c in percent else fmt_value
-        return [fmt(v) for v in shown[c].tolist()]
+        out = [fmt(v) for v in shown[c].tolist()]
+        return [plain(v) for v in out] if c in terms else out
 
     values = {c: cells(c) for c in [*cols, *detail]}
     rows = [
@@ -239,7 +259,8 @@ def table(
         rows = [
             f"<tbody>{row}<tr class=\"detail\"><td colspan=\"{len(cols)}\">" + "".join(
                 f"<div><b>{esc(header(c, labels))}:</b> {esc(values[c][i])}</div>"
-                for c in detail if not is_missing(shown[c].iloc[i])) + "</td></tr></tbody>"
+                for c in detail if values[c][i].strip() not in ("", "—"))
+            + "</td></tr></tbody>"
             for i, row in enumerate(rows)
         ]
         body, klass = "".join(rows), "rec"
@@ -254,13 +275,16 @@ def table(
         cut.append(f"{n_cols:,} of {len(df.columns):,} columns")
     if cut:
         foot.append(f"{' and '.join(cut).capitalize()} shown; the CSV has them all.")
-    small = _renamed_note([c for c in [*cols, *detail] if c in df.columns], labels)
+    renamed = _renamed([c for c in [*cols, *detail] if c in df.columns], labels)
+    small = ("The CSV keeps the column names of the exports (hover for them)." if renamed
+             else "")
     scroll = "scroll tall" if len(shown) > FULL_TABLE_ROWS else "scroll"
     return (
         f'<div class="tbl"><div class="{scroll}"><table class="{klass}"><thead><tr>{head}'
         f"</tr></thead>{body}</table></div>"
         f'<div class="tblfoot"><span>{esc(" ".join(f for f in foot if f))}'
-        f'{f"<small>{esc(small)}</small>" if small else ""}</span>'
+        + (f'<small title="{esc(", ".join(renamed))}">{esc(small)}</small>' if small else "")
+        + "</span>"
         f'<a class="dl" download="{esc(csv_name)}" href="{_csv_href(df)}">Download CSV</a>'
         f"</div></div>"
     )
@@ -357,5 +381,74 @@ def page(
         f'<div class="facts">{fact_html}</div></header>\n'
         f'<div class="layout"><nav class="toc"><b>Contents</b><ol>{toc_html}</ol></nav>\n'
         f"<main>{''.join(sections)}</main></div>\n"
-        f"<footer>{esc(footer)}</footer>\n</body>\n</html>\n"
+        f"<footer>{esc(footer)}</footer>\n<script>{_RESIZE_ON_OPEN}</script>\n</body>\n"
+        "</html>\n"
     )
+
+
+def split_notes(items: Iterable[Any]) -> tuple[list[str], list[str]]:
+    """Split notes into plain ones (shown, machine names put in words) and technical ones.
+
+    A note is technical when it still holds a machine identifier, an optimiser flag, a
+    scientific-notation float or a parameter vector after
+    :func:`~valuemax.report._format.plain`; those go to the "Model diagnostics" part.
+
+    Parameters
+    ----------
+    items : iterable
+        Notes (anything with a string form); missing and blank ones are dropped.
+
+    Returns
+    -------
+    tuple of (list of str, list of str)
+        The plain notes (already in plain words) and the technical ones (as written).
+
+    Examples
+    --------
+    >>> split_notes(["3 customers bought once", "ABNORMAL: line search", None])
+    (['3 customers bought once'], ['ABNORMAL: line search'])
+    """
+    shown, technical = [], []
+    for item in items:
+        if is_missing(item) or not str(item).strip():
+            continue
+        text = str(item)
+        if is_technical(text):
+            technical.append(text)
+        else:
+            shown.append(plain(text))
+    return shown, technical
+
+
+def diagnostics(blocks: Iterable[str], *, what: str = "") -> str:
+    """A collapsed "Model diagnostics" part holding technical details (HTML blocks).
+
+    Parameters
+    ----------
+    blocks : iterable of str
+        HTML blocks (already escaped); empty ones are dropped.
+    what : str, default ""
+        What the part holds, shown after the title (escaped).
+
+    Returns
+    -------
+    str
+        A ``<details class="diagnostics">`` element (closed), or "" when nothing is left.
+    """
+    body = "".join(b for b in blocks if b)
+    if not body:
+        return ""
+    tail = f" — {esc(what)}" if what else ""
+    return (f'<details class="diagnostics"><summary>Model diagnostics{tail}</summary>'
+            f"{body}</details>")
+
+
+def plain_text(text: Any, *, fallback: str) -> tuple[str, str]:
+    """``text`` for the page when it is plain, else ``fallback`` and the text for diagnostics.
+
+    Returns ``(visible, technical)``; ``technical`` is "" when ``text`` is plain.
+    """
+    raw = "" if is_missing(text) else str(text)
+    if raw and not is_technical(raw):
+        return plain(raw), ""
+    return fallback, raw

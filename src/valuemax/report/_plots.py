@@ -21,6 +21,10 @@ PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#d53f8c", "#805ad5", "#319795", "#d
            "#e53e3e", "#4a5568", "#718096", "#975a16", "#2c7a7b")
 MAX_BINS = 60
 MAX_POINTS = 5000
+#: Legends sit under the plot, at the bottom of the figure, so the plotly toolbar (top
+#: right) never covers them; the bottom margin grows to hold them.
+LEGEND = {"orientation": "h", "xanchor": "left", "x": 0, "yref": "container",
+          "yanchor": "bottom", "y": 0.01}
 
 
 def _go() -> Any:
@@ -34,7 +38,7 @@ def _style(fig: Any, *, x_title: str, y_title: str, height: int = 360, **layout:
         template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 30, "b": 55},
         font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Noto Sans, "
                         "Noto Sans CJK SC, Microsoft YaHei, sans-serif", "size": 12},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend=LEGEND,
         hoverlabel={"namelength": -1}, **layout,
     )
     # thousands separators on every numeric axis (category axes ignore tickformat)
@@ -44,10 +48,8 @@ def _style(fig: Any, *, x_title: str, y_title: str, height: int = 360, **layout:
 
 
 def legend_below(fig: Any, *, height: int) -> Any:
-    """Move the legend under the x axis (horizontal), clear of the plotly toolbar."""
-    fig.update_layout(height=height, legend={"orientation": "h", "xanchor": "left", "x": 0,
-                                             "yanchor": "top", "y": -0.2},
-                      margin={"b": 110})
+    """A taller figure with the legend under the x axis, clear of the plotly toolbar."""
+    fig.update_layout(height=height, legend=LEGEND)
     return fig
 
 
@@ -70,12 +72,16 @@ def _edges(arr: np.ndarray, *, integer: bool) -> np.ndarray:
 
 
 def histogram(values: Any, *, x_title: str, unit: str, integer: bool = False,
-              color: str = PALETTE[0]) -> Any | None:
-    """Histogram of ``values`` on a linear axis (bins chosen by numpy's "auto", <= 60)."""
+              color: str = PALETTE[0], bins: Sequence[float] | None = None) -> Any | None:
+    """Histogram of ``values`` on a linear axis (bins chosen by numpy's "auto", <= 60).
+
+    ``bins`` fixes the bin edges (e.g. 20 bins over [0, 1] for a probability, so a pile of
+    values near 1 never gives ticks such as 0.9999998).
+    """
     arr = _finite(values)
     if arr.size == 0:
         return None
-    edges = _edges(arr, integer=integer)
+    edges = np.asarray(bins, dtype=float) if bins is not None else _edges(arr, integer=integer)
     counts, edges = np.histogram(arr, bins=edges)
     go = _go()
     fig = go.Figure(go.Bar(
@@ -157,7 +163,7 @@ def count_bars(values: Any, *, x_title: str, unit: str, cap: int,
 
 
 def hbar(labels: Sequence[Any], series: dict[str, Sequence[float]], *, x_title: str,
-         percent: bool = False) -> Any | None:
+         y_title: str, percent: bool = False) -> Any | None:
     """Horizontal bars, one trace per entry of ``series``, first label on top."""
     if len(labels) == 0 or not series:
         return None
@@ -177,7 +183,7 @@ def hbar(labels: Sequence[Any], series: dict[str, Sequence[float]], *, x_title: 
             hovertemplate=f"%{{y}}<br>{esc(name)}: %{{customdata}}<extra></extra>",
         ))
     height = max(260, 70 + 26 * len(labels) * max(1, len(series)) ** 0.6)
-    _style(fig, x_title=x_title, y_title="", height=int(height), barmode="group",
+    _style(fig, x_title=x_title, y_title=y_title, height=int(height), barmode="group",
            showlegend=len(series) > 1)
     fig.update_layout(margin={"r": 60})
     fig.update_yaxes(autorange="reversed", type="category")

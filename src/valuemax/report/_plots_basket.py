@@ -29,7 +29,7 @@ def lift_heatmap(lift: np.ndarray, labels: Sequence[Any], *, hover: Sequence[Any
         text=text, texttemplate="%{text}", customdata=custom, colorscale="RdBu_r",
         zmin=-top, zmax=top, colorbar={"title": {"text": "log10 lift"}},
         hovertemplate="%{customdata}<br>lift %{text}<extra></extra>"))
-    _style(fig, x_title="item", y_title="item", height=520)
+    _style(fig, x_title="product", y_title="product", height=560)
     fig.update_xaxes(type="category", tickangle=-45)
     fig.update_yaxes(type="category", autorange="reversed")
     return fig

@@ -25,7 +25,8 @@ def corr_heatmap(r: np.ndarray, labels: Sequence[Any], *, text: Sequence[Sequenc
         hovertemplate="%{y} × %{x}<br>%{customdata}<extra></extra>",
         colorbar={"title": {"text": esc(title)}},
     ))
-    _style(fig, x_title="", y_title="", height=max(380, 60 + 46 * len(names)))
+    _style(fig, x_title="customer feature", y_title="customer feature",
+           height=max(380, 60 + 46 * len(names)))
     fig.update_xaxes(type="category", tickangle=-35)
     fig.update_yaxes(type="category", autorange="reversed")
     return fig

@@ -54,7 +54,9 @@ def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> st
     -> what goes with value -> who buys next -> what sells together -> run (DESIGN.md §4). plotly.js is embedded once in the page head, so the page opens offline; every
     figure has a caption and every table a "Download CSV" link (UTF-8 with BOM). Missing
     pieces (no RFM, no segments, clustering skipped, no Ward tree, no country column) give a
-    visible note instead of a figure.
+    visible note instead of a figure. The visible text is for a marketer: plain words for
+    features and models, no raw floats; optimiser messages, parameter tables, machine names
+    and technical notes go to a collapsed "Model diagnostics" part in each section.
 
     Parameters
     ----------

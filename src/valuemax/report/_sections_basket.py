@@ -10,9 +10,20 @@ import pandas as pd
 
 from valuemax.report import _plots as plots
 from valuemax.report import _plots_basket as plots_basket
-from valuemax.report._format import fmt_num, fmt_pct
-from valuemax.report._html import figure, kv, note, notes_list, section, sub, table
-from valuemax.report._sections_data import skip_reason
+from valuemax.report._format import fmt_num, fmt_pct, plain
+from valuemax.report._html import (
+    diagnostics,
+    figure,
+    kv,
+    note,
+    notes_list,
+    plain_text,
+    section,
+    split_notes,
+    sub,
+    table,
+)
+from valuemax.report._sections_data import skip_note
 
 Subs = list[tuple[str, str]]
 
@@ -20,13 +31,31 @@ Subs = list[tuple[str, str]]
 TOP_RULES = 30
 #: Suggestions listed per segment.
 TOP_PER_SEGMENT = 5
-RULE_SHOW = ("rule", "count", "support", "confidence", "lift", "leverage", "conviction_shown",
-             "zhangs_metric", "antecedent_support", "consequent_support")
+RULE_SHOW = ("rule", "count", "support", "confidence", "lift", "leverage", "conviction_shown")
+
+
+#: Longest product name drawn on a heat-map axis (longer ones end in "…"; hover shows all).
+AXIS_NAME_CHARS = 28
 
 
 def _named(items: tuple[str, ...] | str, names: dict[str, str]) -> str:
+    """Items by their product names (the code when the log has no name for it)."""
     seq = (items,) if isinstance(items, str) else items
-    return ", ".join(f"{x} ({names[x]})" if x in names else str(x) for x in seq)
+    return ", ".join(str(names.get(x, x)) for x in seq)
+
+
+def axis_names(items: list[str], names: dict[str, str]) -> list[str]:
+    """Short, distinct axis labels: product names cut to :data:`AXIS_NAME_CHARS`.
+
+    Runs of blanks are closed up (as the plot draws them). Two items whose cut names would
+    be equal get their code appended, so no two heat-map rows merge.
+    """
+    def cut(text: str) -> str:
+        return text if len(text) <= AXIS_NAME_CHARS else text[:AXIS_NAME_CHARS - 1] + "…"
+
+    short = [cut(" ".join(str(names.get(x, x)).split())) for x in items]
+    seen = pd.Series(short).duplicated(keep=False).tolist()
+    return [f"{s} ({x})" if dup else s for s, x, dup in zip(short, items, seen, strict=True)]
 
 
 def _conviction(v: Any) -> str:
@@ -55,14 +84,15 @@ def basket_section(result: Any, *, title: str = "What sells together") -> tuple[
             "associations in past baskets, not causes.")
     res = getattr(result, "basket", None)
     if res is None:
-        body = note("Basket analysis did not run: " + skip_reason(
-            result, "basket", "rules", default="no basket result was recorded for this run "
-            "(the log needs a product column)."), warn=True)
+        body = skip_note(result, "basket", "rules", what="Basket analysis did not run",
+                         default="no basket result was recorded for this run (the log needs "
+                                 "a product column).")
         return section("basket", title, lead, body), []
     names = dict(getattr(res, "item_names", None) or {})
     parts: list[str] = [sub("bsk-overview", "Baskets and thresholds")]
     subs: Subs = [("bsk-overview", "Baskets and thresholds")]
-    parts.append(_overview(res))
+    diag: list[str] = []
+    parts.append(_overview(res, diag))
     parts.append(sub("bsk-rules", "Top rules"))
     subs.append(("bsk-rules", "Top rules"))
     parts.append(_rules(res, names))
@@ -75,17 +105,23 @@ def basket_section(result: Any, *, title: str = "What sells together") -> tuple[
     parts.append(sub("bsk-eval", "Holdout evaluation"))
     subs.append(("bsk-eval", "Holdout evaluation"))
     parts.append(_evaluation(res))
+    parts.append(diagnostics(diag, what="how the rules were mined"))
     return section("basket", title, lead, "".join(parts)), subs
 
 
-def _overview(res: Any) -> str:
+def _overview(res: Any, diag: list[str]) -> str:
     b = dict(res.baskets)
     th = dict(res.thresholds)
     rs = res.rule_set
+    reason, raw = plain_text(th.get("reason"), fallback=(
+        "from the data, so that the frequent itemsets stay few enough to read (the exact "
+        "rule is in the Model diagnostics part below)"))
     pairs = [("baskets", b.get("n_baskets")), ("a basket is", {
-        "order": "an order (order_id)", "customer-day": "a customer's purchases on one day",
+        "order": "an order (order number)", "customer-day": "a customer's purchases on one day",
         "file": "a line of the basket file"}.get(b.get("kind"), b.get("kind"))),
-        ("items", f"{b.get('n_items', 0):,} distinct {b.get('item_column')}"),
+        ("items", f"{b.get('n_items', 0):,} distinct " + {
+            "product_id": "product codes", "product_name": "product names"}.get(
+            str(b.get("item_column")), plain(b.get("item_column")))),
         ("mean items per basket", b.get("mean_basket_size")),
         ("single-item baskets (counted in every support)", b.get("single_item_baskets")),
         ("min support", f"{th.get('min_support')} (at least {th.get('min_count', 0):,} "
@@ -93,43 +129,49 @@ def _overview(res: Any) -> str:
         ("min confidence", th.get("min_confidence")), ("min lift", th.get("min_lift")),
         ("max itemset length", th.get("max_len")),
         ("frequent itemsets", len(rs.itemsets)), ("rules", len(rs.rules)),
-        ("how thresholds were chosen", th.get("reason"))]
-    return kv(pairs) + notes_list(list(res.notes) + list(rs.notes), title="Notes")
+        ("how thresholds were chosen", reason)]
+    shown, technical = split_notes(list(res.notes) + list(rs.notes))
+    diag.append(notes_list(([raw] if raw else []) + technical, title="Mining notes"))
+    return kv(pairs) + notes_list(shown, title="Notes")
 
 
 def _rules(res: Any, names: dict[str, str]) -> str:
     rules = res.rule_set.rules
     if len(rules) == 0:
         return note("No rule passed the thresholds: the suggestions below come from "
-                    "co-occurrence only. Lower min_support or min_confidence to see rules.")
+                    "co-occurrence only. Lower the minimum support or confidence (--min-support, "
+                    "--min-confidence) to see rules.")
     df = rules.copy()
     df["antecedents"] = df["antecedents"].map(lambda x: " | ".join(x))
     df["consequents"] = df["consequents"].map(lambda x: " | ".join(x))
     shown = df.iloc[:TOP_RULES]
     extra = {"conviction_shown": [_conviction(v) for v in shown["conviction"]]}
-    if names:
+    show = list(RULE_SHOW)
+    if names:  # product names in the page; the CSV keeps the codes and the names
         df["products"] = [f"{_named(a, names)} → {_named(c, names)}" for a, c in
                           zip(rules["antecedents"], rules["consequents"], strict=True)]
-    return table(df, csv_name="rules", show=list(RULE_SHOW),
-                 detail=("products",) if names else (), extra=extra, max_rows=TOP_RULES,
+        show[0] = "products"
+    return table(df, csv_name="rules", show=show, extra=extra, max_rows=TOP_RULES,
                  percent=("support", "confidence", "antecedent_support",
                           "consequent_support"),
                  labels={"conviction_shown": "conviction", "zhangs_metric": "Zhang",
-                         "count": "baskets"},
+                         "count": "baskets", "products": "rule"},
                  caption=("Rules A → C with the highest lift. support: share of baskets "
                           "holding A and C; confidence: share of the baskets with A that "
                           "also hold C; lift: how many times more likely C is with A than "
                           "overall (1 = independent); leverage: supp(AC) − supp(A)·supp(C); "
                           "conviction: (1 − supp(C)) / (1 − confidence), ∞ when confidence "
-                          "is 1 (inf in the CSV); Zhang: −1 (repel) to 1 (attract)."))
+                          "is 1 (inf in the CSV). The CSV adds Zhang's metric and the "
+                          "supports of A and C."))
 
 
 def _assoc(res: Any, names: dict[str, str]) -> str:
     lift = getattr(res, "item_lift", None)
     if not isinstance(lift, pd.DataFrame) or lift.empty:
         return note("No item-association view: no item lift was computed.")
-    labels = [str(x) for x in lift.index]
-    hover = [_named(x, names) for x in labels]
+    codes = [str(x) for x in lift.index]
+    labels = axis_names(codes, names)
+    hover = [f"{names[x]} ({x})" if x in names else x for x in codes]
     fig = plots_basket.lift_heatmap(lift.to_numpy(dtype=float), labels, hover=hover)
     if fig is None:
         return note("No item-association view: none of the most frequent items are ever "
@@ -137,7 +179,8 @@ def _assoc(res: Any, names: dict[str, str]) -> str:
     return figure(fig, f"Lift between the {len(labels)} items in the most baskets (number in "
                        "each cell; colour on a log scale): red pairs are bought together more "
                        "often than chance (lift > 1), blue less often; blank cells never "
-                       "occur together. Hover for the product names.")
+                       "occur together." + (" Hover for the full product names and codes."
+                                            if names else ""))
 
 
 def _per_segment(res: Any, customers: Any, names: dict[str, str]) -> str:
@@ -190,7 +233,7 @@ def _evaluation(res: Any) -> str:
         "recall_at_n": [ev["recall_at_n"], ev["baseline_recall_at_n"]]})
     fig = plots.hbar(frame["method"].tolist(), {"hit rate": frame["hit_rate_at_n"].tolist(),
                                                 "recall": frame["recall_at_n"].tolist()},
-                     x_title=f"share (%) at n = {n}", percent=True)
+                     x_title=f"share (%) at n = {n}", y_title="method", percent=True)
     ratio = (ev["hit_rate_at_n"] / ev["baseline_hit_rate_at_n"]
              if ev["baseline_hit_rate_at_n"] else np.nan)
     head = kv([("split date (first test day)", ev.get("split_date")),
@@ -200,8 +243,14 @@ def _evaluation(res: Any) -> str:
                ("hit rate vs popularity", f"{fmt_pct(ev['hit_rate_at_n'])} vs "
                                           f"{fmt_pct(ev['baseline_hit_rate_at_n'])} "
                                           f"(× {fmt_num(ratio)})"),
-               ("who is evaluated", ev.get("definition"))])
+               ("who is evaluated", plain(ev.get("definition")))])
     parts = [head]
+    if ev["hit_rate_at_n"] <= ev["baseline_hit_rate_at_n"]:
+        parts.append(note(
+            f"The suggestions do not beat offering the most popular products (hit rate "
+            f"{fmt_pct(ev['hit_rate_at_n'])} against {fmt_pct(ev['baseline_hit_rate_at_n'])}):"
+            " on this log, promote the best-sellers a customer has not bought yet.",
+            warn=True))
     if fig is not None:
         parts.append(figure(fig, f"Hit rate@{n}: share of evaluated customers who bought at "
                                  "least one suggested item after the split date; recall@"

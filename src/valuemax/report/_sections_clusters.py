@@ -8,8 +8,19 @@ from typing import Any
 import pandas as pd
 
 from valuemax.report import _plots as plots
-from valuemax.report._format import fmt_int
-from valuemax.report._html import figure, grid2, kv, note, notes_list, section, sub, table
+from valuemax.report._format import fmt_int, plain
+from valuemax.report._html import (
+    diagnostics,
+    figure,
+    grid2,
+    kv,
+    note,
+    notes_list,
+    section,
+    split_notes,
+    sub,
+    table,
+)
 from valuemax.report._sections_data import skip_reason
 from valuemax.report._sections_segments import frame_or_none, profile_table
 
@@ -42,10 +53,12 @@ def _kmeans(km: Any, actions: Any, subs: Subs) -> str:
     feats = getattr(km, "features", ()) or ()
     parts = [kv([("method", getattr(km, "method", "k-means")),
                  ("clusters (k)", getattr(km, "k", "—")),
-                 ("features", ", ".join(map(str, feats)) or "—")])]
+                 ("features", ", ".join(plain(f) for f in feats) or "—")])]
     if getattr(km, "criterion", None):
-        parts.append(note(f"How k was chosen: {km.criterion}"))
-    parts.append(notes_list(getattr(km, "notes", ()) or (), title="Notes"))
+        parts.append(note(f"How k was chosen: {plain(km.criterion)}"))
+    shown, technical = split_notes(getattr(km, "notes", ()) or ())
+    parts.append(notes_list(shown, title="Notes"))
+    diag = [notes_list(technical)]
 
     sel = frame_or_none(getattr(km, "selection", None))
     figs = []
@@ -100,6 +113,7 @@ def _kmeans(km: Any, actions: Any, subs: Subs) -> str:
                     "recommended action, why, and its top countries. Level (R/F/M): the cluster's "
                     "median recency, orders and spend against the overall median (high R = "
                     "recent)."))
+    parts.append(diagnostics(diag, what="K-means"))
     return "".join(parts)
 
 
@@ -180,8 +194,10 @@ def _hierarchy(result: Any) -> str:
         f"{_sizes(getattr(h, 'profile', None))}; K-means: {km_sizes} customers). Ward groups "
         "are labelled \"Ward <n> — <profile name>\" to keep them apart."))
     if getattr(h, "criterion", None):
-        parts.append(note(f"How k was chosen: {fix(h.criterion)}"))
-    parts.append(notes_list([fix(n) for n in (getattr(h, "notes", ()) or ())], title="Notes"))
+        parts.append(note(f"How k was chosen: {plain(fix(h.criterion))}"))
+    shown, technical = split_notes(fix(n) for n in (getattr(h, "notes", ()) or ()))
+    parts.append(notes_list(shown, title="Notes"))
+    parts.append(diagnostics([notes_list(technical)], what="Ward"))
     sel = frame_or_none(getattr(h, "selection", None))
     if sel is not None and {"k", "silhouette"} <= set(sel.columns):
         fig = plots.selection_line(sel["k"], sel["silhouette"], chosen=getattr(h, "k", None),

@@ -79,7 +79,7 @@ def customers_section(result: Any, *, title: str = "Customers") -> tuple[str, Su
              ("time unit", f"{tu} ({unit}) for frequency, recency, T")]
     if "n_orders" in cust:
         one = (pd.to_numeric(cust["n_orders"], errors="coerce") == 1).sum()
-        facts.append(("one-time buyers (n_orders = 1)", fmt_count_share(one, n)))
+        facts.append(("one-time buyers (one order)", fmt_count_share(one, n)))
     if "frequency" in cust:
         zero = (pd.to_numeric(cust["frequency"], errors="coerce") == 0).sum()
         facts.append(("no repeat purchase (frequency = 0)", fmt_count_share(zero, n)))
@@ -97,7 +97,7 @@ def customers_section(result: Any, *, title: str = "Customers") -> tuple[str, Su
     parts.append(sub("cust-stats", "Summary statistics"))
     stats = _stats(cust, unit)
     if len(stats):
-        parts.append(table(stats, csv_name="customer_summary_statistics",
+        parts.append(table(stats, csv_name="customer_summary_statistics", terms=("field",),
                            caption="Mean, median and 90th percentile over customers."))
     else:
         parts.append(note("The customer table has none of the RFM/BTYD fields."))
@@ -120,8 +120,7 @@ def customers_section(result: Any, *, title: str = "Customers") -> tuple[str, Su
 def _distributions(cust: pd.DataFrame) -> str:
     blocks = []
     if "recency_days" in cust:
-        fig = plots.histogram(cust["recency_days"], x_title="recency_days (days since last "
-                              "purchase)", unit="days", integer=True)
+        fig = plots.histogram(cust["recency_days"], x_title="days since last purchase", unit="days", integer=True)
         if fig is not None:
             blocks.append(figure(fig, "Days since each customer's last purchase. A tall left "
                                       "edge means many recently active customers; a long "
@@ -130,7 +129,7 @@ def _distributions(cust: pd.DataFrame) -> str:
         orders = pd.to_numeric(cust["n_orders"], errors="coerce")
         p95 = orders.quantile(0.95)
         cap = int(max(10, np.ceil(p95))) if pd.notna(p95) else 10
-        fig = plots.count_bars(orders, x_title="n_orders (orders per customer)", unit="orders",
+        fig = plots.count_bars(orders, x_title="orders per customer", unit="orders",
                                cap=cap)
         if fig is not None:
             capped = f" (the last bar collects {cap} or more)" if orders.max() > cap else ""
@@ -138,21 +137,21 @@ def _distributions(cust: pd.DataFrame) -> str:
                                       + _one_time_sentence(orders) + " A long flat tail "
                                       "means a loyal core of repeat buyers."))
     if "total_spend" in cust:
-        fig, n_out = plots.log_histogram(cust["total_spend"], x_title="total_spend (currency, "
+        fig, n_out = plots.log_histogram(cust["total_spend"], x_title="total spend (currency, "
                                          "log scale)", unit="currency")
         if fig is not None:
-            extra = (f" {fmt_int(n_out)} customers with total_spend <= 0 are not drawn."
+            extra = (f" {fmt_int(n_out)} customers with no positive total spend are not drawn."
                      if n_out else "")
             blocks.append(figure(fig, "Total spend per customer on a log scale: each tick is "
                                       "a multiple of the previous one. Spend is usually "
                                       "skewed, with a few customers worth many times the "
                                       "median." + extra))
     if "avg_order_value" in cust:
-        fig, n_out = plots.log_histogram(cust["avg_order_value"], x_title="avg_order_value "
+        fig, n_out = plots.log_histogram(cust["avg_order_value"], x_title="average order value "
                                          "(currency per order, log scale)",
                                          unit="currency per order", color=plots.PALETTE[4])
         if fig is not None:
-            extra = (f" {fmt_int(n_out)} customers with avg_order_value <= 0 are not drawn."
+            extra = (f" {fmt_int(n_out)} customers with no positive average order value are not drawn."
                      if n_out else "")
             blocks.append(figure(fig, "Average order value per customer on a log scale: the "
                                       "typical basket. Compare with total spend to see whether "
@@ -175,7 +174,8 @@ def _countries(cust: pd.DataFrame, country: str) -> str:
     total = agg["revenue"].sum()
     if spend is not None and total > 0:
         series["share of revenue"] = (top["revenue"] / total).tolist()
-    fig = plots.hbar(top.index.tolist(), series, x_title="share (%)", percent=True)
+    fig = plots.hbar(top.index.tolist(), series, x_title="share (%)", y_title="country",
+                     percent=True)
     head = sub("cust-country", f"Countries ({country})")
     if fig is None:
         return head + note("The country column is empty.")
@@ -195,7 +195,7 @@ def _one_time_sentence(orders: pd.Series) -> str:
         low = int(valid.min())
         return (f"No customer bought exactly once (0% one-time buyers): every customer has "
                 f"at least {low:,} orders, so the first bar is {low:,} orders.")
-    return (f"The first bar is the {one:,} one-time buyers (n_orders = 1), "
+    return (f"The first bar is the {one:,} one-time buyers (one order), "
             f"{fmt_pct(one / len(valid))} of customers.")
 
 
@@ -215,7 +215,7 @@ def _calibration(cal: pd.DataFrame, result: Any, unit: str) -> str:
         facts.append(("repeat buyers in calibration (frequency > 0)", fmt_count_share(rep, n)))
     if "frequency_holdout" in cal:
         fh = pd.to_numeric(cal["frequency_holdout"], errors="coerce")
-        facts.append(("mean frequency_holdout (purchases in the holdout period)",
+        facts.append(("mean purchases in the holdout period",
                       fmt_num(fh.mean())))
         facts.append(("customers buying in the holdout", fmt_count_share(int((fh > 0).sum()), n)))
     if "duration_holdout" in cal and cal["duration_holdout"].notna().any():
@@ -226,7 +226,7 @@ def _calibration(cal: pd.DataFrame, result: Any, unit: str) -> str:
     top = cal.head(CALIBRATION_ROWS)
     cap = (f"For checking a purchase model against the holdout; recency and T in {unit}. "
            f"The CSV holds the first {len(top):,} of the {n:,} customers (customer id order); "
-           "the full table is calibration_holdout.parquet in the output folder.")
+           "the full table is in the output folder (calibration_holdout.parquet).")
     return (kv(facts) + table(top, csv_name="calibration_holdout", show=show or None,
                               max_rows=20, labels={"frequency": "frequency (repeat purchases)",
                                                    "recency": f"recency ({unit})",

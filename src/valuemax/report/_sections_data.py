@@ -9,8 +9,20 @@ import pandas as pd
 
 from valuemax._core.schema import CANONICAL_COLUMNS
 from valuemax.report import _plots as plots
-from valuemax.report._format import fmt_int, fmt_pct
-from valuemax.report._html import alert, figure, kv, note, notes_list, section, sub, table
+from valuemax.report._format import fmt_int, fmt_pct, plain
+from valuemax.report._html import (
+    alert,
+    diagnostics,
+    figure,
+    kv,
+    note,
+    notes_list,
+    plain_text,
+    section,
+    split_notes,
+    sub,
+    table,
+)
 
 Subs = list[tuple[str, str]]
 
@@ -27,6 +39,21 @@ def skip_reason(result: Any, *steps: str, default: str) -> str:
     return default
 
 
+def skip_note(result: Any, *steps: str, what: str, default: str) -> str:
+    """A visible note saying ``what`` did not run and why, in plain words.
+
+    A technical reason (an optimiser message, a parameter vector, an exception name) is
+    replaced by a plain sentence in the page and kept word for word in a collapsed "Model
+    diagnostics" part under the note.
+    """
+    reason = skip_reason(result, *steps, default=default)
+    shown, raw = plain_text(reason, fallback=(
+        "the models could not be fitted reliably on this log (typical of a short or small "
+        "log); the rest of the report does not depend on this step"))
+    return (note(f"{what}: {shown}", warn=True)
+            + diagnostics([note(raw)] if raw else [], what="why this step was skipped"))
+
+
 def _ingest(result: Any) -> dict[str, Any]:
     ing = getattr(result, "ingest", None)
     return dict(ing) if isinstance(ing, dict) else {}
@@ -41,16 +68,24 @@ def _mapping_frame(ing: dict[str, Any]) -> pd.DataFrame:
         if s is not None:
             how.append("mapped")
         elif c == "amount" and mapping.get("quantity") and mapping.get("unit_price"):
-            how.append("derived: quantity × unit_price")
+            how.append("derived: quantity × unit price")
         else:
             how.append("not in the source (left empty)")
     return pd.DataFrame({"canonical": canon, "source column": source, "how": how})
+
+
+#: Plain names of the canonical columns (the mapping table shows these).
+CANONICAL_NAMES = {"customer_id": "customer", "order_id": "order number",
+                   "order_ts": "order date", "amount": "amount", "quantity": "quantity",
+                   "unit_price": "unit price", "product_id": "product code",
+                   "product_name": "product name"}
 
 
 def data_section(result: Any, *, title: str = "Data") -> tuple[str, Subs]:
     """Section 1: how the file was read, the column mapping, the quality accounting."""
     ing = _ingest(result)
     parts: list[str] = [sub("data-source", "Source")]
+    diag: list[str] = []
     if ing:
         header = ing.get("header")
         parts.append(kv([
@@ -63,18 +98,29 @@ def data_section(result: Any, *, title: str = "Data") -> tuple[str, Subs]:
             ("extra columns kept", ", ".join(ing.get("extra_columns") or ()) or "none"),
         ]))
         parts.append(sub("data-mapping", "Column mapping"))
-        parts.append(table(_mapping_frame(ing), csv_name="column_mapping",
-                           caption="Canonical column -> the source column it was read from."))
-        parts.append(notes_list(ing.get("notes") or (), title="Normalisation notes"))
+        mapping = _mapping_frame(ing)
+        parts.append(table(mapping, csv_name="column_mapping", show=["field", "source column",
+                                                                     "how"],
+                           extra={"field": [CANONICAL_NAMES.get(c, plain(c))
+                                            for c in mapping["canonical"]]},
+                           caption="What valuemax needs -> the column of your file it was "
+                                   "read from."))
+        shown, technical = split_notes(ing.get("notes") or ())
+        parts.append(notes_list(shown, title="Normalisation notes"))
         if not ing.get("notes"):
             parts.append(note("No normalisation was needed: values were used as written."))
+        elif technical:
+            parts.append(note(f"{len(technical)} technical note(s) on how the file was read "
+                              "are in the Model diagnostics part below."))
+        diag.append(notes_list(technical, title="How the file was read"))
     else:
         parts.append(note("No ingest description was recorded for this run.", warn=True))
         parts.append(sub("data-mapping", "Column mapping"))
         parts.append(note("Column mapping unavailable."))
 
     parts.append(sub("data-quality", "Data quality"))
-    parts.append(_quality(getattr(result, "quality", None)))
+    parts.append(_quality(getattr(result, "quality", None), diag))
+    parts.append(diagnostics(diag, what="how the file was read and cleaned"))
     subs = [("data-source", "Source"), ("data-mapping", "Column mapping"),
             ("data-quality", "Data quality")]
     lead = ("How the log was read and cleaned. Cleaning never deletes: every input row is "
@@ -82,14 +128,14 @@ def data_section(result: Any, *, title: str = "Data") -> tuple[str, Subs]:
     return section("data", title, lead, "".join(parts)), subs
 
 
-def _quality(q: Any) -> str:
+def _quality(q: Any, diag: list[str]) -> str:
     if q is None:
         return note("No quality report was recorded (cleaning did not run).", warn=True)
     rows_in, clean, quar = int(q.rows_in), int(q.rows_clean), int(q.rows_quarantined)
     ok = rows_in == clean + quar
     parts = [
-        f'<p class="note{"" if ok else " warn"} accounting">rows_in = rows_clean + '
-        f"rows_quarantined: {fmt_int(rows_in)} = {fmt_int(clean)} + {fmt_int(quar)} "
+        f'<p class="note{"" if ok else " warn"} accounting">rows in = clean rows + '
+        f"quarantined rows: {fmt_int(rows_in)} = {fmt_int(clean)} + {fmt_int(quar)} "
         f'{"✓" if ok else "✗ (accounting does not balance)"}</p>',
     ]
     notes = [str(n) for n in (getattr(q, "notes", ()) or ()) if n is not None]
@@ -105,12 +151,19 @@ def _quality(q: Any) -> str:
         frame = frame.copy()
         frame["share"] = frame["rows"].astype(float) / rows_in if rows_in else np.nan
         cols = [c for c in ("rule", "description", "rows", "share") if c in frame.columns]
+        show = [c for c in ("reason", "description", "rows", "share") if c != "description"
+                or "description" in frame.columns]
         parts.append(table(frame[cols], csv_name="quality_rules", percent=("share",),
-                           labels={"share": "share of input rows"},
-                           caption="Rows quarantined by each rule, in rule order."))
+                           show=show, terms=("description",),
+                           extra={"reason": [_rule_name(r) for r in frame["rule"]]},
+                           labels={"share": "share of input rows", "rows": "rows quarantined",
+                                   "description": "what it means"},
+                           caption="Rows quarantined by each cleaning rule, in rule order "
+                                   "(the CSV and quarantine.parquet carry the reason codes)."))
         hit = frame[frame["rows"] > 0].sort_values("rows", ascending=False)
-        fig = plots.hbar(hit["rule"].tolist(), {"rows quarantined": hit["rows"].tolist()},
-                         x_title="rows quarantined (count)")
+        fig = plots.hbar([_rule_name(r) for r in hit["rule"]],
+                         {"rows quarantined": hit["rows"].tolist()},
+                         x_title="rows quarantined (count)", y_title="cleaning rule")
         if fig is not None:
             parts.append(figure(fig, "Quarantined rows by reason code. The longest bar is the "
                                      "rule that removed most rows; check it matches what you "
@@ -125,8 +178,15 @@ def _quality(q: Any) -> str:
     elif n_out is not None:
         share = fmt_pct(n_out / clean) if clean else "—"
         parts.append(note(
-            f"Outliers flagged: {fmt_int(n_out)} clean rows ({share} of rows_clean) are "
-            "marked is_outlier = true. They stay in the clean log and in every figure; "
-            "filter on is_outlier in the exports to see them."))
-    parts.append(notes_list([n for n in notes if n not in lost], title="Cleaning notes"))
+            f"Outliers flagged: {fmt_int(n_out)} clean rows ({share} of the clean rows) are "
+            "marked as outliers. They stay in the clean log and in every figure; the outlier "
+            "flag in the exports picks them out."))
+    shown, technical = split_notes(n for n in notes if n not in lost)
+    parts.append(notes_list(shown, title="Cleaning notes"))
+    diag.append(notes_list(technical, title="Cleaning rules in detail"))
     return "".join(parts)
+
+
+def _rule_name(rule: Any) -> str:
+    """A cleaning rule's reason code in words ("missing_customer_id" -> "missing customer id")."""
+    return plain(str(rule)).replace("_", " ")

@@ -8,8 +8,20 @@ import pandas as pd
 
 from valuemax.report import _plots as plots
 from valuemax.report import _plots_propensity as plots_propensity
-from valuemax.report._html import figure, grid2, kv, note, notes_list, section, sub, table
-from valuemax.report._sections_data import skip_reason
+from valuemax.report._format import plain
+from valuemax.report._html import (
+    diagnostics,
+    figure,
+    grid2,
+    kv,
+    note,
+    notes_list,
+    section,
+    split_notes,
+    sub,
+    table,
+)
+from valuemax.report._sections_data import skip_note
 
 Subs = list[tuple[str, str]]
 
@@ -22,6 +34,21 @@ _WHAT = {
 }
 
 
+#: Short names of the models and baselines, as the page shows them.
+NAMES = {
+    "logit": "logistic regression",
+    "hgb": "gradient boosting",
+    "recency": "recency alone",
+    "btyd_expected_purchases": "BG/NBD expected purchases",
+    "btyd_p_alive": "BG/NBD P(alive)",
+}
+
+
+def model_name(key: Any) -> str:
+    """The page name of a model key ("hgb" -> "gradient boosting")."""
+    return NAMES.get(str(key), plain(key))
+
+
 def _metrics_frame(res: Any) -> pd.DataFrame:
     m = res.metrics.copy()
     m.insert(1, "what", [_WHAT.get(k, "") for k in m["model"]])
@@ -31,11 +58,18 @@ def _metrics_frame(res: Any) -> pd.DataFrame:
 def _verdict(res: Any) -> str:
     m = res.metrics.set_index("model")
     auc = float(m.loc[res.chosen_model, "roc_auc"])
-    parts = [f"The chosen model ({res.chosen_model}) has a holdout ROC AUC of {auc:.3f}."]
+    parts = [f"The chosen model ({model_name(res.chosen_model)}) has a holdout ROC AUC of "
+             f"{auc:.3f}."]
     for base in [k for k in m.index if k not in ("logit", "hgb")]:
         b = float(m.loc[base, "roc_auc"])
         word = "beats" if auc > b else "does NOT beat"
-        parts.append(f"It {word} {base} (AUC {b:.3f}).")
+        parts.append(f"It {word} the baseline {model_name(base)} (AUC {b:.3f}).")
+    if "recency" in m.index and auc <= float(m.loc["recency", "roc_auc"]):
+        parts.append("What to do: the model adds nothing over recency on this log, so pick "
+                     "whom to contact by the days since their last purchase.")
+    elif auc < 0.6:
+        parts.append("What to do: an AUC this close to 0.5 ranks customers little better "
+                     "than chance; use the scores with care.")
     return " ".join(parts)
 
 
@@ -58,9 +92,8 @@ def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[st
             "periods, checked on a later holdout window against simple baselines.")
     res = getattr(result, "propensity", None)
     if res is None:
-        body = note("Propensity did not run: " + skip_reason(
-            result, "propensity", default="no propensity result was recorded for this run."),
-            warn=True)
+        body = skip_note(result, "propensity", what="Propensity did not run",
+                         default="no propensity result was recorded for this run.")
         return section("propensity", title, lead, body), []
     h = res.horizon_days
     parts: list[str] = [kv([
@@ -70,14 +103,18 @@ def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[st
         ("training origins", ", ".join(str(o) for o in res.origins) or "—"),
         ("training / holdout customers", f"{res.n_train:,} / {res.n_holdout:,}"),
         ("holdout buyers", f"{res.base_rate:.1%}"),
-        ("chosen model", res.chosen_model),
+        ("chosen model", model_name(res.chosen_model)),
     ])]
     subs: Subs = []
 
     parts.append(sub("prop-metrics", "Model against baselines"))
     subs.append(("prop-metrics", "Model vs. baselines"))
     parts.append(note(_verdict(res)))
-    parts.append(table(_metrics_frame(res), csv_name="propensity_metrics", caption=(
+    parts.append(table(_metrics_frame(res), csv_name="propensity_metrics", terms=("model",),
+                       extra={"model_shown": [model_name(k) for k in res.metrics["model"]]},
+                       show=["model_shown", "what",
+                             *[c for c in res.metrics.columns if c != "model"]],
+                       labels={"model_shown": "model"}, caption=(
         "Holdout metrics: ROC AUC and PR AUC (ranking, higher is better), Brier score "
         "(probability error, lower is better; empty for scores that are not probabilities), "
         "top-decile lift (buyer rate in the top 10% / overall rate). The model is chosen by "
@@ -85,8 +122,9 @@ def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[st
 
     parts.append(sub("prop-curves", "Calibration and cumulative gain"))
     subs.append(("prop-curves", "Calibration and gain"))
-    cal = plots_propensity.calibration_lines(res.calibration, chosen=res.chosen_model)
-    gain = plots_propensity.gains_lines(res.gains)
+    cal = plots_propensity.calibration_lines(res.calibration, chosen=res.chosen_model,
+                                             names=NAMES)
+    gain = plots_propensity.gains_lines(res.gains, names=NAMES)
     blocks = []
     if cal is not None:
         blocks.append(figure(cal, "Predicted probability vs. observed share of buyers on the "
@@ -102,9 +140,10 @@ def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[st
     subs.append(("prop-importance", "Permutation importance"))
     imp = res.importance
     pos = imp[imp["importance_mean"] > 0].head(15)
-    fig = plots.hbar(pos["feature"].tolist(),
+    fig = plots.hbar([plain(f) for f in pos["feature"]],
                      {"AUC drop": pos["importance_mean"].round(4).tolist()},
-                     x_title="drop in holdout ROC AUC when the feature is shuffled")
+                     x_title="drop in holdout ROC AUC when the feature is shuffled",
+                     y_title="customer feature")
     if fig is not None:
         rest = len(imp) - len(pos)
         parts.append(figure(fig, "Permutation importance of the chosen model on the holdout: "
@@ -114,15 +153,17 @@ def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[st
                                     "see the table." if rest else "")))
     else:
         parts.append(note("No feature lowers the holdout AUC when shuffled."))
-    parts.append(table(imp, csv_name="propensity_importance",
+    parts.append(table(imp, csv_name="propensity_importance", terms=("feature",),
                        caption="Every feature: mean and SD of the AUC drop over 5 shuffles."))
 
     parts.append(sub("prop-churn", "Churn risk"))
     subs.append(("prop-churn", "Churn risk"))
     parts.append(table(res.churn_counts(), csv_name="churn_risk_counts", caption=(
-        f"Customers per churn-risk level from p_buy_{h}d, the calibrated probability of a "
-        f"purchase within {h} days as of the day after the log ends. Expected next purchase "
+        f"Customers per churn-risk level from the calibrated probability of a purchase "
+        f"within {h} days as of the day after the log ends. Expected next purchase "
         "= last purchase + the customer's mean gap between purchase days (one-time buyers: "
         "the median gap of repeat buyers).")))
-    parts.append(notes_list(res.notes, title="How this was computed"))
+    shown, technical = split_notes(res.notes)
+    parts.append(notes_list(shown, title="How this was computed"))
+    parts.append(diagnostics([notes_list(technical)], what="training details"))
     return section("propensity", title, lead, "".join(parts)), subs

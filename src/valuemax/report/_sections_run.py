@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from valuemax.report._format import fmt_num, fmt_value
-from valuemax.report._html import kv, note, section, sub, table
+from valuemax.report._html import diagnostics, kv, note, plain_text, section, sub, table
 
 Subs = list[tuple[str, str]]
 
@@ -26,26 +26,39 @@ def run_section(result: Any, run_date: str, *, title: str = "Run") -> tuple[str,
     ])]
     parts.append(sub("run-params", "Parameters"))
     params = getattr(result, "params", None) or {}
+    diag: list[str] = []
     if params:
         frame = pd.DataFrame({"parameter": [str(k) for k in params],
                               "value": [fmt_value(v) for v in params.values()]})
-        parts.append(table(frame, csv_name="run_parameters"))
+        parts.append(note(f"The {len(frame):,} parameters of this run (the keywords of "
+                          "valuemax.analyze) are in the Model diagnostics part below; "
+                          "summary.json in the output folder has them too."))
+        diag.append(table(frame, csv_name="run_parameters"))
     else:
         parts.append(note("No parameters were recorded."))
     parts.append(sub("run-timings", "Timings"))
     timings = getattr(result, "timings_s", None) or {}
     if timings:
-        parts.append(_timings(timings))
+        diag.append(_timings(timings))
+        parts.append(note("Wall time per step is in the Model diagnostics part below."))
     else:
         parts.append(note("No timings were recorded."))
     parts.append(sub("run-skipped", "Skipped steps"))
     skipped = getattr(result, "skipped", None) or {}
     if skipped:
+        reasons = [plain_text(v, fallback="the models could not be fitted reliably on this "
+                              "log (details in the Model diagnostics part)") for v in
+                   skipped.values()]
         frame = pd.DataFrame({"step": [str(k) for k in skipped],
                               "reason": [str(v) for v in skipped.values()]})
-        parts.append(table(frame, csv_name="skipped_steps"))
+        parts.append(table(frame, csv_name="skipped_steps", show=["step", "why"],
+                           extra={"why": [shown for shown, _ in reasons]},
+                           labels={"why": "reason"}))
+        diag.append(table(frame, csv_name="skipped_steps_raw", caption=(
+            "The reasons word for word.")))
     else:
         parts.append(note("No step was skipped."))
+    parts.append(diagnostics(diag, what="parameters, timings, raw reasons"))
     subs = [("run-id", "Provenance"), ("run-params", "Parameters"),
             ("run-timings", "Timings"), ("run-skipped", "Skipped steps")]
     lead = "What was run, with which parameters and how long each step took, to re-run it."

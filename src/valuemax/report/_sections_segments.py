@@ -9,7 +9,16 @@ import pandas as pd
 
 from valuemax.report import _plots as plots
 from valuemax.report._format import fmt_num
-from valuemax.report._html import figure, note, notes_list, section, sub, table
+from valuemax.report._html import (
+    diagnostics,
+    figure,
+    note,
+    notes_list,
+    section,
+    split_notes,
+    sub,
+    table,
+)
 from valuemax.report._sections_data import skip_reason
 
 Subs = list[tuple[str, str]]
@@ -113,12 +122,15 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
                 "cut points": [", ".join(fmt_num(x) for x in v) for v in cuts.values()],
                 "scoring": [_DIRECTION.get(d, "") for d in cuts],
             })
-            parts.append(table(frame, csv_name="rfm_cut_points", caption=(
+            parts.append(table(frame, csv_name="rfm_cut_points", terms=("customer column",),
+                               caption=(
                 "The actual quantile cut points used for the scores, in the column's unit "
                 "(days, orders, currency).")))
         rnotes = list(getattr(rfm, "notes", ()) or ())
-        parts.append(notes_list(rnotes, title="Collapsed bins and other notes")
+        shown, technical = split_notes(rnotes)
+        parts.append(notes_list(shown, title="Collapsed bins and other notes")
                      if rnotes else note("No bins collapsed: every dimension kept its bins."))
+        parts.append(diagnostics([notes_list(technical)], what="RFM scoring"))
 
     parts.append(sub("seg-named", "Named segments"))
     subs.append(("seg-named", "Named segments"))
@@ -137,6 +149,7 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
         series = {k: seg[c].tolist() for k, c in (("customers", "share_customers"),
                                                   ("revenue", "revenue_share")) if c in seg}
         fig = plots.hbar(seg["segment"].tolist(), series, x_title="share of the total (%)",
+                         y_title="segment",
                          percent=True) if "segment" in seg else None
         if fig is not None:
             parts.append(figure(fig, "Share of customers and of revenue per named segment, "
@@ -174,7 +187,7 @@ def _rf_heatmap(cust: Any) -> str:
     fig = plots.heatmap(counts.to_numpy(dtype=float), x_labels=levels_f.tolist(),
                         y_labels=levels_r.tolist(), x_title="F score (higher = more orders)",
                         y_title="R score (higher = more recent)", z_title="customers",
-                        extra=extra, extra_title="mean total_spend (currency)")
+                        extra=extra, extra_title="mean total spend (currency)")
     if fig is None:
         return note("No R × F heat map: no scored customer.")
     return figure(fig, "Customers per recency (rows) and frequency (columns) score; hover for "

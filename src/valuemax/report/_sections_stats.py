@@ -7,9 +7,20 @@ from typing import Any
 import numpy as np
 
 from valuemax.report import _plots_stats as plots_stats
-from valuemax.report._format import fmt_int, fmt_num
-from valuemax.report._html import figure, grid2, kv, note, notes_list, section, sub, table
-from valuemax.report._sections_data import skip_reason
+from valuemax.report._format import fmt_int, fmt_num, plain
+from valuemax.report._html import (
+    diagnostics,
+    figure,
+    grid2,
+    kv,
+    note,
+    notes_list,
+    section,
+    split_notes,
+    sub,
+    table,
+)
+from valuemax.report._sections_data import skip_note
 
 Subs = list[tuple[str, str]]
 
@@ -31,11 +42,15 @@ def stars(p: float) -> str:
 
 
 def fmt_p(p: Any) -> str:
-    """A p-value for display: '< 1e-300' for an underflow to 0, 3 significant digits else."""
+    """A p-value for display: '< 0.001' below 0.001 (the CSV has the value), else 3 digits.
+
+    >>> fmt_p(4.69e-296), fmt_p(0.0123), fmt_p(0.5)
+    ('< 0.001', '0.0123', '0.5')
+    """
     if p is None or not np.isfinite(float(p)):
         return "—"
     p = float(p)
-    return "< 1e-300" if p == 0 else f"{p:.3g}"
+    return "< 0.001" if p < 0.001 else f"{p:.3g}"
 
 
 def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[str, Subs]:
@@ -59,9 +74,8 @@ def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[
             "scale. Read them as associations, not causes.")
     vd = getattr(result, "stats", None)
     if vd is None:
-        body = note("The statistics did not run: " + skip_reason(
-            result, "stats", default="no statistics result was recorded for this run."),
-            warn=True)
+        body = skip_note(result, "stats", what="The statistics did not run",
+                         default="no statistics result was recorded for this run.")
         return section("stats", title, lead, body), []
     parts: list[str] = [sub("stats-corr", "Correlations")]
     subs: Subs = [("stats-corr", "Correlations")]
@@ -71,15 +85,19 @@ def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[
     reg = getattr(vd, "regression", None)
     if reg is None:
         why = "; ".join(n for n in vd.notes if "not fitted" in n)
-        parts.append(note("No regression: " + (why or "it could not be fitted."), warn=True))
+        parts.append(note("No regression: " + (plain(why) if why and not split_notes([why])[1]
+                                               else "it could not be fitted."), warn=True))
     else:
         parts.append(_regression(vd, reg))
     parts.append(sub("stats-reading", "Reading and caveats"))
     subs.append(("stats-reading", "Reading"))
-    parts.append(notes_list(list(reg.reading) if reg is not None else [],
-                            title="In plain words"))
+    reading, tech_reading = split_notes(list(reg.reading) if reg is not None else [])
+    parts.append(notes_list(reading, title="In plain words"))
     parts.append(notes_list(CAVEATS, title="Caveats"))
-    parts.append(notes_list(vd.notes, title="What was chosen and why"))
+    chosen, tech_chosen = split_notes(vd.notes)
+    parts.append(notes_list(chosen, title="What was chosen and why"))
+    parts.append(diagnostics([notes_list(tech_reading + tech_chosen)],
+                             what="how the statistics were computed"))
     return section("stats", title, lead, "".join(parts)), subs
 
 
@@ -87,7 +105,7 @@ def _correlations(cm: Any) -> str:
     r = cm.r.to_numpy(dtype=float)
     padj = cm.p_adjusted.to_numpy(dtype=float)
     n = cm.n.to_numpy()
-    labels = cm.columns
+    labels = [plain(c) for c in cm.columns]
     text = [[("1" if i == j else "—" if not np.isfinite(r[i, j]) else
               f"{r[i, j]:.2f}{stars(padj[i, j])}") for j in range(len(labels))]
             for i in range(len(labels))]
@@ -108,39 +126,41 @@ def _correlations(cm: Any) -> str:
     long = cm.long
     parts.append(table(
         long, csv_name="correlations", show=["x", "y", "r", "ci_low", "ci_high", "n", "p_adj"],
+        terms=("x", "y"),
         extra={"p_adj": [fmt_p(v) for v in long["p_adjusted"]]},
         labels={"p_adj": "adjusted p", "ci_low": "CI low", "ci_high": "CI high"},
         caption=(f"Every pair with its {cm.confidence:.0%} interval ({cm.ci_method}) and "
                  f"{adj}-adjusted p-value; n counts customers with both values.")))
-    if cm.dropped:
-        parts.append(notes_list([f"{c}: {why}" for c, why in cm.dropped.items()],
-                                title="Columns left out of the correlations"))
-    if getattr(cm, "notes", ()):
-        parts.append(notes_list(cm.notes))
+    dropped, tech = split_notes(f"{c}: {why}" for c, why in cm.dropped.items())
+    parts.append(notes_list(dropped, title="Columns left out of the correlations"))
+    shown, tech2 = split_notes(getattr(cm, "notes", ()) or ())
+    parts.append(notes_list(shown))
+    parts.append(diagnostics([notes_list(tech + tech2)], what="correlations"))
     return "".join(parts)
 
 
 def _regression(vd: Any, reg: Any) -> str:
     coefs = reg.coefficients.merge(reg.vif, on="term", how="left")
     parts = [kv([
-        ("outcome", vd.target), ("customers used", fmt_int(reg.n)),
+        ("outcome", plain(vd.target)), ("customers used", fmt_int(reg.n)),
         ("R² / adjusted R²", f"{reg.r_squared:.3f} / {reg.adj_r_squared:.3f}"),
         ("standard errors", "HC3 (robust to unequal variance)" if reg.robust else "classical"),
     ])]
     parts.append(table(
         coefs, csv_name="value_regression",
-        show=["term", "coef", "se", "ci_low", "ci_high", "p", "vif"],
+        show=["term", "coef", "se", "ci_low", "ci_high", "p", "vif"], terms=("term",),
         extra={"p": [fmt_p(v) for v in coefs["p_value"]]},
         labels={"coef": "coefficient", "se": "SE", "ci_low": "CI low", "ci_high": "CI high",
                 "p": "p-value", "vif": "VIF"},
-        caption=(f"OLS of {vd.target} with {reg.confidence:.0%} intervals. A VIF above 5 "
+        caption=(f"OLS of {plain(vd.target)} with {reg.confidence:.0%} intervals. A VIF above 5 "
                  "flags a predictor largely explained by the others (its SE is inflated).")))
     excluded = getattr(vd, "excluded", None) or {}
     if excluded:
-        parts.append(notes_list([f"{c}: {why}" for c, why in excluded.items()],
-                                title="Not used as predictors, and why"))
+        shown, tech = split_notes(f"{c}: {why}" for c, why in excluded.items())
+        parts.append(notes_list(shown, title="Not used as predictors, and why"))
+        parts.append(diagnostics([notes_list(tech)], what="predictors left out"))
     resid = np.asarray(reg.residuals, dtype=float)
-    fig_r, shown = plots_stats.residual_scatter(reg.fitted, resid, x_title=f"fitted {vd.target}",
+    fig_r, shown = plots_stats.residual_scatter(reg.fitted, resid, x_title=f"fitted {plain(vd.target)}",
                                           y_title="residual (observed − fitted)")
     fig_q = plots_stats.qq_plot(resid)
     blocks = []

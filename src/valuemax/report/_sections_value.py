@@ -11,8 +11,21 @@ from valuemax.decide import AT_RISK_SEGMENTS, high_value_at_risk, value_at_risk_
 from valuemax.report import _plots as plots
 from valuemax.report import _plots_value as vplots
 from valuemax.report._format import fmt_int, fmt_num, fmt_pct
-from valuemax.report._html import alert, figure, grid2, kv, note, notes_list, section, sub, table
-from valuemax.report._sections_data import skip_reason
+from valuemax.report._html import (
+    alert,
+    diagnostics,
+    figure,
+    grid2,
+    kv,
+    note,
+    notes_list,
+    plain_text,
+    section,
+    split_notes,
+    sub,
+    table,
+)
+from valuemax.report._sections_data import skip_note
 
 Subs = list[tuple[str, str]]
 _UNIT = {"D": "days", "W": "weeks"}
@@ -33,13 +46,14 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
             "discounted product.")
     value = getattr(result, "value", None)
     if value is None:
-        text = skip_reason(result, "value", default="the value step did not run.")
-        return section("value", title, lead, note("Customer value was skipped: " + text,
-                                                   warn=True)), []
+        return section("value", title, lead, skip_note(
+            result, "value", what="Customer value was skipped",
+            default="the value step did not run.")), []
     unit = _UNIT.get(value.time_unit, value.time_unit)
     h = value.horizon_months
     parts: list[str] = []
     subs: Subs = []
+    diag: list[str] = []
 
     def head(anchor: str, text: str) -> None:
         parts.append(sub(anchor, text))
@@ -53,18 +67,35 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
     parts.append(note("CLV = margin × expected spend per purchase × Σ over months m = 1..H of "
                       "the expected purchases in month m / (1 + monthly discount rate)^m "
                       "(Fader, Hardie & Lee 2005). How the model was chosen: " + value.rule))
+    verdict = _verdict(value)
+    if verdict:
+        parts.append(note(verdict))
     if not value.p_alive_informative:
-        parts.append(alert("P(alive) cannot rank customers in this log",
-                           value.p_alive_warning))
-    parts.append(notes_list([n for n in value.notes if n != value.p_alive_warning],
-                            title="Notes"))
+        shown, raw = plain_text(value.p_alive_warning, fallback=(
+            "the fitted purchase model gives almost the same P(alive) to every customer, so "
+            "it cannot tell active customers from lost ones; rank customers by recency and "
+            "the RFM segments instead."))
+        parts.append(alert("P(alive) cannot rank customers in this log", shown))
+        diag.append(notes_list([raw], title="Why P(alive) is not informative"))
+    shown, technical = split_notes(n for n in value.notes if n != value.p_alive_warning)
+    parts.append(notes_list(shown, title="What to keep in mind"))
+    diag.append(notes_list(technical, title="Notes of the value step"))
 
-    head("value-models", "Model choice and parameters")
-    parts.append(_models(value))
+    head("value-models", "Model choice")
+    parts.append(_models(value, diag))
     head("value-holdout", "Holdout validation")
     parts.append(_holdout(value))
     head("value-alive", "Who is still active: P(alive)")
-    parts.append(_alive(value, result, unit))
+    alive = _alive(value, result, unit)
+    if value.p_alive_informative:
+        parts.append(alive)
+    else:  # a grid of equal values would mislead: keep it for the analyst only
+        parts.append(note("P(alive) is not drawn here: this log does not let the model tell "
+                          "active customers from lost ones (see the warning above). Use the "
+                          "RFM segments and the days since the last purchase instead; the "
+                          "P(alive) figures are in the Model diagnostics part below.",
+                          warn=True))
+        diag.append(alive)
     cust = getattr(result, "customers", None)
     col = f"clv_{h}"
     head("value-clv", f"{h}-month CLV")
@@ -75,23 +106,46 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
         parts.append(_clv(cust, col, h))
     head("value-risk", "High value at risk")
     parts.append(_at_risk(cust, col, value.p_alive_informative))
+    parts.append(diagnostics(diag, what="fits, parameters and optimiser messages"))
     return section("value", title, lead, "".join(parts)), subs
 
 
-def _models(value: Any) -> str:
+def _verdict(value: Any) -> str:
+    """What to trust, in one or two sentences, from the holdout check and P(alive)."""
+    v = value.validation
+    if v is None:
+        return ("What to trust: no holdout could be kept back, so the purchase model is "
+                "unchecked; use CLV to rank customers, not as an amount to budget on.")
+    if v.mae < v.naive_mae:
+        text = (f"What to trust: {value.model_name} predicts the holdout better than each "
+                f"customer's past purchase rate (error {fmt_num(v.mae)} against "
+                f"{fmt_num(v.naive_mae)} purchases per customer), so CLV can rank customers "
+                "and size budgets")
+        return text + ("." if value.p_alive_informative else
+                       "; P(alive) cannot (see below).")
+    return ""
+
+
+def _models(value: Any, diag: list[str]) -> str:
     out = []
     if value.comparison is not None:
         comp = value.comparison.table.copy()
-        show = [c for c in ("model", "loglik", "bic", "holdout_mae", "holdout_rmse",
-                            "predicted_total", "actual_total", "chosen") if c in comp]
+        show = [c for c in ("model", "holdout_mae", "predicted_total", "actual_total",
+                            "chosen") if c in comp]
         out.append(table(comp, csv_name="clv_models", show=show, caption=(
-            "Each model fitted on the calibration period and scored on the holdout: "
-            "log-likelihood and BIC (lower is better) of the fit, mean absolute and root mean "
-            "squared error of each customer's predicted against actual holdout purchases, "
-            "and the predicted against actual holdout total (the CSV adds AIC and the "
-            "optimiser's convergence flag).")))
-        for name, msg in value.comparison.failures.items():
-            out.append(note(f"{name} failed: {msg}", warn=True))
+            "Each purchase model fitted on the calibration period and scored on the holdout: "
+            "the mean error of each customer's predicted against actual holdout purchases "
+            "(lower is better), and the predicted against actual holdout total.")))
+        fit_cols = [c for c in ("model", "loglik", "bic", "holdout_rmse") if c in comp]
+        diag.append(table(comp, csv_name="clv_models_fit", show=fit_cols, caption=(
+            "Fit on the calibration period: log-likelihood and BIC (lower is better) and the "
+            "holdout RMSE (the CSV adds AIC and the optimiser's convergence flag).")))
+        failed = dict(value.comparison.failures)
+        if failed:
+            out.append(note(f"{', '.join(failed)} could not be fitted reliably on this log and "
+                            "took no part in the choice.", warn=True))
+            diag.append(notes_list([f"{k}: {v}" for k, v in failed.items()],
+                                   title="Models that failed"))
     frames = [value.model.summary().to_frame().reset_index(names="parameter")
               .assign(model=value.model_name)]
     if value.spend_model is not None:
@@ -99,16 +153,21 @@ def _models(value: Any) -> str:
                       .assign(model="Gamma-Gamma"))
     params = pd.concat(frames, ignore_index=True)
     params = params[["model", *[c for c in params.columns if c != "model"]]]
-    out.append(table(params, csv_name="clv_parameters", caption=(
+    diag.append(table(params, csv_name="clv_parameters", caption=(
         "Parameters refitted on the whole observation period, with standard errors from "
         "the observed information and 95% confidence intervals. The purchase-rate scale "
         f"(alpha) is in {_UNIT.get(value.time_unit, value.time_unit)}; Gamma-Gamma's gamma is "
         "in the currency of the log.")))
     check = value.spend_check or {}
     if check.get("message"):
-        text = check["message"]
+        text, raw = plain_text(check["message"], fallback=(
+            "Average spend per purchase is related to how often customers buy, against the "
+            "spend model's assumption: read CLV as a ranking more than as exact amounts."
+            if check.get("material") else "Average spend per purchase is about independent "
+            "of how often customers buy, as the spend model assumes."))
         out.append(alert("Spend model assumption", text) if check.get("material")
                    else note(text))
+        diag.append(notes_list([raw], title="Spend model check"))
     return "".join(out)
 
 
@@ -124,12 +183,13 @@ def _holdout(value: Any) -> str:
                ("MAE per customer: model / naive", f"{v.mae:.4f} / {v.naive_mae:.4f}"),
                ("RMSE per customer: model / naive", f"{v.rmse:.4f} / {v.naive_rmse:.4f}")])]
     if v.mae >= v.naive_mae:
+        peak = holdout_peak(value.tracking)
         out.append(alert("The naive baseline predicts the holdout as well as the model", (
-            f"Each customer's calibration purchase rate gives a holdout MAE of "
-            f"{v.naive_mae:.4f} against the model's {v.mae:.4f}. The BTYD models assume "
-            "steady purchase rates; seasonality (e.g. a holiday peak in the holdout), growth "
-            "or a changing customer mix break that. Read CLV and P(alive) as a ranking of "
-            "customers more than as exact amounts.")))
+            f"Each customer's calibration purchase rate gives a holdout error of "
+            f"{v.naive_mae:.4f} per customer against the model's {v.mae:.4f}. The purchase "
+            "models assume steady purchase rates, which seasonality, growth or a changing "
+            "customer mix break" + (f"; {peak}" if peak else ".") + " Read CLV and P(alive) "
+            "as a ranking of customers more than as exact amounts.")))
     figs = []
     fig = vplots.conditional_expectation(v.by_frequency, model=value.model_name)
     if fig is not None:
@@ -147,6 +207,36 @@ def _holdout(value: Any) -> str:
     return "".join(out)
 
 
+#: A holdout week with this many times the median weekly repeat purchases of the
+#: calibration period is called a peak.
+PEAK_RATIO = 1.5
+
+
+def holdout_peak(tracking: pd.DataFrame | None) -> str:
+    """A sentence naming the holdout's busiest week when it is a clear peak, else "".
+
+    Weekly repeat purchases are the differences of the cumulative ``actual`` column; the
+    busiest holdout week is a peak when it has at least :data:`PEAK_RATIO` times the median
+    week of the calibration period (weeks with no purchase at the very start excluded).
+    """
+    if tracking is None or tracking.empty or not {"actual", "holdout", "week_end"} <= set(
+            tracking.columns):
+        return ""
+    weekly = tracking["actual"].astype(float).diff().fillna(tracking["actual"].iloc[0])
+    hold = tracking["holdout"].astype(bool).to_numpy()
+    cal = weekly[~hold]
+    cal = cal[cal.cumsum() > 0]
+    if not hold.any() or cal.empty or float(cal.median()) <= 0:
+        return ""
+    busiest = int(np.argmax(np.where(hold, weekly.to_numpy(), -np.inf)))
+    ratio = float(weekly.iloc[busiest]) / float(cal.median())
+    if ratio < PEAK_RATIO:
+        return ""
+    week = pd.Timestamp(tracking["week_end"].iloc[busiest]).date().isoformat()
+    return (f"this log's holdout has such a peak: the week ending {week} had {ratio:.1f} "
+            "times the typical weekly repeat purchases of the calibration period.")
+
+
 def _alive(value: Any, result: Any, unit: str) -> str:
     cust = getattr(result, "customers", None)
     if cust is None or "frequency" not in cust or cust.empty:
@@ -158,7 +248,8 @@ def _alive(value: Any, result: Any, unit: str) -> str:
                        "often but not lately (top left) are the likeliest to have left. "
                        "Frequency 0 has recency 0 by definition: one value across its row.")]
     if "p_alive" in cust:
-        fig = plots.histogram(cust["p_alive"], x_title="P(alive)", unit="")
+        fig = plots.histogram(cust["p_alive"], x_title="P(alive)", unit="",
+                              bins=np.linspace(0.0, 1.0, 21))
         if fig is not None:
             out.append(figure(fig, "P(alive) of every customer at the observation end."))
     return grid2(*out) if len(out) == 2 else "".join(out)
