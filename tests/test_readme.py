@@ -37,7 +37,7 @@ def _code_strings(code: str) -> list[str]:
 
 def test_readme_blocks_compile_and_name_no_placeholder_file():
     blocks = python_blocks()
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     for i, code in enumerate(blocks, 1):
         compile(code, f"README.md python block {i}", "exec")
         # a file the reader does not have ("orders.csv") may appear in a comment only
@@ -95,16 +95,26 @@ def _check_imports(ns: dict[str, Any], cwd: Path) -> None:
     assert all(callable(ns[n]) for n in ("clean", "customer_table", "read_transactions"))
 
 
-CHECKS = (_check_analyze, _check_parts, _check_estimator, _check_imports)
-T0_XFAIL = pytest.mark.xfail(
-    strict=True, reason="BetaGeoModel.fit refuses the customer first seen on the last day "
-    "(T = 0) of analyze's table; helper 'numerics' makes T = 0 rows valid (issue 9, point 4): "
-    "remove this marker after merging that branch")
+def _check_datasets(ns: dict[str, Any], cwd: Path) -> None:
+    # published values (shared/datasets/README.md): BG/NBD on the CDNOW sample, 39 weeks of
+    # calibration, and BG/BB on the donations table, each at the papers' rounding
+    bg = ns["value"].comparison.models["BG/NBD"].params_
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    for name, want in published.items():
+        assert bg[name] == pytest.approx(want, abs=6e-4), name
+    bgbb = ns["bgbb"].params_
+    for name, want in {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}.items():
+        assert bgbb[name] == pytest.approx(want, abs=6e-4), name
+    q = ns["result"].quality
+    assert q.rows_in == 69_659 and q.rows_in == q.rows_clean + q.rows_quarantined
+    assert (cwd / "cdnow-results" / "report.html").is_file()
+
+
+CHECKS = (_check_analyze, _check_parts, _check_estimator, _check_imports, _check_datasets)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("i", [pytest.param(i, marks=T0_XFAIL if i == 2 else (),
-                                            id=f"block{i + 1}") for i in range(4)])
+@pytest.mark.parametrize("i", [pytest.param(i, id=f"block{i + 1}") for i in range(5)])
 def test_readme_block_runs(i, readme_run, monkeypatch):
     blocks = python_blocks()
     ns, cwd = readme_run["ns"], readme_run["cwd"]
