@@ -17,12 +17,14 @@ from valuemax.cli._options import (
     ClvModelOpt,
     ClvOpt,
     ColumnsOpt,
+    Command,
     DateFmtOpt,
     DbOpt,
     DebugOpt,
     DecimalOpt,
     DiscountOpt,
     EncodingOpt,
+    Group,
     HorizonOpt,
     JsonOpt,
     MapOpt,
@@ -49,20 +51,21 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 
 
-def _analyze(source: Any, out: Path, **kw: Any) -> None:
+def _analyze(source: Any, out: Path, *, debug: bool = False, **kw: Any) -> None:
     from valuemax.pipeline import analyze
     from valuemax.pipeline._analyze import STEPS
 
     console = Console(highlight=False)
     with progress_for(console, STEPS) as on_step:
         result = analyze(source, out=out, on_step=on_step, **kw)
-    print_summary(console, result)
+    print_summary(console, result, debug=debug)
 
 
-@app.command()
+@app.command(cls=Command)
 def analyze(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet, XLSX, JSONL.")],
     out: OutOpt = Path("valuemax-results"),
@@ -97,10 +100,11 @@ def analyze(
         sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
         clusters=clusters, clv=clv, clv_horizon=clv_horizon, discount_rate=discount_rate,
         margin=margin, clv_model=clv_model, propensity=propensity, horizon=horizon, seed=seed,
+        debug=debug,
     ))
 
 
-@app.command()
+@app.command(cls=Command)
 def demo(
     out: OutOpt = Path("valuemax-demo"),
     seed: SeedOpt = 0,
@@ -109,10 +113,11 @@ def demo(
     """Run the main job on the bundled UCI Online Retail log (541,909 lines, offline)."""
     from valuemax.datasets import online_retail_path
 
-    run_guarded(debug, lambda: _analyze(str(online_retail_path()), out, seed=seed))
+    run_guarded(debug, lambda: _analyze(str(online_retail_path()), out, seed=seed,
+                                             debug=debug))
 
 
-@app.command()
+@app.command(cls=Command)
 def inspect(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log to inspect.")],
     map_: MapOpt = None,

@@ -15,6 +15,7 @@ from valuemax.cli._options import (
     ClvHorizonOpt,
     ClvModelOpt,
     ColumnsOpt,
+    Command,
     DateFmtOpt,
     DebugOpt,
     DecimalOpt,
@@ -44,7 +45,7 @@ def _dump(obj: object) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False, default=str)
 
 
-@app.command()
+@app.command(cls=Command)
 def clv(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log (any format analyze reads).")],
     out: PartOutOpt = None,
@@ -95,7 +96,7 @@ def clv(
     run_guarded(debug, run)
 
 
-@app.command()
+@app.command(cls=Command)
 def rules(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log, or a basket file with --input baskets|long.")],
     out: PartOutOpt = None,
@@ -153,7 +154,7 @@ def rules(
     run_guarded(debug, run)
 
 
-@app.command()
+@app.command(cls=Command)
 def propensity(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log (any format analyze reads).")],
     out: PartOutOpt = None,

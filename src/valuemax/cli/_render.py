@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from valuemax.cli._options import for_cli
+
 
 @contextmanager
 def progress_for(console: Console, steps: Sequence[str]) -> Iterator[Callable[[str], None]]:
@@ -76,8 +78,12 @@ def print_inspection(console: Console, found: Any) -> None:
     console.print(f"observation end: {found.quality.observation_end.isoformat()} (inclusive)")
 
 
-def print_summary(console: Console, result: Any) -> None:
-    """Print the run's closing summary: quality, customers, segments, clusters, outputs."""
+def print_summary(console: Console, result: Any, *, debug: bool = False) -> None:
+    """Print the run's closing summary: quality, customers, segments, clusters, outputs.
+
+    Skipped steps are listed with their reason; a step that failed with an exception gets
+    its traceback on stderr with ``debug``, else a pointer to ``--debug``.
+    """
     _print_ingest(console, result.ingest)
     console.print(_quality_table(result.quality))
     for note in result.quality.notes:
@@ -110,8 +116,16 @@ def print_summary(console: Console, result: Any) -> None:
             table.add_row(str(r.cluster), str(r.name), f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}")
         console.print(table)
     _print_parts(console, result)
+    tracebacks = getattr(result, "tracebacks", None) or {}
     for step, reason in result.skipped.items():
-        console.print(f"[yellow]skipped {step}:[/] {reason}")
+        hint = " (run with --debug for the traceback)" if step in tracebacks and not debug \
+            else ""
+        console.print(f"[yellow]skipped {step}:[/] {for_cli(reason)}{hint}")
+    if debug and tracebacks:
+        err = Console(stderr=True, highlight=False)
+        for step, text in tracebacks.items():
+            err.print(f"[bold]traceback of the skipped step {step}:[/]")
+            err.out(text, highlight=False)
     total = sum(result.timings_s.values())
     console.print(f"done in {total:.1f} s: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings_s.items()))
     if result.out is not None:
