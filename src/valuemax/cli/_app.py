@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from valuemax._core.exceptions import InputError
 from valuemax.cli._options import (
     CalEndOpt,
     ClustersOpt,
@@ -43,7 +44,7 @@ from valuemax.cli._options import (
     parse_sheet,
     run_guarded,
 )
-from valuemax.cli._render import print_inspection, print_summary, progress_for
+from valuemax.cli._render import print_inspection, print_problems, print_summary, progress_for
 
 app = typer.Typer(
     name="valuemax",
@@ -136,11 +137,25 @@ def inspect(
     from valuemax.pipeline import inspect as inspect_
 
     def run() -> None:
-        found = inspect_(
-            path, mapping=parse_map(map_), columns=parse_columns(columns), preset=preset,
-            observation_end=observation_end, date_format=date_format or None,
-            encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
-        )
+        try:
+            found = inspect_(
+                path, mapping=parse_map(map_), columns=parse_columns(columns), preset=preset,
+                observation_end=observation_end, date_format=date_format or None,
+                encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal,
+                returns=returns,
+            )
+        except InputError as exc:
+            partial = getattr(exc, "inspection", None)
+            if partial is None or debug:
+                raise
+            # every problem, after what could be read: mapping, formats found
+            if as_json:
+                typer.echo(json.dumps({"ingest": partial.ingest, "quality": None,
+                                       "problems": list(partial.problems)},
+                                      indent=2, ensure_ascii=False, default=str))
+            else:
+                print_problems(Console(highlight=False), partial)
+            raise typer.Exit(2) from None
         if as_json:
             payload = {"ingest": found.ingest, "quality": found.quality.to_dict()}
             typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))

@@ -61,10 +61,12 @@ def _mapping_table(ingest: dict[str, Any]) -> Table:
 
 
 def _print_ingest(console: Console, ingest: dict[str, Any]) -> None:
+    rows = ingest.get("n_rows")
     console.print(
         f"[bold]{ingest.get('source')}[/]: {ingest.get('format')}, encoding "
-        f"{ingest.get('encoding')}, {ingest.get('n_rows', 0):,} rows, date format(s) "
-        f"{', '.join(ingest.get('date_formats') or []) or 'typed'}"
+        f"{ingest.get('encoding')}, " + (f"{rows:,} rows, " if rows is not None else "") +
+        "date format(s) " + (', '.join(ingest.get('date_formats') or []) or
+                             ("typed" if rows is not None else "not found"))
     )
     console.print(_mapping_table(ingest))
     for note in ingest.get("notes") or []:
@@ -76,6 +78,22 @@ def print_inspection(console: Console, found: Any) -> None:
     _print_ingest(console, found.ingest)
     console.print(_quality_table(found.quality))
     console.print(f"observation end: {found.quality.observation_end.isoformat()} (inclusive)")
+
+
+def print_problems(console: Console, found: Any) -> None:
+    """Print what could be read of a source (format, mapping, date formats) and every
+    problem found, numbered (``valuemax inspect`` on a log it cannot use)."""
+    ingest = found.ingest
+    if "format" in ingest:
+        _print_ingest(console, {"n_rows": None, **ingest} if "n_rows" not in ingest
+                      else ingest)
+    else:
+        console.print(f"[bold]{ingest.get('source')}[/]: could not be loaded as a table")
+    err = Console(stderr=True, highlight=False)
+    n = len(found.problems)
+    err.print(f"[bold red]{n} problem{'s' if n != 1 else ''}:[/]")
+    for i, problem in enumerate(found.problems, 1):
+        err.print(f"  {i}. {for_cli(' '.join(problem.split()))}", soft_wrap=True)
 
 
 def print_summary(console: Console, result: Any, *, debug: bool = False) -> None:
