@@ -226,3 +226,19 @@ def test_cli_no_usable_row_exits_2_with_the_reason(logs, cli_runner, tmp_path):
     assert result.exit_code == 2, result.output
     assert "customer" in result.output.lower() and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_cli_no_prices_exits_2_naming_the_missing_money_column(cli_runner, tmp_path):
+    # a log without amount or unit price: stated exit 2 for now (spend cannot be valued; the
+    # money-free parts do not yet run on their own), with the column and the --map fix
+    src = tmp_path / "no_prices.csv"
+    make_log(40, 245, prices=False).to_csv(src, index=False)
+    out = tmp_path / "out"
+    result = cli_runner.invoke(app, ["analyze", str(src), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "cannot find the column(s) for amount (or quantity and unit_price; unit_price "\
+           "not found)" in text
+    assert "--map amount=<column>" in text
+    assert not out.exists()
+    _only_real_options(result.output, "analyze")
