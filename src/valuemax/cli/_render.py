@@ -229,7 +229,7 @@ def print_value(console: Console, value: Any) -> None:
                       f"median {value.table[col].median():,.2f} per customer")
     console.print(f"rule: {value.rule}")
     for note in value.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {for_cli(note)}")
 
 
 def _estimates(model: Any) -> str:
@@ -273,7 +273,7 @@ def print_rules(console: Console, found: Any, rule_set: Any) -> None:
                       f"{ev['recall_at_n']:.1%} vs {ev['baseline_recall_at_n']:.1%} "
                       f"({ev.get('n_customers_evaluated', 0):,} customers)")
     for note in getattr(found, "notes", ()) or ():
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {for_cli(note)}")
 
 
 def print_propensity(console: Console, found: Any) -> None:
@@ -297,4 +297,4 @@ def print_propensity(console: Console, found: Any) -> None:
     console.print("churn risk: " + ", ".join(
         f"{r.churn_risk} {int(r.customers):,}" for r in counts.itertuples(index=False)))
     for note in found.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {for_cli(note)}")
