@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from valuemax._core.exceptions import InputError
 from valuemax.cli._options import (
     CalEndOpt,
     ClustersOpt,
@@ -17,12 +18,14 @@ from valuemax.cli._options import (
     ClvModelOpt,
     ClvOpt,
     ColumnsOpt,
+    Command,
     DateFmtOpt,
     DbOpt,
     DebugOpt,
     DecimalOpt,
     DiscountOpt,
     EncodingOpt,
+    Group,
     HorizonOpt,
     JsonOpt,
     MapOpt,
@@ -41,7 +44,7 @@ from valuemax.cli._options import (
     parse_sheet,
     run_guarded,
 )
-from valuemax.cli._render import print_inspection, print_summary, progress_for
+from valuemax.cli._render import print_inspection, print_problems, print_summary, progress_for
 
 app = typer.Typer(
     name="valuemax",
@@ -49,20 +52,21 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 
 
-def _analyze(source: Any, out: Path, **kw: Any) -> None:
+def _analyze(source: Any, out: Path, *, debug: bool = False, **kw: Any) -> None:
     from valuemax.pipeline import analyze
     from valuemax.pipeline._analyze import STEPS
 
     console = Console(highlight=False)
     with progress_for(console, STEPS) as on_step:
         result = analyze(source, out=out, on_step=on_step, **kw)
-    print_summary(console, result)
+    print_summary(console, result, debug=debug)
 
 
-@app.command()
+@app.command(cls=Command)
 def analyze(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet, XLSX, JSONL.")],
     out: OutOpt = Path("valuemax-results"),
@@ -97,10 +101,11 @@ def analyze(
         sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
         clusters=clusters, clv=clv, clv_horizon=clv_horizon, discount_rate=discount_rate,
         margin=margin, clv_model=clv_model, propensity=propensity, horizon=horizon, seed=seed,
+        debug=debug,
     ))
 
 
-@app.command()
+@app.command(cls=Command)
 def demo(
     out: OutOpt = Path("valuemax-demo"),
     seed: SeedOpt = 0,
@@ -109,10 +114,11 @@ def demo(
     """Run the main job on the bundled UCI Online Retail log (541,909 lines, offline)."""
     from valuemax.datasets import online_retail_path
 
-    run_guarded(debug, lambda: _analyze(str(online_retail_path()), out, seed=seed))
+    run_guarded(debug, lambda: _analyze(str(online_retail_path()), out, seed=seed,
+                                             debug=debug))
 
 
-@app.command()
+@app.command(cls=Command)
 def inspect(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log to inspect.")],
     map_: MapOpt = None,
@@ -131,11 +137,25 @@ def inspect(
     from valuemax.pipeline import inspect as inspect_
 
     def run() -> None:
-        found = inspect_(
-            path, mapping=parse_map(map_), columns=parse_columns(columns), preset=preset,
-            observation_end=observation_end, date_format=date_format or None,
-            encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
-        )
+        try:
+            found = inspect_(
+                path, mapping=parse_map(map_), columns=parse_columns(columns), preset=preset,
+                observation_end=observation_end, date_format=date_format or None,
+                encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal,
+                returns=returns,
+            )
+        except InputError as exc:
+            partial = getattr(exc, "inspection", None)
+            if partial is None or debug:
+                raise
+            # every problem, after what could be read: mapping, formats found
+            if as_json:
+                typer.echo(json.dumps({"ingest": partial.ingest, "quality": None,
+                                       "problems": list(partial.problems)},
+                                      indent=2, ensure_ascii=False, default=str))
+            else:
+                print_problems(Console(highlight=False), partial)
+            raise typer.Exit(2) from None
         if as_json:
             payload = {"ingest": found.ingest, "quality": found.quality.to_dict()}
             typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))

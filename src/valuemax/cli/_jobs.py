@@ -15,6 +15,7 @@ from valuemax.cli._options import (
     ClvHorizonOpt,
     ClvModelOpt,
     ColumnsOpt,
+    Command,
     DateFmtOpt,
     DebugOpt,
     DecimalOpt,
@@ -44,7 +45,7 @@ def _dump(obj: object) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False, default=str)
 
 
-@app.command()
+@app.command(cls=Command)
 def clv(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log (any format analyze reads).")],
     out: PartOutOpt = None,
@@ -95,11 +96,11 @@ def clv(
     run_guarded(debug, run)
 
 
-@app.command()
+@app.command(cls=Command)
 def rules(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log, or a basket file with --input baskets|long.")],
     out: PartOutOpt = None,
-    input_format: Annotated[str, typer.Option("--input", metavar="transactions|baskets|long", help="transactions: a log read and cleaned as by analyze; baskets: one basket per line, items comma-separated; long: one line per basket and item.")] = "transactions",
+    input_format: Annotated[str, typer.Option("--input", metavar="auto|transactions|baskets|long", help="transactions: a log read and cleaned as by analyze; baskets: one basket per line, items comma-separated; long: one line per basket and item; auto (default): baskets when the file is headerless with ragged lines and no dates, else transactions.")] = "auto",
     min_support: Annotated[float | None, typer.Option("--min-support", metavar="S", help="Minimum support in (0, 1]: itemsets in at least S x baskets (default: chosen from the data).")] = None,
     min_confidence: Annotated[float | None, typer.Option("--min-confidence", metavar="C", help="Minimum confidence in [0, 1].")] = None,
     min_lift: Annotated[float | None, typer.Option("--min-lift", metavar="L", help="Minimum lift (> 1: bought together more than by chance).")] = None,
@@ -117,8 +118,11 @@ def rules(
 ) -> None:
     """What sells together: frequent itemsets, association rules and cross-sell suggestions."""
     from valuemax.pipeline import association_rules
+    from valuemax.pipeline._jobs import looks_like_baskets
 
     def run() -> None:
+        detected = looks_like_baskets(path, encoding=encoding) if input_format == "auto" \
+            else None
         found = association_rules(
             path, input_format=input_format, min_support=min_support,
             min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
@@ -144,7 +148,11 @@ def rules(
         if as_json:
             typer.echo(_dump(summary))
         else:
-            print_rules(Console(highlight=False), found, rule_set)
+            console = Console(highlight=False)
+            if detected:
+                console.print(f"read as one basket per line ({detected}); pass --input "
+                              "transactions or --input long to read it otherwise")
+            print_rules(console, found, rule_set)
             if out is not None:
                 written = sorted(p.name for p in out.iterdir() if p.name.startswith(
                     ("rules", "recommendations")))
@@ -153,7 +161,7 @@ def rules(
     run_guarded(debug, run)
 
 
-@app.command()
+@app.command(cls=Command)
 def propensity(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log (any format analyze reads).")],
     out: PartOutOpt = None,

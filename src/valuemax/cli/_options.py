@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from valuemax._core.exceptions import InputError, ValuemaxError
 
@@ -26,15 +28,38 @@ EncodingOpt = Annotated[str | None, typer.Option("--encoding", metavar="NAME", h
 ReturnsOpt = Annotated[str | None, typer.Option("--returns", metavar="net|exclude", help="Returns netted against the customer's earlier purchase of the product, or excluded (quarantined, the purchase kept). Default: net with --preset standard, exclude otherwise.")]
 SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Seed of every random step.")]
 ClustersOpt = Annotated[str, typer.Option("--clusters", metavar="kmeans|kmeans+ward|none", help="kmeans | kmeans+ward | none.")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
-ClvOpt = Annotated[bool, typer.Option("--clv/--no-clv", help="Estimate customer value (purchase model + Gamma-Gamma): P(alive), expected purchases, CLV.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", metavar="", help="Show tracebacks of errors and of skipped steps.")]
+ClvOpt = Annotated[bool, typer.Option("--clv/--no-clv", metavar="", help="Estimate customer value (purchase model + Gamma-Gamma): P(alive), expected purchases, CLV.")]
 ClvHorizonOpt = Annotated[int, typer.Option("--clv-horizon", metavar="MONTHS", help="CLV horizon in months (of 30.4375 days).")]
 DiscountOpt = Annotated[float, typer.Option("--discount-rate", metavar="RATE", help="Monthly discount rate of future margin, e.g. 0.01 (about 12.7%/year).")]
 MarginOpt = Annotated[float, typer.Option("--margin", metavar="SHARE", help="Profit share of revenue in (0, 1]; 1 values revenue.")]
 ClvModelOpt = Annotated[str, typer.Option("--clv-model", metavar="auto|bgnbd|mbgnbd|pareto", help="Purchase model; auto chooses on the holdout (lowest MAE, BIC among near ties).")]
-PropensityOpt = Annotated[bool, typer.Option("--propensity/--no-propensity", help="Score each customer's chance to buy again within --horizon days (needs a log spanning two horizons).")]
+PropensityOpt = Annotated[bool, typer.Option("--propensity/--no-propensity", metavar="", help="Score each customer's chance to buy again within --horizon days (needs a log spanning two horizons).")]
 HorizonOpt = Annotated[int, typer.Option("--horizon", metavar="DAYS", help="Buy-again horizon in days.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Print machine-readable JSON instead of tables.")]
+
+
+# Flags take no value: an empty metavar keeps Typer's help from showing them as "<bool>".
+
+
+class Command(TyperCommand):
+    """A command whose ``--help`` flag, like every other flag, shows no ``<bool>`` type."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class Group(TyperGroup):
+    """The ``valuemax`` group, with the same ``--help`` rendering as :class:`Command`."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
 
 
 def parse_map(items: list[str] | None) -> dict[str, str]:
@@ -91,7 +116,26 @@ def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
 
 
 def one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
+    return for_cli(" ".join(str(exc).split()))
+
+
+#: Keywords of the Python API that have no CLI option: a sentence of a message advising
+#: one of them (e.g. an estimator's "Refit with a small penalizer") is dropped on the CLI,
+#: where the user cannot act on it; the full text stays in the API's exception.
+API_ONLY_KEYWORDS = ("penalizer", "n_starts", "on_invalid", "max_itemsets", "maxiter")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+
+
+def for_cli(text: str) -> str:
+    """``text`` without the sentences that advise an API keyword absent from the CLI.
+
+    >>> for_cli("X failed at [1.0, 2.5]. Refit with a small penalizer (e.g. 0.001). Or not.")
+    'X failed at [1.0, 2.5]. Or not.'
+    """
+    sentences = _SENTENCE.split(text)
+    kept = [s for s in sentences
+            if not any(re.search(rf"\b{k}\b", s) for k in API_ONLY_KEYWORDS)]
+    return " ".join(kept) if kept else text
 
 
 class Terminated:

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from valuemax.cli._options import for_cli
+
 
 @contextmanager
 def progress_for(console: Console, steps: Sequence[str]) -> Iterator[Callable[[str], None]]:
@@ -59,10 +61,12 @@ def _mapping_table(ingest: dict[str, Any]) -> Table:
 
 
 def _print_ingest(console: Console, ingest: dict[str, Any]) -> None:
+    rows = ingest.get("n_rows")
     console.print(
         f"[bold]{ingest.get('source')}[/]: {ingest.get('format')}, encoding "
-        f"{ingest.get('encoding')}, {ingest.get('n_rows', 0):,} rows, date format(s) "
-        f"{', '.join(ingest.get('date_formats') or []) or 'typed'}"
+        f"{ingest.get('encoding')}, " + (f"{rows:,} rows, " if rows is not None else "") +
+        "date format(s) " + (', '.join(ingest.get('date_formats') or []) or
+                             ("typed" if rows is not None else "not found"))
     )
     console.print(_mapping_table(ingest))
     for note in ingest.get("notes") or []:
@@ -76,8 +80,28 @@ def print_inspection(console: Console, found: Any) -> None:
     console.print(f"observation end: {found.quality.observation_end.isoformat()} (inclusive)")
 
 
-def print_summary(console: Console, result: Any) -> None:
-    """Print the run's closing summary: quality, customers, segments, clusters, outputs."""
+def print_problems(console: Console, found: Any) -> None:
+    """Print what could be read of a source (format, mapping, date formats) and every
+    problem found, numbered (``valuemax inspect`` on a log it cannot use)."""
+    ingest = found.ingest
+    if "format" in ingest:
+        _print_ingest(console, {"n_rows": None, **ingest} if "n_rows" not in ingest
+                      else ingest)
+    else:
+        console.print(f"[bold]{ingest.get('source')}[/]: could not be loaded as a table")
+    err = Console(stderr=True, highlight=False)
+    n = len(found.problems)
+    err.print(f"[bold red]{n} problem{'s' if n != 1 else ''}:[/]")
+    for i, problem in enumerate(found.problems, 1):
+        err.print(f"  {i}. {for_cli(' '.join(problem.split()))}", soft_wrap=True)
+
+
+def print_summary(console: Console, result: Any, *, debug: bool = False) -> None:
+    """Print the run's closing summary: quality, customers, segments, clusters, outputs.
+
+    Skipped steps are listed with their reason; a step that failed with an exception gets
+    its traceback on stderr with ``debug``, else a pointer to ``--debug``.
+    """
     _print_ingest(console, result.ingest)
     console.print(_quality_table(result.quality))
     for note in result.quality.notes:
@@ -110,8 +134,16 @@ def print_summary(console: Console, result: Any) -> None:
             table.add_row(str(r.cluster), str(r.name), f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}")
         console.print(table)
     _print_parts(console, result)
+    tracebacks = getattr(result, "tracebacks", None) or {}
     for step, reason in result.skipped.items():
-        console.print(f"[yellow]skipped {step}:[/] {reason}")
+        hint = " (run with --debug for the traceback)" if step in tracebacks and not debug \
+            else ""
+        console.print(f"[yellow]skipped {step}:[/] {for_cli(reason)}{hint}")
+    if debug and tracebacks:
+        err = Console(stderr=True, highlight=False)
+        for step, text in tracebacks.items():
+            err.print(f"[bold]traceback of the skipped step {step}:[/]")
+            err.out(text, highlight=False)
     total = sum(result.timings_s.values())
     console.print(f"done in {total:.1f} s: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings_s.items()))
     if result.out is not None:
@@ -197,7 +229,7 @@ def print_value(console: Console, value: Any) -> None:
                       f"median {value.table[col].median():,.2f} per customer")
     console.print(f"rule: {value.rule}")
     for note in value.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {for_cli(note)}")
 
 
 def _estimates(model: Any) -> str:
@@ -241,7 +273,7 @@ def print_rules(console: Console, found: Any, rule_set: Any) -> None:
                       f"{ev['recall_at_n']:.1%} vs {ev['baseline_recall_at_n']:.1%} "
                       f"({ev.get('n_customers_evaluated', 0):,} customers)")
     for note in getattr(found, "notes", ()) or ():
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {for_cli(note)}")
 
 
 def print_propensity(console: Console, found: Any) -> None:
@@ -265,4 +297,4 @@ def print_propensity(console: Console, found: Any) -> None:
     console.print("churn risk: " + ", ".join(
         f"{r.churn_risk} {int(r.customers):,}" for r in counts.itertuples(index=False)))
     for note in found.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {for_cli(note)}")

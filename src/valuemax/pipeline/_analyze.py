@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from valuemax import __version__
-from valuemax._core.exceptions import ConvergenceError, InputError
+from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TIME_UNITS
 from valuemax.clean import clean
 from valuemax.decide import cluster_actions, segment_actions
 from valuemax.engines import connect
 from valuemax.features import calibration_holdout, customer_table
 from valuemax.pipeline._outputs import summary_dict, write_exports
-from valuemax.pipeline._parts import run_basket, run_propensity, run_stats
+from valuemax.pipeline._parts import run_basket, run_propensity, run_stats, run_step
 from valuemax.pipeline._prepare import ReadOptions, country_column, default_returns
 from valuemax.pipeline._result import AnalysisResult
 from valuemax.pipeline._store import record_run, write_table, write_value_tables
@@ -138,11 +138,16 @@ def analyze(
     Returns
     -------
     AnalysisResult
+        A model step (clusters, value, stats, propensity, basket) that cannot run on this
+        log, or fails, is skipped: its reason is in ``result.skipped`` (and in the report
+        and ``summary.json``), its traceback in ``result.tracebacks``; every other output
+        is written.
 
     Raises
     ------
     InputError
-        If the source cannot be read or every row is invalid (exit code 2 in the CLI).
+        If an option is invalid, the source cannot be read, or no row is usable (every row
+        quarantined): nothing useful can be computed (exit code 2 in the CLI).
     """
     _check_options(time_unit, clusters)
     if clv:
@@ -153,6 +158,7 @@ def analyze(
     started = datetime.now()
     timings: dict[str, float] = {}
     skipped: dict[str, str] = {}
+    tracebacks: dict[str, str] = {}
     params = {
         "preset": preset, "observation_end": None if observation_end is None else str(observation_end),
         "time_unit": time_unit, "calibration_end": None if calibration_end is None
@@ -211,7 +217,9 @@ def analyze(
                 segment_actions(), on="segment", how="left"
             )
         with clock("clusters"):
-            km, actions, ward = _cluster(customers, clusters, k_min, k_max, seed, country, skipped)
+            km, actions, ward = run_step(
+                "kmeans", skipped, tracebacks, _cluster, customers, clusters, k_min, k_max,
+                seed, country, skipped, tracebacks) or (None, None, None)
             if km is not None and km.skipped is None:
                 customers["cluster"] = km.labels.astype("Int64")
                 customers["cluster_name"] = customers["cluster"].map(km.names)
@@ -222,42 +230,43 @@ def analyze(
             if not clv:
                 skipped["value"] = "customer value turned off (--no-clv)"
             else:
-                try:
-                    value, reason = run_value(
-                        con, con.table("transactions_clean"), customers, obs_end=obs_end,
-                        time_unit=time_unit, calibration_end=calibration_end,
-                        calibration=calibration, horizon_months=clv_horizon,
-                        discount_rate=discount_rate, margin=margin, model=clv_model,
-                        seed=seed)
-                except (InputError, ConvergenceError) as exc:  # the rest of the job goes on
-                    value, reason = None, f"{type(exc).__name__}: {exc}"
+                # any failure of the models is a skipped step: the rest of the job goes on
+                value, reason = run_step(
+                    "value", skipped, tracebacks, run_value,
+                    con, con.table("transactions_clean"), customers, obs_end=obs_end,
+                    time_unit=time_unit, calibration_end=calibration_end,
+                    calibration=calibration, horizon_months=clv_horizon,
+                    discount_rate=discount_rate, margin=margin, model=clv_model,
+                    seed=seed) or (None, skipped.get("value"))
                 if value is None:
                     skipped["value"] = reason
                 else:
                     customers = customers.merge(value.table, on="customer_id", how="left",
                                                 validate="one_to_one")
         with clock("stats"):
-            stats = run_stats(customers, skipped)
+            stats = run_step("stats", skipped, tracebacks, run_stats, customers)
         with clock("propensity"):
             prop = None
             if not propensity:
                 skipped["propensity"] = "turned off (--no-propensity)"
             else:
-                prop = run_propensity(
+                prop = run_step(
+                    "propensity", skipped, tracebacks, run_propensity,
                     con.table("transactions_clean"), customers, skipped,
                     observation_end=obs_end, horizon_days=horizon, seed=seed)
             if prop is not None:
                 customers = customers.merge(prop.scores, on="customer_id", how="left",
                                             validate="one_to_one")
         with clock("basket"):
-            basket = run_basket(con.table("transactions_clean"), ingested.mapping, skipped,
-                                seed=seed)
+            basket = run_step("basket", skipped, tracebacks, run_basket,
+                              con.table("transactions_clean"), ingested.mapping, skipped,
+                              seed=seed)
         result = AnalysisResult(
             ingest=ingested.to_dict(), quality=quality, customers=customers,
             time_unit=time_unit, rfm=rfm, segments=segments, clusters=km,
             cluster_actions=actions, hierarchy=ward, calibration=calibration, value=value,
             stats=stats, basket=basket, propensity=prop,
-            skipped=skipped, params=params,
+            skipped=skipped, tracebacks=tracebacks, params=params,
             timings_s=timings, version=__version__,
         )
         with clock("store"):
@@ -299,7 +308,7 @@ def analyze(
         ws.discard()
 
 
-def _cluster(customers, clusters, k_min, k_max, seed, country, skipped):
+def _cluster(customers, clusters, k_min, k_max, seed, country, skipped, tracebacks):
     if clusters == "none":
         skipped["kmeans"] = "clustering turned off (--clusters none)"
         return None, None, None
@@ -320,8 +329,9 @@ def _cluster(customers, clusters, k_min, k_max, seed, country, skipped):
         actions = cluster_actions(km.profile)
     ward = None
     if clusters == "kmeans+ward":
-        ward = ward_segments(customers, random_state=seed)
-        if ward.skipped is not None:
+        ward = run_step("ward", skipped, tracebacks, ward_segments, customers,
+                        random_state=seed)
+        if ward is not None and ward.skipped is not None:
             skipped["ward"] = ward.skipped
     return km, actions, ward
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from valuemax._core.exceptions import InputError
@@ -75,10 +79,55 @@ def customer_value(
         con.disconnect()
 
 
+_DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|"
+                        r"^\d{8}$|\d{1,2}:\d{2}")
+_NUMBER = re.compile(r"^[-+]?[\d.,]+$")
+
+
+def looks_like_baskets(source: Any, *, encoding: str | None = None) -> str | None:
+    """Why ``source`` looks like a one-basket-per-line file, or None.
+
+    A text file (``.csv``/``.txt``, optionally ``.gz``) whose first 200 lines split on
+    commas into different numbers of fields (ragged, so no table with a header), in which
+    no field looks like a date or time and under a fifth of the fields are numbers: e.g.
+    the arules Groceries export ``citrus fruit,semi-finished bread,margarine``.
+
+    Returns
+    -------
+    str or None
+        The evidence, for the user (e.g. ``"no header, lines of 1 to 4 fields, no dates"``).
+    """
+    if not isinstance(source, str | Path):
+        return None
+    path = Path(source)
+    name = path.name.lower().removesuffix(".gz")
+    if not path.is_file() or not name.endswith((".csv", ".txt", ".basket", ".baskets")):
+        return None
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read(1 << 16)
+        text = raw.decode(encoding or "utf-8", errors="strict")
+    except (OSError, UnicodeDecodeError, EOFError):
+        return None
+    lines = [line for line in text.splitlines()[:-1] if line.strip()][:200]
+    if len(lines) < 3:
+        return None
+    rows = list(csv.reader(lines))
+    widths = {len(r) for r in rows}
+    cells = [c.strip() for r in rows for c in r if c.strip()]
+    if len(widths) < 2 or not cells or any(_DATE_LIKE.search(c) for c in cells):
+        return None
+    if sum(bool(_NUMBER.match(c)) for c in cells) > len(cells) / 5:
+        return None
+    return (f"no header, lines of {min(widths)} to {max(widths)} comma-separated fields, "
+            "no dates or amounts")
+
+
 def association_rules(
     source: Any,
     *,
-    input_format: Literal["transactions", "baskets", "long"] = "transactions",
+    input_format: Literal["auto", "transactions", "baskets", "long"] = "auto",
     min_support: float | None = None,
     min_confidence: float | None = None,
     min_lift: float | None = None,
@@ -93,6 +142,9 @@ def association_rules(
 
     Parameters
     ----------
+    input_format : {"auto", "transactions", "baskets", "long"}, default "auto"
+        ``auto``: ``baskets`` when ``source`` is a file that :func:`looks_like_baskets`
+        (one basket per line: headerless, ragged, no dates), else ``transactions``.
     source : path or table
         A transaction log (``input_format="transactions"``: read and cleaned as by
         :func:`valuemax.pipeline.analyze`, which takes ``read_clean`` keywords ``columns``,
@@ -130,6 +182,10 @@ def association_rules(
         read_baskets,
     )
 
+    if input_format == "auto":
+        input_format = ("baskets" if looks_like_baskets(source,
+                                                        encoding=read_clean.get("encoding"))
+                        else "transactions")
     if input_format in ("baskets", "long"):
         baskets = (read_baskets(source, encoding=read_clean.get("encoding") or "utf-8")
                    if input_format == "baskets" else
@@ -143,15 +199,22 @@ def association_rules(
             min_lift=min_lift if min_lift is not None else chosen.get("min_lift", 0.0),
             max_len=max_len if max_len is not None else chosen.get("max_len"))
     if input_format != "transactions":
-        raise InputError(f"input_format={input_format!r} is not one of ['transactions', "
-                         "'baskets', 'long']")
+        raise InputError(f"input_format={input_format!r} is not one of ['auto', "
+                         "'transactions', 'baskets', 'long']")
     con = connect(None)
     try:
         read = ReadOptions(**{k: read_clean.pop(k) for k in list(read_clean)
                               if k in ReadOptions.__dataclass_fields__})
         clean_kw = {"preset": "standard", "observation_end": None, "returns": None,
                     **read_clean}
-        _, cleaned, _ = read_and_clean(source, con, read, **clean_kw)
+        try:
+            _, cleaned, _ = read_and_clean(source, con, read, **clean_kw)
+        except InputError as exc:
+            why = looks_like_baskets(source, encoding=read.encoding)
+            if why is None:
+                raise
+            raise InputError(f"{exc} The file looks like one basket per line ({why}): read "
+                             "it with input_format='baskets' (CLI --input baskets).") from exc
         con.create_table("transactions_clean", cleaned.transactions)
         return analyze_baskets(
             con.table("transactions_clean"), min_support=min_support,

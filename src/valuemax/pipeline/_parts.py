@@ -1,8 +1,16 @@
-"""The main job's analysis steps after the customer table, each skipped with a reason."""
+"""The main job's analysis steps after the customer table, each skipped with a reason.
+
+A model step that cannot run (too little data: an ``InputError`` from the model) or fails
+(any other exception from the model code: ``ConvergenceError``, a numpy/scipy/scikit-learn
+error) never takes down the main job: :func:`run_step` records the reason in ``skipped``
+(and the traceback, for ``--debug``) and the job writes every other output.
+"""
 
 from __future__ import annotations
 
+import traceback
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -13,8 +21,68 @@ from valuemax.propensity import SeparationWarning, can_run, fit_propensity
 from valuemax.stats import value_drivers
 
 
-def run_stats(customers: pd.DataFrame, skipped: dict[str, str]) -> Any:
-    """"What goes with value" (:func:`valuemax.stats.value_drivers`), or None with a reason.
+def step_failure_reason(exc: BaseException) -> str:
+    """The skip reason of a step that raised ``exc``.
+
+    A refusal of the data (``InputError``) is its message; any other failure is named by
+    the exception type and its message (one line), e.g. ``"ConvergenceError: ..."``.
+    """
+    text = " ".join(str(exc).split())
+    if isinstance(exc, InputError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _must_stop(exc: BaseException) -> bool:
+    """Failures of the environment, not of a model: they stop the job as before.
+
+    An interrupt (Ctrl-C or SIGTERM reaching the engine as its ``InterruptException``) and
+    an operating-system error (disk full, file gone) are not a step's fault.
+    """
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return isinstance(exc, OSError) or "InterruptException" in names
+
+
+def run_step(step: str, skipped: dict[str, str], tracebacks: dict[str, str],
+             fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, or None with the reason in ``skipped[step]``.
+
+    Parameters
+    ----------
+    step : str
+        The step's name (a key of ``skipped``: ``kmeans``, ``value``, ``stats``,
+        ``propensity``, ``basket``).
+    skipped, tracebacks : dict of str to str
+        Filled on failure: the reason (:func:`step_failure_reason`) and, unless the step
+        refused the data (``InputError``), the formatted traceback (shown by the CLI with
+        ``--debug``).
+    fn : callable
+        The step.
+
+    Returns
+    -------
+    object or None
+        What ``fn`` returned; None when it raised.
+
+    Raises
+    ------
+    BaseException
+        Interrupts, ``SystemExit`` and operating-system errors (``OSError``) pass through.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        if _must_stop(exc):
+            raise
+        skipped[step] = step_failure_reason(exc)
+        if not isinstance(exc, InputError):  # a refusal says all; a failure keeps its trace
+            tracebacks[step] = traceback.format_exc()
+        return None
+
+
+def run_stats(customers: pd.DataFrame) -> Any:
+    """"What goes with value" (:func:`valuemax.stats.value_drivers`); run it with
+    :func:`run_step`, which turns a refusal into a skip reason.
 
     The target is log1p(CLV) when the value step added a ``clv_*`` column, else log spend.
     """
@@ -24,11 +92,7 @@ def run_stats(customers: pd.DataFrame, skipped: dict[str, str]) -> Any:
     # (P(alive), expected purchases) are functions of the same history: circular pairs
     features = [c for c in customers.columns
                 if c in behaviour or (isinstance(c, str) and c.startswith("clv_"))]
-    try:
-        return value_drivers(customers, features=features)
-    except InputError as exc:
-        skipped["stats"] = str(exc)
-        return None
+    return value_drivers(customers, features=features)
 
 
 def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
@@ -36,36 +100,31 @@ def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
     """"What sells together" (:func:`valuemax.basket.analyze_baskets`) on the clean lines.
 
     Runs when the log has a product column, with thresholds chosen from the data (stated in
-    the result); otherwise, or on a refusal (e.g. the blow-up guard), None with the reason.
+    the result); otherwise None with the reason. A refusal (e.g. the blow-up guard) raises:
+    run it with :func:`run_step`.
     """
     if not {"product_id", "product_name"} & set(mapping):
         skipped["basket"] = ("the log has no product column (product_id or product_name): "
                              "nothing to find in baskets")
         return None
-    try:
-        return analyze_baskets(tx, random_state=seed)
-    except InputError as exc:
-        skipped["basket"] = str(exc)
-        return None
+    return analyze_baskets(tx, random_state=seed)
 
 
 def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
                    observation_end: Any, horizon_days: int, seed: int) -> Any:
     """"Who buys next" (:func:`valuemax.propensity.fit_propensity`), or None with a reason.
 
-    Runs when the log spans at least two horizons (:func:`valuemax.propensity.can_run`).
+    Runs when the log spans at least two horizons (:func:`valuemax.propensity.can_run`),
+    else None with the reason; a refusal or failure of the model raises: run it with
+    :func:`run_step`.
     """
     first = pd.Timestamp(customers["first_purchase"].min()).date()
     ok, why = can_run(first, observation_end, horizon_days)
     if not ok:
         skipped["propensity"] = why
         return None
-    try:
-        with warnings.catch_warnings():
-            # the result's notes carry it; the report and summary show it
-            warnings.simplefilter("ignore", SeparationWarning)
-            return fit_propensity(tx, horizon_days=horizon_days,
-                                  observation_end=observation_end, random_state=seed)
-    except InputError as exc:
-        skipped["propensity"] = str(exc)
-        return None
+    with warnings.catch_warnings():
+        # the result's notes carry it; the report and summary show it
+        warnings.simplefilter("ignore", SeparationWarning)
+        return fit_propensity(tx, horizon_days=horizon_days,
+                              observation_end=observation_end, random_state=seed)

@@ -17,10 +17,15 @@ _COUNTRY_NAMES = {"country", "国家", "国家地区", "countryregion"}
 
 @dataclass(frozen=True)
 class Inspection:
-    """What ``inspect()`` returns: how the source was read and the quality report."""
+    """What ``inspect()`` returns: how the source was read and the quality report.
+
+    ``problems`` lists every problem found (empty on success); ``quality`` is None when
+    the log could not be read and cleaned.
+    """
 
     ingest: dict[str, Any]
     quality: Any
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,77 @@ def read_and_clean(source: Any, con: Any, read: ReadOptions, *, preset: str,
     return ingested, cleaned, returns
 
 
+def _diagnose(source: Any, read: ReadOptions) -> tuple[dict[str, Any], list[str]]:
+    """Every problem of reading ``source``, each check run on its own.
+
+    ``read_transactions`` stops at the first problem; this pass loads the file once, then
+    resolves the mapping and infers each mapped column's format (dates, ids, numbers)
+    separately, collecting every ``InputError``. Returns what was found (format, encoding,
+    header, mapping, date formats, notes) and the problems, in reading order.
+    """
+    from valuemax._core.exceptions import InputError
+    from valuemax.io._dates import infer_date_plan
+    from valuemax.io._ids import infer_id_plan
+    from valuemax.io._mapping import check_required, resolve_mapping, validate_mapping
+    from valuemax.io._numbers import infer_number_plan
+    from valuemax.io._read import _check_columns, _check_date_format, _load
+
+    found: dict[str, Any] = {"source": str(source) if isinstance(source, str) else
+                             type(source).__name__}
+    problems: list[str] = []
+    con = connect(None)
+    try:
+        try:
+            names = _check_columns(read.columns)
+            user = validate_mapping(read.mapping)
+            formats = _check_date_format(read.date_format)
+            loaded = _load(con, source, table="_vm_inspect", columns=names,
+                           encoding=read.encoding, sheet=read.sheet)
+        except InputError as exc:  # nothing to map without a table
+            return found, [str(exc)]
+        found.update(source=loaded.source, format=loaded.format, encoding=loaded.encoding,
+                     header=loaded.header, notes=list(loaded.notes))
+        raw = con.table("_vm_inspect")
+        columns = [c for c in raw.columns if c != "_row_id"]
+        found["columns"] = columns
+        try:
+            mapping, notes = resolve_mapping(columns, user, source=loaded.source)
+        except InputError as exc:
+            problems.append(str(exc))
+            mapping, notes = resolve_mapping(columns, {}, source=loaded.source)
+        found["mapping"] = mapping
+        found["notes"] += list(notes)
+        try:
+            check_required(mapping, columns, source=loaded.source, user=user,
+                           header=loaded.header)
+        except InputError as exc:
+            problems.append(str(exc))
+        schema = raw.schema()
+        if "order_ts" in mapping:
+            col = mapping["order_ts"]
+            try:
+                plan, _ = infer_date_plan(con, "_vm_inspect", col, schema[col], formats,
+                                          loaded.zones.get(col))
+                found["date_formats"] = list(plan.formats)
+            except InputError as exc:
+                problems.append(str(exc))
+        for canonical in ("customer_id", "order_id", "product_id"):
+            if canonical in mapping:
+                try:
+                    infer_id_plan(raw, mapping[canonical], canonical)
+                except InputError as exc:
+                    problems.append(str(exc))
+        for canonical in ("amount", "quantity", "unit_price"):
+            if canonical in mapping:
+                try:
+                    infer_number_plan(raw, mapping[canonical], canonical, None, read.decimal)
+                except InputError as exc:
+                    problems.append(str(exc))
+        return found, problems
+    finally:
+        con.disconnect()
+
+
 def inspect(
     source: Any,
     *,
@@ -96,14 +172,31 @@ def inspect(
     Raises
     ------
     InputError
-        On unreadable input or invalid options.
+        On unreadable input or invalid options. Inspection does not stop at the first
+        problem: the message lists every problem found (each column's format is checked
+        on its own), and the exception's ``inspection`` attribute holds an
+        :class:`Inspection` with what was found (format, encoding, mapping, date formats)
+        and ``problems``.
     """
+    from valuemax._core.exceptions import InputError
+
+    read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal)
     con = connect(None)
     try:
-        read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal)
         ingested, cleaned, _ = read_and_clean(source, con, read, preset=preset,
                                               observation_end=observation_end,
                                               returns=returns)
         return Inspection(ingest=ingested.to_dict(), quality=cleaned.report)
+    except InputError as exc:
+        first = exc
     finally:
         con.disconnect()
+    found, problems = _diagnose(source, read)
+    if str(first) not in problems:  # e.g. a cleaning problem, after a clean read
+        problems.append(str(first))
+    listed = " ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
+    error = InputError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in "
+                       f"{found.get('source')}: {listed}" if len(problems) > 1 else problems[0])
+    error.inspection = Inspection(ingest=found, quality=None,  # type: ignore[attr-defined]
+                                  problems=tuple(problems))
+    raise error from first

@@ -53,7 +53,11 @@ class AnalysisResult:
         "What sells together": baskets, frequent itemsets and association rules (thresholds
         chosen from the data), cross-sell recommendations and their holdout evaluation.
     skipped : dict of str to str
-        Steps that did not run, with the reason.
+        Steps that did not run, with the reason: a refusal of the data (e.g. too few repeat
+        buyers) or a failure of the model code, named by its exception type and message.
+    tracebacks : dict of str to str
+        The formatted traceback of each step that failed with an exception (the CLI prints
+        them with ``--debug``); not in ``summary.json``.
     params : dict
         The run's parameters.
     timings_s : dict of str to float
@@ -79,6 +83,7 @@ class AnalysisResult:
     basket: Any = None
     propensity: Any = None
     skipped: dict[str, str] = field(default_factory=dict)
+    tracebacks: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)

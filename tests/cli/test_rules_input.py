@@ -1,0 +1,55 @@
+"""``valuemax rules`` recognises a one-basket-per-line file, or says to pass --input baskets
+(issue 9, point 7)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from valuemax.cli import app
+from valuemax.pipeline._jobs import looks_like_baskets
+
+BASKETS = ["citrus fruit,semi-finished bread,margarine,ready soups", "tropical fruit,yogurt,coffee",
+           "whole milk", "pip fruit,yogurt,cream cheese,meat spreads",
+           "other vegetables,whole milk,condensed milk", "whole milk,butter,yogurt,rice",
+           "rolls/buns", "yogurt,whole milk", "coffee,yogurt"]
+
+
+@pytest.fixture
+def basket_file(tmp_path):
+    path = tmp_path / "baskets.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(BASKETS * 30) + "\n")
+    return path
+
+
+def test_groceries_baskets_are_recognised(datasets):
+    why = looks_like_baskets(datasets / "groceries" / "groceries_baskets.csv.gz")
+    # the arules Groceries export: 1 to 32 items per basket (counted on the first 200 lines)
+    assert why is not None and why.startswith("no header, lines of 1 to ")
+
+
+@pytest.mark.parametrize("path", ["groceries/groceries.csv.gz",  # long format, with dates
+                                  "cdnow/CDNOW_sample.txt",  # whitespace table of numbers
+                                  "online_retail/online_retail.csv.gz"])  # a log
+def test_tables_are_not_baskets(datasets, path):
+    assert looks_like_baskets(datasets / path) is None
+
+
+def test_rules_reads_a_basket_file_without_options(cli_runner, basket_file):
+    result = cli_runner.invoke(app, ["rules", str(basket_file), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["n_baskets"] == len(BASKETS) * 30
+    assert summary["n_items"] == len({i for b in BASKETS for i in b.split(",")})
+    plain = cli_runner.invoke(app, ["rules", str(basket_file)])
+    assert plain.exit_code == 0, plain.output
+    assert "read as one basket per line" in " ".join(plain.output.split())
+
+
+def test_rules_as_transactions_says_to_pass_input_baskets(cli_runner, basket_file):
+    result = cli_runner.invoke(app, ["rules", str(basket_file), "--input", "transactions"])
+    assert result.exit_code == 2
+    assert "--input baskets" in " ".join(result.output.split())

@@ -1,0 +1,112 @@
+"""A model step that fails never takes down the main job (issue 9, point 2): the CLI exits 0,
+names the step, the exception type and message, writes every other output, and shows the
+traceback only with --debug. Flags render without a ``<bool>`` type (point 7)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import valuemax
+from valuemax.cli import app
+from valuemax.clv._btyd import finite_or_raise
+from valuemax.pipeline import _analyze
+
+HEADER = "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+
+
+@pytest.fixture
+def small_log(tmp_path):
+    lines = [f"{1000 + c * 10 + k},P{k},{1 + c % 3},2011-0{1 + k}-{1 + c:02d} 10:00:00,"
+             f"{2.5 + c},{200 + c}\n" for c in range(6) for k in range(1 + c % 3)]
+    src = tmp_path / "log.csv"
+    src.write_text(HEADER + "".join(lines), encoding="utf-8")
+    return src
+
+
+def _issue_error(*_args, **_kwargs):
+    """The value step's crash of issue 9, raised by the real overflow check."""
+    finite_or_raise(np.array([np.inf] * 37), "BetaGeoModel.expected_purchases",
+                    [70691.5, 615655.6, 0.04, 1049.4])
+
+
+def test_a_crashing_value_step_is_skipped_and_the_rest_is_written(
+        cli_runner, small_log, tmp_path, monkeypatch):
+    monkeypatch.setattr(_analyze, "run_value", _issue_error)
+    out = tmp_path / "out"
+    result = cli_runner.invoke(app, ["analyze", str(small_log), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    reason = summary["skipped"]["value"]
+    assert reason.startswith("ConvergenceError: BetaGeoModel.expected_purchases: the "
+                             "prediction is not finite for 37 of 37 values")
+    assert summary["clv"] is None
+    for name in ("report.html", "customers.parquet", "customers.csv", "quarantine.parquet",
+                 "valuemax.duckdb"):
+        assert (out / name).is_file(), name
+    text = " ".join(result.output.split())
+    assert "skipped value: ConvergenceError: BetaGeoModel.expected_purchases" in text
+    assert "run with --debug for the traceback" in text
+    # the CLI never advises an option it does not have (the estimator's "penalizer")
+    assert "penalizer" not in result.output
+    from typer.main import get_command
+
+    options = {o for p in get_command(app).commands["analyze"].params for o in p.opts}
+    assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", result.output)) <= options
+
+
+def test_debug_prints_the_skipped_steps_traceback(cli_runner, small_log, tmp_path,
+                                                  monkeypatch):
+    monkeypatch.setattr(_analyze, "run_value", _issue_error)
+    result = cli_runner.invoke(app, ["analyze", str(small_log), "--out", str(tmp_path / "o"),
+                                     "--debug"])
+    assert result.exit_code == 0, result.output
+    assert "traceback of the skipped step value" in result.stderr
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "finite_or_raise" in result.stderr
+
+
+def test_any_exception_from_a_model_is_a_skip_with_its_type(small_log, monkeypatch):
+    def singular(*_args, **_kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    def bad_value(*_args, **_kwargs):
+        raise ValueError("Input contains NaN")
+
+    monkeypatch.setattr(_analyze, "run_stats", singular)
+    monkeypatch.setattr(_analyze, "run_basket", bad_value)
+    result = valuemax.analyze(str(small_log), out=None, clv=False, seed=0)
+    assert result.skipped["stats"] == "LinAlgError: Singular matrix"
+    assert result.skipped["basket"] == "ValueError: Input contains NaN"
+    assert result.stats is None and result.basket is None
+    assert set(result.tracebacks) == {"stats", "basket"}
+    assert result.skipped["value"] == "customer value turned off (--no-clv)"
+    # the RFM segments, the first outputs, are all there
+    assert result.customers["segment"].notna().all()
+
+
+def test_environment_failures_still_stop_the_job(small_log, tmp_path, monkeypatch):
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_analyze, "run_stats", disk_full)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="No space left"):
+        valuemax.analyze(str(small_log), out=out, clv=False, seed=0)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["analyze", "inspect", "clv", "rules", "propensity",
+                                     "demo"])
+def test_flags_render_without_a_type(cli_runner, command):
+    result = cli_runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "<bool>" not in result.output
+    assert "--debug" in result.output
+    flags = [line for line in result.output.splitlines() if "--debug" in line]
+    assert flags and all("<" not in line for line in flags)
+    top = cli_runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert "<bool>" not in top.output
