@@ -235,7 +235,7 @@ def qini_coefficient(scores, treatment, y, *, normalize: Normalize = "none") -> 
     """
     area = qini_curve(scores, treatment, y).area_above_random()
     if normalize == "perfect":
-        s, t, yy = _prepare(scores, treatment, y)
+        _, t, yy = _prepare(scores, treatment, y)
         perfect = qini_curve(_perfect_scores(t, yy), t, yy).area_above_random()
         return _normalized(area, perfect, normalize)
     return _normalized(area, 1.0, normalize)
@@ -279,7 +279,7 @@ def auuc(scores, treatment, y, *, normalize: Normalize = "none") -> float:
     """
     area = uplift_curve(scores, treatment, y).area_above_random()
     if normalize == "perfect":
-        s, t, yy = _prepare(scores, treatment, y)
+        _, t, yy = _prepare(scores, treatment, y)
         perfect = uplift_curve(_perfect_scores(t, yy), t, yy).area_above_random()
         return _normalized(area, perfect, normalize)
     return _normalized(area, 1.0, normalize)
