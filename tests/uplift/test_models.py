@@ -78,7 +78,7 @@ def test_revenue_known_uplift_ordering_is_recovered(cls, rng):
 
 
 def test_linear_learners_recover_a_linear_uplift_exactly(rng):
-    X, t, y, tau = _revenue(rng, 500)
+    X, t, _, tau = _revenue(rng, 500)
     y_exact = 5.0 + 2.0 * X[:, 1] + tau * t
     for m in (TwoModelUplift(LinearRegression()),
               DRLearnerUplift(LinearRegression(), final_learner=LinearRegression(),
@@ -96,7 +96,7 @@ def test_one_arm_or_all_control_is_an_error(rng):
     X = rng.random((10, 2))
     with pytest.raises(InputError, match="all 10 customers are control"):
         TwoModelUplift().fit(X, np.zeros(10, int), rng.integers(0, 2, 10))
-    with pytest.raises(InputError, match="propensity=1.2 must be the treated share"):
+    with pytest.raises(InputError, match=r"propensity=1\.2 must be the treated share"):
         DRLearnerUplift(propensity=1.2).fit(X, np.tile([0, 1], 5), rng.random(10))
 
 

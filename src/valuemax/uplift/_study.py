@@ -218,6 +218,7 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
                                        random_state=random_state)
     except ValueError as exc:
         raise InputError(f"cannot hold out {holdout:.0%} stratified by arm: {exc}") from exc
+    train, test = np.sort(train), np.sort(test)  # table order: the bootstrap draws follow it
     share = float(t[train].mean())
     scores = pd.DataFrame({"row": np.flatnonzero(keep)})
     if id_column is not None:
