@@ -70,3 +70,23 @@ def test_features_are_required(cli_runner, table):
                                   "promo", "--control", "holdout", "--outcome", "bought"])
     assert res.exit_code == 2
     assert "name the pre-treatment features with --feature" in res.output
+
+
+def test_observational_study_reports_the_overlap_check(table):
+    study = uplift_study(table, treatment="arm", treated="promo", control="holdout",
+                         outcome="bought", features=["x", "region"], models=("dr",),
+                         n_bootstrap=0, observational=True)
+    # randomised arms: every cross-fitted propensity is near the design share
+    assert study.overlap is not None and study.overlap.n_outside == 0
+    assert study.to_dict()["overlap"]["message"].endswith("overlap holds.")
+
+
+def test_the_cli_does_not_load_scikit_learn_until_the_command_runs():
+    import subprocess
+    import sys
+
+    code = ("import sys, valuemax.cli; "
+            "print(any(m == 'sklearn' or m.startswith('sklearn.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -24,7 +24,7 @@ class TwoModelUplift(UpliftModel):
         (continuous) ``HistGradientBoosting`` with 50 rounds and 15 leaves.
     outcome : {"auto", "binary", "continuous"}, default "auto"
         "auto" is binary when ``y`` holds only 0 and 1.
-    random_state : int, Generator or None, default 0
+    random_state : int or None, default 0
         Seed of the default learners (a given ``learner`` keeps its own).
 
     Attributes
