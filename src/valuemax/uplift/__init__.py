@@ -1,5 +1,17 @@
 """Uplift: whom does the campaign change? Models, their held-out evaluation, and checks.
 
+- Models (scikit-learn estimators, ``fit(X, treatment, y)`` / ``predict(X)`` -> uplift):
+  :class:`TwoModelUplift` (T-learner), :class:`DRLearnerUplift` (doubly robust, cross-fitted),
+  :class:`ClassTransformationUplift` (Jaskowski & Jaroszewicz 2012, 0/1 outcomes);
+  :func:`cross_fit_predict` for out-of-fold scores.
+- Evaluation: :func:`qini_curve`, :func:`uplift_curve`, :func:`qini_coefficient`,
+  :func:`auuc` (formulas and normalisation in their docstrings), :func:`uplift_at_k`,
+  :func:`uplift_by_bin` (Newcombe / Welch intervals), :func:`evaluate_uplift` for several
+  models with seeded bootstrap intervals (:func:`bootstrap_areas`).
+- Checks: one arm only -> ``InputError``; :func:`propensity_overlap` for observational data.
+- :func:`uplift_study`: a customer table in, held-out scores and evaluation out (the
+  ``valuemax uplift`` command).
+
 Importing this package loads scikit-learn (the models are scikit-learn estimators).
 """
 

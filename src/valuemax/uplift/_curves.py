@@ -202,8 +202,8 @@ def qini_coefficient(scores, treatment, y, *, normalize: Normalize = "none") -> 
     area of the perfect ordering (treated responders first, control responders last: Radcliffe
     2007's optimum allowing negative effects), giving Radcliffe's Qini coefficient ``Q`` (1 for a
     perfect model). Libraries differ: scikit-uplift's ``qini_auc_score`` is the ``"perfect"``
-    ratio; CausalML's ``qini_score`` divides the curve by its end value and sums (x counted in
-    rows), so its numbers are not comparable with these.
+    ratio; CausalML's ``qini_score`` (``normalize=True``) divides each curve by its end value
+    and averages its gap to random over rows, so its numbers are not comparable with these.
 
     Parameters
     ----------

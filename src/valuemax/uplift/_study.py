@@ -87,7 +87,8 @@ class UpliftStudy:
     scores : DataFrame
         One row per customer of the two arms: ``row`` (0-based row in the table), the id
         column when given, ``arm``, ``treatment`` (1/0), ``split`` ("train"/"holdout") and
-        ``uplift_<model>`` per model (models fitted on the training split).
+        ``uplift_<model>`` per model (models fitted on the training split, so the training
+        rows' scores are in-sample; :func:`cross_fit_predict` gives out-of-fold scores).
     evaluation : UpliftEvaluation
         On the holdout split only.
     models : list of str
