@@ -46,6 +46,12 @@ EXPECTED = {
                             "compare_means", "compare_proportions", "cuped",
                             "outcomes_from_log", "plan", "readout", "readout_from_log",
                             "srm_test"],
+    "valuemax.uplift": ["MODELS", "ClassTransformationUplift", "Curve", "DRLearnerUplift",
+                        "OverlapCheck", "TwoModelUplift", "UpliftAtK", "UpliftEvaluation",
+                        "UpliftStudy", "auuc", "bootstrap_areas", "cross_fit_predict",
+                        "evaluate_uplift", "propensity_overlap", "qini_coefficient",
+                        "qini_curve", "treatment_indicator", "uplift_at_k", "uplift_by_bin",
+                        "uplift_curve", "uplift_study"],
 }
 
 

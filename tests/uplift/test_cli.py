@@ -1,0 +1,92 @@
+"""``valuemax uplift``: output equals the API's; bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuemax.cli import app
+from valuemax.uplift import uplift_study
+
+
+@pytest.fixture
+def table(tmp_path, rng):
+    n = 1200
+    x = rng.random(n)
+    arm = rng.choice(["promo", "holdout", "other"], n)
+    treated = arm == "promo"
+    frame = pd.DataFrame({"customer": [f"c{i}" for i in range(n)], "arm": arm, "x": x,
+                          "region": rng.choice(["north", "south"], n),
+                          "bought": (rng.random(n) < 0.1 + 0.3 * x * treated).astype(int)})
+    path = tmp_path / "exp.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _args(path, *extra):
+    return ["uplift", str(path), "--treatment", "arm", "--treated", "promo", "--control",
+            "holdout", "--outcome", "bought", "--feature", "x", "--feature", "region", *extra]
+
+
+def test_cli_json_and_files_equal_the_api(cli_runner, table, tmp_path):
+    out = tmp_path / "out"
+    res = cli_runner.invoke(app, _args(table, "--model", "t", "--model", "ct", "--bootstrap",
+                                       "20", "--seed", "3", "--id", "customer", "--json",
+                                       "--out", str(out)))
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    api = uplift_study(table, treatment="arm", treated="promo", control="holdout",
+                       outcome="bought", features=["x", "region"], models=("t", "ct"),
+                       id_column="customer", n_bootstrap=20, random_state=3)
+    assert [m["qini"] for m in got["evaluation"]["models"]] == pytest.approx(
+        api.evaluation.table["qini"].tolist())
+    assert got["features"] == ["x", "region=north", "region=south"]
+    scores = pd.read_csv(out / "uplift_scores.csv", encoding="utf-8-sig")
+    frame = pd.read_csv(table)
+    assert len(scores) == int(frame.arm.isin(["promo", "holdout"]).sum())
+    np.testing.assert_allclose(scores["uplift_t"], api.scores["uplift_t"])
+    assert scores["customer"].tolist() == api.scores["customer"].tolist()
+    assert {"uplift_bins.csv", "uplift_models.csv", "uplift_summary.json"} <= {
+        p.name for p in out.iterdir()}
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--treated", "promo2"], "treated arm 'promo2' is not among the arm labels"),
+    (["--model", "x"], "models ['x']: unknown ['x']"),
+    (["--outcome", "spend"], "outcome column 'spend' is not in the table"),
+])
+def test_bad_input_exits_2_with_one_line(cli_runner, table, extra, message):
+    res = cli_runner.invoke(app, [*_args(table), *extra])
+    assert res.exit_code == 2
+    assert message in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_features_are_required(cli_runner, table):
+    res = cli_runner.invoke(app, ["uplift", str(table), "--treatment", "arm", "--treated",
+                                  "promo", "--control", "holdout", "--outcome", "bought"])
+    assert res.exit_code == 2
+    assert "name the pre-treatment features with --feature" in res.output
+
+
+def test_observational_study_reports_the_overlap_check(table):
+    study = uplift_study(table, treatment="arm", treated="promo", control="holdout",
+                         outcome="bought", features=["x", "region"], models=("dr",),
+                         n_bootstrap=0, observational=True)
+    # randomised arms: every cross-fitted propensity is near the design share
+    assert study.overlap is not None and study.overlap.n_outside == 0
+    assert study.to_dict()["overlap"]["message"].endswith("overlap holds.")
+
+
+def test_the_cli_does_not_load_scikit_learn_until_the_command_runs():
+    import subprocess
+    import sys
+
+    code = ("import sys, valuemax.cli; "
+            "print(any(m == 'sklearn' or m.startswith('sklearn.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
