@@ -183,6 +183,18 @@ def test_nobody_buys_again_in_training_is_not_applicable(to_table):
         fit_propensity(to_table(_rows(spec)), horizon_days=60, n_origins=1)
 
 
+def test_identical_histories_are_not_applicable(to_table):
+    # 10 customers with the same lines before origin 119 (n_origins=1): every feature is
+    # constant there; the 5 "a" customers buy again (days 130 and 200), the 5 "b" do not
+    same = list(range(0, 120, 10))
+    spec = {f"a{i}": [*same, 130, 200] for i in range(5)} | {f"b{i}": same for i in range(5)}
+    spec["a0"].append(END_DAY)
+    df = _rows(spec).assign(amount=10.0)
+    with pytest.raises(InputError, match=r"constant or missing in the 10 training rows: 0 of "
+                                         r"\d+ features vary \(at least 1 is needed\)"):
+        fit_propensity(to_table(df), horizon_days=60, n_origins=1)
+
+
 def test_holdout_with_one_class_names_the_count_and_minimum(to_table):
     spec = {f"r{i:02d}": list(range(i % 10, END_DAY + 1, 10)) for i in range(20)}
     with pytest.raises(InputError, match=r"only buyers: 20 of 20 customers.*0 non-buyers; "

@@ -322,11 +322,15 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
             "more customers" + (" or cv_folds=2." if cv_folds > 2 and counts.min() >= 2
                                 else "."))
     numeric = [c for c in (*BASE_FEATURES, "product_diversity", "return_rate") if c in train]
+    numeric_all = numeric
     numeric = _usable(train, numeric, notes)
     cats_used = _usable(train, list(cats), notes)
     if not numeric and not cats_used:
-        raise InputError("every feature is constant or missing in the training rows; the log "
-                         "has too little variation to model.")
+        n_feat = len(numeric_all) + len(cats)
+        raise InputError(f"every feature is constant or missing in the {len(train):,} training "
+                         f"rows: 0 of {n_feat} features vary (at least 1 is needed); the "
+                         "customers' histories before the origins are identical, so there is "
+                         "nothing to learn from; use a longer log or more customers.")
     feats = [*numeric, *cats_used]
     notes.append(f"features used ({len(feats)}): {', '.join(feats)}.")
     train = _cap(train, max_train_rows, random_state, notes, "training rows")
