@@ -70,6 +70,12 @@ def to_table(con) -> Callable[[pd.DataFrame], object]:
 
 
 @pytest.fixture(scope="session")
+def make_synthetic() -> Callable[..., pd.DataFrame]:
+    """:func:`synthetic_log` itself, for tests that need another size or seed."""
+    return synthetic_log
+
+
+@pytest.fixture(scope="session")
 def synth() -> pd.DataFrame:
     """The default :func:`synthetic_log` (400 customers, 2022-01-01 to 2023-06-24)."""
     return synthetic_log()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import InputError
+from valuemax._core.exceptions import ConvergenceError, InputError
 from valuemax.propensity._frame import (
     BASE_FEATURES,
     as_day,
@@ -28,7 +28,13 @@ from valuemax.propensity._metrics import (
     permutation_table,
     score_metrics,
 )
-from valuemax.propensity._models import fit_calibrated, time_folds, tune
+from valuemax.propensity._models import (
+    calibration_plan,
+    fit_calibrated,
+    hgb_applicable,
+    time_folds,
+    tune,
+)
 from valuemax.propensity._result import PropensityResult, churn_risk
 
 #: A training origin needs at least this many days of log before it.
@@ -132,8 +138,9 @@ def _two_classes(y: np.ndarray, what: str, window: str) -> None:
         kind = "no buyer" if n1 == 0 else "only buyers"
         raise InputError(
             f"{what} has {kind}: {n1:,} of {len(y):,} customers bought in {window}, so the "
-            "label has one class and no classifier or AUC can be computed; pick another cutoff "
-            "or horizon_days so the window holds both buyers and non-buyers.")
+            f"label has one class ({min(n1, len(y) - n1)} {'buyers' if n1 == 0 else 'non-buyers'}"
+            "; each class needs >= 1) and no classifier or AUC can be computed; pick another "
+            "cutoff or horizon_days so the window holds both buyers and non-buyers.")
 
 
 def _usable(train: pd.DataFrame, cols: list[str], notes: list[str]) -> list[str]:
@@ -154,7 +161,8 @@ def _cap(df: pd.DataFrame, max_rows: int, seed: int, notes: list[str], what: str
         return df
     from sklearn.model_selection import train_test_split
 
-    part, _ = train_test_split(df, train_size=max_rows, stratify=df["label"], random_state=seed)
+    strat = df["label"] if df["label"].value_counts().min() >= 2 else None
+    part, _ = train_test_split(df, train_size=max_rows, stratify=strat, random_state=seed)
     notes.append(f"{what}: a seeded stratified sample of {max_rows:,} of {len(df):,} rows.")
     return part.sort_index()
 
@@ -184,6 +192,22 @@ def fit_propensity(
     (expected purchases in H days, P(alive)). The model with the higher CV AUC is chosen,
     refitted on the holdout rows and scores every customer as of the day after the
     observation end.
+
+    Small or odd logs get the simpler set-up their counts allow, stated in ``notes`` and
+    ``result.setup`` / ``result.left_out``:
+
+    - features constant or missing for every training row (e.g. product diversity on a log
+      without products) are left out; ``result.features`` lists those used;
+    - fewer than 200 training rows or 20 of a class: gradient boosting is left out (logit
+      only, see :func:`~valuemax.propensity._models.hgb_applicable`);
+    - calibration is sigmoid below 500 rows of the smaller class, over 3 folds or as many
+      as that class has rows (at least 2);
+    - no two origins with both classes: stratified ``cv_folds``-fold CV within the origins;
+    - fewer than 2 holdout rows of a class: no refit, the training-origin model scores;
+    - a BG/NBD baseline whose fit or predictions fail is left out with its reason.
+
+    What no set-up can fix raises :class:`InputError` naming the count and the minimum (the
+    pipeline reports the step as skipped with that reason).
 
     Parameters
     ----------
@@ -220,9 +244,15 @@ def fit_propensity(
     Raises
     ------
     InputError
-        If the cutoff is outside the log or its window past the observation end, a window
-        has no buyers or only buyers, a class has fewer rows than ``cv_folds``, or an
-        argument is invalid.
+        Not applicable to this log: the cutoff is outside the log or its window past the
+        observation end; the log before the cutoff is too short for a training origin (30
+        days of history plus a 7-day window); the holdout window has no buyer or only
+        buyers (each class needs >= 1); the training windows have fewer than ``cv_folds``
+        buyers or non-buyers (everyone or nobody bought again); every feature is constant or
+        missing. Also raised for an invalid argument.
+    ConvergenceError
+        If a fitted model gives a probability that is not a finite number in [0, 1] (never
+        returned silently; not seen in practice).
 
     Warns
     -----
@@ -281,51 +311,73 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     hold = features_at(t, cut, categorical=cats, label_days=h)
     _two_classes(hold["label"].to_numpy(), "the holdout window",
                  f"[{cut}, {cut + _dt.timedelta(h)})")
-    _two_classes(train["label"].to_numpy(), "the training windows",
-                 f"the {label_days} days after each origin")
     counts = np.bincount(train["label"].to_numpy(), minlength=2)
     if counts.min() < cv_folds:
+        one = (" (everyone bought again)" if counts[0] == 0
+               else " (nobody bought again)" if counts[1] == 0 else "")
         raise InputError(
             f"too few training customers for {cv_folds}-fold cross-validation and calibration: "
-            f"{counts[1]:,} buyers and {counts[0]:,} non-buyers (each class needs >= "
-            f"{cv_folds}); use a longer log, more customers or cv_folds=2.")
+            f"{counts[1]:,} buyers and {counts[0]:,} non-buyers{one} in the {label_days} days "
+            f"after the training origins (each class needs >= {cv_folds}); use a longer log, "
+            "more customers" + (" or cv_folds=2." if cv_folds > 2 and counts.min() >= 2
+                                else "."))
     numeric = [c for c in (*BASE_FEATURES, "product_diversity", "return_rate") if c in train]
+    numeric_all = numeric
     numeric = _usable(train, numeric, notes)
     cats_used = _usable(train, list(cats), notes)
     if not numeric and not cats_used:
-        raise InputError("every feature is constant or missing in the training rows; the log "
-                         "has too little variation to model.")
+        n_feat = len(numeric_all) + len(cats)
+        raise InputError(f"every feature is constant or missing in the {len(train):,} training "
+                         f"rows: 0 of {n_feat} features vary (at least 1 is needed); the "
+                         "customers' histories before the origins are identical, so there is "
+                         "nothing to learn from; use a longer log or more customers.")
     feats = [*numeric, *cats_used]
+    notes.append(f"features used ({len(feats)}): {', '.join(feats)}.")
     train = _cap(train, max_train_rows, random_state, notes, "training rows")
     y_tr = train["label"].to_numpy(dtype=int)
     x_tr = train[feats]
     folds, cv_note = time_folds(train["origin"].to_numpy(), y_tr, cv_folds, random_state)
     notes.append(cv_note)
+    left_out: dict[str, str] = {}
+    kinds = ["logit", "hgb"]
+    why = hgb_applicable(y_tr)
+    if why:
+        kinds = ["logit"]
+        left_out["hgb"] = why
+        notes.append(why)
     best: dict[str, Any] = {}
     grids = []
-    for kind in ("logit", "hgb"):
+    for kind in kinds:
         params, cv_auc, grid = tune(kind, x_tr, y_tr, folds, numeric, cats_used, random_state,
                                     notes)
         best[kind] = (params, cv_auc)
         grids.append(grid)
-    chosen = "hgb" if best["hgb"][1] > best["logit"][1] else "logit"
-    notes.append(f"chosen model: {chosen} (higher mean CV ROC AUC: logit "
-                 f"{best['logit'][1]:.4f}, hgb {best['hgb'][1]:.4f}; ties go to the logit).")
+    chosen = max(kinds, key=lambda k: (best[k][1], k == "logit"))
+    if len(kinds) == 2:
+        notes.append(f"chosen model: {chosen} (higher mean CV ROC AUC: logit "
+                     f"{best['logit'][1]:.4f}, hgb {best['hgb'][1]:.4f}; ties go to the logit).")
+    else:
+        notes.append(f"chosen model: logit, the only one fitted (mean CV ROC AUC "
+                     f"{best['logit'][1]:.4f}).")
     y_ho = hold["label"].to_numpy(dtype=int)
     x_ho = hold[feats]
     fitted: dict[str, Any] = {}
     probs: dict[str, np.ndarray] = {}
-    methods: dict[str, str] = {}
-    for kind in ("logit", "hgb"):
-        fitted[kind], methods[kind] = fit_calibrated(kind, best[kind][0], x_tr, y_tr, numeric,
-                                                     cats_used, random_state, notes)
-        probs[kind] = fitted[kind].predict_proba(x_ho)[:, 1]
-    notes.append(f"probability calibration: CalibratedClassifierCV, 3 shuffled stratified folds "
-                 f"(logit {methods['logit']}, hgb {methods['hgb']}).")
+    calib: dict[str, Any] = {}
+    for kind in kinds:
+        fitted[kind], method, k = fit_calibrated(kind, best[kind][0], x_tr, y_tr, numeric,
+                                                 cats_used, random_state, notes)
+        calib[kind] = {"method": method, "folds": k}
+        probs[kind] = _finite(fitted[kind].predict_proba(x_ho)[:, 1], kind, "holdout")
+    notes.append("probability calibration: CalibratedClassifierCV, shuffled stratified folds ("
+                 + ", ".join(f"{k} {c['method']} over {c['folds']} folds"
+                             for k, c in calib.items()) + ").")
     scores = dict(probs)
     scores["recency"] = -hold["recency_days"].to_numpy(dtype=float)
     if btyd_baseline:
-        scores.update(btyd_scores(hold, h, random_state, notes) or {})
+        btyd, btyd_out = btyd_scores(hold, h, random_state, notes)
+        scores.update(btyd)
+        left_out.update(btyd_out)
     rows = [score_metrics(k, y_ho, s, is_probability=k in ("logit", "hgb"))
             for k, s in scores.items()]
     metrics = pd.DataFrame(rows).assign(chosen=lambda d: d["model"] == chosen)
@@ -333,23 +385,66 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
                                              random_state=random_state)
     if imp_note:
         notes.append(imp_note)
-    final_rows = _cap(hold, max_train_rows, random_state, notes, "refit rows")
-    final, _ = fit_calibrated(chosen, best[chosen][0], final_rows[feats],
-                              final_rows["label"].to_numpy(dtype=int), numeric, cats_used,
-                              random_state, notes)
+    final, refit, refit_cal = _refit(chosen, best[chosen][0], fitted[chosen], hold, feats, numeric,
+                          cats_used, max_train_rows, random_state, cut, h, label_days, notes)
     score_day = end + _dt.timedelta(1)
     now = features_at(t, score_day, categorical=cats)
-    out = _score_frame(now, final.predict_proba(now[feats])[:, 1], h, score_day, notes)
-    notes.append(f"scores: {chosen} refitted on the holdout rows (cutoff {cut}, {h}-day labels) "
-                 f"and applied to features as of {score_day} (the day after the observation end).")
+    p_now = _finite(final.predict_proba(now[feats])[:, 1], chosen, "scoring")
+    out = _score_frame(now, p_now, h, score_day, notes)
+    notes.append(f"scores: {chosen} {refit} and applied to features as of {score_day} (the day "
+                 "after the observation end).")
+    setup = {
+        "models": list(kinds),
+        "cv": "time-ordered" if "time-ordered" in cv_note else "stratified",
+        "cv_folds": len(folds),
+        "calibration": calib,
+        "refit": "holdout" if refit_cal else "training",
+        "refit_calibration": refit_cal,
+    }
     return PropensityResult(
         horizon_days=h, cutoff=cut, scores=out, metrics=metrics, chosen_model=chosen,
         calibration=calibration_table(y_ho, probs), gains=gains_table(y_ho, scores),
         importance=importance, notes=tuple(notes), origins=tuple(origins),
         label_days=label_days, cv_results=pd.concat(grids, ignore_index=True),
-        params={"logit": best["logit"][0], "hgb": best["hgb"][0], "calibration": methods},
+        params={**{k: best[k][0] for k in kinds},
+                "calibration": {k: c["method"] for k, c in calib.items()}},
         base_rate=float(y_ho.mean()), n_train=len(train), n_holdout=len(hold),
-        features=tuple(feats))
+        features=tuple(feats), setup=setup, left_out=left_out)
+
+
+def _finite(p: np.ndarray, kind: str, what: str) -> np.ndarray:
+    """``p`` when every probability is finite and in [0, 1], else :class:`ConvergenceError`."""
+    bad = ~(np.isfinite(p) & (p >= 0) & (p <= 1))
+    if bad.any():
+        raise ConvergenceError(
+            f"the {kind} model gave {int(bad.sum()):,} of {len(p):,} {what} probabilities that "
+            "are not finite numbers in [0, 1]; no score is returned for them. Report this "
+            "with the log's shape (customers, days).")
+    return p
+
+
+def _refit(chosen: str, params: dict[str, Any], trained: Any, hold: pd.DataFrame,
+           feats: list[str], numeric: list[str], cats: list[str], max_rows: int,
+           random_state: int, cut: _dt.date, h: int, label_days: int, notes: list[str],
+           ) -> tuple[Any, str, dict[str, Any] | None]:
+    """The scoring model, how it was fitted (for the notes) and its calibration (or None).
+
+    The chosen model refitted on the holdout rows (features at the cutoff, H-day labels: the
+    newest full window); when the holdout has fewer than 2 rows of a class (too few to
+    calibrate), the model fitted on the training origins is kept, as stated.
+    """
+    rows = _cap(hold, max_rows, random_state, notes, "refit rows")
+    y = rows["label"].to_numpy(dtype=int)
+    try:
+        calibration_plan(y)
+    except InputError as err:
+        notes.append(f"no refit on the holdout rows ({err}): the scores come from the {chosen} "
+                     f"model fitted on the training origins ({label_days}-day labels).")
+        return trained, f"fitted on the training origins ({label_days}-day labels)", None
+    final, method, k = fit_calibrated(chosen, params, rows[feats], y, numeric, cats,
+                                      random_state, notes)
+    return (final, f"refitted on the holdout rows (cutoff {cut}, {h}-day labels, {method} "
+            f"calibration over {k} folds)", {"method": method, "folds": k})
 
 
 def _score_frame(now: pd.DataFrame, p: np.ndarray, h: int, score_day: _dt.date,

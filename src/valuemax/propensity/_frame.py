@@ -161,8 +161,10 @@ def features_at(
     Returns
     -------
     pandas.DataFrame
-        ``customer_id``, :data:`BASE_FEATURES`, optional ``product_diversity``,
-        ``return_rate``, the categorical columns and ``label``; ordered by ``customer_id``.
+        ``customer_id``, :data:`BASE_FEATURES`, optional ``product_diversity`` (NaN for a
+        customer without a product code) and ``return_rate`` (each present only when some
+        customer has a value), the categorical columns and ``label``; ordered by
+        ``customer_id``.
     """
     t = transactions
     cut_ts = ibis.timestamp(_dt.datetime.combine(cutoff, _dt.time(0)))
@@ -179,7 +181,10 @@ def features_at(
         out = out.mutate(label=out._buyer.notnull().cast("int64")).drop("_buyer")
     df = out.order_by("customer_id").to_pyarrow().to_pandas()
     keep = ["customer_id", *BASE_FEATURES]
-    keep += [c for c in ("product_diversity", "return_rate") if c in df.columns]
+    # optional features with no value for any customer (no product or no quantity in the
+    # log) carry no information: left out of the frame
+    keep += [c for c in ("product_diversity", "return_rate")
+             if c in df.columns and df[c].notna().any()]
     keep += [*categorical, *(["label"] if label_days is not None else [])]
     return df[keep].reset_index(drop=True)
 
@@ -219,7 +224,9 @@ def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool) ->
         "spend_trend": ibis.ifelse((last + prev_s) > 0, (last - prev_s) / (last + prev_s), zero),
     }
     if "_np" in per.columns:
-        cols["product_diversity"] = per._np.cast("float64") / per._nl.cast("float64")
+        cols["product_diversity"] = ibis.ifelse(
+            per._np > 0, per._np.cast("float64") / per._nl.cast("float64"),
+            ibis.null("float64"))
     if "_ret" in per.columns:
         cols["return_rate"] = ibis.ifelse(per._bought > 0, per._ret / per._bought,
                                           ibis.null("float64"))

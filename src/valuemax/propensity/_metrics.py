@@ -98,12 +98,24 @@ def permutation_table(model: Any, x: pd.DataFrame, y: np.ndarray, *, random_stat
 
 
 def btyd_scores(feats: pd.DataFrame, horizon_days: int, random_state: int,
-                notes: list[str]) -> dict[str, np.ndarray] | None:
+                notes: list[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """BG/NBD fitted on the features at the cutoff: E[purchases in H days] and P(alive).
 
-    Weeks (days / 7) as in Fader, Hardie & Lee (2005). Returns None (with a note) when the
-    fit fails.
+    Weeks (days / 7) as in Fader, Hardie & Lee (2005). A baseline that cannot be computed
+    (the fit fails, or its predictions raise or are not finite) is left out: it is missing
+    from the scores and its reason is in the second dict and in ``notes``; the propensity
+    step goes on without it.
+
+    Returns
+    -------
+    scores : dict of str to ndarray of shape (n,)
+        ``btyd_expected_purchases`` and ``btyd_p_alive``, those that could be computed.
+    left_out : dict of str to str
+        The baselines left out and why.
     """
+    from valuemax._core.exceptions import ValuemaxError
+
+    names = ("btyd_expected_purchases", "btyd_p_alive")
     x = feats["frequency"].to_numpy(dtype=float)
     t_x = feats["recency"].to_numpy(dtype=float) / 7.0
     big_t = feats["T"].to_numpy(dtype=float) / 7.0
@@ -112,24 +124,35 @@ def btyd_scores(feats: pd.DataFrame, horizon_days: int, random_state: int,
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             model.fit(x, t_x, big_t)
-    except (ValueError, RuntimeError) as err:
-        notes.append(f"BTYD baseline skipped: BG/NBD fit failed ({err}).")
-        return None
+    except (ValuemaxError, ValueError, RuntimeError, FloatingPointError) as err:
+        why = f"the BG/NBD fit failed ({err})"
+        notes.append(f"BTYD baselines left out: {why}.")
+        return {}, dict.fromkeys(names, why)
     for w in caught:
         notes.append(f"BTYD baseline: {w.message}")
     p = model.params_
     notes.append("BTYD baseline: BG/NBD on the features at the cutoff (weeks), r="
                  f"{p['r']:.3g}, alpha={p['alpha']:.3g}, a={p['a']:.3g}, b={p['b']:.3g}.")
-    with np.errstate(all="ignore"):
-        out = {
-            "btyd_expected_purchases": np.asarray(
-                model.expected_purchases(horizon_days / 7.0, x, t_x, big_t), dtype=float),
-            "btyd_p_alive": np.asarray(model.p_alive(x, t_x, big_t), dtype=float),
-        }
-    for name in list(out):
-        bad = int((~np.isfinite(out[name])).sum())
-        if bad:
-            notes.append(f"BTYD baseline {name} skipped: {bad:,} of {len(x):,} predictions are "
-                         "not finite at these parameters (a degenerate BG/NBD fit).")
-            del out[name]
-    return out
+    predict = {
+        "btyd_expected_purchases": lambda: model.expected_purchases(horizon_days / 7.0, x, t_x,
+                                                                    big_t),
+        "btyd_p_alive": lambda: model.p_alive(x, t_x, big_t),
+    }
+    out: dict[str, np.ndarray] = {}
+    left_out: dict[str, str] = {}
+    for name in names:
+        try:
+            with np.errstate(all="ignore"):
+                value = np.asarray(predict[name](), dtype=float)
+        except (ValuemaxError, ValueError, RuntimeError, FloatingPointError) as err:
+            left_out[name] = f"the prediction failed at the fitted parameters ({err})"
+        else:
+            bad = int((~np.isfinite(value)).sum())
+            if bad:
+                left_out[name] = (f"{bad:,} of {len(x):,} predictions are not finite at the "
+                                  "fitted parameters (a degenerate BG/NBD fit)")
+            else:
+                out[name] = value
+        if name in left_out:
+            notes.append(f"BTYD baseline {name} left out: {left_out[name]}.")
+    return out, left_out

@@ -50,7 +50,10 @@ def make_model(kind: str, params: dict[str, Any], numeric: Sequence[str],
     )
 
     if kind == "logit":
-        num = make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
+        # keep_empty_features: a feature with no value in one CV fold's older origins (e.g.
+        # ipt_cv before anyone has two gaps) is imputed 0 with its indicator, not dropped
+        num = make_pipeline(SimpleImputer(strategy="median", add_indicator=True,
+                                          keep_empty_features=True),
                             FunctionTransformer(_signed_log, feature_names_out="one-to-one"),
                             StandardScaler())
         steps = [("num", num, list(numeric))]
@@ -154,30 +157,101 @@ def tune(kind: str, x: pd.DataFrame, y: np.ndarray, folds: list[tuple[np.ndarray
     return dict(grid[best]), float(table["cv_auc"].iloc[best]), table
 
 
+#: Folds of ``CalibratedClassifierCV`` (fewer when the smaller class has fewer rows).
+CALIBRATION_FOLDS = 3
+#: Rows of the smaller class from which isotonic (not sigmoid) calibration is used.
+ISOTONIC_MIN_ROWS = 500
+#: Gradient boosting needs at least this many training rows ...
+HGB_MIN_ROWS = 200
+#: ... and this many rows of each class: scikit-learn's default ``min_samples_leaf`` (20), so a
+#: leaf can hold the smaller class; below either, the step is logit only (stated).
+HGB_MIN_CLASS_ROWS = 20
+
+
+def hgb_applicable(y: np.ndarray) -> str:
+    """``""`` when gradient boosting can be fitted on labels ``y``, else the stated reason.
+
+    Below :data:`HGB_MIN_ROWS` rows, or :data:`HGB_MIN_CLASS_ROWS` rows of the smaller class,
+    trees whose leaves hold at least 20 rows (scikit-learn's default) have one or two splits:
+    gradient boosting is left out and the logistic model alone is tuned and calibrated.
+
+    Examples
+    --------
+    >>> hgb_applicable(np.array([0, 1] * 150))
+    ''
+    >>> hgb_applicable(np.array([0] * 140 + [1] * 10))[:60]
+    'gradient boosting left out: 150 training rows with 10 buyers'
+    """
+    y = np.asarray(y, dtype=int)
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if len(y) >= HGB_MIN_ROWS and min(n0, n1) >= HGB_MIN_CLASS_ROWS:
+        return ""
+    return (f"gradient boosting left out: {len(y):,} training rows with {n1:,} buyers and "
+            f"{n0:,} non-buyers (it needs >= {HGB_MIN_ROWS} rows and >= {HGB_MIN_CLASS_ROWS} "
+            "of each class, the minimum leaf size); the logistic model alone is tuned and "
+            "calibrated.")
+
+
+def calibration_plan(y: np.ndarray) -> tuple[str, int]:
+    """``(method, folds)`` of the probability calibration for labels ``y``.
+
+    Isotonic when the smaller class has at least :data:`ISOTONIC_MIN_ROWS` rows (enough for
+    a step function), else sigmoid (Platt); :data:`CALIBRATION_FOLDS` stratified folds, or
+    as many as the smaller class has rows when that is fewer (down to 2).
+
+    Raises
+    ------
+    InputError
+        If a class has fewer than 2 rows (one row cannot be in both a fitting and a
+        calibration fold).
+
+    Examples
+    --------
+    >>> calibration_plan(np.array([0] * 50 + [1] * 2))
+    ('sigmoid', 2)
+    >>> calibration_plan(np.array([0, 1] * 600))
+    ('isotonic', 3)
+    """
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
+    minority = int(counts.min())
+    if minority < 2:
+        raise InputError(
+            f"too few rows for probability calibration: {int(counts[1]):,} buyers and "
+            f"{int(counts[0]):,} non-buyers (each class needs >= 2 for 2-fold "
+            "calibration); use a longer log or more customers.")
+    method = "isotonic" if minority >= ISOTONIC_MIN_ROWS else "sigmoid"
+    return method, min(CALIBRATION_FOLDS, minority)
+
+
 def fit_calibrated(kind: str, params: dict[str, Any], x: pd.DataFrame, y: np.ndarray,
                    numeric: Sequence[str], categorical: Sequence[str], random_state: int,
-                   notes: list[str]) -> tuple[Any, str]:
-    """Fit ``kind`` with probability calibration; returns (model, method).
+                   notes: list[str]) -> tuple[Any, str, int]:
+    """Fit ``kind`` with probability calibration; returns (model, method, folds).
 
-    ``CalibratedClassifierCV`` with 3 stratified folds: isotonic when the smaller class has
-    at least 500 rows (enough for a step function), else sigmoid (Platt). A logit whose
-    training classes are perfectly separated raises :class:`SeparationWarning`.
+    ``CalibratedClassifierCV`` with the method and stratified folds of
+    :func:`calibration_plan` (3 folds, fewer when the smaller class has fewer rows). A logit
+    whose training classes are perfectly separated raises :class:`SeparationWarning`.
+
+    Raises
+    ------
+    InputError
+        If a class has fewer than 2 rows (see :func:`calibration_plan`).
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.model_selection import StratifiedKFold
 
-    minority = int(np.bincount(y.astype(int), minlength=2).min())
-    method = "isotonic" if minority >= 500 else "sigmoid"
+    method, n_folds = calibration_plan(y)
     if kind == "logit":
         _warn_if_separated(make_model(kind, params, numeric, categorical, random_state),
                            x, y, params, notes)
     base = make_model(kind, params, numeric, categorical, random_state)
-    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=random_state)
+    cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state)
     cal = CalibratedClassifierCV(base, method=method, cv=cv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SeparationWarning)
         fit_quiet(cal, x, y, notes, kind)
-    return cal, method
+    return cal, method, n_folds
 
 
 def _warn_if_separated(model: Any, x: pd.DataFrame, y: np.ndarray, params: dict[str, Any],

@@ -75,6 +75,16 @@ class PropensityResult:
         Training and holdout rows.
     features : tuple of str
         Feature columns used (after dropping constant / all-missing ones).
+    setup : dict
+        The set-up the data allowed: ``models`` (``["logit", "hgb"]``, or ``["logit"]`` when
+        the training rows are too few for gradient boosting), ``cv`` ("time-ordered" over
+        the origins or "stratified" within one), ``cv_folds`` (int), ``calibration``
+        (per model ``{"method": "sigmoid" | "isotonic", "folds": int}``) and ``refit``
+        ("holdout", or "training" when the holdout has too few rows of a class to refit)
+        and ``refit_calibration`` (``{"method", "folds"}`` of the refit, None without one).
+    left_out : dict of str to str
+        Models and baselines left out (``"hgb"``, ``"btyd_expected_purchases"``,
+        ``"btyd_p_alive"``) and why.
     """
 
     horizon_days: int
@@ -94,6 +104,8 @@ class PropensityResult:
     n_train: int = 0
     n_holdout: int = 0
     features: tuple[str, ...] = ()
+    setup: dict[str, Any] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)
 
     @property
     def score_column(self) -> str:
@@ -137,5 +149,8 @@ class PropensityResult:
             "churn_thresholds": dict(CHURN_THRESHOLDS),
             "churn_counts": {r["churn_risk"]: r["customers"]
                              for r in self.churn_counts().to_dict("records")},
+            "features": list(self.features),
+            "setup": self.setup,
+            "left_out": dict(self.left_out),
             "notes": list(self.notes),
         }
