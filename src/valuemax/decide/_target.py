@@ -167,7 +167,7 @@ def _lp_bound(opts: Options, budget: float | None, cap: float | None) -> float:
         hi = float(np.max(_ratio(np.maximum(opts.profit, 0.0), opts.cost), initial=0.0))
         if not np.isfinite(hi) or hi <= 0:
             hi = float(np.max(opts.profit, initial=0.0)) / max(budget, 1e-12) + 1.0
-        f = lambda lam: budget * lam + inner(lam, mu)  # noqa: E731
+        f = lambda lam: base + budget * lam + inner(lam, mu)  # noqa: E731
         res = optimize.minimize_scalar(f, bounds=(0.0, hi), method="bounded",
                                        options={"xatol": 1e-12 * max(hi, 1.0)})
         return min(float(res.fun), f(0.0), f(hi))
