@@ -86,3 +86,14 @@ def test_the_loop_closes_targets_campaign_readout_recovers_the_uplift():
     assert not result.srm.alert
     n_arms = result.arm_table.query("metric == 'converted'").set_index("arm")["n"]
     assert n_arms.to_dict() == {"email": int(treated.sum()), HOLDOUT_ARM: int((~treated).sum())}
+
+
+@pytest.mark.parametrize("n, share", [(37, 0.1), (20, 0.2), (123, 0.33)])
+def test_holdout_total_is_the_rounded_share_and_each_decile_within_one(n, share):
+    a = holdout_assignments(_targets(n), assigned_at="2026-03-01", share=share,
+                            random_state=1)
+    held = (a["arm"] == HOLDOUT_ARM).to_numpy()
+    assert held.sum() == int(np.floor(share * n + 0.5))
+    stratum = (np.arange(n) * 10) // n
+    per = np.bincount(stratum, weights=held)
+    assert np.all(np.abs(per - share * np.bincount(stratum)) < 1)

@@ -31,9 +31,10 @@ def holdout_assignments(
     """Hold out a random share of the targets as control, stratified by rank decile.
 
     The target list (``rank`` 1 = best) is cut into ``n_strata`` groups of consecutive ranks
-    as equal as possible (deciles by default); in each group ``round(share * size)``
-    customers, drawn without replacement with the seeded generator, get the arm ``control``
-    (not contacted); the others keep their arm. Stratifying keeps the control's mix of
+    as equal as possible (deciles by default). ``round(share * n)`` customers are held out in
+    all, ``share * size`` per group rounded by largest remainders (ties in a seeded random
+    order); in each group they are drawn without replacement with the seeded generator and
+    get the arm ``control`` (not contacted); the others keep their arm. Stratifying keeps the control's mix of
     expected profit equal to the contacted group's, so the lift is measured on like customers.
 
     Parameters
@@ -102,12 +103,17 @@ def holdout_assignments(
         raise InputError("the target list is empty: nobody to hold out.")
     rng = np.random.default_rng(random_state)
     stratum = (np.arange(n) * min(n_strata, n)) // n
+    sizes = np.bincount(stratum)
+    quota = share * sizes
+    counts = np.floor(quota).astype("int64")
+    extra = math.floor(share * n + 0.5) - int(counts.sum())
+    if extra > 0:  # largest remainders first, ties in a seeded random order
+        tie = rng.permutation(len(sizes))
+        counts[np.lexsort((tie, -(quota - counts)))[:extra]] += 1
     held = np.zeros(n, bool)
-    for s in range(int(stratum.max()) + 1):  # a loop over <= n_strata groups, not customers
-        members = np.flatnonzero(stratum == s)
-        k = math.floor(share * len(members) + 0.5)
+    for s, k in enumerate(counts):  # a loop over <= n_strata groups, not customers
         if k:
-            held[rng.choice(members, size=k, replace=False)] = True
+            held[rng.choice(np.flatnonzero(stratum == s), size=int(k), replace=False)] = True
     if not held.any() or held.all():
         raise InputError(f"share={share:g} of {n:,} targets in {min(n_strata, n)} strata holds "
                          f"out {int(held.sum()):,} customers; the readout needs both contacted "
