@@ -221,9 +221,11 @@ def choose_targets(
       ``min(max_contacts, floor(budget / cost))`` most profitable customers.
     - Otherwise: greedy over the (customer, arm) options sorted by profit per unit contact
       cost (free contacts first), taking an option when its customer is still free and it
-      fits the remaining budget and cap (skipping those that do not fit); the result is the
-      better of that list and the single most profitable option that fits (which bounds the
-      loss by half the optimum in the one-constraint case). ``bound`` is the value of the
+      fits the remaining budget and cap (skipping those that do not fit). With both a budget
+      and a cap, the greedy also runs by profit per ``cost / budget + 1 / max_contacts`` and
+      by profit, and the best of the lists is kept. The result is the better of that list and
+      the single most profitable option that fits (which bounds the loss by half the optimum
+      in the one-constraint, one-arm case). ``bound`` is the value of the
       linear-programming relaxation (multiple-choice knapsack with a cardinality row),
       computed as its Lagrangian dual, so ``value <= optimum <= bound``.
 
@@ -330,12 +332,25 @@ def choose_targets(
         method = ("exact: every contact costs the same, so the most profitable customers "
                   "(best arm each) are taken, up to the budget and cap")
     else:
-        ranking = _order(good, _ratio(good.profit, good.cost))
-        picked = _greedy(good, ranking, left, cap)
+        keys = {"profit per unit contact cost": _ratio(good.profit, good.cost)}
+        if budget is not None and max_contacts is not None:
+            # both constraints: cost measured in shares of each constraint's capacity
+            keys["profit per share of budget plus share of cap"] = good.profit / (
+                good.cost / budget + 1.0 / max_contacts)
+            keys["profit"] = good.profit
+        runs = []
+        for name, key in keys.items():
+            order = _order(good, key)
+            chosen_ = _greedy(good, order, left, cap)
+            runs.append((float(good.profit[chosen_].sum()), name, order, chosen_))
+        best_run = max(runs, key=lambda run: run[0])  # first of equals: the order above
+        _, name, ranking, picked = best_run
         exact = False
-        method = ("greedy by expected profit per unit contact cost over (customer, arm) "
-                  "options, one arm per customer, skipping options that do not fit; LP bound "
-                  "by Lagrangian duality")
+        method = (f"greedy by {name} over (customer, arm) options, one arm per customer, "
+                  "skipping options that do not fit"
+                  + (f" (best of {len(runs)} orders: {', '.join(keys)})" if len(runs) > 1
+                     else "")
+                  + "; LP bound by Lagrangian duality")
         fit = np.flatnonzero(good.cost <= left)
         if len(fit):
             single = int(fit[np.lexsort((good.arm[fit].astype(str),
