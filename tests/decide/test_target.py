@@ -76,6 +76,9 @@ def test_uniform_costs_are_exact_against_brute_force(seed, arms):
     expected = _brute_force(frame, _profits(frame, 0.6, 2.0), budget, cap)
     assert r.exact
     assert r.value == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    profit = _profits(frame, 0.6, 2.0)
+    assert r.bound == pytest.approx(_lp(frame[profit > 0], profit[profit > 0], budget, cap),
+                                    rel=1e-9, abs=1e-9)
     assert r.bound >= r.value - 1e-12
     assert r.targets["customer_id"].is_unique
 

@@ -28,6 +28,7 @@ class Options:
     profit: np.ndarray
     cost: np.ndarray
     profit_se: np.ndarray | None
+    code: np.ndarray  # customer index 0..n_customers-1 (int64), for fast set operations
 
 
 def _ids(values: pd.Series, mask: np.ndarray, k: int = 5) -> str:
@@ -167,5 +168,6 @@ def option_table(
                                  "error of).")
             var += (m * _column(scores, revenue_se, "revenue_se", ids, low=0.0)) ** 2
         se = np.sqrt(var)
+    code = pd.factorize(ids)[0].astype("int64")
     return Options(customer_id=ids.to_numpy(dtype=object), arm=arms.to_numpy(dtype=object),
-                   profit=profit, cost=c, profit_se=se)
+                   profit=profit, cost=c, profit_se=se, code=code)

@@ -99,9 +99,22 @@ def _order(opts: Options, key: np.ndarray) -> np.ndarray:
     return np.lexsort((opts.arm.astype(str), opts.customer_id.astype(str), -key))
 
 
+def _subset(opts: Options, rows: np.ndarray) -> Options:
+    """The options at ``rows`` (a boolean mask or indices)."""
+    return Options(opts.customer_id[rows], opts.arm[rows], opts.profit[rows], opts.cost[rows],
+                   None if opts.profit_se is None else opts.profit_se[rows], opts.code[rows])
+
+
 def _first_per_customer(opts: Options, order: np.ndarray) -> np.ndarray:
     """Keep, in ``order``, each customer's first option."""
-    return order[~pd.Series(opts.customer_id[order]).duplicated().to_numpy()]
+    return order[_first_mask(opts.code[order])]
+
+
+def _first_mask(codes: np.ndarray) -> np.ndarray:
+    """True at the first occurrence of each code."""
+    first = np.zeros(len(codes), bool)
+    first[np.unique(codes, return_index=True)[1]] = True
+    return first
 
 
 def _ratio(profit: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -118,23 +131,22 @@ def _greedy(opts: Options, order: np.ndarray, budget: float, cap: float) -> list
     option that did not fit and continues after it.
     """
     chosen: list[np.ndarray] = []
-    taken: set[str] = set()
+    taken = np.zeros(int(opts.code.max()) + 1 if len(opts.code) else 0, bool)
     rest = order
     left, slots = budget, cap
     while len(rest) and slots > 0:
-        cids = opts.customer_id[rest]
-        keep = ~pd.Series(cids).isin(taken).to_numpy() if taken else np.ones(len(rest), bool)
+        keep = ~taken[opts.code[rest]]
         keep &= opts.cost[rest] <= left
         rest = rest[keep]
         if not len(rest):
             break
-        first = ~pd.Series(opts.customer_id[rest]).duplicated().to_numpy()
+        first = _first_mask(opts.code[rest])
         cand = rest[first]
         fits = (np.cumsum(opts.cost[cand]) <= left) & (np.arange(1, len(cand) + 1) <= slots)
         n_fit = int(np.argmin(fits)) if not fits.all() else len(cand)
         took = cand[:n_fit]
         chosen.append(took)
-        taken.update(opts.customer_id[took].tolist())
+        taken[opts.code[took]] = True
         left -= float(opts.cost[took].sum())
         slots -= n_fit
         if n_fit == len(cand):
@@ -145,6 +157,36 @@ def _greedy(opts: Options, order: np.ndarray, budget: float, cap: float) -> list
     return [int(i) for part in chosen for i in part]
 
 
+def _uniform_bound(best: np.ndarray, cost: float, budget: float | None,
+                   cap: int | None) -> float:
+    """LP value with one contact cost: ``k = min(cap, budget / cost)`` customers, fractional.
+
+    ``best`` holds each customer's best profit, descending. With equal costs an arm other
+    than the best never helps, so the LP takes the ``floor(k)`` best and ``k - floor(k)`` of
+    the next.
+    """
+    k = float(len(best))
+    if cap is not None:
+        k = min(k, float(cap))
+    if budget is not None and cost > 0:
+        k = min(k, budget / cost)
+    whole = math.floor(k)
+    frac = best[whole] * (k - whole) if whole < len(best) else 0.0
+    return float(best[:whole].sum() + frac)
+
+
+def _fractional_knapsack(profit: np.ndarray, cost: np.ndarray, budget: float) -> float:
+    """LP value of a 0-1 knapsack (one option per customer): by ratio, the last one split."""
+    order = np.argsort(-_ratio(profit, cost), kind="stable")
+    used = np.cumsum(cost[order])
+    whole = int(np.searchsorted(used, budget, side="right"))
+    total = float(profit[order][:whole].sum())
+    if whole < len(order):
+        left = budget - (float(used[whole - 1]) if whole else 0.0)
+        total += float(profit[order][whole]) * left / float(cost[order][whole])
+    return total
+
+
 def _lp_bound(opts: Options, budget: float | None, cap: float | None) -> float:
     """Lagrangian dual of the LP relaxation (one arm per customer kept in the inner problem).
 
@@ -152,13 +194,18 @@ def _lp_bound(opts: Options, budget: float | None, cap: float | None) -> float:
     is an upper bound for every ``lam, mu >= 0`` (weak duality) and its minimum equals the LP
     value (strong duality). It is convex; minimised by nested bounded Brent searches.
     """
-    codes, _ = pd.factorize(opts.customer_id)
-    n = int(codes.max()) + 1
+    codes = opts.code
+    by_customer = np.argsort(codes, kind="stable")
+    profit, cost = opts.profit[by_customer], opts.cost[by_customer]
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[by_customer]) != 0])
+    one_each = len(starts) == len(codes)
+    if one_each and budget is not None and cap is None:
+        return _fractional_knapsack(opts.profit, opts.cost, budget)
 
     def inner(lam: float, mu: float) -> float:
-        best = np.zeros(n)
-        np.maximum.at(best, codes, opts.profit - lam * opts.cost - mu)
-        return float(best.sum())
+        reduced = profit - lam * cost - mu
+        best = reduced if one_each else np.maximum.reduceat(reduced, starts)
+        return float(np.maximum(best, 0.0).sum())
 
     def over_lam(mu: float) -> float:
         base = (mu * cap) if cap is not None else 0.0
@@ -169,14 +216,14 @@ def _lp_bound(opts: Options, budget: float | None, cap: float | None) -> float:
             hi = float(np.max(opts.profit, initial=0.0)) / max(budget, 1e-12) + 1.0
         f = lambda lam: base + budget * lam + inner(lam, mu)  # noqa: E731
         res = optimize.minimize_scalar(f, bounds=(0.0, hi), method="bounded",
-                                       options={"xatol": 1e-12 * max(hi, 1.0)})
+                                       options={"xatol": 1e-10 * max(hi, 1.0)})
         return min(float(res.fun), f(0.0), f(hi))
 
     if cap is None:
         return over_lam(0.0)
     hi = float(np.max(opts.profit, initial=0.0))
     res = optimize.minimize_scalar(over_lam, bounds=(0.0, hi), method="bounded",
-                                   options={"xatol": 1e-12 * max(hi, 1.0)})
+                                   options={"xatol": 1e-10 * max(hi, 1.0)})
     return min(float(res.fun), over_lam(0.0), over_lam(hi))
 
 
@@ -300,7 +347,7 @@ def choose_targets(
         raise InputError(f"max_contacts={max_contacts!r} must be a whole number >= 1, or None.")
     if not 0 < confidence < 1:
         raise InputError(f"confidence={confidence!r} must lie in (0, 1), e.g. 0.95.")
-    n_customers = len(pd.unique(opts.customer_id))
+    n_customers = int(opts.code.max()) + 1
     positive = opts.profit > 0
     if budget is not None and positive.any():
         cheapest = float(opts.cost[positive].min())
@@ -308,9 +355,8 @@ def choose_targets(
             raise InputError(f"budget={budget:g} is smaller than one contact: the cheapest "
                              f"profitable contact costs {cheapest:g}. Raise the budget "
                              "(--budget) or lower cost_per_contact.")
-    good = Options(*(a[positive] if a is not None else None for a in (
-        opts.customer_id, opts.arm, opts.profit, opts.cost, opts.profit_se)))
-    n_unprofitable = n_customers - len(pd.unique(good.customer_id))
+    good = _subset(opts, positive)
+    n_unprofitable = n_customers - len(np.unique(good.code))
     cap = float(max_contacts) if max_contacts is not None else math.inf
     left = budget if budget is not None else math.inf
     by_profit = _first_per_customer(good, _order(good, good.profit))
@@ -361,7 +407,13 @@ def choose_targets(
                 notes.append("the single most profitable contact that fits beats the greedy "
                              "list: it is kept alone")
     value_ = float(good.profit[picked].sum())
-    bound = _lp_bound(good, budget, max_contacts) if len(good.profit) else 0.0
+    if exact and not uniform:
+        bound = value_  # nothing binds: every customer's best option is taken
+    elif uniform:
+        bound = _uniform_bound(good.profit[by_profit], float(good.cost[0]) if len(good.cost)
+                               else 0.0, budget, max_contacts)
+    else:
+        bound = _lp_bound(good, budget, max_contacts)
     bound = max(bound, value_)  # the dual search stops within rounding of the LP value
     targets = pd.DataFrame({
         "customer_id": good.customer_id[picked].astype(str),
@@ -388,16 +440,19 @@ def _curve(opts: Options, good: Options, picked: list[int], ranking: np.ndarray,
     ``ranking``, then the unprofitable customers' best option by profit (descending), so the
     curve shows the fall past the optimum.
     """
-    seen = pd.Series(good.customer_id[ranking]).isin(good.customer_id[picked]).to_numpy()
+    in_list = np.zeros(int(opts.code.max()) + 1, bool)
+    in_list[good.code[picked]] = True
+    seen = in_list[good.code[ranking]]
     rest = _first_per_customer(good, ranking[~seen])
     order = np.concatenate([np.asarray(picked, dtype="int64"), rest]).astype("int64")
     profit = good.profit[order]
     cost = good.cost[order]
     se = good.profit_se[order] if good.profit_se is not None else None
-    lost = np.flatnonzero(~pd.Series(opts.customer_id).isin(good.customer_id).to_numpy())
+    has_good = np.zeros(int(opts.code.max()) + 1, bool)
+    has_good[good.code] = True
+    lost = np.flatnonzero(~has_good[opts.code])
     if len(lost):
-        sub = Options(opts.customer_id[lost], opts.arm[lost], opts.profit[lost],
-                      opts.cost[lost], None)
+        sub = _subset(opts, lost)
         o = _first_per_customer(sub, _order(sub, sub.profit))
         profit = np.concatenate([profit, sub.profit[o]])
         cost = np.concatenate([cost, sub.cost[o]])
