@@ -187,12 +187,13 @@ def _fractional_knapsack(profit: np.ndarray, cost: np.ndarray, budget: float) ->
     return total
 
 
-def _lp_bound(opts: Options, budget: float | None, cap: float | None) -> float:
+def _lp_bound(opts: Options, budget: float | None, cap: float | None) -> tuple[float, float]:
     """Lagrangian dual of the LP relaxation (one arm per customer kept in the inner problem).
 
     ``L(lam, mu) = lam * budget + mu * cap + sum_i max(0, max_a(p_ia - lam * c_ia - mu))``
     is an upper bound for every ``lam, mu >= 0`` (weak duality) and its minimum equals the LP
     value (strong duality). It is convex; minimised by nested bounded Brent searches.
+    Returns the bound and the budget's multiplier ``lam`` (0 when not searched).
     """
     codes = opts.code
     by_customer = np.argsort(codes, kind="stable")
@@ -200,31 +201,31 @@ def _lp_bound(opts: Options, budget: float | None, cap: float | None) -> float:
     starts = np.flatnonzero(np.r_[True, np.diff(codes[by_customer]) != 0])
     one_each = len(starts) == len(codes)
     if one_each and budget is not None and cap is None:
-        return _fractional_knapsack(opts.profit, opts.cost, budget)
+        return _fractional_knapsack(opts.profit, opts.cost, budget), 0.0
 
     def inner(lam: float, mu: float) -> float:
         reduced = profit - lam * cost - mu
         best = reduced if one_each else np.maximum.reduceat(reduced, starts)
         return float(np.maximum(best, 0.0).sum())
 
-    def over_lam(mu: float) -> float:
+    def over_lam(mu: float) -> tuple[float, float]:
         base = (mu * cap) if cap is not None else 0.0
         if budget is None:
-            return base + inner(0.0, mu)
+            return base + inner(0.0, mu), 0.0
         hi = float(np.max(_ratio(np.maximum(opts.profit, 0.0), opts.cost), initial=0.0))
         if not np.isfinite(hi) or hi <= 0:
             hi = float(np.max(opts.profit, initial=0.0)) / max(budget, 1e-12) + 1.0
         f = lambda lam: base + budget * lam + inner(lam, mu)  # noqa: E731
         res = optimize.minimize_scalar(f, bounds=(0.0, hi), method="bounded",
                                        options={"xatol": 1e-10 * max(hi, 1.0)})
-        return min(float(res.fun), f(0.0), f(hi))
+        return min((float(res.fun), float(res.x)), (f(0.0), 0.0), (f(hi), hi))
 
     if cap is None:
         return over_lam(0.0)
     hi = float(np.max(opts.profit, initial=0.0))
-    res = optimize.minimize_scalar(over_lam, bounds=(0.0, hi), method="bounded",
-                                   options={"xatol": 1e-10 * max(hi, 1.0)})
-    return min(float(res.fun), over_lam(0.0), over_lam(hi))
+    res = optimize.minimize_scalar(lambda mu: over_lam(mu)[0], bounds=(0.0, hi),
+                                   method="bounded", options={"xatol": 1e-10 * max(hi, 1.0)})
+    return min(over_lam(float(res.x)), over_lam(0.0), over_lam(hi))
 
 
 def choose_targets(
@@ -268,9 +269,11 @@ def choose_targets(
       ``min(max_contacts, floor(budget / cost))`` most profitable customers.
     - Otherwise: greedy over the (customer, arm) options sorted by profit per unit contact
       cost (free contacts first), taking an option when its customer is still free and it
-      fits the remaining budget and cap (skipping those that do not fit). With both a budget
-      and a cap, the greedy also runs by profit per ``cost / budget + 1 / max_contacts`` and
-      by profit, and the best of the lists is kept. The result is the better of that list and
+      fits the remaining budget and cap (skipping those that do not fit). The greedy also
+      runs by the Lagrangian reduced profit ``p - lam * c`` (``lam`` the budget's multiplier
+      at the LP bound: each customer then gets the LP's arm) and, with both a budget and a
+      cap, by profit per ``cost / budget + 1 / max_contacts`` and by profit; the best of the
+      lists is kept (``method`` names it). The result is the better of that list and
       the single most profitable option that fits (which bounds the loss by half the optimum
       in the one-constraint, one-arm case). ``bound`` is the value of the
       linear-programming relaxation (multiple-choice knapsack with a cardinality row),
@@ -378,7 +381,12 @@ def choose_targets(
         method = ("exact: every contact costs the same, so the most profitable customers "
                   "(best arm each) are taken, up to the budget and cap")
     else:
+        bound, lam = _lp_bound(good, budget, max_contacts)
         keys = {"profit per unit contact cost": _ratio(good.profit, good.cost)}
+        if lam > 0:
+            # the LP's own choice: each customer's option of largest reduced profit
+            keys["Lagrangian reduced profit p - lam * c (lam from the LP bound)"] = \
+                good.profit - lam * good.cost
         if budget is not None and max_contacts is not None:
             # both constraints: cost measured in shares of each constraint's capacity
             keys["profit per share of budget plus share of cap"] = good.profit / (
@@ -412,8 +420,6 @@ def choose_targets(
     elif uniform:
         bound = _uniform_bound(good.profit[by_profit], float(good.cost[0]) if len(good.cost)
                                else 0.0, budget, max_contacts)
-    else:
-        bound = _lp_bound(good, budget, max_contacts)
     bound = max(bound, value_)  # the dual search stops within rounding of the LP value
     targets = pd.DataFrame({
         "customer_id": good.customer_id[picked].astype(str),
