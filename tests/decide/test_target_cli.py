@@ -74,3 +74,42 @@ def test_cli_bad_input_exits_2_with_one_line(cli_runner, scores_csv, tmp_path, e
     assert res.exit_code == 2
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0]
+
+
+def test_cli_loop_target_then_experiment_recovers_the_uplift(cli_runner, tmp_path):
+    rng = np.random.default_rng(12)
+    n = 4000
+    uplift = rng.uniform(0.0, 0.16, n)
+    ids = [f"u{i:05d}" for i in range(n)]
+    pd.DataFrame({"customer_id": ids, "uplift": uplift}).to_csv(tmp_path / "s.csv",
+                                                                 index=False)
+    out = tmp_path / "camp"
+    res = cli_runner.invoke(app, ["target", str(tmp_path / "s.csv"), "--value", "40",
+                                  "--margin", "0.5", "--cost-per-contact", "0.5",
+                                  "--max-contacts", "3000", "--holdout", "0.3", "--seed", "2",
+                                  "--start", "2026-02-01", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert summary["designed_shares"] == {"holdout": 0.3, "treatment": 0.7}
+    a = pd.read_csv(out / "assignments.csv", parse_dates=["assigned_at"])
+    u = pd.Series(uplift, index=ids).loc[a["customer_id"]].to_numpy()
+    treated = (a["arm"] != "holdout").to_numpy()
+    buy = rng.random(len(a)) < 0.05 + np.where(treated, u, 0.0)
+    ts = a["assigned_at"] + pd.to_timedelta(rng.integers(0, 14, len(a)), unit="D") \
+        + pd.Timedelta(hours=9)
+    log = pd.DataFrame({"customer_id": a["customer_id"][buy],
+                        "order_id": [f"o{i}" for i in range(int(buy.sum()))],
+                        "order_ts": ts[buy].dt.strftime("%Y-%m-%d %H:%M:%S"), "amount": 40.0})
+    log.loc[len(log)] = ["other", "o-last", "2026-02-28 10:00:00", 1.0]  # log covers the window
+    log.to_csv(tmp_path / "log.csv", index=False)
+    shares = [x for k, v in summary["designed_shares"].items() for x in ("--shares", f"{k}={v}")]
+    res = cli_runner.invoke(app, ["experiment", str(out / "assignments.csv"), "--log",
+                                  str(tmp_path / "log.csv"), "--window-days", "14",
+                                  "--control", "holdout", "--metric", "converted", *shares,
+                                  "--json"])
+    assert res.exit_code == 0, res.output
+    readout = json.loads(res.output)
+    (comp,) = readout["comparisons"]
+    truth = float(u.mean())
+    assert comp["absolute_ci_low"] < truth < comp["absolute_ci_high"]
+    assert readout["srm"]["alert"] is False

@@ -105,9 +105,14 @@ def target_cmd(
         assignments.to_csv(out / "assignments.csv", index=False, encoding="utf-8",
                            date_format="%Y-%m-%d %H:%M:%S")
         result.curve.to_csv(out / "profit_curve.csv", index=False, encoding="utf-8")
+        shares = assignments.groupby("arm", sort=True)["share"].first().round(6).to_dict()
+        measure = (f"valuemax experiment {out / 'assignments.csv'} --log LOG --window-days "
+                   "DAYS --control holdout " + " ".join(f"--shares '{k}={v:g}'"
+                                                         for k, v in shares.items()))
         summary = result.to_dict() | {
             "holdout_share": holdout, "seed": seed, "assigned_at": str(when),
             "n_held_out": int((assignments["arm"] == "holdout").sum()),
+            "designed_shares": shares, "measure_with": measure,
             "files": ["targets.csv", "assignments.csv", "profit_curve.csv"]}
         text = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
         (out / "target_summary.json").write_text(text + "\n", encoding="utf-8")
@@ -125,6 +130,8 @@ def target_cmd(
                       f"{seed}), assigned_at {when}")
         for note in result.notes:
             console.print(f"note: {note}")
+        console.print(f"measure it after the campaign (designed shares given, else the SRM "
+                      f"test assumes equal arms): {measure}")
         console.print(f"outputs: {out.resolve()} (targets.csv, assignments.csv, "
                       "profit_curve.csv, target_summary.json)")
 
