@@ -15,8 +15,9 @@ from valuemax.segment import SEGMENT_NAMES, kmeans_segments
 
 def test_exports():
     assert sorted(valuemax.decide.__all__) == [
-        "AT_RISK_ACTION", "AT_RISK_SEGMENTS", "SEGMENT_ACTIONS", "cluster_actions",
-        "high_value_at_risk", "segment_actions", "value_at_risk_summary"]
+        "AT_RISK_ACTION", "AT_RISK_SEGMENTS", "HOLDOUT_ARM", "HoldoutCurve", "PROFIT_FORMULA",
+        "SEGMENT_ACTIONS", "TARGET_COLUMNS", "TargetResult", "choose_targets", "cluster_actions",
+        "high_value_at_risk", "holdout_assignments", "holdout_profit_curve", "segment_actions", "value_at_risk_summary"]
 
 
 def test_every_segment_has_one_action_and_a_one_sentence_rationale():

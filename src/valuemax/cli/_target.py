@@ -1,0 +1,138 @@
+"""``valuemax target SCORES.csv ...``: whom to contact under a budget, plus the hold-out file."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from valuemax._core.exceptions import InputError
+from valuemax.cli._app import app
+from valuemax.cli._options import DebugOpt, JsonOpt, run_guarded
+
+
+def _number_or_column(text: str | None, option: str) -> float | str | None:
+    """``"1.5"`` -> 1.5; any other text is a column name."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        if not text.strip():
+            raise InputError(f"{option} is empty; give a number or a column name.") from None
+        return text
+
+
+def _read_scores(path: str, id_column: str, arm: str | None) -> Any:
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"SCORES file {path!r} not found.")
+    text = {id_column: "string"} | ({arm: "string"} if arm else {})
+    try:
+        if p.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(p)
+        else:
+            frame = pd.read_csv(p, dtype=text, encoding="utf-8-sig")
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read SCORES file {path!r}: {exc}") from None
+    if id_column not in frame.columns:
+        raise InputError(f"--id {id_column!r}: column not found in {path}; available: "
+                         f"{', '.join(map(str, frame.columns))}.")
+    return frame
+
+
+@app.command("target")
+def target_cmd(
+    scores: Annotated[str, typer.Argument(metavar="SCORES", help="One row per customer (or per customer and arm with --arm), CSV or Parquet: id, uplift, optional revenue, costs, standard errors.")],
+    margin: Annotated[float, typer.Option("--margin", metavar="SHARE", help="Profit share of revenue in (0, 1].")],
+    cost_per_contact: Annotated[str, typer.Option("--cost-per-contact", metavar="X|COL", help="Contact cost (currency): a number, or a column for unequal costs.")],
+    uplift: Annotated[str, typer.Option("--uplift", metavar="COL", help="Incremental purchase probability per customer, in [-1, 1].")] = "uplift",
+    revenue: Annotated[str | None, typer.Option("--revenue", metavar="COL", help="Incremental revenue per contacted customer (currency).")] = None,
+    value: Annotated[str | None, typer.Option("--value", metavar="X|COL", help="Without --revenue: revenue per incremental purchase (a number, or a column such as CLV); incremental revenue = uplift x value.")] = None,
+    redeem: Annotated[str | None, typer.Option("--redeem", metavar="COL", help="P(redeem | contacted) in [0, 1]; default the uplift (only incremental buyers redeem).")] = None,
+    cost_per_redemption: Annotated[float, typer.Option("--cost-per-redemption", metavar="X", help="Cost of one redeemed offer (currency).")] = 0.0,
+    budget: Annotated[float | None, typer.Option("--budget", metavar="X", help="Cap on the total contact cost (currency).")] = None,
+    max_contacts: Annotated[int | None, typer.Option("--max-contacts", metavar="N", help="Cap on the customers contacted.")] = None,
+    id_column: Annotated[str, typer.Option("--id", metavar="COL", help="Customer id column.")] = "customer_id",
+    arm: Annotated[str | None, typer.Option("--arm", metavar="COL", help="Arm (offer) column: several rows per customer, the best arm each under the budget.")] = None,
+    uplift_se: Annotated[str | None, typer.Option("--uplift-se", metavar="COL", help="Standard error of the uplift: the profit curve gets an interval.")] = None,
+    revenue_se: Annotated[str | None, typer.Option("--revenue-se", metavar="COL", help="Standard error of --revenue.")] = None,
+    holdout: Annotated[float, typer.Option("--holdout", metavar="SHARE", help="Share of the targets held out as control, stratified by rank decile.")] = 0.1,
+    start: Annotated[str | None, typer.Option("--start", metavar="DATE", help="Campaign start written as assigned_at (YYYY-MM-DD[ HH:MM:SS]); default today.")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the hold-out draw.")] = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for targets.csv, assignments.csv, profit_curve.csv and target_summary.json.")] = Path("valuemax-targets"),
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Choose whom to contact for the most expected incremental profit, and hold out a control.
+
+    Writes targets.csv (customer_id, arm, expected_incremental_profit, rank; for a CRM; text
+    cells escaped against spreadsheet formulas), assignments.csv (customer_id, arm,
+    assigned_at, share: targets plus the hold-out control, ids unescaped so that
+    ``valuemax experiment assignments.csv --log ... --control holdout`` reads it back),
+    profit_curve.csv and target_summary.json.
+
+    Example: valuemax target scores.csv --uplift uplift --value clv --margin 0.3
+    --cost-per-contact 0.5 --budget 10000 --holdout 0.1 --seed 1 --out campaign
+    """
+    from valuemax.decide import choose_targets, holdout_assignments
+    from valuemax.pipeline._outputs import csv_safe
+
+    def run() -> None:
+        frame = _read_scores(scores, id_column, arm)
+        result = choose_targets(
+            frame, uplift=uplift, revenue=revenue,
+            value=_number_or_column(value, "--value"), redeem=redeem, margin=margin,
+            cost_per_contact=_number_or_column(cost_per_contact, "--cost-per-contact"),
+            cost_per_redemption=cost_per_redemption, budget=budget, max_contacts=max_contacts,
+            customer_id=id_column, arm=arm, uplift_se=uplift_se, revenue_se=revenue_se)
+        if len(result.targets) == 0:
+            raise InputError(f"no customer has a positive expected incremental profit "
+                             f"({result.n_unprofitable:,} of {result.n_customers:,} checked): "
+                             "nothing to target. Check --margin, --value/--revenue and the "
+                             "costs.")
+        when = start if start is not None else _dt.date.today().isoformat()
+        assignments = holdout_assignments(result.targets, assigned_at=when, share=holdout,
+                                          random_state=seed)
+        out.mkdir(parents=True, exist_ok=True)
+        csv_safe(result.targets).to_csv(out / "targets.csv", index=False, encoding="utf-8-sig")
+        assignments.to_csv(out / "assignments.csv", index=False, encoding="utf-8",
+                           date_format="%Y-%m-%d %H:%M:%S")
+        result.curve.to_csv(out / "profit_curve.csv", index=False, encoding="utf-8")
+        shares = assignments.groupby("arm", sort=True)["share"].first().round(6).to_dict()
+        measure = (f"valuemax experiment {out / 'assignments.csv'} --log LOG --window-days "
+                   "DAYS --control holdout " + " ".join(f"--shares '{k}={v:g}'"
+                                                         for k, v in shares.items()))
+        summary = result.to_dict() | {
+            "holdout_share": holdout, "seed": seed, "assigned_at": str(when),
+            "n_held_out": int((assignments["arm"] == "holdout").sum()),
+            "designed_shares": shares, "measure_with": measure,
+            "files": ["targets.csv", "assignments.csv", "profit_curve.csv"]}
+        text = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
+        (out / "target_summary.json").write_text(text + "\n", encoding="utf-8")
+        if as_json:
+            typer.echo(text)
+            return
+        console = Console(highlight=False)
+        console.print(f"targets: {len(result.targets):,} of {result.n_customers:,} customers, "
+                      f"expected incremental profit {result.value:,.2f} for contact spend "
+                      f"{result.spend:,.2f}; LP bound {result.bound:,.2f} (gap "
+                      f"{result.gap:,.2f}{', optimal' if result.exact else ''})")
+        console.print(f"method: {result.method}")
+        console.print(f"formula: {result.formula}")
+        console.print(f"hold-out: {summary['n_held_out']:,} customers (arm 'holdout', seed "
+                      f"{seed}), assigned_at {when}")
+        for note in result.notes:
+            console.print(f"note: {note}")
+        console.print(f"measure it after the campaign (designed shares given, else the SRM "
+                      f"test assumes equal arms): {measure}")
+        console.print(f"outputs: {out.resolve()} (targets.csv, assignments.csv, "
+                      "profit_curve.csv, target_summary.json)")
+
+    run_guarded(debug, run)
