@@ -128,3 +128,52 @@ def test_bad_assignment_input(small):
         outcomes_from_log(a, tx, window_days=0)
     with pytest.raises(InputError, match=r"the transaction log lacks \['amount'\]"):
         outcomes_from_log(a, tx.drop(columns="amount"), window_days=14)
+
+
+def _unequal_design(rng, n=2_000, treated_share=0.7):
+    """n customers assigned 70/30 by design; each buys once in the window with prob. 0.3."""
+    ids = np.array([f"u{i}" for i in range(n)])
+    arm = np.where(rng.random(n) < treated_share, "offer", "control")
+    a = pd.DataFrame({"customer_id": ids, "arm": arm,
+                      "assigned_at": pd.Timestamp("2024-03-01"),
+                      "share": np.where(arm == "offer", treated_share, 1 - treated_share)})
+    buys = rng.random(n) < 0.3
+    tx = pd.DataFrame({"customer_id": ids[buys], "order_id": [f"o{i}" for i in range(buys.sum())],
+                       "order_ts": pd.Timestamp("2024-03-05"), "amount": 10.0})
+    tail = pd.DataFrame({"customer_id": ["late"], "order_id": ["end"],
+                         "order_ts": [pd.Timestamp("2024-04-30")], "amount": [1.0]})
+    return a, pd.concat([tx, tail], ignore_index=True)
+
+
+def test_designed_shares_come_from_the_assignment_file(rng):
+    """A 70/30 design: with the file's share column the SRM test uses 0.7/0.3 (no alarm;
+    its χ² equals scipy's against the designed counts); without it, equal shares are assumed
+    and the 70/30 split is (rightly, for that assumption) an alarm."""
+    from scipy.stats import chisquare
+
+    a, tx = _unequal_design(rng)
+    found = outcomes_from_log(a, tx, window_days=14)
+    assert found.designed_shares == pytest.approx({"control": 0.3, "offer": 0.7})
+    res = readout_from_log(a, tx, control="control", window_days=14)
+    counts = a["arm"].value_counts().reindex(["control", "offer"]).to_numpy()
+    want = chisquare(counts, f_exp=counts.sum() * np.array([0.3, 0.7]))
+    assert res.srm.chi2 == pytest.approx(want.statistic, rel=1e-9)
+    assert not res.srm.alert
+    assert any("designed shares" in n for n in res.notes)
+    res_equal = readout_from_log(a.drop(columns="share"), tx, control="control", window_days=14)
+    assert res_equal.srm.alert
+    # an explicit shares= wins over the file
+    res_given = readout_from_log(a, tx, control="control", window_days=14,
+                                 shares={"control": 0.5, "offer": 0.5})
+    assert res_given.srm.alert
+
+
+def test_designed_shares_must_be_one_per_arm(rng):
+    a, tx = _unequal_design(rng, n=200)
+    a.loc[a.index[:3], "share"] = 0.55
+    with pytest.raises(InputError, match="one designed share"):
+        outcomes_from_log(a, tx, window_days=14)
+    a, tx = _unequal_design(rng, n=200)
+    a["share"] = 0.6
+    with pytest.raises(InputError, match=r"add up to 1\.2"):
+        outcomes_from_log(a, tx, window_days=14)

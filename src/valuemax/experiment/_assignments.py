@@ -53,6 +53,9 @@ class Outcomes:
         Pre-period ``[assigned_at - pre_days days, assigned_at)``.
     observation_end : datetime.date
         Last day the log covers (inclusive); windows ending after it are quarantined.
+    designed_shares : dict of str to float or None
+        The designed share of each arm when the assignment file has a ``share`` column (as
+        :func:`valuemax.decide.holdout_assignments` writes it), else None.
     """
 
     table: ir.Table
@@ -60,6 +63,7 @@ class Outcomes:
     window_days: int
     pre_days: int | None
     observation_end: _dt.date
+    designed_shares: dict[str, float] | None = None
 
 
 def _days(name: str, value: Any) -> int:
@@ -93,6 +97,7 @@ def outcomes_from_log(
     customer_id: str = "customer_id",
     arm: str = "arm",
     assigned_at: str = "assigned_at",
+    share: str = "share",
 ) -> Outcomes:
     """Each assigned customer's outcomes over ``window_days`` after assignment, in the engine.
 
@@ -116,6 +121,10 @@ def outcomes_from_log(
         (``window_not_observed``), not read as a non-buyer.
     customer_id, arm, assigned_at : str
         Column names in ``assignments``.
+    share : str, default "share"
+        Optional column of ``assignments`` with each row's designed arm share (one value per
+        arm); when present, the shares are returned as ``Outcomes.designed_shares`` and
+        :func:`readout_from_log` tests the sample ratio against them.
 
     Returns
     -------
@@ -148,6 +157,7 @@ def outcomes_from_log(
     if need:
         raise InputError(f"the transaction log lacks {need}; it has {', '.join(tx.columns)}. "
                          "Read and clean it with valuemax.io / valuemax.clean first.")
+    designed = _designed_shares(a, arm, share) if share in a.columns else None
     a = a.select(customer_id=a[customer_id].cast("string"), arm=a[arm].cast("string"),
                  assigned_at=_assigned_at(a, assigned_at))
     if observation_end is None:
@@ -200,7 +210,39 @@ def outcomes_from_log(
     if pre is not None:
         out = out.mutate(pre_orders=out.pre_orders.fill_null(0).cast("int64"))
     return Outcomes(table=out, quarantine=quarantine, window_days=win, pre_days=pre,
-                    observation_end=end)
+                    observation_end=end, designed_shares=designed)
+
+
+def _designed_shares(a: ir.Table, arm: str, share: str) -> dict[str, float]:
+    """The designed share of each arm from the assignment file's ``share`` column.
+
+    Raises InputError when an arm has no share, two different shares, or a share outside
+    (0, 1], or when the shares do not add up to 1 (within 1e-6).
+    """
+    try:
+        values = a[share].cast("float64")
+    except Exception as exc:  # a column ibis cannot cast to a number
+        raise InputError(f"the assignment column {share!r} must hold each arm's designed "
+                         "share (a number in (0, 1]).") from exc
+    per_arm = (a.filter(a[arm].notnull())
+               .group_by(_arm=a[arm].cast("string"))
+               .aggregate(lo=values.min(), hi=values.max(),
+                          n_missing=values.isnull().sum().fill_null(0))
+               .order_by("_arm").to_pyarrow().to_pandas())
+    bad = per_arm[(per_arm["n_missing"] > 0) | per_arm["lo"].isna()
+                  | ((per_arm["hi"] - per_arm["lo"]).abs() > 1e-9)
+                  | (per_arm["lo"] <= 0) | (per_arm["hi"] > 1)]
+    if len(bad):
+        raise InputError(f"the assignment column {share!r} must give each arm one designed "
+                         f"share in (0, 1]; arm(s) {', '.join(map(repr, bad['_arm'][:5]))} have "
+                         "missing, differing or out-of-range values. Fix the file or drop the "
+                         "column and pass the shares (shares= / --shares ARM=SHARE).")
+    shares = dict(zip(per_arm["_arm"], per_arm["lo"].astype(float), strict=True))
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-6:
+        raise InputError(f"the designed shares in column {share!r} add up to {total:.6g}, not "
+                         f"1 ({shares}); fix the file or pass the shares (shares= / --shares).")
+    return shares
 
 
 def readout_from_log(
@@ -233,7 +275,8 @@ def readout_from_log(
     metrics : tuple of str, default ("converted", "orders", "revenue")
     **options
         Passed to :func:`readout`: ``shares``, ``correction``, ``confidence``, ``kinds``,
-        ``srm_alpha``.
+        ``srm_alpha``. Without ``shares`` (or with None), the designed shares of the
+        assignment file's ``share`` column are used when it has one, else equal shares.
 
     Returns
     -------
@@ -254,6 +297,8 @@ def readout_from_log(
     found = outcomes_from_log(assignments, transactions, window_days=window_days,
                               pre_days=pre_days, observation_end=observation_end,
                               customer_id=customer_id, arm=arm, assigned_at=assigned_at)
+    if options.get("shares") is None and found.designed_shares is not None:
+        options["shares"] = found.designed_shares
     try:
         result = readout(found.table, arm="arm", control=control, metrics=list(metrics),
                          covariates=list(COVARIATES) if pre_days is not None else [],
@@ -269,6 +314,10 @@ def readout_from_log(
         counts = found.quarantine["reason"].value_counts()
         notes.insert(0, "quarantined " + ", ".join(f"{int(v):,} assignment rows {k}"
                                                    for k, v in counts.items()))
+    if found.designed_shares is not None and options["shares"] is found.designed_shares:
+        notes.append("sample ratio tested against the designed shares of the assignment "
+                     "file's share column: " + ", ".join(
+                         f"{k} {v:.4g}" for k, v in found.designed_shares.items()))
     pre = f", pre-period {found.pre_days} days" if found.pre_days else ""
     notes.append(f"outcomes over {found.window_days} days after each assignment{pre}; log "
                  f"observed to {found.observation_end.isoformat()}")
