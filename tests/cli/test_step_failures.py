@@ -100,9 +100,10 @@ def test_environment_failures_still_stop_the_job(small_log, tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("command", ["analyze", "inspect", "clv", "rules", "propensity",
-                                     "demo"])
+                                     "demo", "experiment readout", "experiment plan", "uplift",
+                                     "target"])
 def test_flags_render_without_a_type(cli_runner, command):
-    result = cli_runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    result = cli_runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "<bool>" not in result.output
     assert "--debug" in result.output
@@ -110,3 +111,5 @@ def test_flags_render_without_a_type(cli_runner, command):
     assert flags and all("<" not in line for line in flags)
     top = cli_runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert "<bool>" not in top.output
+    group = cli_runner.invoke(app, ["experiment", "--help"], env={"COLUMNS": "200"})
+    assert group.exit_code == 0 and "<bool>" not in group.output

@@ -11,16 +11,15 @@ import click
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperGroup
 
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
-from valuemax.cli._options import DebugOpt, JsonOpt, run_guarded
+from valuemax.cli._options import Command, DebugOpt, Group, JsonOpt, run_guarded
 
 _KIND_WORDS = {"rate": "proportion", "proportion": "proportion", "mean": "mean", "auto": "auto"}
 
 
-class _ReadoutByDefault(TyperGroup):
+class _ReadoutByDefault(Group):
     """A group whose first argument, when it is not a subcommand, is the readout's TABLE."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -121,7 +120,7 @@ def _print_readout(console: Console, result: Any) -> None:
         console.print(f"note: {note}")
 
 
-@experiment_app.command("readout")
+@experiment_app.command("readout", cls=Command)
 def readout_cmd(
     table: Annotated[str, typer.Argument(metavar="TABLE", help="One row per customer (CSV, .csv.gz, Parquet): arm, outcomes, pre-period covariates; with --log, the assignment file (customer_id, arm, assigned_at).")],
     control: Annotated[str, typer.Option("--control", metavar="NAME", help="Label of the control arm.")],
@@ -215,13 +214,13 @@ def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: li
                             assigned_at=assigned_at, **options)
 
 
-@experiment_app.command("plan")
+@experiment_app.command("plan", cls=Command)
 def plan_cmd(
     kind: Annotated[str, typer.Option("--kind", metavar="mean|rate", help="Metric kind: a mean per customer, or a rate (0/1 outcome).")],
     baseline: Annotated[float, typer.Option("--baseline", metavar="X", help="Control mean (metric units) or rate in (0, 1).")],
     sd: Annotated[float | None, typer.Option("--sd", metavar="S", help="Per-customer standard deviation (means only).")] = None,
     effect: Annotated[float | None, typer.Option("--effect", metavar="D", help="Lift to detect (absolute; relative with --relative). Omit to solve for it (the MDE).")] = None,
-    relative: Annotated[bool, typer.Option("--relative", help="--effect is a share of the baseline (0.05 = +5%).")] = False,
+    relative: Annotated[bool, typer.Option("--relative", metavar="", help="--effect is a share of the baseline (0.05 = +5%).")] = False,
     n_control: Annotated[float | None, typer.Option("--n", metavar="N", help="Customers in control. Omit to solve for it.")] = None,
     power: Annotated[float | None, typer.Option("--power", metavar="P", help="Target power, e.g. 0.8. Omit to solve for it.")] = None,
     alpha: Annotated[float, typer.Option("--alpha", metavar="A", help="Significance level.")] = 0.05,

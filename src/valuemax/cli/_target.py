@@ -12,7 +12,7 @@ from rich.console import Console
 
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
-from valuemax.cli._options import DebugOpt, JsonOpt, run_guarded
+from valuemax.cli._options import Command, DebugOpt, JsonOpt, run_guarded
 
 
 def _number_or_column(text: str | None, option: str) -> float | str | None:
@@ -47,7 +47,7 @@ def _read_scores(path: str, id_column: str, arm: str | None) -> Any:
     return frame
 
 
-@app.command("target")
+@app.command("target", cls=Command)
 def target_cmd(
     scores: Annotated[str, typer.Argument(metavar="SCORES", help="One row per customer (or per customer and arm with --arm), CSV or Parquet: id, uplift, optional revenue, costs, standard errors.")],
     margin: Annotated[float, typer.Option("--margin", metavar="SHARE", help="Profit share of revenue in (0, 1].")],

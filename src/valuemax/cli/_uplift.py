@@ -13,7 +13,7 @@ from rich.table import Table
 
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
-from valuemax.cli._options import DebugOpt, JsonOpt, SeedOpt, run_guarded
+from valuemax.cli._options import Command, DebugOpt, JsonOpt, SeedOpt, run_guarded
 
 
 def _dump(obj: object) -> str:
@@ -54,7 +54,7 @@ def table_k(ev: Any) -> str:
     return f"{float(ev.table['k'].iloc[0]):.0%}"
 
 
-@app.command("uplift")
+@app.command("uplift", cls=Command)
 def uplift_cmd(
     table: Annotated[str, typer.Argument(metavar="TABLE", help="One row per customer (CSV, .csv.gz, Parquet): arm, outcome, pre-treatment features.")],
     treatment: Annotated[str, typer.Option("--treatment", metavar="COL", help="Column holding each customer's arm.")],
@@ -67,7 +67,7 @@ def uplift_cmd(
     holdout: Annotated[float, typer.Option("--holdout", metavar="SHARE", help="Share of customers held out for the evaluation.")] = 0.3,
     k: Annotated[float, typer.Option("--k", metavar="SHARE", help="Share targeted for uplift@k.")] = 0.3,
     bootstrap: Annotated[int, typer.Option("--bootstrap", metavar="N", help="Bootstrap draws of the Qini/AUUC intervals (0 for none).")] = 200,
-    observational: Annotated[bool, typer.Option("--observational", help="Treatment was not randomised: estimate propensities and report the overlap check.")] = False,
+    observational: Annotated[bool, typer.Option("--observational", metavar="", help="Treatment was not randomised: estimate propensities and report the overlap check.")] = False,
     seed: SeedOpt = 0,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Write uplift_scores.csv, uplift_bins.csv, uplift_models.csv and uplift_summary.json to DIR.")] = None,
     as_json: JsonOpt = False,
