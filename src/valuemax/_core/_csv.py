@@ -75,15 +75,14 @@ def csv_safe(frame: Any) -> Any:
     return out
 
 
-def csv_text(frame: Any, *, lineterminator: str = "\n") -> str:
-    """``frame`` as formula-safe CSV text (no index).
+def csv_text(frame: Any) -> str:
+    """``frame`` as formula-safe CSV text (no index, RFC 4180 ``\\r\\n`` line ends, so that a
+    cell holding a carriage return or a line feed is quoted).
 
     Parameters
     ----------
     frame : pandas.DataFrame
         The table to render; not modified.
-    lineterminator : str, default "\\n"
-        End of each record (``"\\r\\n"`` for RFC 4180 downloads).
 
     Returns
     -------
@@ -91,12 +90,12 @@ def csv_text(frame: Any, *, lineterminator: str = "\n") -> str:
         The CSV, escaped by :func:`csv_safe`.
     """
     buf = io.StringIO()
-    csv_safe(frame).to_csv(buf, index=False, lineterminator=lineterminator)
+    csv_safe(frame).to_csv(buf, index=False, lineterminator="\r\n")
     return buf.getvalue()
 
 
 def write_csv(frame: Any, path: str | Path, *, bom: bool = True) -> None:
-    """Write ``frame`` to ``path`` as formula-safe CSV.
+    """Write ``frame`` to ``path`` as formula-safe CSV (RFC 4180 ``\\r\\n`` line ends).
 
     Parameters
     ----------
@@ -112,7 +111,8 @@ def write_csv(frame: Any, path: str | Path, *, bom: bool = True) -> None:
     OSError
         If the file cannot be written (e.g. ``ENOSPC``: the caller names the file).
     """
-    csv_safe(frame).to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8")
+    csv_safe(frame).to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8",
+                           lineterminator="\r\n")
 
 
 __all__ = ["FORMULA_START", "csv_safe", "csv_text", "write_csv"]

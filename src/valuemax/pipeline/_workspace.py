@@ -315,11 +315,12 @@ class Workspace:
         blocked = sorted(n for n in names if _exists(self.out / n) and n not in ours)
         if blocked:
             paths = ", ".join(repr(str(self.out / n)) for n in blocked[:5])
+            more = f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""
             raise InputError(
-                f"out/--out {str(self.out)!r}: {len(blocked)} output name(s) are taken by "
-                f"files or folders valuemax did not write ({paths}); valuemax replaces only "
-                f"its own outputs (listed in {MANIFEST}). Move them away or choose another "
-                "output folder"
+                f"{paths}{more}: {len(blocked)} file(s) or folder(s) that valuemax did not "
+                f"write (not listed in {MANIFEST}) carry the name of an output of "
+                f"out={str(self.out)!r}; valuemax replaces only files it wrote itself. Move "
+                "them away or choose another out folder"
             )
 
     @property

@@ -140,7 +140,7 @@ def _csv_href(df: pd.DataFrame) -> str:
             plain[col] = plain[col].map(
                 lambda v: fmt_value(v) if isinstance(v, list | tuple | dict | np.ndarray) else v
             )
-    data = csv_text(plain, lineterminator="\r\n").encode("utf-8-sig")
+    data = csv_text(plain).encode("utf-8-sig")
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(data).decode("ascii")
 
 
