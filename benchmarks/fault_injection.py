@@ -222,7 +222,9 @@ def setup(work: Path, env: dict[str, str], fast: bool) -> tuple[dict, dict, dict
 def run_points(points: list[str], *, fast: bool = False, work: Path | None = None,
                log=print) -> dict[str, str]:
     """Run the kill points; returns ``{point: "out=A store=A"}``; raises on a failure."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(work or tmp)
         logs, user, tables = setup(work, env, fast)

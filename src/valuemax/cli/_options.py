@@ -122,37 +122,64 @@ _KEYWORD_OPTIONS: dict[str, str] = {
     "min_lift": "--min-lift", "max_len": "--max-len", "input_format": "--input",
 }
 _KW = "|".join(sorted(_KEYWORD_OPTIONS, key=len, reverse=True))
+#: a value: a quoted string, a tuple of quoted strings, or a bare word
+_VALUE = r"""(?:'[^']*'|"[^"]*"|\((?:\s*'[^']*',?)+\s*\)|[\w.+-]+)"""
 #: ``read_transactions(..., mapping={'order_ts': '<column>'})`` -> ``--map order_ts=<column>``
 _CALL_MAPPING = re.compile(
-    r"(?:[\w.]+\(\.\.\.,\s*)?mapping=\{'([^']+)':\s*'([^']*)'\}\)?")
+    r"(?:[\w.]+\(\.\.\.,\s*mapping=\{'([^']+)':\s*'([^']*)'\}\))"
+    r"|(?:mapping=\{'([^']+)':\s*'([^']*)'\})")
+#: ``mapping['order_ts'] = 'nope'`` -> ``--map order_ts=nope``
+_ITEM_MAPPING = re.compile(r"mapping\['([^']+)'\]\s*=\s*'([^']*)'")
 #: ``read_transactions(..., date_format='%d/%m/%Y')`` -> ``--date-format '%d/%m/%Y'``
-_CALL_KW = re.compile(rf"[\w.]+\(\.\.\.,\s*({_KW})=('[^']*'|\"[^\"]*\"|[\w.+-]+)\)")
+_CALL_KW = re.compile(rf"[\w.]+\(\.\.\.,\s*({_KW})=({_VALUE})\)")
 #: ``returns='exclude'`` -> ``--returns exclude``; ``date_format=`` -> ``--date-format``
-_KW_VALUE = re.compile(rf"(?<![\w-])({_KW})=('[^']*'|\"[^\"]*\"|[\w.+-]+)?")
+_KW_VALUE = re.compile(rf"(?<![\w\[-])({_KW})=({_VALUE})?")
 #: ``out/--out``, ``db/--db``: the option alone on the CLI
 _BOTH = re.compile(rf"(?<![\w-])(?:{_KW})/(--[\w-]+)")
+#: a message's own CLI hint, ``(CLI --map amount=<column>)``
+_CLI_HINT = re.compile(r"\s*\(CLI ([^()]*)\)")
 
 
 def cli_words(message: str) -> str:
     """``message`` with Python keywords (``returns='exclude'``, ``read_transactions(...,
     mapping={'order_ts': 'Date'})``) written as the CLI options that set them.
 
-    >>> cli_words("use returns='exclude' or pass date_format='%d/%m/%Y'")
+    >>> cli_words("use returns='exclude' or pass date_format=('%d/%m/%Y',)")
     "use --returns exclude or pass --date-format '%d/%m/%Y'"
     >>> cli_words("map it: read_transactions(..., mapping={'order_ts': '<column>'})")
     'map it: --map order_ts=<column>'
+    >>> cli_words("now mapped (mapping={'customer_id': 'amount'}), so")
+    'now mapped (--map customer_id=amount), so'
+    >>> cli_words("pass date_format='excel_serial' (CLI --date-format excel_serial)")
+    'pass --date-format excel_serial'
     """
-    def value(v: str | None) -> str:
+    def value(v: str | None, option: str) -> str:
         if not v:
             return ""
-        v = v.strip("'\"") if re.fullmatch(r"'[\w.+-]*'|\"[\w.+-]*\"", v) else v
+        if v.startswith("("):  # a tuple: the option once per value
+            items = re.findall(r"'([^']*)'", v)
+            return " " + f" {option} ".join(repr(i) for i in items)
+        if re.fullmatch(r"'[\w.+-]*'|\"[\w.+-]*\"", v):
+            v = v[1:-1]
         return " " + v
 
+    def option(m: re.Match) -> str:
+        opt = _KEYWORD_OPTIONS[m.group(1)]
+        return opt + value(m.group(2), opt)
+
     message = _BOTH.sub(lambda m: m.group(1), message)
-    message = _CALL_MAPPING.sub(lambda m: f"--map {m.group(1)}={m.group(2)}", message)
-    message = _CALL_KW.sub(lambda m: _KEYWORD_OPTIONS[m.group(1)] + value(m.group(2)),
-                           message)
-    return _KW_VALUE.sub(lambda m: _KEYWORD_OPTIONS[m.group(1)] + value(m.group(2)), message)
+    message = _CALL_MAPPING.sub(
+        lambda m: f"--map {m.group(1) or m.group(3)}={m.group(2) or m.group(4) or ''}",
+        message)
+    message = _ITEM_MAPPING.sub(lambda m: f"--map {m.group(1)}={m.group(2)}", message)
+    message = _CALL_KW.sub(option, message)
+    message = _KW_VALUE.sub(option, message)
+
+    def hint(m: re.Match) -> str:  # drop a hint the message now says itself
+        rest = message[:m.start()] + message[m.end():]
+        return "" if m.group(1).strip() in rest else f" ({m.group(1)})"
+
+    return _CLI_HINT.sub(hint, message)
 
 
 def one_line(exc: Exception) -> str:

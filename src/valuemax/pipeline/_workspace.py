@@ -521,8 +521,8 @@ class Workspace:
             f"disk full: could not write {str(final or name)!r} (no space left on the device "
             f"of {str(probe)!r}: {_mb(free)} free; the run had written {_mb(used)} and needs "
             f"more than that free, plus room for the old outputs until the new ones replace "
-            "them). Nothing was changed: free some space or write to another place "
-            "(out=/db= in Python, --out/--db on the command line)"
+            "them). Nothing was changed: free some space or choose another out= or db= "
+            "location"
         )
 
 
