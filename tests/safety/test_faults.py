@@ -72,21 +72,25 @@ def test_sigterm_during_propensity_out_leaves_no_file(tmp_path, support):
 
 
 @pytest.mark.parametrize("job", ["clv", "rules", "propensity"])
-def test_part_commands_check_out_before_working(tmp_path, support, job):
+def test_part_commands_check_out_before_working(tmp_path, support, job, cli_runner,
+                                                monkeypatch):
+    import valuemax.pipeline as pipeline
+    from valuemax.cli import app
+
+    def never(*a, **k):  # the check must come before any computation
+        raise AssertionError("computed before checking --out")
+
+    for name in ("customer_value", "association_rules", "buy_propensity"):
+        monkeypatch.setattr(pipeline, name, never)
     src = tmp_path / "log.csv"
     support.make_log(src, "A", n=20, seed=0)
     taken = tmp_path / "taken"
     taken.write_text("a file named like the folder", encoding="utf-8")
-    res = subprocess.run([*_cli(), job, str(src), "--out", str(taken)], cwd=tmp_path,
-                         env=support.cli_env(), capture_output=True, text=True, timeout=300)
-    assert res.returncode == 2, res.stderr
-    assert "not a folder" in res.stderr and "Traceback" not in res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1
-    res = subprocess.run([*_cli(), job, str(src), "--out", "/proc/valuemax-nope"],
-                         cwd=tmp_path, env=support.cli_env(), capture_output=True, text=True,
-                         timeout=300)
-    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
-    assert "/proc" in res.stderr
+    for where, why in ((taken, "not a folder"), ("/proc/valuemax-nope", "/proc")):
+        res = cli_runner.invoke(app, [job, str(src), "--out", str(where)])
+        assert res.exit_code == 2, res.output
+        assert why in res.output and "Traceback" not in res.output
+        assert len(res.output.strip().splitlines()) == 1
 
 
 def _cli():

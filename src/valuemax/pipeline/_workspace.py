@@ -265,8 +265,11 @@ class Workspace:
         self.out, self.db, self.job = out, db, job
         self._lock_fd: int | None = None
         if out is not None:
-            out = self.out = Path(os.path.abspath(out))
-            if _exists(out) and (not out.is_dir() or out.is_symlink()):
+            out = Path(os.path.abspath(out))
+            if out.is_symlink() and out.is_dir():  # publish into the folder it points to
+                out = out.resolve()
+            self.out = out
+            if _exists(out) and not out.is_dir():
                 raise InputError(f"out/--out {str(out)!r} exists and is not a folder; "
                                  "choose another")
             _check_writable_folder(out.parent, "out/--out")
