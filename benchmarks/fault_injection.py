@@ -145,6 +145,7 @@ def _run_child(work: Path, src: Path, point: str | None, fast: bool,
             break
     proc.wait(timeout=600)
     rest = proc.stdout.read() if not killed else ""
+    proc.stdout.close()
     return killed, "".join(lines) + rest
 
 

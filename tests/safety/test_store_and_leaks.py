@@ -45,6 +45,17 @@ def test_the_store_gets_only_documented_tables(tmp_path, small_log, support):
     assert set(holding) == {"transactions_raw", "transactions_clean", "quarantine"}
 
 
+def test_every_table_of_a_full_run_is_documented(tmp_path, support):
+    # a table added to the store must be added to STORE_TABLES, or --db stores miss it
+    src = tmp_path / "log.csv"
+    support.make_log(src, "A", n=150, seed=0)
+    out = tmp_path / "out"
+    valuemax.analyze(str(src), out=out, calibration_end="2012-01-31")
+    names = _tables(out / "valuemax.duckdb")
+    assert names - {*STORE_TABLES, "runs"} == set()
+    assert {"customers", "clv", "propensity_scores", "rules", "calibration_holdout"} <= names
+
+
 def test_the_store_copy_is_one_transaction(tmp_path, small_log, support, monkeypatch):
     import valuemax.pipeline._workspace as wsmod
 

@@ -91,8 +91,8 @@ def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
             raise
         if Terminated.signum is not None:
             name = signal.Signals(Terminated.signum).name
-            err.print(f"[bold red]stopped:[/] {name} received; no partial output was left "
-                      "(the output folder and store hold the previous run, if any)",
+            err.print(f"[bold red]stopped:[/] {name} received; nothing was left half-written "
+                      "(the output folder and the store each hold one whole run, if any)",
                       soft_wrap=True)
             raise typer.Exit(128 + Terminated.signum) from None
         if isinstance(exc, InputError):

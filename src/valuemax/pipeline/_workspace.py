@@ -338,7 +338,8 @@ class Workspace:
         Only :data:`STORE_TABLES` (and ``runs``) among ``tables`` are copied; a documented
         table the run did not produce is dropped from ``db`` so that every table belongs to
         one run. Everything happens in one DuckDB transaction. The run's own store (published
-        with ``out``) is pruned of any other table.
+        with ``out``) is pruned of private tables (``_vm_*``, Ibis caches). A new store table
+        must be added to :data:`STORE_TABLES` (a test checks the run's store against it).
 
         Raises
         ------
@@ -351,8 +352,9 @@ class Workspace:
         if tables:
             local &= set(tables)
         if self.db is None or self.db_in_out:
-            for name in sorted(local - {*STORE_TABLES, "runs"}):
-                con.raw_sql(f'DROP TABLE IF EXISTS main."{_ident(name)}"')
+            for name in sorted(local):
+                if name.startswith(_LEAKED_PREFIXES):
+                    con.raw_sql(f'DROP TABLE IF EXISTS main."{_ident(name)}"')
             return
         try:
             con.raw_sql(f"ATTACH '{_sql_str(self.db)}' AS vm_dst")
