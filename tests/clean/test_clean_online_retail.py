@@ -74,8 +74,8 @@ def test_classic_reproduces_the_literature(classic):
 def test_classic_counts_per_rule(online_retail, classic):
     rep = classic.report
     assert [r.code for r in rep.rules] == [
-        "missing_customer_id", "missing_date", "unparseable_date", "missing_amount",
-        "unparseable_amount", "implausible_date", "cancellation", "return",
+        "missing_customer_id", "missing_date", "unparseable_date", "placeholder_date",
+        "missing_amount", "unparseable_amount", "implausible_date", "cancellation", "return",
         "nonpositive_quantity", "nonpositive_price",
     ]
     assert rep["missing_customer_id"] == 135_080
@@ -95,8 +95,9 @@ def test_classic_counts_per_rule(online_retail, classic):
 def test_standard_accounts_for_every_line(online_retail, standard):
     rep = standard.report
     assert [r.code for r in rep.rules] == [
-        "missing_customer_id", "missing_date", "unparseable_date", "missing_amount",
-        "unparseable_amount", "implausible_date", "after_observation_end", "duplicate_line",
+        "missing_customer_id", "missing_date", "unparseable_date", "placeholder_date",
+        "missing_amount", "unparseable_amount", "implausible_date", "after_observation_end",
+        "duplicate_line",
         "non_product", "cancellation", "return", "nonpositive_quantity", "negative_price",
     ]
     assert rep.rows_in == N_LINES == rep.rows_clean + rep.rows_quarantined

@@ -187,7 +187,7 @@ def test_bad_option_values_exit_2(cli_runner, tmp_path):
     src = tmp_path / "ok.csv"
     src.write_text(_log(_varied_log()), encoding="utf-8")
     out = tmp_path / "out"
-    _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--time-unit", "M"), out, "time_unit")
+    _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--time-unit", "M"), out, "--time-unit")
     _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--preset", "nope"), out, "preset")
     _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--map", "customer_id"), out, "canonical=source")
     _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--observation-end", "yesterday"), out, "observation")

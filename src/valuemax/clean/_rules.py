@@ -21,6 +21,7 @@ PARSE_ERRORS: Final[tuple[str, ...]] = (
     "missing_customer_id",
     "missing_date",
     "unparseable_date",
+    "placeholder_date",
     "missing_amount",
     "unparseable_amount",
 )
@@ -69,6 +70,8 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "missing_customer_id": "No customer id: the sale cannot be attributed to a customer.",
     "missing_date": "No order date: the sale cannot be placed in time.",
     "unparseable_date": "The order date could not be read as a date.",
+    "placeholder_date": "A placeholder date (1900-01-01, 1970-01-01) or one of a few dates far "
+    "before the rest of the log (a mistyped year): not a real purchase date.",
     "missing_amount": "No amount (nor quantity and unit price) to value the sale.",
     "unparseable_amount": "The amount, quantity or unit price could not be read as a number.",
     "implausible_date": "Order date before 1900-01-01 or after 2100-01-01: a mistyped year or "

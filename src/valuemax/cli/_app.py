@@ -166,12 +166,17 @@ def inspect(
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    # SIGTERM unwinds like Ctrl-C, so a run's private partial folder is removed
+    # SIGTERM and SIGINT unwind the same way, so a run's private partial folder is removed;
+    # a repeated signal during that cleanup is ignored (SIGKILL still ends the process, and
+    # the next run removes what is left)
+    if Terminated.signum is not None:
+        return
     Terminated.signum = signum
     raise SystemExit(128 + signum)
 
 
 def main() -> None:
-    """Entry point of the ``valuemax`` console script."""
+    """Entry point of the ``valuemax`` console script (and ``python -m valuemax.cli``)."""
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     app()

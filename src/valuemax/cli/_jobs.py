@@ -70,21 +70,19 @@ def clv(
 ) -> None:
     """Customer value only: compare BG/NBD, MBG/NBD, Pareto/NBD on a holdout, fit Gamma-Gamma, CLV per customer."""
     from valuemax.pipeline import customer_value
+    from valuemax.pipeline._part_outputs import part_output
 
     def run() -> None:
-        value = customer_value(
-            path, mapping=parse_map(map_), columns=parse_columns(columns), preset=preset,
-            observation_end=observation_end, date_format=date_format or None,
-            encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
-            time_unit=time_unit, calibration_end=calibration_end, clv_horizon=clv_horizon,
-            discount_rate=discount_rate, margin=margin, clv_model=clv_model, seed=seed,
-        )
+        with part_output(out, "clv") as save:  # --out checked first, published at once
+            value = customer_value(
+                path, mapping=parse_map(map_), columns=parse_columns(columns), preset=preset,
+                observation_end=observation_end, date_format=date_format or None,
+                encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
+                time_unit=time_unit, calibration_end=calibration_end, clv_horizon=clv_horizon,
+                discount_rate=discount_rate, margin=margin, clv_model=clv_model, seed=seed,
+            )
+            save(value)
         summary = value.to_dict()
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            value.table.to_parquet(out / "clv.parquet", index=False)
-            value.table.to_csv(out / "clv.csv", index=False, encoding="utf-8-sig")
-            (out / "clv_summary.json").write_text(_dump(summary) + "\n", encoding="utf-8")
         if as_json:
             typer.echo(_dump(summary))
         else:
@@ -119,32 +117,23 @@ def rules(
     """What sells together: frequent itemsets, association rules and cross-sell suggestions."""
     from valuemax.pipeline import association_rules
     from valuemax.pipeline._jobs import looks_like_baskets
+    from valuemax.pipeline._part_outputs import part_output
 
     def run() -> None:
         detected = looks_like_baskets(path, encoding=encoding) if input_format == "auto" \
             else None
-        found = association_rules(
-            path, input_format=input_format, min_support=min_support,
-            min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
-            basket_columns=[c.strip() for c in basket_columns.split(",")],
-            item_column=item_column, seed=seed, mapping=parse_map(map_),
-            columns=parse_columns(columns), preset=preset, date_format=date_format or None,
-            encoding=encoding,
-        )
+        with part_output(out, "rules") as save:  # --out checked first, published at once
+            found = association_rules(
+                path, input_format=input_format, min_support=min_support,
+                min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
+                basket_columns=[c.strip() for c in basket_columns.split(",")],
+                item_column=item_column, seed=seed, mapping=parse_map(map_),
+                columns=parse_columns(columns), preset=preset, date_format=date_format or None,
+                encoding=encoding,
+            )
+            save(found)
         rule_set = getattr(found, "rule_set", found)
         summary = found.to_dict()
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            table = rule_set.rules
-            table.to_parquet(out / "rules.parquet", index=False)
-            flat = table.assign(**{c: table[c].map(" | ".join)
-                                   for c in ("antecedents", "consequents") if c in table})
-            flat.to_csv(out / "rules.csv", index=False, encoding="utf-8-sig")
-            recs = getattr(found, "recommendations", None)
-            if recs is not None:
-                recs.to_parquet(out / "recommendations.parquet", index=False)
-                recs.to_csv(out / "recommendations.csv", index=False, encoding="utf-8-sig")
-            (out / "rules_summary.json").write_text(_dump(summary) + "\n", encoding="utf-8")
         if as_json:
             typer.echo(_dump(summary))
         else:
@@ -182,29 +171,18 @@ def propensity(
 ) -> None:
     """Who buys next: buy-again model vs recency and BTYD baselines on a holdout; scores per customer."""
     from valuemax.pipeline import buy_propensity
+    from valuemax.pipeline._part_outputs import part_output
 
     def run() -> None:
-        found = buy_propensity(
-            path, horizon=horizon, cutoff=cutoff, seed=seed, mapping=parse_map(map_),
-            columns=parse_columns(columns), preset=preset, observation_end=observation_end,
-            date_format=date_format or None, encoding=encoding, sheet=parse_sheet(sheet),
-            decimal=decimal, returns=returns,
-        )
+        with part_output(out, "propensity") as save:  # --out checked first, published at once
+            found = buy_propensity(
+                path, horizon=horizon, cutoff=cutoff, seed=seed, mapping=parse_map(map_),
+                columns=parse_columns(columns), preset=preset, observation_end=observation_end,
+                date_format=date_format or None, encoding=encoding, sheet=parse_sheet(sheet),
+                decimal=decimal, returns=returns,
+            )
+            save(found, source=path)
         summary = found.to_dict()
-        if out is not None:
-            from types import SimpleNamespace
-
-            from valuemax.report import write_report
-
-            out.mkdir(parents=True, exist_ok=True)
-            for name in ("scores", "metrics", "gains", "calibration", "importance"):
-                frame = getattr(found, name)
-                frame.to_csv(out / f"propensity_{name}.csv", index=False, encoding="utf-8-sig")
-            found.scores.to_parquet(out / "propensity_scores.parquet", index=False)
-            (out / "propensity_summary.json").write_text(_dump(summary) + "\n",
-                                                         encoding="utf-8")
-            write_report(SimpleNamespace(propensity=found, ingest={"source": path}),
-                         out / "propensity.html", sections=("propensity",))
         if as_json:
             typer.echo(_dump(summary))
         else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import re
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -94,25 +96,114 @@ def parse_sheet(text: str | None) -> str | int | None:
 
 
 def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
-    """Call ``fn``; map valuemax errors to exit codes with a one-line reason on stderr."""
+    """Call ``fn``; map errors to exit codes with a one-line reason on stderr.
+
+    A signal (SIGINT/Ctrl-C, SIGTERM; see :func:`valuemax.cli._app.main`) wins over whatever
+    error it caused on its way out (DuckDB's "Query interrupted", a reader's "could not be
+    read"): exit 128 + signal (130, 143) with one line. ``InputError`` exits 2, other valuemax
+    errors and a full disk exit 1; messages show CLI options instead of Python keywords.
+    """
     err = Console(stderr=True, highlight=False)
     try:
         return fn()
-    except InputError as exc:
+    except (typer.Exit, typer.Abort):
+        raise
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt) and Terminated.signum is None:
+            Terminated.signum = signal.SIGINT  # Ctrl-C without main()'s handler
         if debug:
             raise
-        err.print(f"[bold red]error:[/] {one_line(exc)}", soft_wrap=True)
-        raise typer.Exit(2) from None
-    except ValuemaxError as exc:
-        if debug:
-            raise
-        err.print(f"[bold red]error:[/] {one_line(exc)}", soft_wrap=True)
-        raise typer.Exit(1) from None
-    except Exception:
-        if Terminated.signum is None or debug:
-            raise
-        err.print("[bold red]stopped:[/] terminated by a signal; nothing was written")
-        raise typer.Exit(128 + Terminated.signum) from None
+        if Terminated.signum is not None:
+            name = signal.Signals(Terminated.signum).name
+            err.print(f"[bold red]stopped:[/] {name} received; nothing was left half-written "
+                      "(the output folder and the store each hold one whole run, if any)",
+                      soft_wrap=True)
+            raise typer.Exit(128 + Terminated.signum) from None
+        if isinstance(exc, InputError):
+            err.print(f"[bold red]error:[/] {cli_words(one_line(exc))}", soft_wrap=True)
+            raise typer.Exit(2) from None
+        if isinstance(exc, ValuemaxError):
+            err.print(f"[bold red]error:[/] {cli_words(one_line(exc))}", soft_wrap=True)
+            raise typer.Exit(1) from None
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = f" writing {exc.filename!r}" if exc.filename else ""
+            err.print(f"[bold red]error:[/] disk full{where}: {exc.strerror}; free some space "
+                      "or choose another --out/--db", soft_wrap=True)
+            raise typer.Exit(1) from None
+        raise
+
+
+#: Python keywords in messages -> the CLI options that set them (``cli_words``).
+_KEYWORD_OPTIONS: dict[str, str] = {
+    "out": "--out", "db": "--db", "mapping": "--map", "columns": "--columns",
+    "date_format": "--date-format", "encoding": "--encoding", "sheet": "--sheet",
+    "decimal": "--decimal", "preset": "--preset", "observation_end": "--observation-end",
+    "time_unit": "--time-unit", "calibration_end": "--calibration-end",
+    "returns": "--returns", "clusters": "--clusters", "clv_horizon": "--clv-horizon",
+    "discount_rate": "--discount-rate", "margin": "--margin", "clv_model": "--clv-model",
+    "horizon": "--horizon", "seed": "--seed", "cutoff": "--cutoff",
+    "min_support": "--min-support", "min_confidence": "--min-confidence",
+    "min_lift": "--min-lift", "max_len": "--max-len", "input_format": "--input",
+}
+_KW = "|".join(sorted(_KEYWORD_OPTIONS, key=len, reverse=True))
+#: a value: a quoted string, a tuple of quoted strings, or a bare word
+_VALUE = r"""(?:'[^']*'|"[^"]*"|\((?:\s*'[^']*',?)+\s*\)|[\w.+-]+)"""
+#: ``read_transactions(..., mapping={'order_ts': '<column>'})`` -> ``--map order_ts=<column>``
+_CALL_MAPPING = re.compile(
+    r"(?:[\w.]+\(\.\.\.,\s*mapping=\{'([^']+)':\s*'([^']*)'\}\))"
+    r"|(?:mapping=\{'([^']+)':\s*'([^']*)'\})")
+#: ``mapping['order_ts'] = 'nope'`` -> ``--map order_ts=nope``
+_ITEM_MAPPING = re.compile(r"mapping\['([^']+)'\]\s*=\s*'([^']*)'")
+#: ``read_transactions(..., date_format='%d/%m/%Y')`` -> ``--date-format '%d/%m/%Y'``
+_CALL_KW = re.compile(rf"[\w.]+\(\.\.\.,\s*({_KW})=({_VALUE})\)")
+#: ``returns='exclude'`` -> ``--returns exclude``; ``date_format=`` -> ``--date-format``
+_KW_VALUE = re.compile(rf"(?<![\w\[-])({_KW})=({_VALUE})?")
+#: ``out/--out``, ``db/--db``: the option alone on the CLI
+_BOTH = re.compile(rf"(?<![\w-])(?:{_KW})/(--[\w-]+)")
+#: a message's own CLI hint, ``(CLI --map amount=<column>)``
+_CLI_HINT = re.compile(r"\s*\(CLI ([^()]*)\)")
+
+
+def cli_words(message: str) -> str:
+    """``message`` with Python keywords (``returns='exclude'``, ``read_transactions(...,
+    mapping={'order_ts': 'Date'})``) written as the CLI options that set them.
+
+    >>> cli_words("use returns='exclude' or pass date_format=('%d/%m/%Y',)")
+    "use --returns exclude or pass --date-format '%d/%m/%Y'"
+    >>> cli_words("map it: read_transactions(..., mapping={'order_ts': '<column>'})")
+    'map it: --map order_ts=<column>'
+    >>> cli_words("now mapped (mapping={'customer_id': 'amount'}), so")
+    'now mapped (--map customer_id=amount), so'
+    >>> cli_words("pass date_format='excel_serial' (CLI --date-format excel_serial)")
+    'pass --date-format excel_serial'
+    """
+    def value(v: str | None, option: str) -> str:
+        if not v:
+            return ""
+        if v.startswith("("):  # a tuple: the option once per value
+            items = re.findall(r"'([^']*)'", v)
+            return " " + f" {option} ".join(repr(i) for i in items)
+        if re.fullmatch(r"'[\w.+-]*'|\"[\w.+-]*\"", v):
+            v = v[1:-1]
+        return " " + v
+
+    def option(m: re.Match) -> str:
+        opt = _KEYWORD_OPTIONS[m.group(1)]
+        return opt + value(m.group(2), opt)
+
+    message = _BOTH.sub(lambda m: m.group(1), message)
+    message = _CALL_MAPPING.sub(
+        lambda m: f"--map {m.group(1) or m.group(3)}={m.group(2) or m.group(4) or ''}",
+        message)
+    message = _ITEM_MAPPING.sub(lambda m: f"--map {m.group(1)}={m.group(2)}", message)
+    message = _CALL_KW.sub(option, message)
+    message = _KW_VALUE.sub(option, message)
+
+    def hint(m: re.Match) -> str:  # drop a hint the message now says itself
+        rest = message[:m.start()] + message[m.end():]
+        return "" if m.group(1).strip() in rest else f" ({m.group(1)})"
+
+    return _CLI_HINT.sub(hint, message)
 
 
 def one_line(exc: Exception) -> str:
@@ -139,6 +230,7 @@ def for_cli(text: str) -> str:
 
 
 class Terminated:
-    """Set when SIGTERM arrived: DuckDB turns the interrupt into ``RuntimeError``."""
+    """Set when SIGINT or SIGTERM arrived: DuckDB turns the interrupt into ``RuntimeError``
+    and a reader may turn it into an ``InputError``; the signal decides the exit code."""
 
     signum: int | None = None

@@ -124,9 +124,46 @@ def _pandas_zones(df: Any) -> dict[str, SourceZone]:
     return out
 
 
+def _periods_to_timestamps(df: Any) -> tuple[Any, list[str]]:
+    """A copy of ``df`` whose pandas ``Period`` columns and index levels are timestamps.
+
+    Arrow stores a Period as a bare integer count of periods since 1970, which would read as
+    numbers (or be mistaken for serial day numbers); each period becomes the timestamp of its
+    start (``to_timestamp()``), with a note naming the column and its frequency.
+    """
+    import pandas as pd
+
+    def is_period(values: Any) -> bool:
+        return isinstance(values.dtype, pd.PeriodDtype) or (
+            values.dtype == object and len(values)
+            and pd.api.types.infer_dtype(values, skipna=True) == "period")
+
+    notes: list[str] = []
+    cols = [i for i in range(df.shape[1]) if is_period(df.iloc[:, i])]
+    levels = [k for k in range(df.index.nlevels) if is_period(df.index.get_level_values(k))]
+    if not cols and not levels:
+        return df, notes
+    out = df.copy()
+    for i in cols:
+        col = pd.Series(pd.PeriodIndex(df.iloc[:, i]), index=df.index)
+        out.isetitem(i, col.dt.to_timestamp())
+        notes.append(f"column {str(df.columns[i])!r} holds pandas Periods (freq "
+                     f"{col.dt.freq.freqstr}): read as the timestamp at the start of each period "
+                     "(to_timestamp())")
+    if levels:
+        arrays = [pd.PeriodIndex(df.index.get_level_values(k)).to_timestamp() if k in levels
+                  else df.index.get_level_values(k) for k in range(df.index.nlevels)]
+        out.index = pd.MultiIndex.from_arrays(arrays, names=df.index.names) \
+            if df.index.nlevels > 1 else pd.Index(arrays[0], name=df.index.name)
+        notes += [f"index level {df.index.names[k]!r} holds pandas Periods: read as the "
+                  "timestamp at the start of each period (to_timestamp())" for k in levels]
+    return out, notes
+
+
 def _from_pandas(df: Any) -> tuple[Any, tuple[str, ...], dict[str, SourceZone]]:
     import pyarrow as pa
 
+    df, period_notes = _periods_to_timestamps(df)
     zones = _pandas_zones(df)
     try:
         data = pa.Table.from_pandas(df, preserve_index=False)
@@ -135,7 +172,7 @@ def _from_pandas(df: Any) -> tuple[Any, tuple[str, ...], dict[str, SourceZone]]:
             f"the pandas DataFrame cannot be converted to Arrow: {exc}. Give each column "
             f"one type (e.g. df[col].astype(str))."
         ) from exc
-    notes: list[str] = []
+    notes: list[str] = list(period_notes)
     taken = set(data.column_names)
     at = 0
     for level, name in enumerate(df.index.names):

@@ -32,6 +32,9 @@ class ParsePlan:
     extra_names : dict
         Extra source column -> its name in the standardized table (renamed only when it
         would collide with a canonical column).
+    placeholder_days : tuple of datetime.date
+        Days whose lines get ``_parse_error='placeholder_date'`` (see
+        :mod:`valuemax.io._placeholders`).
     """
 
     ids: dict[str, IdPlan]
@@ -39,6 +42,7 @@ class ParsePlan:
     numbers: dict[str, NumberPlan]
     amount_from: Literal["amount", "quantity_x_unit_price"]
     extra_names: dict[str, str] = field(default_factory=dict)
+    placeholder_days: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ class Ingested:
             amount, quantity, unit_price (float64), product_id, product_name (string); absent
             optional columns are typed NULL columns; then ``extra_columns``; then
             ``_parse_error`` (string or NULL): the first of ``'missing_customer_id'``,
-            ``'missing_date'``, ``'unparseable_date'``, ``'missing_amount'``,
+            ``'missing_date'``, ``'unparseable_date'``, ``'placeholder_date'``, ``'missing_amount'``,
             ``'unparseable_amount'`` that applies. Unparseable values are NULL.
         """
         t = self.raw
@@ -173,6 +177,8 @@ class Ingested:
                 (s2["customer_id"].isnull(), "missing_customer_id"),
                 (ts_missing, "missing_date"),
                 (ts_bad, "unparseable_date"),
+                (s2["__ts"].date().isin(plan.placeholder_days) if plan.placeholder_days
+                 else ibis.literal(False), "placeholder_date"),
                 (a_missing, "missing_amount"),
                 (a_bad, "unparseable_amount"),
                 else_=ibis.null(dt.string),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ from valuemax.io._ids import infer_id_plan
 from valuemax.io._ingested import Ingested, ParsePlan
 from valuemax.io._mapping import check_required, resolve_mapping, validate_mapping
 from valuemax.io._numbers import infer_number_plan
+from valuemax.io._placeholders import placeholder_days
 from valuemax.io._sources import load_duckdb_pair, load_duckdb_url, load_json, load_parquet
 from valuemax.io._sql import duck, ident
 from valuemax.io._text import DELIMITERS, delimiter_name
@@ -278,12 +280,17 @@ def _ingest(
     plan = ParsePlan(ids, date_plan, numbers, amount_from, extra_names)
     notes = (*loaded.notes, *map_notes, how, *date_notes, *id_notes, *number_notes,
              *extra_notes)
-    return Ingested(
+    ingested = Ingested(
         raw=raw, con=con, source=loaded.source, format=loaded.format, encoding=loaded.encoding,
         header=loaded.header, mapping=mapping, date_formats=date_plan.formats,
         number_notes=tuple(number_notes), notes=notes, fingerprint=loaded.fingerprint,
         n_rows=n_rows, extra_columns=tuple(extra_names.values()), plan=plan,
     )
+    days, note = placeholder_days(ingested.standardized(), n_rows)
+    if not days:
+        return ingested
+    return dataclasses.replace(ingested, plan=dataclasses.replace(plan, placeholder_days=days),
+                               notes=(*notes, note))
 
 
 def _check_shape(loaded: Loaded, names: list[str], n_rows: int) -> None:

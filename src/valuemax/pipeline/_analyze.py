@@ -302,6 +302,10 @@ def analyze(
         ws.publish()
         result.out = ws.out
         return result
+    except Exception as exc:  # a full disk: name the file and the space (Workspace.disk_full)
+        if (full := ws.disk_full(exc)) is not None:
+            raise full from exc
+        raise
     finally:
         if con is not None:
             con.disconnect()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from valuemax._core._csv import csv_safe, write_csv
+
 
 def summary_dict(result: Any) -> dict[str, Any]:
     """The machine-readable summary of a run (``summary.json``).
@@ -79,39 +81,18 @@ def summary_dict(result: Any) -> dict[str, Any]:
     }
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(frame):
-    """A copy of ``frame`` whose text cells cannot run as spreadsheet formulas.
-
-    Text cells starting with ``= + - @``, tab or carriage return get a leading ``'`` (OWASP
-    "CSV injection"); numbers are untouched. Only the CSV export is escaped: Parquet, the
-    store and the report keep the original values.
-    """
-    import pandas as pd
-
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
-            text = out[col]
-            risky = text.astype("string").str.startswith(_FORMULA_START).fillna(False)
-            if risky.any():
-                out[col] = text.where(~risky, "'" + text.astype("string"))
-    return out
-
-
 def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
     """Write ``customers.parquet``/``.csv`` (UTF-8 with BOM), ``quarantine.parquet`` and, when
     computed, ``calibration_holdout.parquet``, ``rules.parquet``/``.csv`` and
     ``recommendations.parquet``/``.csv`` (rules' item lists joined by `` | `` in the CSV).
 
     ``quarantine`` is an Ibis table: it is written by the engine, never through pandas.
+    Every CSV goes through :func:`valuemax._core._csv.write_csv` (formula-safe).
     """
     customers = result.customers
     customers.to_parquet(folder / "customers.parquet", index=False)
     # UTF-8 with a byte-order mark, so that Excel opens Chinese text correctly
-    csv_safe(customers).to_csv(folder / "customers.csv", index=False, encoding="utf-8-sig")
+    write_csv(customers, folder / "customers.csv")
     quarantine.to_parquet(folder / "quarantine.parquet")
     if getattr(result, "calibration", None) is not None:
         result.calibration.to_parquet(folder / "calibration_holdout.parquet", index=False)
@@ -122,7 +103,9 @@ def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
         flat = rules.assign(**{c: rules[c].map(" | ".join) for c in ("antecedents",
                                                                      "consequents")
                                if c in rules})
-        csv_safe(flat).to_csv(folder / "rules.csv", index=False, encoding="utf-8-sig")
+        write_csv(flat, folder / "rules.csv")
         basket.recommendations.to_parquet(folder / "recommendations.parquet", index=False)
-        csv_safe(basket.recommendations).to_csv(folder / "recommendations.csv", index=False,
-                                                encoding="utf-8-sig")
+        write_csv(basket.recommendations, folder / "recommendations.csv")
+
+
+__all__ = ["csv_safe", "summary_dict", "write_exports"]

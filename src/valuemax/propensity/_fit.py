@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +18,9 @@ from valuemax.propensity._frame import (
     check_cutoff,
     check_horizon,
     check_transactions,
+    choose_categorical,
     date_range,
     features_at,
-    resolve_categorical,
 )
 from valuemax.propensity._metrics import (
     btyd_scores,
@@ -288,12 +289,13 @@ def _fit(t: Any, h: int, cutoff: Any, n_origins: int, categorical: Any, random_s
                         ("max_train_rows", max_train_rows, 100)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise InputError(f"{name} must be an integer >= {lo}; got {v!r}.")
-    cats = resolve_categorical(t, categorical)
+    cats, cat_note = choose_categorical(t, categorical)
     keep = [c for c in ("customer_id", "order_id", "order_ts", "amount", "product_id")
             if c in t.columns]
     with materialised(t.select(*keep, *cats)) as t:
-        return _fit_cached(t, h, cutoff, n_origins, cats, random_state, btyd_baseline,
-                           observation_end, cv_folds, max_train_rows)
+        res = _fit_cached(t, h, cutoff, n_origins, cats, random_state, btyd_baseline,
+                          observation_end, cv_folds, max_train_rows)
+    return res if cat_note is None else dataclasses.replace(res, notes=(*res.notes, cat_note))
 
 
 def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ...],

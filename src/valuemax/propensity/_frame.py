@@ -34,6 +34,9 @@ BASE_FEATURES: tuple[str, ...] = (
 _NOT_CATEGORICAL = frozenset({"is_outlier", "returned_quantity", "origin", "label"})
 #: Auto-detected categorical columns must have at most this many distinct values.
 MAX_LEVELS = 100
+#: At most this many auto-detected categorical columns become features (a wide export with
+#: hundreds of text columns must not become hundreds of features and window queries).
+MAX_CATEGORICAL = 5
 
 
 def as_day(value: Any, name: str) -> _dt.date:
@@ -108,8 +111,43 @@ def _to_date(v: Any) -> _dt.date:
 def resolve_categorical(transactions: ir.Table, categorical: Any) -> tuple[str, ...]:
     """Categorical columns to summarise by each customer's most frequent value.
 
-    ``None`` or ``"auto"``: every extra string column (not canonical, not internal) with at
-    most :data:`MAX_LEVELS` distinct values, e.g. ``Country`` or ``channel``; ``()``: none.
+    ``None`` or ``"auto"``: the extra string columns chosen by :func:`choose_categorical`
+    (at most :data:`MAX_CATEGORICAL`); ``()``: none; a sequence: those columns.
+
+    Raises
+    ------
+    InputError
+        If a named column is missing or ``categorical`` is a bare string other than "auto".
+    """
+    return choose_categorical(transactions, categorical)[0]
+
+
+def choose_categorical(transactions: ir.Table, categorical: Any
+                       ) -> tuple[tuple[str, ...], str | None]:
+    """The categorical feature columns and a note saying which were used and why.
+
+    ``None`` or ``"auto"``: among the extra string columns (not canonical, not internal) with
+    1 to :data:`MAX_LEVELS` distinct values, at most :data:`MAX_CATEGORICAL`, ranked by
+
+    1. the share of customers whose lines all carry one value (a customer attribute such as
+       ``Country`` or ``channel`` ranks above a per-line detail), then
+    2. fewer distinct values, then the column name.
+
+    Two aggregate queries whatever the number of columns (cost linear in the columns), so a
+    log padded with hundreds of text columns costs no more than reading them once.
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        The clean log.
+    categorical : None, "auto" or sequence of str
+        As in :func:`build_training_frame`.
+
+    Returns
+    -------
+    (tuple of str, str or None)
+        The columns and, for ``auto``, a note naming the columns used and how many
+        candidates were left out (None when there were no candidates).
 
     Raises
     ------
@@ -122,9 +160,30 @@ def resolve_categorical(transactions: ir.Table, categorical: Any) -> tuple[str, 
                  and c not in CANONICAL_COLUMNS and not c.startswith("_")
                  and c not in _NOT_CATEGORICAL]
         if not cands:
-            return ()
-        counts = t.aggregate(**{c: t[c].nunique() for c in cands}).to_pyarrow().to_pylist()[0]
-        return tuple(c for c in cands if 0 < counts[c] <= MAX_LEVELS)
+            return (), None
+        counts = t.aggregate(**{f"c{i}": t[c].nunique() for i, c in enumerate(cands)}
+                             ).to_pyarrow().to_pylist()[0]
+        levels = {c: counts[f"c{i}"] for i, c in enumerate(cands)}
+        fit = [c for c in cands if 0 < levels[c] <= MAX_LEVELS]
+        if not fit:
+            return (), (f"categorical features: none of the {len(cands):,} extra text "
+                        f"column(s) has 1..{MAX_LEVELS} distinct values")
+        if len(fit) > MAX_CATEGORICAL:
+            per = t.group_by("customer_id").aggregate(
+                **{f"c{i}": t[c].nunique() for i, c in enumerate(fit)})
+            share = per.aggregate(**{f"c{i}": (per[f"c{i}"] <= 1).cast("float64").mean()
+                                     for i in range(len(fit))}).to_pyarrow().to_pylist()[0]
+            rank = {c: (-(share[f"c{i}"] or 0.0), levels[c], c) for i, c in enumerate(fit)}
+            chosen = tuple(sorted(fit, key=rank.__getitem__)[:MAX_CATEGORICAL])
+        else:
+            chosen = tuple(fit)
+        left = len(cands) - len(chosen)
+        note = (f"categorical features: {', '.join(chosen)}"
+                + (f" ({left:,} other extra text column(s) not used: at most "
+                   f"{MAX_CATEGORICAL} are taken, those with 1..{MAX_LEVELS} values that are "
+                   "most often constant per customer; pass categorical=[...] to choose)"
+                   if left else ""))
+        return chosen, note
     if isinstance(categorical, str) or not isinstance(categorical, Sequence):
         raise InputError(f"categorical must be None, 'auto' or a sequence of column names; got "
                          f"{categorical!r} (for one column write ({categorical!r},)).")
@@ -132,7 +191,7 @@ def resolve_categorical(transactions: ir.Table, categorical: Any) -> tuple[str, 
     if missing:
         raise InputError(f"categorical names column(s) not in the transactions: "
                          f"{', '.join(map(repr, missing))}; available: {', '.join(t.columns)}.")
-    return tuple(categorical)
+    return tuple(categorical), None
 
 
 def features_at(

@@ -146,14 +146,18 @@ _RESIZE_ON_OPEN = (
 
 
 def _csv_href(df: pd.DataFrame) -> str:
-    """A data: URI holding ``df`` as CSV, UTF-8 with BOM (so Excel reads Chinese text)."""
+    """A data: URI holding ``df`` as formula-safe CSV, UTF-8 with BOM (so Excel reads Chinese
+    text); cells that a spreadsheet would run as formulas are escaped by
+    :func:`valuemax._core._csv.csv_text`."""
+    from valuemax._core._csv import csv_text
+
     plain = df.copy()
     for col in plain.columns:
         if plain[col].dtype == object:
             plain[col] = plain[col].map(
                 lambda v: fmt_value(v) if isinstance(v, list | tuple | dict | np.ndarray) else v
             )
-    data = plain.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    data = csv_text(plain).encode("utf-8-sig")
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(data).decode("ascii")
 
 
