@@ -26,7 +26,7 @@ def basket_file(tmp_path):
 
 
 def test_groceries_baskets_are_recognised(datasets):
-    why = looks_like_baskets(datasets / "groceries" / "groceries_baskets.csv.gz")
+    why = looks_like_baskets(datasets("groceries/groceries_baskets.csv.gz"))
     # the arules Groceries export: 1 to 32 items per basket (counted on the first 200 lines)
     assert why is not None and why.startswith("no header, lines of 1 to ")
 
@@ -35,7 +35,7 @@ def test_groceries_baskets_are_recognised(datasets):
                                   "cdnow/CDNOW_sample.txt",  # whitespace table of numbers
                                   "online_retail/online_retail.csv.gz"])  # a log
 def test_tables_are_not_baskets(datasets, path):
-    assert looks_like_baskets(datasets / path) is None
+    assert looks_like_baskets(datasets(path)) is None
 
 
 def test_rules_reads_a_basket_file_without_options(cli_runner, basket_file):

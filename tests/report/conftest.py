@@ -332,16 +332,16 @@ def _run(source: Path, out: Path) -> tuple[Any, Path]:
 
 
 @pytest.fixture(scope="session")
-def retail_run(datasets: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+def retail_run(datasets: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     """``analyze`` on the shared UCI Online Retail log (slow: minutes): (result, report)."""
-    src = datasets / "online_retail" / "online_retail.csv.gz"
+    src = datasets("online_retail/online_retail.csv.gz")
     return _run(src, tmp_path_factory.mktemp("report_retail") / "out")
 
 
 @pytest.fixture(scope="session")
-def cdnow_run(datasets: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+def cdnow_run(datasets: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     """``analyze`` on the shared CDNOW_master log: (result, report)."""
-    return _run(datasets / "cdnow" / "CDNOW_master.txt",
+    return _run(datasets("cdnow/CDNOW_master.txt"),
                 tmp_path_factory.mktemp("report_cdnow") / "out")
 
 
