@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import valuemax
+from valuemax._core.exceptions import ValuemaxError
 from valuemax.cli import app
 from valuemax.clv._btyd import finite_or_raise
 from valuemax.pipeline import _analyze
@@ -94,8 +95,10 @@ def test_environment_failures_still_stop_the_job(small_log, tmp_path, monkeypatc
 
     monkeypatch.setattr(_analyze, "run_stats", disk_full)
     out = tmp_path / "out"
-    with pytest.raises(OSError, match="No space left"):
+    # a full disk is not a step failure: the job stops with the clear disk-full error
+    with pytest.raises(ValuemaxError, match="disk full") as info:
         valuemax.analyze(str(small_log), out=out, clv=False, seed=0)
+    assert isinstance(info.value.__cause__, OSError)
     assert not out.exists()
 
 
