@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from valuemax.clv import _pareto_likelihood
 from valuemax.clv._likelihoods import (
     bg_nbd_loglik,
     bg_nbd_loglik_grad,
@@ -15,7 +16,9 @@ from valuemax.clv._likelihoods import (
 )
 from valuemax.clv._pareto_likelihood import (
     _log_tail,
+    _wide,
     log_died_integral,
+    pareto_nbd_log_odds_died,
     pareto_nbd_loglik,
     pareto_nbd_loglik_grad,
 )
@@ -71,9 +74,10 @@ def test_pareto_gradient_matches_central_differences(params):
 
 
 @pytest.mark.parametrize("params", [*PARETO_POINTS[:6], (0.83, 69.0, 3e-7, 300.0)])
-def test_pareto_tail_series_matches_quadrature(params):
+def test_pareto_tail_series_matches_quadrature(params, monkeypatch):
     # the series J(t_x) - J(T) of the gradient is the integral log_died_integral computes
-    # by Gauss-Legendre panels
+    # by Gauss-Legendre panels (long series allowed here, to test it where z is large)
+    monkeypatch.setattr(_pareto_likelihood, "_SERIES_MAX", 5_000)
     x, t_x, T = _rows(1)
     keep = t_x < T
     x, t_x, T = x[keep], t_x[keep], T[keep]
@@ -104,3 +108,25 @@ def test_gamma_gamma_gradient_matches_central_differences(params):
     m = rng.gamma(2.0, 20.0, 100)
     _check(gamma_gamma_loglik_grad(*params, x, m),
            _fd_grad(gamma_gamma_loglik, np.array(params), x, m), params, 1e-6)
+
+
+@pytest.mark.parametrize("params", [(0.83, 69.0, 3e-7, 1.6e6), (0.83, 69.0, 1e-3, 1e4),
+                                    (0.24, 4.4, 1e-5, 1e5), (5.0, 2.0, 0.5, 1e5),
+                                    (0.83, 69.0, 0.1, 3e4), (300.0, 2.0, 1e-6, 1e7)])
+def test_pareto_no_dropout_side_matches_quadrature(params):
+    # beta far above alpha + T (s -> 0, Online Retail's fit): the short binomial series
+    # gives the log odds that the Gauss-Legendre panels of log_died_integral give
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 40, 200).astype(float)
+    x[:3] = [0, 400, 1]
+    T = rng.uniform(0.1, 373, 200)
+    t_x = np.where(x > 0, T * rng.uniform(0, 1, 200), 0.0)
+    t_x[5] = T[5]
+    assert _wide(params[1], params[3], params[2], T).all()
+    odds = pareto_nbd_log_odds_died(*params, x, t_x, T)
+    quad = log_died_integral(*params, x, t_x, T, relative=True)
+    assert odds[5] == -np.inf and quad[5] == -np.inf
+    keep = np.arange(x.size) != 5
+    np.testing.assert_allclose(odds[keep], quad[keep], rtol=1e-12, atol=1e-12)
+    grad = pareto_nbd_loglik_grad(*params, x, t_x, T)
+    _check(grad, _fd_grad(pareto_nbd_loglik, np.array(params), x, t_x, T), params, 1e-6)

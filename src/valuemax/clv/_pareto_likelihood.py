@@ -257,7 +257,9 @@ def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
     eq. (22) of [1]_, whose ratio gives ``P(alive) = 1/(1 + e^odds)`` and the likelihood.
     Where the integral form is used (see :func:`pareto_nbd_log_a0`) the large
     ``(r+x) ln(α+·)`` terms are cancelled analytically (``log1p``), so the odds stay exact
-    as ``r, α → ∞`` or ``s, β → ∞``.
+    as ``r, α → ∞`` or ``s, β → ∞``. Where ``β`` is far above ``α + T`` (the no-drop-out
+    side, ``s → 0``: ``(s+1)(α+T)/(β-α) <= 0.05``) a short binomial series is used
+    instead (``_log_died_wide``: 14 terms, no hypergeometric function, no quadrature).
 
     Parameters
     ----------
@@ -283,12 +285,15 @@ def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
     array([0.294, 0.941])
     """
     x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
-    near = _near(alpha, beta, t_x)
+    wide = _wide(alpha, beta, s, T)
+    near = _near(alpha, beta, t_x) & ~wide
     out = np.empty(x.shape)
+    if wide.any():
+        out[wide] = _wide_log_odds(r, alpha, s, beta, x[wide], t_x[wide], T[wide])[0]
     if near.any():
         out[near] = log_died_integral(r, alpha, s, beta, x[near], t_x[near], T[near],
                                       relative=True)
-    far = ~near
+    far = ~near & ~wide
     if far.any():
         xf, Tf = x[far], T[far]
         out[far] = (np.log(s) - np.log(r + s + xf)
@@ -346,18 +351,18 @@ def pareto_nbd_loglik(r, alpha, s, beta, x, t_x, T):
 
 #: Most terms of the tail series of :func:`_tail_series`; rows needing more (``z`` near 1)
 #: keep ``scipy.special.hyp2f1`` or the quadrature.
-_SERIES_MAX = 1_500
+_SERIES_MAX = 64
 _SERIES_CELLS = 1_000_000  # rows x terms evaluated at once
 
 
 def _series_terms(b, z):
-    """Terms for ``Σ_k (b)_k/k! z^k/(N+k)`` to 1e-17 relative: the weights ``(b)_k/k! z^k``
+    """Terms for ``Σ_k (b)_k/k! z^k/(N+k)`` to ~1e-14 relative: the weights ``(b)_k/k! z^k``
     are those of a negative binomial count (mean ``bz/(1-z)``, sd ``sqrt(bz)/(1-z)``)."""
     with np.errstate(divide="ignore"):
         mean = b * z / (1 - z)
         sd = np.sqrt(b * z) / (1 - z)
-        geo = 40.0 / -np.log(np.where(z > 0, z, 1e-300))
-    return np.ceil(mean + 12 * sd + geo + 5).clip(1, None)
+        geo = 32.0 / -np.log(np.where(z > 0, z, 1e-300))
+    return np.ceil(mean + 8 * sd + geo + 3).clip(1, None)
 
 
 def _tail_series(N, b, z, terms, grad):
@@ -448,10 +453,13 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
     ``∇ ln L = ∇A + expit(O) ∇O``; ``∇ ln I = (∇J(t_x) - ρ ∇J(T)) / (J(t_x) - ρ J(T))``
     with ``ρ = J(T)/J(t_x)``, and ``∇J`` comes from differentiating the positive series of
     ``J`` term by term (see ``_log_tail``): no hypergeometric function and no
-    cancellation, exact at the no-drop-out boundary ``s → 0``. Rows whose series would be
-    long (``z`` within ~2% of 1: a rate without heterogeneity) are differentiated by
-    central differences of :func:`pareto_nbd_loglik` in the log-parameters (step 1e-5,
-    error ~1e-10 relative).
+    cancellation. Rows on the no-drop-out side (``β`` far above ``α + T``, as ``s → 0``)
+    differentiate the short binomial series of ``_log_died_wide`` instead, and rows where
+    ``pareto_nbd_log_odds_died`` integrates (``z`` within 0.5% of 1) take the derivatives
+    from the same quadrature nodes (``log_died_integral(..., moments=True)``). The
+    remaining rows whose series would be long (more than ``_SERIES_MAX`` = 64 terms) are
+    differentiated by central differences of :func:`pareto_nbd_loglik` in the
+    log-parameters (step 1e-5, error ~1e-10 relative).
 
     Parameters
     ----------
@@ -485,10 +493,18 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
         r / alpha - (r + x) / (alpha + T),
         -np.log1p(T / beta) + np.zeros(n),
         s / beta - s / (beta + T)])
-    near = live & _near(alpha, beta, t_x)
+    wide = live & _wide(alpha, beta, s, T)
+    if wide.any():  # the no-drop-out side: a short binomial series and its derivatives
+        xw, Tw = x[wide], T[wide]
+        odds, d_log_i = _wide_log_odds(r, alpha, s, beta, xw, t_x[wide], Tw, grad=True)
+        gap = t_x[wide] < Tw
+        d_odds = d_log_i + np.stack([np.log(alpha + Tw), (r + xw) / (alpha + Tw),
+                                     1.0 / s + np.log(beta + Tw), s / (beta + Tw)])
+        out[:, wide] = d_alive[:, wide] + np.where(gap, expit(odds) * d_odds, 0.0)
+    near = live & _near(alpha, beta, t_x) & ~wide
     log_jx, log_jT = np.full(n, np.nan), np.full(n, np.nan)
     gx, gT = np.full((4, n), np.nan), np.full((4, n), np.nan)
-    other = live & ~near
+    other = live & ~near & ~wide
     if other.any():  # the series only where the quadrature is not used
         log_jx[other], gx[:, other] = _log_tail(r, alpha, s, beta, x[other], t_x[other],
                                                 grad=True)
@@ -502,7 +518,7 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
         d_odds = np.stack([e_ra, (r + xn) * (1.0 / (alpha + Tn) - e_ia),
                            1.0 / s + e_rb, s / (beta + Tn) - (s + 1) * e_ib])
         out[:, near] = d_alive[:, near] + expit(odds) * d_odds
-    fast = live & np.isfinite(log_jx) & np.isfinite(log_jT) & ~near
+    fast = other & np.isfinite(log_jx) & np.isfinite(log_jT)
     if fast.any():
         xf, tf, Tf = x[fast], t_x[fast], T[fast]
         rho = np.exp(np.minimum(log_jT[fast] - log_jx[fast], 0.0))
@@ -516,7 +532,7 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
         d_odds = d_log_i + np.stack([np.log(alpha + Tf), (r + xf) / (alpha + Tf),
                                      1.0 / s + np.log(beta + Tf), s / (beta + Tf)])
         out[:, fast] = d_alive[:, fast] + w * np.where(gap, d_odds, 0.0)
-    slow = live & ~fast & ~near
+    slow = other & ~fast
     if slow.any():
         theta = np.log([r, alpha, s, beta])
         h = 1e-5
@@ -529,3 +545,96 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
                     - pareto_nbd_loglik(*np.exp(down), xs, ts, Ts)) / (2 * h)
             out[i, slow] = diff / np.exp(theta[i])
     return out
+
+
+#: ``(s+1) (α+T)/(β-α)`` at most this: the no-drop-out side (``β`` far above ``α + T``,
+#: as ``s → 0``) is summed by :func:`_log_died_wide` (``_WIDE_TERMS`` terms, error < 1e-18).
+_WIDE = 0.05
+_WIDE_TERMS = 14
+
+
+def _wide(alpha, beta, s, T):
+    """Rows where :func:`_log_died_wide` applies (``β > α`` and the ratio below ``_WIDE``)."""
+    if beta <= alpha:
+        return np.zeros(np.shape(T), dtype=bool)
+    return (s + 1.0) * (alpha + np.asarray(T, dtype=float)) / (beta - alpha) <= _WIDE
+
+
+def _log_exprel(y):
+    """``ln((e^y - 1)/y)`` for any real ``y`` (0 at ``y = 0``), without overflow."""
+    y = np.asarray(y, dtype=float)
+    pos, neg = y >= 1e-8, y <= -1e-8
+    yp = np.where(pos, y, 1.0)
+    yn = np.where(neg, y, -1.0)
+    return np.where(pos, yp + np.log(-np.expm1(-yp)) - np.log(yp),
+                    np.where(neg, np.log(-np.expm1(yn)) - np.log(-yn), y / 2))
+
+
+def _phi(y):
+    """``d ln exprel(y)/dy = 1/(1 - e^-y) - 1/y`` (``1/2`` at 0; series for small ``|y|``)."""
+    y = np.asarray(y, dtype=float)
+    small = np.abs(y) < 0.1
+    safe = np.where(small, 1.0, y)
+    with np.errstate(over="ignore"):
+        out = 1.0 / -np.expm1(-safe) - 1.0 / safe
+    return np.where(small, 0.5 + y / 12 - y**3 / 720 + y**5 / 30240, out)
+
+
+def _log_died_wide(r, alpha, s, beta, x, t_x, T, grad=False):
+    """``ln I`` (and its gradient) where ``β`` is far above ``α + T`` (no drop-out side).
+
+    ``I = ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ``. With ``β + τ = (β-α)(1 + w)``,
+    ``w = (α+τ)/(β-α) <= q = (α+T)/(β-α)``, the binomial series of ``(1+w)^-(s+1)``
+    integrates term by term: ``I = (β-α)^-(s+1) Σ_k (-1)^k (s+1)_k/k! (β-α)^-k P(m_k)``,
+    ``m_k = k+1-r-x``, ``P(m) = ∫ (α+τ)^(m-1) dτ = (α+t_x)^m L exprel(m L)``,
+    ``L = log1p((T-t_x)/(α+t_x))``. The terms fall like ``((s+1) q)^k``, so where
+    ``(s+1) q <= _WIDE`` the first ``_WIDE_TERMS`` give round-off, the first term
+    dominates (no cancellation) and no hypergeometric function (whose argument is here
+    within ``q`` of 1, scipy's slow path) or quadrature is needed. The gradient
+    differentiates the terms: ``∂P(m)/∂α = (m-1) P(m-1)``, ``∂ ln P/∂m = ln(α+t_x) +
+    L φ(m L)`` with ``φ = (ln exprel)'``.
+
+    Returns ``ln I - (-(s+1) ln(β-α) + (1-r-x) ln(α+t_x))`` split off as ``(core,
+    log_scale)``: ``ln I = core + log_scale``, ``core = ln L + ln Σ_k ρ_k`` (so that the
+    caller cancels the large terms), and with ``grad`` the (4, n) derivatives of ``ln I``.
+    """
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    k = np.arange(_WIDE_TERMS, dtype=float)
+    gap_scale = beta - alpha
+    base = alpha + t_x
+    with np.errstate(divide="ignore"):
+        L = np.log1p((T - t_x) / base)
+        log_L = np.log(L)
+    m = (k[None, :] + 1.0 - r - x[:, None])
+    log_e = _log_exprel(m * L[:, None])
+    log_c = np.concatenate([[0.0], np.cumsum(np.log(s + 1.0 + k[:-1]) - np.log1p(k[:-1]))])
+    w_x = base / gap_scale
+    sign = (-1.0) ** k
+    rho = sign * np.exp(log_c[None, :] + k[None, :] * np.log(w_x)[:, None]
+                        + log_e - log_e[:, :1])
+    total = rho.sum(axis=1)
+    core = log_L + log_e[:, 0] + np.log(total)
+    log_scale = -(s + 1.0) * np.log(gap_scale) + (1.0 - r - x) * np.log(base)
+    if not grad:
+        return core, log_scale, None
+    pi = rho / total[:, None]
+    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / (s + 1.0 + k[:-1]))])
+    # P(m-1)/P(m) = exprel((m-1)L) / (exprel(mL) (α+t_x))
+    ratio_down = np.exp(_log_exprel((m - 1.0) * L[:, None]) - log_e) / base[:, None]
+    d_r = -np.log(base) - L * np.sum(pi * _phi(m * L[:, None]), axis=1)
+    d_alpha = np.sum(pi * ((s + 1.0 + k) / gap_scale + (m - 1.0) * ratio_down), axis=1)
+    d_s = -np.log(gap_scale) + np.sum(pi * harmonic, axis=1)
+    d_beta = -np.sum(pi * (s + 1.0 + k), axis=1) / gap_scale
+    return core, log_scale, np.stack([d_r, d_alpha, d_s, d_beta])
+
+
+def _wide_log_odds(r, alpha, s, beta, x, t_x, T, grad=False):
+    """Log odds of :func:`pareto_nbd_log_odds_died` (and ``∇ ln I``) by
+    :func:`_log_died_wide`, the large terms cancelled: ``ln s + core + (r+x) L
+    + ln(α+t_x) + s log1p((α+T)/(β-α)) - ln(β-α)``."""
+    core, _, d_log_i = _log_died_wide(r, alpha, s, beta, x, t_x, T, grad=grad)
+    base = alpha + t_x
+    L = np.log1p((T - t_x) / base)
+    odds = (np.log(s) + core + (r + x) * L + np.log(base)
+            + s * np.log1p((alpha + T) / (beta - alpha)) - np.log(beta - alpha))
+    return odds, d_log_i
