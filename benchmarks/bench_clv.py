@@ -160,13 +160,14 @@ def loglik(model: str, params: dict, path: Path) -> float:
     import numpy as np
 
     from valuemax.clv import _likelihoods as lk
+    from valuemax.clv._pareto_likelihood import pareto_nbd_loglik
 
     d = np.load(path)
     values = [params[k] for k in NAMES[model]]
     if model == "gg":
         return float(lk.gamma_gamma_loglik(*values, d["gg_frequency"],
                                            d["gg_monetary_value"]).sum())
-    fn = lk.bg_nbd_loglik if model == "bg" else lk.pareto_nbd_loglik
+    fn = lk.bg_nbd_loglik if model == "bg" else pareto_nbd_loglik
     return float(fn(*values, d[f"{model}_frequency"], d[f"{model}_recency"],
                     d[f"{model}_T"]).sum())
 

@@ -65,3 +65,13 @@ def test_cdnow_bg_nbd_fits_from_one_start(cdnow_rfm, count_starts):
     assert len(count_starts) == 1
     np.testing.assert_allclose([m.params_[k] for k in ("r", "alpha", "a", "b")],
                                [0.243, 4.414, 0.793, 2.426], atol=1e-3)
+
+
+def test_hessian_from_gradient_matches_the_exact_hessian():
+    # f(t) = t0^2 t1 + exp(t1): H = [[2 t1, 2 t0], [2 t0, exp(t1)]]
+    theta = np.array([0.7, -0.3])
+    hess = base.hessian_from_gradient(
+        lambda t: np.array([2 * t[0] * t[1], t[0] ** 2 + np.exp(t[1])]), theta)
+    exact = np.array([[2 * theta[1], 2 * theta[0]], [2 * theta[0], np.exp(theta[1])]])
+    np.testing.assert_allclose(hess, exact, rtol=1e-8)
+    assert base.hessian_from_gradient(lambda t: np.array([np.nan, 0.0]), theta) is None
