@@ -1,8 +1,10 @@
 """The estimator machinery the CLV models share: maximum likelihood, fitted state, summary.
 
 Fitting maximises the weighted log-likelihood over the compressed unique rows, in
-log-parameters, with L-BFGS-B (central-difference gradients) from several starting points;
-standard errors come from the numerical Hessian at the optimum (observed information).
+log-parameters, with L-BFGS-B (analytic gradients where the model has them, else central
+differences) from one starting point, more only when its optimum fails a check;
+standard errors come from the numerical Hessian at the optimum (observed information), by
+central differences of the analytic gradient where there is one.
 """
 
 from __future__ import annotations
@@ -54,13 +56,50 @@ def numerical_hessian(f: Callable[[np.ndarray], float], theta: np.ndarray,
     return hess
 
 
+#: Largest |gradient| of the mean objective (per log-parameter) of a settled optimum.
+_SETTLED_GRAD = 1e-6
+
+
+def _settled(res: Any) -> bool:
+    """Whether an L-BFGS-B result passes the checks that end the multi-start search.
+
+    It converged, no log-parameter is within a factor e of the search bound (a boundary
+    fit, where a likelihood ridge may hold several optima), and the largest component of
+    the gradient of the mean objective is below ``_SETTLED_GRAD``.
+    """
+    return bool(res.success and np.all(np.abs(res.x) < _BOUND - 1.0)
+                and np.max(np.abs(res.jac)) < _SETTLED_GRAD)
+
+
+def hessian_from_gradient(g: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
+                          h: float = 1e-5) -> np.ndarray | None:
+    """Hessian at ``theta`` by central differences of the gradient ``g``, symmetrised,
+    shape (k, k); None if a gradient is not finite (the caller falls back to
+    :func:`numerical_hessian`). Error O(h^2) instead of the O(h^2)/h of second
+    differences of the function."""
+    k = theta.size
+    cols = []
+    with np.errstate(all="ignore"):
+        for i in range(k):
+            step = np.zeros(k)
+            step[i] = h
+            cols.append((np.asarray(g(theta + step)) - np.asarray(g(theta - step))) / (2 * h))
+    hess = np.column_stack(cols)
+    if not np.all(np.isfinite(hess)):
+        return None
+    return (hess + hess.T) / 2
+
+
 def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start: np.ndarray,
             *, penalizer: float, n_starts: int, random_state: Any,
             grad: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
-    """Maximise ``loglik(log_params)`` (a weighted sum) from several starts.
+    """Maximise ``loglik(log_params)`` (a weighted sum) from one start, more if it fails.
 
     The objective is ``-loglik/n_obs + penalizer * sum(params**2)``. Start 0 is ``start``;
-    the others add N(0, 1) noise to it from ``np.random.default_rng(random_state)``.
+    when its optimum fails a check (not converged, a parameter at the search bound, or a
+    gradient above ``_SETTLED_GRAD``), further starts, up to ``n_starts`` in all, add N(0, 1)
+    noise to it from ``np.random.default_rng(random_state)``, and the best optimum is kept.
+    The search stops at the first start whose optimum passes the checks.
     ``grad(log_params)`` is the analytic gradient of ``loglik``; without it (or where it is
     not finite) central differences are used.
 
@@ -100,6 +139,8 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
             res.success or np.max(np.abs(res.jac)) < 1e-5)
         if ok and (best is None or res.fun < best.fun):
             best = res
+        if best is not None and _settled(best):
+            break  # a clean interior optimum: further starts would only find it again
     if best is None:
         raise ConvergenceError(
             f"{who}: the optimiser did not converge from {n_starts} start(s); last estimates "
@@ -116,8 +157,13 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
                       "identify them (e.g. no heterogeneity), so the model behaves as its "
                       "limiting model (named in boundary_), whose predictions are exact; "
                       "standard errors are not meaningful.", ConvergenceWarning, stacklevel=3)
-    hess = numerical_hessian(lambda t: -loglik(t) + n_obs * penalizer * np.sum(np.exp(2 * t)),
-                             best.x)
+    hess = None
+    if grad is not None:  # central differences of the analytic gradient: 2k evaluations
+        hess = hessian_from_gradient(
+            lambda t: -grad(t) + n_obs * penalizer * 2 * np.exp(2 * t), best.x)
+    if hess is None:
+        hess = numerical_hessian(
+            lambda t: -loglik(t) + n_obs * penalizer * np.sum(np.exp(2 * t)), best.x)
     try:
         cov = np.linalg.inv(hess)
         log_se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))

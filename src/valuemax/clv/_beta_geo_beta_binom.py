@@ -66,7 +66,9 @@ class BetaGeoBetaBinomModel(ParametricModel):
     penalizer : float, default 0.0
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
-        Optimiser starting points (the first is fixed, the others random).
+        Most optimiser starting points. The first is fixed; the others (random, from
+        ``random_state``) are tried only when its optimum fails a check (not converged, a
+        parameter at the search bound, or a gradient not near zero).
     random_state : int, Generator or None, default 0
         Seed of the random starts (fixed: same data, same estimates; None: fresh starts).
 

@@ -15,7 +15,12 @@ from valuemax.clv._btyd import (
     finite_or_raise,
     simulate_beta_geometric,
 )
-from valuemax.clv._likelihoods import log_beta_ratio, log_rising, mbg_nbd_loglik
+from valuemax.clv._likelihoods import (
+    log_beta_ratio,
+    log_rising,
+    mbg_nbd_loglik,
+    mbg_nbd_loglik_grad,
+)
 
 
 class ModifiedBetaGeoModel(RepeatPurchaseModel):
@@ -34,7 +39,9 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
     penalizer : float, default 0.0
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
-        Optimiser starting points (the first is fixed, the others random).
+        Most optimiser starting points. The first is fixed; the others (random, from
+        ``random_state``) are tried only when its optimum fails a check (not converged, a
+        parameter at the search bound, or a gradient not near zero).
     random_state : int, Generator or None, default 0
         Seed of the random starting points (fixed by default: the same data give the
         same estimates; None draws fresh starts).
@@ -85,6 +92,7 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _start = (1.0, 1.0, 1.0, 1.0)
     _loglik = staticmethod(mbg_nbd_loglik)
+    _loglik_grad = staticmethod(mbg_nbd_loglik_grad)
     _limits = (
         ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
         ("no drop-out", ("a", "b"),

@@ -12,7 +12,7 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import hyp2f1, logsumexp
+from scipy.special import digamma, expit, hyp2f1, logsumexp
 
 from valuemax.clv._likelihoods import log_rising
 
@@ -22,6 +22,7 @@ __all__ = [
     "pareto_nbd_log_a0",
     "pareto_nbd_log_odds_died",
     "pareto_nbd_loglik",
+    "pareto_nbd_loglik_grad",
 ]
 
 
@@ -152,7 +153,7 @@ _GL_PANELS = 8
 _DECAY = 60.0
 
 
-def log_died_integral(r, alpha, s, beta, x, t_x, T, *, relative=False):
+def log_died_integral(r, alpha, s, beta, x, t_x, T, *, relative=False, moments=False):
     """``ln ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ`` by Gauss-Legendre quadrature.
 
     The integral is ``A0 / (r+s+x)`` of Fader & Hardie's eq. (22) [1]_ (the probability of
@@ -175,11 +176,17 @@ def log_died_integral(r, alpha, s, beta, x, t_x, T, *, relative=False):
     relative : bool, default False
         Return :func:`pareto_nbd_log_odds_died` instead (``ln s`` plus the log integral
         plus ``(r+x) ln(α+T) + s ln(β+T)``, the large terms cancelled by ``log1p``).
+    moments : bool, default False
+        Also return, shape (4, n), the means under the normalised integrand of
+        ``log1p((T-τ)/(α+τ))``, ``1/(α+τ)``, ``log1p((T-τ)/(β+τ))`` and ``1/(β+τ)``
+        (from the same nodes: the derivatives of the log integral, used by
+        :func:`pareto_nbd_loglik_grad`; 0 where ``t_x == T``).
 
     Returns
     -------
     ndarray of shape (n,)
-        The log integral (``-inf`` where ``t_x == T``).
+        The log integral (``-inf`` where ``t_x == T``); with ``moments``, a tuple of it and
+        the means.
 
     References
     ----------
@@ -222,13 +229,25 @@ def log_died_integral(r, alpha, s, beta, x, t_x, T, *, relative=False):
     log_f = -decay(y) + np.log(d) + y
     weights = (width[:, :, None] * _GL_WEIGHTS[None, None, :] / 2).reshape(x.shape[0], -1)
     top = log_f.max(axis=1)
+    mass = weights * np.exp(log_f - top[:, None])
+    total_mass = np.sum(mass, axis=1)
     with np.errstate(divide="ignore"):  # an empty interval (t_x == T): -inf
-        log_int = top + np.log(np.sum(weights * np.exp(log_f - top[:, None]), axis=1))
+        log_int = top + np.log(total_mass)
+    if moments:
+        tau = t_x + d * np.expm1(y)
+        gap = T - tau
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.where(total_mass[:, None] > 0, mass / total_mass[:, None], 0.0)
+        means = np.stack([np.sum(p * g, axis=1) for g in (
+            np.log1p(gap / (alpha + tau)), 1.0 / (alpha + tau),
+            np.log1p(gap / (beta + tau)), 1.0 / (beta + tau))])
     if relative:  # log odds of dying in (t_x, T] against being alive at T (see below)
         gap = T - t_x
-        return (np.log(s) + (r + x) * np.log1p(gap / da) + s * np.log1p(gap / db)
-                - np.log(db))[:, 0] + log_int
-    return (-(r + x) * np.log(da) - (s + 1) * np.log(db))[:, 0] + log_int
+        out = (np.log(s) + (r + x) * np.log1p(gap / da) + s * np.log1p(gap / db)
+               - np.log(db))[:, 0] + log_int
+    else:
+        out = (-(r + x) * np.log(da) - (s + 1) * np.log(db))[:, 0] + log_int
+    return (out, means) if moments else out
 
 
 def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
@@ -238,7 +257,9 @@ def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
     eq. (22) of [1]_, whose ratio gives ``P(alive) = 1/(1 + e^odds)`` and the likelihood.
     Where the integral form is used (see :func:`pareto_nbd_log_a0`) the large
     ``(r+x) ln(α+·)`` terms are cancelled analytically (``log1p``), so the odds stay exact
-    as ``r, α → ∞`` or ``s, β → ∞``.
+    as ``r, α → ∞`` or ``s, β → ∞``. Where ``β`` is far above ``α + T`` (the no-drop-out
+    side, ``s → 0``: ``(s+1)(α+T)/(β-α) <= 0.05``) a short binomial series is used
+    instead (``_log_died_wide``: 14 terms, no hypergeometric function, no quadrature).
 
     Parameters
     ----------
@@ -264,12 +285,15 @@ def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
     array([0.294, 0.941])
     """
     x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
-    near = _near(alpha, beta, t_x)
+    wide = _wide(alpha, beta, s, T)
+    near = _near(alpha, beta, t_x) & ~wide
     out = np.empty(x.shape)
+    if wide.any():
+        out[wide] = _wide_log_odds(r, alpha, s, beta, x[wide], t_x[wide], T[wide])[0]
     if near.any():
         out[near] = log_died_integral(r, alpha, s, beta, x[near], t_x[near], T[near],
                                       relative=True)
-    far = ~near
+    far = ~near & ~wide
     if far.any():
         xf, Tf = x[far], T[far]
         out[far] = (np.log(s) - np.log(r + s + xf)
@@ -323,3 +347,294 @@ def pareto_nbd_loglik(r, alpha, s, beta, x, t_x, T):
              - s * np.log1p(T / beta))
     ll = alive + np.logaddexp(0.0, pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T))
     return np.where(T > 0, ll, 0.0)  # T == 0: nothing observed yet, the likelihood is 1
+
+
+#: Most terms of the tail series of :func:`_tail_series`; rows needing more (``z`` near 1)
+#: keep ``scipy.special.hyp2f1`` or the quadrature.
+_SERIES_MAX = 64
+_SERIES_CELLS = 1_000_000  # rows x terms evaluated at once
+
+
+def _series_terms(b, z):
+    """Terms for ``Σ_k (b)_k/k! z^k/(N+k)`` to ~1e-14 relative: the weights ``(b)_k/k! z^k``
+    are those of a negative binomial count (mean ``bz/(1-z)``, sd ``sqrt(bz)/(1-z)``)."""
+    with np.errstate(divide="ignore"):
+        mean = b * z / (1 - z)
+        sd = np.sqrt(b * z) / (1 - z)
+        geo = 32.0 / -np.log(np.where(z > 0, z, 1e-300))
+    return np.ceil(mean + 8 * sd + geo + 3).clip(1, None)
+
+
+def _tail_series(N, b, z, terms, grad):
+    """``ln S0`` and (``grad``) the ratios ``(S2, SH, S1, S1b) / S0`` of the positive series
+
+    ``S0 = Σ c_k/(N+k)``, ``S2 = Σ c_k/(N+k)^2``, ``SH = Σ c_k H_k/(N+k)``,
+    ``S1 = Σ c_k/(N+1+k)``, ``S1b = Σ c_k (b+k)/b/(N+1+k)``, with ``c_k = (b)_k/k! z^k``
+    and ``H_k = Σ_{j<k} 1/(b+j)`` (``d ln (b)_k / db``), summed over ``terms`` terms in
+    blocks of rows of similar length, in log space (no overflow for large ``b``).
+    """
+    n = N.size
+    log_s0 = np.empty(n)
+    ratios = np.empty((4, n)) if grad else None
+    order = np.argsort(terms, kind="stable")
+    start = 0
+    while start < n:
+        width = int(terms[order[min(start + 255, n - 1)]])
+        stop = min(n, start + max(1, _SERIES_CELLS // width))
+        width = int(terms[order[stop - 1]])
+        idx = order[start:stop]
+        k = np.arange(width, dtype=float)
+        bi, Ni = b[idx, None], N[idx, None]
+        with np.errstate(divide="ignore"):
+            log_z = np.log(z[idx, None])
+        step = np.log(bi + k[:-1]) - np.log1p(k[:-1]) + log_z
+        log_c = np.concatenate([np.zeros((idx.size, 1)), np.cumsum(step, axis=1)], axis=1)
+        top = log_c.max(axis=1, keepdims=True)
+        c = np.exp(log_c - top)
+        inv = 1.0 / (Ni + k)
+        s0 = np.sum(c * inv, axis=1)
+        log_s0[idx] = top[:, 0] + np.log(s0)
+        if grad:
+            harmonic = np.concatenate([np.zeros((idx.size, 1)),
+                                       np.cumsum(1.0 / (bi + k[:-1]), axis=1)], axis=1)
+            inv1 = 1.0 / (Ni + 1 + k)
+            ratios[0, idx] = np.sum(c * inv * inv, axis=1) / s0
+            ratios[1, idx] = np.sum(c * harmonic * inv, axis=1) / s0
+            ratios[2, idx] = np.sum(c * inv1, axis=1) / s0
+            ratios[3, idx] = np.sum(c * (bi + k) / bi * inv1, axis=1) / s0
+        start = stop
+    return log_s0, ratios
+
+
+def _log_tail(r, alpha, s, beta, x, t, grad=False):
+    """``ln J(t)``, ``J(t) = ∫_t^∞ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ``, by its positive series.
+
+    With ``D = max(α, β) + t``, ``z = |α-β|/D`` and ``b = s+1`` (``α >= β``) or ``r+x``
+    (``α < β``), expanding the smaller factor binomially gives ``J = D^-N Σ_k (b)_k/k!
+    z^k/(N+k)``, ``N = r+s+x`` (``2F1(N, b; N+1; z) D^-N / N``, the term of eq. 22 of
+    Fader & Hardie). With ``grad``, also the log-derivatives of ``J`` in ``(r, α, s, β)``,
+    shape (4, n): ``d/dr`` and ``d/ds`` are ``-ln D - S2/S0`` plus ``SH/S0`` for the
+    parameter in ``b``; ``d/dα = -(r+x) J_α/J`` and ``d/dβ = -(s+1) J_β/J``, where ``J_α``,
+    ``J_β`` raise the exponent of their factor by one (``D^-1 S1/S0`` or ``D^-1 S1b/S0``).
+    Rows needing more than ``_SERIES_MAX`` terms are NaN.
+    """
+    D = max(alpha, beta) + t
+    z = abs(alpha - beta) / D
+    N = r + s + x
+    b = np.broadcast_to(s + 1.0 if alpha >= beta else r + x, N.shape).astype(float)
+    terms = _series_terms(b, z)
+    ok = terms <= _SERIES_MAX
+    log_j = np.full(N.shape, np.nan)
+    g = np.full((4, *N.shape), np.nan) if grad else None
+    if ok.any():
+        log_s0, ratios = _tail_series(N[ok], b[ok], z[ok], terms[ok], grad)
+        log_D = np.log(D[ok])
+        log_j[ok] = log_s0 - N[ok] * log_D
+        if grad:
+            s2, sh, s1, s1b = ratios
+            base = -log_D - s2
+            if alpha >= beta:  # b = s+1: s in b; J_α keeps b, J_β raises it
+                g[0, ok], g[2, ok] = base, base + sh
+                g[1, ok] = -(r + x[ok]) * s1 / D[ok]
+                g[3, ok] = -(s + 1) * s1b / D[ok]
+            else:  # b = r+x
+                g[0, ok], g[2, ok] = base + sh, base
+                g[1, ok] = -(r + x[ok]) * s1b / D[ok]
+                g[3, ok] = -(s + 1) * s1 / D[ok]
+    return log_j, g
+
+
+def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
+    """Gradient of :func:`pareto_nbd_loglik` with respect to ``(r, alpha, s, beta)``.
+
+    ``ln L = A + ln(1 + e^O)`` with the alive term ``A = ln Γ(r+x)/Γ(r) + r ln α + s ln β
+    - (r+x) ln(α+T) - s ln(β+T)`` and the log odds ``O = ln s + ln I + (r+x) ln(α+T)
+    + s ln(β+T)``, ``I = J(t_x) - J(T)`` the integral of :func:`log_died_integral`. So
+    ``∇ ln L = ∇A + expit(O) ∇O``; ``∇ ln I = (∇J(t_x) - ρ ∇J(T)) / (J(t_x) - ρ J(T))``
+    with ``ρ = J(T)/J(t_x)``, and ``∇J`` comes from differentiating the positive series of
+    ``J`` term by term (see ``_log_tail``): no hypergeometric function and no
+    cancellation. Rows on the no-drop-out side (``β`` far above ``α + T``, as ``s → 0``)
+    differentiate the short binomial series of ``_log_died_wide`` instead, and rows where
+    ``pareto_nbd_log_odds_died`` integrates (``z`` within 0.5% of 1) take the derivatives
+    from the same quadrature nodes (``log_died_integral(..., moments=True)``). The
+    remaining rows whose series would be long (more than ``_SERIES_MAX`` = 64 terms) are
+    differentiated by central differences of :func:`pareto_nbd_loglik` in the
+    log-parameters (step 1e-5, error ~1e-10 relative).
+
+    Parameters
+    ----------
+    r, alpha, s, beta : float
+        Positive model parameters.
+    x, t_x, T : ndarray of shape (n,)
+        Sufficient statistics, as in :func:`pareto_nbd_loglik`.
+
+    Returns
+    -------
+    ndarray of shape (4, n)
+        Derivatives of each row's log-likelihood (0 where ``T == 0``).
+
+    Examples
+    --------
+    >>> x, t_x, T = np.array([2.0]), np.array([30.43]), np.array([38.86])
+    >>> p, h = np.array([0.553, 10.578, 0.606, 11.669]), 1e-6
+    >>> g = pareto_nbd_loglik_grad(*p, x, t_x, T)[:, 0]
+    >>> fd = [(pareto_nbd_loglik(*(p + h * e), x, t_x, T)[0]
+    ...        - pareto_nbd_loglik(*(p - h * e), x, t_x, T)[0]) / (2 * h) for e in np.eye(4)]
+    >>> bool(np.allclose(g, fd, rtol=1e-6))
+    True
+    """
+    x, t_x, T = (a.astype(float).reshape(-1) for a in np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (x, t_x, T))))
+    n = x.size
+    out = np.zeros((4, n))
+    live = T > 0
+    d_alive = np.stack([
+        digamma(r + x) - digamma(r) - np.log1p(T / alpha),
+        r / alpha - (r + x) / (alpha + T),
+        -np.log1p(T / beta) + np.zeros(n),
+        s / beta - s / (beta + T)])
+    wide = live & _wide(alpha, beta, s, T)
+    if wide.any():  # the no-drop-out side: a short binomial series and its derivatives
+        xw, Tw = x[wide], T[wide]
+        odds, d_log_i = _wide_log_odds(r, alpha, s, beta, xw, t_x[wide], Tw, grad=True)
+        gap = t_x[wide] < Tw
+        d_odds = d_log_i + np.stack([np.log(alpha + Tw), (r + xw) / (alpha + Tw),
+                                     1.0 / s + np.log(beta + Tw), s / (beta + Tw)])
+        out[:, wide] = d_alive[:, wide] + np.where(gap, expit(odds) * d_odds, 0.0)
+    near = live & _near(alpha, beta, t_x) & ~wide
+    log_jx, log_jT = np.full(n, np.nan), np.full(n, np.nan)
+    gx, gT = np.full((4, n), np.nan), np.full((4, n), np.nan)
+    other = live & ~near & ~wide
+    if other.any():  # the series only where the quadrature is not used
+        log_jx[other], gx[:, other] = _log_tail(r, alpha, s, beta, x[other], t_x[other],
+                                                grad=True)
+        log_jT[other], gT[:, other] = _log_tail(r, alpha, s, beta, x[other], T[other],
+                                                grad=True)
+    if near.any():  # the quadrature of the value gives its derivatives from the same nodes
+        xn, Tn = x[near], T[near]
+        odds, means = log_died_integral(r, alpha, s, beta, xn, t_x[near], Tn, relative=True,
+                                        moments=True)
+        e_ra, e_ia, e_rb, e_ib = means
+        d_odds = np.stack([e_ra, (r + xn) * (1.0 / (alpha + Tn) - e_ia),
+                           1.0 / s + e_rb, s / (beta + Tn) - (s + 1) * e_ib])
+        out[:, near] = d_alive[:, near] + expit(odds) * d_odds
+    fast = other & np.isfinite(log_jx) & np.isfinite(log_jT)
+    if fast.any():
+        xf, tf, Tf = x[fast], t_x[fast], T[fast]
+        rho = np.exp(np.minimum(log_jT[fast] - log_jx[fast], 0.0))
+        gap = tf < Tf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_log_i = np.where(gap, (gx[:, fast] - rho * gT[:, fast]) / (1.0 - rho), 0.0)
+            log_i = log_jx[fast] + np.log(-np.expm1(np.minimum(log_jT[fast] - log_jx[fast],
+                                                                 0.0)))
+        odds = (np.log(s) + log_i + (r + xf) * np.log(alpha + Tf) + s * np.log(beta + Tf))
+        w = np.where(gap, expit(odds), 0.0)
+        d_odds = d_log_i + np.stack([np.log(alpha + Tf), (r + xf) / (alpha + Tf),
+                                     1.0 / s + np.log(beta + Tf), s / (beta + Tf)])
+        out[:, fast] = d_alive[:, fast] + w * np.where(gap, d_odds, 0.0)
+    slow = other & ~fast
+    if slow.any():
+        theta = np.log([r, alpha, s, beta])
+        h = 1e-5
+        xs, ts, Ts = x[slow], t_x[slow], T[slow]
+        for i in range(4):
+            up, down = theta.copy(), theta.copy()
+            up[i] += h
+            down[i] -= h
+            diff = (pareto_nbd_loglik(*np.exp(up), xs, ts, Ts)
+                    - pareto_nbd_loglik(*np.exp(down), xs, ts, Ts)) / (2 * h)
+            out[i, slow] = diff / np.exp(theta[i])
+    return out
+
+
+#: ``(s+1) (α+T)/(β-α)`` at most this: the no-drop-out side (``β`` far above ``α + T``,
+#: as ``s → 0``) is summed by :func:`_log_died_wide` (``_WIDE_TERMS`` terms, error < 1e-18).
+_WIDE = 0.05
+_WIDE_TERMS = 14
+
+
+def _wide(alpha, beta, s, T):
+    """Rows where :func:`_log_died_wide` applies (``β > α`` and the ratio below ``_WIDE``)."""
+    if beta <= alpha:
+        return np.zeros(np.shape(T), dtype=bool)
+    return (s + 1.0) * (alpha + np.asarray(T, dtype=float)) / (beta - alpha) <= _WIDE
+
+
+def _log_exprel(y):
+    """``ln((e^y - 1)/y)`` for any real ``y`` (0 at ``y = 0``), without overflow."""
+    y = np.asarray(y, dtype=float)
+    pos, neg = y >= 1e-8, y <= -1e-8
+    yp = np.where(pos, y, 1.0)
+    yn = np.where(neg, y, -1.0)
+    return np.where(pos, yp + np.log(-np.expm1(-yp)) - np.log(yp),
+                    np.where(neg, np.log(-np.expm1(yn)) - np.log(-yn), y / 2))
+
+
+def _phi(y):
+    """``d ln exprel(y)/dy = 1/(1 - e^-y) - 1/y`` (``1/2`` at 0; series for small ``|y|``)."""
+    y = np.asarray(y, dtype=float)
+    small = np.abs(y) < 0.1
+    safe = np.where(small, 1.0, y)
+    with np.errstate(over="ignore"):
+        out = 1.0 / -np.expm1(-safe) - 1.0 / safe
+    return np.where(small, 0.5 + y / 12 - y**3 / 720 + y**5 / 30240, out)
+
+
+def _log_died_wide(r, alpha, s, beta, x, t_x, T, grad=False):
+    """``ln I`` (and its gradient) where ``β`` is far above ``α + T`` (no drop-out side).
+
+    ``I = ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ``. With ``β + τ = (β-α)(1 + w)``,
+    ``w = (α+τ)/(β-α) <= q = (α+T)/(β-α)``, the binomial series of ``(1+w)^-(s+1)``
+    integrates term by term: ``I = (β-α)^-(s+1) Σ_k (-1)^k (s+1)_k/k! (β-α)^-k P(m_k)``,
+    ``m_k = k+1-r-x``, ``P(m) = ∫ (α+τ)^(m-1) dτ = (α+t_x)^m L exprel(m L)``,
+    ``L = log1p((T-t_x)/(α+t_x))``. The terms fall like ``((s+1) q)^k``, so where
+    ``(s+1) q <= _WIDE`` the first ``_WIDE_TERMS`` give round-off, the first term
+    dominates (no cancellation) and no hypergeometric function (whose argument is here
+    within ``q`` of 1, scipy's slow path) or quadrature is needed. The gradient
+    differentiates the terms: ``∂P(m)/∂α = (m-1) P(m-1)``, ``∂ ln P/∂m = ln(α+t_x) +
+    L φ(m L)`` with ``φ = (ln exprel)'``.
+
+    Returns ``ln I - (-(s+1) ln(β-α) + (1-r-x) ln(α+t_x))`` split off as ``(core,
+    log_scale)``: ``ln I = core + log_scale``, ``core = ln L + ln Σ_k ρ_k`` (so that the
+    caller cancels the large terms), and with ``grad`` the (4, n) derivatives of ``ln I``.
+    """
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    k = np.arange(_WIDE_TERMS, dtype=float)
+    gap_scale = beta - alpha
+    base = alpha + t_x
+    with np.errstate(divide="ignore"):
+        L = np.log1p((T - t_x) / base)
+        log_L = np.log(L)
+    m = (k[None, :] + 1.0 - r - x[:, None])
+    log_e = _log_exprel(m * L[:, None])
+    log_c = np.concatenate([[0.0], np.cumsum(np.log(s + 1.0 + k[:-1]) - np.log1p(k[:-1]))])
+    w_x = base / gap_scale
+    sign = (-1.0) ** k
+    rho = sign * np.exp(log_c[None, :] + k[None, :] * np.log(w_x)[:, None]
+                        + log_e - log_e[:, :1])
+    total = rho.sum(axis=1)
+    core = log_L + log_e[:, 0] + np.log(total)
+    log_scale = -(s + 1.0) * np.log(gap_scale) + (1.0 - r - x) * np.log(base)
+    if not grad:
+        return core, log_scale, None
+    pi = rho / total[:, None]
+    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / (s + 1.0 + k[:-1]))])
+    # P(m-1)/P(m) = exprel((m-1)L) / (exprel(mL) (α+t_x))
+    ratio_down = np.exp(_log_exprel((m - 1.0) * L[:, None]) - log_e) / base[:, None]
+    d_r = -np.log(base) - L * np.sum(pi * _phi(m * L[:, None]), axis=1)
+    d_alpha = np.sum(pi * ((s + 1.0 + k) / gap_scale + (m - 1.0) * ratio_down), axis=1)
+    d_s = -np.log(gap_scale) + np.sum(pi * harmonic, axis=1)
+    d_beta = -np.sum(pi * (s + 1.0 + k), axis=1) / gap_scale
+    return core, log_scale, np.stack([d_r, d_alpha, d_s, d_beta])
+
+
+def _wide_log_odds(r, alpha, s, beta, x, t_x, T, grad=False):
+    """Log odds of :func:`pareto_nbd_log_odds_died` (and ``∇ ln I``) by
+    :func:`_log_died_wide`, the large terms cancelled: ``ln s + core + (r+x) L
+    + ln(α+t_x) + s log1p((α+T)/(β-α)) - ln(β-α)``."""
+    core, _, d_log_i = _log_died_wide(r, alpha, s, beta, x, t_x, T, grad=grad)
+    base = alpha + t_x
+    L = np.log1p((T - t_x) / base)
+    odds = (np.log(s) + core + (r + x) * L + np.log(base)
+            + s * np.log1p((alpha + T) / (beta - alpha)) - np.log(beta - alpha))
+    return odds, d_log_i

@@ -12,7 +12,11 @@ from scipy.special import expit, gammaln, xlogy
 from valuemax.clv._base import COLLAPSED, VANISHING
 from valuemax.clv._btyd import RepeatPurchaseModel
 from valuemax.clv._likelihoods import log_rising
-from valuemax.clv._pareto_likelihood import pareto_nbd_log_odds_died, pareto_nbd_loglik
+from valuemax.clv._pareto_likelihood import (
+    pareto_nbd_log_odds_died,
+    pareto_nbd_loglik,
+    pareto_nbd_loglik_grad,
+)
 
 
 def _integral_ratio(s: float, base: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -65,7 +69,9 @@ class ParetoNBDModel(RepeatPurchaseModel):
     penalizer : float, default 0.0
         L2 penalty on the parameters added to the mean negative log-likelihood.
     n_starts : int, default 3
-        Optimiser starting points (the first is fixed, the others random).
+        Most optimiser starting points. The first is fixed; the others (random, from
+        ``random_state``) are tried only when its optimum fails a check (not converged, a
+        parameter at the search bound, or a gradient not near zero).
     random_state : int, Generator or None, default 0
         Seed of the random starting points (fixed by default: the same data give the
         same estimates; None draws fresh starts).
@@ -114,6 +120,7 @@ class ParetoNBDModel(RepeatPurchaseModel):
     _param_names = ("r", "alpha", "s", "beta")
     _start = (1.0, 1.0, 1.0, 1.0)
     _loglik = staticmethod(pareto_nbd_loglik)
+    _loglik_grad = staticmethod(pareto_nbd_loglik_grad)
     _limits = (
         ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
         ("no drop-out", ("s", "beta"), lambda p: p["s"] <= VANISHING),

@@ -145,7 +145,8 @@ def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_h
     penalizer : float, default 0.0
         L2 penalty passed to every model.
     n_starts : int, default 3
-        Optimiser starting points of every model (the first fixed, the others random).
+        Most optimiser starting points of every model (the first fixed; the others random,
+        tried only when the first optimum fails a check).
 
     Returns
     -------
