@@ -121,6 +121,12 @@ def resolve_mapping(
     return ordered, tuple(notes)
 
 
+#: The reading note of a log without prices (``ParsePlan.amount_from == 'none'``).
+NO_PRICES_NOTE = ("no prices: spend, monetary value, CLV in money are not computed (no amount "
+                  "column, nor quantity and unit_price; name one with mapping={'amount': "
+                  "'<column>'}, CLI --map amount=<column>)")
+
+
 def has_money(mapping: Mapping[str, str]) -> bool:
     """Whether ``mapping`` gives the log's money: an amount, or quantity and unit_price.
 

@@ -19,7 +19,13 @@ from valuemax.io._formats import Loaded, detect_format, load_text
 from valuemax.io._frames import load_arrow, to_arrow
 from valuemax.io._ids import infer_id_plan
 from valuemax.io._ingested import Ingested, ParsePlan
-from valuemax.io._mapping import check_required, has_money, resolve_mapping, validate_mapping
+from valuemax.io._mapping import (
+    NO_PRICES_NOTE,
+    check_required,
+    has_money,
+    resolve_mapping,
+    validate_mapping,
+)
 from valuemax.io._numbers import infer_number_plan
 from valuemax.io._sources import load_duckdb_pair, load_duckdb_url, load_json, load_parquet
 from valuemax.io._sql import duck, ident
@@ -273,9 +279,7 @@ def _ingest(
         if "quantity" in mapping and "unit_price" in mapping:
             how += " (quantity * unit_price not used: the amount column is taken as given)"
     elif amount_from == "none":
-        how = ("no prices: spend, monetary value, CLV in money are not computed (no amount "
-               "column, nor quantity and unit_price; name one with mapping={'amount': "
-               "'<column>'}, CLI --map amount=<column>)")
+        how = NO_PRICES_NOTE
     else:
         how = (f"amount = quantity * unit_price ({mapping['quantity']!r} * "
                f"{mapping['unit_price']!r}; no amount column)")

@@ -119,7 +119,7 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
     else:
         cuts = dict(getattr(rfm, "cut_points", None) or {})
         cols = getattr(rfm, "columns", None) or {}
-        if "monetary" not in cuts:
+        if cuts and "monetary" not in cuts:
             parts.append(note(NO_M_NOTE, warn=True))
         if cuts:
             frame = pd.DataFrame({

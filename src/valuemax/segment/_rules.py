@@ -119,8 +119,9 @@ def assign_segments(scores: RFMScores | pd.DataFrame) -> pd.Series:
     ----------
     scores : RFMScores or pandas.DataFrame of shape (n_customers, >= 3)
         Output of :func:`rfm_scores` with ``n_bins=5``, or a frame with integer columns
-        ``r_score``, ``f_score``, ``m_score`` in 1..5. Without ``m_score`` (a log without
-        prices) the rules are evaluated with M taken as F: segments are named from R and F.
+        ``r_score``, ``f_score``, ``m_score`` in 1..5. Scores made without M
+        (``rfm_scores(customers, monetary=None)``, a log without prices) are named from R
+        and F: the rules are evaluated with M taken as F.
 
     Returns
     -------
@@ -153,7 +154,9 @@ def assign_segments(scores: RFMScores | pd.DataFrame) -> pd.Series:
                 f"have n_bins={scores.n_bins}. Call rfm_scores(customers, n_bins=5)."
             )
         frame = scores.scores
+        no_m = "monetary" not in scores.columns  # scored with monetary=None
     elif isinstance(scores, pd.DataFrame):
+        no_m = False
         frame = scores
     else:
         raise InputError(
@@ -161,12 +164,13 @@ def assign_segments(scores: RFMScores | pd.DataFrame) -> pd.Series:
         )
     # no M (a log without prices, rfm_scores(monetary=None)): the rules are evaluated
     # with M taken as F, the customer's other measure of value
-    cols = ("r_score", "f_score", "m_score" if "m_score" in frame.columns else "f_score")
+    cols = ("r_score", "f_score", "f_score" if no_m else "m_score")
     missing = [c for c in cols if c not in frame.columns]
     if missing:
         raise InputError(
             f"assign_segments: column(s) {missing} not found; available columns: "
-            f"{list(map(str, frame.columns))}. Pass rfm_scores(customers)."
+            f"{list(map(str, frame.columns))}. Pass rfm_scores(customers) (for a log "
+            "without prices, rfm_scores(customers, monetary=None): segments from R and F)."
         )
     arrays = []
     for c in cols:
