@@ -145,7 +145,12 @@ def analyze(
         A model step (clusters, value, stats, propensity, basket) that cannot run on this
         log, or fails, is skipped: its reason is in ``result.skipped`` (and in the report
         and ``summary.json``), its traceback in ``result.tracebacks``; every other output
-        is written.
+        is written. A log without prices (no amount, nor quantity and unit_price) runs what
+        needs no money: the customer table without its money columns, R and F scores with
+        segments named from them (the rule table read with M taken as F), the purchase
+        models (P(alive), expected purchases; Gamma-Gamma and CLV skipped, said in
+        ``result.value.notes``) and baskets; ``skipped`` holds ``spend``, ``kmeans``,
+        ``stats`` and ``propensity`` with :data:`NO_MONEY` (the ``--map amount=COL`` fix).
 
     Raises
     ------
