@@ -273,3 +273,33 @@ def test_public_names():
 
     assert valuemax.features.__all__ == ["calibration_holdout", "customer_table",
                                          "repeat_purchase_days"]
+
+
+# ---------------------------------------------------------------- a log without prices
+
+
+def test_no_money_table_is_the_hand_computation_without_money_columns(con, tx_small):
+    # amount NULL on every line (how valuemax.io reads a log without prices)
+    df = tx_small.drop(columns=["unit_price"]).assign(
+        amount=np.nan, _row_id=np.arange(1, len(tx_small) + 1, dtype="int64"))
+    tx = _table(con, df, "tx_noprice")
+    out = frame(customer_table(tx, observation_end=OBS_END, money=False))
+    assert not {"total_spend", "avg_order_value", "monetary_value"} & set(out.columns)
+    want = BY_HAND.drop(columns=["total_spend", "avg_order_value", "monetary_value"])
+    for col in ("n_orders", "n_lines", "recency_days", "tenure_days", "frequency"):
+        assert out[col].tolist() == want[col].tolist(), col
+    assert out["recency"].tolist() == want["recency_in_days"].tolist()
+    assert out["T"].tolist() == want["T_in_days"].tolist()
+    # the money default still refuses NULL amounts
+    with pytest.raises(InputError, match=r"8 with NULL amount \(of 8 transaction lines\)"):
+        customer_table(tx, observation_end=OBS_END)
+
+
+def test_no_money_calibration_holdout_keeps_the_counts(con, small):
+    with_money = frame(calibration_holdout(small, calibration_end="2024-01-04",
+                                           observation_end=OBS_END))
+    without = frame(calibration_holdout(small, calibration_end="2024-01-04",
+                                        observation_end=OBS_END, money=False))
+    money = ["total_spend", "avg_order_value", "monetary_value", "monetary_holdout"]
+    assert not set(money) & set(without.columns)
+    pd.testing.assert_frame_equal(without, with_money.drop(columns=money))

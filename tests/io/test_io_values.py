@@ -230,3 +230,20 @@ def test_pandas_frame_reads_like_the_csv(rows):
     ing = read_transactions(frame)
     assert rows(ing.standardized(), "customer_id", "amount", "_parse_error") == [
         (None, None, "missing_customer_id"), ("b", 2.0, None)]
+
+
+# ---------------------------------------------------------------- a log without prices
+
+
+@pytest.mark.parametrize("header, body", [
+    ("customer_id,order_date", "a,2011-01-03\nb,2011-01-04\n"),
+    ("customer_id,order_date,quantity", "a,2011-01-03,2\nb,2011-01-04,x\n"),
+])
+def test_log_without_prices_is_read_with_no_amount(write, rows, header, body):
+    ing = read_transactions(write("np.csv", f"{header}\n{body}"))
+    assert ing.plan.amount_from == "none" and ing.to_dict()["amount_from"] == "none"
+    # NULL by design, not a missing value: no line gets a parse error
+    assert rows(ing.standardized(), "customer_id", "amount", "_parse_error") == [
+        ("a", None, None), ("b", None, None)]
+    assert any(n.startswith("no prices: spend, monetary value, CLV in money are not "
+                            "computed") and "--map amount=<column>" in n for n in ing.notes)

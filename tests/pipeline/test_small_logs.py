@@ -228,17 +228,74 @@ def test_cli_no_usable_row_exits_2_with_the_reason(logs, cli_runner, tmp_path):
     assert not out.exists()
 
 
-def test_cli_no_prices_exits_2_naming_the_missing_money_column(cli_runner, tmp_path):
-    # a log without amount or unit price: stated exit 2 for now (spend cannot be valued; the
-    # money-free parts do not yet run on their own), with the column and the --map fix
-    src = tmp_path / "no_prices.csv"
-    make_log(40, 245, prices=False).to_csv(src, index=False)
+@pytest.fixture(scope="module")
+def no_prices_run(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    folder = tmp_path_factory.mktemp("no_prices")
+    frame = make_log(40, 245, prices=False)
+    frame.to_csv(folder / "no_prices.csv", index=False)
+    out = folder / "out"
+    result = CliRunner().invoke(app, ["analyze", str(folder / "no_prices.csv"), "--out",
+                                      str(out)])
+    return result, out, frame
+
+
+def test_cli_no_prices_runs_what_needs_no_money(no_prices_run):
+    # a log without amount or unit price: what needs no money runs (RFM recency/frequency,
+    # purchase models, rules); the spend steps are skipped naming the column and the fix
+    result, out, frame = no_prices_run
+    assert result.exit_code == 0, result.output
+    assert "amount" not in frame and "unit_price" not in frame
+    summary = _check_outputs(out, frame, "customer_id")
+    assert summary["rows_quarantined"] == 0
+    skipped = summary["skipped"]
+    assert {"spend", "kmeans", "stats", "propensity"} <= set(skipped)
+    for step in ("spend", "kmeans", "stats", "propensity"):
+        assert "no amount column, nor quantity and unit_price" in skipped[step], step
+        assert "--map amount=COL" in skipped[step], step
+        assert f"skipped {step}:" in result.output
+    assert "value" not in skipped and "basket" not in skipped
+    _only_real_options(result.output, "analyze")
+
+    customers = pd.read_parquet(out / "customers.parquet")
+    assert not {"total_spend", "avg_order_value", "monetary_value", "m_score", "clv_12",
+                "expected_avg_value"} & set(customers.columns)
+    # frequency (repeat purchase days) counted in pandas from the log
+    days = pd.to_datetime(frame["order_ts"], format=TS_FMT).dt.normalize()
+    n_days = days.groupby(frame["customer_id"]).nunique()
+    got = customers.set_index("customer_id")
+    assert (got["frequency"] == (n_days - 1).reindex(got.index)).all()
+    assert (got["recency"] <= got["T"]).all() and (got["recency"] >= 0).all()
+    assert got["p_alive"].between(0, 1).all()
+    assert (got["expected_purchases_12"] > 0).all() and got["expected_purchases_12"].notna().all()
+    # the rfm cell has two digits (R, F): no M score
+    assert got["rfm_cell"].str.fullmatch(r"[1-5]{2}").all()
+    # segments: no revenue columns in the summary, every customer in one segment
+    assert all(s["revenue_share"] is None for s in summary["segments"])
+    assert sum(s["n_customers"] for s in summary["segments"]) == 40
+    clv = summary["clv"]
+    assert clv["spend_model"] is None and clv["total_clv"] is None
+    assert any("Gamma-Gamma and CLV not computed: the log has no prices" in n
+               for n in clv["notes"])
+
+    text = " ".join(" ".join(_parse_report(out / "report.html").text).split())
+    assert "spend needs a price or amount column" in text
+    assert "no prices: spend, monetary value, CLV in money are not computed" in text
+    assert "Gamma-Gamma and CLV not computed: the log has no prices" in text
+
+
+def test_cli_no_prices_with_quantity_alone_is_not_priced(tmp_path, cli_runner):
+    # quantity without unit price values nothing: the same money-free run, and the
+    # quantity column does not make lines "unparseable_amount"
+    src = tmp_path / "qty.csv"
+    frame = make_log(5, 245, prices=False)
+    frame["quantity"] = frame["quantity"].astype(str)
+    frame.loc[0, "quantity"] = "lots"
+    frame.to_csv(src, index=False)
     out = tmp_path / "out"
     result = cli_runner.invoke(app, ["analyze", str(src), "--out", str(out)])
-    assert result.exit_code == 2, result.output
-    text = " ".join(result.output.split())
-    assert "cannot find the column(s) for amount (or quantity and unit_price; unit_price "\
-           "not found)" in text
-    assert "--map amount=<column>" in text
-    assert not out.exists()
-    _only_real_options(result.output, "analyze")
+    assert result.exit_code == 0, result.output
+    summary = _check_outputs(out, frame, "customer_id")
+    assert summary["quarantine_by_reason"].get("unparseable_amount", 0) == 0
+    assert "spend" in summary["skipped"]

@@ -168,3 +168,20 @@ def test_bad_tables_and_arguments():
     for bad in (1, 10, 2.5, True):
         with pytest.raises(InputError, match="n_bins"):
             rfm_scores(_customers([1], [1], [1.0]), n_bins=bad)
+
+
+# ---------------------------------------------------------------- a log without prices
+
+
+def test_no_monetary_scores_r_and_f_as_with_it():
+    rng = np.random.default_rng(3)
+    c = pd.DataFrame({"recency_days": rng.integers(0, 300, 200),
+                      "n_orders": rng.integers(1, 12, 200),
+                      "total_spend": rng.gamma(2.0, 50.0, 200)})
+    full = rfm_scores(c)
+    rf = rfm_scores(c.drop(columns=["total_spend"]), monetary=None)
+    assert list(rf.scores.columns) == ["r_score", "f_score", "rfm_cell"]
+    pd.testing.assert_frame_equal(rf.scores[["r_score", "f_score"]],
+                                  full.scores[["r_score", "f_score"]])
+    assert (rf.scores["rfm_cell"] == full.scores["rfm_cell"].str[:2]).all()
+    assert set(rf.cut_points) == {"recency", "frequency"}

@@ -12,6 +12,7 @@ from valuemax._core.exceptions import InputError
 from valuemax.segment import (
     RFM_SEGMENT_RULES,
     SEGMENT_NAMES,
+    RFMScores,
     assign_segments,
     rfm_scores,
     segment_summary,
@@ -196,3 +197,36 @@ def test_segment_summary_rejects_misaligned_segments():
         segment_summary(c, seg.iloc[:3])
     with pytest.raises(InputError, match="1 customers have no segment"):
         segment_summary(c, pd.Series(["New", None, "New", "New", "New"]))
+
+
+# ---------------------------------------------------------------- a log without prices
+
+
+def test_without_m_the_rules_read_m_as_f():
+    cells = pd.DataFrame(list(itertools.product(range(1, 6), repeat=2)),
+                         columns=["r_score", "f_score"])
+    scored = RFMScores(scores=cells, cut_points={}, notes=(),
+                       columns={"recency": "recency_days", "frequency": "n_orders"})
+    got = assign_segments(scored).astype(str).tolist()
+    # first matching rule of the table, looked up directly with m = f
+    want = [next(rule.name for rule in RFM_SEGMENT_RULES
+                 if rule.r[0] <= r <= rule.r[1] and rule.f[0] <= f <= rule.f[1]
+                 and rule.m[0] <= f <= rule.m[1])
+            for r, f in cells.itertuples(index=False)]
+    assert got == want
+    assert got[-1] == "Champions" and got[0] == "Lost"  # (5, 5) and (1, 1)
+    # a frame without m_score is still refused: only scores made without M read M as F
+    with pytest.raises(InputError, match=r"monetary=None"):
+        assign_segments(cells)
+
+
+def test_segment_summary_without_money_has_no_revenue():
+    c = pd.DataFrame({"recency_days": [1, 2, 30, 40, 50], "n_orders": [5, 4, 1, 1, 2]})
+    seg = pd.Series(["A", "B", "A", "C", "A"], index=c.index)
+    out = segment_summary(c, seg, monetary=None)
+    assert list(out.columns) == ["segment", "n_customers", "share_customers",
+                                 "mean_recency_days", "mean_n_orders"]
+    assert out["segment"].tolist() == ["A", "B", "C"]  # by size, descending
+    assert out["n_customers"].tolist() == [3, 1, 1]
+    assert out["mean_recency_days"].tolist() == [(1 + 30 + 50) / 3, 2.0, 40.0]
+    assert out["mean_n_orders"].tolist() == [(5 + 1 + 2) / 3, 4.0, 1.0]

@@ -112,15 +112,20 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
         f"{result.quality.observation_end.isoformat()} (time unit {result.time_unit})"
     )
     if result.segments is not None:
-        table = Table(title="RFM segments (by revenue)", title_justify="left", expand=True)
+        money = "revenue_share" in result.segments  # absent for a log without prices
+        table = Table(title="RFM segments (by revenue)" if money else
+                      "RFM segments (from recency and frequency: the log has no prices)",
+                      title_justify="left", expand=True)
         table.add_column("segment", no_wrap=True, min_width=10)
         table.add_column("customers", justify="right", no_wrap=True, min_width=9)
-        table.add_column("revenue", justify="right", no_wrap=True, min_width=7)
+        if money:
+            table.add_column("revenue", justify="right", no_wrap=True, min_width=7)
         table.add_column("action", no_wrap=True, overflow="ellipsis", ratio=1)
         for r in result.segments.itertuples(index=False):
             if int(r.n_customers) == 0:
                 continue
-            table.add_row(str(r.segment), f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}", str(r.action))
+            share = [f"{r.revenue_share:.1%}"] if money else []
+            table.add_row(str(r.segment), f"{int(r.n_customers):,}", *share, str(r.action))
         console.print(table)
     km = result.clusters
     if km is not None and km.skipped is None:

@@ -30,6 +30,7 @@ def customer_table(
     observation_end: _dt.date | str,
     time_unit: TimeUnit = "D",
     mode_columns: Sequence[str] = (),
+    money: bool = True,
 ) -> ir.Table:
     """One row per customer: marketing RFM and the BTYD summary at ``observation_end``.
 
@@ -57,6 +58,12 @@ def customer_table(
     mode_columns : sequence of str, default ()
         Columns (e.g. ``("Country",)``) to summarise by each customer's most frequent
         non-NULL value; ties go to the smallest value, NULL when all are NULL.
+    money : bool, default True
+        False for a log without prices (``amount`` NULL on every line, as read by
+        ``valuemax.io`` when the log has no amount nor quantity and unit_price): ``amount``
+        is neither checked nor used, and the money columns (``MONEY_COLUMNS``:
+        ``total_spend``, ``avg_order_value``, ``monetary_value``) are absent from the
+        result; the counts and the BTYD summary are unchanged.
 
     Returns
     -------
@@ -121,10 +128,17 @@ def customer_table(
     """
     unit = days_per_unit(time_unit)
     end = as_date(observation_end, "observation_end")
-    check_columns(transactions)
+    check_columns(transactions, money=money)
     modes = check_mode_columns(mode_columns, transactions)
-    check_rows(transactions, end)
-    return summarise(transactions, end=end, unit=unit, modes=modes).order_by("customer_id")
+    check_rows(transactions, end, money=money)
+    out = summarise(transactions, end=end, unit=unit, modes=modes)
+    if not money:
+        out = out.drop(*MONEY_COLUMNS)
+    return out.order_by("customer_id")
+
+
+#: Columns of the customer table computed from ``amount`` (absent when ``money=False``).
+MONEY_COLUMNS: tuple[str, ...] = ("total_spend", "avg_order_value", "monetary_value")
 
 
 def summarise(

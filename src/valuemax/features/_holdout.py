@@ -10,7 +10,7 @@ import ibis.expr.types as ir
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TimeUnit
-from valuemax.features._customers import summarise
+from valuemax.features._customers import MONEY_COLUMNS, summarise
 from valuemax.features._validation import (
     as_date,
     check_columns,
@@ -28,6 +28,7 @@ def calibration_holdout(
     observation_end: _dt.date | str,
     time_unit: TimeUnit = "D",
     mode_columns: Sequence[str] = (),
+    money: bool = True,
 ) -> ir.Table:
     """Customer table on a calibration period plus purchase counts in the holdout period.
 
@@ -49,6 +50,9 @@ def calibration_holdout(
         Unit of ``recency``, ``T`` and ``duration_holdout`` (W = days / 7).
     mode_columns : sequence of str, default ()
         Columns summarised by each customer's most frequent calibration-period value.
+    money : bool, default True
+        False for a log without prices (see :func:`customer_table`): ``amount`` is not
+        checked and the money columns, ``monetary_holdout`` included, are absent.
 
     Returns
     -------
@@ -115,9 +119,9 @@ def calibration_holdout(
             f"{obs_end.isoformat()} (the holdout period is (calibration_end, "
             "observation_end]); pass an earlier calibration_end."
         )
-    check_columns(transactions)
+    check_columns(transactions, money=money)
     modes = check_mode_columns(mode_columns, transactions)
-    check_rows(transactions, obs_end)
+    check_rows(transactions, obs_end, money=money)
 
     t = transactions
     day = purchase_day(t)
@@ -142,6 +146,8 @@ def calibration_holdout(
         ),
         duration_holdout=ibis.literal(duration, "float64"),
     )
+    if not money:
+        out = out.drop(*MONEY_COLUMNS, "monetary_holdout")
     return out.order_by("customer_id")
 
 
@@ -150,6 +156,7 @@ def repeat_purchase_days(
     *,
     cohort_end: _dt.date | str,
     observation_end: _dt.date | str,
+    money: bool = True,
 ) -> ir.Table:
     """Daily repeat purchases of the cohort acquired by ``cohort_end``: the tracking data.
 
@@ -168,6 +175,8 @@ def repeat_purchase_days(
         Last day (inclusive) a customer may be first seen to belong to the cohort.
     observation_end : datetime.date or str
         Last day of the observation period, inclusive.
+    money : bool, default True
+        False for a log without prices: ``amount`` is not checked (it is not used).
 
     Returns
     -------
@@ -201,8 +210,8 @@ def repeat_purchase_days(
     """
     cohort = as_date(cohort_end, "cohort_end")
     obs_end = as_date(observation_end, "observation_end")
-    check_columns(transactions)
-    check_rows(transactions, obs_end)
+    check_columns(transactions, money=money)
+    check_rows(transactions, obs_end, money=money)
     t = transactions
     days = t.select(_key=t.customer_id, day=purchase_day(t)).distinct()
     first = days.group_by("_key").aggregate(_first=days.day.min())

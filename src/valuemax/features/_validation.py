@@ -146,7 +146,7 @@ def check_mode_columns(mode_columns: Any, table: ir.Table) -> tuple[str, ...]:
     return names
 
 
-def check_columns(table: Any) -> None:
+def check_columns(table: Any, *, money: bool = True) -> None:
     """Check that ``table`` is an Ibis table with the needed columns and types.
 
     Raises
@@ -160,7 +160,8 @@ def check_columns(table: Any) -> None:
             f"transactions must be an ibis.Table, got {type(table).__name__}; read the log "
             "with valuemax.io.read_transactions or wrap a frame with con.create_table(...)."
         )
-    missing = [c for c in NEEDED_COLUMNS if c not in table.columns]
+    needed = NEEDED_COLUMNS if money else tuple(c for c in NEEDED_COLUMNS if c != "amount")
+    missing = [c for c in needed if c not in table.columns]
     if missing:
         hint = ""
         if "amount" in missing and {"quantity", "unit_price"} <= set(table.columns):
@@ -177,7 +178,7 @@ def check_columns(table: Any) -> None:
             f"order_ts has type {ts}; expected a naive timestamp or a date. Parse text dates "
             "with valuemax.io and convert time-zone-aware timestamps to local time first."
         )
-    if not schema["amount"].is_numeric():
+    if money and not schema["amount"].is_numeric():
         raise InputError(
             f"amount has type {schema['amount']}; expected a number (float64, in the log's "
             "currency). Parse it with valuemax.io."
@@ -195,7 +196,7 @@ def purchase_day(table: ir.Table) -> ir.DateColumn:
     return ts if ts.type().is_date() else ts.date()
 
 
-def check_rows(table: ir.Table, observation_end: _dt.date) -> None:
+def check_rows(table: ir.Table, observation_end: _dt.date, *, money: bool = True) -> None:
     """Count bad lines in one aggregate query and raise if there are any.
 
     One scan of ``table`` counts the lines, those after ``observation_end`` and those with a
@@ -215,7 +216,7 @@ def check_rows(table: ir.Table, observation_end: _dt.date) -> None:
             after=(day > end).sum(),
             null_customer=table.customer_id.isnull().sum(),
             null_ts=table.order_ts.isnull().sum(),
-            null_amount=table.amount.isnull().sum(),
+            null_amount=table.amount.isnull().sum() if money else ibis.literal(0),
             last=day.max(),
         )
     )[0]

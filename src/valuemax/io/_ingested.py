@@ -27,8 +27,9 @@ class ParsePlan:
         How order_ts is parsed (formats, guard, time zone).
     numbers : dict
         amount / quantity / unit_price -> ``NumberPlan`` (currency signs, separators).
-    amount_from : {'amount', 'quantity_x_unit_price'}
-        Where ``amount`` comes from.
+    amount_from : {'amount', 'quantity_x_unit_price', 'none'}
+        Where ``amount`` comes from; ``'none'``: the log has no prices, ``amount`` is NULL
+        on every row (and not a parse error) and nothing in money is computed.
     extra_names : dict
         Extra source column -> its name in the standardized table (renamed only when it
         would collide with a canonical column).
@@ -40,7 +41,7 @@ class ParsePlan:
     ids: dict[str, IdPlan]
     date: DatePlan
     numbers: dict[str, NumberPlan]
-    amount_from: Literal["amount", "quantity_x_unit_price"]
+    amount_from: Literal["amount", "quantity_x_unit_price", "none"]
     extra_names: dict[str, str] = field(default_factory=dict)
     placeholder_days: tuple[Any, ...] = ()
 
@@ -156,6 +157,9 @@ class Ingested:
                                          plan.numbers[name])
         if plan.amount_from == "amount":
             amount, a_missing, a_bad = parsed["amount"]
+        elif plan.amount_from == "none":  # no prices: NULL by design, not a missing value
+            amount, a_missing, a_bad = (ibis.null(dt.float64), ibis.literal(False),
+                                        ibis.literal(False))
         else:
             (q, q_missing, q_bad), (p, p_missing, p_bad) = parsed["quantity"], parsed["unit_price"]
             a_missing = q_missing | p_missing

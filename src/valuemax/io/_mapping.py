@@ -121,12 +121,33 @@ def resolve_mapping(
     return ordered, tuple(notes)
 
 
+#: The reading note of a log without prices (``ParsePlan.amount_from == 'none'``).
+NO_PRICES_NOTE = ("no prices: spend, monetary value, CLV in money are not computed (no amount "
+                  "column, nor quantity and unit_price; name one with mapping={'amount': "
+                  "'<column>'}, CLI --map amount=<column>)")
+
+
+def has_money(mapping: Mapping[str, str]) -> bool:
+    """Whether ``mapping`` gives the log's money: an amount, or quantity and unit_price.
+
+    Without it the log is read with ``amount`` all NULL and ``ParsePlan.amount_from ==
+    'none'``: spend, monetary value and CLV in money are not computed.
+
+    >>> has_money({"customer_id": "c", "order_ts": "d", "quantity": "q"})
+    False
+    """
+    return "amount" in mapping or ("quantity" in mapping and "unit_price" in mapping)
+
+
 def check_required(
     mapping: Mapping[str, str], columns: Sequence[str], *, source: str, header: bool,
     user: Mapping[str, str | None] | None = None,
 ) -> None:
-    """Raise ``InputError`` unless customer_id, order_ts and an amount (or quantity and
-    unit_price) are mapped.
+    """Raise ``InputError`` unless customer_id and order_ts are mapped.
+
+    A log with no amount (nor quantity and unit_price) passes on its own (see
+    :func:`has_money`); the amount is listed as missing when another required column is, or
+    when a ``mapping=`` override took the column that would have been the amount.
 
     Raises
     ------
@@ -136,7 +157,10 @@ def check_required(
         the ``mapping=`` / ``--map`` fix.
     """
     missing = [c for c in ("customer_id", "order_ts") if c not in mapping]
-    if "amount" not in mapping and not ("quantity" in mapping and "unit_price" in mapping):
+    if not has_money(mapping) and (missing or _claimed(["amount"], mapping, user or {})):
+        # a log with no money at all is read (``has_money`` is False: spend is not computed);
+        # it stays an error alongside another missing column, or when an override took the
+        # amount column
         lacking = [c for c in ("quantity", "unit_price") if c not in mapping]
         missing.append(f"amount (or quantity and unit_price; {' and '.join(lacking)} not found)")
     if not missing:

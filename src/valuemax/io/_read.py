@@ -20,7 +20,13 @@ from valuemax.io._formats import Loaded, detect_format, load_text
 from valuemax.io._frames import load_arrow, to_arrow
 from valuemax.io._ids import infer_id_plan
 from valuemax.io._ingested import Ingested, ParsePlan
-from valuemax.io._mapping import check_required, resolve_mapping, validate_mapping
+from valuemax.io._mapping import (
+    NO_PRICES_NOTE,
+    check_required,
+    has_money,
+    resolve_mapping,
+    validate_mapping,
+)
 from valuemax.io._numbers import infer_number_plan
 from valuemax.io._placeholders import placeholder_days
 from valuemax.io._sources import load_duckdb_pair, load_duckdb_url, load_json, load_parquet
@@ -261,10 +267,11 @@ def _ingest(
             ids[canonical], notes = infer_id_plan(raw, mapping[canonical], canonical)
             id_notes += notes
     numbers, number_notes = {}, []
-    amount_from = "amount" if "amount" in mapping else "quantity_x_unit_price"
+    amount_from = ("amount" if "amount" in mapping else
+                   "quantity_x_unit_price" if has_money(mapping) else "none")
     for canonical in ("amount", "quantity", "unit_price"):
         if canonical in mapping:
-            feeds_amount = canonical == "amount" or amount_from != "amount"
+            feeds_amount = canonical == "amount" or amount_from == "quantity_x_unit_price"
             code = "unparseable_amount" if feeds_amount else None
             numbers[canonical], notes = infer_number_plan(raw, mapping[canonical], canonical,
                                                           code, decimal)
@@ -273,6 +280,8 @@ def _ingest(
         how = f"amount <- {mapping['amount']!r}"
         if "quantity" in mapping and "unit_price" in mapping:
             how += " (quantity * unit_price not used: the amount column is taken as given)"
+    elif amount_from == "none":
+        how = NO_PRICES_NOTE
     else:
         how = (f"amount = quantity * unit_price ({mapping['quantity']!r} * "
                f"{mapping['unit_price']!r}; no amount column)")

@@ -34,6 +34,10 @@ from valuemax.segment import (
 #: Steps of the main job, in order (names used for progress and ``timings_s``).
 #: Fewer customers than this: K-means (and Ward) are skipped with the reason.
 MIN_CUSTOMERS_TO_CLUSTER = 20
+#: Why the steps that need money are skipped on a log without prices.
+NO_MONEY = ("the log has no prices (no amount column, nor quantity and unit_price), so spend, "
+            "monetary value and CLV in money are not computed; name the money column with "
+            "--map amount=COL (or mapping={'amount': COL})")
 STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "value",
                           "stats", "propensity", "basket", "store", "report")
 
@@ -141,7 +145,12 @@ def analyze(
         A model step (clusters, value, stats, propensity, basket) that cannot run on this
         log, or fails, is skipped: its reason is in ``result.skipped`` (and in the report
         and ``summary.json``), its traceback in ``result.tracebacks``; every other output
-        is written.
+        is written. A log without prices (no amount, nor quantity and unit_price) runs what
+        needs no money: the customer table without its money columns, R and F scores with
+        segments named from them (the rule table read with M taken as F), the purchase
+        models (P(alive), expected purchases; Gamma-Gamma and CLV skipped, said in
+        ``result.value.notes``) and baskets; ``skipped`` holds ``spend``, ``kmeans``,
+        ``stats`` and ``propensity`` with :data:`NO_MONEY` (the ``--map amount=COL`` fix).
 
     Raises
     ------
@@ -194,10 +203,15 @@ def analyze(
         obs_end = cleaned.observation_end
         params["observation_end"] = obs_end.isoformat()
         country = country_column(ingested.extra_columns)
+        # a log without prices (no amount, nor quantity and unit_price): what needs no money
+        # runs, the spend steps are skipped with NO_MONEY
+        money = ingested.plan.amount_from != "none"
+        if not money:
+            skipped["spend"] = NO_MONEY
         with clock("customers"):
             expr = customer_table(
                 con.table("transactions_clean"), observation_end=obs_end, time_unit=time_unit,
-                mode_columns=(country,) if country else (),
+                mode_columns=(country,) if country else (), money=money,
             )
             write_table(con, "customers", expr)
             customers = con.table("customers").order_by("customer_id").to_pyarrow().to_pandas()
@@ -205,21 +219,28 @@ def analyze(
             if calibration_end is not None:
                 write_table(con, "calibration_holdout", calibration_holdout(
                     con.table("transactions_clean"), calibration_end=calibration_end,
-                    observation_end=obs_end, time_unit=time_unit,
+                    observation_end=obs_end, time_unit=time_unit, money=money,
                 ))
                 calibration = (con.table("calibration_holdout").order_by("customer_id")
                                .to_pyarrow().to_pandas())
         with clock("segments"):
-            rfm = rfm_scores(customers)
+            monetary = "total_spend" if money else None
+            rfm = rfm_scores(customers, monetary=monetary)
             customers = customers.join(rfm.scores)
             customers["segment"] = assign_segments(rfm).astype(str)
-            segments = segment_summary(customers, customers["segment"]).merge(
+            segments = segment_summary(customers, customers["segment"],
+                                       monetary=monetary).merge(
                 segment_actions(), on="segment", how="left"
             )
         with clock("clusters"):
-            km, actions, ward = run_step(
-                "kmeans", skipped, tracebacks, _cluster, customers, clusters, k_min, k_max,
-                seed, country, skipped, tracebacks) or (None, None, None)
+            if not money:
+                skipped["kmeans"] = ("the clusters are built on recency, frequency and spend: "
+                                     + NO_MONEY)
+                km = actions = ward = None
+            else:
+                km, actions, ward = run_step(
+                    "kmeans", skipped, tracebacks, _cluster, customers, clusters, k_min,
+                    k_max, seed, country, skipped, tracebacks) or (None, None, None)
             if km is not None and km.skipped is None:
                 customers["cluster"] = km.labels.astype("Int64")
                 customers["cluster_name"] = customers["cluster"].map(km.names)
@@ -237,18 +258,25 @@ def analyze(
                     time_unit=time_unit, calibration_end=calibration_end,
                     calibration=calibration, horizon_months=clv_horizon,
                     discount_rate=discount_rate, margin=margin, model=clv_model,
-                    seed=seed) or (None, skipped.get("value"))
+                    seed=seed, money=money) or (None, skipped.get("value"))
                 if value is None:
                     skipped["value"] = reason
                 else:
                     customers = customers.merge(value.table, on="customer_id", how="left",
                                                 validate="one_to_one")
         with clock("stats"):
-            stats = run_step("stats", skipped, tracebacks, run_stats, customers)
+            if money:
+                stats = run_step("stats", skipped, tracebacks, run_stats, customers)
+            else:
+                stats = None
+                skipped["stats"] = "its target is customer value in money: " + NO_MONEY
         with clock("propensity"):
             prop = None
             if not propensity:
                 skipped["propensity"] = "turned off (--no-propensity)"
+            elif not money:
+                skipped["propensity"] = ("its features include each customer's spend: "
+                                         + NO_MONEY)
             else:
                 prop = run_step(
                     "propensity", skipped, tracebacks, run_propensity,

@@ -29,7 +29,9 @@ def summary_dict(result: Any) -> dict[str, Any]:
     if result.segments is not None:
         segs = [
             {"name": str(r.segment), "n_customers": int(r.n_customers),
-             "revenue_share": round(float(r.revenue_share), 6)}
+             # a log without prices has no revenue: no share (None in JSON)
+             "revenue_share": (round(float(r.revenue_share), 6)
+                               if hasattr(r, "revenue_share") else None)}
             for r in result.segments.itertuples(index=False)
         ]
     km: dict[str, Any] | None = None

@@ -88,7 +88,13 @@ def _diagnose(source: Any, read: ReadOptions) -> tuple[dict[str, Any], list[str]
     from valuemax._core.exceptions import InputError
     from valuemax.io._dates import infer_date_plan
     from valuemax.io._ids import infer_id_plan
-    from valuemax.io._mapping import check_required, resolve_mapping, validate_mapping
+    from valuemax.io._mapping import (
+        NO_PRICES_NOTE,
+        check_required,
+        has_money,
+        resolve_mapping,
+        validate_mapping,
+    )
     from valuemax.io._numbers import infer_number_plan
     from valuemax.io._read import _check_columns, _check_date_format, _load
 
@@ -122,6 +128,9 @@ def _diagnose(source: Any, read: ReadOptions) -> tuple[dict[str, Any], list[str]
                            header=loaded.header)
         except InputError as exc:
             problems.append(str(exc))
+        else:
+            if not has_money(mapping):
+                found["notes"].append(NO_PRICES_NOTE)
         schema = raw.schema()
         if "order_ts" in mapping:
             col = mapping["order_ts"]

@@ -94,6 +94,13 @@ def check_value_options(horizon_months: Any, discount_rate: Any, margin: Any,
         raise InputError(f"clv model={model!r} is not one of {sorted(MODEL_OPTIONS)}")
 
 
+#: The value result's note (and the reason of the skipped spend) for a log without prices.
+NO_MONEY_VALUE = ("Gamma-Gamma and CLV not computed: the log has no prices (no amount column, "
+                  "nor quantity and unit_price), so spend cannot be valued; P(alive) and "
+                  "expected purchases are given. Name the money column with --map "
+                  "amount=COL (or mapping={'amount': COL}).")
+
+
 def run_value(con: Any, tx: Any, customers: pd.DataFrame, **kw: Any,
               ) -> tuple[ValueResult | None, str | None]:
     """Run the value step; returns ``(result, None)`` or ``(None, skip_reason)``.
@@ -102,7 +109,9 @@ def run_value(con: Any, tx: Any, customers: pd.DataFrame, **kw: Any,
     one row per customer, BTYD summary in ``time_unit``); keywords: ``obs_end``,
     ``time_unit``, ``calibration_end``, ``calibration`` (the calibration/holdout table
     when the caller built it for ``calibration_end``), ``horizon_months``,
-    ``discount_rate``, ``margin``, ``model``, ``seed``. Convergence warnings become notes
+    ``discount_rate``, ``margin``, ``model``, ``seed``, ``money`` (False for a log without
+    prices: purchase models only, Gamma-Gamma and CLV skipped with :data:`NO_MONEY_VALUE`
+    in the notes). Convergence warnings become notes
     of the result (the report and summary show them), not console noise.
     """
     with warnings.catch_warnings(record=True) as caught:
@@ -120,7 +129,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
                time_unit: str, calibration_end: Any = None,
                calibration: pd.DataFrame | None = None, horizon_months: int = 12,
                discount_rate: float = 0.01, margin: float = 1.0, model: str = "auto",
-               seed: int = 0) -> tuple[ValueResult | None, str | None]:
+               seed: int = 0, money: bool = True) -> tuple[ValueResult | None, str | None]:
     n_repeat = int((customers["frequency"] > 0).sum())
     if n_repeat < MIN_REPEAT_BUYERS:
         return None, (f"only {n_repeat:,} repeat buyers (customers with 2+ purchase days): "
@@ -143,6 +152,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
         if calibration is None:
             calibration = calibration_holdout(
                 tx, calibration_end=cal_end, observation_end=obs_end, time_unit=time_unit,
+                money=money,
             ).to_pyarrow().to_pandas()
         cal = _note_new(calibration, notes, f"calibration end {cal_end.isoformat()}")
         n_cal = int((cal["frequency"] > 0).sum())
@@ -161,8 +171,8 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
         chosen = comparison.chosen
         validation = comparison.validations[chosen]
         tracking = _tracking(con, tx, calibration, comparison.models[chosen], cal_end,
-                             obs_end, unit)
-        cal_spend = _fit_spend(cal, seed, notes)
+                             obs_end, unit, money)
+        cal_spend = _fit_spend(cal, seed, notes) if money else None
         rule = comparison.rule
         limits, ties = comparison.boundary, comparison.indistinguishable
     else:
@@ -180,12 +190,14 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
     horizon_note = history_note(horizon_months, span_days)
     if horizon_note:
         notes.append(horizon_note)
-    spend = _fit_spend(customers, seed, notes)
-    if spend is not None and spend.boundary_:
+    spend = _fit_spend(customers, seed, notes) if money else None
+    if not money:
+        notes.append(NO_MONEY_VALUE)
+    elif spend is not None and spend.boundary_:
         notes.append(f"the Gamma-Gamma spend model reached a limit ({', '.join(spend.boundary_)})"
                      ": the log shows no spread in average spend between customers, so every "
                      "customer's expected spend is close to the same mean")
-    if spend is None:
+    if spend is None and money:
         notes.append("CLV not computed: no spend model (too few repeat buyers with positive "
                      f"spend, at least {MIN_REPEAT_BUYERS} needed, or see the note above); "
                      "P(alive) and expected purchases are given")
@@ -195,7 +207,8 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
     warning = p_alive_warning(fitted, table["p_alive"])
     if warning:
         notes.append(warning)
-    check = spend_independence(customers["frequency"], customers["monetary_value"])
+    check = (spend_independence(customers["frequency"], customers["monetary_value"])
+             if money else {})
     if check.get("material"):
         notes.append(check["message"])
     return ValueResult(
@@ -378,9 +391,11 @@ def _score(model, spend, customers, horizon, discount, margin, notes):
     return table.reset_index(drop=True)
 
 
-def _tracking(con, tx, calibration, model, cal_end, obs_end, unit) -> pd.DataFrame:
+def _tracking(con, tx, calibration, model, cal_end, obs_end, unit,
+              money=True) -> pd.DataFrame:
     """Weekly cumulative repeat purchases of the calibration cohort: actual vs expected."""
-    daily = repeat_purchase_days(tx, cohort_end=cal_end, observation_end=obs_end)
+    daily = repeat_purchase_days(tx, cohort_end=cal_end, observation_end=obs_end,
+                                 money=money)
     daily = daily.to_pyarrow().to_pandas().sort_values("day")
     start = pd.Timestamp(calibration["first_purchase"].min())
     weeks = int(np.ceil(((pd.Timestamp(obs_end) - start).days + 1) / 7))

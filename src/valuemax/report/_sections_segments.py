@@ -99,6 +99,12 @@ def frame_or_none(obj: Any) -> pd.DataFrame | None:
     return obj if isinstance(obj, pd.DataFrame) and len(obj) else None
 
 
+#: Shown when the RFM scores have no M (a log without prices).
+NO_M_NOTE = ("The log has no prices, so spend needs a price or amount column: M (monetary "
+             "value) is not scored and the segments are named from R and F alone (the rule "
+             "table read with M taken as F). Name the money column with --map amount=COL.")
+
+
 def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str, Subs]:
     """Section 3: RFM cut points, named segments with actions, the R x F heat map."""
     lead = ("RFM scores rank customers by recency, frequency and monetary value into "
@@ -113,6 +119,8 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
     else:
         cuts = dict(getattr(rfm, "cut_points", None) or {})
         cols = getattr(rfm, "columns", None) or {}
+        if cuts and "monetary" not in cuts:
+            parts.append(note(NO_M_NOTE, warn=True))
         if cuts:
             frame = pd.DataFrame({
                 "dimension": list(cuts),
@@ -151,13 +159,17 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
         fig = plots.hbar(seg["segment"].tolist(), series, x_title="share of the total (%)",
                          y_title="segment",
                          percent=True) if "segment" in seg else None
+        money = "revenue" in seg  # absent for a log without prices
         if fig is not None:
             parts.append(figure(fig, "Share of customers and of revenue per named segment, "
                                      "largest revenue first. Segments whose revenue bar is "
                                      "longer than their customer bar are worth more than "
-                                     "their head count."))
+                                     "their head count." if money else
+                                "Share of customers per named segment, largest first (no "
+                                "revenue: the log has no prices)."))
+        order = "largest revenue first" if money else "largest first"
         parts.append(profile_table(seg, csv_name="segments",
-                                   caption=f"The {len(seg):,} named segments, largest revenue first; "
+                                   caption=f"The {len(seg):,} named segments, {order}; "
                                            "under each, the recommended action and why."))
 
     parts.append(sub("seg-heat", "Recency × frequency"))
@@ -190,6 +202,7 @@ def _rf_heatmap(cust: Any) -> str:
                         extra=extra, extra_title="mean total spend (currency)")
     if fig is None:
         return note("No R × F heat map: no scored customer.")
-    return figure(fig, "Customers per recency (rows) and frequency (columns) score; hover for "
-                       "their mean spend. The top-right corner holds recent, frequent buyers; "
+    hover = "; hover for their mean spend" if extra is not None else ""
+    return figure(fig, f"Customers per recency (rows) and frequency (columns) score{hover}. "
+                       "The top-right corner holds recent, frequent buyers; "
                        "the bottom-left, lapsed one-off buyers.")

@@ -92,7 +92,7 @@ def rfm_scores(
     n_bins: int = 5,
     recency: str = "recency_days",
     frequency: str = "n_orders",
-    monetary: str = "total_spend",
+    monetary: str | None = "total_spend",
 ) -> RFMScores:
     """Score each customer 1..n_bins on recency, frequency and monetary value.
 
@@ -119,7 +119,9 @@ def rfm_scores(
         Scores per dimension, 2..9 (one digit each in ``rfm_cell``).
     recency, frequency, monetary : str
         Columns holding days since the last purchase (>= 0), orders (>= 1) and total spend
-        (>= 0, in the log's currency).
+        (>= 0, in the log's currency). ``monetary=None`` (a log without prices): M is not
+        computed; ``scores`` has no ``m_score``, ``rfm_cell`` has two digits (R, F) and
+        ``cut_points`` has no ``"monetary"``.
 
     Returns
     -------
@@ -153,12 +155,15 @@ def rfm_scores(
     """
     n_bins = check_int(n_bins, "n_bins", minimum=2, maximum=9)
     columns = {"recency": recency, "frequency": frequency, "monetary": monetary}
+    if monetary is None:
+        del columns["monetary"]
     values = check_customers(customers, columns, who="rfm_scores")
     quantiles = tuple(k / n_bins for k in range(1, n_bins))
     cut_points: dict[str, tuple[float, ...]] = {}
     score_cols: dict[str, np.ndarray] = {}
     notes: list[str] = []
-    for dim, out in (("recency", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")):
+    dims = (("recency", "r_score"), ("frequency", "f_score"), ("monetary", "m_score"))
+    for dim, out in dims[:len(columns)]:
         x = values[dim]
         cuts = np.quantile(x, quantiles, method=QUANTILE_METHOD)
         if dim == "recency":
@@ -171,10 +176,9 @@ def rfm_scores(
         if note is not None:
             notes.append(note)
     scores = pd.DataFrame(score_cols, index=customers.index)
-    scores["rfm_cell"] = (
-        scores["r_score"].astype(str) + scores["f_score"].astype(str)
-        + scores["m_score"].astype(str)
-    )
+    scores["rfm_cell"] = scores["r_score"].astype(str) + scores["f_score"].astype(str)
+    if "m_score" in scores:
+        scores["rfm_cell"] += scores["m_score"].astype(str)
     return RFMScores(
         scores=scores, cut_points=cut_points, columns=columns, notes=tuple(notes),
         n_bins=n_bins, quantiles=quantiles,

@@ -119,7 +119,9 @@ def assign_segments(scores: RFMScores | pd.DataFrame) -> pd.Series:
     ----------
     scores : RFMScores or pandas.DataFrame of shape (n_customers, >= 3)
         Output of :func:`rfm_scores` with ``n_bins=5``, or a frame with integer columns
-        ``r_score``, ``f_score``, ``m_score`` in 1..5.
+        ``r_score``, ``f_score``, ``m_score`` in 1..5. Scores made without M
+        (``rfm_scores(customers, monetary=None)``, a log without prices) are named from R
+        and F: the rules are evaluated with M taken as F.
 
     Returns
     -------
@@ -152,18 +154,23 @@ def assign_segments(scores: RFMScores | pd.DataFrame) -> pd.Series:
                 f"have n_bins={scores.n_bins}. Call rfm_scores(customers, n_bins=5)."
             )
         frame = scores.scores
+        no_m = "monetary" not in scores.columns  # scored with monetary=None
     elif isinstance(scores, pd.DataFrame):
+        no_m = False
         frame = scores
     else:
         raise InputError(
             f"assign_segments needs RFMScores or a DataFrame; got {type(scores).__name__}."
         )
-    cols = ("r_score", "f_score", "m_score")
+    # no M (a log without prices, rfm_scores(monetary=None)): the rules are evaluated
+    # with M taken as F, the customer's other measure of value
+    cols = ("r_score", "f_score", "f_score" if no_m else "m_score")
     missing = [c for c in cols if c not in frame.columns]
     if missing:
         raise InputError(
             f"assign_segments: column(s) {missing} not found; available columns: "
-            f"{list(map(str, frame.columns))}. Pass rfm_scores(customers)."
+            f"{list(map(str, frame.columns))}. Pass rfm_scores(customers) (for a log "
+            "without prices, rfm_scores(customers, monetary=None): segments from R and F)."
         )
     arrays = []
     for c in cols:
@@ -192,7 +199,7 @@ def segment_summary(
     *,
     recency: str = "recency_days",
     frequency: str = "n_orders",
-    monetary: str = "total_spend",
+    monetary: str | None = "total_spend",
 ) -> pd.DataFrame:
     """Size, revenue and mean R/F/M of each segment, ranked by revenue.
 
@@ -207,6 +214,8 @@ def segment_summary(
         values present do (in order of appearance).
     recency, frequency, monetary : str
         Columns with days since the last purchase, orders and total spend.
+        ``monetary=None`` (a log without prices): no ``revenue``, ``revenue_share`` nor
+        ``mean_total_spend`` columns (5 columns), sorted by ``n_customers``, descending.
 
     Returns
     -------
@@ -224,6 +233,8 @@ def segment_summary(
         ``customers`` or has missing values.
     """
     columns = {"recency": recency, "frequency": frequency, "monetary": monetary}
+    if monetary is None:
+        del columns["monetary"]
     values = check_customers(customers, columns, who="segment_summary")
     if not isinstance(segments, pd.Series) or not segments.index.equals(customers.index):
         raise InputError(
@@ -243,7 +254,7 @@ def segment_summary(
     key = pd.Categorical(segments.astype(str), categories=[str(c) for c in categories])
     frame = pd.DataFrame(
         {"segment": key, "r": values["recency"], "f": values["frequency"],
-         "m": values["monetary"]}
+         "m": values.get("monetary", np.zeros(len(customers)))}
     )
     g = frame.groupby("segment", observed=False)
     n = g.size()
@@ -260,5 +271,9 @@ def segment_summary(
     total = out["revenue"].sum()
     out.insert(2, "share_customers", out["n_customers"] / len(frame))
     out.insert(4, "revenue_share", out["revenue"] / total if total > 0 else 0.0)
+    if monetary is None:
+        out = out.drop(columns=["revenue", "revenue_share", "mean_total_spend"])
+        return out.sort_values("n_customers", ascending=False, kind="stable").reset_index(
+            drop=True)
     out = out.sort_values("revenue", ascending=False, kind="stable")
     return out.reset_index(drop=True)
