@@ -250,12 +250,24 @@ def test_cli_no_prices_runs_what_needs_no_money(no_prices_run):
     summary = _check_outputs(out, frame, "customer_id")
     assert summary["rows_quarantined"] == 0
     skipped = summary["skipped"]
-    assert {"spend", "kmeans", "stats", "propensity"} <= set(skipped)
-    for step in ("spend", "kmeans", "stats", "propensity"):
+    assert {"spend", "kmeans", "stats"} <= set(skipped)
+    for step in ("spend", "kmeans", "stats"):
         assert "no amount column, nor quantity and unit_price" in skipped[step], step
         assert "--map amount=COL" in skipped[step], step
         assert f"skipped {step}:" in result.output
     assert "value" not in skipped and "basket" not in skipped
+    # buying again needs no price: propensity follows the span rule alone, without the
+    # spend features
+    if span_days(frame, "order_ts", TS_FMT) < 2 * 90:
+        assert "fewer than two horizons" in skipped["propensity"]
+    else:
+        assert "propensity" not in skipped, skipped.get("propensity")
+        prop = summary["propensity"]
+        assert prop["features"] and not {"total_spend", "avg_order_value", "monetary_value",
+                                         "spend_last_90d", "spend_prev_90d",
+                                         "spend_trend"} & set(prop["features"])
+        assert any(n.startswith("spend features left out (the log has no prices)")
+                   for n in prop["notes"])
     _only_real_options(result.output, "analyze")
 
     customers = pd.read_parquet(out / "customers.parquet")
@@ -271,6 +283,8 @@ def test_cli_no_prices_runs_what_needs_no_money(no_prices_run):
     assert (got["expected_purchases_12"] > 0).all() and got["expected_purchases_12"].notna().all()
     # the rfm cell has two digits (R, F): no M score
     assert got["rfm_cell"].str.fullmatch(r"[1-5]{2}").all()
+    if "propensity" not in skipped:
+        assert got["p_buy_90d"].notna().all() and got["p_buy_90d"].between(0, 1).all()
     # segments: no revenue columns in the summary, every customer in one segment
     assert all(s["revenue_share"] is None for s in summary["segments"])
     assert sum(s["n_customers"] for s in summary["segments"]) == 40

@@ -149,8 +149,9 @@ def analyze(
         needs no money: the customer table without its money columns, R and F scores with
         segments named from them (the rule table read with M taken as F), the purchase
         models (P(alive), expected purchases; Gamma-Gamma and CLV skipped, said in
-        ``result.value.notes``) and baskets; ``skipped`` holds ``spend``, ``kmeans``,
-        ``stats`` and ``propensity`` with :data:`NO_MONEY` (the ``--map amount=COL`` fix).
+        ``result.value.notes``), the buy-again propensity without its spend features (said
+        in ``result.propensity.notes``) and baskets; ``skipped`` holds ``spend``,
+        ``kmeans`` and ``stats`` with :data:`NO_MONEY` (the ``--map amount=COL`` fix).
 
     Raises
     ------
@@ -274,14 +275,12 @@ def analyze(
             prop = None
             if not propensity:
                 skipped["propensity"] = "turned off (--no-propensity)"
-            elif not money:
-                skipped["propensity"] = ("its features include each customer's spend: "
-                                         + NO_MONEY)
             else:
+                # without prices the spend features are left out (stated in its notes)
                 prop = run_step(
                     "propensity", skipped, tracebacks, run_propensity,
                     con.table("transactions_clean"), customers, skipped,
-                    observation_end=obs_end, horizon_days=horizon, seed=seed)
+                    observation_end=obs_end, horizon_days=horizon, seed=seed, money=money)
             if prop is not None:
                 customers = customers.merge(prop.scores, on="customer_id", how="left",
                                             validate="one_to_one")

@@ -111,12 +111,14 @@ def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
 
 
 def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
-                   observation_end: Any, horizon_days: int, seed: int) -> Any:
+                   observation_end: Any, horizon_days: int, seed: int,
+                   money: bool = True) -> Any:
     """"Who buys next" (:func:`valuemax.propensity.fit_propensity`), or None with a reason.
 
     Runs when the log spans at least two horizons (:func:`valuemax.propensity.can_run`),
     else None with the reason; a refusal or failure of the model raises: run it with
-    :func:`run_step`.
+    :func:`run_step`. ``money=False`` (a log without prices) fits without the spend
+    features, as stated in the result's notes.
     """
     first = pd.Timestamp(customers["first_purchase"].min()).date()
     ok, why = can_run(first, observation_end, horizon_days)
@@ -127,4 +129,5 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
         # the result's notes carry it; the report and summary show it
         warnings.simplefilter("ignore", SeparationWarning)
         return fit_propensity(tx, horizon_days=horizon_days,
-                              observation_end=observation_end, random_state=seed)
+                              observation_end=observation_end, random_state=seed,
+                              money=money)

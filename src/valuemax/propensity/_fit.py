@@ -13,14 +13,16 @@ import pandas as pd
 
 from valuemax._core.exceptions import ConvergenceError, InputError
 from valuemax.propensity._frame import (
-    BASE_FEATURES,
+    MONEY_FEATURES,
     as_day,
     check_cutoff,
     check_horizon,
+    check_money,
     check_transactions,
     choose_categorical,
     date_range,
     features_at,
+    numeric_features,
 )
 from valuemax.propensity._metrics import (
     btyd_scores,
@@ -181,6 +183,7 @@ def fit_propensity(
     cv_folds: int = 3,
     max_train_rows: int = 200_000,
     n_threads: int | None = 1,
+    money: bool = True,
 ) -> PropensityResult:
     """Who buys again within H days: learned models vs. recency and BTYD, then scores.
 
@@ -237,6 +240,13 @@ def fit_propensity(
         OpenMP/BLAS threads while fitting (``threadpoolctl``, restored afterwards); None
         keeps the library default. 1 by default: gradient boosting on 40k rows took 16 s
         with the default pool on a loaded 2-core machine and 2 s with one thread.
+    money : bool, default True
+        False for a log without prices (``ParsePlan.amount_from == "none"``: ``amount``
+        NULL on every line, or absent): ``amount`` is not read, the spend features
+        (:data:`~valuemax.propensity._frame.MONEY_FEATURES`: total spend, average order
+        value, monetary value, spend in the last and previous 90 days, spend trend) are
+        left out, and a note says so; the labels (a purchase needs no price), the
+        baselines and the scores are computed as with prices.
 
     Returns
     -------
@@ -271,19 +281,20 @@ def fit_propensity(
     import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    t = check_transactions(transactions)
+    money = check_money(money)
+    t = check_transactions(transactions, money=money)
     h = check_horizon(horizon_days)
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, int)
                                   or n_threads < 1):
         raise InputError(f"n_threads must be None or an integer >= 1; got {n_threads!r}.")
     with threadpool_limits(limits=n_threads):
         return _fit(t, h, cutoff, n_origins, categorical, random_state, btyd_baseline,
-                    observation_end, cv_folds, max_train_rows)
+                    observation_end, cv_folds, max_train_rows, money)
 
 
 def _fit(t: Any, h: int, cutoff: Any, n_origins: int, categorical: Any, random_state: int,
          btyd_baseline: bool, observation_end: Any, cv_folds: int, max_train_rows: int,
-         ) -> PropensityResult:
+         money: bool = True) -> PropensityResult:
     """The body of :func:`fit_propensity` (arguments as there, ``t``/``h`` checked)."""
     for name, v, lo in (("n_origins", n_origins, 1), ("cv_folds", cv_folds, 2),
                         ("max_train_rows", max_train_rows, 100)):
@@ -294,13 +305,13 @@ def _fit(t: Any, h: int, cutoff: Any, n_origins: int, categorical: Any, random_s
             if c in t.columns]
     with materialised(t.select(*keep, *cats)) as t:
         res = _fit_cached(t, h, cutoff, n_origins, cats, random_state, btyd_baseline,
-                          observation_end, cv_folds, max_train_rows)
+                          observation_end, cv_folds, max_train_rows, money)
     return res if cat_note is None else dataclasses.replace(res, notes=(*res.notes, cat_note))
 
 
 def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ...],
                 random_state: int, btyd_baseline: bool, observation_end: Any, cv_folds: int,
-                max_train_rows: int) -> PropensityResult:
+                max_train_rows: int, money: bool = True) -> PropensityResult:
     """Everything after the columns are materialised once in the engine."""
     first, last = date_range(t)
     end = last if observation_end is None else as_day(observation_end, "observation_end")
@@ -308,9 +319,13 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     check_cutoff(cut, first, last, end, h)
     origins, label_days, origin_note = plan_origins(cut, first, h, n_origins)
     notes = [origin_note, NAN_POLICY]
-    train = pd.concat([features_at(t, o, categorical=cats, label_days=label_days)
+    if not money:
+        notes.append("spend features left out (the log has no prices): "
+                     f"{', '.join(MONEY_FEATURES)}; the label (a purchase within the window) "
+                     "needs no price.")
+    train = pd.concat([features_at(t, o, categorical=cats, label_days=label_days, money=money)
                        .assign(origin=o) for o in origins], ignore_index=True)
-    hold = features_at(t, cut, categorical=cats, label_days=h)
+    hold = features_at(t, cut, categorical=cats, label_days=h, money=money)
     _two_classes(hold["label"].to_numpy(), "the holdout window",
                  f"[{cut}, {cut + _dt.timedelta(h)})")
     counts = np.bincount(train["label"].to_numpy(), minlength=2)
@@ -323,7 +338,8 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
             f"after the training origins (each class needs >= {cv_folds}); use a longer log, "
             "more customers" + (" or cv_folds=2." if cv_folds > 2 and counts.min() >= 2
                                 else "."))
-    numeric = [c for c in (*BASE_FEATURES, "product_diversity", "return_rate") if c in train]
+    numeric = [c for c in (*numeric_features(money), "product_diversity", "return_rate")
+               if c in train]
     numeric_all = numeric
     numeric = _usable(train, numeric, notes)
     cats_used = _usable(train, list(cats), notes)
@@ -390,7 +406,7 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     final, refit, refit_cal = _refit(chosen, best[chosen][0], fitted[chosen], hold, feats, numeric,
                           cats_used, max_train_rows, random_state, cut, h, label_days, notes)
     score_day = end + _dt.timedelta(1)
-    now = features_at(t, score_day, categorical=cats)
+    now = features_at(t, score_day, categorical=cats, money=money)
     p_now = _finite(final.predict_proba(now[feats])[:, 1], chosen, "scoring")
     out = _score_frame(now, p_now, h, score_day, notes)
     notes.append(f"scores: {chosen} {refit} and applied to features as of {score_day} (the day "

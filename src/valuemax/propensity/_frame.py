@@ -30,6 +30,28 @@ BASE_FEATURES: tuple[str, ...] = (
     "spend_prev_90d", "spend_trend",
 )
 
+#: The features computed from ``amount`` (money), left out with ``money=False`` (a log
+#: without prices): the customer table's money columns and the spend trend. ``return_rate``
+#: counts units, not money, and stays.
+MONEY_FEATURES: tuple[str, ...] = (
+    "total_spend", "avg_order_value", "monetary_value", "spend_last_90d", "spend_prev_90d",
+    "spend_trend",
+)
+
+
+def numeric_features(money: bool) -> tuple[str, ...]:
+    """:data:`BASE_FEATURES`, without :data:`MONEY_FEATURES` when ``money`` is False."""
+    return BASE_FEATURES if money else tuple(c for c in BASE_FEATURES
+                                             if c not in MONEY_FEATURES)
+
+
+def check_money(money: Any) -> bool:
+    """Return ``money`` when it is a bool, else raise :class:`InputError`."""
+    if not isinstance(money, bool):
+        raise InputError(f"money must be True or False (False for a log without prices); got "
+                         f"{money!r}.")
+    return money
+
 #: Extra string columns never used as categorical features.
 _NOT_CATEGORICAL = frozenset({"is_outlier", "returned_quantity", "origin", "label"})
 #: Auto-detected categorical columns must have at most this many distinct values.
@@ -71,21 +93,28 @@ def check_horizon(horizon_days: Any) -> int:
     return horizon_days
 
 
-def check_transactions(transactions: Any) -> ir.Table:
+def check_transactions(transactions: Any, *, money: bool = True) -> ir.Table:
     """Check the table type and the needed columns; return it.
+
+    ``amount`` is needed only with ``money`` (True); without it, a missing ``amount`` is
+    added as an all-NULL column (never read: no spend feature is computed).
 
     Raises
     ------
     InputError
-        If ``transactions`` is not an Ibis table or lacks customer_id/order_ts/amount.
+        If ``transactions`` is not an Ibis table or lacks customer_id/order_ts (or amount
+        with ``money``).
     """
     if not isinstance(transactions, ir.Table):
         raise InputError(f"transactions must be an ibis Table (e.g. clean(...).transactions); "
                          f"got {type(transactions).__name__}.")
-    missing = [c for c in ("customer_id", "order_ts", "amount") if c not in transactions.columns]
+    needed = ("customer_id", "order_ts", "amount") if money else ("customer_id", "order_ts")
+    missing = [c for c in needed if c not in transactions.columns]
     if missing:
         raise InputError(f"transactions lacks column(s) {', '.join(missing)}; available: "
                          f"{', '.join(transactions.columns)}.")
+    if "amount" not in transactions.columns:
+        return transactions.mutate(amount=ibis.null("float64"))
     return transactions
 
 
@@ -201,6 +230,7 @@ def features_at(
     categorical: tuple[str, ...] = (),
     label_days: int | None = None,
     return_rate: bool = False,
+    money: bool = True,
 ) -> pd.DataFrame:
     """One row per customer who bought before ``cutoff``: features, and the label if asked.
 
@@ -216,11 +246,15 @@ def features_at(
         When given, ``label`` (int 0/1) = bought in ``[cutoff, cutoff + label_days)``.
     return_rate : bool
         Add ``return_rate`` = returned units / bought units (needs ``returned_quantity``).
+    money : bool, default True
+        False for a log without prices: ``amount`` is not read and :data:`MONEY_FEATURES`
+        are absent.
 
     Returns
     -------
     pandas.DataFrame
-        ``customer_id``, :data:`BASE_FEATURES`, optional ``product_diversity`` (NaN for a
+        ``customer_id``, :data:`BASE_FEATURES` (less :data:`MONEY_FEATURES` without
+        ``money``), optional ``product_diversity`` (NaN for a
         customer without a product code) and ``return_rate`` (each present only when some
         customer has a value), the categorical columns and ``label``; ordered by
         ``customer_id``.
@@ -228,8 +262,9 @@ def features_at(
     t = transactions
     cut_ts = ibis.timestamp(_dt.datetime.combine(cutoff, _dt.time(0)))
     before = t.filter(t.order_ts < cut_ts)
-    base = customer_table(before, observation_end=cutoff, mode_columns=categorical)
-    extra = _extra_features(before, cutoff, return_rate=return_rate)
+    base = customer_table(before, observation_end=cutoff, mode_columns=categorical,
+                          money=money)
+    extra = _extra_features(before, cutoff, return_rate=return_rate, money=money)
     out = base.join(extra, "customer_id")
     if label_days is not None:
         end_ts = ibis.timestamp(_dt.datetime.combine(cutoff + _dt.timedelta(label_days),
@@ -239,7 +274,7 @@ def features_at(
         out = out.left_join(buyers, out.customer_id == buyers._buyer)
         out = out.mutate(label=out._buyer.notnull().cast("int64")).drop("_buyer")
     df = out.order_by("customer_id").to_pyarrow().to_pandas()
-    keep = ["customer_id", *BASE_FEATURES]
+    keep = ["customer_id", *numeric_features(money)]
     # optional features with no value for any customer (no product or no quantity in the
     # log) carry no information: left out of the frame
     keep += [c for c in ("product_diversity", "return_rate")
@@ -248,8 +283,10 @@ def features_at(
     return df[keep].reset_index(drop=True)
 
 
-def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool) -> ir.Table:
-    """Inter-purchase times, spend trend, product diversity and return rate per customer."""
+def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool,
+                    money: bool = True) -> ir.Table:
+    """Inter-purchase times, spend trend (``money`` only), product diversity and return rate
+    per customer."""
     day = before.order_ts.date()
     lines = before.mutate(_day=day, _amt=before.amount.cast("float64"))
     days = lines.group_by(["customer_id", "_day"]).aggregate(_spend=lines._amt.sum())
@@ -261,11 +298,10 @@ def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool) ->
                                         ipt._sd / ipt.ipt_mean, ibis.null("float64")))
     last_lo = ibis.date(cutoff - _dt.timedelta(TREND_DAYS))
     prev_lo = ibis.date(cutoff - _dt.timedelta(2 * TREND_DAYS))
-    aggs: dict[str, Any] = {
-        "_last": lines._amt.sum(where=lines._day >= last_lo),
-        "_prev": lines._amt.sum(where=(lines._day >= prev_lo) & (lines._day < last_lo)),
-        "_nl": lines.count(),
-    }
+    aggs: dict[str, Any] = {"_nl": lines.count()}
+    if money:
+        aggs["_last"] = lines._amt.sum(where=lines._day >= last_lo)
+        aggs["_prev"] = lines._amt.sum(where=(lines._day >= prev_lo) & (lines._day < last_lo))
     if "product_id" in lines.columns:
         aggs["_np"] = lines.product_id.nunique()
     if return_rate and {"returned_quantity", "quantity"} <= set(lines.columns):
@@ -273,15 +309,15 @@ def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool) ->
         aggs["_bought"] = (lines.quantity.cast("float64")
                            + lines.returned_quantity.cast("float64")).sum()
     per = lines.group_by("customer_id").aggregate(**aggs)
-    zero = ibis.literal(0.0, "float64")
-    last = per._last.fill_null(0.0)
-    prev_s = per._prev.fill_null(0.0)
-    cols: dict[str, Any] = {
-        "customer_id": per.customer_id,
-        "spend_last_90d": last,
-        "spend_prev_90d": prev_s,
-        "spend_trend": ibis.ifelse((last + prev_s) > 0, (last - prev_s) / (last + prev_s), zero),
-    }
+    cols: dict[str, Any] = {"customer_id": per.customer_id}
+    if money:
+        zero = ibis.literal(0.0, "float64")
+        last = per._last.fill_null(0.0)
+        prev_s = per._prev.fill_null(0.0)
+        cols["spend_last_90d"] = last
+        cols["spend_prev_90d"] = prev_s
+        cols["spend_trend"] = ibis.ifelse((last + prev_s) > 0,
+                                          (last - prev_s) / (last + prev_s), zero)
     if "_np" in per.columns:
         cols["product_diversity"] = ibis.ifelse(
             per._np > 0, per._np.cast("float64") / per._nl.cast("float64"),
@@ -303,6 +339,7 @@ def build_training_frame(
     categorical: Sequence[str] | str | None = None,
     observation_end: Any = None,
     return_rate: bool = False,
+    money: bool = True,
 ) -> pd.DataFrame:
     """Point-in-time features and the buy-again label at one or more cutoffs.
 
@@ -330,6 +367,13 @@ def build_training_frame(
         Add ``return_rate`` (returned / bought units). Off by default: ``clean(...,
         returns="net")`` nets returns made at *any* time, including after the cutoff, so
         this feature leaks future information.
+    money : bool, default True
+        False for a log without prices (``clean(...).transactions`` of a log read with
+        ``ParsePlan.amount_from == "none"``: ``amount`` NULL on every line, or absent):
+        ``amount`` is not read and the spend features (:data:`MONEY_FEATURES`:
+        ``total_spend``, ``avg_order_value``, ``monetary_value``, ``spend_last_90d``,
+        ``spend_prev_90d``, ``spend_trend``) are absent; every other column, and the
+        label (a purchase needs no price), is as with ``money=True``.
 
     Returns
     -------
@@ -347,8 +391,8 @@ def build_training_frame(
     ------
     InputError
         If a cutoff is not after the first transaction day or not on/before the last, a label
-        window runs past ``observation_end``, ``horizon_days`` is not a positive int, or a
-        column is missing.
+        window runs past ``observation_end``, ``horizon_days`` is not a positive int,
+        ``money`` is not a bool, or a column is missing.
 
     Examples
     --------
@@ -367,7 +411,8 @@ def build_training_frame(
     0           a          1            12      0
     1           b          0            27      1
     """
-    t = check_transactions(transactions)
+    money = check_money(money)
+    t = check_transactions(transactions, money=money)
     h = check_horizon(horizon_days)
     if isinstance(cutoffs, str) or not isinstance(cutoffs, Sequence) or not cutoffs:
         raise InputError(f"cutoffs must be a non-empty sequence of dates; got {cutoffs!r}.")
@@ -379,7 +424,8 @@ def build_training_frame(
     cats = resolve_categorical(t, categorical)
     frames = []
     for c in days:
-        df = features_at(t, c, categorical=cats, label_days=h, return_rate=return_rate)
+        df = features_at(t, c, categorical=cats, label_days=h, return_rate=return_rate,
+                         money=money)
         df.insert(0, "origin", c)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
