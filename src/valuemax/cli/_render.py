@@ -174,8 +174,10 @@ _OUTPUT_FILES = ("report.html", "customers.parquet", "customers.csv", "quarantin
 
 def written_files(result: Any) -> list[str]:
     """The files of :data:`_OUTPUT_FILES` present in ``result.out`` (plus any other file
-    there), as listed on the summary's ``outputs:`` line."""
-    present = {p.name for p in result.out.iterdir() if p.is_file()}
+    there but hidden ones such as the run manifest), as listed on the summary's
+    ``outputs:`` line."""
+    present = {p.name for p in result.out.iterdir()
+               if p.is_file() and not p.name.startswith(".")}
     return [n for n in _OUTPUT_FILES if n in present] + sorted(present - set(_OUTPUT_FILES))
 
 
