@@ -110,3 +110,21 @@ def test_three_weeks_log(cli_runner, tmp_path):
     assert summary["propensity"] is None and "buys again within" not in text
     n = frame["customer_id"].nunique()
     assert f"{n} customers at observation end" in text
+
+
+def test_propensity_and_rules_commands_say_the_same(shop, cli_runner, tmp_path):
+    """The part commands carry the same verdicts as analyze's summary."""
+    frame, _, summary, _ = shop
+    path = tmp_path / "shop.csv"
+    frame.to_csv(path, index=False, encoding="gbk")
+    res = cli_runner.invoke(app, ["propensity", str(path)], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    warned = "warning: scores not informative: do not target on p_buy_90d" in out
+    assert warned is (not summary["propensity"]["informative"])
+    assert f"holdout: {summary['propensity']['n_holdout']} customers" in out
+    res = cli_runner.invoke(app, ["rules", str(path)], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert (f"note: cross-sell evaluation uninformative: only {frame['商品名称'].nunique()} "
+            "products") in out

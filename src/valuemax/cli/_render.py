@@ -382,7 +382,10 @@ def print_rules(console: Console, found: Any, rule_set: Any) -> None:
         console.print(f"holdout: hit rate@{ev.get('n', 5)} {ev['hit_rate_at_n']:.1%} vs "
                       f"popularity {ev['baseline_hit_rate_at_n']:.1%}; recall "
                       f"{ev['recall_at_n']:.1%} vs {ev['baseline_recall_at_n']:.1%} "
-                      f"({ev.get('n_customers_evaluated', 0):,} customers)")
+                      f"({plural(int(ev.get('n_customers_evaluated', 0)), 'customer')})")
+        verdict = hit_rate_text(ev, rule_set.n_items)
+        if verdict.startswith("cross-sell evaluation uninformative"):
+            console.print(f"[yellow]note:[/] {verdict}")
     for note in getattr(found, "notes", ()) or ():
         console.print(f"[yellow]note:[/] {for_cli(note)}")
 
@@ -390,7 +393,7 @@ def print_rules(console: Console, found: Any, rule_set: Any) -> None:
 def print_propensity(console: Console, found: Any) -> None:
     """Print the buy-again model's holdout metrics beside the baselines, and churn counts."""
     console.print(f"buys again within {found.horizon_days} days of {found.cutoff.isoformat()} "
-                  f"(holdout: {found.n_holdout:,} customers, base rate {found.base_rate:.1%}); "
+                  f"(holdout: {plural(found.n_holdout, 'customer')}, base rate {found.base_rate:.1%}); "
                   f"chosen model: {found.chosen_model}")
     table = Table(title="Holdout metrics (model and baselines)", title_justify="left",
                   expand=True)
@@ -407,5 +410,8 @@ def print_propensity(console: Console, found: Any) -> None:
     counts = found.churn_counts()
     console.print("churn risk: " + ", ".join(
         f"{r.churn_risk} {int(r.customers):,}" for r in counts.itertuples(index=False)))
+    warn = propensity_lines(found)[1]
+    if warn:
+        console.print(f"[yellow]warning:[/] {warn}")
     for note in found.notes:
         console.print(f"[yellow]note:[/] {for_cli(note)}")
