@@ -49,7 +49,7 @@ def test_value_caveats_one_line_each(shop):
     assert ("caveat: every purchase model reached a limit, so no model is better"
             in text) is summary["clv"]["degenerate"]
     for group in summary["clv"]["indistinguishable"]:
-        assert f"caveat: {' and '.join(group)} fit equally well" in text
+        assert f"caveat: {', '.join(group[:-1])} and {group[-1]} fit equally well" in text
     assert text.count("caveat:") == (1 + summary["clv"]["degenerate"]
                                      + len(summary["clv"]["indistinguishable"]))
 

@@ -209,7 +209,8 @@ def value_caveats(value: Any) -> list[str]:
         out.append("every purchase model reached a limit, so no model is better: CLV rests on "
                    "the naive purchase rate, not on each customer's buying pattern")
     for group in value.indistinguishable:
-        out.append(f"{' and '.join(group)} fit equally well: the data cannot tell them apart, "
+        names = ", ".join(group[:-1]) + " and " + group[-1]
+        out.append(f"{names} fit equally well: the data cannot tell them apart, "
                    "so the model choice carries no information")
     return out
 
