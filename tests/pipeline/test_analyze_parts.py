@@ -75,6 +75,9 @@ def test_summary_store_and_exports_carry_the_parts(retail):
     prop = summary["propensity"]
     assert prop["horizon_days"] == 90 and prop["cutoff"] == "2011-09-10"
     assert prop["auc"] > prop["baseline_auc"]["recency"]
+    # the scores beat every baseline, so the export is flagged as usable for targeting
+    assert prop["auc"] > max(prop["baseline_auc"].values()) and prop["auc"] > 0.55
+    assert prop["informative"] is True and prop["not_informative_because"] is None
     with duckdb.connect(str(out / "valuemax.duckdb"), read_only=True) as con:
         n_scores = con.sql("select count(*) from propensity_scores").fetchone()[0]
     assert n_scores == len(retail.customers)

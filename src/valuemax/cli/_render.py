@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +12,19 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from valuemax.cli._options import for_cli
+from valuemax.pipeline._outputs import propensity_informative
+
+#: Fewer products than this make a cross-sell hit rate@k say little (note in the summary).
+MIN_PRODUCTS_FOR_HIT_RATE = 10
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and ``word``, in the plural unless ``n`` is 1.
+
+    >>> plural(1, "customer"), plural(1234, "customer"), plural(2, "family", "families")
+    ('1 customer', '1,234 customers', '2 families')
+    """
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 @contextmanager
@@ -108,7 +122,7 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
         if note.startswith("customers lost"):
             console.print(f"[yellow]{note}[/]")
     console.print(
-        f"[bold]{len(result.customers):,} customers[/] at observation end "
+        f"[bold]{plural(len(result.customers), 'customer')}[/] at observation end "
         f"{result.quality.observation_end.isoformat()} (time unit {result.time_unit})"
     )
     if result.segments is not None:
@@ -143,7 +157,7 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
     for step, reason in result.skipped.items():
         hint = " (run with --debug for the traceback)" if step in tracebacks and not debug \
             else ""
-        console.print(f"[yellow]skipped {step}:[/] {for_cli(reason)}{hint}")
+        console.print(f"[yellow]skipped {step}:[/] {_option_hints(for_cli(reason))}{hint}")
     if debug and tracebacks:
         err = Console(stderr=True, highlight=False)
         for step, text in tracebacks.items():
@@ -153,8 +167,78 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
     console.print(f"done in {total:.1f} s: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings_s.items()))
     if result.out is not None:
         console.print(f"[bold green]report:[/] {(result.out / 'report.html').resolve()}")
-        console.print(f"outputs: {result.out.resolve()} (customers.parquet/.csv, quarantine.parquet, "
-                      "summary.json, valuemax.duckdb)")
+        console.print(f"outputs: {result.out.resolve()} ({', '.join(written_files(result))})")
+
+
+#: Files ``analyze --out`` may write, in the order the summary lists them.
+_OUTPUT_FILES = ("report.html", "customers.parquet", "customers.csv", "quarantine.parquet",
+                 "calibration_holdout.parquet", "rules.parquet", "rules.csv",
+                 "recommendations.parquet", "recommendations.csv", "summary.json",
+                 "valuemax.duckdb")
+
+
+def written_files(result: Any) -> list[str]:
+    """The files of :data:`_OUTPUT_FILES` present in ``result.out`` (plus any other file
+    there but hidden ones such as the run manifest), as listed on the summary's
+    ``outputs:`` line."""
+    present = {p.name for p in result.out.iterdir()
+               if p.is_file() and not p.name.startswith(".")}
+    return [n for n in _OUTPUT_FILES if n in present] + sorted(present - set(_OUTPUT_FILES))
+
+
+def _option_hints(reason: str) -> str:
+    """A skip reason with the Python API's hints written as CLI options.
+
+    >>> _option_hints("use a shorter horizon (at most 59 days) or a longer log.")
+    'use a shorter horizon (at most 59 days: --horizon 59) or a longer log.'
+    """
+    return re.sub(r"use a shorter horizon \(at most (\d+) days\)",
+                  r"use a shorter horizon (at most \1 days: --horizon \1)", reason)
+
+
+def value_caveats(value: Any) -> list[str]:
+    """One short line per key caveat of the value step (the full notes are in the report).
+
+    From ``value.history_days`` (CLV horizon longer than the observed history),
+    ``value.degenerate`` (every purchase model at a limit) and ``value.indistinguishable``
+    (models the data cannot tell apart).
+    """
+    out = []
+    h = value.horizon_months
+    days = value.history_days
+    if days is not None and h * 365.25 / 12 > days:
+        out.append(f"the {h}-month CLV horizon is {h * 365.25 / 12 / max(days, 1):,.1f}x the "
+                   f"observed span ({h} months ahead from only {plural(days, 'day')}): read CLV "
+                   "as a rough order of magnitude, or shorten it (--clv-horizon)")
+    if value.degenerate:
+        out.append("every purchase model reached a limit, so no model is better: CLV rests on "
+                   "the naive purchase rate, not on each customer's buying pattern")
+    for group in value.indistinguishable:
+        names = ", ".join(group[:-1]) + " and " + group[-1]
+        out.append(f"{names} fit equally well: the data cannot tell them apart, "
+                   "so the model choice carries no information")
+    return out
+
+
+def propensity_lines(found: Any) -> tuple[str, str | None]:
+    """The summary line of the buy-again step and its warning (None when the scores are
+    informative, by :func:`valuemax.pipeline._outputs.propensity_informative`)."""
+    m = found.metrics.set_index("model")["roc_auc"].astype(float)
+    auc = float(m[found.chosen_model])
+    base = m.drop([k for k in ("logit", "hgb") if k in m.index]).dropna()
+    line = (f"[bold]buys again within {found.horizon_days} days[/]: {found.chosen_model}, "
+            f"holdout ROC AUC {auc:.3f}")
+    if len(base):
+        line += f" vs best baseline {base.idxmax()} {base.max():.3f}"
+    counts = found.churn_counts()
+    total = max(int(counts["customers"].sum()), 1)
+    line += "; churn risk " + ", ".join(f"{r.churn_risk} {r.customers / total:.0%}"
+                                        for r in counts.itertuples(index=False))
+    line += f" of {plural(total, 'customer')}"
+    ok, why = propensity_informative(found)
+    warn = None if ok else (f"scores not informative: do not target on "
+                            f"{found.score_column}; {why}")
+    return line, warn
 
 
 def _print_parts(console: Console, result: Any) -> None:
@@ -171,13 +255,15 @@ def _print_parts(console: Console, result: Any) -> None:
         if col in result.customers:
             line += f"; total {h}-month CLV {result.customers[col].sum():,.0f}"
         console.print(line)
+        for caveat in value_caveats(value):
+            console.print(f"  [yellow]caveat:[/] {caveat}")
         if "p_alive" in result.customers:
             from valuemax.decide import high_value_at_risk
 
             if value.p_alive_informative:
                 risk = high_value_at_risk(result.customers)
                 console.print(f"high value at risk: {len(risk):,} of the top-20% spenders "
-                              "have P(alive) < 0.5 (report: Customer value > High value at "
+                              f"{'has' if len(risk) == 1 else 'have'} P(alive) < 0.5 (report: Customer value > High value at "
                               "risk)")
             else:
                 console.print(f"[yellow]{value.p_alive_warning}[/]")
@@ -186,15 +272,41 @@ def _print_parts(console: Console, result: Any) -> None:
     if reg is not None:
         console.print(f"[bold]what goes with value[/]: {stats.target} explained with R² "
                       f"{reg.r_squared:.2f} by {', '.join(stats.predictors)}")
+    prop = getattr(result, "propensity", None)
+    if prop is not None:
+        line, warn = propensity_lines(prop)
+        console.print(line)
+        if warn:
+            console.print(f"  [yellow]warning:[/] {warn}")
     basket = getattr(result, "basket", None)
     if basket is not None:
         ev = basket.evaluation or {}
-        line = (f"[bold]what sells together[/]: {len(basket.rule_set.rules):,} rules from "
-                f"{basket.baskets['n_baskets']:,} baskets")
+        line = (f"[bold]what sells together[/]: {plural(len(basket.rule_set.rules), 'rule')} "
+                f"from {plural(basket.baskets['n_baskets'], 'basket')}")
         if ev.get("hit_rate_at_n") is not None:
-            line += (f"; cross-sell hit rate@{ev.get('n', 5)} {ev['hit_rate_at_n']:.1%} vs "
-                     f"popularity {ev['baseline_hit_rate_at_n']:.1%}")
+            line += "; " + hit_rate_text(ev, basket.baskets.get("n_items"))
         console.print(line)
+
+
+def hit_rate_text(ev: dict[str, Any], n_items: int | None) -> str:
+    """The cross-sell hit rate@k beside popularity, or why it says nothing: with at most
+    k products (or fewer than :data:`MIN_PRODUCTS_FOR_HIT_RATE`) any k guesses hit, and both
+    rates at 100% cannot separate the recommender from popularity.
+
+    >>> hit_rate_text({"n": 5, "hit_rate_at_n": 0.4, "baseline_hit_rate_at_n": 0.3}, 50)
+    'cross-sell hit rate@5 40.0% vs popularity 30.0%'
+    >>> hit_rate_text({"n": 5, "hit_rate_at_n": 1.0, "baseline_hit_rate_at_n": 1.0}, 7)
+    'cross-sell evaluation uninformative: only 7 products, so 5 guesses nearly always hit'
+    """
+    k = int(ev.get("n", 5))
+    hit, base = float(ev["hit_rate_at_n"]), float(ev["baseline_hit_rate_at_n"])
+    if n_items is not None and (n_items <= k or n_items < MIN_PRODUCTS_FOR_HIT_RATE):
+        return (f"cross-sell evaluation uninformative: only {plural(int(n_items), 'product')}, "
+                f"so {k} guesses nearly always hit")
+    if hit >= 1 and base >= 1:
+        return (f"cross-sell evaluation uninformative: hit rate@{k} is 100% for both the rules "
+                "and popularity")
+    return f"cross-sell hit rate@{k} {hit:.1%} vs popularity {base:.1%}"
 
 
 def print_value(console: Console, value: Any) -> None:
@@ -276,7 +388,10 @@ def print_rules(console: Console, found: Any, rule_set: Any) -> None:
         console.print(f"holdout: hit rate@{ev.get('n', 5)} {ev['hit_rate_at_n']:.1%} vs "
                       f"popularity {ev['baseline_hit_rate_at_n']:.1%}; recall "
                       f"{ev['recall_at_n']:.1%} vs {ev['baseline_recall_at_n']:.1%} "
-                      f"({ev.get('n_customers_evaluated', 0):,} customers)")
+                      f"({plural(int(ev.get('n_customers_evaluated', 0)), 'customer')})")
+        verdict = hit_rate_text(ev, rule_set.n_items)
+        if verdict.startswith("cross-sell evaluation uninformative"):
+            console.print(f"[yellow]note:[/] {verdict}")
     for note in getattr(found, "notes", ()) or ():
         console.print(f"[yellow]note:[/] {for_cli(note)}")
 
@@ -284,7 +399,7 @@ def print_rules(console: Console, found: Any, rule_set: Any) -> None:
 def print_propensity(console: Console, found: Any) -> None:
     """Print the buy-again model's holdout metrics beside the baselines, and churn counts."""
     console.print(f"buys again within {found.horizon_days} days of {found.cutoff.isoformat()} "
-                  f"(holdout: {found.n_holdout:,} customers, base rate {found.base_rate:.1%}); "
+                  f"(holdout: {plural(found.n_holdout, 'customer')}, base rate {found.base_rate:.1%}); "
                   f"chosen model: {found.chosen_model}")
     table = Table(title="Holdout metrics (model and baselines)", title_justify="left",
                   expand=True)
@@ -301,5 +416,8 @@ def print_propensity(console: Console, found: Any) -> None:
     counts = found.churn_counts()
     console.print("churn risk: " + ", ".join(
         f"{r.churn_risk} {int(r.customers):,}" for r in counts.itertuples(index=False)))
+    warn = propensity_lines(found)[1]
+    if warn:
+        console.print(f"[yellow]warning:[/] {warn}")
     for note in found.notes:
         console.print(f"[yellow]note:[/] {for_cli(note)}")

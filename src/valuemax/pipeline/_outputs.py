@@ -19,7 +19,8 @@ def summary_dict(result: Any) -> dict[str, Any]:
     (model, rule, params, se, loglik, holdout MAE and totals, model comparison, spend model,
     total CLV; ``None`` when skipped), ``stats`` (target, R², top correlations), ``basket``
     (n_baskets, n_items, n_itemsets, n_rules, thresholds, hit rate@N vs popularity),
-    ``propensity`` (horizon, cutoff, auc, pr_auc, brier, top_decile_lift, baseline AUCs),
+    ``propensity`` (horizon, cutoff, auc, pr_auc, brier, top_decile_lift, baseline AUCs,
+    ``informative`` and ``not_informative_because``: :func:`propensity_informative`),
     ``skipped``,
     ``params`` and ``timings_s`` (seconds per step).
     """
@@ -76,11 +77,52 @@ def summary_dict(result: Any) -> dict[str, Any]:
         "stats": None if getattr(result, "stats", None) is None else result.stats.to_dict(),
         "basket": None if getattr(result, "basket", None) is None else result.basket.to_dict(),
         "propensity": None if getattr(result, "propensity", None) is None
-        else result.propensity.to_dict(),
+        else {**result.propensity.to_dict(),
+              **dict(zip(("informative", "not_informative_because"),
+                         propensity_informative(result.propensity), strict=True))},
         "skipped": dict(result.skipped),
         "params": result.params,
         "timings_s": dict(result.timings_s),
     }
+
+
+#: A buy-again model whose holdout ROC AUC is at most this ranks customers little better
+#: than a coin flip (0.5).
+MIN_INFORMATIVE_AUC = 0.55
+
+
+def propensity_informative(found: Any) -> tuple[bool, str | None]:
+    """Whether the buy-again scores can be used to target customers, and why not.
+
+    Not informative when the chosen model's holdout ROC AUC is at most
+    :data:`MIN_INFORMATIVE_AUC`, when it does not beat ranking by recency alone, or when a
+    baseline (recency, BTYD expected purchases or P(alive)) ranks the holdout better.
+
+    Parameters
+    ----------
+    found : valuemax.propensity.PropensityResult
+        A fitted buy-again result (its ``metrics`` has one row per model and baseline).
+
+    Returns
+    -------
+    informative : bool
+    reason : str or None
+        The failed checks, in words (None when informative).
+    """
+    m = found.metrics.set_index("model")["roc_auc"].astype(float)
+    auc = float(m[found.chosen_model])
+    baselines = m.drop([k for k in ("logit", "hgb") if k in m.index]).dropna()
+    why = []
+    if not auc > MIN_INFORMATIVE_AUC:
+        why.append(f"holdout ROC AUC {auc:.3f} <= {MIN_INFORMATIVE_AUC} (0.5 is a coin flip)")
+    if "recency" in baselines and not auc > baselines["recency"]:
+        why.append(f"it does not beat recency alone (AUC {auc:.3f} vs "
+                   f"{baselines['recency']:.3f})")
+    best = baselines.drop("recency", errors="ignore")
+    if len(best) and best.max() > auc:
+        why.append(f"the baseline {best.idxmax()} ranks better (AUC {best.max():.3f} vs "
+                   f"{auc:.3f})")
+    return (not why), ("; ".join(why) or None)
 
 
 def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
@@ -110,4 +152,5 @@ def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
         write_csv(basket.recommendations, folder / "recommendations.csv")
 
 
-__all__ = ["csv_safe", "summary_dict", "write_exports"]
+__all__ = ["MIN_INFORMATIVE_AUC", "csv_safe", "propensity_informative", "summary_dict",
+           "write_exports"]

@@ -253,7 +253,9 @@ def p_alive_warning(model: Any, p_alive: pd.Series) -> str | None:
         why.append(f"the data do not pin down {', '.join(wide)} (95% intervals over a "
                    "factor of 2,500)")
     if hi - lo < _MIN_SPREAD:
-        why.append(f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers")
+        why.append(f"P(alive) does not vary ({lo:.2f} for 90% of customers), so it cannot "
+                   "rank customers" if f"{lo:.2f}" == f"{hi:.2f}" else
+                   f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers")
     return ("P(alive) is not informative here: " + "; ".join(why) + ". The model sees "
             "little drop-out in this log, so it cannot tell active customers from lost ones; "
             "use the RFM segments (At Risk, Can't Lose Them) for churn, and read CLV as "

@@ -1,0 +1,130 @@
+"""The closing summary of ``valuemax analyze`` on small generated logs: value caveats, the
+buy-again line and its warning, option hints, the outputs line, the cross-sell evaluation.
+
+Real runs through typer's CliRunner; each expected figure is recomputed from the input log
+(pandas) or from another export (summary.json, customers.csv, the folder's listing).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from tests.pipeline._small_logs import make_log, small_shop_gbk
+
+from valuemax.cli import app
+
+
+def _run(cli_runner, path, out):
+    res = cli_runner.invoke(app, ["analyze", str(path), "--out", str(out)],
+                            env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    return " ".join(res.output.split()), json.loads((out / "summary.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory, cli_runner_module):
+    tmp = tmp_path_factory.mktemp("shop")
+    frame = small_shop_gbk(tmp / "shop.csv")
+    text, summary = _run(cli_runner_module, tmp / "shop.csv", tmp / "out")
+    return frame, text, summary, tmp / "out"
+
+
+@pytest.fixture(scope="module")
+def cli_runner_module():
+    from typer.testing import CliRunner
+    return CliRunner()
+
+
+def test_value_caveats_one_line_each(shop):
+    frame, text, summary, _ = shop
+    days = pd.to_datetime(frame["下单时间"], format="%Y/%m/%d %H:%M").dt.normalize()
+    history = (days.max() - days.min()).days
+    assert summary["clv"]["history_days"] == history
+    ratio = 12 * 365.25 / 12 / history
+    assert ratio > 1  # 8 months of log, 12 months of CLV
+    assert (f"caveat: the 12-month CLV horizon is {ratio:.1f}x the observed span (12 months "
+            f"ahead from only {history} days)") in text
+    assert ("caveat: every purchase model reached a limit, so no model is better"
+            in text) is summary["clv"]["degenerate"]
+    for group in summary["clv"]["indistinguishable"]:
+        assert f"caveat: {', '.join(group[:-1])} and {group[-1]} fit equally well" in text
+    assert text.count("caveat:") == (1 + summary["clv"]["degenerate"]
+                                     + len(summary["clv"]["indistinguishable"]))
+
+
+def test_buy_again_line_and_informative_flag(shop):
+    _, text, summary, out = shop
+    prop = summary["propensity"]
+    models = {k: v["roc_auc"] for k, v in prop["models"].items()}
+    auc = models[prop["chosen_model"]]
+    base = {k: v for k, v in models.items() if k not in ("logit", "hgb") and v is not None}
+    best = max(base, key=base.get)
+    assert (f"buys again within 90 days: {prop['chosen_model']}, holdout ROC AUC {auc:.3f} "
+            f"vs best baseline {best} {base[best]:.3f}") in text
+    risk = pd.read_csv(out / "customers.csv", encoding="utf-8-sig")["churn_risk"]
+    shares = risk.value_counts(normalize=True)
+    assert "churn risk " + ", ".join(f"{k} {shares.get(k, 0):.0%}"
+                                     for k in ("Low", "Medium", "High")) in text
+    assert f"of {len(risk)} customers" in text
+    # the rule, recomputed from the exported AUCs
+    informative = auc > 0.55 and auc > base["recency"] and auc >= max(
+        v for k, v in base.items() if k != "recency")
+    assert prop["informative"] is informative
+    warned = "warning: scores not informative: do not target on p_buy_90d" in text
+    assert warned is (not informative)
+    assert (prop["not_informative_because"] is None) is informative
+    if not informative:
+        assert prop["not_informative_because"] in text
+
+
+def test_cross_sell_with_few_products_is_uninformative(shop):
+    frame, text, summary, _ = shop
+    n_products = frame["商品名称"].nunique()
+    assert summary["basket"]["n_items"] == n_products < 10
+    assert (f"cross-sell evaluation uninformative: only {n_products} products, so 5 guesses "
+            "nearly always hit") in text
+    assert "cross-sell hit rate@5" not in text
+
+
+def test_outputs_line_lists_every_file(shop):
+    _, text, _, out = shop
+    files = sorted(p.name for p in out.iterdir() if p.is_file() and p.name[0] != ".")
+    assert {"rules.csv", "recommendations.csv", "report.html", "summary.json"} <= set(files)
+    line = text.split("outputs: ", 1)[1]
+    listed = line[line.index("(") + 1:line.index(")")].split(", ")
+    assert sorted(listed) == files
+
+
+def test_three_weeks_log(cli_runner, tmp_path):
+    frame = make_log(100, 21, seed=3)
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    text, summary = _run(cli_runner, tmp_path / "log.csv", tmp_path / "out")
+    days = pd.to_datetime(frame["order_ts"]).dt.normalize()
+    span = (days.max() - days.min()).days + 1
+    assert f"use a shorter horizon (at most {span // 2} days: --horizon {span // 2})" in text
+    history = summary["clv"]["history_days"]
+    assert history == span - 1
+    assert f"CLV horizon is {365.25 / history:.1f}x the observed span" in text
+    assert summary["propensity"] is None and "buys again within" not in text
+    n = frame["customer_id"].nunique()
+    assert f"{n} customers at observation end" in text
+
+
+def test_propensity_and_rules_commands_say_the_same(shop, cli_runner, tmp_path):
+    """The part commands carry the same verdicts as analyze's summary."""
+    frame, _, summary, _ = shop
+    path = tmp_path / "shop.csv"
+    frame.to_csv(path, index=False, encoding="gbk")
+    res = cli_runner.invoke(app, ["propensity", str(path)], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    warned = "warning: scores not informative: do not target on p_buy_90d" in out
+    assert warned is (not summary["propensity"]["informative"])
+    assert f"holdout: {summary['propensity']['n_holdout']} customers" in out
+    res = cli_runner.invoke(app, ["rules", str(path)], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert (f"note: cross-sell evaluation uninformative: only {frame['商品名称'].nunique()} "
+            "products") in out

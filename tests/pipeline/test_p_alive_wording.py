@@ -1,0 +1,50 @@
+"""The P(alive) warning's wording when P(alive) does not vary at all (QA: "P(alive) is
+between 1.00 and 1.00 for 90% of customers")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuemax.clv import BetaGeoModel
+from valuemax.pipeline._value import p_alive_warning
+
+
+@pytest.fixture(scope="module")
+def model():
+    """BG/NBD fitted to its own process (Fader, Hardie & Lee 2005): gamma(0.5, 10) daily
+    purchase rates, beta(1, 3) drop-out after each purchase, 2,000 customers; well
+    identified, so only the P(alive) spread can trigger the warning."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    lam, drop, T = rng.gamma(0.5, 1 / 10, n), rng.beta(1.0, 3.0, n), rng.uniform(100, 300, n)
+    frequency, recency = np.zeros(n, int), np.zeros(n)
+    for i in range(n):
+        t = rng.exponential(1 / lam[i])
+        while t <= T[i]:
+            frequency[i] += 1
+            recency[i] = t
+            if rng.random() < drop[i]:
+                break
+            t += rng.exponential(1 / lam[i])
+    fitted = BetaGeoModel(time_unit="D", random_state=0).fit(frequency, recency, T)
+    assert not fitted.boundary_
+    assert fitted.params_["r"] == pytest.approx(0.5, rel=0.2)
+    return fitted
+
+
+def test_no_spread_says_p_alive_does_not_vary(model):
+    p = pd.Series(np.full(2000, 0.998))
+    text = p_alive_warning(model, p)
+    assert "P(alive) does not vary (1.00 for 90% of customers), so it cannot rank customers" \
+        in text
+    assert "between" not in text
+
+
+def test_narrow_spread_keeps_the_range(model):
+    p = pd.Series(np.linspace(0.90, 0.93, 2000))
+    lo, hi = np.quantile(p, [0.05, 0.95])  # 0.9015 and 0.9285
+    text = p_alive_warning(model, p)
+    assert f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers" in text
+    assert (lo, hi) == pytest.approx((0.90 + 0.03 * 0.05, 0.90 + 0.03 * 0.95))
