@@ -87,7 +87,7 @@ def test_a_plain_skip_reason_is_shown_as_written(make_fake_result):
     res = make_fake_result(n=60, seed=1)
     res.skipped = {"propensity": "the log spans 100 days, fewer than two horizons of 90 days"}
     outside = _outside(render_report(res))
-    assert ("Propensity did not run: propensity: the log spans 100 days, fewer than two "
+    assert ("Propensity did not run: the log spans 100 days, fewer than two "
             "horizons of 90 days") in outside
 
 

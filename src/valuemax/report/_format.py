@@ -258,6 +258,27 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
+def plural(n: Any, word: str, many: str | None = None) -> str:
+    """``word`` in the singular for one, else its plural (``many``, or ``word`` + "s").
+
+    >>> plural(1, "customer"), plural(2, "customer"), plural(0, "basket"), plural(3, "day")
+    ('customer', 'customers', 'baskets', 'days')
+    >>> plural(2, "category", "categories")
+    'categories'
+    """
+    one = not is_missing(n) and float(n) == 1
+    return word if one else (many or word + "s")
+
+
+def count(n: Any, word: str, many: str | None = None) -> str:
+    """``n`` with thousands separators and ``word`` in the right number.
+
+    >>> count(1, "customer"), count(1234, "customer"), count(2, "query", "queries")
+    ('1 customer', '1,234 customers', '2 queries')
+    """
+    return f"{fmt_int(n)} {plural(n, word, many)}"
+
+
 def fmt_count_share(count: Any, total: Any) -> str:
     """``count`` with its share of ``total``, e.g. "1,234 (28.5%)".
 

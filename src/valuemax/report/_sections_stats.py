@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from valuemax.report import _plots_stats as plots_stats
 from valuemax.report._format import fmt_int, fmt_num, plain
@@ -74,6 +75,8 @@ def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[
             "scale. Read them as associations, not causes.")
     vd = getattr(result, "stats", None)
     if vd is None:
+        lead = ("Which customer features go together with value would be measured here; "
+                "the statistics did not run on this log.")
         body = skip_note(result, "stats", what="The statistics did not run",
                          default="no statistics result was recorded for this run.")
         return section("stats", title, lead, body), []
@@ -113,6 +116,7 @@ def _correlations(cm: Any) -> str:
               f"{fmt_p(padj[i, j])}" for j in range(len(labels))] for i in range(len(labels))]
     adj = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}.get(cm.adjust, "no")
     parts = []
+    long = cm.long
     fig = plots_stats.corr_heatmap(r, labels, text=text, hover=hover, title=f"{cm.method} r")
     if fig is None:
         parts.append(note("No correlation heat map: no pair could be computed.", warn=True))
@@ -121,9 +125,7 @@ def _correlations(cm: Any) -> str:
             f"{cm.method.capitalize()} correlation of each pair of customer features (red: "
             "they rise together; blue: one rises as the other falls). Stars mark pairs still "
             f"significant after the {adj} correction over all pairs (* p < 0.05, ** p < 0.01, "
-            "*** p < 0.001); with thousands of customers even weak correlations are "
-            "significant, so read the size of r.")))
-    long = cm.long
+            "*** p < 0.001); " + _evidence(long))))
     parts.append(table(
         long, csv_name="correlations", show=["x", "y", "r", "ci_low", "ci_high", "n", "p_adj"],
         terms=("x", "y"),
@@ -179,4 +181,29 @@ def _regression(vd: Any, reg: Any) -> str:
     else:
         parts.append(note("No residual plots: the residuals are empty or constant."))
     return "".join(parts)
+
+
+#: With at least this many customers even a weak correlation is significant.
+LARGE_N = 1000
+#: Under this many customers a correlation's interval is wide: the evidence is thin.
+SMALL_N = 100
+
+
+def _evidence(long: pd.DataFrame) -> str:
+    """How to read significance for the number of customers behind the correlations.
+
+    >>> _evidence(pd.DataFrame({"n": [40, 38]}))[:40]
+    'with only 40 customers the evidence is t'
+    >>> _evidence(pd.DataFrame({"n": [5000]}))[:29]
+    'with 5,000 customers even wea'
+    """
+    n = int(pd.to_numeric(long.get("n"), errors="coerce").max()) if len(long) else 0
+    if n >= LARGE_N:
+        return (f"with {n:,} customers even weak correlations are significant, so read the "
+                "size of r.")
+    if n < SMALL_N:
+        return (f"with only {n:,} customers the evidence is thin: the intervals are wide and "
+                "only strong correlations can show, so treat every r here as a first hint.")
+    return (f"with {n:,} customers only moderate or strong correlations reach significance; "
+            "read the size of r and its interval together.")
 
