@@ -153,3 +153,26 @@ def test_buy_again_text_ignores_baselines_below_chance():
 def test_buy_again_text_says_not_to_target_with_a_useless_model(auc, recency):
     text = buy_verdict(_Res("hgb", _metrics(hgb=auc, recency=recency)))
     assert "do not use these scores to pick whom to contact" in text
+
+
+def test_recency_has_two_distinct_names_and_cut_points_are_whole(small_run):
+    res, page = small_run
+    text = _visible(page)
+    assert "recency (days)" not in text and "Fader & Hardie" not in text
+    assert "days between first and last purchase" in text
+    assert "days since last purchase" in text
+    assert "quintile boundaries" in text
+    # the cut points of the whole-number columns, rounded independently with numpy
+    cols = res.rfm.columns
+    for dim in ("recency", "frequency"):
+        cuts = res.rfm.cut_points[dim]
+        assert np.all(res.customers[cols[dim]] == np.round(res.customers[cols[dim]]))
+        shown = ", ".join(f"{int(np.rint(x)):,}" for x in cuts)
+        assert shown in text, (dim, shown)
+
+
+def test_holdout_error_is_rounded_and_plain(short_run):
+    _, page = short_run
+    text = _visible(page)
+    assert "MAE per customer" not in text and "RMSE per customer" not in text
+    assert not re.search(r"\d\.\d{4}\b", text[text.index("What to trust"):][:3000])

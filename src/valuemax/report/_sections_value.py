@@ -252,13 +252,14 @@ def _holdout(value: Any) -> str:
                ("holdout purchases: actual", fmt_num(v.actual_total)),
                (f"predicted by {value.model_name}", fmt_num(v.predicted_total)),
                ("naive baseline (calibration rate)", fmt_num(v.naive_total)),
-               ("MAE per customer: model / naive", f"{v.mae:.4f} / {v.naive_mae:.4f}"),
-               ("RMSE per customer: model / naive", f"{v.rmse:.4f} / {v.naive_rmse:.4f}")])]
+               ("average error per customer (purchases): model / naive",
+                f"{fmt_num(v.mae)} / {fmt_num(v.naive_mae)}")])]
     if v.mae >= v.naive_mae:
         peak = holdout_peak(value.tracking)
         out.append(alert("The naive baseline predicts the holdout as well as the model", (
             f"Each customer's calibration purchase rate gives a holdout error of "
-            f"{v.naive_mae:.4f} per customer against the model's {v.mae:.4f}. The purchase "
+            f"{fmt_num(v.naive_mae)} purchases per customer against the model's "
+            f"{fmt_num(v.mae)}. The purchase "
             "models assume steady purchase rates, which seasonality, growth or a changing "
             "customer mix break" + (f"; {peak}" if peak else ".") + " Read CLV and P(alive) "
             "as a ranking of customers more than as exact amounts.")))
