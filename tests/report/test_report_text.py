@@ -176,3 +176,10 @@ def test_holdout_error_is_rounded_and_plain(short_run):
     text = _visible(page)
     assert "MAE per customer" not in text and "RMSE per customer" not in text
     assert not re.search(r"\d\.\d{4}\b", text[text.index("What to trust"):][:3000])
+
+
+def test_no_jargon_outside_the_diagnostics(small_run, short_run):
+    from valuemax.report._format import TECHNICAL, plain
+    for _, page in (small_run, short_run):
+        hits = [m.group(0) for m in TECHNICAL.finditer(plain(_visible(page)))]
+        assert hits == []

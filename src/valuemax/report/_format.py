@@ -58,7 +58,7 @@ LABELS: dict[str, str] = {
     "brier": "Brier score",
     "top_decile_lift": "top-decile lift",
     "churn_risk": "churn risk",
-    "holdout_mae": "holdout error per customer (MAE)",
+    "holdout_mae": "holdout error per customer",
     "holdout_rmse": "holdout RMSE",
     "predicted_total": "predicted holdout purchases",
     "actual_total": "actual holdout purchases",
@@ -116,7 +116,12 @@ TECHNICAL = re.compile(
     r"|\[\s*-?[\d.]+(?:[eE][-+]?\d+)?(?:\s*,\s*-?[\d.]+(?:[eE][-+]?\d+)?){1,}\s*\]"
     r"|\b[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Warning|Exception)\b"
     r"|\b[A-Za-z]+(?:Model|Classifier|Regressor)\.[a-z_]+"
-    r"|\b(?:[A-Z][a-z]+){2,}(?:CV|Classifier|Regressor|Model)\b")  # CalibratedClassifierCV
+    r"|\b(?:[A-Z][a-z]+){2,}(?:CV|Classifier|Regressor|Model)\b"  # CalibratedClassifierCV
+    # statistics jargon a marketer should not meet outside the diagnostics (QA findings)
+    r"|0\.6745|\bMAD\b|Fader & Hardie|BTYD summary|\bheterogeneity\b|search bound"
+    r"|log-likelihood|\bBIC\b|independence assumption|\bNaN\b|CV ROC AUC"
+    r"|sigmoid calibration|dropped feature|e\^β|\bMAE\b|\bHC3\b|\bVIF\b|\bHolm\b"
+    r"|[-+]inf\b|\bJSON\b")
 
 
 def term(name: Any) -> str:

@@ -71,7 +71,8 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
                      ("calibration end", value.calibration_end or "— (no holdout)")]))
     parts.append(note("CLV = margin × expected spend per purchase × Σ over months m = 1..H of "
                       "the expected purchases in month m / (1 + monthly discount rate)^m "
-                      "(Fader, Hardie & Lee 2005). How the model was chosen: " + value.rule))
+                      "(Fader, Hardie & Lee 2005). " + _choice(value)))
+    diag.append(notes_list([value.rule], title="How the purchase model was chosen"))
     verdict = _verdict(value, getattr(result, "customers", None))
     if verdict:
         parts.append(note(verdict))
@@ -143,6 +144,18 @@ def new_customers(cust: pd.DataFrame | None, time_unit: str) -> pd.Series:
     return (cust["frequency"] <= 0) & (days <= NEW_CUSTOMER_DAYS)
 
 
+def _choice(value: Any) -> str:
+    """How the purchase model was chosen, in plain words (the exact rule is in diagnostics)."""
+    if value.degenerate:
+        return ("No purchase model could be chosen on merit: every one reached a limit of "
+                f"what this log shows, and {value.model_name} stands in for the naive rate.")
+    if value.validation is None:
+        return ("The span is too short to keep a holdout back, so the model that fits the "
+                "whole period best was taken.")
+    return ("The model with the smallest error on the holdout was chosen (the best fit among "
+            "models about as accurate).")
+
+
 def _equal_holdout(value: Any) -> bool:
     """True when the fitted purchase models have the same holdout error (to 4 digits)."""
     comp = getattr(value.comparison, "table", None)
@@ -169,7 +182,8 @@ def _verdict(value: Any, cust: pd.DataFrame | None = None) -> str:
     n_new = int(new.sum())
     caveat = ("" if not n_new else
               f" {count(n_new, 'customer')} first seen in the last {NEW_CUSTOMER_DAYS} days "
-              "with a single order have only the population's average as CLV (marked "
+              f"with a single order {'has' if n_new == 1 else 'have'} only the population's "
+              "average as CLV (marked "
               "\"new: prior only\" in the table): do not rank them by CLV.")
     rank = "rank customers" + (" (except the new ones, see below)" if n_new else "")
     if degenerate or tied:
@@ -247,7 +261,7 @@ def _holdout(value: Any) -> str:
     v = value.validation
     if v is None:
         return note("No holdout: the observation span is too short to keep one back, so "
-                    "the model was chosen by BIC on the whole period.", warn=True)
+                    "the model that fits the whole period best was chosen.", warn=True)
     out = [kv([("customers scored", fmt_int(len(v.customers))),
                ("holdout purchases: actual", fmt_num(v.actual_total)),
                (f"predicted by {value.model_name}", fmt_num(v.predicted_total)),
