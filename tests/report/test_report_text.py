@@ -183,3 +183,8 @@ def test_no_jargon_outside_the_diagnostics(small_run, short_run):
     for _, page in (small_run, short_run):
         hits = [m.group(0) for m in TECHNICAL.finditer(plain(_visible(page)))]
         assert hits == []
+
+
+def test_the_bare_field_name_t_is_not_shown(short_run):
+    text = _visible(short_run[1])
+    assert not re.search(r"\(T\s*=", text) and "first bought on the observation end" in text

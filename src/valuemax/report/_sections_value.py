@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -83,7 +84,8 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
             "the RFM segments instead."))
         parts.append(alert("P(alive) cannot rank customers in this log", shown))
         diag.append(notes_list([raw], title="Why P(alive) is not informative"))
-    shown, technical = split_notes(n for n in value.notes if n != value.p_alive_warning)
+    shown, technical = split_notes(_no_bare_t(n) for n in value.notes
+                                   if n != value.p_alive_warning)
     parts.append(notes_list(shown, title="What to keep in mind"))
     diag.append(notes_list(technical, title="Notes of the value step"))
 
@@ -142,6 +144,15 @@ def new_customers(cust: pd.DataFrame | None, time_unit: str) -> pd.Series:
         return pd.Series(False, index=getattr(cust, "index", None), dtype=bool)
     days = cust["T"].astype(float) * _UNIT_DAYS.get(time_unit, 1.0)
     return (cust["frequency"] <= 0) & (days <= NEW_CUSTOMER_DAYS)
+
+
+def _no_bare_t(text: str) -> str:
+    """``text`` without the bare field name T ("(T = 0)" is said in words around it).
+
+    >>> _no_bare_t("2 customers first bought on the observation end (T = 0): no time")
+    '2 customers first bought on the observation end: no time'
+    """
+    return re.sub(r"\s*\(T\s*=\s*0\)", "", str(text))
 
 
 def _choice(value: Any) -> str:
