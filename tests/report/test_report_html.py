@@ -173,7 +173,7 @@ def test_missing_pieces_give_notes(make_fake_result, tmp_path):
     res.skipped = {"kmeans": "only 1 distinct customer profile"}
     html = write_report(res, tmp_path / "r.html").read_text(encoding="utf-8")
     for text in ("RFM scoring did not run", "No segment table",
-                 "Clustering was skipped: kmeans: only 1 distinct customer profile",
+                 "Clustering was skipped: only 1 distinct customer profile",
                  "Ward clustering was not run", "No country column in the source",
                  "No R × F heat map"):
         assert text in html, text
@@ -189,7 +189,7 @@ def test_skipped_clusters_and_hierarchy(make_fake_result, tmp_path):
     res.clusters.skipped = "k_min=2 exceeds the 1 distinct point"
     res.hierarchy.skipped = "Ward needs at least 3 customers"
     html = write_report(res, tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "Clustering was skipped: kmeans: k_min=2 exceeds the 1 distinct point" in html
+    assert "Clustering was skipped: k_min=2 exceeds the 1 distinct point" in html
     assert "Ward clustering was skipped: Ward needs at least 3 customers" in html
     assert "Choosing k" not in html and len(_figures(html)) == 8
 

@@ -55,7 +55,7 @@ def test_profile_tables_put_numbers_first_and_text_under_the_row(fake_result):
     html = render_report(fake_result)
     seg = _table_block(html, "segments.csv")
     assert _headers(seg) == ["segment", "customers", "share of customers",
-                             "revenue (currency)", "share of revenue", "mean recency (days)",
+                             "revenue (currency)", "share of revenue", "mean days since last purchase",
                              "mean orders", "mean spend (currency)"]
     # every segment shown, no inner scroll; action and rationale on a line under each row
     assert '<div class="scroll">' in seg and "scroll tall" not in seg

@@ -23,7 +23,7 @@ LABELS: dict[str, str] = {
     "share_customers": "share of customers",
     "revenue": "revenue (currency)",
     "revenue_share": "share of revenue",
-    "mean_recency_days": "mean recency (days)",
+    "mean_recency_days": "mean days since last purchase",
     "mean_n_orders": "mean orders",
     "mean_total_spend": "mean spend (currency)",
     "r_level": "recency level",
@@ -37,7 +37,7 @@ LABELS: dict[str, str] = {
     "n_lines": "lines",
     "total_spend": "total spend (currency)",
     "avg_order_value": "average order value (currency)",
-    "recency_days": "recency (days)",
+    "recency_days": "days since last purchase",
     "tenure_days": "tenure (days)",
     "first_purchase": "first purchase",
     "last_purchase": "last purchase",
@@ -58,7 +58,7 @@ LABELS: dict[str, str] = {
     "brier": "Brier score",
     "top_decile_lift": "top-decile lift",
     "churn_risk": "churn risk",
-    "holdout_mae": "holdout error per customer (MAE)",
+    "holdout_mae": "holdout error per customer",
     "holdout_rmse": "holdout RMSE",
     "predicted_total": "predicted holdout purchases",
     "actual_total": "actual holdout purchases",
@@ -116,7 +116,12 @@ TECHNICAL = re.compile(
     r"|\[\s*-?[\d.]+(?:[eE][-+]?\d+)?(?:\s*,\s*-?[\d.]+(?:[eE][-+]?\d+)?){1,}\s*\]"
     r"|\b[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Warning|Exception)\b"
     r"|\b[A-Za-z]+(?:Model|Classifier|Regressor)\.[a-z_]+"
-    r"|\b(?:[A-Z][a-z]+){2,}(?:CV|Classifier|Regressor|Model)\b")  # CalibratedClassifierCV
+    r"|\b(?:[A-Z][a-z]+){2,}(?:CV|Classifier|Regressor|Model)\b"  # CalibratedClassifierCV
+    # statistics jargon a marketer should not meet outside the diagnostics (QA findings)
+    r"|0\.6745|\bMAD\b|Fader & Hardie|BTYD summary|\bheterogeneity\b|search bound"
+    r"|log-likelihood|\bBIC\b|independence assumption|\bNaN\b|CV ROC AUC"
+    r"|sigmoid calibration|dropped feature|e\^β|\bMAE\b|\bHC3\b|\bVIF\b|\bHolm\b"
+    r"|[-+]inf\b|\bJSON\b")
 
 
 def term(name: Any) -> str:
@@ -256,6 +261,27 @@ def fmt_value(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def plural(n: Any, word: str, many: str | None = None) -> str:
+    """``word`` in the singular for one, else its plural (``many``, or ``word`` + "s").
+
+    >>> plural(1, "customer"), plural(2, "customer"), plural(0, "basket"), plural(3, "day")
+    ('customer', 'customers', 'baskets', 'days')
+    >>> plural(2, "category", "categories")
+    'categories'
+    """
+    one = not is_missing(n) and float(n) == 1
+    return word if one else (many or word + "s")
+
+
+def count(n: Any, word: str, many: str | None = None) -> str:
+    """``n`` with thousands separators and ``word`` in the right number.
+
+    >>> count(1, "customer"), count(1234, "customer"), count(2, "query", "queries")
+    ('1 customer', '1,234 customers', '2 queries')
+    """
+    return f"{fmt_int(n)} {plural(n, word, many)}"
 
 
 def fmt_count_share(count: Any, total: Any) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from valuemax.report import _plots as plots
 from valuemax.report import _plots_basket as plots_basket
-from valuemax.report._format import fmt_num, fmt_pct, plain
+from valuemax.report._format import count, fmt_num, fmt_pct, plain
 from valuemax.report._html import (
     diagnostics,
     figure,
@@ -84,6 +84,8 @@ def basket_section(result: Any, *, title: str = "What sells together") -> tuple[
             "associations in past baskets, not causes.")
     res = getattr(result, "basket", None)
     if res is None:
+        lead = ("Which products are bought in the same basket would be shown here; the "
+                "basket analysis did not run on this log.")
         body = skip_note(result, "basket", "rules", what="Basket analysis did not run",
                          default="no basket result was recorded for this run (the log needs "
                                  "a product column).")
@@ -207,7 +209,7 @@ def _per_segment(res: Any, customers: Any, names: dict[str, str]) -> str:
         rows.append({"segment": s, "customers_with_suggestions": int(n_seg[s]),
                      "rule_share": float((m.loc[m.segment == s, "source"] == "rule").mean()),
                      "top_suggestions": "; ".join(
-                         f"{_named(i, names)} ({c:,} customers)"
+                         f"{_named(i, names)} ({count(c, 'customer')})"
                          for i, c in zip(g["item"], g["customers"], strict=True))})
     frame = pd.DataFrame(rows).sort_values("customers_with_suggestions", ascending=False)
     return table(frame, csv_name="cross_sell_by_segment", detail=("top_suggestions",),

@@ -21,7 +21,7 @@ from valuemax.report._html import (
     sub,
     table,
 )
-from valuemax.report._sections_data import skip_reason
+from valuemax.report._sections_data import skip_reason, strip_step
 from valuemax.report._sections_segments import frame_or_none, profile_table
 
 Subs = list[tuple[str, str]]
@@ -37,8 +37,10 @@ def clusters_section(result: Any, *, title: str = "Clusters") -> tuple[str, Subs
     parts: list[str] = [sub("cl-kmeans", "K-means")]
     subs: Subs = [("cl-kmeans", "K-means")]
     if km is None or getattr(km, "skipped", None):
-        reason = (f"kmeans: {km.skipped}" if km is not None else
+        reason = (strip_step(km.skipped) if km is not None else
                   skip_reason(result, "kmeans", "clusters", default="clustering did not run."))
+        lead = ("K-means clustering of customer features would group similar customers here; "
+                "it did not run on this log.")
         parts.append(note("Clustering was skipped: " + reason, warn=True))
     else:
         parts.append(_kmeans(km, getattr(result, "cluster_actions", None), subs))
@@ -170,7 +172,7 @@ def _hierarchy(result: Any) -> str:
             result, "ward", "hierarchy",
             default=f"not requested; to add it, run with {WARD_HINT}."))
     if getattr(h, "skipped", None):
-        return note(f"Ward clustering was skipped: {h.skipped}", warn=True)
+        return note(f"Ward clustering was skipped: {strip_step(h.skipped)}", warn=True)
     cust = getattr(result, "customers", None)
     n_cust = len(cust) if cust is not None else None
     n_used = getattr(h, "n_used", None)

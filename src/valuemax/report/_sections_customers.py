@@ -33,6 +33,13 @@ _FIELDS = (  # (column, family, unit; "{u}" = time unit)
 )
 
 
+#: Page names of the purchase-model fields: "recency" there is the time between the first
+#: and the last purchase, not the days since the last purchase (the RFM recency).
+_NAMES = {"frequency": "repeat purchases (frequency)",
+          "recency": "{u} between first and last purchase",
+          "T": "{u} from first purchase to observation end"}
+
+
 def country_column(customers: pd.DataFrame) -> str | None:
     """The customers' country column (Country, 国家, ...), if any."""
     for col in customers.columns:
@@ -47,8 +54,8 @@ def _stats(customers: pd.DataFrame, unit: str) -> pd.DataFrame:
     num = customers[cols].apply(pd.to_numeric, errors="coerce").astype(float)
     u1 = unit[:-1] if unit.endswith("s") else unit
     return pd.DataFrame({
-        "field": cols,
-        "family": [f[1] for f in fields],
+        "field": [_NAMES.get(c, c).format(u=unit) for c in cols],
+        "family": [f[1].replace("BTYD", "purchase model") for f in fields],
         "unit": [f[2].format(u=unit, u1=u1) for f in fields],
         "mean": num.mean().to_numpy(),
         "median": num.median().to_numpy(),
@@ -64,7 +71,8 @@ def customers_section(result: Any, *, title: str = "Customers") -> tuple[str, Su
     subs = [("cust-overview", "Overview"), ("cust-dist", "Distributions"),
             ("cust-stats", "Summary statistics")]
     lead = ("One row per customer at the observation end: marketing RFM fields (days, orders, "
-            "currency) and the BTYD summary (Fader & Hardie) in the stated time unit.")
+            "currency) and the purchase-model summary (repeat purchases, time between the first and "
+            "the last purchase, time since the first purchase) in the stated time unit.")
     if cust is None or len(cust) == 0:
         body = note("No customer table: " + skip_reason(
             result, "customers", default="no clean transactions to summarise."), warn=True)
@@ -76,7 +84,7 @@ def customers_section(result: Any, *, title: str = "Customers") -> tuple[str, Su
         "observation_end", "—")
     n = len(cust)
     facts = [("customers", fmt_int(n)), ("observation end", obs),
-             ("time unit", f"{tu} ({unit}) for frequency, recency, T")]
+             ("time unit", f"{unit} for the purchase-model fields")]
     if "n_orders" in cust:
         one = (pd.to_numeric(cust["n_orders"], errors="coerce") == 1).sum()
         facts.append(("one-time buyers (one order)", fmt_count_share(one, n)))

@@ -31,12 +31,41 @@ LOST_CUSTOMERS = "customers lost to the quarantine:"
 
 
 def skip_reason(result: Any, *steps: str, default: str) -> str:
-    """The recorded reason why one of ``steps`` did not run, else ``default``."""
+    """The recorded reason why one of ``steps`` did not run, else ``default``.
+
+    The reason is shown as a plain sentence: a leading internal step key ("value: ",
+    "kmeans: ") is removed (:func:`strip_step`), the key itself is never shown.
+
+    >>> class R: skipped = {"value": "value: only 10 repeat buyers."}
+    >>> skip_reason(R(), "value", default="-")
+    'only 10 repeat buyers.'
+    """
     skipped = getattr(result, "skipped", None) or {}
     for step in steps:
         if skipped.get(step):
-            return f"{step}: {skipped[step]}"
+            return strip_step(skipped[step], *steps)
     return default
+
+
+def strip_step(reason: Any, *steps: str) -> str:
+    """``reason`` without a leading internal step key such as ``"kmeans: "``.
+
+    >>> strip_step("kmeans: only 15 customers", "kmeans", "clusters")
+    'only 15 customers'
+    >>> strip_step("only 15 customers: too few", "kmeans")
+    'only 15 customers: too few'
+    """
+    text = str(reason).strip()
+    keys = {*steps, "value", "kmeans", "clusters", "propensity", "basket", "rules", "stats",
+            "rfm", "segments", "hierarchy", "ward", "features"}
+    changed = True
+    while changed:
+        changed = False
+        for key in keys:
+            if text.lower().startswith(key + ":"):
+                text = text[len(key) + 1:].lstrip()
+                changed = True
+    return text
 
 
 def skip_note(result: Any, *steps: str, what: str, default: str) -> str:

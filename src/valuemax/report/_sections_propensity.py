@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from valuemax.report import _plots as plots
@@ -55,18 +56,41 @@ def _metrics_frame(res: Any) -> pd.DataFrame:
     return m
 
 
+#: A ranking with a holdout ROC AUC at or below this is no better than chance for targeting.
+USELESS_AUC = 0.55
+
+
 def _verdict(res: Any) -> str:
+    """The model against its baselines, in plain sentences, and what to do.
+
+    A baseline with a holdout AUC below 0.5 ranks worse than chance: beating it proves
+    nothing, so the model is compared with the best baseline at or above 0.5 (and the
+    uninformative ones are named as such). When the chosen model's AUC is at most
+    :data:`USELESS_AUC` or does not beat recency, the page says not to target with it.
+    """
     m = res.metrics.set_index("model")
     auc = float(m.loc[res.chosen_model, "roc_auc"])
     parts = [f"The chosen model ({model_name(res.chosen_model)}) has a holdout ROC AUC of "
-             f"{auc:.3f}."]
-    for base in [k for k in m.index if k not in ("logit", "hgb")]:
-        b = float(m.loc[base, "roc_auc"])
-        word = "beats" if auc > b else "does NOT beat"
-        parts.append(f"It {word} the baseline {model_name(base)} (AUC {b:.3f}).")
-    if "recency" in m.index and auc <= float(m.loc["recency", "roc_auc"]):
-        parts.append("What to do: the model adds nothing over recency on this log, so pick "
-                     "whom to contact by the days since their last purchase.")
+             f"{auc:.3f} (0.5 is chance, 1 a perfect ranking)."]
+    bases = {k: float(m.loc[k, "roc_auc"]) for k in m.index if k not in ("logit", "hgb")}
+    useful = {k: b for k, b in bases.items() if np.isfinite(b) and b >= 0.5}
+    weak = [k for k in bases if k not in useful]
+    if useful:
+        best = max(useful, key=useful.get)
+        word = "beats" if auc > useful[best] else "does NOT beat"
+        parts.append(f"It {word} the best baseline, {model_name(best)} "
+                     f"(AUC {useful[best]:.3f}).")
+    if weak:
+        names = " and ".join(f"{model_name(k)} (AUC {bases[k]:.3f})" for k in weak)
+        parts.append(f"The baseline{'s' if len(weak) > 1 else ''} {names} rank"
+                     f"{'' if len(weak) > 1 else 's'} no better than chance on this log, so "
+                     "beating them means nothing.")
+    no_recency = "recency" in bases and auc <= bases["recency"]
+    if auc <= USELESS_AUC or no_recency:
+        why = (f"an AUC of {auc:.3f} is about chance" if auc <= USELESS_AUC else
+               "the model adds nothing over recency on this log")
+        parts.append(f"What to do: do not use these scores to pick whom to contact ({why}); "
+                     "pick by the days since the last purchase and the RFM segments instead.")
     elif auc < 0.6:
         parts.append("What to do: an AUC this close to 0.5 ranks customers little better "
                      "than chance; use the scores with care.")
@@ -92,6 +116,8 @@ def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[st
             "periods, checked on a later holdout window against simple baselines.")
     res = getattr(result, "propensity", None)
     if res is None:
+        lead = ("Who is likely to buy again within the horizon would be scored here; the "
+                "model did not run on this log, so there are no scores to use.")
         body = skip_note(result, "propensity", what="Propensity did not run",
                          default="no propensity result was recorded for this run.")
         return section("propensity", title, lead, body), []

@@ -110,6 +110,7 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
     lead = ("RFM scores rank customers by recency, frequency and monetary value into "
             "quantile bins; named segments group the score cells and come with an action.")
     rfm = getattr(result, "rfm", None)
+    cust = getattr(result, "customers", None)
     parts: list[str] = [sub("seg-cuts", "RFM cut points")]
     subs: Subs = [("seg-cuts", "Cut points")]
     if rfm is None:
@@ -127,13 +128,16 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
                 "customer column": [cols.get(d, "—") if isinstance(cols, dict) else "—"
                                     for d in cuts],
                 "bins": [len(v) + 1 for v in cuts.values()],
-                "cut points": [", ".join(fmt_num(x) for x in v) for v in cuts.values()],
+                "cut points": [cut_points(v, integer=_integer(cust, cols, d))
+                               for d, v in cuts.items()],
                 "scoring": [_DIRECTION.get(d, "") for d in cuts],
             })
             parts.append(table(frame, csv_name="rfm_cut_points", terms=("customer column",),
                                caption=(
-                "The actual quantile cut points used for the scores, in the column's unit "
-                "(days, orders, currency).")))
+                "The quintile boundaries used for the scores (each score holds about a "
+                "fifth of the customers), in the column's unit (days, orders, currency); "
+                "days and orders are whole numbers, so their boundaries are rounded to whole "
+                "days and orders.")))
         rnotes = list(getattr(rfm, "notes", ()) or ())
         shown, technical = split_notes(rnotes)
         parts.append(notes_list(shown, title="Collapsed bins and other notes")
@@ -206,3 +210,26 @@ def _rf_heatmap(cust: Any) -> str:
     return figure(fig, f"Customers per recency (rows) and frequency (columns) score{hover}. "
                        "The top-right corner holds recent, frequent buyers; "
                        "the bottom-left, lapsed one-off buyers.")
+
+
+def _integer(cust: Any, cols: Any, dim: str) -> bool:
+    """True when the customer column behind RFM dimension ``dim`` holds whole numbers."""
+    col = cols.get(dim) if isinstance(cols, dict) else None
+    if cust is None or col not in getattr(cust, "columns", ()):
+        return dim in ("recency", "frequency")
+    values = pd.to_numeric(cust[col], errors="coerce").dropna().to_numpy(dtype=float)
+    return bool(values.size) and bool(np.all(values == np.round(values)))
+
+
+def cut_points(values: Any, *, integer: bool) -> str:
+    """Quintile boundaries for the page: whole numbers when the data are whole numbers.
+
+    >>> cut_points([3, 6.6, 19.8, 47.0], integer=True), cut_points([1, 2, 3, 4.2], integer=True)
+    ('3, 7, 20, 47', '1, 2, 3, 4')
+    >>> cut_points([49.31, 113.3], integer=False)
+    '49.3, 113.3'
+    """
+    if integer:
+        return ", ".join(f"{round(float(x)):,}" for x in values)
+    return ", ".join(fmt_num(x) for x in values)
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from valuemax.report import _plots_stats as plots_stats
 from valuemax.report._format import fmt_int, fmt_num, plain
@@ -29,7 +30,7 @@ CAVEATS = (
     "model does not see, so pushing a feature up need not raise value.",
     "Outliers: a few very large customers can move least-squares estimates; the residual "
     "plots show how far the data stray from the model.",
-    "Log scale: on a log outcome a coefficient is a percent change (×e^β per unit, or an "
+    "Log scale: on a log outcome a coefficient is a percent change (a multiplication per unit, or an "
     "elasticity when the predictor is logged too), not a change in currency.",
 )
 
@@ -74,6 +75,8 @@ def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[
             "scale. Read them as associations, not causes.")
     vd = getattr(result, "stats", None)
     if vd is None:
+        lead = ("Which customer features go together with value would be measured here; "
+                "the statistics did not run on this log.")
         body = skip_note(result, "stats", what="The statistics did not run",
                          default="no statistics result was recorded for this run.")
         return section("stats", title, lead, body), []
@@ -111,8 +114,11 @@ def _correlations(cm: Any) -> str:
             for i in range(len(labels))]
     hover = [[f"r = {fmt_num(r[i, j])}, n = {fmt_int(n[i, j])}, adjusted p = "
               f"{fmt_p(padj[i, j])}" for j in range(len(labels))] for i in range(len(labels))]
-    adj = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}.get(cm.adjust, "no")
+    corrected = cm.adjust in ("holm", "fdr_bh")  # the method's name is in the CSV's p-values
+    after = ("after correcting for the number of pairs tested" if corrected else
+             "(not corrected for the number of pairs tested)")
     parts = []
+    long = cm.long
     fig = plots_stats.corr_heatmap(r, labels, text=text, hover=hover, title=f"{cm.method} r")
     if fig is None:
         parts.append(note("No correlation heat map: no pair could be computed.", warn=True))
@@ -120,17 +126,15 @@ def _correlations(cm: Any) -> str:
         parts.append(figure(fig, (
             f"{cm.method.capitalize()} correlation of each pair of customer features (red: "
             "they rise together; blue: one rises as the other falls). Stars mark pairs still "
-            f"significant after the {adj} correction over all pairs (* p < 0.05, ** p < 0.01, "
-            "*** p < 0.001); with thousands of customers even weak correlations are "
-            "significant, so read the size of r.")))
-    long = cm.long
+            f"significant {after} (* p < 0.05, ** p < 0.01, "
+            "*** p < 0.001); " + _evidence(long))))
     parts.append(table(
         long, csv_name="correlations", show=["x", "y", "r", "ci_low", "ci_high", "n", "p_adj"],
         terms=("x", "y"),
         extra={"p_adj": [fmt_p(v) for v in long["p_adjusted"]]},
         labels={"p_adj": "adjusted p", "ci_low": "CI low", "ci_high": "CI high"},
         caption=(f"Every pair with its {cm.confidence:.0%} interval ({cm.ci_method}) and "
-                 f"{adj}-adjusted p-value; n counts customers with both values.")))
+                 f"p-value {after}; n counts customers with both values.")))
     dropped, tech = split_notes(f"{c}: {why}" for c, why in cm.dropped.items())
     parts.append(notes_list(dropped, title="Columns left out of the correlations"))
     shown, tech2 = split_notes(getattr(cm, "notes", ()) or ())
@@ -144,15 +148,15 @@ def _regression(vd: Any, reg: Any) -> str:
     parts = [kv([
         ("outcome", plain(vd.target)), ("customers used", fmt_int(reg.n)),
         ("R² / adjusted R²", f"{reg.r_squared:.3f} / {reg.adj_r_squared:.3f}"),
-        ("standard errors", "HC3 (robust to unequal variance)" if reg.robust else "classical"),
+        ("standard errors", "robust to unequal variance" if reg.robust else "classical"),
     ])]
     parts.append(table(
         coefs, csv_name="value_regression",
         show=["term", "coef", "se", "ci_low", "ci_high", "p", "vif"], terms=("term",),
         extra={"p": [fmt_p(v) for v in coefs["p_value"]]},
         labels={"coef": "coefficient", "se": "SE", "ci_low": "CI low", "ci_high": "CI high",
-                "p": "p-value", "vif": "VIF"},
-        caption=(f"OLS of {plain(vd.target)} with {reg.confidence:.0%} intervals. A VIF above 5 "
+                "p": "p-value", "vif": "overlap with other predictors"},
+        caption=(f"OLS of {plain(vd.target)} with {reg.confidence:.0%} intervals. An overlap above 5 "
                  "flags a predictor largely explained by the others (its SE is inflated).")))
     excluded = getattr(vd, "excluded", None) or {}
     if excluded:
@@ -168,7 +172,7 @@ def _regression(vd: Any, reg: Any) -> str:
         sample = "" if shown == resid.size else f" (a seeded sample of {shown:,} customers)"
         blocks.append(figure(fig_r, "Residuals against fitted values" + sample + ": a "
                                     "shapeless band around zero is what the model assumes; a "
-                                    "funnel means unequal variance (hence HC3), a curve a "
+                                    "funnel means unequal variance (hence the robust standard errors), a curve a "
                                     "missing term."))
     if fig_q is not None:
         blocks.append(figure(fig_q, "Normal Q-Q plot of the standardised residuals: points "
@@ -179,4 +183,29 @@ def _regression(vd: Any, reg: Any) -> str:
     else:
         parts.append(note("No residual plots: the residuals are empty or constant."))
     return "".join(parts)
+
+
+#: With at least this many customers even a weak correlation is significant.
+LARGE_N = 1000
+#: Under this many customers a correlation's interval is wide: the evidence is thin.
+SMALL_N = 100
+
+
+def _evidence(long: pd.DataFrame) -> str:
+    """How to read significance for the number of customers behind the correlations.
+
+    >>> _evidence(pd.DataFrame({"n": [40, 38]}))[:40]
+    'with only 40 customers the evidence is t'
+    >>> _evidence(pd.DataFrame({"n": [5000]}))[:29]
+    'with 5,000 customers even wea'
+    """
+    n = int(pd.to_numeric(long.get("n"), errors="coerce").max()) if len(long) else 0
+    if n >= LARGE_N:
+        return (f"with {n:,} customers even weak correlations are significant, so read the "
+                "size of r.")
+    if n < SMALL_N:
+        return (f"with only {n:,} customers the evidence is thin: the intervals are wide and "
+                "only strong correlations can show, so treat every r here as a first hint.")
+    return (f"with {n:,} customers only moderate or strong correlations reach significance; "
+            "read the size of r and its interval together.")
 

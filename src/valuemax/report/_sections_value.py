@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 from valuemax.decide import AT_RISK_SEGMENTS, high_value_at_risk, value_at_risk_summary
 from valuemax.report import _plots as plots
 from valuemax.report import _plots_value as vplots
-from valuemax.report._format import fmt_int, fmt_num, fmt_pct
+from valuemax.report._format import count, fmt_int, fmt_num, fmt_pct
 from valuemax.report._html import (
     alert,
     diagnostics,
@@ -46,11 +47,16 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
             "discounted product.")
     value = getattr(result, "value", None)
     if value is None:
+        lead = ("What each customer is worth over the next months and who is quietly leaving "
+                "would be estimated here from a purchase model and a spend model; this step "
+                "did not run on this log, so no model was fitted or chosen.")
         return section("value", title, lead, skip_note(
             result, "value", what="Customer value was skipped",
             default="the value step did not run.")), []
     unit = _UNIT.get(value.time_unit, value.time_unit)
     h = value.horizon_months
+    if value.validation is None or value.degenerate or _equal_holdout(value):
+        lead = lead.replace(" (chosen on a holdout)", "")
     parts: list[str] = []
     subs: Subs = []
     diag: list[str] = []
@@ -66,8 +72,9 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
                      ("calibration end", value.calibration_end or "— (no holdout)")]))
     parts.append(note("CLV = margin × expected spend per purchase × Σ over months m = 1..H of "
                       "the expected purchases in month m / (1 + monthly discount rate)^m "
-                      "(Fader, Hardie & Lee 2005). How the model was chosen: " + value.rule))
-    verdict = _verdict(value)
+                      "(Fader, Hardie & Lee 2005). " + _choice(value)))
+    diag.append(notes_list([value.rule], title="How the purchase model was chosen"))
+    verdict = _verdict(value, getattr(result, "customers", None))
     if verdict:
         parts.append(note(verdict))
     if not value.p_alive_informative:
@@ -77,7 +84,8 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
             "the RFM segments instead."))
         parts.append(alert("P(alive) cannot rank customers in this log", shown))
         diag.append(notes_list([raw], title="Why P(alive) is not informative"))
-    shown, technical = split_notes(n for n in value.notes if n != value.p_alive_warning)
+    shown, technical = split_notes(_no_bare_t(n) for n in value.notes
+                                   if n != value.p_alive_warning)
     parts.append(notes_list(shown, title="What to keep in mind"))
     diag.append(notes_list(technical, title="Notes of the value step"))
 
@@ -103,27 +111,116 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
         parts.append(note("CLV was not computed (no spend model); see the notes above.",
                           warn=True))
     else:
-        parts.append(_clv(cust, col, h))
+        parts.append(_clv(cust, col, h, value.time_unit))
     head("value-risk", "High value at risk")
     parts.append(_at_risk(cust, col, value.p_alive_informative))
     parts.append(diagnostics(diag, what="fits, parameters and optimiser messages"))
     return section("value", title, lead, "".join(parts)), subs
 
 
-def _verdict(value: Any) -> str:
-    """What to trust, in one or two sentences, from the holdout check and P(alive)."""
+#: The top-CLV table's mark for a customer whose CLV is the population's prior.
+NEW_FLAG = "new: prior only"
+#: Days per time unit of the customer table's ``T``.
+_UNIT_DAYS = {"D": 1.0, "W": 7.0}
+#: A customer with no repeat purchase first seen at most this many days before the
+#: observation end has a CLV that is the population's prior (nothing observed yet).
+NEW_CUSTOMER_DAYS = 7
+#: The CLV horizon is called an extrapolation when it is this many times the history.
+EXTRAPOLATION_RATIO = 2.0
+
+
+def new_customers(cust: pd.DataFrame | None, time_unit: str) -> pd.Series:
+    """Boolean mask of the customers whose CLV is only the population's prior.
+
+    A customer with no repeat purchase (``frequency`` 0) first seen at most
+    :data:`NEW_CUSTOMER_DAYS` days before the observation end (``T`` in ``time_unit``) has
+    had no time to show a purchase pattern: the models score them with the prior.
+
+    >>> f = pd.DataFrame({"frequency": [0, 0, 2], "T": [0.0, 30.0, 1.0]})
+    >>> new_customers(f, "D").tolist()
+    [True, False, False]
+    """
+    if cust is None or not {"frequency", "T"} <= set(cust.columns):
+        return pd.Series(False, index=getattr(cust, "index", None), dtype=bool)
+    days = cust["T"].astype(float) * _UNIT_DAYS.get(time_unit, 1.0)
+    return (cust["frequency"] <= 0) & (days <= NEW_CUSTOMER_DAYS)
+
+
+def _no_bare_t(text: str) -> str:
+    """``text`` without the bare field name T ("(T = 0)" is said in words around it).
+
+    >>> _no_bare_t("2 customers first bought on the observation end (T = 0): no time")
+    '2 customers first bought on the observation end: no time'
+    """
+    return re.sub(r"\s*\(T\s*=\s*0\)", "", str(text))
+
+
+def _choice(value: Any) -> str:
+    """How the purchase model was chosen, in plain words (the exact rule is in diagnostics)."""
+    if value.degenerate:
+        return ("No purchase model could be chosen on merit: every one reached a limit of "
+                f"what this log shows, and {value.model_name} stands in for the naive rate.")
+    if value.validation is None:
+        return ("The span is too short to keep a holdout back, so the model that fits the "
+                "whole period best was taken.")
+    return ("The model with the smallest error on the holdout was chosen (the best fit among "
+            "models about as accurate).")
+
+
+def _equal_holdout(value: Any) -> bool:
+    """True when the fitted purchase models have the same holdout error (to 4 digits)."""
+    comp = getattr(value.comparison, "table", None)
+    if comp is None or "holdout_mae" not in comp or len(comp) < 2:
+        return False
+    mae = comp["holdout_mae"].astype(float).dropna()
+    return len(mae) >= 2 and bool(np.allclose(mae, mae.iloc[0], rtol=1e-4, atol=1e-9))
+
+
+def _verdict(value: Any, cust: pd.DataFrame | None = None) -> str:
+    """What to trust, in plain sentences, from the holdout check, the models' limits,
+    the history's length and the customers too new to score.
+
+    No model is crowned when every model reached a limit (``value.degenerate``) or the
+    chosen one cannot be told apart from the others (``value.indistinguishable`` or the
+    same holdout error): then CLV rests on the naive purchase rate.
+    """
     v = value.validation
-    if v is None:
-        return ("What to trust: no holdout could be kept back, so the purchase model is "
-                "unchecked; use CLV to rank customers, not as an amount to budget on.")
-    if v.mae < v.naive_mae:
+    h = value.horizon_months
+    tied = _equal_holdout(value) or any(value.model_name in g and len(g) > 1
+                                        for g in getattr(value, "indistinguishable", []) or [])
+    degenerate = bool(getattr(value, "degenerate", False))
+    new = new_customers(cust, value.time_unit)
+    n_new = int(new.sum())
+    caveat = ("" if not n_new else
+              f" {count(n_new, 'customer')} first seen in the last {NEW_CUSTOMER_DAYS} days "
+              f"with a single order {'has' if n_new == 1 else 'have'} only the population's "
+              "average as CLV (marked "
+              "\"new: prior only\" in the table): do not rank them by CLV.")
+    rank = "rank customers" + (" (except the new ones, see below)" if n_new else "")
+    if degenerate or tied:
+        why = ("every purchase model reached a limit of what this log can show"
+               if degenerate else "the purchase models predict the holdout equally well")
+        text = (f"What to trust: no model is better than the others ({why}), so CLV rests on "
+                "the naive purchase rate times spend, not on individual buying patterns. Use "
+                "it as a rough size of value; rank customers by the RFM segments instead.")
+    elif v is None:
+        text = ("What to trust: no holdout could be kept back, so the purchase model is "
+                f"unchecked; use CLV to {rank}, not as an amount to budget on.")
+    elif v.mae < v.naive_mae:
         text = (f"What to trust: {value.model_name} predicts the holdout better than each "
                 f"customer's past purchase rate (error {fmt_num(v.mae)} against "
-                f"{fmt_num(v.naive_mae)} purchases per customer), so CLV can rank customers "
-                "and size budgets")
-        return text + ("." if value.p_alive_informative else
-                       "; P(alive) cannot (see below).")
-    return ""
+                f"{fmt_num(v.naive_mae)} purchases per customer), so CLV can {rank} and "
+                "size budgets" + ("." if value.p_alive_informative else
+                                  "; P(alive) cannot (see below)."))
+    else:
+        text = ("What to trust: the model does not predict the holdout better than each "
+                "customer's past purchase rate, so CLV rests on that naive rate: read it as a "
+                "ranking more than as exact amounts.")
+    span = getattr(value, "history_days", None)
+    if span is not None and h * 365.25 / 12 >= EXTRAPOLATION_RATIO * max(span, 1):
+        text += (f" The {h}-month figures are extrapolations: the log covers only "
+                 f"{count(span, 'day')} of history.")
+    return text + caveat
 
 
 def _models(value: Any, diag: list[str]) -> str:
@@ -175,18 +272,19 @@ def _holdout(value: Any) -> str:
     v = value.validation
     if v is None:
         return note("No holdout: the observation span is too short to keep one back, so "
-                    "the model was chosen by BIC on the whole period.", warn=True)
+                    "the model that fits the whole period best was chosen.", warn=True)
     out = [kv([("customers scored", fmt_int(len(v.customers))),
                ("holdout purchases: actual", fmt_num(v.actual_total)),
                (f"predicted by {value.model_name}", fmt_num(v.predicted_total)),
                ("naive baseline (calibration rate)", fmt_num(v.naive_total)),
-               ("MAE per customer: model / naive", f"{v.mae:.4f} / {v.naive_mae:.4f}"),
-               ("RMSE per customer: model / naive", f"{v.rmse:.4f} / {v.naive_rmse:.4f}")])]
+               ("average error per customer (purchases): model / naive",
+                f"{fmt_num(v.mae)} / {fmt_num(v.naive_mae)}")])]
     if v.mae >= v.naive_mae:
         peak = holdout_peak(value.tracking)
         out.append(alert("The naive baseline predicts the holdout as well as the model", (
             f"Each customer's calibration purchase rate gives a holdout error of "
-            f"{v.naive_mae:.4f} per customer against the model's {v.mae:.4f}. The purchase "
+            f"{fmt_num(v.naive_mae)} purchases per customer against the model's "
+            f"{fmt_num(v.mae)}. The purchase "
             "models assume steady purchase rates, which seasonality, growth or a changing "
             "customer mix break" + (f"; {peak}" if peak else ".") + " Read CLV and P(alive) "
             "as a ranking of customers more than as exact amounts.")))
@@ -255,7 +353,7 @@ def _alive(value: Any, result: Any, unit: str) -> str:
     return grid2(*out) if len(out) == 2 else "".join(out)
 
 
-def _clv(cust: pd.DataFrame, col: str, h: int) -> str:
+def _clv(cust: pd.DataFrame, col: str, h: int, time_unit: str = "D") -> str:
     total = float(cust[col].sum())
     top = cust.sort_values(col, ascending=False, kind="stable")
     n10 = max(1, int(np.ceil(0.1 * len(top))))
@@ -273,10 +371,18 @@ def _clv(cust: pd.DataFrame, col: str, h: int) -> str:
                                   "(almost surely gone) are not drawn." if n_small else ".")))
     show = [c for c in (*_SHOWN, f"expected_purchases_{h}", "expected_avg_value", col)
             if c in top]
-    out.append(table(_readable(top[show].head(50)), csv_name=f"top_customers_clv_{h}",
-                     labels=_labels(h), caption=(
+    shown = _readable(top[show].head(50))
+    new = new_customers(top.head(50), time_unit)
+    flag = ""
+    if new.any():
+        shown["new_flag"] = np.where(new.to_numpy(), NEW_FLAG, "")
+        flag = (f" {count(int(new.sum()), 'customer')} in this table first bought in the last "
+                f"{NEW_CUSTOMER_DAYS} days with a single order: their CLV is only the "
+                f"population's prior (\"{NEW_FLAG}\"), not a sign that they are worth more.")
+    out.append(table(shown, csv_name=f"top_customers_clv_{h}",
+                     labels={**_labels(h), "new_flag": "note"}, caption=(
         f"The 50 customers with the highest {h}-month CLV (every customer's value is in "
-        "customers.csv).")))
+        "customers.csv)." + flag)))
     return "".join(out)
 
 
