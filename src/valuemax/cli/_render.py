@@ -12,7 +12,6 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from valuemax.cli._options import for_cli
-from valuemax.pipeline._outputs import propensity_informative
 
 #: Fewer products than this make a cross-sell hit rate@k say little (note in the summary).
 MIN_PRODUCTS_FOR_HIT_RATE = 10
@@ -235,6 +234,9 @@ def propensity_lines(found: Any) -> tuple[str, str | None]:
     line += "; churn risk " + ", ".join(f"{r.churn_risk} {r.customers / total:.0%}"
                                         for r in counts.itertuples(index=False))
     line += f" of {plural(total, 'customer')}"
+    # lazy: importing the CLI must not load the pipeline's model stack (scipy, sklearn)
+    from valuemax.pipeline._outputs import propensity_informative
+
     ok, why = propensity_informative(found)
     warn = None if ok else (f"scores not informative: do not target on "
                             f"{found.score_column}; {why}")

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from valuemax._core.exceptions import InputError
 from valuemax.decide._profit import PROFIT_FORMULA, Options, option_table
@@ -195,6 +194,8 @@ def _lp_bound(opts: Options, budget: float | None, cap: float | None) -> tuple[f
     value (strong duality). It is convex; minimised by nested bounded Brent searches.
     Returns the bound and the budget's multiplier ``lam`` (0 when not searched).
     """
+    from scipy import optimize  # lazy: importing valuemax (and its CLI) loads no scipy
+
     codes = opts.code
     by_customer = np.argsort(codes, kind="stable")
     profit, cost = opts.profit[by_customer], opts.cost[by_customer]
@@ -470,6 +471,8 @@ def _curve(opts: Options, good: Options, picked: list[int], ranking: np.ndarray,
         "expected_profit": np.concatenate([[0.0], np.cumsum(profit)]),
     })
     if se is not None:
+        from scipy import stats  # lazy, as above
+
         z = float(stats.norm.ppf(0.5 + confidence / 2))
         half = z * np.sqrt(np.concatenate([[0.0], np.cumsum(se ** 2)]))
         frame["ci_low"] = frame["expected_profit"] - half
