@@ -32,7 +32,7 @@ def test_section_without_result_shows_the_reason():
     res = SimpleNamespace(propensity=None,
                           skipped={"propensity": "the log spans 100 days, fewer than two"})
     html, subs = propensity_section(res)
-    assert "Propensity did not run: propensity: the log spans 100 days" in html
+    assert "Propensity did not run: the log spans 100 days" in html
     assert subs == [] and "plotly-graph-div" not in html
     html, _ = propensity_section(SimpleNamespace())
     assert "no propensity result was recorded" in html

@@ -49,7 +49,8 @@ def test_section_has_heatmap_table_plots_and_reading(small_drivers):
 
     for term in small_drivers.predictors:
         assert plain(term) in html
-    assert "VIF" in html and "average order value" in html  # excluded, with its reason
+    # the VIF column under its plain name, and the excluded predictor with its reason
+    assert "overlap with other predictors" in html and "average order value" in html
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html  # escaped
     assert re.search(r"HC3", html)
 
@@ -58,7 +59,7 @@ def test_missing_stats_gives_a_visible_reason():
     html, subs = stats_section(SimpleNamespace(stats=None, skipped={
         "stats": "fewer than 10 customers"}))
     assert subs == [] and 'class="note warn"' in html
-    assert "stats: fewer than 10 customers" in html
+    assert "The statistics did not run: fewer than 10 customers" in html
     html, _ = stats_section(SimpleNamespace())
     assert "no statistics result was recorded" in html
 
