@@ -218,15 +218,18 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 
 def for_cli(text: str) -> str:
-    """``text`` without the sentences that advise an API keyword absent from the CLI.
+    """``text`` in the CLI's words: without the sentences that advise an API keyword absent
+    from the CLI, and with the other keywords written as their options (:func:`cli_words`).
 
     >>> for_cli("X failed at [1.0, 2.5]. Refit with a small penalizer (e.g. 0.001). Or not.")
     'X failed at [1.0, 2.5]. Or not.'
+    >>> for_cli("Two formats fit. Pass date_format=('%d/%m/%Y',).")
+    "Two formats fit. Pass --date-format '%d/%m/%Y'."
     """
     sentences = _SENTENCE.split(text)
     kept = [s for s in sentences
             if not any(re.search(rf"\b{k}\b", s) for k in API_ONLY_KEYWORDS)]
-    return " ".join(kept) if kept else text
+    return cli_words(" ".join(kept) if kept else text)
 
 
 class Terminated:
