@@ -149,3 +149,20 @@ def test_cli_hillstrom_reference(cli_runner, hillstrom_path):
     arms = pd.DataFrame(json.loads(res.stdout)["arm_table"]).set_index(["metric", "arm"])
     assert arms.loc[("visit", "Womens E-Mail"), "n"] == 21_387
     assert arms.loc[("spend", "Mens E-Mail"), "mean"] == pytest.approx(1.422617, abs=5e-7)
+
+
+def test_cli_csv_outputs_are_formula_safe(cli_runner, tmp_path, rng):
+    """An arm label that a spreadsheet would run (``=1+2``) is written escaped (``'=1+2``)
+    in the experiment CSVs (the one safe writer), and kept as is in Parquet."""
+    n = 400
+    frame = pd.DataFrame({"arm": np.where(np.arange(n) % 2 == 0, "control", "=1+2"),
+                          "buy": rng.integers(0, 2, n)})
+    path = tmp_path / "exp.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    res = _run(cli_runner, path, "--arm", "arm", "--control", "control", "--metric", "buy",
+               "--out", out)
+    assert res.exit_code == 0, res.output
+    arms = pd.read_csv(out / "experiment_arms.csv", encoding="utf-8-sig")["arm"]
+    assert set(arms) == {"control", "'=1+2"}
+    assert set(pd.read_parquet(out / "experiment_arms.parquet")["arm"]) == {"control", "=1+2"}

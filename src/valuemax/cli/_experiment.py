@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from valuemax._core._csv import write_csv
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
 from valuemax.cli._options import Command, DebugOpt, Group, JsonOpt, run_guarded
@@ -173,7 +174,7 @@ def readout_cmd(
             out.mkdir(parents=True, exist_ok=True)
             for name, frame in (("comparisons", result.comparisons), ("arms", result.arm_table),
                                 ("quarantine", result.quarantine)):
-                frame.to_csv(out / f"experiment_{name}.csv", index=False, encoding="utf-8-sig")
+                write_csv(frame, out / f"experiment_{name}.csv")
                 frame.to_parquet(out / f"experiment_{name}.parquet", index=False)
             (out / "experiment_summary.json").write_text(_dump(summary) + "\n",
                                                          encoding="utf-8")

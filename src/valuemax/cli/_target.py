@@ -81,8 +81,8 @@ def target_cmd(
     Example: valuemax target scores.csv --uplift uplift --value clv --margin 0.3
     --cost-per-contact 0.5 --budget 10000 --holdout 0.1 --seed 1 --out campaign
     """
+    from valuemax._core._csv import write_csv
     from valuemax.decide import choose_targets, holdout_assignments
-    from valuemax.pipeline._outputs import csv_safe
 
     def run() -> None:
         frame = _read_scores(scores, id_column, arm)
@@ -101,10 +101,10 @@ def target_cmd(
         assignments = holdout_assignments(result.targets, assigned_at=when, share=holdout,
                                           random_state=seed)
         out.mkdir(parents=True, exist_ok=True)
-        csv_safe(result.targets).to_csv(out / "targets.csv", index=False, encoding="utf-8-sig")
+        write_csv(result.targets, out / "targets.csv")
         assignments.to_csv(out / "assignments.csv", index=False, encoding="utf-8",
                            date_format="%Y-%m-%d %H:%M:%S")
-        result.curve.to_csv(out / "profit_curve.csv", index=False, encoding="utf-8")
+        write_csv(result.curve, out / "profit_curve.csv")
         shares = assignments.groupby("arm", sort=True)["share"].first().round(6).to_dict()
         measure = (f"valuemax experiment {out / 'assignments.csv'} --log LOG --window-days "
                    "DAYS --control holdout " + " ".join(f"--shares '{k}={v:g}'"

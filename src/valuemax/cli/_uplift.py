@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from valuemax._core._csv import write_csv
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
 from valuemax.cli._options import Command, DebugOpt, JsonOpt, SeedOpt, run_guarded
@@ -94,11 +95,9 @@ def uplift_cmd(
         summary = study.to_dict()
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            study.scores.to_csv(out / "uplift_scores.csv", index=False, encoding="utf-8-sig")
-            study.evaluation.bins.to_csv(out / "uplift_bins.csv", index=False,
-                                         encoding="utf-8-sig")
-            study.evaluation.table.to_csv(out / "uplift_models.csv", index=False,
-                                          encoding="utf-8-sig")
+            write_csv(study.scores, out / "uplift_scores.csv")
+            write_csv(study.evaluation.bins, out / "uplift_bins.csv")
+            write_csv(study.evaluation.table, out / "uplift_models.csv")
             (out / "uplift_summary.json").write_text(_dump(summary) + "\n", encoding="utf-8")
         if as_json:
             typer.echo(_dump(summary))
