@@ -14,7 +14,7 @@ install: $(BIN)/python
 	$(PIP) install --quiet -e .
 
 install-test: $(BIN)/python
-	$(PIP) install --quiet -e '.[test,spark,bench]'
+	$(PIP) install --quiet -e '.[test,spark,bench,serve]'
 
 # Debian's chromium for the browser test of report.html (no browser download).
 browser:
