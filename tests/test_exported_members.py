@@ -15,7 +15,8 @@ EXPECTED = {
     "valuemax.segment": ["ClusterResult", "HierarchicalResult", "RFMScores", "RFM_SEGMENT_RULES",
                          "SEGMENT_NAMES", "SegmentRule", "assign_segments", "kmeans_segments",
                          "rfm_scores", "segment_summary", "ward_segments"],
-    "valuemax.clv": ["BetaGeoModel", "FitSummary", "GammaGammaModel", "ModifiedBetaGeoModel",
+    "valuemax.clv": ["MIN_REPEAT_BUYERS", "MODEL_OPTIONS", "ModelChoice", "choose_model",
+                     "BetaGeoModel", "FitSummary", "GammaGammaModel", "ModifiedBetaGeoModel",
                      "ParetoNBDModel", "BetaGeoBetaBinomModel", "ShiftedBetaGeoModel",
                      "HoldoutValidation", "ModelComparison", "clv_table", "compare_models",
                      "customer_lifetime_value", "holdout_validation", "loglik_ties",
@@ -31,7 +32,10 @@ EXPECTED = {
     "valuemax.engines": ["connect", "spark_session"],
     "valuemax._core": ["CANONICAL_COLUMNS", "ConvergenceError", "ConvergenceWarning",
                        "DataLossWarning", "InputError", "NotFittedError", "REQUIRED_COLUMNS",
-                       "TIME_UNITS", "ValuemaxError"],
+                       "StepNotApplicable", "TIME_UNITS", "ValuemaxError"],
+    "valuemax.exceptions": ["ConvergenceError", "ConvergenceWarning", "DataLossWarning",
+                            "InputError", "NotFittedError", "StepNotApplicable",
+                            "ValuemaxError"],
     "valuemax.pipeline": ["AnalysisResult", "ValueResult", "analyze", "association_rules",
                           "buy_propensity", "customer_value", "inspect"],
     "valuemax.cli": ["app", "main"],
@@ -70,7 +74,7 @@ def test_all_is_exactly_the_public_surface(name):
 
 
 def test_error_tree():
-    from valuemax._core import ConvergenceError, InputError, NotFittedError, ValuemaxError
+    from valuemax.exceptions import ConvergenceError, InputError, NotFittedError, ValuemaxError
 
     assert issubclass(InputError, ValuemaxError) and issubclass(InputError, ValueError)
     assert issubclass(NotFittedError, AttributeError) and issubclass(NotFittedError, ValuemaxError)

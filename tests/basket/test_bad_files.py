@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from valuemax._core.exceptions import InputError
 from valuemax.basket import Baskets, baskets_from_long, mine_rules, read_baskets
+from valuemax.exceptions import InputError
 
 
 def test_quoted_items_keep_their_commas(tmp_path):

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 import scipy.sparse as sp
 
-from valuemax._core.exceptions import InputError
 from valuemax.basket import Baskets, build_baskets, mine_rules
 from valuemax.basket._guard import estimate_itemsets
+from valuemax.exceptions import InputError
 
 METRICS = ("antecedent_count", "consequent_count", "count", "support", "confidence", "lift",
            "leverage", "conviction", "zhangs_metric")

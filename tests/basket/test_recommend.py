@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from valuemax._core.exceptions import InputError
 from valuemax.basket import Baskets, mine_rules, recommend
+from valuemax.exceptions import InputError
 
 # customers and their baskets
 LOG = {"c1": [{"a", "b"}, {"a", "b", "c"}], "c2": [{"a", "b"}, {"d"}], "c3": [{"a"}],

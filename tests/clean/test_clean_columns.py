@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
 from valuemax.clean import clean
+from valuemax.exceptions import InputError
 from valuemax.io import read_transactions
 
 D = "2024-01-{:02d} 10:00:00"

@@ -11,8 +11,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
 from valuemax.clean import clean
+from valuemax.exceptions import InputError
 from valuemax.io import read_transactions
 
 HEADER = "customer_id,order_id,order_date,amount,sku"

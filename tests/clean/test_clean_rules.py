@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import valuemax.clean
-from valuemax._core.exceptions import InputError
 from valuemax.clean import PRESETS, RULE_ORDER, clean
+from valuemax.exceptions import InputError
 
 D = "2024-01-{:02d} 10:00:00"
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 import valuemax
-from valuemax._core.exceptions import InputError
 from valuemax.cli import app
+from valuemax.exceptions import InputError
 
 CDNOW_COLS = "customer_id,customer_index,date,number_of_cds,dollar_value"
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from valuemax._core.exceptions import InputError
 from valuemax.cli import app
+from valuemax.exceptions import InputError
 from valuemax.pipeline import inspect
 
 # two independent problems: day/month order unknowable (no day above 12), mixed currencies

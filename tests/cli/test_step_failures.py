@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import valuemax
-from valuemax._core.exceptions import ValuemaxError
 from valuemax.cli import app
 from valuemax.clv._btyd import finite_or_raise
+from valuemax.exceptions import ValuemaxError
 from valuemax.pipeline import _analyze
 
 HEADER = "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"

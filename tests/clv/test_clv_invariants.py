@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core import NotFittedError
 from valuemax.clv import (
     BetaGeoModel,
     FitSummary,
@@ -14,6 +13,7 @@ from valuemax.clv import (
     ModifiedBetaGeoModel,
     ParetoNBDModel,
 )
+from valuemax.exceptions import NotFittedError
 
 PURCHASE_MODELS = {
     BetaGeoModel: {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},

@@ -12,7 +12,6 @@ import pytest
 from scipy import stats
 from sklearn.base import clone
 
-from valuemax._core import ConvergenceWarning, InputError
 from valuemax.clv import (
     BetaGeoBetaBinomModel,
     BetaGeoModel,
@@ -24,6 +23,7 @@ from valuemax.clv import (
     customer_lifetime_value,
     loglik_ties,
 )
+from valuemax.exceptions import ConvergenceWarning, InputError
 
 PURCHASE = [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel]
 ALL = [*PURCHASE, GammaGammaModel, BetaGeoBetaBinomModel, ShiftedBetaGeoModel]

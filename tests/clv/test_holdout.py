@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
 from valuemax.clv import BetaGeoModel, HoldoutValidation, holdout_validation, tracking_curve
+from valuemax.exceptions import InputError
 
 from .conftest import CALIBRATION_END
 

@@ -7,9 +7,8 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import nbinom
 
-from valuemax._core import NotFittedError
-from valuemax._core.exceptions import InputError
 from valuemax.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
+from valuemax.exceptions import InputError, NotFittedError
 
 #: Published CDNOW estimates (weeks): FHL 2005, Batislam et al. 2007 fit as in our tests,
 #: and the Pareto/NBD values of Fader & Hardie.

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
-from valuemax._core.exceptions import InputError, NotFittedError
 from valuemax.clv import ShiftedBetaGeoModel
 from valuemax.clv._discrete_likelihoods import sbg_loglik
+from valuemax.exceptions import InputError, NotFittedError
 
 PUBLISHED = {"regular": (0.704, 1.182), "high_end": (0.668, 3.806)}
 CALIBRATION = 8  # years 0..7

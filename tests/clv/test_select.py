@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import ConvergenceError, ConvergenceWarning
 from valuemax.clv import BetaGeoModel, ModelComparison, compare_models
 from valuemax.clv._select import MODELS, RULE, _choose
+from valuemax.exceptions import ConvergenceError, ConvergenceWarning
 
 from .conftest import CALIBRATION_END
 

@@ -107,7 +107,7 @@ def test_simulate_is_seeded_and_consistent(cls):
 
 @pytest.mark.parametrize("cls", list(PARAMS), ids=lambda c: c.__name__)
 def test_simulate_rejects_bad_arguments(cls):
-    from valuemax._core.exceptions import InputError
+    from valuemax.exceptions import InputError
 
     m = cls.from_params(**PARAMS[cls])
     with pytest.raises(ValueError, match="n_customers must be an integer >= 1"):

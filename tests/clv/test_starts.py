@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import valuemax.clv._base as base
-from valuemax._core.exceptions import ConvergenceWarning
 from valuemax.clv import BetaGeoModel
+from valuemax.exceptions import ConvergenceWarning
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 from scipy import stats
 from scipy.special import hyp2f1
 
-from valuemax._core.exceptions import InputError, NotFittedError
 from valuemax.clv import (
     BetaGeoModel,
     GammaGammaModel,
@@ -25,6 +24,7 @@ from valuemax.clv import (
     customer_lifetime_value,
     spend_independence,
 )
+from valuemax.exceptions import InputError, NotFittedError
 
 BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import valuemax.decide
-from valuemax._core.exceptions import InputError
 from valuemax.decide import SEGMENT_ACTIONS, cluster_actions, segment_actions
+from valuemax.exceptions import InputError
 from valuemax.segment import SEGMENT_NAMES, kmeans_segments
 
 

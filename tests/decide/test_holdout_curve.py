@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from valuemax._core.exceptions import InputError
 from valuemax.decide import holdout_profit_curve
+from valuemax.exceptions import InputError
 
 
 def _holdout(seed, n=6000):

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
 from valuemax.decide import HOLDOUT_ARM, choose_targets, holdout_assignments
+from valuemax.exceptions import InputError
 from valuemax.experiment import readout_from_log
 
 

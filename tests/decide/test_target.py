@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import optimize, sparse, stats
 
-from valuemax._core.exceptions import InputError
 from valuemax.decide import PROFIT_FORMULA, choose_targets
+from valuemax.exceptions import InputError
 
 
 def _scores(rng, n, *, arms=None, unequal=False):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.experiment import outcomes_from_log, readout, readout_from_log
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from valuemax._core.exceptions import DataLossWarning, InputError
+from valuemax.exceptions import DataLossWarning, InputError
 from valuemax.experiment import readout, srm_test
 
 

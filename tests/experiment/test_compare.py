@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.experiment import compare_means, compare_proportions
 from valuemax.experiment._compare import wilson_interval
 

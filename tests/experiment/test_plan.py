@@ -8,7 +8,7 @@ import pytest
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import power_proportions_2indep
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.experiment import plan
 
 

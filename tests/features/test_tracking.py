@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.features import calibration_holdout, repeat_purchase_days
 
 CAL_END = dt.date(1997, 9, 30)

@@ -7,7 +7,7 @@ import gzip
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.io import read_transactions
 
 GOOD = "customer_id,date,amount\nc1,2024-01-05,1\n"

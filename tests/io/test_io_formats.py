@@ -18,7 +18,7 @@ import pytest
 import zstandard
 
 import valuemax.io
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.io import Ingested, read_transactions
 
 EXPECTED_MAPPING = {

@@ -8,7 +8,7 @@ import gzip
 
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.io import read_transactions
 
 SAMPLE_COLUMNS = ["customer_id", "customer_index", "date", "number_of_cds", "dollar_value"]

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.io import read_transactions
 
 TEXT = "customer_id,date,amount\nA,2011-01-03,10\nB,2011-01-04,5\n"

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.io import read_transactions
 
 

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 import valuemax
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.pipeline._outputs import csv_safe
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.propensity import SeparationWarning, build_training_frame, fit_propensity
 
 START = pd.Timestamp("2022-01-01")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.propensity import (
     CHURN_THRESHOLDS,
     build_training_frame,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.propensity import build_training_frame
 
 FEATURES_NOT_LABEL = ["origin", "customer_id", "n_orders", "n_lines", "total_spend",

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
 from valuemax.clean import clean
+from valuemax.exceptions import InputError
 from valuemax.io import read_transactions
 from valuemax.propensity import SeparationWarning, build_training_frame, fit_propensity
 

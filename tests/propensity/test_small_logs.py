@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import ConvergenceError, InputError
 from valuemax.clean import clean
+from valuemax.exceptions import ConvergenceError, InputError
 from valuemax.io import read_transactions
 from valuemax.propensity import SeparationWarning, build_training_frame
 from valuemax.propensity import _metrics as metrics_mod

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from valuemax._core import InputError
+from valuemax.exceptions import InputError
 from valuemax.report import render_report, write_report
 
 XSS = "<script>alert(1)</script>"  # as in conftest.py

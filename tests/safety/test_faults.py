@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import valuemax
-from valuemax._core.exceptions import ValuemaxError
+from valuemax.exceptions import ValuemaxError
 
 
 def _big_log(path: Path, n: int = 150_000) -> None:

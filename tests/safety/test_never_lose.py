@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 import valuemax
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.pipeline._workspace import MANIFEST, Workspace, remove_dead_partials
 
 

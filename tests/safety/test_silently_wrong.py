@@ -109,9 +109,9 @@ def test_a_wide_log_gets_a_few_chosen_categorical_features():
 ])
 def test_cli_messages_name_options_and_the_api_keywords(tmp_path, cli_runner, args, kw, want,
                                                         api):
-    from valuemax._core.exceptions import InputError
     from valuemax.cli import app
     from valuemax.cli._options import cli_words
+    from valuemax.exceptions import InputError
     from valuemax.pipeline import inspect
 
     src = tmp_path / "log.csv"

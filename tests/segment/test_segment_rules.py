@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.segment import (
     RFM_SEGMENT_RULES,
     SEGMENT_NAMES,

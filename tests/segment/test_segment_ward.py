@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.segment import HierarchicalResult, ward_segments
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from valuemax._core import InputError
+from valuemax.exceptions import InputError
 from valuemax.stats import correlation
 
 PAIRS = [("n_orders", "total_spend"), ("recency_days", "total_spend"),

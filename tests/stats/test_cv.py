@@ -12,7 +12,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from valuemax._core import InputError
+from valuemax.exceptions import InputError
 from valuemax.stats import cross_validate
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from valuemax._core import InputError
+from valuemax.exceptions import InputError
 from valuemax.stats import value_drivers
 
 

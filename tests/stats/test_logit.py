@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core import ConvergenceWarning, InputError
+from valuemax.exceptions import ConvergenceWarning, InputError
 from valuemax.stats import logit
 
 

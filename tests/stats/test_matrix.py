@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from valuemax._core import InputError
+from valuemax.exceptions import InputError
 from valuemax.stats import correlation_matrix
 
 COLS = ["recency_days", "tenure_days", "n_orders", "total_spend", "avg_order_value"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.integrate import trapezoid
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.uplift import auuc, qini_coefficient, qini_curve, uplift_curve
 
 

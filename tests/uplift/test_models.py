@@ -8,7 +8,7 @@ from scipy import stats
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 
-from valuemax._core.exceptions import InputError, NotFittedError
+from valuemax.exceptions import InputError, NotFittedError
 from valuemax.uplift import (
     ClassTransformationUplift,
     DRLearnerUplift,

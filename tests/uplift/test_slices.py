@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.uplift import uplift_at_k, uplift_by_bin
 
 

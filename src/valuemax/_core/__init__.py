@@ -1,4 +1,8 @@
-"""Shared foundations: canonical schema, exceptions and input validation."""
+"""Shared foundations: canonical schema, exceptions and input validation.
+
+The exception tree is public as :mod:`valuemax.exceptions`; the validation vocabulary
+(:mod:`valuemax._core.validation`) is shared by every subpackage.
+"""
 
 from valuemax._core.exceptions import (
     ConvergenceError,
@@ -6,6 +10,7 @@ from valuemax._core.exceptions import (
     DataLossWarning,
     InputError,
     NotFittedError,
+    StepNotApplicable,
     ValuemaxError,
 )
 from valuemax._core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS, TIME_UNITS
@@ -19,5 +24,6 @@ __all__ = [
     "DataLossWarning",
     "InputError",
     "NotFittedError",
+    "StepNotApplicable",
     "ValuemaxError",
 ]

@@ -7,6 +7,13 @@
 - ``NotFittedError(ValuemaxError, ValueError, AttributeError)``: a model was used before
   ``fit``.
 - ``ConvergenceError(ValuemaxError, RuntimeError)``: an optimiser did not converge.
+- ``StepNotApplicable(ValuemaxError, ValueError)``: the data are valid but a step of the
+  analysis does not apply to them (too few repeat buyers for a purchase model, no product
+  column for baskets, a log shorter than two horizons...). It is *not* an ``InputError``:
+  the main job skips that step with the message as its reason, while an ``InputError``
+  raised inside a step is a bug in what the job handed the step and is reported as a
+  failure with its traceback (see ``valuemax.pipeline._parts.run_step``). The CLI exits 2
+  for it, as for bad input, when a command needs that step.
 
 Warnings: ``ConvergenceWarning`` and ``DataLossWarning`` (rows were dropped on request, with a
 count), both raised with ``stacklevel=2``.
@@ -29,6 +36,17 @@ class NotFittedError(ValuemaxError, ValueError, AttributeError):
 
 class ConvergenceError(ValuemaxError, RuntimeError):
     """A numerical optimiser failed to converge."""
+
+
+class StepNotApplicable(ValuemaxError, ValueError):
+    """A step does not apply to these (valid) data; the message says why and what would help.
+
+    Raised instead of returning an empty result, e.g. "only 12 repeat buyers: fitting a
+    purchase model needs at least 20". Deliberately not a subclass of :class:`InputError`, so
+    that a caller running several steps can skip this one with the reason and still treat an
+    ``InputError`` as a real problem. A ``ValueError`` like ``InputError``, for callers
+    catching that.
+    """
 
 
 class ConvergenceWarning(UserWarning):

@@ -1,9 +1,17 @@
 """The main job's analysis steps after the customer table, each skipped with a reason.
 
-A model step that cannot run (too little data: an ``InputError`` from the model) or fails
-(any other exception from the model code: ``ConvergenceError``, a numpy/scipy/scikit-learn
-error) never takes down the main job: :func:`run_step` records the reason in ``skipped``
-(and the traceback, for ``--debug``) and the job writes every other output.
+No step takes down the main job; :func:`run_step` tells two outcomes apart:
+
+- **does not apply** (:class:`~valuemax.exceptions.StepNotApplicable`: too few repeat
+  buyers, no product column, a span shorter than two horizons): ``skipped[step]`` is the
+  message as it is, no traceback;
+- **failed** (any other exception, an ``InputError`` raised inside the step included: the
+  job validated the user's options before any work, so an ``InputError`` here is a bug in
+  what the job handed the step, or data the step should have declined): ``skipped[step]``
+  is ``"<ExceptionType>: <message>"`` and ``tracebacks[step]`` the formatted traceback
+  (printed by the CLI with ``--debug``).
+
+Either way the job writes every other output.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from valuemax._core.exceptions import InputError
+from valuemax._core.exceptions import StepNotApplicable
 from valuemax.basket import analyze_baskets
 from valuemax.propensity import SeparationWarning, can_run, fit_propensity
 from valuemax.stats import value_drivers
@@ -24,11 +32,20 @@ from valuemax.stats import value_drivers
 def step_failure_reason(exc: BaseException) -> str:
     """The skip reason of a step that raised ``exc``.
 
-    A refusal of the data (``InputError``) is its message; any other failure is named by
-    the exception type and its message (one line), e.g. ``"ConvergenceError: ..."``.
+    A step that does not apply (``StepNotApplicable``) gives its message; any failure, an
+    ``InputError`` included, is named by the exception type and its message (one line),
+    e.g. ``"ConvergenceError: ..."`` or ``"InputError: ..."``.
+
+    Examples
+    --------
+    >>> from valuemax.exceptions import InputError, StepNotApplicable
+    >>> step_failure_reason(StepNotApplicable("only 3 repeat buyers"))
+    'only 3 repeat buyers'
+    >>> step_failure_reason(InputError("calibration_end  is not a date"))
+    'InputError: calibration_end is not a date'
     """
     text = " ".join(str(exc).split())
-    if isinstance(exc, InputError):
+    if isinstance(exc, StepNotApplicable):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -53,9 +70,9 @@ def run_step(step: str, skipped: dict[str, str], tracebacks: dict[str, str],
         The step's name (a key of ``skipped``: ``kmeans``, ``value``, ``stats``,
         ``propensity``, ``basket``).
     skipped, tracebacks : dict of str to str
-        Filled on failure: the reason (:func:`step_failure_reason`) and, unless the step
-        refused the data (``InputError``), the formatted traceback (shown by the CLI with
-        ``--debug``).
+        Filled when ``fn`` raised: the reason (:func:`step_failure_reason`) and, unless the
+        step does not apply (``StepNotApplicable``), the formatted traceback (shown by the
+        CLI with ``--debug``).
     fn : callable
         The step.
 
@@ -75,7 +92,8 @@ def run_step(step: str, skipped: dict[str, str], tracebacks: dict[str, str],
         if _must_stop(exc):
             raise
         skipped[step] = step_failure_reason(exc)
-        if not isinstance(exc, InputError):  # a refusal says all; a failure keeps its trace
+        if not isinstance(exc, StepNotApplicable):  # "does not apply" says all; a failure
+            # (an InputError raised inside the step included) keeps its trace
             tracebacks[step] = traceback.format_exc()
         return None
 
@@ -100,13 +118,13 @@ def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
     """"What sells together" (:func:`valuemax.basket.analyze_baskets`) on the clean lines.
 
     Runs when the log has a product column, with thresholds chosen from the data (stated in
-    the result); otherwise None with the reason. A refusal (e.g. the blow-up guard) raises:
-    run it with :func:`run_step`.
+    the result); otherwise raises ``StepNotApplicable`` with the reason. A refusal (e.g. the
+    blow-up guard) raises too: run it with :func:`run_step`. ``skipped`` is not written
+    (kept for the caller's signature).
     """
     if not {"product_id", "product_name"} & set(mapping):
-        skipped["basket"] = ("the log has no product column (product_id or product_name): "
-                             "nothing to find in baskets")
-        return None
+        raise StepNotApplicable("the log has no product column (product_id or product_name): "
+                                "nothing to find in baskets")
     return analyze_baskets(tx, random_state=seed)
 
 
@@ -116,15 +134,14 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
     """"Who buys next" (:func:`valuemax.propensity.fit_propensity`), or None with a reason.
 
     Runs when the log spans at least two horizons (:func:`valuemax.propensity.can_run`),
-    else None with the reason; a refusal or failure of the model raises: run it with
-    :func:`run_step`. ``money=False`` (a log without prices) fits without the spend
+    else raises ``StepNotApplicable`` with the reason; a refusal or failure of the model
+    raises too: run it with :func:`run_step` (``skipped`` is not written). ``money=False`` (a log without prices) fits without the spend
     features, as stated in the result's notes.
     """
     first = pd.Timestamp(customers["first_purchase"].min()).date()
     ok, why = can_run(first, observation_end, horizon_days)
     if not ok:
-        skipped["propensity"] = why
-        return None
+        raise StepNotApplicable(why)
     with warnings.catch_warnings():
         # the result's notes carry it; the report and summary show it
         warnings.simplefilter("ignore", SeparationWarning)
