@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core import ConvergenceError, DataLossWarning, InputError
 from valuemax.clv import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+from valuemax.exceptions import ConvergenceError, DataLossWarning, InputError
 
 ALL = pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel],
                               ids=lambda c: c.__name__)
@@ -53,7 +53,7 @@ def test_weights_must_be_non_negative():
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"time_unit": "M"}, r"time_unit must be one of \['D', 'W'\]; got 'M'"),
+    ({"time_unit": "M"}, r"time_unit='M' is not a valid option; choose one of 'D', 'W'"),
     ({"penalizer": -1.0}, r"penalizer must be a finite number >= 0"),
     ({"n_starts": 0}, r"n_starts must be an integer >= 1"),
 ])
@@ -149,7 +149,7 @@ def test_gamma_gamma_bad_values():
 
 def test_unidentified_parameter_warns_at_the_bound():
     # every customer identical and far from heterogeneous: r and alpha run to the bound
-    from valuemax._core import ConvergenceWarning
+    from valuemax.exceptions import ConvergenceWarning
 
     with pytest.warns(ConvergenceWarning, match=r"ran to the search bound"):
         ParetoNBDModel(n_starts=1).fit([3] * 50, [30.0] * 50, [39.0] * 50)

@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from valuemax._core.exceptions import InputError
 from valuemax.engines import connect
+from valuemax.exceptions import InputError
 from valuemax.features import calibration_holdout, customer_table
 
 OBS_END = dt.date(2024, 1, 31)
@@ -166,7 +166,7 @@ def test_empty_log_gives_empty_table(small):
 
 @pytest.mark.parametrize("unit", ["M", "w", "days", None])
 def test_bad_time_unit(small, unit):
-    with pytest.raises(InputError, match=r"time_unit=.* is not supported; choose one of 'D', 'W'"):
+    with pytest.raises(InputError, match=r"time_unit=.* is not a valid option; choose one of 'D', 'W'"):
         customer_table(small, observation_end=OBS_END, time_unit=unit)
 
 
@@ -185,7 +185,7 @@ def test_lines_after_observation_end_are_counted(small):
     "value, message",
     [
         ("2024-01-31 12:00", "has a time of day"),
-        ("31/01/2024", "is not an ISO date"),
+        ("31/01/2024", "is not a date YYYY-MM-DD"),
         (20240131, "must be a date"),
         (dt.datetime(2024, 1, 31, tzinfo=dt.UTC), "has a time zone"),
     ],

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 import valuemax
-from valuemax._core.exceptions import ConvergenceWarning, InputError
 from valuemax.cli import app
 from valuemax.clv import BetaGeoModel
+from valuemax.exceptions import ConvergenceWarning, InputError
 from valuemax.pipeline import customer_value
 
 CDNOW_COLUMNS = ["customer_id", "customer_index", "date", "quantity", "amount"]
@@ -129,7 +129,7 @@ def test_customers_first_seen_on_the_last_day_are_scored_as_new(tmp_path):
     ({"clv_horizon": 0}, "whole number of months"),
     ({"discount_rate": 1.5}, "monthly rate"),
     ({"margin": 0}, "share of revenue"),
-    ({"clv_model": "gamma"}, "clv model"),
+    ({"clv_model": "gamma"}, "clv_model='gamma' is not a valid option"),
 ])
 def test_bad_options_are_refused_before_reading(kw, match):
     with pytest.raises(InputError, match=match):

@@ -13,14 +13,9 @@ import ibis.expr.types as ir
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import CANONICAL_COLUMNS
+from valuemax._core.validation import check_choice, check_date
 from valuemax.clean._obsend import default_observation_end
-from valuemax.clean._options import (
-    check_cancel_prefix,
-    check_choice,
-    check_codes,
-    check_ingested,
-    parse_observation_end,
-)
+from valuemax.clean._options import check_cancel_prefix, check_codes, check_ingested
 from valuemax.clean._report import OUTLIER_Z, QualityReport, build_report
 from valuemax.clean._returns import net_returns
 from valuemax.clean._returns_amount import net_by_amount
@@ -195,7 +190,8 @@ def clean(
     check_choice("outliers", outliers, ("flag", "off", None))
     cancel_prefix = check_cancel_prefix(cancel_prefix)
     codes = check_codes(non_product_codes)
-    given_end = parse_observation_end(observation_end)
+    given_end = check_date("observation_end", observation_end,
+                           none="the date of the log's last transaction")
     raw, std, extras = check_ingested(ingested)
     spec = PRESETS[preset]
     if returns == "net" and not {"cancellation", "return"} & set(spec.rules):

@@ -1,10 +1,11 @@
-"""Validation of ``clean``'s arguments at the public boundary (STYLE.md b.7, b.8)."""
+"""Validation of ``clean``'s own arguments at the public boundary (STYLE.md b.7, b.8).
+
+Choices and dates are checked with the shared vocabulary of
+:mod:`valuemax._core.validation` (``check_choice``, ``check_date``).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from collections.abc import Iterable
 from typing import Any
 
 import ibis.expr.types as ir
@@ -15,70 +16,6 @@ from valuemax.clean._report import count_noun
 
 #: Columns ``Ingested.standardized()`` must return besides the extra columns.
 STANDARDIZED_COLUMNS = ("_row_id", *CANONICAL_COLUMNS, "_parse_error")
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise ``InputError`` listing them."""
-    choices = tuple(choices)
-    if not isinstance(value, str | type(None)) or value not in choices:
-        raise InputError(
-            f"{name}={value!r} is not a valid option; choose one of "
-            f"{', '.join(repr(c) for c in choices)}"
-        )
-    return value
-
-
-def parse_observation_end(value: Any) -> dt.date | None:
-    """Return ``value`` as a ``datetime.date`` (None stays None).
-
-    Accepts a ``datetime.date``, a naive ``datetime.datetime`` at midnight (a
-    ``pandas.Timestamp`` is one) or a ``'YYYY-MM-DD'`` string. The observation end is a
-    whole calendar day, inclusive.
-
-    Raises
-    ------
-    InputError
-        For any other type, a string not of the form ``YYYY-MM-DD`` or not a real date, a
-        timezone-aware datetime (the transactions carry naive timestamps), or a datetime
-        with a time of day other than 00:00 (it would be truncated to its date).
-    """
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            raise InputError(
-                f"observation_end={value!r} has a time zone, but order_ts is naive local "
-                "time; pass the calendar date, e.g. observation_end='2011-12-09'"
-            )
-        if value.time() != dt.time(0) or getattr(value, "nanosecond", 0):
-            day = value.date().isoformat()
-            raise InputError(
-                f"observation_end={value!r} has a time of day ({value.time().isoformat()}), "
-                f"but the observation end is a whole day, inclusive: every line dated {day} "
-                f"is kept, whatever its time. Pass the date, observation_end='{day}' "
-                "(or a datetime at 00:00)"
-            )
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if _ISO_DATE.fullmatch(text):
-            try:
-                return dt.date.fromisoformat(text)
-            except ValueError:
-                pass
-        raise InputError(
-            f"observation_end={value!r} is not a date; expected 'YYYY-MM-DD' "
-            "(e.g. '2011-12-09'), a datetime.date, or None for the date of the log's last "
-            "transaction"
-        )
-    raise InputError(
-        f"observation_end must be a datetime.date, 'YYYY-MM-DD' string or None, "
-        f"got {type(value).__name__} {value!r}"
-    )
 
 
 def check_cancel_prefix(value: Any) -> str | None:

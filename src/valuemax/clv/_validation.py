@@ -13,8 +13,13 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
+from valuemax._core.validation import check_time_unit
 
-_TIME_UNITS = ("D", "W")
+#: Fewest repeat buyers (customers with frequency > 0, weighted) any purchase model
+#: (BG/NBD, MBG/NBD, Pareto/NBD) or the Gamma-Gamma spend model is fitted on: below it
+#: their 3-4 parameters are not identified and ``fit`` refuses (``InputError``).
+#: :func:`valuemax.clv.choose_model` asks for twice as many (``MIN_REPEAT_BUYERS``).
+MIN_REPEAT_BUYERS_TO_FIT = 10
 
 
 def check_hyper(who: str, time_unit: Any, penalizer: Any, n_starts: Any) -> None:
@@ -22,12 +27,14 @@ def check_hyper(who: str, time_unit: Any, penalizer: Any, n_starts: Any) -> None
 
     Raises
     ------
+    InputError
+        If ``time_unit`` is not one of ``"D"``, ``"W"`` (``None``: not checked; the shared
+        wording of :func:`valuemax._core.validation.check_time_unit`).
     ValueError
-        If ``time_unit`` is not one of ``"D"``, ``"W"`` (``None``: not checked); ``penalizer`` is negative or not a
-        number; or ``n_starts`` is not an integer >= 1.
+        If ``penalizer`` is negative or not a number, or ``n_starts`` is not an integer >= 1.
     """
-    if time_unit is not None and time_unit not in _TIME_UNITS:
-        raise ValueError(f"{who}: time_unit must be one of {list(_TIME_UNITS)}; got {time_unit!r}")
+    if time_unit is not None:
+        check_time_unit(time_unit, who=who)
     if isinstance(penalizer, bool) or not isinstance(penalizer, int | float | np.integer
                                                      | np.floating) \
             or not np.isfinite(penalizer) or penalizer < 0:

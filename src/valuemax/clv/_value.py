@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from valuemax._core.exceptions import InputError, NotFittedError
+from valuemax._core.validation import check_time_unit
 from valuemax.clv._validation import check_arrays, check_rfm, check_unit, labels, wrap
 
 #: Days in a month (365.25 / 12).
@@ -34,9 +35,8 @@ def _units_per_month(purchase_model: Any, freq_multiplier: Any) -> float:
                              f"per month); got {freq_multiplier!r}. Leave it None to derive it "
                              f"from time_unit_={unit!r}.")
         return float(freq_multiplier)
-    if unit not in _DAYS_PER_UNIT:
-        raise InputError(f"purchase_model.time_unit_ must be one of {list(_DAYS_PER_UNIT)}; got "
-                         f"{unit!r}. Pass freq_multiplier (model time units per month).")
+    check_time_unit(unit, name="purchase_model.time_unit_",
+                    fix="Pass freq_multiplier (model time units per month)")
     return DAYS_PER_MONTH / _DAYS_PER_UNIT[unit]
 
 

@@ -17,6 +17,7 @@ import ibis.expr.types as ir
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TIME_UNITS
+from valuemax._core.validation import check_date, check_time_unit
 
 #: Columns the customer table is built from (``order_id`` is optional: without it every
 #: line is its own order).
@@ -67,20 +68,15 @@ def days_per_unit(time_unit: Any) -> int:
     InputError
         If ``time_unit`` is not one of the choices.
     """
-    if not isinstance(time_unit, str) or time_unit not in TIME_UNITS:
-        choices = ", ".join(repr(k) for k in TIME_UNITS)
-        raise InputError(
-            f"time_unit={time_unit!r} is not supported; choose one of {choices} "
-            "(D = days, W = weeks of 7 days: durations are days / 7)."
-        )
-    return TIME_UNITS[time_unit]
+    return TIME_UNITS[check_time_unit(time_unit)]
 
 
 def as_date(value: Any, name: str) -> _dt.date:
     """Return ``value`` as a ``datetime.date``, refusing anything that would lose information.
 
-    Accepts a ``datetime.date``, a naive ``datetime.datetime`` (or ``pandas.Timestamp``) at
-    midnight, or an ISO string ``"YYYY-MM-DD"`` (optionally ``"YYYY-MM-DD 00:00:00"``).
+    :func:`valuemax._core.validation.check_date` (the shared wording): a
+    ``datetime.date``, a naive ``datetime.datetime`` (or ``pandas.Timestamp``) at midnight, or
+    an ISO string ``"YYYY-MM-DD"`` (optionally ``"YYYY-MM-DD 00:00:00"``).
 
     Raises
     ------
@@ -88,31 +84,7 @@ def as_date(value: Any, name: str) -> _dt.date:
         If ``value`` is of another type, has a time of day other than midnight, carries a time
         zone, or is not an ISO date.
     """
-    if isinstance(value, str):
-        try:
-            value = _dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise InputError(
-                f"{name}={value!r} is not an ISO date; pass 'YYYY-MM-DD' or a datetime.date."
-            ) from None
-    if isinstance(value, _dt.datetime):
-        if value.tzinfo is not None:
-            raise InputError(
-                f"{name}={value!r} has a time zone; the log's timestamps are naive, so pass the "
-                "local calendar date (datetime.date) instead."
-            )
-        if value.time() != _dt.time(0):
-            raise InputError(
-                f"{name}={value!r} has a time of day; {name} is an inclusive calendar date "
-                f"(the whole day counts), so pass {value.date().isoformat()!r}."
-            )
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    raise InputError(
-        f"{name} must be a date ('YYYY-MM-DD' or datetime.date); got {type(value).__name__} "
-        f"{value!r}."
-    )
+    return check_date(name, value)
 
 
 def check_mode_columns(mode_columns: Any, table: ir.Table) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from valuemax import __version__
 from valuemax._core.exceptions import InputError
-from valuemax._core.schema import TIME_UNITS
+from valuemax._core.validation import check_time_unit
 from valuemax.clean import clean
 from valuemax.decide import cluster_actions, segment_actions
 from valuemax.engines import connect
@@ -43,8 +43,7 @@ STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", 
 
 
 def _check_options(time_unit: str, clusters: str) -> None:
-    if time_unit not in TIME_UNITS:
-        raise InputError(f"time_unit={time_unit!r} is not one of {sorted(TIME_UNITS)}")
+    check_time_unit(time_unit)
     if clusters not in ("kmeans", "kmeans+ward", "none"):
         raise InputError(
             f"clusters={clusters!r} is not one of ['kmeans', 'kmeans+ward', 'none']"

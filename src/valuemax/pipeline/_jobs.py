@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from valuemax._core.exceptions import InputError
-from valuemax._core.schema import TIME_UNITS
+from valuemax._core.validation import check_time_unit
 from valuemax.engines import connect
 from valuemax.features import customer_table
 from valuemax.pipeline._prepare import ReadOptions, read_and_clean
@@ -55,8 +55,7 @@ def customer_value(
     ConvergenceError
         If no purchase model converges.
     """
-    if time_unit not in TIME_UNITS:
-        raise InputError(f"time_unit={time_unit!r} is not one of {sorted(TIME_UNITS)}")
+    check_time_unit(time_unit)
     check_value_options(clv_horizon, discount_rate, margin, clv_model)
     con = connect(None)
     try:

@@ -12,7 +12,8 @@ from typing import Any, Literal
 import numpy as np
 
 from valuemax._core.exceptions import InputError
-from valuemax.stats._validation import as_vector, check_choice, check_confidence
+from valuemax._core.validation import check_choice
+from valuemax.stats._validation import as_vector, check_confidence
 
 Method = Literal["pearson", "spearman", "kendall"]
 METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
+from valuemax._core.validation import check_choice
 from valuemax.stats._correlation import CI_METHODS, METHODS, Method, _correlation_arrays
 from valuemax.stats._validation import (
-    check_choice,
     check_columns,
     check_confidence,
     check_frame,

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
-from valuemax.stats._validation import check_choice, check_confidence, check_design, design
+from valuemax._core.validation import check_choice
+from valuemax.stats._validation import check_confidence, check_design, design
 
 ASSOCIATION = ("These are associations, not causes: the customers who differ in a predictor "
                "also differ in ways the model does not see, so changing the predictor need not "

@@ -13,22 +13,13 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
-
-
-def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
-    """Raise InputError unless ``value`` is one of ``choices`` (listed in the message)."""
-    if value not in choices:
-        raise InputError(f"{name}={value!r} is not supported; choose one of "
-                         f"{', '.join(repr(c) for c in choices)}.")
+from valuemax._core.validation import check_in_interval
 
 
 def check_confidence(confidence: Any) -> float:
     """Return ``confidence`` as a float in (0, 1), else raise InputError."""
-    if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not (
-            0.0 < float(confidence) < 1.0):
-        raise InputError(f"confidence={confidence!r} must be a number strictly between 0 and 1 "
-                         "(e.g. 0.95 for a 95% interval).")
-    return float(confidence)
+    return check_in_interval("confidence", confidence, "(0, 1)", what="a probability",
+                             example="e.g. 0.95 for a 95% interval")
 
 
 def is_numeric(series: pd.Series) -> bool:
