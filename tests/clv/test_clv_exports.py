@@ -10,7 +10,8 @@ EXPECTED = sorted(["BetaGeoModel", "FitSummary", "GammaGammaModel", "ModifiedBet
                    "ParetoNBDModel", "BetaGeoBetaBinomModel", "ShiftedBetaGeoModel",
                    "HoldoutValidation", "ModelComparison", "clv_table", "compare_models", "loglik_ties",
                    "customer_lifetime_value", "holdout_validation", "spend_independence",
-                   "tracking_curve"])
+                   "tracking_curve", "MIN_REPEAT_BUYERS", "MODEL_OPTIONS", "ModelChoice",
+                   "choose_model"])
 
 
 def test_all_is_exactly_the_public_surface():

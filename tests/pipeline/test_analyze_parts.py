@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import valuemax
-from valuemax.pipeline._value import MODELS
+from valuemax.clv._select import MODELS
 
 
 @pytest.fixture(scope="module")

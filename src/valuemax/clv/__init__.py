@@ -11,10 +11,15 @@
 Every model is an estimator (STYLE.md b.1-b.4): hyper-parameters in ``__init__``, data in
 ``fit``, fitted attributes ending in ``_``, ``summary()`` returning a :class:`FitSummary`,
 ``from_params(...)`` for published values. Fitting runs on the compressed unique rows.
+
+Which purchase model to use for a customer base is decided here, by :func:`choose_model`
+(minimum repeat buyers, holdout comparison or BIC, refit with fallback); the main job only
+calls it.
 """
 
 from valuemax.clv._beta_geo import BetaGeoModel
 from valuemax.clv._beta_geo_beta_binom import BetaGeoBetaBinomModel
+from valuemax.clv._choose import MIN_REPEAT_BUYERS, MODEL_OPTIONS, ModelChoice, choose_model
 from valuemax.clv._gamma_gamma import GammaGammaModel
 from valuemax.clv._holdout import HoldoutValidation, holdout_validation, tracking_curve
 from valuemax.clv._modified_beta_geo import ModifiedBetaGeoModel
@@ -25,15 +30,19 @@ from valuemax.clv._shifted_beta_geo import ShiftedBetaGeoModel
 from valuemax.clv._value import clv_table, customer_lifetime_value, spend_independence
 
 __all__ = [
+    "MIN_REPEAT_BUYERS",
+    "MODEL_OPTIONS",
     "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "FitSummary",
     "GammaGammaModel",
     "HoldoutValidation",
+    "ModelChoice",
     "ModelComparison",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
     "ShiftedBetaGeoModel",
+    "choose_model",
     "clv_table",
     "compare_models",
     "customer_lifetime_value",

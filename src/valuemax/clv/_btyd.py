@@ -10,10 +10,14 @@ from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import InputError
 from valuemax.clv._base import ParametricModel
-from valuemax.clv._validation import check_horizon, check_rfm, check_unit, compress, wrap
-
-#: Fewer repeat buyers (weighted) than this: the repeat-purchase models refuse to fit.
-MIN_REPEAT_BUYERS = 10
+from valuemax.clv._validation import (
+    MIN_REPEAT_BUYERS_TO_FIT,
+    check_horizon,
+    check_rfm,
+    check_unit,
+    compress,
+    wrap,
+)
 
 #: Half-width around a = 1 where BG/NBD-type expectations are interpolated (see below).
 _POLE = 1e-4
@@ -212,7 +216,7 @@ class RepeatPurchaseModel(ParametricModel):
         ------
         InputError
             If lengths differ, values are NaN, frequency is negative or non-integral,
-            recency > T, T < 0, weights are negative, fewer than ``MIN_REPEAT_BUYERS`` (10)
+            recency > T, T < 0, weights are negative, fewer than ``MIN_REPEAT_BUYERS_TO_FIT`` (10)
             customers have repeat purchases, or the columns carry an ``attrs["time_unit"]``
             other than ``time_unit``. Customers with ``T == 0`` (first seen at the
             observation end) are valid: their likelihood is 1.
@@ -226,11 +230,11 @@ class RepeatPurchaseModel(ParametricModel):
         check_unit(who, self.time_unit, {"frequency": frequency, "recency": recency, "T": T})
         x, t_x, age, w, _ = check_rfm(who, frequency, recency, T, weights)
         n_repeat = float(w[x > 0].sum())
-        if n_repeat < MIN_REPEAT_BUYERS:
+        if n_repeat < MIN_REPEAT_BUYERS_TO_FIT:
             raise InputError(
                 f"{type(self).__name__}.fit: {n_repeat:,.0f} repeat buyers (customers with "
                 f"frequency > 0) of {w.sum():,.0f}; fitting the purchase and drop-out "
-                f"processes needs at least {MIN_REPEAT_BUYERS}. Use a longer observation "
+                f"processes needs at least {MIN_REPEAT_BUYERS_TO_FIT}. Use a longer observation "
                 "period or more customers.")
         rows, counts = compress(np.column_stack([x, t_x, age]), w)
         ux, utx, uT = rows.T

@@ -12,10 +12,7 @@ from threadpoolctl import threadpool_limits
 from valuemax._core.exceptions import DataLossWarning, InputError
 from valuemax.clv._base import COLLAPSED, ParametricModel
 from valuemax.clv._likelihoods import gamma_gamma_loglik, gamma_gamma_loglik_grad
-from valuemax.clv._validation import check_arrays, compress, labels, wrap
-
-#: Fewest repeat buyers ``fit`` accepts (3 parameters; fewer gives no usable estimate).
-MIN_REPEAT_BUYERS = 10
+from valuemax.clv._validation import MIN_REPEAT_BUYERS_TO_FIT, check_arrays, compress, labels, wrap
 
 
 def _check_spend(who: str, frequency: Any, monetary_value: Any, weights: Any = None):
@@ -157,7 +154,7 @@ class GammaGammaModel(ParametricModel):
         InputError
             If lengths differ, values are NaN, frequency is non-integral or negative; if rows
             have frequency == 0 or monetary_value <= 0 and ``on_invalid="raise"``; if fewer
-            than ``MIN_REPEAT_BUYERS`` (10) repeat buyers remain.
+            than ``MIN_REPEAT_BUYERS_TO_FIT`` (10) repeat buyers remain.
         ConvergenceError
             If no starting point converges.
         ValueError
@@ -185,9 +182,9 @@ class GammaGammaModel(ParametricModel):
             warnings.warn(f"dropped {int(bad.sum()):,} rows ({bad.mean():.1%}): frequency == 0 "
                           "or monetary_value <= 0", DataLossWarning, stacklevel=2)
         n_left = float(w[~bad].sum())
-        if n_left < MIN_REPEAT_BUYERS:
+        if n_left < MIN_REPEAT_BUYERS_TO_FIT:
             raise InputError(f"{who}: {n_left:,.0f} repeat buyers to fit; GammaGammaModel needs "
-                             f"at least {MIN_REPEAT_BUYERS}. Use a longer calibration period.")
+                             f"at least {MIN_REPEAT_BUYERS_TO_FIT}. Use a longer calibration period.")
         rows, counts = compress(np.column_stack([x[~bad], m[~bad]]), w[~bad])
         ux, um = rows.T
 

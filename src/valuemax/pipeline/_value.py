@@ -1,11 +1,13 @@
 """The customer-value step: choose a purchase model on a holdout, then CLV per customer.
 
 1. Split the log at a calibration date (given, or chosen: the last third of the observation
-   span is the holdout) and compare BG/NBD, MBG/NBD and Pareto/NBD on it
-   (:func:`valuemax.clv.compare_models`: lowest holdout MAE, BIC among near ties).
+   span is the holdout) and let :func:`valuemax.clv.choose_model` choose the purchase model
+   (the model policy lives there: minimum repeat buyers, holdout comparison of BG/NBD,
+   MBG/NBD and Pareto/NBD or BIC without a holdout, refit on the whole period with its
+   fallback).
 2. Track the calibration cohort's cumulative repeat purchases, actual vs expected, per week.
-3. Refit the chosen model and Gamma-Gamma on the whole observation period and score every
-   customer: ``p_alive``, ``expected_purchases_<h>``, ``expected_avg_value``, ``clv_<h>``.
+3. Fit Gamma-Gamma on the whole observation period and score every customer: ``p_alive``,
+   ``expected_purchases_<h>``, ``expected_avg_value``, ``clv_<h>``.
 """
 
 from __future__ import annotations
@@ -17,27 +19,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import ConvergenceError, ConvergenceWarning, InputError
+from valuemax._core.exceptions import (
+    ConvergenceError,
+    ConvergenceWarning,
+    InputError,
+    StepNotApplicable,
+)
 from valuemax._core.schema import TIME_UNITS
+from valuemax._core.validation import (
+    check_choice,
+    check_date,
+    check_in_interval,
+    check_whole_number,
+)
 from valuemax.clv import (
-    BetaGeoModel,
+    MIN_REPEAT_BUYERS,
+    MODEL_OPTIONS,
     GammaGammaModel,
-    ModifiedBetaGeoModel,
-    ParetoNBDModel,
+    choose_model,
     clv_table,
-    compare_models,
-    loglik_ties,
     spend_independence,
     tracking_curve,
 )
 from valuemax.features import calibration_holdout, repeat_purchase_days
 from valuemax.pipeline._value_result import ValueResult
 
-#: Purchase models by name, in the order tried when the chosen one fails on the full period.
-MODELS = {"BG/NBD": BetaGeoModel, "MBG/NBD": ModifiedBetaGeoModel, "Pareto/NBD": ParetoNBDModel}
-MODEL_OPTIONS = {"auto": None, "bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto": "Pareto/NBD"}
-#: Fewer repeat buyers than this: no purchase model is fitted (the step is skipped).
-MIN_REPEAT_BUYERS = 20
 #: Optimiser starts of every purchase-model fit in the main job: the fixed start, then one
 #: random restart (the estimators default to 3; two keep the step quick on large logs).
 N_STARTS = 2
@@ -58,16 +64,7 @@ def default_calibration_end(first_day: dt.date, obs_end: dt.date) -> dt.date | N
 
 def check_calibration_end(value: Any, first_day: dt.date, obs_end: dt.date) -> dt.date:
     """The calibration end as a date strictly inside (first purchase, observation end)."""
-    if isinstance(value, dt.datetime):
-        day = value.date()
-    elif isinstance(value, dt.date):
-        day = value
-    else:
-        try:
-            day = dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise InputError(f"calibration_end={value!r} is not a date YYYY-MM-DD "
-                             "(e.g. --calibration-end 2011-06-30)") from None
+    day = check_date("calibration_end", value, example="2011-06-30")
     if not first_day < day < obs_end:
         raise InputError(f"calibration_end {day.isoformat()} must fall after the first purchase "
                          f"({first_day.isoformat()}) and before the observation end "
@@ -80,18 +77,13 @@ def check_calibration_end(value: Any, first_day: dt.date, obs_end: dt.date) -> d
 def check_value_options(horizon_months: Any, discount_rate: Any, margin: Any,
                         model: str) -> None:
     """Refuse invalid CLV options before any work (exit code 2 in the CLI)."""
-    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) \
-            or not 1 <= horizon_months <= 600:
-        raise InputError(f"clv_horizon={horizon_months!r} must be a whole number of months "
-                         "in 1..600 (e.g. 12)")
-    if not (isinstance(discount_rate, int | float) and 0 <= discount_rate < 1):
-        raise InputError(f"discount_rate={discount_rate!r} must be a monthly rate in [0, 1) "
-                         "(e.g. 0.01 for 1% a month, about 12.7% a year)")
-    if not (isinstance(margin, int | float) and 0 < margin <= 1):
-        raise InputError(f"margin={margin!r} must be a share of revenue in (0, 1] "
-                         "(e.g. 0.3 for a 30% gross margin)")
-    if model not in MODEL_OPTIONS:
-        raise InputError(f"clv model={model!r} is not one of {sorted(MODEL_OPTIONS)}")
+    check_whole_number("clv_horizon", horizon_months, 1, 600, what="a whole number of months",
+                       example="e.g. 12")
+    check_in_interval("discount_rate", discount_rate, "[0, 1)", what="a monthly rate",
+                      example="e.g. 0.01 for 1% a month, about 12.7% a year")
+    check_in_interval("margin", margin, "(0, 1]", what="a share of revenue",
+                      example="e.g. 0.3 for a 30% gross margin")
+    check_choice("clv_model", model, MODEL_OPTIONS)
 
 
 #: The value result's note (and the reason of the skipped spend) for a log without prices.
@@ -130,10 +122,6 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
                calibration: pd.DataFrame | None = None, horizon_months: int = 12,
                discount_rate: float = 0.01, margin: float = 1.0, model: str = "auto",
                seed: int = 0, money: bool = True) -> tuple[ValueResult | None, str | None]:
-    n_repeat = int((customers["frequency"] > 0).sum())
-    if n_repeat < MIN_REPEAT_BUYERS:
-        return None, (f"only {n_repeat:,} repeat buyers (customers with 2+ purchase days): "
-                      f"fitting a purchase model needs at least {MIN_REPEAT_BUYERS}")
     notes: list[str] = []
     first_day = pd.Timestamp(customers["first_purchase"].min()).date()
     if calibration_end is None:
@@ -145,47 +133,38 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
     else:
         cal_end = check_calibration_end(calibration_end, first_day, obs_end)
     unit = TIME_UNITS[time_unit]
-    forced = MODEL_OPTIONS[model]
-    comparison = validation = tracking = cal_spend = None
-    cal = None
-    if cal_end is not None:
-        if calibration is None:
+
+    def calibration_table() -> pd.DataFrame | None:
+        # built only once choose_model found enough repeat buyers on the whole period
+        nonlocal calibration
+        if cal_end is not None and calibration is None:
             calibration = calibration_holdout(
                 tx, calibration_end=cal_end, observation_end=obs_end, time_unit=time_unit,
                 money=money,
             ).to_pyarrow().to_pandas()
-        cal = _note_new(calibration, notes, f"calibration end {cal_end.isoformat()}")
-        n_cal = int((cal["frequency"] > 0).sum())
-        if n_cal < MIN_REPEAT_BUYERS:
-            notes.append(f"no holdout comparison: only {n_cal:,} repeat buyers by the "
-                         f"calibration end {cal_end.isoformat()} (at least "
-                         f"{MIN_REPEAT_BUYERS} needed); the model is chosen by BIC on the "
-                         "whole period")
-            cal = None
-    if cal is not None:
-        names = tuple(MODELS) if forced is None else (forced,)
-        comparison = compare_models(
-            cal["frequency"], cal["recency"], cal["T"], cal["frequency_holdout"],
-            cal["duration_holdout"], time_unit=time_unit, models=names, random_state=seed,
-            n_starts=N_STARTS)
-        chosen = comparison.chosen
-        validation = comparison.validations[chosen]
-        tracking = _tracking(con, tx, calibration, comparison.models[chosen], cal_end,
+        return calibration if cal_end is not None else None
+
+    try:
+        choice = choose_model(
+            customers["frequency"], customers["recency"], customers["T"],
+            calibration=calibration_table, calibration_end=cal_end,
+            no_holdout=(f"the span is under {MIN_SPAN_FOR_HOLDOUT} days, too short for a "
+                        "holdout comparison"),
+            time_unit=time_unit, model=model, random_state=seed, n_starts=N_STARTS)
+    except StepNotApplicable as exc:
+        return None, str(exc)
+    notes.extend(choice.notes)
+    comparison = choice.comparison
+    validation = tracking = cal_spend = None
+    if comparison is not None:
+        cal = calibration_table()
+        validation = comparison.validations[comparison.chosen]
+        tracking = _tracking(con, tx, cal, comparison.models[comparison.chosen], cal_end,
                              obs_end, unit, money)
         cal_spend = _fit_spend(cal, seed, notes) if money else None
-        rule = comparison.rule
-        limits, ties = comparison.boundary, comparison.indistinguishable
     else:
         cal_end = None
-        chosen, rule, limits, ties = _by_bic(customers, time_unit, seed, forced, notes)
-    fitted, chosen = _fit_full(_note_new(customers, notes, "the observation end"),
-                               chosen, time_unit, seed, notes, comparison)
-    limits = {**limits, chosen: tuple(fitted.boundary_)} if comparison is None else limits
-    notes.extend(evidence_notes(limits, ties, chosen, fitted))
-    degenerate = bool(limits) and all(limits.values())
-    if degenerate:
-        rule = (f"no model can be crowned: every purchase model reached a limit; {chosen} "
-                f"stands in for the naive purchase rate ({rule})")
+    chosen, fitted, rule, limits = choice.name, choice.model, choice.rule, choice.limits
     span_days = (obs_end - first_day).days
     horizon_note = history_note(horizon_months, span_days)
     if horizon_note:
@@ -202,7 +181,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
                      f"spend, at least {MIN_REPEAT_BUYERS} needed, or see the note above); "
                      "P(alive) and expected purchases are given")
     table = _score(fitted, spend, customers, horizon_months, discount_rate, margin, notes)
-    if degenerate:
+    if choice.degenerate:
         notes.append(naive_rate_note(fitted, limits, horizon_months))
     warning = p_alive_warning(fitted, table["p_alive"])
     if warning:
@@ -218,8 +197,8 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
         validation=validation, tracking=tracking, spend_check=check,
         spend_model_calibration=cal_spend, rule=rule, notes=notes,
         p_alive_warning=warning, boundary={k: list(v) for k, v in limits.items()},
-        indistinguishable=[list(g) for g in ties], degenerate=degenerate,
-        history_days=span_days), None
+        indistinguishable=[list(g) for g in choice.indistinguishable],
+        degenerate=choice.degenerate, history_days=span_days), None
 
 
 #: A parameter whose 95% interval spans more than this factor (log SE > 2) is not identified.
@@ -262,53 +241,6 @@ def p_alive_warning(model: Any, p_alive: pd.Series) -> str | None:
             "expected purchases x spend with little churn.")
 
 
-def _by_bic(customers, time_unit, seed, forced, notes):
-    """The model with the lowest BIC on the whole period, with every model's limits and the
-    groups of models the data cannot tell apart."""
-    if forced is not None:
-        return forced, f"{forced} as asked (no holdout: the span is too short)", {}, ()
-    fits = {}
-    for name, cls in MODELS.items():
-        try:
-            fits[name] = cls(time_unit=time_unit, random_state=seed, n_starts=N_STARTS).fit(
-                customers["frequency"], customers["recency"], customers["T"])
-        except ConvergenceError as exc:
-            notes.append(f"{name} did not converge on the observation period: {exc}")
-    if not fits:
-        raise ConvergenceError("no purchase model converged on the observation period; "
-                               "see the notes above")
-    bics = {name: m.summary().bic for name, m in fits.items()}
-    best = min(bics, key=bics.get)
-    ties = loglik_ties({name: m.loglik_ for name, m in fits.items()})
-    limits = {name: tuple(m.boundary_) for name, m in fits.items()}
-    return best, (f"lowest BIC on the observation period ({best}); the span is under "
-                  f"{MIN_SPAN_FOR_HOLDOUT} days, too short for a holdout comparison"), limits, ties
-
-
-def evidence_notes(limits: dict[str, tuple[str, ...]], ties: Any, chosen: str,
-                   fitted: Any) -> list[str]:
-    """Plain sentences: which models reached a limit, which cannot be told apart.
-
-    ``limits`` maps each model to its ``boundary_`` (the calibration fits when there was a
-    holdout, else the whole-period fits); ``fitted`` is the chosen model refitted on the
-    whole period.
-    """
-    out = []
-    for name, found in limits.items():
-        if found:
-            out.append(f"{name} reached a limit of its model ({', '.join(found)}): the data "
-                       "show no spread there, so it behaves as the simpler limiting model and "
-                       "its parameters there have no meaningful standard errors")
-    full = tuple(fitted.boundary_)
-    if full and full != tuple(limits.get(chosen, ())):
-        out.append(f"{chosen} refitted on the whole period reached a limit ({', '.join(full)})")
-    for group in ties:
-        out.append(f"{' and '.join(group)} fit the data equally well (the same "
-                   "log-likelihood): the data cannot tell them apart, so the choice among them "
-                   "carries no information")
-    return out
-
-
 def history_note(horizon_months: int, span_days: int) -> str | None:
     """A sentence when the CLV horizon is longer than the observed history, else None."""
     horizon_days = horizon_months * 365.25 / 12
@@ -331,35 +263,6 @@ def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon: int
     return (f"every purchase model reached a limit ({which}), so no model is better than the "
             f"others: CLV over {horizon} months rests on the naive purchase rate{rate_text} "
             "times spend, not on individual buying patterns")
-
-
-def _fit_full(customers, chosen, time_unit, seed, notes, comparison):
-    order = [chosen] + [n for n in MODELS if n != chosen and (
-        comparison is None or n in comparison.models)]
-    for name in order:
-        try:
-            m = MODELS[name](time_unit=time_unit, random_state=seed, n_starts=N_STARTS).fit(
-                customers["frequency"], customers["recency"], customers["T"])
-            if name != chosen:
-                notes.append(f"{chosen} did not converge on the whole period; {name} used")
-            return m, name
-        except ConvergenceError as exc:
-            notes.append(f"{name} did not converge on the whole period: {exc}")
-    raise ConvergenceError(f"no purchase model converged on the whole period (tried "
-                           f"{', '.join(order)}); see the notes. Try --clv-model with another "
-                           "model, or --no-clv.")
-
-
-def _note_new(frame: pd.DataFrame, notes: list[str], when: str) -> pd.DataFrame:
-    """The customers unchanged, with a note on those first seen on the last day (T = 0):
-    they are valid rows (likelihood 1, nothing observed yet) scored as new customers."""
-    new = frame["T"] <= 0
-    if new.any():
-        n = int(new.sum())
-        notes.append(f"{n:,} {'customer' if n == 1 else 'customers'} first bought on {when} "
-                     "(T = 0): no time observed yet, so they add nothing to the purchase-model "
-                     "fit and are scored as new customers (the population's prior)")
-    return frame
 
 
 def _fit_spend(frame: pd.DataFrame, seed: int, notes: list[str]):
