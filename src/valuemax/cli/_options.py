@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
-from valuemax._core.exceptions import InputError, ValuemaxError
+from valuemax._core.exceptions import InputError, StepNotApplicable, ValuemaxError
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Output folder (written atomically).")]
 DbOpt = Annotated[Path | None, typer.Option("--db", metavar="FILE", help="DuckDB store file (default: DIR/valuemax.duckdb).")]
@@ -100,7 +100,8 @@ def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
 
     A signal (SIGINT/Ctrl-C, SIGTERM; see :func:`valuemax.cli._app.main`) wins over whatever
     error it caused on its way out (DuckDB's "Query interrupted", a reader's "could not be
-    read"): exit 128 + signal (130, 143) with one line. ``InputError`` exits 2, other valuemax
+    read"): exit 128 + signal (130, 143) with one line. ``InputError`` and
+    ``StepNotApplicable`` exit 2, other valuemax
     errors and a full disk exit 1; messages show CLI options instead of Python keywords.
     """
     err = Console(stderr=True, highlight=False)
@@ -119,7 +120,7 @@ def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
                       "(the output folder and the store each hold one whole run, if any)",
                       soft_wrap=True)
             raise typer.Exit(128 + Terminated.signum) from None
-        if isinstance(exc, InputError):
+        if isinstance(exc, InputError | StepNotApplicable):  # the data cannot serve the command
             err.print(f"[bold red]error:[/] {cli_words(one_line(exc))}", soft_wrap=True)
             raise typer.Exit(2) from None
         if isinstance(exc, ValuemaxError):
