@@ -160,7 +160,7 @@ def loglik(model: str, params: dict, path: Path) -> float:
     import numpy as np
 
     from valuemax.clv import _likelihoods as lk
-    from valuemax.clv._pareto_likelihood import pareto_nbd_loglik
+    from valuemax.clv._likelihoods.pareto_nbd import pareto_nbd_loglik
 
     d = np.load(path)
     values = [params[k] for k in NAMES[model]]

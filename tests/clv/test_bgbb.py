@@ -20,7 +20,7 @@ import pytest
 from scipy.special import betaln
 
 from valuemax.clv import BetaGeoBetaBinomModel
-from valuemax.clv._discrete_likelihoods import bg_bb_alive_sum
+from valuemax.clv._likelihoods.discrete import bg_bb_alive_sum
 from valuemax.exceptions import InputError, NotFittedError
 
 PUBLISHED = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}

@@ -8,7 +8,7 @@ from scipy import integrate, stats
 from scipy.special import betaln, gammaln, hyp2f1
 
 from valuemax.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
-from valuemax.clv._pareto_likelihood import log_hyp2f1_a_b_a1, pareto_nbd_loglik
+from valuemax.clv._likelihoods.pareto_nbd import log_hyp2f1_a_b_a1, pareto_nbd_loglik
 
 
 @pytest.mark.parametrize("params", [(0.553, 10.578, 0.606, 11.669),  # alpha < beta

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from valuemax.clv import _pareto_likelihood
 from valuemax.clv._likelihoods import (
     bg_nbd_loglik,
     bg_nbd_loglik_grad,
@@ -14,7 +13,8 @@ from valuemax.clv._likelihoods import (
     mbg_nbd_loglik,
     mbg_nbd_loglik_grad,
 )
-from valuemax.clv._pareto_likelihood import (
+from valuemax.clv._likelihoods import pareto_nbd as _pareto_likelihood
+from valuemax.clv._likelihoods.pareto_nbd import (
     _log_tail,
     _wide,
     log_died_integral,

@@ -222,7 +222,7 @@ def test_the_failing_fits_of_the_issue_predict_finite_values(cls):
 def test_fit_log_likelihood_is_finite_up_to_the_search_bound():
     # the optimiser's box is |ln param| <= 15: every corner keeps a finite likelihood
     from valuemax.clv._likelihoods import bg_nbd_loglik, mbg_nbd_loglik
-    from valuemax.clv._pareto_likelihood import pareto_nbd_loglik
+    from valuemax.clv._likelihoods.pareto_nbd import pareto_nbd_loglik
 
     x, tx, age = np.array([0.0, 2.0, 40.0]), np.array([0.0, 10.0, 30.0]), np.full(3, 35.0)
     for corner in np.array(np.meshgrid(*[[-15.0, 0.0, 15.0]] * 4)).reshape(4, -1).T:
@@ -232,7 +232,7 @@ def test_fit_log_likelihood_is_finite_up_to_the_search_bound():
 
 
 def test_pareto_died_integral_matches_quadrature_in_the_limit():
-    from valuemax.clv._pareto_likelihood import log_died_integral
+    from valuemax.clv._likelihoods.pareto_nbd import log_died_integral
 
     # r, alpha in the millions (λ = 0.1): the integrand is e^(-λ τ) (β+τ)^-(s+1) up to scale
     r, alpha = 1e6 * LAM, 1e6

@@ -15,7 +15,7 @@ import pytest
 from scipy.special import hyp2f1
 
 from valuemax.clv import ShiftedBetaGeoModel
-from valuemax.clv._discrete_likelihoods import sbg_loglik
+from valuemax.clv._likelihoods.discrete import sbg_loglik
 from valuemax.exceptions import InputError, NotFittedError
 
 PUBLISHED = {"regular": (0.704, 1.182), "high_end": (0.668, 3.806)}

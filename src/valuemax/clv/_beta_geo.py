@@ -15,12 +15,8 @@ from valuemax.clv._btyd import (
     finite_or_raise,
     simulate_beta_geometric,
 )
-from valuemax.clv._likelihoods import (
-    bg_nbd_loglik,
-    bg_nbd_loglik_grad,
-    log_beta_ratio,
-    log_rising,
-)
+from valuemax.clv._likelihoods.bg_nbd import bg_nbd_loglik, bg_nbd_loglik_grad
+from valuemax.clv._likelihoods.special import log_beta_ratio, log_rising
 
 
 class BetaGeoModel(RepeatPurchaseModel):

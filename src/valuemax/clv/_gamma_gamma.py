@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import DataLossWarning, InputError
 from valuemax.clv._base import COLLAPSED, ParametricModel
-from valuemax.clv._likelihoods import gamma_gamma_loglik, gamma_gamma_loglik_grad
+from valuemax.clv._likelihoods.gamma_gamma import gamma_gamma_loglik, gamma_gamma_loglik_grad
 from valuemax.clv._validation import MIN_REPEAT_BUYERS_TO_FIT, check_arrays, compress, labels, wrap
 
 

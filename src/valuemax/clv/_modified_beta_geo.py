@@ -15,12 +15,8 @@ from valuemax.clv._btyd import (
     finite_or_raise,
     simulate_beta_geometric,
 )
-from valuemax.clv._likelihoods import (
-    log_beta_ratio,
-    log_rising,
-    mbg_nbd_loglik,
-    mbg_nbd_loglik_grad,
-)
+from valuemax.clv._likelihoods.bg_nbd import mbg_nbd_loglik, mbg_nbd_loglik_grad
+from valuemax.clv._likelihoods.special import log_beta_ratio, log_rising
 
 
 class ModifiedBetaGeoModel(RepeatPurchaseModel):

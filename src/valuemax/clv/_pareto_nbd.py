@@ -11,12 +11,12 @@ from scipy.special import expit, gammaln, xlogy
 
 from valuemax.clv._base import COLLAPSED, VANISHING
 from valuemax.clv._btyd import RepeatPurchaseModel
-from valuemax.clv._likelihoods import log_rising
-from valuemax.clv._pareto_likelihood import (
+from valuemax.clv._likelihoods.pareto_nbd import (
     pareto_nbd_log_odds_died,
     pareto_nbd_loglik,
     pareto_nbd_loglik_grad,
 )
+from valuemax.clv._likelihoods.special import log_rising
 
 
 def _integral_ratio(s: float, base: np.ndarray, t: np.ndarray) -> np.ndarray:

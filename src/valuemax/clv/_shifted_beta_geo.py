@@ -8,7 +8,7 @@ import numpy as np
 
 from valuemax._core.exceptions import InputError
 from valuemax.clv._base import COLLAPSED, VANISHING, ParametricModel
-from valuemax.clv._discrete_likelihoods import (
+from valuemax.clv._likelihoods.discrete import (
     sbg_derl,
     sbg_log_churn,
     sbg_log_survival,

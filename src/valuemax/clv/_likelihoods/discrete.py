@@ -1,7 +1,7 @@
 """Log-likelihoods and sums of the discrete-time CLV models, as pure vectorised array functions.
 
 BG/BB (non-contractual, discrete purchase opportunities) and sBG (contractual, survivor
-counts). Like :mod:`valuemax.clv._likelihoods`, nothing is fitted or validated here: the
+counts). Like every module of :mod:`valuemax.clv._likelihoods`, nothing is fitted or validated here: the
 estimators validate at their public boundary. Everything is computed in logs with ``betaln``
 and summed by log-sum-exp, so no term over- or underflows.
 

@@ -1,6 +1,6 @@
 """Pareto/NBD log-likelihood (Fader & Hardie's eq. 22) and its hypergeometric term.
 
-Pure vectorised array functions, as in ``valuemax.clv._likelihoods``; the Gauss
+Pure vectorised array functions, as every module of ``valuemax.clv._likelihoods``; the Gauss
 hypergeometric term is evaluated in log space without overflow for large frequencies.
 
 References
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, expit, hyp2f1, logsumexp
 
-from valuemax.clv._likelihoods import log_rising
+from valuemax.clv._likelihoods.special import log_rising
 
 __all__ = [
     "log_died_integral",
