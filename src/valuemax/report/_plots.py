@@ -1,4 +1,9 @@
-"""The report's plotly figures, built from small pre-aggregated arrays.
+"""The report's plotly figures, built from small pre-aggregated arrays: one plots module.
+
+The house style and the generic charts come first (histograms, bars, heat map, selection
+line, projection, dendrogram), then the figures of one section each (customer value, what
+goes with value, who buys next), in the order of the report. The basket section's lift heat
+map stays in ``_plots_basket.py`` beside that section's own work.
 
 plotly is imported inside the functions (``import valuemax.report`` loads no plotly). Every
 builder returns ``None`` when it has nothing to draw, so no empty figure is ever emitted; the
@@ -307,4 +312,214 @@ def dendrogram(icoord: Any, dcoord: Any, ivl: Sequence[Any], *, y_title: str) ->
                          ticktext=[esc(v) for v in ivl], tickangle=-60, showgrid=False)
     else:
         fig.update_xaxes(showticklabels=False, showgrid=False)
+    return fig
+
+
+# --- Customer value: holdout fit, tracking, P(alive) grid -----------------------------------------
+
+def conditional_expectation(by_freq: pd.DataFrame, *, model: str) -> Any | None:
+    """Mean holdout purchases by calibration frequency: actual, model, naive baseline."""
+    if by_freq is None or by_freq.empty:
+        return None
+    go = _go()
+    fig = go.Figure()
+    x = [str(v) for v in by_freq["frequency_cal"]]
+    for col, name, color, dash in (("actual_mean", "actual", PALETTE[4], "solid"),
+                                   ("predicted_mean", esc(model), PALETTE[0], "dash"),
+                                   ("naive_mean", "naive (calibration rate)", PALETTE[9],
+                                    "dot")):
+        if col in by_freq:
+            fig.add_trace(go.Scatter(
+                x=x, y=by_freq[col].astype(float).tolist(), mode="lines+markers", name=name,
+                line={"color": color, "dash": dash},
+                customdata=by_freq["n_customers"].astype(int).tolist(),
+                hovertemplate=f"{name}<br>%{{x}} repeat purchases in calibration "
+                              "(%{customdata:,} customers)<br>mean in holdout: %{y:.3f}"
+                              "<extra></extra>",
+            ))
+    _style(fig, x_title="repeat purchases in the calibration period",
+           y_title="mean purchases in the holdout")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def tracking(df: pd.DataFrame, *, model: str) -> Any | None:
+    """Cumulative repeat purchases per week, actual vs expected; holdout shaded."""
+    if df is None or df.empty:
+        return None
+    go = _go()
+    x = pd.to_datetime(df["week_end"]).dt.strftime("%Y-%m-%d").tolist()
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=df["actual"].tolist(), mode="lines", name="actual",
+                             line={"color": PALETTE[4]},
+                             hovertemplate="week ending %{x}<br>actual: %{y:,.0f}"
+                                           "<extra></extra>"))
+    fig.add_trace(go.Scatter(x=x, y=np.round(df["expected"], 1).tolist(), mode="lines",
+                             name=esc(model), line={"color": PALETTE[0], "dash": "dash"},
+                             hovertemplate="week ending %{x}<br>expected: %{y:,.1f}"
+                                           "<extra></extra>"))
+    hold = df.index[df["holdout"].astype(bool)]
+    if len(hold):
+        first = x[df.index.get_loc(hold[0])]
+        fig.add_vrect(x0=first, x1=x[-1], fillcolor="#edf2f7", opacity=0.6, line_width=0,
+                      layer="below", annotation_text="holdout", annotation_position="top left")
+    _style(fig, x_title="week ending", y_title="cumulative repeat purchases")
+    fig.update_xaxes(type="date", tickformat="%b %Y")
+    return fig
+
+
+def p_alive_grid(model: Any, *, max_frequency: int, T: float, unit_label: str,
+                 n_recency: int = 10) -> tuple[Any | None, str]:
+    """P(alive) over frequency (rows) x recency (columns) for a customer of age ``T``.
+
+    Returns the figure and a caption fragment naming the grid.
+    """
+    go = _go()
+    freqs = np.arange(0, max_frequency + 1)
+    rec = np.linspace(0, T, n_recency + 1)[1:]
+    xs, rs = np.meshgrid(freqs, rec, indexing="ij")
+    rs = np.where(xs == 0, 0.0, rs)  # x = 0 means recency 0
+    p = np.asarray(model.p_alive(xs.ravel(), rs.ravel(), np.full(xs.size, T))).reshape(xs.shape)
+    labels = [f"{r:,.0f}" for r in rec]
+    fig = go.Figure(go.Heatmap(
+        z=np.round(p, 2).tolist(), x=labels, y=[str(f) for f in freqs], zmin=0, zmax=1,
+        colorscale="RdYlGn", texttemplate="%{z:.2f}",
+        hovertemplate=f"frequency %{{y}}, recency %{{x}} {esc(unit_label)}<br>P(alive) "
+                      "%{z:.2f}<extra></extra>", colorbar={"title": {"text": "P(alive)"}},
+    ))
+    _style(fig, x_title=f"recency (first to last purchase, {unit_label})",
+           y_title="frequency (repeat purchases)", height=420)
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
+    return fig, f"a customer first seen {T:,.0f} {unit_label} before the observation end"
+
+
+# --- What goes with value: correlation heat map, residuals, Q-Q -----------------------------------
+
+def corr_heatmap(r: np.ndarray, labels: Sequence[Any], *, text: Sequence[Sequence[str]],
+                 hover: Sequence[Sequence[str]], title: str = "r") -> Any | None:
+    """Correlation heat map on a fixed -1..1 diverging scale, ``text`` printed in each cell."""
+    if r.size == 0 or not np.isfinite(r).any():
+        return None
+    go = _go()
+    names = [esc(v) for v in labels]
+    fig = go.Figure(go.Heatmap(
+        z=np.where(np.isfinite(r), r, None).tolist(), x=names, y=names, zmin=-1.0, zmax=1.0,
+        zmid=0.0, colorscale="RdBu", reversescale=True, text=[list(t) for t in text],
+        texttemplate="%{text}", customdata=[list(h) for h in hover],
+        hovertemplate="%{y} × %{x}<br>%{customdata}<extra></extra>",
+        colorbar={"title": {"text": esc(title)}},
+    ))
+    _style(fig, x_title="customer feature", y_title="customer feature",
+           height=max(380, 60 + 46 * len(names)))
+    fig.update_xaxes(type="category", tickangle=-35)
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig
+
+
+def residual_scatter(fitted: Any, residuals: Any, *, x_title: str,
+                     y_title: str) -> tuple[Any | None, int]:
+    """Residuals against fitted values (seeded sample of <= 5,000 points), zero line."""
+    f = np.asarray(fitted, dtype=float)
+    e = np.asarray(residuals, dtype=float)
+    ok = np.isfinite(f) & np.isfinite(e)
+    f, e = f[ok], e[ok]
+    if f.size == 0:
+        return None, 0
+    if f.size > MAX_POINTS:
+        pick = np.sort(np.random.default_rng(0).choice(f.size, MAX_POINTS, replace=False))
+        f, e = f[pick], e[pick]
+    go = _go()
+    fig = go.Figure(go.Scatter(
+        x=np.round(f, 4).tolist(), y=np.round(e, 4).tolist(), mode="markers",
+        marker={"size": 4, "opacity": 0.5, "color": PALETTE[0]}, name="customers",
+        hovertemplate="fitted %{x:.3f}<br>residual %{y:.3f}<extra></extra>",
+    ))
+    fig.add_hline(y=0.0, line={"color": "#e53e3e", "width": 1.5, "dash": "dash"})
+    _style(fig, x_title=x_title, y_title=y_title, height=360, showlegend=False)
+    return fig, int(f.size)
+
+
+def qq_plot(residuals: Any, *, max_points: int = 2000) -> Any | None:
+    """Normal Q-Q plot of standardised residuals (at most ``max_points`` quantiles), y = x."""
+    from scipy.stats import norm
+
+    e = np.asarray(residuals, dtype=float)
+    e = np.sort(e[np.isfinite(e)])
+    if e.size < 3 or np.std(e) == 0:
+        return None
+    z = (e - e.mean()) / e.std(ddof=1)
+    theo = norm.ppf((np.arange(1, e.size + 1) - 0.5) / e.size)
+    if e.size > max_points:
+        pick = np.unique(np.linspace(0, e.size - 1, max_points).round().astype(int))
+        z, theo = z[pick], theo[pick]
+    go = _go()
+    lim = [float(min(theo.min(), z.min())), float(max(theo.max(), z.max()))]
+    fig = go.Figure([
+        go.Scatter(x=lim, y=lim, mode="lines", name="normal", hoverinfo="skip",
+                   line={"color": "#e53e3e", "dash": "dash", "width": 1.5}),
+        go.Scatter(x=np.round(theo, 4).tolist(), y=np.round(z, 4).tolist(), mode="markers",
+                   name="residuals", marker={"size": 4, "color": PALETTE[0]},
+                   hovertemplate="normal %{x:.2f}<br>residual %{y:.2f} sd<extra></extra>"),
+    ])
+    _style(fig, x_title="normal quantile (standard deviations)",
+           y_title="standardised residual (standard deviations)", height=360,
+           showlegend=False)
+    return fig
+
+
+# --- Who buys next: calibration curve, cumulative gains -------------------------------------------
+
+def calibration_lines(frame: pd.DataFrame, *, chosen: str | None = None,
+                      names: dict[str, str] | None = None) -> Any | None:
+    """Reliability diagram: observed buyer share by mean predicted probability, per model.
+
+    ``frame`` has ``model``, ``mean_predicted``, ``fraction_positive`` (one row per bin); the
+    diagonal is perfect calibration; ``names`` gives the legend name of each model key.
+    """
+    names = names or {}
+    if frame is None or not len(frame):
+        return None
+    go = _go()
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                               line={"color": "#a0aec0", "dash": "dash"}, hoverinfo="skip"))
+    for i, (name, g) in enumerate(frame.groupby("model", sort=False)):
+        shown = names.get(str(name), str(name))
+        label = f"{shown} (chosen)" if name == chosen else shown
+        fig.add_trace(go.Scatter(
+            x=g["mean_predicted"].tolist(), y=g["fraction_positive"].tolist(),
+            mode="lines+markers", name=esc(label), line={"color": PALETTE[i % len(PALETTE)]},
+            hovertemplate=(f"{esc(label)}<br>predicted %{{x:.1%}}<br>observed %{{y:.1%}}"
+                           "<extra></extra>")))
+    _style(fig, x_title="mean predicted probability of buying", y_title="observed share who bought",
+           height=460)
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def gains_lines(frame: pd.DataFrame, *, names: dict[str, str] | None = None) -> Any | None:
+    """Cumulative gain: share of buyers captured by the top share of customers, per model.
+
+    ``frame`` has ``model``, ``customer_share``, ``buyer_share`` (deciles); the diagonal is a
+    random order; ``names`` gives the legend name of each model key.
+    """
+    names = names or {}
+    if frame is None or not len(frame):
+        return None
+    go = _go()
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="random order",
+                               line={"color": "#a0aec0", "dash": "dash"}, hoverinfo="skip"))
+    for i, (name, g) in enumerate(frame.groupby("model", sort=False)):
+        xs = [0.0, *g["customer_share"].tolist()]
+        ys = [0.0, *g["buyer_share"].tolist()]
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines+markers", name=esc(names.get(str(name), str(name))),
+            line={"color": PALETTE[i % len(PALETTE)]},
+            hovertemplate=(f"{esc(names.get(str(name), str(name)))}<br>top %{{x:.0%}} of customers<br>"
+                           "%{y:.1%} of the buyers<extra></extra>")))
+    _style(fig, x_title="share of customers, highest score first",
+           y_title="share of buyers captured", height=460)
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from valuemax.report import _plots as plots
-from valuemax.report import _plots_propensity as plots_propensity
 from valuemax.report._format import plain
 from valuemax.report._html import (
     diagnostics,
@@ -148,9 +147,9 @@ def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[st
 
     parts.append(sub("prop-curves", "Calibration and cumulative gain"))
     subs.append(("prop-curves", "Calibration and gain"))
-    cal = plots_propensity.calibration_lines(res.calibration, chosen=res.chosen_model,
+    cal = plots.calibration_lines(res.calibration, chosen=res.chosen_model,
                                              names=NAMES)
-    gain = plots_propensity.gains_lines(res.gains, names=NAMES)
+    gain = plots.gains_lines(res.gains, names=NAMES)
     blocks = []
     if cal is not None:
         blocks.append(figure(cal, "Predicted probability vs. observed share of buyers on the "

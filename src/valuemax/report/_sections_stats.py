@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax.report import _plots_stats as plots_stats
+from valuemax.report import _plots as plots
 from valuemax.report._format import fmt_int, fmt_num, plain
 from valuemax.report._html import (
     diagnostics,
@@ -119,7 +119,7 @@ def _correlations(cm: Any) -> str:
              "(not corrected for the number of pairs tested)")
     parts = []
     long = cm.long
-    fig = plots_stats.corr_heatmap(r, labels, text=text, hover=hover, title=f"{cm.method} r")
+    fig = plots.corr_heatmap(r, labels, text=text, hover=hover, title=f"{cm.method} r")
     if fig is None:
         parts.append(note("No correlation heat map: no pair could be computed.", warn=True))
     else:
@@ -164,9 +164,9 @@ def _regression(vd: Any, reg: Any) -> str:
         parts.append(notes_list(shown, title="Not used as predictors, and why"))
         parts.append(diagnostics([notes_list(tech)], what="predictors left out"))
     resid = np.asarray(reg.residuals, dtype=float)
-    fig_r, shown = plots_stats.residual_scatter(reg.fitted, resid, x_title=f"fitted {plain(vd.target)}",
+    fig_r, shown = plots.residual_scatter(reg.fitted, resid, x_title=f"fitted {plain(vd.target)}",
                                           y_title="residual (observed − fitted)")
-    fig_q = plots_stats.qq_plot(resid)
+    fig_q = plots.qq_plot(resid)
     blocks = []
     if fig_r is not None:
         sample = "" if shown == resid.size else f" (a seeded sample of {shown:,} customers)"

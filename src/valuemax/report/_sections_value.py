@@ -10,7 +10,6 @@ import pandas as pd
 
 from valuemax.decide import AT_RISK_SEGMENTS, high_value_at_risk, value_at_risk_summary
 from valuemax.report import _plots as plots
-from valuemax.report import _plots_value as vplots
 from valuemax.report._format import count, fmt_int, fmt_num, fmt_pct
 from valuemax.report._html import (
     alert,
@@ -289,12 +288,12 @@ def _holdout(value: Any) -> str:
             "customer mix break" + (f"; {peak}" if peak else ".") + " Read CLV and P(alive) "
             "as a ranking of customers more than as exact amounts.")))
     figs = []
-    fig = vplots.conditional_expectation(v.by_frequency, model=value.model_name)
+    fig = plots.conditional_expectation(v.by_frequency, model=value.model_name)
     if fig is not None:
         figs.append(figure(fig, "Conditional expectations: mean purchases in the holdout by "
                                 "the number of repeat purchases in the calibration period, "
                                 "actual against the model and the naive rate."))
-    fig = vplots.tracking(value.tracking, model=value.model_name)
+    fig = plots.tracking(value.tracking, model=value.model_name)
     if fig is not None:
         figs.append(figure(fig, "Tracking: cumulative repeat purchases of the customers "
                                 "acquired by the calibration end, week by week, actual "
@@ -341,7 +340,7 @@ def _alive(value: Any, result: Any, unit: str) -> str:
         return note("No customer table to draw the grid from.")
     cap = int(min(max(np.quantile(cust["frequency"], 0.95), 3), 30))
     age = float(cust["T"].max())
-    fig, where = vplots.p_alive_grid(value.model, max_frequency=cap, T=age, unit_label=unit)
+    fig, where = plots.p_alive_grid(value.model, max_frequency=cap, T=age, unit_label=unit)
     out = [figure(fig, f"P(alive) by frequency and recency for {where}: customers who bought "
                        "often but not lately (top left) are the likeliest to have left. "
                        "Frequency 0 has recency 0 by definition: one value across its row.")]
