@@ -20,8 +20,8 @@ import pytest
 
 import valuemax
 from valuemax.cli import app
-from valuemax.pipeline._analyze import MIN_CUSTOMERS_TO_CLUSTER
 from valuemax.clv import MIN_REPEAT_BUYERS
+from valuemax.pipeline._analyze import MIN_CUSTOMERS_TO_CLUSTER
 
 from ._small_logs import make_log, n_repeat_buyers, small_shop_gbk, span_days
 

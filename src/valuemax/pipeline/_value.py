@@ -252,7 +252,7 @@ def history_note(horizon_months: int, span_days: int) -> str | None:
             "order of magnitude, or shorten the horizon (--clv-horizon)")
 
 
-def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon: int) -> str:
+def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon_months: int) -> str:
     """The sentence for the case where every purchase model reached a limit."""
     rate = None
     if "r" in model.params_ and "alpha" in model.params_:
@@ -261,36 +261,37 @@ def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon: int
     which = "; ".join(f"{n}: {', '.join(v)}" for n, v in limits.items())
     rate_text = "" if rate is None else f" (about {rate:.2f} purchases a month while active)"
     return (f"every purchase model reached a limit ({which}), so no model is better than the "
-            f"others: CLV over {horizon} months rests on the naive purchase rate{rate_text} "
+            f"others: CLV over {horizon_months} months rests on the naive purchase rate{rate_text} "
             "times spend, not on individual buying patterns")
 
 
-def _fit_spend(frame: pd.DataFrame, seed: int, notes: list[str]):
+def _fit_spend(frame: pd.DataFrame, random_state: int, notes: list[str]):
     """Gamma-Gamma on the repeat buyers with positive spend (clv_table counts the others);
     None (with a note when the fit failed) when it cannot be fitted."""
     ok = (frame["frequency"] > 0) & (frame["monetary_value"] > 0)
     if int(ok.sum()) < MIN_REPEAT_BUYERS:
         return None
     try:
-        return GammaGammaModel(random_state=seed).fit(frame.loc[ok, "frequency"],
+        return GammaGammaModel(random_state=random_state).fit(frame.loc[ok, "frequency"],
                                                       frame.loc[ok, "monetary_value"])
     except ConvergenceError as exc:
         notes.append(f"the Gamma-Gamma spend model did not converge ({exc})")
         return None
 
 
-def _score(model, spend, customers, horizon, discount, margin, notes):
+def _score(model, spend, customers, horizon_months, discount_rate, margin, notes):
     # T = 0 (first purchase on the last day) is a valid row: its predictions are a new
     # customer's (the population prior)
     freq, rec, age = customers["frequency"], customers["recency"], customers["T"]
     if spend is not None:
         table = clv_table(model, spend, freq, rec, age, customers["monetary_value"],
-                          horizon_months=horizon, discount_rate=discount, margin=margin)
+                          horizon_months=horizon_months, discount_rate=discount_rate,
+                          margin=margin)
         notes.extend(table.attrs.get("notes", []))
     else:
         table = pd.DataFrame({"p_alive": np.asarray(model.p_alive(freq, rec, age))})
-        t = horizon * (365.25 / 12) / TIME_UNITS[model.time_unit_]  # months as in clv_table
-        table[f"expected_purchases_{horizon}"] = np.asarray(
+        t = horizon_months * (365.25 / 12) / TIME_UNITS[model.time_unit_]  # months as in clv_table
+        table[f"expected_purchases_{horizon_months}"] = np.asarray(
             model.expected_purchases(t, freq, rec, age))
     table.insert(0, "customer_id", customers["customer_id"].to_numpy())
     return table.reset_index(drop=True)
