@@ -8,6 +8,7 @@ The whole job is one call::
 and every stage is usable on its own: :mod:`valuemax.io`, :mod:`valuemax.clean`,
 :mod:`valuemax.features`, :mod:`valuemax.segment`, :mod:`valuemax.decide`,
 :mod:`valuemax.report`. Heavy dependencies (plotly, scikit-learn, pyspark) load lazily.
+The errors and warnings valuemax raises are :mod:`valuemax.exceptions`.
 """
 
 from __future__ import annotations
