@@ -109,9 +109,18 @@ def _uplift_part(study: Any) -> tuple[list[str], Subs]:
                 "uplift_at_k_by_group": "same, top share of each arm"},
         caption="Held-out figures per model, in outcome units per customer."))
     bins = ev.bins
-    parts.append(table(bins, csv_name="uplift_bins", max_rows=40, caption=(
-        "Treated-minus-control difference by score decile (1 = highest scores) with its "
-        "interval; a decile with no control or no treated customer says so.")))
+    parts.append(table(bins, csv_name="uplift_bins", max_rows=40, show=[
+        "model_shown", "bin_shown", "n_treated", "n_control", "mean_treated", "mean_control",
+        "uplift", "ci_low", "ci_high", "note"], extra={
+            "model_shown": [_model(m) for m in bins["model"]],
+            "bin_shown": [int(b) + 1 for b in bins["bin"]]},
+        labels={"model_shown": "model", "bin_shown": "score group", "n_treated": "treated",
+                "n_control": "control", "mean_treated": "treated level",
+                "mean_control": "control level", "uplift": "difference",
+                "ci_low": "interval from", "ci_high": "interval to"}, caption=(
+        "Treated-minus-control difference by score group (1 = the highest scores; ten "
+        "groups of equal size) with its interval; a group with no control or no treated "
+        "customer says so.")))
     if study.overlap is not None:
         parts.append(note(f"The treatment was not randomised: {study.overlap.message}",
                           warn=study.overlap.n_outside > 0))
@@ -183,7 +192,8 @@ def _targets_part(result: Any, res: Any) -> tuple[list[str], Subs]:
         "The target list by offer and assigned arm (holdout = not contacted); the full list "
         "is in targets.csv.")))
     top = res.targets.head(10)
-    parts.append(table(top, csv_name="targets_top", caption=(
+    parts.append(table(top, csv_name="targets_top", labels={
+        "arm": "offer", "expected_incremental_profit": "expected incremental profit"}, caption=(
         "The first 10 customers of the list, best first.")))
     shown, technical = split_notes(res.notes)
     parts.append(notes_list(shown, title="How this was computed"))
