@@ -329,8 +329,11 @@ def readout_from_log(
                               customer_id=customer_id, arm=arm, assigned_at=assigned_at)
     if options.get("shares") is None and found.designed_shares is not None:
         options["shares"] = found.designed_shares
+    # the join of the log with the assignments runs once: every later query (quarantine
+    # check, one aggregate per metric) reads the per-customer table from the engine
+    table = found.table.cache()
     try:
-        result = readout(found.table, arm="arm", control=control, metrics=list(metrics),
+        result = readout(table, arm="arm", control=control, metrics=list(metrics),
                          covariates=list(COVARIATES) if pre_days is not None else [],
                          id_column="customer_id", **options)
     except InputError as exc:
@@ -339,6 +342,8 @@ def readout_from_log(
         raise InputError(f"{str(exc).split(';')[0]}: the covariates are the purchases in the "
                          f"pre_days={pre_days} days before each assignment; lengthen the "
                          "pre-period or leave it out (pre_days= / --pre-days).") from None
+    finally:
+        table.release()
     notes = list(result.notes)
     if len(found.quarantine):
         counts = found.quarantine["reason"].value_counts()
