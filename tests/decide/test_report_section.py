@@ -129,3 +129,26 @@ def test_section_says_what_is_missing():
                                   sections=("target",)))
     assert "No uplift model or target list was computed in this run" in text
     assert "Whom to contact" not in render_report(SimpleNamespace(ingest={"source": "x"}))
+
+
+@pytest.mark.browser
+def test_both_sections_render_in_chromium(campaign, tmp_path, check_report_in_browser):
+    """An experiment and a target list in one report: both sections, by default, in chain
+    order; every plot renders offline with data."""
+    from valuemax.experiment import readout
+    from valuemax.report import write_report
+
+    _, res, a = campaign
+    rng = np.random.default_rng(0)
+    exp = pd.DataFrame({"arm": rng.choice(["holdout", "mail"], 800),
+                        "buy": rng.integers(0, 2, 800)})
+    r = readout(exp, arm="arm", control="holdout", metrics=["buy"])
+    path = write_report(SimpleNamespace(experiment=r, targets=res, assignments=a,
+                                        ingest={"source": "campaign"}), tmp_path / "r.html")
+    seen = check_report_in_browser(path)
+    assert seen["n_plots"] == 2  # the lifts with intervals, the profit curve
+    text = seen["text"]
+    num = {t: int(re.search(rf"(\d+)\. {re.escape(t)}", text).group(1))
+           for t in ("What sells together", "Did it work?", "Whom to contact", "Run")}
+    assert num["Did it work?"] == num["What sells together"] + 1
+    assert num["Whom to contact"] == num["Did it work?"] + 1 == num["Run"] - 1
