@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,7 +35,7 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
                                   "--margin", "0.4", "--cost-per-contact", "cost",
                                   "--cost-per-redemption", "1.5", "--budget", "20",
                                   "--holdout", "0.2", "--seed", "3", "--start", "2026-05-04",
-                                  "--out", str(out), "--json"])
+                                  "--out", str(out), "--json", "--db", str(tmp_path / "s.db")])
     assert res.exit_code == 0, res.output
     api = choose_targets(frame, customer_id="cid", value="clv", margin=0.4,
                          cost_per_contact="cost", cost_per_redemption=1.5, budget=20.0)
@@ -58,6 +59,17 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
     assert summary == json.loads((out / "target_summary.json").read_text(encoding="utf-8"))
     curve = pd.read_csv(out / "profit_curve.csv")
     assert curve["expected_profit"].iloc[summary["n_targets"]] == pytest.approx(api.value)
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == {
+        "targets": summary}
+    assert "Whom to contact" in (out / "report.html").read_text(encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "s.db"), read_only=True) as con:
+        stored = con.sql("SELECT * FROM targets ORDER BY rank").df()
+    assert stored["customer_id"].tolist() == api.targets["customer_id"].tolist()  # raw ids
+    assert stored["expected_incremental_profit"].to_numpy() == pytest.approx(
+        api.targets["expected_incremental_profit"].to_numpy())
+    by_id = again.set_index("customer_id")
+    assert stored["assigned_arm"].tolist() == by_id.loc[stored["customer_id"], "arm"].tolist()
+    assert (stored["assigned_arm"] == "holdout").sum() == (again["arm"] == "holdout").sum()
 
 
 @pytest.mark.parametrize("extra, match", [

@@ -177,3 +177,22 @@ def test_designed_shares_must_be_one_per_arm(rng):
     a["share"] = 0.6
     with pytest.raises(InputError, match=r"add up to 1\.2"):
         outcomes_from_log(a, tx, window_days=14)
+
+
+def test_assignments_whose_window_the_log_does_not_cover(small):
+    """Assignments after the outcome window the log covers: counted in the quarantine with
+    the reason; when no row is left, one message says why and how to fix it."""
+    a, tx = small
+    found = outcomes_from_log(a, tx, window_days=14)
+    late = found.quarantine[found.quarantine["reason"] == "window_not_observed"]
+    assert late["customer_id"].tolist() == ["9"]  # assigned Jan 25 + 14 days > Jan 30
+    only_late = a.assign(assigned_at=pd.Timestamp("2024-02-01")).drop_duplicates(
+        "customer_id").dropna(subset=["customer_id"])
+    with pytest.raises(InputError, match=(
+            r"every one of the 7 assignment rows was quarantined \(7 window_not_observed\); "
+            r"nothing is left to read out\. 7 assignments have an outcome window of 14 days "
+            r"that ends after the log's last day, 2024-01-30, .*\(customer_id 1, 2, 3, 4, 5;"
+            r".*shorten window_days= / --window-days")):
+        readout_from_log(only_late, tx, control="A", window_days=14)
+    with pytest.raises(InputError, match="the assignment file has no rows"):
+        outcomes_from_log(a.iloc[:0], tx, window_days=14)

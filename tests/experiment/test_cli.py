@@ -49,7 +49,9 @@ def test_cli_json_equals_api(cli_runner, table, tmp_path):
         assert cli_frame[col].to_numpy(float) == pytest.approx(api.to_frame()[col].to_numpy())
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"experiment_{n}.{e}" for n in ("comparisons", "arms", "quarantine")
-         for e in ("csv", "parquet")] + ["experiment_summary.json"])
+         for e in ("csv", "parquet")]
+        + ["experiment_summary.json", "report.html", "summary.json", ".valuemax-manifest.json"])
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == {"experiment": got}
     written = pd.read_parquet(out / "experiment_arms.parquet")
     assert written["n"].sum() == 2 * 600
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,7 +36,7 @@ def test_cli_json_and_files_equal_the_api(cli_runner, table, tmp_path):
     out = tmp_path / "out"
     res = cli_runner.invoke(app, _args(table, "--model", "t", "--model", "ct", "--bootstrap",
                                        "20", "--seed", "3", "--id", "customer", "--json",
-                                       "--out", str(out)))
+                                       "--out", str(out), "--db", str(tmp_path / "s.duckdb")))
     assert res.exit_code == 0, res.output
     got = json.loads(res.output)
     api = uplift_study(table, treatment="arm", treated="promo", control="holdout",
@@ -49,8 +50,17 @@ def test_cli_json_and_files_equal_the_api(cli_runner, table, tmp_path):
     assert len(scores) == int(frame.arm.isin(["promo", "holdout"]).sum())
     np.testing.assert_allclose(scores["uplift_t"], api.scores["uplift_t"])
     assert scores["customer"].tolist() == api.scores["customer"].tolist()
-    assert {"uplift_bins.csv", "uplift_models.csv", "uplift_summary.json"} <= {
-        p.name for p in out.iterdir()}
+    assert {"uplift_bins.csv", "uplift_models.csv", "uplift_summary.json", "report.html",
+            "summary.json", "uplift_scores.parquet"} <= {p.name for p in out.iterdir()}
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == {"uplift": got}
+    assert "Whom to contact" in (out / "report.html").read_text(encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        stored = con.sql("SELECT * FROM uplift_scores ORDER BY row").df()
+        runs = con.sql("SELECT run_id, parameters FROM runs").df()
+    np.testing.assert_allclose(stored["uplift_ct"], api.scores["uplift_ct"])
+    assert stored["customer"].tolist() == api.scores["customer"].tolist()
+    assert set(stored["outcome"]) == {"bought"} and set(stored["run_id"]) == set(runs["run_id"])
+    assert json.loads(runs["parameters"].iloc[0])["models"] == ["t", "ct"]
 
 
 @pytest.mark.parametrize(("extra", "message"), [

@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from valuemax._core._csv import write_csv
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
 from valuemax.cli._options import Command, DebugOpt, Group, JsonOpt, run_guarded
@@ -137,20 +136,33 @@ def readout_cmd(
     window_days: Annotated[int | None, typer.Option("--window-days", metavar="DAYS", help="With --log: outcome window after each customer's assigned_at.")] = None,
     pre_days: Annotated[int | None, typer.Option("--pre-days", metavar="DAYS", help="With --log: pre-period before assignment for the CUPED covariates pre_orders, pre_revenue.")] = None,
     assigned_at: Annotated[str, typer.Option("--assigned-at", metavar="COL", help="With --log: assignment time column (date or timestamp).")] = "assigned_at",
-    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write experiment_*.csv/.parquet and experiment_summary.json to DIR.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write report.html (section 'Did it work?'), summary.json (key experiment), experiment_*.csv/.parquet and experiment_summary.json to DIR, published at once.")] = None,
+    db: Annotated[Path | None, typer.Option("--db", metavar="STORE", help="Also write the readout to the DuckDB store's table experiments (one row per arm and metric) with a runs row, in one transaction.")] = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Per-arm means and rates, lifts with intervals, corrected p-values, CUPED and SRM.
 
-    Examples: valuemax experiment hillstrom.csv.gz --arm segment --control "No E-Mail"
-    --metric visit --metric conversion --metric spend --covariate history;
-    valuemax experiment assignments.csv --log orders.csv --window-days 14 --pre-days 90
-    --control holdout
-    """
-    from valuemax.experiment import readout
+    Example (a customer table): valuemax experiment hillstrom.csv.gz --arm segment
+    --control "No E-Mail" --metric visit --metric spend:mean --covariate history
+    --out readout/
 
-    def run() -> None:
+    Example (an assignment file and the log): valuemax experiment campaign/assignments.csv
+    --log orders.csv --window-days 14 --pre-days 90 --control holdout --db valuemax.duckdb
+    """
+    import datetime as _dt
+
+    from valuemax.experiment import readout
+    from valuemax.pipeline._decide_outputs import (
+        check_shared_names,
+        experiment_table,
+        store_part,
+    )
+    from valuemax.pipeline._part_outputs import part_output
+
+    started = _dt.datetime.now()
+
+    def compute() -> Any:
         names, kinds = parse_metrics(metric or [])
         options = {"kinds": kinds, "shares": parse_shares(shares), "correction": correction,
                    "confidence": confidence}
@@ -169,23 +181,32 @@ def readout_cmd(
             result = readout(table, arm=arm, control=control, metrics=names,
                              covariates=covariate or [], id_column=id_column,
                              missing=missing, **options)
+        return result
+
+    def run() -> None:
+        check_shared_names(out, "experiment")
+        source = table if log is None else f"{table} (assignments) + {log} (log)"
+        with part_output(out, "experiment") as save:  # --out checked first, published at once
+            result = compute()
+            save(result, source=source)
+            if db is not None:
+                store_part(db, "experiment", experiment_table(result), source=source,
+                           started=started, params={
+                               "arm": arm, "control": control, "metrics": list(result.metrics),
+                               "covariates": list(result.covariates), "log": log,
+                               "window_days": window_days, "pre_days": pre_days,
+                               "correction": correction, "confidence": confidence})
         summary = result.to_dict()
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            for name, frame in (("comparisons", result.comparisons), ("arms", result.arm_table),
-                                ("quarantine", result.quarantine)):
-                write_csv(frame, out / f"experiment_{name}.csv")
-                frame.to_parquet(out / f"experiment_{name}.parquet", index=False)
-            (out / "experiment_summary.json").write_text(_dump(summary) + "\n",
-                                                         encoding="utf-8")
         if as_json:
             typer.echo(_dump(summary))
         else:
             console = Console(highlight=False, width=160)
             _print_readout(console, result)
             if out is not None:
-                console.print(f"outputs: {out.resolve()} (experiment_*.csv/.parquet, "
-                              "experiment_summary.json)")
+                console.print(f"outputs: {out.resolve()} (report.html, summary.json, "
+                              "experiment_*.csv/.parquet, experiment_summary.json)")
+            if db is not None:
+                console.print(f"store: {db.resolve()} (table experiments, a runs row)")
 
     run_guarded(debug, run)
 

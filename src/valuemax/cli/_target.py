@@ -66,7 +66,8 @@ def target_cmd(
     holdout: Annotated[float, typer.Option("--holdout", metavar="SHARE", help="Share of the targets held out as control, stratified by rank decile.")] = 0.1,
     start: Annotated[str | None, typer.Option("--start", metavar="DATE", help="Campaign start written as assigned_at (YYYY-MM-DD[ HH:MM:SS]); default today.")] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the hold-out draw.")] = 0,
-    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for targets.csv, assignments.csv, profit_curve.csv and target_summary.json.")] = Path("valuemax-targets"),
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for targets.csv, assignments.csv, profit_curve.csv, target_summary.json, report.html (section 'Whom to contact') and summary.json (key targets), published at once.")] = Path("valuemax-targets"),
+    db: Annotated[Path | None, typer.Option("--db", metavar="STORE", help="Also write the target list with each customer's assigned arm to the DuckDB store's table targets with a runs row, in one transaction.")] = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -75,47 +76,60 @@ def target_cmd(
     Writes targets.csv (customer_id, arm, expected_incremental_profit, rank; for a CRM; text
     cells escaped against spreadsheet formulas), assignments.csv (customer_id, arm,
     assigned_at, share: targets plus the hold-out control, ids unescaped so that
-    ``valuemax experiment assignments.csv --log ... --control holdout`` reads it back),
-    profit_curve.csv and target_summary.json.
+    valuemax experiment assignments.csv --log ... --control holdout reads it back),
+    profit_curve.csv, target_summary.json, report.html and summary.json.
 
-    Example: valuemax target scores.csv --uplift uplift --value clv --margin 0.3
-    --cost-per-contact 0.5 --budget 10000 --holdout 0.1 --seed 1 --out campaign
+    Example: valuemax target scores.csv --uplift uplift --value clv_12 --margin 0.3
+    --cost-per-contact 0.5 --budget 10000 --holdout 0.1 --seed 1 --start 2026-03-02
+    --out campaign/ --db valuemax.duckdb
     """
-    from valuemax._core._csv import write_csv
+    from types import SimpleNamespace
+
     from valuemax.decide import choose_targets, holdout_assignments
+    from valuemax.pipeline._decide_outputs import check_shared_names, store_part, targets_table
+    from valuemax.pipeline._part_outputs import part_output
+
+    started = _dt.datetime.now()
 
     def run() -> None:
-        frame = _read_scores(scores, id_column, arm)
-        result = choose_targets(
-            frame, uplift=uplift, revenue=revenue,
-            value=_number_or_column(value, "--value"), redeem=redeem, margin=margin,
-            cost_per_contact=_number_or_column(cost_per_contact, "--cost-per-contact"),
-            cost_per_redemption=cost_per_redemption, budget=budget, max_contacts=max_contacts,
-            customer_id=id_column, arm=arm, uplift_se=uplift_se, revenue_se=revenue_se)
-        if len(result.targets) == 0:
-            raise InputError(f"no customer has a positive expected incremental profit "
-                             f"({result.n_unprofitable:,} of {result.n_customers:,} checked): "
-                             "nothing to target. Check --margin, --value/--revenue and the "
-                             "costs.")
-        when = start if start is not None else _dt.date.today().isoformat()
-        assignments = holdout_assignments(result.targets, assigned_at=when, share=holdout,
-                                          random_state=seed)
-        out.mkdir(parents=True, exist_ok=True)
-        write_csv(result.targets, out / "targets.csv")
-        assignments.to_csv(out / "assignments.csv", index=False, encoding="utf-8",
-                           date_format="%Y-%m-%d %H:%M:%S")
-        write_csv(result.curve, out / "profit_curve.csv")
-        shares = assignments.groupby("arm", sort=True)["share"].first().round(6).to_dict()
-        measure = (f"valuemax experiment {out / 'assignments.csv'} --log LOG --window-days "
-                   "DAYS --control holdout " + " ".join(f"--shares '{k}={v:g}'"
-                                                         for k, v in shares.items()))
-        summary = result.to_dict() | {
-            "holdout_share": holdout, "seed": seed, "assigned_at": str(when),
-            "n_held_out": int((assignments["arm"] == "holdout").sum()),
-            "designed_shares": shares, "measure_with": measure,
-            "files": ["targets.csv", "assignments.csv", "profit_curve.csv"]}
+        check_shared_names(out, "target")
+        with part_output(out, "target") as save:  # --out checked first, published at once
+            frame = _read_scores(scores, id_column, arm)
+            result = choose_targets(
+                frame, uplift=uplift, revenue=revenue,
+                value=_number_or_column(value, "--value"), redeem=redeem, margin=margin,
+                cost_per_contact=_number_or_column(cost_per_contact, "--cost-per-contact"),
+                cost_per_redemption=cost_per_redemption, budget=budget,
+                max_contacts=max_contacts, customer_id=id_column, arm=arm,
+                uplift_se=uplift_se, revenue_se=revenue_se)
+            if len(result.targets) == 0:
+                raise InputError(f"no customer has a positive expected incremental profit "
+                                 f"({result.n_unprofitable:,} of {result.n_customers:,} "
+                                 "checked): nothing to target. Check --margin, --value/"
+                                 "--revenue and the costs.")
+            when = start if start is not None else _dt.date.today().isoformat()
+            assignments = holdout_assignments(result.targets, assigned_at=when, share=holdout,
+                                              random_state=seed)
+            shares = assignments.groupby("arm", sort=True)["share"].first().round(6).to_dict()
+            measure = (f"valuemax experiment {out / 'assignments.csv'} --log LOG --window-days "
+                       "DAYS --control holdout " + " ".join(f"--shares '{k}={v:g}'"
+                                                             for k, v in shares.items()))
+            summary = result.to_dict() | {
+                "holdout_share": holdout, "seed": seed, "assigned_at": str(when),
+                "n_held_out": int((assignments["arm"] == "holdout").sum()),
+                "designed_shares": shares, "measure_with": measure,
+                "files": ["targets.csv", "assignments.csv", "profit_curve.csv",
+                          "report.html", "summary.json"]}
+            save(SimpleNamespace(targets=result, assignments=assignments, summary=summary),
+                 source=scores)
+            if db is not None:
+                store_part(db, "target", targets_table(result, assignments), source=scores,
+                           started=started, params={
+                               "margin": margin, "cost_per_contact": cost_per_contact,
+                               "cost_per_redemption": cost_per_redemption, "budget": budget,
+                               "max_contacts": max_contacts, "holdout": holdout, "seed": seed,
+                               "assigned_at": str(when)})
         text = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
-        (out / "target_summary.json").write_text(text + "\n", encoding="utf-8")
         if as_json:
             typer.echo(text)
             return
@@ -133,6 +147,8 @@ def target_cmd(
         console.print(f"measure it after the campaign (designed shares given, else the SRM "
                       f"test assumes equal arms): {measure}")
         console.print(f"outputs: {out.resolve()} (targets.csv, assignments.csv, "
-                      "profit_curve.csv, target_summary.json)")
+                      "profit_curve.csv, target_summary.json, report.html, summary.json)")
+        if db is not None:
+            console.print(f"store: {db.resolve()} (table targets, a runs row)")
 
     run_guarded(debug, run)

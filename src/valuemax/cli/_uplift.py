@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from valuemax._core._csv import write_csv
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
 from valuemax.cli._options import Command, DebugOpt, JsonOpt, SeedOpt, run_guarded
@@ -70,7 +69,8 @@ def uplift_cmd(
     bootstrap: Annotated[int, typer.Option("--bootstrap", metavar="N", help="Bootstrap draws of the Qini/AUUC intervals (0 for none).")] = 200,
     observational: Annotated[bool, typer.Option("--observational", metavar="", help="Treatment was not randomised: estimate propensities and report the overlap check.")] = False,
     seed: SeedOpt = 0,
-    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Write uplift_scores.csv, uplift_bins.csv, uplift_models.csv and uplift_summary.json to DIR.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Write report.html (section 'Whom to contact'), summary.json (key uplift), uplift_scores.csv/.parquet, uplift_bins.csv, uplift_models.csv and uplift_summary.json to DIR, published at once.")] = None,
+    db: Annotated[Path | None, typer.Option("--db", metavar="STORE", help="Also write the per-customer scores to the DuckDB store's table uplift_scores with a runs row, in one transaction.")] = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -79,8 +79,14 @@ def uplift_cmd(
     Example: valuemax uplift hillstrom.csv.gz --treatment segment --treated "Womens E-Mail"
     --control "No E-Mail" --outcome visit --feature recency --feature history --feature mens
     --feature womens --feature zip_code --feature newbie --feature channel --model t --model dr
-    --out results/
+    --out uplift/ --db valuemax.duckdb
     """
+    import datetime as _dt
+
+    from valuemax.pipeline._decide_outputs import check_shared_names, store_part, uplift_table
+    from valuemax.pipeline._part_outputs import part_output
+
+    started = _dt.datetime.now()
 
     def run() -> None:
         from valuemax.uplift import uplift_study
@@ -88,24 +94,31 @@ def uplift_cmd(
         if not feature:
             raise InputError("name the pre-treatment features with --feature COL (repeatable); "
                              "outcome columns must not be features.")
-        study = uplift_study(table, treatment=treatment, treated=treated, control=control,
-                             outcome=outcome, features=feature, models=tuple(model or ["t"]),
-                             id_column=id_column, holdout=holdout, k=k, n_bootstrap=bootstrap,
-                             observational=observational, random_state=seed)
+        check_shared_names(out, "uplift")
+        with part_output(out, "uplift") as save:  # --out checked first, published at once
+            study = uplift_study(table, treatment=treatment, treated=treated, control=control,
+                                 outcome=outcome, features=feature,
+                                 models=tuple(model or ["t"]), id_column=id_column,
+                                 holdout=holdout, k=k, n_bootstrap=bootstrap,
+                                 observational=observational, random_state=seed)
+            save(study, source=table)
+            if db is not None:
+                store_part(db, "uplift", uplift_table(study), source=table, started=started,
+                           params={"treatment": treatment, "treated": treated,
+                                   "control": control, "outcome": outcome,
+                                   "features": list(feature), "models": study.models,
+                                   "holdout": holdout, "seed": seed})
         summary = study.to_dict()
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            write_csv(study.scores, out / "uplift_scores.csv")
-            write_csv(study.evaluation.bins, out / "uplift_bins.csv")
-            write_csv(study.evaluation.table, out / "uplift_models.csv")
-            (out / "uplift_summary.json").write_text(_dump(summary) + "\n", encoding="utf-8")
         if as_json:
             typer.echo(_dump(summary))
         else:
             console = Console(highlight=False, width=160)
             _print_study(console, study)
             if out is not None:
-                console.print(f"outputs: {out.resolve()} (uplift_scores.csv, uplift_bins.csv, "
-                              "uplift_models.csv, uplift_summary.json)")
+                console.print(f"outputs: {out.resolve()} (report.html, summary.json, "
+                              "uplift_scores.csv/.parquet, uplift_bins.csv, uplift_models.csv, "
+                              "uplift_summary.json)")
+            if db is not None:
+                console.print(f"store: {db.resolve()} (table uplift_scores, a runs row)")
 
     run_guarded(debug, run)

@@ -183,6 +183,12 @@ def outcomes_from_log(
     a = a.mutate(reason=reason).drop("_n_rows", "_n_arms")
     quarantine = a.filter(a.reason.notnull()).order_by(["reason", "customer_id"])
     quarantine = quarantine.to_pyarrow().to_pandas()
+    n_rows = int(a.count().to_pyarrow().as_py())
+    if n_rows == 0:
+        raise InputError("the assignment file has no rows; it needs one row per assigned "
+                         "customer: customer_id, arm, assigned_at.")
+    if len(quarantine) == n_rows:
+        raise InputError(_all_quarantined(quarantine, end, win))
     kept = a.filter(a.reason.isnull()).drop("reason")
     t = tx.select(_cid=tx.customer_id.cast("string"), _ts=tx.order_ts.cast("timestamp"),
                   _amount=tx.amount.cast("float64"),
@@ -211,6 +217,30 @@ def outcomes_from_log(
         out = out.mutate(pre_orders=out.pre_orders.fill_null(0).cast("int64"))
     return Outcomes(table=out, quarantine=quarantine, window_days=win, pre_days=pre,
                     observation_end=end, designed_shares=designed)
+
+
+def _all_quarantined(quarantine: pd.DataFrame, end: _dt.date, window_days: int) -> str:
+    """The message when no assignment row is left: the reasons counted, the fix for each."""
+    counts = quarantine["reason"].value_counts()
+    parts = [f"{int(v):,} {k}" for k, v in counts.items()]
+    text = (f"every one of the {len(quarantine):,} assignment rows was quarantined "
+            f"({', '.join(parts)}); nothing is left to read out.")
+    if REASON_LATE in counts:
+        late = quarantine.loc[quarantine["reason"] == REASON_LATE, "assigned_at"]
+        ids = ", ".join(map(str, quarantine.loc[quarantine["reason"] == REASON_LATE,
+                                                "customer_id"].head(5)))
+        text += (f" {_late_words(int(counts[REASON_LATE]), end, window_days)}"
+                 f" (customer_id {ids}; assigned {late.min()} .. {late.max()}). Read it out "
+                 "once the log covers the windows, or shorten window_days= / --window-days.")
+    if REASON_TWO_ARMS in counts or REASON_TWICE in counts:
+        text += " Give each customer one row with one arm."
+    return text
+
+
+def _late_words(n: int, end: _dt.date, window_days: int) -> str:
+    """``n`` assignments whose outcome window of ``window_days`` ends after the log's ``end``."""
+    return (f"{n:,} assignments have an outcome window of {window_days} days that ends after "
+            f"the log's last day, {end.isoformat()}, so their outcomes are not observed yet")
 
 
 def _designed_shares(a: ir.Table, arm: str, share: str) -> dict[str, float]:
@@ -299,8 +329,11 @@ def readout_from_log(
                               customer_id=customer_id, arm=arm, assigned_at=assigned_at)
     if options.get("shares") is None and found.designed_shares is not None:
         options["shares"] = found.designed_shares
+    # the join of the log with the assignments runs once: every later query (quarantine
+    # check, one aggregate per metric) reads the per-customer table from the engine
+    table = found.table.cache()
     try:
-        result = readout(found.table, arm="arm", control=control, metrics=list(metrics),
+        result = readout(table, arm="arm", control=control, metrics=list(metrics),
                          covariates=list(COVARIATES) if pre_days is not None else [],
                          id_column="customer_id", **options)
     except InputError as exc:
@@ -309,6 +342,8 @@ def readout_from_log(
         raise InputError(f"{str(exc).split(';')[0]}: the covariates are the purchases in the "
                          f"pre_days={pre_days} days before each assignment; lengthen the "
                          "pre-period or leave it out (pre_days= / --pre-days).") from None
+    finally:
+        table.release()
     notes = list(result.notes)
     if len(found.quarantine):
         counts = found.quarantine["reason"].value_counts()

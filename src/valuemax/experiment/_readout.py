@@ -244,6 +244,7 @@ def readout(
                      f" < {srm.alpha}); find the cause before trusting any lift.")
     arm_rows: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    reductions: dict[str, float] = {}
     for stats in all_stats:
         note = _missing(stats, missing)
         if note:
@@ -251,6 +252,8 @@ def readout(
         _check_sizes(stats)
         adj = cuped(stats) if cov_list else None
         arm_rows.extend(_arm_rows(stats, adj))
+        if adj is not None:
+            reductions[stats.metric] = float(adj.pooled_variance_reduction)
         i0 = stats.arms.index(control)
         adjustment = "none" if adj is None else "CUPED on " + ", ".join(
             f"{c} (θ = {t:.6g})" for c, t in zip(cov_list, adj.theta, strict=True)) + (
@@ -289,4 +292,4 @@ def readout(
         covariates=tuple(cov_list), confidence=float(confidence), correction=correction,
         correction_method=f"{words}, over {len(frame)} (arm, metric) tests",
         comparisons=frame[order], arm_table=pd.DataFrame(arm_rows), srm=srm,
-        quarantine=split.quarantine, notes=tuple(notes))
+        quarantine=split.quarantine, notes=tuple(notes), variance_reduction=reductions)

@@ -62,6 +62,9 @@ class ExperimentResult:
         given.
     notes : tuple of str
         Plain-language caveats (SRM alert, quarantined or missing counts, undefined figures).
+    variance_reduction : dict of str to float
+        With covariates: per metric, CUPED's pooled within-arm variance reduction
+        ``1 - Σ_a SS_a(y') / Σ_a SS_a(y)`` (a share in [0, 1]); empty without covariates.
     """
 
     arm_column: str
@@ -77,6 +80,7 @@ class ExperimentResult:
     srm: SRMTest
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: tuple[str, ...] = ()
+    variance_reduction: dict[str, float] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (metric, treatment arm) against control.
@@ -112,4 +116,5 @@ class ExperimentResult:
                                          self.quarantine["reason"].value_counts().items()}
                            if len(self.quarantine) else {}},
             "notes": list(self.notes),
+            "variance_reduction": {k: float(v) for k, v in self.variance_reduction.items()},
         }

@@ -12,6 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from valuemax._core._csv import write_csv
+from valuemax.pipeline._decide_outputs import (
+    DECIDE_OUTPUTS,
+    write_experiment,
+    write_targets,
+    write_uplift,
+)
 from valuemax.pipeline._workspace import Workspace
 
 #: Files each command may write into its ``--out`` folder.
@@ -23,6 +29,7 @@ PART_OUTPUTS: dict[str, tuple[str, ...]] = {
                    "propensity_gains.csv", "propensity_calibration.csv",
                    "propensity_importance.csv", "propensity_scores.parquet",
                    "propensity_summary.json"),
+    **DECIDE_OUTPUTS,  # experiment, uplift, target
 }
 
 
@@ -69,6 +76,7 @@ def write_propensity(found: Any, folder: Path, *, source: str) -> None:
 
 WRITERS: dict[str, Callable[..., None]] = {
     "clv": write_clv, "rules": write_rules, "propensity": write_propensity,
+    "experiment": write_experiment, "uplift": write_uplift, "target": write_targets,
 }
 
 
@@ -81,7 +89,7 @@ def part_output(out: Path | str | None, job: str) -> Iterator[Callable[..., Path
     ----------
     out : path or None
         The ``--out`` folder; None: ``save`` writes nothing and returns None.
-    job : {"clv", "rules", "propensity"}
+    job : {"clv", "rules", "propensity", "experiment", "uplift", "target"}
         The command.
 
     Yields

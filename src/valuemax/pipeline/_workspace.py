@@ -57,7 +57,7 @@ STORE_TABLES: tuple[str, ...] = (
     "transactions_raw", "transactions_clean", "quarantine", "customers",
     "calibration_holdout", "segments", "segment_summary", "quality", "clv", "clv_params",
     "clv_models", "clv_tracking", "clv_holdout_by_frequency", "propensity_scores",
-    "propensity_metrics", "rules", "recommendations",
+    "propensity_metrics", "rules", "recommendations", "experiments", "uplift_scores", "targets",
 )
 #: Private tables earlier versions leaked into users' stores; removed on the next copy.
 _LEAKED_PREFIXES = ("_vm_labelled_", "ibis_cache_", "__valuemax_")

@@ -13,10 +13,12 @@ from valuemax.report._sections_basket import basket_section
 from valuemax.report._sections_clusters import clusters_section
 from valuemax.report._sections_customers import customers_section
 from valuemax.report._sections_data import data_section
+from valuemax.report._sections_experiment import experiment_section
 from valuemax.report._sections_propensity import propensity_section
 from valuemax.report._sections_run import run_section
 from valuemax.report._sections_segments import segments_section
 from valuemax.report._sections_stats import stats_section
+from valuemax.report._sections_target import target_section
 from valuemax.report._sections_value import value_section
 
 #: Sections in chain order (data -> information -> knowledge -> insight -> decision), each
@@ -30,7 +32,12 @@ _SECTIONS = (
     ("stats", "What goes with value", lambda r, t: stats_section(r, title=t)),
     ("propensity", "Who buys next", lambda r, t: propensity_section(r, title=t)),
     ("basket", "What sells together", lambda r, t: basket_section(r, title=t)),
+    ("experiment", "Did it work?", lambda r, t: experiment_section(r, title=t)),
+    ("target", "Whom to contact", lambda r, t: target_section(r, title=t)),
 )
+#: Sections included by default only when the result holds one of these attributes (an
+#: experiment read out, uplift models or a target list), so a run without them is unchanged.
+_ON_DEMAND = {"experiment": ("experiment",), "target": ("uplift", "targets")}
 
 _RUN_DATE_KEYS = ("run_at", "run_date", "started_at", "started", "created_at")
 _EXPECTED = ("ingest", "quality", "customers")
@@ -51,7 +58,9 @@ def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> st
     """Render the run's report as one self-contained HTML page.
 
     Sections follow the chain data -> customers -> segments -> clusters -> customer value
-    -> what goes with value -> who buys next -> what sells together -> run (DESIGN.md §4). plotly.js is embedded once in the page head, so the page opens offline; every
+    -> what goes with value -> who buys next -> what sells together -> did it work? -> whom
+    to contact -> run (DESIGN.md §4; the last two only when the result holds an
+    ``experiment``, or ``uplift``/``targets``, unless named in ``sections``). plotly.js is embedded once in the page head, so the page opens offline; every
     figure has a caption and every table a "Download CSV" link (UTF-8 with BOM). Missing
     pieces (no RFM, no segments, clustering skipped, no Ward tree, no country column) give a
     visible note instead of a figure. The visible text is for a marketer: plain words for
@@ -64,14 +73,16 @@ def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> st
         Duck-typed: ``ingest`` (dict), ``quality`` (QualityReport), ``customers``
         (DataFrame, one row per customer), ``time_unit`` ("D" or "W"), ``rfm``,
         ``segments``, ``clusters``, ``cluster_actions``, ``hierarchy``, ``value``,
-        ``stats``, ``propensity``, ``basket``, ``skipped``,
+        ``stats``, ``propensity``, ``basket``, ``experiment``, ``uplift``, ``targets``,
+        ``assignments``, ``skipped``,
         ``params``, ``timings_s``, ``summary``, ``version``. Absent attributes are treated
         as not computed.
 
     sections : tuple of str, optional
         Anchors of the sections to include (``"data"``, ``"customers"``, ``"segments"``,
-        ``"clusters"``, ``"value"``, ``"stats"``, ``"propensity"``, ``"basket"``); default
-        all. The "Run" section always closes the page.
+        ``"clusters"``, ``"value"``, ``"stats"``, ``"propensity"``, ``"basket"``,
+        ``"experiment"``, ``"target"``); default all (the last two when present). The "Run"
+        section always closes the page.
 
     Returns
     -------
@@ -95,7 +106,8 @@ def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> st
     if sections is not None and not set(sections) <= set(known):
         raise InputError(f"sections={sections!r}: unknown {sorted(set(sections) - set(known))}; "
                          f"known: {known}")
-    if result is None or not any(hasattr(result, a) for a in (*_EXPECTED, *(sections or ()))):
+    wanted = [a for s in (sections or ()) for a in _ON_DEMAND.get(s, (s,))]
+    if result is None or not any(hasattr(result, a) for a in (*_EXPECTED, *wanted)):
         raise InputError(
             f"write_report needs the result of valuemax.analyze() (an AnalysisResult); got "
             f"{type(result).__name__} without any of the attributes {', '.join(_EXPECTED)}. "
@@ -106,6 +118,9 @@ def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> st
     built, titles, anchors = [], [], []
     for anchor, title, build in _SECTIONS:
         if sections is not None and anchor not in sections:
+            continue
+        if sections is None and anchor in _ON_DEMAND and not any(
+                getattr(result, a, None) is not None for a in _ON_DEMAND[anchor]):
             continue
         number = f"{len(built) + 1}. {title}"
         built.append(build(result, number))
