@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
 from valuemax.cli._options import Command, DebugOpt, run_guarded
 
@@ -26,8 +25,10 @@ def _load_serve() -> Any:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        raise InputError(f"the scoring service needs FastAPI and uvicorn ({exc}); install "
-                         f"them with: {_EXTRA}") from None
+        # printed here, not through Rich: its markup would eat the "[serve]" of the fix
+        typer.echo(f"error: the scoring service needs FastAPI and uvicorn ({exc}); install "
+                   f"them with: {_EXTRA}", err=True)
+        raise typer.Exit(2) from None
     import valuemax.serve as serve_module
 
     return serve_module

@@ -90,19 +90,25 @@ class _Limits:
                 await _too_large(send, n, self.max_bytes)
                 return
         seen = 0
-        started = False
+        started = over = False
 
         async def counted() -> dict:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    over = True
                     raise _BodyTooLarge
             return message
 
         async def watched(message: dict) -> None:
             nonlocal started
+            if over:  # FastAPI turns the failed body read into a 400: answer 413 instead
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _too_large(send, seen, self.max_bytes)
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 

@@ -77,9 +77,9 @@ class TransactionLine(BaseModel):
         default=None, min_length=1, max_length=MAX_ID_LENGTH,
         description="Order (invoice) id; a line without one is its own order.")] = None
 
-    @field_validator("date")
+    @field_validator("date", mode="before")
     @classmethod
-    def _date(cls, value: str) -> str:
+    def _date(cls, value: Any) -> str:
         parse_day(value, "date")
         return value
 
@@ -114,9 +114,9 @@ class ScoreRequest(BaseModel):
                                   "store's (every line must be on or before it).",
         json_schema_extra={"pattern": r"^\d{4}-\d{2}-\d{2}$"})] = None
 
-    @field_validator("observation_end")
+    @field_validator("observation_end", mode="before")
     @classmethod
-    def _obs(cls, value: str | None) -> str | None:
+    def _obs(cls, value: Any) -> str | None:
         if value is not None:
             parse_day(value, "observation_end")
         return value
