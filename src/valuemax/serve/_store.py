@@ -393,6 +393,7 @@ class StoreReader:
         self._lock = threading.Lock()
         self._loading = False
         self._last_try = 0.0
+        self._unreadable: tuple | None = None  # a file state that failed for good
         self.reload_error: str | None = None
 
     @property
@@ -403,7 +404,8 @@ class StoreReader:
     def current(self) -> Snapshot:
         """The newest loaded snapshot; starts a background reload when the file changed."""
         snap = self._snapshot
-        if file_stamp(self.path) != snap.stamp:
+        stamp = file_stamp(self.path)
+        if stamp != snap.stamp and stamp != self._unreadable:
             self._maybe_reload()
         return snap
 
@@ -416,13 +418,20 @@ class StoreReader:
         threading.Thread(target=self._reload, name="valuemax-serve-reload", daemon=True).start()
 
     def _reload(self) -> None:
+        stamp = file_stamp(self.path)
         try:
             self._snapshot = load_snapshot(self.path)
             self.reload_error = None
-        except (duckdb.Error, InputError, OSError, ValueError) as exc:
-            # a writer holds the file (DuckDB allows no reader beside it), or the new run is
-            # unreadable: keep answering from the loaded run and say why in /health
+        except duckdb.IOException as exc:
+            # a writer holds the file (DuckDB allows no reader beside it): keep answering
+            # from the loaded run, say why in /health, retry after retry_seconds
             self.reload_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        except (duckdb.Error, InputError, OSError, ValueError) as exc:
+            # the new file is no readable store: keep the loaded run, and do not try this
+            # file state again (a store is loaded whole, so retrying it costs a full read)
+            self._unreadable = stamp
+            self.reload_error = (f"{type(exc).__name__}: {str(exc).splitlines()[0]} (the "
+                                 "loaded run is served until the store is written again)")
         finally:
             with self._lock:
                 self._loading = False
