@@ -16,7 +16,8 @@
    customer's 2-6 lines) and each concurrency (1, 50, 200 clients): ``httpx.AsyncClient``
    with that many connections, each client sending requests back to back for
    ``--seconds``; latency of every request (send to full body), p50/p99, throughput
-   (completed requests / wall time), errors (any non-200).
+   (completed requests / wall time), errors (any non-200), and the server process's CPU
+   time (user + system) per request.
 
 The load generator is one Python process on the same machine: on 2 cores the client and the
 server share the CPU, so the figures are a lower bound for the service. The 1-, 5- and
@@ -227,16 +228,24 @@ def main() -> None:
                   "amount": round(float(rng.gamma(6.25, 3.0)), 2)} for d in days]
         return "POST", "/score", {"transactions": lines}
 
+    import psutil
+
     proc, base, info = start_server(store)
+    server = psutil.Process(proc.pid)
     out |= info
     out["load_average_before"] = [round(x, 1) for x in os.getloadavg()]
     try:
         for name, make in (("GET /customers/{id}", customer), ("POST /score", score)):
             for c in levels:
+                cpu0 = sum(server.cpu_times()[:2])
                 res = asyncio.run(_load(base, c, args.seconds, make, args.seed))
+                # the server's own CPU per request: robust to other work on the machine
+                res["server_cpu_ms_per_request"] = round(
+                    (sum(server.cpu_times()[:2]) - cpu0) * 1000 / max(res["requests"], 1), 2)
                 out[f"{name} x{c}"] = res
                 print(f"{name:22s} clients {c:4d}: p50 {res['p50_ms']:8.2f} ms  p99 "
                       f"{res['p99_ms']:8.2f} ms  {res['throughput_rps']:8.1f} req/s  "
+                      f"server CPU {res['server_cpu_ms_per_request']:.2f} ms/request  "
                       f"({res['requests']:,} requests, {res['errors']} errors)", flush=True)
     finally:
         out["load_average_after"] = [round(x, 1) for x in os.getloadavg()]

@@ -82,3 +82,25 @@ def test_an_unreadable_new_store_keeps_the_loaded_run(cdnow_store, tmp_path):
     assert "the loaded run is served" in reader.reload_error
     assert reader.current().run["run_id"] == run_id
     assert reader.current().profile("00004") is not None
+
+
+def test_recommendations_come_best_first_per_customer(cdnow_store, tmp_path):
+    from valuemax.serve._app import customer_scores
+
+    store = _copy(cdnow_store, tmp_path)
+    with duckdb.connect(str(store)) as con:  # as the basket step writes them (ranks 1..n)
+        con.execute("CREATE TABLE recommendations (customer_id VARCHAR, rank BIGINT, "
+                    "item VARCHAR, score DOUBLE, source VARCHAR)")
+        con.execute("INSERT INTO recommendations VALUES ('00018', 1, 'JAZZ', 0.4, 'rule'), "
+                    "('00004', 2, 'POP', 0.2, 'co-occurrence'), ('00004', 1, 'ROCK', 0.9, "
+                    "'rule'), ('00021', 1, 'BLUES', 0.3, 'rule')")
+    snap = load_snapshot(store)
+    got = customer_scores(snap, "00004")
+    assert [(p.rank, p.item, p.source) for p in got.next_best_products] == [
+        (1, "ROCK", "rule"), (2, "POP", "co-occurrence")]
+    assert "next_best_products" not in got.missing
+    assert [p.item for p in customer_scores(snap, "00018").next_best_products] == ["JAZZ"]
+    other = sorted(set(snap.index) - {"00004", "00018", "00021"})[0]
+    none = customer_scores(snap, other)
+    assert none.next_best_products == []
+    assert "no product suggestion for this customer" in none.missing["next_best_products"]

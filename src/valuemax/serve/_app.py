@@ -152,7 +152,8 @@ def customer_scores(snap: Snapshot, customer_id: str) -> CustomerScores | None:
     btyd = BTYD(**_part(row, "c", _BTYD))
     segment = None
     if "segments" in snap.tables:
-        segment = Segment(name=row.get("s.segment"), action=row.get("segment_action"),
+        name = row.get("s.segment")
+        segment = Segment(name=name, action=snap.actions.get(name),
                           cluster=row.get("s.cluster"), cluster_name=row.get("s.cluster_name"))
     value = None
     if "clv" in snap.tables:
@@ -173,12 +174,12 @@ def customer_scores(snap: Snapshot, customer_id: str) -> CustomerScores | None:
                       next_purchase_basis=row.get("p.next_purchase_basis"))
     products = None
     if snap.recommendations is not None:
-        products = [Product(**p) for p in snap.products(customer_id)
+        products = [Product(**p) for p in snap.products(row)
                     if isinstance(p.get("score"), float) and math.isfinite(p["score"])]
         if not products:
             missing["next_best_products"] = ("no product suggestion for this customer: no "
                                              "rule or co-occurring item scores above zero")
-    known = {f"c.{n}" for n in (*_RFM, *_BTYD)}
+    known = {f"c.{n}" for n in (*_RFM, *_BTYD)}  # attributes: the other customer columns
     attributes = {k[2:]: _finite(v) for k, v in row.items()
                   if k.startswith("c.") and k not in known
                   and (v is None or isinstance(v, str | int | float | bool))}

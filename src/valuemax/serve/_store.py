@@ -34,6 +34,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from valuemax._core.exceptions import InputError
 from valuemax.clv import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
@@ -73,13 +74,15 @@ class Snapshot:
         Tables present in the store.
     profiles : pyarrow.Table
         One row per customer, columns prefixed ``c.`` (customers), ``s.`` (segments),
-        ``v.`` (clv), ``p.`` (propensity_scores), plus ``segment_action``.
+        ``v.`` (clv), ``p.`` (propensity_scores), ``r.`` (where the customer's
+        recommendations are); text columns with few distinct values dictionary-encoded.
     index : dict of str to int
         ``customer_id`` (text) -> row of ``profiles``.
     recommendations : pyarrow.Table or None
-        ``customer_id, rank, item, score, source`` sorted by customer and rank.
-    rec_index : dict of str to tuple of (int, int)
-        ``customer_id`` -> (first row, number of rows) in ``recommendations``.
+        ``rank, item, score, source`` sorted by customer and rank; a customer's block
+        starts at row ``r.start`` of ``profiles`` and has ``r.n`` rows.
+    actions : dict of str to str
+        Segment name -> its recommended action (``segment_summary``).
     segments : list of dict
         ``segment_summary`` rows, largest segment first.
     purchase_model, spend_model : estimator or None
@@ -109,7 +112,7 @@ class Snapshot:
     profiles: pa.Table
     index: dict[str, int]
     recommendations: pa.Table | None
-    rec_index: dict[str, tuple[int, int]]
+    actions: dict[str, str | None]
     segments: list[dict[str, Any]]
     purchase_model: Any
     spend_model: Any
@@ -129,12 +132,11 @@ class Snapshot:
             return None
         return self.profiles.slice(row, 1).to_pylist()[0]
 
-    def products(self, customer_id: str) -> list[dict[str, Any]]:
-        """The customer's recommendations, best first (empty when there are none)."""
-        if self.recommendations is None:
-            return []
-        start, n = self.rec_index.get(customer_id, (0, 0))
-        if n == 0:
+    def products(self, profile: dict[str, Any]) -> list[dict[str, Any]]:
+        """The recommendations of a customer (its :meth:`profile`), best first; empty when
+        there are none."""
+        start, n = profile.get("r.start"), profile.get("r.n")
+        if self.recommendations is None or start is None or not n:
             return []
         return self.recommendations.slice(start, n).to_pylist()
 
@@ -267,6 +269,17 @@ def _missing(tables, params, run_id, value_horizon, spend) -> dict[str, str]:
     return out
 
 
+def _compact(table: pa.Table) -> pa.Table:
+    """Dictionary-encode text columns with few distinct values (segment names, cluster
+    names, churn risk): one copy of each text instead of one per customer."""
+    for i, name in enumerate(table.column_names):
+        col = table.column(i)
+        if name != "customer_id" and pa.types.is_string(col.type) and len(col) > 0 \
+                and pc.count_distinct(col).as_py() <= len(col) // 10:
+            table = table.set_column(i, name, col.dictionary_encode())
+    return table
+
+
 def load_snapshot(path: Path) -> Snapshot:
     """Read one run of the store at ``path`` into memory (the file is closed on return).
 
@@ -316,29 +329,27 @@ def load_snapshot(path: Path) -> Snapshot:
                        for col in cols[table] if col != "customer_id"]
             joins.append(f"LEFT JOIN {_quote(table)} {alias} ON CAST({alias}.customer_id AS "
                          "VARCHAR) = CAST(c.customer_id AS VARCHAR)")
-        if "segments" in tables and "segment_summary" in tables \
-                and "action" in cols["segment_summary"]:
-            select.append("a.action AS segment_action")
-            joins.append("LEFT JOIN segment_summary a ON a.segment = s.segment")
-        sql = (f"SELECT {', '.join(select)} FROM customers c {' '.join(joins)} "
-               "ORDER BY 1")
-        profiles = con.sql(sql).to_arrow_table()
+        recs = None
+        if "recommendations" in tables:
+            # one block per customer, best first; the block's first row and length join the
+            # customer's row ("r.start", "r.n"), so no second index by id is needed
+            key = "CAST(customer_id AS VARCHAR)"
+            recs = con.sql(f"SELECT rank, item, score, source FROM recommendations "
+                           f"ORDER BY {key}, rank").to_arrow_table()
+            joins.append(
+                f"LEFT JOIN (SELECT cid, min(rn) AS start, count(*) AS n FROM (SELECT {key} AS "
+                f"cid, row_number() OVER (ORDER BY {key}, rank) - 1 AS rn FROM "
+                "recommendations) GROUP BY cid) r ON r.cid = CAST(c.customer_id AS VARCHAR)")
+            select += ['r.start AS "r.start"', 'r.n AS "r.n"']
+        sql = f"SELECT {', '.join(select)} FROM customers c {' '.join(joins)}"
+        profiles = _compact(con.sql(sql).to_arrow_table())
         ids = profiles.column("customer_id").to_pylist()
-        index = {cid: i for i, cid in enumerate(ids)}
+        index = dict(zip(ids, range(len(ids)), strict=True))
         if len(index) != len(ids):
             n_dup = len(ids) - len(index)
             raise InputError(f"--db {str(path)!r}: {n_dup:,} customer ids appear more than once "
                              "in customers (or in a table joined to it); a store holds one row "
                              "per customer. Rewrite it with valuemax analyze LOG --db STORE")
-        recs, rec_index = None, {}
-        if "recommendations" in tables:
-            recs = con.sql(
-                "SELECT CAST(customer_id AS VARCHAR) AS customer_id, rank, item, score, "
-                "source FROM recommendations ORDER BY 1, rank").to_arrow_table()
-            rec_ids = recs.column("customer_id").to_pylist()
-            for i, cid in enumerate(rec_ids):
-                start, n = rec_index.get(cid, (i, 0))
-                rec_index[cid] = (start, n + 1)
         segments = []
         if "segment_summary" in tables:
             frame = con.sql("SELECT * FROM segment_summary ORDER BY n_customers DESC, "
@@ -354,7 +365,8 @@ def load_snapshot(path: Path) -> Snapshot:
     return Snapshot(
         path=str(path), run=run, observation_end=observation_end, time_unit=time_unit,
         tables=tables, profiles=profiles, index=index, recommendations=recs,
-        rec_index=rec_index, segments=segments, purchase_model=purchase, spend_model=spend,
+        actions={str(r.get("segment")): r.get("action") for r in segments},
+        segments=segments, purchase_model=purchase, spend_model=spend,
         model_name=model_name, value_horizon=value_horizon, churn_horizon=churn_horizon,
         discount_rate=float(params.get("discount_rate", 0.01)),
         margin=float(params.get("margin", 1.0)),
