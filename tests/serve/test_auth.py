@@ -51,46 +51,55 @@ def test_schema_is_open(server):
     assert httpx.get(server + "/openapi.json").status_code == 200
 
 
-def _serve(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "valuemax.cli", "serve", *args],
-                          env=python_env(**env), capture_output=True, text=True, timeout=120)
+def _serve(cli_runner, args: list[str], token: str | None = None):
+    """``valuemax serve ...`` in this process (each case ends before the server would start)."""
+    from valuemax.cli import app
+
+    return cli_runner.invoke(app, ["serve", *args], env={"VALUEMAX_API_TOKEN": token})
+
+
+def _one_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "example.org"])
-def test_no_token_beyond_loopback_exits_2(cdnow_store, host):
-    done = _serve(["--db", str(cdnow_store), "--host", host, "--port", "8000"])
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert f"refusing to listen on {host} without a token" in lines[0]
-    assert "VALUEMAX_API_TOKEN" in lines[0] and "--token-file" in lines[0]
+def test_no_token_beyond_loopback_exits_2(cli_runner, cdnow_store, host):
+    line = _one_line(_serve(cli_runner, ["--db", str(cdnow_store), "--host", host]))
+    assert f"refusing to listen on {host} without a token" in line
+    assert "VALUEMAX_API_TOKEN" in line and "--token-file" in line
 
 
-def test_token_file_must_be_private(cdnow_store, tmp_path):
+def test_token_file_must_be_private(cli_runner, cdnow_store, tmp_path):
     f = tmp_path / "token"
     f.write_text(TOKEN + "\n")
     f.chmod(0o644)
-    done = _serve(["--db", str(cdnow_store), "--host", "0.0.0.0", "--token-file", str(f)])
-    assert done.returncode == 2
-    assert "readable by others (mode 644)" in done.stderr and "chmod 600" in done.stderr
+    line = _one_line(_serve(cli_runner, ["--db", str(cdnow_store), "--host", "0.0.0.0",
+                                         "--token-file", str(f)]))
+    assert "readable by others (mode 644)" in line and "chmod 600" in line
 
 
 @pytest.mark.parametrize(("token", "expected"), [
     ("short", "a token of 5 characters; at least 16"),
     ("has a space inside the token", "spaces or control characters"),
 ])
-def test_weak_tokens_exit_2(cdnow_store, token, expected):
-    done = _serve(["--db", str(cdnow_store)], VALUEMAX_API_TOKEN=token)
-    assert done.returncode == 2
-    assert expected in done.stderr and "secrets.token_urlsafe" in done.stderr
+def test_weak_tokens_exit_2(cli_runner, cdnow_store, token, expected):
+    line = _one_line(_serve(cli_runner, ["--db", str(cdnow_store)], token=token))
+    assert expected in line and "secrets.token_urlsafe" in line
 
 
-def test_not_a_store_exits_2(tmp_path):
+@pytest.mark.parametrize("port", ["0", "70000"])
+def test_bad_port_exits_2(cli_runner, cdnow_store, port):
+    line = _one_line(_serve(cli_runner, ["--db", str(cdnow_store), "--port", port]))
+    assert "must be a port number in 1..65535" in line
+
+
+def test_not_a_store_exits_2(cli_runner, tmp_path):
     f = tmp_path / "orders.csv"
     f.write_text("customer_id,date,amount\n1,2024-01-01,5\n")
-    done = _serve(["--db", str(f)])
-    assert done.returncode == 2
-    assert "is not a DuckDB database" in done.stderr
+    assert "is not a DuckDB database" in _one_line(_serve(cli_runner, ["--db", str(f)]))
 
 
 def test_importing_valuemax_and_its_cli_loads_no_fastapi():
