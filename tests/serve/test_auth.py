@@ -45,6 +45,9 @@ def test_token_in_the_query_string_is_refused(server, query):
     assert "Authorization: Bearer" in r.json()["detail"]
     r = httpx.get(f"{server}/customers/00004?{query}")
     assert r.status_code == 400
+    # on every path, the open schema and unknown paths included
+    for path in ("/openapi.json", "/nowhere"):
+        assert httpx.get(f"{server}{path}?{query}").status_code == 400
 
 
 def test_schema_is_open(server):

@@ -65,19 +65,37 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class _Limits:
-    """ASGI middleware: refuse bodies over ``max_bytes`` (413) before they are read whole.
+def _query_credentials(query: str, token: bytes | None) -> str | None:
+    """The name of a query parameter that carries credentials, or None."""
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name.lower() in TOKEN_PARAMETERS or (
+                token is not None and hmac.compare_digest(value.encode("utf-8"), token)):
+            return name
+    return None
+
+
+class _Guard:
+    """ASGI middleware on every path: refuse credentials in the query string (400) and
+    bodies over ``max_bytes`` (413) before they are read whole.
 
     A declared ``Content-Length`` over the limit is refused at once; a chunked body is
     counted as it arrives and refused when it passes the limit.
     """
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: Any, max_bytes: int, token: bytes | None) -> None:
+        self.app, self.max_bytes, self.token = app, max_bytes, token
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        name = _query_credentials(scope.get("query_string", b"").decode("latin-1"),
+                                  self.token)
+        if name is not None:
+            await JSONResponse(status_code=400, content={"detail": (
+                f"credentials in the query string are refused (query parameter {name!r}): "
+                "URLs end up in logs and histories. Send the header 'Authorization: Bearer "
+                "<token>' instead")})({"type": "http"}, None, send)
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
@@ -286,16 +304,8 @@ def create_app(store_path: str | Path, token: str | None = None, *,
                         "(VALUEMAX_API_TOKEN or --token-file)")
     expected = None if token is None else token.encode("utf-8")
 
-    def authorize(request: Request, credentials: Annotated[
+    def authorize(credentials: Annotated[
             HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-        for name, value in parse_qsl(request.url.query, keep_blank_values=True):
-            if name.lower() in TOKEN_PARAMETERS or (
-                    expected is not None and hmac.compare_digest(value.encode("utf-8"),
-                                                                 expected)):
-                raise HTTPException(400, f"credentials in the query string are refused (query "
-                                         f"parameter {name!r}): URLs end up in logs and "
-                                         "histories. Send the header 'Authorization: Bearer "
-                                         "<token>' instead")
         if expected is None:
             return
         if credentials is None:
@@ -360,5 +370,5 @@ def create_app(store_path: str | Path, token: str | None = None, *,
     def score(body: ScoreRequest) -> Scored:
         return score_request(store.current(), body)
 
-    app.add_middleware(_Limits, max_bytes=int(max_body_bytes))
+    app.add_middleware(_Guard, max_bytes=int(max_body_bytes), token=expected)
     return app
