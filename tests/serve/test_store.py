@@ -104,3 +104,17 @@ def test_recommendations_come_best_first_per_customer(cdnow_store, tmp_path):
     none = customer_scores(snap, other)
     assert none.next_best_products == []
     assert "no product suggestion for this customer" in none.missing["next_best_products"]
+
+
+def test_public_surface_is_all():
+    """STYLE.md b.5: ``__all__`` is exactly the public names of ``valuemax.serve``."""
+    import types
+
+    import valuemax.serve as serve
+
+    public = {name for name, value in vars(serve).items()
+              if not name.startswith("_") and not isinstance(value, types.ModuleType)
+              and name != "annotations"}
+    assert public == set(serve.__all__) == {
+        "MAX_BODY_BYTES", "MAX_TRANSACTIONS", "TOKEN_ENV", "Snapshot", "StoreReader",
+        "check_listen", "create_app", "is_loopback", "load_snapshot", "read_token", "serve"}
