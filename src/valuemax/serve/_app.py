@@ -304,7 +304,7 @@ def create_app(store_path: str | Path, token: str | None = None, *,
                         "(VALUEMAX_API_TOKEN or --token-file)")
     expected = None if token is None else token.encode("utf-8")
 
-    def authorize(credentials: Annotated[
+    async def authorize(credentials: Annotated[
             HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
         if expected is None:
             return

@@ -83,6 +83,8 @@ class Snapshot:
         starts at row ``r.start`` of ``profiles`` and has ``r.n`` rows.
     actions : dict of str to str
         Segment name -> its recommended action (``segment_summary``).
+    arrays : tuple of (str, pyarrow.Array)
+        The columns of ``profiles``, each in one chunk (for row lookups).
     segments : list of dict
         ``segment_summary`` rows, largest segment first.
     purchase_model, spend_model : estimator or None
@@ -113,6 +115,7 @@ class Snapshot:
     index: dict[str, int]
     recommendations: pa.Table | None
     actions: dict[str, str | None]
+    arrays: tuple[tuple[str, pa.Array], ...]
     segments: list[dict[str, Any]]
     purchase_model: Any
     spend_model: Any
@@ -130,7 +133,8 @@ class Snapshot:
         row = self.index.get(customer_id)
         if row is None:
             return None
-        return self.profiles.slice(row, 1).to_pylist()[0]
+        # one scalar per column: about 4x quicker than a one-row slice's to_pylist
+        return {name: array[row].as_py() for name, array in self.arrays}
 
     def products(self, profile: dict[str, Any]) -> list[dict[str, Any]]:
         """The recommendations of a customer (its :meth:`profile`), best first; empty when
@@ -366,6 +370,8 @@ def load_snapshot(path: Path) -> Snapshot:
         path=str(path), run=run, observation_end=observation_end, time_unit=time_unit,
         tables=tables, profiles=profiles, index=index, recommendations=recs,
         actions={str(r.get("segment")): r.get("action") for r in segments},
+        arrays=tuple((name, col.combine_chunks())
+                     for name, col in zip(profiles.column_names, profiles.columns, strict=True)),
         segments=segments, purchase_model=purchase, spend_model=spend,
         model_name=model_name, value_horizon=value_horizon, churn_horizon=churn_horizon,
         discount_rate=float(params.get("discount_rate", 0.01)),
