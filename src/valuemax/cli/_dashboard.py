@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
-from valuemax.cli._options import Command, DebugOpt, run_guarded
+from valuemax.cli._options import Command, DebugOpt, one_line, run_guarded
 
 
 @app.command("dashboard", cls=Command)
@@ -20,11 +22,11 @@ def dashboard_cmd(
     token_file: Annotated[Path | None, typer.Option("--token-file", metavar="FILE", help="Require the token in FILE (default: $VALUEMAX_DASHBOARD_TOKEN) as a bearer header or via the /login form.")] = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Serve a web dashboard of a store: KPIs, segments, CLV and churn risk, the
+    r"""Serve a web dashboard of a store: KPIs, segments, CLV and churn risk, the
     high-value-at-risk list (CSV export), customer lookup, rules and targeting results.
 
     Works offline (plotly.js comes from the installed package). Needs the extra: pip install
-    'valuemax[serve]'. Stop with Ctrl-C.
+    'valuemax\[serve]'. Stop with Ctrl-C.
 
     Example: valuemax dashboard --db results/valuemax.duckdb --port 8050
     """
@@ -40,4 +42,15 @@ def dashboard_cmd(
                   f"dashboard of {db} on {url}" + (" (token required)" if token else "")
                   + " — Ctrl-C to stop", soft_wrap=True))
 
-    run_guarded(debug, run)
+    def guarded() -> None:
+        # messages hold "[serve]" and user paths: print them without Rich markup
+        try:
+            run()
+        except InputError as exc:
+            if debug:
+                raise
+            Console(stderr=True, highlight=False).print(
+                f"[bold red]error:[/] {escape(one_line(exc))}", soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    run_guarded(debug, guarded)

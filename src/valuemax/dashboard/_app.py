@@ -4,8 +4,6 @@ FastAPI and uvicorn are imported when an app is built, never on ``import valuema
 ``import valuemax.cli``; without them the error names ``pip install 'valuemax[serve]'``.
 """
 
-from __future__ import annotations
-
 import socket
 from collections.abc import Callable
 from importlib import resources
@@ -255,7 +253,8 @@ def create_app(db: str | Path, *, token: str | None = None) -> Any:
         return HTMLResponse(_login_form(next_path=_safe_next(next)))
 
     @app.post("/login")
-    async def login(request: fastapi.Request) -> Any:
+    async def login(request: fastapi.Request) -> Any:  # annotation evaluated now (no
+        # ``from __future__ import annotations`` here): FastAPI must see the class
         if token is None:
             return RedirectResponse("/", status_code=303)
         if int(request.headers.get("content-length") or 0) > MAX_BODY:

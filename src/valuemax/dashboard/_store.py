@@ -137,7 +137,9 @@ class StoreSession:
             self.columns.setdefault(table, []).append(column)
         self.clv_column = self._clv_column()
         self.country_column = self._country_column()
-        self._create_view()
+        self.view_columns: list[str] = []
+        if "customers" in self.columns:
+            self._create_view()
 
     # -- what the store has -----------------------------------------------------------
     def has(self, table: str, *columns: str) -> bool:
