@@ -20,8 +20,10 @@ COUNTRIES = ("中国", "新加坡", "马来西亚")
 START = pd.Timestamp("2024-01-01")
 
 
-def tea_shop(path: Path, *, n_members: int = 80, seed: int = 3) -> pd.DataFrame:
-    """Write the shop's log to ``path`` (GBK) and return its rows as written."""
+def tea_shop(path: Path, *, n_members: int = 80, seed: int = 3,
+             prices: bool = True) -> pd.DataFrame:
+    """Write the shop's log to ``path`` (GBK) and return its rows as written; without
+    ``prices`` the 单价 column is left out (a log valuemax analyses without spend)."""
     rng = np.random.default_rng(seed)
     names = list(TEAS)
     rows, k = [], 0
@@ -47,5 +49,7 @@ def tea_shop(path: Path, *, n_members: int = 80, seed: int = 3) -> pd.DataFrame:
                 break
             day += rng.exponential(1 / rate)
     frame = pd.DataFrame(rows)
+    if not prices:
+        frame = frame.drop(columns="单价")
     frame.to_csv(path, index=False, encoding="gbk")
     return frame

@@ -45,6 +45,19 @@ def tea_store(tmp_path_factory) -> tuple[Path, Any]:
     return db, frame
 
 
+@pytest.fixture(scope="session")
+def tea_noprice_store(tmp_path_factory) -> tuple[Path, Any]:
+    """The tea shop without its price column: ``analyze`` runs without spend or CLV."""
+    import valuemax
+
+    folder = tmp_path_factory.mktemp("tea_noprice_store")
+    log = folder / "无价格订单.csv"
+    frame = tea_shop(log, n_members=60, prices=False)
+    db = folder / "noprice.duckdb"
+    valuemax.analyze(log, out=folder / "out", db=db, seed=0, clv_model="bgnbd")
+    return db, frame
+
+
 @contextlib.contextmanager
 def live_server(db: Path, *, token: str | None = None) -> Iterator[str]:
     """A real uvicorn server of the dashboard of ``db`` on a free loopback port (a thread)."""

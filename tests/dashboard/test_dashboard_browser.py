@@ -246,3 +246,24 @@ def test_experiment_and_targeting_tables_are_shown_when_present(cdnow_store, tmp
         champions = [c for c in ids if seg[c] == "Champions"]
         v.open("/experiments?segment=Champions", "experiments_champions")
         assert v.column("targets", "customer_id") == champions
+
+
+def test_a_log_without_prices_still_gets_every_page(tea_noprice_store, visit):
+    db, log = tea_noprice_store
+    with live_server(db) as url:
+        v = visit(url)
+        home = v.open("/", "noprice_overview")
+        k = v.kpis()
+        assert k["customers"][0] == log["会员号"].nunique() == 60
+        assert k["revenue"] == (None, "—") and k["clv_total"] == (None, "—")
+        high, scored = _sql(db, "SELECT count(*) FILTER (WHERE churn_risk = 'High'), "
+                                "count(churn_risk) FROM propensity_scores")[0]
+        assert k["at_risk_share"][0] == pytest.approx(high / scored, rel=1e-12)
+        ids = [p["id"] for p in home["plots"]]
+        assert "plot-clv" not in ids and "plot-p-alive" in ids
+        assert "segment" in v.page.inner_text("#segments thead")
+        assert "no past spend" in v.open("/at-risk", "noprice_at_risk")["text"]
+        member = log["会员号"].iloc[0]
+        v.open(f"/customer?id={member}", "noprice_customer")
+        assert v.page.locator("tr[data-field=p_alive] td").get_attribute("data-value")
+        v.open("/rules", "noprice_rules")

@@ -7,6 +7,7 @@ import hashlib
 import html
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -97,6 +98,8 @@ def test_cli_serves_the_store_until_interrupted(cdnow_store):
                              "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=_env())
     try:
+        ready, _, _ = select.select([proc.stdout], [], [], 180)
+        assert ready, "the dashboard printed no URL within 3 minutes"
         line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", line)
         assert url, line + proc.stderr.read()

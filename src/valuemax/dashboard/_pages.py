@@ -73,7 +73,8 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
         "customers in " + ", ".join(f"{a} {b}" for a, b in f.query().items())
     tiles = [tile("customers", "Customers", k["n_customers"], fmt_int(k["n_customers"]), scope),
              tile("revenue", "Revenue", k["revenue"], fmt_num(k["revenue"], 0),
-                  "sum of past spend (clean log, log currency)")]
+                  "sum of past spend (clean log, log currency)" if k["revenue"] is not None
+                  else "the log has no prices (no amount, nor quantity and unit price)")]
     if k["clv_total"] is not None:
         tiles.append(tile("clv_total", f"CLV total, {s.horizon_months} months",
                           k["clv_total"], fmt_num(k["clv_total"], 0),
@@ -115,7 +116,7 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
             plots.append(plot("plot-p-buy", figs.histogram(
                 values, title=f"{p_buy[0]}: probability of buying again",
                 x_title=p_buy[0], bins=20, x_range=(0.0, 1.0))))
-    if len(seg) and not f.segment:
+    if len(seg) and not f.segment and "revenue_share" in seg.columns:
         plots.append(plot("plot-segments", figs.segment_bars(seg)))
     body.append(f'<h2>Distributions</h2><div class="plots">{"".join(plots)}</div>'
                 if plots else note("No CLV, P(alive) or churn scores in this store."))
@@ -136,7 +137,8 @@ def at_risk(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
     risk, info = s.at_risk(f)
     body = [_filter_form(s, f, "/at-risk")]
     if info["rule"] is None:
-        body.append(note("This store has neither P(alive) nor RFM segments: no list."))
+        body.append(note("This store has no past spend (the log has no prices) or neither "
+                         "P(alive) nor RFM segments: no list."))
         return "High value at risk", body
     body.append(note(
         f"High past spend: the top {info['top_share']:.0%} of all customers by past spend "

@@ -272,11 +272,15 @@ class StoreSession:
             rule = f"P(alive) < {P_ALIVE_BELOW:g}"
         else:
             risk, rule = ("NULL", "NULL"), None
+        spend = "sum(total_spend)" if "total_spend" in self.view_columns else "NULL"
         n, revenue, clv_total, n_risk, n_scored = self.con.execute(
-            f"SELECT count(*), sum(total_spend), {clv}, {risk[0]}, {risk[1]} "
+            f"SELECT count(*), {spend}, {clv}, {risk[0]}, {risk[1]} "
             f"FROM vm_customers{where}", params).fetchone()
         share = (n_risk / n_scored) if n_scored else None
-        return {"n_customers": int(n), "revenue": float(revenue or 0.0),
+        if revenue is None and spend != "NULL":
+            revenue = 0.0  # no customer passes the filters
+        return {"n_customers": int(n),
+                "revenue": None if revenue is None else float(revenue),
                 "clv_total": None if clv_total is None else float(clv_total),
                 "n_at_risk": None if n_risk is None else int(n_risk),
                 "at_risk_share": share, "at_risk_rule": rule}
@@ -289,14 +293,17 @@ class StoreSession:
         action = (", any_value(s.action) AS action"
                   if self.has("segment_summary", "segment", "action") else "")
         join = ("LEFT JOIN segment_summary s ON s.segment = c.segment" if action else "")
+        spend = "total_spend" in self.view_columns
+        revenue = ", sum(c.total_spend) AS revenue" if spend else ""
         out = self.con.execute(
-            f"SELECT c.segment, count(*) AS n_customers, sum(c.total_spend) AS revenue"
+            f"SELECT c.segment, count(*) AS n_customers{revenue}"
             f"{action} FROM vm_customers c {join}{where} GROUP BY c.segment "
-            "ORDER BY revenue DESC, c.segment", params).df()
+            f"ORDER BY {'revenue' if spend else 'n_customers'} DESC, c.segment", params).df()
         if len(out):
             out.insert(2, "share_customers", out["n_customers"] / out["n_customers"].sum())
-            total = out["revenue"].sum()
-            out.insert(4, "revenue_share", out["revenue"] / total if total else np.nan)
+            if spend:
+                total = out["revenue"].sum()
+                out.insert(4, "revenue_share", out["revenue"] / total if total else np.nan)
         return out
 
     def values(self, filters: Filters, column: str) -> np.ndarray:
@@ -339,6 +346,8 @@ class StoreSession:
         """
         from valuemax.decide import AT_RISK_SEGMENTS, high_value_at_risk
 
+        if "total_spend" not in self.view_columns:
+            return pd.DataFrame(), {"rule": None}
         if "p_alive" in self.view_columns:
             segments, rule = None, f"P(alive) < {P_ALIVE_BELOW:g}"
         elif "segment" in self.view_columns:
@@ -386,9 +395,10 @@ class StoreSession:
             [text, text, limit]).fetchall()]
 
     def example_ids(self, limit: int = 3) -> list[str]:
-        """The ids of the customers with the highest past spend (lookup examples)."""
+        """The ids of the customers with the highest past spend, else the most orders."""
+        by = "total_spend" if self.has("customers", "total_spend") else "n_orders"
         return [r[0] for r in self.con.execute(
-            "SELECT customer_id FROM customers ORDER BY total_spend DESC, customer_id "
+            f"SELECT customer_id FROM customers ORDER BY {by} DESC, customer_id "
             "LIMIT ?", [limit]).fetchall()]
 
     def recommendations(self, customer_id: str) -> pd.DataFrame:
