@@ -181,6 +181,15 @@ def test_chinese_store_renders_chinese_rules_countries_and_filters(tea_url, tea_
     spend = (log.loc[log["会员号"].isin(members), "数量"]
              * log.loc[log["会员号"].isin(members), "单价"].astype(float)).sum()
     assert k["revenue"][0] == pytest.approx(spend, rel=1e-9)
+    # a segment's link keeps the country: both filters, counted here from the store
+    first = v.column("segments", "segment")[0]
+    with v.page.expect_navigation():
+        v.page.click(f"#segments a >> text={first}")
+    v.settle("tea_overview_singapore_segment")
+    seg = dict(_sql(db, "SELECT customer_id, segment FROM segments"))
+    both = sum(1 for m in members if seg[m] == first)
+    assert v.kpis()["customers"][0] == both > 0
+    assert "country=" in v.page.url and "segment=" in v.page.url
     # rules with Chinese items, as mined and stored
     rules = v.open("/rules", "tea_rules")
     assert len(rules["plots"]) == 1

@@ -109,11 +109,13 @@ def tile(key: str, label: str, value: Any, text: str, note: str = "") -> str:
 
 def table(frame: pd.DataFrame, *, formats: dict[str, str] | None = None,
           labels: dict[str, str] | None = None, links: dict[str, str] | None = None,
-          table_id: str = "", max_rows: int | None = None) -> str:
+          table_id: str = "", max_rows: int | None = None,
+          link_params: dict[str, str] | None = None) -> str:
     """``frame`` as an HTML table; numbers right-aligned with ``data-value`` exact.
 
     ``formats`` maps a column to ``int``, ``num``, ``num4`` or ``pct``; ``links`` maps a
-    column to a path taking the cell as its ``id``/``segment`` query (``"/customer?id"``).
+    column to a path taking the cell as its ``id``/``segment`` query (``"/customer?id"``),
+    with ``link_params`` (e.g. the other filters) added to every link.
     """
     formats, labels, links = formats or {}, labels or {}, links or {}
     rows = frame if max_rows is None else frame.head(max_rows)
@@ -136,7 +138,8 @@ def table(frame: pd.DataFrame, *, formats: dict[str, str] | None = None,
             text = esc(value)
             if col in links and text != "—":
                 path, key = links[col].split("?")
-                text = f'<a href="{esc(url(path, **{key: str(value)}))}">{text}</a>'
+                query = {**(link_params or {}), key: str(value)}
+                text = f'<a href="{esc(url(path, **query))}">{text}</a>'
             cells.append(f'<td data-col="{esc(col)}">{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     ident = f' id="{esc(table_id)}"' if table_id else ""

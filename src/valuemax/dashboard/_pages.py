@@ -128,7 +128,8 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
         body.append(table(seg, table_id="segments", labels=_labels(s),
                           formats={"n_customers": "int", "share_customers": "pct",
                                    "revenue": "num", "revenue_share": "pct"},
-                          links={"segment": "/?segment"}))
+                          links={"segment": "/?segment"},
+                          link_params={"country": f.country} if f.country else None))
     return "Overview", body
 
 
