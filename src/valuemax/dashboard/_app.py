@@ -331,5 +331,4 @@ def _bind(host: str, port: int) -> socket.socket:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
                          "--port (0 picks a free one)") from exc
     sock.listen(128)
-    sock.set_inheritable(True)
     return sock

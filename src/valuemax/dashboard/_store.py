@@ -11,7 +11,6 @@ but ``customers`` is optional: a page says what is missing instead of failing.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -451,10 +450,3 @@ class StoreSession:
                                "ORDER BY finished_at DESC NULLS LAST LIMIT 1").fetchone()
         return {} if row is None else dict(zip(cols, row, strict=True))
 
-
-def finite(x: Any) -> bool:
-    """True for a real, finite number (not None, NaN or inf)."""
-    try:
-        return x is not None and not isinstance(x, bool) and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
