@@ -4,6 +4,7 @@ Exit codes: 0 success; 2 bad input (``InputError``, or a usage error) with a one
 1 any other valuemax error. Tracebacks only with ``--debug``.
 """
 
+from valuemax.cli import _dashboard as _dashboard  # registers ``valuemax dashboard``
 from valuemax.cli import _experiment as _experiment  # registers ``valuemax experiment``
 from valuemax.cli import _jobs as _jobs  # registers the part commands (clv, ...) on ``app``
 from valuemax.cli import _serve as _serve  # registers ``valuemax serve``
