@@ -147,7 +147,7 @@ def test_neither_the_key_nor_an_original_id_is_in_any_output(keyed):
 
 
 def test_a_kept_column_flows_and_is_recorded(keyed):
-    result, out, db = keyed
+    _, out, db = keyed
     emails = sorted(set(pii_frame()["email"]))
     texts = output_texts(db)
     assert set(holding(texts, emails)) == set(emails)  # kept on purpose: in the store

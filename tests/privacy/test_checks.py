@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ._pii_log import iso7064_mod11_2, luhn_complete
 
 from valuemax.privacy import cn_id_check_char, cn_id_valid, iban_valid, luhn_valid
+
+from ._pii_log import iso7064_mod11_2, luhn_complete
 
 
 @pytest.mark.parametrize("number", [
