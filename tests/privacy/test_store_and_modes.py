@@ -75,3 +75,41 @@ def test_clv_out_pseudonymised_and_owner_only(tmp_path, cli_runner, datasets, mo
     assert len(ids) == 2357 and ids.str.fullmatch("[0-9a-f]{64}").all()
     texts = output_texts(out)
     assert holding(texts, ["a key for the clv command"]) == {}
+
+
+
+def test_a_runs_table_of_an_earlier_version_gains_the_outputs_column(tmp_path):
+    import json
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from valuemax.engines import connect
+    from valuemax.pipeline._store import record_run
+    from valuemax.pipeline._workspace import Workspace
+
+    q = SimpleNamespace(rows_in=3, rows_clean=2, rows_quarantined=1)
+    kw = {"started": datetime(2026, 1, 1), "params": {}, "ingest": {"source": "x"},
+          "quality": q, "n_customers": 2, "timings": {}}
+    user_db = tmp_path / "user.duckdb"
+    con = connect(user_db)
+    record_run(con, **kw, outputs={"files": ["old"]})
+    con.raw_sql("ALTER TABLE runs DROP COLUMN outputs")  # as an earlier version wrote it
+    # the run's own store continuing an old one (db inside out): record_run adds it
+    record_run(con, **kw, outputs={"files": ["a.csv"]})
+    rows = con.raw_sql("SELECT outputs FROM runs ORDER BY rowid").fetchall()
+    assert rows[0][0] is None and json.loads(rows[1][0]) == {"files": ["a.csv"]}
+    con.raw_sql("ALTER TABLE runs DROP COLUMN outputs")
+    con.disconnect()
+    # a user's store elsewhere (--db): the copy adds the column before inserting
+    ws = Workspace(None, user_db)
+    try:
+        run = connect(ws.store)
+        record_run(run, **kw, outputs={"files": ["b.csv"]})
+        ws.copy_store_to_db(run, run.list_tables())
+        run.disconnect()
+    finally:
+        ws.discard()
+    with duckdb.connect(str(user_db), read_only=True) as db:
+        rows = db.sql("SELECT outputs FROM runs ORDER BY rowid").fetchall()
+    assert len(rows) == 3 and rows[0][0] is None and rows[1][0] is None
+    assert json.loads(rows[2][0]) == {"files": ["b.csv"]}
