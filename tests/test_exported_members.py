@@ -8,7 +8,12 @@ import types
 import pytest
 
 EXPECTED = {
-    "valuemax.io": ["Ingested", "ParsePlan", "read_transactions"],
+    "valuemax.io": ["Ingested", "ParsePlan", "protect", "read_transactions"],
+    "valuemax.privacy": ["KEY_ENV", "MIN_KEY_BYTES", "PII_KINDS", "PRIVATE_DIR", "PRIVATE_FILE",
+                         "VALUE_SHARE", "PiiColumn", "PrivacyReport", "PseudonymKey",
+                         "cn_id_check_char", "cn_id_valid", "detect_pii", "iban_valid",
+                         "key_fingerprint", "load_key", "luhn_valid", "make_private",
+                         "name_kind", "pseudonymize", "value_kind"],
     "valuemax.clean": ["CleanResult", "DEFAULT_NON_PRODUCT_CODES", "PRESETS", "Preset",
                        "QualityReport", "RULE_ORDER", "RuleCount", "clean"],
     "valuemax.features": ["calibration_holdout", "customer_table", "repeat_purchase_days"],

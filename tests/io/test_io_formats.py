@@ -42,7 +42,7 @@ def ts(*args: int) -> dt.datetime:
 
 
 def test_exported_names():
-    assert sorted(valuemax.io.__all__) == ["Ingested", "ParsePlan", "read_transactions"]
+    assert sorted(valuemax.io.__all__) == ["Ingested", "ParsePlan", "protect", "read_transactions"]
 
 
 def test_small_csv_mapping_and_values(small_csv, rows):

@@ -29,20 +29,21 @@ def _tables(db):
 def test_the_store_gets_only_documented_tables(tmp_path, small_log, support):
     db = tmp_path / "store.duckdb"
     log = pd.read_csv(small_log, dtype=str)
-    log["email"] = "someone@example.com"  # PII in the source stays in transactions_raw only
+    log["email"] = "someone@example.com"  # PII: dropped, or kept on purpose in the log tables
     src = tmp_path / "pii.csv"
     log.to_csv(src, index=False)
-    for _ in range(2):
-        valuemax.analyze(str(src), db=db, **support.FAST)
-    names = _tables(db)
-    assert names <= {*STORE_TABLES, "runs"}
-    assert not [n for n in names if n.startswith("_vm")]
-    with duckdb.connect(str(db), read_only=True) as con:
-        holding = [r[0] for r in con.sql(
-            "SELECT table_name FROM information_schema.columns WHERE column_name = 'email'"
-        ).fetchall()]
-    # kept under its own name in the log tables (README), never copied anywhere else
-    assert set(holding) == {"transactions_raw", "transactions_clean", "quarantine"}
+    holding = []
+    for keep in (None, ["email"]):
+        valuemax.analyze(str(src), db=db, keep_pii=keep, **support.FAST)
+        names = _tables(db)
+        assert names <= {*STORE_TABLES, "runs"}
+        assert not [n for n in names if n.startswith("_vm")]
+        with duckdb.connect(str(db), read_only=True) as con:
+            holding.append({r[0] for r in con.sql(
+                "SELECT table_name FROM information_schema.columns WHERE column_name = 'email'"
+            ).fetchall()})
+    # dropped by default (privacy by default); kept on purpose, only in the log tables
+    assert holding == [set(), {"transactions_raw", "transactions_clean", "quarantine"}]
 
 
 def test_every_table_of_a_full_run_is_documented(tmp_path, support):

@@ -28,12 +28,15 @@ from valuemax.cli._options import (
     Group,
     HorizonOpt,
     JsonOpt,
+    KeepPiiOpt,
+    KeyFileOpt,
     MapOpt,
     MarginOpt,
     ObsEndOpt,
     OutOpt,
     PresetOpt,
     PropensityOpt,
+    PseudonymizeOpt,
     ReturnsOpt,
     SeedOpt,
     SheetOpt,
@@ -91,9 +94,15 @@ def analyze(
     propensity: PropensityOpt = True,
     horizon: HorizonOpt = 90,
     seed: SeedOpt = 0,
+    pseudonymize: PseudonymizeOpt = False,
+    pseudonym_key_file: KeyFileOpt = None,
+    keep_pii: KeepPiiOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Run the main job on PATH and write report.html, customers.*, summary.json and the store."""
+    """Run the main job on PATH and write report.html, customers.*, summary.json and the store.
+
+    Example: VALUEMAX_PSEUDONYM_KEY=... valuemax analyze orders.csv --out results/ --pseudonymize
+    """
     run_guarded(debug, lambda: _analyze(
         path, out, db=db, mapping=parse_map(map_), columns=parse_columns(columns),
         preset=preset, observation_end=observation_end, time_unit=time_unit,
@@ -101,7 +110,8 @@ def analyze(
         sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
         clusters=clusters, clv=clv, clv_horizon=clv_horizon, discount_rate=discount_rate,
         margin=margin, clv_model=clv_model, propensity=propensity, horizon=horizon, seed=seed,
-        debug=debug,
+        pseudonymize=pseudonymize, pseudonym_key_file=pseudonym_key_file,
+        keep_pii=keep_pii or None, debug=debug,
     ))
 
 

@@ -23,10 +23,13 @@ from valuemax.cli._options import (
     EncodingOpt,
     HorizonOpt,
     JsonOpt,
+    KeepPiiOpt,
+    KeyFileOpt,
     MapOpt,
     MarginOpt,
     ObsEndOpt,
     PresetOpt,
+    PseudonymizeOpt,
     ReturnsOpt,
     SeedOpt,
     SheetOpt,
@@ -65,6 +68,9 @@ def clv(
     margin: MarginOpt = 1.0,
     clv_model: ClvModelOpt = "auto",
     seed: SeedOpt = 0,
+    pseudonymize: PseudonymizeOpt = False,
+    pseudonym_key_file: KeyFileOpt = None,
+    keep_pii: KeepPiiOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -80,6 +86,8 @@ def clv(
                 encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
                 time_unit=time_unit, calibration_end=calibration_end, clv_horizon=clv_horizon,
                 discount_rate=discount_rate, margin=margin, clv_model=clv_model, seed=seed,
+                pseudonymize=pseudonymize, pseudonym_key_file=pseudonym_key_file,
+                keep_pii=keep_pii or None,
             )
             save(value)
         summary = value.to_dict()
@@ -111,6 +119,9 @@ def rules(
     date_format: DateFmtOpt = None,
     encoding: EncodingOpt = None,
     seed: SeedOpt = 0,
+    pseudonymize: PseudonymizeOpt = False,
+    pseudonym_key_file: KeyFileOpt = None,
+    keep_pii: KeepPiiOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -129,7 +140,8 @@ def rules(
                 basket_columns=[c.strip() for c in basket_columns.split(",")],
                 item_column=item_column, seed=seed, mapping=parse_map(map_),
                 columns=parse_columns(columns), preset=preset, date_format=date_format or None,
-                encoding=encoding,
+                encoding=encoding, pseudonymize=pseudonymize,
+                pseudonym_key_file=pseudonym_key_file, keep_pii=keep_pii or None,
             )
             save(found)
         rule_set = getattr(found, "rule_set", found)
@@ -166,6 +178,9 @@ def propensity(
     decimal: DecimalOpt = ".",
     returns: ReturnsOpt = None,
     seed: SeedOpt = 0,
+    pseudonymize: PseudonymizeOpt = False,
+    pseudonym_key_file: KeyFileOpt = None,
+    keep_pii: KeepPiiOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -179,7 +194,8 @@ def propensity(
                 path, horizon=horizon, cutoff=cutoff, seed=seed, mapping=parse_map(map_),
                 columns=parse_columns(columns), preset=preset, observation_end=observation_end,
                 date_format=date_format or None, encoding=encoding, sheet=parse_sheet(sheet),
-                decimal=decimal, returns=returns,
+                decimal=decimal, returns=returns, pseudonymize=pseudonymize,
+                pseudonym_key_file=pseudonym_key_file, keep_pii=keep_pii or None,
             )
             save(found, source=path)
         summary = found.to_dict()

@@ -38,6 +38,9 @@ MarginOpt = Annotated[float, typer.Option("--margin", metavar="SHARE", help="Pro
 ClvModelOpt = Annotated[str, typer.Option("--clv-model", metavar="auto|bgnbd|mbgnbd|pareto", help="Purchase model; auto chooses on the holdout (lowest MAE, BIC among near ties).")]
 PropensityOpt = Annotated[bool, typer.Option("--propensity/--no-propensity", metavar="", help="Score each customer's chance to buy again within --horizon days (needs a log spanning two horizons).")]
 HorizonOpt = Annotated[int, typer.Option("--horizon", metavar="DAYS", help="Buy-again horizon in days.")]
+PseudonymizeOpt = Annotated[bool, typer.Option("--pseudonymize", metavar="", help="Replace customer ids right after reading by keyed HMAC-SHA256 pseudonyms (key from $VALUEMAX_PSEUDONYM_KEY or --pseudonym-key-file; the same key gives the same pseudonyms; the key is written nowhere).")]
+KeyFileOpt = Annotated[Path | None, typer.Option("--pseudonym-key-file", metavar="FILE", help="File holding the pseudonym key (with --pseudonymize), instead of $VALUEMAX_PSEUDONYM_KEY.")]
+KeepPiiOpt = Annotated[list[str] | None, typer.Option("--keep-pii", metavar="COL", help="Keep this column although it holds personal data (repeatable); by default such columns (e-mail, phone, names, addresses, national ids, bank/card numbers) are dropped right after reading and listed in the report.")]
 JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Print machine-readable JSON instead of tables.")]
 
 
@@ -145,6 +148,7 @@ _KEYWORD_OPTIONS: dict[str, str] = {
     "horizon": "--horizon", "seed": "--seed", "cutoff": "--cutoff",
     "min_support": "--min-support", "min_confidence": "--min-confidence",
     "min_lift": "--min-lift", "max_len": "--max-len", "input_format": "--input",
+    "pseudonym_key_file": "--pseudonym-key-file", "keep_pii": "--keep-pii",
 }
 _KW = "|".join(sorted(_KEYWORD_OPTIONS, key=len, reverse=True))
 #: a value: a quoted string, a tuple of quoted strings, or a bare word

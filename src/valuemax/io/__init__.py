@@ -4,10 +4,12 @@
 JSON lines, DuckDB tables and pandas/polars/Arrow tables in DuckDB exactly as read, maps their
 columns to the canonical ones (English and Chinese names, or ``mapping=``) and decides how to
 parse dates, numbers and ids; ``Ingested.standardized()`` applies that lazily. Nothing is
-cleaned here: that is ``valuemax.clean``.
+cleaned here: that is ``valuemax.clean``. ``protect`` then drops the columns holding personal
+data and, with a key, replaces customer ids by keyed pseudonyms (``valuemax.privacy``).
 """
 
 from valuemax.io._ingested import Ingested, ParsePlan
+from valuemax.io._private import protect
 from valuemax.io._read import read_transactions
 
-__all__ = ["Ingested", "ParsePlan", "read_transactions"]
+__all__ = ["Ingested", "ParsePlan", "protect", "read_transactions"]

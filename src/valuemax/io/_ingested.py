@@ -83,6 +83,9 @@ class Ingested:
         Source columns kept under their own names in ``standardized()``.
     plan : ParsePlan
         How ``standardized()`` parses each column.
+    privacy : valuemax.privacy.PrivacyReport or None
+        Set by :func:`valuemax.io.protect`: personal-data columns found and dropped,
+        pseudonymisation of customer ids (None: the log was not protected).
     """
 
     raw: Any = field(repr=False)
@@ -99,6 +102,7 @@ class Ingested:
     n_rows: int
     extra_columns: tuple[str, ...]
     plan: ParsePlan = field(repr=False)
+    privacy: Any = field(default=None, repr=False)
 
     def standardized(self) -> Any:
         """The log in canonical columns and types, one row per raw row (lazy Ibis table).
@@ -197,7 +201,8 @@ class Ingested:
         -------
         dict
             table, source, format, encoding, header, mapping, date_formats, number_notes,
-            notes, fingerprint, n_rows, extra_columns, amount_from.
+            notes, fingerprint, n_rows, extra_columns, amount_from, privacy (None when
+            the log was not protected, else :meth:`valuemax.privacy.PrivacyReport.to_dict`).
         """
         return {
             "table": self.raw.get_name(),
@@ -213,4 +218,5 @@ class Ingested:
             "n_rows": self.n_rows,
             "extra_columns": list(self.extra_columns),
             "amount_from": self.plan.amount_from,
+            "privacy": None if self.privacy is None else self.privacy.to_dict(),
         }

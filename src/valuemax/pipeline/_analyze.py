@@ -18,11 +18,17 @@ from valuemax.engines import connect
 from valuemax.features import calibration_holdout, customer_table
 from valuemax.pipeline._outputs import summary_dict, write_exports
 from valuemax.pipeline._parts import run_basket, run_propensity, run_stats, run_step
-from valuemax.pipeline._prepare import ReadOptions, country_column, default_returns
+from valuemax.pipeline._prepare import (
+    ReadOptions,
+    country_column,
+    default_returns,
+    privacy_options,
+)
 from valuemax.pipeline._result import AnalysisResult
 from valuemax.pipeline._store import record_run, write_table, write_value_tables
 from valuemax.pipeline._value import check_value_options, run_value
-from valuemax.pipeline._workspace import Workspace
+from valuemax.pipeline._workspace import Workspace, compact_store
+from valuemax.privacy import key_fingerprint
 from valuemax.segment import (
     assign_segments,
     kmeans_segments,
@@ -77,6 +83,10 @@ def analyze(
     propensity: bool = True,
     horizon: int = 90,
     seed: int = 0,
+    pseudonymize: bool = False,
+    pseudonym_key: str | bytes | None = None,
+    pseudonym_key_file: str | Path | None = None,
+    keep_pii: Sequence[str] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
     """Run the main job: transaction log -> clean log -> customers -> segments -> report.
@@ -135,8 +145,27 @@ def analyze(
         Propensity horizon in days.
     seed : int
         Seed of every random step (K-means, samples, optimiser starts, models).
+    pseudonymize : bool, default False
+        Replace customer ids, right after reading, by keyed HMAC-SHA256 pseudonyms (64 hex
+        digits; :func:`valuemax.io.protect`): every table, export, the report and the store
+        then hold only pseudonyms, and the same key gives the same pseudonyms in every run.
+        The key is ``pseudonym_key``, else the content of ``pseudonym_key_file``, else the
+        environment variable ``VALUEMAX_PSEUDONYM_KEY``; it is written nowhere (``runs``
+        and ``summary.json`` record its :func:`valuemax.privacy.key_fingerprint`).
+    pseudonym_key, pseudonym_key_file : optional
+        The key (at least 16 bytes) or a file holding it; only with ``pseudonymize=True``.
+    keep_pii : sequence of str, optional
+        Columns to keep although they hold personal data. By default every column found to
+        hold personal data (e-mail, phone, names, addresses, national ids, bank/card
+        numbers; by English or Chinese name, or by value patterns on a sample) is dropped
+        right after reading: it reaches no export, report or store table; each is listed
+        in the report and ``summary.json`` (``privacy.pii_columns``).
     on_step : callable, optional
         Called with each step's name (``STEPS``) as it starts; the CLI draws progress with it.
+
+    Outputs are readable by their owner only: files 0600, a folder valuemax creates 0700
+    (whatever the umask); the ``runs`` table records who ran what, when, with which options
+    and which outputs (``outputs``).
 
     Returns
     -------
@@ -156,9 +185,11 @@ def analyze(
     ------
     InputError
         If an option is invalid, the source cannot be read, or no row is usable (every row
-        quarantined): nothing useful can be computed (exit code 2 in the CLI).
+        quarantined): nothing useful can be computed (exit code 2 in the CLI); with
+        ``pseudonymize=True``, if no key is found (the message says how to set one).
     """
     _check_options(time_unit, clusters)
+    key, keep = privacy_options(pseudonymize, pseudonym_key, pseudonym_key_file, keep_pii)
     if clv:
         check_value_options(clv_horizon, discount_rate, margin, clv_model)
     if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= 3650:
@@ -180,6 +211,10 @@ def analyze(
         else list(date_format),
         "encoding": encoding, "sheet": sheet, "decimal": decimal,
         "run_at": started.isoformat(timespec="seconds"),
+        # the key is never recorded: its fingerprint tells whether two runs share it
+        "pseudonymize": key is not None,
+        "pseudonym_key_fingerprint": None if key is None else key_fingerprint(key),
+        "keep_pii": list(keep),
     }
     if not (isinstance(seed, int) and 0 <= seed < 2**32):
         raise InputError(f"seed={seed!r} must be an integer in [0, 2**32 - 1]")
@@ -189,9 +224,13 @@ def analyze(
         con = connect(ws.store)
         clock = _Clock(timings, on_step)
 
-        read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal)
+        read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal, key, keep)
         with clock("read"):
             ingested = read.read(source, con)
+        privacy = ingested.privacy
+        # the raw table was rewritten: write the store afresh so no freed page keeps the
+        # dropped columns or the original ids
+        rewritten = privacy is not None and (privacy.pseudonymized or bool(privacy.dropped))
         returns = params["returns"] = default_returns(returns, preset, ingested)
         with clock("clean"):
             cleaned = clean(
@@ -318,13 +357,15 @@ def analyze(
         result.summary = summary_dict(result)  # final timings
         record_run(
             con, started=started, params=params, ingest=result.ingest, quality=quality,
-            n_customers=len(customers), timings=timings,
+            n_customers=len(customers), timings=timings, outputs=ws.planned_outputs(),
         )
         if ws.tmp is not None and ws.out is not None:
             (ws.tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
         ws.copy_store_to_db(con, con.list_tables())
         con.disconnect()
         con = None
+        if rewritten and ws.store is not None and not (ws.db is not None and not ws.db_in_out):
+            compact_store(ws.store)
         ws.publish()
         result.out = ws.out
         return result

@@ -14,7 +14,7 @@ from valuemax._core.exceptions import InputError
 from valuemax._core.validation import check_time_unit
 from valuemax.engines import connect
 from valuemax.features import customer_table
-from valuemax.pipeline._prepare import ReadOptions, read_and_clean
+from valuemax.pipeline._prepare import ReadOptions, privacy_options, read_and_clean, read_options
 from valuemax.pipeline._value import ValueResult, check_value_options, run_value
 
 
@@ -37,10 +37,15 @@ def customer_value(
     margin: float = 1.0,
     clv_model: Literal["auto", "bgnbd", "mbgnbd", "pareto"] = "auto",
     seed: int = 0,
+    pseudonymize: bool = False,
+    pseudonym_key: Any = None,
+    pseudonym_key_file: str | Path | None = None,
+    keep_pii: Sequence[str] | None = None,
 ) -> ValueResult:
     """Read and clean ``source``, then run only the customer-value step; nothing is written.
 
-    Parameters are those of :func:`valuemax.pipeline.analyze`.
+    Parameters are those of :func:`valuemax.pipeline.analyze` (``pseudonymize=True``: the
+    CLV table's ids are keyed pseudonyms).
 
     Returns
     -------
@@ -57,9 +62,10 @@ def customer_value(
     """
     check_time_unit(time_unit)
     check_value_options(clv_horizon, discount_rate, margin, clv_model)
+    key, keep = privacy_options(pseudonymize, pseudonym_key, pseudonym_key_file, keep_pii)
     con = connect(None)
     try:
-        read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal)
+        read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal, key, keep)
         _, cleaned, _ = read_and_clean(source, con, read, preset=preset,
                                        observation_end=observation_end, returns=returns)
         con.create_table("transactions_clean", cleaned.transactions)
@@ -148,7 +154,8 @@ def association_rules(
         A transaction log (``input_format="transactions"``: read and cleaned as by
         :func:`valuemax.pipeline.analyze`, which takes ``read_clean`` keywords ``columns``,
         ``mapping``, ``date_format``, ``encoding``, ``sheet``, ``decimal``, ``preset``,
-        ``observation_end``, ``returns``); a plain basket file, one basket per line with
+        ``observation_end``, ``returns``, and the privacy keywords ``pseudonymize``,
+        ``pseudonym_key``, ``pseudonym_key_file``, ``keep_pii``); a plain basket file, one basket per line with
         comma-separated items (``"baskets"``); or a long table, one line per basket and
         item (``"long"``, e.g. ``Member_number, Date, itemDescription``).
     min_support, min_confidence, min_lift, max_len
@@ -202,8 +209,7 @@ def association_rules(
                          "'transactions', 'baskets', 'long']")
     con = connect(None)
     try:
-        read = ReadOptions(**{k: read_clean.pop(k) for k in list(read_clean)
-                              if k in ReadOptions.__dataclass_fields__})
+        read = read_options(read_clean)
         clean_kw = {"preset": "standard", "observation_end": None, "returns": None,
                     **read_clean}
         try:
@@ -239,7 +245,8 @@ def buy_propensity(
     source : path or table
         A transaction log, read and cleaned as by :func:`valuemax.pipeline.analyze`
         (``read_clean`` keywords: ``columns``, ``mapping``, ``date_format``, ``encoding``,
-        ``sheet``, ``decimal``, ``preset``, ``observation_end``, ``returns``).
+        ``sheet``, ``decimal``, ``preset``, ``observation_end``, ``returns``, and
+        ``pseudonymize``, ``pseudonym_key``, ``pseudonym_key_file``, ``keep_pii``).
     horizon : int, default 90
         Days after a cutoff in which a purchase counts as "buys again".
     cutoff : date or str, optional
@@ -265,8 +272,7 @@ def buy_propensity(
 
     con = connect(None)
     try:
-        read = ReadOptions(**{k: read_clean.pop(k) for k in list(read_clean)
-                              if k in ReadOptions.__dataclass_fields__})
+        read = read_options(read_clean)
         clean_kw = {"preset": "standard", "observation_end": None, "returns": None,
                     **read_clean}
         _, cleaned, _ = read_and_clean(source, con, read, **clean_kw)

@@ -21,7 +21,9 @@ def summary_dict(result: Any) -> dict[str, Any]:
     (n_baskets, n_items, n_itemsets, n_rules, thresholds, hit rate@N vs popularity),
     ``propensity`` (horizon, cutoff, auc, pr_auc, brier, top_decile_lift, baseline AUCs,
     ``informative`` and ``not_informative_because``: :func:`propensity_informative`),
-    ``skipped``,
+    ``skipped``, ``privacy`` (personal-data columns found, each with ``found_by``, the
+    share of sampled values matching and the action taken; pseudonymisation and the key's
+    fingerprint: :meth:`valuemax.privacy.PrivacyReport.to_dict`),
     ``params`` and ``timings_s`` (seconds per step).
     """
     q = result.quality
@@ -81,6 +83,7 @@ def summary_dict(result: Any) -> dict[str, Any]:
               **dict(zip(("informative", "not_informative_because"),
                          propensity_informative(result.propensity), strict=True))},
         "skipped": dict(result.skipped),
+        "privacy": ing.get("privacy"),
         "params": result.params,
         "timings_s": dict(result.timings_s),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,7 +11,8 @@ from typing import Any, Literal
 from valuemax._core.schema import normalise_name
 from valuemax.clean import clean
 from valuemax.engines import connect
-from valuemax.io import read_transactions
+from valuemax.io import protect, read_transactions
+from valuemax.privacy import PseudonymKey, load_key
 
 _COUNTRY_NAMES = {"country", "国家", "国家地区", "countryregion"}
 
@@ -30,7 +32,8 @@ class Inspection:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read the source: the arguments of :func:`valuemax.io.read_transactions`."""
+    """How to read the source: the arguments of :func:`valuemax.io.read_transactions`, then
+    of :func:`valuemax.io.protect` (``pseudonym_key``, ``keep_pii``)."""
 
     columns: Sequence[str] | None = None
     mapping: Mapping[str, str] | None = None
@@ -38,14 +41,62 @@ class ReadOptions:
     encoding: str | None = None
     sheet: str | int | None = None
     decimal: Literal[".", ","] = "."
+    pseudonym_key: PseudonymKey | None = None
+    keep_pii: tuple[str, ...] = ()
 
     def read(self, source: Any, con: Any) -> Any:
-        """Read ``source`` into ``con``; returns :class:`valuemax.io.Ingested`."""
-        return read_transactions(
+        """Read ``source`` into ``con`` and protect it (personal-data columns dropped unless
+        kept, ids pseudonymised with a key); returns :class:`valuemax.io.Ingested`."""
+        ingested = read_transactions(
             source, con=con, columns=self.columns, mapping=self.mapping,
             date_format=self.date_format, encoding=self.encoding, sheet=self.sheet,
             decimal=self.decimal,
         )
+        return protect(ingested, pseudonym_key=self.pseudonym_key, keep_pii=self.keep_pii)
+
+
+#: Keywords of the jobs that set privacy (:func:`privacy_options`).
+PRIVACY_KEYWORDS = ("pseudonymize", "pseudonym_key", "pseudonym_key_file", "keep_pii")
+
+
+def privacy_options(pseudonymize: bool = False, pseudonym_key: Any = None,
+                    pseudonym_key_file: str | os.PathLike | None = None,
+                    keep_pii: Sequence[str] | str | None = None,
+                    ) -> tuple[PseudonymKey | None, tuple[str, ...]]:
+    """Check the privacy keywords of a job before any work: ``(key or None, keep_pii)``.
+
+    With ``pseudonymize=True`` the key is the given one, else read from
+    ``pseudonym_key_file``, else from ``VALUEMAX_PSEUDONYM_KEY``
+    (:func:`valuemax.privacy.load_key`).
+
+    Raises
+    ------
+    InputError
+        If ``pseudonymize`` is not a bool, a key is given without ``pseudonymize=True``, no
+        key is found, or ``keep_pii`` is not column names.
+    """
+    from valuemax._core.exceptions import InputError
+
+    if not isinstance(pseudonymize, bool):
+        raise InputError(f"pseudonymize= must be True or False, got {pseudonymize!r}")
+    if not pseudonymize and (pseudonym_key is not None or pseudonym_key_file is not None):
+        raise InputError("a pseudonym key was given but ids are not pseudonymised: pass "
+                         "pseudonymize=True as well (CLI --pseudonymize)")
+    key = load_key(pseudonym_key, key_file=pseudonym_key_file) if pseudonymize else None
+    keep = (keep_pii,) if isinstance(keep_pii, str) else tuple(keep_pii or ())
+    if not all(isinstance(k, str) and k.strip() for k in keep):
+        raise InputError(f"keep_pii= must be column names, e.g. ['email'] (CLI --keep-pii "
+                         f"email); got {keep_pii!r}")
+    return key, keep
+
+
+def read_options(keywords: dict[str, Any]) -> ReadOptions:
+    """Pop the reading and privacy keywords out of ``keywords`` into a :class:`ReadOptions`."""
+    read = {k: keywords.pop(k) for k in list(keywords)
+            if k in ReadOptions.__dataclass_fields__ and k not in PRIVACY_KEYWORDS}
+    key, keep = privacy_options(**{k: keywords.pop(k) for k in list(keywords)
+                                   if k in PRIVACY_KEYWORDS})
+    return ReadOptions(**read, pseudonym_key=key, keep_pii=keep)
 
 
 def default_returns(returns: str | None, preset: str, ingested: Any) -> str:

@@ -69,8 +69,13 @@ def package_versions() -> dict[str, str]:
 
 
 def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: Any,
-               n_customers: int, timings: dict[str, float]) -> str:
-    """Append one row to the ``runs`` table (created on first use) and return its ``run_id``."""
+               n_customers: int, timings: dict[str, float],
+               outputs: dict[str, Any] | None = None) -> str:
+    """Append one row to the ``runs`` table (created on first use) and return its ``run_id``.
+
+    ``outputs`` (JSON column ``outputs``) names what the run wrote: the output folder, its
+    files and the store; a ``runs`` table of an earlier version gains the column.
+    """
     run_id = uuid.uuid4().hex
     try:
         user = getpass.getuser()
@@ -94,10 +99,15 @@ def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: A
             "rows_quarantined": [int(quality.rows_quarantined)],
             "n_customers": [int(n_customers)],
             "timings_s": [json.dumps(timings)],
+            "outputs": [json.dumps(outputs or {}, ensure_ascii=False)],
         }
     )
     row = pa.Table.from_pandas(row, preserve_index=False)
     if "runs" in con.list_tables():
+        have = set(con.table("runs").columns)
+        for name in row.column_names:
+            if name not in have:  # a store written before this column existed
+                con.raw_sql(f'ALTER TABLE runs ADD COLUMN "{name}" VARCHAR')
         con.insert("runs", row)
     else:
         con.create_table("runs", row)

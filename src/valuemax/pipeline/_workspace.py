@@ -20,7 +20,12 @@ A run never leaves a half-written output folder, a mix of two runs, or a touched
   DuckDB transaction (``BEGIN ... COMMIT``): a kill leaves the store at the old run or the
   new one. Tables private to a run (``_vm_labelled_<hash>``, Ibis caches) are never copied.
 - a full disk (``ENOSPC``) is reported with the file that could not be written, the space
-  the run had used and the space left (:meth:`Workspace.disk_full`).
+  the run had used and the space left (:meth:`Workspace.disk_full`);
+- everything is readable by its owner only, whatever the umask: the private folder is
+  created 0700 and every file the run wrote is set to 0600 (folders 0700) before it is
+  published, so a new ``out`` folder is 0700; a store file valuemax creates is 0600. An
+  existing ``out`` folder keeps its own mode (it is the user's), and a user's file linked
+  into the new folder is never touched.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from valuemax._core.exceptions import InputError, ValuemaxError
+from valuemax.privacy import PRIVATE_DIR, PRIVATE_FILE, make_private
 
 _DUCKDB_MAGIC = b"DUCK"
 
@@ -297,7 +303,8 @@ class Workspace:
                 remove_dead_partials(anchor)
             self.tmp = anchor.parent / f".{anchor.name}.partial-{uuid.uuid4().hex[:8]}"
             try:
-                self.tmp.mkdir(parents=True)
+                self.tmp.mkdir(parents=True, mode=PRIVATE_DIR)
+                os.chmod(self.tmp, PRIVATE_DIR)  # whatever the umask
                 self._lock_fd = _lock(self.tmp)
             except OSError as exc:
                 raise InputError(f"cannot create {str(self.tmp)!r}: {exc.strerror}") from exc
@@ -325,6 +332,22 @@ class Workspace:
                 f"out={str(self.out)!r}; valuemax replaces only files it wrote itself. Move "
                 "them away or choose another out folder"
             )
+
+    def planned_outputs(self) -> dict[str, Any]:
+        """What this run writes, for the ``runs`` audit trail: ``{"out", "files", "db"}``.
+
+        ``files`` are the names written so far into the private folder plus
+        ``summary.json`` (written last); ``out`` and ``db`` are absolute final paths (None
+        when not written).
+        """
+        files: list[str] = []
+        if self.out is not None and self.tmp is not None and self.tmp.exists():
+            files = sorted({p.name for p in self.tmp.iterdir()
+                            if not p.name.endswith(".wal")} | {"summary.json"})
+        db = self.db if self.db is not None else (
+            self.out / "valuemax.duckdb" if self.out is not None else None)
+        return {"out": None if self.out is None else str(self.out), "files": files,
+                "db": None if db is None else str(Path(os.path.abspath(db)))}
 
     @property
     def store(self) -> Path | None:
@@ -356,6 +379,7 @@ class Workspace:
                 if name.startswith(_LEAKED_PREFIXES):
                     con.raw_sql(f'DROP TABLE IF EXISTS main."{_ident(name)}"')
             return
+        created = not self.db.exists()
         try:
             con.raw_sql(f"ATTACH '{_sql_str(self.db)}' AS vm_dst")
         except Exception as exc:  # duckdb.IOException and friends
@@ -378,7 +402,8 @@ class Workspace:
                     if name.startswith(_LEAKED_PREFIXES):
                         con.raw_sql(f'DROP TABLE vm_dst."{_ident(name)}"')
                 if "runs" in local:
-                    if "runs" in have:
+                    if "runs" in have:  # a store of an earlier version: add new columns
+                        _add_missing_columns(con, "vm_dst.runs", "main.runs")
                         con.raw_sql("INSERT INTO vm_dst.runs BY NAME SELECT * FROM main.runs")
                     else:
                         con.raw_sql("CREATE TABLE vm_dst.runs AS SELECT * FROM main.runs")
@@ -394,6 +419,8 @@ class Workspace:
         finally:
             with contextlib.suppress(Exception):
                 con.raw_sql("DETACH vm_dst")
+            if created:  # a store valuemax creates is readable by its owner only
+                make_private([self.db, Path(f"{self.db}.wal")])
 
     # -- publishing ---------------------------------------------------------------------
     def publish(self) -> None:
@@ -414,6 +441,7 @@ class Workspace:
             self.discard()
             return
         written = sorted(p.name for p in self.tmp.iterdir())
+        make_private(self.tmp / n for n in written)  # before any user's file is linked in
         files = {n: self.job for n in written}
         if _exists(self.out) and _swap_unsafe(self.out):
             self._check_in_the_way(written)
@@ -440,6 +468,7 @@ class Workspace:
         (self.tmp / MANIFEST).write_text(
             json.dumps({"written_by": "valuemax", "files": files}, indent=1) + "\n",
             encoding="utf-8")
+        os.chmod(self.tmp / MANIFEST, PRIVATE_FILE)
         with _signals_deferred():
             if not _exists(self.out):
                 self.tmp.rename(self.out)
@@ -466,6 +495,7 @@ class Workspace:
         (self.tmp / MANIFEST).write_text(
             json.dumps({"written_by": "valuemax", "files": {**keep, **files}}, indent=1)
             + "\n", encoding="utf-8")
+        os.chmod(self.tmp / MANIFEST, PRIVATE_FILE)
         with _signals_deferred():
             for name in written:
                 target = self.out / name
@@ -529,6 +559,50 @@ class Workspace:
             "them). Nothing was changed: free some space or choose another out= or db= "
             "location"
         )
+
+
+def compact_store(store: Path) -> None:
+    """Rewrite the DuckDB file ``store`` afresh, holding only its live tables.
+
+    DuckDB keeps the pages of a dropped or replaced table in the file until they are
+    reused; after the raw log was rewritten (personal-data columns dropped, ids
+    pseudonymised) those pages still hold the original values. ``COPY FROM DATABASE``
+    into a new file and a rename leave none of them (the new file is 0600).
+
+    Raises
+    ------
+    ValuemaxError
+        If the disk fills (the old file is kept, the partial copy removed).
+    """
+    from valuemax.engines import connect
+
+    fresh = store.with_name(f".{store.name}.compact-{uuid.uuid4().hex[:8]}")
+    con = connect(store)
+    try:
+        name = con.raw_sql("SELECT current_database()").fetchone()[0]
+        con.raw_sql(f"ATTACH '{_sql_str(fresh)}' AS vm_fresh")
+        con.raw_sql(f'COPY FROM DATABASE "{_ident(name)}" TO vm_fresh')
+        con.raw_sql("DETACH vm_fresh")
+    except BaseException:
+        for suffix in ("", ".wal"):
+            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+        raise
+    finally:
+        con.disconnect()
+    make_private([fresh])
+    os.replace(fresh, store)
+    Path(f"{store}.wal").unlink(missing_ok=True)
+
+
+def _add_missing_columns(con: Any, target: str, source: str) -> None:
+    """Add to ``target`` the columns of ``source`` it lacks (as VARCHAR, NULL for old rows)."""
+    def cols(table: str) -> dict[str, str]:
+        return {r[0]: r[1] for r in con.raw_sql(f"DESCRIBE {table}").fetchall()}
+
+    have = cols(target)
+    for name, dtype in cols(source).items():
+        if name not in have:
+            con.raw_sql(f'ALTER TABLE {target} ADD COLUMN "{_ident(name)}" {dtype}')
 
 
 def _swap_unsafe(out: Path) -> bool:

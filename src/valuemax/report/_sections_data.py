@@ -126,6 +126,9 @@ def data_section(result: Any, *, title: str = "Data") -> tuple[str, Subs]:
             ("rows read", fmt_int(ing.get("n_rows"))),
             ("extra columns kept", ", ".join(ing.get("extra_columns") or ()) or "none"),
         ]))
+        privacy = _privacy(ing.get("privacy"))
+        if privacy:
+            parts += [sub("data-privacy", "Personal data"), privacy]
         parts.append(sub("data-mapping", "Column mapping"))
         mapping = _mapping_frame(ing)
         parts.append(table(mapping, csv_name="column_mapping", show=["field", "source column",
@@ -150,11 +153,53 @@ def data_section(result: Any, *, title: str = "Data") -> tuple[str, Subs]:
     parts.append(sub("data-quality", "Data quality"))
     parts.append(_quality(getattr(result, "quality", None), diag))
     parts.append(diagnostics(diag, what="how the file was read and cleaned"))
-    subs = [("data-source", "Source"), ("data-mapping", "Column mapping"),
-            ("data-quality", "Data quality")]
+    subs = [("data-source", "Source"),
+            *([("data-privacy", "Personal data")] if _privacy(ing.get("privacy")) else []),
+            ("data-mapping", "Column mapping"), ("data-quality", "Data quality")]
     lead = ("How the log was read and cleaned. Cleaning never deletes: every input row is "
             "either in the clean log or in the quarantine with a reason code.")
     return section("data", title, lead, "".join(parts)), subs
+
+
+def _privacy(found: Any) -> str:
+    """The personal-data part: pseudonymised ids, and each column found with its action."""
+    if not isinstance(found, dict):
+        return ""
+    parts = []
+    if found.get("pseudonymized"):
+        fp = str(found.get("key_fingerprint") or "")
+        parts.append(note(
+            "Customer ids are keyed pseudonyms (HMAC-SHA256), replaced right after reading: "
+            "no table, export or this report holds the original ids. The key is stored "
+            f"nowhere; its fingerprint {fp[:12]}… tells whether two runs used the same key "
+            "(the same key gives the same pseudonyms)."))
+    else:
+        parts.append(note("Customer ids are shown as they are in the file (run with "
+                          "--pseudonymize to replace them by keyed pseudonyms)."))
+    cols = list(found.get("pii_columns") or [])
+    if not cols:
+        parts.append(note("No column was found to hold personal data (judged by its name, "
+                          "English or Chinese, and by value patterns on a sample of lines)."))
+        return "".join(parts)
+    frame = pd.DataFrame(cols)
+    actions = {"dropped": "dropped right after reading: in no export, report or store table",
+               "kept (keep_pii)": "kept on purpose (--keep-pii)",
+               "customer id: pseudonymised": "customer id: replaced by pseudonyms",
+               "customer id: kept as the key": "customer id: kept (it is the key); "
+                                                "--pseudonymize recommended"}
+    frame["action"] = [actions.get(a, a) for a in frame["action"]]
+    parts.append(table(
+        frame[["column", "what", "found_by", "share_matching", "action"]],
+        csv_name="personal_data_columns", percent=("share_matching",),
+        labels={"what": "holds", "found_by": "found by", "share_matching":
+                "sampled values matching"},
+        caption="Columns found to hold personal data, by their name or by the share of "
+                "sampled values matching a pattern (e-mail, phone, national id with its check "
+                "character, card number passing Luhn, IBAN), and what was done with each."))
+    if found.get("keep_pii"):
+        parts.append(note("Kept on purpose with --keep-pii: "
+                          + ", ".join(map(str, found["keep_pii"])) + ".", warn=True))
+    return "".join(parts)
 
 
 def _quality(q: Any, diag: list[str]) -> str:
