@@ -7,6 +7,7 @@ Exit codes: 0 success; 2 bad input (``InputError``, or a usage error) with a one
 from valuemax.cli import _experiment as _experiment  # registers ``valuemax experiment``
 from valuemax.cli import _jobs as _jobs  # registers the part commands (clv, ...) on ``app``
 from valuemax.cli import _target as _target  # registers ``valuemax target``
+from valuemax.cli import _update as _update  # registers ``valuemax update``
 from valuemax.cli import _uplift as _uplift  # registers ``valuemax uplift``
 from valuemax.cli._app import app, main
 
