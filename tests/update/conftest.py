@@ -40,6 +40,12 @@ def cdnow_split(datasets, tmp_path_factory) -> dict[str, Path]:
     out["first"].write_text("".join(first), encoding="utf-8")
     out["second"].write_text("".join(second), encoding="utf-8")
     out["whole"].write_text("".join(first + second), encoding="utf-8")
+    # the second part in two updates: the rest of 1997, then 1998
+    out["second_a"], out["second_b"] = folder / "second_a.txt", folder / "second_b.txt"
+    out["second_a"].write_text("".join(ln for ln in second if ln.split()[2] <= "19971231"),
+                               encoding="utf-8")
+    out["second_b"].write_text("".join(ln for ln in second if ln.split()[2] > "19971231"),
+                               encoding="utf-8")
     return out
 
 

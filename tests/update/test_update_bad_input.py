@@ -169,3 +169,20 @@ def test_not_a_store(tmp_path, base):
     with pytest.raises(InputError, match=r"lacks what an update continues from: runs \(the "
                                          r"table\); transactions_raw \(the table\)"):
         update(other, base[1]["second"])
+
+
+def test_analyze_after_update_into_the_same_store(store, base, tmp_path):
+    """The ``kind`` column an update adds to ``runs`` does not stop a later analyze (its row
+    is an 'analyze' one), and an update continues from that analyze's options."""
+    assert update(store, base[1]["second"]).applied
+    valuemax.analyze(base[1]["whole"], db=store, **OPTIONS)
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        kinds = [r[0] for r in con.execute("SELECT kind FROM runs ORDER BY started_at")
+                 .fetchall()]
+    finally:
+        con.close()
+    assert kinds == ["analyze", "update", "analyze"]
+    march = tmp_path / "march.csv"
+    march.write_text(HEADER + "3001,P1,Mug,2,2024-03-01 10:00,2.50,c1,UK\n", encoding="utf-8")
+    assert update(store, march).rows_clean == 1

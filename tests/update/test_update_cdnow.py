@@ -142,3 +142,27 @@ def test_drift_check_and_runs_row(rescored):
     recorded = json.loads(runs[1][2])
     assert recorded["observation_end"] == "1998-06-30"
     assert recorded["update"]["drift"]["predicted"] == pytest.approx(d.predicted)
+
+
+def _unnumbered(frame):
+    """The rows without their line number, in the order of all their values."""
+    frame = frame.drop(columns="_row_id", errors="ignore")
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def test_two_updates_equal_one_and_drift_accumulates(cdnow_stores, cdnow_split, rescored,
+                                                     copy_store):
+    """Two daily-style updates give the same store data as one; the drift check sums the
+    forecasts and the purchases of every update since the fit."""
+    store = copy_store(cdnow_stores["first"])
+    a = update(store, cdnow_split["second_a"])
+    b = update(store, cdnow_split["second_b"])
+    for name, key in DATA_TABLES.items():
+        if name != "transactions_raw":  # the same lines, numbered in another file order
+            assert_same(_unnumbered(table(store, name, key)),
+                        _unnumbered(table(rescored[0], name, key)), name)
+    assert a.drift.period_days == 92 and b.drift.period_days == 181  # to 12-31, to 06-30
+    assert b.drift.predicted_since_fit == pytest.approx(a.drift.predicted + b.drift.predicted)
+    assert b.drift.actual_since_fit == a.drift.actual + b.drift.actual
+    # the purchases over the two periods are those of the single update
+    assert a.drift.actual + b.drift.actual == rescored[1].drift.actual

@@ -244,6 +244,7 @@ def update(
         rec = read_recorded(con, CATALOG, store)
         result = _update(con, rec, store, source, refit=refit, end_given=observation_end,
                          clock=clock, started=started)
+        con.raw_sql(f"DETACH {CATALOG}")  # the store is complete before any file is published
         if ws is not None and result.applied:
             _write_outputs(ws, result)
         return result
