@@ -186,3 +186,9 @@ def test_analyze_after_update_into_the_same_store(store, base, tmp_path):
     march = tmp_path / "march.csv"
     march.write_text(HEADER + "3001,P1,Mug,2,2024-03-01 10:00,2.50,c1,UK\n", encoding="utf-8")
     assert update(store, march).rows_clean == 1
+
+
+def test_observation_end_before_the_stored_one_refused(store, base):
+    with pytest.raises(InputError, match=r"observation_end=2024-01-15 is before the store's "
+                                         r"observation end 2024-01-31"):
+        update(store, base[1]["second"], observation_end="2024-01-15")

@@ -127,14 +127,28 @@ def copies_of_stored(con: Any, offset: int) -> Any:
     return new.semi_join(old, conds).select("_row_id")
 
 
-def all_copies(con: Any, catalog: str, n_new: int) -> bool:
-    """True when every new line equals a line of the stored raw log (NULLs equal)."""
+def all_copies(con: Any, catalog: str, union_ing: Any, offset: int) -> bool:
+    """True when every new line equals a line of the stored raw log (NULLs equal).
+
+    First against the stored lines of the new lines' customers (the union): only when
+    every new line with a customer id is such a copy is the whole stored log consulted, for
+    the lines without one (a re-sent file), so a normal update never scans it.
+    """
+    std = union_ing.standardized()
+    fresh = std.filter(std._row_id > offset)
+    n_new = int(fresh.count().to_pyarrow().as_py())
+    with_id = int(fresh.filter(fresh.customer_id.notnull()).count().to_pyarrow().as_py())
+    n_copies = int(copies_of_stored(con, offset).count().to_pyarrow().as_py())
+    if n_new == 0 or n_copies < with_id:
+        return False
+    if n_copies == n_new:
+        return True
     raw = con.table(NEW_RAW)
     cols = ", ".join(_q(c) for c in raw.columns if c != "_row_id")
     left = con.raw_sql(
         f"SELECT count(*) FROM (SELECT {cols} FROM {_q(NEW_RAW)} EXCEPT "
         f"SELECT {cols} FROM {catalog}.main.transactions_raw)").fetchone()[0]
-    return n_new > 0 and int(left) == 0
+    return int(left) == 0
 
 
 def check_late(con: Any, union_ing: Any, offset: int, stored_end: dt.date, dedupe: bool,

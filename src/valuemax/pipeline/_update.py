@@ -281,12 +281,12 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
             f"nothing changed: {label} (sha256 {new.fingerprint[:12]}...) was already "
             f"applied to this store by run {run_id[:8]} at {at} (from {src})"))
     check_layout(new, stored_raw, rec, label)
-    if all_copies(con, CATALOG, new.n_rows):
-        return UpdateResult(**base, applied=False, message=(
-            f"nothing changed: every one of the {new.n_rows:,} lines of {label} is already in "
-            "the store (each equals a stored line in every column)"))
     with clock("clean"):
         union, offset, n_stored = build_union(con, new, stored_raw)
+        if all_copies(con, CATALOG, union, offset):
+            return UpdateResult(**base, applied=False, message=(
+                f"nothing changed: every one of the {new.n_rows:,} lines of {label} is "
+                "already in the store (each equals a stored line in every column)"))
         mapping = new.mapping
         dedupe = ("order_id" in mapping and ("product_id" in mapping or "product_name" in mapping)
                   and p["preset"] == "standard")
@@ -491,6 +491,9 @@ def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.da
                      "and were not re-scored (the model is not stored); --refit refreshes them")
     if "rules" in have:
         notes.append("association rules and recommendations are from the last fit")
+    if "calibration_holdout" in have:
+        notes.append("the calibration/holdout table describes the last fit's period; "
+                     "--refit rebuilds it")
     return scored, copy, []
 
 
