@@ -9,6 +9,7 @@ from valuemax.cli import _experiment as _experiment  # registers ``valuemax expe
 from valuemax.cli import _jobs as _jobs  # registers the part commands (clv, ...) on ``app``
 from valuemax.cli import _serve as _serve  # registers ``valuemax serve``
 from valuemax.cli import _target as _target  # registers ``valuemax target``
+from valuemax.cli import _update as _update  # registers ``valuemax update``
 from valuemax.cli import _uplift as _uplift  # registers ``valuemax uplift``
 from valuemax.cli._app import app, main
 

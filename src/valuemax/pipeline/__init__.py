@@ -1,6 +1,7 @@
 """The main job: ``analyze()`` composes ingest -> clean -> customers -> segments -> value ->
 report; ``customer_value()``, ``buy_propensity()`` and ``association_rules()`` run one
-part, ``inspect()`` only read and clean.
+part, ``inspect()`` only read and clean, ``update()`` appends new lines to a store and
+re-scores it.
 
 Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
 ``valuemax.features``, ``valuemax.segment``, ``valuemax.clv``, ``valuemax.decide``,
@@ -11,7 +12,8 @@ from valuemax.pipeline._analyze import analyze
 from valuemax.pipeline._jobs import association_rules, buy_propensity, customer_value
 from valuemax.pipeline._prepare import inspect
 from valuemax.pipeline._result import AnalysisResult
+from valuemax.pipeline._update import UpdateResult, update
 from valuemax.pipeline._value_result import ValueResult
 
-__all__ = ["AnalysisResult", "ValueResult", "analyze", "association_rules", "buy_propensity",
-           "customer_value", "inspect"]
+__all__ = ["AnalysisResult", "UpdateResult", "ValueResult", "analyze", "association_rules",
+           "buy_propensity", "customer_value", "inspect", "update"]

@@ -1,0 +1,227 @@
+"""Re-scoring with the stored models, and the drift check that says when to refit.
+
+The fitted purchase model and Gamma-Gamma are stored as parameters (``clv_params``: one row
+per parameter, ``model`` naming BG/NBD, MBG/NBD, Pareto/NBD or Gamma-Gamma). They are rebuilt
+with ``from_params`` and applied to the updated ``(frequency, recency, T, monetary_value)``
+of every customer: no fit, the same formulas as ``analyze``'s value step
+(:func:`valuemax.clv.clv_table`).
+
+Drift. Before the customers move, the stored purchase model predicts each known customer's
+repeat purchases over the new period, ``E[X(t) | frequency, recency, T]`` with ``t`` the
+days from the stored observation end to the new one (in the model's time unit); the
+customers then make some number of new purchase days. Each update records both totals in
+its run row, and the check sums them over every update since the models were last fitted:
+one-step-ahead forecasts against what happened. When the cumulated relative error
+``|actual - predicted| / predicted`` exceeds :data:`DRIFT_THRESHOLD` (20 %), with at least
+:data:`MIN_EXPECTED` purchases predicted (fewer is too little to judge: a day of a small
+shop), a refit is advised (``--refit``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuemax._core.schema import TIME_UNITS
+from valuemax.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    clv_table,
+)
+
+#: Purchase models by the name ``clv_params.model`` stores.
+PURCHASE_MODELS = {"BG/NBD": BetaGeoModel, "MBG/NBD": ModifiedBetaGeoModel,
+                   "Pareto/NBD": ParetoNBDModel}
+#: Cumulated relative forecast error of the stored model beyond which a refit is advised.
+DRIFT_THRESHOLD = 0.20
+#: Fewer predicted purchases than this (cumulated since the fit) are too few to judge drift.
+MIN_EXPECTED = 20.0
+
+
+@dataclass(frozen=True)
+class StoredModels:
+    """The fitted models of the store, rebuilt from ``clv_params``.
+
+    Attributes
+    ----------
+    name : str
+        Purchase model name (``BG/NBD``, ``MBG/NBD`` or ``Pareto/NBD``).
+    purchase : estimator
+        Built with ``from_params`` in the store's ``time_unit``.
+    spend : GammaGammaModel or None
+        None when the store has no Gamma-Gamma (a log without prices, too few buyers).
+    params : dict
+        ``model -> {parameter: estimate}`` as stored.
+    """
+
+    name: str
+    purchase: Any
+    spend: Any
+    params: dict[str, dict[str, float]]
+
+
+def load_models(con: Any, catalog: str, time_unit: str) -> StoredModels | None:
+    """Rebuild the store's models from ``clv_params`` (None when it has none)."""
+    have = {r[0] for r in con.raw_sql(
+        "SELECT table_name FROM information_schema.tables "
+        f"WHERE table_catalog = '{catalog}' AND table_schema = 'main'").fetchall()}
+    if "clv_params" not in have:
+        return None
+    rows = con.raw_sql(f"SELECT model, parameter, estimate FROM {catalog}.main.clv_params"
+                       ).fetchall()
+    params: dict[str, dict[str, float]] = {}
+    for model, name, value in rows:
+        params.setdefault(model, {})[name] = float(value)
+    names = [m for m in params if m in PURCHASE_MODELS]
+    if len(names) != 1:
+        return None
+    name = names[0]
+    purchase = PURCHASE_MODELS[name].from_params(**params[name], time_unit=time_unit)
+    spend = (GammaGammaModel.from_params(**params["Gamma-Gamma"])
+             if "Gamma-Gamma" in params else None)
+    return StoredModels(name, purchase, spend, params)
+
+
+def rescore(models: StoredModels, customers: pd.DataFrame, p: dict[str, Any],
+            money: bool) -> pd.DataFrame:
+    """Score every customer with the stored models (the ``clv`` table's columns).
+
+    Parameters
+    ----------
+    models : StoredModels
+    customers : pandas.DataFrame
+        The updated customer table (``frequency``, ``recency``, ``T`` in the store's time
+        unit; ``monetary_value`` when the log has prices).
+    p : dict
+        Recorded options: ``clv_horizon`` (months), ``discount_rate``, ``margin``.
+    money : bool
+        Whether the log has prices.
+
+    Returns
+    -------
+    pandas.DataFrame of shape (n_customers, 5) (3 without a spend model)
+        ``customer_id``, ``p_alive``, ``expected_purchases_<h>`` and, with a spend model,
+        ``expected_avg_value`` and ``clv_<h>``.
+    """
+    h = int(p.get("clv_horizon", 12))
+    freq, rec, age = customers["frequency"], customers["recency"], customers["T"]
+    if models.spend is not None and money:
+        table = clv_table(models.purchase, models.spend, freq, rec, age,
+                          customers["monetary_value"], horizon_months=h,
+                          discount_rate=float(p.get("discount_rate", 0.01)),
+                          margin=float(p.get("margin", 1.0)))
+    else:
+        table = pd.DataFrame({"p_alive": np.asarray(models.purchase.p_alive(freq, rec, age))})
+        t = h * (365.25 / 12) / TIME_UNITS[models.purchase.time_unit_]
+        table[f"expected_purchases_{h}"] = np.asarray(
+            models.purchase.expected_purchases(t, freq, rec, age))
+    table.insert(0, "customer_id", customers["customer_id"].to_numpy())
+    table.attrs = {}
+    return table.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """The stored purchase model's forecasts of the new periods against what happened.
+
+    Attributes
+    ----------
+    model : str
+        The stored purchase model.
+    period_days : int
+        Days from the stored observation end to the new one (this update).
+    n_customers : int
+        Customers known at the stored observation end (those forecast).
+    predicted, actual : float
+        This update's predicted and actual repeat purchase days of those customers.
+    mae : float
+        Mean absolute error per customer over this update's period.
+    predicted_since_fit, actual_since_fit : float
+        The same totals summed over every update since the models were fitted.
+    relative_error : float or None
+        ``(actual_since_fit - predicted_since_fit) / predicted_since_fit``; None when
+        nothing was predicted.
+    threshold : float
+        :data:`DRIFT_THRESHOLD`.
+    refit_advised : bool
+        ``|relative_error| > threshold`` with at least :data:`MIN_EXPECTED` predicted.
+    message : str
+        One sentence saying so, with the figures.
+    """
+
+    model: str
+    period_days: int
+    n_customers: int
+    predicted: float
+    actual: float
+    mae: float
+    predicted_since_fit: float
+    actual_since_fit: float
+    relative_error: float | None
+    threshold: float
+    refit_advised: bool
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields (recorded in the update's run row)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
+                old_end: dt.date, new_end: dt.date, since_fit: tuple[float, float],
+                time_unit: str) -> DriftCheck:
+    """Forecast of the stored model over (old_end, new_end] vs the new purchase days.
+
+    Parameters
+    ----------
+    models : StoredModels
+    before : pandas.DataFrame
+        The customer table at ``old_end`` (``customer_id``, ``frequency``, ``recency``, ``T``).
+    new_days : pandas.Series
+        New purchase days after ``old_end`` per customer id (missing: 0).
+    old_end, new_end : datetime.date
+        Stored and updated observation ends.
+    since_fit : (float, float)
+        Predicted and actual totals of the earlier updates since the fit.
+    time_unit : {"D", "W"}
+
+    Returns
+    -------
+    DriftCheck
+    """
+    days = (new_end - old_end).days
+    t = days / TIME_UNITS[time_unit]
+    if len(before) and days > 0:
+        pred = np.asarray(models.purchase.expected_purchases(
+            t, before["frequency"], before["recency"], before["T"]), dtype=float)
+    else:
+        pred = np.zeros(len(before))
+    act = new_days.reindex(before["customer_id"]).fillna(0).to_numpy(dtype=float)
+    p_tot, a_tot = float(pred.sum()), float(act.sum())
+    mae = float(np.abs(act - pred).mean()) if len(before) else 0.0
+    p_all, a_all = since_fit[0] + p_tot, since_fit[1] + a_tot
+    rel = (a_all - p_all) / p_all if p_all > 0 else None
+    judged = p_all >= MIN_EXPECTED and rel is not None
+    advised = bool(judged and abs(rel) > DRIFT_THRESHOLD)
+    head = (f"the stored {models.name} predicted {p_all:,.1f} repeat purchases since it was "
+            f"fitted (this update: {p_tot:,.1f} by {len(before):,} customers over "
+            f"{days:,} days); they made {a_all:,.0f}")
+    if not judged:
+        msg = (f"{head}: too few predicted purchases to judge drift (at least "
+               f"{MIN_EXPECTED:,.0f} needed); no refit advised yet")
+    else:
+        msg = (f"{head} ({rel:+.1%}; threshold ±{DRIFT_THRESHOLD:.0%}): "
+               + ("the data have drifted from the model, refit it (--refit or refit=True)"
+                  if advised else "within the threshold, no refit needed"))
+    return DriftCheck(models.name, days, len(before), p_tot, a_tot, mae, p_all, a_all, rel,
+                      DRIFT_THRESHOLD, advised, msg)
+
+
+__all__ = ["DRIFT_THRESHOLD", "MIN_EXPECTED", "PURCHASE_MODELS", "DriftCheck", "StoredModels",
+           "drift_check", "load_models", "rescore"]
