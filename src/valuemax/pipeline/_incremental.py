@@ -32,9 +32,9 @@ from typing import Any
 import ibis
 
 from valuemax._core.exceptions import InputError
+from valuemax._core.validation import check_date
 from valuemax.clean import PRESETS, clean
 from valuemax.clean._obsend import default_observation_end, usable
-from valuemax.clean._options import parse_observation_end
 from valuemax.io._ids import id_expr
 
 #: Names of the working tables (in memory, never in the store).
@@ -199,7 +199,7 @@ def new_observation_end(con: Any, union_ing: Any, stored_end: dt.date,
         refuses a far-off last date (its message gives the fix).
     """
     if given is not None:
-        end = parse_observation_end(given)
+        end = check_date("observation_end", given)
         if end < stored_end:
             raise InputError(
                 f"observation_end={end.isoformat()} is before the store's observation end "
