@@ -31,6 +31,9 @@ EXPERIMENT_TABLES: tuple[str, ...] = ("experiments", "uplift_scores", "targets")
 #: The share of customers ranked "high past spend" and the P(alive) cut of "at risk"
 #: (the report's rule, :func:`valuemax.decide.high_value_at_risk`).
 TOP_SHARE, P_ALIVE_BELOW = 0.2, 0.5
+#: P(alive) spread (5th to 95th percentile) below which it cannot rank customers, and the
+#: widest 95% interval (upper / lower) of an identified parameter: valuemax.pipeline's check.
+_MIN_SPREAD, _MAX_SPAN = 0.05, float(np.exp(2 * 1.96 * 2.0))
 
 _DUCKDB_MAGIC = b"DUCK"
 
@@ -185,7 +188,7 @@ class StoreSession:
                 f"AS k FROM transactions_clean WHERE {col} IS NOT NULL "
                 f"GROUP BY customer_id, {col}) WHERE k = 1) g USING (customer_id)")
             select.append("g.country")
-        self.con.execute(f"CREATE TEMP VIEW vm_customers AS SELECT {', '.join(select)} "
+        self.con.execute(f"CREATE TEMP TABLE vm_customers AS SELECT {', '.join(select)} "
                          f"FROM customers c {' '.join(joins)}")
         self.view_columns = [r[0] for r in self.con.execute(
             "SELECT column_name FROM information_schema.columns "
@@ -329,12 +332,43 @@ class StoreSession:
             .reset_index(drop=True)
 
     # -- high value at risk -------------------------------------------------------------
+    def p_alive_informative(self) -> tuple[bool, str | None]:
+        """Whether P(alive) can rank customers, read from the store; and why not.
+
+        The store's view of ``valuemax.pipeline``'s check (the report's "P(alive) is not
+        informative"): P(alive) nearly the same for everyone (5th to 95th percentile within
+        0.05), or a parameter of the chosen purchase model (``clv_params``, Gamma-Gamma
+        aside) without a finite standard error or with a 95% interval spanning a factor
+        over e^(2 x 1.96 x 2) ~ 2,500 (a parameter at a limit has no standard error).
+        """
+        if "p_alive" not in self.view_columns:
+            return False, "no P(alive) in the store"
+        lo, hi = self.con.execute("SELECT quantile_cont(p_alive, 0.05), "
+                                  "quantile_cont(p_alive, 0.95) FROM vm_customers").fetchone()
+        if lo is not None and hi - lo < _MIN_SPREAD:
+            return False, (f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers, "
+                           "so it cannot rank them")
+        if self.has("clv_params", "model", "parameter", "std_error", "lower", "upper") and \
+                self.has("clv_models", "model", "chosen"):
+            rows = self.con.execute(
+                "SELECT parameter, std_error, lower, upper FROM clv_params WHERE model IN "
+                "(SELECT model FROM clv_models WHERE chosen)").fetchall()
+            wide = [name for name, se, lower, upper in rows
+                    if se is None or not np.isfinite(se) or lower is None or upper is None
+                    or not lower > 0 or upper / lower > _MAX_SPAN]
+            if wide:
+                return False, (f"the data do not pin down {', '.join(wide)} of the purchase "
+                               "model (no standard error, or a 95% interval over a factor "
+                               "of 2,500)")
+        return True, None
+
     def at_risk(self, filters: Filters) -> tuple[pd.DataFrame, dict[str, Any]]:
         """High past spend and at risk (:func:`valuemax.decide.high_value_at_risk`).
 
         "High past spend" is ranked over all customers of the store (the report's list);
-        the filters then keep those of one segment/country. Without P(alive) the RFM
-        segments :data:`valuemax.decide.AT_RISK_SEGMENTS` are read as at risk.
+        the filters then keep those of one segment/country. Without an informative P(alive)
+        (:meth:`p_alive_informative`, as the report decides) the RFM segments
+        :data:`valuemax.decide.AT_RISK_SEGMENTS` are read as at risk.
 
         Returns
         -------
@@ -347,11 +381,13 @@ class StoreSession:
 
         if "total_spend" not in self.view_columns:
             return pd.DataFrame(), {"rule": None}
-        if "p_alive" in self.view_columns:
+        informative, why = self.p_alive_informative()
+        if informative:
             segments, rule = None, f"P(alive) < {P_ALIVE_BELOW:g}"
         elif "segment" in self.view_columns:
             segments = AT_RISK_SEGMENTS
-            rule = f"RFM segment {' or '.join(AT_RISK_SEGMENTS)} (no P(alive) in the store)"
+            rule = (f"RFM segment {' or '.join(AT_RISK_SEGMENTS)} (P(alive) is not "
+                    f"informative here: {why})")
         else:
             return pd.DataFrame(), {"rule": None}
         show = ["customer_id", "segment", "country", "total_spend", "n_orders",
