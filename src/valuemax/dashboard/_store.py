@@ -139,9 +139,14 @@ class StoreSession:
             self.columns.setdefault(table, []).append(column)
         self.clv_column = self._clv_column()
         self.country_column = self._country_column()
-        self.view_columns: list[str] = []
-        if "customers" in self.columns:
-            self._create_view()
+        self._view: list[str] | None = None
+
+    @property
+    def view_columns(self) -> list[str]:
+        """Columns of ``vm_customers``, the request's customer table (built on first use)."""
+        if self._view is None:
+            self._view = self._create_view() if "customers" in self.columns else []
+        return self._view
 
     # -- what the store has -----------------------------------------------------------
     def has(self, table: str, *columns: str) -> bool:
@@ -166,8 +171,9 @@ class StoreSession:
         """The CLV horizon of the store's ``clv_<months>`` column."""
         return int(self.clv_column[4:]) if self.clv_column else None
 
-    def _create_view(self) -> None:
-        """``vm_customers``: one row per customer, every stored score joined on its id."""
+    def _create_view(self) -> list[str]:
+        """``vm_customers``: one row per customer, every stored score joined on its id (a
+        temporary table of this connection); returns its columns."""
         cust = list(self.columns["customers"])
         select = [f"c.{_q(c)}" for c in cust]
         joins, taken = [], set(cust)
@@ -190,7 +196,7 @@ class StoreSession:
             select.append("g.country")
         self.con.execute(f"CREATE TEMP TABLE vm_customers AS SELECT {', '.join(select)} "
                          f"FROM customers c {' '.join(joins)}")
-        self.view_columns = [r[0] for r in self.con.execute(
+        return [r[0] for r in self.con.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_name = 'vm_customers' ORDER BY ordinal_position").fetchall()]
 
@@ -205,7 +211,7 @@ class StoreSession:
 
     def countries(self) -> list[tuple[str, int]]:
         """``(country, customers)`` by customers (descending), then name."""
-        if self.country_column is None:
+        if self.country_column is None or "country" not in self.view_columns:
             return []
         return [(r[0], int(r[1])) for r in self.con.execute(
             "SELECT country, count(*) FROM vm_customers WHERE country IS NOT NULL "
@@ -411,6 +417,8 @@ class StoreSession:
     # -- one customer -------------------------------------------------------------------
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         """Every stored field of one customer, or None if the id is not in the store."""
+        if not self.view_columns:
+            return None
         rows = self.con.execute("SELECT * FROM vm_customers WHERE customer_id = ?",
                                 [customer_id]).df()
         if rows.empty:
@@ -461,7 +469,8 @@ class StoreSession:
         if not self.has(name):
             return None
         sql, params = f"SELECT t.* FROM {_q(name)} t", []
-        if filters is not None and filters.query() and self.has(name, "customer_id"):
+        if filters is not None and filters.query() and self.has(name, "customer_id") \
+                and self.view_columns:
             where, params = self._where(filters)
             sql += f" WHERE t.customer_id IN (SELECT customer_id FROM vm_customers{where})"
         if order is not None and order in self.columns[name]:
