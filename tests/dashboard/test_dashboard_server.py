@@ -284,3 +284,25 @@ def test_at_risk_list_agrees_with_the_report_and_falls_back_to_segments(cdnow_st
         got = pd.read_csv(io.BytesIO(c.get("/export/at-risk.csv").content),
                           encoding="utf-8-sig", dtype={"customer_id": str})
     assert set(got["customer_id"]) == expected and len(expected) > 0
+
+
+def test_country_from_the_customers_table_else_from_the_clean_lines(tea_store, tmp_path):
+    """The customers table's country (``analyze`` summarises 国家) and, for a store without
+    it, each customer's most frequent value in transactions_clean: both equal the log's
+    per-member mode counted here with pandas."""
+    from valuemax.dashboard import Filters, StoreView
+
+    db, log = tea_store
+    mode = log.groupby("会员号")["国家"].agg(lambda s: s.value_counts().idxmax())
+    expected = sorted(mode.value_counts().items())
+    bare = tmp_path / "no_country_in_customers.duckdb"
+    shutil.copy(db, bare)
+    con = duckdb.connect(str(bare))
+    con.execute('ALTER TABLE customers DROP COLUMN "国家"')
+    con.close()
+    for store, source in ((db, "customers"), (bare, "transactions_clean")):
+        with StoreView(store).session() as s:
+            assert s.country_column == "国家" and s._country_table == source
+            assert sorted(s.countries()) == expected
+            frame = s.frame(Filters(country="新加坡"), ["customer_id", "country"])
+            assert sorted(frame["customer_id"]) == sorted(mode.index[mode == "新加坡"])

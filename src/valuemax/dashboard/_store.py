@@ -21,10 +21,11 @@ import pandas as pd
 
 from valuemax._core.exceptions import InputError, ValuemaxError
 
-#: Columns read as the customer's country (matched case-insensitively, first found wins), in
-#: ``transactions_clean`` where valuemax keeps a log's extra columns under their own names.
-#: A customer's country is the value of most of their clean lines (ties: the smaller value).
-COUNTRY_COLUMNS: tuple[str, ...] = ("country", "国家", "国家/地区", "国家地区", "地区",
+#: Columns read as the customer's country (matched ignoring case, spaces and punctuation;
+#: first found wins): the ``customers`` column ``analyze`` summarises (each customer's most
+#: frequent value), else one of ``transactions_clean``, where valuemax keeps a log's extra
+#: columns under their own names, summarised the same way (ties: the smaller value).
+COUNTRY_COLUMNS: tuple[str, ...] = ("country", "country/region", "国家", "国家/地区", "地区",
                                     "region", "省份", "城市", "city")
 #: Tables of experiments and targeting, shown when present.
 EXPERIMENT_TABLES: tuple[str, ...] = ("experiments", "uplift_scores", "targets")
@@ -53,6 +54,11 @@ class Filters:
         """The filters as URL query parameters (empty ones left out)."""
         return {k: v for k, v in (("segment", self.segment), ("country", self.country))
                 if v is not None}
+
+
+def _norm(name: str) -> str:
+    """A column name compared ignoring case, spaces and punctuation (``Country/Region``)."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def _q(name: str) -> str:
@@ -160,10 +166,13 @@ class StoreSession:
         return None
 
     def _country_column(self) -> str | None:
-        have = {c.lower(): c for c in self.columns.get("transactions_clean", [])}
-        for name in COUNTRY_COLUMNS:
-            if name.lower() in have:
-                return have[name.lower()]
+        for table in ("customers", "transactions_clean"):
+            have = {_norm(c): c for c in self.columns.get(table, []) if c != "customer_id"}
+            for name in COUNTRY_COLUMNS:
+                if _norm(name) in have:
+                    self._country_table = table
+                    return have[_norm(name)]
+        self._country_table = None
         return None
 
     @property
@@ -174,18 +183,21 @@ class StoreSession:
     def _create_view(self) -> list[str]:
         """``vm_customers``: one row per customer, every stored score joined on its id (a
         temporary table of this connection); returns its columns."""
-        cust = list(self.columns["customers"])
+        own = self.country_column if self._country_table == "customers" else None
+        cust = [c for c in self.columns["customers"] if c != own]
         select = [f"c.{_q(c)}" for c in cust]
-        joins, taken = [], set(cust)
+        if own is not None:
+            select.append(f"CAST(c.{_q(own)} AS VARCHAR) AS country")
+        joins, taken = [], {c.lower() for c in cust} | {"country"}
         for table, alias in (("segments", "s"), ("clv", "v"), ("propensity_scores", "p")):
             if not self.has(table, "customer_id"):
                 continue
-            have = [w for w in self.columns[table] if w not in taken and w != "country"]
+            have = [w for w in self.columns[table] if w.lower() not in taken]
             if have:
                 select += [f"{alias}.{_q(w)}" for w in have]
-                taken |= set(have)
+                taken |= {w.lower() for w in have}
                 joins.append(f"LEFT JOIN {_q(table)} {alias} USING (customer_id)")
-        if self.country_column is not None:
+        if self.country_column is not None and own is None:
             col = _q(self.country_column)
             joins.append(
                 "LEFT JOIN (SELECT customer_id, country FROM ("
