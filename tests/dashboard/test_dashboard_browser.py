@@ -219,10 +219,20 @@ def test_experiment_and_targeting_tables_are_shown_when_present(cdnow_store, tmp
     rng = np.random.default_rng(5)
     profit = np.sort(rng.gamma(2.0, 3.0, len(ids)))[::-1]
     arms = np.where(np.arange(len(ids)) % 3 == 0, "短信优惠券", "邮件")
+    # the columns `valuemax target --db` and `valuemax uplift --db` write (pipeline's
+    # targets_table and uplift_table)
+    held = rng.random(len(ids)) < 0.1
     targets = pd.DataFrame({"customer_id": ids, "arm": arms,
                             "expected_incremental_profit": profit,
-                            "rank": np.arange(1, len(ids) + 1)})
-    uplift = pd.DataFrame({"customer_id": ids, "uplift": rng.normal(0.02, 0.05, len(ids))})
+                            "rank": np.arange(1, len(ids) + 1),
+                            "assigned_arm": np.where(held, "holdout", arms),
+                            "assigned_at": pd.Timestamp("2026-12-01"), "share": 0.3,
+                            "run_id": "r1"})
+    uplift = pd.DataFrame({"row": np.arange(len(ids)), "customer_id": ids, "arm": arms,
+                           "treatment": (arms == "邮件").astype(int), "split": "train",
+                           "uplift_t": rng.normal(0.02, 0.05, len(ids)),
+                           "uplift_dr": rng.normal(0.01, 0.04, len(ids)),
+                           "outcome": "visit", "run_id": "r2"})
     readout = pd.DataFrame({"metric": ["visit", "visit"], "arm": ["短信优惠券", "邮件"],
                             "n": [1000, 1000], "lift": [0.021, 0.013],
                             "p_value": [0.003, 0.04]})
@@ -239,9 +249,11 @@ def test_experiment_and_targeting_tables_are_shown_when_present(cdnow_store, tmp
         with v.page.expect_navigation():
             v.page.click("nav >> text=Experiments & targeting")
         page = v.settle("experiments")
-        assert [p["id"] for p in page["plots"]] == ["plot-uplift", "plot-profit", "plot-arms"]
+        assert [p["id"] for p in page["plots"]] == ["plot-uplift", "plot-uplift-1",
+                                                    "plot-profit", "plot-arms"]
         k = v.kpis()
         assert k["targets"][0] == len(targets)
+        assert f"{int(held.sum()):,} of them held out" in v.page.inner_text("[data-kpi=targets]")
         assert k["target_profit"][0] == pytest.approx(profit.sum(), rel=1e-12)
         assert v.column("targets", "customer_id") == ids
         assert "短信优惠券" in v.column("experiments", "arm")

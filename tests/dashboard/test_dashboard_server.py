@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import os
 import re
 import select
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import httpx
+import pandas as pd
 
 from valuemax.cli import app
 
@@ -250,3 +252,57 @@ def test_a_writer_holding_the_store_gives_503_then_the_page_comes_back(cdnow_sto
             writer.wait(timeout=60)
             writer.stdout.close()
         assert c.get("/").status_code == 200
+
+
+def test_at_risk_list_agrees_with_the_report_and_falls_back_to_segments(cdnow_store,
+                                                                       tmp_path):
+    """The list has as many customers as the run's report counts; when P(alive) cannot rank
+    customers (no spread) the RFM segments At Risk / Can't Lose Them are read instead."""
+    report = (cdnow_store.parent / "out" / "report.html").read_text(encoding="utf-8")
+    n_report, n_high = map(lambda x: int(x.replace(",", "")), re.search(
+        r"([\d,]+) of ([\d,]+) high spenders", report).groups())
+    db = tmp_path / "flat.duckdb"
+    shutil.copy(cdnow_store, db)
+    with live_server(cdnow_store) as url:
+        page = httpx.get(url + "/at-risk", timeout=60).text
+    assert page.count('<td data-col="customer_id">') == n_report
+    assert f"{n_high:,} customers). At risk: P(alive) &lt; 0.5" in page
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE clv SET p_alive = 0.97")
+    n = con.execute("SELECT count(*) FROM customers").fetchone()[0]
+    k = -(-n // 5)  # ceil(0.2 n): the top 20% by past spend, ties at the threshold included
+    threshold = con.execute("SELECT total_spend FROM customers ORDER BY total_spend DESC "
+                            "LIMIT 1 OFFSET ?", [k - 1]).fetchone()[0]
+    expected = {r[0] for r in con.execute(
+        "SELECT customer_id FROM customers JOIN segments USING (customer_id) WHERE "
+        "total_spend >= ? AND segment IN ('At Risk', 'Can''t Lose Them')",
+        [threshold]).fetchall()}
+    con.close()
+    with live_server(db) as url, httpx.Client(base_url=url, timeout=60) as c:
+        page = c.get("/at-risk").text
+        assert "P(alive) is not informative here: P(alive) is between 0.97 and 0.97" in page
+        got = pd.read_csv(io.BytesIO(c.get("/export/at-risk.csv").content),
+                          encoding="utf-8-sig", dtype={"customer_id": str})
+    assert set(got["customer_id"]) == expected and len(expected) > 0
+
+
+def test_country_from_the_customers_table_else_from_the_clean_lines(tea_store, tmp_path):
+    """The customers table's country (``analyze`` summarises 国家) and, for a store without
+    it, each customer's most frequent value in transactions_clean: both equal the log's
+    per-member mode counted here with pandas."""
+    from valuemax.dashboard import Filters, StoreView
+
+    db, log = tea_store
+    mode = log.groupby("会员号")["国家"].agg(lambda s: s.value_counts().idxmax())
+    expected = sorted(mode.value_counts().items())
+    bare = tmp_path / "no_country_in_customers.duckdb"
+    shutil.copy(db, bare)
+    con = duckdb.connect(str(bare))
+    con.execute('ALTER TABLE customers DROP COLUMN "国家"')
+    con.close()
+    for store, source in ((db, "customers"), (bare, "transactions_clean")):
+        with StoreView(store).session() as s:
+            assert s.country_column == "国家" and s._country_table == source
+            assert sorted(s.countries()) == expected
+            frame = s.frame(Filters(country="新加坡"), ["customer_id", "country"])
+            assert sorted(frame["customer_id"]) == sorted(mode.index[mode == "新加坡"])

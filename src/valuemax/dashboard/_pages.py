@@ -300,16 +300,19 @@ def experiments(s: StoreSession, f: Filters) -> tuple[str, list[str], int]:
     up = s.table("uplift_scores", f)
     if up is not None:
         body.append("<h2>Uplift scores</h2>")
-        col = _uplift_column(up)
-        if col is None or up[col].dropna().empty:
+        cols = [c for c in _uplift_columns(up) if up[c].notna().any()]
+        if not cols:
             body.append(note("No numeric uplift column to show."))
         else:
-            v = up[col].to_numpy(dtype=float)
-            body.append(note(f"{len(up):,} scored customers; mean {col} {fmt_num(v.mean(), 4)}"
-                             f", {fmt_pct((v > 0).mean())} with a positive uplift."))
-            body.append('<div class="plots">' + plot("plot-uplift", figs.histogram(
-                v, title=f"Distribution of {col}", x_title=col, clip_quantile=None)) +
-                "</div>")
+            plots, facts = [], []
+            for i, col in enumerate(cols[:4]):
+                v = up[col].dropna().to_numpy(dtype=float)
+                facts.append(f"{col}: mean {fmt_num(v.mean(), 4)}, "
+                             f"{fmt_pct((v > 0).mean())} positive")
+                plots.append(plot("plot-uplift" + (f"-{i}" if i else ""), figs.histogram(
+                    v, title=f"Distribution of {col}", x_title=col, clip_quantile=None)))
+            body.append(note(f"{len(up):,} scored customers; " + "; ".join(facts) + "."))
+            body.append(f'<div class="plots">{"".join(plots)}</div>')
     tg = s.table("targets", f, order="rank")
     if tg is not None:
         body.append("<h2>Targets</h2>")
@@ -322,10 +325,17 @@ def experiments(s: StoreSession, f: Filters) -> tuple[str, list[str], int]:
             body.append(note("No target passes these filters."))
         else:
             total = float(tg["expected_incremental_profit"].sum())
+            held = ""
+            if "assigned_arm" in tg.columns:
+                n_held = int((tg["assigned_arm"] == "holdout").sum())
+                held = (f"{n_held:,} of them held out as the control (assigned_arm "
+                        "holdout), to measure the campaign")
             body.append('<div class="tiles">'
-                        + tile("targets", "Customers to contact", len(tg), fmt_int(len(tg)))
+                        + tile("targets", "Customers in the target list", len(tg),
+                               fmt_int(len(tg)), held)
                         + tile("target_profit", "Expected incremental profit", total,
-                               fmt_num(total)) + "</div>")
+                               fmt_num(total), "if every listed customer is contacted")
+                        + "</div>")
             plots = [plot("plot-profit", figs.profit_curve(tg))]
             if "arm" in tg.columns:
                 plots.append(plot("plot-arms", figs.arm_bars(tg)))
@@ -347,12 +357,11 @@ def targets_csv(s: StoreSession, f: Filters) -> pd.DataFrame | None:
     return s.table("targets", f, order="rank")
 
 
-def _uplift_column(frame: pd.DataFrame) -> str | None:
-    numeric = [c for c in frame.columns if c != "customer_id"
-               and pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])]
-    named = [c for c in numeric if "uplift" in c.lower()]
-    return (named or numeric or [None])[0]
+def _uplift_columns(frame: pd.DataFrame) -> list[str]:
+    """The numeric columns named like an uplift (``uplift``, ``uplift_t``, ``uplift_dr``)."""
+    return [c for c in frame.columns if "uplift" in c.lower()
+            and pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])]
 
 
 def error_body(message: str) -> list[str]:

@@ -21,16 +21,20 @@ import pandas as pd
 
 from valuemax._core.exceptions import InputError, ValuemaxError
 
-#: Columns read as the customer's country (matched case-insensitively, first found wins), in
-#: ``transactions_clean`` where valuemax keeps a log's extra columns under their own names.
-#: A customer's country is the value of most of their clean lines (ties: the smaller value).
-COUNTRY_COLUMNS: tuple[str, ...] = ("country", "国家", "国家/地区", "国家地区", "地区",
+#: Columns read as the customer's country (matched ignoring case, spaces and punctuation;
+#: first found wins): the ``customers`` column ``analyze`` summarises (each customer's most
+#: frequent value), else one of ``transactions_clean``, where valuemax keeps a log's extra
+#: columns under their own names, summarised the same way (ties: the smaller value).
+COUNTRY_COLUMNS: tuple[str, ...] = ("country", "country/region", "国家", "国家/地区", "地区",
                                     "region", "省份", "城市", "city")
 #: Tables of experiments and targeting, shown when present.
 EXPERIMENT_TABLES: tuple[str, ...] = ("experiments", "uplift_scores", "targets")
 #: The share of customers ranked "high past spend" and the P(alive) cut of "at risk"
 #: (the report's rule, :func:`valuemax.decide.high_value_at_risk`).
 TOP_SHARE, P_ALIVE_BELOW = 0.2, 0.5
+#: P(alive) spread (5th to 95th percentile) below which it cannot rank customers, and the
+#: widest 95% interval (upper / lower) of an identified parameter: valuemax.pipeline's check.
+_MIN_SPREAD, _MAX_SPAN = 0.05, float(np.exp(2 * 1.96 * 2.0))
 
 _DUCKDB_MAGIC = b"DUCK"
 
@@ -50,6 +54,11 @@ class Filters:
         """The filters as URL query parameters (empty ones left out)."""
         return {k: v for k, v in (("segment", self.segment), ("country", self.country))
                 if v is not None}
+
+
+def _norm(name: str) -> str:
+    """A column name compared ignoring case, spaces and punctuation (``Country/Region``)."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def _q(name: str) -> str:
@@ -136,9 +145,14 @@ class StoreSession:
             self.columns.setdefault(table, []).append(column)
         self.clv_column = self._clv_column()
         self.country_column = self._country_column()
-        self.view_columns: list[str] = []
-        if "customers" in self.columns:
-            self._create_view()
+        self._view: list[str] | None = None
+
+    @property
+    def view_columns(self) -> list[str]:
+        """Columns of ``vm_customers``, the request's customer table (built on first use)."""
+        if self._view is None:
+            self._view = self._create_view() if "customers" in self.columns else []
+        return self._view
 
     # -- what the store has -----------------------------------------------------------
     def has(self, table: str, *columns: str) -> bool:
@@ -152,10 +166,13 @@ class StoreSession:
         return None
 
     def _country_column(self) -> str | None:
-        have = {c.lower(): c for c in self.columns.get("transactions_clean", [])}
-        for name in COUNTRY_COLUMNS:
-            if name.lower() in have:
-                return have[name.lower()]
+        for table in ("customers", "transactions_clean"):
+            have = {_norm(c): c for c in self.columns.get(table, []) if c != "customer_id"}
+            for name in COUNTRY_COLUMNS:
+                if _norm(name) in have:
+                    self._country_table = table
+                    return have[_norm(name)]
+        self._country_table = None
         return None
 
     @property
@@ -163,20 +180,24 @@ class StoreSession:
         """The CLV horizon of the store's ``clv_<months>`` column."""
         return int(self.clv_column[4:]) if self.clv_column else None
 
-    def _create_view(self) -> None:
-        """``vm_customers``: one row per customer, every stored score joined on its id."""
-        cust = list(self.columns["customers"])
+    def _create_view(self) -> list[str]:
+        """``vm_customers``: one row per customer, every stored score joined on its id (a
+        temporary table of this connection); returns its columns."""
+        own = self.country_column if self._country_table == "customers" else None
+        cust = [c for c in self.columns["customers"] if c != own]
         select = [f"c.{_q(c)}" for c in cust]
-        joins, taken = [], set(cust)
+        if own is not None:
+            select.append(f"CAST(c.{_q(own)} AS VARCHAR) AS country")
+        joins, taken = [], {c.lower() for c in cust} | {"country"}
         for table, alias in (("segments", "s"), ("clv", "v"), ("propensity_scores", "p")):
             if not self.has(table, "customer_id"):
                 continue
-            have = [w for w in self.columns[table] if w not in taken and w != "country"]
+            have = [w for w in self.columns[table] if w.lower() not in taken]
             if have:
                 select += [f"{alias}.{_q(w)}" for w in have]
-                taken |= set(have)
+                taken |= {w.lower() for w in have}
                 joins.append(f"LEFT JOIN {_q(table)} {alias} USING (customer_id)")
-        if self.country_column is not None:
+        if self.country_column is not None and own is None:
             col = _q(self.country_column)
             joins.append(
                 "LEFT JOIN (SELECT customer_id, country FROM ("
@@ -185,9 +206,9 @@ class StoreSession:
                 f"AS k FROM transactions_clean WHERE {col} IS NOT NULL "
                 f"GROUP BY customer_id, {col}) WHERE k = 1) g USING (customer_id)")
             select.append("g.country")
-        self.con.execute(f"CREATE TEMP VIEW vm_customers AS SELECT {', '.join(select)} "
+        self.con.execute(f"CREATE TEMP TABLE vm_customers AS SELECT {', '.join(select)} "
                          f"FROM customers c {' '.join(joins)}")
-        self.view_columns = [r[0] for r in self.con.execute(
+        return [r[0] for r in self.con.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_name = 'vm_customers' ORDER BY ordinal_position").fetchall()]
 
@@ -202,7 +223,7 @@ class StoreSession:
 
     def countries(self) -> list[tuple[str, int]]:
         """``(country, customers)`` by customers (descending), then name."""
-        if self.country_column is None:
+        if self.country_column is None or "country" not in self.view_columns:
             return []
         return [(r[0], int(r[1])) for r in self.con.execute(
             "SELECT country, count(*) FROM vm_customers WHERE country IS NOT NULL "
@@ -329,12 +350,43 @@ class StoreSession:
             .reset_index(drop=True)
 
     # -- high value at risk -------------------------------------------------------------
+    def p_alive_informative(self) -> tuple[bool, str | None]:
+        """Whether P(alive) can rank customers, read from the store; and why not.
+
+        The store's view of ``valuemax.pipeline``'s check (the report's "P(alive) is not
+        informative"): P(alive) nearly the same for everyone (5th to 95th percentile within
+        0.05), or a parameter of the chosen purchase model (``clv_params``, Gamma-Gamma
+        aside) without a finite standard error or with a 95% interval spanning a factor
+        over e^(2 x 1.96 x 2) ~ 2,500 (a parameter at a limit has no standard error).
+        """
+        if "p_alive" not in self.view_columns:
+            return False, "no P(alive) in the store"
+        lo, hi = self.con.execute("SELECT quantile_cont(p_alive, 0.05), "
+                                  "quantile_cont(p_alive, 0.95) FROM vm_customers").fetchone()
+        if lo is not None and hi - lo < _MIN_SPREAD:
+            return False, (f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers, "
+                           "so it cannot rank them")
+        if self.has("clv_params", "model", "parameter", "std_error", "lower", "upper") and \
+                self.has("clv_models", "model", "chosen"):
+            rows = self.con.execute(
+                "SELECT parameter, std_error, lower, upper FROM clv_params WHERE model IN "
+                "(SELECT model FROM clv_models WHERE chosen)").fetchall()
+            wide = [name for name, se, lower, upper in rows
+                    if se is None or not np.isfinite(se) or lower is None or upper is None
+                    or not lower > 0 or upper / lower > _MAX_SPAN]
+            if wide:
+                return False, (f"the data do not pin down {', '.join(wide)} of the purchase "
+                               "model (no standard error, or a 95% interval over a factor "
+                               "of 2,500)")
+        return True, None
+
     def at_risk(self, filters: Filters) -> tuple[pd.DataFrame, dict[str, Any]]:
         """High past spend and at risk (:func:`valuemax.decide.high_value_at_risk`).
 
         "High past spend" is ranked over all customers of the store (the report's list);
-        the filters then keep those of one segment/country. Without P(alive) the RFM
-        segments :data:`valuemax.decide.AT_RISK_SEGMENTS` are read as at risk.
+        the filters then keep those of one segment/country. Without an informative P(alive)
+        (:meth:`p_alive_informative`, as the report decides) the RFM segments
+        :data:`valuemax.decide.AT_RISK_SEGMENTS` are read as at risk.
 
         Returns
         -------
@@ -347,11 +399,13 @@ class StoreSession:
 
         if "total_spend" not in self.view_columns:
             return pd.DataFrame(), {"rule": None}
-        if "p_alive" in self.view_columns:
+        informative, why = self.p_alive_informative()
+        if informative:
             segments, rule = None, f"P(alive) < {P_ALIVE_BELOW:g}"
         elif "segment" in self.view_columns:
             segments = AT_RISK_SEGMENTS
-            rule = f"RFM segment {' or '.join(AT_RISK_SEGMENTS)} (no P(alive) in the store)"
+            rule = (f"RFM segment {' or '.join(AT_RISK_SEGMENTS)} (P(alive) is not "
+                    f"informative here: {why})")
         else:
             return pd.DataFrame(), {"rule": None}
         show = ["customer_id", "segment", "country", "total_spend", "n_orders",
@@ -375,6 +429,8 @@ class StoreSession:
     # -- one customer -------------------------------------------------------------------
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         """Every stored field of one customer, or None if the id is not in the store."""
+        if not self.view_columns:
+            return None
         rows = self.con.execute("SELECT * FROM vm_customers WHERE customer_id = ?",
                                 [customer_id]).df()
         if rows.empty:
@@ -425,7 +481,8 @@ class StoreSession:
         if not self.has(name):
             return None
         sql, params = f"SELECT t.* FROM {_q(name)} t", []
-        if filters is not None and filters.query() and self.has(name, "customer_id"):
+        if filters is not None and filters.query() and self.has(name, "customer_id") \
+                and self.view_columns:
             where, params = self._where(filters)
             sql += f" WHERE t.customer_id IN (SELECT customer_id FROM vm_customers{where})"
         if order is not None and order in self.columns[name]:
