@@ -118,3 +118,33 @@ def test_public_surface_is_all():
     assert public == set(serve.__all__) == {
         "MAX_BODY_BYTES", "MAX_TRANSACTIONS", "TOKEN_ENV", "Snapshot", "StoreReader",
         "check_listen", "create_app", "is_loopback", "load_snapshot", "read_token", "serve"}
+
+
+def test_skipped_steps_are_null_with_their_reason(cdnow_store, tmp_path):
+    """A run with --no-clv and --no-propensity stores no value or churn tables: the answers
+    say null and why, with the run's id; /score says it cannot value without a model."""
+    import json
+
+    from valuemax.serve._app import customer_scores, score_request
+    from valuemax.serve._schemas import ScoreRequest
+
+    store = _copy(cdnow_store, tmp_path)
+    with duckdb.connect(str(store)) as con:
+        for table in ("clv", "clv_params", "clv_models", "clv_tracking",
+                      "clv_holdout_by_frequency", "propensity_scores", "propensity_metrics"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        params = json.loads(con.execute("SELECT parameters FROM runs").fetchone()[0])
+        params |= {"clv": False, "propensity": False}
+        con.execute("UPDATE runs SET parameters = ?", [json.dumps(params)])
+        run_id = con.execute("SELECT run_id FROM runs").fetchone()[0]
+    snap = load_snapshot(store)
+    got = customer_scores(snap, "00004")
+    assert got.value is None and got.churn is None
+    assert got.missing["value"] == f"customer value was turned off (--no-clv) in run {run_id}"
+    assert got.missing["churn"] == ("the buy-again model was turned off (--no-propensity) in "
+                                    f"run {run_id}")
+    assert got.segment.name is not None and got.rfm.n_orders == 4  # what was stored is given
+    scored = score_request(snap, ScoreRequest.model_validate(
+        {"transactions": [{"date": "1997-01-01", "amount": 10.0}]}))
+    assert scored.value is None and "--no-clv" in scored.missing["value"]
+    assert scored.btyd.frequency == 0

@@ -346,7 +346,8 @@ def load_snapshot(path: Path) -> Snapshot:
                 "recommendations) GROUP BY cid) r ON r.cid = CAST(c.customer_id AS VARCHAR)")
             select += ['r.start AS "r.start"', 'r.n AS "r.n"']
         sql = f"SELECT {', '.join(select)} FROM customers c {' '.join(joins)}"
-        profiles = _compact(con.sql(sql).to_arrow_table())
+        # one chunk per column: rows are looked up in these arrays, without a second copy
+        profiles = _compact(con.sql(sql).to_arrow_table()).combine_chunks()
         ids = profiles.column("customer_id").to_pylist()
         index = dict(zip(ids, range(len(ids)), strict=True))
         if len(index) != len(ids):
@@ -370,7 +371,7 @@ def load_snapshot(path: Path) -> Snapshot:
         path=str(path), run=run, observation_end=observation_end, time_unit=time_unit,
         tables=tables, profiles=profiles, index=index, recommendations=recs,
         actions={str(r.get("segment")): r.get("action") for r in segments},
-        arrays=tuple((name, col.combine_chunks())
+        arrays=tuple((name, col.chunk(0) if col.num_chunks == 1 else col.combine_chunks())
                      for name, col in zip(profiles.column_names, profiles.columns, strict=True)),
         segments=segments, purchase_model=purchase, spend_model=spend,
         model_name=model_name, value_horizon=value_horizon, churn_horizon=churn_horizon,
