@@ -13,6 +13,9 @@ Errors (all subclasses of :class:`ValuemaxError`):
   valid, but a step does not apply to them (too few repeat buyers for a purchase model, no
   product column for baskets, a span shorter than two propensity horizons). The main job
   skips the step with the message as its reason; a command that needs the step exits 2.
+- :class:`InsufficientData` (both an ``InputError`` and a ``StepNotApplicable``): the data
+  are valid but too few for a model (customers, repeat buyers, distinct profiles, days); a
+  direct call refuses them as bad input, the main job skips the step with the reason.
 - :class:`NotFittedError` (also ``ValueError`` and ``AttributeError``): an estimator was
   used before ``fit`` or ``from_params``.
 - :class:`ConvergenceError` (also a ``RuntimeError``): an optimiser did not converge. The
@@ -42,6 +45,7 @@ from valuemax._core.exceptions import (
     ConvergenceWarning,
     DataLossWarning,
     InputError,
+    InsufficientData,
     NotFittedError,
     StepNotApplicable,
     ValuemaxError,
@@ -52,6 +56,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataLossWarning",
     "InputError",
+    "InsufficientData",
     "NotFittedError",
     "StepNotApplicable",
     "ValuemaxError",

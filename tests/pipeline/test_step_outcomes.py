@@ -64,3 +64,24 @@ def test_analyze_reports_both_outcomes(short_log):
     assert "fewer than two horizons" in res.skipped["propensity"]
     assert "propensity" not in res.tracebacks
     assert res.value is None and len(res.customers) == 40
+
+
+def test_too_few_data_is_an_input_error_to_a_caller_and_a_skip_to_the_job():
+    # 3 repeat buyers: Gamma-Gamma's floor is MIN_REPEAT_BUYERS_TO_FIT. A direct caller gets
+    # an InputError (the data it passed cannot be fitted); run_step skips without a traceback
+    from valuemax.clv import GammaGammaModel
+    from valuemax.clv._btyd import MIN_REPEAT_BUYERS_TO_FIT
+    from valuemax.exceptions import InputError, InsufficientData, StepNotApplicable
+
+    frequency = np.array([1, 2, 3])
+    monetary = np.array([10.0, 20.0, 15.0])
+    with pytest.raises(InputError, match=f"3 repeat buyers to fit.*at least "
+                                         f"{MIN_REPEAT_BUYERS_TO_FIT}") as info:
+        GammaGammaModel().fit(frequency, monetary)
+    assert isinstance(info.value, StepNotApplicable) and type(info.value) is InsufficientData
+    skipped: dict[str, str] = {}
+    tracebacks: dict[str, str] = {}
+    assert run_step("spend", skipped, tracebacks, GammaGammaModel().fit, frequency,
+                    monetary) is None
+    assert skipped["spend"].startswith("GammaGammaModel.fit: 3 repeat buyers to fit")
+    assert tracebacks == {}

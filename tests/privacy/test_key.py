@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.privacy import (
     KEY_ENV,
     PseudonymKey,

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax._core.exceptions import InputError
 from valuemax.clean import clean
+from valuemax.exceptions import InputError
 from valuemax.io import protect, read_transactions
 from valuemax.privacy import load_key
 

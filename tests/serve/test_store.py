@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from tests.serve.conftest import python_env
 
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.serve import StoreReader, load_snapshot
 
 

@@ -13,7 +13,7 @@ import pandas.testing as pdt
 import pytest
 
 import valuemax
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.pipeline import _update, update
 
 from ._logs import FIRST, HEADER, SECOND, write_parts

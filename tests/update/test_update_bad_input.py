@@ -12,7 +12,7 @@ import pytest
 
 import valuemax
 from valuemax import __version__
-from valuemax._core.exceptions import InputError
+from valuemax.exceptions import InputError
 from valuemax.pipeline import update
 
 from ._logs import FIRST, HEADER, SECOND, write_parts

@@ -15,6 +15,11 @@
   failure with its traceback (see ``valuemax.pipeline._parts.run_step``). The CLI exits 2
   for it, as for bad input, when a command needs that step.
 
+- ``InsufficientData(InputError, StepNotApplicable)``: the data are valid but too few for a
+  model (too few customers, repeat buyers, distinct profiles, days or buyers). A direct caller
+  of the model gets an ``InputError`` (the data it passed cannot be fitted); the main job
+  skips the step with the message as its reason, without a traceback.
+
 Warnings: ``ConvergenceWarning`` and ``DataLossWarning`` (rows were dropped on request, with a
 count), both raised with ``stacklevel=2``.
 """
@@ -46,6 +51,15 @@ class StepNotApplicable(ValuemaxError, ValueError):
     that a caller running several steps can skip this one with the reason and still treat an
     ``InputError`` as a real problem. A ``ValueError`` like ``InputError``, for callers
     catching that.
+    """
+
+
+class InsufficientData(InputError, StepNotApplicable):
+    """The data are valid but too few for this model; the message gives the counts and the need.
+
+    Both an :class:`InputError` (a caller who fits the model directly passed data it cannot
+    fit) and a :class:`StepNotApplicable` (the main job skips the step with the reason), e.g.
+    "too few training customers for 3-fold cross-validation: 2 buyers and 2 non-buyers".
     """
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import hyp2f1
 from threadpoolctl import threadpool_limits
 
-from valuemax._core.exceptions import InputError
+from valuemax._core.exceptions import InputError, InsufficientData
 from valuemax.clv._base import ParametricModel
 from valuemax.clv._validation import (
     MIN_REPEAT_BUYERS_TO_FIT,
@@ -231,7 +231,7 @@ class RepeatPurchaseModel(ParametricModel):
         x, t_x, age, w, _ = check_rfm(who, frequency, recency, T, weights)
         n_repeat = float(w[x > 0].sum())
         if n_repeat < MIN_REPEAT_BUYERS_TO_FIT:
-            raise InputError(
+            raise InsufficientData(
                 f"{type(self).__name__}.fit: {n_repeat:,.0f} repeat buyers (customers with "
                 f"frequency > 0) of {w.sum():,.0f}; fitting the purchase and drop-out "
                 f"processes needs at least {MIN_REPEAT_BUYERS_TO_FIT}. Use a longer observation "

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from valuemax._core.exceptions import DataLossWarning, InputError
+from valuemax._core.exceptions import DataLossWarning, InputError, InsufficientData
 from valuemax.clv._base import COLLAPSED, ParametricModel
 from valuemax.clv._likelihoods.gamma_gamma import gamma_gamma_loglik, gamma_gamma_loglik_grad
 from valuemax.clv._validation import MIN_REPEAT_BUYERS_TO_FIT, check_arrays, compress, labels, wrap
@@ -183,7 +183,7 @@ class GammaGammaModel(ParametricModel):
                           "or monetary_value <= 0", DataLossWarning, stacklevel=2)
         n_left = float(w[~bad].sum())
         if n_left < MIN_REPEAT_BUYERS_TO_FIT:
-            raise InputError(f"{who}: {n_left:,.0f} repeat buyers to fit; GammaGammaModel needs "
+            raise InsufficientData(f"{who}: {n_left:,.0f} repeat buyers to fit; GammaGammaModel needs "
                              f"at least {MIN_REPEAT_BUYERS_TO_FIT}. Use a longer calibration period.")
         rows, counts = compress(np.column_stack([x[~bad], m[~bad]]), w[~bad])
         ux, um = rows.T

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import ConvergenceError, InputError
+from valuemax._core.exceptions import ConvergenceError, InputError, InsufficientData
 from valuemax.propensity._frame import (
     MONEY_FEATURES,
     as_day,
@@ -123,7 +123,7 @@ def plan_origins(cutoff: _dt.date, first: _dt.date, h: int, n_origins: int,
                          "windows, each ending on or before the holdout cutoff")
     step = ((cutoff - earliest).days) // n_origins
     if step < 7:
-        raise InputError(
+        raise InsufficientData(
             f"the log has {(cutoff - first).days} days before the cutoff {cutoff}: too few for "
             f"a training origin (>= {MIN_HISTORY_DAYS} days of history plus a 7-day label "
             "window before the cutoff); pick a later cutoff or a shorter horizon_days.")
@@ -332,7 +332,7 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     if counts.min() < cv_folds:
         one = (" (everyone bought again)" if counts[0] == 0
                else " (nobody bought again)" if counts[1] == 0 else "")
-        raise InputError(
+        raise InsufficientData(
             f"too few training customers for {cv_folds}-fold cross-validation and calibration: "
             f"{counts[1]:,} buyers and {counts[0]:,} non-buyers{one} in the {label_days} days "
             f"after the training origins (each class needs >= {cv_folds}); use a longer log, "

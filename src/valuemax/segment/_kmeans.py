@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import InputError
+from valuemax._core.exceptions import InputError, InsufficientData
 from valuemax.segment._profile import (
     cluster_profile,
     empty_profile,
@@ -227,7 +227,7 @@ def kmeans_segments(
             "all customers in the fit sample have the same recency, orders and spend",
             features, notes)
     if k_min > distinct:
-        raise InputError(
+        raise InsufficientData(
             f"kmeans_segments: k_min={k_min} asks for at least {k_min} clusters, but the "
             f"{len(xf):,} customers clustered have only {distinct} distinct (recency_days, "
             f"n_orders, total_spend) profiles, and k-means cannot make more clusters than "

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import InputError
+from valuemax._core.exceptions import InputError, InsufficientData
 from valuemax.segment._kmeans import silhouette_on
 from valuemax.segment._profile import (
     cluster_profile,
@@ -160,7 +160,7 @@ def ward_segments(
     from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
 
     if k is not None and k > distinct:
-        raise InputError(
+        raise InsufficientData(
             f"ward_segments: k={k} clusters asked, but the {len(idx):,} customers clustered "
             f"have only {distinct} distinct (recency_days, n_orders, total_spend) profiles, "
             f"and a tree cannot be cut into more clusters than distinct points. Pass k <= "

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import InputError
+from valuemax._core.exceptions import InputError, InsufficientData
 from valuemax._core.validation import check_in_interval
 
 
@@ -136,7 +136,7 @@ def check_design(exog: np.ndarray, names: Sequence[str], who: str, *, n_notes: s
     """Raise InputError for too few rows or a rank-deficient (perfectly collinear) design."""
     n, k = exog.shape
     if n < k + 1:
-        raise InputError(f"{who}: {n:,} usable rows for {k} parameters ({', '.join(names)}); "
+        raise InsufficientData(f"{who}: {n:,} usable rows for {k} parameters ({', '.join(names)}); "
                          f"needs at least {k + 1} (parameters + 1). {n_notes}".strip())
     if np.linalg.matrix_rank(exog) < k:
         dup = collinear_columns(exog, names)
