@@ -31,18 +31,19 @@ def _print(console: Console, result: Any) -> None:
 
 
 def _run(db: Path, source: str, *, refit: bool, out: Path | None, observation_end: str | None,
-         as_json: bool) -> None:
+         key_file: Path | None, as_json: bool) -> None:
     from valuemax.pipeline import update
     from valuemax.pipeline._update import STEPS
 
     console = Console(highlight=False)
     if as_json:
-        result = update(db, source, refit=refit, out=out, observation_end=observation_end)
+        result = update(db, source, refit=refit, out=out, observation_end=observation_end,
+                        pseudonym_key_file=key_file)
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
         return
     with progress_for(console, STEPS) as on_step:
         result = update(db, source, refit=refit, out=out, observation_end=observation_end,
-                        on_step=on_step)
+                        pseudonym_key_file=key_file, on_step=on_step)
     _print(console, result)
 
 
@@ -53,6 +54,7 @@ def update_cmd(
     refit: Annotated[bool, typer.Option("--refit", metavar="", help="Refit every model on the whole updated log (as analyze of the whole log would) instead of re-scoring with the stored models.")] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write customers.parquet/.csv and update.json to DIR.")] = None,
     observation_end: ObsEndOpt = None,
+    pseudonym_key_file: Annotated[Path | None, typer.Option("--pseudonym-key-file", metavar="FILE", help="For a store built with --pseudonymize: the file holding its key, instead of $VALUEMAX_PSEUDONYM_KEY (another key is refused).")] = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -68,4 +70,5 @@ def update_cmd(
     Example: valuemax update --db results/valuemax.duckdb orders-2011-12-10.csv
     """
     run_guarded(debug, lambda: _run(db, new_lines, refit=refit, out=out,
-                                    observation_end=observation_end, as_json=as_json))
+                                    observation_end=observation_end,
+                                    key_file=pseudonym_key_file, as_json=as_json))

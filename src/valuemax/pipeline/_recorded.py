@@ -24,6 +24,7 @@ from typing import Any
 from valuemax import __version__
 from valuemax._core.exceptions import InputError
 from valuemax.pipeline._prepare import ReadOptions
+from valuemax.privacy import KEY_ENV, PseudonymKey, key_fingerprint, load_key
 
 #: Tables ``update`` reads and rewrites, with the columns it needs in each.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -79,7 +80,41 @@ class Recorded:
         p = self.parameters
         formats = p.get("date_format") or (self.ingest.get("date_formats") or None)
         return ReadOptions(p.get("columns"), p.get("mapping") or None, formats,
-                           p.get("encoding"), p.get("sheet"), p.get("decimal") or ".")
+                           p.get("encoding"), p.get("sheet"), p.get("decimal") or ".",
+                           keep_pii=tuple(p.get("keep_pii") or ()))
+
+    def pseudonym_key(self, key: Any = None, key_file: Any = None) -> PseudonymKey | None:
+        """The key that pseudonymises new lines as the store's were, or None if they were not.
+
+        A store built with ``--pseudonymize`` records the fingerprint of its key
+        (:func:`valuemax.privacy.key_fingerprint`); the key of an update (given, from
+        ``key_file``, else ``VALUEMAX_PSEUDONYM_KEY``) must have the same fingerprint, or the
+        new lines' pseudonyms would never link to the stored customers.
+
+        Raises
+        ------
+        InputError
+            If the store was pseudonymised and no key is found or its fingerprint differs,
+            or a key is given for a store that was not pseudonymised. No message contains the
+            key.
+        """
+        p = self.parameters
+        stored = p.get("pseudonym_key_fingerprint")
+        if not p.get("pseudonymize"):
+            if key is not None or key_file is not None:
+                raise InputError("a pseudonym key was given, but this store's customer ids "
+                                 "are not pseudonymised (it was built without "
+                                 "--pseudonymize); leave the key out")
+            return None
+        loaded = load_key(key, key_file=key_file)
+        given = key_fingerprint(loaded)
+        if given != stored:
+            raise InputError(
+                f"wrong pseudonym key: this store was built with the key of fingerprint "
+                f"{str(stored)[:12]}..., the key given has fingerprint {given[:12]}...; its "
+                "pseudonyms would not link to the stored customers. Give the store's key "
+                f"(pseudonym_key_file= / --pseudonym-key-file, or {KEY_ENV})")
+        return loaded
 
 
 def minor(version: str) -> tuple[str, ...]:

@@ -43,7 +43,7 @@ from valuemax import __version__
 from valuemax._core._csv import write_csv
 from valuemax._core.exceptions import InputError
 from valuemax.engines import connect
-from valuemax.io import read_transactions
+from valuemax.io import protect, read_transactions
 from valuemax.pipeline import _refit
 from valuemax.pipeline._customer_update import CUSTOMERS, new_purchase_days, update_customers
 from valuemax.pipeline._incremental import (
@@ -67,6 +67,7 @@ from valuemax.pipeline._recorded import Recorded, check_store_file, read_recorde
 from valuemax.pipeline._rescore import DriftCheck, drift_check, load_models, rescore
 from valuemax.pipeline._store import package_versions, write_table
 from valuemax.pipeline._workspace import Workspace
+from valuemax.privacy import PseudonymKey
 
 #: Name of the attached store in the working connection.
 CATALOG = "vm_store"
@@ -160,6 +161,8 @@ def update(
     refit: bool = False,
     out: str | Path | None = None,
     observation_end: dt.date | str | None = None,
+    pseudonym_key: Any = None,
+    pseudonym_key_file: str | Path | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> UpdateResult:
     """Append new transaction lines to a store and re-score every customer.
@@ -182,6 +185,11 @@ def update(
     observation_end : date or 'YYYY-MM-DD', optional
         The new observation end (inclusive); default the date of the last new line. Never
         before the stored one.
+    pseudonym_key, pseudonym_key_file : optional
+        For a store built with ``pseudonymize=True``: its key (else read from
+        ``VALUEMAX_PSEUDONYM_KEY``); new ids get the same pseudonyms. A key whose fingerprint
+        differs from the store's is refused. The personal-data columns the store's run
+        dropped (or kept with ``keep_pii``) are dropped (kept) from the new lines alike.
     on_step : callable, optional
         Called with each step's name (:data:`STEPS`) as it starts.
 
@@ -196,8 +204,8 @@ def update(
     InputError
         If the store is missing, not a valuemax store, written by another minor version,
         or the new lines have other columns, types or mapping than the stored log, lines
-        dated on or before the stored observation end, or unreadable content. The store is
-        unchanged.
+        dated on or before the stored observation end, or unreadable content, or the store
+        was pseudonymised and the key is missing or another one. The store is unchanged.
 
     Notes
     -----
@@ -242,8 +250,9 @@ def update(
             raise InputError(f"cannot open the store db/--db {str(store)!r} for writing: "
                              f"{exc}") from exc
         rec = read_recorded(con, CATALOG, store)
+        key = rec.pseudonym_key(pseudonym_key, pseudonym_key_file)
         result = _update(con, rec, store, source, refit=refit, end_given=observation_end,
-                         clock=clock, started=started)
+                         clock=clock, started=started, key=key)
         con.raw_sql(f"DETACH {CATALOG}")  # the store is complete before any file is published
         if ws is not None and result.applied:
             _write_outputs(ws, result)
@@ -261,7 +270,8 @@ def update(
 
 
 def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
-            end_given: Any, clock: _Clock, started: datetime) -> UpdateResult:
+            end_given: Any, clock: _Clock, started: datetime,
+            key: PseudonymKey | None) -> UpdateResult:
     p = dict(rec.parameters)
     mode = "refit" if refit else "rescore"
     stored_end = dt.date.fromisoformat(str(p["observation_end"])[:10])
@@ -271,6 +281,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         new = read_transactions(source, con=con, columns=read.columns, mapping=read.mapping,
                                 date_format=read.date_format, encoding=read.encoding,
                                 sheet=read.sheet, decimal=read.decimal, table_name=NEW_RAW)
+        # the store's privacy: the same columns dropped, the same pseudonyms
+        new = protect(new, pseudonym_key=key, keep_pii=read.keep_pii)
     label = new.source
     base = {"store": store, "source": label, "input_sha256": new.fingerprint, "mode": mode,
             "observation_end_before": stored_end, "observation_end": stored_end,
