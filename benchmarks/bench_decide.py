@@ -32,7 +32,7 @@ Usage::
 
     python benchmarks/bench_decide.py [--customers 10000000] [--lines 100000000]
         [--uplift-customers 1000000] [--target-customers 10000000]
-        [--anchor-max-lines 100000000] [--only readout|uplift|target]
+        [--anchor-max-lines 100000000] [--only readout|uplift|target] [--skip JOB,...]
 """
 
 from __future__ import annotations
@@ -236,8 +236,11 @@ def main() -> None:
     ap.add_argument("--target-customers", type=int, default=10_000_000)
     ap.add_argument("--anchor-max-lines", type=int, default=100_000_000)
     ap.add_argument("--only", choices=("readout", "uplift", "target"))
+    ap.add_argument("--skip", default="", help="comma-separated job names not to run, e.g. "
+                    "readout+cuped,uplift-dr (said so in the output)")
     ap.add_argument("--job", nargs="+")
     args = ap.parse_args()
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.job:
         import resource
 
@@ -255,6 +258,9 @@ def main() -> None:
         for name, label in (("readout", "valuemax readout_from_log (14-day window)"),
                             ("readout+cuped", "valuemax readout_from_log + CUPED (30 days)"),
                             ("statsmodels", "pandas + statsmodels readout (anchor)")):
+            if name in skip:
+                print(f"{label:<46} skipped (--skip)")
+                continue
             if name == "statsmodels" and args.lines > args.anchor_max_lines:
                 print(f"{label:<46} skipped: {args.lines:,} lines > --anchor-max-lines")
                 continue
@@ -270,6 +276,9 @@ def main() -> None:
         for name, label in (("uplift-t", "valuemax TwoModelUplift fit + score"),
                             ("uplift-dr", "valuemax DRLearnerUplift (5-fold) fit + score"),
                             ("sklearn-t", "scikit-learn two HGB by hand (anchor)")):
+            if name in skip:
+                print(f"{label:<46} skipped (--skip)")
+                continue
             info = run_job(name, n)
             _line(label, info, "" if "error" in info else
                   f"corr(score, true uplift) {info['corr_with_truth']:.3f}")
@@ -285,6 +294,9 @@ def main() -> None:
         for name, label in (("target", "valuemax choose_targets + hold-out (uniform)"),
                             ("target-unequal", "valuemax choose_targets greedy + LP bound"),
                             ("numpy-sort", "numpy argsort + cut (anchor)")):
+            if name in skip:
+                print(f"{label:<46} skipped (--skip)")
+                continue
             info = run_job(name, n)
             _line(label, info, "" if "error" in info else
                   f"{info['targets']:,} targets, value {info['value']:,.0f}"

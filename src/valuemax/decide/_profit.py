@@ -28,7 +28,8 @@ class Options:
     profit: np.ndarray
     cost: np.ndarray
     profit_se: np.ndarray | None
-    code: np.ndarray  # customer index 0..n_customers-1 (int64), for fast set operations
+    code: np.ndarray  # customer index 0..n_customers-1 (int64), in sorted customer_id order
+    arm_code: np.ndarray  # arm index (int64), in sorted arm order: ties sort by integers
 
 
 def _ids(values: pd.Series, mask: np.ndarray, k: int = 5) -> str:
@@ -126,7 +127,11 @@ def option_table(
         arms = arms.astype(str)
     else:
         arms = pd.Series(arm_label, index=scores.index, dtype=object)
-    dup = pd.DataFrame({"c": ids.to_numpy(), "a": arms.to_numpy()}).duplicated(keep=False)
+    # ids and arms hashed once into sorted codes: the duplicate check and every later tie
+    # break (customer_id, then arm, ascending as text) work on integers
+    code = pd.factorize(ids, sort=True)[0].astype("int64")
+    arm_code = pd.factorize(arms, sort=True)[0].astype("int64")
+    dup = pd.Series(code * (int(arm_code.max()) + 1) + arm_code).duplicated(keep=False)
     if dup.any():
         what = "(customer, arm) pair" if arm is not None else "customer"
         raise InputError(f"{int(dup.sum()):,} rows repeat a {what} (customer_id "
@@ -168,6 +173,5 @@ def option_table(
                                  "error of).")
             var += (m * _column(scores, revenue_se, "revenue_se", ids, low=0.0)) ** 2
         se = np.sqrt(var)
-    code = pd.factorize(ids)[0].astype("int64")
     return Options(customer_id=ids.to_numpy(dtype=object), arm=arms.to_numpy(dtype=object),
-                   profit=profit, cost=c, profit_se=se, code=code)
+                   profit=profit, cost=c, profit_se=se, code=code, arm_code=arm_code)

@@ -95,13 +95,14 @@ class TargetResult:
 
 def _order(opts: Options, key: np.ndarray) -> np.ndarray:
     """Indices sorted by ``key`` descending, ties by customer_id then arm ascending."""
-    return np.lexsort((opts.arm.astype(str), opts.customer_id.astype(str), -key))
+    return np.lexsort((opts.arm_code, opts.code, -key))
 
 
 def _subset(opts: Options, rows: np.ndarray) -> Options:
     """The options at ``rows`` (a boolean mask or indices)."""
     return Options(opts.customer_id[rows], opts.arm[rows], opts.profit[rows], opts.cost[rows],
-                   None if opts.profit_se is None else opts.profit_se[rows], opts.code[rows])
+                   None if opts.profit_se is None else opts.profit_se[rows], opts.code[rows],
+                   opts.arm_code[rows])
 
 
 def _first_per_customer(opts: Options, order: np.ndarray) -> np.ndarray:
