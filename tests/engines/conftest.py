@@ -58,3 +58,42 @@ def mariadb(mariadb_url):
 def table_name():
     """A fresh table name, so tests sharing a server database never meet."""
     return f"vm_t_{uuid.uuid4().hex[:10]}"
+
+
+CDNOW_COLUMNS = ["customer_id", "customer_index", "date", "quantity", "amount"]
+
+
+@pytest.fixture(scope="session")
+def cdnow_typed(datasets):
+    """The CDNOW sample as a warehouse would hold it: ids as text (leading zeros kept), the
+    date as a timestamp, quantity int64, amount float64 (6,919 lines, 2,357 customers)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = pd.read_csv(datasets("cdnow/CDNOW_sample.txt"), sep=r"\s+", header=None,
+                        names=CDNOW_COLUMNS, dtype={"customer_id": str, "customer_index": str,
+                                                    "date": str})
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d").astype("datetime64[us]")
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A PySpark local-mode session (Java 17), shared by the engine tests."""
+    pytest.importorskip("pyspark")
+    from valuemax.engines import spark_session
+
+    return spark_session(app_name="valuemax-tests-engines")
+
+
+@pytest.fixture(scope="session")
+def retail_slice(datasets):
+    """The first 20,000 lines of Online Retail as a staging table would hold them: every
+    column text, as in the CSV. They have cancellations, returns, missing customer ids,
+    non-product codes (POST, M, ...) and copied lines."""
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = pd.read_csv(datasets("online_retail/online_retail.csv.gz"), dtype=str,
+                        nrows=20_000, keep_default_na=False)
+    return pa.Table.from_pandas(frame, preserve_index=False)

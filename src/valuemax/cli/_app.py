@@ -25,6 +25,7 @@ from valuemax.cli._options import (
     DecimalOpt,
     DiscountOpt,
     EncodingOpt,
+    EngineOpt,
     Group,
     HorizonOpt,
     JsonOpt,
@@ -34,9 +35,11 @@ from valuemax.cli._options import (
     OutOpt,
     PresetOpt,
     PropensityOpt,
+    QueryOpt,
     ReturnsOpt,
     SeedOpt,
     SheetOpt,
+    TableOpt,
     Terminated,
     TimeUnitOpt,
     parse_columns,
@@ -68,7 +71,7 @@ def _analyze(source: Any, out: Path, *, debug: bool = False, **kw: Any) -> None:
 
 @app.command(cls=Command)
 def analyze(
-    path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet, XLSX, JSONL.")],
+    path: Annotated[str | None, typer.Argument(metavar="[PATH]", help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet, XLSX, JSONL (or --table/--query with --engine).")] = None,
     out: OutOpt = Path("valuemax-results"),
     db: DbOpt = None,
     map_: MapOpt = None,
@@ -91,9 +94,15 @@ def analyze(
     propensity: PropensityOpt = True,
     horizon: HorizonOpt = 90,
     seed: SeedOpt = 0,
+    engine: EngineOpt = None,
+    table: TableOpt = None,
+    query: QueryOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Run the main job on PATH and write report.html, customers.*, summary.json and the store."""
+    """Run the main job on PATH and write report.html, customers.*, summary.json and the store.
+
+    Example: valuemax analyze --engine postgres://ann:secret@db:5432/shop --table orders
+    """
     run_guarded(debug, lambda: _analyze(
         path, out, db=db, mapping=parse_map(map_), columns=parse_columns(columns),
         preset=preset, observation_end=observation_end, time_unit=time_unit,
@@ -101,7 +110,7 @@ def analyze(
         sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
         clusters=clusters, clv=clv, clv_horizon=clv_horizon, discount_rate=discount_rate,
         margin=margin, clv_model=clv_model, propensity=propensity, horizon=horizon, seed=seed,
-        debug=debug,
+        engine=engine, table=table, query=query, debug=debug,
     ))
 
 
