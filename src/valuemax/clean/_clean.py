@@ -253,6 +253,10 @@ def clean(
     t = t.mutate(reason=reason_expr(t, rules, ctx))
     if returns == "net":
         t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
+    if flag and getattr(con, "name", None) == "mysql":
+        # MariaDB re-runs a derived table at each reference: the outlier statistics refer to
+        # the labelled lines three times (measured: 30 s instead of 2 s on 6,919 lines)
+        t = _materialise(con, t)
     t = _flag_outliers(t, flag)
     t = _materialise(con, t)
 
@@ -281,6 +285,8 @@ def _materialise(con: Any, t: ir.Table) -> ir.Table:
     pass; the counts, the clean lines and the quarantine all read the result (instead of
     re-running that plan three times, which at 10M lines costs minutes and gigabytes).
     """
+    if getattr(con, "name", None) == "pyspark":  # no temporary tables: a cached Spark view
+        return t.cache()
     return con.create_table(f"_vm_labelled_{uuid.uuid4().hex[:12]}", t, temp=True)
 
 
