@@ -238,7 +238,8 @@ def analyze(
             else:
                 for name, expr in (("transactions_clean", cleaned.transactions),
                                    ("quarantine", cleaned.quarantine)):
-                    copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr))
+                    copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr),
+                                  schema=expr.schema())
         quality = _with_lost_customers(cleaned.report, ingested, con)
         obs_end = cleaned.observation_end
         params["observation_end"] = obs_end.isoformat()
@@ -419,7 +420,8 @@ def _write_back(econ):
     """A ``write_table`` for results computed on ``econ``: kept there as ``valuemax_NAME``
     and copied into the local store as ``NAME``."""
     def store(con, name, expr):
-        copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr))
+        copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr),
+                      schema=expr.schema())
     return store
 
 

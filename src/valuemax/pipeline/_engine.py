@@ -217,21 +217,31 @@ def push_log(econ: Any, ingested: Any) -> EngineLog:
     return EngineLog(raw, std, econ, tuple(ingested.extra_columns), dict(ingested.mapping))
 
 
-def copy_to_store(con: Any, name: str, expr: Any) -> None:
+def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None) -> None:
     """Copy the result of ``expr`` (an expression of another engine) into the local store.
 
     Streams Arrow batches; timestamps come back in microseconds (Spark returns nanoseconds,
-    the other engines microseconds: the values are microsecond-exact either way).
+    the other engines microseconds: the values are microsecond-exact either way), and a
+    column the engine returns as a decimal (Spark, for some float64 expressions) gets the
+    expression's declared type (``schema``, an Ibis schema; default ``expr``'s: pass the
+    schema of the expression a Spark view was made from, the view's own already says
+    decimal).
     """
     import pyarrow as pa
 
     from valuemax.io._sql import duck, ident
 
     reader = expr.to_pyarrow_batches()
-    schema = pa.schema([
-        f.with_type(pa.timestamp("us", f.type.tz)) if pa.types.is_timestamp(f.type) else f
-        for f in reader.schema
-    ])
+    declared = (expr.schema() if schema is None else schema).to_pyarrow()
+
+    def target(f: pa.Field) -> pa.Field:
+        if pa.types.is_timestamp(f.type):
+            return f.with_type(pa.timestamp("us", f.type.tz))
+        # Spark hands some float64 expressions back as decimals: the declared type wins
+        want = declared.field(f.name).type if f.name in declared.names else f.type
+        return f.with_type(want) if pa.types.is_decimal(f.type) else f
+
+    schema = pa.schema([target(f) for f in reader.schema])
 
     def batches():
         for batch in reader:
