@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint bench install install-test browser clean
+.PHONY: demo test lint bench install install-test browser servers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,12 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(PIP) install --quiet -e .
 
-install-test: $(BIN)/python
-	$(PIP) install --quiet -e '.[test,spark,bench,serve]'
+install-test: $(BIN)/python servers
+	$(PIP) install --quiet -e '.[test,spark,bench,serve,postgres,mysql]'
+
+# Debian's postgresql and mariadb-server for the engine tests, and mysqlclient's build deps.
+servers:
+	@bash scripts/test-servers.sh install
 
 # Debian's chromium for the browser test of report.html (no browser download).
 browser:
@@ -23,8 +27,10 @@ browser:
 demo: install
 	$(BIN)/valuemax demo --out valuemax-demo
 
+# PostgreSQL and MariaDB run on loopback for the whole pytest run and stop after it, even
+# when it fails (scripts/test-servers.sh run); their URLs reach the tests in the environment.
 test: install-test browser
-	$(BIN)/python -m pytest -q
+	bash scripts/test-servers.sh run $(BIN)/python -m pytest -q
 	$(BIN)/lint-imports
 
 lint: install-test

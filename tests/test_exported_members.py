@@ -34,7 +34,7 @@ EXPECTED = {
                         "cluster_actions", "high_value_at_risk", "holdout_assignments", "holdout_profit_curve",
                         "segment_actions", "value_at_risk_summary"],
     "valuemax.report": ["render_report", "write_report"],
-    "valuemax.engines": ["connect", "spark_session"],
+    "valuemax.engines": ["connect", "connect_url", "median_table", "redact", "spark_session"],
     "valuemax._core": ["CANONICAL_COLUMNS", "ConvergenceError", "ConvergenceWarning",
                        "DataLossWarning", "InputError", "InsufficientData", "NotFittedError",
                        "REQUIRED_COLUMNS",

@@ -29,6 +29,7 @@ from valuemax.clean._rules import (
     make_rules,
     reason_expr,
 )
+from valuemax.engines import median_table
 
 #: Optional canonical columns whose absence changes the rules.
 _OPTIONAL = ("order_id", "product_id", "product_name", "unit_price")
@@ -248,6 +249,10 @@ def clean(
     t = t.mutate(reason=reason_expr(t, rules, ctx))
     if returns == "net":
         t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
+    if flag and getattr(con, "name", None) == "mysql":
+        # MariaDB re-runs a derived table at each reference: the outlier statistics refer to
+        # the labelled lines three times (measured: 30 s instead of 2 s on 6,919 lines)
+        t = _materialise(con, t)
     t = _flag_outliers(t, flag)
     t = _materialise(con, t)
 
@@ -276,6 +281,8 @@ def _materialise(con: Any, t: ir.Table) -> ir.Table:
     pass; the counts, the clean lines and the quarantine all read the result (instead of
     re-running that plan three times, which at 10M lines costs minutes and gigabytes).
     """
+    if getattr(con, "name", None) == "pyspark":  # no temporary tables: a cached Spark view
+        return t.cache()
     return con.create_table(f"_vm_labelled_{uuid.uuid4().hex[:12]}", t, temp=True)
 
 
@@ -312,9 +319,10 @@ def _flag_outliers(t: ir.Table, flag: bool) -> ir.Table:
                         _vm_mad=ibis.null("float64"))
     logx = ibis.ifelse(t.amount > 0, t.amount, ibis.null("float64")).ln()
     t = t.mutate(_vm_x=ibis.ifelse(t.reason.isnull(), logx, ibis.null("float64")))
-    s1 = t.aggregate(_vm_med=t._vm_x.median())
+    s1 = median_table(t, "_vm_x", "_vm_med")  # MySQL has no median: row numbers there
     c = t.select("_vm_x").cross_join(s1)
-    s2 = c.aggregate(_vm_mad=(c._vm_x - c._vm_med).abs().median())
+    c = c.mutate(_vm_dev=(c._vm_x - c._vm_med).abs())
+    s2 = median_table(c, "_vm_dev", "_vm_mad")
     t = t.cross_join(s1.cross_join(s2))
     z = (0.6745 * (t._vm_x - t._vm_med) / t._vm_mad).abs()
     out = ibis.ifelse(t._vm_mad > 0, z > OUTLIER_Z, False).fill_null(False)
@@ -332,13 +340,17 @@ def _count(con: Any, t: ir.Table, *, net: bool) -> list[dict[str, Any]]:
     """
     amount0 = t._vm_amount0 if net else t.amount
     zero = (t.unit_price == 0) | (t.unit_price.isnull() & (amount0 == 0))
+
+    def n_true(flag: Any) -> Any:  # PostgreSQL cannot cast a boolean to bigint
+        return ibis.ifelse(flag.fill_null(False), 1, 0).sum()
+
     metrics = {
         "n": t.count(),
-        "zero": zero.fill_null(False).cast("int64").sum(),
+        "zero": n_true(zero),
         "left": t._vm_left.sum() if net else ibis.literal(0.0),
-        "n_left": (t._vm_left > 0).cast("int64").sum() if net else ibis.literal(0),
-        "n_out": t.is_outlier.cast("int64").sum(),
-        "bad": t._parse_error.notnull().cast("int64").sum(),
+        "n_left": n_true(t._vm_left > 0) if net else ibis.literal(0),
+        "n_out": n_true(t.is_outlier),
+        "bad": n_true(t._parse_error.notnull()),
         "med": t._vm_med.max(),
         "mad": t._vm_mad.max(),
         "netted": (t._vm_amount0 - t.amount).sum() if net else ibis.literal(0.0),

@@ -25,6 +25,7 @@ from valuemax.cli._options import (
     DecimalOpt,
     DiscountOpt,
     EncodingOpt,
+    EngineOpt,
     Group,
     HorizonOpt,
     JsonOpt,
@@ -37,9 +38,11 @@ from valuemax.cli._options import (
     PresetOpt,
     PropensityOpt,
     PseudonymizeOpt,
+    QueryOpt,
     ReturnsOpt,
     SeedOpt,
     SheetOpt,
+    TableOpt,
     Terminated,
     TimeUnitOpt,
     parse_columns,
@@ -71,7 +74,7 @@ def _analyze(source: Any, out: Path, *, debug: bool = False, **kw: Any) -> None:
 
 @app.command(cls=Command)
 def analyze(
-    path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet, XLSX, JSONL.")],
+    path: Annotated[str | None, typer.Argument(metavar="[PATH]", help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet, XLSX, JSONL (or --table/--query with --engine).")] = None,
     out: OutOpt = Path("valuemax-results"),
     db: DbOpt = None,
     map_: MapOpt = None,
@@ -97,11 +100,15 @@ def analyze(
     pseudonymize: PseudonymizeOpt = False,
     pseudonym_key_file: KeyFileOpt = None,
     keep_pii: KeepPiiOpt = None,
+    engine: EngineOpt = None,
+    table: TableOpt = None,
+    query: QueryOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run the main job on PATH and write report.html, customers.*, summary.json and the store.
 
     Example: VALUEMAX_PSEUDONYM_KEY=... valuemax analyze orders.csv --out results/ --pseudonymize
+    Example: valuemax analyze --engine postgres://ann:secret@db:5432/shop --table orders
     """
     run_guarded(debug, lambda: _analyze(
         path, out, db=db, mapping=parse_map(map_), columns=parse_columns(columns),
@@ -111,7 +118,8 @@ def analyze(
         clusters=clusters, clv=clv, clv_horizon=clv_horizon, discount_rate=discount_rate,
         margin=margin, clv_model=clv_model, propensity=propensity, horizon=horizon, seed=seed,
         pseudonymize=pseudonymize, pseudonym_key_file=pseudonym_key_file,
-        keep_pii=keep_pii or None, debug=debug,
+        keep_pii=keep_pii or None,
+        engine=engine, table=table, query=query, debug=debug,
     ))
 
 

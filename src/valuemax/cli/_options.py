@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from valuemax._core.exceptions import InputError, StepNotApplicable, ValuemaxError
@@ -41,6 +42,9 @@ HorizonOpt = Annotated[int, typer.Option("--horizon", metavar="DAYS", help="Buy-
 PseudonymizeOpt = Annotated[bool, typer.Option("--pseudonymize", metavar="", help="Replace customer ids right after reading by keyed HMAC-SHA256 pseudonyms (key from $VALUEMAX_PSEUDONYM_KEY or --pseudonym-key-file; the same key gives the same pseudonyms; the key is written nowhere).")]
 KeyFileOpt = Annotated[Path | None, typer.Option("--pseudonym-key-file", metavar="FILE", help="File holding the pseudonym key (with --pseudonymize), instead of $VALUEMAX_PSEUDONYM_KEY.")]
 KeepPiiOpt = Annotated[list[str] | None, typer.Option("--keep-pii", metavar="COL", help="Keep this column although it holds personal data (repeatable); by default such columns (e-mail, phone, names, addresses, national ids, bank/card numbers) are dropped right after reading and listed in the report.")]
+EngineOpt = Annotated[str | None, typer.Option("--engine", metavar="duckdb|spark|URL", help="Where to read and run the row-level steps: duckdb (local, default), spark (local mode) or a server URL postgres://user:password@host:5432/db or mysql://... (MariaDB too). Cleaning, the customer table and the calibration/holdout run there; the rest of the job in the local store.")]
+TableOpt = Annotated[str | None, typer.Option("--table", metavar="NAME", help="Read this table of --engine instead of a file, e.g. --table orders.")]
+QueryOpt = Annotated[str | None, typer.Option("--query", metavar="SQL", help="Read the result of this SQL query run on --engine instead of a file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Print machine-readable JSON instead of tables.")]
 
 
@@ -123,11 +127,14 @@ def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
                       "(the output folder and the store each hold one whole run, if any)",
                       soft_wrap=True)
             raise typer.Exit(128 + Terminated.signum) from None
+        # escaped: a message may hold brackets (pip install 'valuemax[postgres]')
         if isinstance(exc, InputError | StepNotApplicable):  # the data cannot serve the command
-            err.print(f"[bold red]error:[/] {cli_words(one_line(exc))}", soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(cli_words(one_line(exc)))}",
+                      soft_wrap=True)
             raise typer.Exit(2) from None
         if isinstance(exc, ValuemaxError):
-            err.print(f"[bold red]error:[/] {cli_words(one_line(exc))}", soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(cli_words(one_line(exc)))}",
+                      soft_wrap=True)
             raise typer.Exit(1) from None
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             where = f" writing {exc.filename!r}" if exc.filename else ""
@@ -140,6 +147,7 @@ def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
 #: Python keywords in messages -> the CLI options that set them (``cli_words``).
 _KEYWORD_OPTIONS: dict[str, str] = {
     "out": "--out", "db": "--db", "mapping": "--map", "columns": "--columns",
+    "engine": "--engine", "table": "--table", "query": "--query",
     "date_format": "--date-format", "encoding": "--encoding", "sheet": "--sheet",
     "decimal": "--decimal", "preset": "--preset", "observation_end": "--observation-end",
     "time_unit": "--time-unit", "calibration_end": "--calibration-end",

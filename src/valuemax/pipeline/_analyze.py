@@ -16,6 +16,15 @@ from valuemax.clean import clean
 from valuemax.decide import cluster_actions, segment_actions
 from valuemax.engines import connect
 from valuemax.features import calibration_holdout, customer_table
+from valuemax.pipeline._engine import (
+    check_engine_source,
+    copy_to_store,
+    drop_engine_tables,
+    engine_source,
+    open_engine,
+    push_log,
+    write_engine_table,
+)
 from valuemax.pipeline._outputs import summary_dict, write_exports
 from valuemax.pipeline._parts import run_basket, run_propensity, run_stats, run_step
 from valuemax.pipeline._prepare import (
@@ -88,6 +97,9 @@ def analyze(
     pseudonym_key_file: str | Path | None = None,
     keep_pii: Sequence[str] | None = None,
     on_step: Callable[[str], None] | None = None,
+    engine: Any = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> AnalysisResult:
     """Run the main job: transaction log -> clean log -> customers -> segments -> report.
 
@@ -162,6 +174,17 @@ def analyze(
         in the report and ``summary.json`` (``privacy.pii_columns``).
     on_step : callable, optional
         Called with each step's name (``STEPS``) as it starts; the CLI draws progress with it.
+    engine : None, "duckdb", "spark", URL, Ibis backend or SparkSession, optional
+        Where the source is read from and the Ibis row-level steps run: cleaning with the
+        quarantine, the customer table and the calibration/holdout table run on that engine
+        (results also written there as ``valuemax_*`` tables), mapping and type
+        normalisation and the steps after the customer table run in the local DuckDB store
+        (``valuemax.pipeline._engine`` says what runs where). URLs:
+        ``postgres://user:password@host:5432/db``, ``mysql://...`` or ``mariadb://...``
+        (extras ``valuemax[postgres]`` / ``valuemax[mysql]``). Default: the local DuckDB.
+    table, query : str, optional
+        With ``engine``: read this table of the engine, or the result of this SQL query run
+        there, instead of ``source`` (pass ``source=None``).
 
     Outputs are readable by their owner only: files 0600, a folder valuemax creates 0700
     (whatever the umask); the ``runs`` table records who ran what, when, with which options
@@ -218,6 +241,10 @@ def analyze(
     }
     if not (isinstance(seed, int) and 0 <= seed < 2**32):
         raise InputError(f"seed={seed!r} must be an integer in [0, 2**32 - 1]")
+    check_engine_source(source, engine, table, query)
+    opened = open_engine(engine)
+    econ, engine_label = opened if opened is not None else (None, "duckdb")
+    params.update(engine=engine_label, table=table, query=query)
     ws = Workspace(Path(out) if out is not None else None, Path(db) if db is not None else None)
     con = None
     try:
@@ -226,7 +253,13 @@ def analyze(
 
         read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal, key, keep)
         with clock("read"):
-            ingested = read.read(source, con)
+            if econ is not None and (table is not None or query is not None):
+                ingested = read.read(
+                    engine_source(econ, engine_label, table=table, query=query), con)
+                ingested = dataclasses.replace(ingested, source=(
+                    f"{engine_label} " + (f"table {table}" if table else f"query {query}")))
+            else:
+                ingested = read.read(source, con)
         privacy = ingested.privacy
         # the raw table was rewritten: write the store afresh so no freed page keeps the
         # dropped columns or the original ids
@@ -234,10 +267,17 @@ def analyze(
         returns = params["returns"] = default_returns(returns, preset, ingested)
         with clock("clean"):
             cleaned = clean(
-                ingested, preset=preset, observation_end=observation_end, returns=returns
+                ingested if econ is None else push_log(econ, ingested), preset=preset,
+                observation_end=observation_end, returns=returns
             )
-            write_table(con, "transactions_clean", cleaned.transactions)
-            write_table(con, "quarantine", cleaned.quarantine)
+            if econ is None:
+                write_table(con, "transactions_clean", cleaned.transactions)
+                write_table(con, "quarantine", cleaned.quarantine)
+            else:
+                for name, expr in (("transactions_clean", cleaned.transactions),
+                                   ("quarantine", cleaned.quarantine)):
+                    copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr),
+                                  schema=expr.schema())
         quality = _with_lost_customers(cleaned.report, ingested, con)
         obs_end = cleaned.observation_end
         params["observation_end"] = obs_end.isoformat()
@@ -248,16 +288,21 @@ def analyze(
         if not money:
             skipped["spend"] = NO_MONEY
         with clock("customers"):
+            # on the engine when one was given: its clean log, copied back to the store
+            where = con if econ is None else econ
+            clean_log = where.table("transactions_clean" if econ is None
+                                    else "valuemax_transactions_clean")
+            store = write_table if econ is None else _write_back(econ)
             expr = customer_table(
-                con.table("transactions_clean"), observation_end=obs_end, time_unit=time_unit,
+                clean_log, observation_end=obs_end, time_unit=time_unit,
                 mode_columns=(country,) if country else (), money=money,
             )
-            write_table(con, "customers", expr)
+            store(con, "customers", expr)
             customers = con.table("customers").order_by("customer_id").to_pyarrow().to_pandas()
             calibration = None
             if calibration_end is not None:
-                write_table(con, "calibration_holdout", calibration_holdout(
-                    con.table("transactions_clean"), calibration_end=calibration_end,
+                store(con, "calibration_holdout", calibration_holdout(
+                    clean_log, calibration_end=calibration_end,
                     observation_end=obs_end, time_unit=time_unit, money=money,
                 ))
                 calibration = (con.table("calibration_holdout").order_by("customer_id")
@@ -376,6 +421,10 @@ def analyze(
     finally:
         if con is not None:
             con.disconnect()
+        if econ is not None:
+            drop_engine_tables(econ, ("valuemax_transactions_std",))
+            if isinstance(engine, str) and "://" in engine:
+                econ.disconnect()  # a connection we opened (a live one stays the caller's)
         ws.discard()
 
 
@@ -405,6 +454,15 @@ def _cluster(customers, clusters, k_min, k_max, seed, country, skipped, tracebac
         if ward is not None and ward.skipped is not None:
             skipped["ward"] = ward.skipped
     return km, actions, ward
+
+
+def _write_back(econ):
+    """A ``write_table`` for results computed on ``econ``: kept there as ``valuemax_NAME``
+    and copied into the local store as ``NAME``."""
+    def store(con, name, expr):
+        copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr),
+                      schema=expr.schema())
+    return store
 
 
 def _with_lost_customers(report, ingested, con):

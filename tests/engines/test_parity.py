@@ -1,0 +1,116 @@
+"""The same job on every engine: the raw log is loaded into the engine first, then cleaning
+(quarantine and reason codes, returns netting, outlier flags), the customer table and the
+calibration/holdout table run there; quality counts, customer ids and every RFM/BTYD column
+equal DuckDB's (floats within 1e-9 relative)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuemax.pipeline import analyze
+from valuemax.pipeline._engine import drop_engine_tables, open_engine, write_engine_table
+
+# Third-party noise, not valuemax code: ibis 12's MySQL and PySpark backends convert results
+# through pandas and read a pandas option that pandas 3 deprecates; PySpark 4.0's Arrow
+# collection leaves its local result socket to the garbage collector.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The 'future.infer_string' option is deprecated",
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning",
+)
+
+ENGINES = [pytest.param("postgres", marks=pytest.mark.postgres),
+           pytest.param("mariadb", marks=pytest.mark.mariadb),
+           pytest.param("spark", marks=pytest.mark.spark)]
+JOB = {"clusters": "none", "clv": False, "propensity": False}
+CDNOW = {**JOB, "time_unit": "W", "calibration_end": "1997-09-30",
+         "observation_end": "1998-06-30"}
+RETAIL = {**JOB, "time_unit": "D", "calibration_end": "2010-12-05"}
+
+
+@pytest.fixture(scope="module")
+def engine_of(request):
+    """``engine_of(name)`` -> the Ibis backend of a test server or of Spark local mode."""
+    def get(name):
+        if name == "spark":
+            return open_engine(request.getfixturevalue("spark"))[0]
+        return request.getfixturevalue(name)
+    return get
+
+
+def _run_on(econ, data, name, options):
+    write_engine_table(econ, name, data)
+    try:
+        return analyze(None, engine=econ, table=name, **options)
+    finally:
+        drop_engine_tables(econ, (name, "valuemax_transactions_raw",
+                                  "valuemax_transactions_clean", "valuemax_quarantine",
+                                  "valuemax_customers", "valuemax_calibration_holdout"))
+
+
+def _by_id(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("customer_id", ignore_index=True)
+
+
+def assert_same_table(got: pd.DataFrame, exp: pd.DataFrame) -> None:
+    got, exp = _by_id(got), _by_id(exp)
+    assert got.columns.tolist() == exp.columns.tolist()
+    assert got.customer_id.tolist() == exp.customer_id.tolist()
+    for col in exp.columns:
+        if exp[col].dtype.kind == "f":
+            np.testing.assert_allclose(got[col], exp[col], rtol=1e-9, atol=0, err_msg=col)
+        elif exp[col].dtype.kind == "M":
+            assert (got[col].astype("datetime64[us]") == exp[col].astype("datetime64[us]")
+                    ).all(), col
+        else:
+            assert got[col].astype(str).tolist() == exp[col].astype(str).tolist(), col
+
+
+def assert_same_quality(got, exp) -> None:
+    assert (got.rows_in, got.rows_clean, got.rows_quarantined, got.n_outliers) == \
+        (exp.rows_in, exp.rows_clean, exp.rows_quarantined, exp.n_outliers)
+    assert {r.code: r.count for r in got.rules} == {r.code: r.count for r in exp.rules}
+    assert got.observation_end == exp.observation_end
+
+
+@pytest.fixture(scope="module")
+def cdnow_duckdb(datasets):
+    """The job on the CDNOW sample file, read and run by DuckDB."""
+    return analyze(str(datasets("cdnow/CDNOW_sample.txt")),
+                   columns=["customer_id", "customer_index", "date", "quantity", "amount"],
+                   **CDNOW)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cdnow_same_on_every_engine(engine, engine_of, cdnow_typed, cdnow_duckdb):
+    res = _run_on(engine_of(engine), cdnow_typed, "vm_cdnow", CDNOW)
+    assert_same_quality(res.quality, cdnow_duckdb.quality)
+    assert len(res.customers) == 2_357
+    assert_same_table(res.customers, cdnow_duckdb.customers)
+    assert_same_table(res.calibration, cdnow_duckdb.calibration)
+    # the RFM scores and segments (local, from the customer table) follow
+    assert res.customers.set_index("customer_id").segment.sort_index().tolist() == \
+        cdnow_duckdb.customers.set_index("customer_id").segment.sort_index().tolist()
+
+
+@pytest.fixture(scope="module")
+def retail_duckdb(retail_slice):
+    return analyze(retail_slice, **RETAIL)
+
+
+# Spark is left out here: its run of this slice was not verified before the deadline
+# (CDNOW above runs on Spark).
+@pytest.mark.parametrize("engine", ENGINES[:2])
+def test_retail_slice_same_on_every_engine(engine, engine_of, retail_slice, retail_duckdb):
+    """Online Retail's first lines, all text as in the CSV: every reason code of the standard
+    preset meets real lines (missing ids, copies, non-product codes, returns netted,
+    unmatched and fully returned), on the engine as on DuckDB."""
+    exp = retail_duckdb.quality
+    fired = {r.code for r in exp.rules if r.count}
+    assert {"missing_customer_id", "duplicate_line", "non_product", "return_netted",
+            "return_unmatched", "fully_returned"} <= fired
+    res = _run_on(engine_of(engine), retail_slice, "vm_retail", RETAIL)
+    assert_same_quality(res.quality, exp)
+    assert_same_table(res.customers, retail_duckdb.customers)
+    assert_same_table(res.calibration, retail_duckdb.calibration)
