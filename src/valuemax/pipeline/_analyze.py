@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from valuemax.clean import clean
 from valuemax.decide import cluster_actions, segment_actions
 from valuemax.engines import connect
 from valuemax.features import calibration_holdout, customer_table
+from valuemax.pipeline._clock import StepClock
 from valuemax.pipeline._engine import (
     check_engine_source,
     copy_to_store,
@@ -34,7 +34,12 @@ from valuemax.pipeline._prepare import (
     privacy_options,
 )
 from valuemax.pipeline._result import AnalysisResult
-from valuemax.pipeline._store import record_run, write_table, write_value_tables
+from valuemax.pipeline._store import (
+    record_run,
+    write_segments,
+    write_step_tables,
+    write_table,
+)
 from valuemax.pipeline._value import check_value_options, run_value
 from valuemax.pipeline._workspace import Workspace, compact_store
 from valuemax.privacy import key_fingerprint
@@ -249,7 +254,7 @@ def analyze(
     con = None
     try:
         con = connect(ws.store)
-        clock = _Clock(timings, on_step)
+        clock = StepClock(timings, on_step)
 
         read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal, key, keep)
         with clock("read"):
@@ -380,20 +385,9 @@ def analyze(
             timings_s=timings, version=__version__,
         )
         with clock("store"):
-            seg_cols = [c for c in ("customer_id", "r_score", "f_score", "m_score", "rfm_cell",
-                                    "segment", "cluster", "cluster_name", "ward_cluster")
-                        if c in customers]
-            write_table(con, "segments", customers[seg_cols])
-            write_table(con, "segment_summary", segments)
+            write_segments(con, customers, segments)
             write_table(con, "quality", quality.to_frame())
-            if value is not None:
-                write_value_tables(con, value)
-            if prop is not None:
-                write_table(con, "propensity_scores", prop.scores)
-                write_table(con, "propensity_metrics", prop.metrics)
-            if basket is not None:
-                write_table(con, "rules", basket.rule_set.rules)
-                write_table(con, "recommendations", basket.recommendations)
+            write_step_tables(con, value=value, propensity=prop, basket=basket)
         result.summary = summary_dict(result)
         with clock("report"):
             if ws.tmp is not None and ws.out is not None:
@@ -482,25 +476,6 @@ def _with_lost_customers(report, ingested, con):
         "See quarantine.parquet for their lines and reasons."
     )
     return dataclasses.replace(report, notes=(*report.notes, note))
-
-
-class _Clock:
-    """Times named steps into ``timings`` and announces each to ``on_step``."""
-
-    def __init__(self, timings: dict[str, float], on_step: Callable[[str], None] | None):
-        self.timings, self.on_step = timings, on_step
-
-    def __call__(self, name: str) -> _Clock:
-        self._name = name
-        return self
-
-    def __enter__(self) -> None:
-        if self.on_step is not None:
-            self.on_step(self._name)
-        self._t0 = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self.timings[self._name] = round(time.perf_counter() - self._t0, 3)
 
 
 def _json(obj: Any) -> str:

@@ -203,7 +203,12 @@ def store_part(db: Path, job: str, table: pd.DataFrame, *, source: str,
     """
     from valuemax.engines import connect
     from valuemax.pipeline._store import write_table
-    from valuemax.pipeline._workspace import _sql_str, check_db_path, is_disk_full
+    from valuemax.pipeline._workspace import (
+        _add_missing_columns,
+        _sql_str,
+        check_db_path,
+        is_disk_full,
+    )
 
     check_db_path(db)
     name = STORE_TABLE[job]
@@ -222,7 +227,8 @@ def store_part(db: Path, job: str, table: pd.DataFrame, *, source: str,
         con.raw_sql("BEGIN TRANSACTION")
         try:
             con.raw_sql(f'CREATE OR REPLACE TABLE vm_dst."{name}" AS SELECT * FROM main."{name}"')
-            if "runs" in have:
+            if "runs" in have:  # a store of an earlier version or job: add new columns
+                _add_missing_columns(con, "vm_dst.runs", "main.runs")
                 con.raw_sql("INSERT INTO vm_dst.runs BY NAME SELECT * FROM main.runs")
             else:
                 con.raw_sql("CREATE TABLE vm_dst.runs AS SELECT * FROM main.runs")

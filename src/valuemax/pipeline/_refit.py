@@ -17,7 +17,7 @@ from valuemax.decide import segment_actions
 from valuemax.features import calibration_holdout
 from valuemax.pipeline._analyze import NO_MONEY, _cluster
 from valuemax.pipeline._parts import run_basket, run_propensity, run_step
-from valuemax.pipeline._store import write_table, write_value_tables
+from valuemax.pipeline._store import write_segments, write_step_tables, write_table
 from valuemax.pipeline._value import run_value
 from valuemax.segment import assign_segments, rfm_scores, segment_summary
 
@@ -122,23 +122,9 @@ def refit(con: Any, tx: Any, customers: pd.DataFrame, p: dict[str, Any], *, end:
     basket = run_step("basket", skipped, tracebacks, run_basket, tx, mapping, skipped,
                       seed=seed)
     write_segments(con, customers, summary)
-    if value is not None:
-        write_value_tables(con, value)
-    if prop is not None:
-        write_table(con, "propensity_scores", prop.scores)
-        write_table(con, "propensity_metrics", prop.metrics)
-    if basket is not None:
-        write_table(con, "rules", basket.rule_set.rules)
-        write_table(con, "recommendations", basket.recommendations)
+    write_step_tables(con, value=value, propensity=prop, basket=basket)
     return customers, skipped, value
 
 
-def write_segments(con: Any, customers: pd.DataFrame, summary: pd.DataFrame) -> None:
-    """Write ``segments`` (the columns ``analyze`` stores) and ``segment_summary``."""
-    cols = [c for c in ("customer_id", "r_score", "f_score", "m_score", "rfm_cell", "segment",
-                        "cluster", "cluster_name", "ward_cluster") if c in customers]
-    write_table(con, "segments", customers[cols])
-    write_table(con, "segment_summary", summary)
 
-
-__all__ = ["MODEL_TABLES", "refit", "rfm_segments", "write_segments"]
+__all__ = ["MODEL_TABLES", "refit", "rfm_segments"]

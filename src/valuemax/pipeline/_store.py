@@ -57,6 +57,31 @@ def write_value_tables(con, value: Any) -> None:
         write_table(con, "clv_tracking", value.tracking)
 
 
+def write_segments(con, customers: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """Store ``segments`` (per customer: RFM scores and cell, segment, clusters) and
+    ``segment_summary``."""
+    cols = [c for c in ("customer_id", "r_score", "f_score", "m_score", "rfm_cell", "segment",
+                        "cluster", "cluster_name", "ward_cluster") if c in customers]
+    write_table(con, "segments", customers[cols])
+    write_table(con, "segment_summary", summary)
+
+
+def write_step_tables(con, *, value: Any, propensity: Any, basket: Any) -> None:
+    """Store what the model steps that ran produced (None: the step was skipped).
+
+    ``value`` -> :func:`write_value_tables`; ``propensity`` -> ``propensity_scores`` and
+    ``propensity_metrics``; ``basket`` -> ``rules`` and ``recommendations``.
+    """
+    if value is not None:
+        write_value_tables(con, value)
+    if propensity is not None:
+        write_table(con, "propensity_scores", propensity.scores)
+        write_table(con, "propensity_metrics", propensity.metrics)
+    if basket is not None:
+        write_table(con, "rules", basket.rule_set.rules)
+        write_table(con, "recommendations", basket.recommendations)
+
+
 def package_versions() -> dict[str, str]:
     """Versions of valuemax and the packages that shape its numbers."""
     out = {"valuemax": __version__, "python": platform.python_version()}

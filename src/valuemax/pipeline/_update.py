@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from valuemax._core.exceptions import InputError
 from valuemax.engines import connect
 from valuemax.io import protect, read_transactions
 from valuemax.pipeline import _refit
+from valuemax.pipeline._clock import StepClock
 from valuemax.pipeline._customer_update import CUSTOMERS, new_purchase_days, update_customers
 from valuemax.pipeline._incremental import (
     IDS,
@@ -65,7 +65,7 @@ from valuemax.pipeline._incremental import (
 from valuemax.pipeline._prepare import country_column
 from valuemax.pipeline._recorded import Recorded, check_store_file, read_recorded
 from valuemax.pipeline._rescore import DriftCheck, drift_check, load_models, rescore
-from valuemax.pipeline._store import package_versions, write_table
+from valuemax.pipeline._store import package_versions, write_segments, write_table
 from valuemax.pipeline._workspace import Workspace
 from valuemax.privacy import PseudonymKey
 
@@ -239,7 +239,7 @@ def update(
         raise InputError(f"refit={refit!r} must be True or False")
     started = datetime.now()
     timings: dict[str, float] = {}
-    clock = _Clock(timings, on_step)
+    clock = StepClock(timings, on_step)
     ws = (Workspace(Path(out), None, outputs=UPDATE_OUTPUTS, job="update")
           if out is not None else None)
     con = connect(None)
@@ -270,7 +270,7 @@ def update(
 
 
 def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
-            end_given: Any, clock: _Clock, started: datetime,
+            end_given: Any, clock: StepClock, started: datetime,
             key: PseudonymKey | None) -> UpdateResult:
     p = dict(rec.parameters)
     mode = "refit" if refit else "rescore"
@@ -486,7 +486,7 @@ def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.da
             notes.append(f"clusters kept from the last fit ({', '.join(kept)}); "
                          f"{n_none:,} customers without one (new, or not clustered) get one "
                          "with --refit")
-    _refit.write_segments(con, scored, summary)
+    write_segments(con, scored, summary)
     copy = ["segments", "segment_summary"]
     if models is not None:
         table = rescore(models, scored, p, money)
@@ -567,25 +567,6 @@ def _write_outputs(ws: Workspace, result: UpdateResult) -> None:
         json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n",
         encoding="utf-8")
     ws.publish()
-
-
-class _Clock:
-    """Times named steps into ``timings`` and announces each to ``on_step``."""
-
-    def __init__(self, timings: dict[str, float], on_step: Callable[[str], None] | None):
-        self.timings, self.on_step = timings, on_step
-
-    def __call__(self, name: str) -> _Clock:
-        self._name = name
-        return self
-
-    def __enter__(self) -> None:
-        if self.on_step is not None:
-            self.on_step(self._name)
-        self._t0 = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self.timings[self._name] = round(time.perf_counter() - self._t0, 3)
 
 
 def _sql_str(path: Path) -> str:
