@@ -159,8 +159,9 @@ def targets_table(result: Any, assignments: pd.DataFrame) -> pd.DataFrame:
 
 
 def _runs_row(run_id: str, job: str, source: str, params: dict[str, Any], started: datetime,
-              n_rows: int) -> pd.DataFrame:
-    """A ``runs`` row with the columns ``analyze`` records (log counts left empty)."""
+              n_rows: int, outputs: dict[str, Any] | None = None) -> pd.DataFrame:
+    """A ``runs`` row with the columns ``analyze`` records (log counts left empty;
+    ``outputs`` names the store and table written)."""
     from valuemax.pipeline._store import package_versions
 
     try:
@@ -178,6 +179,7 @@ def _runs_row(run_id: str, job: str, source: str, params: dict[str, Any], starte
         "rows_in": pd.array([None], dtype="Int64"), "rows_clean": pd.array([None], "Int64"),
         "rows_quarantined": pd.array([None], "Int64"),
         "n_customers": pd.array([n_rows], dtype="Int64"), "timings_s": [json.dumps({})],
+        "outputs": [json.dumps(outputs or {}, ensure_ascii=False)],
     }).astype({"input_sha256": "string"})
 
 
@@ -215,7 +217,8 @@ def store_part(db: Path, job: str, table: pd.DataFrame, *, source: str,
     run_id = uuid.uuid4().hex
     con = connect(None)
     write_table(con, name, table.assign(run_id=run_id))
-    write_table(con, "runs", _runs_row(run_id, job, source, params, started, len(table)))
+    write_table(con, "runs", _runs_row(run_id, job, source, params, started, len(table),
+                                       {"db": str(db), "tables": [name]}))
     try:
         con.raw_sql(f"ATTACH '{_sql_str(db)}' AS vm_dst")
     except Exception as exc:  # duckdb.IOException and friends
