@@ -214,3 +214,21 @@ def test_bad_arguments():
         kmeans_segments(c, random_state=None)
     with pytest.raises(InputError, match=r"\['n_orders'\] not found"):
         kmeans_segments(c.drop(columns="n_orders"))
+
+
+def test_silhouette_equals_scikit_learn():
+    """The blocked silhouette equals sklearn.metrics.silhouette_score (to its rounding),
+    with duplicate points (a = b = 0) and a one-point cluster (silhouette 0)."""
+    from sklearn.metrics import silhouette_score
+
+    from valuemax.segment._kmeans import silhouette_on
+
+    rng = np.random.default_rng(4)
+    x = np.vstack([rng.normal(0, 1, (300, 3)), rng.normal(4, 1, (200, 3))])
+    x[:20] = x[0]
+    for k in (2, 3, 7):
+        labels = rng.integers(0, k, len(x))
+        labels[5] = k + 10  # a cluster of one point
+        assert silhouette_on(x, labels) == pytest.approx(silhouette_score(x, labels),
+                                                          rel=1e-9)
+    assert np.isnan(silhouette_on(x, np.zeros(len(x), dtype=int)))

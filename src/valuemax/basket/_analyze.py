@@ -11,7 +11,7 @@ import pandas as pd
 
 from valuemax._core.exceptions import InputError
 from valuemax.basket._baskets import Baskets, build_baskets
-from valuemax.basket._evaluate import evaluate_recommendations
+from valuemax.basket._evaluate import evaluate_with
 from valuemax.basket._mine import RuleSet, mine_rules
 from valuemax.basket._recommend import recommend
 from valuemax.basket._thresholds import choose_thresholds
@@ -159,8 +159,8 @@ def analyze_baskets(transactions: ir.Table, *, min_support: float | None = None,
         try:
             ev_th = None if any(v is None for v in given.values()) else {
                 k: th[k] for k in given}
-            evaluation = evaluate_recommendations(transactions, n=n_recommendations,
-                                                  thresholds=ev_th, item=baskets.item_column)
+            evaluation = evaluate_with(transactions, baskets, n=n_recommendations,
+                                       thresholds=ev_th)
         except InputError as exc:
             notes.append(f"holdout evaluation skipped: {exc}")
     else:

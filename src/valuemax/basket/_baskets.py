@@ -13,6 +13,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from valuemax._core.exceptions import InputError
@@ -163,13 +164,8 @@ def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
         if col not in columns:
             raise InputError(f"build_baskets needs column {col!r}; the transactions have "
                              f"{', '.join(columns)}.")
-    t = transactions
-    day = t.order_ts.cast("date").cast("string")
-    cday = t.customer_id.cast("string").concat("|", day)
     has_order = "order_id" in columns
-    key = t.order_id.cast("string").coalesce(cday) if has_order else cday
-    t = t.mutate(_basket=key, _item=t[item_col].cast("string"),
-                 _is_order=(t.order_id.notnull() if has_order else ibis.literal(False)))
+    t = _keyed(transactions, item_col)
     counts = t.aggregate(n=t.count(), n_null=t._item.isnull().sum().coalesce(0),
                          n_no_order=(~t._is_order).sum().coalesce(0))
     n, n_null, n_no_order = (int(x) for x in counts.to_pyarrow().to_pandas().iloc[0])
@@ -178,26 +174,113 @@ def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
         notes.append(f"{n_null:,} of {n:,} lines have no {item_col} and are left out of the "
                      "baskets.")
     t = t.filter(t._item.notnull())
-    pairs = t.select("_basket", "_item").distinct().to_pyarrow().to_pandas()
-    if pairs.empty:
+    pairs = t.select("_basket", "_item").distinct().to_pyarrow()
+    if pairs.num_rows == 0:
         raise InputError(f"build_baskets: no line has a {item_col}; there is nothing to "
                          "put in baskets.")
     info = (t.group_by("_basket")
             .aggregate(_customer=t.customer_id.cast("string").min(), _ts=t.order_ts.min())
-            .to_pyarrow().to_pandas())
-    b_codes, b_ids = pd.factorize(pairs["_basket"], sort=True)
-    i_codes, items = pd.factorize(pairs["_item"], sort=True)
-    info = info.set_index("_basket").reindex(b_ids)
+            .to_pyarrow())
+    b_codes, b_ids = sorted_codes(pairs.column("_basket"))
+    i_codes, items = sorted_codes(pairs.column("_item"))
+    del pairs
+    # the info rows in basket-code order (a hash look-up in Arrow, no object index)
+    at = np.asarray(pc.index_in(info.column("_basket"), value_set=b_ids), dtype=np.int64)
+    where = np.empty(len(b_ids), dtype=np.int64)
+    where[at] = np.arange(len(at))
     kind: BasketKind = "order" if has_order and n_no_order == 0 else "customer-day"
     if has_order and n_no_order:
         notes.append(f"{n_no_order:,} of {n:,} lines have no order_id: they form customer-day "
                      "baskets (customer and calendar date).")
+    ts = info.column("_ts").combine_chunks().take(pa.array(where))
     return Baskets(
         matrix=from_codes(b_codes, i_codes, len(b_ids), len(items)),
-        items=[str(x) for x in items], basket_ids=np.asarray(b_ids, dtype=object),
-        customer_ids=info["_customer"].to_numpy(dtype=object),
-        basket_dates=pd.to_datetime(info["_ts"]).to_numpy().astype("datetime64[D]"),
+        items=items.to_pylist(), basket_ids=b_ids.to_numpy(zero_copy_only=False),
+        customer_ids=info.column("_customer").combine_chunks().take(pa.array(where))
+        .to_numpy(zero_copy_only=False),
+        basket_dates=pd.to_datetime(ts.to_pandas()).to_numpy().astype("datetime64[D]"),
         kind=kind, item_column=item_col, notes=tuple(notes))
+
+
+def _keyed(t: ir.Table, item_col: str) -> ir.Table:
+    """``t`` with ``_basket`` (order id, else customer and day), ``_item`` and ``_is_order``."""
+    day = t.order_ts.cast("date").cast("string")
+    cday = t.customer_id.cast("string").concat("|", day)
+    has_order = "order_id" in t.columns
+    key = t.order_id.cast("string").coalesce(cday) if has_order else cday
+    return t.mutate(_basket=key, _item=t[item_col].cast("string"),
+                    _is_order=(t.order_id.notnull() if has_order else ibis.literal(False)))
+
+
+def split_baskets(transactions: ir.Table, baskets: Baskets, split: Any) -> Baskets | None:
+    """The baskets of the lines before ``split``, cut from ``baskets`` without a new query.
+
+    Equal to ``build_baskets(transactions.filter(order_ts < split), item=...)`` (same
+    matrix, items, customers and dates) when no basket has lines on both sides of the
+    split, which one aggregate query in the engine checks; otherwise (or when no basket
+    is before the split) None, and the caller builds them from the lines.
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        The clean lines ``baskets`` was built from.
+    baskets : Baskets
+        ``build_baskets(transactions)`` with dates.
+    split : datetime.date
+        First day after the training period.
+
+    Returns
+    -------
+    Baskets or None
+    """
+    if baskets.basket_dates is None or baskets.customer_ids is None:
+        return None
+    k = _keyed(transactions, baskets.item_column)
+    k = k.filter(k._item.notnull())
+    per = k.group_by("_basket").aggregate(_lo=k.order_ts.min(), _hi=k.order_ts.max())
+    got = per.aggregate(
+        span=((per._lo < split) & (per._hi >= split)).cast("int64").sum().coalesce(0),
+        before=(per._lo < split).cast("int64").sum().coalesce(0)).to_pyarrow().to_pylist()[0]
+    keep = baskets.basket_dates < np.datetime64(split.isoformat(), "D")
+    # the dates (first line's day) must pick the same number of baskets as the engine did
+    if got["span"] or not keep.any() or int(keep.sum()) != got["before"]:
+        return None
+    m = baskets.matrix[np.flatnonzero(keep)]
+    cols = np.flatnonzero(np.bincount(m.indices, minlength=m.shape[1]) > 0)
+    m = m[:, cols].tocsr()
+    m.sort_indices()
+    return Baskets(matrix=m, items=[baskets.items[j] for j in cols],
+                   basket_ids=baskets.basket_ids[keep], customer_ids=baskets.customer_ids[keep],
+                   basket_dates=baskets.basket_dates[keep], kind=baskets.kind,
+                   item_column=baskets.item_column)
+
+
+def sorted_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Codes of ``values`` into their sorted distinct values, computed in Arrow.
+
+    The same result as ``pandas.factorize(values, sort=True)`` on strings without nulls
+    (Arrow sorts UTF-8 bytewise, i.e. by code point, as Python does), without making a
+    Python object per value.
+
+    Parameters
+    ----------
+    values : pyarrow.Array or ChunkedArray of length n, no nulls
+
+    Returns
+    -------
+    codes : ndarray of int64 of shape (n,)
+        Position of each value in ``uniques``.
+    uniques : pyarrow.Array
+        The distinct values, sorted.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values)
+    order = np.asarray(pc.sort_indices(enc.dictionary), dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = rank[np.asarray(enc.indices, dtype=np.int64)]
+    return codes, enc.dictionary.take(pa.array(order))
 
 
 def _open_text(path: Path, encoding: str = "utf-8"):

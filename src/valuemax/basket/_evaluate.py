@@ -8,15 +8,18 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from valuemax._core.exceptions import InputError
-from valuemax.basket._baskets import Baskets, build_baskets
+from valuemax.basket._baskets import Baskets, build_baskets, split_baskets
 from valuemax.basket._mine import mine_rules
-from valuemax.basket._recommend import customer_items, recommend, top_n_dense
+from valuemax.basket._recommend import customer_items, recommend_for, top_n_dense
 from valuemax.basket._thresholds import choose_thresholds
 
 #: Share of baskets left after the default split date.
 HOLDOUT_SHARE = 0.2
+#: Customers scored at a time by the popularity baseline.
+_CHUNK = 4096
 
 
 def popularity(baskets: Baskets, n: int, *, exclude_bought: bool = True) -> pd.DataFrame:
@@ -37,16 +40,33 @@ def popularity(baskets: Baskets, n: int, *, exclude_bought: bool = True) -> pd.D
         ``customer_id``, ``rank``, ``item``, ``score`` (baskets holding the item).
     """
     custs, hist = customer_items(baskets)
+    return _popularity_for(baskets, custs, hist, n, exclude_bought=exclude_bought)
+
+
+def _popularity_for(baskets: Baskets, custs: np.ndarray, hist: sp.csr_matrix, n: int, *,
+                    exclude_bought: bool = True) -> pd.DataFrame:
+    """:func:`popularity` for the customers ``custs`` (rows of ``hist``) only.
+
+    Items rank by baskets holding them (ties: the earlier item), the same order for every
+    customer, so a customer's ``n`` items lie among the first ``n + (items bought)`` of
+    that order: each chunk of customers is scored on those columns only (same result as
+    scoring every item, without a dense customer × item table).
+    """
     pop = baskets.item_counts().astype(float)
-    # tiny tie-break so equal counts rank by item order, like a stable sort
-    base = pop - np.arange(len(pop)) * 1e-9
-    rows, cols, vals = [], [], []
-    for start in range(0, hist.shape[0], 512):
-        h = hist[start:start + 512]
-        r, c, v = top_n_dense(np.tile(base, (h.shape[0], 1)), h, n, exclude=exclude_bought)
+    order = np.lexsort((np.arange(len(pop)), -pop))  # most baskets first, then item order
+    sizes = np.diff(hist.indptr)
+    rows, cols = [], []
+    for start in range(0, hist.shape[0], _CHUNK):
+        h = hist[start:start + _CHUNK]
+        width = min(len(pop), n + (int(sizes[start:start + _CHUNK].max(initial=0))
+                                   if exclude_bought else 0))
+        cand = order[:width]
+        # rank 1 for the most popular candidate: larger is better, all positive
+        base = np.arange(width, 0, -1, dtype=float)
+        r, c, _ = top_n_dense(np.broadcast_to(base, (h.shape[0], width)).copy(),
+                              h[:, cand], n, exclude=exclude_bought)
         rows.append(r + start)
-        cols.append(c)
-        vals.append(v)
+        cols.append(cand[c])
     r, c = np.concatenate(rows), np.concatenate(cols)
     out = pd.DataFrame({"customer_id": custs[r], "item": np.asarray(baskets.items,
                                                                     dtype=object)[c],
@@ -115,29 +135,48 @@ def evaluate_recommendations(transactions: ir.Table, *, split_date: dt.date | st
         If no customer can be evaluated (no repeat buyer buying something new after the
         split) or the split leaves an empty side.
     """
-    allb = build_baskets(transactions, item=item)
+    return evaluate_with(transactions, build_baskets(transactions, item=item),
+                         split_date=split_date, n=n, thresholds=thresholds)
+
+
+def evaluate_with(transactions: ir.Table, allb: Baskets, *,
+                  split_date: dt.date | str | None = None, n: int = 5,
+                  thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`evaluate_recommendations` given ``allb = build_baskets(transactions)``.
+
+    The training baskets are cut from ``allb`` when no basket spans the split
+    (:func:`~valuemax.basket._baskets.split_baskets`), else built from the training lines;
+    only the evaluated customers are scored. Same result as
+    :func:`evaluate_recommendations`; arguments and errors as there.
+    """
     split = (_default_split(allb) if split_date is None
              else pd.Timestamp(split_date).date())
     ts = transactions.order_ts
     train = transactions.filter(ts < split)
     test = transactions.filter(ts >= split)
     col = allb.item_column
-    try:
-        tb = build_baskets(train, item=col)
-    except InputError as exc:
-        raise InputError(f"evaluate_recommendations: no training line before {split}: "
-                         f"{exc}") from exc
+    tb = split_baskets(transactions, allb, split)
+    if tb is None:
+        try:
+            tb = build_baskets(train, item=col)
+        except InputError as exc:
+            raise InputError(f"evaluate_recommendations: no training line before {split}: "
+                             f"{exc}") from exc
     pairs = (test.filter(test[col].notnull())
              .select(customer_id=test.customer_id.cast("string"),
                      item=test[col].cast("string")).distinct()
-             .to_pyarrow().to_pandas())
+             .to_pyarrow())
     custs, hist = customer_items(tb)
-    known = pd.DataFrame({"customer_id": custs[hist.tocoo().row],
-                          "item": np.asarray(tb.items, dtype=object)[hist.tocoo().col],
-                          "_old": True})
-    pairs = pairs[pairs["customer_id"].isin(set(custs))]
-    pairs = pairs.merge(known, on=["customer_id", "item"], how="left")
-    target = pairs[pairs["_old"].isna()][["customer_id", "item"]]
+    # target: (customer, item) pairs after the split of training customers, not bought before
+    ci = pd.Index(custs).get_indexer(pairs.column("customer_id").to_numpy(zero_copy_only=False))
+    ii = pd.Index(tb.items).get_indexer(pairs.column("item").to_numpy(zero_copy_only=False))
+    known = np.zeros(len(ci), dtype=bool)
+    both = (ci >= 0) & (ii >= 0)
+    known[both] = np.asarray(hist[ci[both], ii[both]]).ravel()
+    new_item = (ci >= 0) & ~known
+    target = pd.DataFrame({
+        "customer_id": pairs.column("customer_id").to_numpy(zero_copy_only=False)[new_item],
+        "item": pairs.column("item").to_numpy(zero_copy_only=False)[new_item]})
     n_target = target.groupby("customer_id").size()
     if len(n_target) == 0:
         raise InputError(f"evaluate_recommendations: no customer bought before {split} and "
@@ -146,11 +185,10 @@ def evaluate_recommendations(transactions: ir.Table, *, split_date: dt.date | st
     th = dict(thresholds) if thresholds else choose_thresholds(tb)
     kw = {k: v for k, v in th.items() if k not in ("reason", "min_count")}
     rs = mine_rules(tb, **kw)
-    ev = set(n_target.index)
-    recs = recommend(rs, tb, n=n)
-    recs = recs[recs["customer_id"].isin(ev)]
-    pop = popularity(tb, n)
-    pop = pop[pop["customer_id"].isin(ev)]
+    # only the evaluated customers are scored (each list depends on its own history only)
+    sel = np.unique(ci[new_item])
+    recs = recommend_for(rs, tb, custs[sel], hist[sel], n=n)
+    pop = _popularity_for(tb, custs[sel], hist[sel], n)
     hr, rc = _scores(recs, target, n_target)
     bhr, brc = _scores(pop, target, n_target)
     return {"split_date": split.isoformat(), "n": n,

@@ -230,7 +230,8 @@ def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 
 
 def _stream(frame: pd.DataFrame, min_count: int, n: int, max_len: int | None,
             limit: int) -> tuple[list, list] | None:
-    """FP-growth through mlxtend's own generator, stopping past ``limit`` itemsets."""
+    """Itemsets of two or more items by FP-growth through mlxtend's own generator, stopping
+    past ``limit`` of them."""
     import importlib
 
     fpcommon = importlib.import_module("mlxtend.frequent_patterns.fpcommon")
@@ -238,7 +239,7 @@ def _stream(frame: pd.DataFrame, min_count: int, n: int, max_len: int | None,
     tree, _, _ = fpcommon.setup_fptree(frame, (min_count - 0.5) / n)
     sets, counts = [], []
     for sup, iset in fpg.fpg_step(tree, min_count, None, max_len, 0):
-        if sup >= min_count:
+        if sup >= min_count and len(iset) >= 2:  # single items are counted by the caller
             if len(sets) >= limit:
                 return None
             sets.append(frozenset(iset))
@@ -248,35 +249,54 @@ def _stream(frame: pd.DataFrame, min_count: int, n: int, max_len: int | None,
 
 def _frequent_itemsets(baskets: Baskets, min_count: int, max_len: int | None,
                        limit: int | None) -> pd.DataFrame | None:
+    """Frequent itemsets with their exact counts, or None past ``limit`` itemsets.
+
+    Single items are counted on the incidence directly. Longer itemsets are mined by
+    FP-growth on the baskets holding at least two frequent items, over the frequent items
+    only: a basket with fewer cannot hold a frequent pair, so every count of two or more
+    items is the same as on all baskets (exact), while a log of mostly one-item orders
+    mines a small fraction of its baskets.
+    """
     from mlxtend.frequent_patterns import fpgrowth
 
     n = baskets.n_baskets
-    freq = np.flatnonzero(baskets.item_counts() >= min_count)
+    counts_all = baskets.item_counts()
+    freq = np.flatnonzero(counts_all >= min_count)
     empty = pd.DataFrame({"itemset": pd.Series([], dtype=object),
                           "length": pd.Series([], dtype="int64"),
                           "count": pd.Series([], dtype="int64"),
                           "support": pd.Series([], dtype="float64")})
     if len(freq) == 0:
         return empty
-    sub = baskets.matrix[:, freq].tocsc()
-    frame = pd.DataFrame.sparse.from_spmatrix(sub, columns=list(range(len(freq))))
-    if limit is not None:
-        # the bound is above the limit: stream and stop at the limit (memory stays bounded)
-        got = _stream(frame, min_count, n, max_len, limit)
-        if got is None:
-            return None
-        found_sets, counts = got[0], np.asarray(got[1], dtype=np.int64)
-    else:
-        # mlxtend keeps count >= ceil(min_support * N) and compares float supports: a value
-        # strictly between (min_count - 1) / N and min_count / N selects exactly min_count.
-        found = fpgrowth(frame, min_support=(min_count - 0.5) / n, use_colnames=False,
-                         max_len=max_len)
-        found_sets = list(found["itemsets"])
-        counts = np.rint(found["support"].to_numpy() * n).astype(np.int64)
+    if limit is not None and len(freq) > limit:
+        return None
+    found_sets: list = [frozenset([j]) for j in range(len(freq))]
+    counts = [counts_all[freq].astype(np.int64)]
+    sub = baskets.matrix[:, freq].tocsr()
+    rich = np.flatnonzero(np.diff(sub.indptr) >= 2)
+    m = len(rich)
+    if max_len != 1 and m >= min_count:
+        sub = sub[rich].tocsc()
+        frame = pd.DataFrame.sparse.from_spmatrix(sub, columns=list(range(len(freq))))
+        if limit is not None:
+            # the bound is above the limit: stream and stop at the limit (memory bounded)
+            got = _stream(frame, min_count, m, max_len, limit - len(freq))
+            if got is None:
+                return None
+            multi, multi_counts = got
+        else:
+            # mlxtend keeps count >= ceil(min_support * m) and compares float supports: a
+            # value strictly between (min_count - 1) / m and min_count / m selects min_count.
+            found = fpgrowth(frame, min_support=(min_count - 0.5) / m, use_colnames=False,
+                             max_len=max_len)
+            long = found["itemsets"].map(len).to_numpy() >= 2
+            multi = list(found["itemsets"][long])
+            multi_counts = np.rint(found["support"].to_numpy()[long] * m).astype(np.int64)
+        found_sets += multi
+        counts.append(np.asarray(multi_counts, dtype=np.int64))
+    counts = np.concatenate(counts)
     names = np.asarray(baskets.items, dtype=object)[freq]
     sets = [tuple(sorted(names[list(fs)])) for fs in found_sets]
-    if not sets:
-        return empty
     out = pd.DataFrame({"itemset": pd.Series(sets, dtype=object),
                         "length": np.array([len(x) for x in sets], dtype=np.int64),
                         "count": counts, "support": counts / n})

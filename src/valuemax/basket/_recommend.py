@@ -6,12 +6,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
 from valuemax._core.exceptions import InputError
-from valuemax.basket._baskets import Baskets, build_baskets
+from valuemax.basket._baskets import Baskets, build_baskets, sorted_codes
 
-_CHUNK = 512
+_CHUNK = 4096
 _OUT = {"customer_id": "object", "rank": "int64", "item": "object", "score": "float64",
         "source": "object"}
 
@@ -22,12 +23,25 @@ def customer_items(baskets: Baskets) -> tuple[np.ndarray, sp.csr_matrix]:
         raise InputError("recommend needs baskets with customers (customer_ids); a plain "
                          "basket file has none. Use build_baskets(transactions) or "
                          "baskets_from_long(...).")
-    codes, custs = pd.factorize(pd.Series(baskets.customer_ids, dtype=object), sort=True)
+    codes, custs = _customer_codes(baskets.customer_ids)
     owner = sp.csr_matrix((np.ones(len(codes), dtype=np.int32),
                            (codes, np.arange(len(codes)))), shape=(len(custs), len(codes)))
     hist = (owner @ baskets.matrix.astype(np.int32)).tocsr()
     hist.data = (hist.data > 0)
-    return np.asarray(custs, dtype=object), hist.astype(bool)
+    return custs, hist.astype(bool)
+
+
+def _customer_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pandas.factorize(ids, sort=True)``; text ids without nulls are coded in Arrow."""
+    try:
+        arr = pa.array(ids)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = None
+    if arr is not None and pa.types.is_string(arr.type) and arr.null_count == 0:
+        codes, uniques = sorted_codes(arr)
+        return codes, uniques.to_numpy(zero_copy_only=False)
+    codes, uniques = pd.factorize(pd.Series(ids, dtype=object), sort=True)
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def top_n_dense(score_rows: Any, bought: sp.csr_matrix, n: int, *, exclude: bool,
@@ -50,6 +64,46 @@ def top_n_dense(score_rows: Any, bought: sp.csr_matrix, n: int, *, exclude: bool
     cols, vals = part.ravel(), vals.ravel()
     ok = vals > 0 if positive else np.isfinite(vals)
     return rows[ok], cols[ok], vals[ok]
+
+
+def top_n_sparse(scores: sp.spmatrix, bought: sp.csr_matrix | None, n: int,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top ``n`` positive entries per row of a sparse score matrix, best first.
+
+    The sparse counterpart of :func:`top_n_dense` with ``positive=True``: only stored,
+    positive scores can be suggested, so the row × item table is never made dense. Entries
+    where ``bought`` is True are left out (``bought`` None: none). Ties rank by the smaller
+    column.
+
+    Parameters
+    ----------
+    scores : scipy.sparse matrix of shape (n_rows, n_items)
+        Scores; missing entries are 0.
+    bought : scipy.sparse.csr_matrix of shape (n_rows, n_items), bool, or None
+        Entries to leave out.
+    n : int
+        Entries per row (>= 1).
+
+    Returns
+    -------
+    tuple of (ndarray of int64, ndarray of int64, ndarray of float64)
+        Row, column and score of each kept entry, sorted by row, then score (descending),
+        then column.
+    """
+    s = sp.csr_matrix(scores, dtype=np.float64)
+    s.sum_duplicates()
+    if bought is not None:
+        s = (s - s.multiply(bought.astype(np.float64))).tocsr()
+    coo = s.tocoo()
+    ok = coo.data > 0
+    rows = coo.row[ok].astype(np.int64)
+    cols = coo.col[ok].astype(np.int64)
+    vals = coo.data[ok]
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    start = np.searchsorted(rows, rows, side="left")
+    keep = (np.arange(len(rows)) - start) < n
+    return rows[keep], cols[keep], vals[keep]
 
 
 def cosine_items(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -140,6 +194,38 @@ def recommend(rules: Any, baskets_by_customer_or_transactions: Any, *, n: int = 
     if not isinstance(b, Baskets):
         b = build_baskets(b)
     custs, hist = customer_items(b)
+    return recommend_for(rules, b, custs, hist, n=n, exclude_bought=exclude_bought)
+
+
+def recommend_for(rules: Any, baskets: Baskets, custs: np.ndarray, hist: sp.csr_matrix, *,
+                  n: int, exclude_bought: bool = True) -> pd.DataFrame:
+    """:func:`recommend` for the customers ``custs`` (rows of ``hist``) only.
+
+    Each customer's list depends only on the rules, the co-occurrence of all of
+    ``baskets`` and that customer's own history, so the lists of a subset of customers
+    (e.g. those a holdout evaluates) equal their lists in :func:`recommend` on all.
+
+    Parameters
+    ----------
+    rules : RuleSet or pandas.DataFrame
+        As in :func:`recommend`.
+    baskets : Baskets
+        The baskets the co-occurrence comes from.
+    custs : ndarray of shape (n_customers,)
+        Customer ids, one per row of ``hist``.
+    hist : scipy.sparse.csr_matrix of shape (n_customers, n_items), bool
+        What each customer has bought (:func:`customer_items`, rows selected).
+    n : int
+        Items per customer.
+    exclude_bought : bool, default True
+        Suggest only items the customer has not bought.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`recommend`.
+    """
+    b = baskets
     table = getattr(rules, "rules", rules)
     by_rule = _rule_scores(table, b.items, hist, exclude_bought)
     by_rule = by_rule.sort_values(["_c", "score", "lift", "_i"],
@@ -152,7 +238,7 @@ def recommend(rules: Any, baskets_by_customer_or_transactions: Any, *, n: int = 
         h = hist[start:start + _CHUNK]
         s = (h.astype(np.float64) @ cos)
         s = sp.diags(1.0 / np.maximum(size[start:start + _CHUNK], 1.0)) @ s
-        r, c, v = top_n_dense(s, h, n, exclude=exclude_bought)
+        r, c, v = top_n_sparse(s, h if exclude_bought else None, n)
         parts.append(pd.DataFrame({"_c": r + start, "_i": c, "score": v}))
     co = pd.concat(parts, ignore_index=True).assign(source="co-occurrence", _o=1, lift=0.0)
     allrec = pd.concat([by_rule[["_c", "_i", "score", "source", "_o", "lift"]], co],

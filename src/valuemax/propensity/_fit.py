@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -22,6 +23,8 @@ from valuemax.propensity._frame import (
     choose_categorical,
     date_range,
     features_at,
+    features_expr,
+    frame_columns,
     numeric_features,
 )
 from valuemax.propensity._metrics import (
@@ -146,17 +149,112 @@ def _two_classes(y: np.ndarray, what: str, window: str) -> None:
             "cutoff or horizon_days so the window holds both buyers and non-buyers.")
 
 
-def _usable(train: pd.DataFrame, cols: list[str], notes: list[str]) -> list[str]:
+def _usable(train: pd.DataFrame, cols: list[str], notes: list[str],
+            stats: dict[str, tuple[int, bool]] | None = None) -> list[str]:
+    """The columns that vary in the training rows; ``stats`` (non-missing count, constant)
+    per column when ``train`` is a sample of them (computed on all rows in the engine)."""
     keep = []
     for c in cols:
-        s = train[c]
-        if s.isna().all():
+        if stats is None:
+            s = train[c]
+            missing, constant = bool(s.isna().all()), s.nunique(dropna=True) <= 1
+        else:
+            missing, constant = stats[c][0] == 0, stats[c][1]
+        if missing:
             notes.append(f"dropped feature {c!r}: missing for every training row.")
-        elif s.nunique(dropna=True) <= 1:
+        elif constant:
             notes.append(f"dropped feature {c!r}: constant in the training rows.")
         else:
             keep.append(c)
     return keep
+
+
+def _training_rows(t: Any, origins: list[_dt.date], cats: tuple[str, ...], label_days: int,
+                   money: bool, max_rows: int, seed: int, notes: list[str],
+                   ) -> tuple[pd.DataFrame, np.ndarray, dict[str, tuple[int, bool]] | None]:
+    """The training rows of every origin, their label counts and column statistics.
+
+    Up to ``max_rows`` rows over all origins (counted first: customers with a line before
+    each origin), every row comes to pandas, one frame per origin, as
+    :func:`~valuemax.propensity._frame.features_at` builds it; the statistics are then
+    None (taken from the frame). Above, each origin's frame is built once in the engine
+    (a temporary table) and only a seeded stratified sample of ``max_rows`` rows leaves it:
+    per label, the rows with the smallest hash of (customer, origin, seed), as many as
+    the label's share of all rows (largest remainders); the label counts and, per feature
+    column, the non-missing count and whether it is constant come from all rows. Memory
+    then grows with ``max_rows``, not with customers times origins.
+
+    Returns
+    -------
+    train : pandas.DataFrame
+        The rows (all, or the sample), ordered by origin (as ``origins``) then customer, with
+        ``origin`` (date).
+    counts : ndarray of int64 of shape (2,)
+        Non-buyers and buyers among all the rows.
+    stats : dict or None
+        Per column: (non-missing rows, constant) over all the rows; None when ``train``
+        holds them all.
+    """
+    ats = [ibis.timestamp(_dt.datetime.combine(o, _dt.time(0))) for o in origins]
+    sizes = t.aggregate(**{f"n{k}": t.customer_id.nunique(where=t.order_ts < at)
+                           for k, at in enumerate(ats)}).to_pyarrow().to_pylist()[0]
+    total = sum(int(v or 0) for v in sizes.values())
+    if total <= max_rows:
+        train = pd.concat([features_at(t, o, categorical=cats, label_days=label_days,
+                                       money=money).assign(origin=o) for o in origins],
+                          ignore_index=True)
+        return train, np.bincount(train["label"].to_numpy(), minlength=2), None
+    parts = [features_expr(t, o, categorical=cats, label_days=label_days, money=money)
+             .mutate(_pos=ibis.literal(k, "int64")) for k, o in enumerate(origins)]
+    with materialised(ibis.union(*parts)) as u:
+        cols = [c for c in (*numeric_features(money), "product_diversity", "return_rate")
+                if c in u.columns] + list(cats)
+        aggs: dict[str, Any] = {"_n": u.count(), "_n1": u.label.sum()}
+        for i, c in enumerate(cols):  # streaming aggregates: no distinct-value hash table
+            aggs[f"c{i}"] = u[c].count()
+            aggs[f"lo{i}"] = u[c].min()
+            aggs[f"hi{i}"] = u[c].max()
+        got = u.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+        n, n1 = int(got["_n"]), int(got["_n1"] or 0)
+        counts = np.array([n - n1, n1], dtype=np.int64)
+        stats = {c: (int(got[f"c{i}"]), got[f"lo{i}"] == got[f"hi{i}"])
+                 for i, c in enumerate(cols)}
+        take = _allocate(counts, max_rows)
+        # rank narrow key rows only, then fetch the picked rows whole
+        keys = u.select("customer_id", "_pos", "label", _h=(
+            u.customer_id.cast("string") + "|" + u._pos.cast("string") + f"|{seed}").hash())
+        keys = keys.mutate(_rank=ibis.row_number().over(
+            group_by=keys.label, order_by=[keys._h, keys._pos, keys.customer_id]))
+        picked = keys.filter(keys._rank < ibis.ifelse(keys.label == 1, int(take[1]),
+                                                      int(take[0])))
+        s = u.semi_join(picked.select("customer_id", "_pos"), ["customer_id", "_pos"])
+        df = s.order_by(["_pos", "customer_id"]).to_pyarrow().to_pandas()
+    filled = {c: stats[c][0] > 0 for c in ("product_diversity", "return_rate") if c in stats}
+    keep = frame_columns(df, categorical=cats, label=True, money=money, filled=filled)
+    train = df[keep].assign(origin=[origins[k] for k in df["_pos"].to_numpy()])
+    notes.append(f"training rows: a seeded stratified sample of {max_rows:,} of {n:,} rows "
+                 f"({int(take[1]):,} buyers, {int(take[0]):,} non-buyers: the shares of all "
+                 "rows), drawn in the engine by a seeded hash of customer and origin.")
+    return train.reset_index(drop=True), counts, stats
+
+
+def _allocate(counts: np.ndarray, size: int) -> np.ndarray:
+    """Rows per class for a stratified sample of ``size``: proportional, largest remainders
+    (ties to the smaller class index), at most the class's rows.
+
+    Examples
+    --------
+    >>> _allocate(np.array([700, 300]), 10).tolist()
+    [7, 3]
+    >>> _allocate(np.array([2, 1]), 2).tolist()
+    [1, 1]
+    """
+    exact = counts * size / counts.sum()
+    base = np.floor(exact).astype(np.int64)
+    rest = size - int(base.sum())
+    order = np.lexsort((np.arange(len(counts)), -(exact - base)))
+    base[order[:rest]] += 1
+    return np.minimum(base, counts)
 
 
 def _cap(df: pd.DataFrame, max_rows: int, seed: int, notes: list[str], what: str) -> pd.DataFrame:
@@ -323,12 +421,12 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
         notes.append("spend features left out (the log has no prices): "
                      f"{', '.join(MONEY_FEATURES)}; the label (a purchase within the window) "
                      "needs no price.")
-    train = pd.concat([features_at(t, o, categorical=cats, label_days=label_days, money=money)
-                       .assign(origin=o) for o in origins], ignore_index=True)
+    train, counts, stats = _training_rows(t, origins, cats, label_days, money,
+                                          max_train_rows, random_state, notes)
+    n_train_all = int(counts.sum())
     hold = features_at(t, cut, categorical=cats, label_days=h, money=money)
     _two_classes(hold["label"].to_numpy(), "the holdout window",
                  f"[{cut}, {cut + _dt.timedelta(h)})")
-    counts = np.bincount(train["label"].to_numpy(), minlength=2)
     if counts.min() < cv_folds:
         one = (" (everyone bought again)" if counts[0] == 0
                else " (nobody bought again)" if counts[1] == 0 else "")
@@ -341,11 +439,11 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     numeric = [c for c in (*numeric_features(money), "product_diversity", "return_rate")
                if c in train]
     numeric_all = numeric
-    numeric = _usable(train, numeric, notes)
-    cats_used = _usable(train, list(cats), notes)
+    numeric = _usable(train, numeric, notes, stats)
+    cats_used = _usable(train, list(cats), notes, stats)
     if not numeric and not cats_used:
         n_feat = len(numeric_all) + len(cats)
-        raise InputError(f"every feature is constant or missing in the {len(train):,} training "
+        raise InputError(f"every feature is constant or missing in the {n_train_all:,} training "
                          f"rows: 0 of {n_feat} features vary (at least 1 is needed); the "
                          "customers' histories before the origins are identical, so there is "
                          "nothing to learn from; use a longer log or more customers.")

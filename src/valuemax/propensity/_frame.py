@@ -259,6 +259,44 @@ def features_at(
         customer has a value), the categorical columns and ``label``; ordered by
         ``customer_id``.
     """
+    out = features_expr(transactions, cutoff, categorical=categorical, label_days=label_days,
+                        return_rate=return_rate, money=money)
+    df = out.order_by("customer_id").to_pyarrow().to_pandas()
+    return df[frame_columns(df, categorical=categorical, label=label_days is not None,
+                            money=money)].reset_index(drop=True)
+
+
+def frame_columns(df: pd.DataFrame, *, categorical: tuple[str, ...], label: bool,
+                  money: bool, filled: dict[str, bool] | None = None) -> list[str]:
+    """Columns of a :func:`features_at` frame, in order.
+
+    Optional features with no value for any customer (no product or no quantity in the
+    log) carry no information and are left out; ``filled`` says, per optional column, whether
+    any row has a value when ``df`` holds only some rows (a sample).
+    """
+    keep = ["customer_id", *numeric_features(money)]
+    keep += [c for c in ("product_diversity", "return_rate")
+             if c in df.columns and (df[c].notna().any() if filled is None else filled[c])]
+    return [*keep, *categorical, *(["label"] if label else [])]
+
+
+def features_expr(
+    transactions: ir.Table,
+    cutoff: _dt.date,
+    *,
+    categorical: tuple[str, ...] = (),
+    label_days: int | None = None,
+    return_rate: bool = False,
+    money: bool = True,
+) -> ir.Table:
+    """The engine expression behind :func:`features_at` (same arguments; not executed).
+
+    Returns
+    -------
+    ibis.Table
+        One row per customer who bought before ``cutoff``, every column computed (the
+        optional ones may be NULL throughout), unordered.
+    """
     t = transactions
     cut_ts = ibis.timestamp(_dt.datetime.combine(cutoff, _dt.time(0)))
     before = t.filter(t.order_ts < cut_ts)
@@ -273,14 +311,7 @@ def features_at(
         buyers = after.select(_buyer=after.customer_id).distinct()
         out = out.left_join(buyers, out.customer_id == buyers._buyer)
         out = out.mutate(label=out._buyer.notnull().cast("int64")).drop("_buyer")
-    df = out.order_by("customer_id").to_pyarrow().to_pandas()
-    keep = ["customer_id", *numeric_features(money)]
-    # optional features with no value for any customer (no product or no quantity in the
-    # log) carry no information: left out of the frame
-    keep += [c for c in ("product_diversity", "return_rate")
-             if c in df.columns and df[c].notna().any()]
-    keep += [*categorical, *(["label"] if label_days is not None else [])]
-    return df[keep].reset_index(drop=True)
+    return out
 
 
 def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool,

@@ -79,9 +79,21 @@ def calibration_table(y: np.ndarray, probs: dict[str, np.ndarray], n_bins: int =
     return pd.DataFrame(rows)
 
 
+#: Holdout rows the permutation importance is computed on (a seeded sample above).
+PERMUTATION_ROWS = 5_000
+
+
 def permutation_table(model: Any, x: pd.DataFrame, y: np.ndarray, *, random_state: int,
-                      n_repeats: int = 5, max_rows: int = 20_000) -> tuple[pd.DataFrame, str]:
-    """Permutation importance (drop in holdout ROC AUC), on at most ``max_rows`` rows."""
+                      n_repeats: int = 5, max_rows: int = PERMUTATION_ROWS,
+                      ) -> tuple[pd.DataFrame, str]:
+    """Permutation importance (drop in holdout ROC AUC), on at most ``max_rows`` rows.
+
+    Above ``max_rows`` holdout customers, a seeded sample of them (stated in the note):
+    each of the ``n_repeats × n_features`` permutations re-scores every sampled row, the
+    costliest part of the propensity step on a large log. On CDNOW (23,570 holdout
+    customers) the 5,000-row sample keeps the most important feature and each mean
+    importance within 0.01 ROC AUC of all rows (tests/propensity/test_fit.py).
+    """
     from sklearn.inspection import permutation_importance
 
     note = ""

@@ -196,18 +196,20 @@ def _per_segment(res: Any, customers: Any, names: dict[str, str]) -> str:
     seg = customers[["customer_id", "segment"]].astype({"customer_id": "string"})
     m = rec.astype({"customer_id": "string"}).merge(seg, on="customer_id", how="left")
     m["segment"] = m["segment"].astype("object").where(m["segment"].notna(), "(no segment)")
+    m["_rule"] = (m["source"] == "rule").astype(float)
+    # vectorised group-bys (no Python function per group: a million customers in seconds)
     by = m.groupby(["segment", "item"]).agg(customers=("customer_id", "nunique"),
                                             mean_score=("score", "mean"),
-                                            from_rules=("source", lambda s: (s == "rule")
-                                                        .mean()))
+                                            from_rules=("_rule", "mean"))
     by = by.reset_index().sort_values(["segment", "customers", "item"],
                                       ascending=[True, False, True])
     top = by.groupby("segment").head(TOP_PER_SEGMENT)
     n_seg = m.groupby("segment")["customer_id"].nunique()
+    rule_share = m.groupby("segment")["_rule"].mean()
     rows = []
     for s, g in top.groupby("segment", sort=False):
         rows.append({"segment": s, "customers_with_suggestions": int(n_seg[s]),
-                     "rule_share": float((m.loc[m.segment == s, "source"] == "rule").mean()),
+                     "rule_share": float(rule_share[s]),
                      "top_suggestions": "; ".join(
                          f"{_named(i, names)} ({count(c, 'customer')})"
                          for i, c in zip(g["item"], g["customers"], strict=True))})

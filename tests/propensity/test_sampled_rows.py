@@ -1,0 +1,68 @@
+"""Training rows above max_train_rows: a seeded stratified sample drawn in the engine.
+
+Checked against the frame of every row built the direct way (all rows to pandas): the
+sampled rows are rows of it with the same values and dtypes, the label shares are those of
+all rows (largest remainders), and the column statistics (non-missing, constant) are those
+pandas computes on all rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from valuemax.propensity._fit import _allocate, _training_rows
+
+ORIGINS = [dt.date(2023, 3, 1), dt.date(2023, 1, 1), dt.date(2022, 11, 1)]
+
+
+@pytest.fixture(scope="module")
+def frames(con, synth):
+    import pyarrow as pa
+
+    t = con.create_table("sampled_rows_log", pa.Table.from_pandas(synth, preserve_index=False))
+    notes: list[str] = []
+    full = _training_rows(t, ORIGINS, ("Country",), 60, True, 100_000, 0, [])
+    sample = _training_rows(t, ORIGINS, ("Country",), 60, True, 200, 0, notes)
+    other = _training_rows(t, ORIGINS, ("Country",), 60, True, 200, 1, [])
+    return full, sample, other, notes
+
+
+def test_sample_rows_are_rows_of_the_full_frame(frames):
+    (full, counts, stats), (sample, s_counts, s_stats), _, notes = frames
+    assert stats is None and s_stats is not None
+    assert len(full) == int(counts.sum()) > 200 and len(sample) == 200
+    assert list(sample.columns) == list(full.columns)
+    assert sample.dtypes.equals(full.dtypes)
+    both = sample.merge(full, on=["customer_id", "origin"], suffixes=("", "_all"))
+    assert len(both) == 200  # every sampled row is a row of the full frame
+    for c in ("n_orders", "total_spend", "ipt_mean", "ipt_cv", "product_diversity", "label"):
+        np.testing.assert_array_equal(both[c].to_numpy(float), both[f"{c}_all"].to_numpy(float))
+    # ordered as the full frame: origin as given, then customer
+    pos = {o: k for k, o in enumerate(ORIGINS)}
+    keys = list(zip(sample["origin"].map(pos), sample["customer_id"], strict=True))
+    assert keys == sorted(keys)
+    np.testing.assert_array_equal(s_counts, counts)
+    assert any(f"200 of {len(full):,} rows" in n for n in notes)
+
+
+def test_sample_keeps_the_label_shares_and_the_statistics_of_all_rows(frames):
+    (full, _, _), (sample, _, s_stats), (other, _, _), _ = frames
+    n1 = int(sample["label"].sum())
+    assert abs(n1 - 200 * full["label"].mean()) < 1  # largest remainder
+    for c, (non_missing, constant) in s_stats.items():
+        assert non_missing == int(full[c].notna().sum())
+        assert constant == (full[c].nunique(dropna=True) <= 1)
+    # another seed draws other rows
+    assert set(zip(other["customer_id"], other["origin"], strict=True)) != set(
+        zip(sample["customer_id"], sample["origin"], strict=True))
+
+
+def test_allocate_is_proportional_with_largest_remainders():
+    counts = np.array([927, 273])
+    got = _allocate(counts, 200)
+    exact = counts * 200 / counts.sum()
+    assert got.sum() == 200 and np.all(np.abs(got - exact) < 1)
+    assert _allocate(np.array([5, 0]), 3).tolist() == [3, 0]
