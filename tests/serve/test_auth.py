@@ -128,3 +128,17 @@ def test_missing_extra_names_the_install(cdnow_store, tmp_path):
     assert done.returncode == 2
     assert "pip install 'valuemax[serve]'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_port_in_use_exits_2_before_announcing(cli_runner, cdnow_store):
+    """A taken port is one clear line (exit 2), not uvicorn's log and exit 3 after 'serving'."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = _serve(cli_runner, ["--db", str(cdnow_store), "--port", str(port)])
+    line = _one_line(result)
+    assert f"cannot listen on 127.0.0.1:{port}" in line and "--port" in line
+    assert "serving" not in result.stderr

@@ -81,3 +81,20 @@ def test_the_store_key_gives_the_same_pseudonyms_and_drops_the_same_columns(spli
             continue
         text = set(table.astype(str).to_numpy().ravel())
         assert not text & values, name
+
+
+def test_cli_another_key_is_one_line_naming_each_way_to_give_the_key_once(split, cli_runner,
+                                                                            tmp_path):
+    from valuemax.cli import app
+
+    db, second = split
+    key_file = tmp_path / "key"
+    key_file.write_text(OTHER)
+    key_file.chmod(0o600)
+    run = cli_runner.invoke(app, ["update", "--db", str(db), str(second),
+                                  "--pseudonym-key-file", str(key_file)])
+    assert run.exit_code == 2, run.output
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: wrong pseudonym key"), run.stderr
+    assert lines[0].count("--pseudonym-key-file") == 1 and "VALUEMAX_PSEUDONYM_KEY" in lines[0]
+    assert "pseudonym_key_file" not in lines[0] and OTHER not in lines[0]

@@ -113,7 +113,7 @@ class Recorded:
                 f"wrong pseudonym key: this store was built with the key of fingerprint "
                 f"{str(stored)[:12]}..., the key given has fingerprint {given[:12]}...; its "
                 "pseudonyms would not link to the stored customers. Give the store's key "
-                f"(pseudonym_key_file= / --pseudonym-key-file, or {KEY_ENV})")
+                f"(pseudonym_key_file/--pseudonym-key-file, or {KEY_ENV})")
         return loaded
 
 
