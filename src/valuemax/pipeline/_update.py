@@ -326,7 +326,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         drift = None
         if models is not None:
             drift = drift_check(models, before, new_days, stored_end, end, rec.since_fit,
-                                time_unit)
+                                time_unit, refitted=refit)
     n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
     n_active = int(con.table(IDS).count().to_pyarrow().as_py())
     params = {**p, "observation_end": end.isoformat(),
