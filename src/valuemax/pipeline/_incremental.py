@@ -261,6 +261,62 @@ def outlier_sql(med: float | None, mad: float | None) -> str:
             f" / ({mad!r})) > {OUTLIER_Z!r}, FALSE)")
 
 
+def check_nothing_held(con: Any, catalog: str, stored_end: dt.date, store: Any) -> None:
+    """Refuse a store holding lines back as ``after_observation_end``.
+
+    ``analyze`` with an observation end before the log's last line keeps the later lines in
+    the quarantine. An update re-cleans only the stored lines of the customers with new
+    lines, so the other customers' held lines would stay out for good, and a file sending
+    them again would count them twice (a log without order ids cannot tell the copies
+    apart).
+
+    Raises
+    ------
+    InputError
+        With the count, the stored observation end and the fix (rebuild with ``analyze``).
+    """
+    q = con.table("quarantine", database=(catalog, "main"))
+    n = int(q.filter(q.reason == "after_observation_end").count().to_pyarrow().as_py())
+    if n:
+        raise InputError(
+            f"store {str(store)!r} holds {n:,} line{'s' if n > 1 else ''} back in its "
+            "quarantine as after_observation_end (dated after its observation end "
+            f"{stored_end.isoformat()}, given to analyze or update as observation_end=); an "
+            "update cannot take them in without counting them twice or leaving some out. "
+            "Rebuild the store with valuemax analyze on the whole log (without "
+            "observation_end= or with a later one), then update it with later lines only"
+        )
+
+
+def check_none_after(con: Any, union_ing: Any, offset: int, end: dt.date,
+                     source: str) -> None:
+    """Refuse usable new lines dated after an update's given observation end ``end``.
+
+    Held back, they would block every later update (see :func:`check_nothing_held`).
+
+    Raises
+    ------
+    InputError
+        With the count, the first lines and the fix.
+    """
+    std = union_ing.standardized()
+    after = std.filter((std._row_id > offset) & usable(std)
+                       & (std.order_ts.date() > ibis.literal(end)))
+    n = int(after.count().to_pyarrow().as_py())
+    if n == 0:
+        return
+    rows = (after.order_by("_row_id").limit(5)
+            .select("_row_id", "customer_id", day=after.order_ts.date()).to_pyarrow().to_pylist())
+    shown = ", ".join(f"line {r['_row_id'] - offset} (customer {r['customer_id']!r}, "
+                      f"{r['day'].isoformat()})" for r in rows)
+    raise InputError(
+        f"{source}: {n:,} line{'s are' if n > 1 else ' is'} dated after observation_end="
+        f"{end.isoformat()} (e.g. {shown}); an update does not hold lines back for a later "
+        "one. Leave them out of the file, or give a later observation_end= (or none)"
+    )
+
+
 __all__ = ["IDS", "NEW_RAW", "UNION", "U_CLEAN", "U_QUAR", "all_copies", "build_union",
-           "check_late", "check_layout", "clean_union", "copies_of_stored", "flags_outliers",
-           "new_observation_end", "outlier_sql", "outlier_stats"]
+           "check_late", "check_layout", "check_none_after", "check_nothing_held",
+           "clean_union", "copies_of_stored", "flags_outliers", "new_observation_end",
+           "outlier_sql", "outlier_stats"]

@@ -175,7 +175,7 @@ class DriftCheck:
 
 def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
                 old_end: dt.date, new_end: dt.date, since_fit: tuple[float, float],
-                time_unit: str) -> DriftCheck:
+                time_unit: str, *, refitted: bool = False) -> DriftCheck:
     """Forecast of the stored model over (old_end, new_end] vs the new purchase days.
 
     Parameters
@@ -190,6 +190,9 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
     since_fit : (float, float)
         Predicted and actual totals of the earlier updates since the fit.
     time_unit : {"D", "W"}
+    refitted : bool, default False
+        The update refits every model (``--refit``): a drift is then reported as handled
+        (``refit_advised`` still says whether the stored model had fallen behind).
 
     Returns
     -------
@@ -217,7 +220,9 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
                f"{MIN_EXPECTED:,.0f} needed); no refit advised yet")
     else:
         msg = (f"{head} ({rel:+.1%}; threshold ±{DRIFT_THRESHOLD:.0%}): "
-               + ("the data have drifted from the model, refit it (--refit or refit=True)"
+               + ("the data had drifted from the model; every model was refitted"
+                  if advised and refitted else
+                  "the data have drifted from the model, refit it (--refit or refit=True)"
                   if advised else "within the threshold, no refit needed"))
     return DriftCheck(models.name, days, len(before), p_tot, a_tot, mae, p_all, a_all, rel,
                       DRIFT_THRESHOLD, advised, msg)

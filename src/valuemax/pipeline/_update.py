@@ -56,6 +56,8 @@ from valuemax.pipeline._incremental import (
     build_union,
     check_late,
     check_layout,
+    check_none_after,
+    check_nothing_held,
     clean_union,
     flags_outliers,
     new_observation_end,
@@ -292,6 +294,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         return UpdateResult(**base, applied=False, message=(
             f"nothing changed: {label} (sha256 {new.fingerprint[:12]}...) was already "
             f"applied to this store by run {run_id[:8]} at {at} (from {src})"))
+    check_nothing_held(con, CATALOG, stored_end, store)
     check_layout(new, stored_raw, rec, label)
     with clock("clean"):
         union, offset, n_stored = build_union(con, new, stored_raw)
@@ -304,6 +307,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
                   and p["preset"] == "standard")
         check_late(con, union, offset, stored_end, dedupe, label)
         end = new_observation_end(con, union, stored_end, end_given)
+        check_none_after(con, union, offset, end, label)
         cleaned = clean_union(con, union, p, end)
         counts = _new_line_counts(con, offset)
         restated = _restated(con, offset)
@@ -326,7 +330,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         drift = None
         if models is not None:
             drift = drift_check(models, before, new_days, stored_end, end, rec.since_fit,
-                                time_unit)
+                                time_unit, refitted=refit)
     n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
     n_active = int(con.table(IDS).count().to_pyarrow().as_py())
     params = {**p, "observation_end": end.isoformat(),
