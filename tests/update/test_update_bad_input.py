@@ -192,3 +192,11 @@ def test_observation_end_before_the_stored_one_refused(store, base):
     with pytest.raises(InputError, match=r"observation_end=2024-01-15 is before the store's "
                                          r"observation end 2024-01-31"):
         update(store, base[1]["second"], observation_end="2024-01-15")
+
+
+def test_an_invalid_observation_end_is_refused_even_when_nothing_would_change(store, base):
+    # the first part again would be "nothing changed"; a non-date must still be refused
+    before = snapshot(store)
+    with pytest.raises(InputError, match=r"observation_end='1998-02-30' is not a date"):
+        update(store, base[1]["first"], observation_end="1998-02-30")
+    _unchanged(store, before)

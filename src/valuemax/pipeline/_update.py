@@ -41,6 +41,7 @@ import pyarrow as pa
 from valuemax import __version__
 from valuemax._core._csv import write_csv
 from valuemax._core.exceptions import InputError
+from valuemax._core.validation import check_date
 from valuemax.engines import connect
 from valuemax.io import protect, read_transactions
 from valuemax.pipeline import _refit
@@ -239,6 +240,9 @@ def update(
     check_store_file(store)
     if not isinstance(refit, bool):
         raise InputError(f"refit={refit!r} must be True or False")
+    # checked before anything else: a bad date is refused even when nothing would change
+    observation_end = check_date("observation_end", observation_end,
+                                 none="the date of the last new line")
     started = datetime.now()
     timings: dict[str, float] = {}
     clock = StepClock(timings, on_step)
