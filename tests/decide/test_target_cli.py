@@ -73,10 +73,10 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
 
 
 @pytest.mark.parametrize("extra, match", [
-    (["--cost-per-contact", "-1"], "cost_per_contact=-1.0 must be a finite number"),
-    (["--cost-per-contact", "1", "--budget", "0.5"], "budget=0.5 is smaller than one contact"),
+    (["--cost-per-contact", "-1"], "--cost-per-contact -1.0 must be a finite number"),
+    (["--cost-per-contact", "1", "--budget", "0.5"], "--budget 0.5 is smaller than one contact"),
     (["--cost-per-contact", "1", "--uplift", "lift"], "uplift='lift': column not found"),
-    (["--cost-per-contact", "1", "--cost-per-redemption", "-2"], "cost_per_redemption=-2.0"),
+    (["--cost-per-contact", "1", "--cost-per-redemption", "-2"], "--cost-per-redemption -2.0"),
     (["--cost-per-contact", "1", "--holdout", "1.5"], "share=1.5 must lie strictly between"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(cli_runner, scores_csv, tmp_path, extra, match):

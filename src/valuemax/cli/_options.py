@@ -157,6 +157,9 @@ _KEYWORD_OPTIONS: dict[str, str] = {
     "min_support": "--min-support", "min_confidence": "--min-confidence",
     "min_lift": "--min-lift", "max_len": "--max-len", "input_format": "--input",
     "pseudonym_key_file": "--pseudonym-key-file", "keep_pii": "--keep-pii",
+    "budget": "--budget", "max_contacts": "--max-contacts",
+    "cost_per_contact": "--cost-per-contact", "cost_per_redemption": "--cost-per-redemption",
+    "uplift_se": "--uplift-se", "revenue_se": "--revenue-se",
 }
 _KW = "|".join(sorted(_KEYWORD_OPTIONS, key=len, reverse=True))
 #: a value: a quoted string, a tuple of quoted strings, or a bare word
@@ -189,6 +192,8 @@ def cli_words(message: str) -> str:
     'now mapped (--map customer_id=amount), so'
     >>> cli_words("pass date_format='excel_serial' (CLI --date-format excel_serial)")
     'pass --date-format excel_serial'
+    >>> cli_words("cost_per_contact=-1.0 must be >= 0")
+    '--cost-per-contact -1.0 must be >= 0'
     """
     def value(v: str | None, option: str) -> str:
         if not v:
