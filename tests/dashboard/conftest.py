@@ -107,7 +107,7 @@ def _root_conftest(config: pytest.Config) -> Any:
     raise RuntimeError("tests/conftest.py (CHROMIUM, CHROMIUM_ARGS) is not loaded")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(pytestconfig: pytest.Config) -> Iterator[Any]:
     """Debian's chromium, headless, through Playwright (fails when it is missing)."""
     root = _root_conftest(pytestconfig)
