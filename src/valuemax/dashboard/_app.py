@@ -4,13 +4,13 @@ FastAPI and uvicorn are imported when an app is built, never on ``import valuema
 ``import valuemax.cli``; without them the error names ``pip install 'valuemax[serve]'``.
 """
 
-import socket
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from valuemax._core._net import bind_listening
 from valuemax._core.exceptions import InputError
 from valuemax.dashboard import _auth, _pages
 from valuemax.dashboard._html import page
@@ -307,7 +307,7 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     app = create_app(db, token=token)
     import uvicorn
 
-    sock = _bind(host, port)
+    sock = bind_listening(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     if on_ready is not None:
@@ -315,20 +315,3 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off")
     uvicorn.Server(config).run(sockets=[sock])
 
-
-def _bind(host: str, port: int) -> socket.socket:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise InputError(f"--host {host!r} cannot be resolved: {exc.strerror}") from exc
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
-                         "--port (0 picks a free one)") from exc
-    sock.listen(128)
-    return sock

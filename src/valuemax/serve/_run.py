@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
 import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from valuemax._core._net import bind_listening
 from valuemax._core.exceptions import InputError
 
 #: Environment variable holding the bearer token.
@@ -139,30 +139,11 @@ def serve(store: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
 
     check_listen(host, port, token)
     app = create_app(store, token=token)
-    sock = _bind(host, port)
+    sock = bind_listening(host, port)
     if on_ready is not None:
         on_ready(app)
     config = uvicorn.Config(app, log_level=log_level, access_log=False, server_header=False,
                             date_header=True, proxy_headers=False)
     uvicorn.Server(config).run(sockets=[sock])
 
-
-def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``, or InputError naming the port (e.g. in use)."""
-    try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise InputError(f"--host {host!r} cannot be resolved: {exc.strerror}") from None
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}; stop the other "
-                         "server or choose another --port") from None
-    sock.listen(2048)
-    return sock
 
