@@ -75,11 +75,11 @@ def test_classic_counts_per_rule(online_retail, classic):
     rep = classic.report
     assert [r.code for r in rep.rules] == [
         "missing_customer_id", "missing_date", "unparseable_date", "placeholder_date",
-        "missing_amount", "unparseable_amount", "implausible_date", "cancellation", "return",
-        "nonpositive_quantity", "nonpositive_price",
+        "missing_amount", "unparseable_amount", "implausible_date", "implausible_amount",
+        "cancellation", "return", "nonpositive_quantity", "nonpositive_price",
     ]
     assert rep["missing_customer_id"] == 135_080
-    assert rep["implausible_date"] == 0
+    assert rep["implausible_date"] == rep["implausible_amount"] == 0
     # recounted on the raw file: C invoices that have a customer id; negative quantities
     # outside C invoices all lack a customer id; priced <= 0 among the rest
     assert rep["cancellation"] == sql_one(
@@ -96,9 +96,8 @@ def test_standard_accounts_for_every_line(online_retail, standard):
     rep = standard.report
     assert [r.code for r in rep.rules] == [
         "missing_customer_id", "missing_date", "unparseable_date", "placeholder_date",
-        "missing_amount", "unparseable_amount", "implausible_date", "after_observation_end",
-        "duplicate_line",
-        "non_product", "cancellation", "return", "nonpositive_quantity", "negative_price",
+        "missing_amount", "unparseable_amount", "implausible_date", "implausible_amount",
+        "after_observation_end", "duplicate_line", "non_product", "cancellation", "return", "nonpositive_quantity", "negative_price",
     ]
     assert rep.rows_in == N_LINES == rep.rows_clean + rep.rows_quarantined
     assert sum(r.count for r in rep.rules) == rep.rows_quarantined

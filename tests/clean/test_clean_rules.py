@@ -42,6 +42,10 @@ ROWS = [
     ("1014", "m", "Manual", "1", D.format(4), "5", "12583.0", "France"),  # 19 lower-case M
     # 20: a year typo (2201): implausible_date, and cannot move the observation end
     ("1015", "22115", "TYPO", "1", "2201-01-04 10:00:00", "5.00", "12583.0", "France"),
+    # 21, 22: an exponent typed into the price, a barcode read as the quantity: amounts of
+    # 1e300 and -2e16 are implausible in every preset (before the return rules)
+    ("1016", "22116", "TYPO", "1", D.format(4), "1e300", "12583.0", "France"),
+    ("1017", "22117", "TYPO", "-5012345678901234", D.format(4), "4", "12583.0", "France"),
 ]
 
 # Expected reasons, by hand (first failed rule in the standard order). Row 14 (price 0) is a
@@ -52,6 +56,7 @@ STANDARD = {
     9: "duplicate_line", 10: "non_product", 11: "cancellation", 12: "return",
     13: "nonpositive_quantity", 14: None, 15: None, 16: "missing_customer_id",
     17: "non_product", 18: "missing_customer_id", 19: "non_product", 20: "implausible_date",
+    21: "implausible_amount", 22: "implausible_amount",
 }
 # classic: no date cut, duplicates and non-product lines kept
 CLASSIC = {**STANDARD, 9: None, 10: None, 14: "nonpositive_price", 17: "cancellation",
@@ -97,9 +102,9 @@ def test_standard_reason_per_line(small):
 def test_classic_and_none_presets(small):
     assert reasons(clean(small, preset="classic")) == CLASSIC
     res = clean(small, preset="none")
-    parse = {k: v for k, v in STANDARD.items() if k in (3, 4, 5, 6, 7, 16, 18, 20)}
+    parse = {k: v for k, v in STANDARD.items() if k in (3, 4, 5, 6, 7, 16, 18, 20, 21, 22)}
     assert reasons(res) == {k: parse.get(k) for k in STANDARD}
-    assert [r.code for r in res.report.rules][-1] == "implausible_date"
+    assert [r.code for r in res.report.rules][-2:] == ["implausible_date", "implausible_amount"]
     # the same default end in every preset: the log's last transaction date
     assert res.observation_end == dt.date(2024, 1, 8)
 
@@ -114,14 +119,14 @@ def test_report_counts_every_rule_in_order(small):
         assert r.description and "\n" not in r.description
     assert rep.rows_in == len(ROWS) == rep.rows_clean + rep.rows_quarantined
     assert rep.rows_clean == 4
-    assert sum(r.count for r in rep.rules) == rep.rows_quarantined == 16
+    assert sum(r.count for r in rep.rules) == rep.rows_quarantined == 18
     frame = rep.to_frame()
     assert list(frame.columns) == ["rule", "description", "rows", "share"]
-    assert frame["rows"].sum() == 16
-    assert frame.set_index("rule").loc["non_product", "share"] == pytest.approx(3 / 20)
+    assert frame["rows"].sum() == 18
+    assert frame.set_index("rule").loc["non_product", "share"] == pytest.approx(3 / 22)
     d = json.loads(json.dumps(rep.to_dict()))
     assert d["observation_end"] == "2024-01-08"
-    assert d["rows_in"] == 20 and len(d["rules"]) == len(rep.rules)
+    assert d["rows_in"] == 22 and len(d["rules"]) == len(rep.rules)
     text = rep.to_text()
     assert "duplicate_line" in text and "rows_quarantined" in text
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from valuemax.engines import connect, median_table
+from valuemax.engines._portable import money_sum
 from valuemax.features import customer_table
 from valuemax.pipeline._engine import copy_to_store, drop_engine_tables, write_engine_table
 
@@ -54,6 +55,33 @@ def test_median_matches_numpy(engine, values, request, table_name):
         assert got[0] == pytest.approx(float(np.median(present)), rel=1e-15)
     else:
         assert got[0] is None
+
+
+@pytest.mark.parametrize("engine", [*ALL, "duckdb"])
+def test_money_sums_are_exact_and_order_free(engine, engine_of, table_name):
+    """Money is summed in fixed point: every engine returns the exact sum of the amounts
+    (each with at most 6 decimals) as the nearest float64, whatever order it adds them in;
+    a float sum of the same values depends on the order (checked here too, so the values
+    do exercise it)."""
+    rng = np.random.default_rng(7)
+    micros = np.concatenate([rng.integers(-10**15, 10**15, 3000),   # up to 1e9 units (15 digits)
+                             rng.integers(1, 10**7, 3000)])        # cents and below
+    amounts = (micros / 1e6).tolist()
+    group = (np.arange(len(micros)) % 3).tolist()
+    exact = [float(sum(int(m) for m, g in zip(micros, group, strict=True) if g == k) / 10**6)
+             for k in range(3)]  # int sum, one rounding: the correctly rounded value
+    forward = [float(np.sum([a for a, g in zip(amounts, group, strict=True) if g == k]))
+               for k in range(3)]
+    backward = [float(np.sum([a for a, g in zip(amounts[::-1], group[::-1], strict=True)
+                              if g == k])) for k in range(3)]
+    assert forward != backward  # the float sums do depend on the order
+    econ = connect(None) if engine == "duckdb" else engine_of(engine)
+    t = write_engine_table(econ, table_name, pa.table({"g": group, "amount": amounts}))
+    try:
+        got = t.group_by("g").aggregate(s=money_sum(t.amount)).order_by("g").to_pyarrow()
+    finally:
+        drop_engine_tables(econ, (table_name,))
+    assert got.column("s").to_pylist() == exact
 
 
 #: Naive wall-clock times that a time-zone conversion would move or break: a microsecond,

@@ -208,6 +208,18 @@ def test_null_customer_id_is_refused(con, tx_small):
         customer_table(_table(con, df), observation_end=OBS_END)
 
 
+@pytest.mark.parametrize("bad", [1e300, -2e15, np.inf])
+def test_implausible_amount_is_refused_with_the_customer(con, tx_small, bad):
+    """An amount the fixed-point money sums cannot hold is an error naming the customer,
+    never an engine's cast error or an absurd total."""
+    df = tx_small.assign(amount=tx_small["quantity"] * tx_small["unit_price"])
+    df.loc[5, "amount"] = bad
+    who = df.loc[5, "customer_id"]
+    with pytest.raises(InputError, match=rf"1 of 8 transaction lines have an amount of 1e\+15 "
+                       rf"or more.*customer_id {who}\).*implausible_amount"):
+        customer_table(_table(con, df), observation_end=OBS_END)
+
+
 def test_missing_amount_suggests_the_fix(con, tx_small):
     with pytest.raises(InputError, match=r"lack column\(s\) 'amount'.*quantity \* t.unit_price"):
         customer_table(_table(con, tx_small), observation_end=OBS_END)

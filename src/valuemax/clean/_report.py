@@ -36,6 +36,8 @@ _FIX = {
     "unparseable_amount": "check the number format of the amount/quantity/price columns",
     "implausible_date": "correct the dates in the source, or check the date format "
     "(read_transactions(..., date_format=...))",
+    "implausible_amount": "check the amount's unit and decimal separator, and that the "
+    "amount/quantity/price columns are mapped to the right source columns",
     "after_observation_end": "pass a later observation_end, or None for the date of the log's "
     "last transaction",
     "non_product": "pass non_product_codes=() to keep these product codes",

@@ -53,15 +53,19 @@ from __future__ import annotations
 from typing import Final
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from valuemax.clean._rules import PLAUSIBLE_AMOUNT_LIMIT
+from valuemax.engines._portable import MONEY_DECIMAL
+
 #: Exact money for the running balances (6 decimals: amounts are rounded to a millionth of
-#: the currency unit on netted lines only).
-MONEY: Final = dt.Decimal(38, 6)
-#: Lines with ``|amount|`` at or above this (no real shop; DECIMAL(38, 6) holds < 1e32) are
-#: left out of the netting: such a return is unmatched, such a purchase untouched.
-MONEY_MAX: Final = 1e30
+#: the currency unit on netted lines only), the type every money sum uses.
+MONEY: Final = MONEY_DECIMAL
+#: Lines with ``|amount|`` at or above this are left out of the netting (they are
+#: ``implausible_amount``, a rule before the return rules, so they never reach it in
+#: :func:`~valuemax.clean.clean`; the guard keeps the window sums in range when this
+#: function is called on its own).
+MONEY_MAX: Final = PLAUSIBLE_AMOUNT_LIMIT
 
 #: Suffixes after a separator that mark an order id as the cancellation of the id before it.
 CANCEL_SUFFIXES: Final[tuple[str, ...]] = (

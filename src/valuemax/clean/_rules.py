@@ -30,6 +30,12 @@ PARSE_ERRORS: Final[tuple[str, ...]] = (
 #: (2201 for 2011) or a placeholder such as 0001-01-01, Excel's 1899-12-30 or 9999-12-31.
 PLAUSIBLE_DATES: Final[tuple[dt.date, dt.date]] = (dt.date(1900, 1, 1), dt.date(2100, 1, 1))
 
+#: Amounts (line totals) of this size or more, either sign, are ``implausible_amount``: a
+#: thousand trillion currency units on one line is a unit or parsing error (an id or a
+#: barcode read as the amount, an exponent typed into a price), and money is summed in
+#: fixed point with 32 digits before the point (``valuemax.engines._portable.money_sum``).
+PLAUSIBLE_AMOUNT_LIMIT: Final[float] = 1e15
+
 #: Every rule code, in the order rules are applied (first failed rule gives the reason).
 #: ``cancellation``/``return`` apply with ``returns="exclude"``; with ``returns="net"`` they
 #: are replaced by ``return_unmatched``, ``fully_returned`` and either ``return_netted`` (a log
@@ -39,6 +45,7 @@ PLAUSIBLE_DATES: Final[tuple[dt.date, dt.date]] = (dt.date(1900, 1, 1), dt.date(
 RULE_ORDER: Final[tuple[str, ...]] = (
     *PARSE_ERRORS,
     "implausible_date",
+    "implausible_amount",
     "after_observation_end",
     "duplicate_line",
     "non_product",
@@ -76,6 +83,8 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "unparseable_amount": "The amount, quantity or unit price could not be read as a number.",
     "implausible_date": "Order date before 1900-01-01 or after 2100-01-01: a mistyped year or "
     "a placeholder date.",
+    "implausible_amount": "Amount of a thousand trillion (1e15) currency units or more, or "
+    "not a finite number: a unit or parsing error, not a sale.",
     "after_observation_end": "Dated after the observation end date ({observation_end}).",
     "duplicate_line": "Exact copy of an earlier line (every column equal); the first copy is kept.",
     "non_product": "Not a product sale: postage, fees, discounts, samples, adjustments, vouchers.",
@@ -128,6 +137,13 @@ def implausible(t: ir.Table) -> ir.BooleanValue:
     return (day < ibis.literal(PLAUSIBLE_DATES[0])) | (day > ibis.literal(PLAUSIBLE_DATES[1]))
 
 
+def implausible_amount(t: ir.Table) -> ir.BooleanValue:
+    """True where ``|amount| >= PLAUSIBLE_AMOUNT_LIMIT`` or the amount is NaN or infinite
+    (NULL where it is NULL)."""
+    a = t.amount.cast("float64")
+    return a.isnan() | a.isinf() | (a.abs() >= PLAUSIBLE_AMOUNT_LIMIT)
+
+
 def _non_product(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
     code = t.product_id.strip().upper()
     exact = [c.strip().upper() for c in ctx.non_product_codes if not c.endswith("*")]
@@ -155,6 +171,7 @@ def _parse(code: str) -> Callable[[ir.Table, RuleContext], ir.BooleanValue]:
 _PREDICATES: Final[dict[str, Callable[[ir.Table, RuleContext], ir.BooleanValue]]] = {
     **{code: _parse(code) for code in PARSE_ERRORS},
     "implausible_date": lambda t, ctx: implausible(t),
+    "implausible_amount": lambda t, ctx: implausible_amount(t),
     "after_observation_end": lambda t, ctx: t.order_ts.date() > ibis.literal(ctx.observation_end),
     "duplicate_line": lambda t, ctx: t["_vm_dup"],
     "non_product": _non_product,
@@ -226,33 +243,34 @@ _RETURN_RULES = ("cancellation", "return", "nonpositive_quantity", "nonpositive_
 #: exact duplicates (only when the log has an order id column: without one, equal lines
 #: are separate purchases on the same day) and non-product lines, and flags outliers.
 #: ``none`` removes only the lines that cannot be used at all (parse errors). Every preset
-#: quarantines dates outside :data:`PLAUSIBLE_DATES` as ``implausible_date``, right after
-#: the parse errors.
+#: quarantines dates outside :data:`PLAUSIBLE_DATES` as ``implausible_date`` and amounts
+#: of :data:`PLAUSIBLE_AMOUNT_LIMIT` or more as ``implausible_amount``, right after the
+#: parse errors.
 PRESETS: Final = MappingProxyType({
     "standard": Preset(
         "standard",
-        (*PARSE_ERRORS, "implausible_date", "after_observation_end", "duplicate_line",
-         "non_product", *_RETURN_RULES[:-1], "negative_price"),
+        (*PARSE_ERRORS, "implausible_date", "implausible_amount", "after_observation_end",
+         "duplicate_line", "non_product", *_RETURN_RULES[:-1], "negative_price"),
         "flag",
-        "Parse errors, implausible dates, lines after the observation end, exact duplicates "
+        "Parse errors, implausible dates and amounts, lines after the observation end, exact duplicates "
         "(when the log has order ids), non-product lines, cancellations, returns, zero "
         "quantities and negative prices (zero-priced lines are free purchases: kept, as the "
         "BTYD literature counts them); outliers flagged.",
     ),
     "classic": Preset(
         "classic",
-        (*PARSE_ERRORS, "implausible_date", *_RETURN_RULES),
+        (*PARSE_ERRORS, "implausible_date", "implausible_amount", *_RETURN_RULES),
         "off",
         "The literature's Online Retail cleaning: customer id present, not cancelled, "
         "quantity > 0, unit price > 0 (duplicates and non-product lines kept); dates before "
-        "1900 or after 2100 are quarantined as implausible.",
+        "1900 or after 2100 and amounts of 1e15 or more are quarantined as implausible.",
     ),
     "none": Preset(
         "none",
-        (*PARSE_ERRORS, "implausible_date"),
+        (*PARSE_ERRORS, "implausible_date", "implausible_amount"),
         "off",
         "Only lines that cannot be used at all (no customer, date or amount, or a date "
-        "before 1900 or after 2100).",
+        "before 1900 or after 2100, or an amount of 1e15 or more).",
     ),
 })
 

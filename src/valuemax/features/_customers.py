@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from valuemax._core.schema import TimeUnit
+from valuemax.engines._portable import money_sum
 from valuemax.features._validation import (
     as_date,
     check_columns,
@@ -175,15 +176,15 @@ def summarise(
     orders = lines.group_by("customer_id").aggregate(
         n_orders=(lines.order_id.nunique() + lines.order_id.isnull().sum()).cast("int64"),
         n_lines=lines.count().cast("int64"),
-        total_spend=lines.amount.sum(),
+        total_spend=money_sum(lines.amount),
     )
-    days = lines.group_by(["customer_id", "day"]).aggregate(spend=lines.amount.sum())
+    days = lines.group_by(["customer_id", "day"]).aggregate(spend=money_sum(lines.amount))
     days = days.mutate(first_day=days.day.min().over(group_by=days.customer_id))
     occasions = days.group_by("customer_id").aggregate(
         first_purchase=days.day.min(),
         last_purchase=days.day.max(),
         n_days=days.count().cast("int64"),
-        repeat_spend=days.spend.sum(where=days.day > days.first_day),
+        repeat_spend=money_sum(days.spend, where=days.day > days.first_day),
     )
     per = occasions.join(orders, "customer_id")
     end_day = ibis.date(end)

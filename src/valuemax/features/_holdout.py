@@ -10,6 +10,7 @@ import ibis.expr.types as ir
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TimeUnit
+from valuemax.engines._portable import money_sum
 from valuemax.features._customers import MONEY_COLUMNS, summarise
 from valuemax.features._validation import (
     as_date,
@@ -131,7 +132,7 @@ def calibration_holdout(
         _key=t.customer_id, day=day, amount=t.amount.cast("float64")
     )
     per = hold.group_by("_key").aggregate(
-        _days=hold.day.nunique().cast("int64"), _spend=hold.amount.sum()
+        _days=hold.day.nunique().cast("int64"), _spend=money_sum(hold.amount)
     )
     joined = cal.left_join(per, cal.customer_id == per._key)
     n_days = joined._days.fill_null(0).cast("int64")

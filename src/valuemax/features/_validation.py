@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TIME_UNITS
 from valuemax._core.validation import check_date, check_time_unit
+from valuemax.clean._rules import PLAUSIBLE_AMOUNT_LIMIT, implausible_amount
 
 #: Columns the customer table is built from (``order_id`` is optional: without it every
 #: line is its own order).
@@ -171,14 +172,16 @@ def purchase_day(table: ir.Table) -> ir.DateColumn:
 def check_rows(table: ir.Table, observation_end: _dt.date, *, money: bool = True) -> None:
     """Count bad lines in one aggregate query and raise if there are any.
 
-    One scan of ``table`` counts the lines, those after ``observation_end`` and those with a
-    NULL ``customer_id``, ``order_ts`` or ``amount``; a second query (for up to 5 example
-    customer ids) runs only when lines fall after ``observation_end``.
+    One scan of ``table`` counts the lines, those after ``observation_end``, those with a
+    NULL ``customer_id``, ``order_ts`` or ``amount`` and those whose amount is not a finite
+    number below :data:`~valuemax.clean._rules.PLAUSIBLE_AMOUNT_LIMIT` in size; a second
+    query (for up to 5 example customer ids) runs only when lines fail.
 
     Raises
     ------
     InputError
-        If any line has a NULL in a needed column or falls after ``observation_end``.
+        If any line has a NULL in a needed column, an implausible amount or falls after
+        ``observation_end``.
     """
     day = purchase_day(table)
     end = ibis.date(observation_end)
@@ -189,6 +192,7 @@ def check_rows(table: ir.Table, observation_end: _dt.date, *, money: bool = True
             null_customer=table.customer_id.isnull().sum(),
             null_ts=table.order_ts.isnull().sum(),
             null_amount=table.amount.isnull().sum() if money else ibis.literal(0),
+            huge=implausible_amount(table).sum() if money else ibis.literal(0),
             last=day.max(),
         )
     )[0]
@@ -206,6 +210,18 @@ def check_rows(table: ir.Table, observation_end: _dt.date, *, money: bool = True
         raise InputError(
             f"{parts} (of {n:,} transaction lines); every line needs a customer, a date and an "
             "amount. Run valuemax.clean.clean(...) first: it quarantines such lines."
+        )
+    huge = int(counts["huge"] or 0)
+    if huge:
+        bad = table.filter(implausible_amount(table))
+        examples = [r["customer_id"] for r in fetch_rows(
+            bad.select("customer_id").distinct().order_by("customer_id").limit(5))]
+        raise InputError(
+            f"{huge:,} of {n:,} transaction lines have an amount of {PLAUSIBLE_AMOUNT_LIMIT:.0e} "
+            f"or more in size, or not a finite number (customer_id "
+            f"{', '.join(map(str, examples))}); money is summed exactly in fixed point and "
+            "such an amount is a unit or parsing error. Run valuemax.clean.clean(...) first: "
+            "it quarantines them as implausible_amount."
         )
     after = int(counts["after"] or 0)
     if after:

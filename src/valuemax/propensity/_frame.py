@@ -17,6 +17,7 @@ import pandas as pd
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import CANONICAL_COLUMNS
+from valuemax.engines._portable import money_sum
 from valuemax.features import customer_table
 
 #: Days of each of the two spend-trend windows before the cutoff.
@@ -320,7 +321,7 @@ def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool,
     per customer."""
     day = before.order_ts.date()
     lines = before.mutate(_day=day, _amt=before.amount.cast("float64"))
-    days = lines.group_by(["customer_id", "_day"]).aggregate(_spend=lines._amt.sum())
+    days = lines.group_by(["customer_id", "_day"]).aggregate(_n=lines.count())
     prev = days._day.lag().over(group_by=days.customer_id, order_by=days._day)
     gaps = days.mutate(_gap=days._day.delta(prev, unit="day").cast("float64"))
     ipt = gaps.group_by("customer_id").aggregate(
@@ -331,8 +332,9 @@ def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool,
     prev_lo = ibis.date(cutoff - _dt.timedelta(2 * TREND_DAYS))
     aggs: dict[str, Any] = {"_nl": lines.count()}
     if money:
-        aggs["_last"] = lines._amt.sum(where=lines._day >= last_lo)
-        aggs["_prev"] = lines._amt.sum(where=(lines._day >= prev_lo) & (lines._day < last_lo))
+        aggs["_last"] = money_sum(lines._amt, where=lines._day >= last_lo)
+        aggs["_prev"] = money_sum(lines._amt,
+                                  where=(lines._day >= prev_lo) & (lines._day < last_lo))
     if "product_id" in lines.columns:
         aggs["_np"] = lines.product_id.nunique()
     if return_rate and {"returned_quantity", "quantity"} <= set(lines.columns):
