@@ -5,15 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import integrate, stats
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, gammaln
 
 from valuemax.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
-from valuemax.clv._likelihoods.pareto_nbd import log_hyp2f1_a_b_a1, pareto_nbd_loglik
+from valuemax.clv._likelihoods.pareto_nbd import _log_tail, _wide, pareto_nbd_loglik
 
 
 @pytest.mark.parametrize("params", [(0.553, 10.578, 0.606, 11.669),  # alpha < beta
                                     (0.553, 15.0, 0.606, 2.0),        # alpha >= beta
-                                    (1.2, 3.0, 2.0, 3.0)])            # alpha == beta
+                                    (1.2, 3.0, 2.0, 3.0),             # alpha == beta
+                                    # near the no-heterogeneity boundary (r, alpha large):
+                                    # no drop-out (binomial series), the series of alpha >=
+                                    # beta, and a long series (quadrature) for alpha < beta
+                                    (709.7, 2354.7, 3e-7, 1.1e6), (709.7, 2354.7, 0.5, 2000.0),
+                                    (700.0, 2300.0, 2.0, 3000.0)])
 @pytest.mark.parametrize(("x", "t_x", "T"), [(0, 0.0, 38.86), (2, 30.43, 38.86), (40, 5.0, 20.0)])
 def test_pareto_nbd_likelihood_equals_the_integral_over_death_time(params, x, t_x, T):
     # Integrating lambda and mu out of lambda^x [e^-(lambda+mu)T + mu int_tx^T e^-(lambda+mu)tau]
@@ -30,19 +35,14 @@ def test_pareto_nbd_likelihood_equals_the_integral_over_death_time(params, x, t_
     assert ours[0] == pytest.approx(direct, abs=1e-9)
 
 
-@pytest.mark.parametrize(("a", "b", "z", "reference"), [
-    # references: the positive series summed to 400,000 terms
-    (300.0, 1.2, 0.997, 175.44641761199549),
-    (1280.0, 3.0, 0.99, 82.05781636246827),
-    (5000.0, 50.0, 0.9999, 100.99927912773074),
-])
-def test_log_hyp2f1_stays_finite_where_scipy_gives_nan(a, b, z, reference):
-    with np.errstate(invalid="ignore"):
-        assert np.isnan(hyp2f1(1.0, a + 1 - b, a + 1, z))
-    value = log_hyp2f1_a_b_a1(a, b, z)
-    # 2F1(a, b; a+1; z) = (1-z)^(1-b) 2F1(1, a+1-b; a+1; z)
-    assert value + (b - 1) * np.log1p(-z) == pytest.approx(np.log(reference), abs=1e-10)
-    assert log_hyp2f1_a_b_a1(3.0, 1.5, 0.4) == pytest.approx(np.log(hyp2f1(3.0, 1.5, 4.0, 0.4)))
+def test_the_boundary_cases_take_each_route():
+    """The boundary points above are evaluated by the three methods of ``_log_odds``."""
+    T = np.array([38.86])
+    assert _wide(2354.7, 1.1e6, 3e-7, T).all()
+    for params, long in (((709.7, 2354.7, 0.5, 2000.0), False),
+                         ((700.0, 2300.0, 2.0, 3000.0), True)):
+        assert not _wide(params[1], params[3], params[2], T).any()
+        assert np.isnan(_log_tail(*params, np.array([2.0]), np.array([30.43]))[0][0]) == long
 
 
 def _expected_new(weight, r, alpha, a, b, t):

@@ -188,6 +188,8 @@ class RepeatPurchaseModel(ParametricModel):
     _start: ClassVar[tuple[float, ...]]
 
     _loglik_grad: ClassVar[Any] = None  # analytic per-row gradient, shape (k, n), if known
+    #: both in one pass, ``f(*params, x, t_x, T) -> ((n,), (k, n))``, where that is cheaper
+    _loglik_and_grad: ClassVar[Any] = None
 
     _loglik: ClassVar[Any]  # per-row log-likelihood: f(*params, x, t_x, T) -> (n,) array
 
@@ -238,17 +240,10 @@ class RepeatPurchaseModel(ParametricModel):
                 "period or more customers.")
         rows, counts = compress(np.column_stack([x, t_x, age]), w)
         ux, utx, uT = rows.T
-        loglik = type(self)._loglik
-
-        def total(theta: np.ndarray) -> float:
-            return float(np.dot(counts, loglik(*np.exp(theta), ux, utx, uT)))
-
-        row_grad = type(self)._loglik_grad
-        grad = None
-        if row_grad is not None:
-            def grad(theta: np.ndarray) -> np.ndarray:
-                params = np.exp(theta)  # chain rule to log-parameters
-                return params * (row_grad(*params, ux, utx, uT) @ counts)
+        if type(self)._loglik_and_grad is not None:
+            total, grad = self._shared_pass(ux, utx, uT, counts)
+        else:
+            total, grad = self._separate_passes(ux, utx, uT, counts)
 
         # one BLAS thread: the 4-parameter optimiser gains nothing from threads, and OpenBLAS
         # threads spinning between its many tiny calls slow the fit several-fold on a busy
@@ -257,6 +252,42 @@ class RepeatPurchaseModel(ParametricModel):
             self._fit_loglik(total, float(counts.sum()), np.array(self._start), grad)
         self.n_unique_ = len(counts)
         return self
+
+    def _separate_passes(self, ux: np.ndarray, utx: np.ndarray, uT: np.ndarray,
+                         counts: np.ndarray) -> tuple[Any, Any]:
+        """``(total, grad)`` of the log-parameters from ``_loglik`` and ``_loglik_grad``
+        (grad None without an analytic gradient: the optimiser takes central differences)."""
+        loglik, row_grad = type(self)._loglik, type(self)._loglik_grad
+
+        def total(theta: np.ndarray) -> float:
+            return float(np.dot(counts, loglik(*np.exp(theta), ux, utx, uT)))
+
+        if row_grad is None:
+            return total, None
+
+        def grad(theta: np.ndarray) -> np.ndarray:
+            params = np.exp(theta)  # chain rule to log-parameters
+            return params * (row_grad(*params, ux, utx, uT) @ counts)
+
+        return total, grad
+
+    def _shared_pass(self, ux: np.ndarray, utx: np.ndarray, uT: np.ndarray,
+                     counts: np.ndarray) -> tuple[Any, Any]:
+        """``(total, grad)`` of the log-parameters, both from one ``_loglik_and_grad`` pass
+        per point (the last point is kept: L-BFGS-B asks for both at the same point)."""
+        both = type(self)._loglik_and_grad
+        last: dict[bytes, tuple[float, np.ndarray]] = {}
+
+        def at(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            key = np.asarray(theta, dtype=float).tobytes()
+            if key not in last:
+                params = np.exp(theta)
+                ll, g = both(*params, ux, utx, uT)
+                last.clear()
+                last[key] = (float(np.dot(counts, ll)), params * (g @ counts))
+            return last[key]
+
+        return (lambda theta: at(theta)[0]), (lambda theta: at(theta)[1].copy())
 
     def _moderate(self) -> bool:
         """Parameters away from the limits (``r`` and ``a + b`` at most ``_MODERATE``), where

@@ -14,6 +14,7 @@ from valuemax.clv._btyd import RepeatPurchaseModel
 from valuemax.clv._likelihoods.pareto_nbd import (
     pareto_nbd_log_odds_died,
     pareto_nbd_loglik,
+    pareto_nbd_loglik_and_grad,
     pareto_nbd_loglik_grad,
 )
 from valuemax.clv._likelihoods.special import log_rising
@@ -121,6 +122,7 @@ class ParetoNBDModel(RepeatPurchaseModel):
     _start = (1.0, 1.0, 1.0, 1.0)
     _loglik = staticmethod(pareto_nbd_loglik)
     _loglik_grad = staticmethod(pareto_nbd_loglik_grad)
+    _loglik_and_grad = staticmethod(pareto_nbd_loglik_and_grad)
     _limits = (
         ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
         ("no drop-out", ("s", "beta"), lambda p: p["s"] <= VANISHING),

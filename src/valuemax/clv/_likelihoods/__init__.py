@@ -2,7 +2,7 @@
 
 - :mod:`.bg_nbd`: BG/NBD and MBG/NBD (continuous time, drop-out after a purchase);
 - :mod:`.pareto_nbd`: Pareto/NBD (continuous time, drop-out at any time) and its
-  hypergeometric and died-integral terms;
+  died-integral term (series, binomial series or quadrature; no hypergeometric function);
 - :mod:`.discrete`: BG/BB (discrete purchase opportunities) and sBG (contractual retention);
 - :mod:`.gamma_gamma`: Gamma-Gamma (average repeat-transaction value);
 - :mod:`.special`: the log-space special functions they share.

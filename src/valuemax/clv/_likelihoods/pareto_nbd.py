@@ -1,7 +1,10 @@
-"""Pareto/NBD log-likelihood (Fader & Hardie's eq. 22) and its hypergeometric term.
+"""Pareto/NBD log-likelihood (Fader & Hardie's eq. 22), its gradient and its died term.
 
-Pure vectorised array functions, as every module of ``valuemax.clv._likelihoods``; the Gauss
-hypergeometric term is evaluated in log space without overflow for large frequencies.
+Pure vectorised array functions, as every module of ``valuemax.clv._likelihoods``. The
+closed form's term ``A0`` (two Gauss hypergeometric functions) is computed as the integral
+``I = ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ = A0/(r+s+x)`` it comes from, in log space,
+by a short positive series, a binomial series on the no-drop-out side, or Gauss-Legendre
+quadrature where the series would be long (see ``_log_odds``): no hypergeometric function.
 
 References
 ----------
@@ -12,145 +15,25 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, expit, hyp2f1, logsumexp
+from scipy.special import digamma, expit
 
 from valuemax.clv._likelihoods.special import log_rising
 
 __all__ = [
     "log_died_integral",
-    "log_hyp2f1_a_b_a1",
-    "pareto_nbd_log_a0",
     "pareto_nbd_log_odds_died",
     "pareto_nbd_loglik",
+    "pareto_nbd_loglik_and_grad",
     "pareto_nbd_loglik_grad",
 ]
 
 
-def log_hyp2f1_a_b_a1(a, b, z):
-    """``ln 2F1(a, b; a+1; z)`` for ``a > 0``, ``b > 0``, ``0 <= z < 1``, without overflow.
-
-    Uses Euler's transformation ``2F1(a, b; a+1; z) = (1-z)^(1-b) 2F1(1, a+1-b; a+1; z)``;
-    the second factor lies in ``[1, 1/(1-z)]`` when ``b >= 0``, so it never overflows however
-    large ``a`` (the number of purchases) grows.
-
-    Parameters
-    ----------
-    a, b : ndarray of shape (n,) or float
-        Positive parameters.
-    z : ndarray of shape (n,) or float
-        Argument in ``[0, 1)``.
-
-    Returns
-    -------
-    ndarray of shape (n,)
-        The logarithm of the hypergeometric function.
-
-    Examples
-    --------
-    >>> from scipy.special import hyp2f1
-    >>> bool(np.isclose(log_hyp2f1_a_b_a1(3.0, 1.5, 0.4), np.log(hyp2f1(3.0, 1.5, 4.0, 0.4))))
-    True
-    >>> bool(np.isfinite(log_hyp2f1_a_b_a1(5000.0, 4000.0, 0.9)))
-    True
-    """
-    shape = np.broadcast_shapes(np.shape(a), np.shape(b), np.shape(z))
-    a, b, z = (np.array(np.broadcast_to(v, shape), dtype=float).reshape(-1) for v in (a, b, z))
-    with np.errstate(all="ignore"):
-        g = hyp2f1(1.0, a + 1.0 - b, a + 1.0, z)
-    bad = ~np.isfinite(g) | (g < 1.0)
-    log_g = np.log(np.where(bad, 1.0, g))
-    if bad.any():  # scipy gives NaN for large ``a`` with z near 1: sum the series instead
-        log_g[bad] = _log_series_1_b_c(a[bad] + 1.0 - b[bad], a[bad] + 1.0, z[bad])
-    return ((1.0 - b) * np.log1p(-z) + log_g).reshape(shape)
-
-
-def _log_series_1_b_c(b, c, z, max_terms=20_000, block=2_000_000):
-    """``ln 2F1(1, b; c; z)`` by its positive series in log space (``0 < b < c``, z < 1).
-
-    The term ratio ``z (b+k)/(c+k)`` is below ``z``, so after ``K`` terms the relative tail
-    is below ``z^K/(1-z)``; ``K`` is chosen for 1e-16, capped at ``max_terms``, and a capped
-    sum adds the geometric tail at the last ratio (reached only when ``z > 0.998``).
-    """
-    need = np.ceil((37.0 - np.log1p(-z)) / -np.log(np.maximum(z, 1e-300)))
-    n_terms = int(min(max(need.max(), 1.0), max_terms))
-    out = np.empty(z.size)
-    rows = max(1, block // n_terms)
-    k = np.arange(n_terms - 1, dtype=float)
-    for start in range(0, z.size, rows):
-        sl = slice(start, start + rows)
-        log_ratio = (np.log(z[sl, None]) + np.log(b[sl, None] + k) - np.log(c[sl, None] + k))
-        log_terms = np.concatenate([np.zeros((log_ratio.shape[0], 1)),
-                                    np.cumsum(log_ratio, axis=1)], axis=1)
-        last_ratio = np.exp(log_ratio[:, -1]) if n_terms > 1 else z[sl]
-        tail = log_terms[:, -1] + np.log(last_ratio) - np.log1p(-last_ratio)
-        out[sl] = np.logaddexp(logsumexp(log_terms, axis=1), tail)
-    return out
-
-
-def pareto_nbd_log_a0(r, alpha, s, beta, x, t_x, T):
-    """``ln A0`` of the Pareto/NBD likelihood (eq. 22 of [1]_), in log space, both branches.
-
-    For ``alpha >= beta`` the hypergeometric terms are ``2F1(r+s+x, s+1; r+s+x+1;
-    (alpha-beta)/(alpha+t))/(alpha+t)^(r+s+x)``; for ``alpha < beta`` they are ``2F1(r+s+x,
-    r+x; r+s+x+1; (beta-alpha)/(beta+t))/(beta+t)^(r+s+x)``, each taken at ``t = t_x`` minus
-    at ``t = T``; the difference is taken by ``ln(e^u - e^v) = u + ln(1 - e^(v-u))``.
-
-    Parameters
-    ----------
-    r, alpha, s, beta : float
-        Positive model parameters.
-    x, t_x, T : ndarray of shape (n,)
-        Sufficient statistics.
-
-    Returns
-    -------
-    ndarray of shape (n,)
-        ``ln A0`` (``-inf`` where ``t_x == T``, where A0 is 0).
-
-    References
-    ----------
-    .. [1] Fader & Hardie (2005), http://brucehardie.com/notes/009/
-
-    Examples
-    --------
-    >>> v = pareto_nbd_log_a0(0.553, 10.578, 0.606, 11.669, np.array([2.0]),
-    ...                       np.array([30.43]), np.array([38.86]))
-    >>> bool(np.isfinite(v[0]))
-    True
-    """
-    x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
-    big = r + s + x
-    if alpha >= beta:
-        scale, second = alpha, s + 1.0
-    else:
-        scale, second = beta, r + x
-    diff = abs(alpha - beta)
-    near = _near(alpha, beta, t_x)
-    out = np.empty(x.shape)
-    if near.any():
-        out[near] = np.log(big[near]) + log_died_integral(r, alpha, s, beta, x[near],
-                                                          t_x[near], T[near])
-    far = ~near
-    if far.any():
-        tf, Tf = t_x[far], T[far]
-        bigf = big[far]
-        sec = second if np.ndim(second) == 0 else second[far]
-
-        def log_term(t):
-            return log_hyp2f1_a_b_a1(bigf, sec, diff / (scale + t)) - bigf * np.log(scale + t)
-
-        u, v = log_term(tf), log_term(Tf)
-        with np.errstate(divide="ignore"):
-            out[far] = u + np.log(-np.expm1(np.minimum(v - u, 0.0)))
-    return out
-
-
-#: 1 - z below which ``pareto_nbd_log_a0`` integrates instead of summing the Gauss series.
-_NEAR_ONE = 5e-3
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
 _GL_PANELS = 8
 #: The integrand is integrated until it falls by this factor (log scale): the rest is < 1e-26.
 _DECAY = 60.0
+#: Newton steps placing the panel ends (see :func:`log_died_integral`).
+_NEWTON = 6
 
 
 def log_died_integral(r, alpha, s, beta, x, t_x, T, *, relative=False, moments=False):
@@ -211,36 +94,45 @@ def log_died_integral(r, alpha, s, beta, x, t_x, T, *, relative=False, moments=F
         return (r + x) * np.log1p(u / da) + (s + 1) * np.log1p(u / db)
 
     # integrate up to where the integrand has fallen by e^-_DECAY (or to D), with panel
-    # ends equally spaced in the decay, found by bisection on y: each panel spans a factor
-    # of at most e^(_DECAY/8) in the integrand, which 16 nodes integrate to round-off
+    # ends equally spaced in the decay: each panel spans a factor of at most about
+    # e^(_DECAY/8) in the integrand, which 16 nodes integrate to round-off. The decay is
+    # increasing and convex in y (a sum of c ln(1 - q + q e^y), 0 < q <= 1) and 0 at 0, so
+    # Newton's method started right of each end, at min(y_end, target / decay'(0)),
+    # descends to it monotonically; panel ends need no precision (any ends integrate
+    # exactly), _NEWTON steps place them to well within a panel
     y_end = np.log1p((T - t_x) / d)
     total = decay(y_end)
     target = np.minimum(total, _DECAY) * (np.arange(_GL_PANELS + 1) / _GL_PANELS)[None, :]
-    lo, hi = np.zeros(target.shape), np.broadcast_to(y_end, target.shape).copy()
-    for _ in range(16):  # panel ends need no precision: any ends integrate exactly
-        mid = (lo + hi) / 2
-        below = decay(mid) < target
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    ends = hi
+    ca, cb, qa, qb = r + x, s + 1.0, d / da, d / db
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ends = np.minimum(y_end, target / (ca * qa + cb * qb))
+    for _ in range(_NEWTON):
+        e = np.expm1(ends)
+        ga, gb = qa * e, qb * e
+        excess = ca * np.log1p(ga) + cb * np.log1p(gb) - target
+        slope = (e + 1.0) * (ca * qa / (1.0 + ga) + cb * qb / (1.0 + gb))
+        ends = np.clip(ends - np.where(excess > 0, excess / slope, 0.0), 0.0, y_end)
     ends[:, 0] = 0.0
     left, width = ends[:, :-1], np.diff(ends, axis=1)
     y = (left[:, :, None] + width[:, :, None] * (_GL_NODES + 1)[None, None, :] / 2)
     y = y.reshape(x.shape[0], -1)
-    log_f = -decay(y) + np.log(d) + y
+    u = d * np.expm1(y)
+    log_a, log_b = np.log1p(u / da), np.log1p(u / db)  # decay(y), kept for the moments
+    log_f = -((r + x) * log_a + (s + 1) * log_b) + np.log(d) + y
     weights = (width[:, :, None] * _GL_WEIGHTS[None, None, :] / 2).reshape(x.shape[0], -1)
     top = log_f.max(axis=1)
     mass = weights * np.exp(log_f - top[:, None])
     total_mass = np.sum(mass, axis=1)
     with np.errstate(divide="ignore"):  # an empty interval (t_x == T): -inf
         log_int = top + np.log(total_mass)
-    if moments:
-        tau = t_x + d * np.expm1(y)
-        gap = T - tau
+    if moments:  # with α+τ = da+u: log1p((T-τ)/(α+τ)) = log1p((T-t_x)/da) - log1p(u/da)
         with np.errstate(invalid="ignore", divide="ignore"):
             p = np.where(total_mass[:, None] > 0, mass / total_mass[:, None], 0.0)
-        means = np.stack([np.sum(p * g, axis=1) for g in (
-            np.log1p(gap / (alpha + tau)), 1.0 / (alpha + tau),
-            np.log1p(gap / (beta + tau)), 1.0 / (beta + tau))])
+        span = T - t_x
+        e_la, e_ia, e_lb, e_ib = (np.sum(p * g, axis=1) for g in (
+            log_a, 1.0 / (da + u), log_b, 1.0 / (db + u)))
+        means = np.stack([np.log1p(span / da)[:, 0] - e_la, e_ia,
+                          np.log1p(span / db)[:, 0] - e_lb, e_ib])
     if relative:  # log odds of dying in (t_x, T] against being alive at T (see below)
         gap = T - t_x
         out = (np.log(s) + (r + x) * np.log1p(gap / da) + s * np.log1p(gap / db)
@@ -255,11 +147,12 @@ def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
 
     ``ln[s/(r+s+x) A0] + (r+x) ln(α+T) + s ln(β+T)``: the two terms of the bracket of
     eq. (22) of [1]_, whose ratio gives ``P(alive) = 1/(1 + e^odds)`` and the likelihood.
-    Where the integral form is used (see :func:`pareto_nbd_log_a0`) the large
-    ``(r+x) ln(α+·)`` terms are cancelled analytically (``log1p``), so the odds stay exact
-    as ``r, α → ∞`` or ``s, β → ∞``. Where ``β`` is far above ``α + T`` (the no-drop-out
-    side, ``s → 0``: ``(s+1)(α+T)/(β-α) <= 0.05``) a short binomial series is used
-    instead (``_log_died_wide``: 14 terms, no hypergeometric function, no quadrature).
+    ``A0/(r+s+x)`` is the integral ``I`` of :func:`log_died_integral`, taken as the
+    difference of two tails of a positive series where that is short (at most 64 terms),
+    by quadrature where it is not (there the large ``(r+x) ln(α+·)`` terms are cancelled
+    analytically, ``log1p``, so the odds stay exact as ``r, α → ∞`` or ``s, β → ∞``), and
+    where ``β`` is far above ``α + T`` (the no-drop-out side, ``s → 0``:
+    ``(s+1)(α+T)/(β-α) <= 0.05``) by a short binomial series (``_log_died_wide``: 14 terms).
 
     Parameters
     ----------
@@ -285,34 +178,77 @@ def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
     array([0.294, 0.941])
     """
     x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
+    shape = x.shape
+    odds, _ = _log_odds(r, alpha, s, beta, *(v.reshape(-1) for v in (x, t_x, T)))
+    return odds.reshape(shape)
+
+
+def _log_odds(r, alpha, s, beta, x, t_x, T, grad=False):
+    """Log odds of :func:`pareto_nbd_log_odds_died` for 1-d rows, and (``grad``) their
+    derivatives in ``(r, α, s, β)``, shape (4, n), each row by one of three methods.
+
+    Rows on the no-drop-out side (:func:`_wide`) sum the short binomial series of
+    :func:`_log_died_wide`; rows whose tail series ``J(t_x)`` and ``J(T)`` need at most
+    ``_SERIES_MAX`` terms take ``ln I = ln(J(t_x) - J(T))`` from :func:`_log_tail`; the
+    rest (``z`` near 1: ``r, α`` or ``s, β`` large, a rate or a drop-out without
+    heterogeneity) integrate by :func:`log_died_integral`, whose nodes also give the
+    derivatives. Value and gradient always come from the same method, and no row calls a
+    hypergeometric function (scipy's ``hyp2f1`` took ~30 µs a value there).
+    """
+    n = x.size
+    odds = np.empty(n)
+    d_odds = np.empty((4, n)) if grad else None
     wide = _wide(alpha, beta, s, T)
-    near = _near(alpha, beta, t_x) & ~wide
-    out = np.empty(x.shape)
     if wide.any():
-        out[wide] = _wide_log_odds(r, alpha, s, beta, x[wide], t_x[wide], T[wide])[0]
-    if near.any():
-        out[near] = log_died_integral(r, alpha, s, beta, x[near], t_x[near], T[near],
-                                      relative=True)
-    far = ~near & ~wide
-    if far.any():
-        xf, Tf = x[far], T[far]
-        out[far] = (np.log(s) - np.log(r + s + xf)
-                    + pareto_nbd_log_a0(r, alpha, s, beta, xf, t_x[far], Tf)
-                    + (r + xf) * np.log(alpha + Tf) + s * np.log(beta + Tf))
-    return out
+        odds[wide], d_log_i = _wide_log_odds(r, alpha, s, beta, x[wide], t_x[wide], T[wide],
+                                             grad=grad)
+        if grad:
+            d_odds[:, wide] = d_log_i + _d_bracket(r, alpha, s, beta, x[wide], T[wide])
+    quad = ~wide
+    if quad.any():
+        rows = np.flatnonzero(quad)
+        xs, ts, Ts = x[rows], t_x[rows], T[rows]
+        log_jx, gx = _log_tail(r, alpha, s, beta, xs, ts, grad=grad)
+        log_jT, gT = _log_tail(r, alpha, s, beta, xs, Ts, grad=grad)
+        ok = np.isfinite(log_jx) & np.isfinite(log_jT)
+        if ok.any():
+            keep = rows[ok]
+            lead = np.minimum(log_jT[ok] - log_jx[ok], 0.0)
+            with np.errstate(divide="ignore"):  # t_x == T: I = 0, odds -inf
+                log_i = log_jx[ok] + np.log(-np.expm1(lead))
+            odds[keep] = (np.log(s) + log_i + (r + xs[ok]) * np.log(alpha + Ts[ok])
+                          + s * np.log(beta + Ts[ok]))
+            if grad:
+                rho = np.exp(lead)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    d_log_i = np.where(ts[ok] < Ts[ok],
+                                       (gx[:, ok] - rho * gT[:, ok]) / (1.0 - rho), 0.0)
+                d_odds[:, keep] = d_log_i + _d_bracket(r, alpha, s, beta, xs[ok], Ts[ok])
+        quad[rows[ok]] = False
+    if quad.any():
+        xq, Tq = x[quad], T[quad]
+        got = log_died_integral(r, alpha, s, beta, xq, t_x[quad], Tq, relative=True,
+                                moments=grad)
+        if grad:
+            odds[quad], (e_ra, e_ia, e_rb, e_ib) = got
+            d_odds[:, quad] = np.stack([e_ra, (r + xq) * (1.0 / (alpha + Tq) - e_ia),
+                                        1.0 / s + e_rb, s / (beta + Tq) - (s + 1) * e_ib])
+        else:
+            odds[quad] = got
+    return odds, d_odds
 
 
-def _near(alpha, beta, t_x):
-    # 1 - z of the Gauss series at t_x; below _NEAR_ONE the series needs thousands of terms
-    # (r, alpha or s, beta large: a rate without heterogeneity), so integrate instead
-    return (min(alpha, beta) + t_x) / (max(alpha, beta) + t_x) < _NEAR_ONE
+def _d_bracket(r, alpha, s, beta, x, T):
+    """Derivatives of ``ln s + (r+x) ln(α+T) + s ln(β+T)`` in ``(r, α, s, β)``, (4, n)."""
+    return np.stack([np.log(alpha + T), (r + x) / (alpha + T), 1.0 / s + np.log(beta + T),
+                     s / (beta + T)])
 
 
 def pareto_nbd_loglik(r, alpha, s, beta, x, t_x, T):
     """Pareto/NBD log-likelihood of each customer, eq. (22) of Fader & Hardie [1]_.
 
     ``ln L = ln Γ(r+x) - ln Γ(r) + r ln α + s ln β + ln[(α+T)^-(r+x) (β+T)^-s
-    + s/(r+s+x) A0]``, with ``ln A0`` from :func:`pareto_nbd_log_a0`.
+    + s/(r+s+x) A0]``, the bracket's log ratio from :func:`pareto_nbd_log_odds_died`.
 
     Parameters
     ----------
@@ -350,7 +286,7 @@ def pareto_nbd_loglik(r, alpha, s, beta, x, t_x, T):
 
 
 #: Most terms of the tail series of :func:`_tail_series`; rows needing more (``z`` near 1)
-#: keep ``scipy.special.hyp2f1`` or the quadrature.
+#: are integrated by :func:`log_died_integral` instead.
 _SERIES_MAX = 64
 _SERIES_CELLS = 1_000_000  # rows x terms evaluated at once
 
@@ -454,12 +390,11 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
     with ``ρ = J(T)/J(t_x)``, and ``∇J`` comes from differentiating the positive series of
     ``J`` term by term (see ``_log_tail``): no hypergeometric function and no
     cancellation. Rows on the no-drop-out side (``β`` far above ``α + T``, as ``s → 0``)
-    differentiate the short binomial series of ``_log_died_wide`` instead, and rows where
-    ``pareto_nbd_log_odds_died`` integrates (``z`` within 0.5% of 1) take the derivatives
-    from the same quadrature nodes (``log_died_integral(..., moments=True)``). The
-    remaining rows whose series would be long (more than ``_SERIES_MAX`` = 64 terms) are
-    differentiated by central differences of :func:`pareto_nbd_loglik` in the
-    log-parameters (step 1e-5, error ~1e-10 relative).
+    differentiate the short binomial series of ``_log_died_wide`` instead, and rows whose
+    series would be long (more than ``_SERIES_MAX`` = 64 terms: ``z`` near 1, as at the
+    no-heterogeneity boundary) take the derivatives from the quadrature nodes that give
+    their value (``log_died_integral(..., moments=True)``). Each row's value and gradient
+    come from the same method (``_log_odds``); no finite differences.
 
     Parameters
     ----------
@@ -483,68 +418,55 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
     >>> bool(np.allclose(g, fd, rtol=1e-6))
     True
     """
+    return pareto_nbd_loglik_and_grad(r, alpha, s, beta, x, t_x, T)[1]
+
+
+def pareto_nbd_loglik_and_grad(r, alpha, s, beta, x, t_x, T):
+    """:func:`pareto_nbd_loglik` and :func:`pareto_nbd_loglik_grad` from one pass.
+
+    The optimiser asks for the value and the gradient at each point; the quadrature rows
+    (the costly ones, near the no-heterogeneity boundary) then run once, not twice.
+
+    Parameters
+    ----------
+    r, alpha, s, beta : float
+        Positive model parameters.
+    x, t_x, T : ndarray of shape (n,)
+        Sufficient statistics, as in :func:`pareto_nbd_loglik`.
+
+    Returns
+    -------
+    loglik : ndarray of shape (n,)
+        Log-likelihood of each row (0 where ``T == 0``).
+    grad : ndarray of shape (4, n)
+        Its derivatives in ``(r, alpha, s, beta)`` (0 where ``T == 0``).
+
+    Examples
+    --------
+    >>> x, t_x, T = np.array([2.0, 0.0]), np.array([30.43, 0.0]), np.array([38.86, 38.86])
+    >>> ll, g = pareto_nbd_loglik_and_grad(0.553, 10.578, 0.606, 11.669, x, t_x, T)
+    >>> bool(np.allclose(ll, pareto_nbd_loglik(0.553, 10.578, 0.606, 11.669, x, t_x, T),
+    ...                  rtol=1e-13))
+    True
+    """
     x, t_x, T = (a.astype(float).reshape(-1) for a in np.broadcast_arrays(
         *(np.asarray(v, dtype=float) for v in (x, t_x, T))))
-    n = x.size
-    out = np.zeros((4, n))
+    ll, out = np.zeros(x.size), np.zeros((4, x.size))
     live = T > 0
-    d_alive = np.stack([
-        digamma(r + x) - digamma(r) - np.log1p(T / alpha),
-        r / alpha - (r + x) / (alpha + T),
-        -np.log1p(T / beta) + np.zeros(n),
-        s / beta - s / (beta + T)])
-    wide = live & _wide(alpha, beta, s, T)
-    if wide.any():  # the no-drop-out side: a short binomial series and its derivatives
-        xw, Tw = x[wide], T[wide]
-        odds, d_log_i = _wide_log_odds(r, alpha, s, beta, xw, t_x[wide], Tw, grad=True)
-        gap = t_x[wide] < Tw
-        d_odds = d_log_i + np.stack([np.log(alpha + Tw), (r + xw) / (alpha + Tw),
-                                     1.0 / s + np.log(beta + Tw), s / (beta + Tw)])
-        out[:, wide] = d_alive[:, wide] + np.where(gap, expit(odds) * d_odds, 0.0)
-    near = live & _near(alpha, beta, t_x) & ~wide
-    log_jx, log_jT = np.full(n, np.nan), np.full(n, np.nan)
-    gx, gT = np.full((4, n), np.nan), np.full((4, n), np.nan)
-    other = live & ~near & ~wide
-    if other.any():  # the series only where the quadrature is not used
-        log_jx[other], gx[:, other] = _log_tail(r, alpha, s, beta, x[other], t_x[other],
-                                                grad=True)
-        log_jT[other], gT[:, other] = _log_tail(r, alpha, s, beta, x[other], T[other],
-                                                grad=True)
-    if near.any():  # the quadrature of the value gives its derivatives from the same nodes
-        xn, Tn = x[near], T[near]
-        odds, means = log_died_integral(r, alpha, s, beta, xn, t_x[near], Tn, relative=True,
-                                        moments=True)
-        e_ra, e_ia, e_rb, e_ib = means
-        d_odds = np.stack([e_ra, (r + xn) * (1.0 / (alpha + Tn) - e_ia),
-                           1.0 / s + e_rb, s / (beta + Tn) - (s + 1) * e_ib])
-        out[:, near] = d_alive[:, near] + expit(odds) * d_odds
-    fast = other & np.isfinite(log_jx) & np.isfinite(log_jT)
-    if fast.any():
-        xf, tf, Tf = x[fast], t_x[fast], T[fast]
-        rho = np.exp(np.minimum(log_jT[fast] - log_jx[fast], 0.0))
-        gap = tf < Tf
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d_log_i = np.where(gap, (gx[:, fast] - rho * gT[:, fast]) / (1.0 - rho), 0.0)
-            log_i = log_jx[fast] + np.log(-np.expm1(np.minimum(log_jT[fast] - log_jx[fast],
-                                                                 0.0)))
-        odds = (np.log(s) + log_i + (r + xf) * np.log(alpha + Tf) + s * np.log(beta + Tf))
-        w = np.where(gap, expit(odds), 0.0)
-        d_odds = d_log_i + np.stack([np.log(alpha + Tf), (r + xf) / (alpha + Tf),
-                                     1.0 / s + np.log(beta + Tf), s / (beta + Tf)])
-        out[:, fast] = d_alive[:, fast] + w * np.where(gap, d_odds, 0.0)
-    slow = other & ~fast
-    if slow.any():
-        theta = np.log([r, alpha, s, beta])
-        h = 1e-5
-        xs, ts, Ts = x[slow], t_x[slow], T[slow]
-        for i in range(4):
-            up, down = theta.copy(), theta.copy()
-            up[i] += h
-            down[i] -= h
-            diff = (pareto_nbd_loglik(*np.exp(up), xs, ts, Ts)
-                    - pareto_nbd_loglik(*np.exp(down), xs, ts, Ts)) / (2 * h)
-            out[i, slow] = diff / np.exp(theta[i])
-    return out
+    if live.any():
+        xl, tl, Tl = x[live], t_x[live], T[live]
+        alive = (log_rising(r, xl) - xl * np.log(alpha + Tl) - r * np.log1p(Tl / alpha)
+                 - s * np.log1p(Tl / beta))
+        d_alive = np.stack([
+            digamma(r + xl) - digamma(r) - np.log1p(Tl / alpha),
+            r / alpha - (r + xl) / (alpha + Tl),
+            -np.log1p(Tl / beta),
+            s / beta - s / (beta + Tl)])
+        odds, d_odds = _log_odds(r, alpha, s, beta, xl, tl, Tl, grad=True)
+        ll[live] = alive + np.logaddexp(0.0, odds)
+        # t_x == T: no drop-out term (odds -inf), only the alive part
+        out[:, live] = d_alive + np.where(tl < Tl, expit(odds) * d_odds, 0.0)
+    return ll, out
 
 
 #: ``(s+1) (α+T)/(β-α)`` at most this: the no-drop-out side (``β`` far above ``α + T``,
