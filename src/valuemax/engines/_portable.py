@@ -21,6 +21,8 @@ MONEY_DECIMAL: Final = dt.Decimal(38, 6)
 
 #: Backends whose Ibis compiler has no Median / Quantile operation.
 NO_QUANTILES = frozenset({"mysql"})
+#: Backends whose floats cannot be NaN (and that have no ``IS_NAN`` function).
+NO_NAN = frozenset({"mysql"})
 
 
 def backend_name(expr: Any) -> str | None:
