@@ -44,8 +44,10 @@ def log_died_integral(r, alpha, s, beta, x, t_x, T, *, relative=False, moments=F
     ``(α+t_x)^-(r+x) (β+t_x)^-(s+1) ∫_0^D exp(-(r+x) log1p(u/(α+t_x)) - (s+1)
     log1p(u/(β+t_x))) du`` with ``D = T - t_x``, and with ``u = d (e^y - 1)``,
     ``d = min(α, β) + t_x``, whose integrand in ``y`` has no singularity within ``π`` of the
-    real axis; ``y`` runs over 8 panels of 16 Gauss-Legendre nodes each (128 nodes).
-    Panels end where the integrand has fallen by ``e^(60 j/8)`` (bisection), so each spans a
+    real axis; ``y`` runs over up to 8 panels of 16 Gauss-Legendre nodes each (at most 128
+    nodes): as many as the integrand's fall over the interval needs, capped at ``e^-60``,
+    in steps of ``e^-7.5`` (one panel where it falls by less than ``e^7.5``). Panels end
+    where the integrand has fallen by ``e^(7.5 j)`` (Newton's method), so each spans a
     factor of at most ``e^7.5``; beyond ``e^-60`` the rest is dropped. It stays exact as
     ``r, α → ∞`` or ``s, β → ∞`` (an exponential in ``u``), where the hypergeometric series
     of the closed form would need millions of terms.
@@ -93,16 +95,42 @@ def log_died_integral(r, alpha, s, beta, x, t_x, T, *, relative=False, moments=F
         u = d * np.expm1(y)
         return (r + x) * np.log1p(u / da) + (s + 1) * np.log1p(u / db)
 
-    # integrate up to where the integrand has fallen by e^-_DECAY (or to D), with panel
-    # ends equally spaced in the decay: each panel spans a factor of at most about
-    # e^(_DECAY/8) in the integrand, which 16 nodes integrate to round-off. The decay is
-    # increasing and convex in y (a sum of c ln(1 - q + q e^y), 0 < q <= 1) and 0 at 0, so
-    # Newton's method started right of each end, at min(y_end, target / decay'(0)),
-    # descends to it monotonically; panel ends need no precision (any ends integrate
-    # exactly), _NEWTON steps place them to well within a panel
+    # integrate up to where the integrand has fallen by e^-_DECAY (or to D), in panels
+    # each spanning a factor of at most about e^(_DECAY/8) in the integrand, which 16 nodes
+    # integrate to round-off: as many panels as the row's decay needs (1 to 8), rows
+    # needing the same number evaluated together
     y_end = np.log1p((T - t_x) / d)
-    total = decay(y_end)
-    target = np.minimum(total, _DECAY) * (np.arange(_GL_PANELS + 1) / _GL_PANELS)[None, :]
+    total = decay(y_end)[:, 0]
+    need = np.clip(np.ceil(np.minimum(total, _DECAY) / (_DECAY / _GL_PANELS)), 1, _GL_PANELS)
+    log_int = np.empty(x.shape[0])
+    means = np.empty((4, x.shape[0])) if moments else None
+    for k in np.unique(need).astype(int):
+        rows = np.flatnonzero(need == k)
+        log_int[rows], got = _panels(k, r, s, x[rows], t_x[rows], T[rows], da[rows],
+                                     db[rows], d[rows], y_end[rows],
+                                     np.minimum(total[rows], _DECAY), moments)
+        if moments:
+            means[:, rows] = got
+    if relative:  # log odds of dying in (t_x, T] against being alive at T (see below)
+        gap = T - t_x
+        out = (np.log(s) + (r + x) * np.log1p(gap / da) + s * np.log1p(gap / db)
+               - np.log(db))[:, 0] + log_int
+    else:
+        out = (-(r + x) * np.log(da) - (s + 1) * np.log(db))[:, 0] + log_int
+    return (out, means) if moments else out
+
+
+def _panels(k, r, s, x, t_x, T, da, db, d, y_end, height, moments):
+    """``ln`` of the integral of :func:`log_died_integral` over ``k`` Gauss-Legendre panels
+    (rows of shape (m, 1)), and with ``moments`` its four means, shape (4, m).
+
+    The panel ends are equally spaced in the decay up to ``height``. The decay is
+    increasing and convex in y (a sum of ``c ln(1 - q + q e^y)``, ``0 < q <= 1``) and 0 at
+    0, so Newton's method started right of each end, at ``min(y_end, target / decay'(0))``,
+    descends to it monotonically; panel ends need no precision (any ends integrate
+    exactly), ``_NEWTON`` steps place them well within a panel.
+    """
+    target = height[:, None] * (np.arange(k + 1) / k)[None, :]
     ca, cb, qa, qb = r + x, s + 1.0, d / da, d / db
     with np.errstate(divide="ignore", invalid="ignore"):
         ends = np.minimum(y_end, target / (ca * qa + cb * qb))
@@ -117,29 +145,24 @@ def log_died_integral(r, alpha, s, beta, x, t_x, T, *, relative=False, moments=F
     y = (left[:, :, None] + width[:, :, None] * (_GL_NODES + 1)[None, None, :] / 2)
     y = y.reshape(x.shape[0], -1)
     u = d * np.expm1(y)
-    log_a, log_b = np.log1p(u / da), np.log1p(u / db)  # decay(y), kept for the moments
-    log_f = -((r + x) * log_a + (s + 1) * log_b) + np.log(d) + y
+    log_a, log_b = np.log1p(u / da), np.log1p(u / db)  # the decay's terms, kept for moments
+    log_f = -(ca * log_a + cb * log_b) + np.log(d) + y
     weights = (width[:, :, None] * _GL_WEIGHTS[None, None, :] / 2).reshape(x.shape[0], -1)
     top = log_f.max(axis=1)
     mass = weights * np.exp(log_f - top[:, None])
     total_mass = np.sum(mass, axis=1)
     with np.errstate(divide="ignore"):  # an empty interval (t_x == T): -inf
         log_int = top + np.log(total_mass)
-    if moments:  # with α+τ = da+u: log1p((T-τ)/(α+τ)) = log1p((T-t_x)/da) - log1p(u/da)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p = np.where(total_mass[:, None] > 0, mass / total_mass[:, None], 0.0)
-        span = T - t_x
-        e_la, e_ia, e_lb, e_ib = (np.sum(p * g, axis=1) for g in (
-            log_a, 1.0 / (da + u), log_b, 1.0 / (db + u)))
-        means = np.stack([np.log1p(span / da)[:, 0] - e_la, e_ia,
-                          np.log1p(span / db)[:, 0] - e_lb, e_ib])
-    if relative:  # log odds of dying in (t_x, T] against being alive at T (see below)
-        gap = T - t_x
-        out = (np.log(s) + (r + x) * np.log1p(gap / da) + s * np.log1p(gap / db)
-               - np.log(db))[:, 0] + log_int
-    else:
-        out = (-(r + x) * np.log(da) - (s + 1) * np.log(db))[:, 0] + log_int
-    return (out, means) if moments else out
+    if not moments:
+        return log_int, None
+    # with α+τ = da+u: log1p((T-τ)/(α+τ)) = log1p((T-t_x)/da) - log1p(u/da)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(total_mass[:, None] > 0, mass / total_mass[:, None], 0.0)
+    span = T - t_x
+    e_la, e_ia, e_lb, e_ib = (np.sum(p * g, axis=1) for g in (
+        log_a, 1.0 / (da + u), log_b, 1.0 / (db + u)))
+    return log_int, np.stack([np.log1p(span / da)[:, 0] - e_la, e_ia,
+                              np.log1p(span / db)[:, 0] - e_lb, e_ib])
 
 
 def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
