@@ -74,6 +74,15 @@ def test_store_table_and_runs_row_in_one_store(cli_runner, table, tmp_path):
     assert len(runs) == 2 and set(again["run_id"]) == {runs["run_id"].iloc[-1]}
 
 
+def test_a_store_the_command_creates_is_private(cli_runner, table, tmp_path):
+    """A new store holds customer-level rows: owner-only (0600), as analyze's stores."""
+    path, _ = table
+    db = tmp_path / "new.duckdb"
+    res = cli_runner.invoke(app, _args(path, "--db", db))
+    assert res.exit_code == 0, res.output
+    assert db.stat().st_mode & 0o777 == 0o600
+
+
 def test_the_runs_row_has_the_main_jobs_columns_and_types():
     """A store started by a part command must take the main job's runs rows (INSERT BY NAME)."""
     import ibis

@@ -205,12 +205,7 @@ def store_part(db: Path, job: str, table: pd.DataFrame, *, source: str,
     """
     from valuemax.engines import connect
     from valuemax.pipeline._store import write_table
-    from valuemax.pipeline._workspace import (
-        _add_missing_columns,
-        _sql_str,
-        check_db_path,
-        is_disk_full,
-    )
+    from valuemax.pipeline._workspace import append_runs, check_db_path, store_transaction
 
     check_db_path(db)
     name = STORE_TABLE[job]
@@ -220,35 +215,12 @@ def store_part(db: Path, job: str, table: pd.DataFrame, *, source: str,
     write_table(con, "runs", _runs_row(run_id, job, source, params, started, len(table),
                                        {"db": str(db), "tables": [name]}))
     try:
-        con.raw_sql(f"ATTACH '{_sql_str(db)}' AS vm_dst")
-    except Exception as exc:  # duckdb.IOException and friends
-        raise InputError(f"cannot open the store --db {str(db)!r}: {exc}") from exc
-    try:
-        have = {r[0] for r in con.raw_sql(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_catalog = 'vm_dst' AND table_schema = 'main'").fetchall()}
-        con.raw_sql("BEGIN TRANSACTION")
-        try:
+        with store_transaction(con, db, disk_full=lambda exc: ValuemaxError(
+                f"disk full: could not write table {name!r} into the store {str(db)!r}; "
+                "nothing was changed. Free some space or choose another --db.")) as have:
             con.raw_sql(f'CREATE OR REPLACE TABLE vm_dst."{name}" AS SELECT * FROM main."{name}"')
-            if "runs" in have:  # a store of an earlier version or job: add new columns
-                _add_missing_columns(con, "vm_dst.runs", "main.runs")
-                con.raw_sql("INSERT INTO vm_dst.runs BY NAME SELECT * FROM main.runs")
-            else:
-                con.raw_sql("CREATE TABLE vm_dst.runs AS SELECT * FROM main.runs")
-            con.raw_sql("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                con.raw_sql("ROLLBACK")
-            raise
-    except Exception as exc:
-        if is_disk_full(exc):
-            raise ValuemaxError(f"disk full: could not write table {name!r} into the store "
-                                f"{str(db)!r}; nothing was changed. Free some space or choose "
-                                "another --db.") from exc
-        raise
+            append_runs(con, have)
     finally:
-        with contextlib.suppress(Exception):
-            con.raw_sql("DETACH vm_dst")
         with contextlib.suppress(Exception):
             con.disconnect()
     return run_id

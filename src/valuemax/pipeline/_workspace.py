@@ -39,7 +39,7 @@ import os
 import shutil
 import signal
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -379,48 +379,20 @@ class Workspace:
                 if name.startswith(_LEAKED_PREFIXES):
                     con.raw_sql(f'DROP TABLE IF EXISTS main."{_ident(name)}"')
             return
-        created = not self.db.exists()
-        try:
-            con.raw_sql(f"ATTACH '{_sql_str(self.db)}' AS vm_dst")
-        except Exception as exc:  # duckdb.IOException and friends
-            raise InputError(f"cannot open the store db/--db {str(self.db)!r}: {exc}") from exc
-        try:
-            have = {r[0] for r in con.raw_sql(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_catalog = 'vm_dst' AND table_schema = 'main'"
-            ).fetchall()}
-            con.raw_sql("BEGIN TRANSACTION")
-            try:
-                for name in STORE_TABLES:
-                    q = _ident(name)
-                    if name in local:
-                        con.raw_sql(f'CREATE OR REPLACE TABLE vm_dst."{q}" AS '
-                                    f'SELECT * FROM main."{q}"')
-                    elif name in have:  # the earlier run's table: not this run's
-                        con.raw_sql(f'DROP TABLE vm_dst."{q}"')
-                for name in sorted(have):
-                    if name.startswith(_LEAKED_PREFIXES):
-                        con.raw_sql(f'DROP TABLE vm_dst."{_ident(name)}"')
-                if "runs" in local:
-                    if "runs" in have:  # a store of an earlier version: add new columns
-                        _add_missing_columns(con, "vm_dst.runs", "main.runs")
-                        con.raw_sql("INSERT INTO vm_dst.runs BY NAME SELECT * FROM main.runs")
-                    else:
-                        con.raw_sql("CREATE TABLE vm_dst.runs AS SELECT * FROM main.runs")
-                con.raw_sql("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    con.raw_sql("ROLLBACK")
-                raise
-        except Exception as exc:
-            if is_disk_full(exc):
-                raise self.disk_full(exc, self.db) from exc
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                con.raw_sql("DETACH vm_dst")
-            if created:  # a store valuemax creates is readable by its owner only
-                make_private([self.db, Path(f"{self.db}.wal")])
+        with store_transaction(con, self.db,
+                               disk_full=lambda e: self.disk_full(e, self.db)) as have:
+            for name in STORE_TABLES:
+                q = _ident(name)
+                if name in local:
+                    con.raw_sql(f'CREATE OR REPLACE TABLE vm_dst."{q}" AS '
+                                f'SELECT * FROM main."{q}"')
+                elif name in have:  # the earlier run's table: not this run's
+                    con.raw_sql(f'DROP TABLE vm_dst."{q}"')
+            for name in sorted(have):
+                if name.startswith(_LEAKED_PREFIXES):
+                    con.raw_sql(f'DROP TABLE vm_dst."{_ident(name)}"')
+            if "runs" in local:
+                append_runs(con, have)
 
     # -- publishing ---------------------------------------------------------------------
     def publish(self) -> None:
@@ -592,6 +564,77 @@ def compact_store(store: Path) -> None:
     make_private([fresh])
     os.replace(fresh, store)
     Path(f"{store}.wal").unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def store_transaction(con: Any, db: Path,
+                      disk_full: Callable[[BaseException], BaseException | None] | None = None,
+                      ) -> Iterator[set[str]]:
+    """Attach the DuckDB store ``db`` to ``con`` as ``vm_dst`` and run the body as one
+    transaction on it.
+
+    Yields the names of the tables the store holds in its ``main`` schema. The body's
+    writes commit together at the end, or none of them (ROLLBACK on any error, an
+    interrupt included); the store is detached either way, and a store file created here
+    is made private (owner-only, :func:`valuemax.privacy.make_private`). Used by every
+    job that writes into a store (``analyze``, ``experiment``/``uplift``/``target``).
+
+    Parameters
+    ----------
+    con : ibis DuckDB backend
+        The working connection whose ``main`` tables are copied.
+    db : pathlib.Path
+        The store file (created if missing).
+    disk_full : callable, optional
+        ``exc -> exception or None``: the error to raise instead of ``exc`` when the disk
+        filled (default: a one-line ``ValuemaxError`` naming the store).
+
+    Raises
+    ------
+    InputError
+        If ``db`` cannot be opened as a DuckDB store.
+    ValuemaxError
+        If the disk fills while writing (the transaction is rolled back).
+    """
+    created = not db.exists()
+    try:
+        con.raw_sql(f"ATTACH '{_sql_str(db)}' AS vm_dst")
+    except Exception as exc:  # duckdb.IOException and friends
+        raise InputError(f"cannot open the store db/--db {str(db)!r}: {exc}") from exc
+    try:
+        have = {r[0] for r in con.raw_sql(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = 'vm_dst' AND table_schema = 'main'").fetchall()}
+        con.raw_sql("BEGIN TRANSACTION")
+        try:
+            yield have
+            con.raw_sql("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.raw_sql("ROLLBACK")
+            raise
+    except Exception as exc:
+        if is_disk_full(exc):
+            err = disk_full(exc) if disk_full is not None else None
+            raise (err or ValuemaxError(
+                f"disk full: could not write into the store {str(db)!r}; nothing was "
+                "changed. Free some space or choose another db/--db.")) from exc
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            con.raw_sql("DETACH vm_dst")
+        if created:  # a store valuemax creates is readable by its owner only
+            make_private([db, Path(f"{db}.wal")])
+
+
+def append_runs(con: Any, have: set[str]) -> None:
+    """Append the working connection's ``runs`` rows to the attached store's (inside
+    :func:`store_transaction`), adding the columns a store of an earlier version lacks."""
+    if "runs" in have:
+        _add_missing_columns(con, "vm_dst.runs", "main.runs")
+        con.raw_sql("INSERT INTO vm_dst.runs BY NAME SELECT * FROM main.runs")
+    else:
+        con.raw_sql("CREATE TABLE vm_dst.runs AS SELECT * FROM main.runs")
 
 
 def _add_missing_columns(con: Any, target: str, source: str) -> None:
