@@ -85,7 +85,7 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "unparseable_amount": "The amount, quantity or unit price could not be read as a number.",
     "implausible_date": "Order date before 1900-01-01 or after 2100-01-01: a mistyped year or "
     "a placeholder date.",
-    "implausible_amount": "Amount of a thousand trillion (1e15) currency units or more, or "
+    "implausible_amount": "Amount of a thousand trillion (10^15) currency units or more, or "
     "not a finite number: a unit or parsing error, not a sale.",
     "after_observation_end": "Dated after the observation end date ({observation_end}).",
     "duplicate_line": "Exact copy of an earlier line (every column equal); the first copy is kept.",
@@ -267,14 +267,14 @@ PRESETS: Final = MappingProxyType({
         "off",
         "The literature's Online Retail cleaning: customer id present, not cancelled, "
         "quantity > 0, unit price > 0 (duplicates and non-product lines kept); dates before "
-        "1900 or after 2100 and amounts of 1e15 or more are quarantined as implausible.",
+        "1900 or after 2100 and amounts of 10^15 or more are quarantined as implausible.",
     ),
     "none": Preset(
         "none",
         (*PARSE_ERRORS, "implausible_date", "implausible_amount"),
         "off",
         "Only lines that cannot be used at all (no customer, date or amount, or a date "
-        "before 1900 or after 2100, or an amount of 1e15 or more).",
+        "before 1900 or after 2100, or an amount of 10^15 or more).",
     ),
 })
 
