@@ -105,6 +105,24 @@ def test_late_lines_refused(store, tmp_path):
     _unchanged(store, before)
 
 
+def test_a_mistyped_future_date_is_judged_against_the_stored_log(store, tmp_path):
+    """One new line 18 years on: alone among the new lines it looks like any last date, but
+    against the stored log it is the far-off tail analyze's guard refuses (it would move
+    every customer's recency by 18 years and lock the store against later updates)."""
+    before = snapshot(store)
+    new = tmp_path / "typo.csv"
+    new.write_text(HEADER + SECOND + "1019,P1,Mug,1,2042-02-10 10:00,2.50,c1,UK\n",
+                   encoding="utf-8")
+    with pytest.raises(InputError, match=r"would be 2042-02-10; but 1 line on 2042-02-10 comes "
+                                         r"after a gap of 6,575 days from the rest of the log "
+                                         r"\(2024-01-05 \.\. 2024-02-10; 23 rows in all\)"
+                                         r".*correct the dates in the file or leave those "
+                                         r"lines out; if they are genuine, pass "
+                                         r"observation_end='2042-02-10'"):
+        update(store, new)
+    _unchanged(store, before)
+
+
 def test_same_file_twice_changes_nothing(store, base):
     first = update(store, base[1]["second"])
     assert first.applied

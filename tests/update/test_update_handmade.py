@@ -78,6 +78,19 @@ def test_netting_by_amount_across_the_split(tmp_path):
     assert result.quarantined_by_reason == {"return_netted_earlier": 2}
 
 
+def test_a_file_of_one_full_refund_equals_the_whole_log(tmp_path):
+    """The new file is c2's refund of its whole purchase: re-cleaned with c2's stored lines,
+    every line of the part is quarantined (the refund netted, the purchase fully returned),
+    which a whole log may not be but a part may."""
+    store, whole, result, _ = _both(tmp_path, AMOUNT_HEADER, AMOUNT_FIRST,
+                                    "c2,2024-02-02,-20.00\n")
+    for name, key in COMPARED.items():
+        assert_same(table(store, name, key), table(whole, name, key), name)
+    assert "c2" not in set(table(store, "customers", "customer_id")["customer_id"])
+    assert result.rows_in == 1 and result.rows_clean == 0
+    assert result.quarantined_by_reason == {"return_netted_earlier": 1}
+
+
 def test_customers_without_new_lines_only_move_in_time(handmade):
     """c4 buys nothing in February: its counts stay, recency and T grow by the 10 days."""
     store, _, _, before = handmade

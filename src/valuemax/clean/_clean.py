@@ -74,6 +74,7 @@ def clean(
     cancel_prefix: str | None = "C",
     non_product_codes: list[str] | tuple[str, ...] | None = None,
     outliers: Literal["flag", "off"] | None = None,
+    require_clean: bool = True,
 ) -> CleanResult:
     """Split a transaction log into clean lines and a quarantine, accounting for every line.
 
@@ -129,6 +130,12 @@ def clean(
         modified z-score ``0.6745 (x - median) / MAD`` above 3.5 in absolute value
         (Iglewicz & Hoaglin 1993), median and MAD over the clean lines. ``"off"``: all
         False. None: the preset's choice (``standard``: flag; others: off).
+    require_clean : bool, default True
+        Refuse a log whose every line is quarantined (the message names the main rule and
+        its fix). False when ``ingested`` is a part of a log, with ``observation_end``
+        given: ``valuemax update`` re-cleans only the customers with new lines, whose lines
+        may all be quarantined (one customer's full refund); the result then has no clean
+        line.
 
     Returns
     -------
@@ -262,6 +269,7 @@ def clean(
         codes=codes, netting=(item or "amount") if returns == "net" else None,
         duplicates_skipped=None if "duplicate_line" not in spec.rules or can_dedupe else (
             "order_id" if "order_id" not in has else "product"),
+        require_clean=require_clean or observation_end is None,
     )
     keep = ["_row_id", *CANONICAL_COLUMNS, *extras, "is_outlier"]
     if returns == "net":

@@ -14,6 +14,7 @@ of the log by an implausible gap (the rule is stated there).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Final
 
 import ibis
@@ -45,7 +46,9 @@ def usable(t: ir.Table) -> ir.BooleanValue:
     return (t["_parse_error"].isnull() & ~implausible(t)).fill_null(False)
 
 
-def default_observation_end(con: Any, std: ir.Table) -> tuple[dt.date | None, str]:
+def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int] | None = None,
+                            fix: Callable[[dt.date, dt.date], str] | None = None,
+                            ) -> tuple[dt.date | None, str]:
     """The date of the log's last transaction, refusing a far-off last date.
 
     One GROUP BY date query over ``std`` (the usable lines' dates, see :func:`usable`).
@@ -60,6 +63,8 @@ def default_observation_end(con: Any, std: ir.Table) -> tuple[dt.date | None, st
 
     The smallest such ``i`` is reported (the whole suspect tail). An explicit
     ``observation_end`` skips the guard, and logs of fewer than 20 rows are not judged.
+    ``prior`` adds the lines of a log ``std`` extends (``valuemax update``: the stored
+    log), so that a few new lines are judged against the whole log, not alone.
 
     Parameters
     ----------
@@ -68,6 +73,14 @@ def default_observation_end(con: Any, std: ir.Table) -> tuple[dt.date | None, st
     std : ibis.Table
         ``Ingested.standardized()``: ``_row_id``, ``customer_id``, ``order_ts``,
         ``_parse_error``.
+    prior : (pyarrow.Table, int), optional
+        Lines already in the log: a table of ``_vm_d`` (date) and ``_vm_n`` (usable lines
+        that day), and the number of its rows (all lines). Its dates are never reported as
+        suspect unless they lie after the gap.
+    fix : callable, optional
+        ``(last date before the gap, last date) -> str``: the advice ending the guard's
+        message, for a caller whose options differ from ``clean``'s (default: pass
+        ``observation_end`` to quarantine the lines, or correct the dates).
 
     Returns
     -------
@@ -87,6 +100,11 @@ def default_observation_end(con: Any, std: ir.Table) -> tuple[dt.date | None, st
     s = std.select(_vm_d=ibis.ifelse(ok, std.order_ts.date(), ibis.null("date")))
     tbl = con.to_pyarrow(s.group_by("_vm_d").aggregate(_vm_n=s.count()))
     n_rows = int(pc.sum(tbl["_vm_n"]).as_py() or 0)
+    if prior is not None:
+        tbl = pa.concat_tables([tbl.select(["_vm_d", "_vm_n"]).cast(prior[0].schema), prior[0]])
+        tbl = tbl.group_by("_vm_d").aggregate([("_vm_n", "sum")]).rename_columns(
+            ["_vm_d", "_vm_n"])
+        n_rows += int(prior[1])
     valid = pc.is_valid(tbl["_vm_d"])
     days = np.asarray(pc.filter(tbl["_vm_d"], valid).cast(pa.int32()).to_numpy(), np.int64)
     n = np.asarray(pc.filter(tbl["_vm_n"], valid).to_numpy(), np.int64)
@@ -101,7 +119,7 @@ def default_observation_end(con: Any, std: ir.Table) -> tuple[dt.date | None, st
     far = gap > np.maximum(GAP_MIN_DAYS, GAP_SPAN_SHARE * span)
     hits = np.flatnonzero(few & far) if n_rows >= MIN_ROWS_TO_JUDGE else np.array([], int)
     if hits.size:
-        _refuse(con, std, days, n, int(hits[0]) + 1, n_rows)
+        _refuse(con, std, days, n, int(hits[0]) + 1, n_rows, fix)
     end = _date(days[-1])
     note = (
         f"observation_end {end.isoformat()}: the date of the log's last transaction "
@@ -122,7 +140,8 @@ def _date(day: np.int64) -> dt.date:
 
 
 def _refuse(
-    con: Any, std: ir.Table, days: np.ndarray, n: np.ndarray, i: int, n_rows: int
+    con: Any, std: ir.Table, days: np.ndarray, n: np.ndarray, i: int, n_rows: int,
+    fix: Callable[[dt.date, dt.date], str] | None = None,
 ) -> None:
     """Raise the InputError of the guard for the tail starting at ``days[i]``."""
     first, cut, start, last = (_date(days[j]) for j in (i, i - 1, 0, -1))
@@ -147,8 +166,9 @@ def _refuse(
         f"rows)) after a gap of more than {threshold:,.0f} days (max of 90 days and 25% of "
         f"the log's span before the gap) look like mistyped dates; as the observation end "
         f"they would add {count_noun(int(days[-1] - days[i - 1]), 'day')} to every "
-        f"customer's recency. Lines (_row_id): {examples}. Pass "
-        f"observation_end='{cut.isoformat()}' (CLI --observation-end {cut.isoformat()}) to "
-        f"quarantine them as after_observation_end, or correct the dates in the source; if "
-        f"they are genuine, pass observation_end='{last.isoformat()}'"
+        f"customer's recency. Lines (_row_id): {examples}. " + (fix(cut, last) if fix else (
+            f"Pass observation_end='{cut.isoformat()}' (CLI --observation-end "
+            f"{cut.isoformat()}) to quarantine them as after_observation_end, or correct the "
+            f"dates in the source; if they are genuine, pass "
+            f"observation_end='{last.isoformat()}'"))
     )

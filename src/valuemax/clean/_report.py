@@ -103,7 +103,8 @@ class QualityReport:
         Clean lines flagged ``is_outlier`` (kept in the clean table).
     netted_revenue : float
         Revenue deducted from purchase lines by ``returns="net"`` (log currency; 0.0 with
-        ``returns="exclude"``).
+        ``returns="exclude"``). ``require_clean=False`` (a part of a log) allows a result
+    without a clean line.
     notes : tuple of str
         How defaults were chosen and what each count means.
     zero_priced : int
@@ -265,6 +266,7 @@ def build_report(
     codes: tuple[str, ...],
     duplicates_skipped: str | None = None,
     netting: str | None = None,
+    require_clean: bool = True,
 ) -> QualityReport:
     """Turn the GROUP BY rows of ``clean`` into a :class:`QualityReport`.
 
@@ -292,7 +294,7 @@ def build_report(
             "_parse_error code outside the contract's list; they cannot be cleaned"
         )
     per_rule = tuple(RuleCount(r.code, r.description, n.get(r.code, 0)) for r in rules)
-    if rows_clean == 0:
+    if rows_clean == 0 and require_clean:
         ranked = sorted((rc for rc in per_rule if rc.count), key=lambda rc: -rc.count)
         detail = ", ".join(f"{rc.code} {rc.count:,}" for rc in ranked)
         every = "the only row was" if rows_in == 1 else f"all {rows_in:,} rows were"
@@ -304,7 +306,7 @@ def build_report(
         raise InputError("no observation end could be determined")
     n_out = int(clean_row["n_out"]) if clean_row is not None else 0
     netted = float(sum(float(row["netted"] or 0.0) for row in by.values()))
-    if flag:
+    if flag and clean_row is not None:
         med, mad = clean_row["med"], clean_row["mad"]
         if mad is None or mad == 0:
             notes.append("is_outlier: none flagged, the clean amounts have a MAD of 0 on the "

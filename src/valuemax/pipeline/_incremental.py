@@ -188,9 +188,10 @@ def check_late(con: Any, union_ing: Any, offset: int, stored_end: dt.date, dedup
 
 
 def new_observation_end(con: Any, union_ing: Any, stored_end: dt.date,
-                        given: Any) -> dt.date:
+                        given: Any, *, catalog: str, offset: int) -> dt.date:
     """The updated observation end: ``given``, else the last usable date (the far-date guard
-    of ``valuemax.clean`` applies), never before ``stored_end``.
+    of ``valuemax.clean`` applies, to the new lines, the rows beyond ``offset``, against
+    every stored line), never before ``stored_end``.
 
     Raises
     ------
@@ -206,7 +207,17 @@ def new_observation_end(con: Any, union_ing: Any, stored_end: dt.date,
                 f"{stored_end.isoformat()}; an update only moves it forward. Give a later "
                 "date or leave it out (the date of the last new line)")
         return end
-    end, _ = default_observation_end(con, union_ing.standardized())
+    std = union_ing.standardized()
+    clean_lines = con.table("transactions_clean", database=(catalog, "main"))
+    day = clean_lines.order_ts.date().name("_vm_d")
+    prior = con.to_pyarrow(clean_lines.group_by(day).aggregate(_vm_n=clean_lines.count()))
+    n_stored = con.table("transactions_raw", database=(catalog, "main")).count()
+    end, _ = default_observation_end(
+        con, std.filter(std._row_id > offset), prior=(prior, int(n_stored.to_pyarrow().as_py())),
+        fix=lambda cut, last: (
+            "An update does not hold lines back: correct the dates in the file or leave those "
+            f"lines out; if they are genuine, pass observation_end='{last.isoformat()}' (CLI "
+            f"--observation-end {last.isoformat()})"))
     return stored_end if end is None or end < stored_end else end
 
 
@@ -220,7 +231,7 @@ def clean_union(con: Any, union_ing: Any, parameters: dict[str, Any],
         Of the union; :data:`U_CLEAN` and :data:`U_QUAR` hold its tables.
     """
     cleaned = clean(union_ing, preset=parameters["preset"], observation_end=end,
-                    returns=parameters["returns"])
+                    returns=parameters["returns"], require_clean=False)
     con.create_table(U_CLEAN, cleaned.transactions, temp=True, overwrite=True)
     con.create_table(U_QUAR, cleaned.quarantine, temp=True, overwrite=True)
     return cleaned

@@ -310,7 +310,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         dedupe = ("order_id" in mapping and ("product_id" in mapping or "product_name" in mapping)
                   and p["preset"] == "standard")
         check_late(con, union, offset, stored_end, dedupe, label)
-        end = new_observation_end(con, union, stored_end, end_given)
+        end = new_observation_end(con, union, stored_end, end_given, catalog=CATALOG,
+                                  offset=offset)
         check_none_after(con, union, offset, end, label)
         cleaned = clean_union(con, union, p, end)
         counts = _new_line_counts(con, offset)
