@@ -143,6 +143,23 @@ def customer_table(
       customer_id  n_orders  frequency  recency    T  monetary_value
     0           a         3          1      2.0  4.0            30.0
     1           b         1          0      0.0  3.0             0.0
+
+    From the cleaning stage, whose observation end (the last line's date here) is taken:
+
+    >>> import pandas as pd
+    >>> from valuemax.clean import clean
+    >>> from valuemax.io import read_transactions
+    >>> cleaned = clean(read_transactions(pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"],
+    ...     "order_ts": ["2024-01-01", "2024-01-15", "2024-01-08"],
+    ...     "amount": [10.0, 30.0, 7.0]})))
+    >>> cleaned.observation_end.isoformat()
+    '2024-01-15'
+    >>> out = customer_table(cleaned, time_unit="W").to_pyarrow().to_pandas()
+    >>> out[["customer_id", "frequency", "recency", "T"]]
+      customer_id  frequency  recency    T
+    0           a          1      2.0  2.0
+    1           b          0      0.0  1.0
     """
     unit = days_per_unit(time_unit)
     t, end, scan = resolve_log(transactions, observation_end, money=money)
