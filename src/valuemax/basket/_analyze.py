@@ -15,6 +15,7 @@ from valuemax.basket._evaluate import evaluate_with
 from valuemax.basket._mine import RuleSet, mine_rules
 from valuemax.basket._recommend import recommend
 from valuemax.basket._thresholds import choose_thresholds
+from valuemax.clean import CleanResult
 
 #: Items shown in the item-association (lift) matrix.
 TOP_ITEMS = 15
@@ -99,7 +100,7 @@ def item_lift(baskets: Baskets, top: int = TOP_ITEMS) -> pd.DataFrame:
     return pd.DataFrame(lift, index=names, columns=names)
 
 
-def analyze_baskets(transactions: ir.Table, *, min_support: float | None = None,
+def analyze_baskets(transactions: CleanResult | ir.Table, *, min_support: float | None = None,
                     min_confidence: float | None = None, min_lift: float | None = None,
                     max_len: int | None = None, n_recommendations: int = 5,
                     evaluate: bool = True, random_state: int | None = 0,
@@ -113,8 +114,9 @@ def analyze_baskets(transactions: ir.Table, *, min_support: float | None = None,
 
     Parameters
     ----------
-    transactions : ibis.Table
-        Clean transactions with a product column.
+    transactions : CleanResult or ibis.Table
+        The result of :func:`valuemax.clean.clean`, or a plain table of clean transactions,
+        with a product column (as in :func:`build_baskets`: no row check for either).
     min_support, min_confidence, min_lift : float or None
         See :func:`mine_rules`; None: chosen from the data.
     max_len : int or None
@@ -138,6 +140,8 @@ def analyze_baskets(transactions: ir.Table, *, min_support: float | None = None,
         If there is no product column or a threshold is invalid.
     """
     del random_state
+    if isinstance(transactions, CleanResult):
+        transactions = transactions.transactions
     baskets = build_baskets(transactions, item=item)
     notes = list(baskets.notes)
     given = {"min_support": min_support, "min_confidence": min_confidence,

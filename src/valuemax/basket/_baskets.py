@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from valuemax._core.exceptions import InputError
+from valuemax.clean import CleanResult
 
 BasketKind = Literal["order", "customer-day", "file"]
 
@@ -121,7 +122,7 @@ def _pick_item(t: ir.Table, item: str) -> str:
         "mapping={'product_name': 'YourColumn'}.")
 
 
-def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
+def build_baskets(transactions: CleanResult | ir.Table, *, item: str = "auto") -> Baskets:
     """Build the basket × item incidence in the engine; only distinct pairs reach Python.
 
     A basket is an order (``order_id``); lines without an order id (or a log without that
@@ -131,9 +132,11 @@ def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
 
     Parameters
     ----------
-    transactions : ibis.Table
-        Clean transactions with the canonical columns (``customer_id``, ``order_ts``, and
-        ``order_id``, ``product_id``/``product_name`` when present).
+    transactions : CleanResult or ibis.Table
+        The result of :func:`valuemax.clean.clean` (its ``transactions`` are used), or a
+        plain Ibis table of clean transactions with the canonical columns
+        (``customer_id``, ``order_ts``, and ``order_id``, ``product_id``/``product_name``
+        when present).
     item : str, default "auto"
         The item column; ``"auto"`` takes ``product_id`` when any line has one, else
         ``product_name`` (a log with product names but no codes uses the names as items).
@@ -142,6 +145,15 @@ def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
     -------
     Baskets
         ``kind`` is ``"order"`` when every basket is an order, else ``"customer-day"``.
+
+    Notes
+    -----
+    No row check runs here, for either type: the baskets read no amount and need no
+    observation end, and a line without an item is left out with a note. A CleanResult
+    guarantees in addition that no line has a NULL customer or date, so every basket has
+    a customer and a date; a plain table is taken as given (a NULL ``customer_id`` on a
+    line with an order id leaves that basket's customer NULL). Both give the same baskets
+    for the same lines.
 
     Raises
     ------
@@ -158,6 +170,8 @@ def build_baskets(transactions: ir.Table, *, item: str = "auto") -> Baskets:
     >>> (b.n_baskets, b.n_items, int(b.matrix.sum()))
     (2, 2, 2)
     """
+    if isinstance(transactions, CleanResult):
+        transactions = transactions.transactions
     columns = list(transactions.columns)
     item_col = _pick_item(transactions, item)
     for col in ("customer_id", "order_ts"):

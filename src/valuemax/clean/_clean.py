@@ -57,12 +57,33 @@ class CleanResult:
         Counts per rule; ``rows_in == rows_clean + rows_quarantined``.
     observation_end : datetime.date
         Last day (inclusive) of the observation period.
+    money : bool
+        True when every clean line has an ``amount`` (the log has prices); False for a log
+        read without prices (``amount`` NULL on every line, see
+        ``valuemax.io.ParsePlan.amount_from``). Counted in the query of the report.
+
+    Notes
+    -----
+    What the next stages trust without re-scanning the lines (the rules guarantee it in
+    every preset): no clean line has a NULL ``customer_id`` or ``order_ts`` (parse rules),
+    nor a NULL amount when ``money`` is True; none is dated after ``observation_end``
+    (``after_observation_end`` when the end is given; the default end is the last date of
+    the usable lines, which include every clean line); no amount is
+    ``implausible_amount`` (:data:`~valuemax.clean._rules.PLAUSIBLE_AMOUNT_LIMIT` or more
+    in size, or not a finite number). :func:`valuemax.features.customer_table`,
+    :func:`~valuemax.features.calibration_holdout`,
+    :func:`valuemax.propensity.fit_propensity` and :func:`valuemax.basket.build_baskets`
+    take a ``CleanResult`` for that reason. A copy with ``transactions`` replaced by the
+    same lines materialised elsewhere (``dataclasses.replace(res, transactions=...)``, as
+    the pipeline does with its store table) keeps these guarantees; any other table does
+    not.
     """
 
     transactions: ir.Table
     quarantine: ir.Table
     report: QualityReport
     observation_end: dt.date
+    money: bool = True
 
 
 def clean(
@@ -279,7 +300,9 @@ def clean(
     quarantine = (
         raw.join(q, raw._row_id == q._vm_rid).select(*raw.columns, "reason").order_by("_row_id")
     )
-    return CleanResult(transactions, quarantine, report, report.observation_end)
+    kept = next((row for row in counts if row["reason"] is None), None)
+    money = kept is not None and int(kept["n_amount"]) == int(kept["n"])
+    return CleanResult(transactions, quarantine, report, report.observation_end, money=money)
 
 
 def _materialise(con: Any, t: ir.Table) -> ir.Table:
@@ -338,7 +361,8 @@ def _flag_outliers(t: ir.Table, flag: bool) -> ir.Table:
 
 
 def _count(con: Any, t: ir.Table, *, net: bool) -> list[dict[str, Any]]:
-    """One GROUP BY reason: rows, outliers, netted revenue, parse errors left clean.
+    """One GROUP BY reason: rows, rows with an amount, outliers, netted revenue, parse errors
+    left clean.
 
     Also ``zero`` (zero-priced lines: unit price 0, or amount 0 where the price is missing,
     before netting), ``left`` (refund money not netted) and ``n_left`` (return lines with
@@ -354,6 +378,7 @@ def _count(con: Any, t: ir.Table, *, net: bool) -> list[dict[str, Any]]:
 
     metrics = {
         "n": t.count(),
+        "n_amount": t.amount.count(),
         "zero": n_true(zero),
         "left": t._vm_left.sum() if net else ibis.literal(0.0),
         "n_left": n_true(t._vm_left > 0) if net else ibis.literal(0),

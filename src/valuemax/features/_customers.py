@@ -14,21 +14,22 @@ import ibis
 import ibis.expr.types as ir
 
 from valuemax._core.schema import TimeUnit
+from valuemax.clean import CleanResult
 from valuemax.engines._portable import money_sum
 from valuemax.features._validation import (
-    as_date,
     check_columns,
     check_mode_columns,
     check_rows,
     days_per_unit,
     purchase_day,
+    resolve_log,
 )
 
 
 def customer_table(
-    transactions: ir.Table,
+    transactions: CleanResult | ir.Table,
     *,
-    observation_end: _dt.date | str,
+    observation_end: _dt.date | str | None = None,
     time_unit: TimeUnit = "D",
     mode_columns: Sequence[str] = (),
     money: bool = True,
@@ -42,14 +43,20 @@ def customer_table(
 
     Parameters
     ----------
-    transactions : ibis.Table
-        Canonical transactions (see ``valuemax.io``): ``customer_id``, ``order_ts`` (naive
-        timestamp or date), ``amount`` (numeric, line revenue), optionally ``order_id``
-        (string; NULL or absent: the line is its own order) and the ``mode_columns``. Every
-        line must be on or before ``observation_end`` and have no NULL in those columns
-        (``valuemax.clean`` quarantines such lines).
-    observation_end : datetime.date or str
-        Last day of the observation period, inclusive (``"YYYY-MM-DD"``).
+    transactions : CleanResult or ibis.Table
+        The result of :func:`valuemax.clean.clean` (the stage before), or a plain Ibis table
+        of canonical transactions (see ``valuemax.io``): ``customer_id``, ``order_ts``
+        (naive timestamp or date), ``amount`` (numeric, line revenue), optionally
+        ``order_id`` (string; NULL or absent: the line is its own order) and the
+        ``mode_columns``. Every line must be on or before ``observation_end`` and have no
+        NULL in those columns and no implausible amount (``valuemax.clean`` quarantines
+        such lines). A plain table is checked for that with one aggregate query; a
+        CleanResult is trusted (see Notes) and its lines are not scanned.
+    observation_end : datetime.date, str or None, default None
+        Last day of the observation period, inclusive (``"YYYY-MM-DD"``). None: the
+        CleanResult's ``observation_end`` (required with a plain table). With a
+        CleanResult, an explicit end on or after its own needs no check; an earlier one is
+        checked as for a plain table (lines after it are refused).
     time_unit : {"D", "W"}, default "D"
         Unit of ``recency`` and ``T``: days, or weeks of 7 days (days / 7, as in the
         published CDNOW summary). The CLV estimators (``valuemax.clv``) share this default;
@@ -88,9 +95,12 @@ def customer_table(
     Raises
     ------
     InputError
-        If ``time_unit``, ``observation_end`` or ``mode_columns`` is invalid, a column is
-        missing or mistyped, or (checked with one aggregate query over ``transactions``) any
-        line has a NULL customer/date/amount or falls after ``observation_end``.
+        If ``time_unit``, ``observation_end`` or ``mode_columns`` is invalid,
+        ``observation_end`` is missing with a plain table, a column is missing or mistyped,
+        ``money`` is True for the CleanResult of a log without prices, or (checked with one
+        aggregate query over a plain table, or over a CleanResult given an earlier
+        ``observation_end``) any line has a NULL customer/date/amount, an amount of 1e15 or
+        more in size (or not finite), or falls after ``observation_end``.
 
     See Also
     --------
@@ -100,6 +110,13 @@ def customer_table(
     -----
     ``0 <= recency <= T``, and ``frequency == 0`` implies ``recency == 0`` and
     ``monetary_value == 0``. Row order and line order in ``transactions`` do not matter.
+
+    From a :class:`~valuemax.clean.CleanResult` the table takes its ``transactions``, its
+    ``observation_end`` and what its rules guarantee, so the lines are not scanned again:
+    no NULL ``customer_id`` or ``order_ts``, no NULL ``amount`` (its ``money`` is True),
+    no line after its observation end, no ``implausible_amount``. The column names and
+    types are still checked (from the schema, no query). Given the same lines, a
+    CleanResult and its ``(transactions, observation_end)`` give the same table.
 
     References
     ----------
@@ -126,12 +143,62 @@ def customer_table(
       customer_id  n_orders  frequency  recency    T  monetary_value
     0           a         3          1      2.0  4.0            30.0
     1           b         1          0      0.0  3.0             0.0
+
+    From the cleaning stage, whose observation end (the last line's date here) is taken:
+
+    >>> import pandas as pd
+    >>> from valuemax.clean import clean
+    >>> from valuemax.io import read_transactions
+    >>> cleaned = clean(read_transactions(pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"],
+    ...     "order_ts": ["2024-01-01", "2024-01-15", "2024-01-08"],
+    ...     "amount": [10.0, 30.0, 7.0]})))
+    >>> cleaned.observation_end.isoformat()
+    '2024-01-15'
+    >>> out = customer_table(cleaned, time_unit="W").to_pyarrow().to_pandas()
+    >>> out[["customer_id", "frequency", "recency", "T"]]
+      customer_id  frequency  recency    T
+    0           a          1      2.0  2.0
+    1           b          0      0.0  1.0
     """
     unit = days_per_unit(time_unit)
-    end = as_date(observation_end, "observation_end")
-    check_columns(transactions, money=money)
-    modes = check_mode_columns(mode_columns, transactions)
-    check_rows(transactions, end, money=money)
+    t, end, scan = resolve_log(transactions, observation_end, money=money)
+    check_columns(t, money=money)
+    modes = check_mode_columns(mode_columns, t)
+    if scan:
+        check_rows(t, end, money=money)
+    return checked_customer_table(t, end=end, unit=unit, modes=modes, money=money)
+
+
+def checked_customer_table(
+    transactions: ir.Table, *, end: _dt.date, unit: int, modes: tuple[str, ...],
+    money: bool = True,
+) -> ir.Table:
+    """:func:`customer_table` on lines already validated (columns and rows); no query.
+
+    For a caller that validated its lines once at its own public boundary (e.g.
+    :func:`valuemax.propensity.fit_propensity`, which builds one table per cutoff from
+    the same lines) and must not scan them again per call.
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        Canonical transactions that passed :func:`check_columns` and :func:`check_rows`
+        (or come from a CleanResult), all on or before ``end``.
+    end : datetime.date
+        Inclusive observation end.
+    unit : int
+        Days per time unit (1 or 7).
+    modes : tuple of str
+        Mode columns, checked with :func:`check_mode_columns`.
+    money : bool, default True
+        False: the money columns are left out.
+
+    Returns
+    -------
+    ibis.Table
+        The customer table of :func:`customer_table`, ordered by ``customer_id``.
+    """
     out = summarise(transactions, end=end, unit=unit, modes=modes)
     if not money:
         out = out.drop(*MONEY_COLUMNS)

@@ -10,6 +10,7 @@ import ibis.expr.types as ir
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TimeUnit
+from valuemax.clean import CleanResult
 from valuemax.engines._portable import money_sum
 from valuemax.features._customers import MONEY_COLUMNS, summarise
 from valuemax.features._validation import (
@@ -19,14 +20,15 @@ from valuemax.features._validation import (
     check_rows,
     days_per_unit,
     purchase_day,
+    resolve_log,
 )
 
 
 def calibration_holdout(
-    transactions: ir.Table,
+    transactions: CleanResult | ir.Table,
     *,
     calibration_end: _dt.date | str,
-    observation_end: _dt.date | str,
+    observation_end: _dt.date | str | None = None,
     time_unit: TimeUnit = "D",
     mode_columns: Sequence[str] = (),
     money: bool = True,
@@ -40,13 +42,17 @@ def calibration_holdout(
 
     Parameters
     ----------
-    transactions : ibis.Table
-        Canonical transactions, as for :func:`customer_table`; every line on or before
-        ``observation_end``.
+    transactions : CleanResult or ibis.Table
+        The result of :func:`valuemax.clean.clean`, or a plain Ibis table of canonical
+        transactions, as for :func:`customer_table`; every line on or before
+        ``observation_end``. A plain table is checked with one aggregate query; a
+        CleanResult is trusted (see Notes) and its lines are not scanned.
     calibration_end : datetime.date or str
         Last day of the calibration period, inclusive; before ``observation_end``.
-    observation_end : datetime.date or str
-        Last day of the holdout period, inclusive.
+    observation_end : datetime.date, str or None, default None
+        Last day of the holdout period, inclusive. None: the CleanResult's
+        ``observation_end`` (required with a plain table); an explicit end earlier than the
+        CleanResult's is checked as for a plain table.
     time_unit : {"D", "W"}, default "D"
         Unit of ``recency``, ``T`` and ``duration_holdout`` (W = days / 7).
     mode_columns : sequence of str, default ()
@@ -71,9 +77,12 @@ def calibration_holdout(
     Raises
     ------
     InputError
-        If an option is invalid, ``calibration_end >= observation_end``, a column is missing
-        or mistyped, or any line has a NULL customer/date/amount or falls after
-        ``observation_end`` (one aggregate query).
+        If an option is invalid, ``observation_end`` is missing with a plain table,
+        ``calibration_end >= observation_end``, a column is missing or mistyped, ``money``
+        is True for the CleanResult of a log without prices, or (one aggregate query over a
+        plain table, or over a CleanResult given an earlier ``observation_end``) any line
+        has a NULL customer/date/amount, an implausible amount or falls after
+        ``observation_end``.
 
     See Also
     --------
@@ -83,6 +92,11 @@ def calibration_holdout(
     -----
     Customers whose first purchase falls in the holdout period are not in the table (they
     were not yet acquired at ``calibration_end``), as in lifetimes.
+
+    From a :class:`~valuemax.clean.CleanResult` the split takes its ``transactions``, its
+    ``observation_end`` and the guarantees of its rules (no NULL customer, date or amount,
+    no line after its observation end, no ``implausible_amount``): the lines are not
+    scanned again, and the result equals that of its ``(transactions, observation_end)``.
 
     References
     ----------
@@ -113,7 +127,7 @@ def calibration_holdout(
     """
     unit = days_per_unit(time_unit)
     cal_end = as_date(calibration_end, "calibration_end")
-    obs_end = as_date(observation_end, "observation_end")
+    transactions, obs_end, scan = resolve_log(transactions, observation_end, money=money)
     if cal_end >= obs_end:
         raise InputError(
             f"calibration_end={cal_end.isoformat()} must be before observation_end="
@@ -122,7 +136,8 @@ def calibration_holdout(
         )
     check_columns(transactions, money=money)
     modes = check_mode_columns(mode_columns, transactions)
-    check_rows(transactions, obs_end, money=money)
+    if scan:
+        check_rows(transactions, obs_end, money=money)
 
     t = transactions
     day = purchase_day(t)
@@ -153,10 +168,10 @@ def calibration_holdout(
 
 
 def repeat_purchase_days(
-    transactions: ir.Table,
+    transactions: CleanResult | ir.Table,
     *,
     cohort_end: _dt.date | str,
-    observation_end: _dt.date | str,
+    observation_end: _dt.date | str | None = None,
     money: bool = True,
 ) -> ir.Table:
     """Daily repeat purchases of the cohort acquired by ``cohort_end``: the tracking data.
@@ -169,13 +184,16 @@ def repeat_purchase_days(
 
     Parameters
     ----------
-    transactions : ibis.Table
-        Canonical transactions with ``customer_id`` and ``order_ts``, all on or before
-        ``observation_end``.
+    transactions : CleanResult or ibis.Table
+        The result of :func:`valuemax.clean.clean` (trusted, not scanned, as in
+        :func:`calibration_holdout`), or a plain Ibis table of canonical transactions with
+        ``customer_id`` and ``order_ts``, all on or before ``observation_end`` (checked
+        with one aggregate query).
     cohort_end : datetime.date or str
         Last day (inclusive) a customer may be first seen to belong to the cohort.
-    observation_end : datetime.date or str
-        Last day of the observation period, inclusive.
+    observation_end : datetime.date, str or None, default None
+        Last day of the observation period, inclusive. None: the CleanResult's (required
+        with a plain table); an explicit end earlier than the CleanResult's is checked.
     money : bool, default True
         False for a log without prices: ``amount`` is not checked (it is not used).
 
@@ -188,8 +206,10 @@ def repeat_purchase_days(
     Raises
     ------
     InputError
-        If a column is missing or mistyped, a line has a NULL customer/date/amount or falls
-        after ``observation_end``.
+        If ``observation_end`` is missing with a plain table, a column is missing or
+        mistyped, ``money`` is True for the CleanResult of a log without prices, or (plain
+        table, or a CleanResult given an earlier ``observation_end``) a line has a NULL
+        customer/date/amount, an implausible amount or falls after ``observation_end``.
 
     References
     ----------
@@ -210,9 +230,10 @@ def repeat_purchase_days(
     [{'day': datetime.date(2024, 1, 8), 'n_repeat': 1}]
     """
     cohort = as_date(cohort_end, "cohort_end")
-    obs_end = as_date(observation_end, "observation_end")
+    transactions, obs_end, scan = resolve_log(transactions, observation_end, money=money)
     check_columns(transactions, money=money)
-    check_rows(transactions, obs_end, money=money)
+    if scan:
+        check_rows(transactions, obs_end, money=money)
     t = transactions
     days = t.select(_key=t.customer_id, day=purchase_day(t)).distinct()
     first = days.group_by("_key").aggregate(_first=days.day.min())

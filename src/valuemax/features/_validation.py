@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TIME_UNITS
 from valuemax._core.validation import check_date, check_time_unit
+from valuemax.clean import CleanResult
 from valuemax.clean._rules import PLAUSIBLE_AMOUNT_LIMIT, implausible_amount
 
 #: Columns the customer table is built from (``order_id`` is optional: without it every
@@ -86,6 +87,60 @@ def as_date(value: Any, name: str) -> _dt.date:
         zone, or is not an ISO date.
     """
     return check_date(name, value)
+
+
+def resolve_log(
+    transactions: Any, observation_end: Any, *, money: bool = True
+) -> tuple[Any, _dt.date, bool]:
+    """The lines, the observation end, and whether the lines need :func:`check_rows`.
+
+    A :class:`~valuemax.clean.CleanResult` hands over its ``transactions`` and its
+    ``observation_end`` (when ``observation_end`` is None) with the guarantees of
+    ``clean`` (no NULL customer/date/amount, no line after its observation end, no
+    ``implausible_amount``): no row scan is needed, unless an explicit ``observation_end``
+    is earlier than the CleanResult's (lines may then fall after it). A plain table always
+    needs the scan, and its ``observation_end``.
+
+    Parameters
+    ----------
+    transactions : CleanResult or ibis.Table
+        What the caller passed (anything else is refused later by :func:`check_columns`).
+    observation_end : datetime.date, str or None
+        The caller's value (``"YYYY-MM-DD"``); None: the CleanResult's.
+    money : bool, default True
+        Whether the caller reads ``amount``.
+
+    Returns
+    -------
+    (ibis.Table or object, datetime.date, bool)
+        The lines, the inclusive observation end, and True when :func:`check_rows` must
+        run on them.
+
+    Raises
+    ------
+    InputError
+        If ``observation_end`` is invalid, missing with a plain table, or ``money`` is True
+        for a CleanResult of a log without prices.
+    """
+    if isinstance(transactions, CleanResult):
+        if money and not transactions.money:
+            raise InputError(
+                "transactions is the CleanResult of a log without prices (amount is NULL on "
+                "every clean line); pass money=False to leave the money columns out, or read "
+                "the log with its money column mapped (read_transactions(..., "
+                "mapping={'amount': COL}), CLI --map amount=COL)."
+            )
+        if observation_end is None:
+            return transactions.transactions, transactions.observation_end, False
+        end = as_date(observation_end, "observation_end")
+        return transactions.transactions, end, end < transactions.observation_end
+    if observation_end is None:
+        raise InputError(
+            "observation_end is required with a plain table of transactions (the last day "
+            "of the observation period, inclusive): pass observation_end='YYYY-MM-DD', or "
+            "pass the CleanResult of valuemax.clean.clean(...), which carries it."
+        )
+    return transactions, as_date(observation_end, "observation_end"), True
 
 
 def check_mode_columns(mode_columns: Any, table: ir.Table) -> tuple[str, ...]:

@@ -283,6 +283,9 @@ def analyze(
                                    ("quarantine", cleaned.quarantine)):
                     copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr),
                                   schema=expr.schema())
+            # the next stages take clean's result over its stored lines (its guarantees
+            # hold there): they neither re-parse the observation end nor re-scan the rows
+            stored = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
         quality = _with_lost_customers(cleaned.report, ingested, con)
         obs_end = cleaned.observation_end
         params["observation_end"] = obs_end.isoformat()
@@ -294,12 +297,11 @@ def analyze(
             skipped["spend"] = NO_MONEY
         with clock("customers"):
             # on the engine when one was given: its clean log, copied back to the store
-            where = con if econ is None else econ
-            clean_log = where.table("transactions_clean" if econ is None
-                                    else "valuemax_transactions_clean")
+            clean_log = stored if econ is None else dataclasses.replace(
+                cleaned, transactions=econ.table("valuemax_transactions_clean"))
             store = write_table if econ is None else _write_back(econ)
             expr = customer_table(
-                clean_log, observation_end=obs_end, time_unit=time_unit,
+                clean_log, time_unit=time_unit,
                 mode_columns=(country,) if country else (), money=money,
             )
             store(con, "customers", expr)
@@ -307,8 +309,8 @@ def analyze(
             calibration = None
             if calibration_end is not None:
                 store(con, "calibration_holdout", calibration_holdout(
-                    clean_log, calibration_end=calibration_end,
-                    observation_end=obs_end, time_unit=time_unit, money=money,
+                    clean_log, calibration_end=calibration_end, time_unit=time_unit,
+                    money=money,
                 ))
                 calibration = (con.table("calibration_holdout").order_by("customer_id")
                                .to_pyarrow().to_pandas())
@@ -343,8 +345,7 @@ def analyze(
                 # any failure of the models is a skipped step: the rest of the job goes on
                 value, reason = run_step(
                     "value", skipped, tracebacks, run_value,
-                    con, con.table("transactions_clean"), customers, obs_end=obs_end,
-                    time_unit=time_unit, calibration_end=calibration_end,
+                    con, stored, customers, time_unit=time_unit, calibration_end=calibration_end,
                     calibration=calibration, horizon_months=clv_horizon,
                     discount_rate=discount_rate, margin=margin, model=clv_model,
                     seed=seed, money=money) or (None, skipped.get("value"))
@@ -367,14 +368,14 @@ def analyze(
                 # without prices the spend features are left out (stated in its notes)
                 prop = run_step(
                     "propensity", skipped, tracebacks, run_propensity,
-                    con.table("transactions_clean"), customers, skipped,
-                    observation_end=obs_end, horizon_days=horizon, seed=seed, money=money)
+                    stored, customers, skipped, horizon_days=horizon, seed=seed,
+                    money=money)
             if prop is not None:
                 customers = customers.merge(prop.scores, on="customer_id", how="left",
                                             validate="one_to_one")
         with clock("basket"):
             basket = run_step("basket", skipped, tracebacks, run_basket,
-                              con.table("transactions_clean"), ingested.mapping, skipped,
+                              stored, ingested.mapping, skipped,
                               seed=seed)
         result = AnalysisResult(
             ingest=ingested.to_dict(), quality=quality, customers=customers,

@@ -18,11 +18,13 @@ The work is proportional to the active customers' lines plus one pass over the c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 import ibis
 
+from valuemax.clean import CleanResult
 from valuemax.features import customer_table
 from valuemax.features._validation import days_per_unit, purchase_day
 from valuemax.pipeline._incremental import IDS, U_CLEAN
@@ -31,8 +33,8 @@ from valuemax.pipeline._incremental import IDS, U_CLEAN
 CUSTOMERS = "_vm_upd_customers"
 
 
-def update_customers(con: Any, catalog: str, *, end: dt.date, time_unit: str, money: bool,
-                     country: str | None) -> Any:
+def update_customers(con: Any, catalog: str, cleaned: CleanResult, *, time_unit: str,
+                     money: bool, country: str | None) -> Any:
     """Materialise the updated customer table as :data:`CUSTOMERS`; return it (Ibis).
 
     Parameters
@@ -42,8 +44,9 @@ def update_customers(con: Any, catalog: str, *, end: dt.date, time_unit: str, mo
         customers; the store attached as ``catalog``.
     catalog : str
         The attached store.
-    end : datetime.date
-        The updated observation end.
+    cleaned : CleanResult
+        The union's cleaning (its lines are :data:`U_CLEAN`): the updated observation end
+        and the guarantees of its rules, so the active customers' lines are not re-scanned.
     time_unit : {"D", "W"}
         The store's unit of ``recency`` and ``T``.
     money : bool
@@ -53,7 +56,9 @@ def update_customers(con: Any, catalog: str, *, end: dt.date, time_unit: str, mo
     """
     stored = con.table("customers", database=(catalog, "main"))
     ids = con.table(IDS)
-    active = customer_table(con.table(U_CLEAN), observation_end=end, time_unit=time_unit,
+    end = cleaned.observation_end
+    union = dataclasses.replace(cleaned, transactions=con.table(U_CLEAN))  # materialised
+    active = customer_table(union, time_unit=time_unit,
                             mode_columns=(country,) if country else (), money=money)
     end_day = ibis.date(end)
     age = end_day.delta(stored.first_purchase, unit="day")

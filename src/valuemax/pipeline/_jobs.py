@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import re
 from collections.abc import Mapping, Sequence
@@ -69,12 +70,11 @@ def customer_value(
         _, cleaned, _ = read_and_clean(source, con, read, preset=preset,
                                        observation_end=observation_end, returns=returns)
         con.create_table("transactions_clean", cleaned.transactions)
-        tx = con.table("transactions_clean")
-        customers = (customer_table(tx, observation_end=cleaned.observation_end,
-                                    time_unit=time_unit)
-                     .to_pyarrow().to_pandas())
+        # clean's result over its materialised lines: not re-scanned by the next stages
+        tx = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
+        customers = customer_table(tx, time_unit=time_unit).to_pyarrow().to_pandas()
         value, reason = run_value(
-            con, tx, customers, obs_end=cleaned.observation_end, time_unit=time_unit,
+            con, tx, customers, time_unit=time_unit,
             calibration_end=calibration_end, horizon_months=clv_horizon,
             discount_rate=discount_rate, margin=margin, model=clv_model, seed=seed)
         if value is None:
@@ -222,7 +222,8 @@ def association_rules(
                              "it with input_format='baskets' (CLI --input baskets).") from exc
         con.create_table("transactions_clean", cleaned.transactions)
         return analyze_baskets(
-            con.table("transactions_clean"), min_support=min_support,
+            dataclasses.replace(cleaned, transactions=con.table("transactions_clean")),
+            min_support=min_support,
             min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
             n_recommendations=n_recommendations, random_state=seed)
     finally:
@@ -277,8 +278,9 @@ def buy_propensity(
                     **read_clean}
         _, cleaned, _ = read_and_clean(source, con, read, **clean_kw)
         con.create_table("transactions_clean", cleaned.transactions)
-        return fit_propensity(con.table("transactions_clean"), horizon_days=horizon,
-                              cutoff=cutoff, n_origins=n_origins, random_state=seed,
-                              observation_end=cleaned.observation_end)
+        # clean's result over its materialised lines: its observation end, no row re-scan
+        return fit_propensity(
+            dataclasses.replace(cleaned, transactions=con.table("transactions_clean")),
+            horizon_days=horizon, cutoff=cutoff, n_origins=n_origins, random_state=seed)
     finally:
         con.disconnect()

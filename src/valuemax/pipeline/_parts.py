@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import ibis.expr.types as ir
 import pandas as pd
 
 from valuemax._core.exceptions import StepNotApplicable
@@ -115,7 +116,8 @@ def run_stats(customers: pd.DataFrame) -> Any:
 
 def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
                seed: int) -> Any:
-    """"What sells together" (:func:`valuemax.basket.analyze_baskets`) on the clean lines.
+    """"What sells together" (:func:`valuemax.basket.analyze_baskets`) on the clean lines
+    (``tx``: clean's CleanResult or a table of its lines).
 
     Runs when the log has a product column, with thresholds chosen from the data (stated in
     the result); otherwise raises ``StepNotApplicable`` with the reason. A refusal (e.g. the
@@ -129,17 +131,21 @@ def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
 
 
 def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
-                   observation_end: Any, horizon_days: int, seed: int,
+                   horizon_days: int, seed: int, observation_end: Any = None,
                    money: bool = True) -> Any:
     """"Who buys next" (:func:`valuemax.propensity.fit_propensity`), or None with a reason.
 
-    Runs when the log spans at least two horizons (:func:`valuemax.propensity.can_run`),
-    else raises ``StepNotApplicable`` with the reason; a refusal or failure of the model
-    raises too: run it with :func:`run_step` (``skipped`` is not written). ``money=False`` (a log without prices) fits without the spend
-    features, as stated in the result's notes.
+    ``tx`` is clean's :class:`~valuemax.clean.CleanResult` (its observation end and its
+    lines, not scanned again; ``observation_end`` then None) or a table of clean lines
+    with their ``observation_end``. Runs when the log spans at least two horizons
+    (:func:`valuemax.propensity.can_run`), else raises ``StepNotApplicable`` with the
+    reason; a refusal or failure of the model raises too: run it with :func:`run_step`
+    (``skipped`` is not written). ``money=False`` (a log without prices) fits without the
+    spend features, as stated in the result's notes.
     """
     first = pd.Timestamp(customers["first_purchase"].min()).date()
-    ok, why = can_run(first, observation_end, horizon_days)
+    end = observation_end if isinstance(tx, ir.Table) else tx.observation_end
+    ok, why = can_run(first, end, horizon_days)
     if not ok:
         raise StepNotApplicable(why)
     with warnings.catch_warnings():

@@ -325,7 +325,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     with clock("customers"):
         before = con.table("customers", database=(CATALOG, "main")).select(
             "customer_id", "frequency", "recency", "T").to_pyarrow().to_pandas()
-        updated = update_customers(con, CATALOG, end=end, time_unit=time_unit, money=money,
+        updated = update_customers(con, CATALOG, cleaned, time_unit=time_unit, money=money,
                                    country=country)
         customers = updated.to_pyarrow().to_pandas()
         new_days = pd.Series(new_purchase_days(con, stored_end), dtype="float64")

@@ -97,8 +97,10 @@ def run_value(con: Any, tx: Any, customers: pd.DataFrame, **kw: Any,
               ) -> tuple[ValueResult | None, str | None]:
     """Run the value step; returns ``(result, None)`` or ``(None, skip_reason)``.
 
-    ``tx`` is the Ibis table of clean lines, ``customers`` the customer table (pandas,
-    one row per customer, BTYD summary in ``time_unit``); keywords: ``obs_end``,
+    ``tx`` is clean's :class:`~valuemax.clean.CleanResult` (its lines are not scanned
+    again, its observation end is ``obs_end`` when that is not given) or the Ibis table of
+    clean lines, ``customers`` the customer table (pandas, one row per customer, BTYD
+    summary in ``time_unit``); keywords: ``obs_end`` (required with a table),
     ``time_unit``, ``calibration_end``, ``calibration`` (the calibration/holdout table
     when the caller built it for ``calibration_end``), ``horizon_months``,
     ``discount_rate``, ``margin``, ``model``, ``seed``, ``money`` (False for a log without
@@ -117,11 +119,13 @@ def run_value(con: Any, tx: Any, customers: pd.DataFrame, **kw: Any,
     return value, reason
 
 
-def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, obs_end: dt.date,
-               time_unit: str, calibration_end: Any = None,
+def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
+               obs_end: dt.date | None = None, calibration_end: Any = None,
                calibration: pd.DataFrame | None = None, horizon_months: int = 12,
                discount_rate: float = 0.01, margin: float = 1.0, model: str = "auto",
                seed: int = 0, money: bool = True) -> tuple[ValueResult | None, str | None]:
+    if obs_end is None:  # a CleanResult: its observation end
+        obs_end = tx.observation_end
     notes: list[str] = []
     first_day = pd.Timestamp(customers["first_purchase"].min()).date()
     if calibration_end is None:

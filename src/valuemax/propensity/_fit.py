@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import ConvergenceError, InputError, InsufficientData
+from valuemax.clean import CleanResult
 from valuemax.propensity._frame import (
     MONEY_FEATURES,
     as_day,
@@ -26,6 +27,8 @@ from valuemax.propensity._frame import (
     features_expr,
     frame_columns,
     numeric_features,
+    unwrap_log,
+    validate_rows,
 )
 from valuemax.propensity._metrics import (
     btyd_scores,
@@ -269,7 +272,7 @@ def _cap(df: pd.DataFrame, max_rows: int, seed: int, notes: list[str], what: str
 
 
 def fit_propensity(
-    transactions: Any,
+    transactions: CleanResult | ibis.Table,
     *,
     horizon_days: int = 90,
     cutoff: Any = None,
@@ -313,8 +316,14 @@ def fit_propensity(
 
     Parameters
     ----------
-    transactions : ibis.Table
-        Clean canonical transactions (``clean(...).transactions``).
+    transactions : CleanResult or ibis.Table
+        The result of :func:`valuemax.clean.clean` (the stage before), or a plain Ibis
+        table of clean canonical transactions (``clean(...).transactions``): ``customer_id``,
+        ``order_ts``, ``amount`` (with ``money``), optionally ``order_id``, ``product_id``
+        and extra columns. A plain table is checked once here with one aggregate query (no
+        NULL customer/date/amount, no implausible amount, no line after the observation
+        end); a CleanResult is trusted (see Notes) and its lines are not scanned. Either
+        way the per-cutoff feature tables do not scan the lines again.
     horizon_days : int, default 90
         H in days.
     cutoff : date or "YYYY-MM-DD", optional
@@ -328,8 +337,10 @@ def fit_propensity(
         Seed of the models, CV shuffles, calibration folds and permutations.
     btyd_baseline : bool, default True
         Add the BG/NBD baselines.
-    observation_end : date, optional
-        Last day of the log (``clean(...).observation_end``); default the last line's day.
+    observation_end : date or "YYYY-MM-DD", optional
+        Last day of the log, inclusive. Default: the CleanResult's ``observation_end``,
+        else the last line's day. An explicit end earlier than a line (or than the
+        CleanResult's) is refused when a line falls after it.
     cv_folds : int, default 3
         Folds when only one origin fits (stratified) and a floor on the rows per class.
     max_train_rows : int, default 200_000
@@ -358,7 +369,10 @@ def fit_propensity(
         days of history plus a 7-day window); the holdout window has no buyer or only
         buyers (each class needs >= 1); the training windows have fewer than ``cv_folds``
         buyers or non-buyers (everyone or nobody bought again); every feature is constant or
-        missing. Also raised for an invalid argument.
+        missing. Also raised for an invalid argument, a mistyped column, ``money=True``
+        with the CleanResult of a log without prices, and lines that break the rules above
+        (a NULL customer/date/amount, an implausible amount, a line after
+        ``observation_end``: the message gives the counts and up to 5 customer ids).
     ConvergenceError
         If a fitted model gives a probability that is not a finite number in [0, 1] (never
         returned silently; not seen in practice).
@@ -367,6 +381,14 @@ def fit_propensity(
     -----
     SeparationWarning
         If the logistic model's training classes are perfectly separated.
+
+    Notes
+    -----
+    From a :class:`~valuemax.clean.CleanResult` the fit takes its ``transactions``, its
+    ``observation_end`` and the guarantees of its rules: no NULL customer, date or amount
+    (``money`` True), no line after its observation end, no ``implausible_amount``. Given
+    the same lines, a CleanResult and its ``(transactions, observation_end)`` give the
+    same result.
 
     References
     ----------
@@ -380,20 +402,22 @@ def fit_propensity(
     from threadpoolctl import threadpool_limits
 
     money = check_money(money)
-    t = check_transactions(transactions, money=money)
+    t, observation_end, scan = unwrap_log(transactions, observation_end, money=money)
+    t = check_transactions(t, money=money)
     h = check_horizon(horizon_days)
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, int)
                                   or n_threads < 1):
         raise InputError(f"n_threads must be None or an integer >= 1; got {n_threads!r}.")
     with threadpool_limits(limits=n_threads):
         return _fit(t, h, cutoff, n_origins, categorical, random_state, btyd_baseline,
-                    observation_end, cv_folds, max_train_rows, money)
+                    observation_end, cv_folds, max_train_rows, money, scan)
 
 
 def _fit(t: Any, h: int, cutoff: Any, n_origins: int, categorical: Any, random_state: int,
          btyd_baseline: bool, observation_end: Any, cv_folds: int, max_train_rows: int,
-         money: bool = True) -> PropensityResult:
-    """The body of :func:`fit_propensity` (arguments as there, ``t``/``h`` checked)."""
+         money: bool = True, scan: bool = True) -> PropensityResult:
+    """The body of :func:`fit_propensity` (arguments as there, ``t``/``h`` checked;
+    ``scan``: the rows still need :func:`~valuemax.propensity._frame.validate_rows`)."""
     for name, v, lo in (("n_origins", n_origins, 1), ("cv_folds", cv_folds, 2),
                         ("max_train_rows", max_train_rows, 100)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -403,16 +427,23 @@ def _fit(t: Any, h: int, cutoff: Any, n_origins: int, categorical: Any, random_s
             if c in t.columns]
     with materialised(t.select(*keep, *cats)) as t:
         res = _fit_cached(t, h, cutoff, n_origins, cats, random_state, btyd_baseline,
-                          observation_end, cv_folds, max_train_rows, money)
+                          observation_end, cv_folds, max_train_rows, money, scan)
     return res if cat_note is None else dataclasses.replace(res, notes=(*res.notes, cat_note))
 
 
 def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ...],
                 random_state: int, btyd_baseline: bool, observation_end: Any, cv_folds: int,
-                max_train_rows: int, money: bool = True) -> PropensityResult:
-    """Everything after the columns are materialised once in the engine."""
+                max_train_rows: int, money: bool = True, scan: bool = True,
+                ) -> PropensityResult:
+    """Everything after the columns are materialised once in the engine.
+
+    The lines are validated here, once (one aggregate query over the materialised columns
+    when ``scan``; the schema only for a CleanResult's lines); every per-cutoff customer
+    table is then built without another scan.
+    """
     first, last = date_range(t)
     end = last if observation_end is None else as_day(observation_end, "observation_end")
+    validate_rows(t, end, cats, money=money, scan=scan)
     cut = end - _dt.timedelta(h) if cutoff is None else as_day(cutoff, "cutoff")
     check_cutoff(cut, first, last, end, h)
     origins, label_days, origin_note = plan_origins(cut, first, h, n_origins)

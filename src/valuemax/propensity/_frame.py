@@ -17,8 +17,15 @@ import pandas as pd
 
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import CANONICAL_COLUMNS
+from valuemax.clean import CleanResult
 from valuemax.engines._portable import money_sum
-from valuemax.features import customer_table
+from valuemax.features._customers import checked_customer_table
+from valuemax.features._validation import (
+    check_columns,
+    check_mode_columns,
+    check_rows,
+    resolve_log,
+)
 
 #: Days of each of the two spend-trend windows before the cutoff.
 TREND_DAYS = 90
@@ -92,6 +99,49 @@ def check_horizon(horizon_days: Any) -> int:
         raise InputError(f"horizon_days must be a positive integer number of days; got "
                          f"{horizon_days!r}.")
     return horizon_days
+
+
+def unwrap_log(transactions: Any, observation_end: Any, *, money: bool = True,
+               ) -> tuple[Any, Any, bool]:
+    """The lines, the observation end to use and whether the lines need a row scan.
+
+    A :class:`~valuemax.clean.CleanResult` gives its ``transactions`` and, when
+    ``observation_end`` is None, its ``observation_end``; its lines are trusted (no NULL
+    customer/date/amount, none after its observation end, no implausible amount) unless an
+    explicit ``observation_end`` is earlier than its own. A plain table gives itself and
+    ``observation_end`` as passed (None: the last line's day, found later) and always
+    needs the scan (:func:`validate_rows`).
+
+    Raises
+    ------
+    InputError
+        If ``observation_end`` is not a date, or ``money`` is True for a CleanResult of a
+        log without prices.
+    """
+    if isinstance(transactions, CleanResult):
+        return resolve_log(transactions, observation_end, money=money)
+    return transactions, observation_end, True
+
+
+def validate_rows(t: ir.Table, end: _dt.date, categorical: tuple[str, ...], *, money: bool,
+                  scan: bool) -> None:
+    """Check the columns (schema only) and, with ``scan``, the rows in one aggregate query.
+
+    Done once at the public boundary: the per-cutoff customer tables are then built
+    without re-scanning the lines (``checked_customer_table``).
+
+    Raises
+    ------
+    InputError
+        If a column is mistyped, a categorical column clashes with a feature column, or
+        (with ``scan``) a line has a NULL customer/date/amount (``money``), an implausible
+        amount or falls after ``end`` (the message of
+        :func:`valuemax.features._validation.check_rows`).
+    """
+    check_columns(t, money=money)
+    check_mode_columns(categorical, t)
+    if scan:
+        check_rows(t, end, money=money)
 
 
 def check_transactions(transactions: Any, *, money: bool = True) -> ir.Table:
@@ -301,8 +351,9 @@ def features_expr(
     t = transactions
     cut_ts = ibis.timestamp(_dt.datetime.combine(cutoff, _dt.time(0)))
     before = t.filter(t.order_ts < cut_ts)
-    base = customer_table(before, observation_end=cutoff, mode_columns=categorical,
-                          money=money)
+    # the lines were validated once at the public boundary (validate_rows): no scan per cutoff
+    base = checked_customer_table(before, end=cutoff, unit=1, modes=categorical,
+                                  money=money)
     extra = _extra_features(before, cutoff, return_rate=return_rate, money=money)
     out = base.join(extra, "customer_id")
     if label_days is not None:
@@ -382,8 +433,10 @@ def build_training_frame(
 
     Parameters
     ----------
-    transactions : ibis.Table
-        Clean canonical transactions (``clean(...).transactions``): ``customer_id``,
+    transactions : CleanResult or ibis.Table
+        The result of :func:`valuemax.clean.clean` (its lines trusted, not scanned; its
+        ``observation_end`` the default), or a plain table of clean canonical transactions
+        (``clean(...).transactions``, checked with one aggregate query): ``customer_id``,
         ``order_ts``, ``amount``; optional ``order_id``, ``product_id``, ``quantity``,
         ``returned_quantity`` and extra columns (e.g. ``Country``).
     cutoffs : sequence of date or "YYYY-MM-DD"
@@ -394,8 +447,8 @@ def build_training_frame(
         Columns summarised by each customer's most frequent value. None / "auto": every
         extra string column with at most 100 distinct values (e.g. Country, channel).
     observation_end : date, optional
-        Last day of the log (inclusive); default the last transaction's day. Every label
-        window must end by the day after it.
+        Last day of the log (inclusive); default the CleanResult's, else the last
+        transaction's day. Every label window must end by the day after it.
     return_rate : bool, default False
         Add ``return_rate`` (returned / bought units). Off by default: ``clean(...,
         returns="net")`` nets returns made at *any* time, including after the cutoff, so
@@ -425,7 +478,10 @@ def build_training_frame(
     InputError
         If a cutoff is not after the first transaction day or not on/before the last, a label
         window runs past ``observation_end``, ``horizon_days`` is not a positive int,
-        ``money`` is not a bool, or a column is missing.
+        ``money`` is not a bool, a column is missing or mistyped, or (one aggregate query
+        over a plain table, or a CleanResult given an earlier ``observation_end``) a line
+        has a NULL customer/date/amount, an implausible amount or falls after
+        ``observation_end``.
 
     Examples
     --------
@@ -445,16 +501,18 @@ def build_training_frame(
     1           b          0            27      1
     """
     money = check_money(money)
-    t = check_transactions(transactions, money=money)
+    t, observation_end, scan = unwrap_log(transactions, observation_end, money=money)
+    t = check_transactions(t, money=money)
     h = check_horizon(horizon_days)
     if isinstance(cutoffs, str) or not isinstance(cutoffs, Sequence) or not cutoffs:
         raise InputError(f"cutoffs must be a non-empty sequence of dates; got {cutoffs!r}.")
     days = [as_day(c, "cutoffs") for c in cutoffs]
     first, last = date_range(t)
     end = last if observation_end is None else as_day(observation_end, "observation_end")
+    cats = resolve_categorical(t, categorical)
+    validate_rows(t, end, cats, money=money, scan=scan)
     for c in days:
         check_cutoff(c, first, last, end, h)
-    cats = resolve_categorical(t, categorical)
     frames = []
     for c in days:
         df = features_at(t, c, categorical=cats, label_days=h, return_rate=return_rate,
