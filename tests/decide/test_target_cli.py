@@ -43,15 +43,19 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
                           encoding="utf-8-sig")
     assert list(targets.columns) == ["customer_id", "arm", "expected_incremental_profit",
                                      "rank"]
-    expected_ids = ["'=1+1" if c == "=1+1" else c for c in api.targets["customer_id"]]
-    assert targets["customer_id"].tolist() == expected_ids
-    assert targets["expected_incremental_profit"].to_numpy() == pytest.approx(
-        api.targets["expected_incremental_profit"].to_numpy())
     assigned = pd.read_csv(out / "assignments.csv", dtype={"customer_id": str},
                            parse_dates=["assigned_at"])
     again = holdout_assignments(api.targets, assigned_at="2026-05-04", share=0.2,
                                 random_state=3)
     pd.testing.assert_frame_equal(assigned, again, check_dtype=False)
+    # the CRM file holds the customers to contact: the targets less the hold-out control
+    held = set(again.loc[again["arm"] == "holdout", "customer_id"])
+    assert 0 < len(held) < len(api.targets)
+    contact = api.targets[~api.targets["customer_id"].isin(held)]
+    expected_ids = ["'=1+1" if c == "=1+1" else c for c in contact["customer_id"]]
+    assert targets["customer_id"].tolist() == expected_ids
+    assert targets["expected_incremental_profit"].to_numpy() == pytest.approx(
+        contact["expected_incremental_profit"].to_numpy())
     assert "=1+1" in set(assigned["customer_id"])  # raw id: the readout joins on it
     summary = json.loads(res.output)
     assert summary["value"] == pytest.approx(api.value)

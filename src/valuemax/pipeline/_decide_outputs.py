@@ -109,7 +109,8 @@ def write_uplift(study: Any, folder: Path, *, source: str) -> None:
 
 
 def write_targets(bundle: Any, folder: Path, *, source: str) -> None:
-    """``targets.csv`` (formula-safe, for a CRM), ``assignments.csv`` (raw ids, read back by
+    """``targets.csv`` (formula-safe, for a CRM: the customers to contact, the hold-out
+    left out), ``assignments.csv`` (every target with its arm, raw ids, read back by
     ``valuemax experiment --log``), ``profit_curve.csv``, ``target_summary.json``,
     ``summary.json`` (key ``targets``) and ``report.html``.
 
@@ -117,7 +118,8 @@ def write_targets(bundle: Any, folder: Path, *, source: str) -> None:
     ``summary`` (dict).
     """
     res, assignments = bundle.targets, bundle.assignments
-    write_csv(res.targets, folder / "targets.csv")
+    held = assignments.loc[assignments["arm"] == "holdout", "customer_id"]
+    write_csv(res.targets[~res.targets["customer_id"].isin(held)], folder / "targets.csv")
     assignments.to_csv(folder / "assignments.csv", index=False, encoding="utf-8",
                        date_format="%Y-%m-%d %H:%M:%S")
     write_csv(res.curve, folder / "profit_curve.csv")
