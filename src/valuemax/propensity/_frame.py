@@ -374,11 +374,17 @@ def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool,
     lines = before.mutate(_day=day, _amt=before.amount.cast("float64"))
     days = lines.group_by(["customer_id", "_day"]).aggregate(_n=lines.count())
     prev = days._day.lag().over(group_by=days.customer_id, order_by=days._day)
-    gaps = days.mutate(_gap=days._day.delta(prev, unit="day").cast("float64"))
+    gaps = days.mutate(_gap=days._day.delta(prev, unit="day").cast("int64"))
+    # integer moments (exact, so the same on every run: a float SD's parallel merge order
+    # moved its last bit), the mean and population SD from them: var = (n S2 - S1^2) / n^2
     ipt = gaps.group_by("customer_id").aggregate(
-        ipt_mean=gaps._gap.mean(), _sd=gaps._gap.std(how="pop"), _ng=gaps._gap.count())
+        _s1=gaps._gap.sum(), _s2=(gaps._gap * gaps._gap).sum(), _ng=gaps._gap.count())
+    n_gaps = ipt._ng.cast("float64")
+    mean = ipt._s1.cast("float64") / n_gaps
+    sd = ((ipt._ng * ipt._s2 - ipt._s1 * ipt._s1).cast("float64") / (n_gaps * n_gaps)).sqrt()
+    ipt = ipt.mutate(ipt_mean=ibis.ifelse(ipt._ng > 0, mean, ibis.null("float64")))
     ipt = ipt.mutate(ipt_cv=ibis.ifelse((ipt._ng >= 2) & (ipt.ipt_mean > 0),
-                                        ipt._sd / ipt.ipt_mean, ibis.null("float64")))
+                                        sd / ipt.ipt_mean, ibis.null("float64")))
     last_lo = ibis.date(cutoff - _dt.timedelta(TREND_DAYS))
     prev_lo = ibis.date(cutoff - _dt.timedelta(2 * TREND_DAYS))
     aggs: dict[str, Any] = {"_nl": lines.count()}
