@@ -301,7 +301,7 @@ def clean(
         raw.join(q, raw._row_id == q._vm_rid).select(*raw.columns, "reason").order_by("_row_id")
     )
     kept = next((row for row in counts if row["reason"] is None), None)
-    money = kept is not None and int(kept["n_amount"]) == int(kept["n"])
+    money = kept is None or int(kept["n_amount"]) == int(kept["n"])  # no clean line: vacuous
     return CleanResult(transactions, quarantine, report, report.observation_end, money=money)
 
 
