@@ -195,6 +195,12 @@ def test_spark_master_other_than_the_running_session_is_refused(spark):
         open_engine("spark", spark_master=other)
     econ, label = open_engine("spark", spark_master=running)
     assert label == f"spark ({running})" and econ._session is spark
+    # a running session passed as engine= is used as is, with its own master
+    given, _ = open_engine(spark)
+    assert given._session is spark
+    with pytest.raises(InputError, match=r"spark_master='local\[1\]' starts a Spark session: "
+                                         r"it needs engine='spark'.*got engine=SparkSession"):
+        open_engine(spark, spark_master="local[1]")
 
 
 @pytest.mark.spark
