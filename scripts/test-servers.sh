@@ -7,7 +7,9 @@
 #   scripts/test-servers.sh start DIR         initialise and start both servers with their data,
 #                                             sockets and logs under DIR, a database
 #                                             valuemax_test and a user valuemax with a random
-#                                             password; writes DIR/env (export lines)
+#                                             password (on MariaDB also allowed to create
+#                                             databases named vm_schema_*, for --schema);
+#                                             writes DIR/env (export lines)
 #   scripts/test-servers.sh stop DIR          stop both and remove DIR
 #   scripts/test-servers.sh run CMD [ARG...]  start in a fresh temp folder, run CMD with
 #                                             VALUEMAX_TEST_POSTGRES_URL and
@@ -111,7 +113,7 @@ start() {
     sleep 0.5
   done
   mariadb --no-defaults --socket="$dir/mariadb/mysqld.sock" -uroot -e \
-    "CREATE DATABASE valuemax_test; CREATE USER 'valuemax'@'127.0.0.1' IDENTIFIED BY '$password'; GRANT ALL ON valuemax_test.* TO 'valuemax'@'127.0.0.1';" \
+    "CREATE DATABASE valuemax_test; CREATE USER 'valuemax'@'127.0.0.1' IDENTIFIED BY '$password'; GRANT ALL ON valuemax_test.* TO 'valuemax'@'127.0.0.1'; GRANT ALL ON \`vm\\_schema\\_%\`.* TO 'valuemax'@'127.0.0.1';" \
     || { cat "$dir/mariadb/server.log" >&2; exit 1; }
   # the named zone UTC (Ibis sets the session time zone to 'UTC' on connect)
   mariadb-tzinfo-to-sql /usr/share/zoneinfo/UTC UTC 2>/dev/null \

@@ -40,8 +40,10 @@ from valuemax.cli._options import (
     PseudonymizeOpt,
     QueryOpt,
     ReturnsOpt,
+    SchemaOpt,
     SeedOpt,
     SheetOpt,
+    SparkMasterOpt,
     TableOpt,
     Terminated,
     TimeUnitOpt,
@@ -103,12 +105,14 @@ def analyze(
     engine: EngineOpt = None,
     table: TableOpt = None,
     query: QueryOpt = None,
+    schema: SchemaOpt = None,
+    spark_master: SparkMasterOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run the main job on PATH and write report.html, customers.*, summary.json and the store.
 
     Example: VALUEMAX_PSEUDONYM_KEY=... valuemax analyze orders.csv --out results/ --pseudonymize
-    Example: valuemax analyze --engine postgres://ann:secret@db:5432/shop --table orders
+    Example: valuemax analyze --engine postgres://ann:secret@db:5432/shop --table orders --schema valuemax
     """
     run_guarded(debug, lambda: _analyze(
         path, out, db=db, mapping=parse_map(map_), columns=parse_columns(columns),
@@ -119,7 +123,8 @@ def analyze(
         margin=margin, clv_model=clv_model, propensity=propensity, horizon=horizon, seed=seed,
         pseudonymize=pseudonymize, pseudonym_key_file=pseudonym_key_file,
         keep_pii=keep_pii or None,
-        engine=engine, table=table, query=query, debug=debug,
+        engine=engine, table=table, query=query, schema=schema, spark_master=spark_master,
+        debug=debug,
     ))
 
 

@@ -45,6 +45,8 @@ KeepPiiOpt = Annotated[list[str] | None, typer.Option("--keep-pii", metavar="COL
 EngineOpt = Annotated[str | None, typer.Option("--engine", metavar="duckdb|spark|URL", help="Where to read and run the row-level steps: duckdb (local, default), spark (local mode) or a server URL postgres://user:password@host:5432/db or mysql://... (MariaDB too). Cleaning, the customer table and the calibration/holdout run there; the rest of the job in the local store.")]
 TableOpt = Annotated[str | None, typer.Option("--table", metavar="NAME", help="Read this table of --engine instead of a file, e.g. --table orders.")]
 QueryOpt = Annotated[str | None, typer.Option("--query", metavar="SQL", help="Read the result of this SQL query run on --engine instead of a file.")]
+SchemaOpt = Annotated[str | None, typer.Option("--schema", metavar="NAME", help="With --engine: write the valuemax_* result tables into this schema (PostgreSQL schema, MySQL/MariaDB database, Spark database), created when missing; default the engine's default schema.")]
+SparkMasterOpt = Annotated[str | None, typer.Option("--spark-master", metavar="URL", help="With --engine spark: the Spark master, e.g. local[4], spark://host:7077, yarn, k8s://https://host:6443 (default local[*]).")]
 JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Print machine-readable JSON instead of tables.")]
 
 
@@ -147,7 +149,8 @@ def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
 #: Python keywords in messages -> the CLI options that set them (``cli_words``).
 _KEYWORD_OPTIONS: dict[str, str] = {
     "out": "--out", "db": "--db", "mapping": "--map", "columns": "--columns",
-    "engine": "--engine", "table": "--table", "query": "--query",
+    "engine": "--engine", "table": "--table", "query": "--query", "schema": "--schema",
+    "spark_master": "--spark-master",
     "date_format": "--date-format", "encoding": "--encoding", "sheet": "--sheet",
     "decimal": "--decimal", "preset": "--preset", "observation_end": "--observation-end",
     "time_unit": "--time-unit", "calibration_end": "--calibration-end",

@@ -85,11 +85,73 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
     return ibis.duckdb.connect(str(path), **config)
 
 
-def spark_session(*, app_name: str = "valuemax", memory: str = "2g"):
-    """Start (or reuse) a PySpark local-mode session configured for valuemax.
+#: Spark master URLs (the forms ``spark-submit --master`` takes; Mesos left Spark in 4.0).
+_SPARK_MASTER = re.compile(
+    r"local(\[(\*|[1-9]\d*)(,\s*[1-9]\d*)?\])?"              # local, local[4], local[*,3]
+    r"|local-cluster\[[1-9]\d*,\s*[1-9]\d*,\s*[1-9]\d*\]"     # local-cluster[2,1,1024]
+    r"|spark://[\w.-]+:\d{1,5}(,[\w.-]+:\d{1,5})*"              # standalone, HA masters
+    r"|yarn"
+    r"|k8s://(https?://)?[\w.-]+(:\d{1,5})?(/[\w./-]*)?"         # Kubernetes API server
+)
+#: The master valuemax starts when none is given: every core of this machine.
+DEFAULT_SPARK_MASTER = "local[*]"
+
+
+def check_spark_master(master: Any) -> str:
+    """Return ``master`` when it is a Spark master URL, else raise.
+
+    Parameters
+    ----------
+    master : str
+        ``local``, ``local[N]``, ``local[*]``, ``local[N,F]`` (F task retries),
+        ``local-cluster[W,C,M]``, ``spark://HOST:PORT[,HOST:PORT...]``, ``yarn`` or
+        ``k8s://[https://]HOST[:PORT]``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputError
+        If ``master`` is not a string of one of these forms (the message lists them).
+
+    Examples
+    --------
+    >>> check_spark_master("local[1]")
+    'local[1]'
+    >>> check_spark_master("spark://10.0.0.5:7077")
+    'spark://10.0.0.5:7077'
+    """
+    if isinstance(master, str) and _SPARK_MASTER.fullmatch(master.strip()):
+        return master.strip()
+    raise InputError(
+        f"spark_master={master!r} is not a Spark master URL; expected local[*], local[N] "
+        f"(N threads), spark://HOST:PORT (a standalone cluster), yarn or "
+        f"k8s://https://HOST:PORT, as spark-submit --master takes (CLI --spark-master)"
+    )
+
+
+def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
+                  master: str | None = None):
+    """Start (or reuse) a PySpark session configured for valuemax.
 
     Sets ``SPARK_LOCAL_IP=127.0.0.1`` when unset, enables Arrow transfers, the session time
-    zone UTC (so timestamps are not shifted) and 2 shuffle partitions.
+    zone UTC (so timestamps are not shifted) and, in local mode, 2 shuffle partitions and a
+    warehouse folder of its own under the system temp directory (tables written with
+    ``schema=`` go there, never into the current directory; a local session's catalog is
+    in memory and forgets them when it stops).
+
+    Parameters
+    ----------
+    app_name : str
+        Application name shown by the cluster manager.
+    memory : str
+        ``spark.driver.memory`` (JVM size syntax, e.g. ``"2g"``); only applies when this call
+        starts the JVM (``spark-submit --driver-memory`` sets it otherwise).
+    master : str, optional
+        Spark master URL (:func:`check_spark_master`); default ``local[*]``. A cluster master
+        keeps the cluster's own shuffle partitions and warehouse.
 
     Returns
     -------
@@ -98,23 +160,39 @@ def spark_session(*, app_name: str = "valuemax", memory: str = "2g"):
     Raises
     ------
     InputError
-        If PySpark is not installed (with the ``pip install`` fix).
+        If PySpark is not installed (with the ``pip install`` fix), ``master`` is malformed,
+        or a session with another master already runs in this process (Spark allows one per
+        process: pass that session as ``engine=`` instead).
     """
+    master = check_spark_master(DEFAULT_SPARK_MASTER if master is None else master)
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise InputError(f"PySpark is not installed: {_SPARK_HINT}") from exc
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        running = active.sparkContext.master
+        if running != master:
+            raise InputError(
+                f"a Spark session with master {running!r} already runs in this process and "
+                f"Spark allows one per process, so spark_master={master!r} cannot start; pass "
+                f"that session as engine= (or stop it first)"
+            )
+        return active
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    return (
-        SparkSession.builder.master("local[2]")
+    builder = (
+        SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.driver.memory", memory)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
-        .getOrCreate()
     )
+    if master.startswith("local"):
+        warehouse = tempfile.mkdtemp(prefix="valuemax-spark-warehouse-")
+        builder = (builder.config("spark.sql.shuffle.partitions", "2")
+                   .config("spark.sql.warehouse.dir", warehouse))
+    return builder.getOrCreate()
 
 
 def redact(url: str) -> str:

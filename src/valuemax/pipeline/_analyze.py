@@ -18,10 +18,13 @@ from valuemax.features import calibration_holdout, customer_table
 from valuemax.pipeline._clock import StepClock
 from valuemax.pipeline._engine import (
     check_engine_source,
+    check_schema,
     copy_to_store,
     drop_engine_tables,
     engine_source,
+    engine_table,
     open_engine,
+    prepare_schema,
     push_log,
     write_engine_table,
 )
@@ -105,6 +108,8 @@ def analyze(
     engine: Any = None,
     table: str | None = None,
     query: str | None = None,
+    schema: str | None = None,
+    spark_master: str | None = None,
 ) -> AnalysisResult:
     """Run the main job: transaction log -> clean log -> customers -> segments -> report.
 
@@ -190,6 +195,14 @@ def analyze(
     table, query : str, optional
         With ``engine``: read this table of the engine, or the result of this SQL query run
         there, instead of ``source`` (pass ``source=None``).
+    schema : str, optional
+        With ``engine``: the schema the ``valuemax_*`` tables are written to (a PostgreSQL
+        schema, a MySQL/MariaDB database, a Spark database), created when missing; default
+        the engine's default one. A plain name (letters, digits, ``_``).
+    spark_master : str, optional
+        With ``engine="spark"``: the master of the session started, e.g. ``local[4]`` or
+        ``spark://host:7077`` (default ``local[*]``); an existing ``SparkSession`` passed as
+        ``engine`` keeps its own.
 
     Outputs are readable by their owner only: files 0600, a folder valuemax creates 0700
     (whatever the umask); the ``runs`` table records who ran what, when, with which options
@@ -214,7 +227,8 @@ def analyze(
     InputError
         If an option is invalid, the source cannot be read, or no row is usable (every row
         quarantined): nothing useful can be computed (exit code 2 in the CLI); with
-        ``pseudonymize=True``, if no key is found (the message says how to set one).
+        ``pseudonymize=True``, if no key is found (the message says how to set one);
+        if ``schema`` cannot be created or written to, or ``spark_master`` is malformed.
     """
     _check_options(time_unit, clusters)
     key, keep = privacy_options(pseudonymize, pseudonym_key, pseudonym_key_file, keep_pii)
@@ -247,12 +261,15 @@ def analyze(
     if not (isinstance(seed, int) and 0 <= seed < 2**32):
         raise InputError(f"seed={seed!r} must be an integer in [0, 2**32 - 1]")
     check_engine_source(source, engine, table, query)
-    opened = open_engine(engine)
+    check_schema(schema, engine)
+    opened = open_engine(engine, spark_master=spark_master)
     econ, engine_label = opened if opened is not None else (None, "duckdb")
-    params.update(engine=engine_label, table=table, query=query)
+    params.update(engine=engine_label, table=table, query=query, schema=schema)
     ws = Workspace(Path(out) if out is not None else None, Path(db) if db is not None else None)
     con = None
     try:
+        if econ is not None:
+            prepare_schema(econ, engine_label, schema)
         con = connect(ws.store)
         clock = StepClock(timings, on_step)
 
@@ -272,7 +289,7 @@ def analyze(
         returns = params["returns"] = default_returns(returns, preset, ingested)
         with clock("clean"):
             cleaned = clean(
-                ingested if econ is None else push_log(econ, ingested), preset=preset,
+                ingested if econ is None else push_log(econ, ingested, schema), preset=preset,
                 observation_end=observation_end, returns=returns
             )
             if econ is None:
@@ -281,8 +298,8 @@ def analyze(
             else:
                 for name, expr in (("transactions_clean", cleaned.transactions),
                                    ("quarantine", cleaned.quarantine)):
-                    copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr),
-                                  schema=expr.schema())
+                    copy_to_store(con, name, write_engine_table(
+                        econ, f"valuemax_{name}", expr, schema), schema=expr.schema())
             # the next stages take clean's result over its stored lines (its guarantees
             # hold there): they neither re-parse the observation end nor re-scan the rows
             stored = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
@@ -298,8 +315,8 @@ def analyze(
         with clock("customers"):
             # on the engine when one was given: its clean log, copied back to the store
             clean_log = stored if econ is None else dataclasses.replace(
-                cleaned, transactions=econ.table("valuemax_transactions_clean"))
-            store = write_table if econ is None else _write_back(econ)
+                cleaned, transactions=engine_table(econ, "valuemax_transactions_clean", schema))
+            store = write_table if econ is None else _write_back(econ, schema)
             expr = customer_table(
                 clean_log, time_unit=time_unit,
                 mode_columns=(country,) if country else (), money=money,
@@ -417,7 +434,7 @@ def analyze(
         if con is not None:
             con.disconnect()
         if econ is not None:
-            drop_engine_tables(econ, ("valuemax_transactions_std",))
+            drop_engine_tables(econ, ("valuemax_transactions_std",), schema)
             if isinstance(engine, str) and "://" in engine:
                 econ.disconnect()  # a connection we opened (a live one stays the caller's)
         ws.discard()
@@ -451,11 +468,11 @@ def _cluster(customers, clusters, k_min, k_max, seed, country, skipped, tracebac
     return km, actions, ward
 
 
-def _write_back(econ):
+def _write_back(econ, schema=None):
     """A ``write_table`` for results computed on ``econ``: kept there as ``valuemax_NAME``
-    and copied into the local store as ``NAME``."""
+    (in ``schema`` when given) and copied into the local store as ``NAME``."""
     def store(con, name, expr):
-        copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr),
+        copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr, schema),
                       schema=expr.schema())
     return store
 

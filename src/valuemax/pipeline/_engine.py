@@ -11,25 +11,34 @@ What runs where (DESIGN.md §2), for ``engine`` = Spark, PostgreSQL or MySQL/Mar
   expressions over the normalised log copied there (``valuemax_transactions_std``); results
   written there as ``valuemax_transactions_raw``, ``valuemax_transactions_clean``,
   ``valuemax_quarantine``, ``valuemax_customers`` and ``valuemax_calibration_holdout``
-  (Spark: temporary views of the session);
+  (Spark: temporary views of the session), in the engine's default schema or in the one
+  ``schema=`` names (a PostgreSQL schema, a MySQL/MariaDB database, a Spark database:
+  created when missing; on Spark then tables of that database, not views);
 - everything after (segments, clusters, value models, propensity frames, baskets, the store,
   the report): in the local DuckDB, on copies of the engine's clean log and customer table.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from valuemax._core.exceptions import InputError
 from valuemax.engines import connect, redact, spark_session
+from valuemax.engines._connect import check_spark_master
 
 #: Engine names accepted besides URLs and live backends.
 ENGINE_NAMES = ("duckdb", "spark")
+#: A schema name valuemax creates and writes to: an unquoted identifier on every engine
+#: (63 characters: PostgreSQL's limit; MySQL allows 64).
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+#: What ``schema=`` is called on each backend, for messages.
+_SCHEMA_KIND = {"postgres": "schema", "mysql": "database", "pyspark": "database"}
 
 
-def open_engine(engine: Any) -> tuple[Any, str] | None:
+def open_engine(engine: Any, *, spark_master: str | None = None) -> tuple[Any, str] | None:
     """Return ``(backend, label)`` for ``engine``, or None for the local DuckDB.
 
     Parameters
@@ -38,6 +47,9 @@ def open_engine(engine: Any) -> tuple[Any, str] | None:
         None and ``"duckdb"``: the local store. ``"spark"``: a local-mode session
         (:func:`valuemax.engines.spark_session`). ``postgres://...``/``mysql://...``/
         ``mariadb://...``: that server. A live Ibis backend or SparkSession: used as is.
+    spark_master : str, optional
+        With ``"spark"``: the master of the session started
+        (:func:`valuemax.engines._connect.check_spark_master`), default ``local[*]``.
 
     Returns
     -------
@@ -48,12 +60,22 @@ def open_engine(engine: Any) -> tuple[Any, str] | None:
     Raises
     ------
     InputError
-        An unknown name, a missing extra, an unreachable server or a refused login.
+        An unknown name, a missing extra, an unreachable server or a refused login; a
+        ``spark_master`` without ``engine="spark"`` or malformed.
     """
+    if spark_master is not None:
+        check_spark_master(spark_master)
+        if engine != "spark":
+            raise InputError(
+                f"spark_master={spark_master!r} starts a Spark session: it needs "
+                f"engine='spark' (CLI --engine spark), got engine={_shown(engine)}; an "
+                f"existing SparkSession passed as engine= keeps its own master"
+            )
     if engine is None or engine == "duckdb":
         return None
     if engine == "spark":
-        return connect(spark_session()), "spark (local)"
+        session = spark_session(master=spark_master)
+        return connect(session), f"spark ({session.sparkContext.master})"
     if isinstance(engine, str):
         if "://" not in engine:
             raise InputError(
@@ -63,6 +85,72 @@ def open_engine(engine: Any) -> tuple[Any, str] | None:
         return connect(engine), redact(engine)
     backend = connect(engine)
     return backend, getattr(backend, "name", type(engine).__name__)
+
+
+def _shown(engine: Any) -> str:
+    return repr(redact(engine)) if isinstance(engine, str) else type(engine).__name__
+
+
+def check_schema(schema: Any, engine: Any) -> None:
+    """Check ``schema=``: an identifier, and only with an engine other than the local DuckDB.
+
+    Raises
+    ------
+    InputError
+        A name that is not a plain identifier (letters, digits, ``_``; not starting with a
+        digit; at most 63 characters), or a schema without ``engine``.
+    """
+    if schema is None:
+        return
+    if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
+        raise InputError(
+            f"schema={schema!r} is not a plain name: use letters, digits and underscores, "
+            f"not starting with a digit, at most 63 characters, e.g. 'valuemax_results' "
+            f"(CLI --schema)"
+        )
+    if engine is None or engine == "duckdb":
+        raise InputError(
+            f"schema={schema!r} names where the results go in another engine: add "
+            f"engine='postgres://...', 'mysql://...' or 'spark' (CLI --engine); with the "
+            f"local DuckDB the results are in its store (db=)"
+        )
+
+
+def prepare_schema(econ: Any, label: str, schema: str | None) -> None:
+    """Create ``schema`` in ``econ`` when missing and check that a table can be created there.
+
+    Runs before any work, so a schema the user may not create or write to stops the run at
+    once (a probe table ``valuemax_probe_*`` is created there and dropped).
+
+    Raises
+    ------
+    InputError
+        The engine refuses to create the schema or a table in it: its first line of error,
+        and the fix (the right to create it, or an existing schema one may write to).
+    """
+    if schema is None:
+        return
+    kind = _SCHEMA_KIND.get(getattr(econ, "name", ""), "schema")
+    fix = (f"ask the server's administrator to create it or to grant you the right, or pass "
+           f"an existing {kind} you may create tables in with schema= (CLI --schema)")
+    try:
+        exists = schema in econ.list_databases()
+        if not exists:
+            econ.create_database(schema, force=True)
+    except Exception as exc:  # the drivers' own error classes
+        raise InputError(f"cannot create the {kind} {schema!r} on {label}: {_first(exc)}; "
+                         f"{fix}") from None
+    probe = f"valuemax_probe_{uuid.uuid4().hex[:12]}"
+    import pyarrow as pa
+
+    try:
+        write_engine_table(econ, probe, pa.table({"ok": pa.array([1], pa.int64())}),
+                           schema=schema)
+    except Exception as exc:  # the drivers' own error classes
+        raise InputError(f"cannot create tables in the {kind} {schema!r} on {label}: "
+                         f"{_first(exc)}; {fix}") from None
+    finally:
+        drop_engine_tables(econ, (probe,), schema=schema)
 
 
 def check_engine_source(source: Any, engine: Any, table: str | None, query: str | None) -> None:
@@ -154,12 +242,23 @@ def _is_spark(econ: Any) -> bool:
     return getattr(econ, "name", None) == "pyspark"
 
 
-def write_engine_table(econ: Any, name: str, data: Any) -> Any:
+def engine_table(econ: Any, name: str, schema: str | None = None) -> Any:
+    """The table ``name`` of ``econ``, in ``schema`` when given (else the default one)."""
+    return econ.table(name) if schema is None else econ.table(name, database=schema)
+
+
+def write_engine_table(econ: Any, name: str, data: Any, schema: str | None = None) -> Any:
     """Write ``data`` (Arrow table or an expression of ``econ``) as ``name`` in ``econ``.
 
-    Spark gets a cached temporary view of its session (no warehouse folder is written),
-    the servers a table; either replaced when it exists.
+    Without ``schema``, Spark gets a cached temporary view of its session (no warehouse
+    folder is written), the servers a table of their default schema; with ``schema``, a
+    table of that schema (Spark: of that database, in its warehouse); either replaced when
+    it exists.
     """
+    if schema is not None:
+        if getattr(econ, "name", None) == "mysql" and not hasattr(data, "op"):
+            return _insert_mysql(econ, name, data, schema)
+        return econ.create_table(name, data, database=schema, overwrite=True)
     if _is_spark(econ):
         session = econ._session  # the SparkSession behind the Ibis backend
         if hasattr(data, "op"):
@@ -173,7 +272,7 @@ def write_engine_table(econ: Any, name: str, data: Any) -> Any:
     return econ.create_table(name, data, overwrite=True)
 
 
-def _insert_mysql(econ: Any, name: str, data: Any) -> Any:
+def _insert_mysql(econ: Any, name: str, data: Any, schema: str | None = None) -> Any:
     """Load an Arrow table into MySQL/MariaDB keeping NULLs.
 
     Ibis 12 inserts in-memory tables into MySQL through pandas, where a NULL float becomes
@@ -183,9 +282,10 @@ def _insert_mysql(econ: Any, name: str, data: Any) -> Any:
     import ibis
 
     target = econ.create_table(name, schema=ibis.Schema.from_pyarrow(data.schema),
-                               overwrite=True)
+                               database=schema, overwrite=True)
     quoted = ", ".join("`" + c.replace("`", "``") + "`" for c in data.column_names)
-    sql = (f"INSERT INTO `{name}` ({quoted}) VALUES "
+    where = f"`{name}`" if schema is None else f"`{schema}`.`{name}`"
+    sql = (f"INSERT INTO {where} ({quoted}) VALUES "
            f"({', '.join(['%s'] * data.num_columns)})")
     cursor = econ.con.cursor()
     try:
@@ -198,22 +298,25 @@ def _insert_mysql(econ: Any, name: str, data: Any) -> Any:
     return target
 
 
-def push_log(econ: Any, ingested: Any) -> EngineLog:
-    """Copy the raw and the normalised log from the local DuckDB into ``econ``.
+def push_log(econ: Any, ingested: Any, schema: str | None = None) -> EngineLog:
+    """Copy the raw and the normalised log from the local DuckDB into ``econ`` (in
+    ``schema`` when given).
 
     Returns
     -------
     EngineLog
         Over ``valuemax_transactions_raw`` and ``valuemax_transactions_std`` in ``econ``.
     """
-    raw = write_engine_table(econ, "valuemax_transactions_raw", ingested.raw.to_pyarrow())
+    raw = write_engine_table(econ, "valuemax_transactions_raw", ingested.raw.to_pyarrow(),
+                             schema)
     std = write_engine_table(econ, "valuemax_transactions_std",
-                             ingested.standardized().to_pyarrow())
+                             ingested.standardized().to_pyarrow(), schema)
     if getattr(econ, "name", None) == "mysql":
         # MariaDB joins without an index by nested loops: the quarantine and the duplicate
         # test join on _row_id (measured on 20,000 lines: minutes without the key)
+        prefix = "" if schema is None else f"`{schema}`."
         for name in ("valuemax_transactions_raw", "valuemax_transactions_std"):
-            econ.raw_sql(f"ALTER TABLE `{name}` ADD PRIMARY KEY (`_row_id`)").close()
+            econ.raw_sql(f"ALTER TABLE {prefix}`{name}` ADD PRIMARY KEY (`_row_id`)").close()
     return EngineLog(raw, std, econ, tuple(ingested.extra_columns), dict(ingested.mapping))
 
 
@@ -258,11 +361,14 @@ def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None) -> None:
         raw.unregister(view)
 
 
-def drop_engine_tables(econ: Any, names: tuple[str, ...]) -> None:
-    """Drop the working tables (or Spark views) of a run; missing ones are ignored."""
+def drop_engine_tables(econ: Any, names: tuple[str, ...], schema: str | None = None) -> None:
+    """Drop the working tables (or Spark views) of a run, in ``schema`` when given; missing
+    ones are ignored."""
     for name in names:
         try:
-            if _is_spark(econ):
+            if schema is not None:
+                econ.drop_table(name, database=schema, force=True)
+            elif _is_spark(econ):
                 econ._session.catalog.dropTempView(name)
             else:
                 econ.drop_table(name, force=True)
@@ -270,5 +376,6 @@ def drop_engine_tables(econ: Any, names: tuple[str, ...]) -> None:
             pass
 
 
-__all__ = ["ENGINE_NAMES", "EngineLog", "check_engine_source", "copy_to_store", "drop_engine_tables", "engine_source",
-           "open_engine", "push_log", "write_engine_table"]
+__all__ = ["ENGINE_NAMES", "EngineLog", "check_engine_source", "check_schema", "copy_to_store",
+           "drop_engine_tables", "engine_source", "engine_table", "open_engine",
+           "prepare_schema", "push_log", "write_engine_table"]

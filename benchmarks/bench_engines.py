@@ -1,0 +1,282 @@
+"""Benchmark: the main job's row-level part on each engine, beside a plain Polars group-by.
+
+The row-level part is what ``valuemax analyze --engine E`` runs before the customer-level
+models, composed here from the same functions in the same order (``pipeline/_analyze.py``):
+
+1. read: the file into the local DuckDB store, mapped and typed (``transactions_raw``);
+2. push (Spark, PostgreSQL only): the raw and normalised log copied into the engine;
+3. clean: the standard preset with returns netting, the quarantine with its reason codes,
+   run on the engine, the clean log and the quarantine written there and copied back;
+4. customers: the customer table (RFM + BTYD summary) on the engine, written there and
+   copied back, then read into pandas (one row per customer, as ``analyze`` does);
+5. calibration: the calibration/holdout table, split at 2023-06-30, likewise.
+
+Beside it, in the same run, the customer table by a plain Polars lazy group-by on the same
+file (``customers_polars`` of ``bench_analyze.py``: no cleaning, no quarantine).
+
+The log is the seeded synthetic log of ``bench_analyze.py`` (``make_synthetic``: N lines,
+N/10 customers, 4,000 products, two years, parquet). Every job runs in a fresh interpreter;
+its peak RSS is the peak of the summed resident memory of that process and all its children
+(the Spark JVM is one), sampled every 0.1 s with psutil. A database server's own processes
+are not children of the job and are not counted: the PostgreSQL figures are the client's.
+
+Usage::
+
+    python benchmarks/bench_engines.py --lines 1000000 --lines 10000000 \\
+        [--engine duckdb --engine spark --engine postgres] [--postgres URL] \\
+        [--postgres-max-lines 1000000] [--spark-memory 6g] [--json out.json]
+
+``--postgres`` defaults to ``$VALUEMAX_TEST_POSTGRES_URL``; ``scripts/test-servers.sh run``
+starts a server on loopback and sets it::
+
+    bash scripts/test-servers.sh run env PYTHONPATH=$PWD/src .venv/bin/python \\
+        benchmarks/bench_engines.py --lines 1000000 --lines 10000000
+
+Wall times on a shared machine depend on its load: the CPU seconds beside them (the job and
+its children) say how much work each job did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_analyze import customers_polars, make_synthetic  # noqa: E402
+
+#: The calibration/holdout split of the synthetic log (2022-01-01 .. 2023-12-31).
+CALIBRATION_END = "2023-06-30"
+ENGINES = ("duckdb", "spark", "postgres")
+
+
+def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: str) -> dict:
+    """The row-level part of ``analyze(path, engine=...)``; returns step times (s)."""
+    t_import = time.perf_counter()
+    from valuemax.clean import clean
+    from valuemax.engines import connect, spark_session
+    from valuemax.features import calibration_holdout, customer_table
+    from valuemax.pipeline._engine import (
+        copy_to_store,
+        drop_engine_tables,
+        engine_table,
+        push_log,
+        write_engine_table,
+    )
+    from valuemax.pipeline._prepare import ReadOptions, default_returns
+    from valuemax.pipeline._store import write_table
+
+    steps: dict[str, float] = {"import": time.perf_counter() - t_import}
+    stage, peaks, done = _stage_peaks("connect")
+    t0 = time.perf_counter()
+    if engine == "duckdb":
+        econ = None
+    elif engine == "spark":
+        econ = connect(spark_session(memory=spark_memory))
+    else:
+        econ = connect(target)
+    steps["connect"] = time.perf_counter() - t0
+    con = connect(Path(out) / "valuemax.duckdb")
+
+    def step(name, fn):
+        stage[0] = name
+        t = time.perf_counter()
+        value = fn()
+        steps[name] = time.perf_counter() - t
+        return value
+
+    ingested = step("read", lambda: ReadOptions().read(path, con))
+    returns = default_returns(None, "standard", ingested)
+    source = ingested if econ is None else step("push", lambda: push_log(econ, ingested))
+
+    def store(name, expr):
+        if econ is None:
+            write_table(con, name, expr)
+        else:
+            copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr),
+                          schema=expr.schema())
+
+    def do_clean():
+        cleaned = clean(source, preset="standard", returns=returns)
+        store("transactions_clean", cleaned.transactions)
+        store("quarantine", cleaned.quarantine)
+        return cleaned
+
+    cleaned = step("clean", do_clean)
+    obs_end = cleaned.observation_end
+    clean_log = (con.table("transactions_clean") if econ is None
+                 else engine_table(econ, "valuemax_transactions_clean"))
+
+    def do_customers():
+        store("customers", customer_table(clean_log, observation_end=obs_end, time_unit="D"))
+        return con.table("customers").order_by("customer_id").to_pyarrow().to_pandas()
+
+    customers = step("customers", do_customers)
+
+    def do_calibration():
+        store("calibration_holdout", calibration_holdout(
+            clean_log, calibration_end=CALIBRATION_END, observation_end=obs_end,
+            time_unit="D"))
+        return con.table("calibration_holdout").count().to_pyarrow().as_py()
+
+    n_cal = step("calibration", do_calibration)
+    rows_clean = con.table("transactions_clean").count().to_pyarrow().as_py()
+    if econ is not None:
+        drop_engine_tables(econ, ("valuemax_transactions_std", "valuemax_transactions_raw",
+                                  "valuemax_transactions_clean", "valuemax_quarantine",
+                                  "valuemax_customers", "valuemax_calibration_holdout"))
+    con.disconnect()
+    done.set()
+    return {"customers": len(customers), "calibration_customers": n_cal,
+            "rows_in": cleaned.report.rows_in, "rows_clean": rows_clean, "timings_s": steps,
+            "peak_rss_mb_by_step": {k: round(v / 2**20) for k, v in peaks.items()}}
+
+
+def _tree_rss(ps) -> int:
+    """Resident bytes of ``ps`` and all its children (0 for those gone meanwhile)."""
+    import psutil
+
+    total = 0
+    for p in [ps, *ps.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += p.memory_info().rss
+    return total
+
+
+def _stage_peaks(first: str):
+    """Start sampling this process tree's RSS every 0.1 s, keeping the peak of each stage:
+    returns ``(stage, peaks, done)``; set ``stage[0]`` to the running stage's name and
+    ``done`` to stop."""
+    import psutil
+
+    stage, peaks, done = [first], {}, threading.Event()
+    me = psutil.Process()
+
+    def sample():
+        while not done.is_set():
+            rss = _tree_rss(me)
+            peaks[stage[0]] = max(peaks.get(stage[0], 0), rss)
+            done.wait(0.1)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return stage, peaks, done
+
+
+def run_job(argv: list[str]) -> dict:
+    """Run ``argv`` (a ``--job`` of this file) in a fresh interpreter; return its output with
+    wall time (s), CPU time (s) and peak RSS (MB) of the process and its children."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--job", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    cpu: dict[int, float] = {}
+    stop = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not stop.is_set():
+            try:
+                tree = [ps, *ps.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            total = 0
+            for p in tree:
+                try:
+                    total += p.memory_info().rss
+                    t = p.cpu_times()
+                    cpu[p.pid] = t.user + t.system  # the last reading of each process
+                except psutil.NoSuchProcess:
+                    pass
+            peak = max(peak, total)
+            stop.wait(0.1)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    stdout, stderr = proc.communicate()
+    stop.set()
+    watcher.join()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed after {wall:.0f} s:\n{stderr[-2000:]}")
+    info = json.loads(stdout.strip().splitlines()[-1])
+    info["wall_s"] = wall
+    info["peak_rss_mb"] = peak / 2**20
+    info["cpu_s"] = sum(cpu.values())
+    return info
+
+
+def _row(label: str, info: dict) -> str:
+    return (f"{label:<44} {info['wall_s']:>8.1f} {info['cpu_s']:>8.1f} "
+            f"{info['peak_rss_mb']:>12,.0f} {info['customers']:>10,}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, action="append")
+    ap.add_argument("--engine", action="append", choices=ENGINES)
+    ap.add_argument("--postgres", default=os.environ.get("VALUEMAX_TEST_POSTGRES_URL"))
+    ap.add_argument("--postgres-max-lines", type=int, default=1_000_000)
+    ap.add_argument("--spark-memory", default="6g")
+    ap.add_argument("--json", help="write every measurement to this file")
+    ap.add_argument("--job", nargs="+")
+    args = ap.parse_args()
+    if args.job:
+        name, *rest = args.job
+        if name == "polars":
+            info = customers_polars(rest[0], "")
+        else:
+            path, out, target, memory = rest
+            info = rows_on_engine(path, out, name, target, memory)
+        print(json.dumps(info, default=str))
+        return
+    import tempfile
+
+    engines = args.engine or list(ENGINES)
+    if "postgres" in engines and not args.postgres:
+        print("postgres skipped: no --postgres URL nor $VALUEMAX_TEST_POSTGRES_URL "
+              "(scripts/test-servers.sh run ... sets it)")
+        engines = [e for e in engines if e != "postgres"]
+    print(f"machine: {os.cpu_count()} cores (shared with other work while measured), "
+          f"python {sys.version.split()[0]}")
+    header = (f"{'job':<44} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} "
+              f"{'customers':>10}")
+    results: dict = {}
+    for lines in sorted(args.lines or [1_000_000]):
+        synth = str(make_synthetic(lines))
+        print(f"\n{lines:,} lines, {lines // 10:,} customer ids")
+        print(header, flush=True)
+        rows = results[lines] = {"polars": run_job(["polars", synth])}
+        print(_row("customer table, Polars group-by", rows["polars"]), flush=True)
+        for engine in engines:
+            if engine == "postgres" and lines > args.postgres_max_lines:
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    info = rows[engine] = run_job([engine, synth, tmp, args.postgres or "",
+                                                   args.spark_memory])
+                except RuntimeError as exc:  # one engine failing (e.g. killed) ends its row
+                    print(f"row-level part, {engine}: {exc}", flush=True)
+                    continue
+            print(_row(f"row-level part, {engine}", info))
+            print(f"  {info['wall_s'] / rows['polars']['wall_s']:.1f}x Polars wall; "
+                  f"{info['rows_clean']:,} of {info['rows_in']:,} lines clean; steps (s): "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in info["timings_s"].items()))
+            print("  peak RSS by step (MB): " + ", ".join(
+                f"{k} {v:,}" for k, v in info["peak_rss_mb_by_step"].items()), flush=True)
+            if args.json:
+                Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
