@@ -349,11 +349,7 @@ def analyze(
                 km, actions, ward = run_step(
                     "kmeans", skipped, tracebacks, _cluster, customers, clusters, k_min,
                     k_max, seed, country, skipped, tracebacks) or (None, None, None)
-            if km is not None and km.skipped is None:
-                customers["cluster"] = km.labels.astype("Int64")
-                customers["cluster_name"] = customers["cluster"].map(km.names)
-            if ward is not None and ward.skipped is None and len(ward.labels) == len(customers):
-                customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
+            label_clusters(customers, km, ward)
         value = None
         with clock("value"):
             if not clv:
@@ -438,6 +434,17 @@ def analyze(
             if isinstance(engine, str) and "://" in engine:
                 econ.disconnect()  # a connection we opened (a live one stays the caller's)
         ws.discard()
+
+
+def label_clusters(customers: Any, km: Any, ward: Any) -> None:
+    """Add ``cluster``/``cluster_name`` (K-means) and ``ward_cluster`` to the pandas
+    ``customers`` in place, for the runs that were not skipped (Ward only when it labelled
+    every customer)."""
+    if km is not None and km.skipped is None:
+        customers["cluster"] = km.labels.astype("Int64")
+        customers["cluster_name"] = customers["cluster"].map(km.names)
+    if ward is not None and ward.skipped is None and len(ward.labels) == len(customers):
+        customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
 
 
 def _cluster(customers, clusters, k_min, k_max, seed, country, skipped, tracebacks):

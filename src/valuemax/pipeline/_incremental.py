@@ -151,6 +151,15 @@ def all_copies(con: Any, catalog: str, union_ing: Any, offset: int) -> bool:
     return int(left) == 0
 
 
+def _first_lines(lines: Any, offset: int) -> str:
+    """The first 5 of the new file's ``lines``: "line N (customer 'c', YYYY-MM-DD)", with N
+    counted in the file (``_row_id - offset``)."""
+    rows = (lines.order_by("_row_id").limit(5)
+            .select("_row_id", "customer_id", day=lines.order_ts.date()).to_pyarrow().to_pylist())
+    return ", ".join(f"line {r['_row_id'] - offset} (customer {r['customer_id']!r}, "
+                     f"{r['day'].isoformat()})" for r in rows)
+
+
 def check_late(con: Any, union_ing: Any, offset: int, stored_end: dt.date, dedupe: bool,
                source: str) -> None:
     """Refuse usable new lines dated on or before ``stored_end`` (the late-line policy).
@@ -172,10 +181,7 @@ def check_late(con: Any, union_ing: Any, offset: int, stored_end: dt.date, dedup
     n = int(late.count().to_pyarrow().as_py())
     if n == 0:
         return
-    rows = (late.order_by("_row_id").limit(5)
-            .select("_row_id", "customer_id", day=late.order_ts.date()).to_pyarrow().to_pylist())
-    shown = ", ".join(f"line {r['_row_id'] - offset} (customer {r['customer_id']!r}, "
-                      f"{r['day'].isoformat()})" for r in rows)
+    shown = _first_lines(late, offset)
     raise InputError(
         f"{source}: {n:,} line{'s are' if n > 1 else ' is'} dated on or before the store's "
         f"observation end {stored_end.isoformat()} (e.g. {shown}). The store already covers "
@@ -316,10 +322,7 @@ def check_none_after(con: Any, union_ing: Any, offset: int, end: dt.date,
     n = int(after.count().to_pyarrow().as_py())
     if n == 0:
         return
-    rows = (after.order_by("_row_id").limit(5)
-            .select("_row_id", "customer_id", day=after.order_ts.date()).to_pyarrow().to_pylist())
-    shown = ", ".join(f"line {r['_row_id'] - offset} (customer {r['customer_id']!r}, "
-                      f"{r['day'].isoformat()})" for r in rows)
+    shown = _first_lines(after, offset)
     raise InputError(
         f"{source}: {n:,} line{'s are' if n > 1 else ' is'} dated after observation_end="
         f"{end.isoformat()} (e.g. {shown}); an update does not hold lines back for a later "

@@ -15,7 +15,7 @@ import pandas as pd
 
 from valuemax.decide import segment_actions
 from valuemax.features import calibration_holdout
-from valuemax.pipeline._analyze import NO_MONEY, _cluster
+from valuemax.pipeline._analyze import NO_MONEY, _cluster, label_clusters
 from valuemax.pipeline._parts import run_basket, run_propensity, run_step
 from valuemax.pipeline._store import write_segments, write_step_tables, write_table
 from valuemax.pipeline._value import run_value
@@ -92,11 +92,7 @@ def refit(con: Any, tx: Any, customers: pd.DataFrame, p: dict[str, Any], *, end:
             "kmeans", skipped, tracebacks, _cluster, customers, p.get("clusters", "kmeans"),
             p.get("k_min", 2), p.get("k_max", 10), seed, country, skipped, tracebacks,
         ) or (None, None, None)
-    if km is not None and km.skipped is None:
-        customers["cluster"] = km.labels.astype("Int64")
-        customers["cluster_name"] = customers["cluster"].map(km.names)
-    if ward is not None and ward.skipped is None and len(ward.labels) == len(customers):
-        customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
+    label_clusters(customers, km, ward)
     value = None
     if p.get("clv", True):
         value, reason = run_step(
