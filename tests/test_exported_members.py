@@ -43,7 +43,7 @@ EXPECTED = {
                             "InputError", "InsufficientData", "NotFittedError",
                             "StepNotApplicable",
                             "ValuemaxError"],
-    "valuemax.pipeline": ["AnalysisResult", "UpdateResult", "ValueResult", "analyze",
+    "valuemax.pipeline": ["AnalysisResult", "StageStatus", "UpdateResult", "ValueResult", "analyze",
                           "association_rules", "buy_propensity", "customer_value", "inspect",
                           "update"],
     "valuemax.cli": ["app", "main"],

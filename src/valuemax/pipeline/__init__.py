@@ -11,9 +11,9 @@ Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
 from valuemax.pipeline._analyze import analyze
 from valuemax.pipeline._jobs import association_rules, buy_propensity, customer_value
 from valuemax.pipeline._prepare import inspect
-from valuemax.pipeline._result import AnalysisResult
+from valuemax.pipeline._result import AnalysisResult, StageStatus
 from valuemax.pipeline._update import UpdateResult, update
 from valuemax.pipeline._value_result import ValueResult
 
-__all__ = ["AnalysisResult", "UpdateResult", "ValueResult", "analyze", "association_rules",
+__all__ = ["AnalysisResult", "StageStatus", "UpdateResult", "ValueResult", "analyze", "association_rules",
            "buy_propensity", "customer_value", "inspect", "update"]

@@ -36,7 +36,7 @@ from valuemax.pipeline._prepare import (
     default_returns,
     privacy_options,
 )
-from valuemax.pipeline._result import AnalysisResult
+from valuemax.pipeline._result import AnalysisResult, StageStatus
 from valuemax.pipeline._store import (
     record_run,
     write_segments,
@@ -390,24 +390,37 @@ def analyze(
             basket = run_step("basket", skipped, tracebacks, run_basket,
                               stored, ingested.mapping, skipped,
                               seed=seed)
+        with clock("store"):
+            write_segments(con, customers, segments)
+            write_table(con, "quality", quality.to_frame())
+            write_step_tables(con, value=value, propensity=prop, basket=basket)
+        ran = {"kmeans": km is not None and km.skipped is None,
+               "ward": ward is not None and ward.skipped is None, "value": value is not None,
+               "stats": stats is not None, "propensity": prop is not None,
+               "basket": basket is not None}
+        if clusters != "kmeans+ward":
+            del ran["ward"]
+        if not money:
+            ran = {"spend": False, **ran}
         result = AnalysisResult(
             ingest=ingested.to_dict(), quality=quality, customers=customers,
             time_unit=time_unit, rfm=rfm, segments=segments, clusters=km,
             cluster_actions=actions, hierarchy=ward, calibration=calibration, value=value,
             stats=stats, basket=basket, propensity=prop,
+            stages={name: StageStatus.from_run(name, ran=done, skipped=skipped,
+                                               tracebacks=tracebacks)
+                    for name, done in ran.items()},
             skipped=skipped, tracebacks=tracebacks, params=params,
             timings_s=timings, version=__version__,
         )
-        with clock("store"):
-            write_segments(con, customers, segments)
-            write_table(con, "quality", quality.to_frame())
-            write_step_tables(con, value=value, propensity=prop, basket=basket)
-        result.summary = summary_dict(result)
+        result = dataclasses.replace(result, summary=summary_dict(result))
         with clock("report"):
             if ws.tmp is not None and ws.out is not None:
                 write_exports(result, ws.tmp, quarantine=con.table("quarantine"))
                 result.to_html(ws.tmp / "report.html")
-        result.summary = summary_dict(result)  # final timings
+        # the final timings (the report's included)
+        result = dataclasses.replace(result, timings_s=timings)
+        result = dataclasses.replace(result, summary=summary_dict(result))
         record_run(
             con, started=started, params=params, ingest=result.ingest, quality=quality,
             n_customers=len(customers), timings=timings, outputs=ws.planned_outputs(),
@@ -420,8 +433,7 @@ def analyze(
         if rewritten and ws.store is not None and not (ws.db is not None and not ws.db_in_out):
             compact_store(ws.store)
         ws.publish()
-        result.out = ws.out
-        return result
+        return dataclasses.replace(result, out=ws.out)
     except Exception as exc:  # a full disk: name the file and the space (Workspace.disk_full)
         if (full := ws.disk_full(exc)) is not None:
             raise full from exc

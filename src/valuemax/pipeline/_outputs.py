@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.types as ir
+
 from valuemax._core._csv import csv_safe, write_csv
+from valuemax.pipeline._result import AnalysisResult
+from valuemax.propensity import PropensityResult
 
 
-def summary_dict(result: Any) -> dict[str, Any]:
+def summary_dict(result: AnalysisResult) -> dict[str, Any]:
     """The machine-readable summary of a run (``summary.json``).
 
     Keys: ``valuemax_version``, ``source``, ``rows_in``, ``rows_clean``, ``rows_quarantined``,
@@ -63,7 +67,7 @@ def summary_dict(result: Any) -> dict[str, Any]:
         "n_customers": len(result.customers),
         "observation_end": q.observation_end.isoformat(),
         "time_unit": result.time_unit,
-        "calibration": None if getattr(result, "calibration", None) is None else {
+        "calibration": None if result.calibration is None else {
             "calibration_end": result.params.get("calibration_end"),
             "n_customers": len(result.calibration),
             "repeat_buyers": int((result.calibration["frequency"] > 0).sum()),
@@ -75,16 +79,16 @@ def summary_dict(result: Any) -> dict[str, Any]:
         "rfm_cut_points": None if result.rfm is None else
         {k: [float(x) for x in v] for k, v in result.rfm.cut_points.items()},
         "kmeans": km,
-        "clv": None if getattr(result, "value", None) is None else result.value.to_dict(),
-        "stats": None if getattr(result, "stats", None) is None else result.stats.to_dict(),
-        "basket": None if getattr(result, "basket", None) is None else result.basket.to_dict(),
-        "propensity": None if getattr(result, "propensity", None) is None
+        "clv": None if result.value is None else result.value.to_dict(),
+        "stats": None if result.stats is None else result.stats.to_dict(),
+        "basket": None if result.basket is None else result.basket.to_dict(),
+        "propensity": None if result.propensity is None
         else {**result.propensity.to_dict(),
               **dict(zip(("informative", "not_informative_because"),
                          propensity_informative(result.propensity), strict=True))},
         "skipped": dict(result.skipped),
         "privacy": ing.get("privacy"),
-        "params": result.params,
+        "params": dict(result.params),
         "timings_s": dict(result.timings_s),
     }
 
@@ -94,7 +98,7 @@ def summary_dict(result: Any) -> dict[str, Any]:
 MIN_INFORMATIVE_AUC = 0.55
 
 
-def propensity_informative(found: Any) -> tuple[bool, str | None]:
+def propensity_informative(found: PropensityResult) -> tuple[bool, str | None]:
     """Whether the buy-again scores can be used to target customers, and why not.
 
     Not informative when the chosen model's holdout ROC AUC is at most
@@ -128,7 +132,7 @@ def propensity_informative(found: Any) -> tuple[bool, str | None]:
     return (not why), ("; ".join(why) or None)
 
 
-def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
+def write_exports(result: AnalysisResult, folder: Path, *, quarantine: ir.Table) -> None:
     """Write ``customers.parquet``/``.csv`` (UTF-8 with BOM), ``quarantine.parquet`` and, when
     computed, ``calibration_holdout.parquet``, ``rules.parquet``/``.csv`` and
     ``recommendations.parquet``/``.csv`` (rules' item lists joined by `` | `` in the CSV).
@@ -141,9 +145,9 @@ def write_exports(result: Any, folder: Path, *, quarantine: Any) -> None:
     # UTF-8 with a byte-order mark, so that Excel opens Chinese text correctly
     write_csv(customers, folder / "customers.csv")
     quarantine.to_parquet(folder / "quarantine.parquet")
-    if getattr(result, "calibration", None) is not None:
+    if result.calibration is not None:
         result.calibration.to_parquet(folder / "calibration_holdout.parquet", index=False)
-    basket = getattr(result, "basket", None)
+    basket = result.basket
     if basket is not None:
         rules = basket.rule_set.rules
         rules.to_parquet(folder / "rules.parquet", index=False)
