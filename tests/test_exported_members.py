@@ -33,7 +33,7 @@ EXPECTED = {
                         "SEGMENT_ACTIONS", "TARGET_COLUMNS", "TargetResult", "choose_targets",
                         "cluster_actions", "high_value_at_risk", "holdout_assignments", "holdout_profit_curve",
                         "segment_actions", "value_at_risk_summary"],
-    "valuemax.report": ["render_report", "write_report"],
+    "valuemax.report": ["PartReport", "render_report", "write_report"],
     "valuemax.engines": ["connect", "connect_url", "median_table", "redact", "spark_session"],
     "valuemax._core": ["CANONICAL_COLUMNS", "ConvergenceError", "ConvergenceWarning",
                        "DataLossWarning", "InputError", "InsufficientData", "NotFittedError",

@@ -407,9 +407,10 @@ def analyze(
             time_unit=time_unit, rfm=rfm, segments=segments, clusters=km,
             cluster_actions=actions, hierarchy=ward, calibration=calibration, value=value,
             stats=stats, basket=basket, propensity=prop,
-            stages={name: StageStatus.from_run(name, ran=done, skipped=skipped,
-                                               tracebacks=tracebacks)
-                    for name, done in ran.items()},
+            stages={name: StageStatus.from_run(
+                name, ran=done, skipped=skipped, tracebacks=tracebacks,
+                otherwise="K-means did not run, and Ward runs beside it")
+                for name, done in ran.items()},
             skipped=skipped, tracebacks=tracebacks, params=params,
             timings_s=timings, version=__version__,
         )

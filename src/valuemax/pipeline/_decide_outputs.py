@@ -22,7 +22,6 @@ import platform
 import uuid
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -76,11 +75,11 @@ def check_shared_names(out: Path | str | None, job: str) -> None:
 
 def _write_shared(folder: Path, job: str, payload: dict[str, Any], part: Any,
                   source: str) -> None:
-    from valuemax.report import write_report
+    from valuemax.report import PartReport, write_report
 
     (folder / "summary.json").write_text(_json({SUMMARY_KEYS[job]: payload}), encoding="utf-8")
     anchor = "experiment" if job == "experiment" else "target"
-    write_report(SimpleNamespace(ingest={"source": source}, version=__version__, **part),
+    write_report(PartReport(source=source, version=__version__, **part),
                  folder / "report.html", sections=(anchor,))
 
 

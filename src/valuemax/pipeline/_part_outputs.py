@@ -62,15 +62,13 @@ def write_rules(found: Any, folder: Path) -> None:
 def write_propensity(found: Any, folder: Path, *, source: str) -> None:
     """``propensity_<table>.csv``, ``propensity_scores.parquet``, ``propensity_summary.json``
     and the one-section report ``propensity.html``."""
-    from types import SimpleNamespace
-
-    from valuemax.report import write_report
+    from valuemax.report import PartReport, write_report
 
     for name in ("scores", "metrics", "gains", "calibration", "importance"):
         write_csv(getattr(found, name), folder / f"propensity_{name}.csv")
     found.scores.to_parquet(folder / "propensity_scores.parquet", index=False)
     (folder / "propensity_summary.json").write_text(_json(found.to_dict()), encoding="utf-8")
-    write_report(SimpleNamespace(propensity=found, ingest={"source": source}),
+    write_report(PartReport(source=source, propensity=found),
                  folder / "propensity.html", sections=("propensity",))
 
 

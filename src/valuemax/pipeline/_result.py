@@ -54,7 +54,7 @@ class StageStatus:
     @classmethod
     def from_run(cls, stage: str, *, ran: bool, skipped: Mapping[str, str],
                  tracebacks: Mapping[str, str],
-                 otherwise: str = "not run: the step it depends on did not run") -> StageStatus:
+                 otherwise: str = "the step it runs after did not run") -> StageStatus:
         """The status of ``stage`` from what the run recorded.
 
         Parameters

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from valuemax._core.exceptions import InputError
 from valuemax.report._format import fmt_int
 from valuemax.report._html import page
+from valuemax.report._part import PART_SECTIONS, PartReport
 from valuemax.report._sections_basket import basket_section
 from valuemax.report._sections_clusters import clusters_section
 from valuemax.report._sections_customers import customers_section
@@ -21,9 +23,25 @@ from valuemax.report._sections_stats import stats_section
 from valuemax.report._sections_target import target_section
 from valuemax.report._sections_value import value_section
 
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.pipeline import AnalysisResult
+
+Subs = list[tuple[str, str]]
+
+
+def _part(result: AnalysisResult | PartReport) -> PartReport:
+    """The part-job results of ``result`` (none for the main job's result)."""
+    if isinstance(result, PartReport):
+        return result
+    return PartReport(source=str(result.ingest.get("source") or ""), version=result.version,
+                      propensity=result.propensity)
+
+
 #: Sections in chain order (data -> information -> knowledge -> insight -> decision), each
 #: ``(anchor, title, build(result, numbered_title) -> (html, subs))``; "Run" closes the page.
-_SECTIONS = (
+#: The main job's sections take its ``AnalysisResult``; "Did it work?" and "Whom to contact"
+#: take the results of the part jobs (a :class:`PartReport`).
+_SECTIONS: tuple[tuple[str, str, Callable[[Any, str], tuple[str, Subs]]], ...] = (
     ("data", "Data", lambda r, t: data_section(r, title=t)),
     ("customers", "Customers", lambda r, t: customers_section(r, title=t)),
     ("segments", "Segments (RFM)", lambda r, t: segments_section(r, title=t)),
@@ -32,57 +50,56 @@ _SECTIONS = (
     ("stats", "What goes with value", lambda r, t: stats_section(r, title=t)),
     ("propensity", "Who buys next", lambda r, t: propensity_section(r, title=t)),
     ("basket", "What sells together", lambda r, t: basket_section(r, title=t)),
-    ("experiment", "Did it work?", lambda r, t: experiment_section(r, title=t)),
-    ("target", "Whom to contact", lambda r, t: target_section(r, title=t)),
+    ("experiment", "Did it work?", lambda r, t: experiment_section(_part(r), title=t)),
+    ("target", "Whom to contact", lambda r, t: target_section(_part(r), title=t)),
 )
-#: Sections included by default only when the result holds one of these attributes (an
-#: experiment read out, uplift models or a target list), so a run without them is unchanged.
-_ON_DEMAND = {"experiment": ("experiment",), "target": ("uplift", "targets")}
-
-_RUN_DATE_KEYS = ("run_at", "run_date", "started_at", "started", "created_at")
-_EXPECTED = ("ingest", "quality", "customers")
+#: Sections of the part jobs: in a main job's report only when named in ``sections``.
+_ON_DEMAND = ("experiment", "target")
 
 
-def _run_date(result: Any) -> str:
-    for holder in (getattr(result, "params", None), getattr(result, "summary", None)):
-        if isinstance(holder, dict):
-            for key in _RUN_DATE_KEYS:
-                if holder.get(key):
-                    value = holder[key]
-                    return value.isoformat(sep=" ", timespec="seconds") if isinstance(
-                        value, dt.datetime) else str(value)
+def _present(result: PartReport, anchor: str) -> bool:
+    """Whether a one-part report holds the results of section ``anchor``."""
+    if anchor == "propensity":
+        return result.propensity is not None
+    if anchor == "experiment":
+        return result.experiment is not None
+    return result.uplift is not None or result.targets is not None
+
+
+def _run_date(result: AnalysisResult | PartReport) -> str:
+    """The run's start (``params["run_at"]``); now for a one-part report."""
+    if not isinstance(result, PartReport) and result.params.get("run_at"):
+        return str(result.params["run_at"])
     return dt.datetime.now().astimezone().isoformat(sep=" ", timespec="seconds")
 
 
-def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> str:
+def render_report(result: AnalysisResult | PartReport, *,
+                  sections: tuple[str, ...] | None = None) -> str:
     """Render the run's report as one self-contained HTML page.
 
     Sections follow the chain data -> customers -> segments -> clusters -> customer value
     -> what goes with value -> who buys next -> what sells together -> did it work? -> whom
-    to contact -> run (DESIGN.md §4; the last two only when the result holds an
-    ``experiment``, or ``uplift``/``targets``, unless named in ``sections``). plotly.js is embedded once in the page head, so the page opens offline; every
-    figure has a caption and every table a "Download CSV" link (UTF-8 with BOM). Missing
-    pieces (no RFM, no segments, clustering skipped, no Ward tree, no country column) give a
-    visible note instead of a figure. The visible text is for a marketer: plain words for
-    features and models, no raw floats; optimiser messages, parameter tables, machine names
-    and technical notes go to a collapsed "Model diagnostics" part in each section.
+    to contact -> run (DESIGN.md §4). plotly.js is embedded once in the page head, so the
+    page opens offline; every figure has a caption and every table a "Download CSV" link
+    (UTF-8 with BOM). A stage that did not run (``result.stages``: clustering skipped, no
+    customer value, ...) and missing pieces (no Ward tree, no country column) give a visible
+    note with the reason instead of a figure. The visible text is for a marketer: plain
+    words for features and models, no raw floats; optimiser messages, parameter tables,
+    machine names and technical notes go to a collapsed "Model diagnostics" part in each
+    section.
 
     Parameters
     ----------
-    result : AnalysisResult or any object with the same attributes
-        Duck-typed: ``ingest`` (dict), ``quality`` (QualityReport), ``customers``
-        (DataFrame, one row per customer), ``time_unit`` ("D" or "W"), ``rfm``,
-        ``segments``, ``clusters``, ``cluster_actions``, ``hierarchy``, ``value``,
-        ``stats``, ``propensity``, ``basket``, ``experiment``, ``uplift``, ``targets``,
-        ``assignments``, ``skipped``,
-        ``params``, ``timings_s``, ``summary``, ``version``. Absent attributes are treated
-        as not computed.
-
+    result : valuemax.AnalysisResult or PartReport
+        The main job's result (every section; "Did it work?" and "Whom to contact" only
+        when named in ``sections``, and then they say no experiment or target list was
+        computed), or the results of part jobs (:class:`PartReport`: the sections
+        ``propensity``, ``experiment`` and ``target``, by default those it holds).
     sections : tuple of str, optional
         Anchors of the sections to include (``"data"``, ``"customers"``, ``"segments"``,
         ``"clusters"``, ``"value"``, ``"stats"``, ``"propensity"``, ``"basket"``,
-        ``"experiment"``, ``"target"``); default all (the last two when present). The "Run"
-        section always closes the page.
+        ``"experiment"``, ``"target"``); default as said above. The "Run" section always
+        closes the page.
 
     Returns
     -------
@@ -93,34 +110,44 @@ def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> st
     Raises
     ------
     InputError
-        If ``result`` has none of ``ingest``, ``quality``, ``customers``.
+        If ``result`` is neither an ``AnalysisResult`` nor a ``PartReport``, a section is
+        unknown, or a ``PartReport`` is asked for a section of the main job.
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> html = render_report(SimpleNamespace(ingest={"source": "orders.csv"}))
-    >>> html.startswith("<!DOCTYPE html>") and "Clustering was skipped" in html
+    >>> html = render_report(PartReport(source="orders.csv"), sections=("experiment",))
+    >>> html.startswith("<!DOCTYPE html>") and "No experiment readout" in html
     True
     """
     known = [a for a, _, _ in _SECTIONS]
     if sections is not None and not set(sections) <= set(known):
         raise InputError(f"sections={sections!r}: unknown {sorted(set(sections) - set(known))}; "
                          f"known: {known}")
-    wanted = [a for s in (sections or ()) for a in _ON_DEMAND.get(s, (s,))]
-    if result is None or not any(hasattr(result, a) for a in (*_EXPECTED, *wanted)):
+    part = isinstance(result, PartReport)
+    # the pipeline's class is not imported here (it sits above the report): named instead
+    if not part and type(result).__name__ != "AnalysisResult":
         raise InputError(
-            f"write_report needs the result of valuemax.analyze() (an AnalysisResult); got "
-            f"{type(result).__name__} without any of the attributes {', '.join(_EXPECTED)}. "
-            "Pass the object analyze() returned."
+            "write_report needs the result of valuemax.analyze() (an AnalysisResult) or a "
+            f"valuemax.report.PartReport; got {type(result).__name__}. Pass the object "
+            "analyze() returned."
+        )
+    if part and sections is not None and not set(sections) <= set(PART_SECTIONS):
+        raise InputError(
+            f"sections={sections!r}: a PartReport holds results of part jobs only "
+            f"({', '.join(PART_SECTIONS)}); the other sections need the AnalysisResult of "
+            "valuemax.analyze()."
         )
     import plotly.offline
 
     built, titles, anchors = [], [], []
     for anchor, title, build in _SECTIONS:
-        if sections is not None and anchor not in sections:
-            continue
-        if sections is None and anchor in _ON_DEMAND and not any(
-                getattr(result, a, None) is not None for a in _ON_DEMAND[anchor]):
+        if sections is not None:
+            if anchor not in sections:
+                continue
+        elif isinstance(result, PartReport):
+            if anchor not in PART_SECTIONS or not _present(result, anchor):
+                continue
+        elif anchor in _ON_DEMAND:
             continue
         number = f"{len(built) + 1}. {title}"
         built.append(build(result, number))
@@ -132,20 +159,23 @@ def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> st
     anchors.append("run")
     toc = [(a, t, subs) for a, t, (_, subs) in zip(anchors, titles, built, strict=True)]
 
-    ing = getattr(result, "ingest", None) or {}
-    q = getattr(result, "quality", None)
-    cust = getattr(result, "customers", None)
-    source = str(ing.get("source") or "—")
-    version = getattr(result, "version", None) or "—"
+    version = result.version or "—"
+    if isinstance(result, PartReport):
+        source = result.source or "—"
+        seen: tuple[Any, str, str] = ("—", "—", "—")
+    else:
+        q = result.quality
+        source = str(result.ingest.get("source") or "—")
+        seen = (q.observation_end,
+                " / ".join(fmt_int(n) for n in (q.rows_in, q.rows_clean, q.rows_quarantined)),
+                fmt_int(len(result.customers)))
     facts = [
         ("source", source),
         ("run date", run_date),
         ("valuemax", version),
-        ("observation end", getattr(q, "observation_end", None) or "—"),
-        ("rows in / clean / quarantined",
-         " / ".join(fmt_int(getattr(q, a, None)) for a in
-                    ("rows_in", "rows_clean", "rows_quarantined")) if q is not None else "—"),
-        ("customers", fmt_int(len(cust)) if cust is not None else "—"),
+        ("observation end", seen[0]),
+        ("rows in / clean / quarantined", seen[1]),
+        ("customers", seen[2]),
     ]
     return page(
         title=Path(source).name if source != "—" else "report",
@@ -155,13 +185,13 @@ def render_report(result: Any, *, sections: tuple[str, ...] | None = None) -> st
     )
 
 
-def write_report(result: Any, path: str | Path, *,
+def write_report(result: AnalysisResult | PartReport, path: str | Path, *,
                  sections: tuple[str, ...] | None = None) -> Path:
     """Write the self-contained HTML report of ``result`` to ``path``.
 
     Parameters
     ----------
-    result : AnalysisResult or any object with the same attributes
+    result : valuemax.AnalysisResult or PartReport
         See :func:`render_report`.
     sections : tuple of str, optional
         See :func:`render_report`.
@@ -177,7 +207,8 @@ def write_report(result: Any, path: str | Path, *,
     Raises
     ------
     InputError
-        If ``result`` is not an analysis result (see :func:`render_report`).
+        If ``result`` is neither an analysis result nor a ``PartReport``, or a section
+        does not fit it (see :func:`render_report`).
     """
     out = Path(path)
     if out.is_dir():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,10 @@ from valuemax.report._html import (
     table,
 )
 from valuemax.report._sections_data import skip_note
+
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.basket import BasketResult
+    from valuemax.pipeline import AnalysisResult
 
 Subs = list[tuple[str, str]]
 
@@ -63,14 +67,15 @@ def _conviction(v: Any) -> str:
     return "∞" if math.isinf(v) and v > 0 else fmt_num(v)
 
 
-def basket_section(result: Any, *, title: str = "What sells together") -> tuple[str, Subs]:
+def basket_section(result: AnalysisResult, *,
+                   title: str = "What sells together") -> tuple[str, Subs]:
     """Section "What sells together" from ``result.basket`` (a BasketResult or None).
 
     Parameters
     ----------
-    result : AnalysisResult-like
+    result : valuemax.AnalysisResult
         Reads ``basket`` (``valuemax.basket.BasketResult`` or None; then a visible note with
-        the reason from ``result.skipped["basket"]``) and ``customers`` (``customer_id``,
+        the reason of ``result.stages["basket"]``) and ``customers`` (``customer_id``,
         ``segment``) for the suggestions per segment.
 
     Returns
@@ -82,15 +87,15 @@ def basket_section(result: Any, *, title: str = "What sells together") -> tuple[
             "FP-growth), and which products to suggest to each customer: the rules whose "
             "antecedent the customer has bought, then item-to-item co-occurrence. These are "
             "associations in past baskets, not causes.")
-    res = getattr(result, "basket", None)
+    res = result.basket
     if res is None:
         lead = ("Which products are bought in the same basket would be shown here; the "
                 "basket analysis did not run on this log.")
-        body = skip_note(result, "basket", "rules", what="Basket analysis did not run",
+        body = skip_note(result.stages["basket"], "basket", "rules", what="Basket analysis did not run",
                          default="no basket result was recorded for this run (the log needs "
                                  "a product column).")
         return section("basket", title, lead, body), []
-    names = dict(getattr(res, "item_names", None) or {})
+    names = dict(res.item_names)
     parts: list[str] = [sub("bsk-overview", "Baskets and thresholds")]
     subs: Subs = [("bsk-overview", "Baskets and thresholds")]
     diag: list[str] = []
@@ -103,7 +108,7 @@ def basket_section(result: Any, *, title: str = "What sells together") -> tuple[
     parts.append(_assoc(res, names))
     parts.append(sub("bsk-segments", "Cross-sell suggestions per segment"))
     subs.append(("bsk-segments", "Suggestions per segment"))
-    parts.append(_per_segment(res, getattr(result, "customers", None), names))
+    parts.append(_per_segment(res, result.customers, names))
     parts.append(sub("bsk-eval", "Holdout evaluation"))
     subs.append(("bsk-eval", "Holdout evaluation"))
     parts.append(_evaluation(res))
@@ -111,7 +116,7 @@ def basket_section(result: Any, *, title: str = "What sells together") -> tuple[
     return section("basket", title, lead, "".join(parts)), subs
 
 
-def _overview(res: Any, diag: list[str]) -> str:
+def _overview(res: BasketResult, diag: list[str]) -> str:
     b = dict(res.baskets)
     th = dict(res.thresholds)
     rs = res.rule_set
@@ -137,7 +142,7 @@ def _overview(res: Any, diag: list[str]) -> str:
     return kv(pairs) + notes_list(shown, title="Notes")
 
 
-def _rules(res: Any, names: dict[str, str]) -> str:
+def _rules(res: BasketResult, names: dict[str, str]) -> str:
     rules = res.rule_set.rules
     if len(rules) == 0:
         return note("No rule passed the thresholds: the suggestions below come from "
@@ -167,9 +172,9 @@ def _rules(res: Any, names: dict[str, str]) -> str:
                           "supports of A and C."))
 
 
-def _assoc(res: Any, names: dict[str, str]) -> str:
-    lift = getattr(res, "item_lift", None)
-    if not isinstance(lift, pd.DataFrame) or lift.empty:
+def _assoc(res: BasketResult, names: dict[str, str]) -> str:
+    lift = res.item_lift
+    if lift.empty:
         return note("No item-association view: no item lift was computed.")
     codes = [str(x) for x in lift.index]
     labels = axis_names(codes, names)
@@ -185,12 +190,11 @@ def _assoc(res: Any, names: dict[str, str]) -> str:
                                             if names else ""))
 
 
-def _per_segment(res: Any, customers: Any, names: dict[str, str]) -> str:
+def _per_segment(res: BasketResult, customers: pd.DataFrame, names: dict[str, str]) -> str:
     rec = res.recommendations
     if rec is None or len(rec) == 0:
         return note("No suggestion: no customer has an item to suggest.")
-    if not isinstance(customers, pd.DataFrame) or not {"customer_id", "segment"} <= set(
-            customers.columns):
+    if not {"customer_id", "segment"} <= set(customers.columns):
         return note("No suggestions per segment: the customer table has no segment column; "
                     "the recommendations table lists the suggestions per customer.")
     seg = customers[["customer_id", "segment"]].astype({"customer_id": "string"})
@@ -224,10 +228,10 @@ def _per_segment(res: Any, customers: Any, names: dict[str, str]) -> str:
                           "customer's list."))
 
 
-def _evaluation(res: Any) -> str:
-    ev = getattr(res, "evaluation", None)
+def _evaluation(res: BasketResult) -> str:
+    ev = res.evaluation
     if not ev:
-        why = next((x for x in getattr(res, "notes", ()) if "evaluation" in str(x)),
+        why = next((x for x in res.notes if "evaluation" in str(x)),
                    "the holdout evaluation did not run.")
         return note(f"No holdout evaluation: {why}", warn=True)
     n = ev.get("n")

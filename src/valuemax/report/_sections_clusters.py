@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,45 +24,51 @@ from valuemax.report._html import (
 from valuemax.report._sections_data import skip_reason, strip_step
 from valuemax.report._sections_segments import frame_or_none, profile_table
 
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.pipeline import AnalysisResult
+    from valuemax.segment import ClusterResult
+
 Subs = list[tuple[str, str]]
 
 #: How to ask for Ward, on the command line and in Python.
 WARD_HINT = "--clusters kmeans+ward (Python: clusters='kmeans+ward')"
 
-def clusters_section(result: Any, *, title: str = "Clusters") -> tuple[str, Subs]:
-    """Section 4: k-means (k chosen by a stated criterion), projection, profile; Ward."""
+def clusters_section(result: AnalysisResult, *, title: str = "Clusters") -> tuple[str, Subs]:
+    """Section 4: k-means (k chosen by a stated criterion), projection, profile; Ward.
+
+    When K-means did not run (``result.stages["kmeans"]``), its reason is shown instead.
+    """
     lead = ("K-means on log-transformed, standardised customer features; clusters are ranked "
             "by value and named from their profile (labels are otherwise arbitrary).")
-    km = getattr(result, "clusters", None)
+    km = result.clusters
     parts: list[str] = [sub("cl-kmeans", "K-means")]
     subs: Subs = [("cl-kmeans", "K-means")]
-    if km is None or getattr(km, "skipped", None):
-        reason = (strip_step(km.skipped) if km is not None else
-                  skip_reason(result, "kmeans", "clusters", default="clustering did not run."))
+    if km is None or not result.stages["kmeans"].ran:
+        reason = skip_reason(result.stages["kmeans"], "kmeans", "clusters",
+                             default="clustering did not run.")
         lead = ("K-means clustering of customer features would group similar customers here; "
                 "it did not run on this log.")
         parts.append(note("Clustering was skipped: " + reason, warn=True))
     else:
-        parts.append(_kmeans(km, getattr(result, "cluster_actions", None), subs))
+        parts.append(_kmeans(km, result.cluster_actions, subs))
     parts.append(sub("cl-ward", "Hierarchical (Ward)"))
     subs.append(("cl-ward", "Hierarchical (Ward)"))
     parts.append(_hierarchy(result))
     return section("clusters", title, lead, "".join(parts)), subs
 
 
-def _kmeans(km: Any, actions: Any, subs: Subs) -> str:
-    names = dict(getattr(km, "names", None) or {})
-    feats = getattr(km, "features", ()) or ()
-    parts = [kv([("method", getattr(km, "method", "k-means")),
-                 ("clusters (k)", getattr(km, "k", "—")),
-                 ("features", ", ".join(plain(f) for f in feats) or "—")])]
-    if getattr(km, "criterion", None):
+def _kmeans(km: ClusterResult, actions: pd.DataFrame | None, subs: Subs) -> str:
+    names = dict(km.names)
+    parts = [kv([("method", km.method),
+                 ("clusters (k)", km.k),
+                 ("features", ", ".join(plain(f) for f in km.features) or "—")])]
+    if km.criterion:
         parts.append(note(f"How k was chosen: {plain(km.criterion)}"))
-    shown, technical = split_notes(getattr(km, "notes", ()) or ())
+    shown, technical = split_notes(km.notes)
     parts.append(notes_list(shown, title="Notes"))
     diag = [notes_list(technical)]
 
-    sel = frame_or_none(getattr(km, "selection", None))
+    sel = frame_or_none(km.selection)
     figs = []
     if sel is not None and "k" in sel:
         for col, title, color, cap in (
@@ -75,7 +81,7 @@ def _kmeans(km: Any, actions: Any, subs: Subs) -> str:
              "clusters buy little. The star is the chosen k."),
         ):
             if col in sel:
-                fig = plots.selection_line(sel["k"], sel[col], chosen=getattr(km, "k", None),
+                fig = plots.selection_line(sel["k"], sel[col], chosen=km.k,
                                            y_title=title, color=color)
                 if fig is not None:
                     figs.append(figure(fig, cap))
@@ -86,9 +92,8 @@ def _kmeans(km: Any, actions: Any, subs: Subs) -> str:
     else:
         parts.append(note("No model-selection scores by k were recorded."))
 
-    fig, n_drawn = plots.projection_scatter(frame_or_none(getattr(km, "projection", None)),
-                                            frame_or_none(getattr(km, "centers_projection", None)),
-                                            names)
+    fig, n_drawn = plots.projection_scatter(frame_or_none(km.projection),
+                                            frame_or_none(km.centers_projection), names)
     parts.append(sub("cl-proj", "Projection"))
     subs.append(("cl-proj", "Projection"))
     if fig is not None:
@@ -101,7 +106,7 @@ def _kmeans(km: Any, actions: Any, subs: Subs) -> str:
 
     parts.append(sub("cl-profile", "Cluster profiles and actions"))
     subs.append(("cl-profile", "Profiles and actions"))
-    prof = frame_or_none(getattr(km, "profile", None))
+    prof = frame_or_none(km.profile)
     if prof is None:
         parts.append(note("No cluster profile was recorded."))
     else:
@@ -126,7 +131,7 @@ def _all_customers(text: str, n: int) -> str:
     return re.sub(rf"\b{re.escape(num)} sampled customers", f"all {num} customers", text)
 
 
-def _sizes(profile: Any) -> str:
+def _sizes(profile: pd.DataFrame) -> str:
     """Group sizes of a clustering profile, "2,519 / 1,805" ("—" when unknown)."""
     prof = frame_or_none(profile)
     if prof is None or "n_customers" not in prof:
@@ -144,15 +149,15 @@ def _ward_names(prof: pd.DataFrame) -> pd.DataFrame:
     return prof
 
 
-def _crosstab(result: Any) -> str:
+def _crosstab(result: AnalysisResult) -> str:
     """Customers by K-means cluster and Ward group, when both labels are on the customers."""
-    cust = getattr(result, "customers", None)
-    if cust is None or not {"cluster", "ward_cluster"} <= set(cust.columns):
+    cust = result.customers
+    if not {"cluster", "ward_cluster"} <= set(cust.columns):
         return ""
     ok = cust["cluster"].notna() & cust["ward_cluster"].notna()
     if not ok.any():
         return ""
-    names = dict(getattr(getattr(result, "clusters", None), "names", None) or {})
+    names = dict(result.clusters.names) if result.clusters is not None else {}
     km = cust.loc[ok, "cluster"].astype(int)
     ward = cust.loc[ok, "ward_cluster"].astype(int)
     tab = pd.crosstab(km, ward)
@@ -165,50 +170,49 @@ def _crosstab(result: Any) -> str:
         "partitions agree and where they split the same customers differently."))
 
 
-def _hierarchy(result: Any) -> str:
-    h = getattr(result, "hierarchy", None)
-    if h is None:
+def _hierarchy(result: AnalysisResult) -> str:
+    h = result.hierarchy
+    if h is None:  # no "ward" stage: not asked for
         return note("Ward clustering was not run: " + skip_reason(
-            result, "ward", "hierarchy",
+            result.stages.get("ward"), "ward", "hierarchy",
             default=f"not requested; to add it, run with {WARD_HINT}."))
-    if getattr(h, "skipped", None):
+    if h.skipped:
         return note(f"Ward clustering was skipped: {strip_step(h.skipped)}", warn=True)
-    cust = getattr(result, "customers", None)
-    n_cust = len(cust) if cust is not None else None
-    n_used = getattr(h, "n_used", None)
-    everyone = n_used is not None and n_cust is not None and int(n_used) == n_cust
+    n_cust = len(result.customers)
+    n_used = h.n_used
+    everyone = int(n_used) == n_cust
 
     def fix(text: Any) -> str:
         return _all_customers(str(text), int(n_used)) if everyone else str(text)
 
     if everyone:
         used = f"all {n_cust:,} customers"
-    elif n_used is not None and n_cust:
+    elif n_cust:
         used = f"{int(n_used):,} of {n_cust:,} customers (a sample)"
     else:
         used = fmt_int(n_used)
-    parts = [kv([("clusters (k)", getattr(h, "k", "—")), ("customers used", used)])]
-    km = getattr(result, "clusters", None)
-    km_sizes = _sizes(getattr(km, "profile", None)) if km is not None else "—"
+    parts = [kv([("clusters (k)", h.k), ("customers used", used)])]
+    km = result.clusters
+    km_sizes = _sizes(km.profile) if km is not None else "—"
     parts.append(note(
         "Ward and K-means are separate partitions of the same customers: a Ward group is not "
         "the K-means cluster with the same profile name, and their group sizes differ (Ward: "
-        f"{_sizes(getattr(h, 'profile', None))}; K-means: {km_sizes} customers). Ward groups "
+        f"{_sizes(h.profile)}; K-means: {km_sizes} customers). Ward groups "
         "are labelled \"Ward <n> — <profile name>\" to keep them apart."))
-    if getattr(h, "criterion", None):
+    if h.criterion:
         parts.append(note(f"How k was chosen: {plain(fix(h.criterion))}"))
-    shown, technical = split_notes(fix(n) for n in (getattr(h, "notes", ()) or ()))
+    shown, technical = split_notes(fix(n) for n in h.notes)
     parts.append(notes_list(shown, title="Notes"))
     parts.append(diagnostics([notes_list(technical)], what="Ward"))
-    sel = frame_or_none(getattr(h, "selection", None))
+    sel = frame_or_none(h.selection)
     if sel is not None and {"k", "silhouette"} <= set(sel.columns):
-        fig = plots.selection_line(sel["k"], sel["silhouette"], chosen=getattr(h, "k", None),
+        fig = plots.selection_line(sel["k"], sel["silhouette"], chosen=h.k,
                                    y_title="mean silhouette (-1 to 1)",
                                    color=plots.PALETTE[2])
         if fig is not None:
             parts.append(figure(fig, "Silhouette of the Ward clusters by k (cutting the tree "
                                      "at k groups); the star is the chosen k."))
-    dend = getattr(h, "dendrogram", None) or {}
+    dend = h.dendrogram or {}
     fig = plots.dendrogram(dend.get("icoord", ()), dend.get("dcoord", ()), dend.get("ivl", ()),
                            y_title="Ward merge distance (standardised units)")
     if fig is not None:
@@ -217,7 +221,7 @@ def _hierarchy(result: Any) -> str:
                                  "marks a natural number of clusters."))
     else:
         parts.append(note("No dendrogram coordinates were recorded."))
-    prof = frame_or_none(getattr(h, "profile", None))
+    prof = frame_or_none(h.profile)
     if prof is not None:
         parts.append(profile_table(_ward_names(prof), csv_name="ward_profiles",
                                    caption="One row per Ward group, named from its own "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,9 @@ from valuemax._core.schema import normalise_name
 from valuemax.report import _plots as plots
 from valuemax.report._format import fmt_count_share, fmt_int, fmt_num, fmt_pct
 from valuemax.report._html import figure, grid2, kv, note, section, sub, table
-from valuemax.report._sections_data import skip_reason
+
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.pipeline import AnalysisResult
 
 Subs = list[tuple[str, str]]
 
@@ -65,23 +67,21 @@ def _stats(customers: pd.DataFrame, unit: str) -> pd.DataFrame:
     })
 
 
-def customers_section(result: Any, *, title: str = "Customers") -> tuple[str, Subs]:
-    """Section 2: how many customers, their RFM/BTYD distributions and summary statistics."""
-    cust = getattr(result, "customers", None)
+def customers_section(result: AnalysisResult, *,
+                      title: str = "Customers") -> tuple[str, Subs]:
+    """Section 2: how many customers, their RFM/BTYD distributions and summary statistics.
+
+    ``result.customers`` has at least one customer (``analyze`` refuses a log without a
+    usable row).
+    """
+    cust = result.customers
     subs = [("cust-overview", "Overview"), ("cust-dist", "Distributions"),
             ("cust-stats", "Summary statistics")]
     lead = ("One row per customer at the observation end: marketing RFM fields (days, orders, "
             "currency) and the purchase-model summary (repeat purchases, time between the first and "
             "the last purchase, time since the first purchase) in the stated time unit.")
-    if cust is None or len(cust) == 0:
-        body = note("No customer table: " + skip_reason(
-            result, "customers", default="no clean transactions to summarise."), warn=True)
-        return section("customers", title, lead, body), []
-    tu = str(getattr(result, "time_unit", "") or "D")
-    unit = UNIT_NAMES.get(tu, tu)
-    q = getattr(result, "quality", None)
-    obs = getattr(q, "observation_end", None) or (getattr(result, "params", None) or {}).get(
-        "observation_end", "—")
+    unit = UNIT_NAMES[result.time_unit]
+    obs = result.quality.observation_end
     n = len(cust)
     facts = [("customers", fmt_int(n)), ("observation end", obs),
              ("time unit", f"{unit} for the purchase-model fields")]
@@ -117,8 +117,8 @@ def customers_section(result: Any, *, title: str = "Customers") -> tuple[str, Su
         parts.append(table(top, csv_name="top_customers",
                            caption="The 10 customers with the highest total spend (currency)."))
         subs.append(("cust-top", "Top customers"))
-    cal = getattr(result, "calibration", None)
-    if isinstance(cal, pd.DataFrame):
+    cal = result.calibration
+    if cal is not None:
         parts.append(sub("cust-calibration", "Calibration / holdout split"))
         parts.append(_calibration(cal, result, unit))
         subs.append(("cust-calibration", "Calibration / holdout"))
@@ -207,9 +207,9 @@ def _one_time_sentence(orders: pd.Series) -> str:
             f"{fmt_pct(one / len(valid))} of customers.")
 
 
-def _calibration(cal: pd.DataFrame, result: Any, unit: str) -> str:
+def _calibration(cal: pd.DataFrame, result: AnalysisResult, unit: str) -> str:
     """Subsection: the calibration/holdout table (BTYD summary to the calibration end)."""
-    params = getattr(result, "params", None) or {}
+    params = result.params
     n = len(cal)
     if n == 0:
         return note("The calibration/holdout table is empty: no customer had bought by the "

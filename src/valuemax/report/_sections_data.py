@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,27 +25,34 @@ from valuemax.report._html import (
     table,
 )
 
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.clean import QualityReport
+    from valuemax.pipeline import AnalysisResult, StageStatus
+
 Subs = list[tuple[str, str]]
 
 #: Start of the cleaning note counting customer ids with no clean line (pipeline stage).
 LOST_CUSTOMERS = "customers lost to the quarantine:"
 
 
-def skip_reason(result: Any, *steps: str, default: str) -> str:
-    """The recorded reason why one of ``steps`` did not run, else ``default``.
+def skip_reason(status: StageStatus | None, *steps: str, default: str) -> str:
+    """The recorded reason why a stage did not run (its ``status``), else ``default``.
 
-    The reason is shown as a plain sentence: a leading internal step key ("value: ",
-    "kmeans: ") is removed (:func:`strip_step`), the key itself is never shown.
+    ``status`` is the stage's entry of ``AnalysisResult.stages`` (None: the result records
+    no such stage, e.g. a one-part report). The reason is shown as a plain sentence: a
+    leading internal step key (``steps``, "value: ", "kmeans: ") is removed
+    (:func:`strip_step`), the key itself is never shown.
 
-    >>> class R: skipped = {"value": "value: only 10 repeat buyers."}
-    >>> skip_reason(R(), "value", default="-")
+    >>> from valuemax.pipeline import StageStatus
+    >>> skip_reason(StageStatus("skipped", "value: only 10 repeat buyers."), "value",
+    ...             default="-")
     'only 10 repeat buyers.'
+    >>> skip_reason(None, "value", default="-")
+    '-'
     """
-    skipped = getattr(result, "skipped", None) or {}
-    for step in steps:
-        if skipped.get(step):
-            return strip_step(skipped[step], *steps)
-    return default
+    if status is None or not status.reason:
+        return default
+    return strip_step(status.reason, *steps)
 
 
 def strip_step(reason: Any, *steps: str) -> str:
@@ -68,14 +76,14 @@ def strip_step(reason: Any, *steps: str) -> str:
     return text
 
 
-def skip_note(result: Any, *steps: str, what: str, default: str) -> str:
+def skip_note(status: StageStatus | None, *steps: str, what: str, default: str) -> str:
     """A visible note saying ``what`` did not run and why, in plain words.
 
     A technical reason (an optimiser message, a parameter vector, an exception name) is
     replaced by a plain sentence in the page and kept word for word in a collapsed "Model
     diagnostics" part under the note.
     """
-    reason = skip_reason(result, *steps, default=default)
+    reason = skip_reason(status, *steps, default=default)
     shown, raw = plain_text(reason, fallback=(
         "the models could not be fitted reliably on this log (typical of a short or small "
         "log); the rest of the report does not depend on this step"))
@@ -83,12 +91,7 @@ def skip_note(result: Any, *steps: str, what: str, default: str) -> str:
             + diagnostics([note(raw)] if raw else [], what="why this step was skipped"))
 
 
-def _ingest(result: Any) -> dict[str, Any]:
-    ing = getattr(result, "ingest", None)
-    return dict(ing) if isinstance(ing, dict) else {}
-
-
-def _mapping_frame(ing: dict[str, Any]) -> pd.DataFrame:
+def _mapping_frame(ing: Mapping[str, Any]) -> pd.DataFrame:
     mapping = dict(ing.get("mapping") or {})
     canon = list(CANONICAL_COLUMNS) + [c for c in mapping if c not in CANONICAL_COLUMNS]
     source = [mapping.get(c) for c in canon]
@@ -110,48 +113,43 @@ CANONICAL_NAMES = {"customer_id": "customer", "order_id": "order number",
                    "product_name": "product name"}
 
 
-def data_section(result: Any, *, title: str = "Data") -> tuple[str, Subs]:
+def data_section(result: AnalysisResult, *, title: str = "Data") -> tuple[str, Subs]:
     """Section 1: how the file was read, the column mapping, the quality accounting."""
-    ing = _ingest(result)
+    ing: Mapping[str, Any] = result.ingest
     parts: list[str] = [sub("data-source", "Source")]
     diag: list[str] = []
-    if ing:
-        header = ing.get("header")
-        parts.append(kv([
-            ("source", ing.get("source", "—")),
-            ("format", ing.get("format", "—")),
-            ("encoding", ing.get("encoding") or "— (binary format)"),
-            ("header row", "—" if header is None else ("yes" if header else "no")),
-            ("date formats", ", ".join(ing.get("date_formats") or ()) or "—"),
-            ("rows read", fmt_int(ing.get("n_rows"))),
-            ("extra columns kept", ", ".join(ing.get("extra_columns") or ()) or "none"),
-        ]))
-        privacy = _privacy(ing.get("privacy"))
-        if privacy:
-            parts += [sub("data-privacy", "Personal data"), privacy]
-        parts.append(sub("data-mapping", "Column mapping"))
-        mapping = _mapping_frame(ing)
-        parts.append(table(mapping, csv_name="column_mapping", show=["field", "source column",
-                                                                     "how"],
-                           extra={"field": [CANONICAL_NAMES.get(c, plain(c))
-                                            for c in mapping["canonical"]]},
-                           caption="What valuemax needs -> the column of your file it was "
-                                   "read from."))
-        shown, technical = split_notes(ing.get("notes") or ())
-        parts.append(notes_list(shown, title="Normalisation notes"))
-        if not ing.get("notes"):
-            parts.append(note("No normalisation was needed: values were used as written."))
-        elif technical:
-            parts.append(note(f"{len(technical)} technical note(s) on how the file was read "
-                              "are in the Model diagnostics part below."))
-        diag.append(notes_list(technical, title="How the file was read"))
-    else:
-        parts.append(note("No ingest description was recorded for this run.", warn=True))
-        parts.append(sub("data-mapping", "Column mapping"))
-        parts.append(note("Column mapping unavailable."))
+    header = ing.get("header")
+    parts.append(kv([
+        ("source", ing.get("source", "—")),
+        ("format", ing.get("format", "—")),
+        ("encoding", ing.get("encoding") or "— (binary format)"),
+        ("header row", "—" if header is None else ("yes" if header else "no")),
+        ("date formats", ", ".join(ing.get("date_formats") or ()) or "—"),
+        ("rows read", fmt_int(ing.get("n_rows"))),
+        ("extra columns kept", ", ".join(ing.get("extra_columns") or ()) or "none"),
+    ]))
+    privacy = _privacy(ing.get("privacy"))
+    if privacy:
+        parts += [sub("data-privacy", "Personal data"), privacy]
+    parts.append(sub("data-mapping", "Column mapping"))
+    mapping = _mapping_frame(ing)
+    parts.append(table(mapping, csv_name="column_mapping", show=["field", "source column",
+                                                                 "how"],
+                       extra={"field": [CANONICAL_NAMES.get(c, plain(c))
+                                        for c in mapping["canonical"]]},
+                       caption="What valuemax needs -> the column of your file it was "
+                               "read from."))
+    shown, technical = split_notes(ing.get("notes") or ())
+    parts.append(notes_list(shown, title="Normalisation notes"))
+    if not ing.get("notes"):
+        parts.append(note("No normalisation was needed: values were used as written."))
+    elif technical:
+        parts.append(note(f"{len(technical)} technical note(s) on how the file was read "
+                          "are in the Model diagnostics part below."))
+    diag.append(notes_list(technical, title="How the file was read"))
 
     parts.append(sub("data-quality", "Data quality"))
-    parts.append(_quality(getattr(result, "quality", None), diag))
+    parts.append(_quality(result.quality, diag))
     parts.append(diagnostics(diag, what="how the file was read and cleaned"))
     subs = [("data-source", "Source"),
             *([("data-privacy", "Personal data")] if _privacy(ing.get("privacy")) else []),
@@ -202,9 +200,7 @@ def _privacy(found: Any) -> str:
     return "".join(parts)
 
 
-def _quality(q: Any, diag: list[str]) -> str:
-    if q is None:
-        return note("No quality report was recorded (cleaning did not run).", warn=True)
+def _quality(q: QualityReport, diag: list[str]) -> str:
     rows_in, clean, quar = int(q.rows_in), int(q.rows_clean), int(q.rows_quarantined)
     ok = rows_in == clean + quar
     parts = [
@@ -212,16 +208,16 @@ def _quality(q: Any, diag: list[str]) -> str:
         f"quarantined rows: {fmt_int(rows_in)} = {fmt_int(clean)} + {fmt_int(quar)} "
         f'{"✓" if ok else "✗ (accounting does not balance)"}</p>',
     ]
-    notes = [str(n) for n in (getattr(q, "notes", ()) or ()) if n is not None]
+    notes = [str(n) for n in q.notes if n is not None]
     lost = [n for n in notes if n.strip().lower().startswith(LOST_CUSTOMERS)]
     for text in lost:
         body = text.strip()[len(LOST_CUSTOMERS):].strip()
         parts.append(alert("Customers lost to the quarantine", body[:1].upper() + body[1:]))
-    facts = [("preset", getattr(q, "preset", "—")), ("returns", getattr(q, "returns", "—")),
-             ("observation end", getattr(q, "observation_end", "—"))]
+    facts = [("preset", q.preset), ("returns", q.returns),
+             ("observation end", q.observation_end)]
     parts.append(kv(facts))
-    frame = q.to_frame() if hasattr(q, "to_frame") else pd.DataFrame()
-    if len(frame) and {"rule", "rows"} <= set(frame.columns):
+    frame = q.to_frame()
+    if len(frame):
         frame = frame.copy()
         frame["share"] = frame["rows"].astype(float) / rows_in if rows_in else np.nan
         cols = [c for c in ("rule", "description", "rows", "share") if c in frame.columns]
@@ -246,10 +242,10 @@ def _quality(q: Any, diag: list[str]) -> str:
             parts.append(note("No row was quarantined: every input row is in the clean log."))
     else:
         parts.append(note("The quality report has no per-rule counts."))
-    n_out = getattr(q, "n_outliers", None)
-    if getattr(q, "outliers", None) == "off":
+    n_out = q.n_outliers
+    if q.outliers == "off":
         parts.append(note("Outlier flagging was off (outliers='off'): no row is marked."))
-    elif n_out is not None:
+    else:
         share = fmt_pct(n_out / clean) if clean else "—"
         parts.append(note(
             f"Outliers flagged: {fmt_int(n_out)} clean rows ({share} of the clean rows) are "

@@ -29,6 +29,7 @@ from valuemax.report._html import (
     sub,
     table,
 )
+from valuemax.report._part import PartReport
 from valuemax.report._sections_data import skip_note
 from valuemax.report._sections_stats import fmt_p
 
@@ -172,15 +173,14 @@ def _cuped_block(res: Any) -> str:
             + notes_list(lines))
 
 
-def experiment_section(result: Any, *, title: str = "Did it work?") -> tuple[str, Subs]:
+def experiment_section(result: PartReport, *, title: str = "Did it work?") -> tuple[str, Subs]:
     """Section "Did it work?": the sample-ratio check, lifts with intervals, CUPED, correction.
 
     Parameters
     ----------
-    result : object
-        Anything with an ``experiment`` attribute holding a
-        :class:`valuemax.experiment.ExperimentResult` or None (then the reason recorded in
-        ``result.skipped["experiment"]`` is shown).
+    result : PartReport
+        Its ``experiment`` is a :class:`valuemax.experiment.ExperimentResult` or None (then
+        a note says no experiment was read).
     title : str, default "Did it work?"
 
     Returns
@@ -188,11 +188,11 @@ def experiment_section(result: Any, *, title: str = "Did it work?") -> tuple[str
     tuple of (str, list of (str, str))
         The section's HTML and its (anchor, title) sub-sections for the table of contents.
     """
-    res = getattr(result, "experiment", None)
+    res = result.experiment
     if res is None:
         lead = ("Whether a campaign changed what customers did would be read here from its "
                 "randomised arms; no experiment was read in this run.")
-        body = skip_note(result, "experiment", what="No experiment readout",
+        body = skip_note(None, "experiment", what="No experiment readout",
                          default="no assignment file was given.")
         return section("experiment", title, lead, body), []
     comps = res.comparisons

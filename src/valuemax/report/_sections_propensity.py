@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,11 @@ from valuemax.report._html import (
     sub,
     table,
 )
+from valuemax.report._part import PartReport
 from valuemax.report._sections_data import skip_note
+
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.pipeline import AnalysisResult
 
 Subs = list[tuple[str, str]]
 
@@ -96,15 +100,15 @@ def _verdict(res: Any) -> str:
     return " ".join(parts)
 
 
-def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[str, Subs]:
+def propensity_section(result: AnalysisResult | PartReport, *,
+                       title: str = "Who buys next") -> tuple[str, Subs]:
     """Section "Who buys next": metrics vs. baselines, calibration, gains, importance, churn.
 
     Parameters
     ----------
-    result : object
-        Anything with a ``propensity`` attribute holding a
-        :class:`valuemax.propensity.PropensityResult` or None (then the reason recorded in
-        ``result.skipped["propensity"]`` is shown).
+    result : valuemax.AnalysisResult or PartReport
+        Its ``propensity`` is a :class:`valuemax.propensity.PropensityResult` or None (then
+        the reason of the main job's ``result.stages["propensity"]`` is shown).
 
     Returns
     -------
@@ -113,11 +117,12 @@ def propensity_section(result: Any, *, title: str = "Who buys next") -> tuple[st
     """
     lead = ("Who is likely to buy again within the horizon: a model trained on earlier "
             "periods, checked on a later holdout window against simple baselines.")
-    res = getattr(result, "propensity", None)
+    res = result.propensity
     if res is None:
         lead = ("Who is likely to buy again within the horizon would be scored here; the "
                 "model did not run on this log, so there are no scores to use.")
-        body = skip_note(result, "propensity", what="Propensity did not run",
+        status = None if isinstance(result, PartReport) else result.stages["propensity"]
+        body = skip_note(status, "propensity", what="Propensity did not run",
                          default="no propensity result was recorded for this run.")
         return section("propensity", title, lead, body), []
     h = res.horizon_days

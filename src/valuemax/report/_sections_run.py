@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from valuemax.report._format import fmt_num, fmt_value
 from valuemax.report._html import diagnostics, kv, note, plain_text, section, sub, table
+from valuemax.report._part import PartReport
+
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.pipeline import AnalysisResult
 
 Subs = list[tuple[str, str]]
 
 #: The step that writes the report: its time is not known while the report is written.
 REPORT_STEP = "report"
 
-def run_section(result: Any, run_date: str, *, title: str = "Run") -> tuple[str, Subs]:
-    """Last section: parameters, timings, skipped steps, version and input fingerprint."""
-    ing = getattr(result, "ingest", None) or {}
+def run_section(result: AnalysisResult | PartReport, run_date: str, *,
+                title: str = "Run") -> tuple[str, Subs]:
+    """Last section: parameters, timings, skipped steps, version and input fingerprint.
+
+    A one-part report (:class:`PartReport`) records its source and version only.
+    """
+    ing: Mapping[str, Any]
+    params: Mapping[str, Any]
+    timings: Mapping[str, float]
+    skipped: Mapping[str, str]
+    if isinstance(result, PartReport):
+        ing, params, timings, skipped = {"source": result.source}, {}, {}, {}
+    else:
+        ing, params = result.ingest, result.params
+        timings, skipped = result.timings_s, result.skipped
     parts = [sub("run-id", "Provenance"), kv([
-        ("valuemax version", getattr(result, "version", None) or "—"),
+        ("valuemax version", result.version or "—"),
         ("run date", run_date),
         ("input fingerprint (sha256)", ing.get("fingerprint") or "—"),
         ("source", ing.get("source") or "—"),
     ])]
     parts.append(sub("run-params", "Parameters"))
-    params = getattr(result, "params", None) or {}
     diag: list[str] = []
     if params:
         frame = pd.DataFrame({"parameter": [str(k) for k in params],
@@ -37,14 +53,12 @@ def run_section(result: Any, run_date: str, *, title: str = "Run") -> tuple[str,
     else:
         parts.append(note("No parameters were recorded."))
     parts.append(sub("run-timings", "Timings"))
-    timings = getattr(result, "timings_s", None) or {}
     if timings:
         diag.append(_timings(timings))
         parts.append(note("Wall time per step is in the Model diagnostics part below."))
     else:
         parts.append(note("No timings were recorded."))
     parts.append(sub("run-skipped", "Skipped steps"))
-    skipped = getattr(result, "skipped", None) or {}
     if skipped:
         reasons = [plain_text(v, fallback="the models could not be fitted reliably on this "
                               "log (details in the Model diagnostics part)") for v in
@@ -65,7 +79,7 @@ def run_section(result: Any, run_date: str, *, title: str = "Run") -> tuple[str,
     return section("run", title, lead, "".join(parts)), subs
 
 
-def _timings(timings: dict[Any, Any]) -> str:
+def _timings(timings: Mapping[str, float]) -> str:
     """Wall time per measured step; the report step is excluded until it has been measured."""
     secs = pd.Series({str(k): float(v) for k, v in timings.items()}, dtype=float)
     excluded = REPORT_STEP not in secs.index or not secs.get(REPORT_STEP, 0.0) > 0

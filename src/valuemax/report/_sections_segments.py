@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,9 @@ from valuemax.report._html import (
     sub,
     table,
 )
-from valuemax.report._sections_data import skip_reason
+
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.pipeline import AnalysisResult
 
 Subs = list[tuple[str, str]]
 
@@ -105,28 +108,26 @@ NO_M_NOTE = ("The log has no prices, so spend needs a price or amount column: M 
              "table read with M taken as F). Name the money column with --map amount=COL.")
 
 
-def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str, Subs]:
-    """Section 3: RFM cut points, named segments with actions, the R x F heat map."""
+def segments_section(result: AnalysisResult, *,
+                     title: str = "Segments (RFM)") -> tuple[str, Subs]:
+    """Section 3: RFM cut points, named segments with actions, the R x F heat map.
+
+    The main job always scores RFM and names segments (``result.rfm``, ``result.segments``).
+    """
     lead = ("RFM scores rank customers by recency, frequency and monetary value into "
             "quantile bins; named segments group the score cells and come with an action.")
-    rfm = getattr(result, "rfm", None)
-    cust = getattr(result, "customers", None)
+    rfm, cust = result.rfm, result.customers
     parts: list[str] = [sub("seg-cuts", "RFM cut points")]
     subs: Subs = [("seg-cuts", "Cut points")]
-    if rfm is None:
-        parts.append(note("RFM scoring did not run: " + skip_reason(
-            result, "rfm", "segments", default="no RFM result was recorded for this run."),
-            warn=True))
-    else:
-        cuts = dict(getattr(rfm, "cut_points", None) or {})
-        cols = getattr(rfm, "columns", None) or {}
+    if rfm is not None:
+        cuts = dict(rfm.cut_points)
+        cols = rfm.columns
         if cuts and "monetary" not in cuts:
             parts.append(note(NO_M_NOTE, warn=True))
         if cuts:
             frame = pd.DataFrame({
                 "dimension": list(cuts),
-                "customer column": [cols.get(d, "—") if isinstance(cols, dict) else "—"
-                                    for d in cuts],
+                "customer column": [cols.get(d, "—") for d in cuts],
                 "bins": [len(v) + 1 for v in cuts.values()],
                 "cut points": [cut_points(v, integer=_integer(cust, cols, d))
                                for d, v in cuts.items()],
@@ -138,7 +139,7 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
                 "fifth of the customers), in the column's unit (days, orders, currency); "
                 "days and orders are whole numbers, so their boundaries are rounded to whole "
                 "days and orders.")))
-        rnotes = list(getattr(rfm, "notes", ()) or ())
+        rnotes = list(rfm.notes)
         shown, technical = split_notes(rnotes)
         parts.append(notes_list(shown, title="Collapsed bins and other notes")
                      if rnotes else note("No bins collapsed: every dimension kept its bins."))
@@ -146,11 +147,8 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
 
     parts.append(sub("seg-named", "Named segments"))
     subs.append(("seg-named", "Named segments"))
-    seg = frame_or_none(getattr(result, "segments", None))
-    if seg is None:
-        parts.append(note("No segment table: " + skip_reason(
-            result, "segments", "rfm", default="RFM segments were not computed."), warn=True))
-    else:
+    seg = frame_or_none(result.segments)
+    if seg is not None:
         seg = seg.copy()
         if "n_customers" in seg and seg["n_customers"].sum() > 0:
             seg["share_customers"] = seg["n_customers"] / seg["n_customers"].sum()
@@ -178,12 +176,12 @@ def segments_section(result: Any, *, title: str = "Segments (RFM)") -> tuple[str
 
     parts.append(sub("seg-heat", "Recency × frequency"))
     subs.append(("seg-heat", "R × F heat map"))
-    parts.append(_rf_heatmap(getattr(result, "customers", None)))
+    parts.append(_rf_heatmap(cust))
     return section("segments", title, lead, "".join(parts)), subs
 
 
-def _rf_heatmap(cust: Any) -> str:
-    if cust is None or not {"r_score", "f_score"} <= set(getattr(cust, "columns", ())):
+def _rf_heatmap(cust: pd.DataFrame) -> str:
+    if not {"r_score", "f_score"} <= set(cust.columns):
         return note("No R × F heat map: the customer table has no r_score/f_score.")
     r = pd.to_numeric(cust["r_score"], errors="coerce")
     f = pd.to_numeric(cust["f_score"], errors="coerce")
@@ -212,10 +210,10 @@ def _rf_heatmap(cust: Any) -> str:
                        "the bottom-left, lapsed one-off buyers.")
 
 
-def _integer(cust: Any, cols: Any, dim: str) -> bool:
+def _integer(cust: pd.DataFrame, cols: Mapping[str, str], dim: str) -> bool:
     """True when the customer column behind RFM dimension ``dim`` holds whole numbers."""
-    col = cols.get(dim) if isinstance(cols, dict) else None
-    if cust is None or col not in getattr(cust, "columns", ()):
+    col = cols.get(dim)
+    if col not in cust.columns:
         return dim in ("recency", "frequency")
     values = pd.to_numeric(cust[col], errors="coerce").dropna().to_numpy(dtype=float)
     return bool(values.size) and bool(np.all(values == np.round(values)))

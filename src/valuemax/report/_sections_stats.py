@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,10 @@ from valuemax.report._html import (
     table,
 )
 from valuemax.report._sections_data import skip_note
+
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.pipeline import AnalysisResult
+    from valuemax.stats import CorrelationMatrix, OLSResult, ValueDrivers
 
 Subs = list[tuple[str, str]]
 
@@ -54,14 +58,15 @@ def fmt_p(p: Any) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3g}"
 
 
-def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[str, Subs]:
+def stats_section(result: AnalysisResult, *,
+                  title: str = "What goes with value") -> tuple[str, Subs]:
     """The statistics section: heat map, regression table, residual plots, reading.
 
     Parameters
     ----------
-    result : AnalysisResult or any object
+    result : valuemax.AnalysisResult
         Reads ``result.stats`` (a :class:`valuemax.stats.ValueDrivers` or None) and, when
-        it is None, ``result.skipped["stats"]`` for the reason shown.
+        it is None, the reason of ``result.stages["stats"]``.
     title : str, default "What goes with value"
         Section heading (the report may number it, e.g. ``"3. What goes with value"``).
 
@@ -73,11 +78,11 @@ def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[
     lead = ("Which customer features go together with value, how strongly, and how sure we "
             "are: rank correlations with corrected p-values, and a regression on a log "
             "scale. Read them as associations, not causes.")
-    vd = getattr(result, "stats", None)
+    vd = result.stats
     if vd is None:
         lead = ("Which customer features go together with value would be measured here; "
                 "the statistics did not run on this log.")
-        body = skip_note(result, "stats", what="The statistics did not run",
+        body = skip_note(result.stages["stats"], "stats", what="The statistics did not run",
                          default="no statistics result was recorded for this run.")
         return section("stats", title, lead, body), []
     parts: list[str] = [sub("stats-corr", "Correlations")]
@@ -85,7 +90,7 @@ def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[
     parts.append(_correlations(vd.correlations))
     parts.append(sub("stats-reg", "Regression of value"))
     subs.append(("stats-reg", "Regression"))
-    reg = getattr(vd, "regression", None)
+    reg = vd.regression
     if reg is None:
         why = "; ".join(n for n in vd.notes if "not fitted" in n)
         parts.append(note("No regression: " + (plain(why) if why and not split_notes([why])[1]
@@ -104,7 +109,7 @@ def stats_section(result: Any, *, title: str = "What goes with value") -> tuple[
     return section("stats", title, lead, "".join(parts)), subs
 
 
-def _correlations(cm: Any) -> str:
+def _correlations(cm: CorrelationMatrix) -> str:
     r = cm.r.to_numpy(dtype=float)
     padj = cm.p_adjusted.to_numpy(dtype=float)
     n = cm.n.to_numpy()
@@ -137,13 +142,13 @@ def _correlations(cm: Any) -> str:
                  f"p-value {after}; n counts customers with both values.")))
     dropped, tech = split_notes(f"{c}: {why}" for c, why in cm.dropped.items())
     parts.append(notes_list(dropped, title="Columns left out of the correlations"))
-    shown, tech2 = split_notes(getattr(cm, "notes", ()) or ())
+    shown, tech2 = split_notes(cm.notes)
     parts.append(notes_list(shown))
     parts.append(diagnostics([notes_list(tech + tech2)], what="correlations"))
     return "".join(parts)
 
 
-def _regression(vd: Any, reg: Any) -> str:
+def _regression(vd: ValueDrivers, reg: OLSResult) -> str:
     coefs = reg.coefficients.merge(reg.vif, on="term", how="left")
     parts = [kv([
         ("outcome", plain(vd.target)), ("customers used", fmt_int(reg.n)),
@@ -158,7 +163,7 @@ def _regression(vd: Any, reg: Any) -> str:
                 "p": "p-value", "vif": "overlap with other predictors"},
         caption=(f"OLS of {plain(vd.target)} with {reg.confidence:.0%} intervals. An overlap above 5 "
                  "flags a predictor largely explained by the others (its SE is inflated).")))
-    excluded = getattr(vd, "excluded", None) or {}
+    excluded = vd.excluded
     if excluded:
         shown, tech = split_notes(f"{c}: {why}" for c, why in excluded.items())
         parts.append(notes_list(shown, title="Not used as predictors, and why"))

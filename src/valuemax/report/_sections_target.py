@@ -10,7 +10,7 @@ profit curve with the chosen point and a summary of the list a CRM loads.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -28,7 +28,11 @@ from valuemax.report._html import (
     sub,
     table,
 )
+from valuemax.report._part import PartReport
 from valuemax.report._sections_experiment import metric_name
+
+if TYPE_CHECKING:
+    from valuemax.decide import TargetResult
 
 Subs = list[tuple[str, str]]
 
@@ -149,8 +153,8 @@ def _summary_frame(res: Any, assignments: pd.DataFrame | None) -> pd.DataFrame:
     return out
 
 
-def _targets_part(result: Any, res: Any) -> tuple[list[str], Subs]:
-    assignments = getattr(result, "assignments", None)
+def _targets_part(result: PartReport, res: TargetResult) -> tuple[list[str], Subs]:
+    assignments = result.assignments
     parts = [sub("target-list", "Whom to contact under the budget")]
     subs: Subs = [("target-list", "Target list")]
     held = 0 if assignments is None else int((assignments["arm"] == "holdout").sum())
@@ -202,16 +206,15 @@ def _targets_part(result: Any, res: Any) -> tuple[list[str], Subs]:
     return parts, subs
 
 
-def target_section(result: Any, *, title: str = "Whom to contact") -> tuple[str, Subs]:
+def target_section(result: PartReport, *, title: str = "Whom to contact") -> tuple[str, Subs]:
     """Section "Whom to contact": uplift curves and model checks, profit curve, target list.
 
     Parameters
     ----------
-    result : object
-        Anything with an ``uplift`` attribute (:class:`valuemax.uplift.UpliftStudy` or None)
-        and/or a ``targets`` attribute (:class:`valuemax.decide.TargetResult` or None), and
-        optionally ``assignments`` (the hold-out file of
-        :func:`valuemax.decide.holdout_assignments`).
+    result : PartReport
+        Its ``uplift`` (:class:`valuemax.uplift.UpliftStudy` or None), ``targets``
+        (:class:`valuemax.decide.TargetResult` or None) and ``assignments`` (the hold-out
+        file of :func:`valuemax.decide.holdout_assignments`, or None).
     title : str, default "Whom to contact"
 
     Returns
@@ -219,8 +222,8 @@ def target_section(result: Any, *, title: str = "Whom to contact") -> tuple[str,
     tuple of (str, list of (str, str))
         The section's HTML and its (anchor, title) sub-sections for the table of contents.
     """
-    study = getattr(result, "uplift", None)
-    res = getattr(result, "targets", None)
+    study = result.uplift
+    res = result.targets
     lead = ("Whom to contact for the most incremental profit: customers ranked by how much "
             "the campaign changes what they do, chosen under the budget, with a random "
             "hold-out to measure the result.")

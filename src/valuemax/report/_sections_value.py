@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from valuemax.report._html import (
 )
 from valuemax.report._sections_data import skip_note
 
+if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
+    from valuemax.pipeline import AnalysisResult, ValueResult
+
 Subs = list[tuple[str, str]]
 _UNIT = {"D": "days", "W": "weeks"}
 _SHOWN = ("customer_id", "segment", "n_orders", "total_spend", "recency_days", "p_alive")
@@ -34,23 +37,25 @@ _SHOWN = ("customer_id", "segment", "n_orders", "total_spend", "recency_days", "
 _MIN_DRAWN = 0.01
 
 
-def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, Subs]:
+def value_section(result: AnalysisResult, *,
+                  title: str = "Customer value") -> tuple[str, Subs]:
     """Customer value: model choice, parameters, holdout plots, P(alive), CLV, value at risk.
 
     Reads ``result.value`` (:class:`valuemax.pipeline.ValueResult` or None, then a note
-    with ``skipped["value"]``) and ``result.customers`` (with ``p_alive`` and ``clv_<h>``).
+    with the reason of ``result.stages["value"]``) and ``result.customers`` (with
+    ``p_alive`` and ``clv_<h>``).
     """
     lead = ("What each customer is worth over the next months and who is quietly leaving: a "
             "buy-till-you-die purchase model (chosen on a holdout) gives P(alive) and expected "
             "purchases, the Gamma-Gamma model the expected spend per purchase; CLV is their "
             "discounted product.")
-    value = getattr(result, "value", None)
+    value = result.value
     if value is None:
         lead = ("What each customer is worth over the next months and who is quietly leaving "
                 "would be estimated here from a purchase model and a spend model; this step "
                 "did not run on this log, so no model was fitted or chosen.")
         return section("value", title, lead, skip_note(
-            result, "value", what="Customer value was skipped",
+            result.stages["value"], "value", what="Customer value was skipped",
             default="the value step did not run.")), []
     unit = _UNIT.get(value.time_unit, value.time_unit)
     h = value.horizon_months
@@ -73,7 +78,8 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
                       "the expected purchases in month m / (1 + monthly discount rate)^m "
                       "(Fader, Hardie & Lee 2005). " + _choice(value)))
     diag.append(notes_list([value.rule], title="How the purchase model was chosen"))
-    verdict = _verdict(value, getattr(result, "customers", None))
+    cust = result.customers
+    verdict = _verdict(value, cust)
     if verdict:
         parts.append(note(verdict))
     if not value.p_alive_informative:
@@ -93,7 +99,7 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
     head("value-holdout", "Holdout validation")
     parts.append(_holdout(value))
     head("value-alive", "Who is still active: P(alive)")
-    alive = _alive(value, result, unit)
+    alive = _alive(value, cust, unit)
     if value.p_alive_informative:
         parts.append(alive)
     else:  # a grid of equal values would mislead: keep it for the analyst only
@@ -103,10 +109,9 @@ def value_section(result: Any, *, title: str = "Customer value") -> tuple[str, S
                           "P(alive) figures are in the Model diagnostics part below.",
                           warn=True))
         diag.append(alive)
-    cust = getattr(result, "customers", None)
     col = f"clv_{h}"
     head("value-clv", f"{h}-month CLV")
-    if cust is None or col not in cust:
+    if col not in cust:
         parts.append(note("CLV was not computed (no spend model); see the notes above.",
                           warn=True))
     else:
@@ -128,7 +133,7 @@ NEW_CUSTOMER_DAYS = 7
 EXTRAPOLATION_RATIO = 2.0
 
 
-def new_customers(cust: pd.DataFrame | None, time_unit: str) -> pd.Series:
+def new_customers(cust: pd.DataFrame, time_unit: str) -> pd.Series:
     """Boolean mask of the customers whose CLV is only the population's prior.
 
     A customer with no repeat purchase (``frequency`` 0) first seen at most
@@ -139,8 +144,8 @@ def new_customers(cust: pd.DataFrame | None, time_unit: str) -> pd.Series:
     >>> new_customers(f, "D").tolist()
     [True, False, False]
     """
-    if cust is None or not {"frequency", "T"} <= set(cust.columns):
-        return pd.Series(False, index=getattr(cust, "index", None), dtype=bool)
+    if not {"frequency", "T"} <= set(cust.columns):
+        return pd.Series(False, index=cust.index, dtype=bool)
     days = cust["T"].astype(float) * _UNIT_DAYS.get(time_unit, 1.0)
     return (cust["frequency"] <= 0) & (days <= NEW_CUSTOMER_DAYS)
 
@@ -154,7 +159,7 @@ def _no_bare_t(text: str) -> str:
     return re.sub(r"\s*\(T\s*=\s*0\)", "", str(text))
 
 
-def _choice(value: Any) -> str:
+def _choice(value: ValueResult) -> str:
     """How the purchase model was chosen, in plain words (the exact rule is in diagnostics)."""
     if value.degenerate:
         return ("No purchase model could be chosen on merit: every one reached a limit of "
@@ -166,16 +171,18 @@ def _choice(value: Any) -> str:
             "models about as accurate).")
 
 
-def _equal_holdout(value: Any) -> bool:
+def _equal_holdout(value: ValueResult) -> bool:
     """True when the fitted purchase models have the same holdout error (to 4 digits)."""
-    comp = getattr(value.comparison, "table", None)
-    if comp is None or "holdout_mae" not in comp or len(comp) < 2:
+    if value.comparison is None:
+        return False
+    comp = value.comparison.table
+    if "holdout_mae" not in comp or len(comp) < 2:
         return False
     mae = comp["holdout_mae"].astype(float).dropna()
     return len(mae) >= 2 and bool(np.allclose(mae, mae.iloc[0], rtol=1e-4, atol=1e-9))
 
 
-def _verdict(value: Any, cust: pd.DataFrame | None = None) -> str:
+def _verdict(value: ValueResult, cust: pd.DataFrame) -> str:
     """What to trust, in plain sentences, from the holdout check, the models' limits,
     the history's length and the customers too new to score.
 
@@ -186,8 +193,8 @@ def _verdict(value: Any, cust: pd.DataFrame | None = None) -> str:
     v = value.validation
     h = value.horizon_months
     tied = _equal_holdout(value) or any(value.model_name in g and len(g) > 1
-                                        for g in getattr(value, "indistinguishable", []) or [])
-    degenerate = bool(getattr(value, "degenerate", False))
+                                        for g in value.indistinguishable)
+    degenerate = value.degenerate
     new = new_customers(cust, value.time_unit)
     n_new = int(new.sum())
     caveat = ("" if not n_new else
@@ -215,14 +222,14 @@ def _verdict(value: Any, cust: pd.DataFrame | None = None) -> str:
         text = ("What to trust: the model does not predict the holdout better than each "
                 "customer's past purchase rate, so CLV rests on that naive rate: read it as a "
                 "ranking more than as exact amounts.")
-    span = getattr(value, "history_days", None)
+    span = value.history_days
     if span is not None and h * 365.25 / 12 >= EXTRAPOLATION_RATIO * max(span, 1):
         text += (f" The {h}-month figures are extrapolations: the log covers only "
                  f"{count(span, 'day')} of history.")
     return text + caveat
 
 
-def _models(value: Any, diag: list[str]) -> str:
+def _models(value: ValueResult, diag: list[str]) -> str:
     out = []
     if value.comparison is not None:
         comp = value.comparison.table.copy()
@@ -267,7 +274,7 @@ def _models(value: Any, diag: list[str]) -> str:
     return "".join(out)
 
 
-def _holdout(value: Any) -> str:
+def _holdout(value: ValueResult) -> str:
     v = value.validation
     if v is None:
         return note("No holdout: the observation span is too short to keep one back, so "
@@ -334,10 +341,7 @@ def holdout_peak(tracking: pd.DataFrame | None) -> str:
             "times the typical weekly repeat purchases of the calibration period.")
 
 
-def _alive(value: Any, result: Any, unit: str) -> str:
-    cust = getattr(result, "customers", None)
-    if cust is None or "frequency" not in cust or cust.empty:
-        return note("No customer table to draw the grid from.")
+def _alive(value: ValueResult, cust: pd.DataFrame, unit: str) -> str:
     cap = int(min(max(np.quantile(cust["frequency"], 0.95), 3), 30))
     age = float(cust["T"].max())
     fig, where = plots.p_alive_grid(value.model, max_frequency=cap, T=age, unit_label=unit)
@@ -385,8 +389,8 @@ def _clv(cust: pd.DataFrame, col: str, h: int, time_unit: str = "D") -> str:
     return "".join(out)
 
 
-def _at_risk(cust: pd.DataFrame | None, col: str, informative: bool = True) -> str:
-    if cust is None or "p_alive" not in cust or "total_spend" not in cust:
+def _at_risk(cust: pd.DataFrame, col: str, informative: bool = True) -> str:
+    if "p_alive" not in cust or "total_spend" not in cust:
         return note("Needs P(alive) and past spend; not available.")
     by_segment = not informative and "segment" in cust
     risk = high_value_at_risk(cust, segments=AT_RISK_SEGMENTS if by_segment else None)
