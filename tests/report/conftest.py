@@ -1,201 +1,28 @@
-"""Fixtures for the report tests: a realistic fake AnalysisResult, real runs of analyze
-(Online Retail, CDNOW_master, a small Chinese log; one per session) and ``page_facts``, what
-a reader sees of a report in headless chromium.
+"""Fixtures for the report tests: real runs of analyze (a small synthetic shop log, Online
+Retail, CDNOW_master, a small Chinese log; one per session) and ``page_facts``, what a reader
+sees of a report in headless chromium.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.report._small_run import XSS, small_result
 
-XSS = "<script>alert(1)</script>"
-
-_RULES = [
-    ("missing_customer_id", "customer id empty", 37),
-    ("missing_date", "order date empty", 0),
-    ("unparseable_date", "order date not a date in the detected format", 4),
-    ("missing_amount", "no amount and no quantity × unit_price", 0),
-    ("unparseable_amount", "amount not a number", 2),
-    ("after_observation_end", "dated after the observation end", 11),
-    ("duplicate_line", "exact repeat of an earlier line", 23),
-    ("cancellation", "order id starts with C", 58),
-    ("nonpositive_quantity", "quantity <= 0", 6),
-    ("nonpositive_price", "unit price <= 0", 3),
-    ("non_product", "postage, fees and adjustments", 9),
-]
-SEGMENT_NAMES = ["Champions", "Loyal", "Potential loyalists", "New customers", "Promising",
-                 "Need attention", "About to sleep", "At risk", "Cannot lose them", "Hibernating",
-                 "Lost"]
+__all__ = ["XSS"]
 
 
-def _quality(rows_clean: int) -> SimpleNamespace:
-    frame = pd.DataFrame(_RULES, columns=["rule", "description", "rows"])
-    quarantined = int(frame["rows"].sum())
-    rows_in = rows_clean + quarantined
-    frame["share"] = frame["rows"] / rows_in
-    return SimpleNamespace(
-        rows_in=rows_in, rows_clean=rows_clean, rows_quarantined=quarantined,
-        observation_end=dt.date(2011, 12, 9), preset="standard", returns="exclude",
-        n_outliers=7, notes=("observation end = day of the last clean transaction",),
-        to_frame=lambda: frame.copy(),
-    )
-
-
-def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
-    n_orders = 1 + rng.geometric(0.35, n) - 1 + (rng.random(n) < 0.05) * rng.integers(5, 60, n)
-    aov = rng.lognormal(3.2, 0.7, n)
-    total = np.round(n_orders * aov, 2)
-    tenure = rng.integers(0, 374, n)
-    recency_days = np.where(n_orders == 1, tenure, (tenure * rng.random(n)).astype(int))
-    frequency = np.minimum(n_orders - 1, np.maximum(0, tenure - recency_days))
-    ids = np.array([f"C{12346 + i}" for i in range(n)], dtype=object)
-    ids[3], ids[4] = XSS, "客户甲"
-    countries = rng.choice(["United Kingdom", "Germany", "France", "EIRE", "中国", XSS], n,
-                           p=[0.7, 0.1, 0.08, 0.05, 0.05, 0.02])
-    cust = pd.DataFrame({
-        "customer_id": ids,
-        "first_purchase": pd.Timestamp("2011-12-09") - pd.to_timedelta(tenure, unit="D"),
-        "last_purchase": pd.Timestamp("2011-12-09") - pd.to_timedelta(recency_days, unit="D"),
-        "n_orders": n_orders.astype("int64"),
-        "n_lines": (n_orders * rng.integers(1, 20, n)).astype("int64"),
-        "total_spend": total,
-        "avg_order_value": np.round(total / n_orders, 2),
-        "recency_days": recency_days.astype("int64"),
-        "tenure_days": tenure.astype("int64"),
-        "frequency": frequency.astype("int64"),
-        "recency": (tenure - recency_days).astype(float),
-        "T": tenure.astype(float),
-        "monetary_value": np.where(frequency > 0, np.round(aov * rng.uniform(0.8, 1.2, n), 2), 0),
-        "Country": countries,
-    })
-    cust["r_score"] = pd.qcut(-cust["recency_days"].rank(method="first"), 5, labels=False) + 1
-    cust["f_score"] = pd.qcut(cust["n_orders"].rank(method="first"), 5, labels=False) + 1
-    cust["m_score"] = pd.qcut(cust["total_spend"].rank(method="first"), 5, labels=False) + 1
-    cust["rfm_cell"] = (cust["r_score"].astype(str) + cust["f_score"].astype(str)
-                        + cust["m_score"].astype(str))
-    cust["segment"] = np.array(SEGMENT_NAMES)[
-        (15 - cust["r_score"] - cust["f_score"] - cust["m_score"]).clip(0, 10).to_numpy()]
-    return cust
-
-
-def _segments(cust: pd.DataFrame) -> pd.DataFrame:
-    g = cust.groupby("segment", sort=False)
-    seg = pd.DataFrame({
-        "n_customers": g.size(), "revenue": g["total_spend"].sum(),
-        "mean_recency_days": g["recency_days"].mean(), "mean_n_orders": g["n_orders"].mean(),
-        "mean_total_spend": g["total_spend"].mean(),
-    }).reset_index()
-    seg.insert(2, "share_customers", seg["n_customers"] / len(cust))
-    seg.insert(4, "revenue_share", seg["revenue"] / cust["total_spend"].sum())
-    seg["action"] = "Reward & ask for reviews"
-    seg["rationale"] = "Recent, frequent, high spenders: keep them engaged."
-    return seg
-
-
-def _clusters(rng: np.random.Generator, cust: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
-    k = 4
-    names = {0: "VIP", 1: "Regulars", 2: "Occasional", 3: f"Lapsed {XSS}"}
-    labels = rng.integers(0, k, len(cust))
-    centers = np.array([[2.5, 0.5], [0.8, -0.6], [-0.5, 0.9], [-1.6, -0.4]])
-    pts = centers[labels] + rng.normal(0, 0.45, (len(cust), 2))
-    g = cust.assign(cluster=labels).groupby("cluster")
-    profile = pd.DataFrame({
-        "cluster": np.arange(k), "name": [names[i] for i in range(k)],
-        "n_customers": g.size().to_numpy(),
-        "share_customers": g.size().to_numpy() / len(cust),
-        "revenue": g["total_spend"].sum().to_numpy(),
-        "revenue_share": g["total_spend"].sum().to_numpy() / cust["total_spend"].sum(),
-        "mean_recency_days": g["recency_days"].mean().to_numpy(),
-        "mean_n_orders": g["n_orders"].mean().to_numpy(),
-        "mean_total_spend": g["total_spend"].mean().to_numpy(),
-        "top_countries": [("United Kingdom", "中国")] * k,
-    })
-    ks = np.arange(2, 9)
-    km = SimpleNamespace(
-        method="kmeans", k=k, labels=labels, names=names, profile=profile,
-        selection=pd.DataFrame({"k": ks, "silhouette": [0.41, 0.44, 0.47, 0.43, 0.40, 0.38,
-                                                        0.37],
-                                "inertia": 900.0 / ks ** 0.8}),
-        projection=pd.DataFrame({"pc1": pts[:, 0], "pc2": pts[:, 1], "cluster": labels}),
-        centers_projection=pd.DataFrame({"cluster": np.arange(k), "pc1": centers[:, 0],
-                                         "pc2": centers[:, 1]}),
-        features=("log_recency_days", "log_n_orders", "log_total_spend"),
-        criterion="k = 4 maximises the mean silhouette over k = 2..8 (seeded sample of 300).",
-        notes=("fitted on all 300 customers",), skipped=None,
-    )
-    actions = pd.DataFrame({"cluster": np.arange(k), "action": ["Retain", "Upsell", "Nurture",
-                                                                 "Win back"],
-                            "rationale": ["highest value", "frequent", "occasional", "lapsed"]})
-    return km, actions
-
-
-def _hierarchy(rng: np.random.Generator, profile: pd.DataFrame) -> Any:
-    from scipy.cluster.hierarchy import dendrogram, linkage
-
-    x = rng.normal(size=(60, 3))
-    link = linkage(x, method="ward")
-    dend = dendrogram(link, no_plot=True, truncate_mode="lastp", p=12)
-    return SimpleNamespace(k=4, labels=rng.integers(0, 4, 300), linkage=link,
-                           dendrogram={k: dend[k] for k in ("icoord", "dcoord", "ivl")},
-                           profile=profile.drop(columns=["top_countries"]), n_used=60,
-                           notes=("Ward fitted on a seeded sample of 60 customers",),
-                           skipped=None, method="ward",
-                           selection=pd.DataFrame({"k": [2, 3, 4, 5, 6], "n_clusters": [2, 3, 4, 5, 6],
-                                                   "silhouette": [0.30, 0.33, 0.36, 0.31, 0.29]}),
-                           criterion="k = 4 has the highest mean silhouette among k = 2..6.")
-
-
-def make_result(n: int = 300, seed: int = 42) -> SimpleNamespace:
-    """A fake AnalysisResult with every attribute of the report contract."""
-    rng = np.random.default_rng(seed)
-    cust = _customers(rng, n)
-    km, actions = _clusters(rng, cust)
-    cust["cluster"] = pd.array(km.labels, dtype="Int64")
-    cust["cluster_name"] = cust["cluster"].map(km.names)
-    rfm = SimpleNamespace(
-        cut_points={"recency": (18.0, 50.0, 112.0, 242.0), "frequency": (1.0, 2.0, 4.0),
-                    "monetary": (98.5, 210.0, 420.25, 1020.0)},
-        columns={"recency": "recency_days", "frequency": "n_orders", "monetary": "total_spend"},
-        notes=("frequency: 5 bins collapsed to 4 (tied n_orders = 1 for 41% of customers)",),
-        to_frame=lambda: cust[["r_score", "f_score", "m_score", "rfm_cell"]],
-    )
-    return SimpleNamespace(
-        ingest={"source": "/data/订单 2011 <b>.csv", "format": "csv", "encoding": "utf-8",
-                "header": True,
-                "mapping": {"customer_id": XSS, "order_id": "订单号", "order_ts": "InvoiceDate",
-                            "quantity": "Quantity", "unit_price": "UnitPrice",
-                            "product_id": "StockCode", "product_name": "商品名称"},
-                "date_formats": ["%m/%d/%Y %H:%M"], "notes": ["thousands separator ',' removed "
-                                                              "from 12 amounts"],
-                "n_rows": 5153, "fingerprint": "9f2c" + "0" * 60, "extra_columns": ["Country"]},
-        quality=_quality(rows_clean=5000), customers=cust, time_unit="D", rfm=rfm,
-        segments=_segments(cust), clusters=km, cluster_actions=actions,
-        hierarchy=_hierarchy(rng, km.profile), skipped={},
-        params={"preset": "standard", "observation_end": "2011-12-09", "time_unit": "D",
-                "seed": 0, "clusters": "kmeans+ward", "run_at": "2026-11-20 10:00:00+00:00"},
-        timings_s={"read": 0.41, "clean": 0.22, "customers": 0.08, "segments": 0.03,
-                   "clusters": 1.2, "store": 0.05},
-        calibration=None, summary={}, version="0.1.0",
-    )
-
-
-@pytest.fixture
-def make_fake_result() -> Callable[..., SimpleNamespace]:
-    """The factory ``make_result(n=300, seed=42)`` of fake AnalysisResults."""
-    return make_result
-
-
-@pytest.fixture
-def fake_result() -> SimpleNamespace:
-    """A realistic fake AnalysisResult for 300 synthetic customers (seeded)."""
-    return make_result()
+@pytest.fixture(scope="session")
+def small_run() -> Any:
+    """The real ``AnalysisResult`` of the small synthetic shop log (built once per process:
+    :func:`tests.report._small_run.small_result`). Frozen: derive variants with
+    ``dataclasses.replace``."""
+    return small_result()
 
 
 # --- layout facts of a rendered report, measured in headless Debian chromium -------------
