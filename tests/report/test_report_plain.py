@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
+from valuemax.pipeline import StageStatus
 from valuemax.report import render_report
 from valuemax.report._format import LABELS, TECHNICAL, TERMS, fmt_num, is_technical, plain
 from valuemax.report._html import diagnostics, split_notes
@@ -79,10 +81,12 @@ def test_diagnostics_is_closed_and_empty_when_nothing_is_technical():
                                            ("propensity", "Propensity did not run"),
                                            ("basket", "Basket analysis did not run")])
 def test_a_technical_skip_reason_is_told_plainly_and_kept_in_diagnostics(
-        make_fake_result, step, heading):
-    res = make_fake_result(n=60, seed=1)
-    res.skipped = {step: CONVERGENCE}
-    html = render_report(res)
+        small_run, step, heading):
+    # the step failed with that exception, as the pipeline records it
+    res = dataclasses.replace(small_run, **{step: None}, stages={
+        **small_run.stages, step: StageStatus("failed", CONVERGENCE, "ConvergenceError")},
+        skipped={step: CONVERGENCE})
+    html = render_report(res, sections=(step,))
     outside = _outside(html)
     assert f"{heading}: the models could not be fitted reliably on this log" in outside
     assert "ConvergenceError" not in outside and "34457" not in outside
@@ -91,16 +95,18 @@ def test_a_technical_skip_reason_is_told_plainly_and_kept_in_diagnostics(
     assert "[34457.427721, 2026706.448963, 0.004073, 1330.813655]" in inside
 
 
-def test_a_plain_skip_reason_is_shown_as_written(make_fake_result):
-    res = make_fake_result(n=60, seed=1)
-    res.skipped = {"propensity": "the log spans 100 days, fewer than two horizons of 90 days"}
-    outside = _outside(render_report(res))
+def test_a_plain_skip_reason_is_shown_as_written(small_run):
+    why = "the log spans 100 days, fewer than two horizons of 90 days"
+    res = dataclasses.replace(small_run, propensity=None, stages={
+        **small_run.stages, "propensity": StageStatus("skipped", why)},
+        skipped={"propensity": why})
+    outside = _outside(render_report(res, sections=("propensity",)))
     assert ("Propensity did not run: the log spans 100 days, fewer than two "
             "horizons of 90 days") in outside
 
 
-def test_fake_report_shows_no_machine_name_outside_diagnostics(fake_result):
-    html = _outside(render_report(fake_result))
+def test_report_shows_no_machine_name_outside_diagnostics(small_run):
+    html = _outside(render_report(small_run))
     body = html[html.index("<main>"):html.index("</main>")]
     body = re.sub(r"<script.*?</script>|<[^>]+>", " ", body, flags=re.S)
     body = re.sub(r'"[^"]*"', " ", body)
