@@ -82,3 +82,13 @@ def brute():
     """The independent oracle: brute_itemsets, levelwise_itemsets, brute_rules."""
     return types.SimpleNamespace(itemsets=brute_itemsets, levelwise=levelwise_itemsets,
                                  rules=brute_rules)
+
+
+@pytest.fixture(scope="session")
+def small_run():
+    """The real ``AnalysisResult`` of the small synthetic shop log of the report tests
+    (:func:`tests.report._small_run.small_result`, built once per process): the report
+    section tests set this folder's stage result on it with ``dataclasses.replace``."""
+    from tests.report._small_run import small_result
+
+    return small_result()

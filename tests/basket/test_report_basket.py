@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from types import SimpleNamespace
 
 import ibis
 import numpy as np
@@ -12,13 +12,14 @@ import pyarrow as pa
 import pytest
 
 from valuemax.basket import analyze_baskets
+from valuemax.pipeline import StageStatus
 from valuemax.report._sections_basket import basket_section
 
 XSS = "<script>alert(1)</script>"
 
 
 @pytest.fixture(scope="module")
-def small_result():
+def small_result(small_run):
     rng = np.random.default_rng(7)
     rows = []
     start = dt.datetime(2024, 1, 1)
@@ -38,7 +39,8 @@ def small_result():
                           min_confidence=0.3, min_lift=1.0, max_len=3)
     customers = pd.DataFrame({"customer_id": [f"c{c}" for c in range(80)],
                               "segment": np.where(np.arange(80) < 40, "Champions", XSS)})
-    return SimpleNamespace(basket=res, customers=customers, skipped={})
+    # the real run, holding this basket result and these customers' segments
+    return dataclasses.replace(small_run, basket=res, customers=customers)
 
 
 def test_section_renders_every_part(small_result):
@@ -56,9 +58,11 @@ def test_section_renders_every_part(small_result):
     assert ev is not None and f"{ev['n_customers_evaluated']:,}" in html
 
 
-def test_section_without_result_shows_the_reason():
-    html, subs = basket_section(SimpleNamespace(basket=None,
-                                                skipped={"basket": "no product column"}))
+def test_section_without_result_shows_the_reason(small_run):
+    why = "no product column"
+    html, subs = basket_section(dataclasses.replace(
+        small_run, basket=None, skipped={"basket": why},
+        stages={**small_run.stages, "basket": StageStatus("skipped", why)}))
     assert subs == [] and "no product column" in html and 'class="note warn"' in html
 
 

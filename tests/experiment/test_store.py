@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from types import SimpleNamespace
 
 import duckdb
 import numpy as np
@@ -87,10 +86,15 @@ def test_the_runs_row_has_the_main_jobs_columns_and_types():
     """A store started by a part command must take the main job's runs rows (INSERT BY NAME)."""
     import ibis
 
+    from valuemax.clean import QualityReport, RuleCount
     from valuemax.pipeline._store import record_run
 
     con = ibis.duckdb.connect()
-    quality = SimpleNamespace(rows_in=10, rows_clean=9, rows_quarantined=1)
+    quality = QualityReport(
+        rows_in=10, rows_clean=9, rows_quarantined=1,
+        rules=(RuleCount("missing_customer_id", "No customer id.", 1),),
+        observation_end=dt.date(2025, 12, 31), preset="standard", returns="exclude",
+        outliers="off", n_outliers=0, netted_revenue=0.0, notes=())
     record_run(con, started=dt.datetime(2026, 1, 1), params={}, ingest={"source": "x"},
                quality=quality, n_customers=3, timings={})
     main = con.table("runs").schema()

@@ -81,13 +81,17 @@ def test_clv_out_pseudonymised_and_owner_only(tmp_path, cli_runner, datasets, mo
 def test_a_runs_table_of_an_earlier_version_gains_the_outputs_column(tmp_path):
     import json
     from datetime import datetime
-    from types import SimpleNamespace
 
+    from valuemax.clean import QualityReport, RuleCount
     from valuemax.engines import connect
     from valuemax.pipeline._store import record_run
     from valuemax.pipeline._workspace import Workspace
 
-    q = SimpleNamespace(rows_in=3, rows_clean=2, rows_quarantined=1)
+    q = QualityReport(rows_in=3, rows_clean=2, rows_quarantined=1,
+                      rules=(RuleCount("missing_customer_id", "No customer id.", 1),),
+                      observation_end=datetime(2025, 12, 31).date(), preset="standard",
+                      returns="exclude", outliers="off", n_outliers=0, netted_revenue=0.0,
+                      notes=())
     kw = {"started": datetime(2026, 1, 1), "params": {}, "ingest": {"source": "x"},
           "quality": q, "n_customers": 2, "timings": {}}
     user_db = tmp_path / "user.duckdb"

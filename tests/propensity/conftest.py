@@ -88,3 +88,13 @@ def synth_fit(con, synth):
 
     t = con.create_table("synth_fit", pa.Table.from_pandas(synth, preserve_index=False))
     return t, fit_propensity(t, horizon_days=90, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def small_run():
+    """The real ``AnalysisResult`` of the small synthetic shop log of the report tests
+    (:func:`tests.report._small_run.small_result`, built once per process): the report
+    section tests set this folder's stage result on it with ``dataclasses.replace``."""
+    from tests.report._small_run import small_result
+
+    return small_result()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import dataclasses
 
 import pytest
 
+from valuemax.pipeline import StageStatus
+from valuemax.report import PartReport
 from valuemax.report._sections_propensity import propensity_section
 
 
@@ -14,8 +16,8 @@ def result(synth_fit):
     return synth_fit[1]
 
 
-def test_section_renders_tables_and_three_plots(result):
-    html, subs = propensity_section(SimpleNamespace(propensity=result))
+def test_section_renders_tables_and_three_plots(small_run, result):
+    html, subs = propensity_section(dataclasses.replace(small_run, propensity=result))
     assert "Who buys next" in html
     assert html.count('class="plotly-graph-div"') == 3     # calibration, gains, importance
     assert [a for a, _ in subs] == ["prop-metrics", "prop-curves", "prop-importance",
@@ -28,11 +30,14 @@ def test_section_renders_tables_and_three_plots(result):
     assert f"The chosen model ({shown})" in html
 
 
-def test_section_without_result_shows_the_reason():
-    res = SimpleNamespace(propensity=None,
-                          skipped={"propensity": "the log spans 100 days, fewer than two"})
+def test_section_without_result_shows_the_reason(small_run):
+    why = "the log spans 100 days, fewer than two"
+    res = dataclasses.replace(small_run, propensity=None, skipped={"propensity": why},
+                              stages={**small_run.stages,
+                                      "propensity": StageStatus("skipped", why)})
     html, subs = propensity_section(res)
     assert "Propensity did not run: the log spans 100 days" in html
     assert subs == [] and "plotly-graph-div" not in html
-    html, _ = propensity_section(SimpleNamespace())
+    # a one-part report without a propensity result records no reason
+    html, _ = propensity_section(PartReport(source="orders.csv"))
     assert "no propensity result was recorded" in html

@@ -21,3 +21,13 @@ def retail_customers(datasets) -> pd.DataFrame:
         return expr.to_pyarrow().to_pandas()
     finally:
         ingested.con.disconnect()
+
+
+@pytest.fixture(scope="session")
+def small_run():
+    """The real ``AnalysisResult`` of the small synthetic shop log of the report tests
+    (:func:`tests.report._small_run.small_result`, built once per process): the report
+    section tests set this folder's stage result on it with ``dataclasses.replace``."""
+    from tests.report._small_run import small_result
+
+    return small_result()

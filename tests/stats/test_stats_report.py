@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from valuemax.pipeline import StageStatus
 from valuemax.report._sections_stats import stats_section
 from valuemax.stats import value_drivers
 
@@ -38,8 +39,17 @@ def page_of(section_html: str) -> str:
                 footer="test")
 
 
-def test_section_has_heatmap_table_plots_and_reading(small_drivers):
-    html, subs = stats_section(SimpleNamespace(stats=small_drivers))
+RAN = StageStatus("ran")
+
+
+def _with_stats(run, stats, status=RAN, skipped=None):
+    """The real run with another statistics result (and the stage status that goes with)."""
+    return dataclasses.replace(run, stats=stats, stages={**run.stages, "stats": status},
+                               skipped=skipped or {})
+
+
+def test_section_has_heatmap_table_plots_and_reading(small_run, small_drivers):
+    html, subs = stats_section(_with_stats(small_run, small_drivers))
     assert [a for a, _ in subs] == ["stats-corr", "stats-reg", "stats-reading"]
     assert html.count("Plotly.newPlot(") == 3  # heat map, residuals vs fitted, Q-Q
     r = small_drivers.correlations.r.loc["n_orders", "total_spend"]
@@ -55,27 +65,28 @@ def test_section_has_heatmap_table_plots_and_reading(small_drivers):
     assert re.search(r"HC3", html)
 
 
-def test_missing_stats_gives_a_visible_reason():
-    html, subs = stats_section(SimpleNamespace(stats=None, skipped={
-        "stats": "fewer than 10 customers"}))
+def test_missing_stats_gives_a_visible_reason(small_run):
+    why = "fewer than 10 customers"
+    html, subs = stats_section(_with_stats(small_run, None, StageStatus("skipped", why),
+                                           {"stats": why}))
     assert subs == [] and 'class="note warn"' in html
     assert "The statistics did not run: fewer than 10 customers" in html
-    html, _ = stats_section(SimpleNamespace())
+    html, _ = stats_section(_with_stats(small_run, None, StageStatus("skipped")))
     assert "no statistics result was recorded" in html
 
 
-def test_section_without_regression(small_drivers):
-    vd = SimpleNamespace(correlations=small_drivers.correlations, regression=None,
-                         target="log(total_spend)", excluded={},
-                         notes=["regression not fitted: too few rows"])
-    html, _ = stats_section(SimpleNamespace(stats=vd))
+def test_section_without_regression(small_run, small_drivers):
+    vd = dataclasses.replace(small_drivers, regression=None, target="log(total_spend)",
+                             excluded={}, notes=["regression not fitted: too few rows"])
+    html, _ = stats_section(_with_stats(small_run, vd))
     assert "No regression: regression not fitted: too few rows" in html
     assert html.count("Plotly.newPlot(") == 1
 
 
 @pytest.mark.browser
-def test_section_renders_in_chromium(retail_customers, tmp_path, check_report_in_browser):
-    html, _ = stats_section(SimpleNamespace(stats=value_drivers(retail_customers)),
+def test_section_renders_in_chromium(small_run, retail_customers, tmp_path,
+                                    check_report_in_browser):
+    html, _ = stats_section(_with_stats(small_run, value_drivers(retail_customers)),
                             title="3. What goes with value")
     path = tmp_path / "stats.html"
     path.write_text(page_of(html), encoding="utf-8")
