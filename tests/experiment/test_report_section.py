@@ -5,14 +5,13 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from valuemax.experiment import readout
-from valuemax.report import render_report
+from valuemax.report import PartReport, render_report
 from valuemax.report._format import TECHNICAL
 from valuemax.report._plots_experiment import lift_intervals
 
@@ -43,7 +42,7 @@ def table(rng):
 
 
 def _render(result) -> str:
-    return render_report(SimpleNamespace(experiment=result, ingest={"source": "exp.csv"}),
+    return render_report(PartReport(source="exp.csv", experiment=result),
                          sections=("experiment",))
 
 
@@ -154,11 +153,9 @@ def test_lift_figure_draws_the_relative_lifts_and_their_intervals(table):
 
 def test_section_only_when_an_experiment_is_present(table):
     r = readout(table, arm="arm", control="control", metrics=["buy"])
-    assert "Did it work?" not in render_report(SimpleNamespace(ingest={"source": "x"}))
-    assert "Did it work?" in render_report(SimpleNamespace(ingest={"source": "x"},
-                                                           experiment=r))
-    asked = _visible(render_report(SimpleNamespace(ingest={"source": "x"}),
-                                   sections=("experiment",)))
+    assert "Did it work?" not in render_report(PartReport(source="x"))
+    assert "Did it work?" in render_report(PartReport(source="x", experiment=r))
+    asked = _visible(render_report(PartReport(source="x"), sections=("experiment",)))
     assert "No experiment readout: no assignment file was given." in asked
 
 

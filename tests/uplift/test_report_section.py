@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax.report import render_report
+from valuemax.report import PartReport, render_report
 from valuemax.report._format import TECHNICAL
 from valuemax.report._plots_target import uplift_lines
 from valuemax.uplift import qini_coefficient, uplift_study
@@ -49,8 +48,7 @@ def study(data):
 
 
 def _render(study) -> str:
-    return render_report(SimpleNamespace(uplift=study, ingest={"source": "t.csv"}),
-                         sections=("target",))
+    return render_report(PartReport(source="t.csv", uplift=study), sections=("target",))
 
 
 def test_verdicts_follow_the_bootstrap_intervals(study):
