@@ -30,7 +30,7 @@ def _leaves(hint: object) -> list[object]:
     return [origin, *(leaf for a in args for leaf in _leaves(a))]
 
 
-@pytest.mark.parametrize("record", [AnalysisResult, StageStatus])
+@pytest.mark.parametrize("record", [AnalysisResult, StageStatus, ValueResult])
 def test_the_result_types_hold_no_any(record):
     hints = typing.get_type_hints(record)
     assert set(hints) == {f.name for f in dataclasses.fields(record)}

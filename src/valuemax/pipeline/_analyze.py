@@ -213,8 +213,10 @@ def analyze(
     AnalysisResult
         A model step (clusters, value, stats, propensity, basket) that cannot run on this
         log, or fails, is skipped: its reason is in ``result.skipped`` (and in the report
-        and ``summary.json``), its traceback in ``result.tracebacks``; every other output
-        is written. A log without prices (no amount, nor quantity and unit_price) runs what
+        and ``summary.json``), its traceback in ``result.tracebacks``, and
+        ``result.stages`` says for each optional stage whether it ran, was skipped (with
+        the reason) or failed (with the exception type); every other output is written.
+        The result is frozen: derive a variant with ``dataclasses.replace``. A log without prices (no amount, nor quantity and unit_price) runs what
         needs no money: the customer table without its money columns, R and F scores with
         segments named from them (the rule table read with M taken as F), the purchase
         models (P(alive), expected purchases; Gamma-Gamma and CLV skipped, said in

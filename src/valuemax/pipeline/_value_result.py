@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from valuemax.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    HoldoutValidation,
+    ModelComparison,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+)
 
 
 @dataclass
@@ -18,7 +27,7 @@ class ValueResult:
     ----------
     model_name : {"BG/NBD", "MBG/NBD", "Pareto/NBD"}
         The purchase model chosen (``rule`` says how).
-    model : valuemax.clv model
+    model : valuemax.clv.BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
         The chosen model refitted on the whole observation period (``time_unit``).
     spend_model : valuemax.clv.GammaGammaModel or None
         Gamma-Gamma on the repeat buyers with positive spend; None when too few.
@@ -65,19 +74,19 @@ class ValueResult:
     """
 
     model_name: str
-    model: Any
-    spend_model: Any
+    model: BetaGeoModel | ModifiedBetaGeoModel | ParetoNBDModel
+    spend_model: GammaGammaModel | None
     table: pd.DataFrame
-    time_unit: str
+    time_unit: Literal["D", "W"]
     horizon_months: int
     discount_rate: float
     margin: float
     calibration_end: dt.date | None = None
-    comparison: Any = None
-    validation: Any = None
+    comparison: ModelComparison | None = None
+    validation: HoldoutValidation | None = None
     tracking: pd.DataFrame | None = None
-    spend_check: dict[str, Any] | None = None
-    spend_model_calibration: Any = None
+    spend_check: dict[str, object] | None = None
+    spend_model_calibration: GammaGammaModel | None = None
     rule: str = ""
     notes: list[str] = field(default_factory=list)
     p_alive_warning: str | None = None
