@@ -65,12 +65,12 @@ def test_import_does_not_load_plotly():
     assert out.stdout.strip() == "[]"
 
 
-def test_file_is_written_and_self_contained(small_run, tmp_path):
+def test_file_is_written_and_self_contained(small_run, html, tmp_path):
     import plotly.offline
 
-    path = write_report(small_run, tmp_path / "a" / "b" / "report.html")
+    path = write_report(small_run, tmp_path / "a" / "b" / "report.html", sections=("data",))
     assert path == tmp_path / "a" / "b" / "report.html"
-    html = path.read_text(encoding="utf-8")
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert html.startswith("<!DOCTYPE html>")
     assert '<meta charset="utf-8">' in html
     # no external script, stylesheet, image or frame
@@ -122,7 +122,8 @@ def test_sections_and_contents(html):
 
 def test_user_text_is_escaped(small_run, tmp_path):
     res = _top_spender(small_run, XSS)
-    html = write_report(res, tmp_path / "r.html").read_text(encoding="utf-8")
+    html = write_report(res, tmp_path / "r.html", sections=("data", "customers", "clusters")
+                        ).read_text(encoding="utf-8")
     assert "<script>alert" not in html.lower()
     assert "<b>.csv" not in html
     assert "订单 2011 &lt;b&gt;.csv" in html
@@ -132,7 +133,8 @@ def test_user_text_is_escaped(small_run, tmp_path):
 
 
 def test_chinese_text_round_trips(small_run, tmp_path):
-    path = write_report(_top_spender(small_run, "客户甲"), tmp_path / "r.html")
+    path = write_report(_top_spender(small_run, "客户甲"), tmp_path / "r.html",
+                        sections=("data", "customers", "clusters"))
     html = path.read_bytes().decode("utf-8")  # strict: the file is valid UTF-8
     for text in ("订单号", "商品名称", "客户甲", "订单 2011", "中国"):
         assert text in html, text
@@ -191,7 +193,8 @@ def test_missing_pieces_give_notes(small_run, tmp_path):
     res = _no_clusters(small_run, "only 1 distinct customer profile")
     res = dataclasses.replace(res, customers=res.customers.drop(
         columns=["Country", "r_score", "f_score", "cluster", "cluster_name", "ward_cluster"]))
-    html = write_report(res, tmp_path / "r.html").read_text(encoding="utf-8")
+    html = write_report(res, tmp_path / "r.html", sections=("customers", "segments", "clusters")
+                        ).read_text(encoding="utf-8")
     for text in ("Clustering was skipped: only 1 distinct customer profile",
                  "Ward clustering was not run", "No country column in the source",
                  "No R × F heat map"):
@@ -203,7 +206,7 @@ def test_missing_pieces_give_notes(small_run, tmp_path):
                for f in _figures(html))
 
 
-def test_skipped_clusters_and_hierarchy(small_run, html, tmp_path):
+def test_skipped_clusters_and_hierarchy(small_run, tmp_path):
     why_km, why_ward = "k_min=2 exceeds the 1 distinct point", "Ward needs at least 3 customers"
     res = dataclasses.replace(
         small_run, clusters=dataclasses.replace(small_run.clusters, skipped=why_km),
@@ -211,12 +214,14 @@ def test_skipped_clusters_and_hierarchy(small_run, html, tmp_path):
         stages={**small_run.stages, "kmeans": StageStatus("skipped", why_km),
                 "ward": StageStatus("skipped", why_ward)},
         skipped={"kmeans": why_km, "ward": why_ward})
-    skipped = write_report(res, tmp_path / "r.html").read_text(encoding="utf-8")
+    skipped = write_report(res, tmp_path / "r.html", sections=("clusters",)
+                           ).read_text(encoding="utf-8")
     assert f"Clustering was skipped: {why_km}" in skipped
     assert f"Ward clustering was skipped: {why_ward}" in skipped
     # gone: K-means' silhouette and elbow, its projection, Ward's silhouette and dendrogram
     assert "Choosing k" not in skipped
-    assert len(_figures(skipped)) == len(_figures(html)) - 5
+    ran = render_report(small_run, sections=("clusters",))
+    assert len(_figures(skipped)) == len(_figures(ran)) - 5
 
 
 def test_no_quarantine_and_empty_result(small_run):
@@ -224,12 +229,12 @@ def test_no_quarantine_and_empty_result(small_run):
     clean_only = dataclasses.replace(
         q, rows_in=q.rows_clean, rows_quarantined=0,
         rules=tuple(RuleCount(r.code, r.description, 0) for r in q.rules))
-    html = render_report(dataclasses.replace(small_run, quality=clean_only))
+    html = render_report(dataclasses.replace(small_run, quality=clean_only), sections=("data",))
     assert "No row was quarantined" in html
     assert f"{q.rows_clean:,} = {q.rows_clean:,} + 0 ✓" in html
     assert f"Outliers flagged: {q.n_outliers:,} clean rows" in html
     off = dataclasses.replace(small_run, quality=dataclasses.replace(q, outliers="off"))
-    assert "Outlier flagging was off" in render_report(off)
+    assert "Outlier flagging was off" in render_report(off, sections=("data",))
     assert isinstance(clean_only, QualityReport)
 
     bare = render_report(PartReport(source="x.csv"))
@@ -247,7 +252,7 @@ def test_bad_result_raises(tmp_path):
 
 
 def test_directory_path_gets_report_html(small_run, tmp_path):
-    assert write_report(small_run, tmp_path) == tmp_path / "report.html"
+    assert write_report(small_run, tmp_path, sections=("data",)) == tmp_path / "report.html"
 
 
 def test_large_tables_stay_out_of_the_page(small_run):
