@@ -57,3 +57,39 @@ def test_metric_thresholds_are_checked(tmp_path, kw, match):
     with pytest.raises(InputError, match=match):
         mine_rules(read_baskets(path), min_support=0.5, **kw)
     assert len(mine_rules(read_baskets(path), min_support=0.5, max_len=np.int64(2)).rules) == 2
+
+
+def test_a_table_read_as_baskets_is_refused_with_the_evidence(tmp_path):
+    """An Online Retail export passed as a basket file: its header, invoice numbers, dates
+    and prices would be mined as items; refused, with the evidence and the two right
+    readings."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+        "536365,85123A,6,2010-12-01 08:26,2.55,17850\n"
+        "536365,71053,6,2010-12-01 08:26,3.39,17850\n"
+        "536366,22633,6,2010-12-01 08:28,1.85,17850\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"looks like a table, not one basket per line: "
+                                         r"every line has 6 fields and 3 of 4 lines hold a "
+                                         r"date or time\..*input_format='transactions'.*"
+                                         r"input_format='long'"):
+        read_baskets(path)
+
+
+def test_a_header_above_numbers_is_refused(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("basket,item\n1,101\n1,102\n2,101\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"every line has 2 fields, and the first line has "
+                                         r"no number while 6 of the 6 fields below it are "
+                                         r"numbers \(a header 'basket', 'item'\)"):
+        read_baskets(path)
+
+
+def test_equal_width_baskets_of_names_are_read(tmp_path):
+    """Baskets that happen to have the same size are not a table: product names, no dates,
+    no header above numbers."""
+    path = tmp_path / "pairs.csv"
+    path.write_text("milk,bread\neggs,jam\nmilk,jam\n", encoding="utf-8")
+    b = read_baskets(path)
+    assert b.items == ["bread", "eggs", "jam", "milk"]
+    assert b.matrix.shape == (3, 4) and b.matrix.sum() == 6

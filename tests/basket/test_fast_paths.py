@@ -88,11 +88,19 @@ def test_pruned_mining_equals_brute_force_counts():
         assert any(len(s) >= 2 for s in got) or max_len == 1
 
 
-def test_top_n_sparse_equals_dense_sort():
+@pytest.mark.parametrize("share", [0.01, 0.3, 0.9])
+def test_top_n_sparse_equals_dense_sort(share, monkeypatch):
+    """Sparse (1% stored: the sort of stored entries) and dense scores (30%, 90%: the
+    partition of dense row blocks, blocks of 7 rows here so that several are joined) give
+    each row's top 4 by score then column, ties (scores of sevenths) included."""
+    import valuemax.basket._recommend as rec
+
+    monkeypatch.setattr(rec, "_BLOCK", 7 * 30)
     rng = np.random.default_rng(3)
-    dense = np.where(rng.random((50, 30)) < 0.3, rng.integers(1, 6, (50, 30)) / 7.0, 0.0)
+    dense = np.where(rng.random((50, 30)) < share, rng.integers(1, 6, (50, 30)) / 7.0, 0.0)
     bought = sp.csr_matrix(rng.random((50, 30)) < 0.1)
     r, c, v = top_n_sparse(sp.csr_matrix(dense), bought, 4)
+    assert (np.diff(r) >= 0).all()
     for i in range(50):
         row = dense[i].copy()
         row[bought[i].toarray().ravel()] = 0.0

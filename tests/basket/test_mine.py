@@ -118,6 +118,19 @@ def test_confidence_one_gives_infinite_conviction():
     assert other["conviction"] == pytest.approx((1 - 0.5) / (1 - 2 / 3))
     top = {r["rule"]: r for r in rs.to_dict()["top_rules"]}
     assert top["a → b"]["conviction"] is None  # JSON has no infinity
+    # one rule of confidence 1 (a → b: both baskets with a hold b), so the note counts one
+    assert rs.notes == ("conviction is +inf where confidence is 1 (1 rule; parquet keeps "
+                        "inf; JSON writes null; the report shows ∞).",)
+    assert rs.to_dict()["notes"] == list(rs.notes)
+
+
+def test_no_note_on_infinite_conviction_without_a_rule_of_confidence_one():
+    """b → a has confidence 2/3 and a → b 2/3 too (a is in three baskets): no conviction is
+    infinite, and no note says one is."""
+    baskets = [{"a", "b"}, {"a", "b"}, {"a"}, {"b"}]
+    rs = mine_rules(make(baskets), min_support=0.5)
+    assert len(rs.rules) == 2 and (rs.rules["confidence"] < 1).all()
+    assert rs.notes == () and rs.to_dict()["notes"] == []
 
 
 def test_duplicate_lines_count_once(brute):

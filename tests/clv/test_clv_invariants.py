@@ -170,3 +170,25 @@ def test_bg_nbd_simulate_then_fit_recovers_parameters():
         assert ci.loc[name, "lower"] < value < ci.loc[name, "upper"], (name, ci.loc[name])
     again = BetaGeoModel.from_params(**truth).simulate(20_000, T, random_state=11)
     pd.testing.assert_frame_equal(sim, again)  # seeded: the same draw
+
+
+def test_conf_int_of_an_unidentified_parameter_is_zero_to_infinity():
+    """A log standard error of 1,000 (a parameter the data do not identify) makes the
+    interval factor exp(1.96 * 1000) exceed the float range: the interval is (0, +inf), with
+    no overflow warning (pytest turns warnings into errors), and the identified parameter's
+    interval is estimate * exp(-+1.96 * 0.1); a NaN standard error gives a NaN interval."""
+    from scipy.stats import norm
+
+    from valuemax.clv._results import FitSummary
+
+    s = FitSummary(model="BG/NBD", param_names=("r", "alpha", "a"),
+                   estimates=np.array([0.25, 4.0, 0.8]), std_errors=np.array([0.025, 4e3, np.nan]),
+                   log_std_errors=np.array([0.1, 1000.0, np.nan]), loglik=-100.0, n_obs=50.0,
+                   aic=206.0, bic=210.0, n_iter=10, converged=True, time_unit="W")
+    ci = s.conf_int()
+    z = norm.ppf(0.975)
+    assert ci.loc["r"].tolist() == pytest.approx([0.25 * np.exp(-0.1 * z),
+                                                 0.25 * np.exp(0.1 * z)], rel=1e-12)
+    assert ci.loc["alpha", "lower"] == 0.0 and ci.loc["alpha", "upper"] == np.inf
+    assert ci.loc["a"].isna().all()
+    assert s.to_frame().loc["alpha", "upper"] == np.inf

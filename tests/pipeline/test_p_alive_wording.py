@@ -48,3 +48,26 @@ def test_narrow_spread_keeps_the_range(model):
     text = p_alive_warning(model, p)
     assert f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers" in text
     assert (lo, hi) == pytest.approx((0.90 + 0.03 * 0.05, 0.90 + 0.03 * 0.95))
+
+
+def test_no_drop_out_limit_says_p_alive_is_one_by_construction():
+    """Every customer buys at a gamma-distributed rate for the whole period and none leaves:
+    the BG/NBD's drop-out probability goes to 0 (the "no drop-out" limit), where P(alive)
+    is close to 1 by the model's structure, whatever the data say."""
+    rng = np.random.default_rng(1)
+    n = 1500
+    lam, T = rng.gamma(2.0, 1 / 40, n), rng.uniform(200, 400, n)
+    frequency, recency = np.zeros(n, int), np.zeros(n)
+    for i in range(n):
+        times = np.cumsum(rng.exponential(1 / lam[i], 200))
+        inside = times[times <= T[i]]
+        frequency[i], recency[i] = len(inside), (inside[-1] if len(inside) else 0.0)
+    fitted = BetaGeoModel(time_unit="D", random_state=0).fit(frequency, recency, T)
+    assert "no drop-out" in fitted.boundary_
+    p = pd.Series(fitted.p_alive(frequency, recency, T))
+    assert p.median() > 0.999
+    text = p_alive_warning(fitted, p)
+    assert text.startswith("P(alive) is not informative here: the chosen purchase model sits "
+                           "at its no-drop-out limit")
+    assert "P(alive) is close to 1 by the model's construction, not by evidence" in text
+    assert "(no drop-out" not in text  # said once, in words

@@ -201,3 +201,22 @@ def test_permutation_importance_sample_stays_close_to_all_rows(cdnow_clean):
     assert sample["feature"].iloc[0] == exact["feature"].iloc[0]
     both = sample.merge(exact, on="feature", suffixes=("", "_all"))
     assert (both["importance_mean"] - both["importance_mean_all"]).abs().max() < 0.01
+
+
+@pytest.mark.parametrize("name", ["retail_fit", "cdnow_fit"])
+def test_scores_of_exactly_one_or_zero_are_stated(name, request):
+    """Isotonic calibration's end steps give probabilities of exactly 1 or 0 (the demo had
+    245 customers at 1.0): the notes count them, as counted here from the scores."""
+    fit = request.getfixturevalue(name)
+    p = fit.scores[fit.score_column].to_numpy()
+    ones, zeros = int((p == 1.0).sum()), int((p == 0.0).sum())
+    stated = [n for n in fit.notes if n.startswith(f"{fit.score_column} is exactly 1 for")]
+    if ones or zeros:
+        assert stated == [f"{fit.score_column} is exactly 1 for {ones:,} customers "
+                          f"({ones / len(p):.1%}) and exactly 0 for {zeros:,} "
+                          f"({zeros / len(p):.1%}): the end steps of the calibration, where "
+                          "every calibration row with scores that high bought (that low, none "
+                          "did). Read them as the highest (lowest) observed buy rate, not as "
+                          "certainty."]
+    else:
+        assert stated == []

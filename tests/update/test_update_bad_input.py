@@ -218,3 +218,22 @@ def test_an_invalid_observation_end_is_refused_even_when_nothing_would_change(st
     with pytest.raises(InputError, match=r"observation_end='1998-02-30' is not a date"):
         update(store, base[1]["first"], observation_end="1998-02-30")
     _unchanged(store, before)
+
+
+def test_unreadable_new_lines_say_update_reads_with_the_stored_options(store, tmp_path):
+    """The reader's advice names analyze's options (--map, --columns); update has none, so
+    the message says it reads with the recorded mapping and what to do instead."""
+    before = snapshot(store)
+    new = tmp_path / "new.csv"
+    new.write_text(HEADER.replace("CustomerID", "Kunde") + SECOND, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        update(store, new)
+    text = str(info.value)
+    assert text.startswith(f"{new}: cannot find the column(s) for customer_id.")
+    assert ("-- update reads new lines as the store's log was read (column mapping "
+            "{'customer_id': 'CustomerID', 'order_id': 'InvoiceNo', " in text)
+    assert text.endswith("with no reading options of its own: any option named above is one of "
+                         "`valuemax analyze`. Export the new lines in the layout of the store's "
+                         "log, or run `valuemax analyze` on the whole log with the options it "
+                         "needs.")
+    _unchanged(store, before)

@@ -70,8 +70,7 @@ class BasketResult:
                 "recall_at_n": ev.get("recall_at_n"),
                 "baseline_recall_at_n": ev.get("baseline_recall_at_n"),
                 "evaluation": {k: v for k, v in ev.items() if k != "thresholds"} or None,
-                "notes": [*self.notes, "conviction is null in JSON where it is infinite "
-                                        "(confidence 1)"]}
+                "notes": [*self.notes, *self.rule_set.notes]}
 
 
 def item_lift(baskets: Baskets, top: int = TOP_ITEMS) -> pd.DataFrame:

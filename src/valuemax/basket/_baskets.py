@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -303,6 +304,49 @@ def _open_text(path: Path, encoding: str = "utf-8"):
     return path.open("r", encoding=encoding, newline="")
 
 
+#: A field that looks like a date or a time of day (``2011-12-09``, ``9/12/2011``,
+#: ``20111209``, ``08:26``): no product name in a basket file does.
+DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|"
+                       r"^\d{8}$|\d{1,2}:\d{2}")
+#: A field that is a plain number (an amount, a quantity or an id).
+NUMBER = re.compile(r"^[-+]?[\d.,]+$")
+
+
+def table_evidence(rows: list[list[str]]) -> str | None:
+    """Why ``rows`` (split lines of a file) look like a table rather than baskets, or None.
+
+    A table has the same number of fields on every line; it is taken for one when, besides,
+    fields of half its lines or more look like dates or times, or its first line holds no
+    number while over a fifth of the fields below it are numbers (a header above amounts or
+    ids). A basket file has as many fields as each basket has items, and items are
+    product names.
+
+    Examples
+    --------
+    >>> table_evidence([["InvoiceNo", "Quantity", "Price"], ["536365", "6", "2.55"],
+    ...                 ["536366", "2", "1.85"]])[:58]
+    'every line has 3 fields, and the first line has no number '
+    >>> table_evidence([["milk", "bread"], ["eggs"], ["milk", "jam"]]) is None
+    True
+    """
+    lines = [[c.strip() for c in r] for r in rows if any(c.strip() for c in r)]
+    widths = {len(r) for r in lines}
+    if len(lines) < 3 or len(widths) != 1 or min(widths) < 2:
+        return None
+    width = widths.pop()
+    dated = sum(any(DATE_LIKE.search(c) for c in r) for r in lines)
+    if dated * 2 >= len(lines):
+        return (f"every line has {width} fields and {dated:,} of {len(lines):,} lines hold a "
+                "date or time")
+    below = [c for r in lines[1:] for c in r if c]
+    numbers = sum(bool(NUMBER.match(c)) for c in below)
+    if not any(NUMBER.match(c) for c in lines[0]) and numbers * 5 > len(below):
+        return (f"every line has {width} fields, and the first line has no number while "
+                f"{numbers:,} of the {len(below):,} fields below it are numbers (a header "
+                f"{', '.join(repr(c) for c in lines[0][:4])}{', ...' if width > 4 else ''})")
+    return None
+
+
 def read_baskets(path: str | Path, *, sep: str = ",", encoding: str = "utf-8") -> Baskets:
     """Read a plain basket file: one basket per line, items separated by ``sep``, no header.
 
@@ -330,7 +374,9 @@ def read_baskets(path: str | Path, *, sep: str = ",", encoding: str = "utf-8") -
     Raises
     ------
     InputError
-        If the file is missing or holds no item.
+        If the file is missing or holds no item, or looks like a table (same number of
+        fields on every line with dates, or a header above numbers: see
+        :func:`table_evidence`).
     """
     path = Path(path)
     if not path.is_file():
@@ -360,6 +406,14 @@ def read_baskets(path: str | Path, *, sep: str = ",", encoding: str = "utf-8") -
         names.extend(its)
     if not names:
         raise InputError(f"read_baskets: {path} holds no item (every line is blank).")
+    table = table_evidence(rows[:200])
+    if table:
+        raise InputError(
+            f"read_baskets: {path} looks like a table, not one basket per line: {table}. Its "
+            "header, ids, dates and amounts would be mined as items. Read a transaction log "
+            "as one (input_format='transactions', CLI --input transactions), or a table of "
+            "one line per basket and item with input_format='long' and its basket and item "
+            "columns (CLI --input long --basket-columns ... --item-column ...).")
     i_codes, items = pd.factorize(pd.Series(names, dtype=object), sort=True)
     notes = [f"{blank:,} blank lines skipped."] if blank else []
     if padded:

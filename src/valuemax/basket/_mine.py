@@ -58,7 +58,8 @@ class RuleSet:
     def to_dict(self, *, top: int = 20) -> dict[str, Any]:
         """JSON-able summary: counts, thresholds and the ``top`` rules (by lift).
 
-        Infinite conviction is written as ``null`` (JSON has no infinity), with a note.
+        Infinite conviction is written as ``null`` (JSON has no infinity); ``notes`` says so
+        when a rule has one.
         """
         rows = []
         for rec in self.rules.head(top).to_dict("records"):
@@ -72,7 +73,7 @@ class RuleSet:
         return {"n_baskets": self.n_baskets, "n_items": self.n_items,
                 "n_itemsets": len(self.itemsets), "n_rules": len(self.rules),
                 "thresholds": dict(self.thresholds), "top_rules": rows,
-                "notes": ["conviction is null where confidence is 1 (infinite conviction)"]}
+                "notes": list(self.notes)}
 
 
 def _exact(value: Any, name: str) -> Fraction:
@@ -222,8 +223,10 @@ def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 
         rules = rules[keep].sort_values(["lift", "confidence", "support", "rule"],
                                         ascending=[False, False, False, True],
                                         ignore_index=True)
-    notes = ("conviction is +inf where confidence is 1 (parquet keeps inf; JSON writes null; "
-             "the report shows ∞).",)
+    infinite = int(np.isinf(rules["conviction"].to_numpy(dtype=float)).sum()) if len(rules) else 0
+    notes = (f"conviction is +inf where confidence is 1 ({infinite:,} "
+             f"{'rule' if infinite == 1 else 'rules'}; parquet keeps inf; JSON writes null; "
+             "the report shows ∞).",) if infinite else ()
     return RuleSet(itemsets=itemsets, rules=rules, thresholds=thresholds, n_baskets=n,
                    n_items=baskets.n_items, notes=notes)
 

@@ -68,7 +68,12 @@ class FitSummary:
         Returns
         -------
         pandas.DataFrame of shape (n_params, 2)
-            Columns ``lower`` and ``upper``, indexed by parameter name.
+            Columns ``lower`` and ``upper``, indexed by parameter name:
+            ``estimate * exp(-+ z * se(log theta))``. For a parameter the data do not
+            identify (a log standard error so large that the factor exceeds the float range,
+            over ~700 / z), the interval is what it says: ``lower`` 0 and ``upper`` +inf,
+            computed without an overflow warning; NaN where the standard error is NaN (a
+            singular information matrix).
 
         Raises
         ------
@@ -78,8 +83,11 @@ class FitSummary:
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
         z = ndtri(1 - alpha / 2)
-        spread = np.exp(z * self.log_std_errors)
-        return pd.DataFrame({"lower": self.estimates / spread, "upper": self.estimates * spread},
+        log_est = np.log(self.estimates)
+        with np.errstate(over="ignore"):  # exp(> 709) is +inf: the unbounded interval
+            lower = np.exp(log_est - z * self.log_std_errors)
+            upper = np.exp(log_est + z * self.log_std_errors)
+        return pd.DataFrame({"lower": lower, "upper": upper},
                             index=pd.Index(self.param_names, name="param"))
 
     def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:

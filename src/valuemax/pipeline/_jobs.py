@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
-import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -84,11 +83,6 @@ def customer_value(
         con.disconnect()
 
 
-_DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|"
-                        r"^\d{8}$|\d{1,2}:\d{2}")
-_NUMBER = re.compile(r"^[-+]?[\d.,]+$")
-
-
 def looks_like_baskets(source: Any, *, encoding: str | None = None) -> str | None:
     """Why ``source`` looks like a one-basket-per-line file, or None.
 
@@ -104,6 +98,8 @@ def looks_like_baskets(source: Any, *, encoding: str | None = None) -> str | Non
     """
     if not isinstance(source, str | Path):
         return None
+    from valuemax.basket._baskets import DATE_LIKE, NUMBER  # lazy: the CLI imports this module
+
     path = Path(source)
     name = path.name.lower().removesuffix(".gz")
     if not path.is_file() or not name.endswith((".csv", ".txt", ".basket", ".baskets")):
@@ -121,9 +117,9 @@ def looks_like_baskets(source: Any, *, encoding: str | None = None) -> str | Non
     rows = list(csv.reader(lines))
     widths = {len(r) for r in rows}
     cells = [c.strip() for r in rows for c in r if c.strip()]
-    if len(widths) < 2 or not cells or any(_DATE_LIKE.search(c) for c in cells):
+    if len(widths) < 2 or not cells or any(DATE_LIKE.search(c) for c in cells):
         return None
-    if sum(bool(_NUMBER.match(c)) for c in cells) > len(cells) / 5:
+    if sum(bool(NUMBER.match(c)) for c in cells) > len(cells) / 5:
         return None
     return (f"no header, lines of {min(widths)} to {max(widths)} comma-separated fields, "
             "no dates or amounts")

@@ -284,9 +284,12 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     stored_raw = con.table("transactions_raw", database=(CATALOG, "main"))
     with clock("read"):
         read = rec.read_options()
-        new = read_transactions(source, con=con, columns=read.columns, mapping=read.mapping,
-                                date_format=read.date_format, encoding=read.encoding,
-                                sheet=read.sheet, decimal=read.decimal, table_name=NEW_RAW)
+        try:
+            new = read_transactions(source, con=con, columns=read.columns, mapping=read.mapping,
+                                    date_format=read.date_format, encoding=read.encoding,
+                                    sheet=read.sheet, decimal=read.decimal, table_name=NEW_RAW)
+        except InputError as err:
+            raise InputError(_read_refused(err, read, rec.ingest.get("mapping"))) from err
         # the store's privacy: the same columns dropped, the same pseudonyms
         new = protect(new, pseudonym_key=key, keep_pii=read.keep_pii)
     label = new.source
@@ -381,6 +384,25 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         quarantined_by_reason=counts, restated_lines=restated, n_customers=len(customers),
         n_new_customers=n_new, n_active_customers=n_active, drift=drift, customers=scored,
         notes=notes)
+
+
+def _read_refused(err: InputError, read: Any, stored_mapping: Any) -> str:
+    """The reader's message, then why its advice on options does not apply to ``update``.
+
+    ``update`` has no reading options: new lines are read with the store's recorded options
+    and must have the columns the store's log was mapped from, so that they link to the
+    stored lines. The reader's own hints name ``analyze``'s options; this says so, lists the
+    stored column mapping and options, and what to do instead.
+    """
+    recorded = [f"{name} {value!r}" for name, value in (
+        ("column mapping", stored_mapping or read.mapping), ("columns", read.columns),
+        ("date format", read.date_format), ("encoding", read.encoding),
+        ("sheet", read.sheet)) if value]
+    return (f"{err} -- update reads new lines as the store's log was read ("
+            + (", ".join(recorded) if recorded else "default options")
+            + "), with no reading options of its own: any option named above is one of "
+            "`valuemax analyze`. Export the new lines in the layout of the store's log, or run "
+            "`valuemax analyze` on the whole log with the options it needs.")
 
 
 def _new_line_counts(con: Any, offset: int) -> dict[str, int]:

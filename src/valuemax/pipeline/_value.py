@@ -230,6 +230,11 @@ def p_alive_warning(model: Any, p_alive: pd.Series) -> str | None:
     if not wide and not at_limit and hi - lo >= _MIN_SPREAD:
         return None
     why = []
+    if "no drop-out" in at_limit:
+        why.append("the chosen purchase model sits at its no-drop-out limit, the model in "
+                   "which no customer ever leaves, so P(alive) is close to 1 by the "
+                   "model's construction, not by evidence")
+        at_limit = [limit for limit in at_limit if limit != "no drop-out"]
     if at_limit:
         why.append(f"its drop-out parameters sit at a limit ({', '.join(at_limit)})")
     if wide:

@@ -594,6 +594,40 @@ def _refit(chosen: str, params: dict[str, Any], trained: Any, hold: pd.DataFrame
             f"calibration over {k} folds)", {"method": method, "folds": k})
 
 
+def end_step_note(p: np.ndarray, h: int) -> str:
+    """The note on scores of exactly 1 or 0, or ``""`` when there is none.
+
+    Isotonic calibration (Zadrozny & Elkan 2002; scikit-learn's ``IsotonicRegression``) is a
+    step function fitted to the calibration folds' outcomes: when every calibration row in
+    its highest step bought (or none in its lowest did), that step's probability is exactly
+    1 (or 0). Those customers rank first (last), but the score is the observed rate of a
+    finite step, not a certainty; the note counts them so that no reader takes 1.0 at face
+    value.
+
+    Parameters
+    ----------
+    p : numpy.ndarray of shape (n_customers,)
+        Calibrated probabilities to buy within ``h`` days.
+    h : int
+        Horizon, days (names the score column ``p_buy_<h>d``).
+
+    Examples
+    --------
+    >>> end_step_note(np.array([1.0, 1.0, 0.4, 0.0]), 90)[:61]
+    'p_buy_90d is exactly 1 for 2 customers (50.0%) and exactly 0 '
+    >>> end_step_note(np.array([0.9, 0.1]), 90)
+    ''
+    """
+    ones, zeros = int((p == 1.0).sum()), int((p == 0.0).sum())
+    if not ones and not zeros:
+        return ""
+    return (f"p_buy_{h}d is exactly 1 for {ones:,} customers ({ones / len(p):.1%}) and "
+            f"exactly 0 for "
+            f"{zeros:,} ({zeros / len(p):.1%}): the end steps of the calibration, where every "
+            "calibration row with scores that high bought (that low, none did). Read them as "
+            "the highest (lowest) observed buy rate, not as certainty.")
+
+
 def _score_frame(now: pd.DataFrame, p: np.ndarray, h: int, score_day: _dt.date,
                  notes: list[str]) -> pd.DataFrame:
     """Per-customer score, churn risk and expected next purchase date."""
@@ -611,6 +645,9 @@ def _score_frame(now: pd.DataFrame, p: np.ndarray, h: int, score_day: _dt.date,
                      f"between purchase days; one-time buyers get the median over repeat "
                      f"customers ({median:.1f} days). Dates before {score_day} are overdue.")
     nxt = (last + pd.to_timedelta(gap.round().to_numpy(), unit="D")).dt.date
+    ends = end_step_note(p, h)
+    if ends:
+        notes.append(ends)
     return pd.DataFrame({
         "customer_id": now["customer_id"].to_numpy(),
         f"p_buy_{h}d": p,
