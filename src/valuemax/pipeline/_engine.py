@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from valuemax._core.exceptions import InputError
-from valuemax.engines import connect, redact, spark_session
+from valuemax.engines import connect, redact, refresh_statistics, spark_session
 from valuemax.engines._connect import check_spark_master
 
 #: Engine names accepted besides URLs and live backends.
@@ -253,12 +253,16 @@ def write_engine_table(econ: Any, name: str, data: Any, schema: str | None = Non
     Without ``schema``, Spark gets a cached temporary view of its session (no warehouse
     folder is written), the servers a table of their default schema; with ``schema``, a
     table of that schema (Spark: of that database, in its warehouse); either replaced when
-    it exists.
+    it exists. A server then gathers the table's planner statistics
+    (:func:`valuemax.engines.refresh_statistics`).
     """
     if schema is not None:
         if getattr(econ, "name", None) == "mysql" and not hasattr(data, "op"):
-            return _insert_mysql(econ, name, data, schema)
-        return econ.create_table(name, data, database=schema, overwrite=True)
+            table = _insert_mysql(econ, name, data, schema)
+        else:
+            table = econ.create_table(name, data, database=schema, overwrite=True)
+        refresh_statistics(econ, name, schema)
+        return table
     if _is_spark(econ):
         session = econ._session  # the SparkSession behind the Ibis backend
         if hasattr(data, "op"):
@@ -268,8 +272,11 @@ def write_engine_table(econ: Any, name: str, data: Any, schema: str | None = Non
         session.catalog.cacheTable(name)
         return econ.table(name)
     if getattr(econ, "name", None) == "mysql" and not hasattr(data, "op"):
-        return _insert_mysql(econ, name, data)
-    return econ.create_table(name, data, overwrite=True)
+        table = _insert_mysql(econ, name, data)
+    else:
+        table = econ.create_table(name, data, overwrite=True)
+    refresh_statistics(econ, name)  # the next queries read it: plan them on its real size
+    return table
 
 
 def _insert_mysql(econ: Any, name: str, data: Any, schema: str | None = None) -> Any:
@@ -317,6 +324,7 @@ def push_log(econ: Any, ingested: Any, schema: str | None = None) -> EngineLog:
         prefix = "" if schema is None else f"`{schema}`."
         for name in ("valuemax_transactions_raw", "valuemax_transactions_std"):
             econ.raw_sql(f"ALTER TABLE {prefix}`{name}` ADD PRIMARY KEY (`_row_id`)").close()
+            refresh_statistics(econ, name, schema)
     return EngineLog(raw, std, econ, tuple(ingested.extra_columns), dict(ingested.mapping))
 
 
