@@ -99,9 +99,7 @@ def retail_duckdb(retail_slice):
     return analyze(retail_slice, **RETAIL)
 
 
-# Spark is left out here: its run of this slice was not verified before the deadline
-# (CDNOW above runs on Spark).
-@pytest.mark.parametrize("engine", ENGINES[:2])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_retail_slice_same_on_every_engine(engine, engine_of, retail_slice, retail_duckdb):
     """Online Retail's first lines, all text as in the CSV: every reason code of the standard
     preset meets real lines (missing ids, copies, non-product codes, returns netted,

@@ -21,6 +21,9 @@ MONEY_DECIMAL: Final = dt.Decimal(38, 6)
 
 #: Backends whose Ibis compiler has no Median / Quantile operation.
 NO_QUANTILES = frozenset({"mysql"})
+#: Backends where Ibis compares strings as ``CAST(a AS BINARY) = b``: a join on a string
+#: key uses no index nor hash there (nested loops, quadratic in the rows joined).
+NO_KEYED_STRING_JOIN = frozenset({"mysql"})
 #: Backends whose floats cannot be NaN (and that have no ``IS_NAN`` function).
 NO_NAN = frozenset({"mysql"})
 

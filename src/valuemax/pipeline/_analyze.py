@@ -26,6 +26,7 @@ from valuemax.pipeline._engine import (
     open_engine,
     prepare_schema,
     push_log,
+    record_engine_run,
     write_engine_table,
 )
 from valuemax.pipeline._outputs import summary_dict, write_exports
@@ -408,10 +409,15 @@ def analyze(
                 write_exports(result, ws.tmp, quarantine=con.table("quarantine"))
                 result.to_html(ws.tmp / "report.html")
         result.summary = summary_dict(result)  # final timings
-        record_run(
+        run_id = record_run(
             con, started=started, params=params, ingest=result.ingest, quality=quality,
             n_customers=len(customers), timings=timings, outputs=ws.planned_outputs(),
         )
+        if econ is not None:  # the run's row beside its tables in the engine
+            record_engine_run(econ, schema, run_id=run_id, started=started,
+                              source=str(result.ingest.get("source")), quality=quality,
+                              n_customers=len(customers), engine=engine_label,
+                              version=__version__)
         if ws.tmp is not None and ws.out is not None:
             (ws.tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
         ws.copy_store_to_db(con, con.list_tables())
