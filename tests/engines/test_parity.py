@@ -46,7 +46,8 @@ def _run_on(econ, data, name, options):
     finally:
         drop_engine_tables(econ, (name, "valuemax_transactions_raw",
                                   "valuemax_transactions_clean", "valuemax_quarantine",
-                                  "valuemax_customers", "valuemax_calibration_holdout"))
+                                  "valuemax_customers", "valuemax_calibration_holdout",
+                                  "valuemax_runs"))
 
 
 def _by_id(frame: pd.DataFrame) -> pd.DataFrame:

@@ -84,6 +84,8 @@ def test_runs_in_a_duckdb_file_engine(tmp_path, cdnow_typed):
 @pytest.mark.postgres
 def test_runs_in_a_postgres_schema(postgres, postgres_url, table_name, tmp_path, cdnow_typed):
     schema = f"vm_schema_{uuid.uuid4().hex[:8]}"
+    # runs of other tests without a schema leave theirs in the default schema
+    drop_engine_tables(postgres, ("valuemax_runs",))
     write_engine_table(postgres, table_name, cdnow_typed)
     try:
         # the URL as the CLI's --engine gives it: the row names it without the password
