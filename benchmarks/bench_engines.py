@@ -4,7 +4,7 @@ The row-level part is what ``valuemax analyze --engine E`` runs before the custo
 models, composed here from the same functions in the same order (``pipeline/_analyze.py``):
 
 1. read: the file into the local DuckDB store, mapped and typed (``transactions_raw``);
-2. push (Spark, PostgreSQL only): the raw and normalised log copied into the engine;
+2. push (Spark, PostgreSQL, MariaDB only): the raw and normalised log copied into the engine;
 3. clean: the standard preset with returns netting, the quarantine with its reason codes,
    run on the engine, the clean log and the quarantine written there and copied back;
 4. customers: the customer table (RFM + BTYD summary) on the engine, written there and
@@ -23,11 +23,13 @@ are not children of the job and are not counted: the PostgreSQL figures are the 
 Usage::
 
     python benchmarks/bench_engines.py --lines 1000000 --lines 10000000 \\
-        [--engine duckdb --engine spark --engine postgres] [--postgres URL] \\
-        [--postgres-max-lines 1000000] [--spark-memory 6g] [--json out.json]
+        [--engine duckdb --engine spark --engine postgres --engine mariadb] \\
+        [--postgres URL] [--postgres-max-lines 1000000] [--mariadb URL] \\
+        [--mariadb-max-lines 100000] [--spark-memory 6g] [--json out.json]
 
-``--postgres`` defaults to ``$VALUEMAX_TEST_POSTGRES_URL``; ``scripts/test-servers.sh run``
-starts a server on loopback and sets it::
+``--postgres`` defaults to ``$VALUEMAX_TEST_POSTGRES_URL``, ``--mariadb`` to
+``$VALUEMAX_TEST_MARIADB_URL``; ``scripts/test-servers.sh run`` starts both servers on
+loopback and sets them::
 
     bash scripts/test-servers.sh run env PYTHONPATH=$PWD/src .venv/bin/python \\
         benchmarks/bench_engines.py --lines 1000000 --lines 10000000
@@ -55,7 +57,7 @@ from bench_analyze import customers_polars, make_synthetic  # noqa: E402
 
 #: The calibration/holdout split of the synthetic log (2022-01-01 .. 2023-12-31).
 CALIBRATION_END = "2023-06-30"
-ENGINES = ("duckdb", "spark", "postgres")
+ENGINES = ("duckdb", "spark", "postgres", "mariadb")
 
 
 def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: str) -> dict:
@@ -227,6 +229,8 @@ def main() -> None:
     ap.add_argument("--engine", action="append", choices=ENGINES)
     ap.add_argument("--postgres", default=os.environ.get("VALUEMAX_TEST_POSTGRES_URL"))
     ap.add_argument("--postgres-max-lines", type=int, default=1_000_000)
+    ap.add_argument("--mariadb", default=os.environ.get("VALUEMAX_TEST_MARIADB_URL"))
+    ap.add_argument("--mariadb-max-lines", type=int, default=100_000)
     ap.add_argument("--spark-memory", default="6g")
     ap.add_argument("--json", help="write every measurement to this file")
     ap.add_argument("--job", nargs="+")
@@ -247,6 +251,9 @@ def main() -> None:
         print("postgres skipped: no --postgres URL nor $VALUEMAX_TEST_POSTGRES_URL "
               "(scripts/test-servers.sh run ... sets it)")
         engines = [e for e in engines if e != "postgres"]
+    if "mariadb" in engines and not args.mariadb:
+        print("mariadb skipped: no --mariadb URL nor $VALUEMAX_TEST_MARIADB_URL")
+        engines = [e for e in engines if e != "mariadb"]
     print(f"machine: {os.cpu_count()} cores (shared with other work while measured), "
           f"python {sys.version.split()[0]}")
     header = (f"{'job':<44} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} "
@@ -261,9 +268,12 @@ def main() -> None:
         for engine in engines:
             if engine == "postgres" and lines > args.postgres_max_lines:
                 continue
+            if engine == "mariadb" and lines > args.mariadb_max_lines:
+                continue
+            target = args.mariadb if engine == "mariadb" else args.postgres
             with tempfile.TemporaryDirectory() as tmp:
                 try:
-                    info = rows[engine] = run_job([engine, synth, tmp, args.postgres or "",
+                    info = rows[engine] = run_job([engine, synth, tmp, target or "",
                                                    args.spark_memory])
                 except RuntimeError as exc:  # one engine failing (e.g. killed) ends its row
                     print(f"row-level part, {engine}: {exc}", flush=True)

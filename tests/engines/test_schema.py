@@ -32,7 +32,7 @@ SERVERS = [pytest.param("postgres", marks=pytest.mark.postgres),
 #: What a run with --calibration-end leaves in the engine (the working copy of the
 #: normalised log, valuemax_transactions_std, is dropped at the end).
 RESULT_TABLES = ["valuemax_calibration_holdout", "valuemax_customers", "valuemax_quarantine",
-                 "valuemax_transactions_clean", "valuemax_transactions_raw"]
+                 "valuemax_runs", "valuemax_transactions_clean", "valuemax_transactions_raw"]
 
 
 def _password(url: str) -> str:
@@ -112,6 +112,8 @@ def test_results_go_into_the_schema(which, loaded, cli_runner, tmp_path, cdnow_t
     assert len(again.customers) == 2_357
     assert con.table("valuemax_customers", database=schema).count().to_pyarrow().as_py() \
         == 2_357
+    # ... and appends its row to the runs there
+    assert con.table("valuemax_runs", database=schema).count().to_pyarrow().as_py() == 2
 
 
 @pytest.mark.parametrize(("which", "schema", "expected"), [

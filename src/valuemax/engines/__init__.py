@@ -5,10 +5,13 @@ in-memory DuckDB, a URL understood by ``ibis.connect``, or a live Ibis backend; 
 come from ``spark_session()`` and are wrapped with ``connect(session)``. ``connect_url(url)``
 opens PostgreSQL and MySQL/MariaDB servers with clear errors (missing driver, unreachable
 server, refused login; never echoing the password), ``redact(url)`` hides the password.
-``median_table`` is a median that also runs on MySQL/MariaDB (no quantiles there).
+``median_table`` is a median that also runs on MySQL/MariaDB (no quantiles there);
+``refresh_statistics`` has a server's planner read a table just written (``ANALYZE``);
+``spark_checkpoint`` computes a Spark expression now and cuts its plan there.
 """
 
 from valuemax.engines._connect import connect, connect_url, redact, spark_session
-from valuemax.engines._portable import median_table
+from valuemax.engines._portable import median_table, refresh_statistics, spark_checkpoint
 
-__all__ = ["connect", "connect_url", "median_table", "redact", "spark_session"]
+__all__ = ["connect", "connect_url", "median_table", "redact", "refresh_statistics",
+           "spark_checkpoint", "spark_session"]

@@ -21,6 +21,9 @@ MONEY_DECIMAL: Final = dt.Decimal(38, 6)
 
 #: Backends whose Ibis compiler has no Median / Quantile operation.
 NO_QUANTILES = frozenset({"mysql"})
+#: Backends where Ibis compares strings as ``CAST(a AS BINARY) = b``: a join on a string
+#: key uses no index nor hash there (nested loops, quadratic in the rows joined).
+NO_KEYED_STRING_JOIN = frozenset({"mysql"})
 #: Backends whose floats cannot be NaN (and that have no ``IS_NAN`` function).
 NO_NAN = frozenset({"mysql"})
 
@@ -95,3 +98,67 @@ def median_table(t: Any, column: str, name: str) -> Any:
     upper = both._vm_n // 2
     middle = both.filter((both._vm_rn == lower) | (both._vm_rn == upper))
     return middle.aggregate(**{name: middle._vm_v.mean()})
+
+
+def refresh_statistics(con: Any, name: str, schema: str | None = None) -> None:
+    """Have the server gather the statistics of table ``name`` its query planner reads.
+
+    PostgreSQL plans from statistics that autovacuum gathers some time after a table is
+    filled, and never for temporary tables: a table valuemax has just written is planned as
+    a few hundred thousand rows of unknown values whatever its size, so the joins of the
+    next query pick sort-merge plans estimated at billions of rows. ``ANALYZE`` (a sample of
+    30,000 rows: a second on millions of lines) right after writing gives the planner the
+    true row counts and distinct values. MySQL/MariaDB: ``ANALYZE TABLE``. Other engines
+    (DuckDB, Spark) keep their statistics themselves: nothing is run.
+
+    Parameters
+    ----------
+    con : ibis backend
+        The engine that holds the table.
+    name : str
+        The table (a temporary table too).
+    schema : str, optional
+        Its schema (PostgreSQL) or database (MySQL/MariaDB); default the connection's.
+    """
+    kind = getattr(con, "name", None)
+    if kind == "postgres":
+        where = f'"{name}"' if schema is None else f'"{schema}"."{name}"'
+        con.raw_sql(f"ANALYZE {where}").close()
+    elif kind == "mysql":
+        where = f"`{name}`" if schema is None else f"`{schema}`.`{name}`"
+        cur = con.raw_sql(f"ANALYZE TABLE {where}")
+        cur.fetchall()
+        cur.close()
+
+
+def spark_checkpoint(con: Any, expr: Any, name: str) -> Any:
+    """Compute ``expr`` on a PySpark backend now, as the temporary view ``name`` whose plan
+    starts there.
+
+    Spark inlines every reference to a common table expression and re-analyses the whole
+    plan behind a cached view at each query that reads it: a chain of steps each reading
+    the previous one several times (the clean step's duplicate, netting and outlier
+    windows) grows a plan Catalyst spent minutes on. A local checkpoint keeps the computed
+    rows on the executors (memory, then their local disk) and cuts the plan: later queries
+    read the view as a scan. The rows are not written to reliable storage: an executor
+    lost before the run ends fails the run (Spark cannot recompute them).
+
+    Parameters
+    ----------
+    con : ibis PySpark backend
+    expr : ibis.Table
+        An expression of ``con``.
+    name : str
+        The temporary view created (replaced when it exists).
+
+    Returns
+    -------
+    ibis.Table
+        The view.
+    """
+    from pyspark import StorageLevel
+
+    frame = con._session.sql(con.compile(expr))
+    frame = frame.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
+    frame.createOrReplaceTempView(name)
+    return con.table(name)

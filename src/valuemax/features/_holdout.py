@@ -11,8 +11,8 @@ import ibis.expr.types as ir
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TimeUnit
 from valuemax.clean import CleanResult
-from valuemax.engines._portable import money_sum
-from valuemax.features._customers import MONEY_COLUMNS, summarise
+from valuemax.engines._portable import NO_KEYED_STRING_JOIN, backend_name, money_sum
+from valuemax.features._customers import MONEY_COLUMNS, stack_by_customer, summarise
 from valuemax.features._validation import (
     as_date,
     check_columns,
@@ -149,7 +149,10 @@ def calibration_holdout(
     per = hold.group_by("_key").aggregate(
         _days=hold.day.nunique().cast("int64"), _spend=money_sum(hold.amount)
     )
-    joined = cal.left_join(per, cal.customer_id == per._key)
+    if backend_name(t) in NO_KEYED_STRING_JOIN:  # no keyed string join there
+        joined = stack_by_customer(cal, per.rename(customer_id="_key"))
+    else:
+        joined = cal.left_join(per, cal.customer_id == per._key)
     n_days = joined._days.fill_null(0).cast("int64")
     duration = float((obs_end - cal_end).days) / float(unit)
     out = joined.select(

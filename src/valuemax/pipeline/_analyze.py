@@ -26,6 +26,7 @@ from valuemax.pipeline._engine import (
     open_engine,
     prepare_schema,
     push_log,
+    record_engine_run,
     write_engine_table,
 )
 from valuemax.pipeline._outputs import summary_dict, write_exports
@@ -424,10 +425,15 @@ def analyze(
         # the final timings (the report's included)
         result = dataclasses.replace(result, timings_s=timings)
         result = dataclasses.replace(result, summary=summary_dict(result))
-        record_run(
+        run_id = record_run(
             con, started=started, params=params, ingest=result.ingest, quality=quality,
             n_customers=len(customers), timings=timings, outputs=ws.planned_outputs(),
         )
+        if econ is not None:  # the run's row beside its tables in the engine
+            record_engine_run(econ, schema, run_id=run_id, started=started,
+                              source=str(result.ingest.get("source")), quality=quality,
+                              n_customers=len(customers), engine=engine_label,
+                              version=__version__)
         if ws.tmp is not None and ws.out is not None:
             (ws.tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
         ws.copy_store_to_db(con, con.list_tables())

@@ -10,7 +10,8 @@ What runs where (DESIGN.md §2), for ``engine`` = Spark, PostgreSQL or MySQL/Mar
   table (RFM + BTYD summary) and the calibration/holdout table: on the engine, as Ibis
   expressions over the normalised log copied there (``valuemax_transactions_std``); results
   written there as ``valuemax_transactions_raw``, ``valuemax_transactions_clean``,
-  ``valuemax_quarantine``, ``valuemax_customers`` and ``valuemax_calibration_holdout``
+  ``valuemax_quarantine``, ``valuemax_customers`` and ``valuemax_calibration_holdout``,
+  and a row per run appended to ``valuemax_runs``
   (Spark: temporary views of the session), in the engine's default schema or in the one
   ``schema=`` names (a PostgreSQL schema, a MySQL/MariaDB database, a Spark database:
   created when missing; on Spark then tables of that database, not views);
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from valuemax._core.exceptions import InputError
-from valuemax.engines import connect, redact, spark_session
+from valuemax.engines import connect, redact, refresh_statistics, spark_session
 from valuemax.engines._connect import check_spark_master
 
 #: Engine names accepted besides URLs and live backends.
@@ -253,12 +254,16 @@ def write_engine_table(econ: Any, name: str, data: Any, schema: str | None = Non
     Without ``schema``, Spark gets a cached temporary view of its session (no warehouse
     folder is written), the servers a table of their default schema; with ``schema``, a
     table of that schema (Spark: of that database, in its warehouse); either replaced when
-    it exists.
+    it exists. A server then gathers the table's planner statistics
+    (:func:`valuemax.engines.refresh_statistics`).
     """
     if schema is not None:
         if getattr(econ, "name", None) == "mysql" and not hasattr(data, "op"):
-            return _insert_mysql(econ, name, data, schema)
-        return econ.create_table(name, data, database=schema, overwrite=True)
+            table = _insert_mysql(econ, name, data, schema)
+        else:
+            table = econ.create_table(name, data, database=schema, overwrite=True)
+        refresh_statistics(econ, name, schema)
+        return table
     if _is_spark(econ):
         session = econ._session  # the SparkSession behind the Ibis backend
         if hasattr(data, "op"):
@@ -268,8 +273,11 @@ def write_engine_table(econ: Any, name: str, data: Any, schema: str | None = Non
         session.catalog.cacheTable(name)
         return econ.table(name)
     if getattr(econ, "name", None) == "mysql" and not hasattr(data, "op"):
-        return _insert_mysql(econ, name, data)
-    return econ.create_table(name, data, overwrite=True)
+        table = _insert_mysql(econ, name, data)
+    else:
+        table = econ.create_table(name, data, overwrite=True)
+    refresh_statistics(econ, name)  # the next queries read it: plan them on its real size
+    return table
 
 
 def _insert_mysql(econ: Any, name: str, data: Any, schema: str | None = None) -> Any:
@@ -283,6 +291,13 @@ def _insert_mysql(econ: Any, name: str, data: Any, schema: str | None = None) ->
 
     target = econ.create_table(name, schema=ibis.Schema.from_pyarrow(data.schema),
                                database=schema, overwrite=True)
+    _append_mysql(econ, name, data, schema)
+    return target
+
+
+def _append_mysql(econ: Any, name: str, data: Any, schema: str | None = None) -> None:
+    """Append the rows of an Arrow table to the MySQL/MariaDB table ``name`` (see
+    :func:`_insert_mysql`)."""
     quoted = ", ".join("`" + c.replace("`", "``") + "`" for c in data.column_names)
     where = f"`{name}`" if schema is None else f"`{schema}`.`{name}`"
     sql = (f"INSERT INTO {where} ({quoted}) VALUES "
@@ -295,7 +310,6 @@ def _insert_mysql(econ: Any, name: str, data: Any, schema: str | None = None) ->
         econ.con.commit()
     finally:
         cursor.close()
-    return target
 
 
 def push_log(econ: Any, ingested: Any, schema: str | None = None) -> EngineLog:
@@ -317,6 +331,7 @@ def push_log(econ: Any, ingested: Any, schema: str | None = None) -> EngineLog:
         prefix = "" if schema is None else f"`{schema}`."
         for name in ("valuemax_transactions_raw", "valuemax_transactions_std"):
             econ.raw_sql(f"ALTER TABLE {prefix}`{name}` ADD PRIMARY KEY (`_row_id`)").close()
+            refresh_statistics(econ, name, schema)
     return EngineLog(raw, std, econ, tuple(ingested.extra_columns), dict(ingested.mapping))
 
 
@@ -361,6 +376,75 @@ def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None) -> None:
         raw.unregister(view)
 
 
+#: The table of runs kept in the engine, one row per ``analyze`` run there.
+RUNS_TABLE = "valuemax_runs"
+
+
+def record_engine_run(econ: Any, schema: str | None, *, run_id: str, started: Any,
+                      source: str, quality: Any, n_customers: int, engine: str,
+                      version: str) -> Any:
+    """Append this run's row to ``valuemax_runs`` in ``econ`` (in ``schema`` when given),
+    created when missing.
+
+    The row (one per ``analyze`` run on that engine) lets the engine's users see which
+    run wrote the ``valuemax_*`` tables beside it without the local store: ``run_id`` (the
+    store's ``runs.run_id``), ``started_at`` and ``finished_at`` (naive local time, to the
+    microsecond), ``source`` (the file, or the engine's table or query), ``rows_in``,
+    ``rows_clean``, ``rows_quarantined``, ``n_customers`` (int64), ``engine`` (the URL
+    without its password, or ``spark (MASTER)``) and ``valuemax_version``. Spark without
+    ``schema``: a temporary view of the session, as the other tables (gone with it).
+
+    Parameters
+    ----------
+    econ : ibis backend
+        The engine the run's row-level steps ran on.
+    schema : str or None
+        Where the run's tables went (``analyze(schema=)``).
+    run_id, source, engine, version : str
+    started : datetime.datetime
+        When the run started (its end is taken now).
+    quality : QualityReport
+        The run's cleaning counts (``rows_in``, ``rows_clean``, ``rows_quarantined``).
+    n_customers : int
+
+    Returns
+    -------
+    ibis.Table
+        ``valuemax_runs`` with the new row.
+    """
+    from datetime import datetime
+
+    import ibis
+    import pyarrow as pa
+
+    row = pa.table({
+        "run_id": pa.array([run_id], pa.string()),
+        "started_at": pa.array([started], pa.timestamp("us")),
+        "finished_at": pa.array([datetime.now()], pa.timestamp("us")),
+        "source": pa.array([str(source)], pa.string()),
+        "rows_in": pa.array([int(quality.rows_in)], pa.int64()),
+        "rows_clean": pa.array([int(quality.rows_clean)], pa.int64()),
+        "rows_quarantined": pa.array([int(quality.rows_quarantined)], pa.int64()),
+        "n_customers": pa.array([int(n_customers)], pa.int64()),
+        "engine": pa.array([engine], pa.string()),
+        "valuemax_version": pa.array([version], pa.string()),
+    })
+    if _is_spark(econ) and schema is None:  # a session view: rebuilt with the new row
+        session = econ._session
+        if session.catalog.tableExists(RUNS_TABLE):
+            row = pa.concat_tables([econ.table(RUNS_TABLE).to_pyarrow().cast(row.schema), row])
+        session.catalog.dropTempView(RUNS_TABLE)
+        return write_engine_table(econ, RUNS_TABLE, row)
+    listed = econ.list_tables() if schema is None else econ.list_tables(database=schema)
+    if RUNS_TABLE not in listed:
+        return write_engine_table(econ, RUNS_TABLE, row, schema)
+    if getattr(econ, "name", None) == "mysql":
+        _append_mysql(econ, RUNS_TABLE, row, schema)
+    else:
+        econ.insert(RUNS_TABLE, ibis.memtable(row), database=schema)
+    return engine_table(econ, RUNS_TABLE, schema)
+
+
 def drop_engine_tables(econ: Any, names: tuple[str, ...], schema: str | None = None) -> None:
     """Drop the working tables (or Spark views) of a run, in ``schema`` when given; missing
     ones are ignored."""
@@ -378,4 +462,4 @@ def drop_engine_tables(econ: Any, names: tuple[str, ...], schema: str | None = N
 
 __all__ = ["ENGINE_NAMES", "EngineLog", "check_engine_source", "check_schema", "copy_to_store",
            "drop_engine_tables", "engine_source", "engine_table", "open_engine",
-           "prepare_schema", "push_log", "write_engine_table"]
+           "prepare_schema", "push_log", "record_engine_run", "write_engine_table"]
