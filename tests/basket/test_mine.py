@@ -252,3 +252,27 @@ def test_rules_round_trip_through_parquet_keeps_infinite_conviction(tmp_path):
     assert back["rule"].tolist() == rs.rules["rule"].tolist()
     assert [tuple(x) for x in back["antecedents"]] == rs.rules["antecedents"].tolist()
     assert np.isinf(back.set_index("rule").loc["a → b", "conviction"])
+
+
+def test_a_given_support_keeps_the_chosen_confidence_lift_and_length():
+    """``min_support`` alone used to reset confidence and lift to 0 and max_len to None on
+    basket files (24 rules where the defaults gave 8): the others stay those of
+    choose_thresholds, and the reason says which were given."""
+    from valuemax.basket._thresholds import choose_thresholds, resolve_thresholds
+
+    rng = np.random.default_rng(4)
+    b = make([set(rng.choice(list("abcdefgh"), size=rng.integers(1, 5), replace=False))
+              for _ in range(300)])
+    chosen = choose_thresholds(b)
+    th = resolve_thresholds(b, min_support=0.1)
+    assert th["min_support"] == 0.1
+    assert (th["min_confidence"], th["min_lift"], th["max_len"]) == (
+        chosen["min_confidence"], chosen["min_lift"], chosen["max_len"]) == (0.3, 1.5, 3)
+    assert th["reason"] == ("given: min_support 0.1; chosen from the data (min_confidence, "
+                            "min_lift, max_len): min_confidence 0.3; min_lift 1.5; max_len 3")
+    both = resolve_thresholds(b, min_confidence=0.5)
+    assert both["min_support"] == chosen["min_support"] and both["min_confidence"] == 0.5
+    assert both["reason"].startswith("given: min_confidence 0.5; chosen from the data "
+                                     "(min_support, min_lift, max_len): min_support ")
+    assert resolve_thresholds(b, min_support=0.2, min_confidence=0.1, min_lift=1.0,
+                              max_len=2)["reason"] == "given by the caller"

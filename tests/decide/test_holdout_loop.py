@@ -36,7 +36,13 @@ def test_holdout_is_the_share_of_every_rank_decile_and_seeded():
 @pytest.mark.parametrize("kw, match", [
     ({"share": 0.0}, r"share=0.0 must lie strictly between 0 and 1"),
     ({"share": 1.0}, r"share=1.0 must lie strictly between 0 and 1"),
-    ({"assigned_at": "next tuesday"}, r"assigned_at='next tuesday' is not a date"),
+    ({"assigned_at": "next tuesday"}, r"assigned_at='next tuesday' is not an ISO date"),
+    # day/month order never guessed (pandas reads 02/03/2024 as 3 February)
+    ({"assigned_at": "02/03/2024"}, r"assigned_at='02/03/2024' is not an ISO date or time: "
+                                    r"give YYYY-MM-DD\[ HH:MM:SS\] \(CLI --start\)"),
+    ({"assigned_at": "March 2 2024"}, r"is not an ISO date"),
+    ({"assigned_at": "2024-02-30"}, r"assigned_at='2024-02-30' is not a date or time"),
+    ({"random_state": -1}, r"random_state=-1 must be a whole number >= 0 \(CLI --seed\)"),
     ({"control": "email"}, r"5 targets already have the arm 'email'"),
 ])
 def test_holdout_bad_input(kw, match):

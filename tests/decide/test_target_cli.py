@@ -82,6 +82,9 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
     (["--cost-per-contact", "1", "--uplift", "lift"], "uplift='lift': column not found"),
     (["--cost-per-contact", "1", "--cost-per-redemption", "-2"], "--cost-per-redemption -2.0"),
     (["--cost-per-contact", "1", "--holdout", "1.5"], "share=1.5 must lie strictly between"),
+    (["--cost-per-contact", "1", "--start", "02/03/2024"],
+     "assigned_at='02/03/2024' is not an ISO date or time"),
+    (["--cost-per-contact", "1", "--seed", "-1"], "random_state=-1 must be a whole number >= 0"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(cli_runner, scores_csv, tmp_path, extra, match):
     path, _ = scores_csv
@@ -129,3 +132,27 @@ def test_cli_loop_target_then_experiment_recovers_the_uplift(cli_runner, tmp_pat
     truth = float(u.mean())
     assert comp["absolute_ci_low"] < truth < comp["absolute_ci_high"]
     assert readout["srm"]["alert"] is False
+
+
+def test_terminal_says_the_hold_out_is_not_contacted_and_what_it_forgoes(cli_runner, scores_csv,
+                                                                         tmp_path):
+    """The profit and spend printed are those of all targets; the hold-out is left out of
+    the CRM file: the line says so, with the hold-out's expected profit (summed here from
+    the API's targets and the seeded assignments)."""
+    path, frame = scores_csv
+    res = cli_runner.invoke(app, ["target", str(path), "--id", "cid", "--value", "clv",
+                                  "--margin", "0.4", "--cost-per-contact", "cost",
+                                  "--budget", "20", "--holdout", "0.2", "--seed", "3",
+                                  "--start", "2026-05-04", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    api = choose_targets(frame, customer_id="cid", value="clv", margin=0.4,
+                         cost_per_contact="cost", budget=20.0)
+    a = holdout_assignments(api.targets, assigned_at="2026-05-04", share=0.2, random_state=3)
+    held = set(a.loc[a["arm"] == "holdout", "customer_id"])
+    forgone = api.targets.loc[api.targets["customer_id"].isin(held),
+                              "expected_incremental_profit"].sum()
+    text = " ".join(res.output.split())
+    assert (f"hold-out: {len(held):,} customers (arm 'holdout', seed 3), assigned_at "
+            f"2026-05-04; not contacted (left out of targets.csv): the profit and spend above "
+            f"count them, their expected incremental profit {forgone:,.2f} is the price of "
+            "measuring the campaign") in text

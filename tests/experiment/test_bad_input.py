@@ -145,3 +145,33 @@ def test_bad_options(rng):
                 metrics=["buy"], covariates=["pre"])
     with pytest.raises(InputError, match=r"\['k'\] constant within every arm"):
         readout(df.assign(k=1.0), arm="arm", control="A", metrics=["spend"], covariates=["k"])
+
+
+def test_the_metric_cannot_be_its_own_covariate(rng):
+    """CUPED on the outcome itself removes the whole effect (the breaker got lift 2.8e-17,
+    p = 1, exit 0): refused."""
+    t = _table(rng, {"A": 200, "B": 200})
+    with pytest.raises(InputError, match=r"\['buy'\] named both as metric and as "
+                                         r"covariate"):
+        readout(t, arm="arm", metrics=["buy"], covariates=["buy"], control="A")
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, 1e200])
+def test_an_infinite_or_overflowing_covariate_is_named_with_its_row(rng, bad):
+    """inf gave numpy's "SVD did not converge" traceback; 1e200 squares to inf."""
+    t = _table(rng, {"A": 200, "B": 200}).assign(history=rng.normal(5, 1, 400),
+                                                 customer_id=[f"c{i:03d}" for i in range(400)])
+    t.loc[17, "history"] = bad
+    with pytest.raises(InputError, match=r"covariate 'history' has 1 infinite values or "
+                                         r"values of magnitude >= 1e\+150 .*c017"):
+        readout(t, arm="arm", metrics=["buy"], covariates=["history"], control="A",
+                id_column="customer_id")
+
+
+def test_an_overflowing_metric_is_named_with_its_row(rng):
+    t = _table(rng, {"A": 200, "B": 200}).assign(
+        customer_id=[f"c{i:03d}" for i in range(400)])
+    t.loc[3, "spend"] = 1e200
+    with pytest.raises(InputError, match=r"metric 'spend' has 1 infinite values or values of "
+                                         r"magnitude >= 1e\+150.*c003"):
+        readout(t, arm="arm", metrics=["spend"], control="A", id_column="customer_id")

@@ -14,7 +14,7 @@ from valuemax.basket._baskets import Baskets, build_baskets
 from valuemax.basket._evaluate import evaluate_with
 from valuemax.basket._mine import RuleSet, mine_rules
 from valuemax.basket._recommend import recommend
-from valuemax.basket._thresholds import choose_thresholds
+from valuemax.basket._thresholds import resolve_thresholds
 from valuemax.clean import CleanResult
 
 #: Items shown in the item-association (lift) matrix.
@@ -145,14 +145,7 @@ def analyze_baskets(transactions: CleanResult | ir.Table, *, min_support: float 
     notes = list(baskets.notes)
     given = {"min_support": min_support, "min_confidence": min_confidence,
              "min_lift": min_lift, "max_len": max_len}
-    if any(v is None for v in given.values()):
-        chosen = choose_thresholds(baskets)
-        th = {k: (chosen[k] if v is None else v) for k, v in given.items()}
-        which = [k for k, v in given.items() if v is None]
-        th["reason"] = f"chosen from the data ({', '.join(which)}): {chosen['reason']}"
-    else:
-        th = dict(given)
-        th["reason"] = "given by the caller"
+    th = resolve_thresholds(baskets, **given)
     rs = mine_rules(baskets, min_support=th["min_support"], min_confidence=th["min_confidence"],
                     min_lift=th["min_lift"], max_len=th["max_len"])
     th["min_count"] = rs.thresholds["min_count"]

@@ -83,3 +83,32 @@ def choose_thresholds(baskets: Baskets) -> dict[str, Any]:
               "guard's bound); min_confidence 0.3, min_lift 1.5, max_len 3.")
     return {"min_support": s, "min_confidence": 0.3, "min_lift": 1.5, "max_len": 3,
             "min_count": eff, "reason": reason}
+
+
+def resolve_thresholds(baskets: Baskets, *, min_support: float | None = None,
+                       min_confidence: float | None = None, min_lift: float | None = None,
+                       max_len: int | None = None) -> dict[str, Any]:
+    """The thresholds to mine with: those given, the others from :func:`choose_thresholds`.
+
+    Giving one threshold never resets the others: ``min_support=0.1`` alone keeps the
+    chosen confidence, lift and ``max_len``. ``reason`` names what was given and what was
+    chosen (the chosen support's own reason is quoted only when it is used).
+
+    Returns
+    -------
+    dict
+        ``min_support``, ``min_confidence``, ``min_lift``, ``max_len`` and ``reason``.
+    """
+    given = {"min_support": min_support, "min_confidence": min_confidence,
+             "min_lift": min_lift, "max_len": max_len}
+    if all(v is not None for v in given.values()):
+        return {**given, "reason": "given by the caller"}
+    chosen = choose_thresholds(baskets)
+    th: dict[str, Any] = {k: (chosen[k] if v is None else v) for k, v in given.items()}
+    which = [k for k, v in given.items() if v is None]
+    fixed = [f"{k} {v:g}" for k, v in given.items() if v is not None]
+    why = (chosen["reason"] if min_support is None else
+           "; ".join(f"{k} {chosen[k]:g}" for k in which))
+    th["reason"] = ((f"given: {', '.join(fixed)}; " if fixed else "")
+                    + f"chosen from the data ({', '.join(which)}): {why}")
+    return th

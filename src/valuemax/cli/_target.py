@@ -140,8 +140,13 @@ def target_cmd(
                       f"{result.gap:,.2f}{', optimal' if result.exact else ''})")
         console.print(f"method: {result.method}")
         console.print(f"formula: {result.formula}")
+        held = set(assignments.loc[assignments["arm"] == "holdout", "customer_id"].astype(str))
+        forgone = float(result.targets.loc[result.targets["customer_id"].isin(held),
+                                           "expected_incremental_profit"].sum())
         console.print(f"hold-out: {summary['n_held_out']:,} customers (arm 'holdout', seed "
-                      f"{seed}), assigned_at {when}")
+                      f"{seed}), assigned_at {when}; not contacted (left out of targets.csv): "
+                      f"the profit and spend above count them, their expected incremental "
+                      f"profit {forgone:,.2f} is the price of measuring the campaign")
         for note in result.notes:
             console.print(f"note: {note}")
         console.print(f"measure it after the campaign (designed shares given, else the SRM "

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,29 @@ from valuemax._core.exceptions import InputError
 
 #: Arm label of the hold-out control in the assignment file.
 HOLDOUT_ARM = "holdout"
+
+
+#: ``YYYY-MM-DD``, optionally with `` HH:MM[:SS[.ffffff]]`` or ``T``: the only text form of
+#: ``assigned_at`` (``02/03/2024`` is 2 March or 3 February; never guessed).
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?")
+
+
+def _iso_time(assigned_at: Any) -> pd.Timestamp:
+    """``assigned_at`` as a Timestamp; text only in ISO form (no day/month guess)."""
+    if isinstance(assigned_at, str) and not _ISO.fullmatch(assigned_at.strip()):
+        raise InputError(f"assigned_at={assigned_at!r} is not an ISO date or time: give "
+                         "YYYY-MM-DD[ HH:MM:SS] (CLI --start), so that day and month cannot "
+                         "be swapped.")
+    try:
+        when = pd.Timestamp(assigned_at.strip() if isinstance(assigned_at, str)
+                            else assigned_at)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"assigned_at={assigned_at!r} is not a date or time "
+                         "(YYYY-MM-DD[ HH:MM:SS]).") from exc
+    if pd.isna(when):
+        raise InputError(f"assigned_at={assigned_at!r} is not a date or time "
+                         "(YYYY-MM-DD[ HH:MM:SS]).")
+    return when
 
 
 def holdout_assignments(
@@ -85,11 +110,11 @@ def holdout_assignments(
                          "CLI --holdout).")
     if isinstance(n_strata, bool) or not isinstance(n_strata, int) or n_strata < 1:
         raise InputError(f"n_strata={n_strata!r} must be a whole number >= 1.")
-    try:
-        when = pd.Timestamp(assigned_at)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"assigned_at={assigned_at!r} is not a date or time "
-                         "(YYYY-MM-DD[ HH:MM:SS]).") from exc
+    if isinstance(random_state, bool) or (isinstance(random_state, int | np.integer)
+                                          and random_state < 0):
+        raise InputError(f"random_state={random_state!r} must be a whole number >= 0 (CLI "
+                         "--seed).")
+    when = _iso_time(assigned_at)
     if when.tzinfo is not None:
         raise InputError(f"assigned_at={assigned_at!r} has a time zone; give a naive local "
                          "time like the log's order_ts.")

@@ -209,6 +209,12 @@ def readout(
     if not metric_list:
         raise InputError("metrics is empty; name at least one outcome column (--metric).")
     cov_list = _check_names("covariates", covariates)
+    both = [c for c in cov_list if c in metric_list]
+    if both:
+        raise InputError(f"{both} named both as metric and as covariate: a CUPED covariate is "
+                         "measured before assignment and cannot be the outcome itself (the "
+                         "adjustment would remove the whole effect); name a pre-period column "
+                         "with covariates= / --covariate.")
     if correction not in CORRECTIONS:
         raise InputError(f"correction={correction!r} is not supported; choose one of "
                          f"{', '.join(repr(c) for c in CORRECTIONS)} (--correction).")

@@ -73,6 +73,15 @@ def _examples(table: ir.Table, cond: ir.BooleanValue, cols: list[str]) -> str:
     return "; ".join(", ".join(f"{k}={v!r}" for k, v in r.items()) for r in rows)
 
 
+#: Magnitude from which a value's square (in the sums of squares) overflows float64.
+HUGE = 1e150
+
+
+def _too_large(v: ir.FloatingValue) -> ir.BooleanValue:
+    """Infinite, or finite but so large that its square is not a float64 (NULL: False)."""
+    return (v.isinf() | (v.abs() >= HUGE)).fill_null(False)
+
+
 def arm_statistics(
     table: ir.Table,
     *,
@@ -122,9 +131,10 @@ def arm_statistics(
     aggs: dict[str, ir.Value] = {
         "n_assigned": table.count(), "n": y.count(), "s": y.sum(), "ss": (y * y).sum(),
         "n_not01": ibis.ifelse(y.notnull() & ~y.isin([0.0, 1.0]), 1, 0).sum(),
-        "n_inf": ibis.ifelse(y.isinf(), 1, 0).sum(),
+        "n_inf": ibis.ifelse(_too_large(y), 1, 0).sum(),
     }
     for j, xj in enumerate(xs):
+        aggs[f"xinf{j}"] = ibis.ifelse(_too_large(xj), 1, 0).sum()
         aggs[f"x{j}"] = (xj * w).sum()
         aggs[f"xy{j}"] = (xj * y).sum()
         aggs[f"xnull{j}"] = ibis.ifelse(xj.isnull(), 1, 0).sum()
@@ -138,9 +148,17 @@ def arm_statistics(
         return int(frame[col].fillna(0).sum())
 
     if total("n_inf"):
-        raise InputError(f"metric {metric!r} has {total('n_inf'):,} infinite values; expected "
-                         f"finite numbers per customer (e.g. {_examples(table, y.isinf(), [*shown, metric])}).")
+        raise InputError(f"metric {metric!r} has {total('n_inf'):,} infinite values or values "
+                         f"of magnitude >= {HUGE:.0e} (their squares overflow); expected finite "
+                         "numbers per customer (e.g. "
+                         f"{_examples(table, _too_large(y), [*shown, metric])}).")
     for j, c in enumerate(covs):
+        if total(f"xinf{j}"):
+            raise InputError(
+                f"covariate {c!r} has {total(f'xinf{j}'):,} infinite values or values of "
+                f"magnitude >= {HUGE:.0e} (their squares overflow; e.g. "
+                f"{_examples(table, _too_large(table[c].cast('float64')), [*shown, c])}); "
+                "fix those rows or leave it out of covariates= / --covariate.")
         if total(f"xnull{j}"):
             raise InputError(
                 f"covariate {c!r} is missing for {total(f'xnull{j}'):,} of "

@@ -179,10 +179,10 @@ def association_rules(
     from valuemax.basket import (
         analyze_baskets,
         baskets_from_long,
-        choose_thresholds,
         mine_rules,
         read_baskets,
     )
+    from valuemax.basket._thresholds import resolve_thresholds
 
     if input_format == "auto":
         input_format = ("baskets" if looks_like_baskets(source,
@@ -192,14 +192,12 @@ def association_rules(
         baskets = (read_baskets(source, encoding=read_clean.get("encoding") or "utf-8")
                    if input_format == "baskets" else
                    baskets_from_long(source, tuple(basket_columns), item_column))
-        chosen = choose_thresholds(baskets) if min_support is None else {}
-        return mine_rules(
-            baskets, min_support=min_support if min_support is not None
-            else chosen["min_support"],
-            min_confidence=min_confidence if min_confidence is not None
-            else chosen.get("min_confidence", 0.0),
-            min_lift=min_lift if min_lift is not None else chosen.get("min_lift", 0.0),
-            max_len=max_len if max_len is not None else chosen.get("max_len"))
+        th = resolve_thresholds(baskets, min_support=min_support,
+                                min_confidence=min_confidence, min_lift=min_lift,
+                                max_len=max_len)
+        return mine_rules(baskets, min_support=th["min_support"],
+                          min_confidence=th["min_confidence"], min_lift=th["min_lift"],
+                          max_len=th["max_len"])
     if input_format != "transactions":
         raise InputError(f"input_format={input_format!r} is not one of ['auto', "
                          "'transactions', 'baskets', 'long']")
