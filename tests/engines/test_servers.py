@@ -86,3 +86,24 @@ def test_unreachable_port_is_refused(request, which):
         with pytest.raises(InputError, match=rf"^cannot connect to .*127\.0\.0\.1:{port}"):
             connect(bad)
     assert redact(bad).split("@")[0].endswith(":***")
+
+
+@pytest.mark.parametrize("password", ["{port}", "connection", "127.0.0.1"])
+def test_a_password_that_is_a_word_of_the_message_withholds_it(password):
+    """The breaker's passwords: each replaced everywhere in the driver's message showed, by
+    what vanished ("***ort 5999", "*** failed: *** to server"), what the password is. The
+    message is withheld instead, the URL still masked. No server needed: the port is bound
+    and never listens (psycopg is a test extra)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        secret = password.format(port=port)
+        bad = f"postgres://ann:{secret}@127.0.0.1:{port}/shop"
+        with pytest.raises(InputError) as err:
+            connect(bad)
+    message = str(err.value)
+    assert message.startswith(f"cannot connect to postgres://ann:***@127.0.0.1:{port}/shop: ")
+    assert "the server's message is withheld: it contains the password's text" in message
+    assert "***ort" not in message and "*** failed" not in message

@@ -213,6 +213,33 @@ def _password(url: str) -> str | None:
     return match.group(2) if match and match.group(2) else None
 
 
+def _without_password(message: str, secret: str | None) -> str:
+    """``message`` with the password's URL and ``password=`` forms masked; withheld whole
+    when the password still appears in it.
+
+    Replacing every occurrence of a password that is also an ordinary word ("connection",
+    a port number) would mask parts of the message and show, by what vanished, what the
+    password is; such a message is withheld instead.
+
+    Examples
+    --------
+    >>> _without_password("FATAL: password authentication failed for user 'ann'", "zq9")
+    "FATAL: password authentication failed for user 'ann'"
+    >>> _without_password("bad dsn postgres://ann:s3cret@db:5432/x", "s3cret")
+    'bad dsn postgres://ann:***@db:5432/x'
+    >>> _without_password("port 5999 failed", "5999")
+    "the server's message is withheld: it contains the password's text"
+    """
+    if not secret:
+        return message
+    message = message.replace(f":{secret}@", ":***@")
+    message = re.sub(rf"(password\s*=\s*['\"]?){re.escape(secret)}", r"\1***", message,
+                     flags=re.IGNORECASE)
+    if secret in message:
+        return "the server's message is withheld: it contains the password's text"
+    return message
+
+
 def connect_url(url: str):
     """Open the database server ``url`` names (PostgreSQL, MySQL/MariaDB) as an Ibis backend.
 
@@ -254,10 +281,8 @@ def connect_url(url: str):
     except ImportError as exc:
         raise InputError(f"cannot open {shown}: {exc}") from exc
     except Exception as exc:  # the drivers' own OperationalError classes: not importable here
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        secret = _password(url)
-        if secret:
-            first = first.replace(secret, "***")
+        first = _without_password(
+            (str(exc).strip().splitlines() or [type(exc).__name__])[0], _password(url))
         raise InputError(
             f"cannot connect to {shown}: {first}. Check the host, port, user and password "
             f"(and that the server is running)."
