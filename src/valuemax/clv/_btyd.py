@@ -9,7 +9,8 @@ from scipy.special import hyp2f1
 from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import InputError, InsufficientData
-from valuemax.clv._base import ParametricModel
+from valuemax.clv._base import _AT_LIMIT, _BOUND, ParametricModel
+from valuemax.clv._limit import nbd_best
 from valuemax.clv._validation import (
     MIN_REPEAT_BUYERS_TO_FIT,
     check_horizon,
@@ -249,9 +250,40 @@ class RepeatPurchaseModel(ParametricModel):
         # threads spinning between its many tiny calls slow the fit several-fold on a busy
         # machine (scoped: the caller's setting is restored on exit)
         with threadpool_limits(limits=1, user_api="blas"):
-            self._fit_loglik(total, float(counts.sum()), np.array(self._start), grad)
+            self._fit_loglik(total, float(counts.sum()), np.array(self._start), grad,
+                             at_limit=self._no_dropout_limit(ux, uT, counts))
         self.n_unique_ = len(counts)
         return self
+
+    def _no_dropout_limit(self, ux: np.ndarray, uT: np.ndarray, counts: np.ndarray,
+                          ) -> Any:
+        """``at_limit`` of :func:`~valuemax.clv._base.fit_mle`: whether an optimum whose
+        parameters at the search bound are drop-out ones (the last two: ``a, b`` or
+        ``s, beta``) is the maximum of the no-drop-out limit, the NBD.
+
+        All three models tend to the NBD as their drop-out vanishes (``a -> 0`` or
+        ``s -> 0``). Such an optimum ends the multi-start search when its mean objective
+        is within ``_AT_LIMIT`` (relative) of the NBD's own maximum over the same box
+        (:func:`~valuemax.clv._limit.nbd_best`, fitted once, on first need): then the
+        likelihood is flat along the drop-out direction and the purchase parameters are
+        at the limit's optimum, so further starts can only land on the same face of the
+        parameter space. Not used with a penalty (the penalised objective has no such
+        limit); a fit better than the NBD at the bound (e.g. ``a, b -> ∞`` together: no
+        drop-out heterogeneity, with drop-out) is not this limit and is not accepted.
+        """
+        if float(self.penalizer) != 0.0:
+            return None
+
+        best: list[float] = []
+
+        def at_limit(theta: np.ndarray, fun: float, near: np.ndarray) -> bool:
+            if near[:2].any():  # r or alpha at the bound: not this limit
+                return False
+            if not best:
+                best.append(nbd_best(ux, uT, counts, _BOUND)[0])
+            return abs(fun - best[0]) <= _AT_LIMIT * max(1.0, abs(best[0]))
+
+        return at_limit
 
     def _separate_passes(self, ux: np.ndarray, utx: np.ndarray, uT: np.ndarray,
                          counts: np.ndarray) -> tuple[Any, Any]:
