@@ -119,6 +119,7 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
             *, penalizer: float, n_starts: int, random_state: Any,
             grad: Callable[[np.ndarray], np.ndarray] | None = None,
             at_limit: Callable[[np.ndarray, float, np.ndarray], bool] | None = None,
+            limit_start: Callable[[np.ndarray], np.ndarray] | None = None,
             ) -> dict[str, Any]:
     """Maximise ``loglik(log_params)`` (a weighted sum) from one start, more if it fails.
 
@@ -135,7 +136,9 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
     not finite) central differences are used. ``at_limit(log_params, objective,
     near_bound)`` tells whether an optimum with parameters at the search bound is the
     maximum of the model's limit there (see ``_settled``); without it such an optimum
-    never ends the search.
+    never ends the search. When the best optimum so far has parameters at the bound and
+    fails that check, ``limit_start(log_params)`` (if given) is the next start, once,
+    before the random ones: the limiting model's own optimum, fitted directly.
 
     Returns
     -------
@@ -169,7 +172,14 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
     rng = np.random.default_rng(random_state)
     best, last = None, start
     for i in range(n_starts):
-        theta0 = start if i == 0 else start + rng.normal(0.0, 1.0, size=start.size)
+        if i == 0:
+            theta0 = start
+        elif limit_start is not None and best is not None \
+                and np.any(np.abs(best.x) >= _BOUND - 1.0):
+            theta0 = np.clip(limit_start(best.x), -_BOUND, _BOUND)
+            limit_start = None  # once
+        else:
+            theta0 = start + rng.normal(0.0, 1.0, size=start.size)
         res = run(theta0)
         if _stale(res):
             again = run(res.x)  # resume: a stale gradient on a flat ridge (see above)
@@ -343,10 +353,12 @@ class ParametricModel:
                     start: np.ndarray,
                     grad: Callable[[np.ndarray], np.ndarray] | None = None,
                     at_limit: Callable[[np.ndarray, float, np.ndarray], bool] | None = None,
+                    limit_start: Callable[[np.ndarray], np.ndarray] | None = None,
                     ) -> None:
         fitted = fit_mle(type(self).__name__, loglik, n_obs, np.log(start),
                          penalizer=float(self.penalizer), n_starts=int(self.n_starts),
-                         random_state=self.random_state, grad=grad, at_limit=at_limit)
+                         random_state=self.random_state, grad=grad, at_limit=at_limit,
+                         limit_start=limit_start)
         estimates = np.exp(fitted["theta"])
         self.params_ = dict(zip(self._param_names, estimates.tolist(), strict=True))
         self.loglik_ = fitted["loglik"]
