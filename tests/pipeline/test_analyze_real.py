@@ -11,11 +11,10 @@ import pytest
 import valuemax
 
 
-@pytest.fixture(scope="module")
-def retail_classic(datasets, tmp_path_factory):
-    out = tmp_path_factory.mktemp("classic") / "out"
-    src = datasets("online_retail/online_retail.csv.gz")
-    return valuemax.analyze(str(src), out=out, preset="classic", seed=0)
+@pytest.fixture
+def retail_classic(retail_classic_analysis):
+    """The session's ``analyze`` of Online Retail, ``preset="classic"``, seed 0."""
+    return retail_classic_analysis
 
 
 def test_classic_preset_reproduces_the_published_counts(retail_classic):
@@ -83,8 +82,9 @@ def test_default_preset_accounts_for_every_row(datasets, tmp_path):
     assert res.out is None and "kmeans" in res.skipped
 
 
-def test_cdnow_master_with_no_flags(datasets, tmp_path):
-    res = valuemax.analyze(str(datasets("cdnow/CDNOW_master.txt")), out=tmp_path / "cd")
+def test_cdnow_master_with_no_flags(cdnow_master_analysis):
+    # analyze(CDNOW_master.txt, out=...) with no other option, shared by the session
+    res = cdnow_master_analysis
     q = res.quality
     assert q.rows_in == 69_659 == q.rows_clean + q.rows_quarantined
     assert q.observation_end.isoformat() == "1998-06-30"
@@ -92,13 +92,13 @@ def test_cdnow_master_with_no_flags(datasets, tmp_path):
     # purchase only where that customer's earlier lines were quarantined (e.g. value <= 0)
     cust = res.customers
     late = set(cust.loc[cust["first_purchase"] > pd.Timestamp("1997-03-31").date(), "customer_id"])
-    with duckdb.connect(str(tmp_path / "cd" / "valuemax.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(res.out / "valuemax.duckdb"), read_only=True) as con:
         quarantined = {r[0] for r in con.sql("select customer_id from quarantine").fetchall()}
         n_raw = con.sql("select count(distinct customer_id) from transactions_raw").fetchone()[0]
     assert n_raw == 23_570
     assert late <= quarantined
     assert len(cust) + len(quarantined - set(cust["customer_id"])) == 23_570
-    assert (tmp_path / "cd" / "report.html").exists()
+    assert (res.out / "report.html").exists()
 
 
 def test_same_seed_same_numbers(datasets):
