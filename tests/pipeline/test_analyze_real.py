@@ -10,6 +10,8 @@ import pytest
 
 import valuemax
 
+SAMPLE_COLUMNS = ["customer_id", "customer_index", "date", "number_of_cds", "dollar_value"]
+
 
 @pytest.fixture
 def retail_classic(retail_classic_analysis):
@@ -69,17 +71,23 @@ def test_customer_spend_is_never_negative_and_reconciles(retail_classic):
     assert (cust["n_orders"] >= cust["frequency"] + 1).all()
 
 
-def test_default_preset_accounts_for_every_row(datasets, tmp_path):
-    res = valuemax.analyze(
-        str(datasets("online_retail/online_retail.csv.gz")), seed=0, clusters="none",
-        clv=False,
-    )
-    q = res.quality
+def test_default_preset_accounts_for_every_row(retail_analysis):
+    # the default preset's cleaning does not depend on clustering, CLV or out=: the
+    # session's default run of Online Retail (tests/conftest.py)
+    q = retail_analysis.quality
     frame = q.to_frame().set_index("rule")
     assert q.rows_in == 541_909 == q.rows_clean + q.rows_quarantined
     assert int(frame["rows"].sum()) == q.rows_quarantined
     assert frame.loc["missing_customer_id", "rows"] == 135_080
+
+
+def test_no_out_writes_nothing_and_clusters_none_skips_kmeans(datasets):
+    # the options the Online Retail run above was made with before it was shared, on the
+    # CDNOW sample: no output folder, and k-means skipped for the option
+    res = valuemax.analyze(str(datasets("cdnow/CDNOW_sample.txt")), columns=SAMPLE_COLUMNS,
+                           seed=0, clusters="none", clv=False)
     assert res.out is None and "kmeans" in res.skipped
+    assert res.skipped["kmeans"] == "clustering turned off (--clusters none)"
 
 
 def test_cdnow_master_with_no_flags(cdnow_master_analysis):
@@ -103,8 +111,7 @@ def test_cdnow_master_with_no_flags(cdnow_master_analysis):
 
 def test_same_seed_same_numbers(datasets):
     path = str(datasets("cdnow/CDNOW_sample.txt"))
-    cols = ["customer_id", "customer_index", "date", "number_of_cds", "dollar_value"]
-    a = valuemax.analyze(path, columns=cols, seed=3)
-    b = valuemax.analyze(path, columns=cols, seed=3)
+    a = valuemax.analyze(path, columns=SAMPLE_COLUMNS, seed=3)
+    b = valuemax.analyze(path, columns=SAMPLE_COLUMNS, seed=3)
     pd.testing.assert_frame_equal(a.customers, b.customers)
     assert a.clusters.k == b.clusters.k
