@@ -11,11 +11,15 @@ process (peak RSS is that job's alone):
 2. ``value LINES``: the value step alone (model choice among BG/NBD, MBG/NBD and Pareto/NBD
    on a calibration/holdout split, then Gamma-Gamma and CLV) on the customer table of the
    ``bench_analyze`` synthetic log of LINES lines (LINES/10 customers), time unit W.
+3. ``--real``: every BTYD fit the value step makes on the real data (CDNOW sample in weeks
+   with the papers' 39-week calibration, CDNOW master and Online Retail in days and weeks):
+   optimiser runs (starts and resumptions), log-likelihood to 12 digits and CPU seconds of
+   each fit, to compare two trees (``PYTHONPATH=<tree>/src``) fit by fit.
 
 Usage::
 
     python benchmarks/bench_value_step.py [--customers 5000 --customers 20000]
-        [--lines 1000000]
+        [--lines 1000000] [--real]
 
 Prints CPU seconds (the work done: the machine may be shared), wall seconds and peak RSS.
 """
@@ -78,7 +82,54 @@ def job_value(lines: int) -> dict:
             "chosen": None if res is None else res.model_name, "skipped": skipped}
 
 
-def run(kind: str, size: int) -> dict:
+REAL = {  # name -> (bundled data set, customer_value options)
+    "cdnow_sample_W": ("cdnow_sample", {
+        "columns": ["customer_id", "customer_index", "date", "quantity", "amount"],
+        "calibration_end": "1997-09-30", "time_unit": "W"}),
+    "cdnow_master_D": ("cdnow_master", {}),
+    "retail_D": ("online_retail", {}),
+    "retail_W": ("online_retail", {"time_unit": "W"}),
+}
+
+
+def job_real(name: str) -> dict:
+    """The BTYD fits of ``customer_value`` on one real data set, refitted one by one."""
+    import numpy as np
+
+    import valuemax.clv._base as base
+    from valuemax.clv import _btyd
+    from valuemax.datasets import path as bundled
+    from valuemax.pipeline import customer_value
+
+    data, options = REAL[name]
+    calls, runs = [], [0]
+    fit, minimize = _btyd.RepeatPurchaseModel.fit, base.minimize
+
+    def capture(self, frequency, recency, T, weights=None):
+        calls.append((type(self), self.get_params(), np.asarray(frequency, float),
+                      np.asarray(recency, float), np.asarray(T, float), weights))
+        return fit(self, frequency, recency, T, weights)
+
+    def counting(*args, **kwargs):
+        runs[0] += 1
+        return minimize(*args, **kwargs)
+
+    _btyd.RepeatPurchaseModel.fit = capture
+    customer_value(str(bundled(data)), **options)
+    _btyd.RepeatPurchaseModel.fit = fit
+    base.minimize = counting
+    fits = []
+    for cls, params, x, t_x, T, w in calls:
+        runs[0] = 0
+        t0 = time.process_time()
+        m = cls(**params).fit(x, t_x, T, w)
+        fits.append({"model": cls.__name__, "customers": len(x), "runs": runs[0],
+                     "cpu_s": time.process_time() - t0, "loglik": m.loglik_,
+                     "boundary": list(m.boundary_)})
+    return {"fits": fits}
+
+
+def run(kind: str, size: int | str) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--job", kind, str(size)],
                           capture_output=True, text=True)
@@ -93,15 +144,25 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--customers", type=int, action="append")
     ap.add_argument("--lines", type=int, action="append")
+    ap.add_argument("--real", action="store_true")
     ap.add_argument("--job", nargs=2)
     args = ap.parse_args()
     if args.job:
         warnings.simplefilter("ignore")  # boundary fits warn by design
-        kind, size = args.job[0], int(args.job[1])
-        info = job_pareto(size) if kind == "pareto" else job_value(size)
+        kind, size = args.job
+        info = (job_pareto(int(size)) if kind == "pareto" else job_real(size)
+                if kind == "real" else job_value(int(size)))
         info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(info, default=float))
         return
+    if args.real:
+        for name in REAL:
+            for f in run("real", name)["fits"]:
+                print(f"{name} {f['model']} ({f['customers']:,} customers): {f['runs']} "
+                      f"optimiser run(s), loglik {f['loglik']:.12g}, {f['cpu_s']:.2f} s CPU"
+                      f"{', at ' + '; '.join(f['boundary']) if f['boundary'] else ''}")
+        if not (args.customers or args.lines):
+            return
     for n in args.customers or [5000, 20000]:
         i = run("pareto", n)
         print(f"Pareto/NBD boundary fit, {n:,} customers: {i['pareto']['cpu_s']:.1f} s CPU "

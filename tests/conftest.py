@@ -1,9 +1,10 @@
-"""Shared fixtures (STYLE.md e): the real data files (bundled), a seeded rng, a small log."""
+"""Shared fixtures (STYLE.md e): the real data files (bundled), the session's real runs of
+``analyze`` and its Spark session, a seeded rng, a small log, the browser check."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,61 @@ def datasets() -> Callable[[str], Path]:
     ``../shared/datasets``; a file the repository cannot ship skips the test with the reason.
     """
     return _dataset_file
+
+
+# --- real runs shared by the whole session --------------------------------------------------
+# Each is one ``analyze`` of a shared real data set with fixed options, run on first use and
+# reused by every test file that asks for it (tests/pipeline; tests/report's ``retail_run`` and
+# ``cdnow_run`` have the same options). The results are read only: a test that changes a
+# frame copies it first (``result.customers.copy()``), and writes under its own tmp_path.
+
+def _analyze_once(tmp_path_factory: pytest.TempPathFactory, name: str, source: Path,
+                  **options: Any) -> Any:
+    import valuemax
+
+    out = tmp_path_factory.mktemp(name) / "out"
+    return valuemax.analyze(str(source), out=out, **options)
+
+
+@pytest.fixture(scope="session")
+def retail_analysis(datasets: Callable[[str], Path],
+                    tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``analyze`` of Online Retail with the default options (preset ``standard``, days,
+    seed 0), outputs in ``result.out`` (report, exports, store). Slow: one run a session."""
+    return _analyze_once(tmp_path_factory, "retail_standard",
+                         datasets("online_retail/online_retail.csv.gz"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def retail_classic_analysis(datasets: Callable[[str], Path],
+                            tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``analyze`` of Online Retail with ``preset="classic"`` (the published rule set),
+    seed 0, outputs in ``result.out``. Slow: one run a session."""
+    return _analyze_once(tmp_path_factory, "retail_classic",
+                         datasets("online_retail/online_retail.csv.gz"), preset="classic",
+                         seed=0)
+
+
+@pytest.fixture(scope="session")
+def cdnow_master_analysis(datasets: Callable[[str], Path],
+                          tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``analyze`` of the whole CDNOW log (``CDNOW_master.txt``) with no options but the
+    output folder (seed 0, the default), outputs in ``result.out``."""
+    return _analyze_once(tmp_path_factory, "cdnow_master",
+                         datasets("cdnow/CDNOW_master.txt"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """ONE PySpark local-mode session for the whole test session, stopped at the end
+    (a folder's conftest may still define its own ``spark``, which then wins there)."""
+    pytest.importorskip("pyspark", reason="needs the Spark extra: pip install 'valuemax[spark]'")
+    from valuemax.engines import spark_session
+
+    session = spark_session(app_name="valuemax-tests")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Fixtures for the features tests: real logs loaded with plain DuckDB SQL, one Spark session.
+"""Fixtures for the features tests: real logs loaded with plain DuckDB SQL (the Spark session
+is the whole test session's, tests/conftest.py).
 
 The io stage is not used here on purpose: the logs are put into canonical shape by the SQL
 below, so these tests check the features stage alone.
@@ -72,15 +73,3 @@ def retail(duck, datasets):
     path = datasets("online_retail/online_retail.csv.gz")
     duck.raw_sql(RETAIL_SQL.format(path=path.as_posix()))
     return duck.table("retail")
-
-
-@pytest.fixture(scope="session")
-def spark():
-    """ONE PySpark local-mode session for the whole test session, stopped at the end."""
-    pytest.importorskip("pyspark", reason="needs the Spark extra: pip install 'valuemax[spark]'")
-    from valuemax.engines import spark_session
-
-    session = spark_session(app_name="valuemax-tests-features")
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()

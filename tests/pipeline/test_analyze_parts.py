@@ -10,15 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import valuemax
 from valuemax.clv._select import MODELS
 
 
-@pytest.fixture(scope="module")
-def retail(datasets, tmp_path_factory):
-    out = tmp_path_factory.mktemp("parts") / "out"
-    src = datasets("online_retail/online_retail.csv.gz")
-    return valuemax.analyze(str(src), out=out, seed=0)
+@pytest.fixture
+def retail(retail_analysis):
+    """The session's ``analyze`` of Online Retail, default options, seed 0 (tests/conftest.py)."""
+    return retail_analysis
 
 
 def test_value_columns_cover_every_customer(retail):

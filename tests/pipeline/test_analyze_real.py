@@ -10,12 +10,13 @@ import pytest
 
 import valuemax
 
+SAMPLE_COLUMNS = ["customer_id", "customer_index", "date", "number_of_cds", "dollar_value"]
 
-@pytest.fixture(scope="module")
-def retail_classic(datasets, tmp_path_factory):
-    out = tmp_path_factory.mktemp("classic") / "out"
-    src = datasets("online_retail/online_retail.csv.gz")
-    return valuemax.analyze(str(src), out=out, preset="classic", seed=0)
+
+@pytest.fixture
+def retail_classic(retail_classic_analysis):
+    """The session's ``analyze`` of Online Retail, ``preset="classic"``, seed 0."""
+    return retail_classic_analysis
 
 
 def test_classic_preset_reproduces_the_published_counts(retail_classic):
@@ -70,21 +71,28 @@ def test_customer_spend_is_never_negative_and_reconciles(retail_classic):
     assert (cust["n_orders"] >= cust["frequency"] + 1).all()
 
 
-def test_default_preset_accounts_for_every_row(datasets, tmp_path):
-    res = valuemax.analyze(
-        str(datasets("online_retail/online_retail.csv.gz")), seed=0, clusters="none",
-        clv=False,
-    )
-    q = res.quality
+def test_default_preset_accounts_for_every_row(retail_analysis):
+    # the default preset's cleaning does not depend on clustering, CLV or out=: the
+    # session's default run of Online Retail (tests/conftest.py)
+    q = retail_analysis.quality
     frame = q.to_frame().set_index("rule")
     assert q.rows_in == 541_909 == q.rows_clean + q.rows_quarantined
     assert int(frame["rows"].sum()) == q.rows_quarantined
     assert frame.loc["missing_customer_id", "rows"] == 135_080
+
+
+def test_no_out_writes_nothing_and_clusters_none_skips_kmeans(datasets):
+    # the options the Online Retail run above was made with before it was shared, on the
+    # CDNOW sample: no output folder, and k-means skipped for the option
+    res = valuemax.analyze(str(datasets("cdnow/CDNOW_sample.txt")), columns=SAMPLE_COLUMNS,
+                           seed=0, clusters="none", clv=False)
     assert res.out is None and "kmeans" in res.skipped
+    assert res.skipped["kmeans"] == "clustering turned off (--clusters none)"
 
 
-def test_cdnow_master_with_no_flags(datasets, tmp_path):
-    res = valuemax.analyze(str(datasets("cdnow/CDNOW_master.txt")), out=tmp_path / "cd")
+def test_cdnow_master_with_no_flags(cdnow_master_analysis):
+    # analyze(CDNOW_master.txt, out=...) with no other option, shared by the session
+    res = cdnow_master_analysis
     q = res.quality
     assert q.rows_in == 69_659 == q.rows_clean + q.rows_quarantined
     assert q.observation_end.isoformat() == "1998-06-30"
@@ -92,19 +100,18 @@ def test_cdnow_master_with_no_flags(datasets, tmp_path):
     # purchase only where that customer's earlier lines were quarantined (e.g. value <= 0)
     cust = res.customers
     late = set(cust.loc[cust["first_purchase"] > pd.Timestamp("1997-03-31").date(), "customer_id"])
-    with duckdb.connect(str(tmp_path / "cd" / "valuemax.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(res.out / "valuemax.duckdb"), read_only=True) as con:
         quarantined = {r[0] for r in con.sql("select customer_id from quarantine").fetchall()}
         n_raw = con.sql("select count(distinct customer_id) from transactions_raw").fetchone()[0]
     assert n_raw == 23_570
     assert late <= quarantined
     assert len(cust) + len(quarantined - set(cust["customer_id"])) == 23_570
-    assert (tmp_path / "cd" / "report.html").exists()
+    assert (res.out / "report.html").exists()
 
 
 def test_same_seed_same_numbers(datasets):
     path = str(datasets("cdnow/CDNOW_sample.txt"))
-    cols = ["customer_id", "customer_index", "date", "number_of_cds", "dollar_value"]
-    a = valuemax.analyze(path, columns=cols, seed=3)
-    b = valuemax.analyze(path, columns=cols, seed=3)
+    a = valuemax.analyze(path, columns=SAMPLE_COLUMNS, seed=3)
+    b = valuemax.analyze(path, columns=SAMPLE_COLUMNS, seed=3)
     pd.testing.assert_frame_equal(a.customers, b.customers)
     assert a.clusters.k == b.clusters.k

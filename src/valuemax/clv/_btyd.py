@@ -9,7 +9,8 @@ from scipy.special import hyp2f1
 from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import InputError, InsufficientData
-from valuemax.clv._base import ParametricModel
+from valuemax.clv._base import _AT_LIMIT, _BOUND, ParametricModel
+from valuemax.clv._limit import nbd_best
 from valuemax.clv._validation import (
     MIN_REPEAT_BUYERS_TO_FIT,
     check_horizon,
@@ -248,10 +249,57 @@ class RepeatPurchaseModel(ParametricModel):
         # one BLAS thread: the 4-parameter optimiser gains nothing from threads, and OpenBLAS
         # threads spinning between its many tiny calls slow the fit several-fold on a busy
         # machine (scoped: the caller's setting is restored on exit)
+        at_limit, limit_start = self._no_dropout_limit(ux, uT, counts)
         with threadpool_limits(limits=1, user_api="blas"):
-            self._fit_loglik(total, float(counts.sum()), np.array(self._start), grad)
+            self._fit_loglik(total, float(counts.sum()), np.array(self._start), grad,
+                             at_limit=at_limit, limit_start=limit_start)
         self.n_unique_ = len(counts)
         return self
+
+    def _no_dropout_limit(self, ux: np.ndarray, uT: np.ndarray, counts: np.ndarray,
+                          ) -> tuple[Any, Any]:
+        """``(at_limit, limit_start)`` of :func:`~valuemax.clv._base.fit_mle`: whether an
+        optimum with parameters at the search bound is the maximum of the no-drop-out
+        limit, the NBD, and the start to try next when it is not.
+
+        All three models tend to the NBD as their drop-out vanishes (``a -> 0`` or
+        ``s -> 0``), and the NBD itself to the Poisson as ``r, alpha -> ∞`` with
+        ``r / alpha`` fixed (no purchase-rate heterogeneity). An optimum at the bound ends
+        the multi-start search when its mean objective is within ``_AT_LIMIT`` (relative)
+        of the NBD's own maximum over the same box (:func:`~valuemax.clv._limit.nbd_best`,
+        a one-dimensional profile without ridges, fitted once, on first need): the fit has
+        then reached the best the limit can do, the likelihood is flat along the directions
+        that ran to the bound, and further starts can only land on that same face of the
+        parameter space. A fit better than the NBD (drop-out the data do show, e.g.
+        ``a, b -> ∞`` together: no drop-out heterogeneity) is not this limit and is not
+        accepted, nor a worse one (stopped short on the ridge, where L-BFGS-B's relative
+        ``ftol`` can end a run while ``r`` and ``alpha`` are still climbing): the next
+        start is then the limit's own optimum (``r, alpha`` of the NBD, ``a`` or ``s`` at
+        the lower bound and ``b`` or ``beta`` at the upper), before any random one. Neither is used with a
+        penalty (the penalised objective has no such limit): ``(None, None)``.
+        """
+        if float(self.penalizer) != 0.0:
+            return None, None
+
+        nbd: list[tuple[float, float, float]] = []
+
+        def limit() -> tuple[float, float, float]:
+            if not nbd:
+                nbd.append(nbd_best(ux, uT, counts, _BOUND))
+            return nbd[0]
+
+        def at_limit(theta: np.ndarray, fun: float, near: np.ndarray) -> bool:
+            best = limit()[0]
+            return abs(fun - best) <= _AT_LIMIT * max(1.0, abs(best))
+
+        def limit_start(theta: np.ndarray) -> np.ndarray:
+            # the limit's own optimum: (r, alpha) of the NBD, the drop-out switched off at
+            # the corner (a or s at the lower bound, b or beta at the upper: at s = e^-15
+            # alone, Pareto/NBD still differs from the NBD by ~ s ln(1 + T/beta))
+            _, log_r, log_alpha = limit()
+            return np.array([log_r, log_alpha, -_BOUND, _BOUND])
+
+        return at_limit, limit_start
 
     def _separate_passes(self, ux: np.ndarray, utx: np.ndarray, uT: np.ndarray,
                          counts: np.ndarray) -> tuple[Any, Any]:

@@ -72,7 +72,9 @@ class ParetoNBDModel(RepeatPurchaseModel):
     n_starts : int, default 3
         Most optimiser starting points. The first is fixed; the others (random, from
         ``random_state``) are tried only when its optimum fails a check (not converged, a
-        parameter at the search bound, or a gradient not near zero).
+        parameter at the search bound, or a gradient not near zero); a drop-out parameter
+        at the bound passes when the fit equals the maximum of the no-drop-out limit, the
+        NBD (the model has then reached that limit; ``valuemax.clv._limit``).
     random_state : int, Generator or None, default 0
         Seed of the random starting points (fixed by default: the same data give the
         same estimates; None draws fresh starts).
