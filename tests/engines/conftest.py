@@ -78,15 +78,6 @@ def cdnow_typed(datasets):
 
 
 @pytest.fixture(scope="session")
-def spark():
-    """A PySpark local-mode session (Java 17), shared by the engine tests."""
-    pytest.importorskip("pyspark")
-    from valuemax.engines import spark_session
-
-    return spark_session(app_name="valuemax-tests-engines")
-
-
-@pytest.fixture(scope="session")
 def retail_slice(datasets):
     """The first 20,000 lines of Online Retail as a staging table would hold them: every
     column text, as in the CSV. They have cancellations, returns, missing customer ids,

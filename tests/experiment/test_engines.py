@@ -11,18 +11,6 @@ from valuemax.engines import connect
 from valuemax.experiment import readout
 
 
-@pytest.fixture(scope="module")
-def spark():
-    """One PySpark local-mode session for this module, stopped at the end."""
-    pytest.importorskip("pyspark", reason="needs the Spark extra: pip install 'valuemax[spark]'")
-    from valuemax.engines import spark_session
-
-    session = spark_session(app_name="valuemax-tests-experiment")
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 # Third-party noise (as in tests/features/test_retail.py): ibis 12's PySpark backend reads a
 # deprecated pandas option, and PySpark 4.0 leaves its result socket to the collector.
 @pytest.mark.spark

@@ -19,7 +19,7 @@ import pandas as pd
 from valuemax._core.exceptions import ConvergenceError, InputError, StepNotApplicable
 from valuemax._core.validation import check_choice
 from valuemax.clv._btyd import RepeatPurchaseModel
-from valuemax.clv._select import MODELS, ModelComparison, compare_models, loglik_ties
+from valuemax.clv._select import MODELS, ModelComparison, compare_models, loglik_ties, lowest_bic
 from valuemax.clv._validation import MIN_REPEAT_BUYERS_TO_FIT
 
 #: Fewest repeat buyers (customers with frequency > 0) :func:`choose_model` works with, on
@@ -230,7 +230,7 @@ def _by_bic(frequency, recency, T, time_unit, random_state, n_starts, forced, no
         raise ConvergenceError("no purchase model converged on the observation period; "
                                "see the notes above")
     bics = {name: m.summary().bic for name, m in fits.items()}
-    best = min(bics, key=bics.get)
+    best = lowest_bic(bics)
     ties = loglik_ties({name: m.loglik_ for name, m in fits.items()})
     limits = {name: tuple(m.boundary_) for name, m in fits.items()}
     return best, f"lowest BIC on the observation period ({best}); {why}", limits, ties

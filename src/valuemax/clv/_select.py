@@ -25,7 +25,8 @@ MAE_TIE = 0.01
 LOGLIK_TIE = 0.01
 RULE = ("The chosen model has the lowest holdout MAE (mean absolute error of each customer's "
         "predicted against actual holdout purchases); models within 1% of that MAE count as "
-        "tied, and among them the one with the lowest BIC is chosen.")
+        "tied, and among them the one with the lowest BIC is chosen (BICs within 0.02 count "
+        "as equal: then BG/NBD, MBG/NBD, Pareto/NBD in that order).")
 _COLUMNS = ["model", "loglik", "n_params", "bic", "aic", "holdout_mae", "holdout_rmse",
             "predicted_total", "actual_total", "converged", "chosen"]
 
@@ -109,7 +110,28 @@ class ModelComparison:
 def _choose(table: pd.DataFrame) -> str:
     best = table["holdout_mae"].min()
     tied = table[table["holdout_mae"] <= best * (1 + MAE_TIE)]
-    return str(tied.sort_values(["bic", "holdout_mae"]).iloc[0]["model"])
+    return lowest_bic(dict(zip(tied["model"], tied["bic"], strict=True)))
+
+
+def lowest_bic(bics: dict[str, float]) -> str:
+    """The model of lowest BIC; BICs within ``2 * LOGLIK_TIE`` of it count as equal and
+    the first of those in :data:`MODELS`' order wins.
+
+    Models that reached the same limiting model (e.g. all three at no drop-out) have BICs
+    that differ by rounding noise (1e-11): the plain minimum would follow the noise, and a
+    change of optimiser path would change the chosen model without any change in the fit.
+
+    Examples
+    --------
+    >>> lowest_bic({"Pareto/NBD": 200.0, "MBG/NBD": 200.0 + 1e-11, "BG/NBD": 200.0 + 2e-11})
+    'BG/NBD'
+    >>> lowest_bic({"Pareto/NBD": 190.0, "BG/NBD": 200.0})
+    'Pareto/NBD'
+    """
+    low = min(bics.values())
+    equal = [name for name, bic in bics.items() if bic <= low + 2 * LOGLIK_TIE]
+    order = list(MODELS)
+    return min(equal, key=lambda n: (order.index(n) if n in order else len(order), n))
 
 
 def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_holdout: Any,
