@@ -196,3 +196,32 @@ def test_assignments_whose_window_the_log_does_not_cover(small):
         readout_from_log(only_late, tx, control="A", window_days=14)
     with pytest.raises(InputError, match="the assignment file has no rows"):
         outcomes_from_log(a.iloc[:0], tx, window_days=14)
+
+
+def test_assigned_ids_absent_from_the_log_are_stated_or_refused(small):
+    """Ids that never appear in the log read as non-buyers: said with the count and the
+    first ids (x3 of the six extra customers never bought); when none of the ids is in the
+    log (e.g. written with another prefix) every outcome would be 0: refused."""
+    a, tx = small
+    kept = a[a["customer_id"].isin(["1", "2", "3", "4"])]
+    extra = pd.DataFrame({"customer_id": ["x0", "x3"], "arm": ["A", "B"],
+                          "assigned_at": pd.Timestamp("2024-01-01")})
+    more = pd.DataFrame({"customer_id": ["x0"], "order_id": ["p0"],
+                         "order_ts": pd.to_datetime(["2024-01-05"]), "amount": [5.0]})
+    found = outcomes_from_log(pd.concat([kept, extra], ignore_index=True),
+                              pd.concat([tx, more], ignore_index=True), window_days=14)
+    assert found.notes == ("1 of 6 assigned customers never appear in the log (e.g. 'x3'): "
+                           "they count as non-buyers (0 orders, 0 revenue). Expected for "
+                           "customers who never bought; if their ids are written otherwise "
+                           "in the log, fix them first.",)
+    row = found.table.to_pyarrow().to_pandas().set_index("customer_id").loc["x3"]
+    assert (row["orders"], row["revenue"], row["converted"]) == (0, 0.0, 0)
+    r = readout_from_log(pd.concat([kept, extra], ignore_index=True),
+                         pd.concat([tx, more], ignore_index=True), control="A",
+                         window_days=14, correction="none")
+    assert found.notes[0] in r.notes
+    renamed = kept.assign(customer_id="C" + kept["customer_id"])
+    with pytest.raises(InputError, match=r"none of the 4 assigned customers appears in the "
+                                         r"transaction log \(e\.g\. 'C1', 'C2', 'C3', 'C4'\)"):
+        outcomes_from_log(renamed, tx, window_days=14)
+    assert outcomes_from_log(kept, tx, window_days=14).notes == ()

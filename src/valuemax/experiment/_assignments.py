@@ -56,6 +56,9 @@ class Outcomes:
     designed_shares : dict of str to float or None
         The designed share of each arm when the assignment file has a ``share`` column (as
         :func:`valuemax.decide.holdout_assignments` writes it), else None.
+    notes : tuple of str
+        What the reader must know about the join: assigned customers who never appear in
+        the log (counted as non-buyers), with the first ids.
     """
 
     table: ir.Table
@@ -64,6 +67,7 @@ class Outcomes:
     pre_days: int | None
     observation_end: _dt.date
     designed_shares: dict[str, float] | None = None
+    notes: tuple[str, ...] = ()
 
 
 def _days(name: str, value: Any) -> int:
@@ -194,6 +198,7 @@ def outcomes_from_log(
                   _amount=tx.amount.cast("float64"),
                   _order=(tx.order_id.cast("string") if "order_id" in tx.columns
                           else ibis.null().cast("string")))
+    notes = _unmatched(kept, t)
     j = kept.left_join(t, kept.customer_id == t._cid)
 
     def measures(cond: ir.BooleanValue, prefix: str) -> dict[str, ir.Value]:
@@ -216,7 +221,31 @@ def outcomes_from_log(
     if pre is not None:
         out = out.mutate(pre_orders=out.pre_orders.fill_null(0).cast("int64"))
     return Outcomes(table=out, quarantine=quarantine, window_days=win, pre_days=pre,
-                    observation_end=end, designed_shares=designed)
+                    observation_end=end, designed_shares=designed, notes=notes)
+
+
+def _unmatched(kept: ir.Table, t: ir.Table) -> tuple[str, ...]:
+    """The note on assigned customers absent from the whole log; InputError when none is in
+    it (the ids cannot be the log's: every outcome would read 0)."""
+    seen = t.select(_cid=t._cid).distinct()
+    flagged = kept.left_join(seen, kept.customer_id == seen._cid).select(
+        kept.customer_id, _in=seen._cid.notnull())
+    counts = flagged.aggregate(n=flagged.count(),
+                               absent=ibis.ifelse(flagged._in, 0, 1).sum()).to_pyarrow()
+    n, absent = int(counts["n"][0].as_py()), int(counts["absent"][0].as_py() or 0)
+    if not absent:
+        return ()
+    first = flagged.filter(~flagged._in).order_by("customer_id").limit(5) \
+        .to_pyarrow()["customer_id"].to_pylist()
+    shown = ", ".join(map(repr, first))
+    if absent == n:
+        raise InputError(
+            f"none of the {n:,} assigned customers appears in the transaction log (e.g. "
+            f"{shown}): every outcome would read 0. Check that the assignment file's ids are "
+            "the log's (same column, same format: leading zeros, pseudonyms, case).")
+    return (f"{absent:,} of {n:,} assigned customers never appear in the log (e.g. {shown}): "
+            "they count as non-buyers (0 orders, 0 revenue). Expected for customers who "
+            "never bought; if their ids are written otherwise in the log, fix them first.",)
 
 
 def _all_quarantined(quarantine: pd.DataFrame, end: _dt.date, window_days: int) -> str:
@@ -344,7 +373,7 @@ def readout_from_log(
                          "pre-period or leave it out (pre_days= / --pre-days).") from None
     finally:
         table.release()
-    notes = list(result.notes)
+    notes = [*found.notes, *result.notes]
     if len(found.quarantine):
         counts = found.quarantine["reason"].value_counts()
         notes.insert(0, "quarantined " + ", ".join(f"{int(v):,} assignment rows {k}"
