@@ -67,6 +67,7 @@ def test_cli_json_and_files_equal_the_api(cli_runner, table, tmp_path):
     (["--treated", "promo2"], "treated arm 'promo2' is not among the arm labels"),
     (["--model", "x"], "models ['x']: unknown ['x']"),
     (["--outcome", "spend"], "outcome column 'spend' is not in the table"),
+    (["--seed", "-1"], "must be a whole number >= 0 (--seed)"),
 ])
 def test_bad_input_exits_2_with_one_line(cli_runner, table, extra, message):
     res = cli_runner.invoke(app, [*_args(table), *extra])
@@ -100,3 +101,29 @@ def test_the_cli_does_not_load_scikit_learn_until_the_command_runs():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_an_id_on_two_rows_is_refused_with_the_ids(cli_runner, table, tmp_path):
+    """One customer on two rows would count twice in the fit and the Qini curve (the
+    breaker's up_dup.csv scored both): refused, the ids named."""
+    frame = pd.read_csv(table)
+    frame.loc[5, "customer"] = frame.loc[4, "customer"] = "c7"
+    path = tmp_path / "dup.csv"
+    frame.to_csv(path, index=False)
+    res = cli_runner.invoke(app, [*_args(path), "--id", "customer"])
+    assert res.exit_code == 2, res.output
+    assert ("1 ids of 'customer' are on more than one row (3 rows; e.g. 'c7'); the table "
+            "needs one row per customer") in " ".join(res.output.split())
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "table 'bad.csv' is empty (no header, no row)"),
+    ("组别,x,y\n甲,1,0\n".encode("gbk"), "table 'bad.csv' is not UTF-8 text"),
+])
+def test_an_empty_or_gbk_file_is_one_line(cli_runner, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    res = cli_runner.invoke(app, ["uplift", str(path), "--treatment", "组别", "--treated", "甲",
+                                  "--control", "乙", "--outcome", "y", "--feature", "x"])
+    assert res.exit_code == 2, res.output
+    assert message in res.output and len(res.output.strip().splitlines()) == 1

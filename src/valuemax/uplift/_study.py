@@ -42,8 +42,31 @@ def read_table(source: Any) -> pd.DataFrame:
     if name.endswith((".parquet", ".pq")):
         return pd.read_parquet(path)
     if name.endswith((".csv", ".csv.gz", ".csv.zst", ".txt")):
-        return pd.read_csv(path)
+        try:
+            return pd.read_csv(path)
+        except pd.errors.EmptyDataError:
+            raise InputError(f"table {path.name!r} is empty (no header, no row); it needs a "
+                             "header and one row per customer.") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"table {path.name!r} is not UTF-8 text ({exc.reason} at byte "
+                             f"{exc.start:,}); save it as UTF-8 (e.g. from GBK: iconv -f GBK "
+                             "-t UTF-8), or pass a DataFrame read with its encoding.") from None
     raise InputError(f"table {path.name!r}: unknown format; use .csv, .csv.gz or .parquet.")
+
+
+def _check_ids(frame: pd.DataFrame, id_column: str) -> None:
+    """Refuse a missing id column, or ids given on more than one row (one customer would
+    count twice in the fit and the curves)."""
+    if id_column not in frame.columns:
+        raise InputError(f"id column {id_column!r} is not in the table; available: "
+                         f"{list(frame.columns)}.")
+    ids = frame[id_column]
+    twice = ids[ids.duplicated(keep=False) & ids.notna()]
+    if len(twice):
+        shown = ", ".join(map(repr, sorted(set(twice.astype(str)))[:5]))
+        raise InputError(f"{twice.nunique():,} ids of {id_column!r} are on more than one row "
+                         f"({len(twice):,} rows; e.g. {shown}); the table needs one row per "
+                         "customer: keep one row each (e.g. the first assignment).")
 
 
 def design_matrix(frame: pd.DataFrame, features: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -203,6 +226,12 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
                          f"({', '.join(f'{k}: {v}' for k, v in MODELS.items())}).")
     if not 0 < holdout < 1:
         raise InputError(f"holdout={holdout!r} must be a share in (0, 1), e.g. 0.3.")
+    if isinstance(random_state, bool) or (isinstance(random_state, int | np.integer)
+                                          and random_state < 0):
+        raise InputError(f"random_state={random_state!r} must be a whole number >= 0 (CLI "
+                         "--seed).")
+    if id_column is not None:
+        _check_ids(frame, id_column)
     indicator = treatment_indicator(frame[treatment].to_numpy(), treated=treated,
                                     control=control)
     keep = indicator >= 0
@@ -223,9 +252,6 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
     share = float(t[train].mean())
     scores = pd.DataFrame({"row": np.flatnonzero(keep)})
     if id_column is not None:
-        if id_column not in frame.columns:
-            raise InputError(f"id column {id_column!r} is not in the table; available: "
-                             f"{list(frame.columns)}.")
         scores[id_column] = sub[id_column].to_numpy()
     scores["arm"] = sub[treatment].to_numpy()
     scores["treatment"] = t
