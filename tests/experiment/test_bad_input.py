@@ -175,3 +175,15 @@ def test_an_overflowing_metric_is_named_with_its_row(rng):
     with pytest.raises(InputError, match=r"metric 'spend' has 1 infinite values or values of "
                                          r"magnitude >= 1e\+150.*c003"):
         readout(t, arm="arm", metrics=["spend"], control="A", id_column="customer_id")
+
+
+def test_fractions_that_do_not_sum_to_one_are_refused():
+    """0.5 and 0.6 were renormalised silently to 0.4545/0.5455; ratios stay accepted and give
+    the same test as the fractions they mean."""
+    with pytest.raises(InputError, match=r"look like fractions but sum to 1\.1, not 1"):
+        srm_test({"A": 10, "B": 12}, shares={"A": 0.5, "B": 0.6})
+    by_ratio = srm_test({"A": 90, "B": 14}, shares={"A": 9, "B": 1})
+    by_share = srm_test({"A": 90, "B": 14}, shares={"A": 0.9, "B": 0.1})
+    assert by_ratio.p_value == pytest.approx(by_share.p_value, rel=1e-12)
+    assert by_ratio.p_value == pytest.approx(stats.chisquare([90, 14], [93.6, 10.4]).pvalue,
+                                             rel=1e-9)

@@ -7,7 +7,8 @@ import socket
 from valuemax._core.exceptions import InputError
 
 
-def bind_listening(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
+def bind_listening(host: str, port: int, *, backlog: int = 2048,
+                   zero_picks_free: bool = True) -> socket.socket:
     """A socket listening on ``host:port``, bound before the server announces itself.
 
     Parameters
@@ -18,6 +19,8 @@ def bind_listening(host: str, port: int, *, backlog: int = 2048) -> socket.socke
         Port; 0 picks a free one.
     backlog : int, default 2048
         Pending connections queued by the kernel.
+    zero_picks_free : bool, default True
+        Whether the command accepts ``--port 0`` (then the message on a port in use says so).
 
     Raises
     ------
@@ -37,7 +40,8 @@ def bind_listening(host: str, port: int, *, backlog: int = 2048) -> socket.socke
         sock.bind(address)
     except OSError as exc:
         sock.close()
+        hint = " (0 picks a free one)" if zero_picks_free else ""
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}; stop the other "
-                         "server or choose another --port (0 picks a free one)") from None
+                         f"server or choose another --port{hint}") from None
     sock.listen(backlog)
     return sock

@@ -59,11 +59,15 @@ class SRMTest:
 def designed_shares(arms: Sequence[str], shares: Mapping[str, float] | None) -> tuple[float, ...]:
     """Shares per arm in ``arms`` order: equal by default, else ``shares`` normalised to sum 1.
 
+    Ratios (``{"A": 9, "B": 1}``) are normalised; fractions must already sum to 1 (to 1e-4):
+    ``{"A": 0.5, "B": 0.6}`` is a typo, not a design, and is refused (1e-4 allows shares
+    printed to 6 digits).
+
     Raises
     ------
     InputError
-        If ``shares`` misses an arm, names an arm not in the data, or a share is not a
-        positive finite number.
+        If ``shares`` misses an arm, names an arm not in the data, a share is not a
+        positive finite number, or every share is below 1 and they do not sum to 1.
     """
     if shares is None:
         return tuple(1.0 / len(arms) for _ in arms)
@@ -82,6 +86,10 @@ def designed_shares(arms: Sequence[str], shares: Mapping[str, float] | None) -> 
     if bad:
         raise InputError(f"shares must be positive numbers; got {bad} (shares= / --shares).")
     total = float(sum(values[a] for a in arms))
+    if all(values[a] < 1 for a in arms) and abs(total - 1.0) > 1e-4:
+        raise InputError(f"shares {values} look like fractions but sum to {total:.6g}, not 1; "
+                         "give fractions that sum to 1 (e.g. 0.9 and 0.1), or ratios of whole "
+                         "numbers (e.g. 9 and 1) (shares= / --shares).")
     return tuple(float(values[a]) / total for a in arms)
 
 

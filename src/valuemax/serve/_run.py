@@ -139,7 +139,7 @@ def serve(store: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
 
     check_listen(host, port, token)
     app = create_app(store, token=token)
-    sock = bind_listening(host, port)
+    sock = bind_listening(host, port, zero_picks_free=False)
     if on_ready is not None:
         on_ready(app)
     config = uvicorn.Config(app, log_level=log_level, access_log=False, server_header=False,
