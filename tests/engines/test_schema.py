@@ -183,7 +183,9 @@ def test_spark_master_needs_engine_spark(cli_runner, tmp_path, datasets):
     res = cli_runner.invoke(app, ["analyze", str(datasets("cdnow/CDNOW_sample.txt")),
                                   "--spark-master", "local[1]", "--out", str(tmp_path / "x")])
     line = _one_line_exit_2(res)
-    assert "--spark-master 'local[1]' starts a Spark session: it needs --engine spark" in line
+    assert ("--spark-master 'local[1]' starts a Spark session: it needs --engine spark, but "
+            "no engine was given;") in line
+    assert "NoneType" not in line
 
 
 @pytest.mark.spark

@@ -171,6 +171,8 @@ _VALUE = r"""(?:'[^']*'|"[^"]*"|\((?:\s*'[^']*',?)+\s*\)|[\w.+-]+)"""
 _CALL_MAPPING = re.compile(
     r"(?:[\w.]+\(\.\.\.,\s*mapping=\{'([^']+)':\s*'([^']*)'\}\))"
     r"|(?:mapping=\{'([^']+)':\s*'([^']*)'\})")
+#: ``mapping={'a': 'x', 'b': 'y'} (CLI --map a=x --map b=y)`` -> ``--map a=x --map b=y``
+_MAPPING_WITH_HINT = re.compile(r"mapping=\{[^{}]*\}\s*\(CLI ([^()]*)\)")
 #: ``mapping['order_ts'] = 'nope'`` -> ``--map order_ts=nope``
 _ITEM_MAPPING = re.compile(r"mapping\['([^']+)'\]\s*=\s*'([^']*)'")
 #: ``read_transactions(..., date_format='%d/%m/%Y')`` -> ``--date-format '%d/%m/%Y'``
@@ -195,6 +197,8 @@ def cli_words(message: str) -> str:
     'now mapped (--map customer_id=amount), so'
     >>> cli_words("pass date_format='excel_serial' (CLI --date-format excel_serial)")
     'pass --date-format excel_serial'
+    >>> cli_words("with mapping={'a': '<c>', 'b': '<c>'} (CLI --map a=<c> --map b=<c>).")
+    'with --map a=<c> --map b=<c>.'
     >>> cli_words("cost_per_contact=-1.0 must be >= 0")
     '--cost-per-contact -1.0 must be >= 0'
     """
@@ -213,6 +217,8 @@ def cli_words(message: str) -> str:
         return opt + value(m.group(2), opt)
 
     message = _BOTH.sub(lambda m: m.group(1), message)
+    # a mapping of several columns with its own CLI hint: the hint replaces it
+    message = _MAPPING_WITH_HINT.sub(lambda m: m.group(1), message)
     message = _CALL_MAPPING.sub(
         lambda m: f"--map {m.group(1) or m.group(3)}={m.group(2) or m.group(4) or ''}",
         message)

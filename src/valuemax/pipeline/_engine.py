@@ -69,8 +69,10 @@ def open_engine(engine: Any, *, spark_master: str | None = None) -> tuple[Any, s
         if engine != "spark":
             raise InputError(
                 f"spark_master={spark_master!r} starts a Spark session: it needs "
-                f"engine='spark' (CLI --engine spark), got engine={_shown(engine)}; an "
-                f"existing SparkSession passed as engine= keeps its own master"
+                f"engine='spark' (CLI --engine spark), "
+                + ("but no engine was given" if engine is None else
+                   f"got engine={_shown(engine)}")
+                + "; an existing SparkSession passed as engine= keeps its own master"
             )
     if engine is None or engine == "duckdb":
         return None
