@@ -127,3 +127,23 @@ def test_an_empty_or_gbk_file_is_one_line(cli_runner, tmp_path, content, message
                                   "--control", "乙", "--outcome", "y", "--feature", "x"])
     assert res.exit_code == 2, res.output
     assert message in res.output and len(res.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("x", np.inf, "feature 'x' is infinite for 1 of"),
+    ("x", np.nan, "feature 'x' is missing for 1 of"),
+    ("bought", 1e300, "outcome 'bought' has 1 values of magnitude >= 1e+150"),
+])
+def test_a_bad_value_names_its_column_and_table_row(cli_runner, table, tmp_path, column, value,
+                                                   message):
+    """The row named is the table's (0-based, as uplift_scores.csv's ``row``), not a position
+    among the two arms' rows; one 1e300 outcome made every score 1e298 (exit 0) before."""
+    frame = pd.read_csv(table).astype({"bought": float})
+    row = int(np.flatnonzero(frame["arm"].isin(["promo", "holdout"]))[3])
+    frame.loc[row, column] = value
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    res = cli_runner.invoke(app, _args(path))
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert message in text and f"(rows {row})" in text

@@ -24,6 +24,10 @@ MODELS: dict[str, str] = {"t": "two-model (T-learner)", "dr": "DR-learner",
                           "ct": "class transformation"}
 
 
+#: Outcome magnitude from which squares (variances, the curves' sums) overflow float64.
+HUGE_OUTCOME = 1e150
+
+
 def read_table(source: Any) -> pd.DataFrame:
     """A DataFrame as given (not copied), or a CSV (.csv/.csv.gz) or Parquet file read by pandas.
 
@@ -69,6 +73,12 @@ def _check_ids(frame: pd.DataFrame, id_column: str) -> None:
                          "customer: keep one row each (e.g. the first assignment).")
 
 
+def _rows(frame: pd.DataFrame, mask: np.ndarray, n: int = 5) -> str:
+    """The first ``n`` row labels of ``frame`` where ``mask`` holds (the table's own rows,
+    0-based for a file: a subset keeps its table's labels)."""
+    return ", ".join(map(str, frame.index[mask][:n]))
+
+
 def design_matrix(frame: pd.DataFrame, features: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Numeric and boolean columns as they are; text/categorical columns one-hot (``col=value``).
 
@@ -88,10 +98,15 @@ def design_matrix(frame: pd.DataFrame, features: Sequence[str]) -> tuple[np.ndar
         na = s.isna().to_numpy()
         if na.any():
             raise InputError(f"feature {col!r} is missing for {int(na.sum()):,} of {len(s):,} "
-                             f"customers (rows {', '.join(map(str, np.flatnonzero(na)[:5]))}); "
-                             "fill or drop them first.")
+                             f"customers (rows {_rows(frame, na)}); fill or drop them first.")
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-            parts.append(s.to_numpy(dtype=np.float64)[:, None])
+            values = s.to_numpy(dtype=np.float64)
+            inf = ~np.isfinite(values)
+            if inf.any():
+                raise InputError(f"feature {col!r} is infinite for {int(inf.sum()):,} of "
+                                 f"{len(s):,} customers (rows {_rows(frame, inf)}); fix or drop "
+                                 "them first.")
+            parts.append(values[:, None])
             names.append(col)
         else:
             levels = sorted(s.astype(str).unique())
@@ -237,6 +252,13 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
     keep = indicator >= 0
     sub = frame.loc[keep]
     t = indicator[keep]
+    values = pd.to_numeric(sub[outcome], errors="coerce").to_numpy(dtype=np.float64)
+    huge = np.isfinite(values) & (np.abs(values) >= HUGE_OUTCOME)
+    if huge.any():
+        raise InputError(f"outcome {outcome!r} has {int(huge.sum()):,} values of magnitude >= "
+                         f"{HUGE_OUTCOME:.0e} (rows {_rows(sub, huge)}): their squares overflow "
+                         "and every score would follow them. Fix those rows (a unit or "
+                         "export error?) or drop them.")
     y, kind = check_outcome(sub[outcome].to_numpy(), int(keep.sum()), name=f"outcome {outcome!r}")
     X, names = design_matrix(sub, list(features))
     from sklearn.model_selection import train_test_split
