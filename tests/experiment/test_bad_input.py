@@ -187,3 +187,13 @@ def test_fractions_that_do_not_sum_to_one_are_refused():
     assert by_ratio.p_value == pytest.approx(by_share.p_value, rel=1e-12)
     assert by_ratio.p_value == pytest.approx(stats.chisquare([90, 14], [93.6, 10.4]).pvalue,
                                              rel=1e-9)
+
+
+@pytest.mark.parametrize("content", ["", "arm,visit\n"])
+def test_an_empty_or_header_only_file_says_it_has_no_rows(tmp_path, content):
+    """Before: "available: column0" (empty) and "metric 'visit' must be numeric ... string"
+    (header only)."""
+    path = tmp_path / "exp.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=r"^the experiment table has no rows"):
+        readout(str(path), arm="arm", metrics=["visit"], control="A")

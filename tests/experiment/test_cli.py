@@ -142,6 +142,16 @@ def test_cli_assignments_and_log(cli_runner, tmp_path, rng):
     res = _run(cli_runner, tmp_path / "assign.csv", "--log", tmp_path / "log.csv",
                "--control", "holdout")
     assert res.exit_code == 2 and "--log needs --window-days" in res.stderr
+    # --observation-end: the late line (April 30) after it is quarantined by clean, the
+    # outcomes are the same (every window ends by March 24), and the end is reported
+    res = _run(cli_runner, tmp_path / "assign.csv", "--log", tmp_path / "log.csv",
+               "--window-days", "14", "--control", "holdout", "--observation-end",
+               "2024-03-31", "--json")
+    assert res.exit_code == 0, res.output
+    cut = json.loads(res.stdout)
+    assert pd.DataFrame(cut["comparisons"]).set_index("metric")["p_value"].to_numpy(
+        float) == pytest.approx(api["p_value"].to_numpy(), rel=1e-9)
+    assert any("log observed to 2024-03-31" in n for n in cut["notes"])
 
 
 def test_cli_hillstrom_reference(cli_runner, hillstrom_path):

@@ -136,6 +136,7 @@ def readout_cmd(
     window_days: Annotated[int | None, typer.Option("--window-days", metavar="DAYS", help="With --log: outcome window after each customer's assigned_at.")] = None,
     pre_days: Annotated[int | None, typer.Option("--pre-days", metavar="DAYS", help="With --log: pre-period before assignment for the CUPED covariates pre_orders, pre_revenue.")] = None,
     assigned_at: Annotated[str, typer.Option("--assigned-at", metavar="COL", help="With --log: assignment time column (date or timestamp).")] = "assigned_at",
+    observation_end: Annotated[str | None, typer.Option("--observation-end", metavar="DATE", help="With --log: the log's observation end YYYY-MM-DD, inclusive (default: its last valid date); lines after it are quarantined.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write report.html (section 'Did it work?'), summary.json (key experiment), experiment_*.csv/.parquet and experiment_summary.json to DIR, published at once.")] = None,
     db: Annotated[Path | None, typer.Option("--db", metavar="STORE", help="Also write the readout to the DuckDB store's table experiments (one row per arm and metric) with a runs row, in one transaction.")] = None,
     as_json: JsonOpt = False,
@@ -170,14 +171,15 @@ def readout_cmd(
             result = _readout_from_log(table, log, control=control, arm=arm, names=names,
                                        id_column=id_column, window_days=window_days,
                                        pre_days=pre_days, assigned_at=assigned_at,
-                                       covariates=covariate, **options)
+                                       covariates=covariate, observation_end=observation_end,
+                                       **options)
         else:
             if not names:
                 raise InputError("name at least one outcome column with --metric (or give the "
                                  "transaction log with --log and --window-days).")
-            if window_days is not None or pre_days is not None:
-                raise InputError("--window-days and --pre-days need --log (the transaction "
-                                 "log the outcomes are computed from).")
+            if window_days is not None or pre_days is not None or observation_end is not None:
+                raise InputError("--window-days, --pre-days and --observation-end need --log "
+                                 "(the transaction log the outcomes are computed from).")
             result = readout(table, arm=arm, control=control, metrics=names,
                              covariates=covariate or [], id_column=id_column,
                              missing=missing, **options)
@@ -195,6 +197,7 @@ def readout_cmd(
                                "arm": arm, "control": control, "metrics": list(result.metrics),
                                "covariates": list(result.covariates), "log": log,
                                "window_days": window_days, "pre_days": pre_days,
+                               "observation_end": observation_end,
                                "correction": correction, "confidence": confidence})
         summary = result.to_dict()
         if as_json:
@@ -213,7 +216,8 @@ def readout_cmd(
 
 def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: list[str],
                       id_column: str | None, window_days: int | None, pre_days: int | None,
-                      assigned_at: str, covariates: list[str] | None, **options: Any) -> Any:
+                      assigned_at: str, covariates: list[str] | None,
+                      observation_end: str | None = None, **options: Any) -> Any:
     from valuemax.engines import connect
     from valuemax.experiment import readout_from_log
     from valuemax.experiment._assignments import OUTCOMES
@@ -227,7 +231,7 @@ def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: li
                          "--pre-days; drop --covariate.")
     con = connect(None)
     _, cleaned, _ = read_and_clean(log, con, ReadOptions(), preset="standard",
-                                   observation_end=None, returns=None)
+                                   observation_end=observation_end, returns=None)
     return readout_from_log(table, cleaned.transactions, control=control,
                             window_days=window_days, pre_days=pre_days,
                             metrics=tuple(names) or OUTCOMES,

@@ -228,6 +228,10 @@ def readout(
     if unknown:
         raise InputError(f"kinds names {unknown}, which are not among metrics {metric_list}.")
     tbl = as_table(table)
+    if int(tbl.count().to_pyarrow().as_py()) == 0:
+        raise InputError("the experiment table has no rows (an empty file, or a header "
+                         "only); it needs one row per customer: arm, outcomes and any "
+                         "covariates.")
     check_columns(tbl, arm, {"metric": metric_list, "covariate": cov_list,
                              "id": [id_column] if id_column else []})
     split = quarantine_assignments(tbl, arm=arm, id_column=id_column)
