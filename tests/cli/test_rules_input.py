@@ -53,3 +53,24 @@ def test_rules_as_transactions_says_to_pass_input_baskets(cli_runner, basket_fil
     result = cli_runner.invoke(app, ["rules", str(basket_file), "--input", "transactions"])
     assert result.exit_code == 2
     assert "--input baskets" in " ".join(result.output.split())
+
+
+def test_long_lines_without_key_or_item_are_counted_on_the_terminal(cli_runner, tmp_path):
+    """The breaker's longbad.csv: of 5 lines, one has no date, one no member, one no item;
+    "2 baskets" were reported with no word on the 3 lines left out."""
+    path = tmp_path / "long.csv"
+    path.write_text("Member_number,Date,itemDescription\n"
+                    "1,2024-01-01,milk\n1,2024-01-01,bread\n2,,milk\n,2024-01-02,jam\n"
+                    "3,2024-01-03,\n", encoding="utf-8")
+    res = cli_runner.invoke(app, ["rules", str(path), "--input", "long"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert text.startswith("1 baskets, 2 items;")
+    assert ("note: 3 of 5 lines have no item or no basket key (Member_number, Date): left "
+            "out.") in text
+    assert ("thresholds: chosen from the data (min_support, min_confidence, min_lift, "
+            "max_len): min_support 1 = about 1 of 1 baskets") in text
+    summary = json.loads(cli_runner.invoke(app, ["rules", str(path), "--input", "long",
+                                                 "--json"]).output)
+    assert summary["notes"] == ["3 of 5 lines have no item or no basket key (Member_number, "
+                                "Date): left out."]

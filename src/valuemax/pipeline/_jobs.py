@@ -195,9 +195,13 @@ def association_rules(
         th = resolve_thresholds(baskets, min_support=min_support,
                                 min_confidence=min_confidence, min_lift=min_lift,
                                 max_len=max_len)
-        return mine_rules(baskets, min_support=th["min_support"],
-                          min_confidence=th["min_confidence"], min_lift=th["min_lift"],
-                          max_len=th["max_len"])
+        rs = mine_rules(baskets, min_support=th["min_support"],
+                        min_confidence=th["min_confidence"], min_lift=th["min_lift"],
+                        max_len=th["max_len"])
+        # the reading's notes (lines without an item or key, blank lines) and the thresholds'
+        # reason travel with the rules: the CLI prints both
+        return dataclasses.replace(rs, notes=(*baskets.notes, *rs.notes),
+                                   thresholds={**rs.thresholds, "reason": th["reason"]})
     if input_format != "transactions":
         raise InputError(f"input_format={input_format!r} is not one of ['auto', "
                          "'transactions', 'baskets', 'long']")
