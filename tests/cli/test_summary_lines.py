@@ -77,6 +77,14 @@ def test_buy_again_line_and_informative_flag(shop):
     assert (prop["not_informative_because"] is None) is informative
     if not informative:
         assert prop["not_informative_because"] in text
+    # scores of exactly 1 or 0 (isotonic end steps) are said on the terminal too, counted
+    # from the exported scores
+    p = pd.read_csv(out / "customers.csv", encoding="utf-8-sig")["p_buy_90d"]
+    ones, zeros = int((p == 1.0).sum()), int((p == 0.0).sum())
+    said = f"note: p_buy_90d is exactly 1 for {ones:,} customers" in text
+    assert said is bool(ones or zeros)
+    if said:
+        assert f"and exactly 0 for {zeros:,} ({zeros / len(p):.1%})" in text
 
 
 def test_cross_sell_with_few_products_is_uninformative(shop):

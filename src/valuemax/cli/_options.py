@@ -171,8 +171,9 @@ _VALUE = r"""(?:'[^']*'|"[^"]*"|\((?:\s*'[^']*',?)+\s*\)|[\w.+-]+)"""
 _CALL_MAPPING = re.compile(
     r"(?:[\w.]+\(\.\.\.,\s*mapping=\{'([^']+)':\s*'([^']*)'\}\))"
     r"|(?:mapping=\{'([^']+)':\s*'([^']*)'\})")
-#: ``mapping={'a': 'x', 'b': 'y'} (CLI --map a=x --map b=y)`` -> ``--map a=x --map b=y``
-_MAPPING_WITH_HINT = re.compile(r"mapping=\{[^{}]*\}\s*\(CLI ([^()]*)\)")
+#: ``mapping={'a': 'x', 'b': 'y'} (CLI --map a=x --map b=y)`` -> ``--map a=x --map b=y``;
+#: ``columns=[...] (CLI --columns a,b,c)`` -> ``--columns a,b,c``
+_MAPPING_WITH_HINT = re.compile(r"\b\w+=(?:\{[^{}]*\}|\[[^\[\]]*\])\s*\(CLI ([^()]*)\)")
 #: ``mapping['order_ts'] = 'nope'`` -> ``--map order_ts=nope``
 _ITEM_MAPPING = re.compile(r"mapping\['([^']+)'\]\s*=\s*'([^']*)'")
 #: ``read_transactions(..., date_format='%d/%m/%Y')`` -> ``--date-format '%d/%m/%Y'``
@@ -199,6 +200,8 @@ def cli_words(message: str) -> str:
     'pass --date-format excel_serial'
     >>> cli_words("with mapping={'a': '<c>', 'b': '<c>'} (CLI --map a=<c> --map b=<c>).")
     'with --map a=<c> --map b=<c>.'
+    >>> cli_words("pass the 5 names with columns=[...] (CLI --columns name1,name2,...).")
+    'pass the 5 names with --columns name1,name2,....'
     >>> cli_words("cost_per_contact=-1.0 must be >= 0")
     '--cost-per-contact -1.0 must be >= 0'
     """

@@ -280,6 +280,9 @@ def _print_parts(console: Console, result: Any) -> None:
         console.print(line)
         if warn:
             console.print(f"  [yellow]warning:[/] {warn}")
+        for note in prop.notes:  # scores of exactly 1 or 0 (isotonic end steps)
+            if note.startswith(f"{prop.score_column} is exactly"):
+                console.print(f"  [yellow]note:[/] {note}")
     basket = getattr(result, "basket", None)
     if basket is not None:
         ev = basket.evaluation or {}

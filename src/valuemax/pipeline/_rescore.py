@@ -222,7 +222,9 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
         msg = (f"{head} ({rel:+.1%}; threshold ±{DRIFT_THRESHOLD:.0%}): "
                + ("the data had drifted from the model; every model was refitted"
                   if advised and refitted else
-                  "the data have drifted from the model, refit it (--refit or refit=True)"
+                  "the data have drifted from the model: refit it with the next file of "
+                  "new lines (--refit or refit=True; a file already applied changes nothing), "
+                  "or run analyze on the whole log now"
                   if advised else "within the threshold, no refit needed"))
     return DriftCheck(models.name, days, len(before), p_tot, a_tot, mae, p_all, a_all, rel,
                       DRIFT_THRESHOLD, advised, msg)
