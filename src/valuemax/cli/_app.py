@@ -134,7 +134,10 @@ def demo(
     seed: SeedOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
-    """Run the main job on the bundled UCI Online Retail log (541,909 lines, offline)."""
+    """Run the main job on the bundled UCI Online Retail log (541,909 lines, offline).
+
+    Example: valuemax demo --out valuemax-demo
+    """
     from valuemax.datasets import online_retail_path
 
     run_guarded(debug, lambda: _analyze(str(online_retail_path()), out, seed=seed,
@@ -156,7 +159,10 @@ def inspect(
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Show how PATH is read (mapping, encoding, date format) and the quality report; write nothing."""
+    """Show how PATH is read (mapping, encoding, date format) and the quality report; write nothing.
+
+    Example: valuemax inspect orders.csv --map customer_id=会员号 --date-format '%d/%m/%Y'
+    """
     from valuemax.pipeline import inspect as inspect_
 
     def run() -> None:

@@ -74,7 +74,10 @@ def clv(
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Customer value only: compare BG/NBD, MBG/NBD, Pareto/NBD on a holdout, fit Gamma-Gamma, CLV per customer."""
+    """Customer value only: compare BG/NBD, MBG/NBD, Pareto/NBD on a holdout, fit Gamma-Gamma, CLV per customer.
+
+    Example: valuemax clv orders.csv --calibration-end 2011-09-30 --clv-horizon 12 --out value/
+    """
     from valuemax.pipeline import customer_value
     from valuemax.pipeline._part_outputs import part_output
 
@@ -125,7 +128,11 @@ def rules(
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """What sells together: frequent itemsets, association rules and cross-sell suggestions."""
+    """What sells together: frequent itemsets, association rules and cross-sell suggestions.
+
+    Example: valuemax rules orders.csv --out rules/
+    Example: valuemax rules groceries_baskets.csv.gz --input baskets --min-support 0.01
+    """
     from valuemax.pipeline import association_rules
     from valuemax.pipeline._jobs import looks_like_baskets
     from valuemax.pipeline._part_outputs import part_output
@@ -184,7 +191,10 @@ def propensity(
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Who buys next: buy-again model vs recency and BTYD baselines on a holdout; scores per customer."""
+    """Who buys next: buy-again model vs recency and BTYD baselines on a holdout; scores per customer.
+
+    Example: valuemax propensity orders.csv --horizon 90 --out propensity/
+    """
     from valuemax.pipeline import buy_propensity
     from valuemax.pipeline._part_outputs import part_output
 
