@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
@@ -220,3 +221,28 @@ def test_scores_of_exactly_one_or_zero_are_stated(name, request):
                           "certainty."]
     else:
         assert stated == []
+
+
+def test_customers_beyond_the_training_recency_are_counted(retail_fit, retail_clean):
+    """Online Retail: the scoring model is refitted on the holdout rows (features at the
+    2011-09-09 cutoff), where nobody can be inactive longer than the log before it; at the
+    end some customers are (a new user saw 17850, gone 372 days, read "Low"). The note's
+    counts equal those recomputed here from the holdout frame and the clean lines."""
+    assert retail_fit.setup["refit"] == "holdout"
+    hold = build_training_frame(retail_clean.transactions, cutoffs=["2011-09-09"],
+                                horizon_days=90)
+    longest = hold["recency_days"].max()
+    lines = retail_clean.transactions.select("customer_id", "order_ts").to_pyarrow().to_pandas()
+    last = lines.groupby("customer_id")["order_ts"].max().dt.normalize()
+    score_day = pd.Timestamp(retail_clean.observation_end) + pd.Timedelta(days=1)
+    recency = (score_day - last).dt.days
+    s = retail_fit.scores.set_index("customer_id")
+    beyond = recency[recency > longest].index
+    n, low = len(beyond), int((s.loc[beyond, "churn_risk"] == "Low").sum())
+    assert 0 < n < len(s)
+    note = [x for x in retail_fit.notes if "have been inactive longer than any row" in x]
+    assert note == [f"{n:,} customers ({n / len(s):.1%}) have been inactive longer than any "
+                    f"row the scoring model was fitted on (up to {longest:,.0f} days; they "
+                    f"reach {recency.max():,.0f}): their p_buy_90d extrapolates beyond the "
+                    f"training data ({low:,} of them read Low churn risk). Read them with "
+                    "their RFM segment and P(alive), not the score alone."]

@@ -280,8 +280,9 @@ def _print_parts(console: Console, result: Any) -> None:
         console.print(line)
         if warn:
             console.print(f"  [yellow]warning:[/] {warn}")
-        for note in prop.notes:  # scores of exactly 1 or 0 (isotonic end steps)
-            if note.startswith(f"{prop.score_column} is exactly"):
+        for note in prop.notes:  # exact 1/0 scores; customers beyond the training recency
+            if note.startswith(f"{prop.score_column} is exactly") or \
+                    "have been inactive longer than any row" in note:
                 console.print(f"  [yellow]note:[/] {note}")
     basket = getattr(result, "basket", None)
     if basket is not None:

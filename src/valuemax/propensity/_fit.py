@@ -538,6 +538,9 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     now = features_at(t, score_day, categorical=cats, money=money)
     p_now = _finite(final.predict_proba(now[feats])[:, 1], chosen, "scoring")
     out = _score_frame(now, p_now, h, score_day, notes)
+    beyond = recency_beyond_note(hold if refit_cal else train, now, out, h)
+    if beyond:
+        notes.append(beyond)
     notes.append(f"scores: {chosen} {refit} and applied to features as of {score_day} (the day "
                  "after the observation end).")
     setup = {
@@ -592,6 +595,47 @@ def _refit(chosen: str, params: dict[str, Any], trained: Any, hold: pd.DataFrame
                                       random_state, notes)
     return (final, f"refitted on the holdout rows (cutoff {cut}, {h}-day labels, {method} "
             f"calibration over {k} folds)", {"method": method, "folds": k})
+
+
+def recency_beyond_note(fitted_on: pd.DataFrame, now: pd.DataFrame, scores: pd.DataFrame,
+                        h: int) -> str:
+    """The note on customers scored beyond the recency the scoring model was fitted on.
+
+    The training rows are customers as of earlier cutoffs, so none can have been inactive
+    longer than the log before that cutoff; at the observation end some are. A tree model
+    gives them the score of the longest recency it saw (a logit extends its line): their
+    score is an extrapolation, and a customer gone for a year can read "Low" churn risk.
+    The note counts them and how many of them read Low.
+
+    Parameters
+    ----------
+    fitted_on : pandas.DataFrame
+        The rows the scoring model was fitted on (column ``recency_days``).
+    now, scores : pandas.DataFrame
+        Features as of the scoring day and the scores (``p_buy_<h>d``, ``churn_risk``),
+        row-aligned.
+    h : int
+        Horizon, days.
+
+    Examples
+    --------
+    >>> fit = pd.DataFrame({"recency_days": [3, 40, 100]})
+    >>> now = pd.DataFrame({"recency_days": [5, 150, 300]})
+    >>> s = pd.DataFrame({"p_buy_90d": [0.9, 0.7, 0.2], "churn_risk": ["Low", "Low", "High"]})
+    >>> recency_beyond_note(fit, now, s, 90)[:72]
+    '2 customers (66.7%) have been inactive longer than any row the scoring m'
+    """
+    longest = float(fitted_on["recency_days"].max())
+    beyond = now["recency_days"].to_numpy(dtype=float) > longest
+    n = int(beyond.sum())
+    if not n:
+        return ""
+    low = int((scores["churn_risk"].to_numpy()[beyond] == "Low").sum())
+    return (f"{n:,} customers ({n / len(now):.1%}) have been inactive longer than any row the "
+            f"scoring model was fitted on (up to {longest:,.0f} days; they reach "
+            f"{now['recency_days'].max():,.0f}): their p_buy_{h}d extrapolates beyond the "
+            f"training data ({low:,} of them read Low churn risk). Read them with their RFM "
+            "segment and P(alive), not the score alone.")
 
 
 def end_step_note(p: np.ndarray, h: int) -> str:
