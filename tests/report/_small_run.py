@@ -15,6 +15,8 @@ the suite pays for one run (about 15 s on 2 cores).
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -90,7 +92,11 @@ def small_result() -> Any:
     a calibration split and the customer value step; nothing written (``out=None``)."""
     import valuemax
 
-    folder = Path(tempfile.mkdtemp(prefix="valuemax-small-run-"))
+    # the report shows the source path: a folder named by the process id, not mkdtemp's
+    # random suffix (e.g. "a01_l1rs", which the plain-language tests take for a machine name)
+    folder = Path(tempfile.gettempdir()) / f"valuemax-small-run-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)  # a dead process's folder with the same id
+    folder.mkdir(mode=0o700)
     path = folder / "订单 2011 <b>.csv"
     small_log().to_csv(path, index=False, encoding="utf-8")
     return valuemax.analyze(str(path), mapping=COLUMNS, clusters="kmeans+ward", seed=0,
