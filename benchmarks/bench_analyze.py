@@ -99,7 +99,7 @@ def job(fn):
 def analyze_file(path: str, out: str) -> dict:
     import valuemax
 
-    res = valuemax.analyze(path, out=out, seed=0)
+    res = valuemax.analyze(path, out=out, random_state=0)
     return {"customers": len(res.customers), "rows_in": res.quality.rows_in,
             "timings_s": dict(res.timings_s), "skipped": dict(res.skipped)}
 

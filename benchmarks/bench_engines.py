@@ -66,6 +66,7 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
     from valuemax.clean import clean
     from valuemax.engines import connect, spark_session
     from valuemax.features import calibration_holdout, customer_table
+    from valuemax.pipeline import ReadOptions
     from valuemax.pipeline._engine import (
         copy_to_store,
         drop_engine_tables,
@@ -73,7 +74,7 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
         push_log,
         write_engine_table,
     )
-    from valuemax.pipeline._prepare import ReadOptions, default_returns
+    from valuemax.pipeline._prepare import default_returns, read_source
     from valuemax.pipeline._store import write_table
 
     steps: dict[str, float] = {"import": time.perf_counter() - t_import}
@@ -95,7 +96,7 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
         steps[name] = time.perf_counter() - t
         return value
 
-    ingested = step("read", lambda: ReadOptions().read(path, con))
+    ingested = step("read", lambda: read_source(ReadOptions(), path, con))
     returns = default_returns(None, "standard", ingested)
     source = ingested if econ is None else step("push", lambda: push_log(econ, ingested))
 

@@ -121,7 +121,7 @@ def build_store(path: Path, n: int, seed: int) -> dict:
         "finished_at": [pd.Timestamp.now()], "user": ["bench"], "host": ["bench"],
         "valuemax_version": ["bench"], "source": ["synthetic"], "input_sha256": [""],
         "parameters": [json.dumps({"time_unit": "W", "observation_end": OBS_END.isoformat(),
-                                   "clv_horizon": 12, "discount_rate": 0.01, "margin": 1.0})],
+                                   "horizon_months": 12, "discount_rate": 0.01, "margin": 1.0})],
         "ingest": ["{}"], "versions": ["{}"], "rows_in": [0], "rows_clean": [0],
         "rows_quarantined": [0], "n_customers": [n], "timings_s": ["{}"]})
     if path.exists():

@@ -37,7 +37,7 @@ import valuemax
 from valuemax.pipeline import update
 kind, a, b = sys.argv[1], sys.argv[2], sys.argv[3]
 if kind == "analyze":
-    valuemax.analyze(a, db=b, seed=0)
+    valuemax.analyze(a, db=b, random_state=0)
     extra = {}
 else:
     r = update(b, a, refit=kind == "refit")

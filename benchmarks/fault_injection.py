@@ -116,7 +116,7 @@ def child(src: str, out: str, db: str, pause: str | None, fast: bool) -> None:
             return done
         wsmod._exchange = exchange
     kw = {"clusters": "none", "propensity": False} if fast else {}
-    analyze(src, out=out, db=db, on_step=say, seed=0, **kw)
+    analyze(src, out=out, db=db, on_step=say, random_state=0, **kw)
     say("done")
 
 

@@ -110,7 +110,7 @@ def retail_analysis(datasets: Callable[[str], Path],
     """``analyze`` of Online Retail with the default options (preset ``standard``, days,
     seed 0), outputs in ``result.out`` (report, exports, store). Slow: one run a session."""
     return _analyze_once(tmp_path_factory, "retail_standard",
-                         datasets("online_retail/online_retail.csv.gz"), seed=0)
+                         datasets("online_retail/online_retail.csv.gz"), random_state=0)
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +120,7 @@ def retail_classic_analysis(datasets: Callable[[str], Path],
     seed 0, outputs in ``result.out``. Slow: one run a session."""
     return _analyze_once(tmp_path_factory, "retail_classic",
                          datasets("online_retail/online_retail.csv.gz"), preset="classic",
-                         seed=0)
+                         random_state=0)
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +129,7 @@ def cdnow_master_analysis(datasets: Callable[[str], Path],
     """``analyze`` of the whole CDNOW log (``CDNOW_master.txt``) with no options but the
     output folder (seed 0, the default), outputs in ``result.out``."""
     return _analyze_once(tmp_path_factory, "cdnow_master",
-                         datasets("cdnow/CDNOW_master.txt"), seed=0)
+                         datasets("cdnow/CDNOW_master.txt"), random_state=0)
 
 
 @pytest.fixture(scope="session")

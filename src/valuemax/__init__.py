@@ -5,6 +5,8 @@ The whole job is one call::
     import valuemax
     result = valuemax.analyze("orders.csv", out="results/")
 
+with its options grouped in frozen objects (``valuemax.ValueOptions(horizon_months=6)``, ...).
+
 and every stage is usable on its own: :mod:`valuemax.io`, :mod:`valuemax.clean`,
 :mod:`valuemax.features`, :mod:`valuemax.segment`, :mod:`valuemax.decide`,
 :mod:`valuemax.report`. Heavy dependencies (plotly, scikit-learn, pyspark) load lazily.
@@ -17,9 +19,16 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["AnalysisResult", "__version__", "analyze", "inspect", "read_transactions"]
+#: The options objects of the jobs (:mod:`valuemax.pipeline`).
+_OPTIONS = ("CleanOptions", "EngineOptions", "PrivacyOptions", "PropensityOptions",
+            "ReadOptions", "SegmentOptions", "ValueOptions")
+
+__all__ = ["AnalysisResult", "CleanOptions", "EngineOptions", "PrivacyOptions",
+           "PropensityOptions", "ReadOptions", "SegmentOptions", "ValueOptions", "__version__",
+           "analyze", "inspect", "read_transactions"]
 
 _LAZY = {
+    **dict.fromkeys(_OPTIONS, "valuemax.pipeline"),
     "analyze": "valuemax.pipeline",
     "inspect": "valuemax.pipeline",
     "AnalysisResult": "valuemax.pipeline",

@@ -19,7 +19,7 @@ def test_cli_output_equals_api_output(cli_runner, datasets, tmp_path):
     result = cli_runner.invoke(app, ["analyze", str(src), "--out", str(out), "--columns",
                                      CDNOW_COLS, "--time-unit", "W", "--seed", "1"])
     assert result.exit_code == 0, result.output
-    api = valuemax.analyze(str(src), columns=CDNOW_COLS.split(","), time_unit="W", seed=1)
+    api = valuemax.analyze(str(src), columns=CDNOW_COLS.split(","), time_unit="W", random_state=1)
     cli_summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     api_summary = api.summary
     for key in ("rows_in", "rows_clean", "quarantine_by_reason", "n_customers",

@@ -79,7 +79,7 @@ def test_any_exception_from_a_model_is_a_skip_with_its_type(small_log, monkeypat
 
     monkeypatch.setattr(_analyze, "run_stats", singular)
     monkeypatch.setattr(_analyze, "run_basket", bad_value)
-    result = valuemax.analyze(str(small_log), out=None, clv=False, seed=0)
+    result = valuemax.analyze(str(small_log), out=None, clv=False, random_state=0)
     assert result.skipped["stats"] == "LinAlgError: Singular matrix"
     assert result.skipped["basket"] == "ValueError: Input contains NaN"
     assert result.stats is None and result.basket is None
@@ -97,7 +97,7 @@ def test_environment_failures_still_stop_the_job(small_log, tmp_path, monkeypatc
     out = tmp_path / "out"
     # a full disk is not a step failure: the job stops with the clear disk-full error
     with pytest.raises(ValuemaxError, match="disk full") as info:
-        valuemax.analyze(str(small_log), out=out, clv=False, seed=0)
+        valuemax.analyze(str(small_log), out=out, clv=False, random_state=0)
     assert isinstance(info.value.__cause__, OSError)
     assert not out.exists()
 

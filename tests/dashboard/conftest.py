@@ -27,7 +27,7 @@ def cdnow_store(datasets, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("cdnow_store")
     db = folder / "cdnow.duckdb"
     valuemax.analyze(datasets("cdnow/CDNOW_sample.txt"), out=folder / "out", db=db,
-                     columns=CDNOW_COLUMNS, seed=0)
+                     columns=CDNOW_COLUMNS, random_state=0)
     return db
 
 
@@ -41,7 +41,7 @@ def tea_store(tmp_path_factory) -> tuple[Path, Any]:
     log = folder / "茶叶店订单.csv"
     frame = tea_shop(log)
     db = folder / "tea.duckdb"
-    valuemax.analyze(log, out=folder / "out", db=db, seed=0, clv_model="bgnbd")
+    valuemax.analyze(log, out=folder / "out", db=db, random_state=0, clv_model="bgnbd")
     return db, frame
 
 
@@ -54,7 +54,7 @@ def tea_noprice_store(tmp_path_factory) -> tuple[Path, Any]:
     log = folder / "无价格订单.csv"
     frame = tea_shop(log, n_members=60, prices=False)
     db = folder / "noprice.duckdb"
-    valuemax.analyze(log, out=folder / "out", db=db, seed=0, clv_model="bgnbd")
+    valuemax.analyze(log, out=folder / "out", db=db, random_state=0, clv_model="bgnbd")
     return db, frame
 
 

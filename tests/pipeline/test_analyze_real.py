@@ -85,7 +85,7 @@ def test_no_out_writes_nothing_and_clusters_none_skips_kmeans(datasets):
     # the options the Online Retail run above was made with before it was shared, on the
     # CDNOW sample: no output folder, and k-means skipped for the option
     res = valuemax.analyze(str(datasets("cdnow/CDNOW_sample.txt")), columns=SAMPLE_COLUMNS,
-                           seed=0, clusters="none", clv=False)
+                           random_state=0, clusters="none", clv=False)
     assert res.out is None and "kmeans" in res.skipped
     assert res.skipped["kmeans"] == "clustering turned off (--clusters none)"
 
@@ -111,7 +111,7 @@ def test_cdnow_master_with_no_flags(cdnow_master_analysis):
 
 def test_same_seed_same_numbers(datasets):
     path = str(datasets("cdnow/CDNOW_sample.txt"))
-    a = valuemax.analyze(path, columns=SAMPLE_COLUMNS, seed=3)
-    b = valuemax.analyze(path, columns=SAMPLE_COLUMNS, seed=3)
+    a = valuemax.analyze(path, columns=SAMPLE_COLUMNS, random_state=3)
+    b = valuemax.analyze(path, columns=SAMPLE_COLUMNS, random_state=3)
     pd.testing.assert_frame_equal(a.customers, b.customers)
     assert a.clusters.k == b.clusters.k

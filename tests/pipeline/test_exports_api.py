@@ -22,7 +22,9 @@ def test_import_is_light():
 
 def test_top_level_names():
     assert sorted(valuemax.__all__) == sorted(
-        ["AnalysisResult", "__version__", "analyze", "inspect", "read_transactions"]
+        ["AnalysisResult", "CleanOptions", "EngineOptions", "PrivacyOptions",
+         "PropensityOptions", "ReadOptions", "SegmentOptions", "ValueOptions", "__version__",
+         "analyze", "inspect", "read_transactions"]
     )
     for name in valuemax.__all__:
         assert getattr(valuemax, name) is not None

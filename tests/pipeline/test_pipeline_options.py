@@ -18,7 +18,7 @@ def cdnow_sample_run(datasets, tmp_path_factory):
     return valuemax.analyze(
         str(datasets("cdnow/CDNOW_sample.txt")), out=out, columns=CDNOW_COLS,
         mapping={"customer_id": "customer_index"}, preset="none", time_unit="W",
-        calibration_end="1997-09-30", clusters="kmeans+ward", seed=0,
+        calibration_end="1997-09-30", clusters="kmeans+ward", random_state=0,
     )
 
 

@@ -41,7 +41,7 @@ def test_short_log_skips_propensity_with_the_reason(tmp_path):
     res = valuemax.analyze(str(path), clv=False, clusters="none")
     assert res.propensity is None and "p_buy_90d" not in res.customers
     assert "two" in res.skipped["propensity"] or "2" in res.skipped["propensity"]
-    res = valuemax.analyze(str(path), clv=False, clusters="none", horizon=30)
+    res = valuemax.analyze(str(path), clv=False, clusters="none", horizon_days=30)
     assert res.propensity is not None and "p_buy_30d" in res.customers
 
 

@@ -58,7 +58,7 @@ def logs(tmp_path_factory) -> dict[str, tuple[Path, pd.DataFrame]]:
 def api_run(request, logs, tmp_path_factory):
     path, frame = logs[request.param]
     out = tmp_path_factory.mktemp(request.param) / "out"
-    result = valuemax.analyze(str(path), out=out, clv_model="bgnbd", seed=0)
+    result = valuemax.analyze(str(path), out=out, clv_model="bgnbd", random_state=0)
     return request.param, frame, result
 
 

@@ -34,7 +34,7 @@ def test_a_log_without_products_does_not_apply_to_baskets():
     tracebacks: dict[str, str] = {}
     out = run_step("basket", skipped, tracebacks, run_basket, None,
                    {"customer_id": "id", "order_ts": "date", "amount": "total"}, skipped,
-                   seed=0)
+                   random_state=0)
     assert out is None
     assert skipped == {"basket": "the log has no product column (product_id or "
                                  "product_name): nothing to find in baskets"}
@@ -56,7 +56,7 @@ def test_analyze_reports_both_outcomes(short_log):
     # a calibration end before the first purchase is the caller's mistake: a failure of
     # the value step, named, with its traceback; the rest of the job runs
     res = valuemax.analyze(str(short_log), calibration_end="2023-06-01", clusters="none",
-                           out=None, seed=0)
+                           out=None, random_state=0)
     assert res.skipped["value"].startswith("InputError: calibration_end 2023-06-01 must "
                                            "fall after the first purchase")
     assert "check_calibration_end" in res.tracebacks["value"]

@@ -126,7 +126,7 @@ def test_customers_first_seen_on_the_last_day_are_scored_as_new(tmp_path):
 
 
 @pytest.mark.parametrize(("kw", "match"), [
-    ({"clv_horizon": 0}, "whole number of months"),
+    ({"horizon_months": 0}, "whole number of months"),
     ({"discount_rate": 1.5}, "monthly rate"),
     ({"margin": 0}, "share of revenue"),
     ({"clv_model": "gamma"}, "clv_model='gamma' is not a valid option"),
@@ -209,7 +209,7 @@ def test_short_log_is_chosen_by_bic_and_scores_the_newcomer(short_log):
 
 def test_readme_flow_customer_table_fits_the_estimators_as_is(short_log):
     result = valuemax.analyze(str(short_log), time_unit="W", clusters="none", propensity=False,
-                              seed=0)
+                              random_state=0)
     customers = result.customers
     assert customers.attrs["time_unit"] == "W"
     assert (customers["T"] == 0).sum() == 1  # "late", first seen on the last day

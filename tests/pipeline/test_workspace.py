@@ -58,8 +58,9 @@ def test_out_that_is_a_file_is_refused(tmp_path):
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5])
 def test_seed_range(tmp_path, seed):
     src = _log(tmp_path / "log.csv")
-    with pytest.raises(InputError, match="seed"):
-        valuemax.analyze(str(src), seed=seed)
+    with pytest.raises(InputError, match=r"random_state=.* must be an integer seed in "
+                                         r"0\.\.4294967295"):
+        valuemax.analyze(str(src), random_state=seed)
 
 
 def test_csv_export_cannot_run_formulas():

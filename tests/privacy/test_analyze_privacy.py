@@ -21,7 +21,7 @@ from valuemax.privacy._detect import PII_KINDS
 from ._pii_log import IDS, PII_COLUMNS, pii_frame, write_pii_log
 from ._scan import holding, output_texts
 
-FAST = {"clusters": "none", "clv": False, "propensity": False, "seed": 0}
+FAST = {"clusters": "none", "clv": False, "propensity": False, "random_state": 0}
 KEY1 = "first test key: 0123456789abcdef"
 KEY2 = "second test key: fedcba987654321"
 

@@ -17,7 +17,7 @@ COLUMNS = ["customer_id", "customer_index", "date", "number_of_cds", "dollar_val
 def test_pseudonymised_analyze_gives_the_same_btyd_figures(datasets):
     src = str(datasets("cdnow/CDNOW_sample.txt"))
     kw = {"columns": COLUMNS, "time_unit": "W", "calibration_end": "1997-09-30",
-          "clv_model": "bgnbd", "clusters": "none", "propensity": False, "seed": 0}
+          "clv_model": "bgnbd", "clusters": "none", "propensity": False, "random_state": 0}
     plain = valuemax.analyze(src, **kw)
     pseudo = valuemax.analyze(src, pseudonymize=True, pseudonym_key=KEY, **kw)
     # the published BG/NBD fit (Fader, Hardie & Lee 2005) on the calibration period,

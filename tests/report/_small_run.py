@@ -99,5 +99,5 @@ def small_result() -> Any:
     folder.mkdir(mode=0o700)
     path = folder / "订单 2011 <b>.csv"
     small_log().to_csv(path, index=False, encoding="utf-8")
-    return valuemax.analyze(str(path), mapping=COLUMNS, clusters="kmeans+ward", seed=0,
+    return valuemax.analyze(str(path), mapping=COLUMNS, clusters="kmeans+ward", random_state=0,
                             time_unit="W", returns="exclude")

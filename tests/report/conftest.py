@@ -154,7 +154,7 @@ def write_chinese_log(path: Path, *, seed: int = 1, n_customers: int = 40) -> pd
 def _run(source: Path, out: Path) -> tuple[Any, Path]:
     import valuemax
 
-    result = valuemax.analyze(str(source), out=out, seed=0)
+    result = valuemax.analyze(str(source), out=out, random_state=0)
     return result, out / "report.html"
 
 

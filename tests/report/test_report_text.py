@@ -36,7 +36,7 @@ def small_run(tmp_path_factory):
     """15 customers over 119 days: clustering and value are skipped."""
     src = tmp_path_factory.mktemp("small") / "small.csv"
     make_log(15, 119, seed=1).to_csv(src, index=False)
-    res = valuemax.analyze(str(src), seed=0, propensity=False)
+    res = valuemax.analyze(str(src), random_state=0, propensity=False)
     return res, render_report(res)
 
 
@@ -49,7 +49,7 @@ def short_run(tmp_path_factory):
            "product_name": "item 1", "quantity": 3, "unit_price": 500.0}
     src = tmp_path_factory.mktemp("short") / "short.csv"
     pd.concat([log, pd.DataFrame([new])], ignore_index=True).to_csv(src, index=False)
-    res = valuemax.analyze(str(src), seed=0, propensity=False)
+    res = valuemax.analyze(str(src), random_state=0, propensity=False)
     return res, render_report(res)
 
 

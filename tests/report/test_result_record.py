@@ -84,7 +84,7 @@ def test_stages_of_a_tiny_log_are_skipped_or_failed_with_their_reason(tiny_log, 
         raise np.linalg.LinAlgError("Singular matrix")
 
     monkeypatch.setattr(_analyze, "run_stats", singular)
-    result = valuemax.analyze(str(tiny_log), out=None, seed=0, clusters="kmeans+ward")
+    result = valuemax.analyze(str(tiny_log), out=None, random_state=0, clusters="kmeans+ward")
     st = result.stages
     assert len(result.customers) == 6
     # K-means needs 20 customers; Ward runs beside it, so neither ran

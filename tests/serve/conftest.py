@@ -78,7 +78,7 @@ def cdnow_store(datasets, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("serve-store") / "store.duckdb"
     valuemax.analyze(str(datasets("cdnow/CDNOW_sample.txt")), out=None, db=db,
                      columns=CDNOW_COLUMNS, time_unit="W", clv_model="bgnbd",
-                     clusters="none", seed=0)
+                     clusters="none", random_state=0)
     return db
 
 

@@ -17,7 +17,7 @@ CDNOW_COLUMNS = ["customer_id", "customer_index", "date", "number_of_cds", "doll
 #: The options of every CDNOW store here: weeks and BG/NBD as in Fader, Hardie & Lee (2005);
 #: the propensity step is off to keep the tests quick (its refit is the same call).
 CDNOW_OPTIONS = {"columns": CDNOW_COLUMNS, "time_unit": "W", "clv_model": "bgnbd",
-                 "propensity": False, "seed": 0}
+                 "propensity": False, "random_state": 0}
 #: The split: the papers' calibration end (the first 39 weeks) in the file's date format.
 SPLIT = "19970930"
 

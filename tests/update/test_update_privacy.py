@@ -20,7 +20,7 @@ from valuemax.pipeline import update
 
 KEY = "update test key: 0123456789abcdef"
 OTHER = "another test key: fedcba98765432"
-FAST = {"clusters": "none", "clv": False, "propensity": False, "seed": 0}
+FAST = {"clusters": "none", "clv": False, "propensity": False, "random_state": 0}
 
 
 def _hmac(key: str, cid: str) -> str:

@@ -10,7 +10,8 @@ units) and an example:
 - :func:`check_date`: a whole calendar day (observation end, calibration end, ...), never a
   time of day or a time zone silently dropped;
 - :func:`check_in_interval`: a number in an interval (probabilities, rates, shares);
-- :func:`check_whole_number`: an integer count in a range (months, folds, starts).
+- :func:`check_whole_number`: an integer count in a range (months, folds, starts);
+- :func:`check_random_state`: the seed of the random steps (an integer in 0..2**32 - 1).
 
 ``who`` (optional) prefixes the message with the function or class that refused the value,
 e.g. ``"BetaGeoModel.fit: time_unit='M' ..."``.
@@ -28,8 +29,8 @@ from typing import Any
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TIME_UNITS
 
-__all__ = ["check_choice", "check_date", "check_in_interval", "check_time_unit",
-           "check_whole_number"]
+__all__ = ["check_choice", "check_date", "check_in_interval", "check_random_state",
+           "check_time_unit", "check_whole_number"]
 
 #: What each time unit means, for messages.
 TIME_UNIT_MEANING = "D = days, W = weeks of 7 days: durations are days / 7"
@@ -310,3 +311,41 @@ def check_whole_number(name: str, value: Any, low: int, high: int | None = None,
         raise InputError(f"{_prefix(who)}{name}={value!r} must be {what} {bounds}"
                          + (f" ({example})" if example else ""))
     return int(value)
+
+
+def check_random_state(value: Any, *, name: str = "random_state", who: str | None = None) -> int:
+    """Return the seed ``value`` if it is an integer in ``0..2**32 - 1``, else raise.
+
+    The seed of every random step of a job (samples, K-means, optimiser starts, models);
+    numpy's generators take 32-bit seeds.
+
+    Parameters
+    ----------
+    value : object
+        What was passed: an integer (``bool`` and floats are refused).
+    name : str, default "random_state"
+        The argument's name.
+    who : str, optional
+        The refusing function or class, prefixed to the message.
+
+    Returns
+    -------
+    int
+        ``value``.
+
+    Raises
+    ------
+    InputError
+        If ``value`` is not an integer in ``0..4294967295``.
+
+    Examples
+    --------
+    >>> check_random_state(7)
+    7
+    >>> check_random_state(-1)
+    Traceback (most recent call last):
+    ...
+    valuemax._core.exceptions.InputError: random_state=-1 must be an integer seed in 0..4294967295 (e.g. 0)
+    """
+    return check_whole_number(name, value, 0, 2**32 - 1, what="an integer seed",
+                              example="e.g. 0", who=who)

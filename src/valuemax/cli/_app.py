@@ -14,7 +14,6 @@ from valuemax._core.exceptions import InputError
 from valuemax.cli._options import (
     CalEndOpt,
     ClustersOpt,
-    ClvHorizonOpt,
     ClvModelOpt,
     ClvOpt,
     ColumnsOpt,
@@ -27,7 +26,8 @@ from valuemax.cli._options import (
     EncodingOpt,
     EngineOpt,
     Group,
-    HorizonOpt,
+    HorizonDaysOpt,
+    HorizonMonthsOpt,
     JsonOpt,
     KeepPiiOpt,
     KeyFileOpt,
@@ -39,18 +39,22 @@ from valuemax.cli._options import (
     PropensityOpt,
     PseudonymizeOpt,
     QueryOpt,
+    RandomStateOpt,
     ReturnsOpt,
     SchemaOpt,
-    SeedOpt,
     SheetOpt,
     SparkMasterOpt,
     TableOpt,
     Terminated,
     TimeUnitOpt,
-    parse_columns,
-    parse_map,
-    parse_sheet,
+    clean_options,
+    engine_options,
+    privacy_options,
+    propensity_options,
+    read_options,
     run_guarded,
+    segment_options,
+    value_options,
 )
 from valuemax.cli._render import print_inspection, print_problems, print_summary, progress_for
 
@@ -92,13 +96,13 @@ def analyze(
     returns: ReturnsOpt = None,
     clusters: ClustersOpt = "kmeans",
     clv: ClvOpt = True,
-    clv_horizon: ClvHorizonOpt = 12,
+    horizon_months: HorizonMonthsOpt = 12,
     discount_rate: DiscountOpt = 0.01,
     margin: MarginOpt = 1.0,
     clv_model: ClvModelOpt = "auto",
     propensity: PropensityOpt = True,
-    horizon: HorizonOpt = 90,
-    seed: SeedOpt = 0,
+    horizon_days: HorizonDaysOpt = 90,
+    random_state: RandomStateOpt = 0,
     pseudonymize: PseudonymizeOpt = False,
     pseudonym_key_file: KeyFileOpt = None,
     keep_pii: KeepPiiOpt = None,
@@ -115,23 +119,23 @@ def analyze(
     Example: valuemax analyze --engine postgres://ann:secret@db:5432/shop --table orders --schema valuemax
     """
     run_guarded(debug, lambda: _analyze(
-        path, out, db=db, mapping=parse_map(map_), columns=parse_columns(columns),
-        preset=preset, observation_end=observation_end, time_unit=time_unit,
-        calibration_end=calibration_end, date_format=date_format or None, encoding=encoding,
-        sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
-        clusters=clusters, clv=clv, clv_horizon=clv_horizon, discount_rate=discount_rate,
-        margin=margin, clv_model=clv_model, propensity=propensity, horizon=horizon, seed=seed,
-        pseudonymize=pseudonymize, pseudonym_key_file=pseudonym_key_file,
-        keep_pii=keep_pii or None,
-        engine=engine, table=table, query=query, schema=schema, spark_master=spark_master,
-        debug=debug,
+        path, out, db=db,
+        read=read_options(map_, columns, date_format, encoding, sheet, decimal),
+        clean=clean_options(preset, observation_end, returns),
+        segments=segment_options(clusters),
+        value=value_options(clv, time_unit, calibration_end, horizon_months, discount_rate,
+                            margin, clv_model),
+        propensity=propensity_options(propensity, horizon_days),
+        privacy=privacy_options(pseudonymize, pseudonym_key_file, keep_pii),
+        engine=engine_options(engine, table, query, schema, spark_master),
+        random_state=random_state, debug=debug,
     ))
 
 
 @app.command(cls=Command)
 def demo(
     out: OutOpt = Path("valuemax-demo"),
-    seed: SeedOpt = 0,
+    random_state: RandomStateOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Run the main job on the bundled UCI Online Retail log (541,909 lines, offline).
@@ -140,8 +144,8 @@ def demo(
     """
     from valuemax.datasets import online_retail_path
 
-    run_guarded(debug, lambda: _analyze(str(online_retail_path()), out, seed=seed,
-                                             debug=debug))
+    run_guarded(debug, lambda: _analyze(str(online_retail_path()), out,
+                                        random_state=random_state, debug=debug))
 
 
 @app.command(cls=Command)
@@ -168,10 +172,8 @@ def inspect(
     def run() -> None:
         try:
             found = inspect_(
-                path, mapping=parse_map(map_), columns=parse_columns(columns), preset=preset,
-                observation_end=observation_end, date_format=date_format or None,
-                encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal,
-                returns=returns,
+                path, read=read_options(map_, columns, date_format, encoding, sheet, decimal),
+                clean=clean_options(preset, observation_end, returns),
             )
         except InputError as exc:
             partial = getattr(exc, "inspection", None)

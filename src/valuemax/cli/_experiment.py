@@ -221,7 +221,8 @@ def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: li
     from valuemax.engines import connect
     from valuemax.experiment import readout_from_log
     from valuemax.experiment._assignments import OUTCOMES
-    from valuemax.pipeline._prepare import ReadOptions, read_and_clean
+    from valuemax.pipeline import CleanOptions, ReadOptions
+    from valuemax.pipeline._prepare import read_and_clean
 
     if window_days is None:
         raise InputError("--log needs --window-days: the outcome window after each "
@@ -230,8 +231,8 @@ def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: li
         raise InputError("with --log the covariates are pre_orders and pre_revenue over "
                          "--pre-days; drop --covariate.")
     con = connect(None)
-    _, cleaned, _ = read_and_clean(log, con, ReadOptions(), preset="standard",
-                                   observation_end=observation_end, returns=None)
+    _, cleaned, _ = read_and_clean(log, con, ReadOptions(),
+                                   CleanOptions(observation_end=observation_end))
     return readout_from_log(table, cleaned.transactions, control=control,
                             window_days=window_days, pre_days=pre_days,
                             metrics=tuple(names) or OUTCOMES,

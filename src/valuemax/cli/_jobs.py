@@ -12,7 +12,6 @@ from rich.console import Console
 from valuemax.cli._app import app
 from valuemax.cli._options import (
     CalEndOpt,
-    ClvHorizonOpt,
     ClvModelOpt,
     ColumnsOpt,
     Command,
@@ -21,7 +20,8 @@ from valuemax.cli._options import (
     DecimalOpt,
     DiscountOpt,
     EncodingOpt,
-    HorizonOpt,
+    HorizonDaysOpt,
+    HorizonMonthsOpt,
     JsonOpt,
     KeepPiiOpt,
     KeyFileOpt,
@@ -30,14 +30,16 @@ from valuemax.cli._options import (
     ObsEndOpt,
     PresetOpt,
     PseudonymizeOpt,
+    RandomStateOpt,
     ReturnsOpt,
-    SeedOpt,
     SheetOpt,
     TimeUnitOpt,
-    parse_columns,
-    parse_map,
-    parse_sheet,
+    clean_options,
+    privacy_options,
+    propensity_options,
+    read_options,
     run_guarded,
+    value_options,
 )
 from valuemax.cli._render import print_propensity, print_rules, print_value
 
@@ -63,11 +65,11 @@ def clv(
     sheet: SheetOpt = None,
     decimal: DecimalOpt = ".",
     returns: ReturnsOpt = None,
-    clv_horizon: ClvHorizonOpt = 12,
+    horizon_months: HorizonMonthsOpt = 12,
     discount_rate: DiscountOpt = 0.01,
     margin: MarginOpt = 1.0,
     clv_model: ClvModelOpt = "auto",
-    seed: SeedOpt = 0,
+    random_state: RandomStateOpt = 0,
     pseudonymize: PseudonymizeOpt = False,
     pseudonym_key_file: KeyFileOpt = None,
     keep_pii: KeepPiiOpt = None,
@@ -76,7 +78,7 @@ def clv(
 ) -> None:
     """Customer value only: compare BG/NBD, MBG/NBD, Pareto/NBD on a holdout, fit Gamma-Gamma, CLV per customer.
 
-    Example: valuemax clv orders.csv --calibration-end 2011-09-30 --clv-horizon 12 --out value/
+    Example: valuemax clv orders.csv --calibration-end 2011-09-30 --horizon-months 12 --out value/
     """
     from valuemax.pipeline import customer_value
     from valuemax.pipeline._part_outputs import part_output
@@ -84,13 +86,12 @@ def clv(
     def run() -> None:
         with part_output(out, "clv") as save:  # --out checked first, published at once
             value = customer_value(
-                path, mapping=parse_map(map_), columns=parse_columns(columns), preset=preset,
-                observation_end=observation_end, date_format=date_format or None,
-                encoding=encoding, sheet=parse_sheet(sheet), decimal=decimal, returns=returns,
-                time_unit=time_unit, calibration_end=calibration_end, clv_horizon=clv_horizon,
-                discount_rate=discount_rate, margin=margin, clv_model=clv_model, seed=seed,
-                pseudonymize=pseudonymize, pseudonym_key_file=pseudonym_key_file,
-                keep_pii=keep_pii or None,
+                path, read=read_options(map_, columns, date_format, encoding, sheet, decimal),
+                clean=clean_options(preset, observation_end, returns),
+                value=value_options(True, time_unit, calibration_end, horizon_months,
+                                    discount_rate, margin, clv_model),
+                privacy=privacy_options(pseudonymize, pseudonym_key_file, keep_pii),
+                random_state=random_state,
             )
             save(value)
         summary = value.to_dict()
@@ -121,7 +122,7 @@ def rules(
     preset: PresetOpt = "standard",
     date_format: DateFmtOpt = None,
     encoding: EncodingOpt = None,
-    seed: SeedOpt = 0,
+    random_state: RandomStateOpt = 0,
     pseudonymize: PseudonymizeOpt = False,
     pseudonym_key_file: KeyFileOpt = None,
     keep_pii: KeepPiiOpt = None,
@@ -145,10 +146,10 @@ def rules(
                 path, input_format=input_format, min_support=min_support,
                 min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
                 basket_columns=[c.strip() for c in basket_columns.split(",")],
-                item_column=item_column, seed=seed, mapping=parse_map(map_),
-                columns=parse_columns(columns), preset=preset, date_format=date_format or None,
-                encoding=encoding, pseudonymize=pseudonymize,
-                pseudonym_key_file=pseudonym_key_file, keep_pii=keep_pii or None,
+                item_column=item_column, random_state=random_state,
+                read=read_options(map_, columns, date_format, encoding),
+                clean=clean_options(preset),
+                privacy=privacy_options(pseudonymize, pseudonym_key_file, keep_pii),
             )
             save(found)
         rule_set = getattr(found, "rule_set", found)
@@ -173,8 +174,8 @@ def rules(
 def propensity(
     path: Annotated[str, typer.Argument(metavar="PATH", help="Transaction log (any format analyze reads).")],
     out: PartOutOpt = None,
-    horizon: HorizonOpt = 90,
-    cutoff: Annotated[str | None, typer.Option("--cutoff", metavar="DATE", help="Holdout cutoff YYYY-MM-DD: features before it, the label in the --horizon days from it (default: observation end minus the horizon).")] = None,
+    horizon_days: HorizonDaysOpt = 90,
+    cutoff: Annotated[str | None, typer.Option("--cutoff", metavar="DATE", help="Holdout cutoff YYYY-MM-DD: features before it, the label in the --horizon-days days from it (default: observation end minus the horizon).")] = None,
     map_: MapOpt = None,
     columns: ColumnsOpt = None,
     preset: PresetOpt = "standard",
@@ -184,7 +185,7 @@ def propensity(
     sheet: SheetOpt = None,
     decimal: DecimalOpt = ".",
     returns: ReturnsOpt = None,
-    seed: SeedOpt = 0,
+    random_state: RandomStateOpt = 0,
     pseudonymize: PseudonymizeOpt = False,
     pseudonym_key_file: KeyFileOpt = None,
     keep_pii: KeepPiiOpt = None,
@@ -193,7 +194,7 @@ def propensity(
 ) -> None:
     """Who buys next: buy-again model vs recency and BTYD baselines on a holdout; scores per customer.
 
-    Example: valuemax propensity orders.csv --horizon 90 --out propensity/
+    Example: valuemax propensity orders.csv --horizon-days 90 --out propensity/
     """
     from valuemax.pipeline import buy_propensity
     from valuemax.pipeline._part_outputs import part_output
@@ -201,11 +202,11 @@ def propensity(
     def run() -> None:
         with part_output(out, "propensity") as save:  # --out checked first, published at once
             found = buy_propensity(
-                path, horizon=horizon, cutoff=cutoff, seed=seed, mapping=parse_map(map_),
-                columns=parse_columns(columns), preset=preset, observation_end=observation_end,
-                date_format=date_format or None, encoding=encoding, sheet=parse_sheet(sheet),
-                decimal=decimal, returns=returns, pseudonymize=pseudonymize,
-                pseudonym_key_file=pseudonym_key_file, keep_pii=keep_pii or None,
+                path, cutoff=cutoff, random_state=random_state,
+                propensity=propensity_options(True, horizon_days),
+                read=read_options(map_, columns, date_format, encoding, sheet, decimal),
+                clean=clean_options(preset, observation_end, returns),
+                privacy=privacy_options(pseudonymize, pseudonym_key_file, keep_pii),
             )
             save(found, source=path)
         summary = found.to_dict()

@@ -29,16 +29,18 @@ DecimalOpt = Annotated[str, typer.Option("--decimal", metavar="SEP", help="Decim
 SheetOpt = Annotated[str | None, typer.Option("--sheet", metavar="NAME", help="Excel sheet to read: its name or 0-based index (default: the first non-empty sheet).")]
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", metavar="NAME", help="Text encoding (default: detected among utf-8, utf-8-sig, utf-16, gb18030).")]
 ReturnsOpt = Annotated[str | None, typer.Option("--returns", metavar="net|exclude", help="Returns netted against the customer's earlier purchase of the product, or excluded (quarantined, the purchase kept). Default: net with --preset standard, exclude otherwise.")]
-SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Seed of every random step.")]
+RandomStateOpt = Annotated[int, typer.Option("--random-state", "--seed", metavar="N", help="Seed of every random step, in 0..4294967295 (--seed is its old name).")]
+#: The old name of :data:`RandomStateOpt` (the same option).
+SeedOpt = RandomStateOpt
 ClustersOpt = Annotated[str, typer.Option("--clusters", metavar="kmeans|kmeans+ward|none", help="kmeans | kmeans+ward | none.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", metavar="", help="Show tracebacks of errors and of skipped steps.")]
 ClvOpt = Annotated[bool, typer.Option("--clv/--no-clv", metavar="", help="Estimate customer value (purchase model + Gamma-Gamma): P(alive), expected purchases, CLV.")]
-ClvHorizonOpt = Annotated[int, typer.Option("--clv-horizon", metavar="MONTHS", help="CLV horizon in months (of 30.4375 days).")]
+HorizonMonthsOpt = Annotated[int, typer.Option("--horizon-months", "--clv-horizon", metavar="MONTHS", help="CLV horizon in months of 30.4375 days, whatever --time-unit is (--clv-horizon is its old name).")]
 DiscountOpt = Annotated[float, typer.Option("--discount-rate", metavar="RATE", help="Monthly discount rate of future margin, e.g. 0.01 (about 12.7%/year).")]
 MarginOpt = Annotated[float, typer.Option("--margin", metavar="SHARE", help="Profit share of revenue in (0, 1]; 1 values revenue.")]
 ClvModelOpt = Annotated[str, typer.Option("--clv-model", metavar="auto|bgnbd|mbgnbd|pareto", help="Purchase model; auto chooses on the holdout (lowest MAE, BIC among near ties).")]
-PropensityOpt = Annotated[bool, typer.Option("--propensity/--no-propensity", metavar="", help="Score each customer's chance to buy again within --horizon days (needs a log spanning two horizons).")]
-HorizonOpt = Annotated[int, typer.Option("--horizon", metavar="DAYS", help="Buy-again horizon in days.")]
+PropensityOpt = Annotated[bool, typer.Option("--propensity/--no-propensity", metavar="", help="Score each customer's chance to buy again within --horizon-days days (needs a log spanning two horizons).")]
+HorizonDaysOpt = Annotated[int, typer.Option("--horizon-days", "--horizon", metavar="DAYS", help="Buy-again horizon in days, 1..3650 (--horizon is its old name).")]
 PseudonymizeOpt = Annotated[bool, typer.Option("--pseudonymize", metavar="", help="Replace customer ids right after reading by keyed HMAC-SHA256 pseudonyms (key from $VALUEMAX_PSEUDONYM_KEY or --pseudonym-key-file; the same key gives the same pseudonyms; the key is written nowhere).")]
 KeyFileOpt = Annotated[Path | None, typer.Option("--pseudonym-key-file", metavar="FILE", help="File holding the pseudonym key (with --pseudonymize), instead of $VALUEMAX_PSEUDONYM_KEY.")]
 KeepPiiOpt = Annotated[list[str] | None, typer.Option("--keep-pii", metavar="COL", help="Keep this column although it holds personal data (repeatable); by default such columns (e-mail, phone, names, addresses, national ids, bank/card numbers) are dropped right after reading and listed in the report.")]
@@ -104,6 +106,75 @@ def parse_sheet(text: str | None) -> str | int | None:
     return int(text) if text is not None and text.isdigit() else text
 
 
+# One builder per options group: each command builds its objects once, inside
+# ``run_guarded`` (an invalid option exits 2 with the object's message, in CLI words).
+
+
+def read_options(map_: list[str] | None, columns: str | None, date_format: list[str] | None,
+                 encoding: str | None, sheet: str | None = None, decimal: str = ".") -> Any:
+    """``--map --columns --date-format --encoding --sheet --decimal`` -> ``ReadOptions``."""
+    from valuemax.pipeline import ReadOptions
+
+    return ReadOptions(columns=parse_columns(columns), mapping=parse_map(map_),
+                       date_format=date_format or None, encoding=encoding,
+                       sheet=parse_sheet(sheet), decimal=decimal)  # type: ignore[arg-type]
+
+
+def clean_options(preset: str, observation_end: str | None = None,
+                  returns: str | None = None) -> Any:
+    """``--preset --observation-end --returns`` -> ``CleanOptions``."""
+    from valuemax.pipeline import CleanOptions
+
+    return CleanOptions(preset=preset, observation_end=observation_end,  # type: ignore[arg-type]
+                        returns=returns)  # type: ignore[arg-type]
+
+
+def segment_options(clusters: str) -> Any:
+    """``--clusters`` -> ``SegmentOptions``."""
+    from valuemax.pipeline import SegmentOptions
+
+    return SegmentOptions(clusters=clusters)  # type: ignore[arg-type]
+
+
+def value_options(clv: bool, time_unit: str, calibration_end: str | None,
+                  horizon_months: int, discount_rate: float, margin: float,
+                  clv_model: str) -> Any:
+    """``--clv --time-unit --calibration-end --horizon-months --discount-rate --margin
+    --clv-model`` -> ``ValueOptions``."""
+    from valuemax.pipeline import ValueOptions
+
+    return ValueOptions(enabled=clv, time_unit=time_unit,  # type: ignore[arg-type]
+                        calibration_end=calibration_end, horizon_months=horizon_months,
+                        discount_rate=discount_rate, margin=margin,
+                        model=clv_model)  # type: ignore[arg-type]
+
+
+def propensity_options(propensity: bool, horizon_days: int) -> Any:
+    """``--propensity --horizon-days`` -> ``PropensityOptions``."""
+    from valuemax.pipeline import PropensityOptions
+
+    return PropensityOptions(enabled=propensity, horizon_days=horizon_days)
+
+
+def privacy_options(pseudonymize: bool, pseudonym_key_file: Path | None,
+                    keep_pii: list[str] | None) -> Any:
+    """``--pseudonymize --pseudonym-key-file --keep-pii`` -> ``PrivacyOptions`` (the key
+    itself only from the file or ``$VALUEMAX_PSEUDONYM_KEY``, never a flag)."""
+    from valuemax.pipeline import PrivacyOptions
+
+    return PrivacyOptions(pseudonymize=pseudonymize, pseudonym_key_file=pseudonym_key_file,
+                          keep_pii=tuple(keep_pii or ()))
+
+
+def engine_options(engine: str | None, table: str | None, query: str | None,
+                   schema: str | None, spark_master: str | None) -> Any:
+    """``--engine --table --query --schema --spark-master`` -> ``EngineOptions``."""
+    from valuemax.pipeline import EngineOptions
+
+    return EngineOptions(engine=engine, table=table, query=query, schema=schema,
+                         spark_master=spark_master)
+
+
 def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
     """Call ``fn``; map errors to exit codes with a one-line reason on stderr.
 
@@ -154,9 +225,11 @@ _KEYWORD_OPTIONS: dict[str, str] = {
     "date_format": "--date-format", "encoding": "--encoding", "sheet": "--sheet",
     "decimal": "--decimal", "preset": "--preset", "observation_end": "--observation-end",
     "time_unit": "--time-unit", "calibration_end": "--calibration-end",
-    "returns": "--returns", "clusters": "--clusters", "clv_horizon": "--clv-horizon",
+    "returns": "--returns", "clusters": "--clusters", "horizon_months": "--horizon-months",
+    "clv_horizon": "--horizon-months",
     "discount_rate": "--discount-rate", "margin": "--margin", "clv_model": "--clv-model",
-    "horizon": "--horizon", "seed": "--seed", "cutoff": "--cutoff",
+    "horizon_days": "--horizon-days", "horizon": "--horizon-days",
+    "seed": "--random-state", "cutoff": "--cutoff",
     "min_support": "--min-support", "min_confidence": "--min-confidence",
     "min_lift": "--min-lift", "max_len": "--max-len", "input_format": "--input",
     "pseudonym_key_file": "--pseudonym-key-file", "keep_pii": "--keep-pii",

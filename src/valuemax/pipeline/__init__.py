@@ -3,6 +3,11 @@ report; ``customer_value()``, ``buy_propensity()`` and ``association_rules()`` r
 part, ``inspect()`` only read and clean, ``update()`` appends new lines to a store and
 re-scores it.
 
+Their options come grouped in frozen, validated objects shared by every job and the CLI:
+``ReadOptions``, ``CleanOptions``, ``SegmentOptions``, ``ValueOptions``,
+``PropensityOptions``, ``PrivacyOptions``, ``EngineOptions`` (the jobs' flat keywords fill
+them).
+
 Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
 ``valuemax.features``, ``valuemax.segment``, ``valuemax.clv``, ``valuemax.decide``,
 ``valuemax.report``).
@@ -10,10 +15,21 @@ Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
 
 from valuemax.pipeline._analyze import analyze
 from valuemax.pipeline._jobs import association_rules, buy_propensity, customer_value
+from valuemax.pipeline._options import (
+    CleanOptions,
+    EngineOptions,
+    PrivacyOptions,
+    PropensityOptions,
+    ReadOptions,
+    SegmentOptions,
+    ValueOptions,
+)
 from valuemax.pipeline._prepare import inspect
 from valuemax.pipeline._result import AnalysisResult, StageStatus
 from valuemax.pipeline._update import UpdateResult, update
 from valuemax.pipeline._value_result import ValueResult
 
-__all__ = ["AnalysisResult", "StageStatus", "UpdateResult", "ValueResult", "analyze", "association_rules",
-           "buy_propensity", "customer_value", "inspect", "update"]
+__all__ = ["AnalysisResult", "CleanOptions", "EngineOptions", "PrivacyOptions",
+           "PropensityOptions", "ReadOptions", "SegmentOptions", "StageStatus", "UpdateResult",
+           "ValueOptions", "ValueResult", "analyze", "association_rules", "buy_propensity",
+           "customer_value", "inspect", "update"]

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from valuemax import __version__
-from valuemax._core.exceptions import InputError
-from valuemax._core.validation import check_time_unit
-from valuemax.clean import clean
+from valuemax.clean import clean as clean_log_lines
 from valuemax.decide import cluster_actions, segment_actions
 from valuemax.engines import connect
 from valuemax.features import calibration_holdout, customer_table
 from valuemax.pipeline._clock import StepClock
 from valuemax.pipeline._engine import (
     check_engine_source,
-    check_schema,
     copy_to_store,
     drop_engine_tables,
     engine_source,
@@ -29,14 +26,20 @@ from valuemax.pipeline._engine import (
     record_engine_run,
     write_engine_table,
 )
+from valuemax.pipeline._options import (
+    CleanOptions,
+    EngineOptions,
+    PrivacyOptions,
+    PropensityOptions,
+    ReadOptions,
+    SegmentOptions,
+    ValueOptions,
+    gather,
+    random_state_of,
+)
 from valuemax.pipeline._outputs import summary_dict, write_exports
 from valuemax.pipeline._parts import run_basket, run_propensity, run_stats, run_step
-from valuemax.pipeline._prepare import (
-    ReadOptions,
-    country_column,
-    default_returns,
-    privacy_options,
-)
+from valuemax.pipeline._prepare import country_column, default_returns, read_source
 from valuemax.pipeline._result import AnalysisResult, StageStatus
 from valuemax.pipeline._store import (
     record_run,
@@ -44,7 +47,7 @@ from valuemax.pipeline._store import (
     write_step_tables,
     write_table,
 )
-from valuemax.pipeline._value import check_value_options, run_value
+from valuemax.pipeline._value import run_value
 from valuemax.pipeline._workspace import Workspace, compact_store
 from valuemax.privacy import key_fingerprint
 from valuemax.segment import (
@@ -66,144 +69,102 @@ STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", 
                           "stats", "propensity", "basket", "store", "report")
 
 
-def _check_options(time_unit: str, clusters: str) -> None:
-    check_time_unit(time_unit)
-    if clusters not in ("kmeans", "kmeans+ward", "none"):
-        raise InputError(
-            f"clusters={clusters!r} is not one of ['kmeans', 'kmeans+ward', 'none']"
-        )
-
-
 def analyze(
     source: Any,
     *,
+    read: ReadOptions | None = None,
+    clean: CleanOptions | None = None,
+    segments: SegmentOptions | None = None,
+    value: ValueOptions | None = None,
+    propensity: PropensityOptions | bool | None = None,
+    privacy: PrivacyOptions | None = None,
+    engine: EngineOptions | Any = None,
     out: str | Path | None = None,
     db: str | Path | None = None,
-    columns: Sequence[str] | None = None,
-    mapping: Mapping[str, str] | None = None,
-    date_format: str | Sequence[str] | None = None,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    decimal: Literal[".", ","] = ".",
-    preset: Literal["standard", "classic", "none"] = "standard",
-    observation_end: date | datetime | str | None = None,
-    time_unit: Literal["D", "W"] = "D",
-    calibration_end: date | datetime | str | None = None,
-    returns: Literal["exclude", "net"] | None = None,
-    clusters: Literal["kmeans", "kmeans+ward", "none"] = "kmeans",
-    k_min: int = 2,
-    k_max: int = 10,
-    clv: bool = True,
-    clv_horizon: int = 12,
-    discount_rate: float = 0.01,
-    margin: float = 1.0,
-    clv_model: Literal["auto", "bgnbd", "mbgnbd", "pareto"] = "auto",
-    propensity: bool = True,
-    horizon: int = 90,
-    seed: int = 0,
-    pseudonymize: bool = False,
-    pseudonym_key: str | bytes | None = None,
-    pseudonym_key_file: str | Path | None = None,
-    keep_pii: Sequence[str] | None = None,
+    random_state: int = 0,
     on_step: Callable[[str], None] | None = None,
-    engine: Any = None,
-    table: str | None = None,
-    query: str | None = None,
-    schema: str | None = None,
-    spark_master: str | None = None,
+    **shorthand: Any,
 ) -> AnalysisResult:
     """Run the main job: transaction log -> clean log -> customers -> segments -> report.
+
+    The options come in a few objects, one per concern, each validated when built; every
+    field of an object can also be given as a flat keyword (below), which fills the
+    object: ``analyze(path, clusters="none", clv=False)`` is
+    ``analyze(path, segments=SegmentOptions(clusters="none"),
+    value=ValueOptions(enabled=False))``. An object and one of its own flat keywords
+    together raise ``TypeError``.
 
     Parameters
     ----------
     source : path, DataFrame (pandas/polars), pyarrow.Table or ``(con, table)``
         The transaction log; see :func:`valuemax.io.read_transactions` for formats.
+    read : ReadOptions, optional
+        How to read it (flat: ``columns``, ``mapping``, ``date_format``, ``encoding``,
+        ``sheet``, ``decimal``); default ``ReadOptions()``.
+    clean : CleanOptions, optional
+        How to clean it (flat: ``preset``, ``observation_end``, ``returns``), with
+        :func:`valuemax.clean.clean`. ``observation_end`` defaults to the date of the last
+        valid transaction (inclusive). ``returns`` defaults to ``"net"`` with the
+        ``standard`` preset (a cancelled order is not revenue: returns are netted against
+        the customer's earlier purchase of the product, or by amount without products) and
+        to ``"exclude"`` otherwise (the ``classic`` preset reproduces the published rule
+        set, which keeps the cancelled purchase).
+    segments : SegmentOptions, optional
+        Clustering besides the RFM segments (flat: ``clusters``, ``k_min``, ``k_max``).
+    value : ValueOptions, optional
+        Customer value (flat: ``clv`` for ``enabled``, ``time_unit``, ``calibration_end``,
+        ``horizon_months``, ``discount_rate``, ``margin``, ``clv_model`` for ``model``).
+        When enabled, the purchase model and Gamma-Gamma are fitted and ``p_alive``,
+        ``expected_purchases_<h>``, ``expected_avg_value`` and ``clv_<h>`` added to the
+        customer table (``result.value``; store table ``clv``). The model is chosen on a
+        holdout (the ``calibration_end`` split, or the last third of the span when not
+        given) among BG/NBD, MBG/NBD and Pareto/NBD, then refitted on the whole period.
+        ``time_unit`` is also the unit of the customer table's BTYD summary
+        (``frequency``, ``recency``, ``T``); with ``calibration_end`` the
+        calibration/holdout table is built too (``result.calibration``, store table
+        ``calibration_holdout``, ``calibration_holdout.parquet``).
+    propensity : PropensityOptions or bool, optional
+        The buy-again model (flat: ``horizon_days``; ``propensity=False`` turns it off).
+        Scores every customer's chance to buy again within ``horizon_days`` days
+        (``p_buy_<h>d``, ``churn_risk``, ``expected_next_purchase``;
+        ``result.propensity``), when the log spans at least two horizons.
+    privacy : PrivacyOptions, optional
+        Personal data (flat: ``pseudonymize``, ``pseudonym_key``, ``pseudonym_key_file``,
+        ``keep_pii``). With ``pseudonymize=True`` customer ids are replaced, right after
+        reading, by keyed HMAC-SHA256 pseudonyms (64 hex digits;
+        :func:`valuemax.io.protect`): every table, export, the report and the store then
+        hold only pseudonyms, and the same key gives the same pseudonyms in every run. The
+        key is ``pseudonym_key``, else the content of ``pseudonym_key_file``, else the
+        environment variable ``VALUEMAX_PSEUDONYM_KEY``; it is written nowhere (``runs``
+        and ``summary.json`` record its :func:`valuemax.privacy.key_fingerprint`). By
+        default every column found to hold personal data (e-mail, phone, names,
+        addresses, national ids, bank/card numbers; by English or Chinese name, or by value
+        patterns on a sample) is dropped right after reading unless listed in
+        ``keep_pii``: it reaches no export, report or store table; each is listed in the
+        report and ``summary.json`` (``privacy.pii_columns``).
+    engine : EngineOptions, or None, "duckdb", "spark", URL, Ibis backend or SparkSession
+        Where the source is read from and the Ibis row-level steps run (flat: ``engine``
+        itself, ``table``, ``query``, ``schema``, ``spark_master``): cleaning with the
+        quarantine, the customer table and the calibration/holdout table run on that
+        engine (results also written there as ``valuemax_*`` tables, in ``schema`` when
+        given), mapping and type normalisation and the steps after the customer table run
+        in the local DuckDB store (``valuemax.pipeline._engine`` says what runs where).
+        With ``table``/``query``, pass ``source=None``. Default: the local DuckDB.
     out : path, optional
         Output folder: ``report.html``, ``customers.parquet``/``.csv``, ``quarantine.parquet``,
         ``summary.json`` and (unless ``db`` is given) ``valuemax.duckdb``. Written atomically:
         on error nothing is left half-written. ``None``: nothing written (in-memory store).
     db : path, optional
         DuckDB store file (default ``<out>/valuemax.duckdb``).
-    columns, mapping, date_format, encoding, sheet, decimal
-        Passed to :func:`valuemax.io.read_transactions` (``sheet``: Excel sheet name or
-        0-based index; ``decimal``: ``","`` for European decimal commas).
-    preset, observation_end, returns
-        Passed to :func:`valuemax.clean.clean`. ``observation_end`` defaults to the date of
-        the last valid transaction (inclusive). ``returns`` defaults to ``"net"`` with the
-        ``standard`` preset when the log has a product column (a cancelled order is not
-        revenue: returns are netted against the customer's earlier purchase of the product)
-        and to ``"exclude"`` otherwise (the
-        ``classic`` preset reproduces the published rule set, which keeps the cancelled
-        purchase).
-    time_unit : {"D", "W"}
-        Unit of the BTYD summary (``frequency``, ``recency``, ``T``); W = days / 7.
-    calibration_end : date or str, optional
-        When given, also build the calibration/holdout table (``result.calibration``, store
-        table ``calibration_holdout``, ``calibration_holdout.parquet``): the BTYD summary up to
-        this date (inclusive) plus ``frequency_holdout``, ``monetary_holdout`` and
-        ``duration_holdout`` over the rest of the observation period.
-    clusters : {"kmeans", "kmeans+ward", "none"}
-        Clustering to run besides the RFM segments.
-    k_min, k_max : int
-        Range of k for the silhouette search.
-    clv : bool, default True
-        Fit the purchase model and Gamma-Gamma and add ``p_alive``,
-        ``expected_purchases_<h>``, ``expected_avg_value`` and ``clv_<h>`` to the customer
-        table (``result.value``; store table ``clv``). The model is chosen on a holdout (the
-        ``calibration_end`` split, or the last third of the span when not given) among
-        BG/NBD, MBG/NBD and Pareto/NBD, then refitted on the whole period.
-    clv_horizon : int, default 12
-        CLV horizon in months (of 30.4375 days, whatever ``time_unit`` is).
-    discount_rate : float, default 0.01
-        Monthly discount rate of future margin, in [0, 1).
-    margin : float, default 1.0
-        Share of revenue that is profit, in (0, 1]; 1 gives revenue CLV.
-    clv_model : {"auto", "bgnbd", "mbgnbd", "pareto"}, default "auto"
-        Purchase model; ``auto`` chooses by the rule of :func:`valuemax.clv.compare_models`.
-    propensity : bool, default True
-        Score every customer's chance to buy again within ``horizon`` days (``p_buy_<h>d``,
-        ``churn_risk``, ``expected_next_purchase``; ``result.propensity``), when the log
-        spans at least two horizons.
-    horizon : int, default 90
-        Propensity horizon in days.
-    seed : int
-        Seed of every random step (K-means, samples, optimiser starts, models).
-    pseudonymize : bool, default False
-        Replace customer ids, right after reading, by keyed HMAC-SHA256 pseudonyms (64 hex
-        digits; :func:`valuemax.io.protect`): every table, export, the report and the store
-        then hold only pseudonyms, and the same key gives the same pseudonyms in every run.
-        The key is ``pseudonym_key``, else the content of ``pseudonym_key_file``, else the
-        environment variable ``VALUEMAX_PSEUDONYM_KEY``; it is written nowhere (``runs``
-        and ``summary.json`` record its :func:`valuemax.privacy.key_fingerprint`).
-    pseudonym_key, pseudonym_key_file : optional
-        The key (at least 16 bytes) or a file holding it; only with ``pseudonymize=True``.
-    keep_pii : sequence of str, optional
-        Columns to keep although they hold personal data. By default every column found to
-        hold personal data (e-mail, phone, names, addresses, national ids, bank/card
-        numbers; by English or Chinese name, or by value patterns on a sample) is dropped
-        right after reading: it reaches no export, report or store table; each is listed
-        in the report and ``summary.json`` (``privacy.pii_columns``).
+    random_state : int, default 0
+        Seed of every random step (K-means, samples, optimiser starts, models), in
+        0..2**32 - 1. The old name ``seed=`` still works with a ``FutureWarning``.
     on_step : callable, optional
         Called with each step's name (``STEPS``) as it starts; the CLI draws progress with it.
-    engine : None, "duckdb", "spark", URL, Ibis backend or SparkSession, optional
-        Where the source is read from and the Ibis row-level steps run: cleaning with the
-        quarantine, the customer table and the calibration/holdout table run on that engine
-        (results also written there as ``valuemax_*`` tables), mapping and type
-        normalisation and the steps after the customer table run in the local DuckDB store
-        (``valuemax.pipeline._engine`` says what runs where). URLs:
-        ``postgres://user:password@host:5432/db``, ``mysql://...`` or ``mariadb://...``
-        (extras ``valuemax[postgres]`` / ``valuemax[mysql]``). Default: the local DuckDB.
-    table, query : str, optional
-        With ``engine``: read this table of the engine, or the result of this SQL query run
-        there, instead of ``source`` (pass ``source=None``).
-    schema : str, optional
-        With ``engine``: the schema the ``valuemax_*`` tables are written to (a PostgreSQL
-        schema, a MySQL/MariaDB database, a Spark database), created when missing; default
-        the engine's default one. A plain name (letters, digits, ``_``).
-    spark_master : str, optional
-        With ``engine="spark"``: the master of the session started, e.g. ``local[4]`` or
-        ``spark://host:7077`` (default ``local[*]``); an existing ``SparkSession`` passed as
-        ``engine`` keeps its own.
+    **shorthand
+        The flat keywords named above. Old names still accepted with a ``FutureWarning``:
+        ``seed`` (``random_state``), ``clv_horizon`` (``horizon_months``), ``horizon``
+        (``horizon_days``).
 
     Outputs are readable by their owner only: files 0600, a folder valuemax creates 0700
     (whatever the umask); the ``runs`` table records who ran what, when, with which options
@@ -227,46 +188,57 @@ def analyze(
 
     Raises
     ------
+    TypeError
+        An unknown keyword, or an options object together with one of its flat keywords.
     InputError
         If an option is invalid, the source cannot be read, or no row is usable (every row
         quarantined): nothing useful can be computed (exit code 2 in the CLI); with
         ``pseudonymize=True``, if no key is found (the message says how to set one);
         if ``schema`` cannot be created or written to, or ``spark_master`` is malformed.
+
+    Warns
+    -----
+    FutureWarning
+        For each old keyword name (``seed``, ``clv_horizon``, ``horizon``).
     """
-    _check_options(time_unit, clusters)
-    key, keep = privacy_options(pseudonymize, pseudonym_key, pseudonym_key_file, keep_pii)
-    if clv:
-        check_value_options(clv_horizon, discount_rate, margin, clv_model)
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= 3650:
-        raise InputError(f"horizon={horizon!r} must be a whole number of days in 1..3650 "
-                         "(e.g. 90)")
+    flat = dict(shorthand)
+    if propensity is not None and not isinstance(propensity, PropensityOptions):
+        flat["propensity"], propensity = propensity, None
+    if engine is not None and not isinstance(engine, EngineOptions):
+        flat["engine"], engine = engine, None
+    opts = gather("analyze", {"read": read, "clean": clean, "segments": segments,
+                              "value": value, "propensity": propensity, "privacy": privacy,
+                              "engine": engine}, flat)
+    random_state = random_state_of("analyze", random_state, opts)
+    reading, cleaning, seg, val, prop_opts, priv, where = (
+        opts[g] for g in ("read", "clean", "segments", "value", "propensity", "privacy",
+                          "engine"))
+    key = priv.key()
+    time_unit, calibration_end = val.time_unit, val.calibration_end
     started = datetime.now()
     timings: dict[str, float] = {}
     skipped: dict[str, str] = {}
     tracebacks: dict[str, str] = {}
     params = {
-        "preset": preset, "observation_end": None if observation_end is None else str(observation_end),
+        "preset": cleaning.preset, "observation_end": None
+        if cleaning.observation_end is None else str(cleaning.observation_end),
         "time_unit": time_unit, "calibration_end": None if calibration_end is None
-        else str(calibration_end), "returns": returns, "clusters": clusters, "k_min": k_min,
-        "k_max": k_max, "clv": clv, "clv_horizon": clv_horizon,
-        "discount_rate": discount_rate, "margin": margin, "clv_model": clv_model,
-        "propensity": propensity, "horizon": horizon, "seed": seed, "mapping": dict(mapping or {}),
-        "columns": list(columns) if columns else None,
-        "date_format": date_format if date_format is None or isinstance(date_format, str)
-        else list(date_format),
-        "encoding": encoding, "sheet": sheet, "decimal": decimal,
+        else str(calibration_end), "returns": cleaning.returns, "clusters": seg.clusters,
+        "k_min": seg.k_min, "k_max": seg.k_max, "clv": val.enabled,
+        "horizon_months": val.horizon_months, "discount_rate": val.discount_rate,
+        "margin": val.margin, "clv_model": val.model, "propensity": prop_opts.enabled,
+        "horizon_days": prop_opts.horizon_days, "random_state": random_state,
+        **reading.to_params(),
         "run_at": started.isoformat(timespec="seconds"),
         # the key is never recorded: its fingerprint tells whether two runs share it
         "pseudonymize": key is not None,
         "pseudonym_key_fingerprint": None if key is None else key_fingerprint(key),
-        "keep_pii": list(keep),
+        "keep_pii": list(priv.keep_pii),
     }
-    if not (isinstance(seed, int) and 0 <= seed < 2**32):
-        raise InputError(f"seed={seed!r} must be an integer in [0, 2**32 - 1]")
-    check_engine_source(source, engine, table, query)
-    check_schema(schema, engine)
-    opened = open_engine(engine, spark_master=spark_master)
+    check_engine_source(source, where.table, where.query)
+    opened = open_engine(where.engine, spark_master=where.spark_master)
     econ, engine_label = opened if opened is not None else (None, "duckdb")
+    table, query, schema = where.table, where.query, where.schema
     params.update(engine=engine_label, table=table, query=query, schema=schema)
     ws = Workspace(Path(out) if out is not None else None, Path(db) if db is not None else None)
     con = None
@@ -276,24 +248,28 @@ def analyze(
         con = connect(ws.store)
         clock = StepClock(timings, on_step)
 
-        read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal, key, keep)
         with clock("read"):
             if econ is not None and (table is not None or query is not None):
-                ingested = read.read(
-                    engine_source(econ, engine_label, table=table, query=query), con)
+                ingested = read_source(
+                    reading, engine_source(econ, engine_label, table=table, query=query),
+                    con, pseudonym_key=key, keep_pii=priv.keep_pii)
                 ingested = dataclasses.replace(ingested, source=(
                     f"{engine_label} " + (f"table {table}" if table else f"query {query}")))
             else:
-                ingested = read.read(source, con)
-        privacy = ingested.privacy
+                ingested = read_source(reading, source, con, pseudonym_key=key,
+                                       keep_pii=priv.keep_pii)
+        protected = ingested.privacy
         # the raw table was rewritten: write the store afresh so no freed page keeps the
         # dropped columns or the original ids
-        rewritten = privacy is not None and (privacy.pseudonymized or bool(privacy.dropped))
-        returns = params["returns"] = default_returns(returns, preset, ingested)
+        rewritten = protected is not None and (protected.pseudonymized
+                                               or bool(protected.dropped))
+        returns = params["returns"] = default_returns(cleaning.returns, cleaning.preset,
+                                                      ingested)
         with clock("clean"):
-            cleaned = clean(
-                ingested if econ is None else push_log(econ, ingested, schema), preset=preset,
-                observation_end=observation_end, returns=returns
+            cleaned = clean_log_lines(
+                ingested if econ is None else push_log(econ, ingested, schema),
+                preset=cleaning.preset, observation_end=cleaning.observation_end,
+                returns=returns
             )
             if econ is None:
                 write_table(con, "transactions_clean", cleaned.transactions)
@@ -350,21 +326,22 @@ def analyze(
                 km = actions = ward = None
             else:
                 km, actions, ward = run_step(
-                    "kmeans", skipped, tracebacks, _cluster, customers, clusters, k_min,
-                    k_max, seed, country, skipped, tracebacks) or (None, None, None)
+                    "kmeans", skipped, tracebacks, _cluster, customers, seg.clusters,
+                    seg.k_min, seg.k_max, random_state, country, skipped,
+                    tracebacks) or (None, None, None)
             label_clusters(customers, km, ward)
         value = None
         with clock("value"):
-            if not clv:
+            if not val.enabled:
                 skipped["value"] = "customer value turned off (--no-clv)"
             else:
                 # any failure of the models is a skipped step: the rest of the job goes on
                 value, reason = run_step(
                     "value", skipped, tracebacks, run_value,
                     con, stored, customers, time_unit=time_unit, calibration_end=calibration_end,
-                    calibration=calibration, horizon_months=clv_horizon,
-                    discount_rate=discount_rate, margin=margin, model=clv_model,
-                    seed=seed, money=money) or (None, skipped.get("value"))
+                    calibration=calibration, horizon_months=val.horizon_months,
+                    discount_rate=val.discount_rate, margin=val.margin, model=val.model,
+                    random_state=random_state, money=money) or (None, skipped.get("value"))
                 if value is None:
                     skipped["value"] = reason
                 else:
@@ -378,21 +355,21 @@ def analyze(
                 skipped["stats"] = "its target is customer value in money: " + NO_MONEY
         with clock("propensity"):
             prop = None
-            if not propensity:
+            if not prop_opts.enabled:
                 skipped["propensity"] = "turned off (--no-propensity)"
             else:
                 # without prices the spend features are left out (stated in its notes)
                 prop = run_step(
                     "propensity", skipped, tracebacks, run_propensity,
-                    stored, customers, skipped, horizon_days=horizon, seed=seed,
-                    money=money)
+                    stored, customers, skipped, horizon_days=prop_opts.horizon_days,
+                    random_state=random_state, money=money)
             if prop is not None:
                 customers = customers.merge(prop.scores, on="customer_id", how="left",
                                             validate="one_to_one")
         with clock("basket"):
             basket = run_step("basket", skipped, tracebacks, run_basket,
                               stored, ingested.mapping, skipped,
-                              seed=seed)
+                              random_state=random_state)
         with clock("store"):
             write_segments(con, customers, segments)
             write_table(con, "quality", quality.to_frame())
@@ -401,7 +378,7 @@ def analyze(
                "ward": ward is not None and ward.skipped is None, "value": value is not None,
                "stats": stats is not None, "propensity": prop is not None,
                "basket": basket is not None}
-        if clusters != "kmeans+ward":
+        if seg.clusters != "kmeans+ward":
             del ran["ward"]
         if not money:
             ran = {"spend": False, **ran}
@@ -452,7 +429,7 @@ def analyze(
             con.disconnect()
         if econ is not None:
             drop_engine_tables(econ, ("valuemax_transactions_std",), schema)
-            if isinstance(engine, str) and "://" in engine:
+            if isinstance(where.engine, str) and "://" in where.engine:
                 econ.disconnect()  # a connection we opened (a live one stays the caller's)
         ws.discard()
 
@@ -468,7 +445,7 @@ def label_clusters(customers: Any, km: Any, ward: Any) -> None:
         customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
 
 
-def _cluster(customers, clusters, k_min, k_max, seed, country, skipped, tracebacks):
+def _cluster(customers, clusters, k_min, k_max, random_state, country, skipped, tracebacks):
     if clusters == "none":
         skipped["kmeans"] = "clustering turned off (--clusters none)"
         return None, None, None
@@ -480,7 +457,7 @@ def _cluster(customers, clusters, k_min, k_max, seed, country, skipped, tracebac
         )
         return None, None, None
     km = kmeans_segments(
-        customers, k_min=k_min, k_max=k_max, random_state=seed, country=country
+        customers, k_min=k_min, k_max=k_max, random_state=random_state, country=country
     )
     actions = None
     if km.skipped is not None:
@@ -490,7 +467,7 @@ def _cluster(customers, clusters, k_min, k_max, seed, country, skipped, tracebac
     ward = None
     if clusters == "kmeans+ward":
         ward = run_step("ward", skipped, tracebacks, ward_segments, customers,
-                        random_state=seed)
+                        random_state=random_state)
         if ward is not None and ward.skipped is not None:
             skipped["ward"] = ward.skipped
     return km, actions, ward

@@ -64,16 +64,7 @@ def open_engine(engine: Any, *, spark_master: str | None = None) -> tuple[Any, s
         An unknown name, a missing extra, an unreachable server or a refused login; a
         ``spark_master`` without ``engine="spark"`` or malformed.
     """
-    if spark_master is not None:
-        check_spark_master(spark_master)
-        if engine != "spark":
-            raise InputError(
-                f"spark_master={spark_master!r} starts a Spark session: it needs "
-                f"engine='spark' (CLI --engine spark), "
-                + ("but no engine was given" if engine is None else
-                   f"got engine={_shown(engine)}")
-                + "; an existing SparkSession passed as engine= keeps its own master"
-            )
+    _check_spark_master(engine, spark_master)
     if engine is None or engine == "duckdb":
         return None
     if engine == "spark":
@@ -88,6 +79,19 @@ def open_engine(engine: Any, *, spark_master: str | None = None) -> tuple[Any, s
         return connect(engine), redact(engine)
     backend = connect(engine)
     return backend, getattr(backend, "name", type(engine).__name__)
+
+
+def _check_spark_master(engine: Any, spark_master: str | None) -> None:
+    if spark_master is not None:
+        check_spark_master(spark_master)
+        if engine != "spark":
+            raise InputError(
+                f"spark_master={spark_master!r} starts a Spark session: it needs "
+                f"engine='spark' (CLI --engine spark), "
+                + ("but no engine was given" if engine is None else
+                   f"got engine={_shown(engine)}")
+                + "; an existing SparkSession passed as engine= keeps its own master"
+            )
 
 
 def _shown(engine: Any) -> str:
@@ -156,14 +160,16 @@ def prepare_schema(econ: Any, label: str, schema: str | None) -> None:
         drop_engine_tables(econ, (probe,), schema=schema)
 
 
-def check_engine_source(source: Any, engine: Any, table: str | None, query: str | None) -> None:
-    """Check that exactly one source is named: ``source``, or ``table``/``query`` with an engine.
+def check_engine_options(engine: Any, table: Any, query: Any, schema: Any,
+                         spark_master: Any) -> None:
+    """Check the engine keywords together (:class:`valuemax.pipeline.EngineOptions`).
 
     Raises
     ------
     InputError
-        ``table``/``query`` without a non-DuckDB ``engine``, both ``source`` and one of them,
-        both ``table`` and ``query``, or none at all.
+        ``table``/``query`` empty, both given, or given without a non-DuckDB ``engine``;
+        ``schema`` malformed or without an engine (:func:`check_schema`); ``spark_master``
+        malformed or without ``engine="spark"``.
     """
     given = [n for n, v in (("table", table), ("query", query)) if v is not None]
     for name in given:
@@ -178,6 +184,20 @@ def check_engine_source(source: Any, engine: Any, table: str | None, query: str 
             f"{given[0]}= reads from another engine: add engine='postgres://...', "
             f"'mysql://...' or 'spark' (CLI --engine URL), or pass the file as the source"
         )
+    check_schema(schema, engine)
+    _check_spark_master(engine, spark_master)
+
+
+def check_engine_source(source: Any, table: str | None, query: str | None) -> None:
+    """Check that exactly one source is named: ``source``, or ``table``/``query`` (already
+    checked with their engine by :func:`check_engine_options`).
+
+    Raises
+    ------
+    InputError
+        Both ``source`` and ``table``/``query``, or none at all.
+    """
+    given = [n for n, v in (("table", table), ("query", query)) if v is not None]
     if given and source is not None:
         raise InputError(f"pass the source or {given[0]}=, not both (CLI: drop SOURCE or "
                          f"--{given[0]})")
@@ -462,6 +482,6 @@ def drop_engine_tables(econ: Any, names: tuple[str, ...], schema: str | None = N
             pass
 
 
-__all__ = ["ENGINE_NAMES", "EngineLog", "check_engine_source", "check_schema", "copy_to_store",
+__all__ = ["ENGINE_NAMES", "EngineLog", "check_engine_options", "check_engine_source", "check_schema", "copy_to_store",
            "drop_engine_tables", "engine_source", "engine_table", "open_engine",
            "prepare_schema", "push_log", "record_engine_run", "write_engine_table"]

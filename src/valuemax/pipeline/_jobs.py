@@ -5,47 +5,52 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from valuemax._core.exceptions import InputError
-from valuemax._core.validation import check_time_unit
 from valuemax.engines import connect
 from valuemax.features import customer_table
-from valuemax.pipeline._prepare import ReadOptions, privacy_options, read_and_clean, read_options
-from valuemax.pipeline._value import ValueResult, check_value_options, run_value
+from valuemax.pipeline._options import (
+    CleanOptions,
+    PrivacyOptions,
+    PropensityOptions,
+    ReadOptions,
+    ValueOptions,
+    gather,
+    random_state_of,
+)
+from valuemax.pipeline._prepare import read_and_clean
+from valuemax.pipeline._value import ValueResult, run_value
 
 
 def customer_value(
     source: Any,
     *,
-    columns: Sequence[str] | None = None,
-    mapping: Mapping[str, str] | None = None,
-    date_format: str | Sequence[str] | None = None,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    decimal: Literal[".", ","] = ".",
-    preset: str = "standard",
-    observation_end: date | datetime | str | None = None,
-    returns: str | None = None,
-    time_unit: Literal["D", "W"] = "D",
-    calibration_end: date | datetime | str | None = None,
-    clv_horizon: int = 12,
-    discount_rate: float = 0.01,
-    margin: float = 1.0,
-    clv_model: Literal["auto", "bgnbd", "mbgnbd", "pareto"] = "auto",
-    seed: int = 0,
-    pseudonymize: bool = False,
-    pseudonym_key: Any = None,
-    pseudonym_key_file: str | Path | None = None,
-    keep_pii: Sequence[str] | None = None,
+    read: ReadOptions | None = None,
+    clean: CleanOptions | None = None,
+    value: ValueOptions | None = None,
+    privacy: PrivacyOptions | None = None,
+    random_state: int = 0,
+    **shorthand: Any,
 ) -> ValueResult:
     """Read and clean ``source``, then run only the customer-value step; nothing is written.
 
-    Parameters are those of :func:`valuemax.pipeline.analyze` (``pseudonymize=True``: the
-    CLV table's ids are keyed pseudonyms).
+    Parameters
+    ----------
+    source : path, DataFrame or ``(con, table)``
+        The transaction log, as :func:`valuemax.pipeline.analyze` takes it.
+    read, clean, value, privacy : options objects, optional
+        As in :func:`valuemax.pipeline.analyze` (``value.enabled`` is not read: this job is
+        the value step); ``privacy.pseudonymize=True``: the CLV table's ids are keyed
+        pseudonyms.
+    random_state : int, default 0
+        Seed of every random step (optimiser starts).
+    **shorthand
+        The flat keywords of those objects, as :func:`valuemax.pipeline.analyze` takes
+        them (``seed`` and ``clv_horizon`` still accepted, with a ``FutureWarning``).
 
     Returns
     -------
@@ -55,30 +60,33 @@ def customer_value(
 
     Raises
     ------
+    TypeError
+        An unknown keyword, or an options object with one of its own flat keywords.
     InputError
         On unreadable input, invalid options, or too few repeat buyers to fit a model.
     ConvergenceError
         If no purchase model converges.
     """
-    check_time_unit(time_unit)
-    check_value_options(clv_horizon, discount_rate, margin, clv_model)
-    key, keep = privacy_options(pseudonymize, pseudonym_key, pseudonym_key_file, keep_pii)
+    opts = gather("customer_value", {"read": read, "clean": clean, "value": value,
+                                     "privacy": privacy}, shorthand)
+    random_state = random_state_of("customer_value", random_state, opts)
+    val = opts["value"]
     con = connect(None)
     try:
-        read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal, key, keep)
-        _, cleaned, _ = read_and_clean(source, con, read, preset=preset,
-                                       observation_end=observation_end, returns=returns)
+        _, cleaned, _ = read_and_clean(source, con, opts["read"], opts["clean"],
+                                       privacy=opts["privacy"])
         con.create_table("transactions_clean", cleaned.transactions)
         # clean's result over its materialised lines: not re-scanned by the next stages
         tx = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
-        customers = customer_table(tx, time_unit=time_unit).to_pyarrow().to_pandas()
-        value, reason = run_value(
-            con, tx, customers, time_unit=time_unit,
-            calibration_end=calibration_end, horizon_months=clv_horizon,
-            discount_rate=discount_rate, margin=margin, model=clv_model, seed=seed)
-        if value is None:
+        customers = customer_table(tx, time_unit=val.time_unit).to_pyarrow().to_pandas()
+        result, reason = run_value(
+            con, tx, customers, time_unit=val.time_unit,
+            calibration_end=val.calibration_end, horizon_months=val.horizon_months,
+            discount_rate=val.discount_rate, margin=val.margin, model=val.model,
+            random_state=random_state)
+        if result is None:
             raise InputError(f"customer value cannot be estimated: {reason}")
-        return value
+        return result
     finally:
         con.disconnect()
 
@@ -136,8 +144,11 @@ def association_rules(
     basket_columns: Sequence[str] = ("Member_number", "Date"),
     item_column: str = "itemDescription",
     n_recommendations: int = 5,
-    seed: int = 0,
-    **read_clean: Any,
+    read: ReadOptions | None = None,
+    clean: CleanOptions | None = None,
+    privacy: PrivacyOptions | None = None,
+    random_state: int = 0,
+    **shorthand: Any,
 ) -> Any:
     """Association rules (and, for a transaction log, cross-sell recommendations).
 
@@ -148,12 +159,10 @@ def association_rules(
         (one basket per line: headerless, ragged, no dates), else ``transactions``.
     source : path or table
         A transaction log (``input_format="transactions"``: read and cleaned as by
-        :func:`valuemax.pipeline.analyze`, which takes ``read_clean`` keywords ``columns``,
-        ``mapping``, ``date_format``, ``encoding``, ``sheet``, ``decimal``, ``preset``,
-        ``observation_end``, ``returns``, and the privacy keywords ``pseudonymize``,
-        ``pseudonym_key``, ``pseudonym_key_file``, ``keep_pii``); a plain basket file, one basket per line with
-        comma-separated items (``"baskets"``); or a long table, one line per basket and
-        item (``"long"``, e.g. ``Member_number, Date, itemDescription``).
+        :func:`valuemax.pipeline.analyze`, with ``read``, ``clean`` and ``privacy``); a
+        plain basket file, one basket per line with comma-separated items
+        (``"baskets"``, read with ``read.encoding``); or a long table, one line per basket
+        and item (``"long"``, e.g. ``Member_number, Date, itemDescription``).
     min_support, min_confidence, min_lift, max_len
         Thresholds; None: chosen from the data (:func:`valuemax.basket.choose_thresholds`,
         the reason stated in the result).
@@ -161,8 +170,14 @@ def association_rules(
         The long format's basket key and item columns.
     n_recommendations : int, default 5
         Suggestions per customer (transaction logs only).
-    seed : int, default 0
+    read, clean, privacy : options objects, optional
+        As in :func:`valuemax.pipeline.analyze`.
+    random_state : int, default 0
         Seed of every random step.
+    **shorthand
+        The flat keywords of ``read``, ``clean`` and ``privacy``, as
+        :func:`valuemax.pipeline.analyze` takes them (``seed`` still accepted, with a
+        ``FutureWarning``).
 
     Returns
     -------
@@ -172,6 +187,8 @@ def association_rules(
 
     Raises
     ------
+    TypeError
+        An unknown keyword, or an options object with one of its own flat keywords.
     InputError
         On unreadable input, invalid thresholds, or an itemset blow-up (the message names
         the option that fixes it).
@@ -184,12 +201,15 @@ def association_rules(
     )
     from valuemax.basket._thresholds import resolve_thresholds
 
+    opts = gather("association_rules", {"read": read, "clean": clean, "privacy": privacy},
+                  shorthand)
+    random_state = random_state_of("association_rules", random_state, opts)
+    reading = opts["read"]
     if input_format == "auto":
-        input_format = ("baskets" if looks_like_baskets(source,
-                                                        encoding=read_clean.get("encoding"))
+        input_format = ("baskets" if looks_like_baskets(source, encoding=reading.encoding)
                         else "transactions")
     if input_format in ("baskets", "long"):
-        baskets = (read_baskets(source, encoding=read_clean.get("encoding") or "utf-8")
+        baskets = (read_baskets(source, encoding=reading.encoding or "utf-8")
                    if input_format == "baskets" else
                    baskets_from_long(source, tuple(basket_columns), item_column))
         th = resolve_thresholds(baskets, min_support=min_support,
@@ -207,13 +227,11 @@ def association_rules(
                          "'transactions', 'baskets', 'long']")
     con = connect(None)
     try:
-        read = read_options(read_clean)
-        clean_kw = {"preset": "standard", "observation_end": None, "returns": None,
-                    **read_clean}
         try:
-            _, cleaned, _ = read_and_clean(source, con, read, **clean_kw)
+            _, cleaned, _ = read_and_clean(source, con, reading, opts["clean"],
+                                           privacy=opts["privacy"])
         except InputError as exc:
-            why = looks_like_baskets(source, encoding=read.encoding)
+            why = looks_like_baskets(source, encoding=reading.encoding)
             if why is None:
                 raise
             raise InputError(f"{exc} The file looks like one basket per line ({why}): read "
@@ -223,7 +241,7 @@ def association_rules(
             dataclasses.replace(cleaned, transactions=con.table("transactions_clean")),
             min_support=min_support,
             min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
-            n_recommendations=n_recommendations, random_state=seed)
+            n_recommendations=n_recommendations, random_state=random_state)
     finally:
         con.disconnect()
 
@@ -231,30 +249,37 @@ def association_rules(
 def buy_propensity(
     source: Any,
     *,
-    horizon: int = 90,
     cutoff: date | datetime | str | None = None,
     n_origins: int = 3,
-    seed: int = 0,
-    **read_clean: Any,
+    propensity: PropensityOptions | None = None,
+    read: ReadOptions | None = None,
+    clean: CleanOptions | None = None,
+    privacy: PrivacyOptions | None = None,
+    random_state: int = 0,
+    **shorthand: Any,
 ) -> Any:
     """Who buys next: the buy-again model of :func:`valuemax.propensity.fit_propensity`.
 
     Parameters
     ----------
     source : path or table
-        A transaction log, read and cleaned as by :func:`valuemax.pipeline.analyze`
-        (``read_clean`` keywords: ``columns``, ``mapping``, ``date_format``, ``encoding``,
-        ``sheet``, ``decimal``, ``preset``, ``observation_end``, ``returns``, and
-        ``pseudonymize``, ``pseudonym_key``, ``pseudonym_key_file``, ``keep_pii``).
-    horizon : int, default 90
-        Days after a cutoff in which a purchase counts as "buys again".
+        A transaction log, read and cleaned as by :func:`valuemax.pipeline.analyze`.
     cutoff : date or str, optional
-        Holdout cutoff: features use the lines before it, the label the ``horizon`` days
-        from it (default: observation end minus ``horizon``).
+        Holdout cutoff: features use the lines before it, the label the ``horizon_days``
+        days from it (default: observation end minus ``horizon_days``).
     n_origins : int, default 3
         Earlier rolling origins the training rows come from.
-    seed : int, default 0
+    propensity : PropensityOptions, optional
+        ``horizon_days`` (default 90): days after a cutoff in which a purchase counts as
+        "buys again" (``enabled`` is not read: this job is the propensity step).
+    read, clean, privacy : options objects, optional
+        As in :func:`valuemax.pipeline.analyze`.
+    random_state : int, default 0
         Seed of every random step.
+    **shorthand
+        The flat keywords of those objects (``horizon_days``, ``columns``, ``mapping``,
+        ``preset``, ...), as :func:`valuemax.pipeline.analyze` takes them (``seed`` and
+        ``horizon`` still accepted, with a ``FutureWarning``).
 
     Returns
     -------
@@ -263,22 +288,26 @@ def buy_propensity(
 
     Raises
     ------
+    TypeError
+        An unknown keyword, or an options object with one of its own flat keywords.
     InputError
         On unreadable input, a cutoff outside the log, a log shorter than two horizons, or
         a holdout window with one class only.
     """
     from valuemax.propensity import fit_propensity
 
+    opts = gather("buy_propensity", {"propensity": propensity, "read": read, "clean": clean,
+                                     "privacy": privacy}, shorthand)
+    random_state = random_state_of("buy_propensity", random_state, opts)
     con = connect(None)
     try:
-        read = read_options(read_clean)
-        clean_kw = {"preset": "standard", "observation_end": None, "returns": None,
-                    **read_clean}
-        _, cleaned, _ = read_and_clean(source, con, read, **clean_kw)
+        _, cleaned, _ = read_and_clean(source, con, opts["read"], opts["clean"],
+                                       privacy=opts["privacy"])
         con.create_table("transactions_clean", cleaned.transactions)
         # clean's result over its materialised lines: its observation end, no row re-scan
         return fit_propensity(
             dataclasses.replace(cleaned, transactions=con.table("transactions_clean")),
-            horizon_days=horizon, cutoff=cutoff, n_origins=n_origins, random_state=seed)
+            horizon_days=opts["propensity"].horizon_days, cutoff=cutoff,
+            n_origins=n_origins, random_state=random_state)
     finally:
         con.disconnect()

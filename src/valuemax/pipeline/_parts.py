@@ -115,7 +115,7 @@ def run_stats(customers: pd.DataFrame) -> Any:
 
 
 def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
-               seed: int) -> Any:
+               random_state: int) -> Any:
     """"What sells together" (:func:`valuemax.basket.analyze_baskets`) on the clean lines
     (``tx``: clean's CleanResult or a table of its lines).
 
@@ -127,11 +127,11 @@ def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
     if not {"product_id", "product_name"} & set(mapping):
         raise StepNotApplicable("the log has no product column (product_id or product_name): "
                                 "nothing to find in baskets")
-    return analyze_baskets(tx, random_state=seed)
+    return analyze_baskets(tx, random_state=random_state)
 
 
 def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
-                   horizon_days: int, seed: int, observation_end: Any = None,
+                   horizon_days: int, random_state: int, observation_end: Any = None,
                    money: bool = True) -> Any:
     """"Who buys next" (:func:`valuemax.propensity.fit_propensity`), or None with a reason.
 
@@ -152,5 +152,5 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
         # the result's notes carry it; the report and summary show it
         warnings.simplefilter("ignore", SeparationWarning)
         return fit_propensity(tx, horizon_days=horizon_days,
-                              observation_end=observation_end, random_state=seed,
+                              observation_end=observation_end, random_state=random_state,
                               money=money)

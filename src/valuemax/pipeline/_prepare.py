@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from valuemax._core.schema import normalise_name
 from valuemax.clean import clean
 from valuemax.engines import connect
 from valuemax.io import protect, read_transactions
-from valuemax.privacy import PseudonymKey, load_key
+from valuemax.pipeline._options import CleanOptions, PrivacyOptions, ReadOptions, gather
+from valuemax.privacy import PseudonymKey
 
 _COUNTRY_NAMES = {"country", "国家", "国家地区", "countryregion"}
 
@@ -30,73 +29,18 @@ class Inspection:
     problems: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ReadOptions:
-    """How to read the source: the arguments of :func:`valuemax.io.read_transactions`, then
-    of :func:`valuemax.io.protect` (``pseudonym_key``, ``keep_pii``)."""
-
-    columns: Sequence[str] | None = None
-    mapping: Mapping[str, str] | None = None
-    date_format: str | Sequence[str] | None = None
-    encoding: str | None = None
-    sheet: str | int | None = None
-    decimal: Literal[".", ","] = "."
-    pseudonym_key: PseudonymKey | None = None
-    keep_pii: tuple[str, ...] = ()
-
-    def read(self, source: Any, con: Any) -> Any:
-        """Read ``source`` into ``con`` and protect it (personal-data columns dropped unless
-        kept, ids pseudonymised with a key); returns :class:`valuemax.io.Ingested`."""
-        ingested = read_transactions(
-            source, con=con, columns=self.columns, mapping=self.mapping,
-            date_format=self.date_format, encoding=self.encoding, sheet=self.sheet,
-            decimal=self.decimal,
-        )
-        return protect(ingested, pseudonym_key=self.pseudonym_key, keep_pii=self.keep_pii)
-
-
-#: Keywords of the jobs that set privacy (:func:`privacy_options`).
-PRIVACY_KEYWORDS = ("pseudonymize", "pseudonym_key", "pseudonym_key_file", "keep_pii")
-
-
-def privacy_options(pseudonymize: bool = False, pseudonym_key: Any = None,
-                    pseudonym_key_file: str | os.PathLike | None = None,
-                    keep_pii: Sequence[str] | str | None = None,
-                    ) -> tuple[PseudonymKey | None, tuple[str, ...]]:
-    """Check the privacy keywords of a job before any work: ``(key or None, keep_pii)``.
-
-    With ``pseudonymize=True`` the key is the given one, else read from
-    ``pseudonym_key_file``, else from ``VALUEMAX_PSEUDONYM_KEY``
-    (:func:`valuemax.privacy.load_key`).
-
-    Raises
-    ------
-    InputError
-        If ``pseudonymize`` is not a bool, a key is given without ``pseudonymize=True``, no
-        key is found, or ``keep_pii`` is not column names.
-    """
-    from valuemax._core.exceptions import InputError
-
-    if not isinstance(pseudonymize, bool):
-        raise InputError(f"pseudonymize= must be True or False, got {pseudonymize!r}")
-    if not pseudonymize and (pseudonym_key is not None or pseudonym_key_file is not None):
-        raise InputError("a pseudonym key was given but ids are not pseudonymised: pass "
-                         "pseudonymize=True as well (CLI --pseudonymize)")
-    key = load_key(pseudonym_key, key_file=pseudonym_key_file) if pseudonymize else None
-    keep = (keep_pii,) if isinstance(keep_pii, str) else tuple(keep_pii or ())
-    if not all(isinstance(k, str) and k.strip() for k in keep):
-        raise InputError(f"keep_pii= must be column names, e.g. ['email'] (CLI --keep-pii "
-                         f"email); got {keep_pii!r}")
-    return key, keep
-
-
-def read_options(keywords: dict[str, Any]) -> ReadOptions:
-    """Pop the reading and privacy keywords out of ``keywords`` into a :class:`ReadOptions`."""
-    read = {k: keywords.pop(k) for k in list(keywords)
-            if k in ReadOptions.__dataclass_fields__ and k not in PRIVACY_KEYWORDS}
-    key, keep = privacy_options(**{k: keywords.pop(k) for k in list(keywords)
-                                   if k in PRIVACY_KEYWORDS})
-    return ReadOptions(**read, pseudonym_key=key, keep_pii=keep)
+def read_source(read: ReadOptions, source: Any, con: Any, *,
+                pseudonym_key: PseudonymKey | None = None,
+                keep_pii: Sequence[str] = ()) -> Any:
+    """Read ``source`` into ``con`` as ``read`` says and protect it (personal-data columns
+    dropped unless kept, ids pseudonymised with a key); returns
+    :class:`valuemax.io.Ingested`."""
+    ingested = read_transactions(
+        source, con=con, columns=read.columns, mapping=read.mapping,
+        date_format=read.date_format, encoding=read.encoding, sheet=read.sheet,
+        decimal=read.decimal,
+    )
+    return protect(ingested, pseudonym_key=pseudonym_key, keep_pii=keep_pii)
 
 
 def default_returns(returns: str | None, preset: str, ingested: Any) -> str:
@@ -119,12 +63,19 @@ def country_column(extra: Sequence[str]) -> str | None:
     return None
 
 
-def read_and_clean(source: Any, con: Any, read: ReadOptions, *, preset: str,
-                   observation_end: Any, returns: str | None) -> tuple[Any, Any, str]:
-    """Read then clean ``source`` in ``con``; returns ``(ingested, cleaned, returns)``."""
-    ingested = read.read(source, con)
-    returns = default_returns(returns, preset, ingested)
-    cleaned = clean(ingested, preset=preset, observation_end=observation_end, returns=returns)
+def read_and_clean(source: Any, con: Any, read: ReadOptions, cleaning: CleanOptions, *,
+                   privacy: PrivacyOptions | None = None) -> tuple[Any, Any, str]:
+    """Read then clean ``source`` in ``con``; returns ``(ingested, cleaned, returns)``.
+
+    ``privacy``: its key is loaded here (:meth:`PrivacyOptions.key`); None protects with
+    the defaults (personal-data columns dropped, ids kept).
+    """
+    privacy = privacy or PrivacyOptions()
+    ingested = read_source(read, source, con, pseudonym_key=privacy.key(),
+                           keep_pii=privacy.keep_pii)
+    returns = default_returns(cleaning.returns, cleaning.preset, ingested)
+    cleaned = clean(ingested, preset=cleaning.preset,
+                    observation_end=cleaning.observation_end, returns=returns)
     return ingested, cleaned, returns
 
 
@@ -211,19 +162,26 @@ def _diagnose(source: Any, read: ReadOptions) -> tuple[dict[str, Any], list[str]
 def inspect(
     source: Any,
     *,
-    columns: Sequence[str] | None = None,
-    mapping: Mapping[str, str] | None = None,
-    date_format: str | Sequence[str] | None = None,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    decimal: Literal[".", ","] = ".",
-    preset: str = "standard",
-    observation_end: date | datetime | str | None = None,
-    returns: str | None = None,
+    read: ReadOptions | None = None,
+    clean: CleanOptions | None = None,
+    **shorthand: Any,
 ) -> Inspection:
     """Read and clean ``source`` in memory; return the mapping and the quality report.
 
-    Parameters are those of :func:`valuemax.pipeline.analyze`. Nothing is written.
+    Parameters
+    ----------
+    source : path, DataFrame or ``(con, table)``
+        The transaction log, as :func:`valuemax.pipeline.analyze` takes it.
+    read : ReadOptions, optional
+        How to read it (default ``ReadOptions()``).
+    clean : CleanOptions, optional
+        How to clean it (default ``CleanOptions()``).
+    **shorthand
+        The fields of ``read`` and ``clean`` as flat keywords (``columns``, ``mapping``,
+        ``date_format``, ``encoding``, ``sheet``, ``decimal``, ``preset``,
+        ``observation_end``, ``returns``), as :func:`valuemax.pipeline.analyze` takes them.
+
+    Nothing is written.
 
     Returns
     -------
@@ -231,6 +189,8 @@ def inspect(
 
     Raises
     ------
+    TypeError
+        An unknown keyword, or an options object with one of its own flat keywords.
     InputError
         On unreadable input or invalid options. Inspection does not stop at the first
         problem: the message lists every problem found (each column's format is checked
@@ -240,18 +200,17 @@ def inspect(
     """
     from valuemax._core.exceptions import InputError
 
-    read = ReadOptions(columns, mapping, date_format, encoding, sheet, decimal)
+    opts = gather("inspect", {"read": read, "clean": clean}, shorthand)
+    reading = opts["read"]
     con = connect(None)
     try:
-        ingested, cleaned, _ = read_and_clean(source, con, read, preset=preset,
-                                              observation_end=observation_end,
-                                              returns=returns)
+        ingested, cleaned, _ = read_and_clean(source, con, reading, opts["clean"])
         return Inspection(ingest=ingested.to_dict(), quality=cleaned.report)
     except InputError as exc:
         first = exc
     finally:
         con.disconnect()
-    found, problems = _diagnose(source, read)
+    found, problems = _diagnose(source, reading)
     if str(first) not in problems:  # e.g. a cleaning problem, after a clean read
         problems.append(str(first))
     listed = " ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))

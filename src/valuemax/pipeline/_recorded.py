@@ -23,7 +23,7 @@ from typing import Any
 
 from valuemax import __version__
 from valuemax._core.exceptions import InputError
-from valuemax.pipeline._prepare import ReadOptions
+from valuemax.pipeline._options import RENAMED, ReadOptions
 from valuemax.privacy import KEY_ENV, PseudonymKey, key_fingerprint, load_key
 
 #: Tables ``update`` reads and rewrites, with the columns it needs in each.
@@ -39,7 +39,27 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 #: Keys of the recorded ``parameters`` an update needs to read and clean like the store.
 NEEDED_PARAMETERS = ("preset", "observation_end", "time_unit", "returns", "mapping", "columns",
-                     "date_format", "encoding", "sheet", "decimal", "seed")
+                     "date_format", "encoding", "sheet", "decimal", "random_state")
+#: Keys recorded under an older name by stores written before the rename: old -> new
+#: (the jobs' keywords, renamed alike).
+OLD_PARAMETER_NAMES: dict[str, str] = RENAMED
+
+
+def current_names(parameters: dict[str, Any]) -> dict[str, Any]:
+    """``parameters`` with the keys of :data:`OLD_PARAMETER_NAMES` under their new names.
+
+    The one place a store's old key names are read: everything after it (refit, re-score,
+    the update's own run row) sees only the new ones.
+
+    Examples
+    --------
+    >>> current_names({"seed": 3, "clv_horizon": 6, "horizon": 30, "preset": "standard"})
+    {'preset': 'standard', 'random_state': 3, 'horizon_months': 6, 'horizon_days': 30}
+    """
+    renamed = {OLD_PARAMETER_NAMES[k]: v for k, v in parameters.items()
+               if k in OLD_PARAMETER_NAMES and OLD_PARAMETER_NAMES[k] not in parameters}
+    return {**{k: v for k, v in parameters.items() if k not in OLD_PARAMETER_NAMES},
+            **renamed}
 
 
 @dataclass(frozen=True)
@@ -80,8 +100,12 @@ class Recorded:
         p = self.parameters
         formats = p.get("date_format") or (self.ingest.get("date_formats") or None)
         return ReadOptions(p.get("columns"), p.get("mapping") or None, formats,
-                           p.get("encoding"), p.get("sheet"), p.get("decimal") or ".",
-                           keep_pii=tuple(p.get("keep_pii") or ()))
+                           p.get("encoding"), p.get("sheet"), p.get("decimal") or ".")
+
+    @property
+    def keep_pii(self) -> tuple[str, ...]:
+        """The personal-data columns the store's run kept (``keep_pii``)."""
+        return tuple(self.parameters.get("keep_pii") or ())
 
     def pseudonym_key(self, key: Any = None, key_file: Any = None) -> PseudonymKey | None:
         """The key that pseudonymises new lines as the store's were, or None if they were not.
@@ -192,7 +216,7 @@ def read_recorded(con: Any, catalog: str, store: Path) -> Recorded:
         raise InputError(f"store {str(store)!r} has no run in its runs table; rebuild it with "
                          f"valuemax analyze WHOLE_LOG --db {store}")
     run_id, _, version, _, params, ingest, _ = runs[-1]
-    parameters, ingest_d = json.loads(params), json.loads(ingest)
+    parameters, ingest_d = current_names(json.loads(params)), json.loads(ingest)
     absent = [k for k in NEEDED_PARAMETERS if k not in parameters]
     if absent or "mapping" not in ingest_d:
         raise InputError(
@@ -221,5 +245,13 @@ def _since_fit(runs: list[tuple[Any, ...]]) -> tuple[float, float]:
     return predicted, actual
 
 
-__all__ = ["NEEDED_PARAMETERS", "REQUIRED", "Recorded", "check_store_file", "minor",
-           "read_recorded"]
+__all__ = [
+    "NEEDED_PARAMETERS",
+    "OLD_PARAMETER_NAMES",
+    "REQUIRED",
+    "Recorded",
+    "check_store_file",
+    "current_names",
+    "minor",
+    "read_recorded",
+]

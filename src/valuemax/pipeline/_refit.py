@@ -2,7 +2,7 @@
 
 The steps after the customer table (RFM segments, clusters, customer value, propensity,
 baskets) run as :func:`valuemax.pipeline.analyze` runs them, with the options the store
-recorded (seed included), on the updated clean log and customer table; so the store after
+recorded (``random_state`` included), on the updated clean log and customer table; so the store after
 an update with refit holds what ``analyze`` of the whole log writes.
 """
 
@@ -62,7 +62,8 @@ def refit(con: Any, tx: Any, customers: pd.DataFrame, p: dict[str, Any], *, end:
     customers : pandas.DataFrame
         The updated customer table, ordered by ``customer_id``.
     p : dict
-        The recorded options (``analyze``'s keywords).
+        The recorded options (``analyze``'s keywords, under their current names:
+        :func:`valuemax.pipeline._recorded.current_names`).
     end : datetime.date
         The updated observation end.
     money, country, mapping
@@ -75,7 +76,7 @@ def refit(con: Any, tx: Any, customers: pd.DataFrame, p: dict[str, Any], *, end:
     """
     skipped: dict[str, str] = {}
     tracebacks: dict[str, str] = {}
-    seed, time_unit = int(p["seed"]), p["time_unit"]
+    random_state, time_unit = int(p["random_state"]), p["time_unit"]
     calibration = None
     if p.get("calibration_end") is not None:
         write_table(con, "calibration_holdout", calibration_holdout(
@@ -90,7 +91,7 @@ def refit(con: Any, tx: Any, customers: pd.DataFrame, p: dict[str, Any], *, end:
     else:
         km, _, ward = run_step(
             "kmeans", skipped, tracebacks, _cluster, customers, p.get("clusters", "kmeans"),
-            p.get("k_min", 2), p.get("k_max", 10), seed, country, skipped, tracebacks,
+            p.get("k_min", 2), p.get("k_max", 10), random_state, country, skipped, tracebacks,
         ) or (None, None, None)
     label_clusters(customers, km, ward)
     value = None
@@ -98,9 +99,9 @@ def refit(con: Any, tx: Any, customers: pd.DataFrame, p: dict[str, Any], *, end:
         value, reason = run_step(
             "value", skipped, tracebacks, run_value, con, tx, customers, obs_end=end,
             time_unit=time_unit, calibration_end=p.get("calibration_end"),
-            calibration=calibration, horizon_months=p.get("clv_horizon", 12),
+            calibration=calibration, horizon_months=p.get("horizon_months", 12),
             discount_rate=p.get("discount_rate", 0.01), margin=p.get("margin", 1.0),
-            model=p.get("clv_model", "auto"), seed=seed, money=money,
+            model=p.get("clv_model", "auto"), random_state=random_state, money=money,
         ) or (None, skipped.get("value"))
         if value is None:
             skipped["value"] = reason
@@ -110,13 +111,13 @@ def refit(con: Any, tx: Any, customers: pd.DataFrame, p: dict[str, Any], *, end:
     prop = None
     if p.get("propensity", True):
         prop = run_step("propensity", skipped, tracebacks, run_propensity, tx, customers,
-                        skipped, observation_end=end, horizon_days=p.get("horizon", 90),
-                        seed=seed, money=money)
+                        skipped, observation_end=end, horizon_days=p.get("horizon_days", 90),
+                        random_state=random_state, money=money)
         if prop is not None:
             customers = customers.merge(prop.scores, on="customer_id", how="left",
                                         validate="one_to_one")
     basket = run_step("basket", skipped, tracebacks, run_basket, tx, mapping, skipped,
-                      seed=seed)
+                      random_state=random_state)
     write_segments(con, customers, summary)
     write_step_tables(con, value=value, propensity=prop, basket=basket)
     return customers, skipped, value

@@ -109,7 +109,7 @@ def rescore(models: StoredModels, customers: pd.DataFrame, p: dict[str, Any],
         ``customer_id``, ``p_alive``, ``expected_purchases_<h>`` and, with a spend model,
         ``expected_avg_value`` and ``clv_<h>``.
     """
-    h = int(p.get("clv_horizon", 12))
+    h = int(p.get("horizon_months", 12))
     freq, rec, age = customers["frequency"], customers["recency"], customers["T"]
     if models.spend is not None and money:
         table = clv_table(models.purchase, models.spend, freq, rec, age,

@@ -291,7 +291,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         except InputError as err:
             raise InputError(_read_refused(err, read, rec.ingest.get("mapping"))) from err
         # the store's privacy: the same columns dropped, the same pseudonyms
-        new = protect(new, pseudonym_key=key, keep_pii=read.keep_pii)
+        new = protect(new, pseudonym_key=key, keep_pii=rec.keep_pii)
     label = new.source
     base = {"store": store, "source": label, "input_sha256": new.fingerprint, "mode": mode,
             "observation_end_before": stored_end, "observation_end": stored_end,

@@ -27,14 +27,10 @@ from valuemax._core.exceptions import (
 )
 from valuemax._core.schema import TIME_UNITS
 from valuemax._core.validation import (
-    check_choice,
     check_date,
-    check_in_interval,
-    check_whole_number,
 )
 from valuemax.clv import (
     MIN_REPEAT_BUYERS,
-    MODEL_OPTIONS,
     GammaGammaModel,
     choose_model,
     clv_table,
@@ -74,18 +70,6 @@ def check_calibration_end(value: Any, first_day: dt.date, obs_end: dt.date) -> d
     return day
 
 
-def check_value_options(horizon_months: Any, discount_rate: Any, margin: Any,
-                        model: str) -> None:
-    """Refuse invalid CLV options before any work (exit code 2 in the CLI)."""
-    check_whole_number("clv_horizon", horizon_months, 1, 600, what="a whole number of months",
-                       example="e.g. 12")
-    check_in_interval("discount_rate", discount_rate, "[0, 1)", what="a monthly rate",
-                      example="e.g. 0.01 for 1% a month, about 12.7% a year")
-    check_in_interval("margin", margin, "(0, 1]", what="a share of revenue",
-                      example="e.g. 0.3 for a 30% gross margin")
-    check_choice("clv_model", model, MODEL_OPTIONS)
-
-
 #: The value result's note (and the reason of the skipped spend) for a log without prices.
 NO_MONEY_VALUE = ("Gamma-Gamma and CLV not computed: the log has no prices (no amount column, "
                   "nor quantity and unit_price), so spend cannot be valued; P(alive) and "
@@ -103,7 +87,7 @@ def run_value(con: Any, tx: Any, customers: pd.DataFrame, **kw: Any,
     summary in ``time_unit``); keywords: ``obs_end`` (required with a table),
     ``time_unit``, ``calibration_end``, ``calibration`` (the calibration/holdout table
     when the caller built it for ``calibration_end``), ``horizon_months``,
-    ``discount_rate``, ``margin``, ``model``, ``seed``, ``money`` (False for a log without
+    ``discount_rate``, ``margin``, ``model``, ``random_state``, ``money`` (False for a log without
     prices: purchase models only, Gamma-Gamma and CLV skipped with :data:`NO_MONEY_VALUE`
     in the notes). Convergence warnings become notes
     of the result (the report and summary show them), not console noise.
@@ -123,7 +107,8 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
                obs_end: dt.date | None = None, calibration_end: Any = None,
                calibration: pd.DataFrame | None = None, horizon_months: int = 12,
                discount_rate: float = 0.01, margin: float = 1.0, model: str = "auto",
-               seed: int = 0, money: bool = True) -> tuple[ValueResult | None, str | None]:
+               random_state: int = 0, money: bool = True,
+               ) -> tuple[ValueResult | None, str | None]:
     if obs_end is None:  # a CleanResult: its observation end
         obs_end = tx.observation_end
     notes: list[str] = []
@@ -154,7 +139,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
             calibration=calibration_table, calibration_end=cal_end,
             no_holdout=(f"the span is under {MIN_SPAN_FOR_HOLDOUT} days, too short for a "
                         "holdout comparison"),
-            time_unit=time_unit, model=model, random_state=seed, n_starts=N_STARTS)
+            time_unit=time_unit, model=model, random_state=random_state, n_starts=N_STARTS)
     except StepNotApplicable as exc:
         return None, str(exc)
     notes.extend(choice.notes)
@@ -165,7 +150,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
         validation = comparison.validations[comparison.chosen]
         tracking = _tracking(con, tx, cal, comparison.models[comparison.chosen], cal_end,
                              obs_end, unit, money)
-        cal_spend = _fit_spend(cal, seed, notes) if money else None
+        cal_spend = _fit_spend(cal, random_state, notes) if money else None
     else:
         cal_end = None
     chosen, fitted, rule, limits = choice.name, choice.model, choice.rule, choice.limits
@@ -173,7 +158,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
     horizon_note = history_note(horizon_months, span_days)
     if horizon_note:
         notes.append(horizon_note)
-    spend = _fit_spend(customers, seed, notes) if money else None
+    spend = _fit_spend(customers, random_state, notes) if money else None
     if not money:
         notes.append(NO_MONEY_VALUE)
     elif spend is not None and spend.boundary_:
