@@ -89,6 +89,10 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
         tiles.append(tile("at_risk_share", "Share at risk", None, "—",
                           "no propensity or P(alive) in the store"))
     body.append(f'<div class="tiles">{"".join(tiles)}</div>')
+    caveats = s.value_caveats() if k["clv_total"] is not None else []
+    if caveats:  # as the report says it beside its CLV figures
+        body.append(f'<div class="alert" data-caveat="value">'
+                    f'{"".join(f"<p>{esc(c)}</p>" for c in caveats)}</div>')
     if k["n_customers"] == 0:
         body.append(note("No customer passes these filters."))
         return "Overview", body

@@ -11,6 +11,7 @@ but ``customers`` is optional: a page says what is missing instead of failing.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -496,6 +497,21 @@ class StoreSession:
         if not self.has(name):
             return 0
         return int(self.con.execute(f"SELECT count(*) FROM {_q(name)}").fetchone()[0])
+
+    def value_caveats(self) -> list[str]:
+        """The value warnings of the newest run that recorded them (``runs.caveats``, JSON
+        ``{"value": [...]}``; an update's row records none), or [] (none, or a store written
+        before the column existed)."""
+        if not self.has("runs", "caveats", "finished_at"):
+            return []
+        row = self.con.execute("SELECT caveats FROM runs WHERE caveats IS NOT NULL "
+                               "ORDER BY finished_at DESC NULLS LAST LIMIT 1").fetchone()
+        try:
+            found = json.loads(row[0]) if row is not None else {}
+        except (TypeError, ValueError):
+            return []
+        value = found.get("value", []) if isinstance(found, dict) else []
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def last_run(self) -> dict[str, Any]:
         """The newest row of ``runs`` (source, finished_at, version), or {}."""

@@ -163,6 +163,11 @@ class Value(BaseModel):
                                           "without a spend model.")
     discount_rate: float = Field(description="Monthly discount rate of the run.")
     margin: float
+    caveats: list[str] = Field(
+        default_factory=list,
+        description="What the run found about its value models that a reader of these "
+                    "numbers must know (e.g. P(alive) near 1 at the no-drop-out limit), as "
+                    "the report says; empty when the models raised no warning.")
 
 
 class Segment(BaseModel):

@@ -65,7 +65,9 @@ class Snapshot:
     run : dict
         The newest ``runs`` row: ``run_id``, ``finished_at``, ``valuemax_version`` and the
         run's ``parameters`` (decoded JSON, merged over the older runs' so that an ``update``
-        row that records only what it changed still leaves ``time_unit`` known).
+        row that records only what it changed still leaves ``time_unit`` known), and
+        ``caveats``: the newest recorded ``{"value": [warnings]}`` (shown in every value
+        block).
     observation_end : datetime.date
         Inclusive end of observation of the newest run.
     time_unit : {"D", "W"}
@@ -215,8 +217,25 @@ def _runs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], dict[str, Any
     run = {"run_id": str(newest.get("run_id")),
            "finished_at": newest.get("finished_at"),
            "valuemax_version": newest.get("valuemax_version"),
-           "n_runs": len(rows)}
+           "n_runs": len(rows), "caveats": _caveats(cols, rows)}
     return run, params
+
+
+def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:
+    """The ``caveats`` of the newest run that recorded them (an update's row does not):
+    ``{"value": [...]}``, or {} for a store written before the column existed."""
+    if "caveats" not in cols:
+        return {}
+    at = cols.index("caveats")
+    for row in reversed(rows):
+        if row[at] is not None:
+            try:
+                found = json.loads(row[at])
+            except (TypeError, ValueError):
+                return {}
+            return {str(k): [str(v) for v in vs] for k, vs in found.items()
+                    if isinstance(vs, list)} if isinstance(found, dict) else {}
+    return {}
 
 
 def _horizon(columns: list[str], pattern: str) -> int | None:
