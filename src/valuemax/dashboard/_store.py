@@ -475,6 +475,17 @@ class StoreSession:
         return self.con.execute(f"SELECT * FROM rules ORDER BY {order} LIMIT ?",
                                 [limit]).df(), n
 
+    def item_names(self, items: set[str]) -> dict[str, str]:
+        """Product code -> name for ``items``: the first name (in sort order) each code has
+        in the clean log, as the report names them ({} when the log has no names)."""
+        if not items or not self.has("transactions_clean", "product_id", "product_name"):
+            return {}
+        rows = self.con.execute(
+            "SELECT CAST(product_id AS VARCHAR), min(CAST(product_name AS VARCHAR)) FROM "
+            "transactions_clean WHERE CAST(product_id AS VARCHAR) IN (SELECT unnest(?)) "
+            "GROUP BY 1", [sorted(items)]).fetchall()
+        return {code: name for code, name in rows if name is not None}
+
     def table(self, name: str, filters: Filters | None = None, order: str | None = None,
               limit: int | None = None) -> pd.DataFrame | None:
         """A whole table (None if absent); with ``filters`` only the filtered customers'

@@ -194,6 +194,10 @@ class Product(BaseModel):
 
     rank: int
     item: str
+    name: str | None = Field(
+        default=None, description="The product's name in the clean log (the first in sort "
+                                  "order when a code has several, as in the report); None "
+                                  "when the log has no names or the item is a name itself.")
     score: float
     source: str
 

@@ -238,6 +238,16 @@ def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:
     return {}
 
 
+def _item_name(tables: frozenset[str], cols: dict[str, list[str]]) -> str:
+    """SQL for a recommendation's product name: the first name (in sort order) its code has
+    in the clean log, as the report's cross-sell tables name it (NULL without names)."""
+    have = cols.get("transactions_clean", []) if "transactions_clean" in tables else []
+    if not {"product_id", "product_name"} <= set(have):
+        return "CAST(NULL AS VARCHAR)"
+    return ("(SELECT min(CAST(t.product_name AS VARCHAR)) FROM transactions_clean t WHERE "
+            "CAST(t.product_id AS VARCHAR) = CAST(recommendations.item AS VARCHAR))")
+
+
 def _horizon(columns: list[str], pattern: str) -> int | None:
     for col in columns:
         m = re.fullmatch(pattern, col)
@@ -357,8 +367,8 @@ def load_snapshot(path: Path) -> Snapshot:
             # one block per customer, best first; the block's first row and length join the
             # customer's row ("r.start", "r.n"), so no second index by id is needed
             key = "CAST(customer_id AS VARCHAR)"
-            recs = con.sql(f"SELECT rank, item, score, source FROM recommendations "
-                           f"ORDER BY {key}, rank").to_arrow_table()
+            recs = con.sql(f"SELECT rank, item, {_item_name(tables, cols)} AS name, score, "
+                           f"source FROM recommendations ORDER BY {key}, rank").to_arrow_table()
             joins.append(
                 f"LEFT JOIN (SELECT cid, min(rn) AS start, count(*) AS n FROM (SELECT {key} AS "
                 f"cid, row_number() OVER (ORDER BY {key}, rank) - 1 AS rn FROM "
