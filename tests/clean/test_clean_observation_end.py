@@ -82,8 +82,7 @@ def test_year_typo_beyond_2100_is_implausible(tmp_path):
     rule = next(r for r in res.report.rules if r.code == "implausible_date")
     assert "before 1900-01-01 or after 2100-01-01" in rule.description
     # the bounds themselves are plausible
-    edge = clean(read(tmp_path, [*lines, "G,902,1900-01-01,5,Z"], "edge.csv"),
-                 observation_end="2100-01-01")
+    edge = clean(read(tmp_path, [*lines, "G,902,1900-01-01,5,Z"], "edge.csv"))
     assert edge.report["implausible_date"] == 0
 
 
@@ -198,3 +197,35 @@ def test_guard_does_not_judge_tiny_logs(log_factory):
     res = clean(log_factory(rows))
     assert res.observation_end.isoformat() == "2012-02-29"
     assert res.report.rows_clean == 4
+
+
+# --- 6. an explicit end far from the log ------------------------------------------------
+
+def test_observation_end_in_the_future_is_refused(tmp_path):
+    """No log is observed beyond the day it is analysed: a date 30 days on is refused with
+    today's date and the number of days it would add; tomorrow is allowed (time zones)."""
+    ing = read(tmp_path, weekly_2011())
+    today = dt.date.today()
+    ahead = today + dt.timedelta(days=30)
+    with pytest.raises(InputError, match=(
+            rf"observation_end {ahead.isoformat()} is in the future \(today is "
+            rf"{today.isoformat()}\).*the 30 days after today would count as observed days "
+            r"without purchases.*CLI --observation-end")):
+        clean(ing, observation_end=ahead)
+    tomorrow = today + dt.timedelta(days=1)
+    assert clean(ing, observation_end=tomorrow).observation_end == tomorrow
+
+
+def test_observation_end_long_after_the_last_transaction_is_noted(tmp_path):
+    """The weekly log spans 2011-01-03 .. 2011-12-12 (343 days): an end 91 days after it is
+    beyond max(90, 0.25 * 343) = 90 days and noted with the gap; 90 days is not."""
+    ing = read(tmp_path, weekly_2011())
+    last = dt.date(2011, 12, 12)
+    far = clean(ing, observation_end=last + dt.timedelta(days=91))
+    assert far.report.notes[0] == (
+        "observation_end 2012-03-12: given by the caller; it is 91 days after the log's "
+        "last transaction (2011-12-12; the log spans 343 days): every customer's T includes "
+        "those days as observed days without purchases, which lowers P(alive) and CLV. If "
+        "the log was exported earlier than that, pass the export date")
+    near = clean(ing, observation_end=last + dt.timedelta(days=90))
+    assert near.report.notes[0] == "observation_end 2012-03-11: given by the caller"

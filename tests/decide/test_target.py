@@ -244,3 +244,22 @@ def test_bad_scores():
     with pytest.raises(InputError, match=r"uplift='lift': column not found; available"):
         choose_targets(frame.iloc[:1], uplift="lift", value=1.0, margin=1.0,
                        cost_per_contact=0.0)
+
+
+def test_a_probability_given_as_uplift_is_noted():
+    """p_buy-like values (all in [0, 1], mean 0.4) get the note with their mean and max; an
+    uplift column with the negative estimates every uplift model produces does not."""
+    rng = np.random.default_rng(8)
+    n = 200
+    p_buy = rng.beta(2.0, 3.0, n)
+    frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "p_buy_90d": p_buy,
+                          "uplift": rng.normal(0.03, 0.04, n), "clv": rng.uniform(20, 200, n)})
+    looks = choose_targets(frame, uplift="p_buy_90d", value="clv", margin=0.3,
+                           cost_per_contact=1.0)
+    assert looks.notes[0].startswith(
+        f"uplift column 'p_buy_90d' looks like a purchase probability rather than an uplift: "
+        f"its 200 values are all in [0, 1], none negative (mean {p_buy.mean():.2f}, max "
+        f"{p_buy.max():.2f})")
+    real = choose_targets(frame, uplift="uplift", value="clv", margin=0.3, cost_per_contact=1.0)
+    assert (frame["uplift"] < 0).any()
+    assert not any("looks like a purchase probability" in n for n in real.notes)

@@ -116,7 +116,8 @@ def test_a_mistyped_future_date_is_judged_against_the_stored_log(store, tmp_path
     with pytest.raises(InputError, match=r"would be 2042-02-10; but 1 line on 2042-02-10 comes "
                                          r"after a gap of 6,575 days from the rest of the log "
                                          r"\(2024-01-05 \.\. 2024-02-10; 23 rows in all\)"
-                                         r".*correct the dates in the file or leave those "
+                                         r".*Lines of the new file: line 12 \(customer 'c1'\)\. "
+                                         r"An update does not hold lines back: correct the dates in the file or leave those "
                                          r"lines out; if they are genuine, pass "
                                          r"observation_end='2042-02-10'"):
         update(store, new)

@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import CANONICAL_COLUMNS
 from valuemax._core.validation import check_choice, check_date
-from valuemax.clean._obsend import default_observation_end
+from valuemax.clean._obsend import default_observation_end, given_observation_end
 from valuemax.clean._options import check_cancel_prefix, check_codes, check_ingested
 from valuemax.clean._report import OUTLIER_Z, QualityReport, build_report
 from valuemax.clean._returns import net_returns
@@ -257,7 +257,7 @@ def clean(
             notes.append(note)
     else:
         obs_end = given_end
-        notes.append(f"observation_end {obs_end.isoformat()}: given by the caller")
+        notes.append(given_observation_end(con, std, given_end))
     ctx = RuleContext(obs_end, cancel_prefix, codes, has_unit_price="unit_price" in has,
                       by_amount=item is None)
     rules = make_rules(applied, ctx)

@@ -48,7 +48,7 @@ def usable(t: ir.Table) -> ir.BooleanValue:
 
 def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int] | None = None,
                             fix: Callable[[dt.date, dt.date], str] | None = None,
-                            ) -> tuple[dt.date | None, str]:
+                            offset: int | None = None) -> tuple[dt.date | None, str]:
     """The date of the log's last transaction, refusing a far-off last date.
 
     One GROUP BY date query over ``std`` (the usable lines' dates, see :func:`usable`).
@@ -81,6 +81,10 @@ def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int]
         ``(last date before the gap, last date) -> str``: the advice ending the guard's
         message, for a caller whose options differ from ``clean``'s (default: pass
         ``observation_end`` to quarantine the lines, or correct the dates).
+    offset : int, optional
+        For lines appended to a stored log (``valuemax update``): the ``_row_id`` of the
+        stored log's last row, so that the message names the suspect lines by their line
+        number in the new file (``_row_id - offset``) instead of their ``_row_id``.
 
     Returns
     -------
@@ -119,7 +123,7 @@ def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int]
     far = gap > np.maximum(GAP_MIN_DAYS, GAP_SPAN_SHARE * span)
     hits = np.flatnonzero(few & far) if n_rows >= MIN_ROWS_TO_JUDGE else np.array([], int)
     if hits.size:
-        _refuse(con, std, days, n, int(hits[0]) + 1, n_rows, fix)
+        _refuse(con, std, days, n, int(hits[0]) + 1, n_rows, fix, offset)
     end = _date(days[-1])
     note = (
         f"observation_end {end.isoformat()}: the date of the log's last transaction "
@@ -135,13 +139,84 @@ def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int]
     return end, note
 
 
+def given_observation_end(con: Any, std: ir.Table, given: dt.date,
+                          today: dt.date | None = None) -> str:
+    """Check an observation end given by the caller; return the note the report shows.
+
+    A log cannot have been observed beyond the day it is analysed, so a date after
+    ``today`` (the machine's local date, one day of slack for time zones) is refused: it
+    would add the days up to it to every customer's ``T`` as observed silence, lowering
+    P(alive) and CLV for all. A past date far after the log's last transaction (more than
+    :data:`GAP_MIN_DAYS` days, and more than :data:`GAP_SPAN_SHARE` of the log's span) is
+    accepted -- a shop that stopped selling is a real case -- and the note says so, so that
+    the report shows it. One aggregate query over ``std``.
+
+    Parameters
+    ----------
+    con : ibis backend
+        The engine holding ``std``.
+    std : ibis.Table
+        ``Ingested.standardized()`` (see :func:`default_observation_end`).
+    given : datetime.date
+        The observation end given by the caller (already parsed).
+    today : datetime.date, optional
+        The date of the run (default: ``datetime.date.today()``).
+
+    Returns
+    -------
+    str
+        ``"observation_end D: given by the caller"``, followed, when the log's last usable
+        date is earlier by more than the threshold, by the gap in days and what it means.
+
+    Raises
+    ------
+    InputError
+        If ``given`` is more than one day after ``today``.
+    """
+    refuse_future(given, today)
+    note = f"observation_end {given.isoformat()}: given by the caller"
+    ok = usable(std)
+    day = ibis.ifelse(ok, std.order_ts.date(), ibis.null("date"))
+    row = con.to_pyarrow(std.aggregate(first=day.min(), last=day.max())).to_pylist()[0]
+    first, last = row["first"], row["last"]
+    if last is None or given <= last:
+        return note
+    gap, span = (given - last).days, (last - first).days
+    if gap > max(GAP_MIN_DAYS, GAP_SPAN_SHARE * span):
+        note += (f"; it is {count_noun(gap, 'day')} after the log's last transaction "
+                 f"({last.isoformat()}; the log spans {count_noun(span, 'day')}): every "
+                 "customer's T includes those days as observed days without purchases, "
+                 "which lowers P(alive) and CLV. If the log was exported earlier than that, "
+                 "pass the export date")
+    return note
+
+
+def refuse_future(given: dt.date, today: dt.date | None = None) -> None:
+    """Refuse an observation end after ``today`` (one day of slack for time zones).
+
+    Raises
+    ------
+    InputError
+        With the date, today's date, the days it would add to every ``T`` and the fix.
+    """
+    today = today or dt.date.today()
+    if given > today + dt.timedelta(days=1):
+        raise InputError(
+            f"observation_end {given.isoformat()} is in the future (today is "
+            f"{today.isoformat()}): a log cannot have been observed up to that date, and "
+            f"the {count_noun((given - today).days, 'day')} after today would count as "
+            "observed days without purchases for every customer (longer T, lower P(alive) "
+            "and CLV). Pass the date the log was exported (CLI --observation-end), or leave "
+            "it out to use the date of the log's last transaction")
+
+
 def _date(day: np.int64) -> dt.date:
     return _EPOCH + dt.timedelta(days=int(day))
 
 
 def _refuse(
     con: Any, std: ir.Table, days: np.ndarray, n: np.ndarray, i: int, n_rows: int,
-    fix: Callable[[dt.date, dt.date], str] | None = None,
+    fix: Callable[[dt.date, dt.date], str] | None = None, offset: int | None = None,
 ) -> None:
     """Raise the InputError of the guard for the tail starting at ``days[i]``."""
     first, cut, start, last = (_date(days[j]) for j in (i, i - 1, 0, -1))
@@ -155,7 +230,12 @@ def _refuse(
         std.filter(usable(std) & (std.order_ts.date() >= ibis.literal(first)))
         .select("_row_id", "customer_id").order_by("_row_id").limit(5)
     ).to_pylist()
-    examples = ", ".join(f"{r['_row_id']} (customer {r['customer_id']!r})" for r in ex)
+    if offset is None:
+        examples = "Lines (_row_id): " + ", ".join(
+            f"{r['_row_id']} (customer {r['customer_id']!r})" for r in ex)
+    else:
+        examples = "Lines of the new file: " + ", ".join(
+            f"line {r['_row_id'] - offset} (customer {r['customer_id']!r})" for r in ex)
     threshold = max(GAP_MIN_DAYS, GAP_SPAN_SHARE * int(days[i - 1] - days[0]))
     raise InputError(
         f"observation_end was not given, and its default, the date of the log's last "
@@ -166,7 +246,7 @@ def _refuse(
         f"rows)) after a gap of more than {threshold:,.0f} days (max of 90 days and 25% of "
         f"the log's span before the gap) look like mistyped dates; as the observation end "
         f"they would add {count_noun(int(days[-1] - days[i - 1]), 'day')} to every "
-        f"customer's recency. Lines (_row_id): {examples}. " + (fix(cut, last) if fix else (
+        f"customer's recency. {examples}. " + (fix(cut, last) if fix else (
             f"Pass observation_end='{cut.isoformat()}' (CLI --observation-end "
             f"{cut.isoformat()}) to quarantine them as after_observation_end, or correct the "
             f"dates in the source; if they are genuine, pass "

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
-from valuemax.cli._options import Command, DebugOpt, Group, JsonOpt, run_guarded
+from valuemax.cli._options import Command, DebugOpt, EncodingOpt, Group, JsonOpt, run_guarded
 
 _KIND_WORDS = {"rate": "proportion", "proportion": "proportion", "mean": "mean", "auto": "auto"}
 
@@ -140,6 +140,7 @@ def readout_cmd(
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write report.html (section 'Did it work?'), summary.json (key experiment), experiment_*.csv/.parquet and experiment_summary.json to DIR, published at once.")] = None,
     db: Annotated[Path | None, typer.Option("--db", metavar="STORE", help="Also write the readout to the DuckDB store's table experiments (one row per arm and metric) with a runs row, in one transaction.")] = None,
     as_json: JsonOpt = False,
+    encoding: EncodingOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Per-arm means and rates, lifts with intervals, corrected p-values, CUPED and SRM.
@@ -172,7 +173,7 @@ def readout_cmd(
                                        id_column=id_column, window_days=window_days,
                                        pre_days=pre_days, assigned_at=assigned_at,
                                        covariates=covariate, observation_end=observation_end,
-                                       **options)
+                                       encoding=encoding, **options)
         else:
             if not names:
                 raise InputError("name at least one outcome column with --metric (or give the "
@@ -182,7 +183,7 @@ def readout_cmd(
                                  "(the transaction log the outcomes are computed from).")
             result = readout(table, arm=arm, control=control, metrics=names,
                              covariates=covariate or [], id_column=id_column,
-                             missing=missing, **options)
+                             missing=missing, encoding=encoding, **options)
         return result
 
     def run() -> None:
@@ -217,7 +218,8 @@ def readout_cmd(
 def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: list[str],
                       id_column: str | None, window_days: int | None, pre_days: int | None,
                       assigned_at: str, covariates: list[str] | None,
-                      observation_end: str | None = None, **options: Any) -> Any:
+                      observation_end: str | None = None, encoding: str | None = None,
+                      **options: Any) -> Any:
     from valuemax.engines import connect
     from valuemax.experiment import readout_from_log
     from valuemax.experiment._assignments import OUTCOMES
@@ -238,7 +240,7 @@ def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: li
                             metrics=tuple(names) or OUTCOMES,
                             observation_end=cleaned.observation_end,
                             customer_id=id_column or "customer_id", arm=arm,
-                            assigned_at=assigned_at, **options)
+                            assigned_at=assigned_at, encoding=encoding, **options)
 
 
 @experiment_app.command("plan", cls=Command)

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
-from valuemax.cli._options import Command, DebugOpt, JsonOpt, run_guarded
+from valuemax.cli._options import Command, DebugOpt, EncodingOpt, JsonOpt, run_guarded
 
 
 def _number_or_column(text: str | None, option: str) -> float | str | None:
@@ -27,20 +27,11 @@ def _number_or_column(text: str | None, option: str) -> float | str | None:
         return text
 
 
-def _read_scores(path: str, id_column: str, arm: str | None) -> Any:
-    import pandas as pd
+def _read_scores(path: str, id_column: str, arm: str | None, encoding: str | None) -> Any:
+    from valuemax.io import read_customer_table
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"SCORES file {path!r} not found.")
     text = {id_column: "string"} | ({arm: "string"} if arm else {})
-    try:
-        if p.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(p)
-        else:
-            frame = pd.read_csv(p, dtype=text, encoding="utf-8-sig")
-    except (ValueError, OSError) as exc:
-        raise InputError(f"cannot read SCORES file {path!r}: {exc}") from None
+    frame = read_customer_table(path, encoding=encoding, dtype=text, what="SCORES file")
     if id_column not in frame.columns:
         raise InputError(f"--id {id_column!r}: column not found in {path}; available: "
                          f"{', '.join(map(str, frame.columns))}.")
@@ -66,6 +57,7 @@ def target_cmd(
     holdout: Annotated[float, typer.Option("--holdout", metavar="SHARE", help="Share of the targets held out as control, stratified by rank decile.")] = 0.1,
     start: Annotated[str | None, typer.Option("--start", metavar="DATE", help="Campaign start written as assigned_at (YYYY-MM-DD[ HH:MM:SS]); default today.")] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the hold-out draw.")] = 0,
+    encoding: EncodingOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for targets.csv, assignments.csv, profit_curve.csv, target_summary.json, report.html (section 'Whom to contact') and summary.json (key targets), published at once.")] = Path("valuemax-targets"),
     db: Annotated[Path | None, typer.Option("--db", metavar="STORE", help="Also write the target list with each customer's assigned arm to the DuckDB store's table targets with a runs row, in one transaction.")] = None,
     as_json: JsonOpt = False,
@@ -94,7 +86,7 @@ def target_cmd(
     def run() -> None:
         check_shared_names(out, "target")
         with part_output(out, "target") as save:  # --out checked first, published at once
-            frame = _read_scores(scores, id_column, arm)
+            frame = _read_scores(scores, id_column, arm, encoding)
             result = choose_targets(
                 frame, uplift=uplift, revenue=revenue,
                 value=_number_or_column(value, "--value"), redeem=redeem, margin=margin,

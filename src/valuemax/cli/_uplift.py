@@ -13,7 +13,7 @@ from rich.table import Table
 
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
-from valuemax.cli._options import Command, DebugOpt, JsonOpt, SeedOpt, run_guarded
+from valuemax.cli._options import Command, DebugOpt, EncodingOpt, JsonOpt, SeedOpt, run_guarded
 
 
 def _dump(obj: object) -> str:
@@ -68,6 +68,7 @@ def uplift_cmd(
     k: Annotated[float, typer.Option("--k", metavar="SHARE", help="Share targeted for uplift@k.")] = 0.3,
     bootstrap: Annotated[int, typer.Option("--bootstrap", metavar="N", help="Bootstrap draws of the Qini/AUUC intervals (0 for none).")] = 200,
     observational: Annotated[bool, typer.Option("--observational", metavar="", help="Treatment was not randomised: estimate propensities and report the overlap check.")] = False,
+    encoding: EncodingOpt = None,
     seed: SeedOpt = 0,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Write report.html (section 'Whom to contact'), summary.json (key uplift), uplift_scores.csv/.parquet, uplift_bins.csv, uplift_models.csv and uplift_summary.json to DIR, published at once.")] = None,
     db: Annotated[Path | None, typer.Option("--db", metavar="STORE", help="Also write the per-customer scores to the DuckDB store's table uplift_scores with a runs row, in one transaction.")] = None,
@@ -100,7 +101,8 @@ def uplift_cmd(
                                  outcome=outcome, features=feature,
                                  models=tuple(model or ["t"]), id_column=id_column,
                                  holdout=holdout, k=k, n_bootstrap=bootstrap,
-                                 observational=observational, random_state=seed)
+                                 observational=observational, random_state=seed,
+                                 encoding=encoding)
             save(study, source=table)
             if db is not None:
                 store_part(db, "uplift", uplift_table(study), source=table, started=started,

@@ -89,6 +89,10 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
         tiles.append(tile("at_risk_share", "Share at risk", None, "—",
                           "no propensity or P(alive) in the store"))
     body.append(f'<div class="tiles">{"".join(tiles)}</div>')
+    caveats = s.value_caveats() if k["clv_total"] is not None else []
+    if caveats:  # as the report says it beside its CLV figures
+        body.append(f'<div class="alert" data-caveat="value">'
+                    f'{"".join(f"<p>{esc(c)}</p>" for c in caveats)}</div>')
     if k["n_customers"] == 0:
         body.append(note("No customer passes these filters."))
         return "Overview", body
@@ -235,6 +239,11 @@ def customer(s: StoreSession, customer_id: str | None) -> tuple[str, list[str], 
         body.insert(0, alert("This customer is on the high-value-at-risk list: "
                              f"{risk['action'].iloc[0]}"))
     recs = s.recommendations(customer_id)
+    if len(recs) and "item" in recs.columns:  # the product's name beside its code
+        names = s.item_names({str(i) for i in recs["item"]})
+        if names:
+            recs.insert(recs.columns.get_loc("item") + 1, "name",
+                        [names.get(str(i)) for i in recs["item"]])
     body.append("<h2>Next best products</h2>")
     body.append(table(recs, table_id="recommendations", formats={"score": "num4"})
                 if len(recs) else note("No recommendation for this customer in the store."))
@@ -250,9 +259,12 @@ def rules(s: StoreSession) -> tuple[str, list[str]]:
             "step was skipped (see the run's report).")]
     frame, n = found
     frame = frame.copy()
-    for col in ("antecedents", "consequents"):
-        if col in frame.columns:
-            frame[col] = frame[col].map(_items)
+    sides = [c for c in ("antecedents", "consequents") if c in frame.columns]
+    codes = {str(v) for c in sides for items in frame[c]
+             if hasattr(items, "__iter__") and not isinstance(items, str) for v in items}
+    names = s.item_names(codes)  # the report's rule tables name products the same way
+    for col in sides:
+        frame[col] = frame[col].map(lambda v: _items(v, names))
     if n == 0:
         return "Association rules", [note(
             "The basket step found no rule above its support, confidence and lift "
@@ -271,12 +283,13 @@ def rules(s: StoreSession) -> tuple[str, list[str]]:
     return "Association rules", body
 
 
-def _items(value: Any) -> Any:
-    """A rule side stored as a list of items, as text ``"a, b"``."""
+def _items(value: Any, names: dict[str, str]) -> Any:
+    """A rule side stored as a list of items, as text ``"a, b"`` with each product code
+    replaced by its name when ``names`` has one."""
     if isinstance(value, str) or value is None:
         return value
     try:
-        return ", ".join(str(v) for v in value)
+        return ", ".join(names.get(str(v), str(v)) for v in value)
     except TypeError:
         return value
 

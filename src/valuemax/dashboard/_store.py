@@ -11,6 +11,7 @@ but ``customers`` is optional: a page says what is missing instead of failing.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -474,6 +475,17 @@ class StoreSession:
         return self.con.execute(f"SELECT * FROM rules ORDER BY {order} LIMIT ?",
                                 [limit]).df(), n
 
+    def item_names(self, items: set[str]) -> dict[str, str]:
+        """Product code -> name for ``items``: the first name (in sort order) each code has
+        in the clean log, as the report names them ({} when the log has no names)."""
+        if not items or not self.has("transactions_clean", "product_id", "product_name"):
+            return {}
+        rows = self.con.execute(
+            "SELECT CAST(product_id AS VARCHAR), min(CAST(product_name AS VARCHAR)) FROM "
+            "transactions_clean WHERE CAST(product_id AS VARCHAR) IN (SELECT unnest(?)) "
+            "GROUP BY 1", [sorted(items)]).fetchall()
+        return {code: name for code, name in rows if name is not None}
+
     def table(self, name: str, filters: Filters | None = None, order: str | None = None,
               limit: int | None = None) -> pd.DataFrame | None:
         """A whole table (None if absent); with ``filters`` only the filtered customers'
@@ -496,6 +508,21 @@ class StoreSession:
         if not self.has(name):
             return 0
         return int(self.con.execute(f"SELECT count(*) FROM {_q(name)}").fetchone()[0])
+
+    def value_caveats(self) -> list[str]:
+        """The value warnings of the newest run that recorded them (``runs.caveats``, JSON
+        ``{"value": [...]}``; an update's row records none), or [] (none, or a store written
+        before the column existed)."""
+        if not self.has("runs", "caveats", "finished_at"):
+            return []
+        row = self.con.execute("SELECT caveats FROM runs WHERE caveats IS NOT NULL "
+                               "ORDER BY finished_at DESC NULLS LAST LIMIT 1").fetchone()
+        try:
+            found = json.loads(row[0]) if row is not None else {}
+        except (TypeError, ValueError):
+            return []
+        value = found.get("value", []) if isinstance(found, dict) else []
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def last_run(self) -> dict[str, Any]:
         """The newest row of ``runs`` (source, finished_at, version), or {}."""

@@ -230,6 +230,56 @@ def _lp_bound(opts: Options, budget: float | None, cap: float | None) -> tuple[f
     return min(over_lam(float(res.x)), over_lam(0.0), over_lam(hi))
 
 
+#: An uplift column looks like a purchase probability when it has at least this many values,
+#: none negative, a mean above PROBABILITY_MEAN and a maximum above PROBABILITY_MAX.
+PROBABILITY_MIN_N = 50
+PROBABILITY_MEAN = 0.1
+PROBABILITY_MAX = 0.5
+
+
+def probability_like_note(values: Any, column: str) -> str | None:
+    """A note when an "uplift" column looks like a purchase probability, else None.
+
+    An uplift is a difference of probabilities, ``P(buy | contacted) - P(buy | not
+    contacted)``: a few points on average, and estimated below zero for some customers by
+    any uplift model (noise alone does it). A column of at least
+    :data:`PROBABILITY_MIN_N` values all in ``[0, 1]``, none negative, with a mean above
+    :data:`PROBABILITY_MEAN` and a maximum above :data:`PROBABILITY_MAX` is much more likely
+    a propensity such as ``p_buy_90d``, which credits the campaign with purchases that would
+    happen anyway. A heuristic: the note asks, it does not refuse.
+
+    Parameters
+    ----------
+    values : array-like of float
+        The uplift column.
+    column : str
+        Its name (for the note).
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> probability_like_note([0.9, 0.7, 0.6, 0.2] * 20, "p_buy_90d")[:59]
+    "uplift column 'p_buy_90d' looks like a purchase probability"
+    >>> probability_like_note([0.05, -0.01, 0.02, 0.6] * 20, "uplift") is None
+    True
+    """
+    u = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    u = u[np.isfinite(u)]
+    if (len(u) < PROBABILITY_MIN_N or u.min() < 0 or u.max() > 1
+            or u.mean() <= PROBABILITY_MEAN or u.max() <= PROBABILITY_MAX):
+        return None
+    return (f"uplift column {column!r} looks like a purchase probability rather than an "
+            f"uplift: its {len(u):,} values are all in [0, 1], none negative (mean "
+            f"{u.mean():.2f}, max {u.max():.2f}). An uplift is P(buy | contacted) - P(buy | "
+            "not contacted), a few points on average and below zero for some customers; a "
+            "propensity such as p_buy_90d credits the campaign with purchases that would "
+            "happen anyway and overstates every profit here. Score the uplift from a test "
+            "campaign with valuemax uplift (uplift_scores.csv)")
+
+
 def choose_targets(
     scores: Any,
     *,
@@ -318,6 +368,8 @@ def choose_targets(
     Returns
     -------
     TargetResult
+        Its ``notes`` say, among others, when ``uplift`` looks like a purchase probability
+        rather than an uplift (:func:`probability_like_note`).
 
     Raises
     ------
@@ -430,6 +482,10 @@ def choose_targets(
         "rank": np.arange(1, len(picked) + 1, dtype="int64"),
     })
     curve = _curve(opts, good, picked, ranking, confidence)
+    if revenue is None and isinstance(scores, pd.DataFrame) and uplift in scores:
+        looks = probability_like_note(scores[uplift], uplift)
+        if looks:
+            notes.insert(0, looks)
     if n_unprofitable:
         notes.append(f"{n_unprofitable:,} of {n_customers:,} customers have no option with "
                      "positive expected profit and are never contacted")

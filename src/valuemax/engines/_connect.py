@@ -132,6 +132,60 @@ def check_spark_master(master: Any) -> str:
     )
 
 
+#: Seconds to wait for a TCP connection to a cluster master before giving up.
+MASTER_CONNECT_TIMEOUT_S = 5.0
+
+
+def check_master_reachable(master: str, timeout: float = MASTER_CONNECT_TIMEOUT_S) -> None:
+    """Refuse a ``spark://`` or ``k8s://`` master whose host:port accepts no TCP connection.
+
+    Without this check the JVM starts, retries the master for about a minute and fails
+    with Java stack traces; a plain TCP connection to each listed ``HOST:PORT`` (a
+    standalone cluster may list several masters; one answering is enough) tells the same
+    in seconds. ``local``, ``local-cluster`` and ``yarn`` (whose address is in the Hadoop
+    configuration) are not checked.
+
+    Parameters
+    ----------
+    master : str
+        A URL accepted by :func:`check_spark_master`.
+    timeout : float, default 5.0
+        Seconds per connection attempt.
+
+    Raises
+    ------
+    InputError
+        If no listed master accepts a connection: the addresses, the operating system's
+        reason, and what to check.
+    """
+    import socket
+
+    if master.startswith("spark://"):
+        hosts = [h.rsplit(":", 1) for h in master[len("spark://"):].split(",")]
+        default = 7077
+    elif master.startswith("k8s://"):
+        rest = master[len("k8s://"):]
+        secure = not rest.startswith("http://")
+        rest = rest.split("://", 1)[-1].split("/", 1)[0]
+        hosts = [rest.rsplit(":", 1) if ":" in rest else [rest]]
+        default = 443 if secure else 80
+    else:
+        return
+    reasons = []
+    for parts in hosts:
+        host, port = parts[0].strip("[]"), int(parts[1]) if len(parts) > 1 else default
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            return
+        except OSError as exc:
+            reasons.append(f"{host}:{port} ({exc.strerror or exc.__class__.__name__})")
+    raise InputError(
+        f"cannot reach the Spark master {master}: no connection to {', '.join(reasons)} "
+        f"within {timeout:g} s. Check the URL (CLI --spark-master), that the master runs "
+        "(e.g. sbin/start-master.sh prints its spark:// URL) and that this machine can "
+        "reach it (firewall, VPN)")
+
+
 def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
                   master: str | None = None):
     """Start (or reuse) a PySpark session configured for valuemax.
@@ -160,9 +214,10 @@ def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
     Raises
     ------
     InputError
-        If PySpark is not installed (with the ``pip install`` fix), ``master`` is malformed,
-        or a session with another master already runs in this process (Spark allows one per
-        process: pass that session as ``engine=`` instead).
+        If PySpark is not installed (with the ``pip install`` fix), ``master`` is malformed
+        or unreachable (:func:`check_master_reachable`), a session with another master
+        already runs in this process (Spark allows one per process: pass that session as
+        ``engine=`` instead), or the session cannot start (the JVM's first error line).
     """
     master = check_spark_master(DEFAULT_SPARK_MASTER if master is None else master)
     try:
@@ -179,6 +234,7 @@ def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
                 f"that session as engine= (or stop it first)"
             )
         return active
+    check_master_reachable(master)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = (
         SparkSession.builder.master(master)
@@ -192,7 +248,14 @@ def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
         warehouse = tempfile.mkdtemp(prefix="valuemax-spark-warehouse-")
         builder = (builder.config("spark.sql.shuffle.partitions", "2")
                    .config("spark.sql.warehouse.dir", warehouse))
-    return builder.getOrCreate()
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:  # Py4JJavaError, PySparkRuntimeError (no Java): one line each
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        raise InputError(
+            f"the Spark session (master {master}) could not start: "
+            f"{type(exc).__name__}: {first[:300]}. Check the master URL (CLI --spark-master), "
+            "Java 17 (JAVA_HOME) and the cluster's logs") from exc
 
 
 def redact(url: str) -> str:
@@ -247,8 +310,10 @@ def connect_url(url: str):
     ----------
     url : str
         ``postgres://user:password@host:port/database`` (or ``postgresql://``),
-        ``mysql://...`` or ``mariadb://...`` (both through Ibis's MySQL backend), or any other
-        URL ``ibis.connect`` understands.
+        ``mysql://...`` or ``mariadb://...`` (both through Ibis's MySQL backend), or
+        ``duckdb:///path/to/file.duckdb`` (an existing DuckDB database). Other Ibis backends
+        (SQLite, BigQuery, Snowflake...) are refused: the row-level steps are tested on
+        these four engines only.
 
     Returns
     -------
@@ -257,25 +322,39 @@ def connect_url(url: str):
     Raises
     ------
     InputError
-        If the driver is not installed (the message names the ``pip install
-        'valuemax[postgres]'`` / ``'valuemax[mysql]'`` fix), or the server cannot be reached
-        or refuses the login. The message shows the URL without its password and the
+        If the scheme is not one of those, a ``duckdb://`` file does not exist (it is not
+        created: an empty database would only fail later, far from the typo), the driver is
+        not installed (the message names the ``pip install 'valuemax[postgres]'`` /
+        ``'valuemax[mysql]'`` fix), or the server cannot be reached or refuses the login. The message shows the URL without its password and the
         server's first line of error, the password replaced by ``***`` there too.
     """
     scheme = url.split("://", 1)[0].lower()
     shown = redact(url)
     backend, driver, extra = _SERVERS.get(scheme, (None, None, None))
-    if driver is not None:
-        import importlib
-
-        try:
-            importlib.import_module(driver)
-        except ImportError as exc:
+    if scheme == "duckdb":
+        path = Path(url.split("://", 1)[1])
+        if not path.is_file():
             raise InputError(
-                f"cannot open {shown}: its driver {driver!r} is not installed; install the "
-                f"extra: pip install 'valuemax[{extra}]'"
-            ) from exc
-        url = f"{backend}://{url.split('://', 1)[1]}"
+                f"engine {shown}: no DuckDB database at {str(path)!r} (a duckdb:// engine is "
+                "an existing database; three slashes for an absolute path, "
+                "duckdb:///home/me/shop.duckdb). Leave the engine out to run on an in-memory "
+                "DuckDB, and name a new store with --db")
+        return connect(str(path))
+    if driver is None:
+        raise InputError(
+            f"engine {shown}: the scheme {scheme!r} is not supported; valuemax runs on DuckDB "
+            "(the default, or duckdb:///FILE), Spark (--engine spark) and the servers "
+            "postgres://USER:PASSWORD@HOST:PORT/DB and mysql://... (MySQL/MariaDB)")
+    import importlib
+
+    try:
+        importlib.import_module(driver)
+    except ImportError as exc:
+        raise InputError(
+            f"cannot open {shown}: its driver {driver!r} is not installed; install the "
+            f"extra: pip install 'valuemax[{extra}]'"
+        ) from exc
+    url = f"{backend}://{url.split('://', 1)[1]}"
     try:
         return ibis.connect(url)
     except ImportError as exc:

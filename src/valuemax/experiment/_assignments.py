@@ -102,6 +102,7 @@ def outcomes_from_log(
     arm: str = "arm",
     assigned_at: str = "assigned_at",
     share: str = "share",
+    encoding: str | None = None,
 ) -> Outcomes:
     """Each assigned customer's outcomes over ``window_days`` after assignment, in the engine.
 
@@ -129,6 +130,9 @@ def outcomes_from_log(
         Optional column of ``assignments`` with each row's designed arm share (one value per
         arm); when present, the shares are returned as ``Outcomes.designed_shares`` and
         :func:`readout_from_log` tests the sample ratio against them.
+    encoding : str, optional
+        Text encoding of a CSV ``assignments`` file (default: detected among UTF-8, UTF-16
+        with a byte-order mark and GB18030/GBK; CLI ``--encoding``).
 
     Returns
     -------
@@ -150,7 +154,7 @@ def outcomes_from_log(
     pre = None if pre_days is None else _days("pre_days", pre_days)
     tx = transactions if isinstance(transactions, ir.Table) else None
     a = as_table(assignments, con=tx.get_backend() if tx is not None else None,
-                 name="assignments")
+                 name="assignments", encoding=encoding)
     if tx is None:
         tx = as_table(transactions, con=a.get_backend(), name="transactions")
     missing = [c for c in (customer_id, arm, assigned_at) if c not in a.columns]
@@ -316,6 +320,7 @@ def readout_from_log(
     customer_id: str = "customer_id",
     arm: str = "arm",
     assigned_at: str = "assigned_at",
+    encoding: str | None = None,
     **options: Any,
 ) -> ExperimentResult:
     """Read out an experiment from an assignment file and the transaction log.
@@ -327,7 +332,7 @@ def readout_from_log(
 
     Parameters
     ----------
-    assignments, transactions, window_days, pre_days, observation_end, customer_id, arm, assigned_at
+    assignments, transactions, window_days, pre_days, observation_end, customer_id, arm, assigned_at, encoding
         As in :func:`outcomes_from_log`.
     control : str
         The control arm's label.
@@ -355,7 +360,8 @@ def readout_from_log(
         raise InputError(f"{clash} are set by readout_from_log itself; remove them.")
     found = outcomes_from_log(assignments, transactions, window_days=window_days,
                               pre_days=pre_days, observation_end=observation_end,
-                              customer_id=customer_id, arm=arm, assigned_at=assigned_at)
+                              customer_id=customer_id, arm=arm, assigned_at=assigned_at,
+                              encoding=encoding)
     if options.get("shares") is None and found.designed_shares is not None:
         options["shares"] = found.designed_shares
     # the join of the log with the assignments runs once: every later query (quarantine

@@ -124,6 +124,7 @@ def readout(
     id_column: str | None = None,
     missing: Missing = "error",
     srm_alpha: float = SRM_ALPHA,
+    encoding: str | None = None,
 ) -> ExperimentResult:
     """Read out a randomised experiment from a customer-level table (one row per customer).
 
@@ -172,6 +173,9 @@ def readout(
         counted in ``n_missing`` and the notes.
     srm_alpha : float, default 0.001
         SRM alert threshold.
+    encoding : str, optional
+        Text encoding of a CSV ``table`` (default: detected among UTF-8, UTF-16 with a
+        byte-order mark and GB18030/GBK; CLI ``--encoding``).
 
     Returns
     -------
@@ -227,7 +231,7 @@ def readout(
     unknown = sorted(set(kinds) - set(metric_list))
     if unknown:
         raise InputError(f"kinds names {unknown}, which are not among metrics {metric_list}.")
-    tbl = as_table(table)
+    tbl = as_table(table, encoding=encoding)
     if int(tbl.count().to_pyarrow().as_py()) == 0:
         raise InputError("the experiment table has no rows (an empty file, or a header "
                          "only); it needs one row per customer: arm, outcomes and any "

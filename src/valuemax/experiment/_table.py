@@ -7,6 +7,7 @@ or without an arm leave into a quarantine with their reason; nothing else is dro
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from valuemax._core.exceptions import InputError
 
@@ -27,7 +29,8 @@ REASON_TWO_ARMS = "assigned_to_several_arms"
 REASON_TWICE = "assigned_twice_same_arm"
 
 
-def as_table(source: Any, con: Any = None, name: str = "experiment_input") -> ir.Table:
+def as_table(source: Any, con: Any = None, name: str = "experiment_input",
+             encoding: str | None = None) -> ir.Table:
     """Return ``source`` as an Ibis table.
 
     Parameters
@@ -40,6 +43,10 @@ def as_table(source: Any, con: Any = None, name: str = "experiment_input") -> ir
         table is returned as it is.
     name : str, default "experiment_input"
         Stem of the temporary table a frame is registered under (a random suffix is added).
+    encoding : str, optional
+        Text encoding of a CSV file (default: detected among UTF-8, UTF-16 with a byte-order
+        mark and GB18030/GBK; see :func:`valuemax.io.table_encoding`). UTF-8 is read by
+        DuckDB, any other encoding by pandas (:func:`valuemax.io.read_customer_table`).
 
     Returns
     -------
@@ -48,11 +55,13 @@ def as_table(source: Any, con: Any = None, name: str = "experiment_input") -> ir
     Raises
     ------
     InputError
-        If the file does not exist or cannot be read, or the object is not a table.
+        If the file does not exist or cannot be read (its encoding included), or the object
+        is not a table.
     """
     if isinstance(source, ir.Table):
         return source
     from valuemax.engines import connect
+    from valuemax.io import read_customer_table, table_encoding
 
     if isinstance(source, str | Path):
         path = Path(source)
@@ -60,15 +69,20 @@ def as_table(source: Any, con: Any = None, name: str = "experiment_input") -> ir
             raise InputError(f"experiment table {str(path)!r} does not exist; pass the path of "
                              "a CSV or Parquet file with one row per customer.")
         con = con if con is not None else connect(None)
+        parquet = path.suffix.lower() in {".parquet", ".pq"}
+        if not parquet and table_encoding(path, encoding, what="experiment table") not in (
+                "utf-8", "utf-8-sig"):
+            source = read_customer_table(path, encoding=encoding, what="experiment table")
+            return con.create_table(f"{name}_{uuid.uuid4().hex[:12]}",
+                                    pa.Table.from_pandas(source, preserve_index=False),
+                                    temp=True)
         try:
-            if path.suffix.lower() in {".parquet", ".pq"}:
+            if parquet:
                 return con.read_parquet(str(path))
             return con.read_csv(str(path))
         except Exception as exc:  # DuckDB's own parse errors carry the details
             raise InputError(f"cannot read {str(path)!r} as CSV or Parquet: "
                              f"{' '.join(str(exc).split())[:300]}") from exc
-    import pyarrow as pa
-
     if isinstance(source, pd.DataFrame):
         data = pa.Table.from_pandas(source, preserve_index=False)
     elif isinstance(source, pa.Table):
@@ -80,8 +94,6 @@ def as_table(source: Any, con: Any = None, name: str = "experiment_input") -> ir
                          "a file path, a pandas/polars DataFrame, a pyarrow Table or an Ibis "
                          "table.")
     con = con if con is not None else connect(None)
-    import uuid
-
     return con.create_table(f"{name}_{uuid.uuid4().hex[:12]}", data, temp=True)
 
 

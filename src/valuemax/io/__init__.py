@@ -11,5 +11,7 @@ data and, with a key, replaces customer ids by keyed pseudonyms (``valuemax.priv
 from valuemax.io._ingested import Ingested, ParsePlan
 from valuemax.io._private import protect
 from valuemax.io._read import read_transactions
+from valuemax.io._tables import read_customer_table, table_encoding
 
-__all__ = ["Ingested", "ParsePlan", "protect", "read_transactions"]
+__all__ = ["Ingested", "ParsePlan", "protect", "read_customer_table", "read_transactions",
+           "table_encoding"]

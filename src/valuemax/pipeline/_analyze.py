@@ -48,6 +48,7 @@ from valuemax.pipeline._store import (
     write_table,
 )
 from valuemax.pipeline._value import run_value
+from valuemax.pipeline._value_result import ValueResult
 from valuemax.pipeline._workspace import Workspace, compact_store
 from valuemax.privacy import key_fingerprint
 from valuemax.segment import (
@@ -405,6 +406,7 @@ def analyze(
         run_id = record_run(
             con, started=started, params=params, ingest=result.ingest, quality=quality,
             n_customers=len(customers), timings=timings, outputs=ws.planned_outputs(),
+            caveats=_caveats(value),
         )
         if econ is not None:  # the run's row beside its tables in the engine
             record_engine_run(econ, schema, run_id=run_id, started=started,
@@ -443,6 +445,14 @@ def label_clusters(customers: Any, km: Any, ward: Any) -> None:
         customers["cluster_name"] = customers["cluster"].map(km.names)
     if ward is not None and ward.skipped is None and len(ward.labels) == len(customers):
         customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
+
+
+def _caveats(value: ValueResult | None) -> dict[str, list[str]]:
+    """What a reader of the stored CLV and P(alive) must know (see ``record_run``): the
+    P(alive) warning (the value step's other notes describe choices, not doubts)."""
+    if value is None or value.p_alive_warning is None:
+        return {}
+    return {"value": [value.p_alive_warning]}
 
 
 def _cluster(customers, clusters, k_min, k_max, random_state, country, skipped, tracebacks):

@@ -34,7 +34,7 @@ import ibis
 from valuemax._core.exceptions import InputError
 from valuemax._core.validation import check_date
 from valuemax.clean import PRESETS, clean
-from valuemax.clean._obsend import default_observation_end, usable
+from valuemax.clean._obsend import default_observation_end, refuse_future, usable
 from valuemax.io._ids import id_expr
 
 #: Names of the working tables (in memory, never in the store).
@@ -207,6 +207,7 @@ def new_observation_end(con: Any, union_ing: Any, stored_end: dt.date,
     """
     if given is not None:
         end = check_date("observation_end", given)
+        refuse_future(end)
         if end < stored_end:
             raise InputError(
                 f"observation_end={end.isoformat()} is before the store's observation end "
@@ -223,7 +224,7 @@ def new_observation_end(con: Any, union_ing: Any, stored_end: dt.date,
         fix=lambda cut, last: (
             "An update does not hold lines back: correct the dates in the file or leave those "
             f"lines out; if they are genuine, pass observation_end='{last.isoformat()}' (CLI "
-            f"--observation-end {last.isoformat()})"))
+            f"--observation-end {last.isoformat()})"), offset=offset)
     return stored_end if end is None or end < stored_end else end
 
 

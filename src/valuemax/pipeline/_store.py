@@ -95,11 +95,15 @@ def package_versions() -> dict[str, str]:
 
 def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: Any,
                n_customers: int, timings: dict[str, float],
-               outputs: dict[str, Any] | None = None) -> str:
+               outputs: dict[str, Any] | None = None,
+               caveats: dict[str, list[str]] | None = None) -> str:
     """Append one row to the ``runs`` table (created on first use) and return its ``run_id``.
 
     ``outputs`` (JSON column ``outputs``) names what the run wrote: the output folder, its
     files and the store; a ``runs`` table of an earlier version gains the column.
+    ``caveats`` (JSON column ``caveats``, e.g. ``{"value": [...]}``) holds the warnings a
+    reader of the stored numbers must see beside them (the dashboard's CLV tile and the
+    API's value block show the ``value`` ones).
     """
     run_id = uuid.uuid4().hex
     try:
@@ -125,6 +129,7 @@ def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: A
             "n_customers": [int(n_customers)],
             "timings_s": [json.dumps(timings)],
             "outputs": [json.dumps(outputs or {}, ensure_ascii=False)],
+            "caveats": [json.dumps(caveats or {}, ensure_ascii=False)],
         }
     )
     row = pa.Table.from_pandas(row, preserve_index=False)

@@ -157,7 +157,8 @@ def _part(row: dict[str, Any], prefix: str, names: tuple[str, ...]) -> dict[str,
 
 def _value(snap: Snapshot, scores: dict[str, Any]) -> Value:
     return Value(model=snap.model_name, horizon_months=snap.value_horizon,
-                 discount_rate=snap.discount_rate, margin=snap.margin, **scores)
+                 discount_rate=snap.discount_rate, margin=snap.margin,
+                 caveats=snap.run["caveats"].get("value", []), **scores)
 
 
 def customer_scores(snap: Snapshot, customer_id: str) -> CustomerScores | None:
@@ -233,7 +234,8 @@ def score_request(snap: Snapshot, body: ScoreRequest) -> Scored:
                                       spend_model=spend, horizon_months=horizon,
                                       discount_rate=snap.discount_rate, margin=snap.margin)
         value = Value(model=snap.model_name, horizon_months=horizon,
-                      discount_rate=snap.discount_rate, margin=snap.margin, **scores)
+                      discount_rate=snap.discount_rate, margin=snap.margin,
+                      caveats=snap.run["caveats"].get("value", []), **scores)
         if spend is None:
             missing["clv"] = snap.missing.get("clv", "the store has no spend model")
     missing["segment"] = ("RFM scores and segments rank a customer among the stored "

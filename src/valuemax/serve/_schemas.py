@@ -163,6 +163,11 @@ class Value(BaseModel):
                                           "without a spend model.")
     discount_rate: float = Field(description="Monthly discount rate of the run.")
     margin: float
+    caveats: list[str] = Field(
+        default_factory=list,
+        description="What the run found about its value models that a reader of these "
+                    "numbers must know (e.g. P(alive) near 1 at the no-drop-out limit), as "
+                    "the report says; empty when the models raised no warning.")
 
 
 class Segment(BaseModel):
@@ -189,6 +194,10 @@ class Product(BaseModel):
 
     rank: int
     item: str
+    name: str | None = Field(
+        default=None, description="The product's name in the clean log (the first in sort "
+                                  "order when a code has several, as in the report); None "
+                                  "when the log has no names or the item is a name itself.")
     score: float
     source: str
 

@@ -65,7 +65,9 @@ class Snapshot:
     run : dict
         The newest ``runs`` row: ``run_id``, ``finished_at``, ``valuemax_version`` and the
         run's ``parameters`` (decoded JSON, merged over the older runs' so that an ``update``
-        row that records only what it changed still leaves ``time_unit`` known).
+        row that records only what it changed still leaves ``time_unit`` known), and
+        ``caveats``: the newest recorded ``{"value": [warnings]}`` (shown in every value
+        block).
     observation_end : datetime.date
         Inclusive end of observation of the newest run.
     time_unit : {"D", "W"}
@@ -215,8 +217,35 @@ def _runs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], dict[str, Any
     run = {"run_id": str(newest.get("run_id")),
            "finished_at": newest.get("finished_at"),
            "valuemax_version": newest.get("valuemax_version"),
-           "n_runs": len(rows)}
+           "n_runs": len(rows), "caveats": _caveats(cols, rows)}
     return run, params
+
+
+def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:
+    """The ``caveats`` of the newest run that recorded them (an update's row does not):
+    ``{"value": [...]}``, or {} for a store written before the column existed."""
+    if "caveats" not in cols:
+        return {}
+    at = cols.index("caveats")
+    for row in reversed(rows):
+        if row[at] is not None:
+            try:
+                found = json.loads(row[at])
+            except (TypeError, ValueError):
+                return {}
+            return {str(k): [str(v) for v in vs] for k, vs in found.items()
+                    if isinstance(vs, list)} if isinstance(found, dict) else {}
+    return {}
+
+
+def _item_name(tables: frozenset[str], cols: dict[str, list[str]]) -> str:
+    """SQL for a recommendation's product name: the first name (in sort order) its code has
+    in the clean log, as the report's cross-sell tables name it (NULL without names)."""
+    have = cols.get("transactions_clean", []) if "transactions_clean" in tables else []
+    if not {"product_id", "product_name"} <= set(have):
+        return "CAST(NULL AS VARCHAR)"
+    return ("(SELECT min(CAST(t.product_name AS VARCHAR)) FROM transactions_clean t WHERE "
+            "CAST(t.product_id AS VARCHAR) = CAST(recommendations.item AS VARCHAR))")
 
 
 def _horizon(columns: list[str], pattern: str) -> int | None:
@@ -338,8 +367,8 @@ def load_snapshot(path: Path) -> Snapshot:
             # one block per customer, best first; the block's first row and length join the
             # customer's row ("r.start", "r.n"), so no second index by id is needed
             key = "CAST(customer_id AS VARCHAR)"
-            recs = con.sql(f"SELECT rank, item, score, source FROM recommendations "
-                           f"ORDER BY {key}, rank").to_arrow_table()
+            recs = con.sql(f"SELECT rank, item, {_item_name(tables, cols)} AS name, score, "
+                           f"source FROM recommendations ORDER BY {key}, rank").to_arrow_table()
             joins.append(
                 f"LEFT JOIN (SELECT cid, min(rn) AS start, count(*) AS n FROM (SELECT {key} AS "
                 f"cid, row_number() OVER (ORDER BY {key}, rank) - 1 AS rn FROM "

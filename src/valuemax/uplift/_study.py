@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
+from valuemax.io import read_customer_table
 from valuemax.uplift._class_transformation import ClassTransformationUplift
 from valuemax.uplift._dr_learner import DRLearnerUplift
 from valuemax.uplift._evaluate import UpliftEvaluation, evaluate_uplift
@@ -26,36 +26,6 @@ MODELS: dict[str, str] = {"t": "two-model (T-learner)", "dr": "DR-learner",
 
 #: Outcome magnitude from which squares (variances, the curves' sums) overflow float64.
 HUGE_OUTCOME = 1e150
-
-
-def read_table(source: Any) -> pd.DataFrame:
-    """A DataFrame as given (not copied), or a CSV (.csv/.csv.gz) or Parquet file read by pandas.
-
-    Raises
-    ------
-    InputError
-        If the file does not exist or its format is not CSV or Parquet.
-    """
-    if isinstance(source, pd.DataFrame):
-        return source
-    path = Path(source)
-    if not path.is_file():
-        raise InputError(f"table {str(path)!r} does not exist; pass the path of a CSV or "
-                         "Parquet file with one row per customer.")
-    name = path.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    if name.endswith((".csv", ".csv.gz", ".csv.zst", ".txt")):
-        try:
-            return pd.read_csv(path)
-        except pd.errors.EmptyDataError:
-            raise InputError(f"table {path.name!r} is empty (no header, no row); it needs a "
-                             "header and one row per customer.") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"table {path.name!r} is not UTF-8 text ({exc.reason} at byte "
-                             f"{exc.start:,}); save it as UTF-8 (e.g. from GBK: iconv -f GBK "
-                             "-t UTF-8), or pass a DataFrame read with its encoding.") from None
-    raise InputError(f"table {path.name!r}: unknown format; use .csv, .csv.gz or .parquet.")
 
 
 def _check_ids(frame: pd.DataFrame, id_column: str) -> None:
@@ -180,7 +150,8 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
                  features: Sequence[str], models: Sequence[ModelName] = ("t",),
                  id_column: str | None = None, holdout: float = 0.3, k: float = 0.3,
                  n_bins: int = 10, n_bootstrap: int = 200, confidence: float = 0.95,
-                 observational: bool = False, random_state: int = 0) -> UpliftStudy:
+                 observational: bool = False, random_state: int = 0,
+                 encoding: str | None = None) -> UpliftStudy:
     """Fit uplift models on a training split and evaluate them on the held-out customers.
 
     Rows of the ``treated`` and ``control`` arms are kept (other arms are counted in
@@ -193,7 +164,8 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
     Parameters
     ----------
     table : str, Path or DataFrame
-        One row per customer (CSV, .csv.gz or Parquet).
+        One row per customer (CSV, .csv.gz, .csv.zst or Parquet; read by
+        :func:`valuemax.io.read_customer_table`).
     treatment : str
         Column of arm labels.
     treated, control : scalar
@@ -213,6 +185,9 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
         Treatment was not randomised: estimate propensities and check overlap.
     random_state : int, default 0
         Seed of the split, the learners, the folds and the bootstrap.
+    encoding : str, optional
+        Text encoding of a CSV ``table`` (default: detected among UTF-8, UTF-16 with a
+        byte-order mark and GB18030/GBK; CLI ``--encoding``).
 
     Returns
     -------
@@ -224,7 +199,7 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
         If a column or arm is missing, features are empty, a model code is unknown, the outcome
         has missing values, ``holdout`` is out of range, or a split leaves an arm empty.
     """
-    frame = read_table(table)
+    frame = read_customer_table(table, encoding=encoding)
     for role, col in (("treatment", treatment), ("outcome", outcome)):
         if col not in frame.columns:
             raise InputError(f"{role} column {col!r} is not in the table; available: "
