@@ -152,7 +152,7 @@ def test_terminal_says_the_hold_out_is_not_contacted_and_what_it_forgoes(cli_run
     forgone = api.targets.loc[api.targets["customer_id"].isin(held),
                               "expected_incremental_profit"].sum()
     text = " ".join(res.output.split())
-    assert (f"hold-out: {len(held):,} customers (arm 'holdout', seed 3), assigned_at "
+    assert (f"hold-out: {len(held):,} customers (arm 'holdout', random state 3), assigned_at "
             f"2026-05-04; not contacted (left out of targets.csv): the profit and spend above "
             f"count them, their expected incremental profit {forgone:,.2f} is the price of "
             "measuring the campaign") in text

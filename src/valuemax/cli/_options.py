@@ -31,7 +31,6 @@ EncodingOpt = Annotated[str | None, typer.Option("--encoding", metavar="NAME", h
 ReturnsOpt = Annotated[str | None, typer.Option("--returns", metavar="net|exclude", help="Returns netted against the customer's earlier purchase of the product, or excluded (quarantined, the purchase kept). Default: net with --preset standard, exclude otherwise.")]
 RandomStateOpt = Annotated[int, typer.Option("--random-state", "--seed", metavar="N", help="Seed of every random step, in 0..4294967295 (--seed is its old name).")]
 #: The old name of :data:`RandomStateOpt` (the same option).
-SeedOpt = RandomStateOpt
 ClustersOpt = Annotated[str, typer.Option("--clusters", metavar="kmeans|kmeans+ward|none", help="kmeans | kmeans+ward | none.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", metavar="", help="Show tracebacks of errors and of skipped steps.")]
 ClvOpt = Annotated[bool, typer.Option("--clv/--no-clv", metavar="", help="Estimate customer value (purchase model + Gamma-Gamma): P(alive), expected purchases, CLV.")]

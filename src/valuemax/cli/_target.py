@@ -56,7 +56,7 @@ def target_cmd(
     revenue_se: Annotated[str | None, typer.Option("--revenue-se", metavar="COL", help="Standard error of --revenue.")] = None,
     holdout: Annotated[float, typer.Option("--holdout", metavar="SHARE", help="Share of the targets held out as control, stratified by rank decile.")] = 0.1,
     start: Annotated[str | None, typer.Option("--start", metavar="DATE", help="Campaign start written as assigned_at (YYYY-MM-DD[ HH:MM:SS]); default today.")] = None,
-    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the hold-out draw.")] = 0,
+    random_state: Annotated[int, typer.Option("--random-state", "--seed", metavar="N", help="Seed of the hold-out draw (--seed is its old name).")] = 0,
     encoding: EncodingOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for targets.csv, assignments.csv, profit_curve.csv, target_summary.json, report.html (section 'Whom to contact') and summary.json (key targets), published at once.")] = Path("valuemax-targets"),
     db: Annotated[Path | None, typer.Option("--db", metavar="STORE", help="Also write the target list with each customer's assigned arm to the DuckDB store's table targets with a runs row, in one transaction.")] = None,
@@ -72,7 +72,7 @@ def target_cmd(
     profit_curve.csv, target_summary.json, report.html and summary.json.
 
     Example: valuemax target scores.csv --uplift uplift --value clv_12 --margin 0.3
-    --cost-per-contact 0.5 --budget 10000 --holdout 0.1 --seed 1 --start 2026-03-02
+    --cost-per-contact 0.5 --budget 10000 --holdout 0.1 --random-state 1 --start 2026-03-02
     --out campaign/ --db valuemax.duckdb
     """
     from types import SimpleNamespace
@@ -101,13 +101,13 @@ def target_cmd(
                                  "--revenue and the costs.")
             when = start if start is not None else _dt.date.today().isoformat()
             assignments = holdout_assignments(result.targets, assigned_at=when, share=holdout,
-                                              random_state=seed)
+                                              random_state=random_state)
             shares = assignments.groupby("arm", sort=True)["share"].first().round(6).to_dict()
             measure = (f"valuemax experiment {out / 'assignments.csv'} --log LOG --window-days "
                        "DAYS --control holdout " + " ".join(f"--shares '{k}={v:g}'"
                                                              for k, v in shares.items()))
             summary = result.to_dict() | {
-                "holdout_share": holdout, "seed": seed, "assigned_at": str(when),
+                "holdout_share": holdout, "random_state": random_state, "assigned_at": str(when),
                 "n_held_out": int((assignments["arm"] == "holdout").sum()),
                 "designed_shares": shares, "measure_with": measure,
                 "files": ["targets.csv", "assignments.csv", "profit_curve.csv",
@@ -119,7 +119,7 @@ def target_cmd(
                            started=started, params={
                                "margin": margin, "cost_per_contact": cost_per_contact,
                                "cost_per_redemption": cost_per_redemption, "budget": budget,
-                               "max_contacts": max_contacts, "holdout": holdout, "seed": seed,
+                               "max_contacts": max_contacts, "holdout": holdout, "random_state": random_state,
                                "assigned_at": str(when)})
         text = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
         if as_json:
@@ -135,8 +135,8 @@ def target_cmd(
         held = set(assignments.loc[assignments["arm"] == "holdout", "customer_id"].astype(str))
         forgone = float(result.targets.loc[result.targets["customer_id"].isin(held),
                                            "expected_incremental_profit"].sum())
-        console.print(f"hold-out: {summary['n_held_out']:,} customers (arm 'holdout', seed "
-                      f"{seed}), assigned_at {when}; not contacted (left out of targets.csv): "
+        console.print(f"hold-out: {summary['n_held_out']:,} customers (arm 'holdout', random "
+                      f"state {random_state}), assigned_at {when}; not contacted (left out of targets.csv): "
                       f"the profit and spend above count them, their expected incremental "
                       f"profit {forgone:,.2f} is the price of measuring the campaign")
         for note in result.notes:

@@ -13,7 +13,14 @@ from rich.table import Table
 
 from valuemax._core.exceptions import InputError
 from valuemax.cli._app import app
-from valuemax.cli._options import Command, DebugOpt, EncodingOpt, JsonOpt, SeedOpt, run_guarded
+from valuemax.cli._options import (
+    Command,
+    DebugOpt,
+    EncodingOpt,
+    JsonOpt,
+    RandomStateOpt,
+    run_guarded,
+)
 
 
 def _dump(obj: object) -> str:
@@ -69,7 +76,7 @@ def uplift_cmd(
     bootstrap: Annotated[int, typer.Option("--bootstrap", metavar="N", help="Bootstrap draws of the Qini/AUUC intervals (0 for none).")] = 200,
     observational: Annotated[bool, typer.Option("--observational", metavar="", help="Treatment was not randomised: estimate propensities and report the overlap check.")] = False,
     encoding: EncodingOpt = None,
-    seed: SeedOpt = 0,
+    random_state: RandomStateOpt = 0,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Write report.html (section 'Whom to contact'), summary.json (key uplift), uplift_scores.csv/.parquet, uplift_bins.csv, uplift_models.csv and uplift_summary.json to DIR, published at once.")] = None,
     db: Annotated[Path | None, typer.Option("--db", metavar="STORE", help="Also write the per-customer scores to the DuckDB store's table uplift_scores with a runs row, in one transaction.")] = None,
     as_json: JsonOpt = False,
@@ -101,7 +108,7 @@ def uplift_cmd(
                                  outcome=outcome, features=feature,
                                  models=tuple(model or ["t"]), id_column=id_column,
                                  holdout=holdout, k=k, n_bootstrap=bootstrap,
-                                 observational=observational, random_state=seed,
+                                 observational=observational, random_state=random_state,
                                  encoding=encoding)
             save(study, source=table)
             if db is not None:
@@ -109,7 +116,7 @@ def uplift_cmd(
                            params={"treatment": treatment, "treated": treated,
                                    "control": control, "outcome": outcome,
                                    "features": list(feature), "models": study.models,
-                                   "holdout": holdout, "seed": seed})
+                                   "holdout": holdout, "random_state": random_state})
         summary = study.to_dict()
         if as_json:
             typer.echo(_dump(summary))

@@ -113,7 +113,7 @@ def holdout_assignments(
     if isinstance(random_state, bool) or (isinstance(random_state, int | np.integer)
                                           and random_state < 0):
         raise InputError(f"random_state={random_state!r} must be a whole number >= 0 (CLI "
-                         "--seed).")
+                         "--random-state).")
     when = _iso_time(assigned_at)
     if when.tzinfo is not None:
         raise InputError(f"assigned_at={assigned_at!r} has a time zone; give a naive local "

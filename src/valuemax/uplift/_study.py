@@ -219,7 +219,7 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
     if isinstance(random_state, bool) or (isinstance(random_state, int | np.integer)
                                           and random_state < 0):
         raise InputError(f"random_state={random_state!r} must be a whole number >= 0 (CLI "
-                         "--seed).")
+                         "--random-state).")
     if id_column is not None:
         _check_ids(frame, id_column)
     indicator = treatment_indicator(frame[treatment].to_numpy(), treated=treated,
