@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,11 @@ def test_cli_json_equals_api(cli_runner, table, tmp_path):
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == {"experiment": got}
     written = pd.read_parquet(out / "experiment_arms.parquet")
     assert written["n"].sum() == 2 * 600
+    # the report lists the options the command ran with (not "No parameters were recorded")
+    report = " ".join((out / "report.html").read_text(encoding="utf-8").split())
+    assert "The 10 options this command ran with" in report
+    assert "No parameters were recorded" not in report
+    assert re.search(r"<td[^>]*>correction</td>\s*<td[^>]*>bh</td>", report)
 
 
 def test_cli_readout_table(cli_runner, table):

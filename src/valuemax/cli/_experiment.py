@@ -191,15 +191,15 @@ def readout_cmd(
         source = table if log is None else f"{table} (assignments) + {log} (log)"
         with part_output(out, "experiment") as save:  # --out checked first, published at once
             result = compute()
-            save(result, source=source)
+            params = {"arm": arm, "control": control, "metrics": list(result.metrics),
+                      "covariates": list(result.covariates), "log": log,
+                      "window_days": window_days, "pre_days": pre_days,
+                      "observation_end": observation_end, "correction": correction,
+                      "confidence": confidence}
+            save(result, source=source, params=params)
             if db is not None:
                 store_part(db, "experiment", experiment_table(result), source=source,
-                           started=started, params={
-                               "arm": arm, "control": control, "metrics": list(result.metrics),
-                               "covariates": list(result.covariates), "log": log,
-                               "window_days": window_days, "pre_days": pre_days,
-                               "observation_end": observation_end,
-                               "correction": correction, "confidence": confidence})
+                           started=started, params=params)
         summary = result.to_dict()
         if as_json:
             typer.echo(_dump(summary))

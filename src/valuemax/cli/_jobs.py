@@ -208,7 +208,9 @@ def propensity(
                 clean=clean_options(preset, observation_end, returns),
                 privacy=privacy_options(pseudonymize, pseudonym_key_file, keep_pii),
             )
-            save(found, source=path)
+            save(found, source=path, params={
+                "cutoff": cutoff, "horizon_days": horizon_days, "random_state": random_state,
+                "preset": preset, "observation_end": observation_end, "returns": returns})
         summary = found.to_dict()
         if as_json:
             typer.echo(_dump(summary))

@@ -112,15 +112,15 @@ def target_cmd(
                 "designed_shares": shares, "measure_with": measure,
                 "files": ["targets.csv", "assignments.csv", "profit_curve.csv",
                           "report.html", "summary.json"]}
+            params = {"margin": margin, "cost_per_contact": cost_per_contact,
+                      "cost_per_redemption": cost_per_redemption, "budget": budget,
+                      "max_contacts": max_contacts, "holdout": holdout,
+                      "random_state": random_state, "assigned_at": str(when)}
             save(SimpleNamespace(targets=result, assignments=assignments, summary=summary),
-                 source=scores)
+                 source=scores, params=params)
             if db is not None:
                 store_part(db, "target", targets_table(result, assignments), source=scores,
-                           started=started, params={
-                               "margin": margin, "cost_per_contact": cost_per_contact,
-                               "cost_per_redemption": cost_per_redemption, "budget": budget,
-                               "max_contacts": max_contacts, "holdout": holdout, "random_state": random_state,
-                               "assigned_at": str(when)})
+                           started=started, params=params)
         text = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
         if as_json:
             typer.echo(text)

@@ -110,13 +110,13 @@ def uplift_cmd(
                                  holdout=holdout, k=k, n_bootstrap=bootstrap,
                                  observational=observational, random_state=random_state,
                                  encoding=encoding)
-            save(study, source=table)
+            params = {"treatment": treatment, "treated": treated, "control": control,
+                      "outcome": outcome, "features": list(feature), "models": study.models,
+                      "holdout": holdout, "random_state": random_state}
+            save(study, source=table, params=params)
             if db is not None:
                 store_part(db, "uplift", uplift_table(study), source=table, started=started,
-                           params={"treatment": treatment, "treated": treated,
-                                   "control": control, "outcome": outcome,
-                                   "features": list(feature), "models": study.models,
-                                   "holdout": holdout, "random_state": random_state})
+                           params=params)
         summary = study.to_dict()
         if as_json:
             typer.echo(_dump(summary))

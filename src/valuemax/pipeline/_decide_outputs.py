@@ -74,16 +74,17 @@ def check_shared_names(out: Path | str | None, job: str) -> None:
 
 
 def _write_shared(folder: Path, job: str, payload: dict[str, Any], part: Any,
-                  source: str) -> None:
+                  source: str, params: dict[str, Any] | None) -> None:
     from valuemax.report import PartReport, write_report
 
     (folder / "summary.json").write_text(_json({SUMMARY_KEYS[job]: payload}), encoding="utf-8")
     anchor = "experiment" if job == "experiment" else "target"
-    write_report(PartReport(source=source, version=__version__, **part),
+    write_report(PartReport(source=source, version=__version__, params=params or {}, **part),
                  folder / "report.html", sections=(anchor,))
 
 
-def write_experiment(result: Any, folder: Path, *, source: str) -> None:
+def write_experiment(result: Any, folder: Path, *, source: str,
+                     params: dict[str, Any] | None = None) -> None:
     """``experiment_{comparisons,arms,quarantine}.csv/.parquet``, ``experiment_summary.json``,
     ``summary.json`` (key ``experiment``) and the one-part ``report.html``."""
     summary = result.to_dict()
@@ -92,10 +93,11 @@ def write_experiment(result: Any, folder: Path, *, source: str) -> None:
         write_csv(frame, folder / f"experiment_{name}.csv")
         frame.to_parquet(folder / f"experiment_{name}.parquet", index=False)
     (folder / "experiment_summary.json").write_text(_json(summary), encoding="utf-8")
-    _write_shared(folder, "experiment", summary, {"experiment": result}, source)
+    _write_shared(folder, "experiment", summary, {"experiment": result}, source, params)
 
 
-def write_uplift(study: Any, folder: Path, *, source: str) -> None:
+def write_uplift(study: Any, folder: Path, *, source: str,
+                 params: dict[str, Any] | None = None) -> None:
     """``uplift_scores.csv/.parquet``, ``uplift_bins.csv``, ``uplift_models.csv``,
     ``uplift_summary.json``, ``summary.json`` (key ``uplift``) and ``report.html``."""
     summary = study.to_dict()
@@ -104,10 +106,11 @@ def write_uplift(study: Any, folder: Path, *, source: str) -> None:
     write_csv(study.evaluation.bins, folder / "uplift_bins.csv")
     write_csv(study.evaluation.table, folder / "uplift_models.csv")
     (folder / "uplift_summary.json").write_text(_json(summary), encoding="utf-8")
-    _write_shared(folder, "uplift", summary, {"uplift": study}, source)
+    _write_shared(folder, "uplift", summary, {"uplift": study}, source, params)
 
 
-def write_targets(bundle: Any, folder: Path, *, source: str) -> None:
+def write_targets(bundle: Any, folder: Path, *, source: str,
+                  params: dict[str, Any] | None = None) -> None:
     """``targets.csv`` (formula-safe, for a CRM: the customers to contact, the hold-out
     left out), ``assignments.csv`` (every target with its arm, raw ids, read back by
     ``valuemax experiment --log``), ``profit_curve.csv``, ``target_summary.json``,
@@ -124,7 +127,7 @@ def write_targets(bundle: Any, folder: Path, *, source: str) -> None:
     write_csv(res.curve, folder / "profit_curve.csv")
     (folder / "target_summary.json").write_text(_json(bundle.summary), encoding="utf-8")
     _write_shared(folder, "target", bundle.summary,
-                  {"targets": res, "assignments": assignments}, source)
+                  {"targets": res, "assignments": assignments}, source, params)
 
 
 # -- the store ---------------------------------------------------------------------------

@@ -59,7 +59,8 @@ def write_rules(found: Any, folder: Path) -> None:
     (folder / "rules_summary.json").write_text(_json(found.to_dict()), encoding="utf-8")
 
 
-def write_propensity(found: Any, folder: Path, *, source: str) -> None:
+def write_propensity(found: Any, folder: Path, *, source: str,
+                     params: dict[str, Any] | None = None) -> None:
     """``propensity_<table>.csv``, ``propensity_scores.parquet``, ``propensity_summary.json``
     and the one-section report ``propensity.html``."""
     from valuemax.report import PartReport, write_report
@@ -68,7 +69,7 @@ def write_propensity(found: Any, folder: Path, *, source: str) -> None:
         write_csv(getattr(found, name), folder / f"propensity_{name}.csv")
     found.scores.to_parquet(folder / "propensity_scores.parquet", index=False)
     (folder / "propensity_summary.json").write_text(_json(found.to_dict()), encoding="utf-8")
-    write_report(PartReport(source=source, propensity=found),
+    write_report(PartReport(source=source, propensity=found, params=params or {}),
                  folder / "propensity.html", sections=("propensity",))
 
 

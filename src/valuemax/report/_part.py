@@ -3,8 +3,9 @@ uplift | target``), beside the main job's ``AnalysisResult``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the models load scikit-learn: not at ``import valuemax.report``
     import pandas as pd
@@ -39,6 +40,9 @@ class PartReport:
     assignments : pandas.DataFrame or None
         The hold-out draw of the target list (``customer_id``, ``arm``, ...; from
         :func:`valuemax.decide.holdout_assignments`).
+    params : mapping of str to object
+        The options the command ran with (shown in the report's Parameters part; the same
+        as the store's ``runs.parameters`` with ``--db``).
 
     Examples
     --------
@@ -53,6 +57,7 @@ class PartReport:
     uplift: UpliftStudy | None = None
     targets: TargetResult | None = None
     assignments: pd.DataFrame | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 __all__ = ["PART_SECTIONS", "PartReport"]

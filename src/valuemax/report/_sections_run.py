@@ -31,7 +31,7 @@ def run_section(result: AnalysisResult | PartReport, run_date: str, *,
     timings: Mapping[str, float]
     skipped: Mapping[str, str]
     if isinstance(result, PartReport):
-        ing, params, timings, skipped = {"source": result.source}, {}, {}, {}
+        ing, params, timings, skipped = {"source": result.source}, result.params, {}, {}
     else:
         ing, params = result.ingest, result.params
         timings, skipped = result.timings_s, result.skipped
@@ -46,9 +46,12 @@ def run_section(result: AnalysisResult | PartReport, run_date: str, *,
     if params:
         frame = pd.DataFrame({"parameter": [str(k) for k in params],
                               "value": [fmt_value(v) for v in params.values()]})
-        parts.append(note(f"The {len(frame):,} parameters of this run (the keywords of "
-                          "valuemax.analyze) are in the Model diagnostics part below; "
-                          "summary.json in the output folder has them too."))
+        parts.append(note(
+            f"The {len(frame):,} options this command ran with are in the Model diagnostics "
+            "part below." if isinstance(result, PartReport) else
+            f"The {len(frame):,} parameters of this run (the keywords of valuemax.analyze) "
+            "are in the Model diagnostics part below; summary.json in the output folder has "
+            "them too."))
         diag.append(table(frame, csv_name="run_parameters"))
     else:
         parts.append(note("No parameters were recorded."))
