@@ -19,6 +19,7 @@ product_name   string      description (optional)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, Literal
 
 CANONICAL_COLUMNS: Final[tuple[str, ...]] = (
@@ -85,6 +86,33 @@ COLUMN_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "商品名称", "商品名", "产品名称", "品名", "商品",
     ),
 }
+
+
+#: Extra columns read as the customer's place, matched ignoring case, spaces and punctuation
+#: (``Country/Region``, ``国家/地区``); the first
+#: of this order that a log has wins: countries, then regions and provinces, then cities
+#: (a Chinese shop's export often has 省份 or 城市 and no country).
+GEOGRAPHY_COLUMNS: tuple[str, ...] = ("country", "country/region", "国家", "国家/地区", "地区",
+                                      "region", "省份", "城市", "city")
+
+
+def geography_column(columns: Sequence[str]) -> str | None:
+    """The column of ``columns`` holding the customer's place (:data:`GEOGRAPHY_COLUMNS`).
+
+    Examples
+    --------
+    >>> geography_column(["金额", "城市", "省份"])
+    '省份'
+    >>> geography_column(["Country", "city"]), geography_column(["amount"])
+    ('Country', None)
+    """
+    def key(name: str) -> str:
+        return "".join(ch for ch in name.lower() if ch.isalnum())
+
+    have: dict[str, str] = {}
+    for c in columns:
+        have.setdefault(key(str(c)), str(c))
+    return next((have[k] for k in map(key, GEOGRAPHY_COLUMNS) if k in have), None)
 
 
 def normalise_name(name: str) -> str:

@@ -21,13 +21,12 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError, ValuemaxError
+from valuemax._core.schema import GEOGRAPHY_COLUMNS, geography_column
 
-#: Columns read as the customer's country (matched ignoring case, spaces and punctuation;
-#: first found wins): the ``customers`` column ``analyze`` summarises (each customer's most
-#: frequent value), else one of ``transactions_clean``, where valuemax keeps a log's extra
-#: columns under their own names, summarised the same way (ties: the smaller value).
-COUNTRY_COLUMNS: tuple[str, ...] = ("country", "country/region", "国家", "国家/地区", "地区",
-                                    "region", "省份", "城市", "city")
+#: Columns read as the customer's country, region or city (matched ignoring case, spaces and
+#: punctuation; first found wins): the package's one list, shared with ``analyze`` and the
+#: report (see ``StoreSession._country_column`` for the tables searched).
+COUNTRY_COLUMNS: tuple[str, ...] = GEOGRAPHY_COLUMNS
 #: Tables of experiments and targeting, shown when present.
 EXPERIMENT_TABLES: tuple[str, ...] = ("experiments", "uplift_scores", "targets")
 #: The share of customers ranked "high past spend" and the P(alive) cut of "at risk"
@@ -55,11 +54,6 @@ class Filters:
         """The filters as URL query parameters (empty ones left out)."""
         return {k: v for k, v in (("segment", self.segment), ("country", self.country))
                 if v is not None}
-
-
-def _norm(name: str) -> str:
-    """A column name compared ignoring case, spaces and punctuation (``Country/Region``)."""
-    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def _q(name: str) -> str:
@@ -167,12 +161,16 @@ class StoreSession:
         return None
 
     def _country_column(self) -> str | None:
+        """The customer's place (:data:`valuemax._core.schema.GEOGRAPHY_COLUMNS`, first found
+        wins): the ``customers`` column ``analyze`` summarises (each customer's most frequent
+        value), else one of ``transactions_clean``, where valuemax keeps a log's extra
+        columns under their own names, summarised the same way (ties: the smaller value)."""
         for table in ("customers", "transactions_clean"):
-            have = {_norm(c): c for c in self.columns.get(table, []) if c != "customer_id"}
-            for name in COUNTRY_COLUMNS:
-                if _norm(name) in have:
-                    self._country_table = table
-                    return have[_norm(name)]
+            found = geography_column([c for c in self.columns.get(table, [])
+                                      if c != "customer_id"])
+            if found is not None:
+                self._country_table = table
+                return found
         self._country_table = None
         return None
 

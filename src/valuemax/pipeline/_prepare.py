@@ -6,14 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from valuemax._core.schema import normalise_name
+from valuemax._core.schema import geography_column
 from valuemax.clean import clean
 from valuemax.engines import connect
 from valuemax.io import protect, read_transactions
 from valuemax.pipeline._options import CleanOptions, PrivacyOptions, ReadOptions, gather
 from valuemax.privacy import PseudonymKey
-
-_COUNTRY_NAMES = {"country", "国家", "国家地区", "countryregion"}
 
 
 @dataclass(frozen=True)
@@ -56,11 +54,9 @@ def default_returns(returns: str | None, preset: str, ingested: Any) -> str:
 
 
 def country_column(extra: Sequence[str]) -> str | None:
-    """The extra column holding the customer's country, if the log has one."""
-    for name in extra:
-        if normalise_name(name) in _COUNTRY_NAMES:
-            return name
-    return None
+    """The extra column holding the customer's country (or region, province, city: see
+    :data:`valuemax._core.schema.GEOGRAPHY_COLUMNS`), if the log has one."""
+    return geography_column(extra)
 
 
 def read_and_clean(source: Any, con: Any, read: ReadOptions, cleaning: CleanOptions, *,

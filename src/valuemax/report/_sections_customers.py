@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from valuemax._core.schema import normalise_name
+from valuemax._core.schema import geography_column
 from valuemax.report import _plots as plots
 from valuemax.report._format import fmt_count_share, fmt_int, fmt_num, fmt_pct
 from valuemax.report._html import figure, grid2, kv, note, section, sub, table
@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never 
 Subs = list[tuple[str, str]]
 
 UNIT_NAMES = {"D": "days", "W": "weeks"}
-COUNTRY_NAMES = {"country", "国家", "国家地区", "countryregion"}
 #: Rows of the calibration/holdout table offered for download (shown: the first 20).
 CALIBRATION_ROWS = 1000
 
@@ -43,11 +42,9 @@ _NAMES = {"frequency": "repeat purchases (frequency)",
 
 
 def country_column(customers: pd.DataFrame) -> str | None:
-    """The customers' country column (Country, 国家, ...), if any."""
-    for col in customers.columns:
-        if normalise_name(str(col)) in COUNTRY_NAMES:
-            return str(col)
-    return None
+    """The customers' place column (Country, 国家, 省份, 城市, ...: see
+    :data:`valuemax._core.schema.GEOGRAPHY_COLUMNS`), if any."""
+    return geography_column([c for c in customers.columns if c != "customer_id"])
 
 
 def _stats(customers: pd.DataFrame, unit: str) -> pd.DataFrame:
@@ -98,10 +95,10 @@ def customers_section(result: AnalysisResult, *,
     country = country_column(cust)
     if country is not None:
         parts.append(_countries(cust, country))
-        subs.insert(2, ("cust-country", "Countries"))
+        subs.insert(2, ("cust-country", "Geography"))
     else:
-        parts.append(note("No country column in the source: customers are not broken down "
-                          "by geography."))
+        parts.append(note("No country column in the source (nor a region, province or city "
+                          "column): customers are not broken down by geography."))
     parts.append(sub("cust-stats", "Summary statistics"))
     stats = _stats(cust, unit)
     if len(stats):
@@ -182,14 +179,14 @@ def _countries(cust: pd.DataFrame, country: str) -> str:
     total = agg["revenue"].sum()
     if spend is not None and total > 0:
         series["share of revenue"] = (top["revenue"] / total).tolist()
-    fig = plots.hbar(top.index.tolist(), series, x_title="share (%)", y_title="country",
+    fig = plots.hbar(top.index.tolist(), series, x_title="share (%)", y_title=country,
                      percent=True)
-    head = sub("cust-country", f"Countries ({country})")
+    head = sub("cust-country", f"Customers by {country}")
     if fig is None:
-        return head + note("The country column is empty.")
-    more = f" Top 15 of {len(agg):,} countries shown." if len(agg) > 15 else ""
+        return head + note(f"The column {country} is empty.")
+    more = f" Top 15 of {len(agg):,} values shown." if len(agg) > 15 else ""
     return head + figure(fig, "Share of customers and of revenue by the customer's most "
-                              "frequent country. Where the revenue bar is longer than the "
+                              f"frequent {country}. Where the revenue bar is longer than the "
                               "customer bar, customers there spend more than average." + more)
 
 
