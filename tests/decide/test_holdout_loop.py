@@ -42,7 +42,10 @@ def test_holdout_is_the_share_of_every_rank_decile_and_seeded():
                                     r"give YYYY-MM-DD\[ HH:MM:SS\] \(CLI --start\)"),
     ({"assigned_at": "March 2 2024"}, r"is not an ISO date"),
     ({"assigned_at": "2024-02-30"}, r"assigned_at='2024-02-30' is not a date or time"),
-    ({"random_state": -1}, r"random_state=-1 must be a whole number >= 0 \(CLI --random-state\)"),
+    ({"random_state": -1}, r"random_state=-1 must be a whole number >= 0 and below 2\*\*32 "
+                           r"\(CLI --random-state\)"),
+    ({"random_state": 2**32}, r"random_state=4294967296 must be a whole number >= 0 and "
+                              r"below 2\*\*32"),
     ({"control": "email"}, r"5 targets already have the arm 'email'"),
 ])
 def test_holdout_bad_input(kw, match):

@@ -57,7 +57,7 @@ def test_cli_json_equals_api(cli_runner, table, tmp_path):
     assert written["n"].sum() == 2 * 600
     # the report lists the options the command ran with (not "No parameters were recorded")
     report = " ".join((out / "report.html").read_text(encoding="utf-8").split())
-    assert "The 10 options this command ran with" in report
+    assert "The 15 options this command ran with" in report
     assert "No parameters were recorded" not in report
     assert re.search(r"<td[^>]*>correction</td>\s*<td[^>]*>bh</td>", report)
 

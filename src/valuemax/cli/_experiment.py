@@ -195,7 +195,10 @@ def readout_cmd(
                       "covariates": list(result.covariates), "log": log,
                       "window_days": window_days, "pre_days": pre_days,
                       "observation_end": observation_end, "correction": correction,
-                      "confidence": confidence}
+                      "confidence": confidence, "id_column": id_column,
+                      "shares": shares or None, "missing": missing,
+                      "assigned_at": assigned_at if log is not None else None,
+                      "encoding": encoding}
             save(result, source=source, params=params)
             if db is not None:
                 store_part(db, "experiment", experiment_table(result), source=source,

@@ -210,7 +210,9 @@ def propensity(
             )
             save(found, source=path, params={
                 "cutoff": cutoff, "horizon_days": horizon_days, "random_state": random_state,
-                "preset": preset, "observation_end": observation_end, "returns": returns})
+                "preset": preset, "observation_end": observation_end, "returns": returns,
+                "columns": columns, "map": map_, "date_format": date_format,
+                "encoding": encoding, "sheet": sheet, "decimal": decimal})
         summary = found.to_dict()
         if as_json:
             typer.echo(_dump(summary))

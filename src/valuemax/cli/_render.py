@@ -118,7 +118,7 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
     _print_ingest(console, result.ingest)
     console.print(_quality_table(result.quality))
     for note in result.quality.notes:
-        if note.startswith("customers lost"):
+        if note.startswith("customers lost") or "after the log's last transaction" in note:
             console.print(f"[yellow]{note}[/]")
     console.print(
         f"[bold]{plural(len(result.customers), 'customer')}[/] at observation end "

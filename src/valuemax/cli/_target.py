@@ -115,7 +115,10 @@ def target_cmd(
             params = {"margin": margin, "cost_per_contact": cost_per_contact,
                       "cost_per_redemption": cost_per_redemption, "budget": budget,
                       "max_contacts": max_contacts, "holdout": holdout,
-                      "random_state": random_state, "assigned_at": str(when)}
+                      "random_state": random_state, "assigned_at": str(when),
+                      "uplift": uplift, "revenue": revenue, "value": value, "redeem": redeem,
+                      "id_column": id_column, "arm": arm, "uplift_se": uplift_se,
+                      "revenue_se": revenue_se, "encoding": encoding}
             save(SimpleNamespace(targets=result, assignments=assignments, summary=summary),
                  source=scores, params=params)
             if db is not None:

@@ -112,7 +112,9 @@ def uplift_cmd(
                                  encoding=encoding)
             params = {"treatment": treatment, "treated": treated, "control": control,
                       "outcome": outcome, "features": list(feature), "models": study.models,
-                      "holdout": holdout, "random_state": random_state}
+                      "holdout": holdout, "random_state": random_state, "k": k,
+                      "bootstrap": bootstrap, "id_column": id_column,
+                      "observational": observational, "encoding": encoding}
             save(study, source=table, params=params)
             if db is not None:
                 store_part(db, "uplift", uplift_table(study), source=table, started=started,

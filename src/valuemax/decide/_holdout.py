@@ -111,9 +111,9 @@ def holdout_assignments(
     if isinstance(n_strata, bool) or not isinstance(n_strata, int) or n_strata < 1:
         raise InputError(f"n_strata={n_strata!r} must be a whole number >= 1.")
     if isinstance(random_state, bool) or (isinstance(random_state, int | np.integer)
-                                          and random_state < 0):
-        raise InputError(f"random_state={random_state!r} must be a whole number >= 0 (CLI "
-                         "--random-state).")
+                                          and not 0 <= random_state < 2**32):
+        raise InputError(f"random_state={random_state!r} must be a whole number >= 0 and "
+                         "below 2**32 (CLI --random-state).")
     when = _iso_time(assigned_at)
     if when.tzinfo is not None:
         raise InputError(f"assigned_at={assigned_at!r} has a time zone; give a naive local "

@@ -22,6 +22,8 @@ _SERVERS = {
     "mysql": ("mysql", "MySQLdb", "mysql"),
     "mariadb": ("mysql", "MySQLdb", "mysql"),
 }
+#: ``user:password@host...`` without a scheme: a server address, not a DuckDB file name.
+_CREDENTIALS = re.compile(r"[^/\\:@]+:[^/@]*@")
 _PASSWORD = re.compile(r"(?<=://)([^:/@]*):([^@/]*)@")
 
 
@@ -69,6 +71,11 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
         return ibis.pyspark.connect(target)
     if isinstance(target, str) and "://" in target:
         return connect_url(target)
+    if isinstance(target, str) and _CREDENTIALS.match(target):
+        raise InputError(
+            f"{redact('x://' + target)[4:]!r} looks like a database server's address without "
+            "its scheme (user:password@host/...); write postgres://USER:PASSWORD@HOST:PORT/DB "
+            "or mysql://... (a plain name is a DuckDB file)")
     config: dict[str, Any] = {"autoinstall_known_extensions": False}
     if threads is not None:
         config["threads"] = int(threads)
@@ -125,8 +132,9 @@ def check_spark_master(master: Any) -> str:
     """
     if isinstance(master, str) and _SPARK_MASTER.fullmatch(master.strip()):
         return master.strip()
+    shown = redact(master) if isinstance(master, str) else master
     raise InputError(
-        f"spark_master={master!r} is not a Spark master URL; expected local[*], local[N] "
+        f"spark_master={shown!r} is not a Spark master URL; expected local[*], local[N] "
         f"(N threads), spark://HOST:PORT (a standalone cluster), yarn or "
         f"k8s://https://HOST:PORT, as spark-submit --master takes (CLI --spark-master)"
     )
@@ -181,9 +189,11 @@ def check_master_reachable(master: str, timeout: float = MASTER_CONNECT_TIMEOUT_
             reasons.append(f"{host}:{port} ({exc.strerror or exc.__class__.__name__})")
     raise InputError(
         f"cannot reach the Spark master {master}: no connection to {', '.join(reasons)} "
-        f"within {timeout:g} s. Check the URL (CLI --spark-master), that the master runs "
-        "(e.g. sbin/start-master.sh prints its spark:// URL) and that this machine can "
-        "reach it (firewall, VPN)")
+        f"within {timeout:g} s. Check the URL (CLI --spark-master), that the "
+        + ("Kubernetes API server answers there (kubectl cluster-info prints its address)"
+           if master.startswith("k8s://") else
+           "master runs (sbin/start-master.sh prints its spark:// URL)")
+        + " and that this machine can reach it (firewall, VPN)")
 
 
 def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
@@ -335,7 +345,7 @@ def connect_url(url: str):
         path = Path(url.split("://", 1)[1])
         if not path.is_file():
             raise InputError(
-                f"engine {shown}: no DuckDB database at {str(path)!r} (a duckdb:// engine is "
+                f"engine {shown}: no DuckDB database there (a duckdb:// engine is "
                 "an existing database; three slashes for an absolute path, "
                 "duckdb:///home/me/shop.duckdb). Leave the engine out to run on an in-memory "
                 "DuckDB, and name a new store with --db")

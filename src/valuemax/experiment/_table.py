@@ -61,7 +61,7 @@ def as_table(source: Any, con: Any = None, name: str = "experiment_input",
     if isinstance(source, ir.Table):
         return source
     from valuemax.engines import connect
-    from valuemax.io import read_customer_table, table_encoding
+    from valuemax.io import normalise_encoding, read_customer_table, table_encoding
 
     if isinstance(source, str | Path):
         path = Path(source)
@@ -70,6 +70,8 @@ def as_table(source: Any, con: Any = None, name: str = "experiment_input",
                              "a CSV or Parquet file with one row per customer.")
         con = con if con is not None else connect(None)
         parquet = path.suffix.lower() in {".parquet", ".pq"}
+        if parquet and encoding is not None:
+            normalise_encoding(encoding)  # not used for Parquet, but a bad name is refused
         if not parquet and table_encoding(path, encoding, what="experiment table") not in (
                 "utf-8", "utf-8-sig"):
             source = read_customer_table(path, encoding=encoding, what="experiment table")

@@ -8,10 +8,11 @@ cleaned here: that is ``valuemax.clean``. ``protect`` then drops the columns hol
 data and, with a key, replaces customer ids by keyed pseudonyms (``valuemax.privacy``).
 """
 
+from valuemax.io._encoding import normalise_encoding
 from valuemax.io._ingested import Ingested, ParsePlan
 from valuemax.io._private import protect
 from valuemax.io._read import read_transactions
 from valuemax.io._tables import read_customer_table, table_encoding
 
-__all__ = ["Ingested", "ParsePlan", "protect", "read_customer_table", "read_transactions",
-           "table_encoding"]
+__all__ = ["Ingested", "ParsePlan", "normalise_encoding", "protect", "read_customer_table",
+           "read_transactions", "table_encoding"]

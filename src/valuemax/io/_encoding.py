@@ -236,15 +236,19 @@ def normalise_encoding(encoding: str) -> str:
     Raises
     ------
     InputError
-        If Python knows no such codec.
+        If Python knows no such codec, or the codec is not a text encoding (``rot13``,
+        ``hex``, ``base64``, ``zlib``: bytes-to-bytes or str-to-str transforms).
     """
+    hint = ("use a Python codec name such as 'utf-8', 'utf-8-sig', 'gb18030', 'gbk', "
+            "'latin-1', 'cp1252'.")
     try:
-        return codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
     except (LookupError, TypeError) as exc:
-        raise InputError(
-            f"encoding={encoding!r} is not a known text encoding; use a Python codec name "
-            f"such as 'utf-8', 'utf-8-sig', 'gb18030', 'gbk', 'latin-1', 'cp1252'."
-        ) from exc
+        raise InputError(f"encoding={encoding!r} is not a known text encoding; {hint}") from exc
+    if not getattr(info, "_is_text_encoding", True):
+        raise InputError(f"encoding={encoding!r} is a data transform ({info.name}), not a "
+                         f"text encoding; {hint}")
+    return info.name
 
 
 def needs_transcoding(encoding: str) -> bool:

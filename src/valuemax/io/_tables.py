@@ -101,6 +101,8 @@ def read_customer_table(source: Any, *, encoding: str | None = None,
         If the file does not exist, its format is not CSV or Parquet, it is empty (no
         header), or its text cannot be decoded (see :func:`table_encoding`).
     """
+    if encoding is not None:
+        normalise_encoding(encoding)  # a bad name is refused for Parquet too
     if isinstance(source, pd.DataFrame):
         return source
     path = Path(source)

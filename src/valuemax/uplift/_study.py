@@ -217,9 +217,9 @@ def uplift_study(table: Any, *, treatment: str, treated: Any, control: Any, outc
     if not 0 < holdout < 1:
         raise InputError(f"holdout={holdout!r} must be a share in (0, 1), e.g. 0.3.")
     if isinstance(random_state, bool) or (isinstance(random_state, int | np.integer)
-                                          and random_state < 0):
-        raise InputError(f"random_state={random_state!r} must be a whole number >= 0 (CLI "
-                         "--random-state).")
+                                          and not 0 <= random_state < 2**32):
+        raise InputError(f"random_state={random_state!r} must be a whole number >= 0 and "
+                         "below 2**32 (CLI --random-state).")
     if id_column is not None:
         _check_ids(frame, id_column)
     indicator = treatment_indicator(frame[treatment].to_numpy(), treated=treated,
