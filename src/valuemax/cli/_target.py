@@ -45,7 +45,7 @@ def target_cmd(
     cost_per_contact: Annotated[str, typer.Option("--cost-per-contact", metavar="X|COL", help="Contact cost (currency): a number, or a column for unequal costs.")],
     uplift: Annotated[str, typer.Option("--uplift", metavar="COL", help="Incremental purchase probability per customer, in [-1, 1].")] = "uplift",
     revenue: Annotated[str | None, typer.Option("--revenue", metavar="COL", help="Incremental revenue per contacted customer (currency).")] = None,
-    value: Annotated[str | None, typer.Option("--value", metavar="X|COL", help="Without --revenue: revenue per incremental purchase (a number, or a column such as CLV); incremental revenue = uplift x value.")] = None,
+    value: Annotated[str | None, typer.Option("--value", metavar="X|COL", help="Without --revenue: revenue per incremental purchase (a number, or a column such as expected_avg_value; clv_12 only for an uplift in the chance of keeping the customer a year); incremental revenue = uplift x value.")] = None,
     redeem: Annotated[str | None, typer.Option("--redeem", metavar="COL", help="P(redeem | contacted) in [0, 1]; default the uplift (only incremental buyers redeem).")] = None,
     cost_per_redemption: Annotated[float, typer.Option("--cost-per-redemption", metavar="X", help="Cost of one redeemed offer (currency).")] = 0.0,
     budget: Annotated[float | None, typer.Option("--budget", metavar="X", help="Cap on the total contact cost (currency).")] = None,
