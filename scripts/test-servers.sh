@@ -96,8 +96,9 @@ start() {
     -c "CREATE DATABASE valuemax_test OWNER valuemax" >/dev/null
 
   # --- MariaDB: its own datadir, socket and port; no /etc/mysql config (--no-defaults)
-  mkdir -p "$dir/mariadb"
-  [ "$(id -u)" = "0" ] && chown "$my_user" "$dir/mariadb"
+  # its own temporary folder: files under the shared /tmp may be removed by others' cleanups
+  mkdir -p "$dir/mariadb/tmp"
+  [ "$(id -u)" = "0" ] && chown "$my_user" "$dir/mariadb" "$dir/mariadb/tmp"
   local install_db
   install_db=$(command -v mariadb-install-db || command -v mysql_install_db)
   "$install_db" --no-defaults --user="$my_user" --datadir="$dir/mariadb/data" \
@@ -106,7 +107,7 @@ start() {
   "$mdb" --no-defaults --user="$my_user" --datadir="$dir/mariadb/data" \
     --socket="$dir/mariadb/mysqld.sock" --port="$my_port" --bind-address=127.0.0.1 \
     --pid-file="$dir/mariadb/mysqld.pid" --log-error="$dir/mariadb/server.log" \
-    --default-time-zone=+00:00 --skip-name-resolve >/dev/null 2>&1 &
+    --default-time-zone=+00:00 --character-set-server=utf8mb4 --tmpdir="$dir/mariadb/tmp" --skip-name-resolve >/dev/null 2>&1 &
   local i
   for i in $(seq 1 60); do
     mariadb-admin --no-defaults --socket="$dir/mariadb/mysqld.sock" -uroot ping >/dev/null 2>&1 && break

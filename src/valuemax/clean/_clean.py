@@ -29,7 +29,7 @@ from valuemax.clean._rules import (
     make_rules,
     reason_expr,
 )
-from valuemax.engines import median_table, refresh_statistics, spark_checkpoint
+from valuemax.engines import add_key, median_table, refresh_statistics, spark_checkpoint
 
 #: Optional canonical columns whose absence changes the rules.
 _OPTIONAL = ("order_id", "product_id", "product_name", "unit_price")
@@ -244,10 +244,15 @@ def clean(
     if codes is None:
         codes = DEFAULT_NON_PRODUCT_CODES
 
-    t = _with_duplicates(std, raw) if "duplicate_line" in applied else std
     steps: list[str] = []  # intermediate tables, dropped once the labelled lines are made
+    # MariaDB re-runs a derived table at each reference and joins it through a key it
+    # builds per statement: there the steps the next ones join on an id are materialised
+    # with that id as primary key (see _keyed)
+    keyed = _keyed(con, steps)
+    t = _with_duplicates(std, raw, keyed) if "duplicate_line" in applied else std
     if _stepwise(con) and t is not std:
-        t = _materialise(con, t, steps)  # the netting refers to these lines several times
+        # the netting refers to these lines several times (and joins them on _row_id)
+        t = _materialise(con, t, steps, key="_row_id")
     notes: list[str] = []
     if given_end is None:
         obs_end, note = default_observation_end(con, std)
@@ -276,7 +281,7 @@ def clean(
             t = net_by_amount(t, **fires, cancel_prefix=cancel_prefix,
                               has_order_id="order_id" in has)
         else:
-            t = net_returns(t, **fires, item=item)
+            t = net_returns(t, **fires, item=item, step=keyed)
     t = t.mutate(reason=reason_expr(t, rules, ctx))
     if returns == "net":
         t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
@@ -324,13 +329,34 @@ def _stepwise(con: Any) -> bool:
     return getattr(con, "name", None) in {"pyspark", "mysql"}
 
 
-def _materialise(con: Any, t: ir.Table, names: list[str] | None = None) -> ir.Table:
+def _keyed(con: Any, steps: list[str]) -> Any:
+    """On MySQL/MariaDB, a function that materialises a table with a given unique id column
+    as its primary key (its name appended to ``steps``); elsewhere None (the engine runs
+    the step inside the statement).
+
+    Measured on MariaDB 10.11, a 200,000-line log: the duplicate test's left join of the
+    lines to a derived ``GROUP BY`` (MariaDB writes it to disk, TEXT columns, and looks up
+    each line in it) 28-37 s, with the first lines materialised and keyed 5.8 s; the
+    returns netting, whose union of returns and purchases with its windows is referred to
+    by four derived tables (each re-run, on disk), 62 s.
+    """
+    if getattr(con, "name", None) != "mysql":
+        return None
+
+    def step(t: ir.Table, key: str) -> ir.Table:
+        return _materialise(con, t, steps, key=key)
+    return step
+
+
+def _materialise(con: Any, t: ir.Table, names: list[str] | None = None,
+                 key: str | None = None) -> ir.Table:
     """Compute the labelled lines once, as a temporary table of the connection.
 
     The rules, the duplicate and netting windows and the outlier statistics then run in one
     pass; the counts, the clean lines and the quarantine all read the result (instead of
     re-running that plan three times, which at 10M lines costs minutes and gigabytes).
-    The table's name is appended to ``names`` when given.
+    The table's name is appended to ``names`` when given; ``key`` (a unique, non-NULL id
+    column) becomes its primary key on MySQL/MariaDB (:func:`valuemax.engines.add_key`).
     """
     name = f"_vm_labelled_{uuid.uuid4().hex[:12]}"
     if names is not None:
@@ -338,6 +364,8 @@ def _materialise(con: Any, t: ir.Table, names: list[str] | None = None) -> ir.Ta
     if getattr(con, "name", None) == "pyspark":
         return spark_checkpoint(con, t, name)
     table = con.create_table(name, t, temp=True)
+    if key is not None:
+        add_key(con, name, key)  # MySQL/MariaDB: joins on it become key lookups
     refresh_statistics(con, name)  # PostgreSQL never gathers them for a temporary table
     return table
 
@@ -366,7 +394,7 @@ def _has_columns(ingested: Any, std: ir.Table) -> frozenset[str]:
     return frozenset(c for c in _OPTIONAL if row[c])
 
 
-def _with_duplicates(std: ir.Table, raw: ir.Table) -> ir.Table:
+def _with_duplicates(std: ir.Table, raw: ir.Table, step: Any = None) -> ir.Table:
     """Add ``_vm_dup``: the line equals an earlier line (smaller ``_row_id``) in every raw column.
 
     GROUP BY over all raw columns (NULLs compare equal) keeps the first ``_row_id`` of each
@@ -374,10 +402,13 @@ def _with_duplicates(std: ir.Table, raw: ir.Table) -> ir.Table:
     The first lines are found by a left join on ``_row_id``, not ``NOT IN (subquery)``:
     PostgreSQL runs a ``NOT IN`` whose list outgrows ``work_mem`` as a scan of the whole
     list per line (quadratic: a 1M-line log did not finish in 20 min) and Spark as a
-    nested-loop null-aware anti join; both hash a join.
+    nested-loop null-aware anti join; both hash a join. ``step`` (MySQL/MariaDB, see
+    :func:`_keyed`) materialises the first lines keyed by ``_vm_first``.
     """
     raw_cols = [c for c in raw.columns if c != "_row_id"]
     firsts = raw.group_by(raw_cols).aggregate(_vm_first=raw._row_id.min())
+    if step is not None:
+        firsts = step(firsts.select("_vm_first"), "_vm_first")
     j = std.left_join(firsts.select("_vm_first"), std._row_id == firsts._vm_first)
     return j.select(*std.columns, _vm_dup=j._vm_first.isnull())
 

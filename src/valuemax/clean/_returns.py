@@ -22,6 +22,8 @@ are not carried to older purchases.
 
 from __future__ import annotations
 
+from typing import Any
+
 import ibis
 import ibis.expr.types as ir
 
@@ -33,6 +35,7 @@ def net_returns(
     pre_fires: ir.BooleanValue,
     post_fires: ir.BooleanValue,
     item: str = "product_id",
+    step: Any = None,
 ) -> ir.Table:
     """Add the netting columns to ``t``.
 
@@ -49,6 +52,11 @@ def net_returns(
         True where a rule ordered after the return rules fails (no NULLs).
     item : {"product_id", "product_name"}
         The column that names the product.
+    step : callable, optional
+        ``step(table, key)`` returns ``table`` materialised with its unique column ``key``
+        as primary key (MySQL/MariaDB: ``clean``'s ``_keyed``); applied to the returns and
+        purchases with their windows and to the matches, which later steps read several
+        times and join on ids.
 
     Returns
     -------
@@ -82,6 +90,8 @@ def net_returns(
     u = u.mutate(
         _vm_last=u._vm_pseq.max().over(ibis.window(**ordered, preceding=None, following=0))
     )
+    if step is not None:
+        u = step(u, "_row_id")
     # return -> matched purchase _row_id
     r = u.filter((u._vm_kind == 1) & u._vm_last.notnull())
     p = u.filter(u._vm_kind == 0).select(
@@ -92,6 +102,8 @@ def net_returns(
         [r.customer_id == p.customer_id, r[item] == p[item], r._vm_last == p._vm_pseq2],
     ).select(_vm_rrow=r._row_id, _vm_prow=p._vm_prow, _vm_units=r._vm_units,
              _vm_money=r._vm_money)
+    if step is not None:
+        m = step(m, "_vm_rrow")
     per_buy = m.group_by("_vm_prow").aggregate(
         _vm_n=m._vm_rrow.count(),
         _vm_nu=m._vm_units.count(),

@@ -6,12 +6,16 @@ come from ``spark_session()`` and are wrapped with ``connect(session)``. ``conne
 opens PostgreSQL and MySQL/MariaDB servers with clear errors (missing driver, unreachable
 server, refused login; never echoing the password), ``redact(url)`` hides the password.
 ``median_table`` is a median that also runs on MySQL/MariaDB (no quantiles there);
-``refresh_statistics`` has a server's planner read a table just written (``ANALYZE``);
+``refresh_statistics`` has a server's planner read a table just written (``ANALYZE``),
+``add_key`` gives a materialised table its id as primary key on MySQL/MariaDB;
 ``spark_checkpoint`` computes a Spark expression now and cuts its plan there.
+``load_arrow``/``append_arrow`` send an Arrow table to a server through its bulk path
+(PostgreSQL ``COPY``, MySQL/MariaDB ``LOAD DATA LOCAL INFILE``).
 """
 
+from valuemax.engines._bulk import append_arrow, load_arrow
 from valuemax.engines._connect import connect, connect_url, redact, spark_session
-from valuemax.engines._portable import median_table, refresh_statistics, spark_checkpoint
+from valuemax.engines._portable import add_key, median_table, refresh_statistics, spark_checkpoint
 
-__all__ = ["connect", "connect_url", "median_table", "redact", "refresh_statistics",
+__all__ = ["add_key", "append_arrow", "connect", "connect_url", "load_arrow", "median_table", "redact", "refresh_statistics",
            "spark_checkpoint", "spark_session"]

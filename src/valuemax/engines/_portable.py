@@ -131,6 +131,28 @@ def refresh_statistics(con: Any, name: str, schema: str | None = None) -> None:
         cur.close()
 
 
+def add_key(con: Any, name: str, column: str) -> None:
+    """Make ``column`` (unique, not NULL) the primary key of table ``name`` on MySQL/MariaDB.
+
+    MariaDB joins a table without an index by block nested loops or builds a key on a
+    derived table per statement; a table valuemax materialised and joins later on an id
+    (``_row_id``, a matched purchase's row) gets that id as its primary key, so every
+    later join on it is a key lookup. Other engines: nothing is run (PostgreSQL, DuckDB
+    and Spark hash those joins).
+
+    Parameters
+    ----------
+    con : ibis backend
+    name : str
+        A table of the connection's default database (a temporary table too).
+    column : str
+        An integer column whose values are unique and never NULL.
+    """
+    if getattr(con, "name", None) == "mysql":
+        col = column.replace("`", "``")
+        con.raw_sql(f"ALTER TABLE `{name}` ADD PRIMARY KEY (`{col}`)").close()
+
+
 def spark_checkpoint(con: Any, expr: Any, name: str) -> Any:
     """Compute ``expr`` on a PySpark backend now, as the temporary view ``name`` whose plan
     starts there.

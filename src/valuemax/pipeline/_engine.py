@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from valuemax._core.exceptions import InputError
-from valuemax.engines import connect, redact, refresh_statistics, spark_session
+from valuemax.engines import (
+    append_arrow,
+    connect,
+    load_arrow,
+    redact,
+    refresh_statistics,
+    spark_session,
+)
 from valuemax.engines._connect import check_spark_master
 
 #: Engine names accepted besides URLs and live backends.
@@ -277,11 +284,13 @@ def write_engine_table(econ: Any, name: str, data: Any, schema: str | None = Non
     folder is written), the servers a table of their default schema; with ``schema``, a
     table of that schema (Spark: of that database, in its warehouse); either replaced when
     it exists. A server then gathers the table's planner statistics
-    (:func:`valuemax.engines.refresh_statistics`).
+    (:func:`valuemax.engines.refresh_statistics`). Arrow tables reach a server through its
+    bulk path (:func:`valuemax.engines.load_arrow`: ``COPY``, ``LOAD DATA LOCAL INFILE``);
+    an expression is computed there (``CREATE TABLE`` and ``INSERT ... SELECT``).
     """
     if schema is not None:
-        if getattr(econ, "name", None) == "mysql" and not hasattr(data, "op"):
-            table = _insert_mysql(econ, name, data, schema)
+        if not hasattr(data, "op"):
+            table = load_arrow(econ, name, data, schema)
         else:
             table = econ.create_table(name, data, database=schema, overwrite=True)
         refresh_statistics(econ, name, schema)
@@ -294,44 +303,12 @@ def write_engine_table(econ: Any, name: str, data: Any, schema: str | None = Non
             session.createDataFrame(data).createOrReplaceTempView(name)
         session.catalog.cacheTable(name)
         return econ.table(name)
-    if getattr(econ, "name", None) == "mysql" and not hasattr(data, "op"):
-        table = _insert_mysql(econ, name, data)
+    if not hasattr(data, "op"):
+        table = load_arrow(econ, name, data)
     else:
         table = econ.create_table(name, data, overwrite=True)
     refresh_statistics(econ, name)  # the next queries read it: plan them on its real size
     return table
-
-
-def _insert_mysql(econ: Any, name: str, data: Any, schema: str | None = None) -> Any:
-    """Load an Arrow table into MySQL/MariaDB keeping NULLs.
-
-    Ibis 12 inserts in-memory tables into MySQL through pandas, where a NULL float becomes
-    NaN, which mysqlclient refuses ("nan can not be used with MySQL"). The rows go through
-    ``executemany`` in Arrow batches of 10,000 with None for NULL instead.
-    """
-    import ibis
-
-    target = econ.create_table(name, schema=ibis.Schema.from_pyarrow(data.schema),
-                               database=schema, overwrite=True)
-    _append_mysql(econ, name, data, schema)
-    return target
-
-
-def _append_mysql(econ: Any, name: str, data: Any, schema: str | None = None) -> None:
-    """Append the rows of an Arrow table to the MySQL/MariaDB table ``name`` (see
-    :func:`_insert_mysql`)."""
-    quoted = ", ".join("`" + c.replace("`", "``") + "`" for c in data.column_names)
-    where = f"`{name}`" if schema is None else f"`{schema}`.`{name}`"
-    sql = (f"INSERT INTO {where} ({quoted}) VALUES "
-           f"({', '.join(['%s'] * data.num_columns)})")
-    cursor = econ.con.cursor()
-    try:
-        for batch in data.to_batches(max_chunksize=10_000):
-            cursor.executemany(sql, list(zip(*(c.to_pylist() for c in batch.columns),
-                                             strict=True)))
-        econ.con.commit()
-    finally:
-        cursor.close()
 
 
 def push_log(econ: Any, ingested: Any, schema: str | None = None) -> EngineLog:
@@ -436,7 +413,6 @@ def record_engine_run(econ: Any, schema: str | None, *, run_id: str, started: An
     """
     from datetime import datetime
 
-    import ibis
     import pyarrow as pa
 
     row = pa.table({
@@ -460,10 +436,7 @@ def record_engine_run(econ: Any, schema: str | None, *, run_id: str, started: An
     listed = econ.list_tables() if schema is None else econ.list_tables(database=schema)
     if RUNS_TABLE not in listed:
         return write_engine_table(econ, RUNS_TABLE, row, schema)
-    if getattr(econ, "name", None) == "mysql":
-        _append_mysql(econ, RUNS_TABLE, row, schema)
-    else:
-        econ.insert(RUNS_TABLE, ibis.memtable(row), database=schema)
+    append_arrow(econ, RUNS_TABLE, row, schema)
     return engine_table(econ, RUNS_TABLE, schema)
 
 
