@@ -79,6 +79,10 @@ def test_an_object_with_one_of_its_flat_keywords_is_refused(tmp_path):
     # a job takes only its own groups: inspect has no value options
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'margin'"):
         valuemax.inspect(missing, margin=0.5)
+    # a dict where an object is expected: the fix names the object
+    with pytest.raises(TypeError, match=r"read= takes a ReadOptions \(or None\); got dict: "
+                                        r"pass read=ReadOptions\(\*\*read\)"):
+        valuemax.analyze(missing, read={"columns": ["a", "b"]})
 
 
 @pytest.fixture(scope="module")

@@ -401,8 +401,9 @@ def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
     Raises
     ------
     TypeError
-        A keyword the job does not take, or a group object given together with one of its
-        own flat keywords (both are named).
+        A keyword the job does not take, a group keyword that is not its options object
+        (e.g. a dict), or a group object given together with one of its own flat keywords
+        (both are named).
     InputError
         A field out of range (the object's validation).
 
@@ -412,6 +413,13 @@ def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
         For each old keyword name (``seed``, ``clv_horizon``, ``horizon``), naming the new
         one.
     """
+    for g, obj in groups.items():
+        cls = GROUPS[g]
+        if obj is not None and not isinstance(obj, cls):
+            fix = (f"{cls.__name__}(**{g})" if isinstance(obj, Mapping) else
+                   f"{cls.__name__}(...)")
+            raise TypeError(f"{who}(): {g}= takes a {cls.__name__} (or None); got "
+                            f"{type(obj).__name__}: pass {g}={fix}")
     fields: dict[str, dict[str, Any]] = {g: {} for g in groups}
     extra: dict[str, Any] = {}
     for name, value in flat.items():
