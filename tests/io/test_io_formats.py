@@ -42,7 +42,9 @@ def ts(*args: int) -> dt.datetime:
 
 
 def test_exported_names():
-    assert sorted(valuemax.io.__all__) == ["Ingested", "ParsePlan", "protect", "read_transactions"]
+    assert sorted(valuemax.io.__all__) == ["Ingested", "ParsePlan", "normalise_encoding",
+                                           "protect", "read_customer_table",
+                                           "read_transactions", "table_encoding"]
 
 
 def test_small_csv_mapping_and_values(small_csv, rows):

@@ -184,6 +184,7 @@ def _runs_row(run_id: str, job: str, source: str, params: dict[str, Any], starte
         "rows_quarantined": pd.array([None], "Int64"),
         "n_customers": pd.array([n_rows], dtype="Int64"), "timings_s": [json.dumps({})],
         "outputs": [json.dumps(outputs or {}, ensure_ascii=False)],
+        "caveats": [json.dumps({})],
     }).astype({"input_sha256": "string"})
 
 
