@@ -180,6 +180,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "fixture stay on one worker; or run without -n")
 
 
+_GROUP = pytest.StashKey[str]()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if getattr(config, "workerinput", None) is None:  # not an xdist worker
@@ -187,7 +190,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     groups = _groups(items)
     for item in items:
         if item.nodeid in groups:
+            item.stash[_GROUP] = groups[item.nodeid]
             item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_group_ids(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """xdist 3.8 tells the controller an item's group by appending ``@group`` to its node
+    id through ``item._nodeid``; from pytest 9.2 the id is ``item._id`` and that write is
+    lost, so every test would be scheduled alone (pytest-dev/pytest-xdist#1386). Append the
+    suffix here where xdist's write did not take."""
+    for item in items:
+        group = item.stash.get(_GROUP, None)
+        if group is None or item.nodeid.endswith(f"@{group}"):
+            continue
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
 
 
 def _analyze_once(tmp_path_factory: pytest.TempPathFactory, name: str, source: Path,
