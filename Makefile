@@ -29,8 +29,13 @@ demo: install
 
 # PostgreSQL and MariaDB run on loopback for the whole pytest run and stop after it, even
 # when it fails (scripts/test-servers.sh run); their URLs reach the tests in the environment.
+# pytest-xdist runs the tests on TEST_WORKERS processes (`make test TEST_WORKERS=2`); --dist
+# loadgroup keeps the tests that share a real run, a module fixture, Spark or a database on
+# one worker (tests/conftest.py). 0 (the default until a whole two-worker run has passed, see
+# docs/performance.md) runs them in this process, one after the other, as before.
+TEST_WORKERS ?= 0
 test: install-test browser
-	bash scripts/test-servers.sh run $(BIN)/python -m pytest -q
+	bash scripts/test-servers.sh run $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 	$(BIN)/lint-imports
 
 lint: install-test

@@ -96,6 +96,120 @@ def datasets() -> Callable[[str], Path]:
 # ``cdnow_run`` have the same options). The results are read only: a test that changes a
 # frame copies it first (``result.customers.copy()``), and writes under its own tmp_path.
 
+# --- pytest-xdist: tests sharing an expensive fixture run on one worker ---------------------
+# `make test` runs ``pytest -n 2 --dist loadgroup``. Each worker is its own process, so a
+# session fixture used on both workers is built twice (the Online Retail runs take minutes)
+# and a module fixture whose tests are split is built twice, or lost between tests that rely
+# on it in order (the README blocks). The hook below therefore puts every test into the group
+# of the shared fixtures it uses: session fixtures of this test suite (by definition, so two
+# folders' ``small_run`` stay apart) and module/class fixtures (by module). Tests linked
+# through any such fixture form one group (an ``xdist_group`` mark), run on one worker in
+# collection order; tests using none of them are spread freely. A fixture is also "used" when
+# a test names it as a parameter value (``request.getfixturevalue(name)``), and the servers'
+# marks stand for their fixtures (MARK_FIXTURES). Without xdist (plain ``pytest``, or
+# ``pytest -p no:xdist``) the hook does nothing.
+
+#: Session fixtures cheap to build on each worker, which therefore never join tests into one
+#: group (``datasets`` is used by most tests: grouping by it would serialise the suite).
+UNGROUPED = frozenset({"datasets", "brute", "support", "make_synthetic"})
+#: Marks standing for the session fixture the marked test reaches at run time: the tests
+#: writing result tables into the servers' test database run on one worker. (A test marked
+#: ``spark`` that starts its own Spark in a subprocess shares nothing: the ``spark`` fixture
+#: alone groups its users.)
+MARK_FIXTURES = {"postgres": "postgres_url", "mariadb": "mariadb_url"}
+
+
+def _shared_keys(item: pytest.Item) -> set[str]:
+    """The shared fixtures ``item`` uses, as ``scope:where:name`` keys."""
+    manager = item.session._fixturemanager
+    names = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        names |= {v for v in callspec.params.values() if isinstance(v, str)}
+    names |= {MARK_FIXTURES[m.name] for m in item.iter_markers() if m.name in MARK_FIXTURES}
+    keys: set[str] = set()
+    done: set[str] = set()
+    todo = sorted(names)
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        defs = manager.getfixturedefs(name, item)
+        if not defs:
+            continue
+        fixture = defs[-1]
+        todo.extend(fixture.argnames)
+        if not fixture.baseid.startswith("tests"):  # pytest's own (tmp_path_factory, ...)
+            continue
+        if fixture.scope in ("session", "package") and name not in UNGROUPED:
+            keys.add(f"session:{fixture.baseid}:{name}")
+        elif fixture.scope in ("module", "class"):
+            keys.add(f"module:{item.nodeid.split('::')[0]}")
+    return keys
+
+
+def _groups(items: list[pytest.Item]) -> dict[str, str]:
+    """nodeid -> group name (the smallest key of its linked set) for tests using a shared
+    fixture; tests linked through a key share its group (union-find)."""
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    used = {item.nodeid: sorted(_shared_keys(item)) for item in items}
+    for keys in used.values():
+        for k in keys:
+            parent.setdefault(k, k)
+        for k in keys[1:]:
+            a, b = find(keys[0]), find(k)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {nodeid: find(keys[0]) for nodeid, keys in used.items() if keys}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    dist = getattr(config.option, "dist", "no")
+    if dist not in ("no", "loadgroup"):
+        raise pytest.UsageError(
+            f"--dist {dist}: run this suite's workers with --dist loadgroup (`make test` does: "
+            "pytest -n 2 --dist loadgroup), so that tests sharing a real run or a module "
+            "fixture stay on one worker; or run without -n")
+
+
+_GROUP = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if getattr(config, "workerinput", None) is None:  # not an xdist worker
+        return
+    groups = _groups(items)
+    for item in items:
+        if item.nodeid in groups:
+            item.stash[_GROUP] = groups[item.nodeid]
+            item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_group_ids(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """xdist 3.8 tells the controller an item's group by appending ``@group`` to its node
+    id through ``item._nodeid``; from pytest 9.2 the id is ``item._id`` and that write is
+    lost, so every test would be scheduled alone (pytest-dev/pytest-xdist#1386). Append the
+    suffix here where xdist's write did not take."""
+    for item in items:
+        group = item.stash.get(_GROUP, None)
+        if group is None or item.nodeid.endswith(f"@{group}"):
+            continue
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
+
 def _analyze_once(tmp_path_factory: pytest.TempPathFactory, name: str, source: Path,
                   **options: Any) -> Any:
     import valuemax
