@@ -8,7 +8,8 @@ import types
 import pytest
 
 EXPECTED = {
-    "valuemax.io": ["Ingested", "ParsePlan", "protect", "read_transactions"],
+    "valuemax.io": ["Ingested", "ParsePlan", "normalise_encoding", "protect",
+                    "read_customer_table", "read_transactions", "table_encoding"],
     "valuemax.privacy": ["KEY_ENV", "MIN_KEY_BYTES", "PII_KINDS", "PRIVATE_DIR", "PRIVATE_FILE",
                          "VALUE_SHARE", "PiiColumn", "PrivacyReport", "PseudonymKey",
                          "cn_id_check_char", "cn_id_valid", "detect_pii", "iban_valid",
@@ -34,8 +35,9 @@ EXPECTED = {
                         "cluster_actions", "high_value_at_risk", "holdout_assignments", "holdout_profit_curve",
                         "segment_actions", "value_at_risk_summary"],
     "valuemax.report": ["PartReport", "render_report", "write_report"],
-    "valuemax.engines": ["connect", "connect_url", "median_table", "redact", "refresh_statistics",
-                         "spark_checkpoint", "spark_session"],
+    "valuemax.engines": ["add_key", "append_arrow", "connect", "connect_url", "load_arrow",
+                         "median_table", "redact", "refresh_statistics", "spark_checkpoint",
+                         "spark_session"],
     "valuemax._core": ["CANONICAL_COLUMNS", "ConvergenceError", "ConvergenceWarning",
                        "DataLossWarning", "InputError", "InsufficientData", "NotFittedError",
                        "REQUIRED_COLUMNS",
