@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
+import pandas as pd
 
 from valuemax._core._csv import csv_safe, write_csv
 from valuemax.pipeline._result import AnalysisResult
@@ -149,15 +151,45 @@ def write_exports(result: AnalysisResult, folder: Path, *, quarantine: ir.Table)
         result.calibration.to_parquet(folder / "calibration_holdout.parquet", index=False)
     basket = result.basket
     if basket is not None:
-        rules = basket.rule_set.rules
-        rules.to_parquet(folder / "rules.parquet", index=False)
-        flat = rules.assign(**{c: rules[c].map(" | ".join) for c in ("antecedents",
-                                                                     "consequents")
-                               if c in rules})
-        write_csv(flat, folder / "rules.csv")
-        basket.recommendations.to_parquet(folder / "recommendations.parquet", index=False)
-        write_csv(basket.recommendations, folder / "recommendations.csv")
+        write_rule_files(basket.rule_set.rules, basket.recommendations, folder,
+                         names=basket.item_names)
+
+
+def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, folder: Path,
+                     *, names: Mapping[str, str]) -> None:
+    """``rules.parquet``/``.csv`` and, when given, ``recommendations.parquet``/``.csv``.
+
+    The rules keep their item codes as lists in Parquet and joined by `` | `` in the CSV.
+    When the log names its products (``names``: code -> product name, as
+    :attr:`valuemax.basket.BasketResult.item_names`), both files also carry the names, so a
+    spreadsheet reader sees what the report shows: ``antecedent_names`` and
+    ``consequent_names`` beside the code lists, ``item_name`` beside each recommended
+    ``item``; a code the log never names keeps its code there. Without names the files hold
+    the codes only (no empty columns).
+    """
+    named = rules
+    if names and {"antecedents", "consequents"} <= set(rules.columns):
+        at = rules.columns.get_loc("consequents") + 1
+        named = rules.copy()
+        for pos, (col, out) in enumerate((("antecedents", "antecedent_names"),
+                                          ("consequents", "consequent_names"))):
+            named.insert(at + pos, out, [[str(names.get(x, x)) for x in items]
+                                         for items in rules[col]])
+    named.to_parquet(folder / "rules.parquet", index=False)
+    lists = [c for c in ("antecedents", "consequents", "antecedent_names", "consequent_names")
+             if c in named]
+    write_csv(named.assign(**{c: named[c].map(" | ".join) for c in lists}),
+              folder / "rules.csv")
+    if recommendations is None:
+        return
+    recs = recommendations
+    if names and "item" in recs.columns:
+        recs = recs.copy()
+        recs.insert(recs.columns.get_loc("item") + 1, "item_name",
+                    [str(names.get(x, x)) for x in recs["item"].astype(str)])
+    recs.to_parquet(folder / "recommendations.parquet", index=False)
+    write_csv(recs, folder / "recommendations.csv")
 
 
 __all__ = ["MIN_INFORMATIVE_AUC", "csv_safe", "propensity_informative", "summary_dict",
-           "write_exports"]
+           "write_exports", "write_rule_files"]

@@ -18,6 +18,7 @@ from valuemax.pipeline._decide_outputs import (
     write_targets,
     write_uplift,
 )
+from valuemax.pipeline._outputs import write_rule_files
 from valuemax.pipeline._workspace import Workspace
 
 #: Files each command may write into its ``--out`` folder.
@@ -45,17 +46,12 @@ def write_clv(value: Any, folder: Path) -> None:
 
 
 def write_rules(found: Any, folder: Path) -> None:
-    """``rules.parquet``/``.csv`` (item lists joined by `` | `` in the CSV), the
-    recommendations when the input was a transaction log, and ``rules_summary.json``."""
-    table = getattr(found, "rule_set", found).rules
-    table.to_parquet(folder / "rules.parquet", index=False)
-    flat = table.assign(**{c: table[c].map(" | ".join)
-                           for c in ("antecedents", "consequents") if c in table})
-    write_csv(flat, folder / "rules.csv")
-    recs = getattr(found, "recommendations", None)
-    if recs is not None:
-        recs.to_parquet(folder / "recommendations.parquet", index=False)
-        write_csv(recs, folder / "recommendations.csv")
+    """``rules.parquet``/``.csv``, the recommendations when the input was a transaction log
+    (both with product names when the log has them: :func:`write_rule_files`), and
+    ``rules_summary.json``."""
+    write_rule_files(getattr(found, "rule_set", found).rules,
+                     getattr(found, "recommendations", None), folder,
+                     names=getattr(found, "item_names", None) or {})
     (folder / "rules_summary.json").write_text(_json(found.to_dict()), encoding="utf-8")
 
 

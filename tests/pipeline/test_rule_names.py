@@ -1,0 +1,65 @@
+"""rules.csv and recommendations.csv name the products as the report does (a new user found
+the codes only in the files while the report and dashboard showed names)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from valuemax.cli import app
+
+NAMES = {"A1": "RED MUG", "B2": "BLUE PLATE", "C3": "GREEN CUP", "D4": "TEA TOWEL"}
+BASKETS = [["A1", "B2"], ["A1", "B2", "C3"], ["C3", "D4"], ["A1", "D4"]]
+
+
+def _log(path, *, named: bool) -> None:
+    """120 customers, 3 invoices each of one basket pattern (customer number mod 4)."""
+    rows, invoice = [], 0
+    for c in range(120):
+        for k in range(3):
+            invoice += 1
+            for code in BASKETS[c % 4] if k else BASKETS[(c + 1) % 4]:
+                row = {"InvoiceNo": f"5{invoice:05d}", "StockCode": code, "Quantity": 1,
+                       "InvoiceDate": f"2011-{1 + 3 * k:02d}-{1 + c % 27:02d} 10:00",
+                       "UnitPrice": 2.5, "CustomerID": 10000 + c}
+                if named:
+                    row["Description"] = NAMES[code]
+                rows.append(row)
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("command", ["rules", "analyze"])
+def test_rule_files_carry_product_names(cli_runner, tmp_path, command):
+    _log(tmp_path / "log.csv", named=True)
+    out = tmp_path / "out"
+    args = [command, str(tmp_path / "log.csv"), "--out", str(out)]
+    if command == "analyze":
+        args += ["--no-clv", "--no-propensity"]
+    result = cli_runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rules = pd.read_csv(out / "rules.csv", dtype=str, keep_default_na=False,
+                        encoding="utf-8-sig")
+    assert len(rules) > 0
+    for side, names in (("antecedents", "antecedent_names"), ("consequents", "consequent_names")):
+        codes = rules[side].str.split(" | ", regex=False)
+        assert rules[names].str.split(" | ", regex=False).tolist() == [
+            [NAMES[c] for c in row] for row in codes]
+    parquet = pd.read_parquet(out / "rules.parquet")
+    assert [list(x) for x in parquet["consequent_names"]] == [
+        [NAMES[c] for c in row] for row in parquet["consequents"]]
+    recs = pd.read_csv(out / "recommendations.csv", dtype=str, encoding="utf-8-sig")
+    assert len(recs) > 0
+    assert recs["item_name"].tolist() == [NAMES[c] for c in recs["item"]]
+    # the names sit beside the codes they name
+    columns = list(recs.columns)
+    assert columns.index("item_name") == columns.index("item") + 1
+
+
+def test_without_names_the_files_hold_codes_only(cli_runner, tmp_path):
+    _log(tmp_path / "log.csv", named=False)
+    out = tmp_path / "out"
+    result = cli_runner.invoke(app, ["rules", str(tmp_path / "log.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rules = pd.read_csv(out / "rules.csv", dtype=str, encoding="utf-8-sig")
+    assert len(rules) > 0 and "antecedent_names" not in rules
+    assert "item_name" not in pd.read_csv(out / "recommendations.csv", encoding="utf-8-sig")
