@@ -156,3 +156,8 @@ def test_terminal_says_the_hold_out_is_not_contacted_and_what_it_forgoes(cli_run
             f"2026-05-04; not contacted (left out of targets.csv): the profit and spend above "
             f"count them, their expected incremental profit {forgone:,.2f} is the price of "
             "measuring the campaign") in text
+    # the first line's count splits into the CRM file's rows and the hold-out
+    contacted = pd.read_csv(tmp_path / "o" / "targets.csv", encoding="utf-8-sig")
+    assert len(contacted) + len(held) == len(api.targets)
+    assert (f"targets: {len(api.targets):,} chosen of {len(frame):,} customers "
+            f"({len(contacted):,} to contact in targets.csv, {len(held):,} held out)") in text

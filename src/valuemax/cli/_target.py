@@ -129,15 +129,17 @@ def target_cmd(
             typer.echo(text)
             return
         console = Console(highlight=False)
-        console.print(f"targets: {len(result.targets):,} of {result.n_customers:,} customers, "
+        held = set(assignments.loc[assignments["arm"] == "holdout", "customer_id"].astype(str))
+        is_held = result.targets["customer_id"].astype(str).isin(held)
+        forgone = float(result.targets.loc[is_held, "expected_incremental_profit"].sum())
+        console.print(f"targets: {len(result.targets):,} chosen of {result.n_customers:,} "
+                      f"customers ({int((~is_held).sum()):,} to contact in targets.csv, "
+                      f"{int(is_held.sum()):,} held out), "
                       f"expected incremental profit {result.value:,.2f} for contact spend "
                       f"{result.spend:,.2f}; LP bound {result.bound:,.2f} (gap "
                       f"{result.gap:,.2f}{', optimal' if result.exact else ''})")
         console.print(f"method: {result.method}")
         console.print(f"formula: {result.formula}")
-        held = set(assignments.loc[assignments["arm"] == "holdout", "customer_id"].astype(str))
-        forgone = float(result.targets.loc[result.targets["customer_id"].isin(held),
-                                           "expected_incremental_profit"].sum())
         console.print(f"hold-out: {summary['n_held_out']:,} customers (arm 'holdout', random "
                       f"state {random_state}), assigned_at {when}; not contacted (left out of targets.csv): "
                       f"the profit and spend above count them, their expected incremental "
