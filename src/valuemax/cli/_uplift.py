@@ -68,7 +68,7 @@ def uplift_cmd(
     treated: Annotated[str, typer.Option("--treated", metavar="NAME", help="Label of the treated arm.")],
     control: Annotated[str, typer.Option("--control", metavar="NAME", help="Label of the control arm.")],
     outcome: Annotated[str, typer.Option("--outcome", metavar="COL", help="Outcome column: 0/1 response (e.g. visit) or an amount (e.g. spend).")],
-    feature: Annotated[list[str] | None, typer.Option("--feature", metavar="COL", help="Pre-treatment feature [required, repeatable]; text columns are one-hot. Never an outcome column.")] = None,
+    feature: Annotated[list[str] | None, typer.Option("--feature", metavar="COL", help="Pre-treatment feature (required; repeatable); text columns are one-hot. Never an outcome column.")] = None,
     model: Annotated[list[str] | None, typer.Option("--model", metavar="t|dr|ct", help="Model (repeatable): t = two-model, dr = DR-learner, ct = class transformation (0/1 outcomes). Default t.")] = None,
     id_column: Annotated[str | None, typer.Option("--id", metavar="COL", help="Customer id column copied into the scores.")] = None,
     holdout: Annotated[float, typer.Option("--holdout", metavar="SHARE", help="Share of customers held out for the evaluation.")] = 0.3,
