@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,16 +85,20 @@ def test_experiment_cli_reads_a_gbk_table(cli_runner, tmp_path, chinese_frame):
 def test_target_cli_reads_a_gbk_scores_file(cli_runner, tmp_path):
     frame = pd.DataFrame({"客户": ["007", "008", "009", "010"], "uplift": [0.3, 0.2, 0.1, 0.05],
                           "clv": [100.0, 80.0, 50.0, 20.0]})
-    outs = {}
+    outs, recorded = {}, {}
     for name, encoding in (("u", "utf-8"), ("g", "gbk")):
         path = _write(frame, tmp_path / f"{name}.csv", encoding)
         out = tmp_path / f"out_{name}"
         res = cli_runner.invoke(app, ["target", str(path), "--id", "客户", "--value", "clv",
                                       "--margin", "0.5", "--cost-per-contact", "1",
                                       "--holdout", "0.25", "--start", "2026-05-04",
-                                      "--out", str(out)])
+                                      "--out", str(out), "--db", str(tmp_path / f"{name}.duckdb")])
         assert res.exit_code == 0, res.output
         outs[name] = pd.read_csv(out / "assignments.csv", dtype={"customer_id": str})
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb"), read_only=True) as con:
+            recorded[name] = json.loads(con.sql("select parameters from runs").fetchone()[0])
     pd.testing.assert_frame_equal(outs["g"], outs["u"])
     # profit = uplift x clv x 0.5 - 1: 14, 7, 1.5 and -0.5 (010 is not worth a contact)
     assert set(outs["g"]["customer_id"]) == {"007", "008", "009"}
+    # the detected encoding is what the run records (GBK is read as its superset GB18030)
+    assert [recorded[n]["encoding"] for n in ("u", "g")] == ["utf-8", "gb18030"]

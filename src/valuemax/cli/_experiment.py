@@ -187,6 +187,8 @@ def readout_cmd(
         return result
 
     def run() -> None:
+        from valuemax.io._tables import encoding_used
+
         check_shared_names(out, "experiment")
         source = table if log is None else f"{table} (assignments) + {log} (log)"
         with part_output(out, "experiment") as save:  # --out checked first, published at once
@@ -198,7 +200,7 @@ def readout_cmd(
                       "confidence": confidence, "id_column": id_column,
                       "shares": shares or None, "missing": missing,
                       "assigned_at": assigned_at if log is not None else None,
-                      "encoding": encoding}
+                      "encoding": encoding_used(table, encoding, what="experiment table")}
             save(result, source=source, params=params)
             if db is not None:
                 store_part(db, "experiment", experiment_table(result), source=source,
@@ -290,3 +292,4 @@ def plan_cmd(
 
 
 app.add_typer(experiment_app, name="experiment")
+

@@ -84,6 +84,8 @@ def target_cmd(
     started = _dt.datetime.now()
 
     def run() -> None:
+        from valuemax.io._tables import encoding_used
+
         check_shared_names(out, "target")
         with part_output(out, "target") as save:  # --out checked first, published at once
             frame = _read_scores(scores, id_column, arm, encoding)
@@ -118,7 +120,8 @@ def target_cmd(
                       "random_state": random_state, "assigned_at": str(when),
                       "uplift": uplift, "revenue": revenue, "value": value, "redeem": redeem,
                       "id_column": id_column, "arm": arm, "uplift_se": uplift_se,
-                      "revenue_se": revenue_se, "encoding": encoding}
+                      "revenue_se": revenue_se,
+                      "encoding": encoding_used(scores, encoding, what="SCORES file")}
             save(SimpleNamespace(targets=result, assignments=assignments, summary=summary),
                  source=scores, params=params)
             if db is not None:
@@ -154,3 +157,4 @@ def target_cmd(
             console.print(f"store: {db.resolve()} (table targets, a runs row)")
 
     run_guarded(debug, run)
+

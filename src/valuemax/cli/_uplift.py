@@ -97,6 +97,7 @@ def uplift_cmd(
     started = _dt.datetime.now()
 
     def run() -> None:
+        from valuemax.io._tables import encoding_used
         from valuemax.uplift import uplift_study
 
         if not feature:
@@ -114,7 +115,8 @@ def uplift_cmd(
                       "outcome": outcome, "features": list(feature), "models": study.models,
                       "holdout": holdout, "random_state": random_state, "k": k,
                       "bootstrap": bootstrap, "id_column": id_column,
-                      "observational": observational, "encoding": encoding}
+                      "observational": observational,
+                      "encoding": encoding_used(table, encoding, what="uplift table")}
             save(study, source=table, params=params)
             if db is not None:
                 store_part(db, "uplift", uplift_table(study), source=table, started=started,
@@ -133,3 +135,4 @@ def uplift_cmd(
                 console.print(f"store: {db.resolve()} (table uplift_scores, a runs row)")
 
     run_guarded(debug, run)
+

@@ -71,6 +71,39 @@ def table_encoding(path: str | Path, encoding: str | None = None, *,
     return name
 
 
+def encoding_used(source: Any, encoding: str | None = None, *,
+                  what: str = "table") -> str | None:
+    """The text encoding :func:`read_customer_table` reads ``source`` with, for the record.
+
+    Parameters
+    ----------
+    source : str, Path or pandas.DataFrame
+        As for :func:`read_customer_table`.
+    encoding : str, optional
+        The user's encoding; default: detected (see :func:`table_encoding`).
+    what : str, default "table"
+        How the messages name the file.
+
+    Returns
+    -------
+    str or None
+        The codec name for a CSV file (given or detected, e.g. ``'gb18030'``), None for a
+        Parquet file, a DataFrame or a path that is not a file (nothing is decoded there;
+        :func:`read_customer_table` says what is wrong with such a path).
+
+    Raises
+    ------
+    InputError
+        As :func:`table_encoding`, for a CSV file that cannot be decoded.
+    """
+    if isinstance(source, pd.DataFrame) or not Path(source).is_file():
+        return None
+    name = Path(source).name.lower()
+    if not name.endswith(_CSV):
+        return None
+    return table_encoding(source, encoding, what=what)
+
+
 def read_customer_table(source: Any, *, encoding: str | None = None,
                         dtype: Mapping[str, str] | None = None,
                         what: str = "table") -> pd.DataFrame:
