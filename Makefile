@@ -33,9 +33,13 @@ demo: install
 # loadgroup keeps the tests that share a real run, a module fixture, Spark or a database on
 # one worker (tests/conftest.py). 0 (the default until a whole two-worker run has passed, see
 # docs/performance.md) runs them in this process, one after the other, as before.
+# The 25 slowest tests are listed at the end (where the pytest phase's time goes, issue 12);
+# PYTEST_ARGS passes more options, e.g. `make test PYTEST_ARGS="-x tests/clv"`.
 TEST_WORKERS ?= 0
+PYTEST_ARGS ?=
 test: install-test browser
-	bash scripts/test-servers.sh run $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	bash scripts/test-servers.sh run $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup \
+		--durations=25 $(PYTEST_ARGS)
 	$(BIN)/lint-imports
 
 lint: install-test
