@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import ibis
 import numpy as np
@@ -216,8 +217,8 @@ def _rows_to_baskets(rows):
 
 
 def test_guard_stops_streamed_mining_at_the_limit(brute):
-    # the bound (18.25) is above the limit, the real count (17) is not: mined exactly by the
-    # streamed generator; with a limit of 16 the streamed mining stops and refuses
+    # the bound (18.25) is above the limit, the real count (17) is not: mined exactly; with a
+    # limit of 16 the level-by-level mining stops at the level that passes it and refuses
     rows = [[1, 0, 1, 1, 1, 0], [0, 0, 1, 0, 1, 1], [1, 1, 1, 0, 1, 0], [1, 1, 1, 0, 0, 0],
             [1, 0, 1, 1, 0, 1]]
     baskets = _rows_to_baskets(rows)
@@ -276,3 +277,24 @@ def test_a_given_support_keeps_the_chosen_confidence_lift_and_length():
                                      "(min_support, min_lift, max_len): min_support ")
     assert resolve_thresholds(b, min_support=0.2, min_confidence=0.1, min_lift=1.0,
                               max_len=2)["reason"] == "given by the caller"
+
+
+@pytest.mark.parametrize(("min_support", "max_len"), [(0.01, None), (0.003, None), (0.002, 2),
+                                                      (0.001, 3)])
+def test_itemsets_equal_mlxtend_fpgrowth_on_groceries(min_support, max_len):
+    """The level-by-level miner and mlxtend's FP-growth (Han et al. 2000), two independent
+    implementations, find the same itemsets with the same counts on arules' Groceries."""
+    from mlxtend.frequent_patterns import fpgrowth
+
+    from valuemax.basket import read_baskets
+
+    b = read_baskets(Path(__file__).parents[1] / "data" / "groceries_baskets.csv.gz")
+    rs = mine_rules(b, min_support=min_support, max_len=max_len)
+    n, min_count = b.n_baskets, math.ceil(min_support * b.n_baskets - 1e-9)
+    frame = pd.DataFrame(b.matrix.toarray(), columns=b.items)
+    ref = fpgrowth(frame, min_support=(min_count - 0.5) / n, use_colnames=True, max_len=max_len)
+    want = {tuple(sorted(s)): round(float(sup) * n)
+            for s, sup in zip(ref["itemsets"], ref["support"], strict=True)}
+    got = dict(zip(rs.itemsets["itemset"], rs.itemsets["count"].tolist(), strict=True))
+    assert len(got) > 100 and max(map(len, got)) >= 2
+    assert got == want

@@ -3,8 +3,8 @@
 - :func:`build_baskets` builds the sparse basket × item incidence in the engine (an order, or
   a customer-day without order ids); :func:`read_baskets` and :func:`baskets_from_long` read
   basket files;
-- :func:`mine_rules` mines frequent itemsets with mlxtend's FP-growth on a sparse frame and
-  derives rules with support, confidence, lift, leverage, conviction and Zhang's metric, with
+- :func:`mine_rules` mines frequent itemsets level by level with sparse products of the
+  incidence (exact counts, the itemsets of Apriori or FP-growth) and derives rules with support, confidence, lift, leverage, conviction and Zhang's metric, with
   thresholds compared exactly on integer counts and a guard against itemset blow-up;
 - :func:`recommend` and :func:`evaluate_recommendations` give cross-sell suggestions and their
   time-based holdout evaluation against a popularity baseline;

@@ -17,7 +17,7 @@ from valuemax import __version__
 
 #: Packages whose versions are recorded with every run.
 _RECORDED = ("ibis-framework", "duckdb", "sqlglot", "pandas", "numpy", "scikit-learn", "scipy",
-             "pyarrow", "plotly", "statsmodels", "mlxtend")
+             "pyarrow", "plotly", "statsmodels")
 
 
 def write_table(con, name: str, obj: Any) -> None:
