@@ -166,3 +166,21 @@ def test_evaluation_with_baskets_equals_public_evaluation(tx):
         fast = evaluate_with(tx, allb, n=5, thresholds=th, split_date=split)
         assert pub == fast
         assert pub["n_customers_evaluated"] > 50
+
+
+@pytest.mark.parametrize("exclude_bought", [True, False])
+def test_dense_similarity_product_equals_the_sparse_one(tx, monkeypatch, exclude_bought):
+    """The co-occurrence scores multiplied with the similarity table as a dense array (in
+    row blocks of 5 customers here) equal, to the bit, those of the sparse product."""
+    import valuemax.basket._recommend as rec
+
+    b = build_baskets(tx)
+    rules = mine_rules(b, min_support=0.004, min_confidence=0.05).rules.head(3)  # few rules
+    custs, hist = customer_items(b)
+    assert rec.cosine_items(b.matrix).nnz >= rec.DENSE_FROM * b.n_items ** 2  # dense path
+    monkeypatch.setattr(rec, "_BLOCK", 5 * b.n_items)
+    dense = recommend_for(rules, b, custs, hist, n=6, exclude_bought=exclude_bought)
+    monkeypatch.setattr(rec, "_DENSE_COS_BYTES", 0)
+    sparse = recommend_for(rules, b, custs, hist, n=6, exclude_bought=exclude_bought)
+    assert (dense["source"] == "co-occurrence").sum() > len(custs)
+    pd.testing.assert_frame_equal(dense, sparse, check_exact=True)

@@ -118,6 +118,9 @@ def top_n_sparse(scores: sp.spmatrix, bought: sp.csr_matrix | None, n: int,
 DENSE_FROM = 0.05
 #: Entries of one dense row block (8 bytes each: 32 MB).
 _BLOCK = 1 << 22
+#: Largest item × item similarity table multiplied as a dense array by :func:`recommend_for`
+#: (8 bytes an entry: 5,792 items); larger tables stay sparse.
+_DENSE_COS_BYTES = 1 << 28
 
 
 def _top_n_block(dense: np.ndarray, n: int, first_row: int,
@@ -267,13 +270,27 @@ def recommend_for(rules: Any, baskets: Baskets, custs: np.ndarray, hist: sp.csr_
                                   ascending=[True, False, False, True])
     by_rule = by_rule.groupby("_c").head(n).assign(source="rule", _o=0)
     cos = cosine_items(b.matrix)
+    p = cos.shape[0]
+    # a mostly filled similarity table small enough for memory is multiplied as a dense
+    # array: the same sums in the same order (each row of scores adds the rows of ``cos`` of
+    # the items bought, in the order stored), without building a sparse product that is
+    # dense anyway (Online Retail: 3,665 items, cosines ~all non-zero)
+    dense = cos.toarray() if (p * p * 8 <= _DENSE_COS_BYTES
+                              and cos.nnz >= DENSE_FROM * p * p) else None
     size = np.asarray(hist.sum(axis=1)).ravel().astype(float)
     parts = []
-    for start in range(0, hist.shape[0], _CHUNK):
-        h = hist[start:start + _CHUNK]
-        s = (h.astype(np.float64) @ cos)
-        s = sp.diags(1.0 / np.maximum(size[start:start + _CHUNK], 1.0)) @ s
-        r, c, v = top_n_sparse(s, h if exclude_bought else None, n)
+    step = _CHUNK if dense is None else max(1, _BLOCK // max(p, 1))  # dense: 32 MB a block
+    for start in range(0, hist.shape[0], step):
+        h = hist[start:start + step]
+        scale = 1.0 / np.maximum(size[start:start + step], 1.0)
+        if dense is None:
+            s = sp.diags(scale) @ (h.astype(np.float64) @ cos)
+            r, c, v = top_n_sparse(s, h if exclude_bought else None, n)
+        else:
+            block = (h.astype(np.float64) @ dense) * scale[:, None]
+            if exclude_bought:
+                block[h.nonzero()] = 0.0
+            r, c, v = _top_n_block(block, n, 0)
         parts.append(pd.DataFrame({"_c": r + start, "_i": c, "score": v}))
     co = pd.concat(parts, ignore_index=True).assign(source="co-occurrence", _o=1, lift=0.0)
     allrec = pd.concat([by_rule[["_c", "_i", "score", "source", "_o", "lift"]], co],
