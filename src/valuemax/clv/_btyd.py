@@ -15,6 +15,7 @@ from valuemax.clv._validation import (
     check_horizon,
     check_rfm,
     check_unit,
+    check_whole,
     compress,
     wrap,
 )
@@ -42,12 +43,18 @@ class RepeatPurchaseModel(ParametricModel):
     """
 
     _start: ClassVar[tuple[float, ...]]
+    _has_time_unit = True
 
     _loglik_grad: ClassVar[Any] = None  # analytic per-row gradient, shape (k, n), if known
     #: both in one pass, ``f(*params, x, t_x, T) -> ((n,), (k, n))``, where that is cheaper
     _loglik_and_grad: ClassVar[Any] = None
 
     _loglik: ClassVar[Any]  # per-row log-likelihood: f(*params, x, t_x, T) -> (n,) array
+
+    def __init__(self, *, time_unit: str = "D", penalizer: float = 0.0, n_starts: int = 3,
+                 random_state: Any = 0) -> None:
+        self.time_unit = time_unit
+        super().__init__(penalizer=penalizer, n_starts=n_starts, random_state=random_state)
 
     def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None,
             ) -> RepeatPurchaseModel:
@@ -228,16 +235,9 @@ class RepeatPurchaseModel(ParametricModel):
         params = self._check_is_fitted()
         who = f"{type(self).__name__}.probability_of_n_purchases"
         t = check_horizon(who, t)
-        n_arr = np.asarray(n)
-        if n_arr.dtype == bool or not (np.issubdtype(n_arr.dtype, np.integer)
-                                       or np.issubdtype(n_arr.dtype, np.floating)):
-            raise InputError(f"{who}: n must be numeric; got dtype {n_arr.dtype}.")
-        bad = ~np.isfinite(n_arr) | (n_arr < 0) | (n_arr != np.floor(n_arr))
-        if bad.any():
-            raise InputError(f"{who}: n counts purchases (integers >= 0); {int(bad.sum())} of "
-                             f"{n_arr.size} values are not. It is never rounded for you.")
+        n_arr = check_whole(who, "n", n, 0, "purchases")
         try:
-            t, n_arr = np.broadcast_arrays(t, n_arr.astype(np.float64))
+            t, n_arr = np.broadcast_arrays(t, n_arr)
         except ValueError:
             raise InputError(f"{who}: t of shape {t.shape} and n of shape {n_arr.shape} do not "
                              "broadcast; e.g. pass t[:, None] and n for a (len(t), len(n)) "
