@@ -25,7 +25,14 @@ from scipy.special import betaln
 from valuemax._core.exceptions import InputError
 from valuemax.clv._base import COLLAPSED, VANISHING, ParametricModel
 from valuemax.clv._likelihoods.discrete import bg_bb_alive_sum, bg_bb_log_pmf, bg_bb_loglik
-from valuemax.clv._validation import check_arrays, check_whole, compress, labels, wrap
+from valuemax.clv._validation import (
+    check_arrays,
+    check_whole,
+    compress,
+    is_count,
+    labels,
+    wrap,
+)
 
 _FIX = ("frequency counts repeat transactions and recency is the opportunity (1..n_periods) "
         "of the last one, 0 without repeats; all three are integer counts of opportunities.")
@@ -445,8 +452,7 @@ class BetaGeoBetaBinomModel(ParametricModel):
         (['frequency', 'recency', 'n_periods'], True)
         """
         a, b, g, d = self._check_is_fitted()
-        if isinstance(n_customers, bool) or not isinstance(n_customers, int | np.integer) \
-                or n_customers < 1:
+        if not is_count(n_customers):
             raise ValueError(f"n_customers must be an integer >= 1; got {n_customers!r}")
         who = f"{type(self).__name__}.simulate"
         n = check_whole(who, "n_periods", n_periods, 0, "opportunities")

@@ -17,6 +17,7 @@ from valuemax.clv._validation import (
     check_unit,
     check_whole,
     compress,
+    is_count,
     wrap,
 )
 
@@ -221,8 +222,7 @@ class RepeatPurchaseModel(ParametricModel):
     def _simulate_setup(self, n_customers: Any, T: Any) -> tuple[np.ndarray, np.ndarray]:
         """Validated ``(params, age)`` for ``simulate``: age has shape (n_customers,)."""
         params = self._check_is_fitted()
-        if isinstance(n_customers, bool) or not isinstance(n_customers, int | np.integer) \
-                or n_customers < 1:
+        if not is_count(n_customers):
             raise ValueError(f"n_customers must be an integer >= 1; got {n_customers!r}")
         age = self._horizon("simulate", T, int(n_customers))
         if np.any(age <= 0):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
-from valuemax.clv._validation import check_arrays, check_paired, check_rfm, labels
+from valuemax.clv._validation import check_arrays, check_paired, check_rfm, is_count, labels
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,8 +128,7 @@ def holdout_validation(model: Any, frequency_cal: Any, recency_cal: Any, T_cal: 
     (['0', '2', '7+'], 6.408)
     """
     who = "holdout_validation"
-    if isinstance(max_frequency, bool) or not isinstance(max_frequency, int | np.integer) \
-            or max_frequency < 1:
+    if not is_count(max_frequency):
         raise InputError(f"{who}: max_frequency must be an integer >= 1; got "
                          f"{max_frequency!r}.")
     x, t_x, age, _, index = check_rfm(who, frequency_cal, recency_cal, T_cal)

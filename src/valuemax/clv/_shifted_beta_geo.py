@@ -14,7 +14,7 @@ from valuemax.clv._likelihoods.discrete import (
     sbg_log_survival,
     sbg_loglik,
 )
-from valuemax.clv._validation import check_whole
+from valuemax.clv._validation import check_whole, is_count
 
 
 def check_survivors(who: str, survivors: Any) -> np.ndarray:
@@ -369,7 +369,7 @@ class ShiftedBetaGeoModel(ParametricModel):
         """
         a, b = self._check_is_fitted()
         for name, value in (("cohort_size", cohort_size), ("n_periods", n_periods)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            if not is_count(value):
                 raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
         rng = np.random.default_rng(random_state)
         theta = rng.beta(a, b, cohort_size)

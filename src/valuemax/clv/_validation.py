@@ -22,6 +22,12 @@ from valuemax._core.validation import check_time_unit
 MIN_REPEAT_BUYERS_TO_FIT = 10
 
 
+def is_count(value: Any) -> bool:
+    """Whether ``value`` is an integer >= 1 (a Python or numpy integer; ``bool`` and floats
+    such as ``12.0`` are not: nothing is truncated). The callers word their own message."""
+    return not isinstance(value, bool) and isinstance(value, int | np.integer) and value >= 1
+
+
 def check_hyper(who: str, time_unit: Any, penalizer: Any, n_starts: Any) -> None:
     """Validate the shared hyper-parameters (at ``fit``/``from_params``, never in ``__init__``).
 
@@ -39,7 +45,7 @@ def check_hyper(who: str, time_unit: Any, penalizer: Any, n_starts: Any) -> None
                                                      | np.floating) \
             or not np.isfinite(penalizer) or penalizer < 0:
         raise ValueError(f"{who}: penalizer must be a finite number >= 0; got {penalizer!r}")
-    if isinstance(n_starts, bool) or not isinstance(n_starts, int | np.integer) or n_starts < 1:
+    if not is_count(n_starts):
         raise ValueError(f"{who}: n_starts must be an integer >= 1; got {n_starts!r}")
 
 

@@ -16,7 +16,15 @@ from scipy import stats
 
 from valuemax._core.exceptions import InputError, NotFittedError
 from valuemax._core.validation import check_time_unit
-from valuemax.clv._validation import check_arrays, check_paired, check_rfm, check_unit, labels, wrap
+from valuemax.clv._validation import (
+    check_arrays,
+    check_paired,
+    check_rfm,
+    check_unit,
+    is_count,
+    labels,
+    wrap,
+)
 
 #: Days in a month (365.25 / 12).
 DAYS_PER_MONTH = 30.4375
@@ -41,8 +49,7 @@ def _units_per_month(purchase_model: Any, freq_multiplier: Any) -> float:
 
 
 def _check_options(horizon_months: Any, discount_rate: Any, margin: Any) -> None:
-    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int | np.integer) \
-            or horizon_months < 1:
+    if not is_count(horizon_months):
         raise InputError(f"horizon_months must be an integer >= 1 (months); got "
                          f"{horizon_months!r}. E.g. horizon_months=12 for one year.")
     number = (int, float, np.integer, np.floating)
