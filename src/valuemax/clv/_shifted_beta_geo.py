@@ -123,10 +123,26 @@ class ShiftedBetaGeoModel(ParametricModel):
     def from_params(cls, *, alpha: float, beta: float) -> ShiftedBetaGeoModel:
         """Build a model from known (e.g. published) positive parameters, without fitting.
 
+        Parameters
+        ----------
+        alpha, beta : float
+            Beta distribution of the churn probability ``theta`` of each period; > 0.
+
+        Returns
+        -------
+        ShiftedBetaGeoModel
+            A model usable like a fitted one (``params_`` set; no standard errors).
+
         Raises
         ------
         ValueError
             If a parameter is not finite and positive.
+
+        Examples
+        --------
+        >>> m = ShiftedBetaGeoModel.from_params(alpha=0.704, beta=1.182)
+        >>> m.params_["beta"]
+        1.182
         """
         return cls._build("", alpha=alpha, beta=beta)
 
