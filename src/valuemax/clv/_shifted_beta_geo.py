@@ -181,6 +181,11 @@ class ShiftedBetaGeoModel(ParametricModel):
         self.n_periods_ = int(s.size - 1)
         return self
 
+    def _periods(self, method: str, t: Any, low: int) -> tuple[Any, np.ndarray]:
+        """The fitted ``(alpha, beta)`` and ``t`` checked as whole periods >= ``low``."""
+        params = self._check_is_fitted()
+        return params, check_whole(f"{type(self).__name__}.{method}", "t", t, low, "periods")
+
     def survival(self, t: Any) -> np.ndarray:
         """``S(t) = P(T > t) = B(alpha, beta+t)/B(alpha, beta)``, active after ``t`` periods.
 
@@ -207,8 +212,7 @@ class ShiftedBetaGeoModel(ParametricModel):
         >>> np.round(m.survival([0, 1, 2]), 4)
         array([1.    , 0.6267, 0.4738])
         """
-        a, b = self._check_is_fitted()
-        t = check_whole(f"{type(self).__name__}.survival", "t", t, 0, "periods")
+        (a, b), t = self._periods("survival", t, 0)
         return np.exp(sbg_log_survival(a, b, t))
 
     def churn_probability(self, t: Any) -> np.ndarray:
@@ -237,8 +241,7 @@ class ShiftedBetaGeoModel(ParametricModel):
         >>> np.round(m.churn_probability([1, 2]), 4)
         array([0.3733, 0.1529])
         """
-        a, b = self._check_is_fitted()
-        t = check_whole(f"{type(self).__name__}.churn_probability", "t", t, 1, "periods")
+        (a, b), t = self._periods("churn_probability", t, 1)
         return np.exp(sbg_log_churn(a, b, t))
 
     def retention_rate(self, t: Any) -> np.ndarray:
@@ -267,8 +270,7 @@ class ShiftedBetaGeoModel(ParametricModel):
         >>> np.round(m.retention_rate([1, 2, 12]), 3)
         array([0.627, 0.756, 0.945])
         """
-        a, b = self._check_is_fitted()
-        t = check_whole(f"{type(self).__name__}.retention_rate", "t", t, 1, "periods")
+        (a, b), t = self._periods("retention_rate", t, 1)
         return (b + t - 1) / (a + b + t - 1)
 
     def expected_alive(self, t: Any, cohort_size: float = 1.0) -> np.ndarray:
