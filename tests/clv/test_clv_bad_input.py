@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,3 +172,39 @@ def test_from_params_refuses_booleans_and_text_and_takes_numpy_numbers():
     m = BetaGeoModel.from_params(r=np.float32(0.5), alpha=np.int64(4), a=0.8, b=2.0)
     assert m.params_["alpha"] == 4.0
     BetaGeoModel(penalizer=np.float64(0.01))._check_hyper()
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, np.nan, [0, 2.5]])
+def test_counts_and_periods_share_one_wording(bad):
+    """Every count or period argument (BG/BB, sBG, P(X(t)=n) of the continuous models) is
+    refused with the same sentence: name, unit, lower bound, how many values, never rounded."""
+    from valuemax.clv import BetaGeoBetaBinomModel, ShiftedBetaGeoModel
+
+    n_bad = int(np.sum(np.isnan(bad) | (np.asarray(bad) < 0)
+                       | (np.asarray(bad) != np.floor(bad))))
+    size = np.size(bad)
+    tail = rf"; {n_bad} of {size} values are not \(never rounded\)\."
+    calls = [
+        (lambda: ShiftedBetaGeoModel.from_params(alpha=0.7, beta=1.2).survival(bad),
+         r"ShiftedBetaGeoModel.survival: t must be whole numbers of periods >= 0"),
+        (lambda: BetaGeoBetaBinomModel.from_params(alpha=1.2, beta=0.75, gamma=0.66, delta=2.8)
+         .expected_purchases_new(bad),
+         r"BetaGeoBetaBinomModel.expected_purchases_new: n_periods must be whole numbers of "
+         r"opportunities >= 0"),
+        (lambda: ParetoNBDModel.from_params(r=0.55, alpha=10.6, s=0.61, beta=11.7)
+         .probability_of_n_purchases(39.0, bad),
+         r"ParetoNBDModel.probability_of_n_purchases: n must be whole numbers of purchases >= 0"),
+    ]
+    for call, head in calls:
+        with pytest.raises(InputError, match="^" + head + tail + "$"):
+            call()
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.0, True, "5", None])
+def test_integer_arguments_refuse_non_integers_and_zero(value):
+    """n_customers, n_starts, max_frequency, horizon_months...: an int >= 1, never coerced."""
+    with pytest.raises(ValueError, match=r"n_customers must be an integer >= 1; got "
+                                         + re.escape(repr(value))):
+        BetaGeoModel.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4).simulate(value, 39.0)
+    with pytest.raises(ValueError, match=r"n_starts must be an integer >= 1"):
+        BetaGeoModel(n_starts=value).fit([0, 1], [0.0, 1.0], [3.0, 3.0])

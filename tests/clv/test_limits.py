@@ -252,7 +252,7 @@ def test_pareto_died_integral_matches_quadrature_in_the_limit():
     (0.5, 1.00001, 2.0, 5.0),  # next to the a = 1 pole of the Gauss form
 ])
 def test_series_and_gauss_form_agree_with_quadrature(n, a, b, c):
-    from valuemax.clv._btyd import expected_alive_purchases
+    from valuemax.clv._beta_geo_family import expected_alive_purchases
 
     # E over p ~ Beta(a, b) of (1 - (1 + p c)^-n) / p: the gamma's Laplace transform in λ
     ref = quad(lambda p: -np.expm1(-n * np.log1p(p * c)) / p * stats.beta.pdf(p, a, b),

@@ -113,7 +113,7 @@ def test_mbg_nbd_zero_purchases_includes_drop_out_at_time_zero():
 
 @pytest.mark.parametrize("n", [-1, 1.5, np.nan, [0, 2.5]])
 def test_bad_n_is_rejected(n):
-    with pytest.raises(InputError, match="n counts purchases"):
+    with pytest.raises(InputError, match="n must be whole numbers of purchases >= 0"):
         _model(BetaGeoModel).probability_of_n_purchases(39.0, n)
 
 

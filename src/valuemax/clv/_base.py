@@ -228,12 +228,13 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
 class ParametricModel:
     """Base of the CLV estimators: hyper-parameters, fitted state, ``summary``, ``from_params``.
 
-    Subclasses set ``_name``, ``_param_names`` and ``_has_time_unit``.
+    Subclasses set ``_name`` and ``_param_names``; those whose data carry a time unit (the
+    repeat-purchase models) add the ``time_unit`` hyper-parameter and set ``_has_time_unit``.
     """
 
     _name: ClassVar[str]
     _param_names: ClassVar[tuple[str, ...]]
-    _has_time_unit: ClassVar[bool] = True
+    _has_time_unit: ClassVar[bool] = False
     #: (limit, parameters, test): the limiting model reached when ``test(params)`` holds.
     _limits: ClassVar[tuple[tuple[str, tuple[str, ...], Callable[[dict], bool]], ...]] = ()
 
@@ -255,9 +256,8 @@ class ParametricModel:
                 found.append(f"{name} at the search bound")
         return tuple(found)
 
-    def __init__(self, *, time_unit: str = "D", penalizer: float = 0.0, n_starts: int = 3,
-                 random_state: Any = 0) -> None:
-        self.time_unit = time_unit
+    def __init__(self, *, penalizer: float = 0.0, n_starts: int = 3, random_state: Any = 0,
+                 ) -> None:
         self.penalizer = penalizer
         self.n_starts = n_starts
         self.random_state = random_state

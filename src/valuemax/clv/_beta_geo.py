@@ -6,20 +6,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import betainc, expit, gammaln, xlogy
 
-from valuemax.clv._base import COLLAPSED, VANISHING
-from valuemax.clv._btyd import (
-    RepeatPurchaseModel,
-    expected_alive_purchases,
-    finite_or_raise,
-    simulate_beta_geometric,
-)
+from valuemax.clv._beta_geo_family import BetaGeoFamilyModel
 from valuemax.clv._likelihoods.bg_nbd import bg_nbd_loglik, bg_nbd_loglik_grad
-from valuemax.clv._likelihoods.special import log_beta_ratio, log_rising
 
 
-class BetaGeoModel(RepeatPurchaseModel):
+class BetaGeoModel(BetaGeoFamilyModel):
     """BG/NBD model of repeat purchases in a non-contractual setting.
 
     While alive a customer buys at Poisson rate ``lambda ~ Gamma(r, alpha)``; after each
@@ -84,16 +76,9 @@ class BetaGeoModel(RepeatPurchaseModel):
     """
 
     _name = "BG/NBD"
-    _param_names = ("r", "alpha", "a", "b")
-    _start = (1.0, 1.0, 1.0, 1.0)
+    _shift = 0
     _loglik = staticmethod(bg_nbd_loglik)
     _loglik_grad = staticmethod(bg_nbd_loglik_grad)
-    _limits = (
-        ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
-        ("no drop-out", ("a", "b"),
-         lambda p: min(p["a"], p["a"] / (p["a"] + p["b"])) <= VANISHING),
-        ("no drop-out heterogeneity", ("a", "b"), lambda p: p["a"] + p["b"] >= COLLAPSED),
-    )
 
     @classmethod
     def from_params(cls, *, r: float, alpha: float, a: float, b: float,
@@ -157,13 +142,7 @@ class BetaGeoModel(RepeatPurchaseModel):
         >>> np.round(m.expected_purchases_new([0, 39, 78]), 3)
         array([0.   , 1.197, 1.861])
         """
-        r, alpha, a, b = self._check_is_fitted()
-        t = self._horizon("expected_purchases_new", t)
-        # a sum of positive terms, exact in every limit (see expected_alive_purchases)
-        value = expected_alive_purchases(np.full(t.shape, r), a, np.full(t.shape, b), t / alpha,
-                                         closed_form=self._moderate())
-        return finite_or_raise(value.reshape(t.shape), "BetaGeoModel.expected_purchases_new",
-                               (r, alpha, a, b))
+        return self._expected_purchases_new(t)
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Expected repeat purchases per customer in the next ``t`` periods, eq. (10) of [1]_.
@@ -203,23 +182,7 @@ class BetaGeoModel(RepeatPurchaseModel):
         >>> round(float(m.expected_purchases(39, [2], [30.43], [38.86])[0]), 3)
         1.226
         """
-        (r, alpha, a, b), x, t_x, age, index = self._rfm("expected_purchases", frequency,
-                                                         recency, T)
-        t = self._horizon("expected_purchases", t, x.size)
-        # (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)] as
-        # a sum of positive terms, exact in every limit (see expected_alive_purchases)
-        future = expected_alive_purchases(r + x, a, b + x, t / (alpha + age),
-                                          closed_form=self._moderate())
-        value = finite_or_raise(future * self._p_alive(r, alpha, a, b, x, t_x, age),
-                                "BetaGeoModel.expected_purchases", (r, alpha, a, b))
-        return self._wrap(value, index)
-
-    @staticmethod
-    def _p_alive(r, alpha, a, b, x, t_x, age):
-        repeat = x > 0
-        log_odds_dead = (np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0))
-                         + (r + x) * np.log1p((age - t_x) / (alpha + t_x)))
-        return np.where(repeat, expit(-log_odds_dead), 1.0)
+        return self._expected_purchases(t, frequency, recency, T)
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Probability each customer is still alive at ``T``, eq. (11) of [1]_.
@@ -253,8 +216,7 @@ class BetaGeoModel(RepeatPurchaseModel):
         >>> np.round(m.p_alive([0, 2, 2], [0.0, 30.43, 5.0], [38.86] * 3), 3)
         array([1.   , 0.727, 0.124])
         """
-        params, x, t_x, age, index = self._rfm("p_alive", frequency, recency, T)
-        return self._wrap(self._p_alive(*params, x, t_x, age), index)
+        return self._p_alive_rows(frequency, recency, T)
 
     def simulate(self, n_customers: int, T: Any, random_state: Any = None) -> pd.DataFrame:
         """Draw customers from the BG/NBD generative process [1]_.
@@ -297,12 +259,7 @@ class BetaGeoModel(RepeatPurchaseModel):
         >>> list(sim.columns), bool((sim.recency <= sim["T"]).all())
         (['frequency', 'recency', 'T'], True)
         """
-        (r, alpha, a, b), age = self._simulate_setup(n_customers, T)
-        rng = np.random.default_rng(random_state)
-        lam = rng.gamma(r, 1.0 / alpha, age.size)
-        p = rng.beta(a, b, age.size)
-        x, t_x = simulate_beta_geometric(rng, lam, p, age, drop_at_start=False)
-        return pd.DataFrame({"frequency": x, "recency": t_x, "T": age})
+        return self._simulate(n_customers, T, random_state)
 
     def probability_of_n_purchases(self, t: Any, n: Any) -> np.ndarray:
         """Probability that a new customer makes exactly ``n`` repeat purchases in ``(0, t]``.
@@ -345,13 +302,4 @@ class BetaGeoModel(RepeatPurchaseModel):
         >>> round(float(p.sum()), 6), round(float(p[0]), 3)
         (1.0, 0.574)
         """
-        (r, alpha, a, b), t, n = self._count_grid(t, n)
-        log_nb = (log_rising(r, n) - gammaln(n + 1) - r * np.log1p(t / alpha)
-                  + xlogy(n, t / (alpha + t)))
-        alive = np.exp(log_beta_ratio(a, b, n) + log_nb)
-        repeat = n > 0
-        n1 = np.where(repeat, n, 1.0)
-        # B(a+1, b+n-1)/B(a, b) = a/(a+b+n-1) B(a, b+n-1)/B(a, b)
-        dead = (a / (a + b + n1 - 1) * np.exp(log_beta_ratio(a, b, n1 - 1))
-                * betainc(n1, r, t / (alpha + t)))
-        return alive + np.where(repeat, dead, 0.0)
+        return self._probability_of_n_purchases(t, n)

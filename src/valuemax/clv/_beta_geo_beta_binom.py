@@ -25,7 +25,14 @@ from scipy.special import betaln
 from valuemax._core.exceptions import InputError
 from valuemax.clv._base import COLLAPSED, VANISHING, ParametricModel
 from valuemax.clv._likelihoods.discrete import bg_bb_alive_sum, bg_bb_log_pmf, bg_bb_loglik
-from valuemax.clv._validation import check_arrays, compress, labels, wrap
+from valuemax.clv._validation import (
+    check_arrays,
+    check_whole,
+    compress,
+    is_count,
+    labels,
+    wrap,
+)
 
 _FIX = ("frequency counts repeat transactions and recency is the opportunity (1..n_periods) "
         "of the last one, 0 without repeats; all three are integer counts of opportunities.")
@@ -77,19 +84,6 @@ def check_discrete(who: str, frequency: Any, recency: Any, n_periods: Any, weigh
     if w.sum() <= 0:
         raise InputError(f"{who}: weights sum to 0; at least one customer must count.")
     return x, t_x, n, w, index
-
-
-def _check_count(who: str, name: str, value: Any) -> np.ndarray:
-    """``value`` as float64 if it holds whole numbers >= 0 (opportunities or counts), else
-    an ``InputError`` naming ``who`` and ``name`` (values are never rounded)."""
-    arr = np.asarray(value)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
-        raise InputError(f"{who}: {name} must be numeric; got dtype {arr.dtype}.")
-    bad = ~np.isfinite(arr) | (arr < 0) | (arr != np.floor(arr))
-    if bad.any():
-        raise InputError(f"{who}: {name} must be whole numbers of opportunities >= 0; "
-                         f"{int(bad.sum())} of {arr.size} values are not (never rounded).")
-    return arr.astype(np.float64)
 
 
 class BetaGeoBetaBinomModel(ParametricModel):
@@ -155,14 +149,7 @@ class BetaGeoBetaBinomModel(ParametricModel):
         ("no drop-out heterogeneity", ("gamma", "delta"),
          lambda p: p["gamma"] + p["delta"] >= COLLAPSED),
     )
-    _has_time_unit = False
     _start = (1.0, 1.0, 1.0, 1.0)
-
-    def __init__(self, *, penalizer: float = 0.0, n_starts: int = 3,
-                 random_state: Any = 0) -> None:
-        self.penalizer = penalizer
-        self.n_starts = n_starts
-        self.random_state = random_state
 
     @classmethod
     def from_params(cls, *, alpha: float, beta: float, gamma: float,
@@ -350,8 +337,8 @@ class BetaGeoBetaBinomModel(ParametricModel):
         """
         (a, b, g, d), x, t_x, n, index = self._data("expected_purchases", frequency,
                                                     recency, n_periods)
-        horizon = _check_count(f"{type(self).__name__}.expected_purchases", "n_future",
-                               n_future)
+        horizon = check_whole(f"{type(self).__name__}.expected_purchases", "n_future",
+                              n_future, 0, "opportunities")
         if horizon.ndim > 1 or horizon.size not in (1, x.size):
             raise InputError(f"{type(self).__name__}.expected_purchases: n_future must be a "
                              "scalar or have one value per customer "
@@ -390,8 +377,8 @@ class BetaGeoBetaBinomModel(ParametricModel):
         array([0.   , 0.498, 2.22 ])
         """
         a, b, g, d = self._check_is_fitted()
-        n = _check_count(f"{type(self).__name__}.expected_purchases_new", "n_periods",
-                         n_periods)
+        n = check_whole(f"{type(self).__name__}.expected_purchases_new", "n_periods",
+                        n_periods, 0, "opportunities")
         return a / (a + b) * bg_bb_alive_sum(g, d, np.zeros_like(n), n)
 
     def p_purchases(self, n_purchases: Any, n_periods: Any) -> np.ndarray:
@@ -425,8 +412,8 @@ class BetaGeoBetaBinomModel(ParametricModel):
         """
         params = self._check_is_fitted()
         who = f"{type(self).__name__}.p_purchases"
-        x = _check_count(who, "n_purchases", n_purchases)
-        n = _check_count(who, "n_periods", n_periods)
+        x = check_whole(who, "n_purchases", n_purchases, 0, "transactions")
+        n = check_whole(who, "n_periods", n_periods, 0, "opportunities")
         return np.clip(np.exp(bg_bb_log_pmf(*params, x, n)), 0.0, 1.0)
 
     def simulate(self, n_customers: int, n_periods: Any,
@@ -465,11 +452,10 @@ class BetaGeoBetaBinomModel(ParametricModel):
         (['frequency', 'recency', 'n_periods'], True)
         """
         a, b, g, d = self._check_is_fitted()
-        if isinstance(n_customers, bool) or not isinstance(n_customers, int | np.integer) \
-                or n_customers < 1:
+        if not is_count(n_customers):
             raise ValueError(f"n_customers must be an integer >= 1; got {n_customers!r}")
         who = f"{type(self).__name__}.simulate"
-        n = _check_count(who, "n_periods", n_periods)
+        n = check_whole(who, "n_periods", n_periods, 0, "opportunities")
         if n.ndim > 1 or n.size not in (1, n_customers) or np.any(n < 1):
             raise InputError(f"{who}: n_periods must be a whole number >= 1, or one per "
                              f"customer ({n_customers}); got shape {n.shape}, min "

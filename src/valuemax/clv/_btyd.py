@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import hyp2f1
 from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import InputError, InsufficientData
@@ -16,129 +15,11 @@ from valuemax.clv._validation import (
     check_horizon,
     check_rfm,
     check_unit,
+    check_whole,
     compress,
+    is_count,
     wrap,
 )
-
-#: Half-width around a = 1 where BG/NBD-type expectations are interpolated (see below).
-_POLE = 1e-4
-
-
-def smooth_at_a_one(fn: Any, a: float) -> np.ndarray:
-    """``fn(a)`` for the BG/NBD-family expectations, which are 0/0 at ``a == 1``.
-
-    Their closed forms carry ``1 / (a - 1)`` times a factor that vanishes at ``a = 1``;
-    the expression is analytic in ``a``, so within ``_POLE`` of 1 it is interpolated
-    linearly between ``a = 1 - _POLE`` and ``1 + _POLE`` (error O(_POLE^2) ~ 1e-8 relative,
-    no cancellation).
-    """
-    if abs(a - 1.0) >= _POLE:
-        return fn(a)
-    lo, hi = fn(1.0 - _POLE), fn(1.0 + _POLE)
-    return (lo + hi) / 2 + (a - 1.0) * (hi - lo) / (2 * _POLE)
-
-
-#: Most terms of the positive series of :func:`expected_alive_purchases`; beyond it (the
-#: horizon dwarfs ``alpha + T`` and the count has a heavy tail) the Gauss form is used.
-_MAX_TERMS = 5_000
-_CELLS = 2_000_000  # rows x terms evaluated at once
-#: Largest r and a + b for which the Gauss form is tried first (scipy's hyp2f1 overflows
-#: from r ~ 1e5 on; well below that it agrees with the series to round-off).
-_MODERATE = 1e3
-
-
-def expected_alive_purchases(n, a, b, c, *, closed_form=False):
-    """Expected purchases in a window of a customer alive at its start (BG/NBD family).
-
-    Purchases come at a Poisson rate ``lambda ~ Gamma(n, alpha')`` and, after each, the
-    customer drops out with probability ``p ~ Beta(a, b)``; ``c = t / alpha'`` is the
-    window length in units of the rate's scale. Given the ``K`` purchases a never-dying
-    customer would make (``K ~ NB(n, z)``, ``z = c/(1+c)``), the ``j``-th (from 0) happens
-    when the first ``j`` coin tosses spared the customer, with probability
-    ``q_j = E[(1-p)^j] = (b)_j/(a+b)_j``, so the expectation is the series of positive terms
-    ``Σ_j q_j P(K > j)``: the Gauss form ``(a+b-1)/(a-1) [1 - (1+c)^-n 2F1(n, b; a+b-1;
-    z)]`` summed without cancellation. It stays exact in every limit: ``n, alpha' → ∞``
-    (K becomes Poisson), ``a, b → ∞`` (``q_j → (1-p)^j``), ``a → 0`` (``q_j → 1``, the NBD
-    mean ``n c``), with no pole at ``a = 1``.
-
-    The count's pmf is built in log space (``ln pmf_k = -n log1p(c) + Σ ln((n+i-1) z/i)``)
-    up to ``K_max = m + 12 sd + 45/(-ln z) + 20`` terms (``m = n c``, ``sd² = m (1+c)``),
-    beyond which ``P(K > K_max) < 1e-17``; rows needing more than ``_MAX_TERMS`` terms
-    (a horizon many times ``alpha'``, with a heavy-tailed count, away from every limit) use
-    the Gauss form through Euler's transformation, ``(1-z)^(a-1) 2F1(a+b-1-n, a-1; a+b-1;
-    z)``, evaluated by ``scipy.special.hyp2f1``.
-
-    Parameters
-    ----------
-    n, b, c : ndarray of shape (k,)
-        Gamma shape (``r + x``), Beta second parameter (``b + x`` or ``b + x + 1``) and
-        ``t / (alpha + T)`` per row (``c >= 0``).
-    a : float
-        Beta first parameter.
-    closed_form : bool, default False
-        Try the Gauss form first (for parameters away from every limit, where
-        ``scipy.special.hyp2f1`` is exact); rows where it is not finite or leaves
-        ``[0, n c]`` use the series.
-
-    Returns
-    -------
-    ndarray of shape (k,)
-        Expected purchases (>= 0; 0 where ``c == 0``).
-    """
-    shape = np.broadcast_shapes(np.shape(n), np.shape(b), np.shape(c))
-    n, b, c = (np.array(np.broadcast_to(v, shape), dtype=float).reshape(-1) for v in (n, b, c))
-    out = np.zeros(n.size)
-    with np.errstate(divide="ignore"):
-        log_z = np.log(c) - np.log1p(c)
-    m = n * c
-    terms = np.ceil(m + 12 * np.sqrt(m * (1 + c)) + 45 / -np.where(c > 0, log_z, -1.0) + 20)
-    pos = c > 0
-    closed = np.zeros(n.size, dtype=bool)
-    if closed_form and pos.any():
-        # away from the limits the Gauss form is exact and ~20x faster; a value outside
-        # [0, n c] (the expectation never exceeds the NBD mean) or not finite goes to the
-        # series
-        with np.errstate(all="ignore"):
-            value = _gauss_form(n[pos], a, b[pos], c[pos])
-        ok = np.isfinite(value) & (value >= 0) & (value <= m[pos] * (1 + 1e-9))
-        closed[np.flatnonzero(pos)[ok]] = True
-        out[closed] = value[ok]
-    series = pos & ~closed & (terms <= _MAX_TERMS)
-    wide = pos & ~closed & ~series
-    if wide.any():
-        out[wide] = _gauss_form(n[wide], a, b[wide], c[wide])
-    rows = np.flatnonzero(series)
-    rows = rows[np.argsort(terms[rows], kind="stable")]
-    start = 0
-    while start < rows.size:
-        width = int(terms[rows[min(start + 255, rows.size - 1)]])
-        stop = min(rows.size, start + max(1, _CELLS // width))
-        width = int(terms[rows[stop - 1]])
-        idx = rows[start:stop]
-        out[idx] = _alive_series(n[idx], a, b[idx], c[idx], log_z[idx], width)
-        start = stop
-    return out.reshape(shape)
-
-
-def _gauss_form(n, a, b, c):
-    z = c / (1 + c)
-    return smooth_at_a_one(lambda a: (a + b - 1) / (a - 1) * (
-        1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - n, a - 1, a + b - 1, z)), a)
-
-
-def _alive_series(n, a, b, c, log_z, width):
-    i = np.arange(1.0, width)
-    log_pmf = np.concatenate(
-        [(-n * np.log1p(c))[:, None],
-         -(n * np.log1p(c))[:, None] + np.cumsum(np.log(n[:, None] + i - 1) - np.log(i)
-                                                   + log_z[:, None], axis=1)], axis=1)
-    pmf = np.exp(log_pmf)
-    # P(K > j) for j = 0..width-1, by a reverse cumulative sum (positive terms, no cancelling)
-    survival = np.cumsum(pmf[:, :0:-1], axis=1)[:, ::-1]
-    survival = np.concatenate([survival, np.zeros((n.size, 1))], axis=1)
-    log_q = np.concatenate([np.zeros((n.size, 1)), np.cumsum(
-        np.log1p(-a / (a + b[:, None] + i - 1)), axis=1)], axis=1)
-    return np.sum(np.exp(log_q) * survival, axis=1)
 
 
 def finite_or_raise(values: np.ndarray, who: str, params: Any) -> np.ndarray:
@@ -155,30 +36,6 @@ def finite_or_raise(values: np.ndarray, who: str, params: Any) -> np.ndarray:
     return values
 
 
-def simulate_beta_geometric(rng: np.random.Generator, lam: np.ndarray, p: np.ndarray,
-                            age: np.ndarray, *, drop_at_start: bool,
-                            ) -> tuple[np.ndarray, np.ndarray]:
-    """Repeat purchases ``(x, t_x)`` of the BG/NBD process, vectorised over customers.
-
-    Customers buy at Poisson rates ``lam`` until ``age`` and drop out with probability ``p``
-    after each repeat purchase (and, when ``drop_at_start``, right after the first purchase
-    at time 0, as in MBG/NBD). One loop round per purchase, over the customers still active.
-    """
-    x = np.zeros(lam.size, dtype=np.int64)
-    t_x = np.zeros(lam.size)
-    active = np.arange(lam.size)
-    if drop_at_start:
-        active = active[rng.random(active.size) >= p]
-    while active.size:
-        nxt = t_x[active] + rng.exponential(1.0, active.size) / lam[active]
-        buys = nxt <= age[active]
-        active = active[buys]
-        x[active] += 1
-        t_x[active] = nxt[buys]
-        active = active[rng.random(active.size) >= p[active]]
-    return x, t_x
-
-
 class RepeatPurchaseModel(ParametricModel):
     """Base of BG/NBD, MBG/NBD and Pareto/NBD: fit by ML on compressed (x, t_x, T) rows.
 
@@ -187,12 +44,18 @@ class RepeatPurchaseModel(ParametricModel):
     """
 
     _start: ClassVar[tuple[float, ...]]
+    _has_time_unit = True
 
     _loglik_grad: ClassVar[Any] = None  # analytic per-row gradient, shape (k, n), if known
     #: both in one pass, ``f(*params, x, t_x, T) -> ((n,), (k, n))``, where that is cheaper
     _loglik_and_grad: ClassVar[Any] = None
 
     _loglik: ClassVar[Any]  # per-row log-likelihood: f(*params, x, t_x, T) -> (n,) array
+
+    def __init__(self, *, time_unit: str = "D", penalizer: float = 0.0, n_starts: int = 3,
+                 random_state: Any = 0) -> None:
+        self.time_unit = time_unit
+        super().__init__(penalizer=penalizer, n_starts=n_starts, random_state=random_state)
 
     def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None,
             ) -> RepeatPurchaseModel:
@@ -337,11 +200,10 @@ class RepeatPurchaseModel(ParametricModel):
 
         return (lambda theta: at(theta)[0]), (lambda theta: at(theta)[1].copy())
 
-    def _moderate(self) -> bool:
-        """Parameters away from the limits (``r`` and ``a + b`` at most ``_MODERATE``), where
-        the Gauss form of the BG/NBD-family expectations is exact and fast."""
-        p = self.params_
-        return p.get("r", np.inf) <= _MODERATE and p.get("a", np.inf) + p.get("b", 0) <= _MODERATE
+    def _p_alive_rows(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
+        """``p_alive`` of each model: its ``_p_alive(*params, x, t_x, T)`` on checked rows."""
+        params, x, t_x, age, index = self._rfm("p_alive", frequency, recency, T)
+        return self._wrap(self._p_alive(*params, x, t_x, age), index)
 
     def _rfm(self, who: str, frequency: Any, recency: Any, T: Any):
         params = self._check_is_fitted()
@@ -360,8 +222,7 @@ class RepeatPurchaseModel(ParametricModel):
     def _simulate_setup(self, n_customers: Any, T: Any) -> tuple[np.ndarray, np.ndarray]:
         """Validated ``(params, age)`` for ``simulate``: age has shape (n_customers,)."""
         params = self._check_is_fitted()
-        if isinstance(n_customers, bool) or not isinstance(n_customers, int | np.integer) \
-                or n_customers < 1:
+        if not is_count(n_customers):
             raise ValueError(f"n_customers must be an integer >= 1; got {n_customers!r}")
         age = self._horizon("simulate", T, int(n_customers))
         if np.any(age <= 0):
@@ -374,16 +235,9 @@ class RepeatPurchaseModel(ParametricModel):
         params = self._check_is_fitted()
         who = f"{type(self).__name__}.probability_of_n_purchases"
         t = check_horizon(who, t)
-        n_arr = np.asarray(n)
-        if n_arr.dtype == bool or not (np.issubdtype(n_arr.dtype, np.integer)
-                                       or np.issubdtype(n_arr.dtype, np.floating)):
-            raise InputError(f"{who}: n must be numeric; got dtype {n_arr.dtype}.")
-        bad = ~np.isfinite(n_arr) | (n_arr < 0) | (n_arr != np.floor(n_arr))
-        if bad.any():
-            raise InputError(f"{who}: n counts purchases (integers >= 0); {int(bad.sum())} of "
-                             f"{n_arr.size} values are not. It is never rounded for you.")
+        n_arr = check_whole(who, "n", n, 0, "purchases")
         try:
-            t, n_arr = np.broadcast_arrays(t, n_arr.astype(np.float64))
+            t, n_arr = np.broadcast_arrays(t, n_arr)
         except ValueError:
             raise InputError(f"{who}: t of shape {t.shape} and n of shape {n_arr.shape} do not "
                              "broadcast; e.g. pass t[:, None] and n for a (len(t), len(n)) "

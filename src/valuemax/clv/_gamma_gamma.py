@@ -97,14 +97,11 @@ class GammaGammaModel(ParametricModel):
         ("no spend heterogeneity across customers", ("q", "gamma"),
          lambda p: p["q"] >= COLLAPSED),
     )
-    _has_time_unit = False
 
     def __init__(self, *, on_invalid: str = "raise", penalizer: float = 0.0, n_starts: int = 3,
                  random_state: Any = 0) -> None:
         self.on_invalid = on_invalid
-        self.penalizer = penalizer
-        self.n_starts = n_starts
-        self.random_state = random_state
+        super().__init__(penalizer=penalizer, n_starts=n_starts, random_state=random_state)
 
     @classmethod
     def from_params(cls, *, p: float, q: float, gamma: float) -> GammaGammaModel:

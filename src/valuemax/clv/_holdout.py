@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
-from valuemax.clv._validation import check_arrays, check_rfm, labels
+from valuemax.clv._validation import check_arrays, check_paired, check_rfm, is_count, labels
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,16 +128,11 @@ def holdout_validation(model: Any, frequency_cal: Any, recency_cal: Any, T_cal: 
     (['0', '2', '7+'], 6.408)
     """
     who = "holdout_validation"
-    if isinstance(max_frequency, bool) or not isinstance(max_frequency, int | np.integer) \
-            or max_frequency < 1:
+    if not is_count(max_frequency):
         raise InputError(f"{who}: max_frequency must be an integer >= 1; got "
                          f"{max_frequency!r}.")
     x, t_x, age, _, index = check_rfm(who, frequency_cal, recency_cal, T_cal)
-    arrs, _ = check_arrays(who, {"frequency_holdout": frequency_holdout})
-    actual = arrs["frequency_holdout"]
-    if actual.size != x.size:
-        raise InputError(f"{who}: frequency_holdout has {actual.size:,} values but "
-                         f"frequency_cal has {x.size:,}; pass columns of the same table.")
+    actual, _ = check_paired(who, "frequency_holdout", frequency_holdout, "frequency_cal", x.size)
     bad = (actual < 0) | (actual != np.floor(actual))
     if bad.any():
         raise InputError(f"{who}: frequency_holdout is negative or not an integer for "

@@ -6,20 +6,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import betainc, expit, gammaln, xlogy
 
-from valuemax.clv._base import COLLAPSED, VANISHING
-from valuemax.clv._btyd import (
-    RepeatPurchaseModel,
-    expected_alive_purchases,
-    finite_or_raise,
-    simulate_beta_geometric,
-)
+from valuemax.clv._beta_geo_family import BetaGeoFamilyModel
 from valuemax.clv._likelihoods.bg_nbd import mbg_nbd_loglik, mbg_nbd_loglik_grad
-from valuemax.clv._likelihoods.special import log_beta_ratio, log_rising
 
 
-class ModifiedBetaGeoModel(RepeatPurchaseModel):
+class ModifiedBetaGeoModel(BetaGeoFamilyModel):
     """MBG/NBD model of repeat purchases in a non-contractual setting.
 
     As BG/NBD (rate ``lambda ~ Gamma(r, alpha)``, drop-out probability ``p ~ Beta(a, b)``),
@@ -87,16 +79,9 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
     """
 
     _name = "MBG/NBD"
-    _param_names = ("r", "alpha", "a", "b")
-    _start = (1.0, 1.0, 1.0, 1.0)
+    _shift = 1
     _loglik = staticmethod(mbg_nbd_loglik)
     _loglik_grad = staticmethod(mbg_nbd_loglik_grad)
-    _limits = (
-        ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
-        ("no drop-out", ("a", "b"),
-         lambda p: min(p["a"], p["a"] / (p["a"] + p["b"])) <= VANISHING),
-        ("no drop-out heterogeneity", ("a", "b"), lambda p: p["a"] + p["b"] >= COLLAPSED),
-    )
 
     @classmethod
     def from_params(cls, *, r: float, alpha: float, a: float, b: float,
@@ -161,15 +146,7 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         >>> np.round(m.expected_purchases_new([0, 39, 78]), 3)
         array([0.   , 1.183, 1.805])
         """
-        r, alpha, a, b = self._check_is_fitted()
-        t = self._horizon("expected_purchases_new", t)
-        # survives the first toss with probability b/(a+b), then buys as a BG/NBD customer
-        # with p ~ Beta(a, b+1): a sum of positive terms (see expected_alive_purchases)
-        value = b / (a + b) * expected_alive_purchases(
-            np.full(t.shape, r), a, np.full(t.shape, b + 1), t / alpha,
-            closed_form=self._moderate())
-        return finite_or_raise(value.reshape(t.shape),
-                               "ModifiedBetaGeoModel.expected_purchases_new", (r, alpha, a, b))
+        return self._expected_purchases_new(t)
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Expected repeat purchases per customer in the next ``t`` periods ([1]_).
@@ -211,21 +188,7 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         >>> round(float(m.expected_purchases(39, [2], [30.43], [38.86])[0]), 3)
         1.263
         """
-        (r, alpha, a, b), x, t_x, age, index = self._rfm("expected_purchases", frequency,
-                                                         recency, T)
-        t = self._horizon("expected_purchases", t, x.size)
-        # the Gauss form as a sum of positive terms, exact in every limit
-        future = expected_alive_purchases(r + x, a, b + x + 1, t / (alpha + age),
-                                          closed_form=self._moderate())
-        value = finite_or_raise(future * self._p_alive(r, alpha, a, b, x, t_x, age),
-                                "ModifiedBetaGeoModel.expected_purchases", (r, alpha, a, b))
-        return self._wrap(value, index)
-
-    @staticmethod
-    def _p_alive(r, alpha, a, b, x, t_x, age):
-        log_odds_dead = (np.log(a) - np.log(b + x)
-                         + (r + x) * np.log1p((age - t_x) / (alpha + t_x)))
-        return expit(-log_odds_dead)
+        return self._expected_purchases(t, frequency, recency, T)
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Probability each customer is still alive at ``T`` ([1]_).
@@ -259,8 +222,7 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         >>> np.round(m.p_alive([0, 2, 2], [0.0, 30.43, 5.0], [38.86] * 3), 3)
         array([0.39 , 0.706, 0.107])
         """
-        params, x, t_x, age, index = self._rfm("p_alive", frequency, recency, T)
-        return self._wrap(self._p_alive(*params, x, t_x, age), index)
+        return self._p_alive_rows(frequency, recency, T)
 
     def simulate(self, n_customers: int, T: Any, random_state: Any = None) -> pd.DataFrame:
         """Draw customers from the MBG/NBD generative process [1]_.
@@ -304,12 +266,7 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         >>> list(sim.columns), bool((sim.recency <= sim["T"]).all())
         (['frequency', 'recency', 'T'], True)
         """
-        (r, alpha, a, b), age = self._simulate_setup(n_customers, T)
-        rng = np.random.default_rng(random_state)
-        lam = rng.gamma(r, 1.0 / alpha, age.size)
-        p = rng.beta(a, b, age.size)
-        x, t_x = simulate_beta_geometric(rng, lam, p, age, drop_at_start=True)
-        return pd.DataFrame({"frequency": x, "recency": t_x, "T": age})
+        return self._simulate(n_customers, T, random_state)
 
     def probability_of_n_purchases(self, t: Any, n: Any) -> np.ndarray:
         """Probability that a new customer makes exactly ``n`` repeat purchases in ``(0, t]``.
@@ -358,12 +315,4 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         >>> round(float(p.sum()), 6), round(float(p[0]), 3)
         (1.0, 0.582)
         """
-        (r, alpha, a, b), t, n = self._count_grid(t, n)
-        z = t / (alpha + t)
-        log_nb = log_rising(r, n) - gammaln(n + 1) - r * np.log1p(t / alpha) + xlogy(n, z)
-        alive = np.exp(log_beta_ratio(a, b, n + 1) + log_nb)
-        repeat = n > 0
-        n1 = np.where(repeat, n, 1.0)
-        # B(a+1, b+n)/B(a, b) = a/(a+b+n) B(a, b+n)/B(a, b)
-        dead = a / (a + b + n1) * np.exp(log_beta_ratio(a, b, n1)) * betainc(n1, r, z)
-        return alive + np.where(repeat, dead, a / (a + b))
+        return self._probability_of_n_purchases(t, n)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.integrate import quad_vec
-from scipy.special import expit, gammaln, xlogy
+from scipy.special import expit, gammaln
 
 from valuemax.clv._base import COLLAPSED, VANISHING
 from valuemax.clv._btyd import RepeatPurchaseModel
@@ -17,7 +17,7 @@ from valuemax.clv._likelihoods.pareto_nbd import (
     pareto_nbd_loglik_and_grad,
     pareto_nbd_loglik_grad,
 )
-from valuemax.clv._likelihoods.special import log_rising
+from valuemax.clv._likelihoods.special import log_nbd_pmf, log_rising
 
 
 def _integral_ratio(s: float, base: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -279,8 +279,7 @@ class ParetoNBDModel(RepeatPurchaseModel):
         >>> np.round(m.p_alive([0, 2], [0.0, 30.43], [38.86, 38.86]), 3)
         array([0.295, 0.869])
         """
-        params, x, t_x, age, index = self._rfm("p_alive", frequency, recency, T)
-        return self._wrap(self._p_alive(*params, x, t_x, age), index)
+        return self._p_alive_rows(frequency, recency, T)
 
     def simulate(self, n_customers: int, T: Any, random_state: Any = None) -> pd.DataFrame:
         """Draw customers from the Pareto/NBD generative process [1]_.
@@ -380,8 +379,7 @@ class ParetoNBDModel(RepeatPurchaseModel):
         (1.0, 0.594)
         """
         (r, alpha, s, beta), t, n = self._count_grid(t, n)
-        log_nb = (log_rising(r, n) - gammaln(n + 1) - r * np.log1p(t / alpha)
-                  + xlogy(n, t / (alpha + t)))
+        log_nb = log_nbd_pmf(r, alpha, t, n)
         out = np.array(np.exp(-s * np.log1p(t / beta) + log_nb), ndmin=1)
         t, n = np.ravel(t), np.ravel(n)
         pos = t > 0

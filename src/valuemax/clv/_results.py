@@ -108,12 +108,25 @@ class FitSummary:
         return frame.join(self.conf_int(alpha))
 
     def to_text(self) -> str:
-        """A plain-text rendering: header lines and the parameter table."""
+        """A plain-text rendering: header lines and the parameter table.
+
+        Returns
+        -------
+        str
+            The model, time unit, customers, LL, AIC, BIC, iterations and convergence on
+            the first line, then the table of :meth:`to_frame` (4 decimals).
+        """
         head = (f"{self.model} (time_unit={self.time_unit!r}): n={self.n_obs:,.0f}, "
                 f"LL={self.loglik:,.2f}, AIC={self.aic:,.2f}, BIC={self.bic:,.2f}, "
                 f"iterations={self.n_iter}, converged={self.converged}")
         return head + "\n" + self.to_frame().to_string(float_format=lambda v: f"{v:.4f}")
 
     def to_html(self) -> str:
-        """The parameter table as an HTML fragment."""
+        """The parameter table as an HTML fragment.
+
+        Returns
+        -------
+        str
+            The table of :meth:`to_frame` as an HTML ``<table>`` (4 decimals).
+        """
         return self.to_frame().to_html(float_format=lambda v: f"{v:.4f}")

@@ -264,6 +264,17 @@ def loglik_ties(logliks: dict[str, float]) -> tuple[tuple[str, ...], ...]:
     Models are sorted by log-likelihood and chained while neighbours are within the
     tolerance.
 
+    Parameters
+    ----------
+    logliks : dict of str to float
+        Log-likelihood of each model (summed over customers), keyed by model name.
+
+    Returns
+    -------
+    tuple of tuple of str
+        The groups, best log-likelihood first, each from the best model down; empty when
+        no two models tie.
+
     Examples
     --------
     >>> loglik_ties({"BG/NBD": -100.0, "MBG/NBD": -100.004, "Pareto/NBD": -98.0})

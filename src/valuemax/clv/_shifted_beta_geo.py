@@ -14,6 +14,7 @@ from valuemax.clv._likelihoods.discrete import (
     sbg_log_survival,
     sbg_loglik,
 )
+from valuemax.clv._validation import check_whole, is_count
 
 
 def check_survivors(who: str, survivors: Any) -> np.ndarray:
@@ -46,17 +47,6 @@ def check_survivors(who: str, survivors: Any) -> np.ndarray:
                          f"cohort can only shrink. {fix}")
     if arr[0] == 0:
         raise InputError(f"{who}: the cohort size (first value) is 0; nobody to follow.")
-    return arr.astype(np.float64)
-
-
-def _periods(who: str, name: str, t: Any, low: int) -> np.ndarray:
-    arr = np.asarray(t)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
-        raise InputError(f"{who}: {name} must be numeric; got dtype {arr.dtype}.")
-    bad = ~np.isfinite(arr) | (arr < low) | (arr != np.floor(arr))
-    if bad.any():
-        raise InputError(f"{who}: {name} must be whole numbers of periods >= {low}; "
-                         f"{int(bad.sum())} of {arr.size} values are not (never rounded).")
     return arr.astype(np.float64)
 
 
@@ -127,23 +117,32 @@ class ShiftedBetaGeoModel(ParametricModel):
         ("no churn-probability heterogeneity", ("alpha", "beta"),
          lambda p: p["alpha"] + p["beta"] >= COLLAPSED),
     )
-    _has_time_unit = False
     _start = (1.0, 1.0)
-
-    def __init__(self, *, penalizer: float = 0.0, n_starts: int = 3,
-                 random_state: Any = 0) -> None:
-        self.penalizer = penalizer
-        self.n_starts = n_starts
-        self.random_state = random_state
 
     @classmethod
     def from_params(cls, *, alpha: float, beta: float) -> ShiftedBetaGeoModel:
         """Build a model from known (e.g. published) positive parameters, without fitting.
 
+        Parameters
+        ----------
+        alpha, beta : float
+            Beta distribution of the churn probability ``theta`` of each period; > 0.
+
+        Returns
+        -------
+        ShiftedBetaGeoModel
+            A model usable like a fitted one (``params_`` set; no standard errors).
+
         Raises
         ------
         ValueError
             If a parameter is not finite and positive.
+
+        Examples
+        --------
+        >>> m = ShiftedBetaGeoModel.from_params(alpha=0.704, beta=1.182)
+        >>> m.params_["beta"]
+        1.182
         """
         return cls._build("", alpha=alpha, beta=beta)
 
@@ -182,6 +181,11 @@ class ShiftedBetaGeoModel(ParametricModel):
         self.n_periods_ = int(s.size - 1)
         return self
 
+    def _periods(self, method: str, t: Any, low: int) -> tuple[Any, np.ndarray]:
+        """The fitted ``(alpha, beta)`` and ``t`` checked as whole periods >= ``low``."""
+        params = self._check_is_fitted()
+        return params, check_whole(f"{type(self).__name__}.{method}", "t", t, low, "periods")
+
     def survival(self, t: Any) -> np.ndarray:
         """``S(t) = P(T > t) = B(alpha, beta+t)/B(alpha, beta)``, active after ``t`` periods.
 
@@ -208,8 +212,7 @@ class ShiftedBetaGeoModel(ParametricModel):
         >>> np.round(m.survival([0, 1, 2]), 4)
         array([1.    , 0.6267, 0.4738])
         """
-        a, b = self._check_is_fitted()
-        t = _periods(f"{type(self).__name__}.survival", "t", t, 0)
+        (a, b), t = self._periods("survival", t, 0)
         return np.exp(sbg_log_survival(a, b, t))
 
     def churn_probability(self, t: Any) -> np.ndarray:
@@ -238,8 +241,7 @@ class ShiftedBetaGeoModel(ParametricModel):
         >>> np.round(m.churn_probability([1, 2]), 4)
         array([0.3733, 0.1529])
         """
-        a, b = self._check_is_fitted()
-        t = _periods(f"{type(self).__name__}.churn_probability", "t", t, 1)
+        (a, b), t = self._periods("churn_probability", t, 1)
         return np.exp(sbg_log_churn(a, b, t))
 
     def retention_rate(self, t: Any) -> np.ndarray:
@@ -268,8 +270,7 @@ class ShiftedBetaGeoModel(ParametricModel):
         >>> np.round(m.retention_rate([1, 2, 12]), 3)
         array([0.627, 0.756, 0.945])
         """
-        a, b = self._check_is_fitted()
-        t = _periods(f"{type(self).__name__}.retention_rate", "t", t, 1)
+        (a, b), t = self._periods("retention_rate", t, 1)
         return (b + t - 1) / (a + b + t - 1)
 
     def expected_alive(self, t: Any, cohort_size: float = 1.0) -> np.ndarray:
@@ -346,7 +347,7 @@ class ShiftedBetaGeoModel(ParametricModel):
             raise InputError(f"{who}: discount_rate must be finite and >= 1e-5 per period "
                              f"(e.g. 0.1 for 10% a period); got {discount_rate!r}. The "
                              "series needs ~40/d terms, and d = 0 diverges when alpha <= 1.")
-        k = _periods(who, "n_renewals", n_renewals, 0)
+        k = check_whole(who, "n_renewals", n_renewals, 0, "periods")
         return sbg_derl(a, b, d, k)
 
     def simulate(self, cohort_size: int, n_periods: int, random_state: Any = None,
@@ -386,7 +387,7 @@ class ShiftedBetaGeoModel(ParametricModel):
         """
         a, b = self._check_is_fitted()
         for name, value in (("cohort_size", cohort_size), ("n_periods", n_periods)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            if not is_count(value):
                 raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
         rng = np.random.default_rng(random_state)
         theta = rng.beta(a, b, cohort_size)

@@ -22,6 +22,12 @@ from valuemax._core.validation import check_time_unit
 MIN_REPEAT_BUYERS_TO_FIT = 10
 
 
+def is_count(value: Any) -> bool:
+    """Whether ``value`` is an integer >= 1 (a Python or numpy integer; ``bool`` and floats
+    such as ``12.0`` are not: nothing is truncated). The callers word their own message."""
+    return not isinstance(value, bool) and isinstance(value, int | np.integer) and value >= 1
+
+
 def check_hyper(who: str, time_unit: Any, penalizer: Any, n_starts: Any) -> None:
     """Validate the shared hyper-parameters (at ``fit``/``from_params``, never in ``__init__``).
 
@@ -39,7 +45,7 @@ def check_hyper(who: str, time_unit: Any, penalizer: Any, n_starts: Any) -> None
                                                      | np.floating) \
             or not np.isfinite(penalizer) or penalizer < 0:
         raise ValueError(f"{who}: penalizer must be a finite number >= 0; got {penalizer!r}")
-    if isinstance(n_starts, bool) or not isinstance(n_starts, int | np.integer) or n_starts < 1:
+    if not is_count(n_starts):
         raise ValueError(f"{who}: n_starts must be an integer >= 1; got {n_starts!r}")
 
 
@@ -199,6 +205,79 @@ def check_horizon(who: str, t: Any) -> np.ndarray:
         raise InputError(f"{who}: t must be finite and >= 0 (in time_unit_); {int(bad.sum())} "
                          f"of {arr.size} values are not.")
     return arr.astype(np.float64)
+
+
+def check_whole(who: str, name: str, value: Any, low: int, unit: str) -> np.ndarray:
+    """``value`` (any shape) as float64 if it holds whole numbers >= ``low``.
+
+    For counts and periods (opportunities, renewals, purchases): values are never rounded.
+
+    Parameters
+    ----------
+    who, name : str
+        The refusing method and the argument's name, for the message.
+    value : int or array-like of any shape
+        What was passed.
+    low : int
+        Smallest value allowed.
+    unit : str
+        What the numbers count (``"periods"``, ``"opportunities"``), for the message.
+
+    Returns
+    -------
+    ndarray of the shape of ``value``
+        float64 values.
+
+    Raises
+    ------
+    InputError
+        If ``value`` is not numeric (``bool`` is refused), or any value is not finite, below
+        ``low`` or not whole (how many).
+    """
+    arr = np.asarray(value)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                 or np.issubdtype(arr.dtype, np.floating)):
+        raise InputError(f"{who}: {name} must be numeric; got dtype {arr.dtype}.")
+    bad = ~np.isfinite(arr) | (arr < low) | (arr != np.floor(arr))
+    if bad.any():
+        raise InputError(f"{who}: {name} must be whole numbers of {unit} >= {low}; "
+                         f"{int(bad.sum())} of {arr.size} values are not (never rounded).")
+    return arr.astype(np.float64)
+
+
+def check_paired(who: str, name: str, value: Any, ref_name: str, n: int,
+                 ) -> tuple[np.ndarray, pd.Index | None]:
+    """One more column paired by position with ``n`` checked rows of ``ref_name``.
+
+    Parameters
+    ----------
+    who : str
+        The refusing function, for the message.
+    name, ref_name : str
+        The column's argument name and that of the column it is paired with.
+    value : array-like of shape (n,)
+        The column.
+    n : int
+        Rows of ``ref_name``.
+
+    Returns
+    -------
+    values : ndarray of shape (n,)
+        float64 values, as :func:`check_arrays` returns them.
+    index : pandas.Index or None
+        ``value``'s index when it is a Series.
+
+    Raises
+    ------
+    InputError
+        As :func:`check_arrays`, or if its length is not ``n``.
+    """
+    arrs, index = check_arrays(who, {name: value})
+    arr = arrs[name]
+    if arr.size != n:
+        raise InputError(f"{who}: {name} has {arr.size:,} values but {ref_name} has {n:,}; "
+                         "pass columns of the same customer table.")
+    return arr, index
 
 
 def compress(columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

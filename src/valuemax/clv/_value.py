@@ -16,7 +16,15 @@ from scipy import stats
 
 from valuemax._core.exceptions import InputError, NotFittedError
 from valuemax._core.validation import check_time_unit
-from valuemax.clv._validation import check_arrays, check_rfm, check_unit, labels, wrap
+from valuemax.clv._validation import (
+    check_arrays,
+    check_paired,
+    check_rfm,
+    check_unit,
+    is_count,
+    labels,
+    wrap,
+)
 
 #: Days in a month (365.25 / 12).
 DAYS_PER_MONTH = 30.4375
@@ -41,8 +49,7 @@ def _units_per_month(purchase_model: Any, freq_multiplier: Any) -> float:
 
 
 def _check_options(horizon_months: Any, discount_rate: Any, margin: Any) -> None:
-    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int | np.integer) \
-            or horizon_months < 1:
+    if not is_count(horizon_months):
         raise InputError(f"horizon_months must be an integer >= 1 (months); got "
                          f"{horizon_months!r}. E.g. horizon_months=12 for one year.")
     number = (int, float, np.integer, np.floating)
@@ -73,11 +80,7 @@ def _clv_parts(who: str, purchase_model: Any, spend_model: Any, frequency: Any, 
     check_unit(who, purchase_model.time_unit_, {"frequency": frequency, "recency": recency,
                                                 "T": T})
     x, t_x, age, _, index = check_rfm(who, frequency, recency, T)
-    arrs, m_index = check_arrays(who, {"monetary_value": monetary_value})
-    m = arrs["monetary_value"]
-    if m.size != x.size:
-        raise InputError(f"{who}: monetary_value has {m.size:,} values but frequency has "
-                         f"{x.size:,}; pass columns of the same customer table.")
+    m, m_index = check_paired(who, "monetary_value", monetary_value, "frequency", x.size)
     series = [v.index for v in (frequency, recency, T, monetary_value) if isinstance(v, pd.Series)]
     if any(not idx.equals(series[0]) for idx in series[1:]):
         raise InputError(f"{who}: the Series passed have different indexes; pass columns of "

@@ -170,11 +170,29 @@ def mbg_nbd_loglik(r, alpha, a, b, x, t_x, T):
 
 
 def mbg_nbd_loglik_grad(r, alpha, a, b, x, t_x, T):
-    """Gradient of :func:`mbg_nbd_loglik` w.r.t. ``(r, alpha, a, b)``, shape (4, n).
+    """Gradient of :func:`mbg_nbd_loglik` with respect to ``(r, alpha, a, b)``.
 
     As :func:`bg_nbd_loglik_grad` with ``x+1`` for ``x`` in the beta terms:
     ``d/da = psi(a+b) - psi(a+b+x+1) + w_tx/a``,
-    ``d/db = psi(b+x+1) - psi(a+b+x+1) - psi(b) + psi(a+b) - w_tx/(b+x)``; arguments as in
-    :func:`mbg_nbd_loglik`.
+    ``d/db = psi(b+x+1) - psi(a+b+x+1) - psi(b) + psi(a+b) - w_tx/(b+x)``.
+
+    Parameters
+    ----------
+    r, alpha, a, b : float
+        Positive model parameters.
+    x, t_x, T : ndarray of shape (n,)
+        Sufficient statistics, as in :func:`mbg_nbd_loglik`.
+
+    Returns
+    -------
+    ndarray of shape (4, n)
+        Derivatives of each row's log-likelihood.
+
+    Examples
+    --------
+    >>> g = mbg_nbd_loglik_grad(0.525, 6.183, 0.891, 1.614, np.array([0, 2]),
+    ...                         np.array([0.0, 30.43]), np.array([38.86, 38.86]))
+    >>> g.shape
+    (4, 2)
     """
     return _bg_loglik_grad(r, alpha, a, b, x, t_x, T, 1)

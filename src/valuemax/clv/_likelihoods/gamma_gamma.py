@@ -21,6 +21,14 @@ from valuemax.clv._likelihoods.special import count_table, take
 __all__ = ["gamma_gamma_loglik", "gamma_gamma_loglik_grad"]
 
 
+def _rows(p, x, m):
+    """``(k, index, x, m, p x)``: the table of counts (``count_table``; the special functions
+    of ``p k`` are evaluated once per count) and the rows as float arrays."""
+    k, index = count_table(x)
+    x = np.asarray(x, dtype=float)
+    return k, index, x, np.asarray(m, dtype=float), p * x
+
+
 def gamma_gamma_loglik(p, q, gamma, x, m):
     """Gamma-Gamma log-likelihood of each repeat buyer's average spend (Hardie note 025).
 
@@ -53,10 +61,7 @@ def gamma_gamma_loglik(p, q, gamma, x, m):
     >>> ll.shape
     (2,)
     """
-    k, index = count_table(x)
-    x = np.asarray(x, dtype=float)
-    m = np.asarray(m, dtype=float)
-    px = p * x
+    k, index, x, m, px = _rows(p, x, m)
     with np.errstate(divide="ignore", invalid="ignore"):  # x == 0: unused table row 0
         by_count = gammaln(p * k + q) - gammaln(p * k) + p * k * np.log(k)
     return (take(by_count, index) - gammaln(q) + q * np.log(gamma)
@@ -87,10 +92,7 @@ def gamma_gamma_loglik_grad(p, q, gamma, x, m):
     ...                         np.array([20.0, 35.5])).shape
     (3, 2)
     """
-    k, index = count_table(x)
-    x = np.asarray(x, dtype=float)
-    m = np.asarray(m, dtype=float)
-    px = p * x
+    k, index, x, m, px = _rows(p, x, m)
     log_denom = np.log(gamma + m * x)
     with np.errstate(divide="ignore", invalid="ignore"):  # x == 0: unused table row 0
         psi_pq = digamma(p * k + q)

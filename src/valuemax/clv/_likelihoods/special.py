@@ -1,5 +1,6 @@
 """Special functions in log space shared by the BTYD likelihoods (BG/NBD family, Pareto/NBD,
-Gamma-Gamma): the log rising factorial, the log Beta ratio, and a table of a count's values.
+Gamma-Gamma): the log rising factorial, the log Beta ratio, the NBD's log pmf, and a table of
+a count's values.
 
 Pure vectorised array functions; stable where two ``gammaln`` of large arguments would
 cancel.
@@ -8,9 +9,9 @@ cancel.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import gammaln, xlogy
 
-__all__ = ["count_table", "log_beta_ratio", "log_rising", "take"]
+__all__ = ["count_table", "log_beta_ratio", "log_nbd_pmf", "log_rising", "take"]
 
 
 def log_rising(r, k):
@@ -41,6 +42,16 @@ def log_beta_ratio(a, b, k):
     """``ln B(a, b+k) - ln B(a, b)`` = ``ln E[(1-p)^k]`` for ``p ~ Beta(a, b)``, stable for
     large ``a`` and ``b`` (no two ``betaln`` of ~1e9 cancel)."""
     return log_rising(b, k) - log_rising(np.asarray(a, dtype=float) + b, k)
+
+
+def log_nbd_pmf(r, alpha, t, n):
+    """``ln P(N(t) = n)`` for the NBD count of purchases in ``(0, t]`` of a customer who never
+    drops out (Poisson rate ``lambda ~ Gamma(r, alpha)``), with ``z = t/(alpha+t)``:
+    ``ln Γ(r+n) - ln Γ(r) - ln n! - r log1p(t/alpha) + n ln z`` (``n ln z`` is 0 at
+    ``n = 0``, also where ``t = 0``). ``t`` and ``n`` broadcast; ``alpha`` in the unit of
+    ``t``."""
+    return (log_rising(r, n) - gammaln(n + 1) - r * np.log1p(t / alpha)
+            + xlogy(n, t / (alpha + t)))
 
 
 def count_table(x):
