@@ -34,6 +34,7 @@ from valuemax.engines import (
     redact,
     refresh_statistics,
     spark_session,
+    to_arrow_batches,
 )
 from valuemax.engines._connect import check_spark_master
 
@@ -337,7 +338,9 @@ def push_log(econ: Any, ingested: Any, schema: str | None = None) -> EngineLog:
 def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None) -> None:
     """Copy the result of ``expr`` (an expression of another engine) into the local store.
 
-    Streams Arrow batches; timestamps come back in microseconds (Spark returns nanoseconds,
+    Streams Arrow batches (:func:`valuemax.engines.to_arrow_batches`: int64 and decimals
+    exact on MySQL/MariaDB too, where Ibis's own read would pass them through pandas'
+    float64 next to a NULL); timestamps come back in microseconds (Spark returns nanoseconds,
     the other engines microseconds: the values are microsecond-exact either way), and a
     column the engine returns as a decimal (Spark, for some float64 expressions) gets the
     expression's declared type (``schema``, an Ibis schema; default ``expr``'s: pass the
@@ -348,7 +351,7 @@ def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None) -> None:
 
     from valuemax.io._sql import duck, ident
 
-    reader = expr.to_pyarrow_batches()
+    reader = to_arrow_batches(expr)
     declared = (expr.schema() if schema is None else schema).to_pyarrow()
 
     def target(f: pa.Field) -> pa.Field:
