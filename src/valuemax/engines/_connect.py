@@ -541,6 +541,32 @@ def _without_password(message: str, secret: str | None) -> str:
     return message
 
 
+#: ``local_infile=`` values in a MySQL/MariaDB URL and what they set.
+_SWITCH = {"0": 0, "false": 0, "off": 0, "no": 0, "1": 1, "true": 1, "on": 1, "yes": 1}
+
+
+def _mysql_options(url: str, shown: str) -> dict[str, int]:
+    """The driver's ``local_infile`` from a MySQL/MariaDB URL's ``?local_infile=0|1`` (Ibis
+    hands query values to mysqlclient as text, which it refuses), else nothing.
+
+    Examples
+    --------
+    >>> _mysql_options("mysql://ann@db/shop?local_infile=off", "")
+    {'local_infile': 0}
+    >>> _mysql_options("mysql://ann@db/shop", "")
+    {}
+    """
+    from urllib.parse import parse_qsl, urlsplit
+
+    given = dict(parse_qsl(urlsplit(url).query)).get("local_infile")
+    if given is None:
+        return {}
+    if given.strip().lower() not in _SWITCH:
+        raise InputError(f"engine {shown}: local_infile={given!r} is not 0 or 1 (0: never "
+                         "send files to the server, load with INSERTs instead)")
+    return {"local_infile": _SWITCH[given.strip().lower()]}
+
+
 def connect_url(url: str):
     """Open the database server ``url`` names (PostgreSQL, MySQL/MariaDB) as an Ibis backend.
 
@@ -548,7 +574,10 @@ def connect_url(url: str):
     ----------
     url : str
         ``postgres://user:password@host:port/database`` (or ``postgresql://``),
-        ``mysql://...`` or ``mariadb://...`` (both through Ibis's MySQL backend), or
+        ``mysql://...`` or ``mariadb://...`` (both through Ibis's MySQL backend; ``?local_infile=0``
+        at the end has the client library refuse every file request of the server, and
+        valuemax load with multi-row ``INSERT`` statements instead of ``LOAD DATA LOCAL
+        INFILE``), or
         ``duckdb:///path/to/file.duckdb`` (an existing DuckDB database). Other Ibis backends
         (SQLite, BigQuery, Snowflake...) are refused: the row-level steps are tested on
         these four engines only.
@@ -593,8 +622,9 @@ def connect_url(url: str):
             f"extra: pip install 'valuemax[{extra}]'"
         ) from exc
     url = f"{backend}://{url.split('://', 1)[1]}"
+    options = _mysql_options(url, shown) if backend == "mysql" else {}
     try:
-        return ibis.connect(url)
+        return ibis.connect(url, **options)
     except ImportError as exc:
         raise InputError(f"cannot open {shown}: {exc}") from exc
     except Exception as exc:  # the drivers' own OperationalError classes: not importable here
