@@ -194,3 +194,20 @@ def test_local_infile_off_in_the_url_sends_no_file(mariadb_url, table_name, tmp_
         default.disconnect()
     with pytest.raises(InputError, match=r"local_infile='maybe' is not 0 or 1"):
         connect(mariadb_url + "?local_infile=maybe")
+
+
+@pytest.mark.mariadb
+def test_mariadb_key_is_made_before_the_rows_arrive(mariadb, table_name):
+    """``key=``: the column is the primary key of the loaded table, every row there once."""
+    data = _frame(n_copies=3)
+    load_arrow(mariadb, table_name, data, key="k")
+    try:
+        cursor = mariadb.raw_sql(f"SHOW KEYS FROM `{table_name}` WHERE Key_name = 'PRIMARY'")
+        keys = [row[4] for row in cursor.fetchall()]  # Column_name
+        cursor.close()
+        assert keys == ["k"]
+        got = _back(mariadb, table_name)
+        assert got["k"] == list(range(data.num_rows))
+        assert got["n"] == INTS * 3 and got["text"] == TEXTS * 3
+    finally:
+        mariadb.drop_table(table_name, force=True)
