@@ -287,3 +287,25 @@ def test_another_protocol_is_refused_with_its_first_bytes(banner_port):
             rf"127\.0\.0\.1:{banner_port} \(something answers there, but not in Spark's RPC "
             r"protocol: its first bytes b'SSH-2\.0-OpenSSH_9\.2p1 De'\)")):
         check_master_reachable(f"spark://127.0.0.1:{banner_port}", timeout=2)
+
+
+def test_the_jvm_log_gives_spark_s_reason_for_giving_up(tmp_path):
+    """The line the message quotes: Spark's reason when it gave up, not a later echo."""
+    from valuemax.engines._connect import _last_error
+
+    log = tmp_path / "valuemax-spark-x.log"
+    log.write_text(
+        "26/12/06 23:56:29 WARN NativeCodeLoader: Unable to load native-hadoop library\n"
+        "26/12/06 23:57:32 ERROR StandaloneSchedulerBackend: Application has been killed. "
+        "Reason: All masters are unresponsive! Giving up.\n"
+        "26/12/06 23:57:36 ERROR TransportResponseHandler: Still have 3 requests "
+        "outstanding when connection from /127.0.0.1:35591 is closed\n", encoding="utf-8")
+    assert _last_error(str(log)) == ("StandaloneSchedulerBackend: Application has been "
+                                     "killed. Reason: All masters are unresponsive! Giving up.")
+    log.write_text("26/12/06 23:57:36 ERROR SparkContext: Error initializing SparkContext.\n"
+                   "26/12/06 23:57:37 INFO ShutdownHookManager: Shutdown hook called\n",
+                   encoding="utf-8")
+    assert _last_error(str(log)) == "SparkContext: Error initializing SparkContext."
+    log.write_text("26/12/06 23:57:37 INFO ShutdownHookManager: Shutdown hook called\n",
+                   encoding="utf-8")
+    assert _last_error(str(log)) is None

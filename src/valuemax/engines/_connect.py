@@ -405,11 +405,12 @@ def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
     return _start_on_cluster(builder, master, start_timeout)
 
 
-def _start_error(master: str, exc: BaseException, log: str | None = None) -> InputError:
+def _start_error(master: str, exc: BaseException, log: str | None = None,
+                 detail: str | None = None) -> InputError:
     first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
     return InputError(
         f"the Spark session (master {master}) could not start: "
-        f"{type(exc).__name__}: {first[:300]}"
+        + (detail or f"{type(exc).__name__}: {first[:300]}")
         + (f" (the JVM's log: {log})" if log else "")
         + ". Check the master URL (CLI --spark-master), Java 17 (JAVA_HOME) and the "
         "cluster's logs")
@@ -466,18 +467,20 @@ def _start_on_cluster(builder: Any, master: str, timeout: float):
             "applications, and the cluster's logs")
     error = outcome["error"]
     _stop_jvm()
-    last = _last_error(log) if log else None
-    raise _start_error(master, error if last is None else RuntimeError(last), log) from error
+    raise _start_error(master, error, log, _last_error(log) if log else None) from error
 
 
 def _last_error(log: str) -> str | None:
-    """The last ERROR line of the JVM's log (its message, without the time stamp)."""
+    """The JVM log's reason for giving up (Spark's ``... Reason: ...`` line), else its last
+    ERROR line; the message without the time stamp."""
     try:
         lines = Path(log).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    errors = [line.split(" ERROR ", 1)[1] for line in lines if " ERROR " in line]
-    return errors[-1].strip()[:300] if errors else None
+    errors = [line.split(" ERROR ", 1)[1].strip() for line in lines if " ERROR " in line]
+    reasons = [e for e in errors if "Reason: " in e]
+    chosen = (reasons or errors or [None])[-1]
+    return None if chosen is None else chosen[:300]
 
 
 def _stop_jvm() -> None:
