@@ -71,7 +71,11 @@ def to_arrow(expr: Any) -> Any:
     -------
     pyarrow.Table
     """
-    return to_arrow_batches(expr).read_all()
+    table = expr.as_table()
+    backend = table._find_backend(use_default=True)
+    if getattr(backend, "name", None) != "mysql":
+        return backend.to_pyarrow(table)  # exact there: Ibis's own read
+    return to_arrow_batches(table).read_all()
 
 
 def _mysql_batches(backend: Any, sql: str, schema: Any, arrow: Any, chunk_size: int):
