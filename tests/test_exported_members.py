@@ -37,7 +37,7 @@ EXPECTED = {
     "valuemax.report": ["PartReport", "render_report", "write_report"],
     "valuemax.engines": ["add_key", "append_arrow", "connect", "connect_url", "load_arrow",
                          "median_table", "redact", "refresh_statistics", "spark_checkpoint",
-                         "spark_session"],
+                         "spark_session", "to_arrow", "to_arrow_batches"],
     "valuemax._core": ["CANONICAL_COLUMNS", "ConvergenceError", "ConvergenceWarning",
                        "DataLossWarning", "InputError", "InsufficientData", "NotFittedError",
                        "REQUIRED_COLUMNS",

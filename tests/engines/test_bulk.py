@@ -156,3 +156,58 @@ def test_mariadb_text_a_latin1_database_cannot_hold_is_refused(mariadb):
         assert mariadb.list_tables(database=db) == []
     finally:
         mariadb.raw_sql(f"DROP DATABASE `{db}`").close()
+
+
+@pytest.mark.mariadb
+def test_local_infile_off_in_the_url_sends_no_file(mariadb_url, table_name, tmp_path):
+    """``?local_infile=0``: the same values arrive through INSERTs, and the client library
+    refuses to send a file even for a ``LOAD DATA LOCAL INFILE`` it was asked to run (a
+    server asking for a file gets nothing)."""
+    from valuemax.engines import connect
+    from valuemax.exceptions import InputError
+
+    con = connect(mariadb_url + "?local_infile=0")
+    try:
+        data = _frame()
+        load_arrow(con, table_name, data.slice(0, 0))
+        assert append_arrow(con, table_name, data, None) == "executemany"
+        got = _back(con, table_name)
+        assert got["n"] == INTS and got["text"] == TEXTS
+        assert _same_floats(got["x"], FLOATS)
+        secret = tmp_path / "secret.tsv"
+        secret.write_text("99\tleaked\n", encoding="utf-8")
+        with pytest.raises(Exception, match="local infile capability") as refused:
+            con.raw_sql(f"LOAD DATA LOCAL INFILE '{secret}' INTO TABLE `{table_name}` "
+                        "(`k`, `text`)").close()
+        assert refused.value.args[0] in (2068, 4166)
+        assert con.table(table_name).count().to_pyarrow().as_py() == len(INTS)
+    finally:
+        con.drop_table(table_name, force=True)
+        con.disconnect()
+    # on by default (the bulk path), and anything but 0/1 refused
+    default = connect(mariadb_url)
+    try:
+        load_arrow(default, table_name, _frame().slice(0, 0))
+        assert append_arrow(default, table_name, _frame(), None) == "load data local infile"
+    finally:
+        default.drop_table(table_name, force=True)
+        default.disconnect()
+    with pytest.raises(InputError, match=r"local_infile='maybe' is not 0 or 1"):
+        connect(mariadb_url + "?local_infile=maybe")
+
+
+@pytest.mark.mariadb
+def test_mariadb_key_is_made_before_the_rows_arrive(mariadb, table_name):
+    """``key=``: the column is the primary key of the loaded table, every row there once."""
+    data = _frame(n_copies=3)
+    load_arrow(mariadb, table_name, data, key="k")
+    try:
+        cursor = mariadb.raw_sql(f"SHOW KEYS FROM `{table_name}` WHERE Key_name = 'PRIMARY'")
+        keys = [row[4] for row in cursor.fetchall()]  # Column_name
+        cursor.close()
+        assert keys == ["k"]
+        got = _back(mariadb, table_name)
+        assert got["k"] == list(range(data.num_rows))
+        assert got["n"] == INTS * 3 and got["text"] == TEXTS * 3
+    finally:
+        mariadb.drop_table(table_name, force=True)

@@ -10,12 +10,15 @@ server, refused login; never echoing the password), ``redact(url)`` hides the pa
 ``add_key`` gives a materialised table its id as primary key on MySQL/MariaDB;
 ``spark_checkpoint`` computes a Spark expression now and cuts its plan there.
 ``load_arrow``/``append_arrow`` send an Arrow table to a server through its bulk path
-(PostgreSQL ``COPY``, MySQL/MariaDB ``LOAD DATA LOCAL INFILE``).
+(PostgreSQL ``COPY``, MySQL/MariaDB ``LOAD DATA LOCAL INFILE``); ``to_arrow``/
+``to_arrow_batches`` read an expression's rows back as Arrow, exactly (MySQL/MariaDB through
+the driver's cursor: Ibis's pandas path loses int64 digits beyond 2**53 next to a NULL).
 """
 
 from valuemax.engines._bulk import append_arrow, load_arrow
 from valuemax.engines._connect import connect, connect_url, redact, spark_session
+from valuemax.engines._fetch import to_arrow, to_arrow_batches
 from valuemax.engines._portable import add_key, median_table, refresh_statistics, spark_checkpoint
 
 __all__ = ["add_key", "append_arrow", "connect", "connect_url", "load_arrow", "median_table", "redact", "refresh_statistics",
-           "spark_checkpoint", "spark_session"]
+           "spark_checkpoint", "spark_session", "to_arrow", "to_arrow_batches"]

@@ -54,7 +54,8 @@ def _quoted(name: str, schema: str | None, quote: str) -> str:
     return q(name) if schema is None else f"{q(schema)}.{q(name)}"
 
 
-def load_arrow(con: Any, name: str, data: Any, schema: str | None = None) -> Any:
+def load_arrow(con: Any, name: str, data: Any, schema: str | None = None, *,
+               key: str | None = None) -> Any:
     """Create table ``name`` in ``con`` (replaced when it exists) and fill it with ``data``
     through the server's bulk path (:func:`append_arrow`).
 
@@ -70,11 +71,10 @@ def load_arrow(con: Any, name: str, data: Any, schema: str | None = None) -> Any
         Arrow types (timestamps: PostgreSQL ``TIMESTAMP``, MariaDB ``DATETIME(6)``).
     schema : str, optional
         The PostgreSQL schema or MySQL/MariaDB database; default the connection's.
-
-    Returns
-    -------
-    ibis.Table
-        The new table.
+    key : str, optional
+        MySQL/MariaDB: a column (unique, never NULL) made the table's primary key before the
+        rows arrive (on the empty table: no rebuild; joins on it become key lookups).
+        Ignored elsewhere.
 
     Raises
     ------
@@ -90,6 +90,9 @@ def load_arrow(con: Any, name: str, data: Any, schema: str | None = None) -> Any
     target = con.create_table(name, schema=ibis.Schema.from_pyarrow(data.schema),
                               database=schema, overwrite=True)
     try:
+        if con.name == "mysql" and key is not None:  # on the empty table: no rebuild
+            con.raw_sql(f"ALTER TABLE {_quoted(name, schema, '`')} "
+                        f"ADD PRIMARY KEY (`{key.replace('`', '``')}`)").close()
         append_arrow(con, name, data, schema)
     except BaseException:
         with contextlib.suppress(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -140,64 +141,196 @@ def check_spark_master(master: Any) -> str:
     )
 
 
-#: Seconds to wait for a TCP connection to a cluster master before giving up.
+#: Seconds to wait for a TCP connection to a cluster master (and for its answer to the
+#: protocol probe) before giving up.
 MASTER_CONNECT_TIMEOUT_S = 5.0
+#: Seconds a session valuemax starts on a cluster master may take to register before the
+#: JVM is stopped (a standalone master that never answers: Spark itself retries 3 x 20 s).
+SPARK_START_TIMEOUT_S = 120.0
+#: Spark's transport frames: an 8-byte big-endian length (the whole frame), a 1-byte message
+#: type, the body. The probe is a ``ChunkFetchRequest`` (type 0) of stream -1: a Spark
+#: master's RPC server answers ``ChunkFetchFailure`` (type 2), no stream being open. Its
+#: chunk index is the bytes CR LF CR LF, so an HTTP server reads the frame as a complete
+#: (malformed) request and answers it at once (400) instead of waiting for a line end.
+_SPARK_PROBE = (21).to_bytes(8, "big") + b"\x00" + (-1).to_bytes(8, "big", signed=True) \
+    + b"\r\n\r\n"
+_SPARK_URL = re.compile(r"spark://[\w.-]+:\d{1,5}")
+
+
+def _probe_spark(host: str, port: int, timeout: float) -> str | None:
+    """Connect to ``host:port`` and tell whether Spark's RPC protocol answers there.
+
+    Returns None when it may be a Spark master (a Spark frame back; or nothing readable:
+    silence, a closed connection, which an authenticating master also gives), else the
+    reason it is not (no connection; an HTTP server, with the master URL a Spark web UI
+    shows; another answer, with its first bytes). Raises nothing.
+    """
+    import socket
+
+    try:
+        conn = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        return f"{host}:{port} (no connection: {exc.strerror or exc.__class__.__name__})"
+    data = b""
+    try:
+        conn.settimeout(timeout)
+        conn.sendall(_SPARK_PROBE)
+        while len(data) < 9:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:  # silence or a reset: not recognisably something else
+        pass
+    finally:
+        conn.close()
+    length = int.from_bytes(data[:8], "big")
+    if not data or (len(data) >= 9 and 9 <= length < 2**31 and data[8] < 32):
+        return None  # nothing, or a Spark frame (a length, then a message type)
+    lower = data.decode("latin-1").lower()
+    if data.startswith(b"HTTP/") or "<html" in lower or "<!doctype html" in lower:
+        ui = _spark_ui_master(host, port, timeout)
+        return (f"{host}:{port} (an HTTP server answers there, not Spark's RPC protocol"
+                + (f": it is a Spark master's web UI, whose master URL is {ui}; pass that"
+                   if ui else "; a Spark master's web UI listens on 8080 by default, its "
+                   "RPC port, the one to pass, on 7077") + ")")
+    if len(data) < 9:
+        return None  # a few bytes, then the end: not enough to tell
+    return (f"{host}:{port} (something answers there, but not in Spark's RPC protocol: its "
+            f"first bytes {data[:24]!r})")
+
+
+def _spark_ui_master(host: str, port: int, timeout: float) -> str | None:
+    """The ``spark://`` URL a Spark master's web UI at ``host:port`` shows, if it shows one."""
+    import http.client
+
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            conn.request("GET", "/")
+            body = conn.getresponse().read(200_000).decode("utf-8", "replace")
+        finally:
+            conn.close()
+    except (OSError, http.client.HTTPException):
+        return None
+    found = _SPARK_URL.search(body) if "Spark Master" in body else None
+    return found.group(0) if found else None
 
 
 def check_master_reachable(master: str, timeout: float = MASTER_CONNECT_TIMEOUT_S) -> None:
-    """Refuse a ``spark://`` or ``k8s://`` master whose host:port accepts no TCP connection.
+    """Refuse a cluster master that cannot work, in seconds and before any JVM starts.
 
-    Without this check the JVM starts, retries the master for about a minute and fails
-    with Java stack traces; a plain TCP connection to each listed ``HOST:PORT`` (a
-    standalone cluster may list several masters; one answering is enough) tells the same
-    in seconds. ``local``, ``local-cluster`` and ``yarn`` (whose address is in the Hadoop
-    configuration) are not checked.
+    Without this check the JVM starts, retries the master for a minute or more and fails
+    with Java stack traces. ``spark://HOST:PORT[,HOST:PORT]`` (a standalone cluster may
+    list several masters; one possible master is enough): each address must accept a TCP
+    connection, and is sent a Spark transport frame (a chunk fetch of no stream, which a
+    master answers with a failure frame): an HTTP server answering there (a web server, or
+    the master's own web UI, whose page then gives the right URL) is refused; silence or a
+    closed connection (a master requiring authentication) is not. ``k8s://``: the API
+    server's address must accept a TCP connection. ``yarn``: ``HADOOP_CONF_DIR`` or
+    ``YARN_CONF_DIR`` must name a folder holding ``yarn-site.xml`` (Spark needs one of the
+    two variables), and when that file names the ResourceManager's address (no high
+    availability), it must accept a TCP connection. ``local`` and ``local-cluster`` are not
+    checked.
 
     Parameters
     ----------
     master : str
         A URL accepted by :func:`check_spark_master`.
     timeout : float, default 5.0
-        Seconds per connection attempt.
+        Seconds per connection attempt and per answer awaited.
 
     Raises
     ------
     InputError
-        If no listed master accepts a connection: the addresses, the operating system's
-        reason, and what to check.
+        If no listed master may be one: each address and why (no connection, the operating
+        system's reason; an HTTP server), and what to check; ``yarn`` without its
+        configuration (the variables to set) or with an unreachable ResourceManager.
     """
     import socket
 
-    if master.startswith("spark://"):
-        hosts = [h.rsplit(":", 1) for h in master[len("spark://"):].split(",")]
-        default = 7077
-    elif master.startswith("k8s://"):
-        rest = master[len("k8s://"):]
-        secure = not rest.startswith("http://")
-        rest = rest.split("://", 1)[-1].split("/", 1)[0]
-        hosts = [rest.rsplit(":", 1) if ":" in rest else [rest]]
-        default = 443 if secure else 80
-    else:
+    if master == "yarn":
+        _check_yarn(timeout)
         return
-    reasons = []
-    for parts in hosts:
-        host, port = parts[0].strip("[]"), int(parts[1]) if len(parts) > 1 else default
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            return
-        except OSError as exc:
-            reasons.append(f"{host}:{port} ({exc.strerror or exc.__class__.__name__})")
-    raise InputError(
-        f"cannot reach the Spark master {master}: no connection to {', '.join(reasons)} "
-        f"within {timeout:g} s. Check the URL (CLI --spark-master), that the "
-        + ("Kubernetes API server answers there (kubectl cluster-info prints its address)"
-           if master.startswith("k8s://") else
-           "master runs (sbin/start-master.sh prints its spark:// URL)")
-        + " and that this machine can reach it (firewall, VPN)")
+    if master.startswith("spark://"):
+        reasons = []
+        for address in master[len("spark://"):].split(","):
+            host, port = address.rsplit(":", 1)
+            reason = _probe_spark(host.strip("[]"), int(port), timeout)
+            if reason is None:
+                return
+            reasons.append(reason)
+        raise InputError(
+            f"cannot reach the Spark master {master}: {', '.join(reasons)} within "
+            f"{timeout:g} s. Check the URL (CLI --spark-master), that the master runs "
+            "(sbin/start-master.sh prints its spark:// URL) and that this machine can reach "
+            "it (firewall, VPN)")
+    if not master.startswith("k8s://"):
+        return
+    rest = master[len("k8s://"):]
+    secure = not rest.startswith("http://")
+    rest = rest.split("://", 1)[-1].split("/", 1)[0]
+    parts = rest.rsplit(":", 1) if ":" in rest else [rest]
+    host, port = parts[0].strip("[]"), int(parts[1]) if len(parts) > 1 else (443 if secure
+                                                                            else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise InputError(
+            f"cannot reach the Spark master {master}: no connection to {host}:{port} "
+            f"({exc.strerror or exc.__class__.__name__}) within {timeout:g} s. Check the URL "
+            "(CLI --spark-master), that the Kubernetes API server answers there (kubectl "
+            "cluster-info prints its address) and that this machine can reach it (firewall, "
+            "VPN)") from None
+
+
+def _check_yarn(timeout: float) -> None:
+    """``yarn``: the Hadoop configuration folder is set and has ``yarn-site.xml``; the
+    ResourceManager it names (without high availability) accepts a TCP connection."""
+    import socket
+    import xml.etree.ElementTree as ET
+
+    given = {v: os.environ[v] for v in ("HADOOP_CONF_DIR", "YARN_CONF_DIR")
+             if os.environ.get(v)}
+    if not given:
+        raise InputError(
+            "spark_master='yarn' needs the cluster's Hadoop configuration, and neither "
+            "HADOOP_CONF_DIR nor YARN_CONF_DIR is set: set one to the folder holding the "
+            "cluster's yarn-site.xml and core-site.xml (e.g. export "
+            "HADOOP_CONF_DIR=/etc/hadoop/conf), or pass another master (CLI --spark-master)")
+    sites = [Path(d) / "yarn-site.xml" for d in given.values()]
+    site = next((p for p in sites if p.is_file()), None)
+    if site is None:
+        shown = ", ".join(f"{v}={d}" for v, d in given.items())
+        raise InputError(
+            f"spark_master='yarn': no yarn-site.xml in {shown}: point the variable at the "
+            "folder holding the cluster's yarn-site.xml and core-site.xml (the cluster's "
+            "gateway machines have it, often /etc/hadoop/conf)")
+    try:
+        props = {p.findtext("name", "").strip(): p.findtext("value", "").strip()
+                 for p in ET.parse(site).getroot().iter("property")}
+    except (ET.ParseError, OSError) as exc:
+        raise InputError(f"spark_master='yarn': cannot read {site}: {exc}") from None
+    if props.get("yarn.resourcemanager.ha.enabled", "").lower() == "true":
+        return  # several ResourceManagers, one active: YARN's client finds it
+    hostname = props.get("yarn.resourcemanager.hostname", "0.0.0.0")
+    address = props.get("yarn.resourcemanager.address") or f"{hostname}:8032"
+    address = address.replace("${yarn.resourcemanager.hostname}", hostname)
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # a form Hadoop may resolve further: left to YARN's client
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise InputError(
+            f"spark_master='yarn': no connection to the ResourceManager {host}:{port} "
+            f"named in {site} ({exc.strerror or exc.__class__.__name__}) within {timeout:g} "
+            "s. Check that the ResourceManager runs and that this machine can reach it, or "
+            "that HADOOP_CONF_DIR/YARN_CONF_DIR names this cluster's configuration") from None
 
 
 def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
-                  master: str | None = None):
+                  master: str | None = None, start_timeout: float = SPARK_START_TIMEOUT_S):
     """Start (or reuse) a PySpark session configured for valuemax.
 
     Sets ``SPARK_LOCAL_IP=127.0.0.1`` when unset, enables Arrow transfers, the session time
@@ -216,6 +349,12 @@ def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
     master : str, optional
         Spark master URL (:func:`check_spark_master`); default ``local[*]``. A cluster master
         keeps the cluster's own shuffle partitions and warehouse.
+    start_timeout : float, default 120
+        With a cluster master (``spark://``, ``yarn``, ``k8s://``): seconds the session may
+        take to start once the JVM runs (registering with the master included) before the
+        JVM is stopped and the start refused. Such a JVM, when this call starts it, writes
+        its output to a log file ``valuemax-spark-*.log`` under the system temp directory,
+        not to the terminal; a failed start names the file and its last ``ERROR`` line.
 
     Returns
     -------
@@ -227,7 +366,8 @@ def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
         If PySpark is not installed (with the ``pip install`` fix), ``master`` is malformed
         or unreachable (:func:`check_master_reachable`), a session with another master
         already runs in this process (Spark allows one per process: pass that session as
-        ``engine=`` instead), or the session cannot start (the JVM's first error line).
+        ``engine=`` instead), or the session cannot start (the JVM's first error line) or,
+        on a cluster master, does not start within ``start_timeout``.
     """
     master = check_spark_master(DEFAULT_SPARK_MASTER if master is None else master)
     try:
@@ -258,14 +398,105 @@ def spark_session(*, app_name: str = "valuemax", memory: str = "2g",
         warehouse = tempfile.mkdtemp(prefix="valuemax-spark-warehouse-")
         builder = (builder.config("spark.sql.shuffle.partitions", "2")
                    .config("spark.sql.warehouse.dir", warehouse))
-    try:
-        return builder.getOrCreate()
-    except Exception as exc:  # Py4JJavaError, PySparkRuntimeError (no Java): one line each
-        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        try:
+            return builder.getOrCreate()
+        except Exception as exc:  # Py4JJavaError, PySparkRuntimeError (no Java): one line
+            raise _start_error(master, exc) from exc
+    return _start_on_cluster(builder, master, start_timeout)
+
+
+def _start_error(master: str, exc: BaseException, log: str | None = None,
+                 detail: str | None = None) -> InputError:
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return InputError(
+        f"the Spark session (master {master}) could not start: "
+        + (detail or f"{type(exc).__name__}: {first[:300]}")
+        + (f" (the JVM's log: {log})" if log else "")
+        + ". Check the master URL (CLI --spark-master), Java 17 (JAVA_HOME) and the "
+        "cluster's logs")
+
+
+def _start_on_cluster(builder: Any, master: str, timeout: float):
+    """Start a session on a cluster master within ``timeout`` seconds, the JVM's own output
+    in a log file (named in the error), not on the terminal."""
+    import subprocess
+    import threading
+
+    from pyspark import SparkContext
+    from pyspark.conf import SparkConf
+    from pyspark.java_gateway import launch_gateway
+
+    log = None
+    if SparkContext._gateway is None:  # no JVM in this process yet: start it, quiet
+        conf = SparkConf()
+        for key, value in builder._options.items():
+            conf.set(key, value)
+        handle, log = tempfile.mkstemp(prefix="valuemax-spark-", suffix=".log")
+        try:
+            gateway = launch_gateway(conf, popen_kwargs={"stdout": handle,
+                                                         "stderr": subprocess.STDOUT})
+        except Exception as exc:  # no Java, a JVM that exits at once
+            raise _start_error(master, exc, log) from exc
+        finally:
+            os.close(handle)  # the JVM holds its own copy
+        SparkContext._ensure_initialized(gateway=gateway, conf=conf)
+    outcome: dict[str, Any] = {}
+
+    def start() -> None:
+        try:
+            outcome["session"] = builder.getOrCreate()
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=start, name="valuemax-spark-start", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    session = outcome.get("session")
+    if session is not None and not session.sparkContext._jsc.sc().isStopped():
+        return session
+    if thread.is_alive() or session is not None:  # still registering, or given up
+        reason = (f"it did not register with the master within {timeout:g} s"
+                  if thread.is_alive() else "the master did not accept the application")
+        _stop_jvm()
         raise InputError(
-            f"the Spark session (master {master}) could not start: "
-            f"{type(exc).__name__}: {first[:300]}. Check the master URL (CLI --spark-master), "
-            "Java 17 (JAVA_HOME) and the cluster's logs") from exc
+            f"the Spark session (master {master}) could not start: {reason}"
+            + (f": {_last_error(log)}" if log and _last_error(log) else "")
+            + (f" (the JVM's log: {log})" if log else "")
+            + ". Check the master URL (CLI --spark-master; spark://HOST:7077 is the "
+            "master's RPC port, not its web UI), that the master runs and accepts "
+            "applications, and the cluster's logs")
+    error = outcome["error"]
+    _stop_jvm()
+    raise _start_error(master, error, log, _last_error(log) if log else None) from error
+
+
+def _last_error(log: str) -> str | None:
+    """The JVM log's reason for giving up (Spark's ``... Reason: ...`` line), else its last
+    ERROR line; the message without the time stamp."""
+    try:
+        lines = Path(log).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    errors = [line.split(" ERROR ", 1)[1].strip() for line in lines if " ERROR " in line]
+    reasons = [e for e in errors if "Reason: " in e]
+    chosen = (reasons or errors or [None])[-1]
+    return None if chosen is None else chosen[:300]
+
+
+def _stop_jvm() -> None:
+    """Stop the session's JVM after a failed start, so a later start launches a new one."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    proc = getattr(gateway, "proc", None)
+    if proc is not None:
+        proc.kill()
+        proc.wait(timeout=30)
+    with contextlib.suppress(Exception):
+        gateway.shutdown()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    SparkContext._active_spark_context = None
 
 
 def redact(url: str) -> str:
@@ -313,6 +544,32 @@ def _without_password(message: str, secret: str | None) -> str:
     return message
 
 
+#: ``local_infile=`` values in a MySQL/MariaDB URL and what they set.
+_SWITCH = {"0": 0, "false": 0, "off": 0, "no": 0, "1": 1, "true": 1, "on": 1, "yes": 1}
+
+
+def _mysql_options(url: str, shown: str) -> dict[str, int]:
+    """The driver's ``local_infile`` from a MySQL/MariaDB URL's ``?local_infile=0|1`` (Ibis
+    hands query values to mysqlclient as text, which it refuses), else nothing.
+
+    Examples
+    --------
+    >>> _mysql_options("mysql://ann@db/shop?local_infile=off", "")
+    {'local_infile': 0}
+    >>> _mysql_options("mysql://ann@db/shop", "")
+    {}
+    """
+    from urllib.parse import parse_qsl, urlsplit
+
+    given = dict(parse_qsl(urlsplit(url).query)).get("local_infile")
+    if given is None:
+        return {}
+    if given.strip().lower() not in _SWITCH:
+        raise InputError(f"engine {shown}: local_infile={given!r} is not 0 or 1 (0: never "
+                         "send files to the server, load with INSERTs instead)")
+    return {"local_infile": _SWITCH[given.strip().lower()]}
+
+
 def connect_url(url: str):
     """Open the database server ``url`` names (PostgreSQL, MySQL/MariaDB) as an Ibis backend.
 
@@ -320,7 +577,10 @@ def connect_url(url: str):
     ----------
     url : str
         ``postgres://user:password@host:port/database`` (or ``postgresql://``),
-        ``mysql://...`` or ``mariadb://...`` (both through Ibis's MySQL backend), or
+        ``mysql://...`` or ``mariadb://...`` (both through Ibis's MySQL backend; ``?local_infile=0``
+        at the end has the client library refuse every file request of the server, and
+        valuemax load with multi-row ``INSERT`` statements instead of ``LOAD DATA LOCAL
+        INFILE``), or
         ``duckdb:///path/to/file.duckdb`` (an existing DuckDB database). Other Ibis backends
         (SQLite, BigQuery, Snowflake...) are refused: the row-level steps are tested on
         these four engines only.
@@ -365,8 +625,9 @@ def connect_url(url: str):
             f"extra: pip install 'valuemax[{extra}]'"
         ) from exc
     url = f"{backend}://{url.split('://', 1)[1]}"
+    options = _mysql_options(url, shown) if backend == "mysql" else {}
     try:
-        return ibis.connect(url)
+        return ibis.connect(url, **options)
     except ImportError as exc:
         raise InputError(f"cannot open {shown}: {exc}") from exc
     except Exception as exc:  # the drivers' own OperationalError classes: not importable here

@@ -15,6 +15,7 @@ import secrets
 from typing import Any
 
 from valuemax._core.exceptions import InputError
+from valuemax.engines import to_arrow as engine_rows
 from valuemax.io._date_formats import SourceZone
 from valuemax.io._formats import Loaded
 from valuemax.io._sql import duck, ident
@@ -216,7 +217,7 @@ def to_arrow(source: Any) -> tuple[Any, str, tuple[str, ...], dict[str, SourceZo
     if isinstance(source, pa.RecordBatchReader):
         return source.read_all(), "arrow", (), {}
     if module.startswith("ibis") and hasattr(source, "to_pyarrow"):
-        return source.to_pyarrow(), "ibis", (), {}
+        return engine_rows(source), "ibis", (), {}  # int64 exact on MySQL too
     return None
 
 
