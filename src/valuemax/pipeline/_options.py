@@ -377,8 +377,8 @@ RENAMED: dict[str, str] = {"seed": "random_state", "clv_horizon": "horizon_month
                            "horizon": "horizon_days"}
 
 
-def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
-           ) -> dict[str, Any]:
+def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any], *,
+           stacklevel: int = 3) -> dict[str, Any]:
     """The options objects of a job, from its group keywords and flat shorthand.
 
     Parameters
@@ -391,6 +391,8 @@ def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
     flat : mapping of str to object
         The other keywords the caller gave: flat names of :data:`SHORTHAND` (for the groups
         the job takes) and the old names of :data:`RENAMED`.
+    stacklevel : int, default 3
+        Of the ``FutureWarning``: 3 points at the caller of the job that calls ``gather``.
 
     Returns
     -------
@@ -426,7 +428,8 @@ def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
         new = RENAMED.get(name)
         if new is not None:
             warnings.warn(f"{who}(): the keyword {name}= is renamed {new}= (same meaning and "
-                          f"unit); {name}= will be removed", FutureWarning, stacklevel=3)
+                          f"unit); {name}= will be removed", FutureWarning,
+                          stacklevel=stacklevel)
             if new in flat:
                 raise TypeError(f"{who}() got both {name}= and {new}=: pass {new}= only")
             name = new
@@ -444,6 +447,69 @@ def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
     built = {g: obj if obj is not None else GROUPS[g](**fields[g])
              for g, obj in groups.items()}
     return {**built, **extra}
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """The seven options objects of :func:`valuemax.pipeline.analyze` and its seed, as
+    :func:`analyze_options` resolves them from its keywords."""
+
+    read: ReadOptions
+    clean: CleanOptions
+    segments: SegmentOptions
+    value: ValueOptions
+    propensity: PropensityOptions
+    privacy: PrivacyOptions
+    engine: EngineOptions
+    random_state: int
+
+
+def analyze_options(*, read: Any, clean: Any, segments: Any, value: Any, propensity: Any,
+                    privacy: Any, engine: Any, random_state: Any,
+                    shorthand: Mapping[str, Any]) -> AnalyzeOptions:
+    """The options of :func:`valuemax.pipeline.analyze` from its keywords, validated once.
+
+    ``propensity`` and ``engine`` also take their flat values there (``propensity=False``,
+    ``engine="spark"``), which fill ``PropensityOptions.enabled`` and
+    ``EngineOptions.engine``; every other flat keyword comes in ``shorthand``
+    (:func:`gather`).
+
+    Parameters
+    ----------
+    read, clean, segments, value, propensity, privacy, engine : options object or None
+        ``analyze``'s group keywords as given (``propensity``: also a bool; ``engine``:
+        also a name, URL or live backend).
+    random_state : int
+        ``analyze``'s ``random_state=`` as given.
+    shorthand : mapping of str to object
+        ``analyze``'s other keywords.
+
+    Returns
+    -------
+    AnalyzeOptions
+
+    Raises
+    ------
+    TypeError
+        As :func:`gather` and :func:`random_state_of`.
+    InputError
+        A field out of range, or a seed outside 0..2**32 - 1.
+
+    Warns
+    -----
+    FutureWarning
+        For each old keyword name, pointing at the caller of ``analyze``.
+    """
+    flat = dict(shorthand)
+    if propensity is not None and not isinstance(propensity, PropensityOptions):
+        flat["propensity"], propensity = propensity, None
+    if engine is not None and not isinstance(engine, EngineOptions):
+        flat["engine"], engine = engine, None
+    groups = {"read": read, "clean": clean, "segments": segments, "value": value,
+              "propensity": propensity, "privacy": privacy, "engine": engine}
+    opts = gather("analyze", groups, flat, stacklevel=4)
+    return AnalyzeOptions(**{g: opts[g] for g in groups},
+                          random_state=random_state_of("analyze", random_state, opts))
 
 
 def random_state_of(who: str, random_state: Any, gathered: Mapping[str, Any]) -> int:
@@ -468,6 +534,6 @@ def random_state_of(who: str, random_state: Any, gathered: Mapping[str, Any]) ->
 
 
 __all__ = ["CLUSTER_CHOICES", "GROUPS", "RENAMED",
-           "SHORTHAND", "CleanOptions", "EngineOptions", "PrivacyOptions",
-           "PropensityOptions", "ReadOptions", "SegmentOptions", "ValueOptions", "gather",
-           "random_state_of"]
+           "SHORTHAND", "AnalyzeOptions", "CleanOptions", "EngineOptions", "PrivacyOptions",
+           "PropensityOptions", "ReadOptions", "SegmentOptions", "ValueOptions", "analyze_options",
+           "gather", "random_state_of"]
