@@ -14,6 +14,7 @@ import pandas as pd
 
 from valuemax._core.exceptions import ConvergenceError, InputError, InsufficientData
 from valuemax.clean import CleanResult
+from valuemax.features._validation import check_log
 from valuemax.propensity._frame import (
     MONEY_FEATURES,
     as_day,
@@ -28,7 +29,6 @@ from valuemax.propensity._frame import (
     frame_columns,
     numeric_features,
     unwrap_log,
-    validate_rows,
 )
 from valuemax.propensity._metrics import (
     btyd_scores,
@@ -417,7 +417,7 @@ def _fit(t: Any, h: int, cutoff: Any, n_origins: int, categorical: Any, random_s
          btyd_baseline: bool, observation_end: Any, cv_folds: int, max_train_rows: int,
          money: bool = True, scan: bool = True) -> PropensityResult:
     """The body of :func:`fit_propensity` (arguments as there, ``t``/``h`` checked;
-    ``scan``: the rows still need :func:`~valuemax.propensity._frame.validate_rows`)."""
+    ``scan``: the rows still need :func:`~valuemax.features._validation.check_log`)."""
     for name, v, lo in (("n_origins", n_origins, 1), ("cv_folds", cv_folds, 2),
                         ("max_train_rows", max_train_rows, 100)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -443,7 +443,7 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     """
     first, last = date_range(t)
     end = last if observation_end is None else as_day(observation_end, "observation_end")
-    validate_rows(t, end, cats, money=money, scan=scan)
+    check_log(t, end, cats, money=money, scan=scan)
     cut = end - _dt.timedelta(h) if cutoff is None else as_day(cutoff, "cutoff")
     check_cutoff(cut, first, last, end, h)
     origins, label_days, origin_note = plan_origins(cut, first, h, n_origins)

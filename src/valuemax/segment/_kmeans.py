@@ -7,16 +7,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import InputError, InsufficientData
+from valuemax._core.exceptions import InsufficientData
 from valuemax.segment._profile import (
     cluster_profile,
+    clustering_features,
     empty_profile,
     n_distinct,
     rank_by_value,
     sample_indices,
-    standardised_features,
 )
-from valuemax.segment._validation import check_customers, check_int
+from valuemax.segment._validation import check_int
 
 #: Largest sample the silhouette is computed on (O(n^2) distances).
 SILHOUETTE_SAMPLE = 10_000
@@ -24,8 +24,6 @@ SILHOUETTE_SAMPLE = 10_000
 FIT_SAMPLE = 200_000
 #: Customers drawn for the 2-D PCA projection plot.
 PROJECTION_SAMPLE = 5_000
-
-_COLUMNS = {"recency": "recency_days", "frequency": "n_orders", "monetary": "total_spend"}
 
 
 @dataclass(frozen=True)
@@ -239,11 +237,8 @@ def kmeans_segments(
     random_state = check_int(random_state, "random_state", minimum=0)
     fit_size = FIT_SAMPLE if sample_size is None else check_int(
         sample_size, "sample_size", minimum=3)
-    if country is not None and not isinstance(country, str):
-        raise InputError(f"country={country!r} must be a column name (str) or None.")
-    values = check_customers(customers, _COLUMNS, who="kmeans_segments")
+    values, x, features, notes = clustering_features(customers, country, who="kmeans_segments")
     n = len(customers)
-    x, features, notes = standardised_features(values)
     if n < 2:
         return _skipped("a single customer cannot be clustered", features, notes)
     if x.shape[1] == 0:

@@ -8,19 +8,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import InputError, InsufficientData
+from valuemax._core.exceptions import InsufficientData
 from valuemax.segment._kmeans import silhouette_on
 from valuemax.segment._profile import (
     cluster_profile,
+    clustering_features,
     empty_profile,
     n_distinct,
     rank_by_value,
     sample_indices,
-    standardised_features,
 )
-from valuemax.segment._validation import check_customers, check_int
+from valuemax.segment._validation import check_int
 
-_COLUMNS = {"recency": "recency_days", "frequency": "n_orders", "monetary": "total_spend"}
 _K_RANGE = (2, 10)
 
 
@@ -138,11 +137,8 @@ def ward_segments(
         k = check_int(k, "k", minimum=2)
     max_customers = check_int(max_customers, "max_customers", minimum=3)
     random_state = check_int(random_state, "random_state", minimum=0)
-    if country is not None and not isinstance(country, str):
-        raise InputError(f"country={country!r} must be a column name (str) or None.")
-    values = check_customers(customers, _COLUMNS, who="ward_segments")
+    values, x, features, notes = clustering_features(customers, country, who="ward_segments")
     n = len(customers)
-    x, features, notes = standardised_features(values)
     rng = np.random.default_rng(random_state)
     idx = sample_indices(rng, n, max_customers)
     xs = x[idx]
