@@ -332,8 +332,10 @@ class EngineOptions:
     Raises
     ------
     InputError
-        If ``table``/``query`` are empty, both given or given without an engine other than
-        DuckDB, ``schema`` is not a plain name or has no engine, or ``spark_master`` is
+        If ``engine`` is a name other than ``"duckdb"``/``"spark"`` that is not a URL, or a
+        URL of a scheme valuemax does not run on (the message the job gave when opening
+        it); if ``table``/``query`` are empty, both given or given without an engine other
+        than DuckDB, ``schema`` is not a plain name or has no engine, or ``spark_master`` is
         malformed or given without ``engine="spark"``. Whether the engine can be reached is
         found when the job opens it.
     """
@@ -349,6 +351,25 @@ class EngineOptions:
 
         check_engine_options(self.engine, self.table, self.query, self.schema,
                              self.spark_master)
+        _check_engine_value(self.engine)
+
+
+def _check_engine_value(engine: Any) -> None:
+    """Refuse at build the engine values a job would refuse on opening, with the same
+    message: a name other than ``"duckdb"``/``"spark"`` that is not a URL (the check of
+    ``open_engine``), a URL whose scheme valuemax does not run on (the check of
+    :func:`valuemax.engines.connect_url`). Both raise before anything is opened; a supported
+    URL is only opened (and a server reached) by the job."""
+    from valuemax.engines import connect_url
+    from valuemax.engines._connect import _SERVERS
+    from valuemax.pipeline._engine import ENGINE_NAMES, open_engine
+
+    if not isinstance(engine, str) or engine in ENGINE_NAMES:
+        return
+    if "://" not in engine:
+        open_engine(engine)  # raises: not a name, not a URL
+    elif engine.split("://", 1)[0].lower() not in (*_SERVERS, "duckdb"):
+        connect_url(engine)  # raises: the scheme is not supported
 
 
 #: The options objects of the jobs, by keyword.
