@@ -318,6 +318,10 @@ _KW_VALUE = re.compile(rf"(?<![\w\[-])({_KW})=({_VALUE})?")
 _BOTH = re.compile(rf"(?<![\w-])(?:{_KW})/(--[\w-]+)")
 #: a message's own CLI hint, ``(CLI --map amount=<column>)``
 _CLI_HINT = re.compile(r"\s*\(CLI ([^()]*)\)")
+#: a flag followed by the Python keyword that sets it (``both_names``), once written as a
+#: flag: ``--clusters none (--clusters none)``; or a keyword the CLI has no table entry for
+#: (``--no-clv (clv=False)``, ``--refit (refit=True)``): the flag alone
+_FLAG_AND_KEYWORD = re.compile(r"(--[\w-]+(?: (?!--)[^\s()]+)?) \((?:\1|[a-z_]+=\w+)\)")
 
 
 def cli_words(message: str) -> str:
@@ -338,6 +342,10 @@ def cli_words(message: str) -> str:
     'pass the 5 names with --columns name1,name2,....'
     >>> cli_words("cost_per_contact=-1.0 must be >= 0")
     '--cost-per-contact -1.0 must be >= 0'
+    >>> cli_words("clustering turned off with --clusters none (clusters='none')")
+    'clustering turned off with --clusters none'
+    >>> cli_words("turned off with --no-clv (clv=False); set it with --horizon-months (horizon_months=)")
+    'turned off with --no-clv; set it with --horizon-months'
     """
     def value(v: str | None, option: str) -> str:
         if not v:
@@ -367,6 +375,7 @@ def cli_words(message: str) -> str:
         rest = message[:m.start()] + message[m.end():]
         return "" if m.group(1).strip() in rest else f" ({m.group(1)})"
 
+    message = _FLAG_AND_KEYWORD.sub(lambda m: m.group(1), message)
     return _CLI_HINT.sub(hint, message)
 
 

@@ -36,6 +36,7 @@ from valuemax.pipeline._options import (
     SegmentOptions,
     ValueOptions,
     analyze_options,
+    both_names,
 )
 from valuemax.pipeline._outputs import summary_dict, write_exports
 from valuemax.pipeline._parts import run_basket, run_propensity, run_stats, run_step
@@ -390,7 +391,7 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
     value = None
     with clock("value"):
         if not val.enabled:
-            skipped["value"] = "customer value turned off (--no-clv)"
+            skipped["value"] = "customer value turned off with " + both_names("clv=False")
         else:
             # any failure of the models is a skipped step: the rest of the job goes on
             value, reason = run_step(
@@ -414,7 +415,7 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
     with clock("propensity"):
         prop = None
         if not prop_opts.enabled:
-            skipped["propensity"] = "turned off (--no-propensity)"
+            skipped["propensity"] = "turned off with " + both_names("propensity=False")
         else:
             # without prices the spend features are left out (stated in its notes)
             prop = run_step(
@@ -549,7 +550,7 @@ def _caveats(value: ValueResult | None) -> dict[str, list[str]]:
 
 def _cluster(customers, clusters, k_min, k_max, random_state, country, skipped, tracebacks):
     if clusters == "none":
-        skipped["kmeans"] = "clustering turned off (--clusters none)"
+        skipped["kmeans"] = "clustering turned off with " + both_names("clusters='none'")
         return None, None, None
     if len(customers) < MIN_CUSTOMERS_TO_CLUSTER:
         skipped["kmeans"] = (

@@ -393,6 +393,29 @@ SHORTHAND: dict[str, tuple[str, str]] = {
     **{name: ("engine", name) for name in ("engine", "table", "query", "schema",
                                            "spark_master")},
 }
+#: The CLI flag of a Python keyword (with its value, or ending in ``=``), for messages of the
+#: Python API that name an option: both are named (:func:`both_names`).
+FLAGS: dict[str, str] = {
+    "clv=False": "--no-clv", "propensity=False": "--no-propensity",
+    "clusters='none'": "--clusters none", "calibration_end=": "--calibration-end",
+    "horizon_months=": "--horizon-months", "refit=True": "--refit",
+}
+
+
+def both_names(keyword: str) -> str:
+    """The CLI flag and the Python keyword that set an option, for a message of the API.
+
+    The CLI shows the message with the keyword written as its flag, once
+    (``valuemax.cli._options.cli_words``).
+
+    >>> both_names("clv=False")
+    '--no-clv (clv=False)'
+    >>> both_names("horizon_months=")
+    '--horizon-months (horizon_months=)'
+    """
+    return f"{FLAGS[keyword]} ({keyword})"
+
+
 #: Old keyword names, still accepted with a ``FutureWarning``: old -> new.
 RENAMED: dict[str, str] = {"seed": "random_state", "clv_horizon": "horizon_months",
                            "horizon": "horizon_days"}
@@ -554,7 +577,22 @@ def random_state_of(who: str, random_state: Any, gathered: Mapping[str, Any]) ->
         raise InputError(f"{exc} (CLI --random-state)") from None
 
 
-__all__ = ["CLUSTER_CHOICES", "GROUPS", "RENAMED",
-           "SHORTHAND", "AnalyzeOptions", "CleanOptions", "EngineOptions", "PrivacyOptions",
-           "PropensityOptions", "ReadOptions", "SegmentOptions", "ValueOptions", "analyze_options",
-           "gather", "random_state_of"]
+__all__ = [
+    "CLUSTER_CHOICES",
+    "FLAGS",
+    "GROUPS",
+    "RENAMED",
+    "SHORTHAND",
+    "AnalyzeOptions",
+    "CleanOptions",
+    "EngineOptions",
+    "PrivacyOptions",
+    "PropensityOptions",
+    "ReadOptions",
+    "SegmentOptions",
+    "ValueOptions",
+    "analyze_options",
+    "both_names",
+    "gather",
+    "random_state_of",
+]
