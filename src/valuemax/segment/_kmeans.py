@@ -12,6 +12,7 @@ from valuemax._core.exceptions import InsufficientData
 from valuemax.segment._profile import (
     cluster_profile,
     clustering_features,
+    country_values,
     empty_profile,
     n_distinct,
     rank_by_value,
@@ -286,13 +287,8 @@ def kmeans_segments(
     if k < best:
         notes.append(f"k = {best} was chosen but only {k} clusters received customers when "
                      "every customer was assigned to its nearest centre.")
-    country_col = None
-    if country is not None:
-        if country in customers.columns:
-            country_col = customers[country]
-        else:
-            notes.append(f"no column {country!r}: top_countries left empty.")
-    profile, names = cluster_profile(values, labels, k, country_col)
+    profile, names = cluster_profile(values, labels, k,
+                                     country_values(customers, country, notes))
     proj_idx = sample_indices(rng, n, PROJECTION_SAMPLE)
     projection, centers_projection = _projection(xf, x, proj_idx, model, labels, mapping,
                                                  customers.index)

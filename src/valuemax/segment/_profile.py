@@ -87,6 +87,19 @@ def clustering_features(
     return (values, *standardised_features(values))
 
 
+def country_values(customers: Any, country: str | None, notes: list[str],
+                   rows: Any = None) -> Any:
+    """The ``country`` column of ``customers`` (its ``rows`` positions when given) for the
+    cluster profiles, or None: no ``country``, or no such column (said in ``notes``)."""
+    if country is None:
+        return None
+    if country not in customers.columns:
+        notes.append(f"no column {country!r}: top_countries left empty.")
+        return None
+    column = customers[country]
+    return column if rows is None else column.iloc[rows]
+
+
 def standardised_features(
     values: dict[str, np.ndarray],
 ) -> tuple[np.ndarray, tuple[str, ...], list[str]]:
