@@ -190,7 +190,6 @@ def ward_segments(
     )
 
 
-
 def _cut_each_k(z: np.ndarray, xs: np.ndarray, ks: list[int],
                 ) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
     """The tree ``z`` cut into each k of ``ks``, one thread (as in ``kmeans_segments``:
