@@ -52,3 +52,57 @@ def test_help_shows_the_new_names(cli_runner, command, flags):
     assert res.exit_code == 0
     for flag in flags:
         assert flag in res.output, flag
+
+
+@pytest.mark.parametrize(("command", "old", "new", "value"), [
+    ("analyze", "--seed", "--random-state", "7"),
+    ("clv", "--clv-horizon", "--horizon-months", "0"),
+    ("propensity", "--horizon", "--horizon-days", "0"),
+    ("uplift", "--seed", "--random-state", "7"),
+    ("target", "--seed", "--random-state", "7"),
+])
+def test_an_old_flag_name_prints_one_note_naming_the_new_flag(cli_runner, tmp_path, command,
+                                                              old, new, value):
+    # value 0 is refused for the horizons, 7 passes: the note comes first either way, once
+    res = cli_runner.invoke(app, [command, str(tmp_path / "absent.csv"), f"{old}={value}"])
+    notes = [line for line in res.stderr.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: {old} is renamed {new} (same meaning and unit); {old} will be "
+                     f"removed: pass {new}"]
+    # the absent file, the horizon 0 or (uplift, target) a missing required option: exit 2
+    assert res.exit_code == 2
+
+
+def test_the_new_flag_name_prints_no_note(cli_runner, tmp_path):
+    res = cli_runner.invoke(app, ["clv", str(tmp_path / "absent.csv"), "--random-state", "3",
+                                  "--horizon-months", "6"])
+    assert res.exit_code == 2 and "note:" not in res.stderr
+    assert "absent.csv" in " ".join(res.stderr.split())
+
+
+@pytest.mark.parametrize(("command", "args", "shown"), [
+    ("analyze", ["--seed", "3", "--random-state", "4"], "--seed 3, --random-state 4"),
+    ("clv", ["--horizon-months=6", "--clv-horizon", "12"], "--clv-horizon 12, --horizon-months 6"),
+    ("propensity", ["--horizon-days", "30", "--horizon=60"], "--horizon 60, --horizon-days 30"),
+])
+def test_old_and_new_flag_with_different_values_exit_2_in_one_line(cli_runner, tmp_path,
+                                                                   command, args, shown):
+    res = cli_runner.invoke(app, [command, str(tmp_path / "absent.csv"), *args])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    old, new = shown.split(", ")[0].split()[0], shown.split(", ")[1].split()[0]
+    assert lines[0] == (f"error: {shown} set one option to different values: {old} is the old "
+                        f"name of {new}; pass {new} once")
+    assert "absent.csv" not in res.stderr  # refused before anything is read
+
+
+def test_old_and_new_flag_with_the_same_value_run_with_a_note(cli_runner, datasets, tmp_path):
+    out = tmp_path / "out"
+    res = cli_runner.invoke(app, ["analyze", str(datasets("cdnow/CDNOW_sample.txt")),
+                                  "--columns", CDNOW_COLS, "--no-clv", "--no-propensity",
+                                  "--clusters", "none", "--seed", "5", "--random-state", "05",
+                                  "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.count("note: --seed is renamed --random-state") == 1
+    params = json.loads((out / "summary.json").read_text(encoding="utf-8"))["params"]
+    assert params["random_state"] == 5

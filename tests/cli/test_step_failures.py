@@ -84,7 +84,7 @@ def test_any_exception_from_a_model_is_a_skip_with_its_type(small_log, monkeypat
     assert result.skipped["basket"] == "ValueError: Input contains NaN"
     assert result.stats is None and result.basket is None
     assert set(result.tracebacks) == {"stats", "basket"}
-    assert result.skipped["value"] == "customer value turned off (--no-clv)"
+    assert result.skipped["value"] == "customer value turned off with --no-clv (clv=False)"
     # the RFM segments, the first outputs, are all there
     assert result.customers["segment"].notna().all()
 
@@ -116,3 +116,26 @@ def test_flags_render_without_a_type(cli_runner, command):
     assert "<bool>" not in top.output
     group = cli_runner.invoke(app, ["experiment", "--help"], env={"COLUMNS": "200"})
     assert group.exit_code == 0 and "<bool>" not in group.output
+
+
+def test_steps_turned_off_name_the_keyword_in_python_and_the_flag_on_the_cli(small_log,
+                                                                              cli_runner,
+                                                                              tmp_path):
+    result = valuemax.analyze(str(small_log), out=None, clv=False, propensity=False,
+                              clusters="none", random_state=0)
+    assert result.skipped["value"] == "customer value turned off with --no-clv (clv=False)"
+    assert result.skipped["propensity"] == ("turned off with --no-propensity "
+                                            "(propensity=False)")
+    assert result.skipped["kmeans"] == ("clustering turned off with --clusters none "
+                                        "(clusters='none')")
+    res = cli_runner.invoke(app, ["analyze", str(small_log), "--no-clv", "--no-propensity",
+                                  "--clusters", "none", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    skips = sorted(line.strip() for line in res.stdout.splitlines()
+                   if line.startswith("skipped "))
+    # on the CLI the flag alone: the Python keyword is written as its flag, once
+    assert skips == ["skipped kmeans: clustering turned off with --clusters none",
+                     "skipped propensity: turned off with --no-propensity",
+                     "skipped value: customer value turned off with --no-clv"]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["skipped"]["value"] == result.skipped["value"]

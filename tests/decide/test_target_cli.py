@@ -34,7 +34,7 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
     res = cli_runner.invoke(app, ["target", str(path), "--id", "cid", "--value", "clv",
                                   "--margin", "0.4", "--cost-per-contact", "cost",
                                   "--cost-per-redemption", "1.5", "--budget", "20",
-                                  "--holdout", "0.2", "--seed", "3", "--start", "2026-05-04",
+                                  "--holdout", "0.2", "--random-state", "3", "--start", "2026-05-04",
                                   "--out", str(out), "--json", "--db", str(tmp_path / "s.db")])
     assert res.exit_code == 0, res.output
     api = choose_targets(frame, customer_id="cid", value="clv", margin=0.4,
@@ -84,7 +84,7 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
     (["--cost-per-contact", "1", "--holdout", "1.5"], "share=1.5 must lie strictly between"),
     (["--cost-per-contact", "1", "--start", "02/03/2024"],
      "assigned_at='02/03/2024' is not an ISO date or time"),
-    (["--cost-per-contact", "1", "--seed", "-1"], "random_state=-1 must be a whole number >= 0"),
+    (["--cost-per-contact", "1", "--random-state", "-1"], "random_state=-1 must be a whole number >= 0"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(cli_runner, scores_csv, tmp_path, extra, match):
     path, _ = scores_csv
@@ -105,7 +105,7 @@ def test_cli_loop_target_then_experiment_recovers_the_uplift(cli_runner, tmp_pat
     out = tmp_path / "camp"
     res = cli_runner.invoke(app, ["target", str(tmp_path / "s.csv"), "--value", "40",
                                   "--margin", "0.5", "--cost-per-contact", "0.5",
-                                  "--max-contacts", "3000", "--holdout", "0.3", "--seed", "2",
+                                  "--max-contacts", "3000", "--holdout", "0.3", "--random-state", "2",
                                   "--start", "2026-02-01", "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)
@@ -142,7 +142,7 @@ def test_terminal_says_the_hold_out_is_not_contacted_and_what_it_forgoes(cli_run
     path, frame = scores_csv
     res = cli_runner.invoke(app, ["target", str(path), "--id", "cid", "--value", "clv",
                                   "--margin", "0.4", "--cost-per-contact", "cost",
-                                  "--budget", "20", "--holdout", "0.2", "--seed", "3",
+                                  "--budget", "20", "--holdout", "0.2", "--random-state", "3",
                                   "--start", "2026-05-04", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     api = choose_targets(frame, customer_id="cid", value="clv", margin=0.4,

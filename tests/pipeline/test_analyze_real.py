@@ -87,7 +87,8 @@ def test_no_out_writes_nothing_and_clusters_none_skips_kmeans(datasets):
     res = valuemax.analyze(str(datasets("cdnow/CDNOW_sample.txt")), columns=SAMPLE_COLUMNS,
                            random_state=0, clusters="none", clv=False)
     assert res.out is None and "kmeans" in res.skipped
-    assert res.skipped["kmeans"] == "clustering turned off (--clusters none)"
+    assert res.skipped["kmeans"] == ("clustering turned off with --clusters none "
+                                     "(clusters='none')")
 
 
 def test_cdnow_master_with_no_flags(cdnow_master_analysis):

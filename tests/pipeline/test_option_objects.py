@@ -53,6 +53,34 @@ def test_each_object_refuses_a_bad_field_when_built(build, message):
         build()
 
 
+@pytest.mark.parametrize(("engine", "message"), [
+    ("oracle", r"engine='oracle' is not one of \['duckdb', 'spark'\] nor a URL such as "
+               r"'postgres://user:password@host:5432/database' or 'mysql://\.\.\.' "
+               r"\(CLI --engine\)"),
+    ("Spark", r"engine='Spark' is not one of \['duckdb', 'spark'\]"),
+    ("sqlite:///shop.db", r"engine sqlite:///shop\.db: the scheme 'sqlite' is not supported; "
+                          r"valuemax runs on DuckDB"),
+    ("oracle://ann:s3cret@db:1521/x", r"engine oracle://ann:\*\*\*@db:1521/x: the scheme "
+                                      r"'oracle' is not supported"),
+])
+def test_engine_options_refuse_an_unsupported_engine_when_built(tmp_path, engine, message):
+    with pytest.raises(InputError, match=message) as info:
+        EngineOptions(engine=engine)
+    assert "s3cret" not in str(info.value)
+    # analyze refuses it with the same message before reading: the missing file is not named
+    missing = tmp_path / "never-read.csv"
+    with pytest.raises(InputError, match=message) as info:
+        valuemax.analyze(str(missing), engine=engine, out=None)
+    assert "never-read" not in str(info.value)
+
+
+def test_engine_options_build_a_supported_url_without_opening_it():
+    # port 1 of loopback: nothing listens there; the server is reached only by the job
+    url = "postgres://ann:s3cret@127.0.0.1:1/shop"
+    assert EngineOptions(engine=url).engine == url
+    assert EngineOptions(engine="mariadb://ann@127.0.0.1:1/shop").engine.startswith("mariadb")
+
+
 def test_objects_are_frozen_and_hold_checked_values():
     clean = CleanOptions(observation_end="1998-06-30")
     assert clean.observation_end == dt.date(1998, 6, 30)  # parsed once, here

@@ -35,7 +35,7 @@ def _args(path, *extra):
 def test_cli_json_and_files_equal_the_api(cli_runner, table, tmp_path):
     out = tmp_path / "out"
     res = cli_runner.invoke(app, _args(table, "--model", "t", "--model", "ct", "--bootstrap",
-                                       "20", "--seed", "3", "--id", "customer", "--json",
+                                       "20", "--random-state", "3", "--id", "customer", "--json",
                                        "--out", str(out), "--db", str(tmp_path / "s.duckdb")))
     assert res.exit_code == 0, res.output
     got = json.loads(res.output)
@@ -67,7 +67,7 @@ def test_cli_json_and_files_equal_the_api(cli_runner, table, tmp_path):
     (["--treated", "promo2"], "treated arm 'promo2' is not among the arm labels"),
     (["--model", "x"], "models ['x']: unknown ['x']"),
     (["--outcome", "spend"], "outcome column 'spend' is not in the table"),
-    (["--seed", "-1"], "must be a whole number >= 0 and below 2**32 (--random-state)"),
+    (["--random-state", "-1"], "must be a whole number >= 0 and below 2**32 (--random-state)"),
     (["--random-state", "4294967296"], "random_state=4294967296 must be a whole number >= 0"),
 ])
 def test_bad_input_exits_2_with_one_line(cli_runner, table, extra, message):

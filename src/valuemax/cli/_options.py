@@ -54,14 +54,76 @@ JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Print machine
 # Flags take no value: an empty metavar keeps Typer's help from showing them as "<bool>".
 
 
+#: Old flag names kept as a second name of the renamed option: old -> new (as the Python
+#: keywords ``seed=``, ``clv_horizon=``, ``horizon=`` of ``valuemax.pipeline._options.RENAMED``).
+RENAMED_FLAGS: dict[str, str] = {"--seed": "--random-state", "--clv-horizon": "--horizon-months",
+                                 "--horizon": "--horizon-days"}
+
+
 class Command(TyperCommand):
-    """A command whose ``--help`` flag, like every other flag, shows no ``<bool>`` type."""
+    """A command whose ``--help`` flag, like every other flag, shows no ``<bool>`` type, and
+    whose renamed flags (:data:`RENAMED_FLAGS`) say so when given under their old name."""
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)
         if option is not None:
             option.metavar = ""
         return option
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        check_renamed_flags(self, args)
+        return super().parse_args(ctx, args)
+
+
+def _given(args: list[str], name: str) -> list[str]:
+    """The values given to the option ``name`` in ``args`` (``NAME V`` or ``NAME=V``),
+    before a ``--`` that ends the options."""
+    found = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == name and i + 1 < len(args):
+            found.append(args[i + 1])
+        elif arg.startswith(name + "="):
+            found.append(arg[len(name) + 1:])
+    return found
+
+
+def _same(values: list[str]) -> bool:
+    try:
+        return len({int(v) for v in values}) <= 1
+    except ValueError:  # not a number: refused by the option's own type check
+        return len(set(values)) <= 1
+
+
+def check_renamed_flags(command: Any, args: list[str]) -> None:
+    """Say on stderr, in one line each, that an old flag name was used and which flag
+    replaces it (the Python keywords give a ``FutureWarning``); refuse an old and a new name
+    of one option given different values (exit 2, one line).
+
+    Raises
+    ------
+    typer.Exit
+        Code 2, when e.g. ``--seed 3 --random-state 4`` are both given.
+    """
+    err = Console(stderr=True, highlight=False)
+    names = {name for param in command.params for name in getattr(param, "opts", ())}
+    for old, new in RENAMED_FLAGS.items():
+        if old not in names or new not in names:
+            continue
+        old_values = _given(args, old)
+        if not old_values:
+            continue
+        new_values = _given(args, new)
+        if not _same(old_values + new_values):
+            shown = ", ".join([*(f"{old} {v}" for v in old_values),
+                               *(f"{new} {v}" for v in new_values)])
+            err.print(f"[bold red]error:[/] {escape(shown)} set one option to different "
+                      f"values: {old} is the old name of {new}; pass {new} once",
+                      soft_wrap=True)
+            raise typer.Exit(2)
+        err.print(f"note: {old} is renamed {new} (same meaning and unit); {old} will be "
+                  f"removed: pass {new}", soft_wrap=True)
 
 
 class Group(TyperGroup):
@@ -256,6 +318,10 @@ _KW_VALUE = re.compile(rf"(?<![\w\[-])({_KW})=({_VALUE})?")
 _BOTH = re.compile(rf"(?<![\w-])(?:{_KW})/(--[\w-]+)")
 #: a message's own CLI hint, ``(CLI --map amount=<column>)``
 _CLI_HINT = re.compile(r"\s*\(CLI ([^()]*)\)")
+#: a flag followed by the Python keyword that sets it (``both_names``), once written as a
+#: flag: ``--clusters none (--clusters none)``; or a keyword the CLI has no table entry for
+#: (``--no-clv (clv=False)``, ``--refit (refit=True)``): the flag alone
+_FLAG_AND_KEYWORD = re.compile(r"(--[\w-]+(?: (?!--)[^\s()]+)?) \((?:\1|[a-z_]+=\w+)\)")
 
 
 def cli_words(message: str) -> str:
@@ -276,6 +342,10 @@ def cli_words(message: str) -> str:
     'pass the 5 names with --columns name1,name2,....'
     >>> cli_words("cost_per_contact=-1.0 must be >= 0")
     '--cost-per-contact -1.0 must be >= 0'
+    >>> cli_words("clustering turned off with --clusters none (clusters='none')")
+    'clustering turned off with --clusters none'
+    >>> cli_words("turned off with --no-clv (clv=False); set it with --horizon-months (horizon_months=)")
+    'turned off with --no-clv; set it with --horizon-months'
     """
     def value(v: str | None, option: str) -> str:
         if not v:
@@ -305,6 +375,7 @@ def cli_words(message: str) -> str:
         rest = message[:m.start()] + message[m.end():]
         return "" if m.group(1).strip() in rest else f" ({m.group(1)})"
 
+    message = _FLAG_AND_KEYWORD.sub(lambda m: m.group(1), message)
     return _CLI_HINT.sub(hint, message)
 
 

@@ -17,9 +17,7 @@ from valuemax._core.schema import TimeUnit
 from valuemax.clean import CleanResult
 from valuemax.engines._portable import NO_KEYED_STRING_JOIN, backend_name, money_sum
 from valuemax.features._validation import (
-    check_columns,
-    check_mode_columns,
-    check_rows,
+    check_log,
     days_per_unit,
     purchase_day,
     resolve_log,
@@ -163,10 +161,7 @@ def customer_table(
     """
     unit = days_per_unit(time_unit)
     t, end, scan = resolve_log(transactions, observation_end, money=money)
-    check_columns(t, money=money)
-    modes = check_mode_columns(mode_columns, t)
-    if scan:
-        check_rows(t, end, money=money)
+    modes = check_log(t, end, mode_columns, money=money, scan=scan)
     return checked_customer_table(t, end=end, unit=unit, modes=modes, money=money)
 
 

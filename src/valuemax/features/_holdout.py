@@ -15,9 +15,7 @@ from valuemax.engines._portable import NO_KEYED_STRING_JOIN, backend_name, money
 from valuemax.features._customers import MONEY_COLUMNS, stack_by_customer, summarise
 from valuemax.features._validation import (
     as_date,
-    check_columns,
-    check_mode_columns,
-    check_rows,
+    check_log,
     days_per_unit,
     purchase_day,
     resolve_log,
@@ -134,10 +132,7 @@ def calibration_holdout(
             f"{obs_end.isoformat()} (the holdout period is (calibration_end, "
             "observation_end]); pass an earlier calibration_end."
         )
-    check_columns(transactions, money=money)
-    modes = check_mode_columns(mode_columns, transactions)
-    if scan:
-        check_rows(transactions, obs_end, money=money)
+    modes = check_log(transactions, obs_end, mode_columns, money=money, scan=scan)
 
     t = transactions
     day = purchase_day(t)
@@ -234,9 +229,7 @@ def repeat_purchase_days(
     """
     cohort = as_date(cohort_end, "cohort_end")
     transactions, obs_end, scan = resolve_log(transactions, observation_end, money=money)
-    check_columns(transactions, money=money)
-    if scan:
-        check_rows(transactions, obs_end, money=money)
+    check_log(transactions, obs_end, money=money, scan=scan)
     t = transactions
     days = t.select(_key=t.customer_id, day=purchase_day(t)).distinct()
     first = days.group_by("_key").aggregate(_first=days.day.min())

@@ -218,6 +218,43 @@ def check_columns(table: Any, *, money: bool = True) -> None:
         )
 
 
+def check_log(table: Any, end: _dt.date, mode_columns: Any = (), *, money: bool = True,
+              scan: bool = True) -> tuple[str, ...]:
+    """Check a log once at a public boundary: its columns (schema only, no query), its mode
+    columns and, with ``scan``, its rows in one aggregate query.
+
+    Parameters
+    ----------
+    table : ibis.Table
+        The lines, as :func:`resolve_log` returned them.
+    end : datetime.date
+        Inclusive observation end: no line may fall after it.
+    mode_columns : sequence of str, default ()
+        Extra columns the caller reads (:func:`check_mode_columns`).
+    money : bool, default True
+        Whether ``amount`` is read (checked).
+    scan : bool, default True
+        False for the lines of a CleanResult, which its rules already guarantee
+        (:func:`resolve_log` says which).
+
+    Returns
+    -------
+    tuple of str
+        ``mode_columns`` as checked.
+
+    Raises
+    ------
+    InputError
+        As :func:`check_columns`, :func:`check_mode_columns` and :func:`check_rows`, in that
+        order.
+    """
+    check_columns(table, money=money)
+    modes = check_mode_columns(mode_columns, table)
+    if scan:
+        check_rows(table, end, money=money)
+    return modes
+
+
 def purchase_day(table: ir.Table) -> ir.DateColumn:
     """Return the calendar day of each line (``order_ts`` as a date)."""
     ts = table.order_ts

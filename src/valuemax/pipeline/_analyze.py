@@ -27,6 +27,7 @@ from valuemax.pipeline._engine import (
     write_engine_table,
 )
 from valuemax.pipeline._options import (
+    AnalyzeOptions,
     CleanOptions,
     EngineOptions,
     PrivacyOptions,
@@ -34,8 +35,8 @@ from valuemax.pipeline._options import (
     ReadOptions,
     SegmentOptions,
     ValueOptions,
-    gather,
-    random_state_of,
+    analyze_options,
+    both_names,
 )
 from valuemax.pipeline._outputs import summary_dict, write_exports
 from valuemax.pipeline._parts import run_basket, run_propensity, run_stats, run_step
@@ -202,238 +203,330 @@ def analyze(
     FutureWarning
         For each old keyword name (``seed``, ``clv_horizon``, ``horizon``).
     """
-    flat = dict(shorthand)
-    if propensity is not None and not isinstance(propensity, PropensityOptions):
-        flat["propensity"], propensity = propensity, None
-    if engine is not None and not isinstance(engine, EngineOptions):
-        flat["engine"], engine = engine, None
-    opts = gather("analyze", {"read": read, "clean": clean, "segments": segments,
-                              "value": value, "propensity": propensity, "privacy": privacy,
-                              "engine": engine}, flat)
-    random_state = random_state_of("analyze", random_state, opts)
-    reading, cleaning, seg, val, prop_opts, priv, where = (
-        opts[g] for g in ("read", "clean", "segments", "value", "propensity", "privacy",
-                          "engine"))
-    key = priv.key()
-    time_unit, calibration_end = val.time_unit, val.calibration_end
+    opts = analyze_options(read=read, clean=clean, segments=segments, value=value,
+                           propensity=propensity, privacy=privacy, engine=engine,
+                           random_state=random_state, shorthand=shorthand)
+    where = opts.engine
+    key = opts.privacy.key()
     started = datetime.now()
-    timings: dict[str, float] = {}
-    skipped: dict[str, str] = {}
-    tracebacks: dict[str, str] = {}
-    params = {
-        "preset": cleaning.preset, "observation_end": None
-        if cleaning.observation_end is None else str(cleaning.observation_end),
-        "time_unit": time_unit, "calibration_end": None if calibration_end is None
-        else str(calibration_end), "returns": cleaning.returns, "clusters": seg.clusters,
-        "k_min": seg.k_min, "k_max": seg.k_max, "clv": val.enabled,
-        "horizon_months": val.horizon_months, "discount_rate": val.discount_rate,
-        "margin": val.margin, "clv_model": val.model, "propensity": prop_opts.enabled,
-        "horizon_days": prop_opts.horizon_days, "random_state": random_state,
-        **reading.to_params(),
-        "run_at": started.isoformat(timespec="seconds"),
-        # the key is never recorded: its fingerprint tells whether two runs share it
-        "pseudonymize": key is not None,
-        "pseudonym_key_fingerprint": None if key is None else key_fingerprint(key),
-        "keep_pii": list(priv.keep_pii),
-    }
+    params = _run_params(opts, key, started)
     check_engine_source(source, where.table, where.query)
     opened = open_engine(where.engine, spark_master=where.spark_master)
     econ, engine_label = opened if opened is not None else (None, "duckdb")
-    table, query, schema = where.table, where.query, where.schema
-    params.update(engine=engine_label, table=table, query=query, schema=schema)
+    params.update(engine=engine_label, table=where.table, query=where.query,
+                  schema=where.schema)
     ws = Workspace(Path(out) if out is not None else None, Path(db) if db is not None else None)
-    con = None
+    run = _Run(econ=econ, engine_label=engine_label, schema=where.schema, params=params,
+               clock=StepClock({}, on_step))
     try:
         if econ is not None:
-            prepare_schema(econ, engine_label, schema)
-        con = connect(ws.store)
-        clock = StepClock(timings, on_step)
-
-        with clock("read"):
-            if econ is not None and (table is not None or query is not None):
-                ingested = read_source(
-                    reading, engine_source(econ, engine_label, table=table, query=query),
-                    con, pseudonym_key=key, keep_pii=priv.keep_pii)
-                ingested = dataclasses.replace(ingested, source=(
-                    f"{engine_label} " + (f"table {table}" if table else f"query {query}")))
-            else:
-                ingested = read_source(reading, source, con, pseudonym_key=key,
-                                       keep_pii=priv.keep_pii)
-        protected = ingested.privacy
-        # the raw table was rewritten: write the store afresh so no freed page keeps the
-        # dropped columns or the original ids
-        rewritten = protected is not None and (protected.pseudonymized
-                                               or bool(protected.dropped))
-        returns = params["returns"] = default_returns(cleaning.returns, cleaning.preset,
-                                                      ingested)
-        with clock("clean"):
-            cleaned = clean_log_lines(
-                ingested if econ is None else push_log(econ, ingested, schema),
-                preset=cleaning.preset, observation_end=cleaning.observation_end,
-                returns=returns
-            )
-            if econ is None:
-                write_table(con, "transactions_clean", cleaned.transactions)
-                write_table(con, "quarantine", cleaned.quarantine)
-            else:
-                for name, expr in (("transactions_clean", cleaned.transactions),
-                                   ("quarantine", cleaned.quarantine)):
-                    copy_to_store(con, name, write_engine_table(
-                        econ, f"valuemax_{name}", expr, schema), schema=expr.schema())
-            # the next stages take clean's result over its stored lines (its guarantees
-            # hold there): they neither re-parse the observation end nor re-scan the rows
-            stored = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
-        quality = _with_lost_customers(cleaned.report, ingested, con)
-        obs_end = cleaned.observation_end
-        params["observation_end"] = obs_end.isoformat()
-        country = country_column(ingested.extra_columns)
-        # a log without prices (no amount, nor quantity and unit_price): what needs no money
-        # runs, the spend steps are skipped with NO_MONEY
-        money = ingested.plan.amount_from != "none"
-        if not money:
-            skipped["spend"] = NO_MONEY
-        with clock("customers"):
-            # on the engine when one was given: its clean log, copied back to the store
-            clean_log = stored if econ is None else dataclasses.replace(
-                cleaned, transactions=engine_table(econ, "valuemax_transactions_clean", schema))
-            store = write_table if econ is None else _write_back(econ, schema)
-            expr = customer_table(
-                clean_log, time_unit=time_unit,
-                mode_columns=(country,) if country else (), money=money,
-            )
-            store(con, "customers", expr)
-            customers = con.table("customers").order_by("customer_id").to_pyarrow().to_pandas()
-            calibration = None
-            if calibration_end is not None:
-                store(con, "calibration_holdout", calibration_holdout(
-                    clean_log, calibration_end=calibration_end, time_unit=time_unit,
-                    money=money,
-                ))
-                calibration = (con.table("calibration_holdout").order_by("customer_id")
-                               .to_pyarrow().to_pandas())
-        with clock("segments"):
-            monetary = "total_spend" if money else None
-            rfm = rfm_scores(customers, monetary=monetary)
-            customers = customers.join(rfm.scores)
-            customers["segment"] = assign_segments(rfm).astype(str)
-            segments = segment_summary(customers, customers["segment"],
-                                       monetary=monetary).merge(
-                segment_actions(), on="segment", how="left"
-            )
-        with clock("clusters"):
-            if not money:
-                skipped["kmeans"] = ("the clusters are built on recency, frequency and spend: "
-                                     + NO_MONEY)
-                km = actions = ward = None
-            else:
-                km, actions, ward = run_step(
-                    "kmeans", skipped, tracebacks, _cluster, customers, seg.clusters,
-                    seg.k_min, seg.k_max, random_state, country, skipped,
-                    tracebacks) or (None, None, None)
-            label_clusters(customers, km, ward)
-        value = None
-        with clock("value"):
-            if not val.enabled:
-                skipped["value"] = "customer value turned off (--no-clv)"
-            else:
-                # any failure of the models is a skipped step: the rest of the job goes on
-                value, reason = run_step(
-                    "value", skipped, tracebacks, run_value,
-                    con, stored, customers, time_unit=time_unit, calibration_end=calibration_end,
-                    calibration=calibration, horizon_months=val.horizon_months,
-                    discount_rate=val.discount_rate, margin=val.margin, model=val.model,
-                    random_state=random_state, money=money) or (None, skipped.get("value"))
-                if value is None:
-                    skipped["value"] = reason
-                else:
-                    customers = customers.merge(value.table, on="customer_id", how="left",
-                                                validate="one_to_one")
-        with clock("stats"):
-            if money:
-                stats = run_step("stats", skipped, tracebacks, run_stats, customers)
-            else:
-                stats = None
-                skipped["stats"] = "its target is customer value in money: " + NO_MONEY
-        with clock("propensity"):
-            prop = None
-            if not prop_opts.enabled:
-                skipped["propensity"] = "turned off (--no-propensity)"
-            else:
-                # without prices the spend features are left out (stated in its notes)
-                prop = run_step(
-                    "propensity", skipped, tracebacks, run_propensity,
-                    stored, customers, skipped, horizon_days=prop_opts.horizon_days,
-                    random_state=random_state, money=money)
-            if prop is not None:
-                customers = customers.merge(prop.scores, on="customer_id", how="left",
-                                            validate="one_to_one")
-        with clock("basket"):
-            basket = run_step("basket", skipped, tracebacks, run_basket,
-                              stored, ingested.mapping, skipped,
-                              random_state=random_state)
-        with clock("store"):
-            write_segments(con, customers, segments)
-            write_table(con, "quality", quality.to_frame())
-            write_step_tables(con, value=value, propensity=prop, basket=basket)
-        ran = {"kmeans": km is not None and km.skipped is None,
-               "ward": ward is not None and ward.skipped is None, "value": value is not None,
-               "stats": stats is not None, "propensity": prop is not None,
-               "basket": basket is not None}
-        if seg.clusters != "kmeans+ward":
-            del ran["ward"]
-        if not money:
-            ran = {"spend": False, **ran}
-        result = AnalysisResult(
-            ingest=ingested.to_dict(), quality=quality, customers=customers,
-            time_unit=time_unit, rfm=rfm, segments=segments, clusters=km,
-            cluster_actions=actions, hierarchy=ward, calibration=calibration, value=value,
-            stats=stats, basket=basket, propensity=prop,
-            stages={name: StageStatus.from_run(
-                name, ran=done, skipped=skipped, tracebacks=tracebacks,
-                otherwise="K-means did not run, and Ward runs beside it")
-                for name, done in ran.items()},
-            skipped=skipped, tracebacks=tracebacks, params=params,
-            timings_s=timings, version=__version__,
-        )
-        result = dataclasses.replace(result, summary=summary_dict(result))
-        with clock("report"):
-            if ws.tmp is not None and ws.out is not None:
-                write_exports(result, ws.tmp, quarantine=con.table("quarantine"))
-                result.to_html(ws.tmp / "report.html")
-        # the final timings (the report's included)
-        result = dataclasses.replace(result, timings_s=timings)
-        result = dataclasses.replace(result, summary=summary_dict(result))
-        run_id = record_run(
-            con, started=started, params=params, ingest=result.ingest, quality=quality,
-            n_customers=len(customers), timings=timings, outputs=ws.planned_outputs(),
-            caveats=_caveats(value),
-        )
-        if econ is not None:  # the run's row beside its tables in the engine
-            record_engine_run(econ, schema, run_id=run_id, started=started,
-                              source=str(result.ingest.get("source")), quality=quality,
-                              n_customers=len(customers), engine=engine_label,
-                              version=__version__)
-        if ws.tmp is not None and ws.out is not None:
-            (ws.tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
-        ws.copy_store_to_db(con, con.list_tables())
-        con.disconnect()
-        con = None
-        if rewritten and ws.store is not None and not (ws.db is not None and not ws.db_in_out):
-            compact_store(ws.store)
-        ws.publish()
-        return dataclasses.replace(result, out=ws.out)
+            prepare_schema(econ, engine_label, where.schema)
+        run.con = connect(ws.store)
+        log = _read_and_clean(run, source, opts, key)
+        steps = _model_steps(run, log, opts)
+        return _publish(run, ws, log, steps, opts, started)
     except Exception as exc:  # a full disk: name the file and the space (Workspace.disk_full)
         if (full := ws.disk_full(exc)) is not None:
             raise full from exc
         raise
     finally:
-        if con is not None:
-            con.disconnect()
+        if run.con is not None:
+            run.con.disconnect()
         if econ is not None:
-            drop_engine_tables(econ, ("valuemax_transactions_std",), schema)
+            drop_engine_tables(econ, ("valuemax_transactions_std",), where.schema)
             if isinstance(where.engine, str) and "://" in where.engine:
                 econ.disconnect()  # a connection we opened (a live one stays the caller's)
         ws.discard()
+
+
+@dataclasses.dataclass
+class _Run:
+    """What the steps of one ``analyze`` run share: the store connection, the engine (None
+    for the local DuckDB), the recorded parameters, the step clock and the skipped steps
+    with their reasons and tracebacks (both filled as the steps go)."""
+
+    econ: Any
+    engine_label: str
+    schema: str | None
+    params: dict[str, Any]
+    clock: StepClock
+    con: Any = None
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    tracebacks: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Log:
+    """The read and cleaned log: what was read, clean's result, the same over the stored
+    clean lines (``stored``: its guarantees hold there), the quality report with the lost
+    customers, whether the raw table was rewritten (pseudonyms, dropped personal data) and
+    whether the log has prices."""
+
+    ingested: Any
+    cleaned: Any
+    stored: Any
+    quality: Any
+    rewritten: bool
+    money: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class _Steps:
+    """The model steps' results (None: not run, the reason in ``_Run.skipped``)."""
+
+    customers: Any
+    rfm: Any
+    segments: Any
+    calibration: Any
+    km: Any
+    actions: Any
+    ward: Any
+    value: ValueResult | None
+    stats: Any
+    propensity: Any
+    basket: Any
+
+
+def _run_params(opts: AnalyzeOptions, key: Any, started: datetime) -> dict[str, Any]:
+    """The run's parameters as recorded (``runs``, ``summary.json``); the engine's are added
+    once it is opened, the returns' and the observation end's once the log is read."""
+    cleaning, seg, val, prop = opts.clean, opts.segments, opts.value, opts.propensity
+    return {
+        "preset": cleaning.preset, "observation_end": None
+        if cleaning.observation_end is None else str(cleaning.observation_end),
+        "time_unit": val.time_unit, "calibration_end": None if val.calibration_end is None
+        else str(val.calibration_end), "returns": cleaning.returns, "clusters": seg.clusters,
+        "k_min": seg.k_min, "k_max": seg.k_max, "clv": val.enabled,
+        "horizon_months": val.horizon_months, "discount_rate": val.discount_rate,
+        "margin": val.margin, "clv_model": val.model, "propensity": prop.enabled,
+        "horizon_days": prop.horizon_days, "random_state": opts.random_state,
+        **opts.read.to_params(),
+        "run_at": started.isoformat(timespec="seconds"),
+        # the key is never recorded: its fingerprint tells whether two runs share it
+        "pseudonymize": key is not None,
+        "pseudonym_key_fingerprint": None if key is None else key_fingerprint(key),
+        "keep_pii": list(opts.privacy.keep_pii),
+    }
+
+
+def _read_and_clean(run: _Run, source: Any, opts: AnalyzeOptions, key: Any) -> _Log:
+    """The read and clean steps: the raw log read (from the engine's table or query when
+    given), cleaned (on the engine when given), the clean lines and the quarantine stored."""
+    con, econ, schema, clock, params = run.con, run.econ, run.schema, run.clock, run.params
+    reading, cleaning, priv, where = opts.read, opts.clean, opts.privacy, opts.engine
+    with clock("read"):
+        if econ is not None and (where.table is not None or where.query is not None):
+            ingested = read_source(
+                reading, engine_source(econ, run.engine_label, table=where.table,
+                                       query=where.query),
+                con, pseudonym_key=key, keep_pii=priv.keep_pii)
+            ingested = dataclasses.replace(ingested, source=(
+                f"{run.engine_label} " + (f"table {where.table}" if where.table
+                                          else f"query {where.query}")))
+        else:
+            ingested = read_source(reading, source, con, pseudonym_key=key,
+                                   keep_pii=priv.keep_pii)
+    protected = ingested.privacy
+    # the raw table was rewritten: write the store afresh so no freed page keeps the
+    # dropped columns or the original ids
+    rewritten = protected is not None and (protected.pseudonymized or bool(protected.dropped))
+    returns = params["returns"] = default_returns(cleaning.returns, cleaning.preset, ingested)
+    with clock("clean"):
+        cleaned = clean_log_lines(
+            ingested if econ is None else push_log(econ, ingested, schema),
+            preset=cleaning.preset, observation_end=cleaning.observation_end,
+            returns=returns
+        )
+        if econ is None:
+            write_table(con, "transactions_clean", cleaned.transactions)
+            write_table(con, "quarantine", cleaned.quarantine)
+        else:
+            for name, expr in (("transactions_clean", cleaned.transactions),
+                               ("quarantine", cleaned.quarantine)):
+                copy_to_store(con, name, write_engine_table(
+                    econ, f"valuemax_{name}", expr, schema), schema=expr.schema())
+        # the next stages take clean's result over its stored lines (its guarantees
+        # hold there): they neither re-parse the observation end nor re-scan the rows
+        stored = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
+    quality = _with_lost_customers(cleaned.report, ingested, con)
+    params["observation_end"] = cleaned.observation_end.isoformat()
+    # a log without prices (no amount, nor quantity and unit_price): what needs no money
+    # runs, the spend steps are skipped with NO_MONEY
+    money = ingested.plan.amount_from != "none"
+    if not money:
+        run.skipped["spend"] = NO_MONEY
+    return _Log(ingested=ingested, cleaned=cleaned, stored=stored, quality=quality,
+                rewritten=rewritten, money=money)
+
+
+def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
+    """The steps from the customer table to the baskets, each skipped with its reason when
+    it cannot run (:func:`~valuemax.pipeline._parts.run_step`)."""
+    con, clock, skipped, tracebacks = run.con, run.clock, run.skipped, run.tracebacks
+    seg, val, prop_opts = opts.segments, opts.value, opts.propensity
+    random_state, money, stored = opts.random_state, log.money, log.stored
+    country = country_column(log.ingested.extra_columns)
+    with clock("customers"):
+        customers, calibration = _customers(run, log, val, country)
+    with clock("segments"):
+        monetary = "total_spend" if money else None
+        rfm = rfm_scores(customers, monetary=monetary)
+        customers = customers.join(rfm.scores)
+        customers["segment"] = assign_segments(rfm).astype(str)
+        segments = segment_summary(customers, customers["segment"],
+                                   monetary=monetary).merge(
+            segment_actions(), on="segment", how="left"
+        )
+    with clock("clusters"):
+        if not money:
+            skipped["kmeans"] = ("the clusters are built on recency, frequency and spend: "
+                                 + NO_MONEY)
+            km = actions = ward = None
+        else:
+            km, actions, ward = run_step(
+                "kmeans", skipped, tracebacks, _cluster, customers, seg.clusters,
+                seg.k_min, seg.k_max, random_state, country, skipped,
+                tracebacks) or (None, None, None)
+        label_clusters(customers, km, ward)
+    value = None
+    with clock("value"):
+        if not val.enabled:
+            skipped["value"] = "customer value turned off with " + both_names("clv=False")
+        else:
+            # any failure of the models is a skipped step: the rest of the job goes on
+            value, reason = run_step(
+                "value", skipped, tracebacks, run_value,
+                con, stored, customers, time_unit=val.time_unit,
+                calibration_end=val.calibration_end,
+                calibration=calibration, horizon_months=val.horizon_months,
+                discount_rate=val.discount_rate, margin=val.margin, model=val.model,
+                random_state=random_state, money=money) or (None, skipped.get("value"))
+            if value is None:
+                skipped["value"] = reason
+            else:
+                customers = customers.merge(value.table, on="customer_id", how="left",
+                                            validate="one_to_one")
+    with clock("stats"):
+        if money:
+            stats = run_step("stats", skipped, tracebacks, run_stats, customers)
+        else:
+            stats = None
+            skipped["stats"] = "its target is customer value in money: " + NO_MONEY
+    with clock("propensity"):
+        prop = None
+        if not prop_opts.enabled:
+            skipped["propensity"] = "turned off with " + both_names("propensity=False")
+        else:
+            # without prices the spend features are left out (stated in its notes)
+            prop = run_step(
+                "propensity", skipped, tracebacks, run_propensity,
+                stored, customers, skipped, horizon_days=prop_opts.horizon_days,
+                random_state=random_state, money=money)
+        if prop is not None:
+            customers = customers.merge(prop.scores, on="customer_id", how="left",
+                                        validate="one_to_one")
+    with clock("basket"):
+        basket = run_step("basket", skipped, tracebacks, run_basket,
+                          stored, log.ingested.mapping, skipped,
+                          random_state=random_state)
+    return _Steps(customers=customers, rfm=rfm, segments=segments, calibration=calibration,
+                  km=km, actions=actions, ward=ward, value=value, stats=stats,
+                  propensity=prop, basket=basket)
+
+
+def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> tuple[Any, Any]:
+    """The customer table and, with ``calibration_end``, the calibration/holdout table, as
+    pandas frames sorted by id: built on the engine when one was given (its clean log, the
+    results copied back to the store), else over the stored clean lines."""
+    con, econ = run.con, run.econ
+    clean_log = log.stored if econ is None else dataclasses.replace(
+        log.cleaned, transactions=engine_table(econ, "valuemax_transactions_clean", run.schema))
+    store = write_table if econ is None else _write_back(econ, run.schema)
+    expr = customer_table(
+        clean_log, time_unit=val.time_unit,
+        mode_columns=(country,) if country else (), money=log.money,
+    )
+    store(con, "customers", expr)
+    customers = con.table("customers").order_by("customer_id").to_pyarrow().to_pandas()
+    calibration = None
+    if val.calibration_end is not None:
+        store(con, "calibration_holdout", calibration_holdout(
+            clean_log, calibration_end=val.calibration_end, time_unit=val.time_unit,
+            money=log.money,
+        ))
+        calibration = (con.table("calibration_holdout").order_by("customer_id")
+                       .to_pyarrow().to_pandas())
+    return customers, calibration
+
+
+def _publish(run: _Run, ws: Workspace, log: _Log, steps: _Steps, opts: AnalyzeOptions,
+             started: datetime) -> AnalysisResult:
+    """Store the step tables, build the result, write the exports, the report, the run's
+    record and ``summary.json``, and publish the output folder in one step."""
+    con, clock, quality = run.con, run.clock, log.quality
+    customers = steps.customers
+    with clock("store"):
+        write_segments(con, customers, steps.segments)
+        write_table(con, "quality", quality.to_frame())
+        write_step_tables(con, value=steps.value, propensity=steps.propensity,
+                          basket=steps.basket)
+    result = _result(run, log, steps, opts)
+    result = dataclasses.replace(result, summary=summary_dict(result))
+    with clock("report"):
+        if ws.tmp is not None and ws.out is not None:
+            write_exports(result, ws.tmp, quarantine=con.table("quarantine"))
+            result.to_html(ws.tmp / "report.html")
+    # the final timings (the report's included)
+    result = dataclasses.replace(result, timings_s=clock.timings)
+    result = dataclasses.replace(result, summary=summary_dict(result))
+    run_id = record_run(
+        con, started=started, params=run.params, ingest=result.ingest, quality=quality,
+        n_customers=len(customers), timings=clock.timings, outputs=ws.planned_outputs(),
+        caveats=_caveats(steps.value),
+    )
+    if run.econ is not None:  # the run's row beside its tables in the engine
+        record_engine_run(run.econ, run.schema, run_id=run_id, started=started,
+                          source=str(result.ingest.get("source")), quality=quality,
+                          n_customers=len(customers), engine=run.engine_label,
+                          version=__version__)
+    if ws.tmp is not None and ws.out is not None:
+        (ws.tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
+    ws.copy_store_to_db(con, con.list_tables())
+    con.disconnect()
+    run.con = None
+    if log.rewritten and ws.store is not None and not (ws.db is not None
+                                                       and not ws.db_in_out):
+        compact_store(ws.store)
+    ws.publish()
+    return dataclasses.replace(result, out=ws.out)
+
+
+def _result(run: _Run, log: _Log, steps: _Steps, opts: AnalyzeOptions) -> AnalysisResult:
+    """The run's :class:`AnalysisResult` (without its summary), with each optional stage's
+    status."""
+    km, ward = steps.km, steps.ward
+    ran = {"kmeans": km is not None and km.skipped is None,
+           "ward": ward is not None and ward.skipped is None,
+           "value": steps.value is not None, "stats": steps.stats is not None,
+           "propensity": steps.propensity is not None, "basket": steps.basket is not None}
+    if opts.segments.clusters != "kmeans+ward":
+        del ran["ward"]
+    if not log.money:
+        ran = {"spend": False, **ran}
+    skipped, tracebacks = run.skipped, run.tracebacks
+    return AnalysisResult(
+        ingest=log.ingested.to_dict(), quality=log.quality, customers=steps.customers,
+        time_unit=opts.value.time_unit, rfm=steps.rfm, segments=steps.segments, clusters=km,
+        cluster_actions=steps.actions, hierarchy=ward, calibration=steps.calibration,
+        value=steps.value, stats=steps.stats, basket=steps.basket,
+        propensity=steps.propensity,
+        stages={name: StageStatus.from_run(
+            name, ran=done, skipped=skipped, tracebacks=tracebacks,
+            otherwise="K-means did not run, and Ward runs beside it")
+            for name, done in ran.items()},
+        skipped=skipped, tracebacks=tracebacks, params=run.params,
+        timings_s=run.clock.timings, version=__version__,
+    )
 
 
 def label_clusters(customers: Any, km: Any, ward: Any) -> None:
@@ -457,7 +550,7 @@ def _caveats(value: ValueResult | None) -> dict[str, list[str]]:
 
 def _cluster(customers, clusters, k_min, k_max, random_state, country, skipped, tracebacks):
     if clusters == "none":
-        skipped["kmeans"] = "clustering turned off (--clusters none)"
+        skipped["kmeans"] = "clustering turned off with " + both_names("clusters='none'")
         return None, None, None
     if len(customers) < MIN_CUSTOMERS_TO_CLUSTER:
         skipped["kmeans"] = (

@@ -178,11 +178,7 @@ def check_late(con: Any, union_ing: Any, offset: int, stored_end: dt.date, dedup
                       & (std.order_ts.date() <= ibis.literal(stored_end)))
     if dedupe:
         late = late.anti_join(copies_of_stored(con, offset), "_row_id")
-    n = int(late.count().to_pyarrow().as_py())
-    if n == 0:
-        return
-    shown = _first_lines(late, offset)
-    raise InputError(
+    _refuse_lines(late, offset, lambda n, shown: (
         f"{source}: {n:,} line{'s are' if n > 1 else ' is'} dated on or before the store's "
         f"observation end {stored_end.isoformat()} (e.g. {shown}). The store already covers "
         "every day up to that date: an update appends only later lines (a late purchase "
@@ -190,7 +186,15 @@ def check_late(con: Any, union_ing: Any, offset: int, stored_end: dt.date, dedup
         "scores treat that period as closed). Drop lines dated up to "
         f"{stored_end.isoformat()} from the file, or rebuild the store with valuemax "
         "analyze on the whole log"
-    )
+    ))
+
+
+def _refuse_lines(lines: Any, offset: int, message: Any) -> None:
+    """Raise ``InputError(message(n, shown))`` when ``lines`` holds any row: ``n`` their
+    count, ``shown`` the first ones (:func:`_first_lines`)."""
+    n = int(lines.count().to_pyarrow().as_py())
+    if n:
+        raise InputError(message(n, _first_lines(lines, offset)))
 
 
 def new_observation_end(con: Any, union_ing: Any, stored_end: dt.date,
@@ -320,15 +324,11 @@ def check_none_after(con: Any, union_ing: Any, offset: int, end: dt.date,
     std = union_ing.standardized()
     after = std.filter((std._row_id > offset) & usable(std)
                        & (std.order_ts.date() > ibis.literal(end)))
-    n = int(after.count().to_pyarrow().as_py())
-    if n == 0:
-        return
-    shown = _first_lines(after, offset)
-    raise InputError(
+    _refuse_lines(after, offset, lambda n, shown: (
         f"{source}: {n:,} line{'s are' if n > 1 else ' is'} dated after observation_end="
         f"{end.isoformat()} (e.g. {shown}); an update does not hold lines back for a later "
         "one. Leave them out of the file, or give a later observation_end= (or none)"
-    )
+    ))
 
 
 __all__ = ["IDS", "NEW_RAW", "UNION", "U_CLEAN", "U_QUAR", "all_copies", "build_union",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -71,13 +72,7 @@ def customer_value(
                                      "privacy": privacy}, shorthand)
     random_state = random_state_of("customer_value", random_state, opts)
     val = opts["value"]
-    con = connect(None)
-    try:
-        _, cleaned, _ = read_and_clean(source, con, opts["read"], opts["clean"],
-                                       privacy=opts["privacy"])
-        con.create_table("transactions_clean", cleaned.transactions)
-        # clean's result over its materialised lines: not re-scanned by the next stages
-        tx = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
+    with _cleaned_log(source, opts) as (con, tx):
         customers = customer_table(tx, time_unit=val.time_unit).to_pyarrow().to_pandas()
         result, reason = run_value(
             con, tx, customers, time_unit=val.time_unit,
@@ -87,6 +82,31 @@ def customer_value(
         if result is None:
             raise InputError(f"customer value cannot be estimated: {reason}")
         return result
+
+
+@contextmanager
+def _cleaned_log(source: Any, opts: dict[str, Any],
+                 explain: Callable[[InputError], InputError | None] | None = None,
+                 ) -> Iterator[tuple[Any, Any]]:
+    """Read and clean ``source`` into an in-memory store; yield the store's connection and
+    clean's result over its materialised lines (its observation end and guarantees kept, so
+    the next stage neither re-parses nor re-scans); the store is closed on leaving.
+
+    ``explain`` turns an ``InputError`` of reading or cleaning into a better one (raised
+    from it), or returns None to keep it.
+    """
+    con = connect(None)
+    try:
+        try:
+            _, cleaned, _ = read_and_clean(source, con, opts["read"], opts["clean"],
+                                           privacy=opts["privacy"])
+        except InputError as exc:
+            better = None if explain is None else explain(exc)
+            if better is None:
+                raise
+            raise better from exc
+        con.create_table("transactions_clean", cleaned.transactions)
+        yield con, dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
     finally:
         con.disconnect()
 
@@ -225,25 +245,18 @@ def association_rules(
     if input_format != "transactions":
         raise InputError(f"input_format={input_format!r} is not one of ['auto', "
                          "'transactions', 'baskets', 'long']")
-    con = connect(None)
-    try:
-        try:
-            _, cleaned, _ = read_and_clean(source, con, reading, opts["clean"],
-                                           privacy=opts["privacy"])
-        except InputError as exc:
-            why = looks_like_baskets(source, encoding=reading.encoding)
-            if why is None:
-                raise
-            raise InputError(f"{exc} The file looks like one basket per line ({why}): read "
-                             "it with input_format='baskets' (CLI --input baskets).") from exc
-        con.create_table("transactions_clean", cleaned.transactions)
+    def as_baskets(exc: InputError) -> InputError | None:
+        why = looks_like_baskets(source, encoding=reading.encoding)
+        if why is None:
+            return None
+        return InputError(f"{exc} The file looks like one basket per line ({why}): read "
+                          "it with input_format='baskets' (CLI --input baskets).")
+
+    with _cleaned_log(source, opts, as_baskets) as (_, cleaned):
         return analyze_baskets(
-            dataclasses.replace(cleaned, transactions=con.table("transactions_clean")),
-            min_support=min_support,
+            cleaned, min_support=min_support,
             min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
             n_recommendations=n_recommendations, random_state=random_state)
-    finally:
-        con.disconnect()
 
 
 def buy_propensity(
@@ -299,15 +312,7 @@ def buy_propensity(
     opts = gather("buy_propensity", {"propensity": propensity, "read": read, "clean": clean,
                                      "privacy": privacy}, shorthand)
     random_state = random_state_of("buy_propensity", random_state, opts)
-    con = connect(None)
-    try:
-        _, cleaned, _ = read_and_clean(source, con, opts["read"], opts["clean"],
-                                       privacy=opts["privacy"])
-        con.create_table("transactions_clean", cleaned.transactions)
-        # clean's result over its materialised lines: its observation end, no row re-scan
+    with _cleaned_log(source, opts) as (_, cleaned):
         return fit_propensity(
-            dataclasses.replace(cleaned, transactions=con.table("transactions_clean")),
-            horizon_days=opts["propensity"].horizon_days, cutoff=cutoff,
+            cleaned, horizon_days=opts["propensity"].horizon_days, cutoff=cutoff,
             n_origins=n_origins, random_state=random_state)
-    finally:
-        con.disconnect()

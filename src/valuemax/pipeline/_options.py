@@ -332,8 +332,10 @@ class EngineOptions:
     Raises
     ------
     InputError
-        If ``table``/``query`` are empty, both given or given without an engine other than
-        DuckDB, ``schema`` is not a plain name or has no engine, or ``spark_master`` is
+        If ``engine`` is a name other than ``"duckdb"``/``"spark"`` that is not a URL, or a
+        URL of a scheme valuemax does not run on (the message the job gave when opening
+        it); if ``table``/``query`` are empty, both given or given without an engine other
+        than DuckDB, ``schema`` is not a plain name or has no engine, or ``spark_master`` is
         malformed or given without ``engine="spark"``. Whether the engine can be reached is
         found when the job opens it.
     """
@@ -349,6 +351,25 @@ class EngineOptions:
 
         check_engine_options(self.engine, self.table, self.query, self.schema,
                              self.spark_master)
+        _check_engine_value(self.engine)
+
+
+def _check_engine_value(engine: Any) -> None:
+    """Refuse at build the engine values a job would refuse on opening, with the same
+    message: a name other than ``"duckdb"``/``"spark"`` that is not a URL (the check of
+    ``open_engine``), a URL whose scheme valuemax does not run on (the check of
+    :func:`valuemax.engines.connect_url`). Both raise before anything is opened; a supported
+    URL is only opened (and a server reached) by the job."""
+    from valuemax.engines import connect_url
+    from valuemax.engines._connect import _SERVERS
+    from valuemax.pipeline._engine import ENGINE_NAMES, open_engine
+
+    if not isinstance(engine, str) or engine in ENGINE_NAMES:
+        return
+    if "://" not in engine:
+        open_engine(engine)  # raises: not a name, not a URL
+    elif engine.split("://", 1)[0].lower() not in (*_SERVERS, "duckdb"):
+        connect_url(engine)  # raises: the scheme is not supported
 
 
 #: The options objects of the jobs, by keyword.
@@ -372,13 +393,36 @@ SHORTHAND: dict[str, tuple[str, str]] = {
     **{name: ("engine", name) for name in ("engine", "table", "query", "schema",
                                            "spark_master")},
 }
+#: The CLI flag of a Python keyword (with its value, or ending in ``=``), for messages of the
+#: Python API that name an option: both are named (:func:`both_names`).
+FLAGS: dict[str, str] = {
+    "clv=False": "--no-clv", "propensity=False": "--no-propensity",
+    "clusters='none'": "--clusters none", "calibration_end=": "--calibration-end",
+    "horizon_months=": "--horizon-months", "refit=True": "--refit",
+}
+
+
+def both_names(keyword: str) -> str:
+    """The CLI flag and the Python keyword that set an option, for a message of the API.
+
+    The CLI shows the message with the keyword written as its flag, once
+    (``valuemax.cli._options.cli_words``).
+
+    >>> both_names("clv=False")
+    '--no-clv (clv=False)'
+    >>> both_names("horizon_months=")
+    '--horizon-months (horizon_months=)'
+    """
+    return f"{FLAGS[keyword]} ({keyword})"
+
+
 #: Old keyword names, still accepted with a ``FutureWarning``: old -> new.
 RENAMED: dict[str, str] = {"seed": "random_state", "clv_horizon": "horizon_months",
                            "horizon": "horizon_days"}
 
 
-def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
-           ) -> dict[str, Any]:
+def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any], *,
+           stacklevel: int = 3) -> dict[str, Any]:
     """The options objects of a job, from its group keywords and flat shorthand.
 
     Parameters
@@ -391,6 +435,8 @@ def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
     flat : mapping of str to object
         The other keywords the caller gave: flat names of :data:`SHORTHAND` (for the groups
         the job takes) and the old names of :data:`RENAMED`.
+    stacklevel : int, default 3
+        Of the ``FutureWarning``: 3 points at the caller of the job that calls ``gather``.
 
     Returns
     -------
@@ -426,7 +472,8 @@ def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
         new = RENAMED.get(name)
         if new is not None:
             warnings.warn(f"{who}(): the keyword {name}= is renamed {new}= (same meaning and "
-                          f"unit); {name}= will be removed", FutureWarning, stacklevel=3)
+                          f"unit); {name}= will be removed", FutureWarning,
+                          stacklevel=stacklevel)
             if new in flat:
                 raise TypeError(f"{who}() got both {name}= and {new}=: pass {new}= only")
             name = new
@@ -444,6 +491,69 @@ def gather(who: str, groups: Mapping[str, Any], flat: Mapping[str, Any],
     built = {g: obj if obj is not None else GROUPS[g](**fields[g])
              for g, obj in groups.items()}
     return {**built, **extra}
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """The seven options objects of :func:`valuemax.pipeline.analyze` and its seed, as
+    :func:`analyze_options` resolves them from its keywords."""
+
+    read: ReadOptions
+    clean: CleanOptions
+    segments: SegmentOptions
+    value: ValueOptions
+    propensity: PropensityOptions
+    privacy: PrivacyOptions
+    engine: EngineOptions
+    random_state: int
+
+
+def analyze_options(*, read: Any, clean: Any, segments: Any, value: Any, propensity: Any,
+                    privacy: Any, engine: Any, random_state: Any,
+                    shorthand: Mapping[str, Any]) -> AnalyzeOptions:
+    """The options of :func:`valuemax.pipeline.analyze` from its keywords, validated once.
+
+    ``propensity`` and ``engine`` also take their flat values there (``propensity=False``,
+    ``engine="spark"``), which fill ``PropensityOptions.enabled`` and
+    ``EngineOptions.engine``; every other flat keyword comes in ``shorthand``
+    (:func:`gather`).
+
+    Parameters
+    ----------
+    read, clean, segments, value, propensity, privacy, engine : options object or None
+        ``analyze``'s group keywords as given (``propensity``: also a bool; ``engine``:
+        also a name, URL or live backend).
+    random_state : int
+        ``analyze``'s ``random_state=`` as given.
+    shorthand : mapping of str to object
+        ``analyze``'s other keywords.
+
+    Returns
+    -------
+    AnalyzeOptions
+
+    Raises
+    ------
+    TypeError
+        As :func:`gather` and :func:`random_state_of`.
+    InputError
+        A field out of range, or a seed outside 0..2**32 - 1.
+
+    Warns
+    -----
+    FutureWarning
+        For each old keyword name, pointing at the caller of ``analyze``.
+    """
+    flat = dict(shorthand)
+    if propensity is not None and not isinstance(propensity, PropensityOptions):
+        flat["propensity"], propensity = propensity, None
+    if engine is not None and not isinstance(engine, EngineOptions):
+        flat["engine"], engine = engine, None
+    groups = {"read": read, "clean": clean, "segments": segments, "value": value,
+              "propensity": propensity, "privacy": privacy, "engine": engine}
+    opts = gather("analyze", groups, flat, stacklevel=4)
+    return AnalyzeOptions(**{g: opts[g] for g in groups},
+                          random_state=random_state_of("analyze", random_state, opts))
 
 
 def random_state_of(who: str, random_state: Any, gathered: Mapping[str, Any]) -> int:
@@ -467,7 +577,22 @@ def random_state_of(who: str, random_state: Any, gathered: Mapping[str, Any]) ->
         raise InputError(f"{exc} (CLI --random-state)") from None
 
 
-__all__ = ["CLUSTER_CHOICES", "GROUPS", "RENAMED",
-           "SHORTHAND", "CleanOptions", "EngineOptions", "PrivacyOptions",
-           "PropensityOptions", "ReadOptions", "SegmentOptions", "ValueOptions", "gather",
-           "random_state_of"]
+__all__ = [
+    "CLUSTER_CHOICES",
+    "FLAGS",
+    "GROUPS",
+    "RENAMED",
+    "SHORTHAND",
+    "AnalyzeOptions",
+    "CleanOptions",
+    "EngineOptions",
+    "PrivacyOptions",
+    "PropensityOptions",
+    "ReadOptions",
+    "SegmentOptions",
+    "ValueOptions",
+    "analyze_options",
+    "both_names",
+    "gather",
+    "random_state_of",
+]

@@ -65,6 +65,7 @@ from valuemax.pipeline._incremental import (
     outlier_sql,
     outlier_stats,
 )
+from valuemax.pipeline._options import both_names
 from valuemax.pipeline._prepare import country_column
 from valuemax.pipeline._recorded import Recorded, check_store_file, read_recorded
 from valuemax.pipeline._rescore import DriftCheck, drift_check, load_models, rescore
@@ -516,7 +517,7 @@ def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.da
             n_none = int(scored[kept[0]].isna().sum())
             notes.append(f"clusters kept from the last fit ({', '.join(kept)}); "
                          f"{n_none:,} customers without one (new, or not clustered) get one "
-                         "with --refit")
+                         f"with {both_names('refit=True')}")
     write_segments(con, scored, summary)
     copy = ["segments", "segment_summary"]
     if models is not None:
@@ -526,12 +527,13 @@ def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.da
         copy.append("clv")
     elif p.get("clv", True):
         notes.append("no stored purchase model (the value step was skipped at the last fit): "
-                     "no CLV scores until --refit")
+                     f"no CLV scores until {both_names('refit=True')}")
     if "propensity_scores" in have:
         prop = con.table("propensity_scores", database=s).to_pyarrow().to_pandas()
         scored = scored.merge(prop, on="customer_id", how="left")
         notes.append("buy-again propensity scores (p_buy_*, churn_risk) are from the last fit "
-                     "and were not re-scored (the model is not stored); --refit refreshes them")
+                     "and were not re-scored (the model is not stored); "
+                     f"{both_names('refit=True')} refreshes them")
     if "rules" in have:
         notes.append("association rules and recommendations are from the last fit")
     if "calibration_holdout" in have:

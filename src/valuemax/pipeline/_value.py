@@ -38,6 +38,7 @@ from valuemax.clv import (
     tracking_curve,
 )
 from valuemax.features import calibration_holdout, repeat_purchase_days
+from valuemax.pipeline._options import both_names
 from valuemax.pipeline._value_result import ValueResult
 
 #: Optimiser starts of every purchase-model fit in the main job: the fixed start, then one
@@ -117,8 +118,8 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
         cal_end = default_calibration_end(first_day, obs_end)
         if cal_end is not None:
             notes.append(f"calibration/holdout split chosen at {cal_end.isoformat()}: the last "
-                         "third of the observation span is the holdout (set it with "
-                         "--calibration-end)")
+                         "third of the observation span is the holdout; set it with "
+                         f"{both_names('calibration_end=')}")
     else:
         cal_end = check_calibration_end(calibration_end, first_day, obs_end)
     unit = TIME_UNITS[time_unit]
@@ -243,7 +244,7 @@ def history_note(horizon_months: int, span_days: int) -> str | None:
     return (f"CLV looks {horizon_months} months ahead from only {span_days:,} days of history "
             f"(the horizon is {horizon_days / max(span_days, 1):,.1f} times the observed span): "
             "the models extrapolate far beyond what the log shows, so read CLV as a rough "
-            "order of magnitude, or shorten the horizon (--clv-horizon)")
+            f"order of magnitude, or shorten the horizon with {both_names('horizon_months=')}")
 
 
 def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon_months: int) -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from valuemax._core.exceptions import ConvergenceError, InputError, InsufficientData
 from valuemax.clean import CleanResult
+from valuemax.features._validation import check_log
 from valuemax.propensity._frame import (
     MONEY_FEATURES,
     as_day,
@@ -28,7 +29,6 @@ from valuemax.propensity._frame import (
     frame_columns,
     numeric_features,
     unwrap_log,
-    validate_rows,
 )
 from valuemax.propensity._metrics import (
     btyd_scores,
@@ -417,7 +417,7 @@ def _fit(t: Any, h: int, cutoff: Any, n_origins: int, categorical: Any, random_s
          btyd_baseline: bool, observation_end: Any, cv_folds: int, max_train_rows: int,
          money: bool = True, scan: bool = True) -> PropensityResult:
     """The body of :func:`fit_propensity` (arguments as there, ``t``/``h`` checked;
-    ``scan``: the rows still need :func:`~valuemax.propensity._frame.validate_rows`)."""
+    ``scan``: the rows still need :func:`~valuemax.features._validation.check_log`)."""
     for name, v, lo in (("n_origins", n_origins, 1), ("cv_folds", cv_folds, 2),
                         ("max_train_rows", max_train_rows, 100)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -439,15 +439,79 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
 
     The lines are validated here, once (one aggregate query over the materialised columns
     when ``scan``; the schema only for a CleanResult's lines); every per-cutoff customer
-    table is then built without another scan.
+    table is then built without another scan. Then: the training and holdout rows
+    (:func:`_rows`), the models tuned, chosen and calibrated (:func:`_models`), their
+    holdout metrics beside the baselines, and every customer scored with the chosen model
+    refitted (:func:`_scored`).
     """
     first, last = date_range(t)
     end = last if observation_end is None else as_day(observation_end, "observation_end")
-    validate_rows(t, end, cats, money=money, scan=scan)
+    check_log(t, end, cats, money=money, scan=scan)
     cut = end - _dt.timedelta(h) if cutoff is None else as_day(cutoff, "cutoff")
     check_cutoff(cut, first, last, end, h)
     origins, label_days, origin_note = plan_origins(cut, first, h, n_origins)
     notes = [origin_note, NAN_POLICY]
+    rows = _rows(t, h, cut, origins, label_days, cats, random_state, cv_folds, max_train_rows,
+                 money, notes)
+    train, hold, feats = rows.train, rows.hold, rows.features
+    m = _models(rows, random_state, cv_folds, notes)
+    y_ho = hold["label"].to_numpy(dtype=int)
+    scores = dict(m.probs)
+    scores["recency"] = -hold["recency_days"].to_numpy(dtype=float)
+    left_out = m.left_out
+    if btyd_baseline:
+        btyd, btyd_out = btyd_scores(hold, h, random_state, notes)
+        scores.update(btyd)
+        left_out.update(btyd_out)
+    metric_rows = [score_metrics(k, y_ho, s, is_probability=k in ("logit", "hgb"))
+                   for k, s in scores.items()]
+    metrics = pd.DataFrame(metric_rows).assign(chosen=lambda d: d["model"] == m.chosen)
+    importance, imp_note = permutation_table(m.fitted[m.chosen], hold[feats], y_ho,
+                                             random_state=random_state)
+    if imp_note:
+        notes.append(imp_note)
+    out, refit_cal = _scored(t, rows, m, h, cut, end, label_days, cats, max_train_rows,
+                             random_state, money, notes)
+    setup = {
+        "models": list(m.kinds),
+        "cv": "time-ordered" if "time-ordered" in m.cv_note else "stratified",
+        "cv_folds": m.n_folds,
+        "calibration": m.calib,
+        "refit": "holdout" if refit_cal else "training",
+        "refit_calibration": refit_cal,
+    }
+    return PropensityResult(
+        horizon_days=h, cutoff=cut, scores=out, metrics=metrics, chosen_model=m.chosen,
+        calibration=calibration_table(y_ho, m.probs), gains=gains_table(y_ho, scores),
+        importance=importance, notes=tuple(notes), origins=tuple(origins),
+        label_days=label_days, cv_results=pd.concat(m.grids, ignore_index=True),
+        params={**{k: m.best[k][0] for k in m.kinds},
+                "calibration": {k: c["method"] for k, c in m.calib.items()}},
+        base_rate=float(y_ho.mean()), n_train=len(train), n_holdout=len(hold),
+        features=tuple(feats), setup=setup, left_out=left_out)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Rows:
+    """The training rows (capped, with ``origin`` and ``label``), the holdout rows at the
+    cutoff, and the features that vary in training (numeric first, then categorical)."""
+
+    train: pd.DataFrame
+    hold: pd.DataFrame
+    numeric: list[str]
+    categorical: list[str]
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+def _rows(t: Any, h: int, cut: _dt.date, origins: list[_dt.date], label_days: int,
+          cats: tuple[str, ...], random_state: int, cv_folds: int, max_train_rows: int,
+          money: bool, notes: list[str]) -> _Rows:
+    """The training rows from the origins and the holdout rows at ``cut``, checked: two
+    classes in the holdout window, ``cv_folds`` customers of each class in training, at
+    least one feature that varies."""
     if not money:
         notes.append("spend features left out (the log has no prices): "
                      f"{', '.join(MONEY_FEATURES)}; the label (a purchase within the window) "
@@ -481,6 +545,32 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     feats = [*numeric, *cats_used]
     notes.append(f"features used ({len(feats)}): {', '.join(feats)}.")
     train = _cap(train, max_train_rows, random_state, notes, "training rows")
+    return _Rows(train=train, hold=hold, numeric=numeric, categorical=cats_used)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Models:
+    """The models tried (``kinds``), each one's best parameters and mean CV ROC AUC
+    (``best``), their CV grids, the chosen one, each fitted and calibrated on the training
+    rows with its holdout probabilities, and the models left out with the reason."""
+
+    kinds: list[str]
+    best: dict[str, Any]
+    grids: list[pd.DataFrame]
+    chosen: str
+    fitted: dict[str, Any]
+    probs: dict[str, np.ndarray]
+    calib: dict[str, Any]
+    left_out: dict[str, str]
+    cv_note: str
+    n_folds: int
+
+
+def _models(rows: _Rows, random_state: int, cv_folds: int, notes: list[str]) -> _Models:
+    """Tune the logit (and gradient boosting when it applies) on time-ordered CV folds of the
+    training rows, choose by mean CV ROC AUC (ties to the logit), fit each calibrated and
+    predict the holdout."""
+    train, numeric, cats_used, feats = rows.train, rows.numeric, rows.categorical, rows.features
     y_tr = train["label"].to_numpy(dtype=int)
     x_tr = train[feats]
     folds, cv_note = time_folds(train["origin"].to_numpy(), y_tr, cv_folds, random_state)
@@ -506,8 +596,7 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     else:
         notes.append(f"chosen model: logit, the only one fitted (mean CV ROC AUC "
                      f"{best['logit'][1]:.4f}).")
-    y_ho = hold["label"].to_numpy(dtype=int)
-    x_ho = hold[feats]
+    x_ho = rows.hold[feats]
     fitted: dict[str, Any] = {}
     probs: dict[str, np.ndarray] = {}
     calib: dict[str, Any] = {}
@@ -519,47 +608,30 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     notes.append("probability calibration: CalibratedClassifierCV, shuffled stratified folds ("
                  + ", ".join(f"{k} {c['method']} over {c['folds']} folds"
                              for k, c in calib.items()) + ").")
-    scores = dict(probs)
-    scores["recency"] = -hold["recency_days"].to_numpy(dtype=float)
-    if btyd_baseline:
-        btyd, btyd_out = btyd_scores(hold, h, random_state, notes)
-        scores.update(btyd)
-        left_out.update(btyd_out)
-    rows = [score_metrics(k, y_ho, s, is_probability=k in ("logit", "hgb"))
-            for k, s in scores.items()]
-    metrics = pd.DataFrame(rows).assign(chosen=lambda d: d["model"] == chosen)
-    importance, imp_note = permutation_table(fitted[chosen], x_ho, y_ho,
-                                             random_state=random_state)
-    if imp_note:
-        notes.append(imp_note)
-    final, refit, refit_cal = _refit(chosen, best[chosen][0], fitted[chosen], hold, feats, numeric,
-                          cats_used, max_train_rows, random_state, cut, h, label_days, notes)
+    return _Models(kinds=kinds, best=best, grids=grids, chosen=chosen, fitted=fitted,
+                   probs=probs, calib=calib, left_out=left_out, cv_note=cv_note,
+                   n_folds=len(folds))
+
+
+def _scored(t: Any, rows: _Rows, m: _Models, h: int, cut: _dt.date, end: _dt.date,
+            label_days: int, cats: tuple[str, ...], max_train_rows: int, random_state: int,
+            money: bool, notes: list[str]) -> tuple[pd.DataFrame, bool]:
+    """Every customer's score as of the day after ``end``, by the chosen model refitted
+    (:func:`_refit`); and whether the refit was calibrated on the holdout."""
+    chosen, feats, hold = m.chosen, rows.features, rows.hold
+    final, refit, refit_cal = _refit(chosen, m.best[chosen][0], m.fitted[chosen], hold, feats,
+                                     rows.numeric, rows.categorical, max_train_rows,
+                                     random_state, cut, h, label_days, notes)
     score_day = end + _dt.timedelta(1)
     now = features_at(t, score_day, categorical=cats, money=money)
     p_now = _finite(final.predict_proba(now[feats])[:, 1], chosen, "scoring")
     out = _score_frame(now, p_now, h, score_day, notes)
-    beyond = recency_beyond_note(hold if refit_cal else train, now, out, h)
+    beyond = recency_beyond_note(hold if refit_cal else rows.train, now, out, h)
     if beyond:
         notes.append(beyond)
     notes.append(f"scores: {chosen} {refit} and applied to features as of {score_day} (the day "
                  "after the observation end).")
-    setup = {
-        "models": list(kinds),
-        "cv": "time-ordered" if "time-ordered" in cv_note else "stratified",
-        "cv_folds": len(folds),
-        "calibration": calib,
-        "refit": "holdout" if refit_cal else "training",
-        "refit_calibration": refit_cal,
-    }
-    return PropensityResult(
-        horizon_days=h, cutoff=cut, scores=out, metrics=metrics, chosen_model=chosen,
-        calibration=calibration_table(y_ho, probs), gains=gains_table(y_ho, scores),
-        importance=importance, notes=tuple(notes), origins=tuple(origins),
-        label_days=label_days, cv_results=pd.concat(grids, ignore_index=True),
-        params={**{k: best[k][0] for k in kinds},
-                "calibration": {k: c["method"] for k, c in calib.items()}},
-        base_rate=float(y_ho.mean()), n_train=len(train), n_holdout=len(hold),
-        features=tuple(feats), setup=setup, left_out=left_out)
+    return out, refit_cal
 
 
 def _finite(p: np.ndarray, kind: str, what: str) -> np.ndarray:

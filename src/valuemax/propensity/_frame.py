@@ -21,9 +21,7 @@ from valuemax.clean import CleanResult
 from valuemax.engines._portable import money_sum
 from valuemax.features._customers import checked_customer_table
 from valuemax.features._validation import (
-    check_columns,
-    check_mode_columns,
-    check_rows,
+    check_log,
     resolve_log,
 )
 
@@ -110,7 +108,7 @@ def unwrap_log(transactions: Any, observation_end: Any, *, money: bool = True,
     customer/date/amount, none after its observation end, no implausible amount) unless an
     explicit ``observation_end`` is earlier than its own. A plain table gives itself and
     ``observation_end`` as passed (None: the last line's day, found later) and always
-    needs the scan (:func:`validate_rows`).
+    needs the scan (:func:`~valuemax.features._validation.check_log`).
 
     Raises
     ------
@@ -121,27 +119,6 @@ def unwrap_log(transactions: Any, observation_end: Any, *, money: bool = True,
     if isinstance(transactions, CleanResult):
         return resolve_log(transactions, observation_end, money=money)
     return transactions, observation_end, True
-
-
-def validate_rows(t: ir.Table, end: _dt.date, categorical: tuple[str, ...], *, money: bool,
-                  scan: bool) -> None:
-    """Check the columns (schema only) and, with ``scan``, the rows in one aggregate query.
-
-    Done once at the public boundary: the per-cutoff customer tables are then built
-    without re-scanning the lines (``checked_customer_table``).
-
-    Raises
-    ------
-    InputError
-        If a column is mistyped, a categorical column clashes with a feature column, or
-        (with ``scan``) a line has a NULL customer/date/amount (``money``), an implausible
-        amount or falls after ``end`` (the message of
-        :func:`valuemax.features._validation.check_rows`).
-    """
-    check_columns(t, money=money)
-    check_mode_columns(categorical, t)
-    if scan:
-        check_rows(t, end, money=money)
 
 
 def check_transactions(transactions: Any, *, money: bool = True) -> ir.Table:
@@ -351,7 +328,7 @@ def features_expr(
     t = transactions
     cut_ts = ibis.timestamp(_dt.datetime.combine(cutoff, _dt.time(0)))
     before = t.filter(t.order_ts < cut_ts)
-    # the lines were validated once at the public boundary (validate_rows): no scan per cutoff
+    # the lines were validated once at the public boundary (check_log): no scan per cutoff
     base = checked_customer_table(before, end=cutoff, unit=1, modes=categorical,
                                   money=money)
     extra = _extra_features(before, cutoff, return_rate=return_rate, money=money)
@@ -516,7 +493,7 @@ def build_training_frame(
     first, last = date_range(t)
     end = last if observation_end is None else as_day(observation_end, "observation_end")
     cats = resolve_categorical(t, categorical)
-    validate_rows(t, end, cats, money=money, scan=scan)
+    check_log(t, end, cats, money=money, scan=scan)
     for c in days:
         check_cutoff(c, first, last, end, h)
     frames = []

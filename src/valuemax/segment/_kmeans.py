@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import InputError, InsufficientData
+from valuemax._core.exceptions import InsufficientData
 from valuemax.segment._profile import (
     cluster_profile,
+    clustering_features,
+    country_values,
     empty_profile,
     n_distinct,
     rank_by_value,
     sample_indices,
-    standardised_features,
 )
-from valuemax.segment._validation import check_customers, check_int
+from valuemax.segment._validation import check_int
 
 #: Largest sample the silhouette is computed on (O(n^2) distances).
 SILHOUETTE_SAMPLE = 10_000
@@ -24,8 +26,6 @@ SILHOUETTE_SAMPLE = 10_000
 FIT_SAMPLE = 200_000
 #: Customers drawn for the 2-D PCA projection plot.
 PROJECTION_SAMPLE = 5_000
-
-_COLUMNS = {"recency": "recency_days", "frequency": "n_orders", "monetary": "total_spend"}
 
 
 @dataclass(frozen=True)
@@ -239,11 +239,8 @@ def kmeans_segments(
     random_state = check_int(random_state, "random_state", minimum=0)
     fit_size = FIT_SAMPLE if sample_size is None else check_int(
         sample_size, "sample_size", minimum=3)
-    if country is not None and not isinstance(country, str):
-        raise InputError(f"country={country!r} must be a column name (str) or None.")
-    values = check_customers(customers, _COLUMNS, who="kmeans_segments")
+    values, x, features, notes = clustering_features(customers, country, who="kmeans_segments")
     n = len(customers)
-    x, features, notes = standardised_features(values)
     if n < 2:
         return _skipped("a single customer cannot be clustered", features, notes)
     if x.shape[1] == 0:
@@ -278,6 +275,37 @@ def kmeans_segments(
     if len(sil_idx) < len(xf):
         notes.append(f"silhouette computed on a seeded sample of {len(sil_idx):,} of "
                      f"{len(xf):,} fitted customers (the same for every k).")
+    from threadpoolctl import threadpool_limits
+
+    selection, models = _fit_each_k(xf, sil_idx, k_lo, k_hi, random_state)
+    best, criterion = _choose_k(selection, fixed, k_lo, k_hi, len(sil_idx))
+    model = models[best]
+    with threadpool_limits(limits=1):
+        raw = model.predict(x)
+    labels, mapping = rank_by_value(raw, values["monetary"])
+    k = len(mapping)
+    if k < best:
+        notes.append(f"k = {best} was chosen but only {k} clusters received customers when "
+                     "every customer was assigned to its nearest centre.")
+    profile, names = cluster_profile(values, labels, k,
+                                     country_values(customers, country, notes))
+    proj_idx = sample_indices(rng, n, PROJECTION_SAMPLE)
+    projection, centers_projection = _projection(xf, x, proj_idx, model, labels, mapping,
+                                                 customers.index)
+    return ClusterResult(
+        method="kmeans", k=k,
+        labels=pd.Series(labels, index=customers.index, name="cluster"),
+        names=names, profile=profile, selection=selection, projection=projection,
+        centers_projection=centers_projection, features=features, criterion=criterion,
+        notes=tuple(notes), skipped=None,
+    )
+
+
+def _fit_each_k(xf: np.ndarray, sil_idx: np.ndarray, k_lo: int, k_hi: int,
+                random_state: int) -> tuple[pd.DataFrame, dict[int, Any]]:
+    """K-means for each k in ``k_lo..k_hi`` on the fit rows ``xf``, one thread (see
+    :func:`kmeans_segments`' Notes): the selection table (``k``, mean silhouette on the rows
+    ``sil_idx`` of ``xf``, inertia) and the fitted models by k."""
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
 
@@ -288,49 +316,38 @@ def kmeans_segments(
             rows.append((k, silhouette_on(xf[sil_idx], km.labels_[sil_idx]),
                          float(km.inertia_)))
             models[k] = km
-    selection = pd.DataFrame(rows, columns=["k", "silhouette", "inertia"])
+    return pd.DataFrame(rows, columns=["k", "silhouette", "inertia"]), models
+
+
+def _choose_k(selection: pd.DataFrame, fixed: bool, k_lo: int, k_hi: int,
+              n_sil: int) -> tuple[int, str]:
+    """The k of the highest mean silhouette (``k_lo`` when fixed or when no silhouette could
+    be computed) and the sentence that says why."""
     sil = selection["silhouette"].to_numpy()
     if fixed:
         best = k_lo
-        criterion = f"k = {best} as requested (k_min = k_max)."
-    elif np.all(np.isnan(sil)):
+        return best, f"k = {best} as requested (k_min = k_max)."
+    if np.all(np.isnan(sil)):
         best = k_lo
-        criterion = (f"k = {best}: the silhouette could not be computed for any k in "
-                     f"{k_lo}..{k_hi} (one cluster dominated the silhouette sample).")
-    else:
-        best = int(selection["k"].iloc[int(np.nanargmax(sil))])
-        criterion = (
-            f"k = {best} has the highest mean silhouette ({np.nanmax(sil):.3f}; Rousseeuw "
-            f"1987) among k = {k_lo}..{k_hi}, on standardised log1p recency/orders/spend "
-            f"({len(sil_idx):,} seeded points); inertia is shown for the elbow."
-        )
-    model = models[best]
-    with threadpool_limits(limits=1):
-        raw = model.predict(x)
-    labels, mapping = rank_by_value(raw, values["monetary"])
-    k = len(mapping)
-    if k < best:
-        notes.append(f"k = {best} was chosen but only {k} clusters received customers when "
-                     "every customer was assigned to its nearest centre.")
-    country_col = None
-    if country is not None:
-        if country in customers.columns:
-            country_col = customers[country]
-        else:
-            notes.append(f"no column {country!r}: top_countries left empty.")
-    profile, names = cluster_profile(values, labels, k, country_col)
-    proj_idx = sample_indices(rng, n, PROJECTION_SAMPLE)
+        return best, (f"k = {best}: the silhouette could not be computed for any k in "
+                      f"{k_lo}..{k_hi} (one cluster dominated the silhouette sample).")
+    best = int(selection["k"].iloc[int(np.nanargmax(sil))])
+    return best, (
+        f"k = {best} has the highest mean silhouette ({np.nanmax(sil):.3f}; Rousseeuw "
+        f"1987) among k = {k_lo}..{k_hi}, on standardised log1p recency/orders/spend "
+        f"({n_sil:,} seeded points); inertia is shown for the elbow."
+    )
+
+
+def _projection(xf: np.ndarray, x: np.ndarray, proj_idx: np.ndarray, model: Any,
+                labels: np.ndarray, mapping: dict[int, int],
+                index: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The 2-D PCA projection (fitted on ``xf``) of the customers ``proj_idx`` with their
+    ranked cluster, and of the centres that received customers, by ranked cluster."""
     pts, centers = project_2d(xf, x[proj_idx], model.cluster_centers_)
     projection = pd.DataFrame({"pc1": pts[:, 0], "pc2": pts[:, 1],
-                               "cluster": labels[proj_idx]}, index=customers.index[proj_idx])
+                               "cluster": labels[proj_idx]}, index=index[proj_idx])
     present = np.array(sorted(mapping), dtype=np.int64)
     centers_projection = pd.DataFrame({"cluster": [mapping[int(p)] for p in present],
                                        "pc1": centers[present, 0], "pc2": centers[present, 1]})
-    centers_projection = centers_projection.sort_values("cluster").reset_index(drop=True)
-    return ClusterResult(
-        method="kmeans", k=k,
-        labels=pd.Series(labels, index=customers.index, name="cluster"),
-        names=names, profile=profile, selection=selection, projection=projection,
-        centers_projection=centers_projection, features=features, criterion=criterion,
-        notes=tuple(notes), skipped=None,
-    )
+    return projection, centers_projection.sort_values("cluster").reset_index(drop=True)

@@ -17,8 +17,13 @@ high spend)", "Lapsed low spenders (lapsed, infrequent, low spend)".
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+
+from valuemax._core.exceptions import InputError
+from valuemax.segment._validation import check_customers
 
 #: Multiplicative band around the overall median within which a cluster is "mid".
 LEVEL_BAND = 1.2
@@ -42,6 +47,57 @@ _HEADLINES = {
     ("low", "high"): "Lapsing high-value", ("low", "mid"): "Lapsing mid-value",
     ("low", "low"): "Lapsed low {low}",
 }
+
+
+#: The customer table's columns the clusterings read, by role.
+CLUSTER_COLUMNS = {"recency": "recency_days", "frequency": "n_orders",
+                   "monetary": "total_spend"}
+
+
+def clustering_features(
+    customers: Any, country: Any, *, who: str,
+) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...], list[str]]:
+    """Check a clustering's customer table and ``country``; return what it clusters on.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame of shape (n_customers, n_columns)
+        With :data:`CLUSTER_COLUMNS`.
+    country : str or None
+        The country column's name (profiles only).
+    who : str
+        The calling function, named in messages.
+
+    Returns
+    -------
+    values : dict of str to ndarray of shape (n_customers,)
+        :func:`~valuemax.segment._validation.check_customers`' arrays, by role.
+    matrix, names, notes
+        As :func:`standardised_features`.
+
+    Raises
+    ------
+    InputError
+        If ``country`` is not a str or None; as
+        :func:`~valuemax.segment._validation.check_customers`.
+    """
+    if country is not None and not isinstance(country, str):
+        raise InputError(f"country={country!r} must be a column name (str) or None.")
+    values = check_customers(customers, CLUSTER_COLUMNS, who=who)
+    return (values, *standardised_features(values))
+
+
+def country_values(customers: Any, country: str | None, notes: list[str],
+                   rows: Any = None) -> Any:
+    """The ``country`` column of ``customers`` (its ``rows`` positions when given) for the
+    cluster profiles, or None: no ``country``, or no such column (said in ``notes``)."""
+    if country is None:
+        return None
+    if country not in customers.columns:
+        notes.append(f"no column {country!r}: top_countries left empty.")
+        return None
+    column = customers[country]
+    return column if rows is None else column.iloc[rows]
 
 
 def standardised_features(

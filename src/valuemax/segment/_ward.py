@@ -8,19 +8,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax._core.exceptions import InputError, InsufficientData
+from valuemax._core.exceptions import InsufficientData
 from valuemax.segment._kmeans import silhouette_on
 from valuemax.segment._profile import (
     cluster_profile,
+    clustering_features,
+    country_values,
     empty_profile,
     n_distinct,
     rank_by_value,
     sample_indices,
-    standardised_features,
 )
-from valuemax.segment._validation import check_customers, check_int
+from valuemax.segment._validation import check_int
 
-_COLUMNS = {"recency": "recency_days", "frequency": "n_orders", "monetary": "total_spend"}
 _K_RANGE = (2, 10)
 
 
@@ -138,11 +138,8 @@ def ward_segments(
         k = check_int(k, "k", minimum=2)
     max_customers = check_int(max_customers, "max_customers", minimum=3)
     random_state = check_int(random_state, "random_state", minimum=0)
-    if country is not None and not isinstance(country, str):
-        raise InputError(f"country={country!r} must be a column name (str) or None.")
-    values = check_customers(customers, _COLUMNS, who="ward_segments")
+    values, x, features, notes = clustering_features(customers, country, who="ward_segments")
     n = len(customers)
-    x, features, notes = standardised_features(values)
     rng = np.random.default_rng(random_state)
     idx = sample_indices(rng, n, max_customers)
     xs = x[idx]
@@ -157,7 +154,7 @@ def ward_segments(
                                   profile=empty_profile(), n_used=len(idx), notes=tuple(notes),
                                   skipped=reason, features=features,
                                   criterion=f"not clustered: {reason}")
-    from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
+    from scipy.cluster.hierarchy import dendrogram, linkage
 
     if k is not None and k > distinct:
         raise InsufficientData(
@@ -174,37 +171,16 @@ def ward_segments(
         if ks[-1] < _K_RANGE[1]:
             notes.append(f"k tried up to {ks[-1]} (= the number of distinct customer "
                          "profiles).")
-    from threadpoolctl import threadpool_limits
-
-    rows, cuts = [], {}
-    with threadpool_limits(limits=1):  # as in kmeans_segments: reproducible and not oversubscribed
-        for kk in ks:
-            lab = fcluster(z, t=kk, criterion="maxclust")
-            cuts[kk] = lab
-            rows.append((kk, len(np.unique(lab)), silhouette_on(xs, lab)))
-    selection = pd.DataFrame(rows, columns=["k", "n_clusters", "silhouette"])
-    sil = selection["silhouette"].to_numpy()
-    if k is not None or np.all(np.isnan(sil)):
-        best = ks[0]
-        criterion = f"k = {best} as requested" if k is not None else (
-            f"k = {best}: no silhouette could be computed")
-    else:
-        best = int(selection["k"].iloc[int(np.nanargmax(sil))])
-        criterion = (f"k = {best} has the highest mean silhouette ({np.nanmax(sil):.3f}) "
-                     f"among k = {ks[0]}..{ks[-1]} on the {len(idx):,} sampled customers.")
+    selection, cuts = _cut_each_k(z, xs, ks)
+    best, criterion = _choose_cut(selection, ks, asked=k is not None, n_used=len(idx))
     sub = {role: v[idx] for role, v in values.items()}
     labels, mapping = rank_by_value(cuts[best], sub["monetary"])
     k_found = len(mapping)
     if k_found < best:
         notes.append(f"cutting the tree at k={best} gave {k_found} clusters (tied merge "
                      "heights).")
-    country_col = None
-    if country is not None:
-        if country in customers.columns:
-            country_col = customers[country].iloc[idx]
-        else:
-            notes.append(f"no column {country!r}: top_countries left empty.")
-    profile, _names = cluster_profile(sub, labels, k_found, country_col)
+    profile, _names = cluster_profile(sub, labels, k_found,
+                                      country_values(customers, country, notes, idx))
     d = dendrogram(z, no_plot=True, truncate_mode="lastp", p=30)
     return HierarchicalResult(
         k=k_found, labels=pd.Series(labels, index=customers.index[idx], name="cluster"),
@@ -212,3 +188,34 @@ def ward_segments(
         profile=profile, n_used=len(idx), notes=tuple(notes), skipped=None,
         selection=selection, features=features, criterion=criterion,
     )
+
+
+def _cut_each_k(z: np.ndarray, xs: np.ndarray, ks: list[int],
+                ) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
+    """The tree ``z`` cut into each k of ``ks``, one thread (as in ``kmeans_segments``:
+    reproducible and not oversubscribed): the selection table (``k``, clusters obtained,
+    mean silhouette on ``xs``) and the labels by k."""
+    from scipy.cluster.hierarchy import fcluster
+    from threadpoolctl import threadpool_limits
+
+    rows, cuts = [], {}
+    with threadpool_limits(limits=1):
+        for kk in ks:
+            lab = fcluster(z, t=kk, criterion="maxclust")
+            cuts[kk] = lab
+            rows.append((kk, len(np.unique(lab)), silhouette_on(xs, lab)))
+    return pd.DataFrame(rows, columns=["k", "n_clusters", "silhouette"]), cuts
+
+
+def _choose_cut(selection: pd.DataFrame, ks: list[int], *, asked: bool,
+                n_used: int) -> tuple[int, str]:
+    """The k asked, else the k of the highest mean silhouette (the first tried when none
+    could be computed), and the sentence that says why."""
+    sil = selection["silhouette"].to_numpy()
+    if asked or np.all(np.isnan(sil)):
+        best = ks[0]
+        return best, (f"k = {best} as requested" if asked else
+                      f"k = {best}: no silhouette could be computed")
+    best = int(selection["k"].iloc[int(np.nanargmax(sil))])
+    return best, (f"k = {best} has the highest mean silhouette ({np.nanmax(sil):.3f}) "
+                  f"among k = {ks[0]}..{ks[-1]} on the {n_used:,} sampled customers.")

@@ -193,6 +193,17 @@ def _normalized(area: float, perfect_area: float, normalize: Normalize) -> float
     return area / perfect_area
 
 
+def _area(curve, scores, treatment, y, normalize: Normalize) -> float:
+    """The area above random of ``curve(scores, treatment, y)``, divided by that of the
+    perfect ordering with ``normalize="perfect"``."""
+    area = curve(scores, treatment, y).area_above_random()
+    if normalize == "perfect":
+        _, t, yy = _prepare(scores, treatment, y)
+        perfect = curve(_perfect_scores(t, yy), t, yy).area_above_random()
+        return _normalized(area, perfect, normalize)
+    return _normalized(area, 1.0, normalize)
+
+
 def qini_coefficient(scores, treatment, y, *, normalize: Normalize = "none") -> float:
     """Area between the Qini curve and random targeting.
 
@@ -233,12 +244,7 @@ def qini_coefficient(scores, treatment, y, *, normalize: Normalize = "none") -> 
     >>> qini_coefficient([0.9, 0.6, 0.3, 0.1], [1, 0, 1, 0], [1, 0, 0, 1])
     0.1875
     """
-    area = qini_curve(scores, treatment, y).area_above_random()
-    if normalize == "perfect":
-        _, t, yy = _prepare(scores, treatment, y)
-        perfect = qini_curve(_perfect_scores(t, yy), t, yy).area_above_random()
-        return _normalized(area, perfect, normalize)
-    return _normalized(area, 1.0, normalize)
+    return _area(qini_curve, scores, treatment, y, normalize)
 
 
 def auuc(scores, treatment, y, *, normalize: Normalize = "none") -> float:
@@ -277,9 +283,4 @@ def auuc(scores, treatment, y, *, normalize: Normalize = "none") -> float:
     >>> auuc([0.9, 0.6, 0.3, 0.1], [1, 0, 1, 0], [1, 0, 0, 1])
     0.28125
     """
-    area = uplift_curve(scores, treatment, y).area_above_random()
-    if normalize == "perfect":
-        _, t, yy = _prepare(scores, treatment, y)
-        perfect = uplift_curve(_perfect_scores(t, yy), t, yy).area_above_random()
-        return _normalized(area, perfect, normalize)
-    return _normalized(area, 1.0, normalize)
+    return _area(uplift_curve, scores, treatment, y, normalize)
