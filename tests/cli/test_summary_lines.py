@@ -111,7 +111,7 @@ def test_three_weeks_log(cli_runner, tmp_path):
     text, summary = _run(cli_runner, tmp_path / "log.csv", tmp_path / "out")
     days = pd.to_datetime(frame["order_ts"]).dt.normalize()
     span = (days.max() - days.min()).days + 1
-    assert f"use a shorter horizon (at most {span // 2} days: --horizon {span // 2})" in text
+    assert f"use a shorter horizon (at most {span // 2} days: --horizon-days {span // 2})" in text
     history = summary["clv"]["history_days"]
     assert history == span - 1
     assert f"CLV horizon is {365.25 / history:.1f}x the observed span" in text

@@ -92,6 +92,11 @@ def test_objects_are_frozen_and_hold_checked_values():
         clean.preset = "none"  # type: ignore[misc]
     # the key is never shown
     assert "secret" not in repr(PrivacyOptions(pseudonymize=True, pseudonym_key="secret" * 4))
+    # nor a server password (the URL is kept, masked)
+    shown = repr(EngineOptions(engine="postgres://ann:s3cret@db.example:5432/sales",
+                               table="orders"))
+    assert "s3cret" not in shown and "postgres://ann:***@db.example:5432/sales" in shown
+    assert "table='orders'" in shown
 
 
 def test_an_object_with_one_of_its_flat_keywords_is_refused(tmp_path):

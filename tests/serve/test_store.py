@@ -140,9 +140,10 @@ def test_skipped_steps_are_null_with_their_reason(cdnow_store, tmp_path):
     snap = load_snapshot(store)
     got = customer_scores(snap, "00004")
     assert got.value is None and got.churn is None
-    assert got.missing["value"] == f"customer value was turned off (--no-clv) in run {run_id}"
-    assert got.missing["churn"] == ("the buy-again model was turned off (--no-propensity) in "
+    assert got.missing["value"] == (f"customer value was turned off (--no-clv, clv=False) in "
                                     f"run {run_id}")
+    assert got.missing["churn"] == ("the buy-again model was turned off (--no-propensity, "
+                                    f"propensity=False) in run {run_id}")
     assert got.segment.name is not None and got.rfm.n_orders == 4  # what was stored is given
     scored = score_request(snap, ScoreRequest.model_validate(
         {"transactions": [{"date": "1997-01-01", "amount": 10.0}]}))

@@ -189,10 +189,10 @@ def _option_hints(reason: str) -> str:
     """A skip reason with the Python API's hints written as CLI options.
 
     >>> _option_hints("use a shorter horizon (at most 59 days) or a longer log.")
-    'use a shorter horizon (at most 59 days: --horizon 59) or a longer log.'
+    'use a shorter horizon (at most 59 days: --horizon-days 59) or a longer log.'
     """
     return re.sub(r"use a shorter horizon \(at most (\d+) days\)",
-                  r"use a shorter horizon (at most \1 days: --horizon \1)", reason)
+                  r"use a shorter horizon (at most \1 days: --horizon-days \1)", reason)
 
 
 def value_caveats(value: Any) -> list[str]:
@@ -208,7 +208,7 @@ def value_caveats(value: Any) -> list[str]:
     if days is not None and h * 365.25 / 12 > days:
         out.append(f"the {h}-month CLV horizon is {h * 365.25 / 12 / max(days, 1):,.1f}x the "
                    f"observed span ({h} months ahead from only {plural(days, 'day')}): read CLV "
-                   "as a rough order of magnitude, or shorten it (--clv-horizon)")
+                   "as a rough order of magnitude, or shorten it (--horizon-months)")
     if value.degenerate:
         out.append("every purchase model reached a limit, so no model is better: CLV rests on "
                    "the naive purchase rate, not on each customer's buying pattern")

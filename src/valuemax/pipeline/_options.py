@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from valuemax._core.exceptions import InputError
@@ -352,6 +352,16 @@ class EngineOptions:
         check_engine_options(self.engine, self.table, self.query, self.schema,
                              self.spark_master)
         _check_engine_value(self.engine)
+
+    def __repr__(self) -> str:
+        """The fields, with the password of a server URL (engine or master) masked."""
+        from valuemax.engines import redact
+
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("engine", "spark_master"):
+            if isinstance(shown[name], str):
+                shown[name] = redact(shown[name])
+        return "EngineOptions(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 
 def _check_engine_value(engine: Any) -> None:

@@ -280,7 +280,7 @@ def _missing(tables, params, run_id, value_horizon, spend) -> dict[str, str]:
     out: dict[str, str] = {}
     in_run = f"in run {run_id}"
     if "clv" not in tables:
-        out["value"] = ("customer value was turned off (--no-clv) " + in_run
+        out["value"] = ("customer value was turned off (--no-clv, clv=False) " + in_run
                         if params.get("clv") is False else
                         "the customer-value step was skipped " + in_run + " (too few repeat "
                         "buyers or no model converged; that run's summary.json says why)")
@@ -289,7 +289,8 @@ def _missing(tables, params, run_id, value_horizon, spend) -> dict[str, str]:
                       "prices or too few repeat buyers with positive spend; P(alive) and "
                       "expected purchases are given")
     if "propensity_scores" not in tables:
-        out["churn"] = ("the buy-again model was turned off (--no-propensity) " + in_run
+        out["churn"] = ("the buy-again model was turned off (--no-propensity, propensity=False) "
+                        + in_run
                         if params.get("propensity") is False else
                         "the buy-again (churn) step was skipped " + in_run + " (it needs a "
                         "log spanning two horizons; that run's summary.json says why)")
