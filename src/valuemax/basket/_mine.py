@@ -123,10 +123,10 @@ def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 
     or FP-growth (Han, Pei & Yin 2000) find — tested against
     ``mlxtend.frequent_patterns.fpgrowth`` on the Groceries baskets. Every threshold is
     applied on the integer counts exactly: support ≥ s means ``count >= s · N`` for the
-    decimal ``s`` as written (``min_count = ceil(s · N)``), confidence ≥ c means ``n_AC >= c · n_A`` and lift ≥ l
-    means ``N · n_AC >= l · n_A · n_C``. Every rule ``A → C`` splits a frequent itemset of
-    length ≥ 2 into two non-empty parts, with (Agrawal et al. 1993; Brin et al. 1997;
-    Piatetsky-Shapiro 1991; Zhang 2000):
+    decimal ``s`` as written (``min_count = ceil(s · N)``), confidence ≥ c means
+    ``n_AC >= c · n_A`` and lift ≥ l means ``N · n_AC >= l · n_A · n_C``. Every rule
+    ``A → C`` splits a frequent itemset of length ≥ 2 into two non-empty parts, with
+    (Agrawal et al. 1993; Brin et al. 1997; Piatetsky-Shapiro 1991; Zhang 2000):
 
     - support = n_AC / N, confidence = n_AC / n_A, lift = confidence / supp(C),
     - leverage = supp(AC) − supp(A) supp(C),
