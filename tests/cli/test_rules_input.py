@@ -74,3 +74,13 @@ def test_long_lines_without_key_or_item_are_counted_on_the_terminal(cli_runner, 
                                                  "--json"]).output)
     assert summary["notes"] == ["3 of 5 lines have no item or no basket key (Member_number, "
                                 "Date): left out."]
+
+
+def test_no_rule_prints_the_advice_and_no_empty_table(cli_runner, basket_file):
+    result = cli_runner.invoke(app, ["rules", str(basket_file), "--min-support", "0.9"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "0 rules" in text and "no rule passes these thresholds" in text
+    assert "Top rules by lift" not in text
+    with_rules = cli_runner.invoke(app, ["rules", str(basket_file)])
+    assert "Top rules by lift" in with_rules.output

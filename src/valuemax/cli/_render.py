@@ -388,7 +388,8 @@ def print_rules(console: Console, found: Any, rule_set: Any) -> None:
     for r in rule_set.rules.head(15).itertuples(index=False):
         text = f"{named(r.antecedents)} → {named(r.consequents)}" if names else str(r.rule)
         table.add_row(text, f"{r.support:.4f}", f"{r.confidence:.3f}", f"{r.lift:.2f}")
-    console.print(table)
+    if not rule_set.rules.empty:  # no empty table under "no rule passes these thresholds"
+        console.print(table)
     ev = getattr(found, "evaluation", None) or {}
     if ev.get("hit_rate_at_n") is not None:
         console.print(f"holdout: hit rate@{ev.get('n', 5)} {ev['hit_rate_at_n']:.1%} vs "

@@ -71,7 +71,7 @@ def target_cmd(
     valuemax experiment assignments.csv --log ... --control holdout reads it back),
     profit_curve.csv, target_summary.json, report.html and summary.json.
 
-    Example: valuemax target scores.csv --uplift uplift --value clv_12 --margin 0.3
+    Example: valuemax target scores.csv --uplift uplift --value expected_avg_value --margin 0.3
     --cost-per-contact 0.5 --budget 10000 --holdout 0.1 --random-state 1 --start 2026-03-02
     --out campaign/ --db valuemax.duckdb
     """
