@@ -68,3 +68,17 @@ def test_data_transforms_are_not_encodings(name, tmp_path):
     for read in (read_customer_table, read_transactions):
         with pytest.raises(InputError, match=rf"encoding='{name}' is a data transform"):
             read(path, encoding=name)
+
+
+def test_a_password_with_an_at_sign_or_in_the_query_is_masked_whole(tmp_path):
+    """An unencoded ``@`` in the password and a ``?password=`` parameter (the breaker's
+    URLs): no part of either secret in the refusal, nor in the options' repr."""
+    from valuemax.pipeline import EngineOptions
+
+    url = "postgres://bob:p@ss:w0rd@127.0.0.1:1/db?password=other&sslmode=disable"
+    with pytest.raises(InputError) as info:
+        connect(url)  # nothing listens on port 1: refused at once
+    shown = [str(info.value), repr(EngineOptions(engine=url))]
+    for text in shown:
+        assert "ss:w0rd" not in text and "p@ss" not in text and "other" not in text, text
+        assert "bob:***@127.0.0.1:1/db?password=***&sslmode=disable" in text, text

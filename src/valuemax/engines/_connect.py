@@ -25,7 +25,11 @@ _SERVERS = {
 }
 #: ``user:password@host...`` without a scheme: a server address, not a DuckDB file name.
 _CREDENTIALS = re.compile(r"[^/\\:@]+:[^/@]*@")
-_PASSWORD = re.compile(r"(?<=://)([^:/@]*):([^@/]*)@")
+#: ``user:password@`` after the scheme; the password runs to the LAST ``@`` before the path, so
+#: an unencoded ``@`` in it (``bob:p@ss@host``) is masked whole.
+_PASSWORD = re.compile(r"(?<=://)([^:/@]*):([^/]*)@")
+#: a password given as a query parameter (``?password=...``, libpq's and MySQL's spelling)
+_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&#]*", re.IGNORECASE)
 
 
 #: DuckDB's memory cap for valuemax (its own default is 80 % of RAM). Measured on a 10M-line
@@ -508,8 +512,10 @@ def redact(url: str) -> str:
     'postgres://ann:***@db.example:5432/sales'
     >>> redact("mysql://ann@db/sales")
     'mysql://ann@db/sales'
+    >>> redact("postgres://bob:p@ss:w0rd@localhost:5432/db?password=other&sslmode=require")
+    'postgres://bob:***@localhost:5432/db?password=***&sslmode=require'
     """
-    return _PASSWORD.sub(r"\1:***@", url)
+    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1:***@", url))
 
 
 def _password(url: str) -> str | None:
