@@ -206,8 +206,12 @@ def test_guard_refuses_an_exploding_basket():
     # 40 items bought together 3 times: 2^40 - 1 frequent itemsets at support 0.5
     big = {f"i{j:02d}" for j in range(40)}
     b = make([big, big, big, {"i00"}, {"x"}, {"y"}])
-    with pytest.raises(InputError, match=r"(?s)max_itemsets=2,000,000.*min_support.*max_len"):
+    with pytest.raises(InputError, match=r"(?s)limit of 2,000,000 itemsets.*Raise min_support "
+                                         r"\(--min-support\) or set max_len.*the limit is "
+                                         r"max_itemsets"):
         mine_rules(b, min_support=0.5)
+    with pytest.raises(InputError, match=r"or lower max_len \(--max-len, now 10; e\.g\. 3\)"):
+        mine_rules(b, min_support=0.5, max_len=10)
     rs = mine_rules(b, min_support=0.5, max_len=2)  # the fix the message names
     assert len(rs.itemsets) == 40 + 40 * 39 // 2
 
@@ -227,7 +231,8 @@ def test_guard_stops_streamed_mining_at_the_limit(brute):
     rs = mine_rules(b, min_support=0.4, max_itemsets=17)
     assert len(rs.itemsets) == 17
     check_against_brute(rs, baskets, brute, 2)
-    with pytest.raises(InputError, match=r"more than max_itemsets=16 .*upper bound"):
+    with pytest.raises(InputError, match=r"more than the limit of 16 .*upper bound.*raise "
+                                         r"max_itemsets"):
         mine_rules(b, min_support=0.4, max_itemsets=16)
 
 

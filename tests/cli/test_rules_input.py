@@ -84,3 +84,18 @@ def test_no_rule_prints_the_advice_and_no_empty_table(cli_runner, basket_file):
     assert "Top rules by lift" not in text
     with_rules = cli_runner.invoke(app, ["rules", str(basket_file)])
     assert "Top rules by lift" in with_rules.output
+
+
+def test_too_many_itemsets_keeps_the_diagnosis_on_the_cli(cli_runner, tmp_path):
+    """The breaker's 300-item basket: the CLI dropped the sentence with the bound and the
+    limit (it named the API-only max_itemsets) and kept only the advice."""
+    path = tmp_path / "huge.txt"
+    path.write_text(",".join(str(i) for i in range(1, 301)) + "\n" + "1,2\n" * 30,
+                    encoding="utf-8")
+    result = cli_runner.invoke(app, ["rules", str(path), "--input", "baskets", "--max-len", "10",
+                                     "--min-support", "0.01"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "frequent itemsets at --min-support 0.01 (>= 1 of 31 baskets) and --max-len 10" in text
+    assert "limit of 2,000,000 itemsets" in text and "now 10" in text
+    assert "max_itemsets" not in text

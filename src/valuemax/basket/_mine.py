@@ -111,6 +111,15 @@ def _check(min_support: Any, min_confidence: Any, min_lift: Any, max_len: Any) -
     return s, c, lift
 
 
+def _shorter(max_len: int | None) -> str:
+    """The guard's advice on the itemset length, after "Raise min_support (...)"."""
+    if max_len is None:
+        return " or set max_len (--max-len, e.g. 3)"
+    if max_len > 3:
+        return f" or lower max_len (--max-len, now {max_len}; e.g. 3)"
+    return ""  # already short: only a higher support lowers the count
+
+
 def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 0.0,
                min_lift: float = 0.0, max_len: int | None = None,
                min_leverage: float | None = None, min_conviction: float | None = None,
@@ -204,17 +213,18 @@ def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 
         raise InputError(
             f"mine_rules: up to {est:,.3g} frequent itemsets at min_support={min_support} (>= "
             f"{min_count:,} of {n:,} baskets) and max_len={max_len}, over {_REFUSE_FACTOR:,} "
-            f"times the limit max_itemsets={max_itemsets:,}: mining would exhaust memory. "
-            "Raise min_support (--min-support) or set max_len (--max-len, e.g. 3).")
+            f"times the limit of {max_itemsets:,} itemsets: mining would exhaust memory. "
+            f"Raise min_support (--min-support){_shorter(max_len)}. In Python, the limit "
+            "is max_itemsets.")
     itemsets = _frequent_itemsets(baskets, min_count, max_len,
                                   limit=None if est <= max_itemsets else max_itemsets)
     if itemsets is None:
         raise InputError(
-            f"mine_rules: more than max_itemsets={max_itemsets:,} frequent itemsets at "
+            f"mine_rules: more than the limit of {max_itemsets:,} frequent itemsets at "
             f"min_support={min_support} (>= {min_count:,} of {n:,} baskets) and max_len="
             f"{max_len} (the upper bound before mining was {est:,.0f}); mining stopped before "
-            "exhausting memory. Raise min_support (--min-support), set max_len (--max-len, "
-            "e.g. 3), or, in Python, raise max_itemsets if you have the memory.")
+            f"exhausting memory. Raise min_support (--min-support){_shorter(max_len)}. "
+            "In Python, raise max_itemsets if you have the memory.")
     rules = _rules(itemsets, n)
     if len(rules):
         keep = _ratio_ge(rules["count"].to_numpy(), rules["antecedent_count"].to_numpy(), c)
