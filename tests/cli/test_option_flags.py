@@ -106,3 +106,18 @@ def test_old_and_new_flag_with_the_same_value_run_with_a_note(cli_runner, datase
     assert res.stderr.count("note: --seed is renamed --random-state") == 1
     params = json.loads((out / "summary.json").read_text(encoding="utf-8"))["params"]
     assert params["random_state"] == 5
+
+
+def test_one_old_name_repeated_takes_the_last_value_like_any_option(cli_runner, tmp_path):
+    """``--seed 3 --seed 4`` is one name given twice (click keeps the last, as for
+    ``--random-state 3 --random-state 4``); only an old and a new name disagreeing is refused,
+    compared as numbers (``--seed 3 --random-state 3.0`` agree)."""
+    for args in (["--seed", "3", "--seed", "4"], ["--seed", "3", "--seed", "4", "--random-state",
+                                                  "4"]):
+        res = cli_runner.invoke(app, ["clv", str(tmp_path / "absent.csv"), *args])
+        assert "different values" not in res.stderr
+        assert "note: --seed is renamed --random-state" in res.stderr
+        assert "absent.csv" in " ".join(res.stderr.split())  # went on to read the file
+    from valuemax.cli._options import _same
+
+    assert _same(["60", "60.0"]) and not _same(["60", "61"]) and _same(["a", "a"])

@@ -90,8 +90,9 @@ def _given(args: list[str], name: str) -> list[str]:
 
 
 def _same(values: list[str]) -> bool:
+    """Whether the values are one number (``60`` and ``60.0`` are), or one text."""
     try:
-        return len({int(v) for v in values}) <= 1
+        return len({float(v) for v in values}) <= 1
     except ValueError:  # not a number: refused by the option's own type check
         return len(set(values)) <= 1
 
@@ -115,9 +116,10 @@ def check_renamed_flags(command: Any, args: list[str]) -> None:
         if not old_values:
             continue
         new_values = _given(args, new)
-        if not _same(old_values + new_values):
-            shown = ", ".join([*(f"{old} {v}" for v in old_values),
-                               *(f"{new} {v}" for v in new_values)])
+        # one name repeated: the last value wins, as for every option (click); the old and
+        # the new name of one option with different values: which one was meant is unclear
+        if new_values and not _same(old_values[-1:] + new_values[-1:]):
+            shown = f"{old} {old_values[-1]}, {new} {new_values[-1]}"
             err.print(f"[bold red]error:[/] {escape(shown)} set one option to different "
                       f"values: {old} is the old name of {new}; pass {new} once",
                       soft_wrap=True)
