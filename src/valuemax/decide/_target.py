@@ -411,7 +411,7 @@ def choose_targets(
         if budget < cheapest:
             raise InputError(f"budget={budget:g} is smaller than one contact: the cheapest "
                              f"profitable contact costs {cheapest:g}. Raise the budget "
-                             "(--budget) or lower cost_per_contact.")
+                             "(--budget) or lower the cost per contact (--cost-per-contact).")
     good = _subset(opts, positive)
     n_unprofitable = n_customers - len(np.unique(good.code))
     cap = float(max_contacts) if max_contacts is not None else math.inf
