@@ -81,7 +81,9 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
     (["--cost-per-contact", "1", "--budget", "0.5"], "--budget 0.5 is smaller than one contact"),
     (["--cost-per-contact", "1", "--uplift", "lift"], "uplift='lift': column not found"),
     (["--cost-per-contact", "1", "--cost-per-redemption", "-2"], "--cost-per-redemption -2.0"),
-    (["--cost-per-contact", "1", "--holdout", "1.5"], "share=1.5 must lie strictly between"),
+    (["--cost-per-contact", "1", "--holdout", "1.5"], "--holdout 1.5 must lie strictly between"),
+    (["--cost-per-contact", "1", "--holdout", "0"], "--holdout 0 must lie strictly between 0 "
+                                                     "and 1: the held-out targets are the control"),
     (["--cost-per-contact", "1", "--start", "02/03/2024"],
      "assigned_at='02/03/2024' is not an ISO date or time"),
     (["--cost-per-contact", "1", "--random-state", "-1"], "random_state=-1 must be a whole number >= 0"),

@@ -86,6 +86,10 @@ def target_cmd(
     def run() -> None:
         from valuemax.io._tables import encoding_used
 
+        if not 0 < holdout < 1:  # checked before any work, in the CLI's words
+            raise InputError(f"--holdout {holdout:g} must lie strictly between 0 and 1: the "
+                             "held-out targets are the control that measures the campaign "
+                             "(valuemax experiment ... --control holdout); e.g. --holdout 0.1.")
         check_shared_names(out, "target")
         with part_output(out, "target") as save:  # --out checked first, published at once
             frame = _read_scores(scores, id_column, arm, encoding)
