@@ -30,8 +30,8 @@ def test_random_state_and_its_old_name_record_the_seed(cli_runner, datasets, tmp
     ("analyze", "--horizon-months", "0", "--horizon-months 0 must be a whole number of months"),
     ("clv", "--clv-horizon", "700", "--horizon-months 700 must be a whole number of months"),
     ("analyze", "--random-state", "-1",
-     "random_state=-1 must be an integer seed in 0..4294967295 (e.g. 0) (--random-state)"),
-    ("clv", "--seed", "4294967296", "random_state=4294967296 must be an integer seed"),
+     "--random-state -1 must be an integer seed in 0..4294967295 (e.g. 0)"),
+    ("clv", "--seed", "4294967296", "--random-state 4294967296 must be an integer seed"),
 ])
 def test_bad_values_under_either_name_exit_2_naming_the_new_flag(cli_runner, tmp_path,
                                                                  command, flag, value, message):

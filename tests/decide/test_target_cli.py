@@ -86,7 +86,7 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
                                                      "and 1: the held-out targets are the control"),
     (["--cost-per-contact", "1", "--start", "02/03/2024"],
      "assigned_at='02/03/2024' is not an ISO date or time"),
-    (["--cost-per-contact", "1", "--random-state", "-1"], "random_state=-1 must be a whole number >= 0"),
+    (["--cost-per-contact", "1", "--random-state", "-1"], "--random-state -1 must be a whole number >= 0"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(cli_runner, scores_csv, tmp_path, extra, match):
     path, _ = scores_csv

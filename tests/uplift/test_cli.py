@@ -67,8 +67,8 @@ def test_cli_json_and_files_equal_the_api(cli_runner, table, tmp_path):
     (["--treated", "promo2"], "treated arm 'promo2' is not among the arm labels"),
     (["--model", "x"], "models ['x']: unknown ['x']"),
     (["--outcome", "spend"], "outcome column 'spend' is not in the table"),
-    (["--random-state", "-1"], "must be a whole number >= 0 and below 2**32 (--random-state)"),
-    (["--random-state", "4294967296"], "random_state=4294967296 must be a whole number >= 0"),
+    (["--random-state", "-1"], "--random-state -1 must be a whole number >= 0 and below 2**32"),
+    (["--random-state", "4294967296"], "--random-state 4294967296 must be a whole number >= 0"),
 ])
 def test_bad_input_exits_2_with_one_line(cli_runner, table, extra, message):
     res = cli_runner.invoke(app, [*_args(table), *extra])

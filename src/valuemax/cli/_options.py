@@ -292,7 +292,7 @@ _KEYWORD_OPTIONS: dict[str, str] = {
     "clv_horizon": "--horizon-months",
     "discount_rate": "--discount-rate", "margin": "--margin", "clv_model": "--clv-model",
     "horizon_days": "--horizon-days", "horizon": "--horizon-days",
-    "seed": "--random-state", "cutoff": "--cutoff",
+    "seed": "--random-state", "random_state": "--random-state", "cutoff": "--cutoff",
     "min_support": "--min-support", "min_confidence": "--min-confidence",
     "min_lift": "--min-lift", "max_len": "--max-len", "input_format": "--input",
     "pseudonym_key_file": "--pseudonym-key-file", "keep_pii": "--keep-pii",
@@ -344,6 +344,8 @@ def cli_words(message: str) -> str:
     'pass the 5 names with --columns name1,name2,....'
     >>> cli_words("cost_per_contact=-1.0 must be >= 0")
     '--cost-per-contact -1.0 must be >= 0'
+    >>> cli_words("random_state=-1 must be a whole number >= 0 (CLI --random-state).")
+    '--random-state -1 must be a whole number >= 0.'
     >>> cli_words("clustering turned off with --clusters none (clusters='none')")
     'clustering turned off with --clusters none'
     >>> cli_words("turned off with --no-clv (clv=False); set it with --horizon-months (horizon_months=)")
