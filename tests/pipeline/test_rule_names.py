@@ -63,3 +63,25 @@ def test_without_names_the_files_hold_codes_only(cli_runner, tmp_path):
     rules = pd.read_csv(out / "rules.csv", dtype=str, encoding="utf-8-sig")
     assert len(rules) > 0 and "antecedent_names" not in rules
     assert "item_name" not in pd.read_csv(out / "recommendations.csv", encoding="utf-8-sig")
+
+
+def test_a_code_under_two_names_is_named_once_and_noted(cli_runner, tmp_path):
+    """B2 is sold as "BLUE PLATE" and, on a fifth of its lines, "A BLUE PLATE": the files
+    name it by the first name in sort order (as the dashboard and the API do) and the run
+    says so, with each name's line count."""
+    _log(tmp_path / "log.csv", named=True)
+    log = pd.read_csv(tmp_path / "log.csv")
+    b2 = log.index[log["StockCode"] == "B2"]
+    renamed = b2[::5]
+    log.loc[renamed, "Description"] = "A BLUE PLATE"
+    log.to_csv(tmp_path / "log.csv", index=False)
+    out = tmp_path / "out"
+    result = cli_runner.invoke(app, ["rules", str(tmp_path / "log.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (f"1 product code carries several names in the log (B2: 'A BLUE PLATE' on "
+            f"{len(renamed):,} lines, 'BLUE PLATE' on {len(b2) - len(renamed):,} lines)") in text
+    rules = pd.read_csv(out / "rules.csv", dtype=str, encoding="utf-8-sig")
+    named = [n for cell in rules["antecedent_names"].tolist() + rules["consequent_names"].tolist()
+             for n in cell.split(" | ")]
+    assert "A BLUE PLATE" in named and "BLUE PLATE" not in named

@@ -99,6 +99,32 @@ def item_lift(baskets: Baskets, top: int = TOP_ITEMS) -> pd.DataFrame:
     return pd.DataFrame(lift, index=names, columns=names)
 
 
+def _item_names(transactions: Any) -> tuple[dict[str, str], str | None]:
+    """Each product code's name, the first in sort order (as the dashboard and the scoring
+    API name them), and a note naming the codes sold under several names, if any."""
+    t = transactions.filter(transactions.product_id.notnull()
+                            & transactions.product_name.notnull())
+    got = (t.group_by(item=t.product_id.cast("string"), name=t.product_name.cast("string"))
+           .aggregate(lines=t.count()).to_pyarrow().to_pandas())
+    got = got.sort_values(["item", "name"], ignore_index=True)
+    first = got.drop_duplicates("item")
+    names = dict(zip(first["item"], first["name"], strict=True))
+    several = got["item"].duplicated(keep=False)
+    if not several.any():
+        return names, None
+    codes = got.loc[several, "item"].unique()
+    shown = []
+    for code in codes[:3]:
+        rows = got[got["item"] == code]
+        shown.append(f"{code}: " + ", ".join(f"{n!r} on {k:,} lines" for n, k in
+                                            zip(rows["name"], rows["lines"], strict=True)))
+    more = f"; {len(codes) - 3:,} more" if len(codes) > 3 else ""
+    return names, (f"{len(codes):,} product {'code carries' if len(codes) == 1 else 'codes carry'} "
+                   f"several names in the log ({'; '.join(shown)}{more}); rules, "
+                   "recommendations, the report and the dashboard show each code under the "
+                   "first of its names in sort order.")
+
+
 def analyze_baskets(transactions: CleanResult | ir.Table, *, min_support: float | None = None,
                     min_confidence: float | None = None, min_lift: float | None = None,
                     max_len: int | None = None, n_recommendations: int = 5,
@@ -165,11 +191,9 @@ def analyze_baskets(transactions: CleanResult | ir.Table, *, min_support: float 
         notes.append("no rule passed the thresholds; recommendations come from co-occurrence.")
     names: dict[str, str] = {}
     if baskets.item_column == "product_id" and "product_name" in transactions.columns:
-        t = transactions.filter(transactions.product_id.notnull())
-        got = (t.group_by(item=t.product_id.cast("string"))
-               .aggregate(name=t.product_name.cast("string").min()).to_pyarrow().to_pandas())
-        got = got[got["name"].notna()]
-        names = dict(zip(got["item"], got["name"], strict=True))
+        names, note = _item_names(transactions)
+        if note:
+            notes.append(note)
     return BasketResult(baskets=baskets.summary(), rule_set=rs, recommendations=recs,
                         evaluation=evaluation, thresholds=th, item_lift=item_lift(baskets),
                         item_names=names, notes=tuple(notes))
