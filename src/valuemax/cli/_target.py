@@ -135,30 +135,37 @@ def target_cmd(
         if as_json:
             typer.echo(text)
             return
-        console = Console(highlight=False)
-        held = set(assignments.loc[assignments["arm"] == "holdout", "customer_id"].astype(str))
-        is_held = result.targets["customer_id"].astype(str).isin(held)
-        forgone = float(result.targets.loc[is_held, "expected_incremental_profit"].sum())
-        console.print(f"targets: {len(result.targets):,} chosen of {result.n_customers:,} "
-                      f"customers ({int((~is_held).sum()):,} to contact in targets.csv, "
-                      f"{int(is_held.sum()):,} held out), "
-                      f"expected incremental profit {result.value:,.2f} for contact spend "
-                      f"{result.spend:,.2f}; LP bound {result.bound:,.2f} (gap "
-                      f"{result.gap:,.2f}{', optimal' if result.exact else ''})")
-        console.print(f"method: {result.method}")
-        console.print(f"formula: {result.formula}")
-        console.print(f"hold-out: {summary['n_held_out']:,} customers (arm 'holdout', random "
-                      f"state {random_state}), assigned_at {when}; not contacted (left out of targets.csv): "
-                      f"the profit and spend above count them, their expected incremental "
-                      f"profit {forgone:,.2f} is the price of measuring the campaign")
-        for note in result.notes:
-            console.print(f"note: {note}")
-        console.print(f"measure it after the campaign (designed shares given, else the SRM "
-                      f"test assumes equal arms): {measure}")
-        console.print(f"outputs: {out.resolve()} (targets.csv, assignments.csv, "
-                      "profit_curve.csv, target_summary.json, report.html, summary.json)")
-        if db is not None:
-            console.print(f"store: {db.resolve()} (table targets, a runs row)")
+        _print_summary(Console(highlight=False), result, assignments, summary,
+                       random_state=random_state, when=when, measure=measure, out=out, db=db)
 
     run_guarded(debug, run)
 
+
+def _print_summary(console: Console, result: Any, assignments: Any, summary: dict[str, Any], *,
+                   random_state: int, when: str, measure: str, out: Path,
+                   db: Path | None) -> None:
+    """The terminal summary of a target run: counts (the CRM file's rows and the hold-out),
+    profit, method, the hold-out's price, notes, the read-back command and the outputs."""
+    held = set(assignments.loc[assignments["arm"] == "holdout", "customer_id"].astype(str))
+    is_held = result.targets["customer_id"].astype(str).isin(held)
+    forgone = float(result.targets.loc[is_held, "expected_incremental_profit"].sum())
+    console.print(f"targets: {len(result.targets):,} chosen of {result.n_customers:,} "
+                  f"customers ({int((~is_held).sum()):,} to contact in targets.csv, "
+                  f"{int(is_held.sum()):,} held out), "
+                  f"expected incremental profit {result.value:,.2f} for contact spend "
+                  f"{result.spend:,.2f}; LP bound {result.bound:,.2f} (gap "
+                  f"{result.gap:,.2f}{', optimal' if result.exact else ''})")
+    console.print(f"method: {result.method}")
+    console.print(f"formula: {result.formula}")
+    console.print(f"hold-out: {summary['n_held_out']:,} customers (arm 'holdout', random "
+                  f"state {random_state}), assigned_at {when}; not contacted (left out of targets.csv): "
+                  f"the profit and spend above count them, their expected incremental "
+                  f"profit {forgone:,.2f} is the price of measuring the campaign")
+    for note in result.notes:
+        console.print(f"note: {note}")
+    console.print(f"measure it after the campaign (designed shares given, else the SRM "
+                  f"test assumes equal arms): {measure}")
+    console.print(f"outputs: {out.resolve()} (targets.csv, assignments.csv, "
+                  "profit_curve.csv, target_summary.json, report.html, summary.json)")
+    if db is not None:
+        console.print(f"store: {db.resolve()} (table targets, a runs row)")

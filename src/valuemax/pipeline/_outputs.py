@@ -185,8 +185,9 @@ def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, 
     recs = recommendations
     if names and "item" in recs.columns:
         recs = recs.copy()
+        codes = recs["item"].astype(str)  # one lookup per row, vectorised (customers x n)
         recs.insert(recs.columns.get_loc("item") + 1, "item_name",
-                    [str(names.get(x, x)) for x in recs["item"].astype(str)])
+                    codes.map(dict(names)).fillna(codes).astype(str))
     recs.to_parquet(folder / "recommendations.parquet", index=False)
     write_csv(recs, folder / "recommendations.csv")
 
