@@ -97,11 +97,26 @@ def job(fn):
 
 @job
 def analyze_file(path: str, out: str) -> dict:
+    import itertools
+    import resource
+
     import valuemax
 
-    res = valuemax.analyze(path, out=out, random_state=0)
+    stamps: list[tuple[str, float, float]] = []
+
+    def stamp(step: str) -> None:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        stamps.append((step, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024))
+
+    res = valuemax.analyze(path, out=out, random_state=0, on_step=stamp)
+    stamp("end")
+    # per step: process CPU seconds it used, and the process's peak RSS when it ended
+    # (ru_maxrss only grows: a step that raised the peak shows it first)
+    steps_cpu = {a[0]: round(b[1] - a[1], 2) for a, b in itertools.pairwise(stamps)}
+    steps_peak = {a[0]: round(b[2]) for a, b in itertools.pairwise(stamps)}
     return {"customers": len(res.customers), "rows_in": res.quality.rows_in,
-            "timings_s": dict(res.timings_s), "skipped": dict(res.skipped)}
+            "timings_s": dict(res.timings_s), "steps_cpu_s": steps_cpu,
+            "steps_peak_rss_mb": steps_peak, "skipped": dict(res.skipped)}
 
 
 def _canonical_parquet(con, path: str):
@@ -245,6 +260,10 @@ def _steps(info: dict) -> None:
     if steps:
         print("  steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in
                                          sorted(steps.items(), key=lambda kv: -kv[1])))
+    cpu, peak = info.get("steps_cpu_s") or {}, info.get("steps_peak_rss_mb") or {}
+    if cpu:
+        print("  steps in run order (CPU s / peak RSS MB at its end): " + ", ".join(
+            f"{k} {cpu[k]:.1f}/{peak[k]:,}" for k in cpu))
     if info.get("skipped"):
         print("  skipped: " + "; ".join(f"{k}: {v[:80]}" for k, v in info["skipped"].items()))
 

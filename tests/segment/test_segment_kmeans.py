@@ -232,3 +232,29 @@ def test_silhouette_equals_scikit_learn():
         assert silhouette_on(x, labels) == pytest.approx(silhouette_score(x, labels),
                                                           rel=1e-9)
     assert np.isnan(silhouette_on(x, np.zeros(len(x), dtype=int)))
+
+
+def test_silhouettes_of_several_labellings_in_one_pass():
+    """Several labellings in one distance pass give each scikit-learn's silhouette, an
+    undefined one (a single label; every point its own label) NaN in its place, over more
+    than one block of rows."""
+    from sklearn.metrics import silhouette_score
+
+    from valuemax.segment import _kmeans
+    from valuemax.segment._kmeans import silhouettes_on
+
+    rng = np.random.default_rng(7)
+    x = np.vstack([rng.normal(0, 1, (400, 2)), rng.normal(3, 1, (300, 2))])
+    labelings = [rng.integers(0, 2, len(x)), np.zeros(len(x), dtype=int),
+                 rng.integers(0, 9, len(x)), np.arange(len(x)), rng.integers(5, 8, len(x))]
+    sil = silhouettes_on(x, labelings)
+    assert len(sil) == 5 and np.isnan(sil[1]) and np.isnan(sil[3])
+    for i in (0, 2, 4):
+        assert sil[i] == pytest.approx(silhouette_score(x, labelings[i]), rel=1e-9)
+    assert np.all(np.isnan(silhouettes_on(x, [labelings[1]])))
+    # 14,000 points: blocks of 8,000,000 // 14,000 = 571 rows, so 25 blocks
+    big = np.vstack([x] * 20)
+    labels = np.tile(labelings[2], 20)
+    assert silhouettes_on(big, [labels])[0] == pytest.approx(
+        silhouette_score(big, labels), rel=1e-9)
+    assert _kmeans.silhouette_on(big, labels) == silhouettes_on(big, [labels])[0]

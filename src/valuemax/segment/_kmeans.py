@@ -98,10 +98,7 @@ def silhouette_on(x: np.ndarray, labels: np.ndarray) -> float:
     Silhouette of point ``i``: ``(b - a) / max(a, b)`` with ``a`` its mean Euclidean
     distance to the other points of its cluster and ``b`` the smallest mean distance to the
     points of another cluster; 0 for a point alone in its cluster (and where ``a = b = 0``),
-    as ``sklearn.metrics.silhouette_score``. Exact distances (``scipy.spatial.distance.cdist``)
-    in blocks of rows, summed per cluster by one matrix product per block (no Python loop
-    over points): about 5 times faster than scikit-learn's function on 10,000 points, equal
-    to it to rounding.
+    as ``sklearn.metrics.silhouette_score``. One labelling of :func:`silhouettes_on`.
 
     Parameters
     ----------
@@ -114,31 +111,74 @@ def silhouette_on(x: np.ndarray, labels: np.ndarray) -> float:
         NaN when it is undefined: fewer than 2 labels, or as many labels as points (every
         cluster a single point).
     """
+    return silhouettes_on(x, [labels])[0]
+
+
+def silhouettes_on(x: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
+    """Mean silhouette (Rousseeuw 1987) of each labelling of the same points ``x``.
+
+    The silhouette of :func:`silhouette_on`, for several labellings (one per k tried) in
+    one pass over the pairwise distances: exact distances (``scipy.spatial.distance.cdist``)
+    in blocks of rows, summed per cluster of every labelling by one matrix product per
+    block (no Python loop over points, and the distances computed once instead of once per
+    k). Equal to ``sklearn.metrics.silhouette_score`` to rounding (the test compares them);
+    on 10,000 points and k = 2..10 about 7 times faster than one pass per k, which itself
+    was about 5 times faster than scikit-learn's function.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_points, n_features)
+    labelings : list of ndarray of shape (n_points,)
+
+    Returns
+    -------
+    list of float
+        One mean silhouette per labelling, in order; NaN where it is undefined (fewer than
+        2 labels, or as many labels as points).
+    """
     from scipy.spatial.distance import cdist
 
     x = np.asarray(x, dtype=np.float64)
-    uniq, codes = np.unique(labels, return_inverse=True)
-    n, k = len(x), len(uniq)
-    if k < 2 or k > n - 1:
-        return float("nan")
-    codes = codes.ravel()
-    onehot = np.zeros((n, k))
-    onehot[np.arange(n), codes] = 1.0
-    sizes = np.bincount(codes, minlength=k).astype(np.float64)
-    sums = np.empty((n, k))
+    n = len(x)
+    parts: list[tuple[np.ndarray, int, int] | None] = []  # codes, k, first column
+    width = 0
+    for labels in labelings:
+        uniq, codes = np.unique(labels, return_inverse=True)
+        k = len(uniq)
+        if k < 2 or k > n - 1:
+            parts.append(None)
+            continue
+        parts.append((codes.ravel(), k, width))
+        width += k
+    if width == 0:
+        return [float("nan")] * len(parts)
+    onehot = np.zeros((n, width))
+    rows = np.arange(n)
+    for part in parts:
+        if part is not None:
+            codes, _, first = part
+            onehot[rows, first + codes] = 1.0
+    sums = np.empty((n, width))
     block = max(1, 8_000_000 // max(n, 1))  # about 64 MB of distances at a time
     for lo in range(0, n, block):
         sums[lo:lo + block] = cdist(x[lo:lo + block], x) @ onehot
-    rows = np.arange(n)
-    own = sizes[codes]
-    a = sums[rows, codes] / np.maximum(own - 1.0, 1.0)
-    other = sums / sizes
-    other[rows, codes] = np.inf
-    b = other.min(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sil = (b - a) / np.maximum(a, b)
-    sil = np.nan_to_num(sil * (own > 1))
-    return float(sil.mean())
+    out = []
+    for part in parts:
+        if part is None:
+            out.append(float("nan"))
+            continue
+        codes, k, first = part
+        sizes = np.bincount(codes, minlength=k).astype(np.float64)
+        mine = sums[:, first:first + k]
+        own = sizes[codes]
+        a = mine[rows, codes] / np.maximum(own - 1.0, 1.0)
+        other = mine / sizes
+        other[rows, codes] = np.inf
+        b = other.min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sil = (b - a) / np.maximum(a, b)
+        out.append(float(np.nan_to_num(sil * (own > 1)).mean()))
+    return out
 
 
 def project_2d(fit_x: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -309,14 +349,13 @@ def _fit_each_k(xf: np.ndarray, sil_idx: np.ndarray, k_lo: int, k_hi: int,
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
 
-    rows, models = [], {}
+    ks = range(k_lo, k_hi + 1)
     with threadpool_limits(limits=1):  # reproducible sums, no oversubscription (see Notes)
-        for k in range(k_lo, k_hi + 1):
-            km = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(xf)
-            rows.append((k, silhouette_on(xf[sil_idx], km.labels_[sil_idx]),
-                         float(km.inertia_)))
-            models[k] = km
-    return pd.DataFrame(rows, columns=["k", "silhouette", "inertia"]), models
+        models = {k: KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(xf)
+                  for k in ks}
+        sil = silhouettes_on(xf[sil_idx], [models[k].labels_[sil_idx] for k in ks])
+    return pd.DataFrame({"k": list(ks), "silhouette": sil,
+                         "inertia": [float(models[k].inertia_) for k in ks]}), models
 
 
 def _choose_k(selection: pd.DataFrame, fixed: bool, k_lo: int, k_hi: int,

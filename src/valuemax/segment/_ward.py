@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InsufficientData
-from valuemax.segment._kmeans import silhouette_on
+from valuemax.segment._kmeans import silhouettes_on
 from valuemax.segment._profile import (
     cluster_profile,
     clustering_features,
@@ -198,13 +198,11 @@ def _cut_each_k(z: np.ndarray, xs: np.ndarray, ks: list[int],
     from scipy.cluster.hierarchy import fcluster
     from threadpoolctl import threadpool_limits
 
-    rows, cuts = [], {}
     with threadpool_limits(limits=1):
-        for kk in ks:
-            lab = fcluster(z, t=kk, criterion="maxclust")
-            cuts[kk] = lab
-            rows.append((kk, len(np.unique(lab)), silhouette_on(xs, lab)))
-    return pd.DataFrame(rows, columns=["k", "n_clusters", "silhouette"]), cuts
+        cuts = {kk: fcluster(z, t=kk, criterion="maxclust") for kk in ks}
+        sil = silhouettes_on(xs, [cuts[kk] for kk in ks])
+    return pd.DataFrame({"k": ks, "n_clusters": [len(np.unique(cuts[kk])) for kk in ks],
+                         "silhouette": sil}), cuts
 
 
 def _choose_cut(selection: pd.DataFrame, ks: list[int], *, asked: bool,
