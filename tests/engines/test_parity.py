@@ -113,3 +113,24 @@ def test_retail_slice_same_on_every_engine(engine, engine_of, retail_slice, reta
     assert_same_quality(res.quality, exp)
     assert_same_table(res.customers, retail_duckdb.customers)
     assert_same_table(res.calibration, retail_duckdb.calibration)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_retail_baskets_built_on_every_engine(engine, engine_of, retail_slice, retail_duckdb):
+    """The baskets are built on the engine (only distinct basket × item pairs come back):
+    the same baskets, itemsets, rules, recommendations, holdout check and product names as
+    on DuckDB."""
+    import pandas.testing as pdt
+
+    exp = retail_duckdb.basket
+    assert exp is not None and len(exp.rule_set.rules) > 0 and len(exp.recommendations) > 0
+    res = _run_on(engine_of(engine), retail_slice, "vm_retail_b", RETAIL).basket
+    assert res is not None
+    assert res.baskets == exp.baskets
+    assert res.thresholds == exp.thresholds
+    pdt.assert_frame_equal(res.rule_set.itemsets, exp.rule_set.itemsets)
+    pdt.assert_frame_equal(res.rule_set.rules, exp.rule_set.rules)
+    pdt.assert_frame_equal(res.recommendations, exp.recommendations)
+    assert res.evaluation == exp.evaluation
+    assert res.item_names == exp.item_names
+    assert res.notes == exp.notes

@@ -254,8 +254,9 @@ def split_baskets(transactions: ir.Table, baskets: Baskets, split: Any) -> Baske
     k = k.filter(k._item.notnull())
     per = k.group_by("_basket").aggregate(_lo=k.order_ts.min(), _hi=k.order_ts.max())
     got = per.aggregate(
-        span=((per._lo < split) & (per._hi >= split)).cast("int64").sum().coalesce(0),
-        before=(per._lo < split).cast("int64").sum().coalesce(0)).to_pyarrow().to_pylist()[0]
+        # a boolean's sum (ibis counts the true values; PostgreSQL cannot cast it to bigint)
+        span=((per._lo < split) & (per._hi >= split)).sum().coalesce(0),
+        before=(per._lo < split).sum().coalesce(0)).to_pyarrow().to_pylist()[0]
     keep = baskets.basket_dates < np.datetime64(split.isoformat(), "D")
     # the dates (first line's day) must pick the same number of baskets as the engine did
     if got["span"] or not keep.any() or int(keep.sum()) != got["before"]:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,11 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
         DuckDB worker threads; default all cores.
     memory_limit : str or None, default "3GB"
         DuckDB ``memory_limit``; beyond it DuckDB spills to a temporary folder under the
-        system temp directory (never the current directory or the output folder). ``None``:
-        DuckDB's own default (80 % of RAM).
+        system temp directory (never the current directory or the output folder), one per
+        connection (``valuemax-duckdb-spill-<pid>-<random>``: two jobs at once on one
+        machine must not read each other's spill files), created by DuckDB on its first
+        spill and removed when the connection closes. ``None``: DuckDB's own default (80 %
+        of RAM).
 
     Returns
     -------
@@ -86,7 +90,8 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
         config["threads"] = int(threads)
     if memory_limit is not None:
         config["memory_limit"] = memory_limit
-        config["temp_directory"] = str(Path(tempfile.gettempdir()) / "valuemax-duckdb-spill")
+        config["temp_directory"] = str(Path(tempfile.gettempdir()) / (
+            f"valuemax-duckdb-spill-{os.getpid()}-{uuid.uuid4().hex[:12]}"))
     if target is None:
         return ibis.duckdb.connect(":memory:", **config)
     path = Path(target)

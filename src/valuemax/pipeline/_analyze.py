@@ -426,12 +426,23 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
             customers = customers.merge(prop.scores, on="customer_id", how="left",
                                         validate="one_to_one")
     with clock("basket"):
+        # on an engine the baskets are built there: only distinct (basket, item) pairs and
+        # one row per basket reach Python
         basket = run_step("basket", skipped, tracebacks, run_basket,
-                          stored, log.ingested.mapping, skipped,
+                          _clean_log(run, log), log.ingested.mapping, skipped,
                           random_state=random_state)
     return _Steps(customers=customers, rfm=rfm, segments=segments, calibration=calibration,
                   km=km, actions=actions, ward=ward, value=value, stats=stats,
                   propensity=prop, basket=basket)
+
+
+def _clean_log(run: _Run, log: _Log) -> Any:
+    """Clean's result over the clean lines the row-level steps read: the engine's
+    ``valuemax_transactions_clean`` when an engine was given, else the stored copy."""
+    if run.econ is None:
+        return log.stored
+    return dataclasses.replace(log.cleaned, transactions=engine_table(
+        run.econ, "valuemax_transactions_clean", run.schema))
 
 
 def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> tuple[Any, Any]:
@@ -439,8 +450,7 @@ def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> 
     pandas frames sorted by id: built on the engine when one was given (its clean log, the
     results copied back to the store), else over the stored clean lines."""
     con, econ = run.con, run.econ
-    clean_log = log.stored if econ is None else dataclasses.replace(
-        log.cleaned, transactions=engine_table(econ, "valuemax_transactions_clean", run.schema))
+    clean_log = _clean_log(run, log)
     store = write_table if econ is None else _write_back(econ, run.schema)
     expr = customer_table(
         clean_log, time_unit=val.time_unit,

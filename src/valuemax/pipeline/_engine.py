@@ -7,7 +7,9 @@ What runs where (DESIGN.md §2), for ``engine`` = Spark, PostgreSQL or MySQL/Mar
 - mapping and type normalisation (date formats, numbers, ids): in the local DuckDB (the date
   parser is DuckDB's ``try_strptime``, and the format inference is DuckDB SQL);
 - cleaning with the quarantine and its reason codes (returns netting included), the customer
-  table (RFM + BTYD summary) and the calibration/holdout table: on the engine, as Ibis
+  table (RFM + BTYD summary), the calibration/holdout table and the baskets (the basket ×
+  item pairs of the clean lines, of the training and test periods of the recommendation
+  check, and the product names): on the engine, as Ibis
   expressions over the normalised log copied there (``valuemax_transactions_std``); results
   written there as ``valuemax_transactions_raw``, ``valuemax_transactions_clean``,
   ``valuemax_quarantine``, ``valuemax_customers`` and ``valuemax_calibration_holdout``,
@@ -15,8 +17,10 @@ What runs where (DESIGN.md §2), for ``engine`` = Spark, PostgreSQL or MySQL/Mar
   (Spark: temporary views of the session), in the engine's default schema or in the one
   ``schema=`` names (a PostgreSQL schema, a MySQL/MariaDB database, a Spark database:
   created when missing; on Spark then tables of that database, not views);
-- everything after (segments, clusters, value models, propensity frames, baskets, the store,
-  the report): in the local DuckDB, on copies of the engine's clean log and customer table.
+- everything after (segments, clusters, value models, propensity frames, the mining of the
+  baskets' itemsets and rules, the store, the report): in the local DuckDB or in Python, on
+  copies of the engine's clean log and customer table, and on the distinct basket × item
+  pairs the engine returned.
 """
 
 from __future__ import annotations
