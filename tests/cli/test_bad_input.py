@@ -194,3 +194,24 @@ def test_bad_option_values_exit_2(cli_runner, tmp_path):
     _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--map", "customer_id=A",
                         "--map", "customer_id=B"), out, "twice")
     _fails_cleanly(_run(cli_runner, "analyze", src, "--out", out, "--seed", "99999999999"), out, "seed")
+
+
+@pytest.mark.parametrize(("args", "what", "where"), [
+    (["analyze", "--bogus", "x"], "No such option: --bogus", "valuemax analyze --help"),
+    (["analzye"], "No such command 'analzye'. Did you mean 'analyze'?", "valuemax --help"),
+    (["analyze", "--random-state", "abc", "x.csv"], "Invalid value for '--random-state'",
+     "valuemax analyze --help"),
+    (["clv"], "Missing argument 'PATH'", "valuemax clv --help"),
+    (["target", "--holdout"], "Option '--holdout' requires an argument",
+     "valuemax target --help"),
+    (["--nope"], "No such option: --nope", "valuemax --help"),
+])
+def test_usage_errors_are_one_line(cli_runner, args, what, where):
+    """An unknown command or option, a missing argument or a value of the wrong type: one
+    line on stderr (what is wrong, which --help lists the options), exit 2, no box."""
+    result = cli_runner.invoke(app, args)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and what in lines[0] and f"'{where}'" in lines[0]
+    assert "╭" not in result.output and "Usage:" not in result.output

@@ -128,14 +128,50 @@ def check_renamed_flags(command: Any, args: list[str]) -> None:
                   f"removed: pass {new}", soft_wrap=True)
 
 
+#: click's UsageError as Typer raises it: Typer 0.29 vendors click (``typer._click``), older
+#: Typer uses the click package; ``typer.BadParameter`` is a subclass in both.
+_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__
+                                     if c.__name__ == "UsageError")
+
+
 class Group(TyperGroup):
-    """The ``valuemax`` group, with the same ``--help`` rendering as :class:`Command`."""
+    """The ``valuemax`` group, with the same ``--help`` rendering as :class:`Command`, and
+    usage errors (an unknown command or option, a missing argument, a value of the wrong
+    type) in one line on stderr with exit code 2, like every other refusal of the CLI
+    (click's own rendering is a usage line, a hint line and a four-line box)."""
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)
         if option is not None:
             option.metavar = ""
         return option
+
+    def make_context(self, info_name: Any, args: list[str], parent: Any = None,
+                     **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _USAGE_ERROR as exc:  # the group's own options
+            raise _usage_exit(exc) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _USAGE_ERROR as exc:  # a command: unknown, or its options and arguments
+            sub = ctx.invoked_subcommand  # set once the command's name was found
+            raise _usage_exit(exc, f"{ctx.command_path} {sub}" if sub else ctx.command_path
+                              ) from None
+
+
+def _usage_exit(exc: Any, where: str = "valuemax") -> typer.Exit:
+    """Print the usage error ``exc`` in one line (what is wrong, where the options are
+    listed: ``exc``'s command, else ``where``) and return the exit to raise (code 2)."""
+    if exc.ctx is not None:
+        where = exc.ctx.command_path
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    Console(stderr=True, highlight=False).print(
+        f"[bold red]error:[/] {escape(message)}{' ' if message.endswith('?') else '; '}"
+        f"'{escape(where)} --help' lists the options", soft_wrap=True)
+    return typer.Exit(2)
 
 
 def parse_map(items: list[str] | None) -> dict[str, str]:
