@@ -210,6 +210,115 @@ def pytest_collection_modifyitems_group_ids(config: pytest.Config, items: list[p
 
 
 
+# --- pytest-xdist: the costliest work first -------------------------------------------------
+# xdist's loadgroup scheduler hands out work units (a group, or one ungrouped test) largest
+# first by number of tests, then in collection order: a slow test with no group (the Spark
+# ``local[1]`` subprocess run, the SIGKILL run, a real run of its own) may start late and
+# keep one worker busy while the other has finished. The scheduler below orders the units by
+# their expected seconds instead (longest first, the classic LPT rule): the sum of
+# COST_HINTS over the unit's tests, DEFAULT_COST for a test without a hint. Only the order
+# changes: the same units, the same groups, every test run. A stale or missing hint costs
+# balance, never a test.
+
+#: Seconds (setup + call + teardown, the largest of four fresh-clone ``make test`` runs of
+#: main, 6-7 Dec 2026, ``--durations=25`` each) of the slowest tests, by node id without
+#: the ``@group`` suffix. The setup of a shared run is counted on the test that first needs
+#: it in collection order. Refresh from ``make test``'s durations when the slow list changes.
+COST_HINTS: dict[str, float] = {
+    "tests/engines/test_schema.py::test_spark_local_1_writes_the_schema_into_its_warehouse": 58,
+    "tests/report/test_report_real.py::test_no_internal_name_or_raw_float_is_visible[retail_run]": 53,
+    "tests/safety/test_faults.py::test_sigkill_at_the_dangerous_points_leaves_one_whole_run": 45,
+    "tests/test_readme.py::test_readme_block_runs[block1]": 41,
+    "tests/pipeline/test_analyze_parts.py::test_value_columns_cover_every_customer": 40,
+    "tests/test_readme.py::test_readme_block_runs[block5]": 39,
+    "tests/test_readme.py::test_readme_block_runs[block2]": 36,
+    "tests/pipeline/test_analyze_real.py::test_classic_preset_reproduces_the_published_counts": 36,
+    "tests/pipeline/test_analyze_real.py::test_cdnow_master_with_no_flags": 35,
+    "tests/propensity/test_bad_input.py::test_seeded_fit_is_reproducible": 33,
+    "tests/engines/test_parity.py::test_retail_slice_same_on_every_engine[spark]": 32,
+    "tests/pipeline/test_pipeline_options.py::test_returns_net_never_gives_negative_spend": 32,
+    "tests/engines/test_parity.py::test_cdnow_same_on_every_engine[spark]": 29,
+    "tests/cli/test_cli.py::test_cli_output_equals_api_output": 29,
+    "tests/propensity/test_fit.py::test_online_retail_learned_model_beats_recency": 28,
+    "tests/pipeline/test_analyze_real.py::test_same_seed_same_numbers": 26,
+    "tests/propensity/test_fit.py::"
+    "test_training_sample_drawn_in_the_engine_stays_close_to_all_rows[4000]": 25,
+    "tests/features/test_retail.py::test_spark_matches_duckdb": 22,
+    "tests/engines/test_spark_master.py::test_a_silent_master_is_given_up_within_the_start_timeout": 21,
+    "tests/engines/test_backend_differences.py::test_money_sums_are_exact_and_order_free[spark]": 20,
+    "tests/report/test_report_browser.py::test_report_renders_in_chromium": 18,
+    "tests/propensity/test_bad_input.py::test_nan_features_follow_the_stated_policy": 17,
+    "tests/test_handoffs.py::test_fit_propensity_same_from_clean_result_one_scan_for_a_table": 17,
+    "tests/dashboard/test_dashboard_browser.py::"
+    "test_chinese_store_renders_chinese_rules_countries_and_filters": 16,
+    "tests/safety/test_store_and_leaks.py::test_every_table_of_a_full_run_is_documented": 15,
+    "tests/cli/test_summary_lines.py::test_value_caveats_one_line_each": 15,
+    "tests/propensity/test_fit.py::test_cdnow_learned_model_beats_recency_with_btyd_beside": 15,
+    "tests/pipeline/test_pipeline_options.py::"
+    "test_calibration_holdout_matches_the_published_cdnow_summary": 15,
+    "tests/clean/test_clean_online_retail.py::"
+    "test_without_products_every_line_is_counted_by_reason": 14,
+    "tests/serve/test_auth.py::test_no_token_is_401[GET-/customers/00004]": 14,
+}
+#: Expected seconds of a test without a hint (the suite's mean outside the hinted tests).
+DEFAULT_COST = 0.5
+
+
+def _base_nodeid(nodeid: str) -> str:
+    """``nodeid`` without the ``@group`` suffix xdist's loadgroup appends."""
+    return nodeid.rsplit("@", 1)[0] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+
+
+def unit_cost(nodeids: Any) -> float:
+    """Expected seconds of a work unit: its tests' hints, ``DEFAULT_COST`` for the others."""
+    return sum(COST_HINTS.get(_base_nodeid(n), DEFAULT_COST) for n in nodeids)
+
+
+def costliest_first(units: dict[str, dict[str, bool]]) -> list[str]:
+    """The work units' scopes, by expected seconds, largest first; ties keep their order."""
+    return sorted(units, key=lambda scope: -unit_cost(units[scope]))
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist: unknown to plain pytest (-p no:xdist)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the units ordered by :func:`costliest_first`."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class CostliestFirstScheduling(LoadGroupScheduling):
+        def schedule(self) -> None:
+            # LoadScopeScheduling.schedule (xdist 3.8) with the work queue in cost order
+            assert self.collection_is_completed
+            if self.collection is not None:
+                for node in self.nodes:
+                    self._reschedule(node)
+                return
+            if not self._check_nodes_have_same_collection():
+                self.log("**Different tests collected, aborting run**")
+                return
+            self.collection = list(next(iter(self.registered_collections.values())))
+            if not self.collection:
+                return
+            units: dict[str, dict[str, bool]] = {}
+            for nodeid in self.collection:
+                units.setdefault(self._split_scope(nodeid), {})[nodeid] = False
+            for scope in costliest_first(units):
+                self.workqueue[scope] = units[scope]
+            for _ in range(len(self.nodes) - len(self.workqueue)):
+                unused_node, _assigned = self.assigned_work.popitem()
+                unused_node.shutdown()
+            for node in self.nodes:
+                self._assign_work_unit(node)
+            for node in self.nodes:
+                self._reschedule(node)
+            if not self.workqueue:
+                for node in self.nodes:
+                    node.shutdown()
+
+    return CostliestFirstScheduling(config, log)
+
+
 def _analyze_once(tmp_path_factory: pytest.TempPathFactory, name: str, source: Path,
                   **options: Any) -> Any:
     import valuemax

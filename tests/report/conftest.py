@@ -82,11 +82,29 @@ def page_facts(pytestconfig: pytest.Config) -> Callable[..., dict[str, Any]]:
     (``csv``, ``scrollWidth``, ``clientWidth`` of each table box), ``emptyHeaders`` (CSV names
     of tables with an empty header cell) and ``plots`` (per plot: ``caption``, ``axes`` with
     their ``title``, ``legendNames``, and the ``legend`` and ``modebar`` boxes).
+
+    ``page_facts.many([(path, screenshot), ...])`` -> the same facts of each report, in
+    order, from one browser launch (each report in its own fresh context).
     """
     root = _root_conftest(pytestconfig)
 
-    def facts(path: Path, *, screenshot: Path | None = None,
-              width: int = 1400) -> dict[str, Any]:
+    def _on(browser: Any, path: Path, screenshot: Path | None, width: int) -> dict[str, Any]:
+        context = browser.new_context(viewport={"width": width, "height": 900}, offline=True)
+        try:
+            page = context.new_page()
+            page.goto(Path(path).resolve().as_uri(), wait_until="load", timeout=60_000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.plotly-graph-div')]"
+                ".every(gd => gd.querySelector('.main-svg'))", timeout=60_000)
+            out = page.evaluate(_FACTS_JS)
+            if screenshot is not None:
+                page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            context.close()
+        return out
+
+    def many(pages: list[tuple[Path, Path | None]], *, width: int = 1400,
+             ) -> list[dict[str, Any]]:
         if not root.CHROMIUM.exists():
             pytest.fail(f"{root.CHROMIUM} is missing: run `make test` or "
                         "`bash scripts/install-browser.sh`")
@@ -96,19 +114,15 @@ def page_facts(pytestconfig: pytest.Config) -> Callable[..., dict[str, Any]]:
             browser = p.chromium.launch(executable_path=str(root.CHROMIUM),
                                         args=root.CHROMIUM_ARGS)
             try:
-                page = browser.new_context(viewport={"width": width, "height": 900},
-                                           offline=True).new_page()
-                page.goto(Path(path).resolve().as_uri(), wait_until="load", timeout=60_000)
-                page.wait_for_function(
-                    "() => [...document.querySelectorAll('.plotly-graph-div')]"
-                    ".every(gd => gd.querySelector('.main-svg'))", timeout=60_000)
-                out = page.evaluate(_FACTS_JS)
-                if screenshot is not None:
-                    page.screenshot(path=str(screenshot), full_page=True)
+                return [_on(browser, path, shot, width) for path, shot in pages]
             finally:
                 browser.close()
-        return out
 
+    def facts(path: Path, *, screenshot: Path | None = None,
+              width: int = 1400) -> dict[str, Any]:
+        return many([(path, screenshot)], width=width)[0]
+
+    facts.many = many
     return facts
 
 

@@ -35,13 +35,12 @@ def _overlaps(a: dict[str, float] | None, b: dict[str, float] | None) -> bool:
 def seen(request: pytest.FixtureRequest, page_facts: Any,
          tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, dict[str, Any]]]:
     """Per data set: (result, what the browser shows); full-page screenshots saved."""
-    out = {}
     shots = tmp_path_factory.mktemp("report_screenshots")
+    runs = {name: request.getfixturevalue(name) for name in RUNS}
+    facts = page_facts.many([(path, shots / f"{name}.png") for name, (_, path) in runs.items()])
     for name in RUNS:
-        result, path = request.getfixturevalue(name)
-        out[name] = result, page_facts(path, screenshot=shots / f"{name}.png")
         assert (shots / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    return out
+    return {name: (runs[name][0], f) for name, f in zip(RUNS, facts, strict=True)}
 
 
 def _user_words(result: Any) -> set[str]:

@@ -38,9 +38,27 @@ def _go() -> Any:
     return go
 
 
+def _white(fig: Any) -> None:
+    """Give ``fig`` plotly's registered ``plotly_white`` template the way plotly gives a new
+    figure its default one (``BaseFigure._initialize_layout_template``): a registered
+    template is valid already, so it is set without plotly re-validating its ~1,000
+    properties on every figure (about half of the report's rendering time on a small log;
+    the figure's JSON is the same)."""
+    import plotly.io as pio
+
+    layout = fig.layout
+    validate = layout._validate
+    layout._validate = False
+    try:
+        layout.template = pio.templates["plotly_white"]
+    finally:
+        layout._validate = validate
+
+
 def _style(fig: Any, *, x_title: str, y_title: str, height: int = 360, **layout: Any) -> Any:
+    _white(fig)
     fig.update_layout(
-        template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 30, "b": 55},
+        height=height, margin={"l": 60, "r": 20, "t": 30, "b": 55},
         font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Noto Sans, "
                         "Noto Sans CJK SC, Microsoft YaHei, sans-serif", "size": 12},
         legend=LEGEND,
