@@ -101,3 +101,26 @@ def test_grouped_series_matches_the_direct_sum(r, a, b, rtol):
     got = expected_alive_purchases(r + x, a, b + x, c)
     want = np.array([_direct(r + xi, a, b + xi, ci) for xi, ci in zip(x, c, strict=True)])
     np.testing.assert_allclose(got, want, rtol=rtol)
+
+
+@pytest.mark.parametrize("n_cols", [3, 5])
+def test_compress_gives_numpy_unique_rows_and_summed_weights(n_cols):
+    # the hashed key (3 columns with few distinct values) and the lexsort fallback (5
+    # columns of 10,000 distinct values: a key span of 1e20, past 2^62): the rows
+    # np.unique(axis=0) gives, in its order, with each group's weights summed
+    from valuemax.clv._validation import compress
+
+    rng = np.random.default_rng(1)
+    n = 20_000
+    if n_cols == 3:
+        cols = np.column_stack([rng.integers(0, 4, n), rng.integers(0, 50, n) / 7.0,
+                                rng.integers(0, 50, n) / 7.0]).astype(float)
+    else:
+        cols = rng.uniform(size=(n, n_cols))
+        cols[n // 2:] = cols[: n - n // 2]  # duplicates
+    w = rng.integers(0, 3, n).astype(float)
+    rows, counts = compress(cols, w)
+    keep = w > 0
+    want, inverse = np.unique(cols[keep], axis=0, return_inverse=True)
+    np.testing.assert_array_equal(rows, want)
+    np.testing.assert_array_equal(counts, np.bincount(inverse.ravel(), weights=w[keep]))
