@@ -105,10 +105,10 @@ def job_real(name: str) -> dict:
     calls, runs = [], [0]
     fit, minimize = _btyd.RepeatPurchaseModel.fit, base.minimize
 
-    def capture(self, frequency, recency, T, weights=None):
+    def capture(self, frequency, recency, T, weights=None, **kw):
         calls.append((type(self), self.get_params(), np.asarray(frequency, float),
-                      np.asarray(recency, float), np.asarray(T, float), weights))
-        return fit(self, frequency, recency, T, weights)
+                      np.asarray(recency, float), np.asarray(T, float), weights, kw))
+        return fit(self, frequency, recency, T, weights, **kw)
 
     def counting(*args, **kwargs):
         runs[0] += 1
@@ -119,12 +119,12 @@ def job_real(name: str) -> dict:
     _btyd.RepeatPurchaseModel.fit = fit
     base.minimize = counting
     fits = []
-    for cls, params, x, t_x, T, w in calls:
+    for cls, params, x, t_x, T, w, kw in calls:
         runs[0] = 0
         t0 = time.process_time()
-        m = cls(**params).fit(x, t_x, T, w)
+        m = cls(**params).fit(x, t_x, T, w, **kw)  # with the start the step handed on
         fits.append({"model": cls.__name__, "customers": len(x), "runs": runs[0],
-                     "cpu_s": time.process_time() - t0, "loglik": m.loglik_,
+                     "cpu_s": time.process_time() - t0, "loglik": m.loglik_, "params": m.params_,
                      "boundary": list(m.boundary_)})
     return {"fits": fits}
 
@@ -159,7 +159,8 @@ def main() -> None:
         for name in REAL:
             for f in run("real", name)["fits"]:
                 print(f"{name} {f['model']} ({f['customers']:,} customers): {f['runs']} "
-                      f"optimiser run(s), loglik {f['loglik']:.12g}, {f['cpu_s']:.2f} s CPU"
+                      f"optimiser run(s), loglik {f['loglik']:.12g}, {f['cpu_s']:.2f} s CPU, "
+                      f"{json.dumps({k: float(f'{v:.6g}') for k, v in f['params'].items()})}"
                       f"{', at ' + '; '.join(f['boundary']) if f['boundary'] else ''}")
         if not (args.customers or args.lines):
             return

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 
 from valuemax._core.exceptions import ConvergenceError, ConvergenceWarning, NotFittedError
 from valuemax.clv._results import FitSummary
@@ -96,6 +96,31 @@ def _stale(res: Any) -> bool:
                 and np.max(np.abs(np.asarray(res.jac, dtype=float))[~near]) >= _SETTLED_GRAD)
 
 
+def _at_limit_start(theta: np.ndarray, objective: Callable[[np.ndarray], float],
+                    jacobian: Callable[[np.ndarray], np.ndarray],
+                    at_limit: Callable[[np.ndarray, float, np.ndarray], bool]) -> Any:
+    """The start ``theta`` as an optimum, when it is one: a result L-BFGS-B would return
+    there (``nit`` 0), or None.
+
+    It is one when it passes ``_settled`` (the gradient of the parameters away from the
+    search bound below ``_SETTLED_GRAD``, the objective the limit's own maximum by
+    ``at_limit``) and no parameter on the bound itself has a gradient pointing into the
+    box steeper than ``_SETTLED_GRAD`` (the Karush-Kuhn-Tucker condition of the box: the
+    objective cannot fall by moving off the bound). One evaluation instead of an optimiser
+    run, which at such a corner often ends without moving after a dozen line-search trials
+    (the objective is flat there to round-off).
+    """
+    fun = float(objective(theta))
+    jac = np.asarray(jacobian(theta), dtype=float)
+    if not (np.isfinite(fun) and fun < 1e99):
+        return None
+    res = OptimizeResult(x=np.array(theta, dtype=float), fun=fun, jac=jac, success=True,
+                         nit=0, nfev=1, message="the start is the limit's optimum")
+    inward = ((theta <= -_BOUND) & (jac < -_SETTLED_GRAD)) \
+        | ((theta >= _BOUND) & (jac > _SETTLED_GRAD))
+    return res if not inward.any() and _settled(res, at_limit) else None
+
+
 def hessian_from_gradient(g: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
                           h: float = 1e-5) -> np.ndarray | None:
     """Hessian at ``theta`` by central differences of the gradient ``g``, symmetrised,
@@ -120,13 +145,15 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
             grad: Callable[[np.ndarray], np.ndarray] | None = None,
             at_limit: Callable[[np.ndarray, float, np.ndarray], bool] | None = None,
             limit_start: Callable[[np.ndarray], np.ndarray] | None = None,
-            ) -> dict[str, Any]:
+            around: np.ndarray | None = None) -> dict[str, Any]:
     """Maximise ``loglik(log_params)`` (a weighted sum) from one start, more if it fails.
 
     The objective is ``-loglik/n_obs + penalizer * sum(params**2)``. Start 0 is ``start``;
     when its optimum fails a check (not converged, a parameter at the search bound, or a
     gradient above ``_SETTLED_GRAD``), further starts, up to ``n_starts`` in all, add N(0, 1)
-    noise to it from ``np.random.default_rng(random_state)``, and the best optimum is kept.
+    noise to it (or to ``around``, the model's own start, when ``start`` was handed on
+    from another fit) from ``np.random.default_rng(random_state)``, and the best optimum is
+    kept.
     The search stops at the first start whose optimum passes the checks (``_settled``).
     A start whose optimum fails them by a gradient above ``_SETTLED_GRAD`` (L-BFGS-B
     stops on a relative fall of the objective under ``ftol``, which on a flat likelihood
@@ -138,7 +165,9 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
     maximum of the model's limit there (see ``_settled``); without it such an optimum
     never ends the search. When the best optimum so far has parameters at the bound and
     fails that check, ``limit_start(log_params)`` (if given) is the next start, once,
-    before the random ones: the limiting model's own optimum, fitted directly.
+    before the random ones: the limiting model's own optimum, fitted directly. A ``start``
+    with parameters at the bound (another fit's optimum at the limit, handed on) that
+    already passes these checks is kept without an optimiser run (``_at_limit_start``).
 
     Returns
     -------
@@ -169,9 +198,18 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
                         method="L-BFGS-B", bounds=[(-_BOUND, _BOUND)] * start.size,
                         options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
 
+    start = np.clip(start, -_BOUND, _BOUND)
+    around = start if around is None else around
     rng = np.random.default_rng(random_state)
     best, last = None, start
     for i in range(n_starts):
+        if i == 0 and at_limit is not None and np.any(np.abs(start) >= _BOUND - 1.0):
+            # a start at the limit (another fit's optimum there, see ``_at_limit_start``):
+            # kept as it is when it already passes the checks, without a run
+            res = _at_limit_start(start, objective, jacobian, at_limit)
+            if res is not None:
+                best = res
+                break
         if i == 0:
             theta0 = start
         elif limit_start is not None and best is not None \
@@ -179,7 +217,7 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
             theta0 = np.clip(limit_start(best.x), -_BOUND, _BOUND)
             limit_start = None  # once
         else:
-            theta0 = start + rng.normal(0.0, 1.0, size=start.size)
+            theta0 = around + rng.normal(0.0, 1.0, size=start.size)
         res = run(theta0)
         if _stale(res):
             again = run(res.x)  # resume: a stale gradient on a flat ridge (see above)
@@ -354,11 +392,12 @@ class ParametricModel:
                     grad: Callable[[np.ndarray], np.ndarray] | None = None,
                     at_limit: Callable[[np.ndarray, float, np.ndarray], bool] | None = None,
                     limit_start: Callable[[np.ndarray], np.ndarray] | None = None,
-                    ) -> None:
+                    around: np.ndarray | None = None) -> None:
         fitted = fit_mle(type(self).__name__, loglik, n_obs, np.log(start),
                          penalizer=float(self.penalizer), n_starts=int(self.n_starts),
                          random_state=self.random_state, grad=grad, at_limit=at_limit,
-                         limit_start=limit_start)
+                         limit_start=limit_start,
+                         around=None if around is None else np.log(around))
         estimates = np.exp(fitted["theta"])
         self.params_ = dict(zip(self._param_names, estimates.tolist(), strict=True))
         self.loglik_ = fitted["loglik"]

@@ -115,15 +115,21 @@ def expected_alive_purchases(n, a, b, c, *, closed_form=False):
     if wide.any():
         out[wide] = _gauss_form(n[wide], a, b[wide], c[wide])
     rows = np.flatnonzero(series)
-    rows = rows[np.argsort(terms[rows], kind="stable")]
-    start = 0
-    while start < rows.size:
-        width = int(terms[rows[min(start + 255, rows.size - 1)]])
-        stop = min(rows.size, start + max(1, _CELLS // width))
-        width = int(terms[rows[stop - 1]])
-        idx = rows[start:stop]
-        out[idx] = _alive_series(n[idx], a, b[idx], c[idx], log_z[idx], width)
-        start = stop
+    if rows.size:
+        # rows sharing (n, b) (customers of one frequency) share the series' coefficients:
+        # grouped, each group sorted by its number of terms, in chunks of ~_CELLS cells
+        rows = rows[np.lexsort((terms[rows], b[rows], n[rows]))]
+        starts = np.flatnonzero(np.concatenate([[True], (n[rows[1:]] != n[rows[:-1]])
+                                                | (b[rows[1:]] != b[rows[:-1]])]))
+        for lo, hi in zip(starts, np.append(starts[1:], rows.size), strict=True):
+            start = lo
+            while start < hi:
+                width = int(terms[rows[min(start + 255, hi - 1)]])
+                stop = min(hi, start + max(1, _CELLS // width))
+                width = int(terms[rows[stop - 1]])
+                idx = rows[start:stop]
+                out[idx] = _alive_series(n[idx[0]], a, b[idx[0]], c[idx], log_z[idx], width)
+                start = stop
     return out.reshape(shape)
 
 
@@ -134,19 +140,22 @@ def _gauss_form(n, a, b, c):
 
 
 def _alive_series(n, a, b, c, log_z, width):
-    i = np.arange(1.0, width)
-    log_pmf = np.concatenate(
-        [(-n * np.log1p(c))[:, None],
-         -(n * np.log1p(c))[:, None] + np.cumsum(np.log(n[:, None] + i - 1) - np.log(i)
-                                                   + log_z[:, None], axis=1)], axis=1)
-    pmf = np.exp(log_pmf)
-    # P(K > j) for j = 0..width-1, by a reverse cumulative sum (positive terms, no cancelling)
-    survival = np.cumsum(pmf[:, :0:-1], axis=1)[:, ::-1]
-    survival = np.concatenate([survival, np.zeros((n.size, 1))], axis=1)
-    log_q = np.concatenate([np.zeros((n.size, 1)), np.cumsum(
-        np.log1p(-a / (a + b[:, None] + i - 1)), axis=1)], axis=1)
-    return np.sum(np.exp(log_q) * survival, axis=1)
-
+    """``Σ_j q_j P(K > j)`` of rows sharing ``n`` and ``b`` (scalars), with ``K``'s pmf
+    truncated after ``width`` terms: written ``Σ_k P(K = k) Q_k`` with ``Q_k = Σ_{j<k} q_j``
+    (the same positive terms regrouped), so the coefficients ``ln Γ(n+k)/(Γ(n) k!)`` and
+    ``Q_k`` are computed once for the group and each row costs one exponential a term
+    and a matrix-vector product."""
+    k = np.arange(width, dtype=float)
+    i = k[1:]
+    # ln z = z0 + (ln z - z0) with z0 the chunk's median: the cumulative sum keeps terms of
+    # order one (ln((n+i-1)/i) + ln z nearly cancel where the pmf matters), as row by row
+    z0 = float(np.median(log_z))
+    log_coef = np.concatenate([[0.0], np.cumsum(np.log(n + i - 1) - np.log(i) + z0)])
+    q = np.exp(np.concatenate([[0.0], np.cumsum(np.log1p(-a / (a + b + i - 1)))]))
+    Q = np.concatenate([[0.0], np.cumsum(q[:-1])])
+    log_pmf = ((-n * np.log1p(c))[:, None] + log_coef[None, :]
+               + (log_z - z0)[:, None] * k[None, :])
+    return np.exp(log_pmf) @ Q
 
 
 def simulate_beta_geometric(rng: np.random.Generator, lam: np.ndarray, p: np.ndarray,

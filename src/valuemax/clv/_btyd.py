@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,6 +37,72 @@ def finite_or_raise(values: np.ndarray, who: str, params: Any) -> np.ndarray:
     return values
 
 
+def _check_start(who: str, start: Any, names: tuple[str, ...]) -> np.ndarray:
+    """``start`` as a float array of one value > 0 per parameter, clipped to the search box."""
+    arr = np.asarray(start, dtype=float) if not isinstance(start, str) else np.array([])
+    if arr.shape != (len(names),) or not np.all(np.isfinite(arr) & (arr > 0)):
+        raise ValueError(f"{who}: start must be {len(names)} finite values > 0 (the "
+                         f"parameters {', '.join(names)}); got {start!r}")
+    return np.exp(np.clip(np.log(arr), -_BOUND, _BOUND))
+
+
+def limit_corner(model: Any) -> np.ndarray | None:
+    """The no-drop-out corner of a fit that reached that limit, or None.
+
+    When ``model``'s drop-out parameter (``a`` of BG/NBD and MBG/NBD, ``s`` of Pareto/NBD)
+    ran to the lower search bound, every repeat-purchase model fitted to the same data
+    (or to data of the same customers over a longer period) is expected at that same limit,
+    the NBD: its ``(r, alpha)``, the drop-out parameter at the lower bound and the other
+    (``b``, ``beta``) at the upper, in the order of ``params_``, to pass as ``start=``.
+
+    Parameters
+    ----------
+    model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
+        A fitted model.
+
+    Returns
+    -------
+    ndarray of shape (4,) or None
+        ``(r, alpha, e^-15, e^15)``; None when the drop-out parameter is not at the bound.
+
+    Examples
+    --------
+    >>> from valuemax.clv import BetaGeoModel
+    >>> m = BetaGeoModel.from_params(r=2.0, alpha=10.0, a=3.1e-7, b=3.2e6)
+    >>> np.round(np.log(limit_corner(m)), 3).tolist()
+    [0.693, 2.303, -15.0, 15.0]
+    >>> limit_corner(BetaGeoModel.from_params(r=2.0, alpha=10.0, a=0.8, b=2.4)) is None
+    True
+    """
+    p = np.array([model.params_[k] for k in model._param_names], dtype=float)
+    if np.log(p[2]) > -(_BOUND - 1.0):
+        return None
+    return np.array([p[0], p[1], np.exp(-_BOUND), np.exp(_BOUND)])
+
+
+#: ``nbd_best`` of the last few data sets (digest of the rows -> result): the models of a
+#: comparison are fitted to the same rows, and the NBD's optimum does not depend on them.
+_NBD_SEEN: dict[bytes, tuple[float, float, float]] = {}
+
+
+def _nbd_best_once(ux: np.ndarray, uT: np.ndarray, counts: np.ndarray,
+                   ) -> tuple[float, float, float]:
+    """:func:`~valuemax.clv._limit.nbd_best` over the search box, computed once per data set
+    (keyed by a digest of the compressed rows; the four most recent are kept)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for arr in (ux, uT, counts):
+        digest.update(np.ascontiguousarray(arr, dtype=float).tobytes())
+    key = digest.digest()
+    if key not in _NBD_SEEN:
+        while len(_NBD_SEEN) >= 4:
+            _NBD_SEEN.pop(next(iter(_NBD_SEEN)))
+        # on the (x, t_x, T) rows as given (fitting it on the fewer distinct (x, T) rows
+        # would be exact too, but on a flat profile the sums' order moves its optimum
+        # along the ridge, and the fits that start there with it)
+        _NBD_SEEN[key] = nbd_best(ux, uT, counts, _BOUND)
+    return _NBD_SEEN[key]
+
+
 class RepeatPurchaseModel(ParametricModel):
     """Base of BG/NBD, MBG/NBD and Pareto/NBD: fit by ML on compressed (x, t_x, T) rows.
 
@@ -57,8 +124,8 @@ class RepeatPurchaseModel(ParametricModel):
         self.time_unit = time_unit
         super().__init__(penalizer=penalizer, n_starts=n_starts, random_state=random_state)
 
-    def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None,
-            ) -> RepeatPurchaseModel:
+    def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None, *,
+            start: Any = None) -> RepeatPurchaseModel:
         """Fit by maximum likelihood on the unique ``(frequency, recency, T)`` rows.
 
         Parameters
@@ -72,6 +139,13 @@ class RepeatPurchaseModel(ParametricModel):
         weights : array-like of shape (n_customers,), optional
             Number of customers each row stands for (e.g. counts of a table already grouped
             by ``(frequency, recency, T)``); rows are compressed either way.
+        start : array-like of shape (4,), optional
+            Parameters of the first optimiser start, in the order of ``params_`` (e.g. an
+            optimum of the same data handed on, see :func:`limit_corner`); values are
+            clipped to the search box ``[e^-15, e^15]``. Default: the model's fixed start
+            (all ones). A start whose drop-out parameter (``a`` or ``s``) is at the lower
+            bound is moved to the no-drop-out limit's own optimum on these data (the NBD's
+            ``r, alpha``); kept without an optimiser run when it passes the fit's checks.
 
         Returns
         -------
@@ -89,10 +163,12 @@ class RepeatPurchaseModel(ParametricModel):
         ConvergenceError
             If no starting point converges.
         ValueError
-            If a hyper-parameter is invalid.
+            If a hyper-parameter is invalid, or ``start`` is not 4 finite values > 0.
         """
         self._check_hyper()
         who = f"{type(self).__name__}.fit"
+        first = np.array(self._start, dtype=float) if start is None else _check_start(
+            who, start, self._param_names)
         check_unit(who, self.time_unit, {"frequency": frequency, "recency": recency, "T": T})
         x, t_x, age, w, _ = check_rfm(who, frequency, recency, T, weights)
         n_repeat = float(w[x > 0].sum())
@@ -113,9 +189,13 @@ class RepeatPurchaseModel(ParametricModel):
         # threads spinning between its many tiny calls slow the fit several-fold on a busy
         # machine (scoped: the caller's setting is restored on exit)
         at_limit, limit_start = self._no_dropout_limit(ux, uT, counts)
+        if start is not None and limit_start is not None and np.log(first[2]) <= -(_BOUND - 1):
+            # a start at the no-drop-out corner: that limit's own optimum on these data
+            first = np.exp(limit_start(np.log(first)))
         with threadpool_limits(limits=1, user_api="blas"):
-            self._fit_loglik(total, float(counts.sum()), np.array(self._start), grad,
-                             at_limit=at_limit, limit_start=limit_start)
+            self._fit_loglik(total, float(counts.sum()), first, grad,
+                             at_limit=at_limit, limit_start=limit_start,
+                             around=np.array(self._start, dtype=float))
         self.n_unique_ = len(counts)
         return self
 
@@ -148,7 +228,7 @@ class RepeatPurchaseModel(ParametricModel):
 
         def limit() -> tuple[float, float, float]:
             if not nbd:
-                nbd.append(nbd_best(ux, uT, counts, _BOUND))
+                nbd.append(_nbd_best_once(ux, uT, counts))
             return nbd[0]
 
         def at_limit(theta: np.ndarray, fun: float, near: np.ndarray) -> bool:

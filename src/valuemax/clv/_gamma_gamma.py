@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import DataLossWarning, InputError, InsufficientData
 from valuemax.clv._base import COLLAPSED, ParametricModel
-from valuemax.clv._likelihoods.gamma_gamma import gamma_gamma_loglik, gamma_gamma_loglik_grad
+from valuemax.clv._likelihoods.gamma_gamma import gamma_gamma_rows
 from valuemax.clv._validation import MIN_REPEAT_BUYERS_TO_FIT, check_arrays, compress, labels, wrap
 
 
@@ -185,12 +185,24 @@ class GammaGammaModel(ParametricModel):
         rows, counts = compress(np.column_stack([x[~bad], m[~bad]]), w[~bad])
         ux, um = rows.T
 
+        # value and gradient in one pass per point (L-BFGS-B asks for both at the same
+        # point; the last is kept), the rows' fixed parts computed once
+        both, last = gamma_gamma_rows(ux, um), {}
+
+        def at(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            key = np.asarray(theta, dtype=float).tobytes()
+            if key not in last:
+                params = np.exp(theta)
+                ll, g = both(*params)
+                last.clear()  # chain rule to log-parameters below
+                last[key] = (float(np.dot(counts, ll)), params * (g @ counts))
+            return last[key]
+
         def total(theta: np.ndarray) -> float:
-            return float(np.dot(counts, gamma_gamma_loglik(*np.exp(theta), ux, um)))
+            return at(theta)[0]
 
         def grad(theta: np.ndarray) -> np.ndarray:
-            params = np.exp(theta)  # chain rule to log-parameters
-            return params * (gamma_gamma_loglik_grad(*params, ux, um) @ counts)
+            return at(theta)[1].copy()
 
         with threadpool_limits(limits=1, user_api="blas"):  # as RepeatPurchaseModel.fit
             self._fit_loglik(total, float(counts.sum()),

@@ -11,6 +11,7 @@ import pandas as pd
 
 from valuemax._core.exceptions import ConvergenceError, ConvergenceWarning, InputError
 from valuemax.clv._beta_geo import BetaGeoModel
+from valuemax.clv._btyd import limit_corner
 from valuemax.clv._holdout import HoldoutValidation, holdout_validation
 from valuemax.clv._modified_beta_geo import ModifiedBetaGeoModel
 from valuemax.clv._pareto_nbd import ParetoNBDModel
@@ -149,6 +150,10 @@ def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_h
     ``ConvergenceWarning`` s raised while fitting are kept in ``notes`` and re-emitted.
     Models whose log-likelihoods agree within ``LOGLIK_TIE`` are listed in
     ``indistinguishable`` and each model's limits (``boundary_``) in ``boundary``.
+    Once a model's drop-out parameter ran to the search bound (no drop-out), the models
+    after it start at that limit (:func:`~valuemax.clv._btyd.limit_corner`): the same data
+    take them to the same limit, where the start is kept without an optimiser run when it
+    already is the limit's optimum, and they start over from their own start if it is not.
 
     Parameters
     ----------
@@ -211,13 +216,14 @@ def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_h
     validations: dict[str, HoldoutValidation] = {}
     failures: dict[str, str] = {}
     notes: dict[str, list[str]] = {}
+    corner = None  # the no-drop-out limit's point, once a model reached it (see below)
     for name in names:
         model = MODELS[name](time_unit=time_unit, penalizer=penalizer, n_starts=n_starts,
                              random_state=random_state)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             try:
-                model.fit(frequency_cal, recency_cal, T_cal)
+                model.fit(frequency_cal, recency_cal, T_cal, start=corner)
             except ConvergenceError as exc:
                 failures[name] = str(exc)
         others = [w for w in caught if not issubclass(w.category, ConvergenceWarning)]
@@ -232,6 +238,8 @@ def compare_models(frequency_cal: Any, recency_cal: Any, T_cal: Any, frequency_h
         if name in failures:
             continue
         fitted[name] = model
+        if corner is None and not penalizer:
+            corner = limit_corner(model)
         validations[name] = holdout_validation(model, frequency_cal, recency_cal, T_cal,
                                                frequency_holdout, duration_holdout)
     if not fitted:

@@ -289,7 +289,26 @@ def compress(columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.n
     rows, w = columns[keep], weights[keep]
     if rows.shape[0] == 0:
         return rows, w
-    # lexicographic sort then run starts: the rows np.unique(axis=0) gives, ~6x faster
+    # each column's sorted codes (hashing, pandas.factorize) combined into one integer key
+    # whose order is the rows' lexicographic order: the rows np.unique(axis=0) gives, each
+    # group's weights summed in the input order, ~4x faster than a lexsort of the columns
+    key, span, values = np.zeros(rows.shape[0], dtype=np.int64), 1, []
+    for j in range(rows.shape[1]):
+        codes, uniques = pd.factorize(rows[:, j], sort=True)
+        span *= max(len(uniques), 1)
+        if span >= 2**62:
+            break
+        key = key * len(uniques) + codes
+        values.append(np.asarray(uniques))
+    else:
+        codes, keys = pd.factorize(key, sort=True)
+        out = np.empty((len(keys), rows.shape[1]), dtype=rows.dtype)
+        keys = np.asarray(keys)
+        for j in range(rows.shape[1] - 1, -1, -1):  # the key's digits back to the values
+            keys, digit = np.divmod(keys, len(values[j]))
+            out[:, j] = values[j][digit]
+        return out, np.bincount(codes, weights=w, minlength=out.shape[0]).astype(w.dtype)
+    # too many distinct values for one key: lexicographic sort then run starts
     order = np.lexsort(rows.T[::-1])
     rows, w = rows[order], w[order]
     starts = np.flatnonzero(np.concatenate([[True], np.any(rows[1:] != rows[:-1], axis=1)]))

@@ -88,13 +88,20 @@ def _clv_parts(who: str, purchase_model: Any, spend_model: Any, frequency: Any, 
     index = index if index is not None else m_index
 
     # expected purchases on the unique (x, t_x, T) rows, at the end of months 0..H
-    unique, inverse = np.unique(np.column_stack([x, t_x, age]), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    ux, utx, uT = unique.T
+    order = np.lexsort((age, t_x, x))  # the rows np.unique(axis=0) gives, by a plain sort
+    new_row = np.concatenate([[True], (np.diff(x[order]) != 0) | (np.diff(t_x[order]) != 0)
+                              | (np.diff(age[order]) != 0)])
+    inverse = np.empty(x.size, dtype=np.intp)
+    inverse[order] = np.cumsum(new_row) - 1
+    first = order[new_row]
+    ux, utx, uT = x[first], t_x[first], age[first]
     H = int(horizon_months)
-    cum = np.column_stack([np.zeros(ux.size)] + [
-        np.asarray(purchase_model.expected_purchases(month * per_month, ux, utx, uT),
-                   dtype=float) for month in range(1, H + 1)])
+    # one call for the H month ends (rows repeated month by month): the model's grouped
+    # series and checks run once
+    months = np.repeat(np.arange(1, H + 1) * per_month, ux.size)
+    ahead = np.asarray(purchase_model.expected_purchases(
+        months, np.tile(ux, H), np.tile(utx, H), np.tile(uT, H)), dtype=float)
+    cum = np.column_stack([np.zeros(ux.size), ahead.reshape(H, ux.size).T])
     # E[X(t)] is non-decreasing in t: clip round-off below 0 in the monthly increments
     monthly = np.maximum(np.diff(cum, axis=1), 0.0)
     factors = (1.0 + float(discount_rate)) ** -np.arange(1, H + 1)
