@@ -7,7 +7,7 @@ is its own:
 1. ``frame``: :func:`valuemax.propensity.build_training_frame` at one cutoff (features +
    label, one engine query);
 2. ``fit``: :func:`valuemax.propensity.fit_propensity` end to end (3 rolling origins +
-   holdout + scoring feature queries, both models tuned and calibrated on at most 200,000
+   holdout + scoring feature queries, both models tuned and calibrated on at most 100,000
    training rows, BG/NBD baseline, permutation importance, scores for every customer).
 
 Each job reports wall seconds, CPU seconds (user + system of the job's process, all its
