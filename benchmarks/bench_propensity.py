@@ -7,8 +7,13 @@ is its own:
 1. ``frame``: :func:`valuemax.propensity.build_training_frame` at one cutoff (features +
    label, one engine query);
 2. ``fit``: :func:`valuemax.propensity.fit_propensity` end to end (3 rolling origins +
-   holdout + scoring feature queries, both models tuned and calibrated on at most 200,000
+   holdout + scoring feature queries, both models tuned and calibrated on at most 100,000
    training rows, BG/NBD baseline, permutation importance, scores for every customer).
+
+Each job reports wall seconds, CPU seconds (user + system of the job's process, all its
+threads: the figure to compare on a shared, loaded machine) and peak RSS. Each job gets
+its own temporary folder (``TMPDIR``) so that DuckDB's spill files of two benchmarks
+running at once cannot collide.
 
 Usage: ``python benchmarks/bench_propensity.py [--customers 1000000]``.
 """
@@ -17,8 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,15 +54,20 @@ def _job(name: str, path: str) -> dict:
 
 
 def run_job(name: str, path: str) -> dict:
-    """Run one job in a fresh interpreter; return wall time (s), peak RSS (MB) and output."""
+    """Run one job in a fresh interpreter; return wall and CPU time (s), peak RSS (MB) and
+    output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--job", name, path],
-                          capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="bench-prop-") as tmp:
+        proc = subprocess.run([sys.executable, __file__, "--job", name, path],
+                              capture_output=True, text=True, env={**os.environ, "TMPDIR": tmp})
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
     info = json.loads(proc.stdout.strip().splitlines()[-1])
     info["wall_s"] = wall
+    info["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return info
 
 
@@ -64,19 +77,18 @@ def main() -> None:
     ap.add_argument("--job", nargs=2)
     args = ap.parse_args()
     if args.job:
-        import resource
-
         info = _job(*args.job)
         info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(info))
         return
     path = str(make_synthetic(args.customers * 10))
     print(f"synthetic log: {args.customers * 10:,} lines, {args.customers:,} customers")
-    print(f"{'job':<44} {'wall s':>8} {'peak RSS MB':>12} {'rows':>10}")
+    print(f"{'job':<44} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} {'rows':>10}")
     for name, label in (("frame", "build_training_frame, one cutoff"),
                         ("fit", "fit_propensity (features+fit+scores)")):
         info = run_job(name, path)
-        print(f"{label:<44} {info['wall_s']:>8.1f} {info['peak_rss_mb']:>12.0f} "
+        print(f"{label:<44} {info['wall_s']:>8.1f} {info['cpu_s']:>8.1f} "
+              f"{info['peak_rss_mb']:>12.0f} "
               f"{info['rows']:>10,}")
         if name == "fit":
             print(f"holdout AUC {info['auc']:.4f} ({info['chosen']}), recency alone "
