@@ -191,6 +191,23 @@ def test_parquet_typed_columns(tmp_path, rows):
     ]
 
 
+def test_parquet_raw_table_is_stored_in_file_order(tmp_path):
+    # many row groups, scanned in parallel: the raw table is written without a sort and
+    # must still hold the lines in file order, each with its own line number
+    n = 30_000
+    table = pa.table({
+        "customer_id": pa.array([f"c{i % 97}" for i in range(n)]),
+        "order_ts": pa.array([ts(2024, 1, 1 + i % 28) for i in range(n)], pa.timestamp("us")),
+        "amount": pa.array([float(i) for i in range(n)]),
+    })
+    path = tmp_path / "many_groups.parquet"
+    pq.write_table(table, path, row_group_size=1_000)
+    ing = read_transactions(path)
+    raw = ing.raw.to_pyarrow()
+    assert raw["_row_id"].to_pylist() == list(range(1, n + 1))
+    assert raw["amount"].to_pylist() == [float(i) for i in range(n)]
+
+
 def test_xlsx_all_cells_as_text(tmp_path, rows):
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.Workbook()

@@ -30,6 +30,7 @@ from valuemax.clean._rules import (
     reason_expr,
 )
 from valuemax.engines import add_key, median_table, refresh_statistics, spark_checkpoint
+from valuemax.engines._portable import backend_name
 
 #: Optional canonical columns whose absence changes the rules.
 _OPTIONAL = ("order_id", "product_id", "product_name", "unit_price")
@@ -61,6 +62,11 @@ class CleanResult:
         True when every clean line has an ``amount`` (the log has prices); False for a log
         read without prices (``amount`` NULL on every line, see
         ``valuemax.io.ParsePlan.amount_from``). Counted in the query of the report.
+    lines : ibis.Table or None
+        Every line once, as labelled (computed once, on the engine that cleaned): at least
+        ``_row_id``, ``customer_id`` (standardized) and ``reason`` (NULL on a clean line).
+        For questions about all lines (e.g. customers whose every line is quarantined)
+        without reading and parsing the log again. None when not available.
 
     Notes
     -----
@@ -84,6 +90,7 @@ class CleanResult:
     report: QualityReport
     observation_end: dt.date
     money: bool = True
+    lines: ir.Table | None = None
 
 
 def clean(
@@ -255,7 +262,7 @@ def clean(
         t = _materialise(con, t, steps, key="_row_id")
     notes: list[str] = []
     if given_end is None:
-        obs_end, note = default_observation_end(con, std)
+        obs_end, note = default_observation_end(con, std, counts=_day_counts(ingested))
         if obs_end is None:
             applied = tuple(c for c in applied if c != "after_observation_end")
         else:
@@ -285,14 +292,14 @@ def clean(
     t = t.mutate(reason=reason_expr(t, rules, ctx))
     if returns == "net":
         t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
-    if flag and _stepwise(con):
-        # the outlier statistics refer to the labelled lines three times: MariaDB re-runs a
-        # derived table at each reference (measured: 30 s instead of 2 s on 6,919 lines),
-        # Spark inlines it (see _stepwise)
-        t = _materialise(con, t, steps)
-    t = _flag_outliers(t, flag)
+    # the labelled lines are computed once; the outlier statistics are two scalar queries
+    # on them and is_outlier a projection with their values. (In one statement, the
+    # statistics' references to the lines made DuckDB keep the whole wide table in memory
+    # as common table expressions, spilling at 10M lines; MariaDB re-runs a derived table
+    # at each reference, measured 30 s instead of 2 s on 6,919 lines; Spark inlines it.)
     t = _materialise(con, t)
     _drop(con, steps)
+    t = _flag_outliers(con, t, flag)
 
     counts = _count(con, t, net=returns == "net")
     report = build_report(
@@ -312,7 +319,16 @@ def clean(
     )
     kept = next((row for row in counts if row["reason"] is None), None)
     money = kept is None or int(kept["n_amount"]) == int(kept["n"])  # no clean line: vacuous
-    return CleanResult(transactions, quarantine, report, report.observation_end, money=money)
+    return CleanResult(transactions, quarantine, report, report.observation_end, money=money,
+                       lines=t.select("_row_id", "customer_id", "reason"))
+
+
+def _day_counts(ingested: Any) -> tuple[Any, int] | None:
+    """The usable lines per day counted when ``ingested`` was read, with its rows (None
+    when unknown: the default observation end then runs its own query)."""
+    get = getattr(ingested, "usable_day_counts", None)
+    counts = get() if callable(get) else None
+    return None if counts is None else (counts, int(ingested.n_rows))
 
 
 def _stepwise(con: Any) -> bool:
@@ -406,6 +422,8 @@ def _with_duplicates(std: ir.Table, raw: ir.Table, step: Any = None) -> ir.Table
     :func:`_keyed`) materialises the first lines keyed by ``_vm_first``.
     """
     raw_cols = [c for c in raw.columns if c != "_row_id"]
+    if step is None and backend_name(raw) == "duckdb":
+        return _with_duplicates_hashed(std, raw, raw_cols)
     firsts = raw.group_by(raw_cols).aggregate(_vm_first=raw._row_id.min())
     if step is not None:
         firsts = step(firsts.select("_vm_first"), "_vm_first")
@@ -413,21 +431,54 @@ def _with_duplicates(std: ir.Table, raw: ir.Table, step: Any = None) -> ir.Table
     return j.select(*std.columns, _vm_dup=j._vm_first.isnull())
 
 
-def _flag_outliers(t: ir.Table, flag: bool) -> ir.Table:
-    """Add ``is_outlier`` (and ``_vm_med``/``_vm_mad`` of log amount over clean lines)."""
+def _with_duplicates_hashed(std: ir.Table, raw: ir.Table, raw_cols: list[str]) -> ir.Table:
+    """:func:`_with_duplicates` on DuckDB: the same ``_vm_dup``, grouping few lines by value.
+
+    Equal lines have equal hashes of their raw values (DuckDB's ``hash`` of the row as a
+    struct, NULLs included), so only lines sharing a hash with another line can be copies:
+    a GROUP BY on the 64-bit hash finds them, and the exact GROUP BY over every raw column
+    (the test itself, NULLs equal) runs on those lines only. A hash collision between
+    different lines only adds lines to the exact test. At 10M mostly distinct lines the
+    GROUP BY over every raw (text) column held the whole log in its hash table and spilled.
+    """
+    h = raw.select("_row_id", _vm_h=ibis.struct({c: raw[c] for c in raw_cols}).hash())
+    shared = h.group_by("_vm_h").aggregate(_vm_n=h.count())
+    shared = shared.filter(shared._vm_n > 1).select("_vm_h")
+    cand = h.semi_join(shared, "_vm_h").select("_row_id")
+    lines = raw.semi_join(cand, "_row_id")
+    firsts = lines.group_by(raw_cols).aggregate(_vm_first=lines._row_id.min())
+    copies = cand.anti_join(firsts, cand._row_id == firsts._vm_first).select(
+        _vm_copy="_row_id")
+    j = std.left_join(copies, std._row_id == copies._vm_copy)
+    return j.select(*std.columns, _vm_dup=j._vm_copy.notnull())
+
+
+def _flag_outliers(con: Any, t: ir.Table, flag: bool) -> ir.Table:
+    """Add ``is_outlier`` (and ``_vm_med``/``_vm_mad`` of log amount over clean lines).
+
+    ``t`` is materialised: the median and the MAD are fetched by two aggregate queries on
+    it and enter ``is_outlier`` as literals (the same values, computed by the same engine
+    function, as a median over a join of the lines would give).
+    """
     if not flag:
         return t.mutate(is_outlier=ibis.literal(False), _vm_med=ibis.null("float64"),
                         _vm_mad=ibis.null("float64"))
     logx = ibis.ifelse(t.amount > 0, t.amount, ibis.null("float64")).ln()
     t = t.mutate(_vm_x=ibis.ifelse(t.reason.isnull(), logx, ibis.null("float64")))
-    s1 = median_table(t, "_vm_x", "_vm_med")  # MySQL has no median: row numbers there
-    c = t.select("_vm_x").cross_join(s1)
-    c = c.mutate(_vm_dev=(c._vm_x - c._vm_med).abs())
-    s2 = median_table(c, "_vm_dev", "_vm_mad")
-    t = t.cross_join(s1.cross_join(s2))
+    med = _scalar(con, median_table(t, "_vm_x", "_vm_med"))  # MySQL: row numbers there
+    lit_med = ibis.literal(med, "float64")
+    dev = t.select(_vm_dev=(t._vm_x - lit_med).abs())
+    mad = _scalar(con, median_table(dev, "_vm_dev", "_vm_mad"))
+    t = t.mutate(_vm_med=lit_med, _vm_mad=ibis.literal(mad, "float64"))
     z = (0.6745 * (t._vm_x - t._vm_med) / t._vm_mad).abs()
     out = ibis.ifelse(t._vm_mad > 0, z > OUTLIER_Z, False).fill_null(False)
     return t.mutate(is_outlier=out)
+
+
+def _scalar(con: Any, one: ir.Table) -> float | None:
+    """The value of a one-row, one-column table (a float, or None when NULL)."""
+    value = con.to_pyarrow(one).column(0)[0].as_py()
+    return None if value is None else float(value)
 
 
 def _count(con: Any, t: ir.Table, *, net: bool) -> list[dict[str, Any]]:

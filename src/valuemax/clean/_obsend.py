@@ -48,7 +48,9 @@ def usable(t: ir.Table) -> ir.BooleanValue:
 
 def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int] | None = None,
                             fix: Callable[[dt.date, dt.date], str] | None = None,
-                            offset: int | None = None) -> tuple[dt.date | None, str]:
+                            offset: int | None = None,
+                            counts: tuple[pa.Table, int] | None = None
+                            ) -> tuple[dt.date | None, str]:
     """The date of the log's last transaction, refusing a far-off last date.
 
     One GROUP BY date query over ``std`` (the usable lines' dates, see :func:`usable`).
@@ -85,6 +87,10 @@ def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int]
         For lines appended to a stored log (``valuemax update``): the ``_row_id`` of the
         stored log's last row, so that the message names the suspect lines by their line
         number in the new file (``_row_id - offset``) instead of their ``_row_id``.
+    counts : (pyarrow.Table, int), optional
+        The result of the GROUP BY, already known: the usable lines of ``std`` per day
+        (``_vm_d`` date, ``_vm_n`` lines; :meth:`valuemax.io.Ingested.usable_day_counts`)
+        and the number of rows of ``std``. The query is then not run.
 
     Returns
     -------
@@ -100,10 +106,13 @@ def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int]
         ``--observation-end`` to quarantine them as ``after_observation_end``, or correct
         the dates).
     """
-    ok = usable(std)
-    s = std.select(_vm_d=ibis.ifelse(ok, std.order_ts.date(), ibis.null("date")))
-    tbl = con.to_pyarrow(s.group_by("_vm_d").aggregate(_vm_n=s.count()))
-    n_rows = int(pc.sum(tbl["_vm_n"]).as_py() or 0)
+    if counts is None:
+        ok = usable(std)
+        s = std.select(_vm_d=ibis.ifelse(ok, std.order_ts.date(), ibis.null("date")))
+        tbl = con.to_pyarrow(s.group_by("_vm_d").aggregate(_vm_n=s.count()))
+        n_rows = int(pc.sum(tbl["_vm_n"]).as_py() or 0)
+    else:
+        tbl, n_rows = counts[0], int(counts[1])
     if prior is not None:
         tbl = pa.concat_tables([tbl.select(["_vm_d", "_vm_n"]).cast(prior[0].schema), prior[0]])
         tbl = tbl.group_by("_vm_d").aggregate([("_vm_n", "sum")]).rename_columns(

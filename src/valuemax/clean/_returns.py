@@ -77,12 +77,16 @@ def net_returns(
         _vm_units=t.quantity.abs(),
         _vm_money=t.amount.abs(),
     )
+    # only (customer, item) groups holding a return can match: the purchases of the others
+    # (most of a large log) are left out of the windows (numbering within a group kept is
+    # unchanged, so the matches are the same)
     buys = t.filter(t._vm_cand & keyed).select(
         *keys, "order_ts", "_row_id",
         _vm_kind=ibis.literal(0, "int8"),
         _vm_units=ibis.null("float64"),
         _vm_money=ibis.null("float64"),
     )
+    buys = buys.semi_join(rets.select(*keys).distinct(), list(keys))
     u = rets.union(buys)
     ordered = {"group_by": list(keys), "order_by": [u.order_ts, u._row_id]}
     u = u.mutate(_vm_seq=ibis.row_number().over(**ordered))

@@ -119,10 +119,12 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
         padded=lambda t: t.m.sum(where=(t.s != t.raw_) & (t.s != "")),
         float_like=lambda t: t.m.sum(where=t.s.re_search(_FLOAT_INT)),
         float_ex=lambda t: t.s.argmax(t.m, where=t.s.re_search(_FLOAT_INT)),
+        tokens=lambda t: t.m.sum(where=is_null_token(t.s)),
     ).to_pyarrow().to_pylist()[0]
     n, blank = int(st["n"] or 0), int(st["blank"] or 0)
     padded, float_like = int(st["padded"] or 0), int(st["float_like"] or 0)
-    tokens = null_token_counts(vals, "s", "m")
+    # the spellings need a second pass over the distinct values: only when there are some
+    tokens = null_token_counts(vals, "s", "m") if st["tokens"] else []
     n_null = sum(k for _, k in tokens)
     notes = []
     kind: Literal["text", "float_text"] = "text"

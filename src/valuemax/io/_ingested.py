@@ -86,6 +86,12 @@ class Ingested:
     privacy : valuemax.privacy.PrivacyReport or None
         Set by :func:`valuemax.io.protect`: personal-data columns found and dropped,
         pseudonymisation of customer ids (None: the log was not protected).
+    day_counts : (ibis.Table, pyarrow.Table) or None
+        Set at read time: ``raw`` and, for it, the usable lines per day of
+        ``standardized()`` (columns ``_vm_d`` date, ``_vm_n`` lines; a usable line has no
+        parse error and a date in 1900-01-01 .. 2100-01-01), counted by the placeholder
+        query. Read it through :meth:`usable_day_counts`, which ignores it once ``raw`` is
+        replaced by another table.
     """
 
     raw: Any = field(repr=False)
@@ -103,6 +109,22 @@ class Ingested:
     extra_columns: tuple[str, ...]
     plan: ParsePlan = field(repr=False)
     privacy: Any = field(default=None, repr=False)
+    day_counts: Any = field(default=None, repr=False, compare=False)
+
+    def usable_day_counts(self) -> Any:
+        """The usable lines per day counted at read time, or None when unknown.
+
+        Returns
+        -------
+        pyarrow.Table or None
+            ``_vm_d`` (date, one row per day) and ``_vm_n`` (int64, usable lines that day):
+            the lines of ``standardized()`` without a parse error and dated 1900-01-01 ..
+            2100-01-01. None when not counted, or counted for another ``raw`` table (e.g.
+            a log extended by ``valuemax update``). Saves ``clean`` a pass over the log.
+        """
+        if self.day_counts is None or self.day_counts[0] is not self.raw:
+            return None
+        return self.day_counts[1]
 
     def standardized(self) -> Any:
         """The log in canonical columns and types, one row per raw row (lazy Ibis table).

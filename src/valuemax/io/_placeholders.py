@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import ibis
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 #: Days exports use for "no date": spreadsheets' day 1 and Unix time 0 (Excel's day 0,
@@ -43,6 +44,8 @@ _EPOCH = _dt.date(1970, 1, 1)
 
 def placeholder_days(std: Any, n_rows: int) -> tuple[tuple[_dt.date, ...], str | None]:
     """The days whose lines are placeholders, and a note (None when there are none).
+
+    As :func:`placeholder_scan`, without the day counts.
 
     Parameters
     ----------
@@ -68,11 +71,46 @@ def placeholder_days(std: Any, n_rows: int) -> tuple[tuple[_dt.date, ...], str |
     >>> [d.isoformat() for d in found]
     ['1970-01-01', '1985-06-01']
     """
+    found, note, _ = placeholder_scan(std, n_rows)
+    return found, note
+
+
+def placeholder_scan(std: Any, n_rows: int) -> tuple[tuple[_dt.date, ...], str | None, Any]:
+    """The placeholder days, the note, and the usable lines per day once they are flagged.
+
+    Parameters
+    ----------
+    std : ibis.Table
+        The standardized log (``order_ts``, ``_parse_error``), before placeholders are
+        flagged.
+    n_rows : int
+        Rows of the log (all lines).
+
+    Returns
+    -------
+    (tuple of datetime.date, str or None, pyarrow.Table)
+        As :func:`placeholder_days`, then the lines without a parse error and with a date in
+        1900-01-01 .. 2100-01-01 per day (``_vm_d`` date, ``_vm_n`` int64), the placeholder
+        days left out: the same counts as the query of
+        :func:`valuemax.clean._obsend.default_observation_end` over the log read with those
+        days flagged (their lines then have ``_parse_error='placeholder_date'``).
+    """
     day = std.order_ts.date()
     ok = std._parse_error.isnull() & std.order_ts.notnull() \
         & (day >= ibis.literal(_PLAUSIBLE[0])) & (day <= ibis.literal(_PLAUSIBLE[1]))
     s = std.filter(ok).select(_vm_d=day)
     tbl = s.group_by("_vm_d").aggregate(_vm_n=s.count()).to_pyarrow()
+    tbl = tbl.select(["_vm_d", "_vm_n"]).cast(pa.schema([("_vm_d", pa.date32()),
+                                                         ("_vm_n", pa.int64())]))
+    found, note = _judge(tbl, n_rows)
+    if found:
+        gone = pa.array([(d - _EPOCH).days for d in found], pa.int32()).cast(pa.date32())
+        tbl = tbl.filter(pc.invert(pc.is_in(tbl["_vm_d"], value_set=gone)))
+    return found, note, tbl
+
+
+def _judge(tbl: Any, n_rows: int) -> tuple[tuple[_dt.date, ...], str | None]:
+    """The placeholder days and the note, from the usable lines per day ``tbl``."""
     if tbl.num_rows == 0:
         return (), None
     days = np.asarray(tbl["_vm_d"].cast("int32").to_numpy(), np.int64)

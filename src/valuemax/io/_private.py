@@ -186,9 +186,14 @@ def protect(ingested: Ingested, *, pseudonym_key: PseudonymKey | None = None,
             old.append("extra columns kept under their own names: "
                        + ", ".join(repr(v) for v in extra_names.values()))
     new_plan = dataclasses.replace(plan, ids=ids, extra_names=extra_names)
+    new_raw = con.table(table)
+    # dropped extra columns and pseudonyms (a missing id stays missing) change no date and
+    # no parse error: the usable lines per day counted at read time still hold
+    counts = ingested.usable_day_counts()
     return dataclasses.replace(
-        ingested, raw=con.table(table), plan=new_plan, notes=(*old, *notes),
-        extra_columns=tuple(extra_names.values()), privacy=report)
+        ingested, raw=new_raw, plan=new_plan, notes=(*old, *notes),
+        extra_columns=tuple(extra_names.values()), privacy=report,
+        day_counts=None if counts is None else (new_raw, counts))
 
 
 def _describe(c: PiiColumn) -> str:

@@ -28,7 +28,7 @@ from valuemax.io._mapping import (
     validate_mapping,
 )
 from valuemax.io._numbers import infer_number_plan
-from valuemax.io._placeholders import placeholder_days
+from valuemax.io._placeholders import placeholder_scan
 from valuemax.io._sources import load_duckdb_pair, load_duckdb_url, load_json, load_parquet
 from valuemax.io._sql import duck, ident
 from valuemax.io._text import DELIMITERS, delimiter_name
@@ -295,11 +295,11 @@ def _ingest(
         number_notes=tuple(number_notes), notes=notes, fingerprint=loaded.fingerprint,
         n_rows=n_rows, extra_columns=tuple(extra_names.values()), plan=plan,
     )
-    days, note = placeholder_days(ingested.standardized(), n_rows)
+    days, note, counts = placeholder_scan(ingested.standardized(), n_rows)
     if not days:
-        return ingested
+        return dataclasses.replace(ingested, day_counts=(raw, counts))
     return dataclasses.replace(ingested, plan=dataclasses.replace(plan, placeholder_days=days),
-                               notes=(*notes, note))
+                               notes=(*notes, note), day_counts=(raw, counts))
 
 
 def _check_shape(loaded: Loaded, names: list[str], n_rows: int) -> None:

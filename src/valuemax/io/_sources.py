@@ -16,7 +16,7 @@ from valuemax.io._date_formats import SourceZone
 from valuemax.io._encoding import file_sha256
 from valuemax.io._formats import Loaded, readable_copy, sample_encoding
 from valuemax.io._frames import arrow_sha256, check_reserved, ctas, load_arrow
-from valuemax.io._sql import duck, fetch, ident, lit
+from valuemax.io._sql import duck, fetch, fetch_one, ident, lit
 
 #: JSON columns read as text: DuckDB's dates/times (kept as written) and JSON (mixed types).
 _AS_TEXT = ("DATE", "TIME", "TIMESTAMP", "JSON")
@@ -37,8 +37,12 @@ def load_parquet(con: Any, path: Path, *, table: str, source: str) -> Loaded:
     """Materialise a Parquet file; ``_row_id`` is the file row number + 1."""
     rel = f"read_parquet({lit(str(path))}, file_row_number=true)"
     _describe(con, f"read_parquet({lit(str(path))})", source, "Parquet")
+    # DuckDB keeps a scan's order in a CREATE TABLE AS when preserve_insertion_order is on
+    # (its default): the table is then in file order without a sort of the whole log (at
+    # 10M lines the sort held the log in memory, 1.5 GB)
+    kept = bool(fetch_one(con, "SELECT current_setting('preserve_insertion_order')")[0])
     ctas(con, table, f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_id "
-          f"FROM {rel} ORDER BY file_row_number", source, "Parquet")
+          f"FROM {rel}{'' if kept else ' ORDER BY file_row_number'}", source, "Parquet")
     return Loaded(source, "parquet", None, True, file_sha256(path), (), _parquet_zones(path))
 
 

@@ -348,7 +348,7 @@ def _read_and_clean(run: _Run, source: Any, opts: AnalyzeOptions, key: Any) -> _
         # the next stages take clean's result over its stored lines (its guarantees
         # hold there): they neither re-parse the observation end nor re-scan the rows
         stored = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
-    quality = _with_lost_customers(cleaned.report, ingested, con)
+    quality = _with_lost_customers(cleaned, ingested, con)
     params["observation_end"] = cleaned.observation_end.isoformat()
     # a log without prices (no amount, nor quantity and unit_price): what needs no money
     # runs, the spend steps are skipped with NO_MONEY
@@ -595,11 +595,17 @@ def _write_back(econ, schema=None):
     return store
 
 
-def _with_lost_customers(report, ingested, con):
-    """Add a note counting customer ids whose every line was quarantined (one engine query)."""
-    std = ingested.standardized()
+def _with_lost_customers(cleaned, ingested, con):
+    """Add a note counting customer ids whose every line was quarantined (one engine query;
+    on clean's labelled lines when it has them, else on the log parsed again)."""
+    report, lines = cleaned.report, cleaned.lines
+    if lines is None:
+        std = ingested.standardized()
+        kept = con.table("transactions_clean").select("customer_id").distinct()
+    else:
+        std = lines
+        kept = lines.filter(lines.reason.isnull()).select("customer_id").distinct()
     ids = std.filter(std.customer_id.notnull()).select("customer_id").distinct()
-    kept = con.table("transactions_clean").select("customer_id").distinct()
     lost = ids.anti_join(kept, "customer_id")
     n_lost = int(lost.count().to_pyarrow().as_py())
     if n_lost == 0:
