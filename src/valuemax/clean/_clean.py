@@ -299,9 +299,9 @@ def clean(
     # at each reference, measured 30 s instead of 2 s on 6,919 lines; Spark inlines it.)
     t = _materialise(con, t)
     _drop(con, steps)
-    t = _flag_outliers(con, t, flag)
+    t, med, mad = _flag_outliers(con, t, flag)
 
-    counts = _count(con, t, net=returns == "net")
+    counts = _count(con, t, net=returns == "net", med=med, mad=mad)
     report = build_report(
         counts, rules, obs_end, preset=preset, returns=returns, flag=flag, notes=notes,
         codes=codes, netting=(item or "amount") if returns == "net" else None,
@@ -453,8 +453,10 @@ def _with_duplicates_hashed(std: ir.Table, raw: ir.Table, raw_cols: list[str]) -
     return j.select(*std.columns, _vm_dup=j._vm_copy.notnull())
 
 
-def _flag_outliers(con: Any, t: ir.Table, flag: bool) -> ir.Table:
-    """Add ``is_outlier`` (and ``_vm_med``/``_vm_mad`` of log amount over clean lines).
+def _flag_outliers(con: Any, t: ir.Table, flag: bool
+                   ) -> tuple[ir.Table, float | None, float | None]:
+    """Add ``is_outlier`` (and ``_vm_med``/``_vm_mad`` of log amount over clean lines);
+    return the table, the median and the MAD (None when not flagged or no clean amount).
 
     ``t`` is materialised: the median and the MAD are fetched by two aggregate queries on
     it and enter ``is_outlier`` as literals (the same values, computed by the same engine
@@ -462,8 +464,10 @@ def _flag_outliers(con: Any, t: ir.Table, flag: bool) -> ir.Table:
     """
     if not flag:
         return t.mutate(is_outlier=ibis.literal(False), _vm_med=ibis.null("float64"),
-                        _vm_mad=ibis.null("float64"))
-    logx = ibis.ifelse(t.amount > 0, t.amount, ibis.null("float64")).ln()
+                        _vm_mad=ibis.null("float64")), None, None
+    # in double precision on every engine (PostgreSQL's LN of an exact NUMERIC amount is
+    # NUMERIC: its median then reaches Python as a Decimal, which Arrow refuses)
+    logx = ibis.ifelse(t.amount > 0, t.amount.cast("float64"), ibis.null("float64")).ln()
     t = t.mutate(_vm_x=ibis.ifelse(t.reason.isnull(), logx, ibis.null("float64")))
     med = _scalar(con, median_table(t, "_vm_x", "_vm_med"))  # MySQL: row numbers there
     lit_med = ibis.literal(med, "float64")
@@ -472,7 +476,7 @@ def _flag_outliers(con: Any, t: ir.Table, flag: bool) -> ir.Table:
     t = t.mutate(_vm_med=lit_med, _vm_mad=ibis.literal(mad, "float64"))
     z = (0.6745 * (t._vm_x - t._vm_med) / t._vm_mad).abs()
     out = ibis.ifelse(t._vm_mad > 0, z > OUTLIER_Z, False).fill_null(False)
-    return t.mutate(is_outlier=out)
+    return t.mutate(is_outlier=out), med, mad
 
 
 def _scalar(con: Any, one: ir.Table) -> float | None:
@@ -481,7 +485,8 @@ def _scalar(con: Any, one: ir.Table) -> float | None:
     return None if value is None else float(value)
 
 
-def _count(con: Any, t: ir.Table, *, net: bool) -> list[dict[str, Any]]:
+def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
+           mad: float | None) -> list[dict[str, Any]]:
     """One GROUP BY reason: rows, rows with an amount, outliers, netted revenue, parse errors
     left clean.
 
@@ -505,8 +510,9 @@ def _count(con: Any, t: ir.Table, *, net: bool) -> list[dict[str, Any]]:
         "n_left": n_true(t._vm_left > 0) if net else ibis.literal(0),
         "n_out": n_true(t.is_outlier),
         "bad": n_true(t._parse_error.notnull()),
-        "med": t._vm_med.max(),
-        "mad": t._vm_mad.max(),
         "netted": (t._vm_amount0 - t.amount).sum() if net else ibis.literal(0.0),
     }
-    return con.to_pyarrow(t.group_by("reason").aggregate(**metrics)).to_pylist()
+    rows = con.to_pyarrow(t.group_by("reason").aggregate(**metrics)).to_pylist()
+    # the outlier statistics were computed once, in Python's hands already (as literals
+    # in the SQL, PostgreSQL would read them back as NUMERIC)
+    return [{**row, "med": med, "mad": mad} for row in rows]
