@@ -215,3 +215,12 @@ def test_usage_errors_are_one_line(cli_runner, args, what, where):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and what in lines[0] and f"'{where}'" in lines[0]
     assert "╭" not in result.output and "Usage:" not in result.output
+
+
+@pytest.mark.parametrize("args", [[], ["experiment"]])
+def test_no_arguments_shows_the_help_and_no_error_line(cli_runner, args):
+    """``valuemax`` (or a command group) alone answers with its help, not an error line."""
+    result = cli_runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "Usage:" in result.stdout and "--help" in result.stdout
+    assert "error" not in result.stderr

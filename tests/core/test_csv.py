@@ -75,6 +75,42 @@ def test_other_columns_are_written_by_pandas(column):
     assert csv_text(frame) == csv_safe(frame).to_csv(index=False, lineterminator="\r\n")
 
 
+@pytest.mark.parametrize("column", [
+    ["a", None, "b"], [1.5, np.nan, 2.5], [None, None, None],
+    pd.to_datetime(["2020-01-01", None, "2020-01-03"]),
+])
+def test_a_single_column_keeps_its_missing_rows(column):
+    """A missing cell alone on its line is written "" (pandas' way): a blank line would be
+    skipped by readers, and the row lost."""
+    frame = pd.DataFrame({"c": column})
+    back = _read(csv_text(frame))
+    assert len(back) == 3 and back["c"].isna().sum() == frame["c"].isna().sum()
+
+
+def test_whole_number_floats_read_back_as_floats():
+    """A float column of whole numbers (days in recency, T) is written as pandas writes it
+    (5.0, -0.0, 1e+16, inf), so it reads back as floats, not integers."""
+    x = np.array([5.0, -0.0, np.nan, np.inf, -np.inf, 1e15, 1e16, 1.2345678901234568e17,
+                  123456789.0, -3.0])
+    frame = pd.DataFrame({"id": list("abcdefghij"), "v": x, "only_large": np.full(10, 1e17)})
+    assert _arrow_columns(csv_safe(frame)) is not None
+    assert csv_text(frame) == csv_safe(frame).to_csv(index=False, lineterminator="\r\n")
+    back = _read(csv_text(frame))
+    assert back["v"].dtype == np.float64 and back["only_large"].dtype == np.float64
+    np.testing.assert_array_equal(back["v"].to_numpy(), x)
+
+
+def test_date_objects_take_the_fast_path():
+    """``datetime.date`` cells (the customer table's first and last purchase) are written
+    YYYY-MM-DD by Arrow, as pandas writes them."""
+    import datetime as dt
+
+    frame = pd.DataFrame({"id": ["a", "b", "c"],
+                          "first_purchase": [dt.date(2010, 12, 1), None, dt.date(2011, 1, 2)]})
+    assert _arrow_columns(csv_safe(frame)) is not None
+    assert csv_text(frame) == csv_safe(frame).to_csv(index=False, lineterminator="\r\n")
+
+
 def test_floats_round_trip_exactly():
     rng = np.random.default_rng(3)
     x = rng.standard_normal(20_000) * 10.0 ** rng.integers(-300, 300, 20_000)

@@ -151,15 +151,25 @@ class Group(TyperGroup):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except _USAGE_ERROR as exc:  # the group's own options
+            if _shows_help(exc):
+                raise
             raise _usage_exit(exc) from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except _USAGE_ERROR as exc:  # a command: unknown, or its options and arguments
+            if _shows_help(exc):
+                raise
             sub = ctx.invoked_subcommand  # set once the command's name was found
             raise _usage_exit(exc, f"{ctx.command_path} {sub}" if sub else ctx.command_path
                               ) from None
+
+
+def _shows_help(exc: Any) -> bool:
+    """Whether ``exc`` is click's "no arguments: show the help" (``valuemax`` or ``valuemax
+    experiment`` alone): the help is the answer there, not an error line."""
+    return type(exc).__name__ == "NoArgsIsHelpError"
 
 
 def _usage_exit(exc: Any, where: str = "valuemax") -> typer.Exit:
