@@ -138,7 +138,36 @@ def test_gains_curve_spreads_tied_buyers_evenly():
 def test_can_run_needs_two_horizons():
     assert can_run("2010-12-01", "2011-12-09", 90) == (True, "")
     ok, why = can_run(dt.date(2011, 1, 1), dt.date(2011, 3, 31), 90)
-    assert not ok and "90 days" in why and "at most 45 days" in why
+    assert not ok and "fewer than two horizons" in why and "at most 38 days" in why
+
+
+@pytest.mark.parametrize(("first", "last"), [("2011-03-01", "2011-04-30"),
+                                             ("2011-01-01", "2011-03-31"),
+                                             ("2011-01-01", "2011-12-31")])
+def test_can_run_advice_is_the_longest_horizon_that_plans(first, last):
+    """can_run accepts exactly the horizons the training origins can be planned with, and
+    its advice is the longest of them (a 61-day log was told "at most 30 days", which then
+    failed: 30 days of history and a label window did not fit before the cutoff)."""
+    from valuemax.propensity._fit import plan_origins
+
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    span = (end - start).days + 1
+    ok_h = [h for h in range(1, span + 1) if can_run(start, end, h)[0]]
+    for h in range(1, span + 1):  # can_run agrees with plan_origins and two horizons
+        plans = 2 * h <= span
+        if plans:
+            try:
+                plan_origins(end - dt.timedelta(h), start, h, 3)
+            except InputError:
+                plans = False
+        assert can_run(start, end, h)[0] == plans, h
+    too_long = max(ok_h) + 1
+    ok, why = can_run(start, end, too_long)
+    assert not ok and f"at most {max(ok_h)} days" in why
+    tiny = can_run(start, start + dt.timedelta(20), 5)  # 21 days: no horizon plans
+    assert not tiny[0] and "any horizon needs a log of at least 33 days" in tiny[1]
+    assert not can_run(start, start + dt.timedelta(31), 1)[0]  # 32 days: none does
+    assert can_run(start, start + dt.timedelta(32), 1)[0]  # 33 days: H = 1 does
     with pytest.raises(InputError, match="horizon_days"):
         can_run("2011-01-01", "2011-12-31", -5)
 

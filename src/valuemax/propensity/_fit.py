@@ -85,8 +85,13 @@ NAN_POLICY = ("NaN policy: ipt_mean is NaN for one purchase day and ipt_cv below
 
 
 def can_run(observation_start: Any, observation_end: Any, horizon_days: int,
-            ) -> tuple[bool, str]:
-    """Whether the log spans enough time for :func:`fit_propensity` (two horizons).
+            n_origins: int = 3) -> tuple[bool, str]:
+    """Whether the log spans enough time for :func:`fit_propensity`.
+
+    The holdout window is the last ``horizon_days`` of the log; before its cutoff the
+    training origins need :data:`MIN_HISTORY_DAYS` of history plus one whole label window,
+    or ``n_origins`` label windows of at least 7 days (:func:`plan_origins`); and the log
+    must cover two horizons.
 
     Parameters
     ----------
@@ -94,12 +99,17 @@ def can_run(observation_start: Any, observation_end: Any, horizon_days: int,
         First and last day of the log (inclusive).
     horizon_days : int
         H in days.
+    n_origins : int, default 3
+        Training origins (as :func:`fit_propensity`).
 
     Returns
     -------
     tuple of (bool, str)
-        ``(True, "")`` when the log covers at least ``2 * horizon_days`` days, else
-        ``(False, reason)``.
+        ``(True, "")`` when the log covers two horizons and, before the holdout cutoff,
+        ``MIN_HISTORY_DAYS`` plus one whole H-day training window or ``n_origins`` windows
+        of at least 7 days (as :func:`plan_origins` plans them), else ``(False, reason)``;
+        the reason names the longest horizon that fits this log, or the length of log any
+        horizon needs.
 
     Raises
     ------
@@ -117,11 +127,26 @@ def can_run(observation_start: Any, observation_end: Any, horizon_days: int,
     end = as_day(observation_end, "observation_end")
     h = check_horizon(horizon_days)
     span = (end - start).days + 1
-    if span >= 2 * h:
+    short = 1 + MIN_HISTORY_DAYS + 7 * n_origins  # days before the cutoff, shorter windows
+
+    def fits(hh: int) -> bool:  # as plan_origins: one whole H window, or n windows of >= 7
+        return span >= 2 * hh and (span >= 2 * hh + 1 + MIN_HISTORY_DAYS or span >= hh + short)
+
+    if fits(h):
         return True, ""
-    return False, (f"the log spans {span} days ({start} to {end}), fewer than two horizons "
-                   f"(2 x {h} = {2 * h} days) needed for a training window and a holdout "
-                   f"window; use a shorter horizon (at most {span // 2} days) or a longer log.")
+    if span < 2 * h:
+        why = (f"the log spans {span} days ({start} to {end}), fewer than two horizons "
+               f"(2 x {h} = {2 * h} days) needed for a training window and a holdout window")
+    else:
+        why = (f"the log spans {span} days ({start} to {end}): a {h}-day holdout window "
+               f"leaves {span - h} days before it, too few for {MIN_HISTORY_DAYS} days of "
+               f"history and a {h}-day training window, or {n_origins} training windows of at "
+               "least 7 days")
+    longest = max((span - 1 - MIN_HISTORY_DAYS) // 2, min(span // 2, span - short))
+    if longest >= 1 and fits(longest):
+        return False, f"{why}; use a shorter horizon (at most {longest} days) or a longer log."
+    return False, (f"{why}; any horizon needs a log of at least {3 + MIN_HISTORY_DAYS} "
+                   "days.")
 
 
 def plan_origins(cutoff: _dt.date, first: _dt.date, h: int, n_origins: int,
