@@ -111,7 +111,13 @@ def test_three_weeks_log(cli_runner, tmp_path):
     text, summary = _run(cli_runner, tmp_path / "log.csv", tmp_path / "out")
     days = pd.to_datetime(frame["order_ts"]).dt.normalize()
     span = (days.max() - days.min()).days + 1
-    assert f"use a shorter horizon (at most {span // 2} days: --horizon-days {span // 2})" in text
+    # three weeks hold no horizon: 30 days of history and a label window must fit before
+    # the holdout's cutoff (a shorter horizon would be refused again, so none is offered)
+    from valuemax.propensity._fit import MIN_HISTORY_DAYS
+
+    assert span < 3 + MIN_HISTORY_DAYS
+    assert f"any horizon needs a log of at least {3 + MIN_HISTORY_DAYS} days" in text
+    assert "--horizon-days" not in text
     history = summary["clv"]["history_days"]
     assert history == span - 1
     assert f"CLV horizon is {365.25 / history:.1f}x the observed span" in text
