@@ -58,13 +58,16 @@ def test_a_signal_ends_in_one_line_and_leaves_nothing(tmp_path, support, sig, co
 
 def test_sigterm_during_propensity_out_leaves_no_file(tmp_path, support):
     src = tmp_path / "log.csv"
-    support.make_log(src, "A", n=150, seed=0)
+    # 1,500 customers: the job runs ~8 s after its private folder appears on an idle
+    # machine (150 customers finished within the 3 s this test used to wait, once the
+    # propensity step got faster), so the signal lands well inside the run
+    support.make_log(src, "A", n=1500, seed=0)
     out = tmp_path / "prop"
     proc = support.start_cli("propensity", str(src), "--out", str(out), cwd=tmp_path)
     assert support.wait_for(lambda: _partials(tmp_path), timeout=120)
     import time
 
-    time.sleep(3.0)  # reading and cleaning done: in the model fit
+    time.sleep(1.5)  # reading and cleaning under way or done: before the results are written
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 143, err
