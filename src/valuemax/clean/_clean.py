@@ -23,6 +23,7 @@ from valuemax.clean._rules import (
     DEFAULT_NON_PRODUCT_CODES,
     PRESETS,
     RULE_ORDER,
+    Rule,
     RuleContext,
     active_rules,
     any_fires,
@@ -260,38 +261,12 @@ def clean(
     if _stepwise(con) and t is not std:
         # the netting refers to these lines several times (and joins them on _row_id)
         t = _materialise(con, t, steps, key="_row_id")
-    notes: list[str] = []
-    if given_end is None:
-        obs_end, note = default_observation_end(con, std, counts=_day_counts(ingested))
-        if obs_end is None:
-            applied = tuple(c for c in applied if c != "after_observation_end")
-        else:
-            notes.append(note)
-    else:
-        obs_end = given_end
-        notes.append(given_observation_end(con, std, given_end))
+    obs_end, applied, notes = _observation_end(ingested, std, given_end, applied)
     ctx = RuleContext(obs_end, cancel_prefix, codes, has_unit_price="unit_price" in has,
                       by_amount=item is None)
     rules = make_rules(applied, ctx)
-    return_rules = make_rules(
-        ("cancellation", "return") if cancel_prefix else ("return",), ctx
-    )
-
-    if returns == "net":
-        codes_applied = [r.code for r in rules]
-        cut = codes_applied.index("return_unmatched")
-        pre = tuple(r for r in rules if r.code in _PRE_RETURN_CODES)
-        post = tuple(r for r in rules[cut + 1:] if r.code != "fully_returned")
-        fires = {"is_return": any_fires(t, return_rules, ctx),
-                 "pre_fires": any_fires(t, pre, ctx), "post_fires": any_fires(t, post, ctx)}
-        if item is None:
-            t = net_by_amount(t, **fires, cancel_prefix=cancel_prefix,
-                              has_order_id="order_id" in has)
-        else:
-            t = net_returns(t, **fires, item=item, step=keyed)
-    t = t.mutate(reason=reason_expr(t, rules, ctx))
-    if returns == "net":
-        t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
+    t = _label(t, rules, ctx, net=returns == "net", item=item, keyed=keyed,
+               has_order_id="order_id" in has)
     # the labelled lines are computed once; the outlier statistics are two scalar queries
     # on them and is_outlier a projection with their values. (In one statement, the
     # statistics' references to the lines made DuckDB keep the whole wide table in memory
@@ -313,14 +288,58 @@ def clean(
     if returns == "net":
         keep.append("returned_quantity")
     transactions = t.filter(t.reason.isnull()).select(*keep).order_by("_row_id")
-    q = t.filter(t.reason.notnull()).select(_vm_rid=t._row_id, reason=t.reason)
-    quarantine = (
-        raw.join(q, raw._row_id == q._vm_rid).select(*raw.columns, "reason").order_by("_row_id")
-    )
     kept = next((row for row in counts if row["reason"] is None), None)
     money = kept is None or int(kept["n_amount"]) == int(kept["n"])  # no clean line: vacuous
-    return CleanResult(transactions, quarantine, report, report.observation_end, money=money,
-                       lines=t.select("_row_id", "customer_id", "reason"))
+    return CleanResult(transactions, _quarantine(raw, t), report, report.observation_end,
+                       money=money, lines=t.select("_row_id", "customer_id", "reason"))
+
+
+def _observation_end(ingested: Any, std: ir.Table, given: dt.date | None,
+                     applied: tuple[str, ...]
+                     ) -> tuple[dt.date | None, tuple[str, ...], list[str]]:
+    """The observation end used, the rules applied with it and the note saying how it was
+    chosen. Without a given end, ``after_observation_end`` is dropped when the default
+    cannot be computed (no usable date)."""
+    if given is not None:
+        return given, applied, [given_observation_end(ingested.con, std, given)]
+    obs_end, note = default_observation_end(ingested.con, std, counts=_day_counts(ingested))
+    if obs_end is None:
+        return obs_end, tuple(c for c in applied if c != "after_observation_end"), []
+    return obs_end, applied, [note]
+
+
+def _label(t: ir.Table, rules: tuple[Rule, ...], ctx: RuleContext, *, net: bool,
+           item: str | None, keyed: Any, has_order_id: bool) -> ir.Table:
+    """The lines with ``reason`` (the first rule each fails, NULL when clean); with
+    ``net``, returns netted first (by product when ``item`` names a column, else by
+    amount) and ``quantity``/``amount`` the netted values (``_vm_amount0`` the original
+    amount)."""
+    if net:
+        return_rules = make_rules(
+            ("cancellation", "return") if ctx.cancel_prefix else ("return",), ctx)
+        codes_applied = [r.code for r in rules]
+        cut = codes_applied.index("return_unmatched")
+        pre = tuple(r for r in rules if r.code in _PRE_RETURN_CODES)
+        post = tuple(r for r in rules[cut + 1:] if r.code != "fully_returned")
+        fires = {"is_return": any_fires(t, return_rules, ctx),
+                 "pre_fires": any_fires(t, pre, ctx), "post_fires": any_fires(t, post, ctx)}
+        if item is None:
+            t = net_by_amount(t, **fires, cancel_prefix=ctx.cancel_prefix,
+                              has_order_id=has_order_id)
+        else:
+            t = net_returns(t, **fires, item=item, step=keyed)
+    t = t.mutate(reason=reason_expr(t, rules, ctx))
+    if net:
+        t = t.mutate(_vm_amount0=t.amount, quantity=t._vm_qty_net, amount=t._vm_amt_net)
+    return t
+
+
+def _quarantine(raw: ir.Table, labelled: ir.Table) -> ir.Table:
+    """Every quarantined line with all raw columns as read and its ``reason``."""
+    q = labelled.filter(labelled.reason.notnull()).select(_vm_rid=labelled._row_id,
+                                                          reason=labelled.reason)
+    return (raw.join(q, raw._row_id == q._vm_rid).select(*raw.columns, "reason")
+            .order_by("_row_id"))
 
 
 def _day_counts(ingested: Any) -> tuple[Any, int] | None:
