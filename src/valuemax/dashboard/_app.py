@@ -90,19 +90,34 @@ def create_app(db: str | Path, *, token: str | None = None) -> Any:
         store, or ``token`` is too short.
     """
     fastapi = _require_fastapi()
-    from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-
     if token is not None:
         token = _auth.check_token(token, "token=")
-    view = StoreView(db)
-    store_name = Path(db).name
-    cache: dict[str, bytes] = {}
+    site = _Site(StoreView(db), Path(db).name, token)
     app = fastapi.FastAPI(title="valuemax dashboard", docs_url=None, redoc_url=None,
                           openapi_url=None)
+    app.middleware("http")(site.guard)
+    _add_pages(app, site)
+    _add_exports(app, site)
+    _add_files(app, site)
+    _add_login(app, site)
+    return app
 
-    @app.middleware("http")
-    async def guard(request: Any, call_next: Callable[..., Any]) -> Any:
-        refused = _refuse(request)
+
+class _Site:
+    """What every route of one dashboard shares: the store view, its file name, the token
+    (None: loopback only) and the answers common to the routes (refusals, error pages,
+    rendered pages, CSV downloads)."""
+
+    def __init__(self, view: StoreView, store_name: str, token: str | None) -> None:
+        self.view = view
+        self.store_name = store_name
+        self.token = token
+        self.cache: dict[str, bytes] = {}
+
+    async def guard(self, request: Any, call_next: Callable[..., Any]) -> Any:
+        """Middleware: refuse (see :meth:`refuse`) or answer with the security headers
+        (static files keep their own cache header)."""
+        refused = self.refuse(request)
         if refused is not None:
             return refused
         response = await call_next(request)
@@ -112,21 +127,26 @@ def create_app(db: str | Path, *, token: str | None = None) -> Any:
             response.headers.setdefault(k, v)
         return response
 
-    def _refuse(request: Any) -> Any:
+    def refuse(self, request: Any) -> Any:
+        """The refusal of a request, or None: a credential in the URL; without a token a
+        Host name beyond loopback; with one, a request neither signed in nor bearing it
+        (HTML pages are sent to the login form)."""
+        from fastapi.responses import RedirectResponse
+
         bad = sorted(_auth.TOKEN_PARAMS & {k.lower() for k in request.query_params})
         if bad:
             return _plain(400, f"a credential in the URL ({', '.join(bad)}=...) is refused: "
-                               "URLs end up in logs and browser history. Send "
-                               "'Authorization: Bearer <token>' or sign in at /login")
-        if token is None:
+                              "URLs end up in logs and browser history. Send "
+                              "'Authorization: Bearer <token>' or sign in at /login")
+        if self.token is None:
             host = _auth.host_name(request.headers.get("host", ""))
             if not _auth.is_loopback(host):
                 return _plain(400, f"Host {host!r} refused: without a token the dashboard "
-                                   "answers only loopback names (localhost, 127.0.0.1, ::1)")
+                                  "answers only loopback names (localhost, 127.0.0.1, ::1)")
             return None
         if request.url.path == "/login":
             return None
-        if _auth.authorized(token, request.headers.get("authorization"),
+        if _auth.authorized(self.token, request.headers.get("authorization"),
                             request.cookies.get(_auth.COOKIE)):
             return None
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
@@ -135,19 +155,16 @@ def create_app(db: str | Path, *, token: str | None = None) -> Any:
 
             return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
         return _plain(401, "a token is required: send 'Authorization: Bearer <token>' or "
-                           "sign in at /login", {"WWW-Authenticate": "Bearer"})
+                          "sign in at /login", {"WWW-Authenticate": "Bearer"})
 
-    def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> Any:
-        return Response(text + "\n", status_code=status, media_type="text/plain",
-                        headers={**_HEADERS, **(headers or {})})
+    def render(self, current: str, build: Callable[[Any], tuple], search: str = "",
+               nav: Filters | None = None) -> Any:
+        """Page ``current`` built by ``build(session)`` (title, body[, status]); a busy
+        store is a 503 page, bad input (an unknown filter value, customer) a 400 page."""
+        from fastapi.responses import HTMLResponse
 
-    def _filters(segment: str | None, country: str | None) -> Filters:
-        return Filters(segment=segment or None, country=country or None)
-
-    def _render(current: str, build: Callable[[Any], tuple], search: str = "",
-                nav: Filters | None = None) -> Any:
         try:
-            with view.session() as s:
+            with self.view.session() as s:
                 if nav is not None:
                     s.check(nav)
                 out = build(s)
@@ -155,48 +172,34 @@ def create_app(db: str | Path, *, token: str | None = None) -> Any:
                 status = out[2] if len(out) > 2 else 200
                 ctx = _pages.context(s)
         except StoreBusyError as exc:
-            return _error_page(503, str(exc), current)
+            return self.error_page(503, str(exc), current)
         except InputError as exc:
-            return _error_page(400, str(exc), current)
-        return HTMLResponse(page(title=title, current=current, body=body, store=store_name,
-                                 nav_query=(nav or Filters()).query(), search=search, **ctx),
+            return self.error_page(400, str(exc), current)
+        return HTMLResponse(page(title=title, current=current, body=body,
+                                 store=self.store_name, nav_query=(nav or Filters()).query(),
+                                 search=search, **ctx),
                             status_code=status)
 
-    def _error_page(status: int, message: str, current: str) -> Any:
+    def error_page(self, status: int, message: str, current: str) -> Any:
+        """The page saying why ``current`` cannot be shown."""
+        from fastapi.responses import HTMLResponse
+
         html = page(title="Cannot show this page", current=current,
-                    body=_pages.error_body(message), store=store_name, run={},
+                    body=_pages.error_body(message), store=self.store_name, run={},
                     nav_query={}, show_experiments=False)
         return HTMLResponse(html, status_code=status)
 
-    @app.get("/", response_class=HTMLResponse)
-    def overview(segment: str | None = None, country: str | None = None) -> Any:
-        f = _filters(segment, country)
-        return _render("/", lambda s: _pages.overview(s, f), nav=f)
+    def csv(self, name: str, frame_of: Callable[[Any, Filters], Any], f: Filters) -> Any:
+        """``frame_of(session, f)`` as a UTF-8 CSV download (with a BOM for Excel) named
+        after ``name`` and the filters; plain-text 503/400/404 when it cannot be made."""
+        from urllib.parse import quote
 
-    @app.get("/at-risk", response_class=HTMLResponse)
-    def at_risk(segment: str | None = None, country: str | None = None) -> Any:
-        f = _filters(segment, country)
-        return _render("/at-risk", lambda s: _pages.at_risk(s, f), nav=f)
+        from fastapi.responses import Response
 
-    @app.get("/customer", response_class=HTMLResponse)
-    def customer(id: str | None = None) -> Any:
-        cid = (id or "").strip() or None
-        return _render("/customer", lambda s: _pages.customer(s, cid), search=cid or "")
-
-    @app.get("/rules", response_class=HTMLResponse)
-    def rules() -> Any:
-        return _render("/rules", _pages.rules)
-
-    @app.get("/experiments", response_class=HTMLResponse)
-    def experiments(segment: str | None = None, country: str | None = None) -> Any:
-        f = _filters(segment, country)
-        return _render("/experiments", lambda s: _pages.experiments(s, f), nav=f)
-
-    def _csv(name: str, frame_of: Callable[[Any, Filters], Any], f: Filters) -> Any:
         from valuemax._core._csv import csv_text
 
         try:
-            with view.session() as s:
+            with self.view.session() as s:
                 s.check(f)
                 frame = frame_of(s, f)
         except StoreBusyError as exc:
@@ -207,44 +210,100 @@ def create_app(db: str | Path, *, token: str | None = None) -> Any:
             return _plain(404, f"this store has no data for {name}")
         suffix = "".join(f"_{v}" for v in f.query().values())
         filename = f"{name}{suffix}.csv"
-        from urllib.parse import quote
-
         return Response(
             ("\ufeff" + csv_text(frame)).encode("utf-8"), media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f"attachment; filename=\"{name}.csv\"; "
                                             f"filename*=UTF-8''{quote(filename)}"})
 
+
+def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> Any:
+    """A plain-text answer with the security headers."""
+    from fastapi.responses import Response
+
+    return Response(text + "\n", status_code=status, media_type="text/plain",
+                    headers={**_HEADERS, **(headers or {})})
+
+
+def _filters(segment: str | None, country: str | None) -> Filters:
+    return Filters(segment=segment or None, country=country or None)
+
+
+def _add_pages(app: Any, site: _Site) -> None:
+    """The HTML pages: overview, at risk, one customer, rules, experiments."""
+    from fastapi.responses import HTMLResponse
+
+    @app.get("/", response_class=HTMLResponse)
+    def overview(segment: str | None = None, country: str | None = None) -> Any:
+        f = _filters(segment, country)
+        return site.render("/", lambda s: _pages.overview(s, f), nav=f)
+
+    @app.get("/at-risk", response_class=HTMLResponse)
+    def at_risk(segment: str | None = None, country: str | None = None) -> Any:
+        f = _filters(segment, country)
+        return site.render("/at-risk", lambda s: _pages.at_risk(s, f), nav=f)
+
+    @app.get("/customer", response_class=HTMLResponse)
+    def customer(id: str | None = None) -> Any:
+        cid = (id or "").strip() or None
+        return site.render("/customer", lambda s: _pages.customer(s, cid), search=cid or "")
+
+    @app.get("/rules", response_class=HTMLResponse)
+    def rules() -> Any:
+        return site.render("/rules", _pages.rules)
+
+    @app.get("/experiments", response_class=HTMLResponse)
+    def experiments(segment: str | None = None, country: str | None = None) -> Any:
+        f = _filters(segment, country)
+        return site.render("/experiments", lambda s: _pages.experiments(s, f), nav=f)
+
+
+def _add_exports(app: Any, site: _Site) -> None:
+    """The CSV downloads of the at-risk list and the targets, with the page's filters."""
+
     @app.get("/export/at-risk.csv")
     def export_at_risk(segment: str | None = None, country: str | None = None) -> Any:
-        return _csv("high_value_at_risk", _pages.at_risk_csv, _filters(segment, country))
+        return site.csv("high_value_at_risk", _pages.at_risk_csv, _filters(segment, country))
 
     @app.get("/export/targets.csv")
     def export_targets(segment: str | None = None, country: str | None = None) -> Any:
-        return _csv("targets", _pages.targets_csv, _filters(segment, country))
+        return site.csv("targets", _pages.targets_csv, _filters(segment, country))
+
+
+def _add_files(app: Any, site: _Site) -> None:
+    """``/healthz`` and the two scripts the pages load (served from the package: offline)."""
+    from fastapi.responses import JSONResponse, Response
 
     @app.get("/healthz")
     def healthz() -> Any:
         try:
-            with view.session() as s:
+            with site.view.session() as s:
                 n = s.count("customers")
         except StoreBusyError as exc:
             return JSONResponse({"status": "busy", "detail": str(exc)}, status_code=503)
-        return {"status": "ok", "store": store_name, "customers": n}
+        return {"status": "ok", "store": site.store_name, "customers": n}
 
     @app.get("/static/plotly.min.js")
     def plotly_js() -> Any:
-        if "plotly" not in cache:
-            cache["plotly"] = _plotly_js()
-        return Response(cache["plotly"], media_type="text/javascript; charset=utf-8",
+        if "plotly" not in site.cache:
+            site.cache["plotly"] = _plotly_js()
+        return Response(site.cache["plotly"], media_type="text/javascript; charset=utf-8",
                         headers={"Cache-Control": "private, max-age=3600"})
 
     @app.get("/static/dashboard.js")
     def dashboard_js() -> Any:
-        if "js" not in cache:
-            cache["js"] = (resources.files("valuemax.dashboard") / "static" /
-                           "dashboard.js").read_bytes()
-        return Response(cache["js"], media_type="text/javascript; charset=utf-8",
+        if "js" not in site.cache:
+            site.cache["js"] = (resources.files("valuemax.dashboard") / "static" /
+                                "dashboard.js").read_bytes()
+        return Response(site.cache["js"], media_type="text/javascript; charset=utf-8",
                         headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _add_login(app: Any, site: _Site) -> None:
+    """The login form and its post (a session cookie); without a token both go to ``/``."""
+    from fastapi import Request
+    from fastapi.responses import HTMLResponse, RedirectResponse
+
+    token = site.token
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page(next: str | None = None) -> Any:
@@ -253,7 +312,7 @@ def create_app(db: str | Path, *, token: str | None = None) -> Any:
         return HTMLResponse(_login_form(next_path=_safe_next(next)))
 
     @app.post("/login")
-    async def login(request: fastapi.Request) -> Any:  # annotation evaluated now (no
+    async def login(request: Request) -> Any:  # annotation evaluated now (no
         # ``from __future__ import annotations`` here): FastAPI must see the class
         if token is None:
             return RedirectResponse("/", status_code=303)
@@ -271,8 +330,6 @@ def create_app(db: str | Path, *, token: str | None = None) -> Any:
         response.set_cookie(_auth.COOKIE, _auth.session_value(token), httponly=True,
                             samesite="strict", path="/")
         return response
-
-    return app
 
 
 def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
