@@ -207,30 +207,8 @@ def readout(
     0    buy   b  proportion          0.25            0.75
     1  spend   b        mean          3.00            8.25
     """
-    from statsmodels.stats.multitest import multipletests
-
-    metric_list = _check_names("metrics", metrics)
-    if not metric_list:
-        raise InputError("metrics is empty; name at least one outcome column (--metric).")
-    cov_list = _check_names("covariates", covariates)
-    both = [c for c in cov_list if c in metric_list]
-    if both:
-        raise InputError(f"{both} named both as metric and as covariate: a CUPED covariate is "
-                         "measured before assignment and cannot be the outcome itself (the "
-                         "adjustment would remove the whole effect); name a pre-period column "
-                         "with covariates= / --covariate.")
-    if correction not in CORRECTIONS:
-        raise InputError(f"correction={correction!r} is not supported; choose one of "
-                         f"{', '.join(repr(c) for c in CORRECTIONS)} (--correction).")
-    if missing not in ("error", "exclude"):
-        raise InputError(f"missing={missing!r} is not supported; choose 'error' or 'exclude'.")
-    if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not (
-            0.0 < confidence < 1.0):
-        raise InputError(f"confidence={confidence!r} must be strictly between 0 and 1.")
-    kinds = dict(kinds or {})
-    unknown = sorted(set(kinds) - set(metric_list))
-    if unknown:
-        raise InputError(f"kinds names {unknown}, which are not among metrics {metric_list}.")
+    metric_list, cov_list, kinds = _check_options(metrics, covariates, kinds, correction,
+                                                  missing, confidence)
     tbl = as_table(table, encoding=encoding)
     if int(tbl.count().to_pyarrow().as_py()) == 0:
         raise InputError("the experiment table has no rows (an empty file, or a header "
@@ -268,26 +246,86 @@ def readout(
         arm_rows.extend(_arm_rows(stats, adj))
         if adj is not None:
             reductions[stats.metric] = float(adj.pooled_variance_reduction)
-        i0 = stats.arms.index(control)
-        adjustment = "none" if adj is None else "CUPED on " + ", ".join(
-            f"{c} (θ = {t:.6g})" for c, t in zip(cov_list, adj.theta, strict=True)) + (
-            f"; variance reduced by {adj.pooled_variance_reduction:.2%} (pooled within arms)")
-        for i1, a in enumerate(stats.arms):
-            if i1 == i0:
-                continue
-            try:
-                comp = _compare(stats, adj, i0, i1, confidence)
-            except InputError as exc:
-                raise InputError(f"metric {stats.metric!r}, arm {a!r} vs {control!r}: {exc}") from None
-            if comp.note:
-                notes.append(f"{stats.metric}, {a}: {comp.note}")
-            rows.append({"metric": stats.metric, "arm": a, "control": control,
-                         "kind": stats.kind, "n_control": int(stats.n[i0]),
-                         "n_treatment": int(stats.n[i1]), **comp.to_dict(),
-                         "adjustment": adjustment})
-    frame = pd.DataFrame(rows)
+        rows.extend(_metric_rows(stats, adj, control, cov_list, confidence, notes))
+    frame = _corrected(pd.DataFrame(rows), correction, confidence)
+    return ExperimentResult(
+        arm_column=arm, control=control, arms=first.arms, metrics=tuple(metric_list),
+        covariates=tuple(cov_list), confidence=float(confidence), correction=correction,
+        correction_method=f"{CORRECTIONS[correction][1]}, over {len(frame)} (arm, metric) tests",
+        comparisons=frame[_COLUMNS], arm_table=pd.DataFrame(arm_rows), srm=srm,
+        quarantine=split.quarantine, notes=tuple(notes), variance_reduction=reductions)
+
+
+#: Columns of :attr:`ExperimentResult.comparisons`, in order.
+_COLUMNS = ["metric", "arm", "control", "kind", "n_control", "n_treatment", "control_mean",
+            "treatment_mean", "absolute_lift", "absolute_ci_low", "absolute_ci_high", "p_value",
+            "p_adjusted", "significant", "relative_lift", "relative_ci_low", "relative_ci_high",
+            "relative_p_value", "statistic", "df", "test", "absolute_method", "relative_method",
+            "adjustment", "note"]
+
+
+def _check_options(metrics: Sequence[str], covariates: Sequence[str],
+                   kinds: Mapping[str, MetricKind] | None, correction: str, missing: str,
+                   confidence: float) -> tuple[list[str], list[str], dict[str, MetricKind]]:
+    """The metric and covariate names and the kinds, after checking every option of
+    :func:`readout` that needs no data."""
+    metric_list = _check_names("metrics", metrics)
+    if not metric_list:
+        raise InputError("metrics is empty; name at least one outcome column (--metric).")
+    cov_list = _check_names("covariates", covariates)
+    both = [c for c in cov_list if c in metric_list]
+    if both:
+        raise InputError(f"{both} named both as metric and as covariate: a CUPED covariate is "
+                         "measured before assignment and cannot be the outcome itself (the "
+                         "adjustment would remove the whole effect); name a pre-period column "
+                         "with covariates= / --covariate.")
+    if correction not in CORRECTIONS:
+        raise InputError(f"correction={correction!r} is not supported; choose one of "
+                         f"{', '.join(repr(c) for c in CORRECTIONS)} (--correction).")
+    if missing not in ("error", "exclude"):
+        raise InputError(f"missing={missing!r} is not supported; choose 'error' or 'exclude'.")
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not (
+            0.0 < confidence < 1.0):
+        raise InputError(f"confidence={confidence!r} must be strictly between 0 and 1.")
+    kinds = dict(kinds or {})
+    unknown = sorted(set(kinds) - set(metric_list))
+    if unknown:
+        raise InputError(f"kinds names {unknown}, which are not among metrics {metric_list}.")
+    return metric_list, cov_list, kinds
+
+
+def _metric_rows(stats: ArmStatistics, adj: Adjusted | None, control: str, cov_list: list[str],
+                 confidence: float, notes: list[str]) -> list[dict[str, Any]]:
+    """One comparison row per treatment arm of one metric against ``control`` (notes of
+    the comparisons appended to ``notes``)."""
+    i0 = stats.arms.index(control)
+    adjustment = "none" if adj is None else "CUPED on " + ", ".join(
+        f"{c} (θ = {t:.6g})" for c, t in zip(cov_list, adj.theta, strict=True)) + (
+        f"; variance reduced by {adj.pooled_variance_reduction:.2%} (pooled within arms)")
+    rows = []
+    for i1, a in enumerate(stats.arms):
+        if i1 == i0:
+            continue
+        try:
+            comp = _compare(stats, adj, i0, i1, confidence)
+        except InputError as exc:
+            raise InputError(f"metric {stats.metric!r}, arm {a!r} vs {control!r}: {exc}") from None
+        if comp.note:
+            notes.append(f"{stats.metric}, {a}: {comp.note}")
+        rows.append({"metric": stats.metric, "arm": a, "control": control,
+                     "kind": stats.kind, "n_control": int(stats.n[i0]),
+                     "n_treatment": int(stats.n[i1]), **comp.to_dict(),
+                     "adjustment": adjustment})
+    return rows
+
+
+def _corrected(frame: pd.DataFrame, correction: str, confidence: float) -> pd.DataFrame:
+    """``frame`` with ``p_adjusted`` and ``significant`` after ``p_value``: one correction
+    over every row (statsmodels ``multipletests``; ``"none"``: the p-values as they are)."""
+    from statsmodels.stats.multitest import multipletests
+
     alpha = 1.0 - confidence
-    method, words = CORRECTIONS[correction]
+    method = CORRECTIONS[correction][0]
     if method:
         reject, p_adj, _, _ = multipletests(frame["p_value"].to_numpy(float), alpha=alpha,
                                             method=method)
@@ -296,14 +334,4 @@ def readout(
         reject = p_adj < alpha
     frame.insert(frame.columns.get_loc("p_value") + 1, "p_adjusted", p_adj)
     frame.insert(frame.columns.get_loc("p_adjusted") + 1, "significant", np.asarray(reject, bool))
-    order = ["metric", "arm", "control", "kind", "n_control", "n_treatment", "control_mean",
-             "treatment_mean", "absolute_lift", "absolute_ci_low", "absolute_ci_high", "p_value",
-             "p_adjusted", "significant", "relative_lift", "relative_ci_low", "relative_ci_high",
-             "relative_p_value", "statistic", "df", "test", "absolute_method", "relative_method",
-             "adjustment", "note"]
-    return ExperimentResult(
-        arm_column=arm, control=control, arms=first.arms, metrics=tuple(metric_list),
-        covariates=tuple(cov_list), confidence=float(confidence), correction=correction,
-        correction_method=f"{words}, over {len(frame)} (arm, metric) tests",
-        comparisons=frame[order], arm_table=pd.DataFrame(arm_rows), srm=srm,
-        quarantine=split.quarantine, notes=tuple(notes), variance_reduction=reductions)
+    return frame
