@@ -284,15 +284,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     stored_end = dt.date.fromisoformat(str(p["observation_end"])[:10])
     stored_raw = con.table("transactions_raw", database=(CATALOG, "main"))
     with clock("read"):
-        read = rec.read_options()
-        try:
-            new = read_transactions(source, con=con, columns=read.columns, mapping=read.mapping,
-                                    date_format=read.date_format, encoding=read.encoding,
-                                    sheet=read.sheet, decimal=read.decimal, table_name=NEW_RAW)
-        except InputError as err:
-            raise InputError(_read_refused(err, read, rec.ingest.get("mapping"))) from err
-        # the store's privacy: the same columns dropped, the same pseudonyms
-        new = protect(new, pseudonym_key=key, keep_pii=rec.keep_pii)
+        new = _read_new(con, rec, source, key)
     label = new.source
     base = {"store": store, "source": label, "input_sha256": new.fingerprint, "mode": mode,
             "observation_end_before": stored_end, "observation_end": stored_end,
@@ -359,20 +351,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         _run_row(con, run_id=run_id, started=started, params=params, ingest=new.to_dict(),
                  rows=(new.n_rows, new.n_rows - rows_q, rows_q), n_customers=len(customers),
                  timings=clock.timings)
-        # only writes to the store from here: DuckDB lets one transaction write one database
-        con.raw_sql("BEGIN TRANSACTION")
-        try:
-            _apply_data(con, offset, med, mad)
-            for name in copy:
-                _copy_to_store(con, name)
-            for name in drop:
-                con.raw_sql(f'DROP TABLE IF EXISTS {CATALOG}.main."{name}"')
-            _record(con)
-            con.raw_sql("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                con.raw_sql("ROLLBACK")
-            raise
+        _commit(con, offset, med, mad, copy=copy, drop=drop)
     what = (f"{new.n_rows:,} new lines ({new.n_rows - rows_q:,} clean, {rows_q:,} "
             f"quarantined{', ' + str(restated) + ' stored lines re-netted' if restated else ''}"
             f"); observation end {stored_end.isoformat()} -> {end.isoformat()}; "
@@ -385,6 +364,39 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         quarantined_by_reason=counts, restated_lines=restated, n_customers=len(customers),
         n_new_customers=n_new, n_active_customers=n_active, drift=drift, customers=scored,
         notes=notes)
+
+
+def _read_new(con: Any, rec: Recorded, source: Any, key: PseudonymKey | None) -> Any:
+    """The new lines read with the store's recorded options into ``NEW_RAW`` and protected
+    as the store is (the same columns dropped, the same pseudonyms)."""
+    read = rec.read_options()
+    try:
+        new = read_transactions(source, con=con, columns=read.columns, mapping=read.mapping,
+                                date_format=read.date_format, encoding=read.encoding,
+                                sheet=read.sheet, decimal=read.decimal, table_name=NEW_RAW)
+    except InputError as err:
+        raise InputError(_read_refused(err, read, rec.ingest.get("mapping"))) from err
+    return protect(new, pseudonym_key=key, keep_pii=rec.keep_pii)
+
+
+def _commit(con: Any, offset: int, med: float | None, mad: float | None, *,
+            copy: Any, drop: Any) -> None:
+    """Every write to the store in one transaction (DuckDB lets one transaction write one
+    database): the new lines and quarantine, the tables to copy, the tables to drop and the
+    run's record; rolled back whole on any error or signal."""
+    con.raw_sql("BEGIN TRANSACTION")
+    try:
+        _apply_data(con, offset, med, mad)
+        for name in copy:
+            _copy_to_store(con, name)
+        for name in drop:
+            con.raw_sql(f'DROP TABLE IF EXISTS {CATALOG}.main."{name}"')
+        _record(con)
+        con.raw_sql("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            con.raw_sql("ROLLBACK")
+        raise
 
 
 def _read_refused(err: InputError, read: Any, stored_mapping: Any) -> str:
