@@ -173,51 +173,12 @@ def _cuped_block(res: Any) -> str:
             + notes_list(lines))
 
 
-def experiment_section(result: PartReport, *, title: str = "Did it work?") -> tuple[str, Subs]:
-    """Section "Did it work?": the sample-ratio check, lifts with intervals, CUPED, correction.
-
-    Parameters
-    ----------
-    result : PartReport
-        Its ``experiment`` is a :class:`valuemax.experiment.ExperimentResult` or None (then
-        a note says no experiment was read).
-    title : str, default "Did it work?"
-
-    Returns
-    -------
-    tuple of (str, list of (str, str))
-        The section's HTML and its (anchor, title) sub-sections for the table of contents.
-    """
-    res = result.experiment
-    if res is None:
-        lead = ("Whether a campaign changed what customers did would be read here from its "
-                "randomised arms; no experiment was read in this run.")
-        body = skip_note(None, "experiment", what="No experiment readout",
-                         default="no assignment file was given.")
-        return section("experiment", title, lead, body), []
+def _lifts_block(res: Any) -> list[str]:
+    """What changed: one sentence per comparison, the correction's guarantee, the lift plot and the comparisons table."""
+    parts: list[str] = []
     comps = res.comparisons
     n_tests = len(comps)
     alpha = 1.0 - res.confidence
-    lead = (f"Did the campaign change what customers did? Each arm is compared with the "
-            f"control arm {res.control!r}, customers assigned at random, so a clear "
-            "difference is caused by the campaign (not a mere association).")
-    n_arm = dict(zip(res.srm.arms, res.srm.observed, strict=True))
-    parts = [kv([
-        ("arms", ", ".join(f"{a} ({fmt_int(n_arm.get(a))} customers)" for a in res.arms)),
-        ("control", res.control),
-        ("outcomes", ", ".join(metric_name(m) for m in res.metrics)),
-        ("intervals", f"{res.confidence:.0%}"),
-        ("comparisons", f"{n_tests} (arm, outcome) pairs"),
-        ("quarantined rows", fmt_int(len(res.quarantine))),
-    ])]
-    subs: Subs = []
-
-    parts.append(sub("exp-split", "Was the split as planned?"))
-    subs.append(("exp-split", "Sample ratio"))
-    parts.append(_srm_block(res))
-
-    parts.append(sub("exp-lifts", "What changed"))
-    subs.append(("exp-lifts", "Lifts with intervals"))
     parts.append(notes_list([_sentence(r, res.confidence, n_tests)
                              for r in comps.itertuples()]))
     guarantee = GUARANTEE.get(res.correction, "").format(alpha=alpha)
@@ -257,8 +218,12 @@ def experiment_section(result: PartReport, *, title: str = "Did it work?") -> tu
                 "yes/no outcomes and means per customer otherwise; the CSV has every column, "
                 "the unadjusted p-values and the tests used."))
 
-    parts.append(sub("exp-arms", "Arms"))
-    subs.append(("exp-arms", "Arms"))
+    return parts
+
+
+def _arms_block(res: Any) -> list[str]:
+    """Per arm and outcome: customers, level, spread and (with CUPED) the adjusted level."""
+    parts: list[str] = []
     arms = _arm_frame(res)
     show = ["metric_shown", "arm", "n", "n_missing", "mean", "sd"]
     if "variance_reduction" in arms.columns:
@@ -275,9 +240,12 @@ def experiment_section(result: PartReport, *, title: str = "Did it work?") -> tu
                            "variance_reduction": "variation removed"},
                        caption="Customers per arm with the outcome, its level and spread "
                                "per customer."))
-    parts.append(sub("exp-adjust", "Adjustment for earlier behaviour"))
-    subs.append(("exp-adjust", "CUPED"))
-    parts.append(_cuped_block(res))
+    return parts
+
+
+def _quarantine_block(res: Any) -> list[str]:
+    """The assignment rows left out of every arm, with their reasons (nothing when none)."""
+    parts: list[str] = []
     if len(res.quarantine):
         counts = res.quarantine["reason"].value_counts()
         parts.append(note("Left out of every arm: " + ", ".join(
@@ -285,6 +253,13 @@ def experiment_section(result: PartReport, *, title: str = "Did it work?") -> tu
             + " (the CSV lists them).", warn=True))
         parts.append(table(res.quarantine, csv_name="experiment_quarantine", max_rows=20,
                            caption="Assignment rows quarantined, with the reason."))
+    return parts
+
+
+def _method_block(res: Any) -> list[str]:
+    """How it was computed: the notes, then the tests and formulas as diagnostics."""
+    parts: list[str] = []
+    comps = res.comparisons
     shown, technical = split_notes(res.notes)
     parts.append(notes_list(shown, title="How this was computed"))
     tests = sorted(set(comps["test"]) | set(comps["relative_method"]))
@@ -296,4 +271,59 @@ def experiment_section(result: PartReport, *, title: str = "Did it work?") -> tu
         f"sample ratio: chi-square {res.srm.chi2:.4g} on {res.srm.df} df, "
         f"p = {res.srm.p_value:.4g}, alert below {res.srm.alpha}",
         *technical])], what="tests and formulas"))
+    return parts
+
+
+def experiment_section(result: PartReport, *, title: str = "Did it work?") -> tuple[str, Subs]:
+    """Section "Did it work?": the sample-ratio check, lifts with intervals, CUPED, correction.
+
+    Parameters
+    ----------
+    result : PartReport
+        Its ``experiment`` is a :class:`valuemax.experiment.ExperimentResult` or None (then
+        a note says no experiment was read).
+    title : str, default "Did it work?"
+
+    Returns
+    -------
+    tuple of (str, list of (str, str))
+        The section's HTML and its (anchor, title) sub-sections for the table of contents.
+    """
+    res = result.experiment
+    if res is None:
+        lead = ("Whether a campaign changed what customers did would be read here from its "
+                "randomised arms; no experiment was read in this run.")
+        body = skip_note(None, "experiment", what="No experiment readout",
+                         default="no assignment file was given.")
+        return section("experiment", title, lead, body), []
+    n_tests = len(res.comparisons)
+    lead = (f"Did the campaign change what customers did? Each arm is compared with the "
+            f"control arm {res.control!r}, customers assigned at random, so a clear "
+            "difference is caused by the campaign (not a mere association).")
+    n_arm = dict(zip(res.srm.arms, res.srm.observed, strict=True))
+    parts = [kv([
+        ("arms", ", ".join(f"{a} ({fmt_int(n_arm.get(a))} customers)" for a in res.arms)),
+        ("control", res.control),
+        ("outcomes", ", ".join(metric_name(m) for m in res.metrics)),
+        ("intervals", f"{res.confidence:.0%}"),
+        ("comparisons", f"{n_tests} (arm, outcome) pairs"),
+        ("quarantined rows", fmt_int(len(res.quarantine))),
+    ])]
+    subs: Subs = []
+
+    parts.append(sub("exp-split", "Was the split as planned?"))
+    subs.append(("exp-split", "Sample ratio"))
+    parts.append(_srm_block(res))
+
+    parts.append(sub("exp-lifts", "What changed"))
+    subs.append(("exp-lifts", "Lifts with intervals"))
+    parts.extend(_lifts_block(res))
+    parts.append(sub("exp-arms", "Arms"))
+    subs.append(("exp-arms", "Arms"))
+    parts.extend(_arms_block(res))
+    parts.append(sub("exp-adjust", "Adjustment for earlier behaviour"))
+    subs.append(("exp-adjust", "CUPED"))
+    parts.append(_cuped_block(res))
+    parts.extend(_quarantine_block(res))
+    parts.extend(_method_block(res))
     return section("experiment", title, lead, "".join(parts)), subs
