@@ -310,20 +310,15 @@ def experiment_section(result: PartReport, *, title: str = "Did it work?") -> tu
         ("quarantined rows", fmt_int(len(res.quarantine))),
     ])]
     subs: Subs = []
-
-    parts.append(sub("exp-split", "Was the split as planned?"))
-    subs.append(("exp-split", "Sample ratio"))
-    parts.append(_srm_block(res))
-
-    parts.append(sub("exp-lifts", "What changed"))
-    subs.append(("exp-lifts", "Lifts with intervals"))
-    parts.extend(_lifts_block(res))
-    parts.append(sub("exp-arms", "Arms"))
-    subs.append(("exp-arms", "Arms"))
-    parts.extend(_arms_block(res))
-    parts.append(sub("exp-adjust", "Adjustment for earlier behaviour"))
-    subs.append(("exp-adjust", "CUPED"))
-    parts.append(_cuped_block(res))
+    blocks = (("exp-split", "Was the split as planned?", "Sample ratio", lambda: [_srm_block(res)]),
+              ("exp-lifts", "What changed", "Lifts with intervals", lambda: _lifts_block(res)),
+              ("exp-arms", "Arms", "Arms", lambda: _arms_block(res)),
+              ("exp-adjust", "Adjustment for earlier behaviour", "CUPED",
+               lambda: [_cuped_block(res)]))
+    for anchor, heading, toc, block in blocks:
+        parts.append(sub(anchor, heading))
+        subs.append((anchor, toc))
+        parts.extend(block())
     parts.extend(_quarantine_block(res))
     parts.extend(_method_block(res))
     return section("experiment", title, lead, "".join(parts)), subs
