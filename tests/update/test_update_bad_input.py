@@ -3,6 +3,7 @@ store left exactly as it was."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 
 import duckdb
@@ -237,4 +238,29 @@ def test_unreadable_new_lines_say_update_reads_with_the_stored_options(store, tm
                          "`valuemax analyze`. Export the new lines in the layout of the store's "
                          "log, or run `valuemax analyze` on the whole log with the options it "
                          "needs.")
+    _unchanged(store, before)
+
+
+def test_a_day_without_sales_changes_nothing(store, tmp_path):
+    """The store's header and no line (a day without sales in a daily export) is no
+    error: nothing changes and the message says why."""
+    before = snapshot(store)
+    empty = tmp_path / "2024-02-11.csv"
+    empty.write_text(HEADER, encoding="utf-8")
+    result = update(store, empty)
+    assert not result.applied and result.run_id is None and result.rows_in == 0
+    assert result.message == (f"nothing changed: {empty} has the store's columns but no "
+                              "lines (a day without sales?)")
+    assert result.observation_end == result.observation_end_before
+    assert result.input_sha256 == hashlib.sha256(HEADER.encode("utf-8")).hexdigest()
+    _unchanged(store, before)
+
+
+def test_a_header_of_other_columns_without_lines_is_refused(store, tmp_path):
+    before = snapshot(store)
+    empty = tmp_path / "other.csv"
+    empty.write_text("InvoiceNo,StockCode,Quantity\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"has a header but no data rows, and its columns "
+                                         r"\['InvoiceNo', 'StockCode', 'Quantity'\] lack \["):
+        update(store, empty)
     _unchanged(store, before)

@@ -36,6 +36,12 @@ def test_cli_update_then_again_then_late(cli_runner, tmp_path):
                                     "--json"])
     assert again.exit_code == 0
     assert json.loads(again.output)["applied"] is False
+    empty = tmp_path / "empty.csv"
+    empty.write_text(HEADER, encoding="utf-8")
+    quiet = cli_runner.invoke(app, ["update", "--db", str(store), str(empty)],
+                              env={"COLUMNS": "200"})
+    assert quiet.exit_code == 0, quiet.output
+    assert "nothing changed: " in quiet.output and "no lines (a day without sales?)" in quiet.output
     late = tmp_path / "late.csv"
     late.write_text(HEADER + "2000,P1,Mug,1,2024-02-01 10:00,2.50,c1,UK\n", encoding="utf-8")
     bad = cli_runner.invoke(app, ["update", "--db", str(store), str(late)])

@@ -302,6 +302,29 @@ def _ingest(
                                notes=(*notes, note), day_counts=(raw, counts))
 
 
+class HeaderOnlyError(InputError):
+    """A file with its column names and no data row (``read_transactions`` raises it).
+
+    ``valuemax update`` tells it apart: a day without sales, exported in the store's
+    layout, changes nothing.
+
+    Attributes
+    ----------
+    source : str
+        The file as named in messages.
+    fingerprint : str
+        SHA-256 of the file.
+    columns : tuple of str
+        The header's column names.
+    """
+
+    def __init__(self, message: str, *, loaded: Loaded, columns: Sequence[str]) -> None:
+        super().__init__(message)
+        self.source = loaded.source
+        self.fingerprint = loaded.fingerprint
+        self.columns = tuple(columns)
+
+
 def _check_shape(loaded: Loaded, names: list[str], n_rows: int) -> None:
     with_header = loaded.format in ("csv", "tsv", "whitespace", "xlsx")
     if not names:
@@ -329,11 +352,10 @@ def _check_shape(loaded: Loaded, names: list[str], n_rows: int) -> None:
             f"rows ({len(names)} columns: {shown}); expected one row per transaction line."
         )
     if n_rows == 0:
-        raise InputError(
+        raise HeaderOnlyError(
             f"{loaded.source} has a header ({len(names)} columns: {shown}) but no data rows."
             + (" If that line is data, pass the column names with columns=."
-               if loaded.header else "")
-        )
+               if loaded.header else ""), loaded=loaded, columns=names)
 
 
 def _extra_names(names: list[str], mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:

@@ -44,6 +44,7 @@ from valuemax._core.exceptions import InputError
 from valuemax._core.validation import check_date
 from valuemax.engines import connect
 from valuemax.io import protect, read_transactions
+from valuemax.io._read import HeaderOnlyError
 from valuemax.pipeline import _refit
 from valuemax.pipeline._clock import StepClock
 from valuemax.pipeline._customer_update import CUSTOMERS, new_purchase_days, update_customers
@@ -284,7 +285,11 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     stored_end = dt.date.fromisoformat(str(p["observation_end"])[:10])
     stored_raw = con.table("transactions_raw", database=(CATALOG, "main"))
     with clock("read"):
-        new = _read_new(con, rec, source, key)
+        try:
+            new = _read_new(con, rec, source, key)
+        except HeaderOnlyError as err:
+            return _no_lines(err, rec, store=store, mode=mode, stored_end=stored_end,
+                             timings_s=clock.timings)
     label = new.source
     base = {"store": store, "source": label, "input_sha256": new.fingerprint, "mode": mode,
             "observation_end_before": stored_end, "observation_end": stored_end,
@@ -374,9 +379,30 @@ def _read_new(con: Any, rec: Recorded, source: Any, key: PseudonymKey | None) ->
         new = read_transactions(source, con=con, columns=read.columns, mapping=read.mapping,
                                 date_format=read.date_format, encoding=read.encoding,
                                 sheet=read.sheet, decimal=read.decimal, table_name=NEW_RAW)
+    except HeaderOnlyError:
+        raise
     except InputError as err:
         raise InputError(_read_refused(err, read, rec.ingest.get("mapping"))) from err
     return protect(new, pseudonym_key=key, keep_pii=rec.keep_pii)
+
+
+def _no_lines(err: HeaderOnlyError, rec: Recorded, *, store: Path, mode: str,
+              stored_end: dt.date, timings_s: dict[str, float]) -> UpdateResult:
+    """A file with the columns the store's log was mapped from and no line (a day without
+    sales) changes nothing; a header without those columns is refused as any other file
+    the store cannot read."""
+    mapped = [str(c) for c in (rec.ingest.get("mapping") or {}).values()]
+    missing = [c for c in mapped if c not in err.columns]
+    if missing:
+        raise InputError(f"{err.source} has a header but no data rows, and its columns "
+                         f"{list(err.columns)[:8]} lack {missing}, which the store's log was "
+                         "mapped from: export the new lines in the layout of the store's "
+                         "log") from err
+    return UpdateResult(store=store, source=err.source, input_sha256=err.fingerprint,
+                        applied=False, mode=mode, observation_end_before=stored_end,
+                        observation_end=stored_end, timings_s=timings_s, message=(
+                            f"nothing changed: {err.source} has the store's columns but no "
+                            "lines (a day without sales?)"))
 
 
 def _commit(con: Any, offset: int, med: float | None, mad: float | None, *,
