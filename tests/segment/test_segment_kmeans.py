@@ -258,3 +258,55 @@ def test_silhouettes_of_several_labellings_in_one_pass():
     assert silhouettes_on(big, [labels])[0] == pytest.approx(
         silhouette_score(big, labels), rel=1e-9)
     assert _kmeans.silhouette_on(big, labels) == silhouettes_on(big, [labels])[0]
+
+
+def _three_groups_and_two_outliers() -> pd.DataFrame:
+    """40 customers: three groups (14, 13, 11) and two extreme customers; the silhouette
+    alone prefers a k that gives one of the extremes a cluster of its own."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for n, (r, f, m) in zip((14, 13, 11), ((5, 12, 900), (60, 4, 250), (250, 1, 40)),
+                            strict=True):
+        parts.append(pd.DataFrame({
+            "recency_days": rng.integers(int(r * 0.7), int(r * 1.3) + 1, n),
+            "n_orders": np.maximum(1, rng.poisson(f, n)),
+            "total_spend": rng.gamma(8, m / 8, n).round(2)}))
+    extremes = pd.DataFrame({"recency_days": [1, 400], "n_orders": [60, 1],
+                             "total_spend": [30000.0, 2.0]})
+    return pd.concat([*parts, extremes], ignore_index=True)
+
+
+def test_a_k_leaving_a_cluster_of_one_is_not_chosen():
+    """New user: 40 customers got k = 5 with clusters of 1 and 2 customers, each with its
+    own action. Computed independently with scikit-learn: the best silhouette's k leaves a
+    cluster of one; the k chosen is the best among the k whose clusters all hold >= 5."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    c = _three_groups_and_two_outliers()
+    x = StandardScaler().fit_transform(
+        np.log1p(c[["recency_days", "n_orders", "total_spend"]].to_numpy(float)))
+    sil, smallest = {}, {}
+    for k in range(2, 11):
+        labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit(x).labels_
+        sil[k] = silhouette_score(x, labels)
+        smallest[k] = int(np.bincount(labels).min())
+    top = max(sil, key=sil.get)
+    assert smallest[top] < 5  # the case: the silhouette's favourite has a tiny cluster
+    eligible = {k: s for k, s in sil.items() if smallest[k] >= 5}
+    want = max(eligible, key=eligible.get)
+    res = kmeans_segments(c)
+    assert res.k == want != top
+    np.testing.assert_allclose(res.selection["silhouette"], [sil[k] for k in range(2, 11)],
+                               rtol=1e-10)
+    assert res.selection["smallest_cluster"].tolist() == [smallest[k] for k in range(2, 11)]
+    assert res.profile["n_customers"].min() >= 5
+    assert (f"whose every cluster holds at least 5 of the 40 customers fitted (k = {top} "
+            f"scored {sil[top]:.3f} but left a cluster of {smallest[top]}") in res.criterion
+
+
+def test_a_fixed_k_is_kept_even_with_a_tiny_cluster():
+    c = _three_groups_and_two_outliers()
+    res = kmeans_segments(c, k_min=6, k_max=6)
+    assert res.k == 6 and res.criterion == "k = 6 as requested (k_min = k_max)."

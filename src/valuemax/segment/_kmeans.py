@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,10 @@ from valuemax.segment._validation import check_int
 
 #: Largest sample the silhouette is computed on (O(n^2) distances).
 SILHOUETTE_SAMPLE = 10_000
+#: A k is chosen by the silhouette only when each of its clusters holds at least this many
+#: customers of the fit sample, and at least :data:`MIN_CLUSTER_SHARE` of them.
+MIN_CLUSTER_CUSTOMERS = 5
+MIN_CLUSTER_SHARE = 0.01
 #: Largest sample k-means is fitted on; every customer is then assigned to a centre.
 FIT_SAMPLE = 200_000
 #: Customers drawn for the 2-D PCA projection plot.
@@ -47,7 +52,8 @@ class ClusterResult:
         mean_recency_days, mean_n_orders, mean_total_spend, top_countries, r_level,
         f_level, m_level``.
     selection : pandas.DataFrame of shape (n_k, 3)
-        ``k, silhouette, inertia`` for every k tried (inertia on the fit sample).
+        ``k, silhouette, inertia, smallest_cluster`` for every k tried (inertia and the
+        smallest cluster's customers on the fit sample).
     projection : pandas.DataFrame of shape (<= 5000, 3)
         ``pc1, pc2, cluster`` for a seeded sample of customers (index = their labels).
     centers_projection : pandas.DataFrame of shape (k, 3)
@@ -210,9 +216,11 @@ def kmeans_segments(
     ``KMeans(n_clusters=k, n_init=10, random_state=random_state)`` is
     fitted on a seeded sample of at most 200,000 customers (all when fewer) and scored by the
     mean silhouette [1]_ on a seeded sample of at most 10,000 of the fitted points (the same
-    points for every k); k with the highest silhouette wins (ties: smaller k; a k whose
-    silhouette is undefined, k = number of points, is never chosen over one with a
-    silhouette); with ``k_min == k_max`` that k is used as asked. Inertia is
+    points for every k); k with the highest silhouette wins among the k whose every cluster
+    holds at least 5 customers and 1% of the fit sample (:func:`min_cluster_size`; all k
+    when none does, said in ``criterion``) (ties: smaller k; a k whose silhouette is
+    undefined, k = number of points, is never chosen over one with a silhouette); with
+    ``k_min == k_max`` that k is used as asked. Inertia is
     reported alongside for an elbow plot. Every customer is then assigned to its nearest
     centre (``predict``), and clusters are renumbered by mean total spend (1 = highest).
     Names come from each cluster's median R/F/M against the overall median (see
@@ -318,7 +326,7 @@ def kmeans_segments(
     from threadpoolctl import threadpool_limits
 
     selection, models = _fit_each_k(xf, sil_idx, k_lo, k_hi, random_state)
-    best, criterion = _choose_k(selection, fixed, k_lo, k_hi, len(sil_idx))
+    best, criterion = _choose_k(selection, fixed, k_lo, k_hi, len(sil_idx), len(xf))
     model = models[best]
     with threadpool_limits(limits=1):
         raw = model.predict(x)
@@ -355,13 +363,16 @@ def _fit_each_k(xf: np.ndarray, sil_idx: np.ndarray, k_lo: int, k_hi: int,
                   for k in ks}
         sil = silhouettes_on(xf[sil_idx], [models[k].labels_[sil_idx] for k in ks])
     return pd.DataFrame({"k": list(ks), "silhouette": sil,
-                         "inertia": [float(models[k].inertia_) for k in ks]}), models
+                         "inertia": [float(models[k].inertia_) for k in ks],
+                         "smallest_cluster": [int(np.bincount(models[k].labels_).min())
+                                              for k in ks]}), models
 
 
 def _choose_k(selection: pd.DataFrame, fixed: bool, k_lo: int, k_hi: int,
-              n_sil: int) -> tuple[int, str]:
-    """The k of the highest mean silhouette (``k_lo`` when fixed or when no silhouette could
-    be computed) and the sentence that says why."""
+              n_sil: int, n_fit: int) -> tuple[int, str]:
+    """The k of the highest mean silhouette among the k whose smallest cluster holds at
+    least :func:`min_cluster_size` customers (all k when none does; ``k_lo`` when fixed or
+    when no silhouette could be computed) and the sentence that says why."""
     sil = selection["silhouette"].to_numpy()
     if fixed:
         best = k_lo
@@ -370,12 +381,33 @@ def _choose_k(selection: pd.DataFrame, fixed: bool, k_lo: int, k_hi: int,
         best = k_lo
         return best, (f"k = {best}: the silhouette could not be computed for any k in "
                       f"{k_lo}..{k_hi} (one cluster dominated the silhouette sample).")
-    best = int(selection["k"].iloc[int(np.nanargmax(sil))])
-    return best, (
-        f"k = {best} has the highest mean silhouette ({np.nanmax(sil):.3f}; Rousseeuw "
-        f"1987) among k = {k_lo}..{k_hi}, on standardised log1p recency/orders/spend "
-        f"({n_sil:,} seeded points); inertia is shown for the elbow."
-    )
+    floor = min_cluster_size(n_fit)
+    small = selection["smallest_cluster"].to_numpy() < floor
+    usable = ~small & ~np.isnan(sil)
+    ranked = np.where(usable, sil, np.nan) if usable.any() else sil
+    i = int(np.nanargmax(ranked))
+    best = int(selection["k"].iloc[i])
+    why = (f"k = {best} has the highest mean silhouette ({sil[i]:.3f}; Rousseeuw 1987) "
+           f"among k = {k_lo}..{k_hi}")
+    top = int(np.nanargmax(sil))
+    if top != i:
+        why += (f" whose every cluster holds at least {floor:,} of the {n_fit:,} customers "
+                f"fitted (k = {int(selection['k'].iloc[top])} scored {sil[top]:.3f} but left "
+                f"a cluster of {int(selection['smallest_cluster'].iloc[top]):,}, too small "
+                "to act on)")
+    elif not usable.any():
+        why += (f"; every k left a cluster under {floor:,} customers, too small to act on: "
+                "read the smallest clusters as outliers")
+    return best, (f"{why}, on standardised log1p recency/orders/spend ({n_sil:,} seeded "
+                  "points); inertia is shown for the elbow.")
+
+
+def min_cluster_size(n_fit: int) -> int:
+    """The fewest customers a cluster must hold for its k to be chosen by the silhouette:
+    :data:`MIN_CLUSTER_CUSTOMERS` or :data:`MIN_CLUSTER_SHARE` of the customers fitted,
+    whichever is larger (a k-means cluster of one or two customers is an outlier, not a
+    segment to act on)."""
+    return max(MIN_CLUSTER_CUSTOMERS, math.ceil(MIN_CLUSTER_SHARE * n_fit))
 
 
 def _projection(xf: np.ndarray, x: np.ndarray, proj_idx: np.ndarray, model: Any,
