@@ -76,3 +76,42 @@ def test_cluster_actions_bad_profile():
     with pytest.raises(InputError, match="one of"):
         cluster_actions(pd.DataFrame({"cluster": [1], "r_level": ["top"], "f_level": ["high"],
                                       "m_level": ["low"]}))
+
+
+def test_a_mixed_cluster_gets_no_cluster_wide_action():
+    """New user: the demo's second cluster (centre like Lost: "suppress them from paid
+    campaigns") held New, Potential Loyalist and Loyal customers. With the members given, a
+    cluster where under half the customers share the centre's action is "mixed"."""
+    profile = pd.DataFrame({"cluster": [1, 2], "r_level": ["high", "low"],
+                            "f_level": ["high", "low"], "m_level": ["high", "low"]})
+    # cluster 1: 3 Champions of 4 (75%: kept); cluster 2: 2 Lost, 1 Hibernating, 3 New,
+    # 4 Potential Loyalist = 10, of which only the 2 Lost share Lost's action (20%)
+    members = pd.DataFrame({
+        "cluster": [1] * 4 + [2] * 10,
+        "segment": ["Champions"] * 3 + ["Loyal"] + ["Lost"] * 2 + ["Hibernating"]
+        + ["New"] * 3 + ["Potential Loyalist"] * 4})
+    out = cluster_actions(profile, members=members)
+    assert out.columns.tolist() == ["cluster", "action", "rationale", "share_same_action"]
+    assert out["share_same_action"].tolist() == [0.75, 0.2]
+    assert out["action"].iloc[0] == SEGMENT_ACTIONS["Champions"][0]
+    assert out["action"].iloc[1] == (
+        "Mixed cluster: act on each customer's RFM segment (here mostly Potential Loyalist "
+        "40%, New 30%, Lost 20%); no one action fits it.")
+    assert out["rationale"].iloc[1] == (
+        "Its centre is lapsed, infrequent and low-spending relative to the overall median, "
+        "like Lost (RFM cell 111), but only 20% of its 10 customers are in segments with that "
+        "action, so one cluster-wide action would treat most of them wrongly.")
+    # without members: the centre's action, as before
+    assert cluster_actions(profile)["action"].tolist() == [SEGMENT_ACTIONS["Champions"][0],
+                                                           SEGMENT_ACTIONS["Lost"][0]]
+
+
+def test_cluster_actions_bad_members():
+    profile = pd.DataFrame({"cluster": [1], "r_level": ["high"], "f_level": ["high"],
+                            "m_level": ["high"]})
+    with pytest.raises(InputError, match=r"members lacks column\(s\) \['segment'\]"):
+        cluster_actions(profile, members=pd.DataFrame({"cluster": [1]}))
+    with pytest.raises(InputError, match=r"segment\(s\) \['VIP'\] that are not RFM"):
+        cluster_actions(profile, members=pd.DataFrame({"cluster": [1], "segment": ["VIP"]}))
+    with pytest.raises(InputError, match="no customer in cluster 1"):
+        cluster_actions(profile, members=pd.DataFrame({"cluster": [2], "segment": ["Lost"]}))

@@ -115,7 +115,7 @@ def segment_actions() -> pd.DataFrame:
     )
 
 
-def cluster_actions(profile: pd.DataFrame) -> pd.DataFrame:
+def cluster_actions(profile: pd.DataFrame, members: pd.DataFrame | None = None) -> pd.DataFrame:
     """Choose an action for each cluster from its relative R/F/M levels.
 
     Each cluster's levels (``r_level``, ``f_level``, ``m_level`` in {"high", "mid", "low"},
@@ -125,17 +125,28 @@ def cluster_actions(profile: pd.DataFrame) -> pd.DataFrame:
     high-spending cluster (cell 555) is treated like Champions, a lapsed, frequent,
     high-spending one (155) like Can't Lose Them.
 
+    A cluster's centre can look like one segment while most of its customers sit in others
+    (with k = 2 the second cluster is everyone who is not a top customer: recent first-time
+    buyers beside long-lapsed ones). Given ``members`` (each customer's cluster and named RFM
+    segment), a cluster where fewer than :data:`MIXED_BELOW` of the customers are in
+    segments with the centre's action gets no cluster-wide action: it is "mixed", and the
+    action says to act on each customer's RFM segment, naming the main ones.
+
     Parameters
     ----------
     profile : pandas.DataFrame of shape (k, >= 4)
         ``ClusterResult.profile`` or ``HierarchicalResult.profile``: needs ``cluster``,
         ``r_level``, ``f_level``, ``m_level``.
+    members : pandas.DataFrame of shape (n_customers, >= 2), optional
+        ``cluster`` and ``segment`` (a name of :data:`valuemax.segment.SEGMENT_NAMES`) per
+        customer, e.g. the customer table after ``assign_segments`` and the clustering.
 
     Returns
     -------
-    pandas.DataFrame of shape (k, 3)
+    pandas.DataFrame of shape (k, 3), or (k, 4) with ``members``
         ``cluster``, ``action``, ``rationale`` (the levels, the analogous RFM cell and
-        segment, and why).
+        segment, and why) and, with ``members``, ``share_same_action`` (share of the
+        cluster's customers whose segment has the centre's action, in [0, 1]).
 
     Raises
     ------
@@ -172,15 +183,62 @@ def cluster_actions(profile: pd.DataFrame) -> pd.DataFrame:
     cells = pd.DataFrame(scores, index=profile.index)
     segments = assign_segments(cells).astype(str)
     rules = {rule.name: rule for rule in RFM_SEGMENT_RULES}
-    rows = []
+    rows, centres = [], []
     for i, seg in zip(profile.index, segments, strict=True):
         words = [_LEVEL_WORDS[c][profile.at[i, c]] for c in needed[1:]]
         cell = "".join(str(cells.at[i, c]) for c in cells.columns)
         action = SEGMENT_ACTIONS[seg][0]
+        centres.append(f"{words[0]}, {words[1]} and {words[2]} relative to the overall "
+                       f"median, like {seg} (RFM cell {cell})")
         rows.append((
             profile.at[i, "cluster"], action,
             f"Customers here are {words[0]}, {words[1]} and {words[2]} relative to the "
             f"overall median, so they are treated like {seg} (RFM cell {cell}: "
             f"{rules[seg].description[0].lower()}{rules[seg].description[1:-1]}).",
         ))
-    return pd.DataFrame(rows, columns=["cluster", "action", "rationale"])
+    out = pd.DataFrame(rows, columns=["cluster", "action", "rationale"])
+    if members is None:
+        return out
+    return _mixed(out, centres, members)
+
+
+#: A cluster gets the action of its centre's segment only when at least this share of its
+#: customers are in segments with that action; below it the cluster is "mixed".
+MIXED_BELOW = 0.5
+
+
+def _mixed(out: pd.DataFrame, centres: list[str], members: pd.DataFrame) -> pd.DataFrame:
+    """``out`` with ``share_same_action``, and the action and rationale of the mixed
+    clusters replaced (see :func:`cluster_actions`)."""
+    missing = [c for c in ("cluster", "segment") if c not in members.columns]
+    if missing:
+        raise InputError(f"cluster_actions: members lacks column(s) {missing}; available "
+                         f"columns: {list(map(str, members.columns))}. Pass the customer "
+                         "table with its cluster and RFM segment.")
+    m = members[["cluster", "segment"]].dropna()
+    unknown = sorted(set(m["segment"].astype(str)) - set(SEGMENT_ACTIONS))
+    if unknown:
+        raise InputError(f"cluster_actions: members has segment(s) {unknown[:5]} that are "
+                         f"not RFM segment names ({', '.join(SEGMENT_NAMES)}).")
+    action_of = m["segment"].astype(str).map({k: v[0] for k, v in SEGMENT_ACTIONS.items()})
+    shares, actions, rationales = [], [], []
+    for (_, row), centre in zip(out.iterrows(), centres, strict=True):
+        here = m["cluster"] == row["cluster"]
+        n = int(here.sum())
+        if not n:
+            raise InputError(f"cluster_actions: members has no customer in cluster "
+                             f"{row['cluster']!r}; pass the members of this profile's clusters.")
+        share = float((action_of[here] == row["action"]).mean())
+        shares.append(share)
+        if share >= MIXED_BELOW:
+            actions.append(row["action"])
+            rationales.append(row["rationale"])
+            continue
+        top = m.loc[here, "segment"].astype(str).value_counts(normalize=True).head(3)
+        named = ", ".join(f"{name} {p:.0%}" for name, p in top.items())
+        actions.append(f"Mixed cluster: act on each customer's RFM segment (here mostly "
+                       f"{named}); no one action fits it.")
+        rationales.append(f"Its centre is {centre}, but only {share:.0%} of its {n:,} "
+                          "customers are in segments with that action, so one cluster-wide "
+                          "action would treat most of them wrongly.")
+    return out.assign(action=actions, rationale=rationales, share_same_action=shares)

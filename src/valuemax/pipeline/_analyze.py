@@ -576,7 +576,8 @@ def _cluster(customers, clusters, k_min, k_max, random_state, country, skipped, 
     if km.skipped is not None:
         skipped["kmeans"] = km.skipped
     else:
-        actions = cluster_actions(km.profile)
+        actions = cluster_actions(km.profile,
+                                  members=customers[["segment"]].assign(cluster=km.labels))
     ward = None
     if clusters == "kmeans+ward":
         ward = run_step("ward", skipped, tracebacks, ward_segments, customers,

@@ -23,6 +23,7 @@ LABELS: dict[str, str] = {
     "share_customers": "share of customers",
     "revenue": "revenue (currency)",
     "revenue_share": "share of revenue",
+    "share_same_action": "share in segments with this action",
     "mean_recency_days": "mean days since last purchase",
     "mean_n_orders": "mean orders",
     "mean_total_spend": "mean spend (currency)",
@@ -158,7 +159,7 @@ def is_technical(text: Any) -> bool:
     return bool(TECHNICAL.search(plain(text)))
 
 #: Columns holding fractions in [0, 1], shown as percentages in every table.
-PERCENT_COLUMNS = frozenset({"share_customers", "revenue_share", "share"})
+PERCENT_COLUMNS = frozenset({"share_customers", "revenue_share", "share", "share_same_action"})
 
 
 def header(column: Any, labels: dict[str, str] | None = None) -> str:
