@@ -57,6 +57,25 @@ def test_every_page_loads_offline_with_plots_and_the_store_s_numbers(cdnow_url, 
     home = v.open("/", "overview")
     ids = [p["id"] for p in home["plots"]]
     assert ids == ["plot-clv", "plot-p-alive", "plot-churn", "plot-p-buy", "plot-segments"]
+    # new user: the tool bar covered every title and long segment names were cut off
+    boxes = v.page.evaluate("""() => [...document.querySelectorAll('div.plotly-graph-div')]
+        .map(el => {
+          const r = x => { const b = x.getBoundingClientRect();
+                           return [b.left, b.top, b.right, b.bottom]; };
+          const bar = el.querySelector('.modebar'), title = el.querySelector('.gtitle');
+          return {id: el.id, box: r(el), bar: bar && r(bar), title: title && r(title),
+                  ticks: [...el.querySelectorAll('.xtick text, .ytick text')].map(r)};
+        })""")
+    for b in boxes:
+        assert b["bar"] is not None and b["title"] is not None, b["id"]
+        bar, title = b["bar"], b["title"]
+        overlap = not (bar[2] <= title[0] or title[2] <= bar[0] or bar[3] <= title[1]
+                       or title[3] <= bar[1])
+        assert not overlap, (b["id"], bar, title)
+        left, top, right, bottom = b["box"]
+        for t in b["ticks"]:
+            assert left - 0.5 <= t[0] and t[2] <= right + 0.5 and t[3] <= bottom + 0.5, (
+                b["id"], t, b["box"])
     n, revenue = _check_tiles(v, cdnow_store)
     assert n == 2357  # the CDNOW 1/10 sample's customers (shared/datasets/README.md)
     # the segments table: sizes and revenue shares as grouped here

@@ -306,3 +306,29 @@ def test_country_from_the_customers_table_else_from_the_clean_lines(tea_store, t
             assert sorted(s.countries()) == expected
             frame = s.frame(Filters(country="新加坡"), ["customer_id", "country"])
             assert sorted(frame["customer_id"]) == sorted(mode.index[mode == "新加坡"])
+
+
+def test_share_at_risk_carries_the_warning_when_the_scores_are_not_informative(cdnow_store,
+                                                                                cdnow_url):
+    """New user: the tile "Share at risk 82.9%" had no caveat though analyze warned "scores
+    not informative". On the CDNOW sample a baseline ranks the holdout better than the
+    chosen model (read here from the store's own metrics table): the tile says so and the
+    warning stands under the tiles, as the report shows it."""
+    con = duckdb.connect(str(cdnow_store), read_only=True)
+    try:
+        m = con.execute("SELECT model, roc_auc, chosen FROM propensity_metrics").df()
+    finally:
+        con.close()
+    chosen = m.loc[m["chosen"], "roc_auc"].item()
+    base = m[~m["model"].isin(["logit", "hgb", "recency"])].set_index("model")["roc_auc"]
+    assert base.max() > chosen  # the case this test is about
+    expected = (f"the baseline {base.idxmax()} ranks better (AUC {base.max():.3f} vs "
+                f"{chosen:.3f})")
+    page = httpx.get(cdnow_url + "/", timeout=60).text
+    alert = re.search(r'<div class="alert" data-caveat="propensity">(.*?)</div>', page, re.S)
+    assert alert is not None
+    text = html.unescape(alert.group(1))
+    assert "The buy-again scores (p_buy_90d, churn_risk) are not informative" in text
+    assert expected in text and "Do not target on them" in text
+    assert "NOT INFORMATIVE: see the warning below" in html.unescape(page)
+    assert "log currency" not in page and "in the log&#x27;s currency" in page

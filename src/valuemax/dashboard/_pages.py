@@ -73,7 +73,7 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
         "customers in " + ", ".join(f"{a} {b}" for a, b in f.query().items())
     tiles = [tile("customers", "Customers", k["n_customers"], fmt_int(k["n_customers"]), scope),
              tile("revenue", "Revenue", k["revenue"], fmt_num(k["revenue"], 0),
-                  "sum of past spend (clean log, log currency)" if k["revenue"] is not None
+                  "sum of past spend (clean log, in the log's currency)" if k["revenue"] is not None
                   else "the log has no prices (no amount, nor quantity and unit price)")]
     if k["clv_total"] is not None:
         tiles.append(tile("clv_total", f"CLV total, {s.horizon_months} months",
@@ -81,18 +81,24 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
                           "expected future value (purchase model x spend model)"))
     else:
         tiles.append(tile("clv_total", "CLV total", None, "—", "no clv table in the store"))
+    risk_caveats = s.caveats("propensity") if k["at_risk_rule"] and \
+        k["at_risk_rule"].startswith("churn risk") else []
     if k["at_risk_share"] is not None:
         tiles.append(tile("at_risk_share", "Share at risk", k["at_risk_share"],
                           fmt_pct(k["at_risk_share"]),
-                          f"{fmt_int(k['n_at_risk'])} customers; {k['at_risk_rule']}"))
+                          f"{fmt_int(k['n_at_risk'])} customers; {k['at_risk_rule']}"
+                          + ("; NOT INFORMATIVE: see the warning below" if risk_caveats
+                             else "")))
     else:
         tiles.append(tile("at_risk_share", "Share at risk", None, "—",
                           "no propensity or P(alive) in the store"))
     body.append(f'<div class="tiles">{"".join(tiles)}</div>')
-    caveats = s.value_caveats() if k["clv_total"] is not None else []
-    if caveats:  # as the report says it beside its CLV figures
-        body.append(f'<div class="alert" data-caveat="value">'
-                    f'{"".join(f"<p>{esc(c)}</p>" for c in caveats)}</div>')
+    shown = {"value": s.value_caveats() if k["clv_total"] is not None else [],
+             "propensity": risk_caveats if k["at_risk_share"] is not None else []}
+    for step, caveats in shown.items():  # as the report says it beside its figures
+        if caveats:
+            body.append(f'<div class="alert" data-caveat="{step}">'
+                        f'{"".join(f"<p>{esc(c)}</p>" for c in caveats)}</div>')
     if k["n_customers"] == 0:
         body.append(note("No customer passes these filters."))
         return "Overview", body
@@ -104,7 +110,7 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
         if len(clv):
             plots.append(plot("plot-clv", figs.histogram(
                 clv, title=f"CLV over {s.horizon_months} months",
-                x_title=f"CLV, {s.horizon_months} months (log currency)")))
+                x_title=f"CLV, {s.horizon_months} months (in the log's currency)")))
     p_alive = s.values(f, "p_alive")
     if len(p_alive):
         plots.append(plot("plot-p-alive", figs.histogram(

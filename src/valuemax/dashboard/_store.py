@@ -511,6 +511,11 @@ class StoreSession:
         """The value warnings of the newest run that recorded them (``runs.caveats``, JSON
         ``{"value": [...]}``; an update's row records none), or [] (none, or a store written
         before the column existed)."""
+        return self.caveats("value")
+
+    def caveats(self, step: str) -> list[str]:
+        """The warnings on ``step``'s scores (``"value"``, ``"propensity"``) of the newest
+        run that recorded any (``runs.caveats``, JSON ``{step: [...]}``), or []."""
         if not self.has("runs", "caveats", "finished_at"):
             return []
         row = self.con.execute("SELECT caveats FROM runs WHERE caveats IS NOT NULL "
@@ -519,7 +524,7 @@ class StoreSession:
             found = json.loads(row[0]) if row is not None else {}
         except (TypeError, ValueError):
             return []
-        value = found.get("value", []) if isinstance(found, dict) else []
+        value = found.get(step, []) if isinstance(found, dict) else []
         return [str(v) for v in value] if isinstance(value, list) else []
 
     def last_run(self) -> dict[str, Any]:

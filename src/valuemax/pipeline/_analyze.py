@@ -38,7 +38,7 @@ from valuemax.pipeline._options import (
     analyze_options,
     both_names,
 )
-from valuemax.pipeline._outputs import summary_dict, write_exports
+from valuemax.pipeline._outputs import propensity_informative, summary_dict, write_exports
 from valuemax.pipeline._parts import run_basket, run_propensity, run_stats, run_step
 from valuemax.pipeline._prepare import country_column, default_returns, read_source
 from valuemax.pipeline._result import AnalysisResult, StageStatus
@@ -492,7 +492,7 @@ def _publish(run: _Run, ws: Workspace, log: _Log, steps: _Steps, opts: AnalyzeOp
     run_id = record_run(
         con, started=started, params=run.params, ingest=result.ingest, quality=quality,
         n_customers=len(customers), timings=clock.timings, outputs=ws.planned_outputs(),
-        caveats=_caveats(steps.value),
+        caveats=_caveats(steps.value, steps.propensity),
     )
     if run.econ is not None:  # the run's row beside its tables in the engine
         record_engine_run(run.econ, run.schema, run_id=run_id, started=started,
@@ -550,12 +550,20 @@ def label_clusters(customers: Any, km: Any, ward: Any) -> None:
         customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
 
 
-def _caveats(value: ValueResult | None) -> dict[str, list[str]]:
-    """What a reader of the stored CLV and P(alive) must know (see ``record_run``): the
-    P(alive) warning (the value step's other notes describe choices, not doubts)."""
-    if value is None or value.p_alive_warning is None:
-        return {}
-    return {"value": [value.p_alive_warning]}
+def _caveats(value: ValueResult | None, propensity: Any = None) -> dict[str, list[str]]:
+    """What a reader of the stored scores must know (see ``record_run``): the P(alive)
+    warning (the value step's other notes describe choices, not doubts) and, when the
+    buy-again scores are not informative (:func:`propensity_informative`), why."""
+    out: dict[str, list[str]] = {}
+    if value is not None and value.p_alive_warning is not None:
+        out["value"] = [value.p_alive_warning]
+    if propensity is not None:
+        ok, why = propensity_informative(propensity)
+        if not ok:
+            out["propensity"] = [f"The buy-again scores ({propensity.score_column}, "
+                                 f"churn_risk) are not informative: {why}. Do not target "
+                                 "on them; read churn with the RFM segments."]
+    return out
 
 
 def _cluster(customers, clusters, k_min, k_max, random_state, country, skipped, tracebacks):

@@ -5,7 +5,13 @@
   function draw() {
     document.querySelectorAll("div.plotly-graph-div[data-spec]").forEach(function (el) {
       var spec = JSON.parse(document.getElementById(el.dataset.spec).textContent);
-      Plotly.newPlot(el, spec.data, spec.layout,
+      // the tool bar down the right edge (not over the title); axis labels (long segment
+      // names) get the room they need instead of being cut at the figure's edge
+      var layout = Object.assign({modebar: {orientation: "v"}}, spec.layout);
+      ["xaxis", "yaxis"].forEach(function (axis) {
+        layout[axis] = Object.assign({automargin: true}, layout[axis] || {});
+      });
+      Plotly.newPlot(el, spec.data, layout,
                      {displaylogo: false, responsive: true, showLink: false,
                       showSendToCloud: false, showEditInChartStudio: false});
     });
