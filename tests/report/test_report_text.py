@@ -145,7 +145,10 @@ def test_buy_again_text_ignores_baselines_below_chance():
     text = buy_verdict(_Res("logit", _metrics(logit=0.70, recency=0.62, btyd_p_alive=0.215)))
     assert "beats the best baseline, recency alone (AUC 0.620)" in text
     assert "It beats the baseline BG/NBD P(alive)" not in text
-    assert "BG/NBD P(alive) (AUC 0.215) ranks no better than chance" in text
+    # new user: "AUC 0.356 ranks no better than chance" undersold a backwards ranking
+    assert ("BG/NBD P(alive) (AUC 0.215) ranks worse than chance on this log (an AUC below "
+            "0.5: the higher the score, the less likely the purchase), so beating them means "
+            "nothing.") in text
     assert "do not use these scores" not in text
 
 

@@ -152,3 +152,19 @@ def test_identity_is_reported_as_collinear_not_fitted():
                        "log_avg_order_value": np.log(aov)})
     res = ols(df, "log_total_spend", ["log_n_orders", "log_avg_order_value"])
     assert res.r_squared == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_negative_elasticity_reads_as_less():
+    """New user: "about -0.04% more 12-month CLV". Spend falls 0.5% per 1% more orders here
+    (log-log, simulated): the reading says "less" with the size from the fit."""
+    rng = np.random.default_rng(11)
+    n = 400
+    orders = rng.uniform(1, 40, n)
+    df = pd.DataFrame({"log_total_spend": 4 - 0.5 * np.log(orders) + rng.normal(0, 0.1, n),
+                       "log_n_orders": np.log(orders)})
+    res = ols(df, "log_total_spend", "log_n_orders")
+    b = res.coefficients.set_index("term")["coef"]["log_n_orders"]
+    assert b < 0
+    text = " ".join(res.reading)
+    assert f"1% more n orders goes with about {abs(b):.2f}% less total_spend" in text
+    assert "% more total_spend" not in text

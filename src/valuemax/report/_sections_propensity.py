@@ -85,9 +85,13 @@ def _verdict(res: Any) -> str:
                      f"(AUC {useful[best]:.3f}).")
     if weak:
         names = " and ".join(f"{model_name(k)} (AUC {bases[k]:.3f})" for k in weak)
+        backwards = all(np.isfinite(bases[k]) and bases[k] < 0.5 for k in weak)
         parts.append(f"The baseline{'s' if len(weak) > 1 else ''} {names} rank"
-                     f"{'' if len(weak) > 1 else 's'} no better than chance on this log, so "
-                     "beating them means nothing.")
+                     f"{'' if len(weak) > 1 else 's'} "
+                     + ("worse than chance on this log (an AUC below 0.5: the higher the "
+                        "score, the less likely the purchase)" if backwards else
+                        "no better than chance on this log")
+                     + ", so beating them means nothing.")
     no_recency = "recency" in bases and auc <= bases["recency"]
     if auc <= USELESS_AUC or no_recency:
         why = (f"an AUC of {auc:.3f} is about chance" if auc <= USELESS_AUC else

@@ -104,8 +104,9 @@ def _reading(coefs: pd.DataFrame, y: str, log_y: bool, r2: float, n: int,
                                               f"{1 - alpha:.0%} level, p = {row.p_value:.2g})")
         if log_y and is_log_name(row.term):
             xname = row.term[row.term.index("_") + 1:].replace("_", " ")
-            out.append(f"1% more {xname} goes with about "
-                       f"{row.coef:.2f}% more {y[y.index('_') + 1:]} (an elasticity: both "
+            out.append(f"1% more {xname} goes with about {abs(row.coef):.2f}% "
+                       f"{'less' if row.coef < 0 else 'more'} {y[y.index('_') + 1:]} "
+                       "(an elasticity: both "
                        f"on log scales), other predictors held fixed{sig}.")
         elif log_y:
             factor = float(np.exp(row.coef))
