@@ -103,6 +103,27 @@ def test_gbk_chinese_headers(write, rows, tmp_path, monkeypatch):
     assert list(scratch.iterdir()) == []  # the temporary UTF-8 copy is deleted
 
 
+def test_taobao_order_export_headers_are_mapped(write, rows):
+    """A Taobao seller's order export (its standard headers, GBK): the buyer's member name
+    is the customer, the order's creation time the date, the amount actually paid the
+    amount (not the list total) and the item title the product (new user: 宝贝标题 was
+    left unmapped, so the basket step was skipped)."""
+    text = (
+        "订单编号,买家会员名,总金额,买家实际支付金额,订单创建时间,订单付款时间,宝贝标题\n"
+        "T1001,小王,120.00,99.00,2024-03-01 10:00:00,2024-03-01 10:02:00,龙井绿茶 250g\n"
+        "T1002,阿美,45.50,45.50,2024-03-02 09:30:00,2024-03-02 09:31:00,紫砂茶杯\n"
+    )
+    ing = read_transactions(write("ExportOrderList.csv", text, encoding="gbk"))
+    assert ing.mapping == {
+        "customer_id": "买家会员名", "order_id": "订单编号", "order_ts": "订单创建时间",
+        "amount": "买家实际支付金额", "product_name": "宝贝标题",
+    }
+    assert rows(ing.standardized(), "customer_id", "amount", "product_name") == [
+        ("小王", 99.0, "龙井绿茶 250g"), ("阿美", 45.5, "紫砂茶杯")]
+    assert any("amount: several columns match ('买家实际支付金额', '总金额')" in n
+               for n in ing.notes)
+
+
 def test_other_encodings_are_not_guessed(write, rows):
     text = "customer,date,amount,city\nc1,2024-01-05,3,Zürich\nc2,2024-01-06,4,Genève\n"
     path = write("latin.csv", text, encoding="latin-1")

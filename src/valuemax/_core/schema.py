@@ -50,6 +50,7 @@ COLUMN_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "userid", "user", "memberid", "membernumber", "member", "buyerid", "accountid",
         "客户id", "客户编号", "客户号", "客户", "用户id", "用户编号", "用户", "会员号",
         "会员id", "会员编号", "会员", "买家id", "买家", "顾客id", "顾客编号",
+        "买家会员名", "买家会员id", "会员名",
     ),
     "order_id": (
         "orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "orderno",
@@ -61,12 +62,13 @@ COLUMN_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "timestamp", "orderdatetime", "ordertime", "purchasedate", "transactiondate",
         "transactiontime", "createdat", "time",
         "下单时间", "订单日期", "订单时间", "交易时间", "交易日期", "日期", "时间", "购买时间",
-        "购买日期", "付款时间", "支付时间", "成交时间",
+        "购买日期", "付款时间", "支付时间", "成交时间", "订单创建时间", "创建时间",
+        "订单付款时间",
     ),
     "amount": (
         "amount", "revenue", "sales", "total", "totalprice", "lineamount", "linetotal",
         "value", "dollarvalue", "sales_amount", "salesamount", "payment", "paidamount",
-        "金额", "实付金额", "订单金额", "销售额", "销售金额", "支付金额", "付款金额", "成交金额",
+        "金额", "实付金额", "买家实际支付金额", "实际支付金额", "订单金额", "销售额", "销售金额", "支付金额", "付款金额", "成交金额",
         "总金额", "总价", "实收金额",
     ),
     "quantity": (
@@ -83,7 +85,7 @@ COLUMN_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     ),
     "product_name": (
         "productname", "description", "itemdescription", "itemname", "product", "item",
-        "商品名称", "商品名", "产品名称", "品名", "商品",
+        "商品名称", "商品名", "产品名称", "品名", "商品", "宝贝标题", "宝贝名称", "商品标题",
     ),
 }
 

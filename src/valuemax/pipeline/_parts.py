@@ -25,6 +25,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from valuemax._core.exceptions import StepNotApplicable
+from valuemax._core.schema import CANONICAL_COLUMNS
 from valuemax.basket import analyze_baskets
 from valuemax.propensity import SeparationWarning, can_run, fit_propensity
 from valuemax.stats import value_drivers
@@ -126,8 +127,33 @@ def run_basket(tx: Any, mapping: dict[str, Any], skipped: dict[str, str], *,
     """
     if not {"product_id", "product_name"} & set(mapping):
         raise StepNotApplicable("the log has no product column (product_id or product_name): "
-                                "nothing to find in baskets")
+                                "nothing to find in baskets" + _product_hint(tx))
     return analyze_baskets(tx, random_state=random_state)
+
+
+#: Words in a column name that suggest products (English and Chinese exports: Taobao's
+#: 宝贝标题, 商品名称, 产品, "Item", "Description", "SKU", ...).
+_PRODUCT_WORDS = ("product", "item", "sku", "article", "goods", "description", "title",
+                  "商品", "宝贝", "产品", "货品", "品名", "货号", "标题")
+
+
+def _product_hint(tx: Any) -> str:
+    """'; the column X looks like one: ...' when a kept column's name suggests products
+    (the reader did not map it), else ''."""
+    table = getattr(tx, "transactions", tx)
+    kept = [c for c in table.columns
+            if c not in CANONICAL_COLUMNS and not c.startswith("_") and c != "is_outlier"]
+    found = [c for c in kept if any(w in c.lower() for w in _PRODUCT_WORDS)]
+    if not found:
+        return ""
+    c = found[0]
+
+    def option(kind: str) -> str:  # quoted for the shell when the name has blanks
+        text = f"{kind}={c}"
+        return f'"{text}"' if any(ch.isspace() for ch in text) else text
+
+    return (f"; the column {c!r} looks like one: name it with --map {option('product_name')} "
+            f"(mapping={{'product_name': {c!r}}}), or --map {option('product_id')} for codes")
 
 
 def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
