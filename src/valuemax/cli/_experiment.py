@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -22,10 +21,7 @@ _KIND_WORDS = {"rate": "proportion", "proportion": "proportion", "mean": "mean",
 class _ReadoutByDefault(Group):
     """A group whose first argument, when it is not a subcommand, is the readout's TABLE."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["readout", *args]
-        return super().parse_args(ctx, args)
+    default_command = "readout"
 
 
 experiment_app = typer.Typer(

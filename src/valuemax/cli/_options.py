@@ -146,6 +146,17 @@ class Group(TyperGroup):
             option.metavar = ""
         return option
 
+    #: The command run when the group's first argument is none of its commands (e.g.
+    #: ``valuemax experiment TABLE`` runs ``readout``); ``None``: no default.
+    default_command: str | None = None
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if (self.default_command is not None and args and args[0] not in self.commands
+                and args[0] not in ("--help", "-h")):
+            args = [self.default_command, *args]
+            ctx.meta[_implied_key(ctx)] = self.default_command  # the user did not type it
+        return super().parse_args(ctx, args)
+
     def make_context(self, info_name: Any, args: list[str], parent: Any = None,
                      **extra: Any) -> Any:
         try:
@@ -172,15 +183,30 @@ def _shows_help(exc: Any) -> bool:
     return type(exc).__name__ == "NoArgsIsHelpError"
 
 
+def _implied_key(ctx: Any) -> str:
+    """The ``ctx.meta`` key saying which command a group ran by default (not typed)."""
+    return f"valuemax.implied:{ctx.command_path}"
+
+
 def _usage_exit(exc: Any, where: str = "valuemax") -> typer.Exit:
     """Print the usage error ``exc`` in one line (what is wrong, where the options are
-    listed: ``exc``'s command, else ``where``) and return the exit to raise (code 2)."""
+    listed: ``exc``'s command, else ``where``) and return the exit to raise (code 2).
+
+    A command the user did not type (a group's :attr:`Group.default_command`, e.g.
+    ``valuemax experiment TABLE`` running ``readout``) is not named alone: the line names
+    the group the user typed, then where the default command's options are listed."""
+    hint = None
     if exc.ctx is not None:
         where = exc.ctx.command_path
+        parent = exc.ctx.parent
+        if parent is not None and parent.meta.get(_implied_key(parent)) == exc.ctx.info_name:
+            hint = (f"'{parent.command_path} --help' lists its commands and '{where} --help' "
+                    f"the options of {exc.ctx.info_name}, which it runs by default")
     message = " ".join(exc.format_message().split()).rstrip(".")
+    hint = hint or f"'{where} --help' lists the options"
     Console(stderr=True, highlight=False).print(
         f"[bold red]error:[/] {escape(message)}{' ' if message.endswith('?') else '; '}"
-        f"'{escape(where)} --help' lists the options", soft_wrap=True)
+        f"{escape(hint)}", soft_wrap=True)
     return typer.Exit(2)
 
 
