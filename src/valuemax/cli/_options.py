@@ -388,6 +388,11 @@ _ITEM_MAPPING = re.compile(r"mapping\['([^']+)'\]\s*=\s*'([^']*)'")
 _CALL_KW = re.compile(rf"[\w.]+\(\.\.\.,\s*({_KW})=({_VALUE})\)")
 #: ``returns='exclude'`` -> ``--returns exclude``; ``date_format=`` -> ``--date-format``
 _KW_VALUE = re.compile(rf"(?<![\w\[-])({_KW})=({_VALUE})?")
+#: a keyword named without a value (``calibration_end 2023-06-01 must fall after ...``):
+#: only the keywords with an underscore, which no sentence uses as a plain word
+_BARE_KW = re.compile(r"(?<![\w.\['\"-])(" + "|".join(
+    k for k in sorted(_KEYWORD_OPTIONS, key=len, reverse=True) if "_" in k)
+    + r")(?![\w='\"(\[])")
 #: ``out/--out``, ``db/--db``: the option alone on the CLI
 _BOTH = re.compile(rf"(?<![\w-])(?:{_KW})/(--[\w-]+)")
 #: a message's own CLI hint, ``(CLI --map amount=<column>)``
@@ -422,6 +427,10 @@ def cli_words(message: str) -> str:
     'clustering turned off with --clusters none'
     >>> cli_words("turned off with --no-clv (clv=False); set it with --horizon-months (horizon_months=)")
     'turned off with --no-clv; set it with --horizon-months'
+    >>> cli_words("calibration_end 2023-06-01 must fall after the first purchase")
+    '--calibration-end 2023-06-01 must fall after the first purchase'
+    >>> cli_words("ValueOptions.calibration_end and 'calibration_end' stay")
+    "ValueOptions.calibration_end and 'calibration_end' stay"
     """
     def value(v: str | None, option: str) -> str:
         if not v:
@@ -446,6 +455,7 @@ def cli_words(message: str) -> str:
     message = _ITEM_MAPPING.sub(lambda m: f"--map {m.group(1)}={m.group(2)}", message)
     message = _CALL_KW.sub(option, message)
     message = _KW_VALUE.sub(option, message)
+    message = _BARE_KW.sub(lambda m: _KEYWORD_OPTIONS[m.group(1)], message)
 
     def hint(m: re.Match) -> str:  # drop a hint the message now says itself
         rest = message[:m.start()] + message[m.end():]
