@@ -159,3 +159,18 @@ def test_floats_round_trip_exactly():
     x = rng.standard_normal(20_000) * 10.0 ** rng.integers(-300, 300, 20_000)
     back = _read(csv_text(pd.DataFrame({"x": x})))["x"].to_numpy()
     assert np.array_equal(back, x)
+
+
+def test_repeated_column_names_are_each_escaped_and_kept():
+    """A frame may repeat a column name (pandas and CSV allow it): each column is escaped
+    on its own, by position, and both stay in the file."""
+    frame = pd.DataFrame([["=1+2", 1.5, "ok", "a"], ["b", 2.5, "-x", "+c"]],
+                         columns=["id", "v", "id", "=n"])
+    frame.isetitem(3, pd.Categorical(frame.iloc[:, 3]))
+    safe = csv_safe(frame)
+    assert list(safe.columns) == ["id", "v", "id", "'=n"]
+    assert safe.iloc[:, 0].tolist() == ["'=1+2", "b"]
+    assert safe.iloc[:, 2].tolist() == ["ok", "'-x"]
+    assert safe.iloc[:, 3].tolist() == ["a", "'+c"]
+    assert frame.iloc[0, 0] == "=1+2"  # the input is not modified
+    assert csv_text(frame) == "id,v,id,'=n\r\n'=1+2,1.5,ok,a\r\nb,2.5,'-x,'+c\r\n"

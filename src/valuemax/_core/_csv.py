@@ -41,7 +41,8 @@ def csv_safe(frame: Any) -> Any:
     pandas.DataFrame of shape (n_rows, n_columns)
         Text cells (str, pandas string or categorical labels) starting with ``= + - @``,
         tab or carriage return prefixed with ``'``; numeric, boolean and date columns, and
-        numbers inside mixed object columns, unchanged. Column names escaped the same way.
+        numbers inside mixed object columns, unchanged. Column names escaped the same way;
+        a repeated column name stays repeated (each column is escaped on its own).
 
     Examples
     --------
@@ -53,8 +54,8 @@ def csv_safe(frame: Any) -> Any:
     import pandas as pd
 
     out = frame.copy()
-    for col in out.columns:
-        s = out[col]
+    for i in range(out.shape[1]):  # by position: a column name may repeat
+        s = out.iloc[:, i]
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object).where(s.notna(), None)
         elif not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
@@ -70,9 +71,9 @@ def csv_safe(frame: Any) -> Any:
         if mask is not None:
             text = text.copy()
             text[mask] = "'" + text[mask].astype(str)
-            out[col] = text
-        elif s is not out[col]:
-            out[col] = s
+            out.isetitem(i, text)
+        elif s.dtype != out.dtypes.iloc[i]:  # categorical labels as text
+            out.isetitem(i, s)
     out.columns = [_escape_text(c) for c in out.columns]
     return out
 
