@@ -250,3 +250,18 @@ def test_no_arguments_shows_the_help_and_no_error_line(cli_runner, args):
     assert result.exit_code == 2
     assert "Usage:" in result.stdout and "--help" in result.stdout
     assert "error" not in result.stderr
+
+
+def test_experiment_from_a_log_names_its_column_options(cli_runner, tmp_path):
+    """``readout_from_log`` names its keywords (``customer_id= / arm= / assigned_at=``);
+    ``valuemax experiment --log`` shows the options that set them."""
+    (tmp_path / "a.csv").write_text("customer_id,group\nc1,A\nc2,B\n", encoding="utf-8")
+    (tmp_path / "log.csv").write_text("customer_id,date,amount\nc1,2024-01-02,5\n"
+                                      "c2,2024-01-03,7\n", encoding="utf-8")
+    res = cli_runner.invoke(app, ["experiment", str(tmp_path / "a.csv"), "--log",
+                                  str(tmp_path / "log.csv"), "--window-days", "3",
+                                  "--control", "A", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == (
+        "error: assignment column(s) ['arm', 'assigned_at'] not found; available: "
+        "customer_id, group (--id / --arm / --assigned-at).")

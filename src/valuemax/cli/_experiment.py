@@ -116,6 +116,16 @@ def _print_readout(console: Console, result: Any) -> None:
         console.print(f"note: {note}")
 
 
+#: The keywords of ``readout``/``readout_from_log`` this command sets, and the options that
+#: set them (their messages name the keyword; the CLI shows the option).
+READOUT_KEYWORDS: dict[str, str] = {
+    "customer_id": "--id", "id_column": "--id", "arm": "--arm", "assigned_at": "--assigned-at",
+    "control": "--control", "metrics": "--metric", "covariates": "--covariate",
+    "shares": "--shares", "correction": "--correction", "confidence": "--confidence",
+    "missing": "--missing", "window_days": "--window-days", "pre_days": "--pre-days",
+}
+
+
 @experiment_app.command("readout", cls=Command)
 def readout_cmd(
     table: Annotated[str, typer.Argument(metavar="TABLE", help="One row per customer (CSV, .csv.gz, Parquet): arm, outcomes, pre-period covariates; with --log, the assignment file (customer_id, arm, assigned_at).")],
@@ -213,7 +223,7 @@ def readout_cmd(
             if db is not None:
                 console.print(f"store: {db.resolve()} (table experiments, a runs row)")
 
-    run_guarded(debug, run)
+    run_guarded(debug, run, READOUT_KEYWORDS)
 
 
 def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: list[str],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import re
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -310,8 +310,14 @@ def engine_options(engine: str | None, table: str | None, query: str | None,
                          spark_master=spark_master)
 
 
-def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
+def run_guarded(debug: bool, fn: Callable[[], Any],
+                keywords: Mapping[str, str] | None = None) -> Any:
     """Call ``fn``; map errors to exit codes with a one-line reason on stderr.
+
+    ``keywords`` maps the Python keywords this command passes on to its own options, beyond
+    the ones every command shares (``valuemax target``: ``assigned_at`` -> ``--start``,
+    ``uplift`` -> ``--uplift``), so that a message naming ``assigned_at='02/03/2024'``
+    reads ``--start 02/03/2024`` (:func:`cli_words`).
 
     A signal (SIGINT/Ctrl-C, SIGTERM; see :func:`valuemax.cli._app.main`) wins over whatever
     error it caused on its way out (DuckDB's "Query interrupted", a reader's "could not be
@@ -337,11 +343,11 @@ def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
             raise typer.Exit(128 + Terminated.signum) from None
         # escaped: a message may hold brackets (pip install 'valuemax[postgres]')
         if isinstance(exc, InputError | StepNotApplicable):  # the data cannot serve the command
-            err.print(f"[bold red]error:[/] {escape(cli_words(one_line(exc)))}",
+            err.print(f"[bold red]error:[/] {escape(one_line(exc, keywords))}",
                       soft_wrap=True)
             raise typer.Exit(2) from None
         if isinstance(exc, ValuemaxError):
-            err.print(f"[bold red]error:[/] {escape(cli_words(one_line(exc)))}",
+            err.print(f"[bold red]error:[/] {escape(one_line(exc, keywords))}",
                       soft_wrap=True)
             raise typer.Exit(1) from None
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -403,9 +409,13 @@ _CLI_HINT = re.compile(r"\s*\(CLI ([^()]*)\)")
 _FLAG_AND_KEYWORD = re.compile(r"(--[\w-]+(?: (?!--)[^\s()]+)?) \((?:\1|[a-z_]+=\w+)\)")
 
 
-def cli_words(message: str) -> str:
+def cli_words(message: str, keywords: Mapping[str, str] | None = None) -> str:
     """``message`` with Python keywords (``returns='exclude'``, ``read_transactions(...,
     mapping={'order_ts': 'Date'})``) written as the CLI options that set them.
+
+    ``keywords``: a command's own keywords and options, beside (and before) the shared
+    table ``_KEYWORD_OPTIONS``; they are rewritten only where a value or ``=`` follows
+    (a word like ``assigned_at`` alone may be a column's name).
 
     >>> cli_words("use returns='exclude' or pass date_format=('%d/%m/%Y',)")
     "use --returns exclude or pass --date-format '%d/%m/%Y'"
@@ -431,7 +441,17 @@ def cli_words(message: str) -> str:
     '--calibration-end 2023-06-01 must fall after the first purchase'
     >>> cli_words("ValueOptions.calibration_end and 'calibration_end' stay")
     "ValueOptions.calibration_end and 'calibration_end' stay"
+    >>> cli_words("assigned_at='02/03/2024' is not an ISO date (columns arm, assigned_at)",
+    ...           {"assigned_at": "--start"})
+    "--start '02/03/2024' is not an ISO date (columns arm, assigned_at)"
     """
+    table, call_kw, kw_value = _KEYWORD_OPTIONS, _CALL_KW, _KW_VALUE
+    if keywords:
+        table = {**_KEYWORD_OPTIONS, **keywords}
+        kws = "|".join(sorted(table, key=len, reverse=True))
+        call_kw = re.compile(rf"[\w.]+\(\.\.\.,\s*({kws})=({_VALUE})\)")
+        kw_value = re.compile(rf"(?<![\w\[-])({kws})=({_VALUE})?")
+
     def value(v: str | None, option: str) -> str:
         if not v:
             return ""
@@ -443,7 +463,7 @@ def cli_words(message: str) -> str:
         return " " + v
 
     def option(m: re.Match) -> str:
-        opt = _KEYWORD_OPTIONS[m.group(1)]
+        opt = table[m.group(1)]
         return opt + value(m.group(2), opt)
 
     message = _BOTH.sub(lambda m: m.group(1), message)
@@ -453,8 +473,8 @@ def cli_words(message: str) -> str:
         lambda m: f"--map {m.group(1) or m.group(3)}={m.group(2) or m.group(4) or ''}",
         message)
     message = _ITEM_MAPPING.sub(lambda m: f"--map {m.group(1)}={m.group(2)}", message)
-    message = _CALL_KW.sub(option, message)
-    message = _KW_VALUE.sub(option, message)
+    message = call_kw.sub(option, message)
+    message = kw_value.sub(option, message)
     message = _BARE_KW.sub(lambda m: _KEYWORD_OPTIONS[m.group(1)], message)
 
     def hint(m: re.Match) -> str:  # drop a hint the message now says itself
@@ -465,8 +485,9 @@ def cli_words(message: str) -> str:
     return _CLI_HINT.sub(hint, message)
 
 
-def one_line(exc: Exception) -> str:
-    return for_cli(" ".join(str(exc).split()))
+def one_line(exc: Exception, keywords: Mapping[str, str] | None = None) -> str:
+    """``exc``'s message on one line, in the CLI's words (:func:`for_cli`)."""
+    return for_cli(" ".join(str(exc).split()), keywords)
 
 
 #: Keywords of the Python API that have no CLI option: a sentence of a message advising
@@ -476,7 +497,7 @@ API_ONLY_KEYWORDS = ("penalizer", "n_starts", "on_invalid", "max_itemsets", "max
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 
-def for_cli(text: str) -> str:
+def for_cli(text: str, keywords: Mapping[str, str] | None = None) -> str:
     """``text`` in the CLI's words: without the sentences that advise an API keyword absent
     from the CLI, and with the other keywords written as their options (:func:`cli_words`).
 
@@ -488,7 +509,7 @@ def for_cli(text: str) -> str:
     sentences = _SENTENCE.split(text)
     kept = [s for s in sentences
             if not any(re.search(rf"\b{k}\b", s) for k in API_ONLY_KEYWORDS)]
-    return cli_words(" ".join(kept) if kept else text)
+    return cli_words(" ".join(kept) if kept else text, keywords)
 
 
 class Terminated:
