@@ -144,22 +144,21 @@ def _write(safe: Any, fh: Any) -> None:
     if table is None:
         fh.write(safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8"))
         return
+    used: set[str] = set()  # the characters of _MARKS found in cells that need quotes
     if _needs_quotes(table):  # Arrow's "none" refuses such a cell, "needed" quotes all text
-        table = _marked(table)
+        table = _marked(table, used)
         if table is None:  # a mark is in the data: pandas writes the file
             fh.write(safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8"))
             return
-        marked = True
-    else:
-        marked = False
     buf = pa.BufferOutputStream()
     pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(
         eol="\r\n", quoting_style="none", quoting_header="none"))
     out = buf.getvalue().to_pybytes()
-    if marked:
+    if used:
         out = out.replace(_QUOTE.encode("utf-8"), b'"')
-        for _, mark, text in _MARKS:
-            out = out.replace(mark.encode("utf-8"), text.encode("utf-8"))
+        for char, mark, text in _MARKS:
+            if char in used:
+                out = out.replace(mark.encode("utf-8"), text.encode("utf-8"))
     fh.write(out)
 
 
@@ -192,18 +191,21 @@ def _needs_quotes(table: Any) -> bool:
                for col in table.columns if _is_text(col))
 
 
-def _marked(table: Any) -> Any:
+def _marked(table: Any, used: set[str]) -> Any:
     """``table`` with each text cell (and column name) that needs quotes written with the
     marks of :data:`_MARKS` instead of its quotes, inner quotes, commas and line ends, so
     that Arrow's writer runs unquoted (its ``"needed"`` style quotes every text cell: larger
     files, unlike pandas) and replacing the marks in its output quotes exactly those cells,
-    as pandas does; None when a mark occurs in the data itself."""
+    as pandas does; None when a mark occurs in the data itself. ``used`` gets the
+    characters replaced (only their marks need replacing back)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     def mark_text(text: str) -> str:
         for char, mark, _ in _MARKS:
-            text = text.replace(char, mark)
+            if char in text:
+                used.add(char)
+                text = text.replace(char, mark)
         return _QUOTE + text + _QUOTE
 
     names = table.column_names
@@ -216,16 +218,20 @@ def _marked(table: Any) -> Any:
             continue
         if pc.any(pc.match_substring_regex(col, _ANY_MARK)).as_py():
             return None
+        col = col.combine_chunks()
         needy = pc.fill_null(pc.match_substring_regex(col, _STRUCTURAL), False)
         if pc.any(needy).as_py():
-            text = col
+            text = col.filter(needy)  # only the cells that need quotes are rewritten
             for char, mark, _ in _MARKS:
-                text = pc.replace_substring(text, char, mark)
+                if pc.any(pc.match_substring(text, char)).as_py():
+                    used.add(char)
+                    text = pc.replace_substring(text, char, mark)
             quote = pa.scalar(_QUOTE, type=col.type)
             text = pc.binary_join_element_wise(quote, text, quote, pa.scalar("", col.type))
-            col = pc.if_else(needy, text, col)
+            col = pc.replace_with_mask(col, needy, text)
         columns.append(col)
     names = [mark_text(n) if re.search(_STRUCTURAL, n) else n for n in names]
+    used.add(_QUOTE)
     return pa.table(columns, names=names)
 
 
