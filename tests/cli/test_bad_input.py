@@ -217,6 +217,32 @@ def test_usage_errors_are_one_line(cli_runner, args, what, where):
     assert "╭" not in result.output and "Usage:" not in result.output
 
 
+@pytest.mark.parametrize(("args", "what"), [
+    (["experiment", "--bogus"], "No such option: --bogus"),
+    (["experiment", "x.csv", "--bogus"], "No such option: --bogus"),
+    (["experiment", "--arm", "segment"], "Missing argument 'TABLE'"),
+])
+def test_usage_error_of_a_default_command_names_the_typed_group(cli_runner, args, what):
+    """``valuemax experiment ...`` runs ``readout`` without the user typing it: the error
+    line names ``valuemax experiment --help`` (what was typed) first, then where the
+    readout's own options are listed, and both commands exist."""
+    result = cli_runner.invoke(app, args)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and what in lines[0]
+    typed, default = "'valuemax experiment --help'", "'valuemax experiment readout --help'"
+    assert typed in lines[0] and default in lines[0]
+    assert lines[0].index(typed) < lines[0].index(default)
+    for named in (["experiment", "--help"], ["experiment", "readout", "--help"]):
+        shown = cli_runner.invoke(app, named)
+        assert shown.exit_code == 0 and "Usage: valuemax " + " ".join(named[:-1]) in shown.stdout
+    # a typed command is named alone, as before
+    typed_readout = cli_runner.invoke(app, ["experiment", "readout", "--bogus"])
+    assert "'valuemax experiment readout --help' lists the options" in typed_readout.stderr
+    assert "'valuemax experiment --help'" not in typed_readout.stderr
+
+
 @pytest.mark.parametrize("args", [[], ["experiment"]])
 def test_no_arguments_shows_the_help_and_no_error_line(cli_runner, args):
     """``valuemax`` (or a command group) alone answers with its help, not an error line."""
@@ -224,3 +250,18 @@ def test_no_arguments_shows_the_help_and_no_error_line(cli_runner, args):
     assert result.exit_code == 2
     assert "Usage:" in result.stdout and "--help" in result.stdout
     assert "error" not in result.stderr
+
+
+def test_experiment_from_a_log_names_its_column_options(cli_runner, tmp_path):
+    """``readout_from_log`` names its keywords (``customer_id= / arm= / assigned_at=``);
+    ``valuemax experiment --log`` shows the options that set them."""
+    (tmp_path / "a.csv").write_text("customer_id,group\nc1,A\nc2,B\n", encoding="utf-8")
+    (tmp_path / "log.csv").write_text("customer_id,date,amount\nc1,2024-01-02,5\n"
+                                      "c2,2024-01-03,7\n", encoding="utf-8")
+    res = cli_runner.invoke(app, ["experiment", str(tmp_path / "a.csv"), "--log",
+                                  str(tmp_path / "log.csv"), "--window-days", "3",
+                                  "--control", "A", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == (
+        "error: assignment column(s) ['arm', 'assigned_at'] not found; available: "
+        "customer_id, group (--id / --arm / --assigned-at).")

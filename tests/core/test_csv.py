@@ -62,6 +62,49 @@ def test_a_cell_needing_quotes_quotes_the_text():
     assert back["v"].tolist() == [1.5, 2.0, 3.0]
 
 
+def test_only_the_cells_needing_quotes_are_quoted_byte_for_byte_as_pandas(tmp_path):
+    """Quotes per cell, as pandas' ``to_csv`` (csv.QUOTE_MINIMAL) writes them: a comma,
+    quote, CR or LF in a cell or a column name quotes that cell only; the other text cells
+    of the file stay bare (Arrow's own "needed" style would quote every text cell)."""
+    frame = pd.DataFrame({
+        "customer_id": ["C1", "=2+3", "C3", None, "C5"],
+        "country": ["Korea, Republic of", "United Kingdom", 'say "hi"', "", "a\r\nb"],
+        "name, full": ["plain", "x\ny", None, "=HYPERLINK(\"x\")", "z"],
+        "n": np.arange(5, dtype=np.int64),
+        "x": [0.1, 5.5, np.nan, 1 / 3, -2.25],
+        "day": pd.to_datetime(["2010-12-01", None, "2011-01-02", "2011-12-09", "2011-12-10"]),
+        "flag": [True, False, True, True, False],
+    })
+    assert _arrow_columns(csv_safe(frame)) is not None  # Arrow writes it
+    write_csv(frame, tmp_path / "q.csv")
+    raw = (tmp_path / "q.csv").read_bytes()
+    expected = csv_safe(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+    assert raw == codecs.BOM_UTF8 + expected
+    text = raw[len(codecs.BOM_UTF8):].decode("utf-8")
+    assert text.startswith('customer_id,country,"name, full",n,x,day,flag\r\nC1,"Korea, '
+                           'Republic of",plain,0,0.1,2010-12-01,True\r\n')
+    assert "United Kingdom" in text and '"United Kingdom"' not in text
+    back = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+    pd.testing.assert_frame_equal(back, pd.read_csv(io.BytesIO(expected),
+                                                    keep_default_na=False, na_values=[""]))
+    assert back["country"].tolist()[:3] == ["Korea, Republic of", "United Kingdom",
+                                            'say "hi"']
+    assert back["name, full"].tolist()[1] == "x\ny"
+    assert back["country"].tolist()[4] == "a\r\nb"
+
+
+def test_a_cell_holding_the_token_mark_is_written_by_pandas():
+    """The private-use mark of the quoting tokens in the data itself: pandas writes it."""
+    frame = pd.DataFrame({"a": ["x,y", "\ue0010\ue003"], "b": [1, 2]})
+    assert csv_text(frame) == csv_safe(frame).to_csv(index=False, lineterminator="\r\n")
+
+
+def test_an_empty_text_cell_alone_on_its_line_stays_a_row():
+    frame = pd.DataFrame({"c": ["a", "", "b"]})
+    assert csv_text(frame) == 'c\r\na\r\n""\r\nb\r\n'
+    assert len(_read(csv_text(frame))) == 3
+
+
 @pytest.mark.parametrize("column", [
     pd.Series([1, "a", 2.5], dtype=object),                                  # mixed text
     pd.Series(pd.to_datetime(["2020-01-01 00:00:00.5", "2020-01-02 00:00:00.0", None])),  # sub-second
@@ -116,3 +159,18 @@ def test_floats_round_trip_exactly():
     x = rng.standard_normal(20_000) * 10.0 ** rng.integers(-300, 300, 20_000)
     back = _read(csv_text(pd.DataFrame({"x": x})))["x"].to_numpy()
     assert np.array_equal(back, x)
+
+
+def test_repeated_column_names_are_each_escaped_and_kept():
+    """A frame may repeat a column name (pandas and CSV allow it): each column is escaped
+    on its own, by position, and both stay in the file."""
+    frame = pd.DataFrame([["=1+2", 1.5, "ok", "a"], ["b", 2.5, "-x", "+c"]],
+                         columns=["id", "v", "id", "=n"])
+    frame.isetitem(3, pd.Categorical(frame.iloc[:, 3]))
+    safe = csv_safe(frame)
+    assert list(safe.columns) == ["id", "v", "id", "'=n"]
+    assert safe.iloc[:, 0].tolist() == ["'=1+2", "b"]
+    assert safe.iloc[:, 2].tolist() == ["ok", "'-x"]
+    assert safe.iloc[:, 3].tolist() == ["a", "'+c"]
+    assert frame.iloc[0, 0] == "=1+2"  # the input is not modified
+    assert csv_text(frame) == "id,v,id,'=n\r\n'=1+2,1.5,ok,a\r\nb,2.5,'-x,'+c\r\n"

@@ -5,10 +5,15 @@ same folder), and gone once the connection closes."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from valuemax.engines import connect
+from valuemax.engines._connect import sweep_spill_folders
 
 
 def _spill_folder(con) -> Path:
@@ -31,3 +36,84 @@ def test_each_connection_spills_to_its_own_folder_removed_on_close():
     a.disconnect()
     b.disconnect()
     assert not da.exists() and not db.exists()
+
+
+_CHILD = """
+import sys, time
+from valuemax.engines import connect
+con = connect(None, threads=1, memory_limit="32MB")
+folder = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]
+con.raw_sql("SELECT count(*) FROM (SELECT i, hash(i) AS h FROM range(4000000) t(i) ORDER BY h)"
+            ).fetchone()
+print(folder, flush=True)
+time.sleep(600)
+"""
+
+
+def _spilling_child():
+    """A real process that opened a connection, spilled (DuckDB made its folder) and waits."""
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    raw = proc.stdout.readline()
+    line = raw.strip()
+    if not line:
+        state = (repr(raw), proc.poll())
+        proc.kill()
+        proc.wait(timeout=30)
+        err = proc.stderr.read()
+        _close(proc)
+        raise AssertionError(f"the child printed no spill folder: {state} {err}")
+    return proc, Path(line)
+
+
+def _close(proc):
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()
+
+
+def test_the_next_connection_sweeps_the_folder_of_a_killed_run_never_a_live_ones():
+    killed, killed_dir = _spilling_child()
+    procs = [killed]
+    try:
+        alive, alive_dir = _spilling_child()
+        procs.append(alive)
+        assert killed_dir.is_dir() and any(killed_dir.iterdir())  # spill files in it
+        assert alive_dir.is_dir()
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+        assert killed_dir.is_dir()  # a hard kill leaves it behind
+        con = connect(None, threads=1, memory_limit="32MB")  # the next connection
+        assert not killed_dir.exists()
+        assert alive_dir.is_dir() and alive.poll() is None  # a live run keeps its folder
+        con.disconnect()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=30)
+            _close(proc)
+        sweep_spill_folders(Path(tempfile.gettempdir()))  # the live one's, killed now
+    assert not alive_dir.exists()
+
+
+def test_sweeping_leaves_other_hosts_links_and_other_names_alone(tmp_path):
+    from valuemax.engines._connect import _host_tag
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)  # a process that has exited
+    mine = tmp_path / f"valuemax-duckdb-spill-{_host_tag()}-{pid}-{'a' * 12}"
+    other_tag = "0" * 8 if _host_tag() != "0" * 8 else "1" * 8
+    other_host = tmp_path / f"valuemax-duckdb-spill-{other_tag}-{pid}-{'b' * 12}"
+    other_name = tmp_path / f"valuemax-duckdb-spill-{pid}-{'c' * 12}"  # no host tag
+    target = tmp_path / "kept"
+    link = tmp_path / f"valuemax-duckdb-spill-{_host_tag()}-{pid}-{'d' * 12}"
+    for folder in (mine, other_host, other_name, target):
+        folder.mkdir()
+        (folder / "duckdb_temp_storage-0.tmp").write_bytes(b"x")
+    link.symlink_to(target, target_is_directory=True)
+    assert sweep_spill_folders(tmp_path) == [mine]
+    assert not mine.exists()
+    assert other_host.is_dir() and other_name.is_dir() and link.is_symlink()
+    assert (target / "duckdb_temp_storage-0.tmp").is_file()

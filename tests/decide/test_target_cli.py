@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 import numpy as np
@@ -79,13 +80,15 @@ def test_cli_writes_what_the_api_computes(cli_runner, scores_csv, tmp_path):
 @pytest.mark.parametrize("extra, match", [
     (["--cost-per-contact", "-1"], "--cost-per-contact -1.0 must be a finite number"),
     (["--cost-per-contact", "1", "--budget", "0.5"], "--budget 0.5 is smaller than one contact"),
-    (["--cost-per-contact", "1", "--uplift", "lift"], "uplift='lift': column not found"),
+    (["--cost-per-contact", "1", "--uplift", "lift"], "--uplift lift: column not found"),
     (["--cost-per-contact", "1", "--cost-per-redemption", "-2"], "--cost-per-redemption -2.0"),
     (["--cost-per-contact", "1", "--holdout", "1.5"], "--holdout 1.5 must lie strictly between"),
     (["--cost-per-contact", "1", "--holdout", "0"], "--holdout 0 must lie strictly between 0 "
                                                      "and 1: the held-out targets are the control"),
     (["--cost-per-contact", "1", "--start", "02/03/2024"],
-     "assigned_at='02/03/2024' is not an ISO date or time"),
+     "--start '02/03/2024' is not an ISO date or time: give YYYY-MM-DD[ HH:MM:SS], so that"),
+    (["--cost-per-contact", "1", "--revenue", "clv"],
+     "give either --revenue (incremental revenue per customer) or --value (revenue per "),
     (["--cost-per-contact", "1", "--random-state", "-1"], "--random-state -1 must be a whole number >= 0"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(cli_runner, scores_csv, tmp_path, extra, match):
@@ -95,6 +98,19 @@ def test_cli_bad_input_exits_2_with_one_line(cli_runner, scores_csv, tmp_path, e
     assert res.exit_code == 2
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0]
+    # the CLI names its options, never the Python keywords behind them
+    assert not re.search(r"\b(uplift|revenue|value|assigned_at|share)=", lines[0]), lines[0]
+
+
+def test_cli_without_a_value_names_both_options_once(cli_runner, scores_csv, tmp_path):
+    path, _ = scores_csv
+    res = cli_runner.invoke(app, ["target", str(path), "--id", "cid", "--margin", "0.4",
+                                  "--cost-per-contact", "1", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == (
+        "error: the incremental revenue is unknown: pass --revenue (a column of incremental "
+        "revenue per customer) or --value (revenue per incremental purchase, a number or a "
+        "column such as CLV).")
 
 
 def test_cli_loop_target_then_experiment_recovers_the_uplift(cli_runner, tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ def csv_safe(frame: Any) -> Any:
     pandas.DataFrame of shape (n_rows, n_columns)
         Text cells (str, pandas string or categorical labels) starting with ``= + - @``,
         tab or carriage return prefixed with ``'``; numeric, boolean and date columns, and
-        numbers inside mixed object columns, unchanged. Column names escaped the same way.
+        numbers inside mixed object columns, unchanged. Column names escaped the same way;
+        a repeated column name stays repeated (each column is escaped on its own).
 
     Examples
     --------
@@ -52,8 +54,8 @@ def csv_safe(frame: Any) -> Any:
     import pandas as pd
 
     out = frame.copy()
-    for col in out.columns:
-        s = out[col]
+    for i in range(out.shape[1]):  # by position: a column name may repeat
+        s = out.iloc[:, i]
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object).where(s.notna(), None)
         elif not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
@@ -69,9 +71,9 @@ def csv_safe(frame: Any) -> Any:
         if mask is not None:
             text = text.copy()
             text[mask] = "'" + text[mask].astype(str)
-            out[col] = text
-        elif s is not out[col]:
-            out[col] = s
+            out.isetitem(i, text)
+        elif s.dtype != out.dtypes.iloc[i]:  # categorical labels as text
+            out.isetitem(i, s)
     out.columns = [_escape_text(c) for c in out.columns]
     return out
 
@@ -105,9 +107,10 @@ def write_csv(frame: Any, path: str | Path, *, bom: bool = True) -> None:
     of whole numbers as ``5.0``, as pandas, so it reads back as floats), text,
     ``True``/``False``, dates as ``YYYY-MM-DD`` (``datetime64`` or ``datetime.date``) and
     date-times as ``YYYY-MM-DD HH:MM:SS`` (a column whose times are all midnight as dates
-    only, as pandas does), missing values as empty cells. Text cells are quoted only where
-    needed; if a cell or a column name needs quotes (a comma, quote or line end in it),
-    every text cell is quoted. Anything else (mixed-type, time-zone or sub-second columns,
+    only, as pandas does), missing values as empty cells. A text cell or column name is
+    quoted only when it needs quotes (a comma, quote or line end in it; inner quotes
+    doubled), as pandas quotes it: the file is byte for byte the one ``to_csv`` writes.
+    Anything else (mixed-type, time-zone or sub-second columns,
     nullable floats and booleans, float32, a single column with a missing value) is
     written by pandas, as before.
 
@@ -141,15 +144,95 @@ def _write(safe: Any, fh: Any) -> None:
     if table is None:
         fh.write(safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8"))
         return
-    for style in ("none", "needed"):  # "none" refuses a cell that needs quotes
-        buf = pa.BufferOutputStream()
-        try:
-            pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(
-                eol="\r\n", quoting_style=style, quoting_header=style))
-        except pa.ArrowInvalid:
+    used: set[str] = set()  # the characters of _MARKS found in cells that need quotes
+    if _needs_quotes(table):  # Arrow's "none" refuses such a cell, "needed" quotes all text
+        table = _marked(table, used)
+        if table is None:  # a mark is in the data: pandas writes the file
+            fh.write(safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8"))
+            return
+    buf = pa.BufferOutputStream()
+    pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(
+        eol="\r\n", quoting_style="none", quoting_header="none"))
+    out = buf.getvalue().to_pybytes()
+    if used:
+        out = out.replace(_QUOTE.encode("utf-8"), b'"')
+        for char, mark, text in _MARKS:
+            if char in used:
+                out = out.replace(mark.encode("utf-8"), text.encode("utf-8"))
+    fh.write(out)
+
+
+#: Characters that make a cell need quotes (Python's ``csv.QUOTE_MINIMAL``, which pandas'
+#: ``to_csv`` uses, with ``,`` as the delimiter and ``"`` as the quote character).
+_STRUCTURAL = r'[,"\r\n]'
+#: Private-use characters standing for what a quoted cell holds while Arrow writes it
+#: unquoted: (the character in the cell, its mark, the text the mark becomes in the file)
+#: for an inner quote (doubled), a comma, a carriage return and a line feed; ``_QUOTE``
+#: marks the quotes around the cell.
+_MARKS: tuple[tuple[str, str, str], ...] = (('"', "\ue001", '""'), (",", "\ue002", ","),
+                                            ("\r", "\ue003", "\r"), ("\n", "\ue004", "\n"))
+_QUOTE = "\ue000"
+_ANY_MARK = "[" + _QUOTE + "".join(m for _, m, _ in _MARKS) + "]"
+
+
+def _is_text(col: Any) -> bool:
+    import pyarrow.types as pt
+
+    return bool(pt.is_string(col.type) or pt.is_large_string(col.type))
+
+
+def _needs_quotes(table: Any) -> bool:
+    """Whether a text cell or a column name of ``table`` needs quotes."""
+    import pyarrow.compute as pc
+
+    if any(re.search(_STRUCTURAL, name) for name in table.column_names):
+        return True
+    return any(pc.any(pc.match_substring_regex(col, _STRUCTURAL)).as_py()
+               for col in table.columns if _is_text(col))
+
+
+def _marked(table: Any, used: set[str]) -> Any:
+    """``table`` with each text cell (and column name) that needs quotes written with the
+    marks of :data:`_MARKS` instead of its quotes, inner quotes, commas and line ends, so
+    that Arrow's writer runs unquoted (its ``"needed"`` style quotes every text cell: larger
+    files, unlike pandas) and replacing the marks in its output quotes exactly those cells,
+    as pandas does; None when a mark occurs in the data itself. ``used`` gets the
+    characters replaced (only their marks need replacing back)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def mark_text(text: str) -> str:
+        for char, mark, _ in _MARKS:
+            if char in text:
+                used.add(char)
+                text = text.replace(char, mark)
+        return _QUOTE + text + _QUOTE
+
+    names = table.column_names
+    if any(re.search(_ANY_MARK, name) for name in names):
+        return None
+    columns = []
+    for col in table.columns:
+        if not _is_text(col):
+            columns.append(col)
             continue
-        fh.write(buf.getvalue().to_pybytes())
-        return
+        if pc.any(pc.match_substring_regex(col, _ANY_MARK)).as_py():
+            return None
+        col = col.combine_chunks()
+        needy = pc.fill_null(pc.match_substring_regex(col, _STRUCTURAL), False)
+        if pc.any(needy).as_py():
+            text = col.filter(needy)  # only the cells that need quotes are rewritten
+            for char, mark, _ in _MARKS:
+                if pc.any(pc.match_substring(text, char)).as_py():
+                    used.add(char)
+                    text = pc.replace_substring(text, char, mark)
+            quote = pa.scalar(_QUOTE, type=col.type)
+            text = pc.binary_join_element_wise(quote, text, quote, pa.scalar("", col.type))
+            col = pc.replace_with_mask(col, needy, text)
+        columns.append(col)
+    names = [mark_text(n) if re.search(_STRUCTURAL, n) else n for n in names]
+    used.add(_QUOTE)
+    return pa.table(columns, names=names)
 
 
 def _arrow_columns(safe: Any) -> Any:
@@ -162,8 +245,9 @@ def _arrow_columns(safe: Any) -> Any:
     names = list(safe.columns)
     if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
         return None
-    if len(names) == 1 and safe.iloc[:, 0].isna().any():
-        return None  # a missing cell alone on its line: pandas writes "" (a blank line is skipped)
+    if len(names) == 1 and (safe.iloc[:, 0].isna().any() or (safe.iloc[:, 0] == "").any()):
+        return None  # a missing or empty cell alone on its line: pandas writes "" (a blank
+        # line is skipped)
     columns = []
     for name in names:
         s = safe[name]

@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -22,10 +21,7 @@ _KIND_WORDS = {"rate": "proportion", "proportion": "proportion", "mean": "mean",
 class _ReadoutByDefault(Group):
     """A group whose first argument, when it is not a subcommand, is the readout's TABLE."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["readout", *args]
-        return super().parse_args(ctx, args)
+    default_command = "readout"
 
 
 experiment_app = typer.Typer(
@@ -118,6 +114,16 @@ def _print_readout(console: Console, result: Any) -> None:
                   f"shares {dict(zip(srm.arms, (round(s, 4) for s in srm.shares), strict=True))}")
     for note in result.notes:
         console.print(f"note: {note}")
+
+
+#: The keywords of ``readout``/``readout_from_log`` this command sets, and the options that
+#: set them (their messages name the keyword; the CLI shows the option).
+READOUT_KEYWORDS: dict[str, str] = {
+    "customer_id": "--id", "id_column": "--id", "arm": "--arm", "assigned_at": "--assigned-at",
+    "control": "--control", "metrics": "--metric", "covariates": "--covariate",
+    "shares": "--shares", "correction": "--correction", "confidence": "--confidence",
+    "missing": "--missing", "window_days": "--window-days", "pre_days": "--pre-days",
+}
 
 
 @experiment_app.command("readout", cls=Command)
@@ -217,7 +223,7 @@ def readout_cmd(
             if db is not None:
                 console.print(f"store: {db.resolve()} (table experiments, a runs row)")
 
-    run_guarded(debug, run)
+    run_guarded(debug, run, READOUT_KEYWORDS)
 
 
 def _readout_from_log(table: str, log: str, *, control: str, arm: str, names: list[str],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import re
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,6 +146,17 @@ class Group(TyperGroup):
             option.metavar = ""
         return option
 
+    #: The command run when the group's first argument is none of its commands (e.g.
+    #: ``valuemax experiment TABLE`` runs ``readout``); ``None``: no default.
+    default_command: str | None = None
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if (self.default_command is not None and args and args[0] not in self.commands
+                and args[0] not in ("--help", "-h")):
+            args = [self.default_command, *args]
+            ctx.meta[_implied_key(ctx)] = self.default_command  # the user did not type it
+        return super().parse_args(ctx, args)
+
     def make_context(self, info_name: Any, args: list[str], parent: Any = None,
                      **extra: Any) -> Any:
         try:
@@ -172,15 +183,30 @@ def _shows_help(exc: Any) -> bool:
     return type(exc).__name__ == "NoArgsIsHelpError"
 
 
+def _implied_key(ctx: Any) -> str:
+    """The ``ctx.meta`` key saying which command a group ran by default (not typed)."""
+    return f"valuemax.implied:{ctx.command_path}"
+
+
 def _usage_exit(exc: Any, where: str = "valuemax") -> typer.Exit:
     """Print the usage error ``exc`` in one line (what is wrong, where the options are
-    listed: ``exc``'s command, else ``where``) and return the exit to raise (code 2)."""
+    listed: ``exc``'s command, else ``where``) and return the exit to raise (code 2).
+
+    A command the user did not type (a group's :attr:`Group.default_command`, e.g.
+    ``valuemax experiment TABLE`` running ``readout``) is not named alone: the line names
+    the group the user typed, then where the default command's options are listed."""
+    hint = None
     if exc.ctx is not None:
         where = exc.ctx.command_path
+        parent = exc.ctx.parent
+        if parent is not None and parent.meta.get(_implied_key(parent)) == exc.ctx.info_name:
+            hint = (f"'{parent.command_path} --help' lists its commands and '{where} --help' "
+                    f"the options of {exc.ctx.info_name}, which it runs by default")
     message = " ".join(exc.format_message().split()).rstrip(".")
+    hint = hint or f"'{where} --help' lists the options"
     Console(stderr=True, highlight=False).print(
         f"[bold red]error:[/] {escape(message)}{' ' if message.endswith('?') else '; '}"
-        f"'{escape(where)} --help' lists the options", soft_wrap=True)
+        f"{escape(hint)}", soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -284,8 +310,14 @@ def engine_options(engine: str | None, table: str | None, query: str | None,
                          spark_master=spark_master)
 
 
-def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
+def run_guarded(debug: bool, fn: Callable[[], Any],
+                keywords: Mapping[str, str] | None = None) -> Any:
     """Call ``fn``; map errors to exit codes with a one-line reason on stderr.
+
+    ``keywords`` maps the Python keywords this command passes on to its own options, beyond
+    the ones every command shares (``valuemax target``: ``assigned_at`` -> ``--start``,
+    ``uplift`` -> ``--uplift``), so that a message naming ``assigned_at='02/03/2024'``
+    reads ``--start 02/03/2024`` (:func:`cli_words`).
 
     A signal (SIGINT/Ctrl-C, SIGTERM; see :func:`valuemax.cli._app.main`) wins over whatever
     error it caused on its way out (DuckDB's "Query interrupted", a reader's "could not be
@@ -311,11 +343,11 @@ def run_guarded(debug: bool, fn: Callable[[], Any]) -> Any:
             raise typer.Exit(128 + Terminated.signum) from None
         # escaped: a message may hold brackets (pip install 'valuemax[postgres]')
         if isinstance(exc, InputError | StepNotApplicable):  # the data cannot serve the command
-            err.print(f"[bold red]error:[/] {escape(cli_words(one_line(exc)))}",
+            err.print(f"[bold red]error:[/] {escape(one_line(exc, keywords))}",
                       soft_wrap=True)
             raise typer.Exit(2) from None
         if isinstance(exc, ValuemaxError):
-            err.print(f"[bold red]error:[/] {escape(cli_words(one_line(exc)))}",
+            err.print(f"[bold red]error:[/] {escape(one_line(exc, keywords))}",
                       soft_wrap=True)
             raise typer.Exit(1) from None
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -362,6 +394,11 @@ _ITEM_MAPPING = re.compile(r"mapping\['([^']+)'\]\s*=\s*'([^']*)'")
 _CALL_KW = re.compile(rf"[\w.]+\(\.\.\.,\s*({_KW})=({_VALUE})\)")
 #: ``returns='exclude'`` -> ``--returns exclude``; ``date_format=`` -> ``--date-format``
 _KW_VALUE = re.compile(rf"(?<![\w\[-])({_KW})=({_VALUE})?")
+#: a keyword named without a value (``calibration_end 2023-06-01 must fall after ...``):
+#: only the keywords with an underscore, which no sentence uses as a plain word
+_BARE_KW = re.compile(r"(?<![\w.\['\"-])(" + "|".join(
+    k for k in sorted(_KEYWORD_OPTIONS, key=len, reverse=True) if "_" in k)
+    + r")(?![\w='\"(\[])")
 #: ``out/--out``, ``db/--db``: the option alone on the CLI
 _BOTH = re.compile(rf"(?<![\w-])(?:{_KW})/(--[\w-]+)")
 #: a message's own CLI hint, ``(CLI --map amount=<column>)``
@@ -372,9 +409,13 @@ _CLI_HINT = re.compile(r"\s*\(CLI ([^()]*)\)")
 _FLAG_AND_KEYWORD = re.compile(r"(--[\w-]+(?: (?!--)[^\s()]+)?) \((?:\1|[a-z_]+=\w+)\)")
 
 
-def cli_words(message: str) -> str:
+def cli_words(message: str, keywords: Mapping[str, str] | None = None) -> str:
     """``message`` with Python keywords (``returns='exclude'``, ``read_transactions(...,
     mapping={'order_ts': 'Date'})``) written as the CLI options that set them.
+
+    ``keywords``: a command's own keywords and options, beside (and before) the shared
+    table ``_KEYWORD_OPTIONS``; they are rewritten only where a value or ``=`` follows
+    (a word like ``assigned_at`` alone may be a column's name).
 
     >>> cli_words("use returns='exclude' or pass date_format=('%d/%m/%Y',)")
     "use --returns exclude or pass --date-format '%d/%m/%Y'"
@@ -396,7 +437,21 @@ def cli_words(message: str) -> str:
     'clustering turned off with --clusters none'
     >>> cli_words("turned off with --no-clv (clv=False); set it with --horizon-months (horizon_months=)")
     'turned off with --no-clv; set it with --horizon-months'
+    >>> cli_words("calibration_end 2023-06-01 must fall after the first purchase")
+    '--calibration-end 2023-06-01 must fall after the first purchase'
+    >>> cli_words("ValueOptions.calibration_end and 'calibration_end' stay")
+    "ValueOptions.calibration_end and 'calibration_end' stay"
+    >>> cli_words("assigned_at='02/03/2024' is not an ISO date (columns arm, assigned_at)",
+    ...           {"assigned_at": "--start"})
+    "--start '02/03/2024' is not an ISO date (columns arm, assigned_at)"
     """
+    table, call_kw, kw_value = _KEYWORD_OPTIONS, _CALL_KW, _KW_VALUE
+    if keywords:
+        table = {**_KEYWORD_OPTIONS, **keywords}
+        kws = "|".join(sorted(table, key=len, reverse=True))
+        call_kw = re.compile(rf"[\w.]+\(\.\.\.,\s*({kws})=({_VALUE})\)")
+        kw_value = re.compile(rf"(?<![\w\[-])({kws})=({_VALUE})?")
+
     def value(v: str | None, option: str) -> str:
         if not v:
             return ""
@@ -408,7 +463,7 @@ def cli_words(message: str) -> str:
         return " " + v
 
     def option(m: re.Match) -> str:
-        opt = _KEYWORD_OPTIONS[m.group(1)]
+        opt = table[m.group(1)]
         return opt + value(m.group(2), opt)
 
     message = _BOTH.sub(lambda m: m.group(1), message)
@@ -418,8 +473,9 @@ def cli_words(message: str) -> str:
         lambda m: f"--map {m.group(1) or m.group(3)}={m.group(2) or m.group(4) or ''}",
         message)
     message = _ITEM_MAPPING.sub(lambda m: f"--map {m.group(1)}={m.group(2)}", message)
-    message = _CALL_KW.sub(option, message)
-    message = _KW_VALUE.sub(option, message)
+    message = call_kw.sub(option, message)
+    message = kw_value.sub(option, message)
+    message = _BARE_KW.sub(lambda m: _KEYWORD_OPTIONS[m.group(1)], message)
 
     def hint(m: re.Match) -> str:  # drop a hint the message now says itself
         rest = message[:m.start()] + message[m.end():]
@@ -429,8 +485,9 @@ def cli_words(message: str) -> str:
     return _CLI_HINT.sub(hint, message)
 
 
-def one_line(exc: Exception) -> str:
-    return for_cli(" ".join(str(exc).split()))
+def one_line(exc: Exception, keywords: Mapping[str, str] | None = None) -> str:
+    """``exc``'s message on one line, in the CLI's words (:func:`for_cli`)."""
+    return for_cli(" ".join(str(exc).split()), keywords)
 
 
 #: Keywords of the Python API that have no CLI option: a sentence of a message advising
@@ -440,7 +497,7 @@ API_ONLY_KEYWORDS = ("penalizer", "n_starts", "on_invalid", "max_itemsets", "max
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 
-def for_cli(text: str) -> str:
+def for_cli(text: str, keywords: Mapping[str, str] | None = None) -> str:
     """``text`` in the CLI's words: without the sentences that advise an API keyword absent
     from the CLI, and with the other keywords written as their options (:func:`cli_words`).
 
@@ -452,7 +509,7 @@ def for_cli(text: str) -> str:
     sentences = _SENTENCE.split(text)
     kept = [s for s in sentences
             if not any(re.search(rf"\b{k}\b", s) for k in API_ONLY_KEYWORDS)]
-    return cli_words(" ".join(kept) if kept else text)
+    return cli_words(" ".join(kept) if kept else text, keywords)
 
 
 class Terminated:

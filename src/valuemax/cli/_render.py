@@ -156,7 +156,8 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
     for step, reason in result.skipped.items():
         hint = " (run with --debug for the traceback)" if step in tracebacks and not debug \
             else ""
-        console.print(f"[yellow]skipped {step}:[/] {_option_hints(for_cli(reason))}{hint}")
+        shown = failure_message(reason) if step in tracebacks else reason
+        console.print(f"[yellow]skipped {step}:[/] {_option_hints(for_cli(shown))}{hint}")
     if debug and tracebacks:
         err = Console(stderr=True, highlight=False)
         for step, text in tracebacks.items():
@@ -183,6 +184,28 @@ def written_files(result: Any) -> list[str]:
     present = {p.name for p in result.out.iterdir()
                if p.is_file() and not p.name.startswith(".")}
     return [n for n in _OUTPUT_FILES if n in present] + sorted(present - set(_OUTPUT_FILES))
+
+
+#: ``"<ExceptionType>: "`` at the start of a failed step's reason, as
+#: :func:`valuemax.pipeline._parts.step_failure_reason` writes it for the API.
+_EXCEPTION_NAME = re.compile(r"[A-Za-z_]\w*: (?=\S)")
+
+
+def failure_message(reason: str) -> str:
+    """A failed step's reason for the terminal: its message without the exception type's
+    name that the API's ``skipped`` and ``summary.json`` keep (the type stays in
+    ``AnalysisResult.stages[step].error`` and the traceback under ``--debug``); a failure
+    without a message keeps the type's name, the only text it has.
+
+    >>> failure_message("InputError: calibration_end 2023-06-01 must fall after ...")
+    'calibration_end 2023-06-01 must fall after ...'
+    >>> failure_message("ConvergenceError: BetaGeoModel.fit: not finite")
+    'BetaGeoModel.fit: not finite'
+    >>> failure_message("ZeroDivisionError")
+    'ZeroDivisionError'
+    """
+    m = _EXCEPTION_NAME.match(reason)
+    return reason[m.end():] if m else reason
 
 
 def _option_hints(reason: str) -> str:

@@ -38,6 +38,14 @@ def _read_scores(path: str, id_column: str, arm: str | None, encoding: str | Non
     return frame
 
 
+#: The keywords of ``choose_targets``/``holdout_assignments`` this command sets, and the
+#: options that set them (their messages name the keyword; the CLI shows the option).
+TARGET_KEYWORDS: dict[str, str] = {
+    "uplift": "--uplift", "revenue": "--revenue", "value": "--value", "redeem": "--redeem",
+    "customer_id": "--id", "arm": "--arm", "assigned_at": "--start", "share": "--holdout",
+}
+
+
 @app.command("target", cls=Command)
 def target_cmd(
     scores: Annotated[str, typer.Argument(metavar="SCORES", help="One row per customer (or per customer and arm with --arm), CSV or Parquet: id, uplift, optional revenue, costs, standard errors.")],
@@ -138,7 +146,7 @@ def target_cmd(
         _print_summary(Console(highlight=False), result, assignments, summary,
                        random_state=random_state, when=when, measure=measure, out=out, db=db)
 
-    run_guarded(debug, run)
+    run_guarded(debug, run, TARGET_KEYWORDS)
 
 
 def _print_summary(console: Console, result: Any, assignments: Any, summary: dict[str, Any], *,

@@ -152,8 +152,7 @@ def option_table(
     else:
         raise InputError("the incremental revenue is unknown: pass revenue= (a column of "
                          "incremental revenue per customer) or value= (revenue per "
-                         "incremental purchase, a number or a column such as CLV); on the "
-                         "CLI --revenue COL or --value X.")
+                         "incremental purchase, a number or a column such as CLV).")
     p_redeem = u if redeem is None else _column(scores, redeem, "redeem", ids,
                                                 low=0.0, high=1.0)
     if redeem is None:

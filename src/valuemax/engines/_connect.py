@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
+import shutil
+import socket
+import stat
 import tempfile
 import uuid
 from pathlib import Path
@@ -38,6 +42,78 @@ _QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&#]*", re.IGNOREC
 DEFAULT_MEMORY_LIMIT = "3GB"
 
 
+#: Start of the name of a connection's spill folder (:func:`connect`).
+_SPILL_PREFIX = "valuemax-duckdb-spill-"
+#: ``valuemax-duckdb-spill-<host>-<pid>-<random>``: the host's tag, the owner's process id
+_SPILL_NAME = re.compile(re.escape(_SPILL_PREFIX) + r"([0-9a-f]{8})-([1-9]\d*)-[0-9a-f]{12}")
+
+
+def _host_tag() -> str:
+    """8 hex digits naming this host (its name hashed), in the spill folders' names: a temp
+    folder shared with another host or container (another set of process ids) is never
+    swept by this one."""
+    return hashlib.sha256(socket.gethostname().encode("utf-8")).hexdigest()[:8]
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (of any user: a number reused by another process
+    counts as alive too, so a folder is never removed while its number runs)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return True
+    return True
+
+
+def sweep_spill_folders(temp: Path) -> list[Path]:
+    """Remove the spill folders in ``temp`` left by valuemax processes of this host and
+    user that no longer run (killed with SIGKILL or crashed before closing their
+    connection); return the folders removed.
+
+    A folder is removed only when its name is a spill folder's
+    (``valuemax-duckdb-spill-<host>-<pid>-<random>``) with this host's tag, it is a real
+    folder (not a link) owned by this user, and no process ``pid`` runs. A folder of a live
+    process is never touched (nor one whose number another process took since: it is
+    swept once that one ends); a folder that cannot be removed is left as it is. POSIX
+    only (elsewhere nothing is swept).
+
+    Parameters
+    ----------
+    temp : Path
+        The folder holding the spill folders (the system temp directory).
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    if os.name != "posix":
+        return []
+    tag, removed = _host_tag(), []
+    try:
+        entries = list(os.scandir(temp))
+    except OSError:
+        return []
+    for entry in entries:
+        m = _SPILL_NAME.fullmatch(entry.name)
+        if m is None or m.group(1) != tag or int(m.group(2)) == os.getpid():
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            continue
+        if _alive(int(m.group(2))):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.lexists(entry.path):
+            removed.append(Path(entry.path))
+    return removed
+
+
 def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: int | None = None,
             memory_limit: str | None = DEFAULT_MEMORY_LIMIT):
     """Return an Ibis backend for ``target``.
@@ -54,10 +130,11 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
     memory_limit : str or None, default "3GB"
         DuckDB ``memory_limit``; beyond it DuckDB spills to a temporary folder under the
         system temp directory (never the current directory or the output folder), one per
-        connection (``valuemax-duckdb-spill-<pid>-<random>``: two jobs at once on one
-        machine must not read each other's spill files), created by DuckDB on its first
-        spill and removed when the connection closes. ``None``: DuckDB's own default (80 %
-        of RAM).
+        connection (``valuemax-duckdb-spill-<host>-<pid>-<random>``: two jobs at once on
+        one machine must not read each other's spill files), created by DuckDB on its first
+        spill and removed when the connection closes. A folder left by a process that was
+        killed (SIGKILL, a crash) is removed by the next connection
+        (:func:`sweep_spill_folders`). ``None``: DuckDB's own default (80 % of RAM).
 
     Returns
     -------
@@ -90,8 +167,10 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
         config["threads"] = int(threads)
     if memory_limit is not None:
         config["memory_limit"] = memory_limit
-        config["temp_directory"] = str(Path(tempfile.gettempdir()) / (
-            f"valuemax-duckdb-spill-{os.getpid()}-{uuid.uuid4().hex[:12]}"))
+        temp = Path(tempfile.gettempdir())
+        sweep_spill_folders(temp)
+        config["temp_directory"] = str(temp / (
+            f"{_SPILL_PREFIX}{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"))
     if target is None:
         return ibis.duckdb.connect(":memory:", **config)
     path = Path(target)
