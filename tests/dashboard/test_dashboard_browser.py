@@ -72,7 +72,7 @@ def test_every_page_loads_offline_with_plots_and_the_store_s_numbers(cdnow_url, 
         overlap = not (bar[2] <= title[0] or title[2] <= bar[0] or bar[3] <= title[1]
                        or title[3] <= bar[1])
         assert not overlap, (b["id"], bar, title)
-        left, top, right, bottom = b["box"]
+        left, _top, right, bottom = b["box"]
         for t in b["ticks"]:
             assert left - 0.5 <= t[0] and t[2] <= right + 0.5 and t[3] <= bottom + 0.5, (
                 b["id"], t, b["box"])

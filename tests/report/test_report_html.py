@@ -285,3 +285,19 @@ def test_a_part_report_holds_only_the_asked_sections(small_run):
     assert "<h2>2. Run</h2>" in html and 'id="clusters"' not in html
     with pytest.raises(InputError, match=r"unknown \['churn'\]"):
         render_report(small_run, sections=("churn",))
+
+
+def test_to_html_writes_an_owner_only_file_whatever_the_umask(small_run, tmp_path):
+    """New user: result.to_html('report.html') wrote 0644 though the README says every
+    output is 0600."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        out = small_run.to_html(tmp_path / "report.html")
+    finally:
+        os.umask(old)
+    assert out == tmp_path / "report.html"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -191,10 +191,14 @@ class AnalysisResult:
             object.__setattr__(self, name, dict(getattr(self, name)))
 
     def to_html(self, path: str | Path) -> Path:
-        """Write the self-contained HTML report to ``path`` and return the path."""
+        """Write the self-contained HTML report to ``path`` and return the path; the file is
+        readable by its owner only (0600, whatever the umask), as every output is."""
+        from valuemax.privacy import make_private
         from valuemax.report import write_report
 
-        return write_report(self, Path(path))
+        out = write_report(self, Path(path))
+        make_private([out])
+        return out
 
     def __repr__(self) -> str:
         q = self.quality
