@@ -60,6 +60,9 @@ class Baskets:
     item_column: str = "product_id"
     notes: tuple[str, ...] = field(default=())
     basket_ends: np.ndarray | None = field(default=None, repr=False)
+    # (codes, sorted distinct ids) of customer_ids when build_baskets coded them in Arrow
+    _customers: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False,
+                                                             compare=False)
 
     @property
     def n_baskets(self) -> int:
@@ -217,25 +220,41 @@ def build_baskets(transactions: CleanResult | ir.Table, *, item: str = "auto") -
         notes.append(f"{n_no_order:,} of {n:,} lines have no order_id: they form customer-day "
                      "baskets (customer and calendar date).")
     ts = info.column("_ts").combine_chunks()
+    customer_ids, coded = _labels(info.column("_customer"))
+    matrix = from_codes(b_codes, i_codes, len(b_ids), len(items))
+    del b_codes, i_codes
     return Baskets(
-        matrix=from_codes(b_codes, i_codes, len(b_ids), len(items)),
-        items=items.to_pylist(), basket_ids=b_ids.to_numpy(zero_copy_only=False),
-        customer_ids=_labels(info.column("_customer")),
+        matrix=matrix, items=items.to_pylist(), basket_ids=_text(b_ids),
+        customer_ids=customer_ids,
         basket_dates=pd.to_datetime(ts.to_pandas()).to_numpy().astype("datetime64[D]"),
         kind=kind, item_column=item_col, notes=tuple(notes),
-        basket_ends=_naive(info.column("_last").combine_chunks()))
+        basket_ends=_naive(info.column("_last").combine_chunks()), _customers=coded)
 
 
-def _labels(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """``values.to_numpy()`` (object) with one Python string per distinct value: the
-    customers of ten million baskets are a million strings, not ten million."""
+def _labels(values: pa.Array | pa.ChunkedArray,
+            ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """``values.to_numpy()`` (object) with one Python string per distinct value (the
+    customers of ten million baskets are a million strings, not ten million), and their
+    codes into the sorted distinct values (:func:`sorted_codes`; None with NULLs)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if values.null_count or not pa.types.is_string(values.type):
+        return values.to_numpy(zero_copy_only=False), None
+    codes, uniques = sorted_codes(values)
+    labels = uniques.to_numpy(zero_copy_only=False)
+    return labels[codes], (codes, labels)
+
+
+def _text(values: pa.Array) -> np.ndarray:
+    """Text without NULLs as a numpy ``StringDType`` array (no Python object per value;
+    converted a million values at a time), any other array as ``to_numpy()``."""
+    if values.null_count or not pa.types.is_string(values.type):
         return values.to_numpy(zero_copy_only=False)
-    enc = pc.dictionary_encode(values)
-    return enc.dictionary.to_numpy(zero_copy_only=False)[np.asarray(enc.indices,
-                                                                    dtype=np.int64)]
+    out = np.empty(len(values), dtype=np.dtypes.StringDType())
+    step = 1 << 20
+    for start in range(0, len(values), step):
+        out[start:start + step] = values.slice(start, step).to_numpy(zero_copy_only=False)
+    return out
 
 
 def _naive(ts: pa.Array) -> np.ndarray | None:
@@ -309,7 +328,9 @@ def split_baskets(transactions: ir.Table, baskets: Baskets, split: Any) -> Baske
                    basket_dates=baskets.basket_dates[keep], kind=baskets.kind,
                    item_column=baskets.item_column,
                    basket_ends=(None if baskets.basket_ends is None
-                                else baskets.basket_ends[keep]))
+                                else baskets.basket_ends[keep]),
+                   _customers=(None if baskets._customers is None
+                               else (baskets._customers[0][keep], baskets._customers[1])))
 
 
 def sorted_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:

@@ -89,7 +89,12 @@ def _scores(rec_rows: np.ndarray, rec_items: np.ndarray, target_keys: np.ndarray
             n_target: np.ndarray, n_items: int) -> tuple[float, float]:
     """Hit rate and recall of suggestions (row of the evaluated customers, item) against
     the sorted keys ``row * n_items + item`` of the targets; ``n_target`` per row."""
-    hit = np.isin(rec_rows * n_items + rec_items, target_keys)
+    keys = rec_rows * n_items + rec_items
+    if len(target_keys):
+        at = np.minimum(np.searchsorted(target_keys, keys), len(target_keys) - 1)
+        hit = target_keys[at] == keys
+    else:
+        hit = np.zeros(len(keys), dtype=bool)
     hits = pd.Series(np.bincount(rec_rows[hit], minlength=len(n_target)).astype(np.int64))
     n_t = pd.Series(n_target.astype(np.int64))
     return float((hits > 0).mean()), float((hits / n_t).mean())

@@ -21,7 +21,15 @@ def customer_items(baskets: Baskets) -> tuple[np.ndarray, sp.csr_matrix]:
         raise InputError("recommend needs baskets with customers (customer_ids); a plain "
                          "basket file has none. Use build_baskets(transactions) or "
                          "baskets_from_long(...).")
-    codes, custs = _customer_codes(baskets.customer_ids)
+    known = baskets._customers  # coded by build_baskets
+    if known is not None:
+        codes, custs = known
+        present = np.bincount(codes, minlength=len(custs)) > 0
+        if not present.all():  # a cut of the baskets: the customers left, same order
+            codes = (np.cumsum(present) - 1)[codes]
+            custs = custs[present]
+    else:
+        codes, custs = _customer_codes(baskets.customer_ids)
     owner = sp.csr_matrix((np.ones(len(codes), dtype=np.int32),
                            (codes, np.arange(len(codes)))), shape=(len(custs), len(codes)))
     hist = (owner @ baskets.matrix.astype(np.int32)).tocsr()
@@ -194,9 +202,12 @@ def _top_n_block(dense: np.ndarray, n: int, first_row: int,
 
 def cosine_items(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Item × item cosine similarity of the basket columns, zero diagonal (sparse)."""
-    x = matrix.astype(np.float64)
+    # pairs come from baskets of two items or more: the one-item baskets (most orders of
+    # a large log) add only to the diagonal, which is the item counts and zeroed below
+    rich = np.flatnonzero(np.diff(matrix.indptr) >= 2)
+    x = matrix[rich].astype(np.float64)
     co = (x.T @ x).tocsr()
-    d = np.sqrt(co.diagonal())
+    d = np.sqrt(np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64))
     inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
     cos = sp.diags(inv) @ co @ sp.diags(inv)
     cos = cos.tocsr()
