@@ -34,7 +34,9 @@ class Baskets:
     items : list of str, length n_items
         Item labels, sorted; column ``j`` of ``matrix`` is ``items[j]``.
     basket_ids : ndarray of shape (n_baskets,)
-        Basket labels (order ids, ``"customer|YYYY-MM-DD"``, or the 1-based line number).
+        Basket labels (order ids, ``"customer|YYYY-MM-DD"``, or the 1-based line number);
+        :func:`build_baskets` gives them sorted, as numpy ``StringDType`` text (no Python
+        object per basket).
     customer_ids : ndarray of shape (n_baskets,) or None
         The customer of each basket (None for a plain basket file).
     basket_dates : ndarray of datetime64[D] of shape (n_baskets,) or None
