@@ -184,3 +184,127 @@ def test_dense_similarity_product_equals_the_sparse_one(tx, monkeypatch, exclude
     sparse = recommend_for(rules, b, custs, hist, n=6, exclude_bought=exclude_bought)
     assert (dense["source"] == "co-occurrence").sum() > len(custs)
     pd.testing.assert_frame_equal(dense, sparse, check_exact=True)
+
+
+def test_baskets_equal_a_direct_pandas_grouping(tx):
+    """build_baskets against pandas on the lines: sorted basket ids, the distinct items of
+    each, its customer, its first day and the time of its last line."""
+    df = _log()
+    b = build_baskets(tx)
+    per = df.groupby("order_id").agg(customer=("customer_id", "min"),
+                                     first=("order_ts", "min"), last=("order_ts", "max"),
+                                     items=("product_id", lambda s: sorted(set(s))))
+    per = per.sort_index()
+    assert list(b.basket_ids) == list(per.index)
+    assert list(b.customer_ids) == list(per["customer"])
+    np.testing.assert_array_equal(b.basket_dates,
+                                  per["first"].to_numpy().astype("datetime64[D]"))
+    np.testing.assert_array_equal(b.basket_ends.astype("datetime64[us]"),
+                                  per["last"].to_numpy().astype("datetime64[us]"))
+    got = [[b.items[j] for j in b.matrix[i].indices] for i in range(b.n_baskets)]
+    assert got == list(per["items"])
+    # a customer's id is one Python string however many baskets they have
+    firsts = {}
+    for c in b.customer_ids:
+        assert firsts.setdefault(c, c) is c
+
+
+def test_split_without_a_query_equals_the_engine_check(tx):
+    """The split checked on the baskets' last times gives what the engine's query gives:
+    the same cut where no basket spans the split, None where one does."""
+    import dataclasses
+
+    allb = build_baskets(tx)
+    unknown = dataclasses.replace(allb, basket_ends=None)  # the query path
+    for split in (dt.date(2024, 2, 15), dt.date(2024, 1, 20), dt.date(2023, 1, 1)):
+        fast, slow = split_baskets(tx, allb, split), split_baskets(tx, unknown, split)
+        assert (fast is None) == (slow is None)
+        if fast is not None:
+            assert (fast.matrix != slow.matrix).nnz == 0 and fast.items == slow.items
+            np.testing.assert_array_equal(fast.customer_ids, slow.customer_ids)
+    assert split_baskets(tx, allb, dt.date(2024, 1, 20)) is None  # orders span days 15-29
+    assert split_baskets(tx, allb, dt.date(2024, 2, 15)) is not None
+
+
+@pytest.mark.parametrize("block", [1 << 22, 64])
+def test_partitioned_top_n_equals_sorting_every_score(block, monkeypatch):
+    """_top_n_csr (a partition per row, rows of similar length padded together) against a
+    Python sort of each row: rows of 0 to 300 stored scores, many ties (scores of
+    twelfths), bought entries left out; a 64-cell block forces many small slabs."""
+    import valuemax.basket._recommend as rec
+
+    monkeypatch.setattr(rec, "_BLOCK", block)
+    rng = np.random.default_rng(7)
+    m, p = 400, 700
+    lengths = np.minimum(rng.geometric(0.02, m), 300)
+    rows = np.repeat(np.arange(m), lengths)
+    cols = np.concatenate([rng.choice(p, k, replace=False) for k in lengths])
+    vals = rng.integers(1, 13, len(rows)) / 12.0
+    s = sp.csr_matrix((vals, (rows, cols)), shape=(m, p))
+    bought = sp.csr_matrix(rng.random((m, p)) < 0.05)
+    for n in (1, 5, 40):
+        r, c, v = rec._top_n_csr(s, bought, n)
+        dense, own = s.toarray(), bought.toarray()
+        for i in range(m):
+            exp = sorted((j for j in range(p) if dense[i, j] > 0 and not own[i, j]),
+                         key=lambda j: (-dense[i, j], j))[:n]
+            assert list(c[r == i]) == exp
+            np.testing.assert_array_equal(v[r == i], dense[i, exp])
+
+
+def test_cooccurrence_lists_equal_a_direct_computation(tx, monkeypatch):
+    """recommend's co-occurrence lists (sparse path) against each customer's scores summed
+    one bought item at a time in Python, in increasing item order as scipy's product adds
+    them (so the floats are the same to the bit), then sorted by score and item."""
+    import valuemax.basket._recommend as rec
+
+    monkeypatch.setattr(rec, "_DENSE_COS_BYTES", 0)  # the sparse product
+    monkeypatch.setattr(rec, "_CHUNK", 37)  # several chunks of customers
+    b = build_baskets(tx)
+    custs, hist = customer_items(b)
+    got = recommend(mine_rules(b, min_support=0.9), b, n=6)  # no rule
+    assert set(got["source"]) == {"co-occurrence"}
+    cos = rec.cosine_items(b.matrix).tocsr()
+    for i in range(len(custs)):
+        owned = np.sort(hist.indices[hist.indptr[i]:hist.indptr[i + 1]])
+        score: dict[int, float] = {}
+        for j in owned:
+            for k, w in zip(cos.indices[cos.indptr[j]:cos.indptr[j + 1]],
+                            cos.data[cos.indptr[j]:cos.indptr[j + 1]], strict=True):
+                score[k] = score.get(k, 0.0) + w
+        scale = 1.0 / max(len(owned), 1)
+        cand = sorted(((k, v * scale) for k, v in score.items() if k not in set(owned)),
+                      key=lambda kv: (-kv[1], kv[0]))[:6]
+        mine = got[got.customer_id == custs[i]]
+        assert mine["item"].tolist() == [b.items[k] for k, _ in cand]
+        assert mine["score"].tolist() == [v for _, v in cand]
+        assert mine["rank"].tolist() == list(range(1, len(cand) + 1))
+
+
+def test_evaluation_equals_a_direct_count_on_the_lines(tx):
+    """Hit rate and recall at 5 (recommender and popularity) against sets counted from the
+    lines with pandas: the customers who bought before and after the split and something
+    new after it, their new items, and the public lists on the training baskets."""
+    from valuemax.basket._evaluate import popularity
+
+    th = {"min_support": 0.004, "min_confidence": 0.05, "min_lift": 0.0, "max_len": 3}
+    split = dt.date(2024, 2, 15)
+    ev = evaluate_with(tx, build_baskets(tx), n=5, thresholds=th, split_date=split)
+    df = _log()
+    before = df[df.order_ts < pd.Timestamp(split)]
+    after = df[df.order_ts >= pd.Timestamp(split)]
+    owned = before.groupby("customer_id")["product_id"].agg(set)
+    target = {c: set(s) - owned[c] for c, s in after.groupby("customer_id")["product_id"]
+              if c in owned.index and set(s) - owned[c]}
+    tb = build_baskets(tx.filter(tx.order_ts < split))
+    for lists, prefix in ((recommend(mine_rules(tb, **th), tb, n=5), ""),
+                          (popularity(tb, 5), "baseline_")):
+        got = lists.groupby("customer_id")["item"].agg(set)
+        hits = [len(got.get(c, set()) & t) for c, t in target.items()]
+        assert ev[f"{prefix}hit_rate_at_n"] == pytest.approx(np.mean([h > 0 for h in hits]),
+                                                             rel=1e-12)
+        assert ev[f"{prefix}recall_at_n"] == pytest.approx(
+            np.mean([h / len(t) for h, t in zip(hits, target.values(), strict=True)]),
+            rel=1e-12)
+    assert ev["n_customers_evaluated"] == len(target) > 50
+    assert ev["hit_rate_at_n"] > 0

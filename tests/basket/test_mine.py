@@ -121,7 +121,8 @@ def test_confidence_one_gives_infinite_conviction():
     assert top["a → b"]["conviction"] is None  # JSON has no infinity
     # one rule of confidence 1 (a → b: both baskets with a hold b), so the note counts one
     assert rs.notes == ("conviction is +inf where confidence is 1 (1 rule; parquet keeps "
-                        "inf; JSON writes null; the report shows ∞).",)
+                        "inf; rules.csv leaves the cell empty; JSON writes null; the report "
+                        "shows ∞).",)
     assert rs.to_dict()["notes"] == list(rs.notes)
 
 
@@ -258,6 +259,25 @@ def test_rules_round_trip_through_parquet_keeps_infinite_conviction(tmp_path):
     assert back["rule"].tolist() == rs.rules["rule"].tolist()
     assert [tuple(x) for x in back["antecedents"]] == rs.rules["antecedents"].tolist()
     assert np.isinf(back.set_index("rule").loc["a → b", "conviction"])
+
+
+def test_rules_csv_writes_no_infinity(tmp_path):
+    """rules.csv has no ``inf``: an infinite conviction is an empty cell (as the note says),
+    a finite one its value, and parquet still keeps inf."""
+    from valuemax.pipeline._outputs import write_rule_files
+
+    rs = mine_rules(make([{"a", "b"}, {"a", "b"}, {"b"}, {"c"}]), min_support=0.5)
+    write_rule_files(rs.rules, None, tmp_path, names={})
+    text = (tmp_path / "rules.csv").read_text(encoding="utf-8-sig")
+    assert "inf" not in text
+    back = pd.read_csv(tmp_path / "rules.csv", encoding="utf-8-sig",
+                       keep_default_na=False).set_index("rule")
+    assert back.loc["a → b", "conviction"] == ""
+    assert float(back.loc["b → a", "conviction"]) == pytest.approx((1 - 0.5) / (1 - 2 / 3))
+    assert back.loc["a → b", "confidence"] == 1.0
+    assert np.isinf(pd.read_parquet(tmp_path / "rules.parquet").set_index("rule")
+                    .loc["a → b", "conviction"])
+    assert "rules.csv leaves the cell empty" in rs.notes[0]
 
 
 def test_a_given_support_keeps_the_chosen_confidence_lift_and_length():

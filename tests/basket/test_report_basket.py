@@ -51,6 +51,19 @@ def test_section_renders_every_part(small_result):
     assert (rules.set_index("rule").loc["P1 → P2", "conviction"]) == np.inf
     # the page names products (the CSV keeps the codes)
     assert "∞" in html and "name P1 → name P2" in html
+    # the rules' "Download CSV" writes no infinity: an empty conviction cell, as rules.csv
+    import base64
+    import io
+    import re
+
+    links = re.findall(r'download="rules[^"]*"|href="data:text/csv;charset=utf-8;base64,'
+                       r'([A-Za-z0-9+/=]+)"', html)
+    csvs = [base64.b64decode(b).decode("utf-8-sig") for b in links if b]
+    got = [pd.read_csv(io.StringIO(t), keep_default_na=False) for t in csvs
+           if t.startswith("rule,") or "conviction" in t.splitlines()[0]]
+    assert got and all("inf" not in t for t in csvs if "conviction" in t.splitlines()[0])
+    row = got[0].set_index("rule").loc["P1 → P2"]
+    assert row["conviction"] == "" and float(row["confidence"]) == 1.0
     assert XSS not in html and "&lt;script&gt;" in html
     assert html.count('class="plotly-graph-div"') == 2  # lift heat map, holdout bars
     assert "Champions" in html and "popularity (baseline)" in html

@@ -34,7 +34,9 @@ class Baskets:
     items : list of str, length n_items
         Item labels, sorted; column ``j`` of ``matrix`` is ``items[j]``.
     basket_ids : ndarray of shape (n_baskets,)
-        Basket labels (order ids, ``"customer|YYYY-MM-DD"``, or the 1-based line number).
+        Basket labels (order ids, ``"customer|YYYY-MM-DD"``, or the 1-based line number);
+        :func:`build_baskets` gives them sorted, as numpy ``StringDType`` text (no Python
+        object per basket).
     customer_ids : ndarray of shape (n_baskets,) or None
         The customer of each basket (None for a plain basket file).
     basket_dates : ndarray of datetime64[D] of shape (n_baskets,) or None
@@ -45,6 +47,10 @@ class Baskets:
         The column (or file) the items come from.
     notes : tuple of str
         What was decided on the way (dropped empty lines, NULL items, ...), with counts.
+    basket_ends : ndarray of datetime64 of shape (n_baskets,) or None
+        Time of each basket's last line when the log's times have no time zone (from
+        :func:`build_baskets`), else None; tells whether a basket spans a split date
+        without scanning the lines again.
     """
 
     matrix: sp.csr_matrix
@@ -55,6 +61,10 @@ class Baskets:
     kind: BasketKind = "order"
     item_column: str = "product_id"
     notes: tuple[str, ...] = field(default=())
+    basket_ends: np.ndarray | None = field(default=None, repr=False)
+    # (codes, sorted distinct ids) of customer_ids when build_baskets coded them in Arrow
+    _customers: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False,
+                                                             compare=False)
 
     @property
     def n_baskets(self) -> int:
@@ -194,27 +204,66 @@ def build_baskets(transactions: CleanResult | ir.Table, *, item: str = "auto") -
         raise InputError(f"build_baskets: no line has a {item_col}; there is nothing to "
                          "put in baskets.")
     info = (t.group_by("_basket")
-            .aggregate(_customer=t.customer_id.cast("string").min(), _ts=t.order_ts.min())
+            .aggregate(_customer=t.customer_id.cast("string").min(), _ts=t.order_ts.min(),
+                       _last=t.order_ts.max())
             .to_pyarrow())
-    b_codes, b_ids = sorted_codes(pairs.column("_basket"))
+    # one row per basket: sorted by id once in Arrow (bytewise, as sorted_codes), the
+    # pairs coded by a hash look-up into the sorted ids
+    keys = info.column("_basket").combine_chunks()
+    order = pc.sort_indices(keys)
+    b_ids = keys.take(order)
+    info = info.select(["_customer", "_ts", "_last"]).take(order)
+    b_codes = np.asarray(pc.index_in(pairs.column("_basket"), value_set=b_ids),
+                         dtype=np.int64)
     i_codes, items = sorted_codes(pairs.column("_item"))
     del pairs
-    # the info rows in basket-code order (a hash look-up in Arrow, no object index)
-    at = np.asarray(pc.index_in(info.column("_basket"), value_set=b_ids), dtype=np.int64)
-    where = np.empty(len(b_ids), dtype=np.int64)
-    where[at] = np.arange(len(at))
     kind: BasketKind = "order" if has_order and n_no_order == 0 else "customer-day"
     if has_order and n_no_order:
         notes.append(f"{n_no_order:,} of {n:,} lines have no order_id: they form customer-day "
                      "baskets (customer and calendar date).")
-    ts = info.column("_ts").combine_chunks().take(pa.array(where))
+    ts = info.column("_ts").combine_chunks()
+    customer_ids, coded = _labels(info.column("_customer"))
+    matrix = from_codes(b_codes, i_codes, len(b_ids), len(items))
+    del b_codes, i_codes
     return Baskets(
-        matrix=from_codes(b_codes, i_codes, len(b_ids), len(items)),
-        items=items.to_pylist(), basket_ids=b_ids.to_numpy(zero_copy_only=False),
-        customer_ids=info.column("_customer").combine_chunks().take(pa.array(where))
-        .to_numpy(zero_copy_only=False),
+        matrix=matrix, items=items.to_pylist(), basket_ids=_text(b_ids),
+        customer_ids=customer_ids,
         basket_dates=pd.to_datetime(ts.to_pandas()).to_numpy().astype("datetime64[D]"),
-        kind=kind, item_column=item_col, notes=tuple(notes))
+        kind=kind, item_column=item_col, notes=tuple(notes),
+        basket_ends=_naive(info.column("_last").combine_chunks()), _customers=coded)
+
+
+def _labels(values: pa.Array | pa.ChunkedArray,
+            ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """``values.to_numpy()`` (object) with one Python string per distinct value (the
+    customers of ten million baskets are a million strings, not ten million), and their
+    codes into the sorted distinct values (:func:`sorted_codes`; None with NULLs)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.null_count or not pa.types.is_string(values.type):
+        return values.to_numpy(zero_copy_only=False), None
+    codes, uniques = sorted_codes(values)
+    labels = uniques.to_numpy(zero_copy_only=False)
+    return labels[codes], (codes, labels)
+
+
+def _text(values: pa.Array) -> np.ndarray:
+    """Text without NULLs as a numpy ``StringDType`` array (no Python object per value;
+    converted a million values at a time), any other array as ``to_numpy()``."""
+    if values.null_count or not pa.types.is_string(values.type):
+        return values.to_numpy(zero_copy_only=False)
+    out = np.empty(len(values), dtype=np.dtypes.StringDType())
+    step = 1 << 20
+    for start in range(0, len(values), step):
+        out[start:start + step] = values.slice(start, step).to_numpy(zero_copy_only=False)
+    return out
+
+
+def _naive(ts: pa.Array) -> np.ndarray | None:
+    """Timestamps without a time zone as datetime64 (None for any other type or NULLs)."""
+    if not pa.types.is_timestamp(ts.type) or ts.type.tz is not None or ts.null_count:
+        return None
+    return ts.to_numpy()
 
 
 def _keyed(t: ir.Table, item_col: str) -> ir.Table:
@@ -232,8 +281,10 @@ def split_baskets(transactions: ir.Table, baskets: Baskets, split: Any) -> Baske
 
     Equal to ``build_baskets(transactions.filter(order_ts < split), item=...)`` (same
     matrix, items, customers and dates) when no basket has lines on both sides of the
-    split, which one aggregate query in the engine checks; otherwise (or when no basket
-    is before the split) None, and the caller builds them from the lines.
+    split, which the baskets' first and last times tell (``basket_ends``, kept by
+    :func:`build_baskets` when the times have no zone), else one aggregate query in the
+    engine checks; otherwise (or when no basket is before the split) None, and the
+    caller builds them from the lines.
 
     Parameters
     ----------
@@ -250,17 +301,26 @@ def split_baskets(transactions: ir.Table, baskets: Baskets, split: Any) -> Baske
     """
     if baskets.basket_dates is None or baskets.customer_ids is None:
         return None
-    k = _keyed(transactions, baskets.item_column)
-    k = k.filter(k._item.notnull())
-    per = k.group_by("_basket").aggregate(_lo=k.order_ts.min(), _hi=k.order_ts.max())
-    got = per.aggregate(
-        # a boolean's sum (ibis counts the true values; PostgreSQL cannot cast it to bigint)
-        span=((per._lo < split) & (per._hi >= split)).sum().coalesce(0),
-        before=(per._lo < split).sum().coalesce(0)).to_pyarrow().to_pylist()[0]
     keep = baskets.basket_dates < np.datetime64(split.isoformat(), "D")
-    # the dates (first line's day) must pick the same number of baskets as the engine did
-    if got["span"] or not keep.any() or int(keep.sum()) != got["before"]:
-        return None
+    ts_type = transactions.order_ts.type()
+    if baskets.basket_ends is not None and getattr(ts_type, "timezone", "") is None:
+        # times without a zone: a basket spans the split when its first line is before
+        # it and its last on or after it (both kept by build_baskets: no query)
+        ends = baskets.basket_ends
+        if not keep.any() or (keep & (ends >= np.datetime64(split.isoformat(), "D"))).any():
+            return None
+    else:
+        k = _keyed(transactions, baskets.item_column)
+        k = k.filter(k._item.notnull())
+        per = k.group_by("_basket").aggregate(_lo=k.order_ts.min(), _hi=k.order_ts.max())
+        got = per.aggregate(
+            # a boolean's sum (ibis counts the true values; PostgreSQL cannot cast it to
+            # bigint)
+            span=((per._lo < split) & (per._hi >= split)).sum().coalesce(0),
+            before=(per._lo < split).sum().coalesce(0)).to_pyarrow().to_pylist()[0]
+        # the dates (first line's day) must pick the same number of baskets as the engine
+        if got["span"] or not keep.any() or int(keep.sum()) != got["before"]:
+            return None
     m = baskets.matrix[np.flatnonzero(keep)]
     cols = np.flatnonzero(np.bincount(m.indices, minlength=m.shape[1]) > 0)
     m = m[:, cols].tocsr()
@@ -268,7 +328,11 @@ def split_baskets(transactions: ir.Table, baskets: Baskets, split: Any) -> Baske
     return Baskets(matrix=m, items=[baskets.items[j] for j in cols],
                    basket_ids=baskets.basket_ids[keep], customer_ids=baskets.customer_ids[keep],
                    basket_dates=baskets.basket_dates[keep], kind=baskets.kind,
-                   item_column=baskets.item_column)
+                   item_column=baskets.item_column,
+                   basket_ends=(None if baskets.basket_ends is None
+                                else baskets.basket_ends[keep]),
+                   _customers=(None if baskets._customers is None
+                               else (baskets._customers[0][keep], baskets._customers[1])))
 
 
 def sorted_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:

@@ -8,12 +8,14 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from valuemax._core.exceptions import InputError
 from valuemax.basket._baskets import Baskets, build_baskets, split_baskets
 from valuemax.basket._mine import mine_rules
-from valuemax.basket._recommend import customer_items, recommend_for, top_n_dense
+from valuemax.basket._recommend import customer_items, recommend_codes, top_n_dense
 from valuemax.basket._thresholds import choose_thresholds
 
 #: Share of baskets left after the default split date.
@@ -52,10 +54,23 @@ def _popularity_for(baskets: Baskets, custs: np.ndarray, hist: sp.csr_matrix, n:
     that order: each chunk of customers is scored on those columns only (same result as
     scoring every item, without a dense customer × item table).
     """
+    r, c = _popularity_codes(baskets, hist, n, exclude_bought=exclude_bought)
+    pop = baskets.item_counts().astype(float)
+    out = pd.DataFrame({"customer_id": custs[r], "item": np.asarray(baskets.items,
+                                                                    dtype=object)[c],
+                        "score": pop[c]})
+    out.insert(1, "rank", out.groupby("customer_id").cumcount().to_numpy() + 1)
+    return out
+
+
+def _popularity_codes(baskets: Baskets, hist: sp.csr_matrix, n: int, *,
+                      exclude_bought: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_popularity_for` as positions: (row of ``hist``, column of the items) of each
+    suggestion, sorted by row and rank."""
     pop = baskets.item_counts().astype(float)
     order = np.lexsort((np.arange(len(pop)), -pop))  # most baskets first, then item order
     sizes = np.diff(hist.indptr)
-    rows, cols = [], []
+    rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
     for start in range(0, hist.shape[0], _CHUNK):
         h = hist[start:start + _CHUNK]
         width = min(len(pop), n + (int(sizes[start:start + _CHUNK].max(initial=0))
@@ -67,19 +82,35 @@ def _popularity_for(baskets: Baskets, custs: np.ndarray, hist: sp.csr_matrix, n:
                               h[:, cand], n, exclude=exclude_bought)
         rows.append(r + start)
         cols.append(cand[c])
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    out = pd.DataFrame({"customer_id": custs[r], "item": np.asarray(baskets.items,
-                                                                    dtype=object)[c],
-                        "score": pop[c]})
-    out.insert(1, "rank", out.groupby("customer_id").cumcount().to_numpy() + 1)
-    return out
+    return np.concatenate(rows), np.concatenate(cols)
 
 
-def _scores(recs: pd.DataFrame, target: pd.DataFrame, n_target: pd.Series) -> tuple[float,
-                                                                                     float]:
-    hits = recs.merge(target, on=["customer_id", "item"]).groupby("customer_id").size()
-    hits = hits.reindex(n_target.index, fill_value=0)
-    return float((hits > 0).mean()), float((hits / n_target).mean())
+def _scores(rec_rows: np.ndarray, rec_items: np.ndarray, target_keys: np.ndarray,
+            n_target: np.ndarray, n_items: int) -> tuple[float, float]:
+    """Hit rate and recall of suggestions (row of the evaluated customers, item) against
+    the sorted keys ``row * n_items + item`` of the targets; ``n_target`` per row."""
+    keys = rec_rows * n_items + rec_items
+    if len(target_keys):
+        at = np.minimum(np.searchsorted(target_keys, keys), len(target_keys) - 1)
+        hit = target_keys[at] == keys
+    else:
+        hit = np.zeros(len(keys), dtype=bool)
+    hits = pd.Series(np.bincount(rec_rows[hit], minlength=len(n_target)).astype(np.int64))
+    n_t = pd.Series(n_target.astype(np.int64))
+    return float((hits > 0).mean()), float((hits / n_t).mean())
+
+
+def _positions(values: pa.ChunkedArray | pa.Array, labels: np.ndarray) -> np.ndarray:
+    """Position of each of ``values`` in the distinct ``labels`` (-1 when absent), as
+    ``pandas.Index(labels).get_indexer(values)``; text labels are looked up in Arrow."""
+    try:
+        vs = pa.array(labels, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.Index(labels).get_indexer(values.to_numpy(zero_copy_only=False))
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    got = pc.index_in(values.cast(pa.string()), value_set=vs)
+    return np.asarray(got.fill_null(-1), dtype=np.int64)
 
 
 def _default_split(baskets: Baskets) -> dt.date:
@@ -167,32 +198,35 @@ def evaluate_with(transactions: ir.Table, allb: Baskets, *,
                      item=test[col].cast("string")).distinct()
              .to_pyarrow())
     custs, hist = customer_items(tb)
-    # target: (customer, item) pairs after the split of training customers, not bought before
-    ci = pd.Index(custs).get_indexer(pairs.column("customer_id").to_numpy(zero_copy_only=False))
-    ii = pd.Index(tb.items).get_indexer(pairs.column("item").to_numpy(zero_copy_only=False))
+    # target: (customer, item) pairs after the split of training customers, not bought
+    # before (an item never sold before the split counts in the target, never as a hit)
+    ci = _positions(pairs.column("customer_id"), custs)
+    ii = _positions(pairs.column("item"), np.asarray(tb.items, dtype=object))
     known = np.zeros(len(ci), dtype=bool)
     both = (ci >= 0) & (ii >= 0)
     known[both] = np.asarray(hist[ci[both], ii[both]]).ravel()
     new_item = (ci >= 0) & ~known
-    target = pd.DataFrame({
-        "customer_id": pairs.column("customer_id").to_numpy(zero_copy_only=False)[new_item],
-        "item": pairs.column("item").to_numpy(zero_copy_only=False)[new_item]})
-    n_target = target.groupby("customer_id").size()
-    if len(n_target) == 0:
+    if not new_item.any():
         raise InputError(f"evaluate_recommendations: no customer bought before {split} and "
                          "bought a new item after it; nothing to evaluate. Pick another "
                          "split_date.")
+    # the evaluated customers, in customer order (codes follow the sorted ids)
+    sel, row = np.unique(ci[new_item], return_inverse=True)
+    n_target = np.bincount(row, minlength=len(sel))
+    p = len(tb.items)
+    t_item = ii[new_item]
+    target_keys = np.sort(row[t_item >= 0].astype(np.int64) * p + t_item[t_item >= 0])
     th = dict(thresholds) if thresholds else choose_thresholds(tb)
     kw = {k: v for k, v in th.items() if k not in ("reason", "min_count")}
     rs = mine_rules(tb, **kw)
     # only the evaluated customers are scored (each list depends on its own history only)
-    sel = np.unique(ci[new_item])
-    recs = recommend_for(rs, tb, custs[sel], hist[sel], n=n)
-    pop = _popularity_for(tb, custs[sel], hist[sel], n)
-    hr, rc = _scores(recs, target, n_target)
-    bhr, brc = _scores(pop, target, n_target)
+    h_sel = hist[sel]
+    r_rows, r_items, *_ = recommend_codes(rs, tb, h_sel, n=n)
+    hr, rc = _scores(r_rows, r_items, target_keys, n_target, p)
+    b_rows, b_items = _popularity_codes(tb, h_sel, n)
+    bhr, brc = _scores(b_rows, b_items, target_keys, n_target, p)
     return {"split_date": split.isoformat(), "n": n,
-            "n_customers_evaluated": len(n_target), "n_train_baskets": tb.n_baskets,
+            "n_customers_evaluated": len(sel), "n_train_baskets": tb.n_baskets,
             "n_rules": len(rs.rules), "hit_rate_at_n": hr, "recall_at_n": rc,
             "baseline_hit_rate_at_n": bhr, "baseline_recall_at_n": brc,
             "thresholds": {k: v for k, v in th.items() if k != "reason"},

@@ -140,7 +140,8 @@ def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 
     - support = n_AC / N, confidence = n_AC / n_A, lift = confidence / supp(C),
     - leverage = supp(AC) − supp(A) supp(C),
     - conviction = (1 − supp(C)) / (1 − confidence): ``+inf`` when confidence is 1 (stored as
-      ``+inf`` in the frame and in parquet, shown as "∞" in the report, ``null`` in JSON),
+      ``+inf`` in the frame and in parquet, an empty cell in ``rules.csv``, shown as "∞" in
+      the report, ``null`` in JSON),
     - Zhang's metric = leverage / max(supp(AC)(1 − supp(A)), supp(A)(supp(C) − supp(AC))),
       in [−1, 1]; 0 when both terms are 0 (A in every basket).
 
@@ -239,8 +240,8 @@ def mine_rules(baskets: Baskets, *, min_support: float, min_confidence: float = 
                                         ignore_index=True)
     infinite = int(np.isinf(rules["conviction"].to_numpy(dtype=float)).sum()) if len(rules) else 0
     notes = (f"conviction is +inf where confidence is 1 ({infinite:,} "
-             f"{'rule' if infinite == 1 else 'rules'}; parquet keeps inf; JSON writes null; "
-             "the report shows ∞).",) if infinite else ()
+             f"{'rule' if infinite == 1 else 'rules'}; parquet keeps inf; rules.csv leaves the "
+             "cell empty; JSON writes null; the report shows ∞).",) if infinite else ()
     return RuleSet(itemsets=itemsets, rules=rules, thresholds=thresholds, n_baskets=n,
                    n_items=baskets.n_items, notes=notes)
 

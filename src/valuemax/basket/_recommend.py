@@ -13,8 +13,6 @@ from valuemax._core.exceptions import InputError
 from valuemax.basket._baskets import Baskets, build_baskets, sorted_codes
 
 _CHUNK = 4096
-_OUT = {"customer_id": "object", "rank": "int64", "item": "object", "score": "float64",
-        "source": "object"}
 
 
 def customer_items(baskets: Baskets) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -23,7 +21,15 @@ def customer_items(baskets: Baskets) -> tuple[np.ndarray, sp.csr_matrix]:
         raise InputError("recommend needs baskets with customers (customer_ids); a plain "
                          "basket file has none. Use build_baskets(transactions) or "
                          "baskets_from_long(...).")
-    codes, custs = _customer_codes(baskets.customer_ids)
+    known = baskets._customers  # coded by build_baskets
+    if known is not None:
+        codes, custs = known
+        present = np.bincount(codes, minlength=len(custs)) > 0
+        if not present.all():  # a cut of the baskets: the customers left, same order
+            codes = (np.cumsum(present) - 1)[codes]
+            custs = custs[present]
+    else:
+        codes, custs = _customer_codes(baskets.customer_ids)
     owner = sp.csr_matrix((np.ones(len(codes), dtype=np.int32),
                            (codes, np.arange(len(codes)))), shape=(len(custs), len(codes)))
     hist = (owner @ baskets.matrix.astype(np.int32)).tocsr()
@@ -92,19 +98,69 @@ def top_n_sparse(scores: sp.spmatrix, bought: sp.csr_matrix | None, n: int,
     """
     s = sp.csr_matrix(scores, dtype=np.float64)
     s.sum_duplicates()
-    if bought is not None:
-        s = (s - s.multiply(bought.astype(np.float64))).tocsr()
     m, p = s.shape
     if m and p and s.nnz >= DENSE_FROM * m * p:
-        parts = [_top_n_block(s[i:i + max(1, _BLOCK // p)].toarray(), n, i)
-                 for i in range(0, m, max(1, _BLOCK // p))]
+        step = max(1, _BLOCK // p)
+        parts = []
+        for i in range(0, m, step):
+            block = s[i:i + step].toarray()
+            if bought is not None:
+                block[bought[i:i + step].toarray()] = 0.0
+            parts.append(_top_n_block(block, n, i))
         rows, cols, vals = (np.concatenate(x) for x in zip(*parts, strict=True))
         return rows, cols, vals
-    coo = s.tocoo()
-    ok = coo.data > 0
-    rows = coo.row[ok].astype(np.int64)
-    cols = coo.col[ok].astype(np.int64)
-    vals = coo.data[ok]
+    return _top_n_csr(s, bought, n)
+
+
+def _top_n_csr(s: sp.csr_matrix, bought: sp.csr_matrix | None, n: int,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`top_n_sparse` of a CSR matrix without duplicate entries (e.g. a sparse
+    product), in time linear in its stored entries.
+
+    Each row's ``n``-th largest positive score is found by a partition of the row's
+    stored scores (rows of similar length padded with zeros into one array, so no Python
+    loop runs per row); only the entries at or above it (ties at the ``n``-th place
+    included) are sorted by score, then column — the same entries in the same order as
+    sorting every stored entry.
+    """
+    m, p = s.shape
+    counts = np.diff(s.indptr)
+    rows = np.repeat(np.arange(m, dtype=np.int64), counts)
+    cols = s.indices.astype(np.int64, copy=False)
+    vals = s.data
+    ok = vals > 0
+    if bought is not None and bought.nnz:
+        if m * p <= _BLOCK * 4:  # a boolean block of at most 16 MB
+            ok &= ~bought.toarray()[rows, cols]
+        else:
+            b = bought.tocsr()
+            keys = np.repeat(np.arange(m, dtype=np.int64), np.diff(b.indptr)) * p + b.indices
+            keys.sort()
+            probe = rows * p + cols
+            at = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
+            ok &= keys[at] != probe
+    if not ok.all():
+        rows, cols, vals = rows[ok], cols[ok], vals[ok]
+    counts = np.bincount(rows, minlength=m)
+    big = np.flatnonzero(counts > n)
+    if len(big):
+        starts = np.cumsum(counts) - counts
+        kth = np.zeros(m)  # rows with at most n entries keep them all
+        width = np.ceil(np.log2(counts[big])).astype(np.int64)  # rows padded to < 2x
+        for w_level in np.unique(width):
+            group = big[width == w_level]
+            w = int(counts[group].max())
+            step = max(1, _BLOCK // w)
+            for a in range(0, len(group), step):
+                g = group[a:a + step]
+                k = counts[g]
+                ends = np.cumsum(k)
+                pos = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - k, k)
+                pad = np.zeros((len(g), w))
+                pad[np.repeat(np.arange(len(g)), k), pos] = vals[np.repeat(starts[g], k) + pos]
+                kth[g] = np.partition(pad, w - n, axis=1)[:, w - n]
+        keep = vals >= kth[rows]
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
     order = np.lexsort((cols, -vals, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
     start = np.searchsorted(rows, rows, side="left")
@@ -146,9 +202,12 @@ def _top_n_block(dense: np.ndarray, n: int, first_row: int,
 
 def cosine_items(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Item × item cosine similarity of the basket columns, zero diagonal (sparse)."""
-    x = matrix.astype(np.float64)
+    # pairs come from baskets of two items or more: the one-item baskets (most orders of
+    # a large log) add only to the diagonal, which is the item counts and zeroed below
+    rich = np.flatnonzero(np.diff(matrix.indptr) >= 2)
+    x = matrix[rich].astype(np.float64)
     co = (x.T @ x).tocsr()
-    d = np.sqrt(co.diagonal())
+    d = np.sqrt(np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64))
     inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
     cos = sp.diags(inv) @ co @ sp.diags(inv)
     cos = cos.tocsr()
@@ -263,6 +322,28 @@ def recommend_for(rules: Any, baskets: Baskets, custs: np.ndarray, hist: sp.csr_
     pandas.DataFrame
         As :func:`recommend`.
     """
+    c, i, v, o, rank = recommend_codes(rules, baskets, hist, n=n,
+                                       exclude_bought=exclude_bought)
+    items = np.asarray(baskets.items, dtype=object)
+    source = np.array(["rule", "co-occurrence"], dtype=object)
+    return pd.DataFrame({
+        "customer_id": pd.Series(np.asarray(custs, dtype=object)[c], dtype=object),
+        "rank": rank + 1, "item": pd.Series(items[i], dtype=object), "score": v,
+        "source": pd.Series(source[o], dtype=object)})
+
+
+def recommend_codes(rules: Any, baskets: Baskets, hist: sp.csr_matrix, *, n: int,
+                    exclude_bought: bool = True,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`recommend_for` as positions: the lists without building a frame.
+
+    Returns
+    -------
+    tuple of five ndarrays of the same length (one entry per recommendation)
+        Row of ``hist`` (int64), column of ``baskets.items`` (int64), score (float64),
+        source (int64: 0 rule, 1 co-occurrence) and 0-based rank (int64), sorted by row
+        and rank.
+    """
     b = baskets
     table = getattr(rules, "rules", rules)
     by_rule = _rule_scores(table, b.items, hist, exclude_bought)
@@ -284,24 +365,31 @@ def recommend_for(rules: Any, baskets: Baskets, custs: np.ndarray, hist: sp.csr_
         h = hist[start:start + step]
         scale = 1.0 / np.maximum(size[start:start + step], 1.0)
         if dense is None:
-            s = sp.diags(scale) @ (h.astype(np.float64) @ cos)
-            r, c, v = top_n_sparse(s, h if exclude_bought else None, n)
+            s = (h.astype(np.float64) @ cos).tocsr()
+            # each row times its scale: the products of ``diags(scale) @ s``, to the bit
+            s.data *= np.repeat(scale, np.diff(s.indptr))
+            r, c, v = _top_n_csr(s, h if exclude_bought else None, n)
         else:
             block = (h.astype(np.float64) @ dense) * scale[:, None]
             if exclude_bought:
                 block[h.nonzero()] = 0.0
             r, c, v = _top_n_block(block, n, 0)
-        parts.append(pd.DataFrame({"_c": r + start, "_i": c, "score": v}))
-    co = pd.concat(parts, ignore_index=True).assign(source="co-occurrence", _o=1, lift=0.0)
-    allrec = pd.concat([by_rule[["_c", "_i", "score", "source", "_o", "lift"]], co],
-                       ignore_index=True)
-    allrec = allrec.sort_values(["_c", "_o", "score", "lift", "_i"],
-                                ascending=[True, True, False, False, True])
-    allrec = allrec.drop_duplicates(["_c", "_i"]).groupby("_c").head(n)
-    items = np.asarray(b.items, dtype=object)
-    out = pd.DataFrame({"customer_id": custs[allrec["_c"].to_numpy(dtype=np.int64)],
-                        "rank": allrec.groupby("_c").cumcount().to_numpy() + 1,
-                        "item": items[allrec["_i"].to_numpy(dtype=np.int64)],
-                        "score": allrec["score"].to_numpy(dtype=float),
-                        "source": allrec["source"].to_numpy(dtype=object)})
-    return out.astype(_OUT).reset_index(drop=True)
+        parts.append((r + start, c, v))
+    co_c, co_i, co_v = (np.concatenate(x) for x in zip(*parts, strict=True)) if parts else (
+        np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    # rule items first (each customer's sorted by score, lift, item), then co-occurrence
+    # items (sorted by score, item): both parts are sorted by customer, so a stable sort
+    # on (customer, part) merges them; an item in both keeps its rule row
+    c_all = np.concatenate([by_rule["_c"].to_numpy(dtype=np.int64), co_c])
+    i_all = np.concatenate([by_rule["_i"].to_numpy(dtype=np.int64), co_i])
+    v_all = np.concatenate([by_rule["score"].to_numpy(dtype=float), co_v])
+    o_all = np.concatenate([np.zeros(len(by_rule), dtype=np.int64),
+                            np.ones(len(co_c), dtype=np.int64)])
+    order = np.argsort(c_all * 2 + o_all, kind="stable")
+    c_all, i_all, v_all, o_all = c_all[order], i_all[order], v_all[order], o_all[order]
+    first = ~pd.Series(c_all * max(p, 1) + i_all).duplicated().to_numpy()
+    c_all, i_all, v_all, o_all = c_all[first], i_all[first], v_all[first], o_all[first]
+    rank = np.arange(len(c_all)) - np.searchsorted(c_all, c_all, side="left")
+    top = rank < n
+    return (c_all[top], i_all[top], v_all[top].astype(np.float64), o_all[top],
+            rank[top].astype(np.int64))

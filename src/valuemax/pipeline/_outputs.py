@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from valuemax._core._csv import csv_safe, write_csv
@@ -159,7 +160,9 @@ def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, 
                      *, names: Mapping[str, str]) -> None:
     """``rules.parquet``/``.csv`` and, when given, ``recommendations.parquet``/``.csv``.
 
-    The rules keep their item codes as lists in Parquet and joined by `` | `` in the CSV.
+    The rules keep their item codes as lists in Parquet and joined by `` | `` in the CSV;
+    an infinite conviction (confidence 1) stays ``inf`` in Parquet and is an empty cell in
+    the CSV (the rule set's notes say so).
     When the log names its products (``names``: code -> product name, as
     :attr:`valuemax.basket.BasketResult.item_names`), both files also carry the names, so a
     spreadsheet reader sees what the report shows: ``antecedent_names`` and
@@ -178,8 +181,11 @@ def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, 
     named.to_parquet(folder / "rules.parquet", index=False)
     lists = [c for c in ("antecedents", "consequents", "antecedent_names", "consequent_names")
              if c in named]
-    write_csv(named.assign(**{c: named[c].map(" | ".join) for c in lists}),
-              folder / "rules.csv")
+    text = {c: named[c].map(" | ".join) for c in lists}
+    if "conviction" in named:  # +inf (confidence 1): an empty cell, as the rules' note says
+        conv = named["conviction"].astype(float)
+        text["conviction"] = conv.where(np.isfinite(conv))
+    write_csv(named.assign(**text), folder / "rules.csv")
     if recommendations is None:
         return
     recs = recommendations

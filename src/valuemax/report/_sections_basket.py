@@ -153,6 +153,8 @@ def _rules(res: BasketResult, names: dict[str, str]) -> str:
     df["consequents"] = df["consequents"].map(lambda x: " | ".join(x))
     shown = df.iloc[:TOP_RULES]
     extra = {"conviction_shown": [_conviction(v) for v in shown["conviction"]]}
+    conv = df["conviction"].astype(float)
+    df["conviction"] = conv.where(np.isfinite(conv))  # the CSV: an empty cell, as rules.csv
     show = list(RULE_SHOW)
     if names:  # product names in the page; the CSV keeps the codes and the names
         df["products"] = [f"{_named(a, names)} → {_named(c, names)}" for a, c in
@@ -168,7 +170,7 @@ def _rules(res: BasketResult, names: dict[str, str]) -> str:
                           "also hold C; lift: how many times more likely C is with A than "
                           "overall (1 = independent); leverage: supp(AC) − supp(A)·supp(C); "
                           "conviction: (1 − supp(C)) / (1 − confidence), ∞ when confidence "
-                          "is 1 (inf in the CSV). The CSV adds Zhang's metric and the "
+                          "is 1 (an empty cell in the CSV). The CSV adds Zhang's metric and the "
                           "supports of A and C."))
 
 
