@@ -92,3 +92,14 @@ def test_section_opens_in_a_browser(small_result, tmp_path, check_report_in_brow
     path.write_text(doc, encoding="utf-8")
     out = check_report_in_browser(path)
     assert out["n_plots"] == 2 and "What sells together" in out["text"]
+
+
+def test_no_rule_note_names_the_command_that_takes_thresholds(small_result):
+    """New user: the report said to lower the thresholds with --min-support, an option
+    analyze does not have; the note names `valuemax rules` and the Python keywords."""
+    res = small_result.basket
+    empty = dataclasses.replace(res, rule_set=dataclasses.replace(
+        res.rule_set, rules=res.rule_set.rules.iloc[:0]))
+    html, _ = basket_section(dataclasses.replace(small_result, basket=empty))
+    assert ("To see rules, mine the same log with lower thresholds: valuemax rules LOG "
+            "--min-support S --min-confidence C (analyze chooses them from the data") in html
