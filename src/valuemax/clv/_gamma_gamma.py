@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from valuemax._core.exceptions import DataLossWarning, InputError, InsufficientData
 from valuemax.clv._base import COLLAPSED, ParametricModel
-from valuemax.clv._likelihoods.gamma_gamma import gamma_gamma_rows
+from valuemax.clv._likelihoods.gamma_gamma import gamma_gamma_totals
 from valuemax.clv._validation import MIN_REPEAT_BUYERS_TO_FIT, check_arrays, compress, labels, wrap
 
 
@@ -31,6 +31,22 @@ def _check_spend(who: str, frequency: Any, monetary_value: Any, weights: Any = N
         raise InputError(f"{who}: weights must be >= 0; {int((weights_arr < 0).sum()):,} are "
                          f"negative ({labels(index, weights_arr < 0)}).")
     return x, arrs["monetary_value"], weights_arr, index
+
+
+#: Rows looked at by :func:`_repeated` (evenly spaced); up to this many rows are always
+#: compressed (it costs milliseconds there).
+_SAMPLE = 65_536
+
+
+def _repeated(values: np.ndarray) -> bool:
+    """Whether to compress rows by ``values``: always for up to ``_SAMPLE`` rows, else
+    when fewer than 90% of ``_SAMPLE`` evenly spaced values are distinct (a cheap look
+    instead of hashing every row of a large table of continuous spend, where nothing would
+    merge; a wrong guess costs time only, as the likelihood is the same on either)."""
+    if values.size <= _SAMPLE:
+        return True
+    sample = values[:: values.size // _SAMPLE]
+    return np.unique(sample).size < 0.9 * sample.size
 
 
 class GammaGammaModel(ParametricModel):
@@ -182,12 +198,17 @@ class GammaGammaModel(ParametricModel):
         if n_left < MIN_REPEAT_BUYERS_TO_FIT:
             raise InsufficientData(f"{who}: {n_left:,.0f} repeat buyers to fit; GammaGammaModel needs "
                              f"at least {MIN_REPEAT_BUYERS_TO_FIT}. Use a longer calibration period.")
-        rows, counts = compress(np.column_stack([x[~bad], m[~bad]]), w[~bad])
-        ux, um = rows.T
+        xs, ms, ws = x[~bad], m[~bad], w[~bad]
+        if _repeated(ms):  # compress to the unique (x, m) rows (DESIGN.md §2)
+            rows, counts = compress(np.column_stack([xs, ms]), ws)
+            ux, um = rows.T
+        else:  # (nearly) every spend distinct: compressing would find nothing to merge
+            keep = ws > 0
+            ux, um, counts = xs[keep], ms[keep], ws[keep]
 
         # value and gradient in one pass per point (L-BFGS-B asks for both at the same
-        # point; the last is kept), the rows' fixed parts computed once
-        both, last = gamma_gamma_rows(ux, um), {}
+        # point; the last is kept), every fixed part of the rows computed once
+        both, last = gamma_gamma_totals(ux, um, counts), {}
 
         def at(theta: np.ndarray) -> tuple[float, np.ndarray]:
             key = np.asarray(theta, dtype=float).tobytes()
@@ -195,7 +216,7 @@ class GammaGammaModel(ParametricModel):
                 params = np.exp(theta)
                 ll, g = both(*params)
                 last.clear()  # chain rule to log-parameters below
-                last[key] = (float(np.dot(counts, ll)), params * (g @ counts))
+                last[key] = (ll, params * g)
             return last[key]
 
         def total(theta: np.ndarray) -> float:
