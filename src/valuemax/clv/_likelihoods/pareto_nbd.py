@@ -466,6 +466,11 @@ _PAIR_BLOCK = 32_768
 #: and over the pairs of each ``x`` (a cost per pair, as quadrature's 16 to 128 nodes).
 _TABLE_TERMS = 2048
 _PAIR_TERMS = 256
+#: The table of every distinct ``(t, x)`` is used when it has at most this many cells
+#: per pair plus ``_TABLE_MIN`` (whole-day or whole-week data); else the series are
+#: summed per ``x`` over its pairs (continuous times).
+_TABLE_PER_PAIR = 4
+_TABLE_MIN = 4096
 
 
 def _pair_tails(r, alpha, s, beta, pairs, grad=False):
@@ -497,7 +502,7 @@ def _pair_tails(r, alpha, s, beta, pairs, grad=False):
     N = r + s + ux
     b = np.full(ux.shape, s + 1.0) if alpha >= beta else r + ux
     terms = _series_terms(b[px], z[pt])
-    tabled = ut.size * ux.size <= 4 * n_pairs + 4096  # a table of every (t, x)
+    tabled = ut.size * ux.size <= _TABLE_PER_PAIR * n_pairs + _TABLE_MIN  # every (t, x)
     ok = terms <= (_TABLE_TERMS if tabled else _PAIR_TERMS)
     if not ok.any():
         return log_j, g
