@@ -3,8 +3,10 @@
 Pure vectorised array functions, as every module of ``valuemax.clv._likelihoods``. The
 closed form's term ``A0`` (two Gauss hypergeometric functions) is computed as the integral
 ``I = ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ = A0/(r+s+x)`` it comes from, in log space,
-by a short positive series, a binomial series on the no-drop-out side, or Gauss-Legendre
-quadrature where the series would be long (see ``_log_odds``): no hypergeometric function.
+by a positive series (the Gauss hypergeometric series of eq. 22, ``2F1(N, b; N+1; z)``,
+summed once per distinct ``(x, t)`` pair of the data: ``_pair_tails``), a binomial series
+on the no-drop-out side, or Gauss-Legendre quadrature where the series would be long (see
+``_log_odds``): no call to a hypergeometric function.
 
 References
 ----------
@@ -174,7 +176,8 @@ def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
     ``ln[s/(r+s+x) A0] + (r+x) ln(α+T) + s ln(β+T)``: the two terms of the bracket of
     eq. (22) of [1]_, whose ratio gives ``P(alive) = 1/(1 + e^odds)`` and the likelihood.
     ``A0/(r+s+x)`` is the integral ``I`` of :func:`log_died_integral`, taken as the
-    difference of two tails of a positive series where that is short (at most 64 terms),
+    difference of two tails of a positive series where that is short enough (at most
+    2,048 terms, summed once per distinct ``(x, t)``; 256 where times are continuous),
     by quadrature where it is not (there the large ``(r+x) ln(α+·)`` terms are cancelled
     analytically, ``log1p``, so the odds stay exact as ``r, α → ∞`` or ``s, β → ∞``), and
     where ``β`` is far above ``α + T`` (the no-drop-out side, ``s → 0``:
@@ -215,7 +218,9 @@ def _log_odds(r, alpha, s, beta, x, t_x, T, grad=False, pairs=None):
 
     Rows on the no-drop-out side (:func:`_wide`) sum the short binomial series of
     :func:`_log_died_wide`; rows whose tail series ``J(t_x)`` and ``J(T)`` need at most
-    ``_SERIES_MAX`` terms take ``ln I = ln(J(t_x) - J(T))`` from :func:`_log_tail`; the
+    ``_TABLE_TERMS`` (or, with continuous times, ``_PAIR_TERMS``) terms take
+    ``ln I = ln(J(t_x) - J(T))`` from :func:`_pair_tails` (``pairs``, a
+    :class:`RowPairs` of the rows, is built when not given); the
     rest (``z`` near 1: ``r, α`` or ``s, β`` large, a rate or a drop-out without
     heterogeneity) integrate by :func:`log_died_integral`, whose nodes also give the
     derivatives. Value and gradient always come from the same method, and no row calls a
@@ -574,11 +579,12 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
     + s ln(β+T)``, ``I = J(t_x) - J(T)`` the integral of :func:`log_died_integral`. So
     ``∇ ln L = ∇A + expit(O) ∇O``; ``∇ ln I = (∇J(t_x) - ρ ∇J(T)) / (J(t_x) - ρ J(T))``
     with ``ρ = J(T)/J(t_x)``, and ``∇J`` comes from differentiating the positive series of
-    ``J`` term by term (see ``_log_tail``): no hypergeometric function and no
+    ``J`` term by term (see ``_log_tail`` and ``_pair_tails``, which sums the series
+    once per distinct ``(x, t)``): no hypergeometric function and no
     cancellation. Rows on the no-drop-out side (``β`` far above ``α + T``, as ``s → 0``)
     differentiate the short binomial series of ``_log_died_wide`` instead, and rows whose
-    series would be long (more than ``_SERIES_MAX`` = 64 terms: ``z`` near 1, as at the
-    no-heterogeneity boundary) take the derivatives from the quadrature nodes that give
+    series would be long (more than 2,048 terms, or 256 with continuous times: ``z`` near
+    1, as at the no-heterogeneity boundary) take the derivatives from the quadrature nodes that give
     their value (``log_died_integral(..., moments=True)``). Each row's value and gradient
     come from the same method (``_log_odds``); no finite differences.
 
