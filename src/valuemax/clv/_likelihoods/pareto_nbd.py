@@ -476,6 +476,8 @@ _PAIR_TERMS = 256
 #: summed per ``x`` over its pairs (continuous times).
 _TABLE_PER_PAIR = 4
 _TABLE_MIN = 4096
+#: Most cells (distinct t x terms) of the table's powers of ``q`` (32 MB).
+_TABLE_POWERS = 1 << 22
 
 
 def _pair_tails(r, alpha, s, beta, pairs, grad=False):
@@ -508,7 +510,12 @@ def _pair_tails(r, alpha, s, beta, pairs, grad=False):
     b = np.full(ux.shape, s + 1.0) if alpha >= beta else r + ux
     terms = _series_terms(b[px], z[pt])
     tabled = ut.size * ux.size <= _TABLE_PER_PAIR * n_pairs + _TABLE_MIN  # every (t, x)
-    ok = terms <= (_TABLE_TERMS if tabled else _PAIR_TERMS)
+    if tabled:
+        ok = terms <= _TABLE_TERMS
+        # the powers of q for every distinct t: bounded memory, else per x
+        tabled = not ok.any() or ut.size * terms[ok].max() <= _TABLE_POWERS
+    if not tabled:
+        ok = terms <= _PAIR_TERMS
     if not ok.any():
         return log_j, g
     K = int(terms[ok].max())
