@@ -124,3 +124,15 @@ def test_passing_pairs_changes_nothing():
     a = pareto_nbd_loglik_and_grad(*params, x, t_x, T)
     b = pareto_nbd_loglik_and_grad(*params, x, t_x, T, pairs=row_pairs(x, t_x, T))
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("params", POINTS)
+def test_table_too_large_for_memory_goes_per_x(params, monkeypatch):
+    # the powers of q for every distinct t are bounded (_TABLE_POWERS): beyond it, the
+    # series are summed per x (pairs needing more than _PAIR_TERMS terms by quadrature)
+    x, t_x, T = _day_rows(6)
+    ll_table, g_table = pareto_nbd_loglik_and_grad(*params, x, t_x, T)
+    monkeypatch.setattr(_pareto, "_TABLE_POWERS", 0)
+    ll_pairs, g_pairs = pareto_nbd_loglik_and_grad(*params, x, t_x, T)
+    np.testing.assert_allclose(ll_table, ll_pairs, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(g_table, g_pairs, rtol=1e-7, atol=1e-7)
