@@ -60,3 +60,41 @@ def test_fit_without_compression_reaches_the_same_optimum(cdnow_rfm, monkeypatch
     assert b.loglik_ == pytest.approx(a.loglik_, rel=1e-9)
     for name in a.params_:
         assert b.params_[name] == pytest.approx(a.params_[name], rel=1e-4)
+
+
+def _simulated(n=200_000, seed=0, p=6.25, q=3.74, gamma=15.44):
+    rng = np.random.default_rng(seed)
+    frequency = rng.integers(1, 15, n)
+    truth = GammaGammaModel.from_params(p=p, q=q, gamma=gamma)
+    sim = truth.simulate(frequency, random_state=seed)
+    return sim["frequency"].to_numpy(float), sim["monetary_value"].to_numpy()
+
+
+def test_moments_start_is_near_the_generating_parameters():
+    # q > 4: m^2 has a variance, the moments are consistent (for q <= 4, as CDNOW's 3.74,
+    # they are only a rough start)
+    x, m = _simulated(2_000_000, p=4.0, q=12.0, gamma=40.0)
+    p, q, gamma = _gg._moments_start(x, m, np.ones_like(x))
+    assert p == pytest.approx(4.0, rel=0.05)
+    assert q == pytest.approx(12.0, rel=0.05)
+    assert gamma == pytest.approx(40.0, rel=0.05)
+
+
+def test_moments_start_falls_back_when_invalid(cdnow_rfm):
+    repeat = cdnow_rfm[cdnow_rfm["frequency"] > 0]
+    x, m = repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy()
+    # CDNOW's line of m^2 on 1/x has a negative intercept: no valid moments
+    np.testing.assert_array_equal(_gg._moments_start(x, m, np.ones_like(x)), [1, 1, m.mean()])
+    np.testing.assert_array_equal(_gg._moments_start(np.full(5, 3.0), m[:5], np.ones(5)),
+                                  [1, 1, m[:5].mean()])  # one frequency: no line
+
+
+def test_moments_start_reaches_the_same_optimum(monkeypatch):
+    x, m = _simulated(20_000, seed=1)
+    a = GammaGammaModel().fit(x, m)
+    monkeypatch.setattr(_gg, "_moments_start",
+                        lambda x, m, w: np.array([1.0, 1.0, float(np.average(m, weights=w))]))
+    b = GammaGammaModel().fit(x, m)
+    assert a.loglik_ == pytest.approx(b.loglik_, rel=1e-10)
+    for name in a.params_:
+        assert a.params_[name] == pytest.approx(b.params_[name], rel=1e-4)

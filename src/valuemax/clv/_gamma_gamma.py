@@ -49,6 +49,38 @@ def _repeated(values: np.ndarray) -> bool:
     return np.unique(sample).size < 0.9 * sample.size
 
 
+def _moments_start(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The optimiser's start: ``(p, q, gamma)`` by the method of moments when that gives
+    valid values, else ``(1, 1, mean spend)``.
+
+    With transaction values ``Gamma(p, nu)`` and ``nu ~ Gamma(q, gamma)`` (rates), the mean
+    ``m`` of ``x`` values has ``E[m] = p gamma/(q-1)`` and ``E[m^2 | x] = c (p^2 + p/x)``,
+    ``c = gamma^2/((q-1)(q-2))`` (for ``q > 2``): the weighted least-squares line of ``m^2``
+    on ``1/x`` gives ``c p^2`` (intercept) and ``c p`` (slope), so ``p`` is their ratio,
+    ``(q-1)/(q-2) = c p^2 / E[m]^2`` and ``gamma = E[m] (q-1)/p``. Heavy tails make these
+    rough (``m^2`` has no variance for ``q <= 4``), but near enough to save about half
+    the optimiser's evaluations on large tables; the maximum is the same from either start.
+    """
+    fallback = np.array([1.0, 1.0, float(np.average(m, weights=w))])
+    total = float(w.sum())
+    u, y = 1.0 / x, m * m
+    u_bar, y_bar, mean = float(w @ u) / total, float(w @ y) / total, float(w @ m) / total
+    spread = float(w @ (u - u_bar) ** 2)
+    if not spread > 0:  # one frequency: the line is not identified
+        return fallback
+    slope = float(w @ ((u - u_bar) * (y - y_bar))) / spread
+    intercept = y_bar - slope * u_bar
+    with np.errstate(all="ignore"):
+        p = intercept / slope
+        ratio = intercept / mean**2
+        q = (2.0 * ratio - 1.0) / (ratio - 1.0)
+        gamma = mean * (q - 1.0) / p
+    start = np.array([p, q, gamma])
+    if not (np.all(np.isfinite(start)) and slope > 0 and p > 0 and ratio > 1 and gamma > 0):
+        return fallback
+    return start
+
+
 class GammaGammaModel(ParametricModel):
     """Gamma-Gamma model of a customer's average transaction value.
 
@@ -226,8 +258,7 @@ class GammaGammaModel(ParametricModel):
             return at(theta)[1].copy()
 
         with threadpool_limits(limits=1, user_api="blas"):  # as RepeatPurchaseModel.fit
-            self._fit_loglik(total, float(counts.sum()),
-                             np.array([1.0, 1.0, float(np.mean(um))]), grad)
+            self._fit_loglik(total, float(counts.sum()), _moments_start(ux, um, counts), grad)
         self.n_dropped_ = int(bad.sum())
         return self
 
