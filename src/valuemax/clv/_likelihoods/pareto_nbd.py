@@ -539,22 +539,25 @@ def _pair_tails(r, alpha, s, beta, pairs, grad=False):
                  w * inv1 * (b[None, :] + k[:, None]) / b[None, :]]
     weights = np.stack(cols, axis=1)  # (K, n_series, n_x)
     n_series = weights.shape[1]
-    sums = np.empty((n_pairs, n_series))
+    sums = np.full((n_pairs, n_series), np.nan)  # pairs not ok stay NaN
     if tabled:
         powers = np.cumprod(np.concatenate([np.ones((ut.size, 1)),
                                             np.repeat(q[:, None], K - 1, axis=1)], axis=1),
                             axis=1)
         table = (powers @ weights.reshape(K, -1)).reshape(ut.size, n_series, ux.size)
         sums[:] = table[pt, :, px]
-    else:  # per x, over its pairs, in blocks
+    else:  # per x, over its pairs that the series serves, in blocks, with its own length
+        use = np.flatnonzero(ok)
+        starts = np.searchsorted(px[use], np.arange(ux.size + 1))
         for j in range(ux.size):
-            for lo in range(pairs.x_start[j], pairs.x_start[j + 1], _PAIR_BLOCK):
-                hi = min(lo + _PAIR_BLOCK, pairs.x_start[j + 1])
-                qj = q[pt[lo:hi]]
+            for lo in range(starts[j], starts[j + 1], _PAIR_BLOCK):
+                rows = use[lo:min(lo + _PAIR_BLOCK, starts[j + 1])]
+                k_j = int(terms[rows].max())
+                qj = q[pt[rows]]
                 powers = np.cumprod(np.concatenate([np.ones((qj.size, 1)),
-                                                    np.repeat(qj[:, None], K - 1, axis=1)],
+                                                    np.repeat(qj[:, None], k_j - 1, axis=1)],
                                                    axis=1), axis=1)
-                sums[lo:hi] = powers @ weights[:, :, j]
+                sums[rows] = powers @ weights[:k_j, :, j]
     s0 = sums[:, 0]
     log_D = np.log(D[pt])
     with np.errstate(divide="ignore", invalid="ignore"):  # pairs not ok: discarded
