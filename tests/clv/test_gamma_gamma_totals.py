@@ -98,3 +98,41 @@ def test_moments_start_reaches_the_same_optimum(monkeypatch):
     assert a.loglik_ == pytest.approx(b.loglik_, rel=1e-10)
     for name in a.params_:
         assert a.params_[name] == pytest.approx(b.params_[name], rel=1e-4)
+
+
+@pytest.mark.parametrize("params", [(6.25, 3.74, 15.44), (1.0, 1.0, 1.0), (50.0, 0.5, 2e3),
+                                    (0.2, 30.0, 0.1)])
+def test_hessian_matches_central_differences_of_the_gradient(params):
+    x, m, w = _spend(7)
+    both = gamma_gamma_totals(x, m, w)
+    _, _, hess = both(*params, hessian=True)
+    fd = np.empty((3, 3))
+    for j in range(3):
+        h = 1e-6 * params[j]
+        up, down = np.array(params, dtype=float), np.array(params, dtype=float)
+        up[j] += h
+        down[j] -= h
+        fd[:, j] = (both(*up)[1] - both(*down)[1]) / (2 * h)
+    scale = np.outer(params, params)  # compare on the log-parameter scale
+    np.testing.assert_allclose(hess * scale, fd * scale, rtol=1e-6,
+                               atol=1e-6 * np.abs(hess * scale).max())
+
+
+def test_standard_errors_from_the_analytic_hessian(cdnow_rfm, monkeypatch):
+    repeat = cdnow_rfm[cdnow_rfm["frequency"] > 0]
+    for penalizer in (0.0, 0.01):
+        a = GammaGammaModel(penalizer=penalizer).fit(repeat["frequency"],
+                                                      repeat["monetary_value"])
+        with monkeypatch.context() as patch:  # central differences of the gradient instead
+            patch.setattr(GammaGammaModel, "_fit_loglik", _without_hessian)
+            b = GammaGammaModel(penalizer=penalizer).fit(repeat["frequency"],
+                                                          repeat["monetary_value"])
+        for name in a.params_:
+            assert a.std_errors_[name] == pytest.approx(b.std_errors_[name], rel=1e-5)
+
+
+_fit_loglik = GammaGammaModel._fit_loglik
+
+
+def _without_hessian(self, *args, hess=None, **kwargs):
+    return _fit_loglik(self, *args, **kwargs)

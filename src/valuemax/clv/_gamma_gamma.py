@@ -257,8 +257,15 @@ class GammaGammaModel(ParametricModel):
         def grad(theta: np.ndarray) -> np.ndarray:
             return at(theta)[1].copy()
 
+        def hess(theta: np.ndarray) -> np.ndarray:
+            # in log-parameters: diag(params) H diag(params) + diag(params * gradient)
+            params = np.exp(theta)
+            _, g, h = both(*params, hessian=True)
+            return params[:, None] * h * params[None, :] + np.diag(params * g)
+
         with threadpool_limits(limits=1, user_api="blas"):  # as RepeatPurchaseModel.fit
-            self._fit_loglik(total, float(counts.sum()), _moments_start(ux, um, counts), grad)
+            self._fit_loglik(total, float(counts.sum()), _moments_start(ux, um, counts), grad,
+                             hess=hess)
         self.n_dropped_ = int(bad.sum())
         return self
 

@@ -14,7 +14,7 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
 from valuemax.clv._likelihoods.special import count_table, take
 
@@ -129,8 +129,13 @@ def gamma_gamma_totals(x, m, weights):
     Returns
     -------
     callable
-        ``both(p, q, gamma)``: the total log-likelihood (float) and its gradient in
-        ``(p, q, gamma)``, shape (3,).
+        ``both(p, q, gamma, hessian=False)``: the total log-likelihood (float) and its
+        gradient in ``(p, q, gamma)``, shape (3,); with ``hessian=True`` also its
+        Hessian, shape (3, 3), from the same sums and two more (``Σ w R^2``,
+        ``Σ w x R^2``; the count terms' ``ψ'``): ``∂²/∂p² = Σ_x W_x x² [ψ'(px+q) -
+        ψ'(px)]``, ``∂²/∂p∂q = Σ_x W_x x ψ'(px+q)``, ``∂²/∂p∂γ = -Σ w x R``,
+        ``∂²/∂q² = Σ_x W_x ψ'(px+q) - n ψ'(q)``, ``∂²/∂q∂γ = n/γ - Σ w R``,
+        ``∂²/∂γ² = -n q/γ² + p Σ w x R² + q Σ w R²``.
 
     Examples
     --------
@@ -153,7 +158,7 @@ def gamma_gamma_totals(x, m, weights):
     log_m = np.log(m)
     sum_log_m, sum_x_log_m = float(w @ log_m), float(wx @ log_m)
 
-    def both(p, q, gamma):
+    def both(p, q, gamma, hessian=False):
         pk = p * k
         psi_pq = digamma(pk + q)
         by_count = gammaln(pk + q) - gammaln(pk) + pk * log_k
@@ -169,6 +174,17 @@ def gamma_gamma_totals(x, m, weights):
         grad = np.array([float(wx_k @ d_count) + sum_x_log_m - s_xl,
                          float(w_k @ psi_pq) + n * (log_gamma - digamma(q)) - s_l,
                          n * q / gamma - p * s_xr - q * s_r])
-        return total, grad
+        if not hessian:
+            return total, grad
+        tri_pq, tri_p = polygamma(1, pk + q), polygamma(1, pk)
+        s_r2, s_xr2 = float(w @ inv_denom**2), float(wx @ inv_denom**2)
+        h_pq = float(wx_k @ tri_pq)
+        h_pg = -s_xr
+        h_qg = n / gamma - s_r
+        hess = np.array([
+            [float((wx_k * k) @ (tri_pq - tri_p)), h_pq, h_pg],
+            [h_pq, float(w_k @ tri_pq) - n * polygamma(1, q), h_qg],
+            [h_pg, h_qg, -n * q / gamma**2 + p * s_xr2 + q * s_r2]])
+        return total, grad, hess
 
     return both
