@@ -493,7 +493,8 @@ def _pair_tails(r, alpha, s, beta, pairs, grad=False):
     series of :func:`_tail_series` (``S0``, ``S2``, ``SH``, ``S1``, ``S1b``) is the product
     of a (pairs x terms) matrix of powers of ``q`` and a (terms x 5) matrix of weights per
     ``x``: one matrix product over a table of every distinct ``t`` and ``x`` when that
-    table is small (whole-day or whole-week data), else one per ``x`` over its pairs. All
+    table is small (whole-day or whole-week data; at most ``_TABLE_POWERS`` powers), else
+    one per ``x`` over its pairs in blocks of ``_PAIR_BLOCK`` (memory bounded). All
     terms are positive (no cancellation); the number of terms is that of
     :func:`_series_terms` for the pair that needs most (at most ``_SERIES_MAX``: pairs
     needing more are NaN, integrated by the caller), so each sum is exact to round-off.
