@@ -167,8 +167,9 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
     never ends the search. When the best optimum so far has parameters at the bound and
     fails that check, ``limit_start(log_params)`` (if given) is the next start, once,
     before the random ones: the limiting model's own optimum, fitted directly. A ``start``
-    with parameters at the bound (another fit's optimum at the limit, handed on) that
-    already passes these checks is kept without an optimiser run (``_at_limit_start``).
+    with parameters at the bound (another fit's optimum at the limit, handed on), or that
+    limit start, that already passes these checks is kept without an optimiser run
+    (``_at_limit_start``).
     ``hess(log_params)``, when given, is the analytic Hessian of ``loglik`` for the
     standard errors (else central differences of ``grad``, else of ``loglik``).
 
@@ -204,7 +205,7 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
     start = np.clip(start, -_BOUND, _BOUND)
     around = start if around is None else around
     rng = np.random.default_rng(random_state)
-    best, last = None, start
+    best, last, at_corner = None, start, None
     for i in range(n_starts):
         if i == 0 and at_limit is not None and np.any(np.abs(start) >= _BOUND - 1.0):
             # a start at the limit (another fit's optimum there, see ``_at_limit_start``):
@@ -219,9 +220,14 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
                 and np.any(np.abs(best.x) >= _BOUND - 1.0):
             theta0 = np.clip(limit_start(best.x), -_BOUND, _BOUND)
             limit_start = None  # once
+            # the limit's own optimum: kept without a run when it passes the checks (a run
+            # there can end in a failed line search on an objective flat to round-off)
+            at_corner = None if at_limit is None else _at_limit_start(
+                theta0, objective, jacobian, at_limit)
         else:
             theta0 = around + rng.normal(0.0, 1.0, size=start.size)
-        res = run(theta0)
+        res = at_corner if i > 0 and at_corner is not None else run(theta0)
+        at_corner = None
         if _stale(res):
             again = run(res.x)  # resume: a stale gradient on a flat ridge (see above)
             if again.success and again.fun <= res.fun:
