@@ -145,7 +145,8 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
             grad: Callable[[np.ndarray], np.ndarray] | None = None,
             at_limit: Callable[[np.ndarray, float, np.ndarray], bool] | None = None,
             limit_start: Callable[[np.ndarray], np.ndarray] | None = None,
-            around: np.ndarray | None = None) -> dict[str, Any]:
+            around: np.ndarray | None = None,
+            hess: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
     """Maximise ``loglik(log_params)`` (a weighted sum) from one start, more if it fails.
 
     The objective is ``-loglik/n_obs + penalizer * sum(params**2)``. Start 0 is ``start``;
@@ -166,8 +167,11 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
     never ends the search. When the best optimum so far has parameters at the bound and
     fails that check, ``limit_start(log_params)`` (if given) is the next start, once,
     before the random ones: the limiting model's own optimum, fitted directly. A ``start``
-    with parameters at the bound (another fit's optimum at the limit, handed on) that
-    already passes these checks is kept without an optimiser run (``_at_limit_start``).
+    with parameters at the bound (another fit's optimum at the limit, handed on), or that
+    limit start, that already passes these checks is kept without an optimiser run
+    (``_at_limit_start``).
+    ``hess(log_params)``, when given, is the analytic Hessian of ``loglik`` for the
+    standard errors (else central differences of ``grad``, else of ``loglik``).
 
     Returns
     -------
@@ -201,7 +205,7 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
     start = np.clip(start, -_BOUND, _BOUND)
     around = start if around is None else around
     rng = np.random.default_rng(random_state)
-    best, last = None, start
+    best, last, at_corner = None, start, None
     for i in range(n_starts):
         if i == 0 and at_limit is not None and np.any(np.abs(start) >= _BOUND - 1.0):
             # a start at the limit (another fit's optimum there, see ``_at_limit_start``):
@@ -216,9 +220,14 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
                 and np.any(np.abs(best.x) >= _BOUND - 1.0):
             theta0 = np.clip(limit_start(best.x), -_BOUND, _BOUND)
             limit_start = None  # once
+            # the limit's own optimum: kept without a run when it passes the checks (a run
+            # there can end in a failed line search on an objective flat to round-off)
+            at_corner = None if at_limit is None else _at_limit_start(
+                theta0, objective, jacobian, at_limit)
         else:
             theta0 = around + rng.normal(0.0, 1.0, size=start.size)
-        res = run(theta0)
+        res = at_corner if i > 0 and at_corner is not None else run(theta0)
+        at_corner = None
         if _stale(res):
             again = run(res.x)  # resume: a stale gradient on a flat ridge (see above)
             if again.success and again.fun <= res.fun:
@@ -247,15 +256,21 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
                       "identify them (e.g. no heterogeneity), so the model behaves as its "
                       "limiting model (named in boundary_), whose predictions are exact; "
                       "standard errors are not meaningful.", ConvergenceWarning, stacklevel=3)
-    hess = None
-    if grad is not None:  # central differences of the analytic gradient: 2k evaluations
-        hess = hessian_from_gradient(
+    matrix = None
+    if hess is not None:  # analytic: one evaluation
+        with np.errstate(all="ignore"):
+            matrix = -np.asarray(hess(best.x), dtype=float) + np.diag(
+                n_obs * penalizer * 4 * np.exp(2 * best.x))
+        if not np.all(np.isfinite(matrix)):
+            matrix = None
+    if matrix is None and grad is not None:  # central differences of the analytic gradient
+        matrix = hessian_from_gradient(
             lambda t: -grad(t) + n_obs * penalizer * 2 * np.exp(2 * t), best.x)
-    if hess is None:
-        hess = numerical_hessian(
+    if matrix is None:
+        matrix = numerical_hessian(
             lambda t: -loglik(t) + n_obs * penalizer * np.sum(np.exp(2 * t)), best.x)
     try:
-        cov = np.linalg.inv(hess)
+        cov = np.linalg.inv(matrix)
         log_se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
         log_se = np.full(best.x.size, np.nan)
@@ -392,12 +407,13 @@ class ParametricModel:
                     grad: Callable[[np.ndarray], np.ndarray] | None = None,
                     at_limit: Callable[[np.ndarray, float, np.ndarray], bool] | None = None,
                     limit_start: Callable[[np.ndarray], np.ndarray] | None = None,
-                    around: np.ndarray | None = None) -> None:
+                    around: np.ndarray | None = None,
+                    hess: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         fitted = fit_mle(type(self).__name__, loglik, n_obs, np.log(start),
                          penalizer=float(self.penalizer), n_starts=int(self.n_starts),
                          random_state=self.random_state, grad=grad, at_limit=at_limit,
                          limit_start=limit_start,
-                         around=None if around is None else np.log(around))
+                         around=None if around is None else np.log(around), hess=hess)
         estimates = np.exp(fitted["theta"])
         self.params_ = dict(zip(self._param_names, estimates.tolist(), strict=True))
         self.loglik_ = fitted["loglik"]

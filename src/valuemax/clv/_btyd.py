@@ -116,6 +116,9 @@ class RepeatPurchaseModel(ParametricModel):
     _loglik_grad: ClassVar[Any] = None  # analytic per-row gradient, shape (k, n), if known
     #: both in one pass, ``f(*params, x, t_x, T) -> ((n,), (k, n))``, where that is cheaper
     _loglik_and_grad: ClassVar[Any] = None
+    #: ``f(x, t_x, T) -> layout`` passed to ``_loglik_and_grad`` as ``pairs=`` (a layout of
+    #: the rows built once per fit instead of once per evaluation), if the model has one
+    _rows_layout: ClassVar[Any] = None
 
     _loglik: ClassVar[Any]  # per-row log-likelihood: f(*params, x, t_x, T) -> (n,) array
 
@@ -267,13 +270,15 @@ class RepeatPurchaseModel(ParametricModel):
         """``(total, grad)`` of the log-parameters, both from one ``_loglik_and_grad`` pass
         per point (the last point is kept: L-BFGS-B asks for both at the same point)."""
         both = type(self)._loglik_and_grad
+        layout = type(self)._rows_layout
+        extra = {} if layout is None else {"pairs": layout(ux, utx, uT)}
         last: dict[bytes, tuple[float, np.ndarray]] = {}
 
         def at(theta: np.ndarray) -> tuple[float, np.ndarray]:
             key = np.asarray(theta, dtype=float).tobytes()
             if key not in last:
                 params = np.exp(theta)
-                ll, g = both(*params, ux, utx, uT)
+                ll, g = both(*params, ux, utx, uT, **extra)
                 last.clear()
                 last[key] = (float(np.dot(counts, ll)), params * (g @ counts))
             return last[key]

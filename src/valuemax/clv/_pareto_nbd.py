@@ -16,6 +16,7 @@ from valuemax.clv._likelihoods.pareto_nbd import (
     pareto_nbd_loglik,
     pareto_nbd_loglik_and_grad,
     pareto_nbd_loglik_grad,
+    row_pairs,
 )
 from valuemax.clv._likelihoods.special import log_nbd_pmf, log_rising
 
@@ -125,6 +126,7 @@ class ParetoNBDModel(RepeatPurchaseModel):
     _loglik = staticmethod(pareto_nbd_loglik)
     _loglik_grad = staticmethod(pareto_nbd_loglik_grad)
     _loglik_and_grad = staticmethod(pareto_nbd_loglik_and_grad)
+    _rows_layout = staticmethod(row_pairs)
     _limits = (
         ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
         ("no drop-out", ("s", "beta"), lambda p: p["s"] <= VANISHING),

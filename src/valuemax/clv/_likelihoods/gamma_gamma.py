@@ -14,11 +14,11 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
 from valuemax.clv._likelihoods.special import count_table, take
 
-__all__ = ["gamma_gamma_loglik", "gamma_gamma_loglik_grad", "gamma_gamma_rows"]
+__all__ = ["gamma_gamma_loglik", "gamma_gamma_loglik_grad", "gamma_gamma_totals"]
 
 
 def _rows(p, x, m):
@@ -103,49 +103,88 @@ def gamma_gamma_loglik_grad(p, q, gamma, x, m):
     return np.stack(np.broadcast_arrays(d_p, d_q, d_gamma))
 
 
-def gamma_gamma_rows(x, m):
-    """The fixed parts of the rows, once for a fit: ``both(p, q, gamma) -> (loglik (n,),
-    grad (3, n))``, the values of :func:`gamma_gamma_loglik` and
-    :func:`gamma_gamma_loglik_grad` in one pass, with ``ln m``, ``ln k`` and ``m x``
-    computed once instead of at every evaluation.
+def gamma_gamma_totals(x, m, weights):
+    """The weighted log-likelihood of rows and its gradient as a function of the parameters,
+    ``both(p, q, gamma) -> (total, grad (3,))``, with every fixed part computed once.
+
+    ``Σ_i w_i ln f(m_i | x_i)`` of :func:`gamma_gamma_loglik` splits into terms of the
+    count alone, summed once per distinct ``x`` (``ln Γ(px+q) - ln Γ(px) + px ln x``
+    times the weight of the customers with that ``x``), constants of the data
+    (``Σ w ln m``, ``Σ w x ln m``, computed here) and the one term that needs every row at
+    every evaluation, ``-(px+q) ln(γ + m x)``: per evaluation one logarithm and one
+    reciprocal per row and four weighted sums, ``Σ w L``, ``Σ w x L``, ``Σ w R``,
+    ``Σ w x R`` with ``L = ln(γ + m x)``, ``R = 1/(γ + m x)``. The gradient
+    (:func:`gamma_gamma_loglik_grad` summed) uses the same sums:
+    ``d/dp = Σ_x W_x x [ψ(px+q) - ψ(px) + ln x] + Σ w x ln m - Σ w x L``,
+    ``d/dq = Σ_x W_x ψ(px+q) - n ψ(q) + n ln γ - Σ w L``,
+    ``d/dγ = n q/γ - p Σ w x R - q Σ w R`` (``n = Σ w``, ``W_x`` the weight at ``x``).
 
     Parameters
     ----------
     x, m : ndarray of shape (n,)
-        As in :func:`gamma_gamma_loglik`.
+        As in :func:`gamma_gamma_loglik` (``x >= 1``, ``m > 0``).
+    weights : ndarray of shape (n,)
+        Customers each row stands for (>= 0).
 
     Returns
     -------
     callable
-        ``both(p, q, gamma)``.
+        ``both(p, q, gamma, hessian=False)``: the total log-likelihood (float) and its
+        gradient in ``(p, q, gamma)``, shape (3,); with ``hessian=True`` also its
+        Hessian, shape (3, 3), from the same sums and two more (``Σ w R^2``,
+        ``Σ w x R^2``; the count terms' ``ψ'``): ``∂²/∂p² = Σ_x W_x x² [ψ'(px+q) -
+        ψ'(px)]``, ``∂²/∂p∂q = Σ_x W_x x ψ'(px+q)``, ``∂²/∂p∂γ = -Σ w x R``,
+        ``∂²/∂q² = Σ_x W_x ψ'(px+q) - n ψ'(q)``, ``∂²/∂q∂γ = n/γ - Σ w R``,
+        ``∂²/∂γ² = -n q/γ² + p Σ w x R² + q Σ w R²``.
 
     Examples
     --------
-    >>> x, m = np.array([1, 3]), np.array([20.0, 35.5])
-    >>> ll, g = gamma_gamma_rows(x, m)(6.25, 3.74, 15.44)
-    >>> bool(np.allclose(ll, gamma_gamma_loglik(6.25, 3.74, 15.44, x, m)))
+    >>> x, m, w = np.array([1, 3, 3]), np.array([20.0, 35.5, 12.0]), np.array([2.0, 1, 1])
+    >>> total, g = gamma_gamma_totals(x, m, w)(6.25, 3.74, 15.44)
+    >>> bool(np.isclose(total, w @ gamma_gamma_loglik(6.25, 3.74, 15.44, x, m), rtol=1e-13))
+    True
+    >>> bool(np.allclose(g, gamma_gamma_loglik_grad(6.25, 3.74, 15.44, x, m) @ w,
+    ...                  rtol=1e-12))
     True
     """
-    k, index = count_table(x)
     x = np.asarray(x, dtype=float)
     m = np.asarray(m, dtype=float)
-    log_m, mx = np.log(m), m * x
-    with np.errstate(divide="ignore", invalid="ignore"):  # x == 0: unused table row 0
-        log_k = np.log(k)
+    w = np.asarray(weights, dtype=float)
+    k, inverse = np.unique(x, return_inverse=True)
+    w_k = np.bincount(inverse.reshape(-1), weights=w, minlength=k.size)  # weight per count
+    log_k, wx_k = np.log(k), w_k * k
+    n = float(w.sum())
+    wx, mx = w * x, m * x
+    log_m = np.log(m)
+    sum_log_m, sum_x_log_m = float(w @ log_m), float(wx @ log_m)
 
-    def both(p, q, gamma):
-        px = p * x
-        log_denom = np.log(gamma + mx)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pk = p * k
-            psi_pq = digamma(pk + q)
-            by_count = gammaln(pk + q) - gammaln(pk) + pk * log_k
-            d_count = psi_pq - digamma(pk) + log_k
-        ll = (take(by_count, index) - gammaln(q) + q * np.log(gamma)
-              + (px - 1.0) * log_m - (px + q) * log_denom)
-        d_p = x * (take(d_count, index) + log_m - log_denom)
-        d_q = take(psi_pq, index) - digamma(q) + np.log(gamma) - log_denom
-        d_gamma = q / gamma - (px + q) / (gamma + mx)
-        return ll, np.stack(np.broadcast_arrays(d_p, d_q, d_gamma))
+    def both(p, q, gamma, hessian=False):
+        pk = p * k
+        psi_pq = digamma(pk + q)
+        by_count = gammaln(pk + q) - gammaln(pk) + pk * log_k
+        d_count = psi_pq - digamma(pk) + log_k
+        denom = gamma + mx
+        log_denom = np.log(denom)
+        inv_denom = 1.0 / denom
+        s_l, s_xl = float(w @ log_denom), float(wx @ log_denom)
+        s_r, s_xr = float(w @ inv_denom), float(wx @ inv_denom)
+        log_gamma = np.log(gamma)
+        total = (float(w_k @ by_count) + n * (q * log_gamma - gammaln(q))
+                 + p * (sum_x_log_m - s_xl) - sum_log_m - q * s_l)
+        grad = np.array([float(wx_k @ d_count) + sum_x_log_m - s_xl,
+                         float(w_k @ psi_pq) + n * (log_gamma - digamma(q)) - s_l,
+                         n * q / gamma - p * s_xr - q * s_r])
+        if not hessian:
+            return total, grad
+        tri_pq, tri_p = polygamma(1, pk + q), polygamma(1, pk)
+        s_r2, s_xr2 = float(w @ inv_denom**2), float(wx @ inv_denom**2)
+        h_pq = float(wx_k @ tri_pq)
+        h_pg = -s_xr
+        h_qg = n / gamma - s_r
+        hess = np.array([
+            [float((wx_k * k) @ (tri_pq - tri_p)), h_pq, h_pg],
+            [h_pq, float(w_k @ tri_pq) - n * polygamma(1, q), h_qg],
+            [h_pg, h_qg, -n * q / gamma**2 + p * s_xr2 + q * s_r2]])
+        return total, grad, hess
 
     return both

@@ -3,8 +3,10 @@
 Pure vectorised array functions, as every module of ``valuemax.clv._likelihoods``. The
 closed form's term ``A0`` (two Gauss hypergeometric functions) is computed as the integral
 ``I = ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ = A0/(r+s+x)`` it comes from, in log space,
-by a short positive series, a binomial series on the no-drop-out side, or Gauss-Legendre
-quadrature where the series would be long (see ``_log_odds``): no hypergeometric function.
+by a positive series (the Gauss hypergeometric series of eq. 22, ``2F1(N, b; N+1; z)``,
+summed once per distinct ``(x, t)`` pair of the data: ``_pair_tails``), a binomial series
+on the no-drop-out side, or Gauss-Legendre quadrature where the series would be long (see
+``_log_odds``): no call to a hypergeometric function.
 
 References
 ----------
@@ -13,6 +15,8 @@ References
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import digamma, expit
@@ -25,6 +29,7 @@ __all__ = [
     "pareto_nbd_loglik",
     "pareto_nbd_loglik_and_grad",
     "pareto_nbd_loglik_grad",
+    "row_pairs",
 ]
 
 
@@ -171,7 +176,8 @@ def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
     ``ln[s/(r+s+x) A0] + (r+x) ln(α+T) + s ln(β+T)``: the two terms of the bracket of
     eq. (22) of [1]_, whose ratio gives ``P(alive) = 1/(1 + e^odds)`` and the likelihood.
     ``A0/(r+s+x)`` is the integral ``I`` of :func:`log_died_integral`, taken as the
-    difference of two tails of a positive series where that is short (at most 64 terms),
+    difference of two tails of a positive series where that is short enough (at most
+    2,048 terms, summed once per distinct ``(x, t)``; 256 where times are continuous),
     by quadrature where it is not (there the large ``(r+x) ln(α+·)`` terms are cancelled
     analytically, ``log1p``, so the odds stay exact as ``r, α → ∞`` or ``s, β → ∞``), and
     where ``β`` is far above ``α + T`` (the no-drop-out side, ``s → 0``:
@@ -206,13 +212,15 @@ def pareto_nbd_log_odds_died(r, alpha, s, beta, x, t_x, T):
     return odds.reshape(shape)
 
 
-def _log_odds(r, alpha, s, beta, x, t_x, T, grad=False):
+def _log_odds(r, alpha, s, beta, x, t_x, T, grad=False, pairs=None):
     """Log odds of :func:`pareto_nbd_log_odds_died` for 1-d rows, and (``grad``) their
     derivatives in ``(r, α, s, β)``, shape (4, n), each row by one of three methods.
 
     Rows on the no-drop-out side (:func:`_wide`) sum the short binomial series of
     :func:`_log_died_wide`; rows whose tail series ``J(t_x)`` and ``J(T)`` need at most
-    ``_SERIES_MAX`` terms take ``ln I = ln(J(t_x) - J(T))`` from :func:`_log_tail`; the
+    ``_TABLE_TERMS`` (or, with continuous times, ``_PAIR_TERMS``) terms take
+    ``ln I = ln(J(t_x) - J(T))`` from :func:`_pair_tails` (``pairs``, a
+    :class:`RowPairs` of the rows, is built when not given); the
     rest (``z`` near 1: ``r, α`` or ``s, β`` large, a rate or a drop-out without
     heterogeneity) integrate by :func:`log_died_integral`, whose nodes also give the
     derivatives. Value and gradient always come from the same method, and no row calls a
@@ -229,25 +237,31 @@ def _log_odds(r, alpha, s, beta, x, t_x, T, grad=False):
             d_odds[:, wide] = d_log_i + _d_bracket(r, alpha, s, beta, x[wide], T[wide])
     quad = ~wide
     if quad.any():
-        rows = np.flatnonzero(quad)
-        xs, ts, Ts = x[rows], t_x[rows], T[rows]
-        log_jx, gx = _log_tail(r, alpha, s, beta, xs, ts, grad=grad)
-        log_jT, gT = _log_tail(r, alpha, s, beta, xs, Ts, grad=grad)
-        ok = np.isfinite(log_jx) & np.isfinite(log_jT)
-        if ok.any():
-            keep = rows[ok]
-            lead = np.minimum(log_jT[ok] - log_jx[ok], 0.0)
-            with np.errstate(divide="ignore"):  # t_x == T: I = 0, odds -inf
-                log_i = log_jx[ok] + np.log(-np.expm1(lead))
-            odds[keep] = (np.log(s) + log_i + (r + xs[ok]) * np.log(alpha + Ts[ok])
-                          + s * np.log(beta + Ts[ok]))
-            if grad:
-                rho = np.exp(lead)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    d_log_i = np.where(ts[ok] < Ts[ok],
-                                       (gx[:, ok] - rho * gT[:, ok]) / (1.0 - rho), 0.0)
-                d_odds[:, keep] = d_log_i + _d_bracket(r, alpha, s, beta, xs[ok], Ts[ok])
-        quad[rows[ok]] = False
+        if pairs is None:
+            pairs = row_pairs(x, t_x, T)
+        log_jp, gp = _pair_tails(r, alpha, s, beta, pairs, grad=grad)
+        ok = quad & ~np.isnan(log_jp[pairs.row_tx]) & ~np.isnan(log_jp[pairs.row_T])
+        rows = slice(None) if ok.all() else np.flatnonzero(ok)  # no copies in the usual case
+        at_x, at_T, at_Tt = pairs.row_tx[rows], pairs.row_T[rows], pairs.row_tT[rows]
+        # the functions of T, once per distinct T
+        log_ta, log_tb = np.log(alpha + pairs.ut), np.log(beta + pairs.ut)
+        log_jx = log_jp[at_x]
+        lead = np.minimum(log_jp[at_T] - log_jx, 0.0)
+        xr = r + x[rows]
+        with np.errstate(divide="ignore"):  # t_x == T: I = 0, odds -inf
+            odds[rows] = (np.log(s) + log_jx + np.log(-np.expm1(lead)) + xr * log_ta[at_Tt]
+                          + s * log_tb[at_Tt])
+        if grad:
+            rho = np.exp(lead)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(lead < 0.0, 1.0 / -np.expm1(lead), 0.0)
+            d_log_i = (gp[:, at_x] - rho * gp[:, at_T]) * scale
+            d_log_i[0] += log_ta[at_Tt]
+            d_log_i[1] += xr / (alpha + pairs.ut)[at_Tt]
+            d_log_i[2] += 1.0 / s + log_tb[at_Tt]
+            d_log_i[3] += (s / (beta + pairs.ut))[at_Tt]
+            d_odds[:, rows] = d_log_i
+        quad &= ~ok
     if quad.any():
         xq, Tq = x[quad], T[quad]
         got = log_died_integral(r, alpha, s, beta, xq, t_x[quad], Tq, relative=True,
@@ -403,6 +417,171 @@ def _log_tail(r, alpha, s, beta, x, t, grad=False):
     return log_j, g
 
 
+class RowPairs(NamedTuple):
+    """The distinct ``(x, t)`` points of the tail ``J`` that rows of ``(x, t_x, T)`` need.
+
+    Every row needs ``J`` at ``(x, t_x)`` and at ``(x, T)``; ``J`` depends on ``x`` and
+    ``t`` only, and a customer table has few distinct frequencies and (in whole days or
+    weeks) few distinct times, so the pairs are far fewer than the rows. Built once per
+    data set by :func:`row_pairs` (``fit`` builds it once for all its evaluations).
+    """
+
+    ux: np.ndarray  #: distinct x, shape (n_x,)
+    ut: np.ndarray  #: distinct t (of t_x and T together), shape (n_t,)
+    pair_x: np.ndarray  #: index into ux of each pair, sorted by x, shape (n_pairs,)
+    pair_t: np.ndarray  #: index into ut of each pair, shape (n_pairs,)
+    x_start: np.ndarray  #: first pair of each x (and n_pairs last), shape (n_x + 1,)
+    row_x: np.ndarray  #: index into ux of each row, shape (n,)
+    row_tx: np.ndarray  #: pair of each row's (x, t_x), shape (n,)
+    row_T: np.ndarray  #: pair of each row's (x, T), shape (n,)
+    row_tT: np.ndarray  #: index into ut of each row's T, shape (n,)
+
+
+def row_pairs(x, t_x, T):
+    """:class:`RowPairs` of 1-d rows ``x, t_x, T`` (the sufficient statistics).
+
+    Examples
+    --------
+    >>> p = row_pairs(np.array([0.0, 2.0, 2.0]), np.array([0.0, 30.0, 30.0]),
+    ...               np.array([39.0, 39.0, 38.0]))
+    >>> p.ux.tolist(), p.ut.tolist(), p.row_tx.tolist(), p.row_T.tolist()
+    ([0.0, 2.0], [0.0, 30.0, 38.0, 39.0], [0, 2, 2], [1, 4, 3])
+    """
+    x, t_x, T = (np.asarray(v, dtype=float).reshape(-1) for v in (x, t_x, T))
+    ux, row_x = np.unique(x, return_inverse=True)
+    ut, t_index = np.unique(np.concatenate([t_x, T]), return_inverse=True)
+    key = np.concatenate([row_x, row_x]).astype(np.int64) * ut.size + t_index
+    keys, inverse = np.unique(key, return_inverse=True)  # sorted by x, then t
+    pair_x, pair_t = np.divmod(keys, ut.size)
+    x_start = np.searchsorted(pair_x, np.arange(ux.size + 1))
+    n = x.size
+    return RowPairs(ux, ut, pair_x, pair_t, x_start, row_x, inverse[:n], inverse[n:],
+                    t_index[n:])
+
+
+#: Largest log-weight spread of one x's series summed in linear space by
+#: :func:`_pair_tails` (beyond it, far from any fit's optimum, the log-space
+#: :func:`_tail_series` sums those pairs).
+_LINEAR_RANGE = 600.0
+#: Pairs whose series are summed together by :func:`_pair_tails` in the grouped mode.
+_PAIR_BLOCK = 32_768
+#: Most terms of a series summed by :func:`_pair_tails` over a table of every distinct
+#: ``(t, x)`` (its cost grows with the distinct values, not the rows: ``z`` near 1, far
+#: from the optimum or near a no-heterogeneity limit, still takes the series there),
+#: and over the pairs of each ``x`` (a cost per pair, as quadrature's 16 to 128 nodes).
+_TABLE_TERMS = 2048
+_PAIR_TERMS = 256
+#: The table of every distinct ``(t, x)`` is used when it has at most this many cells
+#: per pair plus ``_TABLE_MIN`` (whole-day or whole-week data); else the series are
+#: summed per ``x`` over its pairs (continuous times).
+_TABLE_PER_PAIR = 4
+_TABLE_MIN = 4096
+#: Most cells (distinct t x terms) of the table's powers of ``q`` (32 MB).
+_TABLE_POWERS = 1 << 22
+
+
+def _pair_tails(r, alpha, s, beta, pairs, grad=False):
+    """``ln J`` at every pair of ``pairs`` (:class:`RowPairs`) and (``grad``) its
+    log-derivatives in ``(r, α, s, β)``, shape (4, n_pairs): :func:`_log_tail` per pair,
+    the series split into a factor of ``t`` and one of ``x``.
+
+    ``J(t) = D^-N Σ_k (b)_k/k! z^k/(N+k)`` with ``D = max(α, β) + t``,
+    ``z = |α-β|/D`` (a function of ``t``), ``N = r+s+x`` and ``b`` (``s+1`` or ``r+x``)
+    functions of ``x``. With ``ζ`` the largest ``z`` of the pairs summed and
+    ``q = z/ζ <= 1``, each term is ``w_k(x) q(t)^k``, ``w_k = (b)_k/k! ζ^k/(N+k)``
+    (scaled by its largest value per ``x``, whose log is added back), so each of the five
+    series of :func:`_tail_series` (``S0``, ``S2``, ``SH``, ``S1``, ``S1b``) is the product
+    of a (pairs x terms) matrix of powers of ``q`` and a (terms x 5) matrix of weights per
+    ``x``: one matrix product over a table of every distinct ``t`` and ``x`` when that
+    table is small (whole-day or whole-week data; at most ``_TABLE_POWERS`` powers), else
+    one per ``x`` over its pairs in blocks of ``_PAIR_BLOCK`` (memory bounded). All
+    terms are positive (no cancellation); the number of terms is that of
+    :func:`_series_terms` for the pair that needs most (at most ``_SERIES_MAX``: pairs
+    needing more are NaN, integrated by the caller), so each sum is exact to round-off.
+    Pairs whose weights span more than ``e^_LINEAR_RANGE`` (huge ``b``, far from a fit's
+    optimum) are summed in log space by :func:`_tail_series` instead.
+    """
+    ux, ut, px, pt = pairs.ux, pairs.ut, pairs.pair_x, pairs.pair_t
+    n_pairs = px.size
+    log_j = np.full(n_pairs, np.nan)
+    g = np.full((4, n_pairs), np.nan) if grad else None
+    D = max(alpha, beta) + ut
+    z = abs(alpha - beta) / D
+    N = r + s + ux
+    b = np.full(ux.shape, s + 1.0) if alpha >= beta else r + ux
+    terms = _series_terms(b[px], z[pt])
+    tabled = ut.size * ux.size <= _TABLE_PER_PAIR * n_pairs + _TABLE_MIN  # every (t, x)
+    if tabled:
+        ok = terms <= _TABLE_TERMS
+        # the powers of q for every distinct t: bounded memory, else per x
+        tabled = not ok.any() or ut.size * terms[ok].max() <= _TABLE_POWERS
+    if not tabled:
+        ok = terms <= _PAIR_TERMS
+    if not ok.any():
+        return log_j, g
+    K = int(terms[ok].max())
+    k = np.arange(K, dtype=float)
+    zeta = float(z[pt[ok]].max())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.minimum(z / zeta, 1.0) if zeta > 0 else np.zeros_like(z)
+        log_zeta = np.log(zeta) if zeta > 0 else 0.0
+    # log of (b)_k/k! ζ^k, shape (K, n_x), and its largest value per x
+    step = np.log(b[None, :] + k[:-1, None]) - np.log1p(k[:-1, None]) + log_zeta
+    log_w = np.concatenate([np.zeros((1, ux.size)), np.cumsum(step, axis=0)], axis=0)
+    top = log_w.max(axis=0)
+    w = np.exp(log_w - top)
+    inv0 = 1.0 / (N[None, :] + k[:, None])
+    cols = [w * inv0]
+    if grad:
+        inv1 = 1.0 / (N[None, :] + 1.0 + k[:, None])
+        harmonic = np.concatenate([np.zeros((1, ux.size)),
+                                   np.cumsum(1.0 / (b[None, :] + k[:-1, None]), axis=0)])
+        cols += [w * inv0 * inv0, w * inv0 * harmonic, w * inv1,
+                 w * inv1 * (b[None, :] + k[:, None]) / b[None, :]]
+    weights = np.stack(cols, axis=1)  # (K, n_series, n_x)
+    n_series = weights.shape[1]
+    sums = np.full((n_pairs, n_series), np.nan)  # pairs not ok stay NaN
+    if tabled:
+        powers = np.cumprod(np.concatenate([np.ones((ut.size, 1)),
+                                            np.repeat(q[:, None], K - 1, axis=1)], axis=1),
+                            axis=1)
+        table = (powers @ weights.reshape(K, -1)).reshape(ut.size, n_series, ux.size)
+        sums[:] = table[pt, :, px]
+    else:  # per x, over its pairs that the series serves, in blocks, with its own length
+        use = np.flatnonzero(ok)
+        starts = np.searchsorted(px[use], np.arange(ux.size + 1))
+        for j in range(ux.size):
+            for lo in range(starts[j], starts[j + 1], _PAIR_BLOCK):
+                rows = use[lo:min(lo + _PAIR_BLOCK, starts[j + 1])]
+                k_j = int(terms[rows].max())
+                qj = q[pt[rows]]
+                powers = np.cumprod(np.concatenate([np.ones((qj.size, 1)),
+                                                    np.repeat(qj[:, None], k_j - 1, axis=1)],
+                                                   axis=1), axis=1)
+                sums[rows] = powers @ weights[:k_j, :, j]
+    s0 = sums[:, 0]
+    log_D = np.log(D[pt])
+    with np.errstate(divide="ignore", invalid="ignore"):  # pairs not ok: discarded
+        log_j[ok] = (top[px] + np.log(s0) - N[px] * log_D)[ok]
+        ratios = sums[:, 1:] / s0[:, None] if grad else None
+    wide_range = ok & (top[px] - log_w.min(axis=0)[px] > _LINEAR_RANGE)
+    if grad:
+        s2, sh, s1, s1b = ratios.T
+        base = -log_D - s2
+        xr = r + ux[px]
+        if alpha >= beta:  # b = s+1: s in b; J_α keeps b, J_β raises it
+            got = np.stack([base, -xr * s1 / D[pt], base + sh, -(s + 1) * s1b / D[pt]])
+        else:  # b = r+x
+            got = np.stack([base + sh, -xr * s1b / D[pt], base, -(s + 1) * s1 / D[pt]])
+        g[:, ok] = got[:, ok]
+    if wide_range.any():  # weights beyond linear range: the log-space series
+        idx = np.flatnonzero(wide_range)
+        log_j[idx], got = _log_tail(r, alpha, s, beta, ux[px[idx]], ut[pt[idx]], grad=grad)
+        if grad:
+            g[:, idx] = got
+    return log_j, g
+
+
 def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
     """Gradient of :func:`pareto_nbd_loglik` with respect to ``(r, alpha, s, beta)``.
 
@@ -411,11 +590,12 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
     + s ln(β+T)``, ``I = J(t_x) - J(T)`` the integral of :func:`log_died_integral`. So
     ``∇ ln L = ∇A + expit(O) ∇O``; ``∇ ln I = (∇J(t_x) - ρ ∇J(T)) / (J(t_x) - ρ J(T))``
     with ``ρ = J(T)/J(t_x)``, and ``∇J`` comes from differentiating the positive series of
-    ``J`` term by term (see ``_log_tail``): no hypergeometric function and no
+    ``J`` term by term (see ``_log_tail`` and ``_pair_tails``, which sums the series
+    once per distinct ``(x, t)``): no hypergeometric function and no
     cancellation. Rows on the no-drop-out side (``β`` far above ``α + T``, as ``s → 0``)
     differentiate the short binomial series of ``_log_died_wide`` instead, and rows whose
-    series would be long (more than ``_SERIES_MAX`` = 64 terms: ``z`` near 1, as at the
-    no-heterogeneity boundary) take the derivatives from the quadrature nodes that give
+    series would be long (more than 2,048 terms, or 256 with continuous times: ``z`` near
+    1, as at the no-heterogeneity boundary) take the derivatives from the quadrature nodes that give
     their value (``log_died_integral(..., moments=True)``). Each row's value and gradient
     come from the same method (``_log_odds``); no finite differences.
 
@@ -444,7 +624,7 @@ def pareto_nbd_loglik_grad(r, alpha, s, beta, x, t_x, T):
     return pareto_nbd_loglik_and_grad(r, alpha, s, beta, x, t_x, T)[1]
 
 
-def pareto_nbd_loglik_and_grad(r, alpha, s, beta, x, t_x, T):
+def pareto_nbd_loglik_and_grad(r, alpha, s, beta, x, t_x, T, pairs=None):
     """:func:`pareto_nbd_loglik` and :func:`pareto_nbd_loglik_grad` from one pass.
 
     The optimiser asks for the value and the gradient at each point; the quadrature rows
@@ -456,6 +636,9 @@ def pareto_nbd_loglik_and_grad(r, alpha, s, beta, x, t_x, T):
         Positive model parameters.
     x, t_x, T : ndarray of shape (n,)
         Sufficient statistics, as in :func:`pareto_nbd_loglik`.
+    pairs : RowPairs, optional
+        ``row_pairs(x, t_x, T)``, passed when the same rows are evaluated many times (a
+        fit); built here when omitted.
 
     Returns
     -------
@@ -474,21 +657,27 @@ def pareto_nbd_loglik_and_grad(r, alpha, s, beta, x, t_x, T):
     """
     x, t_x, T = (a.astype(float).reshape(-1) for a in np.broadcast_arrays(
         *(np.asarray(v, dtype=float) for v in (x, t_x, T))))
-    ll, out = np.zeros(x.size), np.zeros((4, x.size))
-    live = T > 0
-    if live.any():
-        xl, tl, Tl = x[live], t_x[live], T[live]
-        alive = (log_rising(r, xl) - xl * np.log(alpha + Tl) - r * np.log1p(Tl / alpha)
-                 - s * np.log1p(Tl / beta))
-        d_alive = np.stack([
-            digamma(r + xl) - digamma(r) - np.log1p(Tl / alpha),
-            r / alpha - (r + xl) / (alpha + Tl),
-            -np.log1p(Tl / beta),
-            s / beta - s / (beta + Tl)])
-        odds, d_odds = _log_odds(r, alpha, s, beta, xl, tl, Tl, grad=True)
-        ll[live] = alive + np.logaddexp(0.0, odds)
-        # t_x == T: no drop-out term (odds -inf), only the alive part
-        out[:, live] = d_alive + np.where(tl < Tl, expit(odds) * d_odds, 0.0)
+    if pairs is None:
+        pairs = row_pairs(x, t_x, T)
+    # per distinct x: ln Γ(r+x)/Γ(r) and its r-derivative; per distinct T: its logs
+    rising = log_rising(r, pairs.ux)[pairs.row_x]
+    d_rising = (digamma(r + pairs.ux) - digamma(r))[pairs.row_x]
+    at_T, ut = pairs.row_tT, pairs.ut
+    log_ta, log_tb = np.log1p(ut / alpha), np.log1p(ut / beta)
+    alive = rising - x * np.log(alpha + ut)[at_T] - (r * log_ta + s * log_tb)[at_T]
+    odds, d_odds = _log_odds(r, alpha, s, beta, x, t_x, T, grad=True, pairs=pairs)
+    ll = alive + np.logaddexp(0.0, odds)
+    same = t_x == T  # no drop-out term (odds -inf, weight 0): only the alive part
+    if same.any():
+        d_odds[:, same] = 0.0
+    out = expit(odds) * d_odds
+    out[0] += d_rising - log_ta[at_T]
+    out[1] += r / alpha - (r + x) / (alpha + ut)[at_T]
+    out[2] -= log_tb[at_T]
+    out[3] += (s / beta - s / (beta + ut))[at_T]
+    unseen = T == 0  # nothing observed yet: the likelihood is 1 (value and gradient 0)
+    if unseen.any():
+        ll[unseen], out[:, unseen] = 0.0, 0.0
     return ll, out
 
 
