@@ -71,3 +71,32 @@ def test_no_drop_out_limit_says_p_alive_is_one_by_construction():
                            "at its no-drop-out limit")
     assert "P(alive) is close to 1 by the model's construction, not by evidence" in text
     assert "(no drop-out" not in text  # said once, in words
+
+
+def test_a_and_b_both_near_zero_is_not_called_no_drop_out():
+    """New user (a 40-customer Chinese shop): BG/NBD ended with a at the lower search bound
+    and b = 3e-6, and the warning said "P(alive) is close to 1 by the model's construction"
+    while P(alive) ran from 0.24 to 1. Simulated here: 30% of customers leave right after
+    their first repeat purchase, the others never leave (each drop-out probability 1 or 0):
+    the fit runs a and b both to the search bound, which is not the no-drop-out limit."""
+    from valuemax.exceptions import ConvergenceWarning
+
+    rng = np.random.default_rng(1)
+    n = 1500
+    lam, T = rng.gamma(2.0, 1 / 40, n), rng.uniform(200, 400, n)
+    leaver = rng.random(n) < 0.3
+    frequency, recency = np.zeros(n, int), np.zeros(n)
+    for i in range(n):
+        times = np.cumsum(rng.exponential(1 / lam[i], 200))
+        inside = times[times <= T[i]][:1 if leaver[i] else None]
+        frequency[i], recency[i] = len(inside), (inside[-1] if len(inside) else 0.0)
+    with pytest.warns(ConvergenceWarning) as caught:
+        fitted = BetaGeoModel(time_unit="D", random_state=0).fit(frequency, recency, T)
+    assert any("ran to the search bound" in str(w.message) for w in caught)
+    assert fitted.boundary_ == ("a at the search bound", "b at the search bound")
+    p = pd.Series(fitted.p_alive(frequency, recency, T))
+    assert p.quantile(0.05) < 0.05  # the one-repeat leavers, long silent
+    text = p_alive_warning(fitted, p)
+    assert "close to 1 by the model's construction" not in text
+    assert ("its drop-out parameters sit at a limit (a at the search bound, b at the search "
+            "bound)") in text

@@ -197,8 +197,9 @@ class BetaGeoFamilyModel(RepeatPurchaseModel):
     _start = (1.0, 1.0, 1.0, 1.0)
     _limits = (
         ("no purchase-rate heterogeneity", ("r", "alpha"), lambda p: p["r"] >= COLLAPSED),
-        ("no drop-out", ("a", "b"),
-         lambda p: min(p["a"], p["a"] / (p["a"] + p["b"])) <= VANISHING),
+        # the mean drop-out probability, not a alone: a and b both near 0 leave each
+        # customer's probability at 0 or 1 (some do drop out), and P(alive) varies there
+        ("no drop-out", ("a", "b"), lambda p: p["a"] / (p["a"] + p["b"]) <= VANISHING),
         ("no drop-out heterogeneity", ("a", "b"), lambda p: p["a"] + p["b"] >= COLLAPSED),
     )
 

@@ -58,9 +58,11 @@ class ModifiedBetaGeoModel(BetaGeoFamilyModel):
         The limiting models the estimates reached, in plain words (empty when none):
         "no purchase-rate heterogeneity" (``r >= 100``: the gamma of
         purchase rates collapsed to ``r/alpha``), "no drop-out heterogeneity" (``a + b >=
-        100``: one drop-out probability ``a/(a+b)``), "no drop-out" (``a`` or the mean
-        drop-out probability ``a/(a+b)`` below 1e-4). Predictions there are those of the limiting model (finite and exact);
-        standard errors of the parameters involved are not meaningful.
+        100``: one drop-out probability ``a/(a+b)``), "no drop-out" (the mean drop-out
+        probability ``a/(a+b)`` below 1e-4; ``a`` and ``b`` both near 0 with a larger
+        ratio is another limit, every customer's probability 0 or 1, named as the
+        parameters at the search bound). Predictions there are those of the limiting model
+        (finite and exact); standard errors of the parameters involved are not meaningful.
 
     References
     ----------
