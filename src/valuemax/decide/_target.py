@@ -392,18 +392,7 @@ def choose_targets(
                         cost_per_redemption=cost_per_redemption, customer_id=customer_id,
                         arm=arm, arm_label=arm_label, uplift_se=uplift_se,
                         revenue_se=revenue_se)
-    if budget is not None:
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) \
-                or not math.isfinite(budget) or budget <= 0:
-            raise InputError(f"budget={budget!r} must be a finite amount > 0 (currency of the "
-                             "contact costs), or None for no budget.")
-        budget = float(budget)
-    if max_contacts is not None and (isinstance(max_contacts, bool)
-                                     or not isinstance(max_contacts, (int, np.integer))
-                                     or max_contacts < 1):
-        raise InputError(f"max_contacts={max_contacts!r} must be a whole number >= 1, or None.")
-    if not 0 < confidence < 1:
-        raise InputError(f"confidence={confidence!r} must lie in (0, 1), e.g. 0.95.")
+    budget = _check_limits(budget, max_contacts, confidence)
     n_customers = int(opts.code.max()) + 1
     positive = opts.profit > 0
     if budget is not None and positive.any():
@@ -435,39 +424,9 @@ def choose_targets(
         method = ("exact: every contact costs the same, so the most profitable customers "
                   "(best arm each) are taken, up to the budget and cap")
     else:
-        bound, lam = _lp_bound(good, budget, max_contacts)
-        keys = {"profit per unit contact cost": _ratio(good.profit, good.cost)}
-        if lam > 0:
-            # the LP's own choice: each customer's option of largest reduced profit
-            keys["Lagrangian reduced profit p - lam * c (lam from the LP bound)"] = \
-                good.profit - lam * good.cost
-        if budget is not None and max_contacts is not None:
-            # both constraints: cost measured in shares of each constraint's capacity
-            keys["profit per share of budget plus share of cap"] = good.profit / (
-                good.cost / budget + 1.0 / max_contacts)
-            keys["profit"] = good.profit
-        runs = []
-        for name, key in keys.items():
-            order = _order(good, key)
-            chosen_ = _greedy(good, order, left, cap)
-            runs.append((float(good.profit[chosen_].sum()), name, order, chosen_))
-        best_run = max(runs, key=lambda run: run[0])  # first of equals: the order above
-        _, name, ranking, picked = best_run
+        picked, ranking, method, bound = _greedy_choice(good, budget, max_contacts, left,
+                                                        cap, notes)
         exact = False
-        method = (f"greedy by {name} over (customer, arm) options, one arm per customer, "
-                  "skipping options that do not fit"
-                  + (f" (best of {len(runs)} orders: {', '.join(keys)})" if len(runs) > 1
-                     else "")
-                  + "; LP bound by Lagrangian duality")
-        fit = np.flatnonzero(good.cost <= left)
-        if len(fit):
-            single = int(fit[np.lexsort((good.arm[fit].astype(str),
-                                         good.customer_id[fit].astype(str),
-                                         -good.profit[fit]))[0]])
-            if float(good.profit[single]) > float(good.profit[picked].sum()):
-                picked = [single]
-                notes.append("the single most profitable contact that fits beats the greedy "
-                             "list: it is kept alone")
     value_ = float(good.profit[picked].sum())
     if exact and not uniform:
         bound = value_  # nothing binds: every customer's best option is taken
@@ -494,6 +453,66 @@ def choose_targets(
                         formula=PROFIT_FORMULA, budget=budget, max_contacts=max_contacts,
                         n_customers=n_customers, n_unprofitable=n_unprofitable, curve=curve,
                         chosen=len(picked), confidence=confidence, notes=tuple(notes))
+
+
+def _greedy_choice(good: Options, budget: float | None, max_contacts: int | None,
+                   left: float, cap: float, notes: list[str]
+                   ) -> tuple[list[int], np.ndarray, str, float]:
+    """When the budget or cap binds and costs differ: the best of several greedy orders
+    over (customer, arm) options (ratio, Lagrangian, both-constraint ratio, profit), or the
+    single most profitable contact when it beats them (a note says so); the picked options,
+    the ranking, the method in words and the LP bound (Lagrangian duality)."""
+    bound, lam = _lp_bound(good, budget, max_contacts)
+    keys = {"profit per unit contact cost": _ratio(good.profit, good.cost)}
+    if lam > 0:
+        # the LP's own choice: each customer's option of largest reduced profit
+        keys["Lagrangian reduced profit p - lam * c (lam from the LP bound)"] = \
+            good.profit - lam * good.cost
+    if budget is not None and max_contacts is not None:
+        # both constraints: cost measured in shares of each constraint's capacity
+        keys["profit per share of budget plus share of cap"] = good.profit / (
+            good.cost / budget + 1.0 / max_contacts)
+        keys["profit"] = good.profit
+    runs = []
+    for name, key in keys.items():
+        order = _order(good, key)
+        chosen_ = _greedy(good, order, left, cap)
+        runs.append((float(good.profit[chosen_].sum()), name, order, chosen_))
+    best_run = max(runs, key=lambda run: run[0])  # first of equals: the order above
+    _, name, ranking, picked = best_run
+    method = (f"greedy by {name} over (customer, arm) options, one arm per customer, "
+              "skipping options that do not fit"
+              + (f" (best of {len(runs)} orders: {', '.join(keys)})" if len(runs) > 1
+                 else "")
+              + "; LP bound by Lagrangian duality")
+    fit = np.flatnonzero(good.cost <= left)
+    if len(fit):
+        single = int(fit[np.lexsort((good.arm[fit].astype(str),
+                                     good.customer_id[fit].astype(str),
+                                     -good.profit[fit]))[0]])
+        if float(good.profit[single]) > float(good.profit[picked].sum()):
+            picked = [single]
+            notes.append("the single most profitable contact that fits beats the greedy "
+                         "list: it is kept alone")
+    return picked, ranking, method, bound
+
+
+def _check_limits(budget: Any, max_contacts: Any, confidence: Any) -> float | None:
+    """The budget as a float (or None) after checking the budget, the contact cap and the
+    confidence of :func:`choose_targets`."""
+    if budget is not None:
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) \
+                or not math.isfinite(budget) or budget <= 0:
+            raise InputError(f"budget={budget!r} must be a finite amount > 0 (currency of the "
+                             "contact costs), or None for no budget.")
+        budget = float(budget)
+    if max_contacts is not None and (isinstance(max_contacts, bool)
+                                     or not isinstance(max_contacts, (int, np.integer))
+                                     or max_contacts < 1):
+        raise InputError(f"max_contacts={max_contacts!r} must be a whole number >= 1, or None.")
+    if not 0 < confidence < 1:
+        raise InputError(f"confidence={confidence!r} must lie in (0, 1), e.g. 0.95.")
+    return budget
 
 
 def _curve(opts: Options, good: Options, picked: list[int], ranking: np.ndarray,
