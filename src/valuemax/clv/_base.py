@@ -245,37 +245,55 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
             f"{who}: the optimiser did not converge from {n_starts} start(s); last estimates "
             f"{np.round(np.exp(last), 6).tolist()}. Try more n_starts, a small penalizer "
             "(e.g. 0.001), or check the data (units, recency <= T).")
+    _warn_short(who, best)
+    log_se = _log_std_errors(loglik, grad, hess, best.x, n_obs, penalizer)
+    return {"theta": best.x, "loglik": float(loglik(best.x)), "n_iter": int(best.nit),
+            "converged": bool(best.success), "log_se": log_se}
+
+
+def _warn_short(who: str, best: Any) -> None:
+    """Warn (``ConvergenceWarning``) when the kept optimum did not report success, and when
+    parameters ran to the search bound (the model is then at a limiting model)."""
     if not best.success:
         warnings.warn(f"{who}: the optimiser stopped ({best.message}) with a near-zero gradient "
                       f"(max |g| = {np.max(np.abs(best.jac)):.1e}); estimates kept, "
-                      "converged_=False.", ConvergenceWarning, stacklevel=3)
+                      "converged_=False.", ConvergenceWarning, stacklevel=4)
     at_bound = np.abs(best.x) >= _BOUND - 1.0  # within a factor e of the bound
     if at_bound.any():
         warnings.warn(f"{who}: {int(at_bound.sum())} parameter(s) ran to the search bound "
                       f"(estimates {np.round(np.exp(best.x), 6).tolist()}): the data do not "
                       "identify them (e.g. no heterogeneity), so the model behaves as its "
                       "limiting model (named in boundary_), whose predictions are exact; "
-                      "standard errors are not meaningful.", ConvergenceWarning, stacklevel=3)
+                      "standard errors are not meaningful.", ConvergenceWarning, stacklevel=4)
+
+
+def _log_std_errors(loglik: Callable[[np.ndarray], float],
+                    grad: Callable[[np.ndarray], np.ndarray] | None,
+                    hess: Callable[[np.ndarray], np.ndarray] | None, theta: np.ndarray,
+                    n_obs: float, penalizer: float) -> np.ndarray:
+    """Standard errors of the log-parameters at ``theta`` from the inverse of the observed
+    information (penalty included): the analytic Hessian when given, else central
+    differences of the analytic gradient, else of the log-likelihood; NaN where the
+    inverse has no positive variance."""
     matrix = None
     if hess is not None:  # analytic: one evaluation
         with np.errstate(all="ignore"):
-            matrix = -np.asarray(hess(best.x), dtype=float) + np.diag(
-                n_obs * penalizer * 4 * np.exp(2 * best.x))
+            matrix = -np.asarray(hess(theta), dtype=float) + np.diag(
+                n_obs * penalizer * 4 * np.exp(2 * theta))
         if not np.all(np.isfinite(matrix)):
             matrix = None
     if matrix is None and grad is not None:  # central differences of the analytic gradient
         matrix = hessian_from_gradient(
-            lambda t: -grad(t) + n_obs * penalizer * 2 * np.exp(2 * t), best.x)
+            lambda t: -grad(t) + n_obs * penalizer * 2 * np.exp(2 * t), theta)
     if matrix is None:
         matrix = numerical_hessian(
-            lambda t: -loglik(t) + n_obs * penalizer * np.sum(np.exp(2 * t)), best.x)
+            lambda t: -loglik(t) + n_obs * penalizer * np.sum(np.exp(2 * t)), theta)
     try:
         cov = np.linalg.inv(matrix)
         log_se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
-        log_se = np.full(best.x.size, np.nan)
-    return {"theta": best.x, "loglik": float(loglik(best.x)), "n_iter": int(best.nit),
-            "converged": bool(best.success), "log_se": log_se}
+        log_se = np.full(theta.size, np.nan)
+    return log_se
 
 
 class ParametricModel:
