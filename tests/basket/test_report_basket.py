@@ -96,7 +96,7 @@ def test_section_opens_in_a_browser(small_result, tmp_path, check_report_in_brow
 
 def test_no_rule_note_names_the_command_that_takes_thresholds(small_result):
     """New user: the report said to lower the thresholds with --min-support, an option
-    analyze does not have; the note names `valuemax rules` and the Python keywords."""
+    analyze does not have; the note names `valuemax rules`, which has them."""
     res = small_result.basket
     empty = dataclasses.replace(res, rule_set=dataclasses.replace(
         res.rule_set, rules=res.rule_set.rules.iloc[:0]))

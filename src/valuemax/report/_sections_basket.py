@@ -148,8 +148,7 @@ def _rules(res: BasketResult, names: dict[str, str]) -> str:
         return note("No rule passed the thresholds: the suggestions below come from "
                     "co-occurrence only. To see rules, mine the same log with lower "
                     "thresholds: valuemax rules LOG --min-support S --min-confidence C "
-                    "(analyze chooses them from the data; in Python, "
-                    "analyze_baskets(..., min_support=, min_confidence=)).")
+                    "(analyze chooses them from the data).")
     df = rules.copy()
     df["antecedents"] = df["antecedents"].map(lambda x: " | ".join(x))
     df["consequents"] = df["consequents"].map(lambda x: " | ".join(x))
