@@ -332,3 +332,28 @@ def test_share_at_risk_carries_the_warning_when_the_scores_are_not_informative(c
     assert expected in text and "Do not target on them" in text
     assert "NOT INFORMATIVE: see the warning below" in html.unescape(page)
     assert "log currency" not in page and "in the log&#x27;s currency" in page
+
+
+def test_warnings_stay_after_a_campaign_run_is_written_to_the_store(cdnow_store, tmp_path,
+                                                                    cli_runner):
+    """Breaker: `valuemax target ... --db STORE` adds a runs row with no caveats; the
+    dashboard took the newest row's and dropped the warnings of the analyze run."""
+    db = tmp_path / "cdnow.duckdb"
+    shutil.copy2(cdnow_store, db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        ids = [r[0] for r in con.execute(
+            "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 60").fetchall()]
+    finally:
+        con.close()
+    scores = tmp_path / "scores.csv"
+    scores.write_text("customer_id,uplift\n" + "".join(
+        f"{cid},{0.02 + 0.001 * i}\n" for i, cid in enumerate(ids)), encoding="utf-8")
+    run = cli_runner.invoke(app, ["target", str(scores), "--value", "20", "--margin", "0.5",
+                                  "--cost-per-contact", "0.1", "--out",
+                                  str(tmp_path / "campaign"), "--db", str(db)])
+    assert run.exit_code == 0, run.output
+    with live_server(db) as url:
+        page = httpx.get(url + "/", timeout=60).text
+    assert '<div class="alert" data-caveat="propensity">' in page
+    assert "NOT INFORMATIVE: see the warning below" in html.unescape(page)

@@ -4,6 +4,7 @@ store left exactly as it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 
 import duckdb
@@ -264,3 +265,30 @@ def test_a_header_of_other_columns_without_lines_is_refused(store, tmp_path):
                                          r"\['InvoiceNo', 'StockCode', 'Quantity'\] lack \["):
         update(store, empty)
     _unchanged(store, before)
+
+
+def test_a_campaign_run_written_to_the_store_does_not_stop_the_next_update(store, base,
+                                                                         tmp_path,
+                                                                         cli_runner):
+    """Breaker: `valuemax target ... --db STORE` (as the README shows) adds a runs row
+    without reading options; update then read that newest row and refused the store."""
+    from valuemax.cli import app
+
+    ids = duckdb.connect(str(store), read_only=True).execute(
+        "SELECT customer_id FROM customers ORDER BY customer_id").fetchall()
+    scores = tmp_path / "scores.csv"
+    scores.write_text("customer_id,uplift\n" + "".join(
+        f"{cid},{0.05 + 0.01 * i}\n" for i, (cid,) in enumerate(ids)), encoding="utf-8")
+    run = cli_runner.invoke(app, ["target", str(scores), "--value", "20", "--margin", "0.5",
+                                  "--cost-per-contact", "0.1", "--holdout", "0.5",
+                                  "--out", str(tmp_path / "campaign"), "--db", str(store)])
+    assert run.exit_code == 0, run.output
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        commands = [json.loads(p).get("command") for (p,) in con.execute(
+            "SELECT parameters FROM runs ORDER BY started_at").fetchall()]
+    finally:
+        con.close()
+    assert commands[-1] == "target"  # the newest run is the campaign's
+    result = update(store, base[1]["second"])
+    assert result.applied and result.rows_in == 11 and result.rows_clean == 5

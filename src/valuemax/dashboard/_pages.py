@@ -81,13 +81,15 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
                           "expected future value (purchase model x spend model)"))
     else:
         tiles.append(tile("clv_total", "CLV total", None, "—", "no clv table in the store"))
-    risk_caveats = s.caveats("propensity") if k["at_risk_rule"] and \
-        k["at_risk_rule"].startswith("churn risk") else []
+    rule = k["at_risk_rule"] or ""
+    # the share rests on the buy-again scores, else on P(alive): either may be flagged
+    risk_caveats = s.caveats("propensity") if rule.startswith("churn risk") else []
+    doubtful = bool(risk_caveats) or (rule.startswith("P(alive)") and bool(s.value_caveats()))
     if k["at_risk_share"] is not None:
         tiles.append(tile("at_risk_share", "Share at risk", k["at_risk_share"],
                           fmt_pct(k["at_risk_share"]),
                           f"{fmt_int(k['n_at_risk'])} customers; {k['at_risk_rule']}"
-                          + ("; NOT INFORMATIVE: see the warning below" if risk_caveats
+                          + ("; NOT INFORMATIVE: see the warning below" if doubtful
                              else "")))
     else:
         tiles.append(tile("at_risk_share", "Share at risk", None, "—",

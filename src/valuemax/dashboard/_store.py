@@ -516,14 +516,20 @@ class StoreSession:
     def caveats(self, step: str) -> list[str]:
         """The warnings on ``step``'s scores (``"value"``, ``"propensity"``) of the newest
         run that recorded any (``runs.caveats``, JSON ``{step: [...]}``), or []."""
-        if not self.has("runs", "caveats", "finished_at"):
+        if not self.has("runs", "caveats", "finished_at", "ingest"):
             return []
-        row = self.con.execute("SELECT caveats FROM runs WHERE caveats IS NOT NULL "
-                               "ORDER BY finished_at DESC NULLS LAST LIMIT 1").fetchone()
-        try:
-            found = json.loads(row[0]) if row is not None else {}
-        except (TypeError, ValueError):
-            return []
+        # the newest run of the log that recorded caveats: a campaign's target or
+        # experiment run written to the store later (--db) records none of the scores'
+        rows = self.con.execute("SELECT caveats, ingest FROM runs WHERE caveats IS NOT NULL "
+                                "ORDER BY finished_at DESC NULLS LAST").fetchall()
+        found: Any = {}
+        for caveats, ingest in rows:
+            try:
+                if "mapping" in (json.loads(ingest or "{}") or {}):
+                    found = json.loads(caveats)
+                    break
+            except (TypeError, ValueError):
+                continue
         value = found.get(step, []) if isinstance(found, dict) else []
         return [str(v) for v in value] if isinstance(value, list) else []
 

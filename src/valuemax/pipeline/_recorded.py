@@ -215,8 +215,11 @@ def read_recorded(con: Any, catalog: str, store: Path) -> Recorded:
     if not runs:
         raise InputError(f"store {str(store)!r} has no run in its runs table; rebuild it with "
                          f"valuemax analyze WHOLE_LOG --db {store}")
-    run_id, _, version, _, params, ingest, _ = runs[-1]
-    parameters, ingest_d = current_names(json.loads(params)), json.loads(ingest)
+    # the last run of the log (analyze or update): a campaign's target or experiment run
+    # written to the same store later (--db) records no reading options and is skipped
+    run_id, _, version, _, params, ingest, _ = next(
+        (r for r in reversed(runs) if _log_run(r[4], r[5])), runs[-1])
+    parameters, ingest_d = current_names(json.loads(params)), json.loads(ingest or "{}")
     absent = [k for k in NEEDED_PARAMETERS if k not in parameters]
     if absent or "mapping" not in ingest_d:
         raise InputError(
@@ -228,6 +231,16 @@ def read_recorded(con: Any, catalog: str, store: Path) -> Recorded:
     sources = {r[3]: (r[0], r[1][:19], r[6]) for r in runs if r[3]}
     return Recorded(run_id, version, parameters, ingest_d,
                     frozenset(r[3] for r in runs if r[3]), sources, _since_fit(runs))
+
+
+def _log_run(params: Any, ingest: Any) -> bool:
+    """Whether a ``runs`` row is a run of the log (it recorded the reading options and the
+    parameters an update needs), not a target, experiment or uplift run."""
+    try:
+        p, i = current_names(json.loads(params or "{}")), json.loads(ingest or "{}")
+    except (TypeError, ValueError):
+        return False
+    return isinstance(i, dict) and "mapping" in i and all(k in p for k in NEEDED_PARAMETERS)
 
 
 def _since_fit(runs: list[tuple[Any, ...]]) -> tuple[float, float]:
