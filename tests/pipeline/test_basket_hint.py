@@ -28,8 +28,7 @@ def test_a_product_like_column_is_named_with_the_option_to_map_it():
     assert str(err.value) == (
         "the log has no product column (product_id or product_name): nothing to find in "
         "baskets; the column 'Item Title' looks like one: name it with --map "
-        "\"product_name=Item Title\" (mapping={'product_name': 'Item Title'}), or --map "
-        "\"product_id=Item Title\" for codes")
+        "\"product_name=Item Title\", or --map \"product_id=Item Title\" for codes")
 
 
 def test_without_such_a_column_the_reason_stands_alone():

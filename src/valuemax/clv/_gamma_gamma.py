@@ -70,6 +70,8 @@ def _moments_start(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> np.ndarray:
         return fallback
     slope = float(w @ ((u - u_bar) * (y - y_bar))) / spread
     intercept = y_bar - slope * u_bar
+    if not (slope > 0 and mean > 0):  # no positive line (e.g. equal spends): no moments
+        return fallback
     with np.errstate(all="ignore"):
         p = intercept / slope
         ratio = intercept / mean**2

@@ -141,6 +141,8 @@ def _product_hint(tx: Any) -> str:
     """'; the column X looks like one: ...' when a kept column's name suggests products
     (the reader did not map it), else ''."""
     table = getattr(tx, "transactions", tx)
+    if table is None or not hasattr(table, "columns"):
+        return ""
     kept = [c for c in table.columns
             if c not in CANONICAL_COLUMNS and not c.startswith("_") and c != "is_outlier"]
     found = [c for c in kept if any(w in c.lower() for w in _PRODUCT_WORDS)]
@@ -152,8 +154,8 @@ def _product_hint(tx: Any) -> str:
         text = f"{kind}={c}"
         return f'"{text}"' if any(ch.isspace() for ch in text) else text
 
-    return (f"; the column {c!r} looks like one: name it with --map {option('product_name')} "
-            f"(mapping={{'product_name': {c!r}}}), or --map {option('product_id')} for codes")
+    return (f"; the column {c!r} looks like one: name it with --map {option('product_name')}, "
+            f"or --map {option('product_id')} for codes")
 
 
 def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,

@@ -39,6 +39,8 @@ PROFILE_ORDER = ("cluster", "name", "segment", "n_customers", "share_customers",
                  "r_level", "f_level", "m_level")
 #: Long text shown on a wrapped line under each row (see ``table(detail=...)``).
 PROFILE_DETAIL = ("action", "rationale", "top_countries")
+#: Profile columns in the CSV download only (the rationale says it in words).
+CSV_ONLY = ("share_same_action",)
 #: Short recency/frequency/spend levels, merged into one displayed column.
 LEVELS = ("r_level", "f_level", "m_level")
 
@@ -85,7 +87,7 @@ def profile_table(df: pd.DataFrame, *, csv_name: str, caption: str) -> str:
     df = profile_columns(df)
     levels = [c for c in LEVELS if c in df.columns]
     extra = None
-    show = [c for c in df.columns if c not in PROFILE_DETAIL]
+    show = [c for c in df.columns if c not in PROFILE_DETAIL and c not in CSV_ONLY]
     if len(levels) > 1:
         merged = df[levels].astype("string").fillna("—").agg(" / ".join, axis=1)
         extra = {"levels": merged.tolist()}
