@@ -123,3 +123,23 @@ def test_empty_sheet_lists_the_non_empty_ones(tmp_path, rows):
     with pytest.raises(InputError, match=r"sheet 'A' of .* is empty\. No sheet of the "
                        r"workbook has data"):
         read_transactions(empty)
+
+
+def test_line_breaks_inside_fields_as_pandas_writes_them(tmp_path, rows):
+    """Breaker: valid CSV refused as "ragged": names holding U+2028, a form feed or U+0085
+    (which pandas and csv leave unquoted; Python's splitlines breaks on them) and a quoted
+    newline in a field that spans the sample's 200th line."""
+    import pandas as pd
+
+    names = ["多行\n文本", "cup\u2028lid", "tea\x0cpot", "mug\x85x", "plain"]
+    df = pd.DataFrame({"order_id": [f"O{i}" for i in range(345)],
+                       "customer_id": [f"C{i % 14:03d}" for i in range(345)],
+                       "order_ts": [f"2024-01-{1 + i % 28:02d}" for i in range(345)],
+                       "amount": [8.27] * 345,
+                       "product_name": [names[i % 5] for i in range(345)]})
+    path = tmp_path / "small.csv"
+    df.to_csv(path, index=False)
+    ing = read_transactions(path)
+    assert ing.n_rows == 345
+    got = rows(ing.standardized().order_by("_row_id"), "product_name")
+    assert [g[0] for g in got] == df["product_name"].tolist()

@@ -140,15 +140,23 @@ def unique_names(names: Sequence[str | None]) -> tuple[tuple[str, ...], tuple[st
     return tuple(out), tuple(notes)
 
 
-def _sample_lines(text: str, at_eof: bool) -> tuple[list[str], int]:
-    lines = text.splitlines()
+#: A line ends at CR LF, LF or CR only: ``str.splitlines`` also breaks at U+2028, U+0085,
+#: form and vertical feeds, which CSV writers (pandas, ``csv``) leave unquoted in a field.
+_LINE_END = re.compile(r"\r\n|\n|\r")
+
+
+def _sample_lines(text: str, at_eof: bool) -> tuple[list[str], int, bool]:
+    """The sample's non-blank lines (at most ``_MAX_LINES``), the blank lines before the
+    first, and whether the sample stops before the text does (its last row may then be a
+    quoted field cut in two)."""
+    lines = _LINE_END.split(text)
     if not at_eof and lines:
         lines = lines[:-1]  # possibly cut in the middle
     leading = 0
     while leading < len(lines) and not lines[leading].strip():
         leading += 1
-    body = [ln for ln in lines[leading:] if ln.strip()][:_MAX_LINES]
-    return body, leading
+    filled = [ln for ln in lines[leading:] if ln.strip()]
+    return filled[:_MAX_LINES], leading, not at_eof or len(filled) > _MAX_LINES
 
 
 def _split_rows(lines: list[str], delimiter: str) -> list[list[str]]:
@@ -199,12 +207,14 @@ def sniff_layout(
         delimiter that splits the header and the first line that disagrees), the first line
         looks like data and ``columns`` is not given, or ``columns`` does not fit.
     """
-    lines, leading = _sample_lines(text, at_eof)
+    lines, leading, cut = _sample_lines(text, at_eof)
     if not lines:
         raise InputError(f"{source} has no data: it contains only blank lines.")
     order = ("\t", ",", ";", "|") if prefer_tab else DELIMITERS
     for delimiter in order:
         rows = _split_rows(lines, delimiter)
+        if cut and len(rows) > 2:  # a sample cut inside a quoted field: a partial last row
+            rows = rows[:-1]
         widths = {len(r) for r in rows}
         if len(widths) == 1 and widths.pop() > 1:
             notes = [f"read as delimited text: delimiter {delimiter_name(delimiter)} (sniffed), "
