@@ -1,8 +1,11 @@
 """Point-in-time customer features and the buy-again label, built in the engine (Ibis).
 
 Every feature at a cutoff ``c`` is computed from the lines with ``order_ts < c`` only; the
-label looks at ``[c, c + H days)`` only. One query per cutoff returns one row per customer
-who bought before ``c``.
+label looks at ``[c, c + H days)`` only. :func:`features_at` is that definition written
+over the lines (the customer table plus the extra features, one query per cutoff); the
+package builds its frames from the per-customer-day table instead
+(:mod:`valuemax.propensity._days`, behind ``build_training_frame`` and ``fit_propensity``),
+and tests/propensity/test_days.py checks the two give the same frames, value for value.
 """
 
 from __future__ import annotations
