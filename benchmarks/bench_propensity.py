@@ -4,8 +4,8 @@ Reuses the seeded generator of ``bench_analyze.py`` (N lines, N/10 customers, un
 730 days; cached in ``benchmarks/_data``). Each job runs in its own process so its peak RSS
 is its own:
 
-1. ``frame``: :func:`valuemax.propensity.build_training_frame` at one cutoff (features +
-   label, one engine query);
+1. ``frame``: :func:`valuemax.propensity.build_training_frame` at one cutoff (the lines
+   reduced once to one row per customer-day, then one group-by for features + label);
 2. ``fit``: :func:`valuemax.propensity.fit_propensity` end to end (3 rolling origins +
    holdout + scoring feature queries, both models tuned and calibrated on at most 100,000
    training rows, BG/NBD baseline, permutation importance, scores for every customer).

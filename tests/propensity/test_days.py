@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from valuemax.propensity import build_training_frame
 from valuemax.propensity._days import active_before, daily_table, frame_at
 from valuemax.propensity._frame import features_at
 
@@ -69,4 +71,28 @@ def test_day_table_frames_equal_line_frames_on_online_retail(retail_clean):
         want = features_at(t, cut, categorical=("Country",), label_days=90)
         got = frame_at(days, t, cut, categorical=("Country",), label_days=90)
         assert len(got) > 2_000
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_build_training_frame_equals_the_line_frames(make_synthetic, to_table):
+    """The public builder (day table) gives the frames of ``features_at`` (lines) at several
+    cutoffs, ``origin`` first; with ``return_rate`` the units are summed per day then over
+    days, equal to the line sums for whole units."""
+    log = _awkward(make_synthetic)
+    rng = np.random.default_rng(3)
+    qty = rng.integers(1, 6, len(log)).astype(float)
+    log = log.assign(quantity=qty, returned_quantity=np.minimum(
+        qty, rng.integers(0, 3, len(log)) * (rng.random(len(log)) < 0.2)).astype(float))
+    t = to_table(log)
+    cutoffs = [dt.date(2022, 7, 31), dt.date(2022, 11, 11)]
+    for rr in (False, True):
+        got = build_training_frame(t, cutoffs=cutoffs, horizon_days=60,
+                                   categorical=("Country",), return_rate=rr)
+        want = pd.concat([features_at(t, c, categorical=("Country",), label_days=60,
+                                      return_rate=rr).assign(origin=c) for c in cutoffs],
+                         ignore_index=True)
+        want = want[["origin", *want.columns[:-1]]]
+        assert ("return_rate" in got.columns) is rr
+        if rr:
+            assert got["return_rate"].notna().sum() > 200
         pd.testing.assert_frame_equal(got, want, check_exact=True)

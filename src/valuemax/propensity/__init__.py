@@ -9,8 +9,8 @@
 - :func:`can_run`: whether the log spans the two horizons the job needs.
 """
 
+from valuemax.propensity._days import build_training_frame
 from valuemax.propensity._fit import can_run, fit_propensity
-from valuemax.propensity._frame import build_training_frame
 from valuemax.propensity._models import SeparationWarning
 from valuemax.propensity._result import CHURN_THRESHOLDS, PropensityResult
 

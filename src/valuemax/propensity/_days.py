@@ -19,25 +19,56 @@ before it (:func:`features_from_days`). The two give the same frame, value for v
   previous purchase day and the customer's first day are those of the whole log.
 
 Categorical modes are still computed from the lines before the cutoff (as the customer
-table does); ``return_rate`` is not supported here (the callers use the per-cutoff path).
+table does). ``return_rate`` sums returned and bought units per day (float64), then over
+the days: the same value as the line sums whenever the units are whole numbers (every sum
+exact), as in every log a retailer exports.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from valuemax._core.exceptions import InputError
 from valuemax.engines._portable import MONEY_DECIMAL
 from valuemax.features._customers import _join_mode
-from valuemax.features._validation import purchase_day
-from valuemax.propensity._frame import TREND_DAYS, frame_columns
+from valuemax.features._validation import check_log, purchase_day
+from valuemax.propensity._frame import (
+    TREND_DAYS,
+    as_day,
+    check_cutoff,
+    check_horizon,
+    check_money,
+    check_transactions,
+    date_range,
+    frame_columns,
+    resolve_categorical,
+    unwrap_log,
+)
 
 
-def daily_table(transactions: ir.Table, *, money: bool = True) -> ir.Table:
+@contextmanager
+def materialised(expr: Any) -> Iterator[Any]:
+    """``expr.cache()`` (a temporary table in the engine), released on exit.
+
+    The clean transactions are a lazy expression (returns netting, rules) that each of the
+    per-cutoff queries would otherwise recompute.
+    """
+    cached = expr.cache()
+    try:
+        yield cached
+    finally:
+        cached.release()
+
+
+def daily_table(transactions: ir.Table, *, money: bool = True,
+                return_rate: bool = False) -> ir.Table:
     """One row per customer and purchase day, with what :func:`features_from_days` needs.
 
     Parameters
@@ -47,16 +78,19 @@ def daily_table(transactions: ir.Table, *, money: bool = True) -> ir.Table:
         ``order_id``, ``product_id``).
     money : bool, default True
         Carry the day's spend (False: a log without prices; no spend column).
+    return_rate : bool, default False
+        Carry the day's returned units ``_ret`` and bought units ``_bought`` (net plus
+        returned; float64 sums) when the lines have ``returned_quantity`` and ``quantity``.
 
     Returns
     -------
     ibis.Table
-        ``customer_id``, ``_day`` (date), ``_first`` (the customer's first purchase day),
-        ``_gap`` (days since the customer's previous purchase day, NULL on the first),
-        ``_nl`` (lines), ``_no`` (orders starting that day plus lines without an order id),
-        with ``money`` ``_spend`` (exact fixed-point sum of the day's amounts) and
-        ``_spend_rt`` (that sum rounded through float64 and back), with ``product_id``
-        ``_np`` (products first bought that day). Not executed.
+        ``customer_id``, ``_day`` (date), ``_gap`` (int32 days since the customer's
+        previous purchase day, NULL on the customer's first day), ``_nl`` (int32 lines),
+        ``_no`` (int32 orders starting that day plus lines without an order id), with
+        ``money`` ``_spend`` (exact fixed-point sum of the day's amounts), with
+        ``product_id`` ``_np`` (int32 products first bought that day), with
+        ``return_rate`` ``_ret`` and ``_bought``. Not executed.
     """
     t = transactions
     lines = t.mutate(_day=purchase_day(t))
@@ -66,6 +100,10 @@ def daily_table(transactions: ir.Table, *, money: bool = True) -> ir.Table:
                             else lines.count())
     if money:
         aggs["_spend"] = lines.amount.cast("float64").cast(MONEY_DECIMAL).sum()
+    if return_rate and {"returned_quantity", "quantity"} <= set(t.columns):
+        ret = lines.returned_quantity.cast("float64")
+        aggs["_ret"] = ret.sum()
+        aggs["_bought"] = (lines.quantity.cast("float64") + ret).sum()
     d = lines.group_by(["customer_id", "_day"]).aggregate(**aggs)
     firsts = []
     if has_order:
@@ -81,17 +119,20 @@ def daily_table(transactions: ir.Table, *, money: bool = True) -> ir.Table:
         d = d.mutate(**{name: d[name].fill_null(0)})
     no = d._null_orders + (d._new_orders if has_order else 0)
     prev = d._day.lag().over(group_by=d.customer_id, order_by=d._day)
-    first = d._day.min().over(group_by=d.customer_id)
+    # 32-bit counts and gaps (a customer-day's lines and a gap in days fit many times over):
+    # the table is as long as the log's customer-days, so its width is the step's memory
     cols: dict[str, Any] = {
-        "customer_id": d.customer_id, "_day": d._day, "_first": first,
-        "_gap": d._day.delta(prev, unit="day").cast("int64"),
-        "_nl": d._nl.cast("int64"), "_no": no.cast("int64"),
+        "customer_id": d.customer_id, "_day": d._day,
+        "_gap": d._day.delta(prev, unit="day").cast("int32"),
+        "_nl": d._nl.cast("int32"), "_no": no.cast("int32"),
     }
     if money:
         cols["_spend"] = d._spend
-        cols["_spend_rt"] = d._spend.cast("float64").cast(MONEY_DECIMAL)
     if "_np" in d.columns:
-        cols["_np"] = d._np.cast("int64")
+        cols["_np"] = d._np.cast("int32")
+    if "_ret" in d.columns:
+        cols["_ret"] = d._ret
+        cols["_bought"] = d._bought
     return d.select(**cols)
 
 
@@ -126,26 +167,33 @@ def features_from_days(
     ibis.Table
         One row per customer with a purchase day before ``cutoff``: ``customer_id``, the
         numeric features (:data:`~valuemax.propensity._frame.BASE_FEATURES`, less the money
-        ones without ``money``), ``product_diversity`` (when ``days`` has ``_np``), the
-        categorical columns and ``label``; unordered, not executed.
+        ones without ``money``), ``product_diversity`` (when ``days`` has ``_np``),
+        ``return_rate`` (when ``days`` has ``_ret``), the categorical columns and ``label``; unordered, not executed.
     """
     d = days
     cut = ibis.date(cutoff)
     b = d.filter(d._day < cut)
+    gap = b._gap.cast("int64")
     aggs: dict[str, Any] = {
         "_fd": b._day.min(), "_ld": b._day.max(), "_nd": b.count(),
         "n_orders": b._no.sum(), "n_lines": b._nl.sum(),
-        "_s1": b._gap.sum(), "_s2": (b._gap * b._gap).sum(), "_ng": b._gap.count(),
+        "_s1": gap.sum(), "_s2": (gap * gap).sum(), "_ng": gap.count(),
     }
     if money:
         last_lo = ibis.date(cutoff - _dt.timedelta(TREND_DAYS))
         prev_lo = ibis.date(cutoff - _dt.timedelta(2 * TREND_DAYS))
         aggs["_spend"] = b._spend.sum()
-        aggs["_repeat"] = b._spend_rt.sum(where=b._day > b._first)
+        # the repeat spend: each later day's exact sum rounded through float64 (as the
+        # customer table rounds it), summed exactly; a first day is the one without a gap
+        aggs["_repeat"] = b._spend.cast("float64").cast(MONEY_DECIMAL).sum(
+            where=b._gap.notnull())
         aggs["_last"] = b._spend.sum(where=b._day >= last_lo)
         aggs["_prev"] = b._spend.sum(where=(b._day >= prev_lo) & (b._day < last_lo))
     if "_np" in d.columns:
         aggs["_np"] = b._np.sum()
+    if "_ret" in d.columns:
+        aggs["_ret"] = b._ret.sum()
+        aggs["_bought"] = b._bought.sum()
     p = b.group_by("customer_id").aggregate(**aggs)
     n_orders = p.n_orders.cast("int64")
     n_lines = p.n_lines.cast("int64")
@@ -183,6 +231,9 @@ def features_from_days(
     if "_np" in p.columns:
         cols["product_diversity"] = ibis.ifelse(
             p._np > 0, p._np.cast("float64") / n_lines.cast("float64"), ibis.null("float64"))
+    if "_ret" in p.columns:
+        cols["return_rate"] = ibis.ifelse(p._bought > 0, p._ret / p._bought,
+                                          ibis.null("float64"))
     out = p.select(**cols)
     if categorical:
         t = transactions
@@ -235,7 +286,114 @@ def active_before(days: ir.Table, cutoffs: list[_dt.date]) -> list[int]:
     [1, 2]
     """
     d = days
-    first = d._day == d._first
+    first = d._gap.isnull()
     got = d.aggregate(**{f"n{k}": d.count(where=first & (d._day < ibis.date(c)))
                          for k, c in enumerate(cutoffs)}).to_pyarrow().to_pylist()[0]
     return [int(got[f"n{k}"] or 0) for k in range(len(cutoffs))]
+
+
+def build_training_frame(
+    transactions: ir.Table,
+    *,
+    cutoffs: Sequence[Any],
+    horizon_days: int = 90,
+    categorical: Sequence[str] | str | None = None,
+    observation_end: Any = None,
+    return_rate: bool = False,
+    money: bool = True,
+) -> pd.DataFrame:
+    """Point-in-time features and the buy-again label at one or more cutoffs.
+
+    For each cutoff ``c``, one row per customer with a line before ``c``. Features see the
+    lines with ``order_ts < c`` only; ``label`` is 1 when the customer has a line in
+    ``[c, c + horizon_days)``, else 0 (churn = 1 - label).
+
+    Parameters
+    ----------
+    transactions : CleanResult or ibis.Table
+        The result of :func:`valuemax.clean.clean` (its lines trusted, not scanned; its
+        ``observation_end`` the default), or a plain table of clean canonical transactions
+        (``clean(...).transactions``, checked with one aggregate query): ``customer_id``,
+        ``order_ts``, ``amount``; optional ``order_id``, ``product_id``, ``quantity``,
+        ``returned_quantity`` and extra columns (e.g. ``Country``).
+    cutoffs : sequence of date or "YYYY-MM-DD"
+        The cutoff days (rolling origins).
+    horizon_days : int, default 90
+        Label window length H in days.
+    categorical : None, "auto" or sequence of str, default None
+        Columns summarised by each customer's most frequent value. None / "auto": every
+        extra string column with at most 100 distinct values (e.g. Country, channel).
+    observation_end : date, optional
+        Last day of the log (inclusive); default the CleanResult's, else the last
+        transaction's day. Every label window must end by the day after it.
+    return_rate : bool, default False
+        Add ``return_rate`` (returned / bought units). Off by default: ``clean(...,
+        returns="net")`` nets returns made at *any* time, including after the cutoff, so
+        this feature leaks future information.
+    money : bool, default True
+        False for a log without prices (``clean(...).transactions`` of a log read with
+        ``ParsePlan.amount_from == "none"``: ``amount`` NULL on every line, or absent):
+        ``amount`` is not read and the spend features (:data:`MONEY_FEATURES`:
+        ``total_spend``, ``avg_order_value``, ``monetary_value``, ``spend_last_90d``,
+        ``spend_prev_90d``, ``spend_trend``) are absent; every other column, and the
+        label (a purchase needs no price), is as with ``money=True``.
+
+    Returns
+    -------
+    pandas.DataFrame of shape (sum of active customers over cutoffs, n_columns)
+        ``origin`` (date), ``customer_id``, the numeric features (``n_orders``, ``n_lines``,
+        ``total_spend``, ``avg_order_value``, ``recency_days`` (days from the last purchase
+        day to the cutoff), ``tenure_days``, ``frequency``, ``recency``, ``T`` (days, the
+        BTYD summary), ``monetary_value``, ``ipt_mean`` (days; NaN for one purchase day),
+        ``ipt_cv`` (population SD / mean of the gaps; NaN below two gaps),
+        ``spend_last_90d``, ``spend_prev_90d``, ``spend_trend`` ((last - prev) / (last +
+        prev), 0 when both are 0), ``product_diversity`` (distinct products / lines)), the
+        categorical columns and ``label`` (int 0/1).
+
+    Raises
+    ------
+    InputError
+        If a cutoff is not after the first transaction day or not on/before the last, a label
+        window runs past ``observation_end``, ``horizon_days`` is not a positive int,
+        ``money`` is not a bool, a column is missing or mistyped, or (one aggregate query
+        over a plain table, or a CleanResult given an earlier ``observation_end``) a line
+        has a NULL customer/date/amount, an implausible amount or falls after
+        ``observation_end``.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from valuemax.engines import connect
+    >>> con = connect(None)
+    >>> days = ["2024-01-01", "2024-01-20", "2024-01-05", "2024-02-10"]
+    >>> tx = con.create_table("tx_prop", pa.table({
+    ...     "customer_id": ["a", "a", "b", "b"],
+    ...     "order_ts": pa.array(days).cast(pa.timestamp("us")),
+    ...     "amount": [10.0, 5.0, 7.0, 3.0]}))
+    >>> df = build_training_frame(tx, cutoffs=["2024-02-01"], horizon_days=28,
+    ...                           observation_end="2024-02-29")
+    >>> df[["customer_id", "frequency", "recency_days", "label"]]
+      customer_id  frequency  recency_days  label
+    0           a          1            12      0
+    1           b          0            27      1
+    """
+    money = check_money(money)
+    t, observation_end, scan = unwrap_log(transactions, observation_end, money=money)
+    t = check_transactions(t, money=money)
+    h = check_horizon(horizon_days)
+    if isinstance(cutoffs, str) or not isinstance(cutoffs, Sequence) or not cutoffs:
+        raise InputError(f"cutoffs must be a non-empty sequence of dates; got {cutoffs!r}.")
+    cutoff_days = [as_day(c, "cutoffs") for c in cutoffs]
+    first, last = date_range(t)
+    end = last if observation_end is None else as_day(observation_end, "observation_end")
+    cats = resolve_categorical(t, categorical)
+    check_log(t, end, cats, money=money, scan=scan)
+    for c in cutoff_days:
+        check_cutoff(c, first, last, end, h)
+    frames = []
+    with materialised(daily_table(t, money=money, return_rate=return_rate)) as d:
+        for c in cutoff_days:
+            df = frame_at(d, t, c, categorical=cats, label_days=h, money=money)
+            df.insert(0, "origin", c)
+            frames.append(df)
+    return pd.concat(frames, ignore_index=True)

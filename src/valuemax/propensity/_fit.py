@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import ibis
@@ -20,6 +18,7 @@ from valuemax.propensity._days import (
     daily_table,
     features_from_days,
     frame_at,
+    materialised,
 )
 from valuemax.propensity._frame import (
     MONEY_FEATURES,
@@ -65,19 +64,6 @@ HOLDOUT_EVAL_ROWS = 200_000
 #: the refit rows) are a seeded stratified sample of this many.
 MAX_TRAIN_ROWS = 100_000
 
-
-@contextmanager
-def materialised(expr: Any) -> Iterator[Any]:
-    """``expr.cache()`` (a temporary table in the engine), released on exit.
-
-    The clean transactions are a lazy expression (returns netting, rules) that each of the
-    per-cutoff queries would otherwise recompute.
-    """
-    cached = expr.cache()
-    try:
-        yield cached
-    finally:
-        cached.release()
 
 NAN_POLICY = ("NaN policy: ipt_mean is NaN for one purchase day and ipt_cv below two gaps; "
               "the gradient boosting model handles NaN natively, the logistic model imputes "
@@ -495,7 +481,8 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     when ``scan``; the schema only for a CleanResult's lines); the lines are then reduced
     once to one row per customer and purchase day
     (:func:`~valuemax.propensity._days.daily_table`, materialised) and every cutoff's frame
-    is one group-by of it, without another pass over the lines. Then: the training and holdout rows
+    is one group-by of it, without another pass over the lines (without categorical
+    columns the lines are released from the engine then). Then: the training and holdout rows
     (:func:`_rows`), the models tuned, chosen and calibrated (:func:`_models`), their
     holdout metrics beside the baselines, and every customer scored with the chosen model
     refitted (:func:`_scored`).
@@ -508,6 +495,9 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     origins, label_days, origin_note = plan_origins(cut, first, h, n_origins)
     notes = [origin_note, NAN_POLICY]
     with materialised(daily_table(t, money=money)) as days:
+        if not cats:
+            # every frame now comes from the days; only the categorical modes read lines
+            t.release()
         return _fit_days(t, days, h, cut, end, origins, label_days, cats, random_state,
                          btyd_baseline, cv_folds, max_train_rows, money, notes)
 
@@ -697,7 +687,7 @@ def _scored(t: Any, days: Any, rows: _Rows, m: _Models, h: int, cut: _dt.date, e
                                      random_state, cut, h, label_days, notes)
     score_day = end + _dt.timedelta(1)
     now = frame_at(days, t, score_day, categorical=cats, money=money)
-    p_now = _finite(final.predict_proba(now[feats])[:, 1], chosen, "scoring")
+    p_now = _finite(predict_chunked(final, now[feats]), chosen, "scoring")
     out = _score_frame(now, p_now, h, score_day, notes)
     beyond = recency_beyond_note(hold if refit_cal else rows.train, now, out, h)
     if beyond:
@@ -705,6 +695,33 @@ def _scored(t: Any, days: Any, rows: _Rows, m: _Models, h: int, cut: _dt.date, e
     notes.append(f"scores: {chosen} {refit} and applied to features as of {score_day} (the day "
                  "after the observation end).")
     return out, refit_cal
+
+
+#: Customers scored per ``predict_proba`` call: the model's transforms copy the features
+#: a few times in float64 (imputed, missing indicators, log, standardised), so at a million
+#: customers one call held several hundred MB at once; chunks bound that.
+SCORE_CHUNK_ROWS = 100_000
+
+
+def predict_chunked(model: Any, x: pd.DataFrame, chunk: int | None = None) -> np.ndarray:
+    """The positive class's ``predict_proba`` of ``x``, ``chunk`` rows per call (default
+    :data:`SCORE_CHUNK_ROWS`).
+
+    Both models and their calibration score each row on its own, so the probabilities are
+    those of one call (tests/propensity/test_fit.py checks this on CDNOW).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> x = pd.DataFrame({"a": np.arange(10.0)})
+    >>> m = LogisticRegression().fit(x, np.arange(10) > 4)
+    >>> bool((predict_chunked(m, x, chunk=3) == m.predict_proba(x)[:, 1]).all())
+    True
+    """
+    chunk = SCORE_CHUNK_ROWS if chunk is None else chunk
+    parts = [model.predict_proba(x.iloc[lo:lo + chunk])[:, 1]
+             for lo in range(0, len(x), chunk)]
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def _finite(p: np.ndarray, kind: str, what: str) -> np.ndarray:
@@ -820,7 +837,7 @@ def end_step_note(p: np.ndarray, h: int) -> str:
 def _score_frame(now: pd.DataFrame, p: np.ndarray, h: int, score_day: _dt.date,
                  notes: list[str]) -> pd.DataFrame:
     """Per-customer score, churn risk and expected next purchase date."""
-    last = pd.to_datetime(pd.Series([score_day] * len(now))) - pd.to_timedelta(
+    last = pd.Series(np.full(len(now), np.datetime64(score_day, "ns"))) - pd.to_timedelta(
         now["recency_days"].to_numpy(), unit="D")
     ipt = now["ipt_mean"].astype(float)
     median = float(ipt.median()) if ipt.notna().any() else float("nan")

@@ -1,8 +1,11 @@
 """Point-in-time customer features and the buy-again label, built in the engine (Ibis).
 
 Every feature at a cutoff ``c`` is computed from the lines with ``order_ts < c`` only; the
-label looks at ``[c, c + H days)`` only. One query per cutoff returns one row per customer
-who bought before ``c``.
+label looks at ``[c, c + H days)`` only. :func:`features_at` is that definition written
+over the lines (the customer table plus the extra features, one query per cutoff); the
+package builds its frames from the per-customer-day table instead
+(:mod:`valuemax.propensity._days`, behind ``build_training_frame`` and ``fit_propensity``),
+and tests/propensity/test_days.py checks the two give the same frames, value for value.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from valuemax.clean import CleanResult
 from valuemax.engines._portable import money_sum
 from valuemax.features._customers import checked_customer_table
 from valuemax.features._validation import (
-    check_log,
     resolve_log,
 )
 
@@ -396,113 +398,6 @@ def _extra_features(before: ir.Table, cutoff: _dt.date, *, return_rate: bool,
     ipt = ipt.select(_k=ipt.customer_id, ipt_mean=ipt.ipt_mean, ipt_cv=ipt.ipt_cv)
     joined = feats.join(ipt, feats.customer_id == ipt._k)
     return joined.select(*feats.columns, "ipt_mean", "ipt_cv")
-
-
-def build_training_frame(
-    transactions: ir.Table,
-    *,
-    cutoffs: Sequence[Any],
-    horizon_days: int = 90,
-    categorical: Sequence[str] | str | None = None,
-    observation_end: Any = None,
-    return_rate: bool = False,
-    money: bool = True,
-) -> pd.DataFrame:
-    """Point-in-time features and the buy-again label at one or more cutoffs.
-
-    For each cutoff ``c``, one row per customer with a line before ``c``. Features see the
-    lines with ``order_ts < c`` only; ``label`` is 1 when the customer has a line in
-    ``[c, c + horizon_days)``, else 0 (churn = 1 - label).
-
-    Parameters
-    ----------
-    transactions : CleanResult or ibis.Table
-        The result of :func:`valuemax.clean.clean` (its lines trusted, not scanned; its
-        ``observation_end`` the default), or a plain table of clean canonical transactions
-        (``clean(...).transactions``, checked with one aggregate query): ``customer_id``,
-        ``order_ts``, ``amount``; optional ``order_id``, ``product_id``, ``quantity``,
-        ``returned_quantity`` and extra columns (e.g. ``Country``).
-    cutoffs : sequence of date or "YYYY-MM-DD"
-        The cutoff days (rolling origins).
-    horizon_days : int, default 90
-        Label window length H in days.
-    categorical : None, "auto" or sequence of str, default None
-        Columns summarised by each customer's most frequent value. None / "auto": every
-        extra string column with at most 100 distinct values (e.g. Country, channel).
-    observation_end : date, optional
-        Last day of the log (inclusive); default the CleanResult's, else the last
-        transaction's day. Every label window must end by the day after it.
-    return_rate : bool, default False
-        Add ``return_rate`` (returned / bought units). Off by default: ``clean(...,
-        returns="net")`` nets returns made at *any* time, including after the cutoff, so
-        this feature leaks future information.
-    money : bool, default True
-        False for a log without prices (``clean(...).transactions`` of a log read with
-        ``ParsePlan.amount_from == "none"``: ``amount`` NULL on every line, or absent):
-        ``amount`` is not read and the spend features (:data:`MONEY_FEATURES`:
-        ``total_spend``, ``avg_order_value``, ``monetary_value``, ``spend_last_90d``,
-        ``spend_prev_90d``, ``spend_trend``) are absent; every other column, and the
-        label (a purchase needs no price), is as with ``money=True``.
-
-    Returns
-    -------
-    pandas.DataFrame of shape (sum of active customers over cutoffs, n_columns)
-        ``origin`` (date), ``customer_id``, the numeric features (``n_orders``, ``n_lines``,
-        ``total_spend``, ``avg_order_value``, ``recency_days`` (days from the last purchase
-        day to the cutoff), ``tenure_days``, ``frequency``, ``recency``, ``T`` (days, the
-        BTYD summary), ``monetary_value``, ``ipt_mean`` (days; NaN for one purchase day),
-        ``ipt_cv`` (population SD / mean of the gaps; NaN below two gaps),
-        ``spend_last_90d``, ``spend_prev_90d``, ``spend_trend`` ((last - prev) / (last +
-        prev), 0 when both are 0), ``product_diversity`` (distinct products / lines)), the
-        categorical columns and ``label`` (int 0/1).
-
-    Raises
-    ------
-    InputError
-        If a cutoff is not after the first transaction day or not on/before the last, a label
-        window runs past ``observation_end``, ``horizon_days`` is not a positive int,
-        ``money`` is not a bool, a column is missing or mistyped, or (one aggregate query
-        over a plain table, or a CleanResult given an earlier ``observation_end``) a line
-        has a NULL customer/date/amount, an implausible amount or falls after
-        ``observation_end``.
-
-    Examples
-    --------
-    >>> import pyarrow as pa
-    >>> from valuemax.engines import connect
-    >>> con = connect(None)
-    >>> days = ["2024-01-01", "2024-01-20", "2024-01-05", "2024-02-10"]
-    >>> tx = con.create_table("tx_prop", pa.table({
-    ...     "customer_id": ["a", "a", "b", "b"],
-    ...     "order_ts": pa.array(days).cast(pa.timestamp("us")),
-    ...     "amount": [10.0, 5.0, 7.0, 3.0]}))
-    >>> df = build_training_frame(tx, cutoffs=["2024-02-01"], horizon_days=28,
-    ...                           observation_end="2024-02-29")
-    >>> df[["customer_id", "frequency", "recency_days", "label"]]
-      customer_id  frequency  recency_days  label
-    0           a          1            12      0
-    1           b          0            27      1
-    """
-    money = check_money(money)
-    t, observation_end, scan = unwrap_log(transactions, observation_end, money=money)
-    t = check_transactions(t, money=money)
-    h = check_horizon(horizon_days)
-    if isinstance(cutoffs, str) or not isinstance(cutoffs, Sequence) or not cutoffs:
-        raise InputError(f"cutoffs must be a non-empty sequence of dates; got {cutoffs!r}.")
-    days = [as_day(c, "cutoffs") for c in cutoffs]
-    first, last = date_range(t)
-    end = last if observation_end is None else as_day(observation_end, "observation_end")
-    cats = resolve_categorical(t, categorical)
-    check_log(t, end, cats, money=money, scan=scan)
-    for c in days:
-        check_cutoff(c, first, last, end, h)
-    frames = []
-    for c in days:
-        df = features_at(t, c, categorical=cats, label_days=h, return_rate=return_rate,
-                         money=money)
-        df.insert(0, "origin", c)
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
 
 
 def check_cutoff(c: _dt.date, first: _dt.date, last: _dt.date, end: _dt.date, h: int) -> None:
