@@ -441,6 +441,9 @@ def cli_words(message: str, keywords: Mapping[str, str] | None = None) -> str:
     '--calibration-end 2023-06-01 must fall after the first purchase'
     >>> cli_words("ValueOptions.calibration_end and 'calibration_end' stay")
     "ValueOptions.calibration_end and 'calibration_end' stay"
+    >>> cli_words("Pass one of them as control= / --control. (shares= / --shares ARM=SHARE)",
+    ...           {"control": "--control", "shares": "--shares"})
+    'Pass one of them as --control. (--shares ARM=SHARE)'
     >>> cli_words("assigned_at='02/03/2024' is not an ISO date (columns arm, assigned_at)",
     ...           {"assigned_at": "--start"})
     "--start '02/03/2024' is not an ISO date (columns arm, assigned_at)"
@@ -482,7 +485,13 @@ def cli_words(message: str, keywords: Mapping[str, str] | None = None) -> str:
         return "" if m.group(1).strip() in rest else f" ({m.group(1)})"
 
     message = _FLAG_AND_KEYWORD.sub(lambda m: m.group(1), message)
+    # "control= / --control" has become "--control / --control": said once
+    message = _SAME_OPTION_TWICE.sub(lambda m: m.group(1), message)
     return _CLI_HINT.sub(hint, message)
+
+
+#: An option written twice around a slash, once its keyword was rewritten.
+_SAME_OPTION_TWICE = re.compile(r"(--[\w-]+) / \1\b")
 
 
 def one_line(exc: Exception, keywords: Mapping[str, str] | None = None) -> str:
