@@ -261,9 +261,19 @@ def test_a_header_of_other_columns_without_lines_is_refused(store, tmp_path):
     before = snapshot(store)
     empty = tmp_path / "other.csv"
     empty.write_text("InvoiceNo,StockCode,Quantity\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"has a header but no data rows, and its columns "
-                                         r"\['InvoiceNo', 'StockCode', 'Quantity'\] lack \["):
+    with pytest.raises(InputError, match=r"has a header but no data rows, and other columns "
+                                         r"than the store's log: missing 'Description', "):
         update(store, empty)
+    # breaker: one column short, or one too many, was taken as "nothing changed"
+    short = tmp_path / "short.csv"
+    short.write_text(HEADER.replace(",Country\n", "\n"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"other columns than the store's log: missing "
+                                         r"'Country' \(the store's log has 'InvoiceNo'"):
+        update(store, short)
+    extra = tmp_path / "extra.csv"
+    extra.write_text(HEADER.replace("\n", ",Extra\n"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"not in the store 'Extra'"):
+        update(store, extra)
     _unchanged(store, before)
 
 

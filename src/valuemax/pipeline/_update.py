@@ -288,8 +288,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         try:
             new = _read_new(con, rec, source, key)
         except HeaderOnlyError as err:
-            return _no_lines(err, rec, store=store, mode=mode, stored_end=stored_end,
-                             timings_s=clock.timings)
+            return _no_lines(err, rec, stored_raw.columns, store=store, mode=mode,
+                             stored_end=stored_end, timings_s=clock.timings)
     label = new.source
     base = {"store": store, "source": label, "input_sha256": new.fingerprint, "mode": mode,
             "observation_end_before": stored_end, "observation_end": stored_end,
@@ -386,18 +386,24 @@ def _read_new(con: Any, rec: Recorded, source: Any, key: PseudonymKey | None) ->
     return protect(new, pseudonym_key=key, keep_pii=rec.keep_pii)
 
 
-def _no_lines(err: HeaderOnlyError, rec: Recorded, *, store: Path, mode: str,
+def _no_lines(err: HeaderOnlyError, rec: Recorded, stored: Any, *, store: Path, mode: str,
               stored_end: dt.date, timings_s: dict[str, float]) -> UpdateResult:
-    """A file with the columns the store's log was mapped from and no line (a day without
-    sales) changes nothing; a header without those columns is refused as any other file
-    the store cannot read."""
-    mapped = [str(c) for c in (rec.ingest.get("mapping") or {}).values()]
-    missing = [c for c in mapped if c not in err.columns]
-    if missing:
-        raise InputError(f"{err.source} has a header but no data rows, and its columns "
-                         f"{list(err.columns)[:8]} lack {missing}, which the store's log was "
-                         "mapped from: export the new lines in the layout of the store's "
-                         "log") from err
+    """A file with the store log's columns and no line (a day without sales) changes
+    nothing; a header with other columns is refused as such a file with lines would be
+    (the store's personal-data columns, dropped when read, may be there or not)."""
+    privacy = rec.ingest.get("privacy") or {}
+    dropped = set(privacy.get("dropped") or []) if isinstance(privacy, dict) else set()
+    old = [c for c in stored if c != "_row_id"]
+    missing = [c for c in old if c not in err.columns]
+    extra = [c for c in err.columns if c not in old and c not in dropped]
+    if missing or extra:
+        raise InputError(
+            f"{err.source} has a header but no data rows, and other columns than the store's "
+            "log: " + "; ".join(x for x in (
+                f"missing {', '.join(map(repr, missing))}" if missing else "",
+                f"not in the store {', '.join(map(repr, extra))}" if extra else "") if x)
+            + f" (the store's log has {', '.join(map(repr, old))}): export the new lines in "
+            "the layout of the store's log") from err
     return UpdateResult(store=store, source=err.source, input_sha256=err.fingerprint,
                         applied=False, mode=mode, observation_end_before=stored_end,
                         observation_end=stored_end, timings_s=timings_s, message=(
