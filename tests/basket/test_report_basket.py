@@ -103,3 +103,18 @@ def test_no_rule_note_names_the_command_that_takes_thresholds(small_result):
     html, _ = basket_section(dataclasses.replace(small_result, basket=empty))
     assert ("To see rules, mine the same log with lower thresholds: valuemax rules LOG "
             "--min-support S --min-confidence C (analyze chooses them from the data") in html
+
+
+def test_one_item_baskets_say_there_is_nothing_to_recommend():
+    """Breaker: with one item in every basket, no recommendation was made, yet the notes
+    said they "come from co-occurrence"."""
+    df = pd.DataFrame({"customer_id": [f"c{i % 30}" for i in range(120)],
+                       "order_id": [f"o{i}" for i in range(120)],
+                       "order_ts": [dt.datetime(2024, 1, 1) + dt.timedelta(days=i % 90)
+                                    for i in range(120)],
+                       "product_id": [f"P{i % 4}" for i in range(120)]})
+    res = analyze_baskets(ibis.memtable(pa.Table.from_pandas(df)))
+    assert len(res.recommendations) == 0
+    assert any(n.startswith("no recommendation: no two products were ever bought in one "
+                            "basket (120 baskets)") for n in res.notes)
+    assert not any("come from co-occurrence" in n for n in res.notes)

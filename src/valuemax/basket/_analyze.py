@@ -187,7 +187,11 @@ def analyze_baskets(transactions: CleanResult | ir.Table, *, min_support: float 
             notes.append(f"holdout evaluation skipped: {exc}")
     else:
         notes.append("holdout evaluation skipped: evaluate=False.")
-    if len(rs.rules) == 0:
+    if len(recs) == 0:
+        notes.append("no recommendation: no two products were ever bought in one basket "
+                     f"({baskets.n_baskets:,} baskets), so there are neither rules nor "
+                     "co-occurrences to recommend from; the hit rates compare nothing.")
+    elif len(rs.rules) == 0:
         notes.append("no rule passed the thresholds; recommendations come from co-occurrence.")
     names: dict[str, str] = {}
     if baskets.item_column == "product_id" and "product_name" in transactions.columns:
