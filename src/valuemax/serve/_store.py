@@ -222,13 +222,23 @@ def _runs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], dict[str, Any
 
 
 def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:
-    """The ``caveats`` of the newest run that recorded them (an update's row does not):
-    ``{"value": [...]}``, or {} for a store written before the column existed."""
+    """The ``caveats`` of the newest run of the log that recorded them (an update's row
+    does not; a campaign's target or experiment run written to the store has no reading
+    options and is skipped): ``{"value": [...], "propensity": [...]}``, or {} for a store
+    written before the column existed."""
     if "caveats" not in cols:
         return {}
     at = cols.index("caveats")
+    ingest = cols.index("ingest") if "ingest" in cols else None
+
+    def of_log(row: tuple) -> bool:
+        try:
+            return ingest is None or "mapping" in (json.loads(row[ingest] or "{}") or {})
+        except (TypeError, ValueError):
+            return False
+
     for row in reversed(rows):
-        if row[at] is not None:
+        if row[at] is not None and of_log(row):
             try:
                 found = json.loads(row[at])
             except (TypeError, ValueError):
