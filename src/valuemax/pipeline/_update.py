@@ -308,18 +308,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
                 f"nothing changed: every one of the {new.n_rows:,} lines of {label} is "
                 "already in the store (each equals a stored line in every column)"))
         mapping = new.mapping
-        dedupe = ("order_id" in mapping and ("product_id" in mapping or "product_name" in mapping)
-                  and p["preset"] == "standard")
-        check_late(con, union, offset, stored_end, dedupe, label)
-        end = new_observation_end(con, union, stored_end, end_given, catalog=CATALOG,
-                                  offset=offset)
-        check_none_after(con, union, offset, end, label)
-        cleaned = clean_union(con, union, p, end)
-        counts = _new_line_counts(con, offset)
-        restated = _restated(con, offset)
-        med = mad = None
-        if flags_outliers(p):
-            med, mad = outlier_stats(con, CATALOG, offset)
+        end, cleaned, counts, restated, med, mad = _clean_new(
+            con, union, offset, mapping, p, stored_end, end_given, label)
     money = rec.ingest.get("amount_from", "amount") != "none"
     country = country_column(rec.ingest.get("extra_columns") or ())
     time_unit = p["time_unit"]
@@ -369,6 +359,28 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         quarantined_by_reason=counts, restated_lines=restated, n_customers=len(customers),
         n_new_customers=n_new, n_active_customers=n_active, drift=drift, customers=scored,
         notes=notes)
+
+
+def _clean_new(con: Any, union: Any, offset: int, mapping: dict[str, Any],
+               p: dict[str, Any], stored_end: dt.date, end_given: Any, label: str
+               ) -> tuple[dt.date, Any, dict[str, int], int, float | None, float | None]:
+    """The union of stored and new lines checked (no late line, none after the end) and
+    cleaned with the store's options: the new observation end, the cleaned lines, the new
+    lines' counts per reason, the stored lines restated, and the outlier median and MAD
+    (None when the store's preset does not flag outliers)."""
+    dedupe = ("order_id" in mapping and ("product_id" in mapping or "product_name" in mapping)
+              and p["preset"] == "standard")
+    check_late(con, union, offset, stored_end, dedupe, label)
+    end = new_observation_end(con, union, stored_end, end_given, catalog=CATALOG,
+                              offset=offset)
+    check_none_after(con, union, offset, end, label)
+    cleaned = clean_union(con, union, p, end)
+    counts = _new_line_counts(con, offset)
+    restated = _restated(con, offset)
+    med = mad = None
+    if flags_outliers(p):
+        med, mad = outlier_stats(con, CATALOG, offset)
+    return end, cleaned, counts, restated, med, mad
 
 
 def _read_new(con: Any, rec: Recorded, source: Any, key: PseudonymKey | None) -> Any:
