@@ -149,7 +149,10 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
     -----
     DuckDB is opened with ``autoinstall_known_extensions = false``: extensions that would be
     downloaded at run time (excel, httpfs, postgres scanner) fail fast instead of hanging
-    without a network (DESIGN.md §2).
+    without a network (DESIGN.md §2), and with ``enable_progress_bar = false``: DuckDB's
+    Python client draws a progress bar on standard output for any query longer than two
+    seconds, even when standard output is a pipe, which would corrupt ``--json`` output and
+    the terminal's step lines.
     """
     if isinstance(target, BaseBackend):
         return target
@@ -172,13 +175,17 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
         config["temp_directory"] = str(temp / (
             f"{_SPILL_PREFIX}{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"))
     if target is None:
-        return ibis.duckdb.connect(":memory:", **config)
-    path = Path(target)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the folder for the store {str(path)!r}: {exc}") from exc
-    return ibis.duckdb.connect(str(path), **config)
+        con = ibis.duckdb.connect(":memory:", **config)
+    else:
+        path = Path(target)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create the folder for the store {str(path)!r}: {exc}") from exc
+        con = ibis.duckdb.connect(str(path), **config)
+    con.raw_sql("SET enable_progress_bar = false")     # a connection option, not a global one
+    return con
 
 
 #: Spark master URLs (the forms ``spark-submit --master`` takes; Mesos left Spark in 4.0).
