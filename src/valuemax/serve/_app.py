@@ -302,9 +302,18 @@ def create_app(store_path: str | Path, token: str | None = None, *,
         docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
     app.state.store = store
+    expected = None if token is None else token.encode("utf-8")
+    _add_error_handlers(app)
+    _add_routes(app, store, guarded=[Depends(_authorizer(expected))])
+    app.add_middleware(_Guard, max_bytes=int(max_body_bytes), token=expected)
+    return app
+
+
+def _authorizer(expected: bytes | None) -> Any:
+    """The dependency every guarded route runs: the bearer token checked in constant time
+    (``None``: no token, everything allowed)."""
     bearer = HTTPBearer(auto_error=False, description="The service's token "
                         "(VALUEMAX_API_TOKEN or --token-file)")
-    expected = None if token is None else token.encode("utf-8")
 
     async def authorize(credentials: Annotated[
             HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
@@ -318,7 +327,11 @@ def create_app(store_path: str | Path, token: str | None = None, *,
             raise HTTPException(401, "wrong bearer token",
                                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
-    guarded = [Depends(authorize)]
+    return authorize
+
+
+def _add_error_handlers(app: Any) -> None:
+    """422 answers with one readable ``detail`` for invalid requests and bad input."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -330,6 +343,10 @@ def create_app(store_path: str | Path, token: str | None = None, *,
     @app.exception_handler(InputError)
     async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+
+def _add_routes(app: Any, store: StoreReader, *, guarded: list[Any]) -> None:
+    """The four endpoints, each answering from the store's current snapshot."""
 
     @app.get("/health", response_model=Health, dependencies=guarded, responses=_ERRORS,
              summary="Which store and run the service answers from")
@@ -371,6 +388,3 @@ def create_app(store_path: str | Path, token: str | None = None, *,
               summary="Score a customer's transactions with the stored models")
     def score(body: ScoreRequest) -> Scored:
         return score_request(store.current(), body)
-
-    app.add_middleware(_Guard, max_bytes=int(max_body_bytes), token=expected)
-    return app
