@@ -26,6 +26,7 @@ from valuemax.report._sections_data import skip_note
 
 if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
     from valuemax.pipeline import AnalysisResult
+    from valuemax.propensity import PropensityResult
 
 Subs = list[tuple[str, str]]
 
@@ -156,8 +157,28 @@ def propensity_section(result: AnalysisResult | PartReport, *,
 
     parts.append(sub("prop-curves", "Calibration and cumulative gain"))
     subs.append(("prop-curves", "Calibration and gain"))
-    cal = plots.calibration_lines(res.calibration, chosen=res.chosen_model,
-                                             names=NAMES)
+    parts.append(_curves(res))
+
+    parts.append(sub("prop-importance", "What drives the score"))
+    subs.append(("prop-importance", "Permutation importance"))
+    parts.extend(_importance(res))
+
+    parts.append(sub("prop-churn", "Churn risk"))
+    subs.append(("prop-churn", "Churn risk"))
+    parts.append(table(res.churn_counts(), csv_name="churn_risk_counts", caption=(
+        f"Customers per churn-risk level from the calibrated probability of a purchase "
+        f"within {h} days as of the day after the log ends. Expected next purchase "
+        "= last purchase + the customer's mean gap between purchase days (one-time buyers: "
+        "the median gap of repeat buyers).")))
+    shown, technical = split_notes(res.notes)
+    parts.append(notes_list(shown, title="How this was computed"))
+    parts.append(diagnostics([notes_list(technical)], what="training details"))
+    return section("propensity", title, lead, "".join(parts)), subs
+
+
+def _curves(res: PropensityResult) -> str:
+    """The calibration and cumulative-gain figures side by side (or a note without data)."""
+    cal = plots.calibration_lines(res.calibration, chosen=res.chosen_model, names=NAMES)
     gain = plots.gains_lines(res.gains, names=NAMES)
     blocks = []
     if cal is not None:
@@ -168,10 +189,12 @@ def propensity_section(result: AnalysisResult | PartReport, *,
         blocks.append(figure(gain, "Share of the holdout's buyers found by contacting the "
                                    "highest-scored customers first; the higher the curve above "
                                    "the diagonal, the better the ranking."))
-    parts.append(grid2(*blocks) if blocks else note("No calibration or gain data recorded."))
+    return grid2(*blocks) if blocks else note("No calibration or gain data recorded.")
 
-    parts.append(sub("prop-importance", "What drives the score"))
-    subs.append(("prop-importance", "Permutation importance"))
+
+def _importance(res: PropensityResult) -> list[str]:
+    """The permutation-importance figure (features with an AUC drop) and the full table."""
+    parts: list[str] = []
     imp = res.importance
     pos = imp[imp["importance_mean"] > 0].head(15)
     fig = plots.hbar([plain(f) for f in pos["feature"]],
@@ -189,15 +212,4 @@ def propensity_section(result: AnalysisResult | PartReport, *,
         parts.append(note("No feature lowers the holdout AUC when shuffled."))
     parts.append(table(imp, csv_name="propensity_importance", terms=("feature",),
                        caption="Every feature: mean and SD of the AUC drop over 5 shuffles."))
-
-    parts.append(sub("prop-churn", "Churn risk"))
-    subs.append(("prop-churn", "Churn risk"))
-    parts.append(table(res.churn_counts(), csv_name="churn_risk_counts", caption=(
-        f"Customers per churn-risk level from the calibrated probability of a purchase "
-        f"within {h} days as of the day after the log ends. Expected next purchase "
-        "= last purchase + the customer's mean gap between purchase days (one-time buyers: "
-        "the median gap of repeat buyers).")))
-    shown, technical = split_notes(res.notes)
-    parts.append(notes_list(shown, title="How this was computed"))
-    parts.append(diagnostics([notes_list(technical)], what="training details"))
-    return section("propensity", title, lead, "".join(parts)), subs
+    return parts
