@@ -85,3 +85,35 @@ def test_a_code_under_two_names_is_named_once_and_noted(cli_runner, tmp_path):
     named = [n for cell in rules["antecedent_names"].tolist() + rules["consequent_names"].tolist()
              for n in cell.split(" | ")]
     assert "A BLUE PLATE" in named and "BLUE PLATE" not in named
+
+
+@pytest.mark.parametrize("items", [
+    ["CUP | SAUCER", "MUG"], ["A|B", "C"], ["back\\slash", "x \\| y"], [" lead", "trail "],
+    ["ONE"], ["|", "\\", " | "]])
+def test_a_joined_cell_splits_back_into_exactly_its_items(items):
+    from valuemax.pipeline._outputs import join_items, split_items
+
+    cell = join_items(items)
+    assert split_items(cell) == items
+    # the separator is the only unescaped " | ": as many separators as items less one
+    assert cell.replace("\\\\", "").replace("\\|", "").count(" | ") == len(items) - 1
+
+
+def test_a_product_name_with_a_bar_stays_one_item_in_rules_csv(cli_runner, tmp_path):
+    """"RED MUG" renamed "RED | WHITE MUG": rules.csv must still hold one name per code."""
+    from valuemax.pipeline._outputs import split_items
+
+    _log(tmp_path / "log.csv", named=True)
+    log = pd.read_csv(tmp_path / "log.csv")
+    log.loc[log["StockCode"] == "A1", "Description"] = "RED | WHITE MUG"
+    log.to_csv(tmp_path / "log.csv", index=False)
+    out = tmp_path / "out"
+    result = cli_runner.invoke(app, ["rules", str(tmp_path / "log.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rules = pd.read_csv(out / "rules.csv", dtype=str, keep_default_na=False,
+                        encoding="utf-8-sig")
+    names = {**NAMES, "A1": "RED | WHITE MUG"}
+    assert any("A1" in split_items(c) for c in rules["antecedents"])
+    for side, named in (("antecedents", "antecedent_names"), ("consequents", "consequent_names")):
+        assert [split_items(c) for c in rules[named]] == [
+            [names[code] for code in split_items(c)] for c in rules[side]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -156,12 +156,39 @@ def write_exports(result: AnalysisResult, folder: Path, *, quarantine: ir.Table)
                          names=basket.item_names)
 
 
+def join_items(items: Iterable[str]) -> str:
+    """One CSV cell for a list of item codes or names: joined by `` | ``, each item's ``\\``
+    written ``\\\\`` and its ``|`` written ``\\|`` (product names such as "CUP | SAUCER"
+    occur), so the separator is the only unescaped `` | `` and the cell splits back into
+    exactly its items (:func:`split_items`)."""
+    return " | ".join(str(x).replace("\\", "\\\\").replace("|", "\\|") for x in items)
+
+
+def split_items(cell: str) -> list[str]:
+    """The items of a :func:`join_items` cell, unescaped (an empty cell: no items)."""
+    if cell == "":
+        return []
+    items, current, chars = [], [], iter(cell)
+    for ch in chars:
+        if ch == "\\":
+            current.append(next(chars, ""))
+        elif ch == "|":
+            items.append("".join(current)[:-1])      # drop the space before the separator
+            current = []
+            next(chars, "")                          # and the one after it
+        else:
+            current.append(ch)
+    items.append("".join(current))
+    return items
+
+
 def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, folder: Path,
                      *, names: Mapping[str, str]) -> None:
     """``rules.parquet``/``.csv`` and, when given, ``recommendations.parquet``/``.csv``.
 
-    The rules keep their item codes as lists in Parquet and joined by `` | `` in the CSV;
-    an infinite conviction (confidence 1) stays ``inf`` in Parquet and is an empty cell in
+    The rules keep their item codes as lists in Parquet and joined by `` | `` in the CSV
+    (:func:`join_items`: a ``|`` or ``\\`` inside a code or name is escaped with a
+    backslash, so a cell splits back into exactly its items); an infinite conviction (confidence 1) stays ``inf`` in Parquet and is an empty cell in
     the CSV (the rule set's notes say so).
     When the log names its products (``names``: code -> product name, as
     :attr:`valuemax.basket.BasketResult.item_names`), both files also carry the names, so a
@@ -181,7 +208,7 @@ def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, 
     named.to_parquet(folder / "rules.parquet", index=False)
     lists = [c for c in ("antecedents", "consequents", "antecedent_names", "consequent_names")
              if c in named]
-    text = {c: named[c].map(" | ".join) for c in lists}
+    text = {c: named[c].map(join_items) for c in lists}
     if "conviction" in named:  # +inf (confidence 1): an empty cell, as the rules' note says
         conv = named["conviction"].astype(float)
         text["conviction"] = conv.where(np.isfinite(conv))
@@ -198,5 +225,5 @@ def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, 
     write_csv(recs, folder / "recommendations.csv")
 
 
-__all__ = ["MIN_INFORMATIVE_AUC", "csv_safe", "propensity_informative", "summary_dict",
-           "write_exports", "write_rule_files"]
+__all__ = ["MIN_INFORMATIVE_AUC", "csv_safe", "join_items", "propensity_informative",
+           "split_items", "summary_dict", "write_exports", "write_rule_files"]
