@@ -310,3 +310,31 @@ def test_a_fixed_k_is_kept_even_with_a_tiny_cluster():
     c = _three_groups_and_two_outliers()
     res = kmeans_segments(c, k_min=6, k_max=6)
     assert res.k == 6 and res.criterion == "k = 6 as requested (k_min = k_max)."
+
+
+def test_when_no_k_meets_the_size_floor_the_largest_smallest_cluster_wins():
+    """Breaker: k_min = 5 on 22 customers left every k a cluster under 5 customers (22 / 5
+    < 5); the choice fell back to the silhouette alone, which favours the k that isolates outliers
+    best (here k = 6 with a cluster of one against k = 5 with three). Computed independently with scikit-learn: the k chosen has
+    the largest smallest cluster (ties: the higher silhouette)."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    c = _three_groups_and_two_outliers().iloc[:38].sample(22, random_state=1)  # no extremes
+    x = StandardScaler().fit_transform(
+        np.log1p(c[["recency_days", "n_orders", "total_spend"]].to_numpy(float)))
+    sil, smallest = {}, {}
+    for k in range(5, 9):
+        labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit(x).labels_
+        sil[k] = silhouette_score(x, labels)
+        smallest[k] = int(np.bincount(labels).min())
+    assert max(smallest.values()) < 5                  # the case: no k meets the floor
+    want = min(sil, key=lambda k: (-smallest[k], -sil[k], k))
+    assert want != max(sil, key=sil.get)               # the silhouette alone picks another k
+    res = kmeans_segments(c, k_min=5, k_max=8)
+    assert res.k == want
+    assert res.selection["smallest_cluster"].tolist() == [smallest[k] for k in range(5, 9)]
+    assert (f"k = {want} keeps the largest smallest cluster ({smallest[want]} customers; "
+            f"mean silhouette {sil[want]:.3f}") in res.criterion
+    assert "every k in 5..8 left a cluster under 5 of the 22 customers fitted" in res.criterion

@@ -371,8 +371,10 @@ def _fit_each_k(xf: np.ndarray, sil_idx: np.ndarray, k_lo: int, k_hi: int,
 def _choose_k(selection: pd.DataFrame, fixed: bool, k_lo: int, k_hi: int,
               n_sil: int, n_fit: int) -> tuple[int, str]:
     """The k of the highest mean silhouette among the k whose smallest cluster holds at
-    least :func:`min_cluster_size` customers (all k when none does; ``k_lo`` when fixed or
-    when no silhouette could be computed) and the sentence that says why."""
+    least :func:`min_cluster_size` customers and the sentence that says why. When no k does,
+    the k whose smallest cluster is the largest (the highest silhouette among ties): the
+    silhouette alone would pick the k that isolates outliers best. ``k_lo`` when fixed or
+    when no silhouette could be computed."""
     sil = selection["silhouette"].to_numpy()
     if fixed:
         best = k_lo
@@ -384,8 +386,10 @@ def _choose_k(selection: pd.DataFrame, fixed: bool, k_lo: int, k_hi: int,
     floor = min_cluster_size(n_fit)
     small = selection["smallest_cluster"].to_numpy() < floor
     usable = ~small & ~np.isnan(sil)
-    ranked = np.where(usable, sil, np.nan) if usable.any() else sil
-    i = int(np.nanargmax(ranked))
+    if usable.any():
+        i = int(np.nanargmax(np.where(usable, sil, np.nan)))
+    else:
+        return _largest_smallest_cluster(selection, k_lo, k_hi, n_sil, n_fit, floor)
     best = int(selection["k"].iloc[i])
     why = (f"k = {best} has the highest mean silhouette ({sil[i]:.3f}; Rousseeuw 1987) "
            f"among k = {k_lo}..{k_hi}")
@@ -395,11 +399,28 @@ def _choose_k(selection: pd.DataFrame, fixed: bool, k_lo: int, k_hi: int,
                 f"fitted (k = {int(selection['k'].iloc[top])} scored {sil[top]:.3f} but left "
                 f"a cluster of {int(selection['smallest_cluster'].iloc[top]):,}, too small "
                 "to act on)")
-    elif not usable.any():
-        why += (f"; every k left a cluster under {floor:,} customers, too small to act on: "
-                "read the smallest clusters as outliers")
     return best, (f"{why}, on standardised log1p recency/orders/spend ({n_sil:,} seeded "
                   "points); inertia is shown for the elbow.")
+
+
+def _largest_smallest_cluster(selection: pd.DataFrame, k_lo: int, k_hi: int, n_sil: int,
+                              n_fit: int, floor: int) -> tuple[int, str]:
+    """The k (with a silhouette) whose smallest cluster is the largest, ties broken by the
+    higher silhouette then the smaller k, when every k leaves a cluster under ``floor``."""
+    sil = selection["silhouette"].to_numpy()
+    smallest = selection["smallest_cluster"].to_numpy()
+    ks = selection["k"].to_numpy()
+    order = sorted((i for i in range(len(ks)) if not np.isnan(sil[i])),
+                   key=lambda i: (-smallest[i], -sil[i], ks[i]))
+    i = order[0]
+    best = int(ks[i])
+    return best, (
+        f"every k in {k_lo}..{k_hi} left a cluster under {floor:,} of the {n_fit:,} customers "
+        f"fitted, too small to act on; k = {best} keeps the largest smallest cluster "
+        f"({int(smallest[i]):,} customers; mean silhouette {sil[i]:.3f}, Rousseeuw 1987) "
+        "rather than the k that isolates outliers best: read the smallest clusters as "
+        f"outliers, on standardised log1p recency/orders/spend ({n_sil:,} seeded points); "
+        "inertia is shown for the elbow.")
 
 
 def min_cluster_size(n_fit: int) -> int:
