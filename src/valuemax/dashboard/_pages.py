@@ -198,8 +198,10 @@ _CUSTOMER_FIELDS = (
     ("T", "T (first purchase to observation end)", "num"),
     ("p_alive", "P(alive)", "num4"), ("expected_avg_value", "expected spend per purchase",
                                       "num"),
-    ("churn_risk", "churn risk", None), ("expected_next_purchase", "expected next purchase",
-                                         None),
+    ("churn_risk", "churn risk", None),
+    ("churn_risk_extrapolated", "churn risk extrapolated (inactive longer than any customer "
+     "the model learnt from: read the RFM segment and P(alive))", "yesno"),
+    ("expected_next_purchase", "expected next purchase", None),
 )
 
 
