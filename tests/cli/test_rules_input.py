@@ -124,6 +124,11 @@ def test_rules_on_a_log_says_what_cleaning_dropped(cli_runner, tmp_path):
     assert ("cleaning (preset standard): 53 lines read, 4 quarantined (duplicate_line 1, "
             "fully_returned 1, missing_customer_id 1, return_netted 1); baskets and rules "
             "come from the 49 clean lines") in text
+    # every customer bought all three products (each has an order with the plate): the mug
+    # and the spoon were bought together, so "no two products in one basket" would be false
+    assert ("no recommendation: every product bought together with a customer's products "
+            "is one they already bought (20 baskets, 3 products)") in text
+    assert "no two products were ever bought in one basket" not in text
     summary = json.loads(cli_runner.invoke(
         app, ["rules", str(path), "--input", "transactions", "--json"]).output)
     assert any(n.startswith("cleaning (preset standard): 53 lines read, 4 quarantined")
