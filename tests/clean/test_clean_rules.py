@@ -83,7 +83,7 @@ def small(log_factory):
 
 def test_public_names():
     assert sorted(valuemax.clean.__all__) == sorted([
-        "DEFAULT_NON_PRODUCT_CODES", "PRESETS", "RULE_ORDER", "CleanResult", "Preset",
+        "DEFAULT_NON_PRODUCT_CODES", "DEFAULT_NON_PRODUCT_WORDS", "PRESETS", "RULE_ORDER", "CleanResult", "Preset",
         "QualityReport", "RuleCount", "clean",
     ])
 
@@ -139,7 +139,7 @@ def test_first_failed_rule_wins(log_factory):
         # cancelled AND negative quantity AND zero price: cancellation first
         ("C3", "A", "x", "-1", D.format(1), "0", "1", "UK"),
         # non-product AND zero price: non_product first
-        ("4", "POST", "x", "1", D.format(1), "0", "1", "UK"),
+        ("4", "POST", "POSTAGE", "1", D.format(1), "0", "1", "UK"),
         # zero quantity AND zero price: nonpositive_quantity first
         ("5", "A", "x", "0", D.format(1), "0", "1", "UK"),
     ]
@@ -295,3 +295,29 @@ def test_default_end_note_gives_the_last_day_and_the_gap(log_factory):
 def test_empty_log(log_factory):
     with pytest.raises(InputError, match="no lines"):
         clean(log_factory([]))
+
+
+def test_default_codes_need_their_description(log_factory):
+    """A shop whose SKUs are sizes S/M/D/B keeps those sales; Online Retail's non-product
+    lines (their telltale descriptions) are still quarantined, and the note counts the
+    lines kept with a default code."""
+    rows = [
+        ("2001", "S", "T-SHIRT RED S", "2", D.format(2), "9.50", "501", "UK"),  # 1 sale
+        ("2001", "M", "T-SHIRT RED M", "1", D.format(2), "9.50", "501", "UK"),  # 2 sale
+        ("2002", "D", "DENIM JACKET", "1", D.format(3), "60", "502", "UK"),  # 3 sale
+        ("2002", "b", "belt", "1", D.format(3), "15", "502", "UK"),  # 4 sale
+        ("2003", "S", "SAMPLES", "1", D.format(4), "3", "503", "UK"),  # 5 non-product
+        ("2003", "m", "Manual", "1", D.format(4), "5", "503", "UK"),  # 6 non-product
+        ("2004", "POST", "POSTAGE", "1", D.format(5), "18", "501", "UK"),  # 7 non-product
+        ("2004", "C2", "", "1", D.format(5), "50", "501", "UK"),  # 8 no description: sale
+        ("2005", "gift_0001_20", "Gift Voucher 20.00", "1", D.format(5), "20", "502",
+         "UK"),  # 9 non-product (prefix entry, confirmed)
+    ]
+    res = clean(log_factory(rows))
+    assert reasons(res) == {1: None, 2: None, 3: None, 4: None, 5: "non_product",
+                            6: "non_product", 7: "non_product", 8: None, 9: "non_product"}
+    note = next(n for n in res.report.notes if n.startswith("non_product"))
+    assert "S 'SAMPLE'" in note and "5 clean lines with one of these codes" in note
+    # codes the user gives need no description: S and M are then quarantined as given
+    got = reasons(clean(log_factory(rows), non_product_codes=["S", "M"]))
+    assert [k for k, v in got.items() if v == "non_product"] == [1, 2, 5, 6]

@@ -99,3 +99,42 @@ def test_too_many_itemsets_keeps_the_diagnosis_on_the_cli(cli_runner, tmp_path):
     assert "frequent itemsets at --min-support 0.01 (>= 1 of 31 baskets) and --max-len 10" in text
     assert "limit of 2,000,000 itemsets" in text and "now 10" in text
     assert "max_itemsets" not in text
+
+
+def test_rules_on_a_log_says_what_cleaning_dropped(cli_runner, tmp_path):
+    """``valuemax rules`` on a transaction log names the lines the cleaning quarantined
+    (count per reason) and the clean lines the rules come from."""
+    lines = ["InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID"]
+    for k in range(20):  # 20 orders of two products, every other one with a third: 50 lines
+        day = f"2024-01-{k + 1:02d} 10:00:00"
+        lines += [f"{1000 + k},A1,MUG,1,{day},2.5,{100 + k % 7}",
+                  f"{1000 + k},B2,SPOON,1,{day},1.0,{100 + k % 7}"]
+        if k % 2:
+            lines.append(f"{1000 + k},C3,PLATE,1,{day},4.0,{100 + k % 7}")
+    lines += ["2000,A1,MUG,1,2024-01-05 10:00:00,2.5,",  # no customer id
+              # customer 101 cancels the one mug of order 1001 (2 Jan): netted (standard
+              # nets returns), and that purchase line, netted to zero, is fully_returned
+              "C2001,A1,MUG,-1,2024-01-06 10:00:00,2.5,101",
+              lines[1]]  # an exact copy of the first line
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli_runner.invoke(app, ["rules", str(path), "--input", "transactions"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("cleaning (preset standard): 53 lines read, 4 quarantined (duplicate_line 1, "
+            "fully_returned 1, missing_customer_id 1, return_netted 1); baskets and rules "
+            "come from the 49 clean lines") in text
+    # every customer bought all three products (each has an order with the plate): the mug
+    # and the spoon were bought together, so "no two products in one basket" would be false
+    assert ("no recommendation: every product bought together with a customer's products "
+            "is one they already bought (20 baskets, 3 products)") in text
+    assert "no two products were ever bought in one basket" not in text
+    summary = json.loads(cli_runner.invoke(
+        app, ["rules", str(path), "--input", "transactions", "--json"]).output)
+    assert any(n.startswith("cleaning (preset standard): 53 lines read, 4 quarantined")
+               for n in summary["notes"])
+    # the classic preset keeps the copy and quarantines the cancellation as such
+    text = " ".join(cli_runner.invoke(app, ["rules", str(path), "--input", "transactions",
+                                            "--preset", "classic"]).output.split())
+    assert ("53 lines read, 2 quarantined (cancellation 1, missing_customer_id 1); baskets "
+            "and rules come from the 51 clean lines") in text

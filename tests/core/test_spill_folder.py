@@ -110,14 +110,34 @@ def test_sweeping_leaves_other_hosts_links_and_other_names_alone(tmp_path):
     mine = tmp_path / f"valuemax-duckdb-spill-{_host_tag()}-{pid}-{'a' * 12}"
     other_tag = "0" * 8 if _host_tag() != "0" * 8 else "1" * 8
     other_host = tmp_path / f"valuemax-duckdb-spill-{other_tag}-{pid}-{'b' * 12}"
-    other_name = tmp_path / f"valuemax-duckdb-spill-{pid}-{'c' * 12}"  # no host tag
+    other_name = tmp_path / f"valuemax-duckdb-spill-x{pid}-{'c' * 12}"  # not a spill name
+    shared = tmp_path / "valuemax-duckdb-spill"  # the oldest, shared name: no pid to check
     target = tmp_path / "kept"
     link = tmp_path / f"valuemax-duckdb-spill-{_host_tag()}-{pid}-{'d' * 12}"
-    for folder in (mine, other_host, other_name, target):
+    for folder in (mine, other_host, other_name, shared, target):
         folder.mkdir()
         (folder / "duckdb_temp_storage-0.tmp").write_bytes(b"x")
     link.symlink_to(target, target_is_directory=True)
     assert sweep_spill_folders(tmp_path) == [mine]
     assert not mine.exists()
-    assert other_host.is_dir() and other_name.is_dir() and link.is_symlink()
+    assert other_host.is_dir() and other_name.is_dir() and shared.is_dir()
+    assert link.is_symlink() and (target / "duckdb_temp_storage-0.tmp").is_file()
+
+
+def test_folders_of_the_name_before_the_host_tag_are_swept_by_the_same_rules(tmp_path):
+    """``valuemax-duckdb-spill-<pid>-<random>`` (no host tag, valuemax before the sweep):
+    removed when its process is gone, kept while it runs, never through a link."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)  # a process that has exited
+    gone = tmp_path / f"valuemax-duckdb-spill-{pid}-{'a' * 12}"
+    live = tmp_path / f"valuemax-duckdb-spill-{os.getppid()}-{'b' * 12}"  # our parent runs
+    target = tmp_path / "kept"
+    link = tmp_path / f"valuemax-duckdb-spill-{pid}-{'c' * 12}"
+    for folder in (gone, live, target):
+        folder.mkdir()
+        (folder / "duckdb_temp_storage-0.tmp").write_bytes(b"x")
+    link.symlink_to(target, target_is_directory=True)
+    assert sweep_spill_folders(tmp_path) == [gone]
+    assert not gone.exists() and live.is_dir() and link.is_symlink()
     assert (target / "duckdb_temp_storage-0.tmp").is_file()

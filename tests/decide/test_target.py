@@ -217,13 +217,17 @@ def test_budget_smaller_than_one_contact_is_an_input_error():
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"cost_per_contact": -1.0}, r"cost_per_contact=-1.0 must be a finite number in \[0"),
+    # no "finite number in [0, inf]": a finite number has no infinite bound
+    ({"cost_per_contact": -1.0}, r"cost_per_contact=-1.0 must be a finite number >= 0;"),
+    ({"cost_per_contact": np.inf}, r"cost_per_contact=inf must be a finite number >= 0;"),
     ({"cost_per_redemption": -0.5}, r"cost_per_redemption=-0.5 must be"),
-    ({"cost_per_contact": "neg"}, r"column 'neg' \(cost_per_contact=\) must lie in \[0, inf\];"
+    ({"cost_per_contact": "neg"}, r"column 'neg' \(cost_per_contact=\) must be >= 0;"
                                   r" 2 of 3 rows do not \(customer_id b, c\)"),
     ({"margin": 0.0}, r"margin=0.0 must be a finite number in \(0, 1\]"),
-    ({"budget": -5.0}, r"budget=-5.0 must be a finite amount > 0"),
-    ({"max_contacts": 0}, r"max_contacts=0 must be a whole number >= 1"),
+    ({"budget": -5.0}, r"budget=-5.0 must be a finite amount > 0 \(currency of the contact "
+                       r"costs\); for no budget, leave it out\.$"),
+    ({"max_contacts": 0}, r"max_contacts=0 must be a whole number >= 1; for no cap on the "
+                          r"contacts, leave it out\.$"),
 ])
 def test_bad_costs_and_constraints(kw, match):
     frame = pd.DataFrame({"customer_id": ["a", "b", "c"], "uplift": [0.1, 0.2, 0.3],

@@ -179,3 +179,34 @@ def test_terminal_says_the_hold_out_is_not_contacted_and_what_it_forgoes(cli_run
     assert len(contacted) + len(held) == len(api.targets)
     assert (f"targets: {len(api.targets):,} chosen of {len(frame):,} customers "
             f"({len(contacted):,} to contact in targets.csv, {len(held):,} held out)") in text
+
+
+def test_every_target_csv_is_guarded_but_the_one_the_readme_names(cli_runner, scores_csv,
+                                                                   tmp_path):
+    """The README's formula-injection promise is exact: of the CSVs ``target`` writes, the
+    only one with a cell starting ``= + - @`` is assignments.csv, which the README names as
+    the exception (raw ids, read back by ``experiment --log``)."""
+    import re
+    from pathlib import Path
+
+    path, _ = scores_csv
+    out = tmp_path / "campaign"
+    res = cli_runner.invoke(app, ["target", str(path), "--id", "cid", "--value", "clv",
+                                  "--margin", "0.4", "--cost-per-contact", "cost",
+                                  "--holdout", "0.2", "--start", "2026-05-04",
+                                  "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    raw = {}
+    for csv in sorted(out.glob("*.csv")):
+        frame = pd.read_csv(csv, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        cells = frame.to_numpy().ravel().tolist() + list(frame.columns)
+        raw[csv.name] = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")
+                         and not re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", c)]
+    assert {name for name, cells in raw.items() if cells} == {"assignments.csv"}
+    assert raw["assignments.csv"] == ["=1+1"]
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text(
+        encoding="utf-8")
+    said = " ".join(readme.split())
+    assert ("One CSV is the exception: `assignments.csv` of `valuemax target` keeps the raw "
+            "customer ids, because `valuemax experiment assignments.csv --log ...` reads them "
+            "back") in said

@@ -116,3 +116,38 @@ def test_same_seed_same_numbers(datasets):
     b = valuemax.analyze(path, columns=SAMPLE_COLUMNS, random_state=3)
     pd.testing.assert_frame_equal(a.customers, b.customers)
     assert a.clusters.k == b.clusters.k
+
+
+def test_mixed_cluster_verdict_reaches_customers_store_and_dashboard(cdnow_master_analysis):
+    """``cluster_mixed`` in customers.csv, the store's ``segments`` and the dashboard's
+    customer page says whether the customer's cluster is "mixed": recomputed here from each
+    customer's RFM segment and the action of the cluster's centre (``cluster_actions`` of
+    the profile alone), fewer than MIXED_BELOW of its customers sharing that action."""
+    from valuemax.dashboard._pages import customer
+    from valuemax.dashboard._store import StoreView
+    from valuemax.decide import SEGMENT_ACTIONS, cluster_actions
+    from valuemax.decide._actions import MIXED_BELOW
+
+    res = cdnow_master_analysis
+    csv = pd.read_csv(res.out / "customers.csv", encoding="utf-8-sig",
+                      dtype={"customer_id": str})
+    centre = cluster_actions(res.clusters.profile).set_index("cluster")["action"]
+    seg_action = csv["segment"].map({k: v[0] for k, v in SEGMENT_ACTIONS.items()})
+    share = (seg_action == csv["cluster"].map(centre)).groupby(csv["cluster"]).mean()
+    expected = csv["cluster"].map(share < MIXED_BELOW)
+    assert csv["cluster_mixed"].tolist() == expected.tolist()
+    # CDNOW's second cluster is everyone but the top customers: mixed; the first is not
+    assert 0 < csv["cluster_mixed"].sum() < len(csv)
+    with duckdb.connect(str(res.out / "valuemax.duckdb"), read_only=True) as con:
+        stored = con.sql("SELECT customer_id, cluster_mixed FROM segments").df()
+    merged = csv.merge(stored, on="customer_id", suffixes=("", "_store"), validate="1:1")
+    assert (merged["cluster_mixed"] == merged["cluster_mixed_store"]).all()
+    mixed_id = csv.loc[csv["cluster_mixed"], "customer_id"].iloc[0]
+    plain_id = csv.loc[~csv["cluster_mixed"], "customer_id"].iloc[0]
+    with StoreView(res.out / "valuemax.duckdb").session() as s:
+        for cid, word in ((mixed_id, "yes"), (plain_id, "no")):
+            _, body, status = customer(s, cid)
+            assert status == 200
+            assert (f'<tr data-field="cluster_mixed"><th>mixed cluster (no one action fits '
+                    f'it: act on the RFM segment)</th><td class="">{word}</td></tr>'
+                    in "".join(body))

@@ -117,3 +117,65 @@ def test_a_runs_table_of_an_earlier_version_gains_the_outputs_column(tmp_path):
         rows = db.sql("SELECT outputs FROM runs ORDER BY rowid").fetchall()
     assert len(rows) == 3 and rows[0][0] is None and rows[1][0] is None
     assert json.loads(rows[2][0]) == {"files": ["b.csv"]}
+
+
+_KILLED_RUN = """
+import os, signal, sys
+from pathlib import Path
+import pandas as pd
+from valuemax._core._csv import write_csv
+from valuemax.engines import connect
+from valuemax.pipeline._workspace import Workspace
+
+os.umask(0o022)  # a permissive umask: files would be 0644
+ws = Workspace(Path(sys.argv[1]), None)
+frame = pd.DataFrame({"customer_id": ["a", "b"], "x": [1.0, 2.0]})
+frame.to_parquet(ws.tmp / "customers.parquet")
+write_csv(frame, ws.tmp / "customers.csv")
+(ws.tmp / "report.html").write_text("<html></html>", encoding="utf-8")
+con = connect(ws.store)
+con.create_table("customers", frame)
+con.disconnect()
+os.kill(os.getpid(), signal.SIGKILL)  # killed before publishing, as by kill -9
+"""
+
+
+def test_a_killed_runs_partial_folder_holds_owner_only_files(tmp_path):
+    """The files a SIGKILLed run left in its ``.partial-*`` folder are 0600 (as published
+    outputs are), written under the run's umask 0o077 whatever the process umask was."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-c", _KILLED_RUN, str(out)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    partial = [p for p in tmp_path.iterdir() if p.name.startswith(".out.partial-")]
+    assert len(partial) == 1 and not out.exists()
+    files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in partial[0].rglob("*")
+             if p.is_file()}
+    assert {"customers.parquet", "customers.csv", "report.html", "valuemax.duckdb"} <= set(files)
+    assert files == dict.fromkeys(files, 0o600)
+    assert stat.S_IMODE(partial[0].stat().st_mode) == 0o700
+
+
+def test_the_umask_is_restored_when_the_run_ends(tmp_path):
+    from valuemax.pipeline._workspace import Workspace
+
+    old = os.umask(0o022)
+    try:
+        ws = Workspace(tmp_path / "out", None)
+        assert os.umask(0o077) == 0o077  # (set and read back: the run's umask)
+        ws.discard()
+        assert os.umask(0o022) == 0o022  # the caller's umask again
+        ws = Workspace(tmp_path / "out", None)
+        (ws.tmp / "a.csv").write_text("x\n", encoding="utf-8")
+        ws.publish()
+        assert os.umask(0o022) == 0o022
+        assert stat.S_IMODE((tmp_path / "out" / "a.csv").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

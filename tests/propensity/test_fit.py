@@ -256,7 +256,8 @@ def test_customers_beyond_the_training_recency_are_counted(retail_fit, retail_cl
     """Online Retail: the scoring model is refitted on the holdout rows (features at the
     2011-09-09 cutoff), where nobody can be inactive longer than the log before it; at the
     end some customers are (a new user saw 17850, gone 372 days, read "Low"). The note's
-    counts equal those recomputed here from the holdout frame and the clean lines."""
+    counts, and the customers flagged churn_risk_extrapolated, equal those recomputed here
+    from the holdout frame and the clean lines."""
     assert retail_fit.setup["refit"] == "holdout"
     hold = build_training_frame(retail_clean.transactions, cutoffs=["2011-09-09"],
                                 horizon_days=90)
@@ -273,9 +274,14 @@ def test_customers_beyond_the_training_recency_are_counted(retail_fit, retail_cl
     assert note == [f"{n:,} customers ({n / len(s):.1%}) have been inactive longer than any "
                     f"row the scoring model was fitted on (up to {longest:,.0f} days; they "
                     f"reach {recency.max():,.0f}): their p_buy_90d extrapolates beyond the "
-                    f"training data ({low:,} of them read Low churn risk). Read them with "
-                    "their RFM segment and P(alive), not the score alone."]
-
+                    f"training data ({low:,} of them read Low churn risk); "
+                    "churn_risk_extrapolated is True for them. Read them with their RFM "
+                    "segment and P(alive), not the score alone."]
+    # the flag beside the label: True for exactly those customers (e.g. 17850, 372 days)
+    flagged = s.index[s["churn_risk_extrapolated"].to_numpy(dtype=bool)]
+    assert sorted(flagged) == sorted(beyond)
+    assert s.loc["17850", "churn_risk_extrapolated"]
+    assert s["churn_risk_extrapolated"].dtype == bool
 
 def test_holdout_evaluation_sample_stays_close_to_all_rows(cdnow_clean, cdnow_fit,
                                                            monkeypatch):

@@ -187,7 +187,14 @@ def analyze_baskets(transactions: CleanResult | ir.Table, *, min_support: float 
             notes.append(f"holdout evaluation skipped: {exc}")
     else:
         notes.append("holdout evaluation skipped: evaluate=False.")
-    if len(recs) == 0:
+    if len(recs) == 0 and int((baskets.basket_sizes() > 1).sum()) > 0:
+        # products were bought together, but each customer already has every product that
+        # goes with theirs: nothing new to suggest
+        notes.append("no recommendation: every product bought together with a customer's "
+                     "products is one they already bought "
+                     f"({baskets.n_baskets:,} baskets, {baskets.n_items:,} products); the "
+                     "hit rates compare nothing.")
+    elif len(recs) == 0:
         notes.append("no recommendation: no two products were ever bought in one basket "
                      f"({baskets.n_baskets:,} baskets), so there are neither rules nor "
                      "co-occurrences to recommend from; the hit rates compare nothing.")

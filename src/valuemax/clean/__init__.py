@@ -7,10 +7,17 @@ per rule, with ``rows_in == rows_clean + rows_quarantined``.
 
 from valuemax.clean._clean import CleanResult, clean
 from valuemax.clean._report import QualityReport, RuleCount
-from valuemax.clean._rules import DEFAULT_NON_PRODUCT_CODES, PRESETS, RULE_ORDER, Preset
+from valuemax.clean._rules import (
+    DEFAULT_NON_PRODUCT_CODES,
+    DEFAULT_NON_PRODUCT_WORDS,
+    PRESETS,
+    RULE_ORDER,
+    Preset,
+)
 
 __all__ = [
     "DEFAULT_NON_PRODUCT_CODES",
+    "DEFAULT_NON_PRODUCT_WORDS",
     "PRESETS",
     "RULE_ORDER",
     "CleanResult",

@@ -21,6 +21,7 @@ from valuemax.clean._returns import net_returns
 from valuemax.clean._returns_amount import net_by_amount
 from valuemax.clean._rules import (
     DEFAULT_NON_PRODUCT_CODES,
+    DEFAULT_NON_PRODUCT_WORDS,
     PRESETS,
     RULE_ORDER,
     Rule,
@@ -29,6 +30,7 @@ from valuemax.clean._rules import (
     any_fires,
     make_rules,
     reason_expr,
+    unconfirmed_codes,
 )
 from valuemax.engines import add_key, median_table, refresh_statistics, spark_checkpoint
 from valuemax.engines._portable import backend_name
@@ -152,8 +154,11 @@ def clean(
         Product codes that are not product sales; an entry ending in ``*`` is a prefix;
         matched ignoring case and surrounding blanks. None: the preset's choice
         (``standard``: :data:`DEFAULT_NON_PRODUCT_CODES`, unless the log has no
-        ``product_id`` column; others: no such rule); a list adds the rule to any preset;
-        ``()`` removes it.
+        ``product_id`` column, each code only on lines whose description contains its
+        word of :data:`DEFAULT_NON_PRODUCT_WORDS`, so that sizes "S"/"M" of another
+        shop stay sales; a note counts the clean lines kept with such a code; others: no
+        such rule); a list adds the rule to any preset, its codes whatever the
+        description; ``()`` removes it.
     outliers : {"flag", "off"} or None
         ``"flag"``: ``is_outlier`` marks (and keeps) clean lines whose log(amount) has a
         modified z-score ``0.6745 (x - median) / MAD`` above 3.5 in absolute value
@@ -249,8 +254,9 @@ def clean(
         non_product_codes=() if codes is None and "product_id" not in has else codes,
         has_order_id=can_dedupe, by_amount=item is None,
     )
-    if codes is None:
-        codes = DEFAULT_NON_PRODUCT_CODES
+    confirm = None
+    if codes is None:  # Online Retail's codes, each confirmed by the line's description
+        codes, confirm = DEFAULT_NON_PRODUCT_CODES, DEFAULT_NON_PRODUCT_WORDS
 
     steps: list[str] = []  # intermediate tables, dropped once the labelled lines are made
     # MariaDB re-runs a derived table at each reference and joins it through a key it
@@ -263,7 +269,8 @@ def clean(
         t = _materialise(con, t, steps, key="_row_id")
     obs_end, applied, notes = _observation_end(ingested, std, given_end, applied)
     ctx = RuleContext(obs_end, cancel_prefix, codes, has_unit_price="unit_price" in has,
-                      by_amount=item is None)
+                      by_amount=item is None,
+                      confirm=confirm if "non_product" in applied else None)
     rules = make_rules(applied, ctx)
     t = _label(t, rules, ctx, net=returns == "net", item=item, keyed=keyed,
                has_order_id="order_id" in has)
@@ -276,10 +283,11 @@ def clean(
     _drop(con, steps)
     t, med, mad = _flag_outliers(con, t, flag)
 
-    counts = _count(con, t, net=returns == "net", med=med, mad=mad)
+    counts = _count(con, t, net=returns == "net", med=med, mad=mad,
+                    ctx=ctx)
     report = build_report(
         counts, rules, obs_end, preset=preset, returns=returns, flag=flag, notes=notes,
-        codes=codes, netting=(item or "amount") if returns == "net" else None,
+        codes=codes, confirm=ctx.confirm, netting=(item or "amount") if returns == "net" else None,
         duplicates_skipped=None if "duplicate_line" not in spec.rules or can_dedupe else (
             "order_id" if "order_id" not in has else "product"),
         require_clean=require_clean or observation_end is None,
@@ -505,9 +513,10 @@ def _scalar(con: Any, one: ir.Table) -> float | None:
 
 
 def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
-           mad: float | None) -> list[dict[str, Any]]:
+           mad: float | None, ctx: RuleContext) -> list[dict[str, Any]]:
     """One GROUP BY reason: rows, rows with an amount, outliers, netted revenue, parse errors
-    left clean.
+    left clean, and ``kept_codes``: lines with a default non-product code their
+    description does not confirm (with ``ctx.confirm``, see ``DEFAULT_NON_PRODUCT_WORDS``).
 
     Also ``zero`` (zero-priced lines: unit price 0, or amount 0 where the price is missing,
     before netting), ``left`` (refund money not netted) and ``n_left`` (return lines with
@@ -530,6 +539,8 @@ def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
         "n_out": n_true(t.is_outlier),
         "bad": n_true(t._parse_error.notnull()),
         "netted": (t._vm_amount0 - t.amount).sum() if net else ibis.literal(0.0),
+        "kept_codes": ibis.literal(0) if ctx.confirm is None else n_true(
+            unconfirmed_codes(t, ctx)),
     }
     rows = con.to_pyarrow(t.group_by("reason").aggregate(**metrics)).to_pylist()
     # the outlier statistics were computed once, in Python's hands already (as literals

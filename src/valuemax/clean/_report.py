@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,6 +255,24 @@ class QualityReport:
         return "\n".join(lines)
 
 
+def _non_product_note(codes: tuple[str, ...], confirm: Mapping[str, str] | None,
+                      by: dict[Any, dict[str, Any]]) -> str:
+    """The ``non_product`` note: the codes, and with the default codes (``confirm``) the
+    descriptions they need and how many clean lines carry a code their description did not
+    confirm (kept as sales)."""
+    if confirm is None:
+        return f"non_product codes: {', '.join(codes)} (ignoring case)"
+    words = ", ".join(f"{c} '{confirm[c]}'" for c in codes)
+    kept = int(by[None]["kept_codes"] or 0) if None in by else 0
+    text = (f"non_product codes (Online Retail's), each only on lines whose description "
+            f"contains its word: {words} (ignoring case)")
+    if kept:
+        text += (f"; {count_noun(kept, 'clean line')} with one of these codes but another "
+                 "description (a size, a product line) or none kept as sales: pass "
+                 "non_product_codes=[...] to quarantine codes whatever the description")
+    return text
+
+
 def build_report(
     counts: list[dict[str, Any]],
     rules: tuple[Rule, ...],
@@ -264,6 +283,7 @@ def build_report(
     flag: bool,
     notes: list[str],
     codes: tuple[str, ...],
+    confirm: Mapping[str, str] | None = None,
     duplicates_skipped: str | None = None,
     netting: str | None = None,
     require_clean: bool = True,
@@ -319,7 +339,7 @@ def build_report(
                 f"MAD of log amount {float(mad):.3f}); flagged, not removed"
             )
     if any(r.code == "non_product" for r in rules):
-        notes.append(f"non_product codes: {', '.join(codes)} (ignoring case)")
+        notes.append(_non_product_note(codes, confirm, by))
     if any(r.code == "duplicate_line" for r in rules):
         notes.append("duplicate_line counts copies after the first of lines equal in every "
                      "original column; copies failing an earlier rule are counted there")

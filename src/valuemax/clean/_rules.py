@@ -8,7 +8,7 @@ fails, so every input line has exactly one reason (or none, when it is clean).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -75,6 +75,22 @@ DEFAULT_NON_PRODUCT_CODES: Final[tuple[str, ...]] = (
     "gift_*",
 )
 
+#: What the description (``product_name``) of a line says when one of
+#: :data:`DEFAULT_NON_PRODUCT_CODES` means there what it means in Online Retail (matched
+#: ignoring case, anywhere in the description). The default codes are short and common:
+#: in another shop "S" and "M" are sizes, "D" or "B" a product line. With the default
+#: codes a line is ``non_product`` only when its description confirms its code (a size
+#: "S" described "T-SHIRT RED S" is a sale, a line "S" described "SAMPLES" is not); a
+#: line without a description is kept as a sale. Every Online Retail line with a default
+#: code and a customer id carries its telltale description, so its counts are those of
+#: the codes alone. Codes the user gives (``non_product_codes=[...]``) need no
+#: description.
+DEFAULT_NON_PRODUCT_WORDS: Final[MappingProxyType[str, str]] = MappingProxyType({
+    "POST": "POSTAGE", "DOT": "POSTAGE", "M": "MANUAL", "C2": "CARRIAGE", "D": "DISCOUNT",
+    "S": "SAMPLE", "BANK CHARGES": "BANK CHARGE", "AMAZONFEE": "AMAZON FEE",
+    "CRUK": "COMMISSION", "PADS": "PADS TO MATCH", "B": "BAD DEBT", "gift_*": "VOUCHER",
+})
+
 _DESCRIPTIONS: Final[dict[str, str]] = {
     "missing_customer_id": "No customer id: the sale cannot be attributed to a customer.",
     "missing_date": "No order date: the sale cannot be placed in time.",
@@ -124,6 +140,9 @@ class RuleContext:
     is then described as a test of the amount alone (its predicate falls back to the amount
     wherever the unit price is NULL). ``by_amount`` is True when returns are netted by
     amount (no product column): ``return_unmatched`` is then described in those terms.
+    ``confirm`` maps each of ``non_product_codes`` to the word a line's description must
+    contain for the code to mark it ``non_product`` (:data:`DEFAULT_NON_PRODUCT_WORDS`
+    with the default codes); None: the codes alone decide (codes the user gave).
     """
 
     observation_end: dt.date | None
@@ -131,6 +150,7 @@ class RuleContext:
     non_product_codes: tuple[str, ...]
     has_unit_price: bool = True
     by_amount: bool = False
+    confirm: Mapping[str, str] | None = None
 
 
 def implausible(t: ir.Table) -> ir.BooleanValue:
@@ -148,16 +168,40 @@ def implausible_amount(t: ir.Table) -> ir.BooleanValue:
     return huge if backend_name(t) in NO_NAN else a.isnan() | huge
 
 
+def _code_matches(t: ir.Table, entry: str) -> ir.BooleanValue:
+    """True where ``product_id`` is ``entry`` (ignoring case and blanks; ``x*``: a prefix)."""
+    code = t.product_id.strip().upper()
+    if entry.endswith("*"):
+        return code.startswith(entry[:-1].strip().upper())
+    return code == entry.strip().upper()
+
+
 def _non_product(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
+    out: ir.BooleanValue = ibis.literal(False)
+    if ctx.confirm is not None:
+        # each code only with its telltale description (see DEFAULT_NON_PRODUCT_WORDS)
+        desc = t.product_name.upper()
+        for entry in ctx.non_product_codes:
+            out = out | (_code_matches(t, entry) & desc.contains(ctx.confirm[entry].upper()))
+        return out
     code = t.product_id.strip().upper()
     exact = [c.strip().upper() for c in ctx.non_product_codes if not c.endswith("*")]
-    prefixes = [c[:-1].strip().upper() for c in ctx.non_product_codes if c.endswith("*")]
-    conds = [code.isin(exact)] if exact else []
-    conds += [code.startswith(p) for p in prefixes]
-    out: ir.BooleanValue = ibis.literal(False)
-    for cond in conds:
-        out = out | cond
+    if exact:
+        out = out | code.isin(exact)
+    for entry in (c for c in ctx.non_product_codes if c.endswith("*")):
+        out = out | _code_matches(t, entry)
     return out
+
+
+def unconfirmed_codes(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
+    """True where a line carries one of the default non-product codes that its description
+    does not confirm (kept as a sale); False everywhere when ``ctx.confirm`` is None."""
+    if ctx.confirm is None:
+        return ibis.literal(False)
+    out: ir.BooleanValue = ibis.literal(False)
+    for entry in ctx.non_product_codes:
+        out = out | _code_matches(t, entry)
+    return out & ~_non_product(t, ctx).fill_null(False)
 
 
 def _cancellation(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:

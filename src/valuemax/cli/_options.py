@@ -72,7 +72,42 @@ class Command(TyperCommand):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         check_renamed_flags(self, args)
-        return super().parse_args(ctx, args)
+        given = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as exc:
+            if type(exc).__name__ != "MissingParameter":
+                raise
+            missing = self.missing_required(ctx, given)
+            if len(missing) < 2:
+                raise
+            raise _USAGE_ERROR(_missing_message(missing), ctx=ctx) from None
+
+    def missing_required(self, ctx: Any, args: list[str]) -> list[Any]:
+        """The required parameters (arguments, options) that ``args`` does not give, in the
+        order of the help (click stops at the first one)."""
+        try:
+            opts, _, _ = self.make_parser(ctx).parse_args(args=list(args))
+        except typer.BadParameter:  # pragma: no cover - parse_args reached the missing one
+            return []
+        return [p for p in self.params if p.required and opts.get(p.name) is None
+                and p.resolve_envvar_value(ctx) is None]
+
+
+def _missing_message(params: list[Any]) -> str:
+    """"Missing argument 'SCORES' and options '--margin', '--cost-per-contact'": every
+    required parameter not given, in one line."""
+    args = [p for p in params if p.param_type_name == "argument"]
+    opts = [p for p in params if p.param_type_name != "argument"]
+
+    def names(kind: str, ps: list[Any]) -> str:
+        shown = ", ".join(f"'{p.metavar or p.name.upper() if kind == 'argument' else p.opts[0]}'"
+                          for p in ps)
+        return f"{kind}{'s' if len(ps) > 1 else ''} {shown}"
+
+    parts = ([names("argument", args)] if args else []) + ([names("option", opts)]
+                                                           if opts else [])
+    return "Missing " + " and ".join(parts)
 
 
 def _given(args: list[str], name: str) -> list[str]:

@@ -83,7 +83,7 @@ def _print_ingest(console: Console, ingest: dict[str, Any]) -> None:
     )
     console.print(_mapping_table(ingest))
     for note in ingest.get("notes") or []:
-        console.print(f"  note: {note}")
+        console.print(f"  note: {for_cli(note)}")
 
 
 def print_inspection(console: Console, found: Any) -> None:

@@ -186,7 +186,9 @@ def at_risk_csv(s: StoreSession, f: Filters) -> pd.DataFrame:
 _CUSTOMER_FIELDS = (
     ("segment", "RFM segment", None), ("action", "recommended action", None),
     ("rfm_cell", "RFM cell (R, F, M scores 1-5)", None),
-    ("cluster_name", "cluster", None), ("country", "country", None),
+    ("cluster_name", "cluster", None),
+    ("cluster_mixed", "mixed cluster (no one action fits it: act on the RFM segment)", "yesno"),
+    ("country", "country", None),
     ("first_purchase", "first purchase", None), ("last_purchase", "last purchase", None),
     ("n_orders", "orders", "int"), ("total_spend", "past spend", "num"),
     ("avg_order_value", "average order value", "num"),
@@ -196,8 +198,10 @@ _CUSTOMER_FIELDS = (
     ("T", "T (first purchase to observation end)", "num"),
     ("p_alive", "P(alive)", "num4"), ("expected_avg_value", "expected spend per purchase",
                                       "num"),
-    ("churn_risk", "churn risk", None), ("expected_next_purchase", "expected next purchase",
-                                         None),
+    ("churn_risk", "churn risk", None),
+    ("churn_risk_extrapolated", "churn risk extrapolated (inactive longer than any customer "
+     "the model learnt from: read the RFM segment and P(alive))", "yesno"),
+    ("expected_next_purchase", "expected next purchase", None),
 )
 
 
@@ -234,6 +238,8 @@ def customer(s: StoreSession, customer_id: str | None) -> tuple[str, list[str], 
         if key not in rec:
             continue
         value = rec[key]
+        if kind == "yesno":  # a flag: words, not a number
+            kind, value = None, "—" if pd.isna(value) else ("yes" if value else "no")
         text = {"int": fmt_int, "num": fmt_num, "num4": lambda v: fmt_num(v, 4),
                 None: esc}[kind](value)
         data = f' data-value="{float(value)!r}"' if kind and text != "—" else ""

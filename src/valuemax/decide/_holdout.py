@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
+from valuemax.clean._rules import PLAUSIBLE_DATES
 
 #: Arm label of the hold-out control in the assignment file.
 HOLDOUT_ARM = "holdout"
@@ -41,6 +42,14 @@ def _iso_time(assigned_at: Any) -> pd.Timestamp:
     if pd.isna(when):
         raise InputError(f"assigned_at={assigned_at!r} is not a date or time "
                          "(YYYY-MM-DD[ HH:MM:SS]).")
+    low, high = PLAUSIBLE_DATES
+    if not low <= when.date() <= high:
+        raise InputError(
+            f"assigned_at={assigned_at!r} is {'before' if when.date() < low else 'after'} "
+            f"{(low if when.date() < low else high).isoformat()}: not a campaign start (a "
+            "placeholder or a mistyped year; the cleaning quarantines such order dates as "
+            "implausible_date). Give the day the campaign starts, e.g. "
+            f"today, {_dt.date.today().isoformat()}.")
     return when
 
 

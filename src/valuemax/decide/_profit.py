@@ -43,9 +43,11 @@ def _number(name: str, value: Any, *, low: float = 0.0, high: float = np.inf,
         raise InputError(f"{name}={value!r} must be a number.")
     v = float(value)
     if not np.isfinite(v) or v < low or (low_open and v == low) or v > high:
-        side = "(" if low_open else "["
-        raise InputError(f"{name}={value!r} must be a finite number in {side}{low:g}, "
-                         f"{high:g}]; costs and margins are never negative.")
+        # an unbounded side is said as a bound alone ("a finite number >= 0"), never "inf"
+        where = (f"{'>' if low_open else '>='} {low:g}" if high == np.inf else
+                 f"in {'(' if low_open else '['}{low:g}, {high:g}]")
+        raise InputError(f"{name}={value!r} must be a finite number {where}; costs and "
+                         "margins are never negative.")
     return v
 
 
@@ -66,7 +68,9 @@ def _column(frame: pd.DataFrame, name: str, keyword: str, ids: pd.Series, *,
                          f"{_ids(ids, bad)}); fill or remove those rows first.")
     out = (values < low) | (values > high)
     if out.any():
-        raise InputError(f"column {name!r} ({keyword}=) must lie in [{low:g}, {high:g}]; "
+        where = (f">= {low:g}" if high == np.inf else f"<= {high:g}" if low == -np.inf
+                 else f"in [{low:g}, {high:g}]")
+        raise InputError(f"column {name!r} ({keyword}=) must be {where}; "
                          f"{int(out.sum()):,} of {len(values):,} rows do not (customer_id "
                          f"{_ids(ids, out)}).")
     return values

@@ -504,12 +504,13 @@ def _check_limits(budget: Any, max_contacts: Any, confidence: Any) -> float | No
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) \
                 or not math.isfinite(budget) or budget <= 0:
             raise InputError(f"budget={budget!r} must be a finite amount > 0 (currency of the "
-                             "contact costs), or None for no budget.")
+                             "contact costs); for no budget, leave it out.")
         budget = float(budget)
     if max_contacts is not None and (isinstance(max_contacts, bool)
                                      or not isinstance(max_contacts, (int, np.integer))
                                      or max_contacts < 1):
-        raise InputError(f"max_contacts={max_contacts!r} must be a whole number >= 1, or None.")
+        raise InputError(f"max_contacts={max_contacts!r} must be a whole number >= 1; for no "
+                         "cap on the contacts, leave it out.")
     if not 0 < confidence < 1:
         raise InputError(f"confidence={confidence!r} must lie in (0, 1), e.g. 0.95.")
     return budget

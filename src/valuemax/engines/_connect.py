@@ -46,6 +46,9 @@ DEFAULT_MEMORY_LIMIT = "3GB"
 _SPILL_PREFIX = "valuemax-duckdb-spill-"
 #: ``valuemax-duckdb-spill-<host>-<pid>-<random>``: the host's tag, the owner's process id
 _SPILL_NAME = re.compile(re.escape(_SPILL_PREFIX) + r"([0-9a-f]{8})-([1-9]\d*)-[0-9a-f]{12}")
+#: ``valuemax-duckdb-spill-<pid>-<random>``: the name before the host tag (valuemax up to
+#: the sweep's introduction); such a folder is swept by the same rules, the host unknown
+_OLD_SPILL_NAME = re.compile(re.escape(_SPILL_PREFIX) + r"([1-9]\d*)-[0-9a-f]{12}")
 
 
 def _host_tag() -> str:
@@ -67,14 +70,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _spill_pid(name: str, tag: str) -> int | None:
+    """The process id in a spill folder's name of this host (``tag``) or of the earlier
+    naming without a tag; None for any other name."""
+    m = _SPILL_NAME.fullmatch(name)
+    if m is not None:
+        return int(m.group(2)) if m.group(1) == tag else None
+    old = _OLD_SPILL_NAME.fullmatch(name)
+    return None if old is None else int(old.group(1))
+
+
 def sweep_spill_folders(temp: Path) -> list[Path]:
     """Remove the spill folders in ``temp`` left by valuemax processes of this host and
     user that no longer run (killed with SIGKILL or crashed before closing their
     connection); return the folders removed.
 
     A folder is removed only when its name is a spill folder's
-    (``valuemax-duckdb-spill-<host>-<pid>-<random>``) with this host's tag, it is a real
-    folder (not a link) owned by this user, and no process ``pid`` runs. A folder of a live
+    (``valuemax-duckdb-spill-<host>-<pid>-<random>``) with this host's tag, or one of the
+    earlier naming without a host tag (``valuemax-duckdb-spill-<pid>-<random>``, written by
+    valuemax before the tag; taken as this host's), it is a real folder (not a link) owned
+    by this user, and no process ``pid`` runs. A folder of a live
     process is never touched (nor one whose number another process took since: it is
     swept once that one ends); a folder that cannot be removed is left as it is. POSIX
     only (elsewhere nothing is swept).
@@ -97,8 +112,8 @@ def sweep_spill_folders(temp: Path) -> list[Path]:
     except OSError:
         return []
     for entry in entries:
-        m = _SPILL_NAME.fullmatch(entry.name)
-        if m is None or m.group(1) != tag or int(m.group(2)) == os.getpid():
+        pid = _spill_pid(entry.name, tag)
+        if pid is None or pid == os.getpid():
             continue
         try:
             st = entry.stat(follow_symlinks=False)
@@ -106,7 +121,7 @@ def sweep_spill_folders(temp: Path) -> list[Path]:
             continue
         if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
             continue
-        if _alive(int(m.group(2))):
+        if _alive(pid):
             continue
         shutil.rmtree(entry.path, ignore_errors=True)
         if not os.path.lexists(entry.path):

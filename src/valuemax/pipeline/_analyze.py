@@ -11,6 +11,7 @@ from typing import Any
 from valuemax import __version__
 from valuemax.clean import clean as clean_log_lines
 from valuemax.decide import cluster_actions, segment_actions
+from valuemax.decide._actions import MIXED_BELOW
 from valuemax.engines import connect
 from valuemax.features import calibration_holdout, customer_table
 from valuemax.pipeline._clock import StepClock
@@ -387,7 +388,7 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
                 "kmeans", skipped, tracebacks, _cluster, customers, seg.clusters,
                 seg.k_min, seg.k_max, random_state, country, skipped,
                 tracebacks) or (None, None, None)
-        label_clusters(customers, km, ward)
+        label_clusters(customers, km, ward, actions)
     value = None
     with clock("value"):
         if not val.enabled:
@@ -539,13 +540,24 @@ def _result(run: _Run, log: _Log, steps: _Steps, opts: AnalyzeOptions) -> Analys
     )
 
 
-def label_clusters(customers: Any, km: Any, ward: Any) -> None:
+def label_clusters(customers: Any, km: Any, ward: Any, actions: Any = None) -> None:
     """Add ``cluster``/``cluster_name`` (K-means) and ``ward_cluster`` to the pandas
     ``customers`` in place, for the runs that were not skipped (Ward only when it labelled
-    every customer)."""
+    every customer).
+
+    With ``actions`` (:func:`valuemax.decide.cluster_actions` with members, so with
+    ``share_same_action``), also ``cluster_mixed``: True where the customer's cluster is
+    "mixed" (fewer than :data:`valuemax.decide._actions.MIXED_BELOW` of its customers in
+    segments with the action of the cluster's centre: no cluster-wide action, act on the
+    customer's RFM segment), False where the cluster's action applies.
+    """
     if km is not None and km.skipped is None:
         customers["cluster"] = km.labels.astype("Int64")
         customers["cluster_name"] = customers["cluster"].map(km.names)
+        if actions is not None and "share_same_action" in actions:
+            mixed = dict(zip(actions["cluster"], actions["share_same_action"] < MIXED_BELOW,
+                             strict=True))
+            customers["cluster_mixed"] = customers["cluster"].map(mixed).astype("boolean")
     if ward is not None and ward.skipped is None and len(ward.labels) == len(customers):
         customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
 

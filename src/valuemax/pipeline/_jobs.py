@@ -253,10 +253,25 @@ def association_rules(
                           "it with input_format='baskets' (CLI --input baskets).")
 
     with _cleaned_log(source, opts, as_baskets) as (_, cleaned):
-        return analyze_baskets(
+        found = analyze_baskets(
             cleaned, min_support=min_support,
             min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
             n_recommendations=n_recommendations, random_state=random_state)
+    # the rules come from the clean lines only: say how many lines left and why
+    return dataclasses.replace(found, notes=(cleaning_note(cleaned.report), *found.notes))
+
+
+def cleaning_note(report: Any) -> str:
+    """One line: lines read, lines quarantined by cleaning with the count per reason
+    (largest first) and the lines kept, from a :class:`valuemax.clean.QualityReport`."""
+    text = (f"cleaning (preset {report.preset}): {report.rows_in:,} lines read, "
+            f"{report.rows_quarantined:,} quarantined")
+    ranked = sorted((r for r in report.rules if r.count), key=lambda r: (-r.count, r.code))
+    if ranked:
+        text += " (" + ", ".join(f"{r.code} {r.count:,}" for r in ranked) + ")"
+    return (f"{text}; baskets and rules come from the {report.rows_clean:,} clean lines "
+            "(valuemax analyze writes each quarantined line and its reason to "
+            "quarantine.parquet)")
 
 
 def buy_propensity(

@@ -85,15 +85,15 @@ def refit(con: Any, tx: Any, customers: pd.DataFrame, p: dict[str, Any], *, end:
         calibration = con.table("calibration_holdout").order_by("customer_id").to_pyarrow() \
             .to_pandas()
     customers, summary, _ = rfm_segments(customers, money)
-    km = ward = None
+    km = ward = actions = None
     if not money:
         skipped["kmeans"] = "the clusters are built on recency, frequency and spend: " + NO_MONEY
     else:
-        km, _, ward = run_step(
+        km, actions, ward = run_step(
             "kmeans", skipped, tracebacks, _cluster, customers, p.get("clusters", "kmeans"),
             p.get("k_min", 2), p.get("k_max", 10), random_state, country, skipped, tracebacks,
         ) or (None, None, None)
-    label_clusters(customers, km, ward)
+    label_clusters(customers, km, ward, actions)
     value = None
     if p.get("clv", True):
         value, reason = run_step(

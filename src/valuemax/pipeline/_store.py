@@ -61,7 +61,8 @@ def write_segments(con, customers: pd.DataFrame, summary: pd.DataFrame) -> None:
     """Store ``segments`` (per customer: RFM scores and cell, segment, clusters) and
     ``segment_summary``."""
     cols = [c for c in ("customer_id", "r_score", "f_score", "m_score", "rfm_cell", "segment",
-                        "cluster", "cluster_name", "ward_cluster") if c in customers]
+                        "cluster", "cluster_name", "cluster_mixed", "ward_cluster")
+            if c in customers]
     write_table(con, "segments", customers[cols])
     write_table(con, "segment_summary", summary)
 

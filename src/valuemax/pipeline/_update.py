@@ -567,7 +567,8 @@ def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.da
     scored, summary, _ = _refit.rfm_segments(customers, money)
     if "segments" in have:
         old = con.table("segments", database=s).to_pyarrow().to_pandas()
-        kept = [c for c in ("cluster", "cluster_name", "ward_cluster") if c in old]
+        kept = [c for c in ("cluster", "cluster_name", "cluster_mixed", "ward_cluster")
+                if c in old]
         if kept:
             scored = scored.merge(old[["customer_id", *kept]], on="customer_id", how="left")
             n_none = int(scored[kept[0]].isna().sum())

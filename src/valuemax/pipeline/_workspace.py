@@ -23,7 +23,11 @@ A run never leaves a half-written output folder, a mix of two runs, or a touched
   the run had used and the space left (:meth:`Workspace.disk_full`);
 - everything is readable by its owner only, whatever the umask: the private folder is
   created 0700 and every file the run wrote is set to 0600 (folders 0700) before it is
-  published, so a new ``out`` folder is 0700; a store file valuemax creates is 0600. An
+  published, so a new ``out`` folder is 0700; a store file valuemax creates is 0600.
+  While the run writes into its private folder the process umask is ``0o077`` (restored
+  when the folder is published or discarded), so the files of a killed run's
+  ``.partial-*`` folder are 0600 too. The umask is process-wide: files another thread of
+  the same process creates meanwhile are owner-only as well. An
   existing ``out`` folder keeps its own mode (it is the user's), and a user's file linked
   into the new folder is never touched.
 """
@@ -45,6 +49,9 @@ from typing import Any
 
 from valuemax._core.exceptions import InputError, ValuemaxError
 from valuemax.privacy import PRIVATE_DIR, PRIVATE_FILE, make_private
+
+#: The process umask while a run writes into its private folder (files 0600, folders 0700).
+PRIVATE_UMASK = 0o077
 
 _DUCKDB_MAGIC = b"DUCK"
 
@@ -270,6 +277,7 @@ class Workspace:
                  outputs: Iterable[str] = ANALYZE_OUTPUTS, job: str = "analyze"):
         self.out, self.db, self.job = out, db, job
         self._lock_fd: int | None = None
+        self._umask: int | None = None
         if out is not None:
             out = Path(os.path.abspath(out))
             if out.is_symlink() and out.is_dir():  # publish into the folder it points to
@@ -318,6 +326,11 @@ class Workspace:
                 shutil.copy2(db, self._store)
         else:
             self._store = None if self.tmp is None else self.tmp / "valuemax.duckdb"
+        if self.tmp is not None:
+            # files written into the private folder are 0600 from the start, as the
+            # published ones are (make_private): a killed run's .partial folder holds no
+            # 0644 file; the umask is restored when the folder is unlocked
+            self._umask = os.umask(PRIVATE_UMASK)
 
     # -- checks -------------------------------------------------------------------------
     def _check_in_the_way(self, names: Iterable[str]) -> None:
@@ -497,6 +510,9 @@ class Workspace:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+        if self._umask is not None:
+            os.umask(self._umask)
+            self._umask = None
 
     # -- faults -------------------------------------------------------------------------
     def disk_full(self, exc: BaseException, target: Path | None = None) -> ValuemaxError | None:

@@ -689,7 +689,12 @@ def _scored(t: Any, days: Any, rows: _Rows, m: _Models, h: int, cut: _dt.date, e
     now = frame_at(days, t, score_day, categorical=cats, money=money)
     p_now = _finite(predict_chunked(final, now[feats]), chosen, "scoring")
     out = _score_frame(now, p_now, h, score_day, notes)
-    beyond = recency_beyond_note(hold if refit_cal else rows.train, now, out, h)
+    fitted_on = hold if refit_cal else rows.train
+    # the customers inactive longer than any row the model learnt from: their score and
+    # churn_risk are an extrapolation, flagged beside the label
+    out["churn_risk_extrapolated"] = (
+        now["recency_days"].to_numpy(dtype=float) > float(fitted_on["recency_days"].max()))
+    beyond = recency_beyond_note(fitted_on, now, out, h)
     if beyond:
         notes.append(beyond)
     notes.append(f"scores: {chosen} {refit} and applied to features as of {score_day} (the day "
@@ -796,8 +801,9 @@ def recency_beyond_note(fitted_on: pd.DataFrame, now: pd.DataFrame, scores: pd.D
     return (f"{n:,} customers ({n / len(now):.1%}) have been inactive longer than any row the "
             f"scoring model was fitted on (up to {longest:,.0f} days; they reach "
             f"{now['recency_days'].max():,.0f}): their p_buy_{h}d extrapolates beyond the "
-            f"training data ({low:,} of them read Low churn risk). Read them with their RFM "
-            "segment and P(alive), not the score alone.")
+            f"training data ({low:,} of them read Low churn risk); churn_risk_extrapolated "
+            "is True for them. Read them with their RFM segment and P(alive), not the score "
+            "alone.")
 
 
 def end_step_note(p: np.ndarray, h: int) -> str:

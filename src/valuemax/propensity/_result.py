@@ -38,13 +38,17 @@ class PropensityResult:
         H, the label window in days.
     cutoff : datetime.date
         Holdout cutoff: features before it, label in ``[cutoff, cutoff + H)``.
-    scores : pandas.DataFrame of shape (n_customers, 5)
+    scores : pandas.DataFrame of shape (n_customers, 6)
         As of the day after the observation end: ``customer_id``, ``p_buy_<H>d``
         (calibrated probability of a purchase within H days), ``churn_risk``
         (Low/Medium/High, see :data:`CHURN_THRESHOLDS`), ``expected_next_purchase`` (date:
         last purchase day + the customer's mean inter-purchase time, or + the median of
         those means over repeat customers for one-time buyers) and
-        ``next_purchase_basis`` ("own" or "population").
+        ``next_purchase_basis`` ("own" or "population"), ``churn_risk_extrapolated``
+        (bool: the customer has been inactive longer than any row the scoring model was
+        fitted on, so ``p_buy_<H>d`` and ``churn_risk`` extrapolate beyond the training
+        data: a customer silent for 445 days can read "Medium"; read them with their RFM
+        segment and P(alive)).
     metrics : pandas.DataFrame
         One row per model and baseline on the holdout: ``model``, ``roc_auc``, ``pr_auc``,
         ``brier`` (NaN for scores that are not probabilities: recency, expected
