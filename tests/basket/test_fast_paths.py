@@ -340,3 +340,29 @@ def test_tiled_product_equals_the_whole_product_to_the_bit(monkeypatch):
         got = rec._times_tiles(h, tiles, 40)
         assert got.tobytes() == whole.tobytes()
         assert not got[4].any()
+
+
+def test_cosine_items_equals_the_diagonal_products_to_the_bit():
+    """cosine_items scales the co-occurrence counts in place: the same data, column indices
+    and row pointers as ``diags(1/√count) @ co @ diags(1/√count)`` with a zeroed diagonal,
+    on baskets with one-item baskets and an item never bought (a zero count)."""
+    from valuemax.basket._recommend import cosine_items
+
+    rng = np.random.default_rng(11)
+    for n_baskets, n_items in ((300, 40), (2000, 400)):
+        m = sp.csr_matrix(rng.random((n_baskets, n_items)) < 2.5 / n_items)
+        m = sp.csr_matrix(m.toarray() & (np.arange(n_items) != 5))  # item 5 never bought
+        rich = np.flatnonzero(np.diff(m.indptr) >= 2)
+        assert len(rich) < n_baskets  # some one-item (or empty) baskets
+        x = m[rich].astype(np.float64)
+        co = (x.T @ x).tocsr()
+        d = np.sqrt(np.bincount(m.indices, minlength=n_items).astype(np.float64))
+        inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+        ref = (sp.diags(inv) @ co @ sp.diags(inv)).tocsr()
+        ref.setdiag(0.0)
+        ref.eliminate_zeros()
+        got = cosine_items(m)
+        assert got.data.tobytes() == ref.data.tobytes()
+        assert np.array_equal(got.indices, ref.indices)
+        assert np.array_equal(got.indptr, ref.indptr)
+        assert got.shape == (n_items, n_items) and got[5].nnz == 0 and got.diagonal().max() == 0
