@@ -168,10 +168,13 @@ def test_evaluation_with_baskets_equals_public_evaluation(tx):
         assert pub["n_customers_evaluated"] > 50
 
 
-@pytest.mark.parametrize("exclude_bought", [True, False])
-def test_dense_similarity_product_equals_the_sparse_one(tx, monkeypatch, exclude_bought):
+@pytest.mark.parametrize(("exclude_bought", "tile_columns"),
+                         [(True, None), (False, None), (True, 7), (False, 1)])
+def test_dense_similarity_product_equals_the_sparse_one(tx, monkeypatch, exclude_bought,
+                                                         tile_columns):
     """The co-occurrence scores multiplied with the similarity table as a dense array (in
-    row blocks of 5 customers here) equal, to the bit, those of the sparse product."""
+    row blocks of 5 customers here; in one column tile, or in tiles of 7 columns or of 1,
+    the last one narrower) equal, to the bit, those of the sparse product."""
     import valuemax.basket._recommend as rec
 
     b = build_baskets(tx)
@@ -179,6 +182,13 @@ def test_dense_similarity_product_equals_the_sparse_one(tx, monkeypatch, exclude
     custs, hist = customer_items(b)
     assert rec.cosine_items(b.matrix).nnz >= rec.DENSE_FROM * b.n_items ** 2  # dense path
     monkeypatch.setattr(rec, "_BLOCK", 5 * b.n_items)
+    if tile_columns is None:  # the whole table in one tile
+        monkeypatch.setattr(rec, "_TILE_BYTES", 8 * b.n_items ** 2)
+    else:
+        assert b.n_items % 7 != 0  # a narrower last tile
+        monkeypatch.setattr(rec, "_TILE_BYTES", 8 * b.n_items * tile_columns)
+    assert len(rec._column_tiles(rec.cosine_items(b.matrix))) == (
+        1 if tile_columns is None else -(-b.n_items // tile_columns))
     dense = recommend_for(rules, b, custs, hist, n=6, exclude_bought=exclude_bought)
     monkeypatch.setattr(rec, "_DENSE_COS_BYTES", 0)
     sparse = recommend_for(rules, b, custs, hist, n=6, exclude_bought=exclude_bought)
@@ -308,3 +318,51 @@ def test_evaluation_equals_a_direct_count_on_the_lines(tx):
             rel=1e-12)
     assert ev["n_customers_evaluated"] == len(target) > 50
     assert ev["hit_rate_at_n"] > 0
+
+
+def test_tiled_product_equals_the_whole_product_to_the_bit(monkeypatch):
+    """``_times_tiles`` (the product with column tiles of the similarity table) equals the
+    sparse × dense product with the whole table, bit for bit, for tiles of 1, 3 (the last
+    one narrower) and all 40 columns, including a row without any item (zeros)."""
+    import valuemax.basket._recommend as rec
+
+    rng = np.random.default_rng(3)
+    table = np.where(rng.random((40, 40)) < 0.8, rng.random((40, 40)) / 3.0, 0.0)
+    bought = rng.random((25, 40)) < 0.3
+    bought[4] = False
+    h = sp.csr_matrix(bought)
+    whole = h.astype(np.float64) @ table
+    for columns, n_tiles in ((1, 40), (3, 14), (40, 1)):
+        monkeypatch.setattr(rec, "_TILE_BYTES", 8 * 40 * columns)
+        tiles = rec._column_tiles(sp.csr_matrix(table))
+        assert len(tiles) == n_tiles
+        assert all(t.flags.c_contiguous for _, t in tiles)
+        got = rec._times_tiles(h, tiles, 40)
+        assert got.tobytes() == whole.tobytes()
+        assert not got[4].any()
+
+
+def test_cosine_items_equals_the_diagonal_products_to_the_bit():
+    """cosine_items scales the co-occurrence counts in place: the same data, column indices
+    and row pointers as ``diags(1/√count) @ co @ diags(1/√count)`` with a zeroed diagonal,
+    on baskets with one-item baskets and an item never bought (a zero count)."""
+    from valuemax.basket._recommend import cosine_items
+
+    rng = np.random.default_rng(11)
+    for n_baskets, n_items in ((300, 40), (2000, 400)):
+        m = sp.csr_matrix(rng.random((n_baskets, n_items)) < 2.5 / n_items)
+        m = sp.csr_matrix(m.toarray() & (np.arange(n_items) != 5))  # item 5 never bought
+        rich = np.flatnonzero(np.diff(m.indptr) >= 2)
+        assert len(rich) < n_baskets  # some one-item (or empty) baskets
+        x = m[rich].astype(np.float64)
+        co = (x.T @ x).tocsr()
+        d = np.sqrt(np.bincount(m.indices, minlength=n_items).astype(np.float64))
+        inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+        ref = (sp.diags(inv) @ co @ sp.diags(inv)).tocsr()
+        ref.setdiag(0.0)
+        ref.eliminate_zeros()
+        got = cosine_items(m)
+        assert got.data.tobytes() == ref.data.tobytes()
+        assert np.array_equal(got.indices, ref.indices)
+        assert np.array_equal(got.indptr, ref.indptr)
+        assert got.shape == (n_items, n_items) and got[5].nnz == 0 and got.diagonal().max() == 0

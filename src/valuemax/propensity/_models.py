@@ -31,7 +31,11 @@ class SeparationWarning(UserWarning):
 
 
 def _signed_log(x: Any) -> Any:
-    return np.sign(x) * np.log1p(np.abs(x))
+    """``sign(x) * log1p(|x|)``, multiplied in place: two temporaries instead of four (the
+    permutation importance transforms ~250,000 rows at a time); the same products."""
+    out = np.log1p(np.abs(x))
+    out *= np.sign(x)
+    return out
 
 
 def make_model(kind: str, params: dict[str, Any], numeric: Sequence[str],

@@ -80,7 +80,8 @@ def _binary(yv: pd.Series, y: str) -> np.ndarray:
 
 def _fit_mle(endog: np.ndarray, exog: np.ndarray) -> tuple[Any, bool]:
     """statsmodels Logit by Newton; second value True when separation showed up."""
-    import statsmodels.api as sm
+    # the model's own module: statsmodels.api imports every model and test (~0.2 s more)
+    from statsmodels.discrete.discrete_model import Logit
     from statsmodels.tools.sm_exceptions import (
         ConvergenceWarning as SMConvergence,
     )
@@ -93,7 +94,7 @@ def _fit_mle(endog: np.ndarray, exog: np.ndarray) -> tuple[Any, bool]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            res = sm.Logit(endog, exog).fit(disp=0, maxiter=100)
+            res = Logit(endog, exog).fit(disp=0, maxiter=100)
         except (PerfectSeparationError, np.linalg.LinAlgError):
             return None, True
     flagged = any(issubclass(w.category, PerfectSeparationWarning | SMConvergence

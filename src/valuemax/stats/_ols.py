@@ -189,7 +189,8 @@ def ols(
     >>> [round(v, 3) for v in res.coefficients["coef"]]
     [1.06, 1.97]
     """
-    import statsmodels.api as sm
+    # the model's own module: statsmodels.api imports every model and test (~0.2 s more)
+    from statsmodels.regression.linear_model import OLS
 
     check_choice("robust", robust, (None, "HC3"))
     confidence = check_confidence(confidence)
@@ -206,7 +207,7 @@ def ols(
                          f"{len(yy):,} rows: there is no variation to explain. Pick another "
                          "outcome, or a sample where it varies.")
     cov = "HC3" if robust else "nonrobust"
-    res = sm.OLS(yv.to_numpy(dtype=float), exog).fit(cov_type=cov)
+    res = OLS(yv.to_numpy(dtype=float), exog).fit(cov_type=cov)
     ci = np.asarray(res.conf_int(alpha=1 - confidence))
     coefs = pd.DataFrame({"term": names, "coef": res.params, "se": res.bse, "t": res.tvalues,
                           "p_value": res.pvalues, "ci_low": ci[:, 0], "ci_high": ci[:, 1]})
