@@ -121,3 +121,24 @@ def test_padded_ids_fall_back_with_the_reason(which, request, cdnow_typed):
     exp = analyze(padded, **CDNOW)
     assert_same_quality(res.quality, exp.quality)
     assert_same_table(res.customers, exp.customers)
+
+
+@pytest.mark.parametrize("which", SERVERS)
+def test_personal_data_leaves_the_engine_copy_too(which, request, cdnow_typed):
+    """A column found to hold e-mail addresses is dropped from the store's copy and from the
+    engine's ``valuemax_transactions_raw`` alike; the log is still normalised there."""
+    import pyarrow as pa
+
+    emails = pa.array([f"buyer{i}@example.com" for i in range(cdnow_typed.num_rows)])
+    data = cdnow_typed.append_column("contact", emails)
+    con = request.getfixturevalue(which)
+    write_engine_table(con, "vm_norm_pii", data)
+    try:
+        res = analyze(None, engine=con, table="vm_norm_pii", **CDNOW)
+        kept = con.table("valuemax_transactions_raw").columns
+    finally:
+        drop_engine_tables(con, ("vm_norm_pii", *WORK))
+    assert res.ingest["privacy"]["dropped"] == ["contact"]
+    assert res.params["normalised_on"] == "engine"
+    assert "contact" not in kept and "_row_id" in kept and "customer_id" in kept
+    assert res.quality.rows_in == 6_919
