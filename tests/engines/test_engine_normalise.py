@@ -142,3 +142,22 @@ def test_personal_data_leaves_the_engine_copy_too(which, request, cdnow_typed):
     assert res.params["normalised_on"] == "engine"
     assert "contact" not in kept and "_row_id" in kept and "customer_id" in kept
     assert res.quality.rows_in == 6_919
+
+
+@pytest.mark.parametrize("which", SERVERS)
+def test_typed_query_classic_preset_same_as_duckdb(which, request, retail_typed):
+    """A ``query=`` source is numbered and normalised on the server as a table is; with the
+    classic preset (returns excluded, not netted) the counts and tables equal DuckDB's."""
+    con = request.getfixturevalue(which)
+    write_engine_table(con, "vm_norm_q", retail_typed)
+    try:
+        res = analyze(None, engine=con, query="SELECT * FROM vm_norm_q", preset="classic",
+                      **RETAIL)
+    finally:
+        drop_engine_tables(con, ("vm_norm_q", *WORK))
+    exp = analyze(retail_typed, preset="classic", **RETAIL)
+    assert res.params["normalised_on"] == "engine" and res.params["rows_pushed"] == 0
+    assert res.ingest["source"].endswith("query SELECT * FROM vm_norm_q")
+    assert_same_quality(res.quality, exp.quality)
+    assert_same_table(res.customers, exp.customers)
+    assert_same_table(res.calibration, exp.calibration)
