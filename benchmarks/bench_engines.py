@@ -5,6 +5,10 @@ models, composed here from the same functions in the same order (``pipeline/_ana
 
 1. read: the file into the local DuckDB store, mapped and typed (``transactions_raw``);
 2. push (Spark, PostgreSQL, MariaDB only): the raw and normalised log copied into the engine;
+   with ``--source table`` (PostgreSQL, MariaDB), the log is a table of the server instead
+   (loaded before the job, not measured) and the job reads it as ``analyze --table`` does:
+   numbered on the server and streamed into the store (read), then normalised on the
+   server ("normalise", no push) when it can be exactly;
 3. clean: the standard preset with returns netting, the quarantine with its reason codes,
    run on the engine, the clean log and the quarantine written there and copied back;
 4. customers: the customer table (RFM + BTYD summary) on the engine, written there and
@@ -29,7 +33,8 @@ Usage::
     python benchmarks/bench_engines.py --lines 1000000 --lines 10000000 \\
         [--engine duckdb --engine spark --engine postgres --engine mariadb] \\
         [--postgres URL] [--postgres-max-lines 1000000] [--mariadb URL] \\
-        [--mariadb-max-lines 100000] [--spark-memory 6g] [--json out.json]
+        [--mariadb-max-lines 100000] [--spark-memory 6g] [--source file|table] \\
+        [--json out.json]
 
 ``--postgres`` defaults to ``$VALUEMAX_TEST_POSTGRES_URL``, ``--mariadb`` to
 ``$VALUEMAX_TEST_MARIADB_URL``; ``scripts/test-servers.sh run`` starts both servers on
@@ -64,8 +69,40 @@ CALIBRATION_END = "2023-06-30"
 ENGINES = ("duckdb", "spark", "postgres", "mariadb")
 
 
-def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: str) -> dict:
-    """The row-level part of ``analyze(path, engine=...)``; returns step times (s)."""
+def _read_engine_table(econ, table: str, con, step):
+    """Read and normalise the engine's ``table`` as ``analyze(engine=..., table=...)`` does:
+    with ``valuemax.pipeline._engine_read`` (issue 14's second step), numbered there,
+    streamed into the store, normalised on the engine when it can be exactly ("normalise");
+    without it (the code before), read into the store, normalised locally and pushed.
+    Returns ``(ingested, log for clean, where it was normalised)``."""
+    from valuemax.pipeline import ReadOptions
+    from valuemax.pipeline._engine import engine_table, push_log
+    from valuemax.pipeline._prepare import read_source
+
+    expr = econ.table(table)
+    try:
+        from valuemax.pipeline._engine_read import (
+            RAW,
+            local_only_reason,
+            normalise_on_engine,
+            stage_on_engine,
+        )
+    except ImportError:  # before: the rows read into the store, normalised and pushed
+        ingested = step("read", lambda: read_source(ReadOptions(), expr, con))
+        return ingested, step("push", lambda: push_log(econ, ingested)), "local"
+    ingested = step("read", lambda: stage_on_engine(
+        econ, expr, con, ReadOptions(), label=table, key=None, keep_pii=(), schema=None))
+    reason = local_only_reason(econ, ingested, engine_table(econ, RAW))
+    if reason is not None:
+        return ingested, step("push", lambda: push_log(econ, ingested)), f"local ({reason})"
+    return ingested, step("normalise", lambda: normalise_on_engine(econ, ingested, None)), \
+        "engine"
+
+
+def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: str,
+                   table: str = "") -> dict:
+    """The row-level part of ``analyze(path, engine=...)`` (or of ``analyze(engine=...,
+    table=table)`` when ``table`` is given); returns step times (s)."""
     t_import = time.perf_counter()
     from valuemax.clean import clean
     from valuemax.engines import connect, spark_session
@@ -100,9 +137,13 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
         steps[name] = time.perf_counter() - t
         return value
 
-    ingested = step("read", lambda: read_source(ReadOptions(), path, con))
+    if table:  # the log is a table of the engine (loaded before the job, not measured)
+        ingested, source, where = _read_engine_table(econ, table, con, step)
+    else:
+        ingested = step("read", lambda: read_source(ReadOptions(), path, con))
+        where = "local"
+        source = ingested if econ is None else step("push", lambda: push_log(econ, ingested))
     returns = default_returns(None, "standard", ingested)
-    source = ingested if econ is None else step("push", lambda: push_log(econ, ingested))
 
     def store(name, expr):
         if econ is None:
@@ -142,7 +183,7 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
                                   "valuemax_customers", "valuemax_calibration_holdout"))
     con.disconnect()
     done.set()
-    return {"customers": len(customers), "calibration_customers": n_cal,
+    return {"customers": len(customers), "calibration_customers": n_cal, "normalised": where,
             "rows_in": cleaned.report.rows_in, "rows_clean": rows_clean, "timings_s": steps,
             "peak_rss_mb_by_step": {k: round(v / 2**20) for k, v in peaks.items()}}
 
@@ -274,6 +315,28 @@ def run_job(argv: list[str], server: str | None = None) -> dict:
     return info
 
 
+def _load_table(url: str, path: str) -> str:
+    """Load the parquet file ``path`` into the server ``url`` as table ``vm_bench_orders``
+    (its bulk path: ``COPY`` / ``LOAD DATA``), as a warehouse would hold the log."""
+    import pyarrow.parquet as pq
+
+    from valuemax.engines import connect
+    from valuemax.pipeline._engine import write_engine_table
+
+    con = connect(url)
+    write_engine_table(con, "vm_bench_orders", pq.read_table(path))
+    con.disconnect()
+    return "vm_bench_orders"
+
+
+def _drop_table(url: str, table: str) -> None:
+    from valuemax.engines import connect
+
+    con = connect(url)
+    con.drop_table(table, force=True)
+    con.disconnect()
+
+
 def _row(label: str, info: dict) -> str:
     server = f"{info['server_cpu_s']:>13.1f}" if "server_cpu_s" in info else f"{'–':>13}"
     return (f"{label:<44} {info['wall_s']:>8.1f} {info['cpu_s']:>8.1f} {server} "
@@ -290,6 +353,10 @@ def main() -> None:
     ap.add_argument("--mariadb-max-lines", type=int, default=100_000)
     ap.add_argument("--spark-memory", default="6g")
     ap.add_argument("--json", help="write every measurement to this file")
+    ap.add_argument("--source", choices=("file", "table"), default="file",
+                    help="PostgreSQL/MariaDB: the job reads the parquet file (default), or "
+                         "a table of the server the file was loaded into before the job "
+                         "(its load not measured): analyze --engine URL --table T")
     ap.add_argument("--job", nargs="+")
     args = ap.parse_args()
     if args.job:
@@ -297,8 +364,8 @@ def main() -> None:
         if name == "polars":
             info = customers_polars(rest[0], "")
         else:
-            path, out, target, memory = rest
-            info = rows_on_engine(path, out, name, target, memory)
+            path, out, target, memory, *table = rest
+            info = rows_on_engine(path, out, name, target, memory, *table)
         print(json.dumps(info, default=str))
         return
     import tempfile
@@ -328,15 +395,22 @@ def main() -> None:
             if engine == "mariadb" and lines > args.mariadb_max_lines:
                 continue
             target = args.mariadb if engine == "mariadb" else args.postgres
+            server = engine in ("postgres", "mariadb")
+            table = _load_table(target, synth) if server and args.source == "table" else ""
             with tempfile.TemporaryDirectory() as tmp:
                 try:
                     info = rows[engine] = run_job(
-                        [engine, synth, tmp, target or "", args.spark_memory],
-                        server=target if engine in ("postgres", "mariadb") else None)
+                        [engine, synth, tmp, target or "", args.spark_memory,
+                         *([table] if table else [])],
+                        server=target if server else None)
                 except RuntimeError as exc:  # one engine failing (e.g. killed) ends its row
                     print(f"row-level part, {engine}: {exc}", flush=True)
                     continue
-            print(_row(f"row-level part, {engine}", info))
+                finally:
+                    if table:
+                        _drop_table(target, table)
+            print(_row(f"row-level part, {engine}" + (" (--table)" if table else ""), info))
+            print(f"  normalised: {info['normalised']}")
             print(f"  {info['wall_s'] / rows['polars']['wall_s']:.1f}x Polars wall; "
                   f"{info['rows_clean']:,} of {info['rows_in']:,} lines clean; steps (s): "
                   + ", ".join(f"{k} {v:.1f}" for k, v in info["timings_s"].items()))

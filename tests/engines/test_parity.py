@@ -110,6 +110,12 @@ def test_retail_slice_same_on_every_engine(engine, engine_of, retail_slice, reta
     assert {"missing_customer_id", "duplicate_line", "non_product", "return_netted",
             "return_unmatched", "fully_returned"} <= fired
     res = _run_on(engine_of(engine), retail_slice, "vm_retail", RETAIL)
+    # text dates and numbers: normalised locally (no identical parser on the engine), said
+    assert res.params["normalised_on"] == "local"
+    why = res.params["normalised_locally_because"]
+    assert ("order_ts (column 'InvoiceDate') is text parsed with" in why
+            if engine != "spark" else "numbers rows only in an order" in why)
+    assert any(n.startswith("normalised in the local DuckDB") for n in res.ingest["notes"])
     assert_same_quality(res.quality, exp)
     assert_same_table(res.customers, retail_duckdb.customers)
     assert_same_table(res.calibration, retail_duckdb.calibration)

@@ -534,15 +534,20 @@ def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
         "n": t.count(),
         "n_amount": t.amount.count(),
         "zero": n_true(zero),
-        "left": t._vm_left.sum() if net else ibis.literal(0.0),
+        "left": t._vm_left.sum() if net else None,
         "n_left": n_true(t._vm_left > 0) if net else ibis.literal(0),
         "n_out": n_true(t.is_outlier),
         "bad": n_true(t._parse_error.notnull()),
-        "netted": (t._vm_amount0 - t.amount).sum() if net else ibis.literal(0.0),
+        "netted": (t._vm_amount0 - t.amount).sum() if net else None,
         "kept_codes": ibis.literal(0) if ctx.confirm is None else n_true(
             unconfirmed_codes(t, ctx)),
     }
-    rows = con.to_pyarrow(t.group_by("reason").aggregate(**metrics)).to_pylist()
+    # without netting, its sums are 0.0 here, not in SQL: PostgreSQL reads a bare 0.0 as a
+    # NUMERIC literal, which Ibis cannot put in its float64 column
+    zeros = {k: 0.0 for k, v in metrics.items() if v is None}
+    metrics = {k: v for k, v in metrics.items() if v is not None}
+    rows = [{**zeros, **row} for row in
+            con.to_pyarrow(t.group_by("reason").aggregate(**metrics)).to_pylist()]
     # the outlier statistics were computed once, in Python's hands already (as literals
     # in the SQL, PostgreSQL would read them back as NUMERIC)
     return [{**row, "med": med, "mad": mad} for row in rows]

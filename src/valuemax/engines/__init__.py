@@ -8,6 +8,7 @@ server, refused login; never echoing the password), ``redact(url)`` hides the pa
 ``median_table`` is a median that also runs on MySQL/MariaDB (no quantiles there);
 ``refresh_statistics`` has a server's planner read a table just written (``ANALYZE``),
 ``add_key`` gives a materialised table its id as primary key on MySQL/MariaDB;
+``is_nan``/``is_inf`` test floats where MySQL/MariaDB have no such function;
 ``spark_checkpoint`` computes a Spark expression now and cuts its plan there.
 ``load_arrow``/``append_arrow`` send an Arrow table to a server through its bulk path
 (PostgreSQL ``COPY``, MySQL/MariaDB ``LOAD DATA LOCAL INFILE``); ``to_arrow``/
@@ -18,7 +19,30 @@ the driver's cursor: Ibis's pandas path loses int64 digits beyond 2**53 next to 
 from valuemax.engines._bulk import append_arrow, load_arrow
 from valuemax.engines._connect import connect, connect_url, redact, spark_session
 from valuemax.engines._fetch import to_arrow, to_arrow_batches
-from valuemax.engines._portable import add_key, median_table, refresh_statistics, spark_checkpoint
+from valuemax.engines._portable import (
+    add_key,
+    is_inf,
+    is_nan,
+    median_table,
+    re_replace,
+    refresh_statistics,
+    spark_checkpoint,
+)
 
-__all__ = ["add_key", "append_arrow", "connect", "connect_url", "load_arrow", "median_table", "redact", "refresh_statistics",
-           "spark_checkpoint", "spark_session", "to_arrow", "to_arrow_batches"]
+__all__ = [
+    "add_key",
+    "append_arrow",
+    "connect",
+    "connect_url",
+    "is_inf",
+    "is_nan",
+    "load_arrow",
+    "median_table",
+    "re_replace",
+    "redact",
+    "refresh_statistics",
+    "spark_checkpoint",
+    "spark_session",
+    "to_arrow",
+    "to_arrow_batches",
+]

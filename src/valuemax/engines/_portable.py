@@ -24,6 +24,8 @@ NO_QUANTILES = frozenset({"mysql"})
 #: Backends where Ibis compares strings as ``CAST(a AS BINARY) = b``: a join on a string
 #: key uses no index nor hash there (nested loops, quadratic in the rows joined).
 NO_KEYED_STRING_JOIN = frozenset({"mysql"})
+#: Backends whose Ibis compiler has no RegexReplace operation.
+NO_REGEX_REPLACE = frozenset({"mysql"})
 #: Backends whose floats cannot be NaN (and that have no ``IS_NAN`` function).
 NO_NAN = frozenset({"mysql"})
 
@@ -34,6 +36,31 @@ def backend_name(expr: Any) -> str | None:
         return ibis.get_backend(expr).name
     except Exception:  # an unbound expression (memtable): no backend yet
         return None
+
+
+@ibis.udf.scalar.builtin(name="regexp_replace")
+def _regexp_replace(value: str, pattern: str, replacement: str) -> str:
+    """MySQL/MariaDB ``REGEXP_REPLACE(value, pattern, replacement)``: every match replaced."""
+
+
+def re_replace(x: Any, pattern: str, replacement: str) -> Any:
+    """``x.re_replace(pattern, replacement)`` (every match), also on MySQL/MariaDB, whose Ibis
+    12 compiler has no regular-expression replace (their ``REGEXP_REPLACE`` is called)."""
+    if backend_name(x) in NO_REGEX_REPLACE:
+        return _regexp_replace(x, pattern, replacement)
+    return x.re_replace(pattern, replacement)
+
+
+def is_nan(x: Any) -> Any:
+    """Ibis boolean: ``x`` (float) is NaN; always false on backends whose floats cannot be
+    NaN (:data:`NO_NAN`: MySQL/MariaDB, which have no ``IS_NAN`` function either)."""
+    return ibis.literal(False) if backend_name(x) in NO_NAN else x.isnan()
+
+
+def is_inf(x: Any) -> Any:
+    """Ibis boolean: ``x`` (float) is +-inf; always false on :data:`NO_NAN` backends
+    (MySQL/MariaDB store no infinity and raise on a float overflow instead)."""
+    return ibis.literal(False) if backend_name(x) in NO_NAN else x.isinf()
 
 
 def money_sum(amount: Any, where: Any = None) -> Any:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.datatypes as dt
 
+from valuemax.engines import re_replace
 from valuemax.io._sql import as_text, strip_expr
 
 #: Text read as a missing value (compared case-insensitively after trimming).
@@ -66,7 +67,7 @@ def id_expr(col: Any, plan: IdPlan) -> Any:
         return ibis.ifelse(v.isnan(), ibis.null(dt.int64), v.try_cast(dt.int64)).cast(dt.string)
     s = as_text(col)
     if plan.kind == "float_text":
-        s = s.re_replace(r"\.0+$", "")
+        s = re_replace(s, r"\.0+$", "")
     if plan.null_tokens:
         s = ibis.ifelse(s.isin(list(plan.null_tokens)), "", s)
     return s.nullif("")

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.datatypes as dt
 
+from valuemax.engines import is_inf
 from valuemax.io._date_formats import DatePlan, date_stage1, date_stage2, date_stage3
 from valuemax.io._ids import IdPlan, id_expr
 from valuemax.io._numbers import NumberPlan, number_stage1, number_stage2, number_stage3
@@ -190,7 +191,7 @@ class Ingested:
             (q, q_missing, q_bad), (p, p_missing, p_bad) = parsed["quantity"], parsed["unit_price"]
             a_missing = q_missing | p_missing
             # a product that overflows (1e200 * 1e200 = inf) is not a number either
-            a_bad = ~a_missing & (q_bad | p_bad | (q * p).isinf())
+            a_bad = ~a_missing & (q_bad | p_bad | is_inf(q * p))
             amount = ibis.ifelse(a_bad, ibis.null(dt.float64), q * p)
         out = {
             "_row_id": s2["_row_id"],

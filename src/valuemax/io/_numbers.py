@@ -26,6 +26,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from valuemax._core.exceptions import InputError
+from valuemax.engines import is_inf, is_nan
 from valuemax.io._ids import describe_tokens, is_null_token, null_token_counts
 from valuemax.io._sql import as_text
 
@@ -107,8 +108,8 @@ def number_stage3(text: Any, value: Any, plan: NumberPlan) -> tuple[Any, Any, An
     """Stage 3: ``(value, is_missing, is_unparseable)``; NaN and null-like words count as
     missing, +-inf (and overflow such as ``1e309``) as unparseable; both become NULL."""
     if plan.kind == "numeric":
-        missing = text.isnull() | text.isnan()
-        bad = ~missing & text.isinf()
+        missing = text.isnull() | is_nan(text)
+        bad = ~missing & is_inf(text)
     else:
         missing = text.isnull() | (text == "")
         bad = ~missing & (value.isnull() | value.isinf())

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import CANONICAL_COLUMNS
 from valuemax.engines import connect
-from valuemax.io._date_formats import SPECIAL_FORMATS
+from valuemax.io._date_formats import SPECIAL_FORMATS, SourceZone
 from valuemax.io._dates import infer_date_plan
 from valuemax.io._encoding import file_sha256
 from valuemax.io._excel import load_xlsx
@@ -145,6 +145,58 @@ def read_transactions(
         return _ingest(con, loaded, table_name, user_map, formats, decimal)
     except InputError:
         duck(con).execute(f"DROP TABLE IF EXISTS {ident(table_name)}")
+        raise
+
+
+def ingest_stored(
+    con: Any, table: str, *, source: str, fingerprint: str,
+    zones: Mapping[str, SourceZone] | None = None,
+    mapping: Mapping[str, str | None] | None = None,
+    date_format: str | Sequence[str] | None = None,
+    decimal: Literal[".", ","] = ".",
+) -> Ingested:
+    """Map and plan a table already in the store that carries its own ``_row_id``.
+
+    What :func:`read_transactions` does after loading, for a log another engine numbered
+    and streamed into ``con`` as ``table`` (``analyze(engine=..., table=...)``: the
+    engine's line numbers are the store's, so a plan decided here applies to the engine's
+    copy line for line).
+
+    Parameters
+    ----------
+    con : ibis DuckDB backend
+        The store holding ``table``.
+    table : str
+        The raw log: the source's columns and ``_row_id`` (int64, 1..n).
+    source : str
+        How messages name the source.
+    fingerprint : str
+        SHA-256 (hex) recorded for the source.
+    zones : mapping, optional
+        Timezone-aware columns -> their zone (``SourceZone``).
+    mapping, date_format, decimal
+        As :func:`read_transactions` takes them.
+
+    Returns
+    -------
+    Ingested
+
+    Raises
+    ------
+    InputError
+        As :func:`read_transactions` (missing columns, ambiguous dates, ...); the table is
+        dropped then.
+    """
+    user_map = validate_mapping(mapping)
+    formats = _check_date_format(date_format)
+    if decimal not in (".", ","):
+        raise InputError(f"decimal= must be '.' or ',' (the decimal mark of text numbers); "
+                         f"got {decimal!r}.")
+    loaded = Loaded(source, "ibis", None, True, fingerprint, (), dict(zones or {}))
+    try:
+        return _ingest(con, loaded, table, user_map, formats, decimal)
+    except InputError:
+        duck(con).execute(f"DROP TABLE IF EXISTS {ident(table)}")
         raise
 
 

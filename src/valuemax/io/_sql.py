@@ -52,7 +52,9 @@ def strip_expr(col: Any) -> Any:
     """Return the Ibis string expression ``col`` without leading/trailing whitespace."""
     import ibis
 
-    return ibis.ifelse(col.re_search(_EDGE), col.re_replace(_RUNS, ""), col)
+    from valuemax.engines import re_replace
+
+    return ibis.ifelse(col.re_search(_EDGE), re_replace(col, _RUNS, ""), col)
 
 
 def duck(con: Any) -> Any:

@@ -27,6 +27,14 @@ from valuemax.pipeline._engine import (
     record_engine_run,
     write_engine_table,
 )
+from valuemax.pipeline._engine_read import (
+    NORMALISED_ON_ENGINE,
+    local_only_reason,
+    normalise_on_engine,
+    note_local,
+    stage_on_engine,
+)
+from valuemax.pipeline._engine_read import RAW as ENGINE_RAW
 from valuemax.pipeline._options import (
     AnalyzeOptions,
     CleanOptions,
@@ -315,15 +323,20 @@ def _read_and_clean(run: _Run, source: Any, opts: AnalyzeOptions, key: Any) -> _
     given), cleaned (on the engine when given), the clean lines and the quarantine stored."""
     con, econ, schema, clock, params = run.con, run.econ, run.schema, run.clock, run.params
     reading, cleaning, priv, where = opts.read, opts.clean, opts.privacy, opts.engine
+    staged = False
     with clock("read"):
         if econ is not None and (where.table is not None or where.query is not None):
-            ingested = read_source(
-                reading, engine_source(econ, run.engine_label, table=where.table,
-                                       query=where.query),
-                con, pseudonym_key=key, keep_pii=priv.keep_pii)
-            ingested = dataclasses.replace(ingested, source=(
-                f"{run.engine_label} " + (f"table {where.table}" if where.table
-                                          else f"query {where.query}")))
+            label = (f"{run.engine_label} " + (f"table {where.table}" if where.table
+                                               else f"query {where.query}"))
+            expr = engine_source(econ, run.engine_label, table=where.table, query=where.query)
+            staged = econ.name in NORMALISED_ON_ENGINE
+            if staged:  # numbered there, streamed into the store: normalised there below
+                ingested = stage_on_engine(econ, expr, con, reading, label=label, key=key,
+                                           keep_pii=priv.keep_pii, schema=schema)
+            else:
+                ingested = read_source(reading, expr, con, pseudonym_key=key,
+                                       keep_pii=priv.keep_pii)
+            ingested = dataclasses.replace(ingested, source=label)
         else:
             ingested = read_source(reading, source, con, pseudonym_key=key,
                                    keep_pii=priv.keep_pii)
@@ -333,8 +346,12 @@ def _read_and_clean(run: _Run, source: Any, opts: AnalyzeOptions, key: Any) -> _
     rewritten = protected is not None and (protected.pseudonymized or bool(protected.dropped))
     returns = params["returns"] = default_returns(cleaning.returns, cleaning.preset, ingested)
     with clock("clean"):
+        if econ is not None:
+            elog, ingested = _to_engine(run, ingested, staged=staged,
+                                        from_engine=where.table is not None
+                                        or where.query is not None)
         cleaned = clean_log_lines(
-            ingested if econ is None else push_log(econ, ingested, schema),
+            ingested if econ is None else elog,
             preset=cleaning.preset, observation_end=cleaning.observation_end,
             returns=returns
         )
@@ -358,6 +375,35 @@ def _read_and_clean(run: _Run, source: Any, opts: AnalyzeOptions, key: Any) -> _
         run.skipped["spend"] = NO_MONEY
     return _Log(ingested=ingested, cleaned=cleaned, stored=stored, quality=quality,
                 rewritten=rewritten, money=money)
+
+
+def _to_engine(run: _Run, ingested: Any, *, staged: bool, from_engine: bool) -> tuple[Any, Any]:
+    """The normalised log on the engine, and ``ingested`` with a note when it stayed local.
+
+    A source the engine numbered (``staged``) is normalised there when the engine gives the
+    local path's values exactly (:func:`~valuemax.pipeline._engine_read.local_only_reason`);
+    otherwise (and for a file, or a Spark table) the local DuckDB normalises it and the raw
+    and normalised log are pushed. The run's parameters record where
+    (``normalised_on``: ``engine`` or ``local``), the rows pushed (``rows_pushed``) and,
+    for an engine source normalised locally, why (``normalised_locally_because``).
+    """
+    econ, schema = run.econ, run.schema
+    reason = None
+    if staged:
+        reason = local_only_reason(econ, ingested, engine_table(econ, ENGINE_RAW, schema))
+        if reason is None:
+            run.params.update(normalised_on="engine", rows_pushed=0)
+            return normalise_on_engine(econ, ingested, schema), ingested
+    elif from_engine:
+        reason = (f"{econ.name} numbers rows only in an order (ROW_NUMBER() needs ORDER BY), "
+                  f"so its sources are read and normalised locally")
+    elog = push_log(econ, ingested, schema)
+    run.params.update(normalised_on="local", rows_pushed=elog.rows_pushed)
+    if reason is not None:
+        run.params["normalised_locally_because"] = reason
+        ingested = dataclasses.replace(
+            ingested, notes=(*ingested.notes, note_local(reason, run.engine_label)))
+    return elog, ingested
 
 
 def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:

@@ -3,9 +3,13 @@
 What runs where (DESIGN.md §2), for ``engine`` = Spark, PostgreSQL or MySQL/MariaDB:
 
 - reading a ``table=`` or ``query=``: on the engine; its rows reach the local DuckDB store
-  once, through Arrow batches, as ``transactions_raw``;
-- mapping and type normalisation (date formats, numbers, ids): in the local DuckDB (the date
-  parser is DuckDB's ``try_strptime``, and the format inference is DuckDB SQL);
+  once, through Arrow batches, as ``transactions_raw`` (PostgreSQL, MySQL/MariaDB: numbered
+  on the engine first, :mod:`valuemax.pipeline._engine_read`);
+- the mapping and the parse plan (date formats, numbers, ids): decided in the local DuckDB
+  (the format inference is DuckDB SQL); applied on PostgreSQL and MySQL/MariaDB to their
+  own copy of a typed ``table=``/``query=`` (:mod:`valuemax.pipeline._engine_read`), else
+  in the local DuckDB (the date parser is DuckDB's ``try_strptime``) and pushed
+  (:func:`push_log`);
 - cleaning with the quarantine and its reason codes (returns netting included), the customer
   table (RFM + BTYD summary), the calibration/holdout table and the baskets (the basket ×
   item pairs of the clean lines, of the training and test periods of the recommendation
@@ -267,6 +271,9 @@ class EngineLog:
     con: Any = field(repr=False)
     extra_columns: tuple[str, ...]
     mapping: dict[str, str]
+    #: Rows sent from the driver to the engine to build it (raw and normalised log
+    #: together; 0 when the engine normalised its own table).
+    rows_pushed: int = 0
 
     def standardized(self) -> Any:
         """The normalised log in the engine (lazy Ibis table)."""
@@ -339,7 +346,8 @@ def push_log(econ: Any, ingested: Any, schema: str | None = None) -> EngineLog:
     else:
         raw, std = (write_engine_table(econ, name, data, schema)
                     for name, data in zip(names, tables, strict=True))
-    return EngineLog(raw, std, econ, tuple(ingested.extra_columns), dict(ingested.mapping))
+    return EngineLog(raw, std, econ, tuple(ingested.extra_columns), dict(ingested.mapping),
+                     rows_pushed=sum(t.num_rows for t in tables))
 
 
 def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None) -> None:

@@ -1,0 +1,243 @@
+"""A ``table=``/``query=`` source normalised on the engine itself (PostgreSQL, MySQL/MariaDB).
+
+The rows are numbered once, on the engine (``valuemax_transactions_raw``: the source's
+columns and ``_row_id``, written there by the engine, not pushed), and streamed in that
+order into the store's ``transactions_raw``, where the mapping and the parse plan are
+decided as for any source (:func:`valuemax.io._read.ingest_stored`) and the personal-data
+columns found (:func:`valuemax.io.protect`). The plan is then applied to the engine's copy
+as Ibis expressions (:meth:`valuemax.io.Ingested.standardized` over the engine's table),
+written there as ``valuemax_transactions_std``: the log never travels from the driver to
+the engine.
+
+That is done only where the engine's expression gives the local path's values exactly
+(:func:`local_only_reason`); otherwise the run normalises in the local DuckDB and pushes
+the raw and normalised log as before (:func:`valuemax.pipeline._engine.push_log`), with a
+note saying why. Spark numbers rows only in an order (``row_number()`` needs one): its
+sources keep the local path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from valuemax._core.exceptions import InputError
+from valuemax.engines import refresh_statistics
+from valuemax.io import protect
+from valuemax.io._date_formats import SourceZone
+from valuemax.io._frames import arrow_sha256, check_reserved
+from valuemax.io._read import ingest_stored
+from valuemax.pipeline._engine import (
+    EngineLog,
+    copy_to_store,
+    drop_engine_tables,
+    write_engine_table,
+)
+
+#: Backends whose sources are normalised on the engine (others: locally, then pushed).
+NORMALISED_ON_ENGINE = frozenset({"postgres", "mysql"})
+#: The working tables of the engine path.
+RAW, STD = "valuemax_transactions_raw", "valuemax_transactions_std"
+#: Edge blanks as the local path trims them (RE2 ``\s``: :func:`valuemax.io._sql.strip_expr`).
+_EDGE = r"^\s|\s$"
+
+log = logging.getLogger("valuemax")
+
+
+def stage_on_engine(econ: Any, source: Any, con: Any, reading: Any, *, label: str,
+                    key: Any, keep_pii: Any, schema: str | None) -> Any:
+    """Number the source's rows on the engine and stream them into the store.
+
+    Writes ``valuemax_transactions_raw`` on ``econ`` (in ``schema`` when given): the
+    source's columns then ``_row_id`` (int64, 1..n, ``ROW_NUMBER()`` in the engine's scan
+    order), computed by the engine (``CREATE TABLE ... AS SELECT``; MySQL/MariaDB: with
+    ``_row_id`` as its primary key). Its rows, in ``_row_id`` order, become the store's
+    ``transactions_raw`` (Arrow batches, bounded memory), which is mapped, planned and
+    protected as any source.
+
+    Parameters
+    ----------
+    econ : ibis backend
+        PostgreSQL or MySQL/MariaDB (:data:`NORMALISED_ON_ENGINE`).
+    source : ibis.Table
+        The ``table=``/``query=`` of the run, on ``econ``.
+    con : ibis DuckDB backend
+        The store.
+    reading : ReadOptions
+        ``mapping``, ``date_format``, ``decimal`` apply; ``columns``, ``encoding`` and
+        ``sheet`` are for files.
+    label : str
+        How messages name the source.
+    key : PseudonymKey or None
+    keep_pii : sequence of str
+    schema : str or None
+
+    Returns
+    -------
+    Ingested
+        Over the store's ``transactions_raw``, protected (:func:`valuemax.io.protect`).
+
+    Raises
+    ------
+    InputError
+        A source column named ``_row_id``; anything :func:`valuemax.io.read_transactions`
+        raises on the log (the engine's table is dropped then); an option for files.
+    """
+    for name in ("columns", "encoding", "sheet"):
+        if getattr(reading, name) is not None:
+            raise InputError(f"{name}= applies to files; the source is {label}. Drop {name}=.")
+    check_reserved(list(source.columns), label)
+    numbered = source.mutate(_row_id=(ibis.row_number() + 1).cast(dt.int64))
+    eraw = write_engine_table(econ, RAW, numbered, schema)
+    try:
+        _add_key(econ, RAW, schema)
+        copy_to_store(con, "transactions_raw", eraw.order_by("_row_id"))
+        local = con.table("transactions_raw")
+        fingerprint = arrow_sha256(*_batches(local))
+        zones = {n: SourceZone(t.timezone) for n, t in source.schema().items()
+                 if t.is_timestamp() and t.timezone}
+        ingested = ingest_stored(con, "transactions_raw", source=label,
+                                 fingerprint=fingerprint, zones=zones,
+                                 mapping=reading.mapping, date_format=reading.date_format,
+                                 decimal=reading.decimal)
+        return protect(ingested, pseudonym_key=key, keep_pii=keep_pii)
+    except BaseException:
+        drop_engine_tables(econ, (RAW,), schema)
+        raise
+
+
+def _batches(local: Any) -> tuple[Any, Any]:
+    """Schema and batches of the stored raw log without ``_row_id`` (its fingerprint)."""
+    reader = local.order_by("_row_id").drop("_row_id").to_pyarrow_batches()
+    return reader.schema, reader
+
+
+def _add_key(econ: Any, name: str, schema: str | None) -> None:
+    """MySQL/MariaDB: ``_row_id`` becomes the primary key of ``name`` (joins on it are then
+    key lookups: see :func:`valuemax.pipeline._engine.push_log`); statistics refreshed."""
+    if econ.name == "mysql":
+        where = f"`{name}`" if schema is None else f"`{schema}`.`{name}`"
+        econ.raw_sql(f"ALTER TABLE {where} ADD PRIMARY KEY (`_row_id`)").close()
+        refresh_statistics(econ, name, schema)
+
+
+def local_only_reason(econ: Any, ingested: Any, eraw: Any) -> str | None:
+    """Why the engine cannot give the local path's normalised log exactly, or None.
+
+    The engine path applies the plan decided on the same rows; it is exact for typed
+    sources: ``order_ts`` a timestamp or a date (no time zone), amount/quantity/unit_price
+    numeric, ids text (trimmed of nothing: no value with edge blanks, counted both locally
+    and on the engine, as each engine's regular expressions call other characters blanks;
+    on MySQL/MariaDB without null-like words, which it compares ignoring case and accents)
+    or integers, the product name text or integer, and no pseudonyms (HMAC-SHA256 in the
+    local DuckDB, with no identical keyed hash on the servers).
+
+    Parameters
+    ----------
+    econ : ibis backend
+    ingested : Ingested
+        The protected log in the store.
+    eraw : ibis.Table
+        The engine's ``valuemax_transactions_raw``.
+
+    Returns
+    -------
+    str or None
+        A sentence for the run's notes (what, which column, why), or None.
+    """
+    plan, mapping, engine = ingested.plan, ingested.mapping, econ.name
+    if ingested.privacy is not None and ingested.privacy.pseudonymized:
+        return ("customer ids are pseudonymised with HMAC-SHA256 in the local DuckDB, and "
+                f"{engine} has no identical keyed hash")
+    ts = mapping["order_ts"]
+    if plan.date.kind not in ("timestamp", "date"):
+        what = (f"text parsed with {list(plan.date.formats)}" if plan.date.kind == "text"
+                else plan.date.kind)
+        return (f"order_ts (column {ts!r}) is {what}: DuckDB's date parsing and time zones "
+                f"have no identical counterpart on {engine}; store it as a timestamp "
+                f"without time zone to normalise there")
+    for name, number in plan.numbers.items():
+        if number.kind != "numeric":
+            return (f"{name} (column {mapping[name]!r}) is text: its number parsing "
+                    f"(separators, currency signs) has no identical counterpart on {engine}; "
+                    f"store it as a number to normalise there")
+    schema = ingested.raw.schema()
+    texts = []
+    for name in (*plan.ids, "product_name"):
+        if name not in mapping:
+            continue
+        col, dtype = mapping[name], schema[mapping[name]]
+        if dtype.is_string():
+            if name in plan.ids:  # ids are trimmed; the product name is taken as is
+                texts.append(col)
+            tokens = plan.ids[name].null_tokens if name in plan.ids else ()
+            if tokens and engine == "mysql":
+                return (f"{name} (column {col!r}) has null-like words {list(tokens)}, which "
+                        f"{engine} compares ignoring case and accents")
+        elif not dtype.is_integer():
+            return (f"{name} (column {col!r}) is {dtype}: each engine writes such values as "
+                    f"text differently; store it as text or an integer to normalise there")
+    return _edge_blanks(ingested.raw, eraw, texts, engine)
+
+
+def _edge_blanks(local: Any, eraw: Any, columns: list[str], engine: str) -> str | None:
+    """Why trimming would differ: a text id with edge blanks, locally or on the engine."""
+    if not columns:
+        return None
+
+    def counts(t: Any) -> dict[str, int]:
+        row = t.aggregate(**{f"c{i}": t[c].re_search(_EDGE).ifelse(1, 0).sum()
+                             for i, c in enumerate(columns)}).to_pyarrow().to_pylist()[0]
+        return {c: int(row[f"c{i}"] or 0) for i, c in enumerate(columns)}
+
+    here, there = counts(local), counts(eraw)
+    for col in columns:
+        if here[col] or there[col]:
+            return (f"column {col!r} has values with surrounding blanks ({here[col]:,} by "
+                    f"DuckDB's reckoning, {there[col]:,} by {engine}'s), and the two trim "
+                    f"different characters")
+    return None
+
+
+def normalise_on_engine(econ: Any, ingested: Any, schema: str | None) -> EngineLog:
+    """Apply ``ingested``'s plan to the engine's ``valuemax_transactions_raw``, written there
+    as ``valuemax_transactions_std`` (personal-data columns dropped from the raw first).
+
+    Returns
+    -------
+    EngineLog
+        Over the engine's raw and normalised tables.
+    """
+    eraw = _engine_raw(econ, schema)
+    dropped = () if ingested.privacy is None else ingested.privacy.dropped
+    if dropped:  # what protect() dropped from the store's copy leaves the engine's too
+        q = '`' if econ.name == "mysql" else '"'
+        where = f"{q}{RAW}{q}" if schema is None else f"{q}{schema}{q}.{q}{RAW}{q}"
+        econ.raw_sql(f"ALTER TABLE {where} " + ", ".join(
+            f"DROP COLUMN {q}{c.replace(q, q * 2)}{q}" for c in dropped)).close()
+        eraw = _engine_raw(econ, schema)
+    there = dataclasses.replace(ingested, raw=eraw, day_counts=None)
+    std = write_engine_table(econ, STD, there.standardized(), schema)
+    _add_key(econ, STD, schema)
+    return EngineLog(eraw, std, econ, tuple(ingested.extra_columns), dict(ingested.mapping))
+
+
+def _engine_raw(econ: Any, schema: str | None) -> Any:
+    return econ.table(RAW) if schema is None else econ.table(RAW, database=schema)
+
+
+def note_local(reason: str, label: str) -> str:
+    """The run's note when the normalisation stayed local, logged as a warning."""
+    note = (f"normalised in the local DuckDB, not on {label}: {reason}; the raw and the "
+            f"normalised log were pushed to the engine (results are those of the local path)")
+    log.warning("valuemax: %s", note)
+    return note
+
+
+__all__ = ["NORMALISED_ON_ENGINE", "local_only_reason",
+           "normalise_on_engine", "note_local", "stage_on_engine"]
+
