@@ -14,6 +14,39 @@ import pytest
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# --- pytest-xdist: one core's worth of native threads per worker ---------------------------
+# `make test` runs two workers on a 2-core machine. OpenMP (scikit-learn's gradient boosting,
+# k-means) and OpenBLAS size their pools to every core of the machine, so each worker's pool
+# shares the cores with the other worker and OpenMP's waiting threads spin: a gradient
+# boosting test ran 63 s (31 CPU s) with the default pool on a loaded 2-core machine and
+# 3.7 s with one thread. In a worker the pools therefore get cores // workers threads
+# (valuemax's own fits already default to one thread: propensity ``n_threads=1``). A thread
+# count changes no value a test checks beyond float rounding inside its stated tolerances;
+# variables set by the caller win (``OMP_NUM_THREADS=2 make test``), and a plain ``pytest``
+# (no -n) keeps the libraries' defaults.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def worker_threads(cores: int | None, workers: int) -> int:
+    """Native threads per xdist worker: the machine's cores shared out, at least 1."""
+    return max(1, (cores or 1) // max(1, workers))
+
+
+def _share_cores_between_workers() -> None:
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not workers:
+        return
+    threads = worker_threads(os.cpu_count(), int(workers))
+    for name in THREAD_VARIABLES:  # libraries loaded from here on (sklearn's OpenMP, scipy)
+        os.environ.setdefault(name, str(threads))
+    from threadpoolctl import threadpool_limits
+
+    # libraries already loaded by pytest's plugins (numpy's OpenBLAS); kept for the session
+    threadpool_limits(limits=int(os.environ["OMP_NUM_THREADS"]))
+
+
+_share_cores_between_workers()
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",

@@ -51,3 +51,30 @@ def test_units_go_out_costliest_first_and_each_once(root):
     assert root.unit_cost(units["module:tests/a.py"]) == pytest.approx(20 * root.DEFAULT_COST)
     # the @group suffix is not part of the name a hint is found by
     assert root.unit_cost({f"{slow}@module:tests/x.py": False}) == root.COST_HINTS[slow]
+
+
+def test_each_worker_gets_its_share_of_the_cores(root):
+    assert root.worker_threads(2, 2) == 1  # `make test` on the 2-core machine
+    assert root.worker_threads(16, 2) == 8
+    assert root.worker_threads(3, 2) == 1
+    assert root.worker_threads(1, 4) == 1  # never fewer than one thread
+    assert root.worker_threads(None, 2) == 1  # os.cpu_count() may not know
+
+
+def test_an_xdist_worker_s_native_pools_are_limited(root):
+    # in a worker (pytest -n N), the OpenMP and BLAS pools loaded so far -- scikit-learn's
+    # included -- hold no more threads than the worker's share, unless the caller set them
+    import os
+
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime)
+    from threadpoolctl import threadpool_info
+
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not workers:
+        pytest.skip("not an xdist worker: the libraries keep their default pools")
+    share = int(os.environ["OMP_NUM_THREADS"])
+    assert share >= 1
+    if all(os.environ[name] == os.environ["OMP_NUM_THREADS"] for name in root.THREAD_VARIABLES):
+        pools = threadpool_info()
+        assert {p["user_api"] for p in pools} >= {"openmp", "blas"}
+        assert all(p["num_threads"] <= share for p in pools), pools
