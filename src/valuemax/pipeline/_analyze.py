@@ -487,7 +487,7 @@ def _publish(run: _Run, ws: Workspace, log: _Log, steps: _Steps, opts: AnalyzeOp
             write_exports(result, ws.tmp, quarantine=con.table("quarantine"))
             result.to_html(ws.tmp / "report.html")
     # the final timings (the report's included)
-    result = dataclasses.replace(result, timings_s=clock.timings)
+    result = dataclasses.replace(result, timings_s=clock.timings, peak_rss_mb=clock.peaks)
     result = dataclasses.replace(result, summary=summary_dict(result))
     run_id = record_run(
         con, started=started, params=run.params, ingest=result.ingest, quality=quality,
@@ -535,7 +535,7 @@ def _result(run: _Run, log: _Log, steps: _Steps, opts: AnalyzeOptions) -> Analys
             otherwise="K-means did not run, and Ward runs beside it")
             for name, done in ran.items()},
         skipped=skipped, tracebacks=tracebacks, params=run.params,
-        timings_s=run.clock.timings, version=__version__,
+        timings_s=run.clock.timings, peak_rss_mb=run.clock.peaks, version=__version__,
     )
 
 
