@@ -7,7 +7,9 @@ Jobs (each in its own process, so peak RSS is that job's alone):
    N/10 customers / 4,000 products, drawn from a seeded generator: valuemax (Ibis on DuckDB,
    result to Arrow) vs Polars (lazy scan + group-by computing the same columns);
 3. ``analyze`` end to end on the same synthetic log, with the time of every step
-   (``summary.json`` ``timings_s``), the process CPU time and the peak RSS.
+   (``summary.json`` ``timings_s``), its CPU seconds and its own peak RSS, DuckDB's and
+   Python's shares of the RSS at the step's highest sample (:class:`StepMemory`), the
+   process CPU time and the peak RSS.
 
 Usage::
 
@@ -95,28 +97,119 @@ def job(fn):
     return fn
 
 
+class StepMemory:
+    """Peak memory of each step of one ``analyze`` in this process (Linux ``/proc``).
+
+    At each step's start (``on_step``) the process's RSS high-water mark ``VmHWM`` is read
+    (the peak of the step that just ended) and reset by writing ``5`` to
+    ``/proc/self/clear_refs`` (Linux >= 4.0), so each figure is that step's own peak, not the
+    process's peak so far; when the reset is refused the figures are the running peak
+    (monotone) and ``reset`` says so. A thread samples every ``interval`` s the RSS and
+    DuckDB's own memory (``duckdb_memory()`` of the store's database: its buffer manager,
+    within ``memory_limit``), and keeps, per step, DuckDB's share at the step's highest
+    sampled RSS: Python's share (numpy, pandas, scikit-learn, Arrow) is the rest. The
+    samples can miss a peak shorter than ``interval``; ``VmHWM`` does not."""
+
+    def __init__(self, interval: float = 0.2):
+        import threading
+
+        self.interval, self.step, self.con = interval, None, None
+        self.peak_mb: dict[str, float] = {}
+        self.sampled: dict[str, tuple[float, float]] = {}  # step -> (rss MB, duckdb MB)
+        self.reset = self._reset()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _status(key: str) -> float:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no {key} in /proc/self/status")
+
+    @staticmethod
+    def _reset() -> bool:
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")
+            return True
+        except OSError:
+            return False
+
+    def on_step(self, step: str) -> None:
+        self._close_step()
+        self.step = step
+
+    def _close_step(self) -> None:
+        if self.step is not None:
+            self.peak_mb[self.step] = round(self._status("VmHWM"))
+            self._reset()
+
+    def _duckdb_mb(self) -> float:
+        if self.con is None:
+            return 0.0
+        cur = self.con.cursor()
+        try:
+            return cur.execute("select sum(memory_usage_bytes) from duckdb_memory()"
+                               ).fetchone()[0] / 2**20
+        except Exception:  # the store closed at the end of the run
+            return 0.0
+        finally:
+            cur.close()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            step = self.step
+            if step is None:
+                continue
+            rss = self._status("VmRSS")
+            if rss > self.sampled.get(step, (0.0, 0.0))[0]:
+                self.sampled[step] = (round(rss), round(self._duckdb_mb()))
+
+    def stop(self) -> None:
+        self._close_step()
+        self._stop.set()
+        self._thread.join()
+
+
 @job
 def analyze_file(path: str, out: str) -> dict:
     import itertools
     import resource
 
     import valuemax
+    import valuemax.pipeline._analyze as pipeline
 
-    stamps: list[tuple[str, float, float]] = []
+    stamps: list[tuple[str, float]] = []
+    mem = StepMemory()
+    connect = pipeline.connect
+
+    def connect_and_keep(*args, **kwargs):  # the store's connection, for duckdb_memory()
+        backend = connect(*args, **kwargs)
+        mem.con = backend.con
+        return backend
+
+    pipeline.connect = connect_and_keep
 
     def stamp(step: str) -> None:
         ru = resource.getrusage(resource.RUSAGE_SELF)
-        stamps.append((step, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024))
+        stamps.append((step, ru.ru_utime + ru.ru_stime))
+        mem.on_step(step)
 
     res = valuemax.analyze(path, out=out, random_state=0, on_step=stamp)
     stamp("end")
-    # per step: process CPU seconds it used, and the process's peak RSS when it ended
-    # (ru_maxrss only grows: a step that raised the peak shows it first)
+    mem.stop()
+    # per step: process CPU seconds it used, and its own peak RSS (StepMemory)
     steps_cpu = {a[0]: round(b[1] - a[1], 2) for a, b in itertools.pairwise(stamps)}
-    steps_peak = {a[0]: round(b[2]) for a, b in itertools.pairwise(stamps)}
     return {"customers": len(res.customers), "rows_in": res.quality.rows_in,
             "timings_s": dict(res.timings_s), "steps_cpu_s": steps_cpu,
-            "steps_peak_rss_mb": steps_peak, "skipped": dict(res.skipped)}
+            "steps_peak_rss_mb": {k: v for k, v in mem.peak_mb.items() if k != "end"},
+            "steps_peak_reset": mem.reset,
+            "steps_sampled_rss_duckdb_mb": {k: v for k, v in mem.sampled.items()
+                                            if k != "end"},
+            "skipped": dict(res.skipped)}
 
 
 def _canonical_parquet(con, path: str):
@@ -206,7 +299,9 @@ def main() -> None:
         name, path, out = args.job
         info = JOBS[name](path, out)
         ru = resource.getrusage(resource.RUSAGE_SELF)
-        info["peak_rss_mb"] = ru.ru_maxrss / 1024
+        # StepMemory resets the high-water mark between steps: the peak is the steps' highest
+        info["peak_rss_mb"] = max([ru.ru_maxrss / 1024,
+                                   *(info.get("steps_peak_rss_mb") or {}).values()])
         info["cpu_s"] = ru.ru_utime + ru.ru_stime
         print(json.dumps(info))
         return
@@ -262,8 +357,14 @@ def _steps(info: dict) -> None:
                                          sorted(steps.items(), key=lambda kv: -kv[1])))
     cpu, peak = info.get("steps_cpu_s") or {}, info.get("steps_peak_rss_mb") or {}
     if cpu:
-        print("  steps in run order (CPU s / peak RSS MB at its end): " + ", ".join(
-            f"{k} {cpu[k]:.1f}/{peak[k]:,}" for k in cpu))
+        what = ("its own peak RSS MB" if info.get("steps_peak_reset")
+                else "the process's peak RSS MB at its end")
+        print(f"  steps in run order (CPU s / {what}): " + ", ".join(
+            f"{k} {cpu[k]:.1f}/{peak.get(k, 0):,.0f}" for k in cpu))
+    sampled = info.get("steps_sampled_rss_duckdb_mb") or {}
+    if sampled:
+        print("  at each step's highest sampled RSS, MB (RSS = DuckDB + Python): " + ", ".join(
+            f"{k} {r:,.0f} = {d:,.0f} + {r - d:,.0f}" for k, (r, d) in sampled.items()))
     if info.get("skipped"):
         print("  skipped: " + "; ".join(f"{k}: {v[:80]}" for k, v in info["skipped"].items()))
 

@@ -78,6 +78,13 @@ NO_MONEY = ("the log has no prices (no amount column, nor quantity and unit_pric
             "--map amount=COL (or mapping={'amount': COL})")
 STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "value",
                           "stats", "propensity", "basket", "store", "report")
+#: DuckDB's ``memory_limit`` for the store of a run of the main job (below the 3 GB of
+#: :func:`valuemax.engines.connect`): the steps' Python frames at a million customers (about
+#: 2 GB in the propensity and basket steps) come on top of it, so with 3 GB the 10M-line
+#: run peaked at 4.9 GB (issue 12: <= 4 GB). Larger work spills to disk; DuckDB's results do
+#: not depend on the limit (benchmarks/compare_outputs.py on runs with a limit low enough
+#: to spill in every step).
+STORE_MEMORY_LIMIT = "1.5GB"
 
 
 def analyze(
@@ -230,7 +237,7 @@ def analyze(
     try:
         if econ is not None:
             prepare_schema(econ, engine_label, where.schema)
-        run.con = connect(ws.store)
+        run.con = connect(ws.store, memory_limit=STORE_MEMORY_LIMIT)
         log = _read_and_clean(run, source, opts, key)
         steps = _model_steps(run, log, opts)
         return _publish(run, ws, log, steps, opts, started)
@@ -534,7 +541,7 @@ def _publish(run: _Run, ws: Workspace, log: _Log, steps: _Steps, opts: AnalyzeOp
             write_exports(result, ws.tmp, quarantine=con.table("quarantine"))
             result.to_html(ws.tmp / "report.html")
     # the final timings (the report's included)
-    result = dataclasses.replace(result, timings_s=clock.timings)
+    result = dataclasses.replace(result, timings_s=clock.timings, peak_rss_mb=clock.peaks)
     result = dataclasses.replace(result, summary=summary_dict(result))
     run_id = record_run(
         con, started=started, params=run.params, ingest=result.ingest, quality=quality,
@@ -582,7 +589,7 @@ def _result(run: _Run, log: _Log, steps: _Steps, opts: AnalyzeOptions) -> Analys
             otherwise="K-means did not run, and Ward runs beside it")
             for name, done in ran.items()},
         skipped=skipped, tracebacks=tracebacks, params=run.params,
-        timings_s=run.clock.timings, version=__version__,
+        timings_s=run.clock.timings, peak_rss_mb=run.clock.peaks, version=__version__,
     )
 
 

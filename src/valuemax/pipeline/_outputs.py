@@ -31,7 +31,8 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
     ``skipped``, ``privacy`` (personal-data columns found, each with ``found_by``, the
     share of sampled values matching and the action taken; pseudonymisation and the key's
     fingerprint: :meth:`valuemax.privacy.PrivacyReport.to_dict`),
-    ``params`` and ``timings_s`` (seconds per step).
+    ``params``, ``timings_s`` (seconds per step) and ``peak_rss_mb`` (the process's peak RSS
+    at each step's end, MiB: :attr:`AnalysisResult.peak_rss_mb`).
     """
     q = result.quality
     by_reason = {str(r.rule): int(r.rows) for r in q.to_frame().itertuples(index=False)}
@@ -93,6 +94,7 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
         "privacy": ing.get("privacy"),
         "params": dict(result.params),
         "timings_s": dict(result.timings_s),
+        "peak_rss_mb": dict(result.peak_rss_mb),
     }
 
 

@@ -150,6 +150,12 @@ class AnalysisResult:
         The run's parameters (JSON values).
     timings_s : mapping of str to float
         Wall time per step, seconds.
+    peak_rss_mb : mapping of str to float
+        Per step, the process's peak resident set size when the step ended, MiB
+        (``getrusage`` ``ru_maxrss``): non-decreasing in step order, so the first step whose
+        figure jumps is the one that raised the peak; it counts everything in the process
+        (DuckDB's buffers, Python's arrays, and what the caller held before the run). Empty
+        where the system does not report it (Windows).
     summary : mapping of str to object
         The content of ``summary.json`` (JSON values); empty until the run computed it.
     out : pathlib.Path or None
@@ -177,6 +183,7 @@ class AnalysisResult:
     tracebacks: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, object] = field(default_factory=dict)
     timings_s: Mapping[str, float] = field(default_factory=dict)
+    peak_rss_mb: Mapping[str, float] = field(default_factory=dict)
     summary: Mapping[str, object] = field(default_factory=dict)
     out: Path | None = None
     version: str = ""
@@ -187,7 +194,7 @@ class AnalysisResult:
         self.customers.attrs["time_unit"] = self.time_unit
         # the record owns its mappings: a later change to the run's dicts does not reach it
         for name in ("ingest", "stages", "skipped", "tracebacks", "params", "timings_s",
-                     "summary"):
+                     "peak_rss_mb", "summary"):
             object.__setattr__(self, name, dict(getattr(self, name)))
 
     def to_html(self, path: str | Path) -> Path:
