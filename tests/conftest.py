@@ -292,9 +292,6 @@ COST_HINTS: dict[str, float] = {
     "tests/clean/test_clean_online_retail.py::"
     "test_without_products_every_line_is_counted_by_reason": 14,
     "tests/serve/test_auth.py::test_no_token_is_401[GET-/customers/00004]": 14,
-    # not in those runs' slowest 25 but 30-36 s in two loaded runs of 7 Dec (one thread per
-    # worker or not): halved, as the hinted tests ran about 1.8 times slower in those runs
-    "tests/segment/test_segment_kmeans.py::test_silhouettes_of_several_labellings_in_one_pass": 17,
 }
 #: Expected seconds of a test without a hint (the suite's mean outside the hinted tests).
 DEFAULT_COST = 0.5
