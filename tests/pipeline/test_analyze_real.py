@@ -119,8 +119,8 @@ def test_same_seed_same_numbers(datasets):
 
 
 def test_mixed_cluster_verdict_reaches_customers_store_and_dashboard(cdnow_master_analysis):
-    """``cluster_mixed`` in customers.csv, the store's ``segments`` and the dashboard's
-    customer page says whether the customer's cluster is "mixed": recomputed here from each
+    """``cluster_mixed`` in customers.csv, the store's ``segments``, the dashboard's
+    customer page and the scoring API's answer (``segment.cluster_mixed``) says whether the customer's cluster is "mixed": recomputed here from each
     customer's RFM segment and the action of the cluster's centre (``cluster_actions`` of
     the profile alone), fewer than MIXED_BELOW of its customers sharing that action."""
     from valuemax.dashboard._pages import customer
@@ -151,3 +151,11 @@ def test_mixed_cluster_verdict_reaches_customers_store_and_dashboard(cdnow_maste
             assert (f'<tr data-field="cluster_mixed"><th>mixed cluster (no one action fits '
                     f'it: act on the RFM segment)</th><td class="">{word}</td></tr>'
                     in "".join(body))
+    from valuemax.serve._app import customer_scores
+    from valuemax.serve._store import StoreReader
+
+    snap = StoreReader(res.out / "valuemax.duckdb").current()
+    for cid, mixed in ((mixed_id, True), (plain_id, False)):
+        answer = customer_scores(snap, cid)
+        assert answer.segment.cluster_mixed is mixed
+        assert answer.segment.cluster == csv.set_index("customer_id").loc[cid, "cluster"]

@@ -52,6 +52,9 @@ def test_customer_answers_the_stored_rows(client, store_tables):
                             rel_tol=1e-12)
         assert got["churn"]["horizon_days"] == 90
         assert got["churn"]["churn_risk"] == prop.churn_risk
+        assert got["churn"]["churn_risk_extrapolated"] is bool(prop.churn_risk_extrapolated)
+        # clustering is off in this store (conftest): no cluster, no verdict on it
+        assert got["segment"]["cluster"] is None and got["segment"]["cluster_mixed"] is None
         assert math.isclose(got["churn"]["p_buy"], prop.p_buy_90d, rel_tol=1e-12)
         # CDNOW has no product column: the basket step was skipped, and the answer says so
         assert got["next_best_products"] is None

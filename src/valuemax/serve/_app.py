@@ -173,7 +173,8 @@ def customer_scores(snap: Snapshot, customer_id: str) -> CustomerScores | None:
     if "segments" in snap.tables:
         name = row.get("s.segment")
         segment = Segment(name=name, action=snap.actions.get(name),
-                          cluster=row.get("s.cluster"), cluster_name=row.get("s.cluster_name"))
+                          cluster=row.get("s.cluster"), cluster_name=row.get("s.cluster_name"),
+                          cluster_mixed=row.get("s.cluster_mixed"))
     value = None
     if "clv" in snap.tables:
         h = snap.value_horizon
@@ -189,6 +190,7 @@ def customer_scores(snap: Snapshot, customer_id: str) -> CustomerScores | None:
         h = snap.churn_horizon
         churn = Churn(horizon_days=h, p_buy=_finite(row.get(f"p.p_buy_{h}d")),
                       churn_risk=row.get("p.churn_risk"),
+                      churn_risk_extrapolated=row.get("p.churn_risk_extrapolated"),
                       expected_next_purchase=row.get("p.expected_next_purchase"),
                       next_purchase_basis=row.get("p.next_purchase_basis"))
     products = None

@@ -177,6 +177,11 @@ class Segment(BaseModel):
     action: str | None
     cluster: int | None = None
     cluster_name: str | None = None
+    cluster_mixed: bool | None = Field(
+        default=None, description="True where the K-means cluster is mixed: under half its "
+                                  "customers are in segments with its centre's action, so no "
+                                  "cluster-wide action fits; act on the RFM segment's. None "
+                                  "without clusters (as customers.csv's cluster_mixed).")
 
 
 class Churn(BaseModel):
@@ -185,6 +190,11 @@ class Churn(BaseModel):
     horizon_days: int
     p_buy: float | None
     churn_risk: str | None
+    churn_risk_extrapolated: bool | None = Field(
+        default=None, description="True where the customer has been inactive longer than any "
+                                  "customer the model was trained on: p_buy and churn_risk "
+                                  "extrapolate; read the RFM segment and P(alive). None in a "
+                                  "store written before the flag existed.")
     expected_next_purchase: dt.date | None = None
     next_purchase_basis: str | None = None
 
