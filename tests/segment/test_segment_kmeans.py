@@ -276,22 +276,29 @@ def _three_groups_and_two_outliers() -> pd.DataFrame:
     return pd.concat([*parts, extremes], ignore_index=True)
 
 
-def test_a_k_leaving_a_cluster_of_one_is_not_chosen():
-    """New user: 40 customers got k = 5 with clusters of 1 and 2 customers, each with its
-    own action. Computed independently with scikit-learn: the best silhouette's k leaves a
-    cluster of one; the k chosen is the best among the k whose clusters all hold >= 5."""
+def _sklearn_silhouettes(c: pd.DataFrame, ks) -> tuple[dict[int, float], dict[int, int]]:
+    """Mean silhouette and smallest cluster size per k, computed independently with
+    scikit-learn on standardised log1p recency/orders/spend (KMeans, 10 inits, seed 0)."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
     from sklearn.preprocessing import StandardScaler
 
-    c = _three_groups_and_two_outliers()
     x = StandardScaler().fit_transform(
         np.log1p(c[["recency_days", "n_orders", "total_spend"]].to_numpy(float)))
     sil, smallest = {}, {}
-    for k in range(2, 11):
+    for k in ks:
         labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit(x).labels_
         sil[k] = silhouette_score(x, labels)
         smallest[k] = int(np.bincount(labels).min())
+    return sil, smallest
+
+
+def test_a_k_leaving_a_cluster_of_one_is_not_chosen():
+    """New user: 40 customers got k = 5 with clusters of 1 and 2 customers, each with its
+    own action. Computed independently with scikit-learn: the best silhouette's k leaves a
+    cluster of one; the k chosen is the best among the k whose clusters all hold >= 5."""
+    c = _three_groups_and_two_outliers()
+    sil, smallest = _sklearn_silhouettes(c, range(2, 11))
     top = max(sil, key=sil.get)
     assert smallest[top] < 5  # the case: the silhouette's favourite has a tiny cluster
     eligible = {k: s for k, s in sil.items() if smallest[k] >= 5}
@@ -315,20 +322,11 @@ def test_a_fixed_k_is_kept_even_with_a_tiny_cluster():
 def test_when_no_k_meets_the_size_floor_the_largest_smallest_cluster_wins():
     """Breaker: k_min = 5 on 22 customers left every k a cluster under 5 customers (22 / 5
     < 5); the choice fell back to the silhouette alone, which favours the k that isolates outliers
-    best (here k = 6 with a cluster of one against k = 5 with three). Computed independently with scikit-learn: the k chosen has
-    the largest smallest cluster (ties: the higher silhouette)."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
-    from sklearn.preprocessing import StandardScaler
-
+    best (here k = 6 with a cluster of one against k = 5 with three). Computed
+    independently with scikit-learn: the k chosen has the largest smallest cluster (ties:
+    the higher silhouette)."""
     c = _three_groups_and_two_outliers().iloc[:38].sample(22, random_state=1)  # no extremes
-    x = StandardScaler().fit_transform(
-        np.log1p(c[["recency_days", "n_orders", "total_spend"]].to_numpy(float)))
-    sil, smallest = {}, {}
-    for k in range(5, 9):
-        labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit(x).labels_
-        sil[k] = silhouette_score(x, labels)
-        smallest[k] = int(np.bincount(labels).min())
+    sil, smallest = _sklearn_silhouettes(c, range(5, 9))
     assert max(smallest.values()) < 5                  # the case: no k meets the floor
     want = min(sil, key=lambda k: (-smallest[k], -sil[k], k))
     assert want != max(sil, key=sil.get)               # the silhouette alone picks another k
