@@ -282,6 +282,12 @@ def test_customers_beyond_the_training_recency_are_counted(retail_fit, retail_cl
     assert sorted(flagged) == sorted(beyond)
     assert s.loc["17850", "churn_risk_extrapolated"]
     assert s["churn_risk_extrapolated"].dtype == bool
+    # the report's churn table counts them per level
+    counts = retail_fit.churn_counts().set_index("churn_risk")
+    per_level = s.loc[beyond, "churn_risk"].value_counts()
+    assert counts["extrapolated"].to_dict() == {k: int(per_level.get(k, 0))
+                                                for k in ("Low", "Medium", "High")}
+    assert counts.loc["Low", "extrapolated"] == low
 
 def test_holdout_evaluation_sample_stays_close_to_all_rows(cdnow_clean, cdnow_fit,
                                                            monkeypatch):

@@ -117,14 +117,22 @@ class PropensityResult:
         return f"p_buy_{self.horizon_days}d"
 
     def churn_counts(self) -> pd.DataFrame:
-        """Customers per churn-risk level with the probability range of each level."""
+        """Customers per churn-risk level with the probability range of each level and, when
+        the scores carry ``churn_risk_extrapolated``, how many of them are inactive longer
+        than any customer the model was fitted on (``extrapolated``: their level is an
+        extrapolation)."""
         rng = {"Low": f"p >= {CHURN_THRESHOLDS['low_at_least']}",
                "Medium": f"{CHURN_THRESHOLDS['high_below']} <= p < "
                          f"{CHURN_THRESHOLDS['low_at_least']}",
                "High": f"p < {CHURN_THRESHOLDS['high_below']}"}
         counts = self.scores["churn_risk"].value_counts()
-        return pd.DataFrame({"churn_risk": list(rng), "rule": list(rng.values()),
-                             "customers": [int(counts.get(k, 0)) for k in rng]})
+        out = pd.DataFrame({"churn_risk": list(rng), "rule": list(rng.values()),
+                            "customers": [int(counts.get(k, 0)) for k in rng]})
+        if "churn_risk_extrapolated" in self.scores:
+            flagged = self.scores.loc[self.scores["churn_risk_extrapolated"].astype(bool),
+                                      "churn_risk"].value_counts()
+            out["extrapolated"] = [int(flagged.get(k, 0)) for k in rng]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (``summary.json["propensity"]``); NaN becomes None."""

@@ -169,7 +169,9 @@ def propensity_section(result: AnalysisResult | PartReport, *,
         f"Customers per churn-risk level from the calibrated probability of a purchase "
         f"within {h} days as of the day after the log ends. Expected next purchase "
         "= last purchase + the customer's mean gap between purchase days (one-time buyers: "
-        "the median gap of repeat buyers).")))
+        "the median gap of repeat buyers). Extrapolated: customers inactive longer than "
+        "any customer the model was trained on, whose level is an extrapolation "
+        "(flagged beside the level in the customer files).")))
     shown, technical = split_notes(res.notes)
     parts.append(notes_list(shown, title="How this was computed"))
     parts.append(diagnostics([notes_list(technical)], what="training details"))
