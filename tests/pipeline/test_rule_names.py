@@ -55,20 +55,36 @@ def test_rule_files_carry_product_names(cli_runner, tmp_path, command):
     assert columns.index("item_name") == columns.index("item") + 1
 
 
-def test_without_names_the_files_hold_codes_only(cli_runner, tmp_path):
+def test_without_names_the_files_keep_their_header_with_the_codes_as_names(cli_runner,
+                                                                          tmp_path):
+    """A log without a name column writes the same columns as a named one (a script reading
+    rules.csv must not break from one log to the next), each name being the code itself."""
+    _log(tmp_path / "named.csv", named=True)
     _log(tmp_path / "log.csv", named=False)
-    out = tmp_path / "out"
-    result = cli_runner.invoke(app, ["rules", str(tmp_path / "log.csv"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    headers = {}
+    for stem in ("named", "log"):
+        out = tmp_path / f"out_{stem}"
+        result = cli_runner.invoke(app, ["rules", str(tmp_path / f"{stem}.csv"), "--out",
+                                         str(out)])
+        assert result.exit_code == 0, result.output
+        headers[stem] = [pd.read_csv(out / f, dtype=str, encoding="utf-8-sig", nrows=0)
+                         .columns.tolist() for f in ("rules.csv", "recommendations.csv")]
+    assert headers["log"] == headers["named"]
+    out = tmp_path / "out_log"
     rules = pd.read_csv(out / "rules.csv", dtype=str, encoding="utf-8-sig")
-    assert len(rules) > 0 and "antecedent_names" not in rules
-    assert "item_name" not in pd.read_csv(out / "recommendations.csv", encoding="utf-8-sig")
+    assert len(rules) > 0
+    assert rules["antecedent_names"].tolist() == rules["antecedents"].tolist()
+    assert rules["consequent_names"].tolist() == rules["consequents"].tolist()
+    recs = pd.read_csv(out / "recommendations.csv", dtype=str, encoding="utf-8-sig")
+    assert recs["item_name"].tolist() == recs["item"].tolist()
 
 
-def test_a_code_under_two_names_is_named_once_and_noted(cli_runner, tmp_path):
+@pytest.mark.parametrize("command", ["rules", "analyze"])
+def test_a_code_under_two_names_is_named_once_and_noted(cli_runner, tmp_path, command):
     """B2 is sold as "BLUE PLATE" and, on a fifth of its lines, "A BLUE PLATE": the files
     name it by the first name in sort order (as the dashboard and the API do) and the run
-    says so, with each name's line count."""
+    says so on the terminal, with each name's line count (``analyze`` said it in the report
+    only, a new user found)."""
     _log(tmp_path / "log.csv", named=True)
     log = pd.read_csv(tmp_path / "log.csv")
     b2 = log.index[log["StockCode"] == "B2"]
@@ -76,7 +92,10 @@ def test_a_code_under_two_names_is_named_once_and_noted(cli_runner, tmp_path):
     log.loc[renamed, "Description"] = "A BLUE PLATE"
     log.to_csv(tmp_path / "log.csv", index=False)
     out = tmp_path / "out"
-    result = cli_runner.invoke(app, ["rules", str(tmp_path / "log.csv"), "--out", str(out)])
+    args = [command, str(tmp_path / "log.csv"), "--out", str(out)]
+    if command == "analyze":
+        args += ["--no-clv", "--no-propensity"]
+    result = cli_runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert (f"1 product code carries several names in the log (B2: 'A BLUE PLATE' on "

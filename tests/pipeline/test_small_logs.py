@@ -22,6 +22,7 @@ import valuemax
 from valuemax.cli import app
 from valuemax.clv import MIN_REPEAT_BUYERS
 from valuemax.pipeline._analyze import MIN_CUSTOMERS_TO_CLUSTER
+from valuemax.pipeline._parts import MIN_CUSTOMERS_FOR_PROPENSITY
 
 from ._small_logs import make_log, n_repeat_buyers, small_shop_gbk, span_days
 
@@ -147,7 +148,11 @@ def test_api_run_skips_exactly_what_the_data_cannot_support(api_run):
     assert ("kmeans" in skipped) == (n_customers < MIN_CUSTOMERS_TO_CLUSTER)
     if repeat < MIN_REPEAT_BUYERS:
         assert f"only {repeat:,} repeat buyers" in skipped["value"]
-    if span < 2 * 90:
+    if n_customers < MIN_CUSTOMERS_FOR_PROPENSITY:  # whatever the span (one rule for all)
+        assert skipped["propensity"].startswith(f"only {n_customers:,} customers: a buy-again "
+                                                f"model needs at least "
+                                                f"{MIN_CUSTOMERS_FOR_PROPENSITY}")
+    elif span < 2 * 90:
         assert "fewer than two horizons" in skipped["propensity"]
     if "value" not in skipped:
         cust = result.customers

@@ -218,9 +218,13 @@ def build_baskets(transactions: CleanResult | ir.Table, *, item: str = "auto") -
     i_codes, items = sorted_codes(pairs.column("_item"))
     del pairs
     kind: BasketKind = "order" if has_order and n_no_order == 0 else "customer-day"
-    if has_order and n_no_order:
+    if has_order and 0 < n_no_order < n:
         notes.append(f"{n_no_order:,} of {n:,} lines have no order_id: they form customer-day "
                      "baskets (customer and calendar date).")
+    elif not has_order or n_no_order:
+        notes.append(f"the log has no order ids: its {n:,} lines form customer-day baskets "
+                     "(a customer's lines on one calendar day); if an order or invoice column "
+                     "exists, map it as order_id (CLI: --map order_id=COLUMN).")
     ts = info.column("_ts").combine_chunks()
     customer_ids, coded = _labels(info.column("_customer"))
     matrix = from_codes(b_codes, i_codes, len(b_ids), len(items))

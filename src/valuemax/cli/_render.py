@@ -310,11 +310,16 @@ def _print_parts(console: Console, result: Any) -> None:
     basket = getattr(result, "basket", None)
     if basket is not None:
         ev = basket.evaluation or {}
+        kind = basket.baskets.get("kind")
+        what = "customer-day basket" if kind == "customer-day" else "basket"
         line = (f"[bold]what sells together[/]: {plural(len(basket.rule_set.rules), 'rule')} "
-                f"from {plural(basket.baskets['n_baskets'], 'basket')}")
+                f"from {plural(basket.baskets['n_baskets'], what)}")
         if ev.get("hit_rate_at_n") is not None:
             line += "; " + hit_rate_text(ev, basket.baskets.get("n_items"))
         console.print(line)
+        for note in basket.notes:  # no order id; one code sold under several names
+            if "form customer-day baskets" in note or "several names in the log" in note:
+                console.print(f"  [yellow]note:[/] {note}")
 
 
 def hit_rate_text(ev: dict[str, Any], n_items: int | None) -> str:

@@ -196,11 +196,12 @@ def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, 
     :attr:`valuemax.basket.BasketResult.item_names`), both files also carry the names, so a
     spreadsheet reader sees what the report shows: ``antecedent_names`` and
     ``consequent_names`` beside the code lists, ``item_name`` beside each recommended
-    ``item``; a code the log never names keeps its code there. Without names the files hold
-    the codes only (no empty columns).
+    ``item``; a code the log never names keeps its code there. The columns are there for
+    every log, so the files' header does not change from one log to the next: without a
+    name column (or when the items are names already) each name is the item itself.
     """
     named = rules
-    if names and {"antecedents", "consequents"} <= set(rules.columns):
+    if {"antecedents", "consequents"} <= set(rules.columns):
         at = rules.columns.get_loc("consequents") + 1
         named = rules.copy()
         for pos, (col, out) in enumerate((("antecedents", "antecedent_names"),
@@ -218,11 +219,11 @@ def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, 
     if recommendations is None:
         return
     recs = recommendations
-    if names and "item" in recs.columns:
+    if "item" in recs.columns:
         recs = recs.copy()
         codes = recs["item"].astype(str)  # one lookup per row, vectorised (customers x n)
-        recs.insert(recs.columns.get_loc("item") + 1, "item_name",
-                    codes.map(dict(names)).fillna(codes).astype(str))
+        named_items = codes.map(dict(names)).fillna(codes).astype(str) if names else codes
+        recs.insert(recs.columns.get_loc("item") + 1, "item_name", named_items)
     recs.to_parquet(folder / "recommendations.parquet", index=False)
     write_csv(recs, folder / "recommendations.csv")
 

@@ -158,6 +158,12 @@ def _product_hint(tx: Any) -> str:
             f"or --map {option('product_id')} for codes")
 
 
+#: Fewest customers the pipeline fits the buy-again model on: with fewer, a holdout AUC
+#: rests on a handful of customers (and one-class windows come and go with the log), so the
+#: step is skipped with this reason, as clustering and the value step skip below 20.
+MIN_CUSTOMERS_FOR_PROPENSITY = 20
+
+
 def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
                    horizon_days: int, random_state: int, observation_end: Any = None,
                    money: bool = True) -> Any:
@@ -165,12 +171,18 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
 
     ``tx`` is clean's :class:`~valuemax.clean.CleanResult` (its observation end and its
     lines, not scanned again; ``observation_end`` then None) or a table of clean lines
-    with their ``observation_end``. Runs when the log spans at least two horizons
+    with their ``observation_end``. Runs when the log has at least
+    :data:`MIN_CUSTOMERS_FOR_PROPENSITY` customers and spans at least two horizons
     (:func:`valuemax.propensity.can_run`), else raises ``StepNotApplicable`` with the
     reason; a refusal or failure of the model raises too: run it with :func:`run_step`
     (``skipped`` is not written). ``money=False`` (a log without prices) fits without the
     spend features, as stated in the result's notes.
     """
+    if len(customers) < MIN_CUSTOMERS_FOR_PROPENSITY:
+        raise StepNotApplicable(
+            f"only {len(customers):,} customers: a buy-again model needs at least "
+            f"{MIN_CUSTOMERS_FOR_PROPENSITY} to be trained and checked on a holdout (the "
+            "minimum the clustering and value steps use too); the RFM segments still apply")
     first = pd.Timestamp(customers["first_purchase"].min()).date()
     end = observation_end if isinstance(tx, ir.Table) else tx.observation_end
     ok, why = can_run(first, end, horizon_days)
