@@ -227,20 +227,21 @@ def summarise(
     """
     t = transactions
     order_id = t.order_id if "order_id" in t.columns else ibis.null("string")
-    lines = t.select(
-        customer_id=t.customer_id,
-        order_id=order_id,
-        day=purchase_day(t),
-        amount=t.amount.cast("float64"),
-    )
     # one scan for the order/line counts, one for the purchase days: a single COUNT DISTINCT
-    # per aggregate keeps Spark from expanding the rows once per distinct column
+    # per aggregate keeps Spark from expanding the rows once per distinct column. Each scan
+    # projects its own columns: one projection shared by both became a CTE that DuckDB 1.4
+    # materialises in memory (every line's id, order, day and amount), which ran out of the
+    # store's memory limit at 30M lines instead of spilling.
+    lines = t.select(customer_id=t.customer_id, order_id=order_id,
+                     amount=t.amount.cast("float64"))
     orders = lines.group_by("customer_id").aggregate(
         n_orders=(lines.order_id.nunique() + lines.order_id.isnull().sum()).cast("int64"),
         n_lines=lines.count().cast("int64"),
         total_spend=money_sum(lines.amount),
     )
-    days = lines.group_by(["customer_id", "day"]).aggregate(spend=money_sum(lines.amount))
+    dated = t.select(customer_id=t.customer_id, day=purchase_day(t),
+                     amount=t.amount.cast("float64"))
+    days = dated.group_by(["customer_id", "day"]).aggregate(spend=money_sum(dated.amount))
     days = days.mutate(first_day=days.day.min().over(group_by=days.customer_id))
     occasions = days.group_by("customer_id").aggregate(
         first_purchase=days.day.min(),
