@@ -1,0 +1,59 @@
+"""Report tables computed with integer codes and numpy equal a plain pandas computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from valuemax.report._sections_basket import suggestions_by_segment
+
+
+def _plain(rec: pd.DataFrame, customers: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The straightforward pandas version: merge, group-by per (segment, item), head."""
+    seg = customers[["customer_id", "segment"]].astype({"customer_id": "string"})
+    m = rec.astype({"customer_id": "string"}).merge(seg, on="customer_id", how="left")
+    m["segment"] = m["segment"].astype("object").where(m["segment"].notna(), "(no segment)")
+    by = (m.groupby(["segment", "item"])["customer_id"].nunique().rename("n").reset_index()
+          .sort_values(["segment", "n", "item"], ascending=[True, False, True]))
+    top_items = by.groupby("segment").head(top).groupby("segment", sort=True)
+    return pd.DataFrame({
+        "segment": sorted(m["segment"].unique()),
+        "customers_with_suggestions": m.groupby("segment")["customer_id"].nunique().to_numpy(),
+        "rule_share": m.groupby("segment")["source"].apply(lambda s: (s == "rule").mean())
+        .to_numpy(),
+        "items": [g["item"].tolist() for _, g in top_items],
+        "item_customers": [g["n"].tolist() for _, g in top_items]})
+
+
+def test_suggestions_by_segment_equal_plain_pandas():
+    """Random suggestions (repeated (customer, item) rows, customers absent from the table or
+    without a segment, ties in the counts): same segments, counts, shares, items, order."""
+    rng = np.random.default_rng(3)
+    n = 4_000
+    rec = pd.DataFrame({"customer_id": [f"C{i}" for i in rng.integers(0, 600, n)],
+                        "item": [f"I{i:02d}" for i in rng.integers(0, 25, n)],
+                        "source": rng.choice(["rule", "co-occurrence"], n)})
+    segment = rng.choice(["Loyal", "Lost", "New", None], 550).astype(object)
+    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(550)],  # C550.. absent
+                              "segment": segment})
+    got, most = suggestions_by_segment(rec, customers, top=4)
+    want = _plain(rec, customers, 4)
+    pd.testing.assert_frame_equal(got.drop(columns="rule_share"),
+                                  want.drop(columns="rule_share"), check_dtype=False)
+    assert got["rule_share"].tolist() == want["rule_share"].tolist()  # exactly
+    assert "(no segment)" in set(got["segment"])
+    assert most == rec.groupby("customer_id").size().max()
+
+
+def test_suggestions_count_a_customer_once_per_item():
+    rec = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "c"],
+                        "item": ["x", "x", "x", "y", "x"],
+                        "source": ["rule", "rule", "co", "co", "rule"]})
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "segment": ["S", "S", "T"]})
+    got, most = suggestions_by_segment(rec, customers, top=5)
+    assert got["segment"].tolist() == ["S", "T"]
+    assert got["customers_with_suggestions"].tolist() == [2, 1]
+    assert got["rule_share"].tolist() == [2 / 3, 0.5]
+    assert got["items"].tolist() == [["x"], ["x", "y"]]  # tie 1-1: by item
+    assert got["item_customers"].tolist() == [[2], [1, 1]]
+    assert most == 2
