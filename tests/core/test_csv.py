@@ -185,3 +185,18 @@ def test_repeated_column_names_are_each_escaped_and_kept():
     assert safe.iloc[:, 3].tolist() == ["a", "'+c"]
     assert frame.iloc[0, 0] == "=1+2"  # the input is not modified
     assert csv_text(frame) == "id,v,id,'=n\r\n'=1+2,1.5,ok,a\r\nb,2.5,'-x,'+c\r\n"
+
+
+def test_the_file_written_in_slices_is_the_one_written_at_once(monkeypatch):
+    """Arrow writes the rows in slices (bounded memory): with 3-row slices, a table of 10
+    rows with quoted cells gives the same bytes as one slice, the header once."""
+    import valuemax._core._csv as csv_module
+
+    frame = pd.DataFrame({"name": [f'item {i}, "x"' if i % 3 else f"item {i}" for i in
+                                   range(10)],
+                          "v": np.arange(10) / 4, "n": np.arange(10)})
+    whole = csv_text(frame)
+    monkeypatch.setattr(csv_module, "_SLICE_ROWS", 3)
+    assert csv_text(frame) == whole
+    assert whole.count("name,v,n") == 1 and whole.count("\r\n") == 11
+    assert csv_text(frame.iloc[:0]) == "name,v,n\r\n"
