@@ -57,3 +57,21 @@ def test_suggestions_count_a_customer_once_per_item():
     assert got["items"].tolist() == [["x"], ["x", "y"]]  # tie 1-1: by item
     assert got["item_customers"].tolist() == [[2], [1, 1]]
     assert most == 2
+
+
+def test_top_rows_and_share_equal_the_full_sort():
+    """The top-CLV table sorts only the rows at or above the 50th value: same rows, same
+    order (ties in table order, NaN last) and the same top-10% share, to the bit."""
+    from valuemax.report._sections_value import top_rows, top_share
+
+    rng = np.random.default_rng(5)
+    v = np.round(rng.lognormal(3, 1, 5_000), 0)               # many ties
+    v[rng.random(5_000) < 0.05] = np.nan
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(5_000)], "clv": v,
+                          "other": rng.random(5_000)})
+    full = frame.sort_values("clv", ascending=False, kind="stable")
+    for n in (1, 50, 4_800):                                   # 4,800: NaN rows included
+        pd.testing.assert_frame_equal(top_rows(frame, "clv", n), full.head(n))
+    k = int(np.ceil(0.1 * len(frame)))
+    assert top_share(frame["clv"]) == float(full["clv"].head(k).sum() / frame["clv"].sum())
+    assert np.isnan(top_share(pd.Series([0.0, 0.0])))
