@@ -75,3 +75,30 @@ def test_top_rows_and_share_equal_the_full_sort():
     k = int(np.ceil(0.1 * len(frame)))
     assert top_share(frame["clv"]) == float(full["clv"].head(k).sum() / frame["clv"].sum())
     assert np.isnan(top_share(pd.Series([0.0, 0.0])))
+
+
+def test_the_qq_plot_of_many_residuals_says_it_draws_quantiles():
+    """Above 2,000 residuals the Q-Q plot draws 2,000 evenly spaced quantiles of all of them
+    (the smallest and the largest included), and its caption says so; below, every point."""
+    from valuemax.report import _plots as plots
+    from valuemax.report._sections_stats import _regression
+    from valuemax.stats import value_drivers
+
+    rng = np.random.default_rng(11)
+    n = 6_000
+    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(n)],
+                              "n_orders": rng.integers(1, 20, n),
+                              "recency_days": rng.integers(0, 700, n),
+                              "tenure_days": rng.integers(0, 700, n)})
+    customers["total_spend"] = customers["n_orders"] * rng.lognormal(3, 0.5, n)
+    vd = value_drivers(customers)
+    html = _regression(vd, vd.regression)
+    assert f"(2,000 evenly spaced quantiles of the {vd.regression.n:,})" in html
+    fig = plots.qq_plot(vd.regression.residuals)
+    y = np.asarray(fig.data[1].y)
+    e = np.sort(vd.regression.residuals)
+    z = (e - e.mean()) / e.std(ddof=1)
+    assert y.size == plots.QQ_POINTS
+    assert (y[0], y[-1]) == (round(z[0], 4), round(z[-1], 4))
+    small = value_drivers(customers.iloc[:500])
+    assert "evenly spaced quantiles" not in _regression(small, small.regression)
