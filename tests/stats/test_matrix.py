@@ -131,3 +131,28 @@ def test_pair_constant_on_its_overlap_is_noted_not_hidden():
 def test_bad_input(df, kwargs, match):
     with pytest.raises(InputError, match=match):
         correlation_matrix(df, **kwargs)
+
+
+def test_ranks_computed_once_give_scipy_spearman_to_the_bit():
+    """Spearman from each column's ranks, computed once, equals scipy.stats.spearmanr on the
+    pair (r and p, exactly): ties, a column with NaN (ranked per pair on its complete rows)
+    and a perfect monotone pair (r = 1, p = 0)."""
+    from scipy.stats import rankdata
+
+    from valuemax.stats._correlation import spearman_from_ranks
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 20, 3_000).astype(float)           # many ties
+    y = x * 0.5 + rng.normal(0, 3, 3_000)
+    z = np.where(rng.random(3_000) < 0.1, np.nan, rng.lognormal(0, 1, 3_000) + y)
+    for a, b in ((x, y), (y, x), (x, x ** 3)):
+        ref = stats.spearmanr(a, b)
+        assert spearman_from_ranks(rankdata(a), rankdata(b)) == (ref.statistic, ref.pvalue)
+    cm = correlation_matrix(pd.DataFrame({"x": x, "y": y, "z": z}), adjust="holm")
+    for a, b in (("x", "y"), ("x", "z"), ("y", "z")):
+        u, v = cm.long.set_index(["x", "y"]).loc[(a, b), ["r", "p_value"]]
+        ok = ~np.isnan(z) if "z" in (a, b) else np.ones(3_000, bool)
+        cols = {"x": x, "y": y, "z": z}
+        ref = stats.spearmanr(cols[a][ok], cols[b][ok])
+        assert (u, v) == (ref.statistic, ref.pvalue)
+    assert cm.n.loc["x", "z"] == int((~np.isnan(z)).sum())

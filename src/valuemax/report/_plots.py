@@ -458,7 +458,11 @@ def residual_scatter(fitted: Any, residuals: Any, *, x_title: str,
     return fig, int(f.size)
 
 
-def qq_plot(residuals: Any, *, max_points: int = 2000) -> Any | None:
+#: Most points of a Q-Q plot: above it, this many evenly spaced quantiles of all residuals.
+QQ_POINTS = 2000
+
+
+def qq_plot(residuals: Any, *, max_points: int = QQ_POINTS) -> Any | None:
     """Normal Q-Q plot of standardised residuals (at most ``max_points`` quantiles), y = x."""
     from scipy.stats import norm
 

@@ -179,8 +179,12 @@ def _regression(vd: ValueDrivers, reg: OLSResult) -> str:
                                     "shapeless band around zero is what the model assumes; a "
                                     "funnel means unequal variance (hence the robust standard errors), a curve a "
                                     "missing term."))
+    n_finite = int(np.isfinite(resid).sum())
+    quantiles = ("" if n_finite <= plots.QQ_POINTS else
+                 f" ({plots.QQ_POINTS:,} evenly spaced quantiles of the {n_finite:,})")
     if fig_q is not None:
-        blocks.append(figure(fig_q, "Normal Q-Q plot of the standardised residuals: points "
+        blocks.append(figure(fig_q, "Normal Q-Q plot of the standardised residuals"
+                                    + quantiles + ": points "
                                     "on the dashed line are normal; ends bending away are "
                                     "heavy tails (outlying customers)."))
     if blocks:

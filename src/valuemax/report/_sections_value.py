@@ -356,11 +356,49 @@ def _alive(value: ValueResult, cust: pd.DataFrame, unit: str) -> str:
     return grid2(*out) if len(out) == 2 else "".join(out)
 
 
+def top_rows(frame: pd.DataFrame, col: str, n: int) -> pd.DataFrame:
+    """``frame.sort_values(col, ascending=False, kind="stable").head(n)``, sorting only the
+    rows at or above the n-th largest value (a million customers: a few hundred rows sorted,
+    not the whole table): the same rows in the same order, ties in table order.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame of shape (n_rows, n_columns)
+        The table; not modified.
+    col : str
+        A numeric column (NaN sorts last, as in ``sort_values``).
+    n : int
+        Rows wanted (>= 1).
+
+    Returns
+    -------
+    pandas.DataFrame of shape (min(n, n_rows), n_columns)
+    """
+    v = frame[col].to_numpy(dtype=float, na_value=np.nan)
+    ok = ~np.isnan(v)
+    if int(ok.sum()) <= n:
+        return frame.sort_values(col, ascending=False, kind="stable").head(n)
+    cut = np.partition(v[ok], -n)[-n]  # the n-th largest: every row of the head is >= it
+    return frame[v >= cut].sort_values(col, ascending=False, kind="stable").head(n)
+
+
+def top_share(values: pd.Series, share: float = 0.1) -> float:
+    """The share of the total held by the ``ceil(share · n)`` largest values (at least one),
+    summed in descending order as ``values.sort_values(ascending=False).head(k).sum()``
+    sums them; NaN when the total is not positive."""
+    total = float(values.sum())
+    if not total > 0:
+        return float("nan")
+    v = values.to_numpy(dtype=float, na_value=np.nan)
+    k = max(1, int(np.ceil(share * len(v))))
+    desc = np.concatenate([np.sort(v[~np.isnan(v)])[::-1], v[np.isnan(v)]])
+    return float(pd.Series(desc[:k]).sum() / total)
+
+
 def _clv(cust: pd.DataFrame, col: str, h: int, time_unit: str = "D") -> str:
     total = float(cust[col].sum())
-    top = cust.sort_values(col, ascending=False, kind="stable")
-    n10 = max(1, int(np.ceil(0.1 * len(top))))
-    share10 = float(top[col].head(n10).sum() / total) if total > 0 else float("nan")
+    top = top_rows(cust, col, 50)
+    share10 = top_share(cust[col])
     out = [kv([("total CLV", fmt_num(total)), ("median per customer",
                                                 fmt_num(float(cust[col].median()))),
                ("share of the top 10% of customers", fmt_pct(share10))])]

@@ -86,6 +86,17 @@ def _drop_reason(series: pd.Series) -> str | None:
     return None
 
 
+def _ranks(values: dict[Any, np.ndarray], method: str) -> dict[Any, np.ndarray]:
+    """Spearman: the average ranks of each column without a missing value, computed once
+    (a pair of two such columns has every row complete, so these are its ranks; a column
+    with NaN is ranked per pair, on the pair's complete rows). Other methods: none."""
+    if method != "spearman":
+        return {}
+    from scipy.stats import rankdata
+
+    return {c: rankdata(v) for c, v in values.items() if not np.isnan(v).any()}
+
+
 def correlation_matrix(
     df: pd.DataFrame,
     *,
@@ -161,14 +172,18 @@ def correlation_matrix(
     p = np.full((k, k), np.nan)
     n = np.diag([float((~np.isnan(values[c])).sum()) for c in keep])
     rows, notes = [], []
+    ranks = _ranks(values, method)
     for i in range(k):
         for j in range(i + 1, k):
             xi, xj = values[keep[i]], values[keep[j]]
             ok = ~(np.isnan(xi) | np.isnan(xj))
             n[i, j] = n[j, i] = float(ok.sum())
+            ri, rj = ranks.get(keep[i]), ranks.get(keep[j])
             try:
-                res = _correlation_arrays(xi[ok], xj[ok], method, confidence,
-                                          int((~ok).sum()), (str(keep[i]), str(keep[j])))
+                res = _correlation_arrays(
+                    xi[ok], xj[ok], method, confidence, int((~ok).sum()),
+                    (str(keep[i]), str(keep[j])),
+                    ranks=(ri, rj) if ri is not None and rj is not None else None)
             except InputError as exc:
                 notes.append(f"{keep[i]} × {keep[j]}: not computed: {exc}")
                 rows.append((keep[i], keep[j], np.nan, int(ok.sum()), np.nan, np.nan, np.nan))
