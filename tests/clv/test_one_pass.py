@@ -102,3 +102,32 @@ def test_fit_on_compressed_rows_reports_the_per_customer_sum(cls, loglik):
     p = m.params_
     per_customer = loglik(p["r"], p["alpha"], p["a"], p["b"], x, t_x, T).sum()
     assert m.loglik_ == pytest.approx(per_customer, rel=1e-12)
+
+
+@pytest.mark.parametrize("counts", ["small", "one_large"])
+def test_gamma_gamma_totals_equal_the_weighted_per_customer_sums(counts):
+    from valuemax.clv._likelihoods.gamma_gamma import (
+        _weight_per_count,
+        gamma_gamma_loglik,
+        gamma_gamma_loglik_grad,
+        gamma_gamma_totals,
+    )
+
+    rng = np.random.default_rng(6)
+    x = rng.integers(1, 30, 5_000).astype(float)
+    if counts == "one_large":  # a count above 4 per row: the distinct counts by sorting
+        x[0] = 1e6
+    m = rng.gamma(6.25, 15.44 / 3.74, x.size)
+    w = rng.uniform(0.5, 3.0, x.size)
+    k, w_k = _weight_per_count(x, w)
+    expected_k, inverse = np.unique(x, return_inverse=True)
+    assert np.array_equal(k, expected_k)
+    assert np.array_equal(w_k, np.bincount(inverse, weights=w))  # same order: same bits
+    both = gamma_gamma_totals(x, m, w)
+    for params in [(6.25, 3.74, 15.44), (0.5, 12.0, 300.0)]:
+        total, grad = both(*params)
+        assert total == pytest.approx(w @ gamma_gamma_loglik(*params, x, m), rel=1e-10)
+        np.testing.assert_allclose(grad, gamma_gamma_loglik_grad(*params, x, m) @ w,
+                                   rtol=1e-10)
+        again = both(*params)  # the buffers reused between evaluations change nothing
+        assert again[0] == total and np.array_equal(again[1], grad)
