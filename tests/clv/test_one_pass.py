@@ -77,6 +77,8 @@ def test_compress_equals_numpy_unique_rows_with_summed_weights(whole_days):
     assert np.array_equal(rows, expected)
     np.testing.assert_allclose(counts, np.bincount(inverse.ravel(), weights=w[keep]),
                                rtol=1e-13)
+    seq_rows, seq_counts = compress((x, t_x, T), w)  # the columns without stacking
+    assert np.array_equal(seq_rows, rows) and np.array_equal(seq_counts, counts)
     ones_rows, ones = compress(columns, np.ones(x.size))  # customer counts: exact
     full, n_each = np.unique(columns, axis=0, return_counts=True)
     assert np.array_equal(ones_rows, full) and np.array_equal(ones, n_each.astype(float))
