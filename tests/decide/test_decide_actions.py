@@ -115,3 +115,28 @@ def test_cluster_actions_bad_members():
         cluster_actions(profile, members=pd.DataFrame({"cluster": [1], "segment": ["VIP"]}))
     with pytest.raises(InputError, match="no customer in cluster 1"):
         cluster_actions(profile, members=pd.DataFrame({"cluster": [2], "segment": ["Lost"]}))
+
+
+def test_share_same_action_matches_a_per_cluster_count():
+    """Many customers, a nullable cluster column with missing values and string segments:
+    each share is the count of the cluster's customers whose segment has the centre's
+    action over the cluster's customers, counted here with a pandas group-by."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    levels = ["high", "mid", "low"]
+    profile = pd.DataFrame({"cluster": [1, 2, 3], "r_level": levels, "f_level": levels,
+                            "m_level": ["high", "low", "mid"]})
+    members = pd.DataFrame({
+        "cluster": pd.array(rng.integers(1, 4, n), dtype="Int64"),
+        "segment": pd.array(rng.choice(list(SEGMENT_NAMES), n), dtype="string")})
+    members.loc[members.index[:50], "cluster"] = pd.NA  # dropped, as before
+    out = cluster_actions(profile, members=members)
+    centre = cluster_actions(profile).set_index("cluster")["action"]
+    known = members.dropna()
+    same = known["segment"].map(lambda s: SEGMENT_ACTIONS[s][0]) == known["cluster"].map(centre)
+    expected = same.groupby(known["cluster"]).mean()
+    assert out["share_same_action"].tolist() == [float(expected[c]) for c in (1, 2, 3)]
+    assert all(0.0 < s < 0.5 for s in out["share_same_action"])  # all mixed here
+    assert all(a.startswith("Mixed cluster") for a in out["action"])

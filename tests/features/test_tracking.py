@@ -40,3 +40,34 @@ def test_customers_first_seen_after_the_cohort_end_are_left_out(cdnow):
 def test_lines_after_the_observation_end_are_refused(cdnow):
     with pytest.raises(InputError, match="after"):
         repeat_purchase_days(cdnow, cohort_end=CAL_END, observation_end=dt.date(1997, 6, 30))
+
+
+@pytest.mark.parametrize("log, cal_end, obs_end, unit", [
+    ("cdnow", CAL_END, OBS_END, "W"),
+    ("retail", dt.date(2011, 6, 30), dt.date(2011, 12, 9), "D"),
+])
+@pytest.mark.parametrize("money", [True, False])
+def test_btyd_calibration_equals_the_two_tables_it_replaces(request, log, cal_end, obs_end,
+                                                            unit, money):
+    """The value step's calibration columns and tracking data from one table of purchase
+    days: equal, value for value and row for row, to calibration_holdout's columns and
+    repeat_purchase_days (CDNOW sample: no order ids; Online Retail: orders of many lines,
+    several orders a day)."""
+    from valuemax.features._holdout import btyd_calibration
+
+    tx = request.getfixturevalue(log)  # money=False: amount left unread
+    table, tracking = btyd_calibration(tx, calibration_end=cal_end, observation_end=obs_end,
+                                       time_unit=unit, money=money)
+    got = table.to_pyarrow()
+    full = calibration_holdout(tx, calibration_end=cal_end, observation_end=obs_end,
+                               time_unit=unit, money=money).to_pyarrow()
+    expected = ["customer_id", "first_purchase", "frequency", "recency", "T"] \
+        + (["monetary_value"] if money else []) + ["frequency_holdout", "duration_holdout"]
+    assert got.column_names == expected
+    assert got.num_rows == full.num_rows > 1_000
+    for name in expected:
+        assert got[name].equals(full[name]), name
+    daily = repeat_purchase_days(tx, cohort_end=cal_end, observation_end=obs_end,
+                                 money=money).to_pyarrow()
+    assert tracking.to_pyarrow().equals(daily)
+    assert sum(got["frequency"].to_pylist()) > 0 and sum(got["frequency_holdout"].to_pylist()) > 0

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 
 from valuemax.clv._beta_geo_family import BetaGeoFamilyModel
-from valuemax.clv._likelihoods.bg_nbd import bg_nbd_loglik, bg_nbd_loglik_grad
+from valuemax.clv._likelihoods.bg_nbd import (
+    bg_nbd_loglik,
+    bg_nbd_loglik_and_grad,
+    bg_nbd_loglik_grad,
+    bg_rows,
+)
 
 
 class BetaGeoModel(BetaGeoFamilyModel):
@@ -81,6 +86,8 @@ class BetaGeoModel(BetaGeoFamilyModel):
     _shift = 0
     _loglik = staticmethod(bg_nbd_loglik)
     _loglik_grad = staticmethod(bg_nbd_loglik_grad)
+    _loglik_and_grad = staticmethod(bg_nbd_loglik_and_grad)
+    _rows_layout = staticmethod(bg_rows)
 
     @classmethod
     def from_params(cls, *, r: float, alpha: float, a: float, b: float,

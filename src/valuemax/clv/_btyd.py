@@ -181,7 +181,7 @@ class RepeatPurchaseModel(ParametricModel):
                 f"frequency > 0) of {w.sum():,.0f}; fitting the purchase and drop-out "
                 f"processes needs at least {MIN_REPEAT_BUYERS_TO_FIT}. Use a longer observation "
                 "period or more customers.")
-        rows, counts = compress(np.column_stack([x, t_x, age]), w)
+        rows, counts = compress((x, t_x, age), w)
         ux, utx, uT = rows.T
         if type(self)._loglik_and_grad is not None:
             total, grad = self._shared_pass(ux, utx, uT, counts)

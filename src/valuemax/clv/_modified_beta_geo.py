@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 
 from valuemax.clv._beta_geo_family import BetaGeoFamilyModel
-from valuemax.clv._likelihoods.bg_nbd import mbg_nbd_loglik, mbg_nbd_loglik_grad
+from valuemax.clv._likelihoods.bg_nbd import (
+    bg_rows,
+    mbg_nbd_loglik,
+    mbg_nbd_loglik_and_grad,
+    mbg_nbd_loglik_grad,
+)
 
 
 class ModifiedBetaGeoModel(BetaGeoFamilyModel):
@@ -84,6 +89,8 @@ class ModifiedBetaGeoModel(BetaGeoFamilyModel):
     _shift = 1
     _loglik = staticmethod(mbg_nbd_loglik)
     _loglik_grad = staticmethod(mbg_nbd_loglik_grad)
+    _loglik_and_grad = staticmethod(mbg_nbd_loglik_and_grad)
+    _rows_layout = staticmethod(bg_rows)
 
     @classmethod
     def from_params(cls, *, r: float, alpha: float, a: float, b: float,

@@ -280,39 +280,79 @@ def check_paired(who: str, name: str, value: Any, ref_name: str, n: int,
     return arr, index
 
 
-def compress(columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique rows of ``columns`` (n, k) with summed ``weights`` (DESIGN.md §2).
+#: ``compress`` counts the combined keys in an array of one slot per possible key when there
+#: are at most this many per row (plus ``_DIRECT_KEYS_MIN``): a ``bincount`` instead of a
+#: hash table of the keys (at 1M rows, 8 bytes a slot: at most ~64 MB).
+_DIRECT_KEYS_PER_ROW = 8
+_DIRECT_KEYS_MIN = 1 << 16
 
-    Rows with weight 0 are dropped (they do not enter the likelihood).
+
+def compress(columns: Any, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique rows of ``columns`` with summed ``weights`` (DESIGN.md §2).
+
+    ``columns`` is an array of shape (n, k) or a sequence of k arrays of shape (n,) (no
+    stacked copy needed); the rows come back as an array of shape (n_unique, k), in
+    lexicographic order, as ``numpy.unique(axis=0)`` gives them, each one's weights summed
+    in the input order. Rows with weight 0 are dropped (they do not enter the likelihood).
     """
+    cols = ([columns[:, j] for j in range(columns.shape[1])]
+            if isinstance(columns, np.ndarray) else [np.asarray(c) for c in columns])
     keep = weights > 0
-    rows, w = columns[keep], weights[keep]
-    if rows.shape[0] == 0:
-        return rows, w
+    w = weights
+    if not keep.all():
+        cols, w = [c[keep] for c in cols], weights[keep]
+    dtype = np.result_type(*cols)
+    if w.size == 0:
+        return np.empty((0, len(cols)), dtype=dtype), w
     # each column's sorted codes (hashing, pandas.factorize) combined into one integer key
     # whose order is the rows' lexicographic order: the rows np.unique(axis=0) gives, each
     # group's weights summed in the input order, ~4x faster than a lexsort of the columns
-    key, span, values = np.zeros(rows.shape[0], dtype=np.int64), 1, []
-    for j in range(rows.shape[1]):
-        codes, uniques = pd.factorize(rows[:, j], sort=True)
+    key, span, values = np.zeros(w.size, dtype=np.int64), 1, []
+    for col in cols:
+        codes, uniques = _sorted_codes(col)
         span *= max(len(uniques), 1)
         if span >= 2**62:
             break
-        key = key * len(uniques) + codes
+        key *= len(uniques)
+        key += codes
         values.append(np.asarray(uniques))
     else:
-        codes, keys = pd.factorize(key, sort=True)
-        out = np.empty((len(keys), rows.shape[1]), dtype=rows.dtype)
-        keys = np.asarray(keys)
-        for j in range(rows.shape[1] - 1, -1, -1):  # the key's digits back to the values
+        if span <= _DIRECT_KEYS_PER_ROW * w.size + _DIRECT_KEYS_MIN:
+            # few enough keys to count them directly: the present keys in increasing
+            # order and each one's weights summed in the input order, as below
+            sums = np.bincount(key, weights=w, minlength=span)
+            seen = np.zeros(span, dtype=bool)
+            seen[key] = True
+            keys = np.flatnonzero(seen)
+            summed = sums[keys]
+        else:
+            codes, keys = pd.factorize(key, sort=True)
+            keys = np.asarray(keys)
+            summed = np.bincount(codes, weights=w, minlength=len(keys))
+        out = np.empty((len(keys), len(cols)), dtype=dtype)
+        for j in range(len(cols) - 1, -1, -1):  # the key's digits back to the values
             keys, digit = np.divmod(keys, len(values[j]))
             out[:, j] = values[j][digit]
-        return out, np.bincount(codes, weights=w, minlength=out.shape[0]).astype(w.dtype)
+        return out, summed.astype(w.dtype)
     # too many distinct values for one key: lexicographic sort then run starts
+    rows = np.column_stack(cols)
     order = np.lexsort(rows.T[::-1])
     rows, w = rows[order], w[order]
     starts = np.flatnonzero(np.concatenate([[True], np.any(rows[1:] != rows[:-1], axis=1)]))
     return rows[starts], np.add.reduceat(w, starts)
+
+
+def _sorted_codes(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pandas.factorize(column, sort=True)``, or, for whole numbers from 0 to at most
+    the column's length (counts, such as frequency), the values themselves as codes with
+    ``0..max`` as the uniques (some perhaps absent: ``compress`` only decodes keys that
+    occur)."""
+    top = column.max()
+    if column.min() >= 0 and top <= column.size:
+        codes = column.astype(np.int64)
+        if np.array_equal(codes, column):
+            return codes, np.arange(top + 1, dtype=column.dtype)
+    return pd.factorize(column, sort=True)
 
 
 def wrap(values: np.ndarray, index: pd.Index | None) -> np.ndarray | pd.Series:

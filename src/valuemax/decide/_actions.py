@@ -216,25 +216,29 @@ def _mixed(out: pd.DataFrame, centres: list[str], members: pd.DataFrame) -> pd.D
                          f"columns: {list(map(str, members.columns))}. Pass the customer "
                          "table with its cluster and RFM segment.")
     m = members[["cluster", "segment"]].dropna()
-    unknown = sorted(set(m["segment"].astype(str)) - set(SEGMENT_ACTIONS))
+    segment = m["segment"].astype(str)
+    # the segments as codes into their distinct names: per-customer work stays in numpy
+    codes, names = pd.factorize(segment)
+    unknown = sorted(set(names) - set(SEGMENT_ACTIONS))
     if unknown:
         raise InputError(f"cluster_actions: members has segment(s) {unknown[:5]} that are "
                          f"not RFM segment names ({', '.join(SEGMENT_NAMES)}).")
-    action_of = m["segment"].astype(str).map({k: v[0] for k, v in SEGMENT_ACTIONS.items()})
+    cluster = m["cluster"].to_numpy()
     shares, actions, rationales = [], [], []
     for (_, row), centre in zip(out.iterrows(), centres, strict=True):
-        here = m["cluster"] == row["cluster"]
+        here = cluster == row["cluster"]
         n = int(here.sum())
         if not n:
             raise InputError(f"cluster_actions: members has no customer in cluster "
                              f"{row['cluster']!r}; pass the members of this profile's clusters.")
-        share = float((action_of[here] == row["action"]).mean())
+        same = np.array([SEGMENT_ACTIONS[name][0] == row["action"] for name in names])
+        share = float(same[codes[here]].mean())
         shares.append(share)
         if share >= MIXED_BELOW:
             actions.append(row["action"])
             rationales.append(row["rationale"])
             continue
-        top = m.loc[here, "segment"].astype(str).value_counts(normalize=True).head(3)
+        top = segment[here].value_counts(normalize=True).head(3)
         named = ", ".join(f"{name} {p:.0%}" for name, p in top.items())
         actions.append(f"Mixed cluster: act on each customer's RFM segment (here mostly "
                        f"{named}); no one action fits it.")

@@ -237,3 +237,98 @@ def repeat_purchase_days(
     repeat = joined.filter((joined._first <= ibis.date(cohort)) & (joined.day > joined._first))
     return repeat.group_by("day").aggregate(
         n_repeat=repeat.count().cast("int64")).order_by("day")
+
+
+def btyd_calibration(
+    transactions: CleanResult | ir.Table,
+    *,
+    calibration_end: _dt.date | str,
+    observation_end: _dt.date | str | None = None,
+    time_unit: TimeUnit = "D",
+    money: bool = True,
+) -> tuple[ir.Table, ir.Table]:
+    """The BTYD columns of :func:`calibration_holdout` and :func:`repeat_purchase_days`,
+    both from one table of purchase days.
+
+    What the value step reads of the two (the purchase models' calibration/holdout
+    summary, the spend model's calibration ``monetary_value`` and the tracking data),
+    without the calibration table's order and line counts (a ``COUNT DISTINCT`` of orders
+    over the calibration lines) and with the lines reduced to purchase days once instead
+    of three times (calibration, holdout, tracking). The same definitions, so the same
+    values: a purchase day's spend is the exact sum of its lines (``money_sum``) and a
+    customer's repeat spend the exact sum of the spend of the days after the first, as in
+    :func:`customer_table`.
+
+    Parameters
+    ----------
+    transactions, calibration_end, observation_end, time_unit, money
+        As in :func:`calibration_holdout` (no mode columns).
+
+    Returns
+    -------
+    calibration : ibis.Table
+        One row per customer first seen on or before ``calibration_end``, ordered by
+        ``customer_id``: ``customer_id``, ``first_purchase``, ``frequency``, ``recency``,
+        ``T``, ``monetary_value`` (with ``money``), ``frequency_holdout`` and
+        ``duration_holdout``, each equal to that column of :func:`calibration_holdout`.
+    tracking : ibis.Table
+        :func:`repeat_purchase_days` with ``cohort_end=calibration_end``: ``day``,
+        ``n_repeat``, ordered by ``day``.
+
+    Raises
+    ------
+    InputError
+        As :func:`calibration_holdout`.
+    """
+    unit = days_per_unit(time_unit)
+    cal_end = as_date(calibration_end, "calibration_end")
+    transactions, obs_end, scan = resolve_log(transactions, observation_end, money=money)
+    if cal_end >= obs_end:
+        raise InputError(
+            f"calibration_end={cal_end.isoformat()} must be before observation_end="
+            f"{obs_end.isoformat()} (the holdout period is (calibration_end, "
+            "observation_end]); pass an earlier calibration_end."
+        )
+    check_log(transactions, obs_end, money=money, scan=scan)
+    t = transactions
+    end = ibis.date(cal_end)
+    if money:
+        lines = t.select(customer_id=t.customer_id, day=purchase_day(t),
+                         amount=t.amount.cast("float64"))
+        days = lines.group_by(["customer_id", "day"]).aggregate(
+            spend=money_sum(lines.amount))
+    else:
+        days = t.select(customer_id=t.customer_id, day=purchase_day(t)).distinct()
+    days = days.mutate(first_day=days.day.min().over(group_by=days.customer_id))
+    calibrated = days.day <= end
+    sums = {"repeat_spend": money_sum(days.spend, where=calibrated
+                                      & (days.day > days.first_day))} if money else {}
+    per = days.group_by("customer_id").aggregate(
+        first_purchase=days.day.min(),
+        last_purchase=days.day.max(where=calibrated),
+        n_days=calibrated.sum().cast("int64"),
+        frequency_holdout=(~calibrated).sum().cast("int64"),
+        **sums,
+    )
+    per = per.filter(per.first_purchase <= end)
+    frequency = (per.n_days - 1).cast("int64")
+    columns = {
+        "customer_id": per.customer_id,
+        "first_purchase": per.first_purchase,
+        "frequency": frequency,
+        "recency": per.last_purchase.delta(per.first_purchase, unit="day").cast("float64")
+        / float(unit),
+        "T": end.delta(per.first_purchase, unit="day").cast("float64") / float(unit),
+    }
+    if money:
+        columns["monetary_value"] = ibis.ifelse(
+            frequency > 0, per.repeat_spend.cast("float64") / frequency.cast("float64"),
+            ibis.literal(0.0, "float64"))
+    columns["frequency_holdout"] = per.frequency_holdout
+    columns["duration_holdout"] = ibis.literal(float((obs_end - cal_end).days) / float(unit),
+                                               "float64")
+    calibration = per.select(**columns).order_by("customer_id")
+    repeat = days.filter((days.first_day <= end) & (days.day > days.first_day))
+    tracking = repeat.group_by("day").aggregate(
+        n_repeat=repeat.count().cast("int64")).order_by("day")
+    return calibration, tracking

@@ -37,7 +37,8 @@ from valuemax.clv import (
     spend_independence,
     tracking_curve,
 )
-from valuemax.features import calibration_holdout, repeat_purchase_days
+from valuemax.features import repeat_purchase_days
+from valuemax.features._holdout import btyd_calibration
 from valuemax.pipeline._options import both_names
 from valuemax.pipeline._value_result import ValueResult
 
@@ -124,14 +125,17 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
         cal_end = check_calibration_end(calibration_end, first_day, obs_end)
     unit = TIME_UNITS[time_unit]
 
+    tracking_days = None  # the tracking data, when built beside the calibration table
+
     def calibration_table() -> pd.DataFrame | None:
-        # built only once choose_model found enough repeat buyers on the whole period
-        nonlocal calibration
+        # built only once choose_model found enough repeat buyers on the whole period: the
+        # columns the models read, with the tracking data, from one table of purchase days
+        nonlocal calibration, tracking_days
         if cal_end is not None and calibration is None:
-            calibration = calibration_holdout(
+            table, tracking_days = btyd_calibration(
                 tx, calibration_end=cal_end, observation_end=obs_end, time_unit=time_unit,
-                money=money,
-            ).to_pyarrow().to_pandas()
+                money=money)
+            calibration = table.to_pyarrow().to_pandas()
         return calibration if cal_end is not None else None
 
     try:
@@ -150,7 +154,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
         cal = calibration_table()
         validation = comparison.validations[comparison.chosen]
         tracking = _tracking(con, tx, cal, comparison.models[comparison.chosen], cal_end,
-                             obs_end, unit, money)
+                             obs_end, unit, money, tracking_days)
         cal_spend = _fit_spend(cal, random_state, notes) if money else None
     else:
         cal_end = None
@@ -293,10 +297,12 @@ def _score(model, spend, customers, horizon_months, discount_rate, margin, notes
 
 
 def _tracking(con, tx, calibration, model, cal_end, obs_end, unit,
-              money=True) -> pd.DataFrame:
-    """Weekly cumulative repeat purchases of the calibration cohort: actual vs expected."""
-    daily = repeat_purchase_days(tx, cohort_end=cal_end, observation_end=obs_end,
-                                 money=money)
+              money=True, daily=None) -> pd.DataFrame:
+    """Weekly cumulative repeat purchases of the calibration cohort: actual vs expected
+    (``daily``: the cohort's repeat purchases per day, when already built)."""
+    if daily is None:
+        daily = repeat_purchase_days(tx, cohort_end=cal_end, observation_end=obs_end,
+                                     money=money)
     daily = daily.to_pyarrow().to_pandas().sort_values("day")
     start = pd.Timestamp(calibration["first_purchase"].min())
     weeks = int(np.ceil(((pd.Timestamp(obs_end) - start).days + 1) / 7))

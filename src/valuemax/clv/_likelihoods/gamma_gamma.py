@@ -103,6 +103,20 @@ def gamma_gamma_loglik_grad(p, q, gamma, x, m):
     return np.stack(np.broadcast_arrays(d_p, d_q, d_gamma))
 
 
+def _weight_per_count(x, w):
+    """The distinct counts of ``x`` (sorted) and the summed weight ``w`` of each, as
+    ``numpy.unique`` and ``numpy.bincount`` of its inverse give them (each count's weights
+    added in the input order); whole counts are binned by value, without a sort."""
+    top = x.max() if x.size else 0.0
+    if x.size and x.min() >= 0 and top <= 4 * x.size:
+        codes = x.astype(np.intp)
+        if np.array_equal(codes, x):
+            k = np.flatnonzero(np.bincount(codes, minlength=int(top) + 1))
+            return k.astype(float), np.bincount(codes, weights=w, minlength=int(top) + 1)[k]
+    k, inverse = np.unique(x, return_inverse=True)
+    return k, np.bincount(inverse.reshape(-1), weights=w, minlength=k.size)
+
+
 def gamma_gamma_totals(x, m, weights):
     """The weighted log-likelihood of rows and its gradient as a function of the parameters,
     ``both(p, q, gamma) -> (total, grad (3,))``, with every fixed part computed once.
@@ -150,22 +164,23 @@ def gamma_gamma_totals(x, m, weights):
     x = np.asarray(x, dtype=float)
     m = np.asarray(m, dtype=float)
     w = np.asarray(weights, dtype=float)
-    k, inverse = np.unique(x, return_inverse=True)
-    w_k = np.bincount(inverse.reshape(-1), weights=w, minlength=k.size)  # weight per count
+    k, w_k = _weight_per_count(x, w)
     log_k, wx_k = np.log(k), w_k * k
     n = float(w.sum())
     wx, mx = w * x, m * x
     log_m = np.log(m)
     sum_log_m, sum_x_log_m = float(w @ log_m), float(wx @ log_m)
+    buffers = np.empty((2, x.size))
 
     def both(p, q, gamma, hessian=False):
         pk = p * k
         psi_pq = digamma(pk + q)
         by_count = gammaln(pk + q) - gammaln(pk) + pk * log_k
         d_count = psi_pq - digamma(pk) + log_k
-        denom = gamma + mx
-        log_denom = np.log(denom)
-        inv_denom = 1.0 / denom
+        # γ + m x, its logarithm and its reciprocal in two buffers kept between evaluations
+        denom = np.add(mx, gamma, out=buffers[0])
+        log_denom = np.log(denom, out=buffers[1])
+        inv_denom = np.divide(1.0, denom, out=buffers[0])
         s_l, s_xl = float(w @ log_denom), float(wx @ log_denom)
         s_r, s_xr = float(w @ inv_denom), float(wx @ inv_denom)
         log_gamma = np.log(gamma)
