@@ -82,12 +82,15 @@ def _read_engine_table(econ, table: str, con, step):
     expr = econ.table(table)
     try:
         from valuemax.pipeline._engine_read import (
+            NORMALISED_ON_ENGINE,
             RAW,
             local_only_reason,
             normalise_on_engine,
             stage_on_engine,
         )
     except ImportError:  # before: the rows read into the store, normalised and pushed
+        NORMALISED_ON_ENGINE = ()
+    if econ.name not in NORMALISED_ON_ENGINE:  # before (Spark: before its numbering)
         ingested = step("read", lambda: read_source(ReadOptions(), expr, con))
         return ingested, step("push", lambda: push_log(econ, ingested)), "local"
     ingested = step("read", lambda: stage_on_engine(
@@ -97,6 +100,32 @@ def _read_engine_table(econ, table: str, con, step):
         return ingested, step("push", lambda: push_log(econ, ingested)), f"local ({reason})"
     return ingested, step("normalise", lambda: normalise_on_engine(econ, ingested, None)), \
         "engine"
+
+
+def _push_file(econ, ingested, step):
+    """The log of a file on the engine as ``analyze(path, engine=...)`` builds it: on Spark
+    (``RAW_PUSHED``), the raw log pushed alone and normalised there when it can be exactly;
+    else (and before), the raw and the normalised log pushed."""
+    from valuemax.pipeline._engine import push_log
+
+    try:
+        from valuemax.pipeline._engine_read import (
+            RAW_PUSHED,
+            local_only_reason,
+            normalise_on_engine,
+            push_normalised,
+            push_raw,
+        )
+    except ImportError:
+        RAW_PUSHED = ()
+    if econ.name not in RAW_PUSHED:
+        return step("push", lambda: push_log(econ, ingested)), "local"
+    eraw, pushed = step("push", lambda: push_raw(econ, ingested, None))
+    reason = local_only_reason(econ, ingested, eraw)
+    if reason is not None:
+        return step("push", lambda: push_normalised(econ, ingested, eraw, None, pushed)), \
+            f"local ({reason})"
+    return step("normalise", lambda: normalise_on_engine(econ, ingested, None, pushed)), "engine"
 
 
 def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: str,
@@ -112,7 +141,6 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
         copy_to_store,
         drop_engine_tables,
         engine_table,
-        push_log,
         write_engine_table,
     )
     from valuemax.pipeline._prepare import default_returns, read_source
@@ -137,12 +165,14 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
         steps[name] = time.perf_counter() - t
         return value
 
+    if table and engine == "spark":  # the session's table: a view of the parquet file
+        econ._session.read.parquet(path).createOrReplaceTempView(table)
     if table:  # the log is a table of the engine (loaded before the job, not measured)
         ingested, source, where = _read_engine_table(econ, table, con, step)
     else:
         ingested = step("read", lambda: read_source(ReadOptions(), path, con))
-        where = "local"
-        source = ingested if econ is None else step("push", lambda: push_log(econ, ingested))
+        source, where = (ingested, "local") if econ is None else \
+            _push_file(econ, ingested, step)
     returns = default_returns(None, "standard", ingested)
 
     def store(name, expr):
@@ -354,9 +384,10 @@ def main() -> None:
     ap.add_argument("--spark-memory", default="6g")
     ap.add_argument("--json", help="write every measurement to this file")
     ap.add_argument("--source", choices=("file", "table"), default="file",
-                    help="PostgreSQL/MariaDB: the job reads the parquet file (default), or "
-                         "a table of the server the file was loaded into before the job "
-                         "(its load not measured): analyze --engine URL --table T")
+                    help="PostgreSQL/MariaDB/Spark: the job reads the parquet file "
+                         "(default), or a table of the server the file was loaded into "
+                         "before the job (its load not measured; Spark: a view of the "
+                         "session over the parquet file): analyze --engine E --table T")
     ap.add_argument("--job", nargs="+")
     args = ap.parse_args()
     if args.job:
@@ -396,7 +427,8 @@ def main() -> None:
                 continue
             target = args.mariadb if engine == "mariadb" else args.postgres
             server = engine in ("postgres", "mariadb")
-            table = _load_table(target, synth) if server and args.source == "table" else ""
+            table = _load_table(target, synth) if server and args.source == "table" else (
+                "vm_bench_orders" if engine == "spark" and args.source == "table" else "")
             with tempfile.TemporaryDirectory() as tmp:
                 try:
                     info = rows[engine] = run_job(
@@ -407,7 +439,7 @@ def main() -> None:
                     print(f"row-level part, {engine}: {exc}", flush=True)
                     continue
                 finally:
-                    if table:
+                    if table and server:
                         _drop_table(target, table)
             print(_row(f"row-level part, {engine}" + (" (--table)" if table else ""), info))
             print(f"  normalised: {info['normalised']}")

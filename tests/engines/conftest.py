@@ -88,3 +88,23 @@ def retail_slice(datasets):
     frame = pd.read_csv(datasets("online_retail/online_retail.csv.gz"), dtype=str,
                         nrows=20_000, keep_default_na=False)
     return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+@pytest.fixture(scope="session")
+def retail_typed(retail_slice):
+    """The Online Retail slice as a warehouse types it: the invoice date a timestamp,
+    Quantity int64, UnitPrice float64, CustomerID an integer (NULL when missing), codes and
+    names text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = retail_slice
+    cid = pc.if_else(pc.equal(t["CustomerID"], ""), None, t["CustomerID"])
+    return t.set_column(t.schema.get_field_index("InvoiceDate"), "InvoiceDate",
+                        pc.strptime(t["InvoiceDate"], "%Y-%m-%d %H:%M:%S", "us")) \
+        .set_column(t.schema.get_field_index("Quantity"), "Quantity",
+                    pc.cast(t["Quantity"], pa.int64())) \
+        .set_column(t.schema.get_field_index("UnitPrice"), "UnitPrice",
+                    pc.cast(t["UnitPrice"], pa.float64())) \
+        .set_column(t.schema.get_field_index("CustomerID"), "CustomerID",
+                    pc.cast(pc.cast(cid, pa.float64()), pa.int64()))

@@ -22,26 +22,6 @@ WORK = ("valuemax_transactions_raw", "valuemax_transactions_clean", "valuemax_qu
         "valuemax_customers", "valuemax_calibration_holdout", "valuemax_runs")
 
 
-@pytest.fixture(scope="module")
-def retail_typed(retail_slice):
-    """The Online Retail slice as a warehouse types it: the invoice date a timestamp,
-    Quantity int64, UnitPrice float64, CustomerID an integer (NULL when missing), codes and
-    names text."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    t = retail_slice
-    cid = pc.if_else(pc.equal(t["CustomerID"], ""), None, t["CustomerID"])
-    return t.set_column(t.schema.get_field_index("InvoiceDate"), "InvoiceDate",
-                        pc.strptime(t["InvoiceDate"], "%Y-%m-%d %H:%M:%S", "us")) \
-        .set_column(t.schema.get_field_index("Quantity"), "Quantity",
-                    pc.cast(t["Quantity"], pa.int64())) \
-        .set_column(t.schema.get_field_index("UnitPrice"), "UnitPrice",
-                    pc.cast(t["UnitPrice"], pa.float64())) \
-        .set_column(t.schema.get_field_index("CustomerID"), "CustomerID",
-                    pc.cast(pc.cast(cid, pa.float64()), pa.int64()))
-
-
 def _run(con, data, name, options, **extra):
     write_engine_table(con, name, data)
     try:

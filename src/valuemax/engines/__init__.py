@@ -9,7 +9,9 @@ server, refused login; never echoing the password), ``redact(url)`` hides the pa
 ``refresh_statistics`` has a server's planner read a table just written (``ANALYZE``),
 ``add_key`` gives a materialised table its id as primary key on MySQL/MariaDB;
 ``is_nan``/``is_inf`` test floats where MySQL/MariaDB have no such function;
-``spark_checkpoint`` computes a Spark expression now and cuts its plan there.
+``spark_checkpoint`` computes a Spark expression now and cuts its plan there;
+``spark_number_rows`` numbers a Spark source's rows 1..n (no order needed),
+``spark_drop_columns`` drops columns from a Spark view or table.
 ``load_arrow``/``append_arrow`` send an Arrow table to a server through its bulk path
 (PostgreSQL ``COPY``, MySQL/MariaDB ``LOAD DATA LOCAL INFILE``); ``to_arrow``/
 ``to_arrow_batches`` read an expression's rows back as Arrow, exactly (MySQL/MariaDB through
@@ -28,6 +30,7 @@ from valuemax.engines._portable import (
     refresh_statistics,
     spark_checkpoint,
 )
+from valuemax.engines._spark_rows import spark_drop_columns, spark_number_rows
 
 __all__ = [
     "add_key",
@@ -42,6 +45,8 @@ __all__ = [
     "redact",
     "refresh_statistics",
     "spark_checkpoint",
+    "spark_drop_columns",
+    "spark_number_rows",
     "spark_session",
     "to_arrow",
     "to_arrow_batches",

@@ -29,9 +29,12 @@ from valuemax.pipeline._engine import (
 )
 from valuemax.pipeline._engine_read import (
     NORMALISED_ON_ENGINE,
+    RAW_PUSHED,
     local_only_reason,
     normalise_on_engine,
     note_local,
+    push_normalised,
+    push_raw,
     stage_on_engine,
 )
 from valuemax.pipeline._engine_read import RAW as ENGINE_RAW
@@ -387,24 +390,31 @@ def _read_and_clean(run: _Run, source: Any, opts: AnalyzeOptions, key: Any) -> _
 def _to_engine(run: _Run, ingested: Any, *, staged: bool, from_engine: bool) -> tuple[Any, Any]:
     """The normalised log on the engine, and ``ingested`` with a note when it stayed local.
 
-    A source the engine numbered (``staged``) is normalised there when the engine gives the
-    local path's values exactly (:func:`~valuemax.pipeline._engine_read.local_only_reason`);
-    otherwise (and for a file, or a Spark table) the local DuckDB normalises it and the raw
-    and normalised log are pushed. The run's parameters record where
+    A source the engine numbered (``staged``), or a file whose raw log was pushed to Spark
+    (:data:`~valuemax.pipeline._engine_read.RAW_PUSHED`), is normalised there when the
+    engine gives the local path's values exactly
+    (:func:`~valuemax.pipeline._engine_read.local_only_reason`); otherwise (and for a file
+    on a server) the local DuckDB normalises it and the normalised log is pushed (with the
+    raw log, when not there yet). The run's parameters record where
     (``normalised_on``: ``engine`` or ``local``), the rows pushed (``rows_pushed``) and,
     for an engine source normalised locally, why (``normalised_locally_because``).
     """
     econ, schema = run.econ, run.schema
-    reason = None
+    reason, pushed, eraw = None, 0, None
     if staged:
-        reason = local_only_reason(econ, ingested, engine_table(econ, ENGINE_RAW, schema))
+        eraw = engine_table(econ, ENGINE_RAW, schema)
+    elif econ.name in RAW_PUSHED:  # a file: its raw log pushed, normalised there if exact
+        eraw, pushed = push_raw(econ, ingested, schema)
+    if eraw is not None:
+        reason = local_only_reason(econ, ingested, eraw)
         if reason is None:
-            run.params.update(normalised_on="engine", rows_pushed=0)
-            return normalise_on_engine(econ, ingested, schema), ingested
+            run.params.update(normalised_on="engine", rows_pushed=pushed)
+            return normalise_on_engine(econ, ingested, schema, pushed), ingested
     elif from_engine:
         reason = (f"{econ.name} numbers rows only in an order (ROW_NUMBER() needs ORDER BY), "
                   f"so its sources are read and normalised locally")
-    elog = push_log(econ, ingested, schema)
+    elog = (push_normalised(econ, ingested, eraw, schema, pushed) if pushed
+            else push_log(econ, ingested, schema))
     run.params.update(normalised_on="local", rows_pushed=elog.rows_pushed)
     if reason is not None:
         run.params["normalised_locally_because"] = reason

@@ -3,13 +3,13 @@
 What runs where (DESIGN.md §2), for ``engine`` = Spark, PostgreSQL or MySQL/MariaDB:
 
 - reading a ``table=`` or ``query=``: on the engine; its rows reach the local DuckDB store
-  once, through Arrow batches, as ``transactions_raw`` (PostgreSQL, MySQL/MariaDB: numbered
-  on the engine first, :mod:`valuemax.pipeline._engine_read`);
+  once, through Arrow batches, as ``transactions_raw`` (numbered on the engine first,
+  :mod:`valuemax.pipeline._engine_read`);
 - the mapping and the parse plan (date formats, numbers, ids): decided in the local DuckDB
-  (the format inference is DuckDB SQL); applied on PostgreSQL and MySQL/MariaDB to their
-  own copy of a typed ``table=``/``query=`` (:mod:`valuemax.pipeline._engine_read`), else
-  in the local DuckDB (the date parser is DuckDB's ``try_strptime``) and pushed
-  (:func:`push_log`);
+  (the format inference is DuckDB SQL); applied by the engine to its own copy of a typed
+  ``table=``/``query=`` (and Spark to a typed file's raw log, pushed alone)
+  (:mod:`valuemax.pipeline._engine_read`), else in the local DuckDB (the date parser is
+  DuckDB's ``try_strptime``) and pushed (:func:`push_log`);
 - cleaning with the quarantine and its reason codes (returns netting included), the customer
   table (RFM + BTYD summary), the calibration/holdout table and the baskets (the basket ×
   item pairs of the clean lines, of the training and test periods of the recommendation
