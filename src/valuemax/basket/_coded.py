@@ -38,8 +38,8 @@ def build_coded(transactions: CleanResult | ir.Table, *, item: str = "auto") -> 
     their int32 codes to the lines and groups the lines by basket: each basket's customer
     code (the smallest: the codes follow the sorted ids), first and last time and the list
     of its item codes, so Python receives integer lists and times, never a text per line or
-    per basket (at 10M lines, ~0.3 GB instead of ~1 GB of Arrow text, and no sort of ten
-    million basket ids).
+    per basket (at 10M lines one 0.28 GB Arrow result, no sort of ten million basket ids;
+    docs/performance.md has the step's memory before and after).
 
     Same matrix, items, customers, dates, kind and notes as :func:`build_baskets` up to the
     order of the baskets, which is the engine's (not sorted by id); ``basket_ids`` is None.
