@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
-from valuemax.basket._baskets import Baskets, build_baskets
+from valuemax.basket._baskets import Baskets
+from valuemax.basket._coded import build_coded
 from valuemax.basket._evaluate import evaluate_with
 from valuemax.basket._mine import RuleSet, mine_rules
 from valuemax.basket._recommend import recommend
@@ -167,7 +168,7 @@ def analyze_baskets(transactions: CleanResult | ir.Table, *, min_support: float 
     del random_state
     if isinstance(transactions, CleanResult):
         transactions = transactions.transactions
-    baskets = build_baskets(transactions, item=item)
+    baskets = build_coded(transactions, item=item)  # integer codes only, no basket ids
     notes = list(baskets.notes)
     given = {"min_support": min_support, "min_confidence": min_confidence,
              "min_lift": min_lift, "max_len": max_len}

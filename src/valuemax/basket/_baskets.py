@@ -37,6 +37,8 @@ class Baskets:
         Basket labels (order ids, ``"customer|YYYY-MM-DD"``, or the 1-based line number);
         :func:`build_baskets` gives them sorted, as numpy ``StringDType`` text (no Python
         object per basket).
+        None when built by :func:`~valuemax.basket._coded.build_coded` (the main job's
+        path, which needs no basket label; its rows are in the engine's order).
     customer_ids : ndarray of shape (n_baskets,) or None
         The customer of each basket (None for a plain basket file).
     basket_dates : ndarray of datetime64[D] of shape (n_baskets,) or None
@@ -55,7 +57,7 @@ class Baskets:
 
     matrix: sp.csr_matrix
     items: list[str]
-    basket_ids: np.ndarray
+    basket_ids: np.ndarray | None
     customer_ids: np.ndarray | None = None
     basket_dates: np.ndarray | None = None
     kind: BasketKind = "order"
@@ -133,6 +135,54 @@ def _pick_item(t: ir.Table, item: str) -> str:
         "mapping={'product_name': 'YourColumn'}.")
 
 
+def basket_lines(transactions: CleanResult | ir.Table, item: str = "auto", *,
+                 customers: bool = False) -> tuple[ir.Table, str, BasketKind, list[str]]:
+    """The lines that go into baskets, keyed (:func:`_keyed`), with the item column, the
+    basket kind and the notes (lines without an item, lines without an order id).
+
+    With ``customers=True`` the notes' count query also counts those lines' NULL
+    customers, returned as a fifth element.
+
+    Raises
+    ------
+    InputError
+        As :func:`build_baskets`.
+    """
+    if isinstance(transactions, CleanResult):
+        transactions = transactions.transactions
+    columns = list(transactions.columns)
+    item_col = _pick_item(transactions, item)
+    for col in ("customer_id", "order_ts"):
+        if col not in columns:
+            raise InputError(f"build_baskets needs column {col!r}; the transactions have "
+                             f"{', '.join(columns)}.")
+    has_order = "order_id" in columns
+    t = _keyed(transactions, item_col)
+    extra = ({"n_null_customer": (t._item.notnull() & t.customer_id.isnull()).sum()
+              .coalesce(0)} if customers else {})
+    counts = t.aggregate(n=t.count(), n_null=t._item.isnull().sum().coalesce(0),
+                         n_no_order=(~t._is_order).sum().coalesce(0), **extra)
+    got = [int(x) for x in counts.to_pyarrow().to_pandas().iloc[0]]
+    n, n_null, n_no_order = got[:3]
+    notes: list[str] = []
+    if n_null:
+        notes.append(f"{n_null:,} of {n:,} lines have no {item_col} and are left out of the "
+                     "baskets.")
+    if n == n_null:
+        raise InputError(f"build_baskets: no line has a {item_col}; there is nothing to "
+                         "put in baskets.")
+    kind: BasketKind = "order" if has_order and n_no_order == 0 else "customer-day"
+    if has_order and 0 < n_no_order < n:
+        notes.append(f"{n_no_order:,} of {n:,} lines have no order_id: they form customer-day "
+                     "baskets (customer and calendar date).")
+    elif not has_order or n_no_order:
+        notes.append(f"the log has no order ids: its {n:,} lines form customer-day baskets "
+                     "(a customer's lines on one calendar day); if an order or invoice column "
+                     "exists, map it as order_id (CLI: --map order_id=COLUMN).")
+    out = (t.filter(t._item.notnull()), item_col, kind, notes)
+    return (*out, got[3]) if customers else out
+
+
 def build_baskets(transactions: CleanResult | ir.Table, *, item: str = "auto") -> Baskets:
     """Build the basket × item incidence in the engine; only distinct pairs reach Python.
 
@@ -181,24 +231,7 @@ def build_baskets(transactions: CleanResult | ir.Table, *, item: str = "auto") -
     >>> (b.n_baskets, b.n_items, int(b.matrix.sum()))
     (2, 2, 2)
     """
-    if isinstance(transactions, CleanResult):
-        transactions = transactions.transactions
-    columns = list(transactions.columns)
-    item_col = _pick_item(transactions, item)
-    for col in ("customer_id", "order_ts"):
-        if col not in columns:
-            raise InputError(f"build_baskets needs column {col!r}; the transactions have "
-                             f"{', '.join(columns)}.")
-    has_order = "order_id" in columns
-    t = _keyed(transactions, item_col)
-    counts = t.aggregate(n=t.count(), n_null=t._item.isnull().sum().coalesce(0),
-                         n_no_order=(~t._is_order).sum().coalesce(0))
-    n, n_null, n_no_order = (int(x) for x in counts.to_pyarrow().to_pandas().iloc[0])
-    notes: list[str] = []
-    if n_null:
-        notes.append(f"{n_null:,} of {n:,} lines have no {item_col} and are left out of the "
-                     "baskets.")
-    t = t.filter(t._item.notnull())
+    t, item_col, kind, notes = basket_lines(transactions, item)
     pairs = t.select("_basket", "_item").distinct().to_pyarrow()
     if pairs.num_rows == 0:
         raise InputError(f"build_baskets: no line has a {item_col}; there is nothing to "
@@ -217,14 +250,6 @@ def build_baskets(transactions: CleanResult | ir.Table, *, item: str = "auto") -
                          dtype=np.int64)
     i_codes, items = sorted_codes(pairs.column("_item"))
     del pairs
-    kind: BasketKind = "order" if has_order and n_no_order == 0 else "customer-day"
-    if has_order and 0 < n_no_order < n:
-        notes.append(f"{n_no_order:,} of {n:,} lines have no order_id: they form customer-day "
-                     "baskets (customer and calendar date).")
-    elif not has_order or n_no_order:
-        notes.append(f"the log has no order ids: its {n:,} lines form customer-day baskets "
-                     "(a customer's lines on one calendar day); if an order or invoice column "
-                     "exists, map it as order_id (CLI: --map order_id=COLUMN).")
     ts = info.column("_ts").combine_chunks()
     customer_ids, coded = _labels(info.column("_customer"))
     matrix = from_codes(b_codes, i_codes, len(b_ids), len(items))
@@ -330,7 +355,9 @@ def split_baskets(transactions: ir.Table, baskets: Baskets, split: Any) -> Baske
     m = m[:, cols].tocsr()
     m.sort_indices()
     return Baskets(matrix=m, items=[baskets.items[j] for j in cols],
-                   basket_ids=baskets.basket_ids[keep], customer_ids=baskets.customer_ids[keep],
+                   basket_ids=(None if baskets.basket_ids is None
+                               else baskets.basket_ids[keep]),
+                   customer_ids=baskets.customer_ids[keep],
                    basket_dates=baskets.basket_dates[keep], kind=baskets.kind,
                    item_column=baskets.item_column,
                    basket_ends=(None if baskets.basket_ends is None

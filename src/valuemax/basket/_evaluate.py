@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from valuemax._core.exceptions import InputError
 from valuemax.basket._baskets import Baskets, build_baskets, split_baskets
+from valuemax.basket._coded import build_coded
 from valuemax.basket._mine import mine_rules
 from valuemax.basket._recommend import customer_items, recommend_codes, top_n_dense
 from valuemax.basket._thresholds import choose_thresholds
@@ -189,7 +190,7 @@ def evaluate_with(transactions: ir.Table, allb: Baskets, *,
     tb = split_baskets(transactions, allb, split)
     if tb is None:
         try:
-            tb = build_baskets(train, item=col)
+            tb = build_coded(train, item=col)  # the order of baskets is not used
         except InputError as exc:
             raise InputError(f"evaluate_recommendations: no training line before {split}: "
                              f"{exc}") from exc

@@ -117,55 +117,100 @@ def _top_n_csr(s: sp.csr_matrix, bought: sp.csr_matrix | None, n: int,
     """:func:`top_n_sparse` of a CSR matrix without duplicate entries (e.g. a sparse
     product), in time linear in its stored entries.
 
-    Each row's ``n``-th largest positive score is found by a partition of the row's
-    stored scores (rows of similar length padded with zeros into one array, so no Python
-    loop runs per row); only the entries at or above it (ties at the ``n``-th place
-    included) are sorted by score, then column — the same entries in the same order as
-    sorting every stored entry.
+    A row's ``n`` best entries not bought lie among its ``n + b`` best positive entries,
+    ``b`` the row's bought items (at most ``b`` of those are left out, and every entry
+    below them ranks after ``n`` kept ones). That ``(n + b)``-th largest score is found by
+    a partition of the row's stored scores (rows of similar length padded with zeros into
+    one array, so no Python loop runs per row); only the entries at or above it (ties
+    included) are checked against ``bought`` and sorted by score, then column — the same
+    entries in the same order as sorting every stored entry that is not bought.
     """
     m, p = s.shape
     counts = np.diff(s.indptr)
     rows = np.repeat(np.arange(m, dtype=np.int64), counts)
-    cols = s.indices.astype(np.int64, copy=False)
+    cols = s.indices  # int64 once cut down
     vals = s.data
     ok = vals > 0
-    if bought is not None and bought.nnz:
-        if m * p <= _BLOCK * 4:  # a boolean block of at most 16 MB
-            ok &= ~bought.toarray()[rows, cols]
-        else:
-            b = bought.tocsr()
-            keys = np.repeat(np.arange(m, dtype=np.int64), np.diff(b.indptr)) * p + b.indices
-            keys.sort()
-            probe = rows * p + cols
-            at = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
-            ok &= keys[at] != probe
     if not ok.all():
         rows, cols, vals = rows[ok], cols[ok], vals[ok]
-    counts = np.bincount(rows, minlength=m)
-    big = np.flatnonzero(counts > n)
-    if len(big):
-        starts = np.cumsum(counts) - counts
-        kth = np.zeros(m)  # rows with at most n entries keep them all
-        width = np.ceil(np.log2(counts[big])).astype(np.int64)  # rows padded to < 2x
-        for w_level in np.unique(width):
-            group = big[width == w_level]
-            w = int(counts[group].max())
-            step = max(1, _BLOCK // w)
-            for a in range(0, len(group), step):
-                g = group[a:a + step]
-                k = counts[g]
-                ends = np.cumsum(k)
-                pos = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - k, k)
-                pad = np.zeros((len(g), w))
-                pad[np.repeat(np.arange(len(g)), k), pos] = vals[np.repeat(starts[g], k) + pos]
-                kth[g] = np.partition(pad, w - n, axis=1)[:, w - n]
+        counts = np.bincount(rows, minlength=m)
+    need = np.full(m, n, dtype=np.int64)
+    if bought is not None:
+        need += np.diff(bought.tocsr().indptr)
+    low = _lower_bound(vals, counts, need)
+    if low is not None:  # cheap first cut: every entry at or above the kth stays
+        keep = vals >= low[rows]
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        counts = np.bincount(rows, minlength=m)
+    kth = _kth_largest(vals, counts, need)
+    if kth is not None:
         keep = vals >= kth[rows]
         rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    if bought is not None and bought.nnz and len(rows):
+        b = bought.tocsr()
+        keys = np.repeat(np.arange(m, dtype=np.int64), np.diff(b.indptr)) * p + b.indices
+        keys.sort()
+        probe = rows * p + cols
+        at = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
+        keep = keys[at] != probe
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    cols = cols.astype(np.int64)
     order = np.lexsort((cols, -vals, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
     start = np.searchsorted(rows, rows, side="left")
     keep = (np.arange(len(rows)) - start) < n
     return rows[keep], cols[keep], vals[keep]
+
+
+#: Values per row from which :func:`_lower_bound` takes its sample.
+_SAMPLE = 128
+
+
+def _lower_bound(vals: np.ndarray, counts: np.ndarray, need: np.ndarray) -> np.ndarray | None:
+    """A lower bound of each row's ``need``-th largest value (0 where none is computed), or
+    None: the ``need``-th largest of the row's first :data:`_SAMPLE` values (a subset's
+    ``need``-th largest is at most the whole row's). Rows laid out as in
+    :func:`_kth_largest`."""
+    sel = np.flatnonzero((counts > _SAMPLE) & (need < _SAMPLE))
+    if not len(sel):
+        return None
+    starts = np.cumsum(counts) - counts
+    low = np.zeros(len(counts))
+    step = max(1, _BLOCK // _SAMPLE)
+    for a in range(0, len(sel), step):
+        g = sel[a:a + step]
+        sample = vals[starts[g][:, None] + np.arange(_SAMPLE)]
+        top = int(need[g].max())
+        best = np.sort(np.partition(sample, _SAMPLE - top, axis=1)[:, _SAMPLE - top:], axis=1)
+        low[g] = best[np.arange(len(g)), top - need[g]]
+    return low
+
+
+def _kth_largest(vals: np.ndarray, counts: np.ndarray, need: np.ndarray) -> np.ndarray | None:
+    """Each row's ``need``-th largest value, 0 for a row of at most ``need`` values (all
+    kept); None when no row has more. ``vals`` holds the rows one after the other,
+    ``counts`` values each."""
+    big = np.flatnonzero(counts > need)
+    if not len(big):
+        return None
+    starts = np.cumsum(counts) - counts
+    kth = np.zeros(len(counts))
+    width = np.ceil(np.log2(counts[big])).astype(np.int64)  # rows padded to < 2x
+    for w_level in np.unique(width):
+        group = big[width == w_level]
+        w = int(counts[group].max())
+        step = max(1, _BLOCK // w)
+        for a in range(0, len(group), step):
+            g = group[a:a + step]
+            k = counts[g]
+            ends = np.cumsum(k)
+            pos = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - k, k)
+            pad = np.zeros((len(g), w))
+            pad[np.repeat(np.arange(len(g)), k), pos] = vals[np.repeat(starts[g], k) + pos]
+            top = int(need[g].max())  # < w: every row of g has more than need values
+            best = np.sort(np.partition(pad, w - top, axis=1)[:, w - top:], axis=1)
+            kth[g] = best[np.arange(len(g)), top - need[g]]
+    return kth
 
 
 #: Share of stored entries from which :func:`top_n_sparse` selects on dense row blocks (a

@@ -1,0 +1,114 @@
+"""The baskets coded in DuckDB (``build_coded``, the main job's path) hold what the lines
+say: checked on a hand-made log against counts done by hand, against a pandas grouping of
+a seeded log, and against ``build_baskets`` (same baskets up to their order)."""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from valuemax._core.exceptions import InputError
+from valuemax.basket import build_baskets, mine_rules
+from valuemax.basket._coded import build_coded
+
+
+def _table(df: pd.DataFrame):
+    return ibis.memtable(pa.Table.from_pandas(df, preserve_index=False))
+
+
+def _rows(b) -> list[tuple]:
+    """Each basket as (customer, first day, last time, items), sorted: the baskets without
+    their order."""
+    m = b.matrix
+    ends = (b.basket_ends.astype("datetime64[us]").astype(str) if b.basket_ends is not None
+            else [None] * b.n_baskets)
+    return sorted((str(b.customer_ids[i]), str(b.basket_dates[i]), str(ends[i]),
+                   tuple(b.items[j] for j in m.indices[m.indptr[i]:m.indptr[i + 1]]))
+                  for i in range(b.n_baskets))
+
+
+#: Five orders of three customers; order o2 repeats milk, o5 has a line without a product,
+#: and the customer-day lines of c3 (no order id) form one basket.
+HAND = pd.DataFrame({
+    "customer_id": ["c1", "c1", "c2", "c2", "c2", "c2", "c1", "c3", "c3", "c2", "c2"],
+    "order_id": ["o1", "o1", "o2", "o2", "o2", "o3", "o4", None, None, "o5", "o5"],
+    "order_ts": pd.to_datetime(["2024-01-01 09:00", "2024-01-01 09:05", "2024-01-02 10:00",
+                                "2024-01-02 10:00", "2024-01-02 11:00", "2024-01-03 12:00",
+                                "2024-01-04 08:00", "2024-01-05 07:00", "2024-01-05 18:00",
+                                "2024-01-06 10:00", "2024-01-06 10:30"]),
+    "product_id": ["bread", "milk", "bread", "milk", "milk", "tea", "milk", "tea", "bread",
+                   "tea", None]})
+
+
+def test_hand_made_log_gives_the_baskets_and_rules_counted_by_hand():
+    b = build_coded(_table(HAND))
+    assert b.basket_ids is None and b.kind == "customer-day"
+    assert b.items == ["bread", "milk", "tea"]
+    assert _rows(b) == [
+        ("c1", "2024-01-01", "2024-01-01T09:05:00.000000", ("bread", "milk")),
+        ("c1", "2024-01-04", "2024-01-04T08:00:00.000000", ("milk",)),
+        ("c2", "2024-01-02", "2024-01-02T11:00:00.000000", ("bread", "milk")),
+        ("c2", "2024-01-03", "2024-01-03T12:00:00.000000", ("tea",)),
+        ("c2", "2024-01-06", "2024-01-06T10:00:00.000000", ("tea",)),  # no-product line out
+        ("c3", "2024-01-05", "2024-01-05T18:00:00.000000", ("bread", "tea"))]
+    assert b.notes == ("1 of 11 lines have no product_id and are left out of the baskets.",
+                       "2 of 11 lines have no order_id: they form customer-day baskets "
+                       "(customer and calendar date).")
+    # six baskets: bread in 3, milk in 3, bread+milk in 2 (o1, o2)
+    rs = mine_rules(b, min_support=2 / 6, min_confidence=0.5)
+    rule = rs.rules.set_index("rule").loc["bread → milk"]
+    assert (rule["antecedent_count"], rule["consequent_count"], rule["count"]) == (3, 3, 2)
+    assert rule["support"] == pytest.approx(2 / 6)
+    assert rule["confidence"] == pytest.approx(2 / 3)
+    assert rule["lift"] == pytest.approx((2 / 3) / (3 / 6))  # 4/3
+    # customers coded in sorted order, one Python string per customer
+    codes, labels = b._customers
+    assert list(labels) == ["c1", "c2", "c3"]
+    assert [labels[c] for c in codes] == list(b.customer_ids)
+
+
+def test_seeded_log_equals_a_pandas_grouping_and_build_baskets():
+    rng = np.random.default_rng(3)
+    n = 4_000
+    cust = rng.integers(0, 300, n)
+    day = rng.integers(0, 90, n)
+    df = pd.DataFrame({
+        "customer_id": [f"c{c}" for c in cust],
+        # non-ASCII and mixed-case ids: the codes follow the bytewise order
+        "order_id": [f"{'é' if c % 7 == 0 else 'O'}{c}-{d // 10}" for c, d in zip(cust, day,
+                                                                               strict=True)],
+        "order_ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(day * 86400
+                                                                 + rng.integers(0, 3600, n),
+                                                                 unit="s"),
+        "product_id": [f"{'Ä' if i % 5 == 0 else 'p'}{i}" for i in rng.geometric(0.1, n)]})
+    t = _table(df)
+    coded, plain = build_coded(t), build_baskets(t)
+    assert coded.items == plain.items == sorted(df["product_id"].unique())
+    assert (coded.kind, coded.notes, coded.item_column) == (plain.kind, plain.notes,
+                                                            plain.item_column)
+    per = df.groupby("order_id").agg(customer=("customer_id", "min"),
+                                     first=("order_ts", "min"), last=("order_ts", "max"),
+                                     items=("product_id", lambda s: tuple(sorted(set(s)))))
+    expect = sorted((c, str(np.datetime64(f, "D")), str(np.datetime64(la, "us")), i)
+                    for c, f, la, i in zip(per["customer"], per["first"], per["last"],
+                                           per["items"], strict=True))
+    assert _rows(coded) == _rows(plain) == expect
+    assert coded.matrix.dtype == bool and coded.matrix.has_canonical_format
+    kw = {"min_support": 0.01, "min_confidence": 0.1, "max_len": 3}
+    a, b = mine_rules(coded, **kw), mine_rules(plain, **kw)
+    assert len(a.rules) > 0
+    pd.testing.assert_frame_equal(a.rules, b.rules, check_exact=True)
+    pd.testing.assert_frame_equal(a.itemsets, b.itemsets, check_exact=True)
+
+
+def test_null_customers_and_no_item_fall_back_or_refuse_as_build_baskets():
+    df = HAND.copy()
+    df.loc[0, "customer_id"] = None  # o1 keeps c1 through its other line
+    b = build_coded(_table(df))
+    assert list(b.basket_ids) == list(build_baskets(_table(df)).basket_ids)  # the text path
+    empty = HAND.assign(product_id=pd.Series([None] * len(HAND), dtype="string"))
+    with pytest.raises(InputError, match="no line has a product_id"):
+        build_coded(_table(empty), item="product_id")
