@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import ibis
 import pytest
 
 from valuemax.engines import connect
