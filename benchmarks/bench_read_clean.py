@@ -63,7 +63,7 @@ def main() -> None:
     done.set()
     parts = ("read", "clean()", "writes", "lost customers")
     print(" | ".join(f"{name} {b[0] - a[0]:.1f} s wall, {b[1] - a[1]:.1f} s CPU"
-                     for name, a, b in zip(parts, marks, marks[1:], strict=True)))
+                     for name, a, b in zip(parts, marks[:-1], marks[1:], strict=True)))
     print(f"peak RSS: read {peak_read / 1e9:.2f} GB, read+clean {peak[0] / 1e9:.2f} GB")
     if args.fingerprint:
         r = res.report

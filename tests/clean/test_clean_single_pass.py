@@ -124,3 +124,64 @@ def test_labelled_lines_hold_every_line_once_with_its_reason(tmp_path):
     per = lines.dropna(subset=["customer_id"]).groupby("customer_id")["reason"]
     lost = {c for c, r in per if r.notna().all()}
     assert lost == ids - kept
+
+
+def test_product_code_is_ibis_strip_upper_on_every_edge_blank():
+    from valuemax.clean._rules import product_code
+
+    codes = ["post", " post", "post ", "\tPOST\n", "\x0bpost\x0c", "\x0b post \x0b", "p o s t",
+             "\rpost\r", " \r post", "post\u00a0", "", "   ", None, "gift_0001 ", "é ", "\x0b"]
+    con = ibis.duckdb.connect()
+    t = con.create_table("codes", pa.table({"product_id": pa.array(codes, pa.string())}))
+    got = t.select(c=product_code(t)).to_pyarrow().column("c").to_pylist()
+    # Python's str.strip over Ibis's characters (space, tab, LF, CR, VT, FF), then upper
+    want = [None if c is None else c.strip(" \t\n\r\x0b\x0c").upper() for c in codes]
+    assert got == want
+    assert got[5] == "POST" and got[7] == "POST" and got[6] == "P O S T" and got[14] == "É"
+    # and the plain Ibis expression agrees on the same engine
+    plain = t.select(c=t.product_id.strip().upper()).to_pyarrow().column("c").to_pylist()
+    assert got == plain
+
+
+def test_code_flags_give_the_tests_of_the_expressions():
+    """The non-product test and the unconfirmed-code count read from the flag columns
+    equal the expressions they replace, line by line, with the default codes confirmed by
+    descriptions (Online Retail's rule) and with a plain code list."""
+    from valuemax.clean._rules import (
+        DEFAULT_NON_PRODUCT_CODES,
+        DEFAULT_NON_PRODUCT_WORDS,
+        RuleContext,
+        make_rules,
+        unconfirmed_codes,
+        with_code_flags,
+    )
+
+    rows = [("POST", "POSTAGE"), (" post ", "postage"), ("POST", "post box"),  # no 'POSTAGE'
+            ("M", "Manual"), ("M", "MUG"), ("gift_0001_10", "Dotcomgiftshop Gift Voucher"),
+            ("GIFT_X", "gift bag"), ("85123A", "WHITE HANGING HEART"), (None, "POSTAGE"),
+            ("POST", None), ("S", "SAMPLES"), ("S", "size S"), ("B", "Adjust bad debt")]
+    con = ibis.duckdb.connect()
+    t = con.create_table("lines", pa.table({
+        "product_id": pa.array([r[0] for r in rows], pa.string()),
+        "product_name": pa.array([r[1] for r in rows], pa.string()),
+    }))
+    (rule,) = make_rules(("non_product",), RuleContext(
+        None, None, DEFAULT_NON_PRODUCT_CODES, confirm=DEFAULT_NON_PRODUCT_WORDS))
+    for confirm in (DEFAULT_NON_PRODUCT_WORDS, None):
+        ctx = RuleContext(None, None, DEFAULT_NON_PRODUCT_CODES, confirm=confirm)
+        flagged = with_code_flags(t, ctx)
+        assert "_vm_np" in flagged.columns
+        got = flagged.select(np=rule.predicate(flagged, ctx),
+                             kept=unconfirmed_codes(flagged, ctx)).to_pyarrow()
+        want = t.select(np=rule.predicate(t, ctx), kept=unconfirmed_codes(t, ctx)).to_pyarrow()
+        assert got.equals(want)
+        if confirm is not None:  # hand-checked against DEFAULT_NON_PRODUCT_WORDS
+            assert got.column("np").to_pylist() == [
+                True, True, False, True, False, True, False, False, False, False, True,
+                False, True]
+            # kept as sales: post box, MUG, gift bag, POST without a description, size S
+            # (NULL where the line has no code)
+            assert [i for i, k in enumerate(got.column("kept").to_pylist()) if k] == [
+                2, 4, 6, 9, 11]
+        else:  # the codes alone
+            assert sum(got.column("np").to_pylist()) == 11

@@ -31,6 +31,7 @@ from valuemax.clean._rules import (
     make_rules,
     reason_expr,
     unconfirmed_codes,
+    with_code_flags,
 )
 from valuemax.engines import add_key, median_table, refresh_statistics, spark_checkpoint
 from valuemax.engines._portable import backend_name
@@ -272,6 +273,8 @@ def clean(
                       by_amount=item is None,
                       confirm=confirm if "non_product" in applied else None)
     rules = make_rules(applied, ctx)
+    if "non_product" in applied:
+        t = with_code_flags(t, ctx)
     t = _label(t, rules, ctx, net=returns == "net", item=item, keyed=keyed,
                has_order_id="order_id" in has)
     # the labelled lines are computed once; the outlier statistics are two scalar queries
@@ -467,15 +470,19 @@ def _with_duplicates_hashed(std: ir.Table, raw: ir.Table, raw_cols: list[str]) -
     (the test itself, NULLs equal) runs on those lines only. A hash collision between
     different lines only adds lines to the exact test. At 10M mostly distinct lines the
     GROUP BY over every raw (text) column held the whole log in its hash table and spilled.
+    The candidates are referred to once: their first line per value is a window over them
+    (a partition by every raw column puts NULLs, NaNs and -0.0/0.0 together, as the GROUP
+    BY does); an anti join of the candidates to a GROUP BY of the same lines made DuckDB
+    compute the candidates, and so the hash GROUP BY over the whole log, twice.
     """
     h = raw.select("_row_id", _vm_h=ibis.struct({c: raw[c] for c in raw_cols}).hash())
     shared = h.group_by("_vm_h").aggregate(_vm_n=h.count())
     shared = shared.filter(shared._vm_n > 1).select("_vm_h")
     cand = h.semi_join(shared, "_vm_h").select("_row_id")
     lines = raw.semi_join(cand, "_row_id")
-    firsts = lines.group_by(raw_cols).aggregate(_vm_first=lines._row_id.min())
-    copies = cand.anti_join(firsts, cand._row_id == firsts._vm_first).select(
-        _vm_copy="_row_id")
+    first = lines._row_id.min().over(ibis.window(group_by=[lines[c] for c in raw_cols]))
+    lines = lines.select("_row_id", _vm_first=first)
+    copies = lines.filter(lines._row_id != lines._vm_first).select(_vm_copy="_row_id")
     j = std.left_join(copies, std._row_id == copies._vm_copy)
     return j.select(*std.columns, _vm_dup=j._vm_copy.notnull())
 

@@ -168,9 +168,31 @@ def implausible_amount(t: ir.Table) -> ir.BooleanValue:
     return huge if backend_name(t) in NO_NAN else a.isnan() | huge
 
 
+#: The characters Ibis's ``strip()`` removes (DuckDB ``trim(x, chars)``): space, tab, LF, CR,
+#: VT, FF.
+_STRIP_CHARS: Final = " \t\n\r\x0b\x0c"
+#: A value starting or ending with one of them (the characters themselves, no escapes).
+_STRIP_EDGE: Final = f"^[{_STRIP_CHARS}]|[{_STRIP_CHARS}]$"
+
+
+def product_code(t: ir.Table) -> ir.StringValue:
+    """``product_id`` stripped of edge blanks (Ibis ``strip()``) and in upper case.
+
+    On DuckDB ``trim(x, chars)`` runs only on the values the regular expression finds an
+    edge blank in: the same values, about twice as fast over a log (0.45 -> 0.21 CPU s for
+    the code test on 2.2M codes), since almost no code has one.
+    """
+    pid = t.product_id
+    if backend_name(t) == "duckdb":
+        pid = ibis.ifelse(pid.re_search(_STRIP_EDGE), pid.strip(), pid)
+    else:
+        pid = pid.strip()
+    return pid.upper()
+
+
 def _code_matches(t: ir.Table, entry: str) -> ir.BooleanValue:
     """True where ``product_id`` is ``entry`` (ignoring case and blanks; ``x*``: a prefix)."""
-    code = t.product_id.strip().upper()
+    code = product_code(t)
     if entry.endswith("*"):
         return code.startswith(entry[:-1].strip().upper())
     return code == entry.strip().upper()
@@ -180,7 +202,7 @@ def _has_code(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
     """True where ``product_id`` is one of ``ctx.non_product_codes`` (ignoring case and
     blanks; ``x*``: a prefix): one ``IN`` list and the prefixes."""
     out: ir.BooleanValue = ibis.literal(False)
-    code = t.product_id.strip().upper()
+    code = product_code(t)
     exact = [c.strip().upper() for c in ctx.non_product_codes if not c.endswith("*")]
     if exact:
         out = out | code.isin(exact)
@@ -189,8 +211,10 @@ def _has_code(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
     return out
 
 
-def _non_product(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
-    coded = _has_code(t, ctx)
+def _non_product(t: ir.Table, ctx: RuleContext,
+                 coded: ir.BooleanValue | None = None) -> ir.BooleanValue:
+    """The ``non_product`` test; ``coded``: :func:`_has_code` when already computed."""
+    coded = _has_code(t, ctx) if coded is None else coded
     if ctx.confirm is None:
         return coded
     # each code only with its telltale description (see DEFAULT_NON_PRODUCT_WORDS); the
@@ -204,12 +228,38 @@ def _non_product(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
     return coded.ifelse(confirmed, ibis.literal(False))
 
 
+#: Columns of :func:`with_code_flags`: the ``non_product`` test and, with descriptions
+#: to confirm, whether the line carries a code at all.
+_NP_FLAG, _CODED_FLAG = "_vm_np", "_vm_coded"
+
+
+def with_code_flags(t: ir.Table, ctx: RuleContext) -> ir.Table:
+    """``t`` with the product-code tests computed once, as columns.
+
+    ``_vm_np``: the ``non_product`` predicate (NULL where it is NULL); ``_vm_coded`` (only
+    with ``ctx.confirm``): the line carries one of the codes. The rule's predicate and
+    :func:`unconfirmed_codes` read them when present. With ``returns="net"`` the non-product
+    test enters the return flags before the netting and the reason after it: as an
+    expression DuckDB evaluated it (a hash join of the codes) once per reference, three
+    times per line; as a column, once.
+    """
+    if ctx.confirm is None:
+        return t.mutate(**{_NP_FLAG: _non_product(t, ctx)})
+    t = t.mutate(**{_CODED_FLAG: _has_code(t, ctx)})
+    return t.mutate(**{_NP_FLAG: _non_product(t, ctx, coded=t[_CODED_FLAG])})
+
+
+def _non_product_rule(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
+    return t[_NP_FLAG] if _NP_FLAG in t.columns else _non_product(t, ctx)
+
+
 def unconfirmed_codes(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
     """True where a line carries one of the default non-product codes that its description
     does not confirm (kept as a sale); False everywhere when ``ctx.confirm`` is None."""
     if ctx.confirm is None:
         return ibis.literal(False)
-    return _has_code(t, ctx) & ~_non_product(t, ctx).fill_null(False)
+    coded = t[_CODED_FLAG] if _CODED_FLAG in t.columns else _has_code(t, ctx)
+    return coded & ~_non_product_rule(t, ctx).fill_null(False)
 
 
 def _cancellation(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
@@ -230,7 +280,7 @@ _PREDICATES: Final[dict[str, Callable[[ir.Table, RuleContext], ir.BooleanValue]]
     "implausible_amount": lambda t, ctx: implausible_amount(t),
     "after_observation_end": lambda t, ctx: t.order_ts.date() > ibis.literal(ctx.observation_end),
     "duplicate_line": lambda t, ctx: t["_vm_dup"],
-    "non_product": _non_product,
+    "non_product": _non_product_rule,
     "cancellation": _cancellation,
     "return": _return,
     # the netting columns are added by valuemax.clean._returns before the CASE is built
