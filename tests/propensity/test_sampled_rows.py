@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from valuemax.propensity._fit import _allocate, _training_rows
+from valuemax.propensity._fit import _training_rows
+from valuemax.propensity._sample import allocate as _allocate
 
 ORIGINS = [dt.date(2023, 3, 1), dt.date(2023, 1, 1), dt.date(2022, 11, 1)]
 
@@ -66,3 +68,31 @@ def test_allocate_is_proportional_with_largest_remainders():
     exact = counts * 200 / counts.sum()
     assert got.sum() == 200 and np.all(np.abs(got - exact) < 1)
     assert _allocate(np.array([5, 0]), 3).tolist() == [3, 0]
+
+
+def test_sample_is_the_smallest_hashes_per_label_of_all_rows(frames, con):
+    """The drawn rows are, per label, the rows of the full frame with the smallest DuckDB
+    hash of "customer|origin index|seed" read as a signed 64-bit integer (ties by origin index, then customer), as many as
+    allocate() gives: ranked here in pandas over every row of the full frame, the rows the
+    engine draws from the row keys alone (no feature computed before the draw)."""
+    import pyarrow as pa
+
+    (full, counts, _), (sample, _, _), _, _ = frames
+    pos = {o: k for k, o in enumerate(ORIGINS)}
+    keys = pd.DataFrame({"customer_id": full["customer_id"].to_numpy(dtype=object),
+                         "pos": full["origin"].map(pos).to_numpy(dtype=np.int64),
+                         "label": full["label"].to_numpy()})
+    keys["s"] = keys["customer_id"] + "|" + keys["pos"].astype(str) + "|0"
+    con.con.register("sample_keys_ref", pa.table({"s": keys["s"].to_numpy(dtype=object)}))
+    # Ibis reads DuckDB's unsigned 64-bit hash as a signed BIGINT (the same bits)
+    keys["h"] = con.con.execute("select hash(s) as h from sample_keys_ref").fetchnumpy()["h"
+                                                                                     ].view(np.int64)
+    con.con.unregister("sample_keys_ref")
+    take = _allocate(counts, 200)
+    want = set()
+    for label in (0, 1):
+        part = keys[keys["label"] == label].sort_values(["h", "pos", "customer_id"])
+        want |= set(zip(part["customer_id"].iloc[:take[label]], part["pos"].iloc[:take[label]],
+                        strict=True))
+    got = set(zip(sample["customer_id"], sample["origin"].map(pos), strict=True))
+    assert len(want) == 200 and got == want

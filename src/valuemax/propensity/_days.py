@@ -32,11 +32,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pandas as pd
 
 from valuemax._core.exceptions import InputError
-from valuemax.engines._portable import MONEY_DECIMAL
+from valuemax.engines._portable import MONEY_DECIMAL, backend_name
 from valuemax.features._customers import _join_mode
 from valuemax.features._validation import check_log, purchase_day
 from valuemax.propensity._frame import (
@@ -65,6 +66,42 @@ def materialised(expr: Any) -> Iterator[Any]:
         yield cached
     finally:
         cached.release()
+
+
+def stored_columns(t: ir.Table) -> bool:
+    """Whether ``t`` is columns of a table stored in a DuckDB database (no view, no
+    computed column): reading it again is a scan, not a recomputation, so a temporary copy
+    (:func:`materialised`) would only cost its rows' memory and the copy.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from valuemax.engines import connect
+    >>> con = connect(None)
+    >>> tx = con.create_table("tx_stored", pa.table({"customer_id": ["a"], "amount": [1.0]}))
+    >>> stored_columns(tx.select("customer_id")), stored_columns(tx.mutate(x=tx.amount * 2))
+    (True, False)
+    """
+    op = t.op()
+    while isinstance(op, ops.Project) and all(isinstance(v, ops.Field)
+                                              for v in op.values.values()):
+        op = op.parent
+    if not isinstance(op, ops.DatabaseTable) or backend_name(t) != "duckdb":
+        return False
+    where, args = "", [op.name]
+    if op.namespace.catalog is not None:
+        where, args = where + " and database_name = ?", [*args, op.namespace.catalog]
+    if op.namespace.database is not None:
+        where, args = where + " and schema_name = ?", [*args, op.namespace.database]
+    cur = op.source.con.cursor()
+    try:
+        tables = cur.execute(f"select count(*) from duckdb_tables() where table_name = ?"
+                             f"{where}", args).fetchone()[0]
+        views = cur.execute(f"select count(*) from duckdb_views() where view_name = ?{where}",
+                            args).fetchone()[0]
+    finally:
+        cur.close()
+    return tables == 1 and views == 0
 
 
 def daily_table(transactions: ir.Table, *, money: bool = True,
@@ -248,6 +285,16 @@ def features_from_days(
         out = out.left_join(buyers, out.customer_id == buyers._buyer)
         out = out.mutate(label=out._buyer.notnull().cast("int64")).drop("_buyer")
     return out
+
+
+def for_customers(days: ir.Table, t: ir.Table, who: ir.Table, cats: tuple[str, ...],
+                  ) -> tuple[ir.Table, ir.Table]:
+    """``days`` and (with categorical columns, whose modes read the lines) ``t`` restricted
+    to the customers in ``who`` (a table with ``customer_id``): every feature of a customer
+    is a function of that customer's own days and lines, so :func:`features_from_days` of
+    the restricted tables gives their rows of the whole frame, value for value."""
+    d = days.semi_join(who, "customer_id")
+    return d, (t.semi_join(who, "customer_id") if cats else t)
 
 
 def frame_at(days: ir.Table, transactions: ir.Table, cutoff: _dt.date, *,

@@ -19,6 +19,7 @@ from valuemax.propensity._days import (
     features_from_days,
     frame_at,
     materialised,
+    stored_columns,
 )
 from valuemax.propensity._frame import (
     MONEY_FEATURES,
@@ -29,10 +30,10 @@ from valuemax.propensity._frame import (
     check_transactions,
     choose_categorical,
     date_range,
-    frame_columns,
     numeric_features,
     unwrap_log,
 )
+from valuemax.propensity._holdout import SCORE_CHUNK_ROWS, Holdout, score_in_chunks
 from valuemax.propensity._metrics import (
     btyd_scores,
     calibration_table,
@@ -48,6 +49,7 @@ from valuemax.propensity._models import (
     tune,
 )
 from valuemax.propensity._result import PropensityResult, churn_risk
+from valuemax.propensity._sample import sampled_rows
 
 #: A training origin needs at least this many days of log before it.
 MIN_HISTORY_DAYS = 30
@@ -208,15 +210,16 @@ def _training_rows(t: Any, origins: list[_dt.date], cats: tuple[str, ...], label
     Each origin's frame comes from ``days``, the lines' per-customer-day table
     (:func:`~valuemax.propensity._days.daily_table`, built and materialised here when
     None): the frame of :func:`~valuemax.propensity._frame.features_at`, value for value,
-    at a fraction of the engine time. Up to ``max_rows`` rows over all origins (counted first: customers with a line before
-    each origin), every row comes to pandas, one frame per origin, as
-    :func:`~valuemax.propensity._frame.features_at` builds it; the statistics are then
-    None (taken from the frame). Above, each origin's frame is built once in the engine
-    (a temporary table) and only a seeded stratified sample of ``max_rows`` rows leaves it:
-    per label, the rows with the smallest hash of (customer, origin, seed), as many as
-    the label's share of all rows (largest remainders); the label counts and, per feature
-    column, the non-missing count and whether it is constant come from all rows. Memory
-    then grows with ``max_rows``, not with customers times origins.
+    at a fraction of the engine time. Up to ``max_rows`` rows over all origins (counted
+    first: customers with a line before each origin), every row comes to pandas, one frame
+    per origin, as :func:`~valuemax.propensity._frame.features_at` builds it; the
+    statistics are then None (taken from the frame). Above, only a seeded stratified sample
+    of ``max_rows`` rows is built and leaves the engine
+    (:func:`~valuemax.propensity._sample.sampled_rows`): per label, the rows with the
+    smallest hash of (customer, origin, seed), as many as the label's share of all rows
+    (largest remainders), drawn from the rows' keys; the label counts and, per feature
+    column, the non-missing count and whether it is constant are streaming aggregates over
+    all rows. Memory then grows with ``max_rows``, not with customers times origins.
 
     Returns
     -------
@@ -239,58 +242,13 @@ def _training_rows(t: Any, origins: list[_dt.date], cats: tuple[str, ...], label
                                     money=money).assign(origin=o) for o in origins],
                           ignore_index=True)
         return train, np.bincount(train["label"].to_numpy(), minlength=2), None
-    parts = [features_from_days(days, t, o, categorical=cats, label_days=label_days,
-                                money=money).mutate(_pos=ibis.literal(k, "int64"))
-             for k, o in enumerate(origins)]
-    with materialised(ibis.union(*parts)) as u:
-        cols = [c for c in (*numeric_features(money), "product_diversity", "return_rate")
-                if c in u.columns] + list(cats)
-        aggs: dict[str, Any] = {"_n": u.count(), "_n1": u.label.sum()}
-        for i, c in enumerate(cols):  # streaming aggregates: no distinct-value hash table
-            aggs[f"c{i}"] = u[c].count()
-            aggs[f"lo{i}"] = u[c].min()
-            aggs[f"hi{i}"] = u[c].max()
-        got = u.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-        n, n1 = int(got["_n"]), int(got["_n1"] or 0)
-        counts = np.array([n - n1, n1], dtype=np.int64)
-        stats = {c: (int(got[f"c{i}"]), got[f"lo{i}"] == got[f"hi{i}"])
-                 for i, c in enumerate(cols)}
-        take = _allocate(counts, max_rows)
-        # rank narrow key rows only, then fetch the picked rows whole
-        keys = u.select("customer_id", "_pos", "label", _h=(
-            u.customer_id.cast("string") + "|" + u._pos.cast("string") + f"|{seed}").hash())
-        keys = keys.mutate(_rank=ibis.row_number().over(
-            group_by=keys.label, order_by=[keys._h, keys._pos, keys.customer_id]))
-        picked = keys.filter(keys._rank < ibis.ifelse(keys.label == 1, int(take[1]),
-                                                      int(take[0])))
-        s = u.semi_join(picked.select("customer_id", "_pos"), ["customer_id", "_pos"])
-        df = s.order_by(["_pos", "customer_id"]).to_pyarrow().to_pandas()
-    filled = {c: stats[c][0] > 0 for c in ("product_diversity", "return_rate") if c in stats}
-    keep = frame_columns(df, categorical=cats, label=True, money=money, filled=filled)
-    train = df[keep].assign(origin=[origins[k] for k in df["_pos"].to_numpy()])
-    notes.append(f"training rows: a seeded stratified sample of {max_rows:,} of {n:,} rows "
-                 f"({int(take[1]):,} buyers, {int(take[0]):,} non-buyers: the shares of all "
-                 "rows), drawn in the engine by a seeded hash of customer and origin.")
-    return train.reset_index(drop=True), counts, stats
-
-
-def _allocate(counts: np.ndarray, size: int) -> np.ndarray:
-    """Rows per class for a stratified sample of ``size``: proportional, largest remainders
-    (ties to the smaller class index), at most the class's rows.
-
-    Examples
-    --------
-    >>> _allocate(np.array([700, 300]), 10).tolist()
-    [7, 3]
-    >>> _allocate(np.array([2, 1]), 2).tolist()
-    [1, 1]
-    """
-    exact = counts * size / counts.sum()
-    base = np.floor(exact).astype(np.int64)
-    rest = size - int(base.sum())
-    order = np.lexsort((np.arange(len(counts)), -(exact - base)))
-    base[order[:rest]] += 1
-    return np.minimum(base, counts)
+    train, counts, stats, take = sampled_rows(days, t, origins, cats, label_days, money,
+                                              max_rows, seed)
+    notes.append(f"training rows: a seeded stratified sample of {max_rows:,} of "
+                 f"{int(counts.sum()):,} rows ({int(take[1]):,} buyers, {int(take[0]):,} "
+                 "non-buyers: the shares of all rows), drawn in the engine by a seeded hash of "
+                 "customer and origin.")
+    return train, counts, stats
 
 
 def _cap(df: pd.DataFrame, max_rows: int, seed: int, notes: list[str], what: str) -> pd.DataFrame:
@@ -465,17 +423,24 @@ def _fit(t: Any, h: int, cutoff: Any, n_origins: int, categorical: Any, random_s
     cats, cat_note = choose_categorical(t, categorical)
     keep = [c for c in ("customer_id", "order_id", "order_ts", "amount", "product_id")
             if c in t.columns]
-    with materialised(t.select(*keep, *cats)) as t:
-        res = _fit_cached(t, h, cutoff, n_origins, cats, random_state, btyd_baseline,
-                          observation_end, cv_folds, max_train_rows, money, scan)
+    lines = t.select(*keep, *cats)
+    if stored_columns(lines):  # a stored table (the analyze store's clean lines): no copy
+        res = _fit_cached(lines, h, cutoff, n_origins, cats, random_state, btyd_baseline,
+                          observation_end, cv_folds, max_train_rows, money, scan,
+                          cached=False)
+    else:
+        with materialised(lines) as lines:
+            res = _fit_cached(lines, h, cutoff, n_origins, cats, random_state, btyd_baseline,
+                              observation_end, cv_folds, max_train_rows, money, scan)
     return res if cat_note is None else dataclasses.replace(res, notes=(*res.notes, cat_note))
 
 
 def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ...],
                 random_state: int, btyd_baseline: bool, observation_end: Any, cv_folds: int,
                 max_train_rows: int, money: bool = True, scan: bool = True,
-                ) -> PropensityResult:
-    """Everything after the columns are materialised once in the engine.
+                cached: bool = True) -> PropensityResult:
+    """Everything after the columns are materialised once in the engine (``cached``; a
+    stored table's columns are read in place).
 
     The lines are validated here, once (one aggregate query over the materialised columns
     when ``scan``; the schema only for a CleanResult's lines); the lines are then reduced
@@ -495,7 +460,7 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     origins, label_days, origin_note = plan_origins(cut, first, h, n_origins)
     notes = [origin_note, NAN_POLICY]
     with materialised(daily_table(t, money=money)) as days:
-        if not cats:
+        if not cats and cached:
             # every frame now comes from the days; only the categorical modes read lines
             t.release()
         return _fit_days(t, days, h, cut, end, origins, label_days, cats, random_state,
@@ -544,7 +509,7 @@ def _fit_days(t: Any, days: Any, h: int, cut: _dt.date, end: _dt.date,
         label_days=label_days, cv_results=pd.concat(m.grids, ignore_index=True),
         params={**{k: m.best[k][0] for k in m.kinds},
                 "calibration": {k: c["method"] for k, c in m.calib.items()}},
-        base_rate=float(rows.hold["label"].mean()), n_train=len(train),
+        base_rate=float(rows.hold.keys["label"].mean()), n_train=len(train),
         n_holdout=len(rows.hold),
         features=tuple(feats), setup=setup, left_out=left_out)
 
@@ -557,7 +522,7 @@ class _Rows:
     (numeric first, then categorical)."""
 
     train: pd.DataFrame
-    hold: pd.DataFrame
+    hold: Holdout
     evaluate: pd.DataFrame
     numeric: list[str]
     categorical: list[str]
@@ -580,8 +545,8 @@ def _rows(t: Any, days: Any, h: int, cut: _dt.date, origins: list[_dt.date], lab
     train, counts, stats = _training_rows(t, origins, cats, label_days, money,
                                           max_train_rows, random_state, notes, days=days)
     n_train_all = int(counts.sum())
-    hold = frame_at(days, t, cut, categorical=cats, label_days=h, money=money)
-    _two_classes(hold["label"].to_numpy(), "the holdout window",
+    hold = Holdout(days, t, cut, cats, h, money)
+    _two_classes(hold.keys["label"].to_numpy(), "the holdout window",
                  f"[{cut}, {cut + _dt.timedelta(h)})")
     if counts.min() < cv_folds:
         one = (" (everyone bought again)" if counts[0] == 0
@@ -606,7 +571,7 @@ def _rows(t: Any, days: Any, h: int, cut: _dt.date, origins: list[_dt.date], lab
     feats = [*numeric, *cats_used]
     notes.append(f"features used ({len(feats)}): {', '.join(feats)}.")
     train = _cap(train, max_train_rows, random_state, notes, "training rows")
-    evaluate = _cap(hold, HOLDOUT_EVAL_ROWS, random_state, notes, "holdout evaluation rows")
+    evaluate = hold.sample(HOLDOUT_EVAL_ROWS, random_state, notes, "holdout evaluation rows")
     return _Rows(train=train, hold=hold, evaluate=evaluate.reset_index(drop=True),
                  numeric=numeric, categorical=cats_used)
 
@@ -686,10 +651,12 @@ def _scored(t: Any, days: Any, rows: _Rows, m: _Models, h: int, cut: _dt.date, e
                                      rows.numeric, rows.categorical, max_train_rows,
                                      random_state, cut, h, label_days, notes)
     score_day = end + _dt.timedelta(1)
-    now = frame_at(days, t, score_day, categorical=cats, money=money)
-    p_now = _finite(predict_chunked(final, now[feats]), chosen, "scoring")
+    now, p_now = score_in_chunks(
+        final, features_from_days(days, t, score_day, categorical=cats, money=money), feats,
+        ["customer_id", "recency_days", "ipt_mean"], chunk=SCORE_CHUNK_ROWS)
+    p_now = _finite(p_now, chosen, "scoring")
     out = _score_frame(now, p_now, h, score_day, notes)
-    fitted_on = hold if refit_cal else rows.train
+    fitted_on = hold.keys if refit_cal else rows.train
     # the customers inactive longer than any row the model learnt from: their score and
     # churn_risk are an extrapolation, flagged beside the label
     out["churn_risk_extrapolated"] = (
@@ -700,33 +667,6 @@ def _scored(t: Any, days: Any, rows: _Rows, m: _Models, h: int, cut: _dt.date, e
     notes.append(f"scores: {chosen} {refit} and applied to features as of {score_day} (the day "
                  "after the observation end).")
     return out, refit_cal
-
-
-#: Customers scored per ``predict_proba`` call: the model's transforms copy the features
-#: a few times in float64 (imputed, missing indicators, log, standardised), so at a million
-#: customers one call held several hundred MB at once; chunks bound that.
-SCORE_CHUNK_ROWS = 100_000
-
-
-def predict_chunked(model: Any, x: pd.DataFrame, chunk: int | None = None) -> np.ndarray:
-    """The positive class's ``predict_proba`` of ``x``, ``chunk`` rows per call (default
-    :data:`SCORE_CHUNK_ROWS`).
-
-    Both models and their calibration score each row on its own, so the probabilities are
-    those of one call (tests/propensity/test_fit.py checks this on CDNOW).
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> x = pd.DataFrame({"a": np.arange(10.0)})
-    >>> m = LogisticRegression().fit(x, np.arange(10) > 4)
-    >>> bool((predict_chunked(m, x, chunk=3) == m.predict_proba(x)[:, 1]).all())
-    True
-    """
-    chunk = SCORE_CHUNK_ROWS if chunk is None else chunk
-    parts = [model.predict_proba(x.iloc[lo:lo + chunk])[:, 1]
-             for lo in range(0, len(x), chunk)]
-    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def _finite(p: np.ndarray, kind: str, what: str) -> np.ndarray:
@@ -740,7 +680,7 @@ def _finite(p: np.ndarray, kind: str, what: str) -> np.ndarray:
     return p
 
 
-def _refit(chosen: str, params: dict[str, Any], trained: Any, hold: pd.DataFrame,
+def _refit(chosen: str, params: dict[str, Any], trained: Any, hold: Holdout,
            feats: list[str], numeric: list[str], cats: list[str], max_rows: int,
            random_state: int, cut: _dt.date, h: int, label_days: int, notes: list[str],
            ) -> tuple[Any, str, dict[str, Any] | None]:
@@ -750,7 +690,7 @@ def _refit(chosen: str, params: dict[str, Any], trained: Any, hold: pd.DataFrame
     newest full window); when the holdout has fewer than 2 rows of a class (too few to
     calibrate), the model fitted on the training origins is kept, as stated.
     """
-    rows = _cap(hold, max_rows, random_state, notes, "refit rows")
+    rows = hold.sample(max_rows, random_state, notes, "refit rows")
     y = rows["label"].to_numpy(dtype=int)
     try:
         calibration_plan(y)

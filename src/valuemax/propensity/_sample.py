@@ -1,0 +1,131 @@
+"""Training rows above ``max_train_rows``: a seeded stratified sample drawn in the engine.
+
+The training rows are every customer active before each origin, one row per (customer,
+origin). Which rows the sample takes depends only on each row's key (customer, origin) and
+label, so the keys are drawn first from the per-customer-day table (:func:`row_keys`: the
+customers' first days and the label windows, no feature computed) and the features are
+computed for the drawn rows only (:func:`sampled_rows`): the frame of every row never
+exists, in the engine or in pandas. The column statistics the feature checks need
+(non-missing count, constant) are streaming aggregates over every row's features, one
+query that keeps no row.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from valuemax.propensity._days import features_from_days, for_customers, materialised
+from valuemax.propensity._frame import frame_columns, numeric_features
+
+
+def allocate(counts: np.ndarray, size: int) -> np.ndarray:
+    """Rows per class for a stratified sample of ``size``: proportional, largest remainders
+    (ties to the smaller class index), at most the class's rows.
+
+    Examples
+    --------
+    >>> allocate(np.array([700, 300]), 10).tolist()
+    [7, 3]
+    >>> allocate(np.array([2, 1]), 2).tolist()
+    [1, 1]
+    """
+    exact = counts * size / counts.sum()
+    base = np.floor(exact).astype(np.int64)
+    rest = size - int(base.sum())
+    order = np.lexsort((np.arange(len(counts)), -(exact - base)))
+    base[order[:rest]] += 1
+    return np.minimum(base, counts)
+
+
+def row_keys(days: ir.Table, origins: list[_dt.date], label_days: int) -> ir.Table:
+    """``customer_id``, ``_pos`` (int64: the origin's index in ``origins``) and ``label``
+    (int64 0/1) of every training row, from the per-customer-day table alone.
+
+    A customer is a row of origin ``o`` when their first purchase day (the day without a
+    gap) is before ``o``; ``label`` is 1 when they have a purchase day in ``[o, o +
+    label_days)``: the rows and labels of
+    :func:`~valuemax.propensity._days.features_from_days` at ``o``.
+    """
+    d = days
+    parts = []
+    for k, o in enumerate(origins):
+        cut, end = ibis.date(o), ibis.date(o + _dt.timedelta(label_days))
+        active = d.filter(d._gap.isnull() & (d._day < cut)).select("customer_id")
+        buyers = d.filter((d._day >= cut) & (d._day < end)).select(_buyer=d.customer_id)
+        buyers = buyers.distinct()
+        j = active.left_join(buyers, active.customer_id == buyers._buyer)
+        parts.append(j.select("customer_id", _pos=ibis.literal(k, "int64"),
+                              label=j._buyer.notnull().cast("int64")))
+    return ibis.union(*parts)
+
+
+def column_stats(parts: list[ir.Table], cols: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Non-buyers and buyers, and per column (non-missing rows, constant), over the union of
+    ``parts`` (streaming aggregates: count, min, max; no row kept, no distinct-value hash)."""
+    u = ibis.union(*parts)
+    aggs: dict[str, Any] = {"_n": u.count(), "_n1": u.label.sum()}
+    for i, c in enumerate(cols):
+        aggs[f"c{i}"] = u[c].count()
+        aggs[f"lo{i}"] = u[c].min()
+        aggs[f"hi{i}"] = u[c].max()
+    got = u.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    n, n1 = int(got["_n"]), int(got["_n1"] or 0)
+    stats = {c: (int(got[f"c{i}"]), got[f"lo{i}"] == got[f"hi{i}"])
+             for i, c in enumerate(cols)}
+    return np.array([n - n1, n1], dtype=np.int64), stats
+
+
+def sampled_rows(days: ir.Table, t: ir.Table, origins: list[_dt.date], cats: tuple[str, ...],
+                 label_days: int, money: bool, max_rows: int, seed: int,
+                 ) -> tuple[pd.DataFrame, np.ndarray, dict[str, Any], np.ndarray]:
+    """A seeded stratified sample of ``max_rows`` training rows, their features computed in
+    the engine for the drawn rows only.
+
+    Per label, the rows with the smallest hash of ``"customer|origin index|seed"`` (ties by
+    origin index, then customer), as many as the label's share of all rows
+    (:func:`allocate`).
+
+    Returns
+    -------
+    train : pandas.DataFrame of shape (max_rows, n_columns)
+        The columns of :func:`~valuemax.propensity._frame.frame_columns` and ``origin``
+        (date), ordered by origin (as ``origins``) then customer.
+    counts : ndarray of int64 of shape (2,)
+        Non-buyers and buyers among all the training rows.
+    stats : dict of str to (int, bool)
+        Per feature column: non-missing rows and whether it is constant, over all rows.
+    take : ndarray of int64 of shape (2,)
+        Non-buyers and buyers drawn.
+    """
+    parts = [features_from_days(days, t, o, categorical=cats, label_days=label_days,
+                                money=money) for o in origins]
+    cols = [c for c in (*numeric_features(money), "product_diversity", "return_rate")
+            if c in parts[0].columns] + list(cats)
+    counts, stats = column_stats(parts, cols)
+    take = allocate(counts, max_rows)
+    keys = row_keys(days, origins, label_days)
+    keys = keys.mutate(_h=(keys.customer_id.cast("string") + "|" + keys._pos.cast("string")
+                           + f"|{seed}").hash())
+    keys = keys.mutate(_rank=ibis.row_number().over(
+        group_by=keys.label, order_by=[keys._h, keys._pos, keys.customer_id]))
+    picked = keys.filter(keys._rank < ibis.ifelse(keys.label == 1, int(take[1]),
+                                                  int(take[0])))
+    with materialised(picked.select("customer_id", "_pos")) as p:
+        drawn = []
+        for k, o in enumerate(origins):
+            d_k, t_k = for_customers(days, t, p.filter(p._pos == k).select("customer_id"),
+                                     cats)
+            drawn.append(features_from_days(d_k, t_k, o, categorical=cats,
+                                            label_days=label_days, money=money)
+                         .mutate(_pos=ibis.literal(k, "int64")))
+        df = ibis.union(*drawn).order_by(["_pos", "customer_id"]).to_pyarrow().to_pandas()
+    filled = {c: stats[c][0] > 0 for c in ("product_diversity", "return_rate") if c in stats}
+    keep = frame_columns(df, categorical=cats, label=True, money=money, filled=filled)
+    train = df[keep].assign(origin=[origins[k] for k in df["_pos"].to_numpy()])
+    return train.reset_index(drop=True), counts, stats, take
