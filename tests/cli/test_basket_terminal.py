@@ -43,3 +43,31 @@ def test_a_log_without_order_ids_says_its_baskets_are_customer_days(cli_runner, 
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["basket"]["basket_kind"] == "customer-day"
     assert summary["basket"]["n_baskets"] == n_baskets
+
+
+def test_product_names_with_trailing_blanks_are_one_product(cli_runner, tmp_path):
+    """A names-only export that wrote "WHITE MUG" on some lines and "WHITE MUG " on others
+    (a new user's log): one product in the rules and baskets, and no customer is recommended
+    a product they bought under the other spelling."""
+    frame = _log(tmp_path / "log.csv")
+    frame = frame.rename(columns={"product": "Description"})
+    frame.loc[frame.index % 2 == 1, "Description"] += " "
+    frame.loc[frame.index % 5 == 0, "Description"] = "  " + frame["Description"]
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    out = tmp_path / "out"
+    result = cli_runner.invoke(app, ["rules", str(tmp_path / "log.csv"), "--out", str(out),
+                                     "--min-lift", "0.5", "--min-confidence", "0.1"])
+    assert result.exit_code == 0, result.output
+    names = frame["Description"].str.strip()
+    summary_items = sorted(names.unique())
+    rules = pd.read_csv(out / "rules.csv", dtype=str, encoding="utf-8-sig")
+    assert len(rules) > 0
+    seen = {i for cell in pd.concat([rules["antecedents"], rules["consequents"]])
+            for i in cell.split(" | ")}
+    assert seen <= set(summary_items)
+    recs = pd.read_csv(out / "recommendations.csv", dtype=str, encoding="utf-8-sig")
+    bought = set(zip(frame["customer_id"], names, strict=True))
+    assert len(recs) > 0
+    assert not any((c, i) in bought for c, i in zip(recs["customer_id"], recs["item"],
+                                                    strict=True))
+    assert f"{len(summary_items)} items" in " ".join(result.output.split())

@@ -105,7 +105,9 @@ def _item_names(transactions: Any) -> tuple[dict[str, str], str | None]:
     API name them), and a note naming the codes sold under several names, if any."""
     t = transactions.filter(transactions.product_id.notnull()
                             & transactions.product_name.notnull())
-    got = (t.group_by(item=t.product_id.cast("string"), name=t.product_name.cast("string"))
+    # names stripped of surrounding blanks: "WHITE MUG " is not a second name of a code
+    got = (t.group_by(item=t.product_id.cast("string"),
+                      name=t.product_name.cast("string").strip())
            .aggregate(lines=t.count()).to_pyarrow().to_pandas())
     got = got.sort_values(["item", "name"], ignore_index=True)
     first = got.drop_duplicates("item")

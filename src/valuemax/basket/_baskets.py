@@ -296,12 +296,19 @@ def _naive(ts: pa.Array) -> np.ndarray | None:
 
 
 def _keyed(t: ir.Table, item_col: str) -> ir.Table:
-    """``t`` with ``_basket`` (order id, else customer and day), ``_item`` and ``_is_order``."""
+    """``t`` with ``_basket`` (order id, else customer and day), ``_item`` and ``_is_order``.
+
+    A product name used as the item is stripped of surrounding blanks: an export that wrote
+    "WHITE MUG" on some lines and "WHITE MUG " on others sells one product, not two (and a
+    customer who bought one must not be recommended the other)."""
     day = t.order_ts.cast("date").cast("string")
     cday = t.customer_id.cast("string").concat("|", day)
     has_order = "order_id" in t.columns
     key = t.order_id.cast("string").coalesce(cday) if has_order else cday
-    return t.mutate(_basket=key, _item=t[item_col].cast("string"),
+    item = t[item_col].cast("string")
+    if item_col == "product_name":  # "WHITE MUG " is the product "WHITE MUG" (codes: as given)
+        item = item.strip()
+    return t.mutate(_basket=key, _item=item,
                     _is_order=(t.order_id.notnull() if has_order else ibis.literal(False)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -124,14 +125,8 @@ def calibration_holdout(
               a          1 2.0                  1              36.0               2.0
     """
     unit = days_per_unit(time_unit)
-    cal_end = as_date(calibration_end, "calibration_end")
-    transactions, obs_end, scan = resolve_log(transactions, observation_end, money=money)
-    if cal_end >= obs_end:
-        raise InputError(
-            f"calibration_end={cal_end.isoformat()} must be before observation_end="
-            f"{obs_end.isoformat()} (the holdout period is (calibration_end, "
-            "observation_end]); pass an earlier calibration_end."
-        )
+    cal_end, transactions, obs_end, scan = _periods(transactions, calibration_end,
+                                                    observation_end, money)
     modes = check_log(transactions, obs_end, mode_columns, money=money, scan=scan)
 
     t = transactions
@@ -281,14 +276,8 @@ def btyd_calibration(
         As :func:`calibration_holdout`.
     """
     unit = days_per_unit(time_unit)
-    cal_end = as_date(calibration_end, "calibration_end")
-    transactions, obs_end, scan = resolve_log(transactions, observation_end, money=money)
-    if cal_end >= obs_end:
-        raise InputError(
-            f"calibration_end={cal_end.isoformat()} must be before observation_end="
-            f"{obs_end.isoformat()} (the holdout period is (calibration_end, "
-            "observation_end]); pass an earlier calibration_end."
-        )
+    cal_end, transactions, obs_end, scan = _periods(transactions, calibration_end,
+                                                    observation_end, money)
     check_log(transactions, obs_end, money=money, scan=scan)
     t = transactions
     end = ibis.date(cal_end)
@@ -332,3 +321,19 @@ def btyd_calibration(
     tracking = repeat.group_by("day").aggregate(
         n_repeat=repeat.count().cast("int64")).order_by("day")
     return calibration, tracking
+
+
+def _periods(transactions: Any, calibration_end: Any, observation_end: Any,
+             money: bool) -> tuple[Any, Any, Any, Any]:
+    """The calibration end, the resolved log, its observation end and scan
+    (:func:`resolve_log`), checking that the holdout period (calibration_end,
+    observation_end] is not empty."""
+    cal_end = as_date(calibration_end, "calibration_end")
+    transactions, obs_end, scan = resolve_log(transactions, observation_end, money=money)
+    if cal_end >= obs_end:
+        raise InputError(
+            f"calibration_end={cal_end.isoformat()} must be before observation_end="
+            f"{obs_end.isoformat()} (the holdout period is (calibration_end, "
+            "observation_end]); pass an earlier calibration_end."
+        )
+    return cal_end, transactions, obs_end, scan

@@ -103,9 +103,10 @@ TERMS: dict[str, str] = {
     "time_unit": "time unit", "const": "intercept",
 }
 _TERM_WORD = re.compile(r"(?<![\w.])(" + "|".join(sorted(map(re.escape, TERMS), key=len,
-                                                          reverse=True)) + r")(?![\w(])")
-_HORIZON_TERM = re.compile(r"(?<![\w.])(clv|expected_purchases)_(\d+)(?![\w(])")
-_P_BUY = re.compile(r"(?<![\w.])p_buy_(\d+)d(?![\w(])")
+                                                          reverse=True)) + r")(?![\w(=])")
+# a name followed by "=" is an option's value in a command (--map order_id=COLUMN): kept
+_HORIZON_TERM = re.compile(r"(?<![\w.])(clv|expected_purchases)_(\d+)(?![\w(=])")
+_P_BUY = re.compile(r"(?<![\w.])p_buy_(\d+)d(?![\w(=])")
 
 #: What a marketer should not have to read in the visible page: machine identifiers
 #: (snake_case), optimiser internals, scientific-notation floats, parameter vectors and
@@ -139,6 +140,8 @@ def plain(text: Any) -> str:
 
     >>> plain("log_total_spend rises with n_orders; p_buy_90d and expected_purchases_12")
     'log of total spend rises with orders; P(buy within 90 days) and expected purchases, 12 months'
+    >>> plain("map the column as order_id (CLI: --map order_id=COLUMN)")
+    'map the column as order id (CLI: --map order_id=COLUMN)'
     """
     out = _HORIZON_TERM.sub(lambda m: f"{m.group(2)}-month CLV" if m.group(1) == "clv"
                             else f"expected purchases, {m.group(2)} months", str(text))
