@@ -249,8 +249,8 @@ def _quality(q: QualityReport, diag: list[str]) -> str:
         share = fmt_pct(n_out / clean) if clean else "—"
         parts.append(note(
             f"Outliers flagged: {fmt_int(n_out)} clean rows ({share} of the clean rows) are "
-            "marked as outliers. They stay in the clean log and in every figure; the outlier "
-            "flag in the exports picks them out."))
+            "marked as outliers. They stay in the clean log and in every figure; the store "
+            "(valuemax.duckdb) keeps the flag on each clean line, to pick them out."))
     shown, technical = split_notes(n for n in notes if n not in lost)
     parts.append(notes_list(shown, title="Cleaning notes"))
     diag.append(notes_list(technical, title="Cleaning rules in detail"))
