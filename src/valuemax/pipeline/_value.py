@@ -105,6 +105,37 @@ def run_value(con: Any, tx: Any, customers: pd.DataFrame, **kw: Any,
     return value, reason
 
 
+def _calibration_end(calibration_end: Any, first_day: dt.date, obs_end: dt.date,
+                     notes: list[str]) -> dt.date | None:
+    """The calibration end given (checked), else the default split (said in ``notes``)."""
+    if calibration_end is not None:
+        return check_calibration_end(calibration_end, first_day, obs_end)
+    cal_end = default_calibration_end(first_day, obs_end)
+    if cal_end is not None:
+        notes.append(f"calibration/holdout split chosen at {cal_end.isoformat()}: the last "
+                     "third of the observation span is the holdout; set it with "
+                     f"{both_names('calibration_end=')}")
+    return cal_end
+
+
+def _spend_model(customers: pd.DataFrame, money: bool, random_state: int,
+                 notes: list[str]) -> Any:
+    """Gamma-Gamma on the whole period, or None (no prices, too few repeat buyers), with
+    what it means for CLV in ``notes``."""
+    spend = _fit_spend(customers, random_state, notes) if money else None
+    if not money:
+        notes.append(NO_MONEY_VALUE)
+    elif spend is not None and spend.boundary_:
+        notes.append(f"the Gamma-Gamma spend model reached a limit ({', '.join(spend.boundary_)})"
+                     ": the log shows no spread in average spend between customers, so every "
+                     "customer's expected spend is close to the same mean")
+    if spend is None and money:
+        notes.append("CLV not computed: no spend model (too few repeat buyers with positive "
+                     f"spend, at least {MIN_REPEAT_BUYERS} needed, or see the note above); "
+                     "P(alive) and expected purchases are given")
+    return spend
+
+
 def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
                obs_end: dt.date | None = None, calibration_end: Any = None,
                calibration: pd.DataFrame | None = None, horizon_months: int = 12,
@@ -115,14 +146,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
         obs_end = tx.observation_end
     notes: list[str] = []
     first_day = pd.Timestamp(customers["first_purchase"].min()).date()
-    if calibration_end is None:
-        cal_end = default_calibration_end(first_day, obs_end)
-        if cal_end is not None:
-            notes.append(f"calibration/holdout split chosen at {cal_end.isoformat()}: the last "
-                         "third of the observation span is the holdout; set it with "
-                         f"{both_names('calibration_end=')}")
-    else:
-        cal_end = check_calibration_end(calibration_end, first_day, obs_end)
+    cal_end = _calibration_end(calibration_end, first_day, obs_end, notes)
     unit = TIME_UNITS[time_unit]
 
     tracking_days = None  # the tracking data, when built beside the calibration table
@@ -163,17 +187,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
     horizon_note = history_note(horizon_months, span_days)
     if horizon_note:
         notes.append(horizon_note)
-    spend = _fit_spend(customers, random_state, notes) if money else None
-    if not money:
-        notes.append(NO_MONEY_VALUE)
-    elif spend is not None and spend.boundary_:
-        notes.append(f"the Gamma-Gamma spend model reached a limit ({', '.join(spend.boundary_)})"
-                     ": the log shows no spread in average spend between customers, so every "
-                     "customer's expected spend is close to the same mean")
-    if spend is None and money:
-        notes.append("CLV not computed: no spend model (too few repeat buyers with positive "
-                     f"spend, at least {MIN_REPEAT_BUYERS} needed, or see the note above); "
-                     "P(alive) and expected purchases are given")
+    spend = _spend_model(customers, money, random_state, notes)
     table = _score(fitted, spend, customers, horizon_months, discount_rate, margin, notes)
     if choice.degenerate:
         notes.append(naive_rate_note(fitted, limits, horizon_months))
