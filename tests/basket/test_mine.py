@@ -126,6 +126,37 @@ def test_confidence_one_gives_infinite_conviction():
     assert rs.to_dict()["notes"] == list(rs.notes)
 
 
+def test_a_rule_and_its_reverse_tie_on_lift_and_confidence_breaks_the_tie():
+    """lift(A → C) = lift(C → A) = N·n_AC/(n_A·n_C) exactly: the two floats are equal (from
+    conf / support they differed in the last bit for some pairs, so a float, not confidence,
+    ordered them) and the rule of higher confidence comes first."""
+    rng = np.random.default_rng(7)
+    items = [f"p{i}" for i in range(12)]
+    baskets = [set(rng.choice(items, size=rng.integers(1, 6), replace=False))
+               for _ in range(997)]
+    rules = mine_rules(make(baskets), min_support=0.01, min_confidence=0.0, min_lift=0.0,
+                       max_len=2).rules
+    pos = {r: i for i, r in enumerate(rules["rule"])}
+    pairs = 0
+    for r in rules.itertuples(index=False):
+        (a,), (c,) = r.antecedents, r.consequents
+        back = rules.iloc[pos[f"{c} → {a}"]]
+        n = len(baskets)
+        assert r.lift == back["lift"] == r.count * n / (r.antecedent_count * r.consequent_count)
+        if r.confidence > back["confidence"]:
+            assert pos[r.rule] < pos[back["rule"]]
+            pairs += 1
+    assert pairs > 20  # the data has many such pairs
+
+
+def test_rule_text_joins_items_as_the_item_columns_do():
+    """Product names may hold commas (Online Retail: 'SET 3 RETROSPOT TEA,COFFEE,SUGAR'):
+    the rule's text joins items with " | " like rules.csv's item columns."""
+    baskets = [{"TEA,COFFEE", "MUG", "SPOON"}] * 3 + [{"MUG"}]
+    rules = mine_rules(make(baskets), min_support=0.5).rules
+    assert "MUG | SPOON → TEA,COFFEE" in set(rules["rule"])
+
+
 def test_no_note_on_infinite_conviction_without_a_rule_of_confidence_one():
     """b → a has confidence 2/3 and a → b 2/3 too (a is in three baskets): no conviction is
     infinite, and no note says one is."""

@@ -4,6 +4,7 @@ rules."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import combinations
@@ -38,7 +39,7 @@ class RuleSet:
         ``count`` (baskets holding all of them) and ``support`` (count / n_baskets).
     rules : pandas.DataFrame
         One row per rule ``A → C`` (columns :data:`RULE_COLUMNS`): ``antecedents`` and
-        ``consequents`` as sorted tuples of labels, ``rule`` the text ``"A, B → C"``, the
+        ``consequents`` as sorted tuples of labels, ``rule`` the text ``"A | B → C"`` (:func:`rule_text`), the
         counts of A, C and A ∪ C, and the metrics. ``conviction`` is ``+inf`` when
         confidence is 1. Sorted by lift, then confidence, support (all descending), rule.
     thresholds : dict
@@ -337,6 +338,17 @@ def _frequent_itemsets(baskets: Baskets, min_count: int, max_len: int | None,
                            ignore_index=True)
 
 
+def rule_text(antecedents: Iterable[Any], consequents: Iterable[Any]) -> str:
+    """The text of the rule ``A → C``: items joined with ``" | "`` as in rules.csv's
+    ``antecedents``/``consequents`` columns (product names may hold commas, e.g. Online
+    Retail's "SET 3 RETROSPOT TEA,COFFEE,SUGAR").
+
+    >>> rule_text(("a", "b"), ("c",))
+    'a | b → c'
+    """
+    return f"{' | '.join(map(str, antecedents))} → {' | '.join(map(str, consequents))}"
+
+
 def _rules(itemsets: pd.DataFrame, n: int) -> pd.DataFrame:
     count_of = dict(zip(itemsets["itemset"], itemsets["count"].tolist(), strict=True))
     ants: list[tuple[str, ...]] = []
@@ -360,15 +372,18 @@ def _rules(itemsets: pd.DataFrame, n: int) -> pd.DataFrame:
     sa, sc, sac = a_cnt / n, c_cnt / n, ac_cnt / n
     with np.errstate(divide="ignore", invalid="ignore"):
         conf = np.divide(ac_cnt, a_cnt, out=np.zeros(len(a_cnt)), where=a_cnt > 0)
-        lift = np.divide(conf, sc, out=np.zeros(len(a_cnt)), where=sc > 0)
+        # lift = N·n_AC / (n_A·n_C) from the exact integer counts (each product < 2**53 up
+        # to 94M baskets), so A → C and C → A get the same float and ties are real ties
+        # broken by confidence (the sort below), not by the rounding of conf / support.
+        lift = np.divide((ac_cnt * n).astype(float), (a_cnt * c_cnt).astype(float),
+                         out=np.zeros(len(a_cnt)), where=(a_cnt > 0) & (c_cnt > 0))
         lev = sac - sa * sc
         conv = np.full(len(a_cnt), np.inf)
         np.divide(1.0 - sc, 1.0 - conf, out=conv, where=ac_cnt < a_cnt)
         den = np.maximum(sac * (1.0 - sa), sa * (sc - sac))
         zhang = np.divide(lev, den, out=np.zeros(len(a_cnt)), where=den > 0)
     out = pd.DataFrame({
-        "rule": pd.Series([f"{', '.join(a)} → {', '.join(b)}" for a, b in zip(ants, cons,
-                                                                               strict=True)],
+        "rule": pd.Series([rule_text(a, b) for a, b in zip(ants, cons, strict=True)],
                           dtype=object),
         "antecedents": pd.Series(ants, dtype=object), "consequents": pd.Series(cons,
                                                                                dtype=object),

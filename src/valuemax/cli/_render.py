@@ -411,7 +411,7 @@ def print_rules(console: Console, found: Any, rule_set: Any) -> None:
     names = getattr(found, "item_names", None) or {}
 
     def named(items: Any) -> str:
-        return ", ".join(f"{names[i]} ({i})" if names.get(i) else str(i) for i in items)
+        return " | ".join(f"{names[i]} ({i})" if names.get(i) else str(i) for i in items)
 
     for r in rule_set.rules.head(15).itertuples(index=False):
         text = f"{named(r.antecedents)} → {named(r.consequents)}" if names else str(r.rule)

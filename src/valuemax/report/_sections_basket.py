@@ -45,7 +45,7 @@ AXIS_NAME_CHARS = 28
 def _named(items: tuple[str, ...] | str, names: dict[str, str]) -> str:
     """Items by their product names (the code when the log has no name for it)."""
     seq = (items,) if isinstance(items, str) else items
-    return ", ".join(str(names.get(x, x)) for x in seq)
+    return " | ".join(str(names.get(x, x)) for x in seq)
 
 
 def axis_names(items: list[str], names: dict[str, str]) -> list[str]:
