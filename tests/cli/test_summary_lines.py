@@ -142,3 +142,18 @@ def test_propensity_and_rules_commands_say_the_same(shop, cli_runner, tmp_path):
     out = " ".join(res.output.split())
     assert (f"note: cross-sell evaluation uninformative: only {frame['商品名称'].nunique()} "
             "products") in out
+
+
+def test_without_order_ids_the_terminal_says_duplicates_stay_and_names_empty_segments(
+        cli_runner, tmp_path):
+    """A log without an order id column: duplicate_line is not applied (equal lines may be
+    two purchases) and the terminal says so as the report and summary.json do; RFM segments
+    with no customer, listed in summary.json with 0, are named on one line under the table."""
+    frame = make_log(40, 150, seed=5).drop(columns="order_id")
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    text, summary = _run(cli_runner, tmp_path / "log.csv", tmp_path / "out")
+    assert "duplicate_line not applied: the log has no order id column" in text
+    assert "duplicate_line" not in summary["quarantine_by_reason"]
+    empty = [s["name"] for s in summary["segments"] if s["n_customers"] == 0]
+    assert empty  # 40 customers leave some of the named segments empty
+    assert f"no customer in: {', '.join(empty)}" in text

@@ -118,7 +118,8 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
     _print_ingest(console, result.ingest)
     console.print(_quality_table(result.quality))
     for note in result.quality.notes:
-        if note.startswith("customers lost") or "after the log's last transaction" in note:
+        if note.startswith(("customers lost", "duplicate_line not applied")) \
+                or "after the log's last transaction" in note:
             console.print(f"[yellow]{note}[/]")
     console.print(
         f"[bold]{plural(len(result.customers), 'customer')}[/] at observation end "
@@ -140,6 +141,11 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
             share = [f"{r.revenue_share:.1%}"] if money else []
             table.add_row(str(r.segment), f"{int(r.n_customers):,}", *share, str(r.action))
         console.print(table)
+        empty = [str(s) for s, n in zip(result.segments["segment"],
+                                        result.segments["n_customers"], strict=True)
+                 if int(n) == 0]
+        if empty:  # summary.json and the report list them with 0 customers
+            console.print(f"no customer in: {', '.join(empty)}")
     km = result.clusters
     if km is not None and km.skipped is None:
         table = Table(title=f"K-means clusters (k={km.k}, chosen by silhouette)",
