@@ -112,10 +112,12 @@ def sampled_rows(days: ir.Table, t: ir.Table, origins: list[_dt.date], cats: tup
     keys = row_keys(days, origins, label_days)
     keys = keys.mutate(_h=(keys.customer_id.cast("string") + "|" + keys._pos.cast("string")
                            + f"|{seed}").hash())
-    keys = keys.mutate(_rank=ibis.row_number().over(
-        group_by=keys.label, order_by=[keys._h, keys._pos, keys.customer_id]))
-    picked = keys.filter(keys._rank < ibis.ifelse(keys.label == 1, int(take[1]),
-                                                  int(take[0])))
+    # per label the first take[label] keys in (hash, origin, customer) order: a top-n
+    # (ORDER BY ... LIMIT n keeps n rows) rather than a ROW_NUMBER() window over every
+    # row, whose two partitions DuckDB holds in memory (at 3M customers, 9M rows)
+    picked = ibis.union(*[
+        keys.filter(keys.label == label).order_by([keys._h, keys._pos, keys.customer_id])
+        .limit(int(take[label])) for label in (0, 1) if take[label] > 0])
     with materialised(picked.select("customer_id", "_pos")) as p:
         drawn = []
         for k, o in enumerate(origins):
