@@ -490,7 +490,7 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
                 "propensity", skipped, tracebacks, run_propensity,
                 stored, customers, skipped, horizon_days=prop_opts.horizon_days,
                 random_state=random_state, money=money,
-                grow_limit=opts.engine.memory_limit is None)
+                store_limit=None if opts.engine.memory_limit else STORE_MEMORY_LIMIT)
         if prop is not None:
             customers = customers.merge(prop.scores, on="customer_id", how="left",
                                         validate="one_to_one")

@@ -30,7 +30,7 @@ import pandas as pd
 from valuemax._core.exceptions import StepNotApplicable
 from valuemax._core.schema import CANONICAL_COLUMNS
 from valuemax.basket import analyze_baskets
-from valuemax.engines._memory import memory_limit_bytes
+from valuemax.engines._memory import memory_limit_bytes, parse_size
 from valuemax.pipeline._options import FLAGS
 from valuemax.propensity import SeparationWarning, can_run, fit_propensity
 from valuemax.stats import value_drivers
@@ -190,31 +190,32 @@ PROPENSITY_BYTES_PER_CUSTOMER = 1_000
 
 
 @contextmanager
-def _limit_for_customers(tx: Any, n_customers: int, notes: list[str]) -> Iterator[None]:
-    """The DuckDB store's ``memory_limit`` raised to :data:`PROPENSITY_BYTES_PER_CUSTOMER`
-    per customer while the block runs, when that is above it (a note says so), and set back
-    after; nothing for another backend."""
+def _limit_for_customers(tx: Any, n_customers: int, notes: list[str],
+                         store_limit: str | None) -> Iterator[None]:
+    """The DuckDB store's ``memory_limit`` (``store_limit``, the job's own) raised to
+    :data:`PROPENSITY_BYTES_PER_CUSTOMER` per customer while the block runs, when that is
+    above it (a note says so), and set back to ``store_limit`` after; nothing when
+    ``store_limit`` is None (a limit the user gave) or for another backend."""
     table = getattr(tx, "transactions", tx)
-    before = memory_limit_bytes(table)
     want = PROPENSITY_BYTES_PER_CUSTOMER * n_customers
-    if before is None or want <= before:
+    if (store_limit is None or memory_limit_bytes(table) is None
+            or want <= (parse_size(store_limit) or 0)):
         yield
         return
     con = ibis.get_backend(table)
-    old = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
     new = f"{want / 1e9:.1f}GB"
     con.raw_sql(f"SET memory_limit = '{new}'")
-    notes.append(f"the store's DuckDB memory limit was raised from {old} to {new} for this "
-                 f"step (1 GB per million customers: {n_customers:,} customers).")
+    notes.append(f"the store's DuckDB memory limit was raised from {store_limit} to {new} for "
+                 f"this step (1 GB per million customers: {n_customers:,} customers).")
     try:
         yield
     finally:
-        con.raw_sql(f"SET memory_limit = '{old}'")
+        con.raw_sql(f"SET memory_limit = '{store_limit}'")
 
 
 def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
                    horizon_days: int, random_state: int, observation_end: Any = None,
-                   money: bool = True, grow_limit: bool = False) -> Any:
+                   money: bool = True, store_limit: str | None = None) -> Any:
     """"Who buys next" (:func:`valuemax.propensity.fit_propensity`), or None with a reason.
 
     ``tx`` is clean's :class:`~valuemax.clean.CleanResult` (its observation end and its
@@ -224,9 +225,9 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
     (:func:`valuemax.propensity.can_run`), else raises ``StepNotApplicable`` with the
     reason; a refusal or failure of the model raises too: run it with :func:`run_step`
     (``skipped`` is not written). ``money=False`` (a log without prices) fits without the
-    spend features, as stated in the result's notes. ``grow_limit`` (the run's memory limit
-    was not given): the store's DuckDB limit grows with the customers in this step
-    (:data:`PROPENSITY_BYTES_PER_CUSTOMER`), as stated in the notes.
+    spend features, as stated in the result's notes. ``store_limit`` (the job's own memory
+    limit, when the user gave none): the store's DuckDB limit grows from it with the
+    customers in this step (:data:`PROPENSITY_BYTES_PER_CUSTOMER`), as stated in the notes.
     """
     if len(customers) < MIN_CUSTOMERS_FOR_PROPENSITY:
         raise StepNotApplicable(
@@ -239,8 +240,8 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
     if not ok:
         raise StepNotApplicable(why)
     notes: list[str] = []
-    with warnings.catch_warnings(), _limit_for_customers(
-            tx, len(customers) if grow_limit else 0, notes):
+    with warnings.catch_warnings(), _limit_for_customers(tx, len(customers), notes,
+                                                         store_limit):
         # the result's notes carry it; the report and summary show it
         warnings.simplefilter("ignore", SeparationWarning)
         res = fit_propensity(tx, horizon_days=horizon_days,
