@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from valuemax.basket._baskets import Baskets, _naive, basket_lines, build_baskets
 from valuemax.clean import CleanResult
+from valuemax.engines._memory import hash_pass, hash_passes
 from valuemax.engines._portable import backend_name
 
 
@@ -73,18 +74,9 @@ def build_coded(transactions: CleanResult | ir.Table, *, item: str = "auto") -> 
         return build_baskets(transactions, item=item)
     items = _sorted_distinct(t, t._item)
     custs = _sorted_distinct(t, t.customer_id.cast("string"))
-    lines = t.mutate(_cust=t.customer_id.cast("string"))
-    lines = (lines.join(_dictionary(items, "_item", "_i"), "_item")
-             .join(_dictionary(custs, "_cust", "_c"), "_cust"))
-    per = (lines.group_by("_basket")
-           .aggregate(_c=lines._c.min(), _ts=lines.order_ts.min(),
-                      _last=lines.order_ts.max(), _items=lines._i.collect())
-           .drop("_basket").to_pyarrow())
-    matrix = _incidence(per.column("_items").combine_chunks(), len(items))
-    codes = np.asarray(per.column("_c").combine_chunks(), dtype=np.int32)
-    ts = per.column("_ts").combine_chunks()
-    last = per.column("_last").combine_chunks()
-    del per
+    lists, codes, ts, last = _per_basket(t, items, custs)
+    matrix = _incidence(lists, len(items))
+    del lists
     labels = custs.to_numpy(zero_copy_only=False)
     return Baskets(
         matrix=matrix, items=items.to_pylist(), basket_ids=None,
@@ -94,13 +86,77 @@ def build_coded(transactions: CleanResult | ir.Table, *, item: str = "auto") -> 
         _customers=(codes, labels))
 
 
-def _incidence(lists: pa.ListArray, n_items: int) -> sp.csr_matrix:
+#: DuckDB memory per line of the baskets' query (:func:`_per_basket`), for its passes: its
+#: list aggregate (each basket's item codes) holds its whole state in memory, DuckDB does
+#: not spill it ("failed to allocate data of size 16.0 MiB" at 30M lines under the store's
+#: 1.5 GB). Measured on the synthetic log (10 lines a customer, mostly one line an order):
+#: 1M lines in one pass failed under 200 MB and ran under 300 MB, 10M lines ran under
+#: 1.5 GB; at 300 bytes a line a pass under 1.5 GB is 5M lines (two passes at 10M, six at
+#: 30M), half of what ran.
+BASKET_BYTES_PER_LINE = 300
+
+
+def _per_basket(t: ir.Table, items: pa.Array, custs: pa.Array,
+                ) -> tuple[list[pa.ListArray], np.ndarray, pa.Array, pa.Array]:
+    """Each basket's item codes (one list array per pass), customer code (int32), first
+    and last time, in passes of baskets (:func:`~valuemax.engines._memory.hash_pass`)
+    when one query over every line would not fit DuckDB's memory limit at
+    :data:`BASKET_BYTES_PER_LINE`.
+
+    The passes split the lines by their basket's key (``_basket``), so each basket is whole
+    in exactly one pass and the passes together give the baskets of one query, in another
+    order (which nothing downstream depends on)."""
+    passes = hash_passes(t, BASKET_BYTES_PER_LINE)
+    lists, codes, ts, last = [], [], [], []
+    for k in range(passes):
+        part = t if passes == 1 else t.filter(hash_pass(t._basket, passes, k))
+        lines = part.mutate(_cust=part.customer_id.cast("string"))
+        lines = (lines.join(_dictionary(items, "_item", "_i"), "_item")
+                 .join(_dictionary(custs, "_cust", "_c"), "_cust"))
+        per = (lines.group_by("_basket")
+               .aggregate(_c=lines._c.min(), _ts=lines.order_ts.min(),
+                          _last=lines.order_ts.max(), _items=lines._i.collect())
+               .drop("_basket").to_pyarrow())
+        lists.append(per.column("_items").combine_chunks())
+        codes.append(np.asarray(per.column("_c").combine_chunks(), dtype=np.int32))
+        ts.append(per.column("_ts").combine_chunks())
+        last.append(per.column("_last").combine_chunks())
+        del per
+    code = codes[0] if len(codes) == 1 else np.concatenate(codes)
+    return (lists, code, pa.concat_arrays(ts) if len(ts) > 1 else ts[0],
+            pa.concat_arrays(last) if len(last) > 1 else last[0])
+
+
+def _incidence(lists: pa.ListArray | list[pa.ListArray], n_items: int) -> sp.csr_matrix:
     """Boolean CSR incidence whose row ``b`` holds the item codes of ``lists[b]``
-    (repeated codes count once; columns sorted in each row)."""
-    offsets = np.asarray(lists.offsets, dtype=np.int64)
-    values = np.array(lists.values, dtype=np.int32)[offsets[0]:offsets[-1]]  # writable
+    (repeated codes count once; columns sorted in each row); a list of list arrays is
+    read as their rows one after the other."""
+    if isinstance(lists, list) and len(lists) == 1:
+        lists = lists[0]
+    if isinstance(lists, list):
+        offsets, values = _concat_lists(lists)
+    else:
+        offsets = np.asarray(lists.offsets, dtype=np.int64)
+        values = np.array(lists.values, dtype=np.int32)[offsets[0]:offsets[-1]]  # writable
     m = sp.csr_matrix((np.ones(len(values), dtype=bool), values, offsets - offsets[0]),
-                      shape=(len(lists), n_items))
+                      shape=(len(offsets) - 1, n_items))
     m.sum_duplicates()  # sorts each row's columns and merges repeats
     m.sort_indices()
     return m
+
+
+def _concat_lists(lists: list[pa.ListArray]) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (int64, from 0) and values (int32, writable) of the list arrays' rows
+    one after the other, written once into arrays of the final size."""
+    n_rows = sum(len(a) for a in lists)
+    spans = [(np.asarray(a.offsets, dtype=np.int64)) for a in lists]
+    n_values = sum(int(o[-1] - o[0]) for o in spans)
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    values = np.empty(n_values, dtype=np.int32)
+    row = at = 0
+    for a, o in zip(lists, spans, strict=True):
+        lo, hi = int(o[0]), int(o[-1])
+        values[at:at + hi - lo] = np.asarray(a.values, dtype=np.int32)[lo:hi]
+        offsets[row + 1:row + len(a) + 1] = o[1:] - lo + at
+        row, at = row + len(a), at + hi - lo
+    return offsets, values

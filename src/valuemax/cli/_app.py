@@ -33,6 +33,7 @@ from valuemax.cli._options import (
     KeyFileOpt,
     MapOpt,
     MarginOpt,
+    MemoryLimitOpt,
     ObsEndOpt,
     OutOpt,
     PresetOpt,
@@ -111,6 +112,7 @@ def analyze(
     query: QueryOpt = None,
     schema: SchemaOpt = None,
     spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryLimitOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run the main job on PATH and write report.html, customers.*, summary.json and the store.
@@ -127,7 +129,7 @@ def analyze(
                             margin, clv_model),
         propensity=propensity_options(propensity, horizon_days),
         privacy=privacy_options(pseudonymize, pseudonym_key_file, keep_pii),
-        engine=engine_options(engine, table, query, schema, spark_master),
+        engine=engine_options(engine, table, query, schema, spark_master, memory_limit),
         random_state=random_state, debug=debug,
     ))
 

@@ -47,6 +47,7 @@ EngineOpt = Annotated[str | None, typer.Option("--engine", metavar="duckdb|spark
 TableOpt = Annotated[str | None, typer.Option("--table", metavar="NAME", help="Read this table of --engine instead of a file, e.g. --table orders.")]
 QueryOpt = Annotated[str | None, typer.Option("--query", metavar="SQL", help="Read the result of this SQL query run on --engine instead of a file.")]
 SchemaOpt = Annotated[str | None, typer.Option("--schema", metavar="NAME", help="With --engine: write the valuemax_* result tables into this schema (PostgreSQL schema, MySQL/MariaDB database, Spark database), created when missing; default the engine's default schema.")]
+MemoryLimitOpt = Annotated[str | None, typer.Option("--memory-limit", metavar="SIZE", help="DuckDB's memory limit for the local store, e.g. 4GB (default 1.5GB); beyond it DuckDB spills to disk where it can. Python's memory (customer table, models) comes on top.")]
 SparkMasterOpt = Annotated[str | None, typer.Option("--spark-master", metavar="URL", help="With --engine spark: the Spark master, e.g. local[4], spark://host:7077, yarn, k8s://https://host:6443 (default local[*]).")]
 JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Print machine-readable JSON instead of tables.")]
 
@@ -337,12 +338,14 @@ def privacy_options(pseudonymize: bool, pseudonym_key_file: Path | None,
 
 
 def engine_options(engine: str | None, table: str | None, query: str | None,
-                   schema: str | None, spark_master: str | None) -> Any:
-    """``--engine --table --query --schema --spark-master`` -> ``EngineOptions``."""
+                   schema: str | None, spark_master: str | None,
+                   memory_limit: str | None = None) -> Any:
+    """``--engine --table --query --schema --spark-master --memory-limit`` ->
+    ``EngineOptions``."""
     from valuemax.pipeline import EngineOptions
 
     return EngineOptions(engine=engine, table=table, query=query, schema=schema,
-                         spark_master=spark_master)
+                         spark_master=spark_master, memory_limit=memory_limit)
 
 
 def run_guarded(debug: bool, fn: Callable[[], Any],
@@ -397,7 +400,7 @@ def run_guarded(debug: bool, fn: Callable[[], Any],
 _KEYWORD_OPTIONS: dict[str, str] = {
     "out": "--out", "db": "--db", "mapping": "--map", "columns": "--columns",
     "engine": "--engine", "table": "--table", "query": "--query", "schema": "--schema",
-    "spark_master": "--spark-master",
+    "spark_master": "--spark-master", "memory_limit": "--memory-limit",
     "date_format": "--date-format", "encoding": "--encoding", "sheet": "--sheet",
     "decimal": "--decimal", "preset": "--preset", "observation_end": "--observation-end",
     "time_unit": "--time-unit", "calibration_end": "--calibration-end",

@@ -86,7 +86,10 @@ STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", 
 #: 2 GB in the propensity and basket steps) come on top of it, so with 3 GB the 10M-line
 #: run peaked at 4.9 GB (issue 12: <= 4 GB). Larger work spills to disk; DuckDB's results do
 #: not depend on the limit (benchmarks/compare_outputs.py on runs with a limit low enough
-#: to spill in every step).
+#: to spill in every step). The operators DuckDB holds in memory run in passes sized from
+#: the limit (valuemax.engines._memory), so it need not grow with the log; a user gives
+#: more with ``memory_limit=`` (CLI ``--memory-limit``), named in a skip reason when a step
+#: ran out of it.
 STORE_MEMORY_LIMIT = "1.5GB"
 
 
@@ -165,7 +168,8 @@ def analyze(
         report and ``summary.json`` (``privacy.pii_columns``).
     engine : EngineOptions, or None, "duckdb", "spark", URL, Ibis backend or SparkSession
         Where the source is read from and the Ibis row-level steps run (flat: ``engine``
-        itself, ``table``, ``query``, ``schema``, ``spark_master``): cleaning with the
+        itself, ``table``, ``query``, ``schema``, ``spark_master``, ``memory_limit``: the
+        local store's DuckDB memory limit, default :data:`STORE_MEMORY_LIMIT`): cleaning with the
         quarantine, the customer table and the calibration/holdout table run on that
         engine (results also written there as ``valuemax_*`` tables, in ``schema`` when
         given), mapping and type normalisation and the steps after the customer table run
@@ -233,14 +237,14 @@ def analyze(
     opened = open_engine(where.engine, spark_master=where.spark_master)
     econ, engine_label = opened if opened is not None else (None, "duckdb")
     params.update(engine=engine_label, table=where.table, query=where.query,
-                  schema=where.schema)
+                  schema=where.schema, memory_limit=where.memory_limit or STORE_MEMORY_LIMIT)
     ws = Workspace(Path(out) if out is not None else None, Path(db) if db is not None else None)
     run = _Run(econ=econ, engine_label=engine_label, schema=where.schema, params=params,
                clock=StepClock({}, on_step))
     try:
         if econ is not None:
             prepare_schema(econ, engine_label, where.schema)
-        run.con = connect(ws.store, memory_limit=STORE_MEMORY_LIMIT)
+        run.con = connect(ws.store, memory_limit=params["memory_limit"])
         log = _read_and_clean(run, source, opts, key)
         steps = _model_steps(run, log, opts)
         return _publish(run, ws, log, steps, opts, started)
@@ -485,7 +489,8 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
             prop = run_step(
                 "propensity", skipped, tracebacks, run_propensity,
                 stored, customers, skipped, horizon_days=prop_opts.horizon_days,
-                random_state=random_state, money=money)
+                random_state=random_state, money=money,
+                store_limit=None if opts.engine.memory_limit else STORE_MEMORY_LIMIT)
         if prop is not None:
             customers = customers.merge(prop.scores, on="customer_id", how="left",
                                         validate="one_to_one")

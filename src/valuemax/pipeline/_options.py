@@ -328,6 +328,13 @@ class EngineOptions:
         The schema the ``valuemax_*`` tables are written to in the engine (a plain name).
     spark_master : str, optional
         With ``engine="spark"``: the master of the session started (default ``local[*]``).
+    memory_limit : str, optional
+        DuckDB's ``memory_limit`` for the run's local store, e.g. ``"4GB"`` (DuckDB's size
+        units: KB, MB, GB, TB, KiB, MiB, GiB, TiB); default the job's own
+        (:data:`valuemax.pipeline._analyze.STORE_MEMORY_LIMIT`, 1.5 GB). Beyond it DuckDB
+        spills to disk where it can; a step that still ran out of it is skipped with a
+        reason naming this option. Python's own memory (the customer table, the models)
+        comes on top of it.
 
     Raises
     ------
@@ -336,8 +343,8 @@ class EngineOptions:
         URL of a scheme valuemax does not run on (the message the job gave when opening
         it); if ``table``/``query`` are empty, both given or given without an engine other
         than DuckDB, ``schema`` is not a plain name or has no engine, or ``spark_master`` is
-        malformed or given without ``engine="spark"``. Whether the engine can be reached is
-        found when the job opens it.
+        malformed or given without ``engine="spark"``; if ``memory_limit`` is not a size of
+        at least 100 MB. Whether the engine can be reached is found when the job opens it.
     """
 
     engine: Any = None
@@ -345,6 +352,7 @@ class EngineOptions:
     query: str | None = None
     schema: str | None = None
     spark_master: str | None = None
+    memory_limit: str | None = None
 
     def __post_init__(self) -> None:
         from valuemax.pipeline._engine import check_engine_options
@@ -352,6 +360,7 @@ class EngineOptions:
         check_engine_options(self.engine, self.table, self.query, self.schema,
                              self.spark_master)
         _check_engine_value(self.engine)
+        _check_memory_limit(self.memory_limit)
 
     def __repr__(self) -> str:
         """The fields, with the password of a server URL (engine or master) masked."""
@@ -362,6 +371,24 @@ class EngineOptions:
             if isinstance(shown[name], str):
                 shown[name] = redact(shown[name])
         return "EngineOptions(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+#: The smallest ``memory_limit`` accepted: below it DuckDB fails on small logs already.
+MIN_MEMORY_LIMIT = 100 * 10**6
+
+
+def _check_memory_limit(limit: Any) -> None:
+    """Refuse a ``memory_limit`` that is not None nor a DuckDB size of at least
+    :data:`MIN_MEMORY_LIMIT` bytes."""
+    from valuemax.engines._memory import parse_size
+
+    if limit is None:
+        return
+    size = parse_size(limit) if isinstance(limit, str) else None
+    if size is None or size < MIN_MEMORY_LIMIT:
+        raise InputError(
+            f"memory_limit must be a memory size of at least 100MB, such as '4GB' or '8GiB' "
+            f"(units KB, MB, GB, TB, KiB, MiB, GiB, TiB); got {limit!r}.")
 
 
 def _check_engine_value(engine: Any) -> None:
@@ -401,7 +428,7 @@ SHORTHAND: dict[str, tuple[str, str]] = {
     **{name: ("privacy", name) for name in ("pseudonymize", "pseudonym_key",
                                             "pseudonym_key_file", "keep_pii")},
     **{name: ("engine", name) for name in ("engine", "table", "query", "schema",
-                                           "spark_master")},
+                                           "spark_master", "memory_limit")},
 }
 #: The CLI flag of a Python keyword (with its value, or ending in ``=``), for messages of the
 #: Python API that name an option: both are named (:func:`both_names`).
@@ -409,6 +436,7 @@ FLAGS: dict[str, str] = {
     "clv=False": "--no-clv", "propensity=False": "--no-propensity",
     "clusters='none'": "--clusters none", "calibration_end=": "--calibration-end",
     "horizon_months=": "--horizon-months", "refit=True": "--refit",
+    "memory_limit=": "--memory-limit",
 }
 
 

@@ -16,17 +16,22 @@ Either way the job writes every other output.
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from valuemax._core.exceptions import StepNotApplicable
 from valuemax._core.schema import CANONICAL_COLUMNS
 from valuemax.basket import analyze_baskets
+from valuemax.engines._memory import memory_limit_bytes, parse_size
+from valuemax.pipeline._options import FLAGS
 from valuemax.propensity import SeparationWarning, can_run, fit_propensity
 from valuemax.stats import value_drivers
 
@@ -45,11 +50,24 @@ def step_failure_reason(exc: BaseException) -> str:
     'only 3 repeat buyers'
     >>> step_failure_reason(InputError("calibration_end  is not a date"))
     'InputError: calibration_end is not a date'
+
+    DuckDB's out-of-memory error (``OutOfMemoryException``) is named with how to give the
+    store more memory (:data:`OUT_OF_MEMORY`), without DuckDB's advice to ``SET`` options.
     """
     text = " ".join(str(exc).split())
     if isinstance(exc, StepNotApplicable):
         return text
+    if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's: it names its own SET
+        return OUT_OF_MEMORY + text.split(" Possible solutions:")[0]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+#: The start of the skip reason of a step DuckDB ran out of its memory limit in (its own
+#: message follows, without its advice to SET options the job's connection sets).
+OUT_OF_MEMORY = ("DuckDB ran out of the store's memory limit in this step (beyond it, it "
+                 "spills to disk where it can); run again with a larger limit, e.g. "
+                 f"{FLAGS['memory_limit=']} 4GB (memory_limit='4GB'), leaving room for "
+                 "Python's own memory on top of it. OutOfMemoryException: ")
 
 
 def _must_stop(exc: BaseException) -> bool:
@@ -164,9 +182,40 @@ def _product_hint(tx: Any) -> str:
 MIN_CUSTOMERS_FOR_PROPENSITY = 20
 
 
+#: The store's memory limit in the propensity step is at least this many bytes per
+#: customer (1 GB per million customers): its group-bys over the per-customer-day table hold
+#: a few hundred bytes per customer and origin (at 3M customers they ran out of 1.5 GB). At
+#: a million customers this is below the job's 1.5 GB, which then stays.
+PROPENSITY_BYTES_PER_CUSTOMER = 1_000
+
+
+@contextmanager
+def _limit_for_customers(tx: Any, n_customers: int, notes: list[str],
+                         store_limit: str | None) -> Iterator[None]:
+    """The DuckDB store's ``memory_limit`` (``store_limit``, the job's own) raised to
+    :data:`PROPENSITY_BYTES_PER_CUSTOMER` per customer while the block runs, when that is
+    above it (a note says so), and set back to ``store_limit`` after; nothing when
+    ``store_limit`` is None (a limit the user gave) or for another backend."""
+    table = getattr(tx, "transactions", tx)
+    want = PROPENSITY_BYTES_PER_CUSTOMER * n_customers
+    if (store_limit is None or memory_limit_bytes(table) is None
+            or want <= (parse_size(store_limit) or 0)):
+        yield
+        return
+    con = ibis.get_backend(table)
+    new = f"{want / 1e9:.1f}GB"
+    con.raw_sql(f"SET memory_limit = '{new}'")
+    notes.append(f"the store's DuckDB memory limit was raised from {store_limit} to {new} for "
+                 f"this step (1 GB per million customers: {n_customers:,} customers).")
+    try:
+        yield
+    finally:
+        con.raw_sql(f"SET memory_limit = '{store_limit}'")
+
+
 def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
                    horizon_days: int, random_state: int, observation_end: Any = None,
-                   money: bool = True) -> Any:
+                   money: bool = True, store_limit: str | None = None) -> Any:
     """"Who buys next" (:func:`valuemax.propensity.fit_propensity`), or None with a reason.
 
     ``tx`` is clean's :class:`~valuemax.clean.CleanResult` (its observation end and its
@@ -176,7 +225,9 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
     (:func:`valuemax.propensity.can_run`), else raises ``StepNotApplicable`` with the
     reason; a refusal or failure of the model raises too: run it with :func:`run_step`
     (``skipped`` is not written). ``money=False`` (a log without prices) fits without the
-    spend features, as stated in the result's notes.
+    spend features, as stated in the result's notes. ``store_limit`` (the job's own memory
+    limit, when the user gave none): the store's DuckDB limit grows from it with the
+    customers in this step (:data:`PROPENSITY_BYTES_PER_CUSTOMER`), as stated in the notes.
     """
     if len(customers) < MIN_CUSTOMERS_FOR_PROPENSITY:
         raise StepNotApplicable(
@@ -188,9 +239,12 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
     ok, why = can_run(first, end, horizon_days)
     if not ok:
         raise StepNotApplicable(why)
-    with warnings.catch_warnings():
+    notes: list[str] = []
+    with warnings.catch_warnings(), _limit_for_customers(tx, len(customers), notes,
+                                                         store_limit):
         # the result's notes carry it; the report and summary show it
         warnings.simplefilter("ignore", SeparationWarning)
-        return fit_propensity(tx, horizon_days=horizon_days,
-                              observation_end=observation_end, random_state=random_state,
-                              money=money)
+        res = fit_propensity(tx, horizon_days=horizon_days,
+                             observation_end=observation_end, random_state=random_state,
+                             money=money)
+    return dataclasses.replace(res, notes=(*res.notes, *notes)) if notes else res

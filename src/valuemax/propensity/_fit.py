@@ -15,10 +15,10 @@ from valuemax.clean import CleanResult
 from valuemax.features._validation import check_log
 from valuemax.propensity._days import (
     active_before,
-    daily_table,
     features_from_days,
     frame_at,
     materialised,
+    materialised_days,
     stored_columns,
 )
 from valuemax.propensity._frame import (
@@ -233,7 +233,7 @@ def _training_rows(t: Any, origins: list[_dt.date], cats: tuple[str, ...], label
         holds them all.
     """
     if days is None:
-        with materialised(daily_table(t, money=money)) as d:
+        with materialised_days(t, money=money) as d:
             return _training_rows(t, origins, cats, label_days, money, max_rows, seed, notes,
                                   days=d)
     total = sum(active_before(days, origins))
@@ -459,7 +459,7 @@ def _fit_cached(t: Any, h: int, cutoff: Any, n_origins: int, cats: tuple[str, ..
     check_cutoff(cut, first, last, end, h)
     origins, label_days, origin_note = plan_origins(cut, first, h, n_origins)
     notes = [origin_note, NAN_POLICY]
-    with materialised(daily_table(t, money=money)) as days:
+    with materialised_days(t, money=money) as days:
         if not cats and cached:
             # every frame now comes from the days; only the categorical modes read lines
             t.release()

@@ -13,6 +13,7 @@ query that keeps no row.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from typing import Any
 
 import ibis
@@ -20,7 +21,13 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from valuemax.propensity._days import features_from_days, for_customers, materialised
+from valuemax.engines._memory import hash_pass, hash_passes
+from valuemax.propensity._days import (
+    DAY_BYTES_PER_LINE,
+    features_from_days,
+    for_customers,
+    materialised,
+)
 from valuemax.propensity._frame import frame_columns, numeric_features
 
 
@@ -65,20 +72,45 @@ def row_keys(days: ir.Table, origins: list[_dt.date], label_days: int) -> ir.Tab
     return ibis.union(*parts)
 
 
-def column_stats(parts: list[ir.Table], cols: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
+def column_stats(parts: Callable[[ir.Table], list[ir.Table]], days: ir.Table,
+                 cols: list[str], passes: int = 1) -> tuple[np.ndarray, dict[str, Any]]:
     """Non-buyers and buyers, and per column (non-missing rows, constant), over the union of
-    ``parts`` (streaming aggregates: count, min, max; no row kept, no distinct-value hash)."""
-    u = ibis.union(*parts)
-    aggs: dict[str, Any] = {"_n": u.count(), "_n1": u.label.sum()}
-    for i, c in enumerate(cols):
-        aggs[f"c{i}"] = u[c].count()
-        aggs[f"lo{i}"] = u[c].min()
-        aggs[f"hi{i}"] = u[c].max()
-    got = u.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-    n, n1 = int(got["_n"]), int(got["_n1"] or 0)
-    stats = {c: (int(got[f"c{i}"]), got[f"lo{i}"] == got[f"hi{i}"])
-             for i, c in enumerate(cols)}
+    ``parts(days)`` (streaming aggregates: count, min, max; no row kept, no distinct-value
+    hash).
+
+    With ``passes`` > 1 the aggregates run over ``parts`` of the days of each pass's
+    customers (:func:`~valuemax.engines._memory.hash_pass`; the filter on the days, where
+    DuckDB reads it, not above the group-bys, where it stays) and are combined (counts
+    summed, the smallest minimum and the largest maximum): the same figures, each pass's
+    group-bys holding its share of the customers only (at 3M customers the three origins'
+    group-bys in one query ran out of the store's 1.5 GB)."""
+    n = n1 = 0
+    count = dict.fromkeys(cols, 0)
+    lo: dict[str, Any] = dict.fromkeys(cols)
+    hi: dict[str, Any] = dict.fromkeys(cols)
+    for k in range(passes):
+        d = days if passes == 1 else days.filter(hash_pass(days.customer_id, passes, k))
+        u = ibis.union(*parts(d))
+        aggs: dict[str, Any] = {"_n": u.count(), "_n1": u.label.sum()}
+        for i, c in enumerate(cols):
+            aggs[f"c{i}"] = u[c].count()
+            aggs[f"lo{i}"] = u[c].min()
+            aggs[f"hi{i}"] = u[c].max()
+        got = u.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+        n, n1 = n + int(got["_n"]), n1 + int(got["_n1"] or 0)
+        for i, c in enumerate(cols):
+            count[c] += int(got[f"c{i}"])
+            lo[c] = _extreme(min, lo[c], got[f"lo{i}"])
+            hi[c] = _extreme(max, hi[c], got[f"hi{i}"])
+    stats = {c: (count[c], lo[c] == hi[c]) for c in cols}
     return np.array([n - n1, n1], dtype=np.int64), stats
+
+
+def _extreme(pick: Any, a: Any, b: Any) -> Any:
+    """``pick(a, b)`` of the values that are not None (None when both are)."""
+    if a is None or b is None:
+        return b if a is None else a
+    return pick(a, b)
 
 
 def sampled_rows(days: ir.Table, t: ir.Table, origins: list[_dt.date], cats: tuple[str, ...],
@@ -103,19 +135,25 @@ def sampled_rows(days: ir.Table, t: ir.Table, origins: list[_dt.date], cats: tup
     take : ndarray of int64 of shape (2,)
         Non-buyers and buyers drawn.
     """
-    parts = [features_from_days(days, t, o, categorical=cats, label_days=label_days,
-                                money=money) for o in origins]
+    def parts(d: ir.Table) -> list[ir.Table]:
+        return [features_from_days(d, t, o, categorical=cats, label_days=label_days,
+                                   money=money) for o in origins]
+
     cols = [c for c in (*numeric_features(money), "product_diversity", "return_rate")
-            if c in parts[0].columns] + list(cats)
-    counts, stats = column_stats(parts, cols)
+            if c in parts(days)[0].columns] + list(cats)
+    # a customer's features are a function of that customer's days: the passes of the
+    # per-customer-day table give every row once
+    counts, stats = column_stats(parts, days, cols, hash_passes(days, DAY_BYTES_PER_LINE))
     take = allocate(counts, max_rows)
     keys = row_keys(days, origins, label_days)
     keys = keys.mutate(_h=(keys.customer_id.cast("string") + "|" + keys._pos.cast("string")
                            + f"|{seed}").hash())
-    keys = keys.mutate(_rank=ibis.row_number().over(
-        group_by=keys.label, order_by=[keys._h, keys._pos, keys.customer_id]))
-    picked = keys.filter(keys._rank < ibis.ifelse(keys.label == 1, int(take[1]),
-                                                  int(take[0])))
+    # per label the first take[label] keys in (hash, origin, customer) order: a top-n
+    # (ORDER BY ... LIMIT n keeps n rows) rather than a ROW_NUMBER() window over every
+    # row, whose two partitions DuckDB holds in memory (at 3M customers, 9M rows)
+    picked = ibis.union(*[
+        keys.filter(keys.label == label).order_by([keys._h, keys._pos, keys.customer_id])
+        .limit(int(take[label])) for label in (0, 1) if take[label] > 0])
     with materialised(picked.select("customer_id", "_pos")) as p:
         drawn = []
         for k, o in enumerate(origins):
