@@ -236,7 +236,7 @@ def analyze(
                   schema=where.schema)
     ws = Workspace(Path(out) if out is not None else None, Path(db) if db is not None else None)
     run = _Run(econ=econ, engine_label=engine_label, schema=where.schema, params=params,
-               clock=StepClock({}, on_step))
+               clock=StepClock({}, on_step, freeze_gc=True))
     try:
         if econ is not None:
             prepare_schema(econ, engine_label, where.schema)
@@ -249,6 +249,7 @@ def analyze(
             raise full from exc
         raise
     finally:
+        run.clock.release_gc()
         if run.con is not None:
             run.con.disconnect()
         if econ is not None:
