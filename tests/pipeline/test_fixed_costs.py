@@ -48,18 +48,23 @@ def test_a_clock_with_freeze_gc_freezes_at_each_step_and_releases(unfrozen):
     clock = StepClock({}, None, freeze_gc=True)
     with clock("one"):
         during = gc.get_freeze_count()
-        garbage = _Cycle()
-        ref = weakref.ref(garbage)
-        del garbage
-    with clock("two"):  # the cycle made in "one" is frozen now: a collection leaves it
-        gc.collect()
-        kept = ref() is not None
+        dead = _Cycle()  # garbage before the next step: collected at its start
+        dead_ref = weakref.ref(dead)
+        del dead
+        alive = _Cycle()  # alive at the next step's start: frozen with it
+        alive_ref = weakref.ref(alive)
+    with clock("two"):
+        freed_at_start = dead_ref() is None
+        del alive
+        gc.collect()  # frozen: a collection leaves it
+        kept = alive_ref() is not None
     clock.release_gc()
     assert during > 0
+    assert freed_at_start
     assert kept
     assert gc.get_freeze_count() == 0
     gc.collect()
-    assert ref() is None  # released: collected like any cycle
+    assert alive_ref() is None  # released: collected like any cycle
     clock.release_gc()  # idempotent
     assert gc.get_freeze_count() == 0
 
