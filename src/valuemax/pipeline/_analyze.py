@@ -240,7 +240,7 @@ def analyze(
                   schema=where.schema, memory_limit=where.memory_limit or STORE_MEMORY_LIMIT)
     ws = Workspace(Path(out) if out is not None else None, Path(db) if db is not None else None)
     run = _Run(econ=econ, engine_label=engine_label, schema=where.schema, params=params,
-               clock=StepClock({}, on_step))
+               clock=StepClock({}, on_step, freeze_gc=True))
     try:
         if econ is not None:
             prepare_schema(econ, engine_label, where.schema)
@@ -253,6 +253,7 @@ def analyze(
             raise full from exc
         raise
     finally:
+        run.clock.release_gc()
         if run.con is not None:
             run.con.disconnect()
         if econ is not None:

@@ -3,6 +3,7 @@ and the CLI's progress."""
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +38,18 @@ class StepClock:
     non-decreasing in step order: a step that raised the peak is the first to show it) and
     announces each step to ``on_step``.
 
+    With ``freeze_gc=True``, each step's start also collects the cyclic garbage made so far
+    and moves the objects alive at that moment (the modules imported so far, the earlier
+    steps' results) out of the cyclic garbage collector's reach (``gc.freeze``) until
+    :meth:`release_gc`: a full collection then walks only the objects made since, not the
+    ~250,000 objects of numpy, pandas, Ibis, scikit-learn and plotly (on Online Retail the
+    full collections of a run took 0.9 CPU s before, 0.3 after, step starts included).
+    Reference counting frees objects as before; only an object in a reference cycle that
+    was alive at a step's start and dies later (in a run: a few thousand small Ibis/sqlglot
+    expression nodes, no arrays) waits for the release. When the process has frozen
+    objects already (``gc.get_freeze_count() > 0``, e.g. a server's preloaded modules),
+    nothing is frozen, so that the release cannot unfreeze the caller's own.
+
     Examples
     --------
     >>> timings = {}
@@ -49,9 +62,11 @@ class StepClock:
     True
     """
 
-    def __init__(self, timings: dict[str, float], on_step: Callable[[str], None] | None):
+    def __init__(self, timings: dict[str, float], on_step: Callable[[str], None] | None,
+                 *, freeze_gc: bool = False):
         self.timings, self.on_step = timings, on_step
         self.peaks: dict[str, float] = {}
+        self._freeze = freeze_gc and gc.get_freeze_count() == 0
 
     def __call__(self, name: str) -> StepClock:
         self._name = name
@@ -60,6 +75,9 @@ class StepClock:
     def __enter__(self) -> None:
         if self.on_step is not None:
             self.on_step(self._name)
+        if self._freeze:
+            gc.collect()  # the cyclic garbage made so far is freed, not frozen
+            gc.freeze()
         self._t0 = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
@@ -67,3 +85,10 @@ class StepClock:
         peak = peak_rss_mb()
         if peak is not None:
             self.peaks[self._name] = round(peak, 1)
+
+    def release_gc(self) -> None:
+        """Hand the objects frozen at the steps' starts back to the garbage collector
+        (``gc.unfreeze``; nothing when this clock froze none). Idempotent."""
+        if self._freeze:
+            gc.unfreeze()
+            self._freeze = False
