@@ -143,13 +143,27 @@ def datasets() -> Callable[[str], Path]:
 # ``pytest -p no:xdist``) the hook does nothing.
 
 #: Session fixtures cheap to build on each worker, which therefore never join tests into one
-#: group (``datasets`` is used by most tests: grouping by it would serialise the suite).
-UNGROUPED = frozenset({"datasets", "brute", "support", "make_synthetic"})
+#: group (``datasets`` is used by most tests: grouping by it would serialise the suite;
+#: tests/engines' read-only Arrow tables of the CDNOW sample and the 20,000-line Online Retail
+#: slice, under a second each, would join the Spark tests to the servers' tests).
+UNGROUPED = frozenset({"datasets", "brute", "support", "make_synthetic", "cdnow_typed",
+                       "retail_slice", "retail_typed"})
 #: Marks standing for the session fixture the marked test reaches at run time: the tests
 #: writing result tables into the servers' test database run on one worker. (A test marked
 #: ``spark`` that starts its own Spark in a subprocess shares nothing: the ``spark`` fixture
 #: alone groups its users.)
 MARK_FIXTURES = {"postgres": "postgres_url", "mariadb": "mariadb_url"}
+#: Module fixtures (``path::name``) that are pure, cheap next to the tests they would join
+#: and read only, so a worker may build its own copy: they join no tests into one group.
+#: test_parity's would otherwise link the Spark tests (one JVM: their own group) with the
+#: PostgreSQL/MariaDB tests into one unit of ~350 CPU s, a whole worker's share of the
+#: suite, while the other worker ran out of work (issue 12); rebuilt, they cost one more
+#: DuckDB run of the CDNOW sample and of the 20,000-line Online Retail slice (~10 CPU s).
+REBUILT_PER_WORKER = frozenset({
+    "tests/engines/test_parity.py::engine_of",
+    "tests/engines/test_parity.py::cdnow_duckdb",
+    "tests/engines/test_parity.py::retail_duckdb",
+})
 
 
 def _shared_keys(item: pytest.Item) -> set[str]:
@@ -177,7 +191,8 @@ def _shared_keys(item: pytest.Item) -> set[str]:
             continue
         if fixture.scope in ("session", "package") and name not in UNGROUPED:
             keys.add(f"session:{fixture.baseid}:{name}")
-        elif fixture.scope in ("module", "class"):
+        elif fixture.scope in ("module", "class") and \
+                f"{fixture.baseid}::{name}" not in REBUILT_PER_WORKER:
             keys.add(f"module:{item.nodeid.split('::')[0]}")
     return keys
 
