@@ -56,13 +56,15 @@ _FIELDS = {"%Y": ("Y", "([0-9]{4})"), "%y": ("y", "([0-9]{2})"), "%m": ("m", "([
 #: overflow to infinity, which the servers refuse; the length is checked beside it).
 _ENGINE_PLAIN = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
 _MAX_PLAIN = 300
-#: Case-insensitive letters as RE2's ``(?i:...)`` folds them (``s`` also matches ``ſ``).
-_FOLD = {"S": "Ssſ", "K": "Kk\u212a"}
 
 
 def _regex(col: Any, pattern: str) -> str:
-    """``pattern`` for ``col``'s backend: case-sensitive on MySQL/MariaDB too."""
-    return "(?-i)" + pattern if backend_name(col) == "mysql" else pattern
+    """``pattern`` (RE2) with RE2's meaning on ``col``'s backend: ``\\d`` as ``[0-9]``;
+    case-sensitive on MySQL/MariaDB (their collation makes it ignore case); on PostgreSQL
+    ``.`` not matching a newline (``(?p)``; there it does by default, RE2's does not)."""
+    pattern = pattern.replace(r"\d", "[0-9]")
+    kind = backend_name(col)
+    return ("(?-i)" if kind == "mysql" else "(?p)" if kind == "postgres" else "") + pattern
 
 
 def _search(col: Any, pattern: str) -> Any:
@@ -208,7 +210,7 @@ def engine_date_year(text: Any, plan: Any) -> Any:
 def _token_alternation(tokens: tuple[str, ...]) -> str:
     def one(tok: str) -> str:
         if tok.isalpha() and tok.isascii():
-            return "".join(f"[{_FOLD.get(c.upper(), c.upper() + c.lower())}]" for c in tok)
+            return "".join(f"[{c.upper()}{c.lower()}]" for c in tok)  # RE2's (?i:...)
         return re.escape(tok)
     return "|".join(one(t) for t in tokens)
 
