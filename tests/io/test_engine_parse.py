@@ -16,6 +16,7 @@ import pytest
 from valuemax.io._date_formats import FAMILIES, DatePlan, date_stage1, date_stage2
 from valuemax.io._engine_parse import (
     engine_date_reason,
+    engine_date_stages,
     engine_date_value,
     engine_number_stage1,
     engine_number_stage2,
@@ -78,11 +79,21 @@ def date_battery(seed: int, per_family: int) -> dict[str, list[str]]:
     return out
 
 
+def staged(t, plan: DatePlan):
+    """The portable parse of ``t.s`` in stages (as ``standardized()`` runs it on the
+    servers): a table of ``i`` and ``v``, ordered."""
+    st, ts = engine_date_stages(t.mutate(st=engine_strip(t.s)), "st", plan)
+    return st.select(i=st.i, v=ts).order_by("i")
+
+
 def parsed_both_ways(t, plan: DatePlan) -> tuple[list, list]:
-    """(DuckDB's try_strptime path, the portable path) over ``t.s``."""
+    """(DuckDB's try_strptime path, the portable path) over ``t.s``; the portable path in
+    one expression and in stages agree."""
     local = t.select(i=t.i, v=date_stage2(date_stage1(t.s, plan), plan)).order_by("i")
     portable = t.select(i=t.i, v=engine_date_value(engine_strip(t.s), plan)).order_by("i")
     local, portable = local.to_pyarrow(), portable.to_pyarrow()
+    assert staged(t, plan).to_pyarrow().column("v").to_pylist() == \
+        portable.column("v").to_pylist()
     return local.column("v").to_pylist(), portable.column("v").to_pylist()
 
 

@@ -52,6 +52,10 @@ _FIELDS = {"%Y": ("Y", "([0-9]{4})"), "%y": ("y", "([0-9]{2})"), "%m": ("m", "([
            "%I": ("I", "([0-9]{1,2})"), "%M": ("M", "([0-9]{1,2})"),
            "%S": ("S", "([0-9]{1,2})"), "%f": ("f", "([0-9]{1,6})"),
            "%p": ("p", "([AaPp][Mm])")}
+#: A field's column in :func:`engine_date_stages` (names differing in case only would be
+#: one column on DuckDB and MySQL/MariaDB).
+_COLUMN = {"Y": "year", "y": "yy", "m": "month", "d": "day", "H": "hour", "I": "hour12",
+           "M": "minute", "S": "second", "f": "frac", "p": "ampm"}
 #: A plain decimal the engines cast to a double exactly as DuckDB (no exponent: no
 #: overflow to infinity, which the servers refuse; the length is checked beside it).
 _ENGINE_PLAIN = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
@@ -144,13 +148,12 @@ def _days_in_month(year: Any, month: Any) -> Any:
                       (month.isin([4, 6, 9, 11]), 30), else_=31)
 
 
-def _format_value(text: Any, fmt: str) -> Any:
-    """The timestamp of ``text`` by one format (NULL when it does not parse)."""
-    pattern, fields = _format_regex(fmt)
+def _timestamp_text(fields: tuple[str, ...], get: Any) -> Any:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` from a format's field texts (``get(name)``: the
+    digits, NULL when the value does not match), NULL when a field is out of range."""
 
     def num(name: str, default: int) -> Any:
-        digits = _field(text, pattern, fields, name)
-        return ibis.literal(default) if digits is None else digits.cast(dt.int64)
+        return get(name).cast(dt.int64) if name in fields else ibis.literal(default)
 
     if "y" in fields:
         yy = num("y", 0)
@@ -160,16 +163,15 @@ def _format_value(text: Any, fmt: str) -> Any:
     month, day, minute, second = num("m", 1), num("d", 1), num("M", 0), num("S", 0)
     if "I" in fields:
         hour12 = num("I", 0)
-        pm = _field(text, pattern, fields, "p").upper() == "PM"
+        pm = get("p").upper() == "PM"
         hour = (hour12 % 12) + ibis.ifelse(pm, 12, 0)
         hour_ok = hour12.between(1, 12)
     else:
         hour = num("H", 0)
         hour_ok = hour.between(0, 23)
-    frac = _field(text, pattern, fields, "f")
-    frac = ibis.literal("000000") if frac is None else frac.rpad(6, "0")
-    ok = (_search(text, pattern) & (year >= 1) & month.between(1, 12) & hour_ok
-          & (day >= 1) & (day <= _days_in_month(year, month)) & minute.between(0, 59)
+    frac = get("f").rpad(6, "0") if "f" in fields else ibis.literal("000000")
+    ok = ((year >= 1) & month.between(1, 12) & hour_ok & (day >= 1)
+          & (day <= _days_in_month(year, month)) & minute.between(0, 59)
           & second.between(0, 59))
 
     def pad(v: Any, n: int) -> Any:
@@ -180,14 +182,66 @@ def _format_value(text: Any, fmt: str) -> Any:
     return ibis.ifelse(ok, iso, ibis.null(dt.string))
 
 
+def _format_value(text: Any, fmt: str) -> Any:
+    """The timestamp text of ``text`` by one format (NULL when it does not parse)."""
+    pattern, fields = _format_regex(fmt)
+    return _timestamp_text(fields, lambda name: _field(text, pattern, fields, name))
+
+
+def _as_timestamp(iso: Any) -> Any:
+    return iso.cast(dt.Timestamp(scale=6))
+
+
 def engine_date_value(text: Any, plan: Any) -> Any:
     """The naive timestamp of trimmed ``text`` per ``plan`` (NULL when unparseable), as
     DuckDB's ``try_strptime`` over the plan's formats gives it (plans
-    :func:`engine_date_reason` accepts). Microseconds are kept (MySQL: ``DATETIME(6)``)."""
-    shaped = _search(text, plan.guard)
+    :func:`engine_date_reason` accepts). Microseconds are kept (MySQL: ``DATETIME(6)``).
+
+    One expression, in which every field's regular expression is repeated where the field
+    is used: :func:`engine_date_stages` computes the same in steps, each regular expression
+    once per row (what ``Ingested.standardized`` uses on the servers)."""
     values = [_format_value(text, fmt) for fmt in plan.formats]
     iso = ibis.coalesce(*values) if len(values) > 1 else values[0]
-    return ibis.ifelse(shaped, iso, ibis.null(dt.string)).cast(dt.Timestamp(scale=6))
+    return _as_timestamp(ibis.ifelse(_search(text, plan.guard), iso, ibis.null(dt.string)))
+
+
+def fence(t: Any) -> Any:
+    """``t`` as a stage the server computes once per row before the next stage reads it.
+
+    PostgreSQL pulls a plain subquery up into the query reading it, repeating each of its
+    expressions wherever the outer query uses the column (a parse read in ten places ran
+    ten times); a volatile column (``random()``) keeps the subquery apart. MySQL/MariaDB
+    merge derived tables likewise, except those with a ``LIMIT`` (Ibis writes one for an
+    offset). Other engines: ``t`` itself (DuckDB and Spark reuse common expressions)."""
+    kind = backend_name(t)
+    if kind == "postgres":
+        return t.mutate(_vm_fence=ibis.random()).view()
+    if kind == "mysql":
+        return t.limit(None, offset=0).view()
+    return t
+
+
+def engine_date_stages(t: Any, text: str, plan: Any) -> tuple[Any, Any]:
+    """The parse of ``t[text]`` (trimmed) in stages: ``(table, timestamp expression)``.
+
+    The table is ``t`` with, per format ``i``, ``__ts{i}_ok`` (the value has its shape and
+    matches the format) and then its fields ``__ts{i}_{year,month,...}`` (text, NULL when not
+    matched), each a stage (:func:`fence`): one regular expression per field and format
+    and row. The expression (over the table) is :func:`engine_date_value`'s timestamp."""
+    regexes = [_format_regex(fmt) for fmt in plan.formats]
+    shaped = _search(t[text], plan.guard)
+    t = fence(t.mutate(**{f"__ts{i}_ok": shaped & _search(t[text], pattern)
+                          for i, (pattern, _) in enumerate(regexes)}))
+    t = fence(t.mutate(**{
+        f"__ts{i}_{_COLUMN[name]}": ibis.ifelse(t[f"__ts{i}_ok"],
+                                       _replace(t[text], pattern, f"\\{k}"),
+                                       ibis.null(dt.string))
+        for i, (pattern, fields) in enumerate(regexes)
+        for k, name in enumerate(fields, 1)}))
+    values = [_timestamp_text(fields, lambda name, i=i: t[f"__ts{i}_{_COLUMN[name]}"])
+              for i, (_, fields) in enumerate(regexes)]
+    iso = ibis.coalesce(*values) if len(values) > 1 else values[0]
+    return t, _as_timestamp(iso)
 
 
 def engine_date_year(text: Any, plan: Any) -> Any:
@@ -273,6 +327,16 @@ def year_reason(raw: Any, column: str, plan: Any) -> str | None:
     return None
 
 
-__all__ = ["ENGINE_TEXT", "engine_cleaned_text", "engine_date_reason", "engine_date_value",
-           "engine_number_reason", "engine_number_stage1", "engine_number_stage2",
-           "engine_strip", "year_reason"]
+__all__ = [
+    "ENGINE_TEXT",
+    "engine_cleaned_text",
+    "engine_date_reason",
+    "engine_date_stages",
+    "engine_date_value",
+    "engine_number_reason",
+    "engine_number_stage1",
+    "engine_number_stage2",
+    "engine_strip",
+    "fence",
+    "year_reason",
+]

@@ -185,7 +185,9 @@ def local_only_reason(econ: Any, ingested: Any, eraw: Any) -> str | None:
 
     The engine path applies the plan decided on the same rows; it is exact for typed
     sources: ``order_ts`` a timestamp or a date (no time zone), amount/quantity/unit_price
-    numeric, ids text (trimmed of nothing: no value with edge blanks, counted both locally
+    numeric (on PostgreSQL and MySQL/MariaDB also text dates in an inferred format of
+    digits and text numbers, parsed by :mod:`valuemax.io._engine_parse`; see
+    :func:`_text_reason`), ids text (trimmed of nothing: no value with edge blanks, counted both locally
     and on the engine, as each engine's regular expressions call other characters blanks;
     on MySQL/MariaDB without null-like words, which it compares ignoring case and accents)
     or integers, the product name text or integer, and no pseudonyms (HMAC-SHA256 in the
