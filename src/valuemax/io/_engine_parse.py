@@ -80,10 +80,13 @@ def _replace(col: Any, pattern: str, replacement: str) -> Any:
 
 
 def engine_strip(col: Any) -> Any:
-    """``col`` (text) without leading/trailing RE2 blanks, the same on every engine."""
+    """``col`` (text) without leading/trailing RE2 blanks, the same on every engine (the
+    edge characters are compared, in binary on MySQL/MariaDB, before any regular
+    expression runs: most values have no blank to remove)."""
     s = col if col.type().is_string() else col.cast(dt.string)
-    return ibis.ifelse(_search(s, f"^{_RE2_BLANK}|{_RE2_BLANK}$"),
-                       _replace(s, f"^{_RE2_BLANK}+|{_RE2_BLANK}+$", ""), s)
+    first, last = s.substr(0, 1), s.right(1)
+    edged = ibis.or_(*(c == b for c in (first, last) for b in "\t\n\f\r "))
+    return ibis.ifelse(edged, _replace(s, f"^{_RE2_BLANK}+|{_RE2_BLANK}+$", ""), s)
 
 
 # ---------------------------------------------------------------------------------------
@@ -205,6 +208,24 @@ def engine_date_value(text: Any, plan: Any) -> Any:
     return _as_timestamp(ibis.ifelse(_search(text, plan.guard), iso, ibis.null(dt.string)))
 
 
+@ibis.udf.scalar.builtin(name="split_part")
+def _split_part_sql(value: str, sep: str, k: dt.int32) -> str:
+    """PostgreSQL/DuckDB ``split_part(value, sep, k)``: the k-th piece (1-based)."""
+
+
+@ibis.udf.scalar.builtin(name="substring_index")
+def _substring_index(value: str, sep: str, k: dt.int32) -> str:
+    """MySQL/MariaDB ``SUBSTRING_INDEX(value, sep, k)``: before the k-th ``sep`` (k > 0),
+    after the -k-th from the end (k < 0)."""
+
+
+def _split_part(value: Any, k: int) -> Any:
+    """The ``k``-th (1-based) ``'|'``-separated piece of ``value`` (NULL stays NULL)."""
+    if backend_name(value) == "mysql":
+        return _substring_index(_substring_index(value, "|", k), "|", -1)
+    return _split_part_sql(value, "|", k)
+
+
 def fence(t: Any) -> Any:
     """``t`` as a stage the server computes once per row before the next stage reads it.
 
@@ -232,12 +253,15 @@ def engine_date_stages(t: Any, text: str, plan: Any) -> tuple[Any, Any]:
     shaped = _search(t[text], plan.guard)
     t = fence(t.mutate(**{f"__ts{i}_ok": shaped & _search(t[text], pattern)
                           for i, (pattern, _) in enumerate(regexes)}))
+    # one regular expression per format: its fields joined by '|' (digits, am/pm)
     t = fence(t.mutate(**{
-        f"__ts{i}_{_COLUMN[name]}": ibis.ifelse(t[f"__ts{i}_ok"],
-                                       _replace(t[text], pattern, f"\\{k}"),
-                                       ibis.null(dt.string))
-        for i, (pattern, fields) in enumerate(regexes)
-        for k, name in enumerate(fields, 1)}))
+        f"__ts{i}_all": ibis.ifelse(t[f"__ts{i}_ok"], _replace(
+            t[text], pattern, "|".join(f"\\{k}" for k in range(1, len(fields) + 1))),
+            ibis.null(dt.string))
+        for i, (pattern, fields) in enumerate(regexes)}))
+    t = fence(t.mutate(**{
+        f"__ts{i}_{_COLUMN[name]}": _split_part(t[f"__ts{i}_all"], k)
+        for i, (_, fields) in enumerate(regexes) for k, name in enumerate(fields, 1)}))
     values = [_timestamp_text(fields, lambda name, i=i: t[f"__ts{i}_{_COLUMN[name]}"])
               for i, (_, fields) in enumerate(regexes)]
     iso = ibis.coalesce(*values) if len(values) > 1 else values[0]
