@@ -6,7 +6,8 @@ models, composed here from the same functions in the same order (``pipeline/_ana
 1. read: the file into the local DuckDB store, mapped and typed (``transactions_raw``);
 2. push (Spark, PostgreSQL, MariaDB only): the raw and normalised log copied into the engine;
    with ``--source table`` (PostgreSQL, MariaDB), the log is a table of the server instead
-   (loaded before the job, not measured) and the job reads it as ``analyze --table`` does:
+   (loaded before the job, not measured; ``--source text-table``: every column text, as a
+   CSV load leaves it) and the job reads it as ``analyze --table`` does:
    numbered on the server and streamed into the store (read), then normalised on the
    server ("normalise", no push) when it can be exactly;
 3. clean: the standard preset with returns netting, the quarantine with its reason codes,
@@ -33,7 +34,7 @@ Usage::
     python benchmarks/bench_engines.py --lines 1000000 --lines 10000000 \\
         [--engine duckdb --engine spark --engine postgres --engine mariadb] \\
         [--postgres URL] [--postgres-max-lines 1000000] [--mariadb URL] \\
-        [--mariadb-max-lines 100000] [--spark-memory 6g] [--source file|table] \\
+        [--mariadb-max-lines 100000] [--spark-memory 6g] [--source file|table|text-table] \\
         [--json out.json]
 
 ``--postgres`` defaults to ``$VALUEMAX_TEST_POSTGRES_URL``, ``--mariadb`` to
@@ -345,16 +346,22 @@ def run_job(argv: list[str], server: str | None = None) -> dict:
     return info
 
 
-def _load_table(url: str, path: str) -> str:
+def _load_table(url: str, path: str, text: bool = False) -> str:
     """Load the parquet file ``path`` into the server ``url`` as table ``vm_bench_orders``
-    (its bulk path: ``COPY`` / ``LOAD DATA``), as a warehouse would hold the log."""
+    (its bulk path: ``COPY`` / ``LOAD DATA``), as a warehouse would hold the log; with
+    ``text``, every column as text, as a CSV load leaves it (the date
+    ``2022-01-01 00:00:00``, numbers as Arrow writes them: ``3``, ``4.48``)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from valuemax.engines import connect
     from valuemax.pipeline._engine import write_engine_table
 
+    data = pq.read_table(path)
+    if text:
+        data = pa.table({name: data[name].cast(pa.string()) for name in data.column_names})
     con = connect(url)
-    write_engine_table(con, "vm_bench_orders", pq.read_table(path))
+    write_engine_table(con, "vm_bench_orders", data)
     con.disconnect()
     return "vm_bench_orders"
 
@@ -383,11 +390,13 @@ def main() -> None:
     ap.add_argument("--mariadb-max-lines", type=int, default=100_000)
     ap.add_argument("--spark-memory", default="6g")
     ap.add_argument("--json", help="write every measurement to this file")
-    ap.add_argument("--source", choices=("file", "table"), default="file",
+    ap.add_argument("--source", choices=("file", "table", "text-table"), default="file",
                     help="PostgreSQL/MariaDB/Spark: the job reads the parquet file "
                          "(default), or a table of the server the file was loaded into "
                          "before the job (its load not measured; Spark: a view of the "
-                         "session over the parquet file): analyze --engine E --table T")
+                         "session over the parquet file): analyze --engine E --table T; "
+                         "text-table (PostgreSQL/MariaDB): that table with every column "
+                         "text, as a CSV load leaves it")
     ap.add_argument("--job", nargs="+")
     args = ap.parse_args()
     if args.job:
@@ -427,8 +436,9 @@ def main() -> None:
                 continue
             target = args.mariadb if engine == "mariadb" else args.postgres
             server = engine in ("postgres", "mariadb")
-            table = _load_table(target, synth) if server and args.source == "table" else (
-                "vm_bench_orders" if engine == "spark" and args.source == "table" else "")
+            table = (_load_table(target, synth, text=args.source == "text-table")
+                     if server and args.source != "file" else
+                     "vm_bench_orders" if engine == "spark" and args.source == "table" else "")
             with tempfile.TemporaryDirectory() as tmp:
                 try:
                     info = rows[engine] = run_job(

@@ -20,6 +20,8 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.datatypes as dt
 
+from valuemax.engines._portable import backend_name
+from valuemax.io._engine_parse import ENGINE_TEXT, engine_date_value, engine_strip
 from valuemax.io._sql import lit, lit_list, strip_expr
 
 _TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[AaPp][Mm])?)?"
@@ -203,6 +205,8 @@ def date_stage1(col: Any, plan: DatePlan) -> Any:
     """Stage 1 of parsing: the trimmed text of a text column, else the column itself."""
     if plan.kind in ("timestamp", "timestamptz", "date"):
         return col
+    if plan.kind == "text" and backend_name(col) in ENGINE_TEXT:
+        return engine_strip(col)
     return strip_expr(col if col.type().is_string() else col.cast(dt.string))
 
 
@@ -224,6 +228,8 @@ def date_stage2(text: Any, plan: DatePlan) -> Any:
         if plan.kind == "excel_serial":  # serials below 61 fall before Excel's 1900-02-29 bug
             v = ibis.ifelse(v >= 61, v - _EXCEL_EPOCH, ibis.null(dt.float64))
         return _make_timestamp((v * _MICROS[plan.kind]).try_cast(dt.int64))
+    if not plan.tz and backend_name(text) in ENGINE_TEXT:  # no try_strptime there
+        return engine_date_value(text, plan)
     fmts = ibis.literal(list(plan.formats), type=_STR_LIST)
     if plan.tz:
         parsed = _local(_try_strptime_tz(text.re_replace("Z$", "+00:00"), fmts), plan)

@@ -9,7 +9,9 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from valuemax.engines import is_inf
+from valuemax.engines._portable import backend_name
 from valuemax.io._date_formats import DatePlan, date_stage1, date_stage2, date_stage3
+from valuemax.io._engine_parse import ENGINE_TEXT, engine_date_stages, fence
 from valuemax.io._ids import IdPlan, id_expr
 from valuemax.io._numbers import NumberPlan, number_stage1, number_stage2, number_stage3
 
@@ -168,11 +170,15 @@ class Ingested:
                 src(name), plan.numbers[name])
         for column, name in plan.extra_names.items():
             first[name] = t[column]
-        s1 = t.select(**first).view()
-        second = {"__ts": date_stage2(s1["__ts_text"], plan.date)}
+        s1 = fence(t.select(**first).view())  # fence: a stage on the servers (no-op here)
+        if plan.date.kind == "text" and not plan.date.tz and backend_name(t) in ENGINE_TEXT:
+            s1, ts = engine_date_stages(s1, "__ts_text", plan.date)  # each regex once
+        else:
+            ts = date_stage2(s1["__ts_text"], plan.date)
+        second = {"__ts": ts}
         for name in numbers:
             second[f"__{name}_value"] = number_stage2(s1[f"__{name}_clean"], plan.numbers[name])
-        s2 = s1.mutate(**second).view()
+        s2 = fence(s1.mutate(**second).view())
 
         ts_missing, ts_bad = date_stage3(s2["__ts_text"], s2["__ts"], plan.date)
         parsed: dict[str, tuple[Any, Any, Any]] = {

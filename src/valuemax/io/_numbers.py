@@ -27,6 +27,12 @@ import ibis.expr.datatypes as dt
 
 from valuemax._core.exceptions import InputError
 from valuemax.engines import is_inf, is_nan
+from valuemax.engines._portable import backend_name
+from valuemax.io._engine_parse import (
+    ENGINE_TEXT,
+    engine_number_stage1,
+    engine_number_stage2,
+)
 from valuemax.io._ids import describe_tokens, is_null_token, null_token_counts
 from valuemax.io._sql import as_text
 
@@ -90,6 +96,8 @@ def number_stage1(col: Any, plan: NumberPlan) -> tuple[Any, Any]:
     if plan.kind == "numeric":
         v = col.cast(dt.float64)
         return v, v
+    if backend_name(col) in ENGINE_TEXT:  # PostgreSQL, MySQL/MariaDB: the same meaning
+        return engine_number_stage1(col, plan)
     text = as_text(col)
     if plan.null_tokens:
         text = ibis.ifelse(text.isin(list(plan.null_tokens)), "", text)
@@ -100,6 +108,8 @@ def number_stage2(cleaned: Any, plan: NumberPlan) -> Any:
     """Stage 2: the float64 value of the cleaned text (NULL unless a plain decimal)."""
     if plan.kind == "numeric":
         return cleaned
+    if backend_name(cleaned) in ENGINE_TEXT:
+        return engine_number_stage2(cleaned)
     return ibis.ifelse(cleaned.re_search(PLAIN), cleaned.try_cast(dt.float64),
                        ibis.null(dt.float64))
 
@@ -112,7 +122,9 @@ def number_stage3(text: Any, value: Any, plan: NumberPlan) -> tuple[Any, Any, An
         bad = ~missing & is_inf(text)
     else:
         missing = text.isnull() | (text == "")
-        bad = ~missing & (value.isnull() | value.isinf())
+        # the engines' values are finite (engine_number_stage2 casts no exponent)
+        bad = ~missing & (value.isnull() if backend_name(value) in ENGINE_TEXT
+                          else value.isnull() | value.isinf())
     return ibis.ifelse(missing | bad, ibis.null(dt.float64), value), missing, bad
 
 

@@ -7,7 +7,8 @@ What runs where (DESIGN.md §2), for ``engine`` = Spark, PostgreSQL or MySQL/Mar
   :mod:`valuemax.pipeline._engine_read`);
 - the mapping and the parse plan (date formats, numbers, ids): decided in the local DuckDB
   (the format inference is DuckDB SQL); applied by the engine to its own copy of a typed
-  ``table=``/``query=`` (and Spark to a typed file's raw log, pushed alone)
+  ``table=``/``query=`` (PostgreSQL, MySQL/MariaDB: text dates and numbers too,
+  :mod:`valuemax.io._engine_parse`) (and Spark to a typed file's raw log, pushed alone)
   (:mod:`valuemax.pipeline._engine_read`), else in the local DuckDB (the date parser is
   DuckDB's ``try_strptime``) and pushed (:func:`push_log`);
 - cleaning with the quarantine and its reason codes (returns netting included), the customer

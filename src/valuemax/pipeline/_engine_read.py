@@ -37,6 +37,12 @@ from valuemax.engines import (
 )
 from valuemax.io import protect
 from valuemax.io._date_formats import SourceZone
+from valuemax.io._engine_parse import (
+    ENGINE_TEXT,
+    engine_date_reason,
+    engine_number_reason,
+    year_reason,
+)
 from valuemax.io._frames import arrow_sha256, check_reserved
 from valuemax.io._read import ingest_stored
 from valuemax.pipeline._engine import (
@@ -179,7 +185,9 @@ def local_only_reason(econ: Any, ingested: Any, eraw: Any) -> str | None:
 
     The engine path applies the plan decided on the same rows; it is exact for typed
     sources: ``order_ts`` a timestamp or a date (no time zone), amount/quantity/unit_price
-    numeric, ids text (trimmed of nothing: no value with edge blanks, counted both locally
+    numeric (on PostgreSQL and MySQL/MariaDB also text dates in an inferred format of
+    digits and text numbers, parsed by :mod:`valuemax.io._engine_parse`; see
+    :func:`_text_reason`), ids text (trimmed of nothing: no value with edge blanks, counted both locally
     and on the engine, as each engine's regular expressions call other characters blanks;
     on MySQL/MariaDB without null-like words, which it compares ignoring case and accents)
     or integers, the product name text or integer, and no pseudonyms (HMAC-SHA256 in the
@@ -202,23 +210,14 @@ def local_only_reason(econ: Any, ingested: Any, eraw: Any) -> str | None:
     if ingested.privacy is not None and ingested.privacy.pseudonymized:
         return ("customer ids are pseudonymised with HMAC-SHA256 in the local DuckDB, and "
                 f"{engine} has no identical keyed hash")
-    ts = mapping["order_ts"]
-    if plan.date.kind not in ("timestamp", "date"):
-        what = (f"text parsed with {list(plan.date.formats)}" if plan.date.kind == "text"
-                else plan.date.kind)
-        return (f"order_ts (column {ts!r}) is {what}: DuckDB's date parsing and time zones "
-                f"have no identical counterpart on {engine}; store it as a timestamp "
-                f"without time zone to normalise there")
+    reason = _text_reason(econ, ingested)
+    if reason is not None:
+        return reason
     zone = _spark_zone(econ)
     if zone not in (None, "UTC", "Etc/UTC", "GMT", "Z", "+00:00"):
         return (f"the Spark session's time zone is {zone!r}: Spark shifts its timestamps and "
                 f"dates by it when they reach Arrow; set spark.sql.session.timeZone to UTC "
                 f"(valuemax's own sessions do) to normalise there")
-    for name, number in plan.numbers.items():
-        if number.kind != "numeric":
-            return (f"{name} (column {mapping[name]!r}) is text: its number parsing "
-                    f"(separators, currency signs) has no identical counterpart on {engine}; "
-                    f"store it as a number to normalise there")
     schema = ingested.raw.schema()
     texts = []
     for name in (*plan.ids, "product_name"):
@@ -236,6 +235,47 @@ def local_only_reason(econ: Any, ingested: Any, eraw: Any) -> str | None:
             return (f"{name} (column {col!r}) is {dtype}: each engine writes such values as "
                     f"text differently; store it as text or an integer to normalise there")
     return _edge_blanks(ingested.raw, eraw, texts, engine)
+
+
+def _text_reason(econ: Any, ingested: Any) -> str | None:
+    """Why ``order_ts`` or a number column cannot be parsed on the engine as locally.
+
+    A timestamp or date column is cast everywhere. Text dates and text numbers are parsed
+    on PostgreSQL and MySQL/MariaDB by :mod:`valuemax.io._engine_parse` (the plan's
+    formats as portable regular expressions; checked on the store's copy: no year before
+    1000, no number with an exponent); Spark and other plans stay local.
+    """
+    plan, mapping, engine = ingested.plan, ingested.mapping, econ.name
+    ts = mapping["order_ts"]
+    if plan.date.kind not in ("timestamp", "date"):
+        what = (f"text parsed with {list(plan.date.formats)}" if plan.date.kind == "text"
+                else plan.date.kind)
+        if engine not in ENGINE_TEXT:
+            return (f"order_ts (column {ts!r}) is {what}: DuckDB's date parsing and time "
+                    f"zones have no identical counterpart on {engine}; store it as a "
+                    f"timestamp without time zone to normalise there")
+        why = engine_date_reason(plan.date)
+        dtype = ingested.raw.schema()[ts]
+        if why is None and not (dtype.is_string() or dtype.is_integer()):
+            why = f"order_ts is {dtype}, written as text differently by each engine"
+        if why is not None:
+            return (f"order_ts (column {ts!r}) is {what}: {why}, parsed only by DuckDB "
+                    f"locally; store it as a timestamp without time zone (or as text in "
+                    f"one of the formats of docs/scaling.md) to normalise there")
+        reason = year_reason(ingested.raw, ts, plan.date)
+        if reason is not None:
+            return reason
+    for name, number in plan.numbers.items():
+        if number.kind == "numeric":
+            continue
+        if engine not in ENGINE_TEXT:
+            return (f"{name} (column {mapping[name]!r}) is text: its number parsing "
+                    f"(separators, currency signs) has no identical counterpart on "
+                    f"{engine}; store it as a number to normalise there")
+        reason = engine_number_reason(ingested.raw, mapping[name], name, number)
+        if reason is not None:
+            return reason
+    return None
 
 
 def _spark_zone(econ: Any) -> str | None:
