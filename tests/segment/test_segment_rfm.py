@@ -29,7 +29,7 @@ def test_hand_computed_cut_points_and_scores():
     res = rfm_scores(c)
     for dim in ("recency", "frequency", "monetary"):
         np.testing.assert_allclose(res.cut_points[dim], (2.6, 4.2, 5.8, 7.4), rtol=1e-12)
-    # F, M: 1 + #cuts strictly below; R: 1 + #cuts strictly above (fewer days = better)
+    # F, M: 1 + #cuts strictly below; R: 5 - #cuts strictly below (fewer days = better)
     assert res.scores["f_score"].tolist() == [3, 1, 5, 2, 4]
     assert res.scores["m_score"].tolist() == [3, 1, 5, 2, 4]
     assert res.scores["r_score"].tolist() == [3, 5, 1, 4, 2]
@@ -47,12 +47,13 @@ def test_value_equal_to_a_cut_point_goes_to_the_lower_bin():
     assert res.scores["m_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert res.scores["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
     # 6 values: positions 5p = 1, 2, 3, 4 exactly, so the cuts are the data values 2, 3, 4, 5
-    # and each of those values sits on a cut point -> it takes the lower bin (right-closed)
+    # and each of those values sits on a cut point -> it takes the bin of the lower values
+    # (right-closed): the lower score for spend, the higher (more recent) one for recency
     c2 = _customers([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     res2 = rfm_scores(c2)
     assert res2.cut_points["monetary"] == (2.0, 3.0, 4.0, 5.0)
     assert res2.scores["m_score"].tolist() == [1, 1, 2, 3, 4, 5]
-    assert res2.scores["r_score"].tolist() == [5, 4, 3, 2, 1, 1]
+    assert res2.scores["r_score"].tolist() == [5, 5, 4, 3, 2, 1]
     assert len(res2.notes) == 0
 
 
@@ -81,6 +82,25 @@ def test_heavy_ties_sixty_percent_bought_once():
     assert "20% and 40% quantiles are both 1" in note
 
 
+def test_customers_who_bought_on_the_observation_end_get_the_top_recency_score():
+    """Recency 0 (a purchase on the observation end) is the most recent a customer can be:
+    R = 5 also when ties put cut points at 0. A one-day export: every cut point 0, every R
+    was 1 ('Lost', 'At Risk' with win-back actions); a quarter of customers on the last day
+    (q20 = 0): they were R = 4 and no customer R = 5."""
+    one_day = rfm_scores(_customers([0] * 8, [1, 1, 2, 1, 3, 1, 1, 2],
+                                    [5.0, 7, 9, 2, 4, 6, 8, 3]))
+    assert one_day.cut_points["recency"] == (0.0, 0.0, 0.0, 0.0)
+    assert one_day.scores["r_score"].tolist() == [5] * 8
+    recency = [0] * 25 + list(range(1, 76))
+    quarter = rfm_scores(_customers(recency, [1] * 100, [1.0] * 100))
+    assert quarter.cut_points["recency"][0] == 0.0  # q20 falls among the 25 zeros
+    r = quarter.scores["r_score"].to_numpy()
+    assert (r[:25] == 5).all()
+    # the rest: 5 - #cuts strictly below, by hand from the cut points
+    cuts = np.array(quarter.cut_points["recency"])
+    assert r[25:].tolist() == [5 - int((cuts < x).sum()) for x in recency[25:]]
+
+
 def test_equal_values_always_get_equal_scores(rng):
     c = _customers(rng.integers(0, 6, 500), rng.integers(1, 4, 500),
                    rng.integers(0, 5, 500).astype(float))
@@ -100,14 +120,18 @@ def test_all_values_equal():
     c = _customers([7] * 4, [2] * 4, [10.0] * 4)
     res = rfm_scores(c)
     assert res.cut_points["monetary"] == (10.0, 10.0, 10.0, 10.0)
-    assert res.scores["rfm_cell"].tolist() == ["111"] * 4
+    # every value on every cut point: scored with the lower values, the most recent for R
+    assert res.scores["rfm_cell"].tolist() == ["511"] * 4
     assert len(res.notes) == 3
-    assert all("2, 3, 4, 5" in n and "100.0%" in n for n in res.notes)
+    unused = {n.split(" ", 1)[0]: n for n in res.notes}
+    assert "score(s) 1, 2, 3, 4 of 1..5" in unused["recency"]
+    assert all("score(s) 2, 3, 4, 5 of 1..5" in unused[d] for d in ("frequency", "monetary"))
+    assert all("100.0%" in n for n in res.notes)
 
 
 def test_single_customer_and_n_bins():
     res = rfm_scores(_customers([3], [2], [5.0]))
-    assert res.scores["rfm_cell"].tolist() == ["111"]
+    assert res.scores["rfm_cell"].tolist() == ["511"]
     res3 = rfm_scores(_customers([1, 2, 3], [1, 2, 3], [1.0, 2.0, 3.0]), n_bins=3)
     assert res3.scores["m_score"].tolist() == [1, 2, 3]
     assert res3.scores["r_score"].tolist() == [3, 2, 1]

@@ -103,10 +103,15 @@ def rfm_scores(
 
     - frequency and monetary: ``score = 1 + (number of cut points strictly below the value)``
       (right-closed bins, the same bins as ``pandas.qcut`` when the cut points differ);
-    - recency (days, fewer is better): ``score = 1 + (number of cut points strictly above
-      the value)``, i.e. the same rule applied to ``-recency``.
+    - recency (days, fewer is better): ``score = n_bins - (number of cut points strictly
+      below the value)``: the same right-closed bins, numbered from the most recent.
 
-    So equal values always get equal scores and a higher score is always better. When ties
+    So equal values always get equal scores and a higher score is always better, and a
+    customer on a cut point is scored with the customers of lower values on every
+    dimension: with the fewest orders and the least spend (the low ends, 1 order and 0,
+    score 1) but with the most recent (0 days, a purchase on the observation end, scores
+    ``n_bins``), also when ties make cut points coincide (a one-day log: every recency and
+    every cut point 0, every R score ``n_bins``). When ties
     make cut points coincide (e.g. 60% of customers bought once, so several frequency
     quantiles equal 1) the corresponding scores stay unused; nothing is re-ranked, and
     ``notes`` says which scores are unused and why.
@@ -167,7 +172,7 @@ def rfm_scores(
         x = values[dim]
         cuts = np.quantile(x, quantiles, method=QUANTILE_METHOD)
         if dim == "recency":
-            score = 1 + len(cuts) - np.searchsorted(cuts, x, side="right")
+            score = 1 + len(cuts) - np.searchsorted(cuts, x, side="left")
         else:
             score = 1 + np.searchsorted(cuts, x, side="left")
         cut_points[dim] = tuple(float(c) for c in cuts)
