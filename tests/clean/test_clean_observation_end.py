@@ -216,6 +216,34 @@ def test_observation_end_in_the_future_is_refused(tmp_path):
     assert clean(ing, observation_end=tomorrow).observation_end == tomorrow
 
 
+def test_lines_from_the_future_are_refused_whatever_their_number(tmp_path):
+    """The default end is never after today (tomorrow allowed, as for a given end): 10 of 60
+    lines dated a year ahead are too many for the typo guard (at most 5) but are refused,
+    counted, with the days they would add and the last date up to today as the fix; with
+    that end they are quarantined as after_observation_end. (The breaker's log: every 50th
+    line in 2031 moved the observation end 7 years on and went through silently.)"""
+    today = dt.date.today()
+    ahead, tomorrow = today + dt.timedelta(days=365), today + dt.timedelta(days=1)
+    past = [f"C{i % 7},{i + 1},{(today - dt.timedelta(days=7 * (50 - i))).isoformat()},"
+            f"{10 + i},P{i % 3}" for i in range(50)]
+    future = [f"F{i},{100 + i},{ahead.isoformat()},5,P1" for i in range(10)]
+    ing = read(tmp_path, [*past, *future])
+    cut = today - dt.timedelta(days=7)
+    with pytest.raises(InputError, match=(
+            rf"would be {ahead.isoformat()}, after today \({today.isoformat()}\): 10 usable "
+            rf"lines of 60 are dated after today \(10 lines on {ahead.isoformat()}\).*"
+            r"they would add 372 days to every customer's recency and T.*"
+            r"_row_id\): 51 \(customer 'F0'\), 52 \(customer 'F1'\).*"
+            rf"up to today is {cut.isoformat()}: pass observation_end='{cut.isoformat()}'")):
+        clean(ing)
+    res = clean(ing, observation_end=cut)
+    assert reasons(res) == {51 + i: "after_observation_end" for i in range(10)}
+    assert res.report.rows_clean == 50
+    # a last line dated tomorrow is not from the future (time zones)
+    soon = read(tmp_path, [*past, f"T,200,{tomorrow.isoformat()},5,P1"], name="soon.csv")
+    assert clean(soon).observation_end == tomorrow
+
+
 def test_observation_end_long_after_the_last_transaction_is_noted(tmp_path):
     """The weekly log spans 2011-01-03 .. 2011-12-12 (343 days): an end 91 days after it is
     beyond max(90, 0.25 * 343) = 90 days and noted with the gap; 90 days is not."""

@@ -8,7 +8,8 @@ item on the last day is still a transaction of the log, as in lifetimes'
 
 A single mistyped year (2021 for 2011) still can, and would add years to every customer's
 recency. :func:`default_observation_end` therefore refuses a last date cut off from the rest
-of the log by an implausible gap (the rule is stated there).
+of the log by an implausible gap (the rule is stated there), and a last date after the day
+of the run (lines from the future, whatever their number).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def usable(t: ir.Table) -> ir.BooleanValue:
 def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int] | None = None,
                             fix: Callable[[dt.date, dt.date], str] | None = None,
                             offset: int | None = None,
-                            counts: tuple[pa.Table, int] | None = None
+                            counts: tuple[pa.Table, int] | None = None,
+                            today: dt.date | None = None,
+                            future_fix: Callable[[dt.date | None], str] | None = None,
                             ) -> tuple[dt.date | None, str]:
     """The date of the log's last transaction, refusing a far-off last date.
 
@@ -63,7 +66,11 @@ def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int]
     - ``d_i - d_(i-1) > max(90, 0.25 * (d_(i-1) - d_1))`` days (a gap longer than 90 days
       and than a quarter of the span of the log before it).
 
-    The smallest such ``i`` is reported (the whole suspect tail). An explicit
+    The smallest such ``i`` is reported (the whole suspect tail). Then a last date after
+    ``today`` (one day of slack for time zones, as for a given observation end:
+    :func:`refuse_future`) is refused whatever the number of lines: a log cannot hold
+    purchases from the future, and the default would add the days up to that date to
+    every customer's recency and ``T``. An explicit
     ``observation_end`` skips the guard, and logs of fewer than 20 rows are not judged.
     ``prior`` adds the lines of a log ``std`` extends (``valuemax update``: the stored
     log), so that a few new lines are judged against the whole log, not alone.
@@ -91,6 +98,12 @@ def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int]
         The result of the GROUP BY, already known: the usable lines of ``std`` per day
         (``_vm_d`` date, ``_vm_n`` lines; :meth:`valuemax.io.Ingested.usable_day_counts`)
         and the number of rows of ``std``. The query is then not run.
+    today : datetime.date, optional
+        The date of the run (default: ``datetime.date.today()``).
+    future_fix : callable, optional
+        ``(last date with transactions up to today, or None) -> str``: the advice ending
+        the message for lines dated after today (default: pass ``observation_end`` to
+        quarantine them, or correct the dates).
 
     Returns
     -------
@@ -101,7 +114,8 @@ def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int]
     Raises
     ------
     InputError
-        If the guard fires: the message gives the suspect dates with their line counts, up
+        If usable lines are dated after ``today`` (their count, dates, up to 5 line ids
+        and customer ids, the fix), or if the guard fires: the message gives the suspect dates with their line counts, up
         to 5 ``_row_id``/customer ids, the gap, and the fix (``observation_end=`` /
         ``--observation-end`` to quarantine them as ``after_observation_end``, or correct
         the dates).
@@ -133,6 +147,9 @@ def default_observation_end(con: Any, std: ir.Table, prior: tuple[pa.Table, int]
     hits = np.flatnonzero(few & far) if n_rows >= MIN_ROWS_TO_JUDGE else np.array([], int)
     if hits.size:
         _refuse(con, std, days, n, int(hits[0]) + 1, n_rows, fix, offset)
+    today = today or dt.date.today()
+    if days[-1] > (today - _EPOCH).days + 1:
+        _refuse_future(con, std, days, n, today, future_fix, offset)
     end = _date(days[-1])
     note = (
         f"observation_end {end.isoformat()}: the date of the log's last transaction "
@@ -223,6 +240,55 @@ def _date(day: np.int64) -> dt.date:
     return _EPOCH + dt.timedelta(days=int(day))
 
 
+def _listed(days: np.ndarray, n: np.ndarray, i: int) -> str:
+    """The line counts of the dates ``days[i:]`` (the first five)."""
+    listed = ", ".join(f"{count_noun(int(k), 'line')} on {_date(d).isoformat()}"
+                       for d, k in zip(days[i:i + 5], n[i:i + 5], strict=True))
+    return listed + (", ..." if days.size - i > 5 else "")
+
+
+def _examples(con: Any, std: ir.Table, first: dt.date, offset: int | None) -> str:
+    """Up to five usable lines dated ``first`` or later: their ``_row_id`` (or line of the
+    new file, after ``offset``) and customer id."""
+    ex = con.to_pyarrow(
+        std.filter(usable(std) & (std.order_ts.date() >= ibis.literal(first)))
+        .select("_row_id", "customer_id").order_by("_row_id").limit(5)
+    ).to_pylist()
+    if offset is None:
+        return "Lines (_row_id): " + ", ".join(
+            f"{r['_row_id']} (customer {r['customer_id']!r})" for r in ex)
+    return "Lines of the new file: " + ", ".join(
+        f"line {r['_row_id'] - offset} (customer {r['customer_id']!r})" for r in ex)
+
+
+def _refuse_future(con: Any, std: ir.Table, days: np.ndarray, n: np.ndarray, today: dt.date,
+                   fix: Callable[[dt.date | None], str] | None, offset: int | None) -> None:
+    """Raise the InputError for usable lines dated after ``today`` (one day of slack)."""
+    i = int(np.searchsorted(days, (today - _EPOCH).days + 1, side="right"))
+    n_tail, first, last = int(n[i:].sum()), _date(days[i]), _date(days[-1])
+    cut = _date(days[i - 1]) if i > 0 else None
+    shift = ("" if cut is None else
+             f"; as the observation end they would add {count_noun((last - cut).days, 'day')} "
+             "to every customer's recency and T (observed days without purchases)")
+    if fix is not None:
+        advice = fix(cut)
+    elif cut is None:
+        advice = ("Every usable line is: correct the dates in the source, or the date format "
+                  "(--date-format)")
+    else:
+        advice = (f"The last date with transactions up to today is {cut.isoformat()}: pass "
+                  f"observation_end='{cut.isoformat()}' (CLI --observation-end "
+                  f"{cut.isoformat()}) to quarantine the later lines as "
+                  "after_observation_end, or correct the dates in the source")
+    raise InputError(
+        f"observation_end was not given, and its default, the date of the log's last "
+        f"transaction, would be {last.isoformat()}, after today ({today.isoformat()}): "
+        f"{count_noun(n_tail, 'usable line')} of {int(n.sum()):,} "
+        f"{'is' if n_tail == 1 else 'are'} dated after today ({_listed(days, n, i)}). A log "
+        f"cannot hold purchases from the future: these look like mistyped dates{shift}. "
+        f"{_examples(con, std, first, offset)}. {advice}")
+
+
 def _refuse(
     con: Any, std: ir.Table, days: np.ndarray, n: np.ndarray, i: int, n_rows: int,
     fix: Callable[[dt.date, dt.date], str] | None = None, offset: int | None = None,
@@ -231,20 +297,8 @@ def _refuse(
     first, cut, start, last = (_date(days[j]) for j in (i, i - 1, 0, -1))
     gap = int(days[i] - days[i - 1])
     n_tail = int(n[i:].sum())
-    listed = ", ".join(f"{count_noun(int(k), 'line')} on {_date(d).isoformat()}"
-                       for d, k in zip(days[i:i + 5], n[i:i + 5], strict=True))
-    if days.size - i > 5:
-        listed += ", ..."
-    ex = con.to_pyarrow(
-        std.filter(usable(std) & (std.order_ts.date() >= ibis.literal(first)))
-        .select("_row_id", "customer_id").order_by("_row_id").limit(5)
-    ).to_pylist()
-    if offset is None:
-        examples = "Lines (_row_id): " + ", ".join(
-            f"{r['_row_id']} (customer {r['customer_id']!r})" for r in ex)
-    else:
-        examples = "Lines of the new file: " + ", ".join(
-            f"line {r['_row_id'] - offset} (customer {r['customer_id']!r})" for r in ex)
+    listed = _listed(days, n, i)
+    examples = _examples(con, std, first, offset)
     threshold = max(GAP_MIN_DAYS, GAP_SPAN_SHARE * int(days[i - 1] - days[0]))
     raise InputError(
         f"observation_end was not given, and its default, the date of the log's last "

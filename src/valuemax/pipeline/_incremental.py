@@ -228,7 +228,10 @@ def new_observation_end(con: Any, union_ing: Any, stored_end: dt.date,
         fix=lambda cut, last: (
             "An update does not hold lines back: correct the dates in the file or leave those "
             f"lines out; if they are genuine, pass observation_end='{last.isoformat()}' (CLI "
-            f"--observation-end {last.isoformat()})"), offset=offset)
+            f"--observation-end {last.isoformat()})"), offset=offset,
+        future_fix=lambda cut: (
+            "An update does not hold lines back: correct the dates in the file or leave those "
+            "lines out"))
     return stored_end if end is None or end < stored_end else end
 
 
