@@ -318,3 +318,23 @@ def test_cli_no_prices_with_quantity_alone_is_not_priced(tmp_path, cli_runner):
     summary = _check_outputs(out, frame, "customer_id")
     assert summary["quarantine_by_reason"].get("unparseable_amount", 0) == 0
     assert "spend" in summary["skipped"]
+
+
+def test_free_purchases_only_skip_the_spend_step_with_its_reason(tmp_path):
+    """Every price zero (free items, a loyalty log): the lines are clean purchases, the
+    purchase models run, and Gamma-Gamma cannot: ``spend`` is a skipped step with the count
+    of repeat buyers with a positive spend (0) and why, in the API, summary.json and the
+    report, and customers have no CLV column (it was only a note inside the value result)."""
+    frame = make_log(60, 400, seed=11)
+    frame["unit_price"] = 0.0
+    frame.to_csv(tmp_path / "free.csv", index=False)
+    result = valuemax.analyze(tmp_path / "free.csv", out=tmp_path / "out")
+    repeat = n_repeat_buyers(frame, "customer_id", "order_ts", TS_FMT)
+    assert repeat >= MIN_REPEAT_BUYERS and "value" not in result.skipped
+    assert result.skipped["spend"] == (
+        "CLV not computed: no spend model: 0 repeat buyers with a positive average spend "
+        "(every repeat buyer's purchases are free: the log's prices are zero), at least "
+        f"{MIN_REPEAT_BUYERS} needed; P(alive) and expected purchases are given")
+    assert "clv_12" not in result.customers and result.customers["p_alive"].notna().all()
+    summary = _check_outputs(result.out, frame, "customer_id")
+    assert summary["skipped"]["spend"] == result.skipped["spend"]

@@ -60,7 +60,7 @@ from valuemax.pipeline._store import (
     write_step_tables,
     write_table,
 )
-from valuemax.pipeline._value import run_value
+from valuemax.pipeline._value import no_spend_model_reason, run_value
 from valuemax.pipeline._value_result import ValueResult
 from valuemax.pipeline._workspace import Workspace, compact_store
 from valuemax.privacy import key_fingerprint
@@ -473,6 +473,8 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
             if value is None:
                 skipped["value"] = reason
             else:
+                if value.spend_model is None and money:  # CLV in money is missing: say so
+                    skipped["spend"] = no_spend_model_reason(customers)
                 customers = customers.merge(value.table, on="customer_id", how="left",
                                             validate="one_to_one")
     with clock("stats"):

@@ -130,10 +130,24 @@ def _spend_model(customers: pd.DataFrame, money: bool, random_state: int,
                      ": the log shows no spread in average spend between customers, so every "
                      "customer's expected spend is close to the same mean")
     if spend is None and money:
-        notes.append("CLV not computed: no spend model (too few repeat buyers with positive "
-                     f"spend, at least {MIN_REPEAT_BUYERS} needed, or see the note above); "
-                     "P(alive) and expected purchases are given")
+        notes.append(no_spend_model_reason(customers))
     return spend
+
+
+def no_spend_model_reason(customers: pd.DataFrame) -> str:
+    """Why Gamma-Gamma (so CLV in money) was not fitted on a log with prices: the value
+    step's note and the reason of the skipped ``spend`` step (:func:`run_value`)."""
+    repeat = customers["frequency"] > 0
+    positive = int((repeat & (customers["monetary_value"] > 0)).sum())
+    if positive >= MIN_REPEAT_BUYERS:
+        return ("CLV not computed: the Gamma-Gamma spend model did not converge (see the "
+                "note above); P(alive) and expected purchases are given")
+    free = (" (every repeat buyer's purchases are free: the log's prices are zero)"
+            if int(repeat.sum()) and not positive else "")
+    return (f"CLV not computed: no spend model: {positive:,} repeat "
+            f"{'buyer' if positive == 1 else 'buyers'} with a positive average spend"
+            f"{free}, at least {MIN_REPEAT_BUYERS} needed; P(alive) and expected purchases "
+            "are given")
 
 
 def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
