@@ -101,6 +101,26 @@ def test_a_wide_log_gets_a_few_chosen_categorical_features():
     assert few == ("Country", "pad000")  # under the cap: every candidate, as before
 
 
+def test_extra_columns_named_like_customer_table_columns_are_not_features():
+    """A CRM export's text column 'total_spend' (or 'frequency') clashed with the customer
+    table the propensity features are built on, and the step was skipped with a message
+    about mode_columns; it is left out of the automatic choice, and the note says so."""
+    from valuemax.features._validation import CUSTOMER_COLUMNS
+
+    n = 40
+    cols = {"customer_id": [f"c{i % 10}" for i in range(n)],
+            "order_ts": [dt.datetime(2011, 1, 1) + dt.timedelta(days=i) for i in range(n)],
+            "amount": [10.0] * n, "channel": [("web", "shop")[i % 2] for i in range(n)],
+            "total_spend": ["5"] * n, "frequency": ["high"] * n, "segment": ["VIP"] * n}
+    assert {"total_spend", "frequency"} <= set(CUSTOMER_COLUMNS)
+    chosen, note = choose_categorical(ibis.memtable(pa.table(cols)), "auto")
+    assert chosen == ("channel", "segment")
+    assert note == ("categorical features: channel, segment; extra column(s) 'total_spend', "
+                    "'frequency' not used as categorical features: named like a column of "
+                    "the customer table (rename them in the source, or pass "
+                    "categorical=[...])")
+
+
 @pytest.mark.parametrize("args, kw, want, api", [
     (["--date-format", "%d/%m/%Y"], {"date_format": "%d/%m/%Y"}, "--date-format '%d/%m/%Y'",
      "date_format=('%d/%m/%Y',)"),

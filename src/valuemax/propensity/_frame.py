@@ -24,6 +24,8 @@ from valuemax.clean import CleanResult
 from valuemax.engines._portable import money_sum
 from valuemax.features._customers import checked_customer_table
 from valuemax.features._validation import (
+    CUSTOMER_COLUMNS,
+    HOLDOUT_COLUMNS,
     resolve_log,
 )
 
@@ -62,6 +64,8 @@ def check_money(money: Any) -> bool:
 
 #: Extra string columns never used as categorical features.
 _NOT_CATEGORICAL = frozenset({"is_outlier", "returned_quantity", "origin", "label"})
+#: The customer table's own columns: an extra column so named is not a categorical feature.
+_OUTPUT_COLUMNS = frozenset({"customer_id", *CUSTOMER_COLUMNS, *HOLDOUT_COLUMNS})
 #: Auto-detected categorical columns must have at most this many distinct values.
 MAX_LEVELS = 100
 #: At most this many auto-detected categorical columns become features (a wide export with
@@ -215,18 +219,25 @@ def choose_categorical(transactions: ir.Table, categorical: Any
     """
     t = transactions
     if categorical is None or (isinstance(categorical, str) and categorical == "auto"):
-        cands = [c for c, typ in t.schema().items() if typ.is_string()
+        texts = [c for c, typ in t.schema().items() if typ.is_string()
                  and c not in CANONICAL_COLUMNS and not c.startswith("_")
                  and c not in _NOT_CATEGORICAL]
+        # a source column named like a column of the customer table (a CRM export's
+        # "segment" or "total_spend") would clash with it in the features: left out, said
+        clash = [c for c in texts if c in _OUTPUT_COLUMNS]
+        cands = [c for c in texts if c not in _OUTPUT_COLUMNS]
+        said = (f"; extra column(s) {', '.join(map(repr, clash))} not used as categorical "
+                "features: named like a column of the customer table (rename them in the "
+                "source, or pass categorical=[...])") if clash else ""
         if not cands:
-            return (), None
+            return (), (f"categorical features: none{said}" if clash else None)
         counts = t.aggregate(**{f"c{i}": t[c].nunique() for i, c in enumerate(cands)}
                              ).to_pyarrow().to_pylist()[0]
         levels = {c: counts[f"c{i}"] for i, c in enumerate(cands)}
         fit = [c for c in cands if 0 < levels[c] <= MAX_LEVELS]
         if not fit:
             return (), (f"categorical features: none of the {len(cands):,} extra text "
-                        f"column(s) has 1..{MAX_LEVELS} distinct values")
+                        f"column(s) has 1..{MAX_LEVELS} distinct values{said}")
         if len(fit) > MAX_CATEGORICAL:
             per = t.group_by("customer_id").aggregate(
                 **{f"c{i}": t[c].nunique() for i, c in enumerate(fit)})
@@ -241,7 +252,7 @@ def choose_categorical(transactions: ir.Table, categorical: Any
                 + (f" ({left:,} other extra text column(s) not used: at most "
                    f"{MAX_CATEGORICAL} are taken, those with 1..{MAX_LEVELS} values that are "
                    "most often constant per customer; pass categorical=[...] to choose)"
-                   if left else ""))
+                   if left else "") + said)
         return chosen, note
     if isinstance(categorical, str) or not isinstance(categorical, Sequence):
         raise InputError(f"categorical must be None, 'auto' or a sequence of column names; got "
