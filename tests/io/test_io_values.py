@@ -210,6 +210,21 @@ def test_ids_with_and_without_dot_zero_are_noted(write, rows):
                "are treated as different customers" in n for n in ing.notes)
 
 
+def test_ids_with_and_without_leading_zeros_are_noted(write, rows):
+    """'000001' beside '1' (a spreadsheet dropped the zeros of part of the column): kept as
+    two customers, as written, and said with the count of such ids and their lines; a
+    zero-led id whose number never occurs ('0007'), or the id '0', is no such pair."""
+    customers = ["000001", "1", "1", "0002", "2", "0007", "0", "00"]
+    ing = read_transactions(log(write, ["2011-01-03"] * len(customers), customers=customers))
+    assert sorted(rows(ing.standardized(), "customer_id")) == sorted(
+        (c,) for c in customers)
+    (note,) = [n for n in ing.notes if "leading zeros" in n]
+    assert ("2 ids occur both with and without leading zeros (e.g. '1' and '000001'; "
+            "5 lines); they are treated as different customers") in note
+    plain = read_transactions(log(write, ["2011-01-03"] * 3, customers=["0007", "1", "0"]))
+    assert not any("leading zeros" in n for n in plain.notes)
+
+
 # ---------------------------------------------------------------- mapping (QA 9)
 
 

@@ -23,6 +23,8 @@ from valuemax.io._sql import as_text, strip_expr
 #: Text read as a missing value (compared case-insensitively after trimming).
 NULL_TOKENS: tuple[str, ...] = ("na", "n/a", "#n/a", "<na>", "none", "nan", "null", "-")
 _FLOAT_INT = r"^[+-]?\d+\.0+$"
+#: An id of digits with leading zeros (``000123``): its number without them may occur too.
+_ZERO_LED = r"^0+[1-9][0-9]*$"
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
         float_like=lambda t: t.m.sum(where=t.s.re_search(_FLOAT_INT)),
         float_ex=lambda t: t.s.argmax(t.m, where=t.s.re_search(_FLOAT_INT)),
         tokens=lambda t: t.m.sum(where=is_null_token(t.s)),
+        zero_led=lambda t: t.m.sum(where=t.s.re_search(_ZERO_LED)),
     ).to_pyarrow().to_pylist()[0]
     n, blank = int(st["n"] or 0), int(st["blank"] or 0)
     padded, float_like = int(st["padded"] or 0), int(st["float_like"] or 0)
@@ -136,6 +139,8 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
                      f"{ex.split('.')[0]!r}); removed the '.0' from {float_like:,} values")
     elif float_like:
         notes += _mixed_float_note(vals, label, canonical)
+    if st["zero_led"]:
+        notes += _leading_zeros_note(vals, label, canonical)
     if padded:
         notes.append(f"{label}: trimmed surrounding blanks from {padded:,} values")
     if blank:
@@ -145,6 +150,29 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
                 "order_id": " (each such line is its own order)"}.get(canonical, "")
         notes.append(f"{label}: {describe_tokens(tokens)} read as missing{what}")
     return IdPlan(kind, tuple(t for t, _ in tokens)), tuple(notes)
+
+
+def _leading_zeros_note(vals: Any, label: str, canonical: str) -> list[str]:
+    """A note when ids such as ``'000123'`` and ``'123'`` both occur (kept as different
+    ids: a spreadsheet drops the zeros of the cells it reads as numbers, often of part of a
+    column only)."""
+    per = vals.group_by("s").aggregate(m=lambda t: t.m.sum())
+    led = per.filter(per.s.re_search(_ZERO_LED))
+    led = led.mutate(base=led.s.re_replace(r"^0+", ""))
+    plain = per.select(base=per.s, m_plain=per.m)
+    pairs = led.join(plain, "base")
+    st = pairs.aggregate(
+        k=lambda t: t.count(), rows=lambda t: (t.m + t.m_plain).sum(),
+        ex=lambda t: t.s.min(), ex_base=lambda t: t.base.argmin(t.s),
+    ).to_pyarrow().to_pylist()[0]
+    k = int(st["k"] or 0)
+    if not k:
+        return []
+    who = "customers" if canonical == "customer_id" else "ids"
+    return [f"{label}: {k:,} ids occur both with and without leading zeros (e.g. "
+            f"{st['ex_base']!r} and {st['ex']!r}; {int(st['rows']):,} lines); they are "
+            f"treated as different {who}. If they are the same (a spreadsheet drops the "
+            f"zeros of cells it reads as numbers), write the ids one way before loading."]
 
 
 def _mixed_float_note(vals: Any, label: str, canonical: str) -> list[str]:
