@@ -45,7 +45,11 @@ def _frames(before: Path, after: Path, name: str) -> str:
         try:
             pd.testing.assert_series_equal(da[col], db[col], check_exact=True)
         except AssertionError:
-            ne = ~((da[col] == db[col]) | (da[col].isna() & db[col].isna()))
+            x, y = da[col], db[col]
+            if x.dtype == object:  # list columns (rules' antecedents): compare as tuples
+                x, y = (s.map(lambda v: tuple(v) if hasattr(v, "__len__")
+                              and not isinstance(v, str) else v) for s in (x, y))
+            ne = ~((x == y) | (x.isna() & y.isna()))
             diffs.append(f"{col} ({int(ne.sum()):,} rows, first at {int(ne.to_numpy().argmax())})")
     return "same" if not diffs else "values differ in " + ", ".join(diffs)
 
