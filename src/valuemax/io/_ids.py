@@ -152,24 +152,30 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
     return IdPlan(kind, tuple(t for t, _ in tokens)), tuple(notes)
 
 
+def _spelling_pairs(vals: Any, pattern: str, strip: str) -> dict[str, Any] | None:
+    """Ids matching ``pattern`` whose spelling without ``strip`` (a regular expression)
+    occurs too: their number ``k``, their ``rows`` (lines of both spellings) and an example
+    (``ex``, ``ex_base``); None when there is none."""
+    per = vals.group_by("s").aggregate(m=lambda t: t.m.sum())
+    odd = per.filter(per.s.re_search(pattern))
+    odd = odd.mutate(base=odd.s.re_replace(strip, ""))
+    plain = per.select(base=per.s, m_plain=per.m)
+    st = odd.join(plain, "base").aggregate(
+        k=lambda t: t.count(), rows=lambda t: (t.m + t.m_plain).sum(),
+        ex=lambda t: t.s.min(), ex_base=lambda t: t.base.argmin(t.s),
+    ).to_pyarrow().to_pylist()[0]
+    return st if int(st["k"] or 0) else None
+
+
 def _leading_zeros_note(vals: Any, label: str, canonical: str) -> list[str]:
     """A note when ids such as ``'000123'`` and ``'123'`` both occur (kept as different
     ids: a spreadsheet drops the zeros of the cells it reads as numbers, often of part of a
     column only)."""
-    per = vals.group_by("s").aggregate(m=lambda t: t.m.sum())
-    led = per.filter(per.s.re_search(_ZERO_LED))
-    led = led.mutate(base=led.s.re_replace(r"^0+", ""))
-    plain = per.select(base=per.s, m_plain=per.m)
-    pairs = led.join(plain, "base")
-    st = pairs.aggregate(
-        k=lambda t: t.count(), rows=lambda t: (t.m + t.m_plain).sum(),
-        ex=lambda t: t.s.min(), ex_base=lambda t: t.base.argmin(t.s),
-    ).to_pyarrow().to_pylist()[0]
-    k = int(st["k"] or 0)
-    if not k:
+    st = _spelling_pairs(vals, _ZERO_LED, r"^0+")
+    if st is None:
         return []
     who = "customers" if canonical == "customer_id" else "ids"
-    return [f"{label}: {k:,} ids occur both with and without leading zeros (e.g. "
+    return [f"{label}: {int(st['k']):,} ids occur both with and without leading zeros (e.g. "
             f"{st['ex_base']!r} and {st['ex']!r}; {int(st['rows']):,} lines); they are "
             f"treated as different {who}. If they are the same (a spreadsheet drops the "
             f"zeros of cells it reads as numbers), write the ids one way before loading."]
@@ -177,20 +183,11 @@ def _leading_zeros_note(vals: Any, label: str, canonical: str) -> list[str]:
 
 def _mixed_float_note(vals: Any, label: str, canonical: str) -> list[str]:
     """A note when ids such as ``'1'`` and ``'1.0'`` both occur (kept as different ids)."""
-    per = vals.group_by("s").aggregate(m=lambda t: t.m.sum())
-    dotted = per.filter(per.s.re_search(_FLOAT_INT))
-    dotted = dotted.mutate(base=dotted.s.re_replace(r"\.0+$", ""))
-    plain = per.select(base=per.s, m_plain=per.m)
-    pairs = dotted.join(plain, "base")
-    st = pairs.aggregate(
-        k=lambda t: t.count(), rows=lambda t: (t.m + t.m_plain).sum(),
-        ex=lambda t: t.s.min(), ex_base=lambda t: t.base.argmin(t.s),
-    ).to_pyarrow().to_pylist()[0]
-    k = int(st["k"] or 0)
-    if not k:
+    st = _spelling_pairs(vals, _FLOAT_INT, r"\.0+$")
+    if st is None:
         return []
     who = "customers" if canonical == "customer_id" else "ids"
-    return [f"{label}: {k:,} ids occur both with and without '.0' (e.g. {st['ex_base']!r} and "
-            f"{st['ex']!r}; {int(st['rows']):,} lines); they are treated as different {who} "
-            f"because not every value has '.0'. If they are the same, write the ids one way "
-            f"before loading."]
+    return [f"{label}: {int(st['k']):,} ids occur both with and without '.0' (e.g. "
+            f"{st['ex_base']!r} and {st['ex']!r}; {int(st['rows']):,} lines); they are "
+            f"treated as different {who} because not every value has '.0'. If they are the "
+            f"same, write the ids one way before loading."]
