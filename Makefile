@@ -30,9 +30,10 @@ demo: install
 # PostgreSQL and MariaDB run on loopback for the whole pytest run and stop after it, even
 # when it fails (scripts/test-servers.sh run); their URLs reach the tests in the environment.
 # pytest-xdist runs the tests on TEST_WORKERS processes (default 2, one per core); --dist
-# loadgroup keeps the tests that share a real run, a module fixture, Spark or a database on
-# one worker (tests/conftest.py). `make test TEST_WORKERS=0` runs them in this process, one
-# after the other (docs/performance.md: 14 min 55 s with two workers, 23 min 47 s with one).
+# loadgroup keeps the tests that share a real run, a module fixture, the Spark session, or the
+# PostgreSQL/MariaDB servers on one worker (tests/conftest.py; Spark and the servers are two
+# groups). `make test TEST_WORKERS=0` runs them in this process, one after the other (the
+# pytest phase of an idle fresh-clone CI, 7 Dec: 8 min 37 s for 2,502 tests with two workers).
 # The 25 slowest tests are listed at the end (where the pytest phase's time goes, issue 12);
 # PYTEST_ARGS passes more options, e.g. `make test PYTEST_ARGS="-x tests/clv"`.
 TEST_WORKERS ?= 2
