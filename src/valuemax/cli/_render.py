@@ -336,13 +336,13 @@ def hit_rate_text(ev: dict[str, Any], n_items: int | None) -> str:
     >>> hit_rate_text({"n": 5, "hit_rate_at_n": 0.4, "baseline_hit_rate_at_n": 0.3}, 50)
     'cross-sell hit rate@5 40.0% vs popularity 30.0%'
     >>> hit_rate_text({"n": 5, "hit_rate_at_n": 1.0, "baseline_hit_rate_at_n": 1.0}, 7)
-    'cross-sell evaluation uninformative: only 7 products, so 5 guesses nearly always hit'
+    'cross-sell evaluation uninformative: only 7 products, so 5 guesses cover most of them'
     """
     k = int(ev.get("n", 5))
     hit, base = float(ev["hit_rate_at_n"]), float(ev["baseline_hit_rate_at_n"])
     if n_items is not None and (n_items <= k or n_items < MIN_PRODUCTS_FOR_HIT_RATE):
         return (f"cross-sell evaluation uninformative: only {plural(int(n_items), 'product')}, "
-                f"so {k} guesses nearly always hit")
+                f"so {k} guesses cover most of them")
     if hit >= 1 and base >= 1:
         return (f"cross-sell evaluation uninformative: hit rate@{k} is 100% for both the rules "
                 "and popularity")
