@@ -93,3 +93,29 @@ def test_the_cli_refuses_a_bad_limit(cli_runner, tmp_path):
     assert result.exit_code == 2, result.output
     assert "at least 100MB, such as '4GB'" in result.output
     assert not out.exists()
+
+
+def test_out_of_memory_in_read_or_clean_is_one_line_with_the_fix(cli_runner, tmp_path,
+                                                                 monkeypatch):
+    """DuckDB running out of the limit while cleaning (a new user's --memory-limit 100MB on
+    Online Retail: a traceback, exit 1) stops the job with exit 2, one line naming the limit
+    and --memory-limit, and nothing written. The clean step raises a real DuckDB
+    out-of-memory error here (made by DuckDB under a 20 MB limit)."""
+    import valuemax.pipeline._analyze as pipeline_analyze
+
+    def clean_out_of_memory(*args, **kwargs):
+        raise _oom()
+
+    monkeypatch.setattr(pipeline_analyze, "clean_log_lines", clean_out_of_memory)
+    src = tmp_path / "log.csv"
+    make_log(10, 100).to_csv(src, index=False)
+    out = tmp_path / "o"
+    result = cli_runner.invoke(app, ["analyze", str(src), "--out", str(out),
+                                     "--memory-limit", "150MB"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert ("error: DuckDB ran out of the store's memory limit (150MB) while reading and "
+            "cleaning the log, which every other step needs, so nothing was written; run "
+            "again with a larger limit, e.g. --memory-limit 4GB") in text
+    assert "Possible solutions" not in text and "Traceback" not in text
+    assert not out.exists()

@@ -47,7 +47,7 @@ EngineOpt = Annotated[str | None, typer.Option("--engine", metavar="duckdb|spark
 TableOpt = Annotated[str | None, typer.Option("--table", metavar="NAME", help="Read this table of --engine instead of a file, e.g. --table orders.")]
 QueryOpt = Annotated[str | None, typer.Option("--query", metavar="SQL", help="Read the result of this SQL query run on --engine instead of a file.")]
 SchemaOpt = Annotated[str | None, typer.Option("--schema", metavar="NAME", help="With --engine: write the valuemax_* result tables into this schema (PostgreSQL schema, MySQL/MariaDB database, Spark database), created when missing; default the engine's default schema.")]
-MemoryLimitOpt = Annotated[str | None, typer.Option("--memory-limit", metavar="SIZE", help="DuckDB's memory limit for the local store, e.g. 4GB (default 1.5GB); beyond it DuckDB spills to disk where it can. Python's memory (customer table, models) comes on top.")]
+MemoryLimitOpt = Annotated[str | None, typer.Option("--memory-limit", metavar="SIZE", help="DuckDB's memory limit for the local store, e.g. 4GB (default 1.5GB, at least 100MB); beyond it DuckDB spills to disk where it can. Python's memory (customer table, models) comes on top.")]
 SparkMasterOpt = Annotated[str | None, typer.Option("--spark-master", metavar="URL", help="With --engine spark: the Spark master, e.g. local[4], spark://host:7077, yarn, k8s://https://host:6443 (default local[*]).")]
 JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Print machine-readable JSON instead of tables.")]
 

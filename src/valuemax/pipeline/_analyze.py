@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from valuemax import __version__
+from valuemax._core.exceptions import InputError
 from valuemax.clean import clean as clean_log_lines
 from valuemax.decide import cluster_actions, segment_actions
 from valuemax.decide._actions import MIXED_BELOW
@@ -39,6 +40,7 @@ from valuemax.pipeline._engine_read import (
 )
 from valuemax.pipeline._engine_read import RAW as ENGINE_RAW
 from valuemax.pipeline._options import (
+    FLAGS,
     AnalyzeOptions,
     CleanOptions,
     EngineOptions,
@@ -251,6 +253,14 @@ def analyze(
     except Exception as exc:  # a full disk: name the file and the space (Workspace.disk_full)
         if (full := ws.disk_full(exc)) is not None:
             raise full from exc
+        if type(exc).__name__ == "OutOfMemoryException":  # in read/clean: nothing can run
+            duck = " ".join(str(exc).split()).split(" Possible solutions:")[0]
+            raise InputError(
+                f"DuckDB ran out of the store's memory limit ({params['memory_limit']}) while "
+                "reading and cleaning the log, which every other step needs, so nothing was "
+                f"written; run again with a larger limit, e.g. {FLAGS['memory_limit=']} 4GB "
+                "(memory_limit='4GB'), leaving room for Python's own memory on top of it "
+                f"(DuckDB: {duck})") from exc
         raise
     finally:
         run.clock.release_gc()
