@@ -324,7 +324,8 @@ def test_free_purchases_only_skip_the_spend_step_with_its_reason(tmp_path):
     """Every price zero (free items, a loyalty log): the lines are clean purchases, the
     purchase models run, and Gamma-Gamma cannot: ``spend`` is a skipped step with the count
     of repeat buyers with a positive spend (0) and why, in the API, summary.json and the
-    report, and customers have no CLV column (it was only a note inside the value result)."""
+    report, and customers have no CLV column (it was only a note inside the value result).
+    Segments, clusters and stats take the no-spend path of a log without prices."""
     frame = make_log(60, 400, seed=11)
     frame["unit_price"] = 0.0
     frame.to_csv(tmp_path / "free.csv", index=False)
@@ -336,5 +337,14 @@ def test_free_purchases_only_skip_the_spend_step_with_its_reason(tmp_path):
         "(every repeat buyer's purchases are free: the log's prices are zero), at least "
         f"{MIN_REPEAT_BUYERS} needed; P(alive) and expected purchases are given")
     assert "clv_12" not in result.customers and result.customers["p_alive"].notna().all()
+    # no spend to score, cluster or explain: R and F scores only (every customer's M would
+    # be 1 and R5F5 customers 'Potential Loyalist'), K-means and stats skipped with why
+    from valuemax.pipeline._analyze import FREE_ONLY
+
+    assert result.customers["rfm_cell"].str.fullmatch(r"[1-5]{2}").all()
+    assert result.skipped["kmeans"].endswith(FREE_ONLY)
+    assert result.skipped["stats"].endswith(FREE_ONLY)
+    best = result.customers["rfm_cell"] == "55"
+    assert best.any() and (result.customers.loc[best, "segment"] == "Champions").all()
     summary = _check_outputs(result.out, frame, "customer_id")
     assert summary["skipped"]["spend"] == result.skipped["spend"]

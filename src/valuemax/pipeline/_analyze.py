@@ -81,6 +81,11 @@ MIN_CUSTOMERS_TO_CLUSTER = 20
 NO_MONEY = ("the log has no prices (no amount column, nor quantity and unit_price), so spend, "
             "monetary value and CLV in money are not computed; name the money column with "
             "--map amount=COL (or mapping={'amount': COL})")
+#: Why the steps that need spend are skipped when every clean line is free (prices all 0).
+FREE_ONLY = ("every clean line's amount is zero (free items only), so there is no spend to "
+             "score, cluster or explain; RFM segments use recency and frequency (R and F "
+             "scores); if the log has another money column, name it with --map amount=COL "
+             "(or mapping={'amount': COL})")
 STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "value",
                           "stats", "propensity", "basket", "store", "report")
 #: DuckDB's ``memory_limit`` for the store of a run of the main job (below the 3 GB of
@@ -447,8 +452,12 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
     country = country_column(log.ingested.extra_columns)
     with clock("customers"):
         customers, calibration = _customers(run, log, val, country)
+    # every clean line free (all prices zero): no spend to score, cluster or explain;
+    # the value step still runs its purchase models (its spend model is skipped, said)
+    spend_reason = NO_MONEY if not money else (
+        FREE_ONLY if not (customers["total_spend"] > 0).any() else None)
     with clock("segments"):
-        monetary = "total_spend" if money else None
+        monetary = "total_spend" if spend_reason is None else None
         rfm = rfm_scores(customers, monetary=monetary)
         customers = customers.join(rfm.scores)
         customers["segment"] = assign_segments(rfm).astype(str)
@@ -457,9 +466,9 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
             segment_actions(), on="segment", how="left"
         )
     with clock("clusters"):
-        if not money:
+        if spend_reason is not None:
             skipped["kmeans"] = ("the clusters are built on recency, frequency and spend: "
-                                 + NO_MONEY)
+                                 + spend_reason)
             km = actions = ward = None
         else:
             km, actions, ward = run_step(
@@ -488,11 +497,11 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
                 customers = customers.merge(value.table, on="customer_id", how="left",
                                             validate="one_to_one")
     with clock("stats"):
-        if money:
+        if spend_reason is None:
             stats = run_step("stats", skipped, tracebacks, run_stats, customers)
         else:
             stats = None
-            skipped["stats"] = "its target is customer value in money: " + NO_MONEY
+            skipped["stats"] = "its target is customer value in money: " + spend_reason
     with clock("propensity"):
         prop = None
         if not prop_opts.enabled:
