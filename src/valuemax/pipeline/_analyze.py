@@ -80,12 +80,12 @@ MIN_CUSTOMERS_TO_CLUSTER = 20
 #: Why the steps that need money are skipped on a log without prices.
 NO_MONEY = ("the log has no prices (no amount column, nor quantity and unit_price), so spend, "
             "monetary value and CLV in money are not computed; name the money column with "
-            "--map amount=COL (or mapping={'amount': COL})")
+            "mapping={'amount': 'COL'} (CLI --map amount=COL)")
 #: Why the steps that need spend are skipped when every clean line is free (prices all 0).
 FREE_ONLY = ("every clean line's amount is zero (free items only), so there is no spend to "
              "score, cluster or explain; RFM segments use recency and frequency (R and F "
-             "scores); if the log has another money column, name it with --map amount=COL "
-             "(or mapping={'amount': COL})")
+             "scores); if the log has another money column, name it with "
+             "mapping={'amount': 'COL'} (CLI --map amount=COL)")
 STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "value",
                           "stats", "propensity", "basket", "store", "report")
 #: DuckDB's ``memory_limit`` for the store of a run of the main job (below the 3 GB of

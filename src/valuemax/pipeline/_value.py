@@ -75,8 +75,8 @@ def check_calibration_end(value: Any, first_day: dt.date, obs_end: dt.date) -> d
 #: The value result's note (and the reason of the skipped spend) for a log without prices.
 NO_MONEY_VALUE = ("Gamma-Gamma and CLV not computed: the log has no prices (no amount column, "
                   "nor quantity and unit_price), so spend cannot be valued; P(alive) and "
-                  "expected purchases are given. Name the money column with --map "
-                  "amount=COL (or mapping={'amount': COL}).")
+                  "expected purchases are given. Name the money column with "
+                  "mapping={'amount': 'COL'} (CLI --map amount=COL).")
 
 
 def run_value(con: Any, tx: Any, customers: pd.DataFrame, **kw: Any,

@@ -123,10 +123,10 @@ def can_run(observation_start: Any, observation_end: Any, horizon_days: int,
     if fits(h):
         return True, ""
     if span < 2 * h:
-        why = (f"the log spans {span} days ({start} to {end}), fewer than two horizons "
+        why = (f"the log spans {span} day{'' if span == 1 else 's'} ({start} to {end}), fewer than two horizons "
                f"(2 x {h} = {2 * h} days) needed for a training window and a holdout window")
     else:
-        why = (f"the log spans {span} days ({start} to {end}): a {h}-day holdout window "
+        why = (f"the log spans {span} day{'' if span == 1 else 's'} ({start} to {end}): a {h}-day holdout window "
                f"leaves {span - h} days before it, too few for {MIN_HISTORY_DAYS} days of "
                f"history and a {h}-day training window, or {n_origins} training windows of at "
                "least 7 days")

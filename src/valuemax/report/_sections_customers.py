@@ -9,7 +9,7 @@ import pandas as pd
 
 from valuemax._core.schema import geography_column
 from valuemax.report import _plots as plots
-from valuemax.report._format import fmt_count_share, fmt_int, fmt_num, fmt_pct
+from valuemax.report._format import fmt_count_share, fmt_int, fmt_num, fmt_pct, plural
 from valuemax.report._html import figure, grid2, kv, note, section, sub, table
 
 if TYPE_CHECKING:  # type only: the report renders the pipeline's record, never imports it
@@ -145,7 +145,8 @@ def _distributions(cust: pd.DataFrame) -> str:
         fig, n_out = plots.log_histogram(cust["total_spend"], x_title="total spend (currency, "
                                          "log scale)", unit="currency")
         if fig is not None:
-            extra = (f" {fmt_int(n_out)} customers with no positive total spend are not drawn."
+            extra = (f" {fmt_int(n_out)} {plural(n_out, 'customer')} with no positive total "
+                     f"spend {'is' if n_out == 1 else 'are'} not drawn."
                      if n_out else "")
             blocks.append(figure(fig, "Total spend per customer on a log scale: each tick is "
                                       "a multiple of the previous one. Spend is usually "
