@@ -102,3 +102,18 @@ def test_the_qq_plot_of_many_residuals_says_it_draws_quantiles():
     assert (y[0], y[-1]) == (round(z[0], 4), round(z[-1], 4))
     small = value_drivers(customers.iloc[:500])
     assert "evenly spaced quantiles" not in _regression(small, small.regression)
+
+
+def test_the_at_risk_caption_names_its_rule_and_counts_its_rows():
+    """A new user saw 'low P(alive) ... the 50 largest shown' above 35 rows picked by RFM
+    segment, P(alive) ~ 1 (not informative): the caption now says the rule used and how many
+    rows it shows."""
+    from valuemax.decide import AT_RISK_SEGMENTS
+    from valuemax.report._sections_value import _at_risk_caption
+
+    by_segment = _at_risk_caption(35, by_segment=True)
+    assert by_segment == (f"High past spend, in the RFM segments {' or '.join(AT_RISK_SEGMENTS)}"
+                          ", by past spend: all 35 shown (also in the CSV).")
+    assert _at_risk_caption(1_200, by_segment=False) == (
+        "High past spend, low P(alive), by past spend: the 50 largest shown, every one in the "
+        "CSV.")

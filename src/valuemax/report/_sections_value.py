@@ -449,10 +449,18 @@ def _at_risk(cust: pd.DataFrame, col: str, informative: bool = True) -> str:
     out.append(alert("Action", f"{action} Why: {why}"))
     show = [c for c in (*_SHOWN, col) if c in risk]
     out.append(table(_readable(risk[show]), csv_name="high_value_at_risk", max_rows=50,
-                     labels=_labels(int(col.split("_")[-1])), caption=(
-        "High past spend, low P(alive), by past spend: the 50 largest shown, every one in "
-        "the CSV.")))
+                     labels=_labels(int(col.split("_")[-1])), caption=_at_risk_caption(
+                         len(risk), by_segment)))
     return "".join(out)
+
+
+def _at_risk_caption(n: int, by_segment: bool) -> str:
+    """The at-risk table's caption: its rule and how many rows it shows (at most 50)."""
+    who = (f"in the RFM segments {' or '.join(AT_RISK_SEGMENTS)}" if by_segment
+           else "low P(alive)")
+    shown = ("the 50 largest shown, every one in the CSV" if n > 50
+             else f"all {fmt_int(n)} shown (also in the CSV)")
+    return f"High past spend, {who}, by past spend: {shown}."
 
 
 def _labels(h: int) -> dict[str, str]:
