@@ -140,3 +140,37 @@ def test_singular_wording(log_factory):
     assert notes[0].endswith("(1 line that day; the previous date with transactions is "
                              "2024-01-01, 1 day before)")
     assert not any("1 days" in n or "1 lines" in n for n in notes)
+
+
+# --- a log column with the name of a column clean() makes ------------------------------
+
+def test_log_columns_named_reason_is_outlier_returned_quantity_are_kept_renamed(tmp_path):
+    # a return-reason column, and two more names clean() uses for its own columns: the
+    # log's values are kept under <name>_source and never mistaken for valuemax's columns
+    ing = read(tmp_path, "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,"
+               "Reason,is_outlier,returned_quantity\n"
+               f"1,A,2,{D.format(1)},3.5,c1,gift,no,7\n"
+               f"2,B,-1,{D.format(2)},3.5,c1,damaged,yes,8\n"
+               f"3,A,1,{D.format(3)},3.5,c2,,no,9\n"
+               f"4,A,abc,{D.format(4)},3.5,c2,typo,no,10\n")
+    assert ing.extra_columns == ("Reason_source", "is_outlier_source",
+                                 "returned_quantity_source")
+    assert any("'Reason' has the name of a column valuemax makes; kept as 'Reason_source' "
+               "(also in the quarantine" in n for n in ing.notes)
+    assert any("'is_outlier' has the name of a column valuemax makes; kept as "
+               "'is_outlier_source' in standardized() and the clean table" in n
+               for n in ing.notes)
+    result = clean(ing, returns="net")
+    q = fetch(result.quarantine)
+    assert list(q.columns) == ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate",
+                               "UnitPrice", "CustomerID", "Reason_source", "is_outlier",
+                               "returned_quantity", "_row_id", "reason"]
+    assert q[["_row_id", "Reason_source", "reason"]].values.tolist() == [
+        [2, "damaged", "return_unmatched"], [4, "typo", "unparseable_amount"]]
+    t = fetch(result.transactions)
+    assert t["_row_id"].tolist() == [1, 3]
+    assert t["Reason_source"].fillna("<null>").tolist() == ["gift", "<null>"]
+    assert t["is_outlier_source"].tolist() == ["no", "no"]
+    assert t["returned_quantity_source"].tolist() == ["7", "9"]
+    assert t["is_outlier"].tolist() == [False, False]
+    assert t["returned_quantity"].tolist() == [0.0, 0.0]

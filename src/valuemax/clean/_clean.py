@@ -301,7 +301,7 @@ def clean(
     transactions = t.filter(t.reason.isnull()).select(*keep).order_by("_row_id")
     kept = next((row for row in counts if row["reason"] is None), None)
     money = kept is None or int(kept["n_amount"]) == int(kept["n"])  # no clean line: vacuous
-    return CleanResult(transactions, _quarantine(raw, t), report, report.observation_end,
+    return CleanResult(transactions, _quarantine(raw, t, ingested), report, report.observation_end,
                        money=money, lines=t.select("_row_id", "customer_id", "reason"))
 
 
@@ -345,8 +345,27 @@ def _label(t: ir.Table, rules: tuple[Rule, ...], ctx: RuleContext, *, net: bool,
     return t
 
 
-def _quarantine(raw: ir.Table, labelled: ir.Table) -> ir.Table:
-    """Every quarantined line with all raw columns as read and its ``reason``."""
+def _quarantine(raw: ir.Table, labelled: ir.Table, ingested: Any) -> ir.Table:
+    """Every quarantined line with all raw columns as read and its ``reason``.
+
+    A raw column named ``reason`` (in any case) is renamed as the read renamed it among
+    the extra columns (``reason_source``; its note says so), so the reason code keeps its
+    name.
+    """
+    plan = getattr(ingested, "plan", None)
+    renamed = dict(getattr(plan, "extra_names", None) or {})
+    cols = {c: c for c in raw.columns}
+    for c in raw.columns:
+        if c.lower() == "reason":
+            cols[c] = renamed.get(c) if renamed.get(c, c).lower() != "reason" else None
+            if cols[c] is None:  # not among the extras (a mapped column): a free name
+                taken = {n.lower() for n in raw.columns}
+                new, k = f"{c}_source", 2
+                while new.lower() in taken:
+                    new, k = f"{c}_source{k}", k + 1
+                cols[c] = new
+    if any(new != c for c, new in cols.items()):
+        raw = raw.rename({new: c for c, new in cols.items() if new != c})
     q = labelled.filter(labelled.reason.notnull()).select(_vm_rid=labelled._row_id,
                                                           reason=labelled.reason)
     return (raw.join(q, raw._row_id == q._vm_rid).select(*raw.columns, "reason")

@@ -88,11 +88,6 @@ def check_ingested(ingested: Any) -> tuple[ir.Table, ir.Table, tuple[str, ...]]:
         raise InputError(
             f"standardized() lacks column(s) {absent}; it has {list(std.columns)}"
         )
-    if "reason" in raw.columns:
-        raise InputError(
-            "the log has a column named 'reason', which the quarantine table uses for the "
-            "reason code; rename it in the source before reading it"
-        )
     clash = [c for c in ("is_outlier", "returned_quantity") if c in extras]
     if clash:
         raise InputError(

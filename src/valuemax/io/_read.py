@@ -33,7 +33,11 @@ from valuemax.io._sources import load_duckdb_pair, load_duckdb_url, load_json, l
 from valuemax.io._sql import duck, ident
 from valuemax.io._text import DELIMITERS, delimiter_name
 
-_RESERVED = {c.lower() for c in (*CANONICAL_COLUMNS, "_row_id", "_parse_error")}
+# the canonical columns, the read's own, and the columns clean() adds to its tables (the
+# quarantine's reason code, the clean table's is_outlier and returned_quantity): an extra
+# column of the log with one of these names is kept under another name (_extra_names)
+_RESERVED = {c.lower() for c in (*CANONICAL_COLUMNS, "_row_id", "_parse_error", "reason",
+                                 "is_outlier", "returned_quantity")}
 
 
 def read_transactions(
@@ -424,8 +428,11 @@ def _extra_names(names: list[str], mapping: dict[str, str]) -> tuple[dict[str, s
             while new.lower() in taken:
                 new, k = f"{name}_source{k}", k + 1
             taken.add(new.lower())
-            notes.append(f"extra column {name!r} is named like a canonical column; kept in "
-                         f"standardized() as {new!r}")
+            where = (" (also in the quarantine, whose 'reason' is the reason code)"
+                     if name.lower() == "reason" else
+                     " in standardized() and the clean table")
+            notes.append(f"extra column {name!r} has the name of a column valuemax makes; "
+                         f"kept as {new!r}{where}")
         out[name] = new
     if out:
         notes.append(f"extra columns kept under their own names: "
