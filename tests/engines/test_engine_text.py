@@ -68,7 +68,8 @@ def test_date_families_parse_there_as_duckdb(which, request, table_name):
 @pytest.mark.parametrize("plan", [
     NumberPlan("text", ("£", "GBP"), True, ".", ("N/A", "NA", "-")),
     NumberPlan("text", ("£",), True, ",", ("na",)),
-], ids=["tokens_thousands", "decimal_comma"])
+    NumberPlan("text", ("£", "GBP"), True, ".", ("N/A",), parens=True),
+], ids=["tokens_thousands", "decimal_comma", "accounting_parens"])
 def test_numbers_parse_there_as_duckdb(which, plan, request, table_name):
     """Currency signs and codes in any case, thousands separators, decimal commas, null-like
     words compared exactly (MariaDB's own comparison ignores case), blanks: the server's

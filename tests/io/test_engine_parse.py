@@ -152,14 +152,16 @@ def test_edge_dates():
 NUMBERS = ["12.50", " 1,234.50 ", "£5", "-£5.25", "5 GBP", "5 gbp", "5 GbP", "5 GſP", "£ 1,000",
            "1,23", "1,2345", "N/A", "NA", "na", "-", "", None, "abc", "1.2.3", ".5", "5.",
            "+7", "1e3", "12,50", "1.234,50", "\u00a05", "\x0b5", "5\t", "1" * 320,
-           "1,234,567.891"]
+           "1,234,567.891", "(12.50)", "( £1,000.25 )", "(-4)", "((5))", "(5", "(1.234,50)",
+           "()", "(£)"]
 
 
 @pytest.mark.parametrize("plan", [
     NumberPlan("text"),
     NumberPlan("text", ("£", "GBP"), True, ".", ("N/A", "NA", "-")),
     NumberPlan("text", ("£",), True, ",", ("na",)),
-], ids=["plain", "tokens_thousands", "decimal_comma"])
+    NumberPlan("text", ("£", "GBP"), True, ".", ("N/A",), parens=True),
+], ids=["plain", "tokens_thousands", "decimal_comma", "accounting_parens"])
 def test_numbers_as_duckdb_parses_them(plan):
     """Value, missing and unparseable flags equal the local path's, except where the
     portable cast refuses (exponents, over 300 characters: sent local by
@@ -188,3 +190,8 @@ def test_numbers_as_duckdb_parses_them(plan):
         assert values["5 GbP"] == 5.0 and values["5 GſP"] is None  # RE2 folds ASCII only
     if plan.decimal == ",":
         assert values["1.234,50"] == 1234.5 and values["12,50"] == 12.5
+    if plan.parens:  # accounting negatives; a sign, nesting, or no digit inside: not numbers
+        assert values["(12.50)"] == -12.5 and values["( £1,000.25 )"] == -1000.25
+        assert [values[v] for v in ("(-4)", "((5))", "(5", "()", "(£)")] == [None] * 5
+    else:
+        assert values["(12.50)"] is None

@@ -120,6 +120,23 @@ def test_currency_signs_and_thousands_separators(write, rows):
     assert rows(ing.raw, "amount")[0] == ("£1,234.50",)  # raw keeps the text
 
 
+def test_accounting_negatives_in_parentheses(write, rows):
+    # a finance export writes a refund of 12.50 as (12.50): read as -12.5 and counted;
+    # a sign or a second parenthesis inside is not that notation and stays unparseable
+    amounts = ["(12.50)", "( £1,234.50 )", "£3.00", "(-4)", "((5))", "7"]
+    ing = read_transactions(log(write, ["2024-01-05"] * 6, amounts))
+    assert rows(ing.standardized(), "amount", "_parse_error") == [
+        (-12.5, None), (-1234.5, None), (3.0, None), (None, "unparseable_amount"),
+        (None, "unparseable_amount"), (7.0, None)]
+    assert ing.number_notes[0] == (
+        "amount (column 'amount'): removed currency sign '£' from 2 values; thousands "
+        "separator ',' from 1 values; the parentheses of 2 values in accounting notation, "
+        "read as negatives (e.g. '(12.50)' -> -12.5)")
+    assert "2 of 6 values are not numbers (e.g. '((5))', '(-4)')" in ing.number_notes[1]
+    plain = read_transactions(log(write, ["2024-01-05"] * 2, ["12.50", "-3"]))
+    assert not any("accounting" in n for n in plain.notes)
+
+
 def test_trailing_currency_of_one_currency(write, rows):
     ing = read_transactions(log(write, ["2024-01-05"] * 3, ["100元", "¥20.5", "RMB 3"]))
     assert rows(ing.standardized(), "amount") == [(100.0,), (20.5,), (3.0,)]

@@ -296,6 +296,10 @@ def _token_alternation(tokens: tuple[str, ...]) -> str:
 def engine_cleaned_text(col: Any, plan: Any) -> Any:
     """:func:`valuemax.io._numbers.cleaned_text` with the same meaning on every engine."""
     s = engine_strip(col)
+    if getattr(plan, "parens", False):
+        from valuemax.io._numbers import accounting_negative
+
+        s = accounting_negative(s, _search(s, r"^\([^()+-]*[0-9][^()+-]*\)$"))
     if plan.tokens:
         alt = _token_alternation(plan.tokens)
         s = _replace(_replace(s, rf"^([+-]?){_RE2_BLANK}*(?:{alt}){_RE2_BLANK}*", r"\1"),

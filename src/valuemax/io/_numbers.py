@@ -9,7 +9,9 @@ count; two currencies in one column are an error (never mixed currencies).
 of the column that has a comma is grouped in threes (``1,234`` or ``1,234.50``); otherwise
 such values stay unparseable and the note points at ``decimal=','``. ``decimal=','``: the
 comma is the decimal mark (``12,50``) and ``'.'`` a thousands separator under the same rule
-(``1.234,50``). Null-like words (``NA``, ``N/A``, ``-``, ``null``, ...) are missing values;
+(``1.234,50``). In a column where some values are a number in parentheses, the accounting
+notation of a negative (``(12.50)``, ``(£1,234.50)``), those values are read as negatives
+(-12.5), with their count noted. Null-like words (``NA``, ``N/A``, ``-``, ``null``, ...) are missing values;
 what is still not a finite number becomes NULL (``_parse_error='unparseable_amount'`` for the
 amount), and an amount column in which no value is a number is an error.
 
@@ -52,6 +54,8 @@ THOUSANDS_DOT = r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$"
 _DECIMAL_COMMA = r"^[+-]?\d+,\d{1,2}$"
 _ONE_GROUP = r"^[+-]?\d{1,3},\d{3}$"
 _SEP = {".": (",", THOUSANDS), ",": (".", THOUSANDS_DOT)}
+#: ``(12.50)``: a negative in accounting notation (a digit inside, no sign, no other paren).
+PARENS = r"^\([^()+-]*[0-9][^()+-]*\)$"
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ class NumberPlan:
 
     ``tokens``: currency signs/codes removed; ``thousands``: remove the thousands separator
     (``','``, or ``'.'`` when ``decimal=','``) from values grouped in threes; ``decimal``: the
-    decimal mark; ``null_tokens``: null-like spellings read as missing.
+    decimal mark; ``null_tokens``: null-like spellings read as missing; ``parens``: a value
+    in parentheses (accounting notation) is a negative.
     """
 
     kind: Literal["numeric", "text"]
@@ -68,6 +73,7 @@ class NumberPlan:
     thousands: bool = False
     decimal: Literal[".", ","] = "."
     null_tokens: tuple[str, ...] = ()
+    parens: bool = False
 
 
 def _token_alternation(tokens: tuple[str, ...]) -> str:
@@ -78,6 +84,8 @@ def cleaned_text(col: Any, plan: NumberPlan) -> Any:
     """The trimmed text of ``col`` with currency tokens and separators removed, the decimal
     mark made a point (NULL when a ``decimal=','`` value has a stray ``'.'``)."""
     s = as_text(col)
+    if plan.parens:
+        s = accounting_negative(s, s.re_search(PARENS))
     if plan.tokens:
         alt = _token_alternation(plan.tokens)
         s = s.re_replace(rf"^([+-]?)\s*(?:{alt})\s*", r"\1").re_replace(rf"\s*(?:{alt})$", "")
@@ -87,6 +95,13 @@ def cleaned_text(col: Any, plan: NumberPlan) -> Any:
     if plan.decimal == ",":
         s = ibis.ifelse(s.contains("."), ibis.null(dt.string), s.replace(",", "."))
     return s
+
+
+def accounting_negative(s: Any, in_parens: Any) -> Any:
+    """``(12.50)`` -> ``-12.50`` where ``in_parens`` (the trimmed text ``s`` matches
+    :data:`PARENS`); other values unchanged."""
+    inner = s.substr(1, s.length() - 2).strip()
+    return ibis.ifelse(in_parens, ibis.literal("-").concat(inner), s)
 
 
 def number_stage1(col: Any, plan: NumberPlan) -> tuple[Any, Any]:
@@ -203,11 +218,16 @@ def _number_plan(
     vals: Any, column: str, canonical: str, code: str | None, decimal: Literal[".", ","]
 ) -> tuple[NumberPlan, tuple[str, ...]]:
     label = f"{canonical} (column {column!r})"
-    counts = _currency_tokens(vals, column, canonical)
+    n_parens = int(vals.aggregate(n=vals.n.sum(where=vals.s.re_search(PARENS)))
+                   .to_pyarrow().column("n")[0].as_py() or 0)
+    counts = _currency_tokens(
+        vals.mutate(s=accounting_negative(vals.s, vals.s.re_search(PARENS))) if n_parens
+        else vals, column, canonical)
     tokens = tuple(counts)
     found = null_token_counts(vals, "s", "n")
     sep, grouped = _SEP[decimal]
-    c = cleaned_text(vals.s, NumberPlan("text", tokens))  # tokens off, separators kept
+    # tokens and parentheses off, separators kept
+    c = cleaned_text(vals.s, NumberPlan("text", tokens, parens=n_parens > 0))
     t = vals.select(s=vals.s, n=vals.n, c=c)
     st = t.aggregate(
         grouped=lambda t: t.n.sum(where=t.c.re_search(grouped)),
@@ -217,7 +237,8 @@ def _number_plan(
     ).to_pyarrow().to_pylist()[0]
     n_grouped, n_sep = int(st["grouped"] or 0), int(st["with_sep"] or 0)
     thousands = 0 < n_grouped == n_sep
-    plan = NumberPlan("text", tokens, thousands, decimal, tuple(tok for tok, _ in found))
+    plan = NumberPlan("text", tokens, thousands, decimal, tuple(tok for tok, _ in found),
+                      parens=n_parens > 0)
     notes: list[str] = []
     removed = [f"currency sign {tok!r} from {n:,} values" for tok, n in counts.items()]
     if thousands:
@@ -225,6 +246,9 @@ def _number_plan(
     if decimal == ",":
         notes.append(f"{label}: read with decimal=',' (',' is the decimal mark, e.g. "
                      f"'1.234,50' -> 1234.5)")
+    if n_parens:
+        removed.append(f"the parentheses of {n_parens:,} values in accounting notation, read "
+                       f"as negatives (e.g. '(12.50)' -> -12.5)")
     if removed:
         ambiguous = ""
         if decimal == "." and thousands and int(st["one_group"] or 0) == n_grouped:
