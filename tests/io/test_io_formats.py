@@ -176,6 +176,27 @@ def test_semicolon_delimiter_is_sniffed(write, rows):
     assert rows(ing.standardized(), "amount") == [(3.5,), (4.0,)]
 
 
+def test_title_lines_above_the_header_are_skipped_and_quoted(write, rows):
+    # a report-style export: a title, a quoted subtitle with the delimiter in it, a blank
+    # line, then the table; _row_id counts the table's rows
+    text = ('Sales report 2024\r\n"Shop: North, South"\r\n\r\n'
+            "customer_id;date;amount\r\nc1;2024-01-05;3.5\r\nc2;2024-01-06;4\r\n")
+    ing = read_transactions(write("titled.csv", text))
+    assert ("skipped 2 title lines above the header ('Sales report 2024', "
+            "'\"Shop: North, South\"'): not part of the table") in ing.notes
+    assert ing.raw.columns[:3] == ("customer_id", "date", "amount")
+    assert rows(ing.standardized(), "_row_id", "customer_id", "amount") == [
+        (1, "c1", 3.5), (2, "c2", 4.0)]
+    # six title lines are more than an export puts there: the layout error stands
+    with pytest.raises(InputError, match="is not a table"):
+        read_transactions(write("long.csv", "t\n" * 6 + "customer_id,date,amount\n"
+                                "c1,2024-01-05,3.5\nc2,2024-01-06,4\n"))
+    # a first line with two fields is a ragged table, not a title
+    with pytest.raises(InputError, match="non-blank line 2 has 3"):
+        read_transactions(write("ragged.csv", "a,b\ncustomer_id,date,amount\n"
+                                "c1,2024-01-05,3.5\n"))
+
+
 @pytest.mark.parametrize("suffix", [".gz", ".zst"])
 def test_compressed(small_csv, rows, suffix):
     data = small_csv.read_bytes()

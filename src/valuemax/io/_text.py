@@ -2,7 +2,10 @@
 
 The sample (the first MiB, at most ``_MAX_LINES`` lines) is parsed with the ``csv`` module for
 each candidate delimiter; the first delimiter that splits every sampled line into the same
-number (> 1) of fields wins, else whitespace runs (the CDNOW files). Whether the first line is
+number (> 1) of fields wins, else whitespace runs (the CDNOW files). A report-style export may
+put up to ``_MAX_TITLE`` title lines (one field each, e.g. ``Sales report 2024``) above the
+header: when no layout fits the whole sample but one fits it below such lines, they are
+skipped and quoted in a note. Whether the first line is
 a header is decided here too: a first row whose cells parse like the rows below it (numbers,
 dates) is data, and valuemax never takes it as a header silently (``columns=`` names the
 columns of a headerless file).
@@ -23,6 +26,8 @@ from valuemax._core.schema import COLUMN_ALIASES, normalise_name
 #: Delimiters tried, in this order (tab first for .tsv files).
 DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
 _MAX_LINES = 200
+#: Title lines (one field each) an export may put above its header.
+_MAX_TITLE = 5
 _ALIASES = frozenset(normalise_name(a) for names in COLUMN_ALIASES.values() for a in names)
 _NUMBER = re.compile(
     r"[+-]?\s*(?:[£$€¥￥]|RMB|CNY|USD|GBP|EUR)?\s*[+-]?"
@@ -225,7 +230,35 @@ def sniff_layout(
     if len(widths) == 1 and widths.pop() > 1:
         notes = ["read as whitespace-separated text (fields split on runs of blanks)"]
         return _with_header("whitespace", None, rows, leading, notes, source, columns)
+    titled = _below_title(text, lines, order, cut, source, columns)
+    if titled is not None:
+        return titled
     raise InputError(_no_layout_message(lines, source))
+
+
+def _below_title(text: str, lines: list[str], order: Sequence[str], cut: bool, source: str,
+                 columns: tuple[str, ...] | None) -> TextLayout | None:
+    """The delimited layout of the sample below its first ``k <= _MAX_TITLE`` lines, when
+    each of those has one field and the rest has the same number (> 1) of fields on one
+    delimiter; None otherwise. ``skip`` then counts every raw line above the header."""
+    for k in range(1, min(_MAX_TITLE, len(lines) - 2) + 1):
+        for delimiter in order:
+            if any(len(_split_rows([ln], delimiter)[0]) != 1 for ln in lines[:k]):
+                continue
+            rows = _split_rows(lines[k:], delimiter)
+            if cut and len(rows) > 2:
+                rows = rows[:-1]
+            widths = {len(r) for r in rows}
+            if len(widths) == 1 and widths.pop() > 1:
+                raw = _LINE_END.split(text)
+                filled = [i for i, ln in enumerate(raw) if ln.strip()]
+                shown = ", ".join(repr(ln.strip()[:60]) for ln in lines[:k])
+                notes = [f"skipped {k} title line{'s' if k > 1 else ''} above the header "
+                         f"({shown}): not part of the table",
+                         f"read as delimited text: delimiter {delimiter_name(delimiter)} "
+                         f"(sniffed), quote '\"'"]
+                return _with_header("csv", delimiter, rows, filled[k], notes, source, columns)
+    return None
 
 
 def _no_layout_message(lines: list[str], source: str) -> str:
