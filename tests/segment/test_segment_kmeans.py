@@ -192,6 +192,21 @@ def test_constant_feature_dropped(rng, make_blobs):
     assert res.k == 3 and set(res.labels[truth == "best"]) == {1}
     assert (res.profile["top_countries"] == "").all()
     assert res.profile["f_level"].eq("mid").all()
+    # one order each says nothing about a cluster: no frequency word in its name
+    assert not any("frequen" in name for name in res.names.values())
+    assert res.names[1] == "High-value loyal (recent, high spend)"
+
+
+def test_one_day_export_names_no_cluster_lapsing():
+    # every customer bought on the last day (recency 0): names rest on value alone
+    c = pd.DataFrame({"recency_days": [0] * 9, "n_orders": [1, 1, 1, 2, 2, 2, 5, 5, 6],
+                      "total_spend": [5.0, 6, 5, 50, 55, 60, 900, 950, 1000]})
+    res = kmeans_segments(c, country=None, k_min=3, k_max=3)
+    assert res.features == ("log1p_n_orders", "log1p_total_spend")
+    assert res.names == {1: "High-value (frequent, high spend)",
+                         2: "Mid-value (mid frequency, mid spend)",
+                         3: "Low spenders (infrequent, low spend)"}
+    assert res.profile["r_level"].eq("mid").all()
 
 
 def test_one_feature_left_gives_flat_projection():

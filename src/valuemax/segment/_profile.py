@@ -12,7 +12,11 @@ is reversed (fewer days = "high", i.e. recent), so "high" is always better, as i
 The name is "<headline> (<recency>, <frequency>, <spend>)": the headline crosses the recency
 level with a value level ("high" if frequency or spend is high and neither is low, "low" if
 one is low and neither is high, "mid" otherwise), e.g. "High-value loyal (recent, frequent,
-high spend)", "Lapsed low spenders (lapsed, infrequent, low spend)".
+high spend)", "Lapsed low spenders (lapsed, infrequent, low spend)". A dimension with one value
+for every customer clustered (recency 0 for all in a one-day export, one order each) says
+nothing about any cluster: its word is left out of the name, and a constant recency leaves the
+headline to the value level alone ("High-value", "Mid-value", "Low spenders"), so no cluster
+of a one-day log is called lapsing or cooling off. Its level stays "mid".
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ _HEADLINES = {
     ("low", "high"): "Lapsing high-value", ("low", "mid"): "Lapsing mid-value",
     ("low", "low"): "Lapsed low {low}",
 }
+#: Headlines by value level alone, when every customer has the same recency.
+_VALUE_HEADLINES = {"high": "High-value", "mid": "Mid-value", "low": "Low {low}"}
 
 
 #: The customer table's columns the clusterings read, by role.
@@ -187,6 +193,17 @@ def _value_level(f: str, m: str) -> str:
     return "mid"
 
 
+def _cluster_name(rl: str, fl: str, ml: str, *, constant: dict[str, bool]) -> str:
+    """"<headline> (<words>)" of a cluster's levels; dimensions constant over every
+    customer clustered are left out (see the module docstring)."""
+    vl = _value_level(fl, ml)
+    template = _VALUE_HEADLINES[vl] if constant["recency"] else _HEADLINES[(rl, vl)]
+    head = template.format(low="spenders" if ml == "low" else "value")
+    words = [_WORDS[role][level] for role, level in
+             (("recency", rl), ("frequency", fl), ("monetary", ml)) if not constant[role]]
+    return f"{head} ({', '.join(words)})" if words else head
+
+
 def _top_countries(country: pd.Series, labels: np.ndarray, k: int, top: int = 3) -> list[str]:
     """"United Kingdom 88%, Germany 3%" per cluster (shares of the cluster's customers)."""
     c = pd.Series(country.to_numpy(), dtype=object).where(country.notna().to_numpy(),
@@ -233,13 +250,10 @@ def cluster_profile(
         "f_level": _levels(f, labels, k, reverse=False),
         "m_level": _levels(m, labels, k, reverse=False),
     }
-    names_list = []
-    for i in range(k):
-        rl, fl, ml = lv["r_level"][i], lv["f_level"][i], lv["m_level"][i]
-        head = _HEADLINES[(rl, _value_level(fl, ml))].format(
-            low="spenders" if ml == "low" else "value")
-        names_list.append(f"{head} ({_WORDS['recency'][rl]}, {_WORDS['frequency'][fl]}, "
-                          f"{_WORDS['monetary'][ml]})")
+    names_list = [_cluster_name(lv["r_level"][i], lv["f_level"][i], lv["m_level"][i],
+                                constant={role: bool(np.ptp(x) == 0) if len(x) else True
+                                          for role, x in values.items()})
+                  for i in range(k)]
     dup = pd.Series(names_list).duplicated(keep=False).to_numpy()
     names_list = [f"{n} #{i + 1}" if d else n for i, (n, d) in enumerate(zip(names_list, dup,
                                                                              strict=True))]
