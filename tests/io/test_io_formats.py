@@ -272,6 +272,24 @@ def test_xlsx_all_cells_as_text(tmp_path, rows):
     assert ing.fingerprint == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_xlsx_title_rows_above_the_header_are_skipped(tmp_path, rows):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Sales report 2024"])
+    ws.append([None, "exported 2025-01-02"])
+    ws.append([])
+    ws.append(["customer_id", "order_date", "amount"])
+    ws.append(["c1", "2024-01-05", 3.5])
+    ws.append(["c2", "2024-01-06", 4])
+    wb.save(tmp_path / "titled.xlsx")
+    ing = read_transactions(tmp_path / "titled.xlsx")
+    assert ("skipped 3 title rows above the header ('Sales report 2024', "
+            "'exported 2025-01-02'): not part of the table") in ing.notes
+    assert rows(ing.standardized(), "_row_id", "customer_id", "amount") == [
+        (1, "c1", 3.5), (2, "c2", 4.0)]
+
+
 def test_xlsx_without_header_needs_columns(tmp_path, rows):
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.Workbook()

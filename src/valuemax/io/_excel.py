@@ -2,7 +2,9 @@
 
 DuckDB's excel extension is downloaded at run time, so fastexcel reads the sheet. Only one
 sheet is read (by default the first non-empty one); the other non-empty sheets are listed in
-a note (with their row counts and how to choose one), never ignored silently.
+a note (with their row counts and how to choose one), never ignored silently. Up to
+``_MAX_TITLE`` title rows above the header (at most one filled cell each, e.g. ``Sales report
+2024`` in A1, or blank) are skipped and quoted in a note, as for CSV.
 """
 
 from __future__ import annotations
@@ -17,6 +19,22 @@ from valuemax.io._frames import check_reserved, register_arrow
 from valuemax.io._text import looks_like_data, unique_names
 
 _HEAD_ROWS = 200
+#: Title rows (at most one filled cell) a report-style sheet may put above its header.
+_MAX_TITLE = 5
+
+
+def _filled(row: list[Any]) -> list[str]:
+    return [str(v).strip() for v in row if v is not None and str(v).strip()]
+
+
+def _title_rows(rows: list[list[Any]]) -> int:
+    """How many title rows precede the header: 0 unless the first row has at most one
+    filled cell and, within ``_MAX_TITLE`` rows, a row with two or more follows only such
+    rows."""
+    for k, row in enumerate(rows[:_MAX_TITLE + 1]):
+        if len(_filled(row)) > 1:
+            return k
+    return 0
 
 
 def _sheet_heights(reader: Any, names: list[str]) -> dict[str, int]:
@@ -82,6 +100,7 @@ def load_xlsx(
     head = data.slice(0, _HEAD_ROWS + 1).to_pylist()
     rows = [[r[c] for c in data.column_names] for r in head]
     header = columns is None
+    notes_title: tuple[str, ...] = ()
     if columns is not None:
         if len(columns) != data.num_columns:
             raise InputError(
@@ -90,6 +109,12 @@ def load_xlsx(
             )
         col_names, renames = unique_names(columns)
     else:
+        titles = _title_rows(rows) if data.num_columns > 1 else 0
+        if titles:
+            shown = ", ".join(repr(c[:60]) for r in rows[:titles] for c in _filled(r))
+            notes_title = (f"skipped {titles} title row{'s' if titles > 1 else ''} above the "
+                           f"header{f' ({shown})' if shown else ''}: not part of the table",)
+            rows, data = rows[titles:], data.slice(titles)
         reason = looks_like_data(rows[0], rows[1:])
         if reason is not None:
             raise InputError(
@@ -101,7 +126,8 @@ def load_xlsx(
         data = data.slice(1)
     check_reserved(list(col_names), source)
     data = data.rename_columns(list(col_names))
-    notes = (*skipped, f"sheet {sheet_name!r}, every cell read as text", *renames)
+    notes = (*skipped, f"sheet {sheet_name!r}, every cell read as text",
+             *notes_title, *renames)
     if others:
         shown = ", ".join(f"{n!r} ({h:,} rows)" for n, h in others.items())
         notes += (f"the workbook has {len(others)} other non-empty sheet(s), not read: {shown}; "
