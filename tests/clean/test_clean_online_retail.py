@@ -74,11 +74,12 @@ def test_classic_reproduces_the_literature(classic):
 def test_classic_counts_per_rule(online_retail, classic):
     rep = classic.report
     assert [r.code for r in rep.rules] == [
-        "missing_customer_id", "missing_date", "unparseable_date", "placeholder_date",
+        "undecodable_text", "missing_customer_id", "missing_date", "unparseable_date", "placeholder_date",
         "missing_amount", "unparseable_amount", "implausible_date", "implausible_amount",
         "cancellation", "return", "nonpositive_quantity", "nonpositive_price",
     ]
     assert rep["missing_customer_id"] == 135_080
+    assert rep["undecodable_text"] == 0  # the file is valid UTF-8
     assert rep["implausible_date"] == rep["implausible_amount"] == 0
     # recounted on the raw file: C invoices that have a customer id; negative quantities
     # outside C invoices all lack a customer id; priced <= 0 among the rest
@@ -95,7 +96,7 @@ def test_classic_counts_per_rule(online_retail, classic):
 def test_standard_accounts_for_every_line(online_retail, standard):
     rep = standard.report
     assert [r.code for r in rep.rules] == [
-        "missing_customer_id", "missing_date", "unparseable_date", "placeholder_date",
+        "undecodable_text", "missing_customer_id", "missing_date", "unparseable_date", "placeholder_date",
         "missing_amount", "unparseable_amount", "implausible_date", "implausible_amount",
         "after_observation_end", "duplicate_line", "non_product", "cancellation", "return", "nonpositive_quantity", "negative_price",
     ]

@@ -106,11 +106,49 @@ def test_ragged_whitespace_lines(write):
         read_transactions(write("ws.txt", body))
 
 
-def test_invalid_utf8_after_the_sample(write, tmp_path):
+def test_invalid_utf8_after_the_sample(write, tmp_path, rows):
+    # one corrupted line past the sniffed sample (DuckDB reads UTF-8 natively and stops
+    # there): the file is copied with the bytes replaced and that line is quarantined
     path = tmp_path / "late.csv"
     path.write_bytes(GOOD.encode() + b"c1,2024-01-05,1\n" * 80_000 + b"c\xe9,2024-01-05,1\n")
-    with pytest.raises(InputError, match=r"not utf-8 encoded.*encoding="):
+    ing = read_transactions(path)
+    assert rows(ing.standardized().filter(lambda t: t._parse_error.notnull()),
+                "_row_id", "customer_id", "_parse_error") == [
+        (80_002, "c\ufffd", "undecodable_text")]
+    assert any(n.startswith("1 of 80,002 lines have bytes that are not valid utf-8") and
+               "first on line 80,002: 'c\ufffd'" in n for n in ing.notes)
+    # many such lines: a Western European export read as UTF-8, refused with the fix
+    path.write_bytes(GOOD.encode() + b"c1,2024-01-05,1\n" * 80_000
+                     + b"Jos\xe9,2024-01-05,1\n" * 1_000)
+    with pytest.raises(InputError, match=r"1,000 of the 81,001 lines .* not valid utf-8; "
+                       r"first on line 80,002: 'Jos\ufffd': more than 1% of the lines, so the "
+                       r"file is likely in another encoding; .*encoding='cp1252'"):
         read_transactions(path)
+
+
+def test_corrupted_gbk_lines_are_quarantined(tmp_path, rows):
+    # a Chinese export (GBK) with two bytes destroyed in one line, detected or given
+    text = "客户编号,订单日期,金额\n" + "".join(f"客户{i},2024-01-{i % 28 + 1:02d},{i}.5\n"
+                                           for i in range(1, 200))
+    data = text.encode("gbk")
+    cut = data.index("客户7,".encode("gbk"))
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(data[:cut] + b"\xff\xff" + data[cut + 2:])
+    for encoding in (None, "gbk"):
+        ing = read_transactions(path, encoding=encoding)
+        bad = rows(ing.standardized().filter(lambda t: t._parse_error.notnull()),
+                   "_row_id", "_parse_error")
+        assert bad == [(7, "undecodable_text")]
+        good = rows(ing.standardized().filter(lambda t: t._row_id == 8), "customer_id",
+                    "amount")
+        assert good == [("客户8", 8.5)]
+        assert any(n.startswith("1 of 199 lines have bytes that are not valid gb") for n in
+                   ing.notes)
+    # bytes destroyed in the header: the column names cannot be trusted
+    path.write_bytes(b"\xff\xff" + data[2:])
+    with pytest.raises(InputError, match=r"the header of .*gbk.csv has bytes that are not valid gbk "
+                       r"\('\ufffd+户编号'\), so its column names cannot be read"):
+        read_transactions(path, encoding="gbk")
 
 
 def test_unsupported_extension(write):

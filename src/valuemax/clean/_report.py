@@ -29,6 +29,8 @@ def count_noun(n: int, noun: str, plural: str | None = None) -> str:
 OUTLIER_Z = 3.5
 
 _FIX = {
+    "undecodable_text": "re-export the file, or pass its encoding: read_transactions(..., "
+    "encoding='cp1252')",
     "missing_customer_id": "map the customer id column: read_transactions(..., "
     "mapping={'customer_id': '<column>'})",
     "missing_date": "map the date column: read_transactions(..., mapping={'order_ts': '<column>'})",

@@ -20,6 +20,7 @@ from valuemax.engines._portable import NO_NAN, backend_name
 
 #: Parse errors reported by ``Ingested.standardized()`` in column ``_parse_error``.
 PARSE_ERRORS: Final[tuple[str, ...]] = (
+    "undecodable_text",
     "missing_customer_id",
     "missing_date",
     "unparseable_date",
@@ -92,6 +93,8 @@ DEFAULT_NON_PRODUCT_WORDS: Final[MappingProxyType[str, str]] = MappingProxyType(
 })
 
 _DESCRIPTIONS: Final[dict[str, str]] = {
+    "undecodable_text": "Some bytes of the line are not valid in the file's text encoding (a "
+    "corrupted or partly re-encoded export): none of its values can be trusted.",
     "missing_customer_id": "No customer id: the sale cannot be attributed to a customer.",
     "missing_date": "No order date: the sale cannot be placed in time.",
     "unparseable_date": "The order date could not be read as a date.",

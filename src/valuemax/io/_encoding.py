@@ -139,8 +139,34 @@ def utf16_order(sample: bytes) -> str | None:
     return None
 
 
+_LINE_SPLIT = re.compile(r"\r\n|\n|\r")
+
+#: Share of lines whose bytes may be invalid in the file's encoding (a corrupted or partly
+#: mixed export): those lines are quarantined as ``undecodable_text``; above it the encoding
+#: is taken to be wrong and the file is refused.
+UNDECODABLE_SHARE = 0.01
+
+
+def tolerable(text: str) -> bool:
+    """True when the lines of decoded ``text`` holding U+FFFD (a byte sequence the decoder
+    replaced) are at most :data:`UNDECODABLE_SHARE` of its lines, and at least one is
+    clean."""
+    bad = text.count("\ufffd")
+    if not bad:
+        return True
+    lines = [ln for ln in _LINE_SPLIT.split(text) if ln.strip()]
+    n_bad = sum("\ufffd" in ln for ln in lines)
+    return n_bad < len(lines) and n_bad <= max(1, int(UNDECODABLE_SHARE * len(lines)))
+
+
+def _replaced(sample: bytes, encoding: str, at_eof: bool) -> str:
+    return codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample,
+                                                                        final=at_eof)
+
+
 def check_decodes(sample: bytes, encoding: str, at_eof: bool, *, source: str) -> None:
-    """Raise ``InputError`` unless ``sample`` is valid text in the user-given ``encoding``.
+    """Raise ``InputError`` unless ``sample`` is valid text in the user-given ``encoding``
+    (a few lines with invalid bytes are tolerated, see :func:`tolerable`).
 
     Raises
     ------
@@ -160,6 +186,11 @@ def check_decodes(sample: bytes, encoding: str, at_eof: bool, *, source: str) ->
             return
         except UnicodeDecodeError as exc:
             pos, problem = exc.start, exc.reason
+            # a few corrupted lines, unless an encoding valuemax detects reads it whole
+            # (then the given one is wrong)
+            if tolerable(_replaced(sample, encoding, at_eof)) and not any(
+                    _decodes(sample, e, at_eof) is not None for e in ("utf-8", "gb18030")):
+                return
         except UnicodeError as exc:  # e.g. 'UTF-16 stream does not start with BOM'
             pos, problem = 0, str(exc)
     raise InputError(
@@ -200,8 +231,10 @@ def detect_encoding(sample: bytes, at_eof: bool, *, source: str) -> str:
     """Return the Python codec name of ``sample``'s text encoding.
 
     Order: a UTF-8 byte-order mark (``'utf-8-sig'``), a UTF-16 one (``'utf-16'``), strict
-    UTF-8, strict GB18030 whose non-ASCII characters are mostly Chinese. Anything else is not
-    guessed: charset-normalizer's candidates are named in the error.
+    UTF-8, strict GB18030 whose non-ASCII characters are mostly Chinese; then the same two
+    with a few lines of invalid bytes (:func:`tolerable`; the read quarantines those lines as
+    ``undecodable_text``). Anything else is not guessed: charset-normalizer's candidates are
+    named in the error.
 
     Raises
     ------
@@ -217,6 +250,11 @@ def detect_encoding(sample: bytes, at_eof: bool, *, source: str) -> str:
         return "utf-8"
     text = _decodes(sample, "gb18030", at_eof)
     if text is not None and _mostly_gb2312(text):
+        return "gb18030"
+    if tolerable(_replaced(sample, "utf-8", at_eof)):
+        return "utf-8"
+    text = _replaced(sample, "gb18030", at_eof)
+    if tolerable(text) and _mostly_gb2312(text.replace("\ufffd", "")):
         return "gb18030"
     from charset_normalizer import from_bytes
 
@@ -262,31 +300,39 @@ def transcode_to_utf8(
     """Write ``path`` decoded from ``encoding`` as UTF-8 to ``dest``; return ``dest``.
 
     Streams 8 MiB chunks through an incremental decoder; line ends are kept as they are.
+    Bytes not valid in ``encoding`` become U+FFFD (the replacement character): the lines
+    holding them are quarantined as ``undecodable_text`` by the read, which refuses the file
+    when they are more than :data:`UNDECODABLE_SHARE` of its lines.
+
+    Returns
+    -------
+    (Path, int)
+        ``dest`` and the number of invalid byte sequences replaced (0 for a clean file).
 
     Raises
     ------
     InputError
-        If some bytes are not valid in ``encoding`` (with their offset).
+        If the codec fails otherwise (e.g. UTF-16 without a byte-order mark).
     """
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    offset = 0
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    offset = replaced = 0
     with open_binary(path, compression) as src, open(dest, "w", encoding="utf-8", newline="") as dst:
         while True:
             chunk = src.read(_CHUNK)
             try:
-                dst.write(decoder.decode(chunk, final=not chunk))
+                text = decoder.decode(chunk, final=not chunk)
             except UnicodeError as exc:
-                start = getattr(exc, "start", 0)
-                reason = getattr(exc, "reason", str(exc))
                 raise InputError(
-                    f"could not decode {source} as {encoding} at byte {offset + start:,}: "
-                    f"{reason}; pass the right encoding= (e.g. 'gb18030', 'utf-8', 'cp1252', "
+                    f"could not decode {source} as {encoding} after byte {offset:,}: {exc}; "
+                    f"pass the right encoding= (e.g. 'gb18030', 'utf-8', 'cp1252', "
                     f"'utf-16-le'; CLI --encoding)."
                 ) from exc
+            replaced += text.count("\ufffd")
+            dst.write(text)
             if not chunk:
                 break
             offset += len(chunk)
-    return dest
+    return dest, replaced
 
 
 def file_sha256(path: Path) -> str:

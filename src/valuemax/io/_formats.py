@@ -61,6 +61,9 @@ class Loaded:
     notes: tuple[str, ...] = ()
     #: Timezone-aware columns of a typed source -> their zone(s), when known.
     zones: Mapping[str, SourceZone] = field(default_factory=dict)
+    #: Byte sequences of a text file not valid in its encoding, read as U+FFFD: the read
+    #: quarantines their lines as ``undecodable_text``.
+    undecodable: int = 0
 
 
 def detect_format(path: Path) -> tuple[str, str | None]:
@@ -125,14 +128,20 @@ def sample_encoding(
 
 
 def readable_copy(
-    path: Path, compression: str | None, encoding: str, tmpdir: Path, *, source: str
-) -> tuple[Path, str | None, tuple[str, ...]]:
-    """Return ``(path, compression, notes)`` DuckDB can read: ``path`` or a UTF-8 copy."""
-    if not needs_transcoding(encoding):
-        return path, compression, ()
-    dest = transcode_to_utf8(path, compression, encoding, tmpdir / "transcoded-utf8.txt",
-                             source=source)
-    return dest, None, (f"transcoded from {encoding} to UTF-8 (temporary copy, deleted)",)
+    path: Path, compression: str | None, encoding: str, tmpdir: Path, *, source: str,
+    force: bool = False,
+) -> tuple[Path, str | None, tuple[str, ...], int]:
+    """Return ``(path, compression, notes, undecodable)`` DuckDB can read: ``path`` or a
+    UTF-8 copy (always with ``force``: a UTF-8 file with invalid bytes), and the number of
+    invalid byte sequences the copy replaced with U+FFFD."""
+    if not force and not needs_transcoding(encoding):
+        return path, compression, (), 0
+    dest, replaced = transcode_to_utf8(path, compression, encoding,
+                                       tmpdir / "transcoded-utf8.txt", source=source)
+    what = (f"transcoded from {encoding} to UTF-8 (temporary copy, deleted)"
+            if needs_transcoding(encoding) else
+            "copied as UTF-8 with its invalid bytes replaced (temporary copy, deleted)")
+    return dest, None, (what,), replaced
 
 
 def _csv_error(exc: Exception, source: str, layout: TextLayout) -> InputError:
@@ -166,8 +175,9 @@ def load_text(
 
     Returns
     -------
-    (TextLayout, str, tuple of str)
-        The layout used, the encoding detected (or given) and notes.
+    (TextLayout, str, tuple of str, int)
+        The layout used, the encoding detected (or given), notes, and the number of byte
+        sequences not valid in that encoding (read as U+FFFD).
 
     Raises
     ------
@@ -183,10 +193,28 @@ def load_text(
             f"{source} has a column named '_row_id', which valuemax reserves for the line "
             f"number; rename that column."
         )
-    read_path, read_comp, notes = readable_copy(path, compression, enc, tmpdir, source=source)
-    notes = (*layout.notes, *notes)
+    read_path, read_comp, copied, replaced = readable_copy(path, compression, enc, tmpdir,
+                                                           source=source)
+    try:
+        _read_text(con, table, read_path, layout, read_comp, source)
+    except _InvalidUnicode:  # DuckDB read a UTF-8 file natively and met invalid bytes
+        read_path, read_comp, copied, replaced = readable_copy(
+            path, compression, enc, tmpdir, source=source, force=True)
+        _read_text(con, table, read_path, layout, read_comp, source)
+    notes = (*layout.notes, *copied)
     if compression:
         notes = (f"{compression}-compressed", *notes)
+    return layout, enc, notes, replaced
+
+
+class _InvalidUnicode(Exception):
+    """DuckDB's CSV reader met bytes that are not UTF-8."""
+
+
+def _read_text(con: Any, table: str, read_path: Path, layout: TextLayout,
+               read_comp: str | None, source: str) -> None:
+    """Materialise ``read_path`` (UTF-8) as ``table`` with ``layout``; raises
+    ``_InvalidUnicode`` when it is not valid UTF-8, ``InputError`` on other errors."""
     comp = lit(read_comp or "none")
     if layout.kind == "csv":
         cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in layout.names) + "}"
@@ -207,11 +235,12 @@ def load_text(
         except Exception as exc:  # duckdb.Error and its subclasses
             if layout.kind == "whitespace" and "valuemax-fields" in str(exc):
                 raise _ragged_whitespace(con, read_path, layout, comp, source) from exc
+            if "invalid unicode" in str(exc).lower():
+                raise _InvalidUnicode(str(exc)) from exc
             size = re.search(r"Maximum line size .*Actual Size:\s*(\d+)", str(exc))
             if layout.kind != "csv" or size is None or int(size.group(1)) > _MAX_LINE:
                 raise _csv_error(exc, source, layout) from exc
             max_line = f", max_line_size={2 * int(size.group(1))}"
-    return layout, enc, notes
 
 
 def _lines_sql(path: Path, layout: TextLayout, comp: str) -> str:

@@ -39,6 +39,9 @@ class ParsePlan:
     placeholder_days : tuple of datetime.date
         Days whose lines get ``_parse_error='placeholder_date'`` (see
         :mod:`valuemax.io._placeholders`).
+    undecodable : bool
+        The text file had bytes not valid in its encoding, read as U+FFFD: lines holding
+        U+FFFD in any column get ``_parse_error='undecodable_text'``.
     """
 
     ids: dict[str, IdPlan]
@@ -47,6 +50,7 @@ class ParsePlan:
     amount_from: Literal["amount", "quantity_x_unit_price", "none"]
     extra_names: dict[str, str] = field(default_factory=dict)
     placeholder_days: tuple[Any, ...] = ()
+    undecodable: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,8 @@ class Ingested:
             ``_row_id`` (int64), customer_id, order_id (string), order_ts (naive timestamp),
             amount, quantity, unit_price (float64), product_id, product_name (string); absent
             optional columns are typed NULL columns; then ``extra_columns``; then
-            ``_parse_error`` (string or NULL): the first of ``'missing_customer_id'``,
+            ``_parse_error`` (string or NULL): the first of ``'undecodable_text'`` (a text
+            file's line with bytes not valid in its encoding), ``'missing_customer_id'``,
             ``'missing_date'``, ``'unparseable_date'``, ``'placeholder_date'``, ``'missing_amount'``,
             ``'unparseable_amount'`` that applies. Unparseable values are NULL.
         """
@@ -170,6 +175,9 @@ class Ingested:
                 src(name), plan.numbers[name])
         for column, name in plan.extra_names.items():
             first[name] = t[column]
+        if plan.undecodable:
+            first["__undecodable"] = ibis.or_(*(
+                t[c].cast(dt.string).contains("\ufffd") for c in t.columns if c != "_row_id"))
         s1 = fence(t.select(**first).view())  # fence: a stage on the servers (no-op here)
         if plan.date.kind == "text" and not plan.date.tz and backend_name(t) in ENGINE_TEXT:
             s1, ts = engine_date_stages(s1, "__ts_text", plan.date)  # each regex once
@@ -211,6 +219,8 @@ class Ingested:
             "product_name": s2["product_name"],
             **{name: s2[name] for name in plan.extra_names.values()},
             "_parse_error": ibis.cases(
+                (s2["__undecodable"] if plan.undecodable else ibis.literal(False),
+                 "undecodable_text"),
                 (s2["customer_id"].isnull(), "missing_customer_id"),
                 (ts_missing, "missing_date"),
                 (ts_bad, "unparseable_date"),

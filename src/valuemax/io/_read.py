@@ -9,12 +9,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import ibis
+
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import CANONICAL_COLUMNS
 from valuemax.engines import connect
 from valuemax.io._date_formats import SPECIAL_FORMATS, SourceZone
 from valuemax.io._dates import infer_date_plan
-from valuemax.io._encoding import file_sha256
+from valuemax.io._encoding import UNDECODABLE_SHARE, file_sha256
 from valuemax.io._excel import load_xlsx
 from valuemax.io._formats import Loaded, detect_format, load_text
 from valuemax.io._frames import load_arrow, to_arrow
@@ -283,13 +285,14 @@ def _load(
             _only(columns=columns, kind="a JSON file")
             return load_json(con, path, table=table, fmt=fmt, compression=compression,
                              encoding=encoding, tmpdir=Path(tmp), source=label)
-        layout, enc, notes = load_text(
+        layout, enc, notes, undecodable = load_text(
             con, path, table=table, fmt=fmt, compression=compression, columns=columns,
             encoding=encoding, tmpdir=Path(tmp), source=label,
         )
     kind = "whitespace" if layout.kind == "whitespace" else (
         "tsv" if layout.delimiter == "\t" else "csv")
-    return Loaded(label, kind, enc, layout.header, file_sha256(path), notes)
+    return Loaded(label, kind, enc, layout.header, file_sha256(path), notes,
+                  undecodable=undecodable)
 
 
 def _only(*, kind: str, **given: Any) -> None:
@@ -310,6 +313,7 @@ def _ingest(
     names = [c for c in raw.columns if c != "_row_id"]
     n_rows = int(raw.count().to_pyarrow().as_py())
     _check_shape(loaded, names, n_rows)
+    undecodable_notes = _undecodable(raw, names, n_rows, loaded) if loaded.undecodable else ()
     mapping, map_notes = resolve_mapping(names, user_map, source=loaded.source)
     check_required(mapping, names, source=loaded.source, user=user_map,
                    header=loaded.header and loaded.format in ("csv", "tsv", "whitespace", "xlsx"))
@@ -342,9 +346,10 @@ def _ingest(
         how = (f"amount = quantity * unit_price ({mapping['quantity']!r} * "
                f"{mapping['unit_price']!r}; no amount column)")
     extra_names, extra_notes = _extra_names(names, mapping)
-    plan = ParsePlan(ids, date_plan, numbers, amount_from, extra_names)
-    notes = (*loaded.notes, *map_notes, how, *date_notes, *id_notes, *number_notes,
-             *extra_notes)
+    plan = ParsePlan(ids, date_plan, numbers, amount_from, extra_names,
+                     undecodable=loaded.undecodable > 0)
+    notes = (*loaded.notes, *undecodable_notes, *map_notes, how, *date_notes, *id_notes,
+             *number_notes, *extra_notes)
     ingested = Ingested(
         raw=raw, con=con, source=loaded.source, format=loaded.format, encoding=loaded.encoding,
         header=loaded.header, mapping=mapping, date_formats=date_plan.formats,
@@ -412,6 +417,45 @@ def _check_shape(loaded: Loaded, names: list[str], n_rows: int) -> None:
             f"{loaded.source} has a header ({len(names)} columns: {shown}) but no data rows."
             + (" If that line is data, pass the column names with columns=."
                if loaded.header else ""), loaded=loaded, columns=names)
+
+
+def _undecodable(raw: Any, names: list[str], n_rows: int, loaded: Loaded) -> tuple[str, ...]:
+    """The note on the lines holding bytes not valid in the file's encoding (read as
+    U+FFFD; ``standardized()`` gives them ``_parse_error='undecodable_text'``).
+
+    Raises
+    ------
+    InputError
+        If the header has such bytes, or more than ``UNDECODABLE_SHARE`` of the lines (or
+        all of them) do: the encoding is then taken to be wrong.
+    """
+    enc = loaded.encoding
+    fix = ("pass the file's encoding (e.g. encoding='cp1252' for Western European Excel "
+           "exports, 'gb18030', 'latin-1', 'shift_jis'; CLI --encoding)")
+    bad_names = [n for n in names if "\ufffd" in n]
+    if bad_names:
+        raise InputError(f"the header of {loaded.source} has bytes that are not valid {enc} "
+                         f"({', '.join(map(repr, bad_names))}), so its column names cannot "
+                         f"be read: rewrite the header line, or {fix}.")
+    hit = ibis.or_(*(raw[c].cast("string").contains("\ufffd") for c in names))
+    bad = raw.filter(hit)
+    n_bad = int(bad.count().to_pyarrow().as_py())
+    first = bad.order_by("_row_id").limit(1).to_pyarrow().to_pylist()
+    example = ""
+    if first:
+        cells = [str(first[0][c]) for c in names if first[0][c] is not None]
+        shown = next((c for c in cells if "\ufffd" in c), "")
+        example = f"; first on line {first[0]['_row_id']:,}: {shown[:60]!r}"
+    if n_bad == n_rows or n_bad > max(1, int(UNDECODABLE_SHARE * n_rows)):
+        raise InputError(
+            f"{n_bad:,} of the {n_rows:,} lines of {loaded.source} have bytes that are not "
+            f"valid {enc}{example}: more than {UNDECODABLE_SHARE:.0%} of the lines, so the "
+            f"file is likely in another encoding; {fix}.")
+    return (f"{n_bad:,} of {n_rows:,} lines have bytes that are not valid {enc} (a corrupted "
+            f"or partly re-encoded export; {loaded.undecodable:,} byte sequences shown as "
+            f"U+FFFD){example}: quarantined as undecodable_text (unless the bytes are only in a "
+            f"personal-data column the privacy defaults drop). If those bytes are accented "
+            f"letters, the file is in another encoding: {fix}",)
 
 
 def _extra_names(names: list[str], mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:

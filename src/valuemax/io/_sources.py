@@ -71,7 +71,8 @@ def load_json(
     JSON quotes (``A``, ``7``).
     """
     enc, _, _ = sample_encoding(path, compression, encoding, source=source)
-    read_path, comp, notes = readable_copy(path, compression, enc, tmpdir, source=source)
+    read_path, comp, notes, replaced = readable_copy(path, compression, enc, tmpdir,
+                                                     source=source)
     layout = "newline_delimited" if fmt == "jsonl" else "auto"
     base = (f"read_json({lit(str(read_path))}, format={lit(layout)}, "
             f"compression={lit(comp or 'uncompressed')}")
@@ -89,7 +90,7 @@ def load_json(
         notes = (*notes, f"JSON columns holding values of several types (e.g. strings and "
                          f"numbers) read as text, strings without their quotes: "
                          f"{', '.join(mixed)}")
-    return Loaded(source, fmt, enc, True, file_sha256(path), notes)
+    return Loaded(source, fmt, enc, True, file_sha256(path), notes, undecodable=replaced)
 
 
 def _table_fingerprint(con: Any, table: str) -> str:
