@@ -103,6 +103,8 @@ def test_columnwise_scoring_equals_the_pipeline_bit_for_bit(kind, calibrated, mo
     num, cat = ["recency_days", "frequency", "ipt_mean", "noise"], ["Country"]
     model = make_model(kind, {"C": 1.0} if kind == "logit" else
                        {"learning_rate": 0.1, "max_leaf_nodes": 15}, num, cat, 0)
+    if kind == "hgb":  # a few trees show the same as 150 (the scoring is what is tested)
+        model.set_params(clf__max_iter=10)
     if calibrated:
         model = CalibratedClassifierCV(model, method="isotonic", cv=3)
     model.fit(x, y)
