@@ -77,8 +77,10 @@ def _members(model: Any) -> tuple[list[tuple[Any, Any]], str] | None:
     if isinstance(model, Pipeline) and len(model.steps) >= 2:
         pairs, how = [(model[:-1], model[-1])], "pipeline"
     elif isinstance(model, CalibratedClassifierCV) and all(
-            isinstance(c.estimator, Pipeline) and len(c.estimator.steps) >= 2
-            for c in model.calibrated_classifiers_):
+            # getattr: scikit-learn's calibrated copies are read, not relied upon; a
+            # release without these attributes takes the whole-model path
+            isinstance(getattr(c, "estimator", None), Pipeline) and len(c.estimator.steps) >= 2
+            for c in getattr(model, "calibrated_classifiers_", [None])):
         pairs = []
         for cal in model.calibrated_classifiers_:
             head = copy.copy(cal)
