@@ -130,6 +130,10 @@ class _Stop(Exception):
     pytest.param("mariadb", _Stop, marks=pytest.mark.mariadb)])
 def test_failed_run_leaves_no_working_table(which, exc, server, tmp_path):
     url, con, table, schema = server(which)
+    # a killed run's working table: the next run on the schema drops it as it starts
+    con.create_database(schema, force=True)
+    killed = RunTables.new()
+    write_engine_table(con, killed.work("customers"), pa.table({"x": [1]}), schema)
     seen = []
 
     def stop_at_segments(step):  # after the engine wrote raw, clean, quarantine, customers
@@ -141,7 +145,7 @@ def test_failed_run_leaves_no_working_table(which, exc, server, tmp_path):
         analyze(None, engine=url, table=table, schema=schema, out=tmp_path / "out",
                 on_step=stop_at_segments, **JOB)
     assert seen[-1] == "segments" and "customers" in seen
-    assert _tmp_tables(con, schema) == []
+    assert _tmp_tables(con, schema) == []  # its own and the killed run's
     # nothing published: the schema holds no valuemax_* table
     assert [n for n in con.list_tables(database=schema) if n.startswith("valuemax_")] == []
     assert not (tmp_path / "out").exists()

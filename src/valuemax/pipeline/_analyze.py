@@ -44,6 +44,7 @@ from valuemax.pipeline._engine_tables import (
     hold_run,
     publish_results,
     release_run,
+    sweep_on_server,
 )
 from valuemax.pipeline._options import (
     FLAGS,
@@ -258,6 +259,7 @@ def analyze(
         if econ is not None:
             hold_run(econ, run.tables)  # its valuemax_tmp_<tag>_* tables are in use
             prepare_schema(econ, engine_label, where.schema)
+            sweep_on_server(econ, where.schema)  # working tables of killed runs
         run.con = connect(ws.store, memory_limit=params["memory_limit"])
         log = _read_and_clean(run, source, opts, key)
         steps = _model_steps(run, log, opts)

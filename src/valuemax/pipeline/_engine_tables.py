@@ -30,8 +30,9 @@ Whatever happens (an error, Ctrl-C), :func:`drop_run_tables` drops the run's
 leaves them: :func:`drop_leftover_tables` drops those of runs no longer going on. A run
 holds a server lock for its whole life (PostgreSQL ``pg_advisory_lock(<tag as a number>)``,
 MySQL/MariaDB ``GET_LOCK('valuemax_run_<tag>')``), released by the server when its connection
-ends, so the clean-up never touches the tables of a live run there; DuckDB files and Spark
-have no such lock (only the runs of the calling process are known to be alive): run it there
+ends, so the clean-up never touches the tables of a live run there (each run there does it
+for its schema as it starts, :func:`sweep_on_server`); DuckDB files and Spark have no such
+lock (only the runs of the calling process are known to be alive): run it there
 when no other process is running ``analyze`` on that schema.
 """
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import re
 import threading
 import uuid
@@ -48,6 +50,8 @@ from typing import Any
 
 from valuemax._core.exceptions import InputError
 from valuemax.pipeline._engine import drop_engine_tables, open_engine
+
+log = logging.getLogger("valuemax")
 
 #: The prefix of every working table of a run on an engine.
 TMP_PREFIX = "valuemax_tmp_"
@@ -335,16 +339,37 @@ def drop_leftover_tables(engine: Any, schema: str | None = None) -> list[str]:
         return []  # the local store has no working tables: they are its own temp tables
     econ = opened[0]
     try:
-        found = sorted(n for n in _listed(econ, schema) if TMP_NAME.fullmatch(n))
-        dead = {t for t in {TMP_NAME.fullmatch(n).group(1) for n in found}
-                if not _alive(econ, t)}
-        dropped = [n for n in found if TMP_NAME.fullmatch(n).group(1) in dead]
-        drop_engine_tables(econ, tuple(dropped), schema)
-        return dropped
+        return drop_dead_runs(econ, schema)
     finally:
         if isinstance(engine, str) and "://" in engine:
             econ.disconnect()
 
 
-__all__ = ["RESULTS", "TMP_PREFIX", "RunTables", "drop_leftover_tables", "drop_run_tables",
-           "hold_run", "publish_results", "release_run"]
+def drop_dead_runs(econ: Any, schema: str | None) -> list[str]:
+    """Drop the ``valuemax_tmp_<tag>_*`` tables of ``schema`` whose run is not alive (see
+    :func:`drop_leftover_tables`); returns their names, sorted."""
+    found = sorted(n for n in _listed(econ, schema) if TMP_NAME.fullmatch(n))
+    dead = {t for t in {TMP_NAME.fullmatch(n).group(1) for n in found} if not _alive(econ, t)}
+    dropped = [n for n in found if TMP_NAME.fullmatch(n).group(1) in dead]
+    drop_engine_tables(econ, tuple(dropped), schema)
+    return dropped
+
+
+def sweep_on_server(econ: Any, schema: str | None) -> list[str]:
+    """At a run's start on PostgreSQL or MySQL/MariaDB (where a live run's lock tells it
+    apart), drop the working tables killed runs left in ``schema``; logged. Other engines:
+    nothing (:func:`drop_leftover_tables` is called by hand there). Errors are ignored."""
+    if _kind(econ) not in ("postgres", "mysql"):
+        return []
+    try:
+        dropped = drop_dead_runs(econ, schema)
+    except Exception:  # the drivers' own error classes: clean-up only
+        return []
+    if dropped:
+        log.info("valuemax: dropped %d working table(s) left by killed runs: %s",
+                 len(dropped), ", ".join(dropped))
+    return dropped
+
+
+__all__ = ["RESULTS", "TMP_PREFIX", "RunTables", "drop_dead_runs", "drop_leftover_tables",
+           "drop_run_tables", "hold_run", "publish_results", "release_run", "sweep_on_server"]
