@@ -186,9 +186,12 @@ def analyze(
         local store's DuckDB memory limit, default :data:`STORE_MEMORY_LIMIT`): cleaning with the
         quarantine, the customer table and the calibration/holdout table run on that
         engine (results also written there as ``valuemax_*`` tables, in ``schema`` when
-        given), mapping and type normalisation and the steps after the customer table run
-        in the local DuckDB store (``valuemax.pipeline._engine`` says what runs where).
-        With ``table``/``query``, pass ``source=None``. Default: the local DuckDB.
+        given: the run works on tables of its own, ``valuemax_tmp_<tag>_*``, dropped at its
+        end whatever happens, and its results replace the ``valuemax_*`` ones in one step
+        when it succeeds, so runs in one schema at once do not meet; see
+        :mod:`valuemax.pipeline._engine_tables`), mapping and type normalisation and the
+        steps after the customer table run in the local DuckDB store
+        (``valuemax.pipeline._engine`` says what runs where). With ``table``/``query``, pass ``source=None``. Default: the local DuckDB.
     out : path, optional
         Output folder: ``report.html``, ``customers.parquet``/``.csv``, ``quarantine.parquet``,
         ``summary.json`` and (unless ``db`` is given) ``valuemax.duckdb``. Written atomically:
