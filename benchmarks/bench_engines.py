@@ -70,6 +70,22 @@ CALIBRATION_END = "2023-06-30"
 ENGINES = ("duckdb", "spark", "postgres", "mariadb")
 
 
+def _run_tables() -> dict:
+    """``{"tables": RunTables}``: this run's engine table names (``valuemax_tmp_<tag>_*``,
+    issue 14's run-scoped tables); ``{}`` for the code before them (fixed names)."""
+    try:
+        from valuemax.pipeline._engine_tables import RunTables
+    except ImportError:
+        return {}
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = RunTables.new()
+    return {"tables": _TABLES}
+
+
+_TABLES = None
+
+
 def _read_engine_table(econ, table: str, con, step):
     """Read and normalise the engine's ``table`` as ``analyze(engine=..., table=...)`` does:
     with ``valuemax.pipeline._engine_read`` (issue 14's second step), numbered there,
@@ -81,6 +97,7 @@ def _read_engine_table(econ, table: str, con, step):
     from valuemax.pipeline._prepare import read_source
 
     expr = econ.table(table)
+    names = _run_tables()
     try:
         from valuemax.pipeline._engine_read import (
             NORMALISED_ON_ENGINE,
@@ -93,14 +110,17 @@ def _read_engine_table(econ, table: str, con, step):
         NORMALISED_ON_ENGINE = ()
     if econ.name not in NORMALISED_ON_ENGINE:  # before (Spark: before its numbering)
         ingested = step("read", lambda: read_source(ReadOptions(), expr, con))
-        return ingested, step("push", lambda: push_log(econ, ingested)), "local"
+        return ingested, step("push", lambda: push_log(econ, ingested, **names)), "local"
     ingested = step("read", lambda: stage_on_engine(
-        econ, expr, con, ReadOptions(), label=table, key=None, keep_pii=(), schema=None))
-    reason = local_only_reason(econ, ingested, engine_table(econ, RAW))
+        econ, expr, con, ReadOptions(), label=table, key=None, keep_pii=(), schema=None,
+        **names))
+    raw = names["tables"].work(RAW) if names else RAW
+    reason = local_only_reason(econ, ingested, engine_table(econ, raw))
     if reason is not None:
-        return ingested, step("push", lambda: push_log(econ, ingested)), f"local ({reason})"
-    return ingested, step("normalise", lambda: normalise_on_engine(econ, ingested, None)), \
-        "engine"
+        return ingested, step("push", lambda: push_log(econ, ingested, **names)), \
+            f"local ({reason})"
+    return ingested, step("normalise", lambda: normalise_on_engine(
+        econ, ingested, None, **names)), "engine"
 
 
 def _push_file(econ, ingested, step):
@@ -119,14 +139,16 @@ def _push_file(econ, ingested, step):
         )
     except ImportError:
         RAW_PUSHED = ()
+    names = _run_tables()
     if econ.name not in RAW_PUSHED:
-        return step("push", lambda: push_log(econ, ingested)), "local"
-    eraw, pushed = step("push", lambda: push_raw(econ, ingested, None))
+        return step("push", lambda: push_log(econ, ingested, **names)), "local"
+    eraw, pushed = step("push", lambda: push_raw(econ, ingested, None, **names))
     reason = local_only_reason(econ, ingested, eraw)
     if reason is not None:
-        return step("push", lambda: push_normalised(econ, ingested, eraw, None, pushed)), \
-            f"local ({reason})"
-    return step("normalise", lambda: normalise_on_engine(econ, ingested, None, pushed)), "engine"
+        return step("push", lambda: push_normalised(econ, ingested, eraw, None, pushed,
+                                                    **names)), f"local ({reason})"
+    return step("normalise", lambda: normalise_on_engine(econ, ingested, None, pushed,
+                                                         **names)), "engine"
 
 
 def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: str,
@@ -209,6 +231,10 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
     n_cal = step("calibration", do_calibration)
     rows_clean = con.table("transactions_clean").count().to_pyarrow().as_py()
     if econ is not None:
+        if _run_tables():  # the run-scoped working tables (valuemax_tmp_<tag>_*)
+            from valuemax.pipeline._engine_tables import drop_run_tables
+
+            drop_run_tables(econ, _run_tables()["tables"])
         drop_engine_tables(econ, ("valuemax_transactions_std", "valuemax_transactions_raw",
                                   "valuemax_transactions_clean", "valuemax_quarantine",
                                   "valuemax_customers", "valuemax_calibration_holdout"))

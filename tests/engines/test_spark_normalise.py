@@ -66,7 +66,9 @@ def test_typed_retail_file_normalised_on_spark(spark, retail_typed, tmp_path):
     econ = open_engine(spark)[0]
     try:
         res = analyze(str(path), engine=econ, **RETAIL)
-        kept = econ.table("valuemax_transactions_raw").columns
+        kept = econ.table("valuemax_transactions_raw").columns  # published from the run's
+        # working views (valuemax_tmp_<tag>_*), renamed or dropped at its end
+        assert [n for n in econ.list_tables() if n.startswith("valuemax_tmp_")] == []
     finally:
         drop_engine_tables(econ, WORK)
     assert res.params["normalised_on"] == "engine"

@@ -6,7 +6,8 @@ re-scores it.
 Their options come grouped in frozen, validated objects shared by every job and the CLI:
 ``ReadOptions``, ``CleanOptions``, ``SegmentOptions``, ``ValueOptions``,
 ``PropensityOptions``, ``PrivacyOptions``, ``EngineOptions`` (the jobs' flat keywords fill
-them).
+them). ``drop_leftover_tables()`` drops the working tables (``valuemax_tmp_*``) that killed
+``analyze(engine=...)`` runs left in an engine.
 
 Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
 ``valuemax.features``, ``valuemax.segment``, ``valuemax.clv``, ``valuemax.decide``,
@@ -14,6 +15,7 @@ Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
 """
 
 from valuemax.pipeline._analyze import analyze
+from valuemax.pipeline._engine_tables import drop_leftover_tables
 from valuemax.pipeline._jobs import association_rules, buy_propensity, customer_value
 from valuemax.pipeline._options import (
     CleanOptions,
@@ -32,4 +34,4 @@ from valuemax.pipeline._value_result import ValueResult
 __all__ = ["AnalysisResult", "CleanOptions", "EngineOptions", "PrivacyOptions",
            "PropensityOptions", "ReadOptions", "SegmentOptions", "StageStatus", "UpdateResult",
            "ValueOptions", "ValueResult", "analyze", "association_rules", "buy_propensity",
-           "customer_value", "inspect", "update"]
+           "customer_value", "drop_leftover_tables", "inspect", "update"]

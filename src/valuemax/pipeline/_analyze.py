@@ -19,7 +19,6 @@ from valuemax.pipeline._clock import StepClock
 from valuemax.pipeline._engine import (
     check_engine_source,
     copy_to_store,
-    drop_engine_tables,
     engine_source,
     engine_table,
     open_engine,
@@ -39,6 +38,14 @@ from valuemax.pipeline._engine_read import (
     stage_on_engine,
 )
 from valuemax.pipeline._engine_read import RAW as ENGINE_RAW
+from valuemax.pipeline._engine_tables import (
+    RunTables,
+    drop_run_tables,
+    hold_run,
+    publish_results,
+    release_run,
+    sweep_on_server,
+)
 from valuemax.pipeline._options import (
     FLAGS,
     AnalyzeOptions,
@@ -179,9 +186,12 @@ def analyze(
         local store's DuckDB memory limit, default :data:`STORE_MEMORY_LIMIT`): cleaning with the
         quarantine, the customer table and the calibration/holdout table run on that
         engine (results also written there as ``valuemax_*`` tables, in ``schema`` when
-        given), mapping and type normalisation and the steps after the customer table run
-        in the local DuckDB store (``valuemax.pipeline._engine`` says what runs where).
-        With ``table``/``query``, pass ``source=None``. Default: the local DuckDB.
+        given: the run works on tables of its own, ``valuemax_tmp_<tag>_*``, dropped at its
+        end whatever happens, and its results replace the ``valuemax_*`` ones in one step
+        when it succeeds, so runs in one schema at once do not meet; see
+        :mod:`valuemax.pipeline._engine_tables`), mapping and type normalisation and the
+        steps after the customer table run in the local DuckDB store
+        (``valuemax.pipeline._engine`` says what runs where). With ``table``/``query``, pass ``source=None``. Default: the local DuckDB.
     out : path, optional
         Output folder: ``report.html``, ``customers.parquet``/``.csv``, ``quarantine.parquet``,
         ``summary.json`` and (unless ``db`` is given) ``valuemax.duckdb``. Written atomically:
@@ -247,10 +257,12 @@ def analyze(
                   schema=where.schema, memory_limit=where.memory_limit or STORE_MEMORY_LIMIT)
     ws = Workspace(Path(out) if out is not None else None, Path(db) if db is not None else None)
     run = _Run(econ=econ, engine_label=engine_label, schema=where.schema, params=params,
-               clock=StepClock({}, on_step, freeze_gc=True))
+               clock=StepClock({}, on_step, freeze_gc=True), tables=RunTables.new())
     try:
         if econ is not None:
+            hold_run(econ, run.tables)  # its valuemax_tmp_<tag>_* tables are in use
             prepare_schema(econ, engine_label, where.schema)
+            sweep_on_server(econ, where.schema)  # working tables of killed runs
         run.con = connect(ws.store, memory_limit=params["memory_limit"])
         log = _read_and_clean(run, source, opts, key)
         steps = _model_steps(run, log, opts)
@@ -271,8 +283,9 @@ def analyze(
         run.clock.release_gc()
         if run.con is not None:
             run.con.disconnect()
-        if econ is not None:
-            drop_engine_tables(econ, ("valuemax_transactions_std",), where.schema)
+        if econ is not None:  # the run's working tables, also after an error or Ctrl-C
+            drop_run_tables(econ, run.tables, where.schema)
+            release_run(econ, run.tables)
             if isinstance(where.engine, str) and "://" in where.engine:
                 econ.disconnect()  # a connection we opened (a live one stays the caller's)
         ws.discard()
@@ -289,6 +302,8 @@ class _Run:
     schema: str | None
     params: dict[str, Any]
     clock: StepClock
+    #: The run's id and its engine tables' names (``valuemax_tmp_<tag>_*`` while it works).
+    tables: RunTables
     con: Any = None
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     tracebacks: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -362,7 +377,8 @@ def _read_and_clean(run: _Run, source: Any, opts: AnalyzeOptions, key: Any) -> _
             staged = econ.name in NORMALISED_ON_ENGINE
             if staged:  # numbered there, streamed into the store: normalised there below
                 ingested = stage_on_engine(econ, expr, con, reading, label=label, key=key,
-                                           keep_pii=priv.keep_pii, schema=schema)
+                                           keep_pii=priv.keep_pii, schema=schema,
+                                           tables=run.tables)
             else:
                 ingested = read_source(reading, expr, con, pseudonym_key=key,
                                        keep_pii=priv.keep_pii)
@@ -392,7 +408,7 @@ def _read_and_clean(run: _Run, source: Any, opts: AnalyzeOptions, key: Any) -> _
             for name, expr in (("transactions_clean", cleaned.transactions),
                                ("quarantine", cleaned.quarantine)):
                 copy_to_store(con, name, write_engine_table(
-                    econ, f"valuemax_{name}", expr, schema), schema=expr.schema())
+                    econ, run.tables.work(name), expr, schema), schema=expr.schema())
         # the next stages take clean's result over its stored lines (its guarantees
         # hold there): they neither re-parse the observation end nor re-scan the rows
         stored = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
@@ -419,22 +435,23 @@ def _to_engine(run: _Run, ingested: Any, *, staged: bool, from_engine: bool) -> 
     (``normalised_on``: ``engine`` or ``local``), the rows pushed (``rows_pushed``) and,
     for an engine source normalised locally, why (``normalised_locally_because``).
     """
-    econ, schema = run.econ, run.schema
+    econ, schema, tables = run.econ, run.schema, run.tables
     reason, pushed, eraw = None, 0, None
     if staged:
-        eraw = engine_table(econ, ENGINE_RAW, schema)
+        eraw = engine_table(econ, tables.work(ENGINE_RAW), schema)
     elif econ.name in RAW_PUSHED:  # a file: its raw log pushed, normalised there if exact
-        eraw, pushed = push_raw(econ, ingested, schema)
+        eraw, pushed = push_raw(econ, ingested, schema, tables=tables)
     if eraw is not None:
         reason = local_only_reason(econ, ingested, eraw)
         if reason is None:
             run.params.update(normalised_on="engine", rows_pushed=pushed)
-            return normalise_on_engine(econ, ingested, schema, pushed), ingested
+            return normalise_on_engine(econ, ingested, schema, pushed,
+                                       tables=tables), ingested
     elif from_engine:
         reason = (f"{econ.name} numbers rows only in an order (ROW_NUMBER() needs ORDER BY), "
                   f"so its sources are read and normalised locally")
-    elog = (push_normalised(econ, ingested, eraw, schema, pushed) if pushed
-            else push_log(econ, ingested, schema))
+    elog = (push_normalised(econ, ingested, eraw, schema, pushed, tables=tables) if pushed
+            else push_log(econ, ingested, schema, tables=tables))
     run.params.update(normalised_on="local", rows_pushed=elog.rows_pushed)
     if reason is not None:
         run.params["normalised_locally_because"] = reason
@@ -528,12 +545,13 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
 
 
 def _clean_log(run: _Run, log: _Log) -> Any:
-    """Clean's result over the clean lines the row-level steps read: the engine's
-    ``valuemax_transactions_clean`` when an engine was given, else the stored copy."""
+    """Clean's result over the clean lines the row-level steps read: the run's
+    ``valuemax_tmp_<tag>_transactions_clean`` when an engine was given, else the stored
+    copy."""
     if run.econ is None:
         return log.stored
     return dataclasses.replace(log.cleaned, transactions=engine_table(
-        run.econ, "valuemax_transactions_clean", run.schema))
+        run.econ, run.tables.work("transactions_clean"), run.schema))
 
 
 def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> tuple[Any, Any]:
@@ -542,7 +560,7 @@ def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> 
     results copied back to the store), else over the stored clean lines."""
     con, econ = run.con, run.econ
     clean_log = _clean_log(run, log)
-    store = write_table if econ is None else _write_back(econ, run.schema)
+    store = write_table if econ is None else _write_back(econ, run.schema, run.tables)
     expr = customer_table(
         clean_log, time_unit=val.time_unit,
         mode_columns=(country,) if country else (), money=log.money,
@@ -583,13 +601,13 @@ def _publish(run: _Run, ws: Workspace, log: _Log, steps: _Steps, opts: AnalyzeOp
     run_id = record_run(
         con, started=started, params=run.params, ingest=result.ingest, quality=quality,
         n_customers=len(customers), timings=clock.timings, outputs=ws.planned_outputs(),
-        caveats=_caveats(steps.value, steps.propensity),
+        caveats=_caveats(steps.value, steps.propensity), run_id=run.tables.run_id,
     )
-    if run.econ is not None:  # the run's row beside its tables in the engine
-        record_engine_run(run.econ, run.schema, run_id=run_id, started=started,
-                          source=str(result.ingest.get("source")), quality=quality,
-                          n_customers=len(customers), engine=run.engine_label,
-                          version=__version__)
+    if run.econ is not None:  # its tables in place of the valuemax_* ones, its row beside
+        publish_results(run.econ, run.tables, run.schema, record=lambda: record_engine_run(
+            run.econ, run.schema, run_id=run_id, started=started,
+            source=str(result.ingest.get("source")), quality=quality,
+            n_customers=len(customers), engine=run.engine_label, version=__version__))
     if ws.tmp is not None and ws.out is not None:
         (ws.tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
     ws.copy_store_to_db(con, con.list_tables())
@@ -697,11 +715,12 @@ def _cluster(customers, clusters, k_min, k_max, random_state, country, skipped, 
     return km, actions, ward
 
 
-def _write_back(econ, schema=None):
-    """A ``write_table`` for results computed on ``econ``: kept there as ``valuemax_NAME``
-    (in ``schema`` when given) and copied into the local store as ``NAME``."""
+def _write_back(econ, schema, tables):
+    """A ``write_table`` for results computed on ``econ``: kept there as the run's
+    ``valuemax_tmp_<tag>_NAME`` (in ``schema`` when given; published as ``valuemax_NAME``
+    at the end) and copied into the local store as ``NAME``."""
     def store(con, name, expr):
-        copy_to_store(con, name, write_engine_table(econ, f"valuemax_{name}", expr, schema),
+        copy_to_store(con, name, write_engine_table(econ, tables.work(name), expr, schema),
                       schema=expr.schema())
     return store
 

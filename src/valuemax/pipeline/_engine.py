@@ -15,10 +15,12 @@ What runs where (DESIGN.md §2), for ``engine`` = Spark, PostgreSQL or MySQL/Mar
   table (RFM + BTYD summary), the calibration/holdout table and the baskets (the basket ×
   item pairs of the clean lines, of the training and test periods of the recommendation
   check, and the product names): on the engine, as Ibis
-  expressions over the normalised log copied there (``valuemax_transactions_std``); results
-  written there as ``valuemax_transactions_raw``, ``valuemax_transactions_clean``,
-  ``valuemax_quarantine``, ``valuemax_customers`` and ``valuemax_calibration_holdout``,
-  and a row per run appended to ``valuemax_runs``
+  expressions over the normalised log copied there (the run's working tables are named
+  ``valuemax_tmp_<tag>_*``: :mod:`valuemax.pipeline._engine_tables`); results
+  published there, when the run succeeds, as ``valuemax_transactions_raw``,
+  ``valuemax_transactions_clean``, ``valuemax_quarantine``, ``valuemax_customers`` and
+  ``valuemax_calibration_holdout`` (in one step), and a row per run appended to
+  ``valuemax_runs``
   (Spark: temporary views of the session), in the engine's default schema or in the one
   ``schema=`` names (a PostgreSQL schema, a MySQL/MariaDB database, a Spark database:
   created when missing; on Spark then tables of that database, not views);
@@ -162,8 +164,11 @@ def prepare_schema(econ: Any, label: str, schema: str | None) -> None:
         if not exists:
             econ.create_database(schema, force=True)
     except Exception as exc:  # the drivers' own error classes
-        raise InputError(f"cannot create the {kind} {schema!r} on {label}: {_first(exc)}; "
-                         f"{fix}") from None
+        # a run started at the same time may have created it in between (PostgreSQL's
+        # CREATE SCHEMA IF NOT EXISTS then fails on its unique name)
+        if not _has_schema(econ, schema):
+            raise InputError(f"cannot create the {kind} {schema!r} on {label}: "
+                             f"{_first(exc)}; {fix}") from None
     probe = f"valuemax_probe_{uuid.uuid4().hex[:12]}"
     import pyarrow as pa
 
@@ -175,6 +180,13 @@ def prepare_schema(econ: Any, label: str, schema: str | None) -> None:
                          f"{_first(exc)}; {fix}") from None
     finally:
         drop_engine_tables(econ, (probe,), schema=schema)
+
+
+def _has_schema(econ: Any, schema: str) -> bool:
+    try:
+        return schema in econ.list_databases()
+    except Exception:  # the drivers' own error classes: the first error is the one shown
+        return False
 
 
 def check_engine_options(engine: Any, table: Any, query: Any, schema: Any,
@@ -324,16 +336,18 @@ def write_engine_table(econ: Any, name: str, data: Any, schema: str | None = Non
     return table
 
 
-def push_log(econ: Any, ingested: Any, schema: str | None = None) -> EngineLog:
+def push_log(econ: Any, ingested: Any, schema: str | None = None, *,
+             tables: Any) -> EngineLog:
     """Copy the raw and the normalised log from the local DuckDB into ``econ`` (in
-    ``schema`` when given).
+    ``schema`` when given), as the run's working tables (``tables``, a
+    :class:`~valuemax.pipeline._engine_tables.RunTables`).
 
     Returns
     -------
     EngineLog
-        Over ``valuemax_transactions_raw`` and ``valuemax_transactions_std`` in ``econ``.
+        Over ``valuemax_tmp_<tag>_transactions_raw`` and ``..._transactions_std`` in ``econ``.
     """
-    names = ("valuemax_transactions_raw", "valuemax_transactions_std")
+    names = (tables.work("transactions_raw"), tables.work("transactions_std"))
     tables = (ingested.raw.to_pyarrow(), ingested.standardized().to_pyarrow())
     if getattr(econ, "name", None) == "mysql":
         # MariaDB joins without an index by nested loops: the quarantine and the duplicate

@@ -1,14 +1,15 @@
 """A source normalised on the engine itself (PostgreSQL, MySQL/MariaDB, Spark).
 
 A ``table=``/``query=`` source is numbered once, on the engine
-(``valuemax_transactions_raw``: the source's columns and ``_row_id``, written there by the
+(the run's ``valuemax_tmp_<tag>_transactions_raw``: the source's columns and ``_row_id``,
+written there by the
 engine, not pushed; Spark numbers its rows without an order,
 :func:`valuemax.engines.spark_number_rows`), and streamed in that order into the store's
 ``transactions_raw``, where the mapping and the parse plan are decided as for any source
 (:func:`valuemax.io._read.ingest_stored`) and the personal-data columns found
 (:func:`valuemax.io.protect`). The plan is then applied to the engine's copy as Ibis
 expressions (:meth:`valuemax.io.Ingested.standardized` over the engine's table), written
-there as ``valuemax_transactions_std``: the log never travels from the driver to the
+there as ``valuemax_tmp_<tag>_transactions_std``: the log never travels from the driver to the
 engine. A file on Spark (:data:`RAW_PUSHED`) is read by the local DuckDB as any file; only
 its raw log is pushed (:func:`push_raw`), and Spark normalises it the same way.
 
@@ -57,8 +58,9 @@ NORMALISED_ON_ENGINE = frozenset({"postgres", "mysql", "pyspark"})
 #: Backends a file's raw log is pushed to alone, then normalised there when it can be
 #: exactly (the servers get the raw and the normalised log, normalised locally).
 RAW_PUSHED = frozenset({"pyspark"})
-#: The working tables of the engine path.
-RAW, STD = "valuemax_transactions_raw", "valuemax_transactions_std"
+#: The working tables of the engine path, by their run-scoped names' ending
+#: (``valuemax_tmp_<tag>_transactions_raw``: :class:`~valuemax.pipeline._engine_tables.RunTables`).
+RAW, STD = "transactions_raw", "transactions_std"
 #: Edge blanks as the local path trims them (RE2 ``\s``: :func:`valuemax.io._sql.strip_expr`).
 _EDGE = r"^\s|\s$"
 
@@ -66,10 +68,10 @@ log = logging.getLogger("valuemax")
 
 
 def stage_on_engine(econ: Any, source: Any, con: Any, reading: Any, *, label: str,
-                    key: Any, keep_pii: Any, schema: str | None) -> Any:
+                    key: Any, keep_pii: Any, schema: str | None, tables: Any) -> Any:
     """Number the source's rows on the engine and stream them into the store.
 
-    Writes ``valuemax_transactions_raw`` on ``econ`` (in ``schema`` when given): the
+    Writes the run's ``valuemax_tmp_<tag>_transactions_raw`` on ``econ`` (in ``schema`` when given): the
     source's columns then ``_row_id`` (int64, 1..n, ``ROW_NUMBER()`` in the engine's scan
     order; Spark: in the order it holds the rows, :func:`valuemax.engines.spark_number_rows`),
     computed by the engine (``CREATE TABLE ... AS SELECT``; MySQL/MariaDB: with ``_row_id``
@@ -93,6 +95,8 @@ def stage_on_engine(econ: Any, source: Any, con: Any, reading: Any, *, label: st
     key : PseudonymKey or None
     keep_pii : sequence of str
     schema : str or None
+    tables : RunTables
+        The run's table names (:mod:`valuemax.pipeline._engine_tables`).
 
     Returns
     -------
@@ -109,7 +113,7 @@ def stage_on_engine(econ: Any, source: Any, con: Any, reading: Any, *, label: st
         if getattr(reading, name) is not None:
             raise InputError(f"{name}= applies to files; the source is {label}. Drop {name}=.")
     check_reserved(list(source.columns), label)
-    eraw = _number_rows(econ, source, schema)
+    eraw = _number_rows(econ, source, schema, tables.work(RAW))
     try:
         _copy_in_order(econ, con, eraw)
         local = con.table("transactions_raw")
@@ -122,26 +126,26 @@ def stage_on_engine(econ: Any, source: Any, con: Any, reading: Any, *, label: st
                                  decimal=reading.decimal)
         return protect(ingested, pseudonym_key=key, keep_pii=keep_pii)
     except BaseException:
-        drop_engine_tables(econ, (RAW,), schema)
+        drop_engine_tables(econ, (tables.work(RAW),), schema)
         raise
 
 
-def _number_rows(econ: Any, source: Any, schema: str | None) -> Any:
-    """Write ``valuemax_transactions_raw`` on the engine: ``source`` and ``_row_id``."""
+def _number_rows(econ: Any, source: Any, schema: str | None, raw: str) -> Any:
+    """Write ``raw`` (the run's raw table) on the engine: ``source`` and ``_row_id``."""
     if econ.name != "pyspark":
         numbered = source.mutate(_row_id=(ibis.row_number() + 1).cast(dt.int64))
-        eraw = write_engine_table(econ, RAW, numbered, schema)
+        eraw = write_engine_table(econ, raw, numbered, schema)
         try:
-            _add_key(econ, RAW, schema)
+            _add_key(econ, raw, schema)
         except BaseException:
-            drop_engine_tables(econ, (RAW,), schema)
+            drop_engine_tables(econ, (raw,), schema)
             raise
         return eraw
     if schema is None:  # a cached view of the session, as write_engine_table makes
-        return spark_number_rows(econ, source, RAW)
+        return spark_number_rows(econ, source, raw)
     view = f"_vm_numbered_{uuid.uuid4().hex[:12]}"
     try:
-        return write_engine_table(econ, RAW, spark_number_rows(econ, source, view), schema)
+        return write_engine_table(econ, raw, spark_number_rows(econ, source, view), schema)
     finally:
         drop_engine_tables(econ, (view,))
 
@@ -199,7 +203,7 @@ def local_only_reason(econ: Any, ingested: Any, eraw: Any) -> str | None:
     ingested : Ingested
         The protected log in the store.
     eraw : ibis.Table
-        The engine's ``valuemax_transactions_raw``.
+        The run's raw table on the engine.
 
     Returns
     -------
@@ -305,9 +309,9 @@ def _edge_blanks(local: Any, eraw: Any, columns: list[str], engine: str) -> str 
 
 
 def normalise_on_engine(econ: Any, ingested: Any, schema: str | None,
-                        pushed: int = 0) -> EngineLog:
-    """Apply ``ingested``'s plan to the engine's ``valuemax_transactions_raw``, written there
-    as ``valuemax_transactions_std`` (personal-data columns dropped from the raw first;
+                        pushed: int = 0, *, tables: Any) -> EngineLog:
+    """Apply ``ingested``'s plan to the run's raw table on the engine (``tables``:
+    ``valuemax_tmp_<tag>_transactions_raw``), written there as ``..._transactions_std`` (personal-data columns dropped from the raw first;
     Spark without ``schema``: computed once, :func:`valuemax.engines.spark_checkpoint`).
     ``pushed``: the rows pushed to build the raw table (:func:`push_raw`), recorded.
 
@@ -316,48 +320,50 @@ def normalise_on_engine(econ: Any, ingested: Any, schema: str | None,
     EngineLog
         Over the engine's raw and normalised tables.
     """
-    eraw = _engine_raw(econ, schema)
+    raw, std_name = tables.work(RAW), tables.work(STD)
+    eraw = _engine_raw(econ, schema, raw)
     dropped = () if ingested.privacy is None else ingested.privacy.dropped
     # what protect() dropped from the store's copy leaves the engine's too (a pushed raw
     # log was pushed without it)
     dropped = tuple(c for c in dropped if c in eraw.columns)
     if dropped and econ.name == "pyspark":
-        eraw = spark_drop_columns(econ, RAW, dropped, schema)
+        eraw = spark_drop_columns(econ, raw, dropped, schema)
     elif dropped:
         q = '`' if econ.name == "mysql" else '"'
-        where = f"{q}{RAW}{q}" if schema is None else f"{q}{schema}{q}.{q}{RAW}{q}"
+        where = f"{q}{raw}{q}" if schema is None else f"{q}{schema}{q}.{q}{raw}{q}"
         econ.raw_sql(f"ALTER TABLE {where} " + ", ".join(
             f"DROP COLUMN {q}{c.replace(q, q * 2)}{q}" for c in dropped)).close()
-        eraw = _engine_raw(econ, schema)
+        eraw = _engine_raw(econ, schema, raw)
     there = dataclasses.replace(ingested, raw=eraw, day_counts=None)
     if econ.name == "pyspark" and schema is None:
-        std = spark_checkpoint(econ, there.standardized(), STD)
+        std = spark_checkpoint(econ, there.standardized(), std_name)
     else:
-        std = write_engine_table(econ, STD, there.standardized(), schema)
-    _add_key(econ, STD, schema)
+        std = write_engine_table(econ, std_name, there.standardized(), schema)
+    _add_key(econ, std_name, schema)
     return EngineLog(eraw, std, econ, tuple(ingested.extra_columns), dict(ingested.mapping),
                      rows_pushed=pushed)
 
 
-def push_raw(econ: Any, ingested: Any, schema: str | None) -> tuple[Any, int]:
-    """Push the raw log of a file (read by the local DuckDB, protected) to ``econ`` as
-    ``valuemax_transactions_raw``; returns the engine's table and the rows pushed."""
+def push_raw(econ: Any, ingested: Any, schema: str | None, *,
+             tables: Any) -> tuple[Any, int]:
+    """Push the raw log of a file (read by the local DuckDB, protected) to ``econ`` as the
+    run's raw table (``tables``); returns the engine's table and the rows pushed."""
     data = ingested.raw.to_pyarrow()
-    return write_engine_table(econ, RAW, data, schema), data.num_rows
+    return write_engine_table(econ, tables.work(RAW), data, schema), data.num_rows
 
 
 def push_normalised(econ: Any, ingested: Any, eraw: Any, schema: str | None,
-                    pushed: int) -> EngineLog:
+                    pushed: int, *, tables: Any) -> EngineLog:
     """Push the log normalised locally beside the raw log already on ``econ``
-    (:func:`push_raw`, ``pushed`` rows): ``valuemax_transactions_std``."""
+    (:func:`push_raw`, ``pushed`` rows): the run's ``..._transactions_std``."""
     data = ingested.standardized().to_pyarrow()
-    std = write_engine_table(econ, STD, data, schema)
+    std = write_engine_table(econ, tables.work(STD), data, schema)
     return EngineLog(eraw, std, econ, tuple(ingested.extra_columns), dict(ingested.mapping),
                      rows_pushed=pushed + data.num_rows)
 
 
-def _engine_raw(econ: Any, schema: str | None) -> Any:
-    return econ.table(RAW) if schema is None else econ.table(RAW, database=schema)
+def _engine_raw(econ: Any, schema: str | None, raw: str) -> Any:
+    return econ.table(raw) if schema is None else econ.table(raw, database=schema)
 
 
 def note_local(reason: str, label: str) -> str:

@@ -97,16 +97,19 @@ def package_versions() -> dict[str, str]:
 def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: Any,
                n_customers: int, timings: dict[str, float],
                outputs: dict[str, Any] | None = None,
-               caveats: dict[str, list[str]] | None = None) -> str:
+               caveats: dict[str, list[str]] | None = None,
+               run_id: str | None = None) -> str:
     """Append one row to the ``runs`` table (created on first use) and return its ``run_id``.
 
     ``outputs`` (JSON column ``outputs``) names what the run wrote: the output folder, its
     files and the store; a ``runs`` table of an earlier version gains the column.
     ``caveats`` (JSON column ``caveats``, e.g. ``{"value": [...]}``) holds the warnings a
     reader of the stored numbers must see beside them (the dashboard's CLV tile and the
-    API's value block show the ``value`` ones).
+    API's value block show the ``value`` ones). ``run_id`` (32 hex digits): the id an engine
+    run's tables carry (:class:`valuemax.pipeline._engine_tables.RunTables`); default a
+    fresh one.
     """
-    run_id = uuid.uuid4().hex
+    run_id = uuid.uuid4().hex if run_id is None else run_id
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
