@@ -43,9 +43,11 @@ is the units taken off; NULL when the line has no quantity); a purchase deducted
 ``fully_returned``. A return is ``return_netted_order``/``_day``/``_earlier`` by the first
 stage that found money left to deduct from, else ``return_unmatched``; refund money placed
 nowhere (unmatched returns, and the part of a larger return beyond what was left) is
-``_vm_left``, reported as ``refunds_not_netted``. Which line of an order or day absorbs a
-partial return is a convention (the latest first); the totals per order, day and customer
-do not depend on it.
+``_vm_left``, reported as ``refunds_not_netted``; the part beyond what was left of a
+netted return is also ``_vm_xm`` (with its units in proportion, ``_vm_xu``), reported as
+``refunds_excess``, the rest the unmatched returns' refunds. Which line of an order or day
+absorbs a partial return is a convention (the latest first); the totals per order, day and
+customer do not depend on it.
 """
 
 from __future__ import annotations
@@ -173,8 +175,11 @@ def net_by_amount(
         ``returned_quantity`` (units taken off; 0 when none; NULL when netted on a line
         without a quantity), ``_vm_ret``, ``_vm_matched`` (return met money to net
         against), ``_vm_stage`` (int8 1/2/3 on netted returns, else NULL), ``_vm_full``
-        (purchase netted to zero) and ``_vm_left`` (float64 refund placed nowhere, on
-        return lines; 0 elsewhere).
+        (purchase netted to zero), ``_vm_left`` (float64 refund placed nowhere, on
+        return lines; 0 elsewhere), ``_vm_xm`` (float64: the part of ``_vm_left`` of a
+        return that was netted but larger than what was left to net against, its
+        *excess*; 0 elsewhere) and ``_vm_xu`` (its units: ``|quantity|`` in proportion,
+        ``|quantity| _vm_xm / |amount|``; 0 without a quantity).
     """
     cols = list(t.columns)
     t = t.mutate(_vm_ret=~pre_fires & is_return, _vm_cand=~pre_fires & ~is_return & ~post_fires)
@@ -210,6 +215,10 @@ def net_by_amount(
     new_a = ibis.ifelse(touched, t._vm_v.cast("float64"), a)
     scalable = touched & q.notnull() & (a > 0)
     new_q = ibis.ifelse(scalable, q * new_a / a, q)
+    matched = t._vm_ret & t._vm_stage.notnull()
+    x_money = ibis.ifelse(matched, t._vm_v.cast("float64"), 0.0)
+    x_units = ibis.ifelse(matched & q.notnull() & (a.abs() > 0),
+                          q.abs() * x_money / a.abs(), 0.0)
     return t.select(
         *cols, "_vm_ret",
         _vm_qty_net=new_q.cast("float64"),
@@ -217,7 +226,9 @@ def net_by_amount(
         returned_quantity=ibis.cases(
             (scalable, q - new_q), (touched, ibis.null("float64")), else_=0.0
         ).cast("float64"),
-        _vm_matched=t._vm_ret & t._vm_stage.notnull(),
+        _vm_matched=matched,
+        _vm_xm=x_money.cast("float64"),
+        _vm_xu=x_units.fill_null(0.0).cast("float64"),
         _vm_stage=t._vm_stage,
         _vm_full=touched & (t._vm_v <= zero),
         _vm_left=ibis.ifelse(t._vm_ret, ibis.ifelse(t._vm_in, t._vm_v.cast("float64"),
