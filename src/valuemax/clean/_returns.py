@@ -131,12 +131,13 @@ def net_returns(
         _vm_u=m._vm_units.sum(),
         _vm_m=m._vm_money.sum(),
     )
-    matched = m.select("_vm_rrow", "_vm_xs", _vm_hit=ibis.literal(True))
+    matched = m.select("_vm_rrow", "_vm_xs", "_vm_xn", _vm_hit=ibis.literal(True))
 
     j = t.left_join(per_buy, t._row_id == per_buy._vm_prow)
     j = j.select(*t.columns, "_vm_n", "_vm_nu", "_vm_u", "_vm_m")
     j = j.left_join(matched, j._row_id == matched._vm_rrow)
-    j = j.select(*t.columns, "_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_hit", "_vm_xs")
+    j = j.select(*t.columns, "_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_hit", "_vm_xs",
+                 "_vm_xn")
 
     q, a = j.quantity, j.amount
     hit = j._vm_n.notnull()
@@ -158,19 +159,21 @@ def net_returns(
         ).cast("float64"),
         _vm_matched=j._vm_hit.fill_null(False),
         _vm_full=hit & ibis.ifelse(in_units, new_q <= 0, new_a <= 0),
-        _vm_xu=ibis.ifelse(j._vm_ret, q.abs() * share, 0.0).fill_null(0.0).cast("float64"),
+        _vm_xu=ibis.ifelse(j._vm_ret, j._vm_xn, 0.0).fill_null(0.0).cast("float64"),
         _vm_xm=x_money,
         _vm_left=(unmatched + x_money).cast("float64"),
     )
-    return out.drop("_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_hit", "_vm_cand", "_vm_xs")
+    return out.drop("_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_hit", "_vm_cand", "_vm_xs",
+                    "_vm_xn")
 
 
 def _with_excess(m: ir.Table) -> ir.Table:
-    """Add ``_vm_xs`` to the matches ``m`` (one row per matched return: ``_vm_prow``,
-    ``_vm_rrow``, ``_vm_ts``, the return's ``_vm_units``/``_vm_money`` and its purchase's
-    ``_vm_pq``/``_vm_pa``): the return's excess share in [0, 1] (module docstring), in
-    units when the purchase is netted in units (a positive quantity, and a quantity on
-    every return matched to it), else in money. Window functions over the matches only.
+    """Add ``_vm_xs`` and ``_vm_xn`` to the matches ``m`` (one row per matched return:
+    ``_vm_prow``, ``_vm_rrow``, ``_vm_ts``, the return's ``_vm_units``/``_vm_money`` and its
+    purchase's ``_vm_pq``/``_vm_pa``): the return's excess share in [0, 1] and its excess
+    units (module docstring), in units when the purchase is netted in units (a positive
+    quantity, and a quantity on every return matched to it; the units are then the exact
+    difference, not share x units), else in money. Window functions over the matches only.
     """
     upto = ibis.window(group_by="_vm_prow", order_by=[m._vm_ts, m._vm_rrow],
                        preceding=None, following=0)
@@ -191,4 +194,5 @@ def _with_excess(m: ir.Table) -> ir.Table:
     ).cast("float64")
     # a rounding residue of a float subtraction in money is no excess
     share = ibis.ifelse(share > EXCESS_EPS, share, 0.0)
-    return m.mutate(_vm_xs=share).drop("_vm_cu", "_vm_cm", "_vm_allu")
+    n_units = ibis.ifelse(units, m._vm_units - left_u, m._vm_units * share).cast("float64")
+    return m.mutate(_vm_xs=share, _vm_xn=n_units).drop("_vm_cu", "_vm_cm", "_vm_allu")
