@@ -158,7 +158,7 @@ def test_excess_is_the_later_return_at_its_own_price(log_factory):
 def test_excess_in_money_when_the_purchase_has_no_quantity():
     """net_returns on its own: a purchase of 10.0 without a quantity is netted in money; of
     its returns (6.0, then 7.0 for 1 unit), the second has 3.0 beyond what was left
-    (share 3/7: 3/7 of its unit)."""
+    (share 3/7: 4/7 of its unit netted, 3/7 beyond)."""
     import datetime as dt
 
     import ibis
@@ -177,6 +177,8 @@ def test_excess_in_money_when_the_purchase_has_no_quantity():
     out = net_returns(t, is_return=t.ret, pre_fires=no, post_fires=no)
     got = fetch(out.order_by("_row_id")).set_index("_row_id")
     assert got["_vm_amt_net"].tolist() == [0.0, -6.0, -7.0]
-    assert got["_vm_xm"].tolist() == pytest.approx([0.0, 0.0, 3.0])
-    assert got["_vm_xu"].tolist() == pytest.approx([0.0, 0.0, 3.0 / 7.0])
+    assert got["_vm_matched"].tolist() == [False, True, True]
+    # the refund placed nowhere: the second return's 3.0; its units netted: 1 - 3/7
     assert got["_vm_left"].tolist() == pytest.approx([0.0, 0.0, 3.0])
+    assert got["returned_quantity"].tolist()[1:] == pytest.approx([2.0, 4.0 / 7.0])
+    assert pd.isna(got.loc[1, "returned_quantity"])  # netted in money: no units

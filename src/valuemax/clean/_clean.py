@@ -535,6 +535,8 @@ def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
     Fetched as Arrow (ibis 12's pandas conversion of strings warns under pandas 3).
     """
     amount0 = t._vm_amount0 if net else t.amount
+    # a matched return's units beyond its purchase: |quantity| less its units netted
+    units_beyond = (t.quantity.abs() - t.returned_quantity).cast("float64") if net else None
     zero = (t.unit_price == 0) | (t.unit_price.isnull() & (amount0 == 0))
 
     def n_true(flag: Any) -> Any:  # PostgreSQL cannot cast a boolean to bigint
@@ -546,9 +548,10 @@ def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
         "zero": n_true(zero),
         "left": t._vm_left.sum() if net else None,
         "n_left": n_true(t._vm_left > 0) if net else ibis.literal(0),
-        "excess": t._vm_xm.sum() if net else None,
-        "excess_units": t._vm_xu.sum() if net else None,
-        "n_excess": n_true(t._vm_xm > 0) if net else ibis.literal(0),
+        "excess": ibis.ifelse(t._vm_matched, t._vm_left, 0.0).sum() if net else None,
+        "excess_units": ibis.ifelse(t._vm_matched, units_beyond, 0.0).sum() if net else None,
+        "n_excess": n_true(t._vm_matched & ((t._vm_left > 0) | (units_beyond > 0)))
+        if net else ibis.literal(0),
         "refunds": ibis.ifelse(t._vm_ret, t._vm_amount0.abs(), 0.0).sum().cast("float64")
         if net else None,
         "spend0": amount0.cast("float64").sum(),

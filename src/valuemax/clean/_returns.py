@@ -27,7 +27,9 @@ share ``s`` in [0, 1] is its excess units / its units (netted in money: excess m
 refund); its excess units are ``s |quantity|`` and its excess money ``s |amount|`` (its own
 refund price). Per purchase line the excess units add up to ``max(sum of returned units -
 quantity, 0)``. ``_vm_left`` (refund placed nowhere) is the whole refund of an unmatched
-return plus the excess money of a matched one.
+return and the excess money of a matched one; a matched return's ``returned_quantity`` is
+its units netted (``|quantity|`` less its excess units), so that no column is added to
+every line of the log for the few returns.
 """
 
 from __future__ import annotations
@@ -76,13 +78,12 @@ def net_returns(
     ibis.Table
         ``t`` (unchanged, so the rules still see the original values) with
         ``_vm_qty_net`` and ``_vm_amt_net`` (quantity and amount after netting),
-        ``returned_quantity`` (units deducted, 0 when none; NULL when netted in money),
-        ``_vm_ret`` (eligible return line),
-        ``_vm_matched`` (return matched to a purchase), ``_vm_full`` (purchase netted to
-        zero), ``_vm_xu`` and ``_vm_xm`` (float64: a matched return's excess units and
-        money beyond its purchase line, see the module docstring; 0 elsewhere) and
-        ``_vm_left`` (float64: ``|amount|`` of an unmatched return, the excess money of a
-        matched one, else 0).
+        ``returned_quantity`` (on a purchase line the units deducted, 0 when none, NULL
+        when netted in money; on a matched return line its units netted, ``|quantity|``
+        less its excess, NULL without a quantity; else 0), ``_vm_ret`` (eligible return
+        line), ``_vm_matched`` (return matched to a purchase), ``_vm_full`` (purchase
+        netted to zero) and ``_vm_left`` (float64: ``|amount|`` of an unmatched return,
+        the excess money of a matched one, else 0).
     """
     keys = ("customer_id", item)
     t = t.mutate(_vm_ret=~pre_fires & is_return, _vm_cand=~pre_fires & ~is_return & ~post_fires)
@@ -148,20 +149,21 @@ def net_returns(
         (hit, ibis.greatest(a - j._vm_m, 0.0)),
         else_=a,
     )
-    share = j._vm_xs.fill_null(0.0)
-    x_money = ibis.ifelse(j._vm_ret, a.abs() * share, 0.0).fill_null(0.0).cast("float64")
-    unmatched = ibis.ifelse(j._vm_ret & j._vm_hit.isnull(), a.abs(), 0.0).cast("float64")
+    matched = j._vm_hit.notnull()  # a return line matched to a purchase
+    # the refund placed nowhere: all of an unmatched return, the excess of a matched one
+    left = ibis.cases((matched, a.abs() * j._vm_xs), (j._vm_ret, a.abs()), else_=0.0)
     out = j.mutate(
         _vm_qty_net=new_q.cast("float64"),
         _vm_amt_net=new_a.cast("float64"),
+        # a purchase: its units taken off; a matched return: its units netted (its
+        # |quantity| less its excess: no new column on every line)
         returned_quantity=ibis.cases(
-            (in_units, q - new_q), (hit, ibis.null("float64")), else_=0.0
+            (in_units, q - new_q), (hit, ibis.null("float64")),
+            (matched, q.abs() - j._vm_xn), else_=0.0,
         ).cast("float64"),
-        _vm_matched=j._vm_hit.fill_null(False),
+        _vm_matched=matched,
         _vm_full=hit & ibis.ifelse(in_units, new_q <= 0, new_a <= 0),
-        _vm_xu=ibis.ifelse(j._vm_ret, j._vm_xn, 0.0).fill_null(0.0).cast("float64"),
-        _vm_xm=x_money,
-        _vm_left=(unmatched + x_money).cast("float64"),
+        _vm_left=left.fill_null(0.0).cast("float64"),
     )
     return out.drop("_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_hit", "_vm_cand", "_vm_xs",
                     "_vm_xn")
