@@ -212,27 +212,34 @@ class QualityReport:
         -------
         dict or None
             None with ``returns="exclude"``; else ``matched_by``, the money figures above
-            (floats), ``return_lines_beyond_purchase`` and ``return_lines_unmatched``
-            (ints) and ``units_beyond_purchase`` (float).
+            (floats rounded to a millionth of the currency unit, the difference and the
+            unmatched refunds computed from the rounded figures),
+            ``return_lines_beyond_purchase`` and ``return_lines_unmatched`` (ints) and
+            ``units_beyond_purchase`` (float, rounded likewise).
         """
         if self.returns != "net":
             return None
-        unmatched = self.refunds_not_netted - self.refunds_excess
+
+        def r6(x: float) -> float:  # a millionth of the currency unit: no float residue
+            return round(float(x), 6) + 0.0  # + 0.0: no -0.0
+
+        refunds, deducted, left = r6(self.refunds), r6(self.netted_revenue), r6(
+            self.refunds_not_netted)
+        excess = r6(self.refunds_excess)
         codes = {r.code: r.count for r in self.rules}
         return {
             "matched_by": self.netting,
-            "spend_before_netting": float(self.spend_before_netting),
-            "refunds_deducted": float(self.netted_revenue),
-            "clean_spend": float(self.clean_spend),
-            "refunds": float(self.refunds),
-            "refunds_not_netted": float(self.refunds_not_netted),
-            "refunds_beyond_purchase": float(self.refunds_excess),
+            "spend_before_netting": r6(self.spend_before_netting),
+            "refunds_deducted": deducted,
+            "clean_spend": r6(self.clean_spend),
+            "refunds": refunds,
+            "refunds_not_netted": left,
+            "refunds_beyond_purchase": excess,
             "return_lines_beyond_purchase": int(self.excess_lines),
-            "units_beyond_purchase": float(self.excess_units),
-            "refunds_unmatched": float(unmatched),
+            "units_beyond_purchase": r6(self.excess_units),
+            "refunds_unmatched": r6(left - excess),
             "return_lines_unmatched": int(codes.get("return_unmatched", 0)),
-            "refund_price_difference": float(
-                self.refunds - self.netted_revenue - self.refunds_not_netted),
+            "refund_price_difference": r6(refunds - deducted - left),
         }
 
     def reconciliation_lines(self) -> list[str]:
