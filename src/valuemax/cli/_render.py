@@ -118,7 +118,7 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
     _print_ingest(console, result.ingest)
     console.print(_quality_table(result.quality))
     for line in result.quality.reconciliation_lines():
-        console.print(line, soft_wrap=True)
+        console.print(line)
     for note in result.quality.notes:
         if note.startswith(("customers lost", "duplicate_line not applied")) \
                 or "after the log's last transaction" in note:
