@@ -477,23 +477,31 @@ def build_report(
                  "purchases)" if "nonpositive_price" in codes_applied else
                  "kept as free purchases (a purchase occasion without spend)")
         notes.append(f"zero-priced lines: {zero_priced:,} {where}")
-    def total(key: str, reasons: Any = None) -> float:
-        return float(sum(float(row.get(key) or 0.0) for k, row in by.items()
-                         if reasons is None or k in reasons))
-
-    left = total("left")
+    money = _money_fields(by)
     if returns == "net":
-        notes.append(_netting_note(netting, netted, left, by))
+        notes.append(_netting_note(netting, netted, money["refunds_not_netted"], by))
     return QualityReport(
         rows_in=rows_in, rows_clean=rows_clean, rows_quarantined=rows_in - rows_clean,
         rules=per_rule, observation_end=obs_end, preset=preset, returns=returns,
         outliers="flag" if flag else "off", n_outliers=n_out, netted_revenue=netted,
         notes=tuple(notes), zero_priced=zero_priced, netting=netting,
-        refunds_not_netted=left, refunds=total("refunds"), refunds_excess=total("excess"),
-        excess_lines=int(total("n_excess")), excess_units=total("excess_units"),
-        spend_before_netting=total("spend0", (None, "fully_returned")),
-        clean_spend=total("spend", (None,)),
+        **money,
     )
+
+
+def _money_fields(by: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """The report's money figures from ``clean``'s GROUP BY rows (``by`` reason): refunds
+    not netted, refunds, their excess (money, lines, units), spend before netting (clean
+    and fully returned lines) and clean spend."""
+    def total(key: str, reasons: Any = None) -> float:
+        return float(sum(float(row.get(key) or 0.0) for k, row in by.items()
+                         if reasons is None or k in reasons))
+
+    return {"refunds_not_netted": total("left"), "refunds": total("refunds"),
+            "refunds_excess": total("excess"), "excess_lines": int(total("n_excess")),
+            "excess_units": total("excess_units"),
+            "spend_before_netting": total("spend0", (None, "fully_returned")),
+            "clean_spend": total("spend", (None,))}
 
 
 #: Reasons a zero-priced line can end with when it fails no other rule.
