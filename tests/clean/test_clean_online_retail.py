@@ -176,6 +176,70 @@ def test_net_mode_matches_exclude_mode(standard, net):
     assert nt_tx.returned_quantity.min().to_pyarrow().as_py() == 0
 
 
+def test_net_excess_beyond_the_matched_purchase_recounted(online_retail, net):
+    """The units returned beyond the matched purchase line, recounted in SQL of our own on
+    the raw rows: each return line (reason return_*) is matched by an ASOF JOIN to the
+    customer's last earlier purchase line (clean or fully_returned) of the same StockCode
+    in (InvoiceDate, row) order; per purchase line its returns are taken in that order and
+    whatever of a return the earlier ones left no units for is its excess, at the return's
+    own price. Which lines are returns and purchases is the rules' (tested above); the
+    matching and the excess are not the code's.
+
+    Recounted on this file: 215 return lines, 5,350 units, 13,498.31 beyond the purchase;
+    the new user's figure, matched refunds - deducted = 14,015.75, is that excess plus
+    517.44 of matched units refunded at another price than they were bought at.
+    """
+    con = online_retail.con
+    q = net.quarantine
+    kinds = q.filter(q.reason.isin(["return_netted", "return_unmatched", "fully_returned"]))
+    kinds = kinds.select("_row_id", kind=ibis.ifelse(kinds.reason == "fully_returned", "P", "R"))
+    kinds = kinds.union(net.transactions.select("_row_id", kind=ibis.literal("P")))
+    con.create_table("net_kinds_excess", kinds, temp=True)
+    got = con.raw_sql(f"""
+        WITH lines AS (
+          SELECT r._row_id, k.kind, regexp_replace(trim(r.CustomerID), '\\.0$', '') AS cust,
+                 r.StockCode AS item,
+                 epoch(strptime(r.InvoiceDate, '%Y-%m-%d %H:%M:%S'))::BIGINT * 1000000
+                   + r._row_id AS pos,
+                 CAST(r.Quantity AS DOUBLE) AS qty,
+                 abs(CAST(r.Quantity AS DOUBLE) * CAST(r.UnitPrice AS DOUBLE)) AS money
+          FROM {RAW} r JOIN net_kinds_excess k ON k._row_id = r._row_id),
+        rets AS (SELECT * FROM lines WHERE kind = 'R'),
+        buys AS (SELECT * FROM lines WHERE kind = 'P'),
+        m AS (SELECT r.pos, abs(r.qty) AS u, r.money, b._row_id AS pid, b.qty AS bq
+              FROM rets r ASOF LEFT JOIN buys b
+              ON r.cust = b.cust AND r.item = b.item AND r.pos >= b.pos),
+        c AS (SELECT *, sum(u) OVER (PARTITION BY pid ORDER BY pos) AS cu FROM m
+              WHERE pid IS NOT NULL),
+        x AS (SELECT *, u - least(greatest(bq - (cu - u), 0), u) AS xu FROM c)
+        SELECT (SELECT count(*) FROM x WHERE xu > 0), (SELECT sum(xu) FROM x),
+               (SELECT sum(money * xu / u) FROM x WHERE u > 0),
+               (SELECT sum(money) FROM x), (SELECT sum(money) FROM m WHERE pid IS NULL),
+               (SELECT count(*) FROM m WHERE pid IS NULL)""").fetchone()
+    n_excess, units, excess, matched, unmatched, n_unmatched = got
+    rep = net.report
+    rec = rep.reconciliation()
+    assert (n_excess, units) == (215, 5_350)  # recounted once by this query
+    assert (rec["return_lines_beyond_purchase"],
+            rec["units_beyond_purchase"]) == (n_excess, units)
+    # the reconciliation's figures are rounded to a millionth of a pound
+    assert rec["refunds_beyond_purchase"] == pytest.approx(excess, abs=1e-5)
+    assert rec["refunds_unmatched"] == pytest.approx(unmatched, abs=1e-5)
+    assert rec["return_lines_unmatched"] == n_unmatched == rep["return_unmatched"]
+    assert rec["refunds"] == pytest.approx(matched + unmatched, abs=1e-5)
+    assert matched - rec["refunds_deducted"] == pytest.approx(14_015.75, abs=0.005)
+    assert rec["refunds_beyond_purchase"] + rec["refund_price_difference"] == pytest.approx(
+        14_015.75, abs=0.005)
+    # the purchases before netting: the purchase lines' raw Quantity x UnitPrice
+    before = con.raw_sql(f"""
+        SELECT sum(CAST(Quantity AS DOUBLE) * CAST(UnitPrice AS DOUBLE)) FROM {RAW}
+        JOIN net_kinds_excess k USING (_row_id) WHERE k.kind = 'P'""").fetchone()[0]
+    clean_spend = net.transactions.amount.sum().to_pyarrow().as_py()
+    assert rec["spend_before_netting"] == pytest.approx(before, abs=1e-4)  # float sum order
+    assert rec["clean_spend"] == pytest.approx(clean_spend, abs=1e-4)
+    assert before - rec["refunds_deducted"] == pytest.approx(clean_spend, abs=0.005)
+
+
 # --- Online Retail without its product columns: returns netted by amount ----------------
 
 @pytest.fixture(scope="module")
@@ -253,3 +317,18 @@ def test_without_products_spend_is_net_and_never_negative(no_products_net, no_pr
         neg=j.net.min(),
     ).to_pyarrow().to_pylist()[0]
     assert worst["over"] <= 1e-6 and worst["under"] <= 1e-6 and worst["neg"] >= 0
+
+
+def test_without_products_not_netted_is_excess_plus_unmatched(no_products_net):
+    """By amount: the unmatched returns' refunds (raw |Quantity x UnitPrice| of the
+    return_unmatched lines) plus the excess of netted returns larger than what was left
+    are the refunds not netted; money is deducted as refunded (no price difference)."""
+    rec = no_products_net.report.reconciliation()
+    q = no_products_net.quarantine
+    un = q.filter(q.reason == "return_unmatched")
+    unmatched = (un.Quantity.cast("float64") * un.UnitPrice.cast("float64")).abs().sum()
+    assert rec["refunds_unmatched"] == pytest.approx(unmatched.to_pyarrow().as_py(), abs=1e-4)
+    assert rec["return_lines_beyond_purchase"] > 0 and rec["refunds_beyond_purchase"] > 0
+    assert rec["refunds_beyond_purchase"] + rec["refunds_unmatched"] == pytest.approx(
+        rec["refunds_not_netted"], abs=1e-6)
+    assert rec["refund_price_difference"] == pytest.approx(0.0, abs=1e-4)

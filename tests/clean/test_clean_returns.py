@@ -97,3 +97,88 @@ def test_default_end_includes_returns_on_the_last_day(log_factory, netted):
     assert res.report["after_observation_end"] == 0
     assert fetch(res.quarantine)["reason"].tolist() == fetch(netted.quarantine)["reason"].tolist()
     assert res.report.netted_revenue == pytest.approx(114.0)
+
+
+def test_excess_beyond_the_matched_purchase_is_reported(netted):
+    """Row 2 (4 pens) meets rows 3 and 4 (3 + 2 units): the first 3 units and 1 of row 4's
+    come off it; row 4's other unit (2.5 at its own price) is the excess, not carried to
+    row 1 and not dropped: it is counted. Refunds 7.5 + 5 + 5 + 3 + 2 + 100 = 122.5 =
+    deducted 114 + not netted 9.5 (unmatched rows 5 and 9: 5 + 2; excess 2.5) - 1.0 (row 8
+    refunded 3.0 for 2 pens bought at 2.0 each, 4.0 deducted). Purchases 20 + 10 + 10 + 10
+    + 100 = 150 - 114 = clean spend 36.
+    """
+    rep = netted.report
+    assert (rep.excess_lines, rep.excess_units) == (1, 1.0)
+    assert rep.refunds_excess == pytest.approx(2.5)
+    assert rep.refunds == pytest.approx(122.5)
+    assert rep.refunds_not_netted == pytest.approx(9.5)
+    rec = rep.reconciliation()
+    assert rec == pytest.approx({
+        "matched_by": "product_id", "spend_before_netting": 150.0, "refunds_deducted": 114.0,
+        "clean_spend": 36.0, "refunds": 122.5, "refunds_not_netted": 9.5,
+        "refunds_beyond_purchase": 2.5, "return_lines_beyond_purchase": 1,
+        "units_beyond_purchase": 1.0, "refunds_unmatched": 7.0, "return_lines_unmatched": 2,
+        "refund_price_difference": -1.0,
+    })
+    tx = fetch(netted.transactions)
+    assert rec["clean_spend"] == pytest.approx(tx["amount"].sum())
+    lines = rep.reconciliation_lines()
+    assert lines[0].endswith("purchases 150.00 - refunds deducted 114.00 = clean spend 36.00")
+    assert lines[1].startswith("refunds on return lines 122.50 = deducted 114.00 + not netted "
+                               "9.50 - 1.00 (")
+    assert lines[2].startswith("refunds not netted 9.50 = beyond the purchase 2.50 (1 return "
+                               "line beyond")
+    assert "unmatched 7.00 (2 return lines" in lines[2]
+    assert lines[0] in rep.to_text()
+    assert rep.to_dict()["refunds_excess"] == pytest.approx(2.5)
+
+
+def test_excess_is_the_later_return_at_its_own_price(log_factory):
+    """A buys 5 pens at 1.0; returns 3 (at 1.0), then 4 (at 2.0): the first return and 2
+    units of the second take the 5; the second's other 2 units (share 2/4 of its 8.0
+    refund, 4.0) are the excess. Deducted 5.0; the 2 applied units of the second return
+    were refunded 2.0 more than bought (2 x (2.0 - 1.0)): 11 = 5 + 4 + 2."""
+    rows = [
+        ("1", "P", "pen", "5", T.format(1), "1.0", "A", "UK"),
+        ("C2", "P", "pen", "-3", T.format(2), "1.0", "A", "UK"),
+        ("C3", "P", "pen", "-4", T.format(3), "2.0", "A", "UK"),
+        ("4", "Q", "cup", "1", T.format(1), "3.0", "B", "UK"),
+    ]
+    rep = clean(log_factory(rows), returns="net", observation_end="2024-01-31").report
+    rec = rep.reconciliation()
+    assert rep["fully_returned"] == 1 and rep["return_netted"] == 2
+    assert (rec["return_lines_beyond_purchase"], rec["units_beyond_purchase"]) == (1, 2.0)
+    assert rec["refunds_beyond_purchase"] == pytest.approx(4.0)
+    assert rec["refunds_deducted"] == pytest.approx(5.0)
+    assert rec["refund_price_difference"] == pytest.approx(2.0)
+    assert rec["refunds_unmatched"] == 0.0
+    assert rec["spend_before_netting"] - rec["refunds_deducted"] == rec["clean_spend"] == 3.0
+
+
+def test_excess_in_money_when_the_purchase_has_no_quantity():
+    """net_returns on its own: a purchase of 10.0 without a quantity is netted in money; of
+    its returns (6.0, then 7.0 for 1 unit), the second has 3.0 beyond what was left
+    (share 3/7: 4/7 of its unit netted, 3/7 beyond)."""
+    import datetime as dt
+
+    import ibis
+    import pyarrow as pa
+
+    from valuemax.clean._returns import net_returns
+
+    day = [dt.datetime(2024, 1, d) for d in (1, 2, 3)]
+    # pyarrow, not a dict: ibis 12 reads a deprecated pandas 3 option on string frames
+    t = ibis.memtable(pa.table({
+        "_row_id": [1, 2, 3], "customer_id": ["A"] * 3, "product_id": ["P"] * 3,
+        "order_ts": day, "quantity": pa.array([None, -2.0, -1.0], pa.float64()),
+        "amount": [10.0, -6.0, -7.0], "ret": [False, True, True],
+    }))
+    no = ibis.literal(False)
+    out = net_returns(t, is_return=t.ret, pre_fires=no, post_fires=no)
+    got = fetch(out.order_by("_row_id")).set_index("_row_id")
+    assert got["_vm_amt_net"].tolist() == [0.0, -6.0, -7.0]
+    assert got["_vm_matched"].tolist() == [False, True, True]
+    # the refund placed nowhere: the second return's 3.0; its units netted: 1 - 3/7
+    assert got["_vm_left"].tolist() == pytest.approx([0.0, 0.0, 3.0])
+    assert got["returned_quantity"].tolist()[1:] == pytest.approx([2.0, 4.0 / 7.0])
+    assert pd.isna(got.loc[1, "returned_quantity"])  # netted in money: no units

@@ -226,3 +226,30 @@ def test_amounts_beyond_exact_money_stay_out_of_the_netting(tmp_path):
     tx = fetch(res.transactions).set_index("_row_id")
     assert tx["amount"].tolist() == [10.0]
     assert res.report.refunds_not_netted == 5
+
+
+def test_by_amount_the_reconciliation_adds_up(amount_log):
+    """The hand log above: purchases 30 + 20 + 40 + 10 + 15 + 12 + 8 = 135 - deducted 98 =
+    clean spend 37 (20 + 5 + 12); refunds 117 = 98 + not netted 19: row 13's 12 beyond what
+    was left (its order's 8 taken) and row 10's 7 unmatched; by amount nothing is refunded
+    at another price (difference 0). No quantity column: no excess units."""
+    rec = clean(amount_log, returns="net").report.reconciliation()
+    assert rec == pytest.approx({
+        "matched_by": "amount", "spend_before_netting": 135.0, "refunds_deducted": 98.0,
+        "clean_spend": 37.0, "refunds": 117.0, "refunds_not_netted": 19.0,
+        "refunds_beyond_purchase": 12.0, "return_lines_beyond_purchase": 1,
+        "units_beyond_purchase": 0.0, "refunds_unmatched": 7.0, "return_lines_unmatched": 1,
+        "refund_price_difference": 0.0,
+    })
+
+
+def test_by_amount_excess_units_in_proportion(tmp_path):
+    """With quantities: G buys 2 x 5.0; returns 4 x 5.0 the next day: 10 of its 20 finds
+    nothing left, so half its units (2) are the excess."""
+    text = ("customer_id,order_id,order_date,quantity,price\n"
+            "G,1,2024-04-01,2,5\nG,2,2024-04-02,-4,5\nH,3,2024-04-02,1,1\n")
+    rep = clean(read(tmp_path, text), returns="net", observation_end="2024-04-30").report
+    rec = rep.reconciliation()
+    assert (rec["return_lines_beyond_purchase"], rec["units_beyond_purchase"]) == (1, 2.0)
+    assert rec["refunds_beyond_purchase"] == pytest.approx(10.0)
+    assert rec["refunds_deducted"] == pytest.approx(10.0) and rec["clean_spend"] == 1.0

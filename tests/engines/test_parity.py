@@ -75,6 +75,12 @@ def assert_same_quality(got, exp) -> None:
         (exp.rows_in, exp.rows_clean, exp.rows_quarantined, exp.n_outliers)
     assert {r.code: r.count for r in got.rules} == {r.code: r.count for r in exp.rules}
     assert got.observation_end == exp.observation_end
+    # the returns' money: deducted, beyond the matched purchase, unmatched (None: excluded)
+    exp_money, got_money = exp.reconciliation(), got.reconciliation()
+    assert (got_money is None) == (exp_money is None)
+    if exp_money is not None:
+        assert got_money.pop("matched_by") == exp_money.pop("matched_by")
+        assert got_money == pytest.approx(exp_money, rel=1e-9, abs=1e-9)
 
 
 @pytest.fixture(scope="module")

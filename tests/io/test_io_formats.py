@@ -160,6 +160,22 @@ def test_utf8_bom(write, rows):
     assert rows(ing.standardized(), "customer_id", "amount") == [("c1", 3.5), ("c2", 4.0)]
 
 
+@pytest.mark.parametrize("header", [
+    ("customer_id", "order_date", "amount"), ("客户编号", "订单日期", "金额"),
+    ("客户ID", "下单时间", "实付金额")])
+def test_utf8_bom_before_english_and_chinese_headers(write, rows, header):
+    """Excel's "CSV UTF-8" starts with a BOM: the first header (the customer id here, the
+    column a stray U+FEFF would hide) still maps, under its own name without the mark."""
+    text = "\ufeff" + ",".join(header) + "\nc1,2024-01-05,3.5\nc2,2024-01-06,4\n"
+    path = write("bom_" + str(len(header[0])) + ".csv", text)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    ing = read_transactions(path)
+    assert ing.encoding == "utf-8-sig"
+    assert (ing.mapping["customer_id"], ing.mapping["order_ts"], ing.mapping["amount"]) == header
+    assert not any("\ufeff" in c for c in ing.raw.columns)
+    assert rows(ing.standardized(), "customer_id", "amount") == [("c1", 3.5), ("c2", 4.0)]
+
+
 def test_tsv_with_commas_in_fields(write, rows):
     text = ("customer_id\tdate\tamount\tproduct_name\r\n"
             "c1\t2024-01-05\t3.5\tMug, large\r\nc2\t2024-01-06\t4\tPlate, small\r\n")

@@ -304,6 +304,19 @@ def test_cli_no_prices_runs_what_needs_no_money(no_prices_run):
     assert "Gamma-Gamma and CLV not computed: the log has no prices" in text
 
 
+def test_no_prices_clv_shows_only_why_it_was_not_computed(no_prices_run):
+    """CLV not computed (no prices; 245 days of history for a 12-month horizon): the report
+    and the terminal give the reason, not the CLV formula nor the caveat on reading CLV
+    over a horizon longer than the history (found by the new user)."""
+    result, out, _ = no_prices_run
+    text = " ".join(" ".join(_parse_report(out / "report.html").text).split())
+    assert "CLV not computed: the log has no prices" in text
+    assert "CLV = margin" not in text and "CLV looks 12 months ahead" not in text
+    cli = " ".join(result.output.split())
+    assert "CLV not computed: the log has no prices (no amount column" in cli
+    assert "12-month CLV horizon is" not in cli and "read CLV" not in cli
+
+
 def test_cli_no_prices_with_quantity_alone_is_not_priced(tmp_path, cli_runner):
     # quantity without unit price values nothing: the same money-free run, and the
     # quantity column does not make lines "unparseable_amount"

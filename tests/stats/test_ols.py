@@ -166,8 +166,17 @@ def test_a_negative_elasticity_reads_as_less():
     b = res.coefficients.set_index("term")["coef"]["log_n_orders"]
     assert b < 0
     text = " ".join(res.reading)
-    assert f"1% more n orders goes with about {abs(b):.2f}% less total_spend" in text
-    assert "% more total_spend" not in text
+    # in words: "n orders" was the machine name with its "_" blanked (found by the new user)
+    assert f"1% more orders goes with about {abs(b):.2f}% less total spend" in text
+    assert "% more total spend" not in text and "n orders" not in text
+
+
+def test_quantity_words():
+    from valuemax.stats._ols import quantity_words
+
+    assert quantity_words("log1p_avg_order_value") == "average order value"
+    assert quantity_words("log_clv_6") == "6-month CLV"
+    assert quantity_words("ln_basket_size") == "basket size"
 
 
 def test_ols_and_logit_import_only_their_statsmodels_models():

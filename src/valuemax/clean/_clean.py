@@ -545,12 +545,17 @@ def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
     description does not confirm (with ``ctx.confirm``, see ``DEFAULT_NON_PRODUCT_WORDS``).
 
     Also ``zero`` (zero-priced lines: unit price 0, or amount 0 where the price is missing,
-    before netting), ``left`` (refund money not netted) and ``n_left`` (return lines with
-    some refund not netted).
+    before netting), ``left`` (refund money not netted), ``n_left`` (return lines with
+    some refund not netted), ``excess``/``excess_units``/``n_excess`` (refund money, units
+    and return lines beyond what their matched purchase held), ``refunds`` (``|amount|``
+    of the return lines netting considered), ``spend0``/``spend`` (amount before / after
+    netting).
 
     Fetched as Arrow (ibis 12's pandas conversion of strings warns under pandas 3).
     """
     amount0 = t._vm_amount0 if net else t.amount
+    # a matched return's units beyond its purchase: |quantity| less its units netted
+    units_beyond = (t.quantity.abs() - t.returned_quantity).cast("float64") if net else None
     zero = (t.unit_price == 0) | (t.unit_price.isnull() & (amount0 == 0))
 
     def n_true(flag: Any) -> Any:  # PostgreSQL cannot cast a boolean to bigint
@@ -562,6 +567,14 @@ def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
         "zero": n_true(zero),
         "left": t._vm_left.sum() if net else None,
         "n_left": n_true(t._vm_left > 0) if net else ibis.literal(0),
+        "excess": ibis.ifelse(t._vm_matched, t._vm_left, 0.0).sum() if net else None,
+        "excess_units": ibis.ifelse(t._vm_matched, units_beyond, 0.0).sum() if net else None,
+        "n_excess": n_true(t._vm_matched & ((t._vm_left > 0) | (units_beyond > 0)))
+        if net else ibis.literal(0),
+        "refunds": ibis.ifelse(t._vm_ret, t._vm_amount0.abs(), 0.0).sum().cast("float64")
+        if net else None,
+        "spend0": amount0.cast("float64").sum(),
+        "spend": t.amount.cast("float64").sum(),
         "n_out": n_true(t.is_outlier),
         "bad": n_true(t._parse_error.notnull()),
         "netted": (t._vm_amount0 - t.amount).sum() if net else None,

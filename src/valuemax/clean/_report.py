@@ -120,8 +120,25 @@ class QualityReport:
         (no product column; see ``valuemax.clean._returns_amount``).
     refunds_not_netted : float
         Refund money (``|amount|`` of return lines) deducted from no purchase: unmatched
-        returns, and by amount also the part of a return beyond what was left to net
-        against (log currency; 0.0 with ``returns="exclude"``).
+        returns, and the part of matched returns beyond what their purchase held
+        (``refunds_excess``) (log currency; 0.0 with ``returns="exclude"``).
+    refunds : float
+        Refund money of the return lines netting considered (sum of ``|amount|``; 0.0 with
+        ``returns="exclude"``).
+    refunds_excess : float
+        Refund money of matched returns beyond what their purchase held: by product,
+        returned units beyond the matched purchase line's quantity (not carried to older
+        purchases), at the return's own price; by amount, the part of a return larger
+        than what was left to net against.
+    excess_lines : int
+        Return lines with some ``refunds_excess``.
+    excess_units : float
+        Their units beyond the purchase (by amount: in proportion to the money).
+    spend_before_netting : float
+        Amount of the purchase lines before netting (clean and ``fully_returned`` lines).
+    clean_spend : float
+        Amount of the clean lines (after netting): ``spend_before_netting -
+        netted_revenue``.
 
     Examples
     --------
@@ -154,6 +171,12 @@ class QualityReport:
     zero_priced: int = 0
     netting: str | None = None
     refunds_not_netted: float = 0.0
+    refunds: float = 0.0
+    refunds_excess: float = 0.0
+    excess_lines: int = 0
+    excess_units: float = 0.0
+    spend_before_netting: float = 0.0
+    clean_spend: float = 0.0
 
     def __post_init__(self) -> None:
         total = sum(r.count for r in self.rules)
@@ -176,6 +199,84 @@ class QualityReport:
             if r.code == code:
                 return r.count
         raise KeyError(f"rule {code!r} was not applied; rules: {[r.code for r in self.rules]}")
+
+    def reconciliation(self) -> dict[str, Any] | None:
+        """Where the money of the purchases and of the refunds went (``returns="net"``).
+
+        Two identities, in the log's currency: ``spend_before_netting - refunds_deducted
+        == clean_spend`` and ``refunds == refunds_deducted + refunds_not_netted +
+        refund_price_difference``, with ``refunds_not_netted == refunds_beyond_purchase +
+        refunds_unmatched``. ``refund_price_difference`` is what the matched returns were
+        refunded beyond what was deducted at the purchases' own prices (returned units
+        refunded at another price than they were bought at; 0 by amount).
+
+        Returns
+        -------
+        dict or None
+            None with ``returns="exclude"``; else ``matched_by``, the money figures above
+            (floats rounded to a millionth of the currency unit, the difference and the
+            unmatched refunds computed from the rounded figures),
+            ``return_lines_beyond_purchase`` and ``return_lines_unmatched`` (ints) and
+            ``units_beyond_purchase`` (float, rounded likewise).
+        """
+        if self.returns != "net":
+            return None
+
+        def r6(x: float) -> float:  # a millionth of the currency unit: no float residue
+            return round(float(x), 6) + 0.0  # + 0.0: no -0.0
+
+        refunds, deducted, left = r6(self.refunds), r6(self.netted_revenue), r6(
+            self.refunds_not_netted)
+        excess = r6(self.refunds_excess)
+        codes = {r.code: r.count for r in self.rules}
+        return {
+            "matched_by": self.netting,
+            "spend_before_netting": r6(self.spend_before_netting),
+            "refunds_deducted": deducted,
+            "clean_spend": r6(self.clean_spend),
+            "refunds": refunds,
+            "refunds_not_netted": left,
+            "refunds_beyond_purchase": excess,
+            "return_lines_beyond_purchase": int(self.excess_lines),
+            "units_beyond_purchase": r6(self.excess_units),
+            "refunds_unmatched": r6(left - excess),
+            "return_lines_unmatched": int(codes.get("return_unmatched", 0)),
+            "refund_price_difference": r6(refunds - deducted - left),
+        }
+
+    def reconciliation_lines(self) -> list[str]:
+        """:meth:`reconciliation` in words, one identity per line (empty with
+        ``returns="exclude"``); the terminal, the report and :meth:`to_text` show them."""
+        rec = self.reconciliation()
+        if rec is None:
+            return []
+        by_amount = rec["matched_by"] == "amount"
+        beyond = ("larger than what was left to net against" if by_amount else
+                  "beyond the matched purchase line's quantity, not carried to older "
+                  "purchases")
+        units = rec["units_beyond_purchase"]
+        units_text = f"{units:,.0f}" if float(units).is_integer() else f"{units:,.2f}"
+        not_netted = (
+            f"refunds not netted {rec['refunds_not_netted']:,.2f} = beyond the purchase "
+            f"{rec['refunds_beyond_purchase']:,.2f} "
+            f"({count_noun(rec['return_lines_beyond_purchase'], 'return line')} {beyond}; "
+            f"{units_text} units) + unmatched {rec['refunds_unmatched']:,.2f} "
+            f"({count_noun(rec['return_lines_unmatched'], 'return line')} with nothing to "
+            "net against)")
+        refunds = (f"refunds on return lines {rec['refunds']:,.2f} = deducted "
+                   f"{rec['refunds_deducted']:,.2f} + not netted "
+                   f"{rec['refunds_not_netted']:,.2f}")
+        diff = rec["refund_price_difference"]
+        if abs(diff) >= 0.005:
+            refunds += (f" {'+' if diff > 0 else '-'} {abs(diff):,.2f} (matched units "
+                        "refunded at another price than they were bought at)")
+        return [
+            f"returns netted (money in the log's currency): purchases "
+            f"{rec['spend_before_netting']:,.2f} - refunds deducted "
+            f"{rec['refunds_deducted']:,.2f} = clean spend {rec['clean_spend']:,.2f}",
+            refunds,
+            not_netted,
+        ]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per rule in application order.
@@ -205,7 +306,9 @@ class QualityReport:
             Keys ``rows_in``, ``rows_clean``, ``rows_quarantined``, ``rules`` (list of
             ``{"rule", "description", "rows", "share"}``), ``observation_end``, ``preset``,
             ``returns``, ``outliers``, ``n_outliers``, ``netted_revenue``, ``notes``,
-            ``zero_priced``, ``netting``, ``refunds_not_netted``.
+            ``zero_priced``, ``netting``, ``refunds_not_netted``, ``refunds``,
+            ``refunds_excess``, ``excess_lines``, ``excess_units``,
+            ``spend_before_netting``, ``clean_spend``.
         """
         n = max(self.rows_in, 1)
         return {
@@ -227,6 +330,12 @@ class QualityReport:
             "zero_priced": int(self.zero_priced),
             "netting": self.netting,
             "refunds_not_netted": float(self.refunds_not_netted),
+            "refunds": float(self.refunds),
+            "refunds_excess": float(self.refunds_excess),
+            "excess_lines": int(self.excess_lines),
+            "excess_units": float(self.excess_units),
+            "spend_before_netting": float(self.spend_before_netting),
+            "clean_spend": float(self.clean_spend),
         }
 
     def to_text(self) -> str:
@@ -253,6 +362,7 @@ class QualityReport:
             f"{'rows_quarantined':<{width}}  {self.rows_quarantined:>11,}  "
             f"{self.rows_quarantined / n:>7.2%}"
         )
+        lines.extend(self.reconciliation_lines())
         lines.extend(f"- {note}" for note in self.notes)
         return "\n".join(lines)
 
@@ -369,16 +479,31 @@ def build_report(
                  "purchases)" if "nonpositive_price" in codes_applied else
                  "kept as free purchases (a purchase occasion without spend)")
         notes.append(f"zero-priced lines: {zero_priced:,} {where}")
-    left = float(sum(float(row["left"] or 0.0) for row in by.values()))
+    money = _money_fields(by)
     if returns == "net":
-        notes.append(_netting_note(netting, netted, left, by))
+        notes.append(_netting_note(netting, netted, money["refunds_not_netted"], by))
     return QualityReport(
         rows_in=rows_in, rows_clean=rows_clean, rows_quarantined=rows_in - rows_clean,
         rules=per_rule, observation_end=obs_end, preset=preset, returns=returns,
         outliers="flag" if flag else "off", n_outliers=n_out, netted_revenue=netted,
         notes=tuple(notes), zero_priced=zero_priced, netting=netting,
-        refunds_not_netted=left,
+        **money,
     )
+
+
+def _money_fields(by: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """The report's money figures from ``clean``'s GROUP BY rows (``by`` reason): refunds
+    not netted, refunds, their excess (money, lines, units), spend before netting (clean
+    and fully returned lines) and clean spend."""
+    def total(key: str, reasons: Any = None) -> float:
+        return float(sum(float(row.get(key) or 0.0) for k, row in by.items()
+                         if reasons is None or k in reasons))
+
+    return {"refunds_not_netted": total("left"), "refunds": total("refunds"),
+            "refunds_excess": total("excess"), "excess_lines": int(total("n_excess")),
+            "excess_units": total("excess_units"),
+            "spend_before_netting": total("spend0", (None, "fully_returned")),
+            "clean_spend": total("spend", (None,))}
 
 
 #: Reasons a zero-priced line can end with when it fails no other rule.
@@ -402,5 +527,10 @@ def _netting_note(netting: str | None, netted: float, left: float,
         )
     by_what = ("product name (the log has product names but no product codes)"
                if netting == "product_name" else "product")
+    over = sum(int(row.get("n_excess") or 0) for row in by.values())
+    unmatched = int(by["return_unmatched"]["n"]) if "return_unmatched" in by else 0
     return (f"returns netted: {netted:,.2f} of revenue deducted from earlier purchases of the "
-            f"same {by_what} by the same customer; {left:,.2f} of refunds unmatched")
+            f"same {by_what} by the same customer; {left:,.2f} of refunds not netted "
+            f"({count_noun(unmatched, 'unmatched return line')}, "
+            f"{count_noun(over, 'return line')} beyond the units of the purchase line they "
+            "were matched to: the excess is not carried to older purchases)")

@@ -43,9 +43,11 @@ is the units taken off; NULL when the line has no quantity); a purchase deducted
 ``fully_returned``. A return is ``return_netted_order``/``_day``/``_earlier`` by the first
 stage that found money left to deduct from, else ``return_unmatched``; refund money placed
 nowhere (unmatched returns, and the part of a larger return beyond what was left) is
-``_vm_left``, reported as ``refunds_not_netted``. Which line of an order or day absorbs a
-partial return is a convention (the latest first); the totals per order, day and customer
-do not depend on it.
+``_vm_left``, reported as ``refunds_not_netted``; on a netted return it is the part beyond
+what was left (reported as ``refunds_excess``, its units in proportion: a matched return's
+``returned_quantity`` is its units netted), on an unmatched one the whole refund. Which line of an order or day
+absorbs a partial return is a convention (the latest first); the totals per order, day and
+customer do not depend on it.
 """
 
 from __future__ import annotations
@@ -170,11 +172,13 @@ def net_by_amount(
     -------
     ibis.Table
         ``t`` (unchanged) with ``_vm_qty_net``, ``_vm_amt_net`` (float64 after netting),
-        ``returned_quantity`` (units taken off; 0 when none; NULL when netted on a line
-        without a quantity), ``_vm_ret``, ``_vm_matched`` (return met money to net
-        against), ``_vm_stage`` (int8 1/2/3 on netted returns, else NULL), ``_vm_full``
-        (purchase netted to zero) and ``_vm_left`` (float64 refund placed nowhere, on
-        return lines; 0 elsewhere).
+        ``returned_quantity`` (on a purchase the units taken off; NULL when netted on a
+        line without a quantity; on a matched return its units netted, ``|quantity|`` in
+        proportion to its money netted; 0 elsewhere), ``_vm_ret``, ``_vm_matched`` (return
+        met money to net against), ``_vm_stage`` (int8 1/2/3 on netted returns, else
+        NULL), ``_vm_full`` (purchase netted to zero) and ``_vm_left`` (float64 refund
+        placed nowhere, on return lines; 0 elsewhere: on a matched return, the part of
+        it larger than what was left to net against, its *excess*).
     """
     cols = list(t.columns)
     t = t.mutate(_vm_ret=~pre_fires & is_return, _vm_cand=~pre_fires & ~is_return & ~post_fires)
@@ -210,14 +214,18 @@ def net_by_amount(
     new_a = ibis.ifelse(touched, t._vm_v.cast("float64"), a)
     scalable = touched & q.notnull() & (a > 0)
     new_q = ibis.ifelse(scalable, q * new_a / a, q)
+    matched = t._vm_ret & t._vm_stage.notnull()
+    # a matched return's units netted: |quantity| in proportion to its money netted
+    netted_units = q.abs() * (a.abs() - t._vm_v.cast("float64")) / a.abs()
     return t.select(
         *cols, "_vm_ret",
         _vm_qty_net=new_q.cast("float64"),
         _vm_amt_net=new_a.cast("float64"),
         returned_quantity=ibis.cases(
-            (scalable, q - new_q), (touched, ibis.null("float64")), else_=0.0
+            (scalable, q - new_q), (touched, ibis.null("float64")),
+            (matched & (a.abs() > 0), netted_units), (matched, q.abs()), else_=0.0,
         ).cast("float64"),
-        _vm_matched=t._vm_ret & t._vm_stage.notnull(),
+        _vm_matched=matched,
         _vm_stage=t._vm_stage,
         _vm_full=touched & (t._vm_v <= zero),
         _vm_left=ibis.ifelse(t._vm_ret, ibis.ifelse(t._vm_in, t._vm_v.cast("float64"),

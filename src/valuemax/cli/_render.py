@@ -117,6 +117,8 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
     """
     _print_ingest(console, result.ingest)
     console.print(_quality_table(result.quality))
+    for line in result.quality.reconciliation_lines():
+        console.print(line)
     for note in result.quality.notes:
         if note.startswith(("customers lost", "duplicate_line not applied")) \
                 or "after the log's last transaction" in note:
@@ -224,22 +226,23 @@ def _option_hints(reason: str) -> str:
                   r"use a shorter horizon (at most \1 days: --horizon-days \1)", reason)
 
 
-def value_caveats(value: Any) -> list[str]:
+def value_caveats(value: Any, *, clv: bool = True) -> list[str]:
     """One short line per key caveat of the value step (the full notes are in the report).
 
-    From ``value.history_days`` (CLV horizon longer than the observed history),
-    ``value.degenerate`` (every purchase model at a limit) and ``value.indistinguishable``
-    (models the data cannot tell apart).
+    From ``value.history_days`` (CLV horizon longer than the observed history; only when
+    ``clv``: CLV was computed), ``value.degenerate`` (every purchase model at a limit) and
+    ``value.indistinguishable`` (models the data cannot tell apart).
     """
     out = []
     h = value.horizon_months
     days = value.history_days
-    if days is not None and h * 365.25 / 12 > days:
+    if clv and days is not None and h * 365.25 / 12 > days:
         out.append(f"the {h}-month CLV horizon is {h * 365.25 / 12 / max(days, 1):,.1f}x the "
                    f"observed span ({h} months ahead from only {plural(days, 'day')}): read CLV "
                    "as a rough order of magnitude, or shorten it (--horizon-months)")
     if value.degenerate:
-        out.append("every purchase model reached a limit, so no model is better: CLV rests on "
+        out.append("every purchase model reached a limit, so no model is better: "
+                   f"{'CLV rests' if clv else 'expected purchases rest'} on "
                    "the naive purchase rate, not on each customer's buying pattern")
     for group in value.indistinguishable:
         names = ", ".join(group[:-1]) + " and " + group[-1]
@@ -283,10 +286,14 @@ def _print_parts(console: Console, result: Any) -> None:
             line += (f" (holdout MAE {v.mae:.3f} per customer, naive rate {v.naive_mae:.3f}; "
                      f"predicted {v.predicted_total:,.0f} vs actual {v.actual_total:,.0f})")
         col = f"clv_{h}"
-        if col in result.customers:
+        clv = col in result.customers
+        if clv:
             line += f"; total {h}-month CLV {result.customers[col].sum():,.0f}"
         console.print(line)
-        for caveat in value_caveats(value):
+        if not clv:  # the reason only: no CLV formula, no caveat on reading CLV
+            why = getattr(value, "clv_skipped", None) or "no spend model was fitted"
+            console.print(f"  [yellow]CLV not computed:[/] {why}")
+        for caveat in value_caveats(value, clv=clv):
             console.print(f"  [yellow]caveat:[/] {caveat}")
         if "p_alive" in result.customers:
             from valuemax.decide import high_value_at_risk

@@ -20,8 +20,13 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
 
     Keys: ``valuemax_version``, ``source``, ``rows_in``, ``rows_clean``, ``rows_quarantined``,
     ``quarantine_by_reason`` (rule code -> rows, every rule of the preset), ``n_outliers``,
+    ``returns_netting`` (with ``returns="net"``, where the purchases' and the refunds' money
+    went, refunds beyond the matched purchase and unmatched stated:
+    :meth:`valuemax.clean.QualityReport.reconciliation`; else ``skipped`` and why),
     ``n_customers``, ``observation_end`` (ISO date, inclusive), ``time_unit``, ``mapping``,
-    ``encoding``, ``date_formats``, ``segments`` (name, n_customers, revenue_share),
+    ``calibration`` (with ``calibration_end``: its split, customers and repeat buyers; else
+    ``skipped`` and why), ``encoding``, ``date_formats``, ``segments`` (name, n_customers,
+    revenue_share),
     ``rfm_cut_points``, ``kmeans`` (k, silhouette, criterion; or ``skipped``), ``clv``
     (model, rule, params, se, loglik, holdout MAE and totals, model comparison, spend model,
     total CLV; ``None`` when skipped), ``stats`` (target, R², top correlations), ``basket``
@@ -68,14 +73,13 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
         "rows_quarantined": int(q.rows_quarantined),
         "quarantine_by_reason": by_reason,
         "n_outliers": int(q.n_outliers),
+        "returns_netting": q.reconciliation() or {
+            "skipped": "returns='exclude': return lines are quarantined (cancellation, "
+                       "return), no refund is deducted from a purchase"},
         "n_customers": len(result.customers),
         "observation_end": q.observation_end.isoformat(),
         "time_unit": result.time_unit,
-        "calibration": None if result.calibration is None else {
-            "calibration_end": result.params.get("calibration_end"),
-            "n_customers": len(result.calibration),
-            "repeat_buyers": int((result.calibration["frequency"] > 0).sum()),
-        },
+        "calibration": _calibration(result),
         "mapping": ing.get("mapping"),
         "encoding": ing.get("encoding"),
         "date_formats": ing.get("date_formats"),
@@ -96,6 +100,23 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
         "timings_s": dict(result.timings_s),
         "peak_rss_mb": dict(result.peak_rss_mb),
     }
+
+
+def _calibration(result: AnalysisResult) -> dict[str, Any]:
+    """``summary.json``'s ``calibration``: the calibration/holdout table built for
+    ``calibration_end`` (its split, customers and repeat buyers), else ``skipped`` and why
+    (no ``calibration_end`` was given; the CLV model choice makes its own split)."""
+    if result.calibration is not None:
+        return {"calibration_end": result.params.get("calibration_end"),
+                "n_customers": len(result.calibration),
+                "repeat_buyers": int((result.calibration["frequency"] > 0).sum())}
+    why = ("no calibration_end given (--calibration-end DATE): no calibration/holdout table "
+           "(calibration_holdout.parquet) was built")
+    split = None if result.value is None else result.value.calibration_end
+    if split is not None:
+        why += (f"; the CLV model choice held out the days after {split.isoformat()} on its "
+                "own (clv.calibration_end, clv.holdout)")
+    return {"skipped": why}
 
 
 #: A buy-again model whose holdout ROC AUC is at most this ranks customers little better

@@ -202,10 +202,12 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
     if horizon_note:
         notes.append(horizon_note)
     spend = _spend_model(customers, money, random_state, notes)
+    if spend is None and horizon_note:  # no CLV: only why (the spend model's note)
+        notes.remove(horizon_note)
     table = _score(fitted, spend, customers, horizon_months, discount_rate, margin, notes)
     if choice.degenerate:
-        notes.append(naive_rate_note(fitted, limits, horizon_months))
-    warning = p_alive_warning(fitted, table["p_alive"])
+        notes.append(naive_rate_note(fitted, limits, horizon_months, clv=spend is not None))
+    warning = p_alive_warning(fitted, table["p_alive"], clv=spend is not None)
     if warning:
         notes.append(warning)
     check = (spend_independence(customers["frequency"], customers["monetary_value"])
@@ -231,8 +233,9 @@ _MIN_SPREAD = 0.05
 _DROPOUT_PARAMS = ("a", "b", "s", "beta")
 
 
-def p_alive_warning(model: Any, p_alive: pd.Series) -> str | None:
-    """Why P(alive) cannot rank customers by their chance of being active, or None.
+def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | None:
+    """Why P(alive) cannot rank customers by their chance of being active, or None
+    (``clv``: CLV was computed, and the advice says how to read it).
 
     Three symptoms, any one enough: the drop-out parameters at a limit (``boundary_``: no
     drop-out, no drop-out heterogeneity, or at the search bound), a parameter the data do
@@ -264,8 +267,9 @@ def p_alive_warning(model: Any, p_alive: pd.Series) -> str | None:
                    f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers")
     return ("P(alive) is not informative here: " + "; ".join(why) + ". The model sees "
             "little drop-out in this log, so it cannot tell active customers from lost ones; "
-            "use the RFM segments (At Risk, Can't Lose Them) for churn, and read CLV as "
-            "expected purchases x spend with little churn.")
+            "use the RFM segments (At Risk, Can't Lose Them) for churn"
+            + (", and read CLV as expected purchases x spend with little churn." if clv else
+               ", and read the expected purchases as made with little churn."))
 
 
 def history_note(horizon_months: int, span_days: int) -> str | None:
@@ -279,8 +283,10 @@ def history_note(horizon_months: int, span_days: int) -> str | None:
             f"order of magnitude, or shorten the horizon with {both_names('horizon_months=')}")
 
 
-def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon_months: int) -> str:
-    """The sentence for the case where every purchase model reached a limit."""
+def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon_months: int,
+                    clv: bool = True) -> str:
+    """The sentence for the case where every purchase model reached a limit (``clv``:
+    CLV was computed; else it speaks of the expected purchases)."""
     rate = None
     if "r" in model.params_ and "alpha" in model.params_:
         per_month = 365.25 / 12 / TIME_UNITS[model.time_unit_]
@@ -288,8 +294,12 @@ def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon_mont
     which = "; ".join(f"{n}: {', '.join(v)}" for n, v in limits.items())
     rate_text = "" if rate is None else f" (about {rate:.2f} purchases a month while active)"
     return (f"every purchase model reached a limit ({which}), so no model is better than the "
-            f"others: CLV over {horizon_months} months rests on the naive purchase rate{rate_text} "
-            "times spend, not on individual buying patterns")
+            f"others: "
+            + (f"CLV over {horizon_months} months rests on the naive purchase rate{rate_text} "
+               "times spend" if clv else
+               f"the expected purchases over {horizon_months} months rest on the naive "
+               f"purchase rate{rate_text}")
+            + ", not on individual buying patterns")
 
 
 def _fit_spend(frame: pd.DataFrame, random_state: int, notes: list[str]):

@@ -96,6 +96,17 @@ class ValueResult:
     history_days: int | None = None
 
     @property
+    def clv_skipped(self) -> str | None:
+        """Why CLV was not computed (None when it was): the value step's note saying so
+        (no prices, too few repeat buyers, no convergence), from its reason on."""
+        if self.spend_model is not None:
+            return None
+        said = next((n for n in self.notes if "CLV not computed: " in n), None)
+        if said is None:
+            return "no spend model was fitted"
+        return said[said.index("CLV not computed: ") + len("CLV not computed: "):]
+
+    @property
     def p_alive_informative(self) -> bool:
         """False when the model cannot tell active customers from lost ones (see warning)."""
         return self.p_alive_warning is None

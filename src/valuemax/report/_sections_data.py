@@ -242,6 +242,9 @@ def _quality(q: QualityReport, diag: list[str]) -> str:
             parts.append(note("No row was quarantined: every input row is in the clean log."))
     else:
         parts.append(note("The quality report has no per-rule counts."))
+    # where the purchases' and the refunds' money went (returns netted): each line adds up
+    parts.append(notes_list((line[:1].upper() + line[1:] for line in q.reconciliation_lines()),
+                            title="Money of the returns netted"))
     n_out = q.n_outliers
     if q.outliers == "off":
         parts.append(note("Outlier flagging was off (outliers='off'): no row is marked."))

@@ -69,14 +69,18 @@ def value_section(result: AnalysisResult, *,
         parts.append(sub(anchor, text))
         subs.append((anchor, text))
 
-    parts.append(kv([("purchase model", value.model_name), ("time unit", unit),
-                     ("CLV horizon", f"{h} months (30.4375 days each)"),
-                     ("monthly discount rate", fmt_pct(value.discount_rate)),
-                     ("margin", fmt_pct(value.margin)),
+    # CLV not computed: its reason only, no formula
+    skipped = getattr(value, "clv_skipped", None)
+    clv_facts = [] if skipped else [
+        ("CLV horizon", f"{h} months (30.4375 days each)"),
+        ("monthly discount rate", fmt_pct(value.discount_rate)),
+        ("margin", fmt_pct(value.margin))]
+    parts.append(kv([("purchase model", value.model_name), ("time unit", unit), *clv_facts,
                      ("calibration end", value.calibration_end or "— (no holdout)")]))
-    parts.append(note("CLV = margin × expected spend per purchase × Σ over months m = 1..H of "
-                      "the expected purchases in month m / (1 + monthly discount rate)^m "
-                      "(Fader, Hardie & Lee 2005). " + _choice(value)))
+    parts.append(note(_choice(value) if skipped else (
+        "CLV = margin × expected spend per purchase × Σ over months m = 1..H of "
+        "the expected purchases in month m / (1 + monthly discount rate)^m "
+        "(Fader, Hardie & Lee 2005). " + _choice(value))))
     diag.append(notes_list([value.rule], title="How the purchase model was chosen"))
     cust = result.customers
     verdict = _verdict(value, cust)
@@ -112,8 +116,8 @@ def value_section(result: AnalysisResult, *,
     col = f"clv_{h}"
     head("value-clv", f"{h}-month CLV")
     if col not in cust:
-        parts.append(note("CLV was not computed (no spend model); see the notes above.",
-                          warn=True))
+        why = skipped or "no spend model was fitted"
+        parts.append(note(f"CLV not computed: {why[:1].lower() + why[1:]}", warn=True))
     else:
         parts.append(_clv(cust, col, h, value.time_unit))
     head("value-risk", "High value at risk")

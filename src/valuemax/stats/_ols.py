@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,6 +20,29 @@ ASSOCIATION = ("These are associations, not causes: the customers who differ in 
 #: Predictor names whose unit reads better than "unit" in a sentence.
 UNIT_WORDS = {"n_orders": "order", "n_lines": "order line", "frequency": "repeat purchase day",
               "recency_days": "day since the last purchase", "tenure_days": "day of tenure"}
+
+
+#: The plain words of the quantities a logged predictor or target can hold ("1% more orders
+#: goes with about 0.50% more total spend"); other names are shown with blanks for "_".
+QUANTITY_WORDS = {"n_orders": "orders", "n_lines": "order lines", "total_spend": "total spend",
+                  "avg_order_value": "average order value",
+                  "lines_per_order": "lines per order",
+                  "recency_days": "days since the last purchase",
+                  "tenure_days": "days of tenure", "frequency": "repeat purchase days",
+                  "monetary_value": "spend per repeat purchase"}
+
+
+def quantity_words(name: str) -> str:
+    """The plain words of a quantity, its ``log_``/``log1p_``/``ln_`` prefix removed.
+
+    >>> quantity_words("log_n_orders"), quantity_words("log_clv_12"), quantity_words("x")
+    ('orders', '12-month CLV', 'x')
+    """
+    bare = name[name.index("_") + 1:] if is_log_name(name) else name
+    horizon = re.fullmatch(r"clv_(\d+)", bare)
+    if horizon:
+        return f"{horizon.group(1)}-month CLV"
+    return QUANTITY_WORDS.get(bare, bare.replace("_", " "))
 
 
 def is_log_name(name: str) -> bool:
@@ -103,9 +127,9 @@ def _reading(coefs: pd.DataFrame, y: str, log_y: bool, r2: float, n: int,
         sig = "" if row.p_value < alpha else (f" (not distinguishable from zero at the "
                                               f"{1 - alpha:.0%} level, p = {row.p_value:.2g})")
         if log_y and is_log_name(row.term):
-            xname = row.term[row.term.index("_") + 1:].replace("_", " ")
-            out.append(f"1% more {xname} goes with about {abs(row.coef):.2f}% "
-                       f"{'less' if row.coef < 0 else 'more'} {y[y.index('_') + 1:]} "
+            out.append(f"1% more {quantity_words(row.term)} goes with about "
+                       f"{abs(row.coef):.2f}% {'less' if row.coef < 0 else 'more'} "
+                       f"{quantity_words(y)} "
                        "(an elasticity: both "
                        f"on log scales), other predictors held fixed{sig}.")
         elif log_y:
