@@ -440,9 +440,14 @@ def recommend_codes(rules: Any, baskets: Baskets, hist: sp.csr_matrix, *, n: int
     tiles = _column_tiles(cos) if (p * p * 8 <= _DENSE_COS_BYTES
                                    and cos.nnz >= DENSE_FROM * p * p) else None
     size = np.asarray(hist.sum(axis=1)).ravel().astype(float)
-    parts = []
+    rule = (by_rule["_c"].to_numpy(dtype=np.int64), by_rule["_i"].to_numpy(dtype=np.int64),
+            by_rule["score"].to_numpy(dtype=float))
+    del by_rule
+    merged, pending, lo = [], [], 0
     step = _CHUNK if tiles is None else max(1, _BLOCK // max(p, 1))  # dense: 32 MB a block
-    for start in range(0, hist.shape[0], step):
+    group = max(1, _MERGE_ROWS // step)  # chunks merged with their rule rows at a time
+    n_rows = hist.shape[0]
+    for start in range(0, n_rows, step):
         h = hist[start:start + step]
         scale = 1.0 / np.maximum(size[start:start + step], 1.0)
         if tiles is None:
@@ -455,17 +460,45 @@ def recommend_codes(rules: Any, baskets: Baskets, hist: sp.csr_matrix, *, n: int
             if exclude_bought:
                 block[h.nonzero()] = 0.0
             r, c, v = _top_n_block(block, n, 0)
-        parts.append((r + start, c, v))
-    co_c, co_i, co_v = (np.concatenate(x) for x in zip(*parts, strict=True)) if parts else (
+        if not pending:
+            lo = start  # first row of the customers merged next
+        pending.append((r + start, c, v))
+        end = min(start + step, n_rows)
+        if len(pending) == group or end == n_rows:  # rows [lo, end) all scored
+            merged.append(_merge_sources(rule, pending, lo, end, n, p))
+            pending = []
+    if not merged:  # no customer row: the rule rows alone (none either)
+        merged.append(_merge_sources(rule, [], 0, 0, n, p))
+    return tuple(np.concatenate(x) for x in zip(*merged, strict=True))  # type: ignore[return-value]
+
+
+#: Customers whose rule and co-occurrence suggestions are merged at a time in
+#: :func:`recommend_codes` (each customer's list depends on their own rows only, so the
+#: merge by blocks of customers gives the merge of all at once, row for row; at 3M
+#: customers the one merge held about 2 GB of candidate arrays at once).
+_MERGE_ROWS = 1 << 17
+
+
+def _merge_sources(rule: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   co: list[tuple[np.ndarray, np.ndarray, np.ndarray]], lo: int, hi: int,
+                   n: int, p: int,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The top ``n`` of the customers in rows ``[lo, hi)``: their rule rows (``rule``:
+    customer, item, score, sorted by customer) first, then their co-occurrence rows
+    (``co``: chunks of (row, column, score) sorted by row, covering exactly those rows),
+    an item in both kept once (its rule row); as :func:`recommend_codes` returns them."""
+    a, b = np.searchsorted(rule[0], [lo, hi]) if hi > lo else (0, len(rule[0]))
+    co_c, co_i, co_v = (np.concatenate(x) for x in zip(*co, strict=True)) if co else (
         np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     # rule items first (each customer's sorted by score, lift, item), then co-occurrence
     # items (sorted by score, item): both parts are sorted by customer, so a stable sort
     # on (customer, part) merges them; an item in both keeps its rule row
-    c_all = np.concatenate([by_rule["_c"].to_numpy(dtype=np.int64), co_c])
-    i_all = np.concatenate([by_rule["_i"].to_numpy(dtype=np.int64), co_i])
-    v_all = np.concatenate([by_rule["score"].to_numpy(dtype=float), co_v])
-    o_all = np.concatenate([np.zeros(len(by_rule), dtype=np.int64),
+    c_all = np.concatenate([rule[0][a:b], co_c])
+    i_all = np.concatenate([rule[1][a:b], co_i])
+    v_all = np.concatenate([rule[2][a:b], co_v])
+    o_all = np.concatenate([np.zeros(b - a, dtype=np.int64),
                             np.ones(len(co_c), dtype=np.int64)])
+    del co_c, co_i, co_v
     order = np.argsort(c_all * 2 + o_all, kind="stable")
     c_all, i_all, v_all, o_all = c_all[order], i_all[order], v_all[order], o_all[order]
     first = ~pd.Series(c_all * max(p, 1) + i_all).duplicated().to_numpy()

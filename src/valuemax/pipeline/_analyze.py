@@ -63,6 +63,7 @@ from valuemax.pipeline._outputs import propensity_informative, summary_dict, wri
 from valuemax.pipeline._parts import run_basket, run_propensity, run_stats, run_step
 from valuemax.pipeline._prepare import country_column, default_returns, read_source
 from valuemax.pipeline._result import AnalysisResult, StageStatus
+from valuemax.pipeline._spill import Spilled
 from valuemax.pipeline._store import (
     record_run,
     write_segments,
@@ -519,6 +520,12 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
         else:
             stats = None
             skipped["stats"] = "its target is customer value in money: " + spend_reason
+    # neither the propensity nor the basket step reads the earlier steps' results (the first
+    # reads the customers' number and first purchases): on disk meanwhile, out of their
+    # peaks (docs/performance.md)
+    spilled = Spilled((customers, rfm, segments, calibration, km, actions, ward, value, stats),
+                      frame=customers, keep=["first_purchase"])
+    del customers, rfm, segments, calibration, km, actions, ward, value, stats
     with clock("propensity"):
         prop = None
         if not prop_opts.enabled:
@@ -527,18 +534,19 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
             # without prices the spend features are left out (stated in its notes)
             prop = run_step(
                 "propensity", skipped, tracebacks, run_propensity,
-                stored, customers, skipped, horizon_days=prop_opts.horizon_days,
+                stored, spilled.kept, skipped, horizon_days=prop_opts.horizon_days,
                 random_state=random_state, money=money,
                 store_limit=None if opts.engine.memory_limit else STORE_MEMORY_LIMIT)
-        if prop is not None:
-            customers = customers.merge(prop.scores, on="customer_id", how="left",
-                                        validate="one_to_one")
     with clock("basket"):
         # on an engine the baskets are built there: only distinct (basket, item) pairs and
         # one row per basket reach Python
         basket = run_step("basket", skipped, tracebacks, run_basket,
                           _clean_log(run, log), log.ingested.mapping, skipped,
                           random_state=random_state)
+    customers, rfm, segments, calibration, km, actions, ward, value, stats = spilled.load()
+    if prop is not None:
+        customers = customers.merge(prop.scores, on="customer_id", how="left",
+                                    validate="one_to_one")
     return _Steps(customers=customers, rfm=rfm, segments=segments, calibration=calibration,
                   km=km, actions=actions, ward=ward, value=value, stats=stats,
                   propensity=prop, basket=basket)

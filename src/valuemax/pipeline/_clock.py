@@ -32,6 +32,28 @@ def peak_rss_mb() -> float | None:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
+def release_free_memory() -> None:
+    """Give the memory freed so far back to the operating system: Arrow's allocator pool
+    (``pyarrow.default_memory_pool().release_unused()``, when pyarrow is loaded) and the C
+    library's heap (glibc's ``malloc_trim(0)``, on Linux only).
+
+    Both allocators keep freed pages for reuse; a step whose largest arrays are allocated
+    afresh (larger than glibc's threshold they are mapped apart from the heap) does not reuse
+    them, so they stayed in the process's RSS under the next steps' peaks (at 1M lines, 50 to
+    70 MB returned at the value, stats and propensity steps' starts). Nothing changes but the
+    RSS; elsewhere (macOS, Windows, musl) only Arrow's pool is released.
+    """
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        import contextlib
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): no trim
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class StepClock:
     """Times named steps into ``timings`` (seconds, 3 decimals), records the process's peak
     RSS at each step's end into ``peaks`` (MiB, 1 decimal; :func:`peak_rss_mb`, so
@@ -48,7 +70,8 @@ class StepClock:
     was alive at a step's start and dies later (in a run: a few thousand small Ibis/sqlglot
     expression nodes, no arrays) waits for the release. When the process has frozen
     objects already (``gc.get_freeze_count() > 0``, e.g. a server's preloaded modules),
-    nothing is frozen, so that the release cannot unfreeze the caller's own.
+    nothing is frozen, so that the release cannot unfreeze the caller's own. The same step
+    starts give the freed memory back to the operating system (:func:`release_free_memory`).
 
     Examples
     --------
@@ -78,6 +101,7 @@ class StepClock:
         if self._freeze:
             gc.collect()  # the cyclic garbage made so far is freed, not frozen
             gc.freeze()
+            release_free_memory()
         self._t0 = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
