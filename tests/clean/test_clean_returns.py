@@ -128,6 +128,7 @@ def test_excess_beyond_the_matched_purchase_is_reported(netted):
                                "9.50 - 1.00 (")
     assert lines[2].startswith("refunds not netted 9.50 = beyond the purchase 2.50 (1 return "
                                "line beyond")
+    assert "; 1 unit) + unmatched" in lines[2]
     assert "unmatched 7.00 (2 return lines" in lines[2]
     assert lines[0] in rep.to_text()
     assert rep.to_dict()["refunds_excess"] == pytest.approx(2.5)
@@ -182,3 +183,11 @@ def test_excess_in_money_when_the_purchase_has_no_quantity():
     assert got["_vm_left"].tolist() == pytest.approx([0.0, 0.0, 3.0])
     assert got["returned_quantity"].tolist()[1:] == pytest.approx([2.0, 4.0 / 7.0])
     assert pd.isna(got.loc[1, "returned_quantity"])  # netted in money: no units
+
+
+def test_every_return_netted_says_so(log_factory):
+    # rows 1, 3 (A: 3 of 10 pens returned) and 10, 11 (B's rug): nothing left un-netted,
+    # so no "beyond the purchase 0.00 (0 return lines ...; 0 units)" parts are printed
+    rows = [ROWS[i] for i in (0, 2, 9, 10)]
+    rep = clean(log_factory(rows), returns="net", observation_end="2024-01-31").report
+    assert rep.reconciliation_lines()[2] == "refunds not netted 0.00 (every return was netted)"

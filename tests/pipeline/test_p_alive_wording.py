@@ -40,6 +40,8 @@ def test_no_spread_says_p_alive_does_not_vary(model):
     assert "P(alive) does not vary (1.00 for 90% of customers), so it cannot rank customers" \
         in text
     assert "between" not in text
+    # P(alive) near 1 for everyone (Online Retail): the model does see little drop-out
+    assert "The model sees little drop-out in this log" in text
 
 
 def test_narrow_spread_keeps_the_range(model):
@@ -100,3 +102,19 @@ def test_a_and_b_both_near_zero_is_not_called_no_drop_out():
     assert "close to 1 by the model's construction" not in text
     assert ("its drop-out parameters sit at a limit (a at the search bound, b at the search "
             "bound)") in text
+
+
+def test_equal_drop_out_limit_does_not_claim_little_churn(model):
+    """At the "no drop-out heterogeneity" limit every customer has the same drop-out chance,
+    which may be large (the new user's Chinese log: P(alive) from 0.59 down to 0.00005):
+    the warning names the limit and must not say the model sees little drop-out."""
+    import copy
+
+    at_limit = copy.copy(model)
+    at_limit.boundary_ = ("no drop-out heterogeneity",)
+    p = pd.Series(np.linspace(0.00005, 0.59, 2000))
+    text = p_alive_warning(at_limit, p)
+    assert "its drop-out parameters sit at a limit (no drop-out heterogeneity)" in text
+    assert "little drop-out" not in text and "little churn" not in text
+    assert text.endswith("use the RFM segments (At Risk, Can't Lose Them) and the days since "
+                         "the last purchase for churn.")

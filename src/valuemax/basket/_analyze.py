@@ -119,8 +119,9 @@ def _item_names(transactions: Any) -> tuple[dict[str, str], str | None]:
     shown = []
     for code in codes[:3]:
         rows = got[got["item"] == code]
-        shown.append(f"{code}: " + ", ".join(f"{n!r} on {k:,} lines" for n, k in
-                                            zip(rows["name"], rows["lines"], strict=True)))
+        shown.append(f"{code}: " + ", ".join(
+            f"{n!r} on {k:,} line{'' if k == 1 else 's'}"
+            for n, k in zip(rows["name"], rows["lines"], strict=True)))
     more = f"; {len(codes) - 3:,} more" if len(codes) > 3 else ""
     return names, (f"{len(codes):,} product {'code carries' if len(codes) == 1 else 'codes carry'} "
                    f"several names in the log ({'; '.join(shown)}{more}); rules, "

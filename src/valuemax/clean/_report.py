@@ -256,13 +256,19 @@ class QualityReport:
                   "purchases")
         units = rec["units_beyond_purchase"]
         units_text = f"{units:,.0f}" if float(units).is_integer() else f"{units:,.2f}"
-        not_netted = (
-            f"refunds not netted {rec['refunds_not_netted']:,.2f} = beyond the purchase "
-            f"{rec['refunds_beyond_purchase']:,.2f} "
-            f"({count_noun(rec['return_lines_beyond_purchase'], 'return line')} {beyond}; "
-            f"{units_text} units) + unmatched {rec['refunds_unmatched']:,.2f} "
-            f"({count_noun(rec['return_lines_unmatched'], 'return line')} with nothing to "
-            "net against)")
+        parts = []
+        if rec["return_lines_beyond_purchase"]:
+            parts.append(
+                f"beyond the purchase {rec['refunds_beyond_purchase']:,.2f} "
+                f"({count_noun(rec['return_lines_beyond_purchase'], 'return line')} {beyond}; "
+                f"{units_text} unit{'' if units == 1 else 's'})")
+        if rec["return_lines_unmatched"]:
+            parts.append(
+                f"unmatched {rec['refunds_unmatched']:,.2f} "
+                f"({count_noun(rec['return_lines_unmatched'], 'return line')} with nothing "
+                "to net against)")
+        not_netted = (f"refunds not netted {rec['refunds_not_netted']:,.2f}"
+                      + (f" = {' + '.join(parts)}" if parts else " (every return was netted)"))
         refunds = (f"refunds on return lines {rec['refunds']:,.2f} = deducted "
                    f"{rec['refunds_deducted']:,.2f} + not netted "
                    f"{rec['refunds_not_netted']:,.2f}")

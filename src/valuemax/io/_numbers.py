@@ -247,8 +247,8 @@ def _number_plan(
         notes.append(f"{label}: read with decimal=',' (',' is the decimal mark, e.g. "
                      f"'1.234,50' -> 1234.5)")
     if n_parens:
-        removed.append(f"the parentheses of {n_parens:,} values in accounting notation, read "
-                       f"as negatives (e.g. '(12.50)' -> -12.5)")
+        removed.append(f"the parentheses of {n_parens:,} value{'s' if n_parens != 1 else ''} "
+                       f"in accounting notation, read as negatives (e.g. '(12.50)' -> -12.5)")
     if removed:
         ambiguous = ""
         if decimal == "." and thousands and int(st["one_group"] or 0) == n_grouped:

@@ -233,6 +233,10 @@ _MIN_SPREAD = 0.05
 _DROPOUT_PARAMS = ("a", "b", "s", "beta")
 
 
+#: P(alive) at or above this for 95% of customers: the model sees little drop-out.
+_LITTLE_DROPOUT = 0.9
+
+
 def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | None:
     """Why P(alive) cannot rank customers by their chance of being active, or None
     (``clv``: CLV was computed, and the advice says how to read it).
@@ -251,7 +255,8 @@ def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | N
     if not wide and not at_limit and hi - lo >= _MIN_SPREAD:
         return None
     why = []
-    if "no drop-out" in at_limit:
+    no_dropout = "no drop-out" in at_limit
+    if no_dropout:
         why.append("the chosen purchase model sits at its no-drop-out limit, the model in "
                    "which no customer ever leaves, so P(alive) is close to 1 by the "
                    "model's construction, not by evidence")
@@ -265,6 +270,11 @@ def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | N
         why.append(f"P(alive) does not vary ({lo:.2f} for 90% of customers), so it cannot "
                    "rank customers" if f"{lo:.2f}" == f"{hi:.2f}" else
                    f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers")
+    if not no_dropout and lo < _LITTLE_DROPOUT:
+        # the model may see much drop-out (P(alive) low for many), just not who dropped out
+        return ("P(alive) is not informative here: " + "; ".join(why) + ". It cannot tell "
+                "active customers from lost ones; use the RFM segments (At Risk, Can't Lose "
+                "Them) and the days since the last purchase for churn.")
     return ("P(alive) is not informative here: " + "; ".join(why) + ". The model sees "
             "little drop-out in this log, so it cannot tell active customers from lost ones; "
             "use the RFM segments (At Risk, Can't Lose Them) for churn"

@@ -157,7 +157,8 @@ def _distributions(cust: pd.DataFrame) -> str:
                                          "(currency per order, log scale)",
                                          unit="currency per order", color=plots.PALETTE[4])
         if fig is not None:
-            extra = (f" {fmt_int(n_out)} customers with no positive average order value are not drawn."
+            extra = (f" {fmt_int(n_out)} customer{'s' if n_out != 1 else ''} with no positive "
+                     f"average order value {'are' if n_out != 1 else 'is'} not drawn."
                      if n_out else "")
             blocks.append(figure(fig, "Average order value per customer on a log scale: the "
                                       "typical basket. Compare with total spend to see whether "

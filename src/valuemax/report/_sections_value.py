@@ -88,9 +88,9 @@ def value_section(result: AnalysisResult, *,
         parts.append(note(verdict))
     if not value.p_alive_informative:
         shown, raw = plain_text(value.p_alive_warning, fallback=(
-            "the fitted purchase model gives almost the same P(alive) to every customer, so "
-            "it cannot tell active customers from lost ones; rank customers by recency and "
-            "the RFM segments instead."))
+            "the fitted purchase model's drop-out part sits at a limit or is not pinned "
+            "down by this log, so its P(alive) cannot tell active customers from lost ones; "
+            "rank customers by recency and the RFM segments instead."))
         parts.append(alert("P(alive) cannot rank customers in this log", shown))
         diag.append(notes_list([raw], title="Why P(alive) is not informative"))
     shown, technical = split_notes(_no_bare_t(n) for n in value.notes
