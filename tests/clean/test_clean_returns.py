@@ -191,3 +191,16 @@ def test_every_return_netted_says_so(log_factory):
     rows = [ROWS[i] for i in (0, 2, 9, 10)]
     rep = clean(log_factory(rows), returns="net", observation_end="2024-01-31").report
     assert rep.reconciliation_lines()[2] == "refunds not netted 0.00 (every return was netted)"
+
+
+def test_positive_quantity_at_a_negative_price_is_a_price_correction(log_factory):
+    # a price correction (1 pen at -2.0) is not a returned pen: it must not take a pen off
+    # A's purchase (before: return_netted, and row 1 lost 2.0); B's cup return still nets
+    rows = [ROWS[0], ("12", "P", "pen", "1", T.format(6), "-2.0", "A", "UK"),
+            ("13", "Q", "cup", "2", T.format(4), "5.0", "B", "UK"),
+            ("14", "Q", "cup", "-1", T.format(7), "5.0", "B", "UK")]
+    res = clean(log_factory(rows), returns="net", observation_end="2024-01-31")
+    q = fetch(res.quarantine)
+    assert dict(zip(q["_row_id"], q["reason"], strict=True)) == {
+        2: "negative_price", 4: "return_netted"}
+    assert fetch(res.transactions)["amount"].tolist() == [20.0, 5.0]

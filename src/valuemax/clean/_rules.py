@@ -270,7 +270,13 @@ def _cancellation(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
 
 
 def _return(t: ir.Table, ctx: RuleContext) -> ir.BooleanValue:
-    return (t.quantity < 0) | (t.amount < 0)
+    """A negative quantity, or a negative amount not made by a negative unit price on a
+    positive quantity: that line is a price correction (``negative_price``), not goods
+    coming back, and must not be netted against an earlier purchase. A positive quantity
+    with a negative amount and no negative price (a refund written ``1, -12.50``) is a
+    return."""
+    price_fix = (t.unit_price < 0).fill_null(False) & (t.quantity > 0).fill_null(False)
+    return (t.quantity < 0) | ((t.amount < 0) & ~price_fix)
 
 
 def _parse(code: str) -> Callable[[ir.Table, RuleContext], ir.BooleanValue]:
