@@ -116,12 +116,12 @@ def test_invalid_utf8_after_the_sample(write, tmp_path, rows):
                 "_row_id", "customer_id", "_parse_error") == [
         (80_002, "c\ufffd", "undecodable_text")]
     assert any(n.startswith("1 of 80,002 lines have bytes that are not valid utf-8") and
-               "first on line 80,002: 'c\ufffd'" in n for n in ing.notes)
+               "first in data row 80,002: 'c\ufffd'" in n for n in ing.notes)
     # many such lines: a Western European export read as UTF-8, refused with the fix
     path.write_bytes(GOOD.encode() + b"c1,2024-01-05,1\n" * 80_000
                      + b"Jos\xe9,2024-01-05,1\n" * 1_000)
     with pytest.raises(InputError, match=r"1,000 of the 81,001 lines .* not valid utf-8; "
-                       r"first on line 80,002: 'Jos\ufffd': more than 1% of the lines, so the "
+                       r"first in data row 80,002: 'Jos\ufffd': more than 1% of the lines, so the "
                        r"file is likely in another encoding; .*encoding='cp1252'"):
         read_transactions(path)
 
@@ -144,6 +144,19 @@ def test_corrupted_gbk_lines_are_quarantined(tmp_path, rows):
         assert good == [("客户8", 8.5)]
         assert any(n.startswith("1 of 199 lines have bytes that are not valid gb") for n in
                    ing.notes)
+    # four lines destroyed (2%): over the 1% quarantined, refused with the count, the
+    # file's line and the limit, whether the encoding is detected or given
+    broken = bytearray(data)
+    for i in (7, 20, 50, 90):
+        at = broken.index(f"客户{i},".encode("gbk"))
+        broken[at:at + 2] = b"\xff\xff"
+    path.write_bytes(bytes(broken))
+    for encoding in (None, "gb18030"):
+        with pytest.raises(InputError, match=r"reads as gb18030 except for bytes that are not "
+                           r"valid gb18030 on 4 of the 200 lines sampled \(2.0%; first on line "
+                           r"8 of the file: '\ufffd.*more than the 1% of lines valuemax "
+                           r"quarantines"):
+            read_transactions(path, encoding=encoding)
     # bytes destroyed in the header: the column names cannot be trusted
     path.write_bytes(b"\xff\xff" + data[2:])
     with pytest.raises(InputError, match=r"the header of .*gbk.csv has bytes that are not valid gbk "

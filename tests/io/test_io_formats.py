@@ -203,6 +203,12 @@ def test_title_lines_above_the_header_are_skipped_and_quoted(write, rows):
     assert ing.raw.columns[:3] == ("customer_id", "date", "amount")
     assert rows(ing.standardized(), "_row_id", "customer_id", "amount") == [
         (1, "c1", 3.5), (2, "c2", 4.0)]
+    # a spreadsheet's title row saved as CSV pads it with delimiters
+    padded = read_transactions(write("padded.csv", "Sales report 2024,,\n,,\n"
+                                     "customer_id,date,amount\nc1,2024-01-05,3.5\n"))
+    assert ("skipped 2 title lines above the header ('Sales report 2024'): not part of the "
+            "table") in padded.notes
+    assert rows(padded.standardized(), "customer_id", "amount") == [("c1", 3.5)]
     # six title lines are more than an export puts there: the layout error stands
     with pytest.raises(InputError, match="is not a table"):
         read_transactions(write("long.csv", "t\n" * 6 + "customer_id,date,amount\n"

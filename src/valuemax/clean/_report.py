@@ -260,8 +260,8 @@ class QualityReport:
         if rec["return_lines_beyond_purchase"]:
             parts.append(
                 f"beyond the purchase {rec['refunds_beyond_purchase']:,.2f} "
-                f"({count_noun(rec['return_lines_beyond_purchase'], 'return line')} {beyond}; "
-                f"{units_text} unit{'' if units == 1 else 's'})")
+                f"({count_noun(rec['return_lines_beyond_purchase'], 'return line')} {beyond}"
+                + (f"; {units_text} unit{'' if units == 1 else 's'})" if units else ")"))
         if rec["return_lines_unmatched"]:
             parts.append(
                 f"unmatched {rec['refunds_unmatched']:,.2f} "

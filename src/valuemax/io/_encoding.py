@@ -159,6 +159,20 @@ def tolerable(text: str) -> bool:
     return n_bad < len(lines) and n_bad <= max(1, int(UNDECODABLE_SHARE * len(lines)))
 
 
+def _too_corrupt(text: str, encoding: str, source: str) -> str:
+    """The message for decoded ``text`` (a sample) with more lines of invalid bytes than
+    :func:`tolerable` accepts: how many, which line first, the limit and the fixes."""
+    lines = [ln for ln in _LINE_SPLIT.split(text)]
+    filled = [i for i, ln in enumerate(lines) if ln.strip()]
+    bad = [i for i in filled if "\ufffd" in lines[i]]
+    return (f"{source} reads as {encoding} except for bytes that are not valid {encoding} "
+            f"on {len(bad):,} of the {len(filled):,} lines sampled ({len(bad) / len(filled):.1%}"
+            f"; first on line {bad[0] + 1:,} of the file: {lines[bad[0]].strip()[:60]!r}): "
+            f"more than the {UNDECODABLE_SHARE:.0%} of lines valuemax quarantines as "
+            f"undecodable_text, so the file is taken to be corrupted. Re-export it, or repair "
+            f"those lines; if it is in another encoding, pass encoding= (CLI --encoding).")
+
+
 def _replaced(sample: bytes, encoding: str, at_eof: bool) -> str:
     return codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample,
                                                                         final=at_eof)
@@ -188,9 +202,12 @@ def check_decodes(sample: bytes, encoding: str, at_eof: bool, *, source: str) ->
             pos, problem = exc.start, exc.reason
             # a few corrupted lines, unless an encoding valuemax detects reads it whole
             # (then the given one is wrong)
-            if tolerable(_replaced(sample, encoding, at_eof)) and not any(
-                    _decodes(sample, e, at_eof) is not None for e in ("utf-8", "gb18030")):
-                return
+            if not any(_decodes(sample, e, at_eof) is not None for e in ("utf-8", "gb18030")):
+                text = _replaced(sample, encoding, at_eof)
+                if tolerable(text):
+                    return
+                if _mostly_readable(text):
+                    raise InputError(_too_corrupt(text, encoding, source)) from exc
         except UnicodeError as exc:  # e.g. 'UTF-16 stream does not start with BOM'
             pos, problem = 0, str(exc)
     raise InputError(
@@ -216,6 +233,13 @@ def _decodes(sample: bytes, encoding: str, at_eof: bool) -> str | None:
         return decoder.decode(sample, final=at_eof)
     except UnicodeDecodeError:
         return None
+
+
+def _mostly_readable(text: str) -> bool:
+    """True when at most a fifth of the lines of ``text`` hold U+FFFD: a corrupted file
+    rather than one in another encoding."""
+    lines = [ln for ln in _LINE_SPLIT.split(text) if ln.strip()]
+    return bool(lines) and sum("\ufffd" in ln for ln in lines) <= 0.2 * len(lines)
 
 
 def _mostly_gb2312(text: str) -> bool:
@@ -254,8 +278,10 @@ def detect_encoding(sample: bytes, at_eof: bool, *, source: str) -> str:
     if tolerable(_replaced(sample, "utf-8", at_eof)):
         return "utf-8"
     text = _replaced(sample, "gb18030", at_eof)
-    if tolerable(text) and _mostly_gb2312(text.replace("\ufffd", "")):
-        return "gb18030"
+    if _mostly_gb2312(text.replace("\ufffd", "")) and _mostly_readable(text):
+        if tolerable(text):
+            return "gb18030"
+        raise InputError(_too_corrupt(text, "gb18030", source))
     from charset_normalizer import from_bytes
 
     guesses = list(dict.fromkeys(codecs.lookup(m.encoding).name for m in from_bytes(sample)))[:4]

@@ -224,6 +224,11 @@ def sniff_layout(
         if len(widths) == 1 and widths.pop() > 1:
             notes = [f"read as delimited text: delimiter {delimiter_name(delimiter)} (sniffed), "
                      f"quote '\"'"]
+            k = _padded_titles(rows) if columns is None else 0
+            if k:  # a spreadsheet's title row saved as CSV: 'Sales report 2024,,,'
+                notes.insert(0, _title_note(k, [r[0] for r in rows[:k]]))
+                return _with_header("csv", delimiter, rows[k:], _raw_index(text, k), notes,
+                                    source, columns)
             return _with_header("csv", delimiter, rows, leading, notes, source, columns)
     rows = [ln.split() for ln in lines]
     widths = {len(r) for r in rows}
@@ -234,6 +239,29 @@ def sniff_layout(
     if titled is not None:
         return titled
     raise InputError(_no_layout_message(lines, source))
+
+
+def _padded_titles(rows: list[list[str]]) -> int:
+    """How many of the first rows (at most ``_MAX_TITLE``) fill only their first field, above
+    a row that fills two or more (0 when the first row fills more than one)."""
+    for k, row in enumerate(rows[:_MAX_TITLE + 1]):
+        if sum(bool(c.strip()) for c in row) > 1:
+            return k
+        if row[1:] and any(c.strip() for c in row[1:]):
+            return 0
+    return 0
+
+
+def _raw_index(text: str, k: int) -> int:
+    """The raw line index of the sample's ``k``-th non-blank line (0-based)."""
+    raw = _LINE_END.split(text)
+    return [i for i, ln in enumerate(raw) if ln.strip()][k]
+
+
+def _title_note(k: int, titles: list[str]) -> str:
+    shown = ", ".join(repr(t.strip()[:60]) for t in titles if t.strip())
+    return (f"skipped {k} title line{'s' if k > 1 else ''} above the header"
+            f"{f' ({shown})' if shown else ''}: not part of the table")
 
 
 def _below_title(text: str, lines: list[str], order: Sequence[str], cut: bool, source: str,
@@ -250,14 +278,11 @@ def _below_title(text: str, lines: list[str], order: Sequence[str], cut: bool, s
                 rows = rows[:-1]
             widths = {len(r) for r in rows}
             if len(widths) == 1 and widths.pop() > 1:
-                raw = _LINE_END.split(text)
-                filled = [i for i, ln in enumerate(raw) if ln.strip()]
-                shown = ", ".join(repr(ln.strip()[:60]) for ln in lines[:k])
-                notes = [f"skipped {k} title line{'s' if k > 1 else ''} above the header "
-                         f"({shown}): not part of the table",
+                notes = [_title_note(k, lines[:k]),
                          f"read as delimited text: delimiter {delimiter_name(delimiter)} "
                          f"(sniffed), quote '\"'"]
-                return _with_header("csv", delimiter, rows, filled[k], notes, source, columns)
+                return _with_header("csv", delimiter, rows, _raw_index(text, k), notes,
+                                    source, columns)
     return None
 
 
