@@ -89,6 +89,27 @@ def test_hc3_equals_a_hand_sandwich():
     assert any("HC3" in n for n in res.notes)
 
 
+def test_hc3_with_a_row_of_leverage_one_uses_hc1(recwarn):
+    # the last row alone sets the dummy's coefficient (leverage 1): HC3 divides by zero
+    # there, so HC1 is used and said; computed here by hand: n/(n-k) (X'X)^-1 X'diag(e^2)X
+    # (X'X)^-1, with no warning and finite standard errors
+    df = pd.DataFrame({"y": [1.0, 2.5, 2.0, 4.0, 10.0], "x1": [0.1, 0.5, 0.3, 0.9, 0.4],
+                       "d": [0, 0, 0, 0, 1]})
+    res = ols(df, "y", ["x1", "d"], robust="HC3")
+    X = with_const(df[["x1", "d"]].to_numpy(dtype=float))
+    y = df["y"].to_numpy()
+    bread = np.linalg.inv(X.T @ X)
+    e = y - X @ (bread @ X.T @ y)
+    meat = X.T @ np.diag(e ** 2) @ X
+    se = np.sqrt(np.diag(bread @ meat @ bread) * 5 / (5 - 3))
+    np.testing.assert_allclose(res.coefficients["se"], se, rtol=1e-9)
+    assert np.isfinite(res.coefficients["se"]).all()
+    assert any("HC3 is undefined here: 1 row alone determines a coefficient" in n
+               for n in res.notes)
+    assert any("standard errors: HC1" in n for n in res.notes)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_reading_of_a_log_outcome():
     rng = np.random.default_rng(5)
     n = 300

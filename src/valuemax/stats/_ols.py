@@ -231,11 +231,21 @@ def ols(
                          f"{len(yy):,} rows: there is no variation to explain. Pick another "
                          "outcome, or a sample where it varies.")
     cov = "HC3" if robust else "nonrobust"
+    if robust:
+        # HC3 divides each squared residual by (1 - leverage)^2: undefined for a row that
+        # alone determines a coefficient (leverage 1, e.g. a tiny log); HC1 then
+        q, _ = np.linalg.qr(exog)
+        n_one = int(np.sum(np.sum(q * q, axis=1) > 1 - 1e-9))
+        if n_one:
+            cov = "HC1"
+            notes.append(f"HC3 is undefined here: {n_one:,} row{'s' if n_one > 1 else ''} "
+                         f"alone determine{'' if n_one > 1 else 's'} a coefficient (leverage "
+                         f"1); HC1 robust standard errors used instead")
     res = OLS(yv.to_numpy(dtype=float), exog).fit(cov_type=cov)
     ci = np.asarray(res.conf_int(alpha=1 - confidence))
     coefs = pd.DataFrame({"term": names, "coef": res.params, "se": res.bse, "t": res.tvalues,
                           "p_value": res.pvalues, "ci_low": ci[:, 0], "ci_high": ci[:, 1]})
-    notes.append("standard errors: HC3 heteroskedasticity-robust (normal-based tests)"
+    notes.append(f"standard errors: {cov} heteroskedasticity-robust (normal-based tests)"
                  if robust else "standard errors: classical OLS (t-based tests)")
     log_y = is_log_name(y) if log_outcome is None else bool(log_outcome)
     resid, fitted = np.asarray(res.resid), np.asarray(res.fittedvalues)
