@@ -209,6 +209,16 @@ def test_title_lines_above_the_header_are_skipped_and_quoted(write, rows):
     assert ("skipped 2 title lines above the header ('Sales report 2024'): not part of the "
             "table") in padded.notes
     assert rows(padded.standardized(), "customer_id", "amount") == [("c1", 3.5)]
+    # a title (LF) added above a CR LF export, and an LF header over CR LF rows: DuckDB
+    # reads one line ending per file, so the copy reads every CR LF as LF
+    for name, text in (("mixed1.csv", "Sales report 2024\ncustomer_id,date,amount\r\n"
+                                      "c1,2024-01-05,3.5\r\nc2,2024-01-06,4\r\n"),
+                       ("mixed2.csv", "customer_id,date,amount\nc1,2024-01-05,3.5\r\n"
+                                      "c2,2024-01-06,4\r\n")):
+        mixed = read_transactions(write(name, text))
+        assert "mixed line endings (LF and CR LF): every CR LF read as LF" in mixed.notes
+        assert rows(mixed.standardized(), "customer_id", "amount") == [("c1", 3.5),
+                                                                        ("c2", 4.0)]
     # six title lines are more than an export puts there: the layout error stands
     with pytest.raises(InputError, match="is not a table"):
         read_transactions(write("long.csv", "t\n" * 6 + "customer_id,date,amount\n"
@@ -420,3 +430,18 @@ def test_con_and_table_name(small_csv, tmp_path):
     # reading again replaces the raw table
     again = read_transactions(small_csv, con=ing.con, table_name="my_raw")
     assert again.n_rows == 4
+
+
+def test_unified_newlines_across_chunk_boundaries(tmp_path, monkeypatch):
+    # a CR LF cut between two chunks is still one line end; a lone CR is kept
+    import valuemax.io._encoding as enc
+
+    text = "a,b\r\nc,d\ne\rf\r\n" * 7
+    src = tmp_path / "in.csv"
+    src.write_bytes(text.encode("utf-8"))
+    for size in (1, 2, 3, 5, 64):
+        monkeypatch.setattr(enc, "_CHUNK", size)
+        out, replaced = enc.transcode_to_utf8(src, None, "utf-8", tmp_path / "out.txt",
+                                              source="in.csv", unify_newlines=True)
+        assert out.read_bytes().decode("utf-8") == text.replace("\r\n", "\n")
+        assert replaced == 0

@@ -321,13 +321,15 @@ def needs_transcoding(encoding: str) -> bool:
 
 
 def transcode_to_utf8(
-    path: Path, compression: str | None, encoding: str, dest: Path, *, source: str
-) -> Path:
+    path: Path, compression: str | None, encoding: str, dest: Path, *, source: str,
+    unify_newlines: bool = False,
+) -> tuple[Path, int]:
     """Write ``path`` decoded from ``encoding`` as UTF-8 to ``dest``; return ``dest``.
 
     Streams 8 MiB chunks through an incremental decoder; line ends are kept as they are.
-    Bytes not valid in ``encoding`` become U+FFFD (the replacement character): the lines
-    holding them are quarantined as ``undecodable_text`` by the read, which refuses the file
+    With ``unify_newlines`` every CR LF becomes LF (a file mixing both, which DuckDB's reader
+    refuses). Bytes not valid in ``encoding`` become U+FFFD (the replacement character): the
+    lines holding them are quarantined as ``undecodable_text`` by the read, which refuses the file
     when they are more than :data:`UNDECODABLE_SHARE` of its lines.
 
     Returns
@@ -342,6 +344,7 @@ def transcode_to_utf8(
     """
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     offset = replaced = 0
+    held = ""  # a CR at a chunk's end, until the next chunk says whether LF follows
     with open_binary(path, compression) as src, open(dest, "w", encoding="utf-8", newline="") as dst:
         while True:
             chunk = src.read(_CHUNK)
@@ -354,6 +357,10 @@ def transcode_to_utf8(
                     f"'utf-16-le'; CLI --encoding)."
                 ) from exc
             replaced += text.count("\ufffd")
+            if unify_newlines:
+                text = held + text
+                held = "\r" if text.endswith("\r") and chunk else ""
+                text = (text[:-1] if held else text).replace("\r\n", "\n")
             dst.write(text)
             if not chunk:
                 break

@@ -129,19 +129,24 @@ def sample_encoding(
 
 def readable_copy(
     path: Path, compression: str | None, encoding: str, tmpdir: Path, *, source: str,
-    force: bool = False,
+    force: bool = False, unify_newlines: bool = False,
 ) -> tuple[Path, str | None, tuple[str, ...], int]:
     """Return ``(path, compression, notes, undecodable)`` DuckDB can read: ``path`` or a
     UTF-8 copy (always with ``force``: a UTF-8 file with invalid bytes), and the number of
     invalid byte sequences the copy replaced with U+FFFD."""
-    if not force and not needs_transcoding(encoding):
+    if not force and not unify_newlines and not needs_transcoding(encoding):
         return path, compression, (), 0
     dest, replaced = transcode_to_utf8(path, compression, encoding,
-                                       tmpdir / "transcoded-utf8.txt", source=source)
+                                       tmpdir / "transcoded-utf8.txt", source=source,
+                                       unify_newlines=unify_newlines)
     what = (f"transcoded from {encoding} to UTF-8 (temporary copy, deleted)"
             if needs_transcoding(encoding) else
-            "copied as UTF-8 with its invalid bytes replaced (temporary copy, deleted)")
-    return dest, None, (what,), replaced
+            "copied as UTF-8 with its invalid bytes replaced (temporary copy, deleted)"
+            if force else "copied as UTF-8 (temporary copy, deleted)")
+    notes = (what,)
+    if unify_newlines:
+        notes += ("mixed line endings (LF and CR LF): every CR LF read as LF",)
+    return dest, None, notes, replaced
 
 
 def _csv_error(exc: Exception, source: str, layout: TextLayout) -> InputError:
@@ -193,13 +198,16 @@ def load_text(
             f"{source} has a column named '_row_id', which valuemax reserves for the line "
             f"number; rename that column."
         )
+    # DuckDB's reader takes one line ending per file: a file mixing LF and CR LF (a title
+    # line added by another tool) is copied with CR LF as LF
+    mixed = "\r\n" in text and re.search(r"(?<!\r)\n", text) is not None
     read_path, read_comp, copied, replaced = readable_copy(path, compression, enc, tmpdir,
-                                                           source=source)
+                                                           source=source, unify_newlines=mixed)
     try:
         _read_text(con, table, read_path, layout, read_comp, source)
     except _InvalidUnicode:  # DuckDB read a UTF-8 file natively and met invalid bytes
         read_path, read_comp, copied, replaced = readable_copy(
-            path, compression, enc, tmpdir, source=source, force=True)
+            path, compression, enc, tmpdir, source=source, force=True, unify_newlines=mixed)
         _read_text(con, table, read_path, layout, read_comp, source)
     notes = (*layout.notes, *copied)
     if compression:
