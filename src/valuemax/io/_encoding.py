@@ -149,14 +149,16 @@ UNDECODABLE_SHARE = 0.01
 
 def tolerable(text: str) -> bool:
     """True when the lines of decoded ``text`` holding U+FFFD (a byte sequence the decoder
-    replaced) are at most :data:`UNDECODABLE_SHARE` of its lines, and at least one is
-    clean."""
+    replaced) are at most :data:`UNDECODABLE_SHARE` of its lines (so none in a sample of
+    under 100 lines), and at least one is clean."""
     bad = text.count("\ufffd")
     if not bad:
         return True
     lines = [ln for ln in _LINE_SPLIT.split(text) if ln.strip()]
     n_bad = sum("\ufffd" in ln for ln in lines)
-    return n_bad < len(lines) and n_bad <= max(1, int(UNDECODABLE_SHARE * len(lines)))
+    # no floor of one line: in a sample of under 100 lines one bad line cannot be told
+    # from another encoding
+    return n_bad < len(lines) and n_bad <= UNDECODABLE_SHARE * len(lines)
 
 
 def _too_corrupt(text: str, encoding: str, source: str) -> str:

@@ -446,7 +446,7 @@ def _undecodable(raw: Any, names: list[str], n_rows: int, loaded: Loaded) -> tup
         cells = [str(first[0][c]) for c in names if first[0][c] is not None]
         shown = next((c for c in cells if "\ufffd" in c), "")
         example = f"; first in data row {first[0]['_row_id']:,}: {shown[:60]!r}"
-    if n_bad == n_rows or n_bad > max(1, int(UNDECODABLE_SHARE * n_rows)):
+    if n_bad == n_rows or n_bad > UNDECODABLE_SHARE * n_rows:
         raise InputError(
             f"{n_bad:,} of the {n_rows:,} lines of {loaded.source} have bytes that are not "
             f"valid {enc}{example}: more than {UNDECODABLE_SHARE:.0%} of the lines, so the "
