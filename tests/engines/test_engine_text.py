@@ -16,15 +16,12 @@ from valuemax.io._numbers import NumberPlan, number_stage1, number_stage2, numbe
 from valuemax.pipeline import analyze
 from valuemax.pipeline._engine import drop_engine_tables, write_engine_table
 
+from .test_engine_normalise import SERVERS, WORK
 from .test_parity import CDNOW_CLV, assert_same_quality, assert_same_table, assert_same_value
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The 'future.infer_string' option is deprecated")
 
-SERVERS = [pytest.param("postgres", marks=pytest.mark.postgres),
-           pytest.param("mariadb", marks=pytest.mark.mariadb)]
-WORK = ("valuemax_transactions_raw", "valuemax_transactions_clean", "valuemax_quarantine",
-        "valuemax_customers", "valuemax_calibration_holdout", "valuemax_runs")
 
 
 def _both(con, name, values, build):

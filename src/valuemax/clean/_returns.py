@@ -43,6 +43,50 @@ import ibis.expr.types as ir
 EXCESS_EPS: Final = 1e-9
 
 
+def _matches(t: ir.Table, keys: tuple[str, str], step: Any) -> ir.Table:
+    """Each eligible return line matched to the last purchase line before it of the same
+    (customer, item): ``_vm_rrow``, ``_vm_prow`` (their ``_row_id``), the return's units and
+    money, its time, the purchase's quantity and amount."""
+    item = keys[1]
+    keyed = t[item].notnull()
+    rets = t.filter(t._vm_ret & keyed).select(
+        *keys, "order_ts", "_row_id",
+        _vm_kind=ibis.literal(1, "int8"),
+        _vm_units=t.quantity.abs(),
+        _vm_money=t.amount.abs(),
+    )
+    # only (customer, item) groups holding a return can match: the purchases of the others
+    # (most of a large log) are left out of the windows (numbering within a group kept is
+    # unchanged, so the matches are the same)
+    buys = t.filter(t._vm_cand & keyed).select(  # the purchase's own quantity and amount
+        *keys, "order_ts", "_row_id",
+        _vm_kind=ibis.literal(0, "int8"),
+        _vm_units=t.quantity,
+        _vm_money=t.amount,
+    )
+    buys = buys.semi_join(rets.select(*keys).distinct(), list(keys))
+    u = rets.union(buys)
+    ordered = {"group_by": list(keys), "order_by": [u.order_ts, u._row_id]}
+    u = u.mutate(_vm_seq=ibis.row_number().over(**ordered))
+    u = u.mutate(_vm_pseq=ibis.ifelse(u._vm_kind == 0, u._vm_seq, ibis.null("int64")))
+    u = u.mutate(
+        _vm_last=u._vm_pseq.max().over(ibis.window(**ordered, preceding=None, following=0))
+    )
+    if step is not None:
+        u = step(u, "_row_id")
+    # return -> matched purchase _row_id
+    r = u.filter((u._vm_kind == 1) & u._vm_last.notnull())
+    p = u.filter(u._vm_kind == 0).select(
+        *keys, _vm_pseq2="_vm_seq", _vm_prow="_row_id", _vm_pq="_vm_units", _vm_pa="_vm_money"
+    )
+    m = r.join(
+        p,
+        [r.customer_id == p.customer_id, r[item] == p[item], r._vm_last == p._vm_pseq2],
+    ).select(_vm_rrow=r._row_id, _vm_prow=p._vm_prow, _vm_units=r._vm_units,
+             _vm_money=r._vm_money, _vm_ts=r.order_ts, _vm_pq=p._vm_pq, _vm_pa=p._vm_pa)
+    return m
+
+
 def net_returns(
     t: ir.Table,
     *,
@@ -87,43 +131,7 @@ def net_returns(
     """
     keys = ("customer_id", item)
     t = t.mutate(_vm_ret=~pre_fires & is_return, _vm_cand=~pre_fires & ~is_return & ~post_fires)
-    keyed = t[item].notnull()
-    rets = t.filter(t._vm_ret & keyed).select(
-        *keys, "order_ts", "_row_id",
-        _vm_kind=ibis.literal(1, "int8"),
-        _vm_units=t.quantity.abs(),
-        _vm_money=t.amount.abs(),
-    )
-    # only (customer, item) groups holding a return can match: the purchases of the others
-    # (most of a large log) are left out of the windows (numbering within a group kept is
-    # unchanged, so the matches are the same)
-    buys = t.filter(t._vm_cand & keyed).select(  # the purchase's own quantity and amount
-        *keys, "order_ts", "_row_id",
-        _vm_kind=ibis.literal(0, "int8"),
-        _vm_units=t.quantity,
-        _vm_money=t.amount,
-    )
-    buys = buys.semi_join(rets.select(*keys).distinct(), list(keys))
-    u = rets.union(buys)
-    ordered = {"group_by": list(keys), "order_by": [u.order_ts, u._row_id]}
-    u = u.mutate(_vm_seq=ibis.row_number().over(**ordered))
-    u = u.mutate(_vm_pseq=ibis.ifelse(u._vm_kind == 0, u._vm_seq, ibis.null("int64")))
-    u = u.mutate(
-        _vm_last=u._vm_pseq.max().over(ibis.window(**ordered, preceding=None, following=0))
-    )
-    if step is not None:
-        u = step(u, "_row_id")
-    # return -> matched purchase _row_id
-    r = u.filter((u._vm_kind == 1) & u._vm_last.notnull())
-    p = u.filter(u._vm_kind == 0).select(
-        *keys, _vm_pseq2="_vm_seq", _vm_prow="_row_id", _vm_pq="_vm_units", _vm_pa="_vm_money"
-    )
-    m = r.join(
-        p,
-        [r.customer_id == p.customer_id, r[item] == p[item], r._vm_last == p._vm_pseq2],
-    ).select(_vm_rrow=r._row_id, _vm_prow=p._vm_prow, _vm_units=r._vm_units,
-             _vm_money=r._vm_money, _vm_ts=r.order_ts, _vm_pq=p._vm_pq, _vm_pa=p._vm_pa)
-    m = _with_excess(m)
+    m = _with_excess(_matches(t, keys, step))
     if step is not None:
         m = step(m, "_vm_rrow")
     per_buy = m.group_by("_vm_prow").aggregate(

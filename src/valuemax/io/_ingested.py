@@ -18,6 +18,20 @@ from valuemax.io._numbers import NumberPlan, number_stage1, number_stage2, numbe
 _NUMBER_COLUMNS = ("amount", "quantity", "unit_price")
 
 
+def _amount(parsed: dict[str, tuple[Any, Any, Any]], amount_from: str) -> tuple[Any, Any, Any]:
+    """``(amount, is_missing, is_unparseable)`` from the parsed numbers: the amount column,
+    NULL by design without prices (not a missing value), or quantity x unit price (a
+    product that overflows, 1e200 * 1e200 = inf, is not a number either)."""
+    if amount_from == "amount":
+        return parsed["amount"]
+    if amount_from == "none":
+        return ibis.null(dt.float64), ibis.literal(False), ibis.literal(False)
+    (q, q_missing, q_bad), (p, p_missing, p_bad) = parsed["quantity"], parsed["unit_price"]
+    a_missing = q_missing | p_missing
+    a_bad = ~a_missing & (q_bad | p_bad | is_inf(q * p))
+    return ibis.ifelse(a_bad, ibis.null(dt.float64), q * p), a_missing, a_bad
+
+
 @dataclass(frozen=True)
 class ParsePlan:
     """How ``Ingested.standardized()`` parses each mapped column (decided at read time).
@@ -196,17 +210,7 @@ class Ingested:
         for name in numbers:
             parsed[name] = number_stage3(s2[f"__{name}_text"], s2[f"__{name}_value"],
                                          plan.numbers[name])
-        if plan.amount_from == "amount":
-            amount, a_missing, a_bad = parsed["amount"]
-        elif plan.amount_from == "none":  # no prices: NULL by design, not a missing value
-            amount, a_missing, a_bad = (ibis.null(dt.float64), ibis.literal(False),
-                                        ibis.literal(False))
-        else:
-            (q, q_missing, q_bad), (p, p_missing, p_bad) = parsed["quantity"], parsed["unit_price"]
-            a_missing = q_missing | p_missing
-            # a product that overflows (1e200 * 1e200 = inf) is not a number either
-            a_bad = ~a_missing & (q_bad | p_bad | is_inf(q * p))
-            amount = ibis.ifelse(a_bad, ibis.null(dt.float64), q * p)
+        amount, a_missing, a_bad = _amount(parsed, plan.amount_from)
         out = {
             "_row_id": s2["_row_id"],
             "customer_id": s2["customer_id"],

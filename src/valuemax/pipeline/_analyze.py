@@ -464,7 +464,7 @@ def _to_engine(run: _Run, ingested: Any, *, staged: bool, from_engine: bool) -> 
 def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
     """The steps from the customer table to the baskets, each skipped with its reason when
     it cannot run (:func:`~valuemax.pipeline._parts.run_step`)."""
-    con, clock, skipped, tracebacks = run.con, run.clock, run.skipped, run.tracebacks
+    clock, skipped, tracebacks = run.clock, run.skipped, run.tracebacks
     seg, val, prop_opts = opts.segments, opts.value, opts.propensity
     random_state, money, stored = opts.random_state, log.money, log.stored
     country = country_column(log.ingested.extra_columns)
@@ -494,26 +494,8 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
                 seg.k_min, seg.k_max, random_state, country, skipped,
                 tracebacks) or (None, None, None)
         label_clusters(customers, km, ward, actions)
-    value = None
     with clock("value"):
-        if not val.enabled:
-            skipped["value"] = "customer value turned off with " + both_names("clv=False")
-        else:
-            # any failure of the models is a skipped step: the rest of the job goes on
-            value, reason = run_step(
-                "value", skipped, tracebacks, run_value,
-                con, stored, customers, time_unit=val.time_unit,
-                calibration_end=val.calibration_end,
-                calibration=calibration, horizon_months=val.horizon_months,
-                discount_rate=val.discount_rate, margin=val.margin, model=val.model,
-                random_state=random_state, money=money) or (None, skipped.get("value"))
-            if value is None:
-                skipped["value"] = reason
-            else:
-                if value.spend_model is None and money:  # CLV in money is missing: say so
-                    skipped["spend"] = no_spend_model_reason(customers)
-                customers = customers.merge(value.table, on="customer_id", how="left",
-                                            validate="one_to_one")
+        customers, value = _value_step(run, log, opts, customers, calibration)
     with clock("stats"):
         if spend_reason is None:
             stats = run_step("stats", skipped, tracebacks, run_stats, customers)
@@ -550,6 +532,31 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
     return _Steps(customers=customers, rfm=rfm, segments=segments, calibration=calibration,
                   km=km, actions=actions, ward=ward, value=value, stats=stats,
                   propensity=prop, basket=basket)
+
+
+def _value_step(run: _Run, log: _Log, opts: AnalyzeOptions, customers: Any,
+                calibration: Any) -> tuple[Any, Any]:
+    """The value step: ``(customers with the value columns, value result)``, or the
+    customers unchanged and None when it is turned off or cannot run (the reason in
+    ``run.skipped``; the rest of the job goes on)."""
+    skipped, val, money = run.skipped, opts.value, log.money
+    if not val.enabled:
+        skipped["value"] = "customer value turned off with " + both_names("clv=False")
+        return customers, None
+    value, reason = run_step(
+        "value", skipped, run.tracebacks, run_value,
+        run.con, log.stored, customers, time_unit=val.time_unit,
+        calibration_end=val.calibration_end,
+        calibration=calibration, horizon_months=val.horizon_months,
+        discount_rate=val.discount_rate, margin=val.margin, model=val.model,
+        random_state=opts.random_state, money=money) or (None, skipped.get("value"))
+    if value is None:
+        skipped["value"] = reason
+        return customers, None
+    if value.spend_model is None and money:  # CLV in money is missing: say so
+        skipped["spend"] = no_spend_model_reason(customers)
+    return customers.merge(value.table, on="customer_id", how="left",
+                           validate="one_to_one"), value
 
 
 def _clean_log(run: _Run, log: _Log) -> Any:
