@@ -185,3 +185,34 @@ def test_code_flags_give_the_tests_of_the_expressions():
                 2, 4, 6, 9, 11]
         else:  # the codes alone
             assert sum(got.column("np").to_pylist()) == 11
+
+
+def test_lost_customers_note_from_the_lines_equals_the_two_tables(tmp_path):
+    """The note on customers whose every line is quarantined: one GROUP BY of the labelled
+    lines gives the counts and examples of the anti join of the log's ids to the clean
+    table's (the path without labelled lines), both equal to a count in pandas."""
+    from valuemax.engines import connect
+    from valuemax.pipeline._analyze import _with_lost_customers
+    from valuemax.pipeline._store import write_table
+
+    lines = [f"c{i % 7},o{i},2024-{1 + i % 12:02d}-{1 + i % 28:02d},1,2.5,p{i % 5}"
+             for i in range(60)]
+    lines += ["lost1,o800,2024-02-02,x,2.5,p1",       # unparseable quantity
+              "lost2,o801,1970-01-01,1,2.5,p1",       # placeholder day
+              "lost2,o802,2024-02-03,1,2.5,p1", "lost2,o802,2024-02-03,1,2.5,p1",  # copy
+              "lost0,o803,2024-02-04,1,NaN,p1"]
+    con = connect(tmp_path / "store.duckdb")
+    ing = read_transactions(_write(tmp_path, lines), con=con)
+    res = clean(ing)
+    write_table(con, "transactions_clean", res.transactions)
+    from_lines = _with_lost_customers(res, ing, con).notes[-1]
+    from_tables = _with_lost_customers(dataclasses.replace(res, lines=None), ing, con).notes[-1]
+    assert from_lines == from_tables
+    std = ing.standardized().to_pyarrow().to_pandas()
+    kept = set(res.transactions.to_pyarrow().to_pandas()["customer_id"])
+    lost = sorted(set(std["customer_id"].dropna()) - kept)
+    n_ids = std["customer_id"].nunique()
+    assert len(lost) >= 2 and "lost1" in lost
+    assert from_lines.startswith(
+        f"customers lost to the quarantine: {len(lost):,} of {n_ids:,} customer ids have no "
+        f"clean line (e.g. {', '.join(lost[:5])});")

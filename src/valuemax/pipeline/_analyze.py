@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import ibis
+
 from valuemax import __version__
 from valuemax._core.exceptions import InputError
 from valuemax.clean import clean as clean_log_lines
@@ -747,16 +749,20 @@ def _with_lost_customers(cleaned, ingested, con):
     if lines is None:
         std = ingested.standardized()
         kept = con.table("transactions_clean").select("customer_id").distinct()
-    else:
-        std = lines
-        kept = lines.filter(lines.reason.isnull()).select("customer_id").distinct()
-    ids = std.filter(std.customer_id.notnull()).select("customer_id").distinct()
-    lost = ids.anti_join(kept, "customer_id")
-    n_lost = int(lost.count().to_pyarrow().as_py())
+        ids = std.filter(std.customer_id.notnull()).select("customer_id").distinct()
+        lost = ids.anti_join(kept, "customer_id")
+        n_lost = int(lost.count().to_pyarrow().as_py())
+        n_ids = int(ids.count().to_pyarrow().as_py()) if n_lost else 0
+    else:  # one GROUP BY of the lines: a customer is lost when none of theirs is clean
+        per = lines.filter(lines.customer_id.notnull()).group_by("customer_id").aggregate(
+            _vm_kept=ibis.ifelse(lines.reason.isnull(), 1, 0).max())
+        lost = per.filter(per._vm_kept == 0).select("customer_id")
+        row = per.aggregate(n_ids=per.count(), n_lost=(1 - per._vm_kept).sum()
+                            ).to_pyarrow().to_pylist()[0]
+        n_ids, n_lost = int(row["n_ids"]), int(row["n_lost"] or 0)
     if n_lost == 0:
         return report
     examples = lost.order_by("customer_id").limit(5).to_pyarrow().column(0).to_pylist()
-    n_ids = int(ids.count().to_pyarrow().as_py())
     note = (
         f"customers lost to the quarantine: {n_lost:,} of {n_ids:,} customer ids have no clean "
         f"line (e.g. {', '.join(map(str, examples))}); they are not in the customer table. "
