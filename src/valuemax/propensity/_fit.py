@@ -15,7 +15,7 @@ from valuemax.clean import CleanResult
 from valuemax.features._validation import check_log
 from valuemax.propensity._days import (
     features_from_days,
-    frame_at,
+    frames_at,
     materialised,
     materialised_days,
     stored_columns,
@@ -211,8 +211,9 @@ def _training_rows(t: Any, origins: list[_dt.date], cats: tuple[str, ...], label
     (:func:`~valuemax.propensity._days.daily_table`, built and materialised here when
     None): the frame of :func:`~valuemax.propensity._frame.features_at`, value for value,
     at a fraction of the engine time. Up to ``max_rows`` rows over all origins (counted
-    first: customers with a line before each origin), every row comes to pandas, one frame
-    per origin, as :func:`~valuemax.propensity._frame.features_at` builds it; the
+    first: customers with a line before each origin), every row comes to pandas, the
+    frames of every origin from one query (:func:`~valuemax.propensity._days.frames_at`),
+    as :func:`~valuemax.propensity._frame.features_at` builds them; the
     statistics are then None (taken from the frame). Above, only a seeded stratified sample
     of ``max_rows`` rows is built and leaves the engine
     (:func:`~valuemax.propensity._sample.sampled_rows`): per label, the rows with the
@@ -241,9 +242,8 @@ def _training_rows(t: Any, origins: list[_dt.date], cats: tuple[str, ...], label
     per_origin = label_counts(days, origins, label_days)
     total = int(per_origin[:, 0].sum())
     if total <= max_rows:
-        train = pd.concat([frame_at(days, t, o, categorical=cats, label_days=label_days,
-                                    money=money).assign(origin=o) for o in origins],
-                          ignore_index=True)
+        train = frames_at(days, t, origins, categorical=cats, label_days=label_days,
+                          money=money)
         return train, np.bincount(train["label"].to_numpy(), minlength=2), None
     train, counts, stats, take = sampled_rows(days, t, origins, cats, label_days, money,
                                               max_rows, seed, counts=per_origin)

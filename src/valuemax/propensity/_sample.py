@@ -5,9 +5,12 @@ origin). Which rows the sample takes depends only on each row's key (customer, o
 label, so the keys are drawn first from the per-customer-day table (:func:`row_keys`: the
 customers' first days and the label windows, no feature computed) and the features are
 computed for the drawn rows only (:func:`sampled_rows`): the frame of every row never
-exists, in the engine or in pandas. The column statistics the feature checks need
-(non-missing count, constant) are streaming aggregates over every row's features, one
-query that keeps no row.
+exists, in the engine or in pandas. The label counts of every row are counted in one scan
+of the days (:func:`label_counts`). The feature checks (does some row have a value; is the
+column constant) are read from the sample when it shows two distinct values, which settles
+both for every row; only the other columns need streaming aggregates over every row's
+features (:func:`column_stats`, one query that keeps no row): on a large log that query,
+three group-bys over every customer-day, was a sixth of the step's CPU time.
 """
 
 from __future__ import annotations
