@@ -96,3 +96,20 @@ def test_build_training_frame_equals_the_line_frames(make_synthetic, to_table):
         if rr:
             assert got["return_rate"].notna().sum() > 200
         pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@pytest.mark.parametrize("cats", [(), ("Country",)])
+def test_frames_at_equals_the_frames_of_each_cutoff_concatenated(make_synthetic, to_table,
+                                                                 cats):
+    """The training rows of every origin from one query equal, bit for bit, the frame of
+    each origin built alone and concatenated (the way they were built before)."""
+    from valuemax.propensity._days import frames_at
+
+    t = to_table(_awkward(make_synthetic))
+    days = daily_table(t).cache()
+    cutoffs = [dt.date(2023, 3, 1), dt.date(2022, 11, 11), dt.date(2022, 7, 31)]
+    want = pd.concat([frame_at(days, t, c, categorical=cats, label_days=60).assign(origin=c)
+                      for c in cutoffs], ignore_index=True)
+    got = frames_at(days, t, cutoffs, categorical=cats, label_days=60)
+    assert len(got) > 300 and got["label"].nunique() == 2
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -54,8 +54,8 @@ def test_sample_keeps_the_label_shares_and_the_statistics_of_all_rows(frames):
     (full, _, _), (sample, _, s_stats), (other, _, _), _ = frames
     n1 = int(sample["label"].sum())
     assert abs(n1 - 200 * full["label"].mean()) < 1  # largest remainder
-    for c, (non_missing, constant) in s_stats.items():
-        assert non_missing == int(full[c].notna().sum())
+    for c, (has_value, constant) in s_stats.items():
+        assert has_value == bool(full[c].notna().any())
         assert constant == (full[c].nunique(dropna=True) <= 1)
     # another seed draws other rows
     assert set(zip(other["customer_id"], other["origin"], strict=True)) != set(
@@ -96,3 +96,55 @@ def test_sample_is_the_smallest_hashes_per_label_of_all_rows(frames, con):
                         strict=True))
     got = set(zip(sample["customer_id"], sample["origin"].map(pos), strict=True))
     assert len(want) == 200 and got == want
+
+
+@pytest.mark.parametrize("label_days", [7, 60, 200])
+def test_label_counts_are_the_full_frames_rows_and_buyers(con, synth, label_days):
+    """One scan of the days counts, per origin, the rows and buyers that the frames of
+    every row hold (counted here in pandas from the frames themselves)."""
+    import pyarrow as pa
+
+    from valuemax.propensity._days import frame_at, materialised_days
+    from valuemax.propensity._sample import label_counts
+
+    t = con.create_table(f"label_counts_log_{label_days}",
+                         pa.Table.from_pandas(synth, preserve_index=False))
+    with materialised_days(t) as d:
+        got = label_counts(d, ORIGINS, label_days)
+        want = [[len(f), int(f["label"].sum())]
+                for f in (frame_at(d, t, o, label_days=label_days) for o in ORIGINS)]
+    assert got.tolist() == want
+    assert 0 < got[:, 1].sum() < got[:, 0].sum()
+
+
+def test_statistics_the_sample_cannot_settle_come_from_every_row(con, synth):
+    """A column the sample shows missing (or constant) is checked on every row: Country
+    set for two customers outside the sample only (which rows are drawn depends on the
+    customers, origins and labels, not on Country) is kept as varying, as the whole frame
+    says, though the sample holds no value of it."""
+    import pyarrow as pa
+
+    from valuemax.propensity._fit import _usable
+
+    def run(df: pd.DataFrame, name: str, max_rows: int = 200):
+        tab = pa.Table.from_pandas(df.drop(columns="Country"), preserve_index=False)
+        tab = tab.append_column("Country", pa.array(df["Country"].tolist(), pa.string()))
+        t = con.create_table(name, tab)
+        return _training_rows(t, ORIGINS, ("Country",), 60, True, max_rows, 0, [])
+
+    blank = synth.assign(Country=pd.Series([None] * len(synth), dtype=object))
+    sample, _, _ = run(blank, "stats_blank")
+    outside = sorted(set(synth["customer_id"]) - set(sample["customer_id"]))
+    assert len(outside) >= 2
+    odd = blank.copy()
+    odd.loc[odd["customer_id"] == outside[0], "Country"] = "FR"
+    odd.loc[odd["customer_id"] == outside[1], "Country"] = "DE"
+    sample2, _, stats = run(odd, "stats_odd")
+    full, _, _ = run(odd, "stats_odd_full", 100_000)  # every row
+    assert set(full["Country"].dropna()) == {"FR", "DE"}
+    assert list(sample2["customer_id"]) == list(sample["customer_id"])
+    assert sample2["Country"].isna().all()  # the sample alone would drop Country
+    assert stats["Country"] == (True, False)
+    assert _usable(sample2, ["Country"], [], stats) == ["Country"]
+    # a numeric column with two values in the sample is settled by it
+    assert stats["n_orders"] == (True, False)

@@ -361,6 +361,32 @@ def frame_at(days: ir.Table, transactions: ir.Table, cutoff: _dt.date, *,
                             money=money)].reset_index(drop=True)
 
 
+def frames_at(days: ir.Table, transactions: ir.Table, cutoffs: list[_dt.date], *,
+              categorical: tuple[str, ...] = (), label_days: int | None = None,
+              money: bool = True) -> pd.DataFrame:
+    """The frames of :func:`frame_at` at every cutoff, from one query (the union of the
+    cutoffs' group-bys) instead of one per cutoff: the same rows and values as
+    ``pd.concat`` of the frames, with ``origin`` (the cutoff, a date) last.
+
+    An optional feature (``product_diversity``, ``return_rate``) is kept when some row of
+    some cutoff has a value (the concatenation keeps it then too, missing for the cutoffs
+    whose frame left it out), in its place among the features.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of every cutoff, ordered by cutoff (as ``cutoffs``) then ``customer_id``.
+    """
+    parts = [features_from_days(days, transactions, c, categorical=categorical,
+                                label_days=label_days, money=money)
+             .mutate(_pos=ibis.literal(k, "int64")) for k, c in enumerate(cutoffs)]
+    df = ibis.union(*parts).order_by(["_pos", "customer_id"]).to_pyarrow().to_pandas()
+    keep = frame_columns(df, categorical=categorical, label=label_days is not None,
+                         money=money)
+    origin = [cutoffs[k] for k in df["_pos"].to_numpy()]
+    return df[keep].assign(origin=origin).reset_index(drop=True)
+
+
 def active_before(days: ir.Table, cutoffs: list[_dt.date]) -> list[int]:
     """Customers with a purchase day before each cutoff (one aggregate query).
 

@@ -14,9 +14,8 @@ from valuemax._core.exceptions import ConvergenceError, InputError, Insufficient
 from valuemax.clean import CleanResult
 from valuemax.features._validation import check_log
 from valuemax.propensity._days import (
-    active_before,
     features_from_days,
-    frame_at,
+    frames_at,
     materialised,
     materialised_days,
     stored_columns,
@@ -49,7 +48,7 @@ from valuemax.propensity._models import (
     tune,
 )
 from valuemax.propensity._result import PropensityResult, churn_risk
-from valuemax.propensity._sample import sampled_rows
+from valuemax.propensity._sample import label_counts, sampled_rows
 
 #: A training origin needs at least this many days of log before it.
 MIN_HISTORY_DAYS = 30
@@ -182,16 +181,17 @@ def _two_classes(y: np.ndarray, what: str, window: str) -> None:
 
 
 def _usable(train: pd.DataFrame, cols: list[str], notes: list[str],
-            stats: dict[str, tuple[int, bool]] | None = None) -> list[str]:
-    """The columns that vary in the training rows; ``stats`` (non-missing count, constant)
-    per column when ``train`` is a sample of them (computed on all rows in the engine)."""
+            stats: dict[str, tuple[bool, bool]] | None = None) -> list[str]:
+    """The columns that vary in the training rows; ``stats`` (some row has a value,
+    constant) per column over all rows when ``train`` is a sample of them
+    (:func:`~valuemax.propensity._sample.sampled_rows`)."""
     keep = []
     for c in cols:
         if stats is None:
             s = train[c]
             missing, constant = bool(s.isna().all()), s.nunique(dropna=True) <= 1
         else:
-            missing, constant = stats[c][0] == 0, stats[c][1]
+            missing, constant = not stats[c][0], stats[c][1]
         if missing:
             notes.append(f"dropped feature {c!r}: missing for every training row.")
         elif constant:
@@ -204,22 +204,25 @@ def _usable(train: pd.DataFrame, cols: list[str], notes: list[str],
 def _training_rows(t: Any, origins: list[_dt.date], cats: tuple[str, ...], label_days: int,
                    money: bool, max_rows: int, seed: int, notes: list[str],
                    days: Any = None,
-                   ) -> tuple[pd.DataFrame, np.ndarray, dict[str, tuple[int, bool]] | None]:
+                   ) -> tuple[pd.DataFrame, np.ndarray, dict[str, tuple[bool, bool]] | None]:
     """The training rows of every origin, their label counts and column statistics.
 
     Each origin's frame comes from ``days``, the lines' per-customer-day table
     (:func:`~valuemax.propensity._days.daily_table`, built and materialised here when
     None): the frame of :func:`~valuemax.propensity._frame.features_at`, value for value,
     at a fraction of the engine time. Up to ``max_rows`` rows over all origins (counted
-    first: customers with a line before each origin), every row comes to pandas, one frame
-    per origin, as :func:`~valuemax.propensity._frame.features_at` builds it; the
+    first: customers with a line before each origin), every row comes to pandas, the
+    frames of every origin from one query (:func:`~valuemax.propensity._days.frames_at`),
+    as :func:`~valuemax.propensity._frame.features_at` builds them; the
     statistics are then None (taken from the frame). Above, only a seeded stratified sample
     of ``max_rows`` rows is built and leaves the engine
     (:func:`~valuemax.propensity._sample.sampled_rows`): per label, the rows with the
     smallest hash of (customer, origin, seed), as many as the label's share of all rows
-    (largest remainders), drawn from the rows' keys; the label counts and, per feature
-    column, the non-missing count and whether it is constant are streaming aggregates over
-    all rows. Memory then grows with ``max_rows``, not with customers times origins.
+    (largest remainders), drawn from the rows' keys; the label counts are counted over all
+    rows in one scan of the days (:func:`~valuemax.propensity._sample.label_counts`) and,
+    per feature column, whether some row has a value and whether it is constant come from
+    the sample when it shows two distinct values, else from streaming aggregates over all
+    rows. Memory then grows with ``max_rows``, not with customers times origins.
 
     Returns
     -------
@@ -229,21 +232,21 @@ def _training_rows(t: Any, origins: list[_dt.date], cats: tuple[str, ...], label
     counts : ndarray of int64 of shape (2,)
         Non-buyers and buyers among all the rows.
     stats : dict or None
-        Per column: (non-missing rows, constant) over all the rows; None when ``train``
-        holds them all.
+        Per column: (some row has a value, constant) over all the rows; None when
+        ``train`` holds them all.
     """
     if days is None:
         with materialised_days(t, money=money) as d:
             return _training_rows(t, origins, cats, label_days, money, max_rows, seed, notes,
                                   days=d)
-    total = sum(active_before(days, origins))
+    per_origin = label_counts(days, origins, label_days)
+    total = int(per_origin[:, 0].sum())
     if total <= max_rows:
-        train = pd.concat([frame_at(days, t, o, categorical=cats, label_days=label_days,
-                                    money=money).assign(origin=o) for o in origins],
-                          ignore_index=True)
+        train = frames_at(days, t, origins, categorical=cats, label_days=label_days,
+                          money=money)
         return train, np.bincount(train["label"].to_numpy(), minlength=2), None
     train, counts, stats, take = sampled_rows(days, t, origins, cats, label_days, money,
-                                              max_rows, seed)
+                                              max_rows, seed, counts=per_origin)
     notes.append(f"training rows: a seeded stratified sample of {max_rows:,} of "
                  f"{int(counts.sum()):,} rows ({int(take[1]):,} buyers, {int(take[0]):,} "
                  "non-buyers: the shares of all rows), drawn in the engine by a seeded hash of "
