@@ -369,24 +369,29 @@ def test_cosine_items_equals_the_diagonal_products_to_the_bit():
 
 
 def test_sampled_lower_bound_never_exceeds_the_kth_largest_and_cuts_entries(monkeypatch):
-    """The first cut of _top_n_csr (the need-th largest of each row's first values) is at
-    most the row's exact need-th largest (np.sort), so no entry of a top list is cut; on
-    rows of 100 to 400 distinct-ish scores it cuts most entries, and the lists equal a
-    Python sort of every entry not bought."""
+    """The cut of _top_n_csr (the n-th largest of each row's first values) is at most the
+    row's exact n-th largest (np.sort), equal to it on rows no longer than the sample, 0 on
+    rows of fewer than n values, so no entry of a top list is cut; on rows of 100 to 400
+    distinct-ish scores it cuts most entries, and the lists equal a Python sort of every
+    entry not bought."""
     import valuemax.basket._recommend as rec
 
     monkeypatch.setattr(rec, "_SAMPLE", 32)
+    monkeypatch.setattr(rec, "_BLOCK", 32 * 7)  # several blocks of rows
     rng = np.random.default_rng(11)
     m, p = 300, 900
-    counts = rng.integers(100, 400, m)
+    counts = np.concatenate([rng.integers(100, 400, m - 20), rng.integers(0, 33, 20)])
     vals = rng.integers(1, 50, counts.sum()) / 49.0  # ties
-    need = rng.integers(1, 20, m)
-    low = rec._lower_bound(vals, counts, need)
-    starts = np.cumsum(counts) - counts
-    exact = np.array([np.sort(vals[a:a + k])[::-1][q - 1]
-                      for a, k, q in zip(starts, counts, need, strict=True)])
-    assert (low <= exact).all() and (low > 0).all()
-    assert (vals >= np.repeat(low, counts)).mean() < 0.6
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    for q in (1, 5, 19):
+        low = rec._row_floor(vals, indptr, np.full(m, q))
+        exact = np.array([np.sort(vals[a:a + k])[::-1][q - 1] if k >= q else 0.0
+                          for a, k in zip(indptr[:-1], counts, strict=True)])
+        assert (low <= exact).all()
+        short = counts <= 32
+        np.testing.assert_array_equal(low[short], exact[short])
+        assert (low[~short] > 0).all()
+        assert (vals >= np.repeat(low, counts)).mean() < 0.6
     rows = np.repeat(np.arange(m), counts)
     cols = np.concatenate([rng.choice(p, k, replace=False) for k in counts])
     s = sp.csr_matrix((vals, (rows, cols)), shape=(m, p))
@@ -398,3 +403,60 @@ def test_sampled_lower_bound_never_exceeds_the_kth_largest_and_cuts_entries(monk
                      key=lambda j: (-dense[i, j], j))[:5]
         assert list(c[r == i]) == exp
         np.testing.assert_array_equal(v[r == i], dense[i, exp])
+
+
+def test_row_floor_with_a_need_per_row_and_needs_past_the_sample(monkeypatch):
+    """_row_floor with a different need per row: the need-th largest of the row (np.sort)
+    on rows no longer than the sample, at most it on longer rows, and 0 (every value kept)
+    where the need passes the row's length or the sample; _top_n_csr with customers who
+    bought more items than the sample holds still equals a Python sort."""
+    import valuemax.basket._recommend as rec
+
+    monkeypatch.setattr(rec, "_SAMPLE", 16)
+    rng = np.random.default_rng(5)
+    m, p = 200, 120
+    counts = rng.integers(0, 60, m)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    vals = rng.integers(1, 9, counts.sum()) / 8.0
+    need = rng.integers(1, 25, m)
+    low = rec._row_floor(vals, indptr, need)
+    for r in range(m):
+        row = np.sort(vals[indptr[r]:indptr[r + 1]])[::-1]
+        exact = row[need[r] - 1] if len(row) >= need[r] else 0.0
+        if need[r] > 16 or len(row) < need[r]:
+            assert low[r] == 0.0
+        elif len(row) <= 16:
+            assert low[r] == exact
+        else:
+            assert 0 < low[r] <= exact
+    rows = np.repeat(np.arange(m), counts)
+    cols = np.concatenate([rng.choice(p, k, replace=False) for k in counts])
+    s = sp.csr_matrix((vals, (rows, cols)), shape=(m, p))
+    bought = sp.csr_matrix(rng.random((m, p)) < 0.25)  # ~30 items: past the sample of 16
+    r, c, v = rec._top_n_csr(s, bought, 3)
+    dense, own = s.toarray(), bought.toarray()
+    for i in range(m):
+        exp = sorted((j for j in range(p) if dense[i, j] > 0 and not own[i, j]),
+                     key=lambda j: (-dense[i, j], j))[:3]
+        assert list(c[r == i]) == exp
+        np.testing.assert_array_equal(v[r == i], dense[i, exp])
+
+
+def test_analyze_baskets_equals_its_parts_on_baskets_built_from_the_lines(tx):
+    """analyze_baskets (coded baskets, freed before the evaluation scores) gives the
+    recommendations, item lift, summary and evaluation of the public functions on
+    build_baskets."""
+    from valuemax.basket import analyze_baskets, choose_thresholds
+    from valuemax.basket._analyze import item_lift
+
+    got = analyze_baskets(tx)
+    b = build_baskets(tx)
+    th = choose_thresholds(b)
+    rs = mine_rules(b, **{k: th[k] for k in ("min_support", "min_confidence", "min_lift",
+                                            "max_len")})
+    pd.testing.assert_frame_equal(got.recommendations, recommend(rs, b, n=5))
+    pd.testing.assert_frame_equal(got.item_lift, item_lift(b))
+    assert got.baskets == b.summary()
+    exp = evaluate_recommendations(tx, n=5)
+    assert got.evaluation == exp
+    assert exp["n_customers_evaluated"] > 0
