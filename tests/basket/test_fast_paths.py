@@ -460,3 +460,72 @@ def test_analyze_baskets_equals_its_parts_on_baskets_built_from_the_lines(tx):
     exp = evaluate_recommendations(tx, n=5)
     assert got.evaluation == exp
     assert exp["n_customers_evaluated"] > 0
+
+
+def _bound_on_every_basket(matrix, min_count, max_len):
+    """estimate_itemsets as it was before it kept the baskets of two frequent items (the
+    products over every basket), the reference of the test below."""
+    from scipy.special import comb
+
+    counts = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    freq = np.flatnonzero(counts >= min_count)
+    n1 = float(len(freq))
+    if n1 == 0 or max_len == 1:
+        return n1
+    x = matrix[:, freq].astype(np.int64).tocsr()
+    co = (x.T @ x).tocsr()
+    co.data = (co.data >= min_count).astype(np.int64)
+    co.setdiag(0)
+    co.eliminate_zeros()
+    n2 = float(co.nnz) / 2.0
+    total = n1 + n2
+    if n2 == 0 or max_len == 2:
+        return total
+    e_b = np.asarray((x @ co).multiply(x).sum(axis=1)).ravel() / 2.0
+    e_b = e_b[e_b >= 3]
+    if len(e_b) == 0:
+        return total
+    xb = np.sort((1.0 + np.sqrt(1.0 + 8.0 * e_b)) / 2.0)[::-1]
+    x_all = (1.0 + np.sqrt(1.0 + 8.0 * n2)) / 2.0
+    top = int(np.floor(xb[0]))
+    last = top if max_len is None else min(top, max_len)
+    s = np.arange(min(min_count, len(xb)))
+    for j in range(3, last + 1):
+        if np.count_nonzero(xb >= j) < min_count:
+            break
+        c = np.where(xb >= j, comb(xb, j), 0.0)
+        suffix = np.cumsum(c[::-1])[::-1]
+        total += min(float(np.min(suffix[s] / (min_count - s))), float(comb(x_all, j)))
+    return total
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_guard_bound_on_rich_baskets_equals_the_bound_on_every_basket(seed):
+    """The guard's bound from the baskets of two frequent items or more equals the bound
+    from the products over every basket (one-item baskets, baskets of one frequent item
+    and rare items), at every length limit and support."""
+    from valuemax.basket._guard import estimate_itemsets
+
+    rng = np.random.default_rng(seed)
+    n, m = 3_000, 40
+    sizes = np.where(rng.random(n) < 0.6, 1, rng.integers(2, 9, n))
+    weights = np.geomspace(1, 0.02, m)
+    rows = np.repeat(np.arange(n), sizes)
+    cols = np.concatenate([rng.choice(m, k, replace=False, p=weights / weights.sum())
+                           for k in sizes])
+    mat = from_codes(rows, cols, n, m)
+    for min_count in (3, 15, 60, 400):
+        for max_len in (1, 2, 3, 4, None):
+            assert estimate_itemsets(mat, min_count, max_len) == _bound_on_every_basket(
+                mat, min_count, max_len)
+
+
+def test_default_split_is_the_quantile_of_the_sorted_dates(tx):
+    from valuemax.basket._evaluate import HOLDOUT_SHARE, _default_split
+
+    b = build_baskets(tx)
+    dates = np.sort(b.basket_dates)
+    exp = pd.Timestamp(dates[int(np.floor((1 - HOLDOUT_SHARE) * (len(dates) - 1)))]).date()
+    if exp <= pd.Timestamp(dates[0]).date():
+        exp += dt.timedelta(days=1)
+    assert _default_split(b) == exp

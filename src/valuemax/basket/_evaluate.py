@@ -115,10 +115,11 @@ def _positions(values: pa.ChunkedArray | pa.Array, labels: np.ndarray) -> np.nda
 
 
 def _default_split(baskets: Baskets) -> dt.date:
-    dates = np.sort(baskets.basket_dates.astype("datetime64[D]"))
-    at = dates[int(np.floor((1.0 - HOLDOUT_SHARE) * (len(dates) - 1)))]
+    dates = baskets.basket_dates.astype("datetime64[D]")
+    k = int(np.floor((1.0 - HOLDOUT_SHARE) * (len(dates) - 1)))
+    at = np.partition(dates, k)[k]  # the k-th of the sorted dates, without sorting them
     split = pd.Timestamp(at).date()
-    if split <= pd.Timestamp(dates[0]).date():
+    if split <= pd.Timestamp(dates.min()).date():
         split = split + dt.timedelta(days=1)
     return split
 
