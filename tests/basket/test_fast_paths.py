@@ -529,3 +529,27 @@ def test_default_split_is_the_quantile_of_the_sorted_dates(tx):
     if exp <= pd.Timestamp(dates[0]).date():
         exp += dt.timedelta(days=1)
     assert _default_split(b) == exp
+
+
+@pytest.mark.parametrize("tile_columns", [None, 7])
+def test_dense_tiles_from_the_counts_equal_the_tiles_of_the_sparse_cosines(tx, monkeypatch,
+                                                                           tile_columns):
+    """_similarity's dense tiles (scaled from the counts made dense) equal, to the bit, the
+    tiles of the sparse cosine table (cosine_items, then _column_tiles); a table below the
+    dense share comes back as cosine_items' sparse table, the same arrays."""
+    import valuemax.basket._recommend as rec
+
+    b = build_baskets(tx)
+    if tile_columns is not None:
+        monkeypatch.setattr(rec, "_TILE_BYTES", 8 * b.n_items * tile_columns)
+    p, tiles, cos = rec._similarity(b.matrix)
+    assert cos is None and p == b.n_items
+    ref = rec._column_tiles(rec.cosine_items(b.matrix))
+    assert [a for a, _ in tiles] == [a for a, _ in ref]
+    for (_, got), (_, exp) in zip(tiles, ref, strict=True):
+        assert got.flags.c_contiguous and got.tobytes() == exp.tobytes()
+    monkeypatch.setattr(rec, "DENSE_FROM", 1.01)  # never dense
+    p, tiles, cos = rec._similarity(b.matrix)
+    exp = rec.cosine_items(b.matrix)
+    assert tiles is None and cos.data.tobytes() == exp.data.tobytes()
+    assert np.array_equal(cos.indices, exp.indices) and np.array_equal(cos.indptr, exp.indptr)
