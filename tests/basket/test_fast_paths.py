@@ -369,24 +369,29 @@ def test_cosine_items_equals_the_diagonal_products_to_the_bit():
 
 
 def test_sampled_lower_bound_never_exceeds_the_kth_largest_and_cuts_entries(monkeypatch):
-    """The first cut of _top_n_csr (the need-th largest of each row's first values) is at
-    most the row's exact need-th largest (np.sort), so no entry of a top list is cut; on
-    rows of 100 to 400 distinct-ish scores it cuts most entries, and the lists equal a
-    Python sort of every entry not bought."""
+    """The cut of _top_n_csr (the n-th largest of each row's first values) is at most the
+    row's exact n-th largest (np.sort), equal to it on rows no longer than the sample, 0 on
+    rows of fewer than n values, so no entry of a top list is cut; on rows of 100 to 400
+    distinct-ish scores it cuts most entries, and the lists equal a Python sort of every
+    entry not bought."""
     import valuemax.basket._recommend as rec
 
     monkeypatch.setattr(rec, "_SAMPLE", 32)
+    monkeypatch.setattr(rec, "_BLOCK", 32 * 7)  # several blocks of rows
     rng = np.random.default_rng(11)
     m, p = 300, 900
-    counts = rng.integers(100, 400, m)
+    counts = np.concatenate([rng.integers(100, 400, m - 20), rng.integers(0, 33, 20)])
     vals = rng.integers(1, 50, counts.sum()) / 49.0  # ties
-    need = rng.integers(1, 20, m)
-    low = rec._lower_bound(vals, counts, need)
-    starts = np.cumsum(counts) - counts
-    exact = np.array([np.sort(vals[a:a + k])[::-1][q - 1]
-                      for a, k, q in zip(starts, counts, need, strict=True)])
-    assert (low <= exact).all() and (low > 0).all()
-    assert (vals >= np.repeat(low, counts)).mean() < 0.6
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    for q in (1, 5, 19):
+        low = rec._row_floor(vals, indptr, np.full(m, q))
+        exact = np.array([np.sort(vals[a:a + k])[::-1][q - 1] if k >= q else 0.0
+                          for a, k in zip(indptr[:-1], counts, strict=True)])
+        assert (low <= exact).all()
+        short = counts <= 32
+        np.testing.assert_array_equal(low[short], exact[short])
+        assert (low[~short] > 0).all()
+        assert (vals >= np.repeat(low, counts)).mean() < 0.6
     rows = np.repeat(np.arange(m), counts)
     cols = np.concatenate([rng.choice(p, k, replace=False) for k in counts])
     s = sp.csr_matrix((vals, (rows, cols)), shape=(m, p))
@@ -398,3 +403,153 @@ def test_sampled_lower_bound_never_exceeds_the_kth_largest_and_cuts_entries(monk
                      key=lambda j: (-dense[i, j], j))[:5]
         assert list(c[r == i]) == exp
         np.testing.assert_array_equal(v[r == i], dense[i, exp])
+
+
+def test_row_floor_with_a_need_per_row_and_needs_past_the_sample(monkeypatch):
+    """_row_floor with a different need per row: the need-th largest of the row (np.sort)
+    on rows no longer than the sample, at most it on longer rows, and 0 (every value kept)
+    where the need passes the row's length or the sample; _top_n_csr with customers who
+    bought more items than the sample holds still equals a Python sort."""
+    import valuemax.basket._recommend as rec
+
+    monkeypatch.setattr(rec, "_SAMPLE", 16)
+    rng = np.random.default_rng(5)
+    m, p = 200, 120
+    counts = rng.integers(0, 60, m)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    vals = rng.integers(1, 9, counts.sum()) / 8.0
+    need = rng.integers(1, 25, m)
+    low = rec._row_floor(vals, indptr, need)
+    for r in range(m):
+        row = np.sort(vals[indptr[r]:indptr[r + 1]])[::-1]
+        exact = row[need[r] - 1] if len(row) >= need[r] else 0.0
+        if need[r] > 16 or len(row) < need[r]:
+            assert low[r] == 0.0
+        elif len(row) <= 16:
+            assert low[r] == exact
+        else:
+            assert 0 < low[r] <= exact
+    rows = np.repeat(np.arange(m), counts)
+    cols = np.concatenate([rng.choice(p, k, replace=False) for k in counts])
+    s = sp.csr_matrix((vals, (rows, cols)), shape=(m, p))
+    bought = sp.csr_matrix(rng.random((m, p)) < 0.25)  # ~30 items: past the sample of 16
+    r, c, v = rec._top_n_csr(s, bought, 3)
+    dense, own = s.toarray(), bought.toarray()
+    for i in range(m):
+        exp = sorted((j for j in range(p) if dense[i, j] > 0 and not own[i, j]),
+                     key=lambda j: (-dense[i, j], j))[:3]
+        assert list(c[r == i]) == exp
+        np.testing.assert_array_equal(v[r == i], dense[i, exp])
+
+
+def test_analyze_baskets_equals_its_parts_on_baskets_built_from_the_lines(tx):
+    """analyze_baskets (coded baskets, freed before the evaluation scores) gives the
+    recommendations, item lift, summary and evaluation of the public functions on
+    build_baskets."""
+    from valuemax.basket import analyze_baskets, choose_thresholds
+    from valuemax.basket._analyze import item_lift
+
+    got = analyze_baskets(tx)
+    b = build_baskets(tx)
+    th = choose_thresholds(b)
+    rs = mine_rules(b, **{k: th[k] for k in ("min_support", "min_confidence", "min_lift",
+                                            "max_len")})
+    pd.testing.assert_frame_equal(got.recommendations, recommend(rs, b, n=5))
+    pd.testing.assert_frame_equal(got.item_lift, item_lift(b))
+    assert got.baskets == b.summary()
+    exp = evaluate_recommendations(tx, n=5)
+    assert got.evaluation == exp
+    assert exp["n_customers_evaluated"] > 0
+
+
+def _bound_on_every_basket(matrix, min_count, max_len):
+    """estimate_itemsets as it was before it kept the baskets of two frequent items (the
+    products over every basket), the reference of the test below."""
+    from scipy.special import comb
+
+    counts = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    freq = np.flatnonzero(counts >= min_count)
+    n1 = float(len(freq))
+    if n1 == 0 or max_len == 1:
+        return n1
+    x = matrix[:, freq].astype(np.int64).tocsr()
+    co = (x.T @ x).tocsr()
+    co.data = (co.data >= min_count).astype(np.int64)
+    co.setdiag(0)
+    co.eliminate_zeros()
+    n2 = float(co.nnz) / 2.0
+    total = n1 + n2
+    if n2 == 0 or max_len == 2:
+        return total
+    e_b = np.asarray((x @ co).multiply(x).sum(axis=1)).ravel() / 2.0
+    e_b = e_b[e_b >= 3]
+    if len(e_b) == 0:
+        return total
+    xb = np.sort((1.0 + np.sqrt(1.0 + 8.0 * e_b)) / 2.0)[::-1]
+    x_all = (1.0 + np.sqrt(1.0 + 8.0 * n2)) / 2.0
+    top = int(np.floor(xb[0]))
+    last = top if max_len is None else min(top, max_len)
+    s = np.arange(min(min_count, len(xb)))
+    for j in range(3, last + 1):
+        if np.count_nonzero(xb >= j) < min_count:
+            break
+        c = np.where(xb >= j, comb(xb, j), 0.0)
+        suffix = np.cumsum(c[::-1])[::-1]
+        total += min(float(np.min(suffix[s] / (min_count - s))), float(comb(x_all, j)))
+    return total
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_guard_bound_on_rich_baskets_equals_the_bound_on_every_basket(seed):
+    """The guard's bound from the baskets of two frequent items or more equals the bound
+    from the products over every basket (one-item baskets, baskets of one frequent item
+    and rare items), at every length limit and support."""
+    from valuemax.basket._guard import estimate_itemsets
+
+    rng = np.random.default_rng(seed)
+    n, m = 3_000, 40
+    sizes = np.where(rng.random(n) < 0.6, 1, rng.integers(2, 9, n))
+    weights = np.geomspace(1, 0.02, m)
+    rows = np.repeat(np.arange(n), sizes)
+    cols = np.concatenate([rng.choice(m, k, replace=False, p=weights / weights.sum())
+                           for k in sizes])
+    mat = from_codes(rows, cols, n, m)
+    for min_count in (3, 15, 60, 400):
+        for max_len in (1, 2, 3, 4, None):
+            assert estimate_itemsets(mat, min_count, max_len) == _bound_on_every_basket(
+                mat, min_count, max_len)
+
+
+def test_default_split_is_the_quantile_of_the_sorted_dates(tx):
+    from valuemax.basket._evaluate import HOLDOUT_SHARE, _default_split
+
+    b = build_baskets(tx)
+    dates = np.sort(b.basket_dates)
+    exp = pd.Timestamp(dates[int(np.floor((1 - HOLDOUT_SHARE) * (len(dates) - 1)))]).date()
+    if exp <= pd.Timestamp(dates[0]).date():
+        exp += dt.timedelta(days=1)
+    assert _default_split(b) == exp
+
+
+@pytest.mark.parametrize("tile_columns", [None, 7])
+def test_dense_tiles_from_the_counts_equal_the_tiles_of_the_sparse_cosines(tx, monkeypatch,
+                                                                           tile_columns):
+    """_similarity's dense tiles (scaled from the counts made dense) equal, to the bit, the
+    tiles of the sparse cosine table (cosine_items, then _column_tiles); a table below the
+    dense share comes back as cosine_items' sparse table, the same arrays."""
+    import valuemax.basket._recommend as rec
+
+    b = build_baskets(tx)
+    if tile_columns is not None:
+        monkeypatch.setattr(rec, "_TILE_BYTES", 8 * b.n_items * tile_columns)
+    p, tiles, cos = rec._similarity(b.matrix)
+    assert cos is None and p == b.n_items
+    ref = rec._column_tiles(rec.cosine_items(b.matrix))
+    assert [a for a, _ in tiles] == [a for a, _ in ref]
+    for (_, got), (_, exp) in zip(tiles, ref, strict=True):
+        assert got.flags.c_contiguous and got.tobytes() == exp.tobytes()
+    monkeypatch.setattr(rec, "DENSE_FROM", 1.01)  # never dense
+    p, tiles, cos = rec._similarity(b.matrix)
+    exp = rec.cosine_items(b.matrix)
+    assert tiles is None and cos.data.tobytes() == exp.data.tobytes()
+    assert np.array_equal(cos.indices, exp.indices) and np.array_equal(cos.indptr, exp.indptr)

@@ -12,7 +12,7 @@ import pandas as pd
 from valuemax._core.exceptions import InputError
 from valuemax.basket._baskets import Baskets
 from valuemax.basket._coded import build_coded
-from valuemax.basket._evaluate import evaluate_with
+from valuemax.basket._evaluate import evaluate_training, training_baskets
 from valuemax.basket._mine import RuleSet, mine_rules
 from valuemax.basket._recommend import recommend
 from valuemax.basket._thresholds import resolve_thresholds
@@ -180,35 +180,42 @@ def analyze_baskets(transactions: CleanResult | ir.Table, *, min_support: float 
                     min_lift=th["min_lift"], max_len=th["max_len"])
     th["min_count"] = rs.thresholds["min_count"]
     recs = recommend(rs, baskets, n=n_recommendations)
+    # what the result needs of all the baskets, taken now: they are freed once the
+    # evaluation has its training baskets (at 10M baskets, ~0.5 GB of per-basket arrays)
+    summary, lift = baskets.summary(), item_lift(baskets)
+    n_baskets, n_items = baskets.n_baskets, baskets.n_items
+    together = int((baskets.basket_sizes() > 1).sum()) > 0
     evaluation = None
     if evaluate:
         try:
             ev_th = None if any(v is None for v in given.values()) else {
                 k: th[k] for k in given}
-            evaluation = evaluate_with(transactions, baskets, n=n_recommendations,
-                                       thresholds=ev_th)
+            split, train = training_baskets(transactions, baskets)
+            del baskets
+            evaluation = evaluate_training(transactions, train, split, n=n_recommendations,
+                                           thresholds=ev_th)
         except InputError as exc:
             notes.append(f"holdout evaluation skipped: {exc}")
     else:
         notes.append("holdout evaluation skipped: evaluate=False.")
-    if len(recs) == 0 and int((baskets.basket_sizes() > 1).sum()) > 0:
+    if len(recs) == 0 and together:
         # products were bought together, but each customer already has every product that
         # goes with theirs: nothing new to suggest
         notes.append("no recommendation: every product bought together with a customer's "
                      "products is one they already bought "
-                     f"({baskets.n_baskets:,} baskets, {baskets.n_items:,} products); the "
+                     f"({n_baskets:,} baskets, {n_items:,} products); the "
                      "hit rates compare nothing.")
     elif len(recs) == 0:
         notes.append("no recommendation: no two products were ever bought in one basket "
-                     f"({baskets.n_baskets:,} baskets), so there are neither rules nor "
+                     f"({n_baskets:,} baskets), so there are neither rules nor "
                      "co-occurrences to recommend from; the hit rates compare nothing.")
     elif len(rs.rules) == 0:
         notes.append("no rule passed the thresholds; recommendations come from co-occurrence.")
     names: dict[str, str] = {}
-    if baskets.item_column == "product_id" and "product_name" in transactions.columns:
+    if summary["item_column"] == "product_id" and "product_name" in transactions.columns:
         names, note = _item_names(transactions)
         if note:
             notes.append(note)
-    return BasketResult(baskets=baskets.summary(), rule_set=rs, recommendations=recs,
-                        evaluation=evaluation, thresholds=th, item_lift=item_lift(baskets),
+    return BasketResult(baskets=summary, rule_set=rs, recommendations=recs,
+                        evaluation=evaluation, thresholds=th, item_lift=lift,
                         item_names=names, notes=tuple(notes))

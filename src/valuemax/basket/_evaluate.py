@@ -115,10 +115,11 @@ def _positions(values: pa.ChunkedArray | pa.Array, labels: np.ndarray) -> np.nda
 
 
 def _default_split(baskets: Baskets) -> dt.date:
-    dates = np.sort(baskets.basket_dates.astype("datetime64[D]"))
-    at = dates[int(np.floor((1.0 - HOLDOUT_SHARE) * (len(dates) - 1)))]
+    dates = baskets.basket_dates.astype("datetime64[D]")
+    k = int(np.floor((1.0 - HOLDOUT_SHARE) * (len(dates) - 1)))
+    at = np.partition(dates, k)[k]  # the k-th of the sorted dates, without sorting them
     split = pd.Timestamp(at).date()
-    if split <= pd.Timestamp(dates[0]).date():
+    if split <= pd.Timestamp(dates.min()).date():
         split = split + dt.timedelta(days=1)
     return split
 
@@ -181,19 +182,43 @@ def evaluate_with(transactions: ir.Table, allb: Baskets, *,
     only the evaluated customers are scored. Same result as
     :func:`evaluate_recommendations`; arguments and errors as there.
     """
+    split, tb = training_baskets(transactions, allb, split_date)
+    return evaluate_training(transactions, tb, split, n=n, thresholds=thresholds)
+
+
+def training_baskets(transactions: ir.Table, allb: Baskets,
+                     split_date: dt.date | str | None = None) -> tuple[dt.date, Baskets]:
+    """The split date (``split_date``, else :func:`_default_split`) and the baskets of the
+    lines before it, cut from ``allb`` when no basket spans it, else built from those
+    lines: the first half of :func:`evaluate_with`, after which ``allb`` is not needed
+    (the main job frees it before scoring).
+
+    Raises
+    ------
+    InputError
+        If no line is before the split.
+    """
     split = (_default_split(allb) if split_date is None
              else pd.Timestamp(split_date).date())
-    ts = transactions.order_ts
-    train = transactions.filter(ts < split)
-    test = transactions.filter(ts >= split)
-    col = allb.item_column
     tb = split_baskets(transactions, allb, split)
     if tb is None:
+        train = transactions.filter(transactions.order_ts < split)
         try:
-            tb = build_coded(train, item=col)  # the order of baskets is not used
+            tb = build_coded(train, item=allb.item_column)  # the order of baskets is not used
         except InputError as exc:
             raise InputError(f"evaluate_recommendations: no training line before {split}: "
                              f"{exc}") from exc
+    return split, tb
+
+
+def evaluate_training(transactions: ir.Table, tb: Baskets, split: dt.date, *, n: int = 5,
+                      thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The second half of :func:`evaluate_with`: the lines from ``split`` on against the
+    lists from the training baskets ``tb`` (:func:`training_baskets`). Returns as
+    :func:`evaluate_recommendations`; raises InputError when no customer can be
+    evaluated."""
+    test = transactions.filter(transactions.order_ts >= split)
+    col = tb.item_column
     pairs = (test.filter(test[col].notnull())
              .select(customer_id=test.customer_id.cast("string"),
                      item=test[col].cast("string")).distinct()

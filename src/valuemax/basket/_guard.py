@@ -38,7 +38,10 @@ def estimate_itemsets(matrix: sp.csr_matrix, min_count: int, max_len: int | None
     n1 = float(len(freq))
     if n1 == 0 or max_len == 1:
         return n1
-    x = matrix[:, freq].astype(np.int64).tocsr()
+    # pairs and their cliques lie in baskets of two frequent items or more: the others add
+    # to the diagonal only (zeroed below) and hold no pair (their e_b is 0)
+    x = matrix[np.flatnonzero(np.diff(matrix.indptr) >= 2)][:, freq].tocsr()
+    x = x[np.flatnonzero(np.diff(x.indptr) >= 2)].astype(np.int64)
     co = (x.T @ x).tocsr()
     co.data = (co.data >= min_count).astype(np.int64)
     co.setdiag(0)

@@ -119,42 +119,31 @@ def _top_n_csr(s: sp.csr_matrix, bought: sp.csr_matrix | None, n: int,
 
     A row's ``n`` best entries not bought lie among its ``n + b`` best positive entries,
     ``b`` the row's bought items (at most ``b`` of those are left out, and every entry
-    below them ranks after ``n`` kept ones). That ``(n + b)``-th largest score is found by
-    a partition of the row's stored scores (rows of similar length padded with zeros into
-    one array, so no Python loop runs per row); only the entries at or above it (ties
-    included) are checked against ``bought`` and sorted by score, then column — the same
-    entries in the same order as sorting every stored entry that is not bought.
+    below them ranks after ``n`` kept ones). A floor of that ``(n + b)``-th largest score
+    (:func:`_row_floor`: from the row's first values, exact on short rows) keeps few
+    entries with one comparison per stored entry; those are checked against ``bought``,
+    cut again to each row's ``n``-th largest (exact on the rows left, now short) and sorted
+    by score, then column — the same entries in the same order as sorting every stored
+    entry that is not bought.
     """
     m, p = s.shape
-    counts = np.diff(s.indptr)
-    rows = np.repeat(np.arange(m, dtype=np.int64), counts)
-    cols = s.indices  # int64 once cut down
-    vals = s.data
-    ok = vals > 0
-    if not ok.all():
-        rows, cols, vals = rows[ok], cols[ok], vals[ok]
-        counts = np.bincount(rows, minlength=m)
+    indptr = s.indptr.astype(np.int64)
     need = np.full(m, n, dtype=np.int64)
     if bought is not None:
-        need += np.diff(bought.tocsr().indptr)
-    low = _lower_bound(vals, counts, need)
-    if low is not None:  # cheap first cut: every entry at or above the kth stays
-        keep = vals >= low[rows]
-        rows, cols, vals = rows[keep], cols[keep], vals[keep]
-        counts = np.bincount(rows, minlength=m)
-    kth = _kth_largest(vals, counts, need)
-    if kth is not None:
-        keep = vals >= kth[rows]
-        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        bought = bought.tocsr()
+        need += np.diff(bought.indptr)
+    rows, cols, vals = _above_floor(s.indices, s.data, indptr, need)
     if bought is not None and bought.nnz and len(rows):
-        b = bought.tocsr()
-        keys = np.repeat(np.arange(m, dtype=np.int64), np.diff(b.indptr)) * p + b.indices
+        keys = np.repeat(np.arange(m, dtype=np.int64), np.diff(bought.indptr)) * p
+        keys += bought.indices
         keys.sort()
         probe = rows * p + cols
         at = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
         keep = keys[at] != probe
         rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    cols = cols.astype(np.int64)
+    # each row's n-th largest of the entries left (exact: the rows are short now)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m))])
+    rows, cols, vals = _above_floor(cols, vals, indptr, np.full(m, n, dtype=np.int64))
     order = np.lexsort((cols, -vals, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
     start = np.searchsorted(rows, rows, side="left")
@@ -162,55 +151,50 @@ def _top_n_csr(s: sp.csr_matrix, bought: sp.csr_matrix | None, n: int,
     return rows[keep], cols[keep], vals[keep]
 
 
-#: Values per row from which :func:`_lower_bound` takes its sample.
+def _above_floor(cols: np.ndarray, vals: np.ndarray, indptr: np.ndarray, need: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The positive entries of rows laid out as in CSR (row ``r`` at ``[indptr[r],
+    indptr[r + 1])``) at or above their row's :func:`_row_floor`: (rows, cols as int64,
+    vals), in their stored order."""
+    floor = np.maximum(_row_floor(vals, indptr, need), _TINY)  # > 0: positive scores only
+    idx = np.flatnonzero(vals >= np.repeat(floor, np.diff(indptr)))
+    rows = np.searchsorted(indptr, idx, side="right") - 1
+    return rows.astype(np.int64), cols[idx].astype(np.int64), vals[idx]
+
+
+#: Values per row from which :func:`_row_floor` takes each row's floor.
 _SAMPLE = 128
+#: The smallest positive double: a floor of at least it keeps positive scores only.
+_TINY = np.nextafter(0.0, 1.0)
 
 
-def _lower_bound(vals: np.ndarray, counts: np.ndarray, need: np.ndarray) -> np.ndarray | None:
-    """A lower bound of each row's ``need``-th largest value (0 where none is computed), or
-    None: the ``need``-th largest of the row's first :data:`_SAMPLE` values (a subset's
-    ``need``-th largest is at most the whole row's). Rows laid out as in
-    :func:`_kth_largest`."""
-    sel = np.flatnonzero((counts > _SAMPLE) & (need < _SAMPLE))
-    if not len(sel):
-        return None
-    starts = np.cumsum(counts) - counts
-    low = np.zeros(len(counts))
-    step = max(1, _BLOCK // _SAMPLE)
-    for a in range(0, len(sel), step):
-        g = sel[a:a + step]
-        sample = vals[starts[g][:, None] + np.arange(_SAMPLE)]
-        top = int(need[g].max())
-        best = np.sort(np.partition(sample, _SAMPLE - top, axis=1)[:, _SAMPLE - top:], axis=1)
-        low[g] = best[np.arange(len(g)), top - need[g]]
-    return low
-
-
-def _kth_largest(vals: np.ndarray, counts: np.ndarray, need: np.ndarray) -> np.ndarray | None:
-    """Each row's ``need``-th largest value, 0 for a row of at most ``need`` values (all
-    kept); None when no row has more. ``vals`` holds the rows one after the other,
-    ``counts`` values each."""
-    big = np.flatnonzero(counts > need)
-    if not len(big):
-        return None
-    starts = np.cumsum(counts) - counts
-    kth = np.zeros(len(counts))
-    width = np.ceil(np.log2(counts[big])).astype(np.int64)  # rows padded to < 2x
-    for w_level in np.unique(width):
-        group = big[width == w_level]
-        w = int(counts[group].max())
-        step = max(1, _BLOCK // w)
-        for a in range(0, len(group), step):
-            g = group[a:a + step]
-            k = counts[g]
-            ends = np.cumsum(k)
-            pos = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - k, k)
-            pad = np.zeros((len(g), w))
-            pad[np.repeat(np.arange(len(g)), k), pos] = vals[np.repeat(starts[g], k) + pos]
-            top = int(need[g].max())  # < w: every row of g has more than need values
-            best = np.sort(np.partition(pad, w - top, axis=1)[:, w - top:], axis=1)
-            kth[g] = best[np.arange(len(g)), top - need[g]]
-    return kth
+def _row_floor(vals: np.ndarray, indptr: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Each row's ``need[r]``-th largest among its first :data:`_SAMPLE` values (0 for a
+    row of fewer values, or a ``need`` over :data:`_SAMPLE`): at most the row's
+    ``need``-th largest, equal to it on a row of at most :data:`_SAMPLE` values. ``vals``
+    holds the rows one after the other, row ``r`` at ``vals[indptr[r]:indptr[r + 1]]``
+    (int64 ``indptr``); ``need`` >= 1."""
+    m = len(indptr) - 1
+    counts = np.diff(indptr)
+    floor = np.zeros(m)
+    width = int(min(_SAMPLE, counts.max(initial=0)))
+    if width == 0:
+        return floor
+    step = max(1, _BLOCK // width)
+    pos = np.arange(width, dtype=np.int64)
+    for a in range(0, m, step):
+        b = min(a + step, m)
+        q = need[a:b]
+        fit = q <= width  # a larger need: floor 0, every value kept
+        top = int(q[fit].max(initial=0))
+        if top == 0:
+            continue
+        at = np.minimum(indptr[a:b, None] + pos, max(len(vals) - 1, 0))
+        sample = np.where(pos < counts[a:b, None], vals[at], 0.0)
+        best = np.sort(np.partition(sample, width - top, axis=1)[:, width - top:], axis=1)
+        got = best[np.arange(b - a), np.clip(top - q, 0, top - 1)]
+        floor[a:b] = np.where(fit, got, 0.0)
+    return floor
 
 
 #: Share of stored entries from which :func:`top_n_sparse` selects on dense row blocks (a
@@ -250,21 +234,56 @@ def _top_n_block(dense: np.ndarray, n: int, first_row: int,
 
 def cosine_items(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Item × item cosine similarity of the basket columns, zero diagonal (sparse)."""
+    return _scaled(*_cooccurrence(matrix))
+
+
+def _cooccurrence(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Baskets holding both items (float64 CSR of shape (p, p), counts exact, diagonal kept)
+    and ``1 / sqrt(baskets holding the item)`` (0 for an item in none)."""
     # pairs come from baskets of two items or more: the one-item baskets (most orders of
-    # a large log) add only to the diagonal, which is the item counts and zeroed below
+    # a large log) add only to the diagonal, which is the item counts and zeroed later
     rich = np.flatnonzero(np.diff(matrix.indptr) >= 2)
     x = matrix[rich].astype(np.float64)
     co = (x.T @ x).tocsr()
     d = np.sqrt(np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64))
-    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-    # each entry times inv[row], then times inv[column]: the products of
-    # ``diags(inv) @ co @ diags(inv)``, to the bit, without two sparse products
+    return co, np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+
+
+def _scaled(co: sp.csr_matrix, inv: np.ndarray) -> sp.csr_matrix:
+    """The cosines of :func:`_cooccurrence`'s counts: each entry times ``inv[row]``, then
+    times ``inv[column]`` (the products of ``diags(inv) @ co @ diags(inv)``, to the bit,
+    without two sparse products), diagonal removed."""
     rows = np.repeat(np.arange(co.shape[0]), np.diff(co.indptr))
     cos = sp.csr_matrix(((inv[rows] * co.data) * inv[co.indices], co.indices.copy(),
                          co.indptr.copy()), shape=co.shape)
     cos.setdiag(0.0)
     cos.eliminate_zeros()
     return cos
+
+
+def _similarity(matrix: sp.csr_matrix,
+                ) -> tuple[int, list[tuple[int, np.ndarray]] | None, sp.csr_matrix | None]:
+    """The item × item cosines as :func:`recommend_codes` multiplies them: ``(p, tiles,
+    None)`` with the dense column tiles of :func:`_column_tiles` when the table is small
+    enough for memory (:data:`_DENSE_COS_BYTES`) and mostly filled (:data:`DENSE_FROM`),
+    else ``(p, None, cosine_items(matrix))``.
+
+    The dense table is scaled from the counts made dense (the same products in the same
+    order as :func:`_scaled`, so the same bits), without the sparse table's scaling,
+    diagonal removal and column conversion (Online Retail: ~0.5 CPU s a table).
+    """
+    co, inv = _cooccurrence(matrix)
+    p = co.shape[0]
+    off_diagonal = co.nnz - np.count_nonzero(co.diagonal())  # the cosines stored
+    if p * p * 8 > _DENSE_COS_BYTES or off_diagonal < DENSE_FROM * p * p:
+        return p, None, _scaled(co, inv)
+    dense = co.toarray()
+    del co
+    np.fill_diagonal(dense, 0.0)
+    dense *= inv[:, None]  # (count x inv[row]) x inv[column], as _scaled
+    dense *= inv[None, :]
+    width = max(1, _TILE_BYTES // (8 * max(p, 1)))
+    return p, [(a, np.ascontiguousarray(dense[:, a:a + width])) for a in range(0, p, width)], None
 
 
 def _column_tiles(cos: sp.csr_matrix) -> list[tuple[int, np.ndarray]]:
@@ -431,14 +450,11 @@ def recommend_codes(rules: Any, baskets: Baskets, hist: sp.csr_matrix, *, n: int
     by_rule = by_rule.sort_values(["_c", "score", "lift", "_i"],
                                   ascending=[True, False, False, True])
     by_rule = by_rule.groupby("_c").head(n).assign(source="rule", _o=0)
-    cos = cosine_items(b.matrix)
-    p = cos.shape[0]
     # a mostly filled similarity table small enough for memory is multiplied as a dense
     # array: the same sums in the same order (each row of scores adds the rows of ``cos`` of
     # the items bought, in the order stored), without building a sparse product that is
     # dense anyway (Online Retail: 3,665 items, cosines ~all non-zero)
-    tiles = _column_tiles(cos) if (p * p * 8 <= _DENSE_COS_BYTES
-                                   and cos.nnz >= DENSE_FROM * p * p) else None
+    p, tiles, cos = _similarity(b.matrix)
     size = np.asarray(hist.sum(axis=1)).ravel().astype(float)
     rule = (by_rule["_c"].to_numpy(dtype=np.int64), by_rule["_i"].to_numpy(dtype=np.int64),
             by_rule["score"].to_numpy(dtype=float))
@@ -469,7 +485,21 @@ def recommend_codes(rules: Any, baskets: Baskets, hist: sp.csr_matrix, *, n: int
             pending = []
     if not merged:  # no customer row: the rule rows alone (none either)
         merged.append(_merge_sources(rule, [], 0, 0, n, p))
-    return tuple(np.concatenate(x) for x in zip(*merged, strict=True))  # type: ignore[return-value]
+    return _concat_columns(merged)  # type: ignore[return-value]
+
+
+def _concat_columns(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """The parts' arrays joined column by column, each column's pieces dropped once
+    joined (``parts`` is emptied): at most one column is held twice, not all five (at 1M
+    customers the five columns are 200 MB)."""
+    width = len(parts[0])
+    cols = [list(x) for x in zip(*parts, strict=True)]
+    parts.clear()
+    out = []
+    for k in range(width):
+        out.append(np.concatenate(cols[k]))
+        cols[k] = []
+    return tuple(out)
 
 
 #: Customers whose rule and co-occurrence suggestions are merged at a time in
