@@ -155,6 +155,10 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
                  if int(n) == 0]
         if empty:  # summary.json and the report list them with 0 customers
             console.print(f"no customer in: {', '.join(empty)}")
+        rfm = getattr(result, "rfm", None)
+        for note in getattr(rfm, "notes", ()):  # one recency for all: names say nothing
+            if note.startswith("Every customer last bought the same number of days"):
+                console.print(f"[yellow]note:[/] {note}")
     km = result.clusters
     if km is not None and km.skipped is None:
         table = Table(title=f"K-means clusters (k={km.k}, chosen by silhouette)",

@@ -243,7 +243,7 @@ def limit_effect(boundary: Any) -> str | None:
     out = []
     gone = "no drop-out" in found
     if ONE_RATE in found:
-        out.append("every customer gets the same expected purchases: the population's "
+        out.append("every customer gets about the same expected purchases: the population's "
                    "average purchase rate, with nobody leaving" if gone else
                    "every customer buys at the population's average purchase rate while "
                    "active, so expected purchases differ between customers only through "

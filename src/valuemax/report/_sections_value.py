@@ -470,10 +470,10 @@ def _at_risk(cust: pd.DataFrame, col: str, informative: bool = True) -> str:
                              f"{fmt_int(summary['n_high_value'])} high spenders"),
                ("their past spend", f"{fmt_num(summary['past_spend'])} "
                                     f"({fmt_pct(summary['past_spend_share'])} of all)")])]
+    one_day = _one_day_note(cust, risk) if col in cust else ""
     if risk.empty:
         out.append(note(f"No high spender is at risk by this rule ({rule})."))
-        return "".join(out)
-    one_day = _one_day_note(cust, risk) if col in cust else ""
+        return "".join(out) + one_day
     action, why = risk["action"].iloc[0], risk["rationale"].iloc[0]
     out.append(alert("Action", f"{action} Why: {why}"))
     show = [c for c in (*_SHOWN, col) if c in risk]
@@ -524,12 +524,13 @@ def _one_day_note(cust: pd.DataFrame, risk: pd.DataFrame) -> str:
     if not n:
         return ""
     in_risk = int(cust.loc[one_day, "customer_id"].isin(risk["customer_id"]).sum()) \
-        if "customer_id" in risk else 0
+        if "customer_id" in risk and len(risk) else 0
     prior = float(cust.loc[one_day, "expected_avg_value"].median())
     own = float(cust.loc[one_day, "total_spend"].median())
     return note(
-        f"{count(n, 'high spender')} (top 20% by total spend; {fmt_int(in_risk)} of them in "
-        "the table above) bought on one day only: with no repeat purchase the spend model "
+        f"{count(n, 'high spender')} (top 20% by total spend"
+        + (f"; {fmt_int(in_risk)} of them in the table above" if len(risk) else "")
+        + ") bought on one day only: with no repeat purchase the spend model "
         f"cannot learn their spend, so their CLV uses the population's mean spend per "
         f"purchase ({fmt_num(prior)}), not their own (their median total spend is "
         f"{fmt_num(own)}). Read them by their past spend, not by CLV.", warn=True)
