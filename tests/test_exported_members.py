@@ -27,7 +27,7 @@ EXPECTED = {
                      "ParetoNBDModel", "BetaGeoBetaBinomModel", "ShiftedBetaGeoModel",
                      "HoldoutValidation", "ModelComparison", "clv_table", "compare_models",
                      "customer_lifetime_value", "holdout_validation", "loglik_ties",
-                     "spend_independence",
+                     "spend_independence", "ONE_RATE", "limit_effect", "same_expected_spend",
                      "tracking_curve"],
     "valuemax.propensity": ["CHURN_THRESHOLDS", "PropensityResult", "SeparationWarning",
                             "build_training_frame", "can_run", "fit_propensity"],

@@ -81,3 +81,23 @@ def test_decimal_comma_option(cli_runner, tmp_path):
 
     total = pd.read_parquet(out / "customers.parquet")["total_spend"].sum()
     assert total == pytest.approx(sum(1200 + 10 * (i % 10) + 0.5 for i in range(25)))
+
+
+def test_inspect_shows_the_returns_netting(cli_runner, tmp_path):
+    """New user: `valuemax inspect` showed the quality table but not what analyze deducts
+    for returns; it now prints the same money identities (counted here by hand: purchases
+    3 x 10 + 2 x 5 + 1 x 5 = 45, the return of 1 x 10 netted against order O1)."""
+    path = tmp_path / "ret.csv"
+    path.write_text("customer_id,order_id,order_ts,product_id,quantity,unit_price\n"
+                    "A,O1,2024-01-01 10:00:00,P,3,10.00\nA,C1,2024-01-03 10:00:00,P,-1,10.00\n"
+                    "B,O2,2024-01-02 10:00:00,Q,2,5.00\nB,O3,2024-01-05 10:00:00,Q,1,5.00\n",
+                    encoding="utf-8")
+    result = cli_runner.invoke(app, ["inspect", str(path)], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("returns netted (money in the log's currency): purchases 45.00 - refunds "
+            "deducted 10.00 = clean spend 35.00") in text
+    assert "refunds not netted 0.00 (every return was netted)" in text
+    # the same as analyze's identities (summary.json's returns_netting)
+    found = valuemax.inspect(str(path))
+    assert found.quality.reconciliation()["clean_spend"] == pytest.approx(35.0)

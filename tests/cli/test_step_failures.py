@@ -8,6 +8,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import valuemax
@@ -144,7 +145,7 @@ def test_steps_turned_off_name_the_keyword_in_python_and_the_flag_on_the_cli(sma
 
 def test_a_real_input_error_inside_a_step_shows_its_message_without_the_type(cli_runner,
                                                                             tmp_path):
-    """A calibration end before the first purchase makes the value step raise InputError
+    """A calibration end on the first purchase day makes the value step raise InputError
     (no fake): the terminal shows the message with the CLI option, not the class name;
     summary.json and the API keep ``"InputError: ..."`` (the machine-readable form)."""
     rows = ["customer_id,date,amount"] + [
@@ -153,16 +154,40 @@ def test_a_real_input_error_inside_a_step_shows_its_message_without_the_type(cli
     src = tmp_path / "log.csv"
     src.write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    result = cli_runner.invoke(app, ["analyze", str(src), "--calibration-end", "2023-06-01",
+    result = cli_runner.invoke(app, ["analyze", str(src), "--calibration-end", "2024-01-01",
                                      "--clusters", "none", "--no-propensity", "--out",
                                      str(out)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())  # the terminal wraps long lines
     line = text[text.index("skipped value:"):text.index("skipped propensity:")]
-    assert line.startswith("skipped value: --calibration-end 2023-06-01 must fall after the "
+    assert line.startswith("skipped value: --calibration-end 2024-01-01 must fall after the "
                            "first purchase"), line
     assert line.endswith("(run with --debug for the traceback) "), line
     assert "InputError" not in result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["skipped"]["value"].startswith("InputError: calibration_end 2023-06-01 "
+    assert summary["skipped"]["value"].startswith("InputError: calibration_end 2024-01-01 "
                                                   "must fall after the first purchase")
+
+
+def test_a_calibration_end_before_the_first_purchase_is_refused_up_front(cli_runner,
+                                                                         tmp_path):
+    """Breaker: --calibration-end before the log's first purchase ran on, wrote an empty
+    calibration_holdout.parquet and summary.json's calibration said 0 customers with no
+    reason. It is refused before any output, as a calibration end after the log's end is
+    (lifetimes returns the empty table silently; refusing names the valid range)."""
+    rows = ["customer_id,date,amount"] + [
+        f"c{c},2024-{1 + (c + k) % 2:02d}-{1 + 3 * k + c % 3:02d},10.0"
+        for c in range(30) for k in range(1 + c % 3)]
+    src = tmp_path / "log.csv"
+    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    days = pd.to_datetime([r.split(",")[1] for r in rows[1:]])
+    first, last = days.min().date().isoformat(), days.max().date().isoformat()
+    out = tmp_path / "out"
+    result = cli_runner.invoke(app, ["analyze", str(src), "--calibration-end", "2023-12-31",
+                                     "--clusters", "none", "--no-propensity", "--out",
+                                     str(out)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert (f"error: --calibration-end 2023-12-31 must fall after the first purchase ({first}) "
+            f"and before the observation end ({last})") in text
+    assert not out.exists()

@@ -38,7 +38,7 @@ def cli_runner_module():
 
 
 def test_value_caveats_one_line_each(shop):
-    frame, text, summary, _ = shop
+    frame, text, summary, out = shop
     days = pd.to_datetime(frame["下单时间"], format="%Y/%m/%d %H:%M").dt.normalize()
     history = (days.max() - days.min()).days
     assert summary["clv"]["history_days"] == history
@@ -46,12 +46,26 @@ def test_value_caveats_one_line_each(shop):
     assert ratio > 1  # 8 months of log, 12 months of CLV
     assert (f"caveat: the 12-month CLV horizon is {ratio:.1f}x the observed span (12 months "
             f"ahead from only {history} days)") in text
-    assert ("caveat: every purchase model reached a limit, so no model is better"
-            in text) is summary["clv"]["degenerate"]
-    for group in summary["clv"]["indistinguishable"]:
+    clv = summary["clv"]
+    # the chosen model's own limit (whole-period fit: r >= 100 is no purchase-rate
+    # heterogeneity), not "the naive rate" for any limit
+    one_rate = clv["params"].get("r", 0.0) >= 100
+    limit_line = ("caveat: every purchase model reached a limit" in text
+                  or "is at its limit of no purchase-rate heterogeneity" in text)
+    assert limit_line is (clv["degenerate"] or one_rate)
+    for group in clv["indistinguishable"]:
         assert f"caveat: {', '.join(group[:-1])} and {group[-1]} fit equally well" in text
-    assert text.count("caveat:") == (1 + summary["clv"]["degenerate"]
-                                     + len(summary["clv"]["indistinguishable"]))
+    # the holdout check beside the CLV total when the model is no better than the naive rate
+    hold = clv["holdout"]
+    loses = hold is not None and not hold["mae"] < hold["naive_mae"]
+    assert ("better than each customer's past purchase rate (MAE" in text) is loses
+    # the same expected spend for everyone: 1st-99th percentile within 1% of the median
+    spend = pd.read_csv(out / "customers.csv", encoding="utf-8-sig")["expected_avg_value"]
+    lo, mid, hi = spend.quantile([0.01, 0.5, 0.99])
+    same = hi - lo < 0.01 * mid
+    assert ("CLV ranks customers by expected purchases alone" in text) is bool(same)
+    assert text.count("caveat:") == (1 + limit_line + len(clv["indistinguishable"]) + loses
+                                     + bool(same))
 
 
 def test_buy_again_line_and_informative_flag(shop):
@@ -63,14 +77,22 @@ def test_buy_again_line_and_informative_flag(shop):
     best = max(base, key=base.get)
     assert (f"buys again within 90 days: {prop['chosen_model']}, holdout ROC AUC {auc:.3f} "
             f"vs best baseline {best} {base[best]:.3f}") in text
-    risk = pd.read_csv(out / "customers.csv", encoding="utf-8-sig")["churn_risk"]
-    shares = risk.value_counts(normalize=True)
-    assert "churn risk " + ", ".join(f"{k} {shares.get(k, 0):.0%}"
-                                     for k in ("Low", "Medium", "High")) in text
-    assert f"of {len(risk)} customers" in text
+    customers = pd.read_csv(out / "customers.csv", encoding="utf-8-sig")
     # the rule, recomputed from the exported AUCs
     informative = auc > 0.55 and auc > base["recency"] and auc >= max(
         v for k, v in base.items() if k != "recency")
+    if informative:
+        risk = customers["churn_risk"]
+        shares = risk.value_counts(normalize=True)
+        assert "churn risk " + ", ".join(f"{k} {shares.get(k, 0):.0%}"
+                                         for k in ("Low", "Medium", "High")) in text
+        assert (f"of {len(risk)} customers (from p_buy_90d: Low at >= 0.5, High below 0.2)"
+                in text)
+    else:  # not presented as a finding: left out of the export and the line
+        assert "churn_risk" not in customers and "churn_risk_extrapolated" not in customers
+        assert "churn risk not given (the scores are not informative)" in text
+        assert "churn risk Low" not in text
+        assert any(n.startswith("churn_risk is left out") for n in prop["notes"])
     assert prop["informative"] is informative
     warned = "warning: scores not informative: do not target on p_buy_90d" in text
     assert warned is (not informative)

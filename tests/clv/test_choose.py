@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuemax.clv import MIN_REPEAT_BUYERS, ModelChoice, choose_model, compare_models
+from valuemax.clv import (
+    MIN_REPEAT_BUYERS,
+    ONE_RATE,
+    ModelChoice,
+    choose_model,
+    compare_models,
+    limit_effect,
+)
 from valuemax.clv._select import MODELS
 from valuemax.exceptions import InputError, StepNotApplicable
 
@@ -104,3 +111,50 @@ def test_a_calibration_table_without_its_columns_is_refused(whole):
     with pytest.raises(InputError, match=r"model='best' is not a valid option; choose one of "
                                          r"'auto', 'bgnbd', 'mbgnbd', 'pareto'"):
         choose_model(whole["frequency"], whole["recency"], whole["T"], model="best")
+
+
+def _nbd_log(n: int, r: float, alpha: float, seed: int, one_rate: bool = False):
+    """Weekly (frequency, recency, T) of a Poisson purchase process with gamma(r, alpha)
+    rates (or one rate r/alpha for everyone) and nobody leaving: the NBD, the no-drop-out
+    limit of every purchase model."""
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(20, 52, n)
+    lam = np.full(n, r / alpha) if one_rate else rng.gamma(r, 1 / alpha, n)
+    x = rng.poisson(lam * T)
+    rec = np.array([rng.uniform(0, t, k).max() if k else 0.0 for t, k in zip(T, x, strict=True)])
+    return pd.Series(x), pd.Series(rec), pd.Series(T)
+
+
+@pytest.mark.filterwarnings("ignore::valuemax.exceptions.ConvergenceWarning")
+def test_every_model_at_the_no_drop_out_limit_is_not_called_the_naive_rate():
+    """User's log: every model at a limit printed "stands in for the naive purchase rate",
+    though at the no-drop-out limit the predictions follow each customer's own rate (the
+    NBD's (r + x) / (alpha + T) per week), not one rate. Only the limit of no purchase-rate
+    heterogeneity gives everyone the same rate."""
+    f, rec, T = _nbd_log(1500, 0.7, 10.0, seed=1)
+    choice = choose_model(f, rec, T, time_unit="W", n_starts=2)
+    assert choice.degenerate and all(v == ("no drop-out",) for v in choice.limits.values())
+    assert ONE_RATE not in choice.model.boundary_
+    assert "naive" not in choice.rule and "no model can be crowned" not in choice.rule
+    assert "nobody leaves in the model" in choice.rule
+    assert "each customer's own purchase rate" in choice.rule
+    # what the sentence claims, computed independently: the NBD's conditional expectation
+    p = choice.model.params_
+    nbd = (p["r"] + f) / (p["alpha"] + T) * 26.0
+    got = choice.model.expected_purchases(26.0, f, rec, T)
+    np.testing.assert_allclose(got, nbd, rtol=1e-3)
+    assert np.std(got) > 0.5  # individual: far from one value for everyone
+    assert limit_effect(()) is None
+
+
+@pytest.mark.filterwarnings("ignore::valuemax.exceptions.ConvergenceWarning")
+def test_one_purchase_rate_for_everyone_is_said_as_such():
+    f, rec, T = _nbd_log(1500, 0.7, 10.0, seed=1, one_rate=True)
+    choice = choose_model(f, rec, T, time_unit="W", n_starts=2)
+    assert choice.degenerate and ONE_RATE in choice.model.boundary_
+    assert choice.rule.startswith("no model can be crowned on buying patterns")
+    assert "every customer gets about the same expected purchases" in choice.rule
+    # true of the predictions: within 1% for every customer, at the Poisson rate sum x / sum T
+    got = choice.model.expected_purchases(26.0, f, rec, T)
+    assert np.ptp(got) < 0.01 * got.mean()
+    assert got.mean() == pytest.approx(26.0 * f.sum() / T.sum(), rel=1e-2)

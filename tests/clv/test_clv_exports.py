@@ -11,7 +11,7 @@ EXPECTED = sorted(["BetaGeoModel", "FitSummary", "GammaGammaModel", "ModifiedBet
                    "HoldoutValidation", "ModelComparison", "clv_table", "compare_models", "loglik_ties",
                    "customer_lifetime_value", "holdout_validation", "spend_independence",
                    "tracking_curve", "MIN_REPEAT_BUYERS", "MODEL_OPTIONS", "ModelChoice",
-                   "choose_model"])
+                   "choose_model", "ONE_RATE", "limit_effect", "same_expected_spend"])
 
 
 def test_all_is_exactly_the_public_surface():

@@ -31,6 +31,21 @@ def _number(text: str) -> float:
     return float(text.replace(",", "").rstrip("%"))
 
 
+def _has_churn_risk(db) -> bool:
+    """Whether the store holds churn-risk levels (left out when the buy-again scores are
+    not informative)."""
+    return bool(_sql(db, "SELECT count(*) FROM information_schema.columns WHERE "
+                         "table_name = 'propensity_scores' AND column_name = 'churn_risk'")
+                [0][0])
+
+
+def _at_risk_sql(db) -> str:
+    """The share at risk's count and base: churn risk High, else P(alive) < 0.5."""
+    return ("count(*) FILTER (WHERE p.churn_risk = 'High'), count(p.churn_risk)"
+            if _has_churn_risk(db) else
+            "count(*) FILTER (WHERE v.p_alive < 0.5), count(v.p_alive)")
+
+
 def _check_tiles(v, db, where: str = "", params=()):
     """KPI tiles against independent queries on the store (joins written here)."""
     base = ("FROM customers c LEFT JOIN segments s USING (customer_id) "
@@ -38,7 +53,7 @@ def _check_tiles(v, db, where: str = "", params=()):
             f"LEFT JOIN propensity_scores p USING (customer_id) {where}")
     n, revenue, clv, high, scored = _sql(
         db, "SELECT count(*), sum(c.total_spend), sum(v.clv_12), "
-            "count(*) FILTER (WHERE p.churn_risk = 'High'), count(p.churn_risk) " + base,
+            f"{_at_risk_sql(db)} " + base,
         params)[0]
     k = v.kpis()
     assert k["customers"][0] == n and _number(k["customers"][1]) == n
@@ -56,7 +71,8 @@ def test_every_page_loads_offline_with_plots_and_the_store_s_numbers(cdnow_url, 
     v = visit(cdnow_url)
     home = v.open("/", "overview")
     ids = [p["id"] for p in home["plots"]]
-    assert ids == ["plot-clv", "plot-p-alive", "plot-churn", "plot-p-buy", "plot-segments"]
+    churn = ["plot-churn"] if _has_churn_risk(cdnow_store) else []
+    assert ids == ["plot-clv", "plot-p-alive", *churn, "plot-p-buy", "plot-segments"]
     # new user: the tool bar covered every title and long segment names were cut off
     boxes = v.page.evaluate("""() => [...document.querySelectorAll('div.plotly-graph-div')]
         .map(el => {
@@ -296,8 +312,9 @@ def test_a_log_without_prices_still_gets_every_page(tea_noprice_store, visit):
         k = v.kpis()
         assert k["customers"][0] == log["会员号"].nunique() == 60
         assert k["revenue"] == (None, "—") and k["clv_total"] == (None, "—")
-        high, scored = _sql(db, "SELECT count(*) FILTER (WHERE churn_risk = 'High'), "
-                                "count(churn_risk) FROM propensity_scores")[0]
+        high, scored = _sql(db, f"SELECT {_at_risk_sql(db)} FROM customers c "
+                                "LEFT JOIN clv v USING (customer_id) "
+                                "LEFT JOIN propensity_scores p USING (customer_id)")[0]
         assert k["at_risk_share"][0] == pytest.approx(high / scored, rel=1e-12)
         ids = [p["id"] for p in home["plots"]]
         assert "plot-clv" not in ids and "plot-p-alive" in ids

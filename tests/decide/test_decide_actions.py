@@ -99,8 +99,16 @@ def test_a_mixed_cluster_gets_no_cluster_wide_action():
         "40%, New 30%, Lost 20%); no one action fits it.")
     assert out["rationale"].iloc[1] == (
         "Its centre is lapsed, infrequent and low-spending relative to the overall median, "
-        "like Lost (RFM cell 111), but only 20% of its 10 customers are in segments with that "
-        "action, so one cluster-wide action would treat most of them wrongly.")
+        "like Lost (RFM cell 111), but only 2 of its 10 customers (20%) are in segments with "
+        "that action, so one cluster-wide action would treat most of them wrongly.")
+    # a cluster with no member sharing the centre's action says so in words, not "0%"
+    # (a 40-customer log: "only 0% of its 7 customers")
+    none = cluster_actions(profile, members=members.assign(
+        segment=["Champions"] * 3 + ["Loyal"] + ["New"] * 6 + ["Potential Loyalist"] * 4))
+    assert none["share_same_action"].tolist() == [0.75, 0.0]
+    assert "but none of its 10 customers is in a segment with that action, so one " \
+           "cluster-wide action would treat all of them wrongly." in none["rationale"].iloc[1]
+    assert "0%" not in none["rationale"].iloc[1]
     # without members: the centre's action, as before
     assert cluster_actions(profile)["action"].tolist() == [SEGMENT_ACTIONS["Champions"][0],
                                                            SEGMENT_ACTIONS["Lost"][0]]

@@ -149,6 +149,16 @@ def test_mixed_currencies_are_refused(write):
         read_transactions(path)
 
 
+def test_mixed_currencies_quote_the_raw_text(write):
+    """Breaker: with accounting negatives the error quoted the rewritten value
+    ('-£1,234.50' for '( £1,234.50 )'), a text the file does not hold."""
+    path = log(write, ["2024-01-05"] * 3, ["( £1,234.50 )", "$2.00", "( £3.00 )"])
+    with pytest.raises(InputError, match="mixes currencies") as info:
+        read_transactions(path)
+    assert "(e.g. '( £1,234.50 )')" in str(info.value)
+    assert "-£" not in str(info.value)
+
+
 def test_not_plain_numbers_are_unparseable(write, rows):
     ing = read_transactions(log(write, ["2024-01-05"] * 5,
                                 ["1_000", "nan", "inf", "12,50", "7"]))

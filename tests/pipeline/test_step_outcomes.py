@@ -53,11 +53,13 @@ def test_an_input_error_inside_a_step_is_a_named_failure_with_its_traceback():
 
 
 def test_analyze_reports_both_outcomes(short_log):
-    # a calibration end before the first purchase is the caller's mistake: a failure of
-    # the value step, named, with its traceback; the rest of the job runs
-    res = valuemax.analyze(str(short_log), calibration_end="2023-06-01", clusters="none",
+    # a calibration end on the first purchase day is the caller's mistake: a failure of
+    # the value step, named, with its traceback; the rest of the job runs (one before the
+    # first purchase is refused before the job: test_value_step)
+    first = pd.read_csv(short_log)["date"].min()
+    res = valuemax.analyze(str(short_log), calibration_end=first, clusters="none",
                            out=None, random_state=0)
-    assert res.skipped["value"].startswith("InputError: calibration_end 2023-06-01 must "
+    assert res.skipped["value"].startswith(f"InputError: calibration_end {first} must "
                                            "fall after the first purchase")
     assert "check_calibration_end" in res.tracebacks["value"]
     # the short log spans under two 90-day horizons: propensity does not apply (no trace)

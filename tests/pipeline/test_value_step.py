@@ -199,7 +199,11 @@ def test_short_log_is_chosen_by_bic_and_scores_the_newcomer(short_log):
     # honest about thin evidence: limits, no crowned model, the naive rate, the horizon
     assert value.degenerate and all(value.boundary.values()) and len(value.boundary) == 3
     assert "no model can be crowned" in value.rule
-    assert any("rests on the naive purchase rate" in n for n in value.notes)
+    # the chosen model at the limit of one purchase rate: said in those terms (r >= 100)
+    assert value.model.params_["r"] >= 100 and "no purchase-rate heterogeneity" in \
+        value.model.boundary_
+    assert any("rests on the population's average purchase rate" in n for n in value.notes)
+    assert not any("naive" in n for n in value.notes)
     assert any("12 months ahead from only 60 days of history" in n for n in value.notes)
     assert not value.p_alive_informative and "sit at a limit" in value.p_alive_warning
     d = json.loads(json.dumps(value.to_dict(), default=str))
@@ -235,7 +239,18 @@ def test_bad_calibration_end_is_explained(short_log, cal_end, match):
 
 
 def test_analyze_goes_on_when_the_value_step_cannot_run(short_log):
-    res = valuemax.analyze(str(short_log), calibration_end="2023-06-01", clusters="none",
+    first = pd.read_csv(short_log)["date"].min()  # the value step refuses it, the job goes on
+    res = valuemax.analyze(str(short_log), calibration_end=first, clusters="none",
                            propensity=False)
     assert res.value is None and "must fall after the first purchase" in res.skipped["value"]
     assert "clv_12" not in res.customers and len(res.customers) == 61
+
+
+def test_a_calibration_end_before_the_first_purchase_is_refused_before_the_job(short_log):
+    """Breaker: it ran on with an empty calibration table (0 customers, no reason)."""
+    first = pd.read_csv(short_log)["date"].min()
+    with pytest.raises(InputError, match=rf"calibration_end 2023-06-01 must fall after the "
+                                         rf"first purchase \({first}\) and before the "
+                                         r"observation end \(2024-03-01\)"):
+        valuemax.analyze(str(short_log), calibration_end="2023-06-01", clusters="none",
+                         propensity=False)

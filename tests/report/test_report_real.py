@@ -168,3 +168,36 @@ def test_holdout_peak_on_hand_made_weeks():
     assert holdout_peak(frame.assign(actual=weekly.cumsum())) == ""
     assert holdout_peak(frame.assign(holdout=False)) == ""
     assert holdout_peak(None) == ""
+
+
+def test_online_retail_value_and_churn_say_what_they_rest_on(retail_run):
+    """New user on Online Retail: BG/NBD loses to the naive rate on the holdout and the CLV
+    total had no caveat; every model at its no-drop-out limit was called "the naive purchase
+    rate" (the NBD predicts each customer's own rate); churn risk read Low for 17 of the 18
+    "Can't Lose Them" without a word."""
+    from tests.report.test_report_text import _visible
+
+    result, path = retail_run
+    text = _visible(path.read_text(encoding="utf-8"))
+    value, cust = result.value, result.customers
+    v = value.validation
+    assert not v.mae < v.naive_mae  # the case of this test
+    beside = text[text.index("12-month CLV", text.index("P(alive) is not drawn")):
+                  text.index("total CLV")]
+    assert "does not predict the holdout better than each customer's past purchase rate" \
+        in beside
+    # the limits reached are drop-out ones: no "naive rate" for them
+    assert all(set(b) == {"no drop-out"} for b in value.boundary.values())
+    trust = text[text.index("What to trust"):][:700]
+    assert "naive" not in trust and "rests on the naive purchase rate" not in text
+    # churn risk against the lapsed RFM segments, counted here
+    lapsed = cust[cust["segment"].isin(["At Risk", "Can't Lose Them"])]
+    low = lapsed[lapsed["churn_risk"] == "Low"].groupby("segment").size()
+    total = lapsed.groupby("segment").size()
+    for seg in ("At Risk", "Can't Lose Them"):
+        assert f"{low.get(seg, 0):,} of {total[seg]:,} {seg}" in text
+    assert "Low at p >= 0.5, Medium at 0.2 <= p < 0.5, High at p < 0.2" in text
+    # high spenders with every order on one day, valued at the population's mean spend
+    top = cust["total_spend"] >= cust["total_spend"].quantile(0.8)
+    n = int((top & (cust["frequency"] == 0)).sum())
+    assert n > 0 and f"{n} high spenders (top 20% by total spend" in text

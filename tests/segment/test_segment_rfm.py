@@ -122,11 +122,14 @@ def test_all_values_equal():
     assert res.cut_points["monetary"] == (10.0, 10.0, 10.0, 10.0)
     # every value on every cut point: scored with the lower values, the most recent for R
     assert res.scores["rfm_cell"].tolist() == ["511"] * 4
-    assert len(res.notes) == 3
-    unused = {n.split(" ", 1)[0]: n for n in res.notes}
+    # one recency for everyone: said first, in plain words (the names' recency part is void)
+    assert len(res.notes) == 4
+    assert res.notes[0].startswith("Every customer last bought the same number of days "
+                                   "before the observation end (7;")
+    unused = {n.split(" ", 1)[0]: n for n in res.notes[1:]}
     assert "score(s) 1, 2, 3, 4 of 1..5" in unused["recency"]
     assert all("score(s) 2, 3, 4, 5 of 1..5" in unused[d] for d in ("frequency", "monetary"))
-    assert all("100.0%" in n for n in res.notes)
+    assert all("100.0%" in n for n in res.notes[1:])
 
 
 def test_single_customer_and_n_bins():

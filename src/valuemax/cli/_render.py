@@ -89,8 +89,21 @@ def _print_ingest(console: Console, ingest: dict[str, Any]) -> None:
 def print_inspection(console: Console, found: Any) -> None:
     """Print how the source was read and its quality report."""
     _print_ingest(console, found.ingest)
-    console.print(_quality_table(found.quality))
+    _print_quality(console, found.quality, notes=False)
     console.print(f"observation end: {found.quality.observation_end.isoformat()} (inclusive)")
+
+
+def _print_quality(console: Console, quality: Any, *, notes: bool = True) -> None:
+    """The quality table, the returns' netting in money (what ``analyze`` deducts from the
+    customers' spend: ``valuemax inspect`` shows it too) and, with ``notes``, the notes a
+    reader of ``analyze`` must see."""
+    console.print(_quality_table(quality))
+    for line in quality.reconciliation_lines():
+        console.print(line)
+    for note in quality.notes if notes else ():
+        if note.startswith(("customers lost", "duplicate_line not applied")) \
+                or "after the log's last transaction" in note:
+            console.print(f"[yellow]{note}[/]")
 
 
 def print_problems(console: Console, found: Any) -> None:
@@ -116,13 +129,7 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
     its traceback on stderr with ``debug``, else a pointer to ``--debug``.
     """
     _print_ingest(console, result.ingest)
-    console.print(_quality_table(result.quality))
-    for line in result.quality.reconciliation_lines():
-        console.print(line)
-    for note in result.quality.notes:
-        if note.startswith(("customers lost", "duplicate_line not applied")) \
-                or "after the log's last transaction" in note:
-            console.print(f"[yellow]{note}[/]")
+    _print_quality(console, result.quality)
     console.print(
         f"[bold]{plural(len(result.customers), 'customer')}[/] at observation end "
         f"{result.quality.observation_end.isoformat()} (time unit {result.time_unit})"
@@ -148,6 +155,10 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
                  if int(n) == 0]
         if empty:  # summary.json and the report list them with 0 customers
             console.print(f"no customer in: {', '.join(empty)}")
+        rfm = getattr(result, "rfm", None)
+        for note in getattr(rfm, "notes", ()):  # one recency for all: names say nothing
+            if note.startswith("Every customer last bought the same number of days"):
+                console.print(f"[yellow]note:[/] {note}")
     km = result.clusters
     if km is not None and km.skipped is None:
         table = Table(title=f"K-means clusters (k={km.k}, chosen by silhouette)",
@@ -226,28 +237,56 @@ def _option_hints(reason: str) -> str:
                   r"use a shorter horizon (at most \1 days: --horizon-days \1)", reason)
 
 
-def value_caveats(value: Any, *, clv: bool = True) -> list[str]:
+def value_caveats(value: Any, *, clv: bool = True, customers: Any = None) -> list[str]:
     """One short line per key caveat of the value step (the full notes are in the report).
 
     From ``value.history_days`` (CLV horizon longer than the observed history; only when
-    ``clv``: CLV was computed), ``value.degenerate`` (every purchase model at a limit) and
-    ``value.indistinguishable`` (models the data cannot tell apart).
+    ``clv``: CLV was computed), the holdout check (the chosen model no better than each
+    customer's past purchase rate), the limit the chosen model reached when every purchase
+    model reached one (``value.degenerate``; only the limit of no purchase-rate
+    heterogeneity makes every customer buy at one rate), ``value.indistinguishable``
+    (models the data cannot tell apart) and, with ``customers``, the same expected spend
+    for everyone (CLV then ranks by expected purchases alone).
     """
+    from valuemax.clv import ONE_RATE, limit_effect, same_expected_spend
+
     out = []
     h = value.horizon_months
     days = value.history_days
+    what = "CLV" if clv else "the expected purchases"
     if clv and days is not None and h * 365.25 / 12 > days:
         out.append(f"the {h}-month CLV horizon is {h * 365.25 / 12 / max(days, 1):,.1f}x the "
                    f"observed span ({h} months ahead from only {plural(days, 'day')}): read CLV "
                    "as a rough order of magnitude, or shorten it (--horizon-months)")
-    if value.degenerate:
-        out.append("every purchase model reached a limit, so no model is better: "
-                   f"{'CLV rests' if clv else 'expected purchases rest'} on "
-                   "the naive purchase rate, not on each customer's buying pattern")
+    v = value.validation
+    if v is not None and not v.mae < v.naive_mae:
+        out.append(f"{value.model_name} does not predict the holdout better than each "
+                   f"customer's past purchase rate (MAE {v.mae:.3f} vs {v.naive_mae:.3f}): "
+                   f"read {what} as a rough ranking, not as an amount to budget on")
+    boundary = tuple(getattr(value.model, "boundary_", ()))
+    if ONE_RATE in boundary:
+        out.append(f"{value.model_name} is at its limit of {ONE_RATE}: {what} "
+                   f"{'rests' if clv else 'rest'} on the population's average purchase rate, "
+                   "not on each customer's buying pattern")
+    elif value.degenerate:
+        effect = limit_effect(boundary)
+        which = "; ".join(f"{n}: {', '.join(v)}" for n, v in value.boundary.items())
+        out.append(f"every purchase model reached a limit ({which})"
+                   + (f"; {value.model_name} at its limit: {effect}" if effect else
+                      f" on the calibration period; {value.model_name} refitted on the whole "
+                      "period reached none"))
     for group in value.indistinguishable:
         names = ", ".join(group[:-1]) + " and " + group[-1]
         out.append(f"{names} fit equally well: the data cannot tell them apart, "
                    "so the model choice carries no information")
+    col = "expected_avg_value"
+    same = (same_expected_spend(customers[col]) if clv and customers is not None
+            and col in customers else None)
+    if same is not None:
+        out.append(f"every customer's expected spend per purchase is about the same "
+                   f"({same[0]:,.2f} to {same[1]:,.2f}: the Gamma-Gamma spend model sees no "
+                   "spread in spend between customers), so CLV ranks customers by expected "
+                   "purchases alone")
     return out
 
 
@@ -263,9 +302,16 @@ def propensity_lines(found: Any) -> tuple[str, str | None]:
         line += f" vs best baseline {base.idxmax()} {base.max():.3f}"
     counts = found.churn_counts()
     total = max(int(counts["customers"].sum()), 1)
-    line += "; churn risk " + ", ".join(f"{r.churn_risk} {r.customers / total:.0%}"
-                                        for r in counts.itertuples(index=False))
-    line += f" of {plural(total, 'customer')}"
+    if len(counts):
+        from valuemax.propensity import CHURN_THRESHOLDS
+
+        line += "; churn risk " + ", ".join(f"{r.churn_risk} {r.customers / total:.0%}"
+                                            for r in counts.itertuples(index=False))
+        line += (f" of {plural(total, 'customer')} (from {found.score_column}: Low at >= "
+                 f"{CHURN_THRESHOLDS['low_at_least']:g}, High below "
+                 f"{CHURN_THRESHOLDS['high_below']:g})")
+    else:
+        line += "; churn risk not given (the scores are not informative)"
     # lazy: importing the CLI must not load the pipeline's model stack (scipy, sklearn)
     from valuemax.pipeline._outputs import propensity_informative
 
@@ -293,7 +339,7 @@ def _print_parts(console: Console, result: Any) -> None:
         if not clv:  # the reason only: no CLV formula, no caveat on reading CLV
             why = getattr(value, "clv_skipped", None) or "no spend model was fitted"
             console.print(f"  [yellow]CLV not computed:[/] {why}")
-        for caveat in value_caveats(value, clv=clv):
+        for caveat in value_caveats(value, clv=clv, customers=result.customers):
             console.print(f"  [yellow]caveat:[/] {caveat}")
         if "p_alive" in result.customers:
             from valuemax.decide import high_value_at_risk
@@ -462,8 +508,12 @@ def print_propensity(console: Console, found: Any) -> None:
                       num(r.brier, ".3f"), num(r.top_decile_lift, ".2f"))
     console.print(table)
     counts = found.churn_counts()
-    console.print("churn risk: " + ", ".join(
-        f"{r.churn_risk} {int(r.customers):,}" for r in counts.itertuples(index=False)))
+    if len(counts):
+        console.print("churn risk: " + ", ".join(
+            f"{r.churn_risk} {int(r.customers):,} ({r.rule})"
+            for r in counts.itertuples(index=False)))
+    else:
+        console.print("churn risk: not given (the scores are not informative: see below)")
     warn = propensity_lines(found)[1]
     if warn:
         console.print(f"[yellow]warning:[/] {warn}")

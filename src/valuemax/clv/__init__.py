@@ -19,7 +19,14 @@ calls it.
 
 from valuemax.clv._beta_geo import BetaGeoModel
 from valuemax.clv._beta_geo_beta_binom import BetaGeoBetaBinomModel
-from valuemax.clv._choose import MIN_REPEAT_BUYERS, MODEL_OPTIONS, ModelChoice, choose_model
+from valuemax.clv._choose import (
+    MIN_REPEAT_BUYERS,
+    MODEL_OPTIONS,
+    ONE_RATE,
+    ModelChoice,
+    choose_model,
+    limit_effect,
+)
 from valuemax.clv._gamma_gamma import GammaGammaModel
 from valuemax.clv._holdout import HoldoutValidation, holdout_validation, tracking_curve
 from valuemax.clv._modified_beta_geo import ModifiedBetaGeoModel
@@ -27,11 +34,17 @@ from valuemax.clv._pareto_nbd import ParetoNBDModel
 from valuemax.clv._results import FitSummary
 from valuemax.clv._select import ModelComparison, compare_models, loglik_ties
 from valuemax.clv._shifted_beta_geo import ShiftedBetaGeoModel
-from valuemax.clv._value import clv_table, customer_lifetime_value, spend_independence
+from valuemax.clv._value import (
+    clv_table,
+    customer_lifetime_value,
+    same_expected_spend,
+    spend_independence,
+)
 
 __all__ = [
     "MIN_REPEAT_BUYERS",
     "MODEL_OPTIONS",
+    "ONE_RATE",
     "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "FitSummary",
@@ -47,7 +60,9 @@ __all__ = [
     "compare_models",
     "customer_lifetime_value",
     "holdout_validation",
+    "limit_effect",
     "loglik_ties",
+    "same_expected_spend",
     "spend_independence",
     "tracking_curve",
 ]

@@ -59,8 +59,10 @@ class ModelChoice:
     indistinguishable : tuple of tuple of str
         Groups of models whose log-likelihoods agree within ``LOGLIK_TIE`` (0.01).
     degenerate : bool
-        Every model reached a limit: none is better than the others and predictions rest on
-        the naive purchase rate.
+        Every model reached a limit. What that means for the predictions depends on the
+        limit the chosen model reached (:func:`limit_effect`): only at
+        :data:`ONE_RATE` does every customer buy at the population's average rate; at
+        the others the holdout comparison still chooses on merit.
     notes : tuple of str
         Plain sentences for the reader, in the order they arose.
     """
@@ -210,11 +212,69 @@ def choose_model(frequency: Any, recency: Any, T: Any, *,
     notes.extend(_evidence_notes(limits, ties, name, fitted))
     degenerate = bool(limits) and all(limits.values())
     if degenerate:
-        rule = (f"no model can be crowned: every purchase model reached a limit; {name} "
-                f"stands in for the naive purchase rate ({rule})")
+        rule = _degenerate_rule(name, tuple(fitted.boundary_), rule)
     return ModelChoice(name=name, model=fitted, rule=rule, comparison=comparison,
                        limits=dict(limits), indistinguishable=tuple(ties),
                        degenerate=degenerate, notes=tuple(notes))
+
+
+#: The limit at which a purchase model gives every customer the population's average purchase
+#: rate while active (``r -> inf`` with ``r / alpha`` fixed): its predictions do not use the
+#: customers' own purchase rates.
+ONE_RATE = "no purchase-rate heterogeneity"
+
+
+def limit_effect(boundary: Any) -> str | None:
+    """What a purchase model's limits (its ``boundary_``) mean for its predictions, in
+    plain words; None without a limit.
+
+    Only :data:`ONE_RATE` makes every customer buy at the same rate (the population's
+    ``r / alpha``); "no drop-out" keeps each customer's own rate (``(r + x) / (alpha + T)``,
+    the NBD's) but ignores recency; the drop-out-heterogeneity limits keep both.
+
+    >>> limit_effect(("no drop-out",))[:36]
+    'nobody leaves in the model (P(alive)'
+    >>> limit_effect(()) is None
+    True
+    """
+    found = tuple(boundary)
+    if not found:
+        return None
+    out = []
+    gone = "no drop-out" in found
+    if ONE_RATE in found:
+        out.append("every customer gets about the same expected purchases: the population's "
+                   "average purchase rate, with nobody leaving" if gone else
+                   "every customer buys at the population's average purchase rate while "
+                   "active, so expected purchases differ between customers only through "
+                   "their chance of still being active (P(alive))")
+    elif gone:
+        out.append("nobody leaves in the model (P(alive) close to 1): expected purchases "
+                   "follow each customer's own purchase rate (frequency over T, shrunk "
+                   "toward the population's), whatever the recency")
+    if not gone and any("drop-out" in f and "heterogeneity" in f for f in found):
+        out.append("every customer has the same chance of dropping out; P(alive) still "
+                   "follows each customer's frequency and recency")
+    bound = [f.removesuffix(" at the search bound") for f in found
+             if f.endswith(" at the search bound")]
+    if bound:
+        out.append(f"{', '.join(bound)} at the search bound: this log does not pin "
+                   f"{'it' if len(bound) == 1 else 'them'} down")
+    return "; ".join(out)
+
+
+def _degenerate_rule(name: str, boundary: tuple[str, ...], rule: str) -> str:
+    """The rule when every model reached a limit: true for the limit ``name`` reached on
+    the whole period (``boundary``); ``rule`` is the choice's own rule."""
+    effect = limit_effect(boundary)
+    if ONE_RATE in boundary:
+        return (f"no model can be crowned on buying patterns: every purchase model reached a "
+                f"limit, and {name} is at its limit of {ONE_RATE}, so {effect} ({rule})")
+    if effect is None:
+        return (f"every purchase model reached a limit on the calibration period; {name} "
+                f"refitted on the whole period reached none ({rule})")
+    return (f"every purchase model reached a limit; {name} was still chosen by the rule "
+            f"below, and at its limit {effect} ({rule})")
 
 
 def _by_bic(frequency, recency, T, time_unit, random_state, n_starts, forced, notes, why):

@@ -359,3 +359,43 @@ def spend_independence(frequency: Any, monetary_value: Any, *, threshold: float 
                           f"p = {out['pearson_p']:.2g}; |r| < {threshold}), consistent with "
                           "the Gamma-Gamma independence assumption.")
     return out
+
+
+#: Expected spend per purchase whose 1st to 99th percentile spread is under this share of
+#: its median is "the same for every customer": CLV then ranks by expected purchases alone.
+SAME_SPEND_SPREAD = 0.01
+
+
+def same_expected_spend(expected_avg_value: Any) -> tuple[float, float] | None:
+    """The range of the expected spend per purchase when it is (nearly) the same for every
+    customer, else None.
+
+    Gamma-Gamma at its limit of no spend heterogeneity (``q`` at the search bound) gives
+    every customer about the population's mean spend: CLV is then that one amount times
+    the expected purchases, so it ranks customers by expected purchases alone.
+
+    Parameters
+    ----------
+    expected_avg_value : array-like of shape (n_customers,)
+        Each customer's expected spend per purchase (``clv_table``'s ``expected_avg_value``,
+        in the log's currency); NaN ignored.
+
+    Returns
+    -------
+    (low, high) or None
+        The 1st and 99th percentiles when ``high - low`` is under
+        :data:`SAME_SPEND_SPREAD` (1%) of the median; None otherwise or without values.
+
+    >>> same_expected_spend([402.6, 402.61, 402.59])
+    (402.59, 402.61)
+    >>> same_expected_spend([10.0, 20.0]) is None
+    True
+    """
+    v = np.asarray(expected_avg_value, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return None
+    low, mid, high = (float(x) for x in np.quantile(v, [0.01, 0.5, 0.99]))
+    if mid <= 0 or high - low >= SAME_SPEND_SPREAD * mid:
+        return None
+    return round(low, 2), round(high, 2)

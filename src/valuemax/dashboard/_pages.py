@@ -96,7 +96,9 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
                           "no propensity or P(alive) in the store"))
     body.append(f'<div class="tiles">{"".join(tiles)}</div>')
     shown = {"value": s.value_caveats() if k["clv_total"] is not None else [],
-             "propensity": risk_caveats if k["at_risk_share"] is not None else []}
+             # the buy-again scores' warning stands whether or not the tile rests on them
+             # (churn_risk is left out when they are not informative; p_buy is drawn below)
+             "propensity": s.caveats("propensity")}
     for step, caveats in shown.items():  # as the report says it beside its figures
         if caveats:
             body.append(f'<div class="alert" data-caveat="{step}">'

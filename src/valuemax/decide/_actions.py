@@ -232,7 +232,8 @@ def _mixed(out: pd.DataFrame, centres: list[str], members: pd.DataFrame) -> pd.D
             raise InputError(f"cluster_actions: members has no customer in cluster "
                              f"{row['cluster']!r}; pass the members of this profile's clusters.")
         same = np.array([SEGMENT_ACTIONS[name][0] == row["action"] for name in names])
-        share = float(same[codes[here]].mean())
+        k = int(same[codes[here]].sum())
+        share = k / n
         shares.append(share)
         if share >= MIXED_BELOW:
             actions.append(row["action"])
@@ -242,7 +243,10 @@ def _mixed(out: pd.DataFrame, centres: list[str], members: pd.DataFrame) -> pd.D
         named = ", ".join(f"{name} {p:.0%}" for name, p in top.items())
         actions.append(f"Mixed cluster: act on each customer's RFM segment (here mostly "
                        f"{named}); no one action fits it.")
-        rationales.append(f"Its centre is {centre}, but only {share:.0%} of its {n:,} "
-                          "customers are in segments with that action, so one cluster-wide "
-                          "action would treat most of them wrongly.")
+        # counts, not a rounded share: "only 0% of its 7 customers" read as a glitch
+        held = (f"none of its {n:,} customers is in a segment with that action" if not k
+                else f"only {k:,} of its {n:,} customers ({share:.0%}) "
+                     f"{'is' if k == 1 else 'are'} in segments with that action")
+        rationales.append(f"Its centre is {centre}, but {held}, so one cluster-wide action "
+                          f"would treat {'all' if not k else 'most'} of them wrongly.")
     return out.assign(action=actions, rationale=rationales, share_same_action=shares)

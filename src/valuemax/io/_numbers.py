@@ -188,12 +188,17 @@ def infer_number_plan(
 
 
 def _currency_tokens(vals: Any, column: str, canonical: str) -> dict[str, int]:
-    """Currency token -> values carrying it, most frequent first (one currency only)."""
+    """Currency token -> values carrying it, most frequent first (one currency only).
+
+    ``vals`` has the text ``s`` the tokens are read from, its count ``n`` and, optionally,
+    ``raw``, the text as the file has it (quoted in the error instead of ``s``, e.g.
+    ``'( £1,234.50 )'``, not its accounting-negative rewrite ``'-£1,234.50'``)."""
+    raw = vals.raw if "raw" in vals.columns else vals.s
     groups = (
         vals.mutate(lead=vals.s.re_extract(_LEAD, 1).upper(),
-                    trail=vals.s.re_extract(_TRAIL, 1).upper())
+                    trail=vals.s.re_extract(_TRAIL, 1).upper(), ex_text=raw)
         .group_by(["lead", "trail"])
-        .aggregate(n=lambda t: t.n.sum(), ex=lambda t: t.s.min())
+        .aggregate(n=lambda t: t.n.sum(), ex=lambda t: t.ex_text.min())
         .to_pyarrow().to_pylist()
     )
     counts: dict[str, int] = {}
@@ -221,7 +226,8 @@ def _number_plan(
     n_parens = int(vals.aggregate(n=vals.n.sum(where=vals.s.re_search(PARENS)))
                    .to_pyarrow().column("n")[0].as_py() or 0)
     counts = _currency_tokens(
-        vals.mutate(s=accounting_negative(vals.s, vals.s.re_search(PARENS))) if n_parens
+        vals.mutate(raw=vals.s, s=accounting_negative(vals.s, vals.s.re_search(PARENS)))
+        if n_parens
         else vals, column, canonical)
     tokens = tuple(counts)
     found = null_token_counts(vals, "s", "n")

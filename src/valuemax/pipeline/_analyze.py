@@ -72,7 +72,11 @@ from valuemax.pipeline._store import (
     write_step_tables,
     write_table,
 )
-from valuemax.pipeline._value import no_spend_model_reason, run_value
+from valuemax.pipeline._value import (
+    no_spend_model_reason,
+    refuse_empty_calibration,
+    run_value,
+)
 from valuemax.pipeline._value_result import ValueResult
 from valuemax.pipeline._workspace import Workspace, compact_store
 from valuemax.privacy import key_fingerprint
@@ -586,6 +590,13 @@ def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> 
     customers = con.table("customers").order_by("customer_id").to_pyarrow().to_pandas()
     calibration = None
     if val.calibration_end is not None:
+        if len(customers):  # refused up front, as one after the log's end is: a calibration
+            # period before the first purchase gives an empty calibration table, no holdout
+            import pandas as pd
+
+            refuse_empty_calibration(val.calibration_end,
+                                     pd.Timestamp(customers["first_purchase"].min()).date(),
+                                     clean_log.observation_end)
         store(con, "calibration_holdout", calibration_holdout(
             clean_log, calibration_end=val.calibration_end, time_unit=val.time_unit,
             money=log.money,

@@ -322,12 +322,13 @@ def buy_propensity(
         On unreadable input, a cutoff outside the log, a log shorter than two horizons, or
         a holdout window with one class only.
     """
+    from valuemax.pipeline._parts import without_churn_risk
     from valuemax.propensity import fit_propensity
 
     opts = gather("buy_propensity", {"propensity": propensity, "read": read, "clean": clean,
                                      "privacy": privacy}, shorthand)
     random_state = random_state_of("buy_propensity", random_state, opts)
     with _cleaned_log(source, opts) as (_, cleaned):
-        return fit_propensity(
+        return without_churn_risk(fit_propensity(
             cleaned, horizon_days=opts["propensity"].horizon_days, cutoff=cutoff,
-            n_origins=n_origins, random_state=random_state)
+            n_origins=n_origins, random_state=random_state))

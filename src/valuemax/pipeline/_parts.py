@@ -247,4 +247,31 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
         res = fit_propensity(tx, horizon_days=horizon_days,
                              observation_end=observation_end, random_state=random_state,
                              money=money)
-    return dataclasses.replace(res, notes=(*res.notes, *notes)) if notes else res
+    res = dataclasses.replace(res, notes=(*res.notes, *notes)) if notes else res
+    return without_churn_risk(res)
+
+
+#: The columns of the churn-risk levels read from the buy-again scores.
+CHURN_COLUMNS = ("churn_risk", "churn_risk_extrapolated")
+
+
+def without_churn_risk(found: Any) -> Any:
+    """``found`` (a ``PropensityResult``) without its churn-risk levels when its scores are
+    not informative (:func:`valuemax.pipeline._outputs.propensity_informative`), with a
+    note saying so; unchanged otherwise.
+
+    ``churn_risk`` is the buy-again probability cut at fixed thresholds
+    (:data:`valuemax.propensity.CHURN_THRESHOLDS`): a ranking no better than a baseline
+    would read as a finding in the customers export, the store and the dashboard's "Share
+    at risk". The scores (``p_buy_<H>d``) stay, with the report's warning.
+    """
+    from valuemax.pipeline._outputs import propensity_informative
+
+    ok, why = propensity_informative(found)
+    drop = [c for c in CHURN_COLUMNS if c in found.scores]
+    if ok or not drop:
+        return found
+    return dataclasses.replace(found, scores=found.scores.drop(columns=drop), notes=(
+        *found.notes, f"churn_risk is left out (customers export, store, dashboard): the "
+        f"buy-again scores are not informative ({why}); read churn with the RFM segments "
+        "(At Risk, Can't Lose Them) and the days since the last purchase"))

@@ -31,9 +31,11 @@ from valuemax._core.validation import (
 )
 from valuemax.clv import (
     MIN_REPEAT_BUYERS,
+    ONE_RATE,
     GammaGammaModel,
     choose_model,
     clv_table,
+    limit_effect,
     spend_independence,
     tracking_curve,
 )
@@ -70,6 +72,17 @@ def check_calibration_end(value: Any, first_day: dt.date, obs_end: dt.date) -> d
                          "the holdout needs days. Pick a date in between, or leave it out to "
                          "hold out the last third of the span.")
     return day
+
+
+def refuse_empty_calibration(value: Any, first_day: dt.date, obs_end: dt.date) -> None:
+    """Raise :func:`check_calibration_end`'s ``InputError`` when the calibration end falls
+    before the first purchase: the calibration period would hold no customer (an empty
+    calibration/holdout table). ``analyze`` calls it before building that table, as
+    ``calibration_holdout`` refuses an end on or after the observation end; a calibration
+    end on the first purchase day is left to the value step (its table is not empty)."""
+    day = check_date("calibration_end", value, example="2011-06-30")
+    if day < first_day:
+        check_calibration_end(day, first_day, obs_end)
 
 
 #: The value result's note (and the reason of the skipped spend) for a log without prices.
@@ -206,7 +219,8 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
         notes.remove(horizon_note)
     table = _score(fitted, spend, customers, horizon_months, discount_rate, margin, notes)
     if choice.degenerate:
-        notes.append(naive_rate_note(fitted, limits, horizon_months, clv=spend is not None))
+        notes.append(naive_rate_note(fitted, limits, horizon_months, clv=spend is not None,
+                                     name=chosen))
     warning = p_alive_warning(fitted, table["p_alive"], clv=spend is not None)
     if warning:
         notes.append(warning)
@@ -294,21 +308,33 @@ def history_note(horizon_months: int, span_days: int) -> str | None:
 
 
 def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon_months: int,
-                    clv: bool = True) -> str:
-    """The sentence for the case where every purchase model reached a limit (``clv``:
-    CLV was computed; else it speaks of the expected purchases)."""
+                    clv: bool = True, name: str | None = None) -> str:
+    """The sentence for the case where every purchase model reached a limit, true for the
+    limit the chosen ``model`` (named ``name``) reached on the whole period
+    (:func:`valuemax.clv.limit_effect`): only at :data:`valuemax.clv.ONE_RATE` do the
+    predictions rest on one purchase rate for everyone (``clv``: CLV was computed; else it
+    speaks of the expected purchases)."""
+    which = "; ".join(f"{n}: {', '.join(v)}" for n, v in limits.items())
+    head = f"every purchase model reached a limit ({which})"
+    boundary = tuple(getattr(model, "boundary_", ()))
+    name = name or type(model).__name__
+    if ONE_RATE not in boundary:
+        effect = limit_effect(boundary)
+        if effect is None:
+            return f"{head} on the calibration period; {name} refitted on the whole period " \
+                   "reached none"
+        return f"{head}. {name} at its limit: {effect}"
     rate = None
     if "r" in model.params_ and "alpha" in model.params_:
         per_month = 365.25 / 12 / TIME_UNITS[model.time_unit_]
         rate = model.params_["r"] / model.params_["alpha"] * per_month
-    which = "; ".join(f"{n}: {', '.join(v)}" for n, v in limits.items())
     rate_text = "" if rate is None else f" (about {rate:.2f} purchases a month while active)"
-    return (f"every purchase model reached a limit ({which}), so no model is better than the "
-            f"others: "
-            + (f"CLV over {horizon_months} months rests on the naive purchase rate{rate_text} "
-               "times spend" if clv else
-               f"the expected purchases over {horizon_months} months rest on the naive "
-               f"purchase rate{rate_text}")
+    return (f"{head}, and {name} is at its limit of {ONE_RATE}, so no model is better than "
+            f"the others on buying patterns: "
+            + (f"CLV over {horizon_months} months rests on the population's average purchase "
+               f"rate{rate_text} times spend" if clv else
+               f"the expected purchases over {horizon_months} months rest on the population's "
+               f"average purchase rate{rate_text}")
             + ", not on individual buying patterns")
 
 

@@ -120,11 +120,16 @@ class PropensityResult:
         """Customers per churn-risk level with the probability range of each level and, when
         the scores carry ``churn_risk_extrapolated``, how many of them are inactive longer
         than any customer the model was fitted on (``extrapolated``: their level is an
-        extrapolation)."""
+        extrapolation). Empty when the scores carry no ``churn_risk`` (the pipeline leaves
+        it out when the scores are not informative)."""
         rng = {"Low": f"p >= {CHURN_THRESHOLDS['low_at_least']}",
                "Medium": f"{CHURN_THRESHOLDS['high_below']} <= p < "
                          f"{CHURN_THRESHOLDS['low_at_least']}",
                "High": f"p < {CHURN_THRESHOLDS['high_below']}"}
+        if "churn_risk" not in self.scores:  # left out: the scores are not informative
+            return pd.DataFrame({"churn_risk": pd.Series(dtype="string"),
+                                 "rule": pd.Series(dtype="string"),
+                                 "customers": pd.Series(dtype="int64")})
         counts = self.scores["churn_risk"].value_counts()
         out = pd.DataFrame({"churn_risk": list(rng), "rule": list(rng.values()),
                             "customers": [int(counts.get(k, 0)) for k in rng]})

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from valuemax.decide import AT_RISK_SEGMENTS
+from valuemax.propensity import CHURN_THRESHOLDS
 from valuemax.report import _plots as plots
 from valuemax.report._format import plain
 from valuemax.report._html import (
@@ -165,17 +167,49 @@ def propensity_section(result: AnalysisResult | PartReport, *,
 
     parts.append(sub("prop-churn", "Churn risk"))
     subs.append(("prop-churn", "Churn risk"))
-    parts.append(table(res.churn_counts(), csv_name="churn_risk_counts", caption=(
-        f"Customers per churn-risk level from the calibrated probability of a purchase "
-        f"within {h} days as of the day after the log ends. Expected next purchase "
-        "= last purchase + the customer's mean gap between purchase days (one-time buyers: "
-        "the median gap of repeat buyers). Extrapolated: customers inactive longer than "
-        "any customer the model was trained on, whose level is an extrapolation "
-        "(flagged beside the level in the customer files).")))
+    parts.append(_churn(res, None if isinstance(result, PartReport) else result.customers))
     shown, technical = split_notes(res.notes)
     parts.append(notes_list(shown, title="How this was computed"))
     parts.append(diagnostics([notes_list(technical)], what="training details"))
     return section("propensity", title, lead, "".join(parts)), subs
+
+
+def _churn(res: PropensityResult, customers: pd.DataFrame | None) -> str:
+    """The churn-risk levels with their thresholds, how they sit with the RFM segments of
+    lapsed customers, or why they are not given (scores not informative: the pipeline
+    leaves ``churn_risk`` out)."""
+    h = res.horizon_days
+    counts = res.churn_counts()
+    if not len(counts):
+        return note("Churn-risk levels are not given: the buy-again scores are not "
+                    "informative on this log (see the verdict above), so Low / Medium / High "
+                    "would read as a finding they are not. Read churn with the RFM segments "
+                    "(At Risk, Can't Lose Them) and the days since the last purchase.",
+                    warn=True)
+    low, high = CHURN_THRESHOLDS["low_at_least"], CHURN_THRESHOLDS["high_below"]
+    out = [table(counts, csv_name="churn_risk_counts", caption=(
+        f"Customers per churn-risk level from the calibrated probability of a purchase "
+        f"within {h} days as of the day after the log ends (p): Low at p >= {low:g}, "
+        f"Medium at {high:g} <= p < {low:g}, High at p < {high:g}; fixed cut points, not "
+        "shares of the customers. Expected next purchase "
+        "= last purchase + the customer's mean gap between purchase days (one-time buyers: "
+        "the median gap of repeat buyers). Extrapolated: customers inactive longer than "
+        "any customer the model was trained on, whose level is an extrapolation "
+        "(flagged beside the level in the customer files)."))]
+    if customers is not None and {"segment", "churn_risk"} <= set(customers.columns):
+        lapsed = customers[customers["segment"].isin(AT_RISK_SEGMENTS)]
+        n_low = int((lapsed["churn_risk"] == "Low").sum())
+        if n_low:
+            by = lapsed.groupby("segment", observed=True)["churn_risk"]
+            parts = [f"{int((g == 'Low').sum()):,} of {len(g):,} {seg}"
+                     for seg, g in by if len(g)]
+            out.append(note(
+                f"Churn risk and the RFM segments read different things: {', '.join(parts)} "
+                f"read Low churn risk. Churn risk is the model's chance of a purchase within "
+                f"{h} days (it can stay high for customers who bought often, even a while ago); the RFM "
+                "segment says they have not bought lately. Contact lapsed customers by their "
+                "segment; use churn risk to rank within it.", warn=True))
+    return "".join(out)
 
 
 def _curves(res: PropensityResult) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from valuemax.clv import ONE_RATE, limit_effect, same_expected_spend
 from valuemax.decide import AT_RISK_SEGMENTS, high_value_at_risk, value_at_risk_summary
 from valuemax.report import _plots as plots
 from valuemax.report._format import count, fmt_int, fmt_num, fmt_pct
@@ -59,7 +60,7 @@ def value_section(result: AnalysisResult, *,
             default="the value step did not run.")), []
     unit = _UNIT.get(value.time_unit, value.time_unit)
     h = value.horizon_months
-    if value.validation is None or value.degenerate or _equal_holdout(value):
+    if value.validation is None or _one_rate(value) or _equal_holdout(value):
         lead = lead.replace(" (chosen on a holdout)", "")
     parts: list[str] = []
     subs: Subs = []
@@ -119,6 +120,7 @@ def value_section(result: AnalysisResult, *,
         why = skipped or "no spend model was fitted"
         parts.append(note(f"CLV not computed: {why[:1].lower() + why[1:]}", warn=True))
     else:
+        parts.append(_clv_caveats(value, cust))
         parts.append(_clv(cust, col, h, value.time_unit))
     head("value-risk", "High value at risk")
     parts.append(_at_risk(cust, col, value.p_alive_informative))
@@ -163,16 +165,25 @@ def _no_bare_t(text: str) -> str:
     return re.sub(r"\s*\(T\s*=\s*0\)", "", str(text))
 
 
+def _one_rate(value: ValueResult) -> bool:
+    """True when the chosen purchase model, fitted on the whole period, is at its limit of
+    no purchase-rate heterogeneity: every customer buys at the population's average rate."""
+    return ONE_RATE in tuple(getattr(value.model, "boundary_", ()))
+
+
 def _choice(value: ValueResult) -> str:
     """How the purchase model was chosen, in plain words (the exact rule is in diagnostics)."""
-    if value.degenerate:
-        return ("No purchase model could be chosen on merit: every one reached a limit of "
-                f"what this log shows, and {value.model_name} stands in for the naive rate.")
+    if _one_rate(value):
+        return ("No purchase model could be chosen on buying patterns: "
+                f"{value.model_name} is at its limit of {ONE_RATE}, so every customer buys "
+                "at the population's average purchase rate while active.")
     if value.validation is None:
         return ("The span is too short to keep a holdout back, so the model that fits the "
                 "whole period best was taken.")
+    limit = (" Every purchase model reached a limit of what this log shows; the holdout "
+             "error still compares them (see below)." if value.degenerate else "")
     return ("The model with the smallest error on the holdout was chosen (the best fit among "
-            "models about as accurate).")
+            "models about as accurate)." + limit)
 
 
 def _equal_holdout(value: ValueResult) -> bool:
@@ -190,15 +201,18 @@ def _verdict(value: ValueResult, cust: pd.DataFrame) -> str:
     """What to trust, in plain sentences, from the holdout check, the models' limits,
     the history's length and the customers too new to score.
 
-    No model is crowned when every model reached a limit (``value.degenerate``) or the
-    chosen one cannot be told apart from the others (``value.indistinguishable`` or the
-    same holdout error): then CLV rests on the naive purchase rate.
+    The holdout check (the chosen model's error against each customer's past purchase rate)
+    is said whenever there is one. When the models cannot be told apart
+    (``value.indistinguishable`` or the same holdout error) the choice among them carries
+    no information. Only when the chosen model is at its limit of no purchase-rate
+    heterogeneity (:data:`valuemax.clv.ONE_RATE`) does CLV rest on one purchase rate for
+    everyone; another limit is said in its own terms (:func:`valuemax.clv.limit_effect`).
     """
     v = value.validation
     h = value.horizon_months
     tied = _equal_holdout(value) or any(value.model_name in g and len(g) > 1
                                         for g in value.indistinguishable)
-    degenerate = value.degenerate
+    one_rate = _one_rate(value)
     new = new_customers(cust, value.time_unit)
     n_new = int(new.sum())
     caveat = ("" if not n_new else
@@ -207,25 +221,35 @@ def _verdict(value: ValueResult, cust: pd.DataFrame) -> str:
               "average as CLV (marked "
               "\"new: prior only\" in the table): do not rank them by CLV.")
     rank = "rank customers" + (" (except the new ones, see below)" if n_new else "")
-    if degenerate or tied:
-        why = ("every purchase model reached a limit of what this log can show"
-               if degenerate else "the purchase models predict the holdout equally well")
-        text = (f"What to trust: no model is better than the others ({why}), so CLV rests on "
-                "the naive purchase rate times spend, not on individual buying patterns. Use "
-                "it as a rough size of value; rank customers by the RFM segments instead.")
-    elif v is None:
-        text = ("What to trust: no holdout could be kept back, so the purchase model is "
-                f"unchecked; use CLV to {rank}, not as an amount to budget on.")
+    text = "What to trust:"
+    if tied:
+        text += (" no purchase model is better than the others ("
+                 + ("they fit the data equally well" if not _equal_holdout(value) else
+                    "they predict the holdout equally well")
+                 + "), so the choice among them carries no information.")
+    if v is None:
+        text += (" no holdout could be kept back, so the purchase model is unchecked"
+                 + ("." if one_rate else f"; use CLV to {rank}, not as an amount to budget on."))
     elif v.mae < v.naive_mae:
-        text = (f"What to trust: {value.model_name} predicts the holdout better than each "
-                f"customer's past purchase rate (error {fmt_num(v.mae)} against "
-                f"{fmt_num(v.naive_mae)} purchases per customer), so CLV can {rank} and "
-                "size budgets" + ("." if value.p_alive_informative else
-                                  "; P(alive) cannot (see below)."))
+        text += (f" {value.model_name} predicts the holdout better than each "
+                 f"customer's past purchase rate (error {fmt_num(v.mae)} against "
+                 f"{fmt_num(v.naive_mae)} purchases per customer)"
+                 + ("." if one_rate else f", so CLV can {rank} and size budgets"
+                    + ("." if value.p_alive_informative else "; P(alive) cannot (see below).")))
     else:
-        text = ("What to trust: the model does not predict the holdout better than each "
-                "customer's past purchase rate, so CLV rests on that naive rate: read it as a "
-                "ranking more than as exact amounts.")
+        text += (f" {value.model_name} does not predict the holdout better than each "
+                 f"customer's past purchase rate (error {fmt_num(v.mae)} against "
+                 f"{fmt_num(v.naive_mae)} purchases per customer): read CLV as a rough "
+                 "ranking, not as an amount to budget on.")
+    if one_rate:
+        text += (f" {value.model_name} is at its limit of {ONE_RATE}: every customer buys at "
+                 "the population's average purchase rate while active, so CLV rests on that "
+                 "one rate times spend, not on individual buying patterns. Use it as a rough "
+                 "size of value; rank customers by the RFM segments instead.")
+    else:
+        effect = limit_effect(getattr(value.model, "boundary_", ()))
+        if effect:
+            text += f" {value.model_name} is at a limit of its model: {effect}."
     span = value.history_days
     if span is not None and h * 365.25 / 12 >= EXTRAPOLATION_RATIO * max(span, 1):
         text += (f" The {h}-month figures are extrapolations: the log covers only "
@@ -446,16 +470,70 @@ def _at_risk(cust: pd.DataFrame, col: str, informative: bool = True) -> str:
                              f"{fmt_int(summary['n_high_value'])} high spenders"),
                ("their past spend", f"{fmt_num(summary['past_spend'])} "
                                     f"({fmt_pct(summary['past_spend_share'])} of all)")])]
+    one_day = _one_day_note(cust, risk) if col in cust else ""
     if risk.empty:
         out.append(note(f"No high spender is at risk by this rule ({rule})."))
-        return "".join(out)
+        return "".join(out) + one_day
     action, why = risk["action"].iloc[0], risk["rationale"].iloc[0]
     out.append(alert("Action", f"{action} Why: {why}"))
     show = [c for c in (*_SHOWN, col) if c in risk]
     out.append(table(_readable(risk[show]), csv_name="high_value_at_risk", max_rows=50,
                      labels=_labels(int(col.split("_")[-1])), caption=_at_risk_caption(
                          len(risk), by_segment)))
+    out.append(one_day)
     return "".join(out)
+
+
+def _clv_caveats(value: ValueResult, cust: pd.DataFrame) -> str:
+    """Beside the CLV total: the chosen model no better than each customer's past purchase
+    rate on the holdout, and the same expected spend for everyone (Gamma-Gamma at its
+    limit: CLV then ranks by expected purchases alone)."""
+    out = []
+    v = value.validation
+    if v is not None and not v.mae < v.naive_mae:
+        out.append(note(
+            f"{value.model_name} does not predict the holdout better than each customer's "
+            f"past purchase rate (error {fmt_num(v.mae)} against {fmt_num(v.naive_mae)} "
+            "purchases per customer; predicted "
+            f"{fmt_num(v.predicted_total)} against {fmt_num(v.actual_total)} actual holdout "
+            "purchases): read the CLV total and each customer's CLV as a rough size, not as "
+            "an amount to budget on.", warn=True))
+    same = (same_expected_spend(cust["expected_avg_value"])
+            if "expected_avg_value" in cust else None)
+    if same is not None:
+        out.append(alert("CLV ranks by expected purchases alone", (
+            f"Every customer's expected spend per purchase is about the same ({fmt_num(same[0])}"
+            f" to {fmt_num(same[1])}): the Gamma-Gamma spend model sees no spread in average "
+            "spend between customers in this log, so it gives everyone the population's mean. "
+            "CLV is then that one amount times the expected purchases, and ranks customers "
+            "by how often they are expected to buy, not by what they spend; use the past "
+            "spend (total spend, RFM monetary score) for that.")))
+    return "".join(out)
+
+
+def _one_day_note(cust: pd.DataFrame, risk: pd.DataFrame) -> str:
+    """A note on the high spenders with every order on one day (``frequency`` 0): the spend
+    model never sees their spend and values them at the population's mean spend per
+    purchase (Gamma-Gamma's prior), whatever they spent; ``risk`` is the at-risk table."""
+    need = {"frequency", "total_spend", "expected_avg_value", "customer_id"}
+    if not need <= set(cust.columns) or not len(cust):
+        return ""
+    threshold = float(cust["total_spend"].quantile(0.8))
+    one_day = (cust["frequency"] <= 0) & (cust["total_spend"] >= threshold)
+    n = int(one_day.sum())
+    if not n:
+        return ""
+    in_risk = int(cust.loc[one_day, "customer_id"].isin(risk["customer_id"]).sum()) \
+        if "customer_id" in risk and len(risk) else 0
+    prior = float(cust.loc[one_day, "expected_avg_value"].median())
+    own = float(cust.loc[one_day, "total_spend"].median())
+    return note(
+        f"{count(n, 'high spender')} (top 20% by total spend"
+        + (f"; {fmt_int(in_risk)} of them in the table above" if len(risk) else "")
+        + ") bought on one day only: with no repeat purchase the spend model "
+        f"cannot learn their spend, so their CLV uses the population's mean spend per "
+        f"purchase ({fmt_num(prior)}), not their own (their median total spend is "
+        f"{fmt_num(own)}). Read them by their past spend, not by CLV.", warn=True)
 
 
 def _at_risk_caption(n: int, by_segment: bool) -> str:

@@ -86,6 +86,20 @@ def _unused_note(
     )
 
 
+def _same_recency_note(recency: np.ndarray, n_bins: int) -> str | None:
+    """A plain note when every customer has the same recency (e.g. a one-day export): R is
+    then ``n_bins`` for all, and the lifecycle part of the segment names says nothing."""
+    if recency.size == 0 or np.ptp(recency) > 0:
+        return None
+    days = float(recency[0])
+    return (f"Every customer last bought the same number of days before the observation end "
+            f"({days:g}; e.g. a log of a single day), so the recency score is {n_bins} for "
+            "all: recency tells no customer from another, and the recency part of the segment "
+            "names (New, Champions, At Risk, Lost, ...) says nothing here. The segments "
+            "differ by frequency and spend only; a longer log is needed for lifecycle "
+            "segments.")
+
+
 def rfm_scores(
     customers: pd.DataFrame,
     *,
@@ -180,6 +194,9 @@ def rfm_scores(
         note = _unused_note(dim, columns[dim], x, cuts, score, quantiles, dim == "recency")
         if note is not None:
             notes.append(note)
+    same = _same_recency_note(values["recency"], n_bins)
+    if same is not None:
+        notes.insert(0, same)
     scores = pd.DataFrame(score_cols, index=customers.index)
     scores["rfm_cell"] = scores["r_score"].astype(str) + scores["f_score"].astype(str)
     if "m_score" in scores:
