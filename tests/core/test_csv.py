@@ -200,3 +200,26 @@ def test_the_file_written_in_slices_is_the_one_written_at_once(monkeypatch):
     assert csv_text(frame) == whole
     assert whole.count("name,v,n") == 1 and whole.count("\r\n") == 11
     assert csv_text(frame.iloc[:0]) == "name,v,n\r\n"
+
+
+@pytest.mark.parametrize("cells", [
+    ["C001", "ok", None, "a-b", "x=y"],                    # no formula start: kept as text
+    ["=1+2", "ok", None, "-x", "+3"],                      # formula starts: escaped
+    ["\tq", "\rz", "@sum", "ok", "é=中"],                   # tab, carriage return, @, non-ASCII
+])
+def test_arrow_text_is_escaped_as_python_text(cells):
+    """csv_safe checks an Arrow-backed text column with Arrow (no Python string per cell):
+    the same cells escaped, and the same CSV bytes, as the same column of Python strings;
+    the input is not modified."""
+    arrow = pd.DataFrame({"id": pd.array(cells, dtype="string[pyarrow]"),
+                          "v": np.arange(len(cells), dtype=float)})
+    python = arrow.astype({"id": object})
+    before = arrow.copy()
+    assert csv_text(arrow) == csv_text(python)
+    got, want = csv_safe(arrow)["id"], csv_safe(python)["id"]
+    assert got.isna().tolist() == want.isna().tolist()
+    assert got.dropna().tolist() == want.dropna().tolist()
+    escaped = [c for c in cells if c is not None and c[0] in "=+-@\t\r"]
+    assert sorted(v for v in got.dropna() if v.startswith("'")) == sorted("'" + c
+                                                                           for c in escaped)
+    pd.testing.assert_frame_equal(arrow, before)
