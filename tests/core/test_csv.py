@@ -223,3 +223,14 @@ def test_arrow_text_is_escaped_as_python_text(cells):
     assert sorted(v for v in got.dropna() if v.startswith("'")) == sorted("'" + c
                                                                            for c in escaped)
     pd.testing.assert_frame_equal(arrow, before)
+
+
+def test_whole_number_float_cells_are_pandas_text_at_every_edge():
+    """A float column of whole numbers only is written as pandas writes it, cell for cell:
+    ``5.0``, ``-0.0``, exponents from 1e16 on, ``inf``/``-inf``, NaN as an empty cell (the
+    cells are built by Arrow)."""
+    x = np.array([5.0, -0.0, 0.0, np.nan, np.inf, -np.inf, 1e16, -1e16, 1e20,
+                  9999999999999998.0, -3.0, 123456789012345.0, 2.0**60, -2.0**63])
+    frame = pd.DataFrame({"a": x, "b": np.arange(x.size)})
+    assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\r\n")
+    assert _read(csv_text(frame))["a"].dtype == np.float64
