@@ -234,3 +234,20 @@ def test_whole_number_float_cells_are_pandas_text_at_every_edge():
     frame = pd.DataFrame({"a": x, "b": np.arange(x.size)})
     assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\r\n")
     assert _read(csv_text(frame))["a"].dtype == np.float64
+
+
+def test_a_long_column_of_few_texts_is_quoted_byte_for_byte_as_pandas():
+    """A text column of many rows and few distinct values (segment or cluster names) is
+    marked once per distinct value, then placed: the file is pandas' byte for byte (commas,
+    inner quotes, line ends, missing cells), and a cell holding a private mark still sends
+    the file to pandas."""
+    rng = np.random.default_rng(0)
+    names = np.array(['High-value (recent, frequent)', 'say "hi"', "two\nlines", "cr\rx",
+                      "plain", None], dtype=object)
+    frame = pd.DataFrame({"name": pd.array(names[rng.integers(0, 6, 30_000)],
+                                           dtype="string[pyarrow]"),
+                          "id": pd.array([f"C{i}" for i in range(30_000)],
+                                         dtype="string[pyarrow]")})
+    assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\r\n")
+    frame.loc[5, "name"] = "odd \ue000 mark"
+    assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\r\n")

@@ -251,23 +251,48 @@ def _marked(table: Any, used: set[str]) -> Any:
         if not _is_text(col):
             columns.append(col)
             continue
-        if pc.any(pc.match_substring_regex(col, _ANY_MARK)).as_py():
-            return None
         col = col.combine_chunks()
-        needy = pc.fill_null(pc.match_substring_regex(col, _STRUCTURAL), False)
-        if pc.any(needy).as_py():
-            text = col.filter(needy)  # only the cells that need quotes are rewritten
-            for char, mark, _ in _MARKS:
-                if pc.any(pc.match_substring(text, char)).as_py():
-                    used.add(char)
-                    text = pc.replace_substring(text, char, mark)
-            quote = pa.scalar(_QUOTE, type=col.type)
-            text = pc.binary_join_element_wise(quote, text, quote, pa.scalar("", col.type))
-            col = pc.replace_with_mask(col, needy, text)
+        if (len(col) > _FEW_VALUES_SAMPLE and pc.count_distinct(
+                col.slice(0, _FEW_VALUES_SAMPLE)).as_py() <= _FEW_VALUES_SAMPLE // 10):
+            # few distinct texts (segment, cluster names): each marked once, then placed
+            enc = col.dictionary_encode()
+            marked = _marked_text(enc.dictionary, used)
+            col = None if marked is None else marked.take(enc.indices)
+        else:
+            col = _marked_text(col, used)
+        if col is None:
+            return None
         columns.append(col)
     names = [mark_text(n) if re.search(_STRUCTURAL, n) else n for n in names]
     used.add(_QUOTE)
     return pa.table(columns, names=names)
+
+
+#: Rows of a text column sampled by :func:`_marked`: with at most a tenth of them distinct,
+#: the column's distinct texts are marked once each (then placed by their codes).
+_FEW_VALUES_SAMPLE = 10_000
+
+
+def _marked_text(col: Any, used: set[str]) -> Any:
+    """The text array ``col`` with each cell that needs quotes written with the marks (see
+    :func:`_marked`), or None when a mark occurs in it; ``used`` gets the characters
+    replaced."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pc.any(pc.match_substring_regex(col, _ANY_MARK)).as_py():
+        return None
+    needy = pc.fill_null(pc.match_substring_regex(col, _STRUCTURAL), False)
+    if pc.any(needy).as_py():
+        text = col.filter(needy)  # only the cells that need quotes are rewritten
+        for char, mark, _ in _MARKS:
+            if pc.any(pc.match_substring(text, char)).as_py():
+                used.add(char)
+                text = pc.replace_substring(text, char, mark)
+        quote = pa.scalar(_QUOTE, type=col.type)
+        text = pc.binary_join_element_wise(quote, text, quote, pa.scalar("", col.type))
+        col = pc.replace_with_mask(col, needy, text)
+    return col
 
 
 def _arrow_columns(safe: Any) -> Any:
