@@ -72,7 +72,7 @@ def test_btyd_calibration_equals_the_two_tables_it_replaces(request, log, cal_en
                                  money=money).to_pyarrow()
     assert tracking.to_pyarrow().equals(daily)
     assert sum(got["frequency"].to_pylist()) > 0 and sum(got["frequency_holdout"].to_pylist()) > 0
-    # the value step's path: the purchase days kept once in a temporary table that both
+    # the value step's path: the purchase days kept once in a working table that both
     # queries read (then dropped), the same frames bit for bit
     from valuemax.pipeline._value import _DAYS_TABLE, _calibration_frames
 

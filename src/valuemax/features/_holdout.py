@@ -261,9 +261,9 @@ def btyd_calibration(
         As in :func:`calibration_holdout` (no mode columns).
     keep : callable, optional
         Materialises the table of purchase days (one row per customer and day, with the
-        day's spend and the customer's first day) and returns it, e.g. as a temporary table
+        day's spend and the customer's first day) and returns it, e.g. as a table
         of the same backend: both results then read it instead of each reducing the lines
-        to purchase days again (at 10M lines about half of their work). The same values:
+        to purchase days again (at 10M lines about a third of their work). The same values:
         the stored days are the ones the expressions would compute.
 
     Returns
