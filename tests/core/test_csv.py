@@ -200,3 +200,54 @@ def test_the_file_written_in_slices_is_the_one_written_at_once(monkeypatch):
     assert csv_text(frame) == whole
     assert whole.count("name,v,n") == 1 and whole.count("\r\n") == 11
     assert csv_text(frame.iloc[:0]) == "name,v,n\r\n"
+
+
+@pytest.mark.parametrize("cells", [
+    ["C001", "ok", None, "a-b", "x=y"],                    # no formula start: kept as text
+    ["=1+2", "ok", None, "-x", "+3"],                      # formula starts: escaped
+    ["\tq", "\rz", "@sum", "ok", "é=中"],                   # tab, carriage return, @, non-ASCII
+])
+def test_arrow_text_is_escaped_as_python_text(cells):
+    """csv_safe checks an Arrow-backed text column with Arrow (no Python string per cell):
+    the same cells escaped, and the same CSV bytes, as the same column of Python strings;
+    the input is not modified."""
+    arrow = pd.DataFrame({"id": pd.array(cells, dtype="string[pyarrow]"),
+                          "v": np.arange(len(cells), dtype=float)})
+    python = arrow.astype({"id": object})
+    before = arrow.copy()
+    assert csv_text(arrow) == csv_text(python)
+    got, want = csv_safe(arrow)["id"], csv_safe(python)["id"]
+    assert got.isna().tolist() == want.isna().tolist()
+    assert got.dropna().tolist() == want.dropna().tolist()
+    escaped = [c for c in cells if c is not None and c[0] in "=+-@\t\r"]
+    assert sorted(v for v in got.dropna() if v.startswith("'")) == sorted("'" + c
+                                                                           for c in escaped)
+    pd.testing.assert_frame_equal(arrow, before)
+
+
+def test_whole_number_float_cells_are_pandas_text_at_every_edge():
+    """A float column of whole numbers only is written as pandas writes it, cell for cell:
+    ``5.0``, ``-0.0``, exponents from 1e16 on, ``inf``/``-inf``, NaN as an empty cell (the
+    cells are built by Arrow)."""
+    x = np.array([5.0, -0.0, 0.0, np.nan, np.inf, -np.inf, 1e16, -1e16, 1e20,
+                  9999999999999998.0, -3.0, 123456789012345.0, 2.0**60, -2.0**63])
+    frame = pd.DataFrame({"a": x, "b": np.arange(x.size)})
+    assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\r\n")
+    assert _read(csv_text(frame))["a"].dtype == np.float64
+
+
+def test_a_long_column_of_few_texts_is_quoted_byte_for_byte_as_pandas():
+    """A text column of many rows and few distinct values (segment or cluster names) is
+    marked once per distinct value, then placed: the file is pandas' byte for byte (commas,
+    inner quotes, line ends, missing cells), and a cell holding a private mark still sends
+    the file to pandas."""
+    rng = np.random.default_rng(0)
+    names = np.array(['High-value (recent, frequent)', 'say "hi"', "two\nlines", "cr\rx",
+                      "plain", None], dtype=object)
+    frame = pd.DataFrame({"name": pd.array(names[rng.integers(0, 6, 30_000)],
+                                           dtype="string[pyarrow]"),
+                          "id": pd.array([f"C{i}" for i in range(30_000)],
+                                         dtype="string[pyarrow]")})
+    assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\r\n")
+    frame.loc[5, "name"] = "odd \ue000 mark"
+    assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\r\n")

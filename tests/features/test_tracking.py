@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from valuemax.exceptions import InputError
@@ -71,3 +72,12 @@ def test_btyd_calibration_equals_the_two_tables_it_replaces(request, log, cal_en
                                  money=money).to_pyarrow()
     assert tracking.to_pyarrow().equals(daily)
     assert sum(got["frequency"].to_pylist()) > 0 and sum(got["frequency_holdout"].to_pylist()) > 0
+    # the value step's path: the purchase days kept once in a working table that both
+    # queries read (then dropped), the same frames bit for bit
+    from valuemax.pipeline._value import _DAYS_TABLE, _calibration_frames
+
+    con = request.getfixturevalue("duck")
+    cal, days = _calibration_frames(con, tx, cal_end, obs_end, unit, money)
+    assert _DAYS_TABLE not in con.list_tables()
+    pd.testing.assert_frame_equal(cal, got.to_pandas(), check_exact=True)
+    pd.testing.assert_frame_equal(days, daily.to_pandas(), check_exact=True)

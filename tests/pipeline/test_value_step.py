@@ -254,3 +254,29 @@ def test_a_calibration_end_before_the_first_purchase_is_refused_before_the_job(s
                                          r"observation end \(2024-03-01\)"):
         valuemax.analyze(str(short_log), calibration_end="2023-06-01", clusters="none",
                          propensity=False)
+
+
+def test_value_columns_join_in_order_as_the_merge_does():
+    """The value step puts its columns beside the customers without a merge when the ids
+    come in the same order: the frame the one-to-one left merge gives, exactly; in another
+    order (or with a repeated id) the merge itself (which refuses a repeated id)."""
+    import pandas.errors
+
+    from valuemax.pipeline._analyze import join_in_order
+
+    rng = np.random.default_rng(0)
+    ids = pd.array([f"C{i:03d}" for i in range(50)], dtype="string[pyarrow]")
+    customers = pd.DataFrame({"customer_id": ids, "n_orders": rng.integers(1, 9, 50),
+                              "segment": pd.Categorical(rng.choice(["A", "B"], 50))})
+    value = pd.DataFrame({"customer_id": ids, "p_alive": rng.random(50),
+                          "clv_12": rng.random(50) * 100})
+
+    def merged(left, right):
+        return left.merge(right, on="customer_id", how="left", validate="one_to_one")
+
+    for right in (value, value.iloc[::-1].reset_index(drop=True), value.iloc[:40]):
+        pd.testing.assert_frame_equal(join_in_order(customers, right),
+                                      merged(customers, right), check_exact=True)
+    repeated = customers.assign(customer_id=ids[[0, *range(49)]])
+    with pytest.raises(pandas.errors.MergeError):
+        join_in_order(repeated, value.assign(customer_id=repeated["customer_id"]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ibis
@@ -241,6 +241,7 @@ def btyd_calibration(
     observation_end: _dt.date | str | None = None,
     time_unit: TimeUnit = "D",
     money: bool = True,
+    keep: Callable[[ir.Table], ir.Table] | None = None,
 ) -> tuple[ir.Table, ir.Table]:
     """The BTYD columns of :func:`calibration_holdout` and :func:`repeat_purchase_days`,
     both from one table of purchase days.
@@ -258,6 +259,12 @@ def btyd_calibration(
     ----------
     transactions, calibration_end, observation_end, time_unit, money
         As in :func:`calibration_holdout` (no mode columns).
+    keep : callable, optional
+        Materialises the table of purchase days (one row per customer and day, with the
+        day's spend and the customer's first day) and returns it, e.g. as a table
+        of the same backend: both results then read it instead of each reducing the lines
+        to purchase days again (at 10M lines about a third of their work). The same values:
+        the stored days are the ones the expressions would compute.
 
     Returns
     -------
@@ -289,6 +296,8 @@ def btyd_calibration(
     else:
         days = t.select(customer_id=t.customer_id, day=purchase_day(t)).distinct()
     days = days.mutate(first_day=days.day.min().over(group_by=days.customer_id))
+    if keep is not None:
+        days = keep(days)
     calibrated = days.day <= end
     sums = {"repeat_spend": money_sum(days.spend, where=calibrated
                                       & (days.day > days.first_day))} if money else {}

@@ -561,8 +561,26 @@ def _value_step(run: _Run, log: _Log, opts: AnalyzeOptions, customers: Any,
         return customers, None
     if value.spend_model is None and money:  # CLV in money is missing: say so
         skipped["spend"] = no_spend_model_reason(customers)
-    return customers.merge(value.table, on="customer_id", how="left",
-                           validate="one_to_one"), value
+    return join_in_order(customers, value.table), value
+
+
+def join_in_order(customers: Any, table: Any) -> Any:
+    """``customers.merge(table, on="customer_id", how="left", validate="one_to_one")``
+    without hashing the ids when ``table`` holds the same ids in the same order (the value
+    step scores the customer table row by row): its other columns put beside them, the
+    same frame (a million customers: a 1 s merge saved). Otherwise the merge itself."""
+    import numpy as np
+    import pandas as pd
+
+    if (len(table) == len(customers) and isinstance(customers.index, pd.RangeIndex)
+            and customers.index.start == 0 and customers.index.step == 1
+            and not set(table.columns).intersection(customers.columns) - {"customer_id"}
+            and np.array_equal(table["customer_id"].to_numpy(),
+                               customers["customer_id"].to_numpy())
+            and customers["customer_id"].is_unique):
+        right = table.drop(columns="customer_id").set_axis(customers.index)
+        return pd.concat([customers, right], axis=1)
+    return customers.merge(table, on="customer_id", how="left", validate="one_to_one")
 
 
 def _clean_log(run: _Run, log: _Log) -> Any:

@@ -26,7 +26,7 @@ def write_table(con, name: str, obj: Any) -> None:
     Pandas categoricals are stored as their string labels.
     """
     if isinstance(obj, pd.DataFrame):
-        frame = obj.copy()
+        frame = obj.copy(deep=False)  # columns replaced, never written into (copy on write)
         for col in frame.columns:
             if isinstance(frame[col].dtype, pd.CategoricalDtype):
                 frame[col] = frame[col].astype("string")
