@@ -66,8 +66,12 @@ def _metrics_frame(res: Any) -> pd.DataFrame:
 USELESS_AUC = 0.55
 
 
-def _verdict(res: Any) -> str:
+def _verdict(res: Any, purchase_model: str | None = None) -> str:
     """The model against its baselines, in plain sentences, and what to do.
+
+    The BTYD baselines are BG/NBD's, fitted at the holdout cutoff: when the CLV step chose
+    another purchase model (``purchase_model``), the page says so, so that a weak BG/NBD
+    baseline is not read as a verdict on the P(alive) delivered in the customer files.
 
     A baseline with a holdout AUC below 0.5 ranks worse than chance: beating it proves
     nothing, so the model is compared with the best baseline at or above 0.5 (and the
@@ -95,6 +99,11 @@ def _verdict(res: Any) -> str:
                         "score, the less likely the purchase)" if backwards else
                         "no better than chance on this log")
                      + ", so beating them means nothing.")
+    btyd = [k for k in bases if k.startswith("btyd_")]
+    if btyd and purchase_model and purchase_model != "BG/NBD":
+        parts.append(f"The BG/NBD baselines are BG/NBD's, fitted at the holdout cutoff, not "
+                     f"those of {purchase_model}, the purchase model the CLV step chose: "
+                     "they say nothing about the P(alive) in the customer files.")
     no_recency = "recency" in bases and auc <= bases["recency"]
     if auc <= USELESS_AUC or no_recency:
         why = (f"an AUC of {auc:.3f} is about chance" if auc <= USELESS_AUC else
@@ -146,7 +155,8 @@ def propensity_section(result: AnalysisResult | PartReport, *,
 
     parts.append(sub("prop-metrics", "Model against baselines"))
     subs.append(("prop-metrics", "Model vs. baselines"))
-    parts.append(note(_verdict(res)))
+    value = getattr(result, "value", None)
+    parts.append(note(_verdict(res, getattr(value, "model_name", None))))
     parts.append(table(_metrics_frame(res), csv_name="propensity_metrics", terms=("model",),
                        extra={"model_shown": [model_name(k) for k in res.metrics["model"]]},
                        show=["model_shown", "what",
