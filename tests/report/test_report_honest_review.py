@@ -3,6 +3,7 @@ is checked on small hand-built inputs, so that the text says only what its figur
 
 from __future__ import annotations
 
+import datetime
 from types import SimpleNamespace
 
 import pandas as pd
@@ -29,3 +30,35 @@ def test_a_weak_bgnbd_baseline_is_not_read_as_the_chosen_models_p_alive():
     # the chosen purchase model is BG/NBD itself: no such sentence
     assert "not those of" not in _verdict(res, "BG/NBD")
     assert "not those of" not in _verdict(res)
+
+
+def test_left_out_churn_risk_is_not_named_in_the_notes_and_the_shortfall_is_said():
+    """CDNOW: churn_risk left out, yet a note said "(0 of them read Low churn risk);
+    churn_risk_extrapolated is True for them" (columns not in customers.csv), and "not
+    informative" for an AUC of 0.831 against a recency baseline of 0.835."""
+    from valuemax.cli._render import propensity_lines
+    from valuemax.pipeline._parts import without_churn_risk
+    from valuemax.propensity._fit import recency_beyond_note
+    from valuemax.propensity._result import PropensityResult
+
+    fit = pd.DataFrame({"recency_days": [3, 40, 100]})
+    now = pd.DataFrame({"recency_days": [5, 150, 300]})
+    scores = pd.DataFrame({"customer_id": ["a", "b", "c"], "p_buy_90d": [0.9, 0.3, 0.1],
+                           "churn_risk": ["Low", "Medium", "High"],
+                           "churn_risk_extrapolated": [False, True, True]})
+    beyond = recency_beyond_note(fit, now, scores, 90)
+    assert "churn_risk_extrapolated is True" in beyond  # the fit's note, as it was
+    res = _prop({"logit": 0.831, "recency": 0.835, "btyd_p_alive": 0.344})
+    found = PropensityResult(
+        horizon_days=90, cutoff=datetime.date(2024, 1, 1), scores=scores,
+        metrics=res.metrics, chosen_model="logit", calibration=pd.DataFrame(),
+        gains=pd.DataFrame(), importance=pd.DataFrame(), notes=(beyond,))
+    out = without_churn_risk(found)
+    assert "churn_risk" not in out.scores and "churn_risk_extrapolated" not in out.scores
+    text = " ".join(out.notes)
+    assert "churn_risk_extrapolated" not in text and "read Low churn risk" not in text
+    assert "2 customers (66.7%) have been inactive longer" in text  # the rest stays
+    said = "rank no better than the recency baseline (AUC 0.831 vs 0.835)"
+    assert said in text and "not informative" not in text
+    line, _ = propensity_lines(out)
+    assert f"churn risk not given (the scores {said})" in line

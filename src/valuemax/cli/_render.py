@@ -300,6 +300,9 @@ def propensity_lines(found: Any) -> tuple[str, str | None]:
             f"holdout ROC AUC {auc:.3f}")
     if len(base):
         line += f" vs best baseline {base.idxmax()} {base.max():.3f}"
+    # lazy: importing the CLI must not load the pipeline's model stack (scipy, sklearn)
+    from valuemax.pipeline._outputs import propensity_informative, propensity_shortfall
+
     counts = found.churn_counts()
     total = max(int(counts["customers"].sum()), 1)
     if len(counts):
@@ -311,10 +314,7 @@ def propensity_lines(found: Any) -> tuple[str, str | None]:
                  f"{CHURN_THRESHOLDS['low_at_least']:g}, High below "
                  f"{CHURN_THRESHOLDS['high_below']:g})")
     else:
-        line += "; churn risk not given (the scores are not informative)"
-    # lazy: importing the CLI must not load the pipeline's model stack (scipy, sklearn)
-    from valuemax.pipeline._outputs import propensity_informative
-
+        line += f"; churn risk not given (the scores {propensity_shortfall(found)})"
     ok, why = propensity_informative(found)
     warn = None if ok else (f"scores not informative: do not target on "
                             f"{found.score_column}; {why}")
@@ -513,7 +513,10 @@ def print_propensity(console: Console, found: Any) -> None:
             f"{r.churn_risk} {int(r.customers):,} ({r.rule})"
             for r in counts.itertuples(index=False)))
     else:
-        console.print("churn risk: not given (the scores are not informative: see below)")
+        from valuemax.pipeline._outputs import propensity_shortfall
+
+        console.print(f"churn risk: not given (the scores {propensity_shortfall(found)}: "
+                      "see below)")
     warn = propensity_lines(found)[1]
     if warn:
         console.print(f"[yellow]warning:[/] {warn}")

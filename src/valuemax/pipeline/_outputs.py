@@ -249,5 +249,34 @@ def write_rule_files(rules: pd.DataFrame, recommendations: pd.DataFrame | None, 
     write_csv(recs, folder / "recommendations.csv")
 
 
+def propensity_shortfall(found: PropensityResult) -> str:
+    """What the buy-again scores fall short of, as a phrase after "the scores": "rank about
+    as a coin flip (holdout ROC AUC 0.520)" when the chosen model's AUC is at most
+    :data:`MIN_INFORMATIVE_AUC`, else "rank no better than the recency baseline (AUC 0.831
+    vs 0.835)" against the best baseline (what :func:`propensity_informative` found: a
+    model just short of its baseline is not called uninformative).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> m = pd.DataFrame({"model": ["logit", "recency"], "roc_auc": [0.831, 0.835]})
+    >>> propensity_shortfall(SimpleNamespace(metrics=m, chosen_model="logit"))
+    'rank no better than the recency baseline (AUC 0.831 vs 0.835)'
+    """
+    m = found.metrics.set_index("model")["roc_auc"].astype(float)
+    auc = float(m[found.chosen_model])
+    base = m.drop([k for k in ("logit", "hgb") if k in m.index]).dropna()
+    if not auc > MIN_INFORMATIVE_AUC or not len(base):
+        return f"rank about as a coin flip (holdout ROC AUC {auc:.3f})"
+    best = str(base.idxmax())
+    name = _BASELINE_NAMES.get(best, best)
+    return f"rank no better than the {name} baseline (AUC {auc:.3f} vs {base[best]:.3f})"
+
+
+_BASELINE_NAMES = {"recency": "recency", "btyd_p_alive": "BG/NBD P(alive)",
+                   "btyd_expected_purchases": "BG/NBD expected purchases"}
+
+
 __all__ = ["MIN_INFORMATIVE_AUC", "csv_safe", "join_items", "propensity_informative",
+           "propensity_shortfall",
            "split_items", "summary_dict", "write_exports", "write_rule_files"]

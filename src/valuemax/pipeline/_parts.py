@@ -17,6 +17,7 @@ Either way the job writes every other output.
 from __future__ import annotations
 
 import dataclasses
+import re
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -265,13 +266,21 @@ def without_churn_risk(found: Any) -> Any:
     would read as a finding in the customers export, the store and the dashboard's "Share
     at risk". The scores (``p_buy_<H>d``) stay, with the report's warning.
     """
-    from valuemax.pipeline._outputs import propensity_informative
+    from valuemax.pipeline._outputs import propensity_informative, propensity_shortfall
 
-    ok, why = propensity_informative(found)
+    ok, _ = propensity_informative(found)
     drop = [c for c in CHURN_COLUMNS if c in found.scores]
     if ok or not drop:
         return found
+    # the fit's notes may name the levels just dropped: said without them
+    notes = tuple(_LOW_CHURN.sub("", n) for n in found.notes)
     return dataclasses.replace(found, scores=found.scores.drop(columns=drop), notes=(
-        *found.notes, f"churn_risk is left out (customers export, store, dashboard): the "
-        f"buy-again scores are not informative ({why}); read churn with the RFM segments "
+        *notes, f"churn_risk is left out (customers export, store, dashboard): the "
+        f"buy-again scores {propensity_shortfall(found)}; read churn with the RFM segments "
         "(At Risk, Can't Lose Them) and the days since the last purchase"))
+
+
+#: The part of the fit's note on customers beyond the training recency
+#: (:func:`valuemax.propensity._fit.recency_beyond_note`) that names the churn-risk columns.
+_LOW_CHURN = re.compile(r" \([\d,]+ of them read Low churn risk\); churn_risk_extrapolated "
+                        r"is True for them")

@@ -191,8 +191,9 @@ def _churn(res: PropensityResult, customers: pd.DataFrame | None) -> str:
     h = res.horizon_days
     counts = res.churn_counts()
     if not len(counts):
-        return note("Churn-risk levels are not given: the buy-again scores are not "
-                    "informative on this log (see the verdict above), so Low / Medium / High "
+        return note("Churn-risk levels are not given: the buy-again scores rank no better "
+                    "than chance or a simple baseline on this log (see the verdict above), so "
+                    "Low / Medium / High "
                     "would read as a finding they are not. Read churn with the RFM segments "
                     "(At Risk, Can't Lose Them) and the days since the last purchase.",
                     warn=True)
