@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 
 from valuemax.report._sections_propensity import _verdict
@@ -62,3 +63,35 @@ def test_left_out_churn_risk_is_not_named_in_the_notes_and_the_shortfall_is_said
     assert said in text and "not informative" not in text
     line, _ = propensity_lines(out)
     assert f"churn risk not given (the scores {said})" in line
+
+
+def _value(pred: float, actual: float, n: int) -> SimpleNamespace:
+    """A value result whose holdout check beats the naive rate, with these totals."""
+    from valuemax.clv._holdout import HoldoutValidation
+
+    v = HoldoutValidation(customers=pd.DataFrame({"actual": np.zeros(n)}),
+                          by_frequency=pd.DataFrame(), mae=0.5, rmse=0.7, naive_mae=0.8,
+                          naive_rmse=1.0, actual_total=actual, predicted_total=pred,
+                          naive_total=actual)
+    return SimpleNamespace(validation=v, horizon_months=12, indistinguishable=(),
+                           model_name="MBG/NBD", model=SimpleNamespace(params_={},
+                                                                       boundary_=()),
+                           comparison=None, p_alive_informative=True, time_unit="D",
+                           history_days=500)
+
+
+def test_size_budgets_only_when_the_holdout_total_is_right():
+    """CDNOW: "so CLV can rank customers and size budgets" beside 245 predicted against 163
+    actual holdout purchases (+50%) on 80 customers."""
+    from valuemax.report._sections_value import _verdict as value_verdict
+
+    cust = pd.DataFrame({"frequency": [1, 2], "T": [400.0, 400.0]})
+    off = value_verdict(_value(245, 163, 80), cust)
+    assert "size budgets" not in off
+    assert "over-forecasts the holdout total by 50%" in off  # 245 / 163 - 1 = 0.503
+    under = value_verdict(_value(100, 163, 5000), cust)
+    assert "under-forecasts the holdout total by 39%" in under and "size budgets" not in under
+    few = value_verdict(_value(170, 163, 80), cust)  # +4%, but 80 customers
+    assert "size budgets" not in few and "only 80 customers in the holdout check" in few
+    ok = value_verdict(_value(170, 163, 5000), cust)
+    assert "so CLV can rank customers and size budgets (its holdout total is within 20%" in ok

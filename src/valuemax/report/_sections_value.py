@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -234,7 +234,7 @@ def _verdict(value: ValueResult, cust: pd.DataFrame) -> str:
         text += (f" {value.model_name} predicts the holdout better than each "
                  f"customer's past purchase rate (error {fmt_num(v.mae)} against "
                  f"{fmt_num(v.naive_mae)} purchases per customer)"
-                 + ("." if one_rate else f", so CLV can {rank} and size budgets"
+                 + ("." if one_rate else f", so CLV can {rank}{_budget_words(v)}"
                     + ("." if value.p_alive_informative else "; P(alive) cannot (see below).")))
     else:
         text += (f" {value.model_name} does not predict the holdout better than each "
@@ -255,6 +255,32 @@ def _verdict(value: ValueResult, cust: pd.DataFrame) -> str:
         text += (f" The {h}-month figures are extrapolations: the log covers only "
                  f"{count(span, 'day')} of history.")
     return text + caveat
+
+
+#: The holdout total the model predicts must be within this share of the actual total, on
+#: at least :data:`BUDGET_MIN_CUSTOMERS` holdout customers, for the page to say that CLV can
+#: size budgets (a ranking can be right with a total far off).
+BUDGET_TOLERANCE = 0.20
+BUDGET_MIN_CUSTOMERS = 200
+
+
+def _budget_words(v: Any) -> str:
+    """" and size budgets (...)" when the holdout total predicted is within
+    :data:`BUDGET_TOLERANCE` of the actual on at least :data:`BUDGET_MIN_CUSTOMERS`
+    customers; else why CLV is not an amount to budget on (the total over- or
+    under-forecast by how much, or too few holdout customers to tell)."""
+    pred, act, n = float(v.predicted_total), float(v.actual_total), len(v.customers)
+    totals = f"{fmt_num(pred)} predicted against {fmt_num(act)} actual holdout purchases"
+    if act > 0 and n >= BUDGET_MIN_CUSTOMERS and abs(pred / act - 1) <= BUDGET_TOLERANCE:
+        return (f" and size budgets (its holdout total is within "
+                f"{BUDGET_TOLERANCE:.0%}: {totals})")
+    if act > 0 and abs(pred / act - 1) > BUDGET_TOLERANCE:
+        word = "over" if pred > act else "under"
+        return (f", but it {word}-forecasts the holdout total by {abs(pred / act - 1):.0%} "
+                f"({totals}, {count(n, 'customer')}): do not budget on the CLV amounts")
+    return (f", but with only {count(n, 'customer')} in the holdout check its total cannot "
+            f"be trusted ({totals}; at least {BUDGET_MIN_CUSTOMERS} customers needed): do not "
+            "budget on the CLV amounts")
 
 
 def _models(value: ValueResult, diag: list[str]) -> str:
