@@ -95,3 +95,30 @@ def test_size_budgets_only_when_the_holdout_total_is_right():
     assert "size budgets" not in few and "only 80 customers in the holdout check" in few
     ok = value_verdict(_value(170, 163, 5000), cust)
     assert "so CLV can rank customers and size budgets (its holdout total is within 20%" in ok
+
+
+def test_churn_note_does_not_point_to_p_alive_when_p_alive_cannot_rank():
+    """The CLV warning said P(alive) cannot rank customers (use the RFM segments), while the
+    propensity note said "Read them with their RFM segment and P(alive)"."""
+    from valuemax.pipeline._parts import with_p_alive_caveat
+    from valuemax.propensity._fit import recency_beyond_note
+    from valuemax.propensity._result import PropensityResult
+
+    fit = pd.DataFrame({"recency_days": [3, 40, 100]})
+    now = pd.DataFrame({"recency_days": [5, 150, 300]})
+    scores = pd.DataFrame({"p_buy_90d": [0.9, 0.3, 0.1],
+                           "churn_risk": ["Low", "Medium", "High"]})
+    note = recency_beyond_note(fit, now, scores, 90)
+    assert "RFM segment and P(alive)" in note  # the fit's advice, as it was
+    found = PropensityResult(
+        horizon_days=90, cutoff=datetime.date(2024, 1, 1), scores=scores,
+        metrics=pd.DataFrame(), chosen_model="logit", calibration=pd.DataFrame(),
+        gains=pd.DataFrame(), importance=pd.DataFrame(), notes=("other", note))
+    warned = SimpleNamespace(p_alive_warning="P(alive) is not informative here: ...")
+    out = with_p_alive_caveat(found, warned)
+    text = " ".join(out.notes)
+    assert "P(alive), not the score" not in text and "other" in out.notes
+    assert "Read them with their RFM segment, not the score alone (P(alive) cannot" in text
+    # P(alive) usable: the advice stays
+    assert with_p_alive_caveat(found, SimpleNamespace(p_alive_warning=None)) is found
+

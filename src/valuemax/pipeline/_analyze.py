@@ -62,7 +62,13 @@ from valuemax.pipeline._options import (
     both_names,
 )
 from valuemax.pipeline._outputs import propensity_informative, summary_dict, write_exports
-from valuemax.pipeline._parts import run_basket, run_propensity, run_stats, run_step
+from valuemax.pipeline._parts import (
+    run_basket,
+    run_propensity,
+    run_stats,
+    run_step,
+    with_p_alive_caveat,
+)
 from valuemax.pipeline._prepare import country_column, default_returns, read_source
 from valuemax.pipeline._result import AnalysisResult, StageStatus
 from valuemax.pipeline._spill import Spilled
@@ -532,6 +538,7 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
                           _clean_log(run, log), log.ingested.mapping, skipped,
                           random_state=random_state)
     customers, rfm, segments, calibration, km, actions, ward, value, stats = spilled.load()
+    prop = with_p_alive_caveat(prop, value)
     if prop is not None:
         customers = customers.merge(prop.scores, on="customer_id", how="left",
                                     validate="one_to_one")

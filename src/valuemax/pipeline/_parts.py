@@ -280,6 +280,23 @@ def without_churn_risk(found: Any) -> Any:
         "(At Risk, Can't Lose Them) and the days since the last purchase"))
 
 
+#: The fit's advice on customers beyond the training recency, and what it becomes when
+#: P(alive) cannot rank customers (:func:`with_p_alive_caveat`).
+_READ_WITH = "Read them with their RFM segment and P(alive), not the score alone."
+_READ_WITHOUT = ("Read them with their RFM segment, not the score alone (P(alive) cannot rank "
+                 "customers on this log: see the purchase model's warning).")
+
+
+def with_p_alive_caveat(found: Any, value: Any) -> Any:
+    """``found`` (a ``PropensityResult``) whose notes no longer point to P(alive) when the
+    value step warns that P(alive) cannot rank customers (``value.p_alive_warning``);
+    unchanged otherwise (or when either is None)."""
+    if found is None or value is None or value.p_alive_warning is None:
+        return found
+    notes = tuple(n.replace(_READ_WITH, _READ_WITHOUT) for n in found.notes)
+    return found if notes == found.notes else dataclasses.replace(found, notes=notes)
+
+
 #: The part of the fit's note on customers beyond the training recency
 #: (:func:`valuemax.propensity._fit.recency_beyond_note`) that names the churn-risk columns.
 _LOW_CHURN = re.compile(r" \([\d,]+ of them read Low churn risk\); churn_risk_extrapolated "
