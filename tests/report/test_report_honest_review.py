@@ -122,3 +122,28 @@ def test_churn_note_does_not_point_to_p_alive_when_p_alive_cannot_rank():
     # P(alive) usable: the advice stays
     assert with_p_alive_caveat(found, SimpleNamespace(p_alive_warning=None)) is found
 
+
+
+def test_churn_and_segments_disagreeing_is_said_both_ways():
+    """CDNOW: 1,857 of 6,321 Champions read High churn risk, unsaid (only lapsed segments
+    reading Low churn risk had the note)."""
+    from tests.report.test_report_text import _visible
+
+    from valuemax.propensity._result import PropensityResult
+    from valuemax.report._sections_propensity import _churn
+
+    seg = ["Champions"] * 5 + ["At Risk"] * 3 + ["Lost"] * 2
+    risk = ["High", "High", "Low", "Medium", "Low", "Low", "High", "High", "High", "High"]
+    cust = pd.DataFrame({"customer_id": [f"c{i}" for i in range(10)], "segment": seg,
+                         "churn_risk": risk})
+    found = PropensityResult(
+        horizon_days=90, cutoff=datetime.date(2024, 1, 1), scores=cust[["customer_id",
+                                                                        "churn_risk"]],
+        metrics=pd.DataFrame(), chosen_model="logit", calibration=pd.DataFrame(),
+        gains=pd.DataFrame(), importance=pd.DataFrame())
+    text = _visible(_churn(found, cust))
+    assert "2 of 5 Champions read High churn risk" in text
+    assert "1 of 3 At Risk read Low churn risk" in text
+    # no Champion at High: no such note
+    calm = cust.assign(churn_risk=["Low"] * 5 + risk[5:])
+    assert "Champions read High" not in _visible(_churn(found, calm))

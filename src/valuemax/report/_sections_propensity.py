@@ -208,19 +208,43 @@ def _churn(res: PropensityResult, customers: pd.DataFrame | None) -> str:
         "any customer the model was trained on, whose level is an extrapolation "
         "(flagged beside the level in the customer files)."))]
     if customers is not None and {"segment", "churn_risk"} <= set(customers.columns):
-        lapsed = customers[customers["segment"].isin(AT_RISK_SEGMENTS)]
-        n_low = int((lapsed["churn_risk"] == "Low").sum())
-        if n_low:
-            by = lapsed.groupby("segment", observed=True)["churn_risk"]
-            parts = [f"{int((g == 'Low').sum()):,} of {len(g):,} {seg}"
-                     for seg, g in by if len(g)]
-            out.append(note(
-                f"Churn risk and the RFM segments read different things: {', '.join(parts)} "
-                f"read Low churn risk. Churn risk is the model's chance of a purchase within "
-                f"{h} days (it can stay high for customers who bought often, even a while ago); the RFM "
-                "segment says they have not bought lately. Contact lapsed customers by their "
-                "segment; use churn risk to rank within it.", warn=True))
+        out.extend(_disagreements(customers, h))
     return "".join(out)
+
+
+#: RFM segments of the best recent customers: High churn risk there reads against them.
+ACTIVE_SEGMENTS = ("Champions",)
+
+
+def _disagreements(customers: pd.DataFrame, h: int) -> list[str]:
+    """Notes where churn risk and the RFM segments disagree, both ways: lapsed segments
+    (:data:`AT_RISK_SEGMENTS`) reading Low churn risk, and the best recent customers
+    (:data:`ACTIVE_SEGMENTS`) reading High churn risk, with counts per segment."""
+    def counts(segs: tuple[str, ...], level: str) -> list[str]:
+        sel = customers[customers["segment"].isin(segs)]
+        by = sel.groupby("segment", observed=True)["churn_risk"]
+        return [f"{int((g == level).sum()):,} of {len(g):,} {seg}" for seg, g in by
+                if len(g) and (g == level).any()]
+
+    out = []
+    lapsed = counts(AT_RISK_SEGMENTS, "Low")
+    if lapsed:
+        out.append(note(
+            f"Churn risk and the RFM segments read different things: {', '.join(lapsed)} "
+            f"read Low churn risk. Churn risk is the model's chance of a purchase within "
+            f"{h} days (it can stay high for customers who bought often, even a while ago); "
+            "the RFM segment says they have not bought lately. Contact lapsed customers by "
+            "their segment; use churn risk to rank within it.", warn=True))
+    active = counts(ACTIVE_SEGMENTS, "High")
+    if active:
+        out.append(note(
+            f"Churn risk and the RFM segments read different things: {', '.join(active)} "
+            f"read High churn risk. The RFM segment scores recency, frequency and spend "
+            f"against the other customers; churn risk is the model's chance of a purchase "
+            f"within {h} days, which stays low for customers whose purchases, though recent "
+            "and many, are far apart. Treat them by their segment; use churn risk to rank "
+            "within it.", warn=True))
+    return out
 
 
 def _curves(res: PropensityResult) -> str:
