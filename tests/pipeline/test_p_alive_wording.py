@@ -37,11 +37,36 @@ def model():
 def test_no_spread_says_p_alive_does_not_vary(model):
     p = pd.Series(np.full(2000, 0.998))
     text = p_alive_warning(model, p)
-    assert "P(alive) does not vary (1.00 for 90% of customers), so it cannot rank customers" \
-        in text
+    assert ("P(alive) does not vary (it reads 1.00 for 100.0% of customers), so it cannot "
+            "rank customers") in text
     assert "between" not in text
     # P(alive) near 1 for everyone (Online Retail): the model does see little drop-out
     assert "The model sees little drop-out in this log" in text
+
+
+def test_the_share_quoted_is_the_one_that_rounds_as_printed(model):
+    """Review: "1.00 for 90% of customers" when 98.5% of them read 1.00 (the 5th to 95th
+    percentile band is not the share that rounds to the printed value)."""
+    p = pd.Series(np.r_[np.full(985, 0.998), np.full(15, 0.97)])
+    assert (p.round(2) == 1.0).mean() == pytest.approx(0.985)  # computed here
+    text = p_alive_warning(model, p)
+    assert "it reads 1.00 for 98.5% of customers" in text and "90%" not in text
+
+
+def test_wide_intervals_give_the_widest_factor():
+    """Review: "95% intervals over a factor of 2,500" when an interval spans a factor of
+    3.8 million: the actual widest factor is printed."""
+    from types import SimpleNamespace
+
+    lse = [0.1, 0.2, 3.88, 2.5]
+    summary = SimpleNamespace(param_names=["r", "alpha", "a", "b"], log_std_errors=lse)
+    fake = SimpleNamespace(summary=lambda: summary, boundary_=())
+    text = p_alive_warning(fake, pd.Series(np.linspace(0.1, 0.9, 100)))
+    factor = np.exp(2 * 1.96 * 3.88)  # the 95% interval's upper / lower end on a log scale
+    assert 4.0e6 < factor < 4.1e6
+    assert (f"the data do not pin down a, b (95% intervals spanning a factor of up to "
+            f"{factor / 1e6:.1f} million)") in text
+    assert "2,500" not in text
 
 
 def test_narrow_spread_keeps_the_range(model):

@@ -147,3 +147,15 @@ def test_churn_and_segments_disagreeing_is_said_both_ways():
     # no Champion at High: no such note
     calm = cust.assign(churn_risk=["Low"] * 5 + risk[5:])
     assert "Champions read High" not in _visible(_churn(found, calm))
+
+
+def test_the_degenerate_rule_reads_as_two_sentences():
+    """summary.json ``clv.rule`` read "...reached none (The chosen model has the lowest
+    holdout MAE ...)": a sentence inside parentheses, run on."""
+    from valuemax.clv._choose import _degenerate_rule
+    from valuemax.clv._select import RULE
+
+    for boundary in ((), ("no drop-out",)):
+        text = _degenerate_rule("MBG/NBD", boundary, RULE)
+        assert "(The" not in text
+        assert text.endswith(". " + RULE)

@@ -265,16 +265,23 @@ def limit_effect(boundary: Any) -> str | None:
 
 def _degenerate_rule(name: str, boundary: tuple[str, ...], rule: str) -> str:
     """The rule when every model reached a limit: true for the limit ``name`` reached on
-    the whole period (``boundary``); ``rule`` is the choice's own rule."""
+    the whole period (``boundary``); ``rule`` is the choice's own rule, its own sentence
+    after it.
+
+    >>> _degenerate_rule("MBG/NBD", (), "the chosen model has the lowest MAE").split("; ")[1]
+    'MBG/NBD refitted on the whole period reached none. The chosen model has the lowest MAE.'
+    """
     effect = limit_effect(boundary)
+    rule = rule.strip()
+    rule = rule[:1].upper() + rule[1:] + ("" if rule.endswith(".") else ".")
     if ONE_RATE in boundary:
         return (f"no model can be crowned on buying patterns: every purchase model reached a "
-                f"limit, and {name} is at its limit of {ONE_RATE}, so {effect} ({rule})")
+                f"limit, and {name} is at its limit of {ONE_RATE}, so {effect}. {rule}")
     if effect is None:
         return (f"every purchase model reached a limit on the calibration period; {name} "
-                f"refitted on the whole period reached none ({rule})")
+                f"refitted on the whole period reached none. {rule}")
     return (f"every purchase model reached a limit; {name} was still chosen by the rule "
-            f"below, and at its limit {effect} ({rule})")
+            f"below, and at its limit {effect}. {rule}")
 
 
 def _by_bic(frequency, recency, T, time_unit, random_state, n_starts, forced, notes, why):

@@ -276,11 +276,12 @@ def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | N
     if at_limit:
         why.append(f"its drop-out parameters sit at a limit ({', '.join(at_limit)})")
     if wide:
-        why.append(f"the data do not pin down {', '.join(wide)} (95% intervals over a "
-                   "factor of 2,500)")
+        why.append(f"the data do not pin down {', '.join(wide)} ({_widest(s, wide)})")
     if hi - lo < _MIN_SPREAD:
-        why.append(f"P(alive) does not vary ({lo:.2f} for 90% of customers), so it cannot "
-                   "rank customers" if f"{lo:.2f}" == f"{hi:.2f}" else
+        shown = np.round(np.asarray(p_alive, dtype=float), 2)
+        share = float(np.mean(shown == round(float(lo), 2)))
+        why.append(f"P(alive) does not vary (it reads {lo:.2f} for {share:.1%} of customers), "
+                   "so it cannot rank customers" if f"{lo:.2f}" == f"{hi:.2f}" else
                    f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers")
     if not no_dropout and lo < _LITTLE_DROPOUT:
         # the model may see much drop-out (P(alive) low for many), just not who dropped out
@@ -292,6 +293,20 @@ def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | N
             "use the RFM segments (At Risk, Can't Lose Them) for churn"
             + (", and read CLV as expected purchases x spend with little churn." if clv else
                ", and read the expected purchases as made with little churn."))
+
+
+def _widest(summary: Any, wide: list[str]) -> str:
+    """The widest 95% interval among the ``wide`` parameters, as a factor from its lower to
+    its upper end (e^(2 x 1.96 x log SE)), in words: "no finite standard error" when one has
+    none."""
+    lse = dict(zip(summary.param_names, summary.log_std_errors, strict=True))
+    if not all(np.isfinite(float(lse[n])) for n in wide):
+        return "no finite standard error"
+    worst = max(float(lse[n]) for n in wide)
+    factor = float(np.exp(2 * 1.96 * worst))
+    text = (f"{factor / 1e6:,.1f} million" if factor >= 1e6 else f"{factor:,.0f}"
+            ) if np.isfinite(factor) else "more than 10^308"
+    return f"95% intervals spanning a factor of up to {text}"
 
 
 def history_note(horizon_months: int, span_days: int) -> str | None:
