@@ -159,3 +159,30 @@ def test_the_degenerate_rule_reads_as_two_sentences():
         text = _degenerate_rule("MBG/NBD", boundary, RULE)
         assert "(The" not in text
         assert text.endswith(". " + RULE)
+
+
+def test_one_day_high_spenders_count_only_the_rows_shown():
+    """Online Retail: "158 high spenders (...; 158 of them in the table above)" under a table
+    showing 50 of 1,383 rows."""
+    from tests.report.test_report_text import _visible
+
+    from valuemax.decide import high_value_at_risk
+    from valuemax.report._sections_value import _at_risk
+
+    n = 1000
+    spend = np.arange(1, n + 1, dtype=float)  # top 20%: 801 and up
+    cust = pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(n)], "total_spend": spend,
+        "p_alive": np.where(spend > 800, 0.2, 0.9),  # every top spender at risk: 200 rows
+        "frequency": np.where((spend > 800) & (spend <= 830), 0, 3),  # 30 bought on one day
+        "expected_avg_value": 10.0, "recency_days": 100, "n_orders": 2, "clv_12": 5.0,
+        "segment": "At Risk"})
+    risk = high_value_at_risk(cust)
+    assert len(risk) == 200  # computed here: ids with spend 801..1000
+    shown = set(risk["customer_id"].head(50))
+    one_day = cust.loc[cust["frequency"] == 0, "customer_id"]
+    assert len(one_day) == 30 and not one_day.isin(shown).any()  # the smallest of them
+    text = _visible(_at_risk(cust, "clv_12"))
+    assert "30 high spenders (top 20% by total spend; 0 of them among the 50 rows shown " \
+           "above, 30 in the whole at-risk list (CSV))" in text
+    assert "30 of them in the table above" not in text

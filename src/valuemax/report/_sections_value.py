@@ -503,7 +503,7 @@ def _at_risk(cust: pd.DataFrame, col: str, informative: bool = True) -> str:
     action, why = risk["action"].iloc[0], risk["rationale"].iloc[0]
     out.append(alert("Action", f"{action} Why: {why}"))
     show = [c for c in (*_SHOWN, col) if c in risk]
-    out.append(table(_readable(risk[show]), csv_name="high_value_at_risk", max_rows=50,
+    out.append(table(_readable(risk[show]), csv_name="high_value_at_risk", max_rows=AT_RISK_SHOWN,
                      labels=_labels(int(col.split("_")[-1])), caption=_at_risk_caption(
                          len(risk), by_segment)))
     out.append(one_day)
@@ -549,17 +549,27 @@ def _one_day_note(cust: pd.DataFrame, risk: pd.DataFrame) -> str:
     n = int(one_day.sum())
     if not n:
         return ""
-    in_risk = int(cust.loc[one_day, "customer_id"].isin(risk["customer_id"]).sum()) \
-        if "customer_id" in risk and len(risk) else 0
+    ids = cust.loc[one_day, "customer_id"]
+    has = "customer_id" in risk and len(risk)
+    in_risk = int(ids.isin(risk["customer_id"]).sum()) if has else 0
+    # the table shows the first AT_RISK_SHOWN rows of ``risk``: count those, not the CSV's
+    in_shown = int(ids.isin(risk["customer_id"].head(AT_RISK_SHOWN)).sum()) if has else 0
+    where = (f"; {fmt_int(in_shown)} of them in the table above" if len(risk) <= AT_RISK_SHOWN
+             else f"; {fmt_int(in_shown)} of them among the {AT_RISK_SHOWN} rows shown above, "
+                  f"{fmt_int(in_risk)} in the whole at-risk list (CSV)")
     prior = float(cust.loc[one_day, "expected_avg_value"].median())
     own = float(cust.loc[one_day, "total_spend"].median())
     return note(
         f"{count(n, 'high spender')} (top 20% by total spend"
-        + (f"; {fmt_int(in_risk)} of them in the table above" if len(risk) else "")
+        + (where if len(risk) else "")
         + ") bought on one day only: with no repeat purchase the spend model "
         f"cannot learn their spend, so their CLV uses the population's mean spend per "
         f"purchase ({fmt_num(prior)}), not their own (their median total spend is "
         f"{fmt_num(own)}). Read them by their past spend, not by CLV.", warn=True)
+
+
+#: Rows of the high-value-at-risk table shown on the page (the CSV has them all).
+AT_RISK_SHOWN = 50
 
 
 def _at_risk_caption(n: int, by_segment: bool) -> str:
