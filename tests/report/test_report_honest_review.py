@@ -186,3 +186,32 @@ def test_one_day_high_spenders_count_only_the_rows_shown():
     assert "30 high spenders (top 20% by total spend; 0 of them among the 50 rows shown " \
            "above, 30 in the whole at-risk list (CSV))" in text
     assert "30 of them in the table above" not in text
+
+
+def test_cdnow_summary_and_report_carry_the_counts(cdnow_master_analysis):
+    """CDNOW (the shared session run): summary.json has the terminal's "high value at
+    risk" count (top-20% spenders with P(alive) < 0.5), and the report says how many
+    Champions read High churn risk; both recomputed here from customers.parquet."""
+    import json
+    import math
+
+    from tests.report.test_report_text import _visible
+
+    res = cdnow_master_analysis
+    cust = pd.read_parquet(res.out / "customers.parquet")
+    summary = json.loads((res.out / "summary.json").read_text(encoding="utf-8"))
+    got = summary["clv"]["high_value_at_risk"]
+    if res.value.p_alive_informative:
+        spend = np.sort(cust["total_spend"].to_numpy(dtype=float))[::-1]
+        threshold = spend[math.ceil(0.2 * len(spend)) - 1]
+        mine = int(((cust["total_spend"] >= threshold) & (cust["p_alive"] < 0.5)).sum())
+        assert got["n_customers"] == mine and mine > 0
+        assert got["p_alive_below"] == 0.5
+    else:
+        assert "skipped" in got
+    text = _visible((res.out / "report.html").read_text(encoding="utf-8"))
+    if "churn_risk" in cust:
+        champ = cust[cust["segment"] == "Champions"]
+        n_high = int((champ["churn_risk"] == "High").sum())
+        said = f"{n_high:,} of {len(champ):,} Champions read High churn risk"
+        assert (said in text) is (n_high > 0)

@@ -29,7 +29,8 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
     revenue_share),
     ``rfm_cut_points``, ``kmeans`` (k, silhouette, criterion; or ``skipped``), ``clv``
     (model, rule, params, se, loglik, holdout MAE and totals, model comparison, spend model,
-    total CLV; ``None`` when skipped), ``stats`` (target, R², top correlations), ``basket``
+    total CLV, ``high_value_at_risk``: the top-20% spenders with P(alive) < 0.5, as the
+    terminal counts them; ``None`` when skipped), ``stats`` (target, R², top correlations), ``basket``
     (n_baskets, n_items, n_itemsets, n_rules, thresholds, hit rate@N vs popularity),
     ``propensity`` (horizon, cutoff, auc, pr_auc, brier, top_decile_lift, baseline AUCs,
     ``informative`` and ``not_informative_because``: :func:`propensity_informative`),
@@ -87,7 +88,8 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
         "rfm_cut_points": None if result.rfm is None else
         {k: [float(x) for x in v] for k, v in result.rfm.cut_points.items()},
         "kmeans": km,
-        "clv": None if result.value is None else result.value.to_dict(),
+        "clv": None if result.value is None else {**result.value.to_dict(),
+                                                  "high_value_at_risk": _at_risk(result)},
         "stats": None if result.stats is None else result.stats.to_dict(),
         "basket": None if result.basket is None else result.basket.to_dict(),
         "propensity": None if result.propensity is None
@@ -100,6 +102,23 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
         "timings_s": dict(result.timings_s),
         "peak_rss_mb": dict(result.peak_rss_mb),
     }
+
+
+def _at_risk(result: AnalysisResult) -> dict[str, Any]:
+    """``summary.json``'s ``clv.high_value_at_risk``: the terminal's "high value at risk"
+    count (top-20% spenders with P(alive) < 0.5: :func:`valuemax.decide.high_value_at_risk`)
+    with its thresholds, or ``skipped`` and why (no P(alive); P(alive) not informative)."""
+    from valuemax.decide import high_value_at_risk
+
+    value, cust = result.value, result.customers
+    if cust is None or "p_alive" not in cust or "total_spend" not in cust:
+        return {"skipped": "no P(alive) or no past spend"}
+    if not value.p_alive_informative:
+        return {"skipped": f"{value.p_alive_warning}"}
+    risk = high_value_at_risk(cust)
+    return {"n_customers": len(risk), "n_high_value": int(risk.attrs["n_high_value"]),
+            "spend_threshold": float(risk.attrs["spend_threshold"]),
+            "p_alive_below": float(risk.attrs["p_alive_below"])}
 
 
 def _calibration(result: AnalysisResult) -> dict[str, Any]:
