@@ -35,7 +35,11 @@ Usage::
         [--engine duckdb --engine spark --engine postgres --engine mariadb] \\
         [--postgres URL] [--postgres-max-lines 1000000] [--mariadb URL] \\
         [--mariadb-max-lines 100000] [--spark-memory 6g] [--source file|table|text-table] \\
-        [--json out.json]
+        [--parts-dir DIR] [--json out.json]
+
+``--parts-dir DIR`` writes the log as a folder of Parquet parts (2M lines each) under DIR and
+every job reads that folder (``analyze FOLDER``; Polars ``scan_parquet`` of the folder),
+so a 100M-line log is never one file nor whole in any process's memory.
 
 ``--postgres`` defaults to ``$VALUEMAX_TEST_POSTGRES_URL``, ``--mariadb`` to
 ``$VALUEMAX_TEST_MARIADB_URL``; ``scripts/test-servers.sh run`` starts both servers on
@@ -63,11 +67,31 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_analyze import customers_polars, make_synthetic  # noqa: E402
+from bench_analyze import customers_polars, make_synthetic, synthetic_chunks  # noqa: E402
 
 #: The calibration/holdout split of the synthetic log (2022-01-01 .. 2023-12-31).
 CALIBRATION_END = "2023-06-30"
 ENGINES = ("duckdb", "spark", "postgres", "mariadb")
+
+
+def synthetic_parts(lines: int, folder: Path) -> Path:
+    """The synthetic log of ``make_synthetic`` (the same rows) as a folder of Parquet parts
+    of 2M lines each (``part-00000.parquet``, ...; ``_SUCCESS`` when complete), written
+    chunk by chunk (one chunk in memory at a time); reused when complete. The form a
+    warehouse export or Spark leaves a large log in, read by ``analyze FOLDER``."""
+    import pyarrow.parquet as pq
+
+    out = folder / f"synthetic_{lines}"
+    if (out / "_SUCCESS").exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    for i, table in enumerate(synthetic_chunks(lines)):
+        part = out / f"part-{i:05d}.parquet"
+        if not part.exists():  # a part of an interrupted run is kept (written, then renamed)
+            pq.write_table(table, out / f".{part.name}.tmp")
+            (out / f".{part.name}.tmp").rename(part)
+    (out / "_SUCCESS").write_text("")
+    return out
 
 
 def _run_tables() -> dict:
@@ -416,6 +440,10 @@ def main() -> None:
     ap.add_argument("--mariadb-max-lines", type=int, default=100_000)
     ap.add_argument("--spark-memory", default="6g")
     ap.add_argument("--json", help="write every measurement to this file")
+    ap.add_argument("--parts-dir", type=Path,
+                    help="write (or reuse) each log as a folder of Parquet parts of 2M lines "
+                         "under this folder and read that folder (100M lines: about 3 GB); "
+                         "default: one Parquet file in benchmarks/_data")
     ap.add_argument("--source", choices=("file", "table", "text-table"), default="file",
                     help="PostgreSQL/MariaDB/Spark: the job reads the parquet file "
                          "(default), or a table of the server the file was loaded into "
@@ -450,7 +478,8 @@ def main() -> None:
               f"{'peak RSS MB':>12} {'customers':>10}")
     results: dict = {}
     for lines in sorted(args.lines or [1_000_000]):
-        synth = str(make_synthetic(lines))
+        synth = str(synthetic_parts(lines, args.parts_dir) if args.parts_dir
+                    else make_synthetic(lines))
         print(f"\n{lines:,} lines, {lines // 10:,} customer ids")
         print(header, flush=True)
         rows = results[lines] = {"polars": run_job(["polars", synth])}

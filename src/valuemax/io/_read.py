@@ -30,6 +30,7 @@ from valuemax.io._mapping import (
     validate_mapping,
 )
 from valuemax.io._numbers import infer_number_plan
+from valuemax.io._parquet_parts import parquet_parts
 from valuemax.io._placeholders import placeholder_scan
 from valuemax.io._sources import load_duckdb_pair, load_duckdb_url, load_json, load_parquet
 from valuemax.io._sql import duck, ident
@@ -264,11 +265,13 @@ def _load(
         return load_arrow(con, data, kind=kind, table=table, notes=notes, zones=zones)
     path = Path(source).expanduser()
     label = str(source)
+    parts = parquet_parts(path, label)
+    if parts is not None:  # a folder of Parquet parts or a glob pattern: one log
+        _only(columns=columns, encoding=encoding, sheet=sheet, kind="a set of Parquet files")
+        return load_parquet(con, parts, table=table, source=label)
     if not path.exists():
         raise InputError(f"file not found: {label!r} (looked in {str(path.resolve())!r}). "
                          f"Check the path.")
-    if path.is_dir():
-        raise InputError(f"{label!r} is a folder; pass the path of a file in it.")
     fmt, compression = detect_format(path)
     if path.stat().st_size == 0:
         raise InputError(f"{label} is empty (0 bytes); expected a header line and "
