@@ -49,7 +49,8 @@ loopback and sets them::
     bash scripts/test-servers.sh run env PYTHONPATH=$PWD/src .venv/bin/python \\
         benchmarks/bench_engines.py --lines 1000000 --lines 10000000
 
-Wall times on a shared machine depend on its load: the CPU seconds beside them (the job and
+With ``BENCH_PROGRESS=FILE`` in the environment each job appends every finished step (wall,
+CPU, peak) to FILE as it ends. Wall times on a shared machine depend on its load: the CPU seconds beside them (the job and
 its children) say how much work each job did.
 """
 
@@ -206,11 +207,15 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
     steps["connect"] = time.perf_counter() - t0
     con = connect(Path(out) / "valuemax.duckdb")
 
+    cpu: dict[str, float] = {}
+
     def step(name, fn):
         stage[0] = name
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         value = fn()
         steps[name] = time.perf_counter() - t
+        cpu[name] = time.process_time() - c
+        _progress(name, steps[name], cpu[name], peaks.get(name, 0))
         return value
 
     if table and engine == "spark":  # the session's table: a view of the parquet file
@@ -267,7 +272,18 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
     done.set()
     return {"customers": len(customers), "calibration_customers": n_cal, "normalised": where,
             "rows_in": cleaned.report.rows_in, "rows_clean": rows_clean, "timings_s": steps,
+            "cpu_s_by_step": cpu,
             "peak_rss_mb_by_step": {k: round(v / 2**20) for k, v in peaks.items()}}
+
+
+def _progress(name: str, wall: float, cpu: float, peak: int) -> None:
+    """Append a finished step to the file ``$BENCH_PROGRESS`` names, if set (a long run's
+    steps are known before it ends, or when it is stopped)."""
+    path = os.environ.get("BENCH_PROGRESS")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(f"{time.strftime('%H:%M:%S', time.gmtime())} {name}: wall {wall:.1f} s, "
+                     f"CPU {cpu:.1f} s (this process), peak {peak / 2**20:,.0f} MB\n")
 
 
 def _tree_rss(ps) -> int:
@@ -536,6 +552,8 @@ def main() -> None:
                   + ", ".join(f"{k} {v:.1f}" for k, v in info["timings_s"].items()))
             print("  peak RSS by step (MB): " + ", ".join(
                 f"{k} {v:,}" for k, v in info["peak_rss_mb_by_step"].items()), flush=True)
+            print("  CPU s by step (this process; not a JVM's): " + ", ".join(
+                f"{k} {v:.1f}" for k, v in info.get("cpu_s_by_step", {}).items()), flush=True)
             if args.json:
                 Path(args.json).write_text(json.dumps(results, indent=2, default=str))
         if args.polars == "after":
