@@ -69,7 +69,10 @@ def read_transactions(
     source : str, path, DataFrame, Arrow table or (connection, table)
         A file: ``.csv``/``.tsv``/``.txt`` (delimiter sniffed, or whitespace-separated like the
         CDNOW files), each optionally ``.gz``/``.zst``; ``.parquet``; ``.xlsx``;
-        ``.jsonl``/``.ndjson``/``.json``. ``'duckdb:///path.duckdb::table'`` or a pair
+        ``.jsonl``/``.ndjson``/``.json``. A folder of Parquet parts (searched recursively;
+        ``_``/``.`` markers skipped, Hive ``key=value`` folders read as columns) or a glob
+        pattern of Parquet files: one log, its lines numbered in path order (one DuckDB
+        scan, never whole in Python). ``'duckdb:///path.duckdb::table'`` or a pair
         ``(ibis DuckDB backend or duckdb connection, 'table')``. A pandas, polars or pyarrow
         table (registered through Arrow).
     con : ibis DuckDB backend, path or None
