@@ -91,6 +91,37 @@ def _float_column_plan(raw: Any, col: Any, label: str) -> tuple[IdPlan, tuple[st
                             f"values; ids are its values as text",)
 
 
+#: Above this share of distinct values among its lines, an id column's plan is counted over
+#: its lines, not over a GROUP BY of its values (order ids: about one value per line).
+MOSTLY_DISTINCT: float = 0.5
+
+
+def _values(raw: Any, col: Any) -> Any:
+    """The non-null values of ``col`` with their counts: ``raw_``, ``s`` (trimmed), ``m``.
+
+    Grouped by value, so the plan's regular expressions run once per distinct value,
+    unless the column's distinct values (``approx_count_distinct``) are more than
+    :data:`MOSTLY_DISTINCT` of its lines: then one row per line with ``m = 1``. The
+    counts of every condition are the same either way; the GROUP BY of a column of
+    about one value per line is a hash table the size of the log (at 100M lines it ran
+    DuckDB out of its 3 GB memory limit).
+    """
+    lines = raw.filter(col.notnull())
+    st = lines.aggregate(n=lines[col.get_name()].count(),
+                         d=lines[col.get_name()].approx_nunique()).to_pyarrow().to_pylist()[0]
+    if int(st["n"] or 0) and int(st["d"] or 0) > MOSTLY_DISTINCT * int(st["n"]):
+        return lines.select(raw_=col, s=strip_expr(col), m=ibis.literal(1, "int64"))
+    distinct = lines.group_by(raw_=col).aggregate(m=lambda t: t.count())
+    return distinct.select(raw_=distinct.raw_, s=strip_expr(distinct.raw_), m=distinct.m)
+
+
+def _commonest_float_like(vals: Any) -> str:
+    """The float-like id value (``'17850.0'``) with the most lines (trimmed), for a note."""
+    fl = vals.filter(vals.s.re_search(_FLOAT_INT))
+    per = fl.group_by(["raw_", "s"]).aggregate(m=lambda t: t.m.sum())
+    return per.aggregate(ex=per.s.argmax(per.m)).to_pyarrow().to_pylist()[0]["ex"]
+
+
 def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[str, ...]]:
     """Inspect an id column: float-like integers, blanks, null-like words.
 
@@ -114,14 +145,12 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
         return _float_column_plan(raw, col, label)
     if not dtype.is_string():
         return IdPlan("cast"), ()
-    distinct = raw.filter(col.notnull()).group_by(raw_=col).aggregate(m=lambda t: t.count())
-    vals = distinct.select(raw_=distinct.raw_, s=strip_expr(distinct.raw_), m=distinct.m)
+    vals = _values(raw, col)
     st = vals.aggregate(
         n=lambda t: t.m.sum(),
         blank=lambda t: t.m.sum(where=t.s == ""),
         padded=lambda t: t.m.sum(where=(t.s != t.raw_) & (t.s != "")),
         float_like=lambda t: t.m.sum(where=t.s.re_search(_FLOAT_INT)),
-        float_ex=lambda t: t.s.argmax(t.m, where=t.s.re_search(_FLOAT_INT)),
         tokens=lambda t: t.m.sum(where=is_null_token(t.s)),
         zero_led=lambda t: t.m.sum(where=t.s.re_search(_ZERO_LED)),
     ).to_pyarrow().to_pylist()[0]
@@ -134,7 +163,7 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
     kind: Literal["text", "float_text"] = "text"
     if float_like and float_like == n - blank - n_null:
         kind = "float_text"
-        ex = st["float_ex"]
+        ex = _commonest_float_like(vals)
         notes.append(f"{label}: every value is a float-like integer (e.g. {ex!r} -> "
                      f"{ex.split('.')[0]!r}); removed the '.0' from {float_like:,} values")
     elif float_like:
