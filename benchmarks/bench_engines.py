@@ -35,7 +35,12 @@ Usage::
         [--engine duckdb --engine spark --engine postgres --engine mariadb] \\
         [--postgres URL] [--postgres-max-lines 1000000] [--mariadb URL] \\
         [--mariadb-max-lines 100000] [--spark-memory 6g] [--source file|table|text-table] \\
+        [--parts-dir DIR] [--polars-engine auto|streaming] [--polars before|after] \\
         [--json out.json]
+
+``--parts-dir DIR`` writes the log as a folder of Parquet parts (2M lines each) under DIR and
+every job reads that folder (``analyze FOLDER``; Polars ``scan_parquet`` of the folder),
+so a 100M-line log is never one file nor whole in any process's memory.
 
 ``--postgres`` defaults to ``$VALUEMAX_TEST_POSTGRES_URL``, ``--mariadb`` to
 ``$VALUEMAX_TEST_MARIADB_URL``; ``scripts/test-servers.sh run`` starts both servers on
@@ -44,7 +49,8 @@ loopback and sets them::
     bash scripts/test-servers.sh run env PYTHONPATH=$PWD/src .venv/bin/python \\
         benchmarks/bench_engines.py --lines 1000000 --lines 10000000
 
-Wall times on a shared machine depend on its load: the CPU seconds beside them (the job and
+With ``BENCH_PROGRESS=FILE`` in the environment each job appends every finished step (wall,
+CPU, peak) to FILE as it ends. Wall times on a shared machine depend on its load: the CPU seconds beside them (the job and
 its children) say how much work each job did.
 """
 
@@ -63,11 +69,31 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_analyze import customers_polars, make_synthetic  # noqa: E402
+from bench_analyze import customers_polars, make_synthetic, synthetic_chunks  # noqa: E402
 
 #: The calibration/holdout split of the synthetic log (2022-01-01 .. 2023-12-31).
 CALIBRATION_END = "2023-06-30"
 ENGINES = ("duckdb", "spark", "postgres", "mariadb")
+
+
+def synthetic_parts(lines: int, folder: Path) -> Path:
+    """The synthetic log of ``make_synthetic`` (the same rows) as a folder of Parquet parts
+    of 2M lines each (``part-00000.parquet``, ...; ``_SUCCESS`` when complete), written
+    chunk by chunk (one chunk in memory at a time); reused when complete. The form a
+    warehouse export or Spark leaves a large log in, read by ``analyze FOLDER``."""
+    import pyarrow.parquet as pq
+
+    out = folder / f"synthetic_{lines}"
+    if (out / "_SUCCESS").exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    for i, table in enumerate(synthetic_chunks(lines)):
+        part = out / f"part-{i:05d}.parquet"
+        if not part.exists():  # a part of an interrupted run is kept (written, then renamed)
+            pq.write_table(table, out / f".{part.name}.tmp")
+            (out / f".{part.name}.tmp").rename(part)
+    (out / "_SUCCESS").write_text("")
+    return out
 
 
 def _run_tables() -> dict:
@@ -181,11 +207,15 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
     steps["connect"] = time.perf_counter() - t0
     con = connect(Path(out) / "valuemax.duckdb")
 
+    cpu: dict[str, float] = {}
+
     def step(name, fn):
         stage[0] = name
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         value = fn()
         steps[name] = time.perf_counter() - t
+        cpu[name] = time.process_time() - c
+        _progress(name, steps[name], cpu[name], peaks.get(name, 0))
         return value
 
     if table and engine == "spark":  # the session's table: a view of the parquet file
@@ -242,7 +272,18 @@ def rows_on_engine(path: str, out: str, engine: str, target: str, spark_memory: 
     done.set()
     return {"customers": len(customers), "calibration_customers": n_cal, "normalised": where,
             "rows_in": cleaned.report.rows_in, "rows_clean": rows_clean, "timings_s": steps,
+            "cpu_s_by_step": cpu,
             "peak_rss_mb_by_step": {k: round(v / 2**20) for k, v in peaks.items()}}
+
+
+def _progress(name: str, wall: float, cpu: float, peak: int) -> None:
+    """Append a finished step to the file ``$BENCH_PROGRESS`` names, if set (a long run's
+    steps are known before it ends, or when it is stopped)."""
+    path = os.environ.get("BENCH_PROGRESS")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(f"{time.strftime('%H:%M:%S', time.gmtime())} {name}: wall {wall:.1f} s, "
+                     f"CPU {cpu:.1f} s (this process), peak {peak / 2**20:,.0f} MB\n")
 
 
 def _tree_rss(ps) -> int:
@@ -406,6 +447,17 @@ def _row(label: str, info: dict) -> str:
             f"{info['peak_rss_mb']:>12,.0f} {info['customers']:>10,}")
 
 
+def _polars(rows: dict, synth: str, engine: str) -> None:
+    """The Polars group-by job into ``rows["polars"]``; its failure (e.g. killed short of
+    memory) is printed and the engines' rows kept."""
+    try:
+        rows["polars"] = run_job(["polars", synth, engine])
+    except RuntimeError as exc:
+        print(f"customer table, Polars group-by ({engine}): {exc}", flush=True)
+        return
+    print(_row(f"customer table, Polars group-by ({engine})", rows["polars"]), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, action="append")
@@ -416,6 +468,18 @@ def main() -> None:
     ap.add_argument("--mariadb-max-lines", type=int, default=100_000)
     ap.add_argument("--spark-memory", default="6g")
     ap.add_argument("--json", help="write every measurement to this file")
+    ap.add_argument("--polars-engine", choices=("auto", "streaming"), default="auto",
+                    help="Polars' collect engine for the group-by beside the jobs: the "
+                         "default in memory (the whole log's columns held: about 14 GB at "
+                         "100M lines), or streaming (chunks; for a log larger than memory)")
+    ap.add_argument("--polars", choices=("before", "after"), default="before",
+                    help="run the Polars group-by before the engines' jobs (default) or after "
+                         "them (when memory is short: it holds about a row per "
+                         "(customer, day), 7 GB and growing at 100M lines even streaming)")
+    ap.add_argument("--parts-dir", type=Path,
+                    help="write (or reuse) each log as a folder of Parquet parts of 2M lines "
+                         "under this folder and read that folder (100M lines: about 3 GB); "
+                         "default: one Parquet file in benchmarks/_data")
     ap.add_argument("--source", choices=("file", "table", "text-table"), default="file",
                     help="PostgreSQL/MariaDB/Spark: the job reads the parquet file "
                          "(default), or a table of the server the file was loaded into "
@@ -428,7 +492,7 @@ def main() -> None:
     if args.job:
         name, *rest = args.job
         if name == "polars":
-            info = customers_polars(rest[0], "")
+            info = customers_polars(rest[0], "", *rest[1:])
         else:
             path, out, target, memory, *table = rest
             info = rows_on_engine(path, out, name, target, memory, *table)
@@ -450,11 +514,13 @@ def main() -> None:
               f"{'peak RSS MB':>12} {'customers':>10}")
     results: dict = {}
     for lines in sorted(args.lines or [1_000_000]):
-        synth = str(make_synthetic(lines))
+        synth = str(synthetic_parts(lines, args.parts_dir) if args.parts_dir
+                    else make_synthetic(lines))
         print(f"\n{lines:,} lines, {lines // 10:,} customer ids")
         print(header, flush=True)
-        rows = results[lines] = {"polars": run_job(["polars", synth])}
-        print(_row("customer table, Polars group-by", rows["polars"]), flush=True)
+        rows = results[lines] = {}
+        if args.polars == "before":
+            _polars(rows, synth, args.polars_engine)
         for engine in engines:
             if engine == "postgres" and lines > args.postgres_max_lines:
                 continue
@@ -479,11 +545,19 @@ def main() -> None:
                         _drop_table(target, table)
             print(_row(f"row-level part, {engine}" + (" (--table)" if table else ""), info))
             print(f"  normalised: {info['normalised']}")
-            print(f"  {info['wall_s'] / rows['polars']['wall_s']:.1f}x Polars wall; "
+            ratio = (f"{info['wall_s'] / rows['polars']['wall_s']:.1f}x Polars wall; "
+                     if "polars" in rows else "")
+            print(f"  {ratio}"
                   f"{info['rows_clean']:,} of {info['rows_in']:,} lines clean; steps (s): "
                   + ", ".join(f"{k} {v:.1f}" for k, v in info["timings_s"].items()))
             print("  peak RSS by step (MB): " + ", ".join(
                 f"{k} {v:,}" for k, v in info["peak_rss_mb_by_step"].items()), flush=True)
+            print("  CPU s by step (this process; not a JVM's): " + ", ".join(
+                f"{k} {v:.1f}" for k, v in info.get("cpu_s_by_step", {}).items()), flush=True)
+            if args.json:
+                Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+        if args.polars == "after":
+            _polars(rows, synth, args.polars_engine)
             if args.json:
                 Path(args.json).write_text(json.dumps(results, indent=2, default=str))
 

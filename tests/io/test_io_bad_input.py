@@ -18,8 +18,9 @@ def test_file_not_found(tmp_path):
         read_transactions(tmp_path / "nope.csv")
 
 
-def test_folder(tmp_path):
-    with pytest.raises(InputError, match="is a folder"):
+def test_folder_without_files(tmp_path):
+    (tmp_path / "_SUCCESS").write_text("")  # a marker alone is not a part
+    with pytest.raises(InputError, match=r"the folder .* names no file; expected Parquet"):
         read_transactions(tmp_path)
 
 

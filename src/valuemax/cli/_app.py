@@ -81,7 +81,7 @@ def _analyze(source: Any, out: Path, *, debug: bool = False, **kw: Any) -> None:
 
 @app.command(cls=Command)
 def analyze(
-    path: Annotated[str | None, typer.Argument(metavar="[PATH]", help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet, XLSX, JSONL (or --table/--query with --engine).")] = None,
+    path: Annotated[str | None, typer.Argument(metavar="[PATH]", help="Transaction log: CSV/TSV/TXT (.gz/.zst), Parquet (a file, a folder of parts or a quoted glob), XLSX, JSONL (or --table/--query with --engine).")] = None,
     out: OutOpt = Path("valuemax-results"),
     db: DbOpt = None,
     map_: MapOpt = None,

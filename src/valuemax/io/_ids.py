@@ -25,8 +25,6 @@ NULL_TOKENS: tuple[str, ...] = ("na", "n/a", "#n/a", "<na>", "none", "nan", "nul
 _FLOAT_INT = r"^[+-]?\d+\.0+$"
 #: An id of digits with leading zeros (``000123``): its number without them may occur too.
 _ZERO_LED = r"^0+[1-9][0-9]*$"
-#: Lines whose distinct share decides how an id column's values are counted (_id_counts).
-_SAMPLE = 65_536
 
 
 @dataclass(frozen=True)
@@ -93,6 +91,37 @@ def _float_column_plan(raw: Any, col: Any, label: str) -> tuple[IdPlan, tuple[st
                             f"values; ids are its values as text",)
 
 
+#: Above this share of distinct values among its lines, an id column's plan is counted over
+#: its lines, not over a GROUP BY of its values (order ids: about one value per line).
+MOSTLY_DISTINCT: float = 0.5
+
+
+def _values(raw: Any, col: Any) -> Any:
+    """The non-null values of ``col`` with their counts: ``raw_``, ``s`` (trimmed), ``m``.
+
+    Grouped by value, so the plan's regular expressions run once per distinct value,
+    unless the column's distinct values (``approx_count_distinct``) are more than
+    :data:`MOSTLY_DISTINCT` of its lines: then one row per line with ``m = 1``. The
+    counts of every condition are the same either way; the GROUP BY of a column of
+    about one value per line is a hash table the size of the log (at 100M lines it ran
+    DuckDB out of its 3 GB memory limit).
+    """
+    lines = raw.filter(col.notnull())
+    st = lines.aggregate(n=lines[col.get_name()].count(),
+                         d=lines[col.get_name()].approx_nunique()).to_pyarrow().to_pylist()[0]
+    if int(st["n"] or 0) and int(st["d"] or 0) > MOSTLY_DISTINCT * int(st["n"]):
+        return lines.select(raw_=col, s=strip_expr(col), m=ibis.literal(1, "int64"))
+    distinct = lines.group_by(raw_=col).aggregate(m=lambda t: t.count())
+    return distinct.select(raw_=distinct.raw_, s=strip_expr(distinct.raw_), m=distinct.m)
+
+
+def _commonest_float_like(vals: Any) -> str:
+    """The float-like id value (``'17850.0'``) with the most lines (trimmed), for a note."""
+    fl = vals.filter(vals.s.re_search(_FLOAT_INT))
+    per = fl.group_by(["raw_", "s"]).aggregate(m=lambda t: t.m.sum())
+    return per.aggregate(ex=per.s.argmax(per.m)).to_pyarrow().to_pylist()[0]["ex"]
+
+
 def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[str, ...]]:
     """Inspect an id column: float-like integers, blanks, null-like words.
 
@@ -116,9 +145,15 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
         return _float_column_plan(raw, col, label)
     if not dtype.is_string():
         return IdPlan("cast"), ()
-    distinct = raw.filter(col.notnull()).group_by(raw_=col).aggregate(m=lambda t: t.count())
-    vals = distinct.select(raw_=distinct.raw_, s=strip_expr(distinct.raw_), m=distinct.m)
-    st = _id_counts(raw, col, vals)
+    vals = _values(raw, col)
+    st = vals.aggregate(
+        n=lambda t: t.m.sum(),
+        blank=lambda t: t.m.sum(where=t.s == ""),
+        padded=lambda t: t.m.sum(where=(t.s != t.raw_) & (t.s != "")),
+        float_like=lambda t: t.m.sum(where=t.s.re_search(_FLOAT_INT)),
+        tokens=lambda t: t.m.sum(where=is_null_token(t.s)),
+        zero_led=lambda t: t.m.sum(where=t.s.re_search(_ZERO_LED)),
+    ).to_pyarrow().to_pylist()[0]
     n, blank = int(st["n"] or 0), int(st["blank"] or 0)
     padded, float_like = int(st["padded"] or 0), int(st["float_like"] or 0)
     # the spellings need a second pass over the distinct values: only when there are some
@@ -128,7 +163,7 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
     kind: Literal["text", "float_text"] = "text"
     if float_like and float_like == n - blank - n_null:
         kind = "float_text"
-        ex = _most_frequent_float(vals)
+        ex = _commonest_float_like(vals)
         notes.append(f"{label}: every value is a float-like integer (e.g. {ex!r} -> "
                      f"{ex.split('.')[0]!r}); removed the '.0' from {float_like:,} values")
     elif float_like:
@@ -144,47 +179,6 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
                 "order_id": " (each such line is its own order)"}.get(canonical, "")
         notes.append(f"{label}: {describe_tokens(tokens)} read as missing{what}")
     return IdPlan(kind, tuple(t for t, _ in tokens)), tuple(notes)
-
-
-def _id_counts(raw: Any, col: Any, vals: Any) -> dict[str, Any]:
-    """The id column's non-NULL values (``n``), blank ones (``blank``), ones with edge
-    blanks (``padded``), float-like integers (``float_like``), null-like words
-    (``tokens``) and digits with leading zeros (``zero_led``), each counted in lines.
-
-    Over the distinct values ``vals`` (``s`` trimmed, ``m`` lines) when the column
-    repeats its values (customers, products: the tests then run once per value), else
-    over the lines themselves: at 10M lines of mostly distinct order ids the GROUP BY
-    cost twice the tests on every line. The same counts either way; which is cheaper is
-    guessed from the first :data:`_SAMPLE` lines (:func:`_mostly_distinct`).
-    """
-    def counts(t: Any, s: Any, lines: Any) -> dict[str, Any]:
-        return {"n": lines(None), "blank": lines(s == ""),
-                "padded": lines((s != t.raw_) & (s != "")),
-                "float_like": lines(s.re_search(_FLOAT_INT)),
-                "tokens": lines(is_null_token(s)), "zero_led": lines(s.re_search(_ZERO_LED))}
-
-    if _mostly_distinct(raw, col):
-        rows = raw.filter(col.notnull()).select(raw_=col, s=strip_expr(col))
-        metrics = counts(rows, rows.s, lambda where: rows.count(where=where))
-        return rows.aggregate(**metrics).to_pyarrow().to_pylist()[0]
-    metrics = counts(vals, vals.s, lambda where: vals.m.sum(where=where))
-    return vals.aggregate(**metrics).to_pyarrow().to_pylist()[0]
-
-
-def _mostly_distinct(raw: Any, col: Any) -> bool:
-    """Whether more than half of the first :data:`_SAMPLE` non-NULL values of ``col`` are
-    distinct (an order id, unlike a customer or product id). Only a choice of query."""
-    head = raw.filter(col.notnull()).select(v=col).limit(_SAMPLE)
-    st = head.aggregate(n=lambda t: t.count(), d=lambda t: t.v.nunique())
-    row = st.to_pyarrow().to_pylist()[0]
-    return int(row["d"] or 0) > 0.5 * int(row["n"] or 0)
-
-
-def _most_frequent_float(vals: Any) -> str:
-    """The float-like value ``s`` of ``vals`` (distinct values with their line counts
-    ``m``) with the most lines (as ``argmax`` picks it among equals): the note's example."""
-    ex = vals.aggregate(ex=lambda t: t.s.argmax(t.m, where=t.s.re_search(_FLOAT_INT)))
-    return ex.to_pyarrow().to_pylist()[0]["ex"]
 
 
 def _spelling_pairs(vals: Any, pattern: str, strip: str) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from valuemax.io._mapping import (
     validate_mapping,
 )
 from valuemax.io._numbers import infer_number_plan
+from valuemax.io._parquet_parts import parquet_parts
 from valuemax.io._placeholders import placeholder_scan
 from valuemax.io._sources import load_duckdb_pair, load_duckdb_url, load_json, load_parquet
 from valuemax.io._sql import duck, ident
@@ -68,7 +69,10 @@ def read_transactions(
     source : str, path, DataFrame, Arrow table or (connection, table)
         A file: ``.csv``/``.tsv``/``.txt`` (delimiter sniffed, or whitespace-separated like the
         CDNOW files), each optionally ``.gz``/``.zst``; ``.parquet``; ``.xlsx``;
-        ``.jsonl``/``.ndjson``/``.json``. ``'duckdb:///path.duckdb::table'`` or a pair
+        ``.jsonl``/``.ndjson``/``.json``. A folder of Parquet parts (searched recursively;
+        ``_``/``.`` markers skipped, Hive ``key=value`` folders read as columns) or a glob
+        pattern of Parquet files: one log, its lines numbered in path order (one DuckDB
+        scan, never whole in Python). ``'duckdb:///path.duckdb::table'`` or a pair
         ``(ibis DuckDB backend or duckdb connection, 'table')``. A pandas, polars or pyarrow
         table (registered through Arrow).
     con : ibis DuckDB backend, path or None
@@ -264,11 +268,13 @@ def _load(
         return load_arrow(con, data, kind=kind, table=table, notes=notes, zones=zones)
     path = Path(source).expanduser()
     label = str(source)
+    parts = parquet_parts(path, label)
+    if parts is not None:  # a folder of Parquet parts or a glob pattern: one log
+        _only(columns=columns, encoding=encoding, sheet=sheet, kind="a set of Parquet files")
+        return load_parquet(con, parts, table=table, source=label)
     if not path.exists():
         raise InputError(f"file not found: {label!r} (looked in {str(path.resolve())!r}). "
                          f"Check the path.")
-    if path.is_dir():
-        raise InputError(f"{label!r} is a folder; pass the path of a file in it.")
     fmt, compression = detect_format(path)
     if path.stat().st_size == 0:
         raise InputError(f"{label} is empty (0 bytes); expected a header line and "

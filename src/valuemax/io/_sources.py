@@ -16,6 +16,7 @@ from valuemax.io._date_formats import SourceZone
 from valuemax.io._encoding import file_sha256
 from valuemax.io._formats import Loaded, readable_copy, sample_encoding
 from valuemax.io._frames import arrow_sha256, check_reserved, ctas, load_arrow
+from valuemax.io._parquet_parts import parts_sha256
 from valuemax.io._sql import duck, fetch, fetch_one, ident, lit
 
 #: JSON columns read as text: DuckDB's dates/times (kept as written) and JSON (mixed types).
@@ -33,17 +34,51 @@ def _describe(con: Any, relation: str, source: str, what: str) -> list[tuple[str
     return [(r[0], r[1]) for r in rows]
 
 
-def load_parquet(con: Any, path: Path, *, table: str, source: str) -> Loaded:
-    """Materialise a Parquet file; ``_row_id`` is the file row number + 1."""
-    rel = f"read_parquet({lit(str(path))}, file_row_number=true)"
-    _describe(con, f"read_parquet({lit(str(path))})", source, "Parquet")
+def load_parquet(con: Any, path: Path | list[Path], *, table: str, source: str) -> Loaded:
+    """Materialise a Parquet file, or the parts of one log (``_parquet_parts``).
+
+    ``_row_id`` is the row's number in the file + 1; over parts, its number in the parts
+    taken in the given order (the rows of the parts before it, from their footers, plus
+    its number in its part + 1). The parts are read in one DuckDB scan (their columns
+    matched by name, Hive ``key=value`` folders as columns), streamed into ``table``.
+    """
+    files = path if isinstance(path, list) else [path]
+    listing = (lit(str(path)) if isinstance(path, Path)
+               else "[" + ", ".join(lit(str(f)) for f in files) + "]")
+    many = "" if isinstance(path, Path) else ", union_by_name=true"
+    rel = f"read_parquet({listing}, file_row_number=true{many})"
+    _describe(con, f"read_parquet({listing}{many})", source, "Parquet")
+    row_id = "file_row_number + 1"
+    if len(files) > 1:
+        row_id = (f"list_extract({_part_offsets(files, source)}::BIGINT[], "
+                  f"file_index::BIGINT + 1) + {row_id}")
     # DuckDB keeps a scan's order in a CREATE TABLE AS when preserve_insertion_order is on
     # (its default): the table is then in file order without a sort of the whole log (at
     # 10M lines the sort held the log in memory, 1.5 GB)
     kept = bool(fetch_one(con, "SELECT current_setting('preserve_insertion_order')")[0])
-    ctas(con, table, f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_id "
-          f"FROM {rel}{'' if kept else ' ORDER BY file_row_number'}", source, "Parquet")
-    return Loaded(source, "parquet", None, True, file_sha256(path), (), _parquet_zones(path))
+    ctas(con, table, f"SELECT * EXCLUDE (file_row_number), {row_id} AS _row_id "
+          f"FROM {rel}{'' if kept else ' ORDER BY _row_id'}", source, "Parquet")
+    fingerprint = file_sha256(path) if isinstance(path, Path) else parts_sha256(files)
+    zones: dict[str, SourceZone] = {}
+    for f in reversed(files):  # the first part's zone where parts disagree
+        zones.update(_parquet_zones(f))
+    return Loaded(source, "parquet", None, True, fingerprint, (), zones)
+
+
+def _part_offsets(files: list[Path], source: str) -> str:
+    """A DuckDB list literal: the rows of the parts before each part (from the footers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    offsets, total = [], 0
+    for f in files:
+        offsets.append(total)
+        try:
+            total += pq.ParquetFile(f).metadata.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{source}: the part {str(f)!r} could not be read as Parquet "
+                             f"({exc}). Remove it or export again.") from exc
+    return "[" + ", ".join(map(str, offsets)) + "]"
 
 
 def _parquet_zones(path: Path) -> dict[str, SourceZone]:
