@@ -146,7 +146,7 @@ def test_parts_in_different_time_zones_or_columns_are_refused(tmp_path):
                                 "p2.parquet": _orders(ids, ts)})
     with pytest.raises(InputError, match=r"the 3 Parquet parts do not share one schema.*"
                        r"'order_ts' is timestamp\[us, tz=UTC\] in p0\.parquet but "
-                       r"timestamp\[us, tz=Asia/Shanghai\] in p1\.parquet but timestamp\[us\] "
+                       r"timestamp\[us, tz=Asia/Shanghai\] in p1\.parquet and timestamp\[us\] "
                        r"in p2\.parquet\. Re-export the parts with one schema"):
         read_transactions(tmp_path / "zones")
     base = _orders(ids, ts)

@@ -23,9 +23,10 @@ _FIX = ("Re-export the parts with one schema (the same column names and types, a
 
 
 def part_names(files: list[Path]) -> dict[Path, str]:
-    """Each part's path relative to the folder the parts share (its name for one part)."""
-    if len(files) == 1:
-        return {files[0]: files[0].name}
+    """Each part's path relative to the folder the parts share (for one part: its folder's
+    name and its name)."""
+    if len(files) == 1:  # with its folder: a Hive 'key=value' folder is in the message
+        return {files[0]: f"{files[0].parent.name}/{files[0].name}"}
     root = os.path.commonpath([str(p.parent) for p in files])
     return {p: Path(os.path.relpath(p, root)).as_posix() for p in files}
 
@@ -170,11 +171,14 @@ def _widened(types: set) -> str | None:
 
 
 def _type_difference(column: str, types: dict, names: dict[Path, str]) -> str:
-    """'c is T1 in a.parquet but T2 in b.parquet' (the most common type last)."""
+    """"'c' is T1 in a.parquet but T2 in b.parquet (and T3 in ...)" (the most common type
+    last)."""
     by_type: dict = {}
     for f, t in types.items():
         by_type.setdefault(str(t), []).append(names[f])
     ordered = sorted(by_type.items(), key=lambda kv: len(kv[1]))
     shown = [f"{t} in {', '.join(fs[:_SHOWN])}{', ...' if len(fs) > _SHOWN else ''}"
              for t, fs in ordered]
-    return f"{column!r} is {' but '.join(shown)}"
+    rest = shown[1:]
+    tail = f"{', '.join(rest[:-1])} and {rest[-1]}" if len(rest) > 1 else rest[0]
+    return f"{column!r} is {shown[0]} but {tail}"
