@@ -265,3 +265,20 @@ def test_experiment_from_a_log_names_its_column_options(cli_runner, tmp_path):
     assert res.stderr.strip() == (
         "error: assignment column(s) ['arm', 'assigned_at'] not found; available: "
         "customer_id, group (--id / --arm / --assigned-at).")
+
+
+def test_corrupt_parquet_part_fails_in_one_line_naming_it(cli_runner, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = tmp_path / "export"
+    parts.mkdir()
+    pq.write_table(pa.table({"CustomerID": ["c1"], "InvoiceDate": ["2011-01-04"],
+                             "UnitPrice": [2.5]}), parts / "part-0.parquet")
+    (parts / "part-1.parquet").write_bytes(b"an unfinished export")
+    out = tmp_path / "out"
+    result = _run(cli_runner, "analyze", parts, "--out", out)
+    _fails_cleanly(result, out, "the part 'part-1.parquet' could not be read as parquet",
+                   "magic bytes", "export again")
+    text = result.stderr if hasattr(result, "stderr") else result.output
+    assert len(text.strip().splitlines()) == 1, text

@@ -105,3 +105,93 @@ def test_empty_part_and_pattern_without_match(tmp_path):
         read_transactions(tmp_path / "export")
     with pytest.raises(InputError, match=r"the pattern .*nothing-\*\.parquet.* names no file"):
         read_transactions(str(tmp_path / "nothing-*.parquet"))
+
+
+def _parts(folder, tables: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, folder / name)
+
+
+def _orders(ids, ts, tz=None) -> pa.Table:
+    return pa.table({"customer_id": pa.array(ids),
+                     "order_ts": pa.array(ts, pa.timestamp("us", tz=tz)),
+                     "amount": pa.array([1.5] * len(ids))})
+
+
+def test_hive_folder_key_that_is_also_a_column_is_refused(tmp_path):
+    # folders customer_id=X0/ over files holding C000..: DuckDB would read every id as X0
+    days = [dt.datetime(2023, 4, d) for d in (1, 2, 3)]
+    _parts(tmp_path / "ids", {"customer_id=X0/p0.parquet": _orders(["C000", "C001", "C002"],
+                                                                    days),
+                              "customer_id=X1/p1.parquet": _orders(["C003", "C004", "C005"],
+                                                                    days)})
+    with pytest.raises(InputError, match=r"the folder key 'customer_id' .* is also a column "
+                                         r"of the part 'customer_id=X0/p0\.parquet' \(string\)"
+                                         r".*Rename the folder key .*without the column"):
+        read_transactions(tmp_path / "ids")
+    # monthly folders date=2023-04/ over full timestamps in a column 'date'
+    month = _orders(["C0", "C1", "C2"], days).rename_columns(["customer_id", "date", "amount"])
+    _parts(tmp_path / "months", {"date=2023-04/p0.parquet": month})
+    with pytest.raises(InputError, match=r"folder key 'date' .*timestamp\[us\]"):
+        read_transactions(tmp_path / "months")
+
+
+def test_parts_in_different_time_zones_or_columns_are_refused(tmp_path):
+    ts = [dt.datetime(2024, 1, 1, 20), dt.datetime(2024, 1, 2, 20)]
+    ids = ["c1", "c2"]
+    _parts(tmp_path / "zones", {"p0.parquet": _orders(ids, ts, "UTC"),
+                                "p1.parquet": _orders(ids, ts, "Asia/Shanghai"),
+                                "p2.parquet": _orders(ids, ts)})
+    with pytest.raises(InputError, match=r"the 3 Parquet parts do not share one schema.*"
+                       r"'order_ts' is timestamp\[us, tz=UTC\] in p0\.parquet but "
+                       r"timestamp\[us, tz=Asia/Shanghai\] in p1\.parquet and timestamp\[us\] "
+                       r"in p2\.parquet\. Re-export the parts with one schema"):
+        read_transactions(tmp_path / "zones")
+    base = _orders(ids, ts)
+    _parts(tmp_path / "cols", {"p0.parquet": base, "p1.parquet": base,
+                               "p2.parquet": base.rename_columns(["customer_id", "order_ts",
+                                                                  "amt"])})
+    with pytest.raises(InputError, match=r"p2\.parquet has no column 'amount' that the other "
+                       r"2 part\(s\) have; the column 'amt' is only in p2\.parquet"):
+        read_transactions(tmp_path / "cols")
+    text = base.set_column(1, "order_ts", pa.array(["2024-01-01", "2024-01-02"]))
+    _parts(tmp_path / "text", {"p0.parquet": base, "p1.parquet": text})
+    with pytest.raises(InputError, match=r"'order_ts' is timestamp\[us\] in p0\.parquet but "
+                                         r"string in p1\.parquet"):
+        read_transactions(tmp_path / "text")
+
+
+def test_widened_numeric_parts_are_read_with_a_note(tmp_path):
+    ts = [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)]
+    p0 = _orders(["c1", "c2"], ts).append_column("qty", pa.array([1, 2], pa.int32()))
+    p1 = _orders(["c3", "c4"], ts).append_column("qty", pa.array([3, 2**40], pa.int64()))
+    p1 = p1.set_column(2, "amount", pa.array([2.5, 3.5], pa.float32()))
+    _parts(tmp_path / "x", {"p0.parquet": p0, "p1.parquet": p1})
+    ing = read_transactions(tmp_path / "x")
+    raw = ing.raw.order_by("_row_id").to_pyarrow()
+    assert raw["qty"].to_pylist() == [1, 2, 3, 2**40]
+    assert raw["amount"].to_pylist() == [1.5, 1.5, 2.5, 3.5]
+    notes = " | ".join(ing.notes)
+    assert "'qty' is int32 in p0.parquet but int64 in p1.parquet; read as int64" in notes
+    assert "'amount' is double in p0.parquet but float in p1.parquet; read as double" in notes
+
+
+def test_corrupt_or_columnless_part_names_the_part(tmp_path):
+    _split(_log(), tmp_path / "export")
+    (tmp_path / "export" / "part-00003.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(InputError, match=r"the part 'part-00003\.parquet' could not be read "
+                                         r"as Parquet \(.*magic bytes.*\).*export again"):
+        read_transactions(tmp_path / "export")
+    _parts(tmp_path / "none", {"p0.parquet": _orders(["c1"], [dt.datetime(2024, 1, 1)]),
+                               "p1.parquet": pa.table({})})
+    with pytest.raises(InputError, match=r"the part 'p1\.parquet' has no columns"):
+        read_transactions(tmp_path / "none")
+
+
+def test_note_counts_parts_and_skipped_markers(tmp_path):
+    _split(_log(), tmp_path / "export")  # 3 parts, 3 .crc files and _SUCCESS
+    ing = read_transactions(tmp_path / "export")
+    assert any("read 3 Parquet part(s) as one log; skipped 4 marker or hidden file(s)" in n
+               for n in ing.notes)

@@ -13,6 +13,7 @@ import glob
 import hashlib
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from valuemax._core.exceptions import InputError
 from valuemax.io._encoding import file_sha256
@@ -29,7 +30,15 @@ def _hidden(rel: Path) -> bool:
     return any(part.startswith(("_", ".")) for part in rel.parts)
 
 
-def parquet_parts(path: Path, label: str) -> list[Path] | None:
+class Parts(NamedTuple):
+    """The Parquet files of a folder or a pattern, and the marker files skipped."""
+
+    files: list[Path]
+    #: Marker and hidden files skipped (``_SUCCESS``, ``.crc``, names starting ``_``/``.``).
+    skipped: int
+
+
+def parquet_parts(path: Path, label: str) -> Parts | None:
     """The Parquet files a folder or a glob pattern names, sorted by path.
 
     Parameters
@@ -43,9 +52,10 @@ def parquet_parts(path: Path, label: str) -> list[Path] | None:
 
     Returns
     -------
-    list of Path or None
-        The parts in path order (that order numbers the lines, ``_row_id``); None when
-        ``path`` is neither a folder nor a pattern (a single file, or nothing).
+    Parts or None
+        The parts in path order (that order numbers the lines, ``_row_id``) and how many
+        marker files were skipped; None when ``path`` is neither a folder nor a pattern
+        (a single file, or nothing).
 
     Raises
     ------
@@ -54,12 +64,12 @@ def parquet_parts(path: Path, label: str) -> list[Path] | None:
         (naming how many and the first ones), or empty (0-byte) files.
     """
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*")
-                       if p.is_file() and not _hidden(p.relative_to(path)))
+        files = [p for p in path.rglob("*") if p.is_file()]
+        found = sorted(p for p in files if not _hidden(p.relative_to(path)))
         what = f"the folder {label!r}"
     elif not path.exists() and any(c in str(path) for c in _GLOB_CHARS):
-        found = sorted(Path(p) for p in glob.glob(str(path), recursive=True)
-                       if os.path.isfile(p) and not _hidden(Path(Path(p).name)))
+        files = [Path(p) for p in glob.glob(str(path), recursive=True) if os.path.isfile(p)]
+        found = sorted(p for p in files if not _hidden(Path(p.name)))
         what = f"the pattern {label!r}"
     else:
         return None
@@ -79,7 +89,7 @@ def parquet_parts(path: Path, label: str) -> list[Path] | None:
         raise InputError(f"{what}: {len(empty)} Parquet file(s) are empty (0 bytes), e.g. "
                          f"{str(empty[0])!r}; an export still being written, or a failed "
                          f"one. Remove them or export again.")
-    return found
+    return Parts(found, len(files) - len(found))
 
 
 def parts_sha256(files: list[Path]) -> str:

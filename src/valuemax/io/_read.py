@@ -271,7 +271,8 @@ def _load(
     parts = parquet_parts(path, label)
     if parts is not None:  # a folder of Parquet parts or a glob pattern: one log
         _only(columns=columns, encoding=encoding, sheet=sheet, kind="a set of Parquet files")
-        return load_parquet(con, parts, table=table, source=label)
+        return load_parquet(con, parts.files, table=table, source=label,
+                            skipped=parts.skipped)
     if not path.exists():
         raise InputError(f"file not found: {label!r} (looked in {str(path.resolve())!r}). "
                          f"Check the path.")

@@ -17,6 +17,7 @@ from valuemax.io._encoding import file_sha256
 from valuemax.io._formats import Loaded, readable_copy, sample_encoding
 from valuemax.io._frames import arrow_sha256, check_reserved, ctas, load_arrow
 from valuemax.io._parquet_parts import parts_sha256
+from valuemax.io._parquet_schemas import check_parts
 from valuemax.io._sql import duck, fetch, fetch_one, ident, lit
 
 #: JSON columns read as text: DuckDB's dates/times (kept as written) and JSON (mixed types).
@@ -34,15 +35,24 @@ def _describe(con: Any, relation: str, source: str, what: str) -> list[tuple[str
     return [(r[0], r[1]) for r in rows]
 
 
-def load_parquet(con: Any, path: Path | list[Path], *, table: str, source: str) -> Loaded:
+def load_parquet(
+    con: Any, path: Path | list[Path], *, table: str, source: str, skipped: int = 0,
+) -> Loaded:
     """Materialise a Parquet file, or the parts of one log (``_parquet_parts``).
 
     ``_row_id`` is the row's number in the file + 1; over parts, its number in the parts
     taken in the given order (the rows of the parts before it, from their footers, plus
     its number in its part + 1). The parts are read in one DuckDB scan (their columns
-    matched by name, Hive ``key=value`` folders as columns), streamed into ``table``.
+    matched by name, Hive ``key=value`` folders as columns), streamed into ``table``,
+    after ``_parquet_schemas.check_parts`` found their schemas one (``skipped``: the
+    marker files left out of the parts, for the note).
     """
     files = path if isinstance(path, list) else [path]
+    notes: tuple[str, ...] = ()
+    if isinstance(path, list):
+        notes = (f"{source}: read {len(files)} Parquet part(s) as one log; skipped "
+                 f"{skipped} marker or hidden file(s) (_SUCCESS, .crc, names starting with "
+                 f"'_' or '.')", *check_parts(files, source))
     listing = (lit(str(path)) if isinstance(path, Path)
                else "[" + ", ".join(lit(str(f)) for f in files) + "]")
     many = "" if isinstance(path, Path) else ", union_by_name=true"
@@ -60,9 +70,9 @@ def load_parquet(con: Any, path: Path | list[Path], *, table: str, source: str) 
           f"FROM {rel}{'' if kept else ' ORDER BY _row_id'}", source, "Parquet")
     fingerprint = file_sha256(path) if isinstance(path, Path) else parts_sha256(files)
     zones: dict[str, SourceZone] = {}
-    for f in reversed(files):  # the first part's zone where parts disagree
+    for f in reversed(files):  # check_parts refused parts whose zones disagree
         zones.update(_parquet_zones(f))
-    return Loaded(source, "parquet", None, True, fingerprint, (), zones)
+    return Loaded(source, "parquet", None, True, fingerprint, notes, zones)
 
 
 def _part_offsets(files: list[Path], source: str) -> str:
