@@ -131,7 +131,7 @@ def test_accounting_negatives_in_parentheses(write, rows):
     assert ing.number_notes[0] == (
         "amount (column 'amount'): removed currency sign '£' from 2 values; thousands "
         "separator ',' from 1 values; the parentheses of 2 values in accounting notation, "
-        "read as negatives (e.g. '(12.50)' -> -12.5)")
+        "read as negatives (e.g. '( £1,234.50 )' -> -1234.5)")
     assert "2 of 6 values are not numbers (e.g. '((5))', '(-4)')" in ing.number_notes[1]
     plain = read_transactions(log(write, ["2024-01-05"] * 2, ["12.50", "-3"]))
     assert not any("accounting" in n for n in plain.notes)
@@ -235,3 +235,12 @@ def test_mapping_none_unmaps(write, rows):
     ing = read_transactions(write("m.csv", text), mapping={"amount": None})
     assert "amount" not in ing.mapping
     assert rows(ing.standardized(), "amount") == [(6.0,)]
+
+
+def test_the_accounting_note_quotes_a_value_of_the_log(write):
+    # the example is the log's own most frequent value in parentheses and its parsed number
+    amounts = ["(7.25)", "(7.25)", "( 1,000.50 )", "3.00"]
+    ing = read_transactions(log(write, ["2024-01-05"] * 4, amounts))
+    note = next(n for n in ing.number_notes if "accounting" in n)
+    assert note.endswith("read as negatives (e.g. '(7.25)' -> -7.25)"), note
+    assert "12.50" not in note

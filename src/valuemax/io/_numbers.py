@@ -254,7 +254,8 @@ def _number_plan(
                      f"'1.234,50' -> 1234.5)")
     if n_parens:
         removed.append(f"the parentheses of {n_parens:,} value{'s' if n_parens != 1 else ''} "
-                       f"in accounting notation, read as negatives (e.g. '(12.50)' -> -12.5)")
+                       f"in accounting notation, read as negatives "
+                       f"({_parens_example(t, plan)})")
     if removed:
         ambiguous = ""
         if decimal == "." and thousands and int(st["one_group"] or 0) == n_grouped:
@@ -267,6 +268,15 @@ def _number_plan(
     _check_bad(t, plan, label, code, 0 if thousands else n_sep - n_grouped,
                int(st["comma"] or 0), notes)
     return plan, tuple(notes)
+
+
+def _parens_example(t: Any, plan: NumberPlan) -> str:
+    """``e.g. '(7.25)' -> -7.25``: the log's most frequent value in accounting notation (the
+    first in text order on a tie) and the number it is read as."""
+    ex = (t.filter(t.s.re_search(PARENS)).order_by([ibis.desc("n"), "s"]).limit(1))
+    row = ex.select(s=ex.s, v=cleaned_text(ex.s, plan).try_cast(dt.float64)).to_pyarrow()
+    text, value = row.column("s")[0].as_py(), row.column("v")[0].as_py()
+    return f"e.g. {text!r} -> {value!r}"
 
 
 def _check_bad(
