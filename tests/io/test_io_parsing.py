@@ -264,3 +264,24 @@ def test_unicode_minus_signs_are_read_as_minus(write, rows):
     assert plan.minus
     assert "minus signs other than '-'" in engine_number_reason(ing.raw, "amount", "amount",
                                                                 plan)
+
+
+def test_a_currency_column_with_several_currencies_is_refused(write):
+    # amounts in USD, EUR, JPY and GBP would be summed as one money: refused with the
+    # lines per currency (compared trimmed, in upper case) and the fix
+    frame = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d", "e", "f"],
+        "date": ["2024-01-05"] * 6, "amount": ["10", "20", "3000", "5", "7", "1"],
+        "Currency": ["USD", "EUR", "JPY", "GBP", " usd", "USD"]})
+    path = write("cur.csv", frame.to_csv(index=False))
+    with pytest.raises(InputError) as info:
+        read_transactions(path)
+    message = str(info.value)
+    assert ("column 'Currency' mixes currencies: 'USD' in 3 lines, 'EUR' in 1 lines, "
+            "'GBP' in 1 lines, 'JPY' in 1 lines") in message
+    assert "convert the amounts to one currency" in message and "WHERE Currency = 'USD'" \
+        in message
+    # one currency (and blanks): read as before, the column kept as an extra column
+    frame["Currency"] = ["USD", "usd", "", "USD", "USD", None]
+    ing = read_transactions(write("one.csv", frame.to_csv(index=False)))
+    assert "Currency" in ing.extra_columns

@@ -201,6 +201,47 @@ def infer_number_plan(
         vals.release()
 
 
+#: Column names (compared trimmed and ignoring case) that hold each line's currency.
+CURRENCY_COLUMNS = ("currency", "currency_code", "货币", "币种")
+
+
+def check_currency_column(raw: Any, names: list[str]) -> None:
+    """Refuse a log whose currency column holds more than one currency.
+
+    Parameters
+    ----------
+    raw : ibis.Table
+        The raw log.
+    names : list of str
+        Its columns; one named as in :data:`CURRENCY_COLUMNS` is checked. Its values are
+        compared trimmed and in upper case (``'usd'`` is ``'USD'``); blanks are ignored.
+
+    Raises
+    ------
+    InputError
+        If that column has two or more distinct values: the lines per currency, and the
+        fix (keep one currency, or convert the amounts first).
+    """
+    for name in names:
+        if name.strip().casefold() not in CURRENCY_COLUMNS:
+            continue
+        code = as_text(raw[name]).strip().upper()
+        t = raw.select(c=code).filter(lambda t: t.c.notnull() & (t.c != ""))
+        rows = (t.group_by("c").aggregate(n=lambda t: t.count()).order_by([ibis.desc("n"), "c"])
+                .limit(21).to_pyarrow().to_pylist())
+        if len(rows) < 2:
+            continue
+        shown = ", ".join(f"{r['c']!r} in {r['n']:,} lines" for r in rows[:20])
+        more = " and more" if len(rows) > 20 else ""
+        raise InputError(
+            f"column {name!r} mixes currencies: {shown}{more}. valuemax never adds up "
+            f"different currencies: keep the lines of one currency (filter the file first, "
+            f"or read a database with a query such as --query \"SELECT * FROM orders WHERE "
+            f"{name} = '{rows[0]['c']}'\"), or convert the amounts to one currency before "
+            f"reading the log."
+        )
+
+
 def _currency_tokens(vals: Any, column: str, canonical: str) -> dict[str, int]:
     """Currency token -> values carrying it, most frequent first (one currency only).
 
