@@ -326,7 +326,7 @@ def _number_plan(
                          "here, pass decimal=',')")
         notes.append(f"{label}: removed {'; '.join(removed)}{ambiguous}")
     if found:
-        where = f" (_parse_error={'missing_amount'!r})" if code else ""
+        where = " (quarantined with reason 'missing_amount')" if code else ""
         notes.append(f"{label}: {describe_tokens(found)} read as missing{where}")
     _check_bad(t, plan, label, code, 0 if thousands else n_sep - n_grouped,
                int(st["comma"] or 0), notes)
@@ -378,6 +378,6 @@ def _check_bad(
             f"Check the mapping (mapping={{{canonical!r}: '<column>'}}, CLI --map "
             f"{canonical}=<column>) or fix the number format."
         )
-    where = f", _parse_error={code!r}" if code else ""
+    where = f", quarantined with reason {code!r}" if code else ""
     notes.append(f"{label}: {n_bad:,} of {n:,} values are not numbers (e.g. {shown}) -> "
                  f"NULL{where}{hint}")
