@@ -499,7 +499,8 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
     random_state, money, stored = opts.random_state, log.money, log.stored
     country = country_column(log.ingested.extra_columns)
     with clock("customers"):
-        customers, calibration = _customers(run, log, val, country)
+        customers, calibration = _customers(
+            run, log, val, country, opts.clean.observation_end is not None)
     # every clean line free (all prices zero): no spend to score, cluster or explain;
     # the value step still runs its purchase models (its spend model is skipped, said)
     spend_reason = NO_MONEY if not money else (
@@ -618,7 +619,8 @@ def _clean_log(run: _Run, log: _Log) -> Any:
         run.econ, run.tables.work("transactions_clean"), run.schema))
 
 
-def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> tuple[Any, Any]:
+def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None,
+               obs_end_given: bool) -> tuple[Any, Any]:
     """The customer table and, with ``calibration_end``, the calibration/holdout table, as
     pandas frames sorted by id: built on the engine when one was given (its clean log, the
     results copied back to the store), else over the stored clean lines."""
@@ -639,7 +641,8 @@ def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> 
 
             refuse_empty_calibration(val.calibration_end,
                                      pd.Timestamp(customers["first_purchase"].min()).date(),
-                                     clean_log.observation_end)
+                                     clean_log.observation_end,
+                                     obs_end_given=obs_end_given)
         store(con, "calibration_holdout", calibration_holdout(
             clean_log, calibration_end=val.calibration_end, time_unit=val.time_unit,
             money=log.money,
