@@ -204,3 +204,12 @@ def test_positive_quantity_at_a_negative_price_is_a_price_correction(log_factory
     assert dict(zip(q["_row_id"], q["reason"], strict=True)) == {
         2: "negative_price", 4: "return_netted"}
     assert fetch(res.transactions)["amount"].tolist() == [20.0, 5.0]
+
+
+def test_a_log_without_returns_says_so_and_claims_no_netting(log_factory):
+    # purchases only (rows 1, 2, 6, 7): no "refunds not netted 0.00 (every return was
+    # netted)" about returns that never were
+    rows = [ROWS[i] for i in (0, 1, 5, 6)]
+    rep = clean(log_factory(rows), returns="net", observation_end="2024-01-31").report
+    assert rep.reconciliation()["refunds"] == 0.0
+    assert rep.reconciliation_lines() == ["returns netted: none (the log has no return lines)"]

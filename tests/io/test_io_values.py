@@ -125,7 +125,7 @@ def test_null_like_ids_are_missing(write, rows):
     assert [g[1] for g in got] == ["1", "2", "3", "4", None, None, "7"]
     assert [g[2] for g in got] == ["missing_customer_id"] * 6 + [None]
     assert ("customer_id (column 'customer_id'): 4 values 'NA', 'None', 'nan', 'null' read as "
-            "missing (_parse_error='missing_customer_id')") in ing.notes
+            "missing (quarantined with reason 'missing_customer_id')") in ing.notes
     assert ("order_id (column 'order_id'): 2 values '-', 'N/A' read as missing (each such "
             "line is its own order)") in ing.notes
 
@@ -138,8 +138,12 @@ def test_null_like_amounts_are_missing_and_non_finite_unparseable(write, rows):
         (None, "missing_amount"), (10.0, None), (None, "unparseable_amount"),
         (None, "unparseable_amount")]
     assert ("amount (column 'amount'): 3 values '-', 'N/A', 'NaN' read as missing "
-            "(_parse_error='missing_amount')") in ing.notes
+            "(quarantined with reason 'missing_amount')") in ing.notes
     assert any("3 of 4 values are not numbers" in n for n in ing.number_notes)
+    # the notes speak of the quarantine's reasons, not of the internal column
+    assert any("-> NULL, quarantined with reason 'unparseable_amount'" in n
+               for n in ing.number_notes)
+    assert not any("_parse_error" in n for n in ing.notes)
 
 
 def test_overflowing_quantity_times_price_is_unparseable(write, rows):

@@ -171,7 +171,7 @@ def test_nan_negative_and_zero_orders_reported_with_counts_and_ids():
         rfm_scores(c)
     c = _customers([1, 2, 3], [1, 2, 3], [1.0, -5.0, 3.0], ids=["a", "b", "c"])
     with pytest.raises(InputError, match=r"total_spend.*>= 0; 1 of 3 .*customer_id b.*"
-                                          r"returns='exclude'"):
+                                          r"preset='standard'"):
         rfm_scores(c)
     c = _customers([1, 2, 3], [0, 2, 0], [1.0, 2.0, 3.0], ids=["a", "b", "c"])
     with pytest.raises(InputError, match=r"n_orders.*>= 1; 2 of 3 .*customer_id a, c"):

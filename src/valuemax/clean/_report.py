@@ -246,10 +246,12 @@ class QualityReport:
 
     def reconciliation_lines(self) -> list[str]:
         """:meth:`reconciliation` in words, one identity per line (empty with
-        ``returns="exclude"``); the terminal, the report and :meth:`to_text` show them."""
+        ``returns="exclude"``; one line saying so when the log has no return line); the terminal, the report and :meth:`to_text` show them."""
         rec = self.reconciliation()
         if rec is None:
             return []
+        if not any(r.count for r in self.rules if r.code.startswith("return_")):
+            return ["returns netted: none (the log has no return lines)"]
         by_amount = rec["matched_by"] == "amount"
         beyond = ("larger than what was left to net against" if by_amount else
                   "beyond the matched purchase line's quantity, not carried to older "

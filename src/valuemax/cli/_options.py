@@ -475,6 +475,9 @@ def cli_words(message: str, keywords: Mapping[str, str] | None = None) -> str:
     'clustering turned off with --clusters none'
     >>> cli_words("turned off with --no-clv (clv=False); set it with --horizon-months (horizon_months=)")
     'turned off with --no-clv; set it with --horizon-months'
+    >>> cli_words("calibration_end='' is not a date YYYY-MM-DD; expected an ISO date such as "
+    ...           "'2011-06-30' or a datetime.date, or None for the last third held out")
+    "--calibration-end '' is not a date YYYY-MM-DD; expected an ISO date such as '2011-06-30', or leave the option out for the last third held out"
     >>> cli_words("calibration_end 2023-06-01 must fall after the first purchase")
     '--calibration-end 2023-06-01 must fall after the first purchase'
     >>> cli_words("ValueOptions.calibration_end and 'calibration_end' stay")
@@ -499,7 +502,7 @@ def cli_words(message: str, keywords: Mapping[str, str] | None = None) -> str:
         if v.startswith("("):  # a tuple: the option once per value
             items = re.findall(r"'([^']*)'", v)
             return " " + f" {option} ".join(repr(i) for i in items)
-        if re.fullmatch(r"'[\w.+-]*'|\"[\w.+-]*\"", v):
+        if re.fullmatch(r"'[\w.+-]+'|\"[\w.+-]+\"", v):  # '' stays quoted
             v = v[1:-1]
         return " " + v
 
@@ -523,11 +526,17 @@ def cli_words(message: str, keywords: Mapping[str, str] | None = None) -> str:
         return "" if m.group(1).strip() in rest else f" ({m.group(1)})"
 
     message = _FLAG_AND_KEYWORD.sub(lambda m: m.group(1), message)
+    message = _PYTHON_DATE.sub("", message)
+    message = _PYTHON_NONE.sub(", or leave the option out for ", message)
     # "control= / --control" has become "--control / --control": said once
     message = _SAME_OPTION_TWICE.sub(lambda m: m.group(1), message)
     return _CLI_HINT.sub(hint, message)
 
 
+#: ``or a datetime.date`` in a date option's message: no Python type on the command line
+_PYTHON_DATE = re.compile(r" or a datetime\.date\b")
+#: ``, or None for the last third ...``: on the command line, the option left out
+_PYTHON_NONE = re.compile(r", or None for ")
 #: An option written twice around a slash, once its keyword was rewritten.
 _SAME_OPTION_TWICE = re.compile(r"(--[\w-]+) / \1\b")
 

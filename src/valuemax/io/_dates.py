@@ -135,7 +135,7 @@ def _special_plan(values: Values, kind: str) -> tuple[DatePlan, tuple[str, ...]]
              f"(date_format={kind!r}, given): {parsed:,} values from {lo} to {hi}, naive"]
     if parsed < total:
         notes.append(f"order_ts: {total - parsed:,} of {total:,} values are not such numbers "
-                     f"(e.g. {values.examples(bad)}) -> NULL, _parse_error='unparseable_date'")
+                     f"(e.g. {values.examples(bad)}) -> NULL, quarantined with reason 'unparseable_date'")
     return DatePlan(kind, (kind,)), tuple(notes)  # type: ignore[arg-type]
 
 
@@ -171,7 +171,7 @@ def _user_plan(values: Values, formats: tuple[str, ...]) -> tuple[DatePlan, tupl
         notes.append(note)
     if parsed < total:
         notes.append(f"order_ts: {total - parsed:,} of {total:,} values do not match "
-                     f"date_format (e.g. {ex}) -> NULL, _parse_error='unparseable_date'")
+                     f"date_format (e.g. {ex}) -> NULL, quarantined with reason 'unparseable_date'")
     return DatePlan("text", formats, None, family.tz, shift=shift), tuple(notes)
 
 
@@ -328,6 +328,6 @@ def _plan_for(values: Values, family: DateFamily, total: int
     if parsed < total:
         ex = values.examples(f"NOT {family.parses('s')}")
         notes.append(f"order_ts: {total - parsed:,} of {total:,} values match no date format "
-                     f"(e.g. {ex}) -> NULL, _parse_error='unparseable_date'")
+                     f"(e.g. {ex}) -> NULL, quarantined with reason 'unparseable_date'")
     formats = tuple(fmt for fmt, _, _ in counts)
     return DatePlan("text", formats, family.guard, family.tz, shift=shift), tuple(notes)

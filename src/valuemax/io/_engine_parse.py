@@ -335,6 +335,9 @@ def engine_number_reason(raw: Any, column: str, canonical: str, plan: Any) -> st
     characters (the servers refuse what overflows a double, DuckDB makes it infinite)."""
     from valuemax.io._numbers import PLAIN, cleaned_text
 
+    if getattr(plan, "minus", False):
+        return (f"{canonical} (column {column!r}) has minus signs other than '-' (U+2212 "
+                f"'−', U+2013 '–', ...), read as '-' only by the local parse")
     c = cleaned_text(raw[column], plan)
     odd = c.re_search(PLAIN) & (c.re_search("[eE]") | (c.length() > _MAX_PLAIN))
     n = int(raw.aggregate(n=odd.sum()).to_pyarrow().column("n")[0].as_py() or 0)

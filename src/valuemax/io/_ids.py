@@ -175,7 +175,7 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
     if blank:
         notes.append(f"{label}: {blank:,} blank values -> NULL")
     if tokens:
-        what = {"customer_id": " (_parse_error='missing_customer_id')",
+        what = {"customer_id": " (quarantined with reason 'missing_customer_id')",
                 "order_id": " (each such line is its own order)"}.get(canonical, "")
         notes.append(f"{label}: {describe_tokens(tokens)} read as missing{what}")
     return IdPlan(kind, tuple(t for t, _ in tokens)), tuple(notes)

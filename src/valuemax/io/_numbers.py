@@ -54,6 +54,10 @@ THOUSANDS_DOT = r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$"
 _DECIMAL_COMMA = r"^[+-]?\d+,\d{1,2}$"
 _ONE_GROUP = r"^[+-]?\d{1,3},\d{3}$"
 _SEP = {".": (",", THOUSANDS), ",": (".", THOUSANDS_DOT)}
+#: Minus signs other than ``'-'``: U+2212 MINUS SIGN, U+2012 FIGURE DASH, U+2013 EN DASH,
+#: U+FE63 SMALL HYPHEN-MINUS and U+FF0D FULLWIDTH HYPHEN-MINUS, read as ``'-'`` (the
+#: first is what word processors and Unicode-aware exports write for a negative).
+MINUS_FORMS = "\u2212\u2012\u2013\ufe63\uff0d"
 #: ``(12.50)``: a negative in accounting notation (a digit inside, no sign, no other paren).
 PARENS = r"^\([^()+-]*[0-9][^()+-]*\)$"
 
@@ -65,7 +69,8 @@ class NumberPlan:
     ``tokens``: currency signs/codes removed; ``thousands``: remove the thousands separator
     (``','``, or ``'.'`` when ``decimal=','``) from values grouped in threes; ``decimal``: the
     decimal mark; ``null_tokens``: null-like spellings read as missing; ``parens``: a value
-    in parentheses (accounting notation) is a negative.
+    in parentheses (accounting notation) is a negative; ``minus``: the dashes of
+    :data:`MINUS_FORMS` are read as ``'-'``.
     """
 
     kind: Literal["numeric", "text"]
@@ -74,6 +79,7 @@ class NumberPlan:
     decimal: Literal[".", ","] = "."
     null_tokens: tuple[str, ...] = ()
     parens: bool = False
+    minus: bool = False
 
 
 def _token_alternation(tokens: tuple[str, ...]) -> str:
@@ -84,6 +90,8 @@ def cleaned_text(col: Any, plan: NumberPlan) -> Any:
     """The trimmed text of ``col`` with currency tokens and separators removed, the decimal
     mark made a point (NULL when a ``decimal=','`` value has a stray ``'.'``)."""
     s = as_text(col)
+    if plan.minus:
+        s = minus_as_hyphen(s)
     if plan.parens:
         s = accounting_negative(s, s.re_search(PARENS))
     if plan.tokens:
@@ -95,6 +103,12 @@ def cleaned_text(col: Any, plan: NumberPlan) -> Any:
     if plan.decimal == ",":
         s = ibis.ifelse(s.contains("."), ibis.null(dt.string), s.replace(",", "."))
     return s
+
+
+def minus_as_hyphen(s: Any) -> Any:
+    """``s`` with each dash of :data:`MINUS_FORMS` written ``'-'`` (``'−5.00'`` ->
+    ``'-5.00'``); anywhere but at the start the ``'-'`` still makes the value unparseable."""
+    return s.re_replace(f"[{MINUS_FORMS}]", "-")
 
 
 def accounting_negative(s: Any, in_parens: Any) -> Any:
@@ -187,6 +201,47 @@ def infer_number_plan(
         vals.release()
 
 
+#: Column names (compared trimmed and ignoring case) that hold each line's currency.
+CURRENCY_COLUMNS = ("currency", "currency_code", "货币", "币种")
+
+
+def check_currency_column(raw: Any, names: list[str]) -> None:
+    """Refuse a log whose currency column holds more than one currency.
+
+    Parameters
+    ----------
+    raw : ibis.Table
+        The raw log.
+    names : list of str
+        Its columns; one named as in :data:`CURRENCY_COLUMNS` is checked. Its values are
+        compared trimmed and in upper case (``'usd'`` is ``'USD'``); blanks are ignored.
+
+    Raises
+    ------
+    InputError
+        If that column has two or more distinct values: the lines per currency, and the
+        fix (keep one currency, or convert the amounts first).
+    """
+    for name in names:
+        if name.strip().casefold() not in CURRENCY_COLUMNS:
+            continue
+        code = as_text(raw[name]).strip().upper()
+        t = raw.select(c=code).filter(lambda t: t.c.notnull() & (t.c != ""))
+        rows = (t.group_by("c").aggregate(n=lambda t: t.count()).order_by([ibis.desc("n"), "c"])
+                .limit(21).to_pyarrow().to_pylist())
+        if len(rows) < 2:
+            continue
+        shown = ", ".join(f"{r['c']!r} in {r['n']:,} lines" for r in rows[:20])
+        more = " and more" if len(rows) > 20 else ""
+        raise InputError(
+            f"column {name!r} mixes currencies: {shown}{more}. valuemax never adds up "
+            f"different currencies: keep the lines of one currency (filter the file first, "
+            f"or read a database with a query such as --query \"SELECT * FROM orders WHERE "
+            f"{name} = '{rows[0]['c']}'\"), or convert the amounts to one currency before "
+            f"reading the log."
+        )
+
+
 def _currency_tokens(vals: Any, column: str, canonical: str) -> dict[str, int]:
     """Currency token -> values carrying it, most frequent first (one currency only).
 
@@ -223,17 +278,21 @@ def _number_plan(
     vals: Any, column: str, canonical: str, code: str | None, decimal: Literal[".", ","]
 ) -> tuple[NumberPlan, tuple[str, ...]]:
     label = f"{canonical} (column {column!r})"
-    n_parens = int(vals.aggregate(n=vals.n.sum(where=vals.s.re_search(PARENS)))
+    n_minus = int(vals.aggregate(n=vals.n.sum(where=vals.s.re_search(f"[{MINUS_FORMS}]")))
+                  .to_pyarrow().column("n")[0].as_py() or 0)
+    s = minus_as_hyphen(vals.s) if n_minus else vals.s
+    n_parens = int(vals.aggregate(n=vals.n.sum(where=s.re_search(PARENS)))
                    .to_pyarrow().column("n")[0].as_py() or 0)
     counts = _currency_tokens(
-        vals.mutate(raw=vals.s, s=accounting_negative(vals.s, vals.s.re_search(PARENS)))
+        vals.mutate(raw=vals.s, s=accounting_negative(s, s.re_search(PARENS)))
         if n_parens
-        else vals, column, canonical)
+        else vals.mutate(s=s), column, canonical)
     tokens = tuple(counts)
     found = null_token_counts(vals, "s", "n")
     sep, grouped = _SEP[decimal]
     # tokens and parentheses off, separators kept
-    c = cleaned_text(vals.s, NumberPlan("text", tokens, parens=n_parens > 0))
+    c = cleaned_text(vals.s, NumberPlan("text", tokens, parens=n_parens > 0,
+                                        minus=n_minus > 0))
     t = vals.select(s=vals.s, n=vals.n, c=c)
     st = t.aggregate(
         grouped=lambda t: t.n.sum(where=t.c.re_search(grouped)),
@@ -244,7 +303,7 @@ def _number_plan(
     n_grouped, n_sep = int(st["grouped"] or 0), int(st["with_sep"] or 0)
     thousands = 0 < n_grouped == n_sep
     plan = NumberPlan("text", tokens, thousands, decimal, tuple(tok for tok, _ in found),
-                      parens=n_parens > 0)
+                      parens=n_parens > 0, minus=n_minus > 0)
     notes: list[str] = []
     removed = [f"currency sign {tok!r} from {n:,} values" for tok, n in counts.items()]
     if thousands:
@@ -254,7 +313,12 @@ def _number_plan(
                      f"'1.234,50' -> 1234.5)")
     if n_parens:
         removed.append(f"the parentheses of {n_parens:,} value{'s' if n_parens != 1 else ''} "
-                       f"in accounting notation, read as negatives (e.g. '(12.50)' -> -12.5)")
+                       f"in accounting notation, read as negatives "
+                       f"({_example(t, plan, PARENS)})")
+    if n_minus:
+        removed.append(f"the dash of {n_minus:,} value{'s' if n_minus != 1 else ''} written "
+                       f"with a minus sign other than '-' (U+2212 '−', U+2013 '–', ...), "
+                       f"read as '-' ({_example(t, plan, f'[{MINUS_FORMS}]')})")
     if removed:
         ambiguous = ""
         if decimal == "." and thousands and int(st["one_group"] or 0) == n_grouped:
@@ -262,11 +326,21 @@ def _number_plan(
                          "here, pass decimal=',')")
         notes.append(f"{label}: removed {'; '.join(removed)}{ambiguous}")
     if found:
-        where = f" (_parse_error={'missing_amount'!r})" if code else ""
+        where = " (quarantined with reason 'missing_amount')" if code else ""
         notes.append(f"{label}: {describe_tokens(found)} read as missing{where}")
     _check_bad(t, plan, label, code, 0 if thousands else n_sep - n_grouped,
                int(st["comma"] or 0), notes)
     return plan, tuple(notes)
+
+
+def _example(t: Any, plan: NumberPlan, pattern: str) -> str:
+    """``e.g. '(7.25)' -> -7.25``: the log's most frequent value matching ``pattern`` that
+    is read as a number (the first in text order on a tie), and that number."""
+    ex = t.filter(t.s.re_search(pattern))
+    ex = ex.select(s=ex.s, n=ex.n, v=cleaned_text(ex.s, plan).try_cast(dt.float64))
+    row = ex.filter(ex.v.notnull()).order_by([ibis.desc("n"), "s"]).limit(1).to_pyarrow()
+    text, value = row.column("s")[0].as_py(), row.column("v")[0].as_py()
+    return f"e.g. {text!r} -> {value!r}"
 
 
 def _check_bad(
@@ -304,6 +378,6 @@ def _check_bad(
             f"Check the mapping (mapping={{{canonical!r}: '<column>'}}, CLI --map "
             f"{canonical}=<column>) or fix the number format."
         )
-    where = f", _parse_error={code!r}" if code else ""
+    where = f", quarantined with reason {code!r}" if code else ""
     notes.append(f"{label}: {n_bad:,} of {n:,} values are not numbers (e.g. {shown}) -> "
                  f"NULL{where}{hint}")

@@ -152,7 +152,7 @@ def _judge(tbl: Any, n_rows: int) -> tuple[tuple[_dt.date, ...], str | None]:
     note = (f"order_ts: {total:,} line(s) on {len(found)} day(s) far before the rest of the log"
             + (f" (which starts {first_real.isoformat()})" if first_real else "")
             + f": {', '.join(parts)}{' ...' if len(found) > 5 else ''} -> "
-            "_parse_error='placeholder_date' (quarantined: a placeholder or a mistyped year "
+            "quarantined with reason 'placeholder_date' (a placeholder or a mistyped year "
             "would stretch the customer's tenure by years; correct the dates in the source to "
             "keep them)")
     return found, note

@@ -29,7 +29,7 @@ from valuemax.io._mapping import (
     resolve_mapping,
     validate_mapping,
 )
-from valuemax.io._numbers import infer_number_plan
+from valuemax.io._numbers import check_currency_column, infer_number_plan
 from valuemax.io._parquet_parts import parquet_parts
 from valuemax.io._placeholders import placeholder_scan
 from valuemax.io._sources import load_duckdb_pair, load_duckdb_url, load_json, load_parquet
@@ -336,6 +336,8 @@ def _ingest(
     numbers, number_notes = {}, []
     amount_from = ("amount" if "amount" in mapping else
                    "quantity_x_unit_price" if has_money(mapping) else "none")
+    if amount_from != "none":
+        check_currency_column(raw, names)
     for canonical in ("amount", "quantity", "unit_price"):
         if canonical in mapping:
             feeds_amount = canonical == "amount" or amount_from == "quantity_x_unit_price"

@@ -106,6 +106,30 @@ FREE_ONLY = ("every clean line's amount is zero (free items only), so there is n
              "score, cluster or explain; RFM segments use recency and frequency (R and F "
              "scores); if the log has another money column, name it with "
              "mapping={'amount': 'COL'} (CLI --map amount=COL)")
+
+
+def negative_spend_reason(customers: Any) -> str | None:
+    """Why the spend steps are skipped when some customers' total spend is below zero, or
+    None when every total is >= 0.
+
+    ``preset='none'`` keeps return lines and negative prices (it removes only unusable
+    lines), so a customer whose refunds exceed their purchases has a negative total; the
+    spend-based parts (M score, clusters, the value model of spend) cannot score it, while
+    recency and frequency still can. The fix named is one that removes those lines.
+    """
+    spend = customers["total_spend"]
+    negative = (spend < 0).to_numpy()
+    if not negative.any():
+        return None
+    ids = ", ".join(str(v) for v in customers.loc[negative, "customer_id"].head(5))
+    return (f"{int(negative.sum()):,} of {len(customers):,} customers have a negative total "
+            f"spend (customer_id {ids}; smallest {float(spend.min()):.2f}): their returns "
+            f"or negative prices exceed their purchases, so spend is not scored, clustered "
+            f"or explained; RFM segments use recency and frequency (R and F scores); to "
+            f"quarantine return lines and negative prices, clean with preset='standard' "
+            f"(CLI --preset standard) or preset='classic', or drop those customers first")
+
+
 STEPS: tuple[str, ...] = ("read", "clean", "customers", "segments", "clusters", "value",
                           "stats", "propensity", "basket", "store", "report")
 #: DuckDB's ``memory_limit`` for the store of a run of the main job (below the 3 GB of
@@ -481,11 +505,13 @@ def _model_steps(run: _Run, log: _Log, opts: AnalyzeOptions) -> _Steps:
     random_state, money, stored = opts.random_state, log.money, log.stored
     country = country_column(log.ingested.extra_columns)
     with clock("customers"):
-        customers, calibration = _customers(run, log, val, country)
+        customers, calibration = _customers(
+            run, log, val, country, opts.clean.observation_end is not None)
     # every clean line free (all prices zero): no spend to score, cluster or explain;
     # the value step still runs its purchase models (its spend model is skipped, said)
     spend_reason = NO_MONEY if not money else (
-        FREE_ONLY if not (customers["total_spend"] > 0).any() else None)
+        FREE_ONLY if not (customers["total_spend"] > 0).any()
+        else negative_spend_reason(customers))
     with clock("segments"):
         monetary = "total_spend" if spend_reason is None else None
         rfm = rfm_scores(customers, monetary=monetary)
@@ -600,7 +626,8 @@ def _clean_log(run: _Run, log: _Log) -> Any:
         run.econ, run.tables.work("transactions_clean"), run.schema))
 
 
-def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> tuple[Any, Any]:
+def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None,
+               obs_end_given: bool) -> tuple[Any, Any]:
     """The customer table and, with ``calibration_end``, the calibration/holdout table, as
     pandas frames sorted by id: built on the engine when one was given (its clean log, the
     results copied back to the store), else over the stored clean lines."""
@@ -621,7 +648,8 @@ def _customers(run: _Run, log: _Log, val: ValueOptions, country: str | None) -> 
 
             refuse_empty_calibration(val.calibration_end,
                                      pd.Timestamp(customers["first_purchase"].min()).date(),
-                                     clean_log.observation_end)
+                                     clean_log.observation_end,
+                                     obs_end_given=obs_end_given)
         store(con, "calibration_holdout", calibration_holdout(
             clean_log, calibration_end=val.calibration_end, time_unit=val.time_unit,
             money=log.money,

@@ -74,15 +74,25 @@ def check_calibration_end(value: Any, first_day: dt.date, obs_end: dt.date) -> d
     return day
 
 
-def refuse_empty_calibration(value: Any, first_day: dt.date, obs_end: dt.date) -> None:
+def refuse_empty_calibration(value: Any, first_day: dt.date, obs_end: dt.date,
+                             *, obs_end_given: bool = True) -> None:
     """Raise :func:`check_calibration_end`'s ``InputError`` when the calibration end falls
     before the first purchase: the calibration period would hold no customer (an empty
     calibration/holdout table). ``analyze`` calls it before building that table, as
     ``calibration_holdout`` refuses an end on or after the observation end; a calibration
-    end on the first purchase day is left to the value step (its table is not empty)."""
+    end on the first purchase day is left to the value step (its table is not empty).
+    An end on or after the observation end is refused here too when the observation end was
+    not given (``obs_end_given=False``): the message then names the log's last day, not an
+    option the caller never set."""
     day = check_date("calibration_end", value, example="2011-06-30")
     if day < first_day:
         check_calibration_end(day, first_day, obs_end)
+    if day >= obs_end and not obs_end_given:
+        raise InputError(
+            f"calibration_end {day.isoformat()} must be before the log's last day "
+            f"{obs_end.isoformat()} (the observation end, as none was given): the holdout "
+            f"period runs from the day after the calibration end to that day. Pick an "
+            f"earlier date, or leave it out to hold out the last third of the span.")
 
 
 #: The value result's note (and the reason of the skipped spend) for a log without prices.

@@ -19,8 +19,9 @@ _ROLE_RULES: dict[str, tuple[str, str, str]] = {
                 "before the last purchase"),
     "frequency": ("orders per customer", ">= 1", "keep only customers with at least one "
                   "order (the customer table never has n_orders == 0)"),
-    "monetary": ("spend in the log's currency", ">= 0", "net returns leave negative totals: "
-                 "use clean(..., returns='exclude') or drop those customers first"),
+    "monetary": ("spend in the log's currency", ">= 0", "returns or negative prices "
+                 "left negative totals: clean with preset='standard' (or 'classic'), which "
+                 "quarantines them, or drop those customers first"),
 }
 
 
