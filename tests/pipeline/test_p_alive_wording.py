@@ -3,6 +3,8 @@ between 1.00 and 1.00 for 90% of customers")."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,6 +69,20 @@ def test_wide_intervals_give_the_widest_factor():
     assert (f"the data do not pin down a, b (95% intervals spanning a factor of up to "
             f"{factor / 1e6:.1f} million)") in text
     assert "2,500" not in text
+
+
+def test_an_interval_beyond_floating_point_is_said_as_a_power_of_ten():
+    """CI: a log SE of 400 made e^(2 x 1.96 x 400) overflow (a RuntimeWarning, an error
+    under the test settings, failed the value step): the factor is said as 10^N."""
+    from types import SimpleNamespace
+
+    summary = SimpleNamespace(param_names=["r", "alpha", "a", "b"],
+                              log_std_errors=[0.1, 0.2, 400.0, 2.5])
+    fake = SimpleNamespace(summary=lambda: summary, boundary_=())
+    text = p_alive_warning(fake, pd.Series(np.linspace(0.1, 0.9, 100)))
+    decades = 2 * 1.96 * 400.0 / np.log(10)  # 680.9: past float64's 10^308
+    assert f"spanning a factor of up to about 10^{decades:.0f})" in text
+    assert "10^681" in text and not re.search(r"\binf\b", text)
 
 
 def test_narrow_spread_keeps_the_range(model):

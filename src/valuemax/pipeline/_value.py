@@ -313,9 +313,13 @@ def _widest(summary: Any, wide: list[str]) -> str:
     if not all(np.isfinite(float(lse[n])) for n in wide):
         return "no finite standard error"
     worst = max(float(lse[n]) for n in wide)
-    factor = float(np.exp(2 * 1.96 * worst))
-    text = (f"{factor / 1e6:,.1f} million" if factor >= 1e6 else f"{factor:,.0f}"
-            ) if np.isfinite(factor) else "more than 10^308"
+    decades = 2 * 1.96 * worst / np.log(10)  # log10 of the factor: exp() overflows past 709
+    if decades >= 12:
+        text = f"about 10^{decades:.0f}"
+    elif decades >= 6:
+        text = f"{10 ** decades / 1e6:,.1f} million"
+    else:
+        text = f"{10 ** decades:,.0f}"
     return f"95% intervals spanning a factor of up to {text}"
 
 
