@@ -138,6 +138,57 @@ def test_hive_folder_key_that_is_also_a_column_is_refused(tmp_path):
         read_transactions(tmp_path / "months")
 
 
+def test_single_file_under_a_clashing_hive_folder_is_refused(tmp_path):
+    # passed by its own path, one file under customer_id=X0/: DuckDB read every id as X0
+    days = [dt.datetime(2023, 4, d) for d in (1, 2)]
+    _parts(tmp_path, {"customer_id=X0/p0.parquet": _orders(["C000", "C001"], days),
+                      "region=north/p1.parquet": _orders(["C002", "C003"], days)})
+    with pytest.raises(InputError, match=r"the folder key 'customer_id' .* is also a column "
+                                         r"of the part 'customer_id=X0/p0\.parquet' \(string\)"
+                                         r".*Rename the folder key"):
+        read_transactions(tmp_path / "customer_id=X0" / "p0.parquet")
+    # a folder key that is not a column is still read as one
+    ing = read_transactions(tmp_path / "region=north" / "p1.parquet")
+    raw = ing.raw.order_by("_row_id").to_pyarrow()
+    assert raw["customer_id"].to_pylist() == ["C002", "C003"]
+    assert raw["region"].to_pylist() == ["north", "north"]
+
+
+def test_parts_under_different_hive_keys_are_refused(tmp_path):
+    days = [dt.datetime(2023, 4, d) for d in (1, 2)]
+    _parts(tmp_path / "keys", {"a=1/x.parquet": _orders(["C0", "C1"], days),
+                               "b=2/y.parquet": _orders(["C2", "C3"], days),
+                               "b=3/z.parquet": _orders(["C4", "C5"], days)})
+    with pytest.raises(InputError, match=r"the 3 Parquet parts sit under 2 different sets of "
+                                         r"Hive 'key=value' folders: b=\.\.\. in 2 part\(s\) "
+                                         r"\(b=2/y\.parquet, b=3/z\.parquet\); a=\.\.\. in 1 "
+                                         r"part\(s\) \(a=1/x\.parquet\)\. Expected every part"):
+        read_transactions(tmp_path / "keys")
+    # a part under no key folder beside keyed ones
+    _parts(tmp_path / "mixed", {"a=1/x.parquet": _orders(["C0", "C1"], days),
+                                "y.parquet": _orders(["C2", "C3"], days)})
+    with pytest.raises(InputError, match=r"no key folder in 1 part\(s\) \(y\.parquet\)"):
+        read_transactions(tmp_path / "mixed")
+
+
+def test_timestamp_parts_in_ms_and_us_are_read_in_us_with_a_note(tmp_path):
+    ts = [dt.datetime(2024, 1, 1, 8, 0, 0, 123_000), dt.datetime(2024, 1, 2, 9, 0, 0, 5)]
+    us = _orders(["c1", "c2"], ts)
+    ms = us.set_column(1, "order_ts", pa.array(ts[:1] * 2, pa.timestamp("ms")))
+    _parts(tmp_path / "x", {"p0.parquet": ms, "p1.parquet": us})
+    ing = read_transactions(tmp_path / "x")
+    raw = ing.raw.order_by("_row_id").to_pyarrow()
+    assert raw["order_ts"].to_pylist() == [ts[0], ts[0], *ts]  # the microsecond kept
+    assert any("'order_ts' is timestamp[ms] in p0.parquet but timestamp[us] in p1.parquet; "
+               "read as timestamp[us] in every part" in n for n in ing.notes)
+    # zones that differ are still refused whatever the unit
+    utc = us.set_column(1, "order_ts", pa.array(ts, pa.timestamp("us", tz="UTC")))
+    _parts(tmp_path / "z", {"p0.parquet": ms, "p1.parquet": utc})
+    with pytest.raises(InputError, match=r"'order_ts' is timestamp\[ms\] in p0\.parquet but "
+                                         r"timestamp\[us, tz=UTC\] in p1\.parquet"):
+        read_transactions(tmp_path / "z")
+
+
 def test_parts_in_different_time_zones_or_columns_are_refused(tmp_path):
     ts = [dt.datetime(2024, 1, 1, 20), dt.datetime(2024, 1, 2, 20)]
     ids = ["c1", "c2"]

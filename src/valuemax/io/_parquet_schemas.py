@@ -45,19 +45,23 @@ def check_parts(files: list[Path], source: str) -> tuple[str, ...]:
     -------
     tuple of str
         Notes: columns whose whole-number (or floating) type differs between parts, read
-        as the widest (widening int32 to int64, or float to double, loses no value).
+        as the widest (widening int32 to int64, or float to double, loses no value); and
+        timestamp columns of one time zone whose unit differs (ms in some parts, µs in
+        others), read in the finest unit (a finer unit loses no instant).
 
     Raises
     ------
     InputError
         If a part is not readable Parquet (e.g. no magic bytes at its end) or has no
-        column; if a Hive ``key=value`` folder names a column the parts hold; if a column
+        column; if a Hive ``key=value`` folder names a column the parts hold, or the parts
+        sit under different folder keys (``a=1/x.parquet`` beside ``b=2/y.parquet``); if a column
         is missing from some parts (or named differently), or its type differs between
         parts in any other way (time zone, unit, text vs timestamp, integer vs float).
     """
     names = part_names(files)
     schemas = {f: _schema(f, names[f], source) for f in files}
     _check_hive_keys(schemas, names, source)
+    _check_same_keys(files, names, source)
     problems = _missing_columns(schemas, names)
     notes: list[str] = []
     for column in dict.fromkeys(n for s in schemas.values() for n in s.names):
@@ -70,9 +74,8 @@ def check_parts(files: list[Path], source: str) -> tuple[str, ...]:
         if widened is None:
             problems.append(shown)
         else:
-            notes.append(f"{source}: {shown}; read as {widened} in every part (widening a "
-                         f"{'whole-number' if widened == 'int64' else 'floating'} type "
-                         f"loses no value)")
+            notes.append(f"{source}: {shown}; read as {widened} in every part "
+                         f"({_WIDENING.get(widened, _FINER)} loses no value)")
     if problems:
         more = (f"; and {len(problems) - _SHOWN} more difference(s)"
                 if len(problems) > _SHOWN else "")
@@ -80,6 +83,45 @@ def check_parts(files: list[Path], source: str) -> tuple[str, ...]:
             f"{source}: the {len(files)} Parquet parts do not share one schema, so they "
             f"cannot be read as one log: {'; '.join(problems[:_SHOWN])}{more}. {_FIX}")
     return tuple(notes)
+
+
+def check_hive_file(path: Path, source: str) -> None:
+    """Refuse a single Parquet file under a Hive ``key=value`` folder whose key is also one
+    of its columns (as :func:`check_parts` refuses it for parts): DuckDB would read the
+    folder's value over the column's. A file under no such folder is not opened.
+
+    Raises
+    ------
+    InputError
+        Naming the folder key, the file and the column's type, and how to fix it.
+    """
+    if _hive_keys(path):
+        names = part_names([path])
+        _check_hive_keys({path: _schema(path, names[path], source)}, names, source)
+
+
+def _check_same_keys(files: list[Path], names: dict[Path, str], source: str) -> None:
+    """Refuse parts under different Hive folder keys (``a=1/x.parquet`` beside
+    ``b=2/y.parquet``, or a part under no key beside parts under one): DuckDB would not
+    read the keys as columns at all (or read them as NULL for some parts), so a key the
+    user meant as a column would be lost without a word."""
+    by_keys: dict[tuple[str, ...], list[str]] = {}
+    for f in files:
+        by_keys.setdefault(tuple(_hive_keys(f)), []).append(names[f])
+    if len(by_keys) < 2:
+        return
+    groups = sorted(by_keys.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    shown = "; ".join(
+        f"{'/'.join(k + '=...' for k in keys) or 'no key folder'} in {len(parts)} part(s) "
+        f"({', '.join(parts[:_SHOWN])}{', ...' if len(parts) > _SHOWN else ''})"
+        for keys, parts in groups[:_SHOWN])
+    more = f"; and {len(groups) - _SHOWN} more" if len(groups) > _SHOWN else ""
+    raise InputError(
+        f"{source}: the {len(files)} Parquet parts sit under {len(by_keys)} different sets "
+        f"of Hive 'key=value' folders: {shown}{more}. Expected every part under the same "
+        f"folder keys (e.g. all under 'year=.../month=...'), so that each key is one column "
+        f"of the log. Move the parts into one layout, or read the parts of one layout by a "
+        f"glob pattern.")
 
 
 def _schema(path: Path, name: str, source: str) -> Any:
@@ -158,15 +200,28 @@ def _logical(t: Any) -> Any:
     return t
 
 
+_WIDENING = {"int64": "widening a whole-number type", "double": "widening a floating type"}
+_FINER = "reading a timestamp in a finer unit"
+_UNITS = ("s", "ms", "us", "ns")
+
+
 def _widened(types: set) -> str | None:
     """'int64' or 'double' where every type is a signed whole number (or every type a
-    float): reading them as the widest loses nothing; None otherwise."""
+    float), or the finest timestamp type where every type is a timestamp of one time zone
+    in different units: reading them as the widest loses nothing; None otherwise.
+
+    Nanoseconds with a time zone are left refused: DuckDB holds a zoned timestamp in
+    microseconds, so the mix would not be read in nanoseconds."""
     import pyarrow as pa
 
     if all(pa.types.is_signed_integer(t) for t in types):
         return "int64"
     if all(pa.types.is_floating(t) for t in types):
         return "double"
+    if all(pa.types.is_timestamp(t) for t in types) and len({t.tz for t in types}) == 1:
+        finest = max(types, key=lambda t: _UNITS.index(t.unit))
+        if not (finest.tz and finest.unit == "ns"):
+            return str(finest)
     return None
 
 

@@ -17,7 +17,7 @@ from valuemax.io._encoding import file_sha256
 from valuemax.io._formats import Loaded, readable_copy, sample_encoding
 from valuemax.io._frames import arrow_sha256, check_reserved, ctas, load_arrow
 from valuemax.io._parquet_parts import parts_sha256
-from valuemax.io._parquet_schemas import check_parts
+from valuemax.io._parquet_schemas import check_hive_file, check_parts
 from valuemax.io._sql import duck, fetch, fetch_one, ident, lit
 
 #: JSON columns read as text: DuckDB's dates/times (kept as written) and JSON (mixed types).
@@ -53,6 +53,8 @@ def load_parquet(
         notes = (f"{source}: read {len(files)} Parquet part(s) as one log; skipped "
                  f"{skipped} marker or hidden file(s) (_SUCCESS, .crc, names starting with "
                  f"'_' or '.')", *check_parts(files, source))
+    else:
+        check_hive_file(path, source)
     listing = (lit(str(path)) if isinstance(path, Path)
                else "[" + ", ".join(lit(str(f)) for f in files) + "]")
     many = "" if isinstance(path, Path) else ", union_by_name=true"
