@@ -164,6 +164,22 @@ def test_decimal_comma_option(write, rows):
     assert any("thousands separator '.' from 2 values" in n for n in ing.number_notes)
 
 
+def test_decimal_comma_notes_quote_the_logs_own_value(write, rows):
+    # the note quoted a fixed '1.234,50' -> 1234.5 whatever the log held
+    ing = read_transactions(log(write, ["2011-01-03"] * 4, ["7,25", "3", "7,25", "9,5"]),
+                            decimal=",")
+    assert rows(ing.standardized(), "amount") == [(7.25,), (3.0,), (7.25,), (9.5,)]
+    assert any("read with decimal=',' (',' is the decimal mark, e.g. '7,25' -> 7.25)" in n
+               for n in ing.number_notes)
+    ing = read_transactions(log(write, ["2011-01-03"] * 2, ["3", "4"]), decimal=",")
+    assert any("decimal=',' (',' is the decimal mark; no value of the column has a ',')"
+               in n for n in ing.number_notes)
+    # without decimal=',': the hint's example is the log's most frequent comma value
+    ing = read_transactions(log(write, ["2011-01-03"] * 4, ["3,75", "9,10", "3,75", "7"]))
+    assert any("3 look like decimal commas, e.g. '3,75': if ',' is the decimal mark" in n
+               for n in ing.number_notes)
+
+
 def test_decimal_comma_with_a_stray_point_is_unparseable(write, rows):
     ing = read_transactions(log(write, ["2011-01-03"] * 2, ["1.5", "2,5"]), decimal=",")
     assert rows(ing.standardized(), "amount") == [(None,), (2.5,)]

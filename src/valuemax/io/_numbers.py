@@ -309,8 +309,8 @@ def _number_plan(
     if thousands:
         removed.append(f"thousands separator {sep!r} from {n_grouped:,} values")
     if decimal == ",":
-        notes.append(f"{label}: read with decimal=',' (',' is the decimal mark, e.g. "
-                     f"'1.234,50' -> 1234.5)")
+        notes.append(f"{label}: read with decimal=',' (',' is the decimal mark"
+                     f"{_comma_example(t, plan)})")
     if n_parens:
         removed.append(f"the parentheses of {n_parens:,} value{'s' if n_parens != 1 else ''} "
                        f"in accounting notation, read as negatives "
@@ -335,12 +335,22 @@ def _number_plan(
 
 def _example(t: Any, plan: NumberPlan, pattern: str) -> str:
     """``e.g. '(7.25)' -> -7.25``: the log's most frequent value matching ``pattern`` that
-    is read as a number (the first in text order on a tie), and that number."""
+    is read as a number (the first in text order on a tie), and that number ('' when no
+    such value is read as a number)."""
     ex = t.filter(t.s.re_search(pattern))
     ex = ex.select(s=ex.s, n=ex.n, v=cleaned_text(ex.s, plan).try_cast(dt.float64))
     row = ex.filter(ex.v.notnull()).order_by([ibis.desc("n"), "s"]).limit(1).to_pyarrow()
+    if not row.num_rows:
+        return ""
     text, value = row.column("s")[0].as_py(), row.column("v")[0].as_py()
     return f"e.g. {text!r} -> {value!r}"
+
+
+def _comma_example(t: Any, plan: NumberPlan) -> str:
+    """``, e.g. '1.234,50' -> 1234.5`` from the log's own values with a ',' (the most
+    frequent read as a number), or that no value has one."""
+    example = _example(t, plan, ",")
+    return f", {example}" if example else "; no value of the column has a ','"
 
 
 def _check_bad(
@@ -361,7 +371,11 @@ def _check_bad(
                 .to_pyarrow().column("s").to_pylist())
     hint = ""
     if plan.decimal == "." and n_ungrouped:
-        looks = f"; {n_comma:,} look like decimal commas, e.g. '12,50'" if n_comma else ""
+        looks = ""
+        if n_comma:
+            ex = (t.filter(t.c.re_search(_DECIMAL_COMMA)).order_by([ibis.desc("n"), "s"])
+                  .limit(1).to_pyarrow().column("s")[0].as_py())
+            looks = f"; {n_comma:,} look like decimal commas, e.g. {ex!r}"
         hint = (f" ({n_ungrouped:,} values have a ',' that is not a thousands separator "
                 f"grouped in threes{looks}: if ',' is the decimal mark, pass decimal=','; "
                 f"',' is removed as a thousands separator only when every value with a "
