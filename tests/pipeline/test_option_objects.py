@@ -53,6 +53,20 @@ def test_each_object_refuses_a_bad_field_when_built(build, message):
         build()
 
 
+@pytest.mark.parametrize("returns", ["exclude", "net"])
+def test_returns_with_preset_none_is_refused_as_an_option_that_does_nothing(returns):
+    # --preset none --returns exclude quietly kept every return line in the clean log
+    with pytest.raises(InputError, match=(
+            rf"returns='{returns}' cannot be combined with preset='none': that preset has "
+            r"no return rule, so return and cancellation lines stay in the clean log .*"
+            r"\(preset 'none' quarantines: only lines that cannot be used at all .*\)\. To "
+            r"quarantine returns use preset='classic' .* or preset='standard' with "
+            r"returns='exclude'.*leave the returns option out")):
+        CleanOptions(preset="none", returns=returns)
+    assert CleanOptions(preset="none").returns is None  # the preset's own choice: kept
+    assert CleanOptions(preset="classic", returns="exclude").returns == "exclude"
+
+
 @pytest.mark.parametrize(("engine", "message"), [
     ("oracle", r"engine='oracle' is not one of \['duckdb', 'spark'\] nor a URL such as "
                r"'postgres://user:password@host:5432/database' or 'mysql://\.\.\.' "

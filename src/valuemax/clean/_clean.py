@@ -147,7 +147,9 @@ def clean(
         earlier purchases, most recent first: ``return_netted_order``,
         ``return_netted_day``, ``return_netted_earlier`` or ``return_unmatched``; refunds
         no purchase could absorb are ``report.refunds_not_netted``. Not available with
-        ``preset="none"``.
+        ``preset="none"``, which has no return rule: there return lines stay clean whatever
+        ``returns`` says (``valuemax.pipeline.CleanOptions`` refuses ``returns`` given with
+        that preset).
     cancel_prefix : str or None
         Order-id prefix of cancelled orders (``"C"`` in Online Retail, case-sensitive); None
         disables the ``cancellation`` rule (negative quantities are still returns).

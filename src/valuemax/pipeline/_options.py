@@ -115,13 +115,15 @@ class CleanOptions:
     returns : {"net", "exclude"}, optional
         ``"net"``: returns deducted from the customer's earlier purchase of the product;
         ``"exclude"``: returns quarantined, the purchase kept. Default None: ``"net"`` with
-        the standard preset, ``"exclude"`` otherwise.
+        the standard preset, ``"exclude"`` otherwise (with ``"none"``, which has no return
+        rule, return lines stay as they are).
 
     Raises
     ------
     InputError
-        If ``preset`` or ``returns`` is not one of its choices, or ``observation_end`` is
-        not a whole calendar day.
+        If ``preset`` or ``returns`` is not one of its choices, ``returns`` is given with
+        ``preset="none"`` (that preset keeps return lines: neither choice would act), or
+        ``observation_end`` is not a whole calendar day.
     """
 
     preset: Literal["standard", "classic", "none"] = "standard"
@@ -131,6 +133,17 @@ class CleanOptions:
     def __post_init__(self) -> None:
         check_choice("preset", self.preset, tuple(PRESETS))
         check_choice("returns", self.returns, ("net", "exclude", None))
+        if self.returns is not None and not {"cancellation", "return"} & set(
+                PRESETS[self.preset].rules):
+            raise InputError(
+                f"returns={self.returns!r} cannot be combined with preset={self.preset!r}: "
+                f"that preset has no return rule, so return and cancellation lines stay in "
+                f"the clean log as they are and the option would do nothing (preset "
+                f"{self.preset!r} quarantines: {PRESETS[self.preset].description[0].lower()}"
+                f"{PRESETS[self.preset].description[1:].rstrip('.')}). To quarantine returns use preset='classic' (the "
+                f"published rules) or preset='standard' with returns='exclude'; to net them, "
+                f"preset='standard' (returns='net' is its default); to keep every usable "
+                f"line, leave the returns option out.")
         _set(self, "observation_end", check_date(
             "observation_end", self.observation_end,
             none="the date of the log's last transaction"))
