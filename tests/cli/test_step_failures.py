@@ -144,10 +144,14 @@ def test_steps_turned_off_name_the_keyword_in_python_and_the_flag_on_the_cli(sma
 
 
 def test_a_real_input_error_inside_a_step_shows_its_message_without_the_type(cli_runner,
-                                                                            tmp_path):
+                                                                            tmp_path,
+                                                                            monkeypatch):
     """A calibration end on the first purchase day makes the value step raise InputError
-    (no fake): the terminal shows the message with the CLI option, not the class name;
-    summary.json and the API keep ``"InputError: ..."`` (the machine-readable form)."""
+    (its own check, no fake error; ``analyze`` refuses that date before the job, so its
+    guard is bypassed here): the terminal shows the message with the CLI option, not the
+    class name; summary.json and the API keep ``"InputError: ..."`` (the machine-readable
+    form)."""
+    monkeypatch.setattr(_analyze, "refuse_empty_calibration", lambda *a, **k: None)
     rows = ["customer_id,date,amount"] + [
         f"c{c},2024-{1 + (c + k) % 2:02d}-{1 + 3 * k + c % 3:02d},10.0"
         for c in range(30) for k in range(1 + c % 3)]

@@ -35,7 +35,8 @@ def test_calibration_holdout_matches_the_published_cdnow_summary(cdnow_sample_ru
     assert cal["duration_holdout"].between(39 - 1e-9, 39 + 1e-9).all()
     summary = json.loads((cdnow_sample_run.out / "summary.json").read_text(encoding="utf-8"))
     assert summary["calibration"] == {"calibration_end": "1997-09-30", "n_customers": 2_357,
-                                      "repeat_buyers": 946}
+                                      "repeat_buyers": 946, "used_by_clv": True,
+                                      "not_used_because": None}
     with duckdb.connect(str(cdnow_sample_run.out / "valuemax.duckdb"), read_only=True) as con:
         assert con.sql("select count(*) from calibration_holdout").fetchone()[0] == 2_357
         ingest = json.loads(con.sql("select ingest from runs").fetchone()[0])

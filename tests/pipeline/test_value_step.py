@@ -15,7 +15,8 @@ import valuemax
 from valuemax.cli import app
 from valuemax.clv import BetaGeoModel
 from valuemax.exceptions import ConvergenceWarning, InputError
-from valuemax.pipeline import customer_value
+from valuemax.pipeline import _analyze, customer_value
+from valuemax.pipeline._value import calibration_unused, refuse_empty_calibration
 
 CDNOW_COLUMNS = ["customer_id", "customer_index", "date", "quantity", "amount"]
 #: Fader, Hardie & Lee (2005) and the issue's table: CDNOW 1/10 sample, 39-week calibration.
@@ -238,8 +239,11 @@ def test_bad_calibration_end_is_explained(short_log, cal_end, match):
         customer_value(short_log, calibration_end=cal_end)
 
 
-def test_analyze_goes_on_when_the_value_step_cannot_run(short_log):
-    first = pd.read_csv(short_log)["date"].min()  # the value step refuses it, the job goes on
+def test_analyze_goes_on_when_the_value_step_cannot_run(short_log, monkeypatch):
+    # a calibration end on the first purchase day is refused before the job (below); past
+    # that guard the value step's own check refuses it, and the job goes on
+    monkeypatch.setattr(_analyze, "refuse_empty_calibration", lambda *a, **k: None)
+    first = pd.read_csv(short_log)["date"].min()
     res = valuemax.analyze(str(short_log), calibration_end=first, clusters="none",
                            propensity=False)
     assert res.value is None and "must fall after the first purchase" in res.skipped["value"]
@@ -254,6 +258,25 @@ def test_a_calibration_end_before_the_first_purchase_is_refused_before_the_job(s
                                          r"observation end \(2024-03-01\)"):
         valuemax.analyze(str(short_log), calibration_end="2023-06-01", clusters="none",
                          propensity=False)
+
+
+def test_a_calibration_end_on_the_first_purchase_day_is_refused_up_front():
+    """Breaker: on the first purchase day it ran on, wrote a calibration table of the
+    customers first seen that day (T = 0) and failed only the value step."""
+    first, end = dt.date(2024, 1, 1), dt.date(2024, 12, 1)
+    for day in (first, first - dt.timedelta(days=1)):
+        with pytest.raises(InputError, match=(
+                rf"calibration_end {day} must fall after the first purchase \(2024-01-01\) "
+                r"and before the observation end \(2024-12-01\): the calibration period "
+                r"would hold (only the customers who first bought that day, each with no "
+                r"time observed \(T = 0\)|no customer).* at least 20 customers who bought on "
+                r"two or more days by the calibration end\. Pick a later date \(the earliest "
+                r"possible is 2024-01-02\), or leave it out to hold out the last third of the "
+                r"span \(the split at 2024-08-11\)")):
+            refuse_empty_calibration(day, first, end)
+    refuse_empty_calibration(first + dt.timedelta(days=1), first, end)  # a day later: runs
+    # 335 days: the last third held out, 112 days before the end
+    assert end - dt.timedelta(days=round(335 / 3)) == dt.date(2024, 8, 11)
 
 
 def test_value_columns_join_in_order_as_the_merge_does():
@@ -280,3 +303,44 @@ def test_value_columns_join_in_order_as_the_merge_does():
     repeated = customers.assign(customer_id=ids[[0, *range(49)]])
     with pytest.raises(pandas.errors.MergeError):
         join_in_order(repeated, value.assign(customer_id=repeated["customer_id"]))
+
+
+def test_a_calibration_end_without_repeat_buyers_is_said_in_the_terminal_and_summary(
+        cli_runner, tmp_path):
+    """Breaker: a day after the first purchase, 0 repeat buyers by the calibration end: the
+    model was chosen by BIC on the whole period and the user's date was not used, said
+    only in the report's notes."""
+    rng = np.random.default_rng(1)
+    rows = ["customer_id,date,amount"]
+    for c in range(80):  # first purchases over 40 days, repeats 5 to 300 days later
+        start = dt.date(2024, 1, 1) + dt.timedelta(days=c % 40)
+        for d in sorted({0, *rng.choice(np.arange(5, 300), int(rng.integers(0, 5)),
+                                        replace=False).tolist()}):
+            rows.append(f"c{c},{start + dt.timedelta(days=int(d))},{10 + c % 7}.00")
+    src = tmp_path / "log.csv"
+    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    days = pd.to_datetime(pd.read_csv(src)["date"])
+    first, end = days.min().date(), days.max().date()
+    out = tmp_path / "out"
+    res = cli_runner.invoke(app, ["analyze", str(src), "--calibration-end", "2024-01-02",
+                                  "--clusters", "none", "--no-propensity", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    said = calibration_unused(dt.date(2024, 1, 2), 0, first, end)
+    assert said.startswith("the calibration end 2024-01-02 given (--calibration-end "
+                           "(calibration_end=)) was not used: only 0 customers bought on two "
+                           "or more days by then, at least 20 are needed")
+    split = (end - dt.timedelta(days=round((end - first).days / 3))).isoformat()
+    assert said.endswith(f"Pick a later date, by which at least 20 customers have bought on "
+                         f"two or more days, or leave it out to hold out the last third of "
+                         f"the span (the split at {split}).")
+    text = " ".join(res.stdout.split())  # the terminal wraps long lines
+    assert ("caveat: the calibration end 2024-01-02 given (--calibration-end) was not used: "
+            "only 0 customers bought on two or more days") in text
+    assert f"(the split at {split})" in text
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    cal = summary["calibration"]
+    # 4 customers first seen by 2024-01-02 (c0, c1, c40, c41), none bought twice by then
+    assert (cal["n_customers"], cal["repeat_buyers"]) == (4, 0)
+    assert cal["used_by_clv"] is False and cal["not_used_because"] == said
+    assert summary["clv"]["calibration_end"] is None and summary["clv"]["notes"][0] == said
+    assert not any(n.startswith("no holdout comparison") for n in summary["clv"]["notes"])

@@ -246,11 +246,15 @@ def value_caveats(value: Any, *, clv: bool = True, customers: Any = None) -> lis
     model reached one (``value.degenerate``; only the limit of no purchase-rate
     heterogeneity makes every customer buy at one rate), ``value.indistinguishable``
     (models the data cannot tell apart) and, with ``customers``, the same expected spend
-    for everyone (CLV then ranks by expected purchases alone).
+    for everyone (CLV then ranks by expected purchases alone). First, when the calibration
+    end given was not used (``value.calibration_unused``: too few repeat buyers by then).
     """
     from valuemax.clv import ONE_RATE, limit_effect, same_expected_spend
 
     out = []
+    unused = getattr(value, "calibration_unused", None)
+    if unused:  # the user's date quietly not used: said first
+        out.append(for_cli(unused))
     h = value.horizon_months
     days = value.history_days
     what = "CLV" if clv else "the expected purchases"

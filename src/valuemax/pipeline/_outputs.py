@@ -24,8 +24,9 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
     went, refunds beyond the matched purchase and unmatched stated:
     :meth:`valuemax.clean.QualityReport.reconciliation`; else ``skipped`` and why),
     ``n_customers``, ``observation_end`` (ISO date, inclusive), ``time_unit``, ``mapping``,
-    ``calibration`` (with ``calibration_end``: its split, customers and repeat buyers; else
-    ``skipped`` and why), ``encoding``, ``date_formats``, ``segments`` (name, n_customers,
+    ``calibration`` (with ``calibration_end``: its split, customers and repeat buyers, and
+    ``used_by_clv``/``not_used_because``: whether the CLV model choice compared the models
+    on its holdout, else why and how to fix it; else ``skipped`` and why), ``encoding``, ``date_formats``, ``segments`` (name, n_customers,
     revenue_share),
     ``rfm_cut_points``, ``kmeans`` (k, silhouette, criterion; or ``skipped``), ``clv``
     (model, rule, params, se, loglik, holdout MAE and totals, model comparison, spend model,
@@ -126,9 +127,13 @@ def _calibration(result: AnalysisResult) -> dict[str, Any]:
     ``calibration_end`` (its split, customers and repeat buyers), else ``skipped`` and why
     (no ``calibration_end`` was given; the CLV model choice makes its own split)."""
     if result.calibration is not None:
+        unused = None if result.value is None else result.value.calibration_unused
         return {"calibration_end": result.params.get("calibration_end"),
                 "n_customers": len(result.calibration),
-                "repeat_buyers": int((result.calibration["frequency"] > 0).sum())}
+                "repeat_buyers": int((result.calibration["frequency"] > 0).sum()),
+                # the model choice used the split (a holdout comparison), or why not
+                "used_by_clv": None if result.value is None else unused is None,
+                "not_used_because": unused}
     why = ("no calibration_end given (--calibration-end DATE): no calibration/holdout table "
            "(calibration_holdout.parquet) was built")
     split = None if result.value is None else result.value.calibration_end

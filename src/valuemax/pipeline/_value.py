@@ -65,6 +65,8 @@ def default_calibration_end(first_day: dt.date, obs_end: dt.date) -> dt.date | N
 def check_calibration_end(value: Any, first_day: dt.date, obs_end: dt.date) -> dt.date:
     """The calibration end as a date strictly inside (first purchase, observation end)."""
     day = check_date("calibration_end", value, example="2011-06-30")
+    if day <= first_day:
+        raise InputError(_too_early(day, first_day, obs_end))
     if not first_day < day < obs_end:
         raise InputError(f"calibration_end {day.isoformat()} must fall after the first purchase "
                          f"({first_day.isoformat()}) and before the observation end "
@@ -74,18 +76,37 @@ def check_calibration_end(value: Any, first_day: dt.date, obs_end: dt.date) -> d
     return day
 
 
+def _too_early(day: dt.date, first_day: dt.date, obs_end: dt.date) -> str:
+    """Why a calibration end on or before the first purchase day holds nothing to fit,
+    what is needed and the dates that work."""
+    held = ("only the customers who first bought that day, each with no time observed "
+            "(T = 0) and no repeat purchase" if day == first_day else "no customer")
+    split = default_calibration_end(first_day, obs_end)
+    default = (f"leave it out to hold out the last third of the span (the split at "
+               f"{split.isoformat()})" if split is not None else
+               "leave it out (the span is too short for a holdout: the model is then "
+               "chosen by BIC)")
+    return (f"calibration_end {day.isoformat()} must fall after the first purchase "
+            f"({first_day.isoformat()}) and before the observation end "
+            f"({obs_end.isoformat()}): the calibration period would hold {held}, nothing a "
+            f"purchase model can be fitted on. A holdout comparison needs at least "
+            f"{MIN_REPEAT_BUYERS} customers who bought on two or more days by the "
+            f"calibration end. Pick a later date (the earliest possible is "
+            f"{(first_day + dt.timedelta(days=1)).isoformat()}), or {default}.")
+
+
 def refuse_empty_calibration(value: Any, first_day: dt.date, obs_end: dt.date,
                              *, obs_end_given: bool = True) -> None:
     """Raise :func:`check_calibration_end`'s ``InputError`` when the calibration end falls
-    before the first purchase: the calibration period would hold no customer (an empty
-    calibration/holdout table). ``analyze`` calls it before building that table, as
-    ``calibration_holdout`` refuses an end on or after the observation end; a calibration
-    end on the first purchase day is left to the value step (its table is not empty).
-    An end on or after the observation end is refused here too when the observation end was
+    on or before the first purchase day: the calibration period would hold no customer
+    (an empty calibration/holdout table), or only those who first bought that day with no
+    time observed (T = 0), which no model fits (the value step refused it after the table
+    was written). ``analyze`` calls it before building that table, as
+    ``calibration_holdout`` refuses an end on or after the observation end. An end on or after the observation end is refused here too when the observation end was
     not given (``obs_end_given=False``): the message then names the log's last day, not an
     option the caller never set."""
     day = check_date("calibration_end", value, example="2011-06-30")
-    if day < first_day:
+    if day <= first_day:
         check_calibration_end(day, first_day, obs_end)
     if day >= obs_end and not obs_end_given:
         raise InputError(
@@ -209,6 +230,7 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
     notes.extend(choice.notes)
     comparison = choice.comparison
     validation = tracking = cal_spend = None
+    unused: str | None = None
     if comparison is not None:
         cal = calibration_table()
         validation = comparison.validations[comparison.chosen]
@@ -216,6 +238,12 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
                              obs_end, unit, money, tracking_days)
         cal_spend = _fit_spend(cal, random_state, notes) if money else None
     else:
+        if calibration_end is not None and calibration is not None:
+            unused = calibration_unused(cal_end, int((calibration["frequency"] > 0).sum()),
+                                        first_day, obs_end)
+            # in place of choose_model's shorter note on the same fact
+            notes[:] = [n for n in notes if not n.startswith("no holdout comparison: only")]
+            notes.insert(0, unused)
         cal_end = None
     chosen, fitted, rule, limits = choice.name, choice.model, choice.rule, choice.limits
     span_days = (obs_end - first_day).days
@@ -244,7 +272,25 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
         spend_model_calibration=cal_spend, rule=rule, notes=notes,
         p_alive_warning=warning, boundary={k: list(v) for k, v in limits.items()},
         indistinguishable=[list(g) for g in choice.indistinguishable],
-        degenerate=choice.degenerate, history_days=span_days), None
+        degenerate=choice.degenerate, history_days=span_days,
+        calibration_unused=unused), None
+
+
+def calibration_unused(day: dt.date, n_repeat: int, first_day: dt.date,
+                       obs_end: dt.date) -> str:
+    """Why the calibration end the caller gave was not used to choose the purchase model
+    (too few repeat buyers by then for a holdout comparison), and how to fix it: the value
+    step's first note, the terminal's caveat and ``summary.json``'s ``calibration``."""
+    split = default_calibration_end(first_day, obs_end)
+    default = (f", or leave it out to hold out the last third of the span (the split at "
+               f"{split.isoformat()})" if split is not None and split > day else "")
+    return (f"the calibration end {day.isoformat()} given ({both_names('calibration_end=')}) "
+            f"was not used: only {n_repeat:,} "
+            f"{'customer' if n_repeat == 1 else 'customers'} bought on two or more days by "
+            f"then, at least {MIN_REPEAT_BUYERS} are needed to compare the purchase models on "
+            f"the holdout; the model was chosen by BIC on the whole period instead (the "
+            f"calibration/holdout table is still written). Pick a later date, by which at "
+            f"least {MIN_REPEAT_BUYERS} customers have bought on two or more days{default}.")
 
 
 #: A parameter whose 95% interval spans more than this factor (log SE > 2) is not identified.

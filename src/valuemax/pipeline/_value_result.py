@@ -71,6 +71,10 @@ class ValueResult:
     history_days : int or None
         Days from the first purchase to the observation end (the notes say when the CLV
         horizon is longer).
+    calibration_unused : str or None
+        Why the calibration end the caller gave was not used to choose the model (too few
+        repeat buyers by then: chosen by BIC on the whole period instead) and how to fix
+        it; None when it was used or none was given.
     """
 
     model_name: str
@@ -94,6 +98,7 @@ class ValueResult:
     indistinguishable: list[list[str]] = field(default_factory=list)
     degenerate: bool = False
     history_days: int | None = None
+    calibration_unused: str | None = None
 
     @property
     def clv_skipped(self) -> str | None:
@@ -144,6 +149,7 @@ class ValueResult:
             "boundary": {k: list(v) for k, v in self.boundary.items()},
             "indistinguishable": [list(g) for g in self.indistinguishable],
             "degenerate": self.degenerate, "history_days": self.history_days,
+            "calibration_unused": self.calibration_unused,
         }
         if self.spend_model is not None:
             g = self.spend_model.summary()
