@@ -183,11 +183,16 @@ def test_net_excess_beyond_the_matched_purchase_recounted(online_retail, net):
     in (InvoiceDate, row) order; per purchase line its returns are taken in that order and
     whatever of a return the earlier ones left no units for is its excess, at the return's
     own price. Which lines are returns and purchases is the rules' (tested above); the
-    matching and the excess are not the code's.
+    matching and the excess are not the code's. Per purchase line, what is deducted is the
+    value of its netted units at its own price, but never more than the refunds netted
+    against it (their money less their excess): recounted here too.
 
     Recounted on this file: 215 return lines, 5,350 units, 13,498.31 beyond the purchase;
-    the new user's figure, matched refunds - deducted = 14,015.75, is that excess plus
-    517.44 of matched units refunded at another price than they were bought at.
+    the new user's figure, matched refunds - deducted = 15,400.82, is that excess plus
+    1,902.51 of matched units refunded above the price they were bought at (not deducted).
+    Units refunded below their price (132 lines: 2,224.21 for units bought for 3,609.28)
+    take their refund only: 1,385.07 less deducted than at the purchases' prices (the
+    netting by units alone deducted 435,568.77, and matched - deducted was 14,015.75).
     """
     con = online_retail.con
     q = net.quarantine
@@ -206,7 +211,8 @@ def test_net_excess_beyond_the_matched_purchase_recounted(online_retail, net):
           FROM {RAW} r JOIN net_kinds_excess k ON k._row_id = r._row_id),
         rets AS (SELECT * FROM lines WHERE kind = 'R'),
         buys AS (SELECT * FROM lines WHERE kind = 'P'),
-        m AS (SELECT r.pos, abs(r.qty) AS u, r.money, b._row_id AS pid, b.qty AS bq
+        m AS (SELECT r.pos, abs(r.qty) AS u, r.money, b._row_id AS pid, b.qty AS bq,
+                     b.money AS bm
               FROM rets r ASOF LEFT JOIN buys b
               ON r.cust = b.cust AND r.item = b.item AND r.pos >= b.pos),
         c AS (SELECT *, sum(u) OVER (PARTITION BY pid ORDER BY pos) AS cu FROM m
@@ -215,8 +221,11 @@ def test_net_excess_beyond_the_matched_purchase_recounted(online_retail, net):
         SELECT (SELECT count(*) FROM x WHERE xu > 0), (SELECT sum(xu) FROM x),
                (SELECT sum(money * xu / u) FROM x WHERE u > 0),
                (SELECT sum(money) FROM x), (SELECT sum(money) FROM m WHERE pid IS NULL),
-               (SELECT count(*) FROM m WHERE pid IS NULL)""").fetchone()
-    n_excess, units, excess, matched, unmatched, n_unmatched = got
+               (SELECT count(*) FROM m WHERE pid IS NULL),
+               (SELECT sum(d) FROM (SELECT least(sum(bm * (u - xu) / bq),
+                                                 sum(money * (u - xu) / u)) AS d
+                                    FROM x GROUP BY pid))""").fetchone()
+    n_excess, units, excess, matched, unmatched, n_unmatched, deducted = got
     rep = net.report
     rec = rep.reconciliation()
     assert (n_excess, units) == (215, 5_350)  # recounted once by this query
@@ -227,9 +236,15 @@ def test_net_excess_beyond_the_matched_purchase_recounted(online_retail, net):
     assert rec["refunds_unmatched"] == pytest.approx(unmatched, abs=1e-5)
     assert rec["return_lines_unmatched"] == n_unmatched == rep["return_unmatched"]
     assert rec["refunds"] == pytest.approx(matched + unmatched, abs=1e-5)
-    assert matched - rec["refunds_deducted"] == pytest.approx(14_015.75, abs=0.005)
+    assert rec["refunds_deducted"] == pytest.approx(deducted, abs=1e-4)
+    assert matched - rec["refunds_deducted"] == pytest.approx(15_400.82, abs=0.005)
     assert rec["refunds_beyond_purchase"] + rec["refund_price_difference"] == pytest.approx(
-        14_015.75, abs=0.005)
+        15_400.82, abs=0.005)
+    assert rec["refund_price_difference"] == pytest.approx(1_902.51, abs=0.005)
+    assert any("401 matched return lines at another unit price than their purchase: 132 "
+               "return lines refunded 2,224.21 for units bought for 3,609.28" in n
+               and "269 return lines refunded 5,987.59 for units bought for 4,085.08" in n
+               for n in rep.notes)
     # the purchases before netting: the purchase lines' raw Quantity x UnitPrice
     before = con.raw_sql(f"""
         SELECT sum(CAST(Quantity AS DOUBLE) * CAST(UnitPrice AS DOUBLE)) FROM {RAW}

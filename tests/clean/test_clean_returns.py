@@ -18,7 +18,7 @@ ROWS = [
     ("C5", "Q", "cup", "-1", T.format(3), "5.0", "A", "UK"),  # 5 before any Q purchase
     ("6", "Q", "cup", "2", T.format(4), "5.0", "A", "UK"),  # 6 A buys 2 Q = 10
     ("7", "P", "pen", "5", T.format(2), "2.0", "B", "UK"),  # 7 B buys 5 P = 10
-    ("C8", "P", "pen", "-2", T.format(9), "1.5", "B", "UK"),  # 8 -> row 7 (at 2.0 each)
+    ("C8", "P", "pen", "-2", T.format(9), "1.5", "B", "UK"),  # 8 -> row 7 (bought at 2.0)
     ("C9", "P", "pen", "-1", T.format(10), "2.0", "C", "UK"),  # 9 C never bought P
     ("10", "R", "rug", "1", T.format(4), "100", "B", "UK"),  # 10 B buys a rug = 100
     ("C11", "R", "rug", "-1", T.format(4), "100", "B", "UK"),  # 11 same time, later line
@@ -51,17 +51,19 @@ def test_reasons(netted):
 def test_netted_values(netted):
     tx = fetch(netted.transactions).set_index("_row_id").sort_index()
     # row 1 untouched (row 2 is the most recent purchase; excess units are not carried back)
-    # row 6 untouched (its return came first); row 7: 5 - 2 units at its own price 2.0
+    # row 6 untouched (its return came first); row 7: 5 - 2 units, and 10.0 less the 3.0
+    # refunded for them (2 x 1.5): never more money than the refund (at its own price 2.0
+    # the 2 units were worth 4.0)
     assert tx.index.tolist() == [1, 6, 7]
     assert tx["quantity"].tolist() == [10.0, 2.0, 3.0]
-    assert tx["amount"].tolist() == pytest.approx([20.0, 10.0, 6.0])
+    assert tx["amount"].tolist() == pytest.approx([20.0, 10.0, 7.0])
     assert tx["returned_quantity"].tolist() == [0.0, 0.0, 2.0]
     spend = tx.groupby("customer_id")["amount"].sum()
-    assert spend.to_dict() == pytest.approx({"A": 30.0, "B": 6.0})
+    assert spend.to_dict() == pytest.approx({"A": 30.0, "B": 7.0})
     assert (spend >= 0).all()
     rep = netted.report
-    # row 2: 10 (all of it), row 7: 2 units x 2.0 = 4, row 10: 100
-    assert rep.netted_revenue == pytest.approx(114.0)
+    # row 2: 10 (all of it), row 7: the refund 3 (not 2 units x 2.0 = 4), row 10: 100
+    assert rep.netted_revenue == pytest.approx(113.0)
     assert rep["return_netted"] == 4 and rep["return_unmatched"] == 2
     assert rep["fully_returned"] == 2
     assert rep.rows_clean == 3 and rep.rows_in == 11
@@ -96,16 +98,17 @@ def test_default_end_includes_returns_on_the_last_day(log_factory, netted):
     assert res.observation_end.isoformat() == "2024-01-10"
     assert res.report["after_observation_end"] == 0
     assert fetch(res.quarantine)["reason"].tolist() == fetch(netted.quarantine)["reason"].tolist()
-    assert res.report.netted_revenue == pytest.approx(114.0)
+    assert res.report.netted_revenue == pytest.approx(113.0)
 
 
 def test_excess_beyond_the_matched_purchase_is_reported(netted):
     """Row 2 (4 pens) meets rows 3 and 4 (3 + 2 units): the first 3 units and 1 of row 4's
     come off it; row 4's other unit (2.5 at its own price) is the excess, not carried to
     row 1 and not dropped: it is counted. Refunds 7.5 + 5 + 5 + 3 + 2 + 100 = 122.5 =
-    deducted 114 + not netted 9.5 (unmatched rows 5 and 9: 5 + 2; excess 2.5) - 1.0 (row 8
-    refunded 3.0 for 2 pens bought at 2.0 each, 4.0 deducted). Purchases 20 + 10 + 10 + 10
-    + 100 = 150 - 114 = clean spend 36.
+    deducted 113 + not netted 9.5 (unmatched rows 5 and 9: 5 + 2; excess 2.5): row 8
+    refunded 3.0 for 2 pens bought at 2.0 each, and 3.0 is deducted, not 4.0 (a purchase
+    loses at most the refund netted against it), so no refund price difference is left.
+    Purchases 20 + 10 + 10 + 10 + 100 = 150 - 113 = clean spend 37.
     """
     rep = netted.report
     assert (rep.excess_lines, rep.excess_units) == (1, 1.0)
@@ -114,18 +117,24 @@ def test_excess_beyond_the_matched_purchase_is_reported(netted):
     assert rep.refunds_not_netted == pytest.approx(9.5)
     rec = rep.reconciliation()
     assert rec == pytest.approx({
-        "matched_by": "product_id", "spend_before_netting": 150.0, "refunds_deducted": 114.0,
-        "clean_spend": 36.0, "refunds": 122.5, "refunds_not_netted": 9.5,
+        "matched_by": "product_id", "spend_before_netting": 150.0, "refunds_deducted": 113.0,
+        "clean_spend": 37.0, "refunds": 122.5, "refunds_not_netted": 9.5,
         "refunds_beyond_purchase": 2.5, "return_lines_beyond_purchase": 1,
         "units_beyond_purchase": 1.0, "refunds_unmatched": 7.0, "return_lines_unmatched": 2,
-        "refund_price_difference": -1.0,
+        "refund_price_difference": 0.0,
     })
     tx = fetch(netted.transactions)
     assert rec["clean_spend"] == pytest.approx(tx["amount"].sum())
     lines = rep.reconciliation_lines()
-    assert lines[0].endswith("purchases 150.00 - refunds deducted 114.00 = clean spend 36.00")
-    assert lines[1].startswith("refunds on return lines 122.50 = deducted 114.00 + not netted "
-                               "9.50 - 1.00 (")
+    assert lines[0].endswith("purchases 150.00 - refunds deducted 113.00 = clean spend 37.00")
+    assert lines[1] == "refunds on return lines 122.50 = deducted 113.00 + not netted 9.50"
+    # row 8, the one return at another unit price: said in the netting note
+    assert any(n.endswith("; 1 matched return line at another unit price than their "
+                          "purchase: 1 return line refunded 3.00 for units bought for 4.00: a "
+                          "purchase loses at most the refunds netted against it, never the "
+                          "units' full price (a purchase whose units all came back for less "
+                          "money stays clean with quantity 0 and the money not refunded)")
+               for n in rep.notes)
     assert lines[2].startswith("refunds not netted 9.50 = beyond the purchase 2.50 (1 return "
                                "line beyond")
     assert "; 1 unit) + unmatched" in lines[2]
@@ -213,3 +222,36 @@ def test_a_log_without_returns_says_so_and_claims_no_netting(log_factory):
     rep = clean(log_factory(rows), returns="net", observation_end="2024-01-31").report
     assert rep.reconciliation()["refunds"] == 0.0
     assert rep.reconciliation_lines() == ["returns netted: none (the log has no return lines)"]
+
+
+def test_a_small_refund_never_removes_a_large_purchase(log_factory):
+    """Breaker: netted by units, a 12.50 refund of one unit took the whole 1,200.00 of the
+    unit bought (fully_returned), reconciled as -1,187.50 "refunded at another price". Now
+    a purchase loses at most the refunds netted against it: the unit comes off its
+    quantity, 12.50 off its money; the 1,187.50 the customer was not refunded stays spend
+    (a clean line of quantity 0)."""
+    rows = [
+        ("1", "TV", "tv", "1", T.format(1), "1200.0", "A", "UK"),
+        ("C2", "TV", "tv", "-1", T.format(2), "12.5", "A", "UK"),
+        ("3", "P", "pen", "4", T.format(1), "2.0", "B", "UK"),  # B: a plain return, same price
+        ("C4", "P", "pen", "-1", T.format(2), "2.0", "B", "UK"),
+    ]
+    res = clean(log_factory(rows), returns="net", observation_end="2024-01-31")
+    tx = fetch(res.transactions).set_index("_row_id").sort_index()
+    assert tx.index.tolist() == [1, 3]
+    assert tx.loc[1, ["quantity", "amount", "returned_quantity"]].tolist() == pytest.approx(
+        [0.0, 1187.5, 1.0])
+    assert tx.loc[3, ["quantity", "amount"]].tolist() == pytest.approx([3.0, 6.0])
+    rep = res.report
+    assert rep["fully_returned"] == 0 and rep["return_netted"] == 2
+    rec = rep.reconciliation()
+    assert rec["refunds_deducted"] == pytest.approx(12.5 + 2.0)
+    assert rec["refund_price_difference"] == 0.0  # each refund deducted in full, no more
+    assert rec["spend_before_netting"] - rec["refunds_deducted"] == pytest.approx(
+        rec["clean_spend"]) == pytest.approx(1187.5 + 6.0)
+    (note,) = [n for n in rep.notes if n.startswith("returns netted:")]
+    assert note.endswith("; 1 matched return line at another unit price than their purchase: "
+                         "1 return line refunded 12.50 for units bought for 1,200.00: a "
+                         "purchase loses at most the refunds netted against it, never the "
+                         "units' full price (a purchase whose units all came back for less "
+                         "money stays clean with quantity 0 and the money not refunded)")

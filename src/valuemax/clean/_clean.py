@@ -33,6 +33,7 @@ from valuemax.clean._rules import (
     unconfirmed_codes,
     with_code_flags,
 )
+from valuemax.clean._signs import opposite_signs, sign_note
 from valuemax.engines import add_key, median_table, refresh_statistics, spark_checkpoint
 from valuemax.engines._portable import backend_name
 
@@ -290,6 +291,9 @@ def clean(
 
     counts = _count(con, t, net=returns == "net", med=med, mad=mad,
                     ctx=ctx)
+    signs = sign_note(t, t._vm_amount0 if returns == "net" else t.amount, counts)
+    if signs:
+        notes.append(signs)
     report = build_report(
         counts, rules, obs_end, preset=preset, returns=returns, flag=flag, notes=notes,
         codes=codes, confirm=ctx.confirm, netting=(item or "amount") if returns == "net" else None,
@@ -540,6 +544,26 @@ def _scalar(con: Any, one: ir.Table) -> float | None:
     return None if value is None else float(value)
 
 
+#: A matched return's refund and the purchase value of its units differ when they differ
+#: by more than half a cent (float residue and rounding of prices are no difference).
+_PRICE_EPS = 0.005
+
+
+def _price_metrics(t: ir.Table, n_true: Any) -> dict[str, Any]:
+    """Matched return lines refunded below / above the purchase value of their netted
+    units (``_vm_pv``, at the matched purchase's own price): counts, refunds netted and
+    those values (``price_lo_*``, ``price_hi_*``) for the netting note."""
+    netted = t._vm_amount0.abs() - t._vm_left  # the refund less its excess
+    priced = t._vm_matched & t._vm_pv.notnull()
+    lo, hi = priced & (netted < t._vm_pv - _PRICE_EPS), priced & (netted > t._vm_pv + _PRICE_EPS)
+    out = {}
+    for name, flag in (("lo", lo), ("hi", hi)):
+        out[f"n_price_{name}"] = n_true(flag)
+        out[f"price_{name}_refund"] = ibis.ifelse(flag, netted, 0.0).sum().cast("float64")
+        out[f"price_{name}_value"] = ibis.ifelse(flag, t._vm_pv, 0.0).sum().cast("float64")
+    return out
+
+
 def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
            mad: float | None, ctx: RuleContext) -> list[dict[str, Any]]:
     """One GROUP BY reason: rows, rows with an amount, outliers, netted revenue, parse errors
@@ -582,6 +606,8 @@ def _count(con: Any, t: ir.Table, *, net: bool, med: float | None,
         "netted": (t._vm_amount0 - t.amount).sum() if net else None,
         "kept_codes": ibis.literal(0) if ctx.confirm is None else n_true(
             unconfirmed_codes(t, ctx)),
+        "n_signs": n_true(opposite_signs(t, amount0)),
+        **(_price_metrics(t, n_true) if net and "_vm_pv" in t.columns else {}),
     }
     # without netting, its sums are 0.0 here, not in SQL: PostgreSQL reads a bare 0.0 as a
     # NUMERIC literal, which Ibis cannot put in its float64 column

@@ -208,7 +208,9 @@ class QualityReport:
         refund_price_difference``, with ``refunds_not_netted == refunds_beyond_purchase +
         refunds_unmatched``. ``refund_price_difference`` is what the matched returns were
         refunded beyond what was deducted at the purchases' own prices (returned units
-        refunded at another price than they were bought at; 0 by amount).
+        refunded above the price they were bought at; 0 by amount). Units refunded below
+        their price take only their refund off the purchase (never more money than
+        refunded), so they add nothing to it; the netting note counts both kinds.
 
         Returns
         -------
@@ -277,7 +279,9 @@ class QualityReport:
         diff = rec["refund_price_difference"]
         if abs(diff) >= 0.005:
             refunds += (f" {'+' if diff > 0 else '-'} {abs(diff):,.2f} (matched units "
-                        "refunded at another price than they were bought at)")
+                        + ("refunded above the price they were bought at: only that price "
+                           "is deducted)" if diff > 0 else
+                           "refunded at another price than they were bought at)"))
         return [
             f"returns netted (money in the log's currency): purchases "
             f"{rec['spend_before_netting']:,.2f} - refunds deducted "
@@ -541,4 +545,33 @@ def _netting_note(netting: str | None, netted: float, left: float,
             f"same {by_what} by the same customer; {left:,.2f} of refunds not netted "
             f"({count_noun(unmatched, 'unmatched return line')}, "
             f"{count_noun(over, 'return line')} beyond the units of the purchase line they "
-            "were matched to: the excess is not carried to older purchases)")
+            "were matched to: the excess is not carried to older purchases)"
+            + _price_note(by))
+
+
+def _price_note(by: dict[Any, dict[str, Any]]) -> str:
+    """The netting note's sentence on matched returns refunded at another unit price than
+    their purchase's ('' when none): how many, their refunds and the value of their units
+    at the purchase's price, and what was deducted."""
+    def total(key: str) -> float:
+        return float(sum(float(row.get(key) or 0.0) for row in by.values()))
+
+    n_lo, n_hi = int(total("n_price_lo")), int(total("n_price_hi"))
+    if not n_lo and not n_hi:
+        return ""
+    parts = []
+    if n_lo:
+        parts.append(
+            f"{count_noun(n_lo, 'return line')} refunded {total('price_lo_refund'):,.2f} "
+            f"for units bought for {total('price_lo_value'):,.2f}: a purchase loses at most "
+            f"the refunds netted against it, never the units' full price (a purchase whose "
+            f"units all came back for less money stays clean with quantity 0 and the money "
+            f"not refunded)")
+    if n_hi:
+        parts.append(
+            f"{count_noun(n_hi, 'return line')} refunded {total('price_hi_refund'):,.2f} "
+            f"for units bought for {total('price_hi_value'):,.2f}: only the units' purchase "
+            f"price is deducted (the rest is the refund price difference of the "
+            f"reconciliation)")
+    return (f"; {count_noun(n_lo + n_hi, 'matched return line')} at another unit price than "
+            f"their purchase: " + "; ".join(parts))

@@ -14,7 +14,15 @@ instead (``valuemax.clean._returns_amount``).
 
 Netting. Per purchase line, the matched returns' units ``|quantity|`` are summed and the
 line's quantity is reduced by them, capped at zero; the amount is reduced in proportion
-(the purchase's own unit price), so a customer's spend is never negative. When a quantity is
+(the purchase's own unit price), so a customer's spend is never negative, but by no more
+than the refund money netted against the line (its returns' ``|amount|`` less their
+excess): a 12.50 refund of a unit bought at 1,200.00 takes 12.50 off it, not 1,200.00. A
+line whose units all came back for less money than they cost keeps the rest of its amount
+(money the customer paid and was not refunded) as a clean line of quantity 0; it is
+``fully_returned`` only when its money is gone too. Returns refunded above the purchase's
+price take only the units' purchase value; the rest is the reconciliation's refund price
+difference. ``_vm_pv`` (on a matched return: its netted units at the purchase's price)
+lets the report count the returns at another price. When a quantity is
 missing on the purchase or on one of its returns, the refunded money ``|amount|`` is deducted
 from the amount instead, capped at zero. Returned units beyond the matched line's quantity
 are not carried to older purchases: they are the *excess*, counted and reported, never
@@ -126,7 +134,9 @@ def net_returns(
         when netted in money; on a matched return line its units netted, ``|quantity|``
         less its excess, NULL without a quantity; else 0), ``_vm_ret`` (eligible return
         line), ``_vm_matched`` (return matched to a purchase), ``_vm_full`` (purchase
-        netted to zero) and ``_vm_left`` (float64: ``|amount|`` of an unmatched return,
+        netted to zero: every unit and all its money), ``_vm_pv`` (float64 on a matched
+        return whose purchase has a positive quantity: its netted units at the purchase's
+        price; else NULL) and ``_vm_left`` (float64: ``|amount|`` of an unmatched return,
         the excess money of a matched one, else 0).
     """
     keys = ("customer_id", item)
@@ -139,21 +149,32 @@ def net_returns(
         _vm_nu=m._vm_units.count(),
         _vm_u=m._vm_units.sum(),
         _vm_m=m._vm_money.sum(),
+        # the refund money netted against the line (its returns less their excess)
+        _vm_rm=(m._vm_money * (1.0 - m._vm_xs)).sum(),
     )
-    matched = m.select("_vm_rrow", "_vm_xs", "_vm_xn", _vm_hit=ibis.literal(True))
+    # a matched return's netted units valued at its purchase's own price (NULL when the
+    # purchase is netted in money): against its refund, the "another price" counts
+    priced = m._vm_pq.notnull() & (m._vm_pq > 0) & m._vm_pa.notnull()
+    matched = m.select("_vm_rrow", "_vm_xs", "_vm_xn", _vm_hit=ibis.literal(True),
+                       _vm_pv=ibis.ifelse(priced, m._vm_pa * (m._vm_units - m._vm_xn)
+                                          / m._vm_pq, ibis.null("float64")))
 
     j = t.left_join(per_buy, t._row_id == per_buy._vm_prow)
-    j = j.select(*t.columns, "_vm_n", "_vm_nu", "_vm_u", "_vm_m")
+    j = j.select(*t.columns, "_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_rm")
     j = j.left_join(matched, j._row_id == matched._vm_rrow)
-    j = j.select(*t.columns, "_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_hit", "_vm_xs",
-                 "_vm_xn")
+    j = j.select(*t.columns, "_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_rm", "_vm_hit",
+                 "_vm_xs", "_vm_xn", "_vm_pv")
 
     q, a = j.quantity, j.amount
     hit = j._vm_n.notnull()
     in_units = hit & q.notnull() & (q > 0) & (j._vm_nu == j._vm_n)
     new_q = ibis.ifelse(in_units, ibis.greatest(q - j._vm_u, 0.0), q)
+    # the returned units at the purchase's own price, but never more money than the
+    # refunds netted against the line: a 12.50 refund of the unit bought at 1,200.00
+    # takes 12.50 off it (the returned units still come off its quantity)
+    rm = j._vm_rm.fill_null(0.0)
     new_a = ibis.cases(
-        (in_units, a * new_q / q),
+        (in_units, ibis.greatest(a * new_q / q, a - rm)),
         (hit, ibis.greatest(a - j._vm_m, 0.0)),
         else_=a,
     )
@@ -170,11 +191,15 @@ def net_returns(
             (matched, q.abs() - j._vm_xn), else_=0.0,
         ).cast("float64"),
         _vm_matched=matched,
-        _vm_full=hit & ibis.ifelse(in_units, new_q <= 0, new_a <= 0),
+        # every unit back and the money with it; units all back for less money than they
+        # were bought for leave the rest of the amount (the customer paid it) on a clean
+        # line of quantity 0
+        _vm_full=hit & ibis.ifelse(in_units, (new_q <= 0) & (new_a <= 0), new_a <= 0),
         _vm_left=left.fill_null(0.0).cast("float64"),
+        _vm_pv=j._vm_pv.cast("float64"),
     )
-    return out.drop("_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_hit", "_vm_cand", "_vm_xs",
-                    "_vm_xn")
+    return out.drop("_vm_n", "_vm_nu", "_vm_u", "_vm_m", "_vm_rm", "_vm_hit", "_vm_cand",
+                    "_vm_xs", "_vm_xn")
 
 
 def _with_excess(m: ir.Table) -> ir.Table:
