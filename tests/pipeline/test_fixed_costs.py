@@ -127,3 +127,40 @@ def test_importing_valuemax_and_its_pipeline_imports_no_plotting_or_models():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_analyze_drops_cleans_labelled_lines_once_counted(monkeypatch):
+    """Clean's labelled lines (a temporary table as large as the log) are gone when the
+    customer step starts, and the run's results are those of clean() on the same log."""
+    import valuemax
+    import valuemax.pipeline._analyze as pipeline
+    from valuemax.clean import clean
+    from valuemax.io import read_transactions
+
+    cons: list = []
+    connect = pipeline.connect
+
+    def keep(*args, **kwargs):
+        backend = connect(*args, **kwargs)
+        cons.append(backend)
+        return backend
+
+    monkeypatch.setattr(pipeline, "connect", keep)
+    temp: dict[str, list[str]] = {}
+
+    def on_step(step: str) -> None:
+        if step in ("clean", "customers"):
+            temp[step] = [r[0] for r in cons[0].con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()]
+
+    log = _tiny_log()
+    log.loc[3, "quantity"] = -1  # a return: a quarantined line, so the counts bite
+    result = valuemax.analyze(log, random_state=0, clusters="none", clv=False,
+                              propensity=False, on_step=on_step)
+    assert not any(n.startswith("_vm_labelled_") for n in temp["customers"])
+    assert temp["clean"] == []
+    ref = clean(read_transactions(log), returns="net")
+    assert result.quality.rows_quarantined == ref.report.rows_quarantined > 0
+    assert result.quality.rows_clean == ref.report.rows_clean
+    ref_ids = ref.transactions.select("customer_id").distinct().to_pyarrow()
+    assert sorted(result.customers["customer_id"]) == sorted(ref_ids.column(0).to_pylist())

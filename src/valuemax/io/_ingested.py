@@ -113,6 +113,9 @@ class Ingested:
         parse error and a date in 1900-01-01 .. 2100-01-01), counted by the placeholder
         query. Read it through :meth:`usable_day_counts`, which ignores it once ``raw`` is
         replaced by another table.
+    ids_raw : ibis.Table or None
+        The raw table the id plans (``plan.ids``) were inferred from: their ``unpadded``
+        (no trim needed) holds only while ``raw`` is that table.
     """
 
     raw: Any = field(repr=False)
@@ -131,6 +134,7 @@ class Ingested:
     plan: ParsePlan = field(repr=False)
     privacy: Any = field(default=None, repr=False)
     day_counts: Any = field(default=None, repr=False, compare=False)
+    ids_raw: Any = field(default=None, repr=False, compare=False)
 
     def usable_day_counts(self) -> Any:
         """The usable lines per day counted at read time, or None when unknown.
@@ -170,7 +174,11 @@ class Ingested:
 
         def text_id(canonical: str) -> Any:
             col = src(canonical)
-            return ibis.null(dt.string) if col is None else id_expr(col, plan.ids[canonical])
+            if col is None:
+                return ibis.null(dt.string)
+            idp = plan.ids[canonical]
+            # the plan's unpadded holds for the raw table it was inferred from only
+            return id_expr(col, idp, trimmed=idp.unpadded and self.ids_raw is t)
 
         # Three projections, kept apart with .view() so that every regex / strptime runs once
         # per row: 1. trimmed and cleaned text, 2. parsed values, 3. flags and final columns.

@@ -190,10 +190,12 @@ def protect(ingested: Ingested, *, pseudonym_key: PseudonymKey | None = None,
     # dropped extra columns and pseudonyms (a missing id stays missing) change no date and
     # no parse error: the usable lines per day counted at read time still hold
     counts = ingested.usable_day_counts()
+    # nor any id's spelling (a pseudonym's plan is a new one, without unpadded)
+    ids_raw = new_raw if ingested.ids_raw is raw else None
     return dataclasses.replace(
         ingested, raw=new_raw, plan=new_plan, notes=(*old, *notes),
         extra_columns=tuple(extra_names.values()), privacy=report,
-        day_counts=None if counts is None else (new_raw, counts))
+        day_counts=None if counts is None else (new_raw, counts), ids_raw=ids_raw)
 
 
 def _describe(c: PiiColumn) -> str:

@@ -363,7 +363,7 @@ def _ingest(
         raw=raw, con=con, source=loaded.source, format=loaded.format, encoding=loaded.encoding,
         header=loaded.header, mapping=mapping, date_formats=date_plan.formats,
         number_notes=tuple(number_notes), notes=notes, fingerprint=loaded.fingerprint,
-        n_rows=n_rows, extra_columns=tuple(extra_names.values()), plan=plan,
+        n_rows=n_rows, extra_columns=tuple(extra_names.values()), plan=plan, ids_raw=raw,
     )
     days, note, counts = placeholder_scan(ingested.standardized(), n_rows)
     if not days:

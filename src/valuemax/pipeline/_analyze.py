@@ -450,6 +450,8 @@ def _read_and_clean(run: _Run, source: Any, opts: AnalyzeOptions, key: Any) -> _
         # hold there): they neither re-parse the observation end nor re-scan the rows
         stored = dataclasses.replace(cleaned, transactions=con.table("transactions_clean"))
     quality = _with_lost_customers(cleaned, ingested, con)
+    if econ is None:
+        cleaned = stored = _release_labelled(con, stored)
     params["observation_end"] = cleaned.observation_end.isoformat()
     # a log without prices (no amount, nor quantity and unit_price): what needs no money
     # runs, the spend steps are skipped with NO_MONEY
@@ -804,6 +806,20 @@ def _write_back(econ, schema, tables):
         copy_to_store(con, name, write_engine_table(econ, tables.work(name), expr, schema),
                       schema=expr.schema())
     return store
+
+
+def _release_labelled(con: Any, stored: Any) -> Any:
+    """Drop clean's labelled lines (the temporary ``_vm_labelled_*`` table, every line of
+    the log with its rule columns: about 1 GB at 10M lines) once the clean lines, the
+    quarantine and the lost customers are counted: nothing reads it after that, and held
+    to the end of the run it took the later steps' share of the store's memory limit (or
+    was spilled to disk). Returns ``stored`` reading the stored tables (``lines`` None)."""
+    names = [r[0] for r in con.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND "
+        "starts_with(table_name, '_vm_labelled_')").fetchall()]
+    for name in names:
+        con.con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
+    return dataclasses.replace(stored, quarantine=con.table("quarantine"), lines=None)
 
 
 def _with_lost_customers(cleaned, ingested, con):
