@@ -81,12 +81,53 @@ def binned_members(model: Any, x: pd.DataFrame) -> list[tuple[Any, Any, Any]] | 
     return members if same else None
 
 
+def _passthrough(pre: Any) -> tuple[str, ...] | None:
+    """The columns a preprocessing passes through unchanged, in order, when that is all it
+    does (a pipeline of one ``ColumnTransformer`` of ``'passthrough'`` steps, the numeric
+    gradient boosting's of :func:`~valuemax.propensity._models.make_model`); else None."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import FunctionTransformer
+
+    steps = getattr(pre, "steps", None)
+    if not steps or len(steps) != 1 or type(steps[0][1]) is not ColumnTransformer:
+        return None
+    cols: list[str] = []
+    for _, step, names in steps[0][1].transformers_:
+        if isinstance(step, str) and step == "drop":
+            continue
+        # 'passthrough' is fitted as a FunctionTransformer without functions
+        if not (type(step) is FunctionTransformer and step.func is None
+                and step.inverse_func is None) or not all(isinstance(c, str) for c in names):
+            return None
+        cols += names
+    return tuple(cols)
+
+
+def _values(x: pd.DataFrame, cols: tuple[str, ...]) -> np.ndarray:
+    """``x[cols]`` as a Fortran-ordered float64 array: the passthrough's output values
+    (each column cast to float64 as ``DataFrame.to_numpy`` casts it), laid out as the bin
+    mapper reads them (column by column)."""
+    out = np.empty((len(x), len(cols)), dtype=np.float64, order="F")
+    for j, c in enumerate(cols):
+        out[:, j] = x[c].to_numpy(dtype=np.float64)
+    return out
+
+
 def _mean_proba(members: list[tuple[Any, Any, Any]], x: pd.DataFrame) -> np.ndarray:
     """``CalibratedClassifierCV.predict_proba``: the calibrated copies' mean, in their
-    order, each copy on its bins."""
+    order, each copy on its bins (the rows' values taken once for the copies whose
+    preprocessing passes the same columns through)."""
     out = np.zeros((len(x), len(members[0][2].classes)))
+    values: dict[tuple[str, ...], np.ndarray] = {}
     for pre, mapper, head in members:
-        out += head.predict_proba(mapper.transform(pre.transform(x)))
+        cols = _passthrough(pre)
+        if cols is None:
+            z = pre.transform(x)
+        else:
+            if cols not in values:
+                values[cols] = _values(x, cols)
+            z = values[cols]
+        out += head.predict_proba(mapper.transform(z))
     out /= len(members)
     return out
 
