@@ -58,20 +58,32 @@ def test_sample_is_train_test_split_of_the_whole_frame(setup, seed):
     pd.testing.assert_frame_equal(hold.sample(len(whole), seed, [], "rows"), whole)
 
 
-@pytest.mark.parametrize("kind", ["logit", "hgb"])
+@pytest.mark.parametrize("kind", ["logit", "hgb", "hgb_binned"])
 def test_chunked_scores_equal_one_call_on_the_whole_frame(setup, kind):
     """Scores streamed 37 rows at a time equal predict_proba on the whole scoring frame,
-    to the last bit, with the kept columns of that frame, in its order."""
+    to the last bit, with the kept columns of that frame, in its order (``hgb_binned``: a
+    calibrated numeric gradient boosting, whose chunks are scored on its bins)."""
+    from sklearn.calibration import CalibratedClassifierCV
+
     t, days, whole = setup
     feats = ["recency_days", "frequency", "T", "total_spend", "ipt_mean", "Country"]
     params = {"C": 1.0} if kind == "logit" else {"learning_rate": 0.1, "max_leaf_nodes": 15}
-    model = make_model(kind, params, feats[:-1], ["Country"], 0).fit(
-        whole[feats], whole["label"].to_numpy())
+    if kind == "hgb_binned":
+        feats = feats[:-1]
+        model = CalibratedClassifierCV(make_model("hgb", params, feats, [], 0).set_params(
+            clf__max_iter=20), method="isotonic", cv=3)
+    else:
+        model = make_model(kind, params, feats[:-1], ["Country"], 0)
+    model.fit(whole[feats], whole["label"].to_numpy())
     score_day = dt.date(2023, 6, 25)
     now = frame_at(days, t, score_day, categorical=("Country",))
     expr = features_from_days(days, t, score_day, categorical=("Country",))
     keep = ["customer_id", "recency_days", "ipt_mean"]
     got, p = score_in_chunks(model, expr, feats, keep, chunk=37)
+    if kind == "hgb_binned":
+        from valuemax.propensity._binned import binned_members
+
+        assert binned_members(model, now[feats]) is not None  # the binned path is taken
     assert len(now) % 37 != 0 and len(p) == len(now)
     np.testing.assert_array_equal(p, model.predict_proba(now[feats])[:, 1])
     pd.testing.assert_frame_equal(got, now[keep])

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuemax.propensity._binned import binned_members
+
 
 def _leaf_columnwise(step: Any) -> bool:
     """Whether ``step`` (a fitted transformer, or ``'passthrough'``/``'drop'``) maps each
@@ -165,6 +167,14 @@ def columnwise_scorer(model: Any, x: pd.DataFrame,
             return None
         pre_out.append(z)
         fed.append(f)
+    binned = binned_members(model, x) if how == "calibrated" else None
+    if binned is not None:
+        # gradient boosting walks its trees on the bins of the preprocessed rows (the same
+        # numbers, :mod:`~valuemax.propensity._binned`); binning maps each column on its
+        # own, so a copy's permuted column has the permuted bins
+        pairs = [(pre, head) for pre, _, head in binned]
+        pre_out = [mapper.transform(z) for (_, mapper, _), z in zip(binned, pre_out,
+                                                                    strict=True)]
     n = len(x)
 
     def stack(z: np.ndarray, f: list[np.ndarray], jobs: Sequence[tuple[int, np.ndarray]],

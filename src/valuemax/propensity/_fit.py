@@ -13,6 +13,7 @@ import pandas as pd
 from valuemax._core.exceptions import ConvergenceError, InputError, InsufficientData
 from valuemax.clean import CleanResult
 from valuemax.features._validation import check_log
+from valuemax.propensity._binned import binned_members, predict_positive
 from valuemax.propensity._days import (
     features_from_days,
     frames_at,
@@ -635,7 +636,8 @@ def _models(rows: _Rows, random_state: int, cv_folds: int, notes: list[str]) -> 
         fitted[kind], method, k = fit_calibrated(kind, best[kind][0], x_tr, y_tr, numeric,
                                                  cats_used, random_state, notes)
         calib[kind] = {"method": method, "folds": k}
-        probs[kind] = _finite(fitted[kind].predict_proba(x_ho)[:, 1], kind, "holdout")
+        p_ho = predict_positive(fitted[kind], x_ho, binned_members(fitted[kind], x_ho))
+        probs[kind] = _finite(p_ho, kind, "holdout")
     notes.append("probability calibration: CalibratedClassifierCV, shuffled stratified folds ("
                  + ", ".join(f"{k} {c['method']} over {c['folds']} folds"
                              for k, c in calib.items()) + ").")

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from valuemax.propensity._binned import binned_members, predict_positive
 from valuemax.propensity._days import features_from_days, for_customers, frame_at
 
 #: Customers scored per ``predict_proba`` call: the model's transforms copy the features
@@ -143,7 +144,9 @@ def score_in_chunks(model: Any, expr: ir.Table, features: list[str], keep: list[
     at a time.
 
     Both models and their calibration score each row on its own, so the probabilities are
-    those of one call on the whole frame (tests/propensity/test_holdout.py).
+    those of one call on the whole frame (tests/propensity/test_holdout.py); a calibrated
+    gradient boosting walks its trees on its bins
+    (:func:`~valuemax.propensity._binned.predict_positive`: the same numbers).
 
     Returns
     -------
@@ -155,7 +158,11 @@ def score_in_chunks(model: Any, expr: ir.Table, features: list[str], keep: list[
     rows = expr.select(*cols).order_by("customer_id")
     reader = rows.to_pyarrow_batches(chunk_size=chunk)
     kept, probs = [rows.schema().to_pyarrow().empty_table().select(keep)], [np.empty(0)]
-    for table in _chunks(reader, chunk):
-        probs.append(model.predict_proba(table.to_pandas()[features])[:, 1])
+    members = None
+    for k, table in enumerate(_chunks(reader, chunk)):
+        x = table.select(features).to_pandas()
+        if k == 0:
+            members = binned_members(model, x)
+        probs.append(predict_positive(model, x, members))
         kept.append(table.select(keep))
     return pa.concat_tables(kept).to_pandas(), np.concatenate(probs)
