@@ -75,3 +75,22 @@ def test_an_empty_result_has_the_schema(spark):
         assert reader.schema == table.schema().to_pyarrow()
     finally:
         spark.catalog.dropTempView("vm_empty")
+
+
+def test_whole_table_with_lists_as_ibis_reads_it(spark):
+    """``to_arrow`` on Spark (the baskets' per-basket item lists): the Ibis schema's types,
+    list columns included, and the rows Ibis's own read gives, in the same order."""
+    from valuemax.engines import to_arrow
+
+    econ = open_engine(spark)[0]
+    frame = spark.createDataFrame([(i // 3, i % 11) for i in range(300)], "b long, item int")
+    frame.localCheckpoint().createOrReplaceTempView("vm_lists")
+    try:
+        t = econ.table("vm_lists")
+        expr = t.group_by("b").aggregate(n=t.count(), items=t.item.collect()).order_by("b")
+        got, want = to_arrow(expr), expr.to_pyarrow()
+    finally:
+        spark.catalog.dropTempView("vm_lists")
+    assert got.schema == expr.schema().to_pyarrow()
+    assert got.num_rows == 100 and got.to_pylist() == want.to_pylist()
+    assert sorted(got.column("items").to_pylist()[0]) == [0, 1, 2]  # basket 0: items 0-2
