@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from valuemax._core.exceptions import InputError
 from valuemax.clean import CleanResult
+from valuemax.engines import to_arrow
 
 BasketKind = Literal["order", "customer-day", "file"]
 
@@ -232,14 +233,15 @@ def build_baskets(transactions: CleanResult | ir.Table, *, item: str = "auto") -
     (2, 2, 2)
     """
     t, item_col, kind, notes = basket_lines(transactions, item)
-    pairs = t.select("_basket", "_item").distinct().to_pyarrow()
+    # to_arrow: on Spark the engine's Arrow batches, partition by partition (Ibis's
+    # to_pyarrow builds a pandas frame of every pair first)
+    pairs = to_arrow(t.select("_basket", "_item").distinct())
     if pairs.num_rows == 0:
         raise InputError(f"build_baskets: no line has a {item_col}; there is nothing to "
                          "put in baskets.")
-    info = (t.group_by("_basket")
-            .aggregate(_customer=t.customer_id.cast("string").min(), _ts=t.order_ts.min(),
-                       _last=t.order_ts.max())
-            .to_pyarrow())
+    info = to_arrow(t.group_by("_basket")
+                    .aggregate(_customer=t.customer_id.cast("string").min(),
+                               _ts=t.order_ts.min(), _last=t.order_ts.max()))
     # one row per basket: sorted by id once in Arrow (bytewise, as sorted_codes), the
     # pairs coded by a hash look-up into the sorted ids
     keys = info.column("_basket").combine_chunks()

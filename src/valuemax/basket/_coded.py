@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from valuemax.basket._baskets import Baskets, _naive, basket_lines, build_baskets
 from valuemax.clean import CleanResult
+from valuemax.engines import to_arrow
 from valuemax.engines._memory import hash_pass, hash_passes
 from valuemax.engines._portable import backend_name
 
@@ -22,7 +23,7 @@ def _sorted_distinct(t: ir.Table, column: ir.Column) -> pa.Array:
     order of :func:`~valuemax.basket._baskets.sorted_codes`)."""
     got = t.select(_v=column)
     got = got.filter(got._v.notnull()).distinct()
-    values = got.to_pyarrow().column("_v").combine_chunks()
+    values = to_arrow(got).column("_v").combine_chunks()
     return values.take(pc.sort_indices(values))
 
 
@@ -113,10 +114,10 @@ def _per_basket(t: ir.Table, items: pa.Array, custs: pa.Array,
         lines = part.mutate(_cust=part.customer_id.cast("string"))
         lines = (lines.join(_dictionary(items, "_item", "_i"), "_item")
                  .join(_dictionary(custs, "_cust", "_c"), "_cust"))
-        per = (lines.group_by("_basket")
-               .aggregate(_c=lines._c.min(), _ts=lines.order_ts.min(),
-                          _last=lines.order_ts.max(), _items=lines._i.collect())
-               .drop("_basket").to_pyarrow())
+        per = to_arrow(lines.group_by("_basket")
+                       .aggregate(_c=lines._c.min(), _ts=lines.order_ts.min(),
+                                  _last=lines.order_ts.max(), _items=lines._i.collect())
+                       .drop("_basket"))
         lists.append(per.column("_items").combine_chunks())
         codes.append(np.asarray(per.column("_c").combine_chunks(), dtype=np.int32))
         ts.append(per.column("_ts").combine_chunks())

@@ -18,6 +18,7 @@ from valuemax.basket._coded import build_coded
 from valuemax.basket._mine import mine_rules
 from valuemax.basket._recommend import customer_items, recommend_codes, top_n_dense
 from valuemax.basket._thresholds import choose_thresholds
+from valuemax.engines import to_arrow
 
 #: Share of baskets left after the default split date.
 HOLDOUT_SHARE = 0.2
@@ -219,10 +220,9 @@ def evaluate_training(transactions: ir.Table, tb: Baskets, split: dt.date, *, n:
     evaluated."""
     test = transactions.filter(transactions.order_ts >= split)
     col = tb.item_column
-    pairs = (test.filter(test[col].notnull())
-             .select(customer_id=test.customer_id.cast("string"),
-                     item=test[col].cast("string")).distinct()
-             .to_pyarrow())
+    pairs = to_arrow(test.filter(test[col].notnull())
+                     .select(customer_id=test.customer_id.cast("string"),
+                             item=test[col].cast("string")).distinct())
     custs, hist = customer_items(tb)
     # target: (customer, item) pairs after the split of training customers, not bought
     # before (an item never sold before the split counts in the target, never as a hit)

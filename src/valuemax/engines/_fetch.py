@@ -9,7 +9,9 @@ driver's own cursor instead (mysqlclient's unbuffered ``SSCursor``, in chunks) a
 the integer and decimal columns straight from the driver's Python ``int``/``Decimal``
 values; the other columns (booleans stored as ``TINYINT(1)``, times, JSON, ...) keep
 Ibis's own conversion. PostgreSQL (Ibis builds Arrow from psycopg's Python values),
-DuckDB and Spark (Arrow natively) are exact already and read through Ibis.
+DuckDB and Spark (Arrow natively) are exact already; DuckDB reads through Ibis, Spark
+streams its partitions' Arrow batches (:mod:`valuemax.engines._spark_fetch`: Ibis 12 would
+collect every row into one pandas frame first).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def to_arrow_batches(expr: Any, *, chunk_size: int = CHUNK_ROWS) -> Any:
     expr : ibis.Table or ibis.Column
         An expression of any backend valuemax runs on.
     chunk_size : int, default 100,000
-        Rows per batch read from a MySQL/MariaDB cursor.
+        Rows per batch read from a MySQL/MariaDB cursor (Spark: its own Arrow batches,
+        ``spark.sql.execution.arrow.maxRecordsPerBatch`` rows at most).
 
     Returns
     -------
@@ -51,7 +54,14 @@ def to_arrow_batches(expr: Any, *, chunk_size: int = CHUNK_ROWS) -> Any:
     """
     table = expr.as_table()
     backend = table._find_backend(use_default=True)
-    if getattr(backend, "name", None) != "mysql":
+    name = getattr(backend, "name", None)
+    if name == "pyspark":  # partition by partition, not one pandas frame of every row
+        from valuemax.engines._spark_fetch import spark_arrow_batches
+
+        reader = spark_arrow_batches(backend, table)
+        if reader is not None:
+            return reader
+    if name != "mysql":
         return backend.to_pyarrow_batches(table, chunk_size=chunk_size)
     import pyarrow as pa
 
@@ -65,7 +75,8 @@ def to_arrow_batches(expr: Any, *, chunk_size: int = CHUNK_ROWS) -> Any:
 
 def to_arrow(expr: Any) -> Any:
     """The rows of ``expr`` as one Arrow table, integers and decimals exact
-    (:func:`to_arrow_batches`).
+    (:func:`to_arrow_batches`; Spark: its own Arrow batches gathered, without the pandas
+    frame Ibis 12 builds first).
 
     Returns
     -------
@@ -73,9 +84,9 @@ def to_arrow(expr: Any) -> Any:
     """
     table = expr.as_table()
     backend = table._find_backend(use_default=True)
-    if getattr(backend, "name", None) != "mysql":
+    if getattr(backend, "name", None) not in ("mysql", "pyspark"):
         return backend.to_pyarrow(table)  # exact there: Ibis's own read
-    return to_arrow_batches(table).read_all()
+    return to_arrow_batches(table).read_all()  # Spark: its Arrow batches, not via pandas
 
 
 def _mysql_batches(backend: Any, sql: str, schema: Any, arrow: Any, chunk_size: int):

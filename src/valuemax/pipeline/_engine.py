@@ -365,7 +365,8 @@ def push_log(econ: Any, ingested: Any, schema: str | None = None, *,
                      rows_pushed=sum(t.num_rows for t in tables))
 
 
-def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None) -> None:
+def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None, *,
+                  watch: Any = None) -> None:
     """Copy the result of ``expr`` (an expression of another engine) into the local store.
 
     Streams Arrow batches (:func:`valuemax.engines.to_arrow_batches`: int64 and decimals
@@ -375,7 +376,8 @@ def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None) -> None:
     column the engine returns as a decimal (Spark, for some float64 expressions) gets the
     expression's declared type (``schema``, an Ibis schema; default ``expr``'s: pass the
     schema of the expression a Spark view was made from, the view's own already says
-    decimal).
+    decimal). ``watch``, when given, is called with each Arrow batch, in order, before it
+    is stored.
     """
     import pyarrow as pa
 
@@ -395,9 +397,12 @@ def copy_to_store(con: Any, name: str, expr: Any, schema: Any = None) -> None:
 
     def batches():
         for batch in reader:
-            yield pa.RecordBatch.from_arrays(
+            batch = pa.RecordBatch.from_arrays(
                 [col.cast(t.type) for col, t in zip(batch.columns, schema, strict=True)],
                 schema=schema)
+            if watch is not None:
+                watch(batch)
+            yield batch
 
     view = f"_vm_copy_{uuid.uuid4().hex[:12]}"
     raw = duck(con)

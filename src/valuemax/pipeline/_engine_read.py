@@ -152,21 +152,47 @@ def _number_rows(econ: Any, source: Any, schema: str | None, raw: str) -> Any:
 
 def _copy_in_order(econ: Any, con: Any, eraw: Any) -> None:
     """The engine's numbered rows into the store's ``transactions_raw``, in ``_row_id``
-    order. On Spark the rows are copied as they come and sorted by the local DuckDB: a
-    Spark ``ORDER BY`` is a range shuffle of the whole log (the read of 1M lines: 89 s
-    with it, 75 s without, one run each on a loaded machine)."""
+    order. On Spark the rows are copied as they come and sorted by the local DuckDB only
+    when they did not come in order: a Spark ``ORDER BY`` is a range shuffle of the whole
+    log (the read of 1M lines: 89 s with it, 75 s without, one run each on a loaded
+    machine), and Spark's partitions, read one after the other
+    (:mod:`valuemax.engines._spark_fetch`), hold the numbers in order already
+    (:func:`valuemax.engines.spark_number_rows` numbers them partition by partition), so
+    the table is kept as written (DuckDB keeps the insertion order) without a second copy
+    of the log sorted."""
     if econ.name != "pyspark":
         copy_to_store(con, "transactions_raw", eraw.order_by("_row_id"))
         return
     from valuemax.io._sql import duck
 
-    unsorted = f"_vm_unsorted_{uuid.uuid4().hex[:12]}"
-    copy_to_store(con, unsorted, eraw)
-    try:
-        duck(con).execute(f'CREATE OR REPLACE TABLE transactions_raw AS SELECT * FROM '
-                          f'"{unsorted}" ORDER BY _row_id')
-    finally:
-        duck(con).execute(f'DROP TABLE IF EXISTS "{unsorted}"')
+    order = _InOrder()
+    copy_to_store(con, "transactions_raw", eraw, watch=order)
+    kept = bool(duck(con).execute(
+        "SELECT current_setting('preserve_insertion_order')").fetchone()[0])
+    if not (order.ordered and kept):
+        duck(con).execute("CREATE OR REPLACE TABLE transactions_raw AS SELECT * FROM "
+                          "transactions_raw ORDER BY _row_id")
+
+
+class _InOrder:
+    """Called with each batch of a copy: ``ordered`` stays True while ``_row_id`` runs
+    1, 2, 3, ... across the batches."""
+
+    def __init__(self) -> None:
+        self.ordered, self.next = True, 1
+
+    def __call__(self, batch: Any) -> None:
+        import pyarrow.compute as pc
+
+        ids = batch.column("_row_id")
+        n = len(ids)
+        if not self.ordered or n == 0:
+            return
+        steps_by_one = n == 1 or pc.all(pc.equal(
+            pc.subtract(ids.slice(1), ids.slice(0, n - 1)), 1)).as_py()
+        self.ordered = ids[0].as_py() == self.next and bool(steps_by_one) \
+            and ids.null_count == 0
+        self.next = self.next + n
 
 
 def _batches(local: Any) -> tuple[Any, Any]:

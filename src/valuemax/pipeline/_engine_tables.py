@@ -19,8 +19,10 @@ whole set of tables, never a mix:
   dropped after;
 - DuckDB: ``DROP`` + ``ALTER TABLE ... RENAME`` in one transaction;
 - Spark: table by table (``ALTER TABLE/VIEW ... RENAME TO``), under a lock of the driver
-  process: Spark's catalog has no multi-table transaction, so a reader of the schema may
-  briefly miss a table while a run publishes (the tables themselves are whole).
+  process: Spark's catalog has no multi-table transaction, so the old tables are parked
+  under the run's names first and put back if a rename fails (a failed publication leaves
+  the previous set); a reader of the schema may briefly miss a table while a run publishes
+  (the tables themselves are whole).
 
 A result table the run did not produce (``valuemax_calibration_holdout`` without
 ``calibration_end``) is dropped in the same step, so the set stays one run's.
@@ -280,24 +282,49 @@ def _swap_duckdb(econ, tables, schema, moves, stale, listed) -> None:
 
 
 def _swap_each(econ, tables, schema, moves, stale, listed) -> None:
-    """Spark and other engines: each table dropped then renamed (temporary views of a
-    Spark session renamed as views; cached data stays with them)."""
+    """Other engines: each table dropped then renamed (in the connection's default schema)."""
     drop_engine_tables(econ, tuple(final for _, final in moves) + tuple(stale), schema)
-    if _kind(econ) != "pyspark":
-        for work, final in moves:
-            econ.rename_table(work, final)  # ibis: in the connection's default schema
-        return
-    session = econ._session  # the SparkSession behind the Ibis backend
     for work, final in moves:
-        if schema is None:
-            session.sql(f"ALTER VIEW {_quoted(econ, work, None)} RENAME TO "
-                        f"{_quoted(econ, final, None)}")
-        else:
-            session.sql(f"ALTER TABLE {_quoted(econ, work, schema)} RENAME TO "
-                        f"{_quoted(econ, final, schema)}")
+        econ.rename_table(work, final)  # ibis: in the connection's default schema
 
 
-_SWAPS = {"postgres": _swap_postgres, "mysql": _swap_mysql, "duckdb": _swap_duckdb}
+def _swap_spark(econ, tables, schema, moves, stale, listed) -> None:
+    """Spark: its catalog has no multi-table transaction, so the swap is made undoable. The
+    published tables (temporary views of the session without ``schema``, cached data kept
+    with them) are first parked under the run's names (``valuemax_tmp_<tag>_old_<name>``),
+    then the run's tables renamed into place, then the parked ones dropped. A rename that
+    fails undoes those done before it, in reverse order, and the error is raised: the
+    previous results stay published whole. A reader of the schema may still miss a table
+    for the instant between its park and its replacement."""
+    present = listed if schema is None else set(_listed(econ, schema))
+    parked = [(final, tables.work("old_" + final.removeprefix("valuemax_")))
+              for final in [f for _, f in moves] + list(stale) if final in present]
+    done: list[tuple[str, str]] = []
+    try:
+        for old, new in parked + moves:
+            _spark_rename(econ, old, new, schema)
+            done.append((old, new))
+    except BaseException:
+        for old, new in reversed(done):
+            try:
+                _spark_rename(econ, new, old, schema)
+            except Exception:  # the engine is failing: say which table is where
+                log.error("valuemax: could not move %s back to %s on Spark after a failed "
+                          "publication", new, old)
+        raise
+    drop_engine_tables(econ, tuple(name for _, name in parked), schema)
+
+
+def _spark_rename(econ: Any, old: str, new: str, schema: str | None) -> None:
+    """``ALTER VIEW`` (a temporary view of the session) or ``ALTER TABLE`` (in ``schema``)
+    ``old RENAME TO new``."""
+    kind = "VIEW" if schema is None else "TABLE"
+    econ._session.sql(f"ALTER {kind} {_quoted(econ, old, schema)} RENAME TO "
+                      f"{_quoted(econ, new, schema)}")
+
+
+_SWAPS = {"postgres": _swap_postgres, "mysql": _swap_mysql, "duckdb": _swap_duckdb,
+          "pyspark": _swap_spark}
 
 
 def drop_leftover_tables(engine: Any, schema: str | None = None) -> list[str]:
