@@ -141,3 +141,25 @@ def test_folders_of_the_name_before_the_host_tag_are_swept_by_the_same_rules(tmp
     assert sweep_spill_folders(tmp_path) == [gone]
     assert not gone.exists() and live.is_dir() and link.is_symlink()
     assert (target / "duckdb_temp_storage-0.tmp").is_file()
+
+
+def test_the_spill_folder_is_owner_only_whatever_the_umask_and_removed_when_collected():
+    import gc
+    import stat
+
+    old = os.umask(0o022)  # the common default: DuckDB itself made the folder 0755
+    try:
+        con = connect(None, threads=1, memory_limit="32MB")
+    finally:
+        os.umask(old)
+    folder = _spill_folder(con)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert folder.stat().st_uid == os.getuid()
+    # spill files are made inside the owner-only folder
+    con.raw_sql("SELECT count(*) FROM (SELECT i, hash(i) AS h FROM range(4000000) t(i) "
+                "ORDER BY h)").fetchone()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    # a connection dropped without disconnect() takes its folder with it
+    del con
+    gc.collect()
+    assert not folder.exists()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from valuemax.privacy import PII_KINDS, VALUE_SHARE, detect_pii, name_kind, value_kind
+from valuemax.privacy._detect import embedded_kind
 
 from ._pii_log import iso7064_mod11_2, luhn_complete
 
@@ -18,7 +19,14 @@ from ._pii_log import iso7064_mod11_2, luhn_complete
     ("地址", "address"), ("住址", "address"), ("National ID", "national_id"),
     ("SSN", "national_id"), ("身份证号", "national_id"), ("bank_account", "bank_card"),
     ("Card Number", "bank_card"), ("IBAN", "bank_card"), ("银行卡号", "bank_card"),
-    ("卡号", "bank_card"),
+    ("卡号", "bank_card"), ("微信号", "messaging_id"), ("WeChat ID", "messaging_id"),
+    ("QQ", "messaging_id"), ("QQ号码", "messaging_id"), ("生日", "birth_date"),
+    ("出生日期", "birth_date"), ("Date of Birth", "birth_date"), ("DOB", "birth_date"),
+    ("birthday", "birth_date"), ("身份证", "national_id"), ("passport", "national_id"),
+    ("Passport No", "national_id"), ("护照号码", "national_id"), ("备注", "free_text"),
+    ("买家留言", "free_text"), ("Remarks", "free_text"), ("notes", "free_text"),
+    ("order_comment", "free_text"), ("ip_address", "ip_address"), ("IP", "ip_address"),
+    ("IP地址", "ip_address"), ("shipping_address", "address"),
 ])
 def test_personal_data_is_found_by_its_column_name(name, kind):
     assert name_kind(name) == kind
@@ -92,4 +100,48 @@ def test_value_patterns(value, kind):
 
 
 def test_kinds_are_described_in_words():
-    assert set(PII_KINDS) == {"email", "phone", "name", "address", "national_id", "bank_card"}
+    assert set(PII_KINDS) == {"email", "phone", "name", "address", "national_id", "bank_card",
+                              "messaging_id", "birth_date", "ip_address", "free_text"}
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ("192.168.1.20", "ip_address"), ("2001:db8::1", "ip_address"), ("12:30:00", None),
+    ("256.1.1.1", None), ("1.2.3", None),
+])
+def test_ip_addresses_are_their_own_kind(value, kind):
+    assert value_kind(value) == kind
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ("请联系13812345678", "phone"), ("call me on +44 20 7946 0958 after six", "phone"),
+    ("发票寄到 a.b@example.com 谢谢", "email"), ("身份证11010519491231002X登记", "national_id"),
+    ("身份证110105194912310021登记", None),  # wrong check character
+    ("13812345678", None),  # the whole value: judged by the share, not as free text
+    ("order 138123456789012", None), ("Pack of 12 +13 more", None), ("WHITE MUG", None),
+])
+def test_personal_data_inside_free_text(value, kind):
+    assert embedded_kind(value) == kind
+
+
+def test_one_remark_with_a_phone_number_is_enough_whatever_the_share():
+    # 1 value in 200 holds a mobile inside text: far below VALUE_SHARE, still found
+    notes = ["请联系13812345678"] + ["送货上门"] * 199
+    (col,) = detect_pii({"memo_x": notes})
+    assert (col.column, col.kind, col.found_by, col.share, col.n_sampled) == (
+        "memo_x", "phone", "values inside text", 1 / 200, 200)
+    (named,) = detect_pii({"备注": notes})
+    assert (named.kind, named.found_by) == ("free_text", "name and values inside text")
+    # a code column where a few whole values look like mobiles stays under the share rule
+    codes = ["13812345678"] + [f"A{i:05d}" for i in range(199)]
+    assert detect_pii({"ref": codes}) == []
+
+
+def test_the_breakers_contact_columns_are_all_found():
+    # the columns of the breaker's log (base.csv plus contact columns), one sampled row each
+    # kind, with the remark holding a phone number on a third of the lines
+    cols = {"微信号": ["wxid_abc123"] * 3, "QQ": ["12345678"] * 3, "生日": ["1990-01-01"] * 3,
+            "ip_address": ["192.168.1.20"] * 3, "备注": ["请联系13812345678", None, None],
+            "contact": ["+44 20 7946 0958"] * 3, "Country": ["DE"] * 3}
+    kinds = {c.column: c.kind for c in detect_pii(cols)}
+    assert kinds == {"微信号": "messaging_id", "QQ": "messaging_id", "生日": "birth_date",
+                     "ip_address": "ip_address", "备注": "free_text", "contact": "phone"}

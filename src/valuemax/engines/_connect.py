@@ -11,6 +11,7 @@ import socket
 import stat
 import tempfile
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +147,9 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
         DuckDB ``memory_limit``; beyond it DuckDB spills to a temporary folder under the
         system temp directory (never the current directory or the output folder), one per
         connection (``valuemax-duckdb-spill-<host>-<pid>-<random>``: two jobs at once on
-        one machine must not read each other's spill files), created by DuckDB on its first
-        spill and removed when the connection closes. A folder left by a process that was
+        one machine must not read each other's spill files), created owner-only (0700)
+        when the connection opens and removed when it is disconnected (or garbage-collected,
+        or at exit). A folder left by a process that was
         killed (SIGKILL, a crash) is removed by the next connection
         (:func:`sweep_spill_folders`). ``None``: DuckDB's own default (80 % of RAM).
 
@@ -185,22 +187,52 @@ def connect(target: str | Path | BaseBackend | Any | None = None, *, threads: in
         config["threads"] = int(threads)
     if memory_limit is not None:
         config["memory_limit"] = memory_limit
-        temp = Path(tempfile.gettempdir())
-        sweep_spill_folders(temp)
-        config["temp_directory"] = str(temp / (
-            f"{_SPILL_PREFIX}{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"))
-    if target is None:
-        con = ibis.duckdb.connect(":memory:", **config)
-    else:
-        path = Path(target)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(
-                f"cannot create the folder for the store {str(path)!r}: {exc}") from exc
-        con = ibis.duckdb.connect(str(path), **config)
+        spill = _make_spill_folder()
+        config["temp_directory"] = str(spill)
+    try:
+        if target is None:
+            con = ibis.duckdb.connect(":memory:", **config)
+        else:
+            path = Path(target)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(
+                    f"cannot create the folder for the store {str(path)!r}: {exc}") from exc
+            con = ibis.duckdb.connect(str(path), **config)
+    except BaseException:
+        if memory_limit is not None:
+            shutil.rmtree(spill, ignore_errors=True)
+        raise
     con.raw_sql("SET enable_progress_bar = false")     # a connection option, not a global one
+    if memory_limit is not None:
+        _remove_spill_folder_with(con, spill)
     return con
+
+
+def _make_spill_folder() -> Path:
+    """Sweep the folders of dead runs, then create this connection's spill folder owner-only
+    (0700 whatever the umask: the spill files hold customer ids and amounts, and DuckDB
+    itself would create the folder with the umask's mode, e.g. 0755)."""
+    temp = Path(tempfile.gettempdir())
+    sweep_spill_folders(temp)
+    folder = temp / f"{_SPILL_PREFIX}{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    os.mkdir(folder, 0o700)       # fails if it exists: never a folder (or link) of another
+    os.chmod(folder, 0o700)       # the umask may have taken bits off mkdir's mode
+    return folder
+
+
+def _remove_spill_folder_with(con: Any, folder: Path) -> None:
+    """Remove ``folder`` when ``con`` is disconnected, garbage-collected or at exit (DuckDB
+    deletes its spill files on close but leaves a folder it did not create itself)."""
+    remove = weakref.finalize(con, shutil.rmtree, str(folder), ignore_errors=True)
+    disconnect = con.disconnect
+
+    def disconnect_and_remove() -> None:
+        disconnect()
+        remove()
+
+    con.disconnect = disconnect_and_remove
 
 
 #: Spark master URLs (the forms ``spark-submit --master`` takes; Mesos left Spark in 4.0).

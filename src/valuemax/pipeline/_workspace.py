@@ -90,6 +90,32 @@ def _check_writable_folder(folder: Path, what: str) -> None:
         )
 
 
+def _check_existing_out(out: Path) -> None:
+    """An existing output folder must take new files: the run publishes into it at the end
+    (checked by creating and removing a hidden file: ``os.access`` says yes to root on an
+    immutable folder or a read-only mount)."""
+    probe = out / f".valuemax-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            f"out/--out {str(out)!r} exists but cannot be written ({exc.strerror}), so the "
+            "results could not be published there; nothing was run: make the folder "
+            "writable (chmod u+w; chattr -i for an immutable one) or choose another out "
+            "folder") from exc
+
+
+def _publish_failed(out: Path, exc: OSError, state: str) -> InputError:
+    """The one-line error for a finished run whose outputs could not be put in place."""
+    where = f" at {exc.filename!r}" if exc.filename else ""
+    return InputError(
+        f"out/--out {str(out)!r}: the finished results could not be published "
+        f"({exc.strerror or exc}{where}); {state}: make the folder and its parent writable "
+        "(chmod u+w; chattr -i for an immutable one) or choose another out folder, and run "
+        "again")
+
+
 def check_db_path(db: Path) -> None:
     """Raise InputError unless ``db`` is a DuckDB file or can be created as one."""
     if db.exists():
@@ -302,6 +328,7 @@ class Workspace:
         self.outputs = frozenset(names)
         if out is not None and out.is_dir():
             self._check_in_the_way(self.outputs)
+            _check_existing_out(out)
         if db is not None and not self.db_in_out:
             check_db_path(db)
         anchor = out if out is not None else db
@@ -455,22 +482,37 @@ class Workspace:
             encoding="utf-8")
         os.chmod(self.tmp / MANIFEST, PRIVATE_FILE)
         with _signals_deferred():
-            if not _exists(self.out):
-                self.tmp.rename(self.out)
-                old = None
-            else:
-                with contextlib.suppress(OSError):
-                    shutil.copystat(self.out, self.tmp)
-                if _exchange(self.tmp, self.out):
-                    old = self.tmp
-                else:  # two renames; a kill in between is repaired by the next run
-                    old = self.out.parent / f".{self.out.name}.old-{uuid.uuid4().hex[:8]}"
-                    self.out.rename(old)
-                    self.tmp.rename(self.out)
+            try:
+                old = self._swap_in()
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise
+                raise _publish_failed(self.out, exc, "the output folder is as it was "
+                                      "before the run") from exc
             self._unlock()
             self.tmp = None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+    def _swap_in(self) -> Path | None:
+        """Put the finished folder in place of ``out``; return the old folder to remove
+        (None when ``out`` did not exist). On an error ``out`` is left as it was."""
+        if not _exists(self.out):
+            self.tmp.rename(self.out)
+            return None
+        with contextlib.suppress(OSError):
+            shutil.copystat(self.out, self.tmp)
+        if _exchange(self.tmp, self.out):
+            return self.tmp
+        # two renames; a kill in between is repaired by the next run
+        old = self.out.parent / f".{self.out.name}.old-{uuid.uuid4().hex[:8]}"
+        self.out.rename(old)
+        try:
+            self.tmp.rename(self.out)
+        except OSError:
+            old.rename(self.out)
+            raise
+        return old
 
     def _publish_in_place(self, written: list[str], files: dict[str, str]) -> None:
         # ``out`` is the working folder or a mount point: it cannot be swapped, so each file
@@ -482,11 +524,17 @@ class Workspace:
             + "\n", encoding="utf-8")
         os.chmod(self.tmp / MANIFEST, PRIVATE_FILE)
         with _signals_deferred():
-            for name in written:
-                target = self.out / name
-                if target.is_dir() and not target.is_symlink():
-                    shutil.rmtree(target)
-                (self.tmp / name).replace(target)
+            try:
+                for name in written:
+                    target = self.out / name
+                    if target.is_dir() and not target.is_symlink():
+                        shutil.rmtree(target)
+                    (self.tmp / name).replace(target)
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise
+                raise _publish_failed(self.out, exc, "some outputs may be of this run and "
+                                      "others of the previous one") from exc
             for name, job in ours.items():
                 if job == self.job and name not in files:
                     stale = self.out / name

@@ -6,6 +6,7 @@ run time, and the token dependency is a local object.
 
 
 import hmac
+import re
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -347,6 +348,24 @@ def _add_error_handlers(app: Any) -> None:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
 
+_PSEUDONYM = re.compile(r"[0-9a-f]{64}")
+
+
+def _not_found_hint(run: dict[str, Any], customer_id: str) -> str:
+    """How to find a customer: ids as stored, or, in a pseudonymised store, their
+    pseudonyms (computed with the run's key)."""
+    if not run.get("pseudonymized") or _PSEUDONYM.fullmatch(customer_id):
+        return ("ids are matched as text, exactly as stored: leading zeros, case and spaces "
+                "count")
+    fingerprint = run.get("pseudonym_key_fingerprint") or ""
+    return ("this store holds keyed HMAC-SHA256 pseudonyms (64 hex digits) instead of the "
+            "customer ids (the run used --pseudonymize"
+            + (f", key fingerprint {fingerprint[:12]}..." if fingerprint else "") + "): look "
+            "a customer up by its pseudonym, computed with the same key: VALUEMAX_PSEUDONYM_KEY"
+            "=... python -c \"from valuemax.privacy import load_key, pseudonymize; "
+            "print(pseudonymize(['ID'], load_key())[0])\"")
+
+
 def _add_routes(app: Any, store: StoreReader, *, guarded: list[Any]) -> None:
     """The four endpoints, each answering from the store's current snapshot."""
 
@@ -360,9 +379,11 @@ def _add_routes(app: Any, store: StoreReader, *, guarded: list[Any]) -> None:
                       n_customers=len(snap.index),
                       store_valuemax_version=snap.run.get("valuemax_version"),
                       version=__version__, loaded_at=snap.loaded_at,
-                      reload_pending=pending, reload_error=store.reload_error)
+                      reload_pending=pending, reload_error=store.reload_error,
+                      warning=snap.run.get("version_warning"))
 
-    @app.get("/customers/{customer_id}", response_model=CustomerScores,
+    # ``:path``: an id may hold "/" (sent as %2F, which the server decodes before routing)
+    @app.get("/customers/{customer_id:path}", response_model=CustomerScores,
              dependencies=guarded,
              responses={**_ERRORS, 404: {"model": Problem, "description": "Unknown id."}},
              summary="Everything the store holds on one customer")
@@ -375,8 +396,7 @@ def _add_routes(app: Any, store: StoreReader, *, guarded: list[Any]) -> None:
         if found is None:
             raise HTTPException(404, f"customer_id {customer_id!r} is not in the store (run "
                                      f"{snap.run['run_id']}, {len(snap.index):,} customers); "
-                                     "ids are matched as text, exactly as stored: leading "
-                                     "zeros, case and spaces count")
+                                     + _not_found_hint(snap.run, customer_id))
         return found
 
     @app.get("/segments", response_model=Segments, dependencies=guarded, responses=_ERRORS,

@@ -280,6 +280,9 @@ class Health(BaseModel):
     loaded_at: dt.datetime
     reload_pending: bool
     reload_error: str | None
+    warning: str | None = Field(
+        default=None, description="Set when the store was written by another minor version "
+                                  "of valuemax than the service's (rebuild it).")
 
 
 class Problem(BaseModel):

@@ -36,6 +36,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from valuemax import __version__
 from valuemax._core.exceptions import InputError
 from valuemax.clv import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
 
@@ -63,8 +64,9 @@ class Snapshot:
     path : str
         The store file.
     run : dict
-        The newest ``runs`` row: ``run_id``, ``finished_at``, ``valuemax_version`` and the
-        run's ``parameters`` (decoded JSON, merged over the older runs' so that an ``update``
+        The newest ``runs`` row: ``run_id``, ``finished_at``, ``valuemax_version``,
+        ``version_warning`` (:func:`version_warning`), ``pseudonymized`` and
+        ``pseudonym_key_fingerprint`` (from the parameters) and the run's ``parameters`` (decoded JSON, merged over the older runs' so that an ``update``
         row that records only what it changed still leaves ``time_unit`` known), and
         ``caveats``: the newest recorded ``{"value": [warnings]}`` (shown in every value
         block).
@@ -217,8 +219,28 @@ def _runs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], dict[str, Any
     run = {"run_id": str(newest.get("run_id")),
            "finished_at": newest.get("finished_at"),
            "valuemax_version": newest.get("valuemax_version"),
-           "n_runs": len(rows), "caveats": _caveats(cols, rows)}
+           "n_runs": len(rows), "caveats": _caveats(cols, rows),
+           "pseudonymized": bool(params.get("pseudonymize")),
+           "pseudonym_key_fingerprint": params.get("pseudonym_key_fingerprint"),
+           "version_warning": version_warning(newest.get("valuemax_version"))}
     return run, params
+
+
+def version_warning(store_version: Any) -> str | None:
+    """A warning when the store's newest run was written by another minor version of
+    valuemax than this one (the tables may mean something else; ``valuemax update``
+    refuses such a store), else None."""
+    if not store_version:
+        return ("the store does not record which valuemax version wrote it; its tables may "
+                f"not match valuemax {__version__}: rebuild it with valuemax analyze LOG "
+                "--db STORE")
+    have = str(store_version).split(".")[:2]
+    if have == __version__.split(".")[:2]:
+        return None
+    return (f"the store was written by valuemax {store_version}, this service is valuemax "
+            f"{__version__} (another minor version: the tables and options may mean "
+            "something else, and valuemax update refuses the store); rebuild it with "
+            "valuemax analyze LOG --db STORE")
 
 
 def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:

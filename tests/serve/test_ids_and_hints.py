@@ -1,0 +1,104 @@
+"""Ids holding '/', the hint on a pseudonymised store, a store of another minor version
+(the ASGI app in process through httpx's ASGI transport, which decodes %2F in the path
+before routing as uvicorn does)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+
+import duckdb
+import httpx
+import pytest
+
+from valuemax import __version__
+from valuemax.serve import create_app
+
+_TABLES = ("customers", "segments", "clv", "propensity_scores")
+
+
+@pytest.fixture()
+def edited_store(cdnow_store, tmp_path):
+    """A copy of the CDNOW store whose customer '00004' is renamed 'CN/0001' everywhere."""
+    store = tmp_path / "store.duckdb"
+    shutil.copyfile(cdnow_store, store)
+    with duckdb.connect(str(store)) as con:
+        for t in _TABLES:
+            con.execute(f"UPDATE {t} SET customer_id = 'CN/0001' WHERE customer_id = '00004'")
+        p_alive = con.execute("SELECT p_alive FROM clv WHERE customer_id = 'CN/0001'"
+                              ).fetchone()[0]
+    return store, p_alive
+
+
+class InProcess:
+    """GETs on the app, in process (no lifespan: the app needs none)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def get(self, path: str) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+                return await c.get(path)
+
+        return asyncio.run(go())
+
+
+def _set_run(store, **params):
+    with duckdb.connect(str(store)) as con:
+        run_id, text, version = con.execute(
+            "SELECT run_id, parameters, valuemax_version FROM runs ORDER BY finished_at DESC "
+            "LIMIT 1").fetchone()
+        merged = {**json.loads(text), **{k: v for k, v in params.items() if k != "version"}}
+        con.execute("UPDATE runs SET parameters = ?, valuemax_version = ? WHERE run_id = ?",
+                    [json.dumps(merged), params.get("version", version), run_id])
+
+
+def test_an_id_with_a_slash_is_found(edited_store):
+    store, p_alive = edited_store
+    with InProcess(create_app(store)) as client:
+        r = client.get("/customers/CN%2F0001")
+        assert r.status_code == 200, r.text
+        assert r.json()["customer_id"] == "CN/0001"
+        assert r.json()["value"]["p_alive"] == p_alive
+        assert client.get("/customers/CN/0001").json()["customer_id"] == "CN/0001"
+        missing = client.get("/customers/CN%2F0002")
+        assert missing.status_code == 404
+        assert "'CN/0002' is not in the store" in missing.json()["detail"]
+        assert "pseudonym" not in missing.json()["detail"]
+        assert client.get("/health").json()["warning"] is None
+
+
+def test_a_pseudonymised_store_says_how_to_look_an_id_up(edited_store):
+    store, _ = edited_store
+    _set_run(store, pseudonymize=True, pseudonym_key_fingerprint="ab" * 32)
+    with InProcess(create_app(store)) as client:
+        detail = client.get("/customers/RAWID").json()["detail"]
+        assert "'RAWID' is not in the store" in detail
+        assert "HMAC-SHA256 pseudonyms" in detail and "key fingerprint abababababab" in detail
+        assert "pseudonymize(['ID'], load_key())" in detail and "VALUEMAX_PSEUDONYM_KEY" in detail
+        # an id that already is a pseudonym gets the plain advice
+        assert "HMAC" not in client.get("/customers/" + "0" * 64).json()["detail"]
+
+
+def test_a_store_of_another_minor_version_is_served_with_a_warning(edited_store):
+    store, _ = edited_store
+    major, minor = __version__.split(".")[:2]
+    other = f"{major}.{int(minor) + 1}.0"
+    _set_run(store, version=other)
+    with InProcess(create_app(store)) as client:
+        warning = client.get("/health").json()["warning"]
+    assert f"written by valuemax {other}" in warning and __version__ in warning
+    assert "valuemax analyze LOG --db STORE" in warning
+    # the same minor version, another patch: no warning
+    _set_run(store, version=f"{major}.{minor}.999")
+    with InProcess(create_app(store)) as client:
+        assert client.get("/health").json()["warning"] is None
