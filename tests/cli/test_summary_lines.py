@@ -106,14 +106,14 @@ def test_buy_again_line_and_informative_flag(shop):
     assert prop["informative"] is informative
     # said as what was measured (review: "scores not informative"), the AUCs with it
     assert (prop["verdict"] is None) is informative
-    warned = "caveat: The buy-again scores (p_buy_90d, churn_risk) rank " in text
+    warned = "caveat: The buy-again scores (p_buy_90d and its churn-risk levels) rank " in text
     assert warned is (not informative)
     assert "not informative" not in text
     assert (prop["not_informative_because"] is None) is informative
     if not informative:
         assert prop["not_informative_because"] in text
         assert prop["verdict"].startswith("the scores rank ")
-        assert (f"caveat: The buy-again scores (p_buy_90d, churn_risk) "
+        assert (f"caveat: The buy-again scores (p_buy_90d and its churn-risk levels) "
                 f"{prop['verdict'][len('the scores '):]}") in text
     # scores of exactly 1 or 0 (isotonic end steps) are said on the terminal too, counted
     # from the exported scores

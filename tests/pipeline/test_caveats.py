@@ -112,7 +112,7 @@ def test_a_one_day_holdout_is_said_with_its_length():
         "over the CLV horizon; hold out more days with --calibration-end (calibration_end=)"]
     caveats = value_caveats(value, None, last.date())
     assert [c.text for c in caveats if c.code == "short_holdout"] == [
-        said[0][:1].upper() + said[0][1:]]
+        said[0][:1].upper() + said[0][1:] + "."]
     default = customer_value(frame)
     held = (last - pd.Timestamp(default.calibration_end)).days
     assert held >= 7 and default.validation.actual_total / len(default.validation.customers) > 0.1

@@ -246,10 +246,10 @@ def test_cdnow_recent_segments_say_how_far_back_recent_reaches(cdnow_master_anal
     assert len(said) == 1 and said[0].step == "segments"
     text = said[0].text
     assert "the R score's top quintile reaches back 141 days and R 4 432 days" in text
-    assert "Champions: 2,007 of 6,321 (reaches back 432 days)" in text
+    assert "Champions, reaching back 432 days: 2,007 of 6,321" in text
     promising = cust[cust["segment"] == "Promising"]
     n_p = int((promising["recency_days"] > 180).sum())
-    assert (f"Promising: {n_p:,} of {len(promising):,} (reaches back 485 days)" in text) is \
+    assert (f"Promising, reaching back 485 days: {n_p:,} of {len(promising):,}" in text) is \
         (n_p > 0)
     summary = json.loads((res.out / "summary.json").read_text(encoding="utf-8"))
     assert {"step": "segments", "code": "recent_reach", "text": text} in summary["caveats"]

@@ -97,11 +97,11 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
                           "no propensity or P(alive) in the store"))
     body.append(f'<div class="tiles">{"".join(tiles)}</div>')
     # the run's caveats (runs.caveats: the list the terminal, summary.json and the report
-    # show), step by step; the buy-again scores' stands whether or not the tile rests on
-    # them (churn_risk is left out when they rank no better than a baseline)
-    shown = {"value": s.value_caveats() if k["clv_total"] is not None else [],
-             "propensity": s.caveats("propensity"), "segments": s.caveats("segments"),
-             "clusters": s.caveats("clusters")}
+    # show), step by step, without CLV too (P(alive)'s); the buy-again scores' stands
+    # whether or not the tile rests on them (churn_risk is left out when they rank no
+    # better than a baseline)
+    shown = {step: s.caveats(step) for step in ("value", "propensity", "segments",
+                                                "clusters")}
     for step, caveats in shown.items():  # as the report says it beside its figures
         if caveats:
             body.append(f'<div class="alert" data-caveat="{step}">'

@@ -100,7 +100,7 @@ def segment_caveats(customers: pd.DataFrame, rfm: Any) -> list[Caveat]:
         return []
     recent = [r for r in RFM_SEGMENT_RULES if "recent" in r.description.lower()]
     reach = {r.name: cuts[5 - r.r[0]] for r in recent}  # R score s: days <= cuts[5 - s]
-    seg = customers["segment"].astype(str)
+    seg = customers["segment"]  # categorical: compared by code, no string per customer
     gone = customers["recency_days"].to_numpy(dtype=float) > INACTIVE_DAYS
     counts = []
     for name in reach:
@@ -111,14 +111,15 @@ def segment_caveats(customers: pd.DataFrame, rfm: Any) -> list[Caveat]:
     if not counts:
         return []
     top = max(reach[name] for name, _, _ in counts)
-    per = "; ".join(f"{name}: {n:,} of {m:,} (reaches back {reach[name]:,.0f} days)"
+    per = "; ".join(f"{name}, reaching back {reach[name]:,.0f} days: {n:,} of {m:,}"
                     for name, n, m in counts)
     total = sum(n for _, n, _ in counts)
     return [Caveat("segments", "recent_reach", (
         f"'Recent' in the RFM segment names is relative to this log: the R score's top "
         f"quintile reaches back {cuts[0]:,.0f} days and R 4 {cuts[1]:,.0f} days, so the "
         f"segments named for recent buyers reach back up to {top:,.0f} days and "
-        f"{total:,} of their customers have not bought for over {INACTIVE_DAYS} days ({per}). "
+        f"{total:,} of their customers {'has' if total == 1 else 'have'} not bought for over "
+        f"{INACTIVE_DAYS} days ({per}). "
         "Read 'recent' there as 'more recent than most customers of this log', and check the "
         "days since the last purchase before treating them as active."))]
 
@@ -176,8 +177,10 @@ def value_caveats(value: Any, customers: pd.DataFrame | None,
     clv = value.spend_model is not None
     what = "CLV" if clv else "the expected purchases"
 
-    def add(code: str, text: str) -> None:
-        out.append(Caveat("value", code, text[:1].upper() + text[1:]))
+    def add(code: str, text: str) -> None:  # one sentence or more, capitalised, closed
+        text = text.rstrip()
+        out.append(Caveat("value", code, text[:1].upper() + text[1:]
+                          + ("" if text.endswith(".") else ".")))
 
     if value.p_alive_warning is not None:
         add("p_alive", value.p_alive_warning)
@@ -239,7 +242,7 @@ def _spend_caveats(cust: pd.DataFrame) -> list[Caveat]:
             f"Every customer's expected spend per purchase is about the same ({same[0]:,.2f} "
             f"to {same[1]:,.2f}: the Gamma-Gamma spend model sees no spread in spend between "
             "customers), so CLV ranks customers by expected purchases alone; use the past "
-            "spend to rank them by what they spend")))
+            "spend to rank them by what they spend.")))
     need = {"frequency", "total_spend", col}
     if not need <= set(cust.columns) or not len(cust):
         return out
@@ -267,7 +270,7 @@ def propensity_caveats(found: Any) -> list[Caveat]:
     if ok:
         return []
     return [Caveat("propensity", "scores_rank_no_better", (
-        f"The buy-again scores ({found.score_column}, churn_risk) "
+        f"The buy-again scores ({found.score_column} and its churn-risk levels) "
         f"{propensity_shortfall(found)}: {why}. Do not target on them; read churn with the "
         "RFM segments."))]
 
