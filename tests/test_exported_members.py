@@ -49,7 +49,7 @@ EXPECTED = {
                             "InputError", "InsufficientData", "NotFittedError",
                             "StepNotApplicable",
                             "ValuemaxError"],
-    "valuemax.pipeline": ["AnalysisResult", "CleanOptions", "EngineOptions", "PrivacyOptions",
+    "valuemax.pipeline": ["AnalysisResult", "Caveat", "CleanOptions", "EngineOptions", "PrivacyOptions",
                           "PropensityOptions", "ReadOptions", "SegmentOptions", "StageStatus",
                           "UpdateResult", "ValueOptions", "ValueResult", "analyze",
                           "association_rules", "buy_propensity", "customer_value",

@@ -44,28 +44,38 @@ def test_value_caveats_one_line_each(shop):
     assert summary["clv"]["history_days"] == history
     ratio = 12 * 365.25 / 12 / history
     assert ratio > 1  # 8 months of log, 12 months of CLV
-    assert (f"caveat: the 12-month CLV horizon is {ratio:.1f}x the observed span (12 months "
+    assert (f"caveat: The 12-month CLV horizon is {ratio:.1f}x the observed span (12 months "
             f"ahead from only {history} days)") in text
     clv = summary["clv"]
     # the chosen model's own limit (whole-period fit: r >= 100 is no purchase-rate
     # heterogeneity), not "the naive rate" for any limit
     one_rate = clv["params"].get("r", 0.0) >= 100
-    limit_line = ("caveat: every purchase model reached a limit" in text
-                  or "is at its limit of no purchase-rate heterogeneity" in text)
+    limit_line = ("caveat: Every purchase model reached a limit" in text
+                  or "is at its limit of one purchase rate for everyone" in text)
     assert limit_line is (clv["degenerate"] or one_rate)
     for group in clv["indistinguishable"]:
         assert f"caveat: {', '.join(group[:-1])} and {group[-1]} fit equally well" in text
     # the holdout check beside the CLV total when the model is no better than the naive rate
     hold = clv["holdout"]
     loses = hold is not None and not hold["mae"] < hold["naive_mae"]
-    assert ("better than each customer's past purchase rate (MAE" in text) is loses
+    assert ("better than each customer's past purchase rate (average error" in text) is loses
     # the same expected spend for everyone: 1st-99th percentile within 1% of the median
     spend = pd.read_csv(out / "customers.csv", encoding="utf-8-sig")["expected_avg_value"]
     lo, mid, hi = spend.quantile([0.01, 0.5, 0.99])
     same = hi - lo < 0.01 * mid
     assert ("CLV ranks customers by expected purchases alone" in text) is bool(same)
-    assert text.count("caveat:") == (1 + limit_line + len(clv["indistinguishable"]) + loses
-                                     + bool(same))
+    # one line per caveat of the run's list, the list summary.json carries (review: the
+    # surfaces said different caveats)
+    from valuemax.cli._options import for_cli
+
+    value = [c for c in summary["caveats"] if c["step"] == "value"]
+    assert sum(c["code"] in ("one_rate", "every_model_at_a_limit") for c in value) == limit_line
+    assert sum(c["code"] == "indistinguishable" for c in value) == len(clv["indistinguishable"])
+    assert any(c["code"] == "holdout_no_better" for c in value) is loses
+    assert any(c["code"] == "same_spend" for c in value) is bool(same)
+    assert text.count("caveat:") == len(summary["caveats"])
+    for c in summary["caveats"]:
+        assert "caveat: " + " ".join(for_cli(c["text"]).split()) in text, c["code"]
 
 
 def test_buy_again_line_and_informative_flag(shop):
@@ -94,11 +104,17 @@ def test_buy_again_line_and_informative_flag(shop):
         assert "churn risk Low" not in text
         assert any(n.startswith("churn_risk is left out") for n in prop["notes"])
     assert prop["informative"] is informative
-    warned = "warning: scores not informative: do not target on p_buy_90d" in text
+    # said as what was measured (review: "scores not informative"), the AUCs with it
+    assert (prop["verdict"] is None) is informative
+    warned = "caveat: The buy-again scores (p_buy_90d and its churn-risk levels) rank " in text
     assert warned is (not informative)
+    assert "not informative" not in text
     assert (prop["not_informative_because"] is None) is informative
     if not informative:
         assert prop["not_informative_because"] in text
+        assert prop["verdict"].startswith("the scores rank ")
+        assert (f"caveat: The buy-again scores (p_buy_90d and its churn-risk levels) "
+                f"{prop['verdict'][len('the scores '):]}") in text
     # scores of exactly 1 or 0 (isotonic end steps) are said on the terminal too, counted
     # from the exported scores
     p = pd.read_csv(out / "customers.csv", encoding="utf-8-sig")["p_buy_90d"]
@@ -156,7 +172,7 @@ def test_propensity_and_rules_commands_say_the_same(shop, cli_runner, tmp_path):
     res = cli_runner.invoke(app, ["propensity", str(path)], env={"COLUMNS": "400"})
     assert res.exit_code == 0, res.output
     out = " ".join(res.output.split())
-    warned = "warning: scores not informative: do not target on p_buy_90d" in out
+    warned = "warning: the scores rank " in out and "do not target on p_buy_90d" in out
     assert warned is (not summary["propensity"]["informative"])
     assert f"holdout: {summary['propensity']['n_holdout']} customers" in out
     res = cli_runner.invoke(app, ["rules", str(path)], env={"COLUMNS": "400"})

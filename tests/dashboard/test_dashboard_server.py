@@ -280,7 +280,11 @@ def test_at_risk_list_agrees_with_the_report_and_falls_back_to_segments(cdnow_st
     con.close()
     with live_server(db) as url, httpx.Client(base_url=url, timeout=60) as c:
         page = c.get("/at-risk").text
-        assert "P(alive) is not informative here: P(alive) is between 0.97 and 0.97" in page
+        # review: "between 0.97 and 0.97 for 90%": said as the report says it, with the
+        # share that rounds to 0.97 (every customer here)
+        assert ("P(alive) cannot rank customers here: P(alive) does not vary (it reads 0.97 "
+                "for 100.0% of customers)") in page
+        assert "between 0.97 and 0.97" not in page
         got = pd.read_csv(io.BytesIO(c.get("/export/at-risk.csv").content),
                           encoding="utf-8-sig", dtype={"customer_id": str})
     assert set(got["customer_id"]) == expected and len(expected) > 0
@@ -328,7 +332,10 @@ def test_share_at_risk_carries_the_warning_when_the_scores_are_not_informative(c
     alert = re.search(r'<div class="alert" data-caveat="propensity">(.*?)</div>', page, re.S)
     assert alert is not None
     text = html.unescape(alert.group(1))
-    assert "The buy-again scores (p_buy_90d, churn_risk) are not informative" in text
+    head = "The buy-again scores (p_buy_90d and its churn-risk levels) rank no better than the"
+    assert (f"{head} BG/NBD expected purchases baseline (AUC {chosen:.3f} vs "
+            f"{base.max():.3f})" if base.idxmax() == "btyd_expected_purchases" else head) in text
+    assert "not informative" not in text
     assert expected in text and "Do not target on them" in text
     # churn_risk is not presented as a finding: left out of the store, so the tile does not
     # rest on it ("Share at risk 70%" from uninformative scores); P(alive) stands in

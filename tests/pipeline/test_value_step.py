@@ -206,7 +206,11 @@ def test_short_log_is_chosen_by_bic_and_scores_the_newcomer(short_log):
     assert any("rests on the population's average purchase rate" in n for n in value.notes)
     assert not any("naive" in n for n in value.notes)
     assert any("12 months ahead from only 60 days of history" in n for n in value.notes)
-    assert not value.p_alive_informative and "sit at a limit" in value.p_alive_warning
+    # one purchase rate and one drop-out chance for everyone: r and alpha have no standard
+    # error (a and b do not count: their ratio is what P(alive) rests on)
+    assert not value.p_alive_informative
+    assert ("P(alive) cannot rank customers in this log: the data do not pin down r, alpha"
+            in value.p_alive_warning)
     d = json.loads(json.dumps(value.to_dict(), default=str))
     assert d["degenerate"] is True and d["history_days"] == 60
     assert d["boundary"] == {k: list(v) for k, v in value.boundary.items()}

@@ -215,3 +215,53 @@ def test_cdnow_summary_and_report_carry_the_counts(cdnow_master_analysis):
         n_high = int((champ["churn_risk"] == "High").sum())
         said = f"{n_high:,} of {len(champ):,} Champions read High churn risk"
         assert (said in text) is (n_high > 0)
+
+
+def test_cdnow_recent_segments_say_how_far_back_recent_reaches(cdnow_master_analysis):
+    """Review (CDNOW): the R quintile cuts are 141, 432, 485 and 512 days, so "Champions"
+    ("bought recently") and "Promising" ("bought fairly recently") hold customers gone over
+    a year (2,007 of 6,321 Champions inactive over 180 days), unsaid. The segments stay the
+    field's standard quintile names; the caveat says how far back "recent" reaches, with the
+    counts, on every surface: the run's list, summary.json, the report's segments section,
+    the store's runs.caveats and the terminal. Figures recomputed from customers.parquet."""
+    import io
+    import json
+
+    import duckdb
+    from rich.console import Console
+    from tests.report.test_report_text import _visible
+
+    from valuemax.cli._render import print_summary
+    from valuemax.report._format import plain
+
+    res = cdnow_master_analysis
+    cust = pd.read_parquet(res.out / "customers.parquet")
+    cuts = np.quantile(cust["recency_days"].to_numpy(dtype=float), [0.2, 0.4, 0.6, 0.8])
+    assert np.round(cuts).tolist() == [141, 432, 485, 512]
+    champ = cust[cust["segment"] == "Champions"]
+    gone = int((champ["recency_days"] > 180).sum())
+    assert (gone, len(champ)) == (2007, 6321)
+    assert champ["recency_days"].max() <= cuts[1]  # R 4 or 5: within 432 days
+    said = [c for c in res.caveats if c.code == "recent_reach"]
+    assert len(said) == 1 and said[0].step == "segments"
+    text = said[0].text
+    assert "the R score's top quintile reaches back 141 days and R 4 432 days" in text
+    assert "Champions, reaching back 432 days: 2,007 of 6,321" in text
+    promising = cust[cust["segment"] == "Promising"]
+    n_p = int((promising["recency_days"] > 180).sum())
+    assert (f"Promising, reaching back 485 days: {n_p:,} of {len(promising):,}" in text) is \
+        (n_p > 0)
+    summary = json.loads((res.out / "summary.json").read_text(encoding="utf-8"))
+    assert {"step": "segments", "code": "recent_reach", "text": text} in summary["caveats"]
+    page = _visible((res.out / "report.html").read_text(encoding="utf-8"))
+    start = page.index("3. Segments (RFM)", page.index("3. Segments (RFM)") + 1)  # not the TOC
+    segments = page[start:page.index("4. Clusters", start)]
+    assert plain(text) in segments
+    with duckdb.connect(str(res.out / "valuemax.duckdb"), read_only=True) as con:
+        stored = json.loads(con.execute("SELECT caveats FROM runs").fetchone()[0])
+    assert stored["segments"] == [text]
+    buf = io.StringIO()
+    print_summary(Console(file=buf, width=400), res)
+    out = " ".join(buf.getvalue().split())
+    assert f"caveat: {text}" in out
+    assert out.index("RFM segments") < out.index(f"caveat: {text}") < out.index("K-means")

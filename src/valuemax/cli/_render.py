@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -159,6 +160,7 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
         for note in getattr(rfm, "notes", ()):  # one recency for all: names say nothing
             if note.startswith("Every customer last bought the same number of days"):
                 console.print(f"[yellow]note:[/] {note}")
+        print_caveats(console, result, "segments")  # how far back "recent" reaches
     km = result.clusters
     if km is not None and km.skipped is None:
         table = Table(title=f"K-means clusters (k={km.k}, chosen by silhouette)",
@@ -170,6 +172,7 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
         for r in km.profile.itertuples(index=False):
             table.add_row(str(r.cluster), str(r.name), f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}")
         console.print(table)
+        print_caveats(console, result, "clusters")  # k at the range's top; shared names
     _print_parts(console, result)
     tracebacks = getattr(result, "tracebacks", None) or {}
     for step, reason in result.skipped.items():
@@ -238,60 +241,20 @@ def _option_hints(reason: str) -> str:
 
 
 def value_caveats(value: Any, *, clv: bool = True, customers: Any = None) -> list[str]:
-    """One short line per key caveat of the value step (the full notes are in the report).
+    """The texts of the value step's caveats (:func:`valuemax.pipeline._caveats.value_caveats`,
+    the list every surface shows), for a value result outside a run; ``clv=False`` leaves
+    out those on reading CLV amounts (the spend caveats)."""
+    from valuemax.pipeline._caveats import value_caveats as build
 
-    From ``value.history_days`` (CLV horizon longer than the observed history; only when
-    ``clv``: CLV was computed), the holdout check (the chosen model no better than each
-    customer's past purchase rate), the limit the chosen model reached when every purchase
-    model reached one (``value.degenerate``; only the limit of no purchase-rate
-    heterogeneity makes every customer buy at one rate), ``value.indistinguishable``
-    (models the data cannot tell apart) and, with ``customers``, the same expected spend
-    for everyone (CLV then ranks by expected purchases alone). First, when the calibration
-    end given was not used (``value.calibration_unused``: too few repeat buyers by then).
-    """
-    from valuemax.clv import ONE_RATE, limit_effect, same_expected_spend
+    return [c.text for c in build(value, customers if clv else None)]
 
-    out = []
-    unused = getattr(value, "calibration_unused", None)
-    if unused:  # the user's date quietly not used: said first
-        out.append(for_cli(unused))
-    h = value.horizon_months
-    days = value.history_days
-    what = "CLV" if clv else "the expected purchases"
-    if clv and days is not None and h * 365.25 / 12 > days:
-        out.append(f"the {h}-month CLV horizon is {h * 365.25 / 12 / max(days, 1):,.1f}x the "
-                   f"observed span ({h} months ahead from only {plural(days, 'day')}): read CLV "
-                   "as a rough order of magnitude, or shorten it (--horizon-months)")
-    v = value.validation
-    if v is not None and not v.mae < v.naive_mae:
-        out.append(f"{value.model_name} does not predict the holdout better than each "
-                   f"customer's past purchase rate (MAE {v.mae:.3f} vs {v.naive_mae:.3f}): "
-                   f"read {what} as a rough ranking, not as an amount to budget on")
-    boundary = tuple(getattr(value.model, "boundary_", ()))
-    if ONE_RATE in boundary:
-        out.append(f"{value.model_name} is at its limit of {ONE_RATE}: {what} "
-                   f"{'rests' if clv else 'rest'} on the population's average purchase rate, "
-                   "not on each customer's buying pattern")
-    elif value.degenerate:
-        effect = limit_effect(boundary)
-        which = "; ".join(f"{n}: {', '.join(v)}" for n, v in value.boundary.items())
-        out.append(f"every purchase model reached a limit ({which})"
-                   + (f"; {value.model_name} at its limit: {effect}" if effect else
-                      f" on the calibration period; {value.model_name} refitted on the whole "
-                      "period reached none"))
-    for group in value.indistinguishable:
-        names = ", ".join(group[:-1]) + " and " + group[-1]
-        out.append(f"{names} fit equally well: the data cannot tell them apart, "
-                   "so the model choice carries no information")
-    col = "expected_avg_value"
-    same = (same_expected_spend(customers[col]) if clv and customers is not None
-            and col in customers else None)
-    if same is not None:
-        out.append(f"every customer's expected spend per purchase is about the same "
-                   f"({same[0]:,.2f} to {same[1]:,.2f}: the Gamma-Gamma spend model sees no "
-                   "spread in spend between customers), so CLV ranks customers by expected "
-                   "purchases alone")
-    return out
+
+def print_caveats(console: Console, result: Any, step: str) -> None:
+    """One ``caveat:`` line per caveat of ``step`` in the run's list
+    (:attr:`valuemax.pipeline.AnalysisResult.caveats`), options written as CLI flags."""
+    for c in getattr(result, "caveats", ()) or ():
+        if c.step == step:
+            console.print(f"  [yellow]caveat:[/] {escape(for_cli(c.text))}")
 
 
 def propensity_lines(found: Any) -> tuple[str, str | None]:
@@ -320,7 +283,7 @@ def propensity_lines(found: Any) -> tuple[str, str | None]:
     else:
         line += f"; churn risk not given (the scores {propensity_shortfall(found)})"
     ok, why = propensity_informative(found)
-    warn = None if ok else (f"scores not informative: do not target on "
+    warn = None if ok else (f"the scores {propensity_shortfall(found)}: do not target on "
                             f"{found.score_column}; {why}")
     return line, warn
 
@@ -343,29 +306,26 @@ def _print_parts(console: Console, result: Any) -> None:
         if not clv:  # the reason only: no CLV formula, no caveat on reading CLV
             why = getattr(value, "clv_skipped", None) or "no spend model was fitted"
             console.print(f"  [yellow]CLV not computed:[/] {why}")
-        for caveat in value_caveats(value, clv=clv, customers=result.customers):
-            console.print(f"  [yellow]caveat:[/] {caveat}")
-        if "p_alive" in result.customers:
+        print_caveats(console, result, "value")  # P(alive)'s warning among them
+        if "p_alive" in result.customers and value.p_alive_informative:
             from valuemax.decide import high_value_at_risk
 
-            if value.p_alive_informative:
-                risk = high_value_at_risk(result.customers)
-                console.print(f"high value at risk: {len(risk):,} of the top-20% spenders "
-                              f"{'has' if len(risk) == 1 else 'have'} P(alive) < 0.5 (report: Customer value > High value at "
-                              "risk)")
-            else:
-                console.print(f"[yellow]{value.p_alive_warning}[/]")
+            risk = high_value_at_risk(result.customers)
+            console.print(f"high value at risk: {len(risk):,} of the top-20% spenders "
+                          f"{'has' if len(risk) == 1 else 'have'} P(alive) < 0.5 (report: "
+                          "Customer value > High value at risk)")
     stats = getattr(result, "stats", None)
     reg = getattr(stats, "regression", None)
     if reg is not None:
-        console.print(f"[bold]what goes with value[/]: {stats.target} explained with R² "
-                      f"{reg.r_squared:.2f} by {', '.join(stats.predictors)}")
+        from valuemax.report._format import explained_share
+
+        console.print(f"[bold]what goes with value[/]: "
+                      f"{explained_share(stats.target, reg.r_squared, stats.predictors)}")
     prop = getattr(result, "propensity", None)
     if prop is not None:
-        line, warn = propensity_lines(prop)
+        line, _ = propensity_lines(prop)
         console.print(line)
-        if warn:
-            console.print(f"  [yellow]warning:[/] {warn}")
+        print_caveats(console, result, "propensity")  # the scores ranking no better
         for note in prop.notes:  # exact 1/0 scores; customers beyond the training recency
             if note.startswith(f"{prop.score_column} is exactly") or \
                     "have been inactive longer than any row" in note:

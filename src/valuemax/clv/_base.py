@@ -246,9 +246,9 @@ def fit_mle(who: str, loglik: Callable[[np.ndarray], float], n_obs: float, start
             f"{np.round(np.exp(last), 6).tolist()}. Try more n_starts, a small penalizer "
             "(e.g. 0.001), or check the data (units, recency <= T).")
     _warn_short(who, best)
-    log_se = _log_std_errors(loglik, grad, hess, best.x, n_obs, penalizer)
+    log_se, log_cov = _log_std_errors(loglik, grad, hess, best.x, n_obs, penalizer)
     return {"theta": best.x, "loglik": float(loglik(best.x)), "n_iter": int(best.nit),
-            "converged": bool(best.success), "log_se": log_se}
+            "converged": bool(best.success), "log_se": log_se, "log_cov": log_cov}
 
 
 def _warn_short(who: str, best: Any) -> None:
@@ -270,11 +270,13 @@ def _warn_short(who: str, best: Any) -> None:
 def _log_std_errors(loglik: Callable[[np.ndarray], float],
                     grad: Callable[[np.ndarray], np.ndarray] | None,
                     hess: Callable[[np.ndarray], np.ndarray] | None, theta: np.ndarray,
-                    n_obs: float, penalizer: float) -> np.ndarray:
+                    n_obs: float, penalizer: float) -> tuple[np.ndarray, np.ndarray]:
     """Standard errors of the log-parameters at ``theta`` from the inverse of the observed
     information (penalty included): the analytic Hessian when given, else central
     differences of the analytic gradient, else of the log-likelihood; NaN where the
-    inverse has no positive variance."""
+    inverse has no positive variance. Also that inverse (the covariance of the
+    log-parameters, shape (k, k); all NaN when the information is singular): a ratio of
+    two parameters may be pinned down when neither is (a ridge of the likelihood)."""
     matrix = None
     if hess is not None:  # analytic: one evaluation
         with np.errstate(all="ignore"):
@@ -292,8 +294,9 @@ def _log_std_errors(loglik: Callable[[np.ndarray], float],
         cov = np.linalg.inv(matrix)
         log_se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
+        cov = np.full((theta.size, theta.size), np.nan)
         log_se = np.full(theta.size, np.nan)
-    return log_se
+    return log_se, cov
 
 
 class ParametricModel:
@@ -440,6 +443,7 @@ class ParametricModel:
         self.n_customers_ = float(n_obs)
         self.std_errors_ = dict(zip(self._param_names, (estimates * fitted["log_se"]).tolist(),
                                     strict=True))
+        self.log_cov_ = np.asarray(fitted["log_cov"], dtype=float)
         self.time_unit_ = self.time_unit if self._has_time_unit else ""
         self.boundary_ = self._boundary()
 

@@ -47,6 +47,9 @@ class ModifiedBetaGeoModel(BetaGeoFamilyModel):
         ``r``, ``alpha``, ``a``, ``b``.
     std_errors_ : dict of str to float
         Standard errors (observed information, delta method).
+    log_cov_ : ndarray of shape (n_params, n_params)
+        Covariance of the log-parameters (inverse observed information; all NaN when
+        singular): a ratio of two parameters can be pinned down when neither is.
     loglik_ : float
         Log-likelihood at the optimum (sum over customers).
     n_iter_ : int

@@ -78,6 +78,9 @@ class ShiftedBetaGeoModel(ParametricModel):
         ``alpha``, ``beta``.
     std_errors_ : dict of str to float
         Standard errors (observed information, delta method).
+    log_cov_ : ndarray of shape (n_params, n_params)
+        Covariance of the log-parameters (inverse observed information; all NaN when
+        singular): a ratio of two parameters can be pinned down when neither is.
     loglik_ : float
         Log-likelihood at the optimum.
     n_iter_ : int

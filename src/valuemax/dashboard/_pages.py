@@ -84,7 +84,8 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
     rule = k["at_risk_rule"] or ""
     # the share rests on the buy-again scores, else on P(alive): either may be flagged
     risk_caveats = s.caveats("propensity") if rule.startswith("churn risk") else []
-    doubtful = bool(risk_caveats) or (rule.startswith("P(alive)") and bool(s.value_caveats()))
+    doubtful = bool(risk_caveats) or (rule.startswith("P(alive)")
+                                      and not s.p_alive_informative()[0])
     if k["at_risk_share"] is not None:
         tiles.append(tile("at_risk_share", "Share at risk", k["at_risk_share"],
                           fmt_pct(k["at_risk_share"]),
@@ -95,10 +96,12 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
         tiles.append(tile("at_risk_share", "Share at risk", None, "—",
                           "no propensity or P(alive) in the store"))
     body.append(f'<div class="tiles">{"".join(tiles)}</div>')
-    shown = {"value": s.value_caveats() if k["clv_total"] is not None else [],
-             # the buy-again scores' warning stands whether or not the tile rests on them
-             # (churn_risk is left out when they are not informative; p_buy is drawn below)
-             "propensity": s.caveats("propensity")}
+    # the run's caveats (runs.caveats: the list the terminal, summary.json and the report
+    # show), step by step, without CLV too (P(alive)'s); the buy-again scores' stands
+    # whether or not the tile rests on them (churn_risk is left out when they rank no
+    # better than a baseline)
+    shown = {step: s.caveats(step) for step in ("value", "propensity", "segments",
+                                                "clusters")}
     for step, caveats in shown.items():  # as the report says it beside its figures
         if caveats:
             body.append(f'<div class="alert" data-caveat="{step}">'

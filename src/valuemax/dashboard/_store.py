@@ -35,6 +35,10 @@ TOP_SHARE, P_ALIVE_BELOW = 0.2, 0.5
 #: P(alive) spread (5th to 95th percentile) below which it cannot rank customers, and the
 #: widest 95% interval (upper / lower) of an identified parameter: valuemax.pipeline's check.
 _MIN_SPREAD, _MAX_SPAN = 0.05, float(np.exp(2 * 1.96 * 2.0))
+#: How the value step's P(alive) warning starts (``valuemax.pipeline._value.P_ALIVE_HEAD``;
+#: the older wording too, for stores written before it).
+_P_ALIVE_HEADS = ("P(alive) cannot rank customers in this log: ",
+                  "P(alive) is not informative here: ")
 
 _DUCKDB_MAGIC = b"DUCK"
 
@@ -352,19 +356,34 @@ class StoreSession:
     def p_alive_informative(self) -> tuple[bool, str | None]:
         """Whether P(alive) can rank customers, read from the store; and why not.
 
-        The store's view of ``valuemax.pipeline``'s check (the report's "P(alive) is not
-        informative"): P(alive) nearly the same for everyone (5th to 95th percentile within
-        0.05), or a parameter of the chosen purchase model (``clv_params``, Gamma-Gamma
-        aside) without a finite standard error or with a 95% interval spanning a factor
-        over e^(2 x 1.96 x 2) ~ 2,500 (a parameter at a limit has no standard error).
+        The store's view of ``valuemax.pipeline``'s check (the report's "P(alive) cannot
+        rank customers"): P(alive) nearly the same for everyone (5th to 95th percentile
+        within 0.05; said as the report says it, "it reads 1.00 for 98.5% of customers" when
+        both ends round alike, with the share that rounds to that value), else the run's
+        own verdict: its P(alive) warning in ``runs.caveats``. A store written before runs
+        recorded caveats falls back on the chosen purchase model's parameters
+        (``clv_params``, Gamma-Gamma aside): one without a finite standard error or with a
+        95% interval spanning a factor over e^(2 x 1.96 x 2) ~ 2,500.
         """
         if "p_alive" not in self.view_columns:
             return False, "no P(alive) in the store"
         lo, hi = self.con.execute("SELECT quantile_cont(p_alive, 0.05), "
                                   "quantile_cont(p_alive, 0.95) FROM vm_customers").fetchone()
         if lo is not None and hi - lo < _MIN_SPREAD:
-            return False, (f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers, "
-                           "so it cannot rank them")
+            if f"{lo:.2f}" != f"{hi:.2f}":
+                return False, (f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of "
+                               "customers, so it cannot rank them")
+            share = self.con.execute("SELECT avg(CASE WHEN round(p_alive, 2) = ? THEN 1.0 "
+                                     "ELSE 0.0 END) FROM vm_customers WHERE p_alive IS NOT "
+                                     "NULL", [round(float(lo), 2)]).fetchone()[0]
+            return False, (f"P(alive) does not vary (it reads {lo:.2f} for {share:.1%} of "
+                           "customers), so it cannot rank them")
+        recorded = self._run_caveats()
+        if recorded is not None:  # the run decided (its P(alive) warning, if any, is stored)
+            said = [str(t) for t in recorded.get("value", []) or []
+                    if str(t).startswith(_P_ALIVE_HEADS)]
+            return (False, said[0].split(": ", 1)[1]) if said else (True, None)
+        # a store written before runs recorded their caveats: the parameters' intervals
         if self.has("clv_params", "model", "parameter", "std_error", "lower", "upper") and \
                 self.has("clv_models", "model", "chosen"):
             rows = self.con.execute(
@@ -403,8 +422,8 @@ class StoreSession:
             segments, rule = None, f"P(alive) < {P_ALIVE_BELOW:g}"
         elif "segment" in self.view_columns:
             segments = AT_RISK_SEGMENTS
-            rule = (f"RFM segment {' or '.join(AT_RISK_SEGMENTS)} (P(alive) is not "
-                    f"informative here: {why})")
+            rule = (f"RFM segment {' or '.join(AT_RISK_SEGMENTS)} (P(alive) cannot rank "
+                    f"customers here: {why})")
         else:
             return pd.DataFrame(), {"rule": None}
         show = ["customer_id", "segment", "country", "total_spend", "n_orders",
@@ -516,22 +535,27 @@ class StoreSession:
     def caveats(self, step: str) -> list[str]:
         """The warnings on ``step``'s scores (``"value"``, ``"propensity"``) of the newest
         run that recorded any (``runs.caveats``, JSON ``{step: [...]}``), or []."""
+        found = self._run_caveats() or {}
+        value = found.get(step, [])
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    def _run_caveats(self) -> dict[str, Any] | None:
+        """``runs.caveats`` of the newest run of the log that recorded them (``{step:
+        [text, ...]}``), or None when none did (a store written before the column)."""
         if not self.has("runs", "caveats", "finished_at", "ingest"):
-            return []
+            return None
         # the newest run of the log that recorded caveats: a campaign's target or
         # experiment run written to the store later (--db) records none of the scores'
         rows = self.con.execute("SELECT caveats, ingest FROM runs WHERE caveats IS NOT NULL "
                                 "ORDER BY finished_at DESC NULLS LAST").fetchall()
-        found: Any = {}
         for caveats, ingest in rows:
             try:
                 if "mapping" in (json.loads(ingest or "{}") or {}):
                     found = json.loads(caveats)
-                    break
+                    return found if isinstance(found, dict) else None
             except (TypeError, ValueError):
                 continue
-        value = found.get(step, []) if isinstance(found, dict) else []
-        return [str(v) for v in value] if isinstance(value, list) else []
+        return None
 
     def last_run(self) -> dict[str, Any]:
         """The newest row of ``runs`` (source, finished_at, version), or {}."""

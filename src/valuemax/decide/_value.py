@@ -20,7 +20,7 @@ AT_RISK_ACTION: tuple[str, str] = (
 )
 
 
-#: RFM segments read as "at risk" when P(alive) is not informative.
+#: RFM segments read as "at risk" when P(alive) cannot rank customers.
 AT_RISK_SEGMENTS: tuple[str, ...] = ("Can't Lose Them", "At Risk")
 
 

@@ -15,6 +15,7 @@ Every stage is also usable on its own (``valuemax.io``, ``valuemax.clean``,
 """
 
 from valuemax.pipeline._analyze import analyze
+from valuemax.pipeline._caveats import Caveat
 from valuemax.pipeline._engine_tables import drop_leftover_tables
 from valuemax.pipeline._jobs import association_rules, buy_propensity, customer_value
 from valuemax.pipeline._options import (
@@ -31,7 +32,7 @@ from valuemax.pipeline._result import AnalysisResult, StageStatus
 from valuemax.pipeline._update import UpdateResult, update
 from valuemax.pipeline._value_result import ValueResult
 
-__all__ = ["AnalysisResult", "CleanOptions", "EngineOptions", "PrivacyOptions",
+__all__ = ["AnalysisResult", "Caveat", "CleanOptions", "EngineOptions", "PrivacyOptions",
            "PropensityOptions", "ReadOptions", "SegmentOptions", "StageStatus", "UpdateResult",
            "ValueOptions", "ValueResult", "analyze", "association_rules", "buy_propensity",
            "customer_value", "drop_leftover_tables", "inspect", "update"]

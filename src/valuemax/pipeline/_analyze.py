@@ -17,6 +17,7 @@ from valuemax.decide import cluster_actions, segment_actions
 from valuemax.decide._actions import MIXED_BELOW
 from valuemax.engines import connect
 from valuemax.features import calibration_holdout, customer_table
+from valuemax.pipeline._caveats import caveats_by_step, run_caveats
 from valuemax.pipeline._clock import StepClock
 from valuemax.pipeline._engine import (
     check_engine_source,
@@ -61,7 +62,7 @@ from valuemax.pipeline._options import (
     analyze_options,
     both_names,
 )
-from valuemax.pipeline._outputs import propensity_informative, summary_dict, write_exports
+from valuemax.pipeline._outputs import summary_dict, write_exports
 from valuemax.pipeline._parts import (
     run_basket,
     run_propensity,
@@ -673,6 +674,7 @@ def _publish(run: _Run, ws: Workspace, log: _Log, steps: _Steps, opts: AnalyzeOp
         write_step_tables(con, value=steps.value, propensity=steps.propensity,
                           basket=steps.basket)
     result = _result(run, log, steps, opts)
+    result = dataclasses.replace(result, caveats=run_caveats(result))
     result = dataclasses.replace(result, summary=summary_dict(result))
     with clock("report"):
         if ws.tmp is not None and ws.out is not None:
@@ -684,7 +686,7 @@ def _publish(run: _Run, ws: Workspace, log: _Log, steps: _Steps, opts: AnalyzeOp
     run_id = record_run(
         con, started=started, params=run.params, ingest=result.ingest, quality=quality,
         n_customers=len(customers), timings=clock.timings, outputs=ws.planned_outputs(),
-        caveats=_caveats(steps.value, steps.propensity), run_id=run.tables.run_id,
+        caveats=caveats_by_step(result.caveats), run_id=run.tables.run_id,
     )
     if run.econ is not None:  # its tables in place of the valuemax_* ones, its row beside
         publish_results(run.econ, run.tables, run.schema, record=lambda: record_engine_run(
@@ -751,22 +753,6 @@ def label_clusters(customers: Any, km: Any, ward: Any, actions: Any = None) -> N
             customers["cluster_mixed"] = customers["cluster"].map(mixed).astype("boolean")
     if ward is not None and ward.skipped is None and len(ward.labels) == len(customers):
         customers["ward_cluster"] = ward.labels.reindex(customers.index).astype("Int64")
-
-
-def _caveats(value: ValueResult | None, propensity: Any = None) -> dict[str, list[str]]:
-    """What a reader of the stored scores must know (see ``record_run``): the P(alive)
-    warning (the value step's other notes describe choices, not doubts) and, when the
-    buy-again scores are not informative (:func:`propensity_informative`), why."""
-    out: dict[str, list[str]] = {}
-    if value is not None and value.p_alive_warning is not None:
-        out["value"] = [value.p_alive_warning]
-    if propensity is not None:
-        ok, why = propensity_informative(propensity)
-        if not ok:
-            out["propensity"] = [f"The buy-again scores ({propensity.score_column}, "
-                                 f"churn_risk) are not informative: {why}. Do not target "
-                                 "on them; read churn with the RFM segments."]
-    return out
 
 
 def _cluster(customers, clusters, k_min, k_max, random_state, country, skipped, tracebacks):

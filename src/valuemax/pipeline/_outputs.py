@@ -34,7 +34,14 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
     terminal counts them; ``None`` when skipped), ``stats`` (target, R², top correlations), ``basket``
     (n_baskets, n_items, n_itemsets, n_rules, thresholds, hit rate@N vs popularity),
     ``propensity`` (horizon, cutoff, auc, pr_auc, brier, top_decile_lift, baseline AUCs,
-    ``informative`` and ``not_informative_because``: :func:`propensity_informative`),
+    ``informative`` and ``not_informative_because``: :func:`propensity_informative`; the
+    keys keep their names, and mean what was measured: ``informative`` is True when the
+    chosen model's holdout ROC AUC is above :data:`MIN_INFORMATIVE_AUC` and beats every
+    baseline, ``not_informative_because`` gives the failed comparisons with their AUCs, and
+    ``verdict`` says it in words, e.g. "rank no better than the recency baseline (AUC 0.831
+    vs 0.835)", None when the scores rank better), ``caveats`` (the run's caveats, one
+    ``{"step", "code", "text"}`` per item: :attr:`AnalysisResult.caveats`, the list every
+    surface shows; ``clv.p_alive_informative`` is True when P(alive) can rank customers),
     ``skipped``, ``privacy`` (personal-data columns found, each with ``found_by``, the
     share of sampled values matching and the action taken; pseudonymisation and the key's
     fingerprint: :meth:`valuemax.privacy.PrivacyReport.to_dict`),
@@ -93,10 +100,8 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
                                                   "high_value_at_risk": _at_risk(result)},
         "stats": None if result.stats is None else result.stats.to_dict(),
         "basket": None if result.basket is None else result.basket.to_dict(),
-        "propensity": None if result.propensity is None
-        else {**result.propensity.to_dict(),
-              **dict(zip(("informative", "not_informative_because"),
-                         propensity_informative(result.propensity), strict=True))},
+        "propensity": None if result.propensity is None else _propensity(result.propensity),
+        "caveats": [c.to_dict() for c in result.caveats],
         "skipped": dict(result.skipped),
         "privacy": ing.get("privacy"),
         "params": dict(result.params),
@@ -105,10 +110,19 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
     }
 
 
+def _propensity(found: PropensityResult) -> dict[str, Any]:
+    """``summary.json``'s ``propensity``: the result's own summary with ``informative``,
+    ``not_informative_because`` (:func:`propensity_informative`) and ``verdict``
+    (:func:`propensity_shortfall` when the scores fall short, else None)."""
+    ok, why = propensity_informative(found)
+    return {**found.to_dict(), "informative": ok, "not_informative_because": why,
+            "verdict": None if ok else f"the scores {propensity_shortfall(found)}"}
+
+
 def _at_risk(result: AnalysisResult) -> dict[str, Any]:
     """``summary.json``'s ``clv.high_value_at_risk``: the terminal's "high value at risk"
     count (top-20% spenders with P(alive) < 0.5: :func:`valuemax.decide.high_value_at_risk`)
-    with its thresholds, or ``skipped`` and why (no P(alive); P(alive) not informative)."""
+    with its thresholds, or ``skipped`` and why (no P(alive); P(alive) cannot rank customers)."""
     from valuemax.decide import high_value_at_risk
 
     value, cust = result.value, result.customers

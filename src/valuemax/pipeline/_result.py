@@ -11,6 +11,7 @@ import pandas as pd
 
 from valuemax.basket import BasketResult
 from valuemax.clean import QualityReport
+from valuemax.pipeline._caveats import Caveat
 from valuemax.pipeline._value_result import ValueResult
 from valuemax.propensity import PropensityResult
 from valuemax.segment import ClusterResult, HierarchicalResult, RFMScores
@@ -156,6 +157,12 @@ class AnalysisResult:
         figure jumps is the one that raised the peak; it counts everything in the process
         (DuckDB's buffers, Python's arrays, and what the caller held before the run). Empty
         where the system does not report it (Windows).
+    caveats : tuple of valuemax.pipeline.Caveat
+        What a reader must know before acting on the figures (P(alive) that cannot rank,
+        a model no better than the naive rate, CLV ranking by purchases alone, "recent"
+        RFM segments reaching back far, ...): one list, built once at the end of the run
+        (:func:`valuemax.pipeline._caveats.run_caveats`), that the terminal, ``summary.json``
+        (``caveats``), the report, the store (``runs.caveats``) and the dashboard show.
     summary : mapping of str to object
         The content of ``summary.json`` (JSON values); empty until the run computed it.
     out : pathlib.Path or None
@@ -184,6 +191,7 @@ class AnalysisResult:
     params: Mapping[str, object] = field(default_factory=dict)
     timings_s: Mapping[str, float] = field(default_factory=dict)
     peak_rss_mb: Mapping[str, float] = field(default_factory=dict)
+    caveats: tuple[Caveat, ...] = ()
     summary: Mapping[str, object] = field(default_factory=dict)
     out: Path | None = None
     version: str = ""

@@ -237,6 +237,9 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
         tracking = _tracking(con, tx, cal, comparison.models[comparison.chosen], cal_end,
                              obs_end, unit, money, tracking_days)
         cal_spend = _fit_spend(cal, random_state, notes) if money else None
+        short = short_holdout_note(validation, cal_end, obs_end, choice.name)
+        if short:
+            notes.append(short)
     else:
         if calibration_end is not None and calibration is not None:
             unused = calibration_unused(cal_end, int((calibration["frequency"] > 0).sum()),
@@ -260,6 +263,10 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
     warning = p_alive_warning(fitted, table["p_alive"], clv=spend is not None)
     if warning:
         notes.append(warning)
+    else:
+        ratio_note = dropout_ratio_note(fitted, chosen)
+        if ratio_note:
+            notes.append(ratio_note)
     check = (spend_independence(customers["frequency"], customers["monetary_value"])
              if money else {})
     if check.get("material"):
@@ -303,6 +310,62 @@ _DROPOUT_PARAMS = ("a", "b", "s", "beta")
 
 #: P(alive) at or above this for 95% of customers: the model sees little drop-out.
 _LITTLE_DROPOUT = 0.9
+#: The limits at which every customer has the same drop-out rate (BG/NBD and MBG/NBD:
+#: ``a + b`` large; Pareto/NBD: ``s`` large). P(alive) still ranks customers there.
+_EQUAL_DROPOUT = ("no drop-out heterogeneity", "no drop-out-rate heterogeneity")
+#: The drop-out pairs whose ratio is what the data pin down near those limits (a ridge:
+#: ``s`` and ``beta`` grow together, ``s / beta`` fixed; ``a`` and ``b`` likewise).
+_DROPOUT_PAIRS = (("s", "beta"), ("a", "b"))
+
+
+def _ridge_pair(model: Any, summary: Any) -> tuple[str, str] | None:
+    """The drop-out pair that is not identified on its own but whose ratio is: at an
+    equal-drop-out limit (``boundary_``), or both wide (log SE > :data:`_MAX_LOG_SE`) while
+    the log of their ratio has a log SE within it (``log_cov_``); else None."""
+    names = list(summary.param_names)
+    lse = dict(zip(names, summary.log_std_errors, strict=True))
+    cov = getattr(model, "log_cov_", None)
+    for pair in _DROPOUT_PAIRS:
+        if not set(pair) <= set(names):
+            continue
+        if any(limit in getattr(model, "boundary_", ()) for limit in _EQUAL_DROPOUT):
+            return pair
+        wide = all(not np.isfinite(lse[n]) or lse[n] > _MAX_LOG_SE for n in pair)
+        if not wide or cov is None:
+            continue
+        i, j = names.index(pair[0]), names.index(pair[1])
+        var = float(cov[i, i] + cov[j, j] - 2 * cov[i, j])
+        if np.isfinite(var) and var >= 0 and np.sqrt(var) <= _MAX_LOG_SE:
+            return pair
+    return None
+
+
+def dropout_ratio_note(model: Any, name: str) -> str | None:
+    """A sentence when the chosen purchase model (``name``) sees one drop-out rate for
+    everyone (:func:`_ridge_pair`): P(alive) still ranks customers by their frequency and
+    recency, its level rests on the ratio of the drop-out pair only; else None."""
+    try:
+        s = model.summary()
+    except Exception:  # from_params: no standard errors, nothing to say
+        return None
+    pair = _ridge_pair(model, s)
+    if pair is None:
+        return None
+    p = model.params_
+    if pair == ("s", "beta"):
+        ratio = (f"their ratio s/beta = {p['s'] / p['beta']:.3g} per "
+                 f"{_UNIT_WORD.get(model.time_unit_, model.time_unit_)}, the drop-out rate "
+                 "every customer shares")
+    else:
+        ratio = (f"the drop-out chance after each purchase, a/(a+b) = "
+                 f"{p['a'] / (p['a'] + p['b']):.3g}, which every customer shares")
+    return (f"{name} sees about the same drop-out rate for every customer: the log does "
+            f"not pin down {pair[0]} and {pair[1]} one by one, "
+            f"only {ratio}. P(alive) still ranks customers by their frequency and recency; "
+            "its level rests on that one ratio.")
+
+
+_UNIT_WORD = {"D": "day", "W": "week"}
 
 
 def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | None:
@@ -310,16 +373,21 @@ def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | N
     (``clv``: CLV was computed, and the advice says how to read it).
 
     Three symptoms, any one enough: the drop-out parameters at a limit (``boundary_``: no
-    drop-out, no drop-out heterogeneity, or at the search bound), a parameter the data do
-    not identify (its 95% interval spans a factor over e^(2 * 1.96 * 2) ~ 2,500), or
-    P(alive) nearly the same for everyone (5th to 95th percentile within 0.05).
+    drop-out or at the search bound), a parameter the data do not identify (its 95%
+    interval spans a factor over e^(2 * 1.96 * 2) ~ 2,500), or P(alive) nearly the same for
+    everyone (5th to 95th percentile within 0.05). The limit of one drop-out rate for
+    everyone (no drop-out heterogeneity) is not one: there only the ratio of the drop-out
+    pair is pinned down, and P(alive) still ranks customers by frequency and recency
+    (:func:`dropout_ratio_note` says so); the pair's wide intervals are then not one either.
     """
     s = model.summary()
+    ridge = _ridge_pair(model, s) or ()
     wide = [n for n, lse in zip(s.param_names, s.log_std_errors, strict=True)
-            if not np.isfinite(lse) or lse > _MAX_LOG_SE]
+            if (not np.isfinite(lse) or lse > _MAX_LOG_SE) and n not in ridge]
     lo, hi = np.quantile(np.asarray(p_alive, dtype=float), [0.05, 0.95])
-    at_limit = [limit for limit in getattr(model, "boundary_", ()) if "drop-out" in limit
-                or any(f"{name} at the search bound" == limit for name in _DROPOUT_PARAMS)]
+    at_limit = [limit for limit in getattr(model, "boundary_", ())
+                if limit not in _EQUAL_DROPOUT and ("drop-out" in limit or any(
+                    f"{name} at the search bound" == limit for name in _DROPOUT_PARAMS))]
     if not wide and not at_limit and hi - lo >= _MIN_SPREAD:
         return None
     why = []
@@ -341,14 +409,18 @@ def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | N
                    f"P(alive) is between {lo:.2f} and {hi:.2f} for 90% of customers")
     if not no_dropout and lo < _LITTLE_DROPOUT:
         # the model may see much drop-out (P(alive) low for many), just not who dropped out
-        return ("P(alive) is not informative here: " + "; ".join(why) + ". It cannot tell "
+        return (P_ALIVE_HEAD + "; ".join(why) + ". It cannot tell "
                 "active customers from lost ones; use the RFM segments (At Risk, Can't Lose "
                 "Them) and the days since the last purchase for churn.")
-    return ("P(alive) is not informative here: " + "; ".join(why) + ". The model sees "
+    return (P_ALIVE_HEAD + "; ".join(why) + ". The model sees "
             "little drop-out in this log, so it cannot tell active customers from lost ones; "
             "use the RFM segments (At Risk, Can't Lose Them) for churn"
             + (", and read CLV as expected purchases x spend with little churn." if clv else
                ", and read the expected purchases as made with little churn."))
+
+
+#: How the P(alive) warning starts (what was found, not a verdict on the figures' worth).
+P_ALIVE_HEAD = "P(alive) cannot rank customers in this log: "
 
 
 def _widest(summary: Any, wide: list[str]) -> str:
@@ -367,6 +439,34 @@ def _widest(summary: Any, wide: list[str]) -> str:
     else:
         text = f"{10 ** decades:,.0f}"
     return f"95% intervals spanning a factor of up to {text}"
+
+
+#: A holdout shorter than this (days) is called short: the model choice rests on it.
+SHORT_HOLDOUT_DAYS = 7
+#: ... as is one whose customers made fewer repeat purchases than this each, on average
+#: (CDNOW's default holdout of 182 days: 0.52; Online Retail's of 124 days: 1.71).
+MIN_HOLDOUT_PURCHASES = 0.1
+
+
+def short_holdout_note(validation: Any, cal_end: dt.date, obs_end: dt.date,
+                       name: str) -> str | None:
+    """A sentence when the holdout that chose the purchase model (``name``) is short: under
+    :data:`SHORT_HOLDOUT_DAYS` days, or under :data:`MIN_HOLDOUT_PURCHASES` actual repeat
+    purchases per calibration customer; else None. It gives the holdout's length and
+    purchases: the model choice rests on them."""
+    days = (obs_end - cal_end).days
+    n = max(len(validation.customers), 1)
+    per = float(validation.actual_total) / n
+    if days >= SHORT_HOLDOUT_DAYS and per >= MIN_HOLDOUT_PURCHASES:
+        return None
+    first = cal_end + dt.timedelta(days=1)
+    when = first.isoformat() if days == 1 else f"{first.isoformat()} to {obs_end.isoformat()}"
+    total = float(validation.actual_total)
+    return (f"the purchase model ({name}) was chosen on a holdout of only "
+            f"{days:,} {'day' if days == 1 else 'days'} ({when}), with {total:,.0f} repeat "
+            f"{'purchase' if total == 1 else 'purchases'} among {n:,} customers ({per:.2f} "
+            "each): the choice rests on that short holdout and may not hold over the CLV "
+            f"horizon; hold out more days with {both_names('calibration_end=')}")
 
 
 def history_note(horizon_months: int, span_days: int) -> str | None:

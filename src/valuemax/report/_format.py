@@ -149,6 +149,21 @@ def plain(text: Any) -> str:
     return _TERM_WORD.sub(lambda m: TERMS[m.group(1)], out)
 
 
+def explained_share(target: str, r_squared: float, predictors: Any) -> str:
+    """The value regression's fit in plain words: which predictors, together, explain what
+    share of the spread in the target between customers (R² in brackets).
+
+    >>> explained_share("log(clv_12)", 0.8812, ["log_n_orders", "recency_days"])
+    'together, log of orders and days since last purchase explain 88% of the spread in (log) 12-month CLV between customers (R² 0.88; associations, not causes)'
+    """
+    names = [plain(p) for p in predictors]
+    said = (", ".join(names[:-1]) + " and " + names[-1]) if len(names) > 1 else \
+        "".join(names)
+    what = re.sub(r"^log1?p?\((.*)\)$", r"(log) \1", plain(target))
+    return (f"together, {said} explain {r_squared:.0%} of the spread in {what} between "
+            f"customers (R² {r_squared:.2f}; associations, not causes)")
+
+
 def is_technical(text: Any) -> bool:
     """True when ``text``, even after :func:`plain`, holds machine names or raw internals.
 

@@ -7,6 +7,7 @@ through :func:`esc`; nothing from the user is ever inserted unescaped.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -388,6 +389,47 @@ def page(
         f"<footer>{esc(footer)}</footer>\n<script>{_RESIZE_ON_OPEN}</script>\n</body>\n"
         "</html>\n"
     )
+
+
+#: An option named for both the CLI and the API ("--horizon-months (horizon_months=)"):
+#: the report keeps the flag.
+_API_NAME = re.compile(r" \([a-z_]+=\)")
+_PARENS = re.compile(r"\s*\([^()]*\)")
+
+
+def caveats_block(caveats: Iterable[Any], step: str, *, fallback: str = "",
+                  shown_apart: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The run's caveats of ``step`` (items with ``step`` and ``text``: the list every
+    surface shows, :attr:`valuemax.pipeline.AnalysisResult.caveats`) as an alert box, and
+    those written in technical terms for the diagnostics.
+
+    Each text is shown in plain words (:func:`~valuemax.report._format.plain`, an option's
+    API name left out); a text that is still technical loses its technical brackets, and if
+    that is not enough it is shown as ``fallback`` (or said to be in the diagnostics), its
+    full text going to the diagnostics. Caveats whose ``code`` is in ``shown_apart`` are
+    left out (the section shows them in a box of their own).
+
+    Returns
+    -------
+    (str, str)
+        The box (empty without caveats) and the technical texts' list (may be empty).
+    """
+    shown, raw = [], []
+    for c in caveats:
+        if getattr(c, "step", None) != step or getattr(c, "code", None) in shown_apart:
+            continue
+        text = plain(_API_NAME.sub("", str(c.text)))
+        if is_technical(text):
+            raw.append(str(c.text))
+            text = _PARENS.sub(lambda m: "" if is_technical(m.group(0)) else m.group(0), text)
+        if is_technical(text):
+            text = fallback or "a caveat in technical terms: see Model diagnostics below."
+        shown.append(text[:1].upper() + text[1:])
+    if not shown:
+        return "", ""
+    box = (f'<div class="alert" role="alert" data-caveats="{esc(step)}"><b>Caveats</b>'
+           '<ul class="notes">' + "".join(f"<li>{esc(t)}</li>" for t in shown) + "</ul></div>")
+    return box, notes_list(raw, title="Caveats in full")
 
 
 def split_notes(items: Iterable[Any]) -> tuple[list[str], list[str]]:

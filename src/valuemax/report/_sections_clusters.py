@@ -10,6 +10,7 @@ import pandas as pd
 from valuemax.report import _plots as plots
 from valuemax.report._format import fmt_int, plain
 from valuemax.report._html import (
+    caveats_block,
     diagnostics,
     figure,
     grid2,
@@ -50,6 +51,10 @@ def clusters_section(result: AnalysisResult, *, title: str = "Clusters") -> tupl
                 "it did not run on this log.")
         parts.append(note("Clustering was skipped: " + reason, warn=True))
     else:
+        box, raw = caveats_block(getattr(result, "caveats", ()), "clusters")
+        parts.append(box)  # k at the top of the range tried; clusters sharing a name
+        if raw:
+            parts.append(diagnostics([raw], what="caveats of the clusters"))
         parts.append(_kmeans(km, result.cluster_actions, subs))
     parts.append(sub("cl-ward", "Hierarchical (Ward)"))
     subs.append(("cl-ward", "Hierarchical (Ward)"))

@@ -12,6 +12,7 @@ from valuemax.propensity import CHURN_THRESHOLDS
 from valuemax.report import _plots as plots
 from valuemax.report._format import plain
 from valuemax.report._html import (
+    caveats_block,
     diagnostics,
     figure,
     grid2,
@@ -156,6 +157,10 @@ def propensity_section(result: AnalysisResult | PartReport, *,
     parts.append(sub("prop-metrics", "Model against baselines"))
     subs.append(("prop-metrics", "Model vs. baselines"))
     value = getattr(result, "value", None)
+    box, raw = caveats_block(getattr(result, "caveats", ()), "propensity")
+    parts.append(box)  # the run's caveat on the scores (the list every surface shows)
+    if raw:
+        parts.append(diagnostics([raw], what="caveats of the buy-again scores"))
     parts.append(note(_verdict(res, getattr(value, "model_name", None))))
     parts.append(table(_metrics_frame(res), csv_name="propensity_metrics", terms=("model",),
                        extra={"model_shown": [model_name(k) for k in res.metrics["model"]]},

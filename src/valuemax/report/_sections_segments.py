@@ -11,6 +11,7 @@ import pandas as pd
 from valuemax.report import _plots as plots
 from valuemax.report._format import fmt_num
 from valuemax.report._html import (
+    caveats_block,
     diagnostics,
     figure,
     note,
@@ -149,6 +150,10 @@ def segments_section(result: AnalysisResult, *,
 
     parts.append(sub("seg-named", "Named segments"))
     subs.append(("seg-named", "Named segments"))
+    box, raw = caveats_block(getattr(result, "caveats", ()), "segments")
+    parts.append(box)  # e.g. how far back the "recent" segments reach in this log
+    if raw:
+        parts.append(diagnostics([raw], what="caveats of the segments"))
     seg = frame_or_none(result.segments)
     if seg is not None:
         seg = seg.copy()

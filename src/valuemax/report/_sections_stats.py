@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from valuemax.report import _plots as plots
-from valuemax.report._format import fmt_int, fmt_num, plain
+from valuemax.report._format import explained_share, fmt_int, fmt_num, plain
 from valuemax.report._html import (
     diagnostics,
     figure,
@@ -150,9 +150,11 @@ def _correlations(cm: CorrelationMatrix) -> str:
 
 def _regression(vd: ValueDrivers, reg: OLSResult) -> str:
     coefs = reg.coefficients.merge(reg.vif, on="term", how="left")
-    parts = [kv([
+    fit = explained_share(vd.target, reg.r_squared, vd.predictors)
+    parts = [note(fit[:1].upper() + fit[1:] + "."), kv([
         ("outcome", plain(vd.target)), ("customers used", fmt_int(reg.n)),
-        ("R² / adjusted R²", f"{reg.r_squared:.3f} / {reg.adj_r_squared:.3f}"),
+        ("share of the spread explained (R² / adjusted R²)",
+         f"{reg.r_squared:.3f} / {reg.adj_r_squared:.3f}"),
         ("standard errors", "robust to unequal variance" if reg.robust else "classical"),
     ])]
     parts.append(table(

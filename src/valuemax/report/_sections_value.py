@@ -14,6 +14,7 @@ from valuemax.report import _plots as plots
 from valuemax.report._format import count, fmt_int, fmt_num, fmt_pct
 from valuemax.report._html import (
     alert,
+    caveats_block,
     diagnostics,
     figure,
     grid2,
@@ -93,7 +94,12 @@ def value_section(result: AnalysisResult, *,
             "down by this log, so its P(alive) cannot tell active customers from lost ones; "
             "rank customers by recency and the RFM segments instead."))
         parts.append(alert("P(alive) cannot rank customers in this log", shown))
-        diag.append(notes_list([raw], title="Why P(alive) is not informative"))
+        diag.append(notes_list([raw], title="Why P(alive) cannot rank customers"))
+    # the run's caveats of this step (the list every surface shows; P(alive)'s in its box)
+    box, raw = caveats_block(getattr(result, "caveats", ()), "value",
+                             shown_apart=("p_alive",))
+    parts.append(box)
+    diag.append(raw)
     shown, technical = split_notes(_no_bare_t(n) for n in value.notes
                                    if n != value.p_alive_warning)
     parts.append(notes_list(shown, title="What to keep in mind"))
@@ -487,8 +493,8 @@ def _at_risk(cust: pd.DataFrame, col: str, informative: bool = True) -> str:
     by_segment = not informative and "segment" in cust
     risk = high_value_at_risk(cust, segments=AT_RISK_SEGMENTS if by_segment else None)
     summary = value_at_risk_summary(risk, cust, col)
-    rule = (f"RFM segment {' or '.join(AT_RISK_SEGMENTS)} (P(alive) is not informative "
-            "here)" if by_segment else f"P(alive) < {summary['p_alive_below']:g}")
+    rule = (f"RFM segment {' or '.join(AT_RISK_SEGMENTS)} (P(alive) cannot rank "
+            "customers here)" if by_segment else f"P(alive) < {summary['p_alive_below']:g}")
     out = [kv([("high past spend", f"top 20% by total spend (≥ "
                                    f"{fmt_num(summary['spend_threshold'])})"),
                ("at risk", rule),
