@@ -338,7 +338,7 @@ def test_a_calibration_end_without_repeat_buyers_is_said_in_the_terminal_and_sum
                          f"two or more days, or leave it out to hold out the last third of "
                          f"the span (the split at {split}).")
     text = " ".join(res.stdout.split())  # the terminal wraps long lines
-    assert ("caveat: the calibration end 2024-01-02 given (--calibration-end) was not used: "
+    assert ("caveat: The calibration end 2024-01-02 given (--calibration-end) was not used: "
             "only 0 customers bought on two or more days") in text
     assert f"(the split at {split})" in text
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
