@@ -307,7 +307,8 @@ def _print_parts(console: Console, result: Any) -> None:
             why = getattr(value, "clv_skipped", None) or "no spend model was fitted"
             console.print(f"  [yellow]CLV not computed:[/] {why}")
         print_caveats(console, result, "value")  # P(alive)'s warning among them
-        if "p_alive" in result.customers and value.p_alive_informative:
+        # no past spend on a log without prices: no "high spenders" to count
+        if {"p_alive", "total_spend"} <= set(result.customers) and value.p_alive_informative:
             from valuemax.decide import high_value_at_risk
 
             risk = high_value_at_risk(result.customers)
