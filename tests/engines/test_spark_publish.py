@@ -36,13 +36,13 @@ def _cleanup(spark, *runs: RunTables) -> None:
         spark.catalog.dropTempView(RunTables.result(name))
         for run in runs:
             spark.catalog.dropTempView(run.work(name))
-            spark.catalog.dropTempView(run.work("old_" + name))
+            spark.catalog.dropTempView(f"valuemax_old_{run.tag}_{name}")
 
 
 def test_a_failed_rename_leaves_the_previous_results(spark, monkeypatch):
     """Run A published (v = 1 everywhere); run B's publication fails at its second rename
-    into place: every ``valuemax_*`` view holds A's row again, B's working views are still
-    B's, no parked view is left; B publishing again then succeeds (v = 2 everywhere, the
+    into place: the renames done are undone in reverse order, every ``valuemax_*`` view
+    holds A's row again, B's working views are still B's, no parked view is left; B publishing again then succeeds (v = 2 everywhere, the
     parked A views dropped)."""
     from valuemax.pipeline import _engine_tables
 
@@ -66,15 +66,20 @@ def test_a_failed_rename_leaves_the_previous_results(spark, monkeypatch):
             publish_results(econ, second, None)
         # three parked, one moved in, then the failure: four renames undone
         assert len(calls) == 5 + 4
+        # parked under names no clean-up of a run drops, then put back in reverse order
+        assert {new for _, new in calls[:3]} == {f"valuemax_old_{second.tag}_{n}"
+                                                 for n in NAMES}
+        assert calls[5:] == [(new, old) for old, new in reversed(calls[:4])]
         assert _published(econ) == dict.fromkeys(NAMES, 1)
         listed = set(econ.list_tables())
         assert {second.work(n) for n in NAMES} <= listed
-        assert not any(n.startswith(second.prefix + "old_") for n in listed)
+        assert not any(n.startswith("valuemax_old_") for n in listed)
         assert econ.table(second.work("transactions_clean")).to_pyarrow() \
             .column("v").to_pylist() == [2]
         monkeypatch.setattr(_engine_tables, "_spark_rename", rename)
         publish_results(econ, second, None)
         assert _published(econ) == dict.fromkeys(NAMES, 2)
-        assert not any(n.startswith(second.prefix) for n in econ.list_tables())
+        assert not any(n.startswith((second.prefix, "valuemax_old_"))
+                       for n in econ.list_tables())
     finally:
         _cleanup(spark, first, second)

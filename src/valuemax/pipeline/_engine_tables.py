@@ -291,13 +291,15 @@ def _swap_each(econ, tables, schema, moves, stale, listed) -> None:
 def _swap_spark(econ, tables, schema, moves, stale, listed) -> None:
     """Spark: its catalog has no multi-table transaction, so the swap is made undoable. The
     published tables (temporary views of the session without ``schema``, cached data kept
-    with them) are first parked under the run's names (``valuemax_tmp_<tag>_old_<name>``),
-    then the run's tables renamed into place, then the parked ones dropped. A rename that
-    fails undoes those done before it, in reverse order, and the error is raised: the
-    previous results stay published whole. A reader of the schema may still miss a table
-    for the instant between its park and its replacement."""
+    with them) are first parked (``valuemax_old_<tag>_<name>``: not a working table's name,
+    so no clean-up drops them while they hold the previous results), then the run's
+    tables renamed into place, then the parked ones dropped. A rename that fails undoes
+    those done before it, in reverse order, and the error is raised: the previous results
+    stay published whole (should an undo fail too, the error log names where each table
+    is). A reader of the schema may still miss a table for the instant between its park
+    and its replacement."""
     present = listed if schema is None else set(_listed(econ, schema))
-    parked = [(final, tables.work("old_" + final.removeprefix("valuemax_")))
+    parked = [(final, f"valuemax_old_{tables.tag}_{final.removeprefix('valuemax_')}")
               for final in [f for _, f in moves] + list(stale) if final in present]
     done: list[tuple[str, str]] = []
     try:
