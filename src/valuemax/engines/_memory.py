@@ -2,8 +2,8 @@
 
 Most of DuckDB's operators spill to disk past ``memory_limit`` (hash aggregates, hash
 joins, sorts), but some hold their whole input in memory: a window function's partitions
-(``LAG``/``ROW_NUMBER() OVER (PARTITION BY ...)``) and list aggregates (``LIST``/``collect``)
-among them. Over every line of a 30M-line log such an operator needs more than the store's
+(``LAG``/``ROW_NUMBER() OVER (PARTITION BY ...)``), list aggregates (``LIST``/``collect``)
+and a grouped aggregate's ``COUNT(DISTINCT ...)`` (DuckDB 1.4) among them. Over every line of a 30M-line log such an operator needs more than the store's
 limit. When its result for one key (a customer, a basket) depends on that key's lines
 only, the lines can go through it in passes, each over the keys that hash to the pass's
 number (:func:`hash_pass`): every key's lines are in exactly one pass, so the union of
