@@ -114,5 +114,18 @@ def test_runs_row_of_an_update(handmade):
         con.close()
     sha = hashlib.sha256((HEADER + SECOND).encode()).hexdigest()
     assert rows[0][0] == "analyze"
-    assert rows[1] == ("update", sha, 11, 5, 6)
+    # 11 new lines, 5 kept and 6 quarantined; c2's stored mug line moved to the quarantine
+    # (fully_returned) is counted there: the runs rows add up to the store's tables
+    assert rows[1] == ("update", sha, 11, 4, 7)
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        n_clean, n_quar = con.execute("SELECT (SELECT count(*) FROM transactions_clean), "
+                                      "(SELECT count(*) FROM quarantine)").fetchone()
+    finally:
+        con.close()
+    assert (rows[0][3] + rows[1][3], rows[0][4] + rows[1][4]) == (n_clean, n_quar)
+    assert result.restated_by_reason == {"re_netted": {"clean": 1},
+                                         "to_quarantine": {"fully_returned": 1}}
+    assert "2 stored lines restated (1 re-netted; 1 moved to the quarantine: " \
+           "fully_returned 1)" in result.message
     assert result.input_sha256 == sha and result.run_id is not None
