@@ -56,6 +56,10 @@ def test_returns_and_duplicates_across_the_split(handmade):
     assert result.restated_lines == 2
     assert result.observation_end.isoformat() == "2024-02-10"
     assert (result.n_customers, result.n_new_customers, result.n_active_customers) == (5, 1, 4)
+    # c2's only new line is a return (quarantined, return_netted): in the new lines, no
+    # new clean line; c1, c3 and c5 have one
+    assert result.n_customers_with_clean_lines == 3
+    assert "4 customers in the new lines (3 with a new clean line, 1 new)" in result.message
     q = table(store, "quarantine", "_row_id")
     assert q.loc[q["InvoiceNo"] == "1002", "reason"].tolist() == ["fully_returned"]
     clean = table(store, "transactions_clean", "_row_id")

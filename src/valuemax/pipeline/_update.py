@@ -133,7 +133,10 @@ class UpdateResult:
     observation_end_before, observation_end : datetime.date
         The stored and the updated observation end (inclusive).
     n_customers, n_new_customers, n_active_customers : int
-        Customers after the update, first seen in the new lines, with new lines.
+        Customers after the update, first seen in the new lines, in the new lines (kept or
+        quarantined: their rows are rebuilt).
+    n_customers_with_clean_lines : int
+        Customers with at least one new line kept in the clean log.
     drift : DriftCheck or None
         The stored purchase model's forecast of the new period against what happened
         (None without a stored purchase model).
@@ -163,6 +166,7 @@ class UpdateResult:
     n_customers: int = 0
     n_new_customers: int = 0
     n_active_customers: int = 0
+    n_customers_with_clean_lines: int = 0
     drift: DriftCheck | None = None
     customers: pd.DataFrame | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
@@ -356,6 +360,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
                                 time_unit, refitted=refit)
     n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
     n_active = int(con.table(IDS).count().to_pyarrow().as_py())
+    n_kept = int(con.raw_sql(f"SELECT count(DISTINCT customer_id) FROM {U_CLEAN} "
+                             f"WHERE _row_id > {offset}").fetchone()[0])
     params = {**p, "observation_end": end.isoformat(),
               "run_at": started.isoformat(timespec="seconds"),
               "update": {"refit": refit, "previous_observation_end": stored_end.isoformat(),
@@ -377,7 +383,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         _commit(con, offset, med, mad, copy=copy, drop=drop)
     what = (f"{new.n_rows:,} new lines ({new.n_rows - rows_q:,} clean, {rows_q:,} "
             f"quarantined){_said(restated)}; observation end {stored_end.isoformat()} -> {end.isoformat()}; "
-            f"{n_active:,} customers with new lines ({n_new:,} new), {len(customers):,} in all; "
+            f"{n_active:,} customer{'s' if n_active != 1 else ''} in the new lines ({n_kept:,} "
+            f"with a new clean line, {n_new:,} new), {len(customers):,} in all; "
             + ("every model refitted" if refit else f"re-scored with the stored "
                f"{models.name if models else 'models'}"))
     return UpdateResult(
@@ -385,7 +392,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         rows_in=new.n_rows, rows_clean=new.n_rows - rows_q, rows_quarantined=rows_q,
         quarantined_by_reason=counts, restated_lines=n_restated,
         restated_by_reason=restated, n_customers=len(customers),
-        n_new_customers=n_new, n_active_customers=n_active, drift=drift, customers=scored,
+        n_new_customers=n_new, n_active_customers=n_active,
+        n_customers_with_clean_lines=n_kept, drift=drift, customers=scored,
         notes=notes)
 
 
