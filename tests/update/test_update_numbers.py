@@ -89,3 +89,18 @@ def test_stored_line_read_differently_is_refused(tmp_path):
                                          r"read\)"):
         update(store, _day(tmp_path, "d.csv", "5,c2,2024-02-01,P1,1,\"1,000.00\"\n"))
     assert snapshot(store)["customers"].equals(before["customers"])
+
+
+def test_stored_placeholder_date_stays_quarantined(tmp_path):
+    # 1900-01-01 (a spreadsheet's day 1) among January 2024 lines is a placeholder for a
+    # missing date: quarantined by analyze. A day file of that customer (no placeholder in
+    # it) keeps it there instead of taking it in as a purchase of 1900.
+    body = "".join(f"{i},c{i % 40},2024-01-{1 + i % 28:02d},P{i % 5},1,{5 + i % 7}.00\n"
+                   for i in range(1, 121)) + "900,c1,1900-01-01,P1,1,9.00\n"
+    store = _store(tmp_path, body)
+    assert table(store, "quarantine", "_row_id")["reason"].tolist() == ["placeholder_date"]
+    result = update(store, _day(tmp_path, "d.csv", "901,c1,2024-02-01,P1,1,10.00\n"))
+    assert result.restated_lines == 0
+    q = table(store, "quarantine", "_row_id")
+    assert q["_row_id"].tolist() == [121] and q["reason"].tolist() == ["placeholder_date"]
+    assert _spend(store)["c1"][0] == 4  # 3 January orders and the new one

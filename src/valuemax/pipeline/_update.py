@@ -332,7 +332,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     check_currency(new, signs, label)
     with clock("clean"):
         union, offset, n_stored = build_union(con, new, stored_raw)
-        union, carried = union_plan(union, signs, rec.read_options().decimal)
+        union, carried = union_plan(union, signs, rec.read_options().decimal, con=con,
+                                    catalog=CATALOG, offset=offset)
         if all_copies(con, CATALOG, union, offset):
             return UpdateResult(**base, applied=False, message=(
                 f"nothing changed: every one of the {new.n_rows:,} lines of {label} is "

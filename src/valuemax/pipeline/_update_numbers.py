@@ -83,10 +83,12 @@ def check_currency(new: Any, stored: dict[str, tuple[str, ...]], source: str) ->
                 "a store of their own")
 
 
-def union_plan(union: Any, stored: dict[str, tuple[str, ...]], decimal: str
-               ) -> tuple[Any, dict[str, list[str]]]:
+def union_plan(union: Any, stored: dict[str, tuple[str, ...]], decimal: str, *,
+               con: Any, catalog: str, offset: int) -> tuple[Any, dict[str, list[str]]]:
     """The union ``Ingested`` with number plans inferred from its values plus the store's
-    currency signs, and the currency signs to record (column -> signs).
+    currency signs, the placeholder days of its stored lines kept (the days of the stored
+    ``placeholder_date`` lines, besides those found in the new file), and the currency
+    signs to record (column -> signs).
 
     Raises
     ------
@@ -106,8 +108,20 @@ def union_plan(union: Any, stored: dict[str, tuple[str, ...]], decimal: str
         numbers[canonical] = dataclasses.replace(fresh, tokens=tokens)
         if tokens:
             carried[canonical] = list(tokens)
-    plan = dataclasses.replace(union.plan, numbers=numbers)
+    days = _stored_placeholder_days(con, catalog, union, offset)
+    plan = dataclasses.replace(union.plan, numbers=numbers, placeholder_days=tuple(
+        sorted(set(union.plan.placeholder_days) | days)))
     return dataclasses.replace(union, plan=plan), carried
+
+
+def _stored_placeholder_days(con: Any, catalog: str, union: Any, offset: int) -> set[Any]:
+    """Days of the union's stored lines the store quarantined as ``placeholder_date``."""
+    q = con.table("quarantine", database=(catalog, "main"))
+    ids = q.filter(q.reason == "placeholder_date").select("_row_id")
+    std = union.standardized()
+    mine = std.filter((std._row_id <= offset) & std.order_ts.notnull())
+    days = mine.semi_join(ids, "_row_id").select(d=mine.order_ts.date()).distinct()
+    return {r["d"] for r in days.to_pyarrow().to_pylist()}
 
 
 def check_stored_parse(con: Any, catalog: str, union_table: str, quar_table: str,
