@@ -104,3 +104,18 @@ def test_stored_placeholder_date_stays_quarantined(tmp_path):
     q = table(store, "quarantine", "_row_id")
     assert q["_row_id"].tolist() == [121] and q["reason"].tolist() == ["placeholder_date"]
     assert _spend(store)["c1"][0] == 4  # 3 January orders and the new one
+
+
+def test_float_like_customer_ids_link_to_the_stored_customers(tmp_path):
+    # every stored id is float-like ('1001.0'): analyze names the customer '1001'. A day
+    # file writing '1001' must add to that customer, not replace its lines with its own.
+    body = "1,1001.0,2024-01-05,P1,1,10.00\n2,1001.0,2024-01-10,P2,2,5.50\n" \
+           "3,1002.0,2024-01-06,P1,1,20.00\n4,1003.0,2024-01-20,P3,1,7.00\n"
+    store = _store(tmp_path, body)
+    assert _spend(store)["1001"] == (2, pytest.approx(21.0))
+    update(store, _day(tmp_path, "d1.csv", "5,1001,2024-02-01,P1,1,10.00\n"))
+    assert _spend(store)["1001"] == (3, pytest.approx(31.0))
+    # and again with the store's own spelling, after an update whose file had none
+    update(store, _day(tmp_path, "d2.csv", "6,1001.0,2024-02-03,P1,1,4.00\n"))
+    assert _spend(store) == {"1001": (4, pytest.approx(35.0)), "1002": (1, 20.0),
+                             "1003": (1, 7.0)}

@@ -77,11 +77,14 @@ from valuemax.pipeline._update_checks import (
     stale_exports_note,
 )
 from valuemax.pipeline._update_numbers import (
+    ID_KINDS_KEY,
     TOKENS_KEY,
     check_currency,
     check_stored_parse,
+    stored_id_kinds,
     stored_tokens,
     union_plan,
+    with_store_ids,
 )
 from valuemax.pipeline._workspace import Workspace
 from valuemax.privacy import PseudonymKey
@@ -330,6 +333,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     check_layout(new, stored_raw, rec, label)
     signs = stored_tokens(rec.ingest)
     check_currency(new, signs, label)
+    new, id_kinds = with_store_ids(new, stored_id_kinds(rec.ingest))
     with clock("clean"):
         union, offset, n_stored = build_union(con, new, stored_raw)
         union, carried = union_plan(union, signs, rec.read_options().decimal, con=con,
@@ -378,7 +382,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
                                      money=money, country=country, mapping=dict(mapping),
                                      notes=notes, flag=outlier_sql(med, mad), offset=offset)
     with clock("store"):
-        _run_row(con, run_id=run_id, started=started, params=params, ingest={**new.to_dict(), TOKENS_KEY: carried},
+        _run_row(con, run_id=run_id, started=started, params=params, ingest={**new.to_dict(), TOKENS_KEY: carried,
+                                                     ID_KINDS_KEY: id_kinds},
                  rows=(new.n_rows, new.n_rows - rows_q - moved, rows_q + moved), n_customers=len(customers),
                  timings=clock.timings)
         _commit(con, offset, med, mad, copy=copy, drop=drop)

@@ -31,6 +31,10 @@ from valuemax.io._numbers import CURRENCY_TOKENS, infer_number_plan
 
 #: ``runs.ingest`` key: number column -> currency signs/codes the store's values carry.
 TOKENS_KEY = "currency_tokens"
+#: ``runs.ingest`` key: id column -> how the store made its text ids (``IdPlan.kind``).
+ID_KINDS_KEY = "id_kinds"
+_FLOAT_IDS = re.compile(r"^(customer_id|order_id|product_id) \(column .*?\): every value is a "
+                        r"float-like integer")
 _NOTE = re.compile(r"^(amount|quantity|unit_price) \(column .*?\): removed (.*)$")
 _SIGN = re.compile(r"currency sign '([^']+)' from")
 
@@ -57,6 +61,36 @@ def stored_tokens(ingest: dict[str, Any]) -> dict[str, tuple[str, ...]]:
         if m and (signs := tuple(_SIGN.findall(m.group(2)))):
             out[m.group(1)] = signs
     return out
+
+
+def stored_id_kinds(ingest: dict[str, Any]) -> dict[str, str]:
+    """Id column -> ``'float_text'`` where the store's text ids were all float-like
+    (``'1001.0'`` read as ``'1001'``), else ``'text'``: from ``ingest[ID_KINDS_KEY]`` (an
+    update's row) or the reader's notes of the run that read the log.
+
+    Examples
+    --------
+    >>> stored_id_kinds({"notes": ["customer_id (column 'c'): every value is a float-like "
+    ...                            "integer (e.g. '7.0' -> '7'); removed the '.0' from 4 "
+    ...                            "values"]})
+    {'customer_id': 'float_text'}
+    """
+    if isinstance(ingest.get(ID_KINDS_KEY), dict):
+        return {str(k): str(v) for k, v in ingest[ID_KINDS_KEY].items()}
+    return {m.group(1): "float_text" for note in ingest.get("notes") or ()
+            if (m := _FLOAT_IDS.match(str(note)))}
+
+
+def with_store_ids(new: Any, kinds: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """``new`` with its text id columns made text as the store made its own (``'1001.0'``
+    -> ``'1001'`` only where the store did so), so that new lines link to the stored
+    customers and the stored lines keep their ids; and the kinds to record."""
+    ids = dict(new.plan.ids)
+    for canonical, plan in ids.items():
+        if plan.kind in ("text", "float_text"):
+            ids[canonical] = dataclasses.replace(plan, kind=kinds.get(canonical, "text"))
+    recorded = {c: p.kind for c, p in ids.items() if p.kind in ("text", "float_text")}
+    return dataclasses.replace(new, plan=dataclasses.replace(new.plan, ids=ids)), recorded
 
 
 def _currencies(tokens: tuple[str, ...]) -> set[str]:
@@ -159,4 +193,5 @@ def check_stored_parse(con: Any, catalog: str, union_table: str, quar_table: str
             "store's log, or rebuild the store with valuemax analyze on the whole log")
 
 
-__all__ = ["TOKENS_KEY", "check_currency", "check_stored_parse", "stored_tokens", "union_plan"]
+__all__ = ["ID_KINDS_KEY", "TOKENS_KEY", "check_currency", "check_stored_parse",
+           "stored_id_kinds", "stored_tokens", "union_plan", "with_store_ids"]
