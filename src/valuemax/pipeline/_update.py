@@ -79,12 +79,9 @@ from valuemax.pipeline._update_checks import (
 from valuemax.pipeline._update_numbers import (
     ID_KINDS_KEY,
     TOKENS_KEY,
-    check_currency,
+    as_the_store,
     check_stored_parse,
-    stored_id_kinds,
-    stored_tokens,
     union_plan,
-    with_store_ids,
 )
 from valuemax.pipeline._workspace import Workspace
 from valuemax.privacy import PseudonymKey
@@ -331,9 +328,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
             f"applied to this store by run {run_id[:8]} at {at} (from {src})"))
     check_nothing_held(con, CATALOG, stored_end, store)
     check_layout(new, stored_raw, rec, label)
-    signs = stored_tokens(rec.ingest)
-    check_currency(new, signs, label)
-    new, id_kinds = with_store_ids(new, stored_id_kinds(rec.ingest))
+    new, signs, id_kinds = as_the_store(new, rec.ingest, label)
     with clock("clean"):
         union, offset, n_stored = build_union(con, new, stored_raw)
         union, carried = union_plan(union, signs, rec.read_options().decimal, con=con,
@@ -367,12 +362,10 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     n_active = int(con.table(IDS).count().to_pyarrow().as_py())
     n_kept = int(con.raw_sql(f"SELECT count(DISTINCT customer_id) FROM {U_CLEAN} "
                              f"WHERE _row_id > {offset}").fetchone()[0])
+    counted = (n_active, n_kept, n_new, len(customers))
     params = {**p, "observation_end": end.isoformat(),
               "run_at": started.isoformat(timespec="seconds"),
-              "update": {"refit": refit, "previous_observation_end": stored_end.isoformat(),
-                         "rows_offset": offset, "stored_lines_recleaned": n_stored,
-                         "restated_lines": n_restated, "restated": restated,
-                         "drift": None if drift is None else drift.to_dict()}}
+              "update": _update_params(refit, stored_end, offset, n_stored, restated, drift)}
     run_id = uuid.uuid4().hex
     rows_q = sum(counts.values())
     moved = _moves(restated)
@@ -382,15 +375,14 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
                                      money=money, country=country, mapping=dict(mapping),
                                      notes=notes, flag=outlier_sql(med, mad), offset=offset)
     with clock("store"):
-        _run_row(con, run_id=run_id, started=started, params=params, ingest={**new.to_dict(), TOKENS_KEY: carried,
-                                                     ID_KINDS_KEY: id_kinds},
-                 rows=(new.n_rows, new.n_rows - rows_q - moved, rows_q + moved), n_customers=len(customers),
-                 timings=clock.timings)
+        _run_row(con, run_id=run_id, started=started, params=params,
+                 ingest={**new.to_dict(), TOKENS_KEY: carried, ID_KINDS_KEY: id_kinds},
+                 rows=(new.n_rows, new.n_rows - rows_q - moved, rows_q + moved),
+                 n_customers=len(customers), timings=clock.timings)
         _commit(con, offset, med, mad, copy=copy, drop=drop)
     what = (f"{new.n_rows:,} new lines ({new.n_rows - rows_q:,} clean, {rows_q:,} "
-            f"quarantined){_said(restated)}; observation end {stored_end.isoformat()} -> {end.isoformat()}; "
-            f"{n_active:,} customer{'s' if n_active != 1 else ''} in the new lines ({n_kept:,} "
-            f"with a new clean line, {n_new:,} new), {len(customers):,} in all; "
+            f"quarantined){_said(restated)}; observation end {stored_end.isoformat()} -> "
+            f"{end.isoformat()}; {_said_customers(*counted)}; "
             + ("every model refitted" if refit else f"re-scored with the stored "
                f"{models.name if models else 'models'}"))
     return UpdateResult(
@@ -558,6 +550,21 @@ def _moves(restated: dict[str, dict[str, int]]) -> int:
     """Stored lines moved from the clean log to the quarantine, net of the reverse."""
     return (sum(restated.get("to_quarantine", {}).values())
             - sum(restated.get("to_clean", {}).values()))
+
+
+def _update_params(refit: bool, stored_end: dt.date, offset: int, n_stored: int,
+                   restated: dict[str, dict[str, int]], drift: Any) -> dict[str, Any]:
+    """The ``update`` entry of the run's recorded parameters."""
+    return {"refit": refit, "previous_observation_end": stored_end.isoformat(),
+            "rows_offset": offset, "stored_lines_recleaned": n_stored,
+            "restated_lines": sum(sum(v.values()) for v in restated.values()),
+            "restated": restated, "drift": None if drift is None else drift.to_dict()}
+
+
+def _said_customers(n_active: int, n_kept: int, n_new: int, n_all: int) -> str:
+    """``'4 customers in the new lines (3 with a new clean line, 1 new), 5 in all'``."""
+    return (f"{n_active:,} customer{'s' if n_active != 1 else ''} in the new lines "
+            f"({n_kept:,} with a new clean line, {n_new:,} new), {n_all:,} in all")
 
 
 def _said(restated: dict[str, dict[str, int]]) -> str:

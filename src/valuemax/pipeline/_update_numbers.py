@@ -93,6 +93,17 @@ def with_store_ids(new: Any, kinds: dict[str, str]) -> tuple[Any, dict[str, str]
     return dataclasses.replace(new, plan=dataclasses.replace(new.plan, ids=ids)), recorded
 
 
+def as_the_store(new: Any, ingest: dict[str, Any], source: str
+                 ) -> tuple[Any, dict[str, tuple[str, ...]], dict[str, str]]:
+    """``new`` checked against the store's currency (:func:`check_currency`) and with its
+    ids made text as the store's (:func:`with_store_ids`); the store's currency signs and
+    the id kinds to record."""
+    signs = stored_tokens(ingest)
+    check_currency(new, signs, source)
+    new, kinds = with_store_ids(new, stored_id_kinds(ingest))
+    return new, signs, kinds
+
+
 def _currencies(tokens: tuple[str, ...]) -> set[str]:
     return {CURRENCY_TOKENS.get(t.upper(), CURRENCY_TOKENS.get(t, t)) for t in tokens}
 
@@ -193,5 +204,6 @@ def check_stored_parse(con: Any, catalog: str, union_table: str, quar_table: str
             "store's log, or rebuild the store with valuemax analyze on the whole log")
 
 
-__all__ = ["ID_KINDS_KEY", "TOKENS_KEY", "check_currency", "check_stored_parse",
-           "stored_id_kinds", "stored_tokens", "union_plan", "with_store_ids"]
+__all__ = ["ID_KINDS_KEY", "TOKENS_KEY", "as_the_store", "check_currency",
+           "check_stored_parse", "stored_id_kinds", "stored_tokens", "union_plan",
+           "with_store_ids"]
