@@ -56,6 +56,10 @@ def test_returns_and_duplicates_across_the_split(handmade):
     assert result.restated_lines == 2
     assert result.observation_end.isoformat() == "2024-02-10"
     assert (result.n_customers, result.n_new_customers, result.n_active_customers) == (5, 1, 4)
+    # c2's only new line is a return (quarantined, return_netted): in the new lines, no
+    # new clean line; c1, c3 and c5 have one
+    assert result.n_customers_with_clean_lines == 3
+    assert "4 customers in the new lines (3 with a new clean line, 1 new)" in result.message
     q = table(store, "quarantine", "_row_id")
     assert q.loc[q["InvoiceNo"] == "1002", "reason"].tolist() == ["fully_returned"]
     clean = table(store, "transactions_clean", "_row_id")
@@ -114,5 +118,18 @@ def test_runs_row_of_an_update(handmade):
         con.close()
     sha = hashlib.sha256((HEADER + SECOND).encode()).hexdigest()
     assert rows[0][0] == "analyze"
-    assert rows[1] == ("update", sha, 11, 5, 6)
+    # 11 new lines, 5 kept and 6 quarantined; c2's stored mug line moved to the quarantine
+    # (fully_returned) is counted there: the runs rows add up to the store's tables
+    assert rows[1] == ("update", sha, 11, 4, 7)
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        n_clean, n_quar = con.execute("SELECT (SELECT count(*) FROM transactions_clean), "
+                                      "(SELECT count(*) FROM quarantine)").fetchone()
+    finally:
+        con.close()
+    assert (rows[0][3] + rows[1][3], rows[0][4] + rows[1][4]) == (n_clean, n_quar)
+    assert result.restated_by_reason == {"re_netted": {"clean": 1},
+                                         "to_quarantine": {"fully_returned": 1}}
+    assert "2 stored lines restated (1 re-netted; 1 moved to the quarantine: " \
+           "fully_returned 1)" in result.message
     assert result.input_sha256 == sha and result.run_id is not None

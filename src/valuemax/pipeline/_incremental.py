@@ -72,11 +72,14 @@ def check_layout(new: Any, stored_raw: Any, recorded: Any, source: str) -> None:
             "with the store's columns and mapping; export them with the same columns, or "
             "rebuild the store with valuemax analyze on the whole log"
         )
-    types = [f"{c!r} {old[c]} in the store, {now[c]} here" for c in old if old[c] != now[c]]
+    old_t = {c: t for c, t in stored_raw.schema().items() if c != "_row_id"}
+    new_t = dict(new.raw.schema().items())
+    types = [f"{c!r} {old[c]} in the store, {now[c]} here" for c in old
+             if old[c] != now[c] and not widens(new_t[c], old_t[c])]
     if types:
         raise InputError(
             f"{source} has the store's columns with other types: {'; '.join(types[:5])}. "
-            "Export the new lines in the store log's format (e.g. the same file type)"
+            + _types_fix(recorded.ingest.get("format"), old)
         )
     stored_map = dict(recorded.ingest.get("mapping") or {})
     diff = [f"{k}: {stored_map.get(k)!r} in the store, {new.mapping.get(k)!r} here"
@@ -88,6 +91,32 @@ def check_layout(new: Any, stored_raw: Any, recorded: Any, source: str) -> None:
             "An update reuses the store's mapping; give the new lines the store's column "
             "names, or rebuild the store with valuemax analyze on the whole log"
         )
+
+
+def widens(new: Any, stored: Any) -> bool:
+    """Whether values of type ``new`` fit the stored column's type ``stored`` exactly: a
+    narrower integer (int32 into int64, uint16 into int32), a float32 or an integer of
+    at most 32 bits into float64."""
+    if new.is_integer() and stored.is_integer():
+        if new.is_unsigned_integer() and not stored.is_unsigned_integer():
+            return new.nbytes < stored.nbytes
+        return (new.is_unsigned_integer() == stored.is_unsigned_integer()
+                and new.nbytes <= stored.nbytes)
+    if stored.is_floating() and stored.nbytes == 8:
+        return (new.is_floating() and new.nbytes <= 8) or (new.is_integer() and new.nbytes <= 4)
+    return False
+
+
+def _types_fix(fmt: Any, old: dict[str, str]) -> str:
+    """How to give new lines the stored log's types, for the store's source format."""
+    shown = ", ".join(f"{c!r} {t}" for c, t in old.items())
+    if fmt in ("pandas", "polars", "arrow", "ibis", "parquet", "duckdb"):
+        return (f"The store's log was read from a typed table ({fmt}): pass the new lines as "
+                f"a table of the same kind with its column types ({shown}; e.g. pandas "
+                "DataFrame.astype, or a Parquet file written from such a table); a text "
+                "file's columns are all text, so a CSV day file cannot update this store")
+    return (f"Export the new lines in the store log's format ({fmt or 'the same file type'}"
+            f", columns {shown})")
 
 
 def build_union(con: Any, new: Any, stored_raw: Any) -> tuple[Any, int, int]:
@@ -108,6 +137,9 @@ def build_union(con: Any, new: Any, stored_raw: Any) -> tuple[Any, int, int]:
     sid = id_expr(stored_raw[new.mapping["customer_id"]], new.plan.ids["customer_id"])
     stored = stored_raw.filter(sid.isin(con.table(IDS).customer_id)).select(*cols)
     fresh = new.raw.mutate(_row_id=new.raw._row_id + offset).select(*cols)
+    stored_types = stored_raw.schema()
+    fresh = fresh.cast({c: stored_types[c] for c in cols
+                        if fresh.schema()[c] != stored_types[c]})
     con.create_table(UNION, stored.union(fresh), temp=True, overwrite=True)
     union = con.table(UNION)
     n_stored = int(union.filter(union._row_id <= offset).count().to_pyarrow().as_py())

@@ -17,6 +17,7 @@ schema is still checked: every table and column ``update`` reads must be there.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,8 @@ class Recorded:
         order than the store's)."""
         p = self.parameters
         formats = p.get("date_format") or (self.ingest.get("date_formats") or None)
+        if formats and not isinstance(formats, str):
+            formats = with_date_only(tuple(formats))
         return ReadOptions(p.get("columns"), p.get("mapping") or None, formats,
                            p.get("encoding"), p.get("sheet"), p.get("decimal") or ".")
 
@@ -139,6 +142,29 @@ class Recorded:
                 "pseudonyms would not link to the stored customers. Give the store's key "
                 f"(pseudonym_key_file/--pseudonym-key-file, or {KEY_ENV})")
         return loaded
+
+
+def with_date_only(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """``formats`` followed by the date part of each date-and-time format (``'%Y-%m-%d
+    %H:%M:%S'`` -> also ``'%Y-%m-%d'``), so that a day file writing only the day (a CSV
+    export of a store read from Excel datetime cells) is read as that day at 00:00, with
+    the store's day/month order. Formats with a UTC offset (``%z``) are left alone.
+
+    Examples
+    --------
+    >>> with_date_only(("%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S"))
+    ('%d/%m/%Y %H:%M', '%Y-%m-%dT%H:%M:%S', '%d/%m/%Y', '%Y-%m-%d')
+    >>> with_date_only(("%Y-%m-%d",))
+    ('%Y-%m-%d',)
+    """
+    out = list(formats)
+    if any("%z" in f for f in formats):
+        return tuple(out)
+    for f in formats:
+        head = re.split(r"[ T]%[HI]", f, maxsplit=1)[0]
+        if head != f and "%" in head and "%H" not in head and head not in out:
+            out.append(head)
+    return tuple(out)
 
 
 def minor(version: str) -> tuple[str, ...]:

@@ -71,6 +71,18 @@ from valuemax.pipeline._prepare import country_column
 from valuemax.pipeline._recorded import Recorded, check_store_file, read_recorded
 from valuemax.pipeline._rescore import DriftCheck, drift_check, load_models, rescore
 from valuemax.pipeline._store import package_versions, write_segments, write_table
+from valuemax.pipeline._update_checks import (
+    check_out_folder,
+    open_refused,
+    stale_exports_note,
+)
+from valuemax.pipeline._update_numbers import (
+    ID_KINDS_KEY,
+    TOKENS_KEY,
+    as_the_store,
+    check_stored_parse,
+    union_plan,
+)
 from valuemax.pipeline._workspace import Workspace
 from valuemax.privacy import PseudonymKey
 
@@ -112,10 +124,19 @@ class UpdateResult:
         Reason code -> new lines quarantined with it.
     restated_lines : int
         Stored lines whose cleaning changed (a stored purchase netted by a new return).
+    restated_by_reason : dict
+        Those lines by kind of change (``"re_netted"``, ``"to_quarantine"``, ``"to_clean"``,
+        ``"reason_changed"``), each a dict reason -> lines (``{"clean": n}`` for re-netted).
+        The update's ``runs`` row counts the net move from the clean log to the quarantine
+        in its ``rows_clean`` (minus) and ``rows_quarantined`` (plus), so that the rows of
+        ``runs`` add up to the store's tables.
     observation_end_before, observation_end : datetime.date
         The stored and the updated observation end (inclusive).
     n_customers, n_new_customers, n_active_customers : int
-        Customers after the update, first seen in the new lines, with new lines.
+        Customers after the update, first seen in the new lines, in the new lines (kept or
+        quarantined: their rows are rebuilt).
+    n_customers_with_clean_lines : int
+        Customers with at least one new line kept in the clean log.
     drift : DriftCheck or None
         The stored purchase model's forecast of the new period against what happened
         (None without a stored purchase model).
@@ -139,11 +160,13 @@ class UpdateResult:
     rows_quarantined: int = 0
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     restated_lines: int = 0
+    restated_by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
     observation_end_before: dt.date | None = None
     observation_end: dt.date | None = None
     n_customers: int = 0
     n_new_customers: int = 0
     n_active_customers: int = 0
+    n_customers_with_clean_lines: int = 0
     drift: DriftCheck | None = None
     customers: pd.DataFrame | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
@@ -186,7 +209,9 @@ def update(
         model step with the store's options, as ``analyze`` of the whole log would.
     out : path, optional
         Also write ``customers.parquet``/``.csv`` and ``update.json`` there (replaced in one
-        step, as ``analyze`` does).
+        step, as ``analyze`` does). A folder holding another command's outputs (e.g.
+        ``analyze``'s report) is refused. Without ``out``, a store inside ``analyze``'s
+        folder gets a note that the folder's exports are now older than the store.
     observation_end : date or 'YYYY-MM-DD', optional
         The new observation end (inclusive); default the date of the last new line. Never
         before the stored one.
@@ -248,6 +273,7 @@ def update(
     started = datetime.now()
     timings: dict[str, float] = {}
     clock = StepClock(timings, on_step)
+    check_out_folder(out)
     ws = (Workspace(Path(out), None, outputs=UPDATE_OUTPUTS, job="update")
           if out is not None else None)
     con = connect(None)
@@ -255,8 +281,7 @@ def update(
         try:
             con.raw_sql(f"ATTACH '{_sql_str(store)}' AS {CATALOG}")
         except Exception as exc:  # locked by another writer, unreadable
-            raise InputError(f"cannot open the store db/--db {str(store)!r} for writing: "
-                             f"{exc}") from exc
+            raise open_refused(store, exc) from exc
         rec = read_recorded(con, CATALOG, store)
         key = rec.pseudonym_key(pseudonym_key, pseudonym_key_file)
         result = _update(con, rec, store, source, refit=refit, end_given=observation_end,
@@ -264,6 +289,8 @@ def update(
         con.raw_sql(f"DETACH {CATALOG}")  # the store is complete before any file is published
         if ws is not None and result.applied:
             _write_outputs(ws, result)
+        elif result.applied and (stale := stale_exports_note(store)) is not None:
+            result.notes.append(stale)
         return result
     except Exception as exc:
         if ws is not None and (full := ws.disk_full(exc)) is not None:
@@ -301,8 +328,11 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
             f"applied to this store by run {run_id[:8]} at {at} (from {src})"))
     check_nothing_held(con, CATALOG, stored_end, store)
     check_layout(new, stored_raw, rec, label)
+    new, signs, id_kinds = as_the_store(new, rec.ingest, label)
     with clock("clean"):
         union, offset, n_stored = build_union(con, new, stored_raw)
+        union, carried = union_plan(union, signs, rec.read_options().decimal, con=con,
+                                    catalog=CATALOG, offset=offset)
         if all_copies(con, CATALOG, union, offset):
             return UpdateResult(**base, applied=False, message=(
                 f"nothing changed: every one of the {new.n_rows:,} lines of {label} is "
@@ -310,6 +340,7 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         mapping = new.mapping
         end, cleaned, counts, restated, med, mad = _clean_new(
             con, union, offset, mapping, p, stored_end, end_given, label)
+        n_restated = sum(sum(v.values()) for v in restated.values())
     money = rec.ingest.get("amount_from", "amount") != "none"
     country = country_column(rec.ingest.get("extra_columns") or ())
     time_unit = p["time_unit"]
@@ -329,41 +360,45 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
                                 time_unit, refitted=refit)
     n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
     n_active = int(con.table(IDS).count().to_pyarrow().as_py())
+    n_kept = int(con.raw_sql(f"SELECT count(DISTINCT customer_id) FROM {U_CLEAN} "
+                             f"WHERE _row_id > {offset}").fetchone()[0])
+    counted = (n_active, n_kept, n_new, len(customers))
     params = {**p, "observation_end": end.isoformat(),
               "run_at": started.isoformat(timespec="seconds"),
-              "update": {"refit": refit, "previous_observation_end": stored_end.isoformat(),
-                         "rows_offset": offset, "stored_lines_recleaned": n_stored,
-                         "restated_lines": restated,
-                         "drift": None if drift is None else drift.to_dict()}}
+              "update": _update_params(refit, stored_end, offset, n_stored, restated, drift)}
     run_id = uuid.uuid4().hex
     rows_q = sum(counts.values())
+    moved = _moves(restated)
     with clock("scores"):
         _quality(con, offset, cleaned)
         scored, copy, drop = _scores(con, p, refit=refit, models=models, end=end,
                                      money=money, country=country, mapping=dict(mapping),
                                      notes=notes, flag=outlier_sql(med, mad), offset=offset)
     with clock("store"):
-        _run_row(con, run_id=run_id, started=started, params=params, ingest=new.to_dict(),
-                 rows=(new.n_rows, new.n_rows - rows_q, rows_q), n_customers=len(customers),
-                 timings=clock.timings)
+        _run_row(con, run_id=run_id, started=started, params=params,
+                 ingest={**new.to_dict(), TOKENS_KEY: carried, ID_KINDS_KEY: id_kinds},
+                 rows=(new.n_rows, new.n_rows - rows_q - moved, rows_q + moved),
+                 n_customers=len(customers), timings=clock.timings)
         _commit(con, offset, med, mad, copy=copy, drop=drop)
     what = (f"{new.n_rows:,} new lines ({new.n_rows - rows_q:,} clean, {rows_q:,} "
-            f"quarantined{', ' + str(restated) + ' stored lines re-netted' if restated else ''}"
-            f"); observation end {stored_end.isoformat()} -> {end.isoformat()}; "
-            f"{n_active:,} customers with new lines ({n_new:,} new), {len(customers):,} in all; "
+            f"quarantined){_said(restated)}; observation end {stored_end.isoformat()} -> "
+            f"{end.isoformat()}; {_said_customers(*counted)}; "
             + ("every model refitted" if refit else f"re-scored with the stored "
                f"{models.name if models else 'models'}"))
     return UpdateResult(
         **{**base, "observation_end": end}, applied=True, message=what, run_id=run_id,
         rows_in=new.n_rows, rows_clean=new.n_rows - rows_q, rows_quarantined=rows_q,
-        quarantined_by_reason=counts, restated_lines=restated, n_customers=len(customers),
-        n_new_customers=n_new, n_active_customers=n_active, drift=drift, customers=scored,
+        quarantined_by_reason=counts, restated_lines=n_restated,
+        restated_by_reason=restated, n_customers=len(customers),
+        n_new_customers=n_new, n_active_customers=n_active,
+        n_customers_with_clean_lines=n_kept, drift=drift, customers=scored,
         notes=notes)
 
 
 def _clean_new(con: Any, union: Any, offset: int, mapping: dict[str, Any],
                p: dict[str, Any], stored_end: dt.date, end_given: Any, label: str
-               ) -> tuple[dt.date, Any, dict[str, int], int, float | None, float | None]:
+               ) -> tuple[dt.date, Any, dict[str, int], dict[str, dict[str, int]],
+                          float | None, float | None]:
     """The union of stored and new lines checked (no late line, none after the end) and
     cleaned with the store's options: the new observation end, the cleaned lines, the new
     lines' counts per reason, the stored lines restated, and the outlier median and MAD
@@ -375,6 +410,7 @@ def _clean_new(con: Any, union: Any, offset: int, mapping: dict[str, Any],
                               offset=offset)
     check_none_after(con, union, offset, end, label)
     cleaned = clean_union(con, union, p, end)
+    check_stored_parse(con, CATALOG, UNION, U_QUAR, offset)
     counts = _new_line_counts(con, offset)
     restated = _restated(con, offset)
     med = mad = None
@@ -469,8 +505,17 @@ def _new_line_counts(con: Any, offset: int) -> dict[str, int]:
     return {r["reason"]: int(r["n"]) for r in sorted(rows, key=lambda r: r["reason"])}
 
 
-def _restated(con: Any, offset: int) -> int:
-    """Stored lines of the union whose reason, quantity or amount changed."""
+def _restated(con: Any, offset: int) -> dict[str, dict[str, int]]:
+    """Stored lines of the union whose reason, quantity or amount changed, by kind of move.
+
+    Returns
+    -------
+    dict
+        ``"re_netted"`` (clean before and after, other quantity or amount: ``{"clean": n}``),
+        ``"to_quarantine"`` (clean before; new reason -> n), ``"to_clean"`` (quarantined
+        before; old reason -> n), ``"reason_changed"`` (``"old -> new"`` -> n). Empty kinds
+        are left out.
+    """
     sql = f"""
     WITH old AS (
         SELECT _row_id, NULL::VARCHAR AS reason, amount, quantity
@@ -484,10 +529,60 @@ def _restated(con: Any, offset: int) -> int:
         WHERE _row_id <= {offset}
         UNION ALL
         SELECT _row_id, reason, NULL::DOUBLE, NULL::DOUBLE FROM {U_QUAR} WHERE _row_id <= {offset})
-    SELECT count(*) FROM old JOIN new USING (_row_id)
+    SELECT CASE WHEN old.reason IS NULL AND new.reason IS NULL THEN 're_netted'
+                WHEN old.reason IS NULL THEN 'to_quarantine'
+                WHEN new.reason IS NULL THEN 'to_clean' ELSE 'reason_changed' END AS kind,
+           CASE WHEN old.reason IS NULL AND new.reason IS NULL THEN 'clean'
+                WHEN old.reason IS NULL THEN new.reason
+                WHEN new.reason IS NULL THEN old.reason
+                ELSE old.reason || ' -> ' || new.reason END AS what, count(*) AS n
+    FROM old JOIN new USING (_row_id)
     WHERE old.reason IS DISTINCT FROM new.reason OR old.amount IS DISTINCT FROM new.amount
-       OR old.quantity IS DISTINCT FROM new.quantity"""
-    return int(con.raw_sql(sql).fetchone()[0])
+       OR old.quantity IS DISTINCT FROM new.quantity
+    GROUP BY ALL ORDER BY ALL"""
+    out: dict[str, dict[str, int]] = {}
+    for kind, what, n in con.raw_sql(sql).fetchall():
+        out.setdefault(kind, {})[what] = int(n)
+    return out
+
+
+def _moves(restated: dict[str, dict[str, int]]) -> int:
+    """Stored lines moved from the clean log to the quarantine, net of the reverse."""
+    return (sum(restated.get("to_quarantine", {}).values())
+            - sum(restated.get("to_clean", {}).values()))
+
+
+def _update_params(refit: bool, stored_end: dt.date, offset: int, n_stored: int,
+                   restated: dict[str, dict[str, int]], drift: Any) -> dict[str, Any]:
+    """The ``update`` entry of the run's recorded parameters."""
+    return {"refit": refit, "previous_observation_end": stored_end.isoformat(),
+            "rows_offset": offset, "stored_lines_recleaned": n_stored,
+            "restated_lines": sum(sum(v.values()) for v in restated.values()),
+            "restated": restated, "drift": None if drift is None else drift.to_dict()}
+
+
+def _said_customers(n_active: int, n_kept: int, n_new: int, n_all: int) -> str:
+    """``'4 customers in the new lines (3 with a new clean line, 1 new), 5 in all'``."""
+    return (f"{n_active:,} customer{'s' if n_active != 1 else ''} in the new lines "
+            f"({n_kept:,} with a new clean line, {n_new:,} new), {n_all:,} in all")
+
+
+def _said(restated: dict[str, dict[str, int]]) -> str:
+    """``'; 3 stored lines restated (2 re-netted, 1 moved to the quarantine:
+    fully_returned 1)'``, or ``''``."""
+    n = sum(sum(v.values()) for v in restated.values())
+    if not n:
+        return ""
+    parts = []
+    for kind, label in (("re_netted", "re-netted"), ("to_quarantine", "moved to the quarantine"),
+                        ("to_clean", "moved back to the clean log"),
+                        ("reason_changed", "with another quarantine reason")):
+        if kind in restated:
+            k = sum(restated[kind].values())
+            why = "" if kind == "re_netted" else ": " + ", ".join(
+                f"{r} {c:,}" for r, c in restated[kind].items())
+            parts.append(f"{k:,} {label}{why}")
+    return f"; {n:,} stored line{'s' if n > 1 else ''} restated ({'; '.join(parts)})"
 
 
 def _apply_data(con: Any, offset: int, med: float | None, mad: float | None) -> None:
@@ -614,7 +709,12 @@ def _copy_to_store(con: Any, name: str) -> None:
 def _run_row(con: Any, *, run_id: str, started: datetime, params: dict[str, Any],
              ingest: dict[str, Any], rows: tuple[int, int, int], n_customers: int,
              timings: dict[str, float]) -> None:
-    """The update's ``runs`` row, as the working connection's table :data:`RUN_ROW`."""
+    """The update's ``runs`` row, as the working connection's table :data:`RUN_ROW`.
+
+    ``rows`` = (new lines, net change of the clean log, net change of the quarantine): the
+    new lines kept and quarantined, with the stored lines the update moved between the two
+    (a purchase ``fully_returned`` by a new return) counted where they went, so that the
+    ``runs`` rows add up to the store's tables (``rows_in`` = their sum still)."""
     import getpass
     import platform
 
