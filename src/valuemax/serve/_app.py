@@ -6,8 +6,8 @@ run time, and the token dependency is a local object.
 
 
 import hmac
-import re
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
