@@ -44,10 +44,13 @@ class InProcess:
         return False
 
     def get(self, path: str) -> httpx.Response:
+        return self.request("GET", path)
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
         async def go() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-                return await c.get(path)
+                return await c.request(method, path, **kwargs)
 
         return asyncio.run(go())
 
@@ -172,3 +175,20 @@ def test_the_signal_line_of_serve_says_it_wrote_nothing(cli_runner, monkeypatch,
     assert ("stopped: SIGTERM received; the service stopped; it only reads the store, so "
             "nothing was written") in text
     assert "half-written" not in text
+
+
+def test_a_json_body_sent_as_text_is_told_to_send_application_json(cdnow_store):
+    body = json.dumps({"transactions": [{"date": "1997-03-01", "amount": 5}]})
+    with InProcess(create_app(cdnow_store)) as client:
+        r = client.request("POST", "/score", content=body.encode(),
+                           headers={"Content-Type": "text/plain"})
+        assert r.status_code == 422
+        detail = r.json()["detail"]
+        assert "sent as 'text/plain'" in detail
+        assert "header 'Content-Type: application/json'" in detail
+        ok = client.request("POST", "/score", content=body.encode(),
+                            headers={"Content-Type": "application/json"})
+        assert ok.status_code == 200, ok.text
+        # a JSON body with a wrong shape gets no such hint
+        wrong = client.request("POST", "/score", json=[1, 2])
+        assert wrong.status_code == 422 and "Content-Type" not in wrong.json()["detail"]
