@@ -165,3 +165,13 @@ def test_given_offset_format_follows_the_same_policy(write, rows):
     ing = read_transactions(path, date_format="%d/%m/%Y %H:%M %z")
     assert rows(ing.standardized(), "order_ts") == [(ts(2011, 1, 3, 1),), (ts(2011, 1, 4, 2),)]
     assert any("carry the UTC offset +08:00" in n for n in ing.notes)
+
+
+def test_duplicate_column_names_are_named_with_the_advice_to_rename_them():
+    df = pd.DataFrame([["a", "2024-01-01", 1.0, 2.0, "x", "y", "z"]],
+                      columns=["customer_id", "date", "amount", "amount", "note", "note", "note"])
+    with pytest.raises(InputError) as caught:
+        read_transactions(df)
+    message = str(caught.value)
+    assert "2 duplicate column name(s): 'amount' (2 times), 'note' (3 times)" in message
+    assert "rename the duplicates" in message and "one type" not in message

@@ -44,10 +44,13 @@ class InProcess:
         return False
 
     def get(self, path: str) -> httpx.Response:
+        return self.request("GET", path)
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
         async def go() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-                return await c.get(path)
+                return await c.request(method, path, **kwargs)
 
         return asyncio.run(go())
 
@@ -102,3 +105,90 @@ def test_a_store_of_another_minor_version_is_served_with_a_warning(edited_store)
     _set_run(store, version=f"{major}.{minor}.999")
     with InProcess(create_app(store)) as client:
         assert client.get("/health").json()["warning"] is None
+
+
+def test_serve_warns_at_start_and_its_sigterm_line_says_it_wrote_nothing(edited_store, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.serve.conftest import free_port, python_env
+
+    store, _ = edited_store
+    major, minor = __version__.split(".")[:2]
+    _set_run(store, version=f"{major}.{int(minor) + 1}.0")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "valuemax.cli", "serve", "--db", str(store), "--port",
+         str(port)], env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(600):  # up to 60 s on a loaded machine
+            if proc.poll() is not None:
+                break
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/customers/CN%2F0001",
+                             timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise AssertionError("valuemax serve did not answer within 60 s")
+        # the real server (uvicorn) finds the id holding '/'
+        assert httpx.get(f"http://127.0.0.1:{port}/customers/CN%2F0001").json()[
+            "customer_id"] == "CN/0001"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    text = " ".join(out.decode("utf-8", "replace").split())
+    assert "warning: the store was written by valuemax" in text
+    assert "half-written" not in text and "the output folder" not in text
+
+
+def test_the_signal_line_of_serve_says_it_wrote_nothing(cli_runner, monkeypatch, tmp_path):
+    """uvicorn re-raises a SIGTERM it caught once it has stopped; the CLI's handler then
+    ends the command (as here, called directly) and ``serve`` says what a read-only
+    service may say."""
+    import signal
+    import types
+
+    from valuemax.cli import _serve
+    from valuemax.cli._app import _terminate
+    from valuemax.cli._options import Terminated
+
+    def stopped(*args, **kwargs):
+        _terminate(signal.SIGTERM, None)
+
+    fake = types.SimpleNamespace(read_token=lambda *a: None, check_listen=lambda *a: None,
+                                 serve=stopped)
+    monkeypatch.setattr(_serve, "_load_serve", lambda: fake)
+    monkeypatch.setattr(Terminated, "signum", None)
+    from valuemax.cli import app
+
+    result = cli_runner.invoke(app, ["serve", "--db", str(tmp_path / "store.duckdb")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 128 + signal.SIGTERM, text
+    assert ("stopped: SIGTERM received; the service stopped; it only reads the store, so "
+            "nothing was written") in text
+    assert "half-written" not in text
+
+
+def test_a_json_body_sent_as_text_is_told_to_send_application_json(cdnow_store):
+    body = json.dumps({"transactions": [{"date": "1997-03-01", "amount": 5}]})
+    with InProcess(create_app(cdnow_store)) as client:
+        r = client.request("POST", "/score", content=body.encode(),
+                           headers={"Content-Type": "text/plain"})
+        assert r.status_code == 422
+        detail = r.json()["detail"]
+        assert "sent as 'text/plain'" in detail
+        assert "header 'Content-Type: application/json'" in detail
+        ok = client.request("POST", "/score", content=body.encode(),
+                            headers={"Content-Type": "application/json"})
+        assert ok.status_code == 200, ok.text
+        # a JSON body with a wrong shape gets no such hint
+        wrong = client.request("POST", "/score", json=[1, 2])
+        assert wrong.status_code == 422 and "Content-Type" not in wrong.json()["detail"]

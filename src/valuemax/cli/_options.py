@@ -348,8 +348,14 @@ def engine_options(engine: str | None, table: str | None, query: str | None,
                          spark_master=spark_master, memory_limit=memory_limit)
 
 
+#: What a signal's one line says by default: a command that writes leaves nothing half-done.
+STOPPED_WRITING = ("nothing was left half-written (the output folder and the store each hold "
+                   "one whole run, if any)")
+
+
 def run_guarded(debug: bool, fn: Callable[[], Any],
-                keywords: Mapping[str, str] | None = None) -> Any:
+                keywords: Mapping[str, str] | None = None, *,
+                stopped: str = STOPPED_WRITING) -> Any:
     """Call ``fn``; map errors to exit codes with a one-line reason on stderr.
 
     ``keywords`` maps the Python keywords this command passes on to its own options, beyond
@@ -362,6 +368,8 @@ def run_guarded(debug: bool, fn: Callable[[], Any],
     read"): exit 128 + signal (130, 143) with one line. ``InputError`` and
     ``StepNotApplicable`` exit 2, other valuemax
     errors and a full disk exit 1; messages show CLI options instead of Python keywords.
+    ``stopped`` is what the signal's line says after "NAME received; " (a read-only
+    command such as ``serve`` says that it wrote nothing).
     """
     err = Console(stderr=True, highlight=False)
     try:
@@ -375,9 +383,7 @@ def run_guarded(debug: bool, fn: Callable[[], Any],
             raise
         if Terminated.signum is not None:
             name = signal.Signals(Terminated.signum).name
-            err.print(f"[bold red]stopped:[/] {name} received; nothing was left half-written "
-                      "(the output folder and the store each hold one whole run, if any)",
-                      soft_wrap=True)
+            err.print(f"[bold red]stopped:[/] {name} received; {stopped}", soft_wrap=True)
             raise typer.Exit(128 + Terminated.signum) from None
         # escaped: a message may hold brackets (pip install 'valuemax[postgres]')
         if isinstance(exc, InputError | StepNotApplicable):  # the data cannot serve the command

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from valuemax.cli._app import app
 from valuemax.cli._options import Command, DebugOpt, run_guarded
@@ -67,7 +68,11 @@ def serve_cmd(
                       f"observation end {snap.observation_end}) on http://{shown}:{port} "
                       f"({'bearer token required' if token else 'no token: loopback only'}); "
                       "schema at /openapi.json; Ctrl-C stops", soft_wrap=True)
+            warning = snap.run.get("version_warning")
+            if warning:
+                err.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
         serve_module.serve(db, host=host, port=port, token=token, on_ready=ready)
 
-    run_guarded(debug, run)
+    run_guarded(debug, run, stopped="the service stopped; it only reads the store, so "
+                                    "nothing was written")

@@ -164,6 +164,14 @@ def _periods_to_timestamps(df: Any) -> tuple[Any, list[str]]:
 def _from_pandas(df: Any) -> tuple[Any, tuple[str, ...], dict[str, SourceZone]]:
     import pyarrow as pa
 
+    dup = df.columns[df.columns.duplicated(keep=False)]
+    if len(dup):
+        names = list(dict.fromkeys(dup))
+        counts = ", ".join(f"{n!r} ({int((df.columns == n).sum())} times)" for n in names[:10])
+        raise InputError(
+            f"the pandas DataFrame has {len(names)} duplicate column name(s): {counts}; each "
+            "column needs a name of its own: rename the duplicates (e.g. df.columns = "
+            "[...] or df.loc[:, ~df.columns.duplicated()] to keep the first) and call again")
     df, period_notes = _periods_to_timestamps(df)
     zones = _pandas_zones(df)
     try:

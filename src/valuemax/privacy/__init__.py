@@ -5,8 +5,10 @@
   written anywhere; :func:`key_fingerprint` (an HMAC of a fixed label) is safe to store and
   tells whether two runs used the same key.
 - :func:`detect_pii` finds columns holding personal data (e-mail, phone, names, addresses,
-  national ids, bank/card numbers) by English and Chinese names and by value patterns with
-  check digits (:func:`luhn_valid`, :func:`cn_id_valid`, :func:`iban_valid`).
+  national ids and passports, bank/card numbers, WeChat/QQ accounts, birth dates, IP
+  addresses, free-text remarks) by English and Chinese names and by value patterns with
+  check digits (:func:`luhn_valid`, :func:`cn_id_valid`, :func:`iban_valid`); one phone
+  number, e-mail or id inside free text is enough.
 - :func:`make_private` gives outputs owner-only modes (0600 files, 0700 folders).
 
 The reading stage (``valuemax.io.protect``) applies these to a log right after reading.

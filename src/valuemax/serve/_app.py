@@ -6,8 +6,8 @@ run time, and the token dependency is a local object.
 
 
 import hmac
-import re
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -340,8 +340,14 @@ def _add_error_handlers(app: Any) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")}
                   for e in exc.errors()]
-        return JSONResponse(status_code=422, content={
-            "detail": _validation_message(errors), "errors": errors})
+        detail = _validation_message(errors)
+        kind = request.headers.get("content-type", "")
+        if (any(tuple(e.get("loc", ())) == ("body",) for e in errors)
+                and "json" not in kind.lower()):
+            # FastAPI reads a body of another type as text, then finds no object in it
+            detail += (f"; the body was sent as {kind or 'no content type'!r}: send it as "
+                       "JSON with the header 'Content-Type: application/json'")
+        return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
 
     @app.exception_handler(InputError)
     async def _bad_input(request: Request, exc: InputError) -> JSONResponse:

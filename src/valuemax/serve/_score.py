@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,15 @@ from valuemax.clv import clv_table
 
 #: Days in a month (the CLV horizon's month, as in valuemax.clv).
 DAYS_PER_MONTH = 365.25 / 12
+
+
+_MONEY_STEP = Decimal("0.000001")  # MONEY_DECIMAL's scale: 6 decimals
+
+
+def _money(amount: float) -> Decimal:
+    """``amount`` rounded to 1e-6 of the currency unit, exactly (as DuckDB's cast of a
+    double to ``DECIMAL(38, 6)``)."""
+    return Decimal(repr(float(amount))).quantize(_MONEY_STEP, rounding=ROUND_HALF_EVEN)
 
 
 def summarise_lines(days: Sequence[dt.date], amounts: Sequence[float],
@@ -80,13 +90,17 @@ def summarise_lines(days: Sequence[dt.date], amounts: Sequence[float],
                          "inclusive: send a later observation_end in the body, or leave those "
                          "lines out")
     unit = TIME_UNITS[time_unit]
-    per_day: dict[dt.date, float] = {}
-    for day, amount in zip(days, amounts, strict=True):
-        per_day[day] = per_day.get(day, 0.0) + float(amount)
+    # money as the store sums it (valuemax.engines.money_sum): each amount rounded to 1e-6,
+    # summed exactly, converted to float once, so that a customer's own lines give back the
+    # stored figures to the bit (36.87, not 36.870000000000005)
+    cents = [_money(a) for a in amounts]
+    per_day: dict[dt.date, Decimal] = {}
+    for day, amount in zip(days, cents, strict=True):
+        per_day[day] = per_day.get(day, Decimal(0)) + amount
     first, last = min(per_day), max(per_day)
     frequency = len(per_day) - 1
-    repeat = math.fsum(v for d, v in per_day.items() if d > first)
-    total = math.fsum(float(a) for a in amounts)
+    repeat = float(sum((v for d, v in per_day.items() if d > first), Decimal(0)))
+    total = float(sum(cents, Decimal(0)))
     n_orders = len({o for o in order_ids if o is not None}) + sum(o is None for o in order_ids)
     return {
         "first_purchase": first, "last_purchase": last, "n_orders": n_orders,
