@@ -245,7 +245,7 @@ def test_cdnow_recent_segments_say_how_far_back_recent_reaches(cdnow_master_anal
     said = [c for c in res.caveats if c.code == "recent_reach"]
     assert len(said) == 1 and said[0].step == "segments"
     text = said[0].text
-    assert "the R score's top quintile reaches back 141 days and R 4 432 days" in text
+    assert "the R score's top quintile reaches back 141 days and its R score of 4 432 days" in text
     assert "Champions, reaching back 432 days: 2,007 of 6,321" in text
     promising = cust[cust["segment"] == "Promising"]
     n_p = int((promising["recency_days"] > 180).sum())

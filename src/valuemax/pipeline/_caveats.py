@@ -116,7 +116,7 @@ def segment_caveats(customers: pd.DataFrame, rfm: Any) -> list[Caveat]:
     total = sum(n for _, n, _ in counts)
     return [Caveat("segments", "recent_reach", (
         f"'Recent' in the RFM segment names is relative to this log: the R score's top "
-        f"quintile reaches back {cuts[0]:,.0f} days and R 4 {cuts[1]:,.0f} days, so the "
+        f"quintile reaches back {cuts[0]:,.0f} days and its R score of 4 {cuts[1]:,.0f} days, so the "
         f"segments named for recent buyers reach back up to {top:,.0f} days and "
         f"{total:,} of their customers {'has' if total == 1 else 'have'} not bought for over "
         f"{INACTIVE_DAYS} days ({per}). "

@@ -214,7 +214,7 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
     advised = bool(judged and abs(rel) > DRIFT_THRESHOLD)
     head = (f"the stored {models.name} predicted {p_all:,.1f} repeat purchases since it was "
             f"fitted (this update: {p_tot:,.1f} by {len(before):,} customers over "
-            f"{days:,} days); they made {a_all:,.0f}")
+            f"{days:,} {'day' if days == 1 else 'days'}); they made {a_all:,.0f}")
     if not judged:
         msg = (f"{head}: too few predicted purchases to judge drift (at least "
                f"{MIN_EXPECTED:,.0f} needed); no refit advised yet")

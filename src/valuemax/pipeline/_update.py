@@ -668,7 +668,8 @@ def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.da
             scored = scored.merge(old[["customer_id", *kept]], on="customer_id", how="left")
             n_none = int(scored[kept[0]].isna().sum())
             notes.append(f"clusters kept from the last fit ({', '.join(kept)}); "
-                         f"{n_none:,} customers without one (new, or not clustered) get one "
+                         f"{n_none:,} {'customer' if n_none == 1 else 'customers'} without one (new, or not "
+                         f"clustered) get one "
                          f"with {both_names('refit=True')}")
     write_segments(con, scored, summary)
     copy = ["segments", "segment_summary"]
