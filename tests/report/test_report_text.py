@@ -125,6 +125,18 @@ def test_new_customers_are_marked_in_the_top_clv_table(short_run):
     assert _visible(page).count(NEW_FLAG) >= n_new_top
     verdict = _visible(page)[_visible(page).index("What to trust"):][:1200]
     assert "prior" in verdict and "do not rank them by CLV" in verdict
+    # the run's caveat list (terminal, summary.json, store, API) says it too, with their
+    # CLV range against the median (review: said in the report only)
+    said = [c.text for c in res.caveats if c.code == "new_prior_only"]
+    clv = cust[col].astype(float)
+    n = int(mine.sum())
+    assert len(said) == 1 and said[0].startswith(
+        f"{n:,} customer{'' if n == 1 else 's'} first seen in the last 7 days with a single "
+        f"order")
+    lo, hi = f"{clv[mine].min():,.2f}", f"{clv[mine].max():,.2f}"
+    span = lo if lo == hi else f"{lo} to {hi}"
+    assert (f"({span}, against a median CLV of {clv.median():,.2f} for all "
+            "customers)") in said[0]
 
 
 def test_lift_colour_bar_reads_plain_lift():

@@ -230,7 +230,32 @@ def value_caveats(value: Any, customers: pd.DataFrame | None,
                                  "apart, so the model choice carries no information")
     if clv and customers is not None:
         out += _spend_caveats(customers)
+        out += _new_customer_caveats(customers, value.time_unit, f"clv_{h}")
     return out
+
+
+def _new_customer_caveats(cust: pd.DataFrame, time_unit: str, col: str) -> list[Caveat]:
+    """The customers whose CLV is only the population's prior
+    (:func:`valuemax.report._sections_value.new_customers`: one order, first seen in the
+    last days of the log), with their CLV range against the median: the report's "What to
+    trust" said it, the terminal, summary.json, the store and the API did not (review)."""
+    from valuemax.report._sections_value import NEW_CUSTOMER_DAYS, new_customers
+
+    if col not in cust or not len(cust):
+        return []
+    new = new_customers(cust, time_unit).to_numpy()
+    n = int(new.sum())
+    if not n:
+        return []
+    clv = cust[col].astype(float)
+    lo, hi = f"{clv[new].min():,.2f}", f"{clv[new].max():,.2f}"
+    span, mid = (lo if lo == hi else f"{lo} to {hi}"), float(clv.median())
+    return [Caveat("value", "new_prior_only", (
+        f"{n:,} {'customer' if n == 1 else 'customers'} first seen in the last "
+        f"{NEW_CUSTOMER_DAYS} days with a single order {'has' if n == 1 else 'have'} only "
+        f"the population's average as CLV ({span}, against a median CLV of {mid:,.2f} for "
+        "all customers): nothing is known of them yet, so do not rank them by CLV "
+        "(frequency 0 and T under 7 days pick them out in the customer table)."))]
 
 
 def _spend_caveats(cust: pd.DataFrame) -> list[Caveat]:

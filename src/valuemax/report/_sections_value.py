@@ -225,7 +225,8 @@ def _verdict(value: ValueResult, cust: pd.DataFrame) -> str:
               f" {count(n_new, 'customer')} first seen in the last {NEW_CUSTOMER_DAYS} days "
               f"with a single order {'has' if n_new == 1 else 'have'} only the population's "
               "average as CLV (marked "
-              "\"new: prior only\" in the table): do not rank them by CLV.")
+              "\"new: prior only\" where they appear in the top-CLV table): do not rank "
+              "them by CLV.")
     rank = "rank customers" + (" (except the new ones, see below)" if n_new else "")
     text = "What to trust:"
     if tied:
