@@ -90,6 +90,25 @@ def test_too_few_repeat_buyers_by_the_calibration_end_falls_back_to_bic(whole, c
     assert "too few repeat buyers by the calibration end 1997-09-30" in choice.rule
 
 
+def test_customers_new_at_the_calibration_end_are_prior_only_in_the_holdout_check(
+        whole, calibration):
+    """Review: the note on customers first seen on the calibration end said they "are
+    scored as new customers", while the delivered scores use their whole history."""
+    cal = calibration.copy()
+    keep = cal.index[cal["frequency"] > 0][: MIN_REPEAT_BUYERS - 1]
+    cal.loc[~cal.index.isin(keep), ["frequency", "recency"]] = 0
+    new = cal.index[cal["frequency"] == 0][:3]
+    cal.loc[new, "T"] = 0.0
+    choice = choose_model(whole["frequency"], whole["recency"], whole["T"], calibration=cal,
+                          calibration_end=CALIBRATION_END.date(), time_unit="W",
+                          model="bgnbd", n_starts=2)
+    said = [n for n in choice.notes if "first bought on calibration end" in n]
+    assert len(said) == 1 and said[0].startswith(
+        f"{int((cal['T'] <= 0).sum())} customers first bought on calibration end 1997-09-30")
+    assert said[0].endswith("(the population's prior) in the holdout check only (the "
+                            "delivered scores use their whole history)")
+
+
 def test_too_few_repeat_buyers_does_not_apply_and_builds_no_table():
     built = []
     freq = [1] * (MIN_REPEAT_BUYERS - 1) + [0] * 50

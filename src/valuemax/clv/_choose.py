@@ -182,7 +182,9 @@ def choose_model(frequency: Any, recency: Any, T: Any, *,
                              f"it has {list(cal.columns)}. Build it with "
                              "valuemax.features.calibration_holdout(...).")
         end = calibration_end.isoformat() if calibration_end is not None else "?"
-        _note_new(cal["T"], notes, f"calibration end {end}")
+        _note_new(cal["T"], notes, f"calibration end {end}",
+                  " in the holdout check only (the delivered scores use their whole "
+                  "history)")
         n_cal = int((cal["frequency"] > 0).sum())
         if n_cal < MIN_REPEAT_BUYERS:
             notes.append(f"no holdout comparison: only {n_cal:,} repeat buyers by the "
@@ -355,11 +357,12 @@ def _evidence_notes(limits: dict[str, tuple[str, ...]], ties: Any, chosen: str,
     return out
 
 
-def _note_new(T: pd.Series, notes: list[str], when: str) -> None:
+def _note_new(T: pd.Series, notes: list[str], when: str, scope: str = "") -> None:
     """A note on the customers first seen on the last day (T = 0): valid rows (likelihood
-    1, nothing observed yet) that add nothing to the fit and are scored as new customers."""
+    1, nothing observed yet) that add nothing to the fit and are scored as new customers;
+    ``scope`` says where (at the calibration end: in the holdout check only)."""
     n = int((T <= 0).sum())
     if n:
         notes.append(f"{n:,} {'customer' if n == 1 else 'customers'} first bought on {when} "
                      "(T = 0): no time observed yet, so they add nothing to the purchase-model "
-                     "fit and are scored as new customers (the population's prior)")
+                     f"fit and are scored as new customers (the population's prior){scope}")
