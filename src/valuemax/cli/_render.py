@@ -296,8 +296,12 @@ def _print_parts(console: Console, result: Any) -> None:
         line = f"[bold]customer value[/]: {value.model_name}"
         v = value.validation
         if v is not None:
-            line += (f" (holdout MAE {v.mae:.3f} per customer, naive rate {v.naive_mae:.3f}; "
-                     f"predicted {v.predicted_total:,.0f} vs actual {v.actual_total:,.0f})")
+            since = (f" after {value.calibration_end.isoformat()}"
+                     if getattr(value, "calibration_end", None) is not None else "")
+            line += (f" (holdout{since}: average error {v.mae:.3f} repeat purchases per "
+                     f"customer, {v.naive_mae:.3f} for each customer's past rate; "
+                     f"predicted {v.predicted_total:,.0f} vs actual {v.actual_total:,.0f} "
+                     "repeat purchases)")
         col = f"clv_{h}"
         clv = col in result.customers
         if clv:
