@@ -149,3 +149,28 @@ def test_skipped_steps_are_null_with_their_reason(cdnow_store, tmp_path):
         {"transactions": [{"date": "1997-01-01", "amount": 10.0}]}))
     assert scored.value is None and "--no-clv" in scored.missing["value"]
     assert scored.btyd.frequency == 0
+
+
+def test_lines_beyond_every_stored_history_are_said_to_extrapolate(cdnow_store):
+    """New user: the README's 1997 lines scored against a 2011 store came back with T of
+    5,457 days and no note; the stored customers' histories reach at most their longest T."""
+    import datetime as dt
+
+    from valuemax.serve._app import score_request
+    from valuemax.serve._schemas import ScoreRequest
+
+    snap = load_snapshot(cdnow_store)
+    with duckdb.connect(str(cdnow_store), read_only=True) as con:
+        longest = con.execute("SELECT max(T) FROM customers").fetchone()[0]
+    unit = 7.0 if snap.time_unit == "W" else 1.0
+    first = snap.observation_end - dt.timedelta(days=int(longest * unit) + 400)
+    far = score_request(snap, ScoreRequest.model_validate(
+        {"transactions": [{"date": first.isoformat(), "amount": 10.0}]}))
+    said = [n for n in far.notes if "extrapolate" in n]
+    assert longest < far.btyd.T and len(said) == 1
+    assert (f"first seen {far.btyd.T * unit:,.0f} days before the observation end, longer "
+            f"than any stored customer's history ({longest * unit:,.0f} days)") in said[0]
+    near = score_request(snap, ScoreRequest.model_validate(
+        {"transactions": [{"date": (snap.observation_end - dt.timedelta(days=30)).isoformat(),
+                           "amount": 10.0}]}))
+    assert not any("extrapolate" in n for n in near.notes)

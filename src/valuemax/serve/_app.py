@@ -37,7 +37,7 @@ from valuemax.serve._schemas import (
     Value,
     parse_day,
 )
-from valuemax.serve._score import score_summary, summarise_lines
+from valuemax.serve._score import beyond_history, score_summary, summarise_lines
 from valuemax.serve._store import Snapshot, StoreReader
 
 #: Largest request body accepted, in bytes (more: 413). 10,000 lines of {date, amount,
@@ -241,6 +241,9 @@ def score_request(snap: Snapshot, body: ScoreRequest) -> Scored:
                       caveats=snap.run["caveats"].get("value", []), **scores)
         if spend is None:
             missing["clv"] = snap.missing.get("clv", "the store has no spend model")
+        far = beyond_history(summary, _longest_t(snap), snap.time_unit)
+        if far:
+            notes = [*notes, far]
     missing["segment"] = ("RFM scores and segments rank a customer among the stored "
                           "customers; they are given for stored customers (GET /customers/{id})")
     missing["churn"] = ("the buy-again model's fitted coefficients are not stored (only its "
@@ -249,6 +252,16 @@ def score_request(snap: Snapshot, body: ScoreRequest) -> Scored:
                   time_unit=snap.time_unit, rfm=RFM(**{k: summary[k] for k in _RFM}),
                   btyd=BTYD(**{k: summary[k] for k in _BTYD}), value=value, missing=missing,
                   notes=notes)
+
+
+def _longest_t(snap: Snapshot) -> float | None:
+    """The largest ``T`` among the stored customers (None: no ``T`` column stored)."""
+    if "c.T" not in snap.profiles.column_names or not snap.profiles.num_rows:
+        return None
+    import pyarrow.compute as pc
+
+    got = pc.max(snap.profiles.column("c.T")).as_py()
+    return None if got is None else float(got)
 
 
 def _validation_message(errors: list[dict[str, Any]]) -> str:

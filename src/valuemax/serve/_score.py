@@ -113,6 +113,41 @@ def summarise_lines(days: Sequence[dt.date], amounts: Sequence[float],
     }
 
 
+def beyond_history(summary: dict[str, Any], longest_T: float | None,
+                   time_unit: str) -> str | None:
+    """A note when posted lines reach further back than any stored customer's history.
+
+    The stored models were fitted on customers first seen at most ``longest_T`` time units
+    before the observation end; a longer ``T`` (e.g. lines of another decade, or an
+    observation end far after the store's) is scored by extrapolating them.
+
+    Parameters
+    ----------
+    summary : dict
+        Output of :func:`summarise_lines` (its ``T`` in ``time_unit``).
+    longest_T : float or None
+        The largest ``T`` among the stored customers (None: not known; no note).
+    time_unit : {"D", "W"}
+        Unit of both ``T``.
+
+    Returns
+    -------
+    str or None
+
+    >>> beyond_history({"T": 30.0}, 52.0, "W") is None
+    True
+    >>> beyond_history({"T": 780.0}, 52.0, "W")[:60]
+    'these lines make a customer first seen 5,460 days before the'
+    """
+    if longest_T is None or not summary["T"] > longest_T:
+        return None
+    unit = TIME_UNITS[time_unit]
+    return (f"these lines make a customer first seen {summary['T'] * unit:,.0f} days before the "
+            f"observation end, longer than any stored customer's history "
+            f"({longest_T * unit:,.0f} days): the stored models were not fitted on such "
+            "histories, so these scores extrapolate them; check the dates and observation_end")
+
+
 def score_summary(summary: dict[str, Any], *, purchase_model: Any, spend_model: Any,
                   horizon_months: int, discount_rate: float, margin: float,
                   ) -> tuple[dict[str, float | None], list[str]]:
