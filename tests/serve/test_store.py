@@ -174,3 +174,25 @@ def test_lines_beyond_every_stored_history_are_said_to_extrapolate(cdnow_store):
         {"transactions": [{"date": (snap.observation_end - dt.timedelta(days=30)).isoformat(),
                            "amount": 10.0}]}))
     assert not any("extrapolate" in n for n in near.notes)
+
+
+def test_a_customer_without_the_runs_buy_again_score_is_told_why(cdnow_store, tmp_path):
+    """New user: a customer added by `valuemax update` had null churn (and cluster) fields
+    with no reason under `missing` (buy-again scores and clusters stay from the last fit)."""
+    from valuemax.serve._app import customer_scores
+
+    store = _copy(cdnow_store, tmp_path)
+    with duckdb.connect(str(store)) as con:
+        con.execute("DELETE FROM propensity_scores WHERE customer_id = '00004'")
+        scored = con.execute("SELECT count(*) FROM propensity_scores").fetchone()[0]
+    assert scored > 0  # the others keep theirs
+    snap = load_snapshot(store)
+    got = customer_scores(snap, "00004")
+    assert got.churn is not None and got.churn.p_buy is None
+    assert got.missing["churn"].startswith("this customer has no buy-again scores while the "
+                                           "store's other customers have")
+    assert "valuemax update --refit" in got.missing["churn"]
+    other = customer_scores(snap, "00018")
+    assert other.churn.p_buy is not None and "churn" not in other.missing
+    # clustering was off in this run: no customer has a cluster, so none is said missing
+    assert got.segment.cluster is None and "cluster" not in got.missing

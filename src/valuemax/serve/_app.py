@@ -194,6 +194,7 @@ def customer_scores(snap: Snapshot, customer_id: str) -> CustomerScores | None:
                       churn_risk_extrapolated=row.get("p.churn_risk_extrapolated"),
                       expected_next_purchase=row.get("p.expected_next_purchase"),
                       next_purchase_basis=row.get("p.next_purchase_basis"))
+    _why_blank(snap, missing, segment, churn)
     products = None
     if snap.recommendations is not None:
         products = [Product(**p) for p in snap.products(row)
@@ -210,6 +211,34 @@ def customer_scores(snap: Snapshot, customer_id: str) -> CustomerScores | None:
         observation_end=snap.observation_end, time_unit=snap.time_unit, rfm=rfm, btyd=btyd,
         segment=segment, value=value, churn=churn, next_best_products=products,
         attributes=attributes, missing=missing)
+
+
+#: Why a stored customer has no cluster or buy-again score while others have: both are
+#: kept from the last fit by ``valuemax update`` (README, "Every day: update").
+_NOT_FITTED = ("this customer has no {what} while the store's other customers have: {what} "
+               "stay from the last fit, so a customer first seen in a later `valuemax update` "
+               "(or left out of the fit) gets one with `valuemax update --refit`")
+
+
+def _why_blank(snap: Snapshot, missing: dict[str, str], segment: Segment | None,
+               churn: Churn | None) -> None:
+    """Say under ``missing`` why a customer's cluster or buy-again score is null while other
+    stored customers have one (new user: a customer added by ``update`` got nulls with no
+    reason)."""
+    if segment is not None and segment.cluster is None and "cluster" not in missing \
+            and _any_value(snap, "s.cluster"):
+        missing["cluster"] = _NOT_FITTED.format(what="clusters")
+    if churn is not None and churn.p_buy is None and "churn" not in missing \
+            and _any_value(snap, f"p.p_buy_{churn.horizon_days}d"):
+        missing["churn"] = _NOT_FITTED.format(what="buy-again scores")
+
+
+def _any_value(snap: Snapshot, column: str) -> bool:
+    """Whether any stored customer has a value in the profiles' ``column``."""
+    import pyarrow.compute as pc
+
+    names = snap.profiles.column_names
+    return column in names and pc.count(snap.profiles.column(column)).as_py() > 0
 
 
 def score_request(snap: Snapshot, body: ScoreRequest) -> Scored:
