@@ -198,3 +198,18 @@ def test_without_order_ids_the_terminal_says_duplicates_stay_and_names_empty_seg
     empty = [s["name"] for s in summary["segments"] if s["n_customers"] == 0]
     assert empty  # 40 customers leave some of the named segments empty
     assert f"no customer in: {', '.join(empty)}" in text
+
+
+def test_mixed_clusters_are_marked_in_the_terminal(shop):
+    """New user: the terminal's cluster table named a mixed cluster "Lapsed low spenders"
+    with no mark while the report said to act on each customer's RFM segment instead."""
+    import re
+
+    _, text, _, out = shop
+    cust = pd.read_csv(out / "customers.csv", encoding="utf-8-sig")
+    assert "cluster_mixed" in cust  # K-means ran on this log
+    mixed = cust.groupby("cluster")["cluster_mixed"].first()
+    for cluster, is_mixed in mixed.items():
+        row = re.search(rf"│\s*{cluster}\*\s*│", text)
+        assert (row is not None) is bool(is_mixed), (cluster, is_mixed)
+    assert mixed.any() and "* mixed: fewer than half" in text  # this log has one (2)

@@ -169,9 +169,15 @@ def print_summary(console: Console, result: Any, *, debug: bool = False) -> None
         table.add_column("name", overflow="ellipsis", ratio=1)
         table.add_column("customers", justify="right", no_wrap=True, min_width=9)
         table.add_column("revenue", justify="right", no_wrap=True, min_width=7)
+        mixed = _mixed_clusters(result)
         for r in km.profile.itertuples(index=False):
-            table.add_row(str(r.cluster), str(r.name), f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}")
+            table.add_row(f"{r.cluster}{'*' if r.cluster in mixed else ''}", str(r.name),
+                          f"{int(r.n_customers):,}", f"{r.revenue_share:.1%}")
         console.print(table)
+        if mixed:  # new user: the report said "mixed", the terminal did not
+            console.print("  * mixed: fewer than half of the cluster's customers are in RFM "
+                          "segments with its action; act on each customer's RFM segment "
+                          "(customers' cluster_mixed; the report's clusters section)")
         print_caveats(console, result, "clusters")  # k at the range's top; shared names
     _print_parts(console, result)
     tracebacks = getattr(result, "tracebacks", None) or {}
@@ -238,6 +244,16 @@ def _option_hints(reason: str) -> str:
     """
     return re.sub(r"use a shorter horizon \(at most (\d+) days\)",
                   r"use a shorter horizon (at most \1 days: --horizon-days \1)", reason)
+
+
+def _mixed_clusters(result: Any) -> set[Any]:
+    """The clusters whose customers mostly sit in RFM segments with another action
+    (``cluster_mixed`` of the customers; empty without it)."""
+    cust = getattr(result, "customers", None)
+    if cust is None or "cluster_mixed" not in cust or "cluster" not in cust:
+        return set()
+    flagged = cust.loc[cust["cluster_mixed"].fillna(False).astype(bool), "cluster"]
+    return set(flagged.dropna().unique().tolist())
 
 
 def value_caveats(value: Any, *, clv: bool = True, customers: Any = None) -> list[str]:
