@@ -64,6 +64,9 @@ def test_plain_text_is_left_visible(text):
 
 def test_tiny_numbers_and_p_values_are_never_raw_floats():
     assert fmt_num(2.7e-11) == "≈0" and fmt_num(-3e-7) == "≈0" and fmt_num(0.0) == "0"
+    # new user: a regression SE of about 8e-5 beside a coefficient of -0.000607 read "≈0"
+    assert fmt_num(8.3e-5) == "0.000083" and fmt_num(-1.05e-6) == "-0.0000010"
+    assert float(fmt_num(8.3e-5)) == pytest.approx(8.3e-5, rel=0.01)
     assert fmt_num(0.000239) == "0.000239" and fmt_num(0.05) == "0.05"
     assert fmt_p(4.69e-296) == "< 0.001" and fmt_p(0.0) == "< 0.001"
     assert fmt_p(0.00123) == "0.00123" and fmt_p(0.5) == "0.5"

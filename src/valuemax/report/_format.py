@@ -223,6 +223,8 @@ def fmt_num(value: Any) -> str:
 
     >>> fmt_num(1234.5678), fmt_num(12.345), fmt_num(0.123456), fmt_num(2.7e-11)
     ('1,235', '12.3', '0.123', '≈0')
+    >>> fmt_num(8.3e-5), fmt_num(-0.000607)
+    ('0.000083', '-0.000607')
     """
     if is_missing(value):
         return "—"
@@ -232,8 +234,10 @@ def fmt_num(value: Any) -> str:
     if v != 0 and v == round(v) and abs(v) < 1e15:
         return f"{int(v):,}"
     a = abs(v)
-    if 0 < a < 1e-4:  # never 2.7e-11 in the page; the CSV keeps the value
+    if 0 < a < 1e-6:  # never 2.7e-11 in the page; the CSV keeps the value
         return "≈0"
+    if 0 < a < 1e-4:  # two significant digits in plain decimals (an SE of 8.3e-5 is not ≈0)
+        return f"{v:.{1 - math.floor(math.log10(a))}f}"
     if a >= 1000:
         return f"{v:,.0f}"
     if a >= 10:
