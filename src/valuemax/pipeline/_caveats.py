@@ -298,10 +298,17 @@ def propensity_caveats(found: Any) -> list[Caveat]:
     ok, why = propensity_informative(found)
     if ok:
         return []
+    short = propensity_shortfall(found)
+    # the checks the shortfall does not already say (new user: the best baseline's AUCs
+    # were said twice, once under its internal name)
+    aucs = re.search(r"\(AUC [0-9.]+ vs [0-9.]+\)", short)
+    same = aucs.group(0).replace("(AUC ", "").rstrip(")").split(" vs ") if aucs else []
+    rest = [w for w in (why or "").split("; ")
+            if not (same and sorted(re.findall(r"\d\.\d{3}", w)) == sorted(same))]
     return [Caveat("propensity", "scores_rank_no_better", (
-        f"The buy-again scores ({found.score_column} and its churn-risk levels) "
-        f"{propensity_shortfall(found)}: {why}. Do not target on them; read churn with the "
-        "RFM segments."))]
+        f"The buy-again scores ({found.score_column} and its churn-risk levels) {short}"
+        + (f"; {'; '.join(rest)}" if rest else "")
+        + ". Do not target on them; read churn with the RFM segments."))]
 
 
 __all__ = ["STEPS", "Caveat", "caveats_by_step", "run_caveats"]

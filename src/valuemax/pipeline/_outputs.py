@@ -191,7 +191,8 @@ def propensity_informative(found: PropensityResult) -> tuple[bool, str | None]:
                    f"{baselines['recency']:.3f})")
     best = baselines.drop("recency", errors="ignore")
     if len(best) and best.max() > auc:
-        why.append(f"the baseline {best.idxmax()} ranks better (AUC {best.max():.3f} vs "
+        name = _BASELINE_NAMES.get(str(best.idxmax()), str(best.idxmax()))
+        why.append(f"the {name} baseline ranks better (AUC {best.max():.3f} vs "
                    f"{auc:.3f})")
     return (not why), ("; ".join(why) or None)
 
