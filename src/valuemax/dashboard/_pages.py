@@ -68,7 +68,40 @@ def _labels(s: StoreSession) -> dict[str, str]:
 def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
     """KPI tiles, segments, the CLV, P(alive) and churn-risk distributions."""
     k = s.kpis(f)
-    body = [_filter_form(s, f, "/")]
+    body = [_filter_form(s, f, "/"), f'<div class="tiles">{"".join(_tiles(s, f, k))}</div>']
+    # the run's caveats (runs.caveats: the list the terminal, summary.json and the report
+    # show), step by step, without CLV too (P(alive)'s); the buy-again scores' stands
+    # whether or not the tile rests on them (churn_risk is left out when they rank no
+    # better than a baseline)
+    shown = {step: s.caveats(step) for step in ("value", "propensity", "segments",
+                                                "clusters")}
+    for step, caveats in shown.items():  # as the report says it beside its figures
+        if caveats:
+            body.append(f'<div class="alert" data-caveat="{step}">'
+                        f'{"".join(f"<p>{esc(c)}</p>" for c in caveats)}</div>')
+    if k["n_customers"] == 0:
+        body.append(note("No customer passes these filters."))
+        return "Overview", body
+    seg = s.segments(f)
+    plots = _distributions(s, f, seg)
+    body.append(f'<h2>Distributions</h2><div class="plots">{"".join(plots)}</div>'
+                if plots else note("No CLV, P(alive) or churn scores in this store."))
+    if len(seg):
+        body.append("<h2>Segments</h2>")
+        body.append(note("RFM segments of the filtered customers, by revenue; a segment's "
+                         "action is what valuemax recommends doing for its customers. Click "
+                         "a segment to filter."))
+        body.append(table(seg, table_id="segments", labels=_labels(s),
+                          formats={"n_customers": "int", "share_customers": "pct",
+                                   "revenue": "num", "revenue_share": "pct"},
+                          links={"segment": "/?segment"},
+                          link_params={"country": f.country} if f.country else None))
+    return "Overview", body
+
+
+def _tiles(s: StoreSession, f: Filters, k: dict) -> list[str]:
+    """The overview's KPI tiles: customers, revenue, CLV total and the share at risk (said
+    not informative when the scores it rests on are flagged)."""
     scope = "customers" if not f.query() else \
         "customers in " + ", ".join(f"{a} {b}" for a, b in f.query().items())
     tiles = [tile("customers", "Customers", k["n_customers"], fmt_int(k["n_customers"]), scope),
@@ -95,23 +128,13 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
     else:
         tiles.append(tile("at_risk_share", "Share at risk", None, "—",
                           "no propensity or P(alive) in the store"))
-    body.append(f'<div class="tiles">{"".join(tiles)}</div>')
-    # the run's caveats (runs.caveats: the list the terminal, summary.json and the report
-    # show), step by step, without CLV too (P(alive)'s); the buy-again scores' stands
-    # whether or not the tile rests on them (churn_risk is left out when they rank no
-    # better than a baseline)
-    shown = {step: s.caveats(step) for step in ("value", "propensity", "segments",
-                                                "clusters")}
-    for step, caveats in shown.items():  # as the report says it beside its figures
-        if caveats:
-            body.append(f'<div class="alert" data-caveat="{step}">'
-                        f'{"".join(f"<p>{esc(c)}</p>" for c in caveats)}</div>')
-    if k["n_customers"] == 0:
-        body.append(note("No customer passes these filters."))
-        return "Overview", body
+    return tiles
 
+
+def _distributions(s: StoreSession, f: Filters, seg: Any) -> list[str]:
+    """The overview's plots: CLV, P(alive), churn-risk levels, p_buy and the segments'
+    revenue (the last only when no segment filter is set)."""
     plots = []
-    seg = s.segments(f)
     if s.clv_column:
         clv = s.values(f, s.clv_column)
         if len(clv):
@@ -135,19 +158,7 @@ def overview(s: StoreSession, f: Filters) -> tuple[str, list[str]]:
                 x_title=p_buy[0], bins=20, x_range=(0.0, 1.0))))
     if len(seg) and not f.segment and "revenue_share" in seg.columns:
         plots.append(plot("plot-segments", figs.segment_bars(seg)))
-    body.append(f'<h2>Distributions</h2><div class="plots">{"".join(plots)}</div>'
-                if plots else note("No CLV, P(alive) or churn scores in this store."))
-    if len(seg):
-        body.append("<h2>Segments</h2>")
-        body.append(note("RFM segments of the filtered customers, by revenue; a segment's "
-                         "action is what valuemax recommends doing for its customers. Click "
-                         "a segment to filter."))
-        body.append(table(seg, table_id="segments", labels=_labels(s),
-                          formats={"n_customers": "int", "share_customers": "pct",
-                                   "revenue": "num", "revenue_share": "pct"},
-                          links={"segment": "/?segment"},
-                          link_params={"country": f.country} if f.country else None))
-    return "Overview", body
+    return plots
 
 
 def at_risk(s: StoreSession, f: Filters) -> tuple[str, list[str]]:

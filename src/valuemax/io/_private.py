@@ -126,37 +126,8 @@ def protect(ingested: Ingested, *, pseudonym_key: PseudonymKey | None = None,
     scan = [c for c in [cid, *extras] if _scannable(schema[c])]
     found = detect_pii(_samples(ingested, scan, sample_rows),
                        names=[c for c in extras if c not in scan])
-    columns: list[PiiColumn] = []
-    notes: list[str] = []
-    for col in found:
-        if col.column == cid:
-            action = ("customer id: pseudonymised" if pseudonym_key is not None
-                      else "customer id: kept as the key")
-        elif col.column in keep:
-            action = "kept (keep_pii)"
-        else:
-            action = "dropped"
-        columns.append(dataclasses.replace(col, action=action))
-    detected = {c.column for c in columns}
-    for k in keep:
-        if k not in detected:
-            notes.append(f"personal data: keep_pii names {k!r}, which was not found to hold "
-                         "personal data; it is kept as any other column")
+    columns, notes = _judged(found, cid, keep, pseudonym_key)
     dropped = [c for c in columns if c.action == "dropped"]
-    if dropped:
-        notes.append(
-            f"personal data: {len(dropped)} column(s) dropped right after reading, so they "
-            f"reach no export, report or store table: "
-            f"{'; '.join(_describe(c) for c in dropped)}. Keep one on purpose with "
-            "keep_pii=['COL'] (CLI --keep-pii COL)")
-    for c in columns:
-        if c.action == "kept (keep_pii)":
-            notes.append(f"personal data: {_describe(c)} kept on purpose (keep_pii); it "
-                         "flows into the clean log, the quarantine and the store")
-        elif c.action == "customer id: kept as the key":
-            notes.append(f"personal data: the customer id column {_describe(c)}; it is the "
-                         "key of every table, so it is kept: replace the ids by keyed "
-                         "pseudonyms with pseudonymize=True (CLI --pseudonymize)")
     con = ingested.con
     table = raw.get_name()
     plan = ingested.plan
@@ -196,6 +167,44 @@ def protect(ingested: Ingested, *, pseudonym_key: PseudonymKey | None = None,
         ingested, raw=new_raw, plan=new_plan, notes=(*old, *notes),
         extra_columns=tuple(extra_names.values()), privacy=report,
         day_counts=None if counts is None else (new_raw, counts), ids_raw=ids_raw)
+
+
+def _judged(found: Sequence[PiiColumn], cid: str, keep: Sequence[str],
+            pseudonym_key: PseudonymKey | None) -> tuple[list[PiiColumn], list[str]]:
+    """What :func:`protect` does with each column found to hold personal data (dropped, kept
+    on purpose, the customer id kept or pseudonymised) and the notes that say so."""
+    columns: list[PiiColumn] = []
+    notes: list[str] = []
+    for col in found:
+        if col.column == cid:
+            action = ("customer id: pseudonymised" if pseudonym_key is not None
+                      else "customer id: kept as the key")
+        elif col.column in keep:
+            action = "kept (keep_pii)"
+        else:
+            action = "dropped"
+        columns.append(dataclasses.replace(col, action=action))
+    detected = {c.column for c in columns}
+    for k in keep:
+        if k not in detected:
+            notes.append(f"personal data: keep_pii names {k!r}, which was not found to hold "
+                         "personal data; it is kept as any other column")
+    dropped = [c for c in columns if c.action == "dropped"]
+    if dropped:
+        notes.append(
+            f"personal data: {len(dropped)} column(s) dropped right after reading, so they "
+            f"reach no export, report or store table: "
+            f"{'; '.join(_describe(c) for c in dropped)}. Keep one on purpose with "
+            "keep_pii=['COL'] (CLI --keep-pii COL)")
+    for c in columns:
+        if c.action == "kept (keep_pii)":
+            notes.append(f"personal data: {_describe(c)} kept on purpose (keep_pii); it "
+                         "flows into the clean log, the quarantine and the store")
+        elif c.action == "customer id: kept as the key":
+            notes.append(f"personal data: the customer id column {_describe(c)}; it is the "
+                         "key of every table, so it is kept: replace the ids by keyed "
+                         "pseudonyms with pseudonymize=True (CLI --pseudonymize)")
+    return columns, notes
 
 
 def _describe(c: PiiColumn) -> str:

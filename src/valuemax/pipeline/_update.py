@@ -343,26 +343,11 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         n_restated = sum(sum(v.values()) for v in restated.values())
     money = rec.ingest.get("amount_from", "amount") != "none"
     country = country_column(rec.ingest.get("extra_columns") or ())
-    time_unit = p["time_unit"]
-    with clock("customers"):
-        before = con.table("customers", database=(CATALOG, "main")).select(
-            "customer_id", "frequency", "recency", "T").to_pyarrow().to_pandas()
-        updated = update_customers(con, CATALOG, cleaned, time_unit=time_unit, money=money,
-                                   country=country)
-        customers = updated.to_pyarrow().to_pandas()
-        new_days = pd.Series(new_purchase_days(con, stored_end), dtype="float64")
+    customers, models, drift, counted = _rebuilt(
+        con, cleaned, p, money=money, country=country, stored_end=stored_end, end=end,
+        since_fit=rec.since_fit, refit=refit, offset=offset, clock=clock)
+    n_active, n_kept, n_new, _ = counted
     notes: list[str] = []
-    with clock("drift"):
-        models = load_models(con, CATALOG, time_unit) if p.get("clv", True) else None
-        drift = None
-        if models is not None:
-            drift = drift_check(models, before, new_days, stored_end, end, rec.since_fit,
-                                time_unit, refitted=refit)
-    n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
-    n_active = int(con.table(IDS).count().to_pyarrow().as_py())
-    n_kept = int(con.raw_sql(f"SELECT count(DISTINCT customer_id) FROM {U_CLEAN} "
-                             f"WHERE _row_id > {offset}").fetchone()[0])
-    counted = (n_active, n_kept, n_new, len(customers))
     params = {**p, "observation_end": end.isoformat(),
               "run_at": started.isoformat(timespec="seconds"),
               "update": _update_params(refit, stored_end, offset, n_stored, restated, drift)}
@@ -393,6 +378,34 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         n_new_customers=n_new, n_active_customers=n_active,
         n_customers_with_clean_lines=n_kept, drift=drift, customers=scored,
         notes=notes)
+
+
+def _rebuilt(con: Any, cleaned: Any, p: dict[str, Any], *, money: bool, country: Any,
+             stored_end: dt.date, end: dt.date, since_fit: Any, refit: bool, offset: int,
+             clock: StepClock) -> tuple[pd.DataFrame, Any, Any, tuple[int, int, int, int]]:
+    """The customers rebuilt from the union's clean lines, the stored model's drift check
+    and the counts the update says: ``(customers, models, drift, (n_active, n_kept, n_new,
+    n_customers))``."""
+    time_unit = p["time_unit"]
+    with clock("customers"):
+        before = con.table("customers", database=(CATALOG, "main")).select(
+            "customer_id", "frequency", "recency", "T").to_pyarrow().to_pandas()
+        updated = update_customers(con, CATALOG, cleaned, time_unit=time_unit, money=money,
+                                   country=country)
+        customers = updated.to_pyarrow().to_pandas()
+        new_days = pd.Series(new_purchase_days(con, stored_end), dtype="float64")
+    with clock("drift"):
+        models = load_models(con, CATALOG, time_unit) if p.get("clv", True) else None
+        drift = None
+        if models is not None:
+            drift = drift_check(models, before, new_days, stored_end, end, since_fit,
+                                time_unit, refitted=refit)
+    n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
+    n_active = int(con.table(IDS).count().to_pyarrow().as_py())
+    n_kept = int(con.raw_sql(f"SELECT count(DISTINCT customer_id) FROM {U_CLEAN} "
+                             f"WHERE _row_id > {offset}").fetchone()[0])
+    counted = (n_active, n_kept, n_new, len(customers))
+    return customers, models, drift, counted
 
 
 def _clean_new(con: Any, union: Any, offset: int, mapping: dict[str, Any],

@@ -257,20 +257,8 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
     if spend is None and horizon_note:  # no CLV: only why (the spend model's note)
         notes.remove(horizon_note)
     table = _score(fitted, spend, customers, horizon_months, discount_rate, margin, notes)
-    if choice.degenerate:
-        notes.append(naive_rate_note(fitted, limits, horizon_months, clv=spend is not None,
-                                     name=chosen))
-    warning = p_alive_warning(fitted, table["p_alive"], clv=spend is not None)
-    if warning:
-        notes.append(warning)
-    else:
-        ratio_note = dropout_ratio_note(fitted, chosen)
-        if ratio_note:
-            notes.append(ratio_note)
-    check = (spend_independence(customers["frequency"], customers["monetary_value"])
-             if money else {})
-    if check.get("material"):
-        notes.append(check["message"])
+    warning, check = _model_notes(choice, table, spend, customers, horizon_months, money,
+                                  notes)
     return ValueResult(
         model_name=chosen, model=fitted, spend_model=spend, table=table, time_unit=time_unit,
         horizon_months=horizon_months, discount_rate=float(discount_rate),
@@ -281,6 +269,30 @@ def _run_value(con: Any, tx: Any, customers: pd.DataFrame, *, time_unit: str,
         indistinguishable=[list(g) for g in choice.indistinguishable],
         degenerate=choice.degenerate, history_days=span_days,
         calibration_unused=unused), None
+
+
+def _model_notes(choice: Any, table: pd.DataFrame, spend: Any, customers: pd.DataFrame,
+                 horizon_months: int, money: bool, notes: list[str]
+                 ) -> tuple[str | None, dict[str, Any]]:
+    """The notes on the chosen, scored purchase model, appended to ``notes``: its limit
+    when every model reached one, P(alive)'s warning (or the drop-out ratio its level rests
+    on), and the spend-independence check; returns ``(p_alive warning, spend check)``."""
+    fitted, chosen, clv = choice.model, choice.name, spend is not None
+    if choice.degenerate:
+        notes.append(naive_rate_note(fitted, choice.limits, horizon_months, clv=clv,
+                                     name=chosen))
+    warning = p_alive_warning(fitted, table["p_alive"], clv=clv)
+    if warning:
+        notes.append(warning)
+    else:
+        ratio_note = dropout_ratio_note(fitted, chosen)
+        if ratio_note:
+            notes.append(ratio_note)
+    check = (spend_independence(customers["frequency"], customers["monetary_value"])
+             if money else {})
+    if check.get("material"):
+        notes.append(check["message"])
+    return warning, check
 
 
 def calibration_unused(day: dt.date, n_repeat: int, first_day: dt.date,

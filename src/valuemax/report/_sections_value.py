@@ -85,25 +85,7 @@ def value_section(result: AnalysisResult, *,
         "(Fader, Hardie & Lee 2005). " + _choice(value))))
     diag.append(notes_list([value.rule], title="How the purchase model was chosen"))
     cust = result.customers
-    verdict = _verdict(value, cust)
-    if verdict:
-        parts.append(note(verdict))
-    if not value.p_alive_informative:
-        shown, raw = plain_text(value.p_alive_warning, fallback=(
-            "the fitted purchase model's drop-out part sits at a limit or is not pinned "
-            "down by this log, so its P(alive) cannot tell active customers from lost ones; "
-            "rank customers by recency and the RFM segments instead."))
-        parts.append(alert("P(alive) cannot rank customers in this log", shown))
-        diag.append(notes_list([raw], title="Why P(alive) cannot rank customers"))
-    # the run's caveats of this step (the list every surface shows; P(alive)'s in its box)
-    box, raw = caveats_block(getattr(result, "caveats", ()), "value",
-                             shown_apart=("p_alive",))
-    parts.append(box)
-    diag.append(raw)
-    shown, technical = split_notes(_no_bare_t(n) for n in value.notes
-                                   if n != value.p_alive_warning)
-    parts.append(notes_list(shown, title="What to keep in mind"))
-    diag.append(notes_list(technical, title="Notes of the value step"))
+    parts.extend(_cautions(result, value, cust, diag))
 
     head("value-models", "Model choice")
     parts.append(_models(value, diag))
@@ -132,6 +114,34 @@ def value_section(result: AnalysisResult, *,
     parts.append(_at_risk(cust, col, value.p_alive_informative))
     parts.append(diagnostics(diag, what="fits, parameters and optimiser messages"))
     return section("value", title, lead, "".join(parts)), subs
+
+
+def _cautions(result: AnalysisResult, value: Any, cust: pd.DataFrame,
+              diag: list[str]) -> list[str]:
+    """What to read with care above the value figures: the plain "What to trust" verdict,
+    P(alive)'s warning box when it cannot rank, the run's value caveats (the list every
+    surface shows) and the value step's notes; the technical texts go to ``diag``."""
+    parts: list[str] = []
+    verdict = _verdict(value, cust)
+    if verdict:
+        parts.append(note(verdict))
+    if not value.p_alive_informative:
+        shown, raw = plain_text(value.p_alive_warning, fallback=(
+            "the fitted purchase model's drop-out part sits at a limit or is not pinned "
+            "down by this log, so its P(alive) cannot tell active customers from lost ones; "
+            "rank customers by recency and the RFM segments instead."))
+        parts.append(alert("P(alive) cannot rank customers in this log", shown))
+        diag.append(notes_list([raw], title="Why P(alive) cannot rank customers"))
+    # the run's caveats of this step (the list every surface shows; P(alive)'s in its box)
+    box, raw = caveats_block(getattr(result, "caveats", ()), "value",
+                             shown_apart=("p_alive",))
+    parts.append(box)
+    diag.append(raw)
+    shown, technical = split_notes(_no_bare_t(n) for n in value.notes
+                                   if n != value.p_alive_warning)
+    parts.append(notes_list(shown, title="What to keep in mind"))
+    diag.append(notes_list(technical, title="Notes of the value step"))
+    return parts
 
 
 #: The top-CLV table's mark for a customer whose CLV is the population's prior.
