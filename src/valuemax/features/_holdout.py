@@ -12,7 +12,12 @@ import ibis.expr.types as ir
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TimeUnit
 from valuemax.clean import CleanResult
-from valuemax.engines._portable import NO_KEYED_STRING_JOIN, backend_name, money_sum
+from valuemax.engines._portable import (
+    MONEY_DECIMAL,
+    NO_KEYED_STRING_JOIN,
+    backend_name,
+    money_sum,
+)
 from valuemax.features._customers import MONEY_COLUMNS, stack_by_customer, summarise
 from valuemax.features._validation import (
     as_date,
@@ -297,12 +302,8 @@ def btyd_calibration(
         days = t.select(customer_id=t.customer_id, day=purchase_day(t)).distinct()
     if keep is not None:
         days = keep(days)
-    days = _with_first_day(days)
-    if keep is not None:  # the join once, not once per query below
-        days = keep(days)
     calibrated = days.day <= end
-    sums = {"repeat_spend": money_sum(days.spend, where=calibrated
-                                      & (days.day > days.first_day))} if money else {}
+    sums = _repeat_spend_parts(days, calibrated) if money else {}
     per = days.group_by("customer_id").aggregate(
         first_purchase=days.day.min(),
         last_purchase=days.day.max(where=calibrated),
@@ -321,32 +322,52 @@ def btyd_calibration(
         "T": end.delta(per.first_purchase, unit="day").cast("float64") / float(unit),
     }
     if money:
+        # the exact (fixed-point) sum of the calibration days' spend less the first day's:
+        # the exact sum of the days after the first, as money_sum over them gives
+        repeat_spend = (per.spend_cal - per.spend_first).cast("float64")
         columns["monetary_value"] = ibis.ifelse(
-            frequency > 0, per.repeat_spend.cast("float64") / frequency.cast("float64"),
+            frequency > 0, repeat_spend / frequency.cast("float64"),
             ibis.literal(0.0, "float64"))
     columns["frequency_holdout"] = per.frequency_holdout
     columns["duration_holdout"] = ibis.literal(float((obs_end - cal_end).days) / float(unit),
                                                "float64")
     calibration = per.select(**columns).order_by("customer_id")
-    repeat = days.filter((days.first_day <= end) & (days.day > days.first_day))
-    tracking = repeat.group_by("day").aggregate(
-        n_repeat=repeat.count().cast("int64")).order_by("day")
-    return calibration, tracking
+    return calibration, _repeat_days(days, end)
 
 
-def _with_first_day(days: ir.Table) -> ir.Table:
-    """``days`` (one row per customer and purchase day) with each customer's first day,
-    ``first_day``, joined from a per-customer aggregate.
+def _repeat_spend_parts(days: ir.Table, calibrated: ir.BooleanValue) -> dict[str, Any]:
+    """The per-customer aggregates whose difference is the calibration repeat spend:
+    ``spend_cal``, the exact sum of the spend of the calibration days, and ``spend_first``,
+    the spend of the first purchase day, both in :data:`MONEY_DECIMAL` (fixed point).
 
-    A hash aggregate and a hash join, which DuckDB spills past its memory limit: the
-    window ``MIN(day) OVER (PARTITION BY customer_id)`` that computed it before holds its
-    partitions in memory and ran out of the store's limit (300 MB at 1M customers and 10M
-    lines). The same values: every customer of ``days`` has a first day.
+    Their difference is exactly :func:`money_sum` over the calibration days after the
+    first (a fixed-point sum has no rounding; each day's spend is rounded to the same
+    decimal in both), without joining each day to its customer's first day. ``days`` has
+    one row per customer and day, so the first day's spend is one value (``ARG_MIN``,
+    which the value step's store, DuckDB, has; Ibis has none on MySQL/MariaDB, where
+    :func:`~valuemax.features.customer_table` keeps a window instead).
+    """
+    spend = days.spend.cast(MONEY_DECIMAL)
+    return {"spend_cal": spend.sum(where=calibrated), "spend_first": spend.argmin(days.day)}
+
+
+def _repeat_days(days: ir.Table, end: ir.DateValue) -> ir.Table:
+    """The tracking data: repeat purchase days (after the customer's first) of the
+    customers first seen on or before ``end``, counted per day (``day``, ``n_repeat``),
+    ordered by ``day``.
+
+    Each customer's first day comes from a per-customer aggregate joined to the days (a
+    hash aggregate and a hash join, which DuckDB spills past its memory limit; the window
+    ``MIN(day) OVER (PARTITION BY customer_id)`` held its partitions in memory and ran out
+    of the store's 300 MB at 1M customers and 10M lines); only this query needs it, so
+    the join runs once, inside it, and is not stored.
     """
     firsts = days.group_by("customer_id").aggregate(first_day=days.day.min())
-    firsts = firsts.rename(_vm_first_customer="customer_id")
+    firsts = firsts.filter(firsts.first_day <= end).rename(_vm_first_customer="customer_id")
     joined = days.join(firsts, days.customer_id == firsts._vm_first_customer)
-    return joined.select(*days.columns, "first_day")
+    repeat = joined.filter(joined.day > joined.first_day)
+    return repeat.group_by("day").aggregate(
+        n_repeat=repeat.count().cast("int64")).order_by("day")
 
 
 def _periods(transactions: Any, calibration_end: Any, observation_end: Any,
