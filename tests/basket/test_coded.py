@@ -135,6 +135,8 @@ def test_baskets_coded_in_passes_equal_one_pass(monkeypatch, passes):
     df.loc[1, "customer_id"] = "zz"
     t = _table(df)
     one = build_coded(t)
+    # the list aggregate (the path when the hashes cannot group the lines exactly)
+    monkeypatch.setattr(coded_mod, "_grouped_by_hash", lambda t, lines: None)
     monkeypatch.setattr(coded_mod, "hash_passes", lambda lines, per_line: passes)
     split = build_coded(t)
     assert split.n_baskets == one.n_baskets == df["order_id"].nunique()
@@ -144,3 +146,60 @@ def test_baskets_coded_in_passes_equal_one_pass(monkeypatch, passes):
     a, b = mine_rules(split, **kw), mine_rules(one, **kw)
     assert len(a.rules) > 0
     pd.testing.assert_frame_equal(a.rules, b.rules, check_exact=True)
+
+
+def test_grouping_by_hash_equals_the_list_aggregate_and_falls_back_on_a_shared_hash(
+        monkeypatch):
+    """The baskets grouped in NumPy by their key's hash (the main path) are the baskets of
+    the engine's list aggregate (same customers, first and last times and items), with
+    one-line and many-line baskets and an order shared by two customers; when two keys
+    share a hash (made so here), the list aggregate groups them."""
+    import valuemax.basket._coded as coded_mod
+
+    rng = np.random.default_rng(11)
+    n = 2_000
+    cust = rng.integers(0, 150, n)
+    day = rng.integers(0, 400, n)
+    df = pd.DataFrame({
+        "customer_id": [f"c{c}" for c in cust],
+        "order_id": [f"o{c}-{d // 3}" for c, d in zip(cust, day, strict=True)],
+        "order_ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(day * 3600 + cust,
+                                                                 unit="s"),
+        "product_id": [f"p{i}" for i in rng.geometric(0.2, n)]})
+    df.loc[[0, 1], "order_id"] = "shared"
+    df.loc[1, "customer_id"] = "zz"
+    t = _table(df)
+    calls = []
+    listed = coded_mod._listed
+    monkeypatch.setattr(coded_mod, "_listed", lambda lines: calls.append(1) or listed(lines))
+    hashed = build_coded(t)
+    assert calls == []  # grouped by hash
+    sizes = df.groupby("order_id").size()
+    assert (sizes == 1).any() and (sizes > 2).any()
+    assert hashed.n_baskets == df["order_id"].nunique()
+    monkeypatch.setattr(coded_mod, "_grouped_by_hash", lambda t, lines: None)
+    assert _rows(hashed) == _rows(build_coded(t)) == _rows(build_baskets(t))
+    assert hashed.matrix.has_canonical_format
+    monkeypatch.undo()
+    calls.clear()
+    # fewer distinct keys than hashes shared by several lines: two keys on one hash
+    monkeypatch.setattr(coded_mod, "_listed", lambda lines: calls.append(1) or listed(lines))
+    monkeypatch.setattr(coded_mod, "_distinct_keys", lambda t, shared: len(shared) - 1)
+    fell_back = build_coded(t)
+    assert calls == [1] and _rows(fell_back) == _rows(hashed)
+
+
+def test_distinct_keys_counts_the_keys_behind_the_shared_hashes():
+    """``_distinct_keys`` counts the distinct basket keys on the lines of the given hashes
+    only (here two orders of three lines each, one order left out)."""
+    import valuemax.basket._coded as coded_mod
+    from valuemax.basket._baskets import basket_lines
+
+    df = pd.DataFrame({"customer_id": ["a"] * 7, "order_id": list("xxxyyyz"),
+                       "order_ts": pd.Timestamp("2024-01-01"),
+                       "product_id": list("pqrpqrp")})
+    t = basket_lines(_table(df))[0]
+    h = t.select("_basket", _h=t._basket.hash()).distinct().to_pyarrow().to_pydict()
+    key = dict(zip(h["_basket"], h["_h"], strict=True))
+    assert coded_mod._distinct_keys(t, np.array([key["x"], key["y"]])) == 2
+    assert coded_mod._distinct_keys(t, np.array([key["z"]])) == 1

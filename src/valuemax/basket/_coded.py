@@ -100,32 +100,106 @@ BASKET_BYTES_PER_LINE = 300
 def _per_basket(t: ir.Table, items: pa.Array, custs: pa.Array,
                 ) -> tuple[list[pa.ListArray], np.ndarray, pa.Array, pa.Array]:
     """Each basket's item codes (one list array per pass), customer code (int32), first
-    and last time, in passes of baskets (:func:`~valuemax.engines._memory.hash_pass`)
-    when one query over every line would not fit DuckDB's memory limit at
-    :data:`BASKET_BYTES_PER_LINE`.
+    and last time.
 
-    The passes split the lines by their basket's key (``_basket``), so each basket is whole
-    in exactly one pass and the passes together give the baskets of one query, in another
+    Grouped in NumPy by the basket key's hash (:func:`_grouped_by_hash`) when that is
+    exact; otherwise grouped by the key in the engine (:func:`_listed`), in passes of
+    baskets (:func:`~valuemax.engines._memory.hash_pass`) when one query over every line
+    would not fit DuckDB's memory limit at :data:`BASKET_BYTES_PER_LINE`. The passes
+    split the lines by their basket's key (``_basket``), so each basket is whole in
+    exactly one pass and the passes together give the baskets of one query, in another
     order (which nothing downstream depends on)."""
+    got = _grouped_by_hash(t, _coded_lines(t, items, custs))
+    if got is not None:
+        return [got[0]], got[1], got[2], got[3]
     passes = hash_passes(t, BASKET_BYTES_PER_LINE)
     lists, codes, ts, last = [], [], [], []
     for k in range(passes):
         part = t if passes == 1 else t.filter(hash_pass(t._basket, passes, k))
-        lines = part.mutate(_cust=part.customer_id.cast("string"))
-        lines = (lines.join(_dictionary(items, "_item", "_i"), "_item")
-                 .join(_dictionary(custs, "_cust", "_c"), "_cust"))
-        per = to_arrow(lines.group_by("_basket")
-                       .aggregate(_c=lines._c.min(), _ts=lines.order_ts.min(),
-                                  _last=lines.order_ts.max(), _items=lines._i.collect())
-                       .drop("_basket"))
-        lists.append(per.column("_items").combine_chunks())
-        codes.append(np.asarray(per.column("_c").combine_chunks(), dtype=np.int32))
-        ts.append(per.column("_ts").combine_chunks())
-        last.append(per.column("_last").combine_chunks())
-        del per
+        got = _listed(_coded_lines(part, items, custs))
+        lists.append(got[0])
+        codes.append(got[1])
+        ts.append(got[2])
+        last.append(got[3])
+        del got
     code = codes[0] if len(codes) == 1 else np.concatenate(codes)
     return (lists, code, pa.concat_arrays(ts) if len(ts) > 1 else ts[0],
             pa.concat_arrays(last) if len(last) > 1 else last[0])
+
+
+def _coded_lines(t: ir.Table, items: pa.Array, custs: pa.Array) -> ir.Table:
+    """The lines with their item code ``_i`` and customer code ``_c`` (int32) joined on."""
+    lines = t.mutate(_cust=t.customer_id.cast("string"))
+    return (lines.join(_dictionary(items, "_item", "_i"), "_item")
+            .join(_dictionary(custs, "_cust", "_c"), "_cust"))
+
+
+def _listed(lines: ir.Table) -> tuple[pa.ListArray, np.ndarray, pa.Array, pa.Array]:
+    """The baskets of ``lines`` (coded: ``_i``, ``_c``) grouped by their key in the engine:
+    each basket's item codes, customer code (int32), first and last time."""
+    per = to_arrow(lines.group_by("_basket")
+                   .aggregate(_c=lines._c.min(), _ts=lines.order_ts.min(),
+                              _last=lines.order_ts.max(), _items=lines._i.collect())
+                   .drop("_basket"))
+    return (per.column("_items").combine_chunks(),
+            np.asarray(per.column("_c").combine_chunks(), dtype=np.int32),
+            per.column("_ts").combine_chunks(), per.column("_last").combine_chunks())
+
+
+def _grouped_by_hash(t: ir.Table, lines: ir.Table,
+                     ) -> tuple[pa.ListArray, np.ndarray, pa.Array, pa.Array] | None:
+    """:func:`_listed` of ``lines`` (``t`` coded by :func:`_coded_lines`, every line of
+    ``t`` kept) without the engine's list aggregate: one row per line (the basket
+    key's 64-bit hash, item and customer codes, time: 24 bytes, no text) grouped in NumPy
+    by a sort of the hashes; the baskets in the order of their hashes.
+
+    Exact, or None: None when a time is missing or not a timestamp (a NULL time leaves
+    its basket's minimum to SQL's rules), or when two keys share a hash (checked in the
+    engine on the lines whose hash more than one line has: as many distinct keys as such
+    hashes). At 10M lines of ~1 line a basket the list aggregate took ~30 CPU s, mostly
+    its per-basket allocations (docs/performance.md)."""
+    per = to_arrow(lines.select(_h=lines._basket.hash(), _i=lines._i, _c=lines._c,
+                                _t=lines.order_ts))
+    when = per.column("_t").combine_chunks()
+    if not pa.types.is_timestamp(when.type) or when.null_count:
+        return None
+    h = np.asarray(per.column("_h").combine_chunks())
+    order = np.argsort(h)
+    h = h[order]
+    new = np.empty(len(h), dtype=bool)
+    new[:1] = True
+    np.not_equal(h[1:], h[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    del new
+    shared = h[starts[np.diff(np.append(starts, len(h))) > 1]]  # hashes of several lines
+    del h
+    if len(shared) and _distinct_keys(t, shared) != len(shared):  # keys share a hash
+        return None
+    del shared
+    items = np.asarray(per.column("_i").combine_chunks(), dtype=np.int32)[order]
+    cust = np.asarray(per.column("_c").combine_chunks(), dtype=np.int32)[order]
+    times = np.asarray(when.cast(pa.int64()))[order]
+    ts_type = when.type
+    del per, when, order
+    listed = pa.ListArray if len(items) < 2**31 else pa.LargeListArray
+    offsets = np.append(starts, len(items)).astype(
+        np.int32 if listed is pa.ListArray else np.int64)
+    lists = listed.from_arrays(pa.array(offsets), pa.array(items))
+    if not len(starts):
+        return lists, np.zeros(0, dtype=np.int32), pa.array(times).view(ts_type), \
+            pa.array(times).view(ts_type)
+    return (lists, np.minimum.reduceat(cust, starts).astype(np.int32),
+            pa.array(np.minimum.reduceat(times, starts)).view(ts_type),
+            pa.array(np.maximum.reduceat(times, starts)).view(ts_type))
+
+
+def _distinct_keys(t: ir.Table, shared: np.ndarray) -> int:
+    """Distinct basket keys (``_basket``) among the lines of ``t`` whose key's hash is one
+    of ``shared`` (the lines' own columns only: no join to the codes)."""
+    hashed = t.select("_basket", _h=t._basket.hash())
+    some = hashed.semi_join(ibis.memtable(pa.table({"_h": pa.array(shared)})), "_h")
+    got = to_arrow(some.aggregate(_n=some._basket.nunique()))
+    return int(got.column("_n")[0].as_py())
 
 
 def _incidence(lists: pa.ListArray | list[pa.ListArray], n_items: int) -> sp.csr_matrix:
