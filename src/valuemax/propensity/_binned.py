@@ -139,3 +139,54 @@ def predict_positive(model: Any, x: pd.DataFrame,
     if members is None:
         return model.predict_proba(x)[:, 1]
     return _mean_proba(members, x)[:, 1]
+
+
+def tree_skipping(head: Any, base: np.ndarray, fed: list[np.ndarray],
+                  jobs: Any, n: int) -> Any:
+    """A copy of the calibrated copy ``head`` (its estimator walking the trees on the bins,
+    :func:`binned_members`) for the permutation importance's stacked copies of ``n`` rows:
+    a tree that reads none of the outputs ``fed[j]`` of the permuted feature ``j`` reaches
+    the same leaf on a copy's row as on the unpermuted row, so its output is taken from
+    the unpermuted rows' (``base``, walked once per tree) instead of walked again. The
+    leaves are added in scikit-learn's order (the baseline, then each tree in turn), so
+    every copy's sum is the same number as the full walk. None when ``head`` is not such a
+    copy of a binary classifier (the caller walks every tree).
+
+    Parameters
+    ----------
+    head : calibrated copy
+        A head of :func:`binned_members` (``head.estimator`` walks the bins).
+    base : ndarray of shape (n, n_outputs)
+        The unpermuted rows' bins.
+    fed : list of ndarray
+        Per input feature, the binned columns it feeds.
+    jobs : sequence of (int, ndarray)
+        The copies, in their stacked order: (feature index, row order).
+    n : int
+        Rows per copy.
+    """
+    est = getattr(head, "estimator", None)
+    if est is None or not getattr(est, "_in_fit", False) or est.n_trees_per_iteration_ != 1:
+        return None
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    missing = est._bin_mapper.missing_values_bin_idx_
+    trees = [p for it in est._predictors for p in it]
+    threads = _openmp_effective_n_threads()
+    walked = [p.predict_binned(base, missing, threads) for p in trees]
+    reads = [set(p.nodes["feature_idx"][p.nodes["is_leaf"] == 0].tolist()) for p in trees]
+
+    def add_trees(x: np.ndarray, predictors: Any, raw: np.ndarray, is_binned: bool,
+                  n_threads: int) -> None:
+        # HistGradientBoosting._predict_iterations with the unchanged trees' outputs reused
+        for b, (j, _) in enumerate(jobs):
+            cols = set(fed[j].tolist())
+            block, out = x[b * n:(b + 1) * n], raw[b * n:(b + 1) * n, 0]
+            for p, done, used in zip(trees, walked, reads, strict=True):
+                out += p.predict_binned(block, missing, n_threads) if used & cols else done
+
+    fast = copy.copy(est)
+    fast._predict_iterations = add_trees
+    skipping = copy.copy(head)
+    skipping.estimator = fast
+    return skipping

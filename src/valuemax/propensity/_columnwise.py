@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuemax.propensity._binned import binned_members
+from valuemax.propensity._binned import binned_members, tree_skipping
 
 
 def _leaf_columnwise(step: Any) -> bool:
@@ -199,6 +199,9 @@ def columnwise_scorer(model: Any, x: pd.DataFrame,
         # CalibratedClassifierCV.predict_proba: the calibrated copies' mean, in their order
         mean = np.zeros((len(jobs) * n, len(model.classes_)))
         for (_, head), z, f in zip(pairs, pre_out, fed, strict=True):
+            if binned is not None:
+                # a tree that reads none of a copy's permuted bins is not walked again
+                head = tree_skipping(head, z, f, jobs, n) or head
             mean += head.predict_proba(stack(z, f, jobs))
         mean /= len(pairs)
         return mean[:, 1]

@@ -479,6 +479,19 @@ def _fit_days(t: Any, days: Any, h: int, cut: _dt.date, end: _dt.date,
     (training origins, holdout, scoring day) comes from it."""
     rows = _rows(t, days, h, cut, origins, label_days, cats, random_state, cv_folds,
                  max_train_rows, money, notes)
+    try:
+        return _fit_rows(t, days, rows, h, cut, end, origins, label_days, cats, random_state,
+                         btyd_baseline, cv_folds, max_train_rows, money, notes)
+    finally:
+        rows.hold.release()
+
+
+def _fit_rows(t: Any, days: Any, rows: _Rows, h: int, cut: _dt.date, end: _dt.date,
+              origins: list[_dt.date], label_days: int, cats: tuple[str, ...],
+              random_state: int, btyd_baseline: bool, cv_folds: int, max_train_rows: int,
+              money: bool, notes: list[str]) -> PropensityResult:
+    """:func:`_fit_days` once the training and holdout rows are drawn: the models, their
+    holdout metrics beside the baselines, and the scores."""
     train, hold, feats = rows.train, rows.evaluate, rows.features
     m = _models(rows, random_state, cv_folds, notes)
     y_ho = hold["label"].to_numpy(dtype=int)
@@ -787,21 +800,29 @@ def end_step_note(p: np.ndarray, h: int) -> str:
 
 def _score_frame(now: pd.DataFrame, p: np.ndarray, h: int, score_day: _dt.date,
                  notes: list[str]) -> pd.DataFrame:
-    """Per-customer score, churn risk and expected next purchase date."""
-    last = pd.Series(np.full(len(now), np.datetime64(score_day, "ns"))) - pd.to_timedelta(
-        now["recency_days"].to_numpy(), unit="D")
-    ipt = now["ipt_mean"].astype(float)
-    median = float(ipt.median()) if ipt.notna().any() else float("nan")
-    basis = pd.Series(np.where(ipt.notna(), "own", "population"), dtype="string")
-    gap = ipt.fillna(median)
+    """Per-customer score, churn risk and expected next purchase date.
+
+    The dates are day arithmetic in ``datetime64[D]`` (``astype(object)`` gives the
+    ``datetime.date`` values ``Series.dt.date`` gives), the basis labels one ``np.where``:
+    the same values as the pandas datetime and string series they replace, at a fraction of
+    their cost on a million customers.
+    """
+    ipt = now["ipt_mean"].to_numpy(dtype=float)
+    has = ~np.isnan(ipt)
+    median = float(np.median(ipt[has])) if has.any() else float("nan")
     if np.isnan(median):
         notes.append("no repeat customer: expected_next_purchase is missing for everyone.")
-        basis[:] = "none"
+        basis = np.full(len(now), "none", dtype=object)
+        nxt = np.full(len(now), pd.NaT, dtype=object)  # as Series.dt.date of NaT
     else:
         notes.append(f"expected_next_purchase = last purchase day + the customer's mean days "
                      f"between purchase days; one-time buyers get the median over repeat "
                      f"customers ({median:.1f} days). Dates before {score_day} are overdue.")
-    nxt = (last + pd.to_timedelta(gap.round().to_numpy(), unit="D")).dt.date
+        basis = np.where(has, "own", "population").astype(object)
+        gap = np.round(np.where(has, ipt, median)).astype(np.int64)
+        last = (np.datetime64(score_day, "D")
+                - now["recency_days"].to_numpy(dtype=np.int64).astype("timedelta64[D]"))
+        nxt = (last + gap.astype("timedelta64[D]")).astype(object)
     ends = end_step_note(p, h)
     if ends:
         notes.append(ends)
@@ -809,6 +830,6 @@ def _score_frame(now: pd.DataFrame, p: np.ndarray, h: int, score_day: _dt.date,
         "customer_id": now["customer_id"].to_numpy(),
         f"p_buy_{h}d": p,
         "churn_risk": churn_risk(p).to_numpy(),
-        "expected_next_purchase": nxt.to_numpy(),
-        "next_purchase_basis": basis.to_numpy(),
+        "expected_next_purchase": nxt,
+        "next_purchase_basis": basis,
     })

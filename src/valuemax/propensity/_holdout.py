@@ -31,7 +31,8 @@ import pandas as pd
 import pyarrow as pa
 
 from valuemax.propensity._binned import binned_members, predict_positive
-from valuemax.propensity._days import features_from_days, for_customers, frame_at
+from valuemax.propensity._days import features_from_days
+from valuemax.propensity._frame import frame_columns
 
 #: Customers scored per ``predict_proba`` call: the model's transforms copy the features
 #: a few times in float64 (imputed, missing indicators, log, standardised), so at a million
@@ -69,34 +70,42 @@ class Holdout:
 
     def __init__(self, days: ir.Table, t: ir.Table, cut: _dt.date, cats: tuple[str, ...],
                  h: int, money: bool) -> None:
-        self._args = (days, t, cut, cats, h, money)
+        self._args = (cats, money)
         expr = features_from_days(days, t, cut, categorical=cats, label_days=h, money=money)
-        self._ids = expr.select(*KEY_COLUMNS).order_by("customer_id").to_pyarrow()
+        # the frame's one group-by of the days, kept in the engine (a temporary table of
+        # one row per holdout customer): the keys, the evaluation rows and the refit rows
+        # are then reads of it, not three group-bys of every day before the cutoff
+        self._table = expr.cache()
+        self._ids = self._table.select(*KEY_COLUMNS).order_by("customer_id").to_pyarrow()
         self.keys = self._ids.to_pandas()
         self._all: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
 
+    def release(self) -> None:
+        """Drop the engine's copy of the rows (:meth:`rows` cannot be called after)."""
+        self._table.release()
+
     def frame(self) -> pd.DataFrame:
         """Every row, every column: :func:`~valuemax.propensity._days.frame_at` (kept)."""
         if self._all is None:
-            days, t, cut, cats, h, money = self._args
-            self._all = frame_at(days, t, cut, categorical=cats, label_days=h, money=money)
+            cats, money = self._args
+            df = self._table.order_by("customer_id").to_pyarrow().to_pandas()
+            self._all = df[frame_columns(df, categorical=cats, label=True, money=money)
+                           ].reset_index(drop=True)
         return self._all
 
     def rows(self, positions: np.ndarray) -> pd.DataFrame:
         """The rows at ``positions`` (increasing positions in :attr:`keys`), with the
-        features of :meth:`frame` (those columns and maybe more), from the engine for those
-        customers only (or from :meth:`frame` when it is kept)."""
+        features of :meth:`frame`, from the engine for those customers only (or from
+        :meth:`frame` when it is kept)."""
         if self._all is not None:
             return self._all.iloc[positions]
-        days, t, cut, cats, h, money = self._args
         who = ibis.memtable(pa.table({"customer_id": self._ids["customer_id"].take(
             pa.array(positions))}))
-        d, tt = for_customers(days, t, who, cats)
-        out = features_from_days(d, tt, cut, categorical=cats, label_days=h, money=money)
-        df = out.order_by("customer_id").to_pyarrow().to_pandas()
+        df = self._table.semi_join(who, "customer_id").order_by("customer_id")
+        df = df.to_pyarrow().to_pandas()
         if len(df) != len(positions):  # one row per customer: cannot happen
             raise RuntimeError(f"the holdout features of {len(positions):,} customers came "
                                f"back as {len(df):,} rows.")
