@@ -187,6 +187,15 @@ def test_grouping_by_hash_equals_the_list_aggregate_and_falls_back_on_a_shared_h
     monkeypatch.setattr(coded_mod, "_distinct_keys", lambda t, shared: len(shared) - 1)
     fell_back = build_coded(t)
     assert calls == [1] and _rows(fell_back) == _rows(hashed)
+    monkeypatch.undo()
+    calls.clear()
+    # lines that would not fit the memory limit at HASH_BYTES_PER_LINE in one piece: the
+    # engine groups them (in its passes), with the same baskets
+    monkeypatch.setattr(coded_mod, "_listed", lambda lines: calls.append(1) or listed(lines))
+    monkeypatch.setattr(coded_mod, "hash_passes", lambda lines, per_line: (
+        2 if per_line == coded_mod.HASH_BYTES_PER_LINE else 1))
+    bounded = build_coded(t)
+    assert calls and _rows(bounded) == _rows(hashed)
 
 
 def test_distinct_keys_counts_the_keys_behind_the_shared_hashes():

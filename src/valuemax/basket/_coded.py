@@ -96,6 +96,14 @@ def build_coded(transactions: CleanResult | ir.Table, *, item: str = "auto") -> 
 #: 30M), half of what ran.
 BASKET_BYTES_PER_LINE = 300
 
+#: Memory per line of the grouping by hash (:func:`_grouped_by_hash`), which holds every
+#: line in NumPy at once: the fetched row (hash 8, codes 4 + 4, time 8 bytes), the sort's
+#: order (8) and the sorted copies (24), rounded up to 64. Taken only when the log's lines
+#: at this size fit the connection's memory limit in one piece, so the Python side of the
+#: step stays under the same bound as the engine's passes (30M lines under the store's
+#: 1.5 GB group in the engine's passes instead).
+HASH_BYTES_PER_LINE = 64
+
 
 def _per_basket(t: ir.Table, items: pa.Array, custs: pa.Array,
                 ) -> tuple[list[pa.ListArray], np.ndarray, pa.Array, pa.Array]:
@@ -103,13 +111,14 @@ def _per_basket(t: ir.Table, items: pa.Array, custs: pa.Array,
     and last time.
 
     Grouped in NumPy by the basket key's hash (:func:`_grouped_by_hash`) when that is
-    exact; otherwise grouped by the key in the engine (:func:`_listed`), in passes of
+    exact and the lines fit the memory limit at :data:`HASH_BYTES_PER_LINE`; otherwise grouped by the key in the engine (:func:`_listed`), in passes of
     baskets (:func:`~valuemax.engines._memory.hash_pass`) when one query over every line
     would not fit DuckDB's memory limit at :data:`BASKET_BYTES_PER_LINE`. The passes
     split the lines by their basket's key (``_basket``), so each basket is whole in
     exactly one pass and the passes together give the baskets of one query, in another
     order (which nothing downstream depends on)."""
-    got = _grouped_by_hash(t, _coded_lines(t, items, custs))
+    got = (_grouped_by_hash(t, _coded_lines(t, items, custs))
+           if hash_passes(t, HASH_BYTES_PER_LINE) == 1 else None)
     if got is not None:
         return [got[0]], got[1], got[2], got[3]
     passes = hash_passes(t, BASKET_BYTES_PER_LINE)
