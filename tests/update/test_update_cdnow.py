@@ -156,8 +156,8 @@ def _dispersion(store, end: str) -> float:
         counts = con.execute(
             "WITH d AS (SELECT DISTINCT customer_id, CAST(order_ts AS DATE) AS day FROM "
             "transactions_clean), f AS (SELECT customer_id, min(day) AS first FROM d GROUP BY "
-            "1), g AS (SELECT range::DATE AS day FROM range(DATE ? - INTERVAL 55 DAY, "
-            "DATE ? + INTERVAL 1 DAY, INTERVAL 1 DAY)) SELECT count(f.customer_id) FROM g "
+            "1), g AS (SELECT range::DATE AS day FROM range(CAST(? AS DATE) - INTERVAL 55 DAY, "
+            "CAST(? AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY)) SELECT count(f.customer_id) FROM g "
             "LEFT JOIN d ON d.day = g.day LEFT JOIN f ON f.customer_id = d.customer_id AND "
             "d.day > f.first GROUP BY g.day", [end, end]).fetchall()
     n = np.array([c[0] for c in counts], dtype=float)

@@ -68,7 +68,8 @@ def test_single_days_are_mostly_not_flagged(retail_days):
     # the dispersion the update measures equals the one counted here
     con = ibis.duckdb.connect(str(store), read_only=True)
     try:
-        phi, n = daily_dispersion(con, "transactions_clean", pd.Timestamp(trading[0]).date())
+        phi, n = daily_dispersion(con.table("transactions_clean"),
+                                  pd.Timestamp(trading[0]).date())
     finally:
         con.disconnect()
     assert n == 56 and phi == pytest.approx(_dispersion(per, pd.Timestamp(trading[0])))

@@ -283,7 +283,7 @@ def _drift_message(name: str, totals: tuple[float, float, float], n: int, days: 
     return f"{head} ({rel:+.1%}; {rule}): {verdict}"
 
 
-def daily_dispersion(con: Any, table: str, end: dt.date, *,
+def daily_dispersion(t: Any, end: dt.date, *,
                      days: int = DISPERSION_DAYS) -> tuple[float, int]:
     """The dispersion of a log's daily repeat purchase days: variance over mean.
 
@@ -294,9 +294,9 @@ def daily_dispersion(con: Any, table: str, end: dt.date, *,
 
     Parameters
     ----------
-    con : ibis connection
-        Holding ``table`` (``customer_id``, ``order_ts``): the clean lines.
-    table : str
+    t : ibis table
+        Clean lines (``customer_id``, ``order_ts``): the store's ``transactions_clean``,
+        every customer's (the update's union holds only the customers of the new lines).
     end : datetime.date
         The last day of the window (the stored observation end).
     days : int, default DISPERSION_DAYS
@@ -306,7 +306,6 @@ def daily_dispersion(con: Any, table: str, end: dt.date, *,
     (float, int)
         The dispersion (>= 1) and the number of days it was measured on.
     """
-    t = con.table(table)
     d = t.select(customer_id=t.customer_id, day=purchase_day(t)).distinct()
     first = d.group_by("customer_id").aggregate(first=d.day.min())
     j = d.join(first, "customer_id")

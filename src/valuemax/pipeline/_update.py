@@ -466,7 +466,8 @@ def _rebuilt(con: Any, cleaned: Any, p: dict[str, Any], *, money: bool, country:
         models = load_models(con, CATALOG, time_unit) if p.get("clv", True) else None
         drift = None
         if models is not None:
-            phi, _ = daily_dispersion(con, U_CLEAN, stored_end)
+            phi, _ = daily_dispersion(
+                con.table("transactions_clean", database=(CATALOG, "main")), stored_end)
             drift = drift_check(models, before, new_days, stored_end, end, since_fit,
                                 time_unit, refitted=refit, dispersion=phi)
     n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
