@@ -102,7 +102,9 @@ def test_buy_again_line_and_informative_flag(shop):
         assert (f"of {len(risk)} customers (from p_buy_90d: Low at >= 0.5, High below 0.2)"
                 in text)
     else:  # not presented as a finding: left out of the export and the line
-        assert "churn_risk" not in customers and "churn_risk_extrapolated" not in customers
+        assert "churn_risk" not in customers
+        # the flag of the customers whose kept score extrapolates stays with the score
+        assert "p_buy_90d" in customers and "churn_risk_extrapolated" in customers
         assert "churn risk not given (the scores rank " in text
         assert "churn risk Low" not in text
         assert any(n.startswith("churn_risk is left out") for n in prop["notes"])

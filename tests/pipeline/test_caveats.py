@@ -176,3 +176,30 @@ def test_the_value_regression_is_said_in_plain_words(flat_run):
     page = _visible((res.out / "report.html").read_text(encoding="utf-8"))
     assert (f"explain {share} of the spread in (log) 12-month CLV between customers"
             in page)
+
+
+def test_the_horizon_caveat_fires_only_past_the_span(flat_run):
+    """Review: "the 12-month CLV horizon is 1.0x the observed span" on a year of log. A
+    12-month horizon is 365 days (12 x 365.25 / 12, rounded): longer than 364 days of
+    history, not than 365; from 1.05x on the ratio is given, below it the two lengths."""
+    import dataclasses
+
+    value = flat_run.value
+    days = pd.to_datetime(make_log(300, 365, seed=3)["order_ts"]).dt.normalize()
+    assert value.history_days == (days.max() - days.min()).days  # this log's span
+
+    def horizon(span: int) -> list[str]:
+        v = dataclasses.replace(value, history_days=span)
+        return [c.text for c in value_caveats(v, None) if c.code == "horizon"]
+
+    assert horizon(365) == [] and horizon(366) == []
+    assert horizon(364) == [
+        "The 12-month CLV horizon (365 days) is longer than the observed span (12 months "
+        "ahead from only 364 days): read CLV as a rough order of magnitude, or shorten it "
+        "with --horizon-months (horizon_months=)."]
+    assert horizon(240)[0].startswith(
+        f"The 12-month CLV horizon is {365 / 240:.1f}x the observed span (12 months ahead "
+        "from only 240 days)")
+    said = [c.text for c in flat_run.caveats if c.code == "horizon"]
+    assert said == horizon(value.history_days)
+    assert not any("1.0x" in c.text for c in flat_run.caveats)

@@ -66,8 +66,10 @@ def test_wide_intervals_give_the_widest_factor():
     text = p_alive_warning(fake, pd.Series(np.linspace(0.1, 0.9, 100)))
     factor = np.exp(2 * 1.96 * 3.88)  # the 95% interval's upper / lower end on a log scale
     assert 4.0e6 < factor < 4.1e6
-    assert (f"the data do not pin down a, b (95% intervals spanning a factor of up to "
-            f"{factor / 1e6:.1f} million)") in text
+    # the parameters said in words (review: "a, b" named with no meaning)
+    assert ("the data do not pin down a and b (the drop-out parameters: the chance to drop "
+            "out after each purchase follows Beta(a, b) across customers) (95% intervals "
+            f"spanning a factor of up to {factor / 1e6:.1f} million)") in text
     assert "2,500" not in text
 
 

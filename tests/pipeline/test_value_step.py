@@ -77,7 +77,7 @@ def test_customer_table_is_complete_and_non_negative(cdnow_value):
     t = cdnow_value.table
     assert len(t) == t["customer_id"].nunique() == 2_357
     assert list(t.columns) == ["customer_id", "p_alive", "expected_purchases_12",
-                               "expected_avg_value", "clv_12"]
+                               "expected_avg_value", "clv_12", "clv_from_prior_only"]
     assert t.notna().all().all()
     assert ((t["p_alive"] >= 0) & (t["p_alive"] <= 1)).all()
     assert (t["clv_12"] >= 0).all() and (t["expected_purchases_12"] >= 0).all()
@@ -209,8 +209,9 @@ def test_short_log_is_chosen_by_bic_and_scores_the_newcomer(short_log):
     # one purchase rate and one drop-out chance for everyone: r and alpha have no standard
     # error (a and b do not count: their ratio is what P(alive) rests on)
     assert not value.p_alive_informative
-    assert ("P(alive) cannot rank customers in this log: the data do not pin down r, alpha"
-            in value.p_alive_warning)
+    assert ("P(alive) cannot rank customers in this log: the data do not pin down r and "
+            "alpha (the purchase-rate parameters: each customer's purchase rate while active "
+            "follows Gamma(r, alpha))" in value.p_alive_warning)
     d = json.loads(json.dumps(value.to_dict(), default=str))
     assert d["degenerate"] is True and d["history_days"] == 60
     assert d["boundary"] == {k: list(v) for k, v in value.boundary.items()}

@@ -55,9 +55,13 @@ def test_customer_answers_the_stored_rows(client, store_tables):
             assert got["churn"]["churn_risk"] == prop.churn_risk
             assert got["churn"]["churn_risk_extrapolated"] is bool(
                 prop.churn_risk_extrapolated)
-        else:  # left out of the store: the buy-again scores are not informative
+        else:  # left out of the store: the buy-again scores are not informative; the
+            # flag of the customers whose kept score extrapolates stays
             assert got["churn"]["churn_risk"] is None
-            assert got["churn"]["churn_risk_extrapolated"] is None
+            assert got["churn"]["churn_risk_extrapolated"] is bool(
+                prop.churn_risk_extrapolated)
+        assert got["value"]["clv_from_prior_only"] is bool(val.clv_from_prior_only)
+        assert val.clv_from_prior_only == (cust.frequency == 0 and cust["T"] * 7 <= 7)
         # clustering is off in this store (conftest): no cluster, no verdict on it
         assert got["segment"]["cluster"] is None and got["segment"]["cluster_mixed"] is None
         assert math.isclose(got["churn"]["p_buy"], prop.p_buy_90d, rel_tol=1e-12)

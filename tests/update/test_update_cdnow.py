@@ -135,13 +135,34 @@ def test_drift_check_and_runs_row(rescored):
     finally:
         con.close()
     assert d.actual == n_days
-    assert d.refit_advised == (abs(d.actual - d.predicted) / d.predicted > 0.20)
-    assert "threshold ±20%" in d.message
+    # the noise allowance: 1.96 x sqrt(dispersion x predicted), the dispersion the variance
+    # over the mean of the daily repeat purchase days of the 56 days up to the stored end
+    assert d.dispersion == pytest.approx(max(1.0, _dispersion(store, "1997-09-30")), rel=1e-9)
+    assert d.allowance == pytest.approx(1.96 * np.sqrt(d.dispersion * d.predicted))
+    gap = abs(d.actual - d.predicted)
+    assert d.refit_advised == (gap > max(0.20 * d.predicted, d.allowance))
+    assert "threshold ±20%" in d.message and f"noise allowance ±{d.allowance:,.1f}" in d.message
     assert [r[0] for r in runs] == ["analyze", "update"]
     assert runs[1][1] == 1959
     recorded = json.loads(runs[1][2])
     assert recorded["observation_end"] == "1998-06-30"
     assert recorded["update"]["drift"]["predicted"] == pytest.approx(d.predicted)
+
+
+def _dispersion(store, end: str) -> float:
+    """Variance over mean of the repeat purchase days per calendar day, the 56 days up to
+    ``end`` (days without any: 0), counted in SQL from the store's clean lines."""
+    with duckdb.connect(str(store), read_only=True) as con:
+        counts = con.execute(
+            "WITH d AS (SELECT DISTINCT customer_id, CAST(order_ts AS DATE) AS day FROM "
+            "transactions_clean), f AS (SELECT customer_id, min(day) AS first FROM d GROUP BY "
+            "1), g AS (SELECT range::DATE AS day FROM range(CAST(? AS DATE) - INTERVAL 55 DAY, "
+            "CAST(? AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY)) SELECT count(f.customer_id) FROM g "
+            "LEFT JOIN d ON d.day = g.day LEFT JOIN f ON f.customer_id = d.customer_id AND "
+            "d.day > f.first GROUP BY g.day", [end, end]).fetchall()
+    n = np.array([c[0] for c in counts], dtype=float)
+    assert len(n) == 56
+    return float(n.var(ddof=1) / n.mean())
 
 
 def _unnumbered(frame):

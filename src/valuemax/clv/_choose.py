@@ -21,6 +21,7 @@ from valuemax._core.validation import check_choice
 from valuemax.clv._btyd import RepeatPurchaseModel, limit_corner
 from valuemax.clv._select import MODELS, ModelComparison, compare_models, loglik_ties, lowest_bic
 from valuemax.clv._validation import MIN_REPEAT_BUYERS_TO_FIT
+from valuemax.clv._words import unpinned_note
 
 #: Fewest repeat buyers (customers with frequency > 0) :func:`choose_model` works with, on
 #: the whole period and, for the holdout comparison, by the calibration end. Twice the
@@ -214,7 +215,8 @@ def choose_model(frequency: Any, recency: Any, T: Any, *,
     notes.extend(_evidence_notes(limits, ties, name, fitted))
     degenerate = bool(limits) and all(limits.values())
     if degenerate:
-        rule = _degenerate_rule(name, tuple(fitted.boundary_), rule)
+        rule = _degenerate_rule(name, tuple(fitted.boundary_), rule,
+                                loose=unpinned_note(fitted))
     return ModelChoice(name=name, model=fitted, rule=rule, comparison=comparison,
                        limits=dict(limits), indistinguishable=tuple(ties),
                        degenerate=degenerate, notes=tuple(notes))
@@ -265,10 +267,12 @@ def limit_effect(boundary: Any) -> str | None:
     return "; ".join(out)
 
 
-def _degenerate_rule(name: str, boundary: tuple[str, ...], rule: str) -> str:
+def _degenerate_rule(name: str, boundary: tuple[str, ...], rule: str,
+                     loose: str | None = None) -> str:
     """The rule when every model reached a limit: true for the limit ``name`` reached on
     the whole period (``boundary``); ``rule`` is the choice's own rule, its own sentence
-    after it.
+    after it. ``loose`` (:func:`valuemax.clv._words.unpinned_note`) replaces "reached
+    none" when some parameter of the refit is not pinned down.
 
     >>> _degenerate_rule("MBG/NBD", (), "the chosen model has the lowest MAE").split("; ")[1]
     'MBG/NBD refitted on the whole period reached none. The chosen model has the lowest MAE.'
@@ -280,8 +284,9 @@ def _degenerate_rule(name: str, boundary: tuple[str, ...], rule: str) -> str:
         return (f"no model can be crowned on buying patterns: every purchase model reached a "
                 f"limit, and {name} is at its limit of {ONE_RATE}, so {effect}. {rule}")
     if effect is None:
+        reached = "reached none" if loose is None else f"is at no limit, but {loose}"
         return (f"every purchase model reached a limit on the calibration period; {name} "
-                f"refitted on the whole period reached none. {rule}")
+                f"refitted on the whole period {reached}. {rule}")
     return (f"every purchase model reached a limit; {name} was still chosen by the rule "
             f"below, and at its limit {effect}. {rule}")
 

@@ -6,6 +6,7 @@ Each function takes a :class:`~valuemax.dashboard._store.StoreSession` and retur
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -214,9 +215,11 @@ _CUSTOMER_FIELDS = (
     ("T", "T (first purchase to observation end)", "num"),
     ("p_alive", "P(alive)", "num4"), ("expected_avg_value", "expected spend per purchase",
                                       "num"),
+    ("clv_from_prior_only", "CLV from the prior only (one order, first seen in the last 7 "
+     "days: nothing is known of them yet, do not rank them by CLV)", "yesno"),
     ("churn_risk", "churn risk", None),
-    ("churn_risk_extrapolated", "churn risk extrapolated (inactive longer than any customer "
-     "the model learnt from: read the RFM segment and P(alive))", "yesno"),
+    ("churn_risk_extrapolated", "buy-again score extrapolated (inactive longer than any "
+     "customer the model learnt from: read the RFM segment and P(alive))", "yesno"),
     ("expected_next_purchase", "expected next purchase", None),
 )
 
@@ -244,7 +247,7 @@ def customer(s: StoreSession, customer_id: str | None) -> tuple[str, list[str], 
     fields = list(_CUSTOMER_FIELDS)
     horizon = s.horizon_months
     for col in s.view_columns:
-        if col.startswith(("expected_purchases_", "clv_", "p_buy_")):
+        if col.startswith(("expected_purchases_", "p_buy_")) or re.fullmatch(r"clv_\d+", col):
             label = {"expected_purchases_": f"expected purchases, {horizon} months",
                      "clv_": f"CLV, {horizon} months", "p_buy_": f"{col} (buy again)"}
             kind = "num4" if col.startswith("p_buy_") else "num"

@@ -171,7 +171,13 @@ def value_caveats(value: Any, customers: pd.DataFrame | None,
     """
     from valuemax.clv import ONE_RATE, limit_effect
     from valuemax.pipeline._options import both_names
-    from valuemax.pipeline._value import dropout_ratio_note, short_holdout_note
+    from valuemax.pipeline._value import (
+        dropout_ratio_note,
+        horizon_ratio,
+        horizon_words,
+        none_reached,
+        short_holdout_note,
+    )
 
     out: list[Caveat] = []
     h = value.horizon_months
@@ -193,8 +199,9 @@ def value_caveats(value: Any, customers: pd.DataFrame | None,
         if level:
             add("p_alive_level", level)
     days = value.history_days
-    if clv and days is not None and h * 365.25 / 12 > days:
-        add("horizon", f"the {h}-month CLV horizon is {h * 365.25 / 12 / max(days, 1):,.1f}x "
+    ratio = None if days is None else horizon_ratio(h, days)
+    if clv and ratio is not None:
+        add("horizon", f"the {h}-month CLV horizon {horizon_words(h, ratio)} "
                        f"the observed span ({h} months ahead from only {days:,} "
                        f"{'day' if days == 1 else 'days'}): read CLV as a rough order of "
                        f"magnitude, or shorten it with {both_names('horizon_months=')}")
@@ -223,7 +230,7 @@ def value_caveats(value: Any, customers: pd.DataFrame | None,
             f"every purchase model reached a limit ({which})"
             + (f"; {value.model_name} at its limit: {effect}" if effect else
                f" on the calibration period; {value.model_name} refitted on the whole "
-               "period reached none"))
+               f"period {none_reached(value.model)}"))
     for group in value.indistinguishable:
         names = ", ".join(group[:-1]) + " and " + group[-1]
         add("indistinguishable", f"{names} fit equally well: the data cannot tell them "
@@ -255,7 +262,8 @@ def _new_customer_caveats(cust: pd.DataFrame, time_unit: str, col: str) -> list[
         f"{NEW_CUSTOMER_DAYS} days with a single order {'has' if n == 1 else 'have'} only "
         f"the population's average as CLV ({span}, against a median CLV of {mid:,.2f} for "
         "all customers): nothing is known of them yet, so do not rank them by CLV "
-        "(frequency 0 and T under 7 days pick them out in the customer table)."))]
+        "(clv_from_prior_only is True for them in the customer table, the store and the "
+        "API)."))]
 
 
 def _spend_caveats(cust: pd.DataFrame) -> list[Caveat]:

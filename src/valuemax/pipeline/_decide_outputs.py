@@ -165,7 +165,7 @@ def targets_table(result: Any, assignments: pd.DataFrame) -> pd.DataFrame:
 def _runs_row(run_id: str, job: str, source: str, params: dict[str, Any], started: datetime,
               n_rows: int, outputs: dict[str, Any] | None = None) -> pd.DataFrame:
     """A ``runs`` row with the columns ``analyze`` records (log counts left empty;
-    ``outputs`` names the store and table written)."""
+    ``outputs`` names the store and table written; ``kind`` the command)."""
     from valuemax.pipeline._store import package_versions
 
     try:
@@ -184,7 +184,7 @@ def _runs_row(run_id: str, job: str, source: str, params: dict[str, Any], starte
         "rows_quarantined": pd.array([None], "Int64"),
         "n_customers": pd.array([n_rows], dtype="Int64"), "timings_s": [json.dumps({})],
         "outputs": [json.dumps(outputs or {}, ensure_ascii=False)],
-        "caveats": [json.dumps({})],
+        "caveats": [json.dumps({})], "kind": [job],
     }).astype({"input_sha256": "string"})
 
 

@@ -123,14 +123,15 @@ def run_stats(customers: pd.DataFrame) -> Any:
     """"What goes with value" (:func:`valuemax.stats.value_drivers`); run it with
     :func:`run_step`, which turns a refusal into a skip reason.
 
-    The target is log1p(CLV) when the value step added a ``clv_*`` column, else log spend.
+    The target is log1p(CLV) when the value step added a ``clv_<months>`` column (not the
+    ``clv_from_prior_only`` flag), else log spend.
     """
     behaviour = ("recency_days", "tenure_days", "n_orders", "n_lines", "frequency",
                  "total_spend", "avg_order_value", "monetary_value")
     # correlations among behaviour and the value target; the model's other outputs
     # (P(alive), expected purchases) are functions of the same history: circular pairs
     features = [c for c in customers.columns
-                if c in behaviour or (isinstance(c, str) and c.startswith("clv_"))]
+                if c in behaviour or (isinstance(c, str) and re.fullmatch(r"clv_\d+", c))]
     return value_drivers(customers, features=features)
 
 
@@ -252,8 +253,9 @@ def run_propensity(tx: Any, customers: pd.DataFrame, skipped: dict[str, str], *,
     return without_churn_risk(res)
 
 
-#: The columns of the churn-risk levels read from the buy-again scores.
-CHURN_COLUMNS = ("churn_risk", "churn_risk_extrapolated")
+#: The columns of the churn-risk levels read from the buy-again scores. Not
+#: ``churn_risk_extrapolated``: it flags the customers whose score (kept) extrapolates.
+CHURN_COLUMNS = ("churn_risk",)
 
 
 def without_churn_risk(found: Any) -> Any:
@@ -264,7 +266,10 @@ def without_churn_risk(found: Any) -> Any:
     ``churn_risk`` is the buy-again probability cut at fixed thresholds
     (:data:`valuemax.propensity.CHURN_THRESHOLDS`): a ranking no better than a baseline
     would read as a finding in the customers export, the store and the dashboard's "Share
-    at risk". The scores (``p_buy_<H>d``) stay, with the report's warning.
+    at risk". The scores (``p_buy_<H>d``) stay, with the report's warning, and so does
+    ``churn_risk_extrapolated``, which flags the customers whose score extrapolates beyond
+    the training recency (the fit's note counts them; review: on CDNOW the count was said
+    with no column left to find them by).
     """
     from valuemax.pipeline._outputs import propensity_informative, propensity_shortfall
 
@@ -299,5 +304,4 @@ def with_p_alive_caveat(found: Any, value: Any) -> Any:
 
 #: The part of the fit's note on customers beyond the training recency
 #: (:func:`valuemax.propensity._fit.recency_beyond_note`) that names the churn-risk columns.
-_LOW_CHURN = re.compile(r" \([\d,]+ of them read Low churn risk\); churn_risk_extrapolated "
-                        r"is True for them")
+_LOW_CHURN = re.compile(r" \([\d,]+ of them read Low churn risk\)")

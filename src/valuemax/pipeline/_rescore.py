@@ -11,10 +11,22 @@ repeat purchases over the new period, ``E[X(t) | frequency, recency, T]`` with `
 days from the stored observation end to the new one (in the model's time unit); the
 customers then make some number of new purchase days. Each update records both totals in
 its run row, and the check sums them over every update since the models were last fitted:
-one-step-ahead forecasts against what happened. When the cumulated relative error
-``|actual - predicted| / predicted`` exceeds :data:`DRIFT_THRESHOLD` (20 %), with at least
-:data:`MIN_EXPECTED` purchases predicted (fewer is too little to judge: a day of a small
-shop), a refit is advised (``--refit``).
+one-step-ahead forecasts against what happened. A refit is advised when the gap between the
+two totals is larger than both
+
+* :data:`DRIFT_THRESHOLD` (20 %) of the prediction: a gap worth a refit, and
+* the noise allowance ``DRIFT_Z x sqrt(dispersion x predicted)`` (1.96: a two-sided 95 %
+  band): the spread the prediction has by chance alone. A sum of many customers' purchase
+  counts is about Poisson (variance = mean) under the model; real days vary more, by
+  weekday and season, which the model does not know, so the variance is the mean times
+  the log's own dispersion (quasi-Poisson; McCullagh & Nelder 1989, sec. 4.5): the
+  variance over mean of its daily repeat purchase days over the :data:`DISPERSION_DAYS`
+  days before the stored observation end (1 when they show less spread, or cover under
+  :data:`MIN_DISPERSION_DAYS` days). Small days are thus not called drift for their noise,
+  while a lasting shift grows out of the allowance as the updates add up (the allowance
+  grows with the square root of the prediction, the gap with the prediction),
+
+with at least :data:`MIN_EXPECTED` purchases predicted (fewer is too little to judge).
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -34,6 +47,8 @@ from valuemax.clv import (
     ParetoNBDModel,
     clv_table,
 )
+from valuemax.clv._prior_only import PRIOR_ONLY_COLUMN, prior_only
+from valuemax.features._validation import purchase_day
 
 #: Purchase models by the name ``clv_params.model`` stores.
 PURCHASE_MODELS = {"BG/NBD": BetaGeoModel, "MBG/NBD": ModifiedBetaGeoModel,
@@ -42,6 +57,12 @@ PURCHASE_MODELS = {"BG/NBD": BetaGeoModel, "MBG/NBD": ModifiedBetaGeoModel,
 DRIFT_THRESHOLD = 0.20
 #: Fewer predicted purchases than this (cumulated since the fit) are too few to judge drift.
 MIN_EXPECTED = 20.0
+#: The normal quantile of the noise allowance (two-sided 95 %).
+DRIFT_Z = 1.96
+#: Days before the stored observation end whose repeat purchases give the dispersion.
+DISPERSION_DAYS = 56
+#: Fewer days of log in that window give no dispersion (Poisson: 1).
+MIN_DISPERSION_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -105,9 +126,10 @@ def rescore(models: StoredModels, customers: pd.DataFrame, p: dict[str, Any],
 
     Returns
     -------
-    pandas.DataFrame of shape (n_customers, 5) (3 without a spend model)
+    pandas.DataFrame of shape (n_customers, 6) (3 without a spend model)
         ``customer_id``, ``p_alive``, ``expected_purchases_<h>`` and, with a spend model,
-        ``expected_avg_value`` and ``clv_<h>``.
+        ``expected_avg_value``, ``clv_<h>`` and ``clv_from_prior_only``
+        (:func:`valuemax.clv._prior_only.prior_only`).
     """
     h = int(p.get("horizon_months", 12))
     freq, rec, age = customers["frequency"], customers["recency"], customers["T"]
@@ -116,6 +138,7 @@ def rescore(models: StoredModels, customers: pd.DataFrame, p: dict[str, Any],
                           customers["monetary_value"], horizon_months=h,
                           discount_rate=float(p.get("discount_rate", 0.01)),
                           margin=float(p.get("margin", 1.0)))
+        table[PRIOR_ONLY_COLUMN] = prior_only(freq, age, models.purchase.time_unit_)
     else:
         table = pd.DataFrame({"p_alive": np.asarray(models.purchase.p_alive(freq, rec, age))})
         t = h * (365.25 / 12) / TIME_UNITS[models.purchase.time_unit_]
@@ -150,7 +173,15 @@ class DriftCheck:
     threshold : float
         :data:`DRIFT_THRESHOLD`.
     refit_advised : bool
-        ``|relative_error| > threshold`` with at least :data:`MIN_EXPECTED` predicted.
+        ``|actual_since_fit - predicted_since_fit|`` larger than both ``threshold x
+        predicted_since_fit`` and ``allowance``, with at least :data:`MIN_EXPECTED`
+        predicted.
+    dispersion : float
+        Variance over mean of the log's daily repeat purchase days before the stored
+        observation end (>= 1; :func:`daily_dispersion`).
+    allowance : float
+        The noise allowance in purchases, ``DRIFT_Z x sqrt(dispersion x
+        predicted_since_fit)``.
     message : str
         One sentence saying so, with the figures.
     """
@@ -167,6 +198,8 @@ class DriftCheck:
     threshold: float
     refit_advised: bool
     message: str
+    dispersion: float = 1.0
+    allowance: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able fields (recorded in the update's run row)."""
@@ -175,7 +208,8 @@ class DriftCheck:
 
 def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
                 old_end: dt.date, new_end: dt.date, since_fit: tuple[float, float],
-                time_unit: str, *, refitted: bool = False) -> DriftCheck:
+                time_unit: str, *, refitted: bool = False,
+                dispersion: float = 1.0) -> DriftCheck:
     """Forecast of the stored model over (old_end, new_end] vs the new purchase days.
 
     Parameters
@@ -193,6 +227,9 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
     refitted : bool, default False
         The update refits every model (``--refit``): a drift is then reported as handled
         (``refit_advised`` still says whether the stored model had fallen behind).
+    dispersion : float, default 1.0
+        The log's dispersion of daily repeat purchases (:func:`daily_dispersion`); 1 is
+        Poisson noise only.
 
     Returns
     -------
@@ -210,25 +247,84 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
     mae = float(np.abs(act - pred).mean()) if len(before) else 0.0
     p_all, a_all = since_fit[0] + p_tot, since_fit[1] + a_tot
     rel = (a_all - p_all) / p_all if p_all > 0 else None
+    phi = max(1.0, float(dispersion))
+    allowance = DRIFT_Z * float(np.sqrt(phi * max(p_all, 0.0)))
     judged = p_all >= MIN_EXPECTED and rel is not None
-    advised = bool(judged and abs(rel) > DRIFT_THRESHOLD)
-    head = (f"the stored {models.name} predicted {p_all:,.1f} repeat purchases since it was "
-            f"fitted (this update: {p_tot:,.1f} by {len(before):,} customers over "
+    advised = bool(judged and abs(a_all - p_all) > max(DRIFT_THRESHOLD * p_all, allowance))
+    msg = _drift_message(models.name, (p_all, a_all, p_tot), len(before), days, rel,
+                         (phi, allowance), judged=judged, advised=advised, refitted=refitted)
+    return DriftCheck(models.name, days, len(before), p_tot, a_tot, mae, p_all, a_all, rel,
+                      DRIFT_THRESHOLD, advised, msg, phi, allowance)
+
+
+def _drift_message(name: str, totals: tuple[float, float, float], n: int, days: int,
+                   rel: float | None, noise: tuple[float, float], *, judged: bool,
+                   advised: bool, refitted: bool) -> str:
+    """The drift check's sentence, with its rule and figures (:func:`drift_check`)."""
+    p_all, a_all, p_tot = totals
+    phi, allowance = noise
+    head = (f"the stored {name} predicted {p_all:,.1f} repeat purchases since it was "
+            f"fitted (this update: {p_tot:,.1f} by {n:,} customers over "
             f"{days:,} {'day' if days == 1 else 'days'}); they made {a_all:,.0f}")
     if not judged:
-        msg = (f"{head}: too few predicted purchases to judge drift (at least "
-               f"{MIN_EXPECTED:,.0f} needed); no refit advised yet")
-    else:
-        msg = (f"{head} ({rel:+.1%}; threshold ±{DRIFT_THRESHOLD:.0%}): "
-               + ("the data had drifted from the model; every model was refitted"
-                  if advised and refitted else
-                  "the data have drifted from the model: refit it with the next file of "
-                  "new lines (--refit or refit=True; a file already applied changes nothing), "
-                  "or run analyze on the whole log now"
-                  if advised else "within the threshold, no refit needed"))
-    return DriftCheck(models.name, days, len(before), p_tot, a_tot, mae, p_all, a_all, rel,
-                      DRIFT_THRESHOLD, advised, msg)
+        return (f"{head}: too few predicted purchases to judge drift (at least "
+                f"{MIN_EXPECTED:,.0f} needed); no refit advised yet")
+    rule = (f"drift is a gap beyond both the threshold ±{DRIFT_THRESHOLD:.0%} and the noise "
+            f"allowance ±{allowance:,.1f} purchases = {DRIFT_Z} x √({phi:,.1f} x "
+            f"{p_all:,.1f}), {phi:,.1f} being how many times chance's variance this log's "
+            f"daily repeat purchases show over the {DISPERSION_DAYS} days before the stored "
+            "end")
+    verdict = ("the data had drifted from the model; every model was refitted"
+               if advised and refitted else
+               "the data have drifted from the model: refit it with the next file of "
+               "new lines (--refit or refit=True; a file already applied changes nothing), "
+               "or run analyze on the whole log now"
+               if advised else "within the threshold or the noise allowance, no refit needed")
+    return f"{head} ({rel:+.1%}; {rule}): {verdict}"
 
 
-__all__ = ["DRIFT_THRESHOLD", "MIN_EXPECTED", "PURCHASE_MODELS", "DriftCheck", "StoredModels",
-           "drift_check", "load_models", "rescore"]
+def daily_dispersion(t: Any, end: dt.date, *,
+                     days: int = DISPERSION_DAYS) -> tuple[float, int]:
+    """The dispersion of a log's daily repeat purchase days: variance over mean.
+
+    A repeat purchase day is a customer's purchase day after their first (as the drift
+    check counts them). The counts of the ``days`` calendar days up to ``end`` (days with
+    none count 0), or of those on or after the log's first day, give the ratio; it is 1
+    (Poisson) when it is below 1 or fewer than :data:`MIN_DISPERSION_DAYS` days are covered.
+
+    Parameters
+    ----------
+    t : ibis table
+        Clean lines (``customer_id``, ``order_ts``): the store's ``transactions_clean``,
+        every customer's (the update's union holds only the customers of the new lines).
+    end : datetime.date
+        The last day of the window (the stored observation end).
+    days : int, default DISPERSION_DAYS
+
+    Returns
+    -------
+    (float, int)
+        The dispersion (>= 1) and the number of days it was measured on.
+    """
+    d = t.select(customer_id=t.customer_id, day=purchase_day(t)).distinct()
+    first = d.group_by("customer_id").aggregate(first=d.day.min())
+    j = d.join(first, "customer_id")
+    lo = end - dt.timedelta(days=days)
+    win = j.filter((j.day > j.first) & (j.day > ibis.literal(lo)) & (j.day <= ibis.literal(end)))
+    counts = win.group_by("day").aggregate(n=win.count()).to_pyarrow().to_pandas()
+    log_first = first.first.min().to_pyarrow().as_py()
+    if log_first is None:
+        return 1.0, 0
+    start = max(lo + dt.timedelta(days=1), log_first)
+    grid = pd.date_range(start, end, freq="D")
+    per = pd.Series(counts["n"].to_numpy(dtype=float),
+                    index=pd.to_datetime(counts["day"])).reindex(grid, fill_value=0.0)
+    mean = float(per.mean()) if len(per) else 0.0
+    if len(per) < MIN_DISPERSION_DAYS or mean <= 0:
+        return 1.0, len(per)
+    return max(1.0, float(per.var(ddof=1)) / mean), len(per)
+
+
+__all__ = ["DISPERSION_DAYS", "DRIFT_THRESHOLD", "DRIFT_Z", "MIN_EXPECTED", "PURCHASE_MODELS",
+           "DriftCheck", "StoredModels", "daily_dispersion", "drift_check", "load_models",
+           "rescore"]

@@ -105,7 +105,9 @@ def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: A
     files and the store; a ``runs`` table of an earlier version gains the column.
     ``caveats`` (JSON column ``caveats``, e.g. ``{"value": [...]}``) holds the warnings a
     reader of the stored numbers must see beside them (the dashboard's CLV tile and the
-    API's value block show the ``value`` ones). ``run_id`` (32 hex digits): the id an engine
+    API's value block show the ``value`` ones). ``kind`` is ``'analyze'`` (``update`` and the
+    decide commands write their own: the same columns whatever wrote the store). ``run_id``
+    (32 hex digits): the id an engine
     run's tables carry (:class:`valuemax.pipeline._engine_tables.RunTables`); default a
     fresh one.
     """
@@ -134,6 +136,7 @@ def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: A
             "timings_s": [json.dumps(timings)],
             "outputs": [json.dumps(outputs or {}, ensure_ascii=False)],
             "caveats": [json.dumps(caveats or {}, ensure_ascii=False)],
+            "kind": ["analyze"],
         }
     )
     row = pa.Table.from_pandas(row, preserve_index=False)
@@ -142,7 +145,19 @@ def record_run(con, *, started: datetime, params: dict, ingest: dict, quality: A
         for name in row.column_names:
             if name not in have:  # a store written before this column existed
                 con.raw_sql(f'ALTER TABLE runs ADD COLUMN "{name}" VARCHAR')
+        if "kind" not in have:
+            fill_run_kinds(con, "runs")
         con.insert("runs", row)
     else:
         con.create_table("runs", row)
     return run_id
+
+
+def fill_run_kinds(con, table: str) -> None:
+    """The migration of a ``runs`` table that has just gained its ``kind`` column: each
+    earlier row gets the command that wrote it, ``parameters.command`` for the decide
+    commands (``experiment``, ``uplift``, ``target``), else ``'analyze'`` (the only other
+    writer of a store without the column; ``update`` adds the column before its row)."""
+    con.raw_sql(f"UPDATE {table} SET kind = coalesce(json_extract_string(parameters, "
+                "'$.command'), 'analyze') WHERE kind IS NULL")
+

@@ -69,8 +69,19 @@ from valuemax.pipeline._incremental import (
 from valuemax.pipeline._options import both_names
 from valuemax.pipeline._prepare import country_column
 from valuemax.pipeline._recorded import Recorded, check_store_file, read_recorded
-from valuemax.pipeline._rescore import DriftCheck, drift_check, load_models, rescore
-from valuemax.pipeline._store import package_versions, write_segments, write_table
+from valuemax.pipeline._rescore import (
+    DriftCheck,
+    daily_dispersion,
+    drift_check,
+    load_models,
+    rescore,
+)
+from valuemax.pipeline._store import (
+    fill_run_kinds,
+    package_versions,
+    write_segments,
+    write_table,
+)
 from valuemax.pipeline._update_checks import (
     check_out_folder,
     open_refused,
@@ -307,9 +318,50 @@ def update(
 def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
             end_given: Any, clock: StepClock, started: datetime,
             key: PseudonymKey | None) -> UpdateResult:
+    """Apply ``source`` to the attached store: read, clean the union, rebuild and re-score
+    the customers, record the run (:func:`_read_step`, :func:`_clean_step`,
+    :func:`_rebuilt`, :func:`_score_and_record`, :func:`_applied`)."""
     p = dict(rec.parameters)
     mode = "refit" if refit else "rescore"
     stored_end = dt.date.fromisoformat(str(p["observation_end"])[:10])
+    read = _read_step(con, rec, store, source, key=key, mode=mode, stored_end=stored_end,
+                      clock=clock)
+    if isinstance(read, UpdateResult):
+        return read
+    new, base = read
+    cleaned = _clean_step(con, rec, new, p, stored_end, end_given, base, clock)
+    if isinstance(cleaned, UpdateResult):
+        return cleaned
+    new, carried, id_kinds, offset, n_stored, (end, cleaned, counts, restated, med, mad) = \
+        cleaned
+    money = rec.ingest.get("amount_from", "amount") != "none"
+    country = country_column(rec.ingest.get("extra_columns") or ())
+    customers, models, drift, counted = _rebuilt(
+        con, cleaned, p, money=money, country=country, stored_end=stored_end, end=end,
+        since_fit=rec.since_fit, refit=refit, offset=offset, clock=clock)
+    params = {**p, "observation_end": end.isoformat(),
+              "run_at": started.isoformat(timespec="seconds"),
+              "update": _update_params(refit, stored_end, offset, n_stored, restated, drift)}
+    notes: list[str] = []
+    run_id = uuid.uuid4().hex
+    rows_q = sum(counts.values())
+    scored = _score_and_record(
+        con, p, params, cleaned, refit=refit, models=models, end=end, money=money, country=country,
+        mapping=dict(new.mapping), notes=notes, offset=offset, med=med, mad=mad,
+        run_id=run_id, started=started,
+        ingest={**new.to_dict(), TOKENS_KEY: carried, ID_KINDS_KEY: id_kinds},
+        rows=(new.n_rows, new.n_rows - rows_q - _moves(restated), rows_q + _moves(restated)),
+        n_customers=len(customers), clock=clock)
+    return _applied(base, new.n_rows, counts, restated, stored_end, end, counted, refit,
+                    models, run_id=run_id, n_customers=len(customers), drift=drift,
+                    scored=scored, notes=notes)
+
+
+def _read_step(con: Any, rec: Recorded, store: Path, source: Any, *,
+               key: PseudonymKey | None, mode: str, stored_end: dt.date,
+               clock: StepClock) -> tuple[Any, dict[str, Any]] | UpdateResult:
+    """The new lines read and their result's common fields ``(new, base)``; or the result
+    of an update that changes nothing (a header-only file, a file already applied)."""
     stored_raw = con.table("transactions_raw", database=(CATALOG, "main"))
     with clock("read"):
         try:
@@ -326,7 +378,17 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         return UpdateResult(**base, applied=False, message=(
             f"nothing changed: {label} (sha256 {new.fingerprint[:12]}...) was already "
             f"applied to this store by run {run_id[:8]} at {at} (from {src})"))
-    check_nothing_held(con, CATALOG, stored_end, store)
+    return new, base
+
+
+def _clean_step(con: Any, rec: Recorded, new: Any, p: dict[str, Any], stored_end: dt.date,
+                end_given: Any, base: dict[str, Any], clock: StepClock) -> tuple | UpdateResult:
+    """The new lines checked against the store and cleaned with the stored lines (the
+    union): ``(new, carried, id_kinds, offset, n_stored, (end, cleaned, counts, restated,
+    med, mad))``; or the result of an update whose every line is already stored."""
+    stored_raw = con.table("transactions_raw", database=(CATALOG, "main"))
+    label = new.source
+    check_nothing_held(con, CATALOG, stored_end, base["store"])
     check_layout(new, stored_raw, rec, label)
     new, signs, id_kinds = as_the_store(new, rec.ingest, label)
     with clock("clean"):
@@ -337,44 +399,50 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
             return UpdateResult(**base, applied=False, message=(
                 f"nothing changed: every one of the {new.n_rows:,} lines of {label} is "
                 "already in the store (each equals a stored line in every column)"))
-        mapping = new.mapping
-        end, cleaned, counts, restated, med, mad = _clean_new(
-            con, union, offset, mapping, p, stored_end, end_given, label)
-        n_restated = sum(sum(v.values()) for v in restated.values())
-    money = rec.ingest.get("amount_from", "amount") != "none"
-    country = country_column(rec.ingest.get("extra_columns") or ())
-    customers, models, drift, counted = _rebuilt(
-        con, cleaned, p, money=money, country=country, stored_end=stored_end, end=end,
-        since_fit=rec.since_fit, refit=refit, offset=offset, clock=clock)
-    n_active, n_kept, n_new, _ = counted
-    notes: list[str] = []
-    params = {**p, "observation_end": end.isoformat(),
-              "run_at": started.isoformat(timespec="seconds"),
-              "update": _update_params(refit, stored_end, offset, n_stored, restated, drift)}
-    run_id = uuid.uuid4().hex
-    rows_q = sum(counts.values())
-    moved = _moves(restated)
+        found = _clean_new(con, union, offset, new.mapping, p, stored_end, end_given, label)
+    return new, carried, id_kinds, offset, n_stored, found
+
+
+def _score_and_record(con: Any, p: dict[str, Any], params: dict[str, Any], cleaned: Any, *,
+                      refit: bool,
+                      models: Any, end: dt.date, money: bool, country: Any,
+                      mapping: dict[str, Any], notes: list[str], offset: int,
+                      med: float | None, mad: float | None, run_id: str, started: datetime,
+                      ingest: dict[str, Any], rows: tuple[int, int, int], n_customers: int,
+                      clock: StepClock) -> pd.DataFrame:
+    """Segments and scores of the updated customers (:func:`_scores`), then the run's row
+    and the store's tables written (:func:`_run_row`, :func:`_commit`)."""
     with clock("scores"):
         _quality(con, offset, cleaned)
         scored, copy, drop = _scores(con, p, refit=refit, models=models, end=end,
-                                     money=money, country=country, mapping=dict(mapping),
+                                     money=money, country=country, mapping=mapping,
                                      notes=notes, flag=outlier_sql(med, mad), offset=offset)
     with clock("store"):
-        _run_row(con, run_id=run_id, started=started, params=params,
-                 ingest={**new.to_dict(), TOKENS_KEY: carried, ID_KINDS_KEY: id_kinds},
-                 rows=(new.n_rows, new.n_rows - rows_q - moved, rows_q + moved),
-                 n_customers=len(customers), timings=clock.timings)
+        _run_row(con, run_id=run_id, started=started, params=params, ingest=ingest,
+                 rows=rows, n_customers=n_customers, timings=clock.timings)
         _commit(con, offset, med, mad, copy=copy, drop=drop)
-    what = (f"{new.n_rows:,} new lines ({new.n_rows - rows_q:,} clean, {rows_q:,} "
+    return scored
+
+
+def _applied(base: dict[str, Any], n_rows: int, counts: dict[str, int],
+             restated: dict[str, dict[str, int]], stored_end: dt.date, end: dt.date,
+             counted: tuple[int, int, int, int], refit: bool, models: Any, *, run_id: str,
+             n_customers: int, drift: Any, scored: pd.DataFrame,
+             notes: list[str]) -> UpdateResult:
+    """The result of an applied update, with its one-line message."""
+    rows_q = sum(counts.values())
+    n_active, n_kept, n_new, _ = counted
+    what = (f"{n_rows:,} new lines ({n_rows - rows_q:,} clean, {rows_q:,} "
             f"quarantined){_said(restated)}; observation end {stored_end.isoformat()} -> "
             f"{end.isoformat()}; {_said_customers(*counted)}; "
             + ("every model refitted" if refit else f"re-scored with the stored "
                f"{models.name if models else 'models'}"))
     return UpdateResult(
         **{**base, "observation_end": end}, applied=True, message=what, run_id=run_id,
-        rows_in=new.n_rows, rows_clean=new.n_rows - rows_q, rows_quarantined=rows_q,
-        quarantined_by_reason=counts, restated_lines=n_restated,
-        restated_by_reason=restated, n_customers=len(customers),
+        rows_in=n_rows, rows_clean=n_rows - rows_q, rows_quarantined=rows_q,
+        quarantined_by_reason=counts, restated_lines=sum(sum(v.values())
+                                                         for v in restated.values()),
+        restated_by_reason=restated, n_customers=n_customers,
         n_new_customers=n_new, n_active_customers=n_active,
         n_customers_with_clean_lines=n_kept, drift=drift, customers=scored,
         notes=notes)
@@ -398,8 +466,10 @@ def _rebuilt(con: Any, cleaned: Any, p: dict[str, Any], *, money: bool, country:
         models = load_models(con, CATALOG, time_unit) if p.get("clv", True) else None
         drift = None
         if models is not None:
+            phi, _ = daily_dispersion(
+                con.table("transactions_clean", database=(CATALOG, "main")), stored_end)
             drift = drift_check(models, before, new_days, stored_end, end, since_fit,
-                                time_unit, refitted=refit)
+                                time_unit, refitted=refit, dispersion=phi)
     n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
     n_active = int(con.table(IDS).count().to_pyarrow().as_py())
     n_kept = int(con.raw_sql(f"SELECT count(DISTINCT customer_id) FROM {U_CLEAN} "
@@ -751,14 +821,15 @@ def _run_row(con: Any, *, run_id: str, started: datetime, params: dict[str, Any]
 
 
 def _record(con: Any) -> None:
-    """Append the update's row to ``runs`` (``kind = 'update'``; the column is added, with
-    ``'analyze'`` for the earlier rows, to a store that lacks it)."""
+    """Append the update's row to ``runs`` (``kind = 'update'``; the column is added to a
+    store written before analyze recorded it, each earlier row getting the command that
+    wrote it: :func:`~valuemax.pipeline._store.fill_run_kinds`)."""
     cols = {r[0] for r in con.raw_sql(
         "SELECT column_name FROM information_schema.columns "
         f"WHERE table_catalog = '{CATALOG}' AND table_name = 'runs'").fetchall()}
-    if "kind" not in cols:
-        con.raw_sql(f"ALTER TABLE {CATALOG}.main.runs ADD COLUMN kind VARCHAR "
-                    "DEFAULT 'analyze'")
+    if "kind" not in cols:  # a store written before analyze recorded it
+        con.raw_sql(f"ALTER TABLE {CATALOG}.main.runs ADD COLUMN kind VARCHAR")
+        fill_run_kinds(con, f"{CATALOG}.main.runs")
     con.raw_sql(f"INSERT INTO {CATALOG}.main.runs BY NAME SELECT * FROM {RUN_ROW}")
 
 

@@ -39,6 +39,8 @@ from valuemax.clv import (
     spend_independence,
     tracking_curve,
 )
+from valuemax.clv._prior_only import PRIOR_ONLY_COLUMN, prior_only
+from valuemax.clv._words import MAX_LOG_SE, named_parameters, unpinned_note
 from valuemax.features import repeat_purchase_days
 from valuemax.features._holdout import btyd_calibration
 from valuemax.pipeline._options import both_names
@@ -313,7 +315,7 @@ def calibration_unused(day: dt.date, n_repeat: int, first_day: dt.date,
 
 
 #: A parameter whose 95% interval spans more than this factor (log SE > 2) is not identified.
-_MAX_LOG_SE = 2.0
+_MAX_LOG_SE = MAX_LOG_SE
 #: P(alive) whose 5th to 95th percentile spread is under this separates nobody.
 _MIN_SPREAD = 0.05
 #: The drop-out parameters of the purchase models (P(alive) rests on them).
@@ -412,7 +414,8 @@ def p_alive_warning(model: Any, p_alive: pd.Series, clv: bool = True) -> str | N
     if at_limit:
         why.append(f"its drop-out parameters sit at a limit ({', '.join(at_limit)})")
     if wide:
-        why.append(f"the data do not pin down {', '.join(wide)} ({_widest(s, wide)})")
+        why.append(f"the data do not pin down {named_parameters(wide)} "
+                   f"({_widest(s, wide)})")
     if hi - lo < _MIN_SPREAD:
         shown = np.round(np.asarray(p_alive, dtype=float), 2)
         share = float(np.mean(shown == round(float(lo), 2)))
@@ -481,13 +484,41 @@ def short_holdout_note(validation: Any, cal_end: dt.date, obs_end: dt.date,
             f"horizon; hold out more days with {both_names('calibration_end=')}")
 
 
+def horizon_days(horizon_months: int) -> int:
+    """The CLV horizon in whole days (``horizon_months`` x 365.25 / 12, rounded): a
+    12-month horizon is 365 days, not longer than a year of history."""
+    return round(horizon_months * 365.25 / 12)
+
+
+def horizon_ratio(horizon_months: int, span_days: int) -> float | None:
+    """The CLV horizon over the observed span, or None when the horizon is not longer:
+    compared in whole days (:func:`horizon_days`), so a 12-month horizon on 365 days of
+    history is not called longer (review: the caveat fired at "1.0x").
+
+    >>> horizon_ratio(12, 365) is None, round(horizon_ratio(12, 240), 3)
+    (True, 1.521)
+    """
+    days = horizon_days(horizon_months)
+    return days / max(span_days, 1) if days > span_days else None
+
+
+def horizon_words(horizon_months: int, ratio: float) -> str:
+    """``"is 1.5x"`` (from 1.05x on), else ``"(365 days) is longer than"``: a ratio that
+    would print as 1.0x is said as the two lengths."""
+    if ratio >= 1.05:
+        return f"is {ratio:,.1f}x"
+    return f"({horizon_days(horizon_months):,} days) is longer than"
+
+
 def history_note(horizon_months: int, span_days: int) -> str | None:
-    """A sentence when the CLV horizon is longer than the observed history, else None."""
-    horizon_days = horizon_months * 365.25 / 12
-    if horizon_days <= span_days:
+    """A sentence when the CLV horizon is longer than the observed history
+    (:func:`horizon_ratio`), else None."""
+    ratio = horizon_ratio(horizon_months, span_days)
+    if ratio is None:
         return None
+    said = horizon_words(horizon_months, ratio).replace("x", " times")
     return (f"CLV looks {horizon_months} months ahead from only {span_days:,} days of history "
-            f"(the horizon is {horizon_days / max(span_days, 1):,.1f} times the observed span): "
+            f"(the horizon {said} the observed span): "
             "the models extrapolate far beyond what the log shows, so read CLV as a rough "
             f"order of magnitude, or shorten the horizon with {both_names('horizon_months=')}")
 
@@ -507,7 +538,7 @@ def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon_mont
         effect = limit_effect(boundary)
         if effect is None:
             return f"{head} on the calibration period; {name} refitted on the whole period " \
-                   "reached none"
+                   + none_reached(model)
         return f"{head}. {name} at its limit: {effect}"
     rate = None
     if "r" in model.params_ and "alpha" in model.params_:
@@ -521,6 +552,13 @@ def naive_rate_note(model: Any, limits: dict[str, tuple[str, ...]], horizon_mont
                f"the expected purchases over {horizon_months} months rest on the population's "
                f"average purchase rate{rate_text}")
             + ", not on individual buying patterns")
+
+
+def none_reached(model: Any) -> str:
+    """What the whole-period refit reached when it is at no limit: "reached none", unless
+    some parameter is not pinned down (:func:`unpinned_note`), which is then said plainly."""
+    loose = unpinned_note(model)
+    return "reached none" if loose is None else f"is at no limit, but {loose}"
 
 
 def _fit_spend(frame: pd.DataFrame, random_state: int, notes: list[str]):
@@ -546,6 +584,7 @@ def _score(model, spend, customers, horizon_months, discount_rate, margin, notes
                           horizon_months=horizon_months, discount_rate=discount_rate,
                           margin=margin)
         notes.extend(table.attrs.get("notes", []))
+        table[PRIOR_ONLY_COLUMN] = prior_only(freq, age, model.time_unit_)
     else:
         table = pd.DataFrame({"p_alive": np.asarray(model.p_alive(freq, rec, age))})
         t = horizon_months * (365.25 / 12) / TIME_UNITS[model.time_unit_]  # months as in clv_table

@@ -695,21 +695,28 @@ def append_runs(con: Any, have: set[str]) -> None:
     """Append the working connection's ``runs`` rows to the attached store's (inside
     :func:`store_transaction`), adding the columns a store of an earlier version lacks."""
     if "runs" in have:
-        _add_missing_columns(con, "vm_dst.runs", "main.runs")
+        added = _add_missing_columns(con, "vm_dst.runs", "main.runs")
+        if "kind" in added:  # a store written before runs.kind existed
+            from valuemax.pipeline._store import fill_run_kinds
+
+            fill_run_kinds(con, "vm_dst.runs")
         con.raw_sql("INSERT INTO vm_dst.runs BY NAME SELECT * FROM main.runs")
     else:
         con.raw_sql("CREATE TABLE vm_dst.runs AS SELECT * FROM main.runs")
 
 
-def _add_missing_columns(con: Any, target: str, source: str) -> None:
-    """Add to ``target`` the columns of ``source`` it lacks (as VARCHAR, NULL for old rows)."""
+def _add_missing_columns(con: Any, target: str, source: str) -> list[str]:
+    """Add to ``target`` the columns of ``source`` it lacks (as VARCHAR, NULL for old rows);
+    return their names."""
     def cols(table: str) -> dict[str, str]:
         return {r[0]: r[1] for r in con.raw_sql(f"DESCRIBE {table}").fetchall()}
 
     have = cols(target)
+    added = [name for name in cols(source) if name not in have]
     for name, dtype in cols(source).items():
         if name not in have:
             con.raw_sql(f'ALTER TABLE {target} ADD COLUMN "{_ident(name)}" {dtype}')
+    return added
 
 
 def _swap_unsafe(out: Path) -> bool:

@@ -90,6 +90,7 @@ TERMS: dict[str, str] = {
     "spend in the 90 days before", "spend_trend": "spend trend", "product_diversity":
     "share of distinct products", "return_rate": "share returned",
     "p_alive": "P(alive)", "expected_avg_value": "expected spend per purchase",
+    "clv_from_prior_only": "the CLV-from-the-prior-only flag",
     "expected_next_purchase": "expected next purchase", "btyd_expected_purchases":
     "BG/NBD expected purchases", "btyd_p_alive": "BG/NBD P(alive)",
     "frequency_holdout": "holdout purchases", "monetary_holdout": "holdout spend per purchase",

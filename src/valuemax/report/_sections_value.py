@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from valuemax.clv import ONE_RATE, limit_effect, same_expected_spend
+from valuemax.clv._prior_only import PRIOR_ONLY_DAYS, prior_only
 from valuemax.decide import AT_RISK_SEGMENTS, high_value_at_risk, value_at_risk_summary
 from valuemax.report import _plots as plots
 from valuemax.report._format import count, fmt_int, fmt_num, fmt_pct
@@ -133,34 +135,65 @@ def _cautions(result: AnalysisResult, value: Any, cust: pd.DataFrame,
         parts.append(alert("P(alive) cannot rank customers in this log", shown))
         diag.append(notes_list([raw], title="Why P(alive) cannot rank customers"))
     # the run's caveats of this step (the list every surface shows; P(alive)'s in its box)
-    box, raw = caveats_block(getattr(result, "caveats", ()), "value",
-                             shown_apart=("p_alive",))
+    caveats = [c for c in getattr(result, "caveats", ()) if getattr(c, "step", None) == "value"]
+    box, raw = caveats_block(caveats, "value", shown_apart=("p_alive",))
     parts.append(box)
     diag.append(raw)
+    # each caveat once: the step's notes saying what a caveat already says are left out
     shown, technical = split_notes(_no_bare_t(n) for n in value.notes
-                                   if n != value.p_alive_warning)
+                                   if n != value.p_alive_warning
+                                   and not said_by_caveat(n, caveats))
     parts.append(notes_list(shown, title="What to keep in mind"))
     diag.append(notes_list(technical, title="Notes of the value step"))
     return parts
 
 
+#: Value-step notes that say, in other words, what a caveat of this code says: the part
+#: of the note that shows it (review: the report's value section said them twice).
+NOTE_OF_CAVEAT = {
+    "every_model_at_a_limit": "every purchase model reached a limit (",
+    "indistinguishable": "fit the data equally well",
+    "horizon": "months ahead from only",
+}
+
+
+def said_by_caveat(note_text: str, caveats: Iterable[Any]) -> bool:
+    """Whether ``note_text`` (a value-step note) says what one of ``caveats`` says: the same
+    text (but for the capital and the final period), or a note of the same fact
+    (:data:`NOTE_OF_CAVEAT`).
+
+    >>> from types import SimpleNamespace as C
+    >>> cav = [C(code="short_holdout", text="The model was chosen on 1 day.")]
+    >>> said_by_caveat("the model was chosen on 1 day", cav), said_by_caveat("other", cav)
+    (True, False)
+    """
+    def norm(t: str) -> str:
+        t = " ".join(str(t).split()).rstrip(".")
+        return t[:1].lower() + t[1:]
+
+    text = norm(note_text)
+    for c in caveats:
+        if norm(c.text) == text:
+            return True
+        part = NOTE_OF_CAVEAT.get(getattr(c, "code", ""))
+        if part and part in text:
+            return True
+    return False
+
+
 #: The top-CLV table's mark for a customer whose CLV is the population's prior.
 NEW_FLAG = "new: prior only"
-#: Days per time unit of the customer table's ``T``.
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
 #: A customer with no repeat purchase first seen at most this many days before the
 #: observation end has a CLV that is the population's prior (nothing observed yet).
-NEW_CUSTOMER_DAYS = 7
+NEW_CUSTOMER_DAYS = PRIOR_ONLY_DAYS
 #: The CLV horizon is called an extrapolation when it is this many times the history.
 EXTRAPOLATION_RATIO = 2.0
 
 
 def new_customers(cust: pd.DataFrame, time_unit: str) -> pd.Series:
-    """Boolean mask of the customers whose CLV is only the population's prior.
-
-    A customer with no repeat purchase (``frequency`` 0) first seen at most
-    :data:`NEW_CUSTOMER_DAYS` days before the observation end (``T`` in ``time_unit``) has
-    had no time to show a purchase pattern: the models score them with the prior.
+    """Boolean mask of the customers whose CLV is only the population's prior
+    (:func:`valuemax.clv._prior_only.prior_only`: no repeat purchase, first seen at most
+    :data:`NEW_CUSTOMER_DAYS` days before the observation end).
 
     >>> f = pd.DataFrame({"frequency": [0, 0, 2], "T": [0.0, 30.0, 1.0]})
     >>> new_customers(f, "D").tolist()
@@ -168,8 +201,7 @@ def new_customers(cust: pd.DataFrame, time_unit: str) -> pd.Series:
     """
     if not {"frequency", "T"} <= set(cust.columns):
         return pd.Series(False, index=cust.index, dtype=bool)
-    days = cust["T"].astype(float) * _UNIT_DAYS.get(time_unit, 1.0)
-    return (cust["frequency"] <= 0) & (days <= NEW_CUSTOMER_DAYS)
+    return pd.Series(prior_only(cust["frequency"], cust["T"], time_unit), index=cust.index)
 
 
 def _no_bare_t(text: str) -> str:

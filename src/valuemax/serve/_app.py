@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from valuemax import __version__
 from valuemax._core.exceptions import InputError
+from valuemax.clv._prior_only import PRIOR_ONLY_COLUMN
 from valuemax.serve._schemas import (
     BTYD,
     MAX_ID_LENGTH,
@@ -152,6 +153,11 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _flag(value: Any) -> bool | None:
+    """A stored boolean flag as a bool; None when the store has none (NULL or absent)."""
+    return None if value is None else bool(value)
+
+
 def _part(row: dict[str, Any], prefix: str, names: tuple[str, ...]) -> dict[str, Any]:
     return {n: _finite(row.get(f"{prefix}.{n}")) for n in names}
 
@@ -182,7 +188,8 @@ def customer_scores(snap: Snapshot, customer_id: str) -> CustomerScores | None:
         scores = {"p_alive": _finite(row.get("v.p_alive")),
                   "expected_purchases": _finite(row.get(f"v.expected_purchases_{h}")),
                   "expected_avg_value": _finite(row.get("v.expected_avg_value")),
-                  "clv": _finite(row.get(f"v.clv_{h}"))}
+                  "clv": _finite(row.get(f"v.clv_{h}")),
+                  "clv_from_prior_only": _flag(row.get(f"v.{PRIOR_ONLY_COLUMN}"))}
         value = _value(snap, scores)
         if scores["p_alive"] is None and "value" not in missing:
             missing["value"] = "no value scores for this customer in the store's clv table"

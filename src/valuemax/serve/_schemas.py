@@ -161,6 +161,12 @@ class Value(BaseModel):
         description="Gamma-Gamma expected spend per purchase; None without a spend model.")
     clv: float | None = Field(description="Discounted margin over horizon_months; None "
                                           "without a spend model.")
+    clv_from_prior_only: bool | None = Field(
+        default=None, description="True where clv is only the population's prior: one order, "
+                                  "first seen at most 7 days before the observation end, so "
+                                  "nothing is known of the customer yet (do not rank them by "
+                                  "clv). None without clv, or in a store written before the "
+                                  "flag existed.")
     discount_rate: float = Field(description="Monthly discount rate of the run.")
     margin: float
     caveats: list[str] = Field(
@@ -192,9 +198,10 @@ class Churn(BaseModel):
     churn_risk: str | None
     churn_risk_extrapolated: bool | None = Field(
         default=None, description="True where the customer has been inactive longer than any "
-                                  "customer the model was trained on: p_buy and churn_risk "
-                                  "extrapolate; read the RFM segment and P(alive). None in a "
-                                  "store written before the flag existed.")
+                                  "customer the model was trained on: p_buy (and churn_risk "
+                                  "when given) extrapolate; read the RFM segment and P(alive). "
+                                  "Kept when churn_risk is left out (scores not informative). "
+                                  "None in a store written before the flag existed.")
     expected_next_purchase: dt.date | None = None
     next_purchase_basis: str | None = None
 

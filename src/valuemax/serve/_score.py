@@ -26,6 +26,7 @@ import numpy as np
 from valuemax._core.exceptions import InputError
 from valuemax._core.schema import TIME_UNITS
 from valuemax.clv import clv_table
+from valuemax.clv._prior_only import prior_only
 
 #: Days in a month (the CLV horizon's month, as in valuemax.clv).
 DAYS_PER_MONTH = 365.25 / 12
@@ -170,8 +171,9 @@ def score_summary(summary: dict[str, Any], *, purchase_model: Any, spend_model: 
     Returns
     -------
     scores : dict
-        ``p_alive``, ``expected_purchases``, ``expected_avg_value`` and ``clv`` (the last
-        two None without a spend model).
+        ``p_alive``, ``expected_purchases``, ``expected_avg_value``, ``clv`` and
+        ``clv_from_prior_only`` (:func:`valuemax.clv._prior_only.prior_only`; the last
+        three None without a spend model).
     notes : list of str
         Values substituted by the models (e.g. valued at the population mean spend).
 
@@ -194,13 +196,14 @@ def score_summary(summary: dict[str, Any], *, purchase_model: Any, spend_model: 
         scores = {"p_alive": float(row["p_alive"]),
                   "expected_purchases": float(row[f"expected_purchases_{horizon_months}"]),
                   "expected_avg_value": float(row["expected_avg_value"]),
-                  "clv": float(row[f"clv_{horizon_months}"])}
+                  "clv": float(row[f"clv_{horizon_months}"]),
+                  "clv_from_prior_only": bool(prior_only(x, age, purchase_model.time_unit_)[0])}
     else:
         t = horizon_months * DAYS_PER_MONTH / TIME_UNITS[purchase_model.time_unit_]
         scores = {"p_alive": float(purchase_model.p_alive(x, t_x, age)[0]),
                   "expected_purchases": float(purchase_model.expected_purchases(
                       t, x, t_x, age)[0]),
-                  "expected_avg_value": None, "clv": None}
+                  "expected_avg_value": None, "clv": None, "clv_from_prior_only": None}
     bad = [k for k, v in scores.items() if v is not None and not math.isfinite(v)]
     if bad:
         raise InputError(f"the stored models give no finite {', '.join(bad)} for these lines "

@@ -20,8 +20,8 @@ from valuemax.stats._validation import check_columns, check_frame, is_numeric
 BEHAVIOUR = ("recency_days", "tenure_days", "n_orders", "n_lines", "frequency", "total_spend",
              "avg_order_value", "monetary_value")
 #: Columns a BTYD/CLV model adds (valuemax.clv), matched by name.
-MODEL_OUTPUT = re.compile(r"^(p_alive|expected_purchases(_\w+)?|clv(_\w+)?)$")
-CLV = re.compile(r"^clv_\w+$")
+MODEL_OUTPUT = re.compile(r"^(p_alive|expected_purchases(_\w+)?|clv(_\d+)?)$")
+CLV = re.compile(r"^clv_\d+$")  # not the clv_from_prior_only flag
 
 #: Why a column is kept out of the regression, by target kind.
 _WHY_SPEND = {
