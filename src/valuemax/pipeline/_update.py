@@ -347,7 +347,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
         con, cleaned, p, money=money, country=country, stored_end=stored_end, end=end,
         since_fit=rec.since_fit, refit=refit, offset=offset, clock=clock)
     n_active, n_kept, n_new, _ = counted
-    notes: list[str] = []
+    # the zone a timezone-aware order_ts was read in: the note analyze gives, said again
+    notes: list[str] = [n for n in new.notes if n.startswith("order_ts <- ") and "zone" in n]
     params = {**p, "observation_end": end.isoformat(),
               "run_at": started.isoformat(timespec="seconds"),
               "update": _update_params(refit, stored_end, offset, n_stored, restated, drift)}
