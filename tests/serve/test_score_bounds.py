@@ -42,6 +42,10 @@ def test_observation_end_bounds_are_inclusive(client, store_tables):
     first, latest, _ = _range(store_tables)
     ok = client.post("/score", json={"transactions": LINES, "observation_end": latest.isoformat()})
     assert ok.status_code == 200 and ok.json()["observation_end"] == latest.isoformat()
+    on_first = client.post("/score", json={
+        "transactions": [{"date": first.isoformat(), "amount": 1.0}],
+        "observation_end": first.isoformat()})
+    assert on_first.status_code == 200 and on_first.json()["btyd"]["T"] == 0
     after = (latest + dt.timedelta(days=1)).isoformat()
     r = client.post("/score", json={"transactions": LINES, "observation_end": after})
     assert r.status_code == 422 and f"observation_end '{after}'" in r.json()["detail"]
