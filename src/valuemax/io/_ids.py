@@ -85,7 +85,7 @@ def id_expr(col: Any, plan: IdPlan, *, trimmed: bool = False) -> Any:
         whole = ibis.ifelse(v.isnan(), ibis.null(dt.int64), v.try_cast(dt.int64)).cast(dt.string)
         if plan.kind == "float_int":
             return whole
-        return ibis.ifelse(v % 1 == 0, whole, col.cast(dt.string))
+        return ibis.ifelse(_whole(v), whole, col.cast(dt.string))
     s = col if trimmed and col.type().is_string() else as_text(col)
     if plan.kind == "float_text":
         s = re_replace(s, r"\.0+$", "")
@@ -96,6 +96,12 @@ def id_expr(col: Any, plan: IdPlan, *, trimmed: bool = False) -> Any:
 
 #: 2**53: from here on a float64 cannot hold every integer (9007199254740993 reads as ...992).
 FLOAT_EXACT = 2**53
+
+
+def _whole(v: Any) -> Any:
+    """Ibis boolean: the float ``v`` is a whole number. From 2**53 on every float is one
+    (and ``floor``, typed as an integer, would overflow beyond int64): not computed there."""
+    return ibis.ifelse(v.abs() >= FLOAT_EXACT, True, v == v.floor())
 
 
 def _as_strings(label: str) -> str:
@@ -118,7 +124,7 @@ def _float_column_plan(raw: Any, col: Any, label: str) -> tuple[IdPlan, tuple[st
     v = col.cast(dt.float64)
     floating = col.type().is_floating()
     st = raw.select(v=v).filter(lambda t: t.v.notnull() & ~t.v.isnan()).aggregate(
-        n=lambda t: t.count(), integral=lambda t: (t.v % 1 == 0).sum(),
+        n=lambda t: t.count(), integral=lambda t: _whole(t.v).sum(),
         example=lambda t: t.v.min(), big=lambda t: (t.v.abs() >= FLOAT_EXACT).sum(),
     ).to_pyarrow().to_pylist()[0]
     n, integral, big = int(st["n"] or 0), int(st["integral"] or 0), int(st["big"] or 0)
@@ -134,7 +140,7 @@ def _float_column_plan(raw: Any, col: Any, label: str) -> tuple[IdPlan, tuple[st
         return IdPlan("float_int"), (
             f"{label}: a float column with integral values; written as integers "
             f"({ex!r} -> '{int(ex)}') for {n:,} values",)
-    fraction = ~v.isnan() & (v % 1 != 0)
+    fraction = ~v.isnan() & ~_whole(v)
     return IdPlan("float_mixed"), (
         f"{label}: {n - integral:,} of {n:,} ids are numbers with a fraction (e.g. "
         f"{_examples(raw, v, fraction)}): ids are names, not quantities, so a numeric column "
