@@ -80,12 +80,14 @@ def test_no_value_is_a_date(write):
         read_transactions(log(write, ["soon", "later"]))
 
 
-def test_utc_offsets_are_converted(write, rows):
+def test_several_utc_offsets_keep_each_lines_wall_clock(write, rows):
+    # the rule is per line (each value's own local time), as with one shared offset
     ing = read_transactions(log(write, ["2024-01-05T10:00:00+08:00", "2024-01-05T03:00:00Z"]))
     assert rows(ing.standardized(), "order_ts") == [
-        (dt.datetime(2024, 1, 5, 2),), (dt.datetime(2024, 1, 5, 3),)]
-    assert any("carry 2 different UTC offsets (+08:00: 1 values, +00:00: 1 values); converted "
-               "to UTC" in n for n in ing.notes)
+        (dt.datetime(2024, 1, 5, 10),), (dt.datetime(2024, 1, 5, 3),)]
+    assert any("carry 2 different UTC offsets (+08:00: 1 values, +00:00: 1 values); each line "
+               "kept as its own local wall-clock time" in n and "no line's local day differs"
+               in n for n in ing.notes)
 
 
 def test_chinese_and_compact_dates(write, rows):

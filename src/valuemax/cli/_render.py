@@ -52,7 +52,8 @@ def progress_for(console: Console, steps: Sequence[str]) -> Iterator[Callable[[s
 def _quality_table(quality: Any) -> Table:
     table = Table(title="Data quality: every row accounted for", title_justify="left", expand=True)
     table.add_column("rule", no_wrap=True, min_width=12)
-    table.add_column("description", no_wrap=True, overflow="ellipsis", ratio=1)
+    # wrapped, never cut: piped output (not a terminal) is 80 columns wide
+    table.add_column("description", overflow="fold", ratio=1)
     table.add_column("rows", justify="right", no_wrap=True, min_width=9)
     table.add_column("share", justify="right", no_wrap=True, min_width=7)
     for row in quality.to_frame().itertuples(index=False):

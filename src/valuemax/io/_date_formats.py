@@ -5,9 +5,10 @@ a UTC offset, ``%d/%m/%Y``, ``%m/%d/%Y``, ``%Y%m%d``, ``%Y年%m月%d日``, ...);
 family differ only in the time part. Besides strptime formats, ``date_format`` accepts the
 numeric encodings in ``SPECIAL_FORMATS`` (Unix epoch seconds/milliseconds, Excel serial days).
 
-Time zones (DESIGN.md §5: never dropped without a note): when every value carries the same
-zone or UTC offset, ``order_ts`` is the local wall-clock time in that zone (purchase days are
-the customer's local days); when the offsets differ, the values are converted to UTC.
+Time zones (DESIGN.md §5: never dropped without a note): text values with a UTC offset keep
+each its own local wall-clock time (purchase days are the customer's local days, whatever
+the other lines carry); a timezone-aware column in one zone keeps that zone's wall-clock
+time, in several zones it is converted to UTC.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ SPECIAL_FORMATS: dict[str, str] = {
     "excel_serial": "Excel serial day numbers (1900 date system; 40546 = 2011-01-03)",
 }
 _NUMERIC = r"^[+-]?\d+(?:\.\d+)?$"
+#: An Excel serial day number as a workbook cell holds it (five digits: 1927-05-18 .. 2173).
+SERIAL_RE = r"^\d{5}(?:\.\d+)?$"
 _EXCEL_EPOCH = 25569.0  # Excel serial of 1970-01-01
 _MICROS = {"epoch_s": 1e6, "epoch_ms": 1e3, "excel_serial": 86_400e6}
 #: A UTC offset at the end of a value: Z, +08, +0800, +08:00.
@@ -164,7 +167,11 @@ class DatePlan:
     ``kind``: ``'text'`` (parse with ``formats``, only values matching ``guard`` when set;
     ``tz``: formats with ``%z``), ``'timestamp'``, ``'timestamptz'``, ``'date'`` (midnight)
     or one of ``SPECIAL_FORMATS``. Zone-aware values become the wall-clock time in ``zone``
-    (a DuckDB zone name; None: UTC), plus ``shift`` minutes (the one UTC offset they share).
+    (a DuckDB zone name; None: UTC), plus ``shift`` minutes (the one UTC offset they share);
+    with ``local`` (text values carrying several UTC offsets) each value keeps its own
+    wall-clock time, its offset read and dropped, so a line's purchase day never depends on
+    the other lines of the file. ``serials``: values shaped like ``SERIAL_RE`` are Excel
+    serial day numbers (an .xlsx date column where some cells hold the number, not a date).
     """
 
     kind: Literal["text", "timestamp", "timestamptz", "date", "epoch_s", "epoch_ms",
@@ -174,6 +181,13 @@ class DatePlan:
     tz: bool = False
     zone: str | None = None
     shift: int = 0
+    local: bool = False
+    serials: bool = False
+
+    @property
+    def recorded(self) -> tuple[str, ...]:
+        """The ``date_format`` that reads a new file as this plan does (``update``)."""
+        return (*self.formats, "excel_serial") if self.serials else self.formats
 
 
 _STR_LIST = dt.Array(dt.string)
@@ -223,21 +237,33 @@ def date_stage2(text: Any, plan: DatePlan) -> Any:
     if plan.kind in ("timestamp", "date"):
         return text.cast(_TS)
     if plan.kind in SPECIAL_FORMATS:
-        v = ibis.ifelse(text.re_search(_NUMERIC), text.try_cast(dt.float64),
-                        ibis.null(dt.float64))
-        if plan.kind == "excel_serial":  # serials below 61 fall before Excel's 1900-02-29 bug
-            v = ibis.ifelse(v >= 61, v - _EXCEL_EPOCH, ibis.null(dt.float64))
-        return _make_timestamp((v * _MICROS[plan.kind]).try_cast(dt.int64))
+        return _special_value(text, plan.kind)
     if not plan.tz and backend_name(text) in ENGINE_TEXT:  # no try_strptime there
         return engine_date_value(text, plan)
-    fmts = ibis.literal(list(plan.formats), type=_STR_LIST)
-    if plan.tz:
+    if plan.local:  # each value's own wall-clock time: the offset read, then dropped
+        naive = [f.replace("%z", "") for f in plan.formats]
+        parsed = ibis.ifelse(text.re_search(OFFSET_RE), _try_strptime(
+            text.re_replace(OFFSET_RE, ""), ibis.literal(naive, type=_STR_LIST)),
+            ibis.null(_TS))
+    elif plan.tz:
+        fmts = ibis.literal(list(plan.formats), type=_STR_LIST)
         parsed = _local(_try_strptime_tz(text.re_replace("Z$", "+00:00"), fmts), plan)
     else:
-        parsed = _try_strptime(text, fmts)
+        parsed = _try_strptime(text, ibis.literal(list(plan.formats), type=_STR_LIST))
     if plan.guard is not None:
         parsed = ibis.ifelse(text.re_search(plan.guard), parsed, ibis.null(_TS))
+    if plan.serials:
+        parsed = ibis.ifelse(text.re_search(SERIAL_RE), _special_value(text, "excel_serial"),
+                             parsed)
     return parsed
+
+
+def _special_value(text: Any, kind: str) -> Any:
+    """The naive timestamp of a ``SPECIAL_FORMATS`` number (text), NULL when not one."""
+    v = ibis.ifelse(text.re_search(_NUMERIC), text.try_cast(dt.float64), ibis.null(dt.float64))
+    if kind == "excel_serial":  # serials below 61 fall before Excel's 1900-02-29 bug
+        v = ibis.ifelse(v >= 61, v - _EXCEL_EPOCH, ibis.null(dt.float64))
+    return _make_timestamp((v * _MICROS[kind]).try_cast(dt.int64))
 
 
 def date_stage3(text: Any, ts: Any, plan: DatePlan) -> tuple[Any, Any]:

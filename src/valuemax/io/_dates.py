@@ -13,13 +13,17 @@ four-digit year, plus DuckDB ``try_strptime``):
   days: ``InputError`` naming the ``date_format`` that reads them;
 - otherwise the values no family parses become NULL with ``_parse_error='unparseable_date'``.
 
-Values with a UTC offset keep their local wall-clock time when they all share one offset and
-are converted to UTC when the offsets differ; either way a note says so.
+Values with a UTC offset keep their own local wall-clock time (the offset each carries read
+and dropped), whether they share one offset or not: a line's purchase day never depends on
+the other lines of its file; a note says so, and with several offsets which days differ from
+the UTC days and how many lines.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from valuemax._core.exceptions import InputError
@@ -28,6 +32,7 @@ from valuemax.io._date_formats import (
     DAY_MONTH,
     FAMILIES,
     OFFSET_RE,
+    SERIAL_RE,
     SPECIAL_FORMATS,
     DateFamily,
     DatePlan,
@@ -43,7 +48,7 @@ from valuemax.io._date_messages import (
     mixed_error,
     numeric_dates_error,
 )
-from valuemax.io._sql import duck, fetch, fetch_one, ident, lit, strip
+from valuemax.io._sql import duck, fetch, fetch_one, ident, lit, lit_list, strip
 
 
 class Values:
@@ -66,6 +71,15 @@ class Values:
     def drop(self) -> None:
         """Drop the temp table."""
         duck(self.con).execute(f"DROP TABLE IF EXISTS {ident(self.name)}")
+
+    def without(self, regex: str) -> Values:
+        """A copy without the values matching ``regex`` (drop it too)."""
+        rest = Values.__new__(Values)
+        rest.con, rest.column = self.con, self.column
+        rest.name = f"__valuemax_dates_{secrets.token_hex(4)}"
+        duck(self.con).execute(f"CREATE TEMP TABLE {ident(rest.name)} AS SELECT * FROM "
+                               f"{ident(self.name)} WHERE NOT regexp_matches(s, {lit(regex)})")
+        return rest
 
     def agg(self, exprs: list[str]) -> tuple:
         """One row of the aggregate SQL expressions ``exprs`` over (s, n)."""
@@ -94,11 +108,16 @@ class Values:
         return sorted((o for o in out if o[1]), key=lambda o: -o[1])
 
 
-def _offsets(values: Values, parses: str) -> tuple[int, str]:
-    """``(shift in minutes, note)`` for values with a UTC offset (those satisfying ``parses``).
+def _offsets(values: Values, family: DateFamily) -> tuple[int, bool, str]:
+    """``(shift in minutes, local, note)`` for values with a UTC offset (``family``'s).
 
-    One offset: keep the local wall-clock time (shift = that offset). Several: UTC (0).
+    The rule is per line: every value keeps its own local wall-clock time, the offset it
+    carries read and dropped, so a purchase's day is the customer's local day whatever the
+    other lines of the file carry (a store and its daily update files count days alike). One
+    offset: a shift by it (the same times); several: ``local``, and the note says how many
+    lines fall on another day than their UTC day, and which days.
     """
+    parses = family.parses("s")
     rows = values.rows(f"SELECT regexp_extract(s, {lit(OFFSET_RE)}, 1), sum(n) FROM "
                        f"{{values}} WHERE {parses} GROUP BY 1")
     seen: dict[int | None, int] = {}
@@ -109,14 +128,29 @@ def _offsets(values: Values, parses: str) -> tuple[int, str]:
     if len(seen) == 1 and None not in seen:
         (minutes,) = seen
         off = format_offset(minutes)
-        return minutes, (
+        return minutes, False, (
             f"order_ts: all {total:,} values carry the UTC offset {off}; kept as the local "
             f"wall-clock time at {off} (naive, not converted to UTC), so purchase days are "
             f"the customers' local days")
     shown = ", ".join(f"{'unrecognised' if k is None else format_offset(k)}: {n:,} values"
                       for k, n in sorted(seen.items(), key=lambda kv: -kv[1]))
-    return 0, (f"order_ts: the values carry {len(seen)} different UTC offsets ({shown}); "
-               f"converted to UTC (naive), so purchase days are UTC days")
+    local = (f"CAST(try_strptime(regexp_replace(s, {lit(OFFSET_RE)}, ''), "
+             f"{lit_list([f.replace('%z', '') for f in family.formats])}) AS DATE)")
+    utc = f"CAST(timezone('UTC', {family.value('s')}) AS DATE)"
+    moved = values.rows(f"SELECT {local} AS d, sum(n) FROM {{values}} WHERE {parses} AND "
+                        f"{local} <> {utc} GROUP BY 1 ORDER BY 1")
+    n_moved = sum(int(n) for _, n in moved)
+    days = ", ".join(f"{d:%Y-%m-%d}: {int(n):,} line{'s' if n != 1 else ''}"
+                     for d, n in moved[:5])
+    more = f", and {len(moved) - 5:,} more days" if len(moved) > 5 else ""
+    where = (f"{n_moved:,} of {total:,} lines fall on another day than their UTC day and are "
+             f"counted on their local day ({days}{more})" if n_moved else
+             "no line's local day differs from its UTC day")
+    return 0, True, (
+        f"order_ts: the values carry {len(seen)} different UTC offsets ({shown}); each line "
+        f"kept as its own local wall-clock time (its offset dropped once read, naive), so "
+        f"purchase days are the customers' local days, in analyze and update alike; {where}. "
+        f"To count UTC days instead, convert the column to UTC before loading")
 
 
 def _special_plan(values: Values, kind: str) -> tuple[DatePlan, tuple[str, ...]]:
@@ -165,14 +199,14 @@ def _user_plan(values: Values, formats: tuple[str, ...]) -> tuple[DatePlan, tupl
     if len(formats) > 1:
         _check_conflicts(values, family)
     notes = [f"order_ts <- {column!r}: parsed with date_format={list(formats)!r} (given)"]
-    shift = 0
+    shift, local = 0, False
     if family.tz:
-        shift, note = _offsets(values, family.parses("s"))
+        shift, local, note = _offsets(values, family)
         notes.append(note)
     if parsed < total:
         notes.append(f"order_ts: {total - parsed:,} of {total:,} values do not match "
                      f"date_format (e.g. {ex}) -> NULL, quarantined with reason 'unparseable_date'")
-    return DatePlan("text", formats, None, family.tz, shift=shift), tuple(notes)
+    return DatePlan("text", formats, None, family.tz, shift=shift, local=local), tuple(notes)
 
 
 def _check_conflicts(values: Values, family: DateFamily) -> None:
@@ -194,7 +228,7 @@ def _check_conflicts(values: Values, family: DateFamily) -> None:
 
 def infer_date_plan(
     con: Any, table: str, column: str, dtype: Any, user_formats: tuple[str, ...] | None,
-    zone: SourceZone | None = None,
+    zone: SourceZone | None = None, *, excel: bool = False,
 ) -> tuple[DatePlan, tuple[str, ...]]:
     """Decide how to parse ``column`` of ``table`` into naive timestamps.
 
@@ -209,6 +243,10 @@ def infer_date_plan(
         ``date_format=``: used as given (values it does not parse become NULL).
     zone : SourceZone or None
         The zone(s) of a timezone-aware column of a typed source, when known.
+    excel : bool
+        The table was read from an .xlsx sheet (every cell as text): five-digit numbers in a
+        column of dates are cells holding Excel serial day numbers, read as such with a note
+        (as with ``'excel_serial'`` given beside strptime formats).
 
     Returns
     -------
@@ -230,11 +268,109 @@ def infer_date_plan(
         return DatePlan("date"), (f"order_ts <- {column!r}: a date column (taken at 00:00)",)
     values = Values(con, table, column, dtype.is_string())
     try:
+        mixed = _with_serials(values, user_formats, excel)
+        if mixed is not None:
+            return mixed
         if user_formats:
             return _user_plan(values, user_formats)
         return _infer(values)
     finally:
         values.drop()
+
+
+def _with_serials(values: Values, formats: tuple[str, ...] | None, excel: bool
+                  ) -> tuple[DatePlan, tuple[str, ...]] | None:
+    """The plan of a column mixing dates with Excel serial day numbers, or None.
+
+    Applies to an .xlsx sheet (``excel``, no ``date_format``) and to ``date_format`` holding
+    ``'excel_serial'`` beside strptime formats; also to ``'excel_serial'`` alone on an .xlsx
+    sheet whose other values are dates of one inferred format. The serials are read as
+    Excel serial days, the other values with the given or inferred formats, and a note says
+    how many were serials, with an example and the range they were read as.
+    """
+    given = bool(formats) and "excel_serial" in formats
+    others = tuple(f for f in formats or () if f != "excel_serial")
+    if (formats and not given) or not (excel or others):
+        return None
+    serial = f"regexp_matches(s, {lit(SERIAL_RE)})"
+    ts = special_sql("excel_serial", "s")
+    total, n, lo, hi, ex = values.agg([
+        "sum(n)", f"sum(n) FILTER (WHERE {serial})", f"min({ts}) FILTER (WHERE {serial})",
+        f"max({ts}) FILTER (WHERE {serial})",
+        f"first(s ORDER BY n DESC, s) FILTER (WHERE {serial})"])
+    total, n = int(total or 0), int(n or 0)
+    if not others and (not n or n == total):  # no serial or only numbers: one kind
+        return None
+    rest = values.without(SERIAL_RE)
+    try:
+        if others:
+            plan, notes = _user_plan(rest, others)
+        else:
+            try:
+                plan, notes = _infer(rest)
+            except InputError:
+                if given:  # 'excel_serial' alone: the other values are quarantined, noted
+                    return None
+                raise
+    finally:
+        rest.drop()
+    how = "date_format includes 'excel_serial' (given)" if given else (
+        "the cells hold the number of the day, not a date: an .xlsx date column formatted "
+        "as a number or General")
+    note = (f"order_ts: {n:,} of {total:,} values of {values.column!r} are Excel serial day "
+            f"numbers (e.g. {ex!r} = {_serial_day(ex)}; {how}): read as "
+            f"{SPECIAL_FORMATS['excel_serial']}, from {lo} to {hi}, beside the "
+            f"{total - n:,} date values")
+    if not given:
+        note += (f". If those numbers are not dates, correct the cells; a day file read "
+                 f"later with date_format={(*plan.formats, 'excel_serial')!r} reads them alike")
+    return replace(plan, serials=True), (*notes, note) if n else notes
+
+
+def _serial_day(example: str) -> str:
+    moment = _dt.datetime(1899, 12, 30) + _dt.timedelta(days=float(example))
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
+def plan_zone(plan: DatePlan) -> str | None:
+    """The zone whose wall-clock time a timezone-aware ``order_ts`` column is read in (a zone
+    name, an offset ``'+08:00'``, or ``'UTC'`` for several zones or bare instants); None for
+    every other plan (naive timestamps, dates, text)."""
+    if plan.kind != "timestamptz":
+        return None
+    return plan.zone or (format_offset(plan.shift) if plan.shift else "UTC")
+
+
+def zone_conflict(stored: str | None, plan: DatePlan, column: str, source: str
+                  ) -> str | None:
+    """Why new lines read with ``plan`` would count days otherwise than a store whose log
+    was read in zone ``stored`` (``plan_zone`` of its plan), or None.
+
+    The rule of :func:`infer_date_plan` (one zone: its wall-clock time; several: UTC) is
+    applied to each file it reads; a store and its daily update files count the same days
+    only when they are read in the same zone, so a zone (or its absence) other than the
+    store's is refused, naming both and the pandas call that converts.
+    """
+    new = plan_zone(plan)
+    if new == stored:
+        return None
+    col = f"df[{column!r}]"
+    if stored is None:
+        return (f"{source}: order_ts (column {column!r}) is timezone-aware (read in zone "
+                f"{new!r}), but the store's log had naive timestamps (local wall-clock times "
+                f"without a zone): the new lines' days would be counted in another clock. "
+                f"Pass the wall-clock times without the zone, as the store's: "
+                f"{col} = {col}.dt.tz_localize(None) (or {col}.dt.tz_convert('<the store's "
+                f"zone>').dt.tz_localize(None) if they are in another zone)")
+    if new is None:
+        return (f"{source}: order_ts (column {column!r}) has no time zone, but the store's "
+                f"log was timezone-aware, read as wall-clock time in zone {stored!r}. Give "
+                f"the new lines that zone: {col} = {col}.dt.tz_localize({stored!r}) (if "
+                f"they are wall-clock times there)")
+    return (f"{source}: order_ts (column {column!r}) is read in zone {new!r}, but the store's "
+            f"log was read in zone {stored!r} (one zone: its wall-clock time; several: UTC): "
+            f"the new lines' days would be counted in another zone than the stored lines'. "
+            f"Convert them to the store's zone: {col} = {col}.dt.tz_convert({stored!r})")
 
 
 def _zoned_plan(con: Any, column: str, zone: SourceZone | None
@@ -320,9 +456,9 @@ def _plan_for(values: Values, family: DateFamily, total: int
                      f"{values.examples(only)} can only be read {order}")
     if family.key.endswith("_yy"):
         notes.append("order_ts: two-digit years: 00-68 are read as 20xx, 69-99 as 19xx")
-    shift = 0
+    shift, local = 0, False
     if family.tz:
-        shift, note = _offsets(values, family.parses("s"))
+        shift, local, note = _offsets(values, family)
         notes.append(note)
     parsed = sum(n for _, n, _ in counts)
     if parsed < total:
@@ -330,4 +466,5 @@ def _plan_for(values: Values, family: DateFamily, total: int
         notes.append(f"order_ts: {total - parsed:,} of {total:,} values match no date format "
                      f"(e.g. {ex}) -> NULL, quarantined with reason 'unparseable_date'")
     formats = tuple(fmt for fmt, _, _ in counts)
-    return DatePlan("text", formats, family.guard, family.tz, shift=shift), tuple(notes)
+    return (DatePlan("text", formats, family.guard, family.tz, shift=shift, local=local),
+            tuple(notes))

@@ -130,6 +130,8 @@ def engine_date_reason(plan: Any) -> str | None:
         return "order_ts is parsed with a given date_format"
     if plan.tz:
         return "order_ts text carries UTC offsets"
+    if plan.serials:
+        return "order_ts mixes dates with Excel serial day numbers"
     for fmt in plan.formats:
         if _format_regex(fmt) is None:
             return f"order_ts has the format {fmt!r} (month names or offsets)"

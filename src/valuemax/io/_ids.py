@@ -17,6 +17,7 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.datatypes as dt
 
+from valuemax._core.exceptions import InputError
 from valuemax.engines import re_replace
 from valuemax.io._sql import as_text, strip_expr
 
@@ -32,7 +33,8 @@ class IdPlan:
     """How an id column becomes text.
 
     ``kind``: ``'text'`` (trim, blank -> NULL), ``'float_text'`` (also drop ``.0``),
-    ``'float_int'`` (float column, integral: via int64), ``'cast'`` (other types).
+    ``'float_int'`` (float column, integral: via int64), ``'float_mixed'`` (float column
+    with fractions: whole numbers via int64, the others as text), ``'cast'`` (other types).
     ``null_tokens``: the null-like spellings seen in the column (read as NULL).
     ``unpadded``: the read found no value with a blank at either end and no blank value
     (``kind`` ``'text'``/``'float_text'``), so trimming changes none of its values;
@@ -41,7 +43,7 @@ class IdPlan:
     stored and new lines, is trimmed).
     """
 
-    kind: Literal["text", "float_text", "float_int", "cast"]
+    kind: Literal["text", "float_text", "float_int", "float_mixed", "cast"]
     null_tokens: tuple[str, ...] = ()
     unpadded: bool = field(default=False, compare=False)
 
@@ -76,9 +78,14 @@ def id_expr(col: Any, plan: IdPlan, *, trimmed: bool = False) -> Any:
     expression per value: about 0.7 CPU s per id column at 10M lines) is left out; the
     values are the same.
     """
-    if plan.kind == "float_int":
+    if plan.kind == "float_int" and col.type().is_decimal():  # exact, not via float64
+        return col.cast(dt.Decimal(38, 0)).cast(dt.string)
+    if plan.kind in ("float_int", "float_mixed"):
         v = col.cast(dt.float64)
-        return ibis.ifelse(v.isnan(), ibis.null(dt.int64), v.try_cast(dt.int64)).cast(dt.string)
+        whole = ibis.ifelse(v.isnan(), ibis.null(dt.int64), v.try_cast(dt.int64)).cast(dt.string)
+        if plan.kind == "float_int":
+            return whole
+        return ibis.ifelse(_whole(v), whole, col.cast(dt.string))
     s = col if trimmed and col.type().is_string() else as_text(col)
     if plan.kind == "float_text":
         s = re_replace(s, r"\.0+$", "")
@@ -87,20 +94,59 @@ def id_expr(col: Any, plan: IdPlan, *, trimmed: bool = False) -> Any:
     return s.nullif("")
 
 
+#: 2**53: from here on a float64 cannot hold every integer (9007199254740993 reads as ...992).
+FLOAT_EXACT = 2**53
+
+
+def _whole(v: Any) -> Any:
+    """Ibis boolean: the float ``v`` is a whole number. From 2**53 on every float is one
+    (and ``floor``, typed as an integer, would overflow beyond int64): not computed there."""
+    return ibis.ifelse(v.abs() >= FLOAT_EXACT, True, v == v.floor())
+
+
+def _as_strings(label: str) -> str:
+    column = label.split("'")[1] if "'" in label else "CustomerID"
+    return (f"read the ids as strings where they are loaded (pandas: pd.read_csv(..., "
+            f"dtype={{{column!r}: str}}) or pd.read_excel(..., dtype={{{column!r}: str}}); "
+            f"polars: schema_overrides={{{column!r}: pl.Utf8}})")
+
+
+def _examples(raw: Any, v: Any, where: Any) -> str:
+    rows = raw.select(v=v).filter(where).v.name("v").value_counts().order_by(
+        [ibis.desc("v_count"), "v"]).limit(3).to_pyarrow().to_pylist()
+    return ", ".join(repr(float(r["v"])) for r in rows)
+
+
 def _float_column_plan(raw: Any, col: Any, label: str) -> tuple[IdPlan, tuple[str, ...]]:
+    """A float (or decimal) id column: integral values written as integers; refused when a
+    float value is at or above 2**53 (its digits were lost before valuemax saw it); values
+    with a fraction kept as text with a note naming them and how to read ids as text."""
     v = col.cast(dt.float64)
+    floating = col.type().is_floating()
     st = raw.select(v=v).filter(lambda t: t.v.notnull() & ~t.v.isnan()).aggregate(
-        n=lambda t: t.count(), integral=lambda t: (t.v == t.v.floor()).sum(),
-        example=lambda t: t.v.min(),
+        n=lambda t: t.count(), integral=lambda t: _whole(t.v).sum(),
+        example=lambda t: t.v.min(), big=lambda t: (t.v.abs() >= FLOAT_EXACT).sum(),
     ).to_pyarrow().to_pylist()[0]
-    n, integral = int(st["n"] or 0), int(st["integral"] or 0)
+    n, integral, big = int(st["n"] or 0), int(st["integral"] or 0), int(st["big"] or 0)
+    if floating and big:
+        raise InputError(
+            f"{label}: {big:,} of {n:,} ids are floats at or above 2**53 = "
+            f"{FLOAT_EXACT:,} (e.g. {_examples(raw, v, v.abs() >= FLOAT_EXACT)}), where a "
+            f"float64 cannot hold every integer: their last digits were lost before valuemax "
+            f"saw them, and different ids may have become one. Expected ids as text or "
+            f"integers: {_as_strings(label)}, and call again.")
     if n and integral == n:
         ex = float(st["example"])
         return IdPlan("float_int"), (
             f"{label}: a float column with integral values; written as integers "
             f"({ex!r} -> '{int(ex)}') for {n:,} values",)
-    return IdPlan("cast"), (f"{label}: a float column with {n - integral:,} non-integral "
-                            f"values; ids are its values as text",)
+    fraction = ~v.isnan() & ~_whole(v)
+    return IdPlan("float_mixed"), (
+        f"{label}: {n - integral:,} of {n:,} ids are numbers with a fraction (e.g. "
+        f"{_examples(raw, v, fraction)}): ids are names, not quantities, so a numeric column "
+        f"may be mapped as the id (check mapping=) or the ids were rounded when stored as "
+        f"floats. Kept as their text ('1.5'), whole numbers written as integers; if the ids "
+        f"are text, {_as_strings(label)}",)
 
 
 #: Above this share of distinct values among its lines, an id column's plan is counted over

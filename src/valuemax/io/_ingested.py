@@ -11,6 +11,7 @@ import ibis.expr.datatypes as dt
 from valuemax.engines import is_inf
 from valuemax.engines._portable import backend_name
 from valuemax.io._date_formats import DatePlan, date_stage1, date_stage2, date_stage3
+from valuemax.io._dates import plan_zone
 from valuemax.io._engine_parse import ENGINE_TEXT, engine_date_stages, fence
 from valuemax.io._ids import IdPlan, id_expr
 from valuemax.io._numbers import NumberPlan, number_stage1, number_stage2, number_stage3
@@ -251,7 +252,8 @@ class Ingested:
         Returns
         -------
         dict
-            table, source, format, encoding, header, mapping, date_formats, number_notes,
+            table, source, format, encoding, header, mapping, date_formats, date_zone (the
+            zone a timezone-aware ``order_ts`` was read in, else None), number_notes,
             notes, fingerprint, n_rows, extra_columns, amount_from, privacy (None when
             the log was not protected, else :meth:`valuemax.privacy.PrivacyReport.to_dict`).
         """
@@ -263,6 +265,7 @@ class Ingested:
             "header": self.header,
             "mapping": dict(self.mapping),
             "date_formats": list(self.date_formats),
+            "date_zone": plan_zone(self.plan.date),
             "number_notes": list(self.number_notes),
             "notes": list(self.notes),
             "fingerprint": self.fingerprint,

@@ -88,11 +88,14 @@ def read_transactions(
         strptime format(s) of ``order_ts`` (DuckDB ``try_strptime``; several are tried in
         order, and a value two of them read as different dates raises). Or one of the
         numeric encodings ``'epoch_s'`` / ``'epoch_ms'`` (Unix epoch seconds/milliseconds,
-        UTC) and ``'excel_serial'`` (Excel serial days, 1900 system; 40546 = 2011-01-03).
-        Default: inferred; ambiguous day/month orders and mixed formats raise. Values with a
-        UTC offset keep their local wall-clock time when they all share one offset (and a
-        timezone-aware column its zone's local time), else they are converted to UTC; a
-        note says which.
+        UTC) and ``'excel_serial'`` (Excel serial days, 1900 system; 40546 = 2011-01-03),
+        which may be given beside strptime formats for a column holding both (five-digit
+        numbers are then serials). Default: inferred; ambiguous day/month orders and mixed
+        formats raise; in an .xlsx sheet, five-digit numbers among dates are read as Excel
+        serials (noted with their count). Values with a UTC offset keep each value's own
+        local wall-clock time (its offset dropped once read, so a line's day never depends
+        on the other lines of its file), and a timezone-aware column its zone's local time
+        (several zones: UTC); a note says which.
     encoding : str, optional
         Text encoding (Python codec name) of a text file; default detected (UTF-8, UTF-8
         with BOM, GB18030/GBK, else charset-normalizer).
@@ -230,6 +233,9 @@ def _check_date_format(date_format: Any) -> tuple[str, ...] | None:
         return None
     formats = (date_format,) if isinstance(date_format, str) else tuple(date_format)
     special = [f for f in formats if f in SPECIAL_FORMATS]
+    if special == ["excel_serial"] and len(formats) > 1 and all(
+            isinstance(f, str) and "%" in f for f in formats if f != "excel_serial"):
+        return formats  # Excel serials beside date text (an .xlsx column of both kinds)
     if special and len(formats) > 1:
         raise InputError(
             f"date_format={special[0]!r} reads numbers, not text: pass it alone, not with "
@@ -327,7 +333,8 @@ def _ingest(
     schema = raw.schema()
     ts_col = mapping["order_ts"]
     date_plan, date_notes = infer_date_plan(con, table, ts_col, schema[ts_col], formats,
-                                            loaded.zones.get(ts_col))
+                                            loaded.zones.get(ts_col),
+                                            excel=loaded.format == "xlsx")
     ids, id_notes = {}, []
     for canonical in ("customer_id", "order_id", "product_id"):
         if canonical in mapping:
@@ -361,7 +368,7 @@ def _ingest(
              *number_notes, *extra_notes)
     ingested = Ingested(
         raw=raw, con=con, source=loaded.source, format=loaded.format, encoding=loaded.encoding,
-        header=loaded.header, mapping=mapping, date_formats=date_plan.formats,
+        header=loaded.header, mapping=mapping, date_formats=date_plan.recorded,
         number_notes=tuple(number_notes), notes=notes, fingerprint=loaded.fingerprint,
         n_rows=n_rows, extra_columns=tuple(extra_names.values()), plan=plan, ids_raw=raw,
     )

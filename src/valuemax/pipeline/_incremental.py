@@ -35,6 +35,7 @@ from valuemax._core.exceptions import InputError
 from valuemax._core.validation import check_date
 from valuemax.clean import PRESETS, clean
 from valuemax.clean._obsend import default_observation_end, refuse_future, usable
+from valuemax.io._dates import zone_conflict
 from valuemax.io._ids import id_expr
 
 #: Names of the working tables (in memory, never in the store).
@@ -72,6 +73,11 @@ def check_layout(new: Any, stored_raw: Any, recorded: Any, source: str) -> None:
             "with the store's columns and mapping; export them with the same columns, or "
             "rebuild the store with valuemax analyze on the whole log"
         )
+    if "date_zone" in recorded.ingest:  # older stores record no zone: not compared
+        why = zone_conflict(recorded.ingest["date_zone"], new.plan.date,
+                            new.mapping["order_ts"], source)
+        if why:
+            raise InputError(why)
     old_t = {c: t for c, t in stored_raw.schema().items() if c != "_row_id"}
     new_t = dict(new.raw.schema().items())
     types = [f"{c!r} {old[c]} in the store, {now[c]} here" for c in old

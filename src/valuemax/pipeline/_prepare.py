@@ -134,8 +134,9 @@ def _diagnose(source: Any, read: ReadOptions) -> tuple[dict[str, Any], list[str]
             col = mapping["order_ts"]
             try:
                 plan, _ = infer_date_plan(con, "_vm_inspect", col, schema[col], formats,
-                                          loaded.zones.get(col))
-                found["date_formats"] = list(plan.formats)
+                                          loaded.zones.get(col),
+                                          excel=loaded.format == "xlsx")
+                found["date_formats"] = list(plan.recorded)
             except InputError as exc:
                 problems.append(str(exc))
         for canonical in ("customer_id", "order_id", "product_id"):

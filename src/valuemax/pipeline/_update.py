@@ -342,7 +342,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     params = {**p, "observation_end": end.isoformat(),
               "run_at": started.isoformat(timespec="seconds"),
               "update": _update_params(refit, stored_end, offset, n_stored, restated, drift)}
-    notes: list[str] = []
+    # the zone a timezone-aware order_ts was read in: the note analyze gives, said again
+    notes: list[str] = [n for n in new.notes if n.startswith("order_ts <- ") and "zone" in n]
     run_id = uuid.uuid4().hex
     rows_q = sum(counts.values())
     scored = _score_and_record(

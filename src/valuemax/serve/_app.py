@@ -5,7 +5,9 @@ run time, and the token dependency is a local object.
 """
 
 
+import datetime as dt
 import hmac
+import json
 import math
 import re
 from pathlib import Path
@@ -38,7 +40,12 @@ from valuemax.serve._schemas import (
     Value,
     parse_day,
 )
-from valuemax.serve._score import beyond_history, score_summary, summarise_lines
+from valuemax.serve._score import (
+    DAYS_PER_MONTH,
+    beyond_history,
+    score_summary,
+    summarise_lines,
+)
 from valuemax.serve._store import Snapshot, StoreReader
 
 #: Largest request body accepted, in bytes (more: 413). 10,000 lines of {date, amount,
@@ -254,8 +261,10 @@ def score_request(snap: Snapshot, body: ScoreRequest) -> Scored:
         raise HTTPException(413, f"{len(body.transactions):,} transactions in one request; at "
                                  f"most {MAX_TRANSACTIONS:,} are scored per POST /score: "
                                  "split the request")
-    obs = (parse_day(body.observation_end, "observation_end")
-           if body.observation_end is not None else snap.observation_end)
+    obs = snap.observation_end
+    if body.observation_end is not None:
+        obs = parse_day(body.observation_end, "observation_end")
+        _check_observation_end(snap, body.observation_end, obs)
     lines = body.transactions
     summary = summarise_lines([parse_day(t.date, "date") for t in lines],
                               [t.amount for t in lines], [t.order_id for t in lines],
@@ -288,6 +297,34 @@ def score_request(snap: Snapshot, body: ScoreRequest) -> Scored:
                   time_unit=snap.time_unit, rfm=RFM(**{k: summary[k] for k in _RFM}),
                   btyd=BTYD(**{k: summary[k] for k in _BTYD}), value=value, missing=missing,
                   notes=notes)
+
+
+def observation_end_range(snap: Snapshot) -> tuple[dt.date | None, dt.date, int]:
+    """``(earliest, latest, horizon months)`` an ``observation_end`` of ``POST /score`` may
+    take: from the store's first purchase day to its observation end plus the value horizon
+    (months of 30.4375 days, rounded up to whole days; 12 months when the store has no value
+    horizon), the period the stored models predict over. Later dates would score a customer
+    at a time the models know nothing of (a date such as 9999-12-31 is a typo or a
+    placeholder); earlier ones before any purchase the models were fitted on."""
+    months = snap.value_horizon or 12
+    latest = snap.observation_end + dt.timedelta(days=math.ceil(months * DAYS_PER_MONTH))
+    return snap.first_day, latest, months
+
+
+def _check_observation_end(snap: Snapshot, given: str, obs: dt.date) -> None:
+    """422 naming ``given`` and the allowed range when ``obs`` is outside it."""
+    first, latest, months = observation_end_range(snap)
+    if (first is None or obs >= first) and obs <= latest:
+        return
+    low = (f"from {first.isoformat()} (the store's first purchase day) " if first is not None
+           else "")
+    why = ("after the period the stored models predict over" if obs > latest else
+           "before the store's first purchase day")
+    raise HTTPException(422, (
+        f"observation_end {given!r} is {why}: this store scores observation ends {low}to "
+        f"{latest.isoformat()} (its observation end {snap.observation_end.isoformat()} + the "
+        f"value horizon of {months} months). Send a date in that range, or leave "
+        f"observation_end out to score at the store's observation end"))
 
 
 def _longest_t(snap: Snapshot) -> float | None:
@@ -359,6 +396,37 @@ def create_app(store_path: str | Path, token: str | None = None, *,
     _add_routes(app, store, guarded=[Depends(_authorizer(expected))])
     app.add_middleware(_Guard, max_bytes=int(max_body_bytes), token=expected)
     return app
+
+
+class _RepeatedKeyError(ValueError):
+    """A JSON object names a key twice."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` of :func:`json.loads`: refuse an object naming a key twice."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKeyError(key)
+        out[key] = value
+    return out
+
+
+async def unique_keys(request: Request) -> None:
+    """The dependency of ``POST /score`` after the token check: a body whose JSON objects
+    repeat a key is a 422 naming the key (JSON readers keep the last value silently, so
+    ``{"observation_end": "1998-01-01", "observation_end": "9999-12-31"}`` would score at
+    the second). A body that is not JSON is left to FastAPI's own message."""
+    raw = await request.body()  # cached: FastAPI read it already
+    try:
+        json.loads(raw, object_pairs_hook=_unique_pairs)
+    except _RepeatedKeyError as exc:
+        raise HTTPException(422, (
+            f"the request body repeats the key {exc.args[0]!r} in one JSON object; each key "
+            "may appear once (a repeated key would silently take its last value). Send the "
+            "key once")) from None
+    except ValueError:  # not JSON (or not UTF-8): FastAPI's validation says so
+        return
 
 
 def _authorizer(expected: bytes | None) -> Any:
@@ -461,7 +529,8 @@ def _add_routes(app: Any, store: StoreReader, *, guarded: list[Any]) -> None:
         rows = [SegmentRow(**{k: _finite(v) for k, v in r.items()}) for r in snap.segments]
         return Segments(run_id=snap.run["run_id"], segments=rows)
 
-    @app.post("/score", response_model=Scored, dependencies=guarded, responses=_ERRORS,
+    @app.post("/score", response_model=Scored, dependencies=[*guarded, Depends(unique_keys)],
+              responses=_ERRORS,
               summary="Score a customer's transactions with the stored models")
     def score(body: ScoreRequest) -> Scored:
         return score_request(store.current(), body)

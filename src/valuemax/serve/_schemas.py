@@ -111,7 +111,9 @@ class ScoreRequest(BaseModel):
         description="Echoed back; not looked up (use GET /customers/{customer_id}).")] = None
     observation_end: Annotated[str | None, Field(
         default=None, description="Inclusive end of observation 'YYYY-MM-DD'; default the "
-                                  "store's (every line must be on or before it).",
+                                  "store's (every line must be on or before it). From the "
+                                  "store's first purchase day to its observation end + the "
+                                  "value horizon (else 422).",
         json_schema_extra={"pattern": r"^\d{4}-\d{2}-\d{2}$"})] = None
 
     @field_validator("observation_end", mode="before")

@@ -108,6 +108,8 @@ class Snapshot:
         The file state the snapshot was read from (see :func:`file_stamp`).
     loaded_at : datetime.datetime
         When the snapshot was read (UTC).
+    first_day : datetime.date or None
+        The store's first purchase day (earliest ``first_purchase``; None: no customers).
     """
 
     path: str
@@ -131,6 +133,7 @@ class Snapshot:
     missing: dict[str, str]
     stamp: tuple
     loaded_at: dt.datetime
+    first_day: dt.date | None = None
 
     def profile(self, customer_id: str) -> dict[str, Any] | None:
         """The customer's joined row as ``{prefixed column: value}``, or None when unknown."""
@@ -440,8 +443,18 @@ def load_snapshot(path: Path) -> Snapshot:
         discount_rate=float(params.get("discount_rate", 0.01)),
         margin=float(params.get("margin", 1.0)),
         missing=_missing(tables, params, run["run_id"], value_horizon, spend),
-        stamp=stamp, loaded_at=dt.datetime.now(dt.UTC),
+        stamp=stamp, loaded_at=dt.datetime.now(dt.UTC), first_day=_first_day(profiles),
     )
+
+
+def _first_day(profiles: Any) -> dt.date | None:
+    """The store's first purchase day (the earliest ``first_purchase``), None if unknown."""
+    import pyarrow.compute as pc
+
+    if "c.first_purchase" not in profiles.column_names or not profiles.num_rows:
+        return None
+    got = pc.min(profiles.column("c.first_purchase")).as_py()
+    return got.date() if isinstance(got, dt.datetime) else got
 
 
 class StoreReader:
