@@ -19,6 +19,24 @@ def _table(df: pd.DataFrame):
     return ibis.memtable(pa.Table.from_pandas(df, preserve_index=False))
 
 
+def _seeded_log(*, seed: int, n: int, customers: int, days: int, days_an_order: int,
+                at, p_item: float) -> pd.DataFrame:
+    """``n`` seeded lines: customer ``c<k>``, an order per customer and ``days_an_order``
+    days, a time ``2024-01-01 + at(day, customer)``, geometric product codes; the first
+    two lines share the order id ``shared`` under two customers (``zz`` the second)."""
+    rng = np.random.default_rng(seed)
+    cust = rng.integers(0, customers, n)
+    day = rng.integers(0, days, n)
+    df = pd.DataFrame({
+        "customer_id": [f"c{c}" for c in cust],
+        "order_id": [f"o{c}-{d // days_an_order}" for c, d in zip(cust, day, strict=True)],
+        "order_ts": pd.Timestamp("2024-01-01") + at(day, cust),
+        "product_id": [f"p{i}" for i in rng.geometric(p_item, n)]})
+    df.loc[[0, 1], "order_id"] = "shared"  # two customers' lines under one order id
+    df.loc[1, "customer_id"] = "zz"
+    return df
+
+
 def _rows(b) -> list[tuple]:
     """Each basket as (customer, first day, last time, items), sorted: the baskets without
     their order."""
@@ -122,17 +140,8 @@ def test_baskets_coded_in_passes_equal_one_pass(monkeypatch, passes):
     key, not its customer, picks the pass, so it stays whole)."""
     import valuemax.basket._coded as coded_mod
 
-    rng = np.random.default_rng(8)
-    n = 3_000
-    cust = rng.integers(0, 200, n)
-    day = rng.integers(0, 60, n)
-    df = pd.DataFrame({
-        "customer_id": [f"c{c}" for c in cust],
-        "order_id": [f"o{c}-{d // 5}" for c, d in zip(cust, day, strict=True)],
-        "order_ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(day, unit="D"),
-        "product_id": [f"p{i}" for i in rng.geometric(0.15, n)]})
-    df.loc[[0, 1], "order_id"] = "shared"  # two customers' lines under one order id
-    df.loc[1, "customer_id"] = "zz"
+    df = _seeded_log(seed=8, n=3_000, customers=200, days=60, days_an_order=5,
+                     at=lambda day, cust: pd.to_timedelta(day, unit="D"), p_item=0.15)
     t = _table(df)
     one = build_coded(t)
     # the list aggregate (the path when the hashes cannot group the lines exactly)
@@ -156,18 +165,10 @@ def test_grouping_by_hash_equals_the_list_aggregate_and_falls_back_on_a_shared_h
     share a hash (made so here), the list aggregate groups them."""
     import valuemax.basket._coded as coded_mod
 
-    rng = np.random.default_rng(11)
     n = 2_000
-    cust = rng.integers(0, 150, n)
-    day = rng.integers(0, 400, n)
-    df = pd.DataFrame({
-        "customer_id": [f"c{c}" for c in cust],
-        "order_id": [f"o{c}-{d // 3}" for c, d in zip(cust, day, strict=True)],
-        "order_ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(day * 3600 + cust,
-                                                                 unit="s"),
-        "product_id": [f"p{i}" for i in rng.geometric(0.2, n)]})
-    df.loc[[0, 1], "order_id"] = "shared"
-    df.loc[1, "customer_id"] = "zz"
+    df = _seeded_log(seed=11, n=n, customers=150, days=400, days_an_order=3,
+                     at=lambda day, cust: pd.to_timedelta(day * 3600 + cust, unit="s"),
+                     p_item=0.2)
     t = _table(df)
     calls = []
     listed = coded_mod._listed
