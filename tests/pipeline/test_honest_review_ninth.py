@@ -54,6 +54,8 @@ def test_prior_only_customers_are_flagged_in_the_export_and_the_store(retail):
     caveat = next(c.text for c in res.caveats if c.code == "new_prior_only")
     assert caveat.startswith("37 customers first seen in the last 7 days")
     assert "clv_from_prior_only is True for them" in caveat
+    # the rule is one purchase day (frequency 0), not one order: several orders on that day
+    assert "with purchases on one day only" in caveat and "single order" not in caveat
     with duckdb.connect(str(store), read_only=True) as con:
         stored = con.sql("SELECT customer_id FROM clv WHERE clv_from_prior_only").fetchall()
     assert {r[0] for r in stored} == expected
@@ -146,6 +148,10 @@ def test_each_value_caveat_once_in_the_report(retail):
                    for i in items)
     assert sum("fit the data equally well" in i or "fit equally well" in i
                for i in items) == 1
+    # P(alive)'s box: its heading once (the warning opens with the same words)
+    box = re.search(r'<div class="alert"[^>]*>(.*?)</div>', sec, re.S).group(1)
+    text = html.unescape(re.sub(r"<[^>]+>", "", box))
+    assert text.count("P(alive) cannot rank customers in this log") == 1, text[:200]
 
 
 # --- 4. the buy-again extrapolation flag stays with the scores ----------------------------

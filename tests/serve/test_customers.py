@@ -87,6 +87,10 @@ def test_ids_are_matched_as_text(client, store_tables):
     assert r.status_code == 404
     assert "'4' is not in the store" in r.json()["detail"]
     assert "2,357 customers" in r.json()["detail"]
+    # an export's float spelling of a whole-number id: the stored spelling is suggested
+    r = client.get("/customers/4.0")
+    assert r.status_code == 404 and "try '4'" in r.json()["detail"]
+    assert "try" not in client.get("/customers/4").json()["detail"]
 
 
 @pytest.mark.parametrize("cid", ["nobody", "00004 ", "%00"])

@@ -259,8 +259,8 @@ def _new_customer_caveats(cust: pd.DataFrame, time_unit: str, col: str) -> list[
     span, mid = (lo if lo == hi else f"{lo} to {hi}"), float(clv.median())
     return [Caveat("value", "new_prior_only", (
         f"{n:,} {'customer' if n == 1 else 'customers'} first seen in the last "
-        f"{NEW_CUSTOMER_DAYS} days with a single order {'has' if n == 1 else 'have'} only "
-        f"the population's average as CLV ({span}, against a median CLV of {mid:,.2f} for "
+        f"{NEW_CUSTOMER_DAYS} days, with purchases on one day only, "
+        f"{'has' if n == 1 else 'have'} just the population's average as CLV ({span}, against a median CLV of {mid:,.2f} for "
         "all customers): nothing is known of them yet, so do not rank them by CLV "
         "(clv_from_prior_only is True for them in the customer table, the store and the "
         "API)."))]

@@ -433,7 +433,7 @@ def _applied(base: dict[str, Any], n_rows: int, counts: dict[str, int],
     """The result of an applied update, with its one-line message."""
     rows_q = sum(counts.values())
     n_active, n_kept, n_new, _ = counted
-    what = (f"{n_rows:,} new lines ({n_rows - rows_q:,} clean, {rows_q:,} "
+    what = (f"{n_rows:,} new {'line' if n_rows == 1 else 'lines'} ({n_rows - rows_q:,} clean, {rows_q:,} "
             f"quarantined){_said(restated)}; observation end {stored_end.isoformat()} -> "
             f"{end.isoformat()}; {_said_customers(*counted)}; "
             + ("every model refitted" if refit else f"re-scored with the stored "

@@ -132,7 +132,9 @@ def _cautions(result: AnalysisResult, value: Any, cust: pd.DataFrame,
             "the fitted purchase model's drop-out part sits at a limit or is not pinned "
             "down by this log, so its P(alive) cannot tell active customers from lost ones; "
             "rank customers by recency and the RFM segments instead."))
-        parts.append(alert("P(alive) cannot rank customers in this log", shown))
+        head = "P(alive) cannot rank customers in this log"
+        body = shown[len(head):].lstrip(": ") if shown.startswith(head) else shown
+        parts.append(alert(f"{head}: ", body))  # the warning opens with the same words
         diag.append(notes_list([raw], title="Why P(alive) cannot rank customers"))
     # the run's caveats of this step (the list every surface shows; P(alive)'s in its box)
     caveats = [c for c in getattr(result, "caveats", ()) if getattr(c, "step", None) == "value"]
@@ -264,9 +266,9 @@ def _verdict(value: ValueResult, cust: pd.DataFrame) -> str:
     new = new_customers(cust, value.time_unit)
     n_new = int(new.sum())
     caveat = ("" if not n_new else
-              f" {count(n_new, 'customer')} first seen in the last {NEW_CUSTOMER_DAYS} days "
-              f"with a single order {'has' if n_new == 1 else 'have'} only the population's "
-              "average as CLV (marked "
+              f" {count(n_new, 'customer')} first seen in the last {NEW_CUSTOMER_DAYS} days, "
+              f"with purchases on one day only, {'has' if n_new == 1 else 'have'} just the "
+              "population's average as CLV (marked "
               "\"new: prior only\" where they appear in the top-CLV table): do not rank "
               "them by CLV.")
     rank = "rank customers" + (" (except the new ones, see below)" if n_new else "")
@@ -521,7 +523,7 @@ def _clv(cust: pd.DataFrame, col: str, h: int, time_unit: str = "D") -> str:
     if new.any():
         shown["new_flag"] = np.where(new.to_numpy(), NEW_FLAG, "")
         flag = (f" {count(int(new.sum()), 'customer')} in this table first bought in the last "
-                f"{NEW_CUSTOMER_DAYS} days with a single order: their CLV is only the "
+                f"{NEW_CUSTOMER_DAYS} days with purchases on one day only: their CLV is only the "
                 f"population's prior (\"{NEW_FLAG}\"), not a sign that they are worth more.")
     out.append(table(shown, csv_name=f"top_customers_clv_{h}",
                      labels={**_labels(h), "new_flag": "note"}, caption=(

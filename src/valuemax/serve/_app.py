@@ -478,8 +478,11 @@ def _not_found_hint(run: dict[str, Any], customer_id: str) -> str:
     """How to find a customer: ids as stored, or, in a pseudonymised store, their
     pseudonyms (computed with the run's key)."""
     if not run.get("pseudonymized") or _PSEUDONYM.fullmatch(customer_id):
+        whole = re.fullmatch(r"(-?\d+)\.0+", customer_id)
         return ("ids are matched as text, exactly as stored: leading zeros, case and spaces "
-                "count")
+                "count" + ("" if whole is None else (
+                    f"; an id read from a number column is stored without its '.0' (as "
+                    f"in many exports' 17850.0): try '{whole.group(1)}'")))
     fingerprint = run.get("pseudonym_key_fingerprint") or ""
     return ("this store holds keyed HMAC-SHA256 pseudonyms (64 hex digits) instead of the "
             "customer ids (the run used --pseudonymize"
