@@ -302,12 +302,13 @@ def score_request(snap: Snapshot, body: ScoreRequest) -> Scored:
 def observation_end_range(snap: Snapshot) -> tuple[dt.date | None, dt.date, int]:
     """``(earliest, latest, horizon months)`` an ``observation_end`` of ``POST /score`` may
     take: from the store's first purchase day to its observation end plus the value horizon
-    (months of 30.4375 days, rounded up to whole days; 12 months when the store has no value
+    (months of 30.4375 days, rounded to whole days as the CLV horizon is: 12 months are 365
+    days, so 2024-07-20 + 12 months is 2025-07-20; 12 months when the store has no value
     horizon), the period the stored models predict over. Later dates would score a customer
     at a time the models know nothing of (a date such as 9999-12-31 is a typo or a
     placeholder); earlier ones before any purchase the models were fitted on."""
     months = snap.value_horizon or 12
-    latest = snap.observation_end + dt.timedelta(days=math.ceil(months * DAYS_PER_MONTH))
+    latest = snap.observation_end + dt.timedelta(days=round(months * DAYS_PER_MONTH))
     return snap.first_day, latest, months
 
 
