@@ -271,9 +271,26 @@ def _log_run(params: Any, ingest: Any) -> bool:
 
 def _since_fit(runs: list[tuple[Any, ...]]) -> tuple[float, float]:
     """Predicted and actual purchases summed over the re-scoring updates after the last fit
-    (each update records its period's figures under ``parameters.update.drift``)."""
+    (each update records its period's figures under ``parameters.update.drift``). A fit is
+    a run of the log that is not an update (``analyze``) or an update with ``refit``; a
+    campaign's target, experiment or uplift run written to the store (``--db``) fits
+    nothing and is passed over (review: an experiment readout reset the totals, and the
+    next update compared one day with "since it was fitted").
+
+    >>> log = '{"mapping": {}}'
+    >>> def run(p, ingest=log):
+    ...     return ("id", "t", "v", None, json.dumps({**dict.fromkeys(NEEDED_PARAMETERS), **p}), ingest, None)
+    >>> def upd(pred, act, refit=False):
+    ...     return run({"update": {"refit": refit, "drift": {"predicted": pred, "actual": act}}})
+    >>> _since_fit([run({}), upd(2.0, 1.0), run({}, ingest="{}"), upd(3.0, 4.0)])
+    (5.0, 5.0)
+    >>> _since_fit([run({}), upd(2.0, 1.0), upd(9.0, 9.0, refit=True), upd(3.0, 4.0)])
+    (3.0, 4.0)
+    """
     predicted = actual = 0.0
     for row in runs:
+        if not _log_run(row[4], row[5]):
+            continue
         upd = json.loads(row[4]).get("update") or {}
         if not upd or upd.get("refit"):
             predicted = actual = 0.0
