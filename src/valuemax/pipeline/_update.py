@@ -339,7 +339,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     country = country_column(rec.ingest.get("extra_columns") or ())
     customers, models, drift, counted = _rebuilt(
         con, cleaned, p, money=money, country=country, stored_end=stored_end, end=end,
-        since_fit=rec.since_fit, refit=refit, offset=offset, clock=clock)
+        since_fit=rec.since_fit, fit_end=rec.fit_end, refit=refit, offset=offset,
+        clock=clock)
     params = {**p, "observation_end": end.isoformat(),
               "run_at": started.isoformat(timespec="seconds"),
               "update": _update_params(refit, stored_end, offset, n_stored, restated, drift)}
@@ -456,7 +457,7 @@ def _applied(base: dict[str, Any], n_rows: int, counts: dict[str, int],
 
 def _rebuilt(con: Any, cleaned: Any, p: dict[str, Any], *, money: bool, country: Any,
              stored_end: dt.date, end: dt.date, since_fit: Any, refit: bool, offset: int,
-             clock: StepClock) -> tuple[pd.DataFrame, Any, Any, tuple[int, int, int, int]]:
+             clock: StepClock, fit_end: str | None = None) -> tuple[pd.DataFrame, Any, Any, tuple[int, int, int, int]]:
     """The customers rebuilt from the union's clean lines, the stored model's drift check
     and the counts the update says: ``(customers, models, drift, (n_active, n_kept, n_new,
     n_customers))``."""
@@ -475,7 +476,8 @@ def _rebuilt(con: Any, cleaned: Any, p: dict[str, Any], *, money: bool, country:
             phi, _ = daily_dispersion(
                 con.table("transactions_clean", database=(CATALOG, "main")), stored_end)
             drift = drift_check(models, before, new_days, stored_end, end, since_fit,
-                                time_unit, refitted=refit, dispersion=phi)
+                                time_unit, refitted=refit, dispersion=phi,
+                                fit_end=dt.date.fromisoformat(fit_end) if fit_end else None)
     n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
     n_active = int(con.table(IDS).count().to_pyarrow().as_py())
     n_kept = int(con.raw_sql(f"SELECT count(DISTINCT customer_id) FROM {U_CLEAN} "
