@@ -42,3 +42,36 @@ def test_drift_without_a_refit_advises_one():
     assert check.refit_advised
     assert ("refit it with the next file of new lines (--refit or refit=True; a file already "
             "applied changes nothing), or run analyze on the whole log now") in check.message
+
+
+def _scaled(factor: float, dispersion: float):
+    """The drift check when the customers buy ``factor`` times the published BG/NBD's
+    forecast over half a year (200 customers: frequency 2, recency 20, T 30 weeks)."""
+    model = BetaGeoModel.from_params(**CDNOW_BGNBD, time_unit="W")
+    models = StoredModels("BG/NBD", model, None, {"BG/NBD": CDNOW_BGNBD})
+    before = pd.DataFrame({"customer_id": [f"c{i}" for i in range(200)],
+                           "frequency": 2.0, "recency": 20.0, "T": 30.0})
+    old_end, new_end = dt.date(2024, 1, 1), dt.date(2024, 7, 1)
+    expected = np.asarray(model.expected_purchases((new_end - old_end).days / 7,
+                                                   before["frequency"], before["recency"],
+                                                   before["T"]))
+    new_days = pd.Series(factor * expected, index=before["customer_id"])
+    return drift_check(models, before, new_days, old_end, new_end, (0.0, 0.0), "W",
+                       dispersion=dispersion), float(expected.sum())
+
+
+@pytest.mark.parametrize(("factor", "dispersion", "words"), [
+    (1.15, 1.0, "is within the threshold (±{thr}), though beyond the noise allowance "
+                "(±{allow}): no refit needed"),
+    (1.30, 50.0, "is beyond the threshold (±{thr}) but within the noise allowance "
+                 "(±{allow}): no refit needed"),
+])
+def test_the_sentence_says_which_bound_held(factor, dispersion, words):
+    check, expected = _scaled(factor, dispersion)
+    gap, thr = (factor - 1) * expected, 0.2 * expected
+    allow = 1.96 * np.sqrt(dispersion * expected)
+    assert expected >= 20  # the premise: enough predicted to judge (MIN_EXPECTED)
+    assert not check.refit_advised
+    assert check.message.endswith(
+        f"the gap of {gap:,.1f} " + words.format(thr=f"{thr:,.1f}", allow=f"{allow:,.1f}"))
+    assert "since the fit on 2024-01-01 (182 days)" in check.message

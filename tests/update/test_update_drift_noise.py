@@ -112,3 +112,34 @@ def test_half_the_purchases_removed_is_flagged_within_days(retail_days):
     first = advised.index(True)
     assert halved[first].relative_error < -0.2
     assert "the data have drifted from the model" in halved[first].message
+
+
+def test_an_allowance_above_the_prediction_says_the_days_cannot_tell(retail_days):
+    """One trading day of Online Retail predicts fewer repeat purchases than its noise
+    allowance (a new user's update: ±57.1 against 51.4): the sentence says those days
+    cannot tell drift from noise, and after how many days since the fit the allowance falls
+    below 20 % of the prediction: 1.96 x √(φ x r x d) < 0.2 x r x d, d > (1.96/0.2)² φ / r
+    at r predicted repeat purchases a day."""
+    _, models, days = retail_days
+    per = _repeat_per_day(days)
+    trading = np.sort(days["day"].unique())[-61:]
+    checks = [_update_day(models, days, pd.Timestamp(o), pd.Timestamp(w), (0.0, 0.0),
+                          _dispersion(per, pd.Timestamp(o)))
+              for o, w in itertools.pairwise(trading)]
+    noisy = [c for c in checks if c.allowance > c.predicted_since_fit and not c.refit_advised]
+    assert len(noisy) >= 5, len(noisy)  # measured on the log's last 60 trading days
+    for c in noisy:
+        rate = c.predicted_since_fit / c.period_days  # the fit is the stored end here
+        need = (1.96 / 0.2) ** 2 * c.dispersion / rate
+        assert c.days_needed == pytest.approx(need)
+        assert 1.96 * np.sqrt(c.dispersion * rate * need) == pytest.approx(0.2 * rate * need)
+        span = f"{c.period_days} {'day' if c.period_days == 1 else 'days'}"
+        assert (f"the allowance is larger than the prediction itself: the {span} since the "
+                "fit cannot tell drift from noise in this log, no judgement either way: the "
+                f"allowance falls below 20% of the prediction after about {need:,.0f} days "
+                f"since the fit (at {rate:,.1f} predicted repeat purchases a day, "
+                f"{need - c.period_days:,.0f} days more)") in c.message
+        assert "no refit needed" not in c.message
+    for c in checks:
+        if c.allowance <= c.predicted_since_fit and not c.refit_advised:
+            assert c.message.endswith(": no refit needed")

@@ -528,7 +528,7 @@ class StoreSession:
 
     def value_caveats(self) -> list[str]:
         """The value warnings of the newest run that recorded them (``runs.caveats``, JSON
-        ``{"value": [...]}``; an update's row records none), or [] (none, or a store written
+        ``{"value": [...]}``; an update records its own), or [] (none, or a store written
         before the column existed)."""
         return self.caveats("value")
 

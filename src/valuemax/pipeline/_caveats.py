@@ -27,6 +27,12 @@ STEPS: tuple[str, ...] = ("segments", "clusters", "value", "propensity")
 INACTIVE_DAYS = 180
 #: The share of customers with the highest past spend called "high spenders".
 HIGH_SPEND_SHARE = 0.2
+#: Words of the value caveats that count customers of the customer table (the prior-only
+#: customers, the same expected spend, the one-day high spenders): an update recomputes
+#: these from the re-scored table and carries over the others, which describe the models.
+CUSTOMER_CAVEAT_WORDS = ("only the population's average as CLV",
+                         "expected spend per purchase is about the same",
+                         "bought on one day only: with no repeat purchase")
 
 
 @dataclass(frozen=True)
@@ -236,9 +242,25 @@ def value_caveats(value: Any, customers: pd.DataFrame | None,
         add("indistinguishable", f"{names} fit equally well: the data cannot tell them "
                                  "apart, so the model choice carries no information")
     if clv and customers is not None:
-        out += _spend_caveats(customers)
-        out += _new_customer_caveats(customers, value.time_unit, f"clv_{h}")
+        out += customer_value_caveats(customers, value.time_unit, f"clv_{h}")
     return out
+
+
+def customer_value_caveats(customers: pd.DataFrame, time_unit: str,
+                           col: str) -> list[Caveat]:
+    """The value caveats that count customers of a scored customer table: the same
+    expected spend for everyone, the one-day high spenders, and the customers whose CLV
+    (column ``col``) is only the population's prior (their count, CLV range and median).
+
+    :func:`value_caveats` adds them after a fit; ``valuemax update`` recomputes them from
+    the re-scored table (the texts hold :data:`CUSTOMER_CAVEAT_WORDS`)."""
+    return _spend_caveats(customers) + _new_customer_caveats(customers, time_unit, col)
+
+
+def counts_customers(text: str) -> bool:
+    """Whether a recorded value caveat's text is one of :func:`customer_value_caveats`
+    (it then describes the customer table of its run, not the stored models)."""
+    return any(w in text for w in CUSTOMER_CAVEAT_WORDS)
 
 
 def _new_customer_caveats(cust: pd.DataFrame, time_unit: str, col: str) -> list[Caveat]:
@@ -319,4 +341,5 @@ def propensity_caveats(found: Any) -> list[Caveat]:
         + ". Do not target on them; read churn with the RFM segments."))]
 
 
-__all__ = ["STEPS", "Caveat", "caveats_by_step", "run_caveats"]
+__all__ = ["CUSTOMER_CAVEAT_WORDS", "STEPS", "Caveat", "caveats_by_step", "counts_customers",
+           "customer_value_caveats", "run_caveats"]

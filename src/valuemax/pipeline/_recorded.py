@@ -84,6 +84,8 @@ class Recorded:
     since_fit : (float, float)
         Purchases the stored purchase model predicted, and those made, summed over the
         updates since the models were last fitted (by ``analyze`` or an update with refit).
+    fit_end : str or None
+        The observation end (ISO date) of that fit, None when no run recorded one.
     """
 
     run_id: str
@@ -93,6 +95,7 @@ class Recorded:
     fingerprints: frozenset[str]
     sources: dict[str, tuple[str, str, str]]
     since_fit: tuple[float, float] = (0.0, 0.0)
+    fit_end: str | None = None
 
     def read_options(self) -> ReadOptions:
         """How to read new lines: the recorded reading options, with the date formats the
@@ -256,7 +259,8 @@ def read_recorded(con: Any, catalog: str, store: Path) -> Recorded:
         )
     sources = {r[3]: (r[0], r[1][:19], r[6]) for r in runs if r[3]}
     return Recorded(run_id, version, parameters, ingest_d,
-                    frozenset(r[3] for r in runs if r[3]), sources, _since_fit(runs))
+                    frozenset(r[3] for r in runs if r[3]), sources, _since_fit(runs),
+                    _fit_end(runs))
 
 
 def _log_run(params: Any, ingest: Any) -> bool:
@@ -299,6 +303,20 @@ def _since_fit(runs: list[tuple[Any, ...]]) -> tuple[float, float]:
         predicted += float(drift.get("predicted") or 0.0)
         actual += float(drift.get("actual") or 0.0)
     return predicted, actual
+
+
+def _fit_end(runs: list[tuple[Any, ...]]) -> str | None:
+    """The observation end of the last run of the log that fitted the models (``analyze``
+    or an update with refit), as an ISO date; None when none recorded it."""
+    end = None
+    for row in runs:
+        if not _log_run(row[4], row[5]):
+            continue
+        p = json.loads(row[4])
+        upd = p.get("update") or {}
+        if (not upd or upd.get("refit")) and p.get("observation_end"):
+            end = str(p["observation_end"])[:10]
+    return end
 
 
 __all__ = [

@@ -183,7 +183,16 @@ class DriftCheck:
         The noise allowance in purchases, ``DRIFT_Z x sqrt(dispersion x
         predicted_since_fit)``.
     message : str
-        One sentence saying so, with the figures.
+        One sentence saying so, with the figures: the totals since the fit (on its
+        observation end) and this update's own; which of the threshold and the allowance
+        held, with both; and, when the allowance exceeds the prediction, that the days so
+        far cannot tell drift from noise and how many would (``days_needed``).
+    fit_end : datetime.date or None
+        The observation end of the fit the totals run from (None: not known).
+    days_needed : float or None
+        Days since the fit at which the allowance falls below ``threshold x`` the
+        prediction, at the predicted repeat purchases per day since the fit:
+        ``(DRIFT_Z / threshold)² x dispersion / rate``; None when not known.
     """
 
     model: str
@@ -200,6 +209,8 @@ class DriftCheck:
     message: str
     dispersion: float = 1.0
     allowance: float = 0.0
+    fit_end: dt.date | None = None
+    days_needed: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able fields (recorded in the update's run row)."""
@@ -209,7 +220,7 @@ class DriftCheck:
 def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
                 old_end: dt.date, new_end: dt.date, since_fit: tuple[float, float],
                 time_unit: str, *, refitted: bool = False,
-                dispersion: float = 1.0) -> DriftCheck:
+                dispersion: float = 1.0, fit_end: dt.date | None = None) -> DriftCheck:
     """Forecast of the stored model over (old_end, new_end] vs the new purchase days.
 
     Parameters
@@ -230,6 +241,9 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
     dispersion : float, default 1.0
         The log's dispersion of daily repeat purchases (:func:`daily_dispersion`); 1 is
         Poisson noise only.
+    fit_end : datetime.date, optional
+        The observation end of the fit ``since_fit`` runs from (the message says it); when
+        not given and ``since_fit`` is empty, ``old_end``.
 
     Returns
     -------
@@ -251,21 +265,35 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
     allowance = DRIFT_Z * float(np.sqrt(phi * max(p_all, 0.0)))
     judged = p_all >= MIN_EXPECTED and rel is not None
     advised = bool(judged and abs(a_all - p_all) > max(DRIFT_THRESHOLD * p_all, allowance))
-    msg = _drift_message(models.name, (p_all, a_all, p_tot), len(before), days, rel,
-                         (phi, allowance), judged=judged, advised=advised, refitted=refitted)
+    if fit_end is None and since_fit[0] == 0 and since_fit[1] == 0:
+        fit_end = old_end
+    span = (new_end - fit_end).days if fit_end is not None else None
+    needed = (None if not span or p_all <= 0 else
+              (DRIFT_Z / DRIFT_THRESHOLD) ** 2 * phi / (p_all / span))
+    msg = _drift_message(models.name, (p_all, a_all, p_tot, a_tot), len(before), days, rel,
+                         (phi, allowance), (fit_end, span, needed), judged=judged,
+                         advised=advised, refitted=refitted)
     return DriftCheck(models.name, days, len(before), p_tot, a_tot, mae, p_all, a_all, rel,
-                      DRIFT_THRESHOLD, advised, msg, phi, allowance)
+                      DRIFT_THRESHOLD, advised, msg, phi, allowance, fit_end, needed)
 
 
-def _drift_message(name: str, totals: tuple[float, float, float], n: int, days: int,
-                   rel: float | None, noise: tuple[float, float], *, judged: bool,
+def _days(n: float) -> str:
+    return f"{n:,.0f} {'day' if round(n) == 1 else 'days'}"
+
+
+def _drift_message(name: str, totals: tuple[float, float, float, float], n: int, days: int,
+                   rel: float | None, noise: tuple[float, float],
+                   fit: tuple[dt.date | None, int | None, float | None], *, judged: bool,
                    advised: bool, refitted: bool) -> str:
     """The drift check's sentence, with its rule and figures (:func:`drift_check`)."""
-    p_all, a_all, p_tot = totals
+    p_all, a_all, p_tot, a_tot = totals
     phi, allowance = noise
-    head = (f"the stored {name} predicted {p_all:,.1f} repeat purchases since it was "
-            f"fitted (this update: {p_tot:,.1f} by {n:,} customers over "
-            f"{days:,} {'day' if days == 1 else 'days'}); they made {a_all:,.0f}")
+    fit_end, span, needed = fit
+    since = (f"since the fit on {fit_end.isoformat()} ({_days(span)})"
+             if fit_end is not None and span is not None else "since the fit")
+    head = (f"the stored {name} predicted {p_all:,.1f} repeat purchases {since}; they made "
+            f"{a_all:,.0f} (this update alone: {p_tot:,.1f} predicted, {a_tot:,.0f} made, "
+            f"by {n:,} customers over {_days(days)})")
     if not judged:
         return (f"{head}: too few predicted purchases to judge drift (at least "
                 f"{MIN_EXPECTED:,.0f} needed); no refit advised yet")
@@ -274,13 +302,45 @@ def _drift_message(name: str, totals: tuple[float, float, float], n: int, days: 
             f"{p_all:,.1f}), {phi:,.1f} being how many times chance's variance this log's "
             f"daily repeat purchases show over the {DISPERSION_DAYS} days before the stored "
             "end")
-    verdict = ("the data had drifted from the model; every model was refitted"
-               if advised and refitted else
-               "the data have drifted from the model: refit it with the next file of "
-               "new lines (--refit or refit=True; a file already applied changes nothing), "
-               "or run analyze on the whole log now"
-               if advised else "within the threshold or the noise allowance, no refit needed")
+    verdict = _drift_verdict(abs(a_all - p_all), p_all, allowance, (span, needed),
+                             advised=advised, refitted=refitted)
     return f"{head} ({rel:+.1%}; {rule}): {verdict}"
+
+
+def _drift_verdict(gap: float, p_all: float, allowance: float,
+                   fit: tuple[int | None, float | None], *, advised: bool,
+                   refitted: bool) -> str:
+    """Which of the threshold and the noise allowance the gap is within, with both, and
+    what follows (:func:`_drift_message`)."""
+    thr = DRIFT_THRESHOLD * p_all
+    bounds = f"the threshold (±{thr:,.1f}) and the noise allowance (±{allowance:,.1f})"
+    if advised:
+        said = f"the gap of {gap:,.1f} is beyond both {bounds}: "
+        return said + ("the data had drifted from the model; every model was refitted"
+                       if refitted else
+                       "the data have drifted from the model: refit it with the next file of "
+                       "new lines (--refit or refit=True; a file already applied changes "
+                       "nothing), or run analyze on the whole log now")
+    if gap <= thr and gap <= allowance:
+        said = f"the gap of {gap:,.1f} is within both {bounds}"
+    elif gap <= thr:
+        said = (f"the gap of {gap:,.1f} is within the threshold (±{thr:,.1f}), though beyond "
+                f"the noise allowance (±{allowance:,.1f})")
+    else:
+        said = (f"the gap of {gap:,.1f} is beyond the threshold (±{thr:,.1f}) but within the "
+                f"noise allowance (±{allowance:,.1f})")
+    span, needed = fit
+    if allowance <= p_all:
+        return f"{said}: no refit needed"
+    known = f"the {_days(span)} since the fit" if span else "the days since the fit"
+    more = ""
+    if needed is not None and span:
+        more = (f": the allowance falls below {DRIFT_THRESHOLD:.0%} of the prediction after "
+                f"about {_days(needed)} since the fit (at {p_all / span:,.1f} predicted "
+                f"repeat purchases a day{f', {_days(needed - span)} more' if needed > span else ''}"
+                "), the totals adding up over the updates")
+    return (f"{said}, and the allowance is larger than the prediction itself: {known} cannot "
+            f"tell drift from noise in this log, no judgement either way{more}")
 
 
 def daily_dispersion(t: Any, end: dt.date, *,

@@ -82,6 +82,7 @@ from valuemax.pipeline._store import (
     write_segments,
     write_table,
 )
+from valuemax.pipeline._update_caveats import last_caveats, update_caveats
 from valuemax.pipeline._update_checks import (
     check_out_folder,
     open_refused,
@@ -338,7 +339,8 @@ def _update(con: Any, rec: Recorded, store: Path, source: Any, *, refit: bool,
     country = country_column(rec.ingest.get("extra_columns") or ())
     customers, models, drift, counted = _rebuilt(
         con, cleaned, p, money=money, country=country, stored_end=stored_end, end=end,
-        since_fit=rec.since_fit, refit=refit, offset=offset, clock=clock)
+        since_fit=rec.since_fit, fit_end=rec.fit_end, refit=refit, offset=offset,
+        clock=clock)
     params = {**p, "observation_end": end.isoformat(),
               "run_at": started.isoformat(timespec="seconds"),
               "update": _update_params(refit, stored_end, offset, n_stored, restated, drift)}
@@ -415,12 +417,16 @@ def _score_and_record(con: Any, p: dict[str, Any], params: dict[str, Any], clean
     and the store's tables written (:func:`_run_row`, :func:`_commit`)."""
     with clock("scores"):
         _quality(con, offset, cleaned)
-        scored, copy, drop = _scores(con, p, refit=refit, models=models, end=end,
-                                     money=money, country=country, mapping=mapping,
-                                     notes=notes, flag=outlier_sql(med, mad), offset=offset)
+        scored, copy, drop, fitted = _scores(con, p, refit=refit, models=models, end=end,
+                                             money=money, country=country, mapping=mapping,
+                                             notes=notes, flag=outlier_sql(med, mad),
+                                             offset=offset)
+        caveats = update_caveats(last_caveats(con, CATALOG), scored, p, refit=refit,
+                                 fitted=fitted, end=end)
     with clock("store"):
         _run_row(con, run_id=run_id, started=started, params=params, ingest=ingest,
-                 rows=rows, n_customers=n_customers, timings=clock.timings)
+                 rows=rows, n_customers=n_customers, timings=clock.timings,
+                 caveats=caveats)
         _commit(con, offset, med, mad, copy=copy, drop=drop)
     return scored
 
@@ -451,7 +457,7 @@ def _applied(base: dict[str, Any], n_rows: int, counts: dict[str, int],
 
 def _rebuilt(con: Any, cleaned: Any, p: dict[str, Any], *, money: bool, country: Any,
              stored_end: dt.date, end: dt.date, since_fit: Any, refit: bool, offset: int,
-             clock: StepClock) -> tuple[pd.DataFrame, Any, Any, tuple[int, int, int, int]]:
+             clock: StepClock, fit_end: str | None = None) -> tuple[pd.DataFrame, Any, Any, tuple[int, int, int, int]]:
     """The customers rebuilt from the union's clean lines, the stored model's drift check
     and the counts the update says: ``(customers, models, drift, (n_active, n_kept, n_new,
     n_customers))``."""
@@ -470,7 +476,8 @@ def _rebuilt(con: Any, cleaned: Any, p: dict[str, Any], *, money: bool, country:
             phi, _ = daily_dispersion(
                 con.table("transactions_clean", database=(CATALOG, "main")), stored_end)
             drift = drift_check(models, before, new_days, stored_end, end, since_fit,
-                                time_unit, refitted=refit, dispersion=phi)
+                                time_unit, refitted=refit, dispersion=phi,
+                                fit_end=dt.date.fromisoformat(fit_end) if fit_end else None)
     n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
     n_active = int(con.table(IDS).count().to_pyarrow().as_py())
     n_kept = int(con.raw_sql(f"SELECT count(DISTINCT customer_id) FROM {U_CLEAN} "
@@ -716,14 +723,16 @@ def _quality(con: Any, offset: int, cleaned: Any) -> None:
 
 def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.date,
             money: bool, country: str | None, mapping: dict[str, str], notes: list[str],
-            flag: str, offset: int) -> tuple[pd.DataFrame, list[str], list[str]]:
+            flag: str, offset: int) -> tuple[pd.DataFrame, list[str], list[str], Any]:
     """Segments and scores of the updated customers, as tables of the working connection.
 
     Returns
     -------
-    (DataFrame, list of str, list of str)
-        The customers with their scores, the tables to copy into the store, and the store
-        tables to drop (model tables a refit did not produce).
+    (DataFrame, list of str, list of str, object)
+        The customers with their scores, the tables to copy into the store, the store
+        tables to drop (model tables a refit did not produce), and what the caveats are
+        built from (:func:`~valuemax.pipeline._update_caveats.update_caveats`): the refit's
+        value result (None without one), or the rescore's RFM result.
     """
     s = (CATALOG, "main")
     customers = con.table(CUSTOMERS).order_by("customer_id").to_pyarrow().to_pandas()
@@ -734,16 +743,16 @@ def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.da
             f"is_outlier) FROM (SELECT * FROM {CATALOG}.main.transactions_clean WHERE _row_id "
             f"NOT IN (SELECT _row_id FROM {UNION} WHERE _row_id <= {offset}) UNION ALL BY NAME "
             f"SELECT * FROM {U_CLEAN}) ORDER BY _row_id")
-        scored, skipped, _ = _refit.refit(con, con.table(CLEAN_ALL), customers, p, end=end,
+        scored, skipped, value = _refit.refit(con, con.table(CLEAN_ALL), customers, p, end=end,
                                           money=money, country=country, mapping=mapping)
         produced = set(con.list_tables()) & set(_refit.MODEL_TABLES)
         notes.extend(f"{step} skipped: {why}" for step, why in skipped.items())
         return (scored, sorted(produced),
-                [n for n in _refit.MODEL_TABLES if n not in produced])
+                [n for n in _refit.MODEL_TABLES if n not in produced], value)
     have = {r[0] for r in con.raw_sql(
         "SELECT table_name FROM information_schema.tables "
         f"WHERE table_catalog = '{CATALOG}' AND table_schema = 'main'").fetchall()}
-    scored, summary, _ = _refit.rfm_segments(customers, money)
+    scored, summary, rfm = _refit.rfm_segments(customers, money)
     if "segments" in have:
         old = con.table("segments", database=s).to_pyarrow().to_pandas()
         kept = [c for c in ("cluster", "cluster_name", "cluster_mixed", "ward_cluster")
@@ -776,7 +785,7 @@ def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.da
     if "calibration_holdout" in have:
         notes.append("the calibration/holdout table describes the last fit's period; "
                      "--refit rebuilds it")
-    return scored, copy, []
+    return scored, copy, [], rfm
 
 
 def _replace(con: Any, name: str, frame: pd.DataFrame) -> None:
@@ -793,8 +802,11 @@ def _copy_to_store(con: Any, name: str) -> None:
 
 def _run_row(con: Any, *, run_id: str, started: datetime, params: dict[str, Any],
              ingest: dict[str, Any], rows: tuple[int, int, int], n_customers: int,
-             timings: dict[str, float]) -> None:
+             timings: dict[str, float], caveats: dict[str, list[str]]) -> None:
     """The update's ``runs`` row, as the working connection's table :data:`RUN_ROW`.
+
+    ``caveats`` (``{step: [text]}``, :func:`~valuemax.pipeline._update_caveats.update_caveats`)
+    are the update's own: the API and the dashboard show the newest run's.
 
     ``rows`` = (new lines, net change of the clean log, net change of the quarantine): the
     new lines kept and quarantined, with the stored lines the update moved between the two
@@ -817,6 +829,7 @@ def _run_row(con: Any, *, run_id: str, started: datetime, params: dict[str, Any]
         "versions": [json.dumps(package_versions())], "rows_in": [rows[0]],
         "rows_clean": [rows[1]], "rows_quarantined": [rows[2]],
         "n_customers": [n_customers], "timings_s": [json.dumps(timings)], "kind": ["update"],
+        "caveats": [json.dumps(caveats, ensure_ascii=False)],
     })
     con.create_table(RUN_ROW, row, overwrite=True)
 
@@ -831,6 +844,8 @@ def _record(con: Any) -> None:
     if "kind" not in cols:  # a store written before analyze recorded it
         con.raw_sql(f"ALTER TABLE {CATALOG}.main.runs ADD COLUMN kind VARCHAR")
         fill_run_kinds(con, f"{CATALOG}.main.runs")
+    if "caveats" not in cols:  # a store written before runs recorded caveats
+        con.raw_sql(f"ALTER TABLE {CATALOG}.main.runs ADD COLUMN caveats VARCHAR")
     con.raw_sql(f"INSERT INTO {CATALOG}.main.runs BY NAME SELECT * FROM {RUN_ROW}")
 
 

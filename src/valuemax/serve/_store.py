@@ -247,8 +247,9 @@ def version_warning(store_version: Any) -> str | None:
 
 
 def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:
-    """The ``caveats`` of the newest run of the log that recorded them (an update's row
-    does not; a campaign's target or experiment run written to the store has no reading
+    """The ``caveats`` of the newest run of the log that recorded them (an update records
+    its own for what it changed; a row of an update of an earlier version recorded none and
+    is skipped; a campaign's target or experiment run written to the store has no reading
     options and is skipped): ``{"value": [...], "propensity": [...]}``, or {} for a store
     written before the column existed."""
     if "caveats" not in cols:
