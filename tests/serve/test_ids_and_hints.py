@@ -192,3 +192,33 @@ def test_a_json_body_sent_as_text_is_told_to_send_application_json(cdnow_store):
         # a JSON body with a wrong shape gets no such hint
         wrong = client.request("POST", "/score", json=[1, 2])
         assert wrong.status_code == 422 and "Content-Type" not in wrong.json()["detail"]
+
+
+def test_a_campaign_run_written_later_is_not_the_served_run(edited_store):
+    """Review: after `valuemax experiment readout --db STORE`, /health and every reply named
+    the experiment's run (which scored nobody) as the store's run. The served run is the
+    newest run of the log; the experiment's row still counts among the store's runs."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from valuemax.pipeline._decide_outputs import store_part
+
+    store, _ = edited_store
+    with duckdb.connect(str(store), read_only=True) as con:
+        scored, n_before = con.execute(
+            "SELECT run_id, count(*) OVER () FROM runs ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
+    exp_id = store_part(store, "experiment", pd.DataFrame({"arm": ["A", "B"], "n": [5, 6]}),
+                        source="exp.csv", params={"command": "experiment"},
+                        started=dt.datetime(2030, 1, 1))
+    with duckdb.connect(str(store), read_only=True) as con:
+        newest = con.execute("SELECT run_id FROM runs ORDER BY finished_at DESC LIMIT 1"
+                             ).fetchone()[0]
+    assert newest == exp_id != scored  # the experiment's row is the newest in the table
+    with InProcess(create_app(store)) as client:
+        assert client.get("/health").json()["run_id"] == scored
+    from valuemax.serve._store import load_snapshot
+
+    snap = load_snapshot(store)
+    assert snap.run["run_id"] == scored and snap.run["n_runs"] == n_before + 1

@@ -209,6 +209,10 @@ def _runs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], dict[str, Any
     if not rows:
         raise InputError("the store's runs table is empty: no run was recorded; write the "
                          "store with valuemax analyze LOG --db STORE")
+    # the runs of the log (analyze, update): a campaign's target, experiment or uplift run
+    # written to the store (--db) scored nobody, so it is neither the served run nor a
+    # source of its parameters (review: /health served an experiment's run_id)
+    n_runs, rows = len(rows), [r for r in rows if _of_log(cols, r)] or rows
     params: dict[str, Any] = {}
     for row in rows:
         rec = dict(zip(cols, row, strict=True))
@@ -222,7 +226,7 @@ def _runs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], dict[str, Any
     run = {"run_id": str(newest.get("run_id")),
            "finished_at": newest.get("finished_at"),
            "valuemax_version": newest.get("valuemax_version"),
-           "n_runs": len(rows), "caveats": _caveats(cols, rows),
+           "n_runs": n_runs, "caveats": _caveats(cols, rows),
            "pseudonymized": bool(params.get("pseudonymize")),
            "pseudonym_key_fingerprint": params.get("pseudonym_key_fingerprint"),
            "version_warning": version_warning(newest.get("valuemax_version"))}
@@ -246,6 +250,18 @@ def version_warning(store_version: Any) -> str | None:
             "valuemax analyze LOG --db STORE")
 
 
+def _of_log(cols: list[str], row: tuple) -> bool:
+    """Whether a ``runs`` row is a run of the log (it recorded the reading options:
+    ``ingest.mapping``), not a campaign's target, experiment or uplift run; every row of a
+    store written before the ``ingest`` column existed is."""
+    if "ingest" not in cols:
+        return True
+    try:
+        return "mapping" in (json.loads(row[cols.index("ingest")] or "{}") or {})
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
 def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:
     """The ``caveats`` of the newest run of the log that recorded them (an update records
     its own for what it changed; a row of an update of an earlier version recorded none and
@@ -255,16 +271,8 @@ def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:
     if "caveats" not in cols:
         return {}
     at = cols.index("caveats")
-    ingest = cols.index("ingest") if "ingest" in cols else None
-
-    def of_log(row: tuple) -> bool:
-        try:
-            return ingest is None or "mapping" in (json.loads(row[ingest] or "{}") or {})
-        except (TypeError, ValueError):
-            return False
-
     for row in reversed(rows):
-        if row[at] is not None and of_log(row):
+        if row[at] is not None and _of_log(cols, row):
             try:
                 found = json.loads(row[at])
             except (TypeError, ValueError):
