@@ -131,8 +131,8 @@ def test_new_customers_are_marked_in_the_top_clv_table(short_run):
     clv = cust[col].astype(float)
     n = int(mine.sum())
     assert len(said) == 1 and said[0].startswith(
-        f"{n:,} customer{'' if n == 1 else 's'} first seen in the last 7 days with a single "
-        f"order")
+        f"{n:,} customer{'' if n == 1 else 's'} first seen in the last 7 days, with "
+        f"purchases on one day only,")
     lo, hi = f"{clv[mine].min():,.2f}", f"{clv[mine].max():,.2f}"
     span = lo if lo == hi else f"{lo} to {hi}"
     assert (f"({span}, against a median CLV of {clv.median():,.2f} for all "

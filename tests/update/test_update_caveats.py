@@ -42,7 +42,7 @@ def _log() -> pd.DataFrame:
 
 
 def _prior_only_caveat(value: list[str]) -> str | None:
-    found = [t for t in value if "only the population's average as CLV" in t]
+    found = [t for t in value if "the population's average as CLV" in t]
     assert len(found) <= 1
     return found[0] if found else None
 
@@ -94,7 +94,7 @@ def test_model_caveats_carried_over(updated):
     the rescore kept: the update's row has the same ones."""
     store, before, _ = updated
     after = load_snapshot(store).run["caveats"]
-    key = "only the population's average as CLV"
+    key = "the population's average as CLV"
     assert [t for t in before["value"] if key not in t]  # the premise: some to carry over
     assert ([t for t in before["value"] if key not in t]
             == [t for t in after["value"] if key not in t])

@@ -30,7 +30,7 @@ HIGH_SPEND_SHARE = 0.2
 #: Words of the value caveats that count customers of the customer table (the prior-only
 #: customers, the same expected spend, the one-day high spenders): an update recomputes
 #: these from the re-scored table and carries over the others, which describe the models.
-CUSTOMER_CAVEAT_WORDS = ("only the population's average as CLV",
+CUSTOMER_CAVEAT_WORDS = ("the population's average as CLV",  # 'have just/only ...'
                          "expected spend per purchase is about the same",
                          "bought on one day only: with no repeat purchase")
 
