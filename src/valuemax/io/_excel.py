@@ -9,6 +9,8 @@ a note (with their row counts and how to choose one), never ignored silently. Up
 
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,18 @@ def _sheet_heights(reader: Any, names: list[str]) -> dict[str, int]:
     """Rows in each sheet (header included), reading one row of each."""
     return {n: int(reader.load_sheet(n, header_row=None, n_rows=1, dtypes="string")
                    .total_height) for n in names}
+
+
+def _date1904(path: Path) -> bool:
+    """The workbook uses the 1904 date system (``<workbookPr date1904="1"/>`` in
+    ``xl/workbook.xml``): its serial day numbers count from 1904-01-01."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            xml = z.read("xl/workbook.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    pr = re.search(r"<(?:\w+:)?workbookPr\b[^>]*>", xml)
+    return bool(pr and re.search(r'\bdate1904\s*=\s*["\'](?:1|true)["\']', pr.group(0)))
 
 
 def _pick(sheet: str) -> str:
@@ -134,4 +148,5 @@ def load_xlsx(
                   f"only sheet {sheet_name!r} was read. Choose another with "
                   f"{_pick(next(iter(others)))}",)
     register_arrow(con, table, data, source)
-    return Loaded(source, "xlsx", None, header, file_sha256(path), notes)
+    return Loaded(source, "xlsx", None, header, file_sha256(path), notes,
+                  date1904=_date1904(path))

@@ -334,7 +334,8 @@ def _ingest(
     ts_col = mapping["order_ts"]
     date_plan, date_notes = infer_date_plan(con, table, ts_col, schema[ts_col], formats,
                                             loaded.zones.get(ts_col),
-                                            excel=loaded.format == "xlsx")
+                                            excel=loaded.format == "xlsx",
+                                            date1904=loaded.date1904)
     ids, id_notes = {}, []
     for canonical in ("customer_id", "order_id", "product_id"):
         if canonical in mapping:

@@ -135,7 +135,8 @@ def _diagnose(source: Any, read: ReadOptions) -> tuple[dict[str, Any], list[str]
             try:
                 plan, _ = infer_date_plan(con, "_vm_inspect", col, schema[col], formats,
                                           loaded.zones.get(col),
-                                          excel=loaded.format == "xlsx")
+                                          excel=loaded.format == "xlsx",
+                                          date1904=loaded.date1904)
                 found["date_formats"] = list(plan.recorded)
             except InputError as exc:
                 problems.append(str(exc))
