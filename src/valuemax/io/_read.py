@@ -339,7 +339,9 @@ def _ingest(
     ids, id_notes = {}, []
     for canonical in ("customer_id", "order_id", "product_id"):
         if canonical in mapping:
-            ids[canonical], notes = infer_id_plan(raw, mapping[canonical], canonical)
+            ids[canonical], notes = infer_id_plan(
+                raw, mapping[canonical], canonical,
+                inexact=loaded.inexact_numbers.get(mapping[canonical]))
             id_notes += notes
     numbers, number_notes = {}, []
     amount_from = ("amount" if "amount" in mapping else

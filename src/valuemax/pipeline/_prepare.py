@@ -143,7 +143,8 @@ def _diagnose(source: Any, read: ReadOptions) -> tuple[dict[str, Any], list[str]
         for canonical in ("customer_id", "order_id", "product_id"):
             if canonical in mapping:
                 try:
-                    infer_id_plan(raw, mapping[canonical], canonical)
+                    infer_id_plan(raw, mapping[canonical], canonical,
+                                  inexact=loaded.inexact_numbers.get(mapping[canonical]))
                 except InputError as exc:
                     problems.append(str(exc))
         for canonical in ("amount", "quantity", "unit_price"):
