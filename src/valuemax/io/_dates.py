@@ -293,7 +293,7 @@ def _refuse_1904_serials(values: Values, column: str, formats: tuple[str, ...] |
     given = bool(formats) and "excel_serial" in formats
     if not int(n or 0) and not given:
         return
-    what = (f"{int(n or 0):,} values of {column!r} are serial day numbers (e.g. {ex!r})"
+    what = (f"{column!r} holds {int(n or 0):,} serial day numbers (e.g. {ex!r})"
             if n else "date_format includes 'excel_serial'")
     raise InputError(
         f"order_ts: the workbook uses the 1904 date system (Mac Excel; serial 0 = "
