@@ -10,9 +10,11 @@ from valuemax.exceptions import InputError
 from valuemax.io import read_transactions
 
 
-def _workbook(path, dates):
+def _workbook(path, dates, *, mac1904=False):
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.Workbook()
+    if mac1904:
+        wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
     ws = wb.active
     ws.append(["CustomerID", "InvoiceDate", "Amount"])
     for i, d in enumerate(dates):
@@ -38,6 +40,23 @@ def test_xlsx_serials_among_date_cells_are_read_not_quarantined(tmp_path, rows):
     assert "from 2021-01-01 00:00:00 to 2021-01-04 00:00:00, beside the 3 date values" in note
     # recorded so that a daily update file is read alike
     assert ing.date_formats == ("%Y-%m-%d %H:%M:%S", "excel_serial")
+
+
+def test_serials_of_a_1904_workbook_are_refused_not_read_4_years_early(tmp_path, rows):
+    # 1904 date system (Mac Excel): serial 0 = 1904-01-01, so 43890 is 2024-03-01 there and
+    # 2020-02-29 in the 1900 system: a serial must not be read with the 1900 origin
+    mac = _workbook(tmp_path / "mac.xlsx", [dt.datetime(2024, 3, 1), 43890, dt.datetime(2024, 3, 2)],
+                    mac1904=True)
+    with pytest.raises(InputError, match=r"1904 date system.*'InvoiceDate' holds 1 serial day "
+                                         r"numbers \(e\.g\. '43890'\)"):
+        read_transactions(mac)
+    with pytest.raises(InputError, match="1904 date system"):
+        read_transactions(mac, date_format="excel_serial")
+    # its date cells alone are read right (the reader converts them with the 1904 origin)
+    dates = _workbook(tmp_path / "mac_dates.xlsx", [dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 2)],
+                      mac1904=True)
+    assert rows(read_transactions(dates).standardized(), "order_ts") == [
+        (dt.datetime(2024, 3, 1),), (dt.datetime(2024, 3, 2),)]
 
 
 @pytest.mark.parametrize("date_format", ["excel_serial", ("%Y-%m-%d %H:%M:%S", "excel_serial")])

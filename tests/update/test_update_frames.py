@@ -107,6 +107,6 @@ def test_float_ids_beyond_2_53_are_refused_by_update(store):
     before = snapshot(store)
     with pytest.raises(InputError, match=(
             rf"customer_id \(column 'CustomerID'\): {len(df)} of {len(df)} ids are "
-            r"floats at or above 2\*\*53 = 9,007,199,254,740,992 \(e\.g\. 9007199254740992\.0")):
+            r"floats of magnitude 2\*\*53 = 9,007,199,254,740,992 or more \(e\.g\. 9007199254740992\.0")):
         update(store, df)
     _unchanged(store, before)

@@ -228,7 +228,7 @@ def _check_conflicts(values: Values, family: DateFamily) -> None:
 
 def infer_date_plan(
     con: Any, table: str, column: str, dtype: Any, user_formats: tuple[str, ...] | None,
-    zone: SourceZone | None = None, *, excel: bool = False,
+    zone: SourceZone | None = None, *, excel: bool = False, date1904: bool = False,
 ) -> tuple[DatePlan, tuple[str, ...]]:
     """Decide how to parse ``column`` of ``table`` into naive timestamps.
 
@@ -247,6 +247,9 @@ def infer_date_plan(
         The table was read from an .xlsx sheet (every cell as text): five-digit numbers in a
         column of dates are cells holding Excel serial day numbers, read as such with a note
         (as with ``'excel_serial'`` given beside strptime formats).
+    date1904 : bool
+        The workbook uses the 1904 date system: serial day numbers in it are refused
+        (``'excel_serial'`` reads the 1900 system; read 4 years and 1 day early otherwise).
 
     Returns
     -------
@@ -258,7 +261,7 @@ def infer_date_plan(
     InputError
         If the column is empty, no format parses any value, the day/month order is ambiguous,
         or the column mixes formats; or ``user_formats`` is invalid, parses nothing or reads
-        a value as two different dates.
+        a value as two different dates; or serial day numbers occur in a 1904 workbook.
     """
     if dtype.is_timestamp():
         if dtype.timezone is not None:
@@ -268,6 +271,8 @@ def infer_date_plan(
         return DatePlan("date"), (f"order_ts <- {column!r}: a date column (taken at 00:00)",)
     values = Values(con, table, column, dtype.is_string())
     try:
+        if date1904:
+            _refuse_1904_serials(values, column, user_formats)
         mixed = _with_serials(values, user_formats, excel)
         if mixed is not None:
             return mixed
@@ -276,6 +281,26 @@ def infer_date_plan(
         return _infer(values)
     finally:
         values.drop()
+
+
+def _refuse_1904_serials(values: Values, column: str, formats: tuple[str, ...] | None) -> None:
+    """Refuse serial day numbers in a workbook of the 1904 date system (Mac Excel), where
+    serial 0 is 1904-01-01: read with the 1900 origin they would be 4 years and 1 day
+    early. Date cells (read as dates by the workbook reader) are not affected."""
+    serial = f"regexp_matches(s, {lit(SERIAL_RE)})"
+    n, ex = values.agg([f"sum(n) FILTER (WHERE {serial})",
+                        f"first(s ORDER BY n DESC, s) FILTER (WHERE {serial})"])
+    given = bool(formats) and "excel_serial" in formats
+    if not int(n or 0) and not given:
+        return
+    what = (f"{column!r} holds {int(n or 0):,} serial day numbers (e.g. {ex!r})"
+            if n else "date_format includes 'excel_serial'")
+    raise InputError(
+        f"order_ts: the workbook uses the 1904 date system (Mac Excel; serial 0 = "
+        f"1904-01-01) and {what}; valuemax reads serials in the 1900 date system only, so "
+        f"they would be read 4 years and 1 day early. Format those cells as dates in Excel "
+        f"(or untick 'Use 1904 date system' and re-enter them), or write the dates as text "
+        f"(2024-03-01), and call again.")
 
 
 def _with_serials(values: Values, formats: tuple[str, ...] | None, excel: bool

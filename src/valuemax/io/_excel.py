@@ -9,6 +9,8 @@ a note (with their row counts and how to choose one), never ignored silently. Up
 
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,51 @@ def _sheet_heights(reader: Any, names: list[str]) -> dict[str, int]:
     """Rows in each sheet (header included), reading one row of each."""
     return {n: int(reader.load_sheet(n, header_row=None, n_rows=1, dtypes="string")
                    .total_height) for n in names}
+
+
+def _date1904(path: Path) -> bool:
+    """The workbook uses the 1904 date system (``<workbookPr date1904="1"/>`` in
+    ``xl/workbook.xml``): its serial day numbers count from 1904-01-01."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            xml = z.read("xl/workbook.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    pr = re.search(r"<(?:\w+:)?workbookPr\b[^>]*>", xml)
+    return bool(pr and re.search(r'\bdate1904\s*=\s*["\'](?:1|true)["\']', pr.group(0)))
+
+
+#: Text of a number cell too big for a double to hold every integer (16+ digits, or e+NN).
+_BIG_TEXT = r"^[+-]?(\d{16,}|\d+(\.\d+)?[eE]\+?\d+)$"
+
+
+def _inexact_numbers(reader: Any, sheet: str, data: Any, skip: int
+                     ) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """Columns of ``data`` (the sheet as text, less its first ``skip`` rows) whose number
+    cells reach 2**53 in magnitude -> (count, up to 3 examples as read).
+
+    Only when some text looks like such a number, the sheet is read a second time as
+    booleans: a number cell gives a value, a text cell none (``'9007199254740993'``
+    typed as text keeps its digits and is not counted).
+    """
+    import pyarrow.compute as pc
+
+    cand = [i for i, c in enumerate(data.columns)
+            if pc.any(pc.match_substring_regex(c, _BIG_TEXT)).as_py()]
+    if not cand:
+        return {}
+    # every column (as the text read), so that leading blank rows are skipped alike
+    kinds = reader.load_sheet(sheet, header_row=None, dtypes="boolean").to_arrow()
+    found = {}
+    for i in cand:
+        texts = data.column(i).to_pylist()
+        numbers = kinds.column(i).to_pylist()[skip:]
+        big = [t for t, b in zip(texts, numbers, strict=False)
+               if b is not None and t is not None and re.match(_BIG_TEXT, t)
+               and abs(float(t)) >= 2**53]
+        if big:
+            found[data.column_names[i]] = (len(big), tuple(dict.fromkeys(big))[:3])
+    return found
 
 
 def _pick(sheet: str) -> str:
@@ -90,6 +137,7 @@ def load_xlsx(
     others = {n: h for n, h in heights.items() if h and n != sheet_name}
     batch = reader.load_sheet(sheet_name, header_row=None, dtypes="string").to_arrow()
     data = pa.Table.from_batches([batch])
+    n_sheet = data.num_rows
     if data.num_columns == 0 or data.num_rows == 0:
         if others:
             shown = ", ".join(f"{n!r} ({h:,} rows)" for n, h in others.items())
@@ -134,4 +182,6 @@ def load_xlsx(
                   f"only sheet {sheet_name!r} was read. Choose another with "
                   f"{_pick(next(iter(others)))}",)
     register_arrow(con, table, data, source)
-    return Loaded(source, "xlsx", None, header, file_sha256(path), notes)
+    inexact = _inexact_numbers(reader, sheet_name, data, n_sheet - data.num_rows)
+    return Loaded(source, "xlsx", None, header, file_sha256(path), notes,
+                  date1904=_date1904(path), inexact_numbers=inexact)

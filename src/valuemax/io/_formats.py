@@ -64,6 +64,12 @@ class Loaded:
     #: Byte sequences of a text file not valid in its encoding, read as U+FFFD: the read
     #: quarantines their lines as ``undecodable_text``.
     undecodable: int = 0
+    #: An .xlsx workbook in the 1904 date system (Mac Excel): its serial day numbers count
+    #: from 1904-01-01, not 1899-12-30; the date plan refuses them (never 4 years early).
+    date1904: bool = False
+    #: Columns of an .xlsx sheet with number cells of magnitude 2**53 or more -> (their
+    #: count, up to 3 examples): a double holds no such id exactly; the id check refuses them.
+    inexact_numbers: Mapping[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def detect_format(path: Path) -> tuple[str, str | None]:

@@ -117,24 +117,45 @@ def _examples(raw: Any, v: Any, where: Any) -> str:
     return ", ".join(repr(float(r["v"])) for r in rows)
 
 
+def _inexact_error(label: str, big: int, n: int, examples: str, inf: int, fix: str
+                   ) -> InputError:
+    """The refusal of ids that are floats of magnitude 2**53 or more (or not finite)."""
+    what = f"of magnitude 2**53 = {FLOAT_EXACT:,} or more" + (
+        f" ({inf:,} not finite)" if inf else "")
+    return InputError(
+        f"{label}: {big:,} of {n:,} ids are floats {what} (e.g. {examples}), where a "
+        f"float64 cannot hold every integer: their last digits were lost before valuemax "
+        f"saw them, and different ids may have become one. Expected ids as text or "
+        f"integers: {fix}.")
+
+
+def _excel_inexact(raw: Any, col: Any, label: str, inexact: tuple[int, tuple[str, ...]]
+                   ) -> InputError:
+    """The refusal of an .xlsx id column with number cells of magnitude 2**53 or more."""
+    n = int(raw.filter(col.notnull()).count().to_pyarrow().as_py())
+    fix = ("store the ids as text in the workbook (format the column as Text before "
+           "entering or pasting them, or prefix each with an apostrophe: '9007199254740993; "
+           "a number cell already typed lost its digits, re-enter them from the source), "
+           "and call again")
+    return _inexact_error(label, inexact[0], n, ", ".join(map(repr, inexact[1])), 0,
+                          "the workbook's number cells are float64: " + fix)
+
+
 def _float_column_plan(raw: Any, col: Any, label: str) -> tuple[IdPlan, tuple[str, ...]]:
     """A float (or decimal) id column: integral values written as integers; refused when a
-    float value is at or above 2**53 (its digits were lost before valuemax saw it); values
+    float value is of magnitude 2**53 or more (its digits were lost before valuemax saw it); values
     with a fraction kept as text with a note naming them and how to read ids as text."""
     v = col.cast(dt.float64)
     floating = col.type().is_floating()
     st = raw.select(v=v).filter(lambda t: t.v.notnull() & ~t.v.isnan()).aggregate(
         n=lambda t: t.count(), integral=lambda t: _whole(t.v).sum(),
         example=lambda t: t.v.min(), big=lambda t: (t.v.abs() >= FLOAT_EXACT).sum(),
+        inf=lambda t: t.v.isinf().sum(),
     ).to_pyarrow().to_pylist()[0]
     n, integral, big = int(st["n"] or 0), int(st["integral"] or 0), int(st["big"] or 0)
     if floating and big:
-        raise InputError(
-            f"{label}: {big:,} of {n:,} ids are floats at or above 2**53 = "
-            f"{FLOAT_EXACT:,} (e.g. {_examples(raw, v, v.abs() >= FLOAT_EXACT)}), where a "
-            f"float64 cannot hold every integer: their last digits were lost before valuemax "
-            f"saw them, and different ids may have become one. Expected ids as text or "
-            f"integers: {_as_strings(label)}, and call again.")
+        raise _inexact_error(label, big, n, _examples(raw, v, v.abs() >= FLOAT_EXACT),
+                             int(st["inf"] or 0), f"{_as_strings(label)}, and call again")
     if n and integral == n:
         ex = float(st["example"])
         return IdPlan("float_int"), (
@@ -180,7 +201,9 @@ def _commonest_float_like(vals: Any) -> str:
     return per.aggregate(ex=per.s.argmax(per.m)).to_pyarrow().to_pylist()[0]["ex"]
 
 
-def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[str, ...]]:
+def infer_id_plan(raw: Any, column: str, canonical: str, *,
+                  inexact: tuple[int, tuple[str, ...]] | None = None,
+                  ) -> tuple[IdPlan, tuple[str, ...]]:
     """Inspect an id column: float-like integers, blanks, null-like words.
 
     Parameters
@@ -190,15 +213,25 @@ def infer_id_plan(raw: Any, column: str, canonical: str) -> tuple[IdPlan, tuple[
         Source column mapped to ``canonical``.
     canonical : str
         customer_id, order_id or product_id (for messages).
+    inexact : (int, tuple of str) or None
+        The count and examples of number cells of magnitude 2**53 or more in the column
+        (an .xlsx sheet, read as text; :attr:`Loaded.inexact_numbers`): refused.
 
     Returns
     -------
     (IdPlan, tuple of str)
         The plan and notes with counts.
+
+    Raises
+    ------
+    InputError
+        If ids are floats (a float column, or ``inexact``) of magnitude 2**53 or more.
     """
     col = raw[column]
     dtype = col.type()
     label = f"{canonical} (column {column!r})"
+    if inexact:
+        raise _excel_inexact(raw, col, label, inexact)
     if dtype.is_floating() or dtype.is_decimal():
         return _float_column_plan(raw, col, label)
     if not dtype.is_string():

@@ -334,11 +334,14 @@ def _ingest(
     ts_col = mapping["order_ts"]
     date_plan, date_notes = infer_date_plan(con, table, ts_col, schema[ts_col], formats,
                                             loaded.zones.get(ts_col),
-                                            excel=loaded.format == "xlsx")
+                                            excel=loaded.format == "xlsx",
+                                            date1904=loaded.date1904)
     ids, id_notes = {}, []
     for canonical in ("customer_id", "order_id", "product_id"):
         if canonical in mapping:
-            ids[canonical], notes = infer_id_plan(raw, mapping[canonical], canonical)
+            ids[canonical], notes = infer_id_plan(
+                raw, mapping[canonical], canonical,
+                inexact=loaded.inexact_numbers.get(mapping[canonical]))
             id_notes += notes
     numbers, number_notes = {}, []
     amount_from = ("amount" if "amount" in mapping else

@@ -135,14 +135,16 @@ def _diagnose(source: Any, read: ReadOptions) -> tuple[dict[str, Any], list[str]
             try:
                 plan, _ = infer_date_plan(con, "_vm_inspect", col, schema[col], formats,
                                           loaded.zones.get(col),
-                                          excel=loaded.format == "xlsx")
+                                          excel=loaded.format == "xlsx",
+                                          date1904=loaded.date1904)
                 found["date_formats"] = list(plan.recorded)
             except InputError as exc:
                 problems.append(str(exc))
         for canonical in ("customer_id", "order_id", "product_id"):
             if canonical in mapping:
                 try:
-                    infer_id_plan(raw, mapping[canonical], canonical)
+                    infer_id_plan(raw, mapping[canonical], canonical,
+                                  inexact=loaded.inexact_numbers.get(mapping[canonical]))
                 except InputError as exc:
                     problems.append(str(exc))
         for canonical in ("amount", "quantity", "unit_price"):
