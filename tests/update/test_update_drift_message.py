@@ -75,3 +75,26 @@ def test_the_sentence_says_which_bound_held(factor, dispersion, words):
     assert check.message.endswith(
         f"the gap of {gap:,.1f} " + words.format(thr=f"{thr:,.1f}", allow=f"{allow:,.1f}"))
     assert "since the fit on 2024-01-01 (182 days)" in check.message
+
+
+@pytest.mark.parametrize(("days", "dispersion", "said"), [
+    (3, 1.0, "1.0 being chance's variance, assumed: the log has 3 days before the stored "
+             "end, fewer than the 14 needed to measure how much its daily repeat purchases "
+             "vary"),
+    (40, 1.0, "1.0 being chance's variance: this log's daily repeat purchases vary no more "
+              "than chance over the 40 days before the stored end"),
+    (56, 6.5, "6.5 being how many times chance's variance this log's daily repeat purchases "
+              "show over the 56 days before the stored end"),
+])
+def test_the_dispersion_is_said_as_measured(days, dispersion, said):
+    """Review: a 3-day log's drift line said its dispersion was measured "over the 56 days
+    before the stored end" (it was assumed, 1, for lack of days). The sentence says over how
+    many days it was measured, or that chance's variance was assumed."""
+    model = BetaGeoModel.from_params(**CDNOW_BGNBD, time_unit="W")
+    models = StoredModels("BG/NBD", model, None, {"BG/NBD": CDNOW_BGNBD})
+    before = pd.DataFrame({"customer_id": [f"c{i}" for i in range(200)],
+                           "frequency": 2.0, "recency": 20.0, "T": 30.0})
+    new_days = pd.Series(1.0, index=before["customer_id"])
+    check = drift_check(models, before, new_days, dt.date(2024, 1, 1), dt.date(2024, 7, 1),
+                        (0.0, 0.0), "W", dispersion=dispersion, dispersion_days=days)
+    assert said in check.message

@@ -220,7 +220,8 @@ class DriftCheck:
 def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
                 old_end: dt.date, new_end: dt.date, since_fit: tuple[float, float],
                 time_unit: str, *, refitted: bool = False,
-                dispersion: float = 1.0, fit_end: dt.date | None = None) -> DriftCheck:
+                dispersion: float = 1.0, fit_end: dt.date | None = None,
+                dispersion_days: int | None = None) -> DriftCheck:
     """Forecast of the stored model over (old_end, new_end] vs the new purchase days.
 
     Parameters
@@ -244,6 +245,10 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
     fit_end : datetime.date, optional
         The observation end of the fit ``since_fit`` runs from (the message says it); when
         not given and ``since_fit`` is empty, ``old_end``.
+    dispersion_days : int, optional
+        The days ``dispersion`` was measured on (:func:`daily_dispersion`'s second value):
+        the message says over how many days, or, below :data:`MIN_DISPERSION_DAYS`, that
+        chance's variance was assumed for lack of days.
 
     Returns
     -------
@@ -271,7 +276,8 @@ def drift_check(models: StoredModels, before: pd.DataFrame, new_days: pd.Series,
     needed = (None if not span or p_all <= 0 else
               (DRIFT_Z / DRIFT_THRESHOLD) ** 2 * phi / (p_all / span))
     msg = _drift_message(models.name, (p_all, a_all, p_tot, a_tot), len(before), days, rel,
-                         (phi, allowance), (fit_end, span, needed), judged=judged,
+                         (phi, allowance, dispersion_days), (fit_end, span, needed),
+                         judged=judged,
                          advised=advised, refitted=refitted)
     return DriftCheck(models.name, days, len(before), p_tot, a_tot, mae, p_all, a_all, rel,
                       DRIFT_THRESHOLD, advised, msg, phi, allowance, fit_end, needed)
@@ -282,12 +288,12 @@ def _days(n: float) -> str:
 
 
 def _drift_message(name: str, totals: tuple[float, float, float, float], n: int, days: int,
-                   rel: float | None, noise: tuple[float, float],
+                   rel: float | None, noise: tuple[float, float, int | None],
                    fit: tuple[dt.date | None, int | None, float | None], *, judged: bool,
                    advised: bool, refitted: bool) -> str:
     """The drift check's sentence, with its rule and figures (:func:`drift_check`)."""
     p_all, a_all, p_tot, a_tot = totals
-    phi, allowance = noise
+    phi, allowance, phi_days = noise
     fit_end, span, needed = fit
     since = (f"since the fit on {fit_end.isoformat()} ({_days(span)})"
              if fit_end is not None and span is not None else "since the fit")
@@ -299,12 +305,26 @@ def _drift_message(name: str, totals: tuple[float, float, float, float], n: int,
                 f"{MIN_EXPECTED:,.0f} needed); no refit advised yet")
     rule = (f"drift is a gap beyond both the threshold ±{DRIFT_THRESHOLD:.0%} and the noise "
             f"allowance ±{allowance:,.1f} purchases = {DRIFT_Z} x √({phi:,.1f} x "
-            f"{p_all:,.1f}), {phi:,.1f} being how many times chance's variance this log's "
-            f"daily repeat purchases show over the {DISPERSION_DAYS} days before the stored "
-            "end")
+            f"{p_all:,.1f}), {phi:,.1f} being {_phi_words(phi, phi_days)}")
     verdict = _drift_verdict(abs(a_all - p_all), p_all, allowance, (span, needed),
                              advised=advised, refitted=refitted)
     return f"{head} ({rel:+.1%}; {rule}): {verdict}"
+
+
+def _phi_words(phi: float, days: int | None) -> str:
+    """What the dispersion ``phi`` in the drift sentence is, measured on ``days`` days
+    (None: not said, :data:`DISPERSION_DAYS` assumed): chance's variance assumed when too
+    few days were there to measure it (review: "over the 56 days" on a 3-day log)."""
+    if days is not None and days < MIN_DISPERSION_DAYS:
+        return (f"chance's variance, assumed: the log has {_days(days)} before the stored end, "
+                f"fewer than the {MIN_DISPERSION_DAYS} needed to measure how much its daily "
+                "repeat purchases vary")
+    over = DISPERSION_DAYS if days is None else days
+    if phi <= 1.0:
+        return (f"chance's variance: this log's daily repeat purchases vary no more than "
+                f"chance over the {_days(over)} before the stored end")
+    return (f"how many times chance's variance this log's daily repeat purchases show over "
+            f"the {_days(over)} before the stored end")
 
 
 def _drift_verdict(gap: float, p_all: float, allowance: float,

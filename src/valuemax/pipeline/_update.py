@@ -473,10 +473,11 @@ def _rebuilt(con: Any, cleaned: Any, p: dict[str, Any], *, money: bool, country:
         models = load_models(con, CATALOG, time_unit) if p.get("clv", True) else None
         drift = None
         if models is not None:
-            phi, _ = daily_dispersion(
+            phi, phi_days = daily_dispersion(
                 con.table("transactions_clean", database=(CATALOG, "main")), stored_end)
             drift = drift_check(models, before, new_days, stored_end, end, since_fit,
                                 time_unit, refitted=refit, dispersion=phi,
+                                dispersion_days=phi_days,
                                 fit_end=dt.date.fromisoformat(fit_end) if fit_end else None)
     n_new = int((~customers["customer_id"].isin(before["customer_id"])).sum())
     n_active = int(con.table(IDS).count().to_pyarrow().as_py())
