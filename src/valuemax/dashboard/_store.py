@@ -11,7 +11,6 @@ but ``customers`` is optional: a page says what is missing instead of failing.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from valuemax._core.exceptions import InputError, ValuemaxError
+from valuemax._core.runs import newest_caveats
 from valuemax._core.schema import GEOGRAPHY_COLUMNS, geography_column
 
 #: Columns read as the customer's country, region or city (matched ignoring case, spaces and
@@ -548,14 +548,7 @@ class StoreSession:
         # experiment run written to the store later (--db) records none of the scores'
         rows = self.con.execute("SELECT caveats, ingest FROM runs WHERE caveats IS NOT NULL "
                                 "ORDER BY finished_at DESC NULLS LAST").fetchall()
-        for caveats, ingest in rows:
-            try:
-                if "mapping" in (json.loads(ingest or "{}") or {}):
-                    found = json.loads(caveats)
-                    return found if isinstance(found, dict) else None
-            except (TypeError, ValueError):
-                continue
-        return None
+        return newest_caveats(rows) or None
 
     def last_run(self) -> dict[str, Any]:
         """The newest row of ``runs`` (source, finished_at, version), or {}."""

@@ -17,11 +17,11 @@ been re-scored with another count (a new user's report). So an update records:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pandas as pd
 
+from valuemax._core.runs import newest_caveats
 from valuemax.pipeline._caveats import (
     caveats_by_step,
     counts_customers,
@@ -43,17 +43,7 @@ def last_caveats(con: Any, catalog: str) -> dict[str, list[str]]:
     ingest = "ingest" if "ingest" in cols else "NULL"
     rows = con.raw_sql(f"SELECT caveats, {ingest} FROM {catalog}.main.runs "
                        f"WHERE caveats IS NOT NULL ORDER BY {order} DESC").fetchall()
-    for text, ing in rows:
-        try:
-            if ing is not None and "mapping" not in (json.loads(ing) or {}):
-                continue
-            found = json.loads(text)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(found, dict):
-            return {str(k): [str(v) for v in vs] for k, vs in found.items()
-                    if isinstance(vs, list)}
-    return {}
+    return newest_caveats(rows)
 
 
 def update_caveats(last: dict[str, list[str]], scored: pd.DataFrame, p: dict[str, Any], *,

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 
 from valuemax import __version__
 from valuemax._core.exceptions import InputError
+from valuemax._core.runs import newest_caveats, of_log
 from valuemax.clv import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
 
 _DUCKDB_MAGIC = b"DUCK"
@@ -251,15 +252,9 @@ def version_warning(store_version: Any) -> str | None:
 
 
 def _of_log(cols: list[str], row: tuple) -> bool:
-    """Whether a ``runs`` row is a run of the log (it recorded the reading options:
-    ``ingest.mapping``), not a campaign's target, experiment or uplift run; every row of a
-    store written before the ``ingest`` column existed is."""
-    if "ingest" not in cols:
-        return True
-    try:
-        return "mapping" in (json.loads(row[cols.index("ingest")] or "{}") or {})
-    except (TypeError, ValueError, AttributeError):
-        return False
+    """Whether a ``runs`` row is a run of the log (:func:`~valuemax._core.runs.of_log`;
+    every row of a store written before the ``ingest`` column is)."""
+    return "ingest" not in cols or of_log(row[cols.index("ingest")])
 
 
 def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:
@@ -271,15 +266,9 @@ def _caveats(cols: list[str], rows: list[tuple]) -> dict[str, list[str]]:
     if "caveats" not in cols:
         return {}
     at = cols.index("caveats")
-    for row in reversed(rows):
-        if row[at] is not None and _of_log(cols, row):
-            try:
-                found = json.loads(row[at])
-            except (TypeError, ValueError):
-                return {}
-            return {str(k): [str(v) for v in vs] for k, vs in found.items()
-                    if isinstance(vs, list)} if isinstance(found, dict) else {}
-    return {}
+    ingest = cols.index("ingest") if "ingest" in cols else None
+    return newest_caveats((row[at], None if ingest is None else row[ingest])
+                          for row in reversed(rows))
 
 
 def _item_name(tables: frozenset[str], cols: dict[str, list[str]]) -> str:
