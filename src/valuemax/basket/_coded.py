@@ -111,12 +111,13 @@ def _per_basket(t: ir.Table, items: pa.Array, custs: pa.Array,
     and last time.
 
     Grouped in NumPy by the basket key's hash (:func:`_grouped_by_hash`) when that is
-    exact and the lines fit the memory limit at :data:`HASH_BYTES_PER_LINE`; otherwise grouped by the key in the engine (:func:`_listed`), in passes of
-    baskets (:func:`~valuemax.engines._memory.hash_pass`) when one query over every line
-    would not fit DuckDB's memory limit at :data:`BASKET_BYTES_PER_LINE`. The passes
-    split the lines by their basket's key (``_basket``), so each basket is whole in
-    exactly one pass and the passes together give the baskets of one query, in another
-    order (which nothing downstream depends on)."""
+    exact and the lines fit the memory limit at :data:`HASH_BYTES_PER_LINE`; otherwise
+    grouped by the key in the engine (:func:`_listed`), in passes of baskets
+    (:func:`~valuemax.engines._memory.hash_pass`) when one query over every line would
+    not fit DuckDB's memory limit at :data:`BASKET_BYTES_PER_LINE`. The passes split the
+    lines by their basket's key (``_basket``), so each basket is whole in exactly one pass
+    and the passes together give the baskets of one query, in another order (which nothing
+    downstream depends on)."""
     got = (_grouped_by_hash(t, _coded_lines(t, items, custs))
            if hash_passes(t, HASH_BYTES_PER_LINE) == 1 else None)
     if got is not None:

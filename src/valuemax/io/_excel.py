@@ -70,6 +70,7 @@ def _inexact_numbers(reader: Any, sheet: str, data: Any, skip: int
     booleans: a number cell gives a value, a text cell none (``'9007199254740993'``
     typed as text keeps its digits and is not counted).
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     cand = [i for i, c in enumerate(data.columns)
@@ -79,14 +80,16 @@ def _inexact_numbers(reader: Any, sheet: str, data: Any, skip: int
     # every column (as the text read), so that leading blank rows are skipped alike
     kinds = reader.load_sheet(sheet, header_row=None, dtypes="boolean").to_arrow()
     found = {}
-    for i in cand:
-        texts = data.column(i).to_pylist()
-        numbers = kinds.column(i).to_pylist()[skip:]
-        big = [t for t, b in zip(texts, numbers, strict=False)
-               if b is not None and t is not None and re.match(_BIG_TEXT, t)
-               and abs(float(t)) >= 2**53]
-        if big:
-            found[data.column_names[i]] = (len(big), tuple(dict.fromkeys(big))[:3])
+    for i in cand:  # columns, each one vectorised
+        texts = data.column(i)
+        cells = kinds.column(i).slice(skip, len(texts))
+        numeric = pc.and_(pc.is_valid(cells), pc.match_substring_regex(texts, _BIG_TEXT))
+        shaped = pc.filter(texts, pc.fill_null(numeric, False))
+        big = pc.filter(shaped, pc.greater_equal(
+            pc.abs(pc.cast(shaped, pa.float64())), float(2**53)))
+        if len(big):
+            found[data.column_names[i]] = (
+                len(big), tuple(pc.unique(big).slice(0, 3).to_pylist()))
     return found
 
 

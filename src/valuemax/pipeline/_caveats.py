@@ -122,7 +122,8 @@ def segment_caveats(customers: pd.DataFrame, rfm: Any) -> list[Caveat]:
     total = sum(n for _, n, _ in counts)
     return [Caveat("segments", "recent_reach", (
         f"'Recent' in the RFM segment names is relative to this log: the R score's top "
-        f"quintile reaches back {cuts[0]:,.0f} days and its R score of 4 {cuts[1]:,.0f} days, so the "
+        f"quintile reaches back {cuts[0]:,.0f} days and its R score of 4 "
+        f"{cuts[1]:,.0f} days, so the "
         f"segments named for recent buyers reach back up to {top:,.0f} days and "
         f"{total:,} of their customers {'has' if total == 1 else 'have'} not bought for over "
         f"{INACTIVE_DAYS} days ({per}). "
@@ -282,7 +283,8 @@ def _new_customer_caveats(cust: pd.DataFrame, time_unit: str, col: str) -> list[
     return [Caveat("value", "new_prior_only", (
         f"{n:,} {'customer' if n == 1 else 'customers'} first seen in the last "
         f"{NEW_CUSTOMER_DAYS} days, with purchases on one day only, "
-        f"{'has' if n == 1 else 'have'} just the population's average as CLV ({span}, against a median CLV of {mid:,.2f} for "
+        f"{'has' if n == 1 else 'have'} just the population's average as CLV ({span}, "
+        f"against a median CLV of {mid:,.2f} for "
         "all customers): nothing is known of them yet, so do not rank them by CLV "
         "(clv_from_prior_only is True for them in the customer table, the store and the "
         "API)."))]

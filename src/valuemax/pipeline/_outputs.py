@@ -293,7 +293,8 @@ def _write_both(frame: pd.DataFrame, parquet: Path, csv: Path) -> None:
     5M rows of ids, items and sources as Python objects) converted once for both files, and
     the CSV written from Arrow-backed text (checked for formula starts and quotes by Arrow).
     The same files: the Parquet file is what ``to_parquet`` writes (it converts the same
-    way), the CSV's cells the same text (at 10M lines 7.7 CPU s before, 6.3 after: the files are most of the rest)."""
+    way), the CSV's cells the same text (at 10M lines 7.7 CPU s before, 6.3 after: the
+    files are most of the rest)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -283,7 +283,8 @@ def _since_fit(runs: list[tuple[Any, ...]]) -> tuple[float, float]:
 
     >>> log = '{"mapping": {}}'
     >>> def run(p, ingest=log):
-    ...     return ("id", "t", "v", None, json.dumps({**dict.fromkeys(NEEDED_PARAMETERS), **p}), ingest, None)
+    ...     params = json.dumps({**dict.fromkeys(NEEDED_PARAMETERS), **p})
+    ...     return ("id", "t", "v", None, params, ingest, None)
     >>> def upd(pred, act, refit=False):
     ...     return run({"update": {"refit": refit, "drift": {"predicted": pred, "actual": act}}})
     >>> _since_fit([run({}), upd(2.0, 1.0), run({}, ingest="{}"), upd(3.0, 4.0)])

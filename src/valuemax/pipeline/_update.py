@@ -439,7 +439,8 @@ def _applied(base: dict[str, Any], n_rows: int, counts: dict[str, int],
     """The result of an applied update, with its one-line message."""
     rows_q = sum(counts.values())
     n_active, n_kept, n_new, _ = counted
-    what = (f"{n_rows:,} new {'line' if n_rows == 1 else 'lines'} ({n_rows - rows_q:,} clean, {rows_q:,} "
+    what = (f"{n_rows:,} new {'line' if n_rows == 1 else 'lines'} "
+            f"({n_rows - rows_q:,} clean, {rows_q:,} "
             f"quarantined){_said(restated)}; observation end {stored_end.isoformat()} -> "
             f"{end.isoformat()}; {_said_customers(*counted)}; "
             + ("every model refitted" if refit else f"re-scored with the stored "
@@ -457,7 +458,8 @@ def _applied(base: dict[str, Any], n_rows: int, counts: dict[str, int],
 
 def _rebuilt(con: Any, cleaned: Any, p: dict[str, Any], *, money: bool, country: Any,
              stored_end: dt.date, end: dt.date, since_fit: Any, refit: bool, offset: int,
-             clock: StepClock, fit_end: str | None = None) -> tuple[pd.DataFrame, Any, Any, tuple[int, int, int, int]]:
+             clock: StepClock, fit_end: str | None = None,
+             ) -> tuple[pd.DataFrame, Any, Any, tuple[int, int, int, int]]:
     """The customers rebuilt from the union's clean lines, the stored model's drift check
     and the counts the update says: ``(customers, models, drift, (n_active, n_kept, n_new,
     n_customers))``."""
@@ -762,8 +764,8 @@ def _scores(con: Any, p: dict[str, Any], *, refit: bool, models: Any, end: dt.da
             scored = scored.merge(old[["customer_id", *kept]], on="customer_id", how="left")
             n_none = int(scored[kept[0]].isna().sum())
             notes.append(f"clusters kept from the last fit ({', '.join(kept)}); "
-                         f"{n_none:,} {'customer' if n_none == 1 else 'customers'} without one (new, or not "
-                         f"clustered) get one "
+                         f"{n_none:,} {'customer' if n_none == 1 else 'customers'} "
+                         "without one (new, or not clustered) get one "
                          f"with {both_names('refit=True')}")
     write_segments(con, scored, summary)
     copy = ["segments", "segment_summary"]
